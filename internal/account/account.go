@@ -1,0 +1,181 @@
+// Package account manages credentials under access rules: API tokens (create,
+// list, revoke) and web sign-in sessions. Raw token storage and authentication live
+// in package auth; this package decides who may do what with them, and audits it.
+package account
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/page"
+)
+
+// Service is the access-checked credential manager.
+type Service struct {
+	pool       *pgxpool.Pool
+	audit      *audit.Log
+	sessionTTL time.Duration
+}
+
+// NewService returns a Service; sessions last sessionTTL.
+func NewService(pool *pgxpool.Pool, log *audit.Log, sessionTTL time.Duration) *Service {
+	return &Service{pool: pool, audit: log, sessionTTL: sessionTTL}
+}
+
+// CreateTokenInput asks for a new API token.
+type CreateTokenInput struct {
+	Login     string        `json:"login,omitempty"`
+	Role      auth.Role     `json:"role,omitempty"`
+	Name      string        `json:"name,omitempty"`
+	ExpiresIn time.Duration `json:"expiresIn,omitempty"`
+}
+
+// CreateToken creates a token. Anyone may create one for themselves with a role no
+// higher than the one they hold now; admins may create tokens for anyone, up to the
+// person's own role. The secret is returned once.
+func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (auth.Token, string, error) {
+	var (
+		tok    auth.Token
+		secret string
+	)
+	err := s.audit.Do(ctx, "createApiToken", "person:"+in.Login, in, func(tx pgx.Tx) error {
+		p, err := auth.Require(ctx)
+		if err != nil {
+			return err
+		}
+		login := in.Login
+		if login == "" {
+			login = p.Login
+		}
+		if login != p.Login && !p.Is(auth.Admin) {
+			return fault.Forbiddenf("only admins may create tokens for other people")
+		}
+		if len(in.Name) > 100 {
+			return fault.Field("input.name", "name is limited to 100 characters")
+		}
+		if in.ExpiresIn < 0 {
+			return fault.Field("input.expiresIn", "expiresIn must be positive")
+		}
+		var (
+			personID   int64
+			personRole auth.Role
+		)
+		if err := tx.QueryRow(ctx, `SELECT id, role FROM person WHERE login = $1 AND active`, login).Scan(&personID, &personRole); err != nil {
+			return db.Interpret(err, fmt.Sprintf("person %q", login))
+		}
+		role := in.Role
+		if role == "" {
+			role = auth.Lower(p.Role, personRole)
+		}
+		if !role.Valid() {
+			return fault.Field("input.role", "unknown role %q", role)
+		}
+		if !personRole.AtLeast(role) {
+			return fault.Field("input.role", "%s holds role %s; a token cannot carry more (%s)", login, personRole, role)
+		}
+		if !p.Role.AtLeast(role) {
+			return fault.Forbiddenf("you cannot create a token with role %s: it is above your own (%s)", role, p.Role)
+		}
+		spec := auth.TokenSpec{PersonID: personID, Name: in.Name, Role: role}
+		if in.ExpiresIn > 0 {
+			at := time.Now().Add(in.ExpiresIn).UTC()
+			spec.ExpiresAt = &at
+		}
+		tok, secret, err = auth.InsertToken(ctx, tx, spec)
+		return err
+	})
+	return tok, secret, err
+}
+
+// RevokeToken revokes a token; its owner or an admin may.
+func (s *Service) RevokeToken(ctx context.Context, id int64) (auth.Token, error) {
+	var tok auth.Token
+	err := s.audit.Do(ctx, "revokeApiToken", fmt.Sprintf("token:%d", id), map[string]int64{"id": id}, func(tx pgx.Tx) error {
+		p, err := auth.Require(ctx)
+		if err != nil {
+			return err
+		}
+		ts, err := auth.TokensByIDs(ctx, tx, []int64{id})
+		if err != nil {
+			return err
+		}
+		if len(ts) == 0 {
+			return fault.NotFoundf("token not found")
+		}
+		if ts[0].PersonID != p.PersonID && !p.Is(auth.Admin) {
+			return fault.Forbiddenf("only the token's owner or an admin may revoke it")
+		}
+		tok, err = auth.RevokeToken(ctx, tx, id)
+		return err
+	})
+	return tok, err
+}
+
+// ListTokens lists tokens: admins see all, everyone else their own.
+func (s *Service) ListTokens(ctx context.Context, args page.Args) (page.Page[auth.Token], error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return page.Page[auth.Token]{}, err
+	}
+	w, err := args.Resolve()
+	if err != nil {
+		return page.Page[auth.Token]{}, err
+	}
+	var owner *int64
+	if !p.Is(auth.Admin) {
+		owner = &p.PersonID
+	}
+	return page.FromOffsets(w, func(offset, limit int) ([]auth.Token, int, error) {
+		return auth.TokenPage(ctx, s.pool, owner, offset, limit)
+	})
+}
+
+// TokensByIDs loads tokens, refusing any the caller may not see.
+func (s *Service) TokensByIDs(ctx context.Context, ids []int64) (map[int64]auth.Token, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := auth.TokensByIDs(ctx, s.pool, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]auth.Token, len(ts))
+	for _, t := range ts {
+		if t.PersonID != p.PersonID && !p.Is(auth.Admin) {
+			return nil, fault.Forbiddenf("you may read only your own tokens")
+		}
+		out[t.ID] = t
+	}
+	return out, nil
+}
+
+// SignIn exchanges an API token for a web session. It is audited like a mutation.
+func (s *Service) SignIn(ctx context.Context, secret string) (*auth.Principal, auth.Session, error) {
+	p, err := auth.Authenticate(ctx, s.pool, secret)
+	if err != nil {
+		return nil, auth.Session{}, err
+	}
+	ctx = auth.WithPrincipal(ctx, p)
+	var sess auth.Session
+	err = s.audit.Do(ctx, "signIn", "person:"+p.Login, map[string]string{"method": "token"}, func(tx pgx.Tx) error {
+		sess, err = auth.CreateSession(ctx, tx, p, s.sessionTTL)
+		return err
+	})
+	return p, sess, err
+}
+
+// SignOut ends a session.
+func (s *Service) SignOut(ctx context.Context, sessionID string) error {
+	return s.audit.Do(ctx, "signOut", "", map[string]string{}, func(tx pgx.Tx) error {
+		return auth.DeleteSession(ctx, tx, sessionID)
+	})
+}

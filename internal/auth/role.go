@@ -1,0 +1,118 @@
+// Package auth authenticates requests (bearer API tokens and web sessions) and
+// carries the resulting Principal in the context, where every domain package finds
+// it to decide what the caller may see and do.
+package auth
+
+import (
+	"context"
+	"slices"
+
+	"github.com/teslaops/tesla/internal/fault"
+)
+
+// Role is what a credential allows. Roles are ordered: each includes what the roles
+// below it may read; the scoping rules themselves live in the domain packages.
+type Role string
+
+// The roles of DESIGN.md.
+const (
+	Viewer   Role = "VIEWER"   // own jobs, bills, budget; platform aggregates
+	BUAdmin  Role = "BU_ADMIN" // everything of their BU subtree
+	Operator Role = "OPERATOR" // cluster operations
+	Admin    Role = "ADMIN"    // everything
+)
+
+var roleRank = map[Role]int{Viewer: 1, BUAdmin: 2, Operator: 3, Admin: 4}
+
+// Roles lists every role, lowest first.
+func Roles() []Role { return []Role{Viewer, BUAdmin, Operator, Admin} }
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return roleRank[r] > 0 }
+
+// AtLeast reports whether r ranks at or above o.
+func (r Role) AtLeast(o Role) bool { return roleRank[r] >= roleRank[o] && r.Valid() }
+
+// Lower returns the lower-ranked of two roles.
+func Lower(a, b Role) Role {
+	if a.AtLeast(b) {
+		return b
+	}
+	return a
+}
+
+// ParseRole validates a role name from user input.
+func ParseRole(field, s string) (Role, error) {
+	r := Role(s)
+	if !r.Valid() {
+		return "", fault.Field(field, "unknown role %q: use VIEWER, BU_ADMIN, OPERATOR or ADMIN", s)
+	}
+	return r, nil
+}
+
+// Method says how a request was authenticated.
+type Method string
+
+// Authentication methods.
+const (
+	MethodToken   Method = "TOKEN"
+	MethodSession Method = "SESSION"
+)
+
+// Principal is the authenticated caller.
+type Principal struct {
+	PersonID int64
+	Login    string
+	Name     string
+	BUID     int64
+	// Role is the credential's role, which may be lower than the person's own.
+	Role    Role
+	Method  Method
+	TokenID int64
+	// Scopes restrict a token to some API surfaces (e.g. "ingest"); empty means all.
+	Scopes []string
+	// BUSubtree holds the ids of the person's BU and all BUs below it, loaded at
+	// authentication for BU admins so scoping needs no query per check.
+	BUSubtree []int64
+}
+
+// InBUSubtree reports whether bu lies in the principal's BU subtree.
+func (p *Principal) InBUSubtree(bu int64) bool { return slices.Contains(p.BUSubtree, bu) }
+
+// Is reports whether the principal's role is at least r.
+func (p *Principal) Is(r Role) bool { return p != nil && p.Role.AtLeast(r) }
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the principal in ctx, if any.
+func FromContext(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}
+
+// Require returns the principal in ctx or an Unauthenticated error.
+func Require(ctx context.Context) (*Principal, error) {
+	p, ok := FromContext(ctx)
+	if !ok {
+		return nil, fault.New(fault.Unauthenticated, "authentication required: send an API token as 'Authorization: Bearer <token>' or sign in")
+	}
+	return p, nil
+}
+
+// RequireRole returns the principal if its role is at least r; otherwise
+// Unauthenticated or Forbidden, naming what was needed.
+func RequireRole(ctx context.Context, r Role, what string) (*Principal, error) {
+	p, err := Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Is(r) {
+		return nil, fault.Forbiddenf("%s needs role %s or higher; you have %s", what, r, p.Role)
+	}
+	return p, nil
+}

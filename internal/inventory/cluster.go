@@ -1,0 +1,297 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/page"
+)
+
+// Cluster is a compute cluster of one kind (STREAMING, BATCH or ONLINE).
+type Cluster struct {
+	ID             int64
+	Name           string
+	Region         string
+	Kind           string
+	Status         string
+	StackVersionID *int64
+	OwnerBUID      *int64
+	Description    string
+	CreatedAt      time.Time
+}
+
+func (c *Cluster) dests() []any {
+	return []any{&c.ID, &c.Name, &c.Region, &c.Kind, &c.Status, &c.StackVersionID, &c.OwnerBUID, &c.Description, &c.CreatedAt}
+}
+
+const clusterColumns = `c.id, c.name, c.region, c.kind, c.status, c.stack_version_id, c.owner_bu_id, c.description, c.created_at`
+
+// ClusterFilter narrows ListClusters.
+type ClusterFilter struct {
+	Kind      string
+	Status    string
+	Region    string
+	OwnerBUID *int64
+	Search    string
+}
+
+// Order is a whitelisted ordering: the SQL comes from a fixed map, never from input.
+type Order struct {
+	Field string
+	Desc  bool
+}
+
+var clusterOrders = map[string]string{
+	"NAME": "c.name", "KIND": "c.kind", "REGION": "c.region", "CREATED_AT": "c.created_at",
+}
+
+func orderSQL(orders map[string]string, o Order, def, tiebreak string) (string, error) {
+	col := def
+	if o.Field != "" {
+		var ok bool
+		if col, ok = orders[o.Field]; !ok {
+			return "", fault.Field("orderBy.field", "cannot order by %q", o.Field)
+		}
+	}
+	dir := " ASC"
+	if o.Desc {
+		dir = " DESC"
+	}
+	return col + dir + ", " + tiebreak + dir, nil
+}
+
+// ListClusters lists clusters; every role may see the platform's clusters.
+func (s *Service) ListClusters(ctx context.Context, f ClusterFilter, o Order, args page.Args) (page.Page[*Cluster], error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return page.Page[*Cluster]{}, err
+	}
+	w, err := args.Resolve()
+	if err != nil {
+		return page.Page[*Cluster]{}, err
+	}
+	order, err := orderSQL(clusterOrders, o, "c.name", "c.id")
+	if err != nil {
+		return page.Page[*Cluster]{}, err
+	}
+	c := newConds()
+	if f.Kind != "" {
+		c.add(`c.kind = @kind`, "kind", f.Kind)
+	}
+	if f.Status != "" {
+		c.add(`c.status = @status`, "status", f.Status)
+	}
+	if f.Region != "" {
+		c.add(`c.region = @region`, "region", f.Region)
+	}
+	if f.OwnerBUID != nil {
+		c.add(`c.owner_bu_id = @owner`, "owner", *f.OwnerBUID)
+	}
+	if f.Search != "" {
+		c.add(`c.name ILIKE @search`, "search", likePattern(f.Search))
+	}
+	pages, err := queryPages[Cluster](ctx, s.pool, pagedSpec{
+		Columns: clusterColumns, From: `cluster c`, Where: c.where(), Partition: "0", Order: order, Args: c.args,
+	}, w, []int64{0})
+	if err != nil {
+		return page.Page[*Cluster]{}, fmt.Errorf("error listing clusters: %w", err)
+	}
+	return single(pages), nil
+}
+
+// ClustersByIDs loads clusters by id.
+func (s *Service) ClustersByIDs(ctx context.Context, ids []int64) (map[int64]*Cluster, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("error loading clusters: %w", err)
+	}
+	return collectByID(rows, func(c *Cluster) int64 { return c.ID })
+}
+
+// ClusterByName loads one cluster by name.
+func (s *Service) ClusterByName(ctx context.Context, name string) (*Cluster, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.name = $1`, name)
+	if err != nil {
+		return nil, fmt.Errorf("error loading cluster %q: %w", name, err)
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, scanOne[Cluster])
+	if err != nil {
+		return nil, db.Interpret(err, fmt.Sprintf("cluster %q", name))
+	}
+	return c, nil
+}
+
+// ClustersByOwnerBU groups clusters by owning BU.
+func (s *Service) ClustersByOwnerBU(ctx context.Context, bus []int64) (map[int64][]*Cluster, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.owner_bu_id = ANY($1) ORDER BY c.name`, bus)
+	if err != nil {
+		return nil, fmt.Errorf("error loading clusters of BUs: %w", err)
+	}
+	return collectGrouped(rows, func(c *Cluster) int64 { return *c.OwnerBUID })
+}
+
+// ClustersByStackVersion groups clusters by the stack version they run.
+func (s *Service) ClustersByStackVersion(ctx context.Context, versions []int64) (map[int64][]*Cluster, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.stack_version_id = ANY($1) ORDER BY c.name`, versions)
+	if err != nil {
+		return nil, fmt.Errorf("error loading clusters of stack versions: %w", err)
+	}
+	return collectGrouped(rows, func(c *Cluster) int64 { return *c.StackVersionID })
+}
+
+// HostCounts counts hosts by state.
+type HostCounts struct {
+	Total, Online, Degraded, Offline, Maintenance, Decommissioned, Repairing int
+}
+
+func (h *HostCounts) add(state string, n int) {
+	h.Total += n
+	switch state {
+	case "ONLINE":
+		h.Online += n
+	case "DEGRADED":
+		h.Degraded += n
+	case "OFFLINE":
+		h.Offline += n
+	case "MAINTENANCE":
+		h.Maintenance += n
+	case "DECOMMISSIONED":
+		h.Decommissioned += n
+	case "REPAIRING":
+		h.Repairing += n
+	}
+}
+
+// Capacity is the physical capacity of a set of hosts.
+type Capacity struct {
+	CPUCores    int64
+	MemoryBytes int64
+	DiskBytes   int64
+	NICBps      int64
+}
+
+// ClusterStats are the per-cluster aggregates shown beside every cluster.
+type ClusterStats struct {
+	Counts   HostCounts
+	Capacity Capacity
+}
+
+// add accounts for n hosts in state with capacity c; decommissioned hosts count
+// but add no capacity.
+func (st *ClusterStats) add(state string, n int, c Capacity) {
+	st.Counts.add(state, n)
+	if state == "DECOMMISSIONED" {
+		return
+	}
+	st.Capacity.CPUCores += c.CPUCores
+	st.Capacity.MemoryBytes += c.MemoryBytes
+	st.Capacity.DiskBytes += c.DiskBytes
+	st.Capacity.NICBps += c.NICBps
+}
+
+// StatsByCluster aggregates host counts by state and the capacity of hosts that are
+// not decommissioned, for each cluster, in one query.
+func (s *Service) StatsByCluster(ctx context.Context, clusters []int64) (map[int64]*ClusterStats, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT cluster_id, state, count(*),
+			sum(cpu_cores), sum(memory_bytes), sum(disk_bytes), sum(nic_bps)
+		FROM host WHERE cluster_id = ANY($1) GROUP BY cluster_id, state`, clusters)
+	if err != nil {
+		return nil, fmt.Errorf("error aggregating hosts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]*ClusterStats, len(clusters))
+	for _, id := range clusters {
+		out[id] = &ClusterStats{}
+	}
+	for rows.Next() {
+		var (
+			id    int64
+			state string
+			n     int
+			c     Capacity
+		)
+		if err := rows.Scan(&id, &state, &n, &c.CPUCores, &c.MemoryBytes, &c.DiskBytes, &c.NICBps); err != nil {
+			return nil, fmt.Errorf("error aggregating hosts: %w", err)
+		}
+		out[id].add(state, n, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("error aggregating hosts: %w", err)
+	}
+	return out, nil
+}
+
+// KindCount is the number of clusters and hosts of one cluster kind.
+type KindCount struct {
+	Kind     string
+	Clusters int
+	Hosts    int
+}
+
+// Platform holds platform-wide totals.
+type Platform struct {
+	ClusterCount int
+	ByKind       []KindCount
+	Stats        ClusterStats
+	BUCount      int
+	PersonCount  int
+}
+
+// PlatformTotals computes the platform-wide aggregates every role may see.
+func (s *Service) PlatformTotals(ctx context.Context) (*Platform, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	var pl Platform
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT (SELECT count(*) FROM cluster), (SELECT count(*) FROM bu), (SELECT count(*) FROM person)`).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&pl.ClusterCount, &pl.BUCount, &pl.PersonCount) })
+	batch.Queue(`SELECT c.kind, count(DISTINCT c.id), count(h.id) FROM cluster c LEFT JOIN host h ON h.cluster_id = c.id
+		GROUP BY c.kind ORDER BY c.kind`).Query(func(rows pgx.Rows) error {
+		var err error
+		pl.ByKind, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (KindCount, error) {
+			var k KindCount
+			return k, r.Scan(&k.Kind, &k.Clusters, &k.Hosts)
+		})
+		return err
+	})
+	batch.Queue(`SELECT state, count(*), sum(cpu_cores), sum(memory_bytes), sum(disk_bytes), sum(nic_bps) FROM host GROUP BY state`).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var (
+					state string
+					n     int
+					c     Capacity
+				)
+				if err := rows.Scan(&state, &n, &c.CPUCores, &c.MemoryBytes, &c.DiskBytes, &c.NICBps); err != nil {
+					return err
+				}
+				pl.Stats.add(state, n, c)
+			}
+			return rows.Err()
+		})
+	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, fmt.Errorf("error computing platform totals: %w", err)
+	}
+	return &pl, nil
+}
