@@ -1,0 +1,228 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/teslaops/tesla/graph/generated"
+	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/page"
+)
+
+// Limits bound what one GraphQL request may cost.
+type Limits struct {
+	// Complexity is the maximum query complexity; connections count their page size
+	// times the cost of a node.
+	Complexity int
+	// Depth is the maximum nesting of fields (introspection excluded).
+	Depth int
+	// Introspection allows __schema and __type queries (on by default: analysts use it).
+	Introspection bool
+	// WebsocketInit authenticates a websocket connection from its init payload, for
+	// clients that cannot set headers; nil accepts the HTTP request's credentials.
+	WebsocketInit transport.WebsocketInitFunc
+	// WebsocketOrigins are extra host patterns allowed in a websocket's Origin
+	// header. Same-origin (and origin-less, non-browser) connections are always
+	// accepted; any other origin is refused, which stops cross-site websocket
+	// hijacking of cookie sessions.
+	WebsocketOrigins []string
+	// Observe, if set, is told about every operation (for metrics).
+	Observe func(opType string, d time.Duration, failed bool)
+}
+
+// NewHandler builds the GraphQL HTTP handler: POST, GET and graphql-transport-ws
+// transports, complexity and depth limits, automatic persisted queries, the error
+// presenter and panic recovery.
+func NewHandler(r *Resolver, lim Limits) http.Handler {
+	cfg := generated.Config{Resolvers: r}
+	setComplexity(&cfg.Complexity)
+	srv := handler.New(generated.NewExecutableSchema(cfg))
+
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		InitFunc:              lim.WebsocketInit,
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: lim.WebsocketOrigins},
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(20_000)
+	if lim.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(lim.Complexity))
+	srv.Use(depthLimit{max: lim.Depth})
+	srv.Use(loaderExtension{r: r})
+	if lim.Observe != nil {
+		srv.Use(observer{observe: lim.Observe})
+	}
+	srv.SetErrorPresenter(errorPresenter(r.Logger))
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		r.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		return errInternal
+	})
+	return srv
+}
+
+var errInternal = errors.New("internal server error")
+
+// errorPresenter gives every error an extensions.code. Domain errors keep their
+// client-safe message; gqlgen's own errors (parse, validation, complexity, APQ)
+// keep theirs; anything else is logged and replaced by a generic message, so SQL
+// text and stack traces never reach a client.
+func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		if fe, ok := fault.As(err); ok {
+			gqlErr.Message = fe.Message
+			gqlErr.Extensions = map[string]any{"code": string(fe.Kind)}
+			if fe.Field != "" {
+				gqlErr.Extensions["field"] = fe.Field
+			}
+			return gqlErr
+		}
+		if _, ok := gqlErr.Extensions["code"]; ok {
+			return gqlErr
+		}
+		var raw *gqlerror.Error
+		if errors.As(err, &raw) && raw.Err == nil {
+			// Raised by gqlgen itself (e.g. argument coercion): its text is safe.
+			gqlErr.Extensions = map[string]any{"code": string(fault.Invalid)}
+			return gqlErr
+		}
+		if !errors.Is(err, errInternal) && !errors.Is(err, context.Canceled) {
+			logger.ErrorContext(ctx, "graphql request failed", "error", err, "path", gqlErr.Path.String())
+		}
+		gqlErr.Message = "internal server error"
+		gqlErr.Extensions = map[string]any{"code": "INTERNAL"}
+		return gqlErr
+	}
+}
+
+// pageCost is what a connection field multiplies its node cost by. It is capped
+// at the largest page, so `first: 10000` is refused by the resolver with a clear
+// BAD_USER_INPUT rather than priced as ten thousand nodes.
+func pageCost(first, last *int) int {
+	n := page.DefaultSize
+	switch {
+	case first != nil && *first > 0:
+		n = *first
+	case last != nil && *last > 0:
+		n = *last
+	}
+	return min(n, page.MaxSize)
+}
+
+// setComplexity makes connections cost their page size times their node cost, so
+// `clusters(first: 100) { hosts(first: 100) { … } }` is priced as the 10,000 hosts
+// it can return.
+func setComplexity(c *generated.ComplexityRoot) {
+	conn := func(child int, first, last *int) int { return 1 + child*pageCost(first, last) }
+	c.Query.Clusters = func(child int, first *int, _ *string, last *int, _ *string, _ *model.ClusterFilter, _ *model.ClusterOrder) int {
+		return conn(child, first, last)
+	}
+	c.Query.Hosts = func(child int, first *int, _ *string, last *int, _ *string, _ *model.HostFilter, _ *model.HostOrder) int {
+		return conn(child, first, last)
+	}
+	c.Cluster.Hosts = func(child int, first *int, _ *string, last *int, _ *string, _ *model.HostFilter, _ *model.HostOrder) int {
+		return conn(child, first, last)
+	}
+	c.Query.People = func(child int, first *int, _ *string, last *int, _ *string, _ *model.PersonFilter) int {
+		return conn(child, first, last)
+	}
+	c.BU.People = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
+	c.Query.Bus = func(child int, first *int, _ *string, last *int, _ *string, _ *model.BUFilter) int {
+		return conn(child, first, last)
+	}
+	c.Query.Stacks = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
+	c.Query.AuditLog = func(child int, first *int, _ *string, last *int, _ *string, _ *model.AuditFilter) int {
+		return conn(child, first, last)
+	}
+	c.Query.APITokens = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
+	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
+}
+
+// depthLimit refuses operations nested deeper than max fields. Introspection
+// fields are not counted: GraphiQL's own schema query is deep by nature.
+type depthLimit struct{ max int }
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (d depthLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if d.max <= 0 || rc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(rc.Operation.SelectionSet, 0, map[string]bool{}); depth > d.max {
+		err := gqlerror.Errorf("operation is nested %d levels deep; the limit is %d", depth, d.max)
+		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
+		return err
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, depth int, visiting map[string]bool) int {
+	deepest := depth
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if len(s.Name) > 1 && s.Name[:2] == "__" {
+				continue
+			}
+			deepest = max(deepest, selectionDepth(s.SelectionSet, depth+1, visiting))
+		case *ast.InlineFragment:
+			deepest = max(deepest, selectionDepth(s.SelectionSet, depth, visiting))
+		case *ast.FragmentSpread:
+			// Validation already refuses fragment cycles; the guard keeps this safe
+			// if it ever runs first.
+			if s.Definition == nil || visiting[s.Name] {
+				continue
+			}
+			visiting[s.Name] = true
+			deepest = max(deepest, selectionDepth(s.Definition.SelectionSet, depth, visiting))
+			delete(visiting, s.Name)
+		}
+	}
+	return deepest
+}
+
+// observer reports each operation's type, duration and whether it had errors.
+type observer struct {
+	observe func(opType string, d time.Duration, failed bool)
+}
+
+func (observer) ExtensionName() string                   { return "Observer" }
+func (observer) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (o observer) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	start := time.Now()
+	resp := next(ctx)
+	opType := "unknown"
+	if graphql.HasOperationContext(ctx) {
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil {
+			opType = string(op.Operation)
+		}
+	}
+	o.observe(opType, time.Since(start), resp != nil && len(resp.Errors) > 0)
+	return resp
+}

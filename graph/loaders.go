@@ -1,0 +1,181 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/page"
+)
+
+// loaderWait is how long a loader gathers keys before it queries. gqlgen resolves
+// sibling fields concurrently, so a few milliseconds collect a whole level of a
+// nested query into one statement.
+const loaderWait = 5 * time.Millisecond
+
+// Loaders are the request-scoped dataloaders: every child lookup goes through one,
+// so a nested query costs a constant number of SQL statements however many parents
+// it has. They are built per request because they cache, and because the cache must
+// never outlive the access rights of the request that filled it.
+type Loaders struct {
+	inv *inventory.Service
+	r   *Resolver
+
+	BU                     *dataloadgen.Loader[int64, *inventory.BU]
+	BUChildren             *dataloadgen.Loader[int64, []*inventory.BU]
+	Person                 *dataloadgen.Loader[int64, *inventory.Person]
+	Cluster                *dataloadgen.Loader[int64, *inventory.Cluster]
+	ClustersByOwner        *dataloadgen.Loader[int64, []*inventory.Cluster]
+	ClustersByStackVersion *dataloadgen.Loader[int64, []*inventory.Cluster]
+	ClusterStats           *dataloadgen.Loader[int64, *inventory.ClusterStats]
+	Host                   *dataloadgen.Loader[int64, *inventory.Host]
+	Components             *dataloadgen.Loader[int64, []*inventory.HostComponent]
+	LatestMetrics          *dataloadgen.Loader[int64, *inventory.MetricSample]
+	Stack                  *dataloadgen.Loader[int64, *inventory.Stack]
+	StackVersion           *dataloadgen.Loader[int64, *inventory.StackVersion]
+	VersionsByStack        *dataloadgen.Loader[int64, []*inventory.StackVersion]
+	Packages               *dataloadgen.Loader[int64, []*inventory.ServicePackage]
+
+	mu          sync.Mutex
+	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
+	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
+}
+
+// NewLoaders builds a fresh set of loaders for one request.
+func NewLoaders(r *Resolver) *Loaders {
+	inv := r.Inventory
+	o := dataloadgen.WithWait(loaderWait)
+	return &Loaders{
+		inv:                    inv,
+		r:                      r,
+		BU:                     dataloadgen.NewMappedLoader(inv.BUsByIDs, o),
+		BUChildren:             dataloadgen.NewMappedLoader(grouped(inv.BUChildren), o),
+		Person:                 dataloadgen.NewMappedLoader(inv.PeopleByIDs, o),
+		Cluster:                dataloadgen.NewMappedLoader(inv.ClustersByIDs, o),
+		ClustersByOwner:        dataloadgen.NewMappedLoader(grouped(inv.ClustersByOwnerBU), o),
+		ClustersByStackVersion: dataloadgen.NewMappedLoader(grouped(inv.ClustersByStackVersion), o),
+		ClusterStats:           dataloadgen.NewMappedLoader(inv.StatsByCluster, o),
+		Host:                   dataloadgen.NewMappedLoader(inv.HostsByIDs, o),
+		Components:             dataloadgen.NewMappedLoader(grouped(inv.ComponentsByHost), o),
+		LatestMetrics:          dataloadgen.NewMappedLoader(optional(inv.LatestMetricsByHost), o),
+		Stack:                  dataloadgen.NewMappedLoader(inv.StacksByIDs, o),
+		StackVersion:           dataloadgen.NewMappedLoader(inv.StackVersionsByIDs, o),
+		VersionsByStack:        dataloadgen.NewMappedLoader(grouped(inv.VersionsByStack), o),
+		Packages:               dataloadgen.NewMappedLoader(grouped(inv.PackagesByStackVersion), o),
+		hostPages:              map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]{},
+		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
+	}
+}
+
+// grouped makes a one-to-many fetch answer every key: a parent without children
+// gets an empty list rather than a not-found error.
+func grouped[V any](fetch func(context.Context, []int64) (map[int64][]V, error)) func(context.Context, []int64) (map[int64][]V, error) {
+	return func(ctx context.Context, keys []int64) (map[int64][]V, error) {
+		m, err := fetch(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if m[k] == nil {
+				m[k] = []V{}
+			}
+		}
+		return m, nil
+	}
+}
+
+// optional makes a fetch answer nil for keys that have no value.
+func optional[V any](fetch func(context.Context, []int64) (map[int64]*V, error)) func(context.Context, []int64) (map[int64]*V, error) {
+	return func(ctx context.Context, keys []int64) (map[int64]*V, error) {
+		m, err := fetch(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				m[k] = nil
+			}
+		}
+		return m, nil
+	}
+}
+
+// argsKey identifies the arguments of a nested connection: parents asking with the
+// same arguments share one batched query.
+func argsKey(v ...any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// HostPages returns the loader of Cluster.hosts pages for one set of arguments;
+// with each batch of pages it also fetches the host children the query wants.
+func (l *Loaders) HostPages(f inventory.HostFilter, o inventory.Order, args page.Args, w hostWants) *dataloadgen.Loader[int64, *page.Page[*inventory.Host]] {
+	key := argsKey(f, o, args, w)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ld, ok := l.hostPages[key]; ok {
+		return ld
+	}
+	ld := dataloadgen.NewMappedLoader(func(ctx context.Context, clusters []int64) (map[int64]*page.Page[*inventory.Host], error) {
+		pages, err := l.inv.HostPagesByCluster(ctx, clusters, f, o, args)
+		if err != nil {
+			return nil, err
+		}
+		var hosts []*inventory.Host
+		for _, pg := range pages {
+			hosts = append(hosts, pg.Items...)
+		}
+		return pages, l.r.primeHosts(ctx, l, hosts, w)
+	}, dataloadgen.WithWait(loaderWait))
+	l.hostPages[key] = ld
+	return ld
+}
+
+// PeoplePages returns the loader of BU.people pages for one set of arguments.
+func (l *Loaders) PeoplePages(args page.Args) *dataloadgen.Loader[int64, *page.Page[*inventory.Person]] {
+	key := argsKey(args)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ld, ok := l.peoplePages[key]; ok {
+		return ld
+	}
+	ld := dataloadgen.NewMappedLoader(func(ctx context.Context, bus []int64) (map[int64]*page.Page[*inventory.Person], error) {
+		return l.inv.PeopleInBUs(ctx, bus, args)
+	}, dataloadgen.WithWait(loaderWait))
+	l.peoplePages[key] = ld
+	return ld
+}
+
+type loadersKey struct{}
+
+// WithLoaders returns ctx carrying l.
+func WithLoaders(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+// loaderExtension gives every response its own loaders: one per query or
+// mutation, and one per event of a subscription, so a long-lived subscription
+// never serves values cached minutes ago.
+type loaderExtension struct{ r *Resolver }
+
+func (loaderExtension) ExtensionName() string { return "Loaders" }
+
+func (loaderExtension) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (e loaderExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	return next(WithLoaders(ctx, NewLoaders(e.r)))
+}
+
+// loaders returns the response's loaders; the fallback keeps a resolver called
+// outside the handler (a test) correct.
+func (r *Resolver) loaders(ctx context.Context) *Loaders {
+	if l, ok := ctx.Value(loadersKey{}).(*Loaders); ok {
+		return l
+	}
+	return NewLoaders(r)
+}
