@@ -1,0 +1,70 @@
+import { useEffect, type ReactNode } from 'react';
+import { NAV, navItemFor } from './routes';
+import { isUnder, useLocation } from '../lib/router';
+import { useSession } from '../lib/hooks';
+import { humanizeEnum } from '../lib/format';
+import { Link } from '../components/ui';
+
+export function Shell({ children, title }: { children: ReactNode; title?: string }) {
+  const { session, signOut } = useSession();
+  const loc = useLocation();
+  const item = navItemFor(loc.pathname);
+  const pageTitle = title ?? item?.label;
+
+  useEffect(() => {
+    document.title = pageTitle ? `${pageTitle} · Tesla` : 'Tesla';
+  }, [pageTitle]);
+
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <Link href="/clusters" className="brand" aria-label="Tesla home">
+          <span className="brand-mark" aria-hidden="true">T</span>
+          <span className="brand-name">Tesla</span>
+          <span className="brand-sub">operations portal</span>
+        </Link>
+        <div className="topbar-right">
+          <span className="who" data-testid="who">
+            <span className="who-name">{session.person.name}</span>
+            <span className="who-login">{session.person.login}</span>
+            <span className="role-badge" data-testid="role">
+              {humanizeEnum(session.person.role)}
+            </span>
+          </span>
+          <button type="button" className="btn btn-ghost" onClick={signOut} data-testid="sign-out">
+            Sign out
+          </button>
+        </div>
+      </header>
+      <nav className="sidenav" aria-label="Sections">
+        <div className="sidenav-inner">
+        {NAV.map((section) => (
+          <div className="nav-section" key={section.title}>
+            <div className="nav-title">{section.title}</div>
+            <ul>
+              {section.items.map((i) => {
+                const active = !i.external && isUnder(loc.pathname, i.path);
+                return (
+                  <li key={i.path}>
+                    {i.external ? (
+                      <a href={i.path} className="nav-link" data-testid={`nav-${i.path}`}>
+                        {i.label} <span className="ext" aria-hidden="true">↗</span>
+                      </a>
+                    ) : (
+                      <Link href={i.path} className={`nav-link${active ? ' active' : ''}`} aria-current={active ? 'page' : undefined} data-testid={`nav-${i.path}`}>
+                        {i.label}
+                        {i.soon && <span className="soon-dot" title="Coming soon" />}
+                      </Link>
+                    )}
+                  </li>
+                );
+              })}
+            </ul>
+          </div>
+        ))}
+        </div>
+      </nav>
+      <main className="main">{children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,152 @@
+// The app's pages: the route table (pattern → page key) and the left navigation.
+// Pages that are not built yet render a "coming soon" panel with `soon`.
+
+import type { RouteDef } from '../lib/router';
+
+export type PageKey =
+  | 'home'
+  | 'clusters'
+  | 'cluster'
+  | 'stacks'
+  | 'audit'
+  | 'soon';
+
+export interface NavItem {
+  label: string;
+  path: string;
+  /** For pages not built yet: what the page will show. */
+  soon?: string;
+  /** Rendered as a plain link that leaves the app (e.g. GraphiQL). */
+  external?: boolean;
+}
+
+export interface NavSection {
+  title: string;
+  items: NavItem[];
+}
+
+export const NAV: NavSection[] = [
+  {
+    title: 'Business centre',
+    items: [
+      {
+        label: 'Personal centre',
+        path: '/personal',
+        soon: 'Your jobs with their priority (change it within your rights), your budget with spend to date and burn-rate forecast, and a health score for you and each of your jobs, with the reasons behind it.',
+      },
+      {
+        label: 'BU centre',
+        path: '/bu',
+        soon: "Your business unit's budget, spend and forecast, the health of its people and jobs, its clusters, and alerts before the budget runs out.",
+      },
+    ],
+  },
+  {
+    title: 'Platform operations',
+    items: [
+      { label: 'Clusters', path: '/clusters' },
+      {
+        label: 'Watermarks',
+        path: '/watermarks',
+        soon: 'Usage against capacity for every cluster and resource — CPU, memory, disk, network, containers, queue slots — over time, with a forecast of when each cluster will be full.',
+      },
+      {
+        label: 'Cost',
+        path: '/cost',
+        soon: 'Rate cards, bills per job, person and BU, the apportionment of shared and idle cost, and budgets against spend.',
+      },
+      {
+        label: 'Leaderboards',
+        path: '/leaderboards',
+        soon: 'Red (best) and black (worst) lists at job, person and BU level, by efficiency, cost and stability, each entry with the figure behind it.',
+      },
+    ],
+  },
+  {
+    title: 'Big screen',
+    items: [
+      {
+        label: 'Big screen',
+        path: '/bigscreen',
+        soon: 'A wall display of the whole platform, live: cluster health, watermarks, running operations and open anomalies, updated over the websocket.',
+      },
+    ],
+  },
+  {
+    title: 'Tools',
+    items: [
+      {
+        label: 'Machine analysis',
+        path: '/tools/machines',
+        soon: "One machine's hardware, operating system and service layer: components with desired and actual state, recent metrics, faults and repairs.",
+      },
+      {
+        label: 'Job analysis',
+        path: '/tools/jobs',
+        soon: "A job's lineage (datasets read and written, upstream and downstream jobs), its resource usage run by run, and concrete optimisation suggestions.",
+      },
+      {
+        label: 'Queue analysis',
+        path: '/tools/queues',
+        soon: "The jobs in each queue and the queue's resource usage against its guaranteed and maximum share.",
+      },
+    ],
+  },
+  {
+    title: 'Intelligence',
+    items: [
+      {
+        label: 'Anomalies',
+        path: '/intelligence/anomalies',
+        soon: 'Machines and metrics that behave abnormally, how severe each anomaly is, and its status (open, acknowledged, resolved).',
+      },
+      {
+        label: 'Machine clustering',
+        path: '/intelligence/clustering',
+        soon: 'Machines grouped by their CPU, memory, network, IO and container behaviour, shown on a 2-D distribution chart with the host count per group; filterable.',
+      },
+    ],
+  },
+  {
+    title: 'Aquila',
+    items: [
+      { label: 'Stacks', path: '/aquila/stacks' },
+      {
+        label: 'Operations',
+        path: '/aquila/operations',
+        soon: 'Upgrades, scale-outs, config applies, restarts and self-healing runs: each with its stages, host-level tasks, progress and controls to pause, resume or abort.',
+      },
+      {
+        label: 'Configuration',
+        path: '/aquila/config',
+        soon: 'Configuration groups and their versions kept in git: proposed changes with their diff, review (approve or reject), apply and roll back.',
+      },
+    ],
+  },
+  {
+    title: 'Governance',
+    items: [
+      { label: 'Audit log', path: '/audit' },
+      { label: 'GraphiQL', path: '/graphiql', external: true },
+    ],
+  },
+];
+
+export const ROUTES: RouteDef<PageKey>[] = [
+  { pattern: '/', value: 'home' },
+  { pattern: '/clusters', value: 'clusters' },
+  { pattern: '/clusters/:name', value: 'cluster' },
+  { pattern: '/aquila/stacks', value: 'stacks' },
+  { pattern: '/audit', value: 'audit' },
+  ...NAV.flatMap((s) => s.items)
+    .filter((i) => i.soon)
+    .map((i) => ({ pattern: i.path, value: 'soon' as const })),
+];
+
+/** The nav item for a path (for titles and coming-soon text). */
+export function navItemFor(pathname: string): NavItem | undefined {
+  const clean = pathname.replace(/\/+$/, '') || '/';
+  return NAV.flatMap((s) => s.items).find((i) => i.path === clean);
+}
+
+export const LANDING_PATH = '/clusters';

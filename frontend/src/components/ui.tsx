@@ -1,0 +1,118 @@
+import type { AnchorHTMLAttributes, MouseEvent, ReactNode } from 'react';
+import { isModifiedClick, navigate } from '../lib/router';
+import { describeCode, GraphQLRequestError } from '../lib/graphql';
+import type { Tone } from '../lib/colors';
+import { humanizeEnum } from '../lib/format';
+
+/** An <a> that navigates client-side (plain clicks only; new-tab clicks go to the browser). */
+export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
+  const handle = (e: MouseEvent<HTMLAnchorElement>) => {
+    onClick?.(e);
+    if (e.defaultPrevented || isModifiedClick(e) || rest.target) return;
+    e.preventDefault();
+    navigate(href);
+  };
+  return <a href={href} onClick={handle} {...rest} />;
+}
+
+export function Badge({ tone, children, title }: { tone: Tone; children: ReactNode; title?: string }) {
+  return (
+    <span className={`badge badge-${tone}`} title={title}>
+      {children}
+    </span>
+  );
+}
+
+export function EnumBadge<T extends string>({ value, tones }: { value: T; tones: Record<T, Tone> }) {
+  return <Badge tone={tones[value] ?? 'muted'}>{humanizeEnum(value)}</Badge>;
+}
+
+export function Loading({ what = 'Loading' }: { what?: string }) {
+  return (
+    <div className="loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      {what}…
+    </div>
+  );
+}
+
+export function ErrorPanel({ error, onRetry }: { error: Error; onRetry?: () => void }) {
+  const code = error instanceof GraphQLRequestError ? error.code : null;
+  return (
+    <div className="error-panel" role="alert" data-testid="error-panel">
+      <strong>{code ? describeCode(code) : 'Something went wrong.'}</strong>
+      <div className="error-message">
+        {code && <code className="error-code">{code}</code>} {error.message}
+      </div>
+      {onRetry && (
+        <button type="button" className="btn" onClick={onRetry}>
+          Retry
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Panel({ title, actions, children, className }: { title?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string }) {
+  return (
+    <section className={`panel ${className ?? ''}`}>
+      {(title || actions) && (
+        <header className="panel-head">
+          {title && <h2>{title}</h2>}
+          {actions && <div className="panel-actions">{actions}</div>}
+        </header>
+      )}
+      <div className="panel-body">{children}</div>
+    </section>
+  );
+}
+
+export function Stat({ label, value, sub, testId }: { label: string; value: ReactNode; sub?: ReactNode; testId?: string }) {
+  return (
+    <div className="stat" data-testid={testId}>
+      <div className="stat-label">{label}</div>
+      <div className="stat-value">{value}</div>
+      {sub && <div className="stat-sub">{sub}</div>}
+    </div>
+  );
+}
+
+/** A percentage (0–100) as a number with a small bar; null shows a dash. */
+export function PercentBar({ value, text }: { value: number | null | undefined; text: string }) {
+  const v = typeof value === 'number' && Number.isFinite(value) ? Math.max(0, Math.min(100, value)) : null;
+  const tone = v === null ? 'muted' : v >= 90 ? 'bad' : v >= 75 ? 'warn' : 'good';
+  return (
+    <span className="pbar" title={text}>
+      <span className="pbar-track">{v !== null && <span className={`pbar-fill tone-${tone}`} style={{ width: `${v}%` }} />}</span>
+      <span className="pbar-text">{text}</span>
+    </span>
+  );
+}
+
+export function Pager({
+  hasPrevious,
+  hasNext,
+  onPrevious,
+  onNext,
+  busy,
+  children,
+}: {
+  hasPrevious: boolean;
+  hasNext: boolean;
+  onPrevious: () => void;
+  onNext: () => void;
+  busy?: boolean;
+  children?: ReactNode;
+}) {
+  return (
+    <div className="pager">
+      <div className="pager-info">{children}</div>
+      <button type="button" className="btn" onClick={onPrevious} disabled={!hasPrevious || busy} data-testid="page-prev">
+        ‹ Previous
+      </button>
+      <button type="button" className="btn" onClick={onNext} disabled={!hasNext || busy} data-testid="page-next">
+        Next ›
+      </button>
+    </div>
+  );
+}

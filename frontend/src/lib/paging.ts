@@ -1,0 +1,43 @@
+// Relay cursor paging: forward with first/after, backward with last/before.
+
+import type { PageInfo } from './queries';
+
+export interface PageCursor {
+  after?: string | null;
+  before?: string | null;
+}
+
+/** The connection arguments for a page of `size` at the given cursor. */
+export function pageVariables(size: number, cursor: PageCursor): { first?: number; after?: string; last?: number; before?: string } {
+  if (cursor.before) return { last: size, before: cursor.before };
+  if (cursor.after) return { first: size, after: cursor.after };
+  return { first: size };
+}
+
+/** The cursor of the next page, or null when there is none. */
+export function nextCursor(info: PageInfo | null | undefined): PageCursor | null {
+  return info?.hasNextPage && info.endCursor ? { after: info.endCursor } : null;
+}
+
+/** The cursor of the previous page, or null when there is none. */
+export function previousCursor(info: PageInfo | null | undefined): PageCursor | null {
+  return info?.hasPreviousPage && info.startCursor ? { before: info.startCursor } : null;
+}
+
+/**
+ * Whether Previous/Next are possible. The Relay spec lets a server answer
+ * hasPreviousPage=false when paging forward and hasNextPage=false when paging
+ * backward, so the page index and the cursor we came with count too.
+ */
+export function pagerState(info: PageInfo | null | undefined, cursor: PageCursor, pageIndex: number): { hasPrevious: boolean; hasNext: boolean } {
+  return {
+    hasPrevious: !!info?.startCursor && (pageIndex > 0 || !!info.hasPreviousPage),
+    hasNext: !!info?.endCursor && (!!info.hasNextPage || !!cursor.before),
+  };
+}
+
+/** The cursor for going one page back from `pageIndex`: page 0 is fetched afresh. */
+export function previousPageCursor(info: PageInfo | null | undefined, pageIndex: number): PageCursor {
+  if (pageIndex <= 1 || !info?.startCursor) return {};
+  return { before: info.startCursor };
+}
