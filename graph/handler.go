@@ -86,6 +86,9 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 
 var errInternal = errors.New("internal server error")
 
+// maxErrorMessage bounds messages that may quote client input.
+const maxErrorMessage = 300
+
 // errorPresenter gives every error an extensions.code. Domain errors keep their
 // client-safe message; gqlgen's own errors (parse, validation, complexity, APQ)
 // keep theirs; anything else is logged and replaced by a generic message, so SQL
@@ -106,7 +109,11 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		var raw *gqlerror.Error
 		if errors.As(err, &raw) && raw.Err == nil {
-			// Raised by gqlgen itself (e.g. argument coercion): its text is safe.
+			// Raised by gqlgen itself (e.g. an undecodable body): its text is safe,
+			// but it may quote the request, so it is kept short.
+			if len(gqlErr.Message) > maxErrorMessage {
+				gqlErr.Message = gqlErr.Message[:maxErrorMessage] + "…"
+			}
 			gqlErr.Extensions = map[string]any{"code": string(fault.Invalid)}
 			return gqlErr
 		}

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/vikstrous/dataloadgen"
@@ -115,11 +116,13 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 	return n, nil
 }
 
+// f64 widens a stored real to the float64 GraphQL sends, keeping its shortest
+// decimal form (75.83, not 75.83000183105469).
 func f64(v *float32) *float64 {
 	if v == nil {
 		return nil
 	}
-	f := float64(*v)
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(*v), 'g', -1, 32), 64)
 	return &f
 }
 

@@ -1,0 +1,80 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Run executes the subcommand in args (without the program name). It is the whole
+// program: main only builds the context and exits with Run's error.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		usage(stderr)
+		return errors.New("no command given")
+	}
+	cfg, err := LoadConfig(os.Getenv)
+	if err != nil {
+		return err
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, cfg, rest, stdout)
+	case "migrate":
+		return cmdMigrate(ctx, cfg, rest, stdout)
+	case "seed":
+		return cmdSeed(ctx, cfg, rest, stdout)
+	case "token":
+		return cmdToken(ctx, cfg, rest, stdout)
+	case "db":
+		return cmdDB(ctx, cfg, rest, stdout)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `tesla — operations analytics for big-data compute platforms
+
+Commands:
+  serve [--migrate]                 run the portal (API, web app, scheduler, live demo)
+  migrate up|status                 apply or show database migrations
+  seed demo [flags]                 create the demo fleet (--clusters --hosts --people --days --seed
+                                    --if-empty --tokens-file FILE)
+  token create --login L --role R   create an API token (printed alone on the last line)
+                [--name N] [--expires 720h]
+  db ensure                         make sure a database is reachable; print its URL
+
+Environment:
+`)
+	for _, e := range envSpec {
+		fmt.Fprintf(w, "  %-28s %s (default %s)\n", e.Name, e.Help, e.Default)
+	}
+}
+
+// newFlags returns a flag set whose errors come back as errors, not exits.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+		return fmt.Errorf("%s: %w (flags: %s)", fs.Name(), err, strings.Join(names, " "))
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,344 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/sim"
+)
+
+func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxConns: cfg.DBMaxConns, Logger: logger, SlowQuery: 500 * time.Millisecond})
+	if err != nil {
+		return nil, fmt.Errorf("%w (database %s; set DATABASE_URL, or run `tesla db ensure`)", err, RedactURL(cfg.DatabaseURL))
+	}
+	return pool, nil
+}
+
+func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := newFlags("serve")
+	migrate := fs.Bool("migrate", cfg.AutoMigrate, "apply pending migrations before serving")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger := newLogger(cfg)
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if *migrate {
+		if _, err := migrateUp(ctx, pool, logger); err != nil {
+			return err
+		}
+	}
+	st, err := db.Status(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if st.Behind() {
+		return fmt.Errorf("database schema is at version %d but this binary needs %d: run `tesla migrate up` (or serve --migrate)", st.Current, st.Latest)
+	}
+
+	svc := NewServices(pool, logger, cfg)
+	srv := NewServer(cfg, pool, logger, svc, prometheus.NewRegistry())
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("error listening on %s: %w", cfg.Listen, err)
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go svc.Events.Run(bg)
+	if cfg.Simulate {
+		ticker := sim.NewTicker(pool, sim.TickerConfig{Interval: cfg.SimInterval, Seed: cfg.SimSeed}, logger)
+		go func() {
+			if err := ticker.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+				logger.Error("demo fleet ticker stopped", "error", err)
+			}
+		}()
+	}
+
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Tesla is serving on %s\n  web app:  %s/\n  GraphiQL: %s/graphiql\n  GraphQL:  %s/query\n  metrics:  %s/metrics\n",
+		base, base, base, base, base)
+	if tokens, err := readDemoTokens(cfg.DemoTokensFile); err == nil && len(tokens) > 0 {
+		printDemoTokens(stdout, tokens)
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "config", cfg)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", cfg.ShutdownGrace)
+	stopBG()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("error during shutdown: %w", err)
+	}
+	return nil
+}
+
+func migrateUp(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) ([]db.Migration, error) {
+	applied, err := db.Migrate(ctx, pool)
+	if err != nil {
+		return applied, err
+	}
+	for _, m := range applied {
+		logger.Info("applied migration", "migration", m.Name)
+	}
+	return applied, nil
+}
+
+func cmdMigrate(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	sub := "up"
+	if len(args) > 0 {
+		sub, args = args[0], args[1:]
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("migrate %s: unexpected argument %q", sub, args[0])
+	}
+	logger := newLogger(cfg)
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	switch sub {
+	case "up":
+		applied, err := migrateUp(ctx, pool, logger)
+		if err != nil {
+			return err
+		}
+		st, err := db.Status(ctx, pool)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s); schema at version %d\n", len(applied), st.Current)
+	case "status":
+		st, err := db.Status(ctx, pool)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "schema version %d of %d\n", st.Current, st.Latest)
+		for _, m := range st.Pending {
+			fmt.Fprintf(stdout, "pending: %s\n", m.Name)
+		}
+	default:
+		return fmt.Errorf("migrate: unknown subcommand %q (use up or status)", sub)
+	}
+	return nil
+}
+
+func cmdSeed(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "demo" {
+		return errors.New("seed: the only seed is `seed demo`")
+	}
+	fs := newFlags("seed demo")
+	var sc sim.Config
+	fs.IntVar(&sc.Clusters, "clusters", 0, "number of clusters (default 12)")
+	fs.IntVar(&sc.Hosts, "hosts", 0, "number of hosts (default 3000)")
+	fs.IntVar(&sc.People, "people", 0, "number of people (default 60)")
+	fs.IntVar(&sc.Days, "days", 0, "days of metric history (default 7)")
+	fs.Uint64Var(&sc.Seed, "seed", 0, "random seed (default 1)")
+	ifEmpty := fs.Bool("if-empty", false, "do nothing when the database already has a fleet")
+	tokensFile := fs.String("tokens-file", "", "create demo tokens for each role and keep them in this file")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	logger := newLogger(cfg)
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	empty, err := sim.IsEmpty(ctx, pool)
+	if err != nil {
+		return err
+	}
+	switch {
+	case empty:
+		st, err := sim.Seed(ctx, pool, sc, logger)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "seeded demo fleet: %d BUs, %d people, %d clusters, %d hosts, %d components, %d metric samples in %s (%.0f samples/s)\n",
+			st.BUs, st.People, st.Clusters, st.Hosts, st.Components, st.Samples, st.Elapsed.Round(time.Millisecond),
+			float64(st.Samples)/st.Elapsed.Seconds())
+	case *ifEmpty:
+		fmt.Fprintln(stdout, "database already holds a fleet; not seeding")
+	default:
+		return errors.New("seed demo: the database already holds a fleet (use --if-empty to skip quietly)")
+	}
+	if *tokensFile != "" {
+		tokens, err := ensureDemoTokens(ctx, pool, *tokensFile)
+		if err != nil {
+			return err
+		}
+		printDemoTokens(stdout, tokens)
+	}
+	return nil
+}
+
+// cliContext marks actions taken from the command line in the audit log.
+func cliContext(ctx context.Context) context.Context {
+	return audit.WithRemoteAddr(ctx, "cli")
+}
+
+func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("token: use `token create --login L --role R`")
+	}
+	fs := newFlags("token create")
+	login := fs.String("login", "", "whose token (required)")
+	role := fs.String("role", "", "VIEWER, BU_ADMIN, OPERATOR or ADMIN (required; at most the person's role)")
+	name := fs.String("name", "cli", "a label for the token")
+	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: no expiry)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *login == "" || *role == "" {
+		return errors.New("token create: --login and --role are required")
+	}
+	r, err := auth.ParseRole("--role", *role)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg)
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	secret, err := createTokenFor(cliContext(ctx), pool, logger, *login, r, *name, *expires)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "token for %s with role %s (shown once; store it safely):\n%s\n", *login, r, secret)
+	return nil
+}
+
+// createTokenFor creates a token as the machine operator (who holds the database
+// and so every right), checking only that the role fits the person, and audits it.
+func createTokenFor(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, login string, role auth.Role, name string, expires time.Duration) (string, error) {
+	var secret string
+	err := audit.New(pool, logger).Do(ctx, "cli.createToken", "person:"+login, map[string]string{"login": login, "role": string(role), "name": name}, func(tx pgx.Tx) error {
+		var (
+			personID   int64
+			personRole auth.Role
+		)
+		if err := tx.QueryRow(ctx, `SELECT id, role FROM person WHERE login = $1 AND active`, login).Scan(&personID, &personRole); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("no active person with login %q", login)
+			}
+			return err
+		}
+		if !personRole.AtLeast(role) {
+			return fmt.Errorf("%s holds role %s; a token cannot carry %s", login, personRole, role)
+		}
+		spec := auth.TokenSpec{PersonID: personID, Name: name, Role: role}
+		if expires > 0 {
+			at := time.Now().Add(expires).UTC()
+			spec.ExpiresAt = &at
+		}
+		var err error
+		_, secret, err = auth.InsertToken(ctx, tx, spec)
+		return err
+	})
+	return secret, err
+}
+
+// demoToken is one entry of the demo tokens file.
+type demoToken struct {
+	Login string `json:"login"`
+	Role  string `json:"role"`
+	Token string `json:"token"`
+}
+
+func readDemoTokens(file string) ([]demoToken, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var ts []demoToken
+	if err := json.Unmarshal(b, &ts); err != nil {
+		return nil, fmt.Errorf("error reading %s: %w", file, err)
+	}
+	return ts, nil
+}
+
+// ensureDemoTokens keeps one working token per demo login in file: tokens that
+// still authenticate are kept, missing or dead ones are created anew. The file
+// holds secrets, so it is written with mode 0600 (and lives under .tesla/, which
+// git ignores).
+func ensureDemoTokens(ctx context.Context, pool *pgxpool.Pool, file string) ([]demoToken, error) {
+	existing, _ := readDemoTokens(file)
+	valid := map[string]demoToken{}
+	for _, t := range existing {
+		if p, err := auth.Authenticate(ctx, pool, t.Token); err == nil && p.Login == t.Login {
+			valid[t.Login] = t
+		}
+	}
+	logins := sim.DemoLogins()
+	// Highest role first, as the README lists them.
+	var names []string
+	for _, r := range slices.Backward(auth.Roles()) {
+		for l, lr := range logins {
+			if auth.Role(lr) == r {
+				names = append(names, l)
+			}
+		}
+	}
+	var out []demoToken
+	logger := slog.New(slog.DiscardHandler)
+	for _, login := range names {
+		if t, ok := valid[login]; ok {
+			out = append(out, t)
+			continue
+		}
+		role := auth.Role(logins[login])
+		secret, err := createTokenFor(cliContext(ctx), pool, logger, login, role, "demo", 0)
+		if err != nil {
+			return nil, fmt.Errorf("error creating demo token for %s: %w", login, err)
+		}
+		out = append(out, demoToken{Login: login, Role: string(role), Token: secret})
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return nil, fmt.Errorf("error writing demo tokens: %w", err)
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return nil, fmt.Errorf("error writing demo tokens: %w", err)
+	}
+	return out, nil
+}
+
+func printDemoTokens(w io.Writer, tokens []demoToken) {
+	fmt.Fprintln(w, "Demo API tokens (sign in with one, or send 'Authorization: Bearer <token>'):")
+	for _, t := range tokens {
+		fmt.Fprintf(w, "  %-9s %-8s %s\n", t.Role, t.Login, t.Token)
+	}
+}

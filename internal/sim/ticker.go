@@ -1,0 +1,270 @@
+package sim
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/inventory"
+)
+
+// HostStateChannel is the NOTIFY channel on which the Ticker announces host state
+// changes; the payload is the host id as text. The API's live subscriptions
+// LISTEN on it.
+const HostStateChannel = inventory.HostStateChannel
+
+// TickerConfig configures a Ticker.
+type TickerConfig struct {
+	// Interval between ticks; default 10s.
+	Interval time.Duration
+	// Seed must be the Config.Seed the fleet was seeded with (default 1), so the
+	// live samples continue each host's seeded history without a jump.
+	Seed uint64
+}
+
+// Default chances, per tick, that the Ticker makes one healthy host sick or heals
+// one sick host. At the default interval that is a state change every few
+// minutes: enough for live screens to move, rare enough to stay believable.
+const (
+	defaultSickChance = 1.0 / 30
+	defaultHealChance = 1.0 / 25
+)
+
+// Ticker keeps the demo fleet alive: every tick it writes one sample per
+// reporting host, moves heartbeats and now and then makes a host sick or heals
+// one. It drives every host in the database, so it belongs to demo databases.
+type Ticker struct {
+	pool   *pgxpool.Pool
+	cfg    TickerConfig
+	logger *slog.Logger
+	// Chances per tick of a state change; tests raise them to force one.
+	sickChance, healChance float64
+}
+
+// TickStats counts what one tick did.
+type TickStats struct {
+	Hosts      int   // hosts in the inventory
+	Samples    int64 // samples upserted at the tick's minute
+	Heartbeats int64 // hosts whose heartbeat moved
+	MadeSick   int   // ONLINE → DEGRADED
+	Healed     int   // DEGRADED or REPAIRING → ONLINE
+	Partitions int   // host_metric partitions created
+	Elapsed    time.Duration
+}
+
+// NewTicker returns a Ticker over pool; zero config fields take their defaults.
+func NewTicker(pool *pgxpool.Pool, cfg TickerConfig, logger *slog.Logger) *Ticker {
+	cfg.Interval = cmp.Or(cfg.Interval, 10*time.Second)
+	cfg.Seed = cmp.Or(cfg.Seed, DefaultSeed)
+	return &Ticker{pool: pool, cfg: cfg, logger: logger, sickChance: defaultSickChance, healChance: defaultHealChance}
+}
+
+// Run ticks every Interval until ctx is done, then returns nil: stopping is not a
+// failure. A failed tick is logged and the next one tried, because a live demo
+// should survive a database restart.
+func (t *Ticker) Run(ctx context.Context) error {
+	tk := time.NewTicker(t.cfg.Interval)
+	defer tk.Stop()
+	for {
+		tickCtx, cancel := context.WithTimeout(ctx, t.cfg.Interval)
+		_, err := t.Tick(tickCtx, time.Now())
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			t.logger.WarnContext(ctx, "sim tick failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tk.C:
+		}
+	}
+}
+
+type tickHost struct {
+	id                    int64
+	hostname              string
+	cores                 int
+	nicBps                int64
+	state                 string
+	cluster, kind, region string
+	clusterCreated        time.Time
+}
+
+// Tick performs one step at now: samples are stored at now truncated to the
+// minute (a later tick in the same minute refines that row, so the table grows
+// one row per host per minute whatever the interval), with values computed at now
+// itself by the seed's load model. State changes are chosen deterministically
+// from the seed and now, and each is announced on HostStateChannel in the same
+// transaction, so listeners hear of it exactly when it is visible.
+func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
+	began := time.Now()
+	now = now.UTC()
+	minute := now.Truncate(time.Minute)
+	today := minute.Truncate(24 * time.Hour)
+	var st TickStats
+	if err := t.pool.QueryRow(ctx, `SELECT ensure_host_metric_partitions($1::date, $2::date)`,
+		today, today.Add(48*time.Hour)).Scan(&st.Partitions); err != nil {
+		return TickStats{}, fmt.Errorf("error creating host_metric partitions: %w", err)
+	}
+	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		hosts, err := loadTickHosts(ctx, tx)
+		if err != nil {
+			return err
+		}
+		st.Hosts = len(hosts)
+		if err := t.changeStates(ctx, tx, hosts, now, &st); err != nil {
+			return err
+		}
+		if st.Samples, err = t.upsertSamples(ctx, tx, hosts, now, minute); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE host SET last_heartbeat = $1 WHERE state NOT IN ('OFFLINE', 'DECOMMISSIONED')`, now)
+		if err != nil {
+			return fmt.Errorf("error updating heartbeats: %w", err)
+		}
+		st.Heartbeats = tag.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return TickStats{}, err
+	}
+	st.Elapsed = time.Since(began)
+	t.logger.DebugContext(ctx, "sim tick",
+		"at", minute, "hosts", st.Hosts, "samples", st.Samples, "heartbeats", st.Heartbeats,
+		"made_sick", st.MadeSick, "healed", st.Healed, "partitions_created", st.Partitions,
+		"elapsed_ms", st.Elapsed.Milliseconds())
+	return st, nil
+}
+
+func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT h.id, h.hostname, h.cpu_cores, h.nic_bps, h.state, c.name, c.kind, c.region, c.created_at
+		FROM host h JOIN cluster c ON c.id = h.cluster_id
+		ORDER BY h.id`)
+	if err != nil {
+		return nil, fmt.Errorf("error loading hosts for tick: %w", err)
+	}
+	var hosts []tickHost
+	var h tickHost
+	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.hostname, &h.cores, &h.nicBps, &h.state, &h.cluster, &h.kind, &h.region, &h.clusterCreated}, func() error {
+		hosts = append(hosts, h)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("error loading hosts for tick: %w", err)
+	}
+	return hosts, nil
+}
+
+// changeStates maybe makes one ONLINE host DEGRADED and maybe heals one DEGRADED
+// or REPAIRING host. The guard on the old state in the UPDATE leaves alone a host
+// that something else (self-heal, an operator) changed meanwhile.
+func (t *Ticker) changeStates(ctx context.Context, tx pgx.Tx, hosts []tickHost, now time.Time, st *TickStats) error {
+	r := rand.New(rand.NewPCG(t.cfg.Seed, uint64(now.Unix())))
+	var healthy, sick []int
+	for i, h := range hosts {
+		switch h.state {
+		case stateOnline:
+			healthy = append(healthy, i)
+		case stateDegraded, stateRepairing:
+			sick = append(sick, i)
+		}
+	}
+	type change struct {
+		i             int
+		from, to, why string
+	}
+	var changes []change
+	if r.Float64() < t.sickChance && len(healthy) > 0 {
+		reasons := sickStates[0].reasons // the DEGRADED reasons
+		changes = append(changes, change{healthy[r.IntN(len(healthy))], stateOnline, stateDegraded, reasons[r.IntN(len(reasons))]})
+	}
+	if r.Float64() < t.healChance && len(sick) > 0 {
+		i := sick[r.IntN(len(sick))]
+		changes = append(changes, change{i, hosts[i].state, stateOnline, ""})
+	}
+	for _, c := range changes {
+		h := &hosts[c.i]
+		var notified int
+		err := tx.QueryRow(ctx, `
+			WITH changed AS (
+				UPDATE host SET state = $2, state_reason = $3 WHERE id = $1 AND state = $4 RETURNING id
+			)
+			SELECT count(pg_notify($5, id::text)) FROM changed`,
+			h.id, c.to, c.why, c.from, HostStateChannel).Scan(&notified)
+		if err != nil {
+			return fmt.Errorf("error changing state of host %d: %w", h.id, err)
+		}
+		if notified == 0 {
+			continue
+		}
+		h.state = c.to
+		if c.to == stateDegraded {
+			st.MadeSick++
+			// The trouble shows in one component, a worker one when there is one.
+			_, err = tx.Exec(ctx, `
+				UPDATE host_component SET actual_state = 'FAILED', updated_at = $2
+				WHERE (host_id, service, component) IN (
+					SELECT host_id, service, component FROM host_component
+					WHERE host_id = $1 AND actual_state = 'STARTED'
+					ORDER BY component IN ('DATANODE', 'NODEMANAGER', 'TASKMANAGER', 'REGIONSERVER') DESC, service, component
+					LIMIT 1)`, h.id, now)
+		} else {
+			st.Healed++
+			_, err = tx.Exec(ctx, `
+				UPDATE host_component SET desired_state = 'STARTED', actual_state = 'STARTED', updated_at = $2
+				WHERE host_id = $1 AND desired_state <> 'INSTALLED'
+				  AND (desired_state <> 'STARTED' OR actual_state <> 'STARTED')`, h.id, now)
+		}
+		if err != nil {
+			return fmt.Errorf("error updating components of host %d: %w", h.id, err)
+		}
+	}
+	return nil
+}
+
+// upsertSamples writes one sample per reporting host at minute: COPY into a
+// session-local staging table, then one INSERT … ON CONFLICT into host_metric, so
+// a repeated minute updates instead of failing on the primary key.
+func (t *Ticker) upsertSamples(ctx context.Context, tx pgx.Tx, hosts []tickHost, now, minute time.Time) (int64, error) {
+	// ON COMMIT DELETE ROWS keeps the table for the session, so ticks do not churn
+	// the catalog by creating and dropping it every time.
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS sim_tick_metric
+		(LIKE host_metric INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+		return 0, fmt.Errorf("error creating tick staging table: %w", err)
+	}
+	loads := map[string]*clusterLoad{}
+	ts := now.Unix()
+	rows := make([][]any, 0, len(hosts))
+	for _, h := range hosts {
+		if !reports(h.state) {
+			continue
+		}
+		cl, ok := loads[h.cluster]
+		if !ok {
+			cl = newClusterLoad(t.cfg.Seed, h.cluster, h.kind, h.region, h.clusterCreated)
+			loads[h.cluster] = cl
+		}
+		hl := newHostLoad(t.cfg.Seed, h.hostname, h.cores, h.nicBps, cl)
+		s := hl.at(ts, modeFor(h.state))
+		rows = append(rows, []any{h.id, minute, s.cpu, s.mem, s.io, s.netIn, s.netOut, s.containers})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sim_tick_metric"}, metricColumns, pgx.CopyFromRows(rows)); err != nil {
+		return 0, fmt.Errorf("error staging tick samples: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO host_metric (host_id, ts, cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps, containers)
+		SELECT host_id, ts, cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps, containers FROM sim_tick_metric
+		ON CONFLICT (host_id, ts) DO UPDATE SET
+			cpu_pct = EXCLUDED.cpu_pct, mem_pct = EXCLUDED.mem_pct, disk_io_pct = EXCLUDED.disk_io_pct,
+			net_in_bps = EXCLUDED.net_in_bps, net_out_bps = EXCLUDED.net_out_bps, containers = EXCLUDED.containers`)
+	if err != nil {
+		return 0, fmt.Errorf("error upserting tick samples: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
