@@ -164,3 +164,26 @@ func TestServeStartsAndShutsDownGracefully(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+func TestDBEnsureCreatesAMissingDatabase(t *testing.T) {
+	d := dbtest.NewDatabase(t, db.Options{})
+	name := d.Name + "_ensure"
+	u := strings.Replace(d.URL, "/"+d.Name, "/"+name, 1)
+	t.Cleanup(func() {
+		_, _ = d.Pool.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	t.Setenv("DATABASE_URL", u)
+	out, err := run(t, "db", "ensure")
+	require.NoError(t, err)
+	require.Equal(t, u, strings.TrimSpace(out))
+	var exists bool
+	require.NoError(t, d.Pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists))
+	require.True(t, exists)
+	out, err = run(t, "db", "ensure") // idempotent
+	require.NoError(t, err)
+	require.Equal(t, u, strings.TrimSpace(out))
+
+	t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:1/tesla?sslmode=disable")
+	_, err = run(t, "db", "ensure")
+	require.ErrorContains(t, err, "not usable", "an explicit DATABASE_URL that does not answer is an error, not a fallback")
+}

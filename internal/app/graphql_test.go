@@ -622,3 +622,57 @@ func TestReadyzAndMetrics(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "a schema behind the binary is not ready")
 }
+
+func TestLookupsByIDAndNameAndEveryNodeKind(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.as(fixture.Admin)
+	hostID := model.GlobalID(model.KindHost, e.fleet.Hosts["rt-ads-1-n04"])
+	clusterID := model.GlobalID(model.KindCluster, e.fleet.Clusters["rt-ads-1"])
+	buID := model.GlobalID(model.KindBU, e.fleet.BUs["ADS"])
+	personID := model.GlobalID(model.KindPerson, e.fleet.People[fixture.Viewer])
+	r := e.gql(t, tok, `query($h: ID, $c: ID, $b: ID, $p: ID) {
+		byID: host(id: $h) { hostname state cluster { name } }
+		byName: host(hostname: "rt-ads-1-n04") { id }
+		missingHost: host(hostname: "nope") { id }
+		cluster(id: $c) { name }
+		missingCluster: cluster(name: "nope") { id }
+		bu(id: $b) { code }
+		missingBU: bu(code: "NOPE") { id }
+		person(id: $p) { login bu { code } }
+	}`, map[string]any{"h": hostID, "c": clusterID, "b": buID, "p": personID})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "rt-ads-1-n04", dig(r.Data, "byID", "hostname"))
+	require.Equal(t, "DEGRADED", dig(r.Data, "byID", "state"))
+	require.Equal(t, "rt-ads-1", dig(r.Data, "byID", "cluster", "name"))
+	require.Equal(t, hostID, dig(r.Data, "byName", "id"))
+	require.Nil(t, dig(r.Data, "missingHost"))
+	require.Equal(t, "rt-ads-1", dig(r.Data, "cluster", "name"))
+	require.Nil(t, dig(r.Data, "missingCluster"))
+	require.Equal(t, "ADS", dig(r.Data, "bu", "code"))
+	require.Nil(t, dig(r.Data, "missingBU"))
+	require.Equal(t, "ADS-SEARCH", dig(r.Data, "person", "bu", "code"))
+
+	for _, q := range []string{`{ host { id } }`, `{ cluster { id } }`, `{ bu { id } }`, `{ person { id } }`} {
+		require.Equal(t, "BAD_USER_INPUT", e.gql(t, tok, q, nil).code(), q)
+	}
+
+	// Audit entries and tokens are nodes too, under their own access rules.
+	e.gql(t, e.as(fixture.Viewer), `mutation { createApiToken(input: {name: "x"}) { token } }`, nil)
+	r = e.gql(t, tok, `{ auditLog(first: 1) { nodes { id action } } apiTokens(first: 1) { nodes { id person { login } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	auditID := dig(r.Data, "auditLog", "nodes", 0, "id").(string)
+	tokenID := dig(r.Data, "apiTokens", "nodes", 0, "id").(string)
+	require.Equal(t, "alice", dig(r.Data, "apiTokens", "nodes", 0, "person", "login"))
+	r = e.gql(t, tok, `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`, map[string]any{"ids": []string{auditID, tokenID}})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "AuditEntry", dig(r.Data, "nodes", 0, "__typename"))
+	require.Equal(t, "ApiToken", dig(r.Data, "nodes", 1, "__typename"))
+	// Alice's token is hers to see, not Bob's.
+	r = e.gql(t, e.as(fixture.Outsider), `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": tokenID})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+	r = e.gql(t, e.as(fixture.Outsider), `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": auditID})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+	r = e.gql(t, tok, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": make([]string, 101)})
+	require.Equal(t, "BAD_USER_INPUT", r.code(), r.Raw)
+}
