@@ -6,6 +6,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -163,6 +164,9 @@ func (s *Service) SignIn(ctx context.Context, secret string) (*auth.Principal, a
 	p, err := auth.Authenticate(ctx, s.pool, secret)
 	if err != nil {
 		return nil, auth.Session{}, err
+	}
+	if p.Restricted() {
+		return nil, auth.Session{}, fault.New(fault.Unauthenticated, "this token is limited to %s and cannot sign in to the web app", strings.Join(p.Scopes, ", "))
 	}
 	ctx = auth.WithPrincipal(ctx, p)
 	var sess auth.Session

@@ -76,6 +76,20 @@ type Principal struct {
 	BUSubtree []int64
 }
 
+// ScopeIngest lets a token push telemetry and nothing else: what an agent or a
+// collector on a host should hold, instead of an operator's full rights.
+const ScopeIngest = "ingest"
+
+// Scopes lists the token scopes Tesla knows.
+func Scopes() []string { return []string{ScopeIngest} }
+
+// Restricted reports whether the credential is limited to some scopes (an empty
+// scope list means the role's full rights).
+func (p *Principal) Restricted() bool { return len(p.Scopes) > 0 }
+
+// HasScope reports whether the credential carries scope s.
+func (p *Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
+
 // InBUSubtree reports whether bu lies in the principal's BU subtree.
 func (p *Principal) InBUSubtree(bu int64) bool { return slices.Contains(p.BUSubtree, bu) }
 

@@ -15,31 +15,33 @@ import (
 
 // Host is one machine of a cluster.
 type Host struct {
-	ID            int64
-	ClusterID     int64
-	Hostname      string
-	Rack          string
-	IP            string
-	CPUCores      int
-	MemoryBytes   int64
-	DiskBytes     int64
-	NICBps        int64
-	OS            string
-	Kernel        string
-	Model         string
-	State         string
-	StateReason   string
-	LastHeartbeat *time.Time
-	CreatedAt     time.Time
+	ID             int64
+	ClusterID      int64
+	Hostname       string
+	Rack           string
+	IP             string
+	CPUCores       int
+	MemoryBytes    int64
+	DiskBytes      int64
+	NICBps         int64
+	OS             string
+	Kernel         string
+	Model          string
+	State          string
+	StateReason    string
+	StateChangedAt time.Time
+	LastHeartbeat  *time.Time
+	ScrapeURL      *string
+	CreatedAt      time.Time
 }
 
 func (h *Host) dests() []any {
 	return []any{&h.ID, &h.ClusterID, &h.Hostname, &h.Rack, &h.IP, &h.CPUCores, &h.MemoryBytes, &h.DiskBytes,
-		&h.NICBps, &h.OS, &h.Kernel, &h.Model, &h.State, &h.StateReason, &h.LastHeartbeat, &h.CreatedAt}
+		&h.NICBps, &h.OS, &h.Kernel, &h.Model, &h.State, &h.StateReason, &h.StateChangedAt, &h.LastHeartbeat, &h.ScrapeURL, &h.CreatedAt}
 }
 
 const hostColumns = `h.id, h.cluster_id, h.hostname, h.rack, h.ip, h.cpu_cores, h.memory_bytes, h.disk_bytes,
-	h.nic_bps, h.os, h.kernel, h.model, h.state, h.state_reason, h.last_heartbeat, h.created_at`
+	h.nic_bps, h.os, h.kernel, h.model, h.state, h.state_reason, h.state_changed_at, h.last_heartbeat, h.scrape_url, h.created_at`
 
 // HostStates are the states a host can be in.
 var HostStates = []string{"ONLINE", "DEGRADED", "OFFLINE", "MAINTENANCE", "DECOMMISSIONED", "REPAIRING"}
@@ -266,4 +268,28 @@ func (s *Service) SetHostState(ctx context.Context, in SetHostStateInput) (*Host
 		return nil
 	})
 	return host, err
+}
+
+// sickStates are the states a host falls into when something is wrong with it.
+var sickStates = []string{"DEGRADED", "OFFLINE", "REPAIRING"}
+
+// RecentSickHosts returns the hosts that most recently fell sick, newest first,
+// for the big screen and the platform view.
+func (s *Service) RecentSickHosts(ctx context.Context, n int) ([]*Host, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	if n < 1 || n > 100 {
+		return nil, fault.Field("first", "first must be between 1 and 100, got %d", n)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+hostColumns+` FROM host h WHERE h.state = ANY($1)
+		ORDER BY h.state_changed_at DESC, h.id DESC LIMIT $2`, sickStates, n)
+	if err != nil {
+		return nil, fmt.Errorf("error loading sick hosts: %w", err)
+	}
+	hosts, err := pgx.CollectRows(rows, scanOne[Host])
+	if err != nil {
+		return nil, fmt.Errorf("error loading sick hosts: %w", err)
+	}
+	return hosts, nil
 }

@@ -146,6 +146,12 @@ func copyHistory(ctx context.Context, dbtx db.DBTX, f *fleet, cfg Config, ids []
 	if err != nil {
 		return 0, fmt.Errorf("error copying host metric history: %w", err)
 	}
+	// Like every writer of host_metric, mark the minutes for the watermark rollup.
+	if _, err := dbtx.Exec(ctx, `INSERT INTO rollup_dirty (minute)
+		SELECT generate_series(to_timestamp($1), to_timestamp($2), make_interval(secs => $3)) ON CONFLICT DO NOTHING`,
+		first, last, step); err != nil {
+		return 0, fmt.Errorf("error marking history for rollup: %w", err)
+	}
 	return n, nil
 }
 
@@ -332,9 +338,11 @@ func insertHosts(ctx context.Context, tx pgx.Tx, f *fleet) ([]int64, error) {
 	}
 	rows, err := tx.Query(ctx, `
 		INSERT INTO host (cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps,
-		                  os, kernel, model, state, state_reason, last_heartbeat, created_at)
+		                  os, kernel, model, state, state_reason, last_heartbeat, created_at, state_changed_at)
 		SELECT c.id, u.hostname, u.rack, u.ip, u.cores, u.mem, u.disk, u.nic,
-		       u.os, u.kernel, u.model, u.state, u.reason, u.beat, $15
+		       u.os, u.kernel, u.model, u.state, u.reason, u.beat, $15,
+		       -- sick hosts fell sick around their last heartbeat; the rest have been fine all along
+		       CASE WHEN u.state = 'ONLINE' THEN $15 ELSE coalesce(u.beat, $15) END
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::int8[], $7::int8[], $8::int8[],
 		            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[])
 		     WITH ORDINALITY AS u(cluster, hostname, rack, ip, cores, mem, disk, nic, os, kernel, model, state, reason, beat, ord)

@@ -266,5 +266,9 @@ func (t *Ticker) upsertSamples(ctx context.Context, tx pgx.Tx, hosts []tickHost,
 	if err != nil {
 		return 0, fmt.Errorf("error upserting tick samples: %w", err)
 	}
+	// Like every writer of host_metric, mark the minute for the watermark rollup.
+	if _, err := tx.Exec(ctx, `INSERT INTO rollup_dirty (minute) VALUES ($1) ON CONFLICT DO NOTHING`, minute); err != nil {
+		return 0, fmt.Errorf("error marking tick minute for rollup: %w", err)
+	}
 	return tag.RowsAffected(), nil
 }

@@ -1,0 +1,366 @@
+// Package machine answers questions about one host: its metric history,
+// down-sampled server side so a chart never receives more points than it can
+// draw, and machine analysis — hardware, operating system and service layer, and
+// where its load stands among its cluster peers.
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/fault"
+)
+
+// Service reads host metrics and analyses hosts.
+type Service struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// NewService returns a Service on pool.
+func NewService(pool *pgxpool.Pool) *Service { return &Service{pool: pool, now: time.Now} }
+
+// Point is one bucket of a host's samples.
+type Point struct {
+	TS         time.Time
+	CPUPct     *float64
+	CPUPctMax  *float64
+	MemPct     *float64
+	DiskIOPct  *float64
+	NetInBps   *float64
+	NetOutBps  *float64
+	Containers *float64
+	Samples    int
+}
+
+// Series is a host's down-sampled history.
+type Series struct {
+	Step   time.Duration
+	Points []Point
+}
+
+// Limits of a metric request.
+const (
+	DefaultRange     = 6 * time.Hour
+	MaxRange         = 31 * 24 * time.Hour
+	MaxPoints        = 5000
+	DefaultMaxPoints = 500
+)
+
+// niceSteps are the bucket widths a series may use: whole, chart-friendly units.
+var niceSteps = []time.Duration{
+	time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+}
+
+// chooseStep returns the smallest nice step at least min that keeps the range
+// within maxPoints buckets.
+func chooseStep(rng, min time.Duration, maxPoints int) time.Duration {
+	need := time.Duration(math.Ceil(float64(rng) / float64(maxPoints)))
+	for _, s := range niceSteps {
+		if s >= need && s >= min {
+			return s
+		}
+	}
+	return max(need, min).Round(time.Hour)
+}
+
+// HostSeries returns the host's samples between from and to (zero values: the last
+// six hours), averaged per step (zero: chosen from the range), with at most
+// maxPoints buckets (zero: 500). CPU also carries each bucket's maximum, so short
+// spikes survive down-sampling.
+func (s *Service) HostSeries(ctx context.Context, hostID int64, from, to time.Time, step time.Duration, maxPoints int) (Series, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return Series{}, err
+	}
+	if to.IsZero() {
+		to = s.now()
+	}
+	if from.IsZero() {
+		from = to.Add(-DefaultRange)
+	}
+	if maxPoints == 0 {
+		maxPoints = DefaultMaxPoints
+	}
+	switch {
+	case !from.Before(to):
+		return Series{}, fault.Field("from", "from must be before to")
+	case to.Sub(from) > MaxRange:
+		return Series{}, fault.Field("from", "the range is limited to %d days of raw samples", int(MaxRange.Hours()/24))
+	case maxPoints < 1 || maxPoints > MaxPoints:
+		return Series{}, fault.Field("maxPoints", "maxPoints must be between 1 and %d", MaxPoints)
+	case step < 0:
+		return Series{}, fault.Field("step", "step must be positive")
+	}
+	step = chooseStep(to.Sub(from), max(step, time.Minute), maxPoints)
+	rows, err := s.pool.Query(ctx, `SELECT date_bin($4::interval, ts, '2000-01-01 00:00:00+00') AS b,
+			avg(cpu_pct), max(cpu_pct), avg(mem_pct), avg(disk_io_pct), avg(net_in_bps), avg(net_out_bps),
+			avg(containers), count(*)
+		FROM host_metric WHERE host_id = $1 AND ts >= $2 AND ts < $3
+		GROUP BY b ORDER BY b`, hostID, from, to, step)
+	if err != nil {
+		return Series{}, fmt.Errorf("error loading metrics of host %d: %w", hostID, err)
+	}
+	points, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Point, error) {
+		var p Point
+		err := r.Scan(&p.TS, &p.CPUPct, &p.CPUPctMax, &p.MemPct, &p.DiskIOPct, &p.NetInBps, &p.NetOutBps, &p.Containers, &p.Samples)
+		return p, err
+	})
+	if err != nil {
+		return Series{}, fmt.Errorf("error loading metrics of host %d: %w", hostID, err)
+	}
+	return Series{Step: step, Points: points}, nil
+}
+
+// Dimension names follow the watermark dimensions so screens can line them up.
+const (
+	DimCPU        = "CPU"
+	DimMemory     = "MEMORY"
+	DimDiskIO     = "DISK_IO"
+	DimNetIn      = "NET_IN"
+	DimNetOut     = "NET_OUT"
+	DimContainers = "CONTAINERS"
+)
+
+// Peer compares a host with its cluster peers in one dimension. Values are
+// percent of capacity (network as percent of the NIC) except containers (count).
+type Peer struct {
+	Dimension      string
+	HostAverage    *float64
+	HostP95        *float64
+	PeerMedian     *float64
+	PeerP95        *float64
+	PercentileRank *float64
+	Verdict        string
+}
+
+// ScrapeStatus is the node_exporter polling state of a host.
+type ScrapeStatus struct {
+	URL           string
+	State         string
+	Failures      int
+	LastAttemptAt *time.Time
+	LastSuccessAt *time.Time
+	LastError     string
+	NextAttemptAt time.Time
+}
+
+// Analysis is the machine-analysis view of one host. Hardware, OS and components
+// come from the inventory; this adds what needs telemetry.
+type Analysis struct {
+	Window   time.Duration
+	Peers    []Peer
+	Scrape   *ScrapeStatus
+	Findings []string
+	// Samples is how many samples of the host the window holds.
+	Samples int
+}
+
+// HostFacts is what Analyse needs to know about the host from the inventory.
+type HostFacts struct {
+	ID            int64
+	ClusterID     int64
+	Hostname      string
+	State         string
+	StateReason   string
+	LastHeartbeat *time.Time
+	// UnhealthyComponents names components whose actual state differs from the
+	// desired one, e.g. "HDFS/DATANODE is FAILED (want STARTED)".
+	UnhealthyComponents []string
+}
+
+// DefaultWindow is the analysis window when none is given.
+const DefaultWindow = 24 * time.Hour
+
+// staleHeartbeat is how old a heartbeat may be before a reporting host is
+// considered silent.
+const staleHeartbeat = 5 * time.Minute
+
+// Analyse compares the host with its cluster peers over window and lists findings,
+// worst first.
+func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration) (*Analysis, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	if window == 0 {
+		window = DefaultWindow
+	}
+	if window < 10*time.Minute || window > MaxRange {
+		return nil, fault.Field("window", "window must be between 10m and %dh", int(MaxRange.Hours()))
+	}
+	now := s.now()
+	a := &Analysis{Window: window}
+	// One statement: each peer's average and p95 per dimension over the window.
+	rows, err := s.pool.Query(ctx, `SELECT m.host_id, count(*),
+			avg(m.cpu_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.cpu_pct),
+			avg(m.mem_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.mem_pct),
+			avg(m.disk_io_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.disk_io_pct),
+			avg(100 * m.net_in_bps / NULLIF(h.nic_bps, 0)), percentile_cont(0.95) WITHIN GROUP (ORDER BY 100 * m.net_in_bps / NULLIF(h.nic_bps, 0)),
+			avg(100 * m.net_out_bps / NULLIF(h.nic_bps, 0)), percentile_cont(0.95) WITHIN GROUP (ORDER BY 100 * m.net_out_bps / NULLIF(h.nic_bps, 0)),
+			avg(m.containers), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.containers)
+		FROM host h JOIN host_metric m ON m.host_id = h.id AND m.ts > $2 AND m.ts <= $3
+		WHERE h.cluster_id = $1 GROUP BY m.host_id`, h.ClusterID, now.Add(-window), now)
+	if err != nil {
+		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
+	}
+	dims := []string{DimCPU, DimMemory, DimDiskIO, DimNetIn, DimNetOut, DimContainers}
+	type stat struct{ avg, p95 *float64 }
+	self := make([]stat, len(dims))
+	peers := make([][]float64, len(dims))
+	for rows.Next() {
+		var (
+			id int64
+			n  int
+			v  [12]*float64
+		)
+		dest := []any{&id, &n}
+		for i := range v {
+			dest = append(dest, &v[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
+		}
+		for d := range dims {
+			if id == h.ID {
+				self[d] = stat{v[2*d], v[2*d+1]}
+				a.Samples = n
+			} else if v[2*d] != nil {
+				peers[d] = append(peers[d], *v[2*d])
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
+	}
+	var findings []finding
+	for d, dim := range dims {
+		p := Peer{Dimension: dim, HostAverage: self[d].avg, HostP95: self[d].p95}
+		slices.Sort(peers[d])
+		if len(peers[d]) > 0 {
+			p.PeerMedian = ptr(quantile(peers[d], 0.5))
+			p.PeerP95 = ptr(quantile(peers[d], 0.95))
+		}
+		p.Verdict = "no data"
+		if p.HostAverage != nil {
+			p.Verdict = "typical"
+			if len(peers[d]) >= 3 {
+				below := 0
+				for _, x := range peers[d] {
+					if x < *p.HostAverage {
+						below++
+					}
+				}
+				rank := float64(below) / float64(len(peers[d]))
+				p.PercentileRank = &rank
+				switch {
+				case rank >= 0.95:
+					p.Verdict = fmt.Sprintf("hot: busier than %.0f%% of peers", 100*rank)
+					findings = append(findings, finding{2, fmt.Sprintf("%s is busier than %.0f%% of its cluster peers (%.1f vs median %.1f)", label(dim), 100*rank, *p.HostAverage, *p.PeerMedian)})
+				case rank <= 0.05 && *p.PeerMedian > 0:
+					p.Verdict = fmt.Sprintf("idle: quieter than %.0f%% of peers", 100*(1-rank))
+					findings = append(findings, finding{3, fmt.Sprintf("%s is quieter than %.0f%% of its cluster peers (%.1f vs median %.1f)", label(dim), 100*(1-rank), *p.HostAverage, *p.PeerMedian)})
+				}
+			}
+			if dim != DimContainers && p.HostP95 != nil && *p.HostP95 >= 90 {
+				findings = append(findings, finding{1, fmt.Sprintf("%s p95 is %.1f%%: the host is saturated", label(dim), *p.HostP95)})
+			}
+		}
+		a.Peers = append(a.Peers, p)
+	}
+
+	if h.State != "ONLINE" {
+		msg := "host is " + h.State
+		if h.StateReason != "" {
+			msg += ": " + h.StateReason
+		}
+		findings = append(findings, finding{0, msg})
+	}
+	for _, c := range h.UnhealthyComponents {
+		findings = append(findings, finding{1, c})
+	}
+	if h.State != "DECOMMISSIONED" && h.State != "MAINTENANCE" {
+		if h.LastHeartbeat == nil {
+			findings = append(findings, finding{1, "no heartbeat has ever been received"})
+		} else if age := now.Sub(*h.LastHeartbeat); age > staleHeartbeat {
+			findings = append(findings, finding{1, fmt.Sprintf("no heartbeat for %s", age.Round(time.Minute))})
+		}
+		if a.Samples == 0 {
+			findings = append(findings, finding{1, fmt.Sprintf("no samples in the last %s", window)})
+		}
+	}
+	st, ok, err := s.scrape(ctx, h.ID)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		a.Scrape = &st
+	}
+	if a.Scrape != nil && a.Scrape.State == "FAILING" {
+		findings = append(findings, finding{1, fmt.Sprintf("node_exporter scrape failing (%d in a row): %s", a.Scrape.Failures, a.Scrape.LastError)})
+	}
+	slices.SortStableFunc(findings, func(x, y finding) int { return x.severity - y.severity })
+	for _, f := range findings {
+		a.Findings = append(a.Findings, f.text)
+	}
+	if a.Findings == nil {
+		a.Findings = []string{}
+	}
+	return a, nil
+}
+
+type finding struct {
+	severity int // 0 worst
+	text     string
+}
+
+// scrape returns the host's scrape status; ok is false for a host nobody scrapes.
+func (s *Service) scrape(ctx context.Context, hostID int64) (st ScrapeStatus, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT url, status, failures, last_attempt_at, last_success_at, last_error, next_attempt_at
+		FROM scrape_target WHERE host_id = $1`, hostID).
+		Scan(&st.URL, &st.State, &st.Failures, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastError, &st.NextAttemptAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, fmt.Errorf("error loading scrape status of host %d: %w", hostID, err)
+	}
+	return st, true, nil
+}
+
+func label(dim string) string {
+	switch dim {
+	case DimCPU:
+		return "CPU"
+	case DimMemory:
+		return "memory"
+	case DimDiskIO:
+		return "disk IO"
+	case DimNetIn:
+		return "network in"
+	case DimNetOut:
+		return "network out"
+	}
+	return "containers"
+}
+
+// quantile of sorted values by linear interpolation.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 1 {
+		return sorted[0]
+	}
+	pos := q * float64(len(sorted)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(sorted)-1)
+	return sorted[lo] + (sorted[hi]-sorted[lo])*(pos-float64(lo))
+}
+
+func ptr(v float64) *float64 { return &v }

@@ -1,0 +1,112 @@
+package machine
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/fixture"
+)
+
+var now = time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+
+func setup(t *testing.T) (*Service, *fixture.Fleet, context.Context) {
+	t.Helper()
+	pool := dbtest.New(t)
+	f := fixture.New(t, pool)
+	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{PersonID: f.People[fixture.Viewer], Role: auth.Viewer})
+	_, err := pool.Exec(ctx, `SELECT ensure_host_metric_partitions('2026-05-03', '2026-05-05')`)
+	require.NoError(t, err)
+	// batch-wh-1: one sample a minute for two hours; host n01 runs hot (90% CPU with
+	// a 100% spike), the others at 20 + 5·i %.
+	_, err = pool.Exec(ctx, `INSERT INTO host_metric (host_id, ts, cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps, containers)
+		SELECT h.id, $1::timestamptz - m * interval '1 minute',
+		       CASE WHEN h.hostname = 'batch-wh-1-n01' THEN (CASE WHEN m = 30 THEN 100 ELSE 90 END) ELSE 20 + 5 * (h.id % 5) END,
+		       50, 10, 2.5e9, 1e9, 10
+		FROM host h CROSS JOIN generate_series(1, 120) m
+		WHERE h.cluster_id = $2 AND h.state NOT IN ('DECOMMISSIONED')`, now, f.Clusters["batch-wh-1"])
+	require.NoError(t, err)
+	s := NewService(pool)
+	s.now = func() time.Time { return now }
+	return s, f, ctx
+}
+
+func TestHostSeriesDownSamplesAndKeepsSpikes(t *testing.T) {
+	t.Parallel()
+	s, f, ctx := setup(t)
+	host := f.Hosts["batch-wh-1-n01"]
+	ser, err := s.HostSeries(ctx, host, now.Add(-2*time.Hour), now, 0, 10)
+	require.NoError(t, err)
+	require.Equal(t, 15*time.Minute, ser.Step, "two hours in at most 10 points needs 15-minute steps")
+	require.Len(t, ser.Points, 8)
+	total := 0
+	var spike float64
+	for _, p := range ser.Points {
+		total += p.Samples
+		spike = max(spike, *p.CPUPctMax)
+		require.InDelta(t, 50, *p.MemPct, 1e-9)
+	}
+	require.Equal(t, 120, total)
+	require.Equal(t, 100.0, spike, "the bucket maximum keeps a one-minute spike")
+
+	ser, err = s.HostSeries(ctx, host, now.Add(-10*time.Minute), now, time.Minute, 500)
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, ser.Step)
+	require.Len(t, ser.Points, 10)
+
+	for name, call := range map[string]func() error{
+		"reversed":   func() error { _, err := s.HostSeries(ctx, host, now, now.Add(-time.Hour), 0, 0); return err },
+		"too long":   func() error { _, err := s.HostSeries(ctx, host, now.Add(-40*24*time.Hour), now, 0, 0); return err },
+		"max points": func() error { _, err := s.HostSeries(ctx, host, time.Time{}, time.Time{}, 0, 99999); return err },
+	} {
+		require.True(t, fault.Is(call(), fault.Invalid), name)
+	}
+	_, err = s.HostSeries(context.Background(), host, time.Time{}, time.Time{}, 0, 0)
+	require.True(t, fault.Is(err, fault.Unauthenticated))
+}
+
+func TestAnalysisComparesWithPeersAndFindsTrouble(t *testing.T) {
+	t.Parallel()
+	s, f, ctx := setup(t)
+	beat := now.Add(-time.Minute)
+	a, err := s.Analyse(ctx, HostFacts{ID: f.Hosts["batch-wh-1-n01"], ClusterID: f.Clusters["batch-wh-1"], Hostname: "batch-wh-1-n01",
+		State: "ONLINE", LastHeartbeat: &beat}, 6*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 120, a.Samples)
+	cpu := a.Peers[0]
+	require.Equal(t, DimCPU, cpu.Dimension)
+	require.InDelta(t, 90.083, *cpu.HostAverage, 0.01)
+	require.Equal(t, 1.0, *cpu.PercentileRank)
+	require.True(t, strings.HasPrefix(cpu.Verdict, "hot"), cpu.Verdict)
+	require.InDelta(t, 10, *a.Peers[3].HostAverage, 1e-6, "network in is a percent of the NIC: 2.5 Gbit/s of 25 Gbit/s")
+	require.NotEmpty(t, a.Findings)
+	require.Contains(t, a.Findings[0], "saturated")
+
+	// A repairing host with a failed component and no recent data.
+	old := now.Add(-3 * time.Hour)
+	a, err = s.Analyse(ctx, HostFacts{ID: f.Hosts["online-1-n03"], ClusterID: f.Clusters["online-1"], Hostname: "online-1-n03",
+		State: "REPAIRING", StateReason: "PSU swap", LastHeartbeat: &old, UnhealthyComponents: []string{"HDFS/DATANODE is FAILED (want STARTED)"}}, time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, "host is REPAIRING: PSU swap", a.Findings[0])
+	require.Contains(t, a.Findings, "HDFS/DATANODE is FAILED (want STARTED)")
+	require.Contains(t, a.Findings, "no heartbeat for 3h0m0s")
+	require.Contains(t, a.Findings, "no samples in the last 1h0m0s")
+	require.Equal(t, "no data", a.Peers[0].Verdict)
+	require.Nil(t, a.Scrape)
+
+	_, err = s.Analyse(ctx, HostFacts{ID: 1}, time.Second)
+	require.True(t, fault.Is(err, fault.Invalid))
+}
+
+func TestChooseStep(t *testing.T) {
+	require.Equal(t, time.Minute, chooseStep(time.Hour, time.Minute, 500))
+	require.Equal(t, 5*time.Minute, chooseStep(24*time.Hour, time.Minute, 300))
+	require.Equal(t, time.Hour, chooseStep(7*24*time.Hour, time.Hour, 500))
+	require.Equal(t, 24*time.Hour, chooseStep(30*24*time.Hour, time.Minute, 30))
+}
