@@ -60,12 +60,12 @@ bench: frontend/dist/index.html
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-3s} ./...
 
 generate:
-	$(GO) run github.com/99designs/gqlgen generate
+	$(GO) tool gqlgen generate
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
-	$(GO) run github.com/99designs/gqlgen generate
+	$(GO) tool gqlgen generate
 	@git diff --exit-code -- graph || (echo "generated code is stale: run make generate"; exit 1)
 
 clean:

@@ -3,13 +3,10 @@ package graph
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/teslaops/tesla/internal/inventory"
 )
 
 // Events fans PostgreSQL notifications out to subscriptions. One LISTEN connection
@@ -17,41 +14,46 @@ import (
 // only, and each subscriber loads what it needs through the access-checked domain
 // layer, so a subscription never shows more than a query would.
 type Events struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
+	pool     *pgxpool.Pool
+	logger   *slog.Logger
+	channels []string
 
 	mu   sync.Mutex
-	subs map[chan int64]struct{}
+	subs map[string]map[chan string]struct{}
 }
 
-// NewEvents returns an idle hub; Run starts listening.
-func NewEvents(pool *pgxpool.Pool, logger *slog.Logger) *Events {
-	return &Events{pool: pool, logger: logger, subs: map[chan int64]struct{}{}}
+// NewEvents returns an idle hub for the given NOTIFY channels; Run starts
+// listening.
+func NewEvents(pool *pgxpool.Pool, logger *slog.Logger, channels ...string) *Events {
+	return &Events{pool: pool, logger: logger, channels: channels, subs: map[string]map[chan string]struct{}{}}
 }
 
-// SubscribeHostState returns a channel of host ids whose state changed, closed when
-// ctx ends. A slow subscriber misses events rather than stalling the others.
-func (e *Events) SubscribeHostState(ctx context.Context) <-chan int64 {
-	ch := make(chan int64, 64)
+// Subscribe returns a channel of the payloads notified on channel, closed when ctx
+// ends. A slow subscriber misses events rather than stalling the others.
+func (e *Events) Subscribe(ctx context.Context, channel string) <-chan string {
+	ch := make(chan string, 64)
 	e.mu.Lock()
-	e.subs[ch] = struct{}{}
+	if e.subs[channel] == nil {
+		e.subs[channel] = map[chan string]struct{}{}
+	}
+	e.subs[channel][ch] = struct{}{}
 	e.mu.Unlock()
 	go func() {
 		<-ctx.Done()
 		e.mu.Lock()
-		delete(e.subs, ch)
+		delete(e.subs[channel], ch)
 		e.mu.Unlock()
 		close(ch)
 	}()
 	return ch
 }
 
-func (e *Events) publish(id int64) {
+func (e *Events) publish(channel, payload string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for ch := range e.subs {
+	for ch := range e.subs[channel] {
 		select {
-		case ch <- id:
+		case ch <- payload:
 		default:
 		}
 	}
@@ -80,19 +82,19 @@ func (e *Events) listen(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The connection is hijacked-by-use: LISTEN state must not return to the pool.
 	defer conn.Release()
+	// LISTEN state must not leak back into the pool with the connection.
 	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN *") //nolint:errcheck
-	if _, err := conn.Exec(ctx, "LISTEN "+inventory.HostStateChannel); err != nil {
-		return err
+	for _, c := range e.channels {
+		if _, err := conn.Exec(ctx, `LISTEN "`+c+`"`); err != nil {
+			return err
+		}
 	}
 	for {
 		n, err := conn.Conn().WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		if id, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
-			e.publish(id)
-		}
+		e.publish(n.Channel, n.Payload)
 	}
 }

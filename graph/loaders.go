@@ -11,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
+	"github.com/teslaops/tesla/internal/watermark"
 )
 
 // loaderWait is how long a loader gathers keys before it queries. gqlgen resolves
@@ -41,7 +42,11 @@ type Loaders struct {
 	VersionsByStack        *dataloadgen.Loader[int64, []*inventory.StackVersion]
 	Packages               *dataloadgen.Loader[int64, []*inventory.ServicePackage]
 
+	Threshold *dataloadgen.Loader[int64, float64]
+
 	mu          sync.Mutex
+	levels      map[string]*dataloadgen.Loader[int64, []watermark.Level]
+	forecasts   map[string]*dataloadgen.Loader[int64, []watermark.Forecast]
 	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
 }
@@ -67,7 +72,10 @@ func NewLoaders(r *Resolver) *Loaders {
 		StackVersion:           dataloadgen.NewMappedLoader(inv.StackVersionsByIDs, o),
 		VersionsByStack:        dataloadgen.NewMappedLoader(grouped(inv.VersionsByStack), o),
 		Packages:               dataloadgen.NewMappedLoader(grouped(inv.PackagesByStackVersion), o),
+		Threshold:              dataloadgen.NewMappedLoader(r.Watermark.ClusterThresholds, o),
 		hostPages:              map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]{},
+		levels:                 map[string]*dataloadgen.Loader[int64, []watermark.Level]{},
+		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
 	}
 }
@@ -148,6 +156,34 @@ func (l *Loaders) PeoplePages(args page.Args) *dataloadgen.Loader[int64, *page.P
 		return l.inv.PeopleInBUs(ctx, bus, args)
 	}, dataloadgen.WithWait(loaderWait))
 	l.peoplePages[key] = ld
+	return ld
+}
+
+// Levels returns the loader of clusters' current water levels for some dimensions.
+func (l *Loaders) Levels(dims []watermark.Dimension) *dataloadgen.Loader[int64, []watermark.Level] {
+	return keyedLoader(l, l.levels, argsKey(dims), func(ctx context.Context, ids []int64) (map[int64][]watermark.Level, error) {
+		return l.r.Watermark.Now(ctx, ids, dims)
+	})
+}
+
+// Forecasts returns the loader of clusters' forecasts for some dimensions.
+func (l *Loaders) Forecasts(dims []watermark.Dimension) *dataloadgen.Loader[int64, []watermark.Forecast] {
+	return keyedLoader(l, l.forecasts, argsKey(dims), func(ctx context.Context, ids []int64) (map[int64][]watermark.Forecast, error) {
+		return l.r.Watermark.Forecasts(ctx, ids, dims)
+	})
+}
+
+// keyedLoader returns the loader stored under key in m, creating it with fetch;
+// parents asking with the same arguments share one batch.
+func keyedLoader[V any](l *Loaders, m map[string]*dataloadgen.Loader[int64, []V], key string,
+	fetch func(context.Context, []int64) (map[int64][]V, error)) *dataloadgen.Loader[int64, []V] {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ld, ok := m[key]; ok {
+		return ld
+	}
+	ld := dataloadgen.NewMappedLoader(grouped(fetch), dataloadgen.WithWait(loaderWait))
+	m[key] = ld
 	return ld
 }
 

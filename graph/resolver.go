@@ -3,21 +3,36 @@
 // and the HTTP handler with its limits and error presenter.
 package graph
 
-//go:generate go run github.com/99designs/gqlgen generate
+//go:generate go tool gqlgen generate
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/machine"
+	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/jobs"
 )
 
 // Resolver is the dependency root of every resolver.
 type Resolver struct {
 	Inventory *inventory.Service
+	Machine   *machine.Service
+	Watermark *watermark.Service
+	Scheduler Scheduler
 	Accounts  *account.Service
 	Audit     *audit.Log
 	Events    *Events
 	Logger    *slog.Logger
 }
+
+// Scheduler reports the scheduled jobs and their runs, checking the caller.
+type Scheduler interface {
+	Status(ctx context.Context) ([]jobs.JobStatus, error)
+	Runs(ctx context.Context, job string, n int) ([]jobs.RunRecord, error)
+}
+
+type jobsRunRecord = jobs.RunRecord

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
@@ -501,11 +502,15 @@ func (r *subscriptionResolver) HostStateChanged(ctx context.Context, clusterID *
 	if err != nil {
 		return nil, err
 	}
-	events := r.Events.SubscribeHostState(ctx)
+	events := r.Events.Subscribe(ctx, inventory.HostStateChannel)
 	out := make(chan *model.Host)
 	go func() {
 		defer close(out)
-		for id := range events {
+		for payload := range events {
+			id, err := strconv.ParseInt(payload, 10, 64)
+			if err != nil {
+				continue
+			}
 			hosts, err := r.Inventory.HostsByIDs(ctx, []int64{id})
 			h := hosts[id]
 			if err != nil || h == nil || (cluster != nil && h.ClusterID != *cluster) {
@@ -535,6 +540,8 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 
 func (r *Resolver) Person() generated.PersonResolver { return &personResolver{r} }
 
+func (r *Resolver) Platform() generated.PlatformResolver { return &platformResolver{r} }
+
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) Stack() generated.StackResolver { return &stackResolver{r} }
@@ -551,6 +558,7 @@ type (
 	hostResolver         struct{ *Resolver }
 	mutationResolver     struct{ *Resolver }
 	personResolver       struct{ *Resolver }
+	platformResolver     struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	stackResolver        struct{ *Resolver }
 	stackVersionResolver struct{ *Resolver }

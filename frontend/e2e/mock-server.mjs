@@ -6,21 +6,41 @@
 //   /api/v1/session  GET/POST/DELETE with tesla_session (HttpOnly) + tesla_csrf cookies
 //   /query           GraphQL over HTTP via graphql-http, executing the REAL schema
 //                    (graph/schema/*.graphqls) against generated demo data, so a
-//                    query that does not match the schema fails here too.
+//                    query that does not match the schema fails here too; and
+//                    GraphQL over websocket (graphql-transport-ws, graphql-ws)
+//                    for the subscriptions platformPulse, watermarkUpdated and
+//                    hostStateChanged.
 // Auth on /query: the session cookie plus a matching X-CSRF-Token header, or
-// Authorization: Bearer <token>. Otherwise 401 with code UNAUTHENTICATED.
+// Authorization: Bearer <token>. Otherwise 401 with code UNAUTHENTICATED. The
+// websocket accepts the session cookie of its upgrade request (an unknown
+// session cookie is refused with HTTP 401, like the Go server) or a token in
+// the connection_init payload ({"Authorization": "Bearer …"} or {"authToken": …}).
+//
+// Telemetry (water levels, forecasts, host metrics, machine analysis, scheduler)
+// comes from e2e/mock-telemetry.mjs. Every MOCK_PULSE_MS the fleet ticks (hosts
+// fall sick and heal), then a platformPulse and a watermarkUpdated per cluster
+// are published.
 //
 // Usage: npm run build && node e2e/mock-server.mjs [--port 8089]
-//   env MOCK_TOKEN (default tsl_mock_admin), MOCK_SCHEMA_DIR (default ../graph/schema)
-// Prints "mock listening on http://127.0.0.1:PORT" once ready.
+//   env MOCK_TOKEN       API token (default tsl_mock_admin)
+//       MOCK_SCHEMA_DIR  schema folder (default ../graph/schema)
+//       MOCK_PULSE_MS    pulse interval (default 5000)
+//       MOCK_STATE_FILE  where sessions are kept across restarts (default: memory
+//                        only) — the mock's "database", so a restarted mock on the
+//                        same state file still knows the browser's session
+// Prints "mock listening on http://127.0.0.1:PORT" once ready. SIGTERM/SIGINT
+// drop every connection at once (like a dying server) and exit 0.
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSchema, GraphQLError } from 'graphql';
 import { createHandler } from 'graphql-http/lib/use/http';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/lib/use/ws';
+import { createTelemetry } from './mock-telemetry.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -29,6 +49,8 @@ const schemaDir = process.env.MOCK_SCHEMA_DIR ?? path.resolve(root, '..', 'graph
 const TOKEN = process.env.MOCK_TOKEN ?? 'tsl_mock_admin';
 const portArg = process.argv.indexOf('--port');
 const PORT = Number(portArg > 0 ? process.argv[portArg + 1] : process.env.PORT ?? 8089);
+const PULSE_MS = Math.max(200, Number(process.env.MOCK_PULSE_MS ?? 5000));
+const STATE_FILE = process.env.MOCK_STATE_FILE ?? '';
 
 // ---- demo data ---------------------------------------------------------------
 const GiB = 1024 ** 3;
@@ -79,8 +101,16 @@ const clusterDefs = [
   ['batch-sh-01', 'BATCH', 'cn-east-2', 'ACTIVE', 2, stacks[1].versions[0], 96],
   ['batch-gz-02', 'BATCH', 'cn-south-1', 'DEGRADED', 2, stacks[1].versions[0], 48],
   ['online-bj-01', 'ONLINE', 'cn-north-1', 'ACTIVE', 1, null, 32],
+  ['rt-gz-03', 'STREAMING', 'cn-south-1', 'ACTIVE', 0, stacks[0].versions[1], 40],
+  ['batch-bj-03', 'BATCH', 'cn-north-1', 'ACTIVE', 2, stacks[1].versions[0], 72],
+  ['online-sh-02', 'ONLINE', 'cn-east-2', 'ACTIVE', 1, null, 24],
+  ['rt-hk-01', 'STREAMING', 'ap-east-1', 'ACTIVE', 0, stacks[0].versions[1], 28],
+  ['batch-sg-01', 'BATCH', 'ap-southeast-1', 'MAINTENANCE', 2, stacks[1].versions[0], 36],
+  ['online-gz-03', 'ONLINE', 'cn-south-1', 'ACTIVE', 1, null, 20],
+  ['ml-train-01', 'BATCH', 'cn-north-1', 'ACTIVE', 2, stacks[1].versions[0], 44],
 ];
-const states = ['ONLINE', 'ONLINE', 'ONLINE', 'ONLINE', 'ONLINE', 'ONLINE', 'ONLINE', 'ONLINE', 'DEGRADED', 'OFFLINE', 'MAINTENANCE', 'REPAIRING', 'DECOMMISSIONED'];
+// About nine hosts in ten online, like a healthy fleet.
+const states = [...Array(40).fill('ONLINE'), 'DEGRADED', 'DEGRADED', 'OFFLINE', 'MAINTENANCE', 'REPAIRING', 'DECOMMISSIONED'];
 const reasons = { DEGRADED: 'disk /data3 SMART warnings', OFFLINE: 'missed 5 heartbeats', MAINTENANCE: 'kernel upgrade', REPAIRING: 'DIMM replacement ticket #4411', DECOMMISSIONED: 'end of life' };
 const countKey = { ONLINE: 'online', DEGRADED: 'degraded', OFFLINE: 'offline', MAINTENANCE: 'maintenance', DECOMMISSIONED: 'decommissioned', REPAIRING: 'repairing' };
 const allHosts = [];
@@ -108,8 +138,7 @@ const clusters = clusterDefs.map(([name, kind, region, status, bu, sv, n], ci) =
       stateReason: reasons[state] ?? '',
       lastHeartbeat: state === 'DECOMMISSIONED' ? null : iso(now - Math.floor(rnd() * (state === 'OFFLINE' ? 3600e3 : 60e3))),
       createdAt: iso(now - 300 * 86400e3),
-      components: [],
-      latestMetrics: state === 'ONLINE' || state === 'DEGRADED' ? { ts: iso(now - 30e3), cpuPercent: Math.round(rnd() * 1000) / 10, memoryPercent: Math.round((30 + rnd() * 69) * 10) / 10, diskIoPercent: null, netInBitsPerSecond: null, netOutBitsPerSecond: null, containers: Math.floor(rnd() * 40) } : null,
+      stateChangedAt: iso(now - Math.floor(rnd() * 2 * 86400e3)),
     };
     allHosts.push(h);
     return h;
@@ -164,7 +193,7 @@ function order(items, key, dir) {
   return dir === 'DESC' ? s.reverse() : s;
 }
 for (const c of clusters) {
-  c.hostCounts = hostCounts(c._hosts);
+  c.hostCounts = () => hostCounts(c._hosts);
   c.capacity = capacity(c._hosts);
   c.hosts = ({ filter, orderBy, ...page }) =>
     connection(order(filterHosts(c._hosts, filter), hostOrderKey[orderBy?.field ?? 'HOSTNAME'], orderBy?.direction), page);
@@ -184,9 +213,11 @@ const audit = Array.from({ length: 73 }, (_, i) => ({
 
 const person = { id: gid('Person', 1), login: 'ada', name: 'Ada Admin', email: 'ada@example.com', role: 'ADMIN', active: true, bu: bus[0], createdAt: iso(now - 500 * 86400e3) };
 
-const rootValue = {
-  me: (_a, ctx) => ({ person, role: 'ADMIN', authMethod: ctx.authMethod }),
-  platform: () => ({
+const telemetry = createTelemetry({ clusters, allHosts, stacks, rnd });
+telemetry.decorate();
+
+function platform() {
+  return {
     clusterCount: clusters.length,
     clustersByKind: ['STREAMING', 'BATCH', 'ONLINE'].map((kind) => {
       const cs = clusters.filter((c) => c.kind === kind);
@@ -196,7 +227,79 @@ const rootValue = {
     capacity: capacity(allHosts),
     buCount: bus.length,
     personCount: 1,
-  }),
+    ...telemetry.platformFields(),
+  };
+}
+
+// ---- subscriptions: a tiny pub/sub with bounded per-subscriber queues ------------
+function topic() {
+  const subs = new Set();
+  return {
+    publish(value) {
+      for (const s of subs) s.push(value);
+    },
+    iterate(filter = () => true) {
+      const queue = [];
+      let wake = null;
+      let done = false;
+      const sub = {
+        push(v) {
+          if (!filter(v)) return;
+          if (queue.length >= 20) queue.shift(); // a slow client loses old beats, never memory
+          queue.push(v);
+          wake?.();
+        },
+      };
+      subs.add(sub);
+      const finish = () => {
+        done = true;
+        subs.delete(sub);
+        wake?.();
+        return Promise.resolve({ done: true, value: undefined });
+      };
+      return {
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+        async next() {
+          while (!queue.length && !done) await new Promise((r) => (wake = r));
+          wake = null;
+          return done ? { done: true, value: undefined } : { done: false, value: queue.shift() };
+        },
+        return: finish,
+        throw: finish,
+      };
+    },
+  };
+}
+const pulses = topic();
+const watermarkUpdates = topic();
+const hostStates = topic();
+
+const subscriptionRoot = {
+  platformPulse: () => pulses.iterate(),
+  watermarkUpdated: ({ clusterId }) => {
+    if (!clusters.some((c) => c.id === clusterId)) throw new GraphQLError(`no cluster with id ${clusterId}`, { extensions: { code: 'NOT_FOUND' } });
+    return watermarkUpdates.iterate((v) => v.watermarkUpdated.cluster.id === clusterId);
+  },
+  hostStateChanged: ({ clusterId } = {}) => hostStates.iterate((v) => !clusterId || v.hostStateChanged.cluster.id === clusterId),
+};
+
+let beat = null;
+function startBeat() {
+  beat = setInterval(() => {
+    const before = new Map(allHosts.map((h) => [h, h.state]));
+    telemetry.tick();
+    for (const h of allHosts) if (before.get(h) !== h.state) hostStates.publish({ hostStateChanged: h });
+    pulses.publish({ platformPulse: { at: new Date().toISOString(), platform: platform() } });
+    for (const c of clusters) watermarkUpdates.publish({ watermarkUpdated: telemetry.clusterWatermark(c) });
+  }, PULSE_MS);
+}
+
+const rootValue = {
+  me: (_a, ctx) => ({ person, role: 'ADMIN', authMethod: ctx.authMethod }),
+  platform,
+  schedulerJobs: () => telemetry.schedulerJobs(),
   clusters: ({ filter = {}, orderBy, ...page }) => {
     const key = { NAME: 'name', KIND: 'kind', REGION: 'region', CREATED_AT: 'createdAt' }[orderBy?.field ?? 'NAME'];
     const list = clusters.filter(
@@ -227,7 +330,21 @@ function loadSchema() {
 const schema = loadSchema();
 
 // ---- sessions ------------------------------------------------------------------
-const sessions = new Map(); // session id → csrf
+// session id → csrf; kept in MOCK_STATE_FILE (if set) so a restarted mock knows them.
+const sessions = new Map(loadState());
+function loadState() {
+  if (!STATE_FILE || !existsSync(STATE_FILE)) return [];
+  try {
+    return JSON.parse(readFileSync(STATE_FILE, 'utf8')).sessions ?? [];
+  } catch {
+    return [];
+  }
+}
+function saveState() {
+  if (!STATE_FILE) return;
+  writeFileSync(`${STATE_FILE}.tmp`, JSON.stringify({ sessions: [...sessions] }));
+  renameSync(`${STATE_FILE}.tmp`, STATE_FILE);
+}
 function cookies(req) {
   const out = {};
   for (const p of (req.headers.cookie ?? '').split(';')) {
@@ -282,6 +399,7 @@ const server = http.createServer(async (req, res) => {
         const sid = randomBytes(16).toString('hex');
         const csrf = randomBytes(16).toString('hex');
         sessions.set(sid, csrf);
+        saveState();
         return sendJSON(res, 200, sessionBody(csrf), {
           'set-cookie': [`tesla_session=${sid}; Path=/; HttpOnly; SameSite=Lax`, `tesla_csrf=${csrf}; Path=/; SameSite=Lax`],
         });
@@ -291,6 +409,7 @@ const server = http.createServer(async (req, res) => {
         if (!csrf) return sendJSON(res, 401, { error: 'not signed in' });
         if (req.headers['x-csrf-token'] !== csrf) return sendJSON(res, 403, { error: 'missing or wrong X-CSRF-Token' });
         sessions.delete(c.tesla_session);
+        saveState();
         res.writeHead(204, { 'set-cookie': ['tesla_session=; Path=/; Max-Age=0; HttpOnly', 'tesla_csrf=; Path=/; Max-Age=0'] });
         return res.end();
       }
@@ -324,5 +443,52 @@ if (!existsSync(path.join(dist, 'index.html'))) {
   console.error('dist/index.html missing: run `npm run build` first');
   process.exit(2);
 }
-server.listen(PORT, '127.0.0.1', () => console.log(`mock listening on http://127.0.0.1:${server.address().port} (token ${TOKEN})`));
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => server.close(() => process.exit(0)));
+// ---- websocket: graphql-transport-ws on /query ------------------------------------
+const wss = new WebSocketServer({ noServer: true });
+useServer(
+  {
+    schema,
+    roots: { query: rootValue, subscription: subscriptionRoot },
+    onConnect: (ctx) => {
+      const req = ctx.extra.request;
+      if (sessions.has(cookies(req).tesla_session)) return true;
+      const p = ctx.connectionParams ?? {};
+      const bearer = String(p.Authorization ?? p.authorization ?? '').replace(/^Bearer\s+/, '') || String(p.authToken ?? '');
+      return bearer === TOKEN; // false closes with 4403 Forbidden
+    },
+    context: () => ({ authMethod: 'SESSION' }),
+  },
+  wss,
+);
+server.on('upgrade', (req, socket, head) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname !== '/query') return socket.destroy();
+  const sid = cookies(req).tesla_session;
+  if (sid && !sessions.has(sid)) {
+    // Like the Go server: a session cookie that does not authenticate is a 401 on the upgrade.
+    socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"session expired"}');
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+});
+
+// Track sockets so a stop is abrupt (a dying process), not a polite drain.
+const sockets = new Set();
+server.on('connection', (s) => {
+  sockets.add(s);
+  s.on('close', () => sockets.delete(s));
+});
+
+server.listen(PORT, '127.0.0.1', () => {
+  startBeat();
+  console.log(`mock listening on http://127.0.0.1:${server.address().port} (token ${TOKEN}, pulse every ${PULSE_MS} ms)`);
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    clearInterval(beat);
+    for (const ws of wss.clients) ws.terminate();
+    for (const s of sockets) s.destroy();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 500).unref();
+  });
+}

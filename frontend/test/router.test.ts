@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPath, isUnder, matchPath, parseSearch, resolveRoute, withSearch } from '../src/lib/router';
-import { NAV, navItemFor, ROUTES } from '../src/app/routes';
+import { NAV, navItemFor, REDIRECTS, ROUTES } from '../src/app/routes';
 
 describe('matchPath', () => {
   it('matches static paths exactly', () => {
@@ -51,6 +51,20 @@ describe('app routes', () => {
     expect(resolveRoute(ROUTES, '/aquila/stacks')?.value).toBe('stacks');
     expect(resolveRoute(ROUTES, '/audit')?.value).toBe('audit');
     expect(resolveRoute(ROUTES, '/nope')).toBeNull();
+    expect(resolveRoute(ROUTES, '/platform/watermarks')?.value).toBe('watermarks');
+    expect(resolveRoute(ROUTES, '/platform/scheduler')?.value).toBe('scheduler');
+    expect(resolveRoute(ROUTES, '/screen')?.value).toBe('screen');
+    expect(resolveRoute(ROUTES, '/tools/machines')?.value).toBe('machines');
+    const h = resolveRoute(ROUTES, '/hosts/rt-bj-01-node0001.dc.example');
+    expect(h?.value).toBe('host');
+    expect(h?.params.hostname).toBe('rt-bj-01-node0001.dc.example');
+  });
+  it('redirects the old paths', () => {
+    for (const [from, to] of Object.entries(REDIRECTS)) {
+      expect(resolveRoute(ROUTES, from)?.value, from).toBe('redirect');
+      expect(resolveRoute(ROUTES, to)?.value, to).not.toBe('redirect');
+    }
+    expect(REDIRECTS['/watermarks']).toBe('/platform/watermarks');
   });
   it('routes every navigation entry (except external links) to a page', () => {
     for (const item of NAV.flatMap((s) => s.items)) {
@@ -65,10 +79,11 @@ describe('app routes', () => {
   });
   it('has every section the portal needs', () => {
     const labels = NAV.flatMap((s) => s.items.map((i) => i.label));
-    for (const l of ['Personal centre', 'BU centre', 'Clusters', 'Watermarks', 'Cost', 'Leaderboards', 'Big screen', 'Machine analysis', 'Job analysis', 'Queue analysis', 'Anomalies', 'Machine clustering', 'Stacks', 'Operations', 'Configuration', 'Audit log', 'GraphiQL']) {
+    for (const l of ['Personal centre', 'BU centre', 'Clusters', 'Watermarks', 'Scheduler', 'Cost', 'Leaderboards', 'Big screen', 'Machine analysis', 'Job analysis', 'Queue analysis', 'Anomalies', 'Machine clustering', 'Stacks', 'Operations', 'Configuration', 'Audit log', 'GraphiQL']) {
       expect(labels).toContain(l);
     }
-    expect(navItemFor('/watermarks/')?.soon).toMatch(/forecast/);
+    expect(navItemFor('/cost/')?.soon).toMatch(/bills/);
+    expect(navItemFor('/platform/watermarks')?.soon).toBeUndefined();
   });
 });
 

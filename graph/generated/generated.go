@@ -33,10 +33,14 @@ type ResolverRoot interface {
 	AuditEntry() AuditEntryResolver
 	BU() BUResolver
 	Cluster() ClusterResolver
+	ClusterRisk() ClusterRiskResolver
+	ClusterWatermark() ClusterWatermarkResolver
 	Host() HostResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
+	Platform() PlatformResolver
 	Query() QueryResolver
+	SchedulerJob() SchedulerJobResolver
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
 	Subscription() SubscriptionResolver
@@ -118,18 +122,22 @@ type ComplexityRoot struct {
 	}
 
 	Cluster struct {
-		Capacity     func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		Description  func(childComplexity int) int
-		HostCounts   func(childComplexity int) int
-		Hosts        func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
-		ID           func(childComplexity int) int
-		Kind         func(childComplexity int) int
-		Name         func(childComplexity int) int
-		OwnerBu      func(childComplexity int) int
-		Region       func(childComplexity int) int
-		StackVersion func(childComplexity int) int
-		Status       func(childComplexity int) int
+		Capacity           func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Description        func(childComplexity int) int
+		Forecast           func(childComplexity int, dimensions []model.WatermarkDimension) int
+		HostCounts         func(childComplexity int) int
+		Hosts              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
+		ID                 func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		Name               func(childComplexity int) int
+		OwnerBu            func(childComplexity int) int
+		Region             func(childComplexity int) int
+		StackVersion       func(childComplexity int) int
+		Status             func(childComplexity int) int
+		WatermarkNow       func(childComplexity int, dimensions []model.WatermarkDimension) int
+		WatermarkThreshold func(childComplexity int) int
+		Watermarks         func(childComplexity int, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) int
 	}
 
 	ClusterCapacity struct {
@@ -151,13 +159,37 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ClusterRisk struct {
+		Cluster         func(childComplexity int) int
+		CrossesAt       func(childComplexity int) int
+		DaysToThreshold func(childComplexity int) int
+		Dimension       func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		Threshold       func(childComplexity int) int
+		Utilization     func(childComplexity int) int
+	}
+
+	ClusterWatermark struct {
+		Cluster func(childComplexity int) int
+		Levels  func(childComplexity int) int
+		Worst   func(childComplexity int) int
+	}
+
 	CreateApiTokenPayload struct {
 		APIToken   func(childComplexity int) int
 		Token      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
+	ForecastPoint struct {
+		High  func(childComplexity int) int
+		Low   func(childComplexity int) int
+		Ts    func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
 	Host struct {
+		Analysis         func(childComplexity int, window *model.Duration) int
 		CPUCores         func(childComplexity int) int
 		Cluster          func(childComplexity int) int
 		Components       func(childComplexity int) int
@@ -170,12 +202,25 @@ type ComplexityRoot struct {
 		LastHeartbeat    func(childComplexity int) int
 		LatestMetrics    func(childComplexity int) int
 		MemoryBytes      func(childComplexity int) int
+		Metrics          func(childComplexity int, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) int
 		Model            func(childComplexity int) int
 		NicBitsPerSecond func(childComplexity int) int
 		Os               func(childComplexity int) int
 		Rack             func(childComplexity int) int
 		State            func(childComplexity int) int
 		StateReason      func(childComplexity int) int
+	}
+
+	HostAnalysis struct {
+		Components          func(childComplexity int) int
+		Findings            func(childComplexity int) int
+		Hardware            func(childComplexity int) int
+		Kernel              func(childComplexity int) int
+		Os                  func(childComplexity int) int
+		Peers               func(childComplexity int) int
+		Scrape              func(childComplexity int) int
+		UnhealthyComponents func(childComplexity int) int
+		Window              func(childComplexity int) int
 	}
 
 	HostComponent struct {
@@ -209,6 +254,26 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	HostHardware struct {
+		CPUCores         func(childComplexity int) int
+		DiskBytes        func(childComplexity int) int
+		MemoryBytes      func(childComplexity int) int
+		Model            func(childComplexity int) int
+		NicBitsPerSecond func(childComplexity int) int
+	}
+
+	HostMetricPoint struct {
+		CPUPercent          func(childComplexity int) int
+		CPUPercentMax       func(childComplexity int) int
+		Containers          func(childComplexity int) int
+		DiskIoPercent       func(childComplexity int) int
+		MemoryPercent       func(childComplexity int) int
+		NetInBitsPerSecond  func(childComplexity int) int
+		NetOutBitsPerSecond func(childComplexity int) int
+		Samples             func(childComplexity int) int
+		Ts                  func(childComplexity int) int
+	}
+
 	HostMetricSample struct {
 		CPUPercent          func(childComplexity int) int
 		Containers          func(childComplexity int) int
@@ -217,6 +282,11 @@ type ComplexityRoot struct {
 		NetInBitsPerSecond  func(childComplexity int) int
 		NetOutBitsPerSecond func(childComplexity int) int
 		Ts                  func(childComplexity int) int
+	}
+
+	HostMetricSeries struct {
+		Points func(childComplexity int) int
+		Step   func(childComplexity int) int
 	}
 
 	KindCount struct {
@@ -236,6 +306,16 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PeerComparison struct {
+		Dimension      func(childComplexity int) int
+		HostAverage    func(childComplexity int) int
+		HostP95        func(childComplexity int) int
+		PeerMedian     func(childComplexity int) int
+		PeerP95        func(childComplexity int) int
+		PercentileRank func(childComplexity int) int
+		Verdict        func(childComplexity int) int
 	}
 
 	Person struct {
@@ -262,35 +342,77 @@ type ComplexityRoot struct {
 	}
 
 	Platform struct {
-		BuCount        func(childComplexity int) int
-		Capacity       func(childComplexity int) int
-		ClusterCount   func(childComplexity int) int
-		ClustersByKind func(childComplexity int) int
-		HostCounts     func(childComplexity int) int
-		PersonCount    func(childComplexity int) int
+		BuCount         func(childComplexity int) int
+		Capacity        func(childComplexity int) int
+		ClusterCount    func(childComplexity int) int
+		ClustersAtRisk  func(childComplexity int, horizonDays *int) int
+		ClustersByKind  func(childComplexity int) int
+		HostCounts      func(childComplexity int) int
+		Levels          func(childComplexity int, dimensions []model.WatermarkDimension) int
+		PersonCount     func(childComplexity int) int
+		RecentSickHosts func(childComplexity int, first *int) int
+		WatermarkSeries func(childComplexity int, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) int
+		Watermarks      func(childComplexity int, dimensions []model.WatermarkDimension) int
+	}
+
+	PlatformPulse struct {
+		At       func(childComplexity int) int
+		Platform func(childComplexity int) int
 	}
 
 	Query struct {
-		APITokens func(childComplexity int, first *int, after *string, last *int, before *string) int
-		AuditLog  func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
-		Bu        func(childComplexity int, id *string, code *string) int
-		Bus       func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
-		Cluster   func(childComplexity int, id *string, name *string) int
-		Clusters  func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
-		Host      func(childComplexity int, id *string, hostname *string) int
-		Hosts     func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
-		Me        func(childComplexity int) int
-		Node      func(childComplexity int, id string) int
-		Nodes     func(childComplexity int, ids []string) int
-		People    func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter) int
-		Person    func(childComplexity int, id *string, login *string) int
-		Platform  func(childComplexity int) int
-		Stacks    func(childComplexity int, first *int, after *string, last *int, before *string) int
+		APITokens     func(childComplexity int, first *int, after *string, last *int, before *string) int
+		AuditLog      func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
+		Bu            func(childComplexity int, id *string, code *string) int
+		Bus           func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
+		Cluster       func(childComplexity int, id *string, name *string) int
+		Clusters      func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
+		Host          func(childComplexity int, id *string, hostname *string) int
+		Hosts         func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
+		Me            func(childComplexity int) int
+		Node          func(childComplexity int, id string) int
+		Nodes         func(childComplexity int, ids []string) int
+		People        func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter) int
+		Person        func(childComplexity int, id *string, login *string) int
+		Platform      func(childComplexity int) int
+		SchedulerJobs func(childComplexity int) int
+		Stacks        func(childComplexity int, first *int, after *string, last *int, before *string) int
 	}
 
 	RevokeApiTokenPayload struct {
 		APIToken   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	SchedulerJob struct {
+		Description func(childComplexity int) int
+		Interval    func(childComplexity int) int
+		LastRun     func(childComplexity int) int
+		LastSuccess func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Runs        func(childComplexity int, first *int) int
+		Timeout     func(childComplexity int) int
+	}
+
+	SchedulerRun struct {
+		Duration   func(childComplexity int) int
+		Error      func(childComplexity int) int
+		FinishedAt func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Job        func(childComplexity int) int
+		Replica    func(childComplexity int) int
+		Rows       func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+	}
+
+	ScrapeStatus struct {
+		Failures      func(childComplexity int) int
+		LastAttemptAt func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		LastSuccessAt func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		State         func(childComplexity int) int
+		URL           func(childComplexity int) int
 	}
 
 	ServicePackage struct {
@@ -340,6 +462,8 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		HostStateChanged func(childComplexity int, clusterID *string) int
+		PlatformPulse    func(childComplexity int) int
+		WatermarkUpdated func(childComplexity int, clusterID string) int
 	}
 
 	UserError struct {
@@ -352,6 +476,53 @@ type ComplexityRoot struct {
 		AuthMethod func(childComplexity int) int
 		Person     func(childComplexity int) int
 		Role       func(childComplexity int) int
+	}
+
+	WatermarkForecast struct {
+		ComputedAt        func(childComplexity int) int
+		CrossesAt         func(childComplexity int) int
+		CrossesAtEarliest func(childComplexity int) int
+		CrossesAtLatest   func(childComplexity int) int
+		CurrentPeak       func(childComplexity int) int
+		DaysOfHistory     func(childComplexity int) int
+		Dimension         func(childComplexity int) int
+		Method            func(childComplexity int) int
+		Projection        func(childComplexity int) int
+		SlopePerDay       func(childComplexity int) int
+		Threshold         func(childComplexity int) int
+	}
+
+	WatermarkLevel struct {
+		Capacity    func(childComplexity int) int
+		Dimension   func(childComplexity int) int
+		Hosts       func(childComplexity int) int
+		Max         func(childComplexity int) int
+		P95         func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Threshold   func(childComplexity int) int
+		Ts          func(childComplexity int) int
+		Unit        func(childComplexity int) int
+		Used        func(childComplexity int) int
+		Utilization func(childComplexity int) int
+	}
+
+	WatermarkPoint struct {
+		Capacity    func(childComplexity int) int
+		Hosts       func(childComplexity int) int
+		Max         func(childComplexity int) int
+		P95         func(childComplexity int) int
+		Peak        func(childComplexity int) int
+		Ts          func(childComplexity int) int
+		Used        func(childComplexity int) int
+		Utilization func(childComplexity int) int
+	}
+
+	WatermarkSeries struct {
+		Dimension func(childComplexity int) int
+		Points    func(childComplexity int) int
+		Step      func(childComplexity int) int
+		Threshold func(childComplexity int) int
+		Unit      func(childComplexity int) int
 	}
 }
 
@@ -379,12 +550,24 @@ type ClusterResolver interface {
 	HostCounts(ctx context.Context, obj *model.Cluster) (*model.HostCounts, error)
 	Capacity(ctx context.Context, obj *model.Cluster) (*model.ClusterCapacity, error)
 	Hosts(ctx context.Context, obj *model.Cluster, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) (*model.HostConnection, error)
+	WatermarkThreshold(ctx context.Context, obj *model.Cluster) (float64, error)
+	Watermarks(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) ([]*model.WatermarkSeries, error)
+	WatermarkNow(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error)
+	Forecast(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension) ([]*model.WatermarkForecast, error)
+}
+type ClusterRiskResolver interface {
+	Cluster(ctx context.Context, obj *model.ClusterRisk) (*model.Cluster, error)
+}
+type ClusterWatermarkResolver interface {
+	Cluster(ctx context.Context, obj *model.ClusterWatermark) (*model.Cluster, error)
 }
 type HostResolver interface {
 	Cluster(ctx context.Context, obj *model.Host) (*model.Cluster, error)
 
 	Components(ctx context.Context, obj *model.Host) ([]*model.HostComponent, error)
 	LatestMetrics(ctx context.Context, obj *model.Host) (*model.HostMetricSample, error)
+	Metrics(ctx context.Context, obj *model.Host, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) (*model.HostMetricSeries, error)
+	Analysis(ctx context.Context, obj *model.Host, window *model.Duration) (*model.HostAnalysis, error)
 }
 type MutationResolver interface {
 	SetHostState(ctx context.Context, input model.SetHostStateInput) (*model.SetHostStatePayload, error)
@@ -393,6 +576,13 @@ type MutationResolver interface {
 }
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
+}
+type PlatformResolver interface {
+	Watermarks(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.ClusterWatermark, error)
+	Levels(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error)
+	WatermarkSeries(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) ([]*model.WatermarkSeries, error)
+	ClustersAtRisk(ctx context.Context, obj *model.Platform, horizonDays *int) ([]*model.ClusterRisk, error)
+	RecentSickHosts(ctx context.Context, obj *model.Platform, first *int) ([]*model.Host, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*model.Viewer, error)
@@ -410,6 +600,10 @@ type QueryResolver interface {
 	Platform(ctx context.Context) (*model.Platform, error)
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
+	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
+}
+type SchedulerJobResolver interface {
+	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
 }
 type StackResolver interface {
 	Versions(ctx context.Context, obj *model.Stack) ([]*model.StackVersion, error)
@@ -422,6 +616,8 @@ type StackVersionResolver interface {
 }
 type SubscriptionResolver interface {
 	HostStateChanged(ctx context.Context, clusterID *string) (<-chan *model.Host, error)
+	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
+	PlatformPulse(ctx context.Context) (<-chan *model.PlatformPulse, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -738,6 +934,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Description(childComplexity), true
+	case "Cluster.forecast":
+		if e.ComplexityRoot.Cluster.Forecast == nil {
+			break
+		}
+
+		args, err := ec.field_Cluster_forecast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.Forecast(childComplexity, args["dimensions"].([]model.WatermarkDimension)), true
 	case "Cluster.hostCounts":
 		if e.ComplexityRoot.Cluster.HostCounts == nil {
 			break
@@ -797,6 +1004,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Status(childComplexity), true
+	case "Cluster.watermarkNow":
+		if e.ComplexityRoot.Cluster.WatermarkNow == nil {
+			break
+		}
+
+		args, err := ec.field_Cluster_watermarkNow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.WatermarkNow(childComplexity, args["dimensions"].([]model.WatermarkDimension)), true
+	case "Cluster.watermarkThreshold":
+		if e.ComplexityRoot.Cluster.WatermarkThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.WatermarkThreshold(childComplexity), true
+	case "Cluster.watermarks":
+		if e.ComplexityRoot.Cluster.Watermarks == nil {
+			break
+		}
+
+		args, err := ec.field_Cluster_watermarks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.Watermarks(childComplexity, args["dimensions"].([]model.WatermarkDimension), args["from"].(*time.Time), args["to"].(*time.Time), args["step"].(*model.Duration), args["maxPoints"].(*int)), true
 
 	case "ClusterCapacity.cpuCores":
 		if e.ComplexityRoot.ClusterCapacity.CPUCores == nil {
@@ -861,6 +1096,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClusterEdge.Node(childComplexity), true
 
+	case "ClusterRisk.cluster":
+		if e.ComplexityRoot.ClusterRisk.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterRisk.Cluster(childComplexity), true
+	case "ClusterRisk.crossesAt":
+		if e.ComplexityRoot.ClusterRisk.CrossesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterRisk.CrossesAt(childComplexity), true
+	case "ClusterRisk.daysToThreshold":
+		if e.ComplexityRoot.ClusterRisk.DaysToThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterRisk.DaysToThreshold(childComplexity), true
+	case "ClusterRisk.dimension":
+		if e.ComplexityRoot.ClusterRisk.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterRisk.Dimension(childComplexity), true
+	case "ClusterRisk.reason":
+		if e.ComplexityRoot.ClusterRisk.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterRisk.Reason(childComplexity), true
+	case "ClusterRisk.threshold":
+		if e.ComplexityRoot.ClusterRisk.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterRisk.Threshold(childComplexity), true
+	case "ClusterRisk.utilization":
+		if e.ComplexityRoot.ClusterRisk.Utilization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterRisk.Utilization(childComplexity), true
+
+	case "ClusterWatermark.cluster":
+		if e.ComplexityRoot.ClusterWatermark.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterWatermark.Cluster(childComplexity), true
+	case "ClusterWatermark.levels":
+		if e.ComplexityRoot.ClusterWatermark.Levels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterWatermark.Levels(childComplexity), true
+	case "ClusterWatermark.worst":
+		if e.ComplexityRoot.ClusterWatermark.Worst == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterWatermark.Worst(childComplexity), true
+
 	case "CreateApiTokenPayload.apiToken":
 		if e.ComplexityRoot.CreateApiTokenPayload.APIToken == nil {
 			break
@@ -880,6 +1177,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateApiTokenPayload.UserErrors(childComplexity), true
 
+	case "ForecastPoint.high":
+		if e.ComplexityRoot.ForecastPoint.High == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.High(childComplexity), true
+	case "ForecastPoint.low":
+		if e.ComplexityRoot.ForecastPoint.Low == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.Low(childComplexity), true
+	case "ForecastPoint.ts":
+		if e.ComplexityRoot.ForecastPoint.Ts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.Ts(childComplexity), true
+	case "ForecastPoint.value":
+		if e.ComplexityRoot.ForecastPoint.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForecastPoint.Value(childComplexity), true
+
+	case "Host.analysis":
+		if e.ComplexityRoot.Host.Analysis == nil {
+			break
+		}
+
+		args, err := ec.field_Host_analysis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Host.Analysis(childComplexity, args["window"].(*model.Duration)), true
 	case "Host.cpuCores":
 		if e.ComplexityRoot.Host.CPUCores == nil {
 			break
@@ -952,6 +1285,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.MemoryBytes(childComplexity), true
+	case "Host.metrics":
+		if e.ComplexityRoot.Host.Metrics == nil {
+			break
+		}
+
+		args, err := ec.field_Host_metrics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Host.Metrics(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["step"].(*model.Duration), args["maxPoints"].(*int)), true
 	case "Host.model":
 		if e.ComplexityRoot.Host.Model == nil {
 			break
@@ -988,6 +1332,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.StateReason(childComplexity), true
+
+	case "HostAnalysis.components":
+		if e.ComplexityRoot.HostAnalysis.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Components(childComplexity), true
+	case "HostAnalysis.findings":
+		if e.ComplexityRoot.HostAnalysis.Findings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Findings(childComplexity), true
+	case "HostAnalysis.hardware":
+		if e.ComplexityRoot.HostAnalysis.Hardware == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Hardware(childComplexity), true
+	case "HostAnalysis.kernel":
+		if e.ComplexityRoot.HostAnalysis.Kernel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Kernel(childComplexity), true
+	case "HostAnalysis.os":
+		if e.ComplexityRoot.HostAnalysis.Os == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Os(childComplexity), true
+	case "HostAnalysis.peers":
+		if e.ComplexityRoot.HostAnalysis.Peers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Peers(childComplexity), true
+	case "HostAnalysis.scrape":
+		if e.ComplexityRoot.HostAnalysis.Scrape == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Scrape(childComplexity), true
+	case "HostAnalysis.unhealthyComponents":
+		if e.ComplexityRoot.HostAnalysis.UnhealthyComponents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.UnhealthyComponents(childComplexity), true
+	case "HostAnalysis.window":
+		if e.ComplexityRoot.HostAnalysis.Window == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAnalysis.Window(childComplexity), true
 
 	case "HostComponent.actualState":
 		if e.ComplexityRoot.HostComponent.ActualState == nil {
@@ -1107,6 +1506,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HostEdge.Node(childComplexity), true
 
+	case "HostHardware.cpuCores":
+		if e.ComplexityRoot.HostHardware.CPUCores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostHardware.CPUCores(childComplexity), true
+	case "HostHardware.diskBytes":
+		if e.ComplexityRoot.HostHardware.DiskBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostHardware.DiskBytes(childComplexity), true
+	case "HostHardware.memoryBytes":
+		if e.ComplexityRoot.HostHardware.MemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostHardware.MemoryBytes(childComplexity), true
+	case "HostHardware.model":
+		if e.ComplexityRoot.HostHardware.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostHardware.Model(childComplexity), true
+	case "HostHardware.nicBitsPerSecond":
+		if e.ComplexityRoot.HostHardware.NicBitsPerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostHardware.NicBitsPerSecond(childComplexity), true
+
+	case "HostMetricPoint.cpuPercent":
+		if e.ComplexityRoot.HostMetricPoint.CPUPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.CPUPercent(childComplexity), true
+	case "HostMetricPoint.cpuPercentMax":
+		if e.ComplexityRoot.HostMetricPoint.CPUPercentMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.CPUPercentMax(childComplexity), true
+	case "HostMetricPoint.containers":
+		if e.ComplexityRoot.HostMetricPoint.Containers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.Containers(childComplexity), true
+	case "HostMetricPoint.diskIoPercent":
+		if e.ComplexityRoot.HostMetricPoint.DiskIoPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.DiskIoPercent(childComplexity), true
+	case "HostMetricPoint.memoryPercent":
+		if e.ComplexityRoot.HostMetricPoint.MemoryPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.MemoryPercent(childComplexity), true
+	case "HostMetricPoint.netInBitsPerSecond":
+		if e.ComplexityRoot.HostMetricPoint.NetInBitsPerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.NetInBitsPerSecond(childComplexity), true
+	case "HostMetricPoint.netOutBitsPerSecond":
+		if e.ComplexityRoot.HostMetricPoint.NetOutBitsPerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.NetOutBitsPerSecond(childComplexity), true
+	case "HostMetricPoint.samples":
+		if e.ComplexityRoot.HostMetricPoint.Samples == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.Samples(childComplexity), true
+	case "HostMetricPoint.ts":
+		if e.ComplexityRoot.HostMetricPoint.Ts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricPoint.Ts(childComplexity), true
+
 	case "HostMetricSample.cpuPercent":
 		if e.ComplexityRoot.HostMetricSample.CPUPercent == nil {
 			break
@@ -1149,6 +1634,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HostMetricSample.Ts(childComplexity), true
+
+	case "HostMetricSeries.points":
+		if e.ComplexityRoot.HostMetricSeries.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricSeries.Points(childComplexity), true
+	case "HostMetricSeries.step":
+		if e.ComplexityRoot.HostMetricSeries.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostMetricSeries.Step(childComplexity), true
 
 	case "KindCount.clusters":
 		if e.ComplexityRoot.KindCount.Clusters == nil {
@@ -1227,6 +1725,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PeerComparison.dimension":
+		if e.ComplexityRoot.PeerComparison.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PeerComparison.Dimension(childComplexity), true
+	case "PeerComparison.hostAverage":
+		if e.ComplexityRoot.PeerComparison.HostAverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PeerComparison.HostAverage(childComplexity), true
+	case "PeerComparison.hostP95":
+		if e.ComplexityRoot.PeerComparison.HostP95 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PeerComparison.HostP95(childComplexity), true
+	case "PeerComparison.peerMedian":
+		if e.ComplexityRoot.PeerComparison.PeerMedian == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PeerComparison.PeerMedian(childComplexity), true
+	case "PeerComparison.peerP95":
+		if e.ComplexityRoot.PeerComparison.PeerP95 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PeerComparison.PeerP95(childComplexity), true
+	case "PeerComparison.percentileRank":
+		if e.ComplexityRoot.PeerComparison.PercentileRank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PeerComparison.PercentileRank(childComplexity), true
+	case "PeerComparison.verdict":
+		if e.ComplexityRoot.PeerComparison.Verdict == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PeerComparison.Verdict(childComplexity), true
 
 	case "Person.active":
 		if e.ComplexityRoot.Person.Active == nil {
@@ -1333,6 +1874,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Platform.ClusterCount(childComplexity), true
+	case "Platform.clustersAtRisk":
+		if e.ComplexityRoot.Platform.ClustersAtRisk == nil {
+			break
+		}
+
+		args, err := ec.field_Platform_clustersAtRisk_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Platform.ClustersAtRisk(childComplexity, args["horizonDays"].(*int)), true
 	case "Platform.clustersByKind":
 		if e.ComplexityRoot.Platform.ClustersByKind == nil {
 			break
@@ -1345,12 +1897,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Platform.HostCounts(childComplexity), true
+	case "Platform.levels":
+		if e.ComplexityRoot.Platform.Levels == nil {
+			break
+		}
+
+		args, err := ec.field_Platform_levels_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Platform.Levels(childComplexity, args["dimensions"].([]model.WatermarkDimension)), true
 	case "Platform.personCount":
 		if e.ComplexityRoot.Platform.PersonCount == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Platform.PersonCount(childComplexity), true
+	case "Platform.recentSickHosts":
+		if e.ComplexityRoot.Platform.RecentSickHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Platform_recentSickHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Platform.RecentSickHosts(childComplexity, args["first"].(*int)), true
+	case "Platform.watermarkSeries":
+		if e.ComplexityRoot.Platform.WatermarkSeries == nil {
+			break
+		}
+
+		args, err := ec.field_Platform_watermarkSeries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Platform.WatermarkSeries(childComplexity, args["dimensions"].([]model.WatermarkDimension), args["from"].(*time.Time), args["to"].(*time.Time), args["step"].(*model.Duration), args["maxPoints"].(*int)), true
+	case "Platform.watermarks":
+		if e.ComplexityRoot.Platform.Watermarks == nil {
+			break
+		}
+
+		args, err := ec.field_Platform_watermarks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Platform.Watermarks(childComplexity, args["dimensions"].([]model.WatermarkDimension)), true
+
+	case "PlatformPulse.at":
+		if e.ComplexityRoot.PlatformPulse.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformPulse.At(childComplexity), true
+	case "PlatformPulse.platform":
+		if e.ComplexityRoot.PlatformPulse.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformPulse.Platform(childComplexity), true
 
 	case "Query.apiTokens":
 		if e.ComplexityRoot.Query.APITokens == nil {
@@ -1497,6 +2106,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Platform(childComplexity), true
+	case "Query.schedulerJobs":
+		if e.ComplexityRoot.Query.SchedulerJobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SchedulerJobs(childComplexity), true
 	case "Query.stacks":
 		if e.ComplexityRoot.Query.Stacks == nil {
 			break
@@ -1521,6 +2136,146 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RevokeApiTokenPayload.UserErrors(childComplexity), true
+
+	case "SchedulerJob.description":
+		if e.ComplexityRoot.SchedulerJob.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerJob.Description(childComplexity), true
+	case "SchedulerJob.interval":
+		if e.ComplexityRoot.SchedulerJob.Interval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerJob.Interval(childComplexity), true
+	case "SchedulerJob.lastRun":
+		if e.ComplexityRoot.SchedulerJob.LastRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerJob.LastRun(childComplexity), true
+	case "SchedulerJob.lastSuccess":
+		if e.ComplexityRoot.SchedulerJob.LastSuccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerJob.LastSuccess(childComplexity), true
+	case "SchedulerJob.name":
+		if e.ComplexityRoot.SchedulerJob.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerJob.Name(childComplexity), true
+	case "SchedulerJob.runs":
+		if e.ComplexityRoot.SchedulerJob.Runs == nil {
+			break
+		}
+
+		args, err := ec.field_SchedulerJob_runs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SchedulerJob.Runs(childComplexity, args["first"].(*int)), true
+	case "SchedulerJob.timeout":
+		if e.ComplexityRoot.SchedulerJob.Timeout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerJob.Timeout(childComplexity), true
+
+	case "SchedulerRun.duration":
+		if e.ComplexityRoot.SchedulerRun.Duration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.Duration(childComplexity), true
+	case "SchedulerRun.error":
+		if e.ComplexityRoot.SchedulerRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.Error(childComplexity), true
+	case "SchedulerRun.finishedAt":
+		if e.ComplexityRoot.SchedulerRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.FinishedAt(childComplexity), true
+	case "SchedulerRun.id":
+		if e.ComplexityRoot.SchedulerRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.ID(childComplexity), true
+	case "SchedulerRun.job":
+		if e.ComplexityRoot.SchedulerRun.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.Job(childComplexity), true
+	case "SchedulerRun.replica":
+		if e.ComplexityRoot.SchedulerRun.Replica == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.Replica(childComplexity), true
+	case "SchedulerRun.rows":
+		if e.ComplexityRoot.SchedulerRun.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.Rows(childComplexity), true
+	case "SchedulerRun.startedAt":
+		if e.ComplexityRoot.SchedulerRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchedulerRun.StartedAt(childComplexity), true
+
+	case "ScrapeStatus.failures":
+		if e.ComplexityRoot.ScrapeStatus.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScrapeStatus.Failures(childComplexity), true
+	case "ScrapeStatus.lastAttemptAt":
+		if e.ComplexityRoot.ScrapeStatus.LastAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScrapeStatus.LastAttemptAt(childComplexity), true
+	case "ScrapeStatus.lastError":
+		if e.ComplexityRoot.ScrapeStatus.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScrapeStatus.LastError(childComplexity), true
+	case "ScrapeStatus.lastSuccessAt":
+		if e.ComplexityRoot.ScrapeStatus.LastSuccessAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScrapeStatus.LastSuccessAt(childComplexity), true
+	case "ScrapeStatus.nextAttemptAt":
+		if e.ComplexityRoot.ScrapeStatus.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScrapeStatus.NextAttemptAt(childComplexity), true
+	case "ScrapeStatus.state":
+		if e.ComplexityRoot.ScrapeStatus.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScrapeStatus.State(childComplexity), true
+	case "ScrapeStatus.url":
+		if e.ComplexityRoot.ScrapeStatus.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScrapeStatus.URL(childComplexity), true
 
 	case "ServicePackage.checksum":
 		if e.ComplexityRoot.ServicePackage.Checksum == nil {
@@ -1701,6 +2456,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.HostStateChanged(childComplexity, args["clusterId"].(*string)), true
+	case "Subscription.platformPulse":
+		if e.ComplexityRoot.Subscription.PlatformPulse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.PlatformPulse(childComplexity), true
+	case "Subscription.watermarkUpdated":
+		if e.ComplexityRoot.Subscription.WatermarkUpdated == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_watermarkUpdated_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.WatermarkUpdated(childComplexity, args["clusterId"].(string)), true
 
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
@@ -1739,6 +2511,220 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Role(childComplexity), true
+
+	case "WatermarkForecast.computedAt":
+		if e.ComplexityRoot.WatermarkForecast.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.ComputedAt(childComplexity), true
+	case "WatermarkForecast.crossesAt":
+		if e.ComplexityRoot.WatermarkForecast.CrossesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.CrossesAt(childComplexity), true
+	case "WatermarkForecast.crossesAtEarliest":
+		if e.ComplexityRoot.WatermarkForecast.CrossesAtEarliest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.CrossesAtEarliest(childComplexity), true
+	case "WatermarkForecast.crossesAtLatest":
+		if e.ComplexityRoot.WatermarkForecast.CrossesAtLatest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.CrossesAtLatest(childComplexity), true
+	case "WatermarkForecast.currentPeak":
+		if e.ComplexityRoot.WatermarkForecast.CurrentPeak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.CurrentPeak(childComplexity), true
+	case "WatermarkForecast.daysOfHistory":
+		if e.ComplexityRoot.WatermarkForecast.DaysOfHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.DaysOfHistory(childComplexity), true
+	case "WatermarkForecast.dimension":
+		if e.ComplexityRoot.WatermarkForecast.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.Dimension(childComplexity), true
+	case "WatermarkForecast.method":
+		if e.ComplexityRoot.WatermarkForecast.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.Method(childComplexity), true
+	case "WatermarkForecast.projection":
+		if e.ComplexityRoot.WatermarkForecast.Projection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.Projection(childComplexity), true
+	case "WatermarkForecast.slopePerDay":
+		if e.ComplexityRoot.WatermarkForecast.SlopePerDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.SlopePerDay(childComplexity), true
+	case "WatermarkForecast.threshold":
+		if e.ComplexityRoot.WatermarkForecast.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkForecast.Threshold(childComplexity), true
+
+	case "WatermarkLevel.capacity":
+		if e.ComplexityRoot.WatermarkLevel.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Capacity(childComplexity), true
+	case "WatermarkLevel.dimension":
+		if e.ComplexityRoot.WatermarkLevel.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Dimension(childComplexity), true
+	case "WatermarkLevel.hosts":
+		if e.ComplexityRoot.WatermarkLevel.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Hosts(childComplexity), true
+	case "WatermarkLevel.max":
+		if e.ComplexityRoot.WatermarkLevel.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Max(childComplexity), true
+	case "WatermarkLevel.p95":
+		if e.ComplexityRoot.WatermarkLevel.P95 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.P95(childComplexity), true
+	case "WatermarkLevel.status":
+		if e.ComplexityRoot.WatermarkLevel.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Status(childComplexity), true
+	case "WatermarkLevel.threshold":
+		if e.ComplexityRoot.WatermarkLevel.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Threshold(childComplexity), true
+	case "WatermarkLevel.ts":
+		if e.ComplexityRoot.WatermarkLevel.Ts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Ts(childComplexity), true
+	case "WatermarkLevel.unit":
+		if e.ComplexityRoot.WatermarkLevel.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Unit(childComplexity), true
+	case "WatermarkLevel.used":
+		if e.ComplexityRoot.WatermarkLevel.Used == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Used(childComplexity), true
+	case "WatermarkLevel.utilization":
+		if e.ComplexityRoot.WatermarkLevel.Utilization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkLevel.Utilization(childComplexity), true
+
+	case "WatermarkPoint.capacity":
+		if e.ComplexityRoot.WatermarkPoint.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.Capacity(childComplexity), true
+	case "WatermarkPoint.hosts":
+		if e.ComplexityRoot.WatermarkPoint.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.Hosts(childComplexity), true
+	case "WatermarkPoint.max":
+		if e.ComplexityRoot.WatermarkPoint.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.Max(childComplexity), true
+	case "WatermarkPoint.p95":
+		if e.ComplexityRoot.WatermarkPoint.P95 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.P95(childComplexity), true
+	case "WatermarkPoint.peak":
+		if e.ComplexityRoot.WatermarkPoint.Peak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.Peak(childComplexity), true
+	case "WatermarkPoint.ts":
+		if e.ComplexityRoot.WatermarkPoint.Ts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.Ts(childComplexity), true
+	case "WatermarkPoint.used":
+		if e.ComplexityRoot.WatermarkPoint.Used == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.Used(childComplexity), true
+	case "WatermarkPoint.utilization":
+		if e.ComplexityRoot.WatermarkPoint.Utilization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkPoint.Utilization(childComplexity), true
+
+	case "WatermarkSeries.dimension":
+		if e.ComplexityRoot.WatermarkSeries.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkSeries.Dimension(childComplexity), true
+	case "WatermarkSeries.points":
+		if e.ComplexityRoot.WatermarkSeries.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkSeries.Points(childComplexity), true
+	case "WatermarkSeries.step":
+		if e.ComplexityRoot.WatermarkSeries.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkSeries.Step(childComplexity), true
+	case "WatermarkSeries.threshold":
+		if e.ComplexityRoot.WatermarkSeries.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkSeries.Threshold(childComplexity), true
+	case "WatermarkSeries.unit":
+		if e.ComplexityRoot.WatermarkSeries.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkSeries.Unit(childComplexity), true
 
 	}
 	return 0, false
@@ -2371,6 +3357,262 @@ type RevokeApiTokenPayload {
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
+	{Name: "../schema/telemetry.graphqls", Input: `# Telemetry and cluster watermarks: how full every cluster is, in every resource,
+# now and in two weeks; host metrics and machine analysis; the scheduler.
+
+"A resource whose water level is tracked. Physical: against each host's hardware. Service: containers and queue slots."
+enum WatermarkDimension {
+  CPU
+  MEMORY
+  DISK_IO
+  NET_IN
+  NET_OUT
+  CONTAINERS
+  QUEUE_SLOTS
+}
+
+"How close a level is to its threshold: OK below 85% of it, WARN up to it, CRITICAL above."
+enum WatermarkStatus {
+  OK
+  WARN
+  CRITICAL
+}
+
+"One point of a water-level series: usage against capacity over one step."
+type WatermarkPoint {
+  ts: Time!
+  "Used amount in the dimension's unit (e.g. cores busy, bytes used, bits/s)."
+  used: Float!
+  capacity: Float!
+  "used / capacity, 0..1."
+  utilization: Float!
+  "95th percentile of host utilisation (0..1) across the cluster's reporting hosts."
+  p95: Float
+  "Highest host utilisation (0..1)."
+  max: Float
+  "Hosts that reported in this step."
+  hosts: Int!
+  "Highest one-minute utilisation (0..1) within the step: what capacity planning watches."
+  peak: Float!
+}
+
+type WatermarkSeries {
+  dimension: WatermarkDimension!
+  "Unit of used and capacity: cores, bytes, percent, bits/s, containers, slots."
+  unit: String!
+  "The step of the points actually returned (at least the step asked for)."
+  step: Duration!
+  "Utilisation threshold (0..1) for this cluster's kind."
+  threshold: Float!
+  points: [WatermarkPoint!]!
+}
+
+"The current water level of one dimension."
+type WatermarkLevel {
+  dimension: WatermarkDimension!
+  unit: String!
+  ts: Time!
+  used: Float!
+  capacity: Float!
+  utilization: Float!
+  p95: Float
+  max: Float
+  hosts: Int!
+  threshold: Float!
+  status: WatermarkStatus!
+}
+
+"When a cluster's daily peak is expected to cross its threshold."
+type WatermarkForecast {
+  dimension: WatermarkDimension!
+  "How the trend was fitted, e.g. \"Theil-Sen on daily peaks\"."
+  method: String!
+  threshold: Float!
+  "Days of daily peaks the fit used."
+  daysOfHistory: Int!
+  "Latest daily peak utilisation (0..1)."
+  currentPeak: Float
+  "Fitted change of the daily peak per day (utilisation units)."
+  slopePerDay: Float
+  "Expected crossing; null when the peak is not rising or history is too short."
+  crossesAt: Time
+  "Confidence band of the crossing (earliest, latest); null where unbounded."
+  crossesAtEarliest: Time
+  crossesAtLatest: Time
+  "The fitted line and band ahead, for charts."
+  projection: [ForecastPoint!]!
+  computedAt: Time!
+}
+
+type ForecastPoint {
+  ts: Time!
+  value: Float!
+  low: Float!
+  high: Float!
+}
+
+"A cluster's current levels."
+type ClusterWatermark {
+  cluster: Cluster!
+  levels: [WatermarkLevel!]!
+  "The level closest to (or furthest over) its threshold."
+  worst: WatermarkLevel
+}
+
+"A cluster that is over its threshold now or expected to cross it soon."
+type ClusterRisk {
+  cluster: Cluster!
+  dimension: WatermarkDimension!
+  utilization: Float!
+  threshold: Float!
+  crossesAt: Time
+  "Days until the crossing; 0 when already over."
+  daysToThreshold: Float
+  reason: String!
+}
+
+extend type Cluster {
+  "Utilisation threshold (0..1) for this cluster's kind."
+  watermarkThreshold: Float!
+  "Water-level series, at most maxPoints per series (coarser steps when needed). Defaults: all dimensions, the last 24 hours, a step chosen from the range."
+  watermarks(dimensions: [WatermarkDimension!], from: Time, to: Time, step: Duration, maxPoints: Int = 500): [WatermarkSeries!]!
+  "The latest water level per dimension."
+  watermarkNow(dimensions: [WatermarkDimension!]): [WatermarkLevel!]!
+  "Forecast of each dimension's daily peak against the threshold."
+  forecast(dimensions: [WatermarkDimension!]): [WatermarkForecast!]!
+}
+
+extend type Platform {
+  "Every cluster's current level per dimension, clusters most at risk first."
+  watermarks(dimensions: [WatermarkDimension!]): [ClusterWatermark!]!
+  "Platform-wide current level per dimension."
+  levels(dimensions: [WatermarkDimension!]): [WatermarkLevel!]!
+  "Platform-wide series."
+  watermarkSeries(dimensions: [WatermarkDimension!], from: Time, to: Time, step: Duration, maxPoints: Int = 500): [WatermarkSeries!]!
+  "Clusters over a threshold now or forecast to cross one within horizonDays, soonest first."
+  clustersAtRisk(horizonDays: Int = 14): [ClusterRisk!]!
+  "Hosts that most recently left ONLINE (degraded, offline, repairing), newest first."
+  recentSickHosts(first: Int = 20): [Host!]!
+}
+
+"One host's samples aggregated over one step."
+type HostMetricPoint {
+  ts: Time!
+  cpuPercent: Float
+  cpuPercentMax: Float
+  memoryPercent: Float
+  diskIoPercent: Float
+  netInBitsPerSecond: Float
+  netOutBitsPerSecond: Float
+  containers: Float
+  samples: Int!
+}
+
+type HostMetricSeries {
+  step: Duration!
+  points: [HostMetricPoint!]!
+}
+
+"Where a host stands among its cluster peers in one dimension, over the analysis window."
+type PeerComparison {
+  dimension: WatermarkDimension!
+  hostAverage: Float
+  hostP95: Float
+  peerMedian: Float
+  peerP95: Float
+  "Share of peers the host is busier than, 0..1."
+  percentileRank: Float
+  "e.g. \"hot: busier than 97% of peers\", \"idle\", \"typical\"."
+  verdict: String!
+}
+
+"Machine analysis: hardware, operating system and service-layer view of one host."
+type HostAnalysis {
+  window: Duration!
+  hardware: HostHardware!
+  os: String!
+  kernel: String!
+  components: [HostComponent!]!
+  "Components whose actual state differs from the desired one."
+  unhealthyComponents: [HostComponent!]!
+  peers: [PeerComparison!]!
+  scrape: ScrapeStatus
+  "Plain-language findings, worst first."
+  findings: [String!]!
+}
+
+type HostHardware {
+  model: String!
+  cpuCores: Int!
+  memoryBytes: Float!
+  diskBytes: Float!
+  nicBitsPerSecond: Float!
+}
+
+enum ScrapeState {
+  PENDING
+  UP
+  FAILING
+}
+
+"node_exporter polling state of a host."
+type ScrapeStatus {
+  url: String!
+  state: ScrapeState!
+  failures: Int!
+  lastAttemptAt: Time
+  lastSuccessAt: Time
+  lastError: String!
+  nextAttemptAt: Time!
+}
+
+extend type Host {
+  "Samples between from and to (default: the last 6 hours), down-sampled server side to at most maxPoints."
+  metrics(from: Time, to: Time, step: Duration, maxPoints: Int = 500): HostMetricSeries!
+  "Machine analysis over the last window (default 24h)."
+  analysis(window: Duration): HostAnalysis!
+}
+
+type SchedulerRun {
+  id: ID!
+  job: String!
+  replica: String!
+  startedAt: Time!
+  finishedAt: Time
+  duration: Duration
+  rows: Float!
+  error: String!
+}
+
+type SchedulerJob {
+  name: String!
+  description: String!
+  interval: Duration!
+  timeout: Duration!
+  lastRun: SchedulerRun
+  "The last successful run."
+  lastSuccess: SchedulerRun
+  runs(first: Int = 10): [SchedulerRun!]!
+}
+
+extend type Query {
+  "The scheduled analytics jobs with their schedule and recent runs."
+  schedulerJobs: [SchedulerJob!]!
+}
+
+"A beat of the whole platform, sent after each rollup; select what a screen needs from platform."
+type PlatformPulse {
+  at: Time!
+  platform: Platform!
+}
+
+extend type Subscription {
+  "The cluster's current levels, after each rollup that touched it."
+  watermarkUpdated(clusterId: ID!): ClusterWatermark!
+  "The platform after each rollup, for live screens."
+  platformPulse: PlatformPulse!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -2546,6 +3788,14 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_capacity(ctx, field)
 	case "hosts":
 		return ec.fieldContext_Cluster_hosts(ctx, field)
+	case "watermarkThreshold":
+		return ec.fieldContext_Cluster_watermarkThreshold(ctx, field)
+	case "watermarks":
+		return ec.fieldContext_Cluster_watermarks(ctx, field)
+	case "watermarkNow":
+		return ec.fieldContext_Cluster_watermarkNow(ctx, field)
+	case "forecast":
+		return ec.fieldContext_Cluster_forecast(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Cluster", field.Name)
 }
@@ -2588,6 +3838,38 @@ func (ec *executionContext) childFields_ClusterEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ClusterEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ClusterRisk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cluster":
+		return ec.fieldContext_ClusterRisk_cluster(ctx, field)
+	case "dimension":
+		return ec.fieldContext_ClusterRisk_dimension(ctx, field)
+	case "utilization":
+		return ec.fieldContext_ClusterRisk_utilization(ctx, field)
+	case "threshold":
+		return ec.fieldContext_ClusterRisk_threshold(ctx, field)
+	case "crossesAt":
+		return ec.fieldContext_ClusterRisk_crossesAt(ctx, field)
+	case "daysToThreshold":
+		return ec.fieldContext_ClusterRisk_daysToThreshold(ctx, field)
+	case "reason":
+		return ec.fieldContext_ClusterRisk_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterRisk", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterWatermark(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cluster":
+		return ec.fieldContext_ClusterWatermark_cluster(ctx, field)
+	case "levels":
+		return ec.fieldContext_ClusterWatermark_levels(ctx, field)
+	case "worst":
+		return ec.fieldContext_ClusterWatermark_worst(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterWatermark", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiToken":
@@ -2598,6 +3880,20 @@ func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Contex
 		return ec.fieldContext_CreateApiTokenPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiTokenPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ForecastPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ts":
+		return ec.fieldContext_ForecastPoint_ts(ctx, field)
+	case "value":
+		return ec.fieldContext_ForecastPoint_value(ctx, field)
+	case "low":
+		return ec.fieldContext_ForecastPoint_low(ctx, field)
+	case "high":
+		return ec.fieldContext_ForecastPoint_high(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForecastPoint", field.Name)
 }
 
 func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2638,8 +3934,36 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_components(ctx, field)
 	case "latestMetrics":
 		return ec.fieldContext_Host_latestMetrics(ctx, field)
+	case "metrics":
+		return ec.fieldContext_Host_metrics(ctx, field)
+	case "analysis":
+		return ec.fieldContext_Host_analysis(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Host", field.Name)
+}
+
+func (ec *executionContext) childFields_HostAnalysis(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "window":
+		return ec.fieldContext_HostAnalysis_window(ctx, field)
+	case "hardware":
+		return ec.fieldContext_HostAnalysis_hardware(ctx, field)
+	case "os":
+		return ec.fieldContext_HostAnalysis_os(ctx, field)
+	case "kernel":
+		return ec.fieldContext_HostAnalysis_kernel(ctx, field)
+	case "components":
+		return ec.fieldContext_HostAnalysis_components(ctx, field)
+	case "unhealthyComponents":
+		return ec.fieldContext_HostAnalysis_unhealthyComponents(ctx, field)
+	case "peers":
+		return ec.fieldContext_HostAnalysis_peers(ctx, field)
+	case "scrape":
+		return ec.fieldContext_HostAnalysis_scrape(ctx, field)
+	case "findings":
+		return ec.fieldContext_HostAnalysis_findings(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostAnalysis", field.Name)
 }
 
 func (ec *executionContext) childFields_HostComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2704,6 +4028,46 @@ func (ec *executionContext) childFields_HostEdge(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type HostEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_HostHardware(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "model":
+		return ec.fieldContext_HostHardware_model(ctx, field)
+	case "cpuCores":
+		return ec.fieldContext_HostHardware_cpuCores(ctx, field)
+	case "memoryBytes":
+		return ec.fieldContext_HostHardware_memoryBytes(ctx, field)
+	case "diskBytes":
+		return ec.fieldContext_HostHardware_diskBytes(ctx, field)
+	case "nicBitsPerSecond":
+		return ec.fieldContext_HostHardware_nicBitsPerSecond(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostHardware", field.Name)
+}
+
+func (ec *executionContext) childFields_HostMetricPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ts":
+		return ec.fieldContext_HostMetricPoint_ts(ctx, field)
+	case "cpuPercent":
+		return ec.fieldContext_HostMetricPoint_cpuPercent(ctx, field)
+	case "cpuPercentMax":
+		return ec.fieldContext_HostMetricPoint_cpuPercentMax(ctx, field)
+	case "memoryPercent":
+		return ec.fieldContext_HostMetricPoint_memoryPercent(ctx, field)
+	case "diskIoPercent":
+		return ec.fieldContext_HostMetricPoint_diskIoPercent(ctx, field)
+	case "netInBitsPerSecond":
+		return ec.fieldContext_HostMetricPoint_netInBitsPerSecond(ctx, field)
+	case "netOutBitsPerSecond":
+		return ec.fieldContext_HostMetricPoint_netOutBitsPerSecond(ctx, field)
+	case "containers":
+		return ec.fieldContext_HostMetricPoint_containers(ctx, field)
+	case "samples":
+		return ec.fieldContext_HostMetricPoint_samples(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostMetricPoint", field.Name)
+}
+
 func (ec *executionContext) childFields_HostMetricSample(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "ts":
@@ -2722,6 +4086,16 @@ func (ec *executionContext) childFields_HostMetricSample(ctx context.Context, fi
 		return ec.fieldContext_HostMetricSample_containers(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HostMetricSample", field.Name)
+}
+
+func (ec *executionContext) childFields_HostMetricSeries(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_HostMetricSeries_step(ctx, field)
+	case "points":
+		return ec.fieldContext_HostMetricSeries_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostMetricSeries", field.Name)
 }
 
 func (ec *executionContext) childFields_KindCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2748,6 +4122,26 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PeerComparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_PeerComparison_dimension(ctx, field)
+	case "hostAverage":
+		return ec.fieldContext_PeerComparison_hostAverage(ctx, field)
+	case "hostP95":
+		return ec.fieldContext_PeerComparison_hostP95(ctx, field)
+	case "peerMedian":
+		return ec.fieldContext_PeerComparison_peerMedian(ctx, field)
+	case "peerP95":
+		return ec.fieldContext_PeerComparison_peerP95(ctx, field)
+	case "percentileRank":
+		return ec.fieldContext_PeerComparison_percentileRank(ctx, field)
+	case "verdict":
+		return ec.fieldContext_PeerComparison_verdict(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PeerComparison", field.Name)
 }
 
 func (ec *executionContext) childFields_Person(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2810,8 +4204,28 @@ func (ec *executionContext) childFields_Platform(ctx context.Context, field grap
 		return ec.fieldContext_Platform_buCount(ctx, field)
 	case "personCount":
 		return ec.fieldContext_Platform_personCount(ctx, field)
+	case "watermarks":
+		return ec.fieldContext_Platform_watermarks(ctx, field)
+	case "levels":
+		return ec.fieldContext_Platform_levels(ctx, field)
+	case "watermarkSeries":
+		return ec.fieldContext_Platform_watermarkSeries(ctx, field)
+	case "clustersAtRisk":
+		return ec.fieldContext_Platform_clustersAtRisk(ctx, field)
+	case "recentSickHosts":
+		return ec.fieldContext_Platform_recentSickHosts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Platform", field.Name)
+}
+
+func (ec *executionContext) childFields_PlatformPulse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_PlatformPulse_at(ctx, field)
+	case "platform":
+		return ec.fieldContext_PlatformPulse_platform(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlatformPulse", field.Name)
 }
 
 func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2822,6 +4236,68 @@ func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Contex
 		return ec.fieldContext_RevokeApiTokenPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RevokeApiTokenPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SchedulerJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SchedulerJob_name(ctx, field)
+	case "description":
+		return ec.fieldContext_SchedulerJob_description(ctx, field)
+	case "interval":
+		return ec.fieldContext_SchedulerJob_interval(ctx, field)
+	case "timeout":
+		return ec.fieldContext_SchedulerJob_timeout(ctx, field)
+	case "lastRun":
+		return ec.fieldContext_SchedulerJob_lastRun(ctx, field)
+	case "lastSuccess":
+		return ec.fieldContext_SchedulerJob_lastSuccess(ctx, field)
+	case "runs":
+		return ec.fieldContext_SchedulerJob_runs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SchedulerJob", field.Name)
+}
+
+func (ec *executionContext) childFields_SchedulerRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SchedulerRun_id(ctx, field)
+	case "job":
+		return ec.fieldContext_SchedulerRun_job(ctx, field)
+	case "replica":
+		return ec.fieldContext_SchedulerRun_replica(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_SchedulerRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_SchedulerRun_finishedAt(ctx, field)
+	case "duration":
+		return ec.fieldContext_SchedulerRun_duration(ctx, field)
+	case "rows":
+		return ec.fieldContext_SchedulerRun_rows(ctx, field)
+	case "error":
+		return ec.fieldContext_SchedulerRun_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SchedulerRun", field.Name)
+}
+
+func (ec *executionContext) childFields_ScrapeStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_ScrapeStatus_url(ctx, field)
+	case "state":
+		return ec.fieldContext_ScrapeStatus_state(ctx, field)
+	case "failures":
+		return ec.fieldContext_ScrapeStatus_failures(ctx, field)
+	case "lastAttemptAt":
+		return ec.fieldContext_ScrapeStatus_lastAttemptAt(ctx, field)
+	case "lastSuccessAt":
+		return ec.fieldContext_ScrapeStatus_lastSuccessAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_ScrapeStatus_lastError(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_ScrapeStatus_nextAttemptAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScrapeStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_ServicePackage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2936,6 +4412,100 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_authMethod(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WatermarkForecast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_WatermarkForecast_dimension(ctx, field)
+	case "method":
+		return ec.fieldContext_WatermarkForecast_method(ctx, field)
+	case "threshold":
+		return ec.fieldContext_WatermarkForecast_threshold(ctx, field)
+	case "daysOfHistory":
+		return ec.fieldContext_WatermarkForecast_daysOfHistory(ctx, field)
+	case "currentPeak":
+		return ec.fieldContext_WatermarkForecast_currentPeak(ctx, field)
+	case "slopePerDay":
+		return ec.fieldContext_WatermarkForecast_slopePerDay(ctx, field)
+	case "crossesAt":
+		return ec.fieldContext_WatermarkForecast_crossesAt(ctx, field)
+	case "crossesAtEarliest":
+		return ec.fieldContext_WatermarkForecast_crossesAtEarliest(ctx, field)
+	case "crossesAtLatest":
+		return ec.fieldContext_WatermarkForecast_crossesAtLatest(ctx, field)
+	case "projection":
+		return ec.fieldContext_WatermarkForecast_projection(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_WatermarkForecast_computedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatermarkForecast", field.Name)
+}
+
+func (ec *executionContext) childFields_WatermarkLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_WatermarkLevel_dimension(ctx, field)
+	case "unit":
+		return ec.fieldContext_WatermarkLevel_unit(ctx, field)
+	case "ts":
+		return ec.fieldContext_WatermarkLevel_ts(ctx, field)
+	case "used":
+		return ec.fieldContext_WatermarkLevel_used(ctx, field)
+	case "capacity":
+		return ec.fieldContext_WatermarkLevel_capacity(ctx, field)
+	case "utilization":
+		return ec.fieldContext_WatermarkLevel_utilization(ctx, field)
+	case "p95":
+		return ec.fieldContext_WatermarkLevel_p95(ctx, field)
+	case "max":
+		return ec.fieldContext_WatermarkLevel_max(ctx, field)
+	case "hosts":
+		return ec.fieldContext_WatermarkLevel_hosts(ctx, field)
+	case "threshold":
+		return ec.fieldContext_WatermarkLevel_threshold(ctx, field)
+	case "status":
+		return ec.fieldContext_WatermarkLevel_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatermarkLevel", field.Name)
+}
+
+func (ec *executionContext) childFields_WatermarkPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ts":
+		return ec.fieldContext_WatermarkPoint_ts(ctx, field)
+	case "used":
+		return ec.fieldContext_WatermarkPoint_used(ctx, field)
+	case "capacity":
+		return ec.fieldContext_WatermarkPoint_capacity(ctx, field)
+	case "utilization":
+		return ec.fieldContext_WatermarkPoint_utilization(ctx, field)
+	case "p95":
+		return ec.fieldContext_WatermarkPoint_p95(ctx, field)
+	case "max":
+		return ec.fieldContext_WatermarkPoint_max(ctx, field)
+	case "hosts":
+		return ec.fieldContext_WatermarkPoint_hosts(ctx, field)
+	case "peak":
+		return ec.fieldContext_WatermarkPoint_peak(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatermarkPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_WatermarkSeries(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_WatermarkSeries_dimension(ctx, field)
+	case "unit":
+		return ec.fieldContext_WatermarkSeries_unit(ctx, field)
+	case "step":
+		return ec.fieldContext_WatermarkSeries_step(ctx, field)
+	case "threshold":
+		return ec.fieldContext_WatermarkSeries_threshold(ctx, field)
+	case "points":
+		return ec.fieldContext_WatermarkSeries_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatermarkSeries", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3092,6 +4662,20 @@ func (ec *executionContext) field_BU_people_args(ctx context.Context, rawArgs ma
 	return args, nil
 }
 
+func (ec *executionContext) field_Cluster_forecast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dimensions",
+		func(ctx context.Context, v any) ([]model.WatermarkDimension, error) {
+			return ec.unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensions"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Cluster_hosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3146,6 +4730,118 @@ func (ec *executionContext) field_Cluster_hosts_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Cluster_watermarkNow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dimensions",
+		func(ctx context.Context, v any) ([]model.WatermarkDimension, error) {
+			return ec.unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensions"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Cluster_watermarks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dimensions",
+		func(ctx context.Context, v any) ([]model.WatermarkDimension, error) {
+			return ec.unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensions"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "step",
+		func(ctx context.Context, v any) (*model.Duration, error) {
+			return ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["step"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "maxPoints",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxPoints"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Host_analysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "window",
+		func(ctx context.Context, v any) (*model.Duration, error) {
+			return ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["window"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Host_metrics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "step",
+		func(ctx context.Context, v any) (*model.Duration, error) {
+			return ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["step"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "maxPoints",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxPoints"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3185,6 +4881,108 @@ func (ec *executionContext) field_Mutation_setHostState_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Platform_clustersAtRisk_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "horizonDays",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["horizonDays"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Platform_levels_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dimensions",
+		func(ctx context.Context, v any) ([]model.WatermarkDimension, error) {
+			return ec.unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensions"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Platform_recentSickHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Platform_watermarkSeries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dimensions",
+		func(ctx context.Context, v any) ([]model.WatermarkDimension, error) {
+			return ec.unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensions"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "step",
+		func(ctx context.Context, v any) (*model.Duration, error) {
+			return ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["step"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "maxPoints",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxPoints"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Platform_watermarks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dimensions",
+		func(ctx context.Context, v any) ([]model.WatermarkDimension, error) {
+			return ec.unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dimensions"] = arg0
 	return args, nil
 }
 
@@ -3640,12 +5438,40 @@ func (ec *executionContext) field_Query_stacks_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_SchedulerJob_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_hostStateChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clusterId",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["clusterId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_watermarkUpdated_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clusterId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5247,6 +7073,161 @@ func (ec *executionContext) fieldContext_Cluster_hosts(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Cluster_watermarkThreshold(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_watermarkThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().WatermarkThreshold(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_watermarkThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cluster", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Cluster_watermarks(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_watermarks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().Watermarks(ctx, obj, fc.Args["dimensions"].([]model.WatermarkDimension), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["step"].(*model.Duration), fc.Args["maxPoints"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkSeries) graphql.Marshaler {
+			return ec.marshalNWatermarkSeries2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkSeriesᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_watermarks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkSeries(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_watermarks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_watermarkNow(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_watermarkNow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().WatermarkNow(ctx, obj, fc.Args["dimensions"].([]model.WatermarkDimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkLevel) graphql.Marshaler {
+			return ec.marshalNWatermarkLevel2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_watermarkNow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkLevel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_watermarkNow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_forecast(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_forecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().Forecast(ctx, obj, fc.Args["dimensions"].([]model.WatermarkDimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkForecast) graphql.Marshaler {
+			return ec.marshalNWatermarkForecast2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkForecastᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_forecast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkForecast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_forecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ClusterCapacity_cpuCores(ctx context.Context, field graphql.CollectedField, obj *model.ClusterCapacity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5513,6 +7494,272 @@ func (ec *executionContext) fieldContext_ClusterEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _ClusterRisk_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterRisk_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClusterRisk().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterRisk_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterRisk",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterRisk_dimension(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterRisk_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WatermarkDimension) graphql.Marshaler {
+			return ec.marshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterRisk_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterRisk", field, false, false, "WatermarkDimension")
+}
+
+func (ec *executionContext) _ClusterRisk_utilization(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterRisk_utilization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Utilization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterRisk_utilization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterRisk", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ClusterRisk_threshold(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterRisk_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterRisk_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterRisk", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ClusterRisk_crossesAt(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterRisk_crossesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterRisk_crossesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterRisk", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ClusterRisk_daysToThreshold(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterRisk_daysToThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DaysToThreshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterRisk_daysToThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterRisk", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ClusterRisk_reason(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterRisk_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterRisk_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterRisk", field, false, false, "String")
+}
+
+func (ec *executionContext) _ClusterWatermark_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ClusterWatermark) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterWatermark_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClusterWatermark().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterWatermark_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterWatermark",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterWatermark_levels(ctx context.Context, field graphql.CollectedField, obj *model.ClusterWatermark) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterWatermark_levels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Levels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkLevel) graphql.Marshaler {
+			return ec.marshalNWatermarkLevel2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterWatermark_levels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterWatermark",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterWatermark_worst(ctx context.Context, field graphql.CollectedField, obj *model.ClusterWatermark) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterWatermark_worst(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Worst, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WatermarkLevel) graphql.Marshaler {
+			return ec.marshalOWatermarkLevel2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterWatermark_worst(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterWatermark",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5598,6 +7845,98 @@ func (ec *executionContext) fieldContext_CreateApiTokenPayload_userErrors(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ForecastPoint_ts(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_ts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_ts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ForecastPoint_value(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ForecastPoint_low(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_low(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Low, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_low(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ForecastPoint_high(ctx context.Context, field graphql.CollectedField, obj *model.ForecastPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForecastPoint_high(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.High, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForecastPoint_high(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Host_id(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
@@ -6039,6 +8378,346 @@ func (ec *executionContext) fieldContext_Host_latestMetrics(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Host_metrics(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Host().Metrics(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["step"].(*model.Duration), fc.Args["maxPoints"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostMetricSeries) graphql.Marshaler {
+			return ec.marshalNHostMetricSeries2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricSeries(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_metrics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostMetricSeries(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Host_metrics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_analysis(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_analysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Host().Analysis(ctx, obj, fc.Args["window"].(*model.Duration))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostAnalysis) graphql.Marshaler {
+			return ec.marshalNHostAnalysis2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostAnalysis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_analysis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostAnalysis(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Host_analysis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostAnalysis_window(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_window(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Window, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_window(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostAnalysis", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _HostAnalysis_hardware(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_hardware(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hardware, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostHardware) graphql.Marshaler {
+			return ec.marshalNHostHardware2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostHardware(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_hardware(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostAnalysis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostHardware(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostAnalysis_os(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_os(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Os, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_os(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostAnalysis", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostAnalysis_kernel(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_kernel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kernel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_kernel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostAnalysis", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostAnalysis_components(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Components, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HostComponent) graphql.Marshaler {
+			return ec.marshalNHostComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostComponentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostAnalysis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostComponent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostAnalysis_unhealthyComponents(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_unhealthyComponents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnhealthyComponents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HostComponent) graphql.Marshaler {
+			return ec.marshalNHostComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostComponentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_unhealthyComponents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostAnalysis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostComponent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostAnalysis_peers(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_peers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Peers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PeerComparison) graphql.Marshaler {
+			return ec.marshalNPeerComparison2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeerComparisonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_peers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostAnalysis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PeerComparison(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostAnalysis_scrape(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_scrape(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scrape, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScrapeStatus) graphql.Marshaler {
+			return ec.marshalOScrapeStatus2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScrapeStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_scrape(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostAnalysis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScrapeStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostAnalysis_findings(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAnalysis_findings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Findings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAnalysis_findings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostAnalysis", field, false, false, "String")
 }
 
 func (ec *executionContext) _HostComponent_service(ctx context.Context, field graphql.CollectedField, obj *model.HostComponent) (ret graphql.Marshaler) {
@@ -6514,6 +9193,328 @@ func (ec *executionContext) fieldContext_HostEdge_node(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _HostHardware_model(ctx context.Context, field graphql.CollectedField, obj *model.HostHardware) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostHardware_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostHardware_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostHardware", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostHardware_cpuCores(ctx context.Context, field graphql.CollectedField, obj *model.HostHardware) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostHardware_cpuCores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CPUCores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostHardware_cpuCores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostHardware", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HostHardware_memoryBytes(ctx context.Context, field graphql.CollectedField, obj *model.HostHardware) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostHardware_memoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostHardware_memoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostHardware", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostHardware_diskBytes(ctx context.Context, field graphql.CollectedField, obj *model.HostHardware) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostHardware_diskBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostHardware_diskBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostHardware", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostHardware_nicBitsPerSecond(ctx context.Context, field graphql.CollectedField, obj *model.HostHardware) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostHardware_nicBitsPerSecond(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NicBitsPerSecond, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostHardware_nicBitsPerSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostHardware", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_ts(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_ts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_ts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HostMetricPoint_cpuPercent(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_cpuPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CPUPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_cpuPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_cpuPercentMax(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_cpuPercentMax(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CPUPercentMax, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_cpuPercentMax(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_memoryPercent(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_memoryPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_memoryPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_diskIoPercent(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_diskIoPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskIoPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_diskIoPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_netInBitsPerSecond(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_netInBitsPerSecond(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NetInBitsPerSecond, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_netInBitsPerSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_netOutBitsPerSecond(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_netOutBitsPerSecond(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NetOutBitsPerSecond, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_netOutBitsPerSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_containers(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_containers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Containers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_containers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostMetricPoint_samples(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricPoint_samples(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Samples, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricPoint_samples(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricPoint", field, false, false, "Int")
+}
+
 func (ec *executionContext) _HostMetricSample_ts(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricSample) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6673,6 +9674,61 @@ func (ec *executionContext) _HostMetricSample_containers(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_HostMetricSample_containers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("HostMetricSample", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HostMetricSeries_step(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricSeries_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricSeries_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostMetricSeries", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _HostMetricSeries_points(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostMetricSeries_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HostMetricPoint) graphql.Marshaler {
+			return ec.marshalNHostMetricPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostMetricSeries_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostMetricSeries",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostMetricPoint(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _KindCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
@@ -6966,6 +10022,167 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PeerComparison_dimension(ctx context.Context, field graphql.CollectedField, obj *model.PeerComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PeerComparison_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WatermarkDimension) graphql.Marshaler {
+			return ec.marshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PeerComparison_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PeerComparison", field, false, false, "WatermarkDimension")
+}
+
+func (ec *executionContext) _PeerComparison_hostAverage(ctx context.Context, field graphql.CollectedField, obj *model.PeerComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PeerComparison_hostAverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostAverage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PeerComparison_hostAverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PeerComparison", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PeerComparison_hostP95(ctx context.Context, field graphql.CollectedField, obj *model.PeerComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PeerComparison_hostP95(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostP95, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PeerComparison_hostP95(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PeerComparison", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PeerComparison_peerMedian(ctx context.Context, field graphql.CollectedField, obj *model.PeerComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PeerComparison_peerMedian(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeerMedian, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PeerComparison_peerMedian(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PeerComparison", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PeerComparison_peerP95(ctx context.Context, field graphql.CollectedField, obj *model.PeerComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PeerComparison_peerP95(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeerP95, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PeerComparison_peerP95(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PeerComparison", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PeerComparison_percentileRank(ctx context.Context, field graphql.CollectedField, obj *model.PeerComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PeerComparison_percentileRank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PercentileRank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PeerComparison_percentileRank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PeerComparison", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PeerComparison_verdict(ctx context.Context, field graphql.CollectedField, obj *model.PeerComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PeerComparison_verdict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verdict, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PeerComparison_verdict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PeerComparison", field, false, false, "String")
 }
 
 func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
@@ -7498,6 +10715,281 @@ func (ec *executionContext) _Platform_personCount(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Platform_personCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Platform", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Platform_watermarks(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_watermarks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Platform().Watermarks(ctx, obj, fc.Args["dimensions"].([]model.WatermarkDimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ClusterWatermark) graphql.Marshaler {
+			return ec.marshalNClusterWatermark2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterWatermarkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_watermarks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Platform",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterWatermark(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Platform_watermarks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Platform_levels(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_levels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Platform().Levels(ctx, obj, fc.Args["dimensions"].([]model.WatermarkDimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkLevel) graphql.Marshaler {
+			return ec.marshalNWatermarkLevel2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_levels(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Platform",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkLevel(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Platform_levels_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Platform_watermarkSeries(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_watermarkSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Platform().WatermarkSeries(ctx, obj, fc.Args["dimensions"].([]model.WatermarkDimension), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["step"].(*model.Duration), fc.Args["maxPoints"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkSeries) graphql.Marshaler {
+			return ec.marshalNWatermarkSeries2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkSeriesᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_watermarkSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Platform",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkSeries(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Platform_watermarkSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Platform_clustersAtRisk(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_clustersAtRisk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Platform().ClustersAtRisk(ctx, obj, fc.Args["horizonDays"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ClusterRisk) graphql.Marshaler {
+			return ec.marshalNClusterRisk2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterRiskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_clustersAtRisk(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Platform",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterRisk(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Platform_clustersAtRisk_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Platform_recentSickHosts(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Platform_recentSickHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Platform().RecentSickHosts(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Platform_recentSickHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Platform",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Platform_recentSickHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlatformPulse_at(ctx context.Context, field graphql.CollectedField, obj *model.PlatformPulse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformPulse_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformPulse_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformPulse", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PlatformPulse_platform(ctx context.Context, field graphql.CollectedField, obj *model.PlatformPulse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformPulse_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Platform) graphql.Marshaler {
+			return ec.marshalNPlatform2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPlatform(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformPulse_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlatformPulse",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Platform(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -8136,6 +11628,38 @@ func (ec *executionContext) fieldContext_Query_apiTokens(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_schedulerJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_schedulerJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SchedulerJobs(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SchedulerJob) graphql.Marshaler {
+			return ec.marshalNSchedulerJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerJobᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_schedulerJobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchedulerJob(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8274,6 +11798,551 @@ func (ec *executionContext) fieldContext_RevokeApiTokenPayload_userErrors(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SchedulerJob_name(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerJob_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerJob_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchedulerJob_description(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerJob_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerJob_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerJob", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchedulerJob_interval(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerJob_interval(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Interval, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerJob_interval(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerJob", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _SchedulerJob_timeout(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerJob_timeout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerJob_timeout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerJob", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _SchedulerJob_lastRun(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerJob_lastRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SchedulerRun) graphql.Marshaler {
+			return ec.marshalOSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerJob_lastRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SchedulerJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchedulerRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SchedulerJob_lastSuccess(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerJob_lastSuccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSuccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SchedulerRun) graphql.Marshaler {
+			return ec.marshalOSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerJob_lastSuccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SchedulerJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchedulerRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SchedulerJob_runs(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerJob_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SchedulerJob().Runs(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SchedulerRun) graphql.Marshaler {
+			return ec.marshalNSchedulerRun2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerJob_runs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SchedulerJob",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchedulerRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SchedulerJob_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SchedulerRun_id(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SchedulerRun_job(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Job, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchedulerRun_replica(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_replica(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replica, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_replica(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchedulerRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SchedulerRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SchedulerRun_duration(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_duration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Duration) graphql.Marshaler {
+			return ec.marshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_duration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _SchedulerRun_rows(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SchedulerRun_error(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchedulerRun_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchedulerRun_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchedulerRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScrapeStatus_url(ctx context.Context, field graphql.CollectedField, obj *model.ScrapeStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScrapeStatus_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScrapeStatus_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScrapeStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScrapeStatus_state(ctx context.Context, field graphql.CollectedField, obj *model.ScrapeStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScrapeStatus_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ScrapeState) graphql.Marshaler {
+			return ec.marshalNScrapeState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScrapeState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScrapeStatus_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScrapeStatus", field, false, false, "ScrapeState")
+}
+
+func (ec *executionContext) _ScrapeStatus_failures(ctx context.Context, field graphql.CollectedField, obj *model.ScrapeStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScrapeStatus_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScrapeStatus_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScrapeStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScrapeStatus_lastAttemptAt(ctx context.Context, field graphql.CollectedField, obj *model.ScrapeStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScrapeStatus_lastAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScrapeStatus_lastAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScrapeStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScrapeStatus_lastSuccessAt(ctx context.Context, field graphql.CollectedField, obj *model.ScrapeStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScrapeStatus_lastSuccessAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSuccessAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScrapeStatus_lastSuccessAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScrapeStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScrapeStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *model.ScrapeStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScrapeStatus_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScrapeStatus_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScrapeStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScrapeStatus_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *model.ScrapeStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScrapeStatus_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScrapeStatus_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScrapeStatus", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ServicePackage_id(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
@@ -9031,6 +13100,82 @@ func (ec *executionContext) fieldContext_Subscription_hostStateChanged(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_watermarkUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_watermarkUpdated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().WatermarkUpdated(ctx, fc.Args["clusterId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterWatermark) graphql.Marshaler {
+			return ec.marshalNClusterWatermark2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterWatermark(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_watermarkUpdated(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterWatermark(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_watermarkUpdated_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_platformPulse(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_platformPulse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().PlatformPulse(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PlatformPulse) graphql.Marshaler {
+			return ec.marshalNPlatformPulse2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPlatformPulse(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_platformPulse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlatformPulse(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9176,6 +13321,829 @@ func (ec *executionContext) _Viewer_authMethod(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Viewer_authMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "AuthMethod")
+}
+
+func (ec *executionContext) _WatermarkForecast_dimension(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WatermarkDimension) graphql.Marshaler {
+			return ec.marshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "WatermarkDimension")
+}
+
+func (ec *executionContext) _WatermarkForecast_method(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "String")
+}
+
+func (ec *executionContext) _WatermarkForecast_threshold(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkForecast_daysOfHistory(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_daysOfHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DaysOfHistory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_daysOfHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WatermarkForecast_currentPeak(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_currentPeak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentPeak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_currentPeak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkForecast_slopePerDay(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_slopePerDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SlopePerDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_slopePerDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkForecast_crossesAt(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_crossesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_crossesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WatermarkForecast_crossesAtEarliest(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_crossesAtEarliest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesAtEarliest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_crossesAtEarliest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WatermarkForecast_crossesAtLatest(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_crossesAtLatest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesAtLatest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_crossesAtLatest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WatermarkForecast_projection(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_projection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Projection, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ForecastPoint) graphql.Marshaler {
+			return ec.marshalNForecastPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐForecastPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_projection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WatermarkForecast",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForecastPoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WatermarkForecast_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkForecast_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkForecast_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkForecast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WatermarkLevel_dimension(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WatermarkDimension) graphql.Marshaler {
+			return ec.marshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "WatermarkDimension")
+}
+
+func (ec *executionContext) _WatermarkLevel_unit(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "String")
+}
+
+func (ec *executionContext) _WatermarkLevel_ts(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_ts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_ts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WatermarkLevel_used(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_used(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Used, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkLevel_capacity(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkLevel_utilization(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_utilization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Utilization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_utilization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkLevel_p95(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_p95(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P95, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_p95(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkLevel_max(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkLevel_hosts(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WatermarkLevel_threshold(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkLevel_status(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkLevel_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WatermarkStatus) graphql.Marshaler {
+			return ec.marshalNWatermarkStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkLevel_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkLevel", field, false, false, "WatermarkStatus")
+}
+
+func (ec *executionContext) _WatermarkPoint_ts(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_ts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_ts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WatermarkPoint_used(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_used(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Used, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkPoint_capacity(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkPoint_utilization(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_utilization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Utilization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_utilization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkPoint_p95(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_p95(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P95, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_p95(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkPoint_max(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkPoint_hosts(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WatermarkPoint_peak(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkPoint_peak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Peak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkPoint_peak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkSeries_dimension(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkSeries_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WatermarkDimension) graphql.Marshaler {
+			return ec.marshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkSeries_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkSeries", field, false, false, "WatermarkDimension")
+}
+
+func (ec *executionContext) _WatermarkSeries_unit(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkSeries_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkSeries_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkSeries", field, false, false, "String")
+}
+
+func (ec *executionContext) _WatermarkSeries_step(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkSeries_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkSeries_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkSeries", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _WatermarkSeries_threshold(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkSeries_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkSeries_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkSeries", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WatermarkSeries_points(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkSeries) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkSeries_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkPoint) graphql.Marshaler {
+			return ec.marshalNWatermarkPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkSeries_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WatermarkSeries",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkPoint(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -11478,6 +16446,30 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_hosts(ctx, field, obj)
 				})
+		case "watermarkThreshold":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_watermarkThreshold(ctx, field, obj)
+				})
+		case "watermarks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_watermarks(ctx, field, obj)
+				})
+		case "watermarkNow":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_watermarkNow(ctx, field, obj)
+				})
+		case "forecast":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_forecast(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11629,6 +16621,114 @@ func (ec *executionContext) _ClusterEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var clusterRiskImplementors = []string{"ClusterRisk"}
+
+func (ec *executionContext) _ClusterRisk(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterRisk) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterRiskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterRisk")
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterRisk_cluster(ctx, field, obj)
+				})
+		case "dimension":
+			out.Values[i] = ec._ClusterRisk_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "utilization":
+			out.Values[i] = ec._ClusterRisk_utilization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "threshold":
+			out.Values[i] = ec._ClusterRisk_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "crossesAt":
+			out.Values[i] = ec._ClusterRisk_crossesAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "daysToThreshold":
+			out.Values[i] = ec._ClusterRisk_daysToThreshold(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._ClusterRisk_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterWatermarkImplementors = []string{"ClusterWatermark"}
+
+func (ec *executionContext) _ClusterWatermark(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterWatermark) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterWatermarkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterWatermark")
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterWatermark_cluster(ctx, field, obj)
+				})
+		case "levels":
+			out.Values[i] = ec._ClusterWatermark_levels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "worst":
+			out.Values[i] = ec._ClusterWatermark_worst(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createApiTokenPayloadImplementors = []string{"CreateApiTokenPayload"}
 
 func (ec *executionContext) _CreateApiTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPITokenPayload) graphql.Marshaler {
@@ -11652,6 +16752,54 @@ func (ec *executionContext) _CreateApiTokenPayload(ctx context.Context, sel ast.
 			}
 		case "userErrors":
 			out.Values[i] = ec._CreateApiTokenPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var forecastPointImplementors = []string{"ForecastPoint"}
+
+func (ec *executionContext) _ForecastPoint(ctx context.Context, sel ast.SelectionSet, obj *model.ForecastPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forecastPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForecastPoint")
+		case "ts":
+			out.Values[i] = ec._ForecastPoint_ts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._ForecastPoint_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "low":
+			out.Values[i] = ec._ForecastPoint_low(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "high":
+			out.Values[i] = ec._ForecastPoint_high(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11776,6 +16924,91 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_latestMetrics(ctx, field, obj)
 				})
+		case "metrics":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_metrics(ctx, field, obj)
+				})
+		case "analysis":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_analysis(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostAnalysisImplementors = []string{"HostAnalysis"}
+
+func (ec *executionContext) _HostAnalysis(ctx context.Context, sel ast.SelectionSet, obj *model.HostAnalysis) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostAnalysisImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostAnalysis")
+		case "window":
+			out.Values[i] = ec._HostAnalysis_window(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hardware":
+			out.Values[i] = ec._HostAnalysis_hardware(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "os":
+			out.Values[i] = ec._HostAnalysis_os(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kernel":
+			out.Values[i] = ec._HostAnalysis_kernel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "components":
+			out.Values[i] = ec._HostAnalysis_components(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unhealthyComponents":
+			out.Values[i] = ec._HostAnalysis_unhealthyComponents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "peers":
+			out.Values[i] = ec._HostAnalysis_peers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scrape":
+			out.Values[i] = ec._HostAnalysis_scrape(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "findings":
+			out.Values[i] = ec._HostAnalysis_findings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12000,6 +17233,132 @@ func (ec *executionContext) _HostEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var hostHardwareImplementors = []string{"HostHardware"}
+
+func (ec *executionContext) _HostHardware(ctx context.Context, sel ast.SelectionSet, obj *model.HostHardware) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostHardwareImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostHardware")
+		case "model":
+			out.Values[i] = ec._HostHardware_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cpuCores":
+			out.Values[i] = ec._HostHardware_cpuCores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "memoryBytes":
+			out.Values[i] = ec._HostHardware_memoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "diskBytes":
+			out.Values[i] = ec._HostHardware_diskBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nicBitsPerSecond":
+			out.Values[i] = ec._HostHardware_nicBitsPerSecond(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostMetricPointImplementors = []string{"HostMetricPoint"}
+
+func (ec *executionContext) _HostMetricPoint(ctx context.Context, sel ast.SelectionSet, obj *model.HostMetricPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostMetricPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostMetricPoint")
+		case "ts":
+			out.Values[i] = ec._HostMetricPoint_ts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cpuPercent":
+			out.Values[i] = ec._HostMetricPoint_cpuPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cpuPercentMax":
+			out.Values[i] = ec._HostMetricPoint_cpuPercentMax(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "memoryPercent":
+			out.Values[i] = ec._HostMetricPoint_memoryPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "diskIoPercent":
+			out.Values[i] = ec._HostMetricPoint_diskIoPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "netInBitsPerSecond":
+			out.Values[i] = ec._HostMetricPoint_netInBitsPerSecond(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "netOutBitsPerSecond":
+			out.Values[i] = ec._HostMetricPoint_netOutBitsPerSecond(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "containers":
+			out.Values[i] = ec._HostMetricPoint_containers(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "samples":
+			out.Values[i] = ec._HostMetricPoint_samples(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var hostMetricSampleImplementors = []string{"HostMetricSample"}
 
 func (ec *executionContext) _HostMetricSample(ctx context.Context, sel ast.SelectionSet, obj *model.HostMetricSample) graphql.Marshaler {
@@ -12044,6 +17403,44 @@ func (ec *executionContext) _HostMetricSample(ctx context.Context, sel ast.Selec
 		case "containers":
 			out.Values[i] = ec._HostMetricSample_containers(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostMetricSeriesImplementors = []string{"HostMetricSeries"}
+
+func (ec *executionContext) _HostMetricSeries(ctx context.Context, sel ast.SelectionSet, obj *model.HostMetricSeries) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostMetricSeriesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostMetricSeries")
+		case "step":
+			out.Values[i] = ec._HostMetricSeries_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._HostMetricSeries_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -12192,6 +17589,69 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var peerComparisonImplementors = []string{"PeerComparison"}
+
+func (ec *executionContext) _PeerComparison(ctx context.Context, sel ast.SelectionSet, obj *model.PeerComparison) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, peerComparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PeerComparison")
+		case "dimension":
+			out.Values[i] = ec._PeerComparison_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostAverage":
+			out.Values[i] = ec._PeerComparison_hostAverage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hostP95":
+			out.Values[i] = ec._PeerComparison_hostP95(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "peerMedian":
+			out.Values[i] = ec._PeerComparison_peerMedian(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "peerP95":
+			out.Values[i] = ec._PeerComparison_peerP95(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "percentileRank":
+			out.Values[i] = ec._PeerComparison_percentileRank(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verdict":
+			out.Values[i] = ec._PeerComparison_verdict(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -12380,30 +17840,98 @@ func (ec *executionContext) _Platform(ctx context.Context, sel ast.SelectionSet,
 		case "clusterCount":
 			out.Values[i] = ec._Platform_clusterCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "clustersByKind":
 			out.Values[i] = ec._Platform_clustersByKind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "hostCounts":
 			out.Values[i] = ec._Platform_hostCounts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "capacity":
 			out.Values[i] = ec._Platform_capacity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "buCount":
 			out.Values[i] = ec._Platform_buCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "personCount":
 			out.Values[i] = ec._Platform_personCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "watermarks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_watermarks(ctx, field, obj)
+				})
+		case "levels":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_levels(ctx, field, obj)
+				})
+		case "watermarkSeries":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_watermarkSeries(ctx, field, obj)
+				})
+		case "clustersAtRisk":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_clustersAtRisk(ctx, field, obj)
+				})
+		case "recentSickHosts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_recentSickHosts(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var platformPulseImplementors = []string{"PlatformPulse"}
+
+func (ec *executionContext) _PlatformPulse(ctx context.Context, sel ast.SelectionSet, obj *model.PlatformPulse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, platformPulseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlatformPulse")
+		case "at":
+			out.Values[i] = ec._PlatformPulse_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platform":
+			out.Values[i] = ec._PlatformPulse_platform(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12533,6 +18061,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiTokens(ctx, field)
 				})
+		case "schedulerJobs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_schedulerJobs(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12582,6 +18116,201 @@ func (ec *executionContext) _RevokeApiTokenPayload(ctx context.Context, sel ast.
 			}
 		case "userErrors":
 			out.Values[i] = ec._RevokeApiTokenPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var schedulerJobImplementors = []string{"SchedulerJob"}
+
+func (ec *executionContext) _SchedulerJob(ctx context.Context, sel ast.SelectionSet, obj *model.SchedulerJob) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, schedulerJobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SchedulerJob")
+		case "name":
+			out.Values[i] = ec._SchedulerJob_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._SchedulerJob_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "interval":
+			out.Values[i] = ec._SchedulerJob_interval(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeout":
+			out.Values[i] = ec._SchedulerJob_timeout(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastRun":
+			out.Values[i] = ec._SchedulerJob_lastRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSuccess":
+			out.Values[i] = ec._SchedulerJob_lastSuccess(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SchedulerJob_runs(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var schedulerRunImplementors = []string{"SchedulerRun"}
+
+func (ec *executionContext) _SchedulerRun(ctx context.Context, sel ast.SelectionSet, obj *model.SchedulerRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, schedulerRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SchedulerRun")
+		case "id":
+			out.Values[i] = ec._SchedulerRun_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "job":
+			out.Values[i] = ec._SchedulerRun_job(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replica":
+			out.Values[i] = ec._SchedulerRun_replica(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._SchedulerRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._SchedulerRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "duration":
+			out.Values[i] = ec._SchedulerRun_duration(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._SchedulerRun_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._SchedulerRun_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scrapeStatusImplementors = []string{"ScrapeStatus"}
+
+func (ec *executionContext) _ScrapeStatus(ctx context.Context, sel ast.SelectionSet, obj *model.ScrapeStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scrapeStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScrapeStatus")
+		case "url":
+			out.Values[i] = ec._ScrapeStatus_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._ScrapeStatus_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failures":
+			out.Values[i] = ec._ScrapeStatus_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastAttemptAt":
+			out.Values[i] = ec._ScrapeStatus_lastAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastSuccessAt":
+			out.Values[i] = ec._ScrapeStatus_lastSuccessAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._ScrapeStatus_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._ScrapeStatus_nextAttemptAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12924,6 +18653,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "hostStateChanged":
 		return ec._Subscription_hostStateChanged(ctx, fields[0])
+	case "watermarkUpdated":
+		return ec._Subscription_watermarkUpdated(ctx, fields[0])
+	case "platformPulse":
+		return ec._Subscription_platformPulse(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -12995,6 +18728,293 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "authMethod":
 			out.Values[i] = ec._Viewer_authMethod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watermarkForecastImplementors = []string{"WatermarkForecast"}
+
+func (ec *executionContext) _WatermarkForecast(ctx context.Context, sel ast.SelectionSet, obj *model.WatermarkForecast) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watermarkForecastImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatermarkForecast")
+		case "dimension":
+			out.Values[i] = ec._WatermarkForecast_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._WatermarkForecast_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._WatermarkForecast_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "daysOfHistory":
+			out.Values[i] = ec._WatermarkForecast_daysOfHistory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currentPeak":
+			out.Values[i] = ec._WatermarkForecast_currentPeak(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "slopePerDay":
+			out.Values[i] = ec._WatermarkForecast_slopePerDay(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "crossesAt":
+			out.Values[i] = ec._WatermarkForecast_crossesAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "crossesAtEarliest":
+			out.Values[i] = ec._WatermarkForecast_crossesAtEarliest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "crossesAtLatest":
+			out.Values[i] = ec._WatermarkForecast_crossesAtLatest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "projection":
+			out.Values[i] = ec._WatermarkForecast_projection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._WatermarkForecast_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watermarkLevelImplementors = []string{"WatermarkLevel"}
+
+func (ec *executionContext) _WatermarkLevel(ctx context.Context, sel ast.SelectionSet, obj *model.WatermarkLevel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watermarkLevelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatermarkLevel")
+		case "dimension":
+			out.Values[i] = ec._WatermarkLevel_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._WatermarkLevel_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ts":
+			out.Values[i] = ec._WatermarkLevel_ts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "used":
+			out.Values[i] = ec._WatermarkLevel_used(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._WatermarkLevel_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "utilization":
+			out.Values[i] = ec._WatermarkLevel_utilization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p95":
+			out.Values[i] = ec._WatermarkLevel_p95(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._WatermarkLevel_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hosts":
+			out.Values[i] = ec._WatermarkLevel_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._WatermarkLevel_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._WatermarkLevel_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watermarkPointImplementors = []string{"WatermarkPoint"}
+
+func (ec *executionContext) _WatermarkPoint(ctx context.Context, sel ast.SelectionSet, obj *model.WatermarkPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watermarkPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatermarkPoint")
+		case "ts":
+			out.Values[i] = ec._WatermarkPoint_ts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "used":
+			out.Values[i] = ec._WatermarkPoint_used(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._WatermarkPoint_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "utilization":
+			out.Values[i] = ec._WatermarkPoint_utilization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p95":
+			out.Values[i] = ec._WatermarkPoint_p95(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._WatermarkPoint_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "hosts":
+			out.Values[i] = ec._WatermarkPoint_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "peak":
+			out.Values[i] = ec._WatermarkPoint_peak(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watermarkSeriesImplementors = []string{"WatermarkSeries"}
+
+func (ec *executionContext) _WatermarkSeries(ctx context.Context, sel ast.SelectionSet, obj *model.WatermarkSeries) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watermarkSeriesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatermarkSeries")
+		case "dimension":
+			out.Values[i] = ec._WatermarkSeries_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._WatermarkSeries_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "step":
+			out.Values[i] = ec._WatermarkSeries_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._WatermarkSeries_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._WatermarkSeries_points(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13663,6 +19683,30 @@ func (ec *executionContext) marshalNClusterOrderField2githubᚗcomᚋteslaopsᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNClusterRisk2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClusterRisk) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClusterRisk2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterRisk(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNClusterRisk2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterRisk(ctx context.Context, sel ast.SelectionSet, v *model.ClusterRisk) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterRisk!")
+		return graphql.Null
+	}
+	return ec._ClusterRisk(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNClusterStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterStatus(ctx context.Context, v any) (model.ClusterStatus, error) {
 	var res model.ClusterStatus
 	err := res.UnmarshalGQL(v)
@@ -13671,6 +19715,30 @@ func (ec *executionContext) unmarshalNClusterStatus2githubᚗcomᚋteslaopsᚋte
 
 func (ec *executionContext) marshalNClusterStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterStatus(ctx context.Context, sel ast.SelectionSet, v model.ClusterStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNClusterWatermark2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterWatermarkᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClusterWatermark) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClusterWatermark2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterWatermark(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNClusterWatermark2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterWatermark(ctx context.Context, sel ast.SelectionSet, v *model.ClusterWatermark) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterWatermark!")
+		return graphql.Null
+	}
+	return ec._ClusterWatermark(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCreateApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
@@ -13686,6 +19754,16 @@ func (ec *executionContext) marshalNCreateApiTokenPayload2ᚖgithubᚗcomᚋtesl
 	return ec._CreateApiTokenPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (model.Duration, error) {
+	var res model.Duration
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, sel ast.SelectionSet, v model.Duration) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13698,6 +19776,30 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNForecastPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐForecastPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ForecastPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNForecastPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐForecastPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNForecastPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐForecastPoint(ctx context.Context, sel ast.SelectionSet, v *model.ForecastPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ForecastPoint!")
+		return graphql.Null
+	}
+	return ec._ForecastPoint(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Host) graphql.Marshaler {
@@ -13722,6 +19824,14 @@ func (ec *executionContext) marshalNHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgr
 		return graphql.Null
 	}
 	return ec._Host(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHostAnalysis2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostAnalysis(ctx context.Context, sel ast.SelectionSet, v *model.HostAnalysis) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HostAnalysis!")
+		return graphql.Null
+	}
+	return ec._HostAnalysis(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNHostComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HostComponent) graphql.Marshaler {
@@ -13786,6 +19896,46 @@ func (ec *executionContext) marshalNHostEdge2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 		return graphql.Null
 	}
 	return ec._HostEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHostHardware2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostHardware(ctx context.Context, sel ast.SelectionSet, v *model.HostHardware) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HostHardware!")
+		return graphql.Null
+	}
+	return ec._HostHardware(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHostMetricPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HostMetricPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHostMetricPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHostMetricPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricPoint(ctx context.Context, sel ast.SelectionSet, v *model.HostMetricPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HostMetricPoint!")
+		return graphql.Null
+	}
+	return ec._HostMetricPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHostMetricSeries2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricSeries(ctx context.Context, sel ast.SelectionSet, v *model.HostMetricSeries) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HostMetricSeries!")
+		return graphql.Null
+	}
+	return ec._HostMetricSeries(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNHostOrderField2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostOrderField(ctx context.Context, v any) (model.HostOrderField, error) {
@@ -13931,6 +20081,30 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPeerComparison2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeerComparisonᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PeerComparison) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPeerComparison2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeerComparison(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPeerComparison2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeerComparison(ctx context.Context, sel ast.SelectionSet, v *model.PeerComparison) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PeerComparison!")
+		return graphql.Null
+	}
+	return ec._PeerComparison(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPerson2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Person) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13995,6 +20169,14 @@ func (ec *executionContext) marshalNPlatform2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 	return ec._Platform(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPlatformPulse2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPlatformPulse(ctx context.Context, sel ast.SelectionSet, v *model.PlatformPulse) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlatformPulse!")
+		return graphql.Null
+	}
+	return ec._PlatformPulse(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 	res, err := ec.unmarshalInputRevokeApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14015,6 +20197,64 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋteslaopsᚋteslaᚋgra
 }
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSchedulerJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchedulerJob) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSchedulerJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerJob(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSchedulerJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerJob(ctx context.Context, sel ast.SelectionSet, v *model.SchedulerJob) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SchedulerJob!")
+		return graphql.Null
+	}
+	return ec._SchedulerJob(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSchedulerRun2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchedulerRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRun(ctx context.Context, sel ast.SelectionSet, v *model.SchedulerRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SchedulerRun!")
+		return graphql.Null
+	}
+	return ec._SchedulerRun(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScrapeState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScrapeState(ctx context.Context, v any) (model.ScrapeState, error) {
+	var res model.ScrapeState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScrapeState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScrapeState(ctx context.Context, sel ast.SelectionSet, v model.ScrapeState) graphql.Marshaler {
 	return v
 }
 
@@ -14149,6 +20389,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := graphql.UnmarshalTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14193,6 +20462,122 @@ func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx context.Context, v any) (model.WatermarkDimension, error) {
+	var res model.WatermarkDimension
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx context.Context, sel ast.SelectionSet, v model.WatermarkDimension) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNWatermarkForecast2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkForecastᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WatermarkForecast) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatermarkForecast2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkForecast(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWatermarkForecast2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkForecast(ctx context.Context, sel ast.SelectionSet, v *model.WatermarkForecast) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatermarkForecast!")
+		return graphql.Null
+	}
+	return ec._WatermarkForecast(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWatermarkLevel2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WatermarkLevel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatermarkLevel2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWatermarkLevel2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevel(ctx context.Context, sel ast.SelectionSet, v *model.WatermarkLevel) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatermarkLevel!")
+		return graphql.Null
+	}
+	return ec._WatermarkLevel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWatermarkPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WatermarkPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatermarkPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWatermarkPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkPoint(ctx context.Context, sel ast.SelectionSet, v *model.WatermarkPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatermarkPoint!")
+		return graphql.Null
+	}
+	return ec._WatermarkPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWatermarkSeries2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkSeriesᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WatermarkSeries) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatermarkSeries2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkSeries(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWatermarkSeries2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkSeries(ctx context.Context, sel ast.SelectionSet, v *model.WatermarkSeries) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatermarkSeries!")
+		return graphql.Null
+	}
+	return ec._WatermarkSeries(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWatermarkStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkStatus(ctx context.Context, v any) (model.WatermarkStatus, error) {
+	var res model.WatermarkStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWatermarkStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkStatus(ctx context.Context, sel ast.SelectionSet, v model.WatermarkStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -14673,6 +21058,20 @@ func (ec *executionContext) marshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgr
 	return v
 }
 
+func (ec *executionContext) marshalOSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRun(ctx context.Context, sel ast.SelectionSet, v *model.SchedulerRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SchedulerRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOScrapeStatus2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScrapeStatus(ctx context.Context, sel ast.SelectionSet, v *model.ScrapeStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScrapeStatus(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOStackVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackVersion(ctx context.Context, sel ast.SelectionSet, v *model.StackVersion) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -14749,6 +21148,49 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx context.Context, v any) ([]model.WatermarkDimension, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.WatermarkDimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.WatermarkDimension) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatermarkDimension2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOWatermarkLevel2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkLevel(ctx context.Context, sel ast.SelectionSet, v *model.WatermarkLevel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WatermarkLevel(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -213,3 +213,45 @@ func FromAPIToken(t auth.Token) *APIToken {
 		Prefix: t.Prefix, Role: Role(t.Role), CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
 		RevokedAt: t.RevokedAt, LastUsedAt: t.LastUsedAt}
 }
+
+// Platform holds the platform totals computed eagerly; its watermark, risk and
+// sick-host fields have resolvers of their own, so a screen pays only for what it
+// selects.
+type Platform struct {
+	ClusterCount   int
+	ClustersByKind []*KindCount
+	HostCounts     *HostCounts
+	Capacity       *ClusterCapacity
+	BuCount        int
+	PersonCount    int
+}
+
+// ClusterWatermark is a cluster's current levels; the cluster itself is loaded
+// through a dataloader.
+type ClusterWatermark struct {
+	ClusterID int64
+	Levels    []*WatermarkLevel
+	Worst     *WatermarkLevel
+}
+
+// ClusterRisk is a cluster over or heading for a threshold.
+type ClusterRisk struct {
+	ClusterID       int64
+	Dimension       WatermarkDimension
+	Utilization     float64
+	Threshold       float64
+	CrossesAt       *time.Time
+	DaysToThreshold *float64
+	Reason          string
+}
+
+// SchedulerJob is a scheduled job with its latest runs; older runs resolve on
+// demand.
+type SchedulerJob struct {
+	Name        string
+	Description string
+	Interval    Duration
+	Timeout     Duration
+	LastRun     *SchedulerRun
+	LastSuccess *SchedulerRun
+}

@@ -114,6 +114,28 @@ type CreateAPITokenPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type ForecastPoint struct {
+	Ts    time.Time `json:"ts"`
+	Value float64   `json:"value"`
+	Low   float64   `json:"low"`
+	High  float64   `json:"high"`
+}
+
+// Machine analysis: hardware, operating system and service-layer view of one host.
+type HostAnalysis struct {
+	Window     Duration         `json:"window"`
+	Hardware   *HostHardware    `json:"hardware"`
+	Os         string           `json:"os"`
+	Kernel     string           `json:"kernel"`
+	Components []*HostComponent `json:"components"`
+	// Components whose actual state differs from the desired one.
+	UnhealthyComponents []*HostComponent  `json:"unhealthyComponents"`
+	Peers               []*PeerComparison `json:"peers"`
+	Scrape              *ScrapeStatus     `json:"scrape,omitempty"`
+	// Plain-language findings, worst first.
+	Findings []string `json:"findings"`
+}
+
 type HostComponent struct {
 	Service      string    `json:"service"`
 	Component    string    `json:"component"`
@@ -157,6 +179,27 @@ type HostFilter struct {
 	Search *string `json:"search,omitempty"`
 }
 
+type HostHardware struct {
+	Model            string  `json:"model"`
+	CPUCores         int     `json:"cpuCores"`
+	MemoryBytes      float64 `json:"memoryBytes"`
+	DiskBytes        float64 `json:"diskBytes"`
+	NicBitsPerSecond float64 `json:"nicBitsPerSecond"`
+}
+
+// One host's samples aggregated over one step.
+type HostMetricPoint struct {
+	Ts                  time.Time `json:"ts"`
+	CPUPercent          *float64  `json:"cpuPercent,omitempty"`
+	CPUPercentMax       *float64  `json:"cpuPercentMax,omitempty"`
+	MemoryPercent       *float64  `json:"memoryPercent,omitempty"`
+	DiskIoPercent       *float64  `json:"diskIoPercent,omitempty"`
+	NetInBitsPerSecond  *float64  `json:"netInBitsPerSecond,omitempty"`
+	NetOutBitsPerSecond *float64  `json:"netOutBitsPerSecond,omitempty"`
+	Containers          *float64  `json:"containers,omitempty"`
+	Samples             int       `json:"samples"`
+}
+
 type HostMetricSample struct {
 	Ts                  time.Time `json:"ts"`
 	CPUPercent          *float64  `json:"cpuPercent,omitempty"`
@@ -165,6 +208,11 @@ type HostMetricSample struct {
 	NetInBitsPerSecond  *float64  `json:"netInBitsPerSecond,omitempty"`
 	NetOutBitsPerSecond *float64  `json:"netOutBitsPerSecond,omitempty"`
 	Containers          *int      `json:"containers,omitempty"`
+}
+
+type HostMetricSeries struct {
+	Step   Duration           `json:"step"`
+	Points []*HostMetricPoint `json:"points"`
 }
 
 type HostOrder struct {
@@ -189,6 +237,19 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+// Where a host stands among its cluster peers in one dimension, over the analysis window.
+type PeerComparison struct {
+	Dimension   WatermarkDimension `json:"dimension"`
+	HostAverage *float64           `json:"hostAverage,omitempty"`
+	HostP95     *float64           `json:"hostP95,omitempty"`
+	PeerMedian  *float64           `json:"peerMedian,omitempty"`
+	PeerP95     *float64           `json:"peerP95,omitempty"`
+	// Share of peers the host is busier than, 0..1.
+	PercentileRank *float64 `json:"percentileRank,omitempty"`
+	// e.g. "hot: busier than 97% of peers", "idle", "typical".
+	Verdict string `json:"verdict"`
+}
+
 type PersonConnection struct {
 	Edges      []*PersonEdge `json:"edges"`
 	Nodes      []*Person     `json:"nodes"`
@@ -208,13 +269,10 @@ type PersonFilter struct {
 	Search *string `json:"search,omitempty"`
 }
 
-type Platform struct {
-	ClusterCount   int              `json:"clusterCount"`
-	ClustersByKind []*KindCount     `json:"clustersByKind"`
-	HostCounts     *HostCounts      `json:"hostCounts"`
-	Capacity       *ClusterCapacity `json:"capacity"`
-	BuCount        int              `json:"buCount"`
-	PersonCount    int              `json:"personCount"`
+// A beat of the whole platform, sent after each rollup; select what a screen needs from platform.
+type PlatformPulse struct {
+	At       time.Time `json:"at"`
+	Platform *Platform `json:"platform"`
 }
 
 type Query struct {
@@ -227,6 +285,28 @@ type RevokeAPITokenInput struct {
 type RevokeAPITokenPayload struct {
 	APIToken   *APIToken    `json:"apiToken,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type SchedulerRun struct {
+	ID         string     `json:"id"`
+	Job        string     `json:"job"`
+	Replica    string     `json:"replica"`
+	StartedAt  time.Time  `json:"startedAt"`
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	Duration   *Duration  `json:"duration,omitempty"`
+	Rows       float64    `json:"rows"`
+	Error      string     `json:"error"`
+}
+
+// node_exporter polling state of a host.
+type ScrapeStatus struct {
+	URL           string      `json:"url"`
+	State         ScrapeState `json:"state"`
+	Failures      int         `json:"failures"`
+	LastAttemptAt *time.Time  `json:"lastAttemptAt,omitempty"`
+	LastSuccessAt *time.Time  `json:"lastSuccessAt,omitempty"`
+	LastError     string      `json:"lastError"`
+	NextAttemptAt time.Time   `json:"nextAttemptAt"`
 }
 
 type SetHostStateInput struct {
@@ -269,6 +349,72 @@ type Viewer struct {
 	Role Role `json:"role"`
 	// How the request was authenticated.
 	AuthMethod AuthMethod `json:"authMethod"`
+}
+
+// When a cluster's daily peak is expected to cross its threshold.
+type WatermarkForecast struct {
+	Dimension WatermarkDimension `json:"dimension"`
+	// How the trend was fitted, e.g. "Theil-Sen on daily peaks".
+	Method    string  `json:"method"`
+	Threshold float64 `json:"threshold"`
+	// Days of daily peaks the fit used.
+	DaysOfHistory int `json:"daysOfHistory"`
+	// Latest daily peak utilisation (0..1).
+	CurrentPeak *float64 `json:"currentPeak,omitempty"`
+	// Fitted change of the daily peak per day (utilisation units).
+	SlopePerDay *float64 `json:"slopePerDay,omitempty"`
+	// Expected crossing; null when the peak is not rising or history is too short.
+	CrossesAt *time.Time `json:"crossesAt,omitempty"`
+	// Confidence band of the crossing (earliest, latest); null where unbounded.
+	CrossesAtEarliest *time.Time `json:"crossesAtEarliest,omitempty"`
+	CrossesAtLatest   *time.Time `json:"crossesAtLatest,omitempty"`
+	// The fitted line and band ahead, for charts.
+	Projection []*ForecastPoint `json:"projection"`
+	ComputedAt time.Time        `json:"computedAt"`
+}
+
+// The current water level of one dimension.
+type WatermarkLevel struct {
+	Dimension   WatermarkDimension `json:"dimension"`
+	Unit        string             `json:"unit"`
+	Ts          time.Time          `json:"ts"`
+	Used        float64            `json:"used"`
+	Capacity    float64            `json:"capacity"`
+	Utilization float64            `json:"utilization"`
+	P95         *float64           `json:"p95,omitempty"`
+	Max         *float64           `json:"max,omitempty"`
+	Hosts       int                `json:"hosts"`
+	Threshold   float64            `json:"threshold"`
+	Status      WatermarkStatus    `json:"status"`
+}
+
+// One point of a water-level series: usage against capacity over one step.
+type WatermarkPoint struct {
+	Ts time.Time `json:"ts"`
+	// Used amount in the dimension's unit (e.g. cores busy, bytes used, bits/s).
+	Used     float64 `json:"used"`
+	Capacity float64 `json:"capacity"`
+	// used / capacity, 0..1.
+	Utilization float64 `json:"utilization"`
+	// 95th percentile of host utilisation (0..1) across the cluster's reporting hosts.
+	P95 *float64 `json:"p95,omitempty"`
+	// Highest host utilisation (0..1).
+	Max *float64 `json:"max,omitempty"`
+	// Hosts that reported in this step.
+	Hosts int `json:"hosts"`
+	// Highest one-minute utilisation (0..1) within the step: what capacity planning watches.
+	Peak float64 `json:"peak"`
+}
+
+type WatermarkSeries struct {
+	Dimension WatermarkDimension `json:"dimension"`
+	// Unit of used and capacity: cores, bytes, percent, bits/s, containers, slots.
+	Unit string `json:"unit"`
+	// The step of the points actually returned (at least the step asked for).
+	Step Duration `json:"step"`
+	// Utilisation threshold (0..1) for this cluster's kind.
+	Threshold float64           `json:"threshold"`
+	Points    []*WatermarkPoint `json:"points"`
 }
 
 type AuditOutcome string
@@ -855,6 +1001,187 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ScrapeState string
+
+const (
+	ScrapeStatePending ScrapeState = "PENDING"
+	ScrapeStateUp      ScrapeState = "UP"
+	ScrapeStateFailing ScrapeState = "FAILING"
+)
+
+var AllScrapeState = []ScrapeState{
+	ScrapeStatePending,
+	ScrapeStateUp,
+	ScrapeStateFailing,
+}
+
+func (e ScrapeState) IsValid() bool {
+	switch e {
+	case ScrapeStatePending, ScrapeStateUp, ScrapeStateFailing:
+		return true
+	}
+	return false
+}
+
+func (e ScrapeState) String() string {
+	return string(e)
+}
+
+func (e *ScrapeState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ScrapeState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ScrapeState", str)
+	}
+	return nil
+}
+
+func (e ScrapeState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ScrapeState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ScrapeState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A resource whose water level is tracked. Physical: against each host's hardware. Service: containers and queue slots.
+type WatermarkDimension string
+
+const (
+	WatermarkDimensionCPU        WatermarkDimension = "CPU"
+	WatermarkDimensionMemory     WatermarkDimension = "MEMORY"
+	WatermarkDimensionDiskIo     WatermarkDimension = "DISK_IO"
+	WatermarkDimensionNetIn      WatermarkDimension = "NET_IN"
+	WatermarkDimensionNetOut     WatermarkDimension = "NET_OUT"
+	WatermarkDimensionContainers WatermarkDimension = "CONTAINERS"
+	WatermarkDimensionQueueSlots WatermarkDimension = "QUEUE_SLOTS"
+)
+
+var AllWatermarkDimension = []WatermarkDimension{
+	WatermarkDimensionCPU,
+	WatermarkDimensionMemory,
+	WatermarkDimensionDiskIo,
+	WatermarkDimensionNetIn,
+	WatermarkDimensionNetOut,
+	WatermarkDimensionContainers,
+	WatermarkDimensionQueueSlots,
+}
+
+func (e WatermarkDimension) IsValid() bool {
+	switch e {
+	case WatermarkDimensionCPU, WatermarkDimensionMemory, WatermarkDimensionDiskIo, WatermarkDimensionNetIn, WatermarkDimensionNetOut, WatermarkDimensionContainers, WatermarkDimensionQueueSlots:
+		return true
+	}
+	return false
+}
+
+func (e WatermarkDimension) String() string {
+	return string(e)
+}
+
+func (e *WatermarkDimension) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WatermarkDimension(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WatermarkDimension", str)
+	}
+	return nil
+}
+
+func (e WatermarkDimension) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WatermarkDimension) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WatermarkDimension) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How close a level is to its threshold: OK below 85% of it, WARN up to it, CRITICAL above.
+type WatermarkStatus string
+
+const (
+	WatermarkStatusOk       WatermarkStatus = "OK"
+	WatermarkStatusWarn     WatermarkStatus = "WARN"
+	WatermarkStatusCritical WatermarkStatus = "CRITICAL"
+)
+
+var AllWatermarkStatus = []WatermarkStatus{
+	WatermarkStatusOk,
+	WatermarkStatusWarn,
+	WatermarkStatusCritical,
+}
+
+func (e WatermarkStatus) IsValid() bool {
+	switch e {
+	case WatermarkStatusOk, WatermarkStatusWarn, WatermarkStatusCritical:
+		return true
+	}
+	return false
+}
+
+func (e WatermarkStatus) String() string {
+	return string(e)
+}
+
+func (e *WatermarkStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WatermarkStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WatermarkStatus", str)
+	}
+	return nil
+}
+
+func (e WatermarkStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WatermarkStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WatermarkStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -33,6 +33,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(ctx, cfg, rest, stdout)
 	case "db":
 		return cmdDB(ctx, cfg, rest, stdout)
+	case "jobs":
+		return cmdJobs(ctx, cfg, rest, stdout)
+	case "import":
+		return cmdImport(ctx, cfg, rest, stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -50,8 +54,11 @@ Commands:
   seed demo [flags]                 create the demo fleet (--clusters --hosts --people --days --seed
                                     --if-empty --tokens-file FILE)
   token create --login L --role R   create an API token (printed alone on the last line)
-                [--name N] [--expires 720h]
+                [--name N] [--expires 720h] [--scope ingest]
   db ensure                         make sure a database is reachable; print its URL
+  jobs list | jobs run NAME          show the scheduled jobs and their last runs; run one now
+  import alibaba-v2018 --meta F --usage F [--cluster NAME] [--start RFC3339]
+                                    import the Alibaba cluster-trace-v2018 machines and usage
 
 Environment:
 `)

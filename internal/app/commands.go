@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,7 +22,11 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/ingest/scrape"
 	"github.com/teslaops/tesla/internal/sim"
+	"github.com/teslaops/tesla/internal/telemetry"
+	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/jobs"
 )
 
 func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, error) {
@@ -68,6 +73,29 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go svc.Events.Run(bg)
+	if cfg.Scheduler {
+		sched, err := jobs.NewScheduler(pool, logger, cfg.Replica, svc.Jobs...)
+		if err != nil {
+			return err
+		}
+		sched.Start()
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+			defer cancel()
+			if err := sched.Stop(stopCtx); err != nil {
+				logger.Warn("scheduler did not stop cleanly", "error", err)
+			}
+		}()
+	}
+	if cfg.Scrape {
+		scraper := scrape.New(pool, telemetry.NewWriter(pool), logger,
+			scrape.Config{Interval: cfg.ScrapeInterval, Timeout: cfg.ScrapeTimeout}, nil)
+		go func() {
+			if err := scraper.Run(bg); err != nil {
+				logger.Error("node_exporter scraper stopped", "error", err)
+			}
+		}()
+	}
 	if cfg.Simulate {
 		ticker := sim.NewTicker(pool, sim.TickerConfig{Interval: cfg.SimInterval, Seed: cfg.SimSeed}, logger)
 		go func() {
@@ -188,6 +216,9 @@ func cmdSeed(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		fmt.Fprintf(stdout, "seeded demo fleet: %d BUs, %d people, %d clusters, %d hosts, %d components, %d metric samples in %s (%.0f samples/s)\n",
 			st.BUs, st.People, st.Clusters, st.Hosts, st.Components, st.Samples, st.Elapsed.Round(time.Millisecond),
 			float64(st.Samples)/st.Elapsed.Seconds())
+		if err := fillWatermarks(ctx, pool, cfg, stdout); err != nil {
+			return err
+		}
 	case *ifEmpty:
 		fmt.Fprintln(stdout, "database already holds a fleet; not seeding")
 	default:
@@ -200,6 +231,32 @@ func cmdSeed(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		}
 		printDemoTokens(stdout, tokens)
 	}
+	return nil
+}
+
+// fillWatermarks rolls the seeded history up into water levels and forecasts at
+// once, so the demo's screens are full from the first second instead of filling
+// over the scheduler's next few runs.
+func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout io.Writer) error {
+	start := time.Now()
+	rollup := watermark.NewRollup(pool, cfg.Jobs.WatermarkRollup.Rollup)
+	var minutes int64
+	for {
+		res, err := rollup.RunOnce(ctx)
+		if err != nil {
+			return fmt.Errorf("error rolling up the demo history: %w", err)
+		}
+		if res.Minutes == 0 {
+			break
+		}
+		minutes += res.Minutes
+	}
+	fc, err := watermark.NewForecaster(pool, cfg.Jobs.WatermarkForecast.Forecast).RunOnce(ctx)
+	if err != nil {
+		return fmt.Errorf("error forecasting the demo history: %w", err)
+	}
+	fmt.Fprintf(stdout, "rolled up %d sample minutes into water levels and fitted %d forecasts (%d rising) in %s\n",
+		minutes, fc.Forecasts, fc.Rising, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -217,6 +274,7 @@ func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	role := fs.String("role", "", "VIEWER, BU_ADMIN, OPERATOR or ADMIN (required; at most the person's role)")
 	name := fs.String("name", "cli", "a label for the token")
 	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: no expiry)")
+	scope := fs.String("scope", "", "limit the token to a scope, e.g. ingest (default: the role's full rights)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -233,7 +291,14 @@ func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 		return err
 	}
 	defer pool.Close()
-	secret, err := createTokenFor(cliContext(ctx), pool, logger, *login, r, *name, *expires)
+	var scopes []string
+	if *scope != "" {
+		if !slices.Contains(auth.Scopes(), *scope) {
+			return fmt.Errorf("token create: unknown scope %q (known: %s)", *scope, strings.Join(auth.Scopes(), ", "))
+		}
+		scopes = []string{*scope}
+	}
+	secret, err := createTokenFor(cliContext(ctx), pool, logger, *login, r, *name, *expires, scopes...)
 	if err != nil {
 		return err
 	}
@@ -243,9 +308,9 @@ func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 
 // createTokenFor creates a token as the machine operator (who holds the database
 // and so every right), checking only that the role fits the person, and audits it.
-func createTokenFor(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, login string, role auth.Role, name string, expires time.Duration) (string, error) {
+func createTokenFor(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, login string, role auth.Role, name string, expires time.Duration, scopes ...string) (string, error) {
 	var secret string
-	err := audit.New(pool, logger).Do(ctx, "cli.createToken", "person:"+login, map[string]string{"login": login, "role": string(role), "name": name}, func(tx pgx.Tx) error {
+	err := audit.New(pool, logger).Do(ctx, "cli.createToken", "person:"+login, map[string]any{"login": login, "role": role, "name": name, "scopes": scopes}, func(tx pgx.Tx) error {
 		var (
 			personID   int64
 			personRole auth.Role
@@ -259,7 +324,7 @@ func createTokenFor(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger
 		if !personRole.AtLeast(role) {
 			return fmt.Errorf("%s holds role %s; a token cannot carry %s", login, personRole, role)
 		}
-		spec := auth.TokenSpec{PersonID: personID, Name: name, Role: role}
+		spec := auth.TokenSpec{PersonID: personID, Name: name, Role: role, Scopes: scopes}
 		if expires > 0 {
 			at := time.Now().Add(expires).UTC()
 			spec.ExpiresAt = &at

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/teslaops/tesla/jobs"
 )
 
 // DefaultDatabaseURL is used when DATABASE_URL is not set.
@@ -30,6 +32,16 @@ type Config struct {
 	// SimSeed must match the seed the demo fleet was created with, or the live
 	// series jumps away from the seeded history.
 	SimSeed uint64
+	// Scrape polls node_exporter on hosts that have a scrape URL.
+	Scrape         bool
+	ScrapeInterval time.Duration
+	ScrapeTimeout  time.Duration
+	// Scheduler runs the analytics jobs in serve (each run on one replica only).
+	Scheduler bool
+	// Jobs configures the scheduled jobs (retention periods, intervals).
+	Jobs jobs.DefaultConfig
+	// Replica names this process in scheduler runs.
+	Replica string
 	// AutoMigrate lets serve apply pending migrations instead of refusing to start.
 	AutoMigrate bool
 	SessionTTL  time.Duration
@@ -49,7 +61,7 @@ type Config struct {
 // envSpec documents every variable, for `tesla help` and the README.
 var envSpec = []struct{ Name, Default, Help string }{
 	{"DATABASE_URL", DefaultDatabaseURL, "PostgreSQL connection URL"},
-	{"TESLA_DB_MAX_CONNS", "0 (pgx default)", "maximum pool connections"},
+	{"TESLA_DB_MAX_CONNS", "20", "maximum pool connections (one is held for LISTEN; ingestion uses at most half)"},
 	{"TESLA_LISTEN", "127.0.0.1:8080", "HTTP listen address"},
 	{"TESLA_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"TESLA_LOG_FORMAT", "text", "text or json"},
@@ -57,6 +69,15 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_SIM_INTERVAL", "10s", "how often the demo fleet ticks"},
 	{"TESLA_SIM_SEED", "1", "the seed the demo fleet was created with (seed demo --seed)"},
 	{"TESLA_AUTO_MIGRATE", "off", "on: serve applies pending migrations at start"},
+	{"TESLA_SCHEDULER", "on", "run the scheduled analytics jobs (rollups, forecasts, partitions, retention)"},
+	{"TESLA_ROLLUP_INTERVAL", "1m", "how often the watermark rollup runs"},
+	{"TESLA_RETENTION_DAYS", "14", "days of raw host samples kept"},
+	{"TESLA_MINUTE_LEVEL_DAYS", "30", "days of 1-minute water levels kept"},
+	{"TESLA_ROLLUP_RETENTION_DAYS", "400", "days of hourly and daily water levels kept"},
+	{"TESLA_REPLICA", "hostname:pid", "this replica's name in scheduler runs"},
+	{"TESLA_SCRAPE", "on", "poll node_exporter on hosts with a scrape URL"},
+	{"TESLA_SCRAPE_INTERVAL", "15s", "node_exporter polling interval"},
+	{"TESLA_SCRAPE_TIMEOUT", "5s", "timeout of one scrape"},
 	{"TESLA_SESSION_TTL", "12h", "web session lifetime"},
 	{"TESLA_COOKIE_SECURE", "on", "mark session cookies Secure (turn off for plain HTTP)"},
 	{"TESLA_GRAPHQL_INTROSPECTION", "on", "allow GraphQL introspection"},
@@ -134,13 +155,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.SimInterval = durVar("TESLA_SIM_INTERVAL", 10*time.Second)
 	c.SimSeed = uint64(intVar("TESLA_SIM_SEED", 1, 1, 1<<62))
 	c.AutoMigrate = boolVar("TESLA_AUTO_MIGRATE", false)
+	c.Scheduler = boolVar("TESLA_SCHEDULER", true)
+	c.Jobs.WatermarkRollup.Interval = durVar("TESLA_ROLLUP_INTERVAL", time.Minute)
+	c.Jobs.Retention.RawDays = int(intVar("TESLA_RETENTION_DAYS", 14, 1, 3650))
+	c.Jobs.Retention.MinuteDays = int(intVar("TESLA_MINUTE_LEVEL_DAYS", 30, 1, 3650))
+	c.Jobs.Retention.CoarseDays = int(intVar("TESLA_ROLLUP_RETENTION_DAYS", 400, 1, 36500))
+	c.Replica = cmp.Or(getenv("TESLA_REPLICA"), jobs.DefaultReplica())
+	c.Scrape = boolVar("TESLA_SCRAPE", true)
+	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)
+	c.ScrapeTimeout = durVar("TESLA_SCRAPE_TIMEOUT", 5*time.Second)
 	c.SessionTTL = durVar("TESLA_SESSION_TTL", 12*time.Hour)
 	c.CookieSecure = boolVar("TESLA_COOKIE_SECURE", true)
 	c.Introspection = boolVar("TESLA_GRAPHQL_INTROSPECTION", true)
 	c.ComplexityLimit = int(intVar("TESLA_GRAPHQL_COMPLEXITY", 250_000, 100, 100_000_000))
 	c.DepthLimit = int(intVar("TESLA_GRAPHQL_DEPTH", 12, 2, 100))
 	c.MaxBodyBytes = intVar("TESLA_MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
-	c.DBMaxConns = int32(intVar("TESLA_DB_MAX_CONNS", 0, 0, 1000))
+	c.DBMaxConns = int32(intVar("TESLA_DB_MAX_CONNS", 20, 2, 1000))
 	c.ShutdownGrace = durVar("TESLA_SHUTDOWN_GRACE", 15*time.Second)
 	if v := getenv("TESLA_WS_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {

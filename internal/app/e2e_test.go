@@ -1,15 +1,18 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http/httptest"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/sim"
+	"github.com/teslaops/tesla/jobs"
 )
 
 // requireTool skips (or, with TESLA_E2E=require as `make test` sets, fails) when
@@ -36,37 +40,125 @@ func requireTool(t *testing.T, what string, ok bool) {
 	t.Skipf("%s is missing: skipping (make test installs it and requires it)", what)
 }
 
-// demoServer serves a small seeded demo fleet from a private database, and
+// demoServer serves a small seeded demo fleet from a private database — history
+// rolled up into water levels and forecasts, each scheduled job run once — and
 // returns its URL, an admin token and the cluster names.
 func demoServer(t *testing.T) (string, string, []string) {
+	t.Helper()
+	ds := newDemoServer(t)
+	ds.start(t, "127.0.0.1:0")
+	return "http://" + ds.addr, ds.token, ds.clusters
+}
+
+// demoServerProcess is a server that can be killed and started again on the same
+// address and database, as a process restart would.
+type demoServerProcess struct {
+	d        *dbtest.Database
+	logger   *slog.Logger
+	cfg      Config
+	token    string
+	clusters []string
+	addr     string
+
+	stop func()
+}
+
+func newDemoServer(t *testing.T) *demoServerProcess {
 	t.Helper()
 	d := dbtest.NewDatabase(t, db.Options{})
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, err := sim.Seed(ctx, d.Pool, sim.Config{Clusters: 4, Hosts: 160, People: 12, Days: 1}, logger)
+	_, err := sim.Seed(ctx, d.Pool, sim.Config{Clusters: 4, Hosts: 160, People: 12, Days: 4, Step: 10 * time.Minute}, logger)
 	require.NoError(t, err)
 	secret, err := createTokenFor(cliContext(ctx), d.Pool, logger, sim.DemoAdminLogin, auth.Admin, "e2e", time.Hour)
 	require.NoError(t, err)
 	cfg, err := LoadConfig(func(string) string { return "" })
 	require.NoError(t, err)
 	cfg.CookieSecure = false
-	svc := NewServices(d.Pool, logger, cfg)
-	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, svc, prometheus.NewRegistry()))
-	t.Cleanup(srv.Close)
+	require.NoError(t, fillWatermarks(ctx, d.Pool, cfg, io.Discard))
+	for _, j := range jobs.Default(d.Pool, logger, cfg.Jobs) {
+		_, err := jobs.Run(ctx, d.Pool, logger, "e2e", j)
+		require.NoError(t, err)
+	}
+	ds := &demoServerProcess{d: d, logger: logger, cfg: cfg, token: secret}
+	t.Cleanup(func() {
+		if ds.stop != nil {
+			ds.stop()
+		}
+	})
 	rows, err := d.Pool.Query(ctx, `SELECT name FROM cluster ORDER BY name`)
 	require.NoError(t, err)
-	var names []string
 	for rows.Next() {
 		var n string
 		require.NoError(t, rows.Scan(&n))
-		names = append(names, n)
+		ds.clusters = append(ds.clusters, n)
 	}
-	return srv.URL, secret, names
+	return ds
+}
+
+// start serves on addr with fresh services (as a new process would have).
+func (ds *demoServerProcess) start(t *testing.T, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	tl := &trackingListener{Listener: ln}
+	ds.addr = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	svc := NewServices(ds.d.Pool, ds.logger, ds.cfg)
+	go svc.Events.Run(ctx)
+	srv := &http.Server{Handler: NewServer(ds.cfg, ds.d.Pool, ds.logger, svc, prometheus.NewRegistry()),
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() { _ = srv.Serve(tl) }()
+	// The background work of `serve` with the demo on: the fleet ticks and the
+	// scheduler rolls minutes up, so screens see real pulses.
+	go func() { _ = sim.NewTicker(ds.d.Pool, sim.TickerConfig{Interval: 2 * time.Second}, ds.logger).Run(ctx) }()
+	cfg := ds.cfg
+	cfg.Jobs.WatermarkRollup.Interval = 5 * time.Second
+	sched, err := jobs.NewScheduler(ds.d.Pool, ds.logger, "e2e", jobs.Default(ds.d.Pool, ds.logger, cfg.Jobs)...)
+	require.NoError(t, err)
+	sched.Start()
+	ds.stop = func() {
+		// Like a killed process: the listener and every connection, websockets
+		// included, vanish at once.
+		cancel()
+		_ = srv.Close()
+		tl.closeAll()
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stopCancel()
+		_ = sched.Stop(stopCtx)
+	}
+}
+
+// trackingListener remembers accepted connections so a simulated crash can cut
+// hijacked (websocket) connections too, which http.Server.Close leaves open.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+	l.conns = nil
 }
 
 func runNode(t *testing.T, script string, env ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", script)
 	cmd.Dir = filepath.Join("..", "..", "frontend")
@@ -75,6 +167,85 @@ func runNode(t *testing.T, script string, env ...string) {
 	t.Logf("%s output:\n%s", script, out)
 	require.NoError(t, err, "%s failed", script)
 	require.Regexp(t, `(?m)^\d+ passed, 0 failed`, string(out))
+}
+
+func artifactsDir() string {
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "frontend", "e2e", "artifacts"))
+	return dir
+}
+
+func requireScreenshots(t *testing.T, names ...string) {
+	t.Helper()
+	for _, shot := range names {
+		st, err := os.Stat(filepath.Join(artifactsDir(), shot))
+		require.NoError(t, err)
+		require.Greater(t, st.Size(), int64(10_000), "%s looks empty", shot)
+	}
+}
+
+func requireChromium(t *testing.T) {
+	t.Helper()
+	_, err := os.Stat("/usr/bin/chromium")
+	requireTool(t, "/usr/bin/chromium (apt-get install chromium)", err == nil)
+}
+
+// TestBrowserWatermarksMachineAndScheduler drives the watermarks page, a machine
+// analysis page and the scheduler page in Chromium against a real server.
+func TestBrowserWatermarksMachineAndScheduler(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	url, token, _ := demoServer(t)
+	runNode(t, "e2e/watermarks.e2e.mjs", "TESLA_URL="+url, "TESLA_TOKEN="+token, "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "watermarks.png", "machine.png", "scheduler.png")
+}
+
+// TestBrowserBigScreenSurvivesRestart opens the big screen, kills the server
+// (every connection cut, as when the process dies), starts a new one on the same
+// address and database, and requires the screen to recover on its own: a new
+// pulse, no reload.
+func TestBrowserBigScreenSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t)
+	ds.start(t, "127.0.0.1:0")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "e2e/screen.e2e.mjs")
+	cmd.Dir = filepath.Join("..", "..", "frontend")
+	cmd.Env = append(os.Environ(), "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token, "TESLA_RESTART=1",
+		"E2E_ARTIFACTS="+artifactsDir())
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	restarted := false
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if line == "RESTART-NOW" && !restarted {
+			addr := ds.addr
+			ds.stop()
+			// Down for a moment, as a real restart would be.
+			time.Sleep(2 * time.Second)
+			ds.start(t, addr)
+			restarted = true
+			_, err := io.WriteString(stdin, "RESTARTED\n")
+			require.NoError(t, err)
+		}
+	}
+	err = cmd.Wait()
+	t.Logf("screen.e2e.mjs output:\n%s\n%s", out.String(), stderr.String())
+	require.NoError(t, err)
+	require.True(t, restarted, "the script never asked for the restart")
+	require.Regexp(t, `(?m)^\d+ passed, 0 failed`, out.String())
+	requireScreenshots(t, "screen.png", "screen-after-restart.png")
 }
 
 func frontendReady(t *testing.T) {
@@ -93,17 +264,11 @@ func frontendReady(t *testing.T) {
 func TestBrowserSignInOverviewAndClusterPage(t *testing.T) {
 	t.Parallel()
 	frontendReady(t)
-	_, err := os.Stat("/usr/bin/chromium")
-	requireTool(t, "/usr/bin/chromium (apt-get install chromium)", err == nil)
+	requireChromium(t)
 	url, token, clusters := demoServer(t)
-	artifacts, _ := filepath.Abs(filepath.Join("..", "..", "frontend", "e2e", "artifacts"))
 	runNode(t, "e2e/overview.e2e.mjs", "TESLA_URL="+url, "TESLA_TOKEN="+token,
-		"TESLA_EXPECT_CLUSTERS="+strings.Join(clusters, ","), "E2E_ARTIFACTS="+artifacts)
-	for _, shot := range []string{"overview.png", "cluster.png", "graphiql.png"} {
-		st, err := os.Stat(filepath.Join(artifacts, shot))
-		require.NoError(t, err)
-		require.Greater(t, st.Size(), int64(10_000), "%s looks empty", shot)
-	}
+		"TESLA_EXPECT_CLUSTERS="+strings.Join(clusters, ","), "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "overview.png", "cluster.png", "graphiql.png")
 }
 
 // TestGraphQLOverHTTPAudit runs graphql-http's server audits against /query; every

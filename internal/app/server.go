@@ -24,7 +24,12 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/machine"
+	"github.com/teslaops/tesla/internal/telemetry"
+	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/jobs"
 )
 
 // Cookie and header names of the web session.
@@ -49,24 +54,35 @@ type Services struct {
 	Inventory *inventory.Service
 	Accounts  *account.Service
 	Audit     *audit.Log
-	Events    *graph.Events
+	Machine   *machine.Service
+	Watermark *watermark.Service
+	// Jobs are the scheduled jobs; the scheduler runs them and the API reports them.
+	Jobs    []jobs.Job
+	Catalog *jobs.Catalog
+	Events  *graph.Events
 }
 
 // NewServices builds the domain services on pool.
 func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	log := audit.New(pool, logger)
+	js := jobs.Default(pool, logger, cfg.Jobs)
 	return Services{
 		Inventory: inventory.NewService(pool, log),
 		Accounts:  account.NewService(pool, log, cfg.SessionTTL),
 		Audit:     log,
-		Events:    graph.NewEvents(pool, logger),
+		Machine:   machine.NewService(pool),
+		Watermark: watermark.NewService(pool),
+		Jobs:      js,
+		Catalog:   jobs.NewCatalog(pool, js),
+		Events:    graph.NewEvents(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse),
 	}
 }
 
 // NewServer builds the HTTP handler. reg receives the server's metrics.
 func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services, reg *prometheus.Registry) *Server {
 	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, pool)}
-	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Events: svc.Events, Logger: logger}
+	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
+		Watermark: svc.Watermark, Scheduler: svc.Catalog, Events: svc.Events, Logger: logger}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:       cfg.ComplexityLimit,
 		Depth:            cfg.DepthLimit,
@@ -83,7 +99,9 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/query", s.authenticate(limitBody(gql, cfg.MaxBodyBytes)))
+	mux.Handle("/query", s.authenticate(limitBody(gql, cfg.MaxBodyBytes), false))
+	mux.Handle("POST /api/v1/metrics/hosts", s.authenticate(
+		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), true))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)
@@ -113,11 +131,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate resolves the caller of /query from a bearer token or a session
-// cookie. Without credentials the answer is 401, except for websocket upgrades,
-// which may authenticate in their connection_init payload instead. A
-// cookie-authenticated POST must carry the session's CSRF token in a header.
-func (s *Server) authenticate(next http.Handler) http.Handler {
+// authenticate resolves the caller from a bearer token or a session cookie.
+// Without credentials the answer is 401, except for websocket upgrades, which may
+// authenticate in their connection_init payload instead. A cookie-authenticated
+// request that can change anything must carry the session's CSRF token in a
+// header. allowScoped admits tokens limited to scopes (e.g. ingest-only tokens on
+// the ingestion endpoint); the GraphQL API refuses them.
+func (s *Server) authenticate(next http.Handler, allowScoped bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
 		if h := r.Header.Get("Authorization"); h != "" {
@@ -129,6 +149,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			p, err := auth.Authenticate(ctx, s.pool, strings.TrimSpace(secret))
 			if err != nil {
 				s.authFailed(w, r, err)
+				return
+			}
+			if p.Restricted() && !allowScoped {
+				writeGraphQLError(w, http.StatusForbidden, "FORBIDDEN", "this token is limited to "+strings.Join(p.Scopes, ", ")+" and cannot use the GraphQL API")
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(ctx, p)))

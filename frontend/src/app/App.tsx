@@ -3,7 +3,7 @@ import { createClient } from '../lib/graphql';
 import { ClientContext, SessionContext, type SessionState } from '../lib/hooks';
 import { fetchSession, signOut as apiSignOut, type Session } from '../lib/session';
 import { navigate, resolveRoute, useLocation } from '../lib/router';
-import { LANDING_PATH, navItemFor, ROUTES } from './routes';
+import { LANDING_PATH, navItemFor, REDIRECTS, ROUTES } from './routes';
 import { Shell } from './Shell';
 import { SignIn } from '../pages/SignIn';
 import { ClustersOverview } from '../pages/ClustersOverview';
@@ -11,6 +11,11 @@ import { ClusterPage } from '../pages/ClusterPage';
 import { Stacks } from '../pages/Stacks';
 import { AuditLog } from '../pages/AuditLog';
 import { ComingSoon } from '../pages/ComingSoon';
+import { Watermarks } from '../pages/Watermarks';
+import { Scheduler } from '../pages/Scheduler';
+import { BigScreen } from '../pages/BigScreen';
+import { MachineSearch } from '../pages/MachineSearch';
+import { MachineAnalysis } from '../pages/MachineAnalysis';
 import { NotFound } from '../pages/NotFound';
 import { Loading } from '../components/ui';
 
@@ -25,7 +30,8 @@ function Routes() {
 
   useEffect(() => {
     if (route?.value === 'home') navigate(LANDING_PATH, { replace: true });
-  }, [route?.value]);
+    if (route?.value === 'redirect') navigate(`${REDIRECTS[route.pattern]}${loc.search}`, { replace: true });
+  }, [route?.value, route?.pattern]);
 
   if (!route) return <Shell title="Not found"><NotFound path={loc.pathname} /></Shell>;
   switch (route.value) {
@@ -42,6 +48,22 @@ function Routes() {
       return <Shell><Stacks /></Shell>;
     case 'audit':
       return <Shell><AuditLog /></Shell>;
+    case 'watermarks':
+      return <Shell><Watermarks /></Shell>;
+    case 'scheduler':
+      return <Shell><Scheduler /></Shell>;
+    case 'machines':
+      return <Shell><MachineSearch /></Shell>;
+    case 'host':
+      return (
+        <Shell title={route.params.hostname}>
+          <MachineAnalysis key={route.params.hostname} hostname={route.params.hostname} />
+        </Shell>
+      );
+    case 'screen':
+      return <BigScreen />;
+    case 'redirect':
+      return null;
     case 'soon': {
       const item = navItemFor(loc.pathname);
       return <Shell>{item ? <ComingSoon item={item} /> : <NotFound path={loc.pathname} />}</Shell>;
@@ -94,7 +116,10 @@ export function App() {
     );
   }
   if (auth.status === 'signedOut' || !sessionState) {
-    return <SignIn onSignedIn={onSignedIn} notice={auth.status === 'signedOut' ? auth.notice : null} />;
+    // The big screen asks for sign-in on its own dark page (a wall display whose session ended).
+    const dark = window.location.pathname.replace(/\/+$/, '') === '/screen';
+    const notice = auth.status === 'signedOut' ? auth.notice : null;
+    return <SignIn onSignedIn={onSignedIn} notice={notice ?? (dark ? 'Sign in to start the platform screen.' : null)} dark={dark} />;
   }
   return (
     <ClientContext.Provider value={client}>

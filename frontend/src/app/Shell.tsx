@@ -46,7 +46,11 @@ export function Shell({ children, title }: { children: ReactNode; title?: string
                 const active = !i.external && isUnder(loc.pathname, i.path);
                 return (
                   <li key={i.path}>
-                    {i.external ? (
+                    {i.fullScreen ? (
+                      <a href={i.path} target="_blank" rel="noopener" className="nav-link" data-testid={`nav-${i.path}`} title="Opens the wall display in a new tab">
+                        {i.label} <span className="ext" aria-hidden="true">↗</span>
+                      </a>
+                    ) : i.external ? (
                       <a href={i.path} className="nav-link" data-testid={`nav-${i.path}`}>
                         {i.label} <span className="ext" aria-hidden="true">↗</span>
                       </a>

@@ -9,6 +9,12 @@ export type PageKey =
   | 'cluster'
   | 'stacks'
   | 'audit'
+  | 'watermarks'
+  | 'scheduler'
+  | 'screen'
+  | 'machines'
+  | 'host'
+  | 'redirect'
   | 'soon';
 
 export interface NavItem {
@@ -18,6 +24,8 @@ export interface NavItem {
   soon?: string;
   /** Rendered as a plain link that leaves the app (e.g. GraphiQL). */
   external?: boolean;
+  /** A page without the app shell (the big screen). */
+  fullScreen?: boolean;
 }
 
 export interface NavSection {
@@ -45,11 +53,8 @@ export const NAV: NavSection[] = [
     title: 'Platform operations',
     items: [
       { label: 'Clusters', path: '/clusters' },
-      {
-        label: 'Watermarks',
-        path: '/watermarks',
-        soon: 'Usage against capacity for every cluster and resource — CPU, memory, disk, network, containers, queue slots — over time, with a forecast of when each cluster will be full.',
-      },
+      { label: 'Watermarks', path: '/platform/watermarks' },
+      { label: 'Scheduler', path: '/platform/scheduler' },
       {
         label: 'Cost',
         path: '/cost',
@@ -65,21 +70,13 @@ export const NAV: NavSection[] = [
   {
     title: 'Big screen',
     items: [
-      {
-        label: 'Big screen',
-        path: '/bigscreen',
-        soon: 'A wall display of the whole platform, live: cluster health, watermarks, running operations and open anomalies, updated over the websocket.',
-      },
+      { label: 'Big screen', path: '/screen', fullScreen: true },
     ],
   },
   {
     title: 'Tools',
     items: [
-      {
-        label: 'Machine analysis',
-        path: '/tools/machines',
-        soon: "One machine's hardware, operating system and service layer: components with desired and actual state, recent metrics, faults and repairs.",
-      },
+      { label: 'Machine analysis', path: '/tools/machines' },
       {
         label: 'Job analysis',
         path: '/tools/jobs',
@@ -132,12 +129,25 @@ export const NAV: NavSection[] = [
   },
 ];
 
+/** Old or short paths and where they now live. */
+export const REDIRECTS: Record<string, string> = {
+  '/watermarks': '/platform/watermarks',
+  '/bigscreen': '/screen',
+  '/scheduler': '/platform/scheduler',
+};
+
 export const ROUTES: RouteDef<PageKey>[] = [
   { pattern: '/', value: 'home' },
   { pattern: '/clusters', value: 'clusters' },
   { pattern: '/clusters/:name', value: 'cluster' },
   { pattern: '/aquila/stacks', value: 'stacks' },
   { pattern: '/audit', value: 'audit' },
+  { pattern: '/platform/watermarks', value: 'watermarks' },
+  { pattern: '/platform/scheduler', value: 'scheduler' },
+  { pattern: '/screen', value: 'screen' },
+  { pattern: '/tools/machines', value: 'machines' },
+  { pattern: '/hosts/:hostname', value: 'host' },
+  ...Object.keys(REDIRECTS).map((pattern) => ({ pattern, value: 'redirect' as const })),
   ...NAV.flatMap((s) => s.items)
     .filter((i) => i.soon)
     .map((i) => ({ pattern: i.path, value: 'soon' as const })),

@@ -2,21 +2,22 @@
 // are bundled. Loaded lazily (see LazyChart) so the sign-in page stays small.
 import { useEffect, useRef } from 'react';
 import * as echarts from 'echarts/core';
-import { BarChart, PieChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent } from 'echarts/components';
+import { BarChart, LineChart, PieChart } from 'echarts/charts';
+import { GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { EChartsCoreOption } from 'echarts/core';
 
-echarts.use([BarChart, PieChart, GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent, CanvasRenderer]);
 
 export interface EChartProps {
   option: EChartsCoreOption;
-  height?: number;
+  height?: number | string;
   testId?: string;
   ariaLabel?: string;
+  className?: string;
 }
 
-export default function EChart({ option, height = 280, testId, ariaLabel }: EChartProps) {
+export default function EChart({ option, height = 280, testId, ariaLabel, className }: EChartProps) {
   const ref = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
 
@@ -37,5 +38,5 @@ export default function EChart({ option, height = 280, testId, ariaLabel }: ECha
     chart.current?.setOption(option, { notMerge: true });
   }, [option]);
 
-  return <div ref={ref} className="chart" style={{ height }} data-testid={testId} role="img" aria-label={ariaLabel} />;
+  return <div ref={ref} className={`chart${className ? ` ${className}` : ''}`} style={{ height }} data-testid={testId} role="img" aria-label={ariaLabel} />;
 }

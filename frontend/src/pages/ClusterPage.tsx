@@ -3,7 +3,7 @@ import { useDebounced, useQuery } from '../lib/hooks';
 import { CLUSTER_PAGE, HOST_STATES, STATE_COUNT_FIELD, type ClusterDetail, type ClusterPageData, type HostState, type OrderDirection } from '../lib/queries';
 import { formatBitsPerSecond, formatBytes, formatDate, formatDateTime, formatNumber, formatPercent, formatRelative, humanizeEnum } from '../lib/format';
 import { STATE_COLORS, STATE_TONE, STATUS_TONE } from '../lib/colors';
-import { navigate, parseSearch, useLocation, withSearch } from '../lib/router';
+import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
 import { nextCursor, pageVariables, pagerState, previousPageCursor, type PageCursor } from '../lib/paging';
 import { GraphQLRequestError } from '../lib/graphql';
 import { Badge, EnumBadge, ErrorPanel, Link, Loading, Pager, Panel, PercentBar } from '../components/ui';
@@ -121,6 +121,11 @@ export function ClusterPage({ name }: { name: string }) {
           {name} {cluster && <EnumBadge value={cluster.status} tones={STATUS_TONE} />}
         </h1>
         {cluster?.description && <div className="page-sub">{cluster.description}</div>}
+        <div className="page-links">
+          <Link href={withSearch('/platform/watermarks', { cluster: name })} data-testid="cluster-watermarks-link">
+            Water levels and forecast →
+          </Link>
+        </div>
       </div>
 
       {error && <ErrorPanel error={error} onRetry={refetch} />}
@@ -212,7 +217,11 @@ export function ClusterPage({ name }: { name: string }) {
                 <tbody>
                   {hosts?.nodes.map((h) => (
                     <tr key={h.id} data-testid="host-row">
-                      <td className="name-cell mono">{h.hostname}</td>
+                      <td className="name-cell mono">
+                        <Link href={buildPath('/hosts/:hostname', { hostname: h.hostname })} data-testid="host-link" title="Machine analysis">
+                          {h.hostname}
+                        </Link>
+                      </td>
                       <td className="mono">{h.rack}</td>
                       <td>
                         <Badge tone={STATE_TONE[h.state] ?? 'muted'} title={h.stateReason || undefined}>

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { signIn, type Session } from '../lib/session';
 
 /** Paste an API token; the server turns it into a session cookie. */
-export function SignIn({ onSignedIn, notice }: { onSignedIn: (s: Session) => void; notice?: string | null }) {
+export function SignIn({ onSignedIn, notice, dark }: { onSignedIn: (s: Session) => void; notice?: string | null; dark?: boolean }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -22,7 +22,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (s: Session) => voi
   };
 
   return (
-    <div className="signin-page">
+    <div className={`signin-page${dark ? ' signin-dark' : ''}`} data-testid="signin-page">
       <form className="signin-card" onSubmit={submit} data-testid="signin-form" aria-labelledby="signin-title">
         <div className="brand brand-large">
           <span className="brand-mark" aria-hidden="true">T</span>

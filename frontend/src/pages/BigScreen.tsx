@@ -1,0 +1,457 @@
+// The service big-screen (/screen): a wall display of the whole platform, built
+// to run unattended for days. A 1920×1080 stage scaled to the window; dark,
+// large type. Data: the ScreenInitial query at start, then platformPulse over
+// the websocket (supervised: reconnects with back-off forever, "reconnecting…"
+// badge), plus a slow polling fallback while the socket is down or silent.
+// Bounded state only: the trend keeps the last TREND_LIMIT pulses; charts are
+// disposed on unmount; timers are cleared.
+
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useClient } from '../lib/hooks';
+import { useLiveSubscription } from '../lib/useLive';
+import type { LiveInfo } from '../lib/live';
+import { SCREEN_INITIAL, SCREEN_PULSE, SCREEN_TREND, type ScreenInitialData, type ScreenPlatform, type ScreenPulseData, type ScreenTrendData } from '../lib/telemetryQueries';
+import { DIMENSION_LABEL, DIMENSIONS, formatDaysTo, formatUtil, heatColor, levelFor, sortClustersByRisk, STATUS_COLOR_DARK, type WatermarkDimension } from '../lib/watermark';
+import { formatBytes, formatNumber, formatRelative, humanizeEnum } from '../lib/format';
+import { mergeSamples, pushBounded, screenTrendOption, seriesToSamples, type TrendSample } from '../lib/charts';
+import { GraphQLRequestError } from '../lib/graphql';
+import { Chart } from '../components/LazyChart';
+import './bigscreen.css';
+
+export const STAGE_W = 1920;
+export const STAGE_H = 1080;
+/** Samples kept for the trend chart (the backfill plus pulses). */
+export const TREND_LIMIT = 720;
+/** The trend's time window. */
+export const TREND_WINDOW_MS = 6 * 3600e3;
+/** Backfill the trend from the server this often (and after each reconnect). */
+export const TREND_REFRESH_MS = 30 * 60e3;
+/** Poll this often while the websocket is down (or silent). */
+export const POLL_MS = 30_000;
+/** The data counts as stale (and is polled even while "live") after this long. */
+export const STALE_MS = 180_000;
+const TREND_DIMS: WatermarkDimension[] = ['CPU', 'MEMORY', 'DISK_IO', 'NET_IN'];
+const TREND_HEIGHT = 226;
+
+/** The stage's scale and offset for a window: fit inside, keep 16:9, centre. */
+export function fitStage(w: number, h: number): { scale: number; left: number; top: number } {
+  const scale = Math.max(0.1, Math.min(w / STAGE_W, h / STAGE_H));
+  return { scale, left: Math.max(0, (w - STAGE_W * scale) / 2), top: Math.max(0, (h - STAGE_H * scale) / 2) };
+}
+
+function Stage({ children }: { children: ReactNode }) {
+  const [fit, setFit] = useState(() => fitStage(window.innerWidth, window.innerHeight));
+  useLayoutEffect(() => {
+    const onResize = () => setFit(fitStage(window.innerWidth, window.innerHeight));
+    window.addEventListener('resize', onResize);
+    onResize();
+    return () => window.removeEventListener('resize', onResize);
+  }, []);
+  return (
+    <div className="bs-viewport">
+      <div className="bs-stage" style={{ width: STAGE_W, height: STAGE_H, transform: `translate(${fit.left}px, ${fit.top}px) scale(${fit.scale})` }}>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+function Clock({ lastUpdate, info }: { lastUpdate: number | null; info: LiveInfo }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, []);
+  const d = new Date(now);
+  const time = d.toISOString().slice(11, 19);
+  const date = d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+  const age = lastUpdate === null ? null : Math.max(0, now - lastUpdate);
+  const ageTone = age === null ? 'muted' : age > 300_000 ? 'bad' : age > 120_000 ? 'warn' : 'good';
+  return (
+    <div className="bs-clock-block">
+      <div className={`bs-age bs-age-${ageTone}`} data-testid="screen-last-update" data-age-ms={age ?? ''}>
+        <span className="bs-age-label">Last update</span>
+        <span className="bs-age-value">{lastUpdate === null ? '—' : formatRelative(new Date(lastUpdate).toISOString(), now)}</span>
+      </div>
+      <div className="bs-clock" data-testid="screen-clock">
+        <div className="bs-time">{time}</div>
+        <div className="bs-date">{date} · UTC</div>
+      </div>
+      {info.status !== 'live' && (
+        <div className="bs-reconnecting" data-testid="screen-reconnecting" title={info.lastError ?? undefined}>
+          <span className="bs-spin" aria-hidden="true" />
+          {info.status === 'reconnecting' ? `reconnecting…${info.attempt > 1 ? ` (try ${info.attempt})` : ''}` : 'connecting…'}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Kpi({ label, value, sub, tone, testId }: { label: string; value: ReactNode; sub?: ReactNode; tone?: 'good' | 'warn' | 'bad' | 'muted'; testId?: string }) {
+  return (
+    <div className={`bs-kpi${tone ? ` bs-kpi-${tone}` : ''}`} data-testid={testId}>
+      <div className="bs-kpi-label">{label}</div>
+      <div className="bs-kpi-value">{value}</div>
+      {sub && <div className="bs-kpi-sub">{sub}</div>}
+    </div>
+  );
+}
+
+function Levels({ p }: { p: ScreenPlatform }) {
+  return (
+    <div className="bs-levels" data-testid="screen-levels">
+      {DIMENSIONS.map((d) => {
+        const l = levelFor(p.levels, d);
+        const pct = l ? Math.max(0, Math.min(1, l.utilization)) * 100 : 0;
+        const color = l ? STATUS_COLOR_DARK[l.status] : '#3b4658';
+        return (
+          <div key={d} className="bs-level" data-dimension={d}>
+            <div className="bs-level-label">{DIMENSION_LABEL[d]}</div>
+            <div className="bs-level-track">
+              <div className="bs-level-fill" style={{ width: `${pct}%`, background: color }} />
+              {l && <div className="bs-level-threshold" style={{ left: `${Math.min(100, l.threshold * 100)}%` }} title={`threshold ${formatUtil(l.threshold)}`} />}
+            </div>
+            <div className="bs-level-value" style={{ color: l && l.status !== 'OK' ? color : undefined }}>
+              {l ? formatUtil(l.utilization) : '—'}
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+/** The cluster panel's inner size on the stage (stage pixels). */
+export const CLUSTER_AREA = { width: 724, height: 630 };
+
+/**
+ * Columns for n cluster tiles in a w×h area: the count whose tiles come
+ * closest to a 1.6:1 landscape shape (names stay readable), 1 to 8.
+ */
+export function clusterColumns(n: number, w: number = CLUSTER_AREA.width, h: number = CLUSTER_AREA.height): number {
+  if (n <= 1) return 1;
+  let best = 1;
+  let bestScore = Infinity;
+  for (let c = 1; c <= Math.min(8, n); c++) {
+    const rows = Math.ceil(n / c);
+    const ratio = w / c / (h / rows);
+    const score = Math.abs(Math.log(ratio / 1.6));
+    if (score < bestScore - 1e-9) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+const MAX_TILES = 48;
+
+function Clusters({ p }: { p: ScreenPlatform }) {
+  const rows = useMemo(() => sortClustersByRisk(p.watermarks, p.clustersAtRisk), [p]);
+  const shown = rows.slice(0, MAX_TILES);
+  const cols = clusterColumns(shown.length);
+  const size = shown.length > 24 ? 'compact' : shown.length > 12 ? 'medium' : 'large';
+  return (
+    <div className="bs-panel bs-clusters" data-testid="screen-clusters">
+      <div className="bs-panel-title">
+        Clusters <span className="bs-count">{rows.length}</span>
+        {rows.length > shown.length && <span className="bs-more">+{rows.length - shown.length} more</span>}
+        <span className="bs-title-note">worst resource against its threshold</span>
+      </div>
+      <div className={`bs-tiles bs-tiles-${size}`} style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${Math.max(1, Math.ceil(shown.length / cols))}, minmax(0, 1fr))` }}>
+        {shown.map((r) => {
+          const w = r.worst;
+          const c = heatColor(w?.utilization, w?.threshold, true);
+          return (
+            <div key={r.cluster.name} className="bs-tile" style={{ background: c.bg, color: c.fg }} data-testid="screen-cluster-tile" data-status={w?.status ?? 'NONE'} title={r.cluster.name}>
+              <div className="bs-tile-name">{r.cluster.name}</div>
+              <div className="bs-tile-main">
+                <span className="bs-tile-util">{w ? formatUtil(w.utilization) : '—'}</span>
+                {w && <span className="bs-tile-thr">/ {formatUtil(w.threshold)}</span>}
+              </div>
+              <div className="bs-tile-foot">
+                {w ? DIMENSION_LABEL[w.dimension] : 'no data'}
+                {w?.status === 'CRITICAL' && <span className="bs-tile-over">over</span>}
+              </div>
+            </div>
+          );
+        })}
+        {!rows.length && <div className="bs-empty">No water levels yet.</div>}
+      </div>
+    </div>
+  );
+}
+
+function Risks({ p }: { p: ScreenPlatform }) {
+  const risks = p.clustersAtRisk.slice(0, 4);
+  return (
+    <div className="bs-panel bs-risks" data-testid="screen-risks">
+      <div className="bs-panel-title">
+        At risk <span className="bs-count">{p.clustersAtRisk.length}</span>
+        {p.clustersAtRisk.length > risks.length && <span className="bs-more">+{p.clustersAtRisk.length - risks.length} more</span>}
+        <span className="bs-title-note">next 14 days</span>
+      </div>
+      {risks.length ? (
+        <ul className="bs-list">
+          {risks.map((r) => {
+            const over = r.daysToThreshold !== null && r.daysToThreshold <= 0;
+            return (
+              <li key={`${r.cluster.name}:${r.dimension}`} className={over ? 'bs-risk-over' : 'bs-risk-soon'}>
+                <span className="bs-risk-when">{over ? 'OVER' : formatDaysTo(r.daysToThreshold).replace('in ', '')}</span>
+                <span className="bs-risk-name">{r.cluster.name}</span>
+                <span className="bs-risk-dim" title={`threshold ${formatUtil(r.threshold)}`}>
+                  <span className="bs-dim">{DIMENSION_LABEL[r.dimension]}</span> {formatUtil(r.utilization)}
+                </span>
+              </li>
+            );
+          })}
+        </ul>
+      ) : (
+        <div className="bs-allclear">✓ No cluster at risk in the next 14 days</div>
+      )}
+    </div>
+  );
+}
+
+const STATE_CLASS: Record<string, string> = { DEGRADED: 'warn', OFFLINE: 'bad', REPAIRING: 'purple', MAINTENANCE: 'info' };
+
+function SickHosts({ p }: { p: ScreenPlatform }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 10_000);
+    return () => clearInterval(id);
+  }, []);
+  const hosts = p.recentSickHosts.slice(0, 5);
+  return (
+    <div className="bs-panel bs-sick" data-testid="screen-sick-hosts">
+      <div className="bs-panel-title">
+        Recently sick hosts <span className="bs-title-note">last heartbeat</span>
+      </div>
+      {hosts.length ? (
+        <ul className="bs-list bs-hosts">
+          {hosts.map((h) => (
+            <li key={h.hostname}>
+              <span className={`bs-state bs-state-${STATE_CLASS[h.state] ?? 'muted'}`}>{humanizeEnum(h.state)}</span>
+              <span className="bs-host">
+                <span className="bs-hostname">{h.hostname.replace(/\.dc\.example$/, '')}</span>
+                <span className="bs-host-reason">
+                  {h.cluster.name}
+                  {h.stateReason ? ` · ${h.stateReason}` : ''}
+                </span>
+              </span>
+              <span className="bs-host-age">{h.lastHeartbeat ? formatRelative(h.lastHeartbeat, Math.max(now, Date.now())) : 'never'}</span>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <div className="bs-allclear">✓ Every host is healthy</div>
+      )}
+    </div>
+  );
+}
+
+interface ScreenState {
+  platform: ScreenPlatform | null;
+  /** Server time of the last pulse. */
+  pulseAt: string | null;
+  pulses: number;
+  /** Client time of the last data (pulse or poll). */
+  lastUpdate: number | null;
+  source: 'pulse' | 'poll' | null;
+}
+
+/** "3.2% of hosts". */
+function share(n: number, total: number): string {
+  return total > 0 ? `${((n / total) * 100).toFixed(1)}% of hosts` : '—';
+}
+
+function levelsOf(p: ScreenPlatform): TrendSample['levels'] {
+  const out: TrendSample['levels'] = {};
+  for (const l of p.levels) out[l.dimension] = l.utilization;
+  return out;
+}
+
+export function BigScreen() {
+  const client = useClient();
+  const [state, setState] = useState<ScreenState>({ platform: null, pulseAt: null, pulses: 0, lastUpdate: null, source: null });
+  const [history, setHistory] = useState<TrendSample[]>([]);
+  const [pollError, setPollError] = useState<Error | null>(null);
+  const lastUpdateRef = useRef<number | null>(null);
+
+  const apply = useCallback((platform: ScreenPlatform, source: 'pulse' | 'poll', at?: string) => {
+    const now = Date.now();
+    lastUpdateRef.current = now;
+    setState((s) => ({ platform, pulseAt: at ?? s.pulseAt, pulses: s.pulses + (source === 'pulse' ? 1 : 0), lastUpdate: now, source }));
+    const t = at ? new Date(at).getTime() : now;
+    setHistory((h) => pushBounded(h, { t: Number.isNaN(t) ? now : t, levels: levelsOf(platform) }, TREND_LIMIT));
+  }, []);
+
+  const info = useLiveSubscription<ScreenPulseData>(SCREEN_PULSE, {}, (d) => apply(d.platformPulse.platform, 'pulse', d.platformPulse.at));
+  const infoRef = useRef(info);
+  infoRef.current = info;
+
+  // The initial load, then the polling fallback while the socket is not live or the data is stale.
+  useEffect(() => {
+    let inflight: AbortController | null = null;
+    let disposed = false;
+    const poll = () => {
+      if (inflight || disposed) return;
+      const ctl = new AbortController();
+      inflight = ctl;
+      client
+        .request<ScreenInitialData>(SCREEN_INITIAL, {}, { signal: ctl.signal })
+        .then((d) => {
+          if (!ctl.signal.aborted) {
+            apply(d.platform, 'poll');
+            setPollError(null);
+          }
+        })
+        .catch((err: Error) => {
+          // UNAUTHENTICATED is handled by the app (it shows the sign-in page).
+          if (!ctl.signal.aborted && err?.name !== 'AbortError') setPollError(err);
+        })
+        .finally(() => {
+          if (inflight === ctl) inflight = null;
+        });
+    };
+    poll();
+    const id = setInterval(() => {
+      const last = lastUpdateRef.current;
+      const stale = last === null || Date.now() - last > STALE_MS;
+      if (infoRef.current.status !== 'live' || stale) poll();
+    }, POLL_MS);
+    return () => {
+      disposed = true;
+      clearInterval(id);
+      inflight?.abort();
+    };
+  }, [client, apply]);
+
+  useEffect(() => {
+    document.title = 'Tesla · Platform screen';
+    document.documentElement.classList.add('bs-html');
+    return () => document.documentElement.classList.remove('bs-html');
+  }, []);
+
+  // The trend's time axis slides once a minute even without pulses.
+  const [minute, setMinute] = useState(() => Math.floor(Date.now() / 60e3));
+  useEffect(() => {
+    const id = setInterval(() => setMinute(Math.floor(Date.now() / 60e3)), 15_000);
+    return () => clearInterval(id);
+  }, []);
+  const trend = useMemo(() => screenTrendOption(history, TREND_DIMS, Math.max(minute * 60e3, history.at(-1)?.t ?? 0), TREND_WINDOW_MS), [history, minute]);
+
+  // Backfill the trend from the platform series: at start, now and then, and
+  // after each reconnect (to fill the gap). Optional: on failure the pulses alone draw it.
+  const backfill = useRef<() => void>(() => undefined);
+  useEffect(() => {
+    const ctl = new AbortController();
+    backfill.current = () => {
+      const to = Date.now();
+      client
+        .request<ScreenTrendData>(SCREEN_TREND, { from: new Date(to - TREND_WINDOW_MS).toISOString(), to: new Date(to).toISOString() }, { signal: ctl.signal })
+        .then((d) => !ctl.signal.aborted && setHistory((h) => mergeSamples(seriesToSamples(d.platform.watermarkSeries), h, TREND_LIMIT)))
+        .catch(() => undefined);
+    };
+    backfill.current();
+    const id = setInterval(() => backfill.current(), TREND_REFRESH_MS);
+    return () => {
+      clearInterval(id);
+      ctl.abort();
+      backfill.current = () => undefined;
+    };
+  }, [client]);
+  useEffect(() => {
+    if (info.status === 'live' && info.drops > 0) backfill.current();
+  }, [info.status, info.drops]);
+
+  const p = state.platform;
+  const hc = p?.hostCounts;
+  const onlinePct = hc && hc.total ? (hc.online / hc.total) * 100 : null;
+
+  return (
+    <Stage>
+      <div
+        className="bs-root"
+        data-testid="big-screen"
+        data-live-status={info.status}
+        data-pulse-at={state.pulseAt ?? ''}
+        data-pulse-count={state.pulses}
+        data-last-update={state.lastUpdate ?? ''}
+        data-source={state.source ?? ''}
+        data-drops={info.drops}
+        data-trend-samples={history.length}
+      >
+        <header className="bs-header">
+          <div className="bs-brand">
+            <span className="bs-mark">T</span>
+            <div>
+              <div className="bs-title">Tesla platform</div>
+              <div className="bs-subtitle">Service screen · all clusters</div>
+            </div>
+          </div>
+          <div className={`bs-live bs-live-${info.status}`} data-testid="screen-live">
+            <span className="bs-live-dot" />
+            {info.status === 'live' ? 'LIVE' : info.status === 'reconnecting' ? 'OFFLINE' : 'CONNECTING'}
+            {state.source === 'poll' && info.status !== 'live' && <span className="bs-live-sub">polling</span>}
+          </div>
+          <Clock lastUpdate={state.lastUpdate} info={info} />
+        </header>
+
+        {!p && (
+          <div className="bs-boot">
+            {pollError ? (
+              <>
+                <div className="bs-boot-title">Waiting for the Tesla server…</div>
+                <div className="bs-boot-sub">{pollError instanceof GraphQLRequestError ? `${pollError.code}: ${pollError.message}` : pollError.message}</div>
+              </>
+            ) : (
+              <div className="bs-boot-title">Loading the platform…</div>
+            )}
+          </div>
+        )}
+
+        {p && hc && (
+          <>
+            <section className="bs-kpis" data-testid="screen-kpis">
+              <Kpi label="Clusters" value={formatNumber(p.clusterCount)} sub={`${p.watermarks.filter((w) => w.worst && w.worst.status !== 'OK').length} need attention`} testId="kpi-clusters" />
+              <Kpi label="Hosts" value={formatNumber(hc.total)} sub={`${formatNumber(p.capacity.cpuCores)} cores · ${formatBytes(p.capacity.memoryBytes, 0)}`} testId="kpi-hosts" />
+              <Kpi label="Online" value={onlinePct === null ? '—' : `${onlinePct.toFixed(1)}%`} sub={`${formatNumber(hc.online)} hosts`} tone="good" testId="kpi-online" />
+              <Kpi label="Degraded" value={formatNumber(hc.degraded)} sub={share(hc.degraded, hc.total)} tone={hc.degraded ? 'warn' : 'muted'} testId="kpi-degraded" />
+              <Kpi label="Offline" value={formatNumber(hc.offline)} sub={share(hc.offline, hc.total)} tone={hc.offline ? 'bad' : 'muted'} testId="kpi-offline" />
+              <Kpi label="Repairing" value={formatNumber(hc.repairing)} sub={`${formatNumber(hc.maintenance)} in maintenance`} tone="muted" testId="kpi-repair" />
+              <Kpi
+                label="At risk"
+                value={formatNumber(p.clustersAtRisk.length)}
+                sub={`${p.clustersAtRisk.filter((r) => r.daysToThreshold !== null && r.daysToThreshold <= 0).length} over threshold now`}
+                tone={p.clustersAtRisk.length ? 'bad' : 'good'}
+                testId="kpi-risk"
+              />
+            </section>
+
+            <section className="bs-main">
+              <div className="bs-col bs-col-left">
+                <div className="bs-panel">
+                  <div className="bs-panel-title">Platform water levels</div>
+                  <Levels p={p} />
+                </div>
+                <div className="bs-panel bs-trend" data-testid="screen-trend">
+                  <div className="bs-panel-title">
+                    Last 6 hours <span className="bs-title-note">platform utilisation</span>
+                  </div>
+                  <Chart option={trend} height={TREND_HEIGHT} testId="screen-trend-chart" ariaLabel="Platform utilisation over the last 6 hours" />
+                </div>
+              </div>
+              <div className="bs-col bs-col-mid">
+                <Clusters p={p} />
+              </div>
+              <div className="bs-col bs-col-right">
+                <Risks p={p} />
+                <SickHosts p={p} />
+              </div>
+            </section>
+          </>
+        )}
+      </div>
+    </Stage>
+  );
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { findingTone, formatWindow, isUnhealthy, verdictTone } from '../src/lib/machine';
+import { clusterColumns, fitStage, STAGE_H, STAGE_W } from '../src/pages/BigScreen';
+
+describe('machine analysis helpers', () => {
+  it('reads the tone of findings from their words', () => {
+    expect(findingTone('yarn NodeManager is CRASHED but should be STARTED.')).toBe('bad');
+    expect(findingTone('node_exporter scrape failing (5 attempts in a row)')).toBe('bad');
+    expect(findingTone('No heartbeat since 2024-05-01 10:00 UTC')).toBe('bad');
+    expect(findingTone('Hot: CPU busier than 97% of peers')).toBe('bad');
+    expect(findingTone('Degraded: disk /data3 SMART warnings.')).toBe('warn');
+    expect(findingTone('Kernel 5.14.0-362 is older than on most peers')).toBe('warn');
+    expect(findingTone('Idle: containers quieter than 96% of peers')).toBe('info');
+  });
+  it('reads the tone of peer verdicts', () => {
+    expect(verdictTone('hot: busier than 97% of peers')).toBe('bad');
+    expect(verdictTone('busy: above 85% of peers')).toBe('warn');
+    expect(verdictTone('idle')).toBe('info');
+    expect(verdictTone('typical')).toBe('muted');
+  });
+  it('compares desired and actual state case-insensitively', () => {
+    expect(isUnhealthy({ desiredState: 'STARTED', actualState: 'started' })).toBe(false);
+    expect(isUnhealthy({ desiredState: 'STARTED', actualState: 'STOPPED' })).toBe(true);
+  });
+  it('says the window in words', () => {
+    expect(formatWindow('24h0m0s')).toBe('24 hours');
+    expect(formatWindow('168h')).toBe('7 days');
+    expect(formatWindow('1h0m0s')).toBe('1 hour');
+    expect(formatWindow('30m')).toBe('30 minutes');
+    expect(formatWindow('')).toBe('—');
+  });
+});
+
+describe('big screen layout', () => {
+  it('fits the 1920×1080 stage into any window, centred', () => {
+    expect(fitStage(1920, 1080)).toEqual({ scale: 1, left: 0, top: 0 });
+    expect(fitStage(1280, 720)).toEqual({ scale: 2 / 3, left: 0, top: 0 });
+    const wide = fitStage(2560, 1080);
+    expect(wide.scale).toBe(1);
+    expect(wide.left).toBe((2560 - STAGE_W) / 2);
+    const tall = fitStage(1024, 1024);
+    expect(tall.scale).toBeCloseTo(1024 / 1920);
+    expect(tall.top).toBeCloseTo((1024 - STAGE_H * (1024 / 1920)) / 2);
+    expect(fitStage(3840, 2160).scale).toBe(2);
+  });
+  it('picks landscape tiles for the cluster grid', () => {
+    expect(clusterColumns(1)).toBe(1);
+    expect(clusterColumns(12)).toBe(3);
+    const many = clusterColumns(48);
+    expect(many).toBeGreaterThanOrEqual(5);
+    expect(many).toBeLessThanOrEqual(8);
+    for (let n = 1; n <= 60; n++) expect(clusterColumns(n)).toBeLessThanOrEqual(Math.min(8, n));
+  });
+});

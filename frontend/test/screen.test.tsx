@@ -1,0 +1,80 @@
+// @vitest-environment jsdom
+// The big screen inside the app: it shows the platform from its first query
+// while the websocket is down (with the "reconnecting…" badge), and when the
+// session is gone it turns into a sign-in prompt instead of crashing.
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LiveInfo } from '../src/lib/live';
+
+vi.mock('../src/components/LazyChart', () => ({ Chart: (p: { testId?: string }) => <div data-testid={p.testId} className="chart" /> }));
+const liveInfo: LiveInfo = { status: 'reconnecting', attempt: 2, nextRetryAt: null, lastError: 'socket closed (1006)', drops: 1, lastMessageAt: null };
+vi.mock('../src/lib/useLive', () => ({ useLiveSubscription: () => liveInfo }));
+
+import { App } from '../src/app/App';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const json = (b: unknown, status = 200) => new Response(JSON.stringify(b), { status, headers: { 'content-type': 'application/json' } });
+const level = (dimension: string, utilization: number) => ({ dimension, utilization, status: utilization > 0.7 ? 'CRITICAL' : 'OK', threshold: 0.7 });
+const platform = {
+  clusterCount: 2,
+  hostCounts: { total: 100, online: 90, degraded: 5, offline: 3, maintenance: 1, decommissioned: 0, repairing: 1 },
+  capacity: { cpuCores: 3200, memoryBytes: 2 ** 44, diskBytes: 2 ** 50, nicBitsPerSecond: 2.5e12 },
+  levels: [level('CPU', 0.5), level('MEMORY', 0.4)],
+  watermarks: [
+    { cluster: { id: 'c1', name: 'rt-bj-01', kind: 'STREAMING' }, worst: level('CPU', 0.75), levels: [level('CPU', 0.75)] },
+    { cluster: { id: 'c2', name: 'batch-sh-01', kind: 'BATCH' }, worst: level('MEMORY', 0.3), levels: [level('MEMORY', 0.3)] },
+  ],
+  clustersAtRisk: [{ cluster: { name: 'rt-bj-01', kind: 'STREAMING' }, dimension: 'CPU', utilization: 0.75, threshold: 0.7, crossesAt: null, daysToThreshold: 0, reason: 'over' }],
+  recentSickHosts: [{ hostname: 'rt-bj-01-node0007.dc.example', state: 'OFFLINE', stateReason: 'missed 5 heartbeats', cluster: { name: 'rt-bj-01' }, lastHeartbeat: null }],
+};
+
+let host: HTMLDivElement;
+let root: Root;
+beforeEach(() => {
+  window.history.replaceState(null, '', '/screen');
+  host = document.createElement('div');
+  document.body.appendChild(host);
+  root = createRoot(host);
+});
+afterEach(() => {
+  act(() => root.unmount());
+  host.remove();
+  vi.unstubAllGlobals();
+});
+
+function stubServer(query: (op: string) => Response) {
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+      if (String(url).endsWith('/api/v1/session')) return json({ person: { login: 'ops', name: 'Ops', role: 'VIEWER' }, csrfToken: 'c' });
+      return query(JSON.parse(String(init?.body)).operationName);
+    }),
+  );
+}
+
+describe('big screen', () => {
+  it('shows the platform from the first query while the websocket reconnects', async () => {
+    stubServer((op) => (op === 'ScreenInitial' ? json({ data: { platform } }) : json({ errors: [{ message: 'not implemented', extensions: { code: 'INTERNAL' } }] })));
+    await act(async () => root.render(<App />));
+    await vi.waitFor(() => expect(host.querySelector('[data-testid="screen-kpis"]')).not.toBeNull());
+    expect(host.querySelector('.sidenav')).toBeNull();
+    expect(host.querySelector('[data-testid="kpi-hosts"] .bs-kpi-value')?.textContent).toBe('100');
+    expect(host.querySelectorAll('[data-testid="screen-cluster-tile"]')).toHaveLength(2);
+    // the cluster at risk comes first
+    expect(host.querySelector('[data-testid="screen-cluster-tile"] .bs-tile-name')?.textContent).toBe('rt-bj-01');
+    expect(host.querySelector('[data-testid="screen-reconnecting"]')?.textContent).toMatch(/reconnecting/);
+    expect(host.querySelector('[data-testid="big-screen"]')?.getAttribute('data-source')).toBe('poll');
+    expect(host.querySelector('[data-testid="screen-sick-hosts"]')?.textContent).toContain('rt-bj-01-node0007');
+  });
+
+  it('asks for sign-in (on a dark page) when the session is gone', async () => {
+    stubServer(() => json({ errors: [{ message: 'authentication required', extensions: { code: 'UNAUTHENTICATED' } }] }, 401));
+    await act(async () => root.render(<App />));
+    await vi.waitFor(() => expect(host.querySelector('[data-testid="signin-form"]')).not.toBeNull());
+    expect(host.querySelector('.signin-page')?.classList.contains('signin-dark')).toBe(true);
+    expect(host.textContent).toContain('Your session has ended');
+    expect(window.location.pathname).toBe('/screen');
+  });
+});

@@ -1,0 +1,318 @@
+package watermark
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	//go:embed sql/rollup_minutes.sql
+	rollupMinutesSQL string
+	//go:embed sql/rollup_hours.sql
+	rollupHoursSQL string
+	//go:embed sql/rollup_days.sql
+	rollupDaysSQL string
+)
+
+// RollupConfig tunes Rollup. Zero fields take the defaults.
+type RollupConfig struct {
+	// BatchMinutes is how many dirty minutes one transaction claims and rolls up
+	// (default 60): large enough to drain a backlog quickly, small enough that
+	// one batch of a large fleet stays within memory and a few seconds.
+	BatchMinutes int
+	// MaxBatches bounds the batches of one run (default 30), so a run ends even
+	// while writers keep marking the current minute; the rest waits for the next.
+	MaxBatches int
+	// MergeGap joins dirty minutes at most this far apart into one range read from
+	// host_metric (default 5m): re-reading a clean minute is harmless (its levels
+	// come out the same and are not rewritten) and one range scan is cheaper than
+	// many. Sampling every 5 minutes (the demo's history) then costs one scan.
+	MergeGap time.Duration
+	// LockTimeout bounds the wait for in-flight writers when claiming (default 30s).
+	LockTimeout time.Duration
+	// WorkMem is the work_mem of the rollup transaction (default 256MB): the
+	// per-host aggregation of a 100k-host minute needs ~80MB to stay in memory.
+	WorkMem string
+	// Now is the clock (default time.Now). Only complete minutes — those that
+	// ended before Now — are claimed: the current minute is still filling, and
+	// rolling it up twice would cost a rewrite and show a half-minute as "now".
+	Now func() time.Time
+
+	// afterClaim, when set (tests only), runs after the claim commits and before
+	// the levels are computed: the window in which writers may re-mark a minute.
+	afterClaim func(ctx context.Context)
+}
+
+func (c RollupConfig) withDefaults() RollupConfig {
+	c.BatchMinutes = cmp.Or(c.BatchMinutes, 60)
+	c.MaxBatches = cmp.Or(c.MaxBatches, 30)
+	c.MergeGap = cmp.Or(c.MergeGap, 5*time.Minute)
+	c.LockTimeout = cmp.Or(c.LockTimeout, 30*time.Second)
+	c.WorkMem = cmp.Or(c.WorkMem, "256MB")
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// RollupResult counts what one rollup run did.
+type RollupResult struct {
+	// Minutes is the number of dirty minutes processed.
+	Minutes int64
+	// Batches is the number of transactions that processed them.
+	Batches int
+	// Levels is the number of 1-minute levels computed; Written and Removed
+	// those that changed in watermark_1m (unchanged levels are not rewritten).
+	Levels, Written, Removed int64
+	// Hours and Days count the hourly and daily rows re-derived or removed.
+	Hours, Days int64
+	// Clusters are the ids of the clusters whose levels changed (the platform,
+	// PlatformID, included), in ascending order.
+	Clusters []int64
+}
+
+// Rows is the number of level rows the run changed.
+func (r RollupResult) Rows() int64 { return r.Written + r.Removed + r.Hours + r.Days }
+
+// Rollup turns the minutes marked in rollup_dirty into water levels. It is
+// incremental: each run reads only the raw samples of the dirty minutes, which
+// covers new time and late corrections alike, and re-derives only the hours and
+// days those minutes belong to.
+//
+// Claiming minutes without losing any. Writers insert the minutes they touched
+// with INSERT … ON CONFLICT DO NOTHING in the same transaction as their samples.
+// If a minute is already dirty, that insert leaves no trace, so "read the dirty
+// rows, compute, delete them" can lose a write: a writer whose marker hit the
+// existing row but who commits after the rollup's snapshot has its samples
+// missed, and then the rollup deletes the only marker. Comparing xmin or a
+// generation does not help, because DO NOTHING writes nothing to compare. What
+// does help is that a writer holds ROW EXCLUSIVE on rollup_dirty from its marker
+// until it commits. So the claim is a short transaction that takes SHARE ROW
+// EXCLUSIVE on rollup_dirty — waiting for every writer that has marked a minute
+// to commit, and holding back new markers for the few milliseconds it lasts —
+// and moves a batch of minutes into rollup_claim. Every sample of a claimed
+// minute that was marked before the claim is then committed and visible to the
+// computation, which runs in a second transaction that deletes the claims with
+// the levels it writes. A writer marking after the claim finds no row and
+// inserts one, so the minute is dirty again and is rolled up next time. Claims
+// survive a failed or killed run and are processed first by the next one.
+type Rollup struct {
+	pool *pgxpool.Pool
+	cfg  RollupConfig
+}
+
+// NewRollup returns a Rollup on pool.
+func NewRollup(pool *pgxpool.Pool, cfg RollupConfig) *Rollup {
+	return &Rollup{pool: pool, cfg: cfg.withDefaults()}
+}
+
+// RunOnce processes dirty minutes in batches until rollup_dirty is drained or
+// MaxBatches is reached, then notifies ChannelWatermark once per changed cluster
+// (the platform excepted: the pulse covers it) and ChannelPulse once.
+func (r *Rollup) RunOnce(ctx context.Context) (RollupResult, error) {
+	var res RollupResult
+	touched := map[int64]bool{}
+	complete := r.cfg.Now().UTC().Truncate(time.Minute)
+	for range r.cfg.MaxBatches {
+		claimed, err := r.claim(ctx, complete)
+		if err != nil {
+			return res, err
+		}
+		if r.cfg.afterClaim != nil {
+			r.cfg.afterClaim(ctx)
+		}
+		n, err := r.process(ctx, &res, touched)
+		if err != nil {
+			return res, err
+		}
+		if n > 0 {
+			res.Batches++
+		}
+		if claimed < int64(r.cfg.BatchMinutes) {
+			break
+		}
+	}
+	for id := range touched {
+		res.Clusters = append(res.Clusters, id)
+	}
+	slices.Sort(res.Clusters)
+	if len(res.Clusters) > 0 {
+		if err := r.notify(ctx, res.Clusters); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// claim moves up to BatchMinutes of the oldest dirty minutes before complete into
+// rollup_claim (see Rollup for why under a table lock) and returns how many it
+// moved.
+func (r *Rollup) claim(ctx context.Context, complete time.Time) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`,
+			strconv.FormatInt(r.cfg.LockTimeout.Milliseconds(), 10)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `LOCK TABLE rollup_dirty IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			WITH d AS (
+				DELETE FROM rollup_dirty
+				WHERE minute IN (SELECT minute FROM rollup_dirty WHERE minute < $2 ORDER BY minute LIMIT $1)
+				RETURNING minute
+			), c AS (
+				INSERT INTO rollup_claim (minute) SELECT minute FROM d ON CONFLICT DO NOTHING
+			)
+			SELECT count(*) FROM d`, r.cfg.BatchMinutes, complete).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error claiming dirty minutes: %w", err)
+	}
+	return n, nil
+}
+
+// process rolls up every claimed minute in one transaction and returns how many
+// there were.
+func (r *Rollup) process(ctx context.Context, res *RollupResult, touched map[int64]bool) (int, error) {
+	var processed int
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		// UTC makes date_trunc cut hours and days in UTC whatever the server's
+		// zone; JIT compilation costs more than it saves on these statements.
+		if _, err := tx.Exec(ctx, `SELECT set_config('timezone', 'UTC', true), set_config('work_mem', $1, true),
+			set_config('jit', 'off', true)`, r.cfg.WorkMem); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT minute FROM rollup_claim ORDER BY minute FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		minutes, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		if err != nil {
+			return err
+		}
+		if len(minutes) == 0 {
+			return nil
+		}
+		processed = len(minutes)
+		hourSet := map[time.Time]bool{}
+		for _, rg := range mergeRanges(minutes, r.cfg.MergeGap) {
+			var levels, written, removed int64
+			var clusters []int64
+			var hours []time.Time
+			if err := tx.QueryRow(ctx, rollupMinutesSQL, rg.from, rg.to).
+				Scan(&levels, &written, &removed, &clusters, &hours); err != nil {
+				return fmt.Errorf("minutes %s..%s: %w", rg.from.Format(time.RFC3339), rg.to.Format(time.RFC3339), err)
+			}
+			res.Levels += levels
+			res.Written += written
+			res.Removed += removed
+			for _, id := range clusters {
+				touched[id] = true
+			}
+			for _, h := range hours {
+				hourSet[h.UTC()] = true
+			}
+		}
+		days, err := rederive(ctx, tx, rollupHoursSQL, hourSet, time.Hour)
+		if err != nil {
+			return fmt.Errorf("hours: %w", err)
+		}
+		daySet := map[time.Time]bool{}
+		for _, d := range days {
+			daySet[d.UTC()] = true
+		}
+		res.Hours += int64(len(hourSet))
+		var dayRows int64
+		if len(daySet) > 0 {
+			lo, hi, list := spanOf(daySet, 24*time.Hour)
+			if err := tx.QueryRow(ctx, rollupDaysSQL, lo, hi, list).Scan(&dayRows); err != nil {
+				return fmt.Errorf("days: %w", err)
+			}
+		}
+		res.Days += dayRows
+		_, err = tx.Exec(ctx, `DELETE FROM rollup_claim WHERE minute = ANY ($1)`, minutes)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error rolling up water levels: %w", err)
+	}
+	res.Minutes += int64(processed)
+	return processed, nil
+}
+
+// rederive runs the hour statement for the given hours and returns the days it
+// changed.
+func rederive(ctx context.Context, tx pgx.Tx, sql string, set map[time.Time]bool, step time.Duration) ([]time.Time, error) {
+	if len(set) == 0 {
+		return nil, nil
+	}
+	lo, hi, list := spanOf(set, step)
+	var days []time.Time
+	if err := tx.QueryRow(ctx, sql, lo, hi, list).Scan(&days); err != nil {
+		return nil, err
+	}
+	return days, nil
+}
+
+// spanOf returns the range [first, last+step) covering set, and set as a sorted
+// list: the range lets the BRIN index on ts narrow the scan, the list keeps
+// scattered steps from dragging in everything between them.
+func spanOf(set map[time.Time]bool, step time.Duration) (time.Time, time.Time, []time.Time) {
+	list := make([]time.Time, 0, len(set))
+	for t := range set {
+		list = append(list, t)
+	}
+	slices.SortFunc(list, func(a, b time.Time) int { return a.Compare(b) })
+	return list[0], list[len(list)-1].Add(step), list
+}
+
+// timeRange is a half-open range of minutes [from, to).
+type timeRange struct{ from, to time.Time }
+
+// mergeRanges turns sorted minutes into ranges, joining minutes at most gap apart.
+func mergeRanges(minutes []time.Time, gap time.Duration) []timeRange {
+	var out []timeRange
+	for _, m := range minutes {
+		end := m.Add(time.Minute)
+		if n := len(out); n > 0 && !m.After(out[n-1].to.Add(gap-time.Minute)) {
+			if end.After(out[n-1].to) {
+				out[n-1].to = end
+			}
+			continue
+		}
+		out = append(out, timeRange{from: m, to: end})
+	}
+	return out
+}
+
+// notify tells listeners which clusters changed, then sends one pulse, in one
+// transaction so they arrive together.
+func (r *Rollup) notify(ctx context.Context, clusters []int64) error {
+	ids := make([]int64, 0, len(clusters))
+	for _, id := range clusters {
+		if id != PlatformID {
+			ids = append(ids, id)
+		}
+	}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id`, ChannelWatermark, ids); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelPulse, r.cfg.Now().UTC().Format(time.RFC3339))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("error notifying watermark listeners: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package jobs
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/fixture"
+)
+
+func partitions(t *testing.T, pool *pgxpool.Pool) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'host_metric'::regclass ORDER BY 1`)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return names
+}
+
+func TestPartitionsCreatesTodayAndThreeDaysAhead(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	now := time.Date(2026, 5, 10, 23, 59, 0, 0, time.UTC)
+	p := NewPartitions(pool, PartitionsConfig{Now: func() time.Time { return now }})
+	res, err := p.RunOnce(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 4, res.Rows)
+	require.Equal(t, "2026-05-13", res.Details["to"])
+	require.Equal(t, []string{"host_metric_20260510", "host_metric_20260511", "host_metric_20260512", "host_metric_20260513"},
+		partitions(t, pool))
+	res, err = p.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Zero(t, res.Rows, "idempotent")
+}
+
+func TestRetentionDropsOldPartitionsAndLevels(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+	_, err := pool.Exec(ctx, `SELECT ensure_host_metric_partitions('2026-04-20', '2026-05-12')`)
+	require.NoError(t, err)
+	// A partition made by hand, without a day in its name, is left alone.
+	_, err = pool.Exec(ctx, `CREATE TABLE host_metric_manual PARTITION OF host_metric
+		FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO host_metric (host_id, ts, cpu_pct) VALUES (1, '2026-04-21 10:00Z', 5), (1, '2026-05-01 10:00Z', 5)`)
+	require.NoError(t, err)
+	for _, table := range []string{"watermark_1m", "watermark_1h"} {
+		_, err = pool.Exec(ctx, `INSERT INTO `+table+` (cluster_id, dimension, ts, used, capacity, hosts`+
+			map[string]string{"watermark_1m": ")", "watermark_1h": ", utilization, peak, minutes)"}[table]+`
+			SELECT 1, 'CPU', $1::timestamptz - d * interval '1 day', 1, 2, 1`+
+			map[string]string{"watermark_1m": "", "watermark_1h": ", 0.5, 0.5, 60"}[table]+`
+			FROM unnest('{29, 31, 399, 401}'::int[]) d`, now)
+		require.NoError(t, err)
+	}
+	_, err = pool.Exec(ctx, `INSERT INTO watermark_1d (cluster_id, dimension, ts, used, capacity, hosts, utilization,
+		peak, minutes, hours) SELECT 1, 'CPU', $1::timestamptz - d * interval '1 day', 1, 2, 1, 0.5, 0.5, 1440, 24
+		FROM unnest('{399, 401}'::int[]) d`, now)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO scheduler_run (job, replica, started_at) VALUES ('x', 'r', $1::timestamptz - interval '31 days'),
+		('x', 'r', $1::timestamptz - interval '29 days')`, now)
+	require.NoError(t, err)
+
+	r := NewRetention(pool, quietLogger(), RetentionConfig{Now: func() time.Time { return now }})
+	res, err := r.RunOnce(ctx)
+	require.NoError(t, err)
+	// 14 days kept: 2026-04-26 onwards; 04-20 … 04-25 go.
+	require.Equal(t, []string{"host_metric_20260420", "host_metric_20260421", "host_metric_20260422",
+		"host_metric_20260423", "host_metric_20260424", "host_metric_20260425"}, res.Details["partitions_dropped"])
+	kept := partitions(t, pool)
+	require.Equal(t, "host_metric_20260426", kept[0])
+	require.Contains(t, kept, "host_metric_manual")
+	require.Len(t, kept, 16+1)
+	var samples int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM host_metric`).Scan(&samples))
+	require.EqualValues(t, 1, samples)
+
+	require.EqualValues(t, 3, res.Details["levels_1m"], "minutes older than 30 days")
+	require.EqualValues(t, 1, res.Details["levels_1h"], "hours older than 400 days")
+	require.EqualValues(t, 1, res.Details["levels_1d"])
+	require.EqualValues(t, 1, res.Details["scheduler_runs"])
+	require.EqualValues(t, 6+3+1+1+1, res.Rows)
+	var left int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM watermark_1m) + (SELECT count(*) FROM watermark_1h)
+		+ (SELECT count(*) FROM watermark_1d) + (SELECT count(*) FROM scheduler_run)`).Scan(&left))
+	require.EqualValues(t, 1+3+1+1, left)
+
+	res, err = r.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Zero(t, res.Rows, "nothing left to expire")
+}
+
+// The standard set runs end to end on a small fleet, through the same path as
+// `tesla jobs run`, and every run is recorded.
+func TestDefaultJobsRun(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	fixture.New(t, pool)
+	// The fixture writes samples straight into host_metric; mark their minutes
+	// the way every writer does.
+	_, err := pool.Exec(ctx, `INSERT INTO rollup_dirty SELECT DISTINCT date_trunc('minute', ts) FROM host_metric`)
+	require.NoError(t, err)
+
+	set := Default(pool, quietLogger(), DefaultConfig{})
+	var names []string
+	for _, j := range set {
+		names = append(names, j.Name())
+		require.NotEmpty(t, j.Description())
+		require.Positive(t, j.Timeout())
+	}
+	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast}, names)
+	require.Equal(t, time.Minute, set[2].Interval())
+	require.Equal(t, time.Hour, set[3].Interval())
+	require.Equal(t, 24*time.Hour, set[1].Interval())
+
+	for _, j := range set {
+		_, err := Run(ctx, pool, quietLogger(), "test", j)
+		require.NoError(t, err, j.Name())
+	}
+	st, err := Status(ctx, pool, set)
+	require.NoError(t, err)
+	for _, s := range st {
+		require.NotNil(t, s.LastSuccess, s.Name)
+	}
+	rollup := st[2].LastRun
+	require.Positive(t, rollup.Rows, "the fixture's complete minutes were rolled up")
+	require.EqualValues(t, 4, rollup.Details["clusters"], "three clusters and the platform")
+}
