@@ -110,6 +110,19 @@ func (r *hostResolver) Analysis(ctx context.Context, obj *model.Host, window *mo
 	return out, nil
 }
 
+func (r *mutationResolver) SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error) {
+	err := r.Watermark.SetThreshold(ctx, r.Audit, watermark.ThresholdInput{Kind: string(input.Kind), Threshold: input.Threshold})
+	if err == nil {
+		ts, err := r.Query().WatermarkThresholds(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &model.SetWatermarkThresholdPayload{Thresholds: ts, UserErrors: []*model.UserError{}}, nil
+	}
+	ues, err := userErrors(err)
+	return &model.SetWatermarkThresholdPayload{UserErrors: ues}, err
+}
+
 func (r *platformResolver) Watermarks(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.ClusterWatermark, error) {
 	return r.platformWatermarks(ctx, dimensions)
 }
@@ -159,6 +172,20 @@ func (r *queryResolver) SchedulerJobs(ctx context.Context) ([]*model.SchedulerJo
 	for i, j := range st {
 		out[i] = &model.SchedulerJob{Name: j.Name, Description: j.Description, Interval: model.Duration(j.Interval),
 			Timeout: model.Duration(j.Timeout), LastRun: schedulerRun(j.LastRun), LastSuccess: schedulerRun(j.LastSuccess)}
+	}
+	return out, nil
+}
+
+func (r *queryResolver) WatermarkThresholds(ctx context.Context) ([]*model.WatermarkThreshold, error) {
+	ts, err := r.Watermark.Thresholds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.WatermarkThreshold, 0, len(ts))
+	for _, k := range model.AllThresholdKind {
+		if t, ok := ts[string(k)]; ok {
+			out = append(out, &model.WatermarkThreshold{Kind: k, Threshold: t})
+		}
 	}
 	return out, nil
 }

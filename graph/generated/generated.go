@@ -296,9 +296,10 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateAPIToken func(childComplexity int, input model.CreateAPITokenInput) int
-		RevokeAPIToken func(childComplexity int, input model.RevokeAPITokenInput) int
-		SetHostState   func(childComplexity int, input model.SetHostStateInput) int
+		CreateAPIToken        func(childComplexity int, input model.CreateAPITokenInput) int
+		RevokeAPIToken        func(childComplexity int, input model.RevokeAPITokenInput) int
+		SetHostState          func(childComplexity int, input model.SetHostStateInput) int
+		SetWatermarkThreshold func(childComplexity int, input model.SetWatermarkThresholdInput) int
 	}
 
 	PageInfo struct {
@@ -361,22 +362,23 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens     func(childComplexity int, first *int, after *string, last *int, before *string) int
-		AuditLog      func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
-		Bu            func(childComplexity int, id *string, code *string) int
-		Bus           func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
-		Cluster       func(childComplexity int, id *string, name *string) int
-		Clusters      func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
-		Host          func(childComplexity int, id *string, hostname *string) int
-		Hosts         func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
-		Me            func(childComplexity int) int
-		Node          func(childComplexity int, id string) int
-		Nodes         func(childComplexity int, ids []string) int
-		People        func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter) int
-		Person        func(childComplexity int, id *string, login *string) int
-		Platform      func(childComplexity int) int
-		SchedulerJobs func(childComplexity int) int
-		Stacks        func(childComplexity int, first *int, after *string, last *int, before *string) int
+		APITokens           func(childComplexity int, first *int, after *string, last *int, before *string) int
+		AuditLog            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
+		Bu                  func(childComplexity int, id *string, code *string) int
+		Bus                 func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
+		Cluster             func(childComplexity int, id *string, name *string) int
+		Clusters            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
+		Host                func(childComplexity int, id *string, hostname *string) int
+		Hosts               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
+		Me                  func(childComplexity int) int
+		Node                func(childComplexity int, id string) int
+		Nodes               func(childComplexity int, ids []string) int
+		People              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter) int
+		Person              func(childComplexity int, id *string, login *string) int
+		Platform            func(childComplexity int) int
+		SchedulerJobs       func(childComplexity int) int
+		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
+		WatermarkThresholds func(childComplexity int) int
 	}
 
 	RevokeApiTokenPayload struct {
@@ -428,6 +430,11 @@ type ComplexityRoot struct {
 
 	SetHostStatePayload struct {
 		Host       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	SetWatermarkThresholdPayload struct {
+		Thresholds func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -524,6 +531,11 @@ type ComplexityRoot struct {
 		Threshold func(childComplexity int) int
 		Unit      func(childComplexity int) int
 	}
+
+	WatermarkThreshold struct {
+		Kind      func(childComplexity int) int
+		Threshold func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -573,6 +585,7 @@ type MutationResolver interface {
 	SetHostState(ctx context.Context, input model.SetHostStateInput) (*model.SetHostStatePayload, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error)
+	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
 }
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
@@ -601,6 +614,7 @@ type QueryResolver interface {
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
 	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
+	WatermarkThresholds(ctx context.Context) ([]*model.WatermarkThreshold, error)
 }
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
@@ -1700,6 +1714,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetHostState(childComplexity, args["input"].(model.SetHostStateInput)), true
+	case "Mutation.setWatermarkThreshold":
+		if e.ComplexityRoot.Mutation.SetWatermarkThreshold == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setWatermarkThreshold_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetWatermarkThreshold(childComplexity, args["input"].(model.SetWatermarkThresholdInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2123,6 +2148,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Stacks(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.watermarkThresholds":
+		if e.ComplexityRoot.Query.WatermarkThresholds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WatermarkThresholds(childComplexity), true
 
 	case "RevokeApiTokenPayload.apiToken":
 		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
@@ -2338,6 +2369,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetHostStatePayload.UserErrors(childComplexity), true
+
+	case "SetWatermarkThresholdPayload.thresholds":
+		if e.ComplexityRoot.SetWatermarkThresholdPayload.Thresholds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetWatermarkThresholdPayload.Thresholds(childComplexity), true
+	case "SetWatermarkThresholdPayload.userErrors":
+		if e.ComplexityRoot.SetWatermarkThresholdPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetWatermarkThresholdPayload.UserErrors(childComplexity), true
 
 	case "Stack.description":
 		if e.ComplexityRoot.Stack.Description == nil {
@@ -2726,6 +2770,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WatermarkSeries.Unit(childComplexity), true
 
+	case "WatermarkThreshold.kind":
+		if e.ComplexityRoot.WatermarkThreshold.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkThreshold.Kind(childComplexity), true
+	case "WatermarkThreshold.threshold":
+		if e.ComplexityRoot.WatermarkThreshold.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WatermarkThreshold.Threshold(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2745,6 +2802,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
+			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
 		)
 	}
 	first := true
@@ -3513,7 +3571,11 @@ type HostMetricSeries {
   points: [HostMetricPoint!]!
 }
 
-"Where a host stands among its cluster peers in one dimension, over the analysis window."
+"""
+Where a host stands among its cluster peers in one dimension, over the analysis
+window. Values are percent of capacity (0..100; network as percent of each host's
+NIC, so hosts with different NICs compare fairly), except CONTAINERS (a count).
+"""
 type PeerComparison {
   dimension: WatermarkDimension!
   hostAverage: Float
@@ -3598,6 +3660,37 @@ type SchedulerJob {
 extend type Query {
   "The scheduled analytics jobs with their schedule and recent runs."
   schedulerJobs: [SchedulerJob!]!
+  "Utilisation thresholds per cluster kind, and the platform's (kind PLATFORM)."
+  watermarkThresholds: [WatermarkThreshold!]!
+}
+
+enum ThresholdKind {
+  STREAMING
+  BATCH
+  ONLINE
+  PLATFORM
+}
+
+type WatermarkThreshold {
+  kind: ThresholdKind!
+  "Share of capacity (0..1) above which a level is CRITICAL; WARN from 85% of it."
+  threshold: Float!
+}
+
+input SetWatermarkThresholdInput {
+  kind: ThresholdKind!
+  "Share of capacity, more than 0 and at most 1."
+  threshold: Float!
+}
+
+type SetWatermarkThresholdPayload {
+  thresholds: [WatermarkThreshold!]
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Changes a utilisation threshold (ADMIN; audited). Levels are judged against it at once; forecasts at their next run."
+  setWatermarkThreshold(input: SetWatermarkThresholdInput!): SetWatermarkThresholdPayload!
 }
 
 "A beat of the whole platform, sent after each rollup; select what a screen needs from platform."
@@ -4332,6 +4425,16 @@ func (ec *executionContext) childFields_SetHostStatePayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type SetHostStatePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SetWatermarkThresholdPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "thresholds":
+		return ec.fieldContext_SetWatermarkThresholdPayload_thresholds(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetWatermarkThresholdPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetWatermarkThresholdPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Stack(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4506,6 +4609,16 @@ func (ec *executionContext) childFields_WatermarkSeries(ctx context.Context, fie
 		return ec.fieldContext_WatermarkSeries_points(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WatermarkSeries", field.Name)
+}
+
+func (ec *executionContext) childFields_WatermarkThreshold(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_WatermarkThreshold_kind(ctx, field)
+	case "threshold":
+		return ec.fieldContext_WatermarkThreshold_threshold(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WatermarkThreshold", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4876,6 +4989,20 @@ func (ec *executionContext) field_Mutation_setHostState_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetHostStateInput, error) {
 			return ec.unmarshalNSetHostStateInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostStateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setWatermarkThreshold_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetWatermarkThresholdInput, error) {
+			return ec.unmarshalNSetWatermarkThresholdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetWatermarkThresholdInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9932,6 +10059,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setWatermarkThreshold(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setWatermarkThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetWatermarkThreshold(ctx, fc.Args["input"].(model.SetWatermarkThresholdInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetWatermarkThresholdPayload) graphql.Marshaler {
+			return ec.marshalNSetWatermarkThresholdPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetWatermarkThresholdPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setWatermarkThreshold(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetWatermarkThresholdPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setWatermarkThreshold_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11660,6 +11831,38 @@ func (ec *executionContext) fieldContext_Query_schedulerJobs(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_watermarkThresholds(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_watermarkThresholds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WatermarkThresholds(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkThreshold) graphql.Marshaler {
+			return ec.marshalNWatermarkThreshold2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkThresholdᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_watermarkThresholds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkThreshold(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12583,6 +12786,70 @@ func (ec *executionContext) _SetHostStatePayload_userErrors(ctx context.Context,
 func (ec *executionContext) fieldContext_SetHostStatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "SetHostStatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetWatermarkThresholdPayload_thresholds(ctx context.Context, field graphql.CollectedField, obj *model.SetWatermarkThresholdPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetWatermarkThresholdPayload_thresholds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Thresholds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.WatermarkThreshold) graphql.Marshaler {
+			return ec.marshalOWatermarkThreshold2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkThresholdᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetWatermarkThresholdPayload_thresholds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetWatermarkThresholdPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WatermarkThreshold(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetWatermarkThresholdPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SetWatermarkThresholdPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetWatermarkThresholdPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetWatermarkThresholdPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetWatermarkThresholdPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -14144,6 +14411,52 @@ func (ec *executionContext) fieldContext_WatermarkSeries_points(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _WatermarkThreshold_kind(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkThreshold) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkThreshold_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ThresholdKind) graphql.Marshaler {
+			return ec.marshalNThresholdKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐThresholdKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkThreshold_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkThreshold", field, false, false, "ThresholdKind")
+}
+
+func (ec *executionContext) _WatermarkThreshold_threshold(ctx context.Context, field graphql.CollectedField, obj *model.WatermarkThreshold) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WatermarkThreshold_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WatermarkThreshold_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WatermarkThreshold", field, false, false, "Float")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -15805,6 +16118,55 @@ func (ec *executionContext) unmarshalInputSetHostStateInput(ctx context.Context,
 func UnmarshalSetHostStateInput(ctx context.Context, raw any) (model.SetHostStateInput, error) {
 	var out model.SetHostStateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetHostStateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetWatermarkThresholdInput(ctx context.Context, obj any) (model.SetWatermarkThresholdInput, error) {
+	var it model.SetWatermarkThresholdInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "threshold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNThresholdKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐThresholdKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "threshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threshold"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Threshold = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetWatermarkThresholdInput unmarshals raw into the SetWatermarkThresholdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetWatermarkThresholdInput(ctx context.Context, raw any) (model.SetWatermarkThresholdInput, error) {
+	var out model.SetWatermarkThresholdInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetWatermarkThresholdInput", raw, &out)
 	return out, err
 }
 
@@ -17543,6 +17905,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setWatermarkThreshold":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setWatermarkThreshold(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18067,6 +18436,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_schedulerJobs(ctx, field)
 				})
+		case "watermarkThresholds":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_watermarkThresholds(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -18417,6 +18792,44 @@ func (ec *executionContext) _SetHostStatePayload(ctx context.Context, sel ast.Se
 			}
 		case "userErrors":
 			out.Values[i] = ec._SetHostStatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setWatermarkThresholdPayloadImplementors = []string{"SetWatermarkThresholdPayload"}
+
+func (ec *executionContext) _SetWatermarkThresholdPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetWatermarkThresholdPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setWatermarkThresholdPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetWatermarkThresholdPayload")
+		case "thresholds":
+			out.Values[i] = ec._SetWatermarkThresholdPayload_thresholds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SetWatermarkThresholdPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19015,6 +19428,44 @@ func (ec *executionContext) _WatermarkSeries(ctx context.Context, sel ast.Select
 			}
 		case "points":
 			out.Values[i] = ec._WatermarkSeries_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var watermarkThresholdImplementors = []string{"WatermarkThreshold"}
+
+func (ec *executionContext) _WatermarkThreshold(ctx context.Context, sel ast.SelectionSet, obj *model.WatermarkThreshold) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, watermarkThresholdImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WatermarkThreshold")
+		case "kind":
+			out.Values[i] = ec._WatermarkThreshold_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._WatermarkThreshold_threshold(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20295,6 +20746,19 @@ func (ec *executionContext) marshalNSetHostStatePayload2ᚖgithubᚗcomᚋteslao
 	return ec._SetHostStatePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSetWatermarkThresholdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetWatermarkThresholdInput(ctx context.Context, v any) (model.SetWatermarkThresholdInput, error) {
+	res, err := ec.unmarshalInputSetWatermarkThresholdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetWatermarkThresholdPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetWatermarkThresholdPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetWatermarkThresholdPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetWatermarkThresholdPayload!")
+		return graphql.Null
+	}
+	return ec._SetWatermarkThresholdPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNStack2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Stack) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20416,6 +20880,16 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNThresholdKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐThresholdKind(ctx context.Context, v any) (model.ThresholdKind, error) {
+	var res model.ThresholdKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNThresholdKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐThresholdKind(ctx context.Context, sel ast.SelectionSet, v model.ThresholdKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -20578,6 +21052,30 @@ func (ec *executionContext) unmarshalNWatermarkStatus2githubᚗcomᚋteslaopsᚋ
 
 func (ec *executionContext) marshalNWatermarkStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkStatus(ctx context.Context, sel ast.SelectionSet, v model.WatermarkStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNWatermarkThreshold2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkThresholdᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WatermarkThreshold) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatermarkThreshold2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkThreshold(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWatermarkThreshold2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkThreshold(ctx context.Context, sel ast.SelectionSet, v *model.WatermarkThreshold) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WatermarkThreshold!")
+		return graphql.Null
+	}
+	return ec._WatermarkThreshold(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -21191,6 +21689,25 @@ func (ec *executionContext) marshalOWatermarkLevel2ᚖgithubᚗcomᚋteslaopsᚋ
 		return graphql.Null
 	}
 	return ec._WatermarkLevel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWatermarkThreshold2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkThresholdᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.WatermarkThreshold) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWatermarkThreshold2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkThreshold(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -237,7 +237,9 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
-// Where a host stands among its cluster peers in one dimension, over the analysis window.
+// Where a host stands among its cluster peers in one dimension, over the analysis
+// window. Values are percent of capacity (0..100; network as percent of each host's
+// NIC, so hosts with different NICs compare fairly), except CONTAINERS (a count).
 type PeerComparison struct {
 	Dimension   WatermarkDimension `json:"dimension"`
 	HostAverage *float64           `json:"hostAverage,omitempty"`
@@ -318,6 +320,17 @@ type SetHostStateInput struct {
 type SetHostStatePayload struct {
 	Host       *Host        `json:"host,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type SetWatermarkThresholdInput struct {
+	Kind ThresholdKind `json:"kind"`
+	// Share of capacity, more than 0 and at most 1.
+	Threshold float64 `json:"threshold"`
+}
+
+type SetWatermarkThresholdPayload struct {
+	Thresholds []*WatermarkThreshold `json:"thresholds,omitempty"`
+	UserErrors []*UserError          `json:"userErrors"`
 }
 
 type StackConnection struct {
@@ -415,6 +428,12 @@ type WatermarkSeries struct {
 	// Utilisation threshold (0..1) for this cluster's kind.
 	Threshold float64           `json:"threshold"`
 	Points    []*WatermarkPoint `json:"points"`
+}
+
+type WatermarkThreshold struct {
+	Kind ThresholdKind `json:"kind"`
+	// Share of capacity (0..1) above which a level is CRITICAL; WARN from 85% of it.
+	Threshold float64 `json:"threshold"`
 }
 
 type AuditOutcome string
@@ -1058,6 +1077,65 @@ func (e *ScrapeState) UnmarshalJSON(b []byte) error {
 }
 
 func (e ScrapeState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ThresholdKind string
+
+const (
+	ThresholdKindStreaming ThresholdKind = "STREAMING"
+	ThresholdKindBatch     ThresholdKind = "BATCH"
+	ThresholdKindOnline    ThresholdKind = "ONLINE"
+	ThresholdKindPlatform  ThresholdKind = "PLATFORM"
+)
+
+var AllThresholdKind = []ThresholdKind{
+	ThresholdKindStreaming,
+	ThresholdKindBatch,
+	ThresholdKindOnline,
+	ThresholdKindPlatform,
+}
+
+func (e ThresholdKind) IsValid() bool {
+	switch e {
+	case ThresholdKindStreaming, ThresholdKindBatch, ThresholdKindOnline, ThresholdKindPlatform:
+		return true
+	}
+	return false
+}
+
+func (e ThresholdKind) String() string {
+	return string(e)
+}
+
+func (e *ThresholdKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ThresholdKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ThresholdKind", str)
+	}
+	return nil
+}
+
+func (e ThresholdKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ThresholdKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ThresholdKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -18,6 +18,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/fixture"
 	"github.com/teslaops/tesla/internal/sim"
 	"github.com/teslaops/tesla/jobs"
 )
@@ -197,4 +198,23 @@ func TestPlatformPulseAndWatermarkSubscriptions(t *testing.T) {
 		m := next()
 		seen[m["id"].(string)]++
 	}
+}
+
+func TestWatermarkThresholdsAreConfigurableByAdmins(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const m = `mutation($k: ThresholdKind!, $t: Float!) { setWatermarkThreshold(input: {kind: $k, threshold: $t}) {
+		thresholds { kind threshold } userErrors { field code } } }`
+	r := e.gql(t, e.as(fixture.Operator), m, map[string]any{"k": "BATCH", "t": 0.9})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+	r = e.gql(t, e.as(fixture.Admin), m, map[string]any{"k": "BATCH", "t": 1.5})
+	require.Equal(t, []any{"input", "threshold"}, dig(r.Data, "setWatermarkThreshold", "userErrors", 0, "field"), r.Raw)
+	r = e.gql(t, e.as(fixture.Admin), m, map[string]any{"k": "BATCH", "t": 0.9})
+	require.Empty(t, r.Errors, r.Raw)
+	r = e.gql(t, e.as(fixture.Viewer), `{ watermarkThresholds { kind threshold } cluster(name: "batch-wh-1") { watermarkThreshold } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, 0.9, dig(r.Data, "cluster", "watermarkThreshold"))
+	require.Len(t, dig(r.Data, "watermarkThresholds"), 4)
+	r = e.gql(t, e.as(fixture.Admin), `{ auditLog(filter: {action: "setWatermarkThreshold"}) { nodes { outcome actor } } }`, nil)
+	require.Len(t, dig(r.Data, "auditLog", "nodes"), 3, "every attempt is audited: %s", r.Raw)
 }

@@ -47,7 +47,8 @@ type Forecast struct {
 	SlopePerDay *float64
 	// CrossesAt is when the fitted line reaches the threshold: nil when the trend
 	// is not rising, history is under three days, or the crossing is more than
-	// five years out. It lies in the past when the peaks are already above.
+	// five years out. It lies in the past when the peaks are already above — at
+	// the earliest on the first day of history.
 	CrossesAt *time.Time
 	// CrossesAtEarliest and CrossesAtLatest bound CrossesAt from the slope's 95%
 	// confidence interval; CrossesAtLatest is nil when the interval admits a flat
@@ -104,6 +105,9 @@ func fit(peaks []DailyPeak, threshold float64, now time.Time, horizon time.Durat
 		if (xc-xLast)*float64(day) > float64(maxCrossingAhead) {
 			return nil
 		}
+		// A line already over the threshold before the first day says only
+		// that the peaks have been over for all the history there is.
+		xc = max(xc, 0)
 		return ptr(origin.Add(time.Duration(xc * float64(day))).Round(time.Second).UTC())
 	}
 	if f.CrossesAt = crossing(t.slope, t.intercept); f.CrossesAt != nil {
@@ -187,7 +191,7 @@ func (f *Forecaster) RunOnce(ctx context.Context) (ForecastResult, error) {
 	var res ForecastResult
 	now := f.cfg.Now().UTC()
 	today := now.Truncate(day)
-	thresholds, err := clusterThresholds(ctx, f.pool)
+	thresholds, err := thresholdsOf(ctx, f.pool, nil)
 	if err != nil {
 		return res, err
 	}
@@ -298,25 +302,4 @@ func (f *Forecaster) RunOnce(ctx context.Context) (ForecastResult, error) {
 		return res, fmt.Errorf("error storing forecasts: %w", err)
 	}
 	return res, nil
-}
-
-// clusterThresholds maps every cluster id (and PlatformID) to its kind's
-// threshold.
-func clusterThresholds(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}) (map[int64]float64, error) {
-	rows, err := q.Query(ctx, `
-		SELECT c.id, t.threshold FROM cluster c JOIN watermark_threshold t ON t.kind = c.kind
-		UNION ALL
-		SELECT 0, threshold FROM watermark_threshold WHERE kind = 'PLATFORM'`)
-	if err != nil {
-		return nil, fmt.Errorf("error loading thresholds: %w", err)
-	}
-	out := map[int64]float64{}
-	var id int64
-	var t float64
-	if _, err := pgx.ForEachRow(rows, []any{&id, &t}, func() error { out[id] = t; return nil }); err != nil {
-		return nil, fmt.Errorf("error loading thresholds: %w", err)
-	}
-	return out, nil
 }

@@ -200,3 +200,12 @@ func TestForecasterStoresForecastsAndRisks(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, risks, 1, "the crossing in 5.75 days is beyond a 5-day horizon")
 }
+
+// Peaks that have been over the threshold all along, creeping up: the crossing
+// is the first day of history, not a date decades back.
+func TestFitAlreadyOverCrossesAtTheStartOfHistory(t *testing.T) {
+	t.Parallel()
+	f := Fit(peaksOf(line(10, 0.95, 1e-7)...), 0.85, day0.AddDate(0, 0, 10), 14*day)
+	require.NotNil(t, f.CrossesAt)
+	require.Equal(t, day0, *f.CrossesAt)
+}

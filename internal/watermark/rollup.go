@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -72,7 +73,8 @@ type RollupResult struct {
 	// Levels is the number of 1-minute levels computed; Written and Removed
 	// those that changed in watermark_1m (unchanged levels are not rewritten).
 	Levels, Written, Removed int64
-	// Hours and Days count the hourly and daily rows re-derived or removed.
+	// Hours and Days count the hourly and daily rows that changed (re-derived
+	// with new values, or removed).
 	Hours, Days int64
 	// Clusters are the ids of the clusters whose levels changed (the platform,
 	// PlatformID, included), in ascending order.
@@ -116,25 +118,38 @@ func NewRollup(pool *pgxpool.Pool, cfg RollupConfig) *Rollup {
 
 // RunOnce processes dirty minutes in batches until rollup_dirty is drained or
 // MaxBatches is reached, then notifies ChannelWatermark once per changed cluster
-// (the platform excepted: the pulse covers it) and ChannelPulse once.
+// (the platform excepted: the pulse covers it) and ChannelPulse once. Each batch
+// commits on its own, so a run that fails part-way keeps what it finished.
 func (r *Rollup) RunOnce(ctx context.Context) (RollupResult, error) {
 	var res RollupResult
 	touched := map[int64]bool{}
 	complete := r.cfg.Now().UTC().Truncate(time.Minute)
+	var runErr error
 	for range r.cfg.MaxBatches {
 		claimed, err := r.claim(ctx, complete)
 		if err != nil {
-			return res, err
+			runErr = err
+			break
 		}
 		if r.cfg.afterClaim != nil {
 			r.cfg.afterClaim(ctx)
 		}
-		n, err := r.process(ctx, &res, touched)
+		b, err := r.process(ctx)
 		if err != nil {
-			return res, err
+			runErr = err
+			break
 		}
-		if n > 0 {
+		if b.minutes > 0 {
 			res.Batches++
+			res.Minutes += b.minutes
+			res.Levels += b.levels
+			res.Written += b.written
+			res.Removed += b.removed
+			res.Hours += b.hours
+			res.Days += b.days
+			for _, id := range b.clusters {
+				touched[id] = true
+			}
 		}
 		if claimed < int64(r.cfg.BatchMinutes) {
 			break
@@ -145,11 +160,11 @@ func (r *Rollup) RunOnce(ctx context.Context) (RollupResult, error) {
 	}
 	slices.Sort(res.Clusters)
 	if len(res.Clusters) > 0 {
-		if err := r.notify(ctx, res.Clusters); err != nil {
-			return res, err
-		}
+		// Committed batches changed levels even if a later one failed: tell
+		// the screens either way.
+		runErr = errors.Join(runErr, r.notify(ctx, res.Clusters))
 	}
-	return res, nil
+	return res, runErr
 }
 
 // claim moves up to BatchMinutes of the oldest dirty minutes before complete into
@@ -181,11 +196,19 @@ func (r *Rollup) claim(ctx context.Context, complete time.Time) (int64, error) {
 	return n, nil
 }
 
-// process rolls up every claimed minute in one transaction and returns how many
-// there were.
-func (r *Rollup) process(ctx context.Context, res *RollupResult, touched map[int64]bool) (int, error) {
-	var processed int
+// batch is what one process transaction did.
+type batch struct {
+	minutes, levels, written, removed, hours, days int64
+	clusters                                       []int64
+}
+
+// process rolls up every claimed minute in one transaction: the minutes from raw
+// samples, then the hours those changed, then the days those changed, and
+// deletes the claims with the levels it commits.
+func (r *Rollup) process(ctx context.Context) (batch, error) {
+	var b batch
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		b = batch{}
 		// UTC makes date_trunc cut hours and days in UTC whatever the server's
 		// zone; JIT compilation costs more than it saves on these statements.
 		if _, err := tx.Exec(ctx, `SELECT set_config('timezone', 'UTC', true), set_config('work_mem', $1, true),
@@ -197,71 +220,57 @@ func (r *Rollup) process(ctx context.Context, res *RollupResult, touched map[int
 			return err
 		}
 		minutes, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
-		if err != nil {
+		if err != nil || len(minutes) == 0 {
 			return err
 		}
-		if len(minutes) == 0 {
-			return nil
-		}
-		processed = len(minutes)
-		hourSet := map[time.Time]bool{}
+		b.minutes = int64(len(minutes))
+		clusters := map[int64]bool{}
+		hours := map[time.Time]bool{}
 		for _, rg := range mergeRanges(minutes, r.cfg.MergeGap) {
 			var levels, written, removed int64
-			var clusters []int64
-			var hours []time.Time
+			var changed []int64
+			var changedHours []time.Time
 			if err := tx.QueryRow(ctx, rollupMinutesSQL, rg.from, rg.to).
-				Scan(&levels, &written, &removed, &clusters, &hours); err != nil {
+				Scan(&levels, &written, &removed, &changed, &changedHours); err != nil {
 				return fmt.Errorf("minutes %s..%s: %w", rg.from.Format(time.RFC3339), rg.to.Format(time.RFC3339), err)
 			}
-			res.Levels += levels
-			res.Written += written
-			res.Removed += removed
-			for _, id := range clusters {
-				touched[id] = true
+			b.levels += levels
+			b.written += written
+			b.removed += removed
+			for _, id := range changed {
+				clusters[id] = true
 			}
-			for _, h := range hours {
-				hourSet[h.UTC()] = true
+			for _, h := range changedHours {
+				hours[h.UTC()] = true
 			}
 		}
-		days, err := rederive(ctx, tx, rollupHoursSQL, hourSet, time.Hour)
-		if err != nil {
-			return fmt.Errorf("hours: %w", err)
+		days := map[time.Time]bool{}
+		if len(hours) > 0 {
+			lo, hi, list := spanOf(hours, time.Hour)
+			var changedDays []time.Time
+			if err := tx.QueryRow(ctx, rollupHoursSQL, lo, hi, list).Scan(&b.hours, &changedDays); err != nil {
+				return fmt.Errorf("hours: %w", err)
+			}
+			for _, d := range changedDays {
+				days[d.UTC()] = true
+			}
 		}
-		daySet := map[time.Time]bool{}
-		for _, d := range days {
-			daySet[d.UTC()] = true
-		}
-		res.Hours += int64(len(hourSet))
-		var dayRows int64
-		if len(daySet) > 0 {
-			lo, hi, list := spanOf(daySet, 24*time.Hour)
-			if err := tx.QueryRow(ctx, rollupDaysSQL, lo, hi, list).Scan(&dayRows); err != nil {
+		if len(days) > 0 {
+			lo, hi, list := spanOf(days, day)
+			if err := tx.QueryRow(ctx, rollupDaysSQL, lo, hi, list).Scan(&b.days); err != nil {
 				return fmt.Errorf("days: %w", err)
 			}
 		}
-		res.Days += dayRows
+		for id := range clusters {
+			b.clusters = append(b.clusters, id)
+		}
 		_, err = tx.Exec(ctx, `DELETE FROM rollup_claim WHERE minute = ANY ($1)`, minutes)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("error rolling up water levels: %w", err)
+		return batch{}, fmt.Errorf("error rolling up water levels: %w", err)
 	}
-	res.Minutes += int64(processed)
-	return processed, nil
-}
-
-// rederive runs the hour statement for the given hours and returns the days it
-// changed.
-func rederive(ctx context.Context, tx pgx.Tx, sql string, set map[time.Time]bool, step time.Duration) ([]time.Time, error) {
-	if len(set) == 0 {
-		return nil, nil
-	}
-	lo, hi, list := spanOf(set, step)
-	var days []time.Time
-	if err := tx.QueryRow(ctx, sql, lo, hi, list).Scan(&days); err != nil {
-		return nil, err
-	}
-	return days, nil
+	return b, nil
 }
 
 // spanOf returns the range [first, last+step) covering set, and set as a sorted

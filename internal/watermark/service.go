@@ -85,12 +85,15 @@ func (s *Service) ClusterThresholds(ctx context.Context, clusterIDs []int64) (ma
 	return thresholdsOf(ctx, s.pool, clusterIDs)
 }
 
+// thresholdsOf maps the given cluster ids (nil: every cluster and PlatformID) to
+// their kind's threshold.
 func thresholdsOf(ctx context.Context, q db.DBTX, clusterIDs []int64) (map[int64]float64, error) {
 	rows, err := q.Query(ctx, `
 		SELECT c.id, t.threshold FROM cluster c JOIN watermark_threshold t ON t.kind = c.kind
-		WHERE c.id = ANY ($1)
+		WHERE $1::bigint[] IS NULL OR c.id = ANY ($1)
 		UNION ALL
-		SELECT 0, threshold FROM watermark_threshold WHERE kind = 'PLATFORM' AND 0 = ANY ($1)`, clusterIDs)
+		SELECT 0, threshold FROM watermark_threshold
+		WHERE kind = 'PLATFORM' AND ($1::bigint[] IS NULL OR 0 = ANY ($1))`, clusterIDs)
 	if err != nil {
 		return nil, fmt.Errorf("error loading thresholds: %w", err)
 	}

@@ -33,5 +33,5 @@ WITH res AS (
                       WHERE r.cluster_id = w.cluster_id AND r.dimension = w.dimension AND r.ts = w.ts)
     RETURNING w.ts
 )
-SELECT coalesce(array_agg(DISTINCT date_trunc('day', c.ts)), '{}')
+SELECT count(*), coalesce(array_agg(DISTINCT date_trunc('day', c.ts)), '{}')
 FROM (SELECT ts FROM up UNION ALL SELECT ts FROM gone) c
