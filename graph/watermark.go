@@ -88,9 +88,16 @@ func risk(r watermark.Risk) *model.ClusterRisk {
 
 // platformWatermarks returns every cluster's current levels, most at risk first.
 func (r *Resolver) platformWatermarks(ctx context.Context, dimensions []model.WatermarkDimension) ([]*model.ClusterWatermark, error) {
-	ids, err := r.Inventory.ClusterIDs(ctx)
+	clusters, err := r.Inventory.AllClusters(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// The clusters are at hand: prime the loader so each row's cluster costs nothing.
+	l := r.loaders(ctx)
+	ids := make([]int64, len(clusters))
+	for i, c := range clusters {
+		ids[i] = c.ID
+		l.Cluster.Prime(c.ID, c)
 	}
 	now, err := r.Watermark.Now(ctx, ids, dims(dimensions))
 	if err != nil {

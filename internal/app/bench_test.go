@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/fixture"
 	"github.com/teslaops/tesla/internal/sim"
 )
 
@@ -111,4 +113,65 @@ func BenchmarkNestedClustersHosts(b *testing.B) {
 		}
 		b.ReportMetric(float64(n), "hosts/op")
 	})
+}
+
+// BenchmarkPlatformWatermarks200Clusters measures the platform heat table,
+// `platform { watermarks { … } }` for 200 clusters, end to end through the HTTP
+// handler (authentication, GraphQL, loaders, JSON). The query reads only
+// watermark_latest and the clusters, so the bench database holds 200 clusters with
+// their current level in all six dimensions; the series tables do not take part.
+func BenchmarkPlatformWatermarks200Clusters(b *testing.B) {
+	counter := &db.QueryCounter{}
+	d := dbtest.NewDatabase(b, db.Options{Tracer: counter})
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := fixture.New(b, d.Pool)
+	fixture.Bulk(b, d.Pool, 197, 1)
+	_, err := d.Pool.Exec(ctx, `INSERT INTO watermark_latest (cluster_id, dimension, ts, used, capacity, p95, max, hosts)
+		SELECT c.id, dim, date_trunc('minute', now()), 10 + (c.id * 7 + length(dim)) % 90, 100, 0.8, 0.95, 40
+		FROM cluster c CROSS JOIN unnest(ARRAY['CPU','MEMORY','DISK_IO','NET_IN','NET_OUT','CONTAINERS']) dim`)
+	require.NoError(b, err)
+	_, err = d.Pool.Exec(ctx, `ANALYZE`)
+	require.NoError(b, err)
+	cfg, err := LoadConfig(func(string) string { return "" })
+	require.NoError(b, err)
+	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, NewServices(d.Pool, logger, cfg), prometheus.NewRegistry()))
+	defer srv.Close()
+	body, _ := json.Marshal(map[string]any{"query": `{ platform { watermarks {
+		cluster { id name kind } worst { dimension utilization threshold status }
+		levels { dimension utilization threshold status used capacity unit hosts ts } } } }`})
+	token := f.Tokens[fixture.Viewer]
+	client := srv.Client()
+	var clusters int
+	counter.Reset()
+	durations := make([]time.Duration, 0, 1024)
+	for b.Loop() {
+		start := time.Now()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out struct {
+			Data struct {
+				Platform struct{ Watermarks []json.RawMessage }
+			}
+			Errors []any
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || len(out.Errors) > 0 {
+			b.Fatalf("bad response: %v %v", err, out.Errors)
+		}
+		clusters = len(out.Data.Platform.Watermarks)
+		durations = append(durations, time.Since(start))
+	}
+	if clusters != 200 {
+		b.Fatalf("got %d clusters, want 200", clusters)
+	}
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(counter.Count())/float64(b.N), "sql-statements/op")
 }

@@ -296,19 +296,19 @@ func (s *Service) PlatformTotals(ctx context.Context) (*Platform, error) {
 	return &pl, nil
 }
 
-// ClusterIDs returns the id of every cluster, by name: the platform views list all
+// AllClusters returns every cluster, by name: the platform views list all
 // clusters (a few hundred at most), not a page of them.
-func (s *Service) ClusterIDs(ctx context.Context) ([]int64, error) {
+func (s *Service) AllClusters(ctx context.Context) ([]*Cluster, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id FROM cluster ORDER BY name`)
+	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c ORDER BY c.name`)
 	if err != nil {
-		return nil, fmt.Errorf("error listing cluster ids: %w", err)
+		return nil, fmt.Errorf("error listing clusters: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	cs, err := pgx.CollectRows(rows, scanOne[Cluster])
 	if err != nil {
-		return nil, fmt.Errorf("error listing cluster ids: %w", err)
+		return nil, fmt.Errorf("error listing clusters: %w", err)
 	}
-	return ids, nil
+	return cs, nil
 }
