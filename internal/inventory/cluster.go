@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/teslaops/tesla/internal/auth"
-	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/page"
 )
@@ -106,30 +105,12 @@ func (s *Service) ListClusters(ctx context.Context, f ClusterFilter, o Order, ar
 
 // ClustersByIDs loads clusters by id.
 func (s *Service) ClustersByIDs(ctx context.Context, ids []int64) (map[int64]*Cluster, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error loading clusters: %w", err)
-	}
-	return collectByID(rows, func(c *Cluster) int64 { return c.ID })
+	return byIDs(ctx, s, `SELECT `+clusterColumns+` FROM cluster c WHERE c.id = ANY($1)`, ids, "clusters", func(c *Cluster) int64 { return c.ID })
 }
 
 // ClusterByName loads one cluster by name.
 func (s *Service) ClusterByName(ctx context.Context, name string) (*Cluster, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.name = $1`, name)
-	if err != nil {
-		return nil, fmt.Errorf("error loading cluster %q: %w", name, err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, scanOne[Cluster])
-	if err != nil {
-		return nil, db.Interpret(err, fmt.Sprintf("cluster %q", name))
-	}
-	return c, nil
+	return one[Cluster](ctx, s, `SELECT `+clusterColumns+` FROM cluster c WHERE c.name = $1`, name, fmt.Sprintf("cluster %q", name))
 }
 
 // ClustersByOwnerBU groups clusters by owning BU.

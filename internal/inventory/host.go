@@ -135,30 +135,12 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 
 // HostsByIDs loads hosts by id.
 func (s *Service) HostsByIDs(ctx context.Context, ids []int64) (map[int64]*Host, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+hostColumns+` FROM host h WHERE h.id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error loading hosts: %w", err)
-	}
-	return collectByID(rows, func(h *Host) int64 { return h.ID })
+	return byIDs(ctx, s, `SELECT `+hostColumns+` FROM host h WHERE h.id = ANY($1)`, ids, "hosts", func(h *Host) int64 { return h.ID })
 }
 
 // HostByName loads one host by hostname.
 func (s *Service) HostByName(ctx context.Context, hostname string) (*Host, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+hostColumns+` FROM host h WHERE h.hostname = $1`, hostname)
-	if err != nil {
-		return nil, fmt.Errorf("error loading host %q: %w", hostname, err)
-	}
-	h, err := pgx.CollectExactlyOneRow(rows, scanOne[Host])
-	if err != nil {
-		return nil, db.Interpret(err, fmt.Sprintf("host %q", hostname))
-	}
-	return h, nil
+	return one[Host](ctx, s, `SELECT `+hostColumns+` FROM host h WHERE h.hostname = $1`, hostname, fmt.Sprintf("host %q", hostname))
 }
 
 // HostComponent is a service component installed on a host.

@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/page"
 )
 
@@ -190,4 +192,44 @@ func single[T any](pages map[int64]*page.Page[*T]) page.Page[*T] {
 		return *pg
 	}
 	return page.Page[*T]{}
+}
+
+// byIDs serves a dataloader: the rows of sql (which takes the id array as $1),
+// keyed by id, for a signed-in caller. Unknown ids are absent from the map.
+func byIDs[T any, PT interface {
+	*T
+	scanner
+}](ctx context.Context, s *Service, sql string, ids []int64, what string, key func(*T) int64) (map[int64]*T, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, sql, ids)
+	if err != nil {
+		return nil, fmt.Errorf("error loading %s: %w", what, err)
+	}
+	m, err := collectByID[T, PT](rows, key)
+	if err != nil {
+		return nil, fmt.Errorf("error loading %s: %w", what, err)
+	}
+	return m, nil
+}
+
+// one loads the single row sql returns for a unique key ($1), for a signed-in
+// caller; no row is NotFound naming what.
+func one[T any, PT interface {
+	*T
+	scanner
+}](ctx context.Context, s *Service, sql string, key any, what string) (*T, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, sql, key)
+	if err != nil {
+		return nil, fmt.Errorf("error loading %s: %w", what, err)
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, scanOne[T, PT])
+	if err != nil {
+		return nil, db.Interpret(err, what)
+	}
+	return v, nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/teslaops/tesla/internal/auth"
-	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/page"
 )
@@ -76,33 +75,12 @@ func (s *Service) ListBUs(ctx context.Context, f BUFilter, args page.Args) (page
 
 // BUsByIDs loads BUs by id (for dataloaders); unknown ids are absent from the map.
 func (s *Service) BUsByIDs(ctx context.Context, ids []int64) (map[int64]*BU, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+buColumns+` FROM `+buTree+` WHERE b.id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error loading BUs: %w", err)
-	}
-	return collectByID(rows, func(b *BU) int64 { return b.ID })
+	return byIDs(ctx, s, `SELECT `+buColumns+` FROM `+buTree+` WHERE b.id = ANY($1)`, ids, "BUs", func(b *BU) int64 { return b.ID })
 }
 
 // BUByCode loads one BU by its code.
 func (s *Service) BUByCode(ctx context.Context, code string) (*BU, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+buColumns+` FROM `+buTree+` WHERE b.code = $1`, code)
-	if err != nil {
-		return nil, fmt.Errorf("error loading BU %q: %w", code, err)
-	}
-	m, err := collectByID(rows, func(b *BU) int64 { return b.ID })
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range m {
-		return b, nil
-	}
-	return nil, fault.NotFoundf("BU %q not found", code)
+	return one[BU](ctx, s, `SELECT `+buColumns+` FROM `+buTree+` WHERE b.code = $1`, code, fmt.Sprintf("BU %q", code))
 }
 
 // BUChildren returns the child BUs of each parent, ordered by name.
@@ -245,28 +223,14 @@ func (s *Service) PeopleInBUs(ctx context.Context, bus []int64, args page.Args) 
 // PeopleByIDs loads people by id without access checks; callers check each one
 // with CheckPerson before exposing it (the dataloader serves many parents).
 func (s *Service) PeopleByIDs(ctx context.Context, ids []int64) (map[int64]*Person, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+personColumns+` FROM person p WHERE p.id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error loading people: %w", err)
-	}
-	return collectByID(rows, func(p *Person) int64 { return p.ID })
+	return byIDs(ctx, s, `SELECT `+personColumns+` FROM person p WHERE p.id = ANY($1)`, ids, "people", func(p *Person) int64 { return p.ID })
 }
 
 // PersonByLogin loads one person, checking access.
 func (s *Service) PersonByLogin(ctx context.Context, login string) (*Person, error) {
-	if _, err := auth.Require(ctx); err != nil {
+	person, err := one[Person](ctx, s, `SELECT `+personColumns+` FROM person p WHERE p.login = $1`, login, fmt.Sprintf("person %q", login))
+	if err != nil {
 		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+personColumns+` FROM person p WHERE p.login = $1`, login)
-	if err != nil {
-		return nil, fmt.Errorf("error loading person %q: %w", login, err)
-	}
-	person, err := pgx.CollectExactlyOneRow(rows, scanOne[Person])
-	if err != nil {
-		return nil, db.Interpret(err, fmt.Sprintf("person %q", login))
 	}
 	if err := s.CheckPerson(ctx, person); err != nil {
 		return nil, err

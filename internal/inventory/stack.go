@@ -71,28 +71,15 @@ func (s *Service) ListStacks(ctx context.Context, args page.Args) (page.Page[*St
 
 // StacksByIDs loads stacks by id.
 func (s *Service) StacksByIDs(ctx context.Context, ids []int64) (map[int64]*Stack, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT id, name, description FROM stack WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error loading stacks: %w", err)
-	}
-	return collectByID(rows, func(s *Stack) int64 { return s.ID })
+	return byIDs(ctx, s, `SELECT id, name, description FROM stack WHERE id = ANY($1)`, ids, "stacks", func(s *Stack) int64 { return s.ID })
 }
 
 const stackVersionColumns = `id, stack_id, version, released_at, notes`
 
 // StackVersionsByIDs loads stack versions by id.
 func (s *Service) StackVersionsByIDs(ctx context.Context, ids []int64) (map[int64]*StackVersion, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+stackVersionColumns+` FROM stack_version WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error loading stack versions: %w", err)
-	}
-	return collectByID(rows, func(v *StackVersion) int64 { return v.ID })
+	return byIDs(ctx, s, `SELECT `+stackVersionColumns+` FROM stack_version WHERE id = ANY($1)`, ids, "stack versions",
+		func(v *StackVersion) int64 { return v.ID })
 }
 
 // VersionsByStack groups stack versions by stack, oldest release first.
@@ -126,12 +113,6 @@ func (s *Service) PackagesByStackVersion(ctx context.Context, versions []int64) 
 
 // PackagesByIDs loads service packages by id.
 func (s *Service) PackagesByIDs(ctx context.Context, ids []int64) (map[int64]*ServicePackage, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+packageColumns+`, 0::bigint FROM service_package p WHERE p.id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error loading service packages: %w", err)
-	}
-	return collectByID(rows, func(p *ServicePackage) int64 { return p.ID })
+	return byIDs(ctx, s, `SELECT `+packageColumns+`, 0::bigint FROM service_package p WHERE p.id = ANY($1)`, ids, "service packages",
+		func(p *ServicePackage) int64 { return p.ID })
 }

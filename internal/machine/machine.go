@@ -61,16 +61,32 @@ var niceSteps = []time.Duration{
 	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
 }
 
-// chooseStep returns the smallest nice step at least min that keeps the range
-// within maxPoints buckets.
-func chooseStep(rng, min time.Duration, maxPoints int) time.Duration {
-	need := time.Duration(math.Ceil(float64(rng) / float64(maxPoints)))
+// binOrigin is where buckets are aligned, so the same range always gives the same
+// buckets (charts do not shimmer as time moves on).
+var binOrigin = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// buckets counts the aligned buckets of width step that [from, to) touches.
+func buckets(from, to time.Time, step time.Duration) int {
+	first := from.Sub(binOrigin) / step
+	last := (to.Add(-time.Nanosecond)).Sub(binOrigin) / step
+	return int(last-first) + 1
+}
+
+// chooseStep returns the smallest nice step at least min whose aligned buckets
+// over [from, to) number at most maxPoints (a range that does not start on a
+// bucket boundary touches one bucket more than its length alone suggests).
+func chooseStep(from, to time.Time, min time.Duration, maxPoints int) time.Duration {
 	for _, s := range niceSteps {
-		if s >= need && s >= min {
+		if s >= min && buckets(from, to, s) <= maxPoints {
 			return s
 		}
 	}
-	return max(need, min).Round(time.Hour)
+	// Beyond a day: whole days, enough of them.
+	s := max(min, 24*time.Hour).Truncate(24 * time.Hour)
+	for buckets(from, to, s) > maxPoints {
+		s += 24 * time.Hour
+	}
+	return s
 }
 
 // HostSeries returns the host's samples between from and to (zero values: the last
@@ -100,7 +116,7 @@ func (s *Service) HostSeries(ctx context.Context, hostID int64, from, to time.Ti
 	case step < 0:
 		return Series{}, fault.Field("step", "step must be positive")
 	}
-	step = chooseStep(to.Sub(from), max(step, time.Minute), maxPoints)
+	step = chooseStep(from, to, max(step, time.Minute), maxPoints)
 	rows, err := s.pool.Query(ctx, `SELECT date_bin($4::interval, ts, '2000-01-01 00:00:00+00') AS b,
 			avg(cpu_pct), max(cpu_pct), avg(mem_pct), avg(disk_io_pct), avg(net_in_bps), avg(net_out_bps),
 			avg(containers), count(*)

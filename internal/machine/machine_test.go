@@ -104,9 +104,44 @@ func TestAnalysisComparesWithPeersAndFindsTrouble(t *testing.T) {
 	require.True(t, fault.Is(err, fault.Invalid))
 }
 
-func TestChooseStep(t *testing.T) {
-	require.Equal(t, time.Minute, chooseStep(time.Hour, time.Minute, 500))
-	require.Equal(t, 5*time.Minute, chooseStep(24*time.Hour, time.Minute, 300))
-	require.Equal(t, time.Hour, chooseStep(7*24*time.Hour, time.Hour, 500))
-	require.Equal(t, 24*time.Hour, chooseStep(30*24*time.Hour, time.Minute, 30))
+func TestChooseStepKeepsAlignedBucketsWithinMaxPoints(t *testing.T) {
+	aligned := time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
+	odd := aligned.Add(7*time.Minute + 13*time.Second)
+	tests := []struct {
+		from    time.Time
+		rng     time.Duration
+		min     time.Duration
+		points  int
+		want    time.Duration
+		buckets int
+	}{
+		{aligned, time.Hour, time.Minute, 500, time.Minute, 60},
+		{aligned, 24 * time.Hour, time.Minute, 300, 5 * time.Minute, 288},
+		{aligned, 7 * 24 * time.Hour, time.Minute, 500, 30 * time.Minute, 336},
+		{aligned, 30 * 24 * time.Hour, time.Minute, 30, 24 * time.Hour, 30},
+		// Six hours starting mid-bucket touch 25 quarter-hours: 15 minutes is too fine.
+		{odd, 6 * time.Hour, time.Minute, 24, 30 * time.Minute, 13},
+		{odd, 90 * 24 * time.Hour, time.Minute, 30, 4 * 24 * time.Hour, 23},
+	}
+	for _, tt := range tests {
+		got := chooseStep(tt.from, tt.from.Add(tt.rng), tt.min, tt.points)
+		require.Equal(t, tt.want, got, "range %s from %s", tt.rng, tt.from)
+		n := buckets(tt.from, tt.from.Add(tt.rng), got)
+		require.Equal(t, tt.buckets, n)
+		require.LessOrEqual(t, n, tt.points)
+	}
+}
+
+// TestHostSeriesNeverExceedsMaxPoints walks the range's start across a bucket so
+// that an unaligned range would touch one bucket too many.
+func TestHostSeriesNeverExceedsMaxPoints(t *testing.T) {
+	t.Parallel()
+	s, f, ctx := setup(t)
+	host := f.Hosts["batch-wh-1-n02"]
+	for off := time.Duration(0); off < 15*time.Minute; off += 150 * time.Second {
+		to := now.Add(-off)
+		ser, err := s.HostSeries(ctx, host, to.Add(-time.Hour), to, 0, 4)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(ser.Points), 4, "offset %s, step %s", off, ser.Step)
+	}
 }
