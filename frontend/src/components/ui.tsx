@@ -116,3 +116,42 @@ export function Pager({
     </div>
   );
 }
+
+/**
+ * A select of "field ↑ / field ↓" orderings. The default field maps to null so
+ * the URL stays clean when the default ordering is chosen.
+ */
+export function OrderSelect<F extends string>({
+  fields,
+  field,
+  direction,
+  defaultField,
+  label,
+  onChange,
+}: {
+  fields: readonly F[];
+  field: F;
+  direction: 'ASC' | 'DESC';
+  defaultField: F;
+  label: string;
+  onChange: (order: { order: F | null; dir: 'DESC' | null }) => void;
+}) {
+  return (
+    <select
+      value={`${field}:${direction}`}
+      onChange={(e) => {
+        const [f, d] = e.target.value.split(':') as [F, string];
+        onChange({ order: f === defaultField ? null : f, dir: d === 'DESC' ? 'DESC' : null });
+      }}
+      aria-label={label}
+    >
+      {fields.flatMap((f) =>
+        (['ASC', 'DESC'] as const).map((d) => (
+          <option key={`${f}:${d}`} value={`${f}:${d}`}>
+            {humanizeEnum(f)} {d === 'ASC' ? '↑' : '↓'}
+          </option>
+        )),
+      )}
+    </select>
+  );
+}

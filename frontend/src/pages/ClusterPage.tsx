@@ -6,7 +6,7 @@ import { STATE_COLORS, STATE_TONE, STATUS_TONE } from '../lib/colors';
 import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
 import { nextCursor, pageVariables, pagerState, previousPageCursor, type PageCursor } from '../lib/paging';
 import { GraphQLRequestError } from '../lib/graphql';
-import { Badge, EnumBadge, ErrorPanel, Link, Loading, Pager, Panel, PercentBar } from '../components/ui';
+import { Badge, EnumBadge, ErrorPanel, Link, Loading, OrderSelect, Pager, Panel, PercentBar } from '../components/ui';
 import { Chart } from '../components/LazyChart';
 
 const PAGE_SIZE = 50;
@@ -179,22 +179,14 @@ export function ClusterPage({ name }: { name: string }) {
                 </select>
                 <input type="text" placeholder="Rack" value={rackText} onChange={(e) => setRackText(e.target.value)} aria-label="Filter by rack" data-testid="rack-filter" className="narrow" />
                 <input type="search" placeholder="Search hostname" value={hostText} onChange={(e) => setHostText(e.target.value)} aria-label="Search hostname" data-testid="host-search" />
-                <select
-                  value={`${orderField}:${direction}`}
-                  onChange={(e) => {
-                    const [f, d] = e.target.value.split(':');
-                    setParams({ order: f === 'HOSTNAME' ? null : f, dir: d === 'DESC' ? 'DESC' : null });
-                  }}
-                  aria-label="Order hosts"
-                >
-                  {HOST_ORDER_FIELDS.flatMap((f) =>
-                    (['ASC', 'DESC'] as const).map((d) => (
-                      <option key={`${f}:${d}`} value={`${f}:${d}`}>
-                        {humanizeEnum(f)} {d === 'ASC' ? '↑' : '↓'}
-                      </option>
-                    )),
-                  )}
-                </select>
+                <OrderSelect
+                  fields={HOST_ORDER_FIELDS}
+                  field={orderField}
+                  direction={direction}
+                  defaultField="HOSTNAME"
+                  label="Order hosts"
+                  onChange={setParams}
+                />
                 {loading && <span className="spinner" aria-label="Refreshing" />}
               </div>
             }

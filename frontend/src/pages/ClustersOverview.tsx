@@ -13,7 +13,7 @@ import {
 import { formatBitsPerSecond, formatBytes, formatNumber, formatPercent, humanizeEnum } from '../lib/format';
 import { STATE_COLORS, STATUS_TONE } from '../lib/colors';
 import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
-import { Badge, EnumBadge, ErrorPanel, Link, Loading, Panel, Stat } from '../components/ui';
+import { Badge, EnumBadge, ErrorPanel, Link, Loading, OrderSelect, Panel, Stat } from '../components/ui';
 import { Chart } from '../components/LazyChart';
 
 type OrderField = 'NAME' | 'KIND' | 'REGION' | 'CREATED_AT';
@@ -157,22 +157,14 @@ export function ClustersOverview() {
                     </option>
                   ))}
                 </select>
-                <select
-                  value={`${orderField}:${direction}`}
-                  onChange={(e) => {
-                    const [f, d] = e.target.value.split(':');
-                    setParams({ order: f === 'NAME' ? null : f, dir: d === 'DESC' ? 'DESC' : null });
-                  }}
-                  aria-label="Order"
-                >
-                  {ORDER_FIELDS.flatMap((f) =>
-                    (['ASC', 'DESC'] as const).map((d) => (
-                      <option key={`${f}:${d}`} value={`${f}:${d}`}>
-                        {humanizeEnum(f)} {d === 'ASC' ? '↑' : '↓'}
-                      </option>
-                    )),
-                  )}
-                </select>
+                <OrderSelect
+                  fields={ORDER_FIELDS}
+                  field={orderField}
+                  direction={direction}
+                  defaultField="NAME"
+                  label="Order"
+                  onChange={setParams}
+                />
                 {loading && <span className="spinner" aria-label="Refreshing" />}
               </div>
             }
