@@ -96,7 +96,9 @@ func (r *hostResolver) Analysis(ctx context.Context, obj *model.Host, window *mo
 		return nil, err
 	}
 	out := &model.HostAnalysis{Window: model.Duration(a.Window), Os: obj.Os, Kernel: obj.Kernel, Components: comps,
-		UnhealthyComponents: unhealthy, Findings: a.Findings,
+		UnhealthyComponents: unhealthy, Findings: mapAll(a.Findings, func(f machine.Finding) *model.Finding {
+			return &model.Finding{Severity: model.FindingSeverity(f.Severity.String()), Text: f.Text}
+		}),
 		Hardware: &model.HostHardware{Model: obj.Model, CPUCores: obj.CPUCores, MemoryBytes: obj.MemoryBytes,
 			DiskBytes: obj.DiskBytes, NicBitsPerSecond: obj.NicBitsPerSecond}}
 	for _, p := range a.Peers {

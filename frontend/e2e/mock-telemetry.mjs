@@ -475,7 +475,11 @@ export function createTelemetry({ clusters, allHosts, stacks, rnd }) {
       unhealthyComponents: unhealthy,
       peers,
       scrape: sc,
-      findings,
+      // The real server ranks findings; the mock infers the severity from the words.
+      findings: findings.map((text) => ({
+        severity: /no heartbeat|should be|failing/i.test(text) ? 'PROBLEM' : /^idle/i.test(text) ? 'NOTE' : 'WARNING',
+        text,
+      })),
     };
   }
 

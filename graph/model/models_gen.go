@@ -114,6 +114,12 @@ type CreateAPITokenPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// One finding of a machine analysis.
+type Finding struct {
+	Severity FindingSeverity `json:"severity"`
+	Text     string          `json:"text"`
+}
+
 type ForecastPoint struct {
 	Ts    time.Time `json:"ts"`
 	Value float64   `json:"value"`
@@ -133,7 +139,7 @@ type HostAnalysis struct {
 	Peers               []*PeerComparison `json:"peers"`
 	Scrape              *ScrapeStatus     `json:"scrape,omitempty"`
 	// Plain-language findings, worst first.
-	Findings []string `json:"findings"`
+	Findings []*Finding `json:"findings"`
 }
 
 type HostComponent struct {
@@ -720,6 +726,66 @@ func (e *ClusterStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ClusterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type FindingSeverity string
+
+const (
+	// Needs action: the host is out of service, a component is down, it went silent.
+	FindingSeverityProblem FindingSeverity = "PROBLEM"
+	// Worth a look: saturation, a hot spot among peers, missing data, a failing scrape.
+	FindingSeverityWarning FindingSeverity = "WARNING"
+	// For information: e.g. an idle host that could be consolidated.
+	FindingSeverityNote FindingSeverity = "NOTE"
+)
+
+var AllFindingSeverity = []FindingSeverity{
+	FindingSeverityProblem,
+	FindingSeverityWarning,
+	FindingSeverityNote,
+}
+
+func (e FindingSeverity) IsValid() bool {
+	switch e {
+	case FindingSeverityProblem, FindingSeverityWarning, FindingSeverityNote:
+		return true
+	}
+	return false
+}
+
+func (e FindingSeverity) String() string {
+	return string(e)
+}
+
+func (e *FindingSeverity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FindingSeverity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FindingSeverity", str)
+	}
+	return nil
+}
+
+func (e FindingSeverity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FindingSeverity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FindingSeverity) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -107,7 +107,7 @@ func TestHostMetricsAndMachineAnalysisThroughTheAPI(t *testing.T) {
 	e, tok := newDemoEnv(t)
 	r := e.gql(t, tok, `{ hosts(first: 1, filter: {state: ONLINE}) { nodes { hostname
 		metrics(maxPoints: 24) { step points { ts cpuPercent cpuPercentMax samples } }
-		analysis(window: "24h") { window os hardware { cpuCores } components { service } peers { dimension hostAverage peerMedian percentileRank verdict } findings }
+		analysis(window: "24h") { window os hardware { cpuCores } components { service } peers { dimension hostAverage peerMedian percentileRank verdict } findings { severity text } }
 	} } }`, nil)
 	require.Empty(t, r.Errors, r.Raw)
 	h := dig(r.Data, "hosts", "nodes", 0)

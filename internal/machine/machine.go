@@ -175,7 +175,7 @@ type Analysis struct {
 	Window   time.Duration
 	Peers    []Peer
 	Scrape   *ScrapeStatus
-	Findings []string
+	Findings []Finding
 	// Samples is how many samples of the host the window holds.
 	Samples int
 }
@@ -257,7 +257,7 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
 	}
-	var findings []finding
+	var findings []Finding
 	for d, dim := range dims {
 		p := Peer{Dimension: dim, HostAverage: self[d].avg, HostP95: self[d].p95}
 		slices.Sort(peers[d])
@@ -269,25 +269,30 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 		if p.HostAverage != nil {
 			p.Verdict = "typical"
 			if len(peers[d]) >= 3 {
-				below := 0
+				// Mid-rank: peers with the same value count half, so a host just like
+				// all its peers ranks 0.5 ("typical"), not 0 ("idle").
+				var below, equal float64
 				for _, x := range peers[d] {
-					if x < *p.HostAverage {
+					switch {
+					case x < *p.HostAverage:
 						below++
+					case x == *p.HostAverage:
+						equal++
 					}
 				}
-				rank := float64(below) / float64(len(peers[d]))
+				rank := (below + equal/2) / float64(len(peers[d]))
 				p.PercentileRank = &rank
 				switch {
 				case rank >= 0.95:
 					p.Verdict = fmt.Sprintf("hot: busier than %.0f%% of peers", 100*rank)
-					findings = append(findings, finding{2, fmt.Sprintf("%s is busier than %.0f%% of its cluster peers (%.1f vs median %.1f)", label(dim), 100*rank, *p.HostAverage, *p.PeerMedian)})
+					findings = append(findings, Finding{Warning, fmt.Sprintf("%s is busier than %.0f%% of its cluster peers (%.1f vs median %.1f)", label(dim), 100*rank, *p.HostAverage, *p.PeerMedian)})
 				case rank <= 0.05 && *p.PeerMedian > 0:
 					p.Verdict = fmt.Sprintf("idle: quieter than %.0f%% of peers", 100*(1-rank))
-					findings = append(findings, finding{3, fmt.Sprintf("%s is quieter than %.0f%% of its cluster peers (%.1f vs median %.1f)", label(dim), 100*(1-rank), *p.HostAverage, *p.PeerMedian)})
+					findings = append(findings, Finding{Note, fmt.Sprintf("%s is quieter than %.0f%% of its cluster peers (%.1f vs median %.1f)", label(dim), 100*(1-rank), *p.HostAverage, *p.PeerMedian)})
 				}
 			}
 			if dim != DimContainers && p.HostP95 != nil && *p.HostP95 >= 90 {
-				findings = append(findings, finding{1, fmt.Sprintf("%s p95 is %.1f%%: the host is saturated", label(dim), *p.HostP95)})
+				findings = append(findings, Finding{Warning, fmt.Sprintf("%s p95 is %.1f%%: the host is saturated", label(dim), *p.HostP95)})
 			}
 		}
 		a.Peers = append(a.Peers, p)
@@ -298,19 +303,19 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 		if h.StateReason != "" {
 			msg += ": " + h.StateReason
 		}
-		findings = append(findings, finding{0, msg})
+		findings = append(findings, Finding{Problem, msg})
 	}
 	for _, c := range h.UnhealthyComponents {
-		findings = append(findings, finding{1, c})
+		findings = append(findings, Finding{Problem, c})
 	}
 	if h.State != "DECOMMISSIONED" && h.State != "MAINTENANCE" {
 		if h.LastHeartbeat == nil {
-			findings = append(findings, finding{1, "no heartbeat has ever been received"})
+			findings = append(findings, Finding{Problem, "no heartbeat has ever been received"})
 		} else if age := now.Sub(*h.LastHeartbeat); age > staleHeartbeat {
-			findings = append(findings, finding{1, fmt.Sprintf("no heartbeat for %s", age.Round(time.Minute))})
+			findings = append(findings, Finding{Problem, fmt.Sprintf("no heartbeat for %s", age.Round(time.Minute))})
 		}
 		if a.Samples == 0 {
-			findings = append(findings, finding{1, fmt.Sprintf("no samples in the last %s", window)})
+			findings = append(findings, Finding{Warning, fmt.Sprintf("no samples in the last %s", window)})
 		}
 	}
 	st, ok, err := s.scrape(ctx, h.ID)
@@ -321,21 +326,32 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 		a.Scrape = &st
 	}
 	if a.Scrape != nil && a.Scrape.State == "FAILING" {
-		findings = append(findings, finding{1, fmt.Sprintf("node_exporter scrape failing (%d in a row): %s", a.Scrape.Failures, a.Scrape.LastError)})
+		findings = append(findings, Finding{Warning, fmt.Sprintf("node_exporter scrape failing (%d in a row): %s", a.Scrape.Failures, a.Scrape.LastError)})
 	}
-	slices.SortStableFunc(findings, func(x, y finding) int { return x.severity - y.severity })
-	for _, f := range findings {
-		a.Findings = append(a.Findings, f.text)
-	}
+	slices.SortStableFunc(findings, func(x, y Finding) int { return int(x.Severity - y.Severity) })
+	a.Findings = findings
 	if a.Findings == nil {
-		a.Findings = []string{}
+		a.Findings = []Finding{}
 	}
 	return a, nil
 }
 
-type finding struct {
-	severity int // 0 worst
-	text     string
+// Severity ranks a finding; lower is worse.
+type Severity int
+
+// Severities, worst first.
+const (
+	Problem Severity = iota // needs action: out of service, a component down, silent
+	Warning                 // worth a look: saturation, a hot spot, missing data
+	Note                    // information: an idle host that could be consolidated
+)
+
+func (s Severity) String() string { return [...]string{"PROBLEM", "WARNING", "NOTE"}[s] }
+
+// Finding is one plain-language observation about a host.
+type Finding struct {
+	Severity Severity
+	Text     string
 }
 
 // scrape returns the host's scrape status; ok is false for a host nobody scrapes.

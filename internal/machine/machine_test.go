@@ -86,17 +86,24 @@ func TestAnalysisComparesWithPeersAndFindsTrouble(t *testing.T) {
 	require.True(t, strings.HasPrefix(cpu.Verdict, "hot"), cpu.Verdict)
 	require.InDelta(t, 10, *a.Peers[3].HostAverage, 1e-6, "network in is a percent of the NIC: 2.5 Gbit/s of 25 Gbit/s")
 	require.NotEmpty(t, a.Findings)
-	require.Contains(t, a.Findings[0], "saturated")
+	require.Contains(t, a.Findings, Finding{Warning, "CPU p95 is 90.0%: the host is saturated"})
+	require.Contains(t, a.Findings, Finding{Warning, "CPU is busier than 100% of its cluster peers (90.1 vs median 32.5)"})
+	require.Len(t, a.Findings, 2, "memory, disk and network are the same on every host: typical, not idle: %v", a.Findings)
+	require.Equal(t, "typical", a.Peers[1].Verdict)
+	require.InDelta(t, 0.5, *a.Peers[1].PercentileRank, 1e-9)
 
 	// A repairing host with a failed component and no recent data.
 	old := now.Add(-3 * time.Hour)
 	a, err = s.Analyse(ctx, HostFacts{ID: f.Hosts["online-1-n03"], ClusterID: f.Clusters["online-1"], Hostname: "online-1-n03",
 		State: "REPAIRING", StateReason: "PSU swap", LastHeartbeat: &old, UnhealthyComponents: []string{"HDFS/DATANODE is FAILED (want STARTED)"}}, time.Hour)
 	require.NoError(t, err)
-	require.Equal(t, "host is REPAIRING: PSU swap", a.Findings[0])
-	require.Contains(t, a.Findings, "HDFS/DATANODE is FAILED (want STARTED)")
-	require.Contains(t, a.Findings, "no heartbeat for 3h0m0s")
-	require.Contains(t, a.Findings, "no samples in the last 1h0m0s")
+	require.Equal(t, Finding{Problem, "host is REPAIRING: PSU swap"}, a.Findings[0])
+	require.Contains(t, a.Findings, Finding{Problem, "HDFS/DATANODE is FAILED (want STARTED)"})
+	require.Contains(t, a.Findings, Finding{Problem, "no heartbeat for 3h0m0s"})
+	require.Contains(t, a.Findings, Finding{Warning, "no samples in the last 1h0m0s"})
+	for i := 1; i < len(a.Findings); i++ {
+		require.LessOrEqual(t, a.Findings[i-1].Severity, a.Findings[i].Severity, "worst first")
+	}
 	require.Equal(t, "no data", a.Peers[0].Verdict)
 	require.Nil(t, a.Scrape)
 

@@ -5,14 +5,9 @@ import { parseGoDuration } from './format';
 
 export type FindingTone = 'bad' | 'warn' | 'info';
 
-const BAD = /\b(fail\w*|crash\w*|stopped|unknown|no heartbeat|offline|unreachable|hot|panic|refused|error|over)\b|should be/i;
-const WARN = /\b(degraded|busy|older|outdated|high|slow|warning\w*|retr\w*|upgrade)\b/i;
-
-/** The tone of a plain-language finding, from its words (the API sends text only, worst first). */
-export function findingTone(text: string): FindingTone {
-  if (BAD.test(text)) return 'bad';
-  if (WARN.test(text)) return 'warn';
-  return 'info';
+/** The tone of a finding, from the severity the server gave it. */
+export function findingTone(severity: 'PROBLEM' | 'WARNING' | 'NOTE'): FindingTone {
+  return severity === 'PROBLEM' ? 'bad' : severity === 'WARNING' ? 'warn' : 'info';
 }
 
 export const FINDING_LABEL: Record<FindingTone, string> = { bad: 'Problem', warn: 'Warning', info: 'Note' };

@@ -329,6 +329,12 @@ export interface PeerComparison {
   verdict: string;
 }
 
+/** A machine-analysis finding; the server ranks it, worst first. */
+export interface Finding {
+  severity: 'PROBLEM' | 'WARNING' | 'NOTE';
+  text: string;
+}
+
 export interface HostAnalysis {
   window: string;
   hardware: { model: string; cpuCores: number; memoryBytes: number; diskBytes: number; nicBitsPerSecond: number };
@@ -346,7 +352,7 @@ export interface HostAnalysis {
     lastError: string;
     nextAttemptAt: string;
   } | null;
-  findings: string[];
+  findings: Finding[];
 }
 
 export interface MachineAnalysisData {
@@ -368,7 +374,7 @@ export const MACHINE_ANALYSIS = /* GraphQL */ `
         unhealthyComponents { ${COMPONENT} }
         peers { dimension hostAverage hostP95 peerMedian peerP95 percentileRank verdict }
         scrape { url state failures lastAttemptAt lastSuccessAt lastError nextAttemptAt }
-        findings
+        findings { severity text }
       }
     }
   }

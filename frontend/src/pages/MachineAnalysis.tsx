@@ -357,11 +357,11 @@ export function MachineAnalysis({ hostname }: { hostname: string }) {
                 {a.findings.length ? (
                   <ol className="findings-list" data-testid="findings">
                     {a.findings.map((f, i) => {
-                      const tone = findingTone(f);
+                      const tone = findingTone(f.severity);
                       return (
                         <li key={i} className={`finding finding-${tone}`} data-tone={tone}>
                           <span className="finding-tag">{FINDING_LABEL[tone]}</span>
-                          <span>{f}</span>
+                          <span>{f.text}</span>
                         </li>
                       );
                     })}
