@@ -161,20 +161,26 @@ func (s *Service) TokensByIDs(ctx context.Context, ids []int64) (map[int64]auth.
 
 // SignIn exchanges an API token for a web session. It is audited like a mutation.
 func (s *Service) SignIn(ctx context.Context, secret string) (*auth.Principal, auth.Session, error) {
+	input := map[string]string{"method": "token"}
 	p, err := auth.Authenticate(ctx, s.pool, secret)
 	if err != nil {
-		return nil, auth.Session{}, err
-	}
-	if p.Restricted() {
-		return nil, auth.Session{}, fault.New(fault.Unauthenticated, "this token is limited to %s and cannot sign in to the web app", strings.Join(p.Scopes, ", "))
+		// Refused sign-ins are audited too (anonymously: the token names no one we
+		// trust), so guessing shows up in the log.
+		return nil, auth.Session{}, s.audit.Do(ctx, "signIn", "", input, func(pgx.Tx) error { return err })
 	}
 	ctx = auth.WithPrincipal(ctx, p)
 	var sess auth.Session
-	err = s.audit.Do(ctx, "signIn", "person:"+p.Login, map[string]string{"method": "token"}, func(tx pgx.Tx) error {
+	err = s.audit.Do(ctx, "signIn", "person:"+p.Login, input, func(tx pgx.Tx) error {
+		if p.Restricted() {
+			return fault.New(fault.Unauthenticated, "this token is limited to %s and cannot sign in to the web app", strings.Join(p.Scopes, ", "))
+		}
 		sess, err = auth.CreateSession(ctx, tx, p, s.sessionTTL)
 		return err
 	})
-	return p, sess, err
+	if err != nil {
+		return nil, auth.Session{}, err
+	}
+	return p, sess, nil
 }
 
 // SignOut ends a session.

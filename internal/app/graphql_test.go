@@ -375,6 +375,8 @@ func TestSessionSignInCSRFAndSignOut(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	denied := e.gql(t, e.as(fixture.Admin), `{ auditLog(filter: {action: "signIn", outcome: DENIED}) { totalCount nodes { actor } } }`, nil)
+	require.EqualValues(t, 1, dig(denied.Data, "auditLog", "totalCount"), "a refused sign-in is audited: %s", denied.Raw)
 
 	resp, err = http.Post(e.srv.URL+"/api/v1/session", "application/json", strings.NewReader(`{"token":"`+e.as(fixture.Operator)+`"}`))
 	require.NoError(t, err)
