@@ -1,10 +1,16 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/fixture"
 )
 
@@ -33,4 +39,168 @@ func TestCreateAPITokenAuditNamesTheCallerWhenLoginIsLeftOut(t *testing.T) {
 		"admin → person:bob OK",
 		"alice → person:alice FAILED",
 	}, got)
+}
+
+// introspectedField is the part of a schema field the default-argument walk needs.
+type introspectedField struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Args        []struct {
+		Name         string  `json:"name"`
+		Description  string  `json:"description"`
+		DefaultValue *string `json:"defaultValue"`
+		Type         struct {
+			Kind string `json:"kind"`
+		} `json:"type"`
+	} `json:"args"`
+	Type introspectedType `json:"type"`
+}
+
+type introspectedType struct {
+	Kind   string            `json:"kind"`
+	Name   string            `json:"name"`
+	OfType *introspectedType `json:"ofType"`
+}
+
+func (t introspectedType) named() introspectedType {
+	for t.OfType != nil {
+		t = *t.OfType
+	}
+	return t
+}
+
+// Every field whose arguments are all optional must answer when called with none:
+// an argument left out takes its documented default (e.g. "the last 24 hours"),
+// never a zero value that the field then refuses. The walk goes over the live
+// schema by introspection, so a field added later is covered without editing
+// this test, unless it sits on a type the test does not know how to reach.
+func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.as(fixture.Admin)
+	r := e.gql(t, tok, `{ __schema { types { kind name fields { name description
+		args { name description defaultValue type { kind } }
+		type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	raw, err := json.Marshal(dig(r.Data, "__schema", "types"))
+	require.NoError(t, err)
+	var types []struct {
+		Kind   string              `json:"kind"`
+		Name   string              `json:"name"`
+		Fields []introspectedField `json:"fields"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &types))
+
+	// How to reach one object of each type from the query root.
+	reach := map[string]string{
+		"Query":        `{ %s }`,
+		"Platform":     `{ platform { %s } }`,
+		"Cluster":      `{ cluster(name: "rt-ads-1") { %s } }`,
+		"Host":         `{ host(hostname: "rt-ads-1-n01") { %s } }`,
+		"BU":           `{ bu(code: "ADS") { %s } }`,
+		"SchedulerJob": `{ schedulerJobs { %s } }`,
+	}
+	// Types whose optional arguments are not plain queries.
+	skipTypes := map[string]string{
+		"Subscription": "subscriptions are tested over websockets",
+	}
+	// Lookups by one of two keys: called with neither they refuse, as documented.
+	needOne := map[string]bool{"Query.bu": true, "Query.person": true, "Query.cluster": true, "Query.host": true}
+
+	var called, documented []string
+	for _, ty := range types {
+		if ty.Kind != "OBJECT" || strings.HasPrefix(ty.Name, "__") {
+			continue
+		}
+		for _, f := range ty.Fields {
+			if len(f.Args) == 0 {
+				continue
+			}
+			optional := true
+			doc := strings.Contains(strings.ToLower(f.Description), "default")
+			for _, a := range f.Args {
+				optional = optional && (a.Type.Kind != "NON_NULL" || a.DefaultValue != nil)
+				doc = doc || a.DefaultValue != nil || strings.Contains(strings.ToLower(a.Description), "default")
+			}
+			if !optional {
+				continue
+			}
+			name := ty.Name + "." + f.Name
+			if _, ok := skipTypes[ty.Name]; ok {
+				continue
+			}
+			tmpl, ok := reach[ty.Name]
+			require.True(t, ok, "%s has only optional arguments, but the test does not know how to reach a %s: add it to reach", name, ty.Name)
+			sel := f.Name
+			if k := f.Type.named().Kind; k == "OBJECT" || k == "INTERFACE" || k == "UNION" {
+				sel += " { __typename }"
+			}
+			q := fmt.Sprintf(tmpl, sel)
+			r := e.gql(t, tok, q, nil)
+			if needOne[name] {
+				require.Equal(t, "BAD_USER_INPUT", r.code(), "%s: %s", q, r.Raw)
+				continue
+			}
+			require.Empty(t, r.Errors, "%s with its arguments left out: %s", q, r.Raw)
+			called = append(called, name)
+			if doc {
+				documented = append(documented, name)
+			}
+		}
+	}
+	// The walk really covered the fields whose defaults the schema documents.
+	require.Subset(t, documented, []string{"Cluster.watermarks", "Platform.watermarkSeries", "Platform.clustersAtRisk",
+		"Platform.recentSickHosts", "Host.metrics", "Host.analysis", "SchedulerJob.runs"})
+	require.Subset(t, called, []string{"Query.clusters", "Cluster.hosts", "BU.people", "Cluster.forecast", "Platform.levels"})
+}
+
+// The defaults actually used are the documented ones: a water-level series
+// covers the last 24 hours, host metrics the last 6 hours, a machine analysis a
+// 24-hour window.
+func TestDocumentedDefaultsAreTheOnesUsed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.as(fixture.Admin)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Minute)
+	cluster := e.fleet.Clusters["rt-ads-1"]
+	for _, id := range []int64{0, cluster} {
+		_, err := e.db.Pool.Exec(ctx, `INSERT INTO watermark_1m (cluster_id, dimension, ts, used, capacity, hosts)
+			VALUES ($1, 'CPU', $2, 1, 10, 1), ($1, 'CPU', $3, 1, 10, 1)`, id, now.Add(-23*time.Hour), now.Add(-25*time.Hour))
+		require.NoError(t, err)
+	}
+	stamps := func(r gqlResponse, path ...any) []string {
+		t.Helper()
+		require.Empty(t, r.Errors, r.Raw)
+		var out []string
+		for _, p := range dig(r.Data, path...).([]any) {
+			out = append(out, dig(p, "ts").(string))
+		}
+		return out
+	}
+	in := now.Add(-23 * time.Hour).Format(time.RFC3339)
+	out := now.Add(-25 * time.Hour).Format(time.RFC3339)
+	r := e.gql(t, tok, `{ platform { watermarkSeries(dimensions: [CPU], step: "1m", maxPoints: 10000) { points { ts } } } }`, nil)
+	got := stamps(r, "platform", "watermarkSeries", 0, "points")
+	require.Contains(t, got, in)
+	require.NotContains(t, got, out)
+	r = e.gql(t, tok, `query($id: ID!) { node(id: $id) { ... on Cluster { watermarks(dimensions: [CPU], step: "1m", maxPoints: 10000) { points { ts } } } } }`,
+		map[string]any{"id": model.GlobalID(model.KindCluster, cluster)})
+	got = stamps(r, "node", "watermarks", 0, "points")
+	require.Contains(t, got, in)
+	require.NotContains(t, got, out)
+	// Without a step, one is chosen from the 24-hour range: 5 minutes at 500 points.
+	r = e.gql(t, tok, `{ platform { watermarkSeries(dimensions: [CPU]) { step } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "5m0s", dig(r.Data, "platform", "watermarkSeries", 0, "step"))
+
+	host := e.fleet.Hosts["rt-ads-1-n01"]
+	_, err := e.db.Pool.Exec(ctx, `INSERT INTO host_metric (host_id, ts, cpu_pct) VALUES ($1, $2, 10), ($1, $3, 10)`,
+		host, now.Add(-5*time.Hour), now.Add(-7*time.Hour))
+	require.NoError(t, err)
+	r = e.gql(t, tok, `{ host(hostname: "rt-ads-1-n01") { metrics(step: "1m") { points { ts } } analysis { window } } }`, nil)
+	got = stamps(r, "host", "metrics", "points")
+	require.Contains(t, got, now.Add(-5*time.Hour).Format(time.RFC3339))
+	require.NotContains(t, got, now.Add(-7*time.Hour).Format(time.RFC3339))
+	require.Equal(t, "24h0m0s", dig(r.Data, "host", "analysis", "window"))
 }
