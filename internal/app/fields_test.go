@@ -204,3 +204,51 @@ func TestDocumentedDefaultsAreTheOnesUsed(t *testing.T) {
 	require.NotContains(t, got, now.Add(-7*time.Hour).Format(time.RFC3339))
 	require.Equal(t, "24h0m0s", dig(r.Data, "host", "analysis", "window"))
 }
+
+// A value a client got wrong is the client's mistake: BAD_USER_INPUT naming the
+// argument (GraphQL's own validation, for enums and built-in scalars, answers
+// GRAPHQL_VALIDATION_FAILED naming the variable), never INTERNAL. Each custom
+// scalar and decoded string is tried as a literal and as a variable.
+func TestBadArgumentValuesAreTheCallersMistake(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.as(fixture.Admin)
+	const host = `host(hostname: "rt-ads-1-n01")`
+	cases := []struct {
+		name, query string
+		vars        map[string]any
+		code, names string
+	}{
+		{"Time literal", `{ platform { watermarkSeries(from: "yesterday") { dimension } } }`, nil, "BAD_USER_INPUT", "from"},
+		{"Time variable", `query($t: Time) { platform { watermarkSeries(to: $t) { dimension } } }`, map[string]any{"t": "yesterday"}, "BAD_USER_INPUT", "to"},
+		{"Time number literal", `{ cluster(name: "rt-ads-1") { watermarks(from: 5) { dimension } } }`, nil, "BAD_USER_INPUT", "from"},
+		{"Time number variable", `query($t: Time) { ` + host + ` { metrics(from: $t) { step } } }`, map[string]any{"t": 1700000000}, "BAD_USER_INPUT", "from"},
+		{"Time empty string", `query($t: Time) { ` + host + ` { metrics(to: $t) { step } } }`, map[string]any{"t": ""}, "BAD_USER_INPUT", "to"},
+		{"Time without zone", `{ platform { watermarkSeries(from: "2026-03-01 10:00:00") { dimension } } }`, nil, "BAD_USER_INPUT", "from"},
+		{"Duration literal", `{ ` + host + ` { analysis(window: "a while") { window } } }`, nil, "BAD_USER_INPUT", "window"},
+		{"Duration variable", `query($d: Duration) { platform { watermarkSeries(step: $d) { dimension } } }`, map[string]any{"d": 5}, "BAD_USER_INPUT", "step"},
+		{"Duration in an input", `mutation($in: CreateApiTokenInput!) { createApiToken(input: $in) { token } }`,
+			map[string]any{"in": map[string]any{"expiresIn": "forever"}}, "BAD_USER_INPUT", "expiresIn"},
+		{"ID literal", `{ node(id: "not-an-id") { id } }`, nil, "BAD_USER_INPUT", "id"},
+		{"ID variable", `query($id: ID) { bus(filter: {parentId: $id}) { totalCount } }`, map[string]any{"id": "Q2x1c3Rlcjox"}, "BAD_USER_INPUT", "parentId"},
+		{"cursor literal", `{ clusters(after: "zzz") { totalCount } }`, nil, "BAD_USER_INPUT", "after"},
+		{"cursor variable", `query($c: String) { ` + host + ` { cluster { hosts(before: $c) { totalCount } } } }`, map[string]any{"c": "!!"}, "BAD_USER_INPUT", "before"},
+		{"enum literal", `{ platform { levels(dimensions: [GPU]) { unit } } }`, nil, "GRAPHQL_VALIDATION_FAILED", "GPU"},
+		{"enum variable", `query($k: ClusterKind) { clusters(filter: {kind: $k}) { totalCount } }`, map[string]any{"k": "NOPE"}, "GRAPHQL_VALIDATION_FAILED", "NOPE"},
+		{"Int variable", `query($n: Int) { hosts(first: $n) { totalCount } }`, map[string]any{"n": "ten"}, "GRAPHQL_VALIDATION_FAILED", "Int"},
+	}
+	for _, c := range cases {
+		r := e.gql(t, tok, c.query, c.vars)
+		require.NotEmpty(t, r.Errors, "%s: %s", c.name, r.Raw)
+		require.Equal(t, c.code, r.code(), "%s: %s", c.name, r.Raw)
+		require.Contains(t, r.Errors[0].Message, c.names, "%s: the message names what was wrong: %s", c.name, r.Raw)
+		requireNoSecrets(t, r.Raw)
+	}
+	// The argument is named as the error's field too, and its path leads to it.
+	r := e.gql(t, tok, `{ platform { watermarkSeries(from: "yesterday") { dimension } } }`, nil)
+	require.Equal(t, "from", r.Errors[0].Extensions["field"], r.Raw)
+	require.Equal(t, []any{"platform", "watermarkSeries", "from"}, r.Errors[0].Path, r.Raw)
+	// Well-formed times still work, with or without fractions and offsets.
+	r = e.gql(t, tok, `{ platform { watermarkSeries(from: "2026-03-01T10:00:00.5+08:00", to: "2026-03-01T12:00:00Z") { step } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+}
