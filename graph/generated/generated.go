@@ -2964,7 +2964,11 @@ type Query {
 
   "Fetches any object by its global id."
   node(id: ID!): Node
-  "Fetches several objects by global id, in the order asked; unknown ids give null."
+  """
+  Fetches several objects by global id, in the order asked; unknown ids give null.
+  An id that is malformed or that the caller may not read gives null too, with an
+  error whose path points at its position; the other ids are answered.
+  """
   nodes(ids: [ID!]!): [Node]!
 
   "Business units. Without ` + "`" + `parentId` + "`" + ` the whole tree is listed breadth-first from the roots."
@@ -3038,8 +3042,13 @@ type BU implements Node {
   children: [BU!]!
   "Depth in the tree: roots are 0."
   depth: Int!
-  "People directly in this BU (visible subject to access rules)."
-  people(first: Int, after: String, last: Int, before: String): PersonConnection!
+  """
+  People directly in this BU. Operators and admins list any BU's people, BU admins
+  those of their own BU subtree, viewers none. A BU whose people the caller may not
+  list answers null here, with a FORBIDDEN error whose path points at this field;
+  the rest of the response (the BU itself, other BUs) stands.
+  """
+  people(first: Int, after: String, last: Int, before: String): PersonConnection
   "Clusters owned by this BU."
   clusters: [Cluster!]!
 }
@@ -3563,7 +3572,7 @@ extend type Platform {
   watermarks(dimensions: [WatermarkDimension!]): [ClusterWatermark!]!
   "Platform-wide current level per dimension."
   levels(dimensions: [WatermarkDimension!]): [WatermarkLevel!]!
-  "Platform-wide series."
+  "Platform-wide series, at most maxPoints per series. Defaults: all dimensions, the last 24 hours, a step chosen from the range."
   watermarkSeries(dimensions: [WatermarkDimension!], from: Time, to: Time, step: Duration, maxPoints: Int = 500): [WatermarkSeries!]!
   "Clusters over a threshold now or forecast to cross one within horizonDays, soonest first."
   clustersAtRisk(horizonDays: Int = 14): [ClusterRisk!]!
@@ -6674,10 +6683,10 @@ func (ec *executionContext) _BU_people(ctx context.Context, field graphql.Collec
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
-			return ec.marshalNPersonConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonConnection(ctx, selections, v)
+			return ec.marshalOPersonConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_BU_people(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16717,7 +16726,7 @@ func (ec *executionContext) _BU(ctx context.Context, sel ast.SelectionSet, obj *
 			}
 		case "people":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BU_people(ctx, field, obj)
 				})
@@ -21671,6 +21680,13 @@ func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 		return graphql.Null
 	}
 	return ec._Person(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPersonConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonConnection(ctx context.Context, sel ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PersonConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOPersonFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonFilter(ctx context.Context, v any) (*model.PersonFilter, error) {

@@ -252,3 +252,102 @@ func TestBadArgumentValuesAreTheCallersMistake(t *testing.T) {
 	r = e.gql(t, tok, `{ platform { watermarkSeries(from: "2026-03-01T10:00:00.5+08:00", to: "2026-03-01T12:00:00Z") { step } } }`, nil)
 	require.Empty(t, r.Errors, r.Raw)
 }
+
+// errorsByPath indexes a response's errors by their path, joined with dots.
+func errorsByPath(r gqlResponse) map[string]gqlError {
+	out := map[string]gqlError{}
+	for _, e := range r.Errors {
+		var parts []string
+		for _, p := range e.Path {
+			parts = append(parts, fmt.Sprint(p))
+		}
+		out[strings.Join(parts, ".")] = e
+	}
+	return out
+}
+
+// A refusal belongs to the field refused: null there, an error whose path points
+// at it, and the rest of the response stands. The people of several BUs are
+// fetched in one batch; a BU the caller may not list must not refuse the others.
+func TestRefusedBUPeopleFailOnlyTheirOwnField(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	lead := e.as(fixture.BULead)
+
+	r := e.gql(t, lead, `{ a: bu(code: "ADS") { code people { totalCount } } b: bu(code: "PLATFORM") { code people { totalCount } } }`, nil)
+	require.EqualValues(t, 1, dig(r.Data, "a", "people", "totalCount"), r.Raw)
+	require.Equal(t, "PLATFORM", dig(r.Data, "b", "code"), "the BU itself stands: %s", r.Raw)
+	require.Nil(t, dig(r.Data, "b", "people"))
+	require.Len(t, r.Errors, 1, r.Raw)
+	require.Equal(t, []any{"b", "people"}, r.Errors[0].Path)
+	require.Equal(t, "FORBIDDEN", r.code())
+	require.Contains(t, r.Errors[0].Message, "BU PLATFORM", "the message names the BU refused")
+
+	// All four BUs in one batch: the lead's two answered, the other two refused,
+	// each error naming its own BU.
+	const all = `{ bus { nodes { code people { totalCount nodes { login } } } } }`
+	r = e.gql(t, lead, all, nil)
+	require.NotNil(t, r.Data, r.Raw)
+	errs := errorsByPath(r)
+	require.Len(t, errs, 2, r.Raw)
+	for i, n := range dig(r.Data, "bus", "nodes").([]any) {
+		code := dig(n, "code").(string)
+		path := fmt.Sprintf("bus.nodes.%d.people", i)
+		switch code {
+		case "ADS", "ADS-SEARCH":
+			require.EqualValues(t, 1, dig(n, "people", "totalCount"), "%s: %s", code, r.Raw)
+			require.NotContains(t, errs, path)
+		default:
+			require.Nil(t, dig(n, "people"), code)
+			require.Equal(t, "FORBIDDEN", errs[path].Extensions["code"], "%s: %s", code, r.Raw)
+			require.Contains(t, errs[path].Message, "BU "+code+":")
+		}
+	}
+
+	// A viewer lists no BU's people: every people field refused, the BUs stand.
+	r = e.gql(t, e.as(fixture.Viewer), all, nil)
+	require.Len(t, dig(r.Data, "bus", "nodes"), 4, r.Raw)
+	require.Len(t, errorsByPath(r), 4, r.Raw)
+	for i := range 4 {
+		require.Nil(t, dig(r.Data, "bus", "nodes", i, "people"))
+		require.NotEmpty(t, dig(r.Data, "bus", "nodes", i, "code"))
+	}
+
+	// An admin is refused nothing; the totals are the whole of each BU.
+	r = e.gql(t, e.as(fixture.Admin), all, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	total := 0
+	for _, n := range dig(r.Data, "bus", "nodes").([]any) {
+		total += int(dig(n, "people", "totalCount").(float64))
+	}
+	require.Equal(t, 5, total)
+}
+
+// nodes(ids) answers each id on its own: an id the caller may not read, or one
+// that does not parse, is null at its index with an error pointing there.
+func TestNodesRefusesEachIDOnItsOwn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := []string{
+		model.GlobalID(model.KindPerson, e.fleet.People[fixture.Outsider]), // outside the lead's subtree
+		model.GlobalID(model.KindPerson, e.fleet.People[fixture.Viewer]),
+		model.GlobalID(model.KindBU, e.fleet.BUs["PLATFORM"]),
+		"not-an-id",
+		model.GlobalID(model.KindHost, 987654), // unknown: null without an error
+	}
+	r := e.gql(t, e.as(fixture.BULead), `query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Person { login } ... on BU { code } } }`,
+		map[string]any{"ids": ids})
+	require.NotNil(t, r.Data, r.Raw)
+	nodes := dig(r.Data, "nodes").([]any)
+	require.Len(t, nodes, 5, r.Raw)
+	require.Nil(t, nodes[0])
+	require.Equal(t, fixture.Viewer, dig(nodes[1], "login"))
+	require.Equal(t, "PLATFORM", dig(nodes[2], "code"))
+	require.Nil(t, nodes[3])
+	require.Nil(t, nodes[4])
+	errs := errorsByPath(r)
+	require.Len(t, errs, 2, r.Raw)
+	require.Equal(t, "FORBIDDEN", errs["nodes.0"].Extensions["code"], r.Raw)
+	require.Equal(t, "BAD_USER_INPUT", errs["nodes.3"].Extensions["code"], r.Raw)
+	requireNoSecrets(t, r.Raw)
+}
