@@ -49,3 +49,26 @@ func TestPerKeyRefusalFailsOnlyItsKey(t *testing.T) {
 	require.ErrorIs(t, errs[0], boom)
 	require.ErrorIs(t, errs[1], boom)
 }
+
+// A prefetch primes the keys a per-key fetch answered and leaves the refused ones
+// to their own fields, instead of failing the list that prefetched them.
+func TestPrimeLeavesRefusedKeysToTheirFields(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	calls := 0
+	fetch := perKey(func(_ context.Context, keys []int64) (map[int64]string, map[int64]error, error) {
+		calls++
+		return map[int64]string{1: "one"}, map[int64]error{2: fault.Forbiddenf("no 2")}, nil
+	})
+	ld := dataloadgen.NewMappedLoader(fetch)
+	require.NoError(t, prime(ctx, ld, []int64{1, 2}, fetch))
+	v, err := ld.Load(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, "one", v)
+	require.Equal(t, 1, calls, "key 1 came from the cache")
+	_, err = ld.Load(ctx, 2)
+	require.True(t, fault.Is(err, fault.Forbidden), "%v", err)
+
+	boom := errors.New("database down")
+	require.ErrorIs(t, prime(ctx, ld, []int64{3}, func(context.Context, []int64) (map[int64]string, error) { return nil, boom }), boom)
+}

@@ -203,6 +203,28 @@ func TestDocumentedDefaultsAreTheOnesUsed(t *testing.T) {
 	require.Contains(t, got, now.Add(-5*time.Hour).Format(time.RFC3339))
 	require.NotContains(t, got, now.Add(-7*time.Hour).Format(time.RFC3339))
 	require.Equal(t, "24h0m0s", dig(r.Data, "host", "analysis", "window"))
+
+	// clustersAtRisk looks 14 days ahead.
+	_, err = e.db.Pool.Exec(ctx, `INSERT INTO watermark_forecast (cluster_id, dimension, method, threshold, days_of_history, crosses_at, computed_at)
+		VALUES ($1, 'CPU', 'test', 0.6, 28, $3, now()), ($2, 'MEMORY', 'test', 0.85, 28, $4, now())`,
+		cluster, e.fleet.Clusters["batch-wh-1"], now.Add(10*24*time.Hour), now.Add(20*24*time.Hour))
+	require.NoError(t, err)
+	r = e.gql(t, tok, `{ platform { clustersAtRisk { cluster { name } dimension } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, []any{map[string]any{"cluster": map[string]any{"name": "rt-ads-1"}, "dimension": "CPU"}},
+		dig(r.Data, "platform", "clustersAtRisk"))
+
+	// Connections give 50 per page, recentSickHosts 20, orderings run ascending.
+	fixture.Bulk(t, e.db.Pool, 1, 100)
+	r = e.gql(t, tok, `{ hosts { totalCount nodes { id } pageInfo { hasNextPage } } platform { recentSickHosts { id } }
+		clusters(orderBy: {field: NAME}) { nodes { name } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.EqualValues(t, 118, dig(r.Data, "hosts", "totalCount"))
+	require.Len(t, dig(r.Data, "hosts", "nodes"), 50)
+	require.Equal(t, true, dig(r.Data, "hosts", "pageInfo", "hasNextPage"))
+	require.Len(t, dig(r.Data, "platform", "recentSickHosts"), 20)
+	require.Equal(t, []any{map[string]any{"name": "batch-wh-1"}, map[string]any{"name": "bulk-0001"},
+		map[string]any{"name": "online-1"}, map[string]any{"name": "rt-ads-1"}}, dig(r.Data, "clusters", "nodes"))
 }
 
 // A value a client got wrong is the client's mistake: BAD_USER_INPUT naming the
