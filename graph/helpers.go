@@ -3,9 +3,13 @@ package graph
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/teslaops/tesla/graph/model"
@@ -114,6 +118,14 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 		return nullIfNotFound[model.Node](nil, err)
 	}
 	return n, nil
+}
+
+// addElementError reports err at element i of the list field resolving in ctx,
+// for a list that answers its other elements (GraphQL's partial results). The
+// error presenter still maps it to its code and message.
+func addElementError(ctx context.Context, i int, err error) {
+	path := append(slices.Clone(graphql.GetPath(ctx)), ast.PathIndex(i))
+	graphql.AddError(ctx, &gqlerror.Error{Err: err, Message: err.Error(), Path: path})
 }
 
 // f64 widens a stored real to the float64 GraphQL sends, keeping its shortest

@@ -113,6 +113,24 @@ func optional[V any](fetch func(context.Context, []int64) (map[int64]*V, error))
 	}
 }
 
+// perKey adapts a batch fetch that decides access key by key (values for the
+// keys it answers, an error for each key it refuses) to a mapped loader fetch. The
+// refusals travel as a dataloadgen.MappedFetchError, so each key's Load gets its
+// own value or its own error: one refused key fails only the field that asked for
+// it, never its neighbours in the batch. err still fails the whole batch.
+func perKey[V any](fetch func(context.Context, []int64) (map[int64]V, map[int64]error, error)) func(context.Context, []int64) (map[int64]V, error) {
+	return func(ctx context.Context, keys []int64) (map[int64]V, error) {
+		m, refused, err := fetch(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		if len(refused) > 0 {
+			return m, dataloadgen.MappedFetchError[int64](refused)
+		}
+		return m, nil
+	}
+}
+
 // argsKey identifies the arguments of a nested connection: parents asking with the
 // same arguments share one batched query.
 func argsKey(v ...any) string {
@@ -152,9 +170,9 @@ func (l *Loaders) PeoplePages(args page.Args) *dataloadgen.Loader[int64, *page.P
 	if ld, ok := l.peoplePages[key]; ok {
 		return ld
 	}
-	ld := dataloadgen.NewMappedLoader(func(ctx context.Context, bus []int64) (map[int64]*page.Page[*inventory.Person], error) {
+	ld := dataloadgen.NewMappedLoader(perKey(func(ctx context.Context, bus []int64) (map[int64]*page.Page[*inventory.Person], map[int64]error, error) {
 		return l.inv.PeopleInBUs(ctx, bus, args)
-	}, dataloadgen.WithWait(loaderWait))
+	}), dataloadgen.WithWait(loaderWait))
 	l.peoplePages[key] = ld
 	return ld
 }

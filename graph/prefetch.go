@@ -3,8 +3,10 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
 
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -179,10 +181,20 @@ func hostArgs(raw map[string]any) (inventory.HostFilter, inventory.Order, page.A
 	return f, hostOrder(a.OrderBy), pageArgs(a.First, a.After, a.Last, a.Before), err
 }
 
-// prime fetches keys with fetch and primes the loader with the results.
+// prime fetches keys with fetch and primes the loader with the results. Keys the
+// fetch refuses one by one (a dataloadgen.MappedFetchError, see perKey) are left
+// unprimed: their own field then loads them and reports its refusal at its own
+// path, so a prefetch never turns one refused child into a failed list.
 func prime[V any](ctx context.Context, ld interface{ Prime(int64, V) bool }, keys []int64,
 	fetch func(context.Context, []int64) (map[int64]V, error)) error {
 	m, err := fetch(ctx, keys)
+	var refused dataloadgen.MappedFetchError[int64]
+	if errors.As(err, &refused) {
+		for k := range refused {
+			delete(m, k)
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

@@ -231,8 +231,11 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 	out := make([]model.Node, len(ids))
 	for i, id := range ids {
 		n, err := r.node(ctx, "ids", id)
-		if err != nil && !fault.Is(err, fault.NotFound) {
-			return nil, err
+		if err != nil {
+			// The refusal belongs to this id alone: null at its index, the error
+			// pointing there, the other ids answered.
+			addElementError(ctx, i, err)
+			continue
 		}
 		out[i] = n
 	}

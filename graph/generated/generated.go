@@ -2964,7 +2964,11 @@ type Query {
 
   "Fetches any object by its global id."
   node(id: ID!): Node
-  "Fetches several objects by global id, in the order asked; unknown ids give null."
+  """
+  Fetches several objects by global id, in the order asked; unknown ids give null.
+  An id that is malformed or that the caller may not read gives null too, with an
+  error whose path points at its position; the other ids are answered.
+  """
   nodes(ids: [ID!]!): [Node]!
 
   "Business units. Without ` + "`" + `parentId` + "`" + ` the whole tree is listed breadth-first from the roots."
@@ -3038,8 +3042,13 @@ type BU implements Node {
   children: [BU!]!
   "Depth in the tree: roots are 0."
   depth: Int!
-  "People directly in this BU (visible subject to access rules)."
-  people(first: Int, after: String, last: Int, before: String): PersonConnection!
+  """
+  People directly in this BU. Operators and admins list any BU's people, BU admins
+  those of their own BU subtree, viewers none. A BU whose people the caller may not
+  list answers null here, with a FORBIDDEN error whose path points at this field;
+  the rest of the response (the BU itself, other BUs) stands.
+  """
+  people(first: Int, after: String, last: Int, before: String): PersonConnection
   "Clusters owned by this BU."
   clusters: [Cluster!]!
 }
@@ -3563,7 +3572,7 @@ extend type Platform {
   watermarks(dimensions: [WatermarkDimension!]): [ClusterWatermark!]!
   "Platform-wide current level per dimension."
   levels(dimensions: [WatermarkDimension!]): [WatermarkLevel!]!
-  "Platform-wide series."
+  "Platform-wide series, at most maxPoints per series. Defaults: all dimensions, the last 24 hours, a step chosen from the range."
   watermarkSeries(dimensions: [WatermarkDimension!], from: Time, to: Time, step: Duration, maxPoints: Int = 500): [WatermarkSeries!]!
   "Clusters over a threshold now or forecast to cross one within horizonDays, soonest first."
   clustersAtRisk(horizonDays: Int = 14): [ClusterRisk!]!
@@ -6674,10 +6683,10 @@ func (ec *executionContext) _BU_people(ctx context.Context, field graphql.Collec
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
-			return ec.marshalNPersonConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonConnection(ctx, selections, v)
+			return ec.marshalOPersonConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_BU_people(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -16717,7 +16726,7 @@ func (ec *executionContext) _BU(ctx context.Context, sel ast.SelectionSet, obj *
 			}
 		case "people":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BU_people(ctx, field, obj)
 				})
@@ -20343,12 +20352,12 @@ func (ec *executionContext) marshalNCreateApiTokenPayload2ᚖgithubᚗcomᚋtesl
 
 func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (model.Duration, error) {
 	var res model.Duration
-	err := res.UnmarshalGQL(v)
+	err := res.UnmarshalGQLContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, sel ast.SelectionSet, v model.Duration) graphql.Marshaler {
-	return v
+	return graphql.WrapContextMarshaler(ctx, v)
 }
 
 func (ec *executionContext) marshalNFinding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFindingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Finding) graphql.Marshaler {
@@ -21034,17 +21043,17 @@ func (ec *executionContext) marshalNThresholdKind2githubᚗcomᚋteslaopsᚋtesl
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalTime(v)
+	res := model.MarshalTime(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
-	return res
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
@@ -21497,7 +21506,7 @@ func (ec *executionContext) unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋtesl
 		return nil, nil
 	}
 	var res = new(model.Duration)
-	err := res.UnmarshalGQL(v)
+	err := res.UnmarshalGQLContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -21505,7 +21514,7 @@ func (ec *executionContext) marshalODuration2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	return graphql.WrapContextMarshaler(ctx, v)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
@@ -21673,6 +21682,13 @@ func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 	return ec._Person(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOPersonConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonConnection(ctx context.Context, sel ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PersonConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOPersonFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonFilter(ctx context.Context, v any) (*model.PersonFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -21775,7 +21791,7 @@ func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v
 	if v == nil {
 		return nil, nil
 	}
-	res, err := graphql.UnmarshalTime(v)
+	res, err := model.UnmarshalTime(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -21784,9 +21800,8 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 		return graphql.Null
 	}
 	_ = sel
-	_ = ctx
-	res := graphql.MarshalTime(*v)
-	return res
+	res := model.MarshalTime(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx context.Context, v any) ([]model.WatermarkDimension, error) {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"context"
 	"testing"
 	"time"
 
@@ -38,6 +39,17 @@ func TestScalars(t *testing.T) {
 	require.NoError(t, m.UnmarshalGQL("12.50"))
 	require.Equal(t, Decimal("12.50"), m)
 	require.True(t, fault.Is(m.UnmarshalGQL("twelve"), fault.Invalid))
+	for _, bad := range []string{"NaN", "Inf", "-Infinity", "1e400", "0x1p-2", "", "1.", ".5"} {
+		require.True(t, fault.Is(m.UnmarshalGQL(bad), fault.Invalid), bad)
+	}
+
+	at, err := UnmarshalTime(context.Background(), "2026-03-01T10:00:00.25+08:00")
+	require.NoError(t, err)
+	require.Equal(t, time.Date(2026, 3, 1, 2, 0, 0, 250e6, time.UTC), at)
+	for _, bad := range []any{"yesterday", "", "2026-03-01", "2026-03-01 10:00:00", int64(5), true, nil} {
+		_, err := UnmarshalTime(context.Background(), bad)
+		require.True(t, fault.Is(err, fault.Invalid), "%v", bad)
+	}
 
 	var j JSON
 	require.NoError(t, j.UnmarshalGQL(map[string]any{"a": 1}))

@@ -47,7 +47,13 @@ func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (auth.To
 		tok    auth.Token
 		secret string
 	)
-	err := s.audit.Do(ctx, "createApiToken", "person:"+in.Login, in, func(tx pgx.Tx) error {
+	// Left out, the login is the caller's own: the audit entry names that person,
+	// not an empty target.
+	target := in.Login
+	if p, ok := auth.FromContext(ctx); ok && target == "" {
+		target = p.Login
+	}
+	err := s.audit.Do(ctx, "createApiToken", "person:"+target, in, func(tx pgx.Tx) error {
 		p, err := auth.Require(ctx)
 		if err != nil {
 			return err

@@ -193,31 +193,79 @@ func (s *Service) ListPeople(ctx context.Context, f PersonFilter, args page.Args
 }
 
 // PeopleInBUs returns one page of the people directly in each BU, for the nested
-// BU.people connection; the caller must be allowed to see each BU's people.
-func (s *Service) PeopleInBUs(ctx context.Context, bus []int64, args page.Args) (map[int64]*page.Page[*Person], error) {
+// BU.people connection. Access is decided per BU: refused maps each BU the caller
+// may not list to its Forbidden error (naming the BU), and pages holds the others,
+// so one refused BU never costs the caller the ones they may see. err is for
+// failures of the whole batch (bad arguments, the database).
+func (s *Service) PeopleInBUs(ctx context.Context, bus []int64, args page.Args) (pages map[int64]*page.Page[*Person], refused map[int64]error, err error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w, err := args.Resolve()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	allowed := bus
 	if !p.Is(auth.Operator) {
+		allowed = nil
+		var denied []int64
 		for _, b := range bus {
-			if p.Role != auth.BUAdmin || !p.InBUSubtree(b) {
-				return nil, fault.Forbiddenf("you may not list the people of BU %d", b)
+			if p.Role == auth.BUAdmin && p.InBUSubtree(b) {
+				allowed = append(allowed, b)
+			} else {
+				denied = append(denied, b)
 			}
 		}
+		if refused, err = s.refusePeopleOf(ctx, p, denied); err != nil {
+			return nil, nil, err
+		}
 	}
-	pages, err := queryPages[Person](ctx, s.pool, pagedSpec{
+	pages = map[int64]*page.Page[*Person]{}
+	if len(allowed) == 0 {
+		return pages, refused, nil
+	}
+	pages, err = queryPages[Person](ctx, s.pool, pagedSpec{
 		Columns: personColumns, From: `person p`, Where: `p.bu_id = ANY(@bus)`, Partition: "p.bu_id",
-		Order: "p.name, p.id", Args: pgx.NamedArgs{"bus": bus},
-	}, w, bus)
+		Order: "p.name, p.id", Args: pgx.NamedArgs{"bus": allowed},
+	}, w, allowed)
 	if err != nil {
-		return nil, fmt.Errorf("error listing people of BUs: %w", err)
+		return nil, nil, fmt.Errorf("error listing people of BUs: %w", err)
 	}
-	return pages, nil
+	return pages, refused, nil
+}
+
+// refusePeopleOf gives each BU in bus its Forbidden error, naming the BU by code
+// so a query over several BUs tells which one was refused.
+func (s *Service) refusePeopleOf(ctx context.Context, p *auth.Principal, bus []int64) (map[int64]error, error) {
+	if len(bus) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, code FROM bu WHERE id = ANY($1)`, bus)
+	if err != nil {
+		return nil, fmt.Errorf("error loading BU codes: %w", err)
+	}
+	codes := map[int64]string{}
+	var (
+		id   int64
+		code string
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &code}, func() error { codes[id] = code; return nil }); err != nil {
+		return nil, fmt.Errorf("error loading BU codes: %w", err)
+	}
+	out := make(map[int64]error, len(bus))
+	for _, b := range bus {
+		name := codes[b]
+		if name == "" {
+			name = fmt.Sprint(b)
+		}
+		if p.Role == auth.BUAdmin {
+			out[b] = fault.Forbiddenf("you may not list the people of BU %s: BU admins list only the people of their own BU subtree", name)
+		} else {
+			out[b] = fault.Forbiddenf("you may not list the people of BU %s: viewers may not list people; use `me` for your own record", name)
+		}
+	}
+	return out, nil
 }
 
 // PeopleByIDs loads people by id without access checks; callers check each one

@@ -41,6 +41,9 @@ type Series struct {
 const (
 	MaxSeriesRange  = 400 * day
 	MaxSeriesPoints = 10000
+	// DefaultSeriesRange is the range of a series whose from is left out: the
+	// schema documents "the last 24 hours".
+	DefaultSeriesRange = day
 )
 
 // niceSteps are the steps Series coarsens through, each a whole number of the
@@ -151,10 +154,12 @@ func chooseStep(from, to time.Time, step time.Duration, maxPoints int) (time.Dur
 
 // Series returns one series per dimension (dims empty: all) of a cluster, or of
 // the platform with PlatformID, over [from, to), with at most maxPoints points
-// each. It reads the 1-minute, hourly or daily table, whichever is the coarsest
-// that the step divides, and buckets further in SQL. Inputs are checked first:
-// from before to, a range of at most 400 days, maxPoints in 1..10000, a step not
-// negative; an unknown cluster is NotFound.
+// each. A zero to is now and a zero from is DefaultSeriesRange before to, the
+// defaults the API documents for arguments left out. It reads the 1-minute,
+// hourly or daily table, whichever is the coarsest that the step divides, and
+// buckets further in SQL. Inputs are checked first: from before to, a range of at
+// most 400 days, maxPoints in 1..10000, a step not negative; an unknown cluster
+// is NotFound.
 func (s *Service) Series(ctx context.Context, clusterID int64, dims []Dimension, from, to time.Time, step time.Duration, maxPoints int) ([]Series, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
@@ -162,6 +167,12 @@ func (s *Service) Series(ctx context.Context, clusterID int64, dims []Dimension,
 	dims, err := parseDimensions("dimensions", dims)
 	if err != nil {
 		return nil, err
+	}
+	if to.IsZero() {
+		to = s.now()
+	}
+	if from.IsZero() {
+		from = to.Add(-DefaultSeriesRange)
 	}
 	switch {
 	case !from.Before(to):

@@ -218,3 +218,34 @@ func TestThresholdsAreOperatorData(t *testing.T) {
 	_, err = pool.Exec(ctx, `UPDATE watermark_threshold SET threshold = 1.5 WHERE kind = 'BATCH'`)
 	require.Error(t, err, "a threshold is a share of capacity")
 }
+
+// The schema documents that a series without from and to covers the last 24
+// hours; either bound alone keeps the other's default.
+func TestSeriesDefaultsToTheLast24Hours(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	f := newFleet(t, pool)
+	c := f.cluster("c", "BATCH")
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	_, err := pool.Exec(context.Background(), `INSERT INTO watermark_1m (cluster_id, dimension, ts, used, capacity, hosts)
+		SELECT $1, 'CPU', $2::timestamptz - m * interval '1 minute', 1, 10, 1 FROM unnest($3::int[]) m`,
+		c, now, []int{1, 23 * 60, 24*60 + 1, 25 * 60})
+	require.NoError(t, err)
+	svc := NewService(pool)
+	svc.now = func() time.Time { return now }
+	stamps := func(from, to time.Time) []time.Time {
+		t.Helper()
+		series, err := svc.Series(viewer(), c, []Dimension{CPU}, from, to, time.Minute, MaxSeriesPoints)
+		require.NoError(t, err)
+		var out []time.Time
+		for _, p := range series[0].Points {
+			out = append(out, p.TS)
+		}
+		return out
+	}
+	require.Equal(t, []time.Time{now.Add(-23 * time.Hour), now.Add(-time.Minute)}, stamps(time.Time{}, time.Time{}))
+	require.Equal(t, []time.Time{now.Add(-25 * time.Hour), now.Add(-24*time.Hour - time.Minute), now.Add(-23 * time.Hour)},
+		stamps(time.Time{}, now.Add(-time.Hour)), "to alone: the 24 hours before it")
+	require.Equal(t, []time.Time{now.Add(-23 * time.Hour), now.Add(-time.Minute)},
+		stamps(now.Add(-23*time.Hour), time.Time{}), "from alone: up to now")
+}
