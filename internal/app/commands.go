@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
@@ -273,13 +275,23 @@ func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	login := fs.String("login", "", "whose token (required)")
 	role := fs.String("role", "", "VIEWER, BU_ADMIN, OPERATOR or ADMIN (required; at most the person's role)")
 	name := fs.String("name", "cli", "a label for the token")
-	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: no expiry)")
+	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h; must be positive (default: no expiry)")
 	scope := fs.String("scope", "", "limit the token to a scope, e.g. ingest (default: the role's full rights)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *login == "" || *role == "" {
 		return errors.New("token create: --login and --role are required")
+	}
+	// An explicit --expires of zero or less is refused, not read as "no expiry".
+	var lifetime *time.Duration
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "expires" {
+			lifetime = expires
+		}
+	})
+	if err := account.CheckTokenLifetime("--expires", lifetime); err != nil {
+		return fmt.Errorf("token create --expires: %w", err)
 	}
 	r, err := auth.ParseRole("--role", *role)
 	if err != nil {
