@@ -19,8 +19,8 @@ func TestGraphQLTransportRefusalsCarryCodes(t *testing.T) {
 	tok := e.as(fixture.Viewer)
 	cases := []struct {
 		name, method, path, contentType, body string
-		status                                 int
-		code, allow                            string
+		status                                int
+		code, allow                           string
 	}{
 		{"text/plain POST", http.MethodPost, "/query", "text/plain", `{"query":"{ me { role } }"}`, 415, "UNSUPPORTED_MEDIA_TYPE", ""},
 		{"form POST", http.MethodPost, "/query", "application/x-www-form-urlencoded", "query=%7B+me+%7B+role+%7D+%7D", 415, "UNSUPPORTED_MEDIA_TYPE", ""},
