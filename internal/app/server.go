@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -47,6 +48,10 @@ type Server struct {
 	accounts *account.Service
 	metrics  *metrics
 	handler  http.Handler
+	// signIns throttles POST /api/v1/session per client address; audit records
+	// the throttling.
+	signIns *signInLimiter
+	audit   *audit.Log
 }
 
 // Services are the domain services the server exposes.
@@ -80,7 +85,8 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 
 // NewServer builds the HTTP handler. reg receives the server's metrics.
 func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services, reg *prometheus.Registry) *Server {
-	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, pool)}
+	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, pool),
+		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, Events: svc.Events, Logger: logger}
 	gql := graph.NewHandler(resolver, graph.Limits{
@@ -230,8 +236,25 @@ func newSessionBody(p *auth.Principal, csrf string) sessionBody {
 	return b
 }
 
-// signIn exchanges an API token for a session cookie.
+// signIn exchanges an API token for a session cookie. Attempts are throttled per
+// client address, so tokens cannot be guessed at speed; the throttling is audited
+// once per window, so a flood does not become a flood of audit rows.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	client := clientAddr(r, s.cfg.TrustedProxies)
+	ctx := audit.WithRemoteAddr(r.Context(), client)
+	if ok, wait, report := s.signIns.allow(client); !ok {
+		secs := retryAfterSeconds(wait)
+		if report {
+			input := map[string]any{"method": "token", "limitPerMinute": s.cfg.SignInRate}
+			_ = s.audit.Do(ctx, "signIn.throttled", "", input, func(pgx.Tx) error {
+				return fault.Forbiddenf("too many sign-in attempts from %s: further attempts are refused for a while", client)
+			})
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{
+			"error": "too many sign-in attempts; retry in " + strconv.Itoa(secs) + "s"})
+		return
+	}
 	var body struct {
 		Token string `json:"token"`
 	}
@@ -240,7 +263,6 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send JSON {"token": "tsl_…"}`})
 		return
 	}
-	ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
 	p, sess, err := s.accounts.SignIn(ctx, strings.TrimSpace(body.Token))
 	if err != nil {
 		if fault.Is(err, fault.Unauthenticated) {
