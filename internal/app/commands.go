@@ -39,13 +39,14 @@ func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool
 	return pool, nil
 }
 
-func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+// cmdServe runs the portal; its log goes to stderr.
+func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve")
 	migrate := fs.Bool("migrate", cfg.AutoMigrate, "apply pending migrations before serving")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger := newLogger(cfg)
+	logger := newLoggerTo(cfg, stderr)
 	pool, err := openDB(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -110,8 +111,11 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Tesla is serving on %s\n  web app:  %s/\n  GraphiQL: %s/graphiql\n  GraphQL:  %s/query\n  metrics:  %s/metrics\n",
 		base, base, base, base, base)
+	// Only the file's name: serve's output is usually collected into logs, and a
+	// secret must never land there. `seed demo --tokens-file` prints the tokens
+	// once, to the terminal of whoever seeds (make run).
 	if tokens, err := readDemoTokens(cfg.DemoTokensFile); err == nil && len(tokens) > 0 {
-		printDemoTokens(stdout, tokens)
+		fmt.Fprintf(stdout, "  demo API tokens: in %s (printed by `tesla seed demo --tokens-file`)\n", cfg.DemoTokensFile)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "config", cfg)
 

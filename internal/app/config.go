@@ -5,6 +5,7 @@ package app
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -230,10 +231,13 @@ func RedactURL(raw string) string {
 	return u.Redacted()
 }
 
-func newLogger(c Config) *slog.Logger {
+func newLogger(c Config) *slog.Logger { return newLoggerTo(c, os.Stderr) }
+
+// newLoggerTo is newLogger writing to w.
+func newLoggerTo(c Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
