@@ -115,7 +115,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such API endpoint: " + r.Method + " " + r.URL.Path})
 	}))
 	mux.Handle("/", s.static())
-	s.handler = s.metrics.instrument(mux)
+	s.handler = securityHeaders(s.metrics.instrument(mux))
 	return s
 }
 
@@ -345,6 +345,9 @@ func (s *Server) static() http.Handler {
 					// Vite fingerprints asset names, so they never change.
 					w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 				}
+				if strings.HasSuffix(name, ".html") {
+					w.Header().Set("Content-Security-Policy", pageCSP)
+				}
 				r2 := r.Clone(r.Context())
 				r2.URL.Path = "/" + name
 				files.ServeHTTP(w, r2)
@@ -364,11 +367,12 @@ func (s *Server) static() http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", pageCSP)
 		_, _ = w.Write(index)
 	})
 }
 
-const notBuiltPage = `<!doctype html><title>Tesla</title><body style="font-family:sans-serif">
+const notBuiltPage = `<!doctype html><title>Tesla</title><body>
 <h1>Tesla</h1><p>The web app has not been built into this binary. Run <code>make run</code>
 (or <code>make frontend</code> then rebuild). The GraphQL API is at <code>/query</code>.</p>`
 
