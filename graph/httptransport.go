@@ -108,6 +108,29 @@ func (httpGET) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExec
 	execute(w, r, exec, media, &params, true)
 }
 
+// allowedMethods are the methods /query serves.
+const allowedMethods = "GET, POST, OPTIONS"
+
+// RefuseOtherMethods answers 405 with Allow for any method /query does not serve,
+// before next runs: such a request is wrong whoever sends it, so it needs no
+// credentials to be told so.
+func RefuseOtherMethods(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodPost, http.MethodOptions:
+			next.ServeHTTP(w, r)
+		default:
+			refuseMethod(w, r)
+		}
+	})
+}
+
+func refuseMethod(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", allowedMethods)
+	refuse(w, http.StatusMethodNotAllowed, codeMethodNotAllowed,
+		"method "+strconv.Quote(r.Method)+" is not allowed: use POST (or GET for queries)")
+}
+
 // httpRefusal answers every request no other transport took (it must be added
 // last): a method /query does not serve, or a POST body that is not JSON.
 type httpRefusal struct{}
@@ -120,9 +143,7 @@ func (httpRefusal) Do(w http.ResponseWriter, r *http.Request, _ graphql.GraphExe
 			"send the operation as a JSON body with Content-Type: application/json")
 		return
 	}
-	w.Header().Set("Allow", "GET, POST, OPTIONS")
-	refuse(w, http.StatusMethodNotAllowed, codeMethodNotAllowed,
-		"method "+strconv.Quote(r.Method)+" is not allowed: use POST (or GET for queries)")
+	refuseMethod(w, r)
 }
 
 // execute prepares and runs one operation and writes its response.

@@ -105,7 +105,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/query", s.authenticate(limitBody(gql, cfg.MaxBodyBytes), false))
+	mux.Handle("/query", graph.RefuseOtherMethods(s.authenticate(limitBody(gql, cfg.MaxBodyBytes), false)))
 	mux.Handle("POST /api/v1/metrics/hosts", s.authenticate(
 		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), true))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)

@@ -47,6 +47,16 @@ func TestGraphQLTransportRefusalsCarryCodes(t *testing.T) {
 			requireNoSecrets(t, r.Raw)
 		})
 	}
+	t.Run("methods are refused before authentication", func(t *testing.T) {
+		for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, "MADEUP"} {
+			req, _ := http.NewRequest(m, e.srv.URL+"/query", nil)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, m)
+			require.Equal(t, "GET, POST, OPTIONS", resp.Header.Get("Allow"), m)
+		}
+	})
 	t.Run("allow headers", func(t *testing.T) {
 		for _, c := range cases {
 			if c.allow == "" {
