@@ -33,6 +33,8 @@ build: $(BIN)
 
 # run: the database is DATABASE_URL, else the local default (created if missing),
 # else a private PostgreSQL under .tesla/pg when the server binaries are installed.
+# The demo tokens are printed once, here, by `seed demo`; serve only names the file
+# that keeps them (.tesla/demo-tokens.json, mode 0600), so they never reach a log.
 run: $(BIN)
 	@set -e; \
 	DATABASE_URL=$$(./$(BIN) db ensure | tail -n 1); export DATABASE_URL; \

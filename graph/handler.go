@@ -61,8 +61,9 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 		},
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpGET{})
+	srv.AddTransport(httpPOST{})
+	srv.AddTransport(httpRefusal{}) // last: it takes whatever the others did not
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(20_000)

@@ -173,7 +173,11 @@ func (r *mutationResolver) SetHostState(ctx context.Context, input model.SetHost
 
 // CreateAPIToken is the resolver for the createApiToken field.
 func (r *mutationResolver) CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error) {
-	in := account.CreateTokenInput{Login: deref(input.Login), Name: deref(input.Name), ExpiresIn: time.Duration(deref(input.ExpiresIn))}
+	in := account.CreateTokenInput{Login: deref(input.Login), Name: deref(input.Name)}
+	if input.ExpiresIn != nil {
+		d := time.Duration(*input.ExpiresIn)
+		in.ExpiresIn = &d
+	}
 	if input.Role != nil {
 		in.Role = auth.Role(*input.Role)
 	}

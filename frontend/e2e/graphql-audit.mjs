@@ -8,13 +8,16 @@
 //                The first command-line argument, if given, takes precedence.
 //   TESLA_TOKEN  API token, sent as "Authorization: Bearer <token>" (optional but
 //                needed when the endpoint requires authentication)
+//   AUDIT_FAIL_ON     the lowest requirement level whose failures count: MUST,
+//                SHOULD (default) or MAY. Tesla meets every MUST and SHOULD.
 //   AUDIT_TIMEOUT_MS  per-request timeout (default 10000)
 //
-// Output: one line per audit that did not pass — "FAIL" for MUST audits (and for
-// audits that could not run at all), "tolerated" for SHOULD/MAY — with its
-// reason; then exactly one line "N passed, N failed" where failed counts only
-// the failures that count (MUST or fatal). Exit 0 when that is 0, 1 otherwise,
-// 2 on a usage error.
+// Output: one line per audit that did not pass — "FAIL" for audits at or above
+// AUDIT_FAIL_ON (and for audits that could not run at all), "tolerated" for the
+// rest — with its reason; then exactly one line "N passed, N failed" where failed
+// counts only the failures that count. Exit 0 when that is 0, 1 otherwise, 2 on a
+// usage error. The same audits, for any server, are in the shared tool
+// graphql-audit.mjs (its --fail-on=SHOULD is this script's default).
 
 import { serverAudits } from 'graphql-http';
 
@@ -23,6 +26,12 @@ const LEVELS = ['MUST', 'SHOULD', 'MAY'];
 let url = process.argv[2] ?? process.env.TESLA_URL ?? '';
 const token = process.env.TESLA_TOKEN ?? '';
 const timeoutMs = Number(process.env.AUDIT_TIMEOUT_MS ?? 10_000);
+const failOn = (process.env.AUDIT_FAIL_ON ?? 'SHOULD').toUpperCase();
+if (!LEVELS.includes(failOn)) {
+  console.error(`AUDIT_FAIL_ON must be one of ${LEVELS.join(', ')}`);
+  process.exit(2);
+}
+const gate = LEVELS.slice(0, LEVELS.indexOf(failOn) + 1);
 
 try {
   const u = new URL(url);
@@ -70,7 +79,7 @@ for (const audit of audits) {
     byLevel[level].ok++;
     continue;
   }
-  const counts = result.status === 'fatal' || level === 'MUST';
+  const counts = result.status === 'fatal' || gate.includes(level);
   if (counts) failed++;
   else tolerated++;
   const reason = String(result.reason ?? '').replace(/\s+/g, ' ').slice(0, 300);
@@ -80,7 +89,7 @@ for (const audit of audits) {
 console.log(
   `audited ${url}: ${audits.length} audits; ` +
     LEVELS.map((l) => `${l} ${byLevel[l].ok}/${byLevel[l].total}`).join(', ') +
-    ` passed; ${tolerated} SHOULD/MAY failures tolerated`,
+    ` passed; ${tolerated} failures below ${failOn} tolerated`,
 );
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -33,10 +33,22 @@ func NewService(pool *pgxpool.Pool, log *audit.Log, sessionTTL time.Duration) *S
 
 // CreateTokenInput asks for a new API token.
 type CreateTokenInput struct {
-	Login     string        `json:"login,omitempty"`
-	Role      auth.Role     `json:"role,omitempty"`
-	Name      string        `json:"name,omitempty"`
-	ExpiresIn time.Duration `json:"expiresIn,omitempty"`
+	Login string    `json:"login,omitempty"`
+	Role  auth.Role `json:"role,omitempty"`
+	Name  string    `json:"name,omitempty"`
+	// ExpiresIn is the token's lifetime; nil means it never expires.
+	ExpiresIn *time.Duration `json:"expiresIn,omitempty"`
+}
+
+// CheckTokenLifetime refuses a token lifetime that is zero or negative, naming
+// field. Such a lifetime has no sensible reading: literally it makes a token dead
+// on arrival, and read as "no lifetime" it would silently make one that never
+// expires. nil (no lifetime asked for) is a token without expiry.
+func CheckTokenLifetime(field string, lifetime *time.Duration) error {
+	if lifetime != nil && *lifetime <= 0 {
+		return fault.Field(field, "a token's lifetime must be positive, such as 720h, not %s; leave it out for a token that does not expire", *lifetime)
+	}
+	return nil
 }
 
 // CreateToken creates a token. Anyone may create one for themselves with a role no
@@ -68,8 +80,8 @@ func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (auth.To
 		if len(in.Name) > 100 {
 			return fault.Field("input.name", "name is limited to 100 characters")
 		}
-		if in.ExpiresIn < 0 {
-			return fault.Field("input.expiresIn", "expiresIn must be positive")
+		if err := CheckTokenLifetime("input.expiresIn", in.ExpiresIn); err != nil {
+			return err
 		}
 		var (
 			personID   int64
@@ -92,8 +104,8 @@ func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (auth.To
 			return fault.Forbiddenf("you cannot create a token with role %s: it is above your own (%s)", role, p.Role)
 		}
 		spec := auth.TokenSpec{PersonID: personID, Name: in.Name, Role: role}
-		if in.ExpiresIn > 0 {
-			at := time.Now().Add(in.ExpiresIn).UTC()
+		if in.ExpiresIn != nil {
+			at := time.Now().Add(*in.ExpiresIn).UTC()
 			spec.ExpiresAt = &at
 		}
 		tok, secret, err = auth.InsertToken(ctx, tx, spec)

@@ -24,7 +24,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return cmdServe(ctx, cfg, rest, stdout)
+		return cmdServe(ctx, cfg, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, cfg, rest, stdout)
 	case "seed":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
@@ -37,13 +39,14 @@ func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool
 	return pool, nil
 }
 
-func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+// cmdServe runs the portal; its log goes to stderr.
+func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve")
 	migrate := fs.Bool("migrate", cfg.AutoMigrate, "apply pending migrations before serving")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger := newLogger(cfg)
+	logger := newLoggerTo(cfg, stderr)
 	pool, err := openDB(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -108,8 +111,11 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Tesla is serving on %s\n  web app:  %s/\n  GraphiQL: %s/graphiql\n  GraphQL:  %s/query\n  metrics:  %s/metrics\n",
 		base, base, base, base, base)
+	// Only the file's name: serve's output is usually collected into logs, and a
+	// secret must never land there. `seed demo --tokens-file` prints the tokens
+	// once, to the terminal of whoever seeds (make run).
 	if tokens, err := readDemoTokens(cfg.DemoTokensFile); err == nil && len(tokens) > 0 {
-		printDemoTokens(stdout, tokens)
+		fmt.Fprintf(stdout, "  demo API tokens: in %s (printed by `tesla seed demo --tokens-file`)\n", cfg.DemoTokensFile)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "config", cfg)
 
@@ -273,13 +279,23 @@ func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	login := fs.String("login", "", "whose token (required)")
 	role := fs.String("role", "", "VIEWER, BU_ADMIN, OPERATOR or ADMIN (required; at most the person's role)")
 	name := fs.String("name", "cli", "a label for the token")
-	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h (default: no expiry)")
+	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h; must be positive (default: no expiry)")
 	scope := fs.String("scope", "", "limit the token to a scope, e.g. ingest (default: the role's full rights)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *login == "" || *role == "" {
 		return errors.New("token create: --login and --role are required")
+	}
+	// An explicit --expires of zero or less is refused, not read as "no expiry".
+	var lifetime *time.Duration
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "expires" {
+			lifetime = expires
+		}
+	})
+	if err := account.CheckTokenLifetime("--expires", lifetime); err != nil {
+		return fmt.Errorf("token create --expires: %w", err)
 	}
 	r, err := auth.ParseRole("--role", *role)
 	if err != nil {

@@ -5,8 +5,10 @@ package app
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -53,6 +55,12 @@ type Config struct {
 	DepthLimit       int
 	MaxBodyBytes     int64
 	WebsocketOrigins []string
+	// SignInRate is how many sign-in attempts one client address may make per
+	// minute (a burst of as many is allowed); more are answered 429.
+	SignInRate int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client address
+	// (for sign-in throttling); from anyone else the header is ignored.
+	TrustedProxies []netip.Prefix
 	// DemoTokensFile is where demo tokens are kept between runs of the demo.
 	DemoTokensFile string
 	ShutdownGrace  time.Duration
@@ -85,6 +93,8 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_GRAPHQL_DEPTH", "12", "maximum GraphQL query depth"},
 	{"TESLA_MAX_BODY_BYTES", "1048576", "maximum GraphQL request body"},
 	{"TESLA_WS_ORIGINS", "", "extra allowed websocket Origin host patterns, comma-separated"},
+	{"TESLA_SIGNIN_RATE", "10", "sign-in attempts allowed per minute per client address"},
+	{"TESLA_TRUSTED_PROXIES", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed"},
 	{"TESLA_DEMO_TOKENS_FILE", ".tesla/demo-tokens.json", "where demo tokens are kept"},
 	{"TESLA_SHUTDOWN_GRACE", "15s", "how long shutdown waits for requests"},
 }
@@ -179,6 +189,23 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
+	c.SignInRate = int(intVar("TESLA_SIGNIN_RATE", 10, 1, 10_000))
+	for _, v := range strings.Split(getenv("TESLA_TRUSTED_PROXIES"), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			a = a.Unmap()
+			if aerr != nil {
+				bad("TESLA_TRUSTED_PROXIES", "must be addresses or CIDRs such as 10.0.0.0/8, got %q", v)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
@@ -204,10 +231,13 @@ func RedactURL(raw string) string {
 	return u.Redacted()
 }
 
-func newLogger(c Config) *slog.Logger {
+func newLogger(c Config) *slog.Logger { return newLoggerTo(c, os.Stderr) }
+
+// newLoggerTo is newLogger writing to w.
+func newLoggerTo(c Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

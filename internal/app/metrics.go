@@ -46,8 +46,41 @@ func (m *metrics) observeOperation(opType string, d time.Duration, failed bool) 
 	if failed {
 		outcome = "error"
 	}
+	opType = operationLabel(opType)
 	m.operations.WithLabelValues(opType, outcome).Inc()
 	m.opLatency.WithLabelValues(opType).Observe(d.Seconds())
+}
+
+// Every label value comes from a fixed set: a client chooses the method and, in
+// effect, the status code and operation type, and each new value would be a new
+// time series held by the server and by Prometheus for good.
+
+// methodLabel is the request method if it is a standard one, else "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// codeLabel is the status code if net/http knows it, else "other".
+func codeLabel(code int) string {
+	if http.StatusText(code) == "" {
+		return "other"
+	}
+	return strconv.Itoa(code)
+}
+
+// operationLabel is the GraphQL operation type, or "unknown" (e.g. a request that
+// failed to parse).
+func operationLabel(opType string) string {
+	switch opType {
+	case "query", "mutation", "subscription":
+		return opType
+	}
+	return "unknown"
 }
 
 type statusRecorder struct {
@@ -64,7 +97,8 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // instrument records every request under its route pattern (never the raw path,
-// which would explode label cardinality).
+// which would explode label cardinality); the patterns are the mux's own, a fixed
+// set.
 func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -74,7 +108,7 @@ func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
 		if route == "" {
 			_, route = mux.Handler(r)
 		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+		m.requests.WithLabelValues(route, methodLabel(r.Method), codeLabel(rec.status)).Inc()
 		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
 }

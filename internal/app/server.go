@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -47,6 +48,10 @@ type Server struct {
 	accounts *account.Service
 	metrics  *metrics
 	handler  http.Handler
+	// signIns throttles POST /api/v1/session per client address; audit records
+	// the throttling.
+	signIns *signInLimiter
+	audit   *audit.Log
 }
 
 // Services are the domain services the server exposes.
@@ -80,7 +85,8 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 
 // NewServer builds the HTTP handler. reg receives the server's metrics.
 func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services, reg *prometheus.Registry) *Server {
-	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, pool)}
+	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, pool),
+		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, Events: svc.Events, Logger: logger}
 	gql := graph.NewHandler(resolver, graph.Limits{
@@ -99,7 +105,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/query", s.authenticate(limitBody(gql, cfg.MaxBodyBytes), false))
+	mux.Handle("/query", graph.RefuseOtherMethods(s.authenticate(limitBody(gql, cfg.MaxBodyBytes), false)))
 	mux.Handle("POST /api/v1/metrics/hosts", s.authenticate(
 		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), true))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
@@ -109,7 +115,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such API endpoint: " + r.Method + " " + r.URL.Path})
 	}))
 	mux.Handle("/", s.static())
-	s.handler = s.metrics.instrument(mux)
+	s.handler = securityHeaders(s.metrics.instrument(mux))
 	return s
 }
 
@@ -230,8 +236,25 @@ func newSessionBody(p *auth.Principal, csrf string) sessionBody {
 	return b
 }
 
-// signIn exchanges an API token for a session cookie.
+// signIn exchanges an API token for a session cookie. Attempts are throttled per
+// client address, so tokens cannot be guessed at speed; the throttling is audited
+// once per window, so a flood does not become a flood of audit rows.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	client := clientAddr(r, s.cfg.TrustedProxies)
+	ctx := audit.WithRemoteAddr(r.Context(), client)
+	if ok, wait, report := s.signIns.allow(client); !ok {
+		secs := retryAfterSeconds(wait)
+		if report {
+			input := map[string]any{"method": "token", "limitPerMinute": s.cfg.SignInRate}
+			_ = s.audit.Do(ctx, "signIn.throttled", "", input, func(pgx.Tx) error {
+				return fault.Forbiddenf("too many sign-in attempts from %s: further attempts are refused for a while", client)
+			})
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{
+			"error": "too many sign-in attempts; retry in " + strconv.Itoa(secs) + "s"})
+		return
+	}
 	var body struct {
 		Token string `json:"token"`
 	}
@@ -240,7 +263,6 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send JSON {"token": "tsl_…"}`})
 		return
 	}
-	ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
 	p, sess, err := s.accounts.SignIn(ctx, strings.TrimSpace(body.Token))
 	if err != nil {
 		if fault.Is(err, fault.Unauthenticated) {
@@ -323,6 +345,9 @@ func (s *Server) static() http.Handler {
 					// Vite fingerprints asset names, so they never change.
 					w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 				}
+				if strings.HasSuffix(name, ".html") {
+					w.Header().Set("Content-Security-Policy", pageCSP)
+				}
 				r2 := r.Clone(r.Context())
 				r2.URL.Path = "/" + name
 				files.ServeHTTP(w, r2)
@@ -342,11 +367,12 @@ func (s *Server) static() http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", pageCSP)
 		_, _ = w.Write(index)
 	})
 }
 
-const notBuiltPage = `<!doctype html><title>Tesla</title><body style="font-family:sans-serif">
+const notBuiltPage = `<!doctype html><title>Tesla</title><body>
 <h1>Tesla</h1><p>The web app has not been built into this binary. Run <code>make run</code>
 (or <code>make frontend</code> then rebuild). The GraphQL API is at <code>/query</code>.</p>`
 
