@@ -199,8 +199,9 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 // The connection then lives as long as its credential: it closes with 4403 when
 // the credential expires, and when a change to its person's credentials (a token
 // revoked, a sign-out, a deactivation or a role change, announced on
-// auth.CredentialsChannel) leaves it refused or with another role. The
-// connection_ack carries no payload, so no secret is echoed back.
+// auth.CredentialsChannel, and every credentialRecheck in any case) leaves it
+// refused or with another role. The connection_ack carries no payload, so no
+// secret is echoed back.
 func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 	creds, _ := ctx.Value(upgradeCredentialsKey{}).(auth.Credentials)
 	creds.CheckCSRF = false
@@ -225,6 +226,11 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 	return auth.WithPrincipal(ctx, id.Principal), nil, nil
 }
 
+// credentialRecheck bounds how long a websocket outlives a credential change that
+// was never announced: one made by hand in SQL, or one notified while this
+// replica's LISTEN connection was down.
+const credentialRecheck = 5 * time.Minute
+
 // watchCredential ends a websocket's context (and so the connection) when its
 // credential expires or stops being what it was.
 func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCauseFunc, creds auth.Credentials, p *auth.Principal, changes <-chan string) {
@@ -234,7 +240,25 @@ func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCause
 		defer t.Stop()
 		expired = t.C
 	}
+	recheck := time.NewTicker(credentialRecheck)
+	defer recheck.Stop()
 	person := strconv.FormatInt(p.PersonID, 10)
+	// holds re-authenticates; false means the connection has been ended.
+	holds := func() bool {
+		now, err := auth.Identify(ctx, s.pool, auth.SurfaceAPI, creds)
+		switch {
+		case err == nil && now.Principal.Role == p.Role:
+			return true
+		case err == nil || fault.Is(err, fault.Unauthenticated) || fault.Is(err, fault.Forbidden):
+			cancel(&graph.CloseError{Code: graph.CloseForbidden, Reason: "credential revoked or changed"})
+		case ctx.Err() == nil:
+			// Unsure whether the credential still holds: close, and let the client
+			// reconnect and authenticate afresh.
+			s.logger.ErrorContext(ctx, "websocket credential re-check failed", "error", err)
+			cancel(&graph.CloseError{Code: graph.CloseInternalError, Reason: "Internal server error"})
+		}
+		return false
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -242,26 +266,17 @@ func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCause
 		case <-expired:
 			cancel(&graph.CloseError{Code: graph.CloseForbidden, Reason: "credential expired"})
 			return
+		case <-recheck.C:
+			if !holds() {
+				return
+			}
 		case changed, ok := <-changes:
 			if !ok {
 				return
 			}
-			if changed != person {
-				continue
+			if changed == person && !holds() {
+				return
 			}
-			now, err := auth.Identify(ctx, s.pool, auth.SurfaceAPI, creds)
-			switch {
-			case err == nil && now.Principal.Role == p.Role:
-				continue
-			case err == nil || fault.Is(err, fault.Unauthenticated) || fault.Is(err, fault.Forbidden):
-				cancel(&graph.CloseError{Code: graph.CloseForbidden, Reason: "credential revoked or changed"})
-			case ctx.Err() == nil:
-				// Unsure whether the credential still holds: close, and let the client
-				// reconnect and authenticate afresh.
-				s.logger.ErrorContext(ctx, "websocket credential re-check failed", "error", err)
-				cancel(&graph.CloseError{Code: graph.CloseInternalError, Reason: "Internal server error"})
-			}
-			return
 		}
 	}
 }
