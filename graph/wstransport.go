@@ -25,20 +25,23 @@ const wsProtocol = "graphql-transport-ws"
 // Close codes of the graphql-transport-ws protocol. Clients decide from them
 // whether to retry (graphql-ws gives up on 4400, 4401, 4406, 4409 and 4429).
 const (
-	CloseBadRequest        = 4400 // a message that is not valid JSON or not a known message
-	CloseUnauthorized      = 4401 // subscribe before connection_ack
-	CloseForbidden         = 4403 // credentials refused, revoked, expired or changed
-	CloseSubprotocol       = 4406 // the client did not ask for graphql-transport-ws
-	CloseInitTimeout       = 4408 // no connection_init in time
-	CloseSubscriberExists  = 4409 // subscribe with an id already in use
-	CloseTooManyInits      = 4429 // a second connection_init
-	CloseInternalError     = 4500 // the server failed (e.g. the database is down)
-	closeGoingAway         = 1001 // the server is shutting down
-	defaultWSInitTimeout   = 10 * time.Second
-	defaultWSReadLimit     = 1 << 20
-	wsWriteTimeout         = 10 * time.Second
-	maxCloseReason         = 123 // RFC 6455 leaves 123 bytes for the reason
-	wsOperationIDMaxLength = 256
+	CloseBadRequest       = 4400 // a message that is not valid JSON or not a known client message
+	CloseUnauthorized     = 4401 // subscribe before connection_ack
+	CloseForbidden        = 4403 // credentials refused, revoked, expired or changed
+	CloseSubprotocol      = 4406 // the client did not ask for graphql-transport-ws
+	CloseInitTimeout      = 4408 // no connection_init in time
+	CloseSubscriberExists = 4409 // subscribe with an id already in use
+	CloseTooManyInits     = 4429 // a second connection_init
+	CloseInternalError    = 4500 // the server failed (e.g. the database is down)
+	closeGoingAway        = 1001 // the server is shutting down
+)
+
+const (
+	defaultWSInitTimeout = 10 * time.Second
+	defaultWSReadLimit   = 1 << 20
+	wsWriteTimeout       = 10 * time.Second
+	maxCloseReason       = 123 // RFC 6455 leaves 123 bytes for the reason
+	maxOperationID       = 256
 )
 
 // CloseError closes a websocket connection with Code and Reason. An InitFunc
@@ -269,7 +272,7 @@ func parseWSMessage(data []byte) (wsMessage, bool) {
 		p := bytes.TrimSpace(m.Payload)
 		return len(p) == 0 || bytes.Equal(p, []byte("null")) || p[0] == '{'
 	}
-	validID := m.ID != nil && *m.ID != "" && len(*m.ID) <= wsOperationIDMaxLength
+	validID := m.ID != nil && *m.ID != "" && len(*m.ID) <= maxOperationID
 	switch m.Type {
 	case "connection_init", "ping", "pong":
 		return m, payloadIsObjectOrNull()
@@ -456,9 +459,10 @@ func (c *wsConn) close(code int, reason string) {
 	_ = c.ws.Close(websocket.StatusCode(code), truncate(reason, maxCloseReason))
 }
 
+// truncate cuts s to at most n bytes without splitting a character.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }
