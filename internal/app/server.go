@@ -102,7 +102,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/query", s.authenticate(limitBody(gql, cfg.MaxBodyBytes), auth.SurfaceAPI))
+	mux.Handle("/query", s.authenticate(limitBody(gql, cfg.MaxBodyBytes), auth.SurfaceGraphQL))
 	mux.Handle("POST /api/v1/metrics/hosts", s.authenticate(
 		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), auth.SurfaceIngest))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
@@ -147,7 +147,7 @@ func (s *Server) authenticate(next http.Handler, surface auth.Surface) http.Hand
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
 		creds := requestCredentials(r)
-		if surface == auth.SurfaceAPI && isWebsocketUpgrade(r) {
+		if surface == auth.SurfaceGraphQL && isWebsocketUpgrade(r) {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, upgradeCredentialsKey{}, creds)))
 			return
 		}
@@ -213,7 +213,7 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 	ctx, cancel := context.WithCancelCause(ctx)
 	// Listen before authenticating, so a revocation cannot slip in between.
 	changes := s.events.Subscribe(ctx, auth.CredentialsChannel)
-	id, err := auth.Identify(ctx, s.pool, auth.SurfaceAPI, creds)
+	id, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL, creds)
 	if err != nil {
 		cancel(nil)
 		if fault.Is(err, fault.Unauthenticated) || fault.Is(err, fault.Forbidden) {
@@ -245,7 +245,7 @@ func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCause
 	person := strconv.FormatInt(p.PersonID, 10)
 	// holds re-authenticates; false means the connection has been ended.
 	holds := func() bool {
-		now, err := auth.Identify(ctx, s.pool, auth.SurfaceAPI, creds)
+		now, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL, creds)
 		switch {
 		case err == nil && now.Principal.Role == p.Role:
 			return true
@@ -340,7 +340,7 @@ func (s *Server) sessionInfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not signed in"})
 		return
 	}
-	id, err := auth.Identify(r.Context(), s.pool, auth.SurfaceAPI, auth.Credentials{Session: c.Value})
+	id, err := auth.Identify(r.Context(), s.pool, auth.SurfaceGraphQL, auth.Credentials{Session: c.Value})
 	if err != nil {
 		if !fault.Is(err, fault.Unauthenticated) {
 			s.logger.ErrorContext(r.Context(), "session check failed", "error", err)
@@ -360,7 +360,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
-	id, err := auth.Identify(ctx, s.pool, auth.SurfaceAPI,
+	id, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL,
 		auth.Credentials{Session: c.Value, CSRF: r.Header.Get(CSRFHeader), CheckCSRF: true})
 	switch {
 	case fault.Is(err, fault.Forbidden):

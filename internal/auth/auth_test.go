@@ -144,30 +144,30 @@ func TestIdentifyAppliesOneRuleSetToEveryCredential(t *testing.T) {
 	sess, err := auth.CreateSession(ctx, pool, p, time.Hour)
 	require.NoError(t, err)
 
-	_, err = auth.Identify(ctx, pool, auth.SurfaceAPI, auth.Credentials{})
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{})
 	require.ErrorIs(t, err, auth.ErrNoCredentials)
 	for _, c := range []auth.Credentials{{Authorization: "Bearer " + scoped}, {Token: scoped}} {
-		_, err = auth.Identify(ctx, pool, auth.SurfaceAPI, c)
+		_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, c)
 		require.True(t, fault.Is(err, fault.Forbidden), "%v", err)
 		id, err := auth.Identify(ctx, pool, auth.SurfaceIngest, c)
 		require.NoError(t, err)
 		require.Equal(t, fixture.Operator, id.Principal.Login)
 	}
 	// The explicit credential wins over the cookie, and a bad one does not fall back.
-	id, err := auth.Identify(ctx, pool, auth.SurfaceAPI, auth.Credentials{Authorization: "bearer " + f.Tokens[fixture.Viewer], Session: sess.ID})
+	id, err := auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Authorization: "bearer " + f.Tokens[fixture.Viewer], Session: sess.ID})
 	require.NoError(t, err)
 	require.Equal(t, fixture.Viewer, id.Principal.Login)
-	_, err = auth.Identify(ctx, pool, auth.SurfaceAPI, auth.Credentials{Authorization: "Bearer tsl_nonsense", Session: sess.ID})
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Authorization: "Bearer tsl_nonsense", Session: sess.ID})
 	require.True(t, fault.Is(err, fault.Unauthenticated))
-	_, err = auth.Identify(ctx, pool, auth.SurfaceAPI, auth.Credentials{Authorization: "Basic x", Session: sess.ID})
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Authorization: "Basic x", Session: sess.ID})
 	require.True(t, fault.Is(err, fault.Unauthenticated))
 
-	id, err = auth.Identify(ctx, pool, auth.SurfaceAPI, auth.Credentials{Session: sess.ID})
+	id, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Session: sess.ID})
 	require.NoError(t, err)
 	require.Equal(t, sess.CSRF, id.CSRF)
-	_, err = auth.Identify(ctx, pool, auth.SurfaceAPI, auth.Credentials{Session: sess.ID, CheckCSRF: true, CSRF: "wrong"})
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Session: sess.ID, CheckCSRF: true, CSRF: "wrong"})
 	require.True(t, fault.Is(err, fault.Forbidden))
-	_, err = auth.Identify(ctx, pool, auth.SurfaceAPI, auth.Credentials{Session: sess.ID, CheckCSRF: true, CSRF: sess.CSRF})
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Session: sess.ID, CheckCSRF: true, CSRF: sess.CSRF})
 	require.NoError(t, err)
 }
 

@@ -92,12 +92,13 @@ func Scopes() []string { return []string{ScopeIngest} }
 // the one surface it opens, so a scoped token works there and nowhere else.
 type Surface string
 
-// The surfaces. SurfaceAPI is the GraphQL API over HTTP and websocket, and the web
-// sign-in that leads to it; no scope opens it, so only unrestricted credentials
-// use it. SurfaceIngest is the telemetry ingestion endpoint.
+// The surfaces. SurfaceGraphQL is the GraphQL API over HTTP and websocket, and
+// the web sign-in that leads to it; Tesla creates no token scoped to it, so in
+// practice only unrestricted credentials use it. SurfaceIngest is the telemetry
+// ingestion endpoint.
 const (
-	SurfaceAPI    Surface = "api"
-	SurfaceIngest Surface = ScopeIngest
+	SurfaceGraphQL Surface = "graphql"
+	SurfaceIngest  Surface = ScopeIngest
 )
 
 // Restricted reports whether the credential is limited to some scopes (an empty
@@ -136,7 +137,7 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 // Unauthenticated or Forbidden error. The transports already refuse scoped tokens
 // on the API; refusing them here as well means a transport that forgets cannot
 // hand an ingest-only token the whole API again.
-func Require(ctx context.Context) (*Principal, error) { return RequireFor(ctx, SurfaceAPI) }
+func Require(ctx context.Context) (*Principal, error) { return RequireFor(ctx, SurfaceGraphQL) }
 
 // RequireFor returns the principal in ctx if it may use surface s.
 func RequireFor(ctx context.Context, s Surface) (*Principal, error) {
@@ -152,7 +153,7 @@ func RequireFor(ctx context.Context, s Surface) (*Principal, error) {
 
 func errScopeRefused(p *Principal, s Surface) error {
 	what := "the GraphQL API"
-	if s != SurfaceAPI {
+	if s != SurfaceGraphQL {
 		what = "the " + string(s) + " endpoint"
 	}
 	return fault.Forbiddenf("this token is limited to %s and cannot use %s", strings.Join(p.Scopes, ", "), what)
