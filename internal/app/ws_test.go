@@ -194,3 +194,22 @@ func TestWebsocketProtocolWithTheGraphQLWSClient(t *testing.T) {
 	runNode(t, "e2e/ws-protocol.mjs", "TESLA_URL="+e.srv.URL, "TESLA_TOKEN="+e.as(fixture.Admin),
 		"TESLA_INGEST_TOKEN="+ingestToken(t, e), "TESLA_WS_INIT_TIMEOUT_MS=1000")
 }
+
+func TestWebsocketInitTimeoutIsConfigured(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(name string) string {
+			if name == "TESLA_WS_INIT_TIMEOUT" {
+				return v
+			}
+			return ""
+		}
+	}
+	cfg, err := LoadConfig(env(""))
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Second, cfg.WebsocketInitTimeout)
+	cfg, err = LoadConfig(env("3s"))
+	require.NoError(t, err)
+	require.Equal(t, 3*time.Second, cfg.WebsocketInitTimeout)
+	_, err = LoadConfig(env("soon"))
+	require.ErrorContains(t, err, "TESLA_WS_INIT_TIMEOUT")
+}
