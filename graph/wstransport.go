@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,17 +101,9 @@ func (t Websocket) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	if err != nil {
 		return // Accept has answered (403 for a foreign origin, 400 for a bad handshake)
 	}
-	ws.SetReadLimit(cmpOr(t.ReadLimit, defaultWSReadLimit))
+	ws.SetReadLimit(cmp.Or(t.ReadLimit, defaultWSReadLimit))
 	c := &wsConn{t: t, ws: ws, exec: exec, headers: r.Header, ops: map[string]context.CancelFunc{}}
 	c.serve(r.Context())
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 type wsConn struct {
@@ -167,7 +160,7 @@ func (c *wsConn) serve(reqCtx context.Context) {
 		}
 	}()
 
-	initTimer := time.NewTimer(cmpOr(c.t.InitTimeout, defaultWSInitTimeout))
+	initTimer := time.NewTimer(cmp.Or(c.t.InitTimeout, defaultWSInitTimeout))
 	defer initTimer.Stop()
 	var (
 		acked     bool
