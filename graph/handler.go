@@ -14,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -33,9 +32,12 @@ type Limits struct {
 	Depth int
 	// Introspection allows __schema and __type queries (on by default: analysts use it).
 	Introspection bool
-	// WebsocketInit authenticates a websocket connection from its init payload, for
-	// clients that cannot set headers; nil accepts the HTTP request's credentials.
+	// WebsocketInit authenticates a websocket connection at connection_init (see
+	// Websocket.InitFunc); nil accepts every connection.
 	WebsocketInit transport.WebsocketInitFunc
+	// WebsocketInitTimeout is how long a websocket may stay open without sending
+	// connection_init (closed with 4408 after it); 0 means 10 s.
+	WebsocketInitTimeout time.Duration
 	// WebsocketOrigins are extra host patterns allowed in a websocket's Origin
 	// header. Same-origin (and origin-less, non-browser) connections are always
 	// accepted; any other origin is refused, which stops cross-site websocket
@@ -53,12 +55,12 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 15 * time.Second,
-		InitFunc:              lim.WebsocketInit,
-		Implementation: transport.CoderWebsocketImplementation{
-			AcceptOptions: websocket.AcceptOptions{OriginPatterns: lim.WebsocketOrigins},
-		},
+	srv.AddTransport(Websocket{
+		InitFunc:       lim.WebsocketInit,
+		InitTimeout:    lim.WebsocketInitTimeout,
+		KeepAlive:      15 * time.Second,
+		OriginPatterns: lim.WebsocketOrigins,
+		Logger:         r.Logger,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpGET{})

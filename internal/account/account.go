@@ -189,7 +189,7 @@ func (s *Service) SignIn(ctx context.Context, secret string) (*auth.Principal, a
 	ctx = auth.WithPrincipal(ctx, p)
 	var sess auth.Session
 	err = s.audit.Do(ctx, "signIn", "person:"+p.Login, input, func(tx pgx.Tx) error {
-		if p.Restricted() {
+		if !p.Allows(auth.SurfaceGraphQL) {
 			return fault.New(fault.Unauthenticated, "this token is limited to %s and cannot sign in to the web app", strings.Join(p.Scopes, ", "))
 		}
 		sess, err = auth.CreateSession(ctx, tx, p, s.sessionTTL)

@@ -61,6 +61,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client address
 	// (for sign-in throttling); from anyone else the header is ignored.
 	TrustedProxies []netip.Prefix
+	// WebsocketInitTimeout is how long a websocket may stay open before its
+	// connection_init (closed with 4408 after it).
+	WebsocketInitTimeout time.Duration
 	// DemoTokensFile is where demo tokens are kept between runs of the demo.
 	DemoTokensFile string
 	ShutdownGrace  time.Duration
@@ -95,6 +98,7 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_WS_ORIGINS", "", "extra allowed websocket Origin host patterns, comma-separated"},
 	{"TESLA_SIGNIN_RATE", "10", "sign-in attempts allowed per minute per client address"},
 	{"TESLA_TRUSTED_PROXIES", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed"},
+	{"TESLA_WS_INIT_TIMEOUT", "10s", "how long a websocket may wait before connection_init (closed with 4408 after it)"},
 	{"TESLA_DEMO_TOKENS_FILE", ".tesla/demo-tokens.json", "where demo tokens are kept"},
 	{"TESLA_SHUTDOWN_GRACE", "15s", "how long shutdown waits for requests"},
 }
@@ -182,6 +186,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MaxBodyBytes = intVar("TESLA_MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
 	c.DBMaxConns = int32(intVar("TESLA_DB_MAX_CONNS", 20, 2, 1000))
 	c.ShutdownGrace = durVar("TESLA_SHUTDOWN_GRACE", 15*time.Second)
+	c.WebsocketInitTimeout = durVar("TESLA_WS_INIT_TIMEOUT", 10*time.Second)
 	if v := getenv("TESLA_WS_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {

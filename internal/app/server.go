@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -52,6 +51,8 @@ type Server struct {
 	// the throttling.
 	signIns *signInLimiter
 	audit   *audit.Log
+	// events tells open websockets that credentials changed.
+	events *graph.Events
 }
 
 // Services are the domain services the server exposes.
@@ -79,23 +80,25 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Watermark: watermark.NewService(pool),
 		Jobs:      js,
 		Catalog:   jobs.NewCatalog(pool, js),
-		Events:    graph.NewEvents(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse),
+		Events: graph.NewEvents(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
+			auth.CredentialsChannel),
 	}
 }
 
 // NewServer builds the HTTP handler. reg receives the server's metrics.
 func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services, reg *prometheus.Registry) *Server {
 	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, pool),
-		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit}
+		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit, events: svc.Events}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, Events: svc.Events, Logger: logger}
 	gql := graph.NewHandler(resolver, graph.Limits{
-		Complexity:       cfg.ComplexityLimit,
-		Depth:            cfg.DepthLimit,
-		Introspection:    cfg.Introspection,
-		WebsocketOrigins: cfg.WebsocketOrigins,
-		WebsocketInit:    s.websocketInit,
-		Observe:          s.metrics.observeOperation,
+		Complexity:           cfg.ComplexityLimit,
+		Depth:                cfg.DepthLimit,
+		Introspection:        cfg.Introspection,
+		WebsocketOrigins:     cfg.WebsocketOrigins,
+		WebsocketInit:        s.websocketInit,
+		WebsocketInitTimeout: cfg.WebsocketInitTimeout,
+		Observe:              s.metrics.observeOperation,
 	})
 
 	mux := http.NewServeMux()
@@ -105,9 +108,9 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/query", graph.RefuseOtherMethods(s.authenticate(limitBody(gql, cfg.MaxBodyBytes), false)))
+	mux.Handle("/query", graph.RefuseOtherMethods(s.authenticate(limitBody(gql, cfg.MaxBodyBytes), auth.SurfaceGraphQL)))
 	mux.Handle("POST /api/v1/metrics/hosts", s.authenticate(
-		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), true))
+		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), auth.SurfaceIngest))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)
@@ -137,83 +140,151 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate resolves the caller from a bearer token or a session cookie.
-// Without credentials the answer is 401, except for websocket upgrades, which may
-// authenticate in their connection_init payload instead. A cookie-authenticated
-// request that can change anything must carry the session's CSRF token in a
-// header. allowScoped admits tokens limited to scopes (e.g. ingest-only tokens on
-// the ingestion endpoint); the GraphQL API refuses them.
-func (s *Server) authenticate(next http.Handler, allowScoped bool) http.Handler {
+// authenticate resolves the caller of a request to surface through auth.Identify,
+// the one authentication every transport shares: a bearer token, else the session
+// cookie (with the session's CSRF token echoed in a header on requests that can
+// change anything). Refusals are 401 UNAUTHENTICATED or 403 FORBIDDEN (a token
+// whose scopes do not open surface, a missing CSRF token).
+//
+// Websocket upgrades pass through unauthenticated, carrying their credentials:
+// they authenticate at connection_init (websocketInit), with these credentials or
+// those of the init payload, where the protocol answers with its close codes.
+func (s *Server) authenticate(next http.Handler, surface auth.Surface) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
-		if h := r.Header.Get("Authorization"); h != "" {
-			secret, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok {
-				unauthenticated(w, "the Authorization header must be 'Bearer <token>'")
-				return
-			}
-			p, err := auth.Authenticate(ctx, s.pool, strings.TrimSpace(secret))
-			if err != nil {
-				s.authFailed(w, r, err)
-				return
-			}
-			if p.Restricted() && !allowScoped {
-				writeGraphQLError(w, http.StatusForbidden, "FORBIDDEN", "this token is limited to "+strings.Join(p.Scopes, ", ")+" and cannot use the GraphQL API")
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(ctx, p)))
+		creds := requestCredentials(r)
+		if surface == auth.SurfaceGraphQL && isWebsocketUpgrade(r) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, upgradeCredentialsKey{}, creds)))
 			return
 		}
-		if c, err := r.Cookie(SessionCookie); err == nil {
-			p, csrf, err := auth.AuthenticateSession(ctx, s.pool, c.Value)
-			if err != nil {
-				s.authFailed(w, r, err)
-				return
-			}
-			if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions &&
-				r.Header.Get(CSRFHeader) != csrf {
-				writeGraphQLError(w, http.StatusForbidden, "FORBIDDEN", "missing or wrong "+CSRFHeader+" header: cookie-authenticated requests must echo the session's CSRF token")
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(ctx, p)))
+		id, err := auth.Identify(ctx, s.pool, surface, creds)
+		if err != nil {
+			s.authFailed(w, r, err)
 			return
 		}
-		if isWebsocketUpgrade(r) {
-			next.ServeHTTP(w, r.WithContext(ctx))
-			return
-		}
-		unauthenticated(w, "authentication required: send 'Authorization: Bearer <token>' or sign in")
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(ctx, id.Principal)))
 	})
 }
 
-func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if fault.Is(err, fault.Unauthenticated) {
-		unauthenticated(w, err.Error())
-		return
+// requestCredentials gathers the credentials of an HTTP request. Only requests
+// that can change anything need the CSRF token: a cross-site page can make a
+// browser send the cookie, but not the header.
+func requestCredentials(r *http.Request) auth.Credentials {
+	c := auth.Credentials{
+		Authorization: r.Header.Get("Authorization"),
+		CSRF:          r.Header.Get(CSRFHeader),
+		CheckCSRF:     r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions,
 	}
-	s.logger.ErrorContext(r.Context(), "authentication error", "error", err)
-	writeGraphQLError(w, http.StatusInternalServerError, "INTERNAL", "internal server error")
+	if ck, err := r.Cookie(SessionCookie); err == nil {
+		c.Session = ck.Value
+	}
+	return c
 }
 
-// websocketInit accepts a connection authenticated by its HTTP request (cookie or
-// header) or by a token in the connection_init payload
-// ({"Authorization": "Bearer …"} or {"authToken": "…"}).
+// upgradeCredentialsKey carries a websocket upgrade's credentials to websocketInit.
+type upgradeCredentialsKey struct{}
+
+func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case fault.Is(err, fault.Unauthenticated):
+		unauthenticated(w, err.Error())
+	case fault.Is(err, fault.Forbidden):
+		writeGraphQLError(w, http.StatusForbidden, string(fault.Forbidden), err.Error())
+	default:
+		s.logger.ErrorContext(r.Context(), "authentication error", "error", err)
+		writeGraphQLError(w, http.StatusInternalServerError, "INTERNAL", "internal server error")
+	}
+}
+
+// websocketInit authenticates a websocket at connection_init through
+// auth.Identify, like any request: the upgrade's Authorization header, else the
+// payload's {"Authorization": "Bearer …"} or {"authToken": "…"}, else the session
+// cookie. The upgrade needs no CSRF token: the transport's origin check already
+// refuses cross-site pages. Refused credentials close the connection with 4403.
+//
+// The connection then lives as long as its credential: it closes with 4403 when
+// the credential expires, and when a change to its person's credentials (a token
+// revoked, a sign-out, a deactivation or a role change, announced on
+// auth.CredentialsChannel, and every credentialRecheck in any case) leaves it
+// refused or with another role. The connection_ack carries no payload, so no
+// secret is echoed back.
 func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	if _, ok := auth.FromContext(ctx); ok {
-		return ctx, &payload, nil
+	creds, _ := ctx.Value(upgradeCredentialsKey{}).(auth.Credentials)
+	creds.CheckCSRF = false
+	if creds.Authorization == "" {
+		creds.Authorization = payload.Authorization()
 	}
-	secret, _ := strings.CutPrefix(payload.Authorization(), "Bearer ")
-	if secret == "" {
-		secret = payload.GetString("authToken")
-	}
-	if secret == "" {
-		return ctx, nil, errors.New("authentication required: pass a token in the connection_init payload")
-	}
-	p, err := auth.Authenticate(ctx, s.pool, secret)
+	creds.Token = payload.GetString("authToken")
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	// Listen before authenticating, so a revocation cannot slip in between.
+	changes := s.events.Subscribe(ctx, auth.CredentialsChannel)
+	id, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL, creds)
 	if err != nil {
-		return ctx, nil, errors.New("invalid, expired or revoked credential")
+		cancel(nil)
+		if fault.Is(err, fault.Unauthenticated) || fault.Is(err, fault.Forbidden) {
+			return ctx, nil, &graph.CloseError{Code: graph.CloseForbidden, Reason: err.Error()}
+		}
+		s.logger.ErrorContext(ctx, "websocket authentication error", "error", err)
+		return ctx, nil, &graph.CloseError{Code: graph.CloseInternalError, Reason: "Internal server error"}
 	}
-	return auth.WithPrincipal(ctx, p), &payload, nil
+	go s.watchCredential(ctx, cancel, creds, id.Principal, changes)
+	return auth.WithPrincipal(ctx, id.Principal), nil, nil
+}
+
+// credentialRecheck bounds how long a websocket outlives a credential change that
+// was never announced: one made by hand in SQL, or one notified while this
+// replica's LISTEN connection was down.
+const credentialRecheck = 5 * time.Minute
+
+// watchCredential ends a websocket's context (and so the connection) when its
+// credential expires or stops being what it was.
+func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCauseFunc, creds auth.Credentials, p *auth.Principal, changes <-chan string) {
+	var expired <-chan time.Time
+	if p.ExpiresAt != nil {
+		t := time.NewTimer(time.Until(*p.ExpiresAt))
+		defer t.Stop()
+		expired = t.C
+	}
+	recheck := time.NewTicker(credentialRecheck)
+	defer recheck.Stop()
+	person := strconv.FormatInt(p.PersonID, 10)
+	// holds re-authenticates; false means the connection has been ended.
+	holds := func() bool {
+		now, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL, creds)
+		switch {
+		case err == nil && now.Principal.Role == p.Role:
+			return true
+		case err == nil || fault.Is(err, fault.Unauthenticated) || fault.Is(err, fault.Forbidden):
+			cancel(&graph.CloseError{Code: graph.CloseForbidden, Reason: "credential revoked or changed"})
+		case ctx.Err() == nil:
+			// Unsure whether the credential still holds: close, and let the client
+			// reconnect and authenticate afresh.
+			s.logger.ErrorContext(ctx, "websocket credential re-check failed", "error", err)
+			cancel(&graph.CloseError{Code: graph.CloseInternalError, Reason: "Internal server error"})
+		}
+		return false
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-expired:
+			cancel(&graph.CloseError{Code: graph.CloseForbidden, Reason: "credential expired"})
+			return
+		case <-recheck.C:
+			if !holds() {
+				return
+			}
+		case changed, ok := <-changes:
+			if !ok {
+				return
+			}
+			if changed == person && !holds() {
+				return
+			}
+		}
+	}
 }
 
 func isWebsocketUpgrade(r *http.Request) bool {
@@ -283,20 +354,27 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newSessionBody(p, sess.CSRF))
 }
 
+// sessionInfo reports the signed-in person of the session cookie (only the
+// cookie: this is the web app asking whether its session still holds).
 func (s *Server) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not signed in"})
 		return
 	}
-	p, csrf, err := auth.AuthenticateSession(r.Context(), s.pool, c.Value)
+	id, err := auth.Identify(r.Context(), s.pool, auth.SurfaceGraphQL, auth.Credentials{Session: c.Value})
 	if err != nil {
+		if !fault.Is(err, fault.Unauthenticated) {
+			s.logger.ErrorContext(r.Context(), "session check failed", "error", err)
+		}
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not signed in"})
 		return
 	}
-	writeJSON(w, http.StatusOK, newSessionBody(p, csrf))
+	writeJSON(w, http.StatusOK, newSessionBody(id.Principal, id.CSRF))
 }
 
+// signOut ends the session of the cookie (which must come with its CSRF token)
+// and clears the cookies; the session's open websockets close.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
@@ -304,15 +382,18 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
-	p, csrf, err := auth.AuthenticateSession(ctx, s.pool, c.Value)
-	if err == nil {
-		if r.Header.Get(CSRFHeader) != csrf {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": "missing or wrong " + CSRFHeader + " header"})
-			return
-		}
-		if err := s.accounts.SignOut(auth.WithPrincipal(ctx, p), c.Value); err != nil {
+	id, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL,
+		auth.Credentials{Session: c.Value, CSRF: r.Header.Get(CSRFHeader), CheckCSRF: true})
+	switch {
+	case fault.Is(err, fault.Forbidden):
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "missing or wrong " + CSRFHeader + " header"})
+		return
+	case err == nil:
+		if err := s.accounts.SignOut(auth.WithPrincipal(ctx, id.Principal), c.Value); err != nil {
 			s.logger.ErrorContext(ctx, "sign-out failed", "error", err)
 		}
+	case !fault.Is(err, fault.Unauthenticated):
+		s.logger.ErrorContext(ctx, "sign-out failed", "error", err)
 	}
 	for _, name := range []string{SessionCookie, CSRFCookie} {
 		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1})

@@ -118,3 +118,72 @@ func TestSessionsExpireAndCarryTheTokenRole(t *testing.T) {
 	_, _, err = auth.AuthenticateSession(ctx, pool, s.ID)
 	require.True(t, fault.Is(err, fault.Unauthenticated))
 }
+
+func TestParseBearerIgnoresSchemeCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"Bearer tsl_a": "tsl_a", "bearer tsl_a": "tsl_a", "BEARER  tsl_a ": "tsl_a", " bEaReR tsl_a": "tsl_a",
+		"Basic tsl_a": "", "Bearer": "", "Bearer ": "", "Bearertsl_a": "", "": "",
+	} {
+		got, ok := auth.ParseBearer(in)
+		require.Equal(t, want, got, "%q", in)
+		require.Equal(t, want != "", ok, "%q", in)
+	}
+}
+
+// TestIdentifyAppliesOneRuleSetToEveryCredential: which credential wins, what a
+// scope opens, and when the CSRF token is needed.
+func TestIdentifyAppliesOneRuleSetToEveryCredential(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	f := fixture.New(t, pool)
+	ctx := context.Background()
+	_, scoped, err := auth.InsertToken(ctx, pool, auth.TokenSpec{PersonID: f.People[fixture.Operator], Role: auth.Operator, Scopes: []string{auth.ScopeIngest}})
+	require.NoError(t, err)
+	p, err := auth.Authenticate(ctx, pool, f.Tokens[fixture.Admin])
+	require.NoError(t, err)
+	sess, err := auth.CreateSession(ctx, pool, p, time.Hour)
+	require.NoError(t, err)
+
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{})
+	require.ErrorIs(t, err, auth.ErrNoCredentials)
+	for _, c := range []auth.Credentials{{Authorization: "Bearer " + scoped}, {Token: scoped}} {
+		_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, c)
+		require.True(t, fault.Is(err, fault.Forbidden), "%v", err)
+		id, err := auth.Identify(ctx, pool, auth.SurfaceIngest, c)
+		require.NoError(t, err)
+		require.Equal(t, fixture.Operator, id.Principal.Login)
+	}
+	// The explicit credential wins over the cookie, and a bad one does not fall back.
+	id, err := auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Authorization: "bearer " + f.Tokens[fixture.Viewer], Session: sess.ID})
+	require.NoError(t, err)
+	require.Equal(t, fixture.Viewer, id.Principal.Login)
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Authorization: "Bearer tsl_nonsense", Session: sess.ID})
+	require.True(t, fault.Is(err, fault.Unauthenticated))
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Authorization: "Basic x", Session: sess.ID})
+	require.True(t, fault.Is(err, fault.Unauthenticated))
+
+	id, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Session: sess.ID})
+	require.NoError(t, err)
+	require.Equal(t, sess.CSRF, id.CSRF)
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Session: sess.ID, CheckCSRF: true, CSRF: "wrong"})
+	require.True(t, fault.Is(err, fault.Forbidden))
+	_, err = auth.Identify(ctx, pool, auth.SurfaceGraphQL, auth.Credentials{Session: sess.ID, CheckCSRF: true, CSRF: sess.CSRF})
+	require.NoError(t, err)
+}
+
+// TestRequireRefusesScopedPrincipalsOutsideTheirSurface is the domain layer's own
+// guard, behind the transports'.
+func TestRequireRefusesScopedPrincipalsOutsideTheirSurface(t *testing.T) {
+	scoped := auth.WithPrincipal(context.Background(), &auth.Principal{Login: "agent", Role: auth.Admin, Scopes: []string{auth.ScopeIngest}})
+	_, err := auth.Require(scoped)
+	require.True(t, fault.Is(err, fault.Forbidden), "%v", err)
+	_, err = auth.RequireRole(scoped, auth.Viewer, "reading")
+	require.True(t, fault.Is(err, fault.Forbidden), "%v", err)
+	_, err = auth.RequireFor(scoped, auth.SurfaceIngest)
+	require.NoError(t, err)
+	full := auth.WithPrincipal(context.Background(), &auth.Principal{Login: "ops", Role: auth.Operator})
+	_, err = auth.Require(full)
+	require.NoError(t, err)
+	_, err = auth.RequireFor(full, auth.SurfaceIngest)
+	require.NoError(t, err)
+}

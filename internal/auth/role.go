@@ -6,6 +6,8 @@ package auth
 import (
 	"context"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/teslaops/tesla/internal/fault"
 )
@@ -74,6 +76,9 @@ type Principal struct {
 	// BUSubtree holds the ids of the person's BU and all BUs below it, loaded at
 	// authentication for BU admins so scoping needs no query per check.
 	BUSubtree []int64
+	// ExpiresAt is when the credential stops working (nil: never), so long-lived
+	// connections such as websockets can end with it.
+	ExpiresAt *time.Time
 }
 
 // ScopeIngest lets a token push telemetry and nothing else: what an agent or a
@@ -83,9 +88,28 @@ const ScopeIngest = "ingest"
 // Scopes lists the token scopes Tesla knows.
 func Scopes() []string { return []string{ScopeIngest} }
 
+// Surface is a way into Tesla that a credential may be limited to. A scope names
+// the one surface it opens, so a scoped token works there and nowhere else.
+type Surface string
+
+// The surfaces. SurfaceGraphQL is the GraphQL API over HTTP and websocket, and
+// the web sign-in that leads to it; Tesla creates no token scoped to it, so in
+// practice only unrestricted credentials use it. SurfaceIngest is the telemetry
+// ingestion endpoint.
+const (
+	SurfaceGraphQL Surface = "graphql"
+	SurfaceIngest  Surface = ScopeIngest
+)
+
 // Restricted reports whether the credential is limited to some scopes (an empty
 // scope list means the role's full rights).
 func (p *Principal) Restricted() bool { return len(p.Scopes) > 0 }
+
+// Allows reports whether the credential may be used on surface s: an unrestricted
+// credential everywhere, a scoped one only where a scope opens.
+func (p *Principal) Allows(s Surface) bool {
+	return p != nil && (!p.Restricted() || p.HasScope(string(s)))
+}
 
 // HasScope reports whether the credential carries scope s.
 func (p *Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
@@ -109,13 +133,30 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 	return p, ok && p != nil
 }
 
-// Require returns the principal in ctx or an Unauthenticated error.
-func Require(ctx context.Context) (*Principal, error) {
+// Require returns the principal in ctx, if it may use the API; otherwise an
+// Unauthenticated or Forbidden error. The transports already refuse scoped tokens
+// on the API; refusing them here as well means a transport that forgets cannot
+// hand an ingest-only token the whole API again.
+func Require(ctx context.Context) (*Principal, error) { return RequireFor(ctx, SurfaceGraphQL) }
+
+// RequireFor returns the principal in ctx if it may use surface s.
+func RequireFor(ctx context.Context, s Surface) (*Principal, error) {
 	p, ok := FromContext(ctx)
 	if !ok {
 		return nil, fault.New(fault.Unauthenticated, "authentication required: send an API token as 'Authorization: Bearer <token>' or sign in")
 	}
+	if !p.Allows(s) {
+		return nil, errScopeRefused(p, s)
+	}
 	return p, nil
+}
+
+func errScopeRefused(p *Principal, s Surface) error {
+	what := "the GraphQL API"
+	if s != SurfaceGraphQL {
+		what = "the " + string(s) + " endpoint"
+	}
+	return fault.Forbiddenf("this token is limited to %s and cannot use %s", strings.Join(p.Scopes, ", "), what)
 }
 
 // RequireRole returns the principal if its role is at least r; otherwise

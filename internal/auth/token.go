@@ -135,19 +135,24 @@ func Authenticate(ctx context.Context, q db.DBTX, secret string) (*Principal, er
 		return nil, errBadCredential
 	}
 	var (
-		p        Principal
-		lastUsed *time.Time
+		p          Principal
+		lastUsed   *time.Time
+		tokenRole  Role
+		personRole Role
 	)
-	err := q.QueryRow(ctx, `SELECT t.id, t.role, t.scopes, t.last_used_at, p.id, p.login, p.name, p.bu_id, p.role
+	err := q.QueryRow(ctx, `SELECT t.id, t.role, t.scopes, t.expires_at, t.last_used_at, p.id, p.login, p.name, p.bu_id, p.role
 		FROM api_token t JOIN person p ON p.id = t.person_id
 		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) AND p.active`,
-		HashSecret(secret)).Scan(&p.TokenID, &p.Role, &p.Scopes, &lastUsed, &p.PersonID, &p.Login, &p.Name, &p.BUID, new(Role))
+		HashSecret(secret)).Scan(&p.TokenID, &tokenRole, &p.Scopes, &p.ExpiresAt, &lastUsed, &p.PersonID, &p.Login, &p.Name, &p.BUID, &personRole)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errBadCredential
 	}
 	if err != nil {
 		return nil, fmt.Errorf("error authenticating token: %w", err)
 	}
+	// A token keeps the role it was created with, but never acts above what its
+	// person holds today: lowering a person's role lowers all their tokens.
+	p.Role = Lower(tokenRole, personRole)
 	p.Method = MethodToken
 	if lastUsed == nil || time.Since(*lastUsed) > lastUsedGranularity {
 		if _, err := q.Exec(ctx, `UPDATE api_token SET last_used_at = now() WHERE id = $1`, p.TokenID); err != nil {
@@ -198,9 +203,22 @@ func RevokeToken(ctx context.Context, q db.DBTX, id int64) (Token, error) {
 	if err != nil {
 		return Token{}, db.Interpret(err, "token")
 	}
-	// Sessions opened with the token end with it.
+	// Sessions opened with the token end with it, and open websockets of its person
+	// check their credentials again.
 	if _, err := q.Exec(ctx, `DELETE FROM web_session WHERE token_id = $1`, id); err != nil {
 		return Token{}, fmt.Errorf("error ending sessions of revoked token: %w", err)
 	}
+	if err := notifyCredentials(ctx, q, t.PersonID); err != nil {
+		return Token{}, err
+	}
 	return t, nil
+}
+
+// notifyCredentials announces on CredentialsChannel that a credential of person
+// changed. NOTIFY is transactional: listeners hear it only once the change commits.
+func notifyCredentials(ctx context.Context, q db.DBTX, person int64) error {
+	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2::bigint::text)`, CredentialsChannel, person); err != nil {
+		return fmt.Errorf("error announcing credential change: %w", err)
+	}
+	return nil
 }

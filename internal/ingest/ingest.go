@@ -92,7 +92,7 @@ const ScopeIngest = "ingest"
 // whatever its role. An unrestricted credential needs role OPERATOR or higher.
 // It returns a fault.Unauthenticated or fault.Forbidden error otherwise.
 func Authorize(ctx context.Context) (*auth.Principal, error) {
-	p, err := auth.Require(ctx)
+	p, err := auth.RequireFor(ctx, auth.SurfaceIngest)
 	if err != nil {
 		return nil, err
 	}
