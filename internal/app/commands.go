@@ -63,6 +63,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	}
 
 	svc := NewServices(pool, logger, cfg)
+	defer svc.Close()
 	srv := NewServer(cfg, pool, logger, svc, prometheus.NewRegistry())
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
