@@ -2,11 +2,14 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator"
 
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
@@ -42,6 +45,11 @@ const (
 	// defaultSeriesRange is the range of a watermark series without from/to.
 	defaultSeriesRange = 24 * time.Hour
 )
+
+// DefaultComplexity is the default limit on an operation's cost: one 31-day
+// machine analysis (about 44,600) fits, three or 300 of them do not, and every
+// screen of the web app costs under 5% of it (TestFrontendQueriesCostLittle).
+const DefaultComplexity = 100_000
 
 // Cost is what extensions.cost reports for an operation.
 type Cost struct {
@@ -114,6 +122,29 @@ func (c *costLimit) InterceptResponse(ctx context.Context, next graphql.Response
 // every other field its complexity function's price or 1 plus its selection.
 func operationCost(ctx context.Context, es graphql.ExecutableSchema, rc *graphql.OperationContext) int {
 	return complexity.Calculate(ctx, es, rc.Operation, rc.Variables, complexity.WithFixedScalarValue(0))
+}
+
+// Price returns the cost of an operation of query (operationName may be empty
+// when it holds one) with vars, with open-ended time ranges ending at now: what
+// extensions.cost would report, without running it.
+func Price(query, operationName string, vars map[string]any, now time.Time) (int, error) {
+	cfg := generated.Config{Resolvers: &Resolver{}}
+	setComplexity(&cfg.Complexity, func() time.Time { return now })
+	es := generated.NewExecutableSchema(cfg)
+	doc, errs := gqlparser.LoadQuery(es.Schema(), query)
+	if len(errs) > 0 {
+		return 0, errs
+	}
+	op := doc.Operations.ForName(operationName)
+	if op == nil {
+		return 0, fmt.Errorf("operation %q not found", operationName)
+	}
+	values, err := validator.VariableValues(es.Schema(), op, vars)
+	if err != nil {
+		return 0, err
+	}
+	rc := &graphql.OperationContext{Doc: doc, Operation: op, Variables: values}
+	return operationCost(context.Background(), es, rc), nil
 }
 
 // pageCost is what a connection field multiplies its node cost by. It is capped

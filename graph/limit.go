@@ -66,6 +66,7 @@ type guard struct {
 	perCaller     int
 	parallel      int
 	slots         chan struct{}
+	queueWait     time.Duration
 	logger        *slog.Logger
 
 	mu      sync.Mutex
@@ -79,6 +80,7 @@ func newGuard(lim RunLimits, logger *slog.Logger) *guard {
 		perCaller:     cmpOr(lim.ExpensivePerCaller, DefaultExpensivePerCaller),
 		parallel:      cmpOr(lim.ExpensiveParallel, DefaultExpensiveParallel),
 		slots:         make(chan struct{}, cmpOr(lim.ExpensiveAtOnce, DefaultExpensiveAtOnce)),
+		queueWait:     expensiveQueueWait,
 		logger:        logger,
 		running:       map[int64]int{},
 	}
@@ -169,7 +171,7 @@ func (g *guard) acquire(ctx context.Context) (func(), *gqlerror.Error) {
 		}
 		g.mu.Unlock()
 	}
-	wait := time.NewTimer(expensiveQueueWait)
+	wait := time.NewTimer(g.queueWait)
 	defer wait.Stop()
 	select {
 	case g.slots <- struct{}{}:

@@ -177,7 +177,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.SessionTTL = durVar("TESLA_SESSION_TTL", 12*time.Hour)
 	c.CookieSecure = boolVar("TESLA_COOKIE_SECURE", true)
 	c.Introspection = boolVar("TESLA_GRAPHQL_INTROSPECTION", true)
-	c.ComplexityLimit = int(intVar("TESLA_GRAPHQL_COMPLEXITY", 100_000, 100, 100_000_000))
+	c.ComplexityLimit = int(intVar("TESLA_GRAPHQL_COMPLEXITY", graph.DefaultComplexity, 100, 100_000_000))
 	c.GraphQL = GraphQLLimits{
 		Timeout:          durVar("TESLA_GRAPHQL_TIMEOUT", graph.DefaultTimeout),
 		StatementTimeout: durVar("TESLA_GRAPHQL_STATEMENT_TIMEOUT", 10*time.Second),
