@@ -137,12 +137,23 @@ func (g *guard) InterceptOperation(ctx context.Context, next graphql.OperationHa
 	done := func() { once.Do(func() { release(); cancel() }) }
 	context.AfterFunc(ctx, done)
 	h := next(ctx)
+	first := true
 	return func(ctx context.Context) *graphql.Response {
 		resp := h(ctx)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			g.logger.WarnContext(ctx, "graphql operation ran out of time", "operation", rc.OperationName,
 				"cost", cost.Requested, "timeout", g.timeout.String())
+			if resp == nil && first {
+				// gqlgen answers nothing at all for an operation whose context
+				// ended before it started; the caller gets a TIMEOUT instead.
+				fe, _ := timeoutFault(ctx.Err(), g.timeout)
+				resp = &graphql.Response{
+					Errors:     gqlerror.List{{Message: fe.Message, Extensions: map[string]any{"code": string(fe.Kind)}}},
+					Extensions: map[string]any{"cost": cost},
+				}
+			}
 		}
+		first = false
 		done()
 		return resp
 	}

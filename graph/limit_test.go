@@ -90,3 +90,18 @@ func TestTimeoutsBecomeTimeoutFaults(t *testing.T) {
 		require.False(t, ok, err)
 	}
 }
+
+func TestErrorPresenterReportsTimeoutsWithTheirCode(t *testing.T) {
+	t.Parallel()
+	present := errorPresenter(slog.New(slog.NewTextHandler(io.Discard, nil)), 2*time.Second)
+	for _, err := range []error{
+		fmt.Errorf("error loading clusters: %w", context.DeadlineExceeded),
+		fmt.Errorf("error analysing host n1: %w", &pgconn.PgError{Code: "57014"}),
+	} {
+		got := present(context.Background(), err)
+		require.Equal(t, "TIMEOUT", got.Extensions["code"])
+		require.Contains(t, got.Message, "2s")
+		require.NotContains(t, got.Message, "57014")
+	}
+	require.Equal(t, "INTERNAL", present(context.Background(), errors.New("boom")).Extensions["code"])
+}
