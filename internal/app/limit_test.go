@@ -15,10 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/graph"
+	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
@@ -413,4 +416,67 @@ func TestViewerAttackLeavesTheServiceResponsive(t *testing.T) {
 			return beats > 0 && runs > 0
 		}, 20*time.Second, 100*time.Millisecond)
 	})
+}
+
+// TestSubscriptionEventsGetTheDeadlineNotTheConnection: with a deadline that
+// has always passed, each event's resolvers time out, yet the subscription
+// lives on and delivers the next event.
+func TestSubscriptionEventsGetTheDeadlineNotTheConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.GraphQL.Timeout = time.Nanosecond })
+	// Mutations go through a server with the normal deadline, on the same database.
+	cfg, err := LoadConfig(func(string) string { return "" })
+	require.NoError(t, err)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := NewServices(e.db.Pool, logger, cfg)
+	normal := httptest.NewServer(NewServer(cfg, e.db.Pool, logger, svc, prometheus.NewRegistry()))
+	t.Cleanup(func() { normal.Close(); svc.Close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/query", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	require.NoError(t, err)
+	defer conn.CloseNow()
+	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + e.as(fixture.Viewer)}}))
+	var msg map[string]any
+	require.NoError(t, wsjson.Read(ctx, conn, &msg))
+	require.Equal(t, "connection_ack", msg["type"])
+	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+		"query": `subscription { hostStateChanged { hostname cluster { name } } }`}}))
+
+	events := make(chan map[string]any, 16)
+	go func() {
+		for {
+			var m map[string]any
+			if err := wsjson.Read(ctx, conn, &m); err != nil {
+				close(events)
+				return
+			}
+			events <- m
+		}
+	}()
+	host := model.GlobalID(model.KindHost, e.fleet.Hosts["online-1-n02"])
+	states := []string{"MAINTENANCE", "ONLINE"}
+	var got []map[string]any
+	for i := 0; len(got) < 2; i++ {
+		// The subscription must be registered before a change counts; changes are
+		// repeated (bounded by ctx) instead of sleeping.
+		r := postGraphQL(normal.URL, e.as(fixture.Operator), fmt.Sprintf(`mutation { setHostState(input: {hostId: %q, state: %s}) { userErrors { message } } }`, host, states[i%2]))
+		require.NoError(t, r.Err)
+		require.Empty(t, r.Errors)
+		select {
+		case m, ok := <-events:
+			require.True(t, ok, "the subscription ended")
+			require.Equal(t, "next", m["type"], "%v", m)
+			got = append(got, m)
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no subscription events before the deadline")
+		}
+	}
+	for _, m := range got {
+		errs, _ := dig(m, "payload", "errors").([]any)
+		require.NotEmpty(t, errs, "%v", m)
+		require.Equal(t, "TIMEOUT", dig(errs[0], "extensions", "code"), "%v", m)
+	}
 }
