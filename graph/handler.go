@@ -18,16 +18,16 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/teslaops/tesla/graph/generated"
-	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/fault"
-	"github.com/teslaops/tesla/internal/page"
 )
 
 // Limits bound what one GraphQL request may cost.
 type Limits struct {
-	// Complexity is the maximum query complexity; connections count their page size
-	// times the cost of a node.
+	// Complexity is the most an operation may cost (see cost.go for the prices);
+	// every response reports its operation's cost in extensions.cost.
 	Complexity int
+	// Run bounds operations while they run: deadline and concurrency caps.
+	Run RunLimits
 	// Depth is the maximum nesting of fields (introspection excluded).
 	Depth int
 	// Introspection allows __schema and __type queries (on by default: analysts use it).
@@ -52,7 +52,7 @@ type Limits struct {
 // presenter and panic recovery.
 func NewHandler(r *Resolver, lim Limits) http.Handler {
 	cfg := generated.Config{Resolvers: r}
-	setComplexity(&cfg.Complexity)
+	setComplexity(&cfg.Complexity, time.Now)
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 
 	srv.AddTransport(Websocket{
@@ -73,13 +73,14 @@ func NewHandler(r *Resolver, lim Limits) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(lim.Complexity))
+	srv.Use(&costLimit{limit: lim.Complexity})
+	srv.Use(newGuard(lim.Run, r.Logger))
 	srv.Use(depthLimit{max: lim.Depth})
 	srv.Use(loaderExtension{r: r})
 	if lim.Observe != nil {
 		srv.Use(observer{observe: lim.Observe})
 	}
-	srv.SetErrorPresenter(errorPresenter(r.Logger))
+	srv.SetErrorPresenter(errorPresenter(r.Logger, lim.Run.Timeout))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		r.Logger.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		return errInternal
@@ -96,10 +97,14 @@ const maxErrorMessage = 300
 // client-safe message; gqlgen's own errors (parse, validation, complexity, APQ)
 // keep theirs; anything else is logged and replaced by a generic message, so SQL
 // text and stack traces never reach a client.
-func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+func errorPresenter(logger *slog.Logger, timeout time.Duration) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
-		if fe, ok := fault.As(err); ok {
+		fe, ok := fault.As(err)
+		if !ok {
+			fe, ok = timeoutFault(err, timeout)
+		}
+		if ok {
 			gqlErr.Message = fe.Message
 			gqlErr.Extensions = map[string]any{"code": string(fe.Kind)}
 			if fe.Field != "" {
@@ -127,49 +132,6 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		gqlErr.Extensions = map[string]any{"code": "INTERNAL"}
 		return gqlErr
 	}
-}
-
-// pageCost is what a connection field multiplies its node cost by. It is capped
-// at the largest page, so `first: 10000` is refused by the resolver with a clear
-// BAD_USER_INPUT rather than priced as ten thousand nodes.
-func pageCost(first, last *int) int {
-	n := page.DefaultSize
-	switch {
-	case first != nil && *first > 0:
-		n = *first
-	case last != nil && *last > 0:
-		n = *last
-	}
-	return min(n, page.MaxSize)
-}
-
-// setComplexity makes connections cost their page size times their node cost, so
-// `clusters(first: 100) { hosts(first: 100) { … } }` is priced as the 10,000 hosts
-// it can return.
-func setComplexity(c *generated.ComplexityRoot) {
-	conn := func(child int, first, last *int) int { return 1 + child*pageCost(first, last) }
-	c.Query.Clusters = func(child int, first *int, _ *string, last *int, _ *string, _ *model.ClusterFilter, _ *model.ClusterOrder) int {
-		return conn(child, first, last)
-	}
-	c.Query.Hosts = func(child int, first *int, _ *string, last *int, _ *string, _ *model.HostFilter, _ *model.HostOrder) int {
-		return conn(child, first, last)
-	}
-	c.Cluster.Hosts = func(child int, first *int, _ *string, last *int, _ *string, _ *model.HostFilter, _ *model.HostOrder) int {
-		return conn(child, first, last)
-	}
-	c.Query.People = func(child int, first *int, _ *string, last *int, _ *string, _ *model.PersonFilter) int {
-		return conn(child, first, last)
-	}
-	c.BU.People = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
-	c.Query.Bus = func(child int, first *int, _ *string, last *int, _ *string, _ *model.BUFilter) int {
-		return conn(child, first, last)
-	}
-	c.Query.Stacks = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
-	c.Query.AuditLog = func(child int, first *int, _ *string, last *int, _ *string, _ *model.AuditFilter) int {
-		return conn(child, first, last)
-	}
-	c.Query.APITokens = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
-	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
 }
 
 // depthLimit refuses operations nested deeper than max fields. Introspection

@@ -56,7 +56,9 @@ func BenchmarkNestedClustersHosts(b *testing.B) {
 	require.NoError(b, err)
 	cfg, err := LoadConfig(func(string) string { return "" })
 	require.NoError(b, err)
-	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, NewServices(d.Pool, logger, cfg), prometheus.NewRegistry()))
+	svc := NewServices(d.Pool, logger, cfg)
+	defer svc.Close()
+	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, svc, prometheus.NewRegistry()))
 	defer srv.Close()
 	body, _ := json.Marshal(map[string]any{"query": benchNestedQuery})
 
@@ -135,7 +137,9 @@ func BenchmarkPlatformWatermarks200Clusters(b *testing.B) {
 	require.NoError(b, err)
 	cfg, err := LoadConfig(func(string) string { return "" })
 	require.NoError(b, err)
-	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, NewServices(d.Pool, logger, cfg), prometheus.NewRegistry()))
+	svc := NewServices(d.Pool, logger, cfg)
+	defer svc.Close()
+	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, svc, prometheus.NewRegistry()))
 	defer srv.Close()
 	body, _ := json.Marshal(map[string]any{"query": `{ platform { watermarks {
 		cluster { id name kind } worst { dimension utilization threshold status }

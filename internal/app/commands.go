@@ -66,6 +66,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	}
 
 	svc := NewServices(pool, logger, cfg)
+	defer svc.Close()
 	srv := NewServer(cfg, pool, logger, svc, prometheus.NewRegistry())
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

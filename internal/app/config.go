@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/teslaops/tesla/graph"
 	"github.com/teslaops/tesla/jobs"
 )
 
@@ -67,6 +68,9 @@ type Config struct {
 	// DemoTokensFile is where demo tokens are kept between runs of the demo.
 	DemoTokensFile string
 	ShutdownGrace  time.Duration
+
+	// GraphQL bounds what GraphQL operations may do while they run (see limit.go).
+	GraphQL GraphQLLimits
 }
 
 // envSpec documents every variable, for `tesla help` and the README.
@@ -92,7 +96,13 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_SESSION_TTL", "12h", "web session lifetime"},
 	{"TESLA_COOKIE_SECURE", "on", "mark session cookies Secure (turn off for plain HTTP)"},
 	{"TESLA_GRAPHQL_INTROSPECTION", "on", "allow GraphQL introspection"},
-	{"TESLA_GRAPHQL_COMPLEXITY", "250000", "maximum GraphQL query complexity"},
+	{"TESLA_GRAPHQL_COMPLEXITY", "100000", "maximum GraphQL operation cost (reported in extensions.cost)"},
+	{"TESLA_GRAPHQL_TIMEOUT", "15s", "deadline of a GraphQL query or mutation (and of each subscription event)"},
+	{"TESLA_GRAPHQL_STATEMENT_TIMEOUT", "10s", "statement_timeout of the GraphQL API's SQL (at most TESLA_GRAPHQL_TIMEOUT)"},
+	{"TESLA_GRAPHQL_DB_CONNS", "8", "database connections of the GraphQL API (a pool of its own, beside TESLA_DB_MAX_CONNS)"},
+	{"TESLA_GRAPHQL_EXPENSIVE_COST", "5000", "cost from which a GraphQL operation counts as expensive"},
+	{"TESLA_GRAPHQL_EXPENSIVE_AT_ONCE", "2", "expensive GraphQL operations running at once, over all callers"},
+	{"TESLA_GRAPHQL_EXPENSIVE_PER_USER", "1", "expensive GraphQL operations one person may run at once"},
 	{"TESLA_GRAPHQL_DEPTH", "12", "maximum GraphQL query depth"},
 	{"TESLA_MAX_BODY_BYTES", "1048576", "maximum GraphQL request body"},
 	{"TESLA_WS_ORIGINS", "", "extra allowed websocket Origin host patterns, comma-separated"},
@@ -181,7 +191,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.SessionTTL = durVar("TESLA_SESSION_TTL", 12*time.Hour)
 	c.CookieSecure = boolVar("TESLA_COOKIE_SECURE", true)
 	c.Introspection = boolVar("TESLA_GRAPHQL_INTROSPECTION", true)
-	c.ComplexityLimit = int(intVar("TESLA_GRAPHQL_COMPLEXITY", 250_000, 100, 100_000_000))
+	c.ComplexityLimit = int(intVar("TESLA_GRAPHQL_COMPLEXITY", graph.DefaultComplexity, 100, 100_000_000))
+	c.GraphQL = GraphQLLimits{
+		Timeout:          durVar("TESLA_GRAPHQL_TIMEOUT", graph.DefaultTimeout),
+		StatementTimeout: durVar("TESLA_GRAPHQL_STATEMENT_TIMEOUT", 10*time.Second),
+		DBConns:          int32(intVar("TESLA_GRAPHQL_DB_CONNS", 8, 2, 1000)),
+		ExpensiveCost:    int(intVar("TESLA_GRAPHQL_EXPENSIVE_COST", graph.DefaultExpensiveCost, 1, 100_000_000)),
+		ExpensiveAtOnce:  int(intVar("TESLA_GRAPHQL_EXPENSIVE_AT_ONCE", graph.DefaultExpensiveAtOnce, 1, 1000)),
+		ExpensivePerUser: int(intVar("TESLA_GRAPHQL_EXPENSIVE_PER_USER", graph.DefaultExpensivePerCaller, 1, 1000)),
+	}
+	if c.GraphQL.StatementTimeout > c.GraphQL.Timeout {
+		bad("TESLA_GRAPHQL_STATEMENT_TIMEOUT", "must not exceed TESLA_GRAPHQL_TIMEOUT (%s), got %s", c.GraphQL.Timeout, c.GraphQL.StatementTimeout)
+	}
+	if held := c.GraphQL.ExpensiveAtOnce * graph.DefaultExpensiveParallel; int(c.GraphQL.DBConns) <= held {
+		bad("TESLA_GRAPHQL_DB_CONNS", "must exceed the %d connections expensive operations may hold (TESLA_GRAPHQL_EXPENSIVE_AT_ONCE × %d), so cheap requests keep some, got %d",
+			held, graph.DefaultExpensiveParallel, c.GraphQL.DBConns)
+	}
 	c.DepthLimit = int(intVar("TESLA_GRAPHQL_DEPTH", 12, 2, 100))
 	c.MaxBodyBytes = intVar("TESLA_MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
 	c.DBMaxConns = int32(intVar("TESLA_DB_MAX_CONNS", 20, 2, 1000))
@@ -219,9 +244,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database=%s listen=%s log=%s/%s simulate=%t auto_migrate=%t introspection=%t complexity=%d depth=%d",
+	return fmt.Sprintf("database=%s listen=%s log=%s/%s simulate=%t auto_migrate=%t introspection=%t complexity=%d depth=%d "+
+		"graphql_timeout=%s statement_timeout=%s graphql_conns=%d expensive=%d/%d/%d",
 		RedactURL(c.DatabaseURL), c.Listen, c.LogLevel, c.LogFormat, c.Simulate, c.AutoMigrate,
-		c.Introspection, c.ComplexityLimit, c.DepthLimit)
+		c.Introspection, c.ComplexityLimit, c.DepthLimit, c.GraphQL.Timeout, c.GraphQL.StatementTimeout, c.GraphQL.DBConns,
+		c.GraphQL.ExpensiveCost, c.GraphQL.ExpensiveAtOnce, c.GraphQL.ExpensivePerUser)
 }
 
 // LogValue keeps the password out of structured logs too.

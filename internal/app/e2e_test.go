@@ -126,6 +126,7 @@ func (ds *demoServerProcess) start(t *testing.T, addr string) {
 		stopCtx, stopCancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer stopCancel()
 		_ = sched.Stop(stopCtx)
+		svc.Close()
 	}
 }
 

@@ -44,7 +44,7 @@ func newEnv(t *testing.T, tweak ...func(*Config)) *testEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	go svc.Events.Run(ctx)
 	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, svc, prometheus.NewRegistry()))
-	t.Cleanup(func() { srv.Close(); cancel() })
+	t.Cleanup(func() { srv.Close(); cancel(); svc.Close() })
 	return &testEnv{srv: srv, db: d, fleet: fixture.New(t, d.Pool), counter: counter, events: cancel}
 }
 

@@ -66,22 +66,29 @@ type Services struct {
 	Jobs    []jobs.Job
 	Catalog *jobs.Catalog
 	Events  *graph.Events
+	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
+	api *pgxpool.Pool
 }
 
-// NewServices builds the domain services on pool.
+// NewServices builds the domain services: those the GraphQL API serves on a
+// pool of its own beside pool, the rest (jobs, sign-in, events) on pool. Close
+// the result when done.
 func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
+	api := newAPIPool(pool, cfg)
 	log := audit.New(pool, logger)
+	apiLog := audit.New(api, logger)
 	js := jobs.Default(pool, logger, cfg.Jobs)
 	return Services{
-		Inventory: inventory.NewService(pool, log),
+		Inventory: inventory.NewService(api, apiLog),
 		Accounts:  account.NewService(pool, log, cfg.SessionTTL),
-		Audit:     log,
-		Machine:   machine.NewService(pool),
-		Watermark: watermark.NewService(pool),
+		Audit:     apiLog,
+		Machine:   machine.NewService(api),
+		Watermark: watermark.NewService(api),
 		Jobs:      js,
-		Catalog:   jobs.NewCatalog(pool, js),
+		Catalog:   jobs.NewCatalog(api, js),
 		Events: graph.NewEvents(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
 			auth.CredentialsChannel),
+		api: api,
 	}
 }
 
@@ -93,6 +100,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, Events: svc.Events, Logger: logger}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
+		Run:                  cfg.GraphQL.run(),
 		Depth:                cfg.DepthLimit,
 		Introspection:        cfg.Introspection,
 		WebsocketOrigins:     cfg.WebsocketOrigins,

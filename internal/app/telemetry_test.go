@@ -44,7 +44,7 @@ func newDemoEnv(t *testing.T) (*testEnv, string) {
 	evCtx, cancel := context.WithCancel(context.Background())
 	go svc.Events.Run(evCtx)
 	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, svc, prometheus.NewRegistry()))
-	t.Cleanup(func() { srv.Close(); cancel() })
+	t.Cleanup(func() { srv.Close(); cancel(); svc.Close() })
 	return &testEnv{srv: srv, db: d, events: cancel}, secret
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/fault"
@@ -38,6 +39,9 @@ type Options struct {
 	// warning level; zero disables slow-query logging.
 	SlowQuery time.Duration
 	Logger    *slog.Logger
+	// StatementTimeout, when set, is the server-side statement_timeout of every
+	// connection: PostgreSQL itself stops a statement that runs longer.
+	StatementTimeout time.Duration
 }
 
 // Open parses url, connects and pings. The returned pool is ready for use.
@@ -51,6 +55,9 @@ func Open(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) 
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "tesla"
+	if opts.StatementTimeout > 0 {
+		setStatementTimeout(cfg, opts.StatementTimeout)
+	}
 	var tracers []pgx.QueryTracer
 	if opts.Tracer != nil {
 		tracers = append(tracers, opts.Tracer)
@@ -76,6 +83,67 @@ func Open(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) 
 		return nil, fmt.Errorf("error connecting to database: %w", err)
 	}
 	return pool, nil
+}
+
+// ShareOptions configure Share.
+type ShareOptions struct {
+	// Name is appended to application_name ("tesla-<name>"), so the share's
+	// sessions can be told apart in pg_stat_activity.
+	Name string
+	// MaxConns bounds the share; it is at least 1.
+	MaxConns int32
+	// StatementTimeout is the share's server-side statement_timeout; zero keeps
+	// the base pool's.
+	StatementTimeout time.Duration
+}
+
+// Share returns a second pool on base's database, with base's settings and
+// tracers but its own connection limit and statement_timeout. A share carved out
+// for one kind of work (the GraphQL API) can be exhausted without touching the
+// connections of the base pool (ingestion, the scheduler, readiness). When a
+// query's context ends, a share's connection asks the server to cancel the
+// statement (instead of only dropping the socket), so abandoned work stops in
+// PostgreSQL at once rather than at its statement_timeout.
+//
+// The share connects lazily, as pgxpool does, and is closed by the caller.
+// Share panics only if pgxpool refuses a copy of base's own configuration,
+// which its inputs cannot cause.
+func Share(base *pgxpool.Pool, opts ShareOptions) *pgxpool.Pool {
+	cfg := base.Config().Copy()
+	cfg.MaxConns = max(opts.MaxConns, 1)
+	cfg.MinConns = 0
+	if opts.Name != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "tesla-" + opts.Name
+	}
+	if opts.StatementTimeout > 0 {
+		setStatementTimeout(cfg, opts.StatementTimeout)
+	}
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		// The cancel request goes out at once; the socket deadline is the fallback
+		// for a server that does not answer it.
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		panic(fmt.Sprintf("db.Share: pgxpool refused a copy of its own configuration: %v", err))
+	}
+	return pool
+}
+
+func setStatementTimeout(cfg *pgxpool.Config, d time.Duration) {
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprintf("%dms", max(d.Milliseconds(), 1))
+}
+
+// IsTimeout reports whether err means a statement or a request ran out of time:
+// a context deadline (as the context or as pgconn reports it), or PostgreSQL's
+// query_canceled (57014), which both statement_timeout and a cancel request
+// sent for an expired context raise.
+func IsTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "57014"
 }
 
 // InTx runs fn in a transaction on db, committing when fn returns nil.

@@ -20,6 +20,12 @@ const (
 	NotFound        Kind = "NOT_FOUND"
 	Invalid         Kind = "BAD_USER_INPUT"
 	Conflict        Kind = "CONFLICT"
+	// Timeout: the request ran past its deadline (or a statement past the
+	// database's statement_timeout) and was stopped; a narrower request may pass.
+	Timeout Kind = "TIMEOUT"
+	// RateLimited: the caller (or everyone together) already runs as much
+	// expensive work as the server allows at once; retrying later may pass.
+	RateLimited Kind = "RATE_LIMITED"
 )
 
 // Error is a domain error whose message is safe to show to the caller.

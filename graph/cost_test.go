@@ -1,0 +1,192 @@
+package graph
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/teslaops/tesla/graph/generated"
+)
+
+var costNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestPriceChargesTheWorkFieldsCause(t *testing.T) {
+	t.Parallel()
+	aliases := func(n int, field string) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			b.WriteString(" h" + string(rune('a'+i%26)) + strings.Repeat("_", i/26))
+			b.WriteString(": " + field)
+		}
+		b.WriteString(" }")
+		return b.String()
+	}
+	const analysis744 = `host(hostname: "n1") { analysis(window: "744h") { window findings { text } peers { verdict } } }`
+	cases := []struct {
+		name  string
+		query string
+		vars  map[string]any
+		want  int
+	}{
+		// Scalars are free; an object is one unit plus its selection.
+		{"scalar fields cost nothing", `{ me { role authMethod } }`, nil, 1},
+		{"an object costs one", `{ me { person { login } } }`, nil, 2},
+		{"typename is free", `{ __typename }`, nil, 0},
+		// Connections: 1 + page size × node cost (default page 50, capped at 100).
+		{"connection, default page", `{ clusters { nodes { name } } }`, nil, 1 + 50*1},
+		{"connection, first 10", `{ clusters(first: 10) { nodes { name ownerBu { name } } } }`, nil, 1 + 10*2},
+		{"connection, page capped", `{ hosts(first: 10000) { nodes { cluster { name } } } }`, nil, 1 + 100*2},
+		{"nested connections multiply", `{ clusters(first: 100) { nodes { hosts(first: 100) { nodes { hostname } } } } }`, nil, 1 + 100*(1+1+100*1)},
+		{"nodes by ids", `{ nodes(ids: ["a", "b", "c"]) { ... on Host { cluster { name } } } }`, nil, 1 + 3*1},
+		{"list with a count", `{ platform { recentSickHosts(first: 40) { cluster { name } } } }`, nil, 1 + 1 + 40*1},
+		// Analysis: window minutes × 1 sample a minute × 100 peers / 100 rows a unit.
+		{"analysis, default 24h", `{ host(hostname: "n1") { analysis { window } } }`, nil, 1 + 1 + 1440},
+		{"analysis, 7 days", `{ host(hostname: "n1") { analysis(window: "168h") { window } } }`, nil, 1 + 1 + 10080},
+		{"analysis, 31 days", "{ " + analysis744 + " }", nil, 1 + 1 + 44640 + 2},
+		{"analysis, window beyond the maximum priced at it", `{ host(hostname: "n1") { analysis(window: "9000h") { window } } }`, nil, 1 + 1 + 44640},
+		{"the attack: 300 aliases of a 31-day analysis", aliases(300, analysis744), nil, 300 * (1 + 1 + 44640 + 2)},
+		// Host metrics: raw samples of the range (1 a minute, 100 a unit) + points × their cost.
+		{"host metrics, default 6h", `{ host(hostname: "n1") { metrics { points { ts cpuPercent } } } }`, nil, 1 + 1 + 4 + 360*1},
+		{"host metrics, 30 days, 300 points", `query($from: Time, $to: Time) { host(hostname: "n1") { metrics(from: $from, to: $to, maxPoints: 300) { step points { ts } } } }`,
+			map[string]any{"from": costNow.Add(-30 * 24 * time.Hour).Format(time.RFC3339), "to": costNow.Format(time.RFC3339)}, 1 + 1 + 432 + 300*1},
+		{"host metrics, only the step selected", `{ host(hostname: "n1") { metrics { step } } }`, nil, 1 + 1 + 4},
+		// Water-level series: per dimension, rows of the table the step reads + points.
+		{"cluster series, defaults: 24h from the minute table, 7 dimensions", `{ cluster(name: "c") { watermarks { points { ts } } } }`, nil, 1 + 1 + 7*(15+500*1)},
+		{"cluster series, 30 days hourly, 2 dimensions", `query($from: Time, $to: Time) { cluster(name: "c") { watermarks(dimensions: [CPU, MEMORY], from: $from, to: $to, maxPoints: 400) { points { ts } } } }`,
+			map[string]any{"from": costNow.Add(-30 * 24 * time.Hour).Format(time.RFC3339), "to": costNow.Format(time.RFC3339)}, 1 + 1 + 2*(8+400*1)},
+		{"platform series, 400 days at the finest step", `query($from: Time) { platform { watermarkSeries(from: $from, step: "1m", maxPoints: 10000) { points { ts } } } }`,
+			map[string]any{"from": costNow.Add(-400 * 24 * time.Hour).Format(time.RFC3339)}, 1 + 1 + 7*(5760+10000*1)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Price(c.query, "", c.vars, costNow)
+			require.NoError(t, err)
+			require.Equal(t, c.want, got)
+		})
+	}
+}
+
+func TestPriceRefusesInvalidOperations(t *testing.T) {
+	t.Parallel()
+	_, err := Price(`{ nope }`, "", nil, costNow)
+	require.Error(t, err)
+	_, err = Price(`query A { me { role } }`, "B", nil, costNow)
+	require.Error(t, err)
+}
+
+// TestDefaultLimitSeparatesDashboardsFromAbuse pins the default limit between
+// what one legitimate heavy request costs and what the attack costs.
+func TestDefaultLimitSeparatesDashboardsFromAbuse(t *testing.T) {
+	t.Parallel()
+	one, err := Price(`{ host(hostname: "n1") { analysis(window: "744h") { window } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.Less(t, one, DefaultComplexity, "one 31-day analysis must fit")
+	require.Greater(t, 300*one, DefaultComplexity, "300 of them must not")
+	require.Greater(t, 3*one, DefaultComplexity, "nor three")
+	daily, err := Price(`{ host(hostname: "n1") { analysis { window } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.Less(t, daily, DefaultExpensiveCost, "the web app's 24h analysis is not expensive")
+	require.Greater(t, one, DefaultExpensiveCost, "a 31-day analysis is")
+}
+
+// TestFrontendQueriesCostLittle prices every GraphQL document the web app sends
+// (frontend/src, with its string constants substituted) with the largest
+// variables it uses (100-row pages, 30-day ranges) and requires each to stay
+// under 5% of the default limit, so the limit never gets in the way of a screen.
+func TestFrontendQueriesCostLittle(t *testing.T) {
+	t.Parallel()
+	docs := frontendDocuments(t, filepath.Join("..", "frontend", "src"))
+	require.GreaterOrEqual(t, len(docs), 15, "expected the web app's queries")
+	schema := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{}}).Schema()
+	names := make([]string, 0, len(docs))
+	for n := range docs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		doc := docs[name]
+		q, errs := gqlparser.LoadQuery(schema, doc)
+		require.Empty(t, errs, "%s does not validate", name)
+		for _, op := range q.Operations {
+			cost, err := Price(doc, op.Name, worstVariables(op), costNow)
+			require.NoError(t, err, name)
+			t.Logf("%-24s %-22s cost %6d (%.2f%% of the default limit)", name, op.Name, cost, 100*float64(cost)/DefaultComplexity)
+			require.Less(t, cost, DefaultComplexity/20, "%s costs too much of the default limit", name)
+		}
+	}
+}
+
+// worstVariables gives each variable of op the largest value the web app sends.
+func worstVariables(op *ast.OperationDefinition) map[string]any {
+	vars := map[string]any{}
+	for _, v := range op.VariableDefinitions {
+		switch v.Variable {
+		case "first", "last":
+			vars[v.Variable] = 100
+		case "from":
+			vars[v.Variable] = costNow.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
+		case "to":
+			vars[v.Variable] = costNow.Format(time.RFC3339)
+		case "window":
+			vars[v.Variable] = "24h"
+		default:
+			if v.Type.NonNull && (v.Type.NamedType == "String" || v.Type.NamedType == "ID") {
+				vars[v.Variable] = "x"
+			}
+		}
+	}
+	return vars
+}
+
+var (
+	tsConst   = regexp.MustCompile("(?s)const ([A-Z_][A-Z0-9_]*) = (?:/\\* GraphQL \\*/ )?(?:'([^'\\n]*)'|\"([^\"\\n]*)\"|`([^`]*)`)")
+	tsInterp  = regexp.MustCompile(`\$\{([A-Z_][A-Z0-9_]*)\}`)
+	opPattern = regexp.MustCompile(`^\s*(#[^\n]*\n\s*)*(query|mutation|subscription)\b`)
+)
+
+// frontendDocuments returns the GraphQL documents among the string constants of
+// the web app's sources, by constant name, with ${CONSTANT} parts filled in.
+func frontendDocuments(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	consts := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".ts") || strings.HasSuffix(path, ".tsx")) {
+			return err
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range tsConst.FindAllStringSubmatch(string(body), -1) {
+			consts[m[1]] = m[2] + m[3] + m[4]
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	docs := map[string]string{}
+	for name, v := range consts {
+		if !opPattern.MatchString(v) {
+			continue
+		}
+		for range 5 {
+			v = tsInterp.ReplaceAllStringFunc(v, func(s string) string {
+				if r, ok := consts[tsInterp.FindStringSubmatch(s)[1]]; ok {
+					return r
+				}
+				return s
+			})
+		}
+		require.NotContains(t, v, "${", "%s: an interpolation is not a known constant", name)
+		docs[name] = v
+	}
+	return docs
+}
