@@ -387,9 +387,12 @@ func (c *wsConn) run(ctx context.Context, id string, payload json.RawMessage, re
 			finished = false
 		}
 	}()
-	responses, ctx := c.exec.DispatchOperation(ctx, rc)
+	// The context DispatchOperation returns is the one its interceptors made (the
+	// guard's deadline, which ends with the operation's first response); whether the
+	// client completed the operation is a question for ctx, the operation's own.
+	responses, execCtx := c.exec.DispatchOperation(ctx, rc)
 	for {
-		resp := responses(ctx)
+		resp := responses(execCtx)
 		if resp == nil {
 			return true
 		}

@@ -613,7 +613,8 @@ func TestReadyzAndMetrics(t *testing.T) {
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{`tesla_http_requests_total{code="200",method="POST",route="/query"}`, `tesla_graphql_operations_total{outcome="ok",type="query"}`, "tesla_db_pool_max_connections"} {
+	for _, m := range []string{`tesla_http_requests_total{code="200",method="POST",route="/query"}`, `tesla_graphql_operations_total{outcome="ok",type="query"}`,
+		`tesla_db_pool_max_connections{pool="main"}`, `tesla_db_pool_max_connections{pool="api"}`} {
 		require.Contains(t, buf.String(), m)
 	}
 

@@ -19,7 +19,7 @@ type metrics struct {
 	opLatency  *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool) *metrics {
+func newMetrics(reg *prometheus.Registry, pools map[string]*pgxpool.Pool) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tesla_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
@@ -36,7 +36,7 @@ func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"type"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.operations, m.opLatency, poolCollector{pool},
+	reg.MustRegister(m.requests, m.latency, m.operations, m.opLatency, poolCollector{pools},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -113,17 +113,19 @@ func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
 	})
 }
 
-// poolCollector exports pgxpool statistics at scrape time.
-type poolCollector struct{ pool *pgxpool.Pool }
+// poolCollector exports pgxpool statistics at scrape time, one series per pool
+// (label pool: "main" for ingestion, jobs and sign-in; "api" for GraphQL), so an
+// exhausted API share shows apart from the connections it must never take.
+type poolCollector struct{ pools map[string]*pgxpool.Pool }
 
 var (
-	poolTotal    = prometheus.NewDesc("tesla_db_pool_connections", "Open database connections.", nil, nil)
-	poolIdle     = prometheus.NewDesc("tesla_db_pool_idle_connections", "Idle database connections.", nil, nil)
-	poolInUse    = prometheus.NewDesc("tesla_db_pool_acquired_connections", "Database connections in use.", nil, nil)
-	poolMax      = prometheus.NewDesc("tesla_db_pool_max_connections", "Maximum database connections.", nil, nil)
-	poolAcquires = prometheus.NewDesc("tesla_db_pool_acquires_total", "Connection acquisitions.", nil, nil)
-	poolWaits    = prometheus.NewDesc("tesla_db_pool_empty_acquires_total", "Acquisitions that had to wait for a connection.", nil, nil)
-	poolWaitTime = prometheus.NewDesc("tesla_db_pool_acquire_wait_seconds_total", "Time spent waiting for connections.", nil, nil)
+	poolTotal    = prometheus.NewDesc("tesla_db_pool_connections", "Open database connections.", []string{"pool"}, nil)
+	poolIdle     = prometheus.NewDesc("tesla_db_pool_idle_connections", "Idle database connections.", []string{"pool"}, nil)
+	poolInUse    = prometheus.NewDesc("tesla_db_pool_acquired_connections", "Database connections in use.", []string{"pool"}, nil)
+	poolMax      = prometheus.NewDesc("tesla_db_pool_max_connections", "Maximum database connections.", []string{"pool"}, nil)
+	poolAcquires = prometheus.NewDesc("tesla_db_pool_acquires_total", "Connection acquisitions.", []string{"pool"}, nil)
+	poolWaits    = prometheus.NewDesc("tesla_db_pool_empty_acquires_total", "Acquisitions that had to wait for a connection.", []string{"pool"}, nil)
+	poolWaitTime = prometheus.NewDesc("tesla_db_pool_acquire_wait_seconds_total", "Time spent waiting for connections.", []string{"pool"}, nil)
 )
 
 func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -133,12 +135,17 @@ func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.pool.Stat()
-	ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.TotalConns()))
-	ch <- prometheus.MustNewConstMetric(poolIdle, prometheus.GaugeValue, float64(s.IdleConns()))
-	ch <- prometheus.MustNewConstMetric(poolInUse, prometheus.GaugeValue, float64(s.AcquiredConns()))
-	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
-	ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolWaitTime, prometheus.CounterValue, s.AcquireDuration().Seconds())
+	for name, pool := range c.pools {
+		if pool == nil {
+			continue
+		}
+		s := pool.Stat()
+		ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.TotalConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolIdle, prometheus.GaugeValue, float64(s.IdleConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolInUse, prometheus.GaugeValue, float64(s.AcquiredConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()), name)
+		ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), name)
+		ch <- prometheus.MustNewConstMetric(poolWaitTime, prometheus.CounterValue, s.AcquireDuration().Seconds(), name)
+	}
 }
