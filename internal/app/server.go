@@ -65,7 +65,7 @@ type Services struct {
 // NewServices builds the domain services on pool.
 func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	log := audit.New(pool, logger)
-	js := jobs.Default(pool, logger, cfg.Jobs)
+	js := jobs.Default(pool, cfg.Jobs)
 	return Services{
 		Inventory: inventory.NewService(pool, log),
 		Accounts:  account.NewService(pool, log, cfg.SessionTTL),
