@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 // seedLockID serialises concurrent seeds of one database (two replicas started
@@ -57,13 +58,10 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logg
 		"seed", cfg.Seed, "clusters", len(f.clusters), "hosts", len(f.hosts), "people", len(f.people),
 		"days", cfg.Days, "step", cfg.Step.String(), "now", cfg.Now)
 
-	firstDay := f.start.Add(cfg.Step).Truncate(24 * time.Hour)
-	lastDay := f.now.Truncate(24 * time.Hour)
-	// Tomorrow's partition too, so a Ticker started right after has somewhere to
-	// write even before its own first call to ensure partitions.
-	if _, err := pool.Exec(ctx, `SELECT ensure_host_metric_partitions($1::date, $2::date)`,
-		firstDay, lastDay.Add(48*time.Hour)); err != nil {
-		return Stats{}, fmt.Errorf("error creating host_metric partitions: %w", err)
+	// Tomorrow's partition too, so a Ticker started right after does not have to
+	// create one on its first minutes.
+	if _, err := telemetry.EnsurePartitions(ctx, pool, f.start.Add(cfg.Step), f.now.Add(24*time.Hour)); err != nil {
+		return Stats{}, err
 	}
 
 	var st Stats
@@ -136,21 +134,16 @@ func historyDays(first, last int64) []int64 {
 	return days
 }
 
-// copyHistory streams the metric history into host_metric with COPY.
-func copyHistory(ctx context.Context, dbtx db.DBTX, f *fleet, cfg Config, ids []int64) (int64, error) {
+// copyHistory streams the metric history into host_metric in tx (telemetry.Load
+// also marks its minutes for the watermark rollup).
+func copyHistory(ctx context.Context, tx pgx.Tx, f *fleet, cfg Config, ids []int64) (int64, error) {
 	step := int64(cfg.Step / time.Second)
 	last := f.now.Unix()
 	first := last - int64(cfg.samplesPerHost()-1)*step
 	src := newMetricSource(reportingHosts(f, ids), historyDays(first, last), first, last, step)
-	n, err := dbtx.CopyFrom(ctx, pgx.Identifier{"host_metric"}, metricColumns, src)
+	n, err := telemetry.Load(ctx, tx, src)
 	if err != nil {
 		return 0, fmt.Errorf("error copying host metric history: %w", err)
-	}
-	// Like every writer of host_metric, mark the minutes for the watermark rollup.
-	if _, err := dbtx.Exec(ctx, `INSERT INTO rollup_dirty (minute)
-		SELECT generate_series(to_timestamp($1), to_timestamp($2), make_interval(secs => $3)) ON CONFLICT DO NOTHING`,
-		first, last, step); err != nil {
-		return 0, fmt.Errorf("error marking history for rollup: %w", err)
 	}
 	return n, nil
 }
