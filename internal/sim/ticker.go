@@ -119,12 +119,16 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 		if st.Samples, err = t.upsertSamples(ctx, tx, hosts, now, minute); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE host SET last_heartbeat = $1 WHERE state NOT IN ('OFFLINE', 'DECOMMISSIONED')`, now)
-		if err != nil {
-			return fmt.Errorf("error updating heartbeats: %w", err)
+		// Every host that reports beats, at now.
+		var ids []int64
+		var at []time.Time
+		for _, h := range hosts {
+			if reports(h.state) {
+				ids, at = append(ids, h.id), append(at, now)
+			}
 		}
-		st.Heartbeats = tag.RowsAffected()
-		return nil
+		st.Heartbeats, err = inventory.RecordHeartbeats(ctx, tx, ids, at)
+		return err
 	})
 	if err != nil {
 		return TickStats{}, err
@@ -185,17 +189,11 @@ func (t *Ticker) changeStates(ctx context.Context, tx pgx.Tx, hosts []tickHost, 
 	}
 	for _, c := range changes {
 		h := &hosts[c.i]
-		var notified int
-		err := tx.QueryRow(ctx, `
-			WITH changed AS (
-				UPDATE host SET state = $2, state_reason = $3 WHERE id = $1 AND state = $4 RETURNING id
-			)
-			SELECT count(pg_notify($5, id::text)) FROM changed`,
-			h.id, c.to, c.why, c.from, HostStateChannel).Scan(&notified)
+		changed, err := inventory.TransitionHostState(ctx, tx, h.id, c.from, c.to, c.why)
 		if err != nil {
-			return fmt.Errorf("error changing state of host %d: %w", h.id, err)
+			return err
 		}
-		if notified == 0 {
+		if !changed {
 			continue
 		}
 		h.state = c.to

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/telemetry"
 )
 
@@ -238,10 +239,7 @@ func (im *importer) heartbeats(ctx context.Context, last map[int64]time.Time) er
 		ids = append(ids, id)
 		times = append(times, t)
 	}
-	_, err := im.pool.Exec(ctx, `UPDATE host h SET last_heartbeat = GREATEST(h.last_heartbeat, v.ts)
-		FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, ts)
-		WHERE h.id = v.id AND (h.last_heartbeat IS NULL OR h.last_heartbeat < v.ts)`, ids, times)
-	if err != nil {
+	if _, err := inventory.RecordHeartbeats(ctx, im.pool, ids, times); err != nil {
 		return fmt.Errorf("error updating heartbeats of cluster %q: %w", im.opt.Cluster, err)
 	}
 	return nil
