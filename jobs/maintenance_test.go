@@ -11,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fixture"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 func partitions(t *testing.T, pool *pgxpool.Pool) []string {
@@ -46,7 +47,7 @@ func TestRetentionDropsOldPartitionsAndLevels(t *testing.T) {
 	pool := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
-	_, err := pool.Exec(ctx, `SELECT ensure_host_metric_partitions('2026-04-20', '2026-05-12')`)
+	_, err := telemetry.EnsurePartitions(ctx, pool, time.Date(2026, 4, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 11, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	// A partition made by hand, without a day in its name, is left alone.
 	_, err = pool.Exec(ctx, `CREATE TABLE host_metric_manual PARTITION OF host_metric

@@ -199,23 +199,13 @@ func (t *Ticker) changeStates(ctx context.Context, tx pgx.Tx, hosts []tickHost, 
 		h.state = c.to
 		if c.to == stateDegraded {
 			st.MadeSick++
-			// The trouble shows in one component, a worker one when there is one.
-			_, err = tx.Exec(ctx, `
-				UPDATE host_component SET actual_state = 'FAILED', updated_at = $2
-				WHERE (host_id, service, component) IN (
-					SELECT host_id, service, component FROM host_component
-					WHERE host_id = $1 AND actual_state = 'STARTED'
-					ORDER BY component IN ('DATANODE', 'NODEMANAGER', 'TASKMANAGER', 'REGIONSERVER') DESC, service, component
-					LIMIT 1)`, h.id, now)
+			err = inventory.FailOneComponent(ctx, tx, h.id, now)
 		} else {
 			st.Healed++
-			_, err = tx.Exec(ctx, `
-				UPDATE host_component SET desired_state = 'STARTED', actual_state = 'STARTED', updated_at = $2
-				WHERE host_id = $1 AND desired_state <> 'INSTALLED'
-				  AND (desired_state <> 'STARTED' OR actual_state <> 'STARTED')`, h.id, now)
+			err = inventory.StartComponents(ctx, tx, h.id, now)
 		}
 		if err != nil {
-			return fmt.Errorf("error updating components of host %d: %w", h.id, err)
+			return err
 		}
 	}
 	return nil

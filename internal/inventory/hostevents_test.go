@@ -77,3 +77,26 @@ func TestTransitionHostStateIsGuardedAndAnnounced(t *testing.T) {
 	require.Equal(t, inventory.HostStateChannel, note.Channel)
 	require.Equal(t, fmt.Sprint(id), note.Payload)
 }
+
+func TestFailOneComponentPrefersAWorkerAndStartComponentsHeals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	f := fixture.New(t, pool)
+	id := f.Hosts["online-1-n01"] // HDFS DATANODE and YARN NODEMANAGER, both STARTED
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	states := func() map[string]string {
+		rows, err := pool.Query(ctx, `SELECT component, desired_state || '/' || actual_state FROM host_component WHERE host_id = $1`, id)
+		require.NoError(t, err)
+		out := map[string]string{}
+		var c, s string
+		_, err = pgx.ForEachRow(rows, []any{&c, &s}, func() error { out[c] = s; return nil })
+		require.NoError(t, err)
+		return out
+	}
+
+	require.NoError(t, inventory.FailOneComponent(ctx, pool, id, at))
+	require.Equal(t, map[string]string{"DATANODE": "STARTED/FAILED", "NODEMANAGER": "STARTED/STARTED"}, states())
+	require.NoError(t, inventory.StartComponents(ctx, pool, id, at))
+	require.Equal(t, map[string]string{"DATANODE": "STARTED/STARTED", "NODEMANAGER": "STARTED/STARTED"}, states())
+}

@@ -10,7 +10,8 @@ import (
 
 // The writes here come from the platform itself — collectors, importers, the demo
 // simulator — not from a person, so they take no principal and are not audited;
-// they live here because inventory owns the host table and every write to it.
+// they live here because inventory owns the host and host_component tables and
+// every write to them.
 
 // RecordHeartbeats moves each host's last heartbeat (ids[i]) up to at[i]. A
 // heartbeat never moves back: a late or replayed report leaves a newer one alone.
@@ -46,4 +47,32 @@ func TransitionHostState(ctx context.Context, dbtx db.DBTX, id int64, from, to, 
 		return false, fmt.Errorf("error changing state of host %d: %w", id, err)
 	}
 	return notified > 0, nil
+}
+
+// FailOneComponent marks one STARTED component of a host FAILED at at: the way a
+// host's trouble shows, in a worker component (DATANODE, NODEMANAGER,
+// TASKMANAGER, REGIONSERVER) when the host runs one.
+func FailOneComponent(ctx context.Context, dbtx db.DBTX, hostID int64, at time.Time) error {
+	if _, err := dbtx.Exec(ctx, `
+		UPDATE host_component SET actual_state = 'FAILED', updated_at = $2
+		WHERE (host_id, service, component) IN (
+			SELECT host_id, service, component FROM host_component
+			WHERE host_id = $1 AND actual_state = 'STARTED'
+			ORDER BY component IN ('DATANODE', 'NODEMANAGER', 'TASKMANAGER', 'REGIONSERVER') DESC, service, component
+			LIMIT 1)`, hostID, at); err != nil {
+		return fmt.Errorf("error failing a component of host %d: %w", hostID, err)
+	}
+	return nil
+}
+
+// StartComponents brings every component of a host that should run (all but
+// those meant to stay INSTALLED) back to STARTED at at, as a healed host does.
+func StartComponents(ctx context.Context, dbtx db.DBTX, hostID int64, at time.Time) error {
+	if _, err := dbtx.Exec(ctx, `
+		UPDATE host_component SET desired_state = 'STARTED', actual_state = 'STARTED', updated_at = $2
+		WHERE host_id = $1 AND desired_state <> 'INSTALLED'
+		  AND (desired_state <> 'STARTED' OR actual_state <> 'STARTED')`, hostID, at); err != nil {
+		return fmt.Errorf("error starting the components of host %d: %w", hostID, err)
+	}
+	return nil
 }
