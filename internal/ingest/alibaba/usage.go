@@ -239,8 +239,6 @@ func (im *importer) heartbeats(ctx context.Context, last map[int64]time.Time) er
 		ids = append(ids, id)
 		times = append(times, t)
 	}
-	if _, err := inventory.RecordHeartbeats(ctx, im.pool, ids, times); err != nil {
-		return fmt.Errorf("error updating heartbeats of cluster %q: %w", im.opt.Cluster, err)
-	}
-	return nil
+	_, err := inventory.RecordHeartbeats(ctx, im.pool, ids, times)
+	return err
 }
