@@ -11,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
+	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 )
 
@@ -36,7 +37,7 @@ type Loaders struct {
 	ClusterStats           *dataloadgen.Loader[int64, *inventory.ClusterStats]
 	Host                   *dataloadgen.Loader[int64, *inventory.Host]
 	Components             *dataloadgen.Loader[int64, []*inventory.HostComponent]
-	LatestMetrics          *dataloadgen.Loader[int64, *inventory.MetricSample]
+	LatestMetrics          *dataloadgen.Loader[int64, *telemetry.Sample]
 	Stack                  *dataloadgen.Loader[int64, *inventory.Stack]
 	StackVersion           *dataloadgen.Loader[int64, *inventory.StackVersion]
 	VersionsByStack        *dataloadgen.Loader[int64, []*inventory.StackVersion]

@@ -1,9 +1,12 @@
 package jobs
 
 import (
-	"log/slog"
+	"cmp"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/watermark"
 )
 
 // The names of the standard jobs.
@@ -14,23 +17,57 @@ const (
 	NameWatermarkForecast = "watermark-forecast"
 )
 
-// DefaultConfig configures the standard job set; its zero value is the default
-// for every job (see each job's Config for the defaults and why).
+// defaultSchedules are the standard jobs' schedules:
+//   - partitions hourly: a missed run still leaves days of partitions ahead;
+//   - retention daily;
+//   - watermark-rollup every minute, so levels are as fresh as the last complete
+//     minute; a backlog is worked off in batches, each committed, so a run cut
+//     short by its timeout loses nothing;
+//   - watermark-forecast hourly: forecasts fit daily peaks, so hourly is plenty
+//     and still picks up a day soon after it completes.
+var defaultSchedules = map[string]Schedule{
+	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
+	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
+	NameWatermarkRollup:   {Interval: time.Minute, Timeout: 5 * time.Minute},
+	NameWatermarkForecast: {Interval: time.Hour, Timeout: 10 * time.Minute},
+}
+
+// DefaultConfig configures the standard job set. Its zero value is the default
+// for every job: the schedules above, and the knobs' defaults below.
 type DefaultConfig struct {
-	Partitions        PartitionsConfig
-	Retention         RetentionConfig
-	WatermarkRollup   WatermarkRollupConfig
-	WatermarkForecast WatermarkForecastConfig
+	// Schedules overrides the interval or timeout of jobs, by job name. Zero fields
+	// of an entry, and jobs without one, keep the job's default schedule.
+	Schedules map[string]Schedule
+	// PartitionsAhead is how many days after today get a host_metric partition
+	// (default 3), so a scheduler outage of a few days never leaves ingestion to
+	// create partitions on its own path.
+	PartitionsAhead int
+	// Retention says how long each kind of data is kept.
+	Retention Retention
+	// Rollup tunes the watermark rollup.
+	Rollup watermark.RollupConfig
+	// Forecast tunes the watermark forecast.
+	Forecast watermark.ForecastConfig
+	// Now is the clock of the partitions and retention jobs (default time.Now).
+	Now func() time.Time
 }
 
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
 // partitions (hourly), retention (daily), watermark-rollup (every minute) and
 // watermark-forecast (hourly).
-func Default(pool *pgxpool.Pool, logger *slog.Logger, cfg DefaultConfig) []Job {
+func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
+	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
+	cfg.Retention = cfg.Retention.withDefaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	spec := func(name, description string) Spec {
+		return Spec{Name: name, Description: description, Schedule: cfg.Schedules[name].Or(defaultSchedules[name])}
+	}
 	return []Job{
-		NewPartitions(pool, cfg.Partitions),
-		NewRetention(pool, logger, cfg.Retention),
-		NewWatermarkRollup(pool, cfg.WatermarkRollup),
-		NewWatermarkForecast(pool, cfg.WatermarkForecast),
+		partitionsJob(pool, spec, cfg.PartitionsAhead, cfg.Now),
+		retentionJob(pool, spec, cfg.Retention, cfg.Now),
+		rollupJob(pool, spec, cfg.Rollup),
+		forecastJob(pool, spec, cfg.Forecast),
 	}
 }

@@ -1,8 +1,13 @@
-// Package jobs holds Tesla's scheduled analytics jobs and the scheduler that runs
-// them. Each job is a small type with a Config (interval, timeout, its own knobs,
-// defaults via cmp.Or) and a RunOnce(ctx) that does one pass of the work; the
-// scheduler merely calls it on the interval, and the same RunOnce serves
-// `tesla jobs run NAME` and tests through Run.
+// Package jobs holds Tesla's scheduled maintenance and analytics jobs and the
+// scheduler that runs them. A job is a thin adapter: a Spec (name, description and
+// a Schedule of interval and timeout — the same description for every job) and a
+// RunOnce(ctx) that calls one domain service (telemetry, watermark) for one pass of
+// the work. The scheduler merely calls RunOnce on the interval, and the same
+// RunOnce serves `tesla jobs run NAME` and tests through Run.
+//
+// These are the platform's scheduled jobs. The analytics jobs of YARN
+// applications and runs — the workload a cluster runs — are another thing and
+// live in internal/workload.
 //
 // Every run — scheduled or not — goes through one path (execute): it is recorded
 // in scheduler_run (replica, start, end, rows, error text, details) and logged in
@@ -13,6 +18,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,7 +33,7 @@ import (
 	"github.com/teslaops/tesla/internal/fault"
 )
 
-// Job is one scheduled analytics job.
+// Job is one scheduled job; New makes one from a Spec and a function.
 type Job interface {
 	// Name identifies the job in scheduler_run, locks, logs and the CLI.
 	Name() string
@@ -40,6 +46,46 @@ type Job interface {
 	// RunOnce does one pass of the work.
 	RunOnce(ctx context.Context) (Result, error)
 }
+
+// Schedule is when and for how long a job runs. Every job has one; jobs differ
+// in the values only.
+type Schedule struct {
+	// Interval is the time between runs.
+	Interval time.Duration
+	// Timeout bounds one run; the run's context is cancelled after it.
+	Timeout time.Duration
+}
+
+// Or returns s with its zero fields taken from def.
+func (s Schedule) Or(def Schedule) Schedule {
+	return Schedule{Interval: cmp.Or(s.Interval, def.Interval), Timeout: cmp.Or(s.Timeout, def.Timeout)}
+}
+
+// Spec describes a job for the scheduler, operators and the API.
+type Spec struct {
+	// Name identifies the job in scheduler_run, locks, logs and the CLI.
+	Name string
+	// Description says in a sentence what the job does.
+	Description string
+	Schedule
+}
+
+// New returns the Job described by spec whose runs call run.
+func New(spec Spec, run func(ctx context.Context) (Result, error)) Job {
+	return &task{spec: spec, run: run}
+}
+
+// task is the one Job implementation: a description and a function.
+type task struct {
+	spec Spec
+	run  func(ctx context.Context) (Result, error)
+}
+
+func (t *task) Name() string                                { return t.spec.Name }
+func (t *task) Description() string                         { return t.spec.Description }
+func (t *task) Interval() time.Duration                     { return t.spec.Interval }
+func (t *task) Timeout() time.Duration                      { return t.spec.Timeout }
+func (t *task) RunOnce(ctx context.Context) (Result, error) { return t.run(ctx) }
 
 // Result is what a run did: Rows counts the rows it touched (written, deleted,
 // partitions created…), Details carries job-specific counts for scheduler_run.
@@ -219,6 +265,15 @@ func errorsJoin(a, b error) error {
 		return b
 	}
 	return fmt.Errorf("%w; %w", a, b)
+}
+
+// expireRuns deletes the runs started before before and returns how many.
+func expireRuns(ctx context.Context, pool *pgxpool.Pool, before time.Time) (int64, error) {
+	tag, err := pool.Exec(ctx, `DELETE FROM scheduler_run WHERE started_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("error expiring scheduler runs: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 const runColumns = `id, job, replica, started_at, finished_at, rows, error, details`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fixture"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 func partitions(t *testing.T, pool *pgxpool.Pool) []string {
@@ -28,7 +29,8 @@ func TestPartitionsCreatesTodayAndThreeDaysAhead(t *testing.T) {
 	pool := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 5, 10, 23, 59, 0, 0, time.UTC)
-	p := NewPartitions(pool, PartitionsConfig{Now: func() time.Time { return now }})
+	p, err := Find(Default(pool, DefaultConfig{Now: func() time.Time { return now }}), NamePartitions)
+	require.NoError(t, err)
 	res, err := p.RunOnce(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 4, res.Rows)
@@ -45,7 +47,7 @@ func TestRetentionDropsOldPartitionsAndLevels(t *testing.T) {
 	pool := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
-	_, err := pool.Exec(ctx, `SELECT ensure_host_metric_partitions('2026-04-20', '2026-05-12')`)
+	_, err := telemetry.EnsurePartitions(ctx, pool, time.Date(2026, 4, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 11, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	// A partition made by hand, without a day in its name, is left alone.
 	_, err = pool.Exec(ctx, `CREATE TABLE host_metric_manual PARTITION OF host_metric
@@ -69,7 +71,8 @@ func TestRetentionDropsOldPartitionsAndLevels(t *testing.T) {
 		('x', 'r', $1::timestamptz - interval '29 days')`, now)
 	require.NoError(t, err)
 
-	r := NewRetention(pool, quietLogger(), RetentionConfig{Now: func() time.Time { return now }})
+	r, err := Find(Default(pool, DefaultConfig{Now: func() time.Time { return now }}), NameRetention)
+	require.NoError(t, err)
 	res, err := r.RunOnce(ctx)
 	require.NoError(t, err)
 	// 14 days kept: 2026-04-26 onwards; 04-20 … 04-25 go.
@@ -109,7 +112,7 @@ func TestDefaultJobsRun(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM rollup_dirty`).Scan(&dirty))
 	require.Positive(t, dirty)
 
-	set := Default(pool, quietLogger(), DefaultConfig{})
+	set := Default(pool, DefaultConfig{})
 	var names []string
 	for _, j := range set {
 		names = append(names, j.Name())
@@ -133,4 +136,26 @@ func TestDefaultJobsRun(t *testing.T) {
 	rollup := st[2].LastRun
 	require.Positive(t, rollup.Rows, "the fixture's complete minutes were rolled up")
 	require.EqualValues(t, 4, rollup.Details["clusters"], "three clusters and the platform")
+}
+
+// One Schedule overrides any job's interval or timeout; its zero fields, and the
+// jobs not named, keep their defaults.
+func TestDefaultSchedulesAreOverriddenByName(t *testing.T) {
+	t.Parallel()
+	set := Default(nil, DefaultConfig{Schedules: map[string]Schedule{
+		NameWatermarkRollup: {Interval: 30 * time.Second},
+		NameRetention:       {Timeout: time.Hour},
+	}})
+	byName := map[string]Job{}
+	for _, j := range set {
+		byName[j.Name()] = j
+	}
+	require.Equal(t, 30*time.Second, byName[NameWatermarkRollup].Interval())
+	require.Equal(t, 5*time.Minute, byName[NameWatermarkRollup].Timeout())
+	require.Equal(t, 24*time.Hour, byName[NameRetention].Interval())
+	require.Equal(t, time.Hour, byName[NameRetention].Timeout())
+	require.Equal(t, time.Hour, byName[NamePartitions].Interval())
+	require.Equal(t, time.Minute, byName[NamePartitions].Timeout())
+	require.Equal(t, 10*time.Minute, byName[NameWatermarkForecast].Timeout())
+	require.Contains(t, byName[NameRetention].Description(), "older than 14 days")
 }

@@ -246,7 +246,7 @@ func cmdSeed(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 // over the scheduler's next few runs.
 func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout io.Writer) error {
 	start := time.Now()
-	rollup := watermark.NewRollup(pool, cfg.Jobs.WatermarkRollup.Rollup)
+	rollup := watermark.NewRollup(pool, cfg.Jobs.Rollup)
 	var minutes int64
 	for {
 		res, err := rollup.RunOnce(ctx)
@@ -258,7 +258,7 @@ func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout 
 		}
 		minutes += res.Minutes
 	}
-	fc, err := watermark.NewForecaster(pool, cfg.Jobs.WatermarkForecast.Forecast).RunOnce(ctx)
+	fc, err := watermark.NewForecaster(pool, cfg.Jobs.Forecast).RunOnce(ctx)
 	if err != nil {
 		return fmt.Errorf("error forecasting the demo history: %w", err)
 	}

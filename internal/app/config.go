@@ -180,7 +180,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.SimSeed = uint64(intVar("TESLA_SIM_SEED", 1, 1, 1<<62))
 	c.AutoMigrate = boolVar("TESLA_AUTO_MIGRATE", false)
 	c.Scheduler = boolVar("TESLA_SCHEDULER", true)
-	c.Jobs.WatermarkRollup.Interval = durVar("TESLA_ROLLUP_INTERVAL", time.Minute)
+	c.Jobs.Schedules = map[string]jobs.Schedule{jobs.NameWatermarkRollup: {Interval: durVar("TESLA_ROLLUP_INTERVAL", time.Minute)}}
 	c.Jobs.Retention.RawDays = int(intVar("TESLA_RETENTION_DAYS", 14, 1, 3650))
 	c.Jobs.Retention.MinuteDays = int(intVar("TESLA_MINUTE_LEVEL_DAYS", 30, 1, 3650))
 	c.Jobs.Retention.CoarseDays = int(intVar("TESLA_ROLLUP_RETENTION_DAYS", 400, 1, 36500))

@@ -76,7 +76,7 @@ func newDemoServer(t *testing.T) *demoServerProcess {
 	require.NoError(t, err)
 	cfg.CookieSecure = false
 	require.NoError(t, fillWatermarks(ctx, d.Pool, cfg, io.Discard))
-	for _, j := range jobs.Default(d.Pool, logger, cfg.Jobs) {
+	for _, j := range jobs.Default(d.Pool, cfg.Jobs) {
 		_, err := jobs.Run(ctx, d.Pool, logger, "e2e", j)
 		require.NoError(t, err)
 	}
@@ -113,8 +113,8 @@ func (ds *demoServerProcess) start(t *testing.T, addr string) {
 	// scheduler rolls minutes up, so screens see real pulses.
 	go func() { _ = sim.NewTicker(ds.d.Pool, sim.TickerConfig{Interval: 2 * time.Second}, ds.logger).Run(ctx) }()
 	cfg := ds.cfg
-	cfg.Jobs.WatermarkRollup.Interval = 5 * time.Second
-	sched, err := jobs.NewScheduler(ds.d.Pool, ds.logger, "e2e", jobs.Default(ds.d.Pool, ds.logger, cfg.Jobs)...)
+	cfg.Jobs.Schedules = map[string]jobs.Schedule{jobs.NameWatermarkRollup: {Interval: 5 * time.Second}}
+	sched, err := jobs.NewScheduler(ds.d.Pool, ds.logger, "e2e", jobs.Default(ds.d.Pool, cfg.Jobs)...)
 	require.NoError(t, err)
 	sched.Start()
 	ds.stop = func() {

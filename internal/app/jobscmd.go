@@ -24,7 +24,7 @@ func cmdJobs(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		return err
 	}
 	defer pool.Close()
-	all := jobs.Default(pool, logger, cfg.Jobs)
+	all := jobs.Default(pool, cfg.Jobs)
 	switch args[0] {
 	case "list":
 		if len(args) > 1 {

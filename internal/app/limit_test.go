@@ -237,7 +237,7 @@ func TestViewerAttackLeavesTheServiceResponsive(t *testing.T) {
 	require.NoError(t, err)
 	// Bring the rollups up to date first, so the scheduler's runs during the
 	// test are the routine, incremental ones.
-	for _, j := range jobs.Default(d.Pool, logger, cfg.Jobs) {
+	for _, j := range jobs.Default(d.Pool, cfg.Jobs) {
 		_, err := jobs.Run(ctx, d.Pool, logger, "limits", j)
 		require.NoError(t, err)
 	}
@@ -246,8 +246,8 @@ func TestViewerAttackLeavesTheServiceResponsive(t *testing.T) {
 	// demo fleet ticking every second, both on the main pool.
 	bg, stopBG := context.WithCancel(ctx)
 	jobsCfg := cfg.Jobs
-	jobsCfg.WatermarkRollup.Interval = 2 * time.Second
-	sched, err := jobs.NewScheduler(d.Pool, logger, "limits", jobs.Default(d.Pool, logger, jobsCfg)...)
+	jobsCfg.Schedules = map[string]jobs.Schedule{jobs.NameWatermarkRollup: {Interval: 2 * time.Second}}
+	sched, err := jobs.NewScheduler(d.Pool, logger, "limits", jobs.Default(d.Pool, jobsCfg)...)
 	require.NoError(t, err)
 	sched.Start()
 	tickerDone := make(chan struct{})

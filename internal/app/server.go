@@ -77,7 +77,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	api := newAPIPool(pool, cfg)
 	log := audit.New(pool, logger)
 	apiLog := audit.New(api, logger)
-	js := jobs.Default(pool, logger, cfg.Jobs)
+	js := jobs.Default(pool, cfg.Jobs)
 	return Services{
 		Inventory: inventory.NewService(api, apiLog),
 		Accounts:  account.NewService(pool, log, cfg.SessionTTL),

@@ -11,6 +11,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/page"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 // Host is one machine of a cluster.
@@ -171,37 +172,16 @@ func (s *Service) ComponentsByHost(ctx context.Context, hosts []int64) (map[int6
 	return collectGrouped(rows, func(c *HostComponent) int64 { return c.HostID })
 }
 
-// MetricSample is one host metric row.
-type MetricSample struct {
-	HostID     int64
-	TS         time.Time
-	CPUPct     *float32
-	MemPct     *float32
-	DiskIOPct  *float32
-	NetInBps   *float64
-	NetOutBps  *float64
-	Containers *int32
-}
-
-func (m *MetricSample) dests() []any {
-	return []any{&m.HostID, &m.TS, &m.CPUPct, &m.MemPct, &m.DiskIOPct, &m.NetInBps, &m.NetOutBps, &m.Containers}
-}
-
 // latestWindow bounds the search for a host's latest sample, so the query touches
 // only the newest partitions.
 const latestWindow = time.Hour
 
 // LatestMetricsByHost returns each host's newest sample of the last hour.
-func (s *Service) LatestMetricsByHost(ctx context.Context, hosts []int64) (map[int64]*MetricSample, error) {
+func (s *Service) LatestMetricsByHost(ctx context.Context, hosts []int64) (map[int64]*telemetry.Sample, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (host_id) host_id, ts, cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps, containers
-		FROM host_metric WHERE host_id = ANY($1) AND ts > $2 ORDER BY host_id, ts DESC`, hosts, time.Now().Add(-latestWindow))
-	if err != nil {
-		return nil, fmt.Errorf("error loading latest metrics: %w", err)
-	}
-	return collectByID(rows, func(m *MetricSample) int64 { return m.HostID })
+	return telemetry.LatestByHost(ctx, s.pool, hosts, time.Now().Add(-latestWindow))
 }
 
 // settableStates are the states an operator may put a host in by hand; the others

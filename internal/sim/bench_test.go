@@ -127,6 +127,9 @@ func BenchmarkSeedDemo(b *testing.B) {
 	})
 }
 
+// metricColumns are host_metric's columns in the order rawSource yields them.
+var metricColumns = []string{"host_id", "ts", "cpu_pct", "mem_pct", "disk_io_pct", "net_in_bps", "net_out_bps", "containers"}
+
 type rawRow struct {
 	hostID int64
 	at     time.Time

@@ -2,10 +2,9 @@ package sim
 
 import (
 	"time"
-)
 
-// metricColumns are host_metric's columns in the order metricSource yields them.
-var metricColumns = []string{"host_id", "ts", "cpu_pct", "mem_pct", "disk_io_pct", "net_in_bps", "net_out_bps", "containers"}
+	"github.com/teslaops/tesla/internal/telemetry"
+)
 
 // metricHost is one reporting host as the history generator sees it.
 type metricHost struct {
@@ -17,7 +16,7 @@ type metricHost struct {
 }
 
 // metricSource streams the history of a set of hosts over a set of days as a
-// pgx.CopyFromSource, one row at a time, so memory stays flat whatever the size.
+// telemetry.Source, one sample at a time, so memory stays flat whatever the size.
 // Rows come day by day (one partition after the other), host by host, time
 // ascending: each partition's primary-key index is then filled in key order,
 // which is the cheapest way to build a b-tree by insertion.
@@ -34,18 +33,19 @@ type metricSource struct {
 	hostID int64
 	at     time.Time
 	s      sample
-	vals   []any
+	cur    telemetry.Sample
 }
 
 func newMetricSource(hosts []metricHost, days []int64, first, last, step int64) *metricSource {
 	m := &metricSource{hosts: hosts, days: days, first: first, last: last, step: step, fresh: true}
-	// The values point into the source's own fields, so handing a row to pgx
-	// allocates nothing: pgx encodes the row before asking for the next one.
-	m.vals = []any{&m.hostID, &m.at, &m.s.cpu, &m.s.mem, &m.s.io, &m.s.netIn, &m.s.netOut, &m.s.containers}
+	// The sample points into the source's own fields, so handing it over
+	// allocates nothing: the writer encodes it before asking for the next one.
+	m.cur = telemetry.Sample{CPUPct: &m.s.cpu, MemPct: &m.s.mem, DiskIOPct: &m.s.io,
+		NetInBps: &m.s.netIn, NetOutBps: &m.s.netOut, Containers: &m.s.containers}
 	return m
 }
 
-// Next implements pgx.CopyFromSource.
+// Next implements telemetry.Source.
 func (m *metricSource) Next() bool {
 	for m.di < len(m.days) {
 		if m.hi >= len(m.hosts) {
@@ -79,8 +79,11 @@ func (m *metricSource) Next() bool {
 	return false
 }
 
-// Values implements pgx.CopyFromSource.
-func (m *metricSource) Values() ([]any, error) { return m.vals, nil }
+// Sample implements telemetry.Source.
+func (m *metricSource) Sample() telemetry.Sample {
+	m.cur.HostID, m.cur.TS = m.hostID, m.at
+	return m.cur
+}
 
-// Err implements pgx.CopyFromSource; generation cannot fail.
+// Err implements telemetry.Source; generation cannot fail.
 func (m *metricSource) Err() error { return nil }

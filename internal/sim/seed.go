@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 // seedLockID serialises concurrent seeds of one database (two replicas started
@@ -57,13 +59,10 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logg
 		"seed", cfg.Seed, "clusters", len(f.clusters), "hosts", len(f.hosts), "people", len(f.people),
 		"days", cfg.Days, "step", cfg.Step.String(), "now", cfg.Now)
 
-	firstDay := f.start.Add(cfg.Step).Truncate(24 * time.Hour)
-	lastDay := f.now.Truncate(24 * time.Hour)
-	// Tomorrow's partition too, so a Ticker started right after has somewhere to
-	// write even before its own first call to ensure partitions.
-	if _, err := pool.Exec(ctx, `SELECT ensure_host_metric_partitions($1::date, $2::date)`,
-		firstDay, lastDay.Add(48*time.Hour)); err != nil {
-		return Stats{}, fmt.Errorf("error creating host_metric partitions: %w", err)
+	// Tomorrow's partition too, so a Ticker started right after does not have to
+	// create one on its first minutes.
+	if _, err := telemetry.EnsurePartitions(ctx, pool, f.start.Add(cfg.Step), f.now.Add(24*time.Hour)); err != nil {
+		return Stats{}, err
 	}
 
 	var st Stats
@@ -136,239 +135,85 @@ func historyDays(first, last int64) []int64 {
 	return days
 }
 
-// copyHistory streams the metric history into host_metric with COPY.
-func copyHistory(ctx context.Context, dbtx db.DBTX, f *fleet, cfg Config, ids []int64) (int64, error) {
+// copyHistory streams the metric history into host_metric in tx (telemetry.Load
+// also marks its minutes for the watermark rollup).
+func copyHistory(ctx context.Context, tx pgx.Tx, f *fleet, cfg Config, ids []int64) (int64, error) {
 	step := int64(cfg.Step / time.Second)
 	last := f.now.Unix()
 	first := last - int64(cfg.samplesPerHost()-1)*step
 	src := newMetricSource(reportingHosts(f, ids), historyDays(first, last), first, last, step)
-	n, err := dbtx.CopyFrom(ctx, pgx.Identifier{"host_metric"}, metricColumns, src)
+	n, err := telemetry.Load(ctx, tx, src)
 	if err != nil {
 		return 0, fmt.Errorf("error copying host metric history: %w", err)
-	}
-	// Like every writer of host_metric, mark the minutes for the watermark rollup.
-	if _, err := dbtx.Exec(ctx, `INSERT INTO rollup_dirty (minute)
-		SELECT generate_series(to_timestamp($1), to_timestamp($2), make_interval(secs => $3)) ON CONFLICT DO NOTHING`,
-		first, last, step); err != nil {
-		return 0, fmt.Errorf("error marking history for rollup: %w", err)
 	}
 	return n, nil
 }
 
 // insertInventory writes the organisation, stacks, clusters, hosts and components
-// in bulk (one statement per table, COPY for components) and returns the host ids
-// in plan order.
+// through inventory.LoadBulk and returns the host ids in plan order.
 func insertInventory(ctx context.Context, tx pgx.Tx, f *fleet, st *Stats) ([]int64, error) {
-	createdAt := f.start
-
-	// BUs, one statement per tree level so each level can look up its parents.
-	depth := map[string]int{}
-	levels := [][]buSpec{}
-	for _, b := range f.bus {
-		d := 0
-		if b.parent != "" {
-			d = depth[b.parent] + 1
-		}
-		depth[b.code] = d
-		if d == len(levels) {
-			levels = append(levels, nil)
-		}
-		levels[d] = append(levels[d], b)
-	}
-	for _, lvl := range levels {
-		var codes, names, parents []string
-		for _, b := range lvl {
-			codes, names, parents = append(codes, b.code), append(names, b.name), append(parents, b.parent)
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO bu (parent_id, name, code, created_at)
-			SELECT p.id, u.name, u.code, $4
-			FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(code, name, parent, ord)
-			LEFT JOIN bu p ON p.code = u.parent
-			ORDER BY u.ord`, codes, names, parents, createdAt)
-		if err != nil {
-			return nil, fmt.Errorf("error inserting BUs: %w", err)
-		}
-		st.BUs += tag.RowsAffected()
-	}
-
-	{
-		var logins, names, emails, bus, roles []string
-		for _, p := range f.people {
-			logins, names, emails = append(logins, p.login), append(names, p.name), append(emails, p.email)
-			bus, roles = append(bus, p.buCode), append(roles, p.role)
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO person (login, name, email, bu_id, role, created_at)
-			SELECT u.login, u.name, u.email, b.id, u.role, $6
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-			     WITH ORDINALITY AS u(login, name, email, bu, role, ord)
-			JOIN bu b ON b.code = u.bu
-			ORDER BY u.ord`, logins, names, emails, bus, roles, createdAt)
-		if err != nil {
-			return nil, fmt.Errorf("error inserting people: %w", err)
-		}
-		st.People = tag.RowsAffected()
-	}
-
-	{
-		var sNames, sDescs, vStacks, vVersions, vNotes []string
-		var vReleased []time.Time
-		var lStacks, lVersions, lServices, lPkgVersions []string
-		for _, s := range stackSpecs {
-			sNames, sDescs = append(sNames, s.name), append(sDescs, s.description)
-			for _, v := range s.versions {
-				vStacks, vVersions, vNotes = append(vStacks, s.name), append(vVersions, v.version), append(vNotes, v.notes)
-				vReleased = append(vReleased, f.now.Add(-time.Duration(v.ageDays)*24*time.Hour).Truncate(24*time.Hour))
-				for _, svc := range serviceOrder {
-					if pv, ok := v.packages[svc]; ok {
-						lStacks, lVersions = append(lStacks, s.name), append(lVersions, v.version)
-						lServices, lPkgVersions = append(lServices, svc), append(lPkgVersions, pv)
-					}
-				}
-			}
-		}
-		var pSvc, pVer, pKind, pURI, pSum, pDeps, pOps []string
-		for _, p := range f.packages {
-			pSvc, pVer, pKind, pURI = append(pSvc, p.service), append(pVer, p.version), append(pKind, p.sourceKind), append(pURI, p.uri)
-			pSum, pDeps, pOps = append(pSum, p.checksum), append(pDeps, string(p.dependsOn)), append(pOps, string(p.operations))
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO stack (name, description)
-			SELECT u.name, u.description
-			FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(name, description, ord)
-			ORDER BY u.ord`, sNames, sDescs)
-		if err != nil {
-			return nil, fmt.Errorf("error inserting stacks: %w", err)
-		}
-		st.Stacks = tag.RowsAffected()
-		tag, err = tx.Exec(ctx, `
-			INSERT INTO stack_version (stack_id, version, released_at, notes)
-			SELECT s.id, u.version, u.released_at, u.notes
-			FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
-			     WITH ORDINALITY AS u(stack, version, released_at, notes, ord)
-			JOIN stack s ON s.name = u.stack
-			ORDER BY u.ord`, vStacks, vVersions, vReleased, vNotes)
-		if err != nil {
-			return nil, fmt.Errorf("error inserting stack versions: %w", err)
-		}
-		st.StackVersions = tag.RowsAffected()
-		tag, err = tx.Exec(ctx, `
-			INSERT INTO service_package (service, version, source_kind, source_uri, checksum, depends_on, operations)
-			SELECT u.service, u.version, u.kind, u.uri, u.checksum, u.deps::jsonb, u.ops::jsonb
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-			     WITH ORDINALITY AS u(service, version, kind, uri, checksum, deps, ops, ord)
-			ORDER BY u.ord`, pSvc, pVer, pKind, pURI, pSum, pDeps, pOps)
-		if err != nil {
-			return nil, fmt.Errorf("error inserting service packages: %w", err)
-		}
-		st.Packages = tag.RowsAffected()
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO stack_version_package (stack_version_id, service_package_id)
-			SELECT sv.id, sp.id
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(stack, version, service, pkg_version)
-			JOIN stack s ON s.name = u.stack
-			JOIN stack_version sv ON sv.stack_id = s.id AND sv.version = u.version
-			JOIN service_package sp ON sp.service = u.service AND sp.version = u.pkg_version`,
-			lStacks, lVersions, lServices, lPkgVersions); err != nil {
-			return nil, fmt.Errorf("error linking stack versions to packages: %w", err)
-		}
-	}
-
-	{
-		var names, regions, kinds, statuses, stacks, versions, owners, descs []string
-		for _, c := range f.clusters {
-			names, regions, kinds, statuses = append(names, c.name), append(regions, c.region), append(kinds, c.kind), append(statuses, c.status)
-			stacks, versions, owners, descs = append(stacks, c.stack), append(versions, c.version), append(owners, c.ownerBU), append(descs, c.description)
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO cluster (name, region, kind, status, stack_version_id, owner_bu_id, description, created_at)
-			SELECT u.name, u.region, u.kind, u.status, sv.id, b.id, u.description, $9
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-			     WITH ORDINALITY AS u(name, region, kind, status, stack, version, owner, description, ord)
-			JOIN stack s ON s.name = u.stack
-			JOIN stack_version sv ON sv.stack_id = s.id AND sv.version = u.version
-			JOIN bu b ON b.code = u.owner
-			ORDER BY u.ord`, names, regions, kinds, statuses, stacks, versions, owners, descs, createdAt)
-		if err != nil {
-			return nil, fmt.Errorf("error inserting clusters: %w", err)
-		}
-		st.Clusters = tag.RowsAffected()
-	}
-
-	ids, err := insertHosts(ctx, tx, f)
+	res, err := inventory.LoadBulk(ctx, tx, f.bulk())
 	if err != nil {
 		return nil, err
 	}
-	st.Hosts = int64(len(ids))
+	st.BUs, st.People, st.Stacks, st.StackVersions = res.BUs, res.People, res.Stacks, res.StackVersions
+	st.Packages, st.Clusters, st.Hosts, st.Components = res.Packages, res.Clusters, int64(len(res.HostIDs)), res.Components
+	return res.HostIDs, nil
+}
 
-	rows := make([][]any, 0, len(f.components))
+// bulk describes the planned fleet for inventory.LoadBulk. Everything exists
+// since the start of the history; a sick host's state and components changed when
+// it fell sick.
+func (f *fleet) bulk() inventory.Bulk {
+	b := inventory.Bulk{CreatedAt: f.start}
+	for _, bu := range f.bus {
+		b.BUs = append(b.BUs, inventory.BulkBU{Code: bu.code, Name: bu.name, Parent: bu.parent})
+	}
+	for _, p := range f.people {
+		b.People = append(b.People, inventory.BulkPerson{Login: p.login, Name: p.name, Email: p.email, BU: p.buCode, Role: p.role})
+	}
+	for _, s := range stackSpecs {
+		bs := inventory.BulkStack{Name: s.name, Description: s.description}
+		for _, v := range s.versions {
+			bv := inventory.BulkStackVersion{Version: v.version, Notes: v.notes,
+				Released: f.now.Add(-time.Duration(v.ageDays) * 24 * time.Hour).Truncate(24 * time.Hour)}
+			for _, svc := range serviceOrder {
+				if pv, ok := v.packages[svc]; ok {
+					bv.Packages = append(bv.Packages, inventory.BulkPackageRef{Service: svc, Version: pv})
+				}
+			}
+			bs.Versions = append(bs.Versions, bv)
+		}
+		b.Stacks = append(b.Stacks, bs)
+	}
+	for _, p := range f.packages {
+		b.Packages = append(b.Packages, inventory.BulkPackage{Service: p.service, Version: p.version, SourceKind: p.sourceKind,
+			SourceURI: p.uri, Checksum: p.checksum, DependsOn: p.dependsOn, Operations: p.operations})
+	}
+	for _, c := range f.clusters {
+		b.Clusters = append(b.Clusters, inventory.BulkCluster{Name: c.name, Region: c.region, Kind: c.kind, Status: c.status,
+			Stack: c.stack, StackVersion: c.version, OwnerBU: c.ownerBU, Description: c.description})
+	}
+	for _, h := range f.hosts {
+		// Sick hosts fell sick around their last heartbeat; the rest have been fine
+		// all along.
+		changed := f.start
+		if h.state != stateOnline {
+			changed = h.lastHeartbeat
+		}
+		b.Hosts = append(b.Hosts, inventory.BulkHost{Cluster: f.clusters[h.cluster].name, Hostname: h.hostname,
+			Rack: h.rack, IP: h.ip, Cores: int32(h.cores), MemoryBytes: h.memBytes, DiskBytes: h.diskBytes, NICBps: h.nicBps,
+			OS: h.os, Kernel: h.kernel, Model: h.model, State: h.state, Reason: h.reason,
+			LastHeartbeat: h.lastHeartbeat, StateChangedAt: changed})
+	}
 	for _, c := range f.components {
 		h := &f.hosts[c.host]
 		updated := f.start
 		if !h.sickSince.IsZero() {
 			updated = h.sickSince
 		}
-		rows = append(rows, []any{ids[c.host], c.service, c.component, c.desired, c.actual, c.version, updated})
+		b.Components = append(b.Components, inventory.BulkComponent{Host: c.host, Service: c.service, Component: c.component,
+			Desired: c.desired, Actual: c.actual, Version: c.version, UpdatedAt: updated})
 	}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"host_component"},
-		[]string{"host_id", "service", "component", "desired_state", "actual_state", "version", "updated_at"},
-		pgx.CopyFromRows(rows))
-	if err != nil {
-		return nil, fmt.Errorf("error inserting host components: %w", err)
-	}
-	st.Components = n
-	return ids, nil
-}
-
-// insertHosts inserts all hosts in one statement and returns their ids in plan
-// order (matched by hostname, not by the order RETURNING happens to use).
-func insertHosts(ctx context.Context, tx pgx.Tx, f *fleet) ([]int64, error) {
-	n := len(f.hosts)
-	clusters, hostnames, racks, ips := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	oses, kernels, models, states, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	cores := make([]int32, n)
-	mem, disk, nic := make([]int64, n), make([]int64, n), make([]int64, n)
-	beats := make([]time.Time, n)
-	for i, h := range f.hosts {
-		clusters[i], hostnames[i], racks[i], ips[i] = f.clusters[h.cluster].name, h.hostname, h.rack, h.ip
-		oses[i], kernels[i], models[i], states[i], reasons[i] = h.os, h.kernel, h.model, h.state, h.reason
-		cores[i], mem[i], disk[i], nic[i] = int32(h.cores), h.memBytes, h.diskBytes, h.nicBps
-		beats[i] = h.lastHeartbeat
-	}
-	rows, err := tx.Query(ctx, `
-		INSERT INTO host (cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps,
-		                  os, kernel, model, state, state_reason, last_heartbeat, created_at, state_changed_at)
-		SELECT c.id, u.hostname, u.rack, u.ip, u.cores, u.mem, u.disk, u.nic,
-		       u.os, u.kernel, u.model, u.state, u.reason, u.beat, $15,
-		       -- sick hosts fell sick around their last heartbeat; the rest have been fine all along
-		       CASE WHEN u.state = 'ONLINE' THEN $15 ELSE coalesce(u.beat, $15) END
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::int8[], $7::int8[], $8::int8[],
-		            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[])
-		     WITH ORDINALITY AS u(cluster, hostname, rack, ip, cores, mem, disk, nic, os, kernel, model, state, reason, beat, ord)
-		JOIN cluster c ON c.name = u.cluster
-		ORDER BY u.ord
-		RETURNING id, hostname`,
-		clusters, hostnames, racks, ips, cores, mem, disk, nic, oses, kernels, models, states, reasons, beats, f.start)
-	if err != nil {
-		return nil, fmt.Errorf("error inserting hosts: %w", err)
-	}
-	byName := make(map[string]int64, n)
-	var id int64
-	var name string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
-		byName[name] = id
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("error inserting hosts: %w", err)
-	}
-	ids := make([]int64, n)
-	for i, h := range f.hosts {
-		got, ok := byName[h.hostname]
-		if !ok {
-			return nil, fmt.Errorf("error inserting hosts: host %s was not inserted", h.hostname)
-		}
-		ids[i] = got
-	}
-	return ids, nil
+	return b
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 // HostStateChannel is the NOTIFY channel on which the Ticker announces host state
@@ -54,7 +55,6 @@ type TickStats struct {
 	Heartbeats int64 // hosts whose heartbeat moved
 	MadeSick   int   // ONLINE → DEGRADED
 	Healed     int   // DEGRADED or REPAIRING → ONLINE
-	Partitions int   // host_metric partitions created
 	Elapsed    time.Duration
 }
 
@@ -106,12 +106,7 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 	began := time.Now()
 	now = now.UTC()
 	minute := now.Truncate(time.Minute)
-	today := minute.Truncate(24 * time.Hour)
 	var st TickStats
-	if err := t.pool.QueryRow(ctx, `SELECT ensure_host_metric_partitions($1::date, $2::date)`,
-		today, today.Add(48*time.Hour)).Scan(&st.Partitions); err != nil {
-		return TickStats{}, fmt.Errorf("error creating host_metric partitions: %w", err)
-	}
 	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
 		hosts, err := loadTickHosts(ctx, tx)
 		if err != nil {
@@ -124,12 +119,16 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 		if st.Samples, err = t.upsertSamples(ctx, tx, hosts, now, minute); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE host SET last_heartbeat = $1 WHERE state NOT IN ('OFFLINE', 'DECOMMISSIONED')`, now)
-		if err != nil {
-			return fmt.Errorf("error updating heartbeats: %w", err)
+		// Every host that reports beats, at now.
+		var ids []int64
+		var at []time.Time
+		for _, h := range hosts {
+			if reports(h.state) {
+				ids, at = append(ids, h.id), append(at, now)
+			}
 		}
-		st.Heartbeats = tag.RowsAffected()
-		return nil
+		st.Heartbeats, err = inventory.RecordHeartbeats(ctx, tx, ids, at)
+		return err
 	})
 	if err != nil {
 		return TickStats{}, err
@@ -137,7 +136,7 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 	st.Elapsed = time.Since(began)
 	t.logger.DebugContext(ctx, "sim tick",
 		"at", minute, "hosts", st.Hosts, "samples", st.Samples, "heartbeats", st.Heartbeats,
-		"made_sick", st.MadeSick, "healed", st.Healed, "partitions_created", st.Partitions,
+		"made_sick", st.MadeSick, "healed", st.Healed,
 		"elapsed_ms", st.Elapsed.Milliseconds())
 	return st, nil
 }
@@ -190,57 +189,35 @@ func (t *Ticker) changeStates(ctx context.Context, tx pgx.Tx, hosts []tickHost, 
 	}
 	for _, c := range changes {
 		h := &hosts[c.i]
-		var notified int
-		err := tx.QueryRow(ctx, `
-			WITH changed AS (
-				UPDATE host SET state = $2, state_reason = $3 WHERE id = $1 AND state = $4 RETURNING id
-			)
-			SELECT count(pg_notify($5, id::text)) FROM changed`,
-			h.id, c.to, c.why, c.from, HostStateChannel).Scan(&notified)
+		changed, err := inventory.TransitionHostState(ctx, tx, h.id, c.from, c.to, c.why)
 		if err != nil {
-			return fmt.Errorf("error changing state of host %d: %w", h.id, err)
+			return err
 		}
-		if notified == 0 {
+		if !changed {
 			continue
 		}
 		h.state = c.to
 		if c.to == stateDegraded {
 			st.MadeSick++
-			// The trouble shows in one component, a worker one when there is one.
-			_, err = tx.Exec(ctx, `
-				UPDATE host_component SET actual_state = 'FAILED', updated_at = $2
-				WHERE (host_id, service, component) IN (
-					SELECT host_id, service, component FROM host_component
-					WHERE host_id = $1 AND actual_state = 'STARTED'
-					ORDER BY component IN ('DATANODE', 'NODEMANAGER', 'TASKMANAGER', 'REGIONSERVER') DESC, service, component
-					LIMIT 1)`, h.id, now)
+			err = inventory.FailOneComponent(ctx, tx, h.id, now)
 		} else {
 			st.Healed++
-			_, err = tx.Exec(ctx, `
-				UPDATE host_component SET desired_state = 'STARTED', actual_state = 'STARTED', updated_at = $2
-				WHERE host_id = $1 AND desired_state <> 'INSTALLED'
-				  AND (desired_state <> 'STARTED' OR actual_state <> 'STARTED')`, h.id, now)
+			err = inventory.StartComponents(ctx, tx, h.id, now)
 		}
 		if err != nil {
-			return fmt.Errorf("error updating components of host %d: %w", h.id, err)
+			return err
 		}
 	}
 	return nil
 }
 
-// upsertSamples writes one sample per reporting host at minute: COPY into a
-// session-local staging table, then one INSERT … ON CONFLICT into host_metric, so
-// a repeated minute updates instead of failing on the primary key.
+// upsertSamples writes one sample per reporting host at minute, replacing the
+// minute's earlier values (telemetry.Upsert, which also marks the minute for the
+// watermark rollup and creates a missing day's partition).
 func (t *Ticker) upsertSamples(ctx context.Context, tx pgx.Tx, hosts []tickHost, now, minute time.Time) (int64, error) {
-	// ON COMMIT DELETE ROWS keeps the table for the session, so ticks do not churn
-	// the catalog by creating and dropping it every time.
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS sim_tick_metric
-		(LIKE host_metric INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
-		return 0, fmt.Errorf("error creating tick staging table: %w", err)
-	}
 	loads := map[string]*clusterLoad{}
 	ts := now.Unix()
-	rows := make([][]any, 0, len(hosts))
+	samples := make([]telemetry.Sample, 0, len(hosts))
 	for _, h := range hosts {
 		if !reports(h.state) {
 			continue
@@ -252,23 +229,8 @@ func (t *Ticker) upsertSamples(ctx context.Context, tx pgx.Tx, hosts []tickHost,
 		}
 		hl := newHostLoad(t.cfg.Seed, h.hostname, h.cores, h.nicBps, cl)
 		s := hl.at(ts, modeFor(h.state))
-		rows = append(rows, []any{h.id, minute, s.cpu, s.mem, s.io, s.netIn, s.netOut, s.containers})
+		samples = append(samples, telemetry.Sample{HostID: h.id, TS: minute, CPUPct: &s.cpu, MemPct: &s.mem,
+			DiskIOPct: &s.io, NetInBps: &s.netIn, NetOutBps: &s.netOut, Containers: &s.containers})
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sim_tick_metric"}, metricColumns, pgx.CopyFromRows(rows)); err != nil {
-		return 0, fmt.Errorf("error staging tick samples: %w", err)
-	}
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO host_metric (host_id, ts, cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps, containers)
-		SELECT host_id, ts, cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps, containers FROM sim_tick_metric
-		ON CONFLICT (host_id, ts) DO UPDATE SET
-			cpu_pct = EXCLUDED.cpu_pct, mem_pct = EXCLUDED.mem_pct, disk_io_pct = EXCLUDED.disk_io_pct,
-			net_in_bps = EXCLUDED.net_in_bps, net_out_bps = EXCLUDED.net_out_bps, containers = EXCLUDED.containers`)
-	if err != nil {
-		return 0, fmt.Errorf("error upserting tick samples: %w", err)
-	}
-	// Like every writer of host_metric, mark the minute for the watermark rollup.
-	if _, err := tx.Exec(ctx, `INSERT INTO rollup_dirty (minute) VALUES ($1) ON CONFLICT DO NOTHING`, minute); err != nil {
-		return 0, fmt.Errorf("error marking tick minute for rollup: %w", err)
-	}
-	return tag.RowsAffected(), nil
+	return telemetry.Upsert(ctx, tx, samples)
 }

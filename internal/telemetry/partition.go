@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,28 +77,39 @@ func ListPartitions(ctx context.Context, dbtx db.DBTX) ([]Partition, error) {
 	return out, nil
 }
 
+// DefaultDropLockTimeout is how long DropPartitionsBefore waits, per partition,
+// for the lock on host_metric when given no timeout of its own.
+const DefaultDropLockTimeout = 5 * time.Second
+
 // DropPartitionsBefore detaches and drops every daily partition that ends on or
 // before day's UTC midnight, that is, whose whole day lies before day. It returns
-// the names of the partitions dropped, also when it fails part-way.
+// the names of the partitions dropped, also when it fails part-way. Tables
+// attached under other names (made by hand) are never touched.
 //
-// Each partition goes in its own short transaction with a lock timeout: detaching
-// needs an exclusive lock on host_metric, and a retention job that waited behind a
-// long dashboard query would hold up every ingest queued behind it. When the lock
-// is not granted in time the error says so and the next run tries again.
-func DropPartitionsBefore(ctx context.Context, dbtx db.DBTX, day time.Time) ([]string, error) {
+// Each partition goes in its own short transaction: detached first, so it stops
+// being part of host_metric, then dropped. Detaching needs an exclusive lock on
+// host_metric, and a retention run that waited behind a long dashboard query
+// would hold up every ingest queued behind it; so the wait is bounded by
+// lockTimeout (DefaultDropLockTimeout when not positive). When the lock is not
+// granted in time the error says so and the next run tries again.
+func DropPartitionsBefore(ctx context.Context, dbtx db.DBTX, day time.Time, lockTimeout time.Duration) ([]string, error) {
+	if lockTimeout <= 0 {
+		lockTimeout = DefaultDropLockTimeout
+	}
 	parts, err := ListPartitions(ctx, dbtx)
 	if err != nil {
 		return nil, err
 	}
 	cutoff := utcDay(day)
-	var dropped []string
+	dropped := []string{}
 	for _, p := range parts {
 		if !p.Day.Before(cutoff) {
 			break // sorted by name, that is by day
 		}
 		ident := pgx.Identifier{p.Name}.Sanitize()
 		err := db.InTx(ctx, dbtx, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
+			if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`,
+				strconv.FormatInt(lockTimeout.Milliseconds(), 10)); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `ALTER TABLE host_metric DETACH PARTITION `+ident); err != nil {

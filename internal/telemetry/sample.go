@@ -1,6 +1,12 @@
 // Package telemetry stores raw host samples: the wide host_metric rows, written
 // idempotently through a staging table with COPY, in daily partitions that are
 // created ahead and dropped after the retention period.
+//
+// It is the only package that writes host_metric, its partitions and
+// rollup_dirty (the minutes each write touched, for the watermark rollup): the
+// ingest endpoint, the scraper and the importer call Writer, the demo simulator
+// Load and Upsert, the scheduled jobs EnsurePartitions and DropPartitionsBefore,
+// the rollup ClaimDirtyMinutes. Sample is the one type of a sample everywhere.
 package telemetry
 
 import (

@@ -302,8 +302,7 @@ func (w *Writer) copyDirect(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO rollup_dirty (minute)
-		SELECT to_timestamp(m * 60) FROM unnest($1::bigint[]) m ON CONFLICT DO NOTHING`, in.meta.minutes); err != nil {
+	if err := markDirty(ctx, tx, in.meta.minutes); err != nil {
 		return Result{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -247,3 +247,25 @@ func (c *cancelingSource) Next() bool {
 	}
 	return c.SliceSource.Next()
 }
+
+func TestLatestByHostReturnsEachHostsNewestSampleSince(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	t0 := time.Date(2025, 6, 1, 23, 50, 0, 0, time.UTC)
+	// Hosts 1..3, 10 minutes each, across midnight (two partitions).
+	_, err := telemetry.NewWriter(pool).Write(ctx, &telemetry.SliceSource{Samples: samples(t0, 3, 30)})
+	require.NoError(t, err)
+
+	got, err := telemetry.LatestByHost(ctx, pool, []int64{1, 3, 4}, t0)
+	require.NoError(t, err)
+	require.Len(t, got, 2, "host 4 has no samples, host 2 was not asked for")
+	require.True(t, got[1].TS.Equal(t0.Add(9*time.Minute)), "%s", got[1].TS)
+	require.EqualValues(t, 1, got[1].HostID)
+	require.InDelta(t, 27, *got[1].CPUPct, 0, "sample 27 is host 1's last")
+	require.True(t, got[3].TS.Equal(t0.Add(9*time.Minute)))
+
+	got, err = telemetry.LatestByHost(ctx, pool, []int64{1}, t0.Add(9*time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, got, "nothing after since")
+}

@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 var (
@@ -89,23 +90,13 @@ func (r RollupResult) Rows() int64 { return r.Written + r.Removed + r.Hours + r.
 // covers new time and late corrections alike, and re-derives only the hours and
 // days those minutes belong to.
 //
-// Claiming minutes without losing any. Writers insert the minutes they touched
-// with INSERT … ON CONFLICT DO NOTHING in the same transaction as their samples.
-// If a minute is already dirty, that insert leaves no trace, so "read the dirty
-// rows, compute, delete them" can lose a write: a writer whose marker hit the
-// existing row but who commits after the rollup's snapshot has its samples
-// missed, and then the rollup deletes the only marker. Comparing xmin or a
-// generation does not help, because DO NOTHING writes nothing to compare. What
-// does help is that a writer holds ROW EXCLUSIVE on rollup_dirty from its marker
-// until it commits. So the claim is a short transaction that takes SHARE ROW
-// EXCLUSIVE on rollup_dirty — waiting for every writer that has marked a minute
-// to commit, and holding back new markers for the few milliseconds it lasts —
-// and moves a batch of minutes into rollup_claim. Every sample of a claimed
-// minute that was marked before the claim is then committed and visible to the
-// computation, which runs in a second transaction that deletes the claims with
-// the levels it writes. A writer marking after the claim finds no row and
-// inserts one, so the minute is dirty again and is rolled up next time. Claims
-// survive a failed or killed run and are processed first by the next one.
+// Claiming minutes without losing any: a short transaction claims a batch of
+// dirty minutes (telemetry.ClaimDirtyMinutes, which waits for every writer that
+// marked one to commit) and moves them into rollup_claim; the computation runs in
+// a second transaction that deletes the claims with the levels it writes. A
+// writer marking a minute after the claim makes it dirty again, so it is rolled
+// up next time. Claims survive a failed or killed run and are processed first by
+// the next one.
 type Rollup struct {
 	pool *pgxpool.Pool
 	cfg  RollupConfig
@@ -168,30 +159,23 @@ func (r *Rollup) RunOnce(ctx context.Context) (RollupResult, error) {
 }
 
 // claim moves up to BatchMinutes of the oldest dirty minutes before complete into
-// rollup_claim (see Rollup for why under a table lock) and returns how many it
-// moved.
+// rollup_claim (see telemetry.ClaimDirtyMinutes for why this is safe against
+// writers committing meanwhile) and returns how many it moved.
 func (r *Rollup) claim(ctx context.Context, complete time.Time) (int64, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`,
-			strconv.FormatInt(r.cfg.LockTimeout.Milliseconds(), 10)); err != nil {
+		minutes, err := telemetry.ClaimDirtyMinutes(ctx, tx, complete, r.cfg.BatchMinutes, r.cfg.LockTimeout)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE rollup_dirty IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-			return err
+		n = int64(len(minutes))
+		if _, err := tx.Exec(ctx, `INSERT INTO rollup_claim (minute) SELECT unnest($1::timestamptz[]) ON CONFLICT DO NOTHING`, minutes); err != nil {
+			return fmt.Errorf("error recording claimed minutes: %w", err)
 		}
-		return tx.QueryRow(ctx, `
-			WITH d AS (
-				DELETE FROM rollup_dirty
-				WHERE minute IN (SELECT minute FROM rollup_dirty WHERE minute < $2 ORDER BY minute LIMIT $1)
-				RETURNING minute
-			), c AS (
-				INSERT INTO rollup_claim (minute) SELECT minute FROM d ON CONFLICT DO NOTHING
-			)
-			SELECT count(*) FROM d`, r.cfg.BatchMinutes, complete).Scan(&n)
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("error claiming dirty minutes: %w", err)
+		return 0, err
 	}
 	return n, nil
 }

@@ -150,7 +150,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, w *telemetry.Writer, logger
 		}
 	}
 
-	im := &importer{pool: pool, writer: w, logger: logger, opt: opt, partitions: map[string]bool{}}
+	im := &importer{pool: pool, writer: w, logger: logger, opt: opt}
 	var machines map[string]*machine
 	if opt.MetaPath != "" {
 		var err error
@@ -198,8 +198,7 @@ type importer struct {
 	logger     *slog.Logger
 	opt        Options
 	stats      Stats
-	partitions map[string]bool // days whose host_metric partition exists
-	suppressed int             // warnings beyond maxWarnings
+	suppressed int // warnings beyond maxWarnings
 }
 
 func (im *importer) warn(format string, args ...any) {

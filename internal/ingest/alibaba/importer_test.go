@@ -281,3 +281,20 @@ func TestImportLeavesOtherClustersHostsAlone(t *testing.T) {
 	h := loadHost(t, pool, "alibaba-v2018-m_2")
 	require.Equal(t, 8, h.Cores, "the other cluster's host is untouched")
 }
+
+// The importer keeps no partitions of its own: rows on days without a
+// host_metric partition — here both sides of a midnight — are stored, the writer
+// creating the days' partitions.
+func TestImportStoresRowsOnDaysWithoutPartitions(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	opt := synthetic()
+	opt.Start = time.Date(2025, 12, 31, 23, 58, 0, 0, time.UTC)
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'host_metric'::regclass`))
+
+	st := importFiles(t, pool, opt)
+	require.EqualValues(t, 8, st.Accepted)
+	require.EqualValues(t, 8, count(t, pool, `SELECT count(*) FROM host_metric`))
+	require.Positive(t, count(t, pool, `SELECT count(*) FROM host_metric_20251231`))
+	require.Positive(t, count(t, pool, `SELECT count(*) FROM host_metric_20260101`))
+}

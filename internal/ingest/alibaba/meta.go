@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/teslaops/tesla/internal/inventory"
 )
 
 // machine is what the meta file says about one machine: its latest event, and the
@@ -107,16 +109,10 @@ func (im *importer) ensureCluster(ctx context.Context) (int64, time.Time, error)
 		}
 		return id, recordedStart(desc), nil
 	}
-	err := im.pool.QueryRow(ctx, `
-		WITH ins AS (
-			INSERT INTO cluster (name, region, kind, description)
-			VALUES ($1, $2, 'BATCH', 'Alibaba cluster-trace-v2018, imported by tesla')
-			ON CONFLICT (name) DO NOTHING RETURNING id, description)
-		SELECT id, description FROM ins
-		UNION ALL SELECT id, description FROM cluster WHERE name = $1
-		LIMIT 1`, im.opt.Cluster, im.opt.Region).Scan(&id, &desc)
+	id, desc, err := inventory.EnsureCluster(ctx, im.pool, im.opt.Cluster, im.opt.Region, "BATCH",
+		"Alibaba cluster-trace-v2018, imported by tesla")
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("error creating cluster %q: %w", im.opt.Cluster, err)
+		return 0, time.Time{}, err
 	}
 	return id, recordedStart(desc), nil
 }
@@ -158,10 +154,7 @@ func (im *importer) chooseStart(ctx context.Context, clusterID int64, recorded t
 		start = time.Now().UTC().Truncate(time.Minute).Add(-time.Duration(math.Ceil(maxTS)) * time.Second)
 	}
 	if recorded.IsZero() {
-		_, err := im.pool.Exec(ctx, `UPDATE cluster SET description = CASE WHEN description = '' THEN $2
-				ELSE description || '; ' || $2 END WHERE id = $1`,
-			clusterID, clusterStartMarker+start.Format(time.RFC3339))
-		if err != nil {
+		if err := inventory.AppendClusterNote(ctx, im.pool, clusterID, clusterStartMarker+start.Format(time.RFC3339)); err != nil {
 			return time.Time{}, fmt.Errorf("error recording trace start on cluster %q: %w", im.opt.Cluster, err)
 		}
 	}
@@ -196,9 +189,8 @@ func (im *importer) maxUsageTS() (float64, error) {
 	}
 }
 
-// upsertHosts creates or updates one host per machine in one statement.
-// Unchanged hosts are not rewritten, so a re-import is quiet (no updated rows, no
-// state-change timestamps moved). A hostname taken by another cluster's host is
+// upsertHosts creates or updates one host per machine (see
+// inventory.UpsertClusterHosts). A hostname taken by another cluster's host is
 // left alone and reported.
 func (im *importer) upsertHosts(ctx context.Context, clusterID int64, machines map[string]*machine) error {
 	ids := make([]string, 0, len(machines))
@@ -206,56 +198,25 @@ func (im *importer) upsertHosts(ctx context.Context, clusterID int64, machines m
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	n := len(ids)
-	hostnames, racks, states, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	cores, memory := make([]int32, n), make([]int64, n)
+	hosts := make([]inventory.ImportedHost, len(ids))
 	for i, id := range ids {
 		m := machines[id]
-		hostnames[i] = im.hostname(id)
-		racks[i] = m.rack
 		if !m.hasHW {
 			im.warn("machine %s has no valid cpu_num/mem_size in machine_meta: assumed 96 cores and mem_size 100", id)
 			m.cores, m.memSize = 96, 100
 		}
-		cores[i] = int32(m.cores)
-		memory[i] = max(1, int64(math.Round(m.memSize/100*float64(im.opt.FullMemoryBytes))))
-		states[i], reasons[i] = hostState(m.status)
+		state, reason := hostState(m.status)
+		hosts[i] = inventory.ImportedHost{Hostname: im.hostname(id), Rack: m.rack, Cores: int32(m.cores),
+			MemoryBytes: max(1, int64(math.Round(m.memSize/100*float64(im.opt.FullMemoryBytes)))),
+			DiskBytes:   im.opt.DiskBytes, NICBps: im.opt.NICBps, State: state, Reason: reason}
 	}
-	err := pgx.BeginFunc(ctx, im.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO host (cluster_id, hostname, rack, cpu_cores, memory_bytes, disk_bytes, nic_bps, state, state_reason)
-			SELECT $1, h, r, c, m, $7, $8, s, sr
-			FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $9::text[]) AS t(h, r, c, m, s, sr)
-			ON CONFLICT (hostname) DO UPDATE SET
-				rack = EXCLUDED.rack, cpu_cores = EXCLUDED.cpu_cores, memory_bytes = EXCLUDED.memory_bytes,
-				disk_bytes = EXCLUDED.disk_bytes, nic_bps = EXCLUDED.nic_bps,
-				state = EXCLUDED.state, state_reason = EXCLUDED.state_reason
-			WHERE host.cluster_id = EXCLUDED.cluster_id
-			  AND (host.rack, host.cpu_cores, host.memory_bytes, host.disk_bytes, host.nic_bps, host.state, host.state_reason)
-			      IS DISTINCT FROM
-			      (EXCLUDED.rack, EXCLUDED.cpu_cores, EXCLUDED.memory_bytes, EXCLUDED.disk_bytes, EXCLUDED.nic_bps,
-			       EXCLUDED.state, EXCLUDED.state_reason)`,
-			clusterID, hostnames, racks, cores, memory, states, im.opt.DiskBytes, im.opt.NICBps, reasons)
-		if err != nil {
-			return err
-		}
-		im.stats.Hosts = tag.RowsAffected()
-		rows, err := tx.Query(ctx, `SELECT hostname FROM host WHERE hostname = ANY($1) AND cluster_id <> $2 ORDER BY hostname`,
-			hostnames, clusterID)
-		if err != nil {
-			return err
-		}
-		taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, h := range taken {
-			im.warn("hostname %s belongs to a host of another cluster: machine not imported", h)
-		}
-		return nil
-	})
+	changed, taken, err := inventory.UpsertClusterHosts(ctx, im.pool, clusterID, hosts)
 	if err != nil {
-		return fmt.Errorf("error upserting hosts of cluster %q: %w", im.opt.Cluster, err)
+		return err
+	}
+	im.stats.Hosts = changed
+	for _, h := range taken {
+		im.warn("hostname %s belongs to a host of another cluster: machine not imported", h)
 	}
 	return nil
 }

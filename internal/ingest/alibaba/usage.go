@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/telemetry"
 )
 
@@ -41,8 +42,7 @@ type unknownMachine struct {
 }
 
 // importUsage streams the usage file into host_metric in batches. Rows may come
-// in any order: each batch is written as it fills, and the partitions for its
-// days are created first.
+// in any order: each batch is written as it fills.
 func (im *importer) importUsage(ctx context.Context, hosts map[string]int64, start time.Time) error {
 	f, err := openTrace("machine_usage", im.opt.UsagePath)
 	if err != nil {
@@ -208,7 +208,7 @@ func bps(v *float64, nicBps float64) *float64 {
 	return &b
 }
 
-// flush writes one batch, creating the partitions for its days first.
+// flush writes one batch.
 func (im *importer) flush(ctx context.Context, batch []telemetry.Sample) error {
 	if len(batch) == 0 {
 		return nil
@@ -216,29 +216,7 @@ func (im *importer) flush(ctx context.Context, batch []telemetry.Sample) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("error importing machine_usage: %w", err)
 	}
-	first, last := batch[0].TS, batch[0].TS
-	for _, s := range batch[1:] {
-		if s.TS.Before(first) {
-			first = s.TS
-		}
-		if s.TS.After(last) {
-			last = s.TS
-		}
-	}
-	from, to := first.UTC().Truncate(24*time.Hour), last.UTC().Truncate(24*time.Hour)
-	missing := false
-	for d := from; !d.After(to); d = d.Add(24 * time.Hour) {
-		missing = missing || !im.partitions[d.Format(time.DateOnly)]
-	}
-	if missing {
-		if _, err := im.pool.Exec(ctx, `SELECT ensure_host_metric_partitions($1::date, $2::date)`,
-			from, to.Add(24*time.Hour)); err != nil {
-			return fmt.Errorf("error creating host_metric partitions: %w", err)
-		}
-		for d := from; !d.After(to); d = d.Add(24 * time.Hour) {
-			im.partitions[d.Format(time.DateOnly)] = true
-		}
-	}
+	// The writer creates the daily partitions the batch needs.
 	res, err := im.writer.Write(ctx, &telemetry.SliceSource{Samples: batch})
 	if err != nil {
 		return err
@@ -261,11 +239,6 @@ func (im *importer) heartbeats(ctx context.Context, last map[int64]time.Time) er
 		ids = append(ids, id)
 		times = append(times, t)
 	}
-	_, err := im.pool.Exec(ctx, `UPDATE host h SET last_heartbeat = GREATEST(h.last_heartbeat, v.ts)
-		FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, ts)
-		WHERE h.id = v.id AND (h.last_heartbeat IS NULL OR h.last_heartbeat < v.ts)`, ids, times)
-	if err != nil {
-		return fmt.Errorf("error updating heartbeats of cluster %q: %w", im.opt.Cluster, err)
-	}
-	return nil
+	_, err := inventory.RecordHeartbeats(ctx, im.pool, ids, times)
+	return err
 }

@@ -74,9 +74,6 @@ type Scraper struct {
 	logger *slog.Logger
 	cfg    Config
 	client *http.Client
-
-	mu         sync.Mutex
-	partitions map[string]bool // days whose host_metric partition is known to exist
 }
 
 // Result counts what one pass did.
@@ -109,7 +106,7 @@ func New(pool *pgxpool.Pool, w *telemetry.Writer, logger *slog.Logger, cfg Confi
 	if client == nil {
 		client = &http.Client{}
 	}
-	return &Scraper{pool: pool, writer: w, logger: logger, cfg: cfg, client: client, partitions: map[string]bool{}}
+	return &Scraper{pool: pool, writer: w, logger: logger, cfg: cfg, client: client}
 }
 
 // Run scrapes until ctx is done, then returns nil: stopping is not a failure.
@@ -175,9 +172,8 @@ func (s *Scraper) RunOnce(ctx context.Context) (Result, error) {
 	}
 	var errs []error
 	if len(samples) > 0 {
-		if err := s.ensurePartitions(ctx, samples); err != nil {
-			errs = append(errs, err)
-		} else if wr, err := s.writer.Write(ctx, &telemetry.SliceSource{Samples: samples}); err != nil {
+		// The writer creates a missing daily partition itself.
+		if wr, err := s.writer.Write(ctx, &telemetry.SliceSource{Samples: samples}); err != nil {
 			errs = append(errs, err)
 		} else {
 			res.Accepted, res.Duplicates = wr.Accepted, wr.Duplicates
@@ -362,26 +358,6 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// ensurePartitions creates the host_metric partitions for the days the samples
-// fall on, once per day per Scraper.
-func (s *Scraper) ensurePartitions(ctx context.Context, samples []telemetry.Sample) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, smp := range samples {
-		day := smp.TS.UTC().Truncate(24 * time.Hour)
-		key := day.Format(time.DateOnly)
-		if s.partitions[key] {
-			continue
-		}
-		if _, err := s.pool.Exec(ctx, `SELECT ensure_host_metric_partitions($1::date, $2::date)`,
-			day, day.Add(48*time.Hour)); err != nil {
-			return fmt.Errorf("error creating host_metric partitions: %w", err)
-		}
-		s.partitions[key] = true
-	}
-	return nil
 }
 
 // logTransitions logs a target going down (once, at warning level) and coming

@@ -525,3 +525,25 @@ func TestScrapeStaleClaimDoesNotOverwriteNewerResult(t *testing.T) {
 	require.Equal(t, "other replica", tr.LastError)
 	require.False(t, tr.HasCounters)
 }
+
+// The scraper keeps no partitions of its own: a sample on a day without a
+// host_metric partition is stored, the writer creating the day's partition.
+func TestScrapeStoresSamplesOnADayWithoutAPartition(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	day := time.Date(2024, 7, 9, 13, 0, 0, 0, time.UTC)
+	e.clock.Set(day)
+	exp := newExporter(t, "node_exporter_scrape1.prom")
+	host := e.setURL(t, "online-1-n01", ptr(exp.metricsURL()))
+	var exists bool
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT to_regclass('host_metric_20240709') IS NOT NULL`).Scan(&exists))
+	require.False(t, exists)
+
+	res, err := e.scraper(t, scrape.Config{}).RunOnce(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, res.Accepted)
+	requireF32(t, 50, e.sample(t, host, day).Mem, "mem")
+	require.NoError(t, e.pool.QueryRow(ctx, `SELECT to_regclass('host_metric_20240709') IS NOT NULL`).Scan(&exists))
+	require.True(t, exists)
+}

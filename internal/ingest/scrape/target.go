@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/inventory"
 )
 
 // Target statuses as stored in scrape_target.status.
@@ -134,16 +136,18 @@ WHERE host_id = $1 AND url = $2 AND last_attempt_at = $3`
 	recordFailureSQL = `
 UPDATE scrape_target SET status = 'FAILING', failures = failures + 1, last_error = $4, next_attempt_at = $5
 WHERE host_id = $1 AND url = $2 AND last_attempt_at = $3`
-	heartbeatSQL = `UPDATE host SET last_heartbeat = GREATEST(last_heartbeat, $2) WHERE id = $1`
 )
 
-// recordOutcomes stores every target's new state (and, on success, the host's
-// heartbeat) in one round trip.
+// recordOutcomes stores every target's new state in one round trip, then moves
+// the heartbeats of the hosts scraped successfully (through inventory, which owns
+// the host table).
 func recordOutcomes(ctx context.Context, pool *pgxpool.Pool, outcomes []outcome) error {
 	if len(outcomes) == 0 {
 		return nil
 	}
 	var b pgx.Batch
+	var beats []int64
+	var beatAt []time.Time
 	for _, o := range outcomes {
 		t := o.target
 		if o.err != nil {
@@ -155,12 +159,13 @@ func recordOutcomes(ctx context.Context, pool *pgxpool.Pool, outcomes []outcome)
 			return fmt.Errorf("error recording scrape outcomes: %w", err)
 		}
 		b.Queue(recordSuccessSQL, t.hostID, t.url, t.claimedAt, o.at, o.next, raw)
-		b.Queue(heartbeatSQL, t.hostID, o.at)
+		beats, beatAt = append(beats, t.hostID), append(beatAt, o.at)
 	}
 	if err := pool.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("error recording scrape outcomes: %w", err)
 	}
-	return nil
+	_, err := inventory.RecordHeartbeats(ctx, pool, beats, beatAt)
+	return err
 }
 
 // nextDue is the earliest time any target is due.

@@ -1,0 +1,293 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Bulk is a whole organisation and inventory to load at once into an empty
+// database (the demo fleet). Records refer to each other by natural key: BU code,
+// stack name and version, package service and version, cluster name; components
+// refer to hosts by index.
+type Bulk struct {
+	// CreatedAt is the creation time of every row.
+	CreatedAt  time.Time
+	BUs        []BulkBU // parents before children
+	People     []BulkPerson
+	Stacks     []BulkStack
+	Packages   []BulkPackage
+	Clusters   []BulkCluster
+	Hosts      []BulkHost
+	Components []BulkComponent
+}
+
+// BulkBU is one BU; Parent is the parent's code, empty for the root.
+type BulkBU struct{ Code, Name, Parent string }
+
+// BulkPerson is one person, in the BU with code BU.
+type BulkPerson struct{ Login, Name, Email, BU, Role string }
+
+// BulkStack is one stack and its versions.
+type BulkStack struct {
+	Name, Description string
+	Versions          []BulkStackVersion
+}
+
+// BulkStackVersion is one version of a stack and the packages it ships.
+type BulkStackVersion struct {
+	Version, Notes string
+	Released       time.Time
+	Packages       []BulkPackageRef
+}
+
+// BulkPackageRef names a package of Bulk.Packages.
+type BulkPackageRef struct{ Service, Version string }
+
+// BulkPackage is one service package; DependsOn and Operations are JSON.
+type BulkPackage struct {
+	Service, Version, SourceKind, SourceURI, Checksum string
+	DependsOn, Operations                             []byte
+}
+
+// BulkCluster is one cluster on the stack version Stack/StackVersion, owned by
+// the BU with code OwnerBU.
+type BulkCluster struct {
+	Name, Region, Kind, Status, Stack, StackVersion, OwnerBU, Description string
+}
+
+// BulkHost is one host of the cluster named Cluster.
+type BulkHost struct {
+	Cluster, Hostname, Rack, IP      string
+	Cores                            int32
+	MemoryBytes, DiskBytes, NICBps   int64
+	OS, Kernel, Model, State, Reason string
+	LastHeartbeat, StateChangedAt    time.Time
+}
+
+// BulkComponent is one component of Bulk.Hosts[Host].
+type BulkComponent struct {
+	Host                                         int
+	Service, Component, Desired, Actual, Version string
+	UpdatedAt                                    time.Time
+}
+
+// BulkResult counts the rows LoadBulk inserted and gives the host ids in the
+// order of Bulk.Hosts.
+type BulkResult struct {
+	BUs, People, Stacks, StackVersions, Packages, Clusters, Components int64
+	HostIDs                                                            []int64
+}
+
+// LoadBulk inserts b in tx with one statement per table (COPY for components),
+// so a fleet of thousands of hosts loads in a fraction of a second. It is for an
+// empty database: the caller checks that, and a clash with existing rows fails
+// the load.
+func LoadBulk(ctx context.Context, tx pgx.Tx, b Bulk) (BulkResult, error) {
+	var res BulkResult
+
+	// BUs, one statement per tree level so each level can look up its parents.
+	depth := map[string]int{}
+	levels := [][]BulkBU{}
+	for _, bu := range b.BUs {
+		d := 0
+		if bu.Parent != "" {
+			d = depth[bu.Parent] + 1
+		}
+		depth[bu.Code] = d
+		if d == len(levels) {
+			levels = append(levels, nil)
+		}
+		levels[d] = append(levels[d], bu)
+	}
+	for _, lvl := range levels {
+		var codes, names, parents []string
+		for _, bu := range lvl {
+			codes, names, parents = append(codes, bu.Code), append(names, bu.Name), append(parents, bu.Parent)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO bu (parent_id, name, code, created_at)
+			SELECT p.id, u.name, u.code, $4
+			FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(code, name, parent, ord)
+			LEFT JOIN bu p ON p.code = u.parent
+			ORDER BY u.ord`, codes, names, parents, b.CreatedAt)
+		if err != nil {
+			return res, fmt.Errorf("error inserting BUs: %w", err)
+		}
+		res.BUs += tag.RowsAffected()
+	}
+
+	{
+		var logins, names, emails, bus, roles []string
+		for _, p := range b.People {
+			logins, names, emails = append(logins, p.Login), append(names, p.Name), append(emails, p.Email)
+			bus, roles = append(bus, p.BU), append(roles, p.Role)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO person (login, name, email, bu_id, role, created_at)
+			SELECT u.login, u.name, u.email, b.id, u.role, $6
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+			     WITH ORDINALITY AS u(login, name, email, bu, role, ord)
+			JOIN bu b ON b.code = u.bu
+			ORDER BY u.ord`, logins, names, emails, bus, roles, b.CreatedAt)
+		if err != nil {
+			return res, fmt.Errorf("error inserting people: %w", err)
+		}
+		res.People = tag.RowsAffected()
+	}
+
+	{
+		var sNames, sDescs, vStacks, vVersions, vNotes []string
+		var vReleased []time.Time
+		var lStacks, lVersions, lServices, lPkgVersions []string
+		for _, s := range b.Stacks {
+			sNames, sDescs = append(sNames, s.Name), append(sDescs, s.Description)
+			for _, v := range s.Versions {
+				vStacks, vVersions, vNotes = append(vStacks, s.Name), append(vVersions, v.Version), append(vNotes, v.Notes)
+				vReleased = append(vReleased, v.Released)
+				for _, p := range v.Packages {
+					lStacks, lVersions = append(lStacks, s.Name), append(lVersions, v.Version)
+					lServices, lPkgVersions = append(lServices, p.Service), append(lPkgVersions, p.Version)
+				}
+			}
+		}
+		var pSvc, pVer, pKind, pURI, pSum, pDeps, pOps []string
+		for _, p := range b.Packages {
+			pSvc, pVer, pKind, pURI = append(pSvc, p.Service), append(pVer, p.Version), append(pKind, p.SourceKind), append(pURI, p.SourceURI)
+			pSum, pDeps, pOps = append(pSum, p.Checksum), append(pDeps, string(p.DependsOn)), append(pOps, string(p.Operations))
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO stack (name, description)
+			SELECT u.name, u.description
+			FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(name, description, ord)
+			ORDER BY u.ord`, sNames, sDescs)
+		if err != nil {
+			return res, fmt.Errorf("error inserting stacks: %w", err)
+		}
+		res.Stacks = tag.RowsAffected()
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO stack_version (stack_id, version, released_at, notes)
+			SELECT s.id, u.version, u.released_at, u.notes
+			FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+			     WITH ORDINALITY AS u(stack, version, released_at, notes, ord)
+			JOIN stack s ON s.name = u.stack
+			ORDER BY u.ord`, vStacks, vVersions, vReleased, vNotes)
+		if err != nil {
+			return res, fmt.Errorf("error inserting stack versions: %w", err)
+		}
+		res.StackVersions = tag.RowsAffected()
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO service_package (service, version, source_kind, source_uri, checksum, depends_on, operations)
+			SELECT u.service, u.version, u.kind, u.uri, u.checksum, u.deps::jsonb, u.ops::jsonb
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+			     WITH ORDINALITY AS u(service, version, kind, uri, checksum, deps, ops, ord)
+			ORDER BY u.ord`, pSvc, pVer, pKind, pURI, pSum, pDeps, pOps)
+		if err != nil {
+			return res, fmt.Errorf("error inserting service packages: %w", err)
+		}
+		res.Packages = tag.RowsAffected()
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO stack_version_package (stack_version_id, service_package_id)
+			SELECT sv.id, sp.id
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(stack, version, service, pkg_version)
+			JOIN stack s ON s.name = u.stack
+			JOIN stack_version sv ON sv.stack_id = s.id AND sv.version = u.version
+			JOIN service_package sp ON sp.service = u.service AND sp.version = u.pkg_version`,
+			lStacks, lVersions, lServices, lPkgVersions); err != nil {
+			return res, fmt.Errorf("error linking stack versions to packages: %w", err)
+		}
+	}
+
+	{
+		var names, regions, kinds, statuses, stacks, versions, owners, descs []string
+		for _, c := range b.Clusters {
+			names, regions, kinds, statuses = append(names, c.Name), append(regions, c.Region), append(kinds, c.Kind), append(statuses, c.Status)
+			stacks, versions, owners, descs = append(stacks, c.Stack), append(versions, c.StackVersion), append(owners, c.OwnerBU), append(descs, c.Description)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO cluster (name, region, kind, status, stack_version_id, owner_bu_id, description, created_at)
+			SELECT u.name, u.region, u.kind, u.status, sv.id, b.id, u.description, $9
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+			     WITH ORDINALITY AS u(name, region, kind, status, stack, version, owner, description, ord)
+			JOIN stack s ON s.name = u.stack
+			JOIN stack_version sv ON sv.stack_id = s.id AND sv.version = u.version
+			JOIN bu b ON b.code = u.owner
+			ORDER BY u.ord`, names, regions, kinds, statuses, stacks, versions, owners, descs, b.CreatedAt)
+		if err != nil {
+			return res, fmt.Errorf("error inserting clusters: %w", err)
+		}
+		res.Clusters = tag.RowsAffected()
+	}
+
+	ids, err := insertBulkHosts(ctx, tx, b)
+	if err != nil {
+		return res, err
+	}
+	res.HostIDs = ids
+
+	rows := make([][]any, 0, len(b.Components))
+	for _, c := range b.Components {
+		rows = append(rows, []any{ids[c.Host], c.Service, c.Component, c.Desired, c.Actual, c.Version, c.UpdatedAt})
+	}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"host_component"},
+		[]string{"host_id", "service", "component", "desired_state", "actual_state", "version", "updated_at"},
+		pgx.CopyFromRows(rows))
+	if err != nil {
+		return res, fmt.Errorf("error inserting host components: %w", err)
+	}
+	res.Components = n
+	return res, nil
+}
+
+// insertBulkHosts inserts all hosts in one statement and returns their ids in the
+// order of b.Hosts (matched by hostname, not by the order RETURNING happens to
+// use).
+func insertBulkHosts(ctx context.Context, tx pgx.Tx, b Bulk) ([]int64, error) {
+	n := len(b.Hosts)
+	clusters, hostnames, racks, ips := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	oses, kernels, models, states, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	cores := make([]int32, n)
+	mem, disk, nic := make([]int64, n), make([]int64, n), make([]int64, n)
+	beats, changed := make([]time.Time, n), make([]time.Time, n)
+	for i, h := range b.Hosts {
+		clusters[i], hostnames[i], racks[i], ips[i] = h.Cluster, h.Hostname, h.Rack, h.IP
+		oses[i], kernels[i], models[i], states[i], reasons[i] = h.OS, h.Kernel, h.Model, h.State, h.Reason
+		cores[i], mem[i], disk[i], nic[i] = h.Cores, h.MemoryBytes, h.DiskBytes, h.NICBps
+		beats[i], changed[i] = h.LastHeartbeat, h.StateChangedAt
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO host (cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps,
+		                  os, kernel, model, state, state_reason, last_heartbeat, created_at, state_changed_at)
+		SELECT c.id, u.hostname, u.rack, u.ip, u.cores, u.mem, u.disk, u.nic,
+		       u.os, u.kernel, u.model, u.state, u.reason, u.beat, $15, u.changed
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::int8[], $7::int8[], $8::int8[],
+		            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $16::timestamptz[])
+		     WITH ORDINALITY AS u(cluster, hostname, rack, ip, cores, mem, disk, nic, os, kernel, model, state, reason, beat, changed, ord)
+		JOIN cluster c ON c.name = u.cluster
+		ORDER BY u.ord
+		RETURNING id, hostname`,
+		clusters, hostnames, racks, ips, cores, mem, disk, nic, oses, kernels, models, states, reasons, beats, b.CreatedAt, changed)
+	if err != nil {
+		return nil, fmt.Errorf("error inserting hosts: %w", err)
+	}
+	byName := make(map[string]int64, n)
+	var id int64
+	var name string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+		byName[name] = id
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("error inserting hosts: %w", err)
+	}
+	ids := make([]int64, n)
+	for i, h := range b.Hosts {
+		got, ok := byName[h.Hostname]
+		if !ok {
+			return nil, fmt.Errorf("error inserting hosts: host %s was not inserted", h.Hostname)
+		}
+		ids[i] = got
+	}
+	return ids, nil
+}

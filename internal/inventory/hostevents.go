@@ -1,0 +1,78 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/teslaops/tesla/internal/db"
+)
+
+// The writes here come from the platform itself — collectors, importers, the demo
+// simulator — not from a person, so they take no principal and are not audited;
+// they live here because inventory owns the host and host_component tables and
+// every write to them.
+
+// RecordHeartbeats moves each host's last heartbeat (ids[i]) up to at[i]. A
+// heartbeat never moves back: a late or replayed report leaves a newer one alone.
+// It returns how many hosts' heartbeats moved.
+func RecordHeartbeats(ctx context.Context, dbtx db.DBTX, ids []int64, at []time.Time) (int64, error) {
+	if len(ids) != len(at) {
+		return 0, fmt.Errorf("error recording heartbeats: %d hosts but %d times", len(ids), len(at))
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := dbtx.Exec(ctx, `UPDATE host h SET last_heartbeat = v.ts
+		FROM (SELECT id, max(ts) AS ts FROM unnest($1::bigint[], $2::timestamptz[]) AS u (id, ts) GROUP BY id) AS v
+		WHERE h.id = v.id AND (h.last_heartbeat IS NULL OR h.last_heartbeat < v.ts)`, ids, at)
+	if err != nil {
+		return 0, fmt.Errorf("error recording heartbeats: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// TransitionHostState moves a host from state from to state to with reason, and
+// announces it on HostStateChannel in the same transaction. It reports false,
+// changing nothing, when the host is no longer in from (something else — an
+// operator, the self-healing loop — changed it meanwhile).
+func TransitionHostState(ctx context.Context, dbtx db.DBTX, id int64, from, to, reason string) (bool, error) {
+	var notified int
+	if err := dbtx.QueryRow(ctx, `
+		WITH changed AS (
+			UPDATE host SET state = $2, state_reason = $3 WHERE id = $1 AND state = $4 RETURNING id
+		)
+		SELECT count(pg_notify($5, id::text)) FROM changed`,
+		id, to, reason, from, HostStateChannel).Scan(&notified); err != nil {
+		return false, fmt.Errorf("error changing state of host %d: %w", id, err)
+	}
+	return notified > 0, nil
+}
+
+// FailOneComponent marks one STARTED component of a host FAILED at at: the way a
+// host's trouble shows, in a worker component (DATANODE, NODEMANAGER,
+// TASKMANAGER, REGIONSERVER) when the host runs one.
+func FailOneComponent(ctx context.Context, dbtx db.DBTX, hostID int64, at time.Time) error {
+	if _, err := dbtx.Exec(ctx, `
+		UPDATE host_component SET actual_state = 'FAILED', updated_at = $2
+		WHERE (host_id, service, component) IN (
+			SELECT host_id, service, component FROM host_component
+			WHERE host_id = $1 AND actual_state = 'STARTED'
+			ORDER BY component IN ('DATANODE', 'NODEMANAGER', 'TASKMANAGER', 'REGIONSERVER') DESC, service, component
+			LIMIT 1)`, hostID, at); err != nil {
+		return fmt.Errorf("error failing a component of host %d: %w", hostID, err)
+	}
+	return nil
+}
+
+// StartComponents brings every component of a host that should run (all but
+// those meant to stay INSTALLED) back to STARTED at at, as a healed host does.
+func StartComponents(ctx context.Context, dbtx db.DBTX, hostID int64, at time.Time) error {
+	if _, err := dbtx.Exec(ctx, `
+		UPDATE host_component SET desired_state = 'STARTED', actual_state = 'STARTED', updated_at = $2
+		WHERE host_id = $1 AND desired_state <> 'INSTALLED'
+		  AND (desired_state <> 'STARTED' OR actual_state <> 'STARTED')`, hostID, at); err != nil {
+		return fmt.Errorf("error starting the components of host %d: %w", hostID, err)
+	}
+	return nil
+}
