@@ -132,6 +132,20 @@ func TestNestedHostsKeysetPagesCostConstantStatements(t *testing.T) {
 	require.Equal(t, counts[2], counts[10], "statements must not grow with clusters:\n%s", strings.Join(stmts[10], "\n"))
 	require.Equal(t, counts[2], counts[33], "statements must not grow with clusters:\n%s", strings.Join(stmts[33], "\n"))
 	require.LessOrEqual(t, counts[33], int64(6), "statements:\n%s", strings.Join(stmts[33], "\n"))
+
+	// Without totalCount, nothing is counted, nested or top-level.
+	for _, q := range []string{
+		`query($after: String) { clusters { nodes { hosts(first: 5, after: $after, orderBy: {field: STATE}) { nodes { hostname } } } } }`,
+		`query($after: String) { hosts(first: 5, after: $after, orderBy: {field: STATE}) { pageInfo { hasNextPage } nodes { hostname } } }`,
+	} {
+		require.Empty(t, e.gql(t, tok, `{ me { role } }`, nil).Errors)
+		e.counter.Reset()
+		r := e.gql(t, tok, q, map[string]any{"after": cursor})
+		require.Empty(t, r.Errors, r.Raw)
+		for _, st := range e.counter.Statements() {
+			require.NotContains(t, st, "count(*)", "no count without totalCount")
+		}
+	}
 }
 
 // The audit log pages newest first with keyset cursors, both ways; a viewer pages

@@ -175,8 +175,10 @@ func (l *Log) List(ctx context.Context, f Filter, args page.Args) (page.Page[*En
 	if err != nil {
 		return page.Page[*Entry]{}, fmt.Errorf("error listing audit entries: %w", err)
 	}
-	total := page.Total{N: len(es)}
-	if !seek.Complete(len(es)) {
+	var total page.Total
+	if seek.Complete(len(es)) {
+		total.N = len(es)
+	} else if seek.NeedsCount(len(es)) {
 		total, err = page.CountTotal(ctx, l.pool, "audit_log", filtered, func() (int, error) {
 			var n int
 			err := l.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, cargs).Scan(&n)

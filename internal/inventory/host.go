@@ -137,7 +137,8 @@ func (s *Service) HostPagesByCluster(ctx context.Context, clusters []int64, f Ho
 // cluster, so the statement count stays constant and each cluster's page reads
 // about Size rows from an index. Totals are exact, except that an unfiltered
 // platform-wide listing of a large fleet reports the table's estimate (see
-// page.CountTotal); a page that holds the whole listing needs no count at all.
+// page.CountTotal); a page that holds the whole listing, or a request that does
+// not select totalCount, needs no count at all.
 func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args page.Args, clusters []int64) (map[int64]*page.Page[*Host], error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
@@ -179,8 +180,10 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 
 	out := map[int64]*page.Page[*Host]{}
 	if clusters == nil {
-		total := page.Total{N: len(items[0])}
-		if !seek.Complete(len(items[0])) {
+		var total page.Total
+		if seek.Complete(len(items[0])) {
+			total.N = len(items[0])
+		} else if seek.NeedsCount(len(items[0])) {
 			total, err = page.CountTotal(ctx, s.pool, "host", filtered, func() (int, error) {
 				var n int
 				err := s.pool.QueryRow(ctx, `SELECT count(*) FROM host h WHERE `+where, c.args).Scan(&n)
@@ -198,9 +201,10 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 	totals := map[int64]int{}
 	var uncounted []int64
 	for _, id := range clusters {
-		if seek.Complete(len(items[id])) {
-			totals[id] = len(items[id])
-		} else {
+		switch n := len(items[id]); {
+		case seek.Complete(n):
+			totals[id] = n
+		case seek.NeedsCount(n):
 			uncounted = append(uncounted, id)
 		}
 	}

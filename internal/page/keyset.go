@@ -81,6 +81,8 @@ type Seek struct {
 	Backward bool
 	// After and Before are the key values of the cursors, nil when absent.
 	After, Before []string
+	// NoTotal: see Args.NoTotal.
+	NoTotal bool
 }
 
 // Seek validates args for the ordering k.
@@ -88,7 +90,7 @@ func (a Args) Seek(k Keyset) (Seek, error) {
 	if a.First != nil && a.Last != nil {
 		return Seek{}, fault.Field("first", "pass either first or last, not both")
 	}
-	s := Seek{Keyset: k, Size: DefaultSize}
+	s := Seek{Keyset: k, Size: DefaultSize, NoTotal: a.NoTotal}
 	var err error
 	if a.After != nil {
 		if s.After, err = k.Decode("after", *a.After); err != nil {
@@ -189,6 +191,12 @@ func (s Seek) OrderLimit() string {
 // rows, and no count query is needed.
 func (s Seek) Complete(read int) bool {
 	return s.After == nil && s.Before == nil && !s.Backward && read <= s.Size
+}
+
+// NeedsCount reports whether the total of a seek that read rows must be counted:
+// the caller wants it and the rows are not already the whole listing.
+func (s Seek) NeedsCount(read int) bool {
+	return !s.NoTotal && !s.Complete(read)
 }
 
 // Total is a listing's row count and whether it is an estimate.

@@ -33,6 +33,9 @@ type Args struct {
 	After  *string
 	Last   *int
 	Before *string
+	// NoTotal says the caller does not read the total (a query that does not
+	// select totalCount): keyset listings then skip counting and report 0.
+	NoTotal bool
 }
 
 // Window selects rows by 1-based position: rows with From < pos <= To. When
