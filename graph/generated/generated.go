@@ -3271,8 +3271,8 @@ type HostConnection {
   pageInfo: PageInfo!
   """
   Hosts matching the filter. Exact, except for an unfiltered Query.hosts on a fleet
-  of 50,000 hosts or more: that reports PostgreSQL's row estimate (pg_class.reltuples,
-  refreshed by autovacuum), usually within a few percent.
+  of 50,000 hosts or more: that reports PostgreSQL's row estimate (pg_class.reltuples),
+  which autovacuum refreshes and which can lag the true count by up to about 10%.
   """
   totalCount: Int!
 }

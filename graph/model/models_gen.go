@@ -158,8 +158,8 @@ type HostConnection struct {
 	Nodes    []*Host     `json:"nodes"`
 	PageInfo *PageInfo   `json:"pageInfo"`
 	// Hosts matching the filter. Exact, except for an unfiltered Query.hosts on a fleet
-	// of 50,000 hosts or more: that reports PostgreSQL's row estimate (pg_class.reltuples,
-	// refreshed by autovacuum), usually within a few percent.
+	// of 50,000 hosts or more: that reports PostgreSQL's row estimate (pg_class.reltuples),
+	// which autovacuum refreshes and which can lag the true count by up to about 10%.
 	TotalCount int `json:"totalCount"`
 }
 

@@ -136,5 +136,14 @@ func BenchmarkHostPages(b *testing.B) {
 			}
 		}
 	})
+	b.Run("nested_40_clusters/first/keyset_no_total", func(b *testing.B) {
+		// What clusters { hosts { nodes } } costs without totalCount: no count.
+		for b.Loop() {
+			pages, err := s.HostPagesByCluster(ctx, clusters, HostFilter{}, byName, page.Args{First: &n, NoTotal: true})
+			if err != nil || len(pages) != benchClusters || len(pages[clusters[0]].Items) != n {
+				b.Fatalf("nested pages: %v", err)
+			}
+		}
+	})
 	b.Run("nested_40_clusters/first/position", position("h.hostname ASC, h.id ASC", 0, clusters))
 }

@@ -11,8 +11,8 @@ import (
 // reports the planner's row estimate as its total instead of counting. Counting
 // all rows reads the whole table (or its smallest index) on every page; below
 // this size that costs well under a millisecond, above it the cost grows with the
-// table while the estimate stays free and, after autovacuum's ANALYZE, within a few
-// percent.
+// table while the estimate stays free; autovacuum refreshes it once about a tenth
+// of the table has changed, so it lags the true count by up to ~10%.
 const EstimateAbove = 50_000
 
 // QueryRower is the part of a pool, connection or transaction a count needs.
