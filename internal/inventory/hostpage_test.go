@@ -144,3 +144,40 @@ func TestHostListingRefusesCursorOfAnotherOrdering(t *testing.T) {
 	_, err = s.HostPagesByCluster(ctx, []int64{1}, HostFilter{}, Order{Field: "RACK"}, page.Args{First: &n, After: pg.Info.EndCursor()})
 	require.True(t, fault.Is(err, fault.Invalid), "want BAD_USER_INPUT, got %v", err)
 }
+
+// An unfiltered listing of a large fleet reports the planner's estimate instead of
+// counting; a filtered one, or a page that holds everything, stays exact.
+func TestHostTotalIsEstimatedOnlyWhenUnfilteredAndLarge(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	fixture.New(t, pool)
+	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{PersonID: 1, Login: "x", Role: auth.Viewer})
+	s := NewService(pool, nil)
+	var hosts, online int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 'ONLINE') FROM host`).Scan(&hosts, &online))
+	n := 2
+
+	pg, err := s.ListHosts(ctx, HostFilter{}, Order{}, page.Args{First: &n})
+	require.NoError(t, err)
+	require.Equal(t, page.Total{N: hosts}, page.Total{N: pg.Info.Total, Estimated: pg.Info.Estimated}, "small table: counted")
+
+	// Pretend the planner believes the table is large (as ANALYZE would record).
+	_, err = pool.Exec(ctx, `UPDATE pg_class SET reltuples = 123456 WHERE oid = 'host'::regclass`)
+	require.NoError(t, err)
+	pg, err = s.ListHosts(ctx, HostFilter{}, Order{}, page.Args{First: &n})
+	require.NoError(t, err)
+	require.Equal(t, page.Total{N: 123456, Estimated: true}, page.Total{N: pg.Info.Total, Estimated: pg.Info.Estimated})
+
+	pg, err = s.ListHosts(ctx, HostFilter{States: []string{"ONLINE"}}, Order{}, page.Args{First: &n})
+	require.NoError(t, err)
+	require.Equal(t, page.Total{N: online}, page.Total{N: pg.Info.Total, Estimated: pg.Info.Estimated}, "filtered: exact")
+
+	all := 100
+	pg, err = s.ListHosts(ctx, HostFilter{}, Order{}, page.Args{First: &all})
+	require.NoError(t, err)
+	require.Equal(t, page.Total{N: hosts}, page.Total{N: pg.Info.Total, Estimated: pg.Info.Estimated}, "whole listing on one page: exact")
+
+	pages, err := s.HostPagesByCluster(ctx, []int64{pg.Items[0].ClusterID}, HostFilter{}, Order{}, page.Args{First: &n})
+	require.NoError(t, err)
+	require.False(t, pages[pg.Items[0].ClusterID].Info.Estimated, "per cluster: exact")
+}

@@ -137,7 +137,10 @@ func (s Seek) Where(prefix string) Cond {
 			arg := fmt.Sprintf("%s%s%d", prefix, name, i)
 			c.Args[arg] = key[i]
 			cols[i] = col.Expr
-			vals[i] = "@" + arg + "::text::" + col.Type
+			vals[i] = "@" + arg + "::text"
+			if col.Type != "text" {
+				vals[i] += "::" + col.Type
+			}
 		}
 		weak := op + "="
 		if len(key) > 1 {

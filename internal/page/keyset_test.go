@@ -54,8 +54,8 @@ func TestSeekBuildsConditionWithItsArguments(t *testing.T) {
 	s, err := Args{First: ptr(10), After: &after, Before: &before}.Seek(byState)
 	require.NoError(t, err)
 	c := s.Where("_k")
-	require.Equal(t, "h.state >= @_ka0::text::text AND (h.state, h.id) > (@_ka0::text::text, @_ka1::text::bigint) AND "+
-		"h.state <= @_kb0::text::text AND (h.state, h.id) < (@_kb0::text::text, @_kb1::text::bigint)", c.SQL)
+	require.Equal(t, "h.state >= @_ka0::text AND (h.state, h.id) > (@_ka0::text, @_ka1::text::bigint) AND "+
+		"h.state <= @_kb0::text AND (h.state, h.id) < (@_kb0::text, @_kb1::text::bigint)", c.SQL)
 	require.Equal(t, map[string]any{"_ka0": "DEGRADED", "_ka1": "7", "_kb0": "ONLINE", "_kb1": "3"}, map[string]any(c.Args))
 	require.Equal(t, "ORDER BY h.state ASC, h.id ASC LIMIT 11", s.OrderLimit())
 
