@@ -208,25 +208,8 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 		}
 	}
 	if len(uncounted) > 0 {
-		// Exact per cluster: a cluster's hosts are found through host_cluster_*_idx.
-		cargs := maps.Clone(c.args)
-		cargs["uncounted"] = uncounted
-		rows, err := s.pool.Query(ctx, `SELECT h.cluster_id, count(*) FROM host h
-			WHERE h.cluster_id = ANY(@uncounted) AND `+where+` GROUP BY 1`, cargs)
-		if err != nil {
-			return nil, fmt.Errorf("error counting hosts: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("error counting hosts: %w", err)
-			}
-			totals[id] = n
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("error counting hosts: %w", err)
+		if err := s.countHostsByCluster(ctx, where, c.args, uncounted, totals); err != nil {
+			return nil, err
 		}
 	}
 	for _, id := range clusters {
@@ -234,6 +217,32 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 		out[id] = &pg
 	}
 	return out, nil
+}
+
+// countHostsByCluster counts, exactly, the hosts matching where (with args) in each
+// of clusters into totals, in one statement; a cluster's hosts are found through
+// one of the host_cluster_* indexes.
+func (s *Service) countHostsByCluster(ctx context.Context, where string, args pgx.NamedArgs, clusters []int64, totals map[int64]int) error {
+	cargs := maps.Clone(args)
+	cargs["clusters"] = clusters
+	rows, err := s.pool.Query(ctx, `SELECT h.cluster_id, count(*) FROM host h
+		WHERE h.cluster_id = ANY(@clusters) AND `+where+` GROUP BY 1`, cargs)
+	if err != nil {
+		return fmt.Errorf("error counting hosts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return fmt.Errorf("error counting hosts: %w", err)
+		}
+		totals[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("error counting hosts: %w", err)
+	}
+	return nil
 }
 
 // HostsByIDs loads hosts by id.
