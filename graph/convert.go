@@ -26,7 +26,7 @@ func connection[D any, N any, E any](p page.Page[D], node func(D) N, edge func(c
 	edges := make([]E, len(p.Items))
 	for i, it := range p.Items {
 		nodes[i] = node(it)
-		edges[i] = edge(page.Cursor(p.Info.First+i), nodes[i])
+		edges[i] = edge(p.Info.Cursor(i), nodes[i])
 	}
 	return edges, nodes, pageInfo(p.Info), p.Info.Total
 }

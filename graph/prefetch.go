@@ -150,13 +150,36 @@ func (r *Resolver) prefetchClusters(ctx context.Context, clusters []*inventory.C
 		if err != nil {
 			continue // the field resolver reports the error where it belongs
 		}
-		w := wantsOf(nodeSelections(op, graphql.CollectFields(op, f.Selections, nil)))
+		conn := graphql.CollectFields(op, f.Selections, nil)
+		args.NoTotal = !selectsTotal(conn)
+		w := wantsOf(nodeSelections(op, conn))
 		// LoadAll puts every cluster into one batch: one page query for all.
 		if _, err := l.HostPages(hf, order, args, w).LoadAll(ctx, ids); err != nil {
 			continue
 		}
 	}
 	return nil
+}
+
+// selectsTotal reports whether a connection's selection reads totalCount; when it
+// does not, keyset listings skip counting.
+func selectsTotal(conn []graphql.CollectedField) bool {
+	for _, f := range conn {
+		if f.Name == "totalCount" {
+			return true
+		}
+	}
+	return false
+}
+
+// connectionArgs are the paging arguments of the connection field resolving in
+// ctx, knowing whether it selects totalCount.
+func connectionArgs(ctx context.Context, first *int, after *string, last *int, before *string) page.Args {
+	a := pageArgs(first, after, last, before)
+	if graphql.HasOperationContext(ctx) && graphql.GetFieldContext(ctx) != nil {
+		a.NoTotal = !selectsTotal(graphql.CollectFieldsCtx(ctx, nil))
+	}
+	return a
 }
 
 // hostArgs decodes the arguments of a hosts connection field as the resolver

@@ -112,7 +112,7 @@ func (r *clusterResolver) Hosts(ctx context.Context, obj *model.Cluster, first *
 		return nil, err
 	}
 	_, sel := fieldNodeSelections(ctx)
-	pg, err := r.loaders(ctx).HostPages(f, hostOrder(orderBy), pageArgs(first, after, last, before), wantsOf(sel)).Load(ctx, obj.DBID)
+	pg, err := r.loaders(ctx).HostPages(f, hostOrder(orderBy), connectionArgs(ctx, first, after, last, before), wantsOf(sel)).Load(ctx, obj.DBID)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +376,7 @@ func (r *queryResolver) Hosts(ctx context.Context, first *int, after *string, la
 	if err != nil {
 		return nil, err
 	}
-	pg, err := r.Inventory.ListHosts(ctx, f, hostOrder(orderBy), pageArgs(first, after, last, before))
+	pg, err := r.Inventory.ListHosts(ctx, f, hostOrder(orderBy), connectionArgs(ctx, first, after, last, before))
 	if err != nil {
 		return nil, err
 	}
@@ -446,7 +446,7 @@ func (r *queryResolver) AuditLog(ctx context.Context, first *int, after *string,
 			f.Outcome = audit.Outcome(*filter.Outcome)
 		}
 	}
-	pg, err := r.Audit.List(ctx, f, pageArgs(first, after, last, before))
+	pg, err := r.Audit.List(ctx, f, connectionArgs(ctx, first, after, last, before))
 	if err != nil {
 		return nil, err
 	}

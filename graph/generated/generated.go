@@ -2983,6 +2983,10 @@ type Query {
   "One cluster, by global id or by name."
   cluster(id: ID, name: String): Cluster
 
+  """
+  Hosts of the whole platform, with keyset cursors: a cursor is valid only in the
+  ordering (field and direction) it came from; with another it is BAD_USER_INPUT.
+  """
   hosts(first: Int, after: String, last: Int, before: String, filter: HostFilter, orderBy: HostOrder): HostConnection!
   "One host, by global id or by hostname."
   host(id: ID, hostname: String): Host
@@ -2992,7 +2996,7 @@ type Query {
   "Platform-wide totals."
   platform: Platform!
 
-  "The audit log, newest first. Admins see everything; others see their own actions."
+  "The audit log, newest first, with keyset cursors. Admins see everything; others see their own actions."
   auditLog(first: Int, after: String, last: Int, before: String, filter: AuditFilter): AuditEntryConnection!
 
   "API tokens: admins see all, others their own."
@@ -3130,6 +3134,7 @@ type Cluster implements Node {
   hostCounts: HostCounts!
   "Total physical capacity of the cluster's hosts that are not decommissioned."
   capacity: ClusterCapacity!
+  "The cluster's hosts, with keyset cursors valid only in the ordering they came from."
   hosts(first: Int, after: String, last: Int, before: String, filter: HostFilter, orderBy: HostOrder): HostConnection!
 }
 
@@ -3264,6 +3269,11 @@ type HostConnection {
   edges: [HostEdge!]!
   nodes: [Host!]!
   pageInfo: PageInfo!
+  """
+  Hosts matching the filter. Exact, except for an unfiltered Query.hosts on a fleet
+  of 50,000 hosts or more: that reports PostgreSQL's row estimate (pg_class.reltuples),
+  which autovacuum refreshes and which can lag the true count by up to about 10%.
+  """
   totalCount: Int!
 }
 
@@ -3365,6 +3375,10 @@ type AuditEntryConnection {
   edges: [AuditEntryEdge!]!
   nodes: [AuditEntry!]!
   pageInfo: PageInfo!
+  """
+  Entries matching the filter. Exact, except for an admin's unfiltered listing of a
+  log of 50,000 entries or more: that reports PostgreSQL's row estimate.
+  """
   totalCount: Int!
 }
 

@@ -29,10 +29,12 @@ type APITokenEdge struct {
 }
 
 type AuditEntryConnection struct {
-	Edges      []*AuditEntryEdge `json:"edges"`
-	Nodes      []*AuditEntry     `json:"nodes"`
-	PageInfo   *PageInfo         `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	Edges    []*AuditEntryEdge `json:"edges"`
+	Nodes    []*AuditEntry     `json:"nodes"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+	// Entries matching the filter. Exact, except for an admin's unfiltered listing of a
+	// log of 50,000 entries or more: that reports PostgreSQL's row estimate.
+	TotalCount int `json:"totalCount"`
 }
 
 type AuditEntryEdge struct {
@@ -152,10 +154,13 @@ type HostComponent struct {
 }
 
 type HostConnection struct {
-	Edges      []*HostEdge `json:"edges"`
-	Nodes      []*Host     `json:"nodes"`
-	PageInfo   *PageInfo   `json:"pageInfo"`
-	TotalCount int         `json:"totalCount"`
+	Edges    []*HostEdge `json:"edges"`
+	Nodes    []*Host     `json:"nodes"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+	// Hosts matching the filter. Exact, except for an unfiltered Query.hosts on a fleet
+	// of 50,000 hosts or more: that reports PostgreSQL's row estimate (pg_class.reltuples),
+	// which autovacuum refreshes and which can lag the true count by up to about 10%.
+	TotalCount int `json:"totalCount"`
 }
 
 type HostCounts struct {

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,14 +116,20 @@ type Filter struct {
 	PersonID *int64
 }
 
-// List returns entries newest first with the total matching count. Admins see all
-// entries; everyone else only their own.
+// listKeyset orders the log newest first by id (ids are issued in commit order
+// closely enough, and unlike at they are unique).
+var listKeyset = page.Keyset{Tag: "audit/ID/DESC", Desc: true, Cols: []page.Col{{Expr: "id", Type: "bigint"}}}
+
+// List returns entries newest first with keyset cursors. Admins see all entries;
+// everyone else only their own. The total is exact when filtered (and every
+// non-admin listing is, by person); an admin's unfiltered listing of a large log
+// reports the table's estimate (page.CountTotal).
 func (l *Log) List(ctx context.Context, f Filter, args page.Args) (page.Page[*Entry], error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return page.Page[*Entry]{}, err
 	}
-	w, err := args.Resolve()
+	seek, err := args.Seek(listKeyset)
 	if err != nil {
 		return page.Page[*Entry]{}, err
 	}
@@ -131,27 +139,56 @@ func (l *Log) List(ctx context.Context, f Filter, args page.Args) (page.Page[*En
 		}
 		f.PersonID = &p.PersonID
 	}
-	return page.FromOffsets(w, func(offset, limit int) ([]*Entry, int, error) {
-		return l.list(ctx, f, offset, limit)
+	var conds []string
+	cargs := pgx.NamedArgs{}
+	add := func(cond, name string, v any) {
+		conds = append(conds, cond)
+		cargs[name] = v
+	}
+	if f.Action != "" {
+		add(`action = @action`, "action", f.Action)
+	}
+	if f.Outcome != "" {
+		add(`outcome = @outcome`, "outcome", f.Outcome)
+	}
+	if f.PersonID != nil {
+		add(`person_id = @person`, "person", *f.PersonID)
+	}
+	filtered := len(conds) > 0
+	where := strings.Join(append(conds, "true"), " AND ")
+	sk := seek.Where("_k")
+	rargs := maps.Clone(cargs)
+	maps.Copy(rargs, sk.Args)
+	rows, err := l.pool.Query(ctx, `SELECT id, at, person_id, actor, action, target, input, outcome, error, remote_addr, `+
+		seek.Select()+` FROM audit_log WHERE `+where+` AND `+sk.SQL+` `+seek.OrderLimit(), rargs)
+	if err != nil {
+		return page.Page[*Entry]{}, fmt.Errorf("error listing audit entries: %w", err)
+	}
+	var keys [][]string
+	es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Entry, error) {
+		e := &Entry{}
+		key := make([]string, 1)
+		err := r.Scan(&e.ID, &e.At, &e.PersonID, &e.Actor, &e.Action, &e.Target, &e.Input, &e.Outcome, &e.Error, &e.RemoteAddr, &key[0])
+		keys = append(keys, key)
+		return e, err
 	})
-}
-
-func (l *Log) list(ctx context.Context, f Filter, offset, limit int) ([]*Entry, int, error) {
-	where := `($1 = '' OR action = $1) AND ($2 = '' OR outcome = $2) AND ($3::bigint IS NULL OR person_id = $3)`
-	var total int
-	if err := l.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, f.Action, f.Outcome, f.PersonID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("error counting audit entries: %w", err)
-	}
-	rows, err := l.pool.Query(ctx, `SELECT id, at, person_id, actor, action, target, input, outcome, error, remote_addr
-		FROM audit_log WHERE `+where+` ORDER BY id DESC OFFSET $4 LIMIT $5`, f.Action, f.Outcome, f.PersonID, offset, limit)
 	if err != nil {
-		return nil, 0, fmt.Errorf("error listing audit entries: %w", err)
+		return page.Page[*Entry]{}, fmt.Errorf("error listing audit entries: %w", err)
 	}
-	es, err := pgx.CollectRows(rows, scanEntry)
-	if err != nil {
-		return nil, 0, fmt.Errorf("error listing audit entries: %w", err)
+	var total page.Total
+	if seek.Complete(len(es)) {
+		total.N = len(es)
+	} else if seek.NeedsCount(len(es)) {
+		total, err = page.CountTotal(ctx, l.pool, "audit_log", filtered, func() (int, error) {
+			var n int
+			err := l.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, cargs).Scan(&n)
+			return n, err
+		})
+		if err != nil {
+			return page.Page[*Entry]{}, fmt.Errorf("error counting audit entries: %w", err)
+		}
 	}
-	return es, total, nil
+	return page.KeysetPage(seek, es, keys, total), nil
 }
 
 // ByID loads one entry; admins may read any, others only their own.

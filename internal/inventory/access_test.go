@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/fault"
 )
 
 func TestCanSeePerson(t *testing.T) {
@@ -38,9 +39,18 @@ func TestLikePatternEscapesWildcards(t *testing.T) {
 }
 
 func TestOrderSQLIsWhitelisted(t *testing.T) {
-	sql, err := orderSQL(hostOrders, Order{Field: "CPU_CORES", Desc: true}, "h.hostname", "h.id")
+	sql, err := orderSQL(clusterOrders, Order{Field: "KIND", Desc: true}, "c.name", "c.id")
 	require.NoError(t, err)
-	require.Equal(t, "h.cpu_cores DESC, h.id DESC", sql)
-	_, err = orderSQL(hostOrders, Order{Field: "h.id; DROP TABLE host"}, "h.hostname", "h.id")
+	require.Equal(t, "c.kind DESC, c.id DESC", sql)
+	_, err = orderSQL(clusterOrders, Order{Field: "c.id; DROP TABLE cluster"}, "c.name", "c.id")
 	require.Error(t, err)
+}
+
+func TestHostKeysetIsWhitelisted(t *testing.T) {
+	ks, err := hostKeyset(Order{Field: "CPU_CORES", Desc: true})
+	require.NoError(t, err)
+	require.Equal(t, "hosts/CPU_CORES/DESC", ks.Tag)
+	require.Equal(t, "h.cpu_cores", ks.Cols[0].Expr)
+	_, err = hostKeyset(Order{Field: "h.id; DROP TABLE host"})
+	require.True(t, fault.Is(err, fault.Invalid), "want BAD_USER_INPUT, got %v", err)
 }

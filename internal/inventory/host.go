@@ -1,8 +1,11 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,9 +60,34 @@ type HostFilter struct {
 	Search      string
 }
 
-var hostOrders = map[string]string{
-	"HOSTNAME": "h.hostname", "STATE": "h.state", "RACK": "h.rack", "CPU_CORES": "h.cpu_cores",
-	"MEMORY_BYTES": "h.memory_bytes", "LAST_HEARTBEAT": "h.last_heartbeat",
+// hostKeys are the key columns of the host orderings the schema offers; the id
+// breaks ties. A never-seen host sorts as the oldest heartbeat: a keyset key must
+// not be NULL. Migration 0004 indexes each key, alone and after cluster_id, except
+// LAST_HEARTBEAT, which heartbeats rewrite every minute: indexing it would turn
+// each heartbeat into a non-HOT update of every index on host. That ordering reads
+// the filtered set with a bounded top-N sort instead.
+var hostKeys = map[string]page.Col{
+	"HOSTNAME":       {Expr: "h.hostname", Type: "text"},
+	"STATE":          {Expr: "h.state", Type: "text"},
+	"RACK":           {Expr: "h.rack", Type: "text"},
+	"CPU_CORES":      {Expr: "h.cpu_cores", Type: "integer"},
+	"MEMORY_BYTES":   {Expr: "h.memory_bytes", Type: "bigint"},
+	"LAST_HEARTBEAT": {Expr: "coalesce(h.last_heartbeat, '-infinity')", Type: "timestamptz"},
+}
+
+// hostKeyset returns the keyset of a host ordering (HOSTNAME ascending by default).
+func hostKeyset(o Order) (page.Keyset, error) {
+	field := cmp.Or(o.Field, "HOSTNAME")
+	col, ok := hostKeys[field]
+	if !ok {
+		return page.Keyset{}, fault.Field("orderBy.field", "cannot order by %q", o.Field)
+	}
+	dir := "ASC"
+	if o.Desc {
+		dir = "DESC"
+	}
+	return page.Keyset{Tag: "hosts/" + field + "/" + dir, Desc: o.Desc,
+		Cols: []page.Col{col, {Expr: "h.id", Type: "bigint"}}}, nil
 }
 
 func (s *Service) hostConds(ctx context.Context, f HostFilter) (*conds, error) {
@@ -104,15 +132,22 @@ func (s *Service) HostPagesByCluster(ctx context.Context, clusters []int64, f Ho
 	return s.hostPages(ctx, f, o, args, clusters)
 }
 
+// hostPages reads one keyset page of hosts: of the whole platform (clusters nil,
+// page under key 0), or of each cluster in clusters with one LATERAL subquery per
+// cluster, so the statement count stays constant and each cluster's page reads
+// about Size rows from an index. Totals are exact, except that an unfiltered
+// platform-wide listing of a large fleet reports the table's estimate (see
+// page.CountTotal); a page that holds the whole listing, or a request that does
+// not select totalCount, needs no count at all.
 func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args page.Args, clusters []int64) (map[int64]*page.Page[*Host], error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	w, err := args.Resolve()
+	ks, err := hostKeyset(o)
 	if err != nil {
 		return nil, err
 	}
-	order, err := orderSQL(hostOrders, o, "h.hostname", "h.id")
+	seek, err := args.Seek(ks)
 	if err != nil {
 		return nil, err
 	}
@@ -120,18 +155,95 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 	if err != nil {
 		return nil, err
 	}
-	spec := pagedSpec{Columns: hostColumns, From: `host h`, Partition: "0", Order: order}
-	keys := []int64{0}
-	if clusters != nil {
-		c.add(`h.cluster_id = ANY(@parents)`, "parents", clusters)
-		spec.Partition, keys = "h.cluster_id", clusters
+	filtered := len(c.parts) > 0
+	where := c.where()
+	rowsWhere := &conds{parts: slices.Clone(c.parts), args: maps.Clone(c.args)}
+	sk := seek.Where("_k")
+	rowsWhere.addCond(sk.SQL, sk.Args)
+
+	var sql string
+	if clusters == nil {
+		sql = `SELECT ` + hostColumns + `, ` + seek.Select() + ` FROM host h WHERE ` + rowsWhere.where() + ` ` + seek.OrderLimit()
+	} else {
+		rowsWhere.addCond(`h.cluster_id = p.parent`, nil)
+		rowsWhere.args["parents"] = clusters
+		// A LATERAL subquery returns its rows in its own ORDER BY, and the nested
+		// loop that runs it keeps them in that order.
+		sql = `SELECT p.parent, r.* FROM unnest(@parents::bigint[]) AS p(parent)
+			CROSS JOIN LATERAL (SELECT ` + hostColumns + `, ` + seek.Select() + ` FROM host h
+				WHERE ` + rowsWhere.where() + ` ` + seek.OrderLimit() + `) r`
 	}
-	spec.Where, spec.Args = c.where(), c.args
-	pages, err := queryPages[Host](ctx, s.pool, spec, w, keys)
+	items, keys, err := querySeek[Host](ctx, s.pool, sql, rowsWhere.args, len(ks.Cols), clusters != nil)
 	if err != nil {
 		return nil, fmt.Errorf("error listing hosts: %w", err)
 	}
-	return pages, nil
+
+	out := map[int64]*page.Page[*Host]{}
+	if clusters == nil {
+		var total page.Total
+		if seek.Complete(len(items[0])) {
+			total.N = len(items[0])
+		} else if seek.NeedsCount(len(items[0])) {
+			total, err = page.CountTotal(ctx, s.pool, "host", filtered, func() (int, error) {
+				var n int
+				err := s.pool.QueryRow(ctx, `SELECT count(*) FROM host h WHERE `+where, c.args).Scan(&n)
+				return n, err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("error counting hosts: %w", err)
+			}
+		}
+		pg := page.KeysetPage(seek, items[0], keys[0], total)
+		out[0] = &pg
+		return out, nil
+	}
+
+	totals := map[int64]int{}
+	var uncounted []int64
+	for _, id := range clusters {
+		switch n := len(items[id]); {
+		case seek.Complete(n):
+			totals[id] = n
+		case seek.NeedsCount(n):
+			uncounted = append(uncounted, id)
+		}
+	}
+	if len(uncounted) > 0 {
+		if err := s.countHostsByCluster(ctx, where, c.args, uncounted, totals); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range clusters {
+		pg := page.KeysetPage(seek, items[id], keys[id], page.Total{N: totals[id]})
+		out[id] = &pg
+	}
+	return out, nil
+}
+
+// countHostsByCluster counts, exactly, the hosts matching where (with args) in each
+// of clusters into totals, in one statement; a cluster's hosts are found through
+// one of the host_cluster_* indexes.
+func (s *Service) countHostsByCluster(ctx context.Context, where string, args pgx.NamedArgs, clusters []int64, totals map[int64]int) error {
+	cargs := maps.Clone(args)
+	cargs["clusters"] = clusters
+	rows, err := s.pool.Query(ctx, `SELECT h.cluster_id, count(*) FROM host h
+		WHERE h.cluster_id = ANY(@clusters) AND `+where+` GROUP BY 1`, cargs)
+	if err != nil {
+		return fmt.Errorf("error counting hosts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return fmt.Errorf("error counting hosts: %w", err)
+		}
+		totals[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("error counting hosts: %w", err)
+	}
+	return nil
 }
 
 // HostsByIDs loads hosts by id.

@@ -1,11 +1,16 @@
 // Package page turns Relay connection arguments (first/after, last/before) into a
-// window over an ordered result, and back into page info and cursors.
+// page request, and back into page info and cursors. Cursors are opaque base64
+// strings of one of two kinds:
 //
-// Cursors are opaque base64 strings holding a 1-based position in the ordering.
-// Position cursors make backward paging and per-parent windows in batched queries
-// (row_number() OVER (PARTITION BY parent)) simple; the price is that rows
-// inserted before the cursor shift a later page by one. For inventory listings
-// that is the right trade; append-heavy feeds should use keyset cursors.
+//   - Position cursors (this file) hold a 1-based position in the ordering. They
+//     make backward paging and per-parent windows in batched queries
+//     (row_number() OVER (PARTITION BY parent)) simple; the price is that every page
+//     numbers the whole filtered set, and rows inserted before the cursor shift a
+//     later page by one. Small, bounded lists (clusters, BUs, people, stacks,
+//     tokens) use them.
+//   - Keyset cursors (keyset.go) hold the ordering key of a row and the ordering's
+//     tag. A page seeks an index and reads only its own rows, so tables that grow
+//     without bound (hosts, the audit log) use them.
 package page
 
 import (
@@ -28,6 +33,9 @@ type Args struct {
 	After  *string
 	Last   *int
 	Before *string
+	// NoTotal says the caller does not read the total (a query that does not
+	// select totalCount): keyset listings then skip counting and report 0.
+	NoTotal bool
 }
 
 // Window selects rows by 1-based position: rows with From < pos <= To. When
@@ -124,9 +132,22 @@ type Info struct {
 	Total           int
 	HasNextPage     bool
 	HasPreviousPage bool
-	// First is the 1-based position of the first row on the page.
+	// Estimated says Total is an estimate (see the listing for when).
+	Estimated bool
+	// First is the 1-based position of the first row on the page (position
+	// cursors only).
 	First int
 	Count int
+	// Cursors are the rows' keyset cursors; nil for position cursors.
+	Cursors []string
+}
+
+// Cursor returns the cursor of the i-th row on the page.
+func (i Info) Cursor(n int) string {
+	if i.Cursors != nil {
+		return i.Cursors[n]
+	}
+	return Cursor(i.First + n)
 }
 
 // NewInfo describes a page of count rows starting after position from, out of total.
@@ -139,7 +160,7 @@ func (i Info) StartCursor() *string {
 	if i.Count == 0 {
 		return nil
 	}
-	c := Cursor(i.First)
+	c := i.Cursor(0)
 	return &c
 }
 
@@ -148,7 +169,7 @@ func (i Info) EndCursor() *string {
 	if i.Count == 0 {
 		return nil
 	}
-	c := Cursor(i.First + i.Count - 1)
+	c := i.Cursor(i.Count - 1)
 	return &c
 }
 
