@@ -62,7 +62,7 @@ type HostFilter struct {
 
 // hostKeys are the key columns of the host orderings the schema offers; the id
 // breaks ties. A never-seen host sorts as the oldest heartbeat: a keyset key must
-// not be NULL. Migration 0004 indexes each key, alone and after cluster_id, except
+// not be NULL. Migration 0005 indexes each key, alone and after cluster_id, except
 // LAST_HEARTBEAT, which heartbeats rewrite every minute: indexing it would turn
 // each heartbeat into a non-HOT update of every index on host. That ordering reads
 // the filtered set with a bounded top-N sort instead.

@@ -1,4 +1,4 @@
--- 0004 keyset indexes: keyset paging over the tables that grow without bound
+-- 0005 keyset indexes: keyset paging over the tables that grow without bound
 -- needs an index per ordering. These cover each host ordering the API offers,
 -- platform-wide and per cluster, and the audit log newest first by person and by
 -- action. A page seeks one of them to its cursor and reads about one page of rows,
