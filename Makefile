@@ -14,7 +14,7 @@ help:
 	@echo "make run       build everything, prepare the database, seed the demo fleet, serve on http://$(LISTEN)"
 	@echo "make test      run all tests (frontend unit, Go on PostgreSQL, browser e2e, GraphQL audit)"
 	@echo "make bench     run the Go benchmarks (see docs/benchmarks.md)"
-	@echo "make generate  regenerate gqlgen code"
+	@echo "make generate  regenerate gqlgen and sqlc code"
 	@echo "make lint      gofmt, go vet, and a check that generated code is current"
 
 frontend/node_modules/.package-lock.json: frontend/package.json frontend/package-lock.json
@@ -61,14 +61,18 @@ e2e: frontend/dist/index.html
 bench: frontend/dist/index.html
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-3s} ./...
 
+# sqlc compiles the .sql files under internal/*/dbsqlc against migrations/ (see
+# sqlc.yaml); its first build takes a few minutes, as it compiles a PostgreSQL parser.
 generate:
 	$(GO) tool gqlgen generate
+	$(GO) tool sqlc generate
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 	$(GO) tool gqlgen generate
-	@git diff --exit-code -- graph || (echo "generated code is stale: run make generate"; exit 1)
+	@git diff --exit-code -- graph || (echo "generated gqlgen code is stale: run make generate"; exit 1)
+	@$(GO) tool sqlc diff || (echo "generated sqlc code is stale: run make generate"; exit 1)
 
 clean:
 	rm -rf bin frontend/node_modules/.vite

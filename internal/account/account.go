@@ -6,11 +6,11 @@ package account
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
@@ -21,14 +21,15 @@ import (
 
 // Service is the access-checked credential manager.
 type Service struct {
-	pool       *pgxpool.Pool
+	db         db.DBTX
 	audit      *audit.Log
 	sessionTTL time.Duration
 }
 
-// NewService returns a Service; sessions last sessionTTL.
-func NewService(pool *pgxpool.Pool, log *audit.Log, sessionTTL time.Duration) *Service {
-	return &Service{pool: pool, audit: log, sessionTTL: sessionTTL}
+// NewService returns a Service reading through dbtx (a pool, or a transaction
+// to compose with other services); sessions last sessionTTL.
+func NewService(dbtx db.DBTX, log *audit.Log, sessionTTL time.Duration) *Service {
+	return &Service{db: dbtx, audit: log, sessionTTL: sessionTTL}
 }
 
 // CreateTokenInput asks for a new API token.
@@ -38,6 +39,9 @@ type CreateTokenInput struct {
 	Name  string    `json:"name,omitempty"`
 	// ExpiresIn is the token's lifetime; nil means it never expires.
 	ExpiresIn *time.Duration `json:"expiresIn,omitempty"`
+	// Scopes limit the token to some surfaces (see auth.Scopes); empty means the
+	// role's full rights.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // CheckTokenLifetime refuses a token lifetime that is zero or negative, naming
@@ -70,48 +74,80 @@ func (s *Service) CreateToken(ctx context.Context, in CreateTokenInput) (auth.To
 		if err != nil {
 			return err
 		}
-		login := in.Login
-		if login == "" {
-			login = p.Login
-		}
-		if login != p.Login && !p.Is(auth.Admin) {
-			return fault.Forbiddenf("only admins may create tokens for other people")
-		}
-		if len(in.Name) > 100 {
-			return fault.Field("input.name", "name is limited to 100 characters")
-		}
-		if err := CheckTokenLifetime("input.expiresIn", in.ExpiresIn); err != nil {
-			return err
-		}
-		var (
-			personID   int64
-			personRole auth.Role
-		)
-		if err := tx.QueryRow(ctx, `SELECT id, role FROM person WHERE login = $1 AND active`, login).Scan(&personID, &personRole); err != nil {
-			return db.Interpret(err, fmt.Sprintf("person %q", login))
-		}
-		role := in.Role
-		if role == "" {
-			role = auth.Lower(p.Role, personRole)
-		}
-		if !role.Valid() {
-			return fault.Field("input.role", "unknown role %q", role)
-		}
-		if !personRole.AtLeast(role) {
-			return fault.Field("input.role", "%s holds role %s; a token cannot carry more (%s)", login, personRole, role)
-		}
-		if !p.Role.AtLeast(role) {
-			return fault.Forbiddenf("you cannot create a token with role %s: it is above your own (%s)", role, p.Role)
-		}
-		spec := auth.TokenSpec{PersonID: personID, Name: in.Name, Role: role}
-		if in.ExpiresIn != nil {
-			at := time.Now().Add(*in.ExpiresIn).UTC()
-			spec.ExpiresAt = &at
-		}
-		tok, secret, err = auth.InsertToken(ctx, tx, spec)
+		tok, secret, err = createToken(ctx, tx, p, in)
 		return err
 	})
 	return tok, secret, err
+}
+
+// CreateTokenAsOperator creates a token for the operator of the machine (the
+// `tesla token create` command), who holds the database and so every right: no
+// caller's role limits the token, but everything else is CreateToken's — the
+// person must be active and hold the role, and name, lifetime and scopes are
+// checked the same way. It is audited as cli.createToken.
+func (s *Service) CreateTokenAsOperator(ctx context.Context, in CreateTokenInput) (auth.Token, string, error) {
+	var (
+		tok    auth.Token
+		secret string
+	)
+	err := s.audit.Do(ctx, "cli.createToken", "person:"+in.Login, in, func(tx pgx.Tx) error {
+		var err error
+		tok, secret, err = createToken(ctx, tx, nil, in)
+		return err
+	})
+	return tok, secret, err
+}
+
+// createToken checks in and stores the token. caller is who asks, or nil for the
+// machine's operator, who may create any token a person's role allows.
+func createToken(ctx context.Context, tx pgx.Tx, caller *auth.Principal, in CreateTokenInput) (auth.Token, string, error) {
+	login := in.Login
+	switch {
+	case login == "" && caller != nil:
+		login = caller.Login
+	case login == "":
+		return auth.Token{}, "", fault.Field("input.login", "whose token: a login is required")
+	case caller != nil && login != caller.Login && !caller.Is(auth.Admin):
+		return auth.Token{}, "", fault.Forbiddenf("only admins may create tokens for other people")
+	}
+	if len(in.Name) > 100 {
+		return auth.Token{}, "", fault.Field("input.name", "name is limited to 100 characters")
+	}
+	if err := CheckTokenLifetime("input.expiresIn", in.ExpiresIn); err != nil {
+		return auth.Token{}, "", err
+	}
+	for _, sc := range in.Scopes {
+		if !slices.Contains(auth.Scopes(), sc) {
+			return auth.Token{}, "", fault.Field("input.scopes", "unknown scope %q (known: %s)", sc, strings.Join(auth.Scopes(), ", "))
+		}
+	}
+	personID, personRole, err := auth.ActivePerson(ctx, tx, login)
+	if err != nil {
+		return auth.Token{}, "", err
+	}
+	role := in.Role
+	switch {
+	case role != "":
+	case caller != nil:
+		role = auth.Lower(caller.Role, personRole)
+	default:
+		role = personRole
+	}
+	if !role.Valid() {
+		return auth.Token{}, "", fault.Field("input.role", "unknown role %q", role)
+	}
+	if !personRole.AtLeast(role) {
+		return auth.Token{}, "", fault.Field("input.role", "%s holds role %s; a token cannot carry more (%s)", login, personRole, role)
+	}
+	if caller != nil && !caller.Role.AtLeast(role) {
+		return auth.Token{}, "", fault.Forbiddenf("you cannot create a token with role %s: it is above your own (%s)", role, caller.Role)
+	}
+	spec := auth.TokenSpec{PersonID: personID, Name: in.Name, Role: role, Scopes: in.Scopes}
+	if in.ExpiresIn != nil {
+		at := time.Now().Add(*in.ExpiresIn).UTC()
+		spec.ExpiresAt = &at
+	}
+	return auth.InsertToken(ctx, tx, spec)
 }
 
 // RevokeToken revokes a token; its owner or an admin may.
@@ -153,7 +189,7 @@ func (s *Service) ListTokens(ctx context.Context, args page.Args) (page.Page[aut
 		owner = &p.PersonID
 	}
 	return page.FromOffsets(w, func(offset, limit int) ([]auth.Token, int, error) {
-		return auth.TokenPage(ctx, s.pool, owner, offset, limit)
+		return auth.TokenPage(ctx, s.db, owner, offset, limit)
 	})
 }
 
@@ -163,7 +199,7 @@ func (s *Service) TokensByIDs(ctx context.Context, ids []int64) (map[int64]auth.
 	if err != nil {
 		return nil, err
 	}
-	ts, err := auth.TokensByIDs(ctx, s.pool, ids)
+	ts, err := auth.TokensByIDs(ctx, s.db, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +216,7 @@ func (s *Service) TokensByIDs(ctx context.Context, ids []int64) (map[int64]auth.
 // SignIn exchanges an API token for a web session. It is audited like a mutation.
 func (s *Service) SignIn(ctx context.Context, secret string) (*auth.Principal, auth.Session, error) {
 	input := map[string]string{"method": "token"}
-	p, err := auth.Authenticate(ctx, s.pool, secret)
+	p, err := auth.Authenticate(ctx, s.db, secret)
 	if err != nil {
 		// Refused sign-ins are audited too (anonymously: the token names no one we
 		// trust), so guessing shows up in the log.

@@ -93,6 +93,10 @@ func TestMigrateSeedTokenCommands(t *testing.T) {
 
 	_, err = run(t, "token", "create", "--login", "viewer", "--role", "ADMIN")
 	require.ErrorContains(t, err, "cannot carry")
+	_, err = run(t, "token", "create", "--login", "viewer", "--role", "VIEWER", "--name", strings.Repeat("x", 101))
+	require.ErrorContains(t, err, "limited to 100 characters", "the command line checks a token as the API does")
+	_, err = run(t, "token", "create", "--login", "viewer", "--role", "VIEWER", "--scope", "root")
+	require.ErrorContains(t, err, `unknown scope "root"`)
 	_, err = run(t, "token", "create", "--login", "nobody", "--role", "VIEWER")
 	require.ErrorContains(t, err, "no active person")
 	_, err = run(t, "token", "create", "--login", "viewer", "--role", "KING")

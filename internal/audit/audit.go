@@ -7,6 +7,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -14,8 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/audit/dbsqlc"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
@@ -46,14 +47,19 @@ type Entry struct {
 	RemoteAddr string
 }
 
+// queries are the package's static SQL (dbsqlc/*.sql), compiled by sqlc.
+var queries = dbsqlc.New()
+
 // Log writes audit entries.
 type Log struct {
-	pool   *pgxpool.Pool
+	// pool is any DBTX: the server's pool, or a transaction the Log's actions
+	// then run inside (as savepoints).
+	pool   db.DBTX
 	logger *slog.Logger
 }
 
-// New returns a Log on pool.
-func New(pool *pgxpool.Pool, logger *slog.Logger) *Log { return &Log{pool: pool, logger: logger} }
+// New returns a Log on pool, which may be a pool, a connection or a transaction.
+func New(pool db.DBTX, logger *slog.Logger) *Log { return &Log{pool: pool, logger: logger} }
 
 type remoteKey struct{}
 
@@ -100,9 +106,10 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 }
 
 func insert(ctx context.Context, q db.DBTX, e Entry) error {
-	_, err := q.Exec(ctx, `INSERT INTO audit_log (person_id, actor, action, target, input, outcome, error, remote_addr)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		e.PersonID, e.Actor, e.Action, e.Target, e.Input, e.Outcome, e.Error, e.RemoteAddr)
+	err := queries.EntryInsert(ctx, q, &dbsqlc.EntryInsertParams{
+		PersonID: e.PersonID, Actor: e.Actor, Action: e.Action, Target: e.Target, Input: e.Input,
+		Outcome: string(e.Outcome), Error: e.Error, RemoteAddr: e.RemoteAddr,
+	})
 	if err != nil {
 		return fmt.Errorf("error writing audit entry: %w", err)
 	}
@@ -197,14 +204,16 @@ func (l *Log) ByID(ctx context.Context, id int64) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := l.pool.Query(ctx, `SELECT id, at, person_id, actor, action, target, input, outcome, error, remote_addr
-		FROM audit_log WHERE id = $1`, id)
+	row, err := queries.EntryByID(ctx, l.pool, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, db.Interpret(err, "audit entry")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("error loading audit entry %d: %w", id, err)
 	}
-	e, err := pgx.CollectExactlyOneRow(rows, scanEntry)
-	if err != nil {
-		return nil, db.Interpret(err, "audit entry")
+	e := &Entry{
+		ID: row.ID, At: row.At, PersonID: row.PersonID, Actor: row.Actor, Action: row.Action, Target: row.Target,
+		Input: row.Input, Outcome: Outcome(row.Outcome), Error: row.Error, RemoteAddr: row.RemoteAddr,
 	}
 	if !p.Is(auth.Admin) && (e.PersonID == nil || *e.PersonID != p.PersonID) {
 		return nil, fault.Forbiddenf("only admins may read other people's audit entries")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/teslaops/tesla/internal/auth/dbsqlc"
 	"github.com/teslaops/tesla/internal/db"
 )
 
@@ -39,13 +40,14 @@ func CreateSession(ctx context.Context, q db.DBTX, p *Principal, ttl time.Durati
 	if p.TokenID != 0 {
 		tokenID = &p.TokenID
 	}
-	_, err := q.Exec(ctx, `INSERT INTO web_session (id_hash, person_id, token_id, role, csrf_token, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, HashSecret(s.ID), p.PersonID, tokenID, p.Role, s.CSRF, s.ExpiresAt)
+	err := queries.SessionInsert(ctx, q, &dbsqlc.SessionInsertParams{
+		IDHash: HashSecret(s.ID), PersonID: p.PersonID, TokenID: tokenID, Role: string(p.Role), CsrfToken: s.CSRF, ExpiresAt: s.ExpiresAt,
+	})
 	if err != nil {
 		return Session{}, fmt.Errorf("error creating session: %w", err)
 	}
 	// Expired sessions are swept opportunistically; there are few per person.
-	if _, err := q.Exec(ctx, `DELETE FROM web_session WHERE expires_at < now()`); err != nil {
+	if err := queries.SessionSweep(ctx, q); err != nil {
 		return Session{}, fmt.Errorf("error sweeping sessions: %w", err)
 	}
 	return s, nil
@@ -59,26 +61,18 @@ func AuthenticateSession(ctx context.Context, q db.DBTX, id string) (*Principal,
 	if id == "" || len(id) > 100 {
 		return nil, "", errBadCredential
 	}
-	var (
-		p          Principal
-		csrf       string
-		personRole Role
-	)
-	err := q.QueryRow(ctx, `SELECT s.role, s.csrf_token, coalesce(s.token_id, 0), least(s.expires_at, t.expires_at),
-			p.id, p.login, p.name, p.bu_id, p.role
-		FROM web_session s JOIN person p ON p.id = s.person_id
-		LEFT JOIN api_token t ON t.id = s.token_id
-		WHERE s.id_hash = $1 AND s.expires_at > now() AND p.active
-			AND (s.token_id IS NULL OR (t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())))`,
-		HashSecret(id)).
-		Scan(&p.Role, &csrf, &p.TokenID, &p.ExpiresAt, &p.PersonID, &p.Login, &p.Name, &p.BUID, &personRole)
+	row, err := queries.SessionAuthenticate(ctx, q, HashSecret(id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, "", errBadCredential
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("error authenticating session: %w", err)
 	}
-	if !personRole.AtLeast(p.Role) {
+	p := Principal{
+		PersonID: row.PersonID, Login: row.Login, Name: row.Name, BUID: row.BuID,
+		Role: Role(row.Role), TokenID: row.TokenID, ExpiresAt: &row.ExpiresAt,
+	}
+	if !Role(row.PersonRole).AtLeast(p.Role) {
 		// The person's role was lowered after sign-in (migration 0004 deletes such
 		// sessions; this holds even for a change made with the trigger disabled).
 		return nil, "", errBadCredential
@@ -87,17 +81,13 @@ func AuthenticateSession(ctx context.Context, q db.DBTX, id string) (*Principal,
 	if err := loadSubtree(ctx, q, &p); err != nil {
 		return nil, "", err
 	}
-	return &p, csrf, nil
+	return &p, row.CsrfToken, nil
 }
 
 // DeleteSession ends a session and tells open websockets of its person to check
 // their credentials again.
 func DeleteSession(ctx context.Context, q db.DBTX, id string) error {
-	rows, err := q.Query(ctx, `DELETE FROM web_session WHERE id_hash = $1 RETURNING person_id`, HashSecret(id))
-	if err != nil {
-		return fmt.Errorf("error ending session: %w", err)
-	}
-	people, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	people, err := queries.SessionDelete(ctx, q, HashSecret(id))
 	if err != nil {
 		return fmt.Errorf("error ending session: %w", err)
 	}

@@ -12,9 +12,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/teslaops/tesla/internal/auth/dbsqlc"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 )
+
+// queries are the package's static SQL (dbsqlc/*.sql), compiled by sqlc.
+var queries = dbsqlc.New()
 
 // TokenPrefix starts every API token, so leaked tokens are easy to recognise and
 // scan for.
@@ -58,8 +62,6 @@ type TokenSpec struct {
 	ExpiresAt *time.Time
 }
 
-const tokenColumns = `id, person_id, name, prefix, role, scopes, created_at, expires_at, revoked_at, last_used_at`
-
 // InsertToken stores a new token for spec and returns it with its secret, which is
 // shown once and never stored.
 func InsertToken(ctx context.Context, q db.DBTX, spec TokenSpec) (Token, string, error) {
@@ -71,54 +73,52 @@ func InsertToken(ctx context.Context, q db.DBTX, spec TokenSpec) (Token, string,
 	if scopes == nil {
 		scopes = []string{}
 	}
-	rows, err := q.Query(ctx, `INSERT INTO api_token (person_id, name, prefix, token_hash, role, scopes, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+tokenColumns,
-		spec.PersonID, spec.Name, secret[:len(TokenPrefix)+6], HashSecret(secret), spec.Role, scopes, spec.ExpiresAt)
-	if err != nil {
-		return Token{}, "", fmt.Errorf("error creating token: %w", err)
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
+	row, err := queries.TokenInsert(ctx, q, &dbsqlc.TokenInsertParams{
+		PersonID: spec.PersonID, Name: spec.Name, Prefix: secret[:len(TokenPrefix)+6], TokenHash: HashSecret(secret),
+		Role: string(spec.Role), Scopes: scopes, ExpiresAt: spec.ExpiresAt,
+	})
 	if err != nil {
 		return Token{}, "", fmt.Errorf("error creating token: %w", db.Interpret(err, "person"))
 	}
-	return t, secret, nil
+	return tokenFromRow(row), secret, nil
 }
 
-func scanToken(row pgx.CollectableRow) (Token, error) {
-	var t Token
-	err := row.Scan(&t.ID, &t.PersonID, &t.Name, &t.Prefix, &t.Role, &t.Scopes, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt)
-	return t, err
+// tokenFromRow turns a stored token into a Token; the hash stays behind.
+func tokenFromRow(r *dbsqlc.ApiToken) Token {
+	return Token{
+		ID: r.ID, PersonID: r.PersonID, Name: r.Name, Prefix: r.Prefix, Role: Role(r.Role), Scopes: r.Scopes,
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, LastUsedAt: r.LastUsedAt,
+	}
+}
+
+func tokensFromRows(rows []*dbsqlc.ApiToken) []Token {
+	ts := make([]Token, len(rows))
+	for i, r := range rows {
+		ts[i] = tokenFromRow(r)
+	}
+	return ts
 }
 
 // TokensByIDs loads tokens by id.
 func TokensByIDs(ctx context.Context, q db.DBTX, ids []int64) ([]Token, error) {
-	rows, err := q.Query(ctx, `SELECT `+tokenColumns+` FROM api_token WHERE id = ANY($1)`, ids)
+	rows, err := queries.TokensByIDs(ctx, q, ids)
 	if err != nil {
 		return nil, fmt.Errorf("error loading tokens: %w", err)
 	}
-	ts, err := pgx.CollectRows(rows, scanToken)
-	if err != nil {
-		return nil, fmt.Errorf("error loading tokens: %w", err)
-	}
-	return ts, nil
+	return tokensFromRows(rows), nil
 }
 
 // TokenPage lists tokens, all of them or one person's, newest first.
 func TokenPage(ctx context.Context, q db.DBTX, personID *int64, offset, limit int) ([]Token, int, error) {
-	var total int
-	if err := q.QueryRow(ctx, `SELECT count(*) FROM api_token WHERE $1::bigint IS NULL OR person_id = $1`, personID).Scan(&total); err != nil {
+	total, err := queries.TokenCount(ctx, q, personID)
+	if err != nil {
 		return nil, 0, fmt.Errorf("error counting tokens: %w", err)
 	}
-	rows, err := q.Query(ctx, `SELECT `+tokenColumns+` FROM api_token WHERE $1::bigint IS NULL OR person_id = $1
-		ORDER BY id DESC OFFSET $2 LIMIT $3`, personID, offset, limit)
+	rows, err := queries.TokenPage(ctx, q, &dbsqlc.TokenPageParams{PersonID: personID, Skip: int32(offset), Max: int32(limit)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("error listing tokens: %w", err)
 	}
-	ts, err := pgx.CollectRows(rows, scanToken)
-	if err != nil {
-		return nil, 0, fmt.Errorf("error listing tokens: %w", err)
-	}
-	return ts, total, nil
+	return tokensFromRows(rows), int(total), nil
 }
 
 // errBadCredential is deliberately vague: a caller learns nothing about which
@@ -134,16 +134,7 @@ func Authenticate(ctx context.Context, q db.DBTX, secret string) (*Principal, er
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 200 {
 		return nil, errBadCredential
 	}
-	var (
-		p          Principal
-		lastUsed   *time.Time
-		tokenRole  Role
-		personRole Role
-	)
-	err := q.QueryRow(ctx, `SELECT t.id, t.role, t.scopes, t.expires_at, t.last_used_at, p.id, p.login, p.name, p.bu_id, p.role
-		FROM api_token t JOIN person p ON p.id = t.person_id
-		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) AND p.active`,
-		HashSecret(secret)).Scan(&p.TokenID, &tokenRole, &p.Scopes, &p.ExpiresAt, &lastUsed, &p.PersonID, &p.Login, &p.Name, &p.BUID, &personRole)
+	row, err := queries.TokenAuthenticate(ctx, q, HashSecret(secret))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errBadCredential
 	}
@@ -152,10 +143,13 @@ func Authenticate(ctx context.Context, q db.DBTX, secret string) (*Principal, er
 	}
 	// A token keeps the role it was created with, but never acts above what its
 	// person holds today: lowering a person's role lowers all their tokens.
-	p.Role = Lower(tokenRole, personRole)
-	p.Method = MethodToken
-	if lastUsed == nil || time.Since(*lastUsed) > lastUsedGranularity {
-		if _, err := q.Exec(ctx, `UPDATE api_token SET last_used_at = now() WHERE id = $1`, p.TokenID); err != nil {
+	p := Principal{
+		PersonID: row.PersonID, Login: row.Login, Name: row.Name, BUID: row.BuID,
+		Role: Lower(Role(row.Role), Role(row.PersonRole)), Method: MethodToken,
+		TokenID: row.ID, Scopes: row.Scopes, ExpiresAt: row.ExpiresAt,
+	}
+	if row.LastUsedAt == nil || time.Since(*row.LastUsedAt) > lastUsedGranularity {
+		if err := queries.TokenTouch(ctx, q, p.TokenID); err != nil {
 			return nil, fmt.Errorf("error recording token use: %w", err)
 		}
 	}
@@ -179,14 +173,7 @@ func loadSubtree(ctx context.Context, q db.DBTX, p *Principal) error {
 
 // BUSubtree returns the id of bu and of every BU below it.
 func BUSubtree(ctx context.Context, q db.DBTX, bu int64) ([]int64, error) {
-	rows, err := q.Query(ctx, `WITH RECURSIVE t AS (
-		SELECT id FROM bu WHERE id = $1
-		UNION SELECT b.id FROM bu b JOIN t ON b.parent_id = t.id)
-		SELECT id FROM t ORDER BY id`, bu)
-	if err != nil {
-		return nil, fmt.Errorf("error loading BU subtree: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err := queries.BUSubtree(ctx, q, bu)
 	if err != nil {
 		return nil, fmt.Errorf("error loading BU subtree: %w", err)
 	}
@@ -195,17 +182,14 @@ func BUSubtree(ctx context.Context, q db.DBTX, bu int64) ([]int64, error) {
 
 // RevokeToken marks a token revoked; revoking twice is a no-op.
 func RevokeToken(ctx context.Context, q db.DBTX, id int64) (Token, error) {
-	rows, err := q.Query(ctx, `UPDATE api_token SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING `+tokenColumns, id)
-	if err != nil {
-		return Token{}, fmt.Errorf("error revoking token: %w", err)
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, scanToken)
+	row, err := queries.TokenRevoke(ctx, q, id)
 	if err != nil {
 		return Token{}, db.Interpret(err, "token")
 	}
+	t := tokenFromRow(row)
 	// Sessions opened with the token end with it, and open websockets of its person
 	// check their credentials again.
-	if _, err := q.Exec(ctx, `DELETE FROM web_session WHERE token_id = $1`, id); err != nil {
+	if err := queries.SessionDeleteByToken(ctx, q, &id); err != nil {
 		return Token{}, fmt.Errorf("error ending sessions of revoked token: %w", err)
 	}
 	if err := notifyCredentials(ctx, q, t.PersonID); err != nil {
@@ -217,8 +201,22 @@ func RevokeToken(ctx context.Context, q db.DBTX, id int64) (Token, error) {
 // notifyCredentials announces on CredentialsChannel that a credential of person
 // changed. NOTIFY is transactional: listeners hear it only once the change commits.
 func notifyCredentials(ctx context.Context, q db.DBTX, person int64) error {
-	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2::bigint::text)`, CredentialsChannel, person); err != nil {
+	if err := queries.CredentialsNotify(ctx, q, &dbsqlc.CredentialsNotifyParams{Channel: CredentialsChannel, PersonID: person}); err != nil {
 		return fmt.Errorf("error announcing credential change: %w", err)
 	}
 	return nil
+}
+
+// ActivePerson returns the id and role of the active person with login, for
+// whoever issues a credential to them; NotFound when there is none (deactivated
+// people get no new credentials).
+func ActivePerson(ctx context.Context, q db.DBTX, login string) (int64, Role, error) {
+	row, err := queries.PersonActiveByLogin(ctx, q, login)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", fault.NotFoundf("no active person with login %q", login)
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("error loading person %q: %w", login, err)
+	}
+	return row.ID, Role(row.Role), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 	"github.com/teslaops/tesla/internal/page"
 )
 
@@ -103,38 +104,33 @@ func (s *Service) ListClusters(ctx context.Context, f ClusterFilter, o Order, ar
 	return single(pages), nil
 }
 
+func clusterFromRow(r *dbsqlc.Cluster) *Cluster {
+	return &Cluster{ID: r.ID, Name: r.Name, Region: r.Region, Kind: r.Kind, Status: r.Status, StackVersionID: r.StackVersionID,
+		OwnerBUID: r.OwnerBuID, Description: r.Description, CreatedAt: r.CreatedAt}
+}
+
 // ClustersByIDs loads clusters by id.
 func (s *Service) ClustersByIDs(ctx context.Context, ids []int64) (map[int64]*Cluster, error) {
-	return byIDs(ctx, s, `SELECT `+clusterColumns+` FROM cluster c WHERE c.id = ANY($1)`, ids, "clusters", func(c *Cluster) int64 { return c.ID })
+	return byIDs(ctx, "clusters", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByIDs(ctx, s.pool, ids) },
+		clusterFromRow, func(c *Cluster) int64 { return c.ID })
 }
 
 // ClusterByName loads one cluster by name.
 func (s *Service) ClusterByName(ctx context.Context, name string) (*Cluster, error) {
-	return one[Cluster](ctx, s, `SELECT `+clusterColumns+` FROM cluster c WHERE c.name = $1`, name, fmt.Sprintf("cluster %q", name))
+	return lookupOne(ctx, fmt.Sprintf("cluster %q", name), func() (*dbsqlc.Cluster, error) { return queries.ClusterByName(ctx, s.pool, name) },
+		clusterFromRow)
 }
 
 // ClustersByOwnerBU groups clusters by owning BU.
 func (s *Service) ClustersByOwnerBU(ctx context.Context, bus []int64) (map[int64][]*Cluster, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.owner_bu_id = ANY($1) ORDER BY c.name`, bus)
-	if err != nil {
-		return nil, fmt.Errorf("error loading clusters of BUs: %w", err)
-	}
-	return collectGrouped(rows, func(c *Cluster) int64 { return *c.OwnerBUID })
+	return groupedBy(ctx, "clusters of BUs", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByOwnerBU(ctx, s.pool, bus) },
+		clusterFromRow, func(c *Cluster) int64 { return *c.OwnerBUID })
 }
 
 // ClustersByStackVersion groups clusters by the stack version they run.
 func (s *Service) ClustersByStackVersion(ctx context.Context, versions []int64) (map[int64][]*Cluster, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c WHERE c.stack_version_id = ANY($1) ORDER BY c.name`, versions)
-	if err != nil {
-		return nil, fmt.Errorf("error loading clusters of stack versions: %w", err)
-	}
-	return collectGrouped(rows, func(c *Cluster) int64 { return *c.StackVersionID })
+	return groupedBy(ctx, "clusters of stack versions", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByStackVersion(ctx, s.pool, versions) },
+		clusterFromRow, func(c *Cluster) int64 { return *c.StackVersionID })
 }
 
 // HostCounts counts hosts by state.
@@ -193,31 +189,17 @@ func (s *Service) StatsByCluster(ctx context.Context, clusters []int64) (map[int
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT cluster_id, state, count(*),
-			sum(cpu_cores), sum(memory_bytes), sum(disk_bytes), sum(nic_bps)
-		FROM host WHERE cluster_id = ANY($1) GROUP BY cluster_id, state`, clusters)
+	rows, err := queries.HostStatsByCluster(ctx, s.pool, clusters)
 	if err != nil {
 		return nil, fmt.Errorf("error aggregating hosts: %w", err)
 	}
-	defer rows.Close()
 	out := make(map[int64]*ClusterStats, len(clusters))
 	for _, id := range clusters {
 		out[id] = &ClusterStats{}
 	}
-	for rows.Next() {
-		var (
-			id    int64
-			state string
-			n     int
-			c     Capacity
-		)
-		if err := rows.Scan(&id, &state, &n, &c.CPUCores, &c.MemoryBytes, &c.DiskBytes, &c.NICBps); err != nil {
-			return nil, fmt.Errorf("error aggregating hosts: %w", err)
-		}
-		out[id].add(state, n, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("error aggregating hosts: %w", err)
+	for _, r := range rows {
+		out[r.ClusterID].add(r.State, int(r.Hosts),
+			Capacity{CPUCores: r.CpuCores, MemoryBytes: r.MemoryBytes, DiskBytes: r.DiskBytes, NICBps: r.NicBps})
 	}
 	return out, nil
 }
@@ -280,16 +262,5 @@ func (s *Service) PlatformTotals(ctx context.Context) (*Platform, error) {
 // AllClusters returns every cluster, by name: the platform views list all
 // clusters (a few hundred at most), not a page of them.
 func (s *Service) AllClusters(ctx context.Context) ([]*Cluster, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+clusterColumns+` FROM cluster c ORDER BY c.name`)
-	if err != nil {
-		return nil, fmt.Errorf("error listing clusters: %w", err)
-	}
-	cs, err := pgx.CollectRows(rows, scanOne[Cluster])
-	if err != nil {
-		return nil, fmt.Errorf("error listing clusters: %w", err)
-	}
-	return cs, nil
+	return lookup(ctx, "clusters", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersAll(ctx, s.pool) }, clusterFromRow)
 }

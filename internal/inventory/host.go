@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
 )
@@ -246,14 +247,25 @@ func (s *Service) countHostsByCluster(ctx context.Context, where string, args pg
 	return nil
 }
 
+func hostFromRow(r *dbsqlc.Host) *Host {
+	return &Host{
+		ID: r.ID, ClusterID: r.ClusterID, Hostname: r.Hostname, Rack: r.Rack, IP: r.Ip, CPUCores: int(r.CpuCores),
+		MemoryBytes: r.MemoryBytes, DiskBytes: r.DiskBytes, NICBps: r.NicBps, OS: r.Os, Kernel: r.Kernel, Model: r.Model,
+		State: r.State, StateReason: r.StateReason, StateChangedAt: r.StateChangedAt, LastHeartbeat: r.LastHeartbeat,
+		ScrapeURL: r.ScrapeUrl, CreatedAt: r.CreatedAt,
+	}
+}
+
 // HostsByIDs loads hosts by id.
 func (s *Service) HostsByIDs(ctx context.Context, ids []int64) (map[int64]*Host, error) {
-	return byIDs(ctx, s, `SELECT `+hostColumns+` FROM host h WHERE h.id = ANY($1)`, ids, "hosts", func(h *Host) int64 { return h.ID })
+	return byIDs(ctx, "hosts", func() ([]*dbsqlc.Host, error) { return queries.HostsByIDs(ctx, s.pool, ids) },
+		hostFromRow, func(h *Host) int64 { return h.ID })
 }
 
 // HostByName loads one host by hostname.
 func (s *Service) HostByName(ctx context.Context, hostname string) (*Host, error) {
-	return one[Host](ctx, s, `SELECT `+hostColumns+` FROM host h WHERE h.hostname = $1`, hostname, fmt.Sprintf("host %q", hostname))
+	return lookupOne(ctx, fmt.Sprintf("host %q", hostname), func() (*dbsqlc.Host, error) { return queries.HostByName(ctx, s.pool, hostname) },
+		hostFromRow)
 }
 
 // HostComponent is a service component installed on a host.
@@ -267,21 +279,13 @@ type HostComponent struct {
 	UpdatedAt    time.Time
 }
 
-func (c *HostComponent) dests() []any {
-	return []any{&c.HostID, &c.Service, &c.Component, &c.Version, &c.DesiredState, &c.ActualState, &c.UpdatedAt}
-}
-
 // ComponentsByHost groups host components by host.
 func (s *Service) ComponentsByHost(ctx context.Context, hosts []int64) (map[int64][]*HostComponent, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT host_id, service, component, version, desired_state, actual_state, updated_at
-		FROM host_component WHERE host_id = ANY($1) ORDER BY host_id, service, component`, hosts)
-	if err != nil {
-		return nil, fmt.Errorf("error loading host components: %w", err)
-	}
-	return collectGrouped(rows, func(c *HostComponent) int64 { return c.HostID })
+	return groupedBy(ctx, "host components", func() ([]*dbsqlc.HostComponent, error) { return queries.ComponentsByHost(ctx, s.pool, hosts) },
+		func(r *dbsqlc.HostComponent) *HostComponent {
+			return &HostComponent{HostID: r.HostID, Service: r.Service, Component: r.Component, Version: r.Version,
+				DesiredState: r.DesiredState, ActualState: r.ActualState, UpdatedAt: r.UpdatedAt}
+		}, func(c *HostComponent) int64 { return c.HostID })
 }
 
 // latestWindow bounds the search for a host's latest sample, so the query touches
@@ -321,22 +325,19 @@ func (s *Service) SetHostState(ctx context.Context, in SetHostStateInput) (*Host
 		if len(in.Reason) > 500 {
 			return fault.Field("input.reason", "reason is limited to 500 characters")
 		}
-		var current string
-		if err := tx.QueryRow(ctx, `SELECT state FROM host WHERE id = $1 FOR UPDATE`, in.HostID).Scan(&current); err != nil {
+		current, err := queries.HostStateForUpdate(ctx, tx, in.HostID)
+		if err != nil {
 			return db.Interpret(err, "host")
 		}
 		if current == "DECOMMISSIONED" && in.State != "DECOMMISSIONED" {
 			return fault.New(fault.Conflict, "host is decommissioned; it cannot return to service")
 		}
-		rows, err := tx.Query(ctx, `UPDATE host h SET state = $2, state_reason = $3 WHERE id = $1 RETURNING `+hostColumns,
-			in.HostID, in.State, in.Reason)
+		row, err := queries.HostSetState(ctx, tx, &dbsqlc.HostSetStateParams{ID: in.HostID, State: in.State, Reason: in.Reason})
 		if err != nil {
 			return fmt.Errorf("error updating host state: %w", err)
 		}
-		if host, err = pgx.CollectExactlyOneRow(rows, scanOne[Host]); err != nil {
-			return fmt.Errorf("error updating host state: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, HostStateChannel, fmt.Sprint(in.HostID)); err != nil {
+		host = hostFromRow(row)
+		if err := queries.HostStateNotify(ctx, tx, &dbsqlc.HostStateNotifyParams{Channel: HostStateChannel, Payload: fmt.Sprint(in.HostID)}); err != nil {
 			return fmt.Errorf("error announcing host state: %w", err)
 		}
 		return nil
@@ -356,14 +357,7 @@ func (s *Service) RecentSickHosts(ctx context.Context, n int) ([]*Host, error) {
 	if n < 1 || n > 100 {
 		return nil, fault.Field("first", "first must be between 1 and 100, got %d", n)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+hostColumns+` FROM host h WHERE h.state = ANY($1)
-		ORDER BY h.state_changed_at DESC, h.id DESC LIMIT $2`, sickStates, n)
-	if err != nil {
-		return nil, fmt.Errorf("error loading sick hosts: %w", err)
-	}
-	hosts, err := pgx.CollectRows(rows, scanOne[Host])
-	if err != nil {
-		return nil, fmt.Errorf("error loading sick hosts: %w", err)
-	}
-	return hosts, nil
+	return lookup(ctx, "sick hosts", func() ([]*dbsqlc.Host, error) {
+		return queries.HostsRecentlyInStates(ctx, s.pool, &dbsqlc.HostsRecentlyInStatesParams{States: sickStates, Max: int32(n)})
+	}, hostFromRow)
 }

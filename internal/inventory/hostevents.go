@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 )
 
 // The writes here come from the platform itself — collectors, importers, the demo
@@ -23,13 +24,11 @@ func RecordHeartbeats(ctx context.Context, dbtx db.DBTX, ids []int64, at []time.
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	tag, err := dbtx.Exec(ctx, `UPDATE host h SET last_heartbeat = v.ts
-		FROM (SELECT id, max(ts) AS ts FROM unnest($1::bigint[], $2::timestamptz[]) AS u (id, ts) GROUP BY id) AS v
-		WHERE h.id = v.id AND (h.last_heartbeat IS NULL OR h.last_heartbeat < v.ts)`, ids, at)
+	n, err := queries.HostsRecordHeartbeats(ctx, dbtx, &dbsqlc.HostsRecordHeartbeatsParams{Ids: ids, At: at})
 	if err != nil {
 		return 0, fmt.Errorf("error recording heartbeats: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // TransitionHostState moves a host from state from to state to with reason, and
@@ -37,13 +36,9 @@ func RecordHeartbeats(ctx context.Context, dbtx db.DBTX, ids []int64, at []time.
 // changing nothing, when the host is no longer in from (something else — an
 // operator, the self-healing loop — changed it meanwhile).
 func TransitionHostState(ctx context.Context, dbtx db.DBTX, id int64, from, to, reason string) (bool, error) {
-	var notified int
-	if err := dbtx.QueryRow(ctx, `
-		WITH changed AS (
-			UPDATE host SET state = $2, state_reason = $3 WHERE id = $1 AND state = $4 RETURNING id
-		)
-		SELECT count(pg_notify($5, id::text)) FROM changed`,
-		id, to, reason, from, HostStateChannel).Scan(&notified); err != nil {
+	notified, err := queries.HostTransitionState(ctx, dbtx, &dbsqlc.HostTransitionStateParams{
+		ID: id, FromState: from, ToState: to, Reason: reason, Channel: HostStateChannel})
+	if err != nil {
 		return false, fmt.Errorf("error changing state of host %d: %w", id, err)
 	}
 	return notified > 0, nil
@@ -53,13 +48,7 @@ func TransitionHostState(ctx context.Context, dbtx db.DBTX, id int64, from, to, 
 // host's trouble shows, in a worker component (DATANODE, NODEMANAGER,
 // TASKMANAGER, REGIONSERVER) when the host runs one.
 func FailOneComponent(ctx context.Context, dbtx db.DBTX, hostID int64, at time.Time) error {
-	if _, err := dbtx.Exec(ctx, `
-		UPDATE host_component SET actual_state = 'FAILED', updated_at = $2
-		WHERE (host_id, service, component) IN (
-			SELECT host_id, service, component FROM host_component
-			WHERE host_id = $1 AND actual_state = 'STARTED'
-			ORDER BY component IN ('DATANODE', 'NODEMANAGER', 'TASKMANAGER', 'REGIONSERVER') DESC, service, component
-			LIMIT 1)`, hostID, at); err != nil {
+	if err := queries.ComponentFailOne(ctx, dbtx, &dbsqlc.ComponentFailOneParams{HostID: hostID, At: at}); err != nil {
 		return fmt.Errorf("error failing a component of host %d: %w", hostID, err)
 	}
 	return nil
@@ -68,10 +57,7 @@ func FailOneComponent(ctx context.Context, dbtx db.DBTX, hostID int64, at time.T
 // StartComponents brings every component of a host that should run (all but
 // those meant to stay INSTALLED) back to STARTED at at, as a healed host does.
 func StartComponents(ctx context.Context, dbtx db.DBTX, hostID int64, at time.Time) error {
-	if _, err := dbtx.Exec(ctx, `
-		UPDATE host_component SET desired_state = 'STARTED', actual_state = 'STARTED', updated_at = $2
-		WHERE host_id = $1 AND desired_state <> 'INSTALLED'
-		  AND (desired_state <> 'STARTED' OR actual_state <> 'STARTED')`, hostID, at); err != nil {
+	if err := queries.ComponentsStart(ctx, dbtx, &dbsqlc.ComponentsStartParams{HostID: hostID, At: at}); err != nil {
 		return fmt.Errorf("error starting the components of host %d: %w", hostID, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 )
 
 // Importers (the Alibaba trace importer today, a CMDB sync tomorrow) bring whole
@@ -16,27 +17,17 @@ import (
 // EnsureCluster returns the id and description of the cluster called name,
 // creating it with region, kind and description when there is none.
 func EnsureCluster(ctx context.Context, dbtx db.DBTX, name, region, kind, description string) (int64, string, error) {
-	var id int64
-	var desc string
-	err := dbtx.QueryRow(ctx, `
-		WITH ins AS (
-			INSERT INTO cluster (name, region, kind, description)
-			VALUES ($1, $2, $3, $4)
-			ON CONFLICT (name) DO NOTHING RETURNING id, description)
-		SELECT id, description FROM ins
-		UNION ALL SELECT id, description FROM cluster WHERE name = $1
-		LIMIT 1`, name, region, kind, description).Scan(&id, &desc)
+	row, err := queries.ClusterEnsure(ctx, dbtx, &dbsqlc.ClusterEnsureParams{Name: name, Region: region, Kind: kind, Description: description})
 	if err != nil {
 		return 0, "", fmt.Errorf("error creating cluster %q: %w", name, err)
 	}
-	return id, desc, nil
+	return row.ID, row.Description, nil
 }
 
 // AppendClusterNote appends note to a cluster's description, after "; " when
 // the description is not empty.
 func AppendClusterNote(ctx context.Context, dbtx db.DBTX, clusterID int64, note string) error {
-	if _, err := dbtx.Exec(ctx, `UPDATE cluster SET description = CASE WHEN description = '' THEN $2
-			ELSE description || '; ' || $2 END WHERE id = $1`, clusterID, note); err != nil {
+	if err := queries.ClusterAppendNote(ctx, dbtx, &dbsqlc.ClusterAppendNoteParams{ID: clusterID, Note: note}); err != nil {
 		return fmt.Errorf("error annotating cluster %d: %w", clusterID, err)
 	}
 	return nil
@@ -70,31 +61,15 @@ func UpsertClusterHosts(ctx context.Context, dbtx db.DBTX, clusterID int64, host
 	var changed int64
 	var taken []string
 	err := db.InTx(ctx, dbtx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO host (cluster_id, hostname, rack, cpu_cores, memory_bytes, disk_bytes, nic_bps, state, state_reason)
-			SELECT $1, h, r, c, m, d, nb, s, sr
-			FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
-			     AS t(h, r, c, m, d, nb, s, sr)
-			ON CONFLICT (hostname) DO UPDATE SET
-				rack = EXCLUDED.rack, cpu_cores = EXCLUDED.cpu_cores, memory_bytes = EXCLUDED.memory_bytes,
-				disk_bytes = EXCLUDED.disk_bytes, nic_bps = EXCLUDED.nic_bps,
-				state = EXCLUDED.state, state_reason = EXCLUDED.state_reason
-			WHERE host.cluster_id = EXCLUDED.cluster_id
-			  AND (host.rack, host.cpu_cores, host.memory_bytes, host.disk_bytes, host.nic_bps, host.state, host.state_reason)
-			      IS DISTINCT FROM
-			      (EXCLUDED.rack, EXCLUDED.cpu_cores, EXCLUDED.memory_bytes, EXCLUDED.disk_bytes, EXCLUDED.nic_bps,
-			       EXCLUDED.state, EXCLUDED.state_reason)`,
-			clusterID, hostnames, racks, cores, memory, disk, nic, states, reasons)
+		var err error
+		changed, err = queries.HostsUpsertForCluster(ctx, tx, &dbsqlc.HostsUpsertForClusterParams{
+			ClusterID: clusterID, Hostnames: hostnames, Racks: racks, Cores: cores, Memory: memory, Disk: disk, Nic: nic,
+			States: states, Reasons: reasons,
+		})
 		if err != nil {
 			return err
 		}
-		changed = tag.RowsAffected()
-		rows, err := tx.Query(ctx, `SELECT hostname FROM host WHERE hostname = ANY($1) AND cluster_id <> $2 ORDER BY hostname`,
-			hostnames, clusterID)
-		if err != nil {
-			return err
-		}
-		taken, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		taken, err = queries.HostnamesTakenElsewhere(ctx, tx, &dbsqlc.HostnamesTakenElsewhereParams{Hostnames: hostnames, ClusterID: clusterID})
 		return err
 	})
 	if err != nil {

@@ -16,23 +16,32 @@ import (
 	"fmt"
 	"strings"
 
+	"errors"
+
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 	"github.com/teslaops/tesla/internal/page"
 )
 
+// queries are the package's static SQL (dbsqlc/*.sql), compiled by sqlc. The
+// listings, whose filters and orders vary, are built in Go (queryPages).
+var queries = dbsqlc.New()
+
 // Service is the access-checked entry point to the inventory.
 type Service struct {
-	pool  *pgxpool.Pool
+	// pool is any DBTX: the server's pool, or a transaction the service then
+	// reads and writes inside.
+	pool  db.DBTX
 	audit *audit.Log
 }
 
-// NewService returns a Service on pool, recording mutations in log.
-func NewService(pool *pgxpool.Pool, log *audit.Log) *Service {
+// NewService returns a Service reading through pool (a pool, or a transaction to
+// compose with other services), recording mutations in log.
+func NewService(pool db.DBTX, log *audit.Log) *Service {
 	return &Service{pool: pool, audit: log}
 }
 
@@ -194,42 +203,64 @@ func single[T any](pages map[int64]*page.Page[*T]) page.Page[*T] {
 	return page.Page[*T]{}
 }
 
-// byIDs serves a dataloader: the rows of sql (which takes the id array as $1),
-// keyed by id, for a signed-in caller. Unknown ids are absent from the map.
-func byIDs[T any, PT interface {
-	*T
-	scanner
-}](ctx context.Context, s *Service, sql string, ids []int64, what string, key func(*T) int64) (map[int64]*T, error) {
+// lookup runs a static query for a signed-in caller and converts its rows;
+// what names the rows in errors.
+func lookup[R, T any](ctx context.Context, what string, load func() ([]R, error), conv func(R) T) ([]T, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, sql, ids)
+	rows, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("error loading %s: %w", what, err)
 	}
-	m, err := collectByID[T, PT](rows, key)
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = conv(r)
+	}
+	return out, nil
+}
+
+// lookupOne runs a static query for a unique key, for a signed-in caller; no
+// row is NotFound naming what.
+func lookupOne[R, T any](ctx context.Context, what string, load func() (R, error), conv func(R) T) (T, error) {
+	var zero T
+	if _, err := auth.Require(ctx); err != nil {
+		return zero, err
+	}
+	row, err := load()
+	if errors.Is(err, pgx.ErrNoRows) {
+		return zero, db.Interpret(err, what)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("error loading %s: %w", what, err)
+		return zero, fmt.Errorf("error loading %s: %w", what, err)
+	}
+	return conv(row), nil
+}
+
+// byIDs serves a dataloader: the rows of load keyed by id. Unknown ids are
+// absent from the map.
+func byIDs[R, T any](ctx context.Context, what string, load func() ([]R, error), conv func(R) *T, key func(*T) int64) (map[int64]*T, error) {
+	items, err := lookup(ctx, what, load, conv)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[int64]*T, len(items))
+	for _, it := range items {
+		m[key(it)] = it
 	}
 	return m, nil
 }
 
-// one loads the single row sql returns for a unique key ($1), for a signed-in
-// caller; no row is NotFound naming what.
-func one[T any, PT interface {
-	*T
-	scanner
-}](ctx context.Context, s *Service, sql string, key any, what string) (*T, error) {
-	if _, err := auth.Require(ctx); err != nil {
+// groupedBy serves a dataloader of lists: the rows of load grouped by key, in
+// the query's order.
+func groupedBy[R, T any](ctx context.Context, what string, load func() ([]R, error), conv func(R) *T, key func(*T) int64) (map[int64][]*T, error) {
+	items, err := lookup(ctx, what, load, conv)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, sql, key)
-	if err != nil {
-		return nil, fmt.Errorf("error loading %s: %w", what, err)
+	m := map[int64][]*T{}
+	for _, it := range items {
+		m[key(it)] = append(m[key(it)], it)
 	}
-	v, err := pgx.CollectExactlyOneRow(rows, scanOne[T, PT])
-	if err != nil {
-		return nil, db.Interpret(err, what)
-	}
-	return v, nil
+	return m, nil
 }

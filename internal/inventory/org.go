@@ -9,6 +9,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 	"github.com/teslaops/tesla/internal/page"
 )
 
@@ -73,26 +74,27 @@ func (s *Service) ListBUs(ctx context.Context, f BUFilter, args page.Args) (page
 	return single(pages), nil
 }
 
+// buFromRow converts a row of the BU queries, which all share BUsByIDs's columns.
+func buFromRow(r *dbsqlc.BUsByIDsRow) *BU {
+	return &BU{ID: r.ID, ParentID: r.ParentID, Name: r.Name, Code: r.Code, Depth: int(r.Depth), CreatedAt: r.CreatedAt}
+}
+
 // BUsByIDs loads BUs by id (for dataloaders); unknown ids are absent from the map.
 func (s *Service) BUsByIDs(ctx context.Context, ids []int64) (map[int64]*BU, error) {
-	return byIDs(ctx, s, `SELECT `+buColumns+` FROM `+buTree+` WHERE b.id = ANY($1)`, ids, "BUs", func(b *BU) int64 { return b.ID })
+	return byIDs(ctx, "BUs", func() ([]*dbsqlc.BUsByIDsRow, error) { return queries.BUsByIDs(ctx, s.pool, ids) },
+		buFromRow, func(b *BU) int64 { return b.ID })
 }
 
 // BUByCode loads one BU by its code.
 func (s *Service) BUByCode(ctx context.Context, code string) (*BU, error) {
-	return one[BU](ctx, s, `SELECT `+buColumns+` FROM `+buTree+` WHERE b.code = $1`, code, fmt.Sprintf("BU %q", code))
+	return lookupOne(ctx, fmt.Sprintf("BU %q", code), func() (*dbsqlc.BUByCodeRow, error) { return queries.BUByCode(ctx, s.pool, code) },
+		func(r *dbsqlc.BUByCodeRow) *BU { return buFromRow((*dbsqlc.BUsByIDsRow)(r)) })
 }
 
 // BUChildren returns the child BUs of each parent, ordered by name.
 func (s *Service) BUChildren(ctx context.Context, parents []int64) (map[int64][]*BU, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+buColumns+` FROM `+buTree+` WHERE b.parent_id = ANY($1) ORDER BY b.name`, parents)
-	if err != nil {
-		return nil, fmt.Errorf("error loading child BUs: %w", err)
-	}
-	return collectGrouped(rows, func(b *BU) int64 { return *b.ParentID })
+	return groupedBy(ctx, "child BUs", func() ([]*dbsqlc.BUChildrenRow, error) { return queries.BUChildren(ctx, s.pool, parents) },
+		func(r *dbsqlc.BUChildrenRow) *BU { return buFromRow((*dbsqlc.BUsByIDsRow)(r)) }, func(b *BU) int64 { return *b.ParentID })
 }
 
 // Person is someone who uses the portal or owns jobs.
@@ -241,17 +243,13 @@ func (s *Service) refusePeopleOf(ctx context.Context, p *auth.Principal, bus []i
 	if len(bus) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, code FROM bu WHERE id = ANY($1)`, bus)
+	rows, err := queries.BUCodes(ctx, s.pool, bus)
 	if err != nil {
 		return nil, fmt.Errorf("error loading BU codes: %w", err)
 	}
-	codes := map[int64]string{}
-	var (
-		id   int64
-		code string
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&id, &code}, func() error { codes[id] = code; return nil }); err != nil {
-		return nil, fmt.Errorf("error loading BU codes: %w", err)
+	codes := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		codes[r.ID] = r.Code
 	}
 	out := make(map[int64]error, len(bus))
 	for _, b := range bus {
@@ -268,15 +266,21 @@ func (s *Service) refusePeopleOf(ctx context.Context, p *auth.Principal, bus []i
 	return out, nil
 }
 
+func personFromRow(r *dbsqlc.Person) *Person {
+	return &Person{ID: r.ID, Login: r.Login, Name: r.Name, Email: r.Email, BUID: r.BuID, Role: r.Role, Active: r.Active, CreatedAt: r.CreatedAt}
+}
+
 // PeopleByIDs loads people by id without access checks; callers check each one
 // with CheckPerson before exposing it (the dataloader serves many parents).
 func (s *Service) PeopleByIDs(ctx context.Context, ids []int64) (map[int64]*Person, error) {
-	return byIDs(ctx, s, `SELECT `+personColumns+` FROM person p WHERE p.id = ANY($1)`, ids, "people", func(p *Person) int64 { return p.ID })
+	return byIDs(ctx, "people", func() ([]*dbsqlc.Person, error) { return queries.PeopleByIDs(ctx, s.pool, ids) },
+		personFromRow, func(p *Person) int64 { return p.ID })
 }
 
 // PersonByLogin loads one person, checking access.
 func (s *Service) PersonByLogin(ctx context.Context, login string) (*Person, error) {
-	person, err := one[Person](ctx, s, `SELECT `+personColumns+` FROM person p WHERE p.login = $1`, login, fmt.Sprintf("person %q", login))
+	person, err := lookupOne(ctx, fmt.Sprintf("person %q", login), func() (*dbsqlc.Person, error) { return queries.PersonByLogin(ctx, s.pool, login) },
+		personFromRow)
 	if err != nil {
 		return nil, err
 	}
@@ -284,43 +288,4 @@ func (s *Service) PersonByLogin(ctx context.Context, login string) (*Person, err
 		return nil, err
 	}
 	return person, nil
-}
-
-func scanOne[T any, PT interface {
-	*T
-	scanner
-}](row pgx.CollectableRow) (*T, error) {
-	v := PT(new(T))
-	err := row.Scan(v.dests()...)
-	return (*T)(v), err
-}
-
-func collectByID[T any, PT interface {
-	*T
-	scanner
-}](rows pgx.Rows, key func(*T) int64) (map[int64]*T, error) {
-	items, err := pgx.CollectRows(rows, scanOne[T, PT])
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[int64]*T, len(items))
-	for _, it := range items {
-		m[key(it)] = it
-	}
-	return m, nil
-}
-
-func collectGrouped[T any, PT interface {
-	*T
-	scanner
-}](rows pgx.Rows, key func(*T) int64) (map[int64][]*T, error) {
-	items, err := pgx.CollectRows(rows, scanOne[T, PT])
-	if err != nil {
-		return nil, err
-	}
-	m := map[int64][]*T{}
-	for _, it := range items {
-		m[key(it)] = append(m[key(it)], it)
-	}
-	return m, nil
 }

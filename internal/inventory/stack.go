@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 	"github.com/teslaops/tesla/internal/page"
 )
 
@@ -28,10 +29,6 @@ type StackVersion struct {
 	Notes      string
 }
 
-func (v *StackVersion) dests() []any {
-	return []any{&v.ID, &v.StackID, &v.Version, &v.ReleasedAt, &v.Notes}
-}
-
 // ServicePackage is one version of a service's package. Its identity (service,
 // version, source) is kept apart from its dependency and operation metadata.
 type ServicePackage struct {
@@ -45,10 +42,6 @@ type ServicePackage struct {
 	Operations json.RawMessage
 	// StackVersionID is set when the package was loaded through a stack version.
 	StackVersionID int64
-}
-
-func (p *ServicePackage) dests() []any {
-	return []any{&p.ID, &p.Service, &p.Version, &p.SourceKind, &p.SourceURI, &p.Checksum, &p.DependsOn, &p.Operations, &p.StackVersionID}
 }
 
 // ListStacks lists stacks by name.
@@ -71,48 +64,45 @@ func (s *Service) ListStacks(ctx context.Context, args page.Args) (page.Page[*St
 
 // StacksByIDs loads stacks by id.
 func (s *Service) StacksByIDs(ctx context.Context, ids []int64) (map[int64]*Stack, error) {
-	return byIDs(ctx, s, `SELECT id, name, description FROM stack WHERE id = ANY($1)`, ids, "stacks", func(s *Stack) int64 { return s.ID })
+	return byIDs(ctx, "stacks", func() ([]*dbsqlc.Stack, error) { return queries.StacksByIDs(ctx, s.pool, ids) },
+		func(r *dbsqlc.Stack) *Stack { return &Stack{ID: r.ID, Name: r.Name, Description: r.Description} },
+		func(s *Stack) int64 { return s.ID })
 }
 
-const stackVersionColumns = `id, stack_id, version, released_at, notes`
+func stackVersionFromRow(r *dbsqlc.StackVersion) *StackVersion {
+	return &StackVersion{ID: r.ID, StackID: r.StackID, Version: r.Version, ReleasedAt: r.ReleasedAt, Notes: r.Notes}
+}
 
 // StackVersionsByIDs loads stack versions by id.
 func (s *Service) StackVersionsByIDs(ctx context.Context, ids []int64) (map[int64]*StackVersion, error) {
-	return byIDs(ctx, s, `SELECT `+stackVersionColumns+` FROM stack_version WHERE id = ANY($1)`, ids, "stack versions",
-		func(v *StackVersion) int64 { return v.ID })
+	return byIDs(ctx, "stack versions", func() ([]*dbsqlc.StackVersion, error) { return queries.StackVersionsByIDs(ctx, s.pool, ids) },
+		stackVersionFromRow, func(v *StackVersion) int64 { return v.ID })
 }
 
 // VersionsByStack groups stack versions by stack, oldest release first.
 func (s *Service) VersionsByStack(ctx context.Context, stacks []int64) (map[int64][]*StackVersion, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+stackVersionColumns+` FROM stack_version WHERE stack_id = ANY($1)
-		ORDER BY stack_id, released_at, id`, stacks)
-	if err != nil {
-		return nil, fmt.Errorf("error loading stack versions: %w", err)
-	}
-	return collectGrouped(rows, func(v *StackVersion) int64 { return v.StackID })
+	return groupedBy(ctx, "stack versions", func() ([]*dbsqlc.StackVersion, error) { return queries.StackVersionsByStack(ctx, s.pool, stacks) },
+		stackVersionFromRow, func(v *StackVersion) int64 { return v.StackID })
 }
 
-const packageColumns = `p.id, p.service, p.version, p.source_kind, p.source_uri, p.checksum, p.depends_on, p.operations`
+// packageFromRow converts a stored package; stackVersion is the version it was
+// loaded through, or 0.
+func packageFromRow(r *dbsqlc.ServicePackage, stackVersion int64) *ServicePackage {
+	return &ServicePackage{ID: r.ID, Service: r.Service, Version: r.Version, SourceKind: r.SourceKind, SourceURI: r.SourceUri,
+		Checksum: r.Checksum, DependsOn: r.DependsOn, Operations: r.Operations, StackVersionID: stackVersion}
+}
 
 // PackagesByStackVersion groups the service packages of each stack version.
 func (s *Service) PackagesByStackVersion(ctx context.Context, versions []int64) (map[int64][]*ServicePackage, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+packageColumns+`, svp.stack_version_id
-		FROM stack_version_package svp JOIN service_package p ON p.id = svp.service_package_id
-		WHERE svp.stack_version_id = ANY($1) ORDER BY svp.stack_version_id, p.service`, versions)
-	if err != nil {
-		return nil, fmt.Errorf("error loading stack packages: %w", err)
-	}
-	return collectGrouped(rows, func(p *ServicePackage) int64 { return p.StackVersionID })
+	return groupedBy(ctx, "stack packages", func() ([]*dbsqlc.PackagesByStackVersionRow, error) {
+		return queries.PackagesByStackVersion(ctx, s.pool, versions)
+	}, func(r *dbsqlc.PackagesByStackVersionRow) *ServicePackage {
+		return packageFromRow(&r.ServicePackage, r.StackVersionID)
+	}, func(p *ServicePackage) int64 { return p.StackVersionID })
 }
 
 // PackagesByIDs loads service packages by id.
 func (s *Service) PackagesByIDs(ctx context.Context, ids []int64) (map[int64]*ServicePackage, error) {
-	return byIDs(ctx, s, `SELECT `+packageColumns+`, 0::bigint FROM service_package p WHERE p.id = ANY($1)`, ids, "service packages",
-		func(p *ServicePackage) int64 { return p.ID })
+	return byIDs(ctx, "service packages", func() ([]*dbsqlc.ServicePackage, error) { return queries.PackagesByIDs(ctx, s.pool, ids) },
+		func(r *dbsqlc.ServicePackage) *ServicePackage { return packageFromRow(r, 0) }, func(p *ServicePackage) int64 { return p.ID })
 }

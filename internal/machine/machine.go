@@ -13,20 +13,21 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 )
 
 // Service reads host metrics and analyses hosts.
 type Service struct {
-	pool *pgxpool.Pool
+	pool db.DBTX
 	now  func() time.Time
 }
 
-// NewService returns a Service on pool.
-func NewService(pool *pgxpool.Pool) *Service { return &Service{pool: pool, now: time.Now} }
+// NewService returns a Service reading through pool: a pool, or a transaction
+// to compose with other services.
+func NewService(pool db.DBTX) *Service { return &Service{pool: pool, now: time.Now} }
 
 // Point is one bucket of a host's samples.
 type Point struct {

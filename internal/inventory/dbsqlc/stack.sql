@@ -1,0 +1,18 @@
+-- name: StacksByIDs :many
+SELECT * FROM stack WHERE id = ANY(@ids::bigint[]);
+
+-- name: StackVersionsByIDs :many
+SELECT * FROM stack_version WHERE id = ANY(@ids::bigint[]);
+
+-- name: StackVersionsByStack :many
+SELECT * FROM stack_version WHERE stack_id = ANY(@stacks::bigint[])
+ORDER BY stack_id, released_at, id;
+
+-- name: PackagesByStackVersion :many
+SELECT sqlc.embed(p), svp.stack_version_id
+FROM stack_version_package svp JOIN service_package p ON p.id = svp.service_package_id
+WHERE svp.stack_version_id = ANY(@versions::bigint[])
+ORDER BY svp.stack_version_id, p.service;
+
+-- name: PackagesByIDs :many
+SELECT * FROM service_package WHERE id = ANY(@ids::bigint[]);
