@@ -98,7 +98,10 @@ func BenchmarkHostPages(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				got, err := pgx.CollectRows(rows, scanOne[Host])
+				got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Host, error) {
+					h := new(Host)
+					return h, r.Scan(h.dests()...)
+				})
 				if err != nil || len(got) != n {
 					b.Fatalf("raw page: %d rows, %v", len(got), err)
 				}
