@@ -2,11 +2,12 @@ package notify
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/internal/notify/notifytest"
 )
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -63,61 +64,11 @@ func TestCoalescerBeatsAtMostEveryMinGapAndAtLeastEveryMaxGap(t *testing.T) {
 	}
 }
 
-// fakeClock moves only when told to; armed reports each After call, so a test
-// knows its loop is waiting before moving the clock.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-	armed   chan struct{}
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: t0, armed: make(chan struct{}, 100)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-	} else {
-		c.waiters = append(c.waiters, waiter{at: c.now.Add(d), ch: ch})
-	}
-	c.armed <- struct{}{}
-	return ch
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = kept
-}
-
 func TestCoalescerRunFollowsItsClock(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	clock := newFakeClock()
+	clock := notifytest.NewClock(t0)
 	events := make(chan time.Time)
 	beats := make(chan time.Time, 10)
 	done := make(chan struct{})
@@ -128,7 +79,7 @@ func TestCoalescerRunFollowsItsClock(t *testing.T) {
 	waitArmed := func() {
 		t.Helper()
 		select {
-		case <-clock.armed:
+		case <-clock.Armed:
 		case <-ctx.Done():
 			t.Fatal("the loop never waited on its clock")
 		}

@@ -19,7 +19,7 @@ func TestSetThresholdIsForAdminsAndAudited(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)
 	f := fixture.New(t, pool)
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	log := audit.New(pool, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	as := func(login string, role auth.Role) context.Context {
 		return auth.WithPrincipal(context.Background(), &auth.Principal{PersonID: f.People[login], Login: login, Role: role})
