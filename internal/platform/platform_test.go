@@ -52,9 +52,13 @@ func (c *counting) count(name string) int {
 	return c.calls[name]
 }
 
-func (c *counting) ClusterCount(ctx context.Context) (int, error) { return 3, c.call(ctx, "ClusterCount") }
-func (c *counting) BUCount(ctx context.Context) (int, error)      { return 2, c.call(ctx, "BUCount") }
-func (c *counting) PersonCount(ctx context.Context) (int, error)  { return 5, c.call(ctx, "PersonCount") }
+func (c *counting) ClusterCount(ctx context.Context) (int, error) {
+	return 3, c.call(ctx, "ClusterCount")
+}
+func (c *counting) BUCount(ctx context.Context) (int, error) { return 2, c.call(ctx, "BUCount") }
+func (c *counting) PersonCount(ctx context.Context) (int, error) {
+	return 5, c.call(ctx, "PersonCount")
+}
 func (c *counting) ClustersByKind(ctx context.Context) ([]inventory.KindCount, error) {
 	return []inventory.KindCount{{Kind: "BATCH", Clusters: 3, Hosts: 9}}, c.call(ctx, "ClustersByKind")
 }
