@@ -13,6 +13,8 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/machine"
+	"github.com/teslaops/tesla/internal/notify"
+	"github.com/teslaops/tesla/internal/platform"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/jobs"
 )
@@ -25,8 +27,11 @@ type Resolver struct {
 	Scheduler Scheduler
 	Accounts  *account.Service
 	Audit     *audit.Log
-	Events    *Events
-	Logger    *slog.Logger
+	// PlatformService gives the platform field its view and the pulse its beats.
+	PlatformService *platform.Service
+	// Events carries host state changes to hostStateChanged.
+	Events *notify.Listener
+	Logger *slog.Logger
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

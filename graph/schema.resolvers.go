@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
@@ -17,6 +16,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/notify"
 )
 
 // Person is the resolver for the person field.
@@ -134,10 +134,7 @@ func (r *hostResolver) Components(ctx context.Context, obj *model.Host) ([]*mode
 	if err != nil {
 		return nil, err
 	}
-	return mapAll(cs, func(c *inventory.HostComponent) *model.HostComponent {
-		return &model.HostComponent{Service: c.Service, Component: c.Component, Version: c.Version,
-			DesiredState: c.DesiredState, ActualState: c.ActualState, UpdatedAt: c.UpdatedAt}
-	}), nil
+	return mapAll(cs, hostComponent), nil
 }
 
 // LatestMetrics is the resolver for the latestMetrics field.
@@ -207,6 +204,50 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, input model.Revok
 // Bu is the resolver for the bu field.
 func (r *personResolver) Bu(ctx context.Context, obj *model.Person) (*model.BU, error) {
 	return r.bu(ctx, obj.BUID)
+}
+
+// ClusterCount is the resolver for the clusterCount field.
+func (r *platformResolver) ClusterCount(ctx context.Context, obj *model.Platform) (int, error) {
+	return obj.View.ClusterCount(ctx)
+}
+
+// ClustersByKind is the resolver for the clustersByKind field.
+func (r *platformResolver) ClustersByKind(ctx context.Context, obj *model.Platform) ([]*model.KindCount, error) {
+	ks, err := obj.View.ClustersByKind(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(ks, func(k inventory.KindCount) *model.KindCount {
+		return &model.KindCount{Kind: model.ClusterKind(k.Kind), Clusters: k.Clusters, Hosts: k.Hosts}
+	}), nil
+}
+
+// HostCounts is the resolver for the hostCounts field.
+func (r *platformResolver) HostCounts(ctx context.Context, obj *model.Platform) (*model.HostCounts, error) {
+	st, err := obj.View.HostTotals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return hostCounts(st.Counts), nil
+}
+
+// Capacity is the resolver for the capacity field.
+func (r *platformResolver) Capacity(ctx context.Context, obj *model.Platform) (*model.ClusterCapacity, error) {
+	st, err := obj.View.HostTotals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return capacity(st.Capacity), nil
+}
+
+// BuCount is the resolver for the buCount field.
+func (r *platformResolver) BuCount(ctx context.Context, obj *model.Platform) (int, error) {
+	return obj.View.BUCount(ctx)
+}
+
+// PersonCount is the resolver for the personCount field.
+func (r *platformResolver) PersonCount(ctx context.Context, obj *model.Platform) (int, error) {
+	return obj.View.PersonCount(ctx)
 }
 
 // Me is the resolver for the me field.
@@ -421,16 +462,11 @@ func (r *queryResolver) Stacks(ctx context.Context, first *int, after *string, l
 
 // Platform is the resolver for the platform field.
 func (r *queryResolver) Platform(ctx context.Context) (*model.Platform, error) {
-	pl, err := r.Inventory.PlatformTotals(ctx)
+	v, err := r.PlatformService.View(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.Platform{ClusterCount: pl.ClusterCount, HostCounts: hostCounts(pl.Stats.Counts),
-		Capacity: capacity(pl.Stats.Capacity), BuCount: pl.BUCount, PersonCount: pl.PersonCount}
-	for _, k := range pl.ByKind {
-		out.ClustersByKind = append(out.ClustersByKind, &model.KindCount{Kind: model.ClusterKind(k.Kind), Clusters: k.Clusters, Hosts: k.Hosts})
-	}
-	return out, nil
+	return &model.Platform{View: v}, nil
 }
 
 // AuditLog is the resolver for the auditLog field.
@@ -513,9 +549,10 @@ func (r *subscriptionResolver) HostStateChanged(ctx context.Context, clusterID *
 	out := make(chan *model.Host)
 	go func() {
 		defer close(out)
-		for payload := range events {
-			id, err := strconv.ParseInt(payload, 10, 64)
-			if err != nil {
+		for ev := range events {
+			// A resync names no host: changes lost with it cannot be replayed.
+			id, ok := notify.ParseID(ev)
+			if !ok {
 				continue
 			}
 			hosts, err := r.Inventory.HostsByIDs(ctx, []int64{id})

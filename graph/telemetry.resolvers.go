@@ -8,14 +8,13 @@ package graph
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/fault"
-	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/machine"
+	"github.com/teslaops/tesla/internal/platform"
 	"github.com/teslaops/tesla/internal/watermark"
 )
 
@@ -77,10 +76,11 @@ func (r *hostResolver) Metrics(ctx context.Context, obj *model.Host, from *time.
 }
 
 func (r *hostResolver) Analysis(ctx context.Context, obj *model.Host, window *model.Duration) (*model.HostAnalysis, error) {
-	comps, err := r.Host().Components(ctx, obj)
+	cs, err := r.loaders(ctx).Components.Load(ctx, obj.DBID)
 	if err != nil {
 		return nil, err
 	}
+	comps := mapAll(cs, hostComponent)
 	facts := machine.HostFacts{ID: obj.DBID, ClusterID: obj.ClusterID, Hostname: obj.Hostname, State: string(obj.State),
 		StateReason: obj.StateReason, LastHeartbeat: obj.LastHeartbeat}
 	unhealthy := []*model.HostComponent{}
@@ -113,32 +113,38 @@ func (r *hostResolver) Analysis(ctx context.Context, obj *model.Host, window *mo
 }
 
 func (r *mutationResolver) SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error) {
-	err := r.Watermark.SetThreshold(ctx, r.Audit, watermark.ThresholdInput{Kind: string(input.Kind), Threshold: input.Threshold})
+	ts, err := r.Watermark.SetThreshold(ctx, r.Audit, watermark.ThresholdInput{Kind: string(input.Kind), Threshold: input.Threshold})
 	if err == nil {
-		ts, err := r.Query().WatermarkThresholds(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &model.SetWatermarkThresholdPayload{Thresholds: ts, UserErrors: []*model.UserError{}}, nil
+		return &model.SetWatermarkThresholdPayload{Thresholds: thresholds(ts), UserErrors: []*model.UserError{}}, nil
 	}
 	ues, err := userErrors(err)
 	return &model.SetWatermarkThresholdPayload{UserErrors: ues}, err
 }
 
 func (r *platformResolver) Watermarks(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.ClusterWatermark, error) {
-	return r.platformWatermarks(ctx, dimensions)
-}
-
-func (r *platformResolver) Levels(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error) {
-	now, err := r.Watermark.Now(ctx, []int64{watermark.PlatformID}, dims(dimensions))
+	ws, err := obj.View.Watermarks(ctx, dims(dimensions))
 	if err != nil {
 		return nil, err
 	}
-	return levels(now[watermark.PlatformID]), nil
+	// The clusters came with the levels: prime the loader so each row's cluster
+	// costs nothing.
+	l := r.loaders(ctx)
+	for id, c := range ws.Clusters {
+		l.Cluster.Prime(id, c)
+	}
+	return mapAll(ws.Ranked, clusterWatermark), nil
+}
+
+func (r *platformResolver) Levels(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error) {
+	ls, err := obj.View.Levels(ctx, dims(dimensions))
+	if err != nil {
+		return nil, err
+	}
+	return levels(ls), nil
 }
 
 func (r *platformResolver) WatermarkSeries(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) ([]*model.WatermarkSeries, error) {
-	ss, err := r.Watermark.Series(ctx, watermark.PlatformID, dims(dimensions), deref(from), deref(to), time.Duration(deref(step)), deref(maxPoints))
+	ss, err := obj.View.WatermarkSeries(ctx, dims(dimensions), deref(from), deref(to), time.Duration(deref(step)), deref(maxPoints))
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +156,7 @@ func (r *platformResolver) ClustersAtRisk(ctx context.Context, obj *model.Platfo
 	if days < 0 || days > 400 {
 		return nil, fault.Field("horizonDays", "horizonDays must be between 0 and 400")
 	}
-	rs, err := r.Watermark.ClustersAtRisk(ctx, time.Duration(days)*24*time.Hour)
+	rs, err := obj.View.ClustersAtRisk(ctx, time.Duration(days)*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +164,7 @@ func (r *platformResolver) ClustersAtRisk(ctx context.Context, obj *model.Platfo
 }
 
 func (r *platformResolver) RecentSickHosts(ctx context.Context, obj *model.Platform, first *int) ([]*model.Host, error) {
-	hosts, err := r.Inventory.RecentSickHosts(ctx, deref(first))
+	hosts, err := obj.View.RecentSickHosts(ctx, deref(first))
 	if err != nil {
 		return nil, err
 	}
@@ -183,13 +189,7 @@ func (r *queryResolver) WatermarkThresholds(ctx context.Context) ([]*model.Water
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.WatermarkThreshold, 0, len(ts))
-	for _, k := range model.AllThresholdKind {
-		if t, ok := ts[string(k)]; ok {
-			out = append(out, &model.WatermarkThreshold{Kind: k, Threshold: t})
-		}
-	}
-	return out, nil
+	return thresholds(ts), nil
 }
 
 func (r *schedulerJobResolver) Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error) {
@@ -209,124 +209,21 @@ func (r *subscriptionResolver) WatermarkUpdated(ctx context.Context, clusterID s
 	if err != nil {
 		return nil, err
 	}
-	// The current levels go out at once, then again after each rollup that touched
-	// the cluster; a screen never waits a rollup interval for its first picture.
-	load := func() (*model.ClusterWatermark, error) {
-		now, err := r.Watermark.Now(ctx, []int64{id}, nil)
-		if err != nil {
-			return nil, err
-		}
-		return clusterWatermark(id, now[id]), nil
-	}
-	first, err := load()
+	updates, err := r.Watermark.Watch(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	events := r.Events.Subscribe(ctx, watermark.ChannelWatermark)
-	want := strconv.FormatInt(id, 10)
-	out := make(chan *model.ClusterWatermark, 1)
-	out <- first
-	go func() {
-		defer close(out)
-		for payload := range events {
-			if payload != want {
-				continue
-			}
-			cw, err := load()
-			if err != nil {
-				r.Logger.WarnContext(ctx, "watermark subscription update failed", "cluster_id", id, "error", err)
-				continue
-			}
-			select {
-			case out <- cw:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return mapChan(ctx, updates, clusterWatermark), nil
 }
 
 func (r *subscriptionResolver) PlatformPulse(ctx context.Context) (<-chan *model.PlatformPulse, error) {
-	pulse := func(at time.Time) (*model.PlatformPulse, error) {
-		pl, err := r.Query().Platform(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &model.PlatformPulse{At: at, Platform: pl}, nil
-	}
-	first, err := pulse(time.Now().UTC())
+	pulses, err := r.PlatformService.Pulse(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// A beat follows every rollup and every host state change, coalesced to at
-	// most one per pulseMinGap, and at least one every pulseHeartbeat so a screen
-	// can tell a quiet platform from a dead connection.
-	rollups := r.Events.Subscribe(ctx, watermark.ChannelPulse)
-	hosts := r.Events.Subscribe(ctx, inventory.HostStateChannel)
-	out := make(chan *model.PlatformPulse, 1)
-	out <- first
-	go func() {
-		defer close(out)
-		heartbeat := time.NewTicker(pulseHeartbeat)
-		defer heartbeat.Stop()
-		var (
-			pending bool
-			at      time.Time
-			last    = time.Now()
-			gap     = time.NewTimer(0)
-		)
-		<-gap.C
-		send := func() bool {
-			p, err := pulse(at)
-			if err != nil {
-				r.Logger.WarnContext(ctx, "platform pulse failed", "error", err)
-				return true
-			}
-			select {
-			case out <- p:
-			case <-ctx.Done():
-				return false
-			}
-			pending, last = false, time.Now()
-			heartbeat.Reset(pulseHeartbeat)
-			return true
-		}
-		event := func(t time.Time) {
-			at = t
-			if pending {
-				return
-			}
-			pending = true
-			gap.Reset(max(pulseMinGap-time.Since(last), 0))
-		}
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case payload, ok := <-rollups:
-				if !ok {
-					return
-				}
-				event(parsePulse(payload))
-			case _, ok := <-hosts:
-				if !ok {
-					return
-				}
-				event(time.Now().UTC())
-			case <-gap.C:
-				if pending && !send() {
-					return
-				}
-			case t := <-heartbeat.C:
-				at = t.UTC()
-				if !send() {
-					return
-				}
-			}
-		}
-	}()
-	return out, nil
+	return mapChan(ctx, pulses, func(p platform.Pulse) *model.PlatformPulse {
+		return &model.PlatformPulse{At: p.At, Platform: &model.Platform{View: p.View}}
+	}), nil
 }
 
 func (r *Resolver) ClusterRisk() generated.ClusterRiskResolver { return &clusterRiskResolver{r} }

@@ -2,10 +2,9 @@ package graph
 
 import (
 	"context"
-	"slices"
-	"time"
 
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/watermark"
 )
 
@@ -33,21 +32,10 @@ func levels(ls []watermark.Level) []*model.WatermarkLevel {
 	return out
 }
 
-// severity orders levels by how close they are to (or how far over) their
-// threshold.
-func severity(l *model.WatermarkLevel) float64 {
-	if l == nil || l.Threshold <= 0 {
-		return -1
-	}
-	return l.Utilization / l.Threshold
-}
-
-func clusterWatermark(id int64, ls []watermark.Level) *model.ClusterWatermark {
-	cw := &model.ClusterWatermark{ClusterID: id, Levels: levels(ls)}
-	for _, l := range cw.Levels {
-		if severity(l) > severity(cw.Worst) {
-			cw.Worst = l
-		}
+func clusterWatermark(cl watermark.ClusterLevels) *model.ClusterWatermark {
+	cw := &model.ClusterWatermark{ClusterID: cl.ClusterID, Levels: levels(cl.Levels)}
+	if cl.Worst != nil {
+		cw.Worst = level(*cl.Worst)
 	}
 	return cw
 }
@@ -86,39 +74,6 @@ func risk(r watermark.Risk) *model.ClusterRisk {
 		Threshold: r.Threshold, CrossesAt: r.CrossesAt, DaysToThreshold: r.DaysToThreshold, Reason: r.Reason}
 }
 
-// platformWatermarks returns every cluster's current levels, most at risk first.
-func (r *Resolver) platformWatermarks(ctx context.Context, dimensions []model.WatermarkDimension) ([]*model.ClusterWatermark, error) {
-	clusters, err := r.Inventory.AllClusters(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// The clusters are at hand: prime the loader so each row's cluster costs nothing.
-	l := r.loaders(ctx)
-	ids := make([]int64, len(clusters))
-	for i, c := range clusters {
-		ids[i] = c.ID
-		l.Cluster.Prime(c.ID, c)
-	}
-	now, err := r.Watermark.Now(ctx, ids, dims(dimensions))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.ClusterWatermark, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, clusterWatermark(id, now[id]))
-	}
-	slices.SortStableFunc(out, func(a, b *model.ClusterWatermark) int {
-		switch sa, sb := severity(a.Worst), severity(b.Worst); {
-		case sa > sb:
-			return -1
-		case sa < sb:
-			return 1
-		}
-		return 0
-	})
-	return out, nil
-}
-
 func schedulerRun(rec *jobsRunRecord) *model.SchedulerRun {
 	if rec == nil {
 		return nil
@@ -132,17 +87,34 @@ func schedulerRun(rec *jobsRunRecord) *model.SchedulerRun {
 	return out
 }
 
-// Platform pulses: at most one per pulseMinGap however busy the platform, at
-// least one per pulseHeartbeat however quiet.
-const (
-	pulseMinGap    = 2 * time.Second
-	pulseHeartbeat = 30 * time.Second
-)
-
-// parsePulse reads the time a rollup announced, falling back to now.
-func parsePulse(payload string) time.Time {
-	if t, err := time.Parse(time.RFC3339Nano, payload); err == nil {
-		return t.UTC()
+func thresholds(ts map[string]float64) []*model.WatermarkThreshold {
+	out := make([]*model.WatermarkThreshold, 0, len(ts))
+	for _, k := range model.AllThresholdKind {
+		if t, ok := ts[string(k)]; ok {
+			out = append(out, &model.WatermarkThreshold{Kind: k, Threshold: t})
+		}
 	}
-	return time.Now().UTC()
+	return out
+}
+
+func hostComponent(c *inventory.HostComponent) *model.HostComponent {
+	return &model.HostComponent{Service: c.Service, Component: c.Component, Version: c.Version,
+		DesiredState: c.DesiredState, ActualState: c.ActualState, UpdatedAt: c.UpdatedAt}
+}
+
+// mapChan maps a subscription's domain values to its GraphQL ones until in closes
+// or ctx ends.
+func mapChan[D any, N any](ctx context.Context, in <-chan D, f func(D) N) <-chan N {
+	out := make(chan N)
+	go func() {
+		defer close(out)
+		for d := range in {
+			select {
+			case out <- f(d):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }

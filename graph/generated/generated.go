@@ -596,6 +596,12 @@ type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
 }
 type PlatformResolver interface {
+	ClusterCount(ctx context.Context, obj *model.Platform) (int, error)
+	ClustersByKind(ctx context.Context, obj *model.Platform) ([]*model.KindCount, error)
+	HostCounts(ctx context.Context, obj *model.Platform) (*model.HostCounts, error)
+	Capacity(ctx context.Context, obj *model.Platform) (*model.ClusterCapacity, error)
+	BuCount(ctx context.Context, obj *model.Platform) (int, error)
+	PersonCount(ctx context.Context, obj *model.Platform) (int, error)
 	Watermarks(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.ClusterWatermark, error)
 	Levels(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error)
 	WatermarkSeries(ctx context.Context, obj *model.Platform, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) ([]*model.WatermarkSeries, error)
@@ -10853,7 +10859,7 @@ func (ec *executionContext) _Platform_clusterCount(ctx context.Context, field gr
 			return ec.fieldContext_Platform_clusterCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ClusterCount, nil
+			return ec.Resolvers.Platform().ClusterCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -10864,7 +10870,7 @@ func (ec *executionContext) _Platform_clusterCount(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Platform_clusterCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Platform", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("Platform", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Platform_clustersByKind(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
@@ -10876,7 +10882,7 @@ func (ec *executionContext) _Platform_clustersByKind(ctx context.Context, field 
 			return ec.fieldContext_Platform_clustersByKind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ClustersByKind, nil
+			return ec.Resolvers.Platform().ClustersByKind(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
@@ -10890,8 +10896,8 @@ func (ec *executionContext) fieldContext_Platform_clustersByKind(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "Platform",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_KindCount(ctx, field)
 		},
@@ -10908,7 +10914,7 @@ func (ec *executionContext) _Platform_hostCounts(ctx context.Context, field grap
 			return ec.fieldContext_Platform_hostCounts(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.HostCounts, nil
+			return ec.Resolvers.Platform().HostCounts(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.HostCounts) graphql.Marshaler {
@@ -10922,8 +10928,8 @@ func (ec *executionContext) fieldContext_Platform_hostCounts(_ context.Context, 
 	fc = &graphql.FieldContext{
 		Object:     "Platform",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HostCounts(ctx, field)
 		},
@@ -10940,7 +10946,7 @@ func (ec *executionContext) _Platform_capacity(ctx context.Context, field graphq
 			return ec.fieldContext_Platform_capacity(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Capacity, nil
+			return ec.Resolvers.Platform().Capacity(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterCapacity) graphql.Marshaler {
@@ -10954,8 +10960,8 @@ func (ec *executionContext) fieldContext_Platform_capacity(_ context.Context, fi
 	fc = &graphql.FieldContext{
 		Object:     "Platform",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ClusterCapacity(ctx, field)
 		},
@@ -10972,7 +10978,7 @@ func (ec *executionContext) _Platform_buCount(ctx context.Context, field graphql
 			return ec.fieldContext_Platform_buCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.BuCount, nil
+			return ec.Resolvers.Platform().BuCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -10983,7 +10989,7 @@ func (ec *executionContext) _Platform_buCount(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Platform_buCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Platform", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("Platform", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Platform_personCount(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
@@ -10995,7 +11001,7 @@ func (ec *executionContext) _Platform_personCount(ctx context.Context, field gra
 			return ec.fieldContext_Platform_personCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.PersonCount, nil
+			return ec.Resolvers.Platform().PersonCount(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -11006,7 +11012,7 @@ func (ec *executionContext) _Platform_personCount(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Platform_personCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Platform", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("Platform", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Platform_watermarks(ctx context.Context, field graphql.CollectedField, obj *model.Platform) (ret graphql.Marshaler) {
@@ -18366,35 +18372,41 @@ func (ec *executionContext) _Platform(ctx context.Context, sel ast.SelectionSet,
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Platform")
 		case "clusterCount":
-			out.Values[i] = ec._Platform_clusterCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_clusterCount(ctx, field, obj)
+				})
 		case "clustersByKind":
-			out.Values[i] = ec._Platform_clustersByKind(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_clustersByKind(ctx, field, obj)
+				})
 		case "hostCounts":
-			out.Values[i] = ec._Platform_hostCounts(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_hostCounts(ctx, field, obj)
+				})
 		case "capacity":
-			out.Values[i] = ec._Platform_capacity(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_capacity(ctx, field, obj)
+				})
 		case "buCount":
-			out.Values[i] = ec._Platform_buCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_buCount(ctx, field, obj)
+				})
 		case "personCount":
-			out.Values[i] = ec._Platform_personCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Platform_personCount(ctx, field, obj)
+				})
 		case "watermarks":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

@@ -9,6 +9,7 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/platform"
 )
 
 // BU is a business unit.
@@ -214,16 +215,11 @@ func FromAPIToken(t auth.Token) *APIToken {
 		RevokedAt: t.RevokedAt, LastUsedAt: t.LastUsedAt}
 }
 
-// Platform holds the platform totals computed eagerly; its watermark, risk and
-// sick-host fields have resolvers of their own, so a screen pays only for what it
-// selects.
+// Platform is a view of the whole platform: every field has a resolver that asks
+// the view, which computes each figure only when a field needs it, once per view
+// (one per query, or one per pulse beat shared by every subscriber).
 type Platform struct {
-	ClusterCount   int
-	ClustersByKind []*KindCount
-	HostCounts     *HostCounts
-	Capacity       *ClusterCapacity
-	BuCount        int
-	PersonCount    int
+	View *platform.View
 }
 
 // ClusterWatermark is a cluster's current levels; the cluster itself is loaded

@@ -27,6 +27,8 @@ import (
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/machine"
+	"github.com/teslaops/tesla/internal/notify"
+	"github.com/teslaops/tesla/internal/platform"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/jobs"
@@ -52,7 +54,7 @@ type Server struct {
 	signIns *signInLimiter
 	audit   *audit.Log
 	// events tells open websockets that credentials changed.
-	events *graph.Events
+	events *notify.Listener
 }
 
 // Services are the domain services the server exposes.
@@ -65,7 +67,10 @@ type Services struct {
 	// Jobs are the scheduled jobs; the scheduler runs them and the API reports them.
 	Jobs    []jobs.Job
 	Catalog *jobs.Catalog
-	Events  *graph.Events
+	// Events is the replica's LISTEN connection; Run it for subscriptions to hear
+	// anything.
+	Events   *notify.Listener
+	Platform *platform.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -78,17 +83,21 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	log := audit.New(pool, logger)
 	apiLog := audit.New(api, logger)
 	js := jobs.Default(pool, cfg.Jobs)
+	events := notify.NewListener(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
+		auth.CredentialsChannel)
+	inv := inventory.NewService(api, apiLog)
+	wm := watermark.NewService(api, events, logger)
 	return Services{
-		Inventory: inventory.NewService(api, apiLog),
+		Inventory: inv,
 		Accounts:  account.NewService(pool, log, cfg.SessionTTL),
 		Audit:     apiLog,
 		Machine:   machine.NewService(api),
-		Watermark: watermark.NewService(api),
+		Watermark: wm,
 		Jobs:      js,
 		Catalog:   jobs.NewCatalog(api, js),
-		Events: graph.NewEvents(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
-			auth.CredentialsChannel),
-		api: api,
+		Events:    events,
+		Platform:  platform.NewService(inv, wm, events, logger),
+		api:       api,
 	}
 }
 
@@ -97,7 +106,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, map[string]*pgxpool.Pool{"main": pool, "api": svc.api}),
 		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit, events: svc.Events}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
-		Watermark: svc.Watermark, Scheduler: svc.Catalog, Events: svc.Events, Logger: logger}
+		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
@@ -241,13 +250,14 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 }
 
 // credentialRecheck bounds how long a websocket outlives a credential change that
-// was never announced: one made by hand in SQL, or one notified while this
-// replica's LISTEN connection was down.
+// was never announced: one made by hand in SQL. (One notified while this replica's
+// LISTEN connection was down is caught by the resync that follows the
+// reconnection.)
 const credentialRecheck = 5 * time.Minute
 
 // watchCredential ends a websocket's context (and so the connection) when its
 // credential expires or stops being what it was.
-func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCauseFunc, creds auth.Credentials, p *auth.Principal, changes <-chan string) {
+func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCauseFunc, creds auth.Credentials, p *auth.Principal, changes <-chan notify.Event) {
 	var expired <-chan time.Time
 	if p.ExpiresAt != nil {
 		t := time.NewTimer(time.Until(*p.ExpiresAt))
@@ -284,11 +294,12 @@ func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCause
 			if !holds() {
 				return
 			}
-		case changed, ok := <-changes:
+		case ev, ok := <-changes:
 			if !ok {
 				return
 			}
-			if changed == person && !holds() {
+			// A resync may hide a change to anyone's credentials, this person's too.
+			if (ev.Resync || ev.Payload == person) && !holds() {
 				return
 			}
 		}

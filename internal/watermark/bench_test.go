@@ -82,7 +82,7 @@ func BenchmarkRollupMinute(b *testing.B) {
 // at 1-hour steps (6 × 720 points) on the bench database. Target: median < 10 ms.
 func BenchmarkSeries30dHourly(b *testing.B) {
 	pool := benchDatabase(b)
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	ctx := viewer()
 	from := benchStart
 	to := from.Add(30 * day)
@@ -106,7 +106,7 @@ func BenchmarkSeries30dHourly(b *testing.B) {
 // platform heat table. Target: median < 20 ms.
 func BenchmarkNow200Clusters(b *testing.B) {
 	pool := benchDatabase(b)
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	ctx := viewer()
 	ids := make([]int64, 200)
 	for i := range ids {

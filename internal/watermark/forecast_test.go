@@ -167,7 +167,7 @@ func TestForecasterStoresForecastsAndRisks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ForecastResult{Forecasts: 5, Rising: 3, Crossing: 3, Removed: 1}, res)
 
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	svc.now = fixedClock(now)
 	got, err := svc.Forecasts(viewer(), []int64{rising, flat, young, 12345}, nil)
 	require.NoError(t, err)

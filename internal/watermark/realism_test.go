@@ -45,7 +45,7 @@ func TestDemoFleetWatermarksLookRight(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	svc.now = fixedClock(now)
 	forecasts, err := svc.Forecasts(viewer(), []int64{ids["rt-ads-01"], ids["online-search-01"], ids["rt-search-01"], ids["batch-wh-01"]}, []Dimension{CPU})
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/telemetry"
 )
 
@@ -298,11 +299,10 @@ func (r *Rollup) notify(ctx context.Context, clusters []int64) error {
 		}
 	}
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id`, ChannelWatermark, ids); err != nil {
+		if err := notify.NotifyIDs(ctx, tx, ChannelWatermark, ids); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelPulse, r.cfg.Now().UTC().Format(time.RFC3339))
-		return err
+		return notify.Notify(ctx, tx, ChannelPulse, r.cfg.Now().UTC().Format(time.RFC3339))
 	})
 	if err != nil {
 		return fmt.Errorf("error notifying watermark listeners: %w", err)

@@ -119,7 +119,7 @@ func TestRollupComputesLevelsExactly(t *testing.T) {
 	require.InDelta(t, 1.0/3, d.Peak, 1e-9)
 
 	// The latest level and its status, through the API.
-	now, err := NewService(pool).Now(viewer(), []int64{stream, PlatformID, 99999}, []Dimension{CPU, Containers})
+	now, err := NewService(pool, nil, nil).Now(viewer(), []int64{stream, PlatformID, 99999}, []Dimension{CPU, Containers})
 	require.NoError(t, err)
 	require.Len(t, now[stream], 2)
 	require.Empty(t, now[99999], "unknown clusters answer with no levels")

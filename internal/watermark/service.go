@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -19,13 +20,16 @@ import (
 // are platform data: every signed-in role may read them, so each method checks
 // only that there is a principal.
 type Service struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool   *pgxpool.Pool
+	now    func() time.Time
+	events Events
+	logger *slog.Logger
 }
 
-// NewService returns a Service on pool.
-func NewService(pool *pgxpool.Pool) *Service {
-	return &Service{pool: pool, now: time.Now}
+// NewService returns a Service on pool that hears of rollups from events (for
+// Watch).
+func NewService(pool *pgxpool.Pool, events Events, logger *slog.Logger) *Service {
+	return &Service{pool: pool, now: time.Now, events: events, logger: logger}
 }
 
 // Level is the latest complete minute of one cluster's dimension, with its

@@ -59,7 +59,7 @@ func TestSeriesCoarsensToMaxPoints(t *testing.T) {
 		($1, 'CPU', $2::timestamptz + interval '1 hour', 4.5, 10, 0.45, 0.9, 0.9, 0.9, 3, 60),
 		($1, 'CPU', $2::timestamptz + interval '2 hour', 9, 10, 0.9, 0.9, 0.9, 0.9, 2, 30)`, c, from)
 	require.NoError(t, err)
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 
 	// Three hours at 10 points: 30-minute steps from the minutes.
 	series, err := svc.Series(viewer(), c, []Dimension{CPU}, from, from.Add(3*time.Hour), 0, 10)
@@ -109,7 +109,7 @@ func TestSeriesValidatesInput(t *testing.T) {
 	pool := dbtest.New(t)
 	f := newFleet(t, pool)
 	c := f.cluster("c", "ONLINE")
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
 		field     string
@@ -149,7 +149,7 @@ func TestSeriesValidatesInput(t *testing.T) {
 func TestServiceRequiresSignIn(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	ctx := context.Background()
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	_, err := svc.Series(ctx, PlatformID, nil, from, from.Add(time.Hour), 0, 10)
@@ -192,7 +192,7 @@ func TestThresholdsAreOperatorData(t *testing.T) {
 	ctx := context.Background()
 	_, err := newRollup(pool, m0.Add(5*time.Minute)).RunOnce(ctx)
 	require.NoError(t, err)
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 
 	th, err := svc.Thresholds(viewer())
 	require.NoError(t, err)
@@ -231,7 +231,7 @@ func TestSeriesDefaultsToTheLast24Hours(t *testing.T) {
 		SELECT $1, 'CPU', $2::timestamptz - m * interval '1 minute', 1, 10, 1 FROM unnest($3::int[]) m`,
 		c, now, []int{1, 23 * 60, 24*60 + 1, 25 * 60})
 	require.NoError(t, err)
-	svc := NewService(pool)
+	svc := NewService(pool, nil, nil)
 	svc.now = func() time.Time { return now }
 	stamps := func(from, to time.Time) []time.Time {
 		t.Helper()

@@ -18,11 +18,12 @@ type ThresholdInput struct {
 	Threshold float64 `json:"threshold"`
 }
 
-// SetThreshold changes a threshold. It needs ADMIN and is audited. Levels read
-// afterwards are judged against the new threshold at once (status is computed at
-// read time); stored forecasts pick it up at the forecast job's next run.
-func (s *Service) SetThreshold(ctx context.Context, log *audit.Log, in ThresholdInput) error {
-	return log.Do(ctx, "setWatermarkThreshold", "threshold:"+in.Kind, in, func(tx pgx.Tx) error {
+// SetThreshold changes a threshold and returns every threshold as it now stands.
+// It needs ADMIN and is audited. Levels read afterwards are judged against the new
+// threshold at once (status is computed at read time); stored forecasts pick it up
+// at the forecast job's next run.
+func (s *Service) SetThreshold(ctx context.Context, log *audit.Log, in ThresholdInput) (map[string]float64, error) {
+	err := log.Do(ctx, "setWatermarkThreshold", "threshold:"+in.Kind, in, func(tx pgx.Tx) error {
 		if _, err := auth.RequireRole(ctx, auth.Admin, "changing a watermark threshold"); err != nil {
 			return err
 		}
@@ -40,4 +41,8 @@ func (s *Service) SetThreshold(ctx context.Context, log *audit.Log, in Threshold
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Thresholds(ctx)
 }
