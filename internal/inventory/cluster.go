@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fault"
@@ -209,54 +208,6 @@ type KindCount struct {
 	Kind     string
 	Clusters int
 	Hosts    int
-}
-
-// Platform holds platform-wide totals.
-type Platform struct {
-	ClusterCount int
-	ByKind       []KindCount
-	Stats        ClusterStats
-	BUCount      int
-	PersonCount  int
-}
-
-// PlatformTotals computes the platform-wide aggregates every role may see.
-func (s *Service) PlatformTotals(ctx context.Context) (*Platform, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	var pl Platform
-	batch := &pgx.Batch{}
-	batch.Queue(`SELECT (SELECT count(*) FROM cluster), (SELECT count(*) FROM bu), (SELECT count(*) FROM person)`).
-		QueryRow(func(r pgx.Row) error { return r.Scan(&pl.ClusterCount, &pl.BUCount, &pl.PersonCount) })
-	batch.Queue(`SELECT c.kind, count(DISTINCT c.id), count(h.id) FROM cluster c LEFT JOIN host h ON h.cluster_id = c.id
-		GROUP BY c.kind ORDER BY c.kind`).Query(func(rows pgx.Rows) error {
-		var err error
-		pl.ByKind, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (KindCount, error) {
-			var k KindCount
-			return k, r.Scan(&k.Kind, &k.Clusters, &k.Hosts)
-		})
-		return err
-	})
-	batch.Queue(`SELECT state, count(*), sum(cpu_cores), sum(memory_bytes), sum(disk_bytes), sum(nic_bps) FROM host GROUP BY state`).
-		Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var (
-					state string
-					n     int
-					c     Capacity
-				)
-				if err := rows.Scan(&state, &n, &c.CPUCores, &c.MemoryBytes, &c.DiskBytes, &c.NICBps); err != nil {
-					return err
-				}
-				pl.Stats.add(state, n, c)
-			}
-			return rows.Err()
-		})
-	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, fmt.Errorf("error computing platform totals: %w", err)
-	}
-	return &pl, nil
 }
 
 // AllClusters returns every cluster, by name: the platform views list all
