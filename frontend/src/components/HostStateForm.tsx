@@ -41,8 +41,10 @@ export interface StateOutcome {
 }
 
 export function describeOutcome(o: StateOutcome): string {
-  const what = `${o.done} host${o.done === 1 ? '' : 's'} set to ${humanizeEnum(o.state)}`;
-  return o.failed.length ? `${what}; ${o.failed.length} refused.` : `${what}.`;
+  const total = o.done + o.failed.length;
+  if (total === 1) return o.done ? `Host set to ${humanizeEnum(o.state)}.` : `Refused: ${o.failed[0].message}`;
+  const what = `${o.done} hosts set to ${humanizeEnum(o.state)}`;
+  return o.failed.length ? `${what}; ${o.failed.length} refused:` : `${what}.`;
 }
 
 export function HostStateForm({ hosts, onDone, compact }: { hosts: StateTarget[]; onDone?: (o: StateOutcome) => void; compact?: boolean }) {
@@ -101,14 +103,16 @@ export function HostStateForm({ hosts, onDone, compact }: { hosts: StateTarget[]
       {outcome && outcome.failed.length > 0 && (
         <div className="action-error" role="alert" data-testid="action-error">
           {describeOutcome(outcome)}
+          {outcome.done + outcome.failed.length > 1 && (
           <ul>
             {outcome.failed.map((f) => (
               <li key={f.hostname}>
-                {hosts.length > 1 && <span className="mono">{f.hostname}: </span>}
+                <span className="mono">{f.hostname}: </span>
                 {f.message}
               </li>
             ))}
           </ul>
+          )}
         </div>
       )}
     </form>

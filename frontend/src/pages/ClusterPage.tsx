@@ -239,19 +239,18 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
                 <span className="bulk-count" data-testid="selected-count">
                   {selected.size ? `${selected.size} selected` : 'Select hosts to change their state'}
                 </span>
+                {/* Stays mounted when the selection is cleared after a change, so its outcome stays in view. */}
+                <HostStateForm
+                  compact
+                  hosts={[...selected].map(([id, hostname]) => ({ id, hostname }))}
+                  onDone={(o) => {
+                    if (!o.failed.length) setSelected(new Map());
+                  }}
+                />
                 {selected.size > 0 && (
-                  <>
-                    <HostStateForm
-                      compact
-                      hosts={[...selected].map(([id, hostname]) => ({ id, hostname }))}
-                      onDone={(o) => {
-                        if (!o.failed.length) setSelected(new Map());
-                      }}
-                    />
-                    <button type="button" className="btn" onClick={() => setSelected(new Map())}>
-                      Clear
-                    </button>
-                  </>
+                  <button type="button" className="btn" onClick={() => setSelected(new Map())}>
+                    Clear
+                  </button>
                 )}
               </div>
             )}
