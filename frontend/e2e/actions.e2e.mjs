@@ -100,6 +100,8 @@ try {
     const msg = await text(page.getByTestId('action-ok'));
     if (!/3 hosts set to Maintenance/.test(msg)) throw new Error(msg);
     if ((await text(page.getByTestId('selected-count'))) !== 'Select hosts to change their state') throw new Error('the selection was not cleared');
+    // The list is filtered to ONLINE: the cache drops it after the change and the hosts leave it.
+    for (const h of picked) await page.locator(`[data-testid="host-row"][data-hostname="${h}"]`).waitFor({ state: 'detached' });
     for (const h of picked) {
       const now = await hostByName(h);
       if (now.state !== 'MAINTENANCE' || now.stateReason !== 'e2e: rack power work') throw new Error(`${h} is ${now.state} (${now.stateReason})`);

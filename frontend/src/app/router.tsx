@@ -78,6 +78,8 @@ export function useSetSearch<K extends string>(): SetSearch<K> {
           return next;
         }) as never,
         replace: true,
+        // A filter change keeps the page where it is.
+        resetScroll: false,
       }),
     [navigate],
   );
