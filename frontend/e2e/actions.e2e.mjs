@@ -206,6 +206,7 @@ try {
     await batch.getByTestId('threshold-input').fill('80');
     await batch.getByTestId('threshold-save').click();
     await batch.getByTestId('threshold-value').waitFor();
+    // The payload carries the new value: shown at once, not after a refetch.
     const shown = await text(batch.getByTestId('threshold-value'));
     if (shown !== '80%') throw new Error(`shows ${shown}`);
     const body = await api(ADMIN, '{ watermarkThresholds { kind threshold } }');

@@ -157,3 +157,130 @@ describe('refusal', () => {
     expect(refusal({ data: { p: null } }, payload)).toBe('The server sent no answer.');
   });
 });
+
+describe('after a threshold change', () => {
+  it('shows the new value from the payload at once, without waiting for a refetch', async () => {
+    const Thresholds = graphql(`
+      query T {
+        watermarkThresholds {
+          kind
+          threshold
+        }
+      }
+    `);
+    const SetT = graphql(`
+      mutation SetT($input: SetWatermarkThresholdInput!) {
+        setWatermarkThreshold(input: $input) {
+          thresholds {
+            kind
+            threshold
+          }
+          userErrors {
+            message
+          }
+        }
+      }
+    `);
+    const list = (batch: number) => [
+      { __typename: 'WatermarkThreshold', kind: 'BATCH', threshold: batch },
+      { __typename: 'WatermarkThreshold', kind: 'ONLINE', threshold: 0.7 },
+    ];
+    const fetch = vi.fn(async (_u: RequestInfo | URL, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body));
+      if (body.operationName === 'SetT') {
+        return json({ data: { setWatermarkThreshold: { __typename: 'SetWatermarkThresholdPayload', thresholds: list(0.8), userErrors: [] } } });
+      }
+      return json({ data: { watermarkThresholds: list(0.85) } });
+    });
+    const client = createAppClient({ fetch });
+    const seen: number[] = [];
+    const sub = pipe(
+      client.query(Thresholds, {}),
+      subscribe((r) => r.data && seen.push(r.data.watermarkThresholds.find((t) => t.kind === 'BATCH')!.threshold)),
+    );
+    await vi.waitFor(() => expect(seen).toContain(0.85));
+    await client.mutation(SetT, { input: { kind: 'BATCH', threshold: 0.8 } }).toPromise();
+    await vi.waitFor(() => expect(seen.at(-1)).toBe(0.8));
+    // Only the query and the mutation went to the server.
+    expect(fetch.mock.calls.map((c) => JSON.parse(String(c[1]?.body)).operationName)).toEqual(['T', 'SetT']);
+    sub.unsubscribe();
+  });
+});
+
+describe('after a host state change', () => {
+  it("fetches the host's cluster counts and filtered host list again", async () => {
+    const Cluster = graphql(`
+      query C {
+        cluster(name: "c") {
+          id
+          hostCounts {
+            total
+            online
+          }
+          hosts(first: 10, filter: { state: ONLINE }) {
+            nodes {
+              id
+              state
+            }
+          }
+        }
+      }
+    `);
+    const SetState = graphql(`
+      mutation S($input: SetHostStateInput!) {
+        setHostState(input: $input) {
+          host {
+            id
+            state
+            stateReason
+            cluster {
+              id
+            }
+          }
+          userErrors {
+            message
+          }
+        }
+      }
+    `);
+    let online = 2;
+    const cluster = () => ({
+      __typename: 'Cluster',
+      id: 'c1',
+      hostCounts: { __typename: 'HostCounts', total: 2, online },
+      hosts: {
+        __typename: 'HostConnection',
+        nodes: [
+          { __typename: 'Host', id: 'h1', state: 'ONLINE' },
+          { __typename: 'Host', id: 'h2', state: 'ONLINE' },
+        ].slice(0, online),
+      },
+    });
+    const fetch = vi.fn(async (_u: RequestInfo | URL, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body));
+      if (body.operationName === 'S') {
+        online = 1;
+        return json({
+          data: {
+            setHostState: {
+              __typename: 'SetHostStatePayload',
+              host: { __typename: 'Host', id: 'h2', state: 'MAINTENANCE', stateReason: 'disk', cluster: { __typename: 'Cluster', id: 'c1' } },
+              userErrors: [],
+            },
+          },
+        });
+      }
+      return json({ data: { cluster: cluster() } });
+    });
+    const client = createAppClient({ fetch });
+    const seen: Array<{ online: number; listed: number }> = [];
+    const sub = pipe(
+      client.query(Cluster, {}),
+      subscribe((r) => r.data?.cluster && seen.push({ online: r.data.cluster.hostCounts.online, listed: r.data.cluster.hosts.nodes.length })),
+    );
+    await vi.waitFor(() => expect(seen.at(-1)).toEqual({ online: 2, listed: 2 }));
+    await client.mutation(SetState, { input: { hostId: 'h2', state: 'MAINTENANCE', reason: 'disk' } }).toPromise();
+    await vi.waitFor(() => expect(seen.at(-1)).toEqual({ online: 1, listed: 1 }));
+    sub.unsubscribe();
+  });
+});

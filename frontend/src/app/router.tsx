@@ -15,21 +15,28 @@ import {
   type RouterHistory,
   createBrowserHistory,
 } from '@tanstack/react-router';
-import { useCallback } from 'react';
+import { lazy, Suspense, useCallback, type ComponentType } from 'react';
 import { LANDING_PATH, NAV, navItemFor, REDIRECTS } from './routes';
 import { Shell } from './Shell';
-import { ClustersOverview } from '../pages/ClustersOverview';
-import { ClusterPage } from '../pages/ClusterPage';
-import { Stacks } from '../pages/Stacks';
-import { AuditLog } from '../pages/AuditLog';
 import { ComingSoon } from '../pages/ComingSoon';
-import { Watermarks } from '../pages/Watermarks';
-import { Scheduler } from '../pages/Scheduler';
-import { BigScreen } from '../pages/BigScreen';
-import { MachineSearch } from '../pages/MachineSearch';
-import { MachineAnalysis } from '../pages/MachineAnalysis';
 import { NotFound } from '../pages/NotFound';
-import { Tokens } from '../pages/Tokens';
+import { Loading } from '../components/ui';
+
+/** A page loaded on first visit (typed as the page itself), so the first screen does not wait for every page's code. */
+function page<M extends Record<K, ComponentType<any>>, K extends keyof M>(load: () => Promise<M>, name: K) {
+  return lazy(() => load().then((m) => ({ default: m[name] })));
+}
+
+const ClustersOverview = page(() => import('../pages/ClustersOverview'), 'ClustersOverview');
+const ClusterPage = page(() => import('../pages/ClusterPage'), 'ClusterPage');
+const Stacks = page(() => import('../pages/Stacks'), 'Stacks');
+const AuditLog = page(() => import('../pages/AuditLog'), 'AuditLog');
+const Watermarks = page(() => import('../pages/Watermarks'), 'Watermarks');
+const Scheduler = page(() => import('../pages/Scheduler'), 'Scheduler');
+const BigScreen = page(() => import('../pages/BigScreen'), 'BigScreen');
+const MachineSearch = page(() => import('../pages/MachineSearch'), 'MachineSearch');
+const MachineAnalysis = page(() => import('../pages/MachineAnalysis'), 'MachineAnalysis');
+const Tokens = page(() => import('../pages/Tokens'), 'Tokens');
 
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
@@ -102,7 +109,9 @@ const appRoute = createRoute({
   id: 'app',
   component: () => (
     <Shell>
-      <Outlet />
+      <Suspense fallback={<Loading what="Loading the page" />}>
+        <Outlet />
+      </Suspense>
     </Shell>
   ),
 });
@@ -181,7 +190,15 @@ const soonRoutes = NAV.flatMap((s) => s.items)
   .filter((i) => i.soon)
   .map((item) => createRoute({ getParentRoute: () => appRoute, path: item.path, component: () => <ComingSoon item={item} /> }));
 
-const screenRoute = createRoute({ getParentRoute: () => rootRoute, path: 'screen', component: BigScreen });
+const screenRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: 'screen',
+  component: () => (
+    <Suspense fallback={<div className="boot" />}>
+      <BigScreen />
+    </Suspense>
+  ),
+});
 
 export const routeTree = rootRoute.addChildren([
   homeRoute,

@@ -41,7 +41,9 @@ export const cacheUpdates: NonNullable<CacheExchangeOpts['updates']> = {
       if (host?.cluster?.id) invalidateFields(cache, { __typename: 'Cluster', id: host.cluster.id }, ['hostCounts', 'hosts']);
     },
     setWatermarkThreshold(_result, _args, cache) {
-      invalidateFields(cache, 'Query', ['platform', 'watermarkThresholds', 'cluster']);
+      // The payload carries every threshold (keyed by kind), so the list updates
+      // in place; the levels judged against them are fetched again.
+      invalidateFields(cache, 'Query', ['platform', 'cluster']);
     },
     createApiToken(_result, _args, cache) {
       invalidateFields(cache, 'Query', ['apiTokens']);
