@@ -83,7 +83,7 @@ export function useSetSearch<K extends string>(): SetSearch<K> {
           const next: Record<string, unknown> = { ...prev, ...patch };
           for (const k of Object.keys(next)) if (next[k] === null || next[k] === '' || next[k] === undefined) delete next[k];
           return next;
-        }) as never,
+        }) as never, // one helper for every route: the per-route search types meet here
         replace: true,
         // A filter change keeps the page where it is.
         resetScroll: false,

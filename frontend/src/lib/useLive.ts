@@ -19,7 +19,7 @@ export function useLiveSubscription<Data, Variables extends Record<string, unkno
   const cb = useRef(onData);
   cb.current = onData;
   const context = useMemo<LiveContext>(() => ({ liveInfo: setInfo }), []);
-  const [result] = useSubscription<Data, Data, Variables>({ query, variables, context, pause: opts.skip } as never);
+  const [result] = useSubscription<Data, Data, Variables>({ query, variables, context, pause: opts.skip });
   useEffect(() => {
     if (result.data) cb.current(result.data);
   }, [result.data]);
