@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { grantableRoles, roleAtLeast } from '../src/lib/hooks';
 import { describeOutcome } from '../src/components/HostStateForm';
-import { parsePercent } from '../src/components/Thresholds';
+import { formatThreshold, parsePercent } from '../src/components/Thresholds';
 import { tokenStatus } from '../src/pages/Tokens';
 
 describe('roles', () => {
@@ -44,6 +44,14 @@ describe('parsePercent', () => {
     expect(parsePercent('')).toBeNaN();
     expect(parsePercent('eighty')).toBeNaN();
     expect(parsePercent('0.8.1')).toBeNaN();
+  });
+});
+
+describe('formatThreshold', () => {
+  it('shows a decimal only when there is one', () => {
+    expect(formatThreshold(0.8)).toBe('80%');
+    expect(formatThreshold(0.725)).toBe('72.5%');
+    expect(formatThreshold(0.7)).toBe('70%');
   });
 });
 

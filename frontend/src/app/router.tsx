@@ -16,7 +16,7 @@ import {
   createBrowserHistory,
 } from '@tanstack/react-router';
 import { lazy, Suspense, useCallback, type ComponentType } from 'react';
-import { LANDING_PATH, NAV, navItemFor, REDIRECTS } from './routes';
+import { LANDING_PATH, NAV, REDIRECTS } from './routes';
 import { Shell } from './Shell';
 import { ComingSoon } from '../pages/ComingSoon';
 import { NotFound } from '../pages/NotFound';
@@ -227,5 +227,3 @@ declare module '@tanstack/react-router' {
     router: ReturnType<typeof createAppRouter>;
   }
 }
-
-export { navItemFor };

@@ -44,6 +44,12 @@ export function parsePercent(text: string): number {
   return Math.round(Number(t) * 10) / 1000;
 }
 
+/** A threshold as a percentage, with a decimal only when it has one: 0.8 → "80%", 0.725 → "72.5%". */
+export function formatThreshold(t: number): string {
+  const tenths = Math.round(t * 1000);
+  return formatUtil(t, tenths % 10 === 0 ? 0 : 1);
+}
+
 function EditThreshold({ kind, threshold, onClose }: { kind: ThresholdKind; threshold: number; onClose: () => void }) {
   const [text, setText] = useState(String(Math.round(threshold * 1000) / 10));
   const [error, setError] = useState<string | null>(null);
@@ -114,7 +120,7 @@ export function Thresholds() {
             ) : (
               <>
                 <strong className="threshold-value" data-testid="threshold-value">
-                  {formatUtil(t.threshold, 1)}
+                  {formatThreshold(t.threshold)}
                 </strong>
                 {canEdit && (
                   <button type="button" className="btn btn-small" onClick={() => setEditing(t.kind)} data-testid="threshold-edit">
