@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // overview.e2e.mjs — browser end-to-end test of the Tesla web app against a
-// running server (the Go binary serving frontend/dist, or e2e/mock-server.mjs).
+// running server (the Go binary serving frontend/dist; `make e2e` starts one on a seeded demo fleet).
 //
 // Env:
 //   TESLA_URL              base URL, e.g. http://127.0.0.1:8080 (required)

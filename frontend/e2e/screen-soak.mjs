@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // screen-soak.mjs — a memory soak of the big screen: keeps /screen open while
-// pulses arrive (run the mock with a fast pulse, e.g. MOCK_PULSE_MS=100) and
+// pulses arrive from a running server (`make run`: the demo rolls up every minute) and
 // samples the JS heap after a forced GC, the DOM node count and the event
 // listener count. Passes when none of them keeps growing: the heap at the end
 // is at most 1.5× (+2 MB) the heap a third of the way in, the DOM and the

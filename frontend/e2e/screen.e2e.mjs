@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // screen.e2e.mjs — browser test of the service big-screen (/screen) at
-// 1920×1080 against a running server (the Go binary, or e2e/mock-server.mjs),
+// 1920×1080 against a running server (the Go binary; `make e2e` starts one on a seeded demo fleet),
 // with an optional server-restart survival test.
 //
 // Env:

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // watermarks.e2e.mjs — browser test of the telemetry pages against a running
-// server (the Go binary serving frontend/dist, or e2e/mock-server.mjs):
+// server (the Go binary serving frontend/dist; `make e2e` starts one on a seeded demo fleet):
 // Watermarks (heat table, at-risk list, a cluster's charts, live badge), the
 // machine analysis page opened from a cluster page's host row, the machine
 // search, and the Scheduler page.

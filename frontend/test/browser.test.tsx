@@ -1,10 +1,8 @@
 // @vitest-environment jsdom
-// Tests that need a DOM: the cookie-based CSRF header, GraphiQL's fetch
-// wrapper, and the sign-in form.
+// Tests that need a DOM: GraphiQL's fetch wrapper and the sign-in form.
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createClient } from '../src/lib/graphql';
 import { forgetCsrfToken } from '../src/lib/session';
 import { createAuthFetch, subscriptionUrl } from '../src/graphiql/fetcher';
 import { SignIn } from '../src/pages/SignIn';
@@ -23,20 +21,6 @@ function clearCookies() {
 beforeEach(() => {
   clearCookies();
   forgetCsrfToken();
-});
-
-describe('CSRF from the tesla_csrf cookie', () => {
-  it('is sent by the app client', async () => {
-    document.cookie = 'tesla_csrf=cookie-token; path=/';
-    const fetch = vi.fn(async (_u: RequestInfo | URL, _i?: RequestInit) => json({ data: { a: 1 } }));
-    await createClient({ fetch }).request('{ a }');
-    expect((fetch.mock.calls[0][1]?.headers as Record<string, string>)['X-CSRF-Token']).toBe('cookie-token');
-  });
-  it('is absent without the cookie', async () => {
-    const fetch = vi.fn(async (_u: RequestInfo | URL, _i?: RequestInit) => json({ data: { a: 1 } }));
-    await createClient({ fetch }).request('{ a }');
-    expect((fetch.mock.calls[0][1]?.headers as Record<string, string>)['X-CSRF-Token']).toBeUndefined();
-  });
 });
 
 describe('GraphiQL fetch wrapper', () => {

@@ -11,8 +11,11 @@ import {
   utilAxisMax,
   watermarkChartOption,
   type ChartOption,
+  type HostMetricPoint,
+  type WatermarkForecast,
+  type WatermarkSeries,
 } from '../src/lib/charts';
-import type { HostMetricPoint, WatermarkForecast, WatermarkSeries } from '../src/lib/telemetryQueries';
+
 
 const DAY = 86400e3;
 const T0 = Date.parse('2024-05-10T00:00:00Z');

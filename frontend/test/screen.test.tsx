@@ -16,18 +16,33 @@ import { App } from '../src/app/App';
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const json = (b: unknown, status = 200) => new Response(JSON.stringify(b), { status, headers: { 'content-type': 'application/json' } });
-const level = (dimension: string, utilization: number) => ({ dimension, utilization, status: utilization > 0.7 ? 'CRITICAL' : 'OK', threshold: 0.7 });
+// The data as the server sends it: Graphcache needs every __typename and id the query asks for.
+const level = (dimension: string, utilization: number) => ({ __typename: 'WatermarkLevel', dimension, utilization, status: utilization > 0.7 ? 'CRITICAL' : 'OK', threshold: 0.7 });
+const cluster = (id: string, name: string, kind: string) => ({ __typename: 'Cluster', id, name, kind });
 const platform = {
+  __typename: 'Platform',
   clusterCount: 2,
-  hostCounts: { total: 100, online: 90, degraded: 5, offline: 3, maintenance: 1, decommissioned: 0, repairing: 1 },
-  capacity: { cpuCores: 3200, memoryBytes: 2 ** 44, diskBytes: 2 ** 50, nicBitsPerSecond: 2.5e12 },
+  hostCounts: { __typename: 'HostCounts', total: 100, online: 90, degraded: 5, offline: 3, maintenance: 1, decommissioned: 0, repairing: 1 },
+  capacity: { __typename: 'ClusterCapacity', cpuCores: 3200, memoryBytes: 2 ** 44, diskBytes: 2 ** 50, nicBitsPerSecond: 2.5e12 },
   levels: [level('CPU', 0.5), level('MEMORY', 0.4)],
   watermarks: [
-    { cluster: { id: 'c1', name: 'rt-bj-01', kind: 'STREAMING' }, worst: level('CPU', 0.75), levels: [level('CPU', 0.75)] },
-    { cluster: { id: 'c2', name: 'batch-sh-01', kind: 'BATCH' }, worst: level('MEMORY', 0.3), levels: [level('MEMORY', 0.3)] },
+    { __typename: 'ClusterWatermark', cluster: cluster('c1', 'rt-bj-01', 'STREAMING'), worst: level('CPU', 0.75), levels: [level('CPU', 0.75)] },
+    { __typename: 'ClusterWatermark', cluster: cluster('c2', 'batch-sh-01', 'BATCH'), worst: level('MEMORY', 0.3), levels: [level('MEMORY', 0.3)] },
   ],
-  clustersAtRisk: [{ cluster: { name: 'rt-bj-01', kind: 'STREAMING' }, dimension: 'CPU', utilization: 0.75, threshold: 0.7, crossesAt: null, daysToThreshold: 0, reason: 'over' }],
-  recentSickHosts: [{ hostname: 'rt-bj-01-node0007.dc.example', state: 'OFFLINE', stateReason: 'missed 5 heartbeats', cluster: { name: 'rt-bj-01' }, lastHeartbeat: null }],
+  clustersAtRisk: [
+    { __typename: 'ClusterRisk', cluster: cluster('c1', 'rt-bj-01', 'STREAMING'), dimension: 'CPU', utilization: 0.75, threshold: 0.7, crossesAt: null, daysToThreshold: 0, reason: 'over' },
+  ],
+  recentSickHosts: [
+    {
+      __typename: 'Host',
+      id: 'h7',
+      hostname: 'rt-bj-01-node0007.dc.example',
+      state: 'OFFLINE',
+      stateReason: 'missed 5 heartbeats',
+      cluster: { __typename: 'Cluster', id: 'c1', name: 'rt-bj-01' },
+      lastHeartbeat: null,
+    },
+  ],
 };
 
 let host: HTMLDivElement;

@@ -280,3 +280,24 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 	url, token, _ := demoServer(t)
 	runNode(t, "e2e/graphql-audit.mjs", "TESLA_URL="+url+"/query", "TESLA_TOKEN="+token, "AUDIT_FAIL_ON=SHOULD")
 }
+
+// TestBrowserActions drives the actions on the screens in Chromium against a
+// real server, as an operator (host states from the cluster table and the host
+// page, a refusal with the server's message), a viewer (no such controls) and an
+// admin (a threshold, a token created, shown once and revoked).
+func TestBrowserActions(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t)
+	ds.start(t, "127.0.0.1:0")
+	ctx := cliContext(context.Background())
+	operator, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoOperatorLogin, auth.Operator, "e2e", time.Hour)
+	require.NoError(t, err)
+	viewer, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
+	require.NoError(t, err)
+	runNode(t, "e2e/actions.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
+		"TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer, "TESLA_CLUSTER="+ds.clusters[0],
+		"E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "cluster-maintenance.png", "host-state.png", "host-refused.png", "thresholds.png", "tokens.png")
+}

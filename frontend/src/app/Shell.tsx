@@ -1,24 +1,32 @@
 import { useEffect, type ReactNode } from 'react';
+import { useRouterState } from '@tanstack/react-router';
 import { NAV, navItemFor } from './routes';
-import { isUnder, useLocation } from '../lib/router';
 import { useSession } from '../lib/hooks';
 import { humanizeEnum } from '../lib/format';
 import { Link } from '../components/ui';
 
+/** True when `pathname` is `prefix` or below it ("/aquila/stacks" is under "/aquila"). */
+export function isUnder(pathname: string, prefix: string): boolean {
+  const split = (p: string) => p.split('/').filter(Boolean);
+  const a = split(pathname);
+  return split(prefix).every((s, i) => a[i] === s);
+}
+
 export function Shell({ children, title }: { children: ReactNode; title?: string }) {
   const { session, signOut } = useSession();
-  const loc = useLocation();
-  const item = navItemFor(loc.pathname);
+  const pathname = useRouterState({ select: (s) => s.location.pathname });
+  const item = navItemFor(pathname);
+  // Pages with a name of their own (a cluster, a host) set the title themselves.
   const pageTitle = title ?? item?.label;
 
   useEffect(() => {
-    document.title = pageTitle ? `${pageTitle} · Tesla` : 'Tesla';
+    if (pageTitle) document.title = `${pageTitle} · Tesla`;
   }, [pageTitle]);
 
   return (
     <div className="shell">
       <header className="topbar">
-        <Link href="/clusters" className="brand" aria-label="Tesla home">
+        <Link to="/clusters" className="brand" aria-label="Tesla home">
           <span className="brand-mark" aria-hidden="true">T</span>
           <span className="brand-name">Tesla</span>
           <span className="brand-sub">operations portal</span>
@@ -43,7 +51,7 @@ export function Shell({ children, title }: { children: ReactNode; title?: string
             <div className="nav-title">{section.title}</div>
             <ul>
               {section.items.map((i) => {
-                const active = !i.external && isUnder(loc.pathname, i.path);
+                const active = !i.external && isUnder(pathname, i.path);
                 return (
                   <li key={i.path}>
                     {i.fullScreen ? (
@@ -55,7 +63,7 @@ export function Shell({ children, title }: { children: ReactNode; title?: string
                         {i.label} <span className="ext" aria-hidden="true">↗</span>
                       </a>
                     ) : (
-                      <Link href={i.path} className={`nav-link${active ? ' active' : ''}`} aria-current={active ? 'page' : undefined} data-testid={`nav-${i.path}`}>
+                      <Link to={i.path} className={`nav-link${active ? ' active' : ''}`} aria-current={active ? 'page' : undefined} data-testid={`nav-${i.path}`}>
                         {i.label}
                         {i.soon && <span className="soon-dot" title="Coming soon" />}
                       </Link>

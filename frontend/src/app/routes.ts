@@ -1,21 +1,6 @@
-// The app's pages: the route table (pattern → page key) and the left navigation.
-// Pages that are not built yet render a "coming soon" panel with `soon`.
-
-import type { RouteDef } from '../lib/router';
-
-export type PageKey =
-  | 'home'
-  | 'clusters'
-  | 'cluster'
-  | 'stacks'
-  | 'audit'
-  | 'watermarks'
-  | 'scheduler'
-  | 'screen'
-  | 'machines'
-  | 'host'
-  | 'redirect'
-  | 'soon';
+// The left navigation and the old paths that redirect. The route tree itself is
+// in ./router.tsx; pages that are not built yet render a "coming soon" panel
+// with `soon`.
 
 export interface NavItem {
   label: string;
@@ -124,6 +109,7 @@ export const NAV: NavSection[] = [
     title: 'Governance',
     items: [
       { label: 'Audit log', path: '/audit' },
+      { label: 'My tokens', path: '/tokens' },
       { label: 'GraphiQL', path: '/graphiql', external: true },
     ],
   },
@@ -135,23 +121,6 @@ export const REDIRECTS: Record<string, string> = {
   '/bigscreen': '/screen',
   '/scheduler': '/platform/scheduler',
 };
-
-export const ROUTES: RouteDef<PageKey>[] = [
-  { pattern: '/', value: 'home' },
-  { pattern: '/clusters', value: 'clusters' },
-  { pattern: '/clusters/:name', value: 'cluster' },
-  { pattern: '/aquila/stacks', value: 'stacks' },
-  { pattern: '/audit', value: 'audit' },
-  { pattern: '/platform/watermarks', value: 'watermarks' },
-  { pattern: '/platform/scheduler', value: 'scheduler' },
-  { pattern: '/screen', value: 'screen' },
-  { pattern: '/tools/machines', value: 'machines' },
-  { pattern: '/hosts/:hostname', value: 'host' },
-  ...Object.keys(REDIRECTS).map((pattern) => ({ pattern, value: 'redirect' as const })),
-  ...NAV.flatMap((s) => s.items)
-    .filter((i) => i.soon)
-    .map((i) => ({ pattern: i.path, value: 'soon' as const })),
-];
 
 /** The nav item for a path (for titles and coming-soon text). */
 export function navItemFor(pathname: string): NavItem | undefined {

@@ -1,19 +1,9 @@
-import type { AnchorHTMLAttributes, MouseEvent, ReactNode } from 'react';
-import { isModifiedClick, navigate } from '../lib/router';
-import { describeCode, GraphQLRequestError } from '../lib/graphql';
+import type { ReactNode } from 'react';
+import { codeOf, describeCode, messageOf } from '../lib/errors';
 import type { Tone } from '../lib/colors';
 import { humanizeEnum } from '../lib/format';
 
-/** An <a> that navigates client-side (plain clicks only; new-tab clicks go to the browser). */
-export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
-  const handle = (e: MouseEvent<HTMLAnchorElement>) => {
-    onClick?.(e);
-    if (e.defaultPrevented || isModifiedClick(e) || rest.target) return;
-    e.preventDefault();
-    navigate(href);
-  };
-  return <a href={href} onClick={handle} {...rest} />;
-}
+export { Link } from '@tanstack/react-router';
 
 export function Badge({ tone, children, title }: { tone: Tone; children: ReactNode; title?: string }) {
   return (
@@ -37,12 +27,12 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
 }
 
 export function ErrorPanel({ error, onRetry }: { error: Error; onRetry?: () => void }) {
-  const code = error instanceof GraphQLRequestError ? error.code : null;
+  const code = codeOf(error);
   return (
     <div className="error-panel" role="alert" data-testid="error-panel">
       <strong>{code ? describeCode(code) : 'Something went wrong.'}</strong>
       <div className="error-message">
-        {code && <code className="error-code">{code}</code>} {error.message}
+        {code && <code className="error-code">{code}</code>} {messageOf(error)}
       </div>
       {onRetry && (
         <button type="button" className="btn" onClick={onRetry}>

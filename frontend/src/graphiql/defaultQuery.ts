@@ -1,5 +1,5 @@
-// The query GraphiQL opens with (validated against the schema by test/queries.test.ts).
-export const DEFAULT_QUERY = `# Tesla GraphQL API. Ctrl-Enter runs the query; the Docs button shows the schema.
+// The query GraphiQL opens with (validated against the schema by scripts/graphql-types.mjs --check).
+export const DEFAULT_QUERY = /* GraphQL */ `# Tesla GraphQL API. Ctrl-Enter runs the query; the Docs button shows the schema.
 query Overview {
   me { person { login name } role authMethod }
   platform {

@@ -7,7 +7,12 @@
 import { formatBitsPerSecond, formatDateTime, formatNumber, formatPercent } from './format';
 import { axisTimeFormat } from './timerange';
 import { DIMENSION_LABEL, formatUtil, type WatermarkDimension } from './watermark';
-import type { HostMetricPoint, WatermarkForecast, WatermarkSeries } from './telemetryQueries';
+import type { ResultOf } from '../graphql';
+import type { ForecastFields, HostMetricPointFields, WatermarkSeriesFields } from '../graphql/fragments';
+
+export type WatermarkSeries = ResultOf<typeof WatermarkSeriesFields>;
+export type WatermarkForecast = ResultOf<typeof ForecastFields>;
+export type HostMetricPoint = ResultOf<typeof HostMetricPointFields>;
 
 export type Pair = [number, number | null];
 export type ChartOption = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import type { AuditOutcome, ClusterStatus, HostState } from './queries';
+import type { AuditOutcome, ClusterStatus, HostState } from '../graphql';
 
 /** One colour per host state, used by badges, the bar chart and the pie. */
 export const STATE_COLORS: Record<HostState, string> = {

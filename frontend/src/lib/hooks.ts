@@ -1,14 +1,6 @@
-import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
-import type { GraphQLClient, GraphQLRequestError } from './graphql';
+import { createContext, useContext, useEffect, useState } from 'react';
 import type { Session } from './session';
-
-export const ClientContext = createContext<GraphQLClient | null>(null);
-
-export function useClient(): GraphQLClient {
-  const c = useContext(ClientContext);
-  if (!c) throw new Error('useClient outside ClientContext');
-  return c;
-}
+import type { Role } from '../graphql';
 
 export interface SessionState {
   session: Session;
@@ -23,49 +15,26 @@ export function useSession(): SessionState {
   return s;
 }
 
-export interface QueryState<T> {
-  /** The last data received; kept while a new request with other variables runs. */
-  data: T | null;
-  error: GraphQLRequestError | Error | null;
-  loading: boolean;
-  refetch: () => void;
-}
+/** The server's order of roles: each includes what the ones below it may do. */
+export const ROLE_RANK: Record<Role, number> = { VIEWER: 1, BU_ADMIN: 2, OPERATOR: 3, ADMIN: 4 };
+const ROLES: Role[] = ['VIEWER', 'BU_ADMIN', 'OPERATOR', 'ADMIN'];
 
 /**
- * Runs a GraphQL query whenever the query or its variables change. The
- * previous request is aborted; the previous data stays visible while loading
- * so tables and charts do not flicker between pages.
+ * Whether a role may use an action that needs at least `needed`. Buttons are
+ * only shown to roles the server would accept; the server still decides.
  */
-export function useQuery<T>(query: string, variables: Record<string, unknown> = {}, opts: { skip?: boolean } = {}): QueryState<T> {
-  const client = useClient();
-  const key = JSON.stringify(variables);
-  const [state, setState] = useState<{ data: T | null; error: Error | null; loading: boolean }>({
-    data: null,
-    error: null,
-    loading: !opts.skip,
-  });
-  const [tick, setTick] = useState(0);
-  const varsRef = useRef(variables);
-  varsRef.current = variables;
+export function roleAtLeast(role: Role | string, needed: Role): boolean {
+  return (ROLE_RANK[role as Role] ?? 0) >= ROLE_RANK[needed];
+}
 
-  useEffect(() => {
-    if (opts.skip) return;
-    const ctl = new AbortController();
-    setState((s) => ({ ...s, loading: true, error: null }));
-    client
-      .request<T>(query, varsRef.current, { signal: ctl.signal })
-      .then((data) => {
-        if (!ctl.signal.aborted) setState({ data, error: null, loading: false });
-      })
-      .catch((error: Error) => {
-        if (ctl.signal.aborted || error?.name === 'AbortError') return;
-        setState((s) => ({ data: s.data, error, loading: false }));
-      });
-    return () => ctl.abort();
-  }, [client, query, key, tick, opts.skip]);
+/** The roles a new token may carry: the signed-in role and those below it. */
+export function grantableRoles(role: Role | string): Role[] {
+  return ROLES.filter((r) => roleAtLeast(role, r));
+}
 
-  const refetch = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, refetch };
+/** Whether the signed-in person may use an action that needs at least `needed`. */
+export function useCan(needed: Role): boolean {
+  return roleAtLeast(useSession().session.person.role, needed);
 }
 
 /** The value, settled for `ms` milliseconds (for search boxes). */

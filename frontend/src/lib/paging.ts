@@ -1,6 +1,12 @@
 // Relay cursor paging: forward with first/after, backward with last/before.
 
-import type { PageInfo } from './queries';
+/** The Relay page info fields paging needs. */
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
 
 export interface PageCursor {
   after?: string | null;

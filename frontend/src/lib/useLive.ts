@@ -1,51 +1,30 @@
-// React glue for startLive: one supervised subscription per mounted component,
-// restarted when the query or its variables change, stopped on unmount.
-import { useEffect, useRef, useState } from 'react';
-import { startLive, type LiveHandle, type LiveInfo } from './live';
-
-export interface UseLiveOptions {
-  /** Do not subscribe (e.g. until an id is known). */
-  skip?: boolean;
-  /** Reconnect when nothing arrived for this long. */
-  staleAfterMs?: number;
-}
+// A live subscription as a hook: urql's useSubscription, plus the status of the
+// supervised socket behind it (connecting → live → reconnecting …) for badges
+// and fallbacks, and a callback per message.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useSubscription } from 'urql';
+import type { TadaDocumentNode } from 'gql.tada';
+import type { LiveInfo } from './live';
+import type { LiveContext } from './client';
 
 const INITIAL: LiveInfo = { status: 'connecting', attempt: 0, nextRetryAt: null, lastError: null, drops: 0, lastMessageAt: null };
 
-/**
- * Subscribes while mounted; `onData` gets each result's data (the latest
- * callback is used, so it need not be memoised). Returns the connection info.
- */
-export function useLiveSubscription<T>(query: string, variables: Record<string, unknown>, onData: (data: T) => void, opts: UseLiveOptions = {}): LiveInfo {
+export function useLiveSubscription<Data, Variables extends Record<string, unknown>>(
+  query: TadaDocumentNode<Data, Variables>,
+  variables: Variables,
+  onData: (data: Data) => void,
+  opts: { skip?: boolean } = {},
+): LiveInfo {
   const [info, setInfo] = useState<LiveInfo>(INITIAL);
   const cb = useRef(onData);
   cb.current = onData;
-  const key = JSON.stringify(variables);
-
+  const context = useMemo<LiveContext>(() => ({ liveInfo: setInfo }), []);
+  const [result] = useSubscription<Data, Data, Variables>({ query, variables, context, pause: opts.skip });
   useEffect(() => {
-    if (opts.skip) {
-      setInfo({ ...INITIAL, status: 'stopped' });
-      return;
-    }
-    let handle: LiveHandle | null = startLive<T>({
-      query,
-      variables: JSON.parse(key) as Record<string, unknown>,
-      onData: (d) => cb.current(d),
-      onInfo: setInfo,
-      staleAfterMs: opts.staleAfterMs,
-    });
-    // Back online, or the tab shown again: do not sit out the back-off.
-    const wake = () => handle?.retryNow();
-    const onVisible = () => document.visibilityState === 'visible' && wake();
-    window.addEventListener('online', wake);
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      window.removeEventListener('online', wake);
-      document.removeEventListener('visibilitychange', onVisible);
-      handle?.stop();
-      handle = null;
-    };
-  }, [query, key, opts.skip, opts.staleAfterMs]);
-
+    if (result.data) cb.current(result.data);
+  }, [result.data]);
+  useEffect(() => {
+    if (opts.skip) setInfo({ ...INITIAL, status: 'stopped' });
+  }, [opts.skip]);
   return info;
 }

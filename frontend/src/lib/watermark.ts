@@ -4,9 +4,9 @@
 
 import { DASH, formatBitsPerSecond, formatBytes, formatNumber, formatPercent } from './format';
 import type { Tone } from './colors';
+import type { WatermarkDimension, WatermarkStatus } from '../graphql';
 
-export type WatermarkDimension = 'CPU' | 'MEMORY' | 'DISK_IO' | 'NET_IN' | 'NET_OUT' | 'CONTAINERS' | 'QUEUE_SLOTS';
-export type WatermarkStatus = 'OK' | 'WARN' | 'CRITICAL';
+export type { WatermarkDimension, WatermarkStatus };
 
 /** Every dimension, in display order: physical resources first, then service ones. */
 export const DIMENSIONS: WatermarkDimension[] = ['CPU', 'MEMORY', 'DISK_IO', 'NET_IN', 'NET_OUT', 'CONTAINERS', 'QUEUE_SLOTS'];

@@ -1,10 +1,35 @@
+// Governance → Audit log: every mutation and sign-in, newest first, paged.
 import { useMemo, useState } from 'react';
-import { useQuery } from '../lib/hooks';
-import { AUDIT_LOG, type AuditData, type AuditOutcome } from '../lib/queries';
+import { useQuery } from 'urql';
+import { graphql, type AuditOutcome } from '../graphql';
+import { PageInfoFields } from '../graphql/fragments';
 import { formatDateTime, formatNumber, formatRelative, humanizeEnum } from '../lib/format';
 import { OUTCOME_TONE } from '../lib/colors';
 import { nextCursor, pageVariables, pagerState, previousPageCursor, type PageCursor } from '../lib/paging';
 import { EnumBadge, ErrorPanel, Loading, Pager, Panel } from '../components/ui';
+
+export const AuditLogQuery = graphql(
+  `
+    query AuditLog($first: Int, $after: String, $last: Int, $before: String, $filter: AuditFilter) {
+      auditLog(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+        totalCount
+        pageInfo {
+          ...PageInfoFields
+        }
+        nodes {
+          id
+          at
+          actor
+          action
+          target
+          outcome
+          error
+        }
+      }
+    }
+  `,
+  [PageInfoFields],
+);
 
 const PAGE_SIZE = 50;
 const OUTCOMES: AuditOutcome[] = ['OK', 'DENIED', 'FAILED'];
@@ -17,7 +42,8 @@ export function AuditLog() {
     () => ({ ...pageVariables(PAGE_SIZE, cursor), filter: outcome ? { outcome } : null }),
     [cursor, outcome],
   );
-  const { data, error, loading, refetch } = useQuery<AuditData>(AUDIT_LOG, variables);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: AuditLogQuery, variables });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const log = data?.auditLog;
   const pager = pagerState(log?.pageInfo, cursor, pageIndex);
   const from = pageIndex * PAGE_SIZE + 1;

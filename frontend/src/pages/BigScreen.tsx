@@ -7,16 +7,123 @@
 // disposed on unmount; timers are cleared.
 
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { useClient } from '../lib/hooks';
+import { useClient } from 'urql';
+import { graphql, type ResultOf } from '../graphql';
+import { CapacityFields, HostCountsFields } from '../graphql/fragments';
 import { useLiveSubscription } from '../lib/useLive';
 import type { LiveInfo } from '../lib/live';
-import { SCREEN_INITIAL, SCREEN_PULSE, SCREEN_TREND, type ScreenInitialData, type ScreenPlatform, type ScreenPulseData, type ScreenTrendData } from '../lib/telemetryQueries';
 import { DIMENSION_LABEL, DIMENSIONS, formatDaysTo, formatUtil, heatColor, levelFor, sortClustersByRisk, STATUS_COLOR_DARK, type WatermarkDimension } from '../lib/watermark';
 import { formatBytes, formatNumber, formatRelative, humanizeEnum } from '../lib/format';
 import { mergeSamples, pushBounded, screenTrendOption, seriesToSamples, type TrendSample } from '../lib/charts';
-import { GraphQLRequestError } from '../lib/graphql';
+import { codeOf, messageOf } from '../lib/errors';
 import { Chart } from '../components/LazyChart';
 import './bigscreen.css';
+
+const ScreenLevelFields = graphql(`
+  fragment ScreenLevelFields on WatermarkLevel {
+    dimension
+    utilization
+    status
+    threshold
+  }
+`);
+
+const ScreenPlatformFields = graphql(
+  `
+    fragment ScreenPlatformFields on Platform {
+      clusterCount
+      hostCounts {
+        ...HostCountsFields
+      }
+      capacity {
+        ...CapacityFields
+      }
+      levels {
+        ...ScreenLevelFields
+      }
+      watermarks {
+        cluster {
+          id
+          name
+          kind
+        }
+        worst {
+          ...ScreenLevelFields
+        }
+        levels {
+          ...ScreenLevelFields
+        }
+      }
+      clustersAtRisk {
+        cluster {
+          id
+          name
+          kind
+        }
+        dimension
+        utilization
+        threshold
+        crossesAt
+        daysToThreshold
+        reason
+      }
+      recentSickHosts(first: 10) {
+        id
+        hostname
+        state
+        stateReason
+        cluster {
+          id
+          name
+        }
+        lastHeartbeat
+      }
+    }
+  `,
+  [HostCountsFields, CapacityFields, ScreenLevelFields],
+);
+
+export const ScreenInitial = graphql(
+  `
+    query ScreenInitial {
+      platform {
+        ...ScreenPlatformFields
+      }
+    }
+  `,
+  [ScreenPlatformFields],
+);
+
+/** The big screen's trend backfill: the platform's levels over the last hours. */
+export const ScreenTrend = graphql(`
+  query ScreenTrend($from: Time, $to: Time) {
+    platform {
+      watermarkSeries(dimensions: [CPU, MEMORY, DISK_IO, NET_IN], from: $from, to: $to, maxPoints: 180) {
+        dimension
+        points {
+          ts
+          utilization
+        }
+      }
+    }
+  }
+`);
+
+export const ScreenPulse = graphql(
+  `
+    subscription ScreenPulse {
+      platformPulse {
+        at
+        platform {
+          ...ScreenPlatformFields
+        }
+      }
+    }
+  `,
+  [ScreenPlatformFields],
+);
+
+export type ScreenPlatform = ResultOf<typeof ScreenPlatformFields>;
 
 export const STAGE_W = 1920;
 export const STAGE_H = 1080;
@@ -285,32 +392,29 @@ export function BigScreen() {
     setHistory((h) => pushBounded(h, { t: Number.isNaN(t) ? now : t, levels: levelsOf(platform) }, TREND_LIMIT));
   }, []);
 
-  const info = useLiveSubscription<ScreenPulseData>(SCREEN_PULSE, {}, (d) => apply(d.platformPulse.platform, 'pulse', d.platformPulse.at));
+  const info = useLiveSubscription(ScreenPulse, {}, (d) => apply(d.platformPulse.platform, 'pulse', d.platformPulse.at));
   const infoRef = useRef(info);
   infoRef.current = info;
 
   // The initial load, then the polling fallback while the socket is not live or the data is stale.
   useEffect(() => {
-    let inflight: AbortController | null = null;
+    let inflight = false;
     let disposed = false;
     const poll = () => {
       if (inflight || disposed) return;
-      const ctl = new AbortController();
-      inflight = ctl;
-      client
-        .request<ScreenInitialData>(SCREEN_INITIAL, {}, { signal: ctl.signal })
-        .then((d) => {
-          if (!ctl.signal.aborted) {
-            apply(d.platform, 'poll');
-            setPollError(null);
-          }
-        })
-        .catch((err: Error) => {
+      inflight = true;
+      // network-only: the fallback exists to reach the server, not the cache.
+      void client
+        .query(ScreenInitial, {}, { requestPolicy: 'network-only' })
+        .toPromise()
+        .then((res) => {
+          inflight = false;
+          if (disposed) return;
           // UNAUTHENTICATED is handled by the app (it shows the sign-in page).
-          if (!ctl.signal.aborted && err?.name !== 'AbortError') setPollError(err);
-        })
-        .finally(() => {
-          if (inflight === ctl) inflight = null;
+          if (res.data) {
+            apply(res.data.platform, 'poll');
+            setPollError(null);
+          } else if (res.error) setPollError(res.error);
         });
     };
     poll();
@@ -322,7 +426,6 @@ export function BigScreen() {
     return () => {
       disposed = true;
       clearInterval(id);
-      inflight?.abort();
     };
   }, [client, apply]);
 
@@ -344,19 +447,21 @@ export function BigScreen() {
   // after each reconnect (to fill the gap). Optional: on failure the pulses alone draw it.
   const backfill = useRef<() => void>(() => undefined);
   useEffect(() => {
-    const ctl = new AbortController();
+    let disposed = false;
     backfill.current = () => {
       const to = Date.now();
-      client
-        .request<ScreenTrendData>(SCREEN_TREND, { from: new Date(to - TREND_WINDOW_MS).toISOString(), to: new Date(to).toISOString() }, { signal: ctl.signal })
-        .then((d) => !ctl.signal.aborted && setHistory((h) => mergeSamples(seriesToSamples(d.platform.watermarkSeries), h, TREND_LIMIT)))
-        .catch(() => undefined);
+      void client
+        .query(ScreenTrend, { from: new Date(to - TREND_WINDOW_MS).toISOString(), to: new Date(to).toISOString() }, { requestPolicy: 'network-only' })
+        .toPromise()
+        .then((res) => {
+          if (!disposed && res.data) setHistory((h) => mergeSamples(seriesToSamples(res.data!.platform.watermarkSeries), h, TREND_LIMIT));
+        });
     };
     backfill.current();
     const id = setInterval(() => backfill.current(), TREND_REFRESH_MS);
     return () => {
       clearInterval(id);
-      ctl.abort();
+      disposed = true;
       backfill.current = () => undefined;
     };
   }, [client]);
@@ -402,7 +507,7 @@ export function BigScreen() {
             {pollError ? (
               <>
                 <div className="bs-boot-title">Waiting for the Tesla server…</div>
-                <div className="bs-boot-sub">{pollError instanceof GraphQLRequestError ? `${pollError.code}: ${pollError.message}` : pollError.message}</div>
+                <div className="bs-boot-sub">{codeOf(pollError) ? `${codeOf(pollError)}: ${messageOf(pollError)}` : messageOf(pollError)}</div>
               </>
             ) : (
               <div className="bs-boot-title">Loading the platform…</div>

@@ -1,13 +1,66 @@
+// One cluster: its facts, hosts by state, and its hosts (paged by cursor,
+// filtered by state, rack and name). Operators and admins can select hosts and
+// change their state together.
 import { useEffect, useMemo, useState } from 'react';
-import { useDebounced, useQuery } from '../lib/hooks';
-import { CLUSTER_PAGE, HOST_STATES, STATE_COUNT_FIELD, type ClusterDetail, type ClusterPageData, type HostState, type OrderDirection } from '../lib/queries';
-import { formatBitsPerSecond, formatBytes, formatDate, formatDateTime, formatNumber, formatPercent, formatRelative, humanizeEnum } from '../lib/format';
-import { STATE_COLORS, STATE_TONE, STATUS_TONE } from '../lib/colors';
-import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
+import { useQuery } from 'urql';
+import { graphql, type HostState, type OrderDirection, type ResultOf } from '../graphql';
+import { CapacityFields, HostCountsFields, PageInfoFields } from '../graphql/fragments';
+import { useCan, useDebounced } from '../lib/hooks';
+import { HOST_STATES, STATE_COUNT_FIELD } from '../lib/hostStates';
+import { formatBitsPerSecond, formatBytes, formatDate, formatNumber, humanizeEnum } from '../lib/format';
+import { STATE_COLORS, STATUS_TONE } from '../lib/colors';
 import { nextCursor, pageVariables, pagerState, previousPageCursor, type PageCursor } from '../lib/paging';
-import { GraphQLRequestError } from '../lib/graphql';
-import { Badge, EnumBadge, ErrorPanel, Link, Loading, OrderSelect, Pager, Panel, PercentBar } from '../components/ui';
+import { codeOf } from '../lib/errors';
+import { useDocumentTitle } from '../lib/title';
+import type { Search, SetSearch } from '../app/router';
+import { EnumBadge, ErrorPanel, Link, Loading, OrderSelect, Pager, Panel } from '../components/ui';
+import { HeartbeatCell, HostnameCell, HostRowFields, HostSizeCells, HostStateCell, HostUsageCells } from '../components/hosts';
+import { HostStateForm } from '../components/HostStateForm';
 import { Chart } from '../components/LazyChart';
+
+export const ClusterPageQuery = graphql(
+  `
+    query ClusterPage($name: String!, $first: Int, $after: String, $last: Int, $before: String, $filter: HostFilter, $orderBy: HostOrder) {
+      cluster(name: $name) {
+        id
+        name
+        kind
+        region
+        status
+        description
+        createdAt
+        ownerBu {
+          name
+          code
+        }
+        stackVersion {
+          version
+          stack {
+            name
+          }
+        }
+        hostCounts {
+          ...HostCountsFields
+        }
+        capacity {
+          ...CapacityFields
+        }
+        hosts(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
+          totalCount
+          pageInfo {
+            ...PageInfoFields
+          }
+          nodes {
+            ...HostRowFields
+          }
+        }
+      }
+    }
+  `,
+  [HostCountsFields, CapacityFields, PageInfoFields, HostRowFields],
+);
+
+type ClusterDetail = NonNullable<ResultOf<typeof ClusterPageQuery>['cluster']>;
 
 const PAGE_SIZE = 50;
 type HostOrderField = 'HOSTNAME' | 'STATE' | 'RACK' | 'CPU_CORES' | 'MEMORY_BYTES' | 'LAST_HEARTBEAT';
@@ -45,12 +98,12 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-export function ClusterPage({ name }: { name: string }) {
-  const loc = useLocation();
-  const search = parseSearch(loc.search);
+export function ClusterPage({ name, search, setSearch }: { name: string; search: Search<'state' | 'rack' | 'q' | 'order' | 'dir'>; setSearch: SetSearch<'state' | 'rack' | 'q' | 'order' | 'dir'> }) {
+  useDocumentTitle(name);
   const state = (HOST_STATES as string[]).includes(search.state ?? '') ? (search.state as HostState) : '';
   const orderField: HostOrderField = (HOST_ORDER_FIELDS as string[]).includes(search.order ?? '') ? (search.order as HostOrderField) : 'HOSTNAME';
   const direction: OrderDirection = search.dir === 'DESC' ? 'DESC' : 'ASC';
+  const canOperate = useCan('OPERATOR');
 
   const [rackText, setRackText] = useState(search.rack ?? '');
   const [hostText, setHostText] = useState(search.q ?? '');
@@ -58,22 +111,11 @@ export function ClusterPage({ name }: { name: string }) {
   const q = useDebounced(hostText.trim(), 300);
   const [cursor, setCursor] = useState<PageCursor>({});
   const [pageIndex, setPageIndex] = useState(0);
-
-  const setParams = (patch: Record<string, string | null>) => {
-    const next = {
-      state: state || null,
-      rack: rack || null,
-      q: q || null,
-      order: orderField === 'HOSTNAME' ? null : orderField,
-      dir: direction === 'ASC' ? null : direction,
-      ...patch,
-    };
-    navigate(withSearch(loc.pathname, next), { replace: true });
-  };
+  const [selected, setSelected] = useState<Map<string, string>>(new Map());
 
   // Typed filters go to the URL once settled; any filter change goes back to page one.
   useEffect(() => {
-    if ((search.rack ?? '') !== rack || (search.q ?? '') !== q) setParams({ rack: rack || null, q: q || null });
+    if ((search.rack ?? '') !== rack || (search.q ?? '') !== q) setSearch({ rack, q });
   }, [rack, q]);
   useEffect(() => {
     setCursor({});
@@ -89,11 +131,12 @@ export function ClusterPage({ name }: { name: string }) {
     }),
     [name, cursor, state, rack, q, orderField, direction],
   );
-  const { data, error, loading, refetch } = useQuery<ClusterPageData>(CLUSTER_PAGE, variables);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: ClusterPageQuery, variables });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const cluster = data?.cluster && data.cluster.name === name ? data.cluster : null;
   const option = useMemo(() => (cluster ? pieOption(cluster) : null), [cluster]);
 
-  const notFound = (data && data.cluster === null && !loading) || (error instanceof GraphQLRequestError && error.code === 'NOT_FOUND');
+  const notFound = (data && data.cluster === null && !loading) || codeOf(error) === 'NOT_FOUND';
 
   if (notFound) {
     return (
@@ -101,7 +144,7 @@ export function ClusterPage({ name }: { name: string }) {
         <h1 className="page-title">Cluster not found</h1>
         <section className="panel">
           <div className="panel-body" data-testid="cluster-not-found">
-            There is no cluster named <code>{name}</code> (or you may not see it). <Link href="/clusters">Back to all clusters</Link>.
+            There is no cluster named <code>{name}</code> (or you may not see it). <Link to="/clusters">Back to all clusters</Link>.
           </div>
         </section>
       </div>
@@ -114,7 +157,7 @@ export function ClusterPage({ name }: { name: string }) {
   return (
     <div className="page" data-testid="cluster-page">
       <div className="crumbs">
-        <Link href="/clusters">Clusters</Link> <span aria-hidden="true">/</span> <span>{name}</span>
+        <Link to="/clusters">Clusters</Link> <span aria-hidden="true">/</span> <span>{name}</span>
       </div>
       <div className="page-head">
         <h1 className="page-title">
@@ -122,7 +165,7 @@ export function ClusterPage({ name }: { name: string }) {
         </h1>
         {cluster?.description && <div className="page-sub">{cluster.description}</div>}
         <div className="page-links">
-          <Link href={withSearch('/platform/watermarks', { cluster: name })} data-testid="cluster-watermarks-link">
+          <Link to="/platform/watermarks" search={{ cluster: name }} data-testid="cluster-watermarks-link">
             Water levels and forecast →
           </Link>
         </div>
@@ -169,7 +212,7 @@ export function ClusterPage({ name }: { name: string }) {
             }
             actions={
               <div className="filters">
-                <select value={state} onChange={(e) => setParams({ state: e.target.value || null })} aria-label="Filter by state" data-testid="state-filter">
+                <select value={state} onChange={(e) => setSearch({ state: e.target.value })} aria-label="Filter by state" data-testid="state-filter">
                   <option value="">All states</option>
                   {HOST_STATES.map((s) => (
                     <option key={s} value={s}>
@@ -185,16 +228,54 @@ export function ClusterPage({ name }: { name: string }) {
                   direction={direction}
                   defaultField="HOSTNAME"
                   label="Order hosts"
-                  onChange={setParams}
+                  onChange={setSearch}
                 />
                 {loading && <span className="spinner" aria-label="Refreshing" />}
               </div>
             }
           >
+            {canOperate && (
+              <div className="bulk-bar" data-testid="bulk-bar">
+                <span className="bulk-count" data-testid="selected-count">
+                  {selected.size ? `${selected.size} selected` : 'Select hosts to change their state'}
+                </span>
+                {/* Stays mounted when the selection is cleared after a change, so its outcome stays in view. */}
+                <HostStateForm
+                  compact
+                  hosts={[...selected].map(([id, hostname]) => ({ id, hostname }))}
+                  onDone={(o) => {
+                    if (!o.failed.length) setSelected(new Map());
+                  }}
+                />
+                {selected.size > 0 && (
+                  <button type="button" className="btn" onClick={() => setSelected(new Map())}>
+                    Clear
+                  </button>
+                )}
+              </div>
+            )}
             <div className="table-wrap">
               <table className="table" data-testid="hosts-table">
                 <thead>
                   <tr>
+                    {canOperate && (
+                      <th className="check-cell">
+                        <input
+                          type="checkbox"
+                          aria-label="Select every host on this page"
+                          data-testid="select-all"
+                          checked={!!hosts?.nodes.length && hosts.nodes.every((h) => selected.has(h.id))}
+                          onChange={(e) => {
+                            const next = new Map(selected);
+                            for (const h of hosts?.nodes ?? []) {
+                              if (e.target.checked) next.set(h.id, h.hostname);
+                              else next.delete(h.id);
+                            }
+                            setSelected(next);
+                          }}
+                        />
+                      </th>
+                    )}
                     <th>Hostname</th>
                     <th>Rack</th>
                     <th>State</th>
@@ -208,36 +289,37 @@ export function ClusterPage({ name }: { name: string }) {
                 </thead>
                 <tbody>
                   {hosts?.nodes.map((h) => (
-                    <tr key={h.id} data-testid="host-row">
-                      <td className="name-cell mono">
-                        <Link href={buildPath('/hosts/:hostname', { hostname: h.hostname })} data-testid="host-link" title="Machine analysis">
-                          {h.hostname}
-                        </Link>
-                      </td>
-                      <td className="mono">{h.rack}</td>
-                      <td>
-                        <Badge tone={STATE_TONE[h.state] ?? 'muted'} title={h.stateReason || undefined}>
-                          {humanizeEnum(h.state)}
-                        </Badge>
-                        {h.stateReason && <span className="reason">{h.stateReason}</span>}
-                      </td>
-                      <td className="num">{formatNumber(h.cpuCores)}</td>
-                      <td className="num">{formatBytes(h.memoryBytes)}</td>
+                    <tr key={h.id} data-testid="host-row" data-hostname={h.hostname}>
+                      {canOperate && (
+                        <td className="check-cell">
+                          <input
+                            type="checkbox"
+                            aria-label={`Select ${h.hostname}`}
+                            data-testid="host-select"
+                            checked={selected.has(h.id)}
+                            onChange={(e) => {
+                              const next = new Map(selected);
+                              if (e.target.checked) next.set(h.id, h.hostname);
+                              else next.delete(h.id);
+                              setSelected(next);
+                            }}
+                          />
+                        </td>
+                      )}
+                      <HostnameCell host={h} />
+                      <td className="mono nowrap">{h.rack}</td>
+                      <HostStateCell host={h} />
+                      <HostSizeCells host={h} />
                       <td className="ellipsis" title={h.os}>
                         {h.os}
                       </td>
-                      <td>
-                        <PercentBar value={h.latestMetrics?.cpuPercent} text={formatPercent(h.latestMetrics?.cpuPercent)} />
-                      </td>
-                      <td>
-                        <PercentBar value={h.latestMetrics?.memoryPercent} text={formatPercent(h.latestMetrics?.memoryPercent)} />
-                      </td>
-                      <td title={formatDateTime(h.lastHeartbeat, true)}>{h.lastHeartbeat ? formatRelative(h.lastHeartbeat) : <span className="muted">never</span>}</td>
+                      <HostUsageCells host={h} />
+                      <HeartbeatCell host={h} />
                     </tr>
                   ))}
                   {hosts && !hosts.nodes.length && (
                     <tr>
-                      <td colSpan={9} className="empty">
+                      <td colSpan={canOperate ? 10 : 9} className="empty">
                         No hosts match these filters.
                       </td>
                     </tr>

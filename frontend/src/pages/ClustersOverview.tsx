@@ -1,20 +1,67 @@
+// Platform operations → Clusters: platform totals, hosts by state per cluster,
+// and the cluster table (filter, search, order).
 import { useMemo, useState, useEffect } from 'react';
-import { useDebounced, useQuery } from '../lib/hooks';
-import {
-  CLUSTER_KINDS,
-  CLUSTERS_OVERVIEW,
-  HOST_STATES,
-  STATE_COUNT_FIELD,
-  type ClusterKind,
-  type ClustersOverviewData,
-  type ClusterSummary,
-  type OrderDirection,
-} from '../lib/queries';
+import { useQuery } from 'urql';
+import { graphql, type ClusterKind, type OrderDirection, type ResultOf } from '../graphql';
+import { CapacityFields, HostCountsFields } from '../graphql/fragments';
+import { useDebounced } from '../lib/hooks';
+import { HOST_STATES, STATE_COUNT_FIELD } from '../lib/hostStates';
 import { formatBitsPerSecond, formatBytes, formatNumber, formatPercent, humanizeEnum } from '../lib/format';
 import { STATE_COLORS, STATUS_TONE } from '../lib/colors';
-import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
+import type { Search, SetSearch } from '../app/router';
 import { Badge, EnumBadge, ErrorPanel, Link, Loading, OrderSelect, Panel, Stat } from '../components/ui';
 import { Chart } from '../components/LazyChart';
+
+export const ClustersOverviewQuery = graphql(
+  `
+    query ClustersOverview($filter: ClusterFilter, $orderBy: ClusterOrder) {
+      platform {
+        clusterCount
+        hostCounts {
+          ...HostCountsFields
+        }
+        capacity {
+          ...CapacityFields
+        }
+        clustersByKind {
+          kind
+          clusters
+          hosts
+        }
+      }
+      clusters(first: 100, filter: $filter, orderBy: $orderBy) {
+        totalCount
+        nodes {
+          id
+          name
+          kind
+          region
+          status
+          ownerBu {
+            name
+            code
+          }
+          stackVersion {
+            version
+            stack {
+              name
+            }
+          }
+          hostCounts {
+            ...HostCountsFields
+          }
+          capacity {
+            ...CapacityFields
+          }
+        }
+      }
+    }
+  `,
+  [HostCountsFields, CapacityFields],
+);
+
+type ClusterSummary = ResultOf<typeof ClustersOverviewQuery>['clusters']['nodes'][number];
+const CLUSTER_KINDS: ClusterKind[] = ['STREAMING', 'BATCH', 'ONLINE'];
 
 type OrderField = 'NAME' | 'KIND' | 'REGION' | 'CREATED_AT';
 const ORDER_FIELDS: OrderField[] = ['NAME', 'KIND', 'REGION', 'CREATED_AT'];
@@ -44,9 +91,9 @@ function hostStatesOption(clusters: ClusterSummary[]) {
   };
 }
 
-export function ClustersOverview() {
-  const loc = useLocation();
-  const search = parseSearch(loc.search);
+type Keys = 'kind' | 'q' | 'order' | 'dir';
+
+export function ClustersOverview({ search, setSearch }: { search: Search<Keys>; setSearch: SetSearch<Keys> }) {
   const kind = (CLUSTER_KINDS as string[]).includes(search.kind ?? '') ? (search.kind as ClusterKind) : '';
   const orderField: OrderField = (ORDER_FIELDS as string[]).includes(search.order ?? '') ? (search.order as OrderField) : 'NAME';
   const direction: OrderDirection = search.dir === 'DESC' ? 'DESC' : 'ASC';
@@ -55,13 +102,8 @@ export function ClustersOverview() {
   const [text, setText] = useState(search.q ?? '');
   const q = useDebounced(text.trim(), 250);
 
-  const setParams = (patch: Record<string, string | null>) => {
-    const next = { kind: kind || null, q: q || null, order: orderField === 'NAME' ? null : orderField, dir: direction === 'ASC' ? null : direction, ...patch };
-    navigate(withSearch(loc.pathname, next), { replace: true });
-  };
-
   useEffect(() => {
-    if ((search.q ?? '') !== q) setParams({ q: q || null });
+    if ((search.q ?? '') !== q) setSearch({ q: q || null });
   }, [q]);
 
   const variables = useMemo(
@@ -71,13 +113,14 @@ export function ClustersOverview() {
     }),
     [kind, q, orderField, direction],
   );
-  const { data, error, loading, refetch } = useQuery<ClustersOverviewData>(CLUSTERS_OVERVIEW, variables);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: ClustersOverviewQuery, variables });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const clusters = data?.clusters.nodes ?? [];
   const option = useMemo(() => hostStatesOption(clusters), [clusters]);
 
   const toggleNameOrder = () => {
-    if (orderField !== 'NAME') setParams({ order: null, dir: null });
-    else setParams({ dir: direction === 'ASC' ? 'DESC' : null });
+    if (orderField !== 'NAME') setSearch({ order: null, dir: null });
+    else setSearch({ dir: direction === 'ASC' ? 'DESC' : null });
   };
 
   const p = data?.platform;
@@ -149,7 +192,7 @@ export function ClustersOverview() {
                   aria-label="Search clusters by name"
                   data-testid="cluster-search"
                 />
-                <select value={kind} onChange={(e) => setParams({ kind: e.target.value || null })} aria-label="Filter by kind" data-testid="kind-filter">
+                <select value={kind} onChange={(e) => setSearch({ kind: e.target.value || null })} aria-label="Filter by kind" data-testid="kind-filter">
                   <option value="">All kinds</option>
                   {CLUSTER_KINDS.map((k) => (
                     <option key={k} value={k}>
@@ -163,7 +206,7 @@ export function ClustersOverview() {
                   direction={direction}
                   defaultField="NAME"
                   label="Order"
-                  onChange={setParams}
+                  onChange={setSearch}
                 />
                 {loading && <span className="spinner" aria-label="Refreshing" />}
               </div>
@@ -197,7 +240,9 @@ export function ClustersOverview() {
                   {clusters.map((c) => (
                     <tr key={c.id} data-testid="cluster-row">
                       <td className="name-cell" data-testid="cluster-name">
-                        <Link href={buildPath('/clusters/:name', { name: c.name })}>{c.name}</Link>
+                        <Link to="/clusters/$name" params={{ name: c.name }}>
+                          {c.name}
+                        </Link>
                       </td>
                       <td>
                         <Badge tone="muted">{humanizeEnum(c.kind)}</Badge>

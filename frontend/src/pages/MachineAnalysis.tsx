@@ -5,30 +5,145 @@
 // or failing analysis never hides the host's basic facts.
 
 import { useMemo, useState } from 'react';
-import { useQuery } from '../lib/hooks';
-import {
-  HOST_METRICS,
-  MACHINE,
-  MACHINE_ANALYSIS,
-  type HostAnalysis,
-  type HostMetricsData,
-  type MachineAnalysisData,
-  type MachineData,
-  type PeerComparison,
-  type ScrapeState,
-} from '../lib/telemetryQueries';
+import { useQuery } from 'urql';
+import { graphql, type Enum, type ResultOf } from '../graphql';
+import { HostMetricPointFields } from '../graphql/fragments';
+import { useCan } from '../lib/hooks';
 import { formatBitsPerSecond, formatBytes, formatDateTime, formatNumber, formatPercent, formatRelative, humanizeEnum } from '../lib/format';
 import { STATE_TONE, type Tone } from '../lib/colors';
-import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
 import { rangeFromParams, rangeToParams, resolveRange, describeRange } from '../lib/timerange';
 import { hostMetricCharts, type HostChartKey } from '../lib/charts';
 import { DIMENSION_LABEL, type WatermarkDimension } from '../lib/watermark';
 import { formatGoDuration } from '../lib/scheduler';
-import { GraphQLRequestError } from '../lib/graphql';
+import { codeOf } from '../lib/errors';
+import { useDocumentTitle } from '../lib/title';
 import { FINDING_LABEL, findingTone, formatWindow, isUnhealthy, verdictTone } from '../lib/machine';
+import type { Search, SetSearch } from '../app/router';
 import { Badge, ErrorPanel, Link, Loading, Panel, PercentBar, Stat } from '../components/ui';
 import { RangePicker } from '../components/telemetry';
+import { HostStateForm } from '../components/HostStateForm';
 import { Chart } from '../components/LazyChart';
+
+export const MachineQuery = graphql(`
+  query Machine($hostname: String!) {
+    host(hostname: $hostname) {
+      id
+      hostname
+      ip
+      rack
+      state
+      stateReason
+      lastHeartbeat
+      createdAt
+      os
+      kernel
+      model
+      cpuCores
+      memoryBytes
+      diskBytes
+      nicBitsPerSecond
+      cluster {
+        id
+        name
+        kind
+        region
+      }
+      latestMetrics {
+        ts
+        cpuPercent
+        memoryPercent
+        diskIoPercent
+        netInBitsPerSecond
+        netOutBitsPerSecond
+        containers
+      }
+    }
+  }
+`);
+
+const ComponentFields = graphql(`
+  fragment ComponentFields on HostComponent {
+    service
+    component
+    version
+    desiredState
+    actualState
+    updatedAt
+  }
+`);
+
+export const MachineAnalysisQuery = graphql(
+  `
+    query MachineAnalysis($hostname: String!, $window: Duration) {
+      host(hostname: $hostname) {
+        id
+        analysis(window: $window) {
+          window
+          hardware {
+            model
+            cpuCores
+            memoryBytes
+            diskBytes
+            nicBitsPerSecond
+          }
+          os
+          kernel
+          components {
+            ...ComponentFields
+          }
+          unhealthyComponents {
+            ...ComponentFields
+          }
+          peers {
+            dimension
+            hostAverage
+            hostP95
+            peerMedian
+            peerP95
+            percentileRank
+            verdict
+          }
+          scrape {
+            url
+            state
+            failures
+            lastAttemptAt
+            lastSuccessAt
+            lastError
+            nextAttemptAt
+          }
+          findings {
+            severity
+            text
+          }
+        }
+      }
+    }
+  `,
+  [ComponentFields],
+);
+
+export const HostMetricsQuery = graphql(
+  `
+    query HostMetrics($hostname: String!, $from: Time, $to: Time) {
+      host(hostname: $hostname) {
+        id
+        metrics(from: $from, to: $to, maxPoints: 300) {
+          step
+          points {
+            ...HostMetricPointFields
+          }
+        }
+      }
+    }
+  `,
+  [HostMetricPointFields],
+);
+
+type HostAnalysis = NonNullable<ResultOf<typeof MachineAnalysisQuery>['host']>['analysis'];
+type PeerComparison = HostAnalysis['peers'][number];
+type ScrapeState = Enum<'ScrapeState'>;
+type RangeKeys = 'range' | 'from' | 'to';
 
 const SCRAPE_TONE: Record<ScrapeState, Tone> = { UP: 'good', PENDING: 'muted', FAILING: 'bad' };
 
@@ -165,14 +280,13 @@ const CHARTS: Array<{ key: HostChartKey; title: string }> = [
   { key: 'containers', title: 'Containers' },
 ];
 
-function Metrics({ hostname }: { hostname: string }) {
-  const loc = useLocation();
-  const search = parseSearch(loc.search);
+function Metrics({ hostname, search, setSearch }: { hostname: string; search: Search<RangeKeys>; setSearch: SetSearch<RangeKeys> }) {
   const range = rangeFromParams(search, '24h', ['1h', '6h', '24h', '7d', '30d']);
   const [nonce, setNonce] = useState(0);
   const resolved = useMemo(() => resolveRange(range, Date.now()), [range.key, range.from, range.to, nonce]);
   const variables = useMemo(() => ({ hostname, from: resolved.from, to: resolved.to }), [hostname, resolved.from, resolved.to]);
-  const { data, error, loading, refetch } = useQuery<HostMetricsData>(HOST_METRICS, variables);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: HostMetricsQuery, variables });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const metrics = data?.host?.metrics;
   const options = useMemo(() => (metrics ? hostMetricCharts(metrics.points, resolved) : null), [metrics, resolved]);
   const hasData = !!metrics?.points.some((p) => p.samples > 0 || p.cpuPercent !== null);
@@ -187,7 +301,7 @@ function Metrics({ hostname }: { hostname: string }) {
       }
       actions={
         <div className="filters">
-          <RangePicker value={range} presets={['1h', '6h', '24h', '7d', '30d']} onChange={(r) => navigate(withSearch(loc.pathname, { ...search, ...rangeToParams(r, '24h') }), { replace: true })} />
+          <RangePicker value={range} presets={['1h', '6h', '24h', '7d', '30d']} onChange={(r) => setSearch(rangeToParams(r, '24h'))} />
           <button type="button" className="btn" onClick={() => setNonce((n) => n + 1)} title="Reload">
             ↻
           </button>
@@ -217,23 +331,27 @@ function Metrics({ hostname }: { hostname: string }) {
   );
 }
 
-export function MachineAnalysis({ hostname }: { hostname: string }) {
-  const { data, error, loading, refetch } = useQuery<MachineData>(MACHINE, { hostname });
-  const analysisQ = useQuery<MachineAnalysisData>(MACHINE_ANALYSIS, { hostname, window: '24h' });
+export function MachineAnalysis({ hostname, search, setSearch }: { hostname: string; search: Search<RangeKeys>; setSearch: SetSearch<RangeKeys> }) {
+  useDocumentTitle(hostname);
+  const canOperate = useCan('OPERATOR');
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: MachineQuery, variables: { hostname } });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
+  const [analysisRes, reexecuteAnalysis] = useQuery({ query: MachineAnalysisQuery, variables: { hostname, window: '24h' } });
+  const analysisQ = { ...analysisRes, loading: analysisRes.fetching, refetch: () => reexecuteAnalysis({ requestPolicy: 'network-only' }) };
   const host = data?.host && data.host.hostname === hostname ? data.host : null;
   const a = analysisQ.data?.host?.analysis ?? null;
-  const notFound = (data && data.host === null && !loading) || (error instanceof GraphQLRequestError && error.code === 'NOT_FOUND');
+  const notFound = (data && data.host === null && !loading) || codeOf(error) === 'NOT_FOUND';
 
   if (notFound) {
     return (
       <div className="page">
         <div className="crumbs">
-          <Link href="/tools/machines">Machine analysis</Link>
+          <Link to="/tools/machines">Machine analysis</Link>
         </div>
         <h1 className="page-title">Host not found</h1>
         <section className="panel">
           <div className="panel-body" data-testid="host-not-found">
-            There is no host named <code>{hostname}</code> (or you may not see it). <Link href="/tools/machines">Search machines</Link>.
+            There is no host named <code>{hostname}</code> (or you may not see it). <Link to="/tools/machines">Search machines</Link>.
           </div>
         </section>
       </div>
@@ -246,10 +364,12 @@ export function MachineAnalysis({ hostname }: { hostname: string }) {
   return (
     <div className="page" data-testid="machine-page" data-hostname={hostname}>
       <div className="crumbs">
-        <Link href="/tools/machines">Machine analysis</Link> <span aria-hidden="true">/</span>{' '}
+        <Link to="/tools/machines">Machine analysis</Link> <span aria-hidden="true">/</span>{' '}
         {host && (
           <>
-            <Link href={buildPath('/clusters/:name', { name: host.cluster.name })}>{host.cluster.name}</Link> <span aria-hidden="true">/</span>{' '}
+            <Link to="/clusters/$name" params={{ name: host.cluster.name }}>
+              {host.cluster.name}
+            </Link> <span aria-hidden="true">/</span>{' '}
           </>
         )}
         <span>{hostname}</span>
@@ -266,7 +386,9 @@ export function MachineAnalysis({ hostname }: { hostname: string }) {
         {host && (
           <div className="page-sub">
             {host.stateReason && <span className="tone-warn-text strong">{host.stateReason} · </span>}
-            {humanizeEnum(host.cluster.kind)} cluster <Link href={buildPath('/clusters/:name', { name: host.cluster.name })}>{host.cluster.name}</Link> · rack{' '}
+            {humanizeEnum(host.cluster.kind)} cluster <Link to="/clusters/$name" params={{ name: host.cluster.name }}>
+              {host.cluster.name}
+            </Link> · rack{' '}
             <span className="mono">{host.rack}</span> · <span className="mono">{host.ip}</span> · last heartbeat{' '}
             <span title={formatDateTime(host.lastHeartbeat, true)}>{host.lastHeartbeat ? formatRelative(host.lastHeartbeat) : 'never'}</span>
           </div>
@@ -286,6 +408,15 @@ export function MachineAnalysis({ hostname }: { hostname: string }) {
             <Stat label="Net out" value={formatBitsPerSecond(m?.netOutBitsPerSecond)} />
             <Stat label="Containers" value={formatNumber(m?.containers)} sub={m ? `sampled ${formatRelative(m.ts)}` : 'no sample in the last hour'} />
           </div>
+
+          {canOperate && (
+            <Panel title="Host state" className="action-panel">
+              <p className="muted small action-help">
+                Put the host into maintenance, back into service, or out of service for good. The reason is shown wherever its state is.
+              </p>
+              <HostStateForm hosts={[{ id: host.id, hostname: host.hostname }]} />
+            </Panel>
+          )}
 
           <div className="grid-3">
             <Panel title="Hardware">
@@ -387,7 +518,7 @@ export function MachineAnalysis({ hostname }: { hostname: string }) {
             </>
           )}
 
-          <Metrics hostname={hostname} />
+          <Metrics hostname={hostname} search={search} setSearch={setSearch} />
         </>
       )}
     </div>

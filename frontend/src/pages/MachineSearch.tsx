@@ -1,36 +1,60 @@
 // Tools → Machine analysis: find a host by name (or start from the hosts that
 // need attention) and open its analysis.
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { useDebounced, useQuery } from '../lib/hooks';
-import { MACHINE_SEARCH, type MachineSearchData } from '../lib/telemetryQueries';
-import { formatBytes, formatDateTime, formatNumber, formatPercent, formatRelative, humanizeEnum } from '../lib/format';
-import { STATE_TONE } from '../lib/colors';
-import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
-import { Badge, ErrorPanel, Link, Loading, Panel, PercentBar } from '../components/ui';
+import { useQuery } from 'urql';
+import { useNavigate } from '@tanstack/react-router';
+import { graphql, type HostState } from '../graphql';
+import { useDebounced } from '../lib/hooks';
+import { formatNumber } from '../lib/format';
+import type { Search, SetSearch } from '../app/router';
+import { ErrorPanel, Link, Loading, Panel } from '../components/ui';
+import { HeartbeatCell, HostnameCell, HostRowFields, HostSizeCells, HostStateCell, HostUsageCells } from '../components/hosts';
 
-const ATTENTION = ['DEGRADED', 'OFFLINE', 'REPAIRING'];
+export const MachineSearchQuery = graphql(
+  `
+    query MachineSearch($filter: HostFilter, $orderBy: HostOrder) {
+      hosts(first: 25, filter: $filter, orderBy: $orderBy) {
+        totalCount
+        nodes {
+          ...HostRowFields
+          cluster {
+            id
+            name
+            kind
+          }
+        }
+      }
+    }
+  `,
+  [HostRowFields],
+);
 
-export function MachineSearch() {
-  const loc = useLocation();
-  const search = parseSearch(loc.search);
+const ATTENTION: HostState[] = ['DEGRADED', 'OFFLINE', 'REPAIRING'];
+
+export function MachineSearch({ search, setSearch }: { search: Search<'q'>; setSearch: SetSearch<'q'> }) {
+  const navigate = useNavigate();
   const [text, setText] = useState(search.q ?? '');
   const q = useDebounced(text.trim(), 250);
 
   useEffect(() => {
-    if ((search.q ?? '') !== q) navigate(withSearch(loc.pathname, { q: q || null }), { replace: true });
+    if ((search.q ?? '') !== q) setSearch({ q });
   }, [q]);
 
   const variables = useMemo(
-    () => (q ? { filter: { search: q }, orderBy: { field: 'HOSTNAME', direction: 'ASC' } } : { filter: { states: ATTENTION }, orderBy: { field: 'LAST_HEARTBEAT', direction: 'DESC' } }),
+    () =>
+      q
+        ? { filter: { search: q }, orderBy: { field: 'HOSTNAME' as const, direction: 'ASC' as const } }
+        : { filter: { states: ATTENTION }, orderBy: { field: 'LAST_HEARTBEAT' as const, direction: 'DESC' as const } },
     [q],
   );
-  const { data, error, loading, refetch } = useQuery<MachineSearchData>(MACHINE_SEARCH, variables);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: MachineSearchQuery, variables });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const rows = data?.hosts.nodes ?? [];
 
   const open = (e: FormEvent) => {
     e.preventDefault();
     const exact = rows.find((r) => r.hostname === text.trim()) ?? (rows.length === 1 ? rows[0] : null);
-    if (exact) navigate(buildPath('/hosts/:hostname', { hostname: exact.hostname }));
+    if (exact) void navigate({ to: '/hosts/$hostname', params: { hostname: exact.hostname } });
   };
 
   return (
@@ -83,32 +107,19 @@ export function MachineSearch() {
               <tbody>
                 {rows.map((h) => (
                   <tr key={h.id} data-testid="machine-row">
-                    <td className="name-cell mono">
-                      <Link href={buildPath('/hosts/:hostname', { hostname: h.hostname })} data-testid="machine-link">
-                        {h.hostname}
+                    <HostnameCell host={h} testId="machine-link" />
+                    <td>
+                      <Link to="/clusters/$name" params={{ name: h.cluster.name }}>
+                        {h.cluster.name}
                       </Link>
                     </td>
-                    <td>
-                      <Link href={buildPath('/clusters/:name', { name: h.cluster.name })}>{h.cluster.name}</Link>
-                    </td>
-                    <td>
-                      <Badge tone={STATE_TONE[h.state] ?? 'muted'} title={h.stateReason || undefined}>
-                        {humanizeEnum(h.state)}
-                      </Badge>
-                      {h.stateReason && <span className="reason">{h.stateReason}</span>}
-                    </td>
+                    <HostStateCell host={h} />
                     <td className="ellipsis" title={`${h.model} · ${h.os}`}>
                       {h.model}
                     </td>
-                    <td className="num">{formatNumber(h.cpuCores)}</td>
-                    <td className="num">{formatBytes(h.memoryBytes)}</td>
-                    <td>
-                      <PercentBar value={h.latestMetrics?.cpuPercent} text={formatPercent(h.latestMetrics?.cpuPercent)} />
-                    </td>
-                    <td>
-                      <PercentBar value={h.latestMetrics?.memoryPercent} text={formatPercent(h.latestMetrics?.memoryPercent)} />
-                    </td>
-                    <td title={formatDateTime(h.lastHeartbeat, true)}>{h.lastHeartbeat ? formatRelative(h.lastHeartbeat) : <span className="muted">never</span>}</td>
+                    <HostSizeCells host={h} />
+                    <HostUsageCells host={h} />
+                    <HeartbeatCell host={h} />
                   </tr>
                 ))}
                 {!rows.length && (

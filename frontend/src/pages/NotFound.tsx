@@ -8,7 +8,7 @@ export function NotFound({ path }: { path: string }) {
       <section className="panel">
         <div className="panel-body">
           <p>
-            There is no page at <code>{path}</code>. <Link href={LANDING_PATH}>Go to the clusters overview</Link>.
+            There is no page at <code>{path}</code>. <Link to={LANDING_PATH}>Go to the clusters overview</Link>.
           </p>
         </div>
       </section>

@@ -1,14 +1,55 @@
 // Platform operations → Scheduler: the periodic analytics jobs, their schedule,
 // last run (with its error highlighted), last success and recent runs.
-import { Fragment, useEffect, useState } from 'react';
-import { useQuery } from '../lib/hooks';
-import { SCHEDULER_JOBS, type SchedulerJob, type SchedulerJobsData, type SchedulerRun } from '../lib/telemetryQueries';
+import { Fragment, useCallback, useEffect, useState } from 'react';
+import { useQuery } from 'urql';
+import { graphql, type ResultOf } from '../graphql';
 import { formatDateTime, formatNumber, formatRelative } from '../lib/format';
 import { failureRate, formatGoDuration, JOB_HEALTH_LABEL, JOB_HEALTH_TONE, jobHealth, type JobHealth } from '../lib/scheduler';
 import { Badge, ErrorPanel, Loading, Panel, Stat } from '../components/ui';
 import { useTicker } from '../components/telemetry';
 
 const REFRESH_MS = 30_000;
+
+const RunFields = graphql(`
+  fragment RunFields on SchedulerRun {
+    id
+    job
+    replica
+    startedAt
+    finishedAt
+    duration
+    rows
+    error
+  }
+`);
+
+export const SchedulerJobsQuery = graphql(
+  `
+    query SchedulerJobs {
+      schedulerJobs {
+        name
+        description
+        interval
+        timeout
+        lastRun {
+          ...RunFields
+        }
+        lastSuccess {
+          id
+          startedAt
+          finishedAt
+        }
+        runs(first: 10) {
+          ...RunFields
+        }
+      }
+    }
+  `,
+  [RunFields],
+);
+
+type SchedulerJob = ResultOf<typeof SchedulerJobsQuery>['schedulerJobs'][number];
+type SchedulerRun = ResultOf<typeof RunFields>;
 
 function RunDots({ runs }: { runs: SchedulerRun[] }) {
   // Oldest on the left, like a timeline.
@@ -55,7 +96,8 @@ function RunsTable({ runs }: { runs: SchedulerRun[] }) {
 }
 
 export function Scheduler() {
-  const { data, error, loading, refetch } = useQuery<SchedulerJobsData>(SCHEDULER_JOBS);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: SchedulerJobsQuery });
+  const refetch = useCallback(() => reexecute({ requestPolicy: 'network-only' }), [reexecute]);
   const now = useTicker(5000);
   const [open, setOpen] = useState<string | null>(null);
   useEffect(() => {

@@ -1,12 +1,41 @@
+// Aquila → Stacks: every stack version with its packages and the clusters on it.
 import { Fragment } from 'react';
-import { useQuery } from '../lib/hooks';
-import { STACKS, type StacksData } from '../lib/queries';
+import { useQuery } from 'urql';
+import { graphql } from '../graphql';
 import { formatDate, formatNumber, humanizeEnum } from '../lib/format';
-import { buildPath } from '../lib/router';
 import { ErrorPanel, Link, Loading, Panel } from '../components/ui';
 
+export const StacksQuery = graphql(`
+  query Stacks {
+    stacks(first: 50) {
+      totalCount
+      nodes {
+        id
+        name
+        description
+        versions {
+          id
+          version
+          releasedAt
+          packages {
+            id
+            service
+            version
+            sourceKind
+          }
+          clusters {
+            id
+            name
+          }
+        }
+      }
+    }
+  }
+`);
+
 export function Stacks() {
-  const { data, error, loading, refetch } = useQuery<StacksData>(STACKS);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: StacksQuery });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const stacks = data?.stacks.nodes ?? [];
   return (
     <div className="page" data-testid="stacks-page">
@@ -75,7 +104,9 @@ export function Stacks() {
                             v.clusters.map((c, j) => (
                               <Fragment key={c.name}>
                                 {j > 0 && ', '}
-                                <Link href={buildPath('/clusters/:name', { name: c.name })}>{c.name}</Link>
+                                <Link to="/clusters/$name" params={{ name: c.name }}>
+                                  {c.name}
+                                </Link>
                               </Fragment>
                             ))
                           ) : (

@@ -5,23 +5,10 @@
 // platformPulse; the selected cluster's levels follow watermarkUpdated.
 
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { useQuery } from '../lib/hooks';
+import { useQuery } from 'urql';
+import { graphql, type ResultOf } from '../graphql';
+import { ForecastFields, LevelFields, RiskFields, WatermarkRowFields, WatermarkSeriesFields } from '../graphql/fragments';
 import { useLiveSubscription } from '../lib/useLive';
-import {
-  CLUSTER_WATERMARK_LIVE,
-  WATERMARK_DETAIL,
-  WATERMARKS_OVERVIEW,
-  WATERMARKS_PULSE,
-  type ClusterRisk,
-  type ClusterWatermarkLiveData,
-  type ClusterWatermarkRow,
-  type Level,
-  type WatermarkDetailData,
-  type WatermarkForecast,
-  type WatermarksOverviewData,
-  type WatermarksPlatform,
-  type WatermarksPulseData,
-} from '../lib/telemetryQueries';
 import {
   DIMENSION_LABEL,
   DIMENSIONS,
@@ -40,12 +27,94 @@ import {
   type WatermarkDimension,
 } from '../lib/watermark';
 import { formatDate, formatDateTime, formatNumber, formatRelative, humanizeEnum } from '../lib/format';
-import { buildPath, navigate, parseSearch, useLocation, withSearch } from '../lib/router';
 import { describeRange, rangeFromParams, rangeToParams, resolveRange, type RangeSelection } from '../lib/timerange';
-import { watermarkChartOption } from '../lib/charts';
+import { watermarkChartOption, type WatermarkForecast } from '../lib/charts';
+import type { Search, SetSearch } from '../app/router';
 import { Badge, ErrorPanel, Link, Loading, Panel, Stat } from '../components/ui';
 import { LiveBadge, RangePicker, Segmented } from '../components/telemetry';
+import { Thresholds } from '../components/Thresholds';
 import { Chart } from '../components/LazyChart';
+
+const WatermarksPlatformFields = graphql(
+  `
+    fragment WatermarksPlatformFields on Platform {
+      levels {
+        ...LevelFields
+      }
+      watermarks {
+        ...WatermarkRowFields
+      }
+      clustersAtRisk {
+        ...RiskFields
+      }
+    }
+  `,
+  [LevelFields, WatermarkRowFields, RiskFields],
+);
+
+export const WatermarksOverviewQuery = graphql(
+  `
+    query WatermarksOverview {
+      platform {
+        ...WatermarksPlatformFields
+      }
+    }
+  `,
+  [WatermarksPlatformFields],
+);
+
+export const WatermarksPulse = graphql(
+  `
+    subscription WatermarksPulse {
+      platformPulse {
+        at
+        platform {
+          ...WatermarksPlatformFields
+        }
+      }
+    }
+  `,
+  [WatermarksPlatformFields],
+);
+
+export const ClusterWatermarkLive = graphql(
+  `
+    subscription ClusterWatermarkLive($clusterId: ID!) {
+      watermarkUpdated(clusterId: $clusterId) {
+        ...WatermarkRowFields
+      }
+    }
+  `,
+  [WatermarkRowFields],
+);
+
+export const WatermarkDetailQuery = graphql(
+  `
+    query WatermarkDetail($name: String!, $dimensions: [WatermarkDimension!], $from: Time, $to: Time) {
+      cluster(name: $name) {
+        id
+        name
+        kind
+        region
+        status
+        watermarkThreshold
+        watermarks(dimensions: $dimensions, from: $from, to: $to, maxPoints: 400) {
+          ...WatermarkSeriesFields
+        }
+        forecast(dimensions: $dimensions) {
+          ...ForecastFields
+        }
+      }
+    }
+  `,
+  [WatermarkSeriesFields, ForecastFields],
+);
+
+type WatermarksPlatform = ResultOf<typeof WatermarksPlatformFields>;
+type ClusterWatermarkRow = ResultOf<typeof WatermarkRowFields>;
+type Level = ResultOf<typeof LevelFields>;
+type ClusterRisk = ResultOf<typeof RiskFields>;
+type Keys = 'cluster' | 'dim' | 'range' | 'from' | 'to';
 
 type DimChoice = WatermarkDimension | 'ALL';
 
@@ -228,7 +297,8 @@ function ClusterDetail({
   }, [resolved.endsNow]);
 
   const variables = useMemo(() => ({ name, dimensions: DIMENSIONS, from: resolved.from, to: resolved.to }), [name, resolved.from, resolved.to]);
-  const { data, error, loading, refetch } = useQuery<WatermarkDetailData>(WATERMARK_DETAIL, variables);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: WatermarkDetailQuery, variables });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const cluster = data?.cluster && data.cluster.name === name ? data.cluster : null;
 
   const charts = useMemo(() => {
@@ -263,7 +333,7 @@ function ClusterDetail({
           <span className="muted small">
             {cluster ? `${humanizeEnum(cluster.kind)} · ${cluster.region} · threshold ${formatUtil(cluster.watermarkThreshold)}` : ''}
           </span>
-          <Link href={buildPath('/clusters/:name', { name })} className="small">
+          <Link to="/clusters/$name" params={{ name }} className="small">
             Cluster page →
           </Link>
           {live}
@@ -392,27 +462,23 @@ function ForecastTable({ forecasts, show, onDim }: { forecasts: WatermarkForecas
   );
 }
 
-export function Watermarks() {
-  const loc = useLocation();
-  const search = parseSearch(loc.search);
+export function Watermarks({ search, setSearch }: { search: Search<Keys>; setSearch: SetSearch<Keys> }) {
   const selected = search.cluster ?? '';
   const dim: DimChoice = isDimension(search.dim) ? search.dim : 'ALL';
   const range = rangeFromParams(search, '7d', ['24h', '7d', '30d']);
   const detailRef = useRef<HTMLDivElement>(null);
   const [scrollOnSelect, setScrollOnSelect] = useState(false);
 
-  const setParams = (patch: Record<string, string | null>) => {
-    const next = { cluster: selected || null, dim: dim === 'ALL' ? null : dim, ...rangeToParams(range, '7d'), ...patch };
-    navigate(withSearch(loc.pathname, next), { replace: true });
-  };
+  const setParams = setSearch;
   const select = (name: string) => {
     setParams({ cluster: name });
     setScrollOnSelect(true);
   };
 
-  const { data, error, loading, refetch } = useQuery<WatermarksOverviewData>(WATERMARKS_OVERVIEW);
+  const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: WatermarksOverviewQuery });
+  const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const [pulse, setPulse] = useState<{ at: string; platform: WatermarksPlatform } | null>(null);
-  const pulseInfo = useLiveSubscription<WatermarksPulseData>(WATERMARKS_PULSE, {}, (d) => setPulse(d.platformPulse));
+  const pulseInfo = useLiveSubscription(WatermarksPulse, {}, (d) => setPulse(d.platformPulse));
   // A fresh query result (retry, reload) wins over an older pulse.
   useEffect(() => {
     if (data) setPulse(null);
@@ -422,7 +488,7 @@ export function Watermarks() {
   const selectedId = platform?.watermarks.find((w) => w.cluster.name === selected)?.cluster.id ?? null;
   const [clusterLive, setClusterLive] = useState<ClusterWatermarkRow | null>(null);
   useEffect(() => setClusterLive(null), [selectedId]);
-  const clusterInfo = useLiveSubscription<ClusterWatermarkLiveData>(CLUSTER_WATERMARK_LIVE, { clusterId: selectedId }, (d) => setClusterLive(d.watermarkUpdated), {
+  const clusterInfo = useLiveSubscription(ClusterWatermarkLive, { clusterId: selectedId ?? '' }, (d) => setClusterLive(d.watermarkUpdated), {
     skip: !selectedId,
   });
 
@@ -490,6 +556,8 @@ export function Watermarks() {
           >
             <RiskList risks={platform.clustersAtRisk} onSelect={select} />
           </Panel>
+
+          <Thresholds />
 
           <Panel
             title={

@@ -1,0 +1,229 @@
+// The route tree (TanStack Router, code-based): typed path params, and search
+// params kept as plain strings so URLs read as before (?state=OFFLINE&q=node1).
+// Route components read params and search and hand them to the pages as props,
+// so pages do not depend on the route tree. The Go server answers every unknown
+// path with index.html, so deep links work on reload.
+
+import {
+  createRootRoute,
+  createRoute,
+  createRouter,
+  Outlet,
+  redirect,
+  useNavigate,
+  useRouterState,
+  type RouterHistory,
+  createBrowserHistory,
+} from '@tanstack/react-router';
+import { lazy, Suspense, useCallback, type ComponentType } from 'react';
+import { LANDING_PATH, NAV, REDIRECTS } from './routes';
+import { Shell } from './Shell';
+import { ComingSoon } from '../pages/ComingSoon';
+import { NotFound } from '../pages/NotFound';
+import { Loading } from '../components/ui';
+
+/** A page loaded on first visit (typed as the page itself), so the first screen does not wait for every page's code. */
+function page<M extends Record<K, ComponentType<any>>, K extends keyof M>(load: () => Promise<M>, name: K) {
+  return lazy(() => load().then((m) => ({ default: m[name] })));
+}
+
+const ClustersOverview = page(() => import('../pages/ClustersOverview'), 'ClustersOverview');
+const ClusterPage = page(() => import('../pages/ClusterPage'), 'ClusterPage');
+const Stacks = page(() => import('../pages/Stacks'), 'Stacks');
+const AuditLog = page(() => import('../pages/AuditLog'), 'AuditLog');
+const Watermarks = page(() => import('../pages/Watermarks'), 'Watermarks');
+const Scheduler = page(() => import('../pages/Scheduler'), 'Scheduler');
+const BigScreen = page(() => import('../pages/BigScreen'), 'BigScreen');
+const MachineSearch = page(() => import('../pages/MachineSearch'), 'MachineSearch');
+const MachineAnalysis = page(() => import('../pages/MachineAnalysis'), 'MachineAnalysis');
+const Tokens = page(() => import('../pages/Tokens'), 'Tokens');
+
+/** A route's search params: the named keys, as non-empty strings. */
+export type Search<K extends string> = Partial<Record<K, string>>;
+/** Changes some search params (null or '' removes one), replacing the history entry. */
+export type SetSearch<K extends string> = (patch: Partial<Record<K, string | null>>) => void;
+
+/** validateSearch for plain string params: unknown keys and non-strings are dropped. */
+export function stringSearch<K extends string>(...keys: K[]) {
+  return (raw: Record<string, unknown>): Search<K> => {
+    const out: Search<K> = {};
+    for (const k of keys) {
+      const v = raw[k];
+      if (typeof v === 'string' && v !== '') out[k] = v;
+      else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    }
+    return out;
+  };
+}
+
+/** Query strings without JSON quoting: every value is a string, as URLSearchParams gives it. */
+export function parseSearch(searchStr: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  new URLSearchParams(searchStr.startsWith('?') ? searchStr.slice(1) : searchStr).forEach((v, k) => {
+    out[k] = v;
+  });
+  return out;
+}
+
+export function stringifySearch(search: Record<string, unknown>): string {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(search)) if (v !== undefined && v !== null && v !== '') sp.set(k, String(v));
+  const s = sp.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Merges a patch into the current search params (dropping emptied ones) and replaces the URL. */
+export function useSetSearch<K extends string>(): SetSearch<K> {
+  const navigate = useNavigate();
+  return useCallback(
+    (patch) =>
+      void navigate({
+        to: '.',
+        search: ((prev: Record<string, unknown>) => {
+          const next: Record<string, unknown> = { ...prev, ...patch };
+          for (const k of Object.keys(next)) if (next[k] === null || next[k] === '' || next[k] === undefined) delete next[k];
+          return next;
+        }) as never, // one helper for every route: the per-route search types meet here
+        replace: true,
+        // A filter change keeps the page where it is.
+        resetScroll: false,
+      }),
+    [navigate],
+  );
+}
+
+function RootNotFound() {
+  const pathname = useRouterState({ select: (s) => s.location.pathname });
+  return (
+    <Shell title="Not found">
+      <NotFound path={pathname} />
+    </Shell>
+  );
+}
+
+const rootRoute = createRootRoute({ component: Outlet, notFoundComponent: RootNotFound });
+
+/** Every page but the big screen sits in the shell (top bar and navigation). */
+const appRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  id: 'app',
+  component: () => (
+    <Shell>
+      <Suspense fallback={<Loading what="Loading the page" />}>
+        <Outlet />
+      </Suspense>
+    </Shell>
+  ),
+});
+
+const homeRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/',
+  beforeLoad: () => {
+    throw redirect({ to: LANDING_PATH, replace: true });
+  },
+});
+
+const redirectRoutes = Object.entries(REDIRECTS).map(([from, to]) =>
+  createRoute({
+    getParentRoute: () => rootRoute,
+    path: from,
+    beforeLoad: ({ location }) => {
+      throw redirect({ href: `${to}${location.searchStr}`, replace: true });
+    },
+  }),
+);
+
+const clustersRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'clusters',
+  validateSearch: stringSearch('kind', 'q', 'order', 'dir'),
+  component: function ClustersRoute() {
+    return <ClustersOverview search={clustersRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const clusterRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'clusters/$name',
+  validateSearch: stringSearch('state', 'rack', 'q', 'order', 'dir'),
+  component: function ClusterRoute() {
+    const { name } = clusterRoute.useParams();
+    return <ClusterPage key={name} name={name} search={clusterRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const hostRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'hosts/$hostname',
+  validateSearch: stringSearch('range', 'from', 'to'),
+  component: function HostRoute() {
+    const { hostname } = hostRoute.useParams();
+    return <MachineAnalysis key={hostname} hostname={hostname} search={hostRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const machinesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'tools/machines',
+  validateSearch: stringSearch('q'),
+  component: function MachinesRoute() {
+    return <MachineSearch search={machinesRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const watermarksRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'platform/watermarks',
+  validateSearch: stringSearch('cluster', 'dim', 'range', 'from', 'to'),
+  component: function WatermarksRoute() {
+    return <Watermarks search={watermarksRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
+const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
+const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
+const tokensRoute = createRoute({ getParentRoute: () => appRoute, path: 'tokens', component: Tokens });
+
+const soonRoutes = NAV.flatMap((s) => s.items)
+  .filter((i) => i.soon)
+  .map((item) => createRoute({ getParentRoute: () => appRoute, path: item.path, component: () => <ComingSoon item={item} /> }));
+
+const screenRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: 'screen',
+  component: () => (
+    <Suspense fallback={<div className="boot" />}>
+      <BigScreen />
+    </Suspense>
+  ),
+});
+
+export const routeTree = rootRoute.addChildren([
+  homeRoute,
+  ...redirectRoutes,
+  screenRoute,
+  appRoute.addChildren([
+    clustersRoute,
+    clusterRoute,
+    hostRoute,
+    machinesRoute,
+    watermarksRoute,
+    schedulerRoute,
+    stacksRoute,
+    auditRoute,
+    tokensRoute,
+    ...soonRoutes,
+  ]),
+]);
+
+export function createAppRouter(history: RouterHistory = createBrowserHistory()) {
+  return createRouter({ routeTree, history, parseSearch, stringifySearch, scrollRestoration: false, defaultPreload: false });
+}
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: ReturnType<typeof createAppRouter>;
+  }
+}
