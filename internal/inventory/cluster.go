@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
