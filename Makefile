@@ -6,7 +6,7 @@ GO        ?= go
 BIN       := bin/tesla
 LISTEN    ?= 127.0.0.1:8080
 GO_FILES  := $(shell find . -name '*.go' -not -path './frontend/node_modules/*' 2>/dev/null)
-FRONT_SRC := $(shell find frontend/src frontend/index.html frontend/graphiql.html frontend/vite.config.ts -type f 2>/dev/null)
+FRONT_SRC := $(shell find frontend/src frontend/index.html frontend/graphiql.html frontend/vite.config.ts graph/schema -type f 2>/dev/null)
 
 .PHONY: run test test-go test-frontend bench generate lint e2e frontend build clean help
 
