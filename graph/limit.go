@@ -109,10 +109,37 @@ type (
 )
 
 // eventClock starts a subscription event's deadline when its first resolver
-// runs, not while the subscription waits for the event.
+// runs, not while the subscription waits for the event. The contexts it gives
+// resolvers end with the event, not with each resolver: a resolver may start
+// work that its children finish (a look-ahead prefetch primes the loaders its
+// children read), and that work must not be cancelled when the resolver that
+// started it returns.
 type eventClock struct {
 	once     sync.Once
 	deadline time.Time
+
+	mu      sync.Mutex
+	cancels []context.CancelFunc
+}
+
+// bound returns ctx under the event's deadline.
+func (c *eventClock) bound(ctx context.Context, timeout time.Duration) context.Context {
+	c.once.Do(func() { c.deadline = time.Now().Add(timeout) })
+	ctx, cancel := context.WithDeadline(ctx, c.deadline)
+	c.mu.Lock()
+	c.cancels = append(c.cancels, cancel)
+	c.mu.Unlock()
+	return ctx
+}
+
+// end releases the event's contexts once its response is complete.
+func (c *eventClock) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cancel := range c.cancels {
+		cancel()
+	}
+	c.cancels = nil
 }
 
 func (g *guard) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -204,7 +231,9 @@ func rateLimited(msg string) *gqlerror.Error {
 func (g *guard) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	if graphql.HasOperationContext(ctx) {
 		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
-			ctx = context.WithValue(ctx, eventClockKey{}, &eventClock{})
+			clock := &eventClock{}
+			defer clock.end()
+			return next(context.WithValue(ctx, eventClockKey{}, clock))
 		}
 	}
 	return next(ctx)
@@ -218,10 +247,7 @@ func (g *guard) InterceptField(ctx context.Context, next graphql.Resolver) (any,
 		return next(ctx)
 	}
 	if clock, ok := ctx.Value(eventClockKey{}).(*eventClock); ok {
-		clock.once.Do(func() { clock.deadline = time.Now().Add(g.timeout) })
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, clock.deadline)
-		defer cancel()
+		ctx = clock.bound(ctx, g.timeout)
 	}
 	if gate, ok := ctx.Value(gateKey{}).(chan struct{}); ok {
 		select {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextCursor, pagerState, pageVariables, previousCursor, previousPageCursor } from '../src/lib/paging';
+import { nextCursor, nextPosition, pagerState, pageVariables, positionFor, previousCursor, previousPageCursor, previousPosition } from '../src/lib/paging';
 
 const info = (o: Partial<{ hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null }>) => ({
   hasNextPage: false,
@@ -34,5 +34,24 @@ describe('paging', () => {
   it('goes back to a fresh first page', () => {
     expect(previousPageCursor(info({}), 1)).toEqual({});
     expect(previousPageCursor(info({}), 3)).toEqual({ before: 's' });
+  });
+});
+
+describe('pager positions', () => {
+  const info = { hasNextPage: true, hasPreviousPage: false, startCursor: 's1', endCursor: 'e1' };
+
+  it('start a new listing at page one, without the old cursor', () => {
+    const onPage3 = { key: 'HOSTNAME/ASC', cursor: { after: 'e2' }, index: 2 };
+    expect(positionFor(onPage3, 'HOSTNAME/ASC')).toBe(onPage3);
+    expect(positionFor(onPage3, 'CPU/DESC')).toEqual({ key: 'CPU/DESC', cursor: {}, index: 0 });
+  });
+
+  it('move forward and back within a listing', () => {
+    const first = positionFor({ key: 'k', cursor: {}, index: 0 }, 'k');
+    const second = nextPosition(first, info);
+    expect(second).toEqual({ key: 'k', cursor: { after: 'e1' }, index: 1 });
+    expect(previousPosition(second, { ...info, hasPreviousPage: true })).toEqual({ key: 'k', cursor: {}, index: 0 });
+    const third = nextPosition(second, { ...info, endCursor: 'e2' });
+    expect(previousPosition(third, { ...info, startCursor: 's3' })).toEqual({ key: 'k', cursor: { before: 's3' }, index: 1 });
   });
 });

@@ -162,8 +162,14 @@ func TestPlatformPulseAndWatermarkSubscriptions(t *testing.T) {
 	var clusterID string
 	r := e.gql(t, tok, `{ clusters(first: 1) { nodes { id } } }`, nil)
 	clusterID = dig(r.Data, "clusters", "nodes", 0, "id").(string)
+	// Sick hosts with their clusters: the pulse resolves them through loaders the
+	// platform resolver primes, which must outlive that resolver within the event.
+	_, err = e.db.Pool.Exec(ctx, `UPDATE host SET state = 'DEGRADED', state_reason = 'disk errors', state_changed_at = now()
+		WHERE id IN (SELECT id FROM host ORDER BY id LIMIT 4)`)
+	require.NoError(t, err)
 	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"id": "p", "type": "subscribe", "payload": map[string]any{
-		"query": `subscription { platformPulse { at platform { hostCounts { total } levels(dimensions: [CPU]) { utilization } } } }`}}))
+		"query": `subscription { platformPulse { at platform { hostCounts { total } levels(dimensions: [CPU]) { utilization }
+			recentSickHosts(first: 10) { hostname cluster { name } } } } }`}}))
 	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"id": "w", "type": "subscribe", "payload": map[string]any{
 		"query": `subscription($c: ID!) { watermarkUpdated(clusterId: $c) { cluster { name } levels { dimension } } }`, "variables": map[string]any{"c": clusterID}}}))
 
@@ -181,6 +187,11 @@ func TestPlatformPulseAndWatermarkSubscriptions(t *testing.T) {
 	for len(seen) < 2 {
 		m := next()
 		seen[m["id"].(string)]++
+		if m["id"] == "p" {
+			require.Nil(t, dig(m, "payload", "errors"), "%v", m)
+			require.Len(t, dig(m, "payload", "data", "platformPulse", "platform", "recentSickHosts"), 4, "%v", m)
+			require.NotEmpty(t, dig(m, "payload", "data", "platformPulse", "platform", "recentSickHosts", 3, "cluster", "name"), "%v", m)
+		}
 	}
 	// New samples for the last complete minute, then a rollup: both fire again.
 	minute := time.Now().UTC().Truncate(time.Minute).Add(-time.Minute)

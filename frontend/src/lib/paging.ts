@@ -47,3 +47,34 @@ export function previousPageCursor(info: PageInfo | null | undefined, pageIndex:
   if (pageIndex <= 1 || !info?.startCursor) return {};
   return { before: info.startCursor };
 }
+
+/**
+ * Where a pager stands in one listing. `key` names the listing (its filters and
+ * ordering): a cursor only means something in the listing that made it, and the
+ * server refuses a cursor made under another ordering.
+ */
+export interface PagerPosition {
+  key: string;
+  cursor: PageCursor;
+  index: number;
+}
+
+/**
+ * The position to use for listing `key`: the stored one if it belongs to that
+ * listing, else page one. Deriving it during render (instead of resetting the
+ * cursor in an effect after a filter changed) means the first request of a new
+ * listing never carries the old listing's cursor.
+ */
+export function positionFor(stored: PagerPosition, key: string): PagerPosition {
+  return stored.key === key ? stored : { key, cursor: {}, index: 0 };
+}
+
+/** The position one page after `at`, given the page info of the page shown. */
+export function nextPosition(at: PagerPosition, info: PageInfo | null | undefined): PagerPosition {
+  return { key: at.key, cursor: nextCursor(info) ?? {}, index: at.index + 1 };
+}
+
+/** The position one page before `at`, given the page info of the page shown. */
+export function previousPosition(at: PagerPosition, info: PageInfo | null | undefined): PagerPosition {
+  return { key: at.key, cursor: previousPageCursor(info, at.index), index: Math.max(0, at.index - 1) };
+}

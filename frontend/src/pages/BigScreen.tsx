@@ -392,7 +392,11 @@ export function BigScreen() {
     setHistory((h) => pushBounded(h, { t: Number.isNaN(t) ? now : t, levels: levelsOf(platform) }, TREND_LIMIT));
   }, []);
 
-  const info = useLiveSubscription(ScreenPulse, {}, (d) => apply(d.platformPulse.platform, 'pulse', d.platformPulse.at));
+  // An event whose figures failed arrives with errors and, through the cache, no
+  // pulse: the screen keeps what it shows (and polls if the socket stays silent).
+  const info = useLiveSubscription(ScreenPulse, {}, (d) => {
+    if (d.platformPulse?.platform) apply(d.platformPulse.platform, 'pulse', d.platformPulse.at);
+  });
   const infoRef = useRef(info);
   infoRef.current = info;
 

@@ -9,7 +9,7 @@ import { useCan, useDebounced } from '../lib/hooks';
 import { HOST_STATES, STATE_COUNT_FIELD } from '../lib/hostStates';
 import { formatBitsPerSecond, formatBytes, formatDate, formatNumber, humanizeEnum } from '../lib/format';
 import { STATE_COLORS, STATUS_TONE } from '../lib/colors';
-import { nextCursor, pageVariables, pagerState, previousPageCursor, type PageCursor } from '../lib/paging';
+import { nextPosition, pageVariables, pagerState, positionFor, previousPosition, type PagerPosition } from '../lib/paging';
 import { codeOf } from '../lib/errors';
 import { useDocumentTitle } from '../lib/title';
 import type { Search, SetSearch } from '../app/router';
@@ -109,18 +109,18 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
   const [hostText, setHostText] = useState(search.q ?? '');
   const rack = useDebounced(rackText.trim(), 300);
   const q = useDebounced(hostText.trim(), 300);
-  const [cursor, setCursor] = useState<PageCursor>({});
-  const [pageIndex, setPageIndex] = useState(0);
+  // The pager belongs to one listing: a new filter or ordering starts at page one
+  // in the same render, so its first request never sends the old listing's cursor.
+  const listing = JSON.stringify([name, state, rack, q, orderField, direction]);
+  const [stored, setPosition] = useState<PagerPosition>({ key: listing, cursor: {}, index: 0 });
+  const position = positionFor(stored, listing);
+  const { cursor, index: pageIndex } = position;
   const [selected, setSelected] = useState<Map<string, string>>(new Map());
 
   // Typed filters go to the URL once settled; any filter change goes back to page one.
   useEffect(() => {
     if ((search.rack ?? '') !== rack || (search.q ?? '') !== q) setSearch({ rack, q });
   }, [rack, q]);
-  useEffect(() => {
-    setCursor({});
-    setPageIndex(0);
-  }, [name, state, rack, q, orderField, direction]);
 
   const variables = useMemo(
     () => ({
@@ -332,12 +332,10 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
                 hasPrevious={pagerState(hosts.pageInfo, cursor, pageIndex).hasPrevious}
                 hasNext={pagerState(hosts.pageInfo, cursor, pageIndex).hasNext}
                 onPrevious={() => {
-                  setCursor(previousPageCursor(hosts.pageInfo, pageIndex));
-                  setPageIndex((i) => Math.max(0, i - 1));
+                  setPosition(previousPosition(position, hosts.pageInfo));
                 }}
                 onNext={() => {
-                  setCursor(nextCursor(hosts.pageInfo) ?? {});
-                  setPageIndex((i) => i + 1);
+                  setPosition(nextPosition(position, hosts.pageInfo));
                 }}
                 busy={loading}
               >
