@@ -125,7 +125,10 @@ func errorPresenter(logger *slog.Logger, timeout time.Duration) graphql.ErrorPre
 			gqlErr.Extensions = map[string]any{"code": string(fault.Invalid)}
 			return gqlErr
 		}
-		if !errors.Is(err, errInternal) && !errors.Is(err, context.Canceled) {
+		// A cancellation is the client going away, not worth an ERROR — unless the
+		// context of the field that failed is still alive: then something inside
+		// cancelled work it should not have, and that is a bug to see in the log.
+		if !errors.Is(err, errInternal) && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
 			logger.ErrorContext(ctx, "graphql request failed", "error", err, "path", gqlErr.Path.String())
 		}
 		gqlErr.Message = "internal server error"
