@@ -129,3 +129,33 @@ export const HostMetricPointFields = graphql(`
     samples
   }
 `);
+
+/** A cluster as its table row and its page header show it. */
+export const ClusterSummaryFields = graphql(
+  `
+    fragment ClusterSummaryFields on Cluster {
+      id
+      name
+      kind
+      region
+      status
+      ownerBu {
+        name
+        code
+      }
+      stackVersion {
+        version
+        stack {
+          name
+        }
+      }
+      hostCounts {
+        ...HostCountsFields
+      }
+      capacity {
+        ...CapacityFields
+      }
+    }
+  `,
+  [HostCountsFields, CapacityFields],
+);

@@ -9,7 +9,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useClient } from 'urql';
 import { graphql, type ResultOf } from '../graphql';
-import { CapacityFields, HostCountsFields } from '../graphql/fragments';
+import { CapacityFields, HostCountsFields, RiskFields } from '../graphql/fragments';
 import { useLiveSubscription } from '../lib/useLive';
 import type { LiveInfo } from '../lib/live';
 import { DIMENSION_LABEL, DIMENSIONS, formatDaysTo, formatUtil, heatColor, levelFor, sortClustersByRisk, STATUS_COLOR_DARK, type WatermarkDimension } from '../lib/watermark';
@@ -55,17 +55,7 @@ const ScreenPlatformFields = graphql(
         }
       }
       clustersAtRisk {
-        cluster {
-          id
-          name
-          kind
-        }
-        dimension
-        utilization
-        threshold
-        crossesAt
-        daysToThreshold
-        reason
+        ...RiskFields
       }
       recentSickHosts(first: 10) {
         id
@@ -80,7 +70,7 @@ const ScreenPlatformFields = graphql(
       }
     }
   `,
-  [HostCountsFields, CapacityFields, ScreenLevelFields],
+  [HostCountsFields, CapacityFields, ScreenLevelFields, RiskFields],
 );
 
 export const ScreenInitial = graphql(

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql, type HostState, type OrderDirection, type ResultOf } from '../graphql';
-import { CapacityFields, HostCountsFields, PageInfoFields } from '../graphql/fragments';
+import { ClusterSummaryFields, PageInfoFields } from '../graphql/fragments';
 import { useCan, useDebounced } from '../lib/hooks';
 import { HOST_STATES, STATE_COUNT_FIELD } from '../lib/hostStates';
 import { formatBitsPerSecond, formatBytes, formatDate, formatNumber, humanizeEnum } from '../lib/format';
@@ -22,29 +22,9 @@ export const ClusterPageQuery = graphql(
   `
     query ClusterPage($name: String!, $first: Int, $after: String, $last: Int, $before: String, $filter: HostFilter, $orderBy: HostOrder) {
       cluster(name: $name) {
-        id
-        name
-        kind
-        region
-        status
+        ...ClusterSummaryFields
         description
         createdAt
-        ownerBu {
-          name
-          code
-        }
-        stackVersion {
-          version
-          stack {
-            name
-          }
-        }
-        hostCounts {
-          ...HostCountsFields
-        }
-        capacity {
-          ...CapacityFields
-        }
         hosts(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
           totalCount
           pageInfo {
@@ -57,7 +37,7 @@ export const ClusterPageQuery = graphql(
       }
     }
   `,
-  [HostCountsFields, CapacityFields, PageInfoFields, HostRowFields],
+  [ClusterSummaryFields, PageInfoFields, HostRowFields],
 );
 
 type ClusterDetail = NonNullable<ResultOf<typeof ClusterPageQuery>['cluster']>;

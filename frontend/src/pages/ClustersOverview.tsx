@@ -3,7 +3,7 @@
 import { useMemo, useState, useEffect } from 'react';
 import { useQuery } from 'urql';
 import { graphql, type ClusterKind, type OrderDirection, type ResultOf } from '../graphql';
-import { CapacityFields, HostCountsFields } from '../graphql/fragments';
+import { CapacityFields, ClusterSummaryFields, HostCountsFields } from '../graphql/fragments';
 import { useDebounced } from '../lib/hooks';
 import { HOST_STATES, STATE_COUNT_FIELD } from '../lib/hostStates';
 import { formatBitsPerSecond, formatBytes, formatNumber, formatPercent, humanizeEnum } from '../lib/format';
@@ -32,32 +32,12 @@ export const ClustersOverviewQuery = graphql(
       clusters(first: 100, filter: $filter, orderBy: $orderBy) {
         totalCount
         nodes {
-          id
-          name
-          kind
-          region
-          status
-          ownerBu {
-            name
-            code
-          }
-          stackVersion {
-            version
-            stack {
-              name
-            }
-          }
-          hostCounts {
-            ...HostCountsFields
-          }
-          capacity {
-            ...CapacityFields
-          }
+          ...ClusterSummaryFields
         }
       }
     }
   `,
-  [HostCountsFields, CapacityFields],
+  [HostCountsFields, CapacityFields, ClusterSummaryFields],
 );
 
 type ClusterSummary = ResultOf<typeof ClustersOverviewQuery>['clusters']['nodes'][number];
