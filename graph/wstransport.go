@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/teslaops/tesla/internal/fault"
 )
 
 // wsProtocol is the one websocket subprotocol served: graphql-transport-ws, as
@@ -43,6 +45,7 @@ const (
 	wsWriteTimeout       = 10 * time.Second
 	maxCloseReason       = 123 // RFC 6455 leaves 123 bytes for the reason
 	maxOperationID       = 256
+	defaultWSMaxOps      = 100
 )
 
 // CloseError closes a websocket connection with Code and Reason. An InitFunc
@@ -84,6 +87,12 @@ type Websocket struct {
 	OriginPatterns []string
 	// ReadLimit bounds one client message in bytes; 0 means 1 MiB.
 	ReadLimit int64
+	// MaxOperations bounds the operations one connection runs at once (live
+	// subscriptions count until they complete); a subscribe beyond it is answered
+	// with an error message coded RATE_LIMITED, and the connection stays open.
+	// 0 means 100: a screen needs a handful, and each one costs the server work
+	// on every event.
+	MaxOperations int
 	// Logger receives failures that no client should see; nil drops them.
 	Logger *slog.Logger
 }
@@ -331,6 +340,14 @@ func (c *wsConn) subscribe(connCtx context.Context, id string, payload json.RawM
 	if _, dup := c.ops[id]; dup {
 		c.mu.Unlock()
 		return false
+	}
+	if limit := cmp.Or(c.t.MaxOperations, defaultWSMaxOps); len(c.ops) >= limit {
+		c.mu.Unlock()
+		c.sendErrors(connCtx, id, gqlerror.List{{
+			Message:    fmt.Sprintf("this connection already runs %d operations, the most allowed at once: complete some first", limit),
+			Extensions: map[string]any{"code": string(fault.RateLimited)},
+		}})
+		return true
 	}
 	ctx, cancel := context.WithCancel(connCtx)
 	c.ops[id] = cancel

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -212,4 +213,37 @@ func TestWebsocketInitTimeoutIsConfigured(t *testing.T) {
 	require.Equal(t, 3*time.Second, cfg.WebsocketInitTimeout)
 	_, err = LoadConfig(env("soon"))
 	require.ErrorContains(t, err, "TESLA_WS_INIT_TIMEOUT")
+}
+
+// TestWebsocketBoundsOperationsPerConnection: one socket cannot pile up live
+// subscriptions without end; past the cap a subscribe gets an error message
+// (RATE_LIMITED) and the connection, with its running operations, stays.
+func TestWebsocketBoundsOperationsPerConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn := e.wsAck(t, ctx, map[string]any{"authToken": e.as(fixture.Viewer)})
+	const live = `subscription { hostStateChanged { hostname state } }`
+	for i := range 100 {
+		require.NoError(t, wsjson.Write(ctx, conn, subscribeMsg(fmt.Sprintf("s%d", i), live)))
+	}
+	require.NoError(t, wsjson.Write(ctx, conn, subscribeMsg("one-too-many", live)))
+	var m map[string]any
+	require.NoError(t, wsjson.Read(ctx, conn, &m))
+	require.Equal(t, "error", m["type"], "%v", m)
+	require.Equal(t, "one-too-many", m["id"])
+	require.Equal(t, "RATE_LIMITED", dig(m, "payload", 0, "extensions", "code"), "%v", m)
+
+	// Completing one frees its place; the connection still serves.
+	require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"id": "s0", "type": "complete"}))
+	require.NoError(t, wsjson.Write(ctx, conn, subscribeMsg("q", `{ me { role } }`)))
+	for {
+		require.NoError(t, wsjson.Read(ctx, conn, &m))
+		if m["id"] == "q" {
+			break
+		}
+	}
+	require.Equal(t, "next", m["type"], "%v", m)
+	require.Equal(t, "VIEWER", dig(m, "payload", "data", "me", "role"))
 }
