@@ -305,6 +305,18 @@ func (w *Writer) copyDirect(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 	if err := markDirty(ctx, tx, in.meta.minutes); err != nil {
 		return Result{}, err
 	}
+	// host_latest is upserted from the same bytes, staged: every row of the batch
+	// was stored, so the batch is what the latest sample per host comes from.
+	if err := createStage(ctx, tx); err != nil {
+		return Result{}, err
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, in.reader(),
+		"COPY host_metric_stage ("+columnList+") FROM STDIN (FORMAT binary)"); err != nil {
+		return Result{}, err
+	}
+	if _, err := tx.Exec(ctx, latestUpsert("host_metric_stage", false)); err != nil {
+		return Result{}, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return Result{}, err
 	}
@@ -322,8 +334,7 @@ func (w *Writer) copyStaged(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 		return Result{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after commit
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS host_metric_stage
-		(LIKE host_metric INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+	if err := createStage(ctx, tx); err != nil {
 		return Result{}, err
 	}
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, in.reader(),
@@ -338,11 +349,13 @@ func (w *Writer) copyStaged(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 			INSERT INTO host_metric (`+columnList+`)
 			SELECT `+columnList+` FROM host_metric_stage
 			ON CONFLICT (host_id, ts) DO NOTHING
-			RETURNING ts
+			RETURNING `+columnList+`
 		), dirty AS (
 			INSERT INTO rollup_dirty (minute)
 			SELECT DISTINCT date_trunc('minute', ts) FROM ins ORDER BY 1
 			ON CONFLICT DO NOTHING
+		), latest AS (
+			`+latestUpsert("ins", false)+`
 		)
 		SELECT count(*) FROM ins`).Scan(&accepted); err != nil {
 		return Result{}, err
@@ -351,6 +364,16 @@ func (w *Writer) copyStaged(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 		return Result{}, err
 	}
 	return Result{Accepted: accepted, Duplicates: tag.RowsAffected() - accepted}, nil
+}
+
+// createStage creates the session's staging table if it is missing. It is a
+// temporary table (never WAL-logged) emptied by ON COMMIT DELETE ROWS, which costs
+// nothing in transactions that do not touch it, and it lives as long as the
+// pooled connection.
+func createStage(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS host_metric_stage
+		(LIKE host_metric INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`)
+	return err
 }
 
 func (w *Writer) begin(ctx context.Context, conn *pgxpool.Conn) (pgx.Tx, error) {
