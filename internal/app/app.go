@@ -51,7 +51,7 @@ func usage(w io.Writer) {
 Commands:
   serve [--migrate]                 run the portal (API, web app, scheduler, live demo)
   migrate up|status                 apply or show database migrations
-  seed demo [flags]                 create the demo fleet (--clusters --hosts --people --days --seed
+  seed demo [flags]                 create the demo fleet (--clusters --hosts --largest --people --days --step --seed
                                     --if-empty --tokens-file FILE)
   token create --login L --role R   create an API token (printed alone on the last line)
                 [--name N] [--expires 720h] [--scope ingest]
