@@ -375,3 +375,82 @@ func TestFaultPostgresRestartDuringIngestionAndRollup(t *testing.T) {
 		AND hosts <> (SELECT count(DISTINCT host_id) FROM host_metric m WHERE date_trunc('minute', m.ts) = w.ts)`, base),
 		"each minute's level counts every host that reported in it")
 }
+
+// TestFaultDiskFullDuringIngestion fills the disk under host_metric (a tablespace
+// on a small tmpfs): ingestion answers 503 saying the disk is full, reads keep
+// working, everything answered 200 is intact, and once there is room again the
+// refused batch goes in.
+func TestFaultDiskFullDuringIngestion(t *testing.T) {
+	t.Parallel()
+	c := privatePostgres(t)
+	small := filepath.Join(c.root, "small")
+	require.NoError(t, os.Mkdir(small, 0o700))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small).CombinedOutput(); err != nil {
+		if os.Getenv("TESLA_E2E") == "require" {
+			t.Fatalf("TESLA_E2E=require but a tmpfs cannot be mounted for the disk-full test: %v: %s", err, out)
+		}
+		t.Skipf("cannot mount a small tmpfs to fill (needs root): %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", small).Run() })
+	if len(c.runAs) > 0 {
+		out, err := exec.Command("chown", "postgres", small).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	pool, f := c.open(t)
+	ctx := context.Background()
+	base := time.Now().UTC().Truncate(time.Minute).Add(-6 * time.Hour)
+	_, err := pool.Exec(ctx, `CREATE TABLESPACE small LOCATION '`+small+`'`)
+	require.NoError(t, err)
+	// Today's partition and host_metric's future ones live on the small disk.
+	_, err = pool.Exec(ctx, `SELECT ensure_host_metric_partitions($1::date, $1::date)`, base)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `ALTER TABLE host_metric SET TABLESPACE small`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `ALTER TABLE host_metric_`+base.Format("20060102")+` SET TABLESPACE small`)
+	require.NoError(t, err)
+
+	srv := faultServer(t, pool)
+	token := faultIngestToken(t, pool, f)
+	hosts := fixtureHostnames(f)
+	client := &http.Client{Timeout: 30 * time.Second}
+	var stored []batch
+	var refused batch
+	var message string
+	for no := 0; ; no++ {
+		require.Less(t, no, 2000, "the small disk never filled")
+		b := makeBatch(hosts, base, no, 60)
+		ans, err := postBatch(client, srv.URL, token, b)
+		require.NoError(t, err)
+		if ans.status == http.StatusOK {
+			require.Equal(t, b.size, ans.accepted)
+			stored = append(stored, b)
+			continue
+		}
+		require.Equal(t, http.StatusServiceUnavailable, ans.status, ans.message)
+		refused, message = b, ans.message
+		break
+	}
+	require.Contains(t, message, "out of disk space")
+	require.NotEmpty(t, stored)
+
+	// Reads keep working, and what was stored is intact.
+	e := &testEnv{srv: srv}
+	_, vtok, err := auth.InsertToken(ctx, pool, auth.TokenSpec{PersonID: f.People[fixture.Viewer], Role: auth.Viewer})
+	require.NoError(t, err)
+	r := e.gql(t, vtok, `{ host(hostname: "`+hosts[0]+`") { hostname latestMetrics { ts cpuPercent } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, hosts[0], dig(r.Data, "host", "hostname"))
+	for _, b := range stored {
+		require.Equal(t, b.size, countRows(t, pool, `SELECT count(*) FROM host_metric WHERE ts BETWEEN $1 AND $2`, b.first, b.last), "batch %d", b.no)
+	}
+	require.Zero(t, countRows(t, pool, `SELECT count(*) FROM host_metric WHERE ts BETWEEN $1 AND $2`, refused.first, refused.last),
+		"the refused batch left nothing behind")
+
+	// Room again: the refused batch goes in whole.
+	out, err := exec.Command("mount", "-o", "remount,size=64m", small).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	ans, err := postBatch(client, srv.URL, token, refused)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, ans.status, ans.message)
+	require.Equal(t, refused.size, ans.accepted)
+}
