@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -453,4 +454,126 @@ func TestFaultDiskFullDuringIngestion(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, ans.status, ans.message)
 	require.Equal(t, refused.size, ans.accepted)
+}
+
+// TestFaultHelperServe is not a test of its own: TestFaultServerKilledDuringIngestion
+// runs the test binary again with TESLA_FAULT_SERVE=1 to get a real server in a
+// process of its own, which it can kill -9.
+func TestFaultHelperServe(t *testing.T) {
+	if os.Getenv("TESLA_FAULT_SERVE") != "1" {
+		t.Skip("the server process of TestFaultServerKilledDuringIngestion")
+	}
+	if err := Run(context.Background(), []string{"serve"}, os.Stdout, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serverProcess starts the real server on databaseURL in a process of its own
+// and waits until it is ready.
+func serverProcess(t *testing.T, databaseURL string) (*exec.Cmd, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultHelperServe$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "TESLA_FAULT_SERVE=1", "DATABASE_URL="+databaseURL, "TESLA_LISTEN="+addr,
+		"TESLA_SCHEDULER=off", "TESLA_COOKIE_SECURE=off", "TESLA_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return cmd, url
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "the server process did not become ready: %v", err)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestFaultServerKilledDuringIngestion kills the server with SIGKILL while two
+// clients stream samples: every request answered 200 is stored whole, and the
+// requests that got no answer can be resent to a new server safely (what was
+// stored counts as duplicates, nothing is doubled).
+func TestFaultServerKilledDuringIngestion(t *testing.T) {
+	t.Parallel()
+	c := privatePostgres(t)
+	pool, f := c.open(t)
+	token := faultIngestToken(t, pool, f)
+	hosts := fixtureHostnames(f)
+	base := time.Now().UTC().Truncate(time.Minute).Add(-6 * time.Hour)
+	before := countRows(t, pool, `SELECT count(*) FROM host_metric`)
+	cmd, url := serverProcess(t, c.URL)
+
+	var mu sync.Mutex
+	var ok, unanswered []batch
+	sent := 0
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for sender := range 2 {
+		wg.Go(func() {
+			for no := sender; ; no += 2 {
+				b := makeBatch(hosts, base, no, 30)
+				ans, err := postBatch(client, url, token, b)
+				mu.Lock()
+				sent = max(sent, no+1)
+				if err == nil && ans.status == http.StatusOK && ans.accepted == b.size {
+					ok = append(ok, b)
+					mu.Unlock()
+					continue
+				}
+				// No answer (the server died), or an error answer: resend later.
+				unanswered = append(unanswered, b)
+				mu.Unlock()
+				return
+			}
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(ok)
+		mu.Unlock()
+		if n >= 20 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "only %d batches stored", n)
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	wg.Wait()
+	_ = cmd.Wait()
+
+	for _, b := range ok {
+		require.Equal(t, b.size, countRows(t, pool, `SELECT count(*) FROM host_metric WHERE ts BETWEEN $1 AND $2`, b.first, b.last),
+			"batch %d was answered 200, so it is stored", b.no)
+	}
+	// Batches never sent (a sender stopped early) are the same as unanswered ones.
+	seen := map[int]bool{}
+	for _, b := range append(slices.Clone(ok), unanswered...) {
+		seen[b.no] = true
+	}
+	for no := range sent {
+		if !seen[no] {
+			unanswered = append(unanswered, makeBatch(hosts, base, no, 30))
+		}
+	}
+	_, url = serverProcess(t, c.URL)
+	var dup int64
+	for _, b := range unanswered {
+		ans, err := postBatch(client, url, token, b)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, ans.status, ans.message)
+		require.Equal(t, b.size, ans.accepted+ans.duplicates, "a resent batch is stored whole, once")
+		dup += ans.duplicates
+	}
+	t.Logf("%d batches answered 200 before the kill, %d resent (%d samples of them were already stored)", len(ok), len(unanswered), dup)
+	require.Equal(t, before+int64(sent)*int64(len(hosts))*30, countRows(t, pool, `SELECT count(*) FROM host_metric`),
+		"no sample lost or doubled")
 }
