@@ -597,7 +597,7 @@ func (b *fleetBench) reportJobs(ctx context.Context, pool *pgxpool.Pool, w io.Wr
 				failed++
 			}
 			if i > 0 && job == jobs.NameWatermarkRollup {
-				late = append(late, max(0, (r.start.Sub(rs[i-1].start) - rollupEvery).Seconds()))
+				late = append(late, max(0, (r.start.Sub(rs[i-1].start)-rollupEvery).Seconds()))
 			}
 		}
 		line := fmt.Sprintf("%d runs on %d replica(s), %d failed, duration p50 %.2f s, max %.2f s", len(rs), len(replicas), failed,
