@@ -244,7 +244,8 @@ type benchServer struct {
 
 	mu           sync.Mutex
 	windowFrom   time.Time
-	ticks        []float64 // tick durations (ms) in the window
+	ticks        []float64    // tick durations (ms) in the window
+	tickParts    [3][]float64 // of which loading hosts, storing samples, heartbeats
 	tickFailures []string
 	errors       int
 	cpu0         float64 // CPU seconds at the window's start
@@ -305,6 +306,9 @@ func (s *benchServer) readLog(r io.Reader) {
 			Level   string    `json:"level"`
 			Msg     string    `json:"msg"`
 			Elapsed float64   `json:"elapsed_ms"`
+			Load    float64   `json:"load_ms"`
+			Store   float64   `json:"samples_ms"`
+			Beats   float64   `json:"heartbeats_ms"`
 			Error   string    `json:"error"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) != nil {
@@ -315,6 +319,9 @@ func (s *benchServer) readLog(r io.Reader) {
 			switch {
 			case line.Msg == "sim tick":
 				s.ticks = append(s.ticks, line.Elapsed)
+				s.tickParts[0] = append(s.tickParts[0], line.Load)
+				s.tickParts[1] = append(s.tickParts[1], line.Store)
+				s.tickParts[2] = append(s.tickParts[2], line.Beats)
 			case line.Msg == "sim tick failed":
 				s.tickFailures = append(s.tickFailures, line.Error)
 			case line.Level == "ERROR":
@@ -529,13 +536,16 @@ func (b *fleetBench) report(ctx context.Context, pool *pgxpool.Pool, queries []b
 	for i, s := range servers {
 		s.mu.Lock()
 		ticks, failures, errs := slices.Clone(s.ticks), slices.Clone(s.tickFailures), s.errors
+		parts := s.tickParts
 		cpu0 := s.cpu0
 		s.mu.Unlock()
 		pid := s.cmd.Process.Pid
 		cpu := (procCPUSeconds(pid) - cpu0) / secs
 		if s.ticker {
-			fmt.Fprintf(w, "| replica %d: ticks (%d hosts each) | %d, p50 %.0f ms, max %.0f ms, %d failed |\n",
-				i+1, b.Hosts, len(ticks), quantile(ticks, 0.5), quantile(ticks, 1), len(failures))
+			fmt.Fprintf(w, "| replica %d: ticks (%d hosts each) | %d, p50 %.0f ms, max %.0f ms, %d failed; p50 of its parts: "+
+				"load hosts + compute %.0f ms, store samples %.0f ms, heartbeats %.0f ms |\n",
+				i+1, b.Hosts, len(ticks), quantile(ticks, 0.5), quantile(ticks, 1), len(failures),
+				quantile(parts[0], 0.5), quantile(parts[1], 0.5), quantile(parts[2], 0.5))
 			for _, f := range failures[:min(3, len(failures))] {
 				fmt.Fprintf(w, "| replica %d: tick failure | %.150s |\n", i+1, f)
 			}

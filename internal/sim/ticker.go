@@ -136,11 +136,10 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 		if err := t.changeStates(ctx, tx, hosts, now, &st); err != nil {
 			return err
 		}
-		if st.Samples, err = t.upsertSamples(ctx, tx, hosts, now, minute, &st); err != nil {
-			return err
-		}
 		// Every host of this tick's slot that reports beats, at now: one
-		// statement for the slot.
+		// statement for the slot. Before the samples, because storing them marks
+		// the minute for the rollup, whose claim waits for this transaction to
+		// commit: the less that follows the mark, the shorter the wait.
 		mark = time.Now()
 		slots := int64(t.cfg.HeartbeatEvery / t.cfg.Interval)
 		slot := now.UnixNano() / int64(t.cfg.Interval) % max(slots, 1)
@@ -150,8 +149,11 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 				ids = append(ids, h.id)
 			}
 		}
-		st.Heartbeats, err = inventory.RecordHeartbeatsAt(ctx, tx, ids, now)
+		if st.Heartbeats, err = inventory.RecordHeartbeatsAt(ctx, tx, ids, now); err != nil {
+			return err
+		}
 		st.BeatTime = time.Since(mark)
+		st.Samples, err = t.upsertSamples(ctx, tx, hosts, now, minute, &st)
 		return err
 	})
 	if err != nil {

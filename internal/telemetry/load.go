@@ -187,14 +187,16 @@ func upsertOnce(ctx context.Context, tx pgx.Tx, samples []Sample) (int64, error)
 				return err
 			}
 		}
-		// The dirty minutes are inserted in order, as the Writer does, so
-		// concurrent writers take the rollup_dirty keys in the same order.
-		if _, err := sp.Exec(ctx, `INSERT INTO rollup_dirty (minute)
-			SELECT DISTINCT date_trunc('minute', ts) FROM host_metric_stage ORDER BY 1
-			ON CONFLICT DO NOTHING`); err != nil {
+		if _, err := sp.Exec(ctx, latestUpsert("host_metric_stage", true)); err != nil {
 			return err
 		}
-		_, err = sp.Exec(ctx, latestUpsert("host_metric_stage", true))
+		// The dirty minutes are inserted in order, as the Writer does, so
+		// concurrent writers take the rollup_dirty keys in the same order; and
+		// last, because the rollup's claim waits for every transaction that has
+		// marked a minute to commit.
+		_, err = sp.Exec(ctx, `INSERT INTO rollup_dirty (minute)
+			SELECT DISTINCT date_trunc('minute', ts) FROM host_metric_stage ORDER BY 1
+			ON CONFLICT DO NOTHING`)
 		return err
 	})
 	return n, err
