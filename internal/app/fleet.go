@@ -89,6 +89,11 @@ func fleetDatabaseURL(base, name string) (string, error) {
 }
 
 func (b *fleetBench) run(ctx context.Context) error {
+	// The queries are read first, so a bench started from the wrong directory
+	// fails before the minutes of seeding.
+	if _, _, err := loadBenchQueries(b.Root, map[string]any{}, ""); err != nil {
+		return err
+	}
 	name := fmt.Sprintf("tesla_fleet_%d", b.Hosts)
 	dbURL, err := fleetDatabaseURL(b.cfg.DatabaseURL, name)
 	if err != nil {
