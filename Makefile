@@ -8,12 +8,13 @@ LISTEN    ?= 127.0.0.1:8080
 GO_FILES  := $(shell find . -name '*.go' -not -path './frontend/node_modules/*' 2>/dev/null)
 FRONT_SRC := $(shell find frontend/src frontend/index.html frontend/graphiql.html frontend/vite.config.ts graph/schema -type f 2>/dev/null)
 
-.PHONY: run test test-go test-frontend bench generate lint e2e frontend build clean help
+.PHONY: run test test-go test-frontend bench bench-fleet generate lint e2e frontend build clean help
 
 help:
 	@echo "make run       build everything, prepare the database, seed the demo fleet, serve on http://$(LISTEN)"
 	@echo "make test      run all tests (frontend unit, Go on PostgreSQL, browser e2e, GraphQL audit)"
 	@echo "make bench     run the Go benchmarks (see docs/benchmarks.md)"
+	@echo "make bench-fleet  the fleet benchmark: 250,000 hosts live, two replicas, dashboards over HTTP (HOSTS=3000 CLUSTERS=12 LARGEST=0 for the small one)"
 	@echo "make generate  regenerate gqlgen and sqlc code"
 	@echo "make lint      gofmt, go vet, and a check that generated code is current"
 
@@ -60,6 +61,15 @@ e2e: frontend/dist/index.html
 
 bench: frontend/dist/index.html
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-3s} ./...
+
+# bench-fleet seeds a fleet into a database of its own (tesla_fleet_<hosts>, on the
+# server `db ensure` finds), runs two server replicas with the live ticker, drives
+# the dashboards' queries and prints the results table (docs/benchmarks.md).
+bench-fleet: $(BIN)
+	@set -e; \
+	DATABASE_URL=$$(./$(BIN) db ensure | tail -n 1); export DATABASE_URL; \
+	./$(BIN) bench fleet --hosts $${HOSTS:-250000} --clusters $${CLUSTERS:-200} --largest $${LARGEST:-20000} \
+		--duration $${DURATION:-3m} --workers $${WORKERS:-4}
 
 # sqlc compiles the .sql files under internal/*/dbsqlc against migrations/ (see
 # sqlc.yaml); its first build takes a few minutes, as it compiles a PostgreSQL parser.

@@ -35,6 +35,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdDB(ctx, cfg, rest, stdout)
 	case "jobs":
 		return cmdJobs(ctx, cfg, rest, stdout)
+	case "bench":
+		return cmdBench(ctx, cfg, rest, stdout)
 	case "import":
 		return cmdImport(ctx, cfg, rest, stdout)
 	case "help", "-h", "--help":
@@ -51,7 +53,8 @@ func usage(w io.Writer) {
 Commands:
   serve [--migrate]                 run the portal (API, web app, scheduler, live demo)
   migrate up|status                 apply or show database migrations
-  seed demo [flags]                 create the demo fleet (--clusters --hosts --people --days --seed
+  bench fleet [flags]               the fleet benchmark (--hosts --clusters --largest --duration; docs/benchmarks.md)
+  seed demo [flags]                 create the demo fleet (--clusters --hosts --largest --people --days --step --seed
                                     --if-empty --tokens-file FILE)
   token create --login L --role R   create an API token (printed alone on the last line)
                 [--name N] [--expires 720h] [--scope ingest]

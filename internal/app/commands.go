@@ -99,7 +99,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		}()
 	}
 	if cfg.Simulate {
-		ticker := sim.NewTicker(pool, sim.TickerConfig{Interval: cfg.SimInterval, Seed: cfg.SimSeed}, logger)
+		ticker := sim.NewTicker(pool, sim.TickerConfig{Interval: cfg.SimInterval, Seed: cfg.SimSeed,
+			Resolution: cfg.SimResolution, HeartbeatEvery: cfg.SimHeartbeat}, logger)
 		go func() {
 			if err := ticker.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
 				logger.Error("demo fleet ticker stopped", "error", err)
@@ -194,6 +195,8 @@ func cmdSeed(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 	var sc sim.Config
 	fs.IntVar(&sc.Clusters, "clusters", 0, "number of clusters (default 12)")
 	fs.IntVar(&sc.Hosts, "hosts", 0, "number of hosts (default 3000)")
+	fs.IntVar(&sc.Largest, "largest", 0, "hosts in the biggest cluster (default: spread like the others)")
+	fs.DurationVar(&sc.Step, "step", 0, "time between history samples, dividing 24h (default 5m)")
 	fs.IntVar(&sc.People, "people", 0, "number of people (default 60)")
 	fs.IntVar(&sc.Days, "days", 0, "days of metric history (default 7)")
 	fs.Uint64Var(&sc.Seed, "seed", 0, "random seed (default 1)")

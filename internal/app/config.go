@@ -32,6 +32,10 @@ type Config struct {
 	// Simulate keeps the demo fleet ticking (fresh samples, state changes).
 	Simulate    bool
 	SimInterval time.Duration
+	// SimResolution is the time step of the simulated samples, SimHeartbeat how
+	// often each simulated host's heartbeat moves (see sim.TickerConfig).
+	SimResolution time.Duration
+	SimHeartbeat  time.Duration
 	// SimSeed must match the seed the demo fleet was created with, or the live
 	// series jumps away from the seeded history.
 	SimSeed uint64
@@ -82,6 +86,8 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_LOG_FORMAT", "text", "text or json"},
 	{"TESLA_SIMULATE", "off", "on: keep the demo fleet ticking live"},
 	{"TESLA_SIM_INTERVAL", "10s", "how often the demo fleet ticks"},
+	{"TESLA_SIM_RESOLUTION", "1m", "time step of the demo fleet's samples (the fleet bench uses the interval)"},
+	{"TESLA_SIM_HEARTBEAT", "10s", "how often each demo host's heartbeat moves (at least the interval)"},
 	{"TESLA_SIM_SEED", "1", "the seed the demo fleet was created with (seed demo --seed)"},
 	{"TESLA_AUTO_MIGRATE", "off", "on: serve applies pending migrations at start"},
 	{"TESLA_SCHEDULER", "on", "run the scheduled analytics jobs (rollups, forecasts, partitions, retention)"},
@@ -177,6 +183,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.Simulate = boolVar("TESLA_SIMULATE", false)
 	c.SimInterval = durVar("TESLA_SIM_INTERVAL", 10*time.Second)
+	c.SimResolution = durVar("TESLA_SIM_RESOLUTION", time.Minute)
+	c.SimHeartbeat = durVar("TESLA_SIM_HEARTBEAT", 10*time.Second)
 	c.SimSeed = uint64(intVar("TESLA_SIM_SEED", 1, 1, 1<<62))
 	c.AutoMigrate = boolVar("TESLA_AUTO_MIGRATE", false)
 	c.Scheduler = boolVar("TESLA_SCHEDULER", true)

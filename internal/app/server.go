@@ -208,6 +208,14 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 	case fault.Is(err, fault.Forbidden):
 		writeGraphQLError(w, http.StatusForbidden, string(fault.Forbidden), err.Error())
 	default:
+		if msg, ok := db.Unavailable(err); ok {
+			// Credentials cannot be checked while the database is away: a client
+			// should retry, not conclude the server is broken.
+			s.logger.WarnContext(r.Context(), "authentication unavailable", "error", err)
+			w.Header().Set("Retry-After", "5")
+			writeGraphQLError(w, http.StatusServiceUnavailable, "UNAVAILABLE", msg+"; retry shortly")
+			return
+		}
 		s.logger.ErrorContext(r.Context(), "authentication error", "error", err)
 		writeGraphQLError(w, http.StatusInternalServerError, "INTERNAL", "internal server error")
 	}

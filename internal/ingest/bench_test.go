@@ -98,7 +98,7 @@ func (f *benchFleet) ndjson(n int) []byte {
 
 func (f *benchFleet) reset(b *testing.B) {
 	b.Helper()
-	_, err := f.pool.Exec(context.Background(), `TRUNCATE host_metric, rollup_dirty`)
+	_, err := f.pool.Exec(context.Background(), `TRUNCATE host_metric, host_latest, rollup_dirty`)
 	require.NoError(b, err)
 	_, err = f.pool.Exec(context.Background(), `CHECKPOINT`)
 	require.NoError(b, err)

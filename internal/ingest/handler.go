@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/telemetry"
 )
@@ -135,6 +136,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, out *outcome) {
 	snap, err := h.hosts.get(ctx)
 	if err != nil {
 		out.err = err
+		if msg, ok := db.Unavailable(err); ok {
+			w.Header().Set("Retry-After", "30")
+			fail(http.StatusServiceUnavailable, "%s; nothing was stored", msg)
+			return
+		}
 		fail(http.StatusInternalServerError, "internal error while loading the host inventory")
 		return
 	}
@@ -173,6 +179,12 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, out *outcome) {
 		fail(499, "request canceled; the counts say what was stored before")
 	case err != nil:
 		out.err = err
+		if msg, ok := db.Unavailable(err); ok {
+			w.Header().Set("Retry-After", "30")
+			fail(http.StatusServiceUnavailable, "%s and cannot store samples now; the counts say what was stored before, send the rest again later "+
+				"(re-sending stored samples is a no-op)", msg)
+			break
+		}
 		fail(http.StatusInternalServerError, "internal error while storing samples; the counts say what was stored before it")
 	default:
 		out.status = http.StatusOK

@@ -44,6 +44,34 @@ func TestRecordHeartbeatsNeverMovesBack(t *testing.T) {
 	require.ErrorContains(t, err, "1 hosts but 0 times")
 }
 
+func TestRecordHeartbeatsAtMovesManyHostsForwardOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	f := fixture.New(t, pool)
+	a, b := f.Hosts["online-1-n01"], f.Hosts["online-1-n02"]
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	heartbeat := func(id int64) time.Time {
+		var at time.Time
+		require.NoError(t, pool.QueryRow(ctx, `SELECT last_heartbeat FROM host WHERE id = $1`, id).Scan(&at))
+		return at.UTC()
+	}
+
+	n, err := inventory.RecordHeartbeatsAt(ctx, pool, []int64{a}, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	// b moves, a (already newer) does not.
+	n, err = inventory.RecordHeartbeatsAt(ctx, pool, []int64{a, b}, t0)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.Equal(t, t0.Add(time.Minute), heartbeat(a))
+	require.Equal(t, t0, heartbeat(b))
+
+	n, err = inventory.RecordHeartbeatsAt(ctx, pool, nil, t0)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
 func TestTransitionHostStateIsGuardedAndAnnounced(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -214,6 +214,14 @@ func (f *fleet) planClusters(r *rand.Rand, cfg Config) {
 		weights[i], sum = w, sum+w
 	}
 	spare := cfg.Hosts - len(f.clusters)
+	// The giant cluster, when asked for, is taken out of the spread first.
+	giant := -1
+	if cfg.Largest > 0 {
+		giant = f.giantCluster()
+		sum -= weights[giant]
+		weights[giant] = 0
+		spare -= cfg.Largest - 1
+	}
 	counts := make([]int, len(f.clusters))
 	type rem struct {
 		i int
@@ -222,6 +230,10 @@ func (f *fleet) planClusters(r *rand.Rand, cfg Config) {
 	rems := make([]rem, len(f.clusters))
 	given := 0
 	for i, w := range weights {
+		if i == giant {
+			counts[i] = cfg.Largest
+			continue
+		}
 		share := w / sum * float64(spare)
 		counts[i] = 1 + int(share)
 		given += int(share)
@@ -237,14 +249,27 @@ func (f *fleet) planClusters(r *rand.Rand, cfg Config) {
 		return 0
 	})
 	for k := 0; given < spare; k++ {
-		counts[rems[k%len(rems)].i]++
-		given++
+		if i := rems[k%len(rems)].i; i != giant {
+			counts[i]++
+			given++
+		}
 	}
 	first := 0
 	for i := range f.clusters {
 		f.clusters[i].firstHost, f.clusters[i].hostCount = first, counts[i]
 		first += counts[i]
 	}
+}
+
+// giantCluster is the cluster that Config.Largest sizes: the first batch
+// cluster (batch clusters are the big ones), else the first cluster.
+func (f *fleet) giantCluster() int {
+	for i, c := range f.clusters {
+		if c.kind == kindBatch {
+			return i
+		}
+	}
+	return 0
 }
 
 // pickGen chooses a hardware generation for a rack of a cluster of this kind.

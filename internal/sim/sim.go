@@ -28,6 +28,11 @@ type Config struct {
 	// Hosts is the number of hosts over all clusters (default 3000), spread
 	// unevenly: big batch clusters, smaller online ones.
 	Hosts int
+	// Largest, when set, is the exact size of the fleet's biggest cluster (the
+	// first batch cluster); the other clusters share the rest as usual. A real
+	// fleet has one giant or two (the fleet benchmark's 20,000 of 250,000), which
+	// the even spread never produces.
+	Largest int
 	// People is the number of people including the four demo logins (default 60).
 	People int
 	// Days of metric history (default 7).
@@ -58,7 +63,7 @@ const (
 // the largest fleet allowed is already far beyond a demo.
 const (
 	MaxClusters = 1000
-	MaxHosts    = 200_000
+	MaxHosts    = 1_000_000
 	MaxPeople   = 100_000
 	MaxDays     = 90
 	MinStep     = time.Minute
@@ -102,6 +107,10 @@ func (c Config) validate() error {
 	}
 	if c.Hosts < 1 || c.Hosts > MaxHosts {
 		bad("Hosts", "must be between 1 and %d, got %d", MaxHosts, c.Hosts)
+	}
+	if c.Largest < 0 || (c.Largest > 0 && c.Largest > c.Hosts-(c.Clusters-1)) {
+		bad("Largest", "must be between 1 and Hosts - (Clusters - 1) = %d so every other cluster has a host, got %d",
+			c.Hosts-(c.Clusters-1), c.Largest)
 	}
 	if c.Hosts < c.Clusters {
 		bad("Hosts", "must be at least Clusters (%d) so every cluster has a host, got %d", c.Clusters, c.Hosts)

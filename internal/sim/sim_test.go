@@ -2,6 +2,7 @@ package sim
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,8 @@ func TestConfigValidationNamesTheField(t *testing.T) {
 		{"step not dividing a day", Config{Step: 7 * time.Minute}, "Step"},
 		{"step too long", Config{Step: 48 * time.Hour}, "Step"},
 		{"too many samples", Config{Hosts: MaxHosts, Days: MaxDays, Step: time.Minute}, "Days"},
+		{"negative largest", Config{Largest: -1}, "Largest"},
+		{"largest leaving others empty", Config{Clusters: 12, Hosts: 3000, Largest: 2990}, "Largest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -155,6 +158,32 @@ func TestPlanFleetSpreadsHostsUnevenly(t *testing.T) {
 	for _, s := range sickStates {
 		require.Positive(t, states[s.state], "some hosts are %s", s.state)
 	}
+}
+
+// TestPlanFleetAtFleetScale plans the fleet benchmark's fleet: 250,000 hosts in
+// 200 clusters, one of exactly 20,000, which the even spread alone never gives
+// (its biggest cluster stays near 2,600).
+func TestPlanFleetAtFleetScale(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Clusters: 200, Hosts: 250_000, Largest: 20_000, Days: 1, Now: testNow}.withDefaults()
+	require.NoError(t, cfg.validate())
+	f := planFleet(cfg)
+	require.Len(t, f.hosts, 250_000)
+	counts := make([]int, 0, len(f.clusters))
+	names := make(map[string]bool, len(f.hosts))
+	for _, c := range f.clusters {
+		require.Positive(t, c.hostCount)
+		counts = append(counts, c.hostCount)
+	}
+	for _, h := range f.hosts {
+		require.False(t, names[h.hostname], "duplicate hostname %s", h.hostname)
+		names[h.hostname] = true
+	}
+	require.Equal(t, 20_000, maxOf(counts))
+	require.Equal(t, kindBatch, f.clusters[f.giantCluster()].kind)
+	require.Equal(t, 20_000, f.clusters[f.giantCluster()].hostCount)
+	slices.Sort(counts)
+	require.Less(t, counts[len(counts)-2], 20_000/2, "one giant, not several")
 }
 
 func minOf(xs []int) int {

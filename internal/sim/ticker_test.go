@@ -187,3 +187,35 @@ func TestRunTicksUntilCancelled(t *testing.T) {
 		t.Fatal("Run did not return after its context was cancelled")
 	}
 }
+
+// At fleet size the ticker stores one sample per host per interval (Resolution =
+// Interval), each tick new rows, and beats one slot of hosts per tick: every
+// reporting host beats once per HeartbeatEvery, no host row is updated twice in
+// that time, and host_latest follows the samples.
+func TestTickAtIntervalResolutionWithHeartbeatSlots(t *testing.T) {
+	t.Parallel()
+	pool, st := seed(t, smallConfig)
+	ctx := context.Background()
+	const interval = 15 * time.Second
+	tk := NewTicker(pool, TickerConfig{Seed: DefaultSeed, Interval: interval, Resolution: interval, HeartbeatEvery: time.Minute}, testLogger(t))
+	tk.sickChance, tk.healChance = 0, 0
+	reporting := count(t, pool, `SELECT count(*) FROM host WHERE state NOT IN ('OFFLINE', 'DECOMMISSIONED')`)
+
+	start := testNow.Add(time.Minute)
+	var beats int64
+	for i := range 4 {
+		now := start.Add(time.Duration(i)*interval + 3*time.Second)
+		ts, err := tk.Tick(ctx, now)
+		require.NoError(t, err)
+		require.Equal(t, reporting, ts.Samples)
+		require.Less(t, ts.Heartbeats, reporting, "tick %d beats one slot, not the fleet", i)
+		require.Positive(t, ts.Heartbeats)
+		beats += ts.Heartbeats
+		stored := now.Truncate(interval)
+		require.Equal(t, reporting, count(t, pool, `SELECT count(*) FROM host_metric WHERE ts = $1`, stored))
+		require.Equal(t, reporting, count(t, pool, `SELECT count(*) FROM host_latest WHERE ts = $1`, stored))
+	}
+	require.Equal(t, reporting, beats, "four slots beat every reporting host once")
+	require.Equal(t, reporting, count(t, pool, `SELECT count(*) FROM host WHERE last_heartbeat >= $1`, start))
+	require.Equal(t, st.Samples+4*reporting, count(t, pool, `SELECT count(*) FROM host_metric`))
+}

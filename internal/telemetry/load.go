@@ -28,7 +28,8 @@ import (
 // (EnsurePartitions, in a statement of its own): created inside a long
 // transaction, their locks would be held until it ends.
 func Load(ctx context.Context, tx pgx.Tx, src Source) (int64, error) {
-	r := &sourceReader{src: src, minutes: map[int64]struct{}{}, lastMin: math.MinInt64}
+	r := &sourceReader{src: src, minutes: map[int64]struct{}{}, lastMin: math.MinInt64,
+		hosts: map[int64]struct{}{}, lastHost: math.MinInt64}
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, "COPY host_metric ("+columnList+") FROM STDIN (FORMAT binary)")
 	if err != nil {
 		if r.err != nil {
@@ -44,11 +45,19 @@ func Load(ctx context.Context, tx pgx.Tx, src Source) (int64, error) {
 	if err := markDirty(ctx, tx, minutes); err != nil {
 		return 0, fmt.Errorf("error loading samples: %w", err)
 	}
+	hosts := make([]int64, 0, len(r.hosts))
+	for h := range r.hosts {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	if err := refreshLatest(ctx, tx, hosts); err != nil {
+		return 0, fmt.Errorf("error loading samples: %w", err)
+	}
 	return tag.RowsAffected(), nil
 }
 
 // sourceReader encodes a Source as a binary COPY stream, chunk by chunk, noting
-// the distinct minutes it encodes.
+// the distinct minutes and hosts it encodes.
 type sourceReader struct {
 	src     Source
 	buf     []byte
@@ -58,6 +67,9 @@ type sourceReader struct {
 	err     error // the source's error, which COPY would otherwise report vaguely
 	minutes map[int64]struct{}
 	lastMin int64
+	// hosts are the distinct hosts, touched only when the host changes.
+	hosts    map[int64]struct{}
+	lastHost int64
 }
 
 func (r *sourceReader) Read(p []byte) (int, error) {
@@ -89,6 +101,10 @@ func (r *sourceReader) Read(p []byte) (int, error) {
 			if m := floorDiv(us, 60e6); m != r.lastMin {
 				r.minutes[m] = struct{}{}
 				r.lastMin = m
+			}
+			if s.HostID != r.lastHost {
+				r.hosts[s.HostID] = struct{}{}
+				r.lastHost = s.HostID
 			}
 		}
 	}
@@ -127,37 +143,61 @@ func Upsert(ctx context.Context, tx pgx.Tx, samples []Sample) (int64, error) {
 }
 
 // upsertOnce runs one attempt of Upsert under a savepoint, rolled back on error.
+// Most calls store new rows (the ticker's first write of a time slot), which go
+// straight into host_metric with one COPY, as fast as storing gets; only when a
+// row exists does the batch take the slower staged INSERT … ON CONFLICT DO
+// UPDATE. Either way the batch is staged once more to upsert host_latest and
+// mark its minutes dirty.
 func upsertOnce(ctx context.Context, tx pgx.Tx, samples []Sample) (int64, error) {
+	buf := append(make([]byte, 0, len(copyHeader)+len(samples)*maxTupleBytes+len(copyTrailer)), copyHeader...)
+	for i := range samples {
+		buf, _ = appendTuple(buf, &samples[i])
+	}
+	buf = append(buf, copyTrailer...)
 	var n int64
 	err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-		if _, err := sp.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS host_metric_stage
-			(LIKE host_metric INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+		err := pgx.BeginFunc(ctx, sp, func(direct pgx.Tx) error {
+			tag, err := direct.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf),
+				"COPY host_metric ("+columnList+") FROM STDIN (FORMAT binary)")
+			n = tag.RowsAffected()
+			return err
+		})
+		var pgErr *pgconn.PgError
+		refine := errors.As(err, &pgErr) && pgErr.Code == "23505"
+		if err != nil && !refine {
 			return err
 		}
-		buf := append(make([]byte, 0, len(copyHeader)+len(samples)*maxTupleBytes+len(copyTrailer)), copyHeader...)
-		for i := range samples {
-			buf, _ = appendTuple(buf, &samples[i])
+		if err := createStage(ctx, sp); err != nil {
+			return err
 		}
-		buf = append(buf, copyTrailer...)
 		if _, err := sp.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(buf),
 			"COPY host_metric_stage ("+columnList+") FROM STDIN (FORMAT binary)"); err != nil {
 			return err
 		}
+		if refine {
+			if err := sp.QueryRow(ctx, `WITH up AS (
+					INSERT INTO host_metric (`+columnList+`)
+					SELECT `+columnList+` FROM host_metric_stage
+					ON CONFLICT (host_id, ts) DO UPDATE SET
+						cpu_pct = EXCLUDED.cpu_pct, mem_pct = EXCLUDED.mem_pct, disk_io_pct = EXCLUDED.disk_io_pct,
+						net_in_bps = EXCLUDED.net_in_bps, net_out_bps = EXCLUDED.net_out_bps, containers = EXCLUDED.containers
+					RETURNING 1
+				)
+				SELECT count(*) FROM up`).Scan(&n); err != nil {
+				return err
+			}
+		}
+		if _, err := sp.Exec(ctx, latestUpsert("host_metric_stage", true)); err != nil {
+			return err
+		}
 		// The dirty minutes are inserted in order, as the Writer does, so
-		// concurrent writers take the rollup_dirty keys in the same order.
-		return sp.QueryRow(ctx, `WITH up AS (
-				INSERT INTO host_metric (`+columnList+`)
-				SELECT `+columnList+` FROM host_metric_stage
-				ON CONFLICT (host_id, ts) DO UPDATE SET
-					cpu_pct = EXCLUDED.cpu_pct, mem_pct = EXCLUDED.mem_pct, disk_io_pct = EXCLUDED.disk_io_pct,
-					net_in_bps = EXCLUDED.net_in_bps, net_out_bps = EXCLUDED.net_out_bps, containers = EXCLUDED.containers
-				RETURNING ts
-			), dirty AS (
-				INSERT INTO rollup_dirty (minute)
-				SELECT DISTINCT date_trunc('minute', ts) FROM up ORDER BY 1
-				ON CONFLICT DO NOTHING
-			)
-			SELECT count(*) FROM up`).Scan(&n)
+		// concurrent writers take the rollup_dirty keys in the same order; and
+		// last, because the rollup's claim waits for every transaction that has
+		// marked a minute to commit.
+		_, err = sp.Exec(ctx, `INSERT INTO rollup_dirty (minute)
+			SELECT DISTINCT date_trunc('minute', ts) FROM host_metric_stage ORDER BY 1
+			ON CONFLICT DO NOTHING`)
+		return err
 	})
 	return n, err
 }

@@ -2,8 +2,9 @@
 // idempotently through a staging table with COPY, in daily partitions that are
 // created ahead and dropped after the retention period.
 //
-// It is the only package that writes host_metric, its partitions and
-// rollup_dirty (the minutes each write touched, for the watermark rollup): the
+// It is the only package that writes host_metric, its partitions, host_latest
+// (each host's newest sample) and rollup_dirty (the minutes each write touched,
+// for the watermark rollup): the
 // ingest endpoint, the scraper and the importer call Writer, the demo simulator
 // Load and Upsert, the scheduled jobs EnsurePartitions and DropPartitionsBefore,
 // the rollup ClaimDirtyMinutes. Sample is the one type of a sample everywhere.

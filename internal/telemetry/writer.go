@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -150,6 +151,16 @@ type part struct {
 type batchMeta struct {
 	rows    int64
 	minutes []int64 // distinct unix minutes, ascending
+	// latest is a binary COPY stream of the newest sample of each host in the
+	// batch: what host_latest gets when the whole batch is stored.
+	latest []byte
+}
+
+// newestTuple is the encoded newest sample of one host within a batch.
+type newestTuple struct {
+	us int64
+	n  int
+	b  [maxTupleBytes]byte
 }
 
 // produce reads src, encodes each sample into chunks and hands them over batch by
@@ -168,6 +179,7 @@ func (w *Writer) produce(ctx context.Context, src Source, parts chan<- part) err
 		rows    int64
 		minutes = make(map[int64]struct{})
 		lastMin = int64(math.MinInt64)
+		newest  = make(map[int64]*newestTuple)
 	)
 	endBatch := func() error {
 		meta := &batchMeta{rows: rows, minutes: make([]int64, 0, len(minutes))}
@@ -176,6 +188,12 @@ func (w *Writer) produce(ctx context.Context, src Source, parts chan<- part) err
 		}
 		slices.Sort(meta.minutes)
 		clear(minutes)
+		meta.latest = append(make([]byte, 0, len(copyHeader)+len(newest)*maxTupleBytes+len(copyTrailer)), copyHeader...)
+		for _, t := range newest {
+			meta.latest = append(meta.latest, t.b[:t.n]...)
+		}
+		meta.latest = append(meta.latest, copyTrailer...)
+		clear(newest)
 		rows, lastMin = 0, math.MinInt64
 		err := send(part{data: buf, end: meta})
 		buf = getChunk()
@@ -184,8 +202,20 @@ func (w *Writer) produce(ctx context.Context, src Source, parts chan<- part) err
 	for src.Next() {
 		s := src.Sample()
 		var us int64
+		start := len(buf)
 		buf, us = appendTuple(buf, &s)
 		rows++
+		// The newest sample per host, kept encoded. A tie (the same host and time
+		// twice) fails the direct COPY, and the staged path takes the latest from
+		// the rows it actually stored, so ties need no rule here.
+		if t := newest[s.HostID]; t == nil {
+			t = &newestTuple{us: us, n: len(buf) - start}
+			copy(t.b[:], buf[start:])
+			newest[s.HostID] = t
+		} else if us > t.us {
+			t.us, t.n = us, len(buf)-start
+			copy(t.b[:], buf[start:])
+		}
 		// Samples mostly arrive in time order, so the map is touched only when the
 		// minute changes.
 		if m := floorDiv(us, 60e6); m != lastMin {
@@ -305,6 +335,18 @@ func (w *Writer) copyDirect(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 	if err := markDirty(ctx, tx, in.meta.minutes); err != nil {
 		return Result{}, err
 	}
+	// Every row of the batch was stored, so host_latest gets the batch's newest
+	// sample per host, staged: one row per host, not the whole batch again.
+	if err := createStage(ctx, tx); err != nil {
+		return Result{}, err
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(in.meta.latest),
+		"COPY host_metric_stage ("+columnList+") FROM STDIN (FORMAT binary)"); err != nil {
+		return Result{}, err
+	}
+	if _, err := tx.Exec(ctx, latestUpsert("host_metric_stage", false)); err != nil {
+		return Result{}, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return Result{}, err
 	}
@@ -322,8 +364,7 @@ func (w *Writer) copyStaged(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 		return Result{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after commit
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS host_metric_stage
-		(LIKE host_metric INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+	if err := createStage(ctx, tx); err != nil {
 		return Result{}, err
 	}
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, in.reader(),
@@ -338,11 +379,13 @@ func (w *Writer) copyStaged(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 			INSERT INTO host_metric (`+columnList+`)
 			SELECT `+columnList+` FROM host_metric_stage
 			ON CONFLICT (host_id, ts) DO NOTHING
-			RETURNING ts
+			RETURNING `+columnList+`
 		), dirty AS (
 			INSERT INTO rollup_dirty (minute)
 			SELECT DISTINCT date_trunc('minute', ts) FROM ins ORDER BY 1
 			ON CONFLICT DO NOTHING
+		), latest AS (
+			`+latestUpsert("ins", false)+`
 		)
 		SELECT count(*) FROM ins`).Scan(&accepted); err != nil {
 		return Result{}, err
@@ -351,6 +394,16 @@ func (w *Writer) copyStaged(ctx context.Context, conn *pgxpool.Conn, in *batchIn
 		return Result{}, err
 	}
 	return Result{Accepted: accepted, Duplicates: tag.RowsAffected() - accepted}, nil
+}
+
+// createStage creates the session's staging table if it is missing. It is a
+// temporary table (never WAL-logged) emptied by ON COMMIT DELETE ROWS, which costs
+// nothing in transactions that do not touch it, and it lives as long as the
+// pooled connection.
+func createStage(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS host_metric_stage
+		(LIKE host_metric INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`)
+	return err
 }
 
 func (w *Writer) begin(ctx context.Context, conn *pgxpool.Conn) (pgx.Tx, error) {

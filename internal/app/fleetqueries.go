@@ -1,0 +1,195 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// The fleet bench drives the queries the web app and the analysts really send.
+// They are read from the source tree at run time — the GraphQL documents
+// exported by frontend/src (whatever file they live in) and the examples of
+// docs/graphql.md — so the bench follows the frontend as it changes; a fixed
+// list of host-page queries (every sort and filter the cluster page offers, and
+// deep paging) is added, because those are the ones whose cost grows with the
+// fleet.
+
+// benchQuery is one GraphQL operation the load generator sends.
+type benchQuery struct {
+	Name   string
+	Source string // where it was read from
+	Query  string
+	Vars   map[string]any
+	// Walk, when set, pages through the result: each call continues from the
+	// endCursor the previous call of the same worker got at Walk's path.
+	Walk []string
+}
+
+var (
+	tsExport   = regexp.MustCompile("(?s)export const (\\w+) = /\\* GraphQL \\*/ `(.*?)`;")
+	tsConst    = regexp.MustCompile("(?s)const (\\w+) = (?:'([^']*)'|`([^`]*)`);")
+	tsInterp   = regexp.MustCompile(`\$\{(\w+)\}`)
+	varDef     = regexp.MustCompile(`\$(\w+)\s*:\s*([\w\[\]!]+)`)
+	docsBlock  = regexp.MustCompile("(?s)```graphql\n(.*?)```")
+	opStartsAt = regexp.MustCompile(`(?m)^(\{|query\b|mutation\b|subscription\b)`)
+)
+
+// frontendQueries reads the exported GraphQL documents of the .ts files under
+// dir, resolving the ${CONST} fragments each file defines. Only queries are kept.
+func frontendQueries(dir string) ([]benchQuery, error) {
+	var out []benchQuery
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".ts") || strings.HasSuffix(path, ".tsx")) ||
+			strings.Contains(path, "node_modules") || strings.Contains(path, ".test.") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		consts := map[string]string{}
+		for _, m := range tsConst.FindAllStringSubmatch(string(src), -1) {
+			consts[m[1]] = m[2] + m[3]
+		}
+		resolve := func(s string) string {
+			for range 5 { // fragments may nest
+				s = tsInterp.ReplaceAllStringFunc(s, func(ref string) string {
+					if v, ok := consts[tsInterp.FindStringSubmatch(ref)[1]]; ok {
+						return v
+					}
+					return ref
+				})
+			}
+			return s
+		}
+		rel, _ := filepath.Rel(filepath.Dir(dir), path)
+		for _, m := range tsExport.FindAllStringSubmatch(string(src), -1) {
+			q := strings.TrimSpace(resolve(m[2]))
+			if !strings.HasPrefix(q, "query") || strings.Contains(q, "${") {
+				continue
+			}
+			out = append(out, benchQuery{Name: m[1], Source: rel, Query: q})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// docsQueries reads the query examples of a Markdown file's graphql blocks.
+func docsQueries(path string) ([]benchQuery, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []benchQuery
+	for _, m := range docsBlock.FindAllStringSubmatch(string(src), -1) {
+		block := m[1]
+		starts := opStartsAt.FindAllStringIndex(block, -1)
+		for i, s := range starts {
+			end := len(block)
+			if i+1 < len(starts) {
+				end = starts[i+1][0]
+			}
+			op := strings.TrimSpace(block[s[0]:end])
+			// Trailing comment lines belong to the next operation.
+			lines := strings.Split(op, "\n")
+			for len(lines) > 0 && strings.HasPrefix(strings.TrimSpace(lines[len(lines)-1]), "#") {
+				lines = lines[:len(lines)-1]
+			}
+			op = strings.Join(lines, "\n")
+			if !strings.HasPrefix(op, "{") && !strings.HasPrefix(op, "query") {
+				continue
+			}
+			first := strings.Join(strings.Fields(strings.SplitN(op, "\n", 2)[0]), " ")
+			out = append(out, benchQuery{Name: fmt.Sprintf("docs %d: %.40s", len(out)+1, first), Source: filepath.Base(path), Query: op})
+		}
+	}
+	return out, nil
+}
+
+// hostPageQueries are the cluster page's host list at every sort and filter
+// the UI offers, on the biggest cluster, plus a walk through all its pages.
+func hostPageQueries(cluster string) []benchQuery {
+	const nodes = `totalCount pageInfo { hasNextPage endCursor }
+		nodes { id hostname rack state stateReason cpuCores memoryBytes os lastHeartbeat latestMetrics { ts cpuPercent memoryPercent } }`
+	page := func(args string) string {
+		return `query HostPage($name: String!, $after: String) { cluster(name: $name) { hosts(first: 50, after: $after` + args + `) { ` + nodes + ` } } }`
+	}
+	var out []benchQuery
+	for _, o := range []struct{ name, args string }{
+		{"hosts by hostname", ``},
+		{"hosts by state", `, orderBy: {field: STATE, direction: ASC}`},
+		{"hosts by rack", `, orderBy: {field: RACK, direction: DESC}`},
+		{"hosts by cpu cores", `, orderBy: {field: CPU_CORES, direction: DESC}`},
+		{"hosts by memory", `, orderBy: {field: MEMORY_BYTES, direction: DESC}`},
+		{"hosts by heartbeat", `, orderBy: {field: LAST_HEARTBEAT, direction: ASC}`},
+		{"hosts DEGRADED", `, filter: {state: DEGRADED}`},
+		{"hosts search", `, filter: {search: "r05"}`},
+	} {
+		out = append(out, benchQuery{Name: o.name + " (giant cluster)", Source: "fleet bench", Query: page(o.args),
+			Vars: map[string]any{"name": cluster}})
+	}
+	out = append(out, benchQuery{Name: "hosts walking every page (giant cluster)", Source: "fleet bench", Query: page(""),
+		Vars: map[string]any{"name": cluster}, Walk: []string{"cluster", "hosts", "pageInfo"}},
+		benchQuery{Name: "cluster watermarkNow", Source: "fleet bench",
+			Query: `query($name: String!) { cluster(name: $name) { watermarkNow { dimension utilization status } } }`,
+			Vars:  map[string]any{"name": cluster}},
+		benchQuery{Name: "platform clusterCount", Source: "fleet bench", Query: `{ platform { clusterCount } }`},
+		benchQuery{Name: "me", Source: "fleet bench", Query: `{ me { role } }`})
+	return out
+}
+
+// bindVariables fills the variables a query declares from known values, and
+// reports false for a query that needs a value the bench does not have.
+func bindVariables(q *benchQuery, known map[string]any) bool {
+	if q.Vars == nil {
+		q.Vars = map[string]any{}
+	}
+	header := q.Query
+	if i := strings.Index(header, "{"); i >= 0 {
+		header = header[:i]
+	}
+	for _, m := range varDef.FindAllStringSubmatch(header, -1) {
+		name, typ := m[1], m[2]
+		if _, ok := q.Vars[name]; ok {
+			continue
+		}
+		if v, ok := known[name]; ok {
+			q.Vars[name] = v
+			continue
+		}
+		if strings.HasSuffix(typ, "!") {
+			return false
+		}
+	}
+	return true
+}
+
+// loadBenchQueries gathers every query to drive, from the tree at root.
+func loadBenchQueries(root string, known map[string]any, cluster string) (use []benchQuery, skipped []string, err error) {
+	var all []benchQuery
+	fq, err := frontendQueries(filepath.Join(root, "frontend", "src"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("error reading the frontend's queries: %w", err)
+	}
+	dq, err := docsQueries(filepath.Join(root, "docs", "graphql.md"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("error reading the examples of docs/graphql.md: %w", err)
+	}
+	if len(fq) == 0 {
+		return nil, nil, fmt.Errorf("no GraphQL queries found under %s/frontend/src: run the bench from the repository root (or pass --root)", root)
+	}
+	all = append(append(append(all, fq...), dq...), hostPageQueries(cluster)...)
+	for _, q := range all {
+		if bindVariables(&q, known) {
+			use = append(use, q)
+		} else {
+			skipped = append(skipped, q.Name)
+		}
+	}
+	slices.SortStableFunc(use, func(a, b benchQuery) int { return strings.Compare(a.Source, b.Source) })
+	return use, skipped, nil
+}
