@@ -1,9 +1,7 @@
 package graph
 
 import (
-	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/teslaops/tesla/frontend"
 	"github.com/teslaops/tesla/graph/generated"
 )
 
@@ -152,61 +151,14 @@ func worstVariables(op *ast.OperationDefinition) map[string]any {
 	return vars
 }
 
-var (
-	// tadaDoc is a document of the web app: gql.tada's graphql(`…`) call, whose
-	// fragments are passed beside it and so are found by name.
-	tadaDoc      = regexp.MustCompile("(?s)graphql\\(\\s*`([^`]*)`")
-	fragmentName = regexp.MustCompile(`^\s*fragment\s+(\w+)\s+on\b`)
-	spread       = regexp.MustCompile(`\.\.\.\s*([_A-Za-z]\w*)`)
-	opName       = regexp.MustCompile(`^\s*(?:#[^\n]*\n\s*)*(query|mutation|subscription)\s+(\w+)`)
-)
-
-// frontendDocuments returns every operation the web app sends, by operation
-// name, with the fragments it spreads (transitively) appended.
+// frontendDocuments returns every operation the web app sends, by name.
 func frontendDocuments(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	fragments := map[string]string{}
-	var ops []string
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".ts") || strings.HasSuffix(path, ".tsx")) {
-			return err
-		}
-		body, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, m := range tadaDoc.FindAllStringSubmatch(string(body), -1) {
-			if f := fragmentName.FindStringSubmatch(m[1]); f != nil {
-				fragments[f[1]] = m[1]
-			} else {
-				ops = append(ops, m[1])
-			}
-		}
-		return nil
-	})
+	all, err := frontend.Documents(dir)
 	require.NoError(t, err)
 	docs := map[string]string{}
-	for _, op := range ops {
-		m := opName.FindStringSubmatch(op)
-		require.NotNil(t, m, "an operation of the web app has no name: %.80s", op)
-		doc, added := op, map[string]bool{}
-		for {
-			missing := ""
-			for _, sp := range spread.FindAllStringSubmatch(doc, -1) {
-				if sp[1] != "on" && !added[sp[1]] {
-					missing = sp[1]
-					break
-				}
-			}
-			if missing == "" {
-				break
-			}
-			f, ok := fragments[missing]
-			require.True(t, ok, "%s spreads fragment %s, which the web app does not define", m[2], missing)
-			added[missing] = true
-			doc += "\n" + f
-		}
-		docs[m[2]] = doc
+	for _, d := range all {
+		docs[d.Name] = d.Text
 	}
 	return docs
 }

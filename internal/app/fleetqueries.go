@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/teslaops/tesla/frontend"
 )
 
 // The fleet bench drives the queries the web app and the analysts really send.
@@ -29,53 +31,26 @@ type benchQuery struct {
 }
 
 var (
-	tsExport   = regexp.MustCompile("(?s)export const (\\w+) = /\\* GraphQL \\*/ `(.*?)`;")
-	tsConst    = regexp.MustCompile("(?s)const (\\w+) = (?:'([^']*)'|`([^`]*)`);")
-	tsInterp   = regexp.MustCompile(`\$\{(\w+)\}`)
 	varDef     = regexp.MustCompile(`\$(\w+)\s*:\s*([\w\[\]!]+)`)
 	docsBlock  = regexp.MustCompile("(?s)```graphql\n(.*?)```")
 	opStartsAt = regexp.MustCompile(`(?m)^(\{|query\b|mutation\b|subscription\b)`)
 )
 
-// frontendQueries reads the exported GraphQL documents of the .ts files under
-// dir, resolving the ${CONST} fragments each file defines. Only queries are kept.
+// frontendQueries reads the queries the web app sends (frontend.Documents: every
+// graphql(`…`) document under dir, with its fragments). Mutations and
+// subscriptions are not part of the load.
 func frontendQueries(dir string) ([]benchQuery, error) {
+	docs, err := frontend.Documents(dir)
+	if err != nil {
+		return nil, err
+	}
 	var out []benchQuery
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".ts") || strings.HasSuffix(path, ".tsx")) ||
-			strings.Contains(path, "node_modules") || strings.Contains(path, ".test.") {
-			return err
+	for _, d := range docs {
+		if d.Kind == "query" {
+			out = append(out, benchQuery{Name: d.Name, Source: d.File, Query: d.Text})
 		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		consts := map[string]string{}
-		for _, m := range tsConst.FindAllStringSubmatch(string(src), -1) {
-			consts[m[1]] = m[2] + m[3]
-		}
-		resolve := func(s string) string {
-			for range 5 { // fragments may nest
-				s = tsInterp.ReplaceAllStringFunc(s, func(ref string) string {
-					if v, ok := consts[tsInterp.FindStringSubmatch(ref)[1]]; ok {
-						return v
-					}
-					return ref
-				})
-			}
-			return s
-		}
-		rel, _ := filepath.Rel(filepath.Dir(dir), path)
-		for _, m := range tsExport.FindAllStringSubmatch(string(src), -1) {
-			q := strings.TrimSpace(resolve(m[2]))
-			if !strings.HasPrefix(q, "query") || strings.Contains(q, "${") {
-				continue
-			}
-			out = append(out, benchQuery{Name: m[1], Source: rel, Query: q})
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // docsQueries reads the query examples of a Markdown file's graphql blocks.
