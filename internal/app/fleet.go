@@ -617,7 +617,7 @@ func (b *fleetBench) reportJobs(ctx context.Context, pool *pgxpool.Pool, w io.Wr
 		}
 		line := fmt.Sprintf("%d runs on %d replica(s), %d failed, duration p50 %.2f s, max %.2f s", len(rs), len(replicas), failed,
 			quantile(durs, 0.5), quantile(durs, 1))
-		if job == jobs.NameWatermarkRollup {
+		if job == jobs.NameWatermarkRollup && len(late) > 0 {
 			line += fmt.Sprintf(", start lateness vs every %s: max %.1f s", rollupEvery, quantile(late, 1))
 		}
 		fmt.Fprintf(w, "| job %s | %s |\n", job, line)
