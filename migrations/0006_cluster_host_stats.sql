@@ -94,3 +94,13 @@ CREATE TRIGGER cluster_host_stats_truncate AFTER TRUNCATE ON host
 INSERT INTO cluster_host_stats (cluster_id, state, hosts, cpu_cores, memory_bytes, disk_bytes, nic_bps)
 SELECT cluster_id, state, count(*), sum(cpu_cores), sum(memory_bytes), sum(disk_bytes), sum(nic_bps)
 FROM host GROUP BY cluster_id, state;
+
+-- Search by name is a case-insensitive substring (hostname ILIKE '%x%'), which no
+-- b-tree serves: without this index every search read host whole. pg_trgm ships
+-- with PostgreSQL (Debian's postgresql-15 package includes the contrib modules)
+-- and is a trusted extension, so the database owner may create it without being a
+-- superuser. A pattern of fewer than three characters has no trigram to look up;
+-- such a search still reads every hostname (docs/scaling.md). Heartbeats never
+-- change hostname, so the index costs them nothing.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX host_hostname_trgm_idx ON host USING gin (hostname gin_trgm_ops);

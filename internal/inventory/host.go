@@ -110,7 +110,10 @@ func (s *Service) hostConds(ctx context.Context, f HostFilter) (*conds, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.add(`h.cluster_id IN (SELECT id FROM cluster WHERE owner_bu_id = ANY(@bus))`, "bus", sub)
+		// = ANY of an array, not IN (subquery): the array is an index condition on
+		// the host_cluster_* indexes, where a semi-join let the planner hash-join
+		// a sequential scan of host against the BU's clusters.
+		c.add(`h.cluster_id = ANY(ARRAY(SELECT id FROM cluster WHERE owner_bu_id = ANY(@bus)))`, "bus", sub)
 	}
 	if f.Search != "" {
 		c.add(`h.hostname ILIKE @search`, "search", likePattern(f.Search))
