@@ -15,6 +15,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/page"
 )
 
 // recorder is a pgx tracer that keeps every statement whole, with its arguments,
@@ -250,4 +251,20 @@ func TestHostStatsReadersReadClusterHostStats(t *testing.T) {
 		require.True(t, strings.Contains(st.SQL, "cluster_host_stats"), st.SQL)
 	}
 	require.Len(t, stmts, 3)
+
+	// A listing filtered by state, or by cluster and state, counts its total from
+	// cluster_host_stats too, and exactly.
+	five := 5
+	degraded := HostFilter{States: []string{"DEGRADED"}}
+	pg, err := s.ListHosts(ctx, degraded, Order{}, page.Args{First: &five})
+	require.NoError(t, err)
+	require.Equal(t, wantTotal.Counts.Degraded, pg.Info.Total)
+	require.False(t, pg.Info.Estimated)
+	pages, err := s.HostPagesByCluster(ctx, ids, HostFilter{ClusterID: &ids[0], States: []string{"DEGRADED"}}, Order{}, page.Args{First: &five})
+	require.NoError(t, err)
+	require.Equal(t, wantPerCluster[ids[0]].Counts.Degraded, pages[ids[0]].Info.Total)
+	require.Zero(t, pages[ids[1]].Info.Total, "another cluster than the filter's")
+	for _, st := range rec.take() {
+		require.NotRegexp(t, `(?i)count\(\*\) from host`, st.SQL)
+	}
 }
