@@ -36,7 +36,7 @@ func countStatements(stmts []string, fragments ...string) map[string]int {
 
 const (
 	sqlClusterCount = "SELECT count(*) FROM cluster"
-	sqlHostTotals   = "FROM host GROUP BY state"
+	sqlHostTotals   = "name: HostTotals :many" // inventory.HostTotals, over cluster_host_stats
 )
 
 // TestPlatformFiguresAreComputedOnlyWhenAsked: `platform { clusterCount }` used to

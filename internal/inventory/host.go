@@ -110,7 +110,10 @@ func (s *Service) hostConds(ctx context.Context, f HostFilter) (*conds, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.add(`h.cluster_id IN (SELECT id FROM cluster WHERE owner_bu_id = ANY(@bus))`, "bus", sub)
+		// = ANY of an array, not IN (subquery): the array is an index condition on
+		// the host_cluster_* indexes, where a semi-join let the planner hash-join
+		// a sequential scan of host against the BU's clusters.
+		c.add(`h.cluster_id = ANY(ARRAY(SELECT id FROM cluster WHERE owner_bu_id = ANY(@bus)))`, "bus", sub)
 	}
 	if f.Search != "" {
 		c.add(`h.hostname ILIKE @search`, "search", likePattern(f.Search))
@@ -186,6 +189,9 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 			total.N = len(items[0])
 		} else if seek.NeedsCount(len(items[0])) {
 			total, err = page.CountTotal(ctx, s.pool, "host", filtered, func() (int, error) {
+				if statsCountable(f) {
+					return s.countHostsFromStats(ctx, f)
+				}
 				var n int
 				err := s.pool.QueryRow(ctx, `SELECT count(*) FROM host h WHERE `+where, c.args).Scan(&n)
 				return n, err
@@ -209,7 +215,17 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 			uncounted = append(uncounted, id)
 		}
 	}
-	if len(uncounted) > 0 {
+	if len(uncounted) > 0 && statsCountable(f) {
+		rows, err := queries.HostCountsByCluster(ctx, s.pool, &dbsqlc.HostCountsByClusterParams{Clusters: uncounted, States: statsStates(f)})
+		if err != nil {
+			return nil, fmt.Errorf("error counting hosts: %w", err)
+		}
+		for _, r := range rows {
+			if f.ClusterID == nil || *f.ClusterID == r.ClusterID {
+				totals[r.ClusterID] = int(r.Hosts)
+			}
+		}
+	} else if len(uncounted) > 0 {
 		if err := s.countHostsByCluster(ctx, where, c.args, uncounted, totals); err != nil {
 			return nil, err
 		}
@@ -219,6 +235,36 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 		out[id] = &pg
 	}
 	return out, nil
+}
+
+// statsCountable says whether the hosts matching f can be counted from
+// cluster_host_stats, which knows each host's cluster and state only.
+func statsCountable(f HostFilter) bool {
+	return f.ClusterName == "" && f.Rack == "" && f.BUID == nil && f.Search == ""
+}
+
+// statsStates is the states argument of the cluster_host_stats counts: NULL, not an
+// empty array, when the filter does not narrow the states.
+func statsStates(f HostFilter) []string {
+	if len(f.States) == 0 {
+		return nil
+	}
+	return f.States
+}
+
+// countHostsFromStats counts the hosts matching a statsCountable filter from
+// cluster_host_stats: a few rows per cluster instead of an index scan over every
+// matching host.
+func (s *Service) countHostsFromStats(ctx context.Context, f HostFilter) (int, error) {
+	if f.ClusterID != nil {
+		rows, err := queries.HostCountsByCluster(ctx, s.pool, &dbsqlc.HostCountsByClusterParams{Clusters: []int64{*f.ClusterID}, States: statsStates(f)})
+		if err != nil || len(rows) == 0 {
+			return 0, err
+		}
+		return int(rows[0].Hosts), nil
+	}
+	n, err := queries.HostCount(ctx, s.pool, statsStates(f))
+	return int(n), err
 }
 
 // countHostsByCluster counts, exactly, the hosts matching where (with args) in each

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/teslaops/tesla/internal/auth"
 )
 
@@ -39,46 +37,36 @@ func (s *Service) count(ctx context.Context, query, what string) (int, error) {
 }
 
 // ClustersByKind counts the clusters and their hosts per cluster kind, by kind.
+// The host counts come from cluster_host_stats (see StatsByCluster).
 func (s *Service) ClustersByKind(ctx context.Context) ([]KindCount, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT c.kind, count(DISTINCT c.id), count(h.id) FROM cluster c
-		LEFT JOIN host h ON h.cluster_id = c.id GROUP BY c.kind ORDER BY c.kind`)
+	rows, err := queries.ClustersByKind(ctx, s.pool)
 	if err != nil {
 		return nil, fmt.Errorf("error counting clusters by kind: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (KindCount, error) {
-		var k KindCount
-		return k, r.Scan(&k.Kind, &k.Clusters, &k.Hosts)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("error counting clusters by kind: %w", err)
+	out := make([]KindCount, len(rows))
+	for i, r := range rows {
+		out[i] = KindCount{Kind: r.Kind, Clusters: int(r.Clusters), Hosts: int(r.Hosts)}
 	}
 	return out, nil
 }
 
-// HostTotals counts every host by state and sums their hardware.
+// HostTotals counts every host by state and sums their hardware, from the
+// per-cluster figures the triggers on host keep (a few rows per cluster), not from
+// host itself.
 func (s *Service) HostTotals(ctx context.Context) (ClusterStats, error) {
 	var st ClusterStats
 	if _, err := auth.Require(ctx); err != nil {
 		return st, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT state, count(*), sum(cpu_cores), sum(memory_bytes), sum(disk_bytes), sum(nic_bps)
-		FROM host GROUP BY state`)
+	rows, err := queries.HostTotals(ctx, s.pool)
 	if err != nil {
 		return st, fmt.Errorf("error counting hosts: %w", err)
 	}
-	var (
-		state string
-		n     int
-		c     Capacity
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&state, &n, &c.CPUCores, &c.MemoryBytes, &c.DiskBytes, &c.NICBps}, func() error {
-		st.add(state, n, c)
-		return nil
-	}); err != nil {
-		return st, fmt.Errorf("error counting hosts: %w", err)
+	for _, r := range rows {
+		st.add(r.State, int(r.Hosts), Capacity{CPUCores: r.CpuCores, MemoryBytes: r.MemoryBytes, DiskBytes: r.DiskBytes, NICBps: r.NicBps})
 	}
 	return st, nil
 }

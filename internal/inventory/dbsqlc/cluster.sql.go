@@ -98,6 +98,40 @@ func (q *Queries) ClustersByIDs(ctx context.Context, db DBTX, ids []int64) ([]*C
 	return items, nil
 }
 
+const clustersByKind = `-- name: ClustersByKind :many
+SELECT c.kind, count(*) AS clusters, coalesce(sum(s.hosts), 0)::bigint AS hosts
+FROM cluster c
+LEFT JOIN (SELECT cluster_id, sum(hosts) AS hosts FROM cluster_host_stats GROUP BY cluster_id) s ON s.cluster_id = c.id
+GROUP BY c.kind ORDER BY c.kind
+`
+
+type ClustersByKindRow struct {
+	Kind     string
+	Clusters int64
+	Hosts    int64
+}
+
+// ClustersByKind counts the clusters and their hosts per cluster kind.
+func (q *Queries) ClustersByKind(ctx context.Context, db DBTX) ([]*ClustersByKindRow, error) {
+	rows, err := db.Query(ctx, clustersByKind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*ClustersByKindRow
+	for rows.Next() {
+		var i ClustersByKindRow
+		if err := rows.Scan(&i.Kind, &i.Clusters, &i.Hosts); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const clustersByOwnerBU = `-- name: ClustersByOwnerBU :many
 SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at FROM cluster WHERE owner_bu_id = ANY($1::bigint[]) ORDER BY name
 `
@@ -166,16 +200,102 @@ func (q *Queries) ClustersByStackVersion(ctx context.Context, db DBTX, versions 
 	return items, nil
 }
 
-const hostStatsByCluster = `-- name: HostStatsByCluster :many
-SELECT cluster_id, state, count(*) AS hosts,
-    sum(cpu_cores)::bigint AS cpu_cores, sum(memory_bytes)::bigint AS memory_bytes,
-    sum(disk_bytes)::bigint AS disk_bytes, sum(nic_bps)::bigint AS nic_bps
-FROM host WHERE cluster_id = ANY($1::bigint[])
-GROUP BY cluster_id, state
+const hostCount = `-- name: HostCount :one
+SELECT coalesce(sum(hosts), 0)::bigint AS hosts
+FROM cluster_host_stats
+WHERE $1::text[] IS NULL OR state = ANY($1::text[])
 `
 
-type HostStatsByClusterRow struct {
-	ClusterID   int64
+// HostCount counts every host, of any of states when states is not NULL.
+func (q *Queries) HostCount(ctx context.Context, db DBTX, states []string) (int64, error) {
+	row := db.QueryRow(ctx, hostCount, states)
+	var hosts int64
+	err := row.Scan(&hosts)
+	return hosts, err
+}
+
+const hostCountsByCluster = `-- name: HostCountsByCluster :many
+SELECT cluster_id, sum(hosts)::bigint AS hosts
+FROM cluster_host_stats
+WHERE cluster_id = ANY($1::bigint[]) AND ($2::text[] IS NULL OR state = ANY($2::text[]))
+GROUP BY cluster_id
+`
+
+type HostCountsByClusterParams struct {
+	Clusters []int64
+	States   []string
+}
+
+type HostCountsByClusterRow struct {
+	ClusterID int64
+	Hosts     int64
+}
+
+// HostCountsByCluster counts the hosts of each cluster, of any of states when
+// states is not NULL.
+func (q *Queries) HostCountsByCluster(ctx context.Context, db DBTX, arg *HostCountsByClusterParams) ([]*HostCountsByClusterRow, error) {
+	rows, err := db.Query(ctx, hostCountsByCluster, arg.Clusters, arg.States)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*HostCountsByClusterRow
+	for rows.Next() {
+		var i HostCountsByClusterRow
+		if err := rows.Scan(&i.ClusterID, &i.Hosts); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const hostStatsByCluster = `-- name: HostStatsByCluster :many
+SELECT cluster_id, state, hosts, cpu_cores, memory_bytes, disk_bytes, nic_bps
+FROM cluster_host_stats WHERE cluster_id = ANY($1::bigint[])
+`
+
+// HostStatsByCluster reads the host counts by state, with their capacity, of each
+// cluster from cluster_host_stats, which triggers on host keep current.
+func (q *Queries) HostStatsByCluster(ctx context.Context, db DBTX, clusters []int64) ([]*ClusterHostStat, error) {
+	rows, err := db.Query(ctx, hostStatsByCluster, clusters)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*ClusterHostStat
+	for rows.Next() {
+		var i ClusterHostStat
+		if err := rows.Scan(
+			&i.ClusterID,
+			&i.State,
+			&i.Hosts,
+			&i.CpuCores,
+			&i.MemoryBytes,
+			&i.DiskBytes,
+			&i.NicBps,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const hostTotals = `-- name: HostTotals :many
+SELECT state, sum(hosts)::bigint AS hosts,
+    sum(cpu_cores)::bigint AS cpu_cores, sum(memory_bytes)::bigint AS memory_bytes,
+    sum(disk_bytes)::bigint AS disk_bytes, sum(nic_bps)::bigint AS nic_bps
+FROM cluster_host_stats GROUP BY state
+`
+
+type HostTotalsRow struct {
 	State       string
 	Hosts       int64
 	CpuCores    int64
@@ -184,18 +304,17 @@ type HostStatsByClusterRow struct {
 	NicBps      int64
 }
 
-// HostStatsByCluster counts hosts by state, with their capacity, per cluster.
-func (q *Queries) HostStatsByCluster(ctx context.Context, db DBTX, clusters []int64) ([]*HostStatsByClusterRow, error) {
-	rows, err := db.Query(ctx, hostStatsByCluster, clusters)
+// HostTotals counts every host by state and sums their hardware.
+func (q *Queries) HostTotals(ctx context.Context, db DBTX) ([]*HostTotalsRow, error) {
+	rows, err := db.Query(ctx, hostTotals)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []*HostStatsByClusterRow
+	var items []*HostTotalsRow
 	for rows.Next() {
-		var i HostStatsByClusterRow
+		var i HostTotalsRow
 		if err := rows.Scan(
-			&i.ClusterID,
 			&i.State,
 			&i.Hosts,
 			&i.CpuCores,

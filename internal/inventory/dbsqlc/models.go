@@ -23,6 +23,16 @@ type Cluster struct {
 	CreatedAt      time.Time
 }
 
+type ClusterHostStat struct {
+	ClusterID   int64
+	State       string
+	Hosts       int64
+	CpuCores    int64
+	MemoryBytes int64
+	DiskBytes   int64
+	NicBps      int64
+}
+
 type Host struct {
 	ID             int64
 	ClusterID      int64
