@@ -183,7 +183,7 @@ func (st *ClusterStats) add(state string, n int, c Capacity) {
 
 // StatsByCluster returns the host counts by state and the capacity of hosts that
 // are not decommissioned, for each cluster, in one query. It reads
-// cluster_host_stats, which triggers on host keep current (migration 0006), so the
+// cluster_host_stats, which triggers on host keep current (migration 0007), so the
 // cost is a few rows per cluster however many hosts the clusters have.
 func (s *Service) StatsByCluster(ctx context.Context, clusters []int64) (map[int64]*ClusterStats, error) {
 	if _, err := auth.Require(ctx); err != nil {

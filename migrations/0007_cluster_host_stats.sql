@@ -1,4 +1,4 @@
--- 0006 cluster_host_stats: host counts and capacity per cluster and state, kept
+-- 0007 cluster_host_stats: host counts and capacity per cluster and state, kept
 -- current by triggers on host, so the platform totals, the counts per cluster
 -- kind and every cluster's counts and capacity read a few hundred rows instead of
 -- aggregating every host on every request (GROUP BY state over 200,000 hosts took
