@@ -26,6 +26,7 @@ import (
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/platform"
@@ -128,6 +129,10 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	mux.Handle("/query", graph.RefuseOtherMethods(s.authenticate(limitBody(gql, cfg.MaxBodyBytes), auth.SurfaceGraphQL)))
 	mux.Handle("POST /api/v1/metrics/hosts", s.authenticate(
 		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), auth.SurfaceIngest))
+	// OpenLineage events, at the path Marquez serves; the same credentials as
+	// telemetry ingestion (lineage.Authorize).
+	mux.Handle("POST /api/v1/lineage", s.authenticate(
+		lineage.NewHTTPHandler(lineage.NewStore(pool), logger), auth.SurfaceIngest))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)

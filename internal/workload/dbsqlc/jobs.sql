@@ -21,7 +21,7 @@ SELECT id FROM job WHERE namespace = @namespace AND name = @name;
 -- JobsByIDs returns jobs with their effective BU (the job's own, else its
 -- owner's).
 -- name: JobsByIDs :many
-SELECT j.id, j.namespace, j.name, j.owner_id, coalesce(j.bu_id, p.bu_id) AS bu_id, j.cluster_id, j.queue_id,
+SELECT j.id, j.namespace, j.name, j.owner_id, j.bu_id, p.bu_id AS owner_bu_id, j.cluster_id, j.queue_id,
        j.kind, j.priority, j.schedule, j.description, j.created_at
 FROM job j LEFT JOIN person p ON p.id = j.owner_id
 WHERE j.id = ANY(@ids::bigint[]);

@@ -66,7 +66,7 @@ func (q *Queries) JobUpsert(ctx context.Context, db DBTX, arg *JobUpsertParams) 
 }
 
 const jobsByIDs = `-- name: JobsByIDs :many
-SELECT j.id, j.namespace, j.name, j.owner_id, coalesce(j.bu_id, p.bu_id) AS bu_id, j.cluster_id, j.queue_id,
+SELECT j.id, j.namespace, j.name, j.owner_id, j.bu_id, p.bu_id AS owner_bu_id, j.cluster_id, j.queue_id,
        j.kind, j.priority, j.schedule, j.description, j.created_at
 FROM job j LEFT JOIN person p ON p.id = j.owner_id
 WHERE j.id = ANY($1::bigint[])
@@ -77,7 +77,8 @@ type JobsByIDsRow struct {
 	Namespace   string
 	Name        string
 	OwnerID     *int64
-	BuID        int64
+	BuID        *int64
+	OwnerBuID   *int64
 	ClusterID   *int64
 	QueueID     *int64
 	Kind        string
@@ -104,6 +105,7 @@ func (q *Queries) JobsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*JobsB
 			&i.Name,
 			&i.OwnerID,
 			&i.BuID,
+			&i.OwnerBuID,
 			&i.ClusterID,
 			&i.QueueID,
 			&i.Kind,

@@ -1,0 +1,208 @@
+// Package workload owns what runs on the clusters: queues, jobs, their runs and
+// hourly usage (tables queue, queue_usage, job, job_namespace_owner, job_run,
+// job_usage_1h). Other packages record jobs and runs through the functions
+// here (OpenLineage ingestion through UpsertJob and ApplyRunEvent) and read
+// them through Service, which checks the caller.
+package workload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/workload/dbsqlc"
+)
+
+var queries = dbsqlc.New()
+
+// Job is a job with its effective BU (its own, else its owner's).
+type Job struct {
+	ID          int64
+	Namespace   string
+	Name        string
+	OwnerID     *int64
+	BUID        *int64
+	ClusterID   *int64
+	QueueID     *int64
+	Kind        string
+	Priority    string
+	Schedule    string
+	Description string
+	CreatedAt   time.Time
+}
+
+// Run is one run of a job (JobRun).
+type Run = dbsqlc.JobRun
+
+// JobKey names a job by its natural key and carries what a source knows of it.
+type JobKey struct {
+	Namespace, Name string
+	// Kind (BATCH or STREAMING) and Description replace the stored ones when
+	// set.
+	Kind, Description *string
+}
+
+// UpsertJob returns the id of the job of key, creating it when new with the
+// owner and BU its namespace maps to in job_namespace_owner (or none).
+func UpsertJob(ctx context.Context, q db.DBTX, key JobKey) (int64, error) {
+	id, err := queries.JobUpsert(ctx, q, &dbsqlc.JobUpsertParams{
+		Namespace: key.Namespace, Name: key.Name, Kind: key.Kind, Description: key.Description})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The job exists and nothing changed: the upsert updated no row.
+		id, err = queries.JobIDByName(ctx, q, &dbsqlc.JobIDByNameParams{Namespace: key.Namespace, Name: key.Name})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("error saving job %s/%s: %w", key.Namespace, key.Name, err)
+	}
+	return id, nil
+}
+
+// RunEvent is one transition of a run, from whatever source.
+type RunEvent struct {
+	JobID   int64
+	RunUUID pgtype.UUID
+	// State is RUNNING, COMPLETED, FAILED, ABORTED, or "" for an event that
+	// changes no state.
+	State                    string
+	Time                     time.Time
+	NominalStart, NominalEnd *time.Time
+	ParentRunUUID            pgtype.UUID
+}
+
+// ApplyRunEvent applies ev to its run, creating the run if this is its first
+// event, and returns the run's id. Events may come in any order: a terminal
+// state is replaced only by a later terminal event, the start is the earliest
+// START or RUNNING seen, the end the time of the terminal state kept.
+func ApplyRunEvent(ctx context.Context, q db.DBTX, ev RunEvent) (int64, error) {
+	p := &dbsqlc.RunUpsertParams{JobID: ev.JobID, RunUuid: ev.RunUUID, EventTime: &ev.Time,
+		NominalStart: ev.NominalStart, NominalEnd: ev.NominalEnd, ParentRunUuid: ev.ParentRunUUID}
+	if ev.State != "" {
+		p.State = &ev.State
+	}
+	switch ev.State {
+	case "RUNNING":
+		p.StartedAt = &ev.Time
+	case "COMPLETED", "FAILED", "ABORTED":
+		p.EndedAt = &ev.Time
+	}
+	id, err := queries.RunUpsert(ctx, q, p)
+	if err != nil {
+		return 0, fmt.Errorf("error saving run: %w", err)
+	}
+	return id, nil
+}
+
+// Service reads jobs and runs for callers, checking what they may see.
+type Service struct {
+	pool *pgxpool.Pool
+}
+
+// NewService returns a Service over pool.
+func NewService(pool *pgxpool.Pool) *Service { return &Service{pool: pool} }
+
+// JobsByIDs returns the jobs of ids that exist. Job identity (namespace, name,
+// kind, owner id) is platform structure that every signed-in role reads, as
+// the lineage graph shows it; runs are not (see CheckRuns).
+func (s *Service) JobsByIDs(ctx context.Context, ids []int64) (map[int64]*Job, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := queries.JobsByIDs(ctx, s.pool, ids)
+	if err != nil {
+		return nil, fmt.Errorf("error loading jobs: %w", err)
+	}
+	out := make(map[int64]*Job, len(rows))
+	for _, r := range rows {
+		bu := r.BuID
+		if bu == nil {
+			bu = r.OwnerBuID
+		}
+		out[r.ID] = &Job{ID: r.ID, Namespace: r.Namespace, Name: r.Name, OwnerID: r.OwnerID, BUID: bu,
+			ClusterID: r.ClusterID, QueueID: r.QueueID, Kind: r.Kind, Priority: r.Priority, Schedule: r.Schedule,
+			Description: r.Description, CreatedAt: r.CreatedAt}
+	}
+	return out, nil
+}
+
+// Job returns one job, or NotFound.
+func (s *Service) Job(ctx context.Context, id int64) (*Job, error) {
+	jobs, err := s.JobsByIDs(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	j, ok := jobs[id]
+	if !ok {
+		return nil, fault.NotFoundf("job %d not found", id)
+	}
+	return j, nil
+}
+
+// CanSeeRuns is the one rule for reading a job's runs and usage: operators and
+// admins see every job's, a BU admin the jobs of their BU subtree, anyone their
+// own jobs'. A job with no owner and no BU is the platform's: operators only.
+func CanSeeRuns(p *auth.Principal, j *Job) bool {
+	switch {
+	case p.Is(auth.Operator):
+		return true
+	case j.OwnerID != nil && *j.OwnerID == p.PersonID:
+		return true
+	case p.Role == auth.BUAdmin && j.BUID != nil:
+		return p.InBUSubtree(*j.BUID)
+	}
+	return false
+}
+
+// CheckRuns returns Forbidden when the caller may not read j's runs.
+func CheckRuns(ctx context.Context, j *Job) error {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return err
+	}
+	if !CanSeeRuns(p, j) {
+		return fault.Forbiddenf("you may not read the runs of job %s/%s: viewers read their own jobs' runs, BU admins their BU subtree's", j.Namespace, j.Name)
+	}
+	return nil
+}
+
+// MaxRuns is the most runs LastRuns returns per job.
+const MaxRuns = 100
+
+// LastRuns returns the newest n runs of j (running ones first), after
+// checking the caller may read them.
+func (s *Service) LastRuns(ctx context.Context, j *Job, n int) ([]*Run, error) {
+	if err := CheckRuns(ctx, j); err != nil {
+		return nil, err
+	}
+	if n < 1 || n > MaxRuns {
+		return nil, fault.Field("first", "first must be between 1 and %d", MaxRuns)
+	}
+	runs, err := queries.RunsOfJobs(ctx, s.pool, &dbsqlc.RunsOfJobsParams{JobIds: []int64{j.ID}, Max: int32(n)})
+	if err != nil {
+		return nil, fmt.Errorf("error loading runs: %w", err)
+	}
+	return runs, nil
+}
+
+// Run returns one run of a job, checking the caller may read the job's runs.
+func (s *Service) Run(ctx context.Context, jobID, runID int64) (*Run, error) {
+	j, err := s.Job(ctx, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckRuns(ctx, j); err != nil {
+		return nil, err
+	}
+	r, err := queries.RunByID(ctx, s.pool, &dbsqlc.RunByIDParams{JobID: jobID, ID: runID})
+	if err != nil {
+		return nil, db.Interpret(err, "run")
+	}
+	return r, nil
+}
