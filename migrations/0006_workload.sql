@@ -186,7 +186,7 @@ CREATE TABLE lineage_event (
     event_time  timestamptz NOT NULL,
     job_id      bigint NOT NULL REFERENCES job (id),
     received_at timestamptz NOT NULL DEFAULT now(),
-    problems    text[] NOT NULL DEFAULT '{}',
+    problems    jsonb NOT NULL DEFAULT '[]',
     PRIMARY KEY (run_uuid, event_type, event_time)
 );
 CREATE INDEX lineage_event_job_idx ON lineage_event (job_id, event_time);

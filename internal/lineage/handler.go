@@ -43,6 +43,9 @@ func Authorize(ctx context.Context) (*auth.Principal, error) {
 // MaxBodyBytes bounds one request's body (a batch of events).
 const MaxBodyBytes = 32 << 20
 
+// batchEvents is how many events one transaction stores.
+const batchEvents = 100
+
 // maxErrors bounds the errors and problems a response lists.
 const maxErrors = 100
 
@@ -160,6 +163,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, resp *Response) 
 		resp.Error = err.Error()
 		return http.StatusBadRequest
 	}
+	// Parse everything first, then store the valid events in chunks of
+	// batchEvents, one transaction each.
+	type parsed struct {
+		index int
+		ev    *Event
+	}
+	valid := make([]parsed, 0, len(events))
 	for i, raw := range events {
 		ev, err := Parse(raw)
 		if err != nil {
@@ -173,23 +183,34 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, resp *Response) 
 			}
 			continue
 		}
-		dup, err := h.store.Apply(ctx, ev)
+		valid = append(valid, parsed{i, ev})
+	}
+	for start := 0; start < len(valid); start += batchEvents {
+		chunk := valid[start:min(start+batchEvents, len(valid))]
+		evs := make([]*Event, len(chunk))
+		for i, p := range chunk {
+			evs[i] = p.ev
+		}
+		dups, err := h.store.ApplyBatch(ctx, evs)
 		if err != nil {
-			h.logger.ErrorContext(ctx, "error storing a lineage event", slog.Int("index", i), slog.Any("error", err))
-			resp.Error = "internal error while storing events; the counts say what was stored before it"
+			h.logger.ErrorContext(ctx, "error storing lineage events", slog.Int("from_index", chunk[0].index), slog.Any("error", err))
+			resp.Error = fmt.Sprintf("internal error while storing events; the events before index %d were stored "+
+				"(the counts say how many), send the rest again", chunk[0].index)
 			if ctx.Err() != nil {
-				resp.Error = "request canceled; the counts say what was stored before"
+				resp.Error = fmt.Sprintf("request canceled; the events before index %d were stored, send the rest again", chunk[0].index)
 			}
 			return http.StatusInternalServerError
 		}
-		if dup {
-			resp.Duplicates++
-			continue
-		}
-		resp.Accepted++
-		for _, p := range ev.Problems {
-			if len(resp.Problems) < maxErrors {
-				resp.Problems = append(resp.Problems, EventProblem{Index: i, Problem: p})
+		for i, p := range chunk {
+			if dups[i] {
+				resp.Duplicates++
+				continue
+			}
+			resp.Accepted++
+			for _, pr := range p.ev.Problems {
+				if len(resp.Problems) < maxErrors {
+					resp.Problems = append(resp.Problems, EventProblem{Index: p.index, Problem: pr})
+				}
 			}
 		}
 	}

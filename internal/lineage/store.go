@@ -1,12 +1,17 @@
 package lineage
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/db"
@@ -28,103 +33,292 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // duplicate (and changes nothing) for a RunEvent whose runId, eventType and
 // eventTime were applied before.
 func (s *Store) Apply(ctx context.Context, ev *Event) (duplicate bool, err error) {
-	err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		duplicate, err = apply(ctx, tx, ev)
-		if duplicate {
-			return errDuplicate // roll back the job upsert, however harmless
-		}
-		return err
-	})
-	if errors.Is(err, errDuplicate) {
-		return true, nil
+	dups, err := s.ApplyBatch(ctx, []*Event{ev})
+	if err != nil {
+		return false, err
 	}
-	return false, err
+	return dups[0], nil
 }
 
-var errDuplicate = errors.New("duplicate event")
+// maxAttempts bounds the retries of a batch that lost a deadlock to another.
+const maxAttempts = 4
 
-func apply(ctx context.Context, tx pgx.Tx, ev *Event) (bool, error) {
-	if ev.Kind == DatasetEvent {
-		_, err := upsertDatasets(ctx, tx, []DatasetRef{ev.Dataset})
-		return false, err
-	}
-	jobID, err := workload.UpsertJob(ctx, tx, workload.JobKey{Namespace: ev.Job.Namespace, Name: ev.Job.Name,
-		Kind: ev.Job.Kind, Description: ev.Job.Description})
-	if err != nil {
-		return false, err
-	}
-	var runID int64
-	if ev.Kind == RunEvent {
-		problems := ev.Problems
-		if problems == nil {
-			problems = []string{}
+// ApplyBatch stores events in one transaction: all of them or none, each
+// whole. One commit for many events is what makes ingestion fast (a commit
+// waits for the WAL to reach the disk). dups[i] reports an event applied
+// before. A batch that deadlocks with a concurrent one (they may lock the same
+// datasets in different orders across events) is retried from the start.
+func (s *Store) ApplyBatch(ctx context.Context, events []*Event) (dups []bool, err error) {
+	for attempt := 1; ; attempt++ {
+		err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+			var err error
+			dups, err = applyBatch(ctx, tx, events)
+			return err
+		})
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == maxAttempts || !errors.As(err, &pgErr) ||
+			(pgErr.Code != "40P01" && pgErr.Code != "40001") || ctx.Err() != nil {
+			return dups, err
 		}
-		_, err := queries.EventClaim(ctx, tx, &dbsqlc.EventClaimParams{RunUuid: ev.RunID, EventType: ev.Type,
-			EventTime: ev.Time, JobID: jobID, Problems: problems})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return true, nil
+	}
+}
+
+type eventKey struct {
+	run  pgtype.UUID
+	typ  string
+	time time.Time
+}
+
+// applyBatch stores events with a fixed number of statements: the jobs, the
+// run events' keys (which tell the duplicates), the runs (pipelined, one per
+// event), the datasets, the job-level edges and the runs' inputs and outputs.
+func applyBatch(ctx context.Context, tx pgx.Tx, events []*Event) ([]bool, error) {
+	dups := make([]bool, len(events))
+	var keys []workload.JobKey
+	for _, ev := range events {
+		if ev.Kind != DatasetEvent {
+			keys = append(keys, workload.JobKey{Namespace: ev.Job.Namespace, Name: ev.Job.Name,
+				Kind: deref(ev.Job.Kind), Description: deref(ev.Job.Description)})
 		}
+	}
+	var jobIDs map[[2]string]int64
+	if len(keys) > 0 {
+		var err error
+		if jobIDs, err = workload.UpsertJobs(ctx, tx, keys); err != nil {
+			return nil, err
+		}
+	}
+	jobOf := func(ev *Event) int64 { return jobIDs[[2]string{ev.Job.Namespace, ev.Job.Name}] }
+
+	// Claim the run events' keys; a key not claimed was applied before, and a
+	// key repeated within the batch counts once.
+	claim := &dbsqlc.EventsClaimParams{}
+	for _, ev := range events {
+		if ev.Kind != RunEvent {
+			continue
+		}
+		problems := []byte("[]")
+		if len(ev.Problems) > 0 {
+			if b, err := json.Marshal(ev.Problems); err == nil {
+				problems = b
+			}
+		}
+		claim.RunUuids = append(claim.RunUuids, ev.RunID)
+		claim.EventTypes = append(claim.EventTypes, ev.Type)
+		claim.EventTimes = append(claim.EventTimes, ev.Time)
+		claim.JobIds = append(claim.JobIds, jobOf(ev))
+		claim.Problems = append(claim.Problems, string(problems))
+	}
+	if len(claim.RunUuids) > 0 {
+		claimed, err := queries.EventsClaim(ctx, tx, claim)
 		if err != nil {
-			return false, fmt.Errorf("error recording event: %w", err)
+			return nil, fmt.Errorf("error recording events: %w", err)
 		}
-		runID, err = workload.ApplyRunEvent(ctx, tx, workload.RunEvent{JobID: jobID, RunUUID: ev.RunID, State: ev.State(),
-			Time: ev.Time, NominalStart: ev.NominalStart, NominalEnd: ev.NominalEnd, ParentRunUUID: ev.ParentRunID})
-		if err != nil {
-			return false, err
+		fresh := make(map[eventKey]bool, len(claimed))
+		for _, c := range claimed {
+			fresh[eventKey{c.RunUuid, c.EventType, c.EventTime.UTC()}] = true
 		}
-	}
-	refs := append(append([]DatasetRef{}, ev.Inputs...), ev.Outputs...)
-	if len(refs) == 0 {
-		return false, nil
-	}
-	ids, err := upsertDatasets(ctx, tx, refs)
-	if err != nil {
-		return false, err
-	}
-	type io struct {
-		dataset   int64
-		direction string
-		version   string
-	}
-	seen := map[[2]any]int{}
-	var ios []io
-	add := func(list []DatasetRef, direction string) {
-		for _, d := range list {
-			id := ids[[2]string{d.Namespace, d.Name}]
-			k := [2]any{id, direction}
-			if i, ok := seen[k]; ok {
-				if d.Version != "" {
-					ios[i].version = d.Version
-				}
+		for i, ev := range events {
+			if ev.Kind != RunEvent {
 				continue
 			}
-			seen[k] = len(ios)
-			ios = append(ios, io{id, direction, d.Version})
+			k := eventKey{ev.RunID, ev.Type, ev.Time.UTC()}
+			if fresh[k] {
+				delete(fresh, k)
+			} else {
+				dups[i] = true
+			}
 		}
 	}
-	add(ev.Inputs, "READ")
-	add(ev.Outputs, "WRITE")
-	sort.Slice(ios, func(i, j int) bool {
-		if ios[i].dataset != ios[j].dataset {
-			return ios[i].dataset < ios[j].dataset
+
+	// The runs, in (job, run) order so that concurrent batches lock them alike.
+	var runIdx []int
+	for i, ev := range events {
+		if ev.Kind == RunEvent && !dups[i] {
+			runIdx = append(runIdx, i)
 		}
-		return ios[i].direction < ios[j].direction
+	}
+	sort.SliceStable(runIdx, func(a, b int) bool {
+		ea, eb := events[runIdx[a]], events[runIdx[b]]
+		if ja, jb := jobOf(ea), jobOf(eb); ja != jb {
+			return ja < jb
+		}
+		return bytes.Compare(ea.RunID.Bytes[:], eb.RunID.Bytes[:]) < 0
 	})
-	dsIDs, dirs, versions := make([]int64, len(ios)), make([]string, len(ios)), make([]string, len(ios))
-	for i, x := range ios {
-		dsIDs[i], dirs[i], versions[i] = x.dataset, x.direction, x.version
-	}
-	if err := queries.EdgesUpsert(ctx, tx, &dbsqlc.EdgesUpsertParams{JobID: jobID, DatasetIds: dsIDs, Directions: dirs, At: ev.Time}); err != nil {
-		return false, fmt.Errorf("error saving lineage edges: %w", err)
-	}
-	if ev.Kind == RunEvent {
-		if err := queries.RunIOUpsert(ctx, tx, &dbsqlc.RunIOUpsertParams{JobID: jobID, RunID: runID, DatasetIds: dsIDs,
-			Directions: dirs, Versions: versions, At: ev.Time}); err != nil {
-			return false, fmt.Errorf("error saving the run's inputs and outputs: %w", err)
+	runIDs := make(map[int]int64, len(runIdx))
+	if len(runIdx) > 0 {
+		revs := make([]workload.RunEvent, len(runIdx))
+		for n, i := range runIdx {
+			ev := events[i]
+			revs[n] = workload.RunEvent{JobID: jobOf(ev), RunUUID: ev.RunID, State: ev.State(), Time: ev.Time,
+				NominalStart: ev.NominalStart, NominalEnd: ev.NominalEnd, ParentRunUUID: ev.ParentRunID}
+		}
+		ids, err := workload.ApplyRunEvents(ctx, tx, revs)
+		if err != nil {
+			return nil, err
+		}
+		for n, i := range runIdx {
+			runIDs[i] = ids[n]
 		}
 	}
-	return false, nil
+
+	// Datasets, then what reads and writes them.
+	var refs []DatasetRef
+	for i, ev := range events {
+		switch {
+		case dups[i]:
+		case ev.Kind == DatasetEvent:
+			refs = append(refs, ev.Dataset)
+		default:
+			refs = append(refs, ev.Inputs...)
+			refs = append(refs, ev.Outputs...)
+		}
+	}
+	if len(refs) == 0 {
+		return dups, nil
+	}
+	dsIDs, err := upsertDatasets(ctx, tx, refs)
+	if err != nil {
+		return nil, err
+	}
+	edges := map[edgeKey]span{}
+	ios := map[runIOKey]runIO{}
+	for i, ev := range events {
+		if dups[i] || ev.Kind == DatasetEvent {
+			continue
+		}
+		job := jobOf(ev)
+		for _, side := range [2]struct {
+			list      []DatasetRef
+			direction string
+		}{{ev.Inputs, "READ"}, {ev.Outputs, "WRITE"}} {
+			for _, d := range side.list {
+				ds := dsIDs[[2]string{d.Namespace, d.Name}]
+				ek := edgeKey{job, side.direction, ds}
+				sp, ok := edges[ek]
+				if !ok || ev.Time.Before(sp.first) {
+					sp.first = ev.Time
+				}
+				if !ok || ev.Time.After(sp.last) {
+					sp.last = ev.Time
+				}
+				edges[ek] = sp
+				if ev.Kind != RunEvent {
+					continue
+				}
+				rk := runIOKey{job, runIDs[i], ds, side.direction}
+				cur, ok := ios[rk]
+				// The version of the latest event that named one wins.
+				if d.Version != "" && (cur.version == "" || !ev.Time.Before(cur.versionAt)) {
+					cur.version, cur.versionAt = d.Version, ev.Time
+				}
+				if !ok || ev.Time.After(cur.at) {
+					cur.at = ev.Time
+				}
+				ios[rk] = cur
+			}
+		}
+	}
+	if err := saveEdges(ctx, tx, edges); err != nil {
+		return nil, err
+	}
+	if err := saveRunIO(ctx, tx, ios); err != nil {
+		return nil, err
+	}
+	return dups, nil
+}
+
+type edgeKey struct {
+	job       int64
+	direction string
+	dataset   int64
+}
+
+type span struct{ first, last time.Time }
+
+type runIOKey struct {
+	job, run, dataset int64
+	direction         string
+}
+
+type runIO struct {
+	version       string
+	versionAt, at time.Time
+}
+
+func saveEdges(ctx context.Context, tx pgx.Tx, edges map[edgeKey]span) error {
+	if len(edges) == 0 {
+		return nil
+	}
+	keys := make([]edgeKey, 0, len(edges))
+	for k := range edges {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { // the primary key's order
+		x, y := keys[a], keys[b]
+		if x.job != y.job {
+			return x.job < y.job
+		}
+		if x.direction != y.direction {
+			return x.direction < y.direction
+		}
+		return x.dataset < y.dataset
+	})
+	p := &dbsqlc.EdgesUpsertParams{}
+	for _, k := range keys {
+		p.JobIds = append(p.JobIds, k.job)
+		p.DatasetIds = append(p.DatasetIds, k.dataset)
+		p.Directions = append(p.Directions, k.direction)
+		p.FirstSeen = append(p.FirstSeen, edges[k].first)
+		p.LastSeen = append(p.LastSeen, edges[k].last)
+	}
+	if err := queries.EdgesUpsert(ctx, tx, p); err != nil {
+		return fmt.Errorf("error saving lineage edges: %w", err)
+	}
+	return nil
+}
+
+func saveRunIO(ctx context.Context, tx pgx.Tx, ios map[runIOKey]runIO) error {
+	if len(ios) == 0 {
+		return nil
+	}
+	keys := make([]runIOKey, 0, len(ios))
+	for k := range ios {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { // the primary key's order
+		x, y := keys[a], keys[b]
+		if x.job != y.job {
+			return x.job < y.job
+		}
+		if x.run != y.run {
+			return x.run < y.run
+		}
+		if x.dataset != y.dataset {
+			return x.dataset < y.dataset
+		}
+		return x.direction < y.direction
+	})
+	p := &dbsqlc.RunIOUpsertParams{}
+	for _, k := range keys {
+		p.JobIds = append(p.JobIds, k.job)
+		p.RunIds = append(p.RunIds, k.run)
+		p.DatasetIds = append(p.DatasetIds, k.dataset)
+		p.Directions = append(p.Directions, k.direction)
+		p.Versions = append(p.Versions, ios[k].version)
+		p.Ats = append(p.Ats, ios[k].at)
+	}
+	if err := queries.RunIOUpsert(ctx, tx, p); err != nil {
+		return fmt.Errorf("error saving the runs' inputs and outputs: %w", err)
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // upsertDatasets saves refs (in key order, so concurrent events lock rows in

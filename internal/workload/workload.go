@@ -7,11 +7,10 @@ package workload
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -46,23 +45,75 @@ type Run = dbsqlc.JobRun
 type JobKey struct {
 	Namespace, Name string
 	// Kind (BATCH or STREAMING) and Description replace the stored ones when
-	// set.
-	Kind, Description *string
+	// not empty.
+	Kind, Description string
 }
 
-// UpsertJob returns the id of the job of key, creating it when new with the
-// owner and BU its namespace maps to in job_namespace_owner (or none).
-func UpsertJob(ctx context.Context, q db.DBTX, key JobKey) (int64, error) {
-	id, err := queries.JobUpsert(ctx, q, &dbsqlc.JobUpsertParams{
-		Namespace: key.Namespace, Name: key.Name, Kind: key.Kind, Description: key.Description})
-	if errors.Is(err, pgx.ErrNoRows) {
-		// The job exists and nothing changed: the upsert updated no row.
-		id, err = queries.JobIDByName(ctx, q, &dbsqlc.JobIDByNameParams{Namespace: key.Namespace, Name: key.Name})
+// UpsertJobs returns the ids of the jobs of keys by (namespace, name), creating
+// the new ones with the owner and BU their namespace maps to in
+// job_namespace_owner (or none: see docs/workload.md, "Owners"). A kind or
+// description given replaces the stored one. Three statements whatever the
+// number of keys.
+func UpsertJobs(ctx context.Context, q db.DBTX, keys []JobKey) (map[[2]string]int64, error) {
+	merged := make(map[[2]string]JobKey, len(keys))
+	for _, k := range keys {
+		nk := [2]string{k.Namespace, k.Name}
+		m := merged[nk]
+		m.Namespace, m.Name = k.Namespace, k.Name
+		if k.Kind != "" {
+			m.Kind = k.Kind
+		}
+		if k.Description != "" {
+			m.Description = k.Description
+		}
+		merged[nk] = m
 	}
+	sorted := make([]JobKey, 0, len(merged))
+	for _, k := range merged {
+		sorted = append(sorted, k)
+	}
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].Namespace != sorted[j].Namespace {
+			return sorted[i].Namespace < sorted[j].Namespace
+		}
+		return sorted[i].Name < sorted[j].Name
+	})
+	ins := &dbsqlc.JobsInsertParams{}
+	describe := &dbsqlc.JobsDescribeParams{}
+	for _, k := range sorted {
+		ins.Namespaces = append(ins.Namespaces, k.Namespace)
+		ins.Names = append(ins.Names, k.Name)
+		ins.Kinds = append(ins.Kinds, k.Kind)
+		ins.Descriptions = append(ins.Descriptions, k.Description)
+	}
+	if err := queries.JobsInsert(ctx, q, ins); err != nil {
+		return nil, fmt.Errorf("error saving jobs: %w", err)
+	}
+	rows, err := queries.JobIDsByNames(ctx, q, &dbsqlc.JobIDsByNamesParams{Namespaces: ins.Namespaces, Names: ins.Names})
 	if err != nil {
-		return 0, fmt.Errorf("error saving job %s/%s: %w", key.Namespace, key.Name, err)
+		return nil, fmt.Errorf("error loading jobs: %w", err)
 	}
-	return id, nil
+	ids := make(map[[2]string]int64, len(rows))
+	for _, r := range rows {
+		ids[[2]string{r.Namespace, r.Name}] = r.ID
+	}
+	for _, k := range sorted {
+		id, ok := ids[[2]string{k.Namespace, k.Name}]
+		if !ok {
+			return nil, fmt.Errorf("error saving jobs: job %s/%s missing after insert", k.Namespace, k.Name)
+		}
+		if k.Kind != "" || k.Description != "" {
+			describe.Ids = append(describe.Ids, id)
+			describe.Kinds = append(describe.Kinds, k.Kind)
+			describe.Descriptions = append(describe.Descriptions, k.Description)
+		}
+	}
+	if len(describe.Ids) > 0 {
+		if err := queries.JobsDescribe(ctx, q, describe); err != nil {
+			return nil, fmt.Errorf("error describing jobs: %w", err)
+		}
+	}
+	return ids, nil
 }
 
 // RunEvent is one transition of a run, from whatever source.
@@ -77,27 +128,40 @@ type RunEvent struct {
 	ParentRunUUID            pgtype.UUID
 }
 
-// ApplyRunEvent applies ev to its run, creating the run if this is its first
-// event, and returns the run's id. Events may come in any order: a terminal
-// state is replaced only by a later terminal event, the start is the earliest
-// START or RUNNING seen, the end the time of the terminal state kept.
-func ApplyRunEvent(ctx context.Context, q db.DBTX, ev RunEvent) (int64, error) {
-	p := &dbsqlc.RunUpsertParams{JobID: ev.JobID, RunUuid: ev.RunUUID, EventTime: &ev.Time,
-		NominalStart: ev.NominalStart, NominalEnd: ev.NominalEnd, ParentRunUuid: ev.ParentRunUUID}
-	if ev.State != "" {
-		p.State = &ev.State
+// ApplyRunEvents applies each event to its run, creating a run on its first
+// event, and returns the runs' ids in the order of evs. All go to the server
+// in one round trip. Events may come in any order: a terminal state is
+// replaced only by a later terminal event, the start is the earliest START or
+// RUNNING seen, the end the time of the terminal state kept.
+func ApplyRunEvents(ctx context.Context, q db.DBTX, evs []RunEvent) ([]int64, error) {
+	params := make([]*dbsqlc.RunUpsertParams, len(evs))
+	for i := range evs {
+		ev := &evs[i]
+		p := &dbsqlc.RunUpsertParams{JobID: ev.JobID, RunUuid: ev.RunUUID, EventTime: &ev.Time,
+			NominalStart: ev.NominalStart, NominalEnd: ev.NominalEnd, ParentRunUuid: ev.ParentRunUUID}
+		if ev.State != "" {
+			p.State = &ev.State
+		}
+		switch ev.State {
+		case "RUNNING":
+			p.StartedAt = &ev.Time
+		case "COMPLETED", "FAILED", "ABORTED":
+			p.EndedAt = &ev.Time
+		}
+		params[i] = p
 	}
-	switch ev.State {
-	case "RUNNING":
-		p.StartedAt = &ev.Time
-	case "COMPLETED", "FAILED", "ABORTED":
-		p.EndedAt = &ev.Time
+	ids := make([]int64, len(evs))
+	var first error
+	queries.RunUpsert(ctx, q, params).QueryRow(func(i int, id int64, err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+		ids[i] = id
+	})
+	if first != nil {
+		return nil, fmt.Errorf("error saving runs: %w", first)
 	}
-	id, err := queries.RunUpsert(ctx, q, p)
-	if err != nil {
-		return 0, fmt.Errorf("error saving run: %w", err)
-	}
-	return id, nil
+	return ids, nil
 }
 
 // Service reads jobs and runs for callers, checking what they may see.

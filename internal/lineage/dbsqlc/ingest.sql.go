@@ -34,8 +34,7 @@ type DatasetsUpsertRow struct {
 }
 
 // DatasetsUpsert creates the datasets not seen before and merges non-empty
-// facets into the others; it returns every dataset's id. Callers sort the keys
-// so that concurrent events lock rows in one order.
+// facets into the others; it returns every dataset's id.
 func (q *Queries) DatasetsUpsert(ctx context.Context, db DBTX, arg *DatasetsUpsertParams) ([]*DatasetsUpsertRow, error) {
 	rows, err := db.Query(ctx, datasetsUpsert, arg.Namespaces, arg.Names, arg.Facets)
 	if err != nil {
@@ -58,7 +57,8 @@ func (q *Queries) DatasetsUpsert(ctx context.Context, db DBTX, arg *DatasetsUpse
 
 const edgesUpsert = `-- name: EdgesUpsert :exec
 INSERT INTO lineage_edge AS e (job_id, dataset_id, direction, first_seen, last_seen)
-SELECT $1::bigint, unnest($2::bigint[]), unnest($3::text[]), $4::timestamptz, $4::timestamptz
+SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]),
+       unnest($4::timestamptz[]), unnest($5::timestamptz[])
 ON CONFLICT (job_id, direction, dataset_id) DO UPDATE
 SET first_seen = least(e.first_seen, EXCLUDED.first_seen),
     last_seen = greatest(e.last_seen, EXCLUDED.last_seen)
@@ -66,84 +66,110 @@ WHERE EXCLUDED.first_seen < e.first_seen OR EXCLUDED.last_seen > e.last_seen
 `
 
 type EdgesUpsertParams struct {
-	JobID      int64
+	JobIds     []int64
 	DatasetIds []int64
 	Directions []string
-	At         time.Time
+	FirstSeen  []time.Time
+	LastSeen   []time.Time
 }
 
-// EdgesUpsert records that a job reads or writes datasets.
+// EdgesUpsert records that jobs read or write datasets, widening the edges'
+// first and last sightings.
 func (q *Queries) EdgesUpsert(ctx context.Context, db DBTX, arg *EdgesUpsertParams) error {
 	_, err := db.Exec(ctx, edgesUpsert,
-		arg.JobID,
+		arg.JobIds,
 		arg.DatasetIds,
 		arg.Directions,
-		arg.At,
+		arg.FirstSeen,
+		arg.LastSeen,
 	)
 	return err
 }
 
-const eventClaim = `-- name: EventClaim :one
+const eventsClaim = `-- name: EventsClaim :many
 
 INSERT INTO lineage_event (run_uuid, event_type, event_time, job_id, problems)
-VALUES ($1, $2, $3, $4, $5::text[])
+SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::timestamptz[]),
+       unnest($4::bigint[]), unnest($5::text[])::jsonb
 ON CONFLICT (run_uuid, event_type, event_time) DO NOTHING
-RETURNING run_uuid
+RETURNING run_uuid, event_type, event_time
 `
 
-type EventClaimParams struct {
+type EventsClaimParams struct {
+	RunUuids   []pgtype.UUID
+	EventTypes []string
+	EventTimes []time.Time
+	JobIds     []int64
+	Problems   []string
+}
+
+type EventsClaimRow struct {
 	RunUuid   pgtype.UUID
 	EventType string
 	EventTime time.Time
-	JobID     int64
-	Problems  []string
 }
 
-// The statements of one OpenLineage event, run in one transaction by
-// lineage.Store.Apply.
-// EventClaim records a run event's idempotency key; no row back means the event
-// was applied before.
-func (q *Queries) EventClaim(ctx context.Context, db DBTX, arg *EventClaimParams) (pgtype.UUID, error) {
-	row := db.QueryRow(ctx, eventClaim,
-		arg.RunUuid,
-		arg.EventType,
-		arg.EventTime,
-		arg.JobID,
+// The statements that store a batch of OpenLineage events, run in one
+// transaction by lineage.Store.ApplyBatch. Each takes whole arrays (one row per
+// element, unnested in step), so a batch costs a few statements, not a few per
+// event. Callers pass distinct keys in key order, so that concurrent batches
+// lock rows in one order and no statement touches a row twice.
+// EventsClaim records run events' idempotency keys and returns those that were
+// new: an event whose key is not returned was applied before.
+func (q *Queries) EventsClaim(ctx context.Context, db DBTX, arg *EventsClaimParams) ([]*EventsClaimRow, error) {
+	rows, err := db.Query(ctx, eventsClaim,
+		arg.RunUuids,
+		arg.EventTypes,
+		arg.EventTimes,
+		arg.JobIds,
 		arg.Problems,
 	)
-	var run_uuid pgtype.UUID
-	err := row.Scan(&run_uuid)
-	return run_uuid, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*EventsClaimRow
+	for rows.Next() {
+		var i EventsClaimRow
+		if err := rows.Scan(&i.RunUuid, &i.EventType, &i.EventTime); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const runIOUpsert = `-- name: RunIOUpsert :exec
 INSERT INTO run_io AS r (job_id, run_id, dataset_id, direction, version, at)
-SELECT $1::bigint, $2::bigint, unnest($3::bigint[]), unnest($4::text[]),
-       unnest($5::text[]), $6::timestamptz
+SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]),
+       unnest($4::text[]), unnest($5::text[]), unnest($6::timestamptz[])
 ON CONFLICT (job_id, run_id, dataset_id, direction) DO UPDATE
 SET version = CASE WHEN EXCLUDED.version <> '' THEN EXCLUDED.version ELSE r.version END,
     at = greatest(r.at, EXCLUDED.at)
 `
 
 type RunIOUpsertParams struct {
-	JobID      int64
-	RunID      int64
+	JobIds     []int64
+	RunIds     []int64
 	DatasetIds []int64
 	Directions []string
 	Versions   []string
-	At         time.Time
+	Ats        []time.Time
 }
 
-// RunIOUpsert records what one run read and wrote; a known version is kept when
-// a later event of the run does not repeat it.
+// RunIOUpsert records what runs read and wrote; a known version is kept when a
+// later event of the run does not repeat it.
 func (q *Queries) RunIOUpsert(ctx context.Context, db DBTX, arg *RunIOUpsertParams) error {
 	_, err := db.Exec(ctx, runIOUpsert,
-		arg.JobID,
-		arg.RunID,
+		arg.JobIds,
+		arg.RunIds,
 		arg.DatasetIds,
 		arg.Directions,
 		arg.Versions,
-		arg.At,
+		arg.Ats,
 	)
 	return err
 }

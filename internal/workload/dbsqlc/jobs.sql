@@ -1,22 +1,30 @@
--- JobUpsert returns the job of a natural key, creating it with the owner and BU
--- its namespace maps to (job_namespace_owner) when new. A kind or description
--- given replaces the stored one.
--- name: JobUpsert :one
-INSERT INTO job AS j (namespace, name, owner_id, bu_id, kind, description)
-SELECT @namespace, @name, m.owner_id, m.bu_id,
-       coalesce(sqlc.narg(kind)::text, 'BATCH'), coalesce(sqlc.narg(description)::text, '')
-FROM (SELECT 1) one
-LEFT JOIN job_namespace_owner m ON m.namespace = @namespace
-ON CONFLICT (namespace, name) DO UPDATE
-SET kind = coalesce(sqlc.narg(kind)::text, j.kind),
-    description = coalesce(sqlc.narg(description)::text, j.description),
-    updated_at = now()
-WHERE (sqlc.narg(kind)::text IS NOT NULL AND sqlc.narg(kind)::text <> j.kind)
-   OR (sqlc.narg(description)::text IS NOT NULL AND sqlc.narg(description)::text <> j.description)
-RETURNING id;
+-- JobsInsert creates the jobs of natural keys not seen before, with the owner
+-- and BU their namespace maps to (job_namespace_owner); kinds[i] '' means BATCH.
+-- Keys must be distinct, in key order.
+-- name: JobsInsert :exec
+INSERT INTO job (namespace, name, owner_id, bu_id, kind, description)
+SELECT k.namespace, k.name, m.owner_id, m.bu_id, coalesce(nullif(k.kind, ''), 'BATCH'), k.description
+FROM (SELECT unnest(@namespaces::text[]) AS namespace, unnest(@names::text[]) AS name,
+             unnest(@kinds::text[]) AS kind, unnest(@descriptions::text[]) AS description) k
+LEFT JOIN job_namespace_owner m ON m.namespace = k.namespace
+ON CONFLICT (namespace, name) DO NOTHING;
 
--- name: JobIDByName :one
-SELECT id FROM job WHERE namespace = @namespace AND name = @name;
+-- JobIDsByNames returns the ids of the jobs of natural keys.
+-- name: JobIDsByNames :many
+SELECT j.id, j.namespace, j.name
+FROM (SELECT unnest(@namespaces::text[]) AS namespace, unnest(@names::text[]) AS name) k
+JOIN job j ON j.namespace = k.namespace AND j.name = k.name;
+
+-- JobsDescribe sets the kind and description a source reported, where given
+-- ('' = not given) and different.
+-- name: JobsDescribe :exec
+UPDATE job j
+SET kind = coalesce(nullif(k.kind, ''), j.kind),
+    description = coalesce(nullif(k.description, ''), j.description),
+    updated_at = now()
+FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@kinds::text[]) AS kind, unnest(@descriptions::text[]) AS description) k
+WHERE j.id = k.id
+  AND (coalesce(nullif(k.kind, ''), j.kind) <> j.kind OR coalesce(nullif(k.description, ''), j.description) <> j.description);
 
 -- JobsByIDs returns jobs with their effective BU (the job's own, else its
 -- owner's).
@@ -31,7 +39,7 @@ WHERE j.id = ANY(@ids::bigint[]);
 -- terminal event, never by START or RUNNING; an OTHER event sets no state
 -- (state NULL) except on a run it creates. started_at is the earliest start
 -- seen, ended_at the time of the terminal state kept.
--- name: RunUpsert :one
+-- name: RunUpsert :batchone
 INSERT INTO job_run AS r (job_id, run_uuid, state, state_at, started_at, ended_at,
                           nominal_start, nominal_end, parent_run_uuid)
 VALUES (@job_id, @run_uuid, coalesce(sqlc.narg(state)::text, 'OTHER'), @event_time,

@@ -8,61 +8,44 @@ package dbsqlc
 import (
 	"context"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const jobIDByName = `-- name: JobIDByName :one
-SELECT id FROM job WHERE namespace = $1 AND name = $2
+const jobIDsByNames = `-- name: JobIDsByNames :many
+SELECT j.id, j.namespace, j.name
+FROM (SELECT unnest($1::text[]) AS namespace, unnest($2::text[]) AS name) k
+JOIN job j ON j.namespace = k.namespace AND j.name = k.name
 `
 
-type JobIDByNameParams struct {
+type JobIDsByNamesParams struct {
+	Namespaces []string
+	Names      []string
+}
+
+type JobIDsByNamesRow struct {
+	ID        int64
 	Namespace string
 	Name      string
 }
 
-func (q *Queries) JobIDByName(ctx context.Context, db DBTX, arg *JobIDByNameParams) (int64, error) {
-	row := db.QueryRow(ctx, jobIDByName, arg.Namespace, arg.Name)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
-const jobUpsert = `-- name: JobUpsert :one
-INSERT INTO job AS j (namespace, name, owner_id, bu_id, kind, description)
-SELECT $1, $2, m.owner_id, m.bu_id,
-       coalesce($3::text, 'BATCH'), coalesce($4::text, '')
-FROM (SELECT 1) one
-LEFT JOIN job_namespace_owner m ON m.namespace = $1
-ON CONFLICT (namespace, name) DO UPDATE
-SET kind = coalesce($3::text, j.kind),
-    description = coalesce($4::text, j.description),
-    updated_at = now()
-WHERE ($3::text IS NOT NULL AND $3::text <> j.kind)
-   OR ($4::text IS NOT NULL AND $4::text <> j.description)
-RETURNING id
-`
-
-type JobUpsertParams struct {
-	Namespace   string
-	Name        string
-	Kind        *string
-	Description *string
-}
-
-// JobUpsert returns the job of a natural key, creating it with the owner and BU
-// its namespace maps to (job_namespace_owner) when new. A kind or description
-// given replaces the stored one.
-func (q *Queries) JobUpsert(ctx context.Context, db DBTX, arg *JobUpsertParams) (int64, error) {
-	row := db.QueryRow(ctx, jobUpsert,
-		arg.Namespace,
-		arg.Name,
-		arg.Kind,
-		arg.Description,
-	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
+// JobIDsByNames returns the ids of the jobs of natural keys.
+func (q *Queries) JobIDsByNames(ctx context.Context, db DBTX, arg *JobIDsByNamesParams) ([]*JobIDsByNamesRow, error) {
+	rows, err := db.Query(ctx, jobIDsByNames, arg.Namespaces, arg.Names)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*JobIDsByNamesRow
+	for rows.Next() {
+		var i JobIDsByNamesRow
+		if err := rows.Scan(&i.ID, &i.Namespace, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const jobsByIDs = `-- name: JobsByIDs :many
@@ -124,6 +107,58 @@ func (q *Queries) JobsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*JobsB
 	return items, nil
 }
 
+const jobsDescribe = `-- name: JobsDescribe :exec
+UPDATE job j
+SET kind = coalesce(nullif(k.kind, ''), j.kind),
+    description = coalesce(nullif(k.description, ''), j.description),
+    updated_at = now()
+FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS kind, unnest($3::text[]) AS description) k
+WHERE j.id = k.id
+  AND (coalesce(nullif(k.kind, ''), j.kind) <> j.kind OR coalesce(nullif(k.description, ''), j.description) <> j.description)
+`
+
+type JobsDescribeParams struct {
+	Ids          []int64
+	Kinds        []string
+	Descriptions []string
+}
+
+// JobsDescribe sets the kind and description a source reported, where given
+// (” = not given) and different.
+func (q *Queries) JobsDescribe(ctx context.Context, db DBTX, arg *JobsDescribeParams) error {
+	_, err := db.Exec(ctx, jobsDescribe, arg.Ids, arg.Kinds, arg.Descriptions)
+	return err
+}
+
+const jobsInsert = `-- name: JobsInsert :exec
+INSERT INTO job (namespace, name, owner_id, bu_id, kind, description)
+SELECT k.namespace, k.name, m.owner_id, m.bu_id, coalesce(nullif(k.kind, ''), 'BATCH'), k.description
+FROM (SELECT unnest($1::text[]) AS namespace, unnest($2::text[]) AS name,
+             unnest($3::text[]) AS kind, unnest($4::text[]) AS description) k
+LEFT JOIN job_namespace_owner m ON m.namespace = k.namespace
+ON CONFLICT (namespace, name) DO NOTHING
+`
+
+type JobsInsertParams struct {
+	Namespaces   []string
+	Names        []string
+	Kinds        []string
+	Descriptions []string
+}
+
+// JobsInsert creates the jobs of natural keys not seen before, with the owner
+// and BU their namespace maps to (job_namespace_owner); kinds[i] ” means BATCH.
+// Keys must be distinct, in key order.
+func (q *Queries) JobsInsert(ctx context.Context, db DBTX, arg *JobsInsertParams) error {
+	_, err := db.Exec(ctx, jobsInsert,
+		arg.Namespaces,
+		arg.Names,
+		arg.Kinds,
+		arg.Descriptions,
+	)
+	return err
+}
+
 const runByID = `-- name: RunByID :one
 SELECT id, job_id, run_uuid, state, state_at, queued_at, started_at, ended_at, nominal_start, nominal_end, attempts, requested_core_seconds, used_core_seconds, requested_memory_byte_seconds, used_memory_byte_seconds, peak_memory_bytes, queue_wait_seconds, task_count, task_seconds_min, task_seconds_p50, task_seconds_max, parent_run_uuid, created_at, updated_at FROM job_run WHERE job_id = $1 AND id = $2
 `
@@ -163,61 +198,6 @@ func (q *Queries) RunByID(ctx context.Context, db DBTX, arg *RunByIDParams) (*Jo
 		&i.UpdatedAt,
 	)
 	return &i, err
-}
-
-const runUpsert = `-- name: RunUpsert :one
-INSERT INTO job_run AS r (job_id, run_uuid, state, state_at, started_at, ended_at,
-                          nominal_start, nominal_end, parent_run_uuid)
-VALUES ($1, $2, coalesce($3::text, 'OTHER'), $4,
-        $5, $6,
-        $7, $8, $9)
-ON CONFLICT (job_id, run_uuid) DO UPDATE
-SET state = CASE WHEN ($3::text IS NOT NULL AND (r.state = 'OTHER' OR ($3::text <> 'RUNNING' AND r.state = 'RUNNING') OR (($3::text = 'RUNNING') = (r.state = 'RUNNING') AND EXCLUDED.state_at >= r.state_at)))
-                 THEN EXCLUDED.state ELSE r.state END,
-    ended_at = CASE WHEN ($3::text IS NOT NULL AND (r.state = 'OTHER' OR ($3::text <> 'RUNNING' AND r.state = 'RUNNING') OR (($3::text = 'RUNNING') = (r.state = 'RUNNING') AND EXCLUDED.state_at >= r.state_at)))
-                    THEN EXCLUDED.ended_at ELSE r.ended_at END,
-    state_at = CASE WHEN ($3::text IS NOT NULL AND (r.state = 'OTHER' OR ($3::text <> 'RUNNING' AND r.state = 'RUNNING') OR (($3::text = 'RUNNING') = (r.state = 'RUNNING') AND EXCLUDED.state_at >= r.state_at)))
-                    THEN EXCLUDED.state_at ELSE r.state_at END,
-    started_at = least(r.started_at, EXCLUDED.started_at),
-    nominal_start = coalesce(EXCLUDED.nominal_start, r.nominal_start),
-    nominal_end = coalesce(EXCLUDED.nominal_end, r.nominal_end),
-    parent_run_uuid = coalesce(EXCLUDED.parent_run_uuid, r.parent_run_uuid),
-    updated_at = now()
-RETURNING r.id
-`
-
-type RunUpsertParams struct {
-	JobID         int64
-	RunUuid       pgtype.UUID
-	State         *string
-	EventTime     *time.Time
-	StartedAt     *time.Time
-	EndedAt       *time.Time
-	NominalStart  *time.Time
-	NominalEnd    *time.Time
-	ParentRunUuid pgtype.UUID
-}
-
-// RunUpsert applies one run event to a run, whatever order events come in: a
-// terminal state (COMPLETED, FAILED, ABORTED) is replaced only by a later
-// terminal event, never by START or RUNNING; an OTHER event sets no state
-// (state NULL) except on a run it creates. started_at is the earliest start
-// seen, ended_at the time of the terminal state kept.
-func (q *Queries) RunUpsert(ctx context.Context, db DBTX, arg *RunUpsertParams) (int64, error) {
-	row := db.QueryRow(ctx, runUpsert,
-		arg.JobID,
-		arg.RunUuid,
-		arg.State,
-		arg.EventTime,
-		arg.StartedAt,
-		arg.EndedAt,
-		arg.NominalStart,
-		arg.NominalEnd,
-		arg.ParentRunUuid,
-	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
 }
 
 const runsOfJobs = `-- name: RunsOfJobs :many
