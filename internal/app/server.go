@@ -32,6 +32,7 @@ import (
 	"github.com/teslaops/tesla/internal/platform"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
 
@@ -72,6 +73,9 @@ type Services struct {
 	// anything.
 	Events   *notify.Listener
 	Platform *platform.Service
+	// Workload and Lineage serve jobs, runs, datasets and lineage walks.
+	Workload *workload.Service
+	Lineage  *lineage.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -98,6 +102,8 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Catalog:   jobs.NewCatalog(api, js),
 		Events:    events,
 		Platform:  platform.NewService(inv, wm, events, logger),
+		Workload:  workload.NewService(api),
+		Lineage:   lineage.NewService(api),
 		api:       api,
 	}
 }
@@ -107,7 +113,8 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, map[string]*pgxpool.Pool{"main": pool, "api": svc.api}),
 		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit, events: svc.Events}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
-		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger}
+		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
+		Workload: svc.Workload, LineageService: svc.Lineage}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),

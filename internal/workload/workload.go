@@ -179,7 +179,13 @@ func (s *Service) JobsByIDs(ctx context.Context, ids []int64) (map[int64]*Job, e
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := queries.JobsByIDs(ctx, s.pool, ids)
+	return LoadJobs(ctx, s.pool, ids)
+}
+
+// LoadJobs reads the jobs of ids that exist, unchecked: for packages that
+// checked their caller already (lineage walks).
+func LoadJobs(ctx context.Context, q db.DBTX, ids []int64) (map[int64]*Job, error) {
+	rows, err := queries.JobsByIDs(ctx, q, ids)
 	if err != nil {
 		return nil, fmt.Errorf("error loading jobs: %w", err)
 	}
@@ -255,18 +261,33 @@ func (s *Service) LastRuns(ctx context.Context, j *Job, n int) ([]*Run, error) {
 	return runs, nil
 }
 
-// Run returns one run of a job, checking the caller may read the job's runs.
-func (s *Service) Run(ctx context.Context, jobID, runID int64) (*Run, error) {
-	j, err := s.Job(ctx, jobID)
+// LoadRun reads one run, unchecked (see LoadJobs); NotFound when absent.
+func LoadRun(ctx context.Context, q db.DBTX, runID int64) (*Run, error) {
+	runs, err := queries.RunsByIDs(ctx, q, []int64{runID})
+	if err != nil {
+		return nil, fmt.Errorf("error loading run: %w", err)
+	}
+	if len(runs) == 0 {
+		return nil, fault.NotFoundf("run %d not found", runID)
+	}
+	return runs[0], nil
+}
+
+// Run returns one run, checking the caller may read its job's runs.
+func (s *Service) Run(ctx context.Context, runID int64) (*Run, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	run, err := LoadRun(ctx, s.pool, runID)
+	if err != nil {
+		return nil, err
+	}
+	j, err := s.Job(ctx, run.JobID)
 	if err != nil {
 		return nil, err
 	}
 	if err := CheckRuns(ctx, j); err != nil {
 		return nil, err
 	}
-	r, err := queries.RunByID(ctx, s.pool, &dbsqlc.RunByIDParams{JobID: jobID, ID: runID})
-	if err != nil {
-		return nil, db.Interpret(err, "run")
-	}
-	return r, nil
+	return run, nil
 }

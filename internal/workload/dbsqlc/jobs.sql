@@ -69,5 +69,5 @@ CROSS JOIN LATERAL (
     LIMIT @max
 ) r;
 
--- name: RunByID :one
-SELECT * FROM job_run WHERE job_id = @job_id AND id = @id;
+-- name: RunsByIDs :many
+SELECT * FROM job_run WHERE id = ANY(@ids::bigint[]);

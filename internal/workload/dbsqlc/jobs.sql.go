@@ -159,45 +159,53 @@ func (q *Queries) JobsInsert(ctx context.Context, db DBTX, arg *JobsInsertParams
 	return err
 }
 
-const runByID = `-- name: RunByID :one
-SELECT id, job_id, run_uuid, state, state_at, queued_at, started_at, ended_at, nominal_start, nominal_end, attempts, requested_core_seconds, used_core_seconds, requested_memory_byte_seconds, used_memory_byte_seconds, peak_memory_bytes, queue_wait_seconds, task_count, task_seconds_min, task_seconds_p50, task_seconds_max, parent_run_uuid, created_at, updated_at FROM job_run WHERE job_id = $1 AND id = $2
+const runsByIDs = `-- name: RunsByIDs :many
+SELECT id, job_id, run_uuid, state, state_at, queued_at, started_at, ended_at, nominal_start, nominal_end, attempts, requested_core_seconds, used_core_seconds, requested_memory_byte_seconds, used_memory_byte_seconds, peak_memory_bytes, queue_wait_seconds, task_count, task_seconds_min, task_seconds_p50, task_seconds_max, parent_run_uuid, created_at, updated_at FROM job_run WHERE id = ANY($1::bigint[])
 `
 
-type RunByIDParams struct {
-	JobID int64
-	ID    int64
-}
-
-func (q *Queries) RunByID(ctx context.Context, db DBTX, arg *RunByIDParams) (*JobRun, error) {
-	row := db.QueryRow(ctx, runByID, arg.JobID, arg.ID)
-	var i JobRun
-	err := row.Scan(
-		&i.ID,
-		&i.JobID,
-		&i.RunUuid,
-		&i.State,
-		&i.StateAt,
-		&i.QueuedAt,
-		&i.StartedAt,
-		&i.EndedAt,
-		&i.NominalStart,
-		&i.NominalEnd,
-		&i.Attempts,
-		&i.RequestedCoreSeconds,
-		&i.UsedCoreSeconds,
-		&i.RequestedMemoryByteSeconds,
-		&i.UsedMemoryByteSeconds,
-		&i.PeakMemoryBytes,
-		&i.QueueWaitSeconds,
-		&i.TaskCount,
-		&i.TaskSecondsMin,
-		&i.TaskSecondsP50,
-		&i.TaskSecondsMax,
-		&i.ParentRunUuid,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return &i, err
+func (q *Queries) RunsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*JobRun, error) {
+	rows, err := db.Query(ctx, runsByIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*JobRun
+	for rows.Next() {
+		var i JobRun
+		if err := rows.Scan(
+			&i.ID,
+			&i.JobID,
+			&i.RunUuid,
+			&i.State,
+			&i.StateAt,
+			&i.QueuedAt,
+			&i.StartedAt,
+			&i.EndedAt,
+			&i.NominalStart,
+			&i.NominalEnd,
+			&i.Attempts,
+			&i.RequestedCoreSeconds,
+			&i.UsedCoreSeconds,
+			&i.RequestedMemoryByteSeconds,
+			&i.UsedMemoryByteSeconds,
+			&i.PeakMemoryBytes,
+			&i.QueueWaitSeconds,
+			&i.TaskCount,
+			&i.TaskSecondsMin,
+			&i.TaskSecondsP50,
+			&i.TaskSecondsMax,
+			&i.ParentRunUuid,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, &i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const runsOfJobs = `-- name: RunsOfJobs :many
