@@ -12,13 +12,22 @@ import (
 
 // BenchmarkIngestEvents posts OpenLineage RunEvents end to end through the HTTP
 // handler into PostgreSQL: each operation is one event (a START or COMPLETE of
-// one of 1,000 jobs, reading two datasets and writing one), sent by 8 clients
-// at once in NDJSON batches of 50, as a fleet of producers would. It reports
-// events/s.
+// one of 1,000 jobs, reading two datasets and writing one), sent by 4 ×
+// GOMAXPROCS clients at once, in NDJSON batches of 50 and one event a request
+// (as the OpenLineage clients send them to Marquez). It reports events/s.
 func BenchmarkIngestEvents(b *testing.B) {
 	e := newEnv(b)
-	const batch = 50
 	var seq atomic.Int64
+	for _, batch := range []int{50, 1} {
+		name := fmt.Sprintf("ndjson-%d", batch)
+		if batch == 1 {
+			name = "single-json"
+		}
+		b.Run(name, func(b *testing.B) { benchIngest(b, e, &seq, batch) })
+	}
+}
+
+func benchIngest(b *testing.B, e *env, seq *atomic.Int64, batch int) {
 	next := func() string {
 		n := seq.Add(1)
 		job := n % 1000
@@ -39,8 +48,12 @@ func BenchmarkIngestEvents(b *testing.B) {
 			if len(lines) == 0 {
 				return
 			}
-			status, resp := e.post(b, "agent", "application/x-ndjson", strings.Join(lines, "\n"))
-			require.Equal(b, http.StatusOK, status, "%+v", resp)
+			ct, want := "application/x-ndjson", http.StatusOK
+			if batch == 1 {
+				ct, want = "application/json", http.StatusCreated
+			}
+			status, resp := e.post(b, "agent", ct, strings.Join(lines, "\n"))
+			require.Equal(b, want, status, "%+v", resp)
 			require.Equal(b, len(lines), resp.Accepted+resp.Duplicates)
 			sent.Add(int64(len(lines)))
 			lines = lines[:0]
