@@ -151,6 +151,9 @@ func Parse(raw []byte) (*Event, error) {
 	if ev.Time, err = parseTime("eventTime", w.EventTime); err != nil {
 		return nil, err
 	}
+	// PostgreSQL keeps microseconds: the idempotency key must be the time as
+	// stored, or an event with nanoseconds would never match its own key.
+	ev.Time = ev.Time.Round(time.Microsecond)
 	if err := requireString("producer", w.Producer); err != nil {
 		return nil, err
 	}

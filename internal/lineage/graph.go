@@ -154,9 +154,9 @@ func (s *Service) exists(ctx context.Context, n Node) error {
 	var err error
 	switch n.Kind {
 	case JobNode:
-		err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM job WHERE id = $1)`, n.ID).Scan(&ok)
+		ok, err = queries.JobExists(ctx, s.pool, n.ID)
 	case DatasetNode:
-		err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dataset WHERE id = $1)`, n.ID).Scan(&ok)
+		ok, err = queries.DatasetExists(ctx, s.pool, n.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("error loading lineage node: %w", err)

@@ -51,18 +51,29 @@ func newEnv(t testing.TB) *env {
 }
 
 func (e *env) post(t testing.TB, login, contentType, body string) (int, lineage.Response) {
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/lineage", strings.NewReader(body))
+	status, out, err := e.tryPost(login, contentType, body)
 	require.NoError(t, err)
+	return status, out
+}
+
+// tryPost is post for other goroutines than the test's.
+func (e *env) tryPost(login, contentType, body string) (int, lineage.Response, error) {
+	var out lineage.Response
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/lineage", strings.NewReader(body))
+	if err != nil {
+		return 0, out, err
+	}
 	req.Header.Set(loginHeader, login)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := e.srv.Client().Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, out, err
+	}
 	defer resp.Body.Close()
-	var out lineage.Response
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	return resp.StatusCode, out
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out, err
 }
 
 func (e *env) count(t testing.TB, sql string, args ...any) int {
@@ -298,4 +309,64 @@ func TestDatasetVersionRecorded(t *testing.T) {
 	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM run_io WHERE version = 'v42' AND direction = 'WRITE'"))
 	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM job WHERE kind = 'STREAMING'"))
 	require.Equal(t, 1, e.count(t, `SELECT count(*) FROM dataset WHERE facets ? 'version'`))
+}
+
+// TestEventKeysMatchAsStored: an eventTime with nanoseconds is stored to the
+// microsecond; its key must still match, so the event is applied once (not
+// taken for a duplicate of itself) and recognised when repeated, within a
+// batch too.
+func TestEventKeysMatchAsStored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ev := runEvent("0d1b6a55-7b1e-4a52-9d38-7a8c2c1f3a21", "START", "2024-05-01T10:00:00.123456789Z", "etl/ns", nil, []string{"db/o"})
+	status, resp := e.post(t, "agent", "application/json", ev)
+	require.Equal(t, http.StatusCreated, status, "%+v", resp)
+	require.Equal(t, 1, resp.Accepted)
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM job_run WHERE state = 'RUNNING'"))
+	status, resp = e.post(t, "agent", "application/x-ndjson", ev+"\n"+ev)
+	require.Equal(t, http.StatusOK, status, "%+v", resp)
+	require.Equal(t, 2, resp.Duplicates)
+
+	other := runEvent("0d1b6a55-7b1e-4a52-9d38-7a8c2c1f3a22", "START", "2024-05-01T10:00:00Z", "etl/ns", nil, nil)
+	status, resp = e.post(t, "agent", "application/x-ndjson", other+"\n"+other)
+	require.Equal(t, http.StatusOK, status, "%+v", resp)
+	require.Equal(t, 1, resp.Accepted)
+	require.Equal(t, 1, resp.Duplicates)
+	require.Equal(t, 2, e.count(t, "SELECT count(*) FROM job_run"))
+}
+
+// TestConcurrentBatchesLoseNothing: batches posted at once that touch the same
+// jobs and datasets in different orders all land (a deadlock between them is
+// retried), each event once.
+func TestConcurrentBatchesLoseNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const clients, perBatch = 6, 40
+	errs := make(chan error, clients)
+	for c := range clients {
+		go func() {
+			lines := make([]string, perBatch)
+			for i := range lines {
+				k := (i*7 + c*13) % perBatch // a different order per client
+				lines[i] = runEvent(fmt.Sprintf("00000000-0000-4000-8000-%06d%06d", c, i), "COMPLETE", "2024-05-01T10:00:00Z",
+					fmt.Sprintf("etl/j%d", k%5), []string{fmt.Sprintf("db/d%d", k%7), fmt.Sprintf("db/d%d", (k+3)%7)}, []string{fmt.Sprintf("db/d%d", (k+1)%7)})
+			}
+			status, resp, err := e.tryPost("agent", "application/x-ndjson", strings.Join(lines, "\n"))
+			if err == nil && (status != http.StatusOK || resp.Accepted != perBatch) {
+				err = fmt.Errorf("status %d: %+v", status, resp)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, clients*perBatch, e.count(t, "SELECT count(*) FROM job_run"))
+	require.Equal(t, clients*perBatch, e.count(t, "SELECT count(*) FROM lineage_event"))
+	require.Equal(t, 5, e.count(t, "SELECT count(*) FROM job"))
+	require.Equal(t, 7, e.count(t, "SELECT count(*) FROM dataset"))
 }

@@ -36,3 +36,9 @@ SELECT job_id, run_id, at FROM run_io
 WHERE dataset_id = @dataset_id AND direction = 'WRITE' AND version = @version
 ORDER BY at DESC
 LIMIT 1;
+
+-- name: JobExists :one
+SELECT EXISTS (SELECT 1 FROM job WHERE id = @id);
+
+-- name: DatasetExists :one
+SELECT EXISTS (SELECT 1 FROM dataset WHERE id = @id);

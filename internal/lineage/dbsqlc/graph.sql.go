@@ -45,6 +45,17 @@ func (q *Queries) DatasetCount(ctx context.Context, db DBTX, namespace *string) 
 	return count, err
 }
 
+const datasetExists = `-- name: DatasetExists :one
+SELECT EXISTS (SELECT 1 FROM dataset WHERE id = $1)
+`
+
+func (q *Queries) DatasetExists(ctx context.Context, db DBTX, id int64) (bool, error) {
+	row := db.QueryRow(ctx, datasetExists, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const datasetPage = `-- name: DatasetPage :many
 SELECT id, namespace, name, facets, created_at, updated_at FROM dataset
 WHERE ($1::text IS NULL OR namespace = $1)
@@ -202,6 +213,17 @@ func (q *Queries) EdgesOfJobs(ctx context.Context, db DBTX, arg *EdgesOfJobsPara
 		return nil, err
 	}
 	return items, nil
+}
+
+const jobExists = `-- name: JobExists :one
+SELECT EXISTS (SELECT 1 FROM job WHERE id = $1)
+`
+
+func (q *Queries) JobExists(ctx context.Context, db DBTX, id int64) (bool, error) {
+	row := db.QueryRow(ctx, jobExists, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
 }
 
 const versionProducer = `-- name: VersionProducer :one
