@@ -36,3 +36,14 @@ type JobRun struct {
 	CreatedAt                  time.Time
 	UpdatedAt                  time.Time
 }
+
+type JobUsage1h struct {
+	JobID                      int64
+	Hour                       time.Time
+	Runs                       int32
+	RequestedCoreSeconds       float64
+	UsedCoreSeconds            float64
+	RequestedMemoryByteSeconds float64
+	UsedMemoryByteSeconds      float64
+	PeakMemoryBytes            int64
+}
