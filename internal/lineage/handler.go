@@ -3,6 +3,7 @@ package lineage
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/teslaops/tesla/internal/auth"
@@ -148,15 +150,35 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, resp *Response) 
 			return http.StatusUnsupportedMediaType
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+	case "gzip", "x-gzip": // the OpenLineage clients' compression option
+		gz, err := gzip.NewReader(rd)
+		if err != nil {
+			resp.Error = fmt.Sprintf("the body is not gzip data (%v) although Content-Encoding says gzip", err)
+			return http.StatusBadRequest
+		}
+		defer gz.Close()
+		// Bound the inflated body too, so a small gzip bomb cannot.
+		rd = io.LimitReader(gz, MaxBodyBytes+1)
+	default:
+		resp.Error = fmt.Sprintf("unsupported Content-Encoding %q: send gzip or nothing", r.Header.Get("Content-Encoding"))
+		return http.StatusUnsupportedMediaType
+	}
+	body, err := io.ReadAll(rd)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			resp.Error = fmt.Sprintf("request body over the limit of %d bytes: split it", MaxBodyBytes)
 			return http.StatusRequestEntityTooLarge
 		}
-		resp.Error = fmt.Sprintf("the request body ended early: %v", err)
+		resp.Error = fmt.Sprintf("the request body ended early or is corrupt: %v", err)
 		return http.StatusBadRequest
+	}
+	if len(body) > MaxBodyBytes {
+		resp.Error = fmt.Sprintf("decompressed request body over the limit of %d bytes: split it", MaxBodyBytes)
+		return http.StatusRequestEntityTooLarge
 	}
 	events, single, err := split(body, ndjson)
 	if err != nil {

@@ -1,6 +1,8 @@
 package lineage_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -369,4 +371,37 @@ func TestConcurrentBatchesLoseNothing(t *testing.T) {
 	require.Equal(t, clients*perBatch, e.count(t, "SELECT count(*) FROM lineage_event"))
 	require.Equal(t, 5, e.count(t, "SELECT count(*) FROM job"))
 	require.Equal(t, 7, e.count(t, "SELECT count(*) FROM dataset"))
+}
+
+// TestGzipBodies: the OpenLineage clients may gzip their bodies; corrupt gzip
+// is refused clearly.
+func TestGzipBodies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, err := zw.Write([]byte(runEvent("0d1b6a55-7b1e-4a52-9d38-7a8c2c1f3a31", "START", "2024-05-01T10:00:00Z", "etl/gz", nil, nil)))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	send := func(body []byte) (int, lineage.Response) {
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/lineage", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set(loginHeader, "agent")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := e.srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out lineage.Response
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	status, resp := send(buf.Bytes())
+	require.Equal(t, http.StatusCreated, status, "%+v", resp)
+	status, resp = send(buf.Bytes()[:buf.Len()/2])
+	require.Equal(t, http.StatusBadRequest, status, "%+v", resp)
+	require.Contains(t, resp.Error, "corrupt")
+	status, resp = send([]byte("not gzip"))
+	require.Equal(t, http.StatusBadRequest, status, "%+v", resp)
+	require.Equal(t, 1, e.count(t, "SELECT count(*) FROM job_run"))
 }
