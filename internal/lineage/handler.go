@@ -53,8 +53,8 @@ const maxErrors = 100
 
 // EventError is why one event of a request was refused.
 type EventError struct {
-	// Index is the event's position in the request (0 for a single event; the
-	// line's, from 0, in NDJSON).
+	// Index is the event's position among the request's events, from 0 (blank
+	// NDJSON lines are not counted).
 	Index   int    `json:"index"`
 	Field   string `json:"field"`
 	Message string `json:"message"`

@@ -1,7 +1,7 @@
 // Package workload owns what runs on the clusters: queues, jobs, their runs and
 // hourly usage (tables queue, queue_usage, job, job_namespace_owner, job_run,
 // job_usage_1h). Other packages record jobs and runs through the functions
-// here (OpenLineage ingestion through UpsertJob and ApplyRunEvent) and read
+// here (OpenLineage ingestion through UpsertJobs and ApplyRunEvents) and read
 // them through Service, which checks the caller.
 package workload
 
