@@ -146,15 +146,14 @@ func (r *queryResolver) JobRun(ctx context.Context, id string) (*model.JobRun, e
 	return model.FromJobRun(run), nil
 }
 
-// Dataset returns generated.DatasetResolver implementation.
 func (r *Resolver) Dataset() generated.DatasetResolver { return &datasetResolver{r} }
 
-// Job returns generated.JobResolver implementation.
 func (r *Resolver) Job() generated.JobResolver { return &jobResolver{r} }
 
-// JobRun returns generated.JobRunResolver implementation.
 func (r *Resolver) JobRun() generated.JobRunResolver { return &jobRunResolver{r} }
 
-type datasetResolver struct{ *Resolver }
-type jobResolver struct{ *Resolver }
-type jobRunResolver struct{ *Resolver }
+type (
+	datasetResolver struct{ *Resolver }
+	jobResolver     struct{ *Resolver }
+	jobRunResolver  struct{ *Resolver }
+)
