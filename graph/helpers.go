@@ -112,7 +112,10 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 			}
 		}
 	default:
-		return nil, fault.Field(field, "%s is not a valid id", field)
+		var ok bool
+		if n, ok, err = r.workloadNode(ctx, kind, id); !ok {
+			return nil, fault.Field(field, "%s is not a valid id", field)
+		}
 	}
 	if err != nil {
 		return nullIfNotFound[model.Node](nil, err)

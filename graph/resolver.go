@@ -12,10 +12,12 @@ import (
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/platform"
 	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
 
@@ -32,6 +34,9 @@ type Resolver struct {
 	// Events carries host state changes to hostStateChanged.
 	Events *notify.Listener
 	Logger *slog.Logger
+	// Workload reads jobs and runs; LineageService walks lineage and reads datasets.
+	Workload       *workload.Service
+	LineageService *lineage.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

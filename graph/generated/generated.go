@@ -35,7 +35,10 @@ type ResolverRoot interface {
 	Cluster() ClusterResolver
 	ClusterRisk() ClusterRiskResolver
 	ClusterWatermark() ClusterWatermarkResolver
+	Dataset() DatasetResolver
 	Host() HostResolver
+	Job() JobResolver
+	JobRun() JobRunResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
 	Platform() PlatformResolver
@@ -181,6 +184,26 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	Dataset struct {
+		Facets    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Namespace func(childComplexity int) int
+		Producer  func(childComplexity int, version string) int
+	}
+
+	DatasetConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	DatasetEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Finding struct {
 		Severity func(childComplexity int) int
 		Text     func(childComplexity int) int
@@ -294,10 +317,65 @@ type ComplexityRoot struct {
 		Step   func(childComplexity int) int
 	}
 
+	Impact struct {
+		Dataset   func(childComplexity int) int
+		Jobs      func(childComplexity int) int
+		Truncated func(childComplexity int) int
+	}
+
+	ImpactedJob struct {
+		Distance func(childComplexity int) int
+		Job      func(childComplexity int) int
+	}
+
+	Job struct {
+		Bu          func(childComplexity int) int
+		Description func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		LastRuns    func(childComplexity int, first *int) int
+		Name        func(childComplexity int) int
+		Namespace   func(childComplexity int) int
+		Owner       func(childComplexity int) int
+		Priority    func(childComplexity int) int
+		Schedule    func(childComplexity int) int
+	}
+
+	JobRun struct {
+		Attempts                   func(childComplexity int) int
+		EndedAt                    func(childComplexity int) int
+		ID                         func(childComplexity int) int
+		Job                        func(childComplexity int) int
+		NominalEndTime             func(childComplexity int) int
+		NominalStartTime           func(childComplexity int) int
+		PeakMemoryBytes            func(childComplexity int) int
+		QueueWaitSeconds           func(childComplexity int) int
+		RequestedCoreSeconds       func(childComplexity int) int
+		RequestedMemoryByteSeconds func(childComplexity int) int
+		RunID                      func(childComplexity int) int
+		StartedAt                  func(childComplexity int) int
+		State                      func(childComplexity int) int
+		TaskCount                  func(childComplexity int) int
+		UsedCoreSeconds            func(childComplexity int) int
+		UsedMemoryByteSeconds      func(childComplexity int) int
+	}
+
 	KindCount struct {
 		Clusters func(childComplexity int) int
 		Hosts    func(childComplexity int) int
 		Kind     func(childComplexity int) int
+	}
+
+	LineageEdge struct {
+		From func(childComplexity int) int
+		Kind func(childComplexity int) int
+		To   func(childComplexity int) int
+	}
+
+	LineageGraph struct {
+		Edges     func(childComplexity int) int
+		Nodes     func(childComplexity int) int
+		Truncated func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -373,8 +451,14 @@ type ComplexityRoot struct {
 		Bus                 func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
 		Cluster             func(childComplexity int, id *string, name *string) int
 		Clusters            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
+		Dataset             func(childComplexity int, id *string, namespace *string, name *string) int
+		Datasets            func(childComplexity int, first *int, after *string, namespace *string) int
 		Host                func(childComplexity int, id *string, hostname *string) int
 		Hosts               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
+		Impact              func(childComplexity int, dataset string) int
+		Job                 func(childComplexity int, id string) int
+		JobRun              func(childComplexity int, id string) int
+		Lineage             func(childComplexity int, node string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		Me                  func(childComplexity int) int
 		Node                func(childComplexity int, id string) int
 		Nodes               func(childComplexity int, ids []string) int
@@ -578,6 +662,9 @@ type ClusterRiskResolver interface {
 type ClusterWatermarkResolver interface {
 	Cluster(ctx context.Context, obj *model.ClusterWatermark) (*model.Cluster, error)
 }
+type DatasetResolver interface {
+	Producer(ctx context.Context, obj *model.Dataset, version string) (*model.JobRun, error)
+}
 type HostResolver interface {
 	Cluster(ctx context.Context, obj *model.Host) (*model.Cluster, error)
 
@@ -585,6 +672,14 @@ type HostResolver interface {
 	LatestMetrics(ctx context.Context, obj *model.Host) (*model.HostMetricSample, error)
 	Metrics(ctx context.Context, obj *model.Host, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) (*model.HostMetricSeries, error)
 	Analysis(ctx context.Context, obj *model.Host, window *model.Duration) (*model.HostAnalysis, error)
+}
+type JobResolver interface {
+	Owner(ctx context.Context, obj *model.Job) (*model.Person, error)
+	Bu(ctx context.Context, obj *model.Job) (*model.BU, error)
+	LastRuns(ctx context.Context, obj *model.Job, first *int) ([]*model.JobRun, error)
+}
+type JobRunResolver interface {
+	Job(ctx context.Context, obj *model.JobRun) (*model.Job, error)
 }
 type MutationResolver interface {
 	SetHostState(ctx context.Context, input model.SetHostStateInput) (*model.SetHostStatePayload, error)
@@ -626,6 +721,12 @@ type QueryResolver interface {
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
 	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
 	WatermarkThresholds(ctx context.Context) ([]*model.WatermarkThreshold, error)
+	Lineage(ctx context.Context, node string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
+	Impact(ctx context.Context, dataset string) (*model.Impact, error)
+	Dataset(ctx context.Context, id *string, namespace *string, name *string) (*model.Dataset, error)
+	Datasets(ctx context.Context, first *int, after *string, namespace *string) (*model.DatasetConnection, error)
+	Job(ctx context.Context, id string) (*model.Job, error)
+	JobRun(ctx context.Context, id string) (*model.JobRun, error)
 }
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
@@ -1202,6 +1303,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateApiTokenPayload.UserErrors(childComplexity), true
 
+	case "Dataset.facets":
+		if e.ComplexityRoot.Dataset.Facets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Facets(childComplexity), true
+	case "Dataset.id":
+		if e.ComplexityRoot.Dataset.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.ID(childComplexity), true
+	case "Dataset.name":
+		if e.ComplexityRoot.Dataset.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Name(childComplexity), true
+	case "Dataset.namespace":
+		if e.ComplexityRoot.Dataset.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dataset.Namespace(childComplexity), true
+	case "Dataset.producer":
+		if e.ComplexityRoot.Dataset.Producer == nil {
+			break
+		}
+
+		args, err := ec.field_Dataset_producer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Dataset.Producer(childComplexity, args["version"].(string)), true
+
+	case "DatasetConnection.edges":
+		if e.ComplexityRoot.DatasetConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetConnection.Edges(childComplexity), true
+	case "DatasetConnection.nodes":
+		if e.ComplexityRoot.DatasetConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetConnection.Nodes(childComplexity), true
+	case "DatasetConnection.pageInfo":
+		if e.ComplexityRoot.DatasetConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetConnection.PageInfo(childComplexity), true
+	case "DatasetConnection.totalCount":
+		if e.ComplexityRoot.DatasetConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetConnection.TotalCount(childComplexity), true
+
+	case "DatasetEdge.cursor":
+		if e.ComplexityRoot.DatasetEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetEdge.Cursor(childComplexity), true
+	case "DatasetEdge.node":
+		if e.ComplexityRoot.DatasetEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetEdge.Node(childComplexity), true
+
 	case "Finding.severity":
 		if e.ComplexityRoot.Finding.Severity == nil {
 			break
@@ -1686,6 +1861,201 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HostMetricSeries.Step(childComplexity), true
 
+	case "Impact.dataset":
+		if e.ComplexityRoot.Impact.Dataset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Dataset(childComplexity), true
+	case "Impact.jobs":
+		if e.ComplexityRoot.Impact.Jobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Jobs(childComplexity), true
+	case "Impact.truncated":
+		if e.ComplexityRoot.Impact.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.Truncated(childComplexity), true
+
+	case "ImpactedJob.distance":
+		if e.ComplexityRoot.ImpactedJob.Distance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedJob.Distance(childComplexity), true
+	case "ImpactedJob.job":
+		if e.ComplexityRoot.ImpactedJob.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedJob.Job(childComplexity), true
+
+	case "Job.bu":
+		if e.ComplexityRoot.Job.Bu == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Bu(childComplexity), true
+	case "Job.description":
+		if e.ComplexityRoot.Job.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Description(childComplexity), true
+	case "Job.id":
+		if e.ComplexityRoot.Job.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.ID(childComplexity), true
+	case "Job.kind":
+		if e.ComplexityRoot.Job.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Kind(childComplexity), true
+	case "Job.lastRuns":
+		if e.ComplexityRoot.Job.LastRuns == nil {
+			break
+		}
+
+		args, err := ec.field_Job_lastRuns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.LastRuns(childComplexity, args["first"].(*int)), true
+	case "Job.name":
+		if e.ComplexityRoot.Job.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Name(childComplexity), true
+	case "Job.namespace":
+		if e.ComplexityRoot.Job.Namespace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Namespace(childComplexity), true
+	case "Job.owner":
+		if e.ComplexityRoot.Job.Owner == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Owner(childComplexity), true
+	case "Job.priority":
+		if e.ComplexityRoot.Job.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Priority(childComplexity), true
+	case "Job.schedule":
+		if e.ComplexityRoot.Job.Schedule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Schedule(childComplexity), true
+
+	case "JobRun.attempts":
+		if e.ComplexityRoot.JobRun.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Attempts(childComplexity), true
+	case "JobRun.endedAt":
+		if e.ComplexityRoot.JobRun.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.EndedAt(childComplexity), true
+	case "JobRun.id":
+		if e.ComplexityRoot.JobRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.ID(childComplexity), true
+	case "JobRun.job":
+		if e.ComplexityRoot.JobRun.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.Job(childComplexity), true
+	case "JobRun.nominalEndTime":
+		if e.ComplexityRoot.JobRun.NominalEndTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.NominalEndTime(childComplexity), true
+	case "JobRun.nominalStartTime":
+		if e.ComplexityRoot.JobRun.NominalStartTime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.NominalStartTime(childComplexity), true
+	case "JobRun.peakMemoryBytes":
+		if e.ComplexityRoot.JobRun.PeakMemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.PeakMemoryBytes(childComplexity), true
+	case "JobRun.queueWaitSeconds":
+		if e.ComplexityRoot.JobRun.QueueWaitSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.QueueWaitSeconds(childComplexity), true
+	case "JobRun.requestedCoreSeconds":
+		if e.ComplexityRoot.JobRun.RequestedCoreSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.RequestedCoreSeconds(childComplexity), true
+	case "JobRun.requestedMemoryByteSeconds":
+		if e.ComplexityRoot.JobRun.RequestedMemoryByteSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.RequestedMemoryByteSeconds(childComplexity), true
+	case "JobRun.runId":
+		if e.ComplexityRoot.JobRun.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.RunID(childComplexity), true
+	case "JobRun.startedAt":
+		if e.ComplexityRoot.JobRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.StartedAt(childComplexity), true
+	case "JobRun.state":
+		if e.ComplexityRoot.JobRun.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.State(childComplexity), true
+	case "JobRun.taskCount":
+		if e.ComplexityRoot.JobRun.TaskCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.TaskCount(childComplexity), true
+	case "JobRun.usedCoreSeconds":
+		if e.ComplexityRoot.JobRun.UsedCoreSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.UsedCoreSeconds(childComplexity), true
+	case "JobRun.usedMemoryByteSeconds":
+		if e.ComplexityRoot.JobRun.UsedMemoryByteSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRun.UsedMemoryByteSeconds(childComplexity), true
+
 	case "KindCount.clusters":
 		if e.ComplexityRoot.KindCount.Clusters == nil {
 			break
@@ -1704,6 +2074,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KindCount.Kind(childComplexity), true
+
+	case "LineageEdge.from":
+		if e.ComplexityRoot.LineageEdge.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.From(childComplexity), true
+	case "LineageEdge.kind":
+		if e.ComplexityRoot.LineageEdge.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.Kind(childComplexity), true
+	case "LineageEdge.to":
+		if e.ComplexityRoot.LineageEdge.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageEdge.To(childComplexity), true
+
+	case "LineageGraph.edges":
+		if e.ComplexityRoot.LineageGraph.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Edges(childComplexity), true
+	case "LineageGraph.nodes":
+		if e.ComplexityRoot.LineageGraph.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Nodes(childComplexity), true
+	case "LineageGraph.truncated":
+		if e.ComplexityRoot.LineageGraph.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LineageGraph.Truncated(childComplexity), true
 
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
@@ -2076,6 +2484,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Clusters(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.ClusterFilter), args["orderBy"].(*model.ClusterOrder)), true
+	case "Query.dataset":
+		if e.ComplexityRoot.Query.Dataset == nil {
+			break
+		}
+
+		args, err := ec.field_Query_dataset_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Dataset(childComplexity, args["id"].(*string), args["namespace"].(*string), args["name"].(*string)), true
+	case "Query.datasets":
+		if e.ComplexityRoot.Query.Datasets == nil {
+			break
+		}
+
+		args, err := ec.field_Query_datasets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Datasets(childComplexity, args["first"].(*int), args["after"].(*string), args["namespace"].(*string)), true
 	case "Query.host":
 		if e.ComplexityRoot.Query.Host == nil {
 			break
@@ -2098,7 +2528,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Hosts(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.HostFilter), args["orderBy"].(*model.HostOrder)), true
+	case "Query.impact":
+		if e.ComplexityRoot.Query.Impact == nil {
+			break
+		}
 
+		args, err := ec.field_Query_impact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Impact(childComplexity, args["dataset"].(string)), true
+
+	case "Query.job":
+		if e.ComplexityRoot.Query.Job == nil {
+			break
+		}
+
+		args, err := ec.field_Query_job_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Job(childComplexity, args["id"].(string)), true
+	case "Query.jobRun":
+		if e.ComplexityRoot.Query.JobRun == nil {
+			break
+		}
+
+		args, err := ec.field_Query_jobRun_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.JobRun(childComplexity, args["id"].(string)), true
+	case "Query.lineage":
+		if e.ComplexityRoot.Query.Lineage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_lineage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Lineage(childComplexity, args["node"].(string), args["direction"].(*model.LineageDirection), args["depth"].(*int), args["maxNodes"].(*int)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -3768,6 +4242,167 @@ extend type Subscription {
   platformPulse: PlatformPulse!
 }
 `, BuiltIn: false},
+	{Name: "../schema/workload.graphqls", Input: `# Workload: jobs and their runs, datasets, and the lineage between them
+# (OpenLineage events posted to /api/v1/lineage feed it; docs/workload.md).
+
+"How a job runs: to completion (BATCH) or without end (STREAMING)."
+enum JobKind {
+  BATCH
+  STREAMING
+}
+
+"A job's priority, P0 the highest."
+enum JobPriority {
+  P0
+  P1
+  P2
+  P3
+  P4
+}
+
+"Where a run stands. A terminal state is replaced only by a later terminal event."
+enum JobRunState {
+  RUNNING
+  COMPLETED
+  FAILED
+  ABORTED
+  "Only OTHER events were seen for the run so far."
+  OTHER
+}
+
+"Which way a lineage walk follows the data."
+enum LineageDirection {
+  "From a job to the datasets it reads, from a dataset to the jobs that write it."
+  UPSTREAM
+  "From a job to the datasets it writes, from a dataset to the jobs that read it."
+  DOWNSTREAM
+  "Both of the above from the start node (not sideways to siblings)."
+  BOTH
+}
+
+"Whether a job reads or writes a dataset."
+enum LineageEdgeKind {
+  READ
+  WRITE
+}
+
+"A job: something that runs on a cluster, identified by (namespace, name)."
+type Job implements Node {
+  id: ID!
+  namespace: String!
+  name: String!
+  kind: JobKind!
+  priority: JobPriority!
+  "Cron-like schedule where known; empty otherwise."
+  schedule: String!
+  description: String!
+  "The owner; null while nobody is known to own the job. FORBIDDEN when the person is not one you may read."
+  owner: Person
+  "The job's BU: its own, else its owner's; null when neither is known."
+  bu: BU
+  "The newest runs, running ones first. FORBIDDEN unless the job is yours, in your BU subtree (BU admins), or you are an operator."
+  lastRuns(first: Int = 5): [JobRun!]!
+}
+
+"One run of a job."
+type JobRun implements Node {
+  id: ID!
+  job: Job!
+  "The run's UUID (OpenLineage's runId)."
+  runId: String!
+  state: JobRunState!
+  startedAt: Time
+  endedAt: Time
+  nominalStartTime: Time
+  nominalEndTime: Time
+  attempts: Int!
+  requestedCoreSeconds: Float
+  usedCoreSeconds: Float
+  requestedMemoryByteSeconds: Float
+  usedMemoryByteSeconds: Float
+  peakMemoryBytes: Float
+  queueWaitSeconds: Float
+  taskCount: Int
+}
+
+"A dataset, identified by (namespace, name) as OpenLineage names it."
+type Dataset implements Node {
+  id: ID!
+  namespace: String!
+  name: String!
+  "The latest valid dataset facets received, by facet name."
+  facets: JSON!
+  "The run that wrote this version of the dataset (the latest, if several did); null when none is known."
+  producer(version: String!): JobRun
+}
+
+"A node of the lineage graph."
+union LineageNode = Job | Dataset
+
+"A job reading (dataset → job) or writing (job → dataset) a dataset."
+type LineageEdge {
+  kind: LineageEdgeKind!
+  "Where the data comes from: the dataset of a READ, the job of a WRITE."
+  from: ID!
+  "Where the data goes."
+  to: ID!
+}
+
+"The part of the lineage graph a walk reached."
+type LineageGraph {
+  "The nodes reached, the start first, nearer ones before farther ones."
+  nodes: [LineageNode!]!
+  "The edges among the nodes."
+  edges: [LineageEdge!]!
+  "True when the walk stopped at its node limit (or a level's fan-out bound) before its depth."
+  truncated: Boolean!
+}
+
+"A job downstream of a dataset."
+type ImpactedJob {
+  job: Job!
+  "Edges between the dataset and the job (1: the job reads the dataset itself)."
+  distance: Int!
+}
+
+"What depends on a dataset."
+type Impact {
+  dataset: Dataset!
+  "Downstream jobs, nearest first, with their owners and BUs."
+  jobs: [ImpactedJob!]!
+  truncated: Boolean!
+}
+
+type DatasetEdge {
+  cursor: String!
+  node: Dataset!
+}
+
+type DatasetConnection {
+  edges: [DatasetEdge!]!
+  nodes: [Dataset!]!
+  pageInfo: PageInfo!
+  "Exact when small; the planner's estimate for an unfiltered listing of a large table."
+  totalCount: Int!
+}
+
+extend type Query {
+  """
+  Walks lineage from a job or dataset: at most depth edges (1..20), at most
+  maxNodes nodes (1..5000), each node once however many cycles lead back to it.
+  Priced by depth × fan-out bound × maxNodes (graph/cost.go).
+  """
+  lineage(node: ID!, direction: LineageDirection = BOTH, depth: Int = 3, maxNodes: Int = 500): LineageGraph!
+  "The jobs downstream of a dataset, up to 20 edges away and 500 nodes."
+  impact(dataset: ID!): Impact!
+  "A dataset by id, or by namespace and name."
+  dataset(id: ID, namespace: String, name: String): Dataset
+  "Datasets by namespace and name (forward paging: first, after)."
+  datasets(first: Int, after: String, namespace: String): DatasetConnection!
+  job(id: ID!): Job
+  jobRun(id: ID!): JobRun
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4037,6 +4672,46 @@ func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiTokenPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Dataset_id(ctx, field)
+	case "namespace":
+		return ec.fieldContext_Dataset_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_Dataset_name(ctx, field)
+	case "facets":
+		return ec.fieldContext_Dataset_facets(ctx, field)
+	case "producer":
+		return ec.fieldContext_Dataset_producer(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Dataset", field.Name)
+}
+
+func (ec *executionContext) childFields_DatasetConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_DatasetConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_DatasetConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_DatasetConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_DatasetConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DatasetConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_DatasetEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_DatasetEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_DatasetEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DatasetEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Finding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "severity":
@@ -4263,6 +4938,92 @@ func (ec *executionContext) childFields_HostMetricSeries(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type HostMetricSeries", field.Name)
 }
 
+func (ec *executionContext) childFields_Impact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dataset":
+		return ec.fieldContext_Impact_dataset(ctx, field)
+	case "jobs":
+		return ec.fieldContext_Impact_jobs(ctx, field)
+	case "truncated":
+		return ec.fieldContext_Impact_truncated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Impact", field.Name)
+}
+
+func (ec *executionContext) childFields_ImpactedJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_ImpactedJob_job(ctx, field)
+	case "distance":
+		return ec.fieldContext_ImpactedJob_distance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImpactedJob", field.Name)
+}
+
+func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Job_id(ctx, field)
+	case "namespace":
+		return ec.fieldContext_Job_namespace(ctx, field)
+	case "name":
+		return ec.fieldContext_Job_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_Job_kind(ctx, field)
+	case "priority":
+		return ec.fieldContext_Job_priority(ctx, field)
+	case "schedule":
+		return ec.fieldContext_Job_schedule(ctx, field)
+	case "description":
+		return ec.fieldContext_Job_description(ctx, field)
+	case "owner":
+		return ec.fieldContext_Job_owner(ctx, field)
+	case "bu":
+		return ec.fieldContext_Job_bu(ctx, field)
+	case "lastRuns":
+		return ec.fieldContext_Job_lastRuns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
+}
+
+func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_JobRun_id(ctx, field)
+	case "job":
+		return ec.fieldContext_JobRun_job(ctx, field)
+	case "runId":
+		return ec.fieldContext_JobRun_runId(ctx, field)
+	case "state":
+		return ec.fieldContext_JobRun_state(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_JobRun_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_JobRun_endedAt(ctx, field)
+	case "nominalStartTime":
+		return ec.fieldContext_JobRun_nominalStartTime(ctx, field)
+	case "nominalEndTime":
+		return ec.fieldContext_JobRun_nominalEndTime(ctx, field)
+	case "attempts":
+		return ec.fieldContext_JobRun_attempts(ctx, field)
+	case "requestedCoreSeconds":
+		return ec.fieldContext_JobRun_requestedCoreSeconds(ctx, field)
+	case "usedCoreSeconds":
+		return ec.fieldContext_JobRun_usedCoreSeconds(ctx, field)
+	case "requestedMemoryByteSeconds":
+		return ec.fieldContext_JobRun_requestedMemoryByteSeconds(ctx, field)
+	case "usedMemoryByteSeconds":
+		return ec.fieldContext_JobRun_usedMemoryByteSeconds(ctx, field)
+	case "peakMemoryBytes":
+		return ec.fieldContext_JobRun_peakMemoryBytes(ctx, field)
+	case "queueWaitSeconds":
+		return ec.fieldContext_JobRun_queueWaitSeconds(ctx, field)
+	case "taskCount":
+		return ec.fieldContext_JobRun_taskCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobRun", field.Name)
+}
+
 func (ec *executionContext) childFields_KindCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -4273,6 +5034,30 @@ func (ec *executionContext) childFields_KindCount(ctx context.Context, field gra
 		return ec.fieldContext_KindCount_hosts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KindCount", field.Name)
+}
+
+func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_LineageEdge_kind(ctx, field)
+	case "from":
+		return ec.fieldContext_LineageEdge_from(ctx, field)
+	case "to":
+		return ec.fieldContext_LineageEdge_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LineageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LineageGraph(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_LineageGraph_nodes(ctx, field)
+	case "edges":
+		return ec.fieldContext_LineageGraph_edges(ctx, field)
+	case "truncated":
+		return ec.fieldContext_LineageGraph_truncated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LineageGraph", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4975,6 +5760,20 @@ func (ec *executionContext) field_Cluster_watermarks_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Dataset_producer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Host_analysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5024,6 +5823,20 @@ func (ec *executionContext) field_Host_metrics_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["maxPoints"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Job_lastRuns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -5427,6 +6240,66 @@ func (ec *executionContext) field_Query_clusters_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_dataset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "namespace",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespace"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_datasets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "namespace",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["namespace"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_host_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5500,6 +6373,86 @@ func (ec *executionContext) field_Query_hosts_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_impact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dataset",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dataset"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_jobRun_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_job_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "node",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["node"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "direction",
+		func(ctx context.Context, v any) (*model.LineageDirection, error) {
+			return ec.unmarshalOLineageDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["direction"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "depth",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["depth"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "maxNodes",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxNodes"] = arg3
 	return args, nil
 }
 
@@ -8046,6 +8999,316 @@ func (ec *executionContext) fieldContext_CreateApiTokenPayload_userErrors(_ cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Dataset_id(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Dataset_namespace(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "String")
+}
+
+func (ec *executionContext) _Dataset_name(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "String")
+}
+
+func (ec *executionContext) _Dataset_facets(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_facets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Facets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JSON) graphql.Marshaler {
+			return ec.marshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJSON(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_facets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dataset", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Dataset_producer(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dataset_producer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Dataset().Producer(ctx, obj, fc.Args["version"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobRun) graphql.Marshaler {
+			return ec.marshalOJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Dataset_producer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dataset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Dataset_producer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DatasetConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.DatasetConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DatasetEdge) graphql.Marshaler {
+			return ec.marshalNDatasetEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DatasetEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DatasetConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.DatasetConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DatasetConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.DatasetConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DatasetConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.DatasetConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DatasetEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.DatasetEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DatasetEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _DatasetEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.DatasetEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Finding_severity(ctx context.Context, field graphql.CollectedField, obj *model.Finding) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9985,6 +11248,794 @@ func (ec *executionContext) fieldContext_HostMetricSeries_points(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Impact_dataset(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dataset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Dataset) graphql.Marshaler {
+			return ec.marshalNDataset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDataset(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_dataset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Impact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Impact_jobs(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ImpactedJob) graphql.Marshaler {
+			return ec.marshalNImpactedJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImpactedJobᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_jobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Impact",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImpactedJob(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Impact_truncated(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Impact", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ImpactedJob_job(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedJob_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Job, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedJob_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImpactedJob",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImpactedJob_distance(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedJob_distance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedJob_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImpactedJob", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Job_namespace(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_namespace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Namespace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_namespace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
+}
+
+func (ec *executionContext) _Job_name(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
+}
+
+func (ec *executionContext) _Job_kind(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobKind) graphql.Marshaler {
+			return ec.marshalNJobKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, "JobKind")
+}
+
+func (ec *executionContext) _Job_priority(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Priority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobPriority) graphql.Marshaler {
+			return ec.marshalNJobPriority2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, "JobPriority")
+}
+
+func (ec *executionContext) _Job_schedule(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_schedule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schedule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_schedule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
+}
+
+func (ec *executionContext) _Job_description(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, false, false, "String")
+}
+
+func (ec *executionContext) _Job_owner(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_owner(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Owner(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_owner(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_bu(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_bu(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Bu(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BU) graphql.Marshaler {
+			return ec.marshalOBU2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBU(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_bu(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BU(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_lastRuns(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_lastRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().LastRuns(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobRun) graphql.Marshaler {
+			return ec.marshalNJobRun2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_lastRuns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_lastRuns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobRun_id(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "ID")
+}
+
+func (ec *executionContext) _JobRun_job(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobRun().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobRun",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobRun_runId(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_runId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobRun_state(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobRunState) graphql.Marshaler {
+			return ec.marshalNJobRunState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "JobRunState")
+}
+
+func (ec *executionContext) _JobRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobRun_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobRun_nominalStartTime(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_nominalStartTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NominalStartTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_nominalStartTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobRun_nominalEndTime(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_nominalEndTime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NominalEndTime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_nominalEndTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobRun_attempts(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobRun_requestedCoreSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_requestedCoreSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedCoreSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_requestedCoreSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobRun_usedCoreSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_usedCoreSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedCoreSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_usedCoreSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobRun_requestedMemoryByteSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_requestedMemoryByteSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedMemoryByteSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_requestedMemoryByteSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobRun_usedMemoryByteSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_usedMemoryByteSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedMemoryByteSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_usedMemoryByteSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobRun_peakMemoryBytes(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_peakMemoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakMemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_peakMemoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobRun_queueWaitSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_queueWaitSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QueueWaitSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_queueWaitSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobRun_taskCount(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRun_taskCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TaskCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobRun_taskCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Int")
+}
+
 func (ec *executionContext) _KindCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10052,6 +12103,153 @@ func (ec *executionContext) _KindCount_hosts(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_KindCount_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KindCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LineageEdge_kind(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineageEdge_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.LineageEdgeKind) graphql.Marshaler {
+			return ec.marshalNLineageEdgeKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdgeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineageEdge_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineageEdge", field, false, false, "LineageEdgeKind")
+}
+
+func (ec *executionContext) _LineageEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineageEdge_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineageEdge_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineageEdge", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LineageEdge_to(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineageEdge_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineageEdge_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineageEdge", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LineageGraph_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineageGraph_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.LineageNode) graphql.Marshaler {
+			return ec.marshalNLineageNode2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineageGraph_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineageGraph", field, false, false, "LineageNode")
+}
+
+func (ec *executionContext) _LineageGraph_edges(ctx context.Context, field graphql.CollectedField, obj *model.LineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineageGraph_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LineageEdge) graphql.Marshaler {
+			return ec.marshalNLineageEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineageGraph_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LineageGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LineageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LineageGraph_truncated(ctx context.Context, field graphql.CollectedField, obj *model.LineageGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LineageGraph_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LineageGraph_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LineageGraph", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Mutation_setHostState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -11986,6 +14184,270 @@ func (ec *executionContext) fieldContext_Query_watermarkThresholds(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_WatermarkThreshold(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_lineage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_lineage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Lineage(ctx, fc.Args["node"].(string), fc.Args["direction"].(*model.LineageDirection), fc.Args["depth"].(*int), fc.Args["maxNodes"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LineageGraph) graphql.Marshaler {
+			return ec.marshalNLineageGraph2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageGraph(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_lineage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LineageGraph(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_lineage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_impact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Impact(ctx, fc.Args["dataset"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Impact) graphql.Marshaler {
+			return ec.marshalNImpact2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImpact(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_impact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Impact(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_impact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_dataset(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dataset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Dataset(ctx, fc.Args["id"].(*string), fc.Args["namespace"].(*string), fc.Args["name"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Dataset) graphql.Marshaler {
+			return ec.marshalODataset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDataset(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dataset(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_dataset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_datasets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_datasets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Datasets(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["namespace"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DatasetConnection) graphql.Marshaler {
+			return ec.marshalNDatasetConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_datasets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DatasetConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_datasets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_job(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Job(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalOJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_job(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_job_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_jobRun(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_jobRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().JobRun(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobRun) graphql.Marshaler {
+			return ec.marshalOJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_jobRun(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_jobRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16301,6 +18763,33 @@ func UnmarshalSetWatermarkThresholdInput(ctx context.Context, raw any) (model.Se
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _LineageNode(ctx context.Context, sel ast.SelectionSet, obj model.LineageNode) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case model.Job:
+		return ec._Job(ctx, sel, &obj)
+	case *model.Job:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Job(ctx, sel, obj)
+	case model.Dataset:
+		return ec._Dataset(ctx, sel, &obj)
+	case *model.Dataset:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Dataset(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of LineageNode must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj model.Node) graphql.Marshaler {
 	switch obj := (obj).(type) {
 	case nil:
@@ -16333,6 +18822,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Person(ctx, sel, obj)
+	case model.JobRun:
+		return ec._JobRun(ctx, sel, &obj)
+	case *model.JobRun:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._JobRun(ctx, sel, obj)
+	case model.Job:
+		return ec._Job(ctx, sel, &obj)
+	case *model.Job:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Job(ctx, sel, obj)
 	case model.Host:
 		return ec._Host(ctx, sel, &obj)
 	case *model.Host:
@@ -16340,6 +18843,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Host(ctx, sel, obj)
+	case model.Dataset:
+		return ec._Dataset(ctx, sel, &obj)
+	case *model.Dataset:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Dataset(ctx, sel, obj)
 	case model.Cluster:
 		return ec._Cluster(ctx, sel, &obj)
 	case *model.Cluster:
@@ -17261,6 +19771,146 @@ func (ec *executionContext) _CreateApiTokenPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var datasetImplementors = []string{"Dataset", "Node", "LineageNode"}
+
+func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *model.Dataset) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, datasetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Dataset")
+		case "id":
+			out.Values[i] = ec._Dataset_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "namespace":
+			out.Values[i] = ec._Dataset_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Dataset_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "facets":
+			out.Values[i] = ec._Dataset_facets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "producer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dataset_producer(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var datasetConnectionImplementors = []string{"DatasetConnection"}
+
+func (ec *executionContext) _DatasetConnection(ctx context.Context, sel ast.SelectionSet, obj *model.DatasetConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, datasetConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DatasetConnection")
+		case "edges":
+			out.Values[i] = ec._DatasetConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._DatasetConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._DatasetConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._DatasetConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var datasetEdgeImplementors = []string{"DatasetEdge"}
+
+func (ec *executionContext) _DatasetEdge(ctx context.Context, sel ast.SelectionSet, obj *model.DatasetEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, datasetEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DatasetEdge")
+		case "cursor":
+			out.Values[i] = ec._DatasetEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._DatasetEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var findingImplementors = []string{"Finding"}
 
 func (ec *executionContext) _Finding(ctx context.Context, sel ast.SelectionSet, obj *model.Finding) graphql.Marshaler {
@@ -17987,6 +20637,277 @@ func (ec *executionContext) _HostMetricSeries(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var impactImplementors = []string{"Impact"}
+
+func (ec *executionContext) _Impact(ctx context.Context, sel ast.SelectionSet, obj *model.Impact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, impactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Impact")
+		case "dataset":
+			out.Values[i] = ec._Impact_dataset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "jobs":
+			out.Values[i] = ec._Impact_jobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._Impact_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var impactedJobImplementors = []string{"ImpactedJob"}
+
+func (ec *executionContext) _ImpactedJob(ctx context.Context, sel ast.SelectionSet, obj *model.ImpactedJob) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, impactedJobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImpactedJob")
+		case "job":
+			out.Values[i] = ec._ImpactedJob_job(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "distance":
+			out.Values[i] = ec._ImpactedJob_distance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobImplementors = []string{"Job", "Node", "LineageNode"}
+
+func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *model.Job) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Job")
+		case "id":
+			out.Values[i] = ec._Job_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "namespace":
+			out.Values[i] = ec._Job_namespace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Job_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Job_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priority":
+			out.Values[i] = ec._Job_priority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "schedule":
+			out.Values[i] = ec._Job_schedule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Job_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "owner":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_owner(ctx, field, obj)
+				})
+		case "bu":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_bu(ctx, field, obj)
+				})
+		case "lastRuns":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_lastRuns(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobRunImplementors = []string{"JobRun", "Node"}
+
+func (ec *executionContext) _JobRun(ctx context.Context, sel ast.SelectionSet, obj *model.JobRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobRun")
+		case "id":
+			out.Values[i] = ec._JobRun_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "job":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobRun_job(ctx, field, obj)
+				})
+		case "runId":
+			out.Values[i] = ec._JobRun_runId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._JobRun_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._JobRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._JobRun_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nominalStartTime":
+			out.Values[i] = ec._JobRun_nominalStartTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nominalEndTime":
+			out.Values[i] = ec._JobRun_nominalEndTime(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._JobRun_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedCoreSeconds":
+			out.Values[i] = ec._JobRun_requestedCoreSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usedCoreSeconds":
+			out.Values[i] = ec._JobRun_usedCoreSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedMemoryByteSeconds":
+			out.Values[i] = ec._JobRun_requestedMemoryByteSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usedMemoryByteSeconds":
+			out.Values[i] = ec._JobRun_usedMemoryByteSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "peakMemoryBytes":
+			out.Values[i] = ec._JobRun_peakMemoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "queueWaitSeconds":
+			out.Values[i] = ec._JobRun_queueWaitSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "taskCount":
+			out.Values[i] = ec._JobRun_taskCount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var kindCountImplementors = []string{"KindCount"}
 
 func (ec *executionContext) _KindCount(ctx context.Context, sel ast.SelectionSet, obj *model.KindCount) graphql.Marshaler {
@@ -18010,6 +20931,92 @@ func (ec *executionContext) _KindCount(ctx context.Context, sel ast.SelectionSet
 			}
 		case "hosts":
 			out.Values[i] = ec._KindCount_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var lineageEdgeImplementors = []string{"LineageEdge"}
+
+func (ec *executionContext) _LineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LineageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lineageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LineageEdge")
+		case "kind":
+			out.Values[i] = ec._LineageEdge_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._LineageEdge_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._LineageEdge_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var lineageGraphImplementors = []string{"LineageGraph"}
+
+func (ec *executionContext) _LineageGraph(ctx context.Context, sel ast.SelectionSet, obj *model.LineageGraph) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lineageGraphImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LineageGraph")
+		case "nodes":
+			out.Values[i] = ec._LineageGraph_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._LineageGraph_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._LineageGraph_truncated(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -18612,6 +21619,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_watermarkThresholds(ctx, field)
+				})
+		case "lineage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_lineage(ctx, field)
+				})
+		case "impact":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_impact(ctx, field)
+				})
+		case "dataset":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dataset(ctx, field)
+				})
+		case "datasets":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_datasets(ctx, field)
+				})
+		case "job":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_job(ctx, field)
+				})
+		case "jobRun":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_jobRun(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -20376,6 +23419,62 @@ func (ec *executionContext) marshalNCreateApiTokenPayload2ᚖgithubᚗcomᚋtesl
 	return ec._CreateApiTokenPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDataset2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Dataset) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDataset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDataset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDataset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDataset(ctx context.Context, sel ast.SelectionSet, v *model.Dataset) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Dataset!")
+		return graphql.Null
+	}
+	return ec._Dataset(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDatasetConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetConnection(ctx context.Context, sel ast.SelectionSet, v *model.DatasetConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DatasetConnection!")
+		return graphql.Null
+	}
+	return ec._DatasetConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDatasetEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DatasetEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDatasetEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDatasetEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetEdge(ctx context.Context, sel ast.SelectionSet, v *model.DatasetEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DatasetEdge!")
+		return graphql.Null
+	}
+	return ec._DatasetEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (model.Duration, error) {
 	var res model.Duration
 	err := res.UnmarshalGQLContext(ctx, v)
@@ -20657,6 +23756,38 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNImpact2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImpact(ctx context.Context, sel ast.SelectionSet, v *model.Impact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Impact!")
+		return graphql.Null
+	}
+	return ec._Impact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImpactedJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImpactedJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ImpactedJob) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImpactedJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImpactedJob(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImpactedJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImpactedJob(ctx context.Context, sel ast.SelectionSet, v *model.ImpactedJob) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImpactedJob!")
+		return graphql.Null
+	}
+	return ec._ImpactedJob(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20685,6 +23816,68 @@ func (ec *executionContext) marshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraph
 	return v
 }
 
+func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx context.Context, sel ast.SelectionSet, v *model.Job) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Job!")
+		return graphql.Null
+	}
+	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNJobKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobKind(ctx context.Context, v any) (model.JobKind, error) {
+	var res model.JobKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobKind(ctx context.Context, sel ast.SelectionSet, v model.JobKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNJobPriority2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx context.Context, v any) (model.JobPriority, error) {
+	var res model.JobPriority
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobPriority2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx context.Context, sel ast.SelectionSet, v model.JobPriority) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNJobRun2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRun(ctx context.Context, sel ast.SelectionSet, v *model.JobRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobRun!")
+		return graphql.Null
+	}
+	return ec._JobRun(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNJobRunState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, v any) (model.JobRunState, error) {
+	var res model.JobRunState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobRunState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, sel ast.SelectionSet, v model.JobRunState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNKindCount2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKindCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20707,6 +23900,72 @@ func (ec *executionContext) marshalNKindCount2ᚖgithubᚗcomᚋteslaopsᚋtesla
 		return graphql.Null
 	}
 	return ec._KindCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLineageEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LineageEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLineageEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLineageEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdge(ctx context.Context, sel ast.SelectionSet, v *model.LineageEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LineageEdge!")
+		return graphql.Null
+	}
+	return ec._LineageEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLineageEdgeKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdgeKind(ctx context.Context, v any) (model.LineageEdgeKind, error) {
+	var res model.LineageEdgeKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLineageEdgeKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdgeKind(ctx context.Context, sel ast.SelectionSet, v model.LineageEdgeKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNLineageGraph2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageGraph(ctx context.Context, sel ast.SelectionSet, v *model.LineageGraph) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LineageGraph!")
+		return graphql.Null
+	}
+	return ec._LineageGraph(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLineageNode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageNode(ctx context.Context, sel ast.SelectionSet, v model.LineageNode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LineageNode!")
+		return graphql.Null
+	}
+	return ec._LineageNode(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLineageNode2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.LineageNode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLineageNode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageNode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
@@ -21527,6 +24786,13 @@ func (ec *executionContext) marshalOClusterStatus2ᚖgithubᚗcomᚋteslaopsᚋt
 	return v
 }
 
+func (ec *executionContext) marshalODataset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDataset(ctx context.Context, sel ast.SelectionSet, v *model.Dataset) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Dataset(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (*model.Duration, error) {
 	if v == nil {
 		return nil, nil
@@ -21676,6 +24942,36 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx context.Context, sel ast.SelectionSet, v *model.Job) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRun(ctx context.Context, sel ast.SelectionSet, v *model.JobRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobRun(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOLineageDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, v any) (*model.LineageDirection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.LineageDirection)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLineageDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, sel ast.SelectionSet, v *model.LineageDirection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {

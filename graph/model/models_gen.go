@@ -10,6 +10,11 @@ import (
 	"time"
 )
 
+// A node of the lineage graph.
+type LineageNode interface {
+	IsLineageNode()
+}
+
 // An object with an opaque global id that `node(id)` can fetch again.
 type Node interface {
 	IsNode()
@@ -114,6 +119,19 @@ type CreateAPITokenPayload struct {
 	// The secret itself, shown once and never stored.
 	Token      *string      `json:"token,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type DatasetConnection struct {
+	Edges    []*DatasetEdge `json:"edges"`
+	Nodes    []*Dataset     `json:"nodes"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+	// Exact when small; the planner's estimate for an unfiltered listing of a large table.
+	TotalCount int `json:"totalCount"`
+}
+
+type DatasetEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Dataset `json:"node"`
 }
 
 // One finding of a machine analysis.
@@ -231,10 +249,44 @@ type HostOrder struct {
 	Direction *OrderDirection `json:"direction,omitempty"`
 }
 
+// What depends on a dataset.
+type Impact struct {
+	Dataset *Dataset `json:"dataset"`
+	// Downstream jobs, nearest first, with their owners and BUs.
+	Jobs      []*ImpactedJob `json:"jobs"`
+	Truncated bool           `json:"truncated"`
+}
+
+// A job downstream of a dataset.
+type ImpactedJob struct {
+	Job *Job `json:"job"`
+	// Edges between the dataset and the job (1: the job reads the dataset itself).
+	Distance int `json:"distance"`
+}
+
 type KindCount struct {
 	Kind     ClusterKind `json:"kind"`
 	Clusters int         `json:"clusters"`
 	Hosts    int         `json:"hosts"`
+}
+
+// A job reading (dataset → job) or writing (job → dataset) a dataset.
+type LineageEdge struct {
+	Kind LineageEdgeKind `json:"kind"`
+	// Where the data comes from: the dataset of a READ, the job of a WRITE.
+	From string `json:"from"`
+	// Where the data goes.
+	To string `json:"to"`
+}
+
+// The part of the lineage graph a walk reached.
+type LineageGraph struct {
+	// The nodes reached, the start first, nearer ones before farther ones.
+	Nodes []LineageNode `json:"nodes"`
+	// The edges among the nodes.
+	Edges []*LineageEdge `json:"edges"`
+	// True when the walk stopped at its node limit (or a level's fan-out bound) before its depth.
+	Truncated bool `json:"truncated"`
 }
 
 type Mutation struct {
@@ -917,6 +969,304 @@ func (e *HostState) UnmarshalJSON(b []byte) error {
 }
 
 func (e HostState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a job runs: to completion (BATCH) or without end (STREAMING).
+type JobKind string
+
+const (
+	JobKindBatch     JobKind = "BATCH"
+	JobKindStreaming JobKind = "STREAMING"
+)
+
+var AllJobKind = []JobKind{
+	JobKindBatch,
+	JobKindStreaming,
+}
+
+func (e JobKind) IsValid() bool {
+	switch e {
+	case JobKindBatch, JobKindStreaming:
+		return true
+	}
+	return false
+}
+
+func (e JobKind) String() string {
+	return string(e)
+}
+
+func (e *JobKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobKind", str)
+	}
+	return nil
+}
+
+func (e JobKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A job's priority, P0 the highest.
+type JobPriority string
+
+const (
+	JobPriorityP0 JobPriority = "P0"
+	JobPriorityP1 JobPriority = "P1"
+	JobPriorityP2 JobPriority = "P2"
+	JobPriorityP3 JobPriority = "P3"
+	JobPriorityP4 JobPriority = "P4"
+)
+
+var AllJobPriority = []JobPriority{
+	JobPriorityP0,
+	JobPriorityP1,
+	JobPriorityP2,
+	JobPriorityP3,
+	JobPriorityP4,
+}
+
+func (e JobPriority) IsValid() bool {
+	switch e {
+	case JobPriorityP0, JobPriorityP1, JobPriorityP2, JobPriorityP3, JobPriorityP4:
+		return true
+	}
+	return false
+}
+
+func (e JobPriority) String() string {
+	return string(e)
+}
+
+func (e *JobPriority) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobPriority(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobPriority", str)
+	}
+	return nil
+}
+
+func (e JobPriority) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobPriority) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobPriority) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a run stands. A terminal state is replaced only by a later terminal event.
+type JobRunState string
+
+const (
+	JobRunStateRunning   JobRunState = "RUNNING"
+	JobRunStateCompleted JobRunState = "COMPLETED"
+	JobRunStateFailed    JobRunState = "FAILED"
+	JobRunStateAborted   JobRunState = "ABORTED"
+	// Only OTHER events were seen for the run so far.
+	JobRunStateOther JobRunState = "OTHER"
+)
+
+var AllJobRunState = []JobRunState{
+	JobRunStateRunning,
+	JobRunStateCompleted,
+	JobRunStateFailed,
+	JobRunStateAborted,
+	JobRunStateOther,
+}
+
+func (e JobRunState) IsValid() bool {
+	switch e {
+	case JobRunStateRunning, JobRunStateCompleted, JobRunStateFailed, JobRunStateAborted, JobRunStateOther:
+		return true
+	}
+	return false
+}
+
+func (e JobRunState) String() string {
+	return string(e)
+}
+
+func (e *JobRunState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobRunState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobRunState", str)
+	}
+	return nil
+}
+
+func (e JobRunState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobRunState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobRunState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Which way a lineage walk follows the data.
+type LineageDirection string
+
+const (
+	// From a job to the datasets it reads, from a dataset to the jobs that write it.
+	LineageDirectionUpstream LineageDirection = "UPSTREAM"
+	// From a job to the datasets it writes, from a dataset to the jobs that read it.
+	LineageDirectionDownstream LineageDirection = "DOWNSTREAM"
+	// Both of the above from the start node (not sideways to siblings).
+	LineageDirectionBoth LineageDirection = "BOTH"
+)
+
+var AllLineageDirection = []LineageDirection{
+	LineageDirectionUpstream,
+	LineageDirectionDownstream,
+	LineageDirectionBoth,
+}
+
+func (e LineageDirection) IsValid() bool {
+	switch e {
+	case LineageDirectionUpstream, LineageDirectionDownstream, LineageDirectionBoth:
+		return true
+	}
+	return false
+}
+
+func (e LineageDirection) String() string {
+	return string(e)
+}
+
+func (e *LineageDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LineageDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LineageDirection", str)
+	}
+	return nil
+}
+
+func (e LineageDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LineageDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LineageDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether a job reads or writes a dataset.
+type LineageEdgeKind string
+
+const (
+	LineageEdgeKindRead  LineageEdgeKind = "READ"
+	LineageEdgeKindWrite LineageEdgeKind = "WRITE"
+)
+
+var AllLineageEdgeKind = []LineageEdgeKind{
+	LineageEdgeKindRead,
+	LineageEdgeKindWrite,
+}
+
+func (e LineageEdgeKind) IsValid() bool {
+	switch e {
+	case LineageEdgeKindRead, LineageEdgeKindWrite:
+		return true
+	}
+	return false
+}
+
+func (e LineageEdgeKind) String() string {
+	return string(e)
+}
+
+func (e *LineageEdgeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LineageEdgeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LineageEdgeKind", str)
+	}
+	return nil
+}
+
+func (e LineageEdgeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LineageEdgeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LineageEdgeKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

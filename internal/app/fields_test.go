@@ -99,13 +99,16 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		"Host":         `{ host(hostname: "rt-ads-1-n01") { %s } }`,
 		"BU":           `{ bu(code: "ADS") { %s } }`,
 		"SchedulerJob": `{ schedulerJobs { %s } }`,
+		"Job":          `{ job(id: "` + b64("Job:1") + `") { %s } }`,
 	}
+	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
+	require.NoError(t, err)
 	// Types whose optional arguments are not plain queries.
 	skipTypes := map[string]string{
 		"Subscription": "subscriptions are tested over websockets",
 	}
 	// Lookups by one of two keys: called with neither they refuse, as documented.
-	needOne := map[string]bool{"Query.bu": true, "Query.person": true, "Query.cluster": true, "Query.host": true}
+	needOne := map[string]bool{"Query.bu": true, "Query.person": true, "Query.cluster": true, "Query.host": true, "Query.dataset": true}
 
 	var called, documented []string
 	for _, ty := range types {

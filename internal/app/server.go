@@ -26,11 +26,13 @@ import (
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/platform"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
 
@@ -71,6 +73,9 @@ type Services struct {
 	// anything.
 	Events   *notify.Listener
 	Platform *platform.Service
+	// Workload and Lineage serve jobs, runs, datasets and lineage walks.
+	Workload *workload.Service
+	Lineage  *lineage.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -97,6 +102,8 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Catalog:   jobs.NewCatalog(api, js),
 		Events:    events,
 		Platform:  platform.NewService(inv, wm, events, logger),
+		Workload:  workload.NewService(api),
+		Lineage:   lineage.NewService(api),
 		api:       api,
 	}
 }
@@ -106,7 +113,8 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	s := &Server{cfg: cfg, pool: pool, logger: logger, accounts: svc.Accounts, metrics: newMetrics(reg, map[string]*pgxpool.Pool{"main": pool, "api": svc.api}),
 		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit, events: svc.Events}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
-		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger}
+		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
+		Workload: svc.Workload, LineageService: svc.Lineage}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
@@ -128,6 +136,10 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	mux.Handle("/query", graph.RefuseOtherMethods(s.authenticate(limitBody(gql, cfg.MaxBodyBytes), auth.SurfaceGraphQL)))
 	mux.Handle("POST /api/v1/metrics/hosts", s.authenticate(
 		ingest.NewHTTPHandler(pool, telemetry.NewWriter(pool), logger, ingest.Config{}), auth.SurfaceIngest))
+	// OpenLineage events, at the path Marquez serves; the same credentials as
+	// telemetry ingestion (lineage.Authorize).
+	mux.Handle("POST /api/v1/lineage", s.authenticate(
+		lineage.NewHTTPHandler(lineage.NewStore(pool), logger), auth.SurfaceIngest))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)
