@@ -17,6 +17,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 // Service reads host metrics and analyses hosts.
@@ -179,6 +180,10 @@ type Analysis struct {
 	Findings []Finding
 	// Samples is how many samples of the host the window holds.
 	Samples int
+	// PeersFrom and PeersTo are the whole UTC hours [PeersFrom, PeersTo) the
+	// peers' averages cover: the complete hours the window touches (at least
+	// the last one). The host's own figures cover exactly the window.
+	PeersFrom, PeersTo time.Time
 }
 
 // HostFacts is what Analyse needs to know about the host from the inventory.
@@ -215,8 +220,17 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 	}
 	now := s.now()
 	a := &Analysis{Window: window}
-	// One statement: each peer's average and p95 per dimension over the window.
-	rows, err := s.pool.Query(ctx, `SELECT m.host_id, count(*),
+	dims := []string{DimCPU, DimMemory, DimDiskIO, DimNetIn, DimNetOut, DimContainers}
+	type stat struct{ avg, p95 *float64 }
+	self := make([]stat, len(dims))
+	// The host itself from its raw samples over exactly the window: one host's
+	// samples are one index range, and its p95 needs them.
+	var v [12]*float64
+	dest := []any{&a.Samples}
+	for i := range v {
+		dest = append(dest, &v[i])
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT count(*),
 			avg(m.cpu_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.cpu_pct),
 			avg(m.mem_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.mem_pct),
 			avg(m.disk_io_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.disk_io_pct),
@@ -224,39 +238,36 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 			avg(100 * m.net_out_bps / NULLIF(h.nic_bps, 0)), percentile_cont(0.95) WITHIN GROUP (ORDER BY 100 * m.net_out_bps / NULLIF(h.nic_bps, 0)),
 			avg(m.containers), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.containers)
 		FROM host h JOIN host_metric m ON m.host_id = h.id AND m.ts > $2 AND m.ts <= $3
-		WHERE h.cluster_id = $1 GROUP BY m.host_id`, h.ClusterID, now.Add(-window), now)
+		WHERE h.id = $1`, h.ID, now.Add(-window), now).Scan(dest...); err != nil {
+		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
+	}
+	for d := range dims {
+		self[d] = stat{v[2*d], v[2*d+1]}
+	}
+	// The peers from their hourly sums (host_metric_1h) over the complete hours
+	// the window touches: at 20,000 peers, one row per peer and hour instead of
+	// every raw sample. The current hour is left out (its sums are derived once
+	// it ends), so a window shorter than an hour compares with the last
+	// complete hour.
+	a.PeersTo = now.UTC().Truncate(time.Hour)
+	a.PeersFrom = now.Add(-window).UTC().Truncate(time.Hour)
+	if last := a.PeersTo.Add(-time.Hour); a.PeersFrom.After(last) {
+		a.PeersFrom = last
+	}
+	avgs, err := telemetry.ClusterHourAverages(ctx, s.pool, h.ClusterID, a.PeersFrom, a.PeersTo)
 	if err != nil {
 		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
 	}
-	dims := []string{DimCPU, DimMemory, DimDiskIO, DimNetIn, DimNetOut, DimContainers}
-	type stat struct{ avg, p95 *float64 }
-	self := make([]stat, len(dims))
 	peers := make([][]float64, len(dims))
-	for rows.Next() {
-		var (
-			id int64
-			n  int
-			v  [12]*float64
-		)
-		dest := []any{&id, &n}
-		for i := range v {
-			dest = append(dest, &v[i])
+	for _, p := range avgs {
+		if p.HostID == h.ID {
+			continue
 		}
-		if err := rows.Scan(dest...); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
-		}
-		for d := range dims {
-			if id == h.ID {
-				self[d] = stat{v[2*d], v[2*d+1]}
-				a.Samples = n
-			} else if v[2*d] != nil {
-				peers[d] = append(peers[d], *v[2*d])
+		for d, x := range []*float64{p.CPUPct, p.MemPct, p.DiskIOPct, p.NetInPct, p.NetOutPct, p.Containers} {
+			if x != nil {
+				peers[d] = append(peers[d], *x)
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
 	}
 	var findings []Finding
 	for d, dim := range dims {
