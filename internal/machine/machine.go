@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,8 +23,9 @@ import (
 
 // Service reads host metrics and analyses hosts.
 type Service struct {
-	pool db.DBTX
-	now  func() time.Time
+	pool  db.DBTX
+	now   func() time.Time
+	peers peerCache
 }
 
 // NewService returns a Service reading through pool: a pool, or a transaction
@@ -254,25 +256,13 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 	if last := a.PeersTo.Add(-time.Hour); a.PeersFrom.After(last) {
 		a.PeersFrom = last
 	}
-	avgs, err := telemetry.ClusterHourAverages(ctx, s.pool, h.ClusterID, a.PeersFrom, a.PeersTo)
+	peers, err := s.peerValues(ctx, h.ClusterID, h.ID, a.PeersFrom, a.PeersTo, now)
 	if err != nil {
 		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
-	}
-	peers := make([][]float64, len(dims))
-	for _, p := range avgs {
-		if p.HostID == h.ID {
-			continue
-		}
-		for d, x := range []*float64{p.CPUPct, p.MemPct, p.DiskIOPct, p.NetInPct, p.NetOutPct, p.Containers} {
-			if x != nil {
-				peers[d] = append(peers[d], *x)
-			}
-		}
 	}
 	var findings []Finding
 	for d, dim := range dims {
 		p := Peer{Dimension: dim, HostAverage: self[d].avg, HostP95: self[d].p95}
-		slices.Sort(peers[d])
 		if len(peers[d]) > 0 {
 			p.PeerMedian = ptr(quantile(peers[d], 0.5))
 			p.PeerP95 = ptr(quantile(peers[d], 0.95))
@@ -408,3 +398,83 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// peerCacheTTL is how long the peers' averages of a cluster and run of hours
+// are reused. They change only when the host-hours job derives an hour (every
+// five minutes) or re-derives one after late samples, so reusing them for as
+// long costs no freshness the sums have; a new hour is a new key.
+const peerCacheTTL = 5 * time.Minute
+
+// peerCache keeps, per cluster and run of hours, every host's averages sorted
+// per dimension, so analysing one host after another of a 20,000-host cluster
+// reads the peers' sums once, not on every request.
+type peerCache struct {
+	mu      sync.Mutex
+	entries map[peerKey]*peerEntry
+}
+
+type peerKey struct {
+	cluster  int64
+	from, to time.Time
+}
+
+type peerEntry struct {
+	loaded time.Time
+	// sorted holds every host's averages per dimension, ascending; hosts each
+	// host's own, to take it out of its peers.
+	sorted [6][]float64
+	hosts  map[int64][6]*float64
+}
+
+// peerValues returns the averages over [from, to) of the cluster's hosts but
+// host, sorted, per dimension, from the cache when loaded less than
+// peerCacheTTL before now.
+func (s *Service) peerValues(ctx context.Context, cluster, host int64, from, to, now time.Time) ([6][]float64, error) {
+	key := peerKey{cluster, from, to}
+	s.peers.mu.Lock()
+	e := s.peers.entries[key]
+	s.peers.mu.Unlock()
+	if e == nil || now.Sub(e.loaded) >= peerCacheTTL || now.Before(e.loaded) {
+		avgs, err := telemetry.ClusterHourAverages(ctx, s.pool, cluster, from, to)
+		if err != nil {
+			return [6][]float64{}, err
+		}
+		e = &peerEntry{loaded: now, hosts: make(map[int64][6]*float64, len(avgs))}
+		for _, p := range avgs {
+			v := [6]*float64{p.CPUPct, p.MemPct, p.DiskIOPct, p.NetInPct, p.NetOutPct, p.Containers}
+			e.hosts[p.HostID] = v
+			for d, x := range v {
+				if x != nil {
+					e.sorted[d] = append(e.sorted[d], *x)
+				}
+			}
+		}
+		for d := range e.sorted {
+			slices.Sort(e.sorted[d])
+		}
+		s.peers.mu.Lock()
+		if s.peers.entries == nil {
+			s.peers.entries = map[peerKey]*peerEntry{}
+		}
+		for k, old := range s.peers.entries {
+			if now.Sub(old.loaded) >= peerCacheTTL {
+				delete(s.peers.entries, k)
+			}
+		}
+		s.peers.entries[key] = e
+		s.peers.mu.Unlock()
+	}
+	var out [6][]float64
+	self := e.hosts[host]
+	for d, all := range e.sorted {
+		out[d] = all
+		if self[d] == nil {
+			continue
+		}
+		// The host's own value, once: the same float, so found exactly.
+		if i, ok := slices.BinarySearch(all, *self[d]); ok {
+			out[d] = slices.Concat(all[:i], all[i+1:])
+		}
+	}
+	return out, nil
+}

@@ -273,3 +273,27 @@ func TestAnalysisPeerHoursOfShortAndUnalignedWindows(t *testing.T) {
 	require.Equal(t, now, a.PeersTo)
 	require.Equal(t, 1.0, *a.Peers[0].PercentileRank)
 }
+
+// The peers' averages of a cluster and run of hours are read once per
+// peerCacheTTL: a change of the sums shows after it, and a new hour is read
+// at once.
+func TestAnalysisReusesPeersForAWhile(t *testing.T) {
+	t.Parallel()
+	s, f, ctx := setup(t)
+	facts := HostFacts{ID: f.Hosts["batch-wh-1-n01"], ClusterID: f.Clusters["batch-wh-1"], Hostname: "batch-wh-1-n01", State: "ONLINE"}
+	median := func(at time.Time) float64 {
+		t.Helper()
+		s.now = func() time.Time { return at }
+		a, err := s.Analyse(ctx, facts, 6*time.Hour)
+		require.NoError(t, err)
+		return *a.Peers[1].PeerMedian
+	}
+	require.InDelta(t, 50, median(now), 1e-9)
+	_, err := s.pool.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 1.5, cum_mem_sum = cum_mem_sum * 1.5`)
+	require.NoError(t, err)
+	require.InDelta(t, 50, median(now.Add(peerCacheTTL-time.Second)), 1e-9, "read from the cache")
+	require.InDelta(t, 75, median(now.Add(peerCacheTTL)), 1e-9, "read again")
+	_, err = s.pool.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 2, cum_mem_sum = cum_mem_sum * 2`)
+	require.NoError(t, err)
+	require.InDelta(t, 150, median(now.Add(time.Hour)), 1e-9, "another run of hours is another key")
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,16 +68,15 @@ func (c HostHoursConfig) withDefaults() HostHoursConfig {
 type HostHoursResult struct {
 	// Hours is the number of hours derived.
 	Hours int
-	// Written and Removed count the host rows upserted and deleted.
-	Written, Removed int64
+	// Written and Removed count the host rows upserted and deleted; Moved the
+	// later rows whose running totals a late change moved.
+	Written, Removed, Moved int64
 }
 
 // RollupHostHours derives host_metric_1h for the complete hours marked in
 // host_hour_dirty, oldest first, one hour per transaction: the hour's mark is
-// deleted, every host's sums over the hour's raw samples are upserted, and rows
-// of hosts that no longer have samples in the hour are deleted (unless the hour
-// has no raw samples left at all: retention dropped them, and the sums are all
-// that is left of it). A writer marking the hour again after its mark was taken
+// deleted and the hour derived again from its raw samples (deriveHostHourSQL),
+// rewriting only the hosts whose sums changed. A writer marking the hour again after its mark was taken
 // inserts a new mark, so the hour is derived again by the next run.
 func RollupHostHours(ctx context.Context, pool *pgxpool.Pool, cfg HostHoursConfig) (HostHoursResult, error) {
 	cfg = cfg.withDefaults()
@@ -99,13 +99,14 @@ func RollupHostHours(ctx context.Context, pool *pgxpool.Pool, cfg HostHoursConfi
 			if err != nil {
 				return err
 			}
-			var written, removed int64
-			if err := tx.QueryRow(ctx, deriveHostHourSQL, hour).Scan(&written, &removed); err != nil {
+			var written, removed, moved int64
+			if err := tx.QueryRow(ctx, deriveHostHourSQL, hour).Scan(&written, &removed, &moved); err != nil {
 				return fmt.Errorf("hour %s: %w", hour.UTC().Format(time.RFC3339), err)
 			}
 			res.Hours++
 			res.Written += written
 			res.Removed += removed
+			res.Moved += moved
 			return nil
 		})
 		if err != nil {
@@ -118,47 +119,76 @@ func RollupHostHours(ctx context.Context, pool *pgxpool.Pool, cfg HostHoursConfi
 	return res, nil
 }
 
-// deriveHostHourSQL derives the hour starting at $1: it upserts every host's
-// sums, skipping rows whose values did not change (a re-derived hour rewrites
-// only the hosts whose samples changed), and deletes rows of hosts without
-// samples in the hour when the hour still has samples.
-const deriveHostHourSQL = `WITH s AS (
-    SELECT host_id, count(*)::integer AS samples,
-           coalesce(sum(cpu_pct::float8), 0) AS cpu_sum, count(cpu_pct)::integer AS cpu_n,
-           coalesce(sum(mem_pct::float8), 0) AS mem_sum, count(mem_pct)::integer AS mem_n,
-           coalesce(sum(disk_io_pct::float8), 0) AS io_sum, count(disk_io_pct)::integer AS io_n,
-           coalesce(sum(net_in_bps), 0) AS net_in_sum, count(net_in_bps)::integer AS net_in_n,
-           coalesce(sum(net_out_bps), 0) AS net_out_sum, count(net_out_bps)::integer AS net_out_n,
-           coalesce(sum(containers::float8), 0) AS containers_sum, count(containers)::integer AS containers_n
+// hourCols are host_metric_1h's per-hour values, each with a running total
+// cum_<name>, and the expression over host_metric each is derived from.
+var hourCols = []struct{ name, expr string }{
+	{"samples", "count(*)::integer"},
+	{"cpu_sum", "coalesce(sum(cpu_pct::float8), 0)"}, {"cpu_n", "count(cpu_pct)::integer"},
+	{"mem_sum", "coalesce(sum(mem_pct::float8), 0)"}, {"mem_n", "count(mem_pct)::integer"},
+	{"io_sum", "coalesce(sum(disk_io_pct::float8), 0)"}, {"io_n", "count(disk_io_pct)::integer"},
+	{"net_in_sum", "coalesce(sum(net_in_bps), 0)"}, {"net_in_n", "count(net_in_bps)::integer"},
+	{"net_out_sum", "coalesce(sum(net_out_bps), 0)"}, {"net_out_n", "count(net_out_bps)::integer"},
+	{"containers_sum", "coalesce(sum(containers::float8), 0)"}, {"containers_n", "count(containers)::integer"},
+}
+
+// cols formats each of hourCols' names with format (%[1]s is the name) and
+// joins them with commas.
+func cols(format string) string {
+	out := make([]string, len(hourCols))
+	for i, c := range hourCols {
+		out[i] = fmt.Sprintf(format, c.name)
+	}
+	return strings.Join(out, ", ")
+}
+
+// deriveHostHourSQL derives the hour starting at $1 and keeps the running
+// totals true:
+//   - s: every host's sums over the hour's raw samples;
+//   - d: the hosts whose sums changed, by how much (a host without samples in
+//     the hour any more, by minus its old sums; none when the hour has no raw
+//     samples left at all: retention dropped them, and the sums are all that is
+//     left of the hour);
+//   - up: their rows at $1, with running totals from the host's previous row;
+//   - gone: the rows of hosts without samples in the hour any more;
+//   - later: every later row of a changed host has its running totals moved by
+//     the change (nothing to move for the newest hour, the usual case).
+var deriveHostHourSQL = `WITH s AS (
+    SELECT host_id, ` + func() string {
+	out := make([]string, len(hourCols))
+	for i, c := range hourCols {
+		out[i] = c.expr + " AS " + c.name
+	}
+	return strings.Join(out, ", ")
+}() + `
     FROM host_metric
     WHERE ts >= $1 AND ts < $1 + interval '1 hour'
     GROUP BY host_id
+), old AS (
+    SELECT * FROM host_metric_1h WHERE hour = $1
+), d AS (
+    SELECT coalesce(s.host_id, old.host_id) AS host_id, s.host_id IS NOT NULL AS present,
+           ` + cols("coalesce(s.%[1]s, 0) - coalesce(old.%[1]s, 0) AS %[1]s") + `
+    FROM s FULL JOIN old ON old.host_id = s.host_id
+    WHERE CASE WHEN s.host_id IS NULL THEN EXISTS (SELECT 1 FROM s)
+               ELSE old.host_id IS NULL OR (` + cols("s.%[1]s") + `) IS DISTINCT FROM (` + cols("old.%[1]s") + `) END
 ), up AS (
-    INSERT INTO host_metric_1h AS h (host_id, hour, samples, cpu_sum, cpu_n, mem_sum, mem_n, io_sum, io_n,
-                                     net_in_sum, net_in_n, net_out_sum, net_out_n, containers_sum, containers_n)
-    SELECT host_id, $1, samples, cpu_sum, cpu_n, mem_sum, mem_n, io_sum, io_n,
-           net_in_sum, net_in_n, net_out_sum, net_out_n, containers_sum, containers_n
-    FROM s
-    ON CONFLICT (host_id, hour) DO UPDATE
-        SET samples = EXCLUDED.samples, cpu_sum = EXCLUDED.cpu_sum, cpu_n = EXCLUDED.cpu_n,
-            mem_sum = EXCLUDED.mem_sum, mem_n = EXCLUDED.mem_n, io_sum = EXCLUDED.io_sum, io_n = EXCLUDED.io_n,
-            net_in_sum = EXCLUDED.net_in_sum, net_in_n = EXCLUDED.net_in_n,
-            net_out_sum = EXCLUDED.net_out_sum, net_out_n = EXCLUDED.net_out_n,
-            containers_sum = EXCLUDED.containers_sum, containers_n = EXCLUDED.containers_n
-        WHERE (h.samples, h.cpu_sum, h.cpu_n, h.mem_sum, h.mem_n, h.io_sum, h.io_n, h.net_in_sum, h.net_in_n,
-               h.net_out_sum, h.net_out_n, h.containers_sum, h.containers_n)
-              IS DISTINCT FROM
-              (EXCLUDED.samples, EXCLUDED.cpu_sum, EXCLUDED.cpu_n, EXCLUDED.mem_sum, EXCLUDED.mem_n,
-               EXCLUDED.io_sum, EXCLUDED.io_n, EXCLUDED.net_in_sum, EXCLUDED.net_in_n,
-               EXCLUDED.net_out_sum, EXCLUDED.net_out_n, EXCLUDED.containers_sum, EXCLUDED.containers_n)
+    INSERT INTO host_metric_1h AS h (host_id, hour, ` + cols("%[1]s") + `, ` + cols("cum_%[1]s") + `)
+    SELECT s.host_id, $1, ` + cols("s.%[1]s") + `, ` + cols("coalesce(p.cum_%[1]s, 0) + s.%[1]s") + `
+    FROM s JOIN d ON d.host_id = s.host_id
+    LEFT JOIN LATERAL (SELECT * FROM host_metric_1h p WHERE p.host_id = s.host_id AND p.hour < $1
+                       ORDER BY p.hour DESC LIMIT 1) p ON true
+    ON CONFLICT (host_id, hour) DO UPDATE SET ` + cols("%[1]s = EXCLUDED.%[1]s") + `, ` + cols("cum_%[1]s = EXCLUDED.cum_%[1]s") + `
     RETURNING 1
 ), gone AS (
-    DELETE FROM host_metric_1h h
-    WHERE h.hour = $1 AND EXISTS (SELECT 1 FROM s)
-      AND NOT EXISTS (SELECT 1 FROM s WHERE s.host_id = h.host_id)
+    DELETE FROM host_metric_1h h USING d
+    WHERE h.hour = $1 AND h.host_id = d.host_id AND NOT d.present
+    RETURNING 1
+), later AS (
+    UPDATE host_metric_1h h SET ` + cols("cum_%[1]s = h.cum_%[1]s + d.%[1]s") + `
+    FROM d WHERE h.host_id = d.host_id AND h.hour > $1
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone)`
+SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone), (SELECT count(*) FROM later)`
 
 // ExpireHostHours deletes hourly host sums of hours starting before before (the
 // retention job passes the raw samples' cutoff, so the sums live exactly as long
@@ -182,19 +212,24 @@ type HostAverages struct {
 }
 
 // ClusterHourAverages returns the averages over the hours [from, to) (whole
-// UTC hours) of every host now in the cluster that has hourly sums in them: one
-// index range of host_metric_1h per host instead of all its raw samples.
+// UTC hours) of every host now in the cluster that has hourly sums in them: two
+// index probes of host_metric_1h per host (its last row before to, its first
+// from from), whatever the number of hours, instead of all its raw samples.
 func ClusterHourAverages(ctx context.Context, q db.DBTX, clusterID int64, from, to time.Time) ([]HostAverages, error) {
-	rows, err := q.Query(ctx, `SELECT a.host_id, sum(a.samples)::integer,
-			sum(a.cpu_sum) / nullif(sum(a.cpu_n), 0),
-			sum(a.mem_sum) / nullif(sum(a.mem_n), 0),
-			sum(a.io_sum) / nullif(sum(a.io_n), 0),
-			100 * (sum(a.net_in_sum) / nullif(sum(a.net_in_n), 0)) / nullif(min(h.nic_bps), 0),
-			100 * (sum(a.net_out_sum) / nullif(sum(a.net_out_n), 0)) / nullif(min(h.nic_bps), 0),
-			sum(a.containers_sum) / nullif(sum(a.containers_n), 0)
-		FROM host h JOIN host_metric_1h a ON a.host_id = h.id AND a.hour >= $2 AND a.hour < $3
-		WHERE h.cluster_id = $1
-		GROUP BY a.host_id`, clusterID, from, to)
+	avg := func(c string) string {
+		return fmt.Sprintf("(e.cum_%[1]s_sum - f.cum_%[1]s_sum + f.%[1]s_sum) / nullif(e.cum_%[1]s_n - f.cum_%[1]s_n + f.%[1]s_n, 0)", c)
+	}
+	rows, err := q.Query(ctx, `SELECT h.id, (e.cum_samples - f.cum_samples + f.samples)::integer,
+			`+avg("cpu")+`, `+avg("mem")+`, `+avg("io")+`,
+			100 * `+avg("net_in")+` / nullif(h.nic_bps, 0),
+			100 * `+avg("net_out")+` / nullif(h.nic_bps, 0),
+			`+avg("containers")+`
+		FROM host h
+		CROSS JOIN LATERAL (SELECT * FROM host_metric_1h a WHERE a.host_id = h.id AND a.hour >= $2 AND a.hour < $3
+		                    ORDER BY a.hour DESC LIMIT 1) e
+		CROSS JOIN LATERAL (SELECT * FROM host_metric_1h a WHERE a.host_id = h.id AND a.hour >= $2
+		                    ORDER BY a.hour LIMIT 1) f
+		WHERE h.cluster_id = $1`, clusterID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("error loading hourly host averages of cluster %d: %w", clusterID, err)
 	}
