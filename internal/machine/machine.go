@@ -413,9 +413,10 @@ type peerCache struct {
 	entries map[peerKey]*peerEntry
 }
 
+// peerKey is a cluster and a run of hours, in Unix seconds (time.Time is no
+// map key: equal times may differ in location or monotonic reading).
 type peerKey struct {
-	cluster  int64
-	from, to time.Time
+	cluster, from, to int64
 }
 
 type peerEntry struct {
@@ -430,7 +431,7 @@ type peerEntry struct {
 // host, sorted, per dimension, from the cache when loaded less than
 // peerCacheTTL before now.
 func (s *Service) peerValues(ctx context.Context, cluster, host int64, from, to, now time.Time) ([6][]float64, error) {
-	key := peerKey{cluster, from, to}
+	key := peerKey{cluster, from.Unix(), to.Unix()}
 	s.peers.mu.Lock()
 	e := s.peers.entries[key]
 	s.peers.mu.Unlock()
