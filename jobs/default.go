@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 )
 
@@ -15,6 +16,7 @@ const (
 	NameRetention         = "retention"
 	NameWatermarkRollup   = "watermark-rollup"
 	NameWatermarkForecast = "watermark-forecast"
+	NameHostHours         = "host-hours"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -24,12 +26,16 @@ const (
 //     minute; a backlog is worked off in batches, each committed, so a run cut
 //     short by its timeout loses nothing;
 //   - watermark-forecast hourly: forecasts fit daily peaks, so hourly is plenty
-//     and still picks up a day soon after it completes.
+//     and still picks up a day soon after it completes;
+//   - host-hours every 5 minutes: it derives an hour once complete (and again
+//     after late samples), so a run finds work once an hour; the interval only
+//     bounds how soon after its end an hour reaches the machine analysis.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
 	NameWatermarkRollup:   {Interval: time.Minute, Timeout: 5 * time.Minute},
 	NameWatermarkForecast: {Interval: time.Hour, Timeout: 10 * time.Minute},
+	NameHostHours:         {Interval: 5 * time.Minute, Timeout: 10 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -48,13 +54,15 @@ type DefaultConfig struct {
 	Rollup watermark.RollupConfig
 	// Forecast tunes the watermark forecast.
 	Forecast watermark.ForecastConfig
+	// HostHours tunes the derivation of hourly per-host sums.
+	HostHours telemetry.HostHoursConfig
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
 
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
 // partitions (hourly), retention (daily), watermark-rollup (every minute) and
-// watermark-forecast (hourly).
+// watermark-forecast (hourly) and host-hours (every 5 minutes).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -69,5 +77,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		retentionJob(pool, spec, cfg.Retention, cfg.Now),
 		rollupJob(pool, spec, cfg.Rollup),
 		forecastJob(pool, spec, cfg.Forecast),
+		hostHoursJob(pool, spec, cfg.HostHours),
 	}
 }

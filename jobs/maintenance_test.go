@@ -67,6 +67,10 @@ func TestRetentionDropsOldPartitionsAndLevels(t *testing.T) {
 		peak, minutes, hours) SELECT 1, 'CPU', $1::timestamptz - d * interval '1 day', 1, 2, 1, 0.5, 0.5, 1440, 24
 		FROM unnest('{399, 401}'::int[]) d`, now)
 	require.NoError(t, err)
+	// Hourly host sums go with the raw samples: hours before 2026-04-26 go.
+	_, err = pool.Exec(ctx, `INSERT INTO host_metric_1h (host_id, hour, samples)
+		VALUES (1, '2026-04-25 23:00Z', 1), (1, '2026-04-26 00:00Z', 1), (2, '2026-04-21 10:00Z', 1)`)
+	require.NoError(t, err)
 	_, err = pool.Exec(ctx, `INSERT INTO scheduler_run (job, replica, started_at) VALUES ('x', 'r', $1::timestamptz - interval '31 days'),
 		('x', 'r', $1::timestamptz - interval '29 days')`, now)
 	require.NoError(t, err)
@@ -90,7 +94,15 @@ func TestRetentionDropsOldPartitionsAndLevels(t *testing.T) {
 	require.EqualValues(t, 1, res.Details["levels_1h"], "hours older than 400 days")
 	require.EqualValues(t, 1, res.Details["levels_1d"])
 	require.EqualValues(t, 1, res.Details["scheduler_runs"])
-	require.EqualValues(t, 6+3+1+1+1, res.Rows)
+	require.EqualValues(t, 2, res.Details["host_hours"])
+	require.EqualValues(t, 6+2+3+1+1+1, res.Rows)
+	var hostHours []time.Time
+	rows, err := pool.Query(ctx, `SELECT hour FROM host_metric_1h`)
+	require.NoError(t, err)
+	hostHours, err = pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	require.NoError(t, err)
+	require.Len(t, hostHours, 1)
+	require.True(t, hostHours[0].Equal(time.Date(2026, 4, 26, 0, 0, 0, 0, time.UTC)))
 	var left int64
 	require.NoError(t, pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM watermark_1m) + (SELECT count(*) FROM watermark_1h)
 		+ (SELECT count(*) FROM watermark_1d) + (SELECT count(*) FROM scheduler_run)`).Scan(&left))
@@ -119,10 +131,11 @@ func TestDefaultJobsRun(t *testing.T) {
 		require.NotEmpty(t, j.Description())
 		require.Positive(t, j.Timeout())
 	}
-	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast}, names)
+	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours}, names)
 	require.Equal(t, time.Minute, set[2].Interval())
 	require.Equal(t, time.Hour, set[3].Interval())
 	require.Equal(t, 24*time.Hour, set[1].Interval())
+	require.Equal(t, 5*time.Minute, set[4].Interval())
 
 	for _, j := range set {
 		_, err := Run(ctx, pool, quietLogger(), "test", j)

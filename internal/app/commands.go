@@ -259,6 +259,17 @@ func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout 
 		}
 		minutes += res.Minutes
 	}
+	// The rollup marked the history's hours: derive the hourly host sums the
+	// machine analysis compares peers from.
+	for {
+		res, err := telemetry.RollupHostHours(ctx, pool, cfg.Jobs.HostHours)
+		if err != nil {
+			return fmt.Errorf("error summing the demo history per host and hour: %w", err)
+		}
+		if res.Hours == 0 {
+			break
+		}
+	}
 	fc, err := watermark.NewForecaster(pool, cfg.Jobs.Forecast).RunOnce(ctx)
 	if err != nil {
 		return fmt.Errorf("error forecasting the demo history: %w", err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,12 +18,14 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 // Service reads host metrics and analyses hosts.
 type Service struct {
-	pool db.DBTX
-	now  func() time.Time
+	pool  db.DBTX
+	now   func() time.Time
+	peers peerCache
 }
 
 // NewService returns a Service reading through pool: a pool, or a transaction
@@ -179,6 +182,10 @@ type Analysis struct {
 	Findings []Finding
 	// Samples is how many samples of the host the window holds.
 	Samples int
+	// PeersFrom and PeersTo are the whole UTC hours [PeersFrom, PeersTo) the
+	// peers' averages cover: the complete hours the window touches (at least
+	// the last one). The host's own figures cover exactly the window.
+	PeersFrom, PeersTo time.Time
 }
 
 // HostFacts is what Analyse needs to know about the host from the inventory.
@@ -215,8 +222,17 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 	}
 	now := s.now()
 	a := &Analysis{Window: window}
-	// One statement: each peer's average and p95 per dimension over the window.
-	rows, err := s.pool.Query(ctx, `SELECT m.host_id, count(*),
+	dims := []string{DimCPU, DimMemory, DimDiskIO, DimNetIn, DimNetOut, DimContainers}
+	type stat struct{ avg, p95 *float64 }
+	self := make([]stat, len(dims))
+	// The host itself from its raw samples over exactly the window: one host's
+	// samples are one index range, and its p95 needs them.
+	var v [12]*float64
+	dest := []any{&a.Samples}
+	for i := range v {
+		dest = append(dest, &v[i])
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT count(*),
 			avg(m.cpu_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.cpu_pct),
 			avg(m.mem_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.mem_pct),
 			avg(m.disk_io_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.disk_io_pct),
@@ -224,44 +240,29 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 			avg(100 * m.net_out_bps / NULLIF(h.nic_bps, 0)), percentile_cont(0.95) WITHIN GROUP (ORDER BY 100 * m.net_out_bps / NULLIF(h.nic_bps, 0)),
 			avg(m.containers), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.containers)
 		FROM host h JOIN host_metric m ON m.host_id = h.id AND m.ts > $2 AND m.ts <= $3
-		WHERE h.cluster_id = $1 GROUP BY m.host_id`, h.ClusterID, now.Add(-window), now)
-	if err != nil {
+		WHERE h.id = $1`, h.ID, now.Add(-window), now).Scan(dest...); err != nil {
 		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
 	}
-	dims := []string{DimCPU, DimMemory, DimDiskIO, DimNetIn, DimNetOut, DimContainers}
-	type stat struct{ avg, p95 *float64 }
-	self := make([]stat, len(dims))
-	peers := make([][]float64, len(dims))
-	for rows.Next() {
-		var (
-			id int64
-			n  int
-			v  [12]*float64
-		)
-		dest := []any{&id, &n}
-		for i := range v {
-			dest = append(dest, &v[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
-		}
-		for d := range dims {
-			if id == h.ID {
-				self[d] = stat{v[2*d], v[2*d+1]}
-				a.Samples = n
-			} else if v[2*d] != nil {
-				peers[d] = append(peers[d], *v[2*d])
-			}
-		}
+	for d := range dims {
+		self[d] = stat{v[2*d], v[2*d+1]}
 	}
-	if err := rows.Err(); err != nil {
+	// The peers from their hourly sums (host_metric_1h) over the complete hours
+	// the window touches: at 20,000 peers, one row per peer and hour instead of
+	// every raw sample. The current hour is left out (its sums are derived once
+	// it ends), so a window shorter than an hour compares with the last
+	// complete hour.
+	a.PeersTo = now.UTC().Truncate(time.Hour)
+	a.PeersFrom = now.Add(-window).UTC().Truncate(time.Hour)
+	if last := a.PeersTo.Add(-time.Hour); a.PeersFrom.After(last) {
+		a.PeersFrom = last
+	}
+	peers, err := s.peerValues(ctx, h.ClusterID, h.ID, a.PeersFrom, a.PeersTo, now)
+	if err != nil {
 		return nil, fmt.Errorf("error analysing host %s: %w", h.Hostname, err)
 	}
 	var findings []Finding
 	for d, dim := range dims {
 		p := Peer{Dimension: dim, HostAverage: self[d].avg, HostP95: self[d].p95}
-		slices.Sort(peers[d])
 		if len(peers[d]) > 0 {
 			p.PeerMedian = ptr(quantile(peers[d], 0.5))
 			p.PeerP95 = ptr(quantile(peers[d], 0.95))
@@ -397,3 +398,84 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// peerCacheTTL is how long the peers' averages of a cluster and run of hours
+// are reused. They change only when the host-hours job derives an hour (every
+// five minutes) or re-derives one after late samples, so reusing them for as
+// long costs no freshness the sums have; a new hour is a new key.
+const peerCacheTTL = 5 * time.Minute
+
+// peerCache keeps, per cluster and run of hours, every host's averages sorted
+// per dimension, so analysing one host after another of a 20,000-host cluster
+// reads the peers' sums once, not on every request.
+type peerCache struct {
+	mu      sync.Mutex
+	entries map[peerKey]*peerEntry
+}
+
+// peerKey is a cluster and a run of hours, in Unix seconds (time.Time is no
+// map key: equal times may differ in location or monotonic reading).
+type peerKey struct {
+	cluster, from, to int64
+}
+
+type peerEntry struct {
+	loaded time.Time
+	// sorted holds every host's averages per dimension, ascending; hosts each
+	// host's own, to take it out of its peers.
+	sorted [6][]float64
+	hosts  map[int64][6]*float64
+}
+
+// peerValues returns the averages over [from, to) of the cluster's hosts but
+// host, sorted, per dimension, from the cache when loaded less than
+// peerCacheTTL before now.
+func (s *Service) peerValues(ctx context.Context, cluster, host int64, from, to, now time.Time) ([6][]float64, error) {
+	key := peerKey{cluster, from.Unix(), to.Unix()}
+	s.peers.mu.Lock()
+	e := s.peers.entries[key]
+	s.peers.mu.Unlock()
+	if e == nil || now.Sub(e.loaded) >= peerCacheTTL || now.Before(e.loaded) {
+		avgs, err := telemetry.ClusterHourAverages(ctx, s.pool, cluster, from, to)
+		if err != nil {
+			return [6][]float64{}, err
+		}
+		e = &peerEntry{loaded: now, hosts: make(map[int64][6]*float64, len(avgs))}
+		for _, p := range avgs {
+			v := [6]*float64{p.CPUPct, p.MemPct, p.DiskIOPct, p.NetInPct, p.NetOutPct, p.Containers}
+			e.hosts[p.HostID] = v
+			for d, x := range v {
+				if x != nil {
+					e.sorted[d] = append(e.sorted[d], *x)
+				}
+			}
+		}
+		for d := range e.sorted {
+			slices.Sort(e.sorted[d])
+		}
+		s.peers.mu.Lock()
+		if s.peers.entries == nil {
+			s.peers.entries = map[peerKey]*peerEntry{}
+		}
+		for k, old := range s.peers.entries {
+			if now.Sub(old.loaded) >= peerCacheTTL {
+				delete(s.peers.entries, k)
+			}
+		}
+		s.peers.entries[key] = e
+		s.peers.mu.Unlock()
+	}
+	var out [6][]float64
+	self := e.hosts[host]
+	for d, all := range e.sorted {
+		out[d] = all
+		if self[d] == nil {
+			continue
+		}
+		// The host's own value, once: the same float, so found exactly.
+		if i, ok := slices.BinarySearch(all, *self[d]); ok {
+			out[d] = slices.Concat(all[:i], all[i+1:])
+		}
+	}
+	return out, nil
+}

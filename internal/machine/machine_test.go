@@ -2,16 +2,19 @@ package machine
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/fixture"
+	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 var now = time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
@@ -32,9 +35,23 @@ func setup(t *testing.T) (*Service, *fixture.Fleet, context.Context) {
 		FROM host h CROSS JOIN generate_series(1, 120) m
 		WHERE h.cluster_id = $2 AND h.state NOT IN ('DECOMMISSIONED')`, now, f.Clusters["batch-wh-1"])
 	require.NoError(t, err)
+	deriveHostHours(t, pool)
 	s := NewService(pool)
 	s.now = func() time.Time { return now }
 	return s, f, ctx
+}
+
+// deriveHostHours derives the hourly host sums of every complete hour of the
+// samples inserted straight into host_metric (the writers' and the rollup's
+// marks are bypassed), as the host-hours job would.
+func deriveHostHours(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `INSERT INTO host_hour_dirty (hour)
+		SELECT DISTINCT date_bin('1 hour', ts, '2000-01-01 00:00:00+00') FROM host_metric ON CONFLICT DO NOTHING`)
+	require.NoError(t, err)
+	_, err = telemetry.RollupHostHours(ctx, pool, telemetry.HostHoursConfig{Now: func() time.Time { return now.Add(time.Hour) }})
+	require.NoError(t, err)
 }
 
 func TestHostSeriesDownSamplesAndKeepsSpikes(t *testing.T) {
@@ -151,4 +168,132 @@ func TestHostSeriesNeverExceedsMaxPoints(t *testing.T) {
 		require.NoError(t, err)
 		require.LessOrEqual(t, len(ser.Points), 4, "offset %s, step %s", off, ser.Step)
 	}
+}
+
+// The peer comparison read from the hourly sums equals the one computed from
+// every raw sample, as the analysis did before the sums, on a cluster with
+// random load, missing values and a host without samples in some hours, when
+// the window is whole hours ending at now on the hour (otherwise the peers'
+// hours differ from the window by design: see docs/telemetry.md). Averages are
+// exact sums over counts; only floating-point rounding separates them.
+func TestAnalysisFromHourlySumsEqualsRawSamples(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	f := fixture.New(t, pool)
+	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{PersonID: f.People[fixture.Viewer], Role: auth.Viewer})
+	_, err := pool.Exec(ctx, `SELECT ensure_host_metric_partitions('2026-05-02', '2026-05-05')`)
+	require.NoError(t, err)
+	cluster := f.Clusters["batch-wh-1"]
+	// 24 h of a sample every 5 minutes (off the hour), each host with its own
+	// level; a tenth of the values missing; host ids divisible by 3 silent
+	// from 02:00 to 08:00.
+	// setseed holds for the session: one connection for both.
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `SELECT setseed(0.42)`)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `INSERT INTO host_metric (host_id, ts, cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps, containers)
+		SELECT h.id, $1::timestamptz - m * interval '5 minutes' + interval '17 seconds',
+		       CASE WHEN random() < 0.1 THEN NULL ELSE (h.id % 7) * 12 + random() * 20 END,
+		       CASE WHEN random() < 0.1 THEN NULL ELSE 30 + random() * 40 END,
+		       random() * 50, random() * 5e9, CASE WHEN random() < 0.1 THEN NULL ELSE random() * 2e9 END,
+		       (random() * 30)::int
+		FROM host h CROSS JOIN generate_series(1, 288) m
+		WHERE h.cluster_id = $2
+		  AND NOT (h.id % 3 = 0 AND $1::timestamptz - m * interval '5 minutes' BETWEEN '2026-05-04 02:00Z' AND '2026-05-04 08:00Z')`,
+		now, cluster)
+	conn.Release()
+	require.NoError(t, err)
+	deriveHostHours(t, pool)
+	s := NewService(pool)
+	s.now = func() time.Time { return now }
+
+	// The reference: every peer's averages from the raw samples of the window.
+	rows, err := pool.Query(ctx, `SELECT m.host_id, avg(m.cpu_pct), avg(m.mem_pct), avg(m.disk_io_pct),
+			avg(100 * m.net_in_bps / NULLIF(h.nic_bps, 0)), avg(100 * m.net_out_bps / NULLIF(h.nic_bps, 0)), avg(m.containers)
+		FROM host h JOIN host_metric m ON m.host_id = h.id AND m.ts > $2 AND m.ts <= $3
+		WHERE h.cluster_id = $1 GROUP BY m.host_id`, cluster, now.Add(-24*time.Hour), now)
+	require.NoError(t, err)
+	raw := map[int64][6]*float64{}
+	for rows.Next() {
+		var id int64
+		var v [6]*float64
+		require.NoError(t, rows.Scan(&id, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]))
+		raw[id] = v
+	}
+	require.NoError(t, rows.Err())
+	require.GreaterOrEqual(t, len(raw), 5)
+
+	for _, hostID := range []int64{f.Hosts["batch-wh-1-n01"], f.Hosts["batch-wh-1-n02"], f.Hosts["batch-wh-1-n03"]} {
+		a, err := s.Analyse(ctx, HostFacts{ID: hostID, ClusterID: cluster, Hostname: "h", State: "ONLINE"}, 24*time.Hour)
+		require.NoError(t, err)
+		require.True(t, a.PeersFrom.Equal(now.Add(-24*time.Hour)) && a.PeersTo.Equal(now), "%s..%s", a.PeersFrom, a.PeersTo)
+		for d, p := range a.Peers {
+			var peers []float64
+			for id, v := range raw {
+				if id != hostID && v[d] != nil {
+					peers = append(peers, *v[d])
+				}
+			}
+			slices.Sort(peers)
+			host := raw[hostID][d]
+			require.NotNil(t, host)
+			require.InDelta(t, *host, *p.HostAverage, 1e-9, p.Dimension)
+			require.InDelta(t, quantile(peers, 0.5), *p.PeerMedian, 1e-9, p.Dimension)
+			require.InDelta(t, quantile(peers, 0.95), *p.PeerP95, 1e-9, p.Dimension)
+			below := 0.0
+			for _, x := range peers {
+				if x < *host {
+					below++
+				}
+			}
+			require.InDelta(t, below/float64(len(peers)), *p.PercentileRank, 1e-9, p.Dimension)
+		}
+	}
+}
+
+// A window shorter than an hour compares the host's own window with its peers'
+// last complete hour; a window not on the hour with the hours it touches.
+func TestAnalysisPeerHoursOfShortAndUnalignedWindows(t *testing.T) {
+	t.Parallel()
+	s, f, ctx := setup(t)
+	facts := HostFacts{ID: f.Hosts["batch-wh-1-n01"], ClusterID: f.Clusters["batch-wh-1"], Hostname: "batch-wh-1-n01", State: "ONLINE"}
+	at := now.Add(25 * time.Minute)
+	s.now = func() time.Time { return at }
+	a, err := s.Analyse(ctx, facts, 10*time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, now.Add(-time.Hour), a.PeersFrom)
+	require.Equal(t, now, a.PeersTo)
+	require.NotNil(t, a.Peers[0].PeerMedian, "the last complete hour has the peers' samples")
+	require.Nil(t, a.Peers[0].HostAverage, "the host's own window (12:15..12:25) has none")
+
+	a, err = s.Analyse(ctx, facts, 90*time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, now.Add(-2*time.Hour), a.PeersFrom, "10:55 lies in the 10:00 hour")
+	require.Equal(t, now, a.PeersTo)
+	require.Equal(t, 1.0, *a.Peers[0].PercentileRank)
+}
+
+// The peers' averages of a cluster and run of hours are read once per
+// peerCacheTTL: a change of the sums shows after it, and a new hour is read
+// at once.
+func TestAnalysisReusesPeersForAWhile(t *testing.T) {
+	t.Parallel()
+	s, f, ctx := setup(t)
+	facts := HostFacts{ID: f.Hosts["batch-wh-1-n01"], ClusterID: f.Clusters["batch-wh-1"], Hostname: "batch-wh-1-n01", State: "ONLINE"}
+	median := func(at time.Time) float64 {
+		t.Helper()
+		s.now = func() time.Time { return at }
+		a, err := s.Analyse(ctx, facts, 6*time.Hour)
+		require.NoError(t, err)
+		return *a.Peers[1].PeerMedian
+	}
+	require.InDelta(t, 50, median(now), 1e-9)
+	_, err := s.pool.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 1.5, cum_mem_sum = cum_mem_sum * 1.5`)
+	require.NoError(t, err)
+	require.InDelta(t, 50, median(now.Add(peerCacheTTL-time.Second)), 1e-9, "read from the cache")
+	require.InDelta(t, 75, median(now.Add(peerCacheTTL)), 1e-9, "read again")
+	_, err = s.pool.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 2, cum_mem_sum = cum_mem_sum * 2`)
+	require.NoError(t, err)
+	require.InDelta(t, 150, median(now.Add(time.Hour)), 1e-9, "another run of hours is another key")
 }

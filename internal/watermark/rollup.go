@@ -249,6 +249,12 @@ func (r *Rollup) process(ctx context.Context) (batch, error) {
 		for id := range clusters {
 			b.clusters = append(b.clusters, id)
 		}
+		// The hours of these minutes need their per-host sums derived again
+		// (telemetry.RollupHostHours); marked here, with the claims' removal, so
+		// no claimed minute's hour is lost.
+		if err := telemetry.MarkHoursDirty(ctx, tx, minutes); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `DELETE FROM rollup_claim WHERE minute = ANY ($1)`, minutes)
 		return err
 	})
