@@ -1,4 +1,4 @@
--- 0007 host_metric_1h: each host's samples summed per UTC hour, with running
+-- 0009 host_metric_1h: each host's samples summed per UTC hour, with running
 -- totals, so the machine analysis compares a host with its cluster peers from
 -- two rows per peer whatever the window, instead of every raw sample of every
 -- peer (20,000 peers x 24 h x 240 samples was 3 s a request at 250,000 hosts).
