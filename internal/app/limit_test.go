@@ -273,8 +273,10 @@ func TestViewerAttackLeavesTheServiceResponsive(t *testing.T) {
 		return srv.URL
 	}
 	defaults := serve(func(*Config) {})
-	// Short enough that 300 analyses cannot finish in it (each reads ~46,000
-	// samples and two run at a time).
+	// The deadline of the lifted server. Since the peers of an analysis come from
+	// hourly sums, 300 analyses of this small fleet may finish inside it; what
+	// does not is a TIMEOUT (TestOperationPastItsDeadlineGetsTimeoutCode forces
+	// one), and either way the slots keep the rest of the service responsive.
 	const timeout = 2 * time.Second
 	lifted := serve(func(c *Config) {
 		c.ComplexityLimit = 100_000_000
@@ -402,7 +404,7 @@ func TestViewerAttackLeavesTheServiceResponsive(t *testing.T) {
 		p := <-probed
 		require.NoError(t, r.Err)
 		// What did not finish in time is a TIMEOUT, nothing else.
-		require.Equal(t, []string{"TIMEOUT"}, r.codes())
+		require.Subset(t, []string{"TIMEOUT"}, r.codes(), "%+v", r.Errors)
 		t.Logf("attack answered in %s with %d errors (codes %v); %d probes, slowest cheap query %s, slowest readyz %s; %d API connections open",
 			r.Took, len(r.Errors), r.codes(), p.checks, p.slowest, p.readySlowest, apiConns)
 		require.Less(t, r.Took, timeout+10*time.Second)
