@@ -206,6 +206,11 @@ func (b *fleetBench) run(ctx context.Context) error {
 	for w := range b.Workers {
 		wg.Go(func() { b.drive(wctx, client, servers, token, queries, stats, w) })
 	}
+	for _, s := range servers {
+		wg.Go(func() { watchSubscriptions(wctx, s.url, token, &s.subs) })
+	}
+	var flips int
+	wg.Go(func() { flips = flipHostState(wctx, client, servers, token) })
 	wg.Wait()
 	window := time.Since(began)
 	if ctx.Err() != nil {
@@ -215,6 +220,7 @@ func (b *fleetBench) run(ctx context.Context) error {
 	var size1 int64
 	_ = pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&size1)
 	b.report(ctx, pool, queries, stats, lag, servers, began, window, size0, size1)
+	fmt.Fprintf(b.out, "| host state changes made by the bench for the subscriptions | %d (replica 1, then replica %d) |\n", flips, len(servers))
 	return nil
 }
 
@@ -255,6 +261,7 @@ type benchServer struct {
 	errors       int
 	cpu0         float64 // CPU seconds at the window's start
 	rssMax       int64
+	subs         subscriptionCounts // what its websocket delivered in the window
 }
 
 func (b *fleetBench) startServer(ctx context.Context, dbURL string, ticker bool, n int) (*benchServer, error) {
@@ -556,6 +563,11 @@ func (b *fleetBench) report(ctx context.Context, pool *pgxpool.Pool, queries []b
 			}
 		}
 		fmt.Fprintf(w, "| replica %d: RSS, CPU | %.0f MiB, %.2f cores; %d error log lines |\n", i+1, float64(procRSS(pid))/(1<<20), cpu, errs)
+		subs := fmt.Sprintf("%d platformPulse, %d hostStateChanged events", s.subs.pulses.Load(), s.subs.hostStates.Load())
+		if f, _ := s.subs.failure.Load().(string); f != "" {
+			subs += "; stopped early: " + f
+		}
+		fmt.Fprintf(w, "| replica %d: subscriptions delivered | %s |\n", i+1, subs)
 	}
 	b.reportJobs(ctx, pool, w, began)
 	fmt.Fprintf(w, "| PostgreSQL database size | %.2f GiB at the start of the window, +%.0f MiB during it |\n",
