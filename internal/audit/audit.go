@@ -54,12 +54,12 @@ var queries = dbsqlc.New()
 type Log struct {
 	// pool is any DBTX: the server's pool, or a transaction the Log's actions
 	// then run inside (as savepoints).
-	pool   db.DBTX
+	dbtx   db.DBTX
 	logger *slog.Logger
 }
 
 // New returns a Log on pool, which may be a pool, a connection or a transaction.
-func New(pool db.DBTX, logger *slog.Logger) *Log { return &Log{pool: pool, logger: logger} }
+func New(pool db.DBTX, logger *slog.Logger) *Log { return &Log{dbtx: pool, logger: logger} }
 
 type remoteKey struct{}
 
@@ -82,7 +82,7 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 	}
 	e.RemoteAddr, _ = ctx.Value(remoteKey{}).(string)
 
-	fnErr := db.InTx(ctx, l.pool, func(tx pgx.Tx) error {
+	fnErr := db.InTx(ctx, l.dbtx, func(tx pgx.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 		// Internal errors may hold SQL; the log keeps a generic phrase.
 		e.Error = "internal error"
 	}
-	if err := insert(context.WithoutCancel(ctx), l.pool, e); err != nil {
+	if err := insert(context.WithoutCancel(ctx), l.dbtx, e); err != nil {
 		l.logger.ErrorContext(ctx, "error writing audit entry", "action", action, "error", err)
 	}
 	return fnErr
@@ -166,7 +166,7 @@ func (l *Log) List(ctx context.Context, f Filter, args page.Args) (page.Page[*En
 	sk := seek.Where("_k")
 	rargs := maps.Clone(cargs)
 	maps.Copy(rargs, sk.Args)
-	rows, err := l.pool.Query(ctx, `SELECT id, at, person_id, actor, action, target, input, outcome, error, remote_addr, `+
+	rows, err := l.dbtx.Query(ctx, `SELECT id, at, person_id, actor, action, target, input, outcome, error, remote_addr, `+
 		seek.Select()+` FROM audit_log WHERE `+where+` AND `+sk.SQL+` `+seek.OrderLimit(), rargs)
 	if err != nil {
 		return page.Page[*Entry]{}, fmt.Errorf("error listing audit entries: %w", err)
@@ -186,9 +186,9 @@ func (l *Log) List(ctx context.Context, f Filter, args page.Args) (page.Page[*En
 	if seek.Complete(len(es)) {
 		total.N = len(es)
 	} else if seek.NeedsCount(len(es)) {
-		total, err = page.CountTotal(ctx, l.pool, "audit_log", filtered, func() (int, error) {
+		total, err = page.CountTotal(ctx, l.dbtx, "audit_log", filtered, func() (int, error) {
 			var n int
-			err := l.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, cargs).Scan(&n)
+			err := l.dbtx.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE `+where, cargs).Scan(&n)
 			return n, err
 		})
 		if err != nil {
@@ -204,7 +204,7 @@ func (l *Log) ByID(ctx context.Context, id int64) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	row, err := queries.EntryByID(ctx, l.pool, id)
+	row, err := queries.EntryByID(ctx, l.dbtx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, db.Interpret(err, "audit entry")
 	}
@@ -219,10 +219,4 @@ func (l *Log) ByID(ctx context.Context, id int64) (*Entry, error) {
 		return nil, fault.Forbiddenf("only admins may read other people's audit entries")
 	}
 	return e, nil
-}
-
-func scanEntry(r pgx.CollectableRow) (*Entry, error) {
-	e := &Entry{}
-	err := r.Scan(&e.ID, &e.At, &e.PersonID, &e.Actor, &e.Action, &e.Target, &e.Input, &e.Outcome, &e.Error, &e.RemoteAddr)
-	return e, err
 }

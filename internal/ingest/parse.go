@@ -46,8 +46,7 @@ var fieldNames = map[string]field{
 const knownFields = "host, hostname, host_id, ts, timestamp, cpu, mem, disk_io, net_in, net_out, containers " +
 	"(or cpu_pct, mem_pct, disk_io_pct, net_in_bps, net_out_bps)"
 
-func (f field) isHost() bool   { return f == fieldHost || f == fieldHostname || f == fieldHostID }
-func (f field) isMetric() bool { return f >= fieldCPU }
+func (f field) isHost() bool { return f == fieldHost || f == fieldHostname || f == fieldHostID }
 
 // group is the bit that says the field was given; the three host fields share
 // one, since a line names its host once.

@@ -93,7 +93,7 @@ func (s *Service) ListClusters(ctx context.Context, f ClusterFilter, o Order, ar
 	if f.Search != "" {
 		c.add(`c.name ILIKE @search`, "search", likePattern(f.Search))
 	}
-	pages, err := queryPages[Cluster](ctx, s.pool, pagedSpec{
+	pages, err := queryPages[Cluster](ctx, s.dbtx, pagedSpec{
 		Columns: clusterColumns, From: `cluster c`, Where: c.where(), Partition: "0", Order: order, Args: c.args,
 	}, w, []int64{0})
 	if err != nil {
@@ -109,25 +109,25 @@ func clusterFromRow(r *dbsqlc.Cluster) *Cluster {
 
 // ClustersByIDs loads clusters by id.
 func (s *Service) ClustersByIDs(ctx context.Context, ids []int64) (map[int64]*Cluster, error) {
-	return byIDs(ctx, "clusters", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByIDs(ctx, s.pool, ids) },
+	return byIDs(ctx, "clusters", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByIDs(ctx, s.dbtx, ids) },
 		clusterFromRow, func(c *Cluster) int64 { return c.ID })
 }
 
 // ClusterByName loads one cluster by name.
 func (s *Service) ClusterByName(ctx context.Context, name string) (*Cluster, error) {
-	return lookupOne(ctx, fmt.Sprintf("cluster %q", name), func() (*dbsqlc.Cluster, error) { return queries.ClusterByName(ctx, s.pool, name) },
+	return lookupOne(ctx, fmt.Sprintf("cluster %q", name), func() (*dbsqlc.Cluster, error) { return queries.ClusterByName(ctx, s.dbtx, name) },
 		clusterFromRow)
 }
 
 // ClustersByOwnerBU groups clusters by owning BU.
 func (s *Service) ClustersByOwnerBU(ctx context.Context, bus []int64) (map[int64][]*Cluster, error) {
-	return groupedBy(ctx, "clusters of BUs", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByOwnerBU(ctx, s.pool, bus) },
+	return groupedBy(ctx, "clusters of BUs", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByOwnerBU(ctx, s.dbtx, bus) },
 		clusterFromRow, func(c *Cluster) int64 { return *c.OwnerBUID })
 }
 
 // ClustersByStackVersion groups clusters by the stack version they run.
 func (s *Service) ClustersByStackVersion(ctx context.Context, versions []int64) (map[int64][]*Cluster, error) {
-	return groupedBy(ctx, "clusters of stack versions", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByStackVersion(ctx, s.pool, versions) },
+	return groupedBy(ctx, "clusters of stack versions", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersByStackVersion(ctx, s.dbtx, versions) },
 		clusterFromRow, func(c *Cluster) int64 { return *c.StackVersionID })
 }
 
@@ -189,7 +189,7 @@ func (s *Service) StatsByCluster(ctx context.Context, clusters []int64) (map[int
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := queries.HostStatsByCluster(ctx, s.pool, clusters)
+	rows, err := queries.HostStatsByCluster(ctx, s.dbtx, clusters)
 	if err != nil {
 		return nil, fmt.Errorf("error aggregating hosts: %w", err)
 	}
@@ -214,5 +214,5 @@ type KindCount struct {
 // AllClusters returns every cluster, by name: the platform views list all
 // clusters (a few hundred at most), not a page of them.
 func (s *Service) AllClusters(ctx context.Context) ([]*Cluster, error) {
-	return lookup(ctx, "clusters", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersAll(ctx, s.pool) }, clusterFromRow)
+	return lookup(ctx, "clusters", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersAll(ctx, s.dbtx) }, clusterFromRow)
 }

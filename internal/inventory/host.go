@@ -106,7 +106,7 @@ func (s *Service) hostConds(ctx context.Context, f HostFilter) (*conds, error) {
 		c.add(`h.rack = @rack`, "rack", f.Rack)
 	}
 	if f.BUID != nil {
-		sub, err := auth.BUSubtree(ctx, s.pool, *f.BUID)
+		sub, err := auth.BUSubtree(ctx, s.dbtx, *f.BUID)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +177,7 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 			CROSS JOIN LATERAL (SELECT ` + hostColumns + `, ` + seek.Select() + ` FROM host h
 				WHERE ` + rowsWhere.where() + ` ` + seek.OrderLimit() + `) r`
 	}
-	items, keys, err := querySeek[Host](ctx, s.pool, sql, rowsWhere.args, len(ks.Cols), clusters != nil)
+	items, keys, err := querySeek[Host](ctx, s.dbtx, sql, rowsWhere.args, len(ks.Cols), clusters != nil)
 	if err != nil {
 		return nil, fmt.Errorf("error listing hosts: %w", err)
 	}
@@ -188,12 +188,12 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 		if seek.Complete(len(items[0])) {
 			total.N = len(items[0])
 		} else if seek.NeedsCount(len(items[0])) {
-			total, err = page.CountTotal(ctx, s.pool, "host", filtered, func() (int, error) {
+			total, err = page.CountTotal(ctx, s.dbtx, "host", filtered, func() (int, error) {
 				if statsCountable(f) {
 					return s.countHostsFromStats(ctx, f)
 				}
 				var n int
-				err := s.pool.QueryRow(ctx, `SELECT count(*) FROM host h WHERE `+where, c.args).Scan(&n)
+				err := s.dbtx.QueryRow(ctx, `SELECT count(*) FROM host h WHERE `+where, c.args).Scan(&n)
 				return n, err
 			})
 			if err != nil {
@@ -216,7 +216,7 @@ func (s *Service) hostPages(ctx context.Context, f HostFilter, o Order, args pag
 		}
 	}
 	if len(uncounted) > 0 && statsCountable(f) {
-		rows, err := queries.HostCountsByCluster(ctx, s.pool, &dbsqlc.HostCountsByClusterParams{Clusters: uncounted, States: statsStates(f)})
+		rows, err := queries.HostCountsByCluster(ctx, s.dbtx, &dbsqlc.HostCountsByClusterParams{Clusters: uncounted, States: statsStates(f)})
 		if err != nil {
 			return nil, fmt.Errorf("error counting hosts: %w", err)
 		}
@@ -257,13 +257,13 @@ func statsStates(f HostFilter) []string {
 // matching host.
 func (s *Service) countHostsFromStats(ctx context.Context, f HostFilter) (int, error) {
 	if f.ClusterID != nil {
-		rows, err := queries.HostCountsByCluster(ctx, s.pool, &dbsqlc.HostCountsByClusterParams{Clusters: []int64{*f.ClusterID}, States: statsStates(f)})
+		rows, err := queries.HostCountsByCluster(ctx, s.dbtx, &dbsqlc.HostCountsByClusterParams{Clusters: []int64{*f.ClusterID}, States: statsStates(f)})
 		if err != nil || len(rows) == 0 {
 			return 0, err
 		}
 		return int(rows[0].Hosts), nil
 	}
-	n, err := queries.HostCount(ctx, s.pool, statsStates(f))
+	n, err := queries.HostCount(ctx, s.dbtx, statsStates(f))
 	return int(n), err
 }
 
@@ -273,7 +273,7 @@ func (s *Service) countHostsFromStats(ctx context.Context, f HostFilter) (int, e
 func (s *Service) countHostsByCluster(ctx context.Context, where string, args pgx.NamedArgs, clusters []int64, totals map[int64]int) error {
 	cargs := maps.Clone(args)
 	cargs["clusters"] = clusters
-	rows, err := s.pool.Query(ctx, `SELECT h.cluster_id, count(*) FROM host h
+	rows, err := s.dbtx.Query(ctx, `SELECT h.cluster_id, count(*) FROM host h
 		WHERE h.cluster_id = ANY(@clusters) AND `+where+` GROUP BY 1`, cargs)
 	if err != nil {
 		return fmt.Errorf("error counting hosts: %w", err)
@@ -304,13 +304,13 @@ func hostFromRow(r *dbsqlc.Host) *Host {
 
 // HostsByIDs loads hosts by id.
 func (s *Service) HostsByIDs(ctx context.Context, ids []int64) (map[int64]*Host, error) {
-	return byIDs(ctx, "hosts", func() ([]*dbsqlc.Host, error) { return queries.HostsByIDs(ctx, s.pool, ids) },
+	return byIDs(ctx, "hosts", func() ([]*dbsqlc.Host, error) { return queries.HostsByIDs(ctx, s.dbtx, ids) },
 		hostFromRow, func(h *Host) int64 { return h.ID })
 }
 
 // HostByName loads one host by hostname.
 func (s *Service) HostByName(ctx context.Context, hostname string) (*Host, error) {
-	return lookupOne(ctx, fmt.Sprintf("host %q", hostname), func() (*dbsqlc.Host, error) { return queries.HostByName(ctx, s.pool, hostname) },
+	return lookupOne(ctx, fmt.Sprintf("host %q", hostname), func() (*dbsqlc.Host, error) { return queries.HostByName(ctx, s.dbtx, hostname) },
 		hostFromRow)
 }
 
@@ -327,7 +327,7 @@ type HostComponent struct {
 
 // ComponentsByHost groups host components by host.
 func (s *Service) ComponentsByHost(ctx context.Context, hosts []int64) (map[int64][]*HostComponent, error) {
-	return groupedBy(ctx, "host components", func() ([]*dbsqlc.HostComponent, error) { return queries.ComponentsByHost(ctx, s.pool, hosts) },
+	return groupedBy(ctx, "host components", func() ([]*dbsqlc.HostComponent, error) { return queries.ComponentsByHost(ctx, s.dbtx, hosts) },
 		func(r *dbsqlc.HostComponent) *HostComponent {
 			return &HostComponent{HostID: r.HostID, Service: r.Service, Component: r.Component, Version: r.Version,
 				DesiredState: r.DesiredState, ActualState: r.ActualState, UpdatedAt: r.UpdatedAt}
@@ -343,7 +343,7 @@ func (s *Service) LatestMetricsByHost(ctx context.Context, hosts []int64) (map[i
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	return telemetry.LatestByHost(ctx, s.pool, hosts, time.Now().Add(-latestWindow))
+	return telemetry.LatestByHost(ctx, s.dbtx, hosts, time.Now().Add(-latestWindow))
 }
 
 // settableStates are the states an operator may put a host in by hand; the others
@@ -404,6 +404,6 @@ func (s *Service) RecentSickHosts(ctx context.Context, n int) ([]*Host, error) {
 		return nil, fault.Field("first", "first must be between 1 and 100, got %d", n)
 	}
 	return lookup(ctx, "sick hosts", func() ([]*dbsqlc.Host, error) {
-		return queries.HostsRecentlyInStates(ctx, s.pool, &dbsqlc.HostsRecentlyInStatesParams{States: sickStates, Max: int32(n)})
+		return queries.HostsRecentlyInStates(ctx, s.dbtx, &dbsqlc.HostsRecentlyInStatesParams{States: sickStates, Max: int32(n)})
 	}, hostFromRow)
 }

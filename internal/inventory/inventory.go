@@ -35,14 +35,14 @@ var queries = dbsqlc.New()
 type Service struct {
 	// pool is any DBTX: the server's pool, or a transaction the service then
 	// reads and writes inside.
-	pool  db.DBTX
+	dbtx  db.DBTX
 	audit *audit.Log
 }
 
 // NewService returns a Service reading through pool (a pool, or a transaction to
 // compose with other services), recording mutations in log.
 func NewService(pool db.DBTX, log *audit.Log) *Service {
-	return &Service{pool: pool, audit: log}
+	return &Service{dbtx: pool, audit: log}
 }
 
 // HostStateChannel is the NOTIFY channel on which host state changes are announced

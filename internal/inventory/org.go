@@ -64,7 +64,7 @@ func (s *Service) ListBUs(ctx context.Context, f BUFilter, args page.Args) (page
 	if f.Search != "" {
 		c.add(`(b.name ILIKE @search OR b.code ILIKE @search)`, "search", likePattern(f.Search))
 	}
-	pages, err := queryPages[BU](ctx, s.pool, pagedSpec{
+	pages, err := queryPages[BU](ctx, s.dbtx, pagedSpec{
 		Columns: buColumns, From: buTree, Where: c.where(), Partition: "0",
 		Order: "b.depth, b.name, b.id", Args: c.args,
 	}, w, []int64{0})
@@ -81,19 +81,19 @@ func buFromRow(r *dbsqlc.BUsByIDsRow) *BU {
 
 // BUsByIDs loads BUs by id (for dataloaders); unknown ids are absent from the map.
 func (s *Service) BUsByIDs(ctx context.Context, ids []int64) (map[int64]*BU, error) {
-	return byIDs(ctx, "BUs", func() ([]*dbsqlc.BUsByIDsRow, error) { return queries.BUsByIDs(ctx, s.pool, ids) },
+	return byIDs(ctx, "BUs", func() ([]*dbsqlc.BUsByIDsRow, error) { return queries.BUsByIDs(ctx, s.dbtx, ids) },
 		buFromRow, func(b *BU) int64 { return b.ID })
 }
 
 // BUByCode loads one BU by its code.
 func (s *Service) BUByCode(ctx context.Context, code string) (*BU, error) {
-	return lookupOne(ctx, fmt.Sprintf("BU %q", code), func() (*dbsqlc.BUByCodeRow, error) { return queries.BUByCode(ctx, s.pool, code) },
+	return lookupOne(ctx, fmt.Sprintf("BU %q", code), func() (*dbsqlc.BUByCodeRow, error) { return queries.BUByCode(ctx, s.dbtx, code) },
 		func(r *dbsqlc.BUByCodeRow) *BU { return buFromRow((*dbsqlc.BUsByIDsRow)(r)) })
 }
 
 // BUChildren returns the child BUs of each parent, ordered by name.
 func (s *Service) BUChildren(ctx context.Context, parents []int64) (map[int64][]*BU, error) {
-	return groupedBy(ctx, "child BUs", func() ([]*dbsqlc.BUChildrenRow, error) { return queries.BUChildren(ctx, s.pool, parents) },
+	return groupedBy(ctx, "child BUs", func() ([]*dbsqlc.BUChildrenRow, error) { return queries.BUChildren(ctx, s.dbtx, parents) },
 		func(r *dbsqlc.BUChildrenRow) *BU { return buFromRow((*dbsqlc.BUsByIDsRow)(r)) }, func(b *BU) int64 { return *b.ParentID })
 }
 
@@ -172,7 +172,7 @@ func (s *Service) ListPeople(ctx context.Context, f PersonFilter, args page.Args
 		return page.Page[*Person]{}, fault.Forbiddenf("viewers may not list people; use `me` for your own record")
 	}
 	if f.BUID != nil {
-		sub, err := auth.BUSubtree(ctx, s.pool, *f.BUID)
+		sub, err := auth.BUSubtree(ctx, s.dbtx, *f.BUID)
 		if err != nil {
 			return page.Page[*Person]{}, err
 		}
@@ -184,7 +184,7 @@ func (s *Service) ListPeople(ctx context.Context, f PersonFilter, args page.Args
 	if f.Search != "" {
 		c.add(`(p.name ILIKE @search OR p.login ILIKE @search)`, "search", likePattern(f.Search))
 	}
-	pages, err := queryPages[Person](ctx, s.pool, pagedSpec{
+	pages, err := queryPages[Person](ctx, s.dbtx, pagedSpec{
 		Columns: personColumns, From: `person p`, Where: c.where(), Partition: "0",
 		Order: "p.name, p.id", Args: c.args,
 	}, w, []int64{0})
@@ -227,7 +227,7 @@ func (s *Service) PeopleInBUs(ctx context.Context, bus []int64, args page.Args) 
 	if len(allowed) == 0 {
 		return pages, refused, nil
 	}
-	pages, err = queryPages[Person](ctx, s.pool, pagedSpec{
+	pages, err = queryPages[Person](ctx, s.dbtx, pagedSpec{
 		Columns: personColumns, From: `person p`, Where: `p.bu_id = ANY(@bus)`, Partition: "p.bu_id",
 		Order: "p.name, p.id", Args: pgx.NamedArgs{"bus": allowed},
 	}, w, allowed)
@@ -243,7 +243,7 @@ func (s *Service) refusePeopleOf(ctx context.Context, p *auth.Principal, bus []i
 	if len(bus) == 0 {
 		return nil, nil
 	}
-	rows, err := queries.BUCodes(ctx, s.pool, bus)
+	rows, err := queries.BUCodes(ctx, s.dbtx, bus)
 	if err != nil {
 		return nil, fmt.Errorf("error loading BU codes: %w", err)
 	}
@@ -273,13 +273,13 @@ func personFromRow(r *dbsqlc.Person) *Person {
 // PeopleByIDs loads people by id without access checks; callers check each one
 // with CheckPerson before exposing it (the dataloader serves many parents).
 func (s *Service) PeopleByIDs(ctx context.Context, ids []int64) (map[int64]*Person, error) {
-	return byIDs(ctx, "people", func() ([]*dbsqlc.Person, error) { return queries.PeopleByIDs(ctx, s.pool, ids) },
+	return byIDs(ctx, "people", func() ([]*dbsqlc.Person, error) { return queries.PeopleByIDs(ctx, s.dbtx, ids) },
 		personFromRow, func(p *Person) int64 { return p.ID })
 }
 
 // PersonByLogin loads one person, checking access.
 func (s *Service) PersonByLogin(ctx context.Context, login string) (*Person, error) {
-	person, err := lookupOne(ctx, fmt.Sprintf("person %q", login), func() (*dbsqlc.Person, error) { return queries.PersonByLogin(ctx, s.pool, login) },
+	person, err := lookupOne(ctx, fmt.Sprintf("person %q", login), func() (*dbsqlc.Person, error) { return queries.PersonByLogin(ctx, s.dbtx, login) },
 		personFromRow)
 	if err != nil {
 		return nil, err

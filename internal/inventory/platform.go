@@ -30,7 +30,7 @@ func (s *Service) count(ctx context.Context, query, what string) (int, error) {
 		return 0, err
 	}
 	var n int
-	if err := s.pool.QueryRow(ctx, query).Scan(&n); err != nil {
+	if err := s.dbtx.QueryRow(ctx, query).Scan(&n); err != nil {
 		return 0, fmt.Errorf("error counting %s: %w", what, err)
 	}
 	return n, nil
@@ -42,7 +42,7 @@ func (s *Service) ClustersByKind(ctx context.Context) ([]KindCount, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := queries.ClustersByKind(ctx, s.pool)
+	rows, err := queries.ClustersByKind(ctx, s.dbtx)
 	if err != nil {
 		return nil, fmt.Errorf("error counting clusters by kind: %w", err)
 	}
@@ -61,7 +61,7 @@ func (s *Service) HostTotals(ctx context.Context) (ClusterStats, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return st, err
 	}
-	rows, err := queries.HostTotals(ctx, s.pool)
+	rows, err := queries.HostTotals(ctx, s.dbtx)
 	if err != nil {
 		return st, fmt.Errorf("error counting hosts: %w", err)
 	}

@@ -53,7 +53,7 @@ func (s *Service) ListStacks(ctx context.Context, args page.Args) (page.Page[*St
 	if err != nil {
 		return page.Page[*Stack]{}, err
 	}
-	pages, err := queryPages[Stack](ctx, s.pool, pagedSpec{
+	pages, err := queryPages[Stack](ctx, s.dbtx, pagedSpec{
 		Columns: `s.id, s.name, s.description`, From: `stack s`, Where: "true", Partition: "0", Order: "s.name, s.id",
 	}, w, []int64{0})
 	if err != nil {
@@ -64,7 +64,7 @@ func (s *Service) ListStacks(ctx context.Context, args page.Args) (page.Page[*St
 
 // StacksByIDs loads stacks by id.
 func (s *Service) StacksByIDs(ctx context.Context, ids []int64) (map[int64]*Stack, error) {
-	return byIDs(ctx, "stacks", func() ([]*dbsqlc.Stack, error) { return queries.StacksByIDs(ctx, s.pool, ids) },
+	return byIDs(ctx, "stacks", func() ([]*dbsqlc.Stack, error) { return queries.StacksByIDs(ctx, s.dbtx, ids) },
 		func(r *dbsqlc.Stack) *Stack { return &Stack{ID: r.ID, Name: r.Name, Description: r.Description} },
 		func(s *Stack) int64 { return s.ID })
 }
@@ -75,13 +75,13 @@ func stackVersionFromRow(r *dbsqlc.StackVersion) *StackVersion {
 
 // StackVersionsByIDs loads stack versions by id.
 func (s *Service) StackVersionsByIDs(ctx context.Context, ids []int64) (map[int64]*StackVersion, error) {
-	return byIDs(ctx, "stack versions", func() ([]*dbsqlc.StackVersion, error) { return queries.StackVersionsByIDs(ctx, s.pool, ids) },
+	return byIDs(ctx, "stack versions", func() ([]*dbsqlc.StackVersion, error) { return queries.StackVersionsByIDs(ctx, s.dbtx, ids) },
 		stackVersionFromRow, func(v *StackVersion) int64 { return v.ID })
 }
 
 // VersionsByStack groups stack versions by stack, oldest release first.
 func (s *Service) VersionsByStack(ctx context.Context, stacks []int64) (map[int64][]*StackVersion, error) {
-	return groupedBy(ctx, "stack versions", func() ([]*dbsqlc.StackVersion, error) { return queries.StackVersionsByStack(ctx, s.pool, stacks) },
+	return groupedBy(ctx, "stack versions", func() ([]*dbsqlc.StackVersion, error) { return queries.StackVersionsByStack(ctx, s.dbtx, stacks) },
 		stackVersionFromRow, func(v *StackVersion) int64 { return v.StackID })
 }
 
@@ -95,7 +95,7 @@ func packageFromRow(r *dbsqlc.ServicePackage, stackVersion int64) *ServicePackag
 // PackagesByStackVersion groups the service packages of each stack version.
 func (s *Service) PackagesByStackVersion(ctx context.Context, versions []int64) (map[int64][]*ServicePackage, error) {
 	return groupedBy(ctx, "stack packages", func() ([]*dbsqlc.PackagesByStackVersionRow, error) {
-		return queries.PackagesByStackVersion(ctx, s.pool, versions)
+		return queries.PackagesByStackVersion(ctx, s.dbtx, versions)
 	}, func(r *dbsqlc.PackagesByStackVersionRow) *ServicePackage {
 		return packageFromRow(&r.ServicePackage, r.StackVersionID)
 	}, func(p *ServicePackage) int64 { return p.StackVersionID })
@@ -103,6 +103,6 @@ func (s *Service) PackagesByStackVersion(ctx context.Context, versions []int64) 
 
 // PackagesByIDs loads service packages by id.
 func (s *Service) PackagesByIDs(ctx context.Context, ids []int64) (map[int64]*ServicePackage, error) {
-	return byIDs(ctx, "service packages", func() ([]*dbsqlc.ServicePackage, error) { return queries.PackagesByIDs(ctx, s.pool, ids) },
+	return byIDs(ctx, "service packages", func() ([]*dbsqlc.ServicePackage, error) { return queries.PackagesByIDs(ctx, s.dbtx, ids) },
 		func(r *dbsqlc.ServicePackage) *ServicePackage { return packageFromRow(r, 0) }, func(p *ServicePackage) int64 { return p.ID })
 }

@@ -23,14 +23,14 @@ import (
 
 // Service reads host metrics and analyses hosts.
 type Service struct {
-	pool  db.DBTX
+	dbtx  db.DBTX
 	now   func() time.Time
 	peers peerCache
 }
 
 // NewService returns a Service reading through pool: a pool, or a transaction
 // to compose with other services.
-func NewService(pool db.DBTX) *Service { return &Service{pool: pool, now: time.Now} }
+func NewService(pool db.DBTX) *Service { return &Service{dbtx: pool, now: time.Now} }
 
 // Point is one bucket of a host's samples.
 type Point struct {
@@ -121,7 +121,7 @@ func (s *Service) HostSeries(ctx context.Context, hostID int64, from, to time.Ti
 		return Series{}, fault.Field("step", "step must be positive")
 	}
 	step = chooseStep(from, to, max(step, time.Minute), maxPoints)
-	rows, err := s.pool.Query(ctx, `SELECT date_bin($4::interval, ts, '2000-01-01 00:00:00+00') AS b,
+	rows, err := s.dbtx.Query(ctx, `SELECT date_bin($4::interval, ts, '2000-01-01 00:00:00+00') AS b,
 			avg(cpu_pct), max(cpu_pct), avg(mem_pct), avg(disk_io_pct), avg(net_in_bps), avg(net_out_bps),
 			avg(containers), count(*)
 		FROM host_metric WHERE host_id = $1 AND ts >= $2 AND ts < $3
@@ -232,7 +232,7 @@ func (s *Service) Analyse(ctx context.Context, h HostFacts, window time.Duration
 	for i := range v {
 		dest = append(dest, &v[i])
 	}
-	if err := s.pool.QueryRow(ctx, `SELECT count(*),
+	if err := s.dbtx.QueryRow(ctx, `SELECT count(*),
 			avg(m.cpu_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.cpu_pct),
 			avg(m.mem_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.mem_pct),
 			avg(m.disk_io_pct), percentile_cont(0.95) WITHIN GROUP (ORDER BY m.disk_io_pct),
@@ -358,7 +358,7 @@ type Finding struct {
 
 // scrape returns the host's scrape status; ok is false for a host nobody scrapes.
 func (s *Service) scrape(ctx context.Context, hostID int64) (st ScrapeStatus, ok bool, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT url, status, failures, last_attempt_at, last_success_at, last_error, next_attempt_at
+	err = s.dbtx.QueryRow(ctx, `SELECT url, status, failures, last_attempt_at, last_success_at, last_error, next_attempt_at
 		FROM scrape_target WHERE host_id = $1`, hostID).
 		Scan(&st.URL, &st.State, &st.Failures, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastError, &st.NextAttemptAt)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -436,7 +436,7 @@ func (s *Service) peerValues(ctx context.Context, cluster, host int64, from, to,
 	e := s.peers.entries[key]
 	s.peers.mu.Unlock()
 	if e == nil || now.Sub(e.loaded) >= peerCacheTTL || now.Before(e.loaded) {
-		avgs, err := telemetry.ClusterHourAverages(ctx, s.pool, cluster, from, to)
+		avgs, err := telemetry.ClusterHourAverages(ctx, s.dbtx, cluster, from, to)
 		if err != nil {
 			return [6][]float64{}, err
 		}

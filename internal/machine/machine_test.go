@@ -289,11 +289,11 @@ func TestAnalysisReusesPeersForAWhile(t *testing.T) {
 		return *a.Peers[1].PeerMedian
 	}
 	require.InDelta(t, 50, median(now), 1e-9)
-	_, err := s.pool.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 1.5, cum_mem_sum = cum_mem_sum * 1.5`)
+	_, err := s.dbtx.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 1.5, cum_mem_sum = cum_mem_sum * 1.5`)
 	require.NoError(t, err)
 	require.InDelta(t, 50, median(now.Add(peerCacheTTL-time.Second)), 1e-9, "read from the cache")
 	require.InDelta(t, 75, median(now.Add(peerCacheTTL)), 1e-9, "read again")
-	_, err = s.pool.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 2, cum_mem_sum = cum_mem_sum * 2`)
+	_, err = s.dbtx.Exec(ctx, `UPDATE host_metric_1h SET mem_sum = mem_sum * 2, cum_mem_sum = cum_mem_sum * 2`)
 	require.NoError(t, err)
 	require.InDelta(t, 150, median(now.Add(time.Hour)), 1e-9, "another run of hours is another key")
 }
