@@ -252,6 +252,15 @@ func saturate(n int64) int {
 	return int(min(n, maxInt))
 }
 
+// The sizes unpaged lists are priced at: every cluster of a fleet of the size
+// the portal is built for (docs/scaling.md), and the children of one parent
+// (a BU's clusters or sub-BUs, a stack's versions, a version's clusters or
+// packages).
+const (
+	nominalClusters  = 200
+	nominalPerParent = 20
+)
+
 // setComplexity installs the prices of the fields whose cost depends on their
 // arguments; every other field keeps the default (1 plus its selection, scalars
 // 0). now is the clock time ranges without an end are priced against.
@@ -280,6 +289,16 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	c.Query.APITokens = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
 
+	// Lists without paging return every row: they are priced at the size the
+	// portal is built for (a fleet of 200 clusters), not at one element, so a
+	// selection under them is paid for as often as it can run.
+	c.Platform.Watermarks = func(child int, _ []model.WatermarkDimension) int { return 1 + child*nominalClusters }
+	c.Platform.ClustersAtRisk = func(child int, _ *int) int { return 1 + child*nominalClusters }
+	c.BU.Clusters = func(child int) int { return 1 + child*nominalPerParent }
+	c.BU.Children = func(child int) int { return 1 + child*nominalPerParent }
+	c.Stack.Versions = func(child int) int { return 1 + child*nominalPerParent }
+	c.StackVersion.Clusters = func(child int) int { return 1 + child*nominalPerParent }
+	c.StackVersion.Packages = func(child int) int { return 1 + child*nominalPerParent }
 	c.Platform.RecentSickHosts = func(child int, first *int) int { return listCost(child, first, 20) }
 	c.SchedulerJob.Runs = func(child int, first *int) int { return listCost(child, first, 10) }
 	c.Cluster.Watermarks = func(child int, dims []model.WatermarkDimension, from, to *time.Time, step *model.Duration, maxPoints *int) int {

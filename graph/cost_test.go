@@ -162,3 +162,17 @@ func frontendDocuments(t *testing.T, dir string) map[string]string {
 	}
 	return docs
 }
+
+// TestUnpagedListsArePricedAtTheirSize: a list without paging returns every row,
+// so what is selected under it is paid for once per row it may hold, not once.
+func TestUnpagedListsArePricedAtTheirSize(t *testing.T) {
+	t.Parallel()
+	one, err := Price(`{ cluster(name: "c") { hosts(first: 100) { nodes { hostname } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	all, err := Price(`{ platform { watermarks { cluster { hosts(first: 100) { nodes { hostname } } } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, all, nominalClusters*(one-1), "every cluster's hosts are paid for")
+	v, err := Price(`{ stacks(first: 1) { nodes { versions { clusters { hosts(first: 10) { totalCount } } } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, v, nominalPerParent*nominalPerParent, "versions × their clusters")
+}

@@ -145,6 +145,15 @@ func (c *eventClock) end() {
 func (g *guard) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	rc := graphql.GetOperationContext(ctx)
 	if rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
+		// A subscription runs its selection on every event for as long as it
+		// lives, outside the expensive-operation slots; so an expensive one is
+		// refused outright (a screen's subscriptions cost tens).
+		if cost, _ := CostOf(ctx); cost.Requested >= g.expensiveCost {
+			err := gqlerror.Errorf("a subscription may cost less than %d per event; this one costs %d: subscribe to less and query the rest",
+				g.expensiveCost, cost.Requested)
+			err.Extensions = map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"}
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{err}, Extensions: map[string]any{"cost": cost}})
+		}
 		return next(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)

@@ -292,6 +292,13 @@ func TestOpenWebsocketsCloseWhenTheirCredentialChanges(t *testing.T) {
 	code, _ = wsClosed(t, ctx, lowered)
 	require.Equal(t, websocket.StatusCode(4403), code)
 
+	// A BU admin moved to another BU reads another subtree: their socket closes.
+	moved := live(e.wsAck(t, ctx, map[string]any{"authToken": e.as(fixture.BULead)}))
+	_, err = pool.Exec(ctx, `UPDATE person SET bu_id = (SELECT id FROM bu WHERE code = 'PLATFORM') WHERE login = $1`, fixture.BULead)
+	require.NoError(t, err)
+	code, _ = wsClosed(t, ctx, moved)
+	require.Equal(t, websocket.StatusCode(4403), code)
+
 	// Sign-out ends the websockets of the session's cookie.
 	session, csrf := signIn(t, e, e.as(fixture.Admin))
 	cookieConn := live(e.wsDialCookie(t, ctx, session))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,7 +181,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // those of the init payload, where the protocol answers with its close codes.
 func (s *Server) authenticate(next http.Handler, surface auth.Surface) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
+		ctx := audit.WithRemoteAddr(r.Context(), clientAddr(r, s.cfg.TrustedProxies))
 		creds := requestCredentials(r)
 		if surface == auth.SurfaceGraphQL && isWebsocketUpgrade(r) {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, upgradeCredentialsKey{}, creds)))
@@ -291,7 +292,9 @@ func (s *Server) watchCredential(ctx context.Context, cancel context.CancelCause
 	holds := func() bool {
 		now, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL, creds)
 		switch {
-		case err == nil && now.Principal.Role == p.Role:
+		case err == nil && now.Principal.Role == p.Role && now.Principal.BUID == p.BUID &&
+			slices.Equal(now.Principal.BUSubtree, p.BUSubtree):
+			// Same role and the same BU subtree: what the connection may read is unchanged.
 			return true
 		case err == nil || fault.Is(err, fault.Unauthenticated) || fault.Is(err, fault.Forbidden):
 			cancel(&graph.CloseError{Code: graph.CloseForbidden, Reason: "credential revoked or changed"})
@@ -420,7 +423,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	ctx := audit.WithRemoteAddr(r.Context(), r.RemoteAddr)
+	ctx := audit.WithRemoteAddr(r.Context(), clientAddr(r, s.cfg.TrustedProxies))
 	id, err := auth.Identify(ctx, s.pool, auth.SurfaceGraphQL,
 		auth.Credentials{Session: c.Value, CSRF: r.Header.Get(CSRFHeader), CheckCSRF: true})
 	switch {

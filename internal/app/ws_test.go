@@ -247,3 +247,29 @@ func TestWebsocketBoundsOperationsPerConnection(t *testing.T) {
 	require.Equal(t, "next", m["type"], "%v", m)
 	require.Equal(t, "VIEWER", dig(m, "payload", "data", "me", "role"))
 }
+
+// TestExpensiveSubscriptionsAreRefused: a subscription runs its selection on
+// every event, outside the slots that bound expensive queries, so one priced
+// at the expensive threshold or more is refused at subscribe.
+func TestExpensiveSubscriptionsAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn := e.wsAck(t, ctx, map[string]any{"authToken": e.as(fixture.Viewer)})
+	require.NoError(t, wsjson.Write(ctx, conn, subscribeMsg("heavy",
+		`subscription { platformPulse { platform { recentSickHosts(first: 2) { analysis(window: "744h") { window } } } } }`)))
+	var m map[string]any
+	require.NoError(t, wsjson.Read(ctx, conn, &m))
+	require.Equal(t, "heavy", m["id"], "%v", m)
+	require.Nil(t, dig(m, "payload", "data"), "%v", m)
+	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", dig(m, "payload", "errors", 0, "extensions", "code"), "%v", m)
+
+	// A screen's subscription is cheap and runs.
+	require.NoError(t, wsjson.Write(ctx, conn, subscribeMsg("screen", `subscription { platformPulse { at platform { clusterCount } } }`)))
+	for m["id"] != "screen" {
+		require.NoError(t, wsjson.Read(ctx, conn, &m))
+	}
+	require.Equal(t, "next", m["type"], "%v", m)
+	require.NotNil(t, dig(m, "payload", "data", "platformPulse"), "%v", m)
+}

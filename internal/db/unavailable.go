@@ -1,6 +1,7 @@
 package db
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -16,7 +17,9 @@ import (
 // failures are answered 503 with that reason (a client should retry later),
 // never a vague 500.
 func Unavailable(err error) (string, bool) {
-	if err == nil {
+	// A deadline or a cancellation is the caller's clock, not the database going
+	// away (context.DeadlineExceeded also satisfies net.Error).
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return "", false
 	}
 	var pgErr *pgconn.PgError
