@@ -312,4 +312,5 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	}
 	c.Host.Analysis = func(child int, window *model.Duration) int { return analysisCost(child, window) }
 	setWorkloadComplexity(c)
+	setIntelligenceComplexity(c)
 }

@@ -39,6 +39,8 @@ type ResolverRoot interface {
 	Host() HostResolver
 	Job() JobResolver
 	JobRun() JobRunResolver
+	MachineClustering() MachineClusteringResolver
+	MachinePoint() MachinePointResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
 	Platform() PlatformResolver
@@ -176,6 +178,11 @@ type ComplexityRoot struct {
 		Cluster func(childComplexity int) int
 		Levels  func(childComplexity int) int
 		Worst   func(childComplexity int) int
+	}
+
+	ClusteringCandidate struct {
+		K          func(childComplexity int) int
+		Silhouette func(childComplexity int) int
 	}
 
 	CreateApiTokenPayload struct {
@@ -378,9 +385,48 @@ type ComplexityRoot struct {
 		Truncated func(childComplexity int) int
 	}
 
+	MachineClustering struct {
+		Candidates        func(childComplexity int) int
+		ChosenK           func(childComplexity int) int
+		ComputedAt        func(childComplexity int) int
+		ExplainedVariance func(childComplexity int) int
+		FleetHostCount    func(childComplexity int) int
+		Groups            func(childComplexity int) int
+		HostCount         func(childComplexity int) int
+		Outliers          func(childComplexity int, first *int) int
+		Points            func(childComplexity int, limit *int) int
+		Quality           func(childComplexity int) int
+		WindowFrom        func(childComplexity int) int
+		WindowTo          func(childComplexity int) int
+	}
+
+	MachineFeatureValue struct {
+		Deviation func(childComplexity int) int
+		Feature   func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
+	MachineGroup struct {
+		Centroid       func(childComplexity int) int
+		Description    func(childComplexity int) int
+		FleetHostCount func(childComplexity int) int
+		HostCount      func(childComplexity int) int
+		Label          func(childComplexity int) int
+	}
+
+	MachinePoint struct {
+		Distance func(childComplexity int) int
+		Group    func(childComplexity int) int
+		Host     func(childComplexity int) int
+		Outlier  func(childComplexity int) int
+		X        func(childComplexity int) int
+		Y        func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CreateAPIToken        func(childComplexity int, input model.CreateAPITokenInput) int
 		RevokeAPIToken        func(childComplexity int, input model.RevokeAPITokenInput) int
+		RunClusteringAnalysis func(childComplexity int) int
 		SetHostState          func(childComplexity int, input model.SetHostStateInput) int
 		SetWatermarkThreshold func(childComplexity int, input model.SetWatermarkThresholdInput) int
 	}
@@ -459,6 +505,7 @@ type ComplexityRoot struct {
 		Job                 func(childComplexity int, id string) int
 		JobRun              func(childComplexity int, id string) int
 		Lineage             func(childComplexity int, node string, direction *model.LineageDirection, depth *int, maxNodes *int) int
+		MachineClustering   func(childComplexity int, filter *model.MachineClusteringFilter) int
 		Me                  func(childComplexity int) int
 		Node                func(childComplexity int, id string) int
 		Nodes               func(childComplexity int, ids []string) int
@@ -472,6 +519,11 @@ type ComplexityRoot struct {
 
 	RevokeApiTokenPayload struct {
 		APIToken   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	RunClusteringAnalysisPayload struct {
+		Clustering func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -681,10 +733,18 @@ type JobResolver interface {
 type JobRunResolver interface {
 	Job(ctx context.Context, obj *model.JobRun) (*model.Job, error)
 }
+type MachineClusteringResolver interface {
+	Points(ctx context.Context, obj *model.MachineClustering, limit *int) ([]*model.MachinePoint, error)
+	Outliers(ctx context.Context, obj *model.MachineClustering, first *int) ([]*model.MachinePoint, error)
+}
+type MachinePointResolver interface {
+	Host(ctx context.Context, obj *model.MachinePoint) (*model.Host, error)
+}
 type MutationResolver interface {
 	SetHostState(ctx context.Context, input model.SetHostStateInput) (*model.SetHostStatePayload, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error)
+	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
 }
 type PersonResolver interface {
@@ -719,6 +779,7 @@ type QueryResolver interface {
 	Platform(ctx context.Context) (*model.Platform, error)
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
+	MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error)
 	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
 	WatermarkThresholds(ctx context.Context) ([]*model.WatermarkThreshold, error)
 	Lineage(ctx context.Context, node string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
@@ -1283,6 +1344,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClusterWatermark.Worst(childComplexity), true
+
+	case "ClusteringCandidate.k":
+		if e.ComplexityRoot.ClusteringCandidate.K == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusteringCandidate.K(childComplexity), true
+	case "ClusteringCandidate.silhouette":
+		if e.ComplexityRoot.ClusteringCandidate.Silhouette == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusteringCandidate.Silhouette(childComplexity), true
 
 	case "CreateApiTokenPayload.apiToken":
 		if e.ComplexityRoot.CreateApiTokenPayload.APIToken == nil {
@@ -2113,6 +2187,176 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LineageGraph.Truncated(childComplexity), true
 
+	case "MachineClustering.candidates":
+		if e.ComplexityRoot.MachineClustering.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.Candidates(childComplexity), true
+	case "MachineClustering.chosenK":
+		if e.ComplexityRoot.MachineClustering.ChosenK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.ChosenK(childComplexity), true
+	case "MachineClustering.computedAt":
+		if e.ComplexityRoot.MachineClustering.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.ComputedAt(childComplexity), true
+	case "MachineClustering.explainedVariance":
+		if e.ComplexityRoot.MachineClustering.ExplainedVariance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.ExplainedVariance(childComplexity), true
+	case "MachineClustering.fleetHostCount":
+		if e.ComplexityRoot.MachineClustering.FleetHostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.FleetHostCount(childComplexity), true
+	case "MachineClustering.groups":
+		if e.ComplexityRoot.MachineClustering.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.Groups(childComplexity), true
+	case "MachineClustering.hostCount":
+		if e.ComplexityRoot.MachineClustering.HostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.HostCount(childComplexity), true
+	case "MachineClustering.outliers":
+		if e.ComplexityRoot.MachineClustering.Outliers == nil {
+			break
+		}
+
+		args, err := ec.field_MachineClustering_outliers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MachineClustering.Outliers(childComplexity, args["first"].(*int)), true
+	case "MachineClustering.points":
+		if e.ComplexityRoot.MachineClustering.Points == nil {
+			break
+		}
+
+		args, err := ec.field_MachineClustering_points_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MachineClustering.Points(childComplexity, args["limit"].(*int)), true
+	case "MachineClustering.quality":
+		if e.ComplexityRoot.MachineClustering.Quality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.Quality(childComplexity), true
+	case "MachineClustering.windowFrom":
+		if e.ComplexityRoot.MachineClustering.WindowFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.WindowFrom(childComplexity), true
+	case "MachineClustering.windowTo":
+		if e.ComplexityRoot.MachineClustering.WindowTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineClustering.WindowTo(childComplexity), true
+
+	case "MachineFeatureValue.deviation":
+		if e.ComplexityRoot.MachineFeatureValue.Deviation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineFeatureValue.Deviation(childComplexity), true
+	case "MachineFeatureValue.feature":
+		if e.ComplexityRoot.MachineFeatureValue.Feature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineFeatureValue.Feature(childComplexity), true
+	case "MachineFeatureValue.value":
+		if e.ComplexityRoot.MachineFeatureValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineFeatureValue.Value(childComplexity), true
+
+	case "MachineGroup.centroid":
+		if e.ComplexityRoot.MachineGroup.Centroid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineGroup.Centroid(childComplexity), true
+	case "MachineGroup.description":
+		if e.ComplexityRoot.MachineGroup.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineGroup.Description(childComplexity), true
+	case "MachineGroup.fleetHostCount":
+		if e.ComplexityRoot.MachineGroup.FleetHostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineGroup.FleetHostCount(childComplexity), true
+	case "MachineGroup.hostCount":
+		if e.ComplexityRoot.MachineGroup.HostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineGroup.HostCount(childComplexity), true
+	case "MachineGroup.label":
+		if e.ComplexityRoot.MachineGroup.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineGroup.Label(childComplexity), true
+
+	case "MachinePoint.distance":
+		if e.ComplexityRoot.MachinePoint.Distance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.Distance(childComplexity), true
+	case "MachinePoint.group":
+		if e.ComplexityRoot.MachinePoint.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.Group(childComplexity), true
+	case "MachinePoint.host":
+		if e.ComplexityRoot.MachinePoint.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.Host(childComplexity), true
+	case "MachinePoint.outlier":
+		if e.ComplexityRoot.MachinePoint.Outlier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.Outlier(childComplexity), true
+	case "MachinePoint.x":
+		if e.ComplexityRoot.MachinePoint.X == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.X(childComplexity), true
+	case "MachinePoint.y":
+		if e.ComplexityRoot.MachinePoint.Y == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.Y(childComplexity), true
+
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -2135,6 +2379,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["input"].(model.RevokeAPITokenInput)), true
+	case "Mutation.runClusteringAnalysis":
+		if e.ComplexityRoot.Mutation.RunClusteringAnalysis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RunClusteringAnalysis(childComplexity), true
 	case "Mutation.setHostState":
 		if e.ComplexityRoot.Mutation.SetHostState == nil {
 			break
@@ -2573,6 +2823,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Lineage(childComplexity, args["node"].(string), args["direction"].(*model.LineageDirection), args["depth"].(*int), args["maxNodes"].(*int)), true
+	case "Query.machineClustering":
+		if e.ComplexityRoot.Query.MachineClustering == nil {
+			break
+		}
+
+		args, err := ec.field_Query_machineClustering_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MachineClustering(childComplexity, args["filter"].(*model.MachineClusteringFilter)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -2665,6 +2926,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RevokeApiTokenPayload.UserErrors(childComplexity), true
+
+	case "RunClusteringAnalysisPayload.clustering":
+		if e.ComplexityRoot.RunClusteringAnalysisPayload.Clustering == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunClusteringAnalysisPayload.Clustering(childComplexity), true
+	case "RunClusteringAnalysisPayload.userErrors":
+		if e.ComplexityRoot.RunClusteringAnalysisPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunClusteringAnalysisPayload.UserErrors(childComplexity), true
 
 	case "SchedulerJob.description":
 		if e.ComplexityRoot.SchedulerJob.Description == nil {
@@ -3297,6 +3571,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
 			graphql.NewInputUnmarshaler("HostOrder", ec.unmarshalInputHostOrder),
+			graphql.NewInputUnmarshaler("MachineClusteringFilter", ec.unmarshalInputMachineClusteringFilter),
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
@@ -3394,6 +3669,120 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/intelligence.graphqls", Input: `# Intelligent operations: machine clustering (hosts grouped by how they behave,
+# docs/anomaly.md).
+
+"A behaviour machine clustering groups hosts by: the mean or the 95th percentile over the window of one metric."
+enum MachineFeature {
+  "CPU utilisation, 0..1."
+  CPU_MEAN
+  CPU_P95
+  "Memory in use, 0..1."
+  MEMORY_MEAN
+  MEMORY_P95
+  "Disk IO utilisation, 0..1."
+  IO_MEAN
+  IO_P95
+  "Network in, as a fraction of the NIC's speed."
+  NET_IN_MEAN
+  NET_IN_P95
+  "Running containers."
+  CONTAINERS_MEAN
+  CONTAINERS_P95
+}
+
+"One coordinate of a group's centre."
+type MachineFeatureValue {
+  feature: MachineFeature!
+  "In the feature's own unit."
+  value: Float!
+  "In robust standard deviations from the fleet's median (median and MAD of every host)."
+  deviation: Float!
+}
+
+"A group of hosts that behave alike."
+type MachineGroup {
+  "The group's label, kept from run to run (new centroids are matched to the last run's)."
+  label: Int!
+  "What sets the group apart, in words (\"CPU-heavy, low IO\")."
+  description: String!
+  "Hosts of the group the filter keeps."
+  hostCount: Int!
+  "Hosts of the group in the whole fleet."
+  fleetHostCount: Int!
+  centroid: [MachineFeatureValue!]!
+}
+
+"A host on the distribution chart."
+type MachinePoint {
+  host: Host!
+  "Its place on the first two principal components of the standardised features."
+  x: Float!
+  y: Float!
+  "Its group's label."
+  group: Int!
+  "Distance to its group's centre, in robust standard deviations."
+  distance: Float!
+  "Far from every group: no group describes this host."
+  outlier: Boolean!
+}
+
+"The silhouette of one candidate number of groups."
+type ClusteringCandidate {
+  k: Int!
+  "Mean silhouette on a sample, -1..1: higher is better separated."
+  silhouette: Float!
+}
+
+"The latest machine clustering, seen through a filter."
+type MachineClustering {
+  computedAt: Time!
+  "The window of hourly sums the features summarise."
+  windowFrom: Time!
+  windowTo: Time!
+  "The number of groups, chosen by the silhouette."
+  chosenK: Int!
+  "The silhouette of chosenK."
+  quality: Float!
+  candidates: [ClusteringCandidate!]!
+  "Hosts the filter keeps."
+  hostCount: Int!
+  "Hosts the run placed (the whole fleet with samples in the window)."
+  fleetHostCount: Int!
+  "Share of the variance on the chart's x and y axes."
+  explainedVariance: [Float!]!
+  groups: [MachineGroup!]!
+  "Up to limit hosts for the chart (0..20000): every outlier, then an even sample."
+  points(limit: Int = 2000): [MachinePoint!]!
+  "The outliers, farthest from their group first (0..20000)."
+  outliers(first: Int = 50): [MachinePoint!]!
+}
+
+"Which hosts a clustering view shows; empty fields do not restrict."
+input MachineClusteringFilter {
+  clusterIds: [ID!]
+  kinds: [ClusterKind!]
+  "Hosts of clusters owned by this BU (and its subtree)."
+  buId: ID
+  rack: String
+}
+
+type RunClusteringAnalysisPayload {
+  "The new clustering (whole fleet); null when the run was refused or found too few hosts."
+  clustering: MachineClustering
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "The latest machine clustering; null before the first run."
+  machineClustering(filter: MachineClusteringFilter): MachineClustering
+}
+
+extend type Mutation {
+  "Runs the machine clustering analysis now (OPERATOR), recorded like a scheduled run of the machine-clustering job."
+  runClusteringAnalysis: RunClusteringAnalysisPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `"""
 Tesla's GraphQL API: the operations portal for big-data compute platforms.
 
@@ -4660,6 +5049,16 @@ func (ec *executionContext) childFields_ClusterWatermark(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type ClusterWatermark", field.Name)
 }
 
+func (ec *executionContext) childFields_ClusteringCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "k":
+		return ec.fieldContext_ClusteringCandidate_k(ctx, field)
+	case "silhouette":
+		return ec.fieldContext_ClusteringCandidate_silhouette(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusteringCandidate", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiToken":
@@ -5060,6 +5459,82 @@ func (ec *executionContext) childFields_LineageGraph(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type LineageGraph", field.Name)
 }
 
+func (ec *executionContext) childFields_MachineClustering(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "computedAt":
+		return ec.fieldContext_MachineClustering_computedAt(ctx, field)
+	case "windowFrom":
+		return ec.fieldContext_MachineClustering_windowFrom(ctx, field)
+	case "windowTo":
+		return ec.fieldContext_MachineClustering_windowTo(ctx, field)
+	case "chosenK":
+		return ec.fieldContext_MachineClustering_chosenK(ctx, field)
+	case "quality":
+		return ec.fieldContext_MachineClustering_quality(ctx, field)
+	case "candidates":
+		return ec.fieldContext_MachineClustering_candidates(ctx, field)
+	case "hostCount":
+		return ec.fieldContext_MachineClustering_hostCount(ctx, field)
+	case "fleetHostCount":
+		return ec.fieldContext_MachineClustering_fleetHostCount(ctx, field)
+	case "explainedVariance":
+		return ec.fieldContext_MachineClustering_explainedVariance(ctx, field)
+	case "groups":
+		return ec.fieldContext_MachineClustering_groups(ctx, field)
+	case "points":
+		return ec.fieldContext_MachineClustering_points(ctx, field)
+	case "outliers":
+		return ec.fieldContext_MachineClustering_outliers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MachineClustering", field.Name)
+}
+
+func (ec *executionContext) childFields_MachineFeatureValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "feature":
+		return ec.fieldContext_MachineFeatureValue_feature(ctx, field)
+	case "value":
+		return ec.fieldContext_MachineFeatureValue_value(ctx, field)
+	case "deviation":
+		return ec.fieldContext_MachineFeatureValue_deviation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MachineFeatureValue", field.Name)
+}
+
+func (ec *executionContext) childFields_MachineGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "label":
+		return ec.fieldContext_MachineGroup_label(ctx, field)
+	case "description":
+		return ec.fieldContext_MachineGroup_description(ctx, field)
+	case "hostCount":
+		return ec.fieldContext_MachineGroup_hostCount(ctx, field)
+	case "fleetHostCount":
+		return ec.fieldContext_MachineGroup_fleetHostCount(ctx, field)
+	case "centroid":
+		return ec.fieldContext_MachineGroup_centroid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MachineGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_MachinePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "host":
+		return ec.fieldContext_MachinePoint_host(ctx, field)
+	case "x":
+		return ec.fieldContext_MachinePoint_x(ctx, field)
+	case "y":
+		return ec.fieldContext_MachinePoint_y(ctx, field)
+	case "group":
+		return ec.fieldContext_MachinePoint_group(ctx, field)
+	case "distance":
+		return ec.fieldContext_MachinePoint_distance(ctx, field)
+	case "outlier":
+		return ec.fieldContext_MachinePoint_outlier(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MachinePoint", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -5186,6 +5661,16 @@ func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Contex
 		return ec.fieldContext_RevokeApiTokenPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RevokeApiTokenPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RunClusteringAnalysisPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "clustering":
+		return ec.fieldContext_RunClusteringAnalysisPayload_clustering(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RunClusteringAnalysisPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunClusteringAnalysisPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SchedulerJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5840,6 +6325,34 @@ func (ec *executionContext) field_Job_lastRuns_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_MachineClustering_outliers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MachineClustering_points_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6453,6 +6966,20 @@ func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["maxNodes"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_machineClustering_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.MachineClusteringFilter, error) {
+			return ec.unmarshalOMachineClusteringFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineClusteringFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
 	return args, nil
 }
 
@@ -8910,6 +9437,52 @@ func (ec *executionContext) fieldContext_ClusterWatermark_worst(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ClusteringCandidate_k(ctx context.Context, field graphql.CollectedField, obj *model.ClusteringCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusteringCandidate_k(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.K, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusteringCandidate_k(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusteringCandidate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusteringCandidate_silhouette(ctx context.Context, field graphql.CollectedField, obj *model.ClusteringCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusteringCandidate_silhouette(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Silhouette, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusteringCandidate_silhouette(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusteringCandidate", field, false, false, "Float")
 }
 
 func (ec *executionContext) _CreateApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
@@ -12252,6 +12825,682 @@ func (ec *executionContext) fieldContext_LineageGraph_truncated(_ context.Contex
 	return graphql.NewScalarFieldContext("LineageGraph", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _MachineClustering_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MachineClustering_windowFrom(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_windowFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_windowFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MachineClustering_windowTo(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_windowTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_windowTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MachineClustering_chosenK(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_chosenK(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChosenK, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_chosenK(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachineClustering_quality(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_quality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_quality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachineClustering_candidates(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ClusteringCandidate) graphql.Marshaler {
+			return ec.marshalNClusteringCandidate2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusteringCandidateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MachineClustering",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusteringCandidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MachineClustering_hostCount(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_hostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_hostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachineClustering_fleetHostCount(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_fleetHostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FleetHostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_fleetHostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachineClustering_explainedVariance(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_explainedVariance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExplainedVariance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_explainedVariance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineClustering", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachineClustering_groups(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MachineGroup) graphql.Marshaler {
+			return ec.marshalNMachineGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MachineClustering",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MachineGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MachineClustering_points(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MachineClustering().Points(ctx, obj, fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MachinePoint) graphql.Marshaler {
+			return ec.marshalNMachinePoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachinePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_points(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MachineClustering",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MachinePoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MachineClustering_points_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MachineClustering_outliers(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_outliers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MachineClustering().Outliers(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MachinePoint) graphql.Marshaler {
+			return ec.marshalNMachinePoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachinePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_outliers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MachineClustering",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MachinePoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MachineClustering_outliers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MachineFeatureValue_feature(ctx context.Context, field graphql.CollectedField, obj *model.MachineFeatureValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineFeatureValue_feature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Feature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MachineFeature) graphql.Marshaler {
+			return ec.marshalNMachineFeature2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeature(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineFeatureValue_feature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineFeatureValue", field, false, false, "MachineFeature")
+}
+
+func (ec *executionContext) _MachineFeatureValue_value(ctx context.Context, field graphql.CollectedField, obj *model.MachineFeatureValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineFeatureValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineFeatureValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineFeatureValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachineFeatureValue_deviation(ctx context.Context, field graphql.CollectedField, obj *model.MachineFeatureValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineFeatureValue_deviation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deviation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineFeatureValue_deviation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineFeatureValue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachineGroup_label(ctx context.Context, field graphql.CollectedField, obj *model.MachineGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineGroup_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachineGroup_description(ctx context.Context, field graphql.CollectedField, obj *model.MachineGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineGroup_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineGroup_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _MachineGroup_hostCount(ctx context.Context, field graphql.CollectedField, obj *model.MachineGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineGroup_hostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineGroup_hostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachineGroup_fleetHostCount(ctx context.Context, field graphql.CollectedField, obj *model.MachineGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineGroup_fleetHostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FleetHostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineGroup_fleetHostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachineGroup_centroid(ctx context.Context, field graphql.CollectedField, obj *model.MachineGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineGroup_centroid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Centroid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MachineFeatureValue) graphql.Marshaler {
+			return ec.marshalNMachineFeatureValue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeatureValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineGroup_centroid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MachineGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MachineFeatureValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MachinePoint_host(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MachinePoint().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MachinePoint",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MachinePoint_x(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_x(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.X, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_x(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachinePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachinePoint_y(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_y(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Y, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_y(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachinePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachinePoint_group(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachinePoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachinePoint_distance(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_distance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Distance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachinePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachinePoint_outlier(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_outlier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outlier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_outlier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachinePoint", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Mutation_setHostState(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12380,6 +13629,38 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Con
 	if fc.Args, err = ec.field_Mutation_revokeApiToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runClusteringAnalysis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runClusteringAnalysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RunClusteringAnalysis(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RunClusteringAnalysisPayload) graphql.Marshaler {
+			return ec.marshalNRunClusteringAnalysisPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRunClusteringAnalysisPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runClusteringAnalysis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RunClusteringAnalysisPayload(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -14124,6 +15405,50 @@ func (ec *executionContext) fieldContext_Query_apiTokens(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_machineClustering(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_machineClustering(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MachineClustering(ctx, fc.Args["filter"].(*model.MachineClusteringFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MachineClustering) graphql.Marshaler {
+			return ec.marshalOMachineClustering2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineClustering(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_machineClustering(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MachineClustering(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_machineClustering_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_schedulerJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14582,6 +15907,70 @@ func (ec *executionContext) _RevokeApiTokenPayload_userErrors(ctx context.Contex
 func (ec *executionContext) fieldContext_RevokeApiTokenPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RevokeApiTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunClusteringAnalysisPayload_clustering(ctx context.Context, field graphql.CollectedField, obj *model.RunClusteringAnalysisPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunClusteringAnalysisPayload_clustering(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Clustering, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MachineClustering) graphql.Marshaler {
+			return ec.marshalOMachineClustering2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineClustering(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunClusteringAnalysisPayload_clustering(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunClusteringAnalysisPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MachineClustering(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RunClusteringAnalysisPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RunClusteringAnalysisPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunClusteringAnalysisPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RunClusteringAnalysisPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RunClusteringAnalysisPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -18556,6 +19945,69 @@ func UnmarshalHostOrder(ctx context.Context, raw any) (model.HostOrder, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMachineClusteringFilter(ctx context.Context, obj any) (model.MachineClusteringFilter, error) {
+	var it model.MachineClusteringFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"clusterIds", "kinds", "buId", "rack"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "clusterIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterIds = data
+		case "kinds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kinds"))
+			data, err := ec.unmarshalOClusterKind2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kinds = data
+		case "buId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BuID = data
+		case "rack":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rack"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rack = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMachineClusteringFilter unmarshals raw into the MachineClusteringFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMachineClusteringFilter(ctx context.Context, raw any) (model.MachineClusteringFilter, error) {
+	var out model.MachineClusteringFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MachineClusteringFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
 	var it model.PersonFilter
 	if obj == nil {
@@ -19710,6 +21162,44 @@ func (ec *executionContext) _ClusterWatermark(ctx context.Context, sel ast.Selec
 			out.Values[i] = ec._ClusterWatermark_worst(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusteringCandidateImplementors = []string{"ClusteringCandidate"}
+
+func (ec *executionContext) _ClusteringCandidate(ctx context.Context, sel ast.SelectionSet, obj *model.ClusteringCandidate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusteringCandidateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusteringCandidate")
+		case "k":
+			out.Values[i] = ec._ClusteringCandidate_k(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "silhouette":
+			out.Values[i] = ec._ClusteringCandidate_silhouette(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -21037,6 +22527,251 @@ func (ec *executionContext) _LineageGraph(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var machineClusteringImplementors = []string{"MachineClustering"}
+
+func (ec *executionContext) _MachineClustering(ctx context.Context, sel ast.SelectionSet, obj *model.MachineClustering) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, machineClusteringImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MachineClustering")
+		case "computedAt":
+			out.Values[i] = ec._MachineClustering_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "windowFrom":
+			out.Values[i] = ec._MachineClustering_windowFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "windowTo":
+			out.Values[i] = ec._MachineClustering_windowTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "chosenK":
+			out.Values[i] = ec._MachineClustering_chosenK(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "quality":
+			out.Values[i] = ec._MachineClustering_quality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "candidates":
+			out.Values[i] = ec._MachineClustering_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hostCount":
+			out.Values[i] = ec._MachineClustering_hostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fleetHostCount":
+			out.Values[i] = ec._MachineClustering_fleetHostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "explainedVariance":
+			out.Values[i] = ec._MachineClustering_explainedVariance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "groups":
+			out.Values[i] = ec._MachineClustering_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MachineClustering_points(ctx, field, obj)
+				})
+		case "outliers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MachineClustering_outliers(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var machineFeatureValueImplementors = []string{"MachineFeatureValue"}
+
+func (ec *executionContext) _MachineFeatureValue(ctx context.Context, sel ast.SelectionSet, obj *model.MachineFeatureValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, machineFeatureValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MachineFeatureValue")
+		case "feature":
+			out.Values[i] = ec._MachineFeatureValue_feature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._MachineFeatureValue_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deviation":
+			out.Values[i] = ec._MachineFeatureValue_deviation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var machineGroupImplementors = []string{"MachineGroup"}
+
+func (ec *executionContext) _MachineGroup(ctx context.Context, sel ast.SelectionSet, obj *model.MachineGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, machineGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MachineGroup")
+		case "label":
+			out.Values[i] = ec._MachineGroup_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._MachineGroup_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostCount":
+			out.Values[i] = ec._MachineGroup_hostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fleetHostCount":
+			out.Values[i] = ec._MachineGroup_fleetHostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "centroid":
+			out.Values[i] = ec._MachineGroup_centroid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var machinePointImplementors = []string{"MachinePoint"}
+
+func (ec *executionContext) _MachinePoint(ctx context.Context, sel ast.SelectionSet, obj *model.MachinePoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, machinePointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MachinePoint")
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MachinePoint_host(ctx, field, obj)
+				})
+		case "x":
+			out.Values[i] = ec._MachinePoint_x(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "y":
+			out.Values[i] = ec._MachinePoint_y(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "group":
+			out.Values[i] = ec._MachinePoint_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "distance":
+			out.Values[i] = ec._MachinePoint_distance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outlier":
+			out.Values[i] = ec._MachinePoint_outlier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -21073,6 +22808,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeApiToken":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeApiToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runClusteringAnalysis":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runClusteringAnalysis(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21608,6 +23350,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiTokens(ctx, field)
 				})
+		case "machineClustering":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_machineClustering(ctx, field)
+				})
 		case "schedulerJobs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -21705,6 +23453,44 @@ func (ec *executionContext) _RevokeApiTokenPayload(ctx context.Context, sel ast.
 			}
 		case "userErrors":
 			out.Values[i] = ec._RevokeApiTokenPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var runClusteringAnalysisPayloadImplementors = []string{"RunClusteringAnalysisPayload"}
+
+func (ec *executionContext) _RunClusteringAnalysisPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RunClusteringAnalysisPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, runClusteringAnalysisPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RunClusteringAnalysisPayload")
+		case "clustering":
+			out.Values[i] = ec._RunClusteringAnalysisPayload_clustering(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RunClusteringAnalysisPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23406,6 +25192,30 @@ func (ec *executionContext) marshalNClusterWatermark2ᚖgithubᚗcomᚋteslaops�
 	return ec._ClusterWatermark(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNClusteringCandidate2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusteringCandidateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClusteringCandidate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClusteringCandidate2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusteringCandidate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNClusteringCandidate2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusteringCandidate(ctx context.Context, sel ast.SelectionSet, v *model.ClusteringCandidate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusteringCandidate!")
+		return graphql.Null
+	}
+	return ec._ClusteringCandidate(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
 	res, err := ec.unmarshalInputCreateApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23531,6 +25341,35 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNFloat2ᚕfloat64ᚄ(ctx context.Context, v any) ([]float64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]float64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFloat2float64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNFloat2ᚕfloat64ᚄ(ctx context.Context, sel ast.SelectionSet, v []float64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNFloat2float64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNForecastPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐForecastPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ForecastPoint) graphql.Marshaler {
@@ -23968,6 +25807,88 @@ func (ec *executionContext) marshalNLineageNode2ᚕgithubᚗcomᚋteslaopsᚋtes
 	return ret
 }
 
+func (ec *executionContext) unmarshalNMachineFeature2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeature(ctx context.Context, v any) (model.MachineFeature, error) {
+	var res model.MachineFeature
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMachineFeature2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeature(ctx context.Context, sel ast.SelectionSet, v model.MachineFeature) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNMachineFeatureValue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeatureValueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MachineFeatureValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMachineFeatureValue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeatureValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMachineFeatureValue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeatureValue(ctx context.Context, sel ast.SelectionSet, v *model.MachineFeatureValue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MachineFeatureValue!")
+		return graphql.Null
+	}
+	return ec._MachineFeatureValue(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMachineGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MachineGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMachineGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMachineGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineGroup(ctx context.Context, sel ast.SelectionSet, v *model.MachineGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MachineGroup!")
+		return graphql.Null
+	}
+	return ec._MachineGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMachinePoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachinePointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MachinePoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMachinePoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachinePoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMachinePoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachinePoint(ctx context.Context, sel ast.SelectionSet, v *model.MachinePoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MachinePoint!")
+		return graphql.Null
+	}
+	return ec._MachinePoint(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -24113,6 +26034,14 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋteslaopsᚋteslaᚋgra
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNRunClusteringAnalysisPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRunClusteringAnalysisPayload(ctx context.Context, sel ast.SelectionSet, v *model.RunClusteringAnalysisPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RunClusteringAnalysisPayload!")
+		return graphql.Null
+	}
+	return ec._RunClusteringAnalysisPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSchedulerJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchedulerJob) graphql.Marshaler {
@@ -24746,6 +26675,42 @@ func (ec *executionContext) unmarshalOClusterFilter2ᚖgithubᚗcomᚋteslaops�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOClusterKind2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKindᚄ(ctx context.Context, v any) ([]model.ClusterKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ClusterKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNClusterKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOClusterKind2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKindᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ClusterKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClusterKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOClusterKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKind(ctx context.Context, v any) (*model.ClusterKind, error) {
 	if v == nil {
 		return nil, nil
@@ -24908,6 +26873,41 @@ func (ec *executionContext) marshalOHostState2ᚖgithubᚗcomᚋteslaopsᚋtesla
 	return v
 }
 
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -24972,6 +26972,21 @@ func (ec *executionContext) marshalOLineageDirection2ᚖgithubᚗcomᚋteslaops�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOMachineClustering2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineClustering(ctx context.Context, sel ast.SelectionSet, v *model.MachineClustering) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MachineClustering(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMachineClusteringFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineClusteringFilter(ctx context.Context, v any) (*model.MachineClusteringFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMachineClusteringFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalONode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {

@@ -105,6 +105,13 @@ type ClusterOrder struct {
 	Direction *OrderDirection   `json:"direction,omitempty"`
 }
 
+// The silhouette of one candidate number of groups.
+type ClusteringCandidate struct {
+	K int `json:"k"`
+	// Mean silhouette on a sample, -1..1: higher is better separated.
+	Silhouette float64 `json:"silhouette"`
+}
+
 type CreateAPITokenInput struct {
 	// Whose token; defaults to the caller.
 	Login *string `json:"login,omitempty"`
@@ -289,6 +296,37 @@ type LineageGraph struct {
 	Truncated bool `json:"truncated"`
 }
 
+// Which hosts a clustering view shows; empty fields do not restrict.
+type MachineClusteringFilter struct {
+	ClusterIds []string      `json:"clusterIds,omitempty"`
+	Kinds      []ClusterKind `json:"kinds,omitempty"`
+	// Hosts of clusters owned by this BU (and its subtree).
+	BuID *string `json:"buId,omitempty"`
+	Rack *string `json:"rack,omitempty"`
+}
+
+// One coordinate of a group's centre.
+type MachineFeatureValue struct {
+	Feature MachineFeature `json:"feature"`
+	// In the feature's own unit.
+	Value float64 `json:"value"`
+	// In robust standard deviations from the fleet's median (median and MAD of every host).
+	Deviation float64 `json:"deviation"`
+}
+
+// A group of hosts that behave alike.
+type MachineGroup struct {
+	// The group's label, kept from run to run (new centroids are matched to the last run's).
+	Label int `json:"label"`
+	// What sets the group apart, in words ("CPU-heavy, low IO").
+	Description string `json:"description"`
+	// Hosts of the group the filter keeps.
+	HostCount int `json:"hostCount"`
+	// Hosts of the group in the whole fleet.
+	FleetHostCount int                    `json:"fleetHostCount"`
+	Centroid       []*MachineFeatureValue `json:"centroid"`
+}
+
 type Mutation struct {
 }
 
@@ -350,6 +388,12 @@ type RevokeAPITokenInput struct {
 type RevokeAPITokenPayload struct {
 	APIToken   *APIToken    `json:"apiToken,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type RunClusteringAnalysisPayload struct {
+	// The new clustering (whole fleet); null when the run was refused or found too few hosts.
+	Clustering *MachineClustering `json:"clustering,omitempty"`
+	UserErrors []*UserError       `json:"userErrors"`
 }
 
 type SchedulerRun struct {
@@ -1267,6 +1311,83 @@ func (e *LineageEdgeKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e LineageEdgeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A behaviour machine clustering groups hosts by: the mean or the 95th percentile over the window of one metric.
+type MachineFeature string
+
+const (
+	// CPU utilisation, 0..1.
+	MachineFeatureCPUMean MachineFeature = "CPU_MEAN"
+	MachineFeatureCPUP95  MachineFeature = "CPU_P95"
+	// Memory in use, 0..1.
+	MachineFeatureMemoryMean MachineFeature = "MEMORY_MEAN"
+	MachineFeatureMemoryP95  MachineFeature = "MEMORY_P95"
+	// Disk IO utilisation, 0..1.
+	MachineFeatureIoMean MachineFeature = "IO_MEAN"
+	MachineFeatureIoP95  MachineFeature = "IO_P95"
+	// Network in, as a fraction of the NIC's speed.
+	MachineFeatureNetInMean MachineFeature = "NET_IN_MEAN"
+	MachineFeatureNetInP95  MachineFeature = "NET_IN_P95"
+	// Running containers.
+	MachineFeatureContainersMean MachineFeature = "CONTAINERS_MEAN"
+	MachineFeatureContainersP95  MachineFeature = "CONTAINERS_P95"
+)
+
+var AllMachineFeature = []MachineFeature{
+	MachineFeatureCPUMean,
+	MachineFeatureCPUP95,
+	MachineFeatureMemoryMean,
+	MachineFeatureMemoryP95,
+	MachineFeatureIoMean,
+	MachineFeatureIoP95,
+	MachineFeatureNetInMean,
+	MachineFeatureNetInP95,
+	MachineFeatureContainersMean,
+	MachineFeatureContainersP95,
+}
+
+func (e MachineFeature) IsValid() bool {
+	switch e {
+	case MachineFeatureCPUMean, MachineFeatureCPUP95, MachineFeatureMemoryMean, MachineFeatureMemoryP95, MachineFeatureIoMean, MachineFeatureIoP95, MachineFeatureNetInMean, MachineFeatureNetInP95, MachineFeatureContainersMean, MachineFeatureContainersP95:
+		return true
+	}
+	return false
+}
+
+func (e MachineFeature) String() string {
+	return string(e)
+}
+
+func (e *MachineFeature) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MachineFeature(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MachineFeature", str)
+	}
+	return nil
+}
+
+func (e MachineFeature) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MachineFeature) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MachineFeature) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

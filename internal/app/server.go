@@ -23,6 +23,7 @@ import (
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/ingest"
@@ -77,6 +78,8 @@ type Services struct {
 	// Workload and Lineage serve jobs, runs, datasets and lineage walks.
 	Workload *workload.Service
 	Lineage  *lineage.Service
+	// Clustering serves the machine clustering and runs it for operators.
+	Clustering *clustering.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -93,19 +96,30 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		auth.CredentialsChannel)
 	inv := inventory.NewService(api, apiLog)
 	wm := watermark.NewService(api, events, logger)
+	clus := clustering.NewService(api, apiLog, cfg.Jobs.Clustering)
+	if job, err := jobs.Find(js, jobs.NameMachineClustering); err == nil {
+		// An operator's run is the scheduled job's, run now: locked against the
+		// scheduler's and recorded with it. It finishes even if the caller
+		// leaves, as a scheduled run would.
+		clus.SetRunner(func(ctx context.Context) error {
+			_, err := jobs.Run(context.WithoutCancel(ctx), pool, logger, cfg.Replica, job)
+			return err
+		})
+	}
 	return Services{
-		Inventory: inv,
-		Accounts:  account.NewService(pool, log, cfg.SessionTTL),
-		Audit:     apiLog,
-		Machine:   machine.NewService(api),
-		Watermark: wm,
-		Jobs:      js,
-		Catalog:   jobs.NewCatalog(api, js),
-		Events:    events,
-		Platform:  platform.NewService(inv, wm, events, logger),
-		Workload:  workload.NewService(api),
-		Lineage:   lineage.NewService(api),
-		api:       api,
+		Inventory:  inv,
+		Accounts:   account.NewService(pool, log, cfg.SessionTTL),
+		Audit:      apiLog,
+		Machine:    machine.NewService(api),
+		Watermark:  wm,
+		Jobs:       js,
+		Catalog:    jobs.NewCatalog(api, js),
+		Events:     events,
+		Platform:   platform.NewService(inv, wm, events, logger),
+		Workload:   workload.NewService(api),
+		Lineage:    lineage.NewService(api),
+		Clustering: clus,
+		api:        api,
 	}
 }
 
@@ -115,7 +129,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit, events: svc.Events}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
-		Workload: svc.Workload, LineageService: svc.Lineage}
+		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
