@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -199,4 +201,45 @@ func TestNoRunYetAndTooFewHosts(t *testing.T) {
 	out, err := s.RunOnce(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, out.RunID)
+}
+
+// BenchmarkRunOnce times the whole job on the database: loading a day of
+// hourly sums for every host, clustering, and storing the run with COPY.
+// TESLA_BENCH_HOSTS sets the fleet (default 20,000; docs/benchmarks.md quotes
+// 200,000).
+func BenchmarkRunOnce(b *testing.B) {
+	hosts := 20000
+	if v, err := strconv.Atoi(os.Getenv("TESLA_BENCH_HOSTS")); err == nil && v > 0 {
+		hosts = v
+	}
+	pool := dbtest.New(b)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`INSERT INTO cluster (name, region, kind) SELECT 'c' || c, 'bench', (ARRAY['STREAMING','BATCH','ONLINE'])[1 + c % 3] FROM generate_series(1, 200) c`,
+		`INSERT INTO host (cluster_id, hostname, cpu_cores, memory_bytes, disk_bytes, nic_bps)
+		 SELECT 1 + (h % 200), 'h' || h, 32, 128::bigint << 30, 4e12, 25e9 FROM generate_series(1, ` + strconv.Itoa(hosts) + `) h`,
+		`SELECT setseed(0.5)`,
+		`INSERT INTO host_metric_1h (host_id, hour, samples, cpu_sum, cpu_n, mem_sum, mem_n, io_sum, io_n,
+		                             net_in_sum, net_in_n, containers_sum, containers_n)
+		 SELECT h.id, '` + testNow.Truncate(time.Hour).Format(time.RFC3339) + `'::timestamptz - k * interval '1 hour', 240,
+		        240 * (10 + 20 * (h.id % 4) + 10 * random()), 240, 240 * (30 + 10 * (h.id % 3) + 5 * random()), 240,
+		        240 * (5 + 15 * (h.id % 5 = 0)::int + 5 * random()), 240, 240 * 1e9 * (1 + (h.id % 7 = 0)::int + random()), 240,
+		        240 * (2 + 10 * (h.id % 4) * random()), 240
+		 FROM host h CROSS JOIN generate_series(1, 24) k`,
+		`VACUUM ANALYZE host_metric_1h, host`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			b.Fatalf("seeding: %v", err)
+		}
+	}
+	s := NewService(pool, nil, Config{Now: func() time.Time { return testNow }})
+	var out Outcome
+	for b.Loop() {
+		var err error
+		if out, err = s.RunOnce(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(out.Hosts), "hosts")
+	b.ReportMetric(float64(out.K), "k")
 }
