@@ -216,18 +216,23 @@ func (s *Service) TokensByIDs(ctx context.Context, ids []int64) (map[int64]auth.
 // SignIn exchanges an API token for a web session. It is audited like a mutation.
 func (s *Service) SignIn(ctx context.Context, secret string) (*auth.Principal, auth.Session, error) {
 	input := map[string]string{"method": "token"}
-	p, err := auth.Authenticate(ctx, s.db, secret)
+	// The one authentication function, for the surface a session opens (the
+	// web app's GraphQL API): a token limited to another surface is refused
+	// here exactly as it would be on every other transport.
+	id, err := auth.Identify(ctx, s.db, auth.SurfaceGraphQL, auth.Credentials{Token: secret})
 	if err != nil {
-		// Refused sign-ins are audited too (anonymously: the token names no one we
-		// trust), so guessing shows up in the log.
-		return nil, auth.Session{}, s.audit.Do(ctx, "signIn", "", input, func(pgx.Tx) error { return err })
+		// Refused sign-ins are audited too (anonymously unless the token was
+		// genuine but may not sign in), so guessing shows up in the log.
+		target := ""
+		if p, aerr := auth.Authenticate(ctx, s.db, secret); aerr == nil {
+			ctx, target = auth.WithPrincipal(ctx, p), "person:"+p.Login
+		}
+		return nil, auth.Session{}, s.audit.Do(ctx, "signIn", target, input, func(pgx.Tx) error { return err })
 	}
+	p := id.Principal
 	ctx = auth.WithPrincipal(ctx, p)
 	var sess auth.Session
 	err = s.audit.Do(ctx, "signIn", "person:"+p.Login, input, func(tx pgx.Tx) error {
-		if !p.Allows(auth.SurfaceGraphQL) {
-			return fault.New(fault.Unauthenticated, "this token is limited to %s and cannot sign in to the web app", strings.Join(p.Scopes, ", "))
-		}
 		sess, err = auth.CreateSession(ctx, tx, p, s.sessionTTL)
 		return err
 	})

@@ -129,6 +129,28 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, e.do(t, req).Status, "another scheme is still refused")
 }
 
+// TestScopedTokenCannotSignIn: sign-in goes through the same authentication as
+// every transport, so an ingest-only token gets no session (and no cookie), and
+// the refusal is audited against the token's person.
+func TestScopedTokenCannotSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	scoped := ingestToken(t, e)
+	resp, err := http.Post(e.srv.URL+"/api/v1/session", "application/json", strings.NewReader(`{"token":"`+scoped+`"}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Empty(t, resp.Cookies())
+	ctx := context.Background()
+	var sessions int
+	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM web_session`).Scan(&sessions))
+	require.Zero(t, sessions)
+	var target, outcome string
+	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT target, outcome FROM audit_log WHERE action = 'signIn' ORDER BY id DESC LIMIT 1`).Scan(&target, &outcome))
+	require.Equal(t, "person:"+fixture.Operator, target)
+	require.Equal(t, "DENIED", outcome)
+}
+
 // signIn exchanges a token for a session and returns the session cookie and the
 // CSRF token.
 func signIn(t *testing.T, e *testEnv, token string) (*http.Cookie, string) {

@@ -392,8 +392,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	p, sess, err := s.accounts.SignIn(ctx, strings.TrimSpace(body.Token))
 	if err != nil {
-		if fault.Is(err, fault.Unauthenticated) {
+		switch {
+		case fault.Is(err, fault.Unauthenticated):
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+			return
+		case fault.Is(err, fault.Forbidden):
+			// A genuine token limited to another surface (ingestion).
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": err.Error()})
 			return
 		}
 		s.logger.ErrorContext(ctx, "sign-in failed", "error", err)
