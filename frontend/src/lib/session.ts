@@ -1,6 +1,6 @@
 // The browser session the Go backend issues for an API token:
 //   POST   /api/v1/session {"token":"tsl_..."} → 200 {person, csrfToken}, sets
-//          tesla_session (HttpOnly) and tesla_csrf (readable) cookies; 401 {error}
+//          tesla_session (HttpOnly) and tesla_csrf (readable) cookies; 401 {error} for a bad token, 403 for one limited to ingestion
 //   GET    /api/v1/session → 200 same body when signed in, 401 otherwise
 //   DELETE /api/v1/session with X-CSRF-Token → 204
 // Used by both the app (index.html) and GraphiQL (graphiql.html).
