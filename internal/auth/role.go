@@ -171,3 +171,25 @@ func RequireRole(ctx context.Context, r Role, what string) (*Principal, error) {
 	}
 	return p, nil
 }
+
+// RequireIngest returns the principal if it may feed data into Tesla from
+// machines (metrics, lineage): a token restricted to scopes needs the ingest
+// scope, whatever its role; an unrestricted credential needs OPERATOR or
+// higher. action words the refusal ("ingesting metrics", "posting lineage").
+func RequireIngest(ctx context.Context, action string) (*Principal, error) {
+	p, err := RequireFor(ctx, SurfaceIngest)
+	if err != nil {
+		return nil, err
+	}
+	if p.Restricted() {
+		if p.HasScope(ScopeIngest) {
+			return p, nil
+		}
+		return nil, fault.Forbiddenf("%s needs a token with scope %q; this token is limited to %v", action, ScopeIngest, p.Scopes)
+	}
+	if !p.Is(Operator) {
+		return nil, fault.Forbiddenf("%s needs role %s or higher, or a token with scope %q; you have %s",
+			action, Operator, ScopeIngest, p.Role)
+	}
+	return p, nil
+}

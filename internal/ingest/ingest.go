@@ -73,11 +73,9 @@ package ingest
 import (
 	"cmp"
 	"context"
-	"slices"
 	"time"
 
 	"github.com/teslaops/tesla/internal/auth"
-	"github.com/teslaops/tesla/internal/fault"
 )
 
 // ScopeIngest is the token scope that allows ingestion whatever the token's role,
@@ -92,21 +90,7 @@ const ScopeIngest = "ingest"
 // whatever its role. An unrestricted credential needs role OPERATOR or higher.
 // It returns a fault.Unauthenticated or fault.Forbidden error otherwise.
 func Authorize(ctx context.Context) (*auth.Principal, error) {
-	p, err := auth.RequireFor(ctx, auth.SurfaceIngest)
-	if err != nil {
-		return nil, err
-	}
-	if p.Restricted() {
-		if slices.Contains(p.Scopes, ScopeIngest) {
-			return p, nil
-		}
-		return nil, fault.Forbiddenf("ingesting metrics needs a token with scope %q; this token is limited to %v", ScopeIngest, p.Scopes)
-	}
-	if !p.Is(auth.Operator) {
-		return nil, fault.Forbiddenf("ingesting metrics needs role %s or higher, or a token with scope %q; you have %s",
-			auth.Operator, ScopeIngest, p.Role)
-	}
-	return p, nil
+	return auth.RequireIngest(ctx, "ingesting metrics")
 }
 
 // Config bounds the HTTP ingestion endpoint. Zero values take the defaults.

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -25,21 +24,7 @@ import (
 // from machines. A token restricted to scopes needs the "ingest" scope,
 // whatever its role; an unrestricted credential needs OPERATOR or higher.
 func Authorize(ctx context.Context) (*auth.Principal, error) {
-	p, err := auth.RequireFor(ctx, auth.SurfaceIngest)
-	if err != nil {
-		return nil, err
-	}
-	if p.Restricted() {
-		if slices.Contains(p.Scopes, auth.ScopeIngest) {
-			return p, nil
-		}
-		return nil, fault.Forbiddenf("posting lineage needs a token with scope %q; this token is limited to %v", auth.ScopeIngest, p.Scopes)
-	}
-	if !p.Is(auth.Operator) {
-		return nil, fault.Forbiddenf("posting lineage needs role %s or higher, or a token with scope %q; you have %s",
-			auth.Operator, auth.ScopeIngest, p.Role)
-	}
-	return p, nil
+	return auth.RequireIngest(ctx, "posting lineage")
 }
 
 // MaxBodyBytes bounds one request's body (a batch of events).
