@@ -8,6 +8,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // The names of the standard jobs.
@@ -17,6 +18,7 @@ const (
 	NameWatermarkRollup   = "watermark-rollup"
 	NameWatermarkForecast = "watermark-forecast"
 	NameHostHours         = "host-hours"
+	NameJobAnalysis       = "job-analysis"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -29,13 +31,16 @@ const (
 //     and still picks up a day soon after it completes;
 //   - host-hours every 5 minutes: it derives an hour once complete (and again
 //     after late samples), so a run finds work once an hour; the interval only
-//     bounds how soon after its end an hour reaches the machine analysis.
+//     bounds how soon after its end an hour reaches the machine analysis;
+//   - job-analysis every 10 minutes: a job's findings follow its finished runs
+//     within minutes, and each pass reads only the runs changed since the last.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
 	NameWatermarkRollup:   {Interval: time.Minute, Timeout: 5 * time.Minute},
 	NameWatermarkForecast: {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameHostHours:         {Interval: 5 * time.Minute, Timeout: 10 * time.Minute},
+	NameJobAnalysis:       {Interval: 10 * time.Minute, Timeout: 10 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -56,13 +61,16 @@ type DefaultConfig struct {
 	Forecast watermark.ForecastConfig
 	// HostHours tunes the derivation of hourly per-host sums.
 	HostHours telemetry.HostHoursConfig
+	// JobAnalysis tunes the job analysis (thresholds, batch size).
+	JobAnalysis workload.AnalysisConfig
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
 
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
 // partitions (hourly), retention (daily), watermark-rollup (every minute) and
-// watermark-forecast (hourly) and host-hours (every 5 minutes).
+// watermark-forecast (hourly), host-hours (every 5 minutes) and job-analysis
+// (every 10 minutes).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -78,5 +86,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		rollupJob(pool, spec, cfg.Rollup),
 		forecastJob(pool, spec, cfg.Forecast),
 		hostHoursJob(pool, spec, cfg.HostHours),
+		jobAnalysisJob(pool, spec, cfg.JobAnalysis),
 	}
 }
