@@ -90,7 +90,8 @@ type JobScore struct {
 // value where more is worse: a value at or above Grades[i] is severity i+1.
 type Grades [4]float64
 
-func (g Grades) grade(v float64) Severity {
+// Grade returns the severity of v.
+func (g Grades) Grade(v float64) Severity {
 	s := SeverityNone
 	for i, b := range g {
 		if v >= b {
@@ -323,7 +324,7 @@ func runMemory(t Thresholds, runs []WindowRun, perDay float64) *JobFinding {
 		wastedByteSeconds += max(0, s.req-recommend) * s.secs
 	}
 	unused := 1 - peak/req
-	sev := t.MemoryUnused.grade(unused)
+	sev := t.MemoryUnused.Grade(unused)
 	f := &JobFinding{Heuristic: HeuristicMemory, Severity: sev, Evidence: []Evidence{
 		{"peak memory", round(peak/t.GiB, 2), "GB"},
 		{"requested memory (median)", round(req/t.GiB, 2), "GB"},
@@ -362,7 +363,7 @@ func runCPU(t Thresholds, runs []WindowRun, perDay float64) *JobFinding {
 		return nil
 	}
 	unused := 1 - used/req
-	sev := t.CPUUnused.grade(unused)
+	sev := t.CPUUnused.Grade(unused)
 	f := &JobFinding{Heuristic: HeuristicCPU, Severity: sev, Evidence: []Evidence{
 		{"used", round(used/3600, 2), "core-hours"},
 		{"requested", round(req/3600, 2), "core-hours"},
@@ -411,7 +412,7 @@ func streamMemory(t Thresholds, hours []WindowHour) *JobFinding {
 		wasted += max(0, r-recommend)
 	}
 	unused := 1 - peak/req
-	sev := t.MemoryUnused.grade(unused)
+	sev := t.MemoryUnused.Grade(unused)
 	f := &JobFinding{Heuristic: HeuristicMemory, Severity: sev, Evidence: []Evidence{
 		{"peak memory", round(peak/t.GiB, 2), "GB"},
 		{"requested memory (median)", round(req/t.GiB, 2), "GB"},
@@ -445,7 +446,7 @@ func streamCPU(t Thresholds, hours []WindowHour) *JobFinding {
 		return nil
 	}
 	unused := 1 - used/req
-	sev := t.CPUUnused.grade(unused)
+	sev := t.CPUUnused.Grade(unused)
 	f := &JobFinding{Heuristic: HeuristicCPU, Severity: sev, Evidence: []Evidence{
 		{"used", round(used/3600, 2), "core-hours"},
 		{"requested", round(req/3600, 2), "core-hours"},
@@ -480,7 +481,7 @@ func taskSkew(t Thresholds, runs []WindowRun) *JobFinding {
 		return nil
 	}
 	ratio, mx, p50 := median(ratios), median(maxes), median(p50s)
-	sev := t.SkewRatio.grade(ratio)
+	sev := t.SkewRatio.Grade(ratio)
 	if mx < t.SkewMinMaxSeconds {
 		sev = SeverityNone
 	}
@@ -511,7 +512,7 @@ func queueWait(t Thresholds, runs []WindowRun) *JobFinding {
 		return nil
 	}
 	med, longest := median(waits), slices.Max(waits)
-	sev := t.QueueWaitSeconds.grade(med)
+	sev := t.QueueWaitSeconds.Grade(med)
 	f := &JobFinding{Heuristic: HeuristicQueueWait, Severity: sev, Evidence: []Evidence{
 		{"median wait", round(med/60, 1), "min"},
 		{"longest wait", round(longest/60, 1), "min"},
@@ -555,7 +556,7 @@ func failures(t Thresholds, runs []WindowRun, perDay float64) *JobFinding {
 	}
 	n := float64(len(runs))
 	fs, rs := float64(failed)/n, float64(retried)/n
-	sev := max(t.FailureShare.grade(fs), t.RetryShare.grade(rs))
+	sev := max(t.FailureShare.Grade(fs), t.RetryShare.Grade(rs))
 	f := &JobFinding{Heuristic: HeuristicFailures, Severity: sev, Evidence: []Evidence{
 		{"failed runs", float64(failed), "runs"},
 		{"runs retried", float64(retried), "runs"},
@@ -600,7 +601,7 @@ func regression(t Thresholds, runs []WindowRun) *JobFinding {
 		return nil
 	}
 	ratio := recent / earlier
-	sev := t.RegressionRatio.grade(ratio)
+	sev := t.RegressionRatio.Grade(ratio)
 	f := &JobFinding{Heuristic: HeuristicRegression, Severity: sev, Evidence: []Evidence{
 		{"recent runs (median)", round(recent/60, 1), "min"},
 		{"earlier runs (median)", round(earlier/60, 1), "min"},

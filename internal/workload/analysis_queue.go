@@ -93,7 +93,7 @@ func AnalyzeQueue(t Thresholds, w QueueWindow, now time.Time) []*JobFinding {
 		}
 		n := float64(len(w.Samples))
 		share := float64(starved) / n
-		sev := t.StarvedShare.grade(share)
+		sev := t.StarvedShare.Grade(share)
 		if guarantee <= 0 {
 			sev = SeverityNone // nothing is owed to a queue without a guarantee
 		}
@@ -122,7 +122,7 @@ func AnalyzeQueue(t Thresholds, w QueueWindow, now time.Time) []*JobFinding {
 		if guarantee > 0 {
 			p95 := quantile(used, 0.95)
 			unused := 1 - p95/guarantee
-			sev := t.IdleUnused.grade(unused)
+			sev := t.IdleUnused.Grade(unused)
 			f := &JobFinding{Heuristic: HeuristicIdle, Severity: sev, Evidence: []Evidence{
 				{"used (p95)", round(p95, 1), "vcores"},
 				{"guaranteed", round(guarantee, 1), "vcores"},
@@ -147,7 +147,7 @@ func AnalyzeQueue(t Thresholds, w QueueWindow, now time.Time) []*JobFinding {
 		if total > 0 {
 			top := w.Jobs[0]
 			share := top.UsedCoreSeconds / total
-			sev := t.HoardedShare.grade(share)
+			sev := t.HoardedShare.Grade(share)
 			f := &JobFinding{Heuristic: HeuristicHoarded, Severity: sev, Evidence: []Evidence{
 				{"top job's share", round(share, 3), "ratio"},
 				{"top job's usage", round(top.UsedCoreSeconds/3600, 1), "core-hours"},
