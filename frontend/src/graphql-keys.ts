@@ -2,6 +2,7 @@
 
 /** Object types without an `id`: the cache keeps them inside their parent entity. */
 export const KEYLESS_TYPES = [
+  'AnalyzeJobPayload',
   'ApiTokenConnection',
   'ApiTokenEdge',
   'AuditEntryConnection',
@@ -29,6 +30,11 @@ export const KEYLESS_TYPES = [
   'HostMetricSeries',
   'Impact',
   'ImpactedJob',
+  'JobFinding',
+  'JobFindingEvidence',
+  'JobScore',
+  'JobScoreConnection',
+  'JobScoreEdge',
   'KindCount',
   'LineageEdge',
   'LineageGraph',
