@@ -1,3 +1,5 @@
+-- Queries of the job and queue analysis (analysis*.go).
+
 -- name: AnalysisState :one
 SELECT done_until, pending_until, after_job FROM job_analysis_state;
 
@@ -55,20 +57,31 @@ ORDER BY job_id, hour;
 -- name: FindingsDelete :exec
 DELETE FROM job_finding WHERE job_id = ANY(@job_ids::bigint[]);
 
+-- FindingsInsert stores findings after FindingsDelete. A pass and an
+-- on-demand analysis of the same job may interleave (each deletes, then
+-- inserts): the later one's findings win instead of a key violation.
 -- name: FindingsInsert :exec
-INSERT INTO job_finding (job_id, heuristic, severity, evidence, advice, analyzed_at)
+INSERT INTO job_finding AS f (job_id, heuristic, severity, evidence, advice, analyzed_at)
 SELECT unnest(@job_ids::bigint[]), unnest(@heuristics::text[]), unnest(@severities::smallint[]),
-       unnest(@evidence::jsonb[]), unnest(@advice::text[]), @analyzed_at;
+       unnest(@evidence::jsonb[]), unnest(@advice::text[]), @analyzed_at
+ON CONFLICT (job_id, heuristic) DO UPDATE
+SET severity = EXCLUDED.severity, evidence = EXCLUDED.evidence, advice = EXCLUDED.advice, analyzed_at = EXCLUDED.analyzed_at;
 
 -- name: ScoresDelete :exec
 DELETE FROM job_score WHERE job_id = ANY(@job_ids::bigint[]);
 
+-- ScoresInsert stores scores after ScoresDelete (conflicts: as FindingsInsert).
 -- name: ScoresInsert :exec
 INSERT INTO job_score (job_id, score, wasted_core_hours_per_day, wasted_gb_hours_per_day, waste,
                        worst_severity, runs_analyzed, hours_analyzed, analyzed_at)
 SELECT unnest(@job_ids::bigint[]), unnest(@scores::float8[]), unnest(@core_hours::float8[]),
        unnest(@gb_hours::float8[]), unnest(@waste::float8[]), unnest(@worst::smallint[]),
-       unnest(@runs::int[]), unnest(@hours::int[]), @analyzed_at;
+       unnest(@runs::int[]), unnest(@hours::int[]), @analyzed_at
+ON CONFLICT (job_id) DO UPDATE
+SET score = EXCLUDED.score, wasted_core_hours_per_day = EXCLUDED.wasted_core_hours_per_day,
+    wasted_gb_hours_per_day = EXCLUDED.wasted_gb_hours_per_day, waste = EXCLUDED.waste,
+    worst_severity = EXCLUDED.worst_severity, runs_analyzed = EXCLUDED.runs_analyzed,
+    hours_analyzed = EXCLUDED.hours_analyzed, analyzed_at = EXCLUDED.analyzed_at;
 
 -- name: FindingsOfJobs :many
 SELECT * FROM job_finding WHERE job_id = ANY(@job_ids::bigint[])

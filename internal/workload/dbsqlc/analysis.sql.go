@@ -12,6 +12,7 @@ import (
 )
 
 const analysisState = `-- name: AnalysisState :one
+
 SELECT done_until, pending_until, after_job FROM job_analysis_state
 `
 
@@ -21,6 +22,7 @@ type AnalysisStateRow struct {
 	AfterJob     int64
 }
 
+// Queries of the job and queue analysis (analysis*.go).
 func (q *Queries) AnalysisState(ctx context.Context, db DBTX) (*AnalysisStateRow, error) {
 	row := db.QueryRow(ctx, analysisState)
 	var i AnalysisStateRow
@@ -140,9 +142,11 @@ func (q *Queries) FindingsDelete(ctx context.Context, db DBTX, jobIds []int64) e
 }
 
 const findingsInsert = `-- name: FindingsInsert :exec
-INSERT INTO job_finding (job_id, heuristic, severity, evidence, advice, analyzed_at)
+INSERT INTO job_finding AS f (job_id, heuristic, severity, evidence, advice, analyzed_at)
 SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::smallint[]),
        unnest($4::jsonb[]), unnest($5::text[]), $6
+ON CONFLICT (job_id, heuristic) DO UPDATE
+SET severity = EXCLUDED.severity, evidence = EXCLUDED.evidence, advice = EXCLUDED.advice, analyzed_at = EXCLUDED.analyzed_at
 `
 
 type FindingsInsertParams struct {
@@ -154,6 +158,9 @@ type FindingsInsertParams struct {
 	AnalyzedAt time.Time
 }
 
+// FindingsInsert stores findings after FindingsDelete. A pass and an
+// on-demand analysis of the same job may interleave (each deletes, then
+// inserts): the later one's findings win instead of a key violation.
 func (q *Queries) FindingsInsert(ctx context.Context, db DBTX, arg *FindingsInsertParams) error {
 	_, err := db.Exec(ctx, findingsInsert,
 		arg.JobIds,
@@ -333,6 +340,11 @@ INSERT INTO job_score (job_id, score, wasted_core_hours_per_day, wasted_gb_hours
 SELECT unnest($1::bigint[]), unnest($2::float8[]), unnest($3::float8[]),
        unnest($4::float8[]), unnest($5::float8[]), unnest($6::smallint[]),
        unnest($7::int[]), unnest($8::int[]), $9
+ON CONFLICT (job_id) DO UPDATE
+SET score = EXCLUDED.score, wasted_core_hours_per_day = EXCLUDED.wasted_core_hours_per_day,
+    wasted_gb_hours_per_day = EXCLUDED.wasted_gb_hours_per_day, waste = EXCLUDED.waste,
+    worst_severity = EXCLUDED.worst_severity, runs_analyzed = EXCLUDED.runs_analyzed,
+    hours_analyzed = EXCLUDED.hours_analyzed, analyzed_at = EXCLUDED.analyzed_at
 `
 
 type ScoresInsertParams struct {
@@ -347,6 +359,7 @@ type ScoresInsertParams struct {
 	AnalyzedAt time.Time
 }
 
+// ScoresInsert stores scores after ScoresDelete (conflicts: as FindingsInsert).
 func (q *Queries) ScoresInsert(ctx context.Context, db DBTX, arg *ScoresInsertParams) error {
 	_, err := db.Exec(ctx, scoresInsert,
 		arg.JobIds,
