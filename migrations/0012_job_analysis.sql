@@ -53,5 +53,7 @@ CREATE TABLE job_analysis_state (
 INSERT INTO job_analysis_state DEFAULT VALUES;
 
 -- Which runs changed since the watermark: a range scan instead of a pass over
--- every run.
+-- every run. Every writer of job_run sets updated_at = now() (RunUpsert does),
+-- which is what makes a changed run visible here. The price: run updates are
+-- no longer HOT (an indexed column changes), acceptable at runs' write rates.
 CREATE INDEX job_run_updated_idx ON job_run (updated_at, job_id);
