@@ -47,6 +47,9 @@ func TestPriceChargesTheWorkFieldsCause(t *testing.T) {
 		{"nested connections multiply", `{ clusters(first: 100) { nodes { hosts(first: 100) { nodes { hostname } } } } }`, nil, 1 + 100*(1+1+100*1)},
 		{"nodes by ids", `{ nodes(ids: ["a", "b", "c"]) { ... on Host { cluster { name } } } }`, nil, 1 + 3*1},
 		{"list with a count", `{ platform { recentSickHosts(first: 40) { cluster { name } } } }`, nil, 1 + 1 + 40*1},
+		// Job analysis: a page of jobs × (job + findings: at most 6 a job, each with its evidence list).
+		{"worst jobs with findings", `{ worstJobs(first: 10) { nodes { job { findings { evidence { key } } } } } }`, nil, 1 + 10*(1+1+(1+6*1))},
+		{"worst jobs, default page", `{ worstJobs { nodes { score } } }`, nil, 1 + 50*1},
 		// Analysis: window minutes × 1 sample a minute × 100 peers / 100 rows a unit.
 		{"analysis, default 24h", `{ host(hostname: "n1") { analysis { window } } }`, nil, 1 + 1 + 1440},
 		{"analysis, 7 days", `{ host(hostname: "n1") { analysis(window: "168h") { window } } }`, nil, 1 + 1 + 10080},

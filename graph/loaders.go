@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // loaderWait is how long a loader gathers keys before it queries. gqlgen resolves
@@ -45,6 +46,11 @@ type Loaders struct {
 
 	Threshold *dataloadgen.Loader[int64, float64]
 
+	// Job analysis: a job, its findings and its score.
+	Job         *dataloadgen.Loader[int64, *workload.Job]
+	JobFindings *dataloadgen.Loader[int64, []*workload.JobFinding]
+	JobScore    *dataloadgen.Loader[int64, *workload.JobScore]
+
 	mu          sync.Mutex
 	levels      map[string]*dataloadgen.Loader[int64, []watermark.Level]
 	forecasts   map[string]*dataloadgen.Loader[int64, []watermark.Forecast]
@@ -74,6 +80,9 @@ func NewLoaders(r *Resolver) *Loaders {
 		VersionsByStack:        dataloadgen.NewMappedLoader(grouped(inv.VersionsByStack), o),
 		Packages:               dataloadgen.NewMappedLoader(grouped(inv.PackagesByStackVersion), o),
 		Threshold:              dataloadgen.NewMappedLoader(r.Watermark.ClusterThresholds, o),
+		Job:                    dataloadgen.NewMappedLoader(r.Workload.JobsByIDs, o),
+		JobFindings:            dataloadgen.NewMappedLoader(grouped(r.Workload.FindingsOfJobs), o),
+		JobScore:               dataloadgen.NewMappedLoader(optional(r.Workload.ScoresOfJobs), o),
 		hostPages:              map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]{},
 		levels:                 map[string]*dataloadgen.Loader[int64, []watermark.Level]{},
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},

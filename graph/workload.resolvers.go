@@ -12,6 +12,7 @@ import (
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/lineage"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // Producer is the resolver for the producer field.
@@ -48,6 +49,30 @@ func (r *jobResolver) LastRuns(ctx context.Context, obj *model.Job, first *int) 
 	return mapAll(runs, model.FromJobRun), nil
 }
 
+// Findings is the resolver for the findings field.
+func (r *jobResolver) Findings(ctx context.Context, obj *model.Job) ([]*model.JobFinding, error) {
+	if err := workload.CheckRuns(ctx, obj.Domain); err != nil {
+		return nil, err
+	}
+	fs, err := r.loaders(ctx).JobFindings.Load(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(fs, jobFinding), nil
+}
+
+// Score is the resolver for the score field.
+func (r *jobResolver) Score(ctx context.Context, obj *model.Job) (*model.JobScore, error) {
+	if err := workload.CheckRuns(ctx, obj.Domain); err != nil {
+		return nil, err
+	}
+	s, err := r.loaders(ctx).JobScore.Load(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromJobScore(s), nil
+}
+
 // Job is the resolver for the job field.
 func (r *jobRunResolver) Job(ctx context.Context, obj *model.JobRun) (*model.Job, error) {
 	j, err := r.Workload.Job(ctx, obj.JobID)
@@ -55,6 +80,32 @@ func (r *jobRunResolver) Job(ctx context.Context, obj *model.JobRun) (*model.Job
 		return nil, err
 	}
 	return model.FromJob(j), nil
+}
+
+// Job is the resolver for the job field.
+func (r *jobScoreResolver) Job(ctx context.Context, obj *model.JobScore) (*model.Job, error) {
+	j, err := r.loaders(ctx).Job.Load(ctx, obj.JobID)
+	if err != nil {
+		return nil, notFound(err, "job")
+	}
+	return model.FromJob(j), nil
+}
+
+// AnalyzeJob is the resolver for the analyzeJob field.
+func (r *mutationResolver) AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error) {
+	dbid, err := model.ParseID("id", id, model.KindJob)
+	if err != nil {
+		return nil, r.auditRejected(ctx, "analyzeJob", "job:"+id, map[string]any{"id": id}, err)
+	}
+	fs, score, err := r.Workload.AnalyzeJob(ctx, r.Audit, dbid)
+	if err != nil {
+		return nil, err
+	}
+	j, err := r.job(ctx, dbid)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AnalyzeJobPayload{Job: j, Findings: mapAll(fs, jobFinding), Score: model.FromJobScore(score)}, nil
 }
 
 // Lineage is the resolver for the lineage field.
@@ -146,14 +197,33 @@ func (r *queryResolver) JobRun(ctx context.Context, id string) (*model.JobRun, e
 	return model.FromJobRun(run), nil
 }
 
+// WorstJobs is the resolver for the worstJobs field.
+func (r *queryResolver) WorstJobs(ctx context.Context, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) (*model.JobScoreConnection, error) {
+	f, err := worstFilter(bu, cluster)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Workload.WorstJobs(ctx, worstBy(by), f, pageArgs(first, after, nil, nil))
+	if err != nil {
+		return nil, err
+	}
+	edges, nodes, info, _ := connection(p, model.FromJobScore, func(c string, n *model.JobScore) *model.JobScoreEdge {
+		return &model.JobScoreEdge{Cursor: c, Node: n}
+	})
+	return &model.JobScoreConnection{Edges: edges, Nodes: nodes, PageInfo: info}, nil
+}
+
 func (r *Resolver) Dataset() generated.DatasetResolver { return &datasetResolver{r} }
 
 func (r *Resolver) Job() generated.JobResolver { return &jobResolver{r} }
 
 func (r *Resolver) JobRun() generated.JobRunResolver { return &jobRunResolver{r} }
 
+func (r *Resolver) JobScore() generated.JobScoreResolver { return &jobScoreResolver{r} }
+
 type (
-	datasetResolver struct{ *Resolver }
-	jobResolver     struct{ *Resolver }
-	jobRunResolver  struct{ *Resolver }
+	datasetResolver  struct{ *Resolver }
+	jobResolver      struct{ *Resolver }
+	jobRunResolver   struct{ *Resolver }
+	jobScoreResolver struct{ *Resolver }
 )

@@ -30,4 +30,13 @@ func setWorkloadComplexity(c *generated.ComplexityRoot) {
 	}
 	c.Query.Datasets = func(child int, first *int, _ *string, _ *string) int { return 1 + child*pageCost(first, nil) }
 	c.Job.LastRuns = func(child int, first *int) int { return listCost(child, first, 5) }
+	// Job analysis: a job has at most one finding per heuristic.
+	c.Job.Findings = func(child int) int { return listCost(child, nil, jobHeuristics) }
+	c.AnalyzeJobPayload.Findings = func(child int) int { return listCost(child, nil, jobHeuristics) }
+	c.Query.WorstJobs = func(child int, _ *model.WorstJobsBy, first *int, _ *string, _ *string, _ *string) int {
+		return 1 + child*pageCost(first, nil)
+	}
 }
+
+// jobHeuristics is how many findings a job can have at most.
+const jobHeuristics = 6

@@ -9,6 +9,7 @@ import (
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // The names of the standard jobs.
@@ -19,6 +20,7 @@ const (
 	NameWatermarkForecast = "watermark-forecast"
 	NameHostHours         = "host-hours"
 	NameMachineClustering = "machine-clustering"
+	NameJobAnalysis       = "job-analysis"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -33,7 +35,9 @@ const (
 //     after late samples), so a run finds work once an hour; the interval only
 //     bounds how soon after its end an hour reaches the machine analysis;
 //   - machine-clustering hourly: it reads a day of hourly sums, which change
-//     once an hour.
+//     once an hour;
+//   - job-analysis every 10 minutes: a job's findings follow its finished runs
+//     within minutes, and each pass reads only the runs changed since the last.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -41,6 +45,7 @@ var defaultSchedules = map[string]Schedule{
 	NameWatermarkForecast: {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameHostHours:         {Interval: 5 * time.Minute, Timeout: 10 * time.Minute},
 	NameMachineClustering: {Interval: time.Hour, Timeout: 10 * time.Minute},
+	NameJobAnalysis:       {Interval: 10 * time.Minute, Timeout: 10 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -63,14 +68,16 @@ type DefaultConfig struct {
 	HostHours telemetry.HostHoursConfig
 	// Clustering tunes the machine clustering analysis.
 	Clustering clustering.Config
+	// JobAnalysis tunes the job analysis (thresholds, batch size).
+	JobAnalysis workload.AnalysisConfig
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
 
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
-// partitions (hourly), retention (daily), watermark-rollup (every minute) and
-// watermark-forecast (hourly), host-hours (every 5 minutes) and
-// machine-clustering (hourly).
+// partitions (hourly), retention (daily), watermark-rollup (every minute),
+// watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
+// (hourly) and job-analysis (every 10 minutes).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -87,5 +94,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		forecastJob(pool, spec, cfg.Forecast),
 		hostHoursJob(pool, spec, cfg.HostHours),
 		clusteringJob(pool, spec, cfg.Clustering),
+		jobAnalysisJob(pool, spec, cfg.JobAnalysis),
 	}
 }

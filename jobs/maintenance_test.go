@@ -131,11 +131,12 @@ func TestDefaultJobsRun(t *testing.T) {
 		require.NotEmpty(t, j.Description())
 		require.Positive(t, j.Timeout())
 	}
-	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering}, names)
+	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering, NameJobAnalysis}, names)
 	require.Equal(t, time.Minute, set[2].Interval())
 	require.Equal(t, time.Hour, set[3].Interval())
 	require.Equal(t, 24*time.Hour, set[1].Interval())
 	require.Equal(t, 5*time.Minute, set[4].Interval())
+	require.Equal(t, 10*time.Minute, set[5].Interval())
 
 	for _, j := range set {
 		_, err := Run(ctx, pool, quietLogger(), "test", j)

@@ -39,6 +39,7 @@ type ResolverRoot interface {
 	Host() HostResolver
 	Job() JobResolver
 	JobRun() JobRunResolver
+	JobScore() JobScoreResolver
 	MachineClustering() MachineClusteringResolver
 	MachinePoint() MachinePointResolver
 	Mutation() MutationResolver
@@ -55,6 +56,12 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AnalyzeJobPayload struct {
+		Findings func(childComplexity int) int
+		Job      func(childComplexity int) int
+		Score    func(childComplexity int) int
+	}
+
 	ApiToken struct {
 		CreatedAt  func(childComplexity int) int
 		ExpiresAt  func(childComplexity int) int
@@ -338,6 +345,7 @@ type ComplexityRoot struct {
 	Job struct {
 		Bu          func(childComplexity int) int
 		Description func(childComplexity int) int
+		Findings    func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
 		LastRuns    func(childComplexity int, first *int) int
@@ -346,6 +354,21 @@ type ComplexityRoot struct {
 		Owner       func(childComplexity int) int
 		Priority    func(childComplexity int) int
 		Schedule    func(childComplexity int) int
+		Score       func(childComplexity int) int
+	}
+
+	JobFinding struct {
+		Advice     func(childComplexity int) int
+		AnalyzedAt func(childComplexity int) int
+		Evidence   func(childComplexity int) int
+		Heuristic  func(childComplexity int) int
+		Severity   func(childComplexity int) int
+	}
+
+	JobFindingEvidence struct {
+		Key   func(childComplexity int) int
+		Unit  func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	JobRun struct {
@@ -365,6 +388,29 @@ type ComplexityRoot struct {
 		TaskCount                  func(childComplexity int) int
 		UsedCoreSeconds            func(childComplexity int) int
 		UsedMemoryByteSeconds      func(childComplexity int) int
+	}
+
+	JobScore struct {
+		AnalyzedAt            func(childComplexity int) int
+		HoursAnalyzed         func(childComplexity int) int
+		Job                   func(childComplexity int) int
+		RunsAnalyzed          func(childComplexity int) int
+		Score                 func(childComplexity int) int
+		Waste                 func(childComplexity int) int
+		WastedCoreHoursPerDay func(childComplexity int) int
+		WastedGbHoursPerDay   func(childComplexity int) int
+		WorstSeverity         func(childComplexity int) int
+	}
+
+	JobScoreConnection struct {
+		Edges    func(childComplexity int) int
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	JobScoreEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	KindCount struct {
@@ -424,6 +470,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AnalyzeJob            func(childComplexity int, id string) int
 		CreateAPIToken        func(childComplexity int, input model.CreateAPITokenInput) int
 		RevokeAPIToken        func(childComplexity int, input model.RevokeAPITokenInput) int
 		RunClusteringAnalysis func(childComplexity int) int
@@ -515,6 +562,7 @@ type ComplexityRoot struct {
 		SchedulerJobs       func(childComplexity int) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
 		WatermarkThresholds func(childComplexity int) int
+		WorstJobs           func(childComplexity int, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) int
 	}
 
 	RevokeApiTokenPayload struct {
@@ -729,9 +777,14 @@ type JobResolver interface {
 	Owner(ctx context.Context, obj *model.Job) (*model.Person, error)
 	Bu(ctx context.Context, obj *model.Job) (*model.BU, error)
 	LastRuns(ctx context.Context, obj *model.Job, first *int) ([]*model.JobRun, error)
+	Findings(ctx context.Context, obj *model.Job) ([]*model.JobFinding, error)
+	Score(ctx context.Context, obj *model.Job) (*model.JobScore, error)
 }
 type JobRunResolver interface {
 	Job(ctx context.Context, obj *model.JobRun) (*model.Job, error)
+}
+type JobScoreResolver interface {
+	Job(ctx context.Context, obj *model.JobScore) (*model.Job, error)
 }
 type MachineClusteringResolver interface {
 	Points(ctx context.Context, obj *model.MachineClustering, limit *int) ([]*model.MachinePoint, error)
@@ -746,6 +799,7 @@ type MutationResolver interface {
 	RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error)
 	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
+	AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error)
 }
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
@@ -788,6 +842,7 @@ type QueryResolver interface {
 	Datasets(ctx context.Context, first *int, after *string, namespace *string) (*model.DatasetConnection, error)
 	Job(ctx context.Context, id string) (*model.Job, error)
 	JobRun(ctx context.Context, id string) (*model.JobRun, error)
+	WorstJobs(ctx context.Context, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) (*model.JobScoreConnection, error)
 }
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
@@ -824,6 +879,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AnalyzeJobPayload.findings":
+		if e.ComplexityRoot.AnalyzeJobPayload.Findings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyzeJobPayload.Findings(childComplexity), true
+	case "AnalyzeJobPayload.job":
+		if e.ComplexityRoot.AnalyzeJobPayload.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyzeJobPayload.Job(childComplexity), true
+	case "AnalyzeJobPayload.score":
+		if e.ComplexityRoot.AnalyzeJobPayload.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyzeJobPayload.Score(childComplexity), true
 
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
@@ -1979,6 +2053,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Description(childComplexity), true
+	case "Job.findings":
+		if e.ComplexityRoot.Job.Findings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Findings(childComplexity), true
 	case "Job.id":
 		if e.ComplexityRoot.Job.ID == nil {
 			break
@@ -2032,6 +2112,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Schedule(childComplexity), true
+	case "Job.score":
+		if e.ComplexityRoot.Job.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Score(childComplexity), true
+
+	case "JobFinding.advice":
+		if e.ComplexityRoot.JobFinding.Advice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFinding.Advice(childComplexity), true
+	case "JobFinding.analyzedAt":
+		if e.ComplexityRoot.JobFinding.AnalyzedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFinding.AnalyzedAt(childComplexity), true
+	case "JobFinding.evidence":
+		if e.ComplexityRoot.JobFinding.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFinding.Evidence(childComplexity), true
+	case "JobFinding.heuristic":
+		if e.ComplexityRoot.JobFinding.Heuristic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFinding.Heuristic(childComplexity), true
+	case "JobFinding.severity":
+		if e.ComplexityRoot.JobFinding.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFinding.Severity(childComplexity), true
+
+	case "JobFindingEvidence.key":
+		if e.ComplexityRoot.JobFindingEvidence.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFindingEvidence.Key(childComplexity), true
+	case "JobFindingEvidence.unit":
+		if e.ComplexityRoot.JobFindingEvidence.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFindingEvidence.Unit(childComplexity), true
+	case "JobFindingEvidence.value":
+		if e.ComplexityRoot.JobFindingEvidence.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobFindingEvidence.Value(childComplexity), true
 
 	case "JobRun.attempts":
 		if e.ComplexityRoot.JobRun.Attempts == nil {
@@ -2129,6 +2265,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobRun.UsedMemoryByteSeconds(childComplexity), true
+
+	case "JobScore.analyzedAt":
+		if e.ComplexityRoot.JobScore.AnalyzedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.AnalyzedAt(childComplexity), true
+	case "JobScore.hoursAnalyzed":
+		if e.ComplexityRoot.JobScore.HoursAnalyzed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.HoursAnalyzed(childComplexity), true
+	case "JobScore.job":
+		if e.ComplexityRoot.JobScore.Job == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.Job(childComplexity), true
+	case "JobScore.runsAnalyzed":
+		if e.ComplexityRoot.JobScore.RunsAnalyzed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.RunsAnalyzed(childComplexity), true
+	case "JobScore.score":
+		if e.ComplexityRoot.JobScore.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.Score(childComplexity), true
+	case "JobScore.waste":
+		if e.ComplexityRoot.JobScore.Waste == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.Waste(childComplexity), true
+	case "JobScore.wastedCoreHoursPerDay":
+		if e.ComplexityRoot.JobScore.WastedCoreHoursPerDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.WastedCoreHoursPerDay(childComplexity), true
+	case "JobScore.wastedGbHoursPerDay":
+		if e.ComplexityRoot.JobScore.WastedGbHoursPerDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.WastedGbHoursPerDay(childComplexity), true
+	case "JobScore.worstSeverity":
+		if e.ComplexityRoot.JobScore.WorstSeverity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScore.WorstSeverity(childComplexity), true
+
+	case "JobScoreConnection.edges":
+		if e.ComplexityRoot.JobScoreConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScoreConnection.Edges(childComplexity), true
+	case "JobScoreConnection.nodes":
+		if e.ComplexityRoot.JobScoreConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScoreConnection.Nodes(childComplexity), true
+	case "JobScoreConnection.pageInfo":
+		if e.ComplexityRoot.JobScoreConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScoreConnection.PageInfo(childComplexity), true
+
+	case "JobScoreEdge.cursor":
+		if e.ComplexityRoot.JobScoreEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScoreEdge.Cursor(childComplexity), true
+	case "JobScoreEdge.node":
+		if e.ComplexityRoot.JobScoreEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobScoreEdge.Node(childComplexity), true
 
 	case "KindCount.clusters":
 		if e.ComplexityRoot.KindCount.Clusters == nil {
@@ -2357,6 +2580,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MachinePoint.Y(childComplexity), true
 
+	case "Mutation.analyzeJob":
+		if e.ComplexityRoot.Mutation.AnalyzeJob == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_analyzeJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnalyzeJob(childComplexity, args["id"].(string)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -2913,6 +3147,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WatermarkThresholds(childComplexity), true
+	case "Query.worstJobs":
+		if e.ComplexityRoot.Query.WorstJobs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_worstJobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WorstJobs(childComplexity, args["by"].(*model.WorstJobsBy), args["first"].(*int), args["after"].(*string), args["bu"].(*string), args["cluster"].(*string)), true
 
 	case "RevokeApiTokenPayload.apiToken":
 		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
@@ -4791,6 +5036,99 @@ extend type Query {
   job(id: ID!): Job
   jobRun(id: ID!): JobRun
 }
+
+# ---------------------------------------------------------------------------
+# Job analysis (docs/workload.md, "Job and queue analysis"): findings and
+# scores the job-analysis job computes from each job's last runs (streaming
+# jobs: last hours), or analyzeJob on demand. Read under the rule of runs.
+
+"How much a finding matters (Dr. Elephant's scale); NONE: checked, healthy."
+enum JobFindingSeverity {
+  NONE
+  LOW
+  MODERATE
+  SEVERE
+  CRITICAL
+}
+
+"One number behind a finding, with its unit (GB, core-hours, min, ratio…)."
+type JobFindingEvidence {
+  key: String!
+  value: Float!
+  unit: String!
+}
+
+"What one heuristic concluded about a job."
+type JobFinding {
+  "MEMORY_OVERPROVISIONED, CPU_WASTE, TASK_SKEW, QUEUE_WAIT, FAILURES_AND_RETRIES or RUNTIME_REGRESSION."
+  heuristic: String!
+  severity: JobFindingSeverity!
+  evidence: [JobFindingEvidence!]!
+  "What to change, with numbers."
+  advice: String!
+  analyzedAt: Time!
+}
+
+"A job's score and the resources its findings say it wastes."
+type JobScore {
+  job: Job!
+  "Σ severity (0..4) × tasks (the median task count of the analysed runs, 1 when unknown)."
+  score: Float!
+  worstSeverity: JobFindingSeverity!
+  wastedCoreHoursPerDay: Float!
+  "GB = 2^30 bytes."
+  wastedGbHoursPerDay: Float!
+  "The ranking key of worstJobs(by: WASTE): core-hours plus GB-hours at 4 GB a core, per day."
+  waste: Float!
+  runsAnalyzed: Int!
+  hoursAnalyzed: Int!
+  analyzedAt: Time!
+}
+
+extend type Job {
+  "The job's current findings, worst first. FORBIDDEN as for lastRuns."
+  findings: [JobFinding!]!
+  "The job's score; null until the job is analysed. FORBIDDEN as for lastRuns."
+  score: JobScore
+}
+
+"How worstJobs ranks."
+enum WorstJobsBy {
+  SCORE
+  WASTE
+}
+
+type JobScoreEdge {
+  cursor: String!
+  node: JobScore!
+}
+
+"A forward keyset page of analysed jobs, worst first (no total: the list is walked, not counted)."
+type JobScoreConnection {
+  edges: [JobScoreEdge!]!
+  nodes: [JobScore!]!
+  pageInfo: PageInfo!
+}
+
+type AnalyzeJobPayload {
+  job: Job!
+  findings: [JobFinding!]!
+  score: JobScore
+}
+
+extend type Query {
+  """
+  Analysed jobs, worst first by score or by wasted resources, in your scope:
+  operators and admins all jobs, BU admins their BU subtree's and their own,
+  others their own. bu filters by the job's BU, cluster by its cluster.
+  """
+  worstJobs(by: WorstJobsBy = SCORE, first: Int, after: String, bu: ID, cluster: ID): JobScoreConnection!
+}
+
+extend type Mutation {
+  "Analyses a job now and returns its findings: operators, the job's owner and BU admins of its BU. Audited."
+  analyzeJob(id: ID!): AnalyzeJobPayload!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -4798,6 +5136,18 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AnalyzeJobPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_AnalyzeJobPayload_job(ctx, field)
+	case "findings":
+		return ec.fieldContext_AnalyzeJobPayload_findings(ctx, field)
+	case "score":
+		return ec.fieldContext_AnalyzeJobPayload_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyzeJobPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -5381,8 +5731,40 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_bu(ctx, field)
 	case "lastRuns":
 		return ec.fieldContext_Job_lastRuns(ctx, field)
+	case "findings":
+		return ec.fieldContext_Job_findings(ctx, field)
+	case "score":
+		return ec.fieldContext_Job_score(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
+}
+
+func (ec *executionContext) childFields_JobFinding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "heuristic":
+		return ec.fieldContext_JobFinding_heuristic(ctx, field)
+	case "severity":
+		return ec.fieldContext_JobFinding_severity(ctx, field)
+	case "evidence":
+		return ec.fieldContext_JobFinding_evidence(ctx, field)
+	case "advice":
+		return ec.fieldContext_JobFinding_advice(ctx, field)
+	case "analyzedAt":
+		return ec.fieldContext_JobFinding_analyzedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobFinding", field.Name)
+}
+
+func (ec *executionContext) childFields_JobFindingEvidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_JobFindingEvidence_key(ctx, field)
+	case "value":
+		return ec.fieldContext_JobFindingEvidence_value(ctx, field)
+	case "unit":
+		return ec.fieldContext_JobFindingEvidence_unit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobFindingEvidence", field.Name)
 }
 
 func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5421,6 +5803,52 @@ func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphq
 		return ec.fieldContext_JobRun_taskCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobRun", field.Name)
+}
+
+func (ec *executionContext) childFields_JobScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "job":
+		return ec.fieldContext_JobScore_job(ctx, field)
+	case "score":
+		return ec.fieldContext_JobScore_score(ctx, field)
+	case "worstSeverity":
+		return ec.fieldContext_JobScore_worstSeverity(ctx, field)
+	case "wastedCoreHoursPerDay":
+		return ec.fieldContext_JobScore_wastedCoreHoursPerDay(ctx, field)
+	case "wastedGbHoursPerDay":
+		return ec.fieldContext_JobScore_wastedGbHoursPerDay(ctx, field)
+	case "waste":
+		return ec.fieldContext_JobScore_waste(ctx, field)
+	case "runsAnalyzed":
+		return ec.fieldContext_JobScore_runsAnalyzed(ctx, field)
+	case "hoursAnalyzed":
+		return ec.fieldContext_JobScore_hoursAnalyzed(ctx, field)
+	case "analyzedAt":
+		return ec.fieldContext_JobScore_analyzedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobScore", field.Name)
+}
+
+func (ec *executionContext) childFields_JobScoreConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JobScoreConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_JobScoreConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JobScoreConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobScoreConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JobScoreEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_JobScoreEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_JobScoreEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobScoreEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_KindCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6353,6 +6781,20 @@ func (ec *executionContext) field_MachineClustering_points_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_analyzeJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7117,6 +7559,52 @@ func (ec *executionContext) field_Query_stacks_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_worstJobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "by",
+		func(ctx context.Context, v any) (*model.WorstJobsBy, error) {
+			return ec.unmarshalOWorstJobsBy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWorstJobsBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["by"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "bu",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bu"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_SchedulerJob_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7232,6 +7720,102 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AnalyzeJobPayload_job(ctx context.Context, field graphql.CollectedField, obj *model.AnalyzeJobPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyzeJobPayload_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Job, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyzeJobPayload_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyzeJobPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyzeJobPayload_findings(ctx context.Context, field graphql.CollectedField, obj *model.AnalyzeJobPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyzeJobPayload_findings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Findings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobFinding) graphql.Marshaler {
+			return ec.marshalNJobFinding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyzeJobPayload_findings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyzeJobPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobFinding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnalyzeJobPayload_score(ctx context.Context, field graphql.CollectedField, obj *model.AnalyzeJobPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyzeJobPayload_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobScore) graphql.Marshaler {
+			return ec.marshalOJobScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyzeJobPayload_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnalyzeJobPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -12232,6 +12816,263 @@ func (ec *executionContext) fieldContext_Job_lastRuns(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Job_findings(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_findings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Findings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobFinding) graphql.Marshaler {
+			return ec.marshalNJobFinding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_findings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobFinding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_score(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Score(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobScore) graphql.Marshaler {
+			return ec.marshalOJobScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobFinding_heuristic(ctx context.Context, field graphql.CollectedField, obj *model.JobFinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFinding_heuristic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Heuristic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFinding_heuristic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFinding", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobFinding_severity(ctx context.Context, field graphql.CollectedField, obj *model.JobFinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFinding_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobFindingSeverity) graphql.Marshaler {
+			return ec.marshalNJobFindingSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingSeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFinding_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFinding", field, false, false, "JobFindingSeverity")
+}
+
+func (ec *executionContext) _JobFinding_evidence(ctx context.Context, field graphql.CollectedField, obj *model.JobFinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFinding_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobFindingEvidence) graphql.Marshaler {
+			return ec.marshalNJobFindingEvidence2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingEvidenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFinding_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobFinding",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobFindingEvidence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobFinding_advice(ctx context.Context, field graphql.CollectedField, obj *model.JobFinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFinding_advice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Advice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFinding_advice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFinding", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobFinding_analyzedAt(ctx context.Context, field graphql.CollectedField, obj *model.JobFinding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFinding_analyzedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnalyzedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFinding_analyzedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFinding", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobFindingEvidence_key(ctx context.Context, field graphql.CollectedField, obj *model.JobFindingEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFindingEvidence_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFindingEvidence_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFindingEvidence", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobFindingEvidence_value(ctx context.Context, field graphql.CollectedField, obj *model.JobFindingEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFindingEvidence_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFindingEvidence_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFindingEvidence", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobFindingEvidence_unit(ctx context.Context, field graphql.CollectedField, obj *model.JobFindingEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobFindingEvidence_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobFindingEvidence_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobFindingEvidence", field, false, false, "String")
+}
+
 func (ec *executionContext) _JobRun_id(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12607,6 +13448,373 @@ func (ec *executionContext) _JobRun_taskCount(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_JobRun_taskCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobScore_job(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_job(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobScore().Job(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobScore",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobScore_score(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobScore_worstSeverity(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_worstSeverity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorstSeverity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JobFindingSeverity) graphql.Marshaler {
+			return ec.marshalNJobFindingSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingSeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_worstSeverity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "JobFindingSeverity")
+}
+
+func (ec *executionContext) _JobScore_wastedCoreHoursPerDay(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_wastedCoreHoursPerDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WastedCoreHoursPerDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_wastedCoreHoursPerDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobScore_wastedGbHoursPerDay(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_wastedGbHoursPerDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WastedGbHoursPerDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_wastedGbHoursPerDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobScore_waste(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_waste(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waste, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_waste(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobScore_runsAnalyzed(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_runsAnalyzed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunsAnalyzed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_runsAnalyzed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobScore_hoursAnalyzed(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_hoursAnalyzed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HoursAnalyzed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_hoursAnalyzed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobScore_analyzedAt(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScore_analyzedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnalyzedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScore_analyzedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScore", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobScoreConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobScoreConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScoreConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobScoreEdge) graphql.Marshaler {
+			return ec.marshalNJobScoreEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScoreConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobScoreConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobScoreEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobScoreConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.JobScoreConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScoreConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobScore) graphql.Marshaler {
+			return ec.marshalNJobScore2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScoreConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobScoreConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobScoreConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.JobScoreConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScoreConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScoreConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobScoreConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobScoreEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.JobScoreEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScoreEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScoreEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobScoreEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobScoreEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.JobScoreEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobScoreEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobScore) graphql.Marshaler {
+			return ec.marshalNJobScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScore(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobScoreEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobScoreEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobScore(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _KindCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
@@ -13703,6 +14911,50 @@ func (ec *executionContext) fieldContext_Mutation_setWatermarkThreshold(ctx cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setWatermarkThreshold_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_analyzeJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_analyzeJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnalyzeJob(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnalyzeJobPayload) graphql.Marshaler {
+			return ec.marshalNAnalyzeJobPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnalyzeJobPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_analyzeJob(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyzeJobPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_analyzeJob_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15771,6 +17023,50 @@ func (ec *executionContext) fieldContext_Query_jobRun(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_jobRun_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_worstJobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_worstJobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().WorstJobs(ctx, fc.Args["by"].(*model.WorstJobsBy), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["bu"].(*string), fc.Args["cluster"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobScoreConnection) graphql.Marshaler {
+			return ec.marshalNJobScoreConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_worstJobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobScoreConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_worstJobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20343,6 +21639,49 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var analyzeJobPayloadImplementors = []string{"AnalyzeJobPayload"}
+
+func (ec *executionContext) _AnalyzeJobPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AnalyzeJobPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyzeJobPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyzeJobPayload")
+		case "job":
+			out.Values[i] = ec._AnalyzeJobPayload_job(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "findings":
+			out.Values[i] = ec._AnalyzeJobPayload_findings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._AnalyzeJobPayload_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var apiTokenImplementors = []string{"ApiToken", "Node"}
 
 func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet, obj *model.APIToken) graphql.Marshaler {
@@ -22272,6 +23611,114 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_lastRuns(ctx, field, obj)
 				})
+		case "findings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_findings(ctx, field, obj)
+				})
+		case "score":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_score(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobFindingImplementors = []string{"JobFinding"}
+
+func (ec *executionContext) _JobFinding(ctx context.Context, sel ast.SelectionSet, obj *model.JobFinding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobFindingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobFinding")
+		case "heuristic":
+			out.Values[i] = ec._JobFinding_heuristic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._JobFinding_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidence":
+			out.Values[i] = ec._JobFinding_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "advice":
+			out.Values[i] = ec._JobFinding_advice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "analyzedAt":
+			out.Values[i] = ec._JobFinding_analyzedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobFindingEvidenceImplementors = []string{"JobFindingEvidence"}
+
+func (ec *executionContext) _JobFindingEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.JobFindingEvidence) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobFindingEvidenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobFindingEvidence")
+		case "key":
+			out.Values[i] = ec._JobFindingEvidence_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._JobFindingEvidence_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._JobFindingEvidence_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22380,6 +23827,161 @@ func (ec *executionContext) _JobRun(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._JobRun_taskCount(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobScoreImplementors = []string{"JobScore"}
+
+func (ec *executionContext) _JobScore(ctx context.Context, sel ast.SelectionSet, obj *model.JobScore) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobScoreImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobScore")
+		case "job":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobScore_job(ctx, field, obj)
+				})
+		case "score":
+			out.Values[i] = ec._JobScore_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "worstSeverity":
+			out.Values[i] = ec._JobScore_worstSeverity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "wastedCoreHoursPerDay":
+			out.Values[i] = ec._JobScore_wastedCoreHoursPerDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "wastedGbHoursPerDay":
+			out.Values[i] = ec._JobScore_wastedGbHoursPerDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waste":
+			out.Values[i] = ec._JobScore_waste(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runsAnalyzed":
+			out.Values[i] = ec._JobScore_runsAnalyzed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hoursAnalyzed":
+			out.Values[i] = ec._JobScore_hoursAnalyzed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "analyzedAt":
+			out.Values[i] = ec._JobScore_analyzedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobScoreConnectionImplementors = []string{"JobScoreConnection"}
+
+func (ec *executionContext) _JobScoreConnection(ctx context.Context, sel ast.SelectionSet, obj *model.JobScoreConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobScoreConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobScoreConnection")
+		case "edges":
+			out.Values[i] = ec._JobScoreConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._JobScoreConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._JobScoreConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobScoreEdgeImplementors = []string{"JobScoreEdge"}
+
+func (ec *executionContext) _JobScoreEdge(ctx context.Context, sel ast.SelectionSet, obj *model.JobScoreEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobScoreEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobScoreEdge")
+		case "cursor":
+			out.Values[i] = ec._JobScoreEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._JobScoreEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22822,6 +24424,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setWatermarkThreshold":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setWatermarkThreshold(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "analyzeJob":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_analyzeJob(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -23403,6 +25012,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_jobRun(ctx, field)
+				})
+		case "worstJobs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_worstJobs(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -24848,6 +26463,14 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAnalyzeJobPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnalyzeJobPayload(ctx context.Context, sel ast.SelectionSet, v *model.AnalyzeJobPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnalyzeJobPayload!")
+		return graphql.Null
+	}
+	return ec._AnalyzeJobPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNApiToken2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAPITokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.APIToken) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -25663,6 +27286,64 @@ func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgra
 	return ec._Job(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNJobFinding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobFinding) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobFinding2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFinding(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobFinding2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFinding(ctx context.Context, sel ast.SelectionSet, v *model.JobFinding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobFinding!")
+		return graphql.Null
+	}
+	return ec._JobFinding(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobFindingEvidence2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobFindingEvidence) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobFindingEvidence2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingEvidence(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobFindingEvidence2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingEvidence(ctx context.Context, sel ast.SelectionSet, v *model.JobFindingEvidence) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobFindingEvidence!")
+		return graphql.Null
+	}
+	return ec._JobFindingEvidence(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNJobFindingSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingSeverity(ctx context.Context, v any) (model.JobFindingSeverity, error) {
+	var res model.JobFindingSeverity
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobFindingSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingSeverity(ctx context.Context, sel ast.SelectionSet, v model.JobFindingSeverity) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNJobKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobKind(ctx context.Context, v any) (model.JobKind, error) {
 	var res model.JobKind
 	err := res.UnmarshalGQL(v)
@@ -25715,6 +27396,62 @@ func (ec *executionContext) unmarshalNJobRunState2githubᚗcomᚋteslaopsᚋtesl
 
 func (ec *executionContext) marshalNJobRunState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, sel ast.SelectionSet, v model.JobRunState) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNJobScore2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobScore) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScore(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScore(ctx context.Context, sel ast.SelectionSet, v *model.JobScore) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobScore!")
+		return graphql.Null
+	}
+	return ec._JobScore(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobScoreConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobScoreConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobScoreConnection!")
+		return graphql.Null
+	}
+	return ec._JobScoreConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobScoreEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobScoreEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobScoreEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobScoreEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScoreEdge(ctx context.Context, sel ast.SelectionSet, v *model.JobScoreEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobScoreEdge!")
+		return graphql.Null
+	}
+	return ec._JobScoreEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNKindCount2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKindCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
@@ -26958,6 +28695,13 @@ func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 	return ec._JobRun(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOJobScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScore(ctx context.Context, sel ast.SelectionSet, v *model.JobScore) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobScore(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOLineageDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, v any) (*model.LineageDirection, error) {
 	if v == nil {
 		return nil, nil
@@ -27201,6 +28945,22 @@ func (ec *executionContext) marshalOWatermarkThreshold2ᚕᚖgithubᚗcomᚋtesl
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOWorstJobsBy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWorstJobsBy(ctx context.Context, v any) (*model.WorstJobsBy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.WorstJobsBy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWorstJobsBy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWorstJobsBy(ctx context.Context, sel ast.SelectionSet, v *model.WorstJobsBy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

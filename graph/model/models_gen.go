@@ -21,6 +21,12 @@ type Node interface {
 	GetID() string
 }
 
+type AnalyzeJobPayload struct {
+	Job      *Job          `json:"job"`
+	Findings []*JobFinding `json:"findings"`
+	Score    *JobScore     `json:"score,omitempty"`
+}
+
 type APITokenConnection struct {
 	Edges      []*APITokenEdge `json:"edges"`
 	Nodes      []*APIToken     `json:"nodes"`
@@ -269,6 +275,36 @@ type ImpactedJob struct {
 	Job *Job `json:"job"`
 	// Edges between the dataset and the job (1: the job reads the dataset itself).
 	Distance int `json:"distance"`
+}
+
+// What one heuristic concluded about a job.
+type JobFinding struct {
+	// MEMORY_OVERPROVISIONED, CPU_WASTE, TASK_SKEW, QUEUE_WAIT, FAILURES_AND_RETRIES or RUNTIME_REGRESSION.
+	Heuristic string                `json:"heuristic"`
+	Severity  JobFindingSeverity    `json:"severity"`
+	Evidence  []*JobFindingEvidence `json:"evidence"`
+	// What to change, with numbers.
+	Advice     string    `json:"advice"`
+	AnalyzedAt time.Time `json:"analyzedAt"`
+}
+
+// One number behind a finding, with its unit (GB, core-hours, min, ratio…).
+type JobFindingEvidence struct {
+	Key   string  `json:"key"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+}
+
+// A forward keyset page of analysed jobs, worst first (no total: the list is walked, not counted).
+type JobScoreConnection struct {
+	Edges    []*JobScoreEdge `json:"edges"`
+	Nodes    []*JobScore     `json:"nodes"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+}
+
+type JobScoreEdge struct {
+	Cursor string    `json:"cursor"`
+	Node   *JobScore `json:"node"`
 }
 
 type KindCount struct {
@@ -1013,6 +1049,68 @@ func (e *HostState) UnmarshalJSON(b []byte) error {
 }
 
 func (e HostState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How much a finding matters (Dr. Elephant's scale); NONE: checked, healthy.
+type JobFindingSeverity string
+
+const (
+	JobFindingSeverityNone     JobFindingSeverity = "NONE"
+	JobFindingSeverityLow      JobFindingSeverity = "LOW"
+	JobFindingSeverityModerate JobFindingSeverity = "MODERATE"
+	JobFindingSeveritySevere   JobFindingSeverity = "SEVERE"
+	JobFindingSeverityCritical JobFindingSeverity = "CRITICAL"
+)
+
+var AllJobFindingSeverity = []JobFindingSeverity{
+	JobFindingSeverityNone,
+	JobFindingSeverityLow,
+	JobFindingSeverityModerate,
+	JobFindingSeveritySevere,
+	JobFindingSeverityCritical,
+}
+
+func (e JobFindingSeverity) IsValid() bool {
+	switch e {
+	case JobFindingSeverityNone, JobFindingSeverityLow, JobFindingSeverityModerate, JobFindingSeveritySevere, JobFindingSeverityCritical:
+		return true
+	}
+	return false
+}
+
+func (e JobFindingSeverity) String() string {
+	return string(e)
+}
+
+func (e *JobFindingSeverity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobFindingSeverity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobFindingSeverity", str)
+	}
+	return nil
+}
+
+func (e JobFindingSeverity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobFindingSeverity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobFindingSeverity) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1802,6 +1900,62 @@ func (e *WatermarkStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e WatermarkStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How worstJobs ranks.
+type WorstJobsBy string
+
+const (
+	WorstJobsByScore WorstJobsBy = "SCORE"
+	WorstJobsByWaste WorstJobsBy = "WASTE"
+)
+
+var AllWorstJobsBy = []WorstJobsBy{
+	WorstJobsByScore,
+	WorstJobsByWaste,
+}
+
+func (e WorstJobsBy) IsValid() bool {
+	switch e {
+	case WorstJobsByScore, WorstJobsByWaste:
+		return true
+	}
+	return false
+}
+
+func (e WorstJobsBy) String() string {
+	return string(e)
+}
+
+func (e *WorstJobsBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WorstJobsBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WorstJobsBy", str)
+	}
+	return nil
+}
+
+func (e WorstJobsBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WorstJobsBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WorstJobsBy) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

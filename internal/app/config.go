@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/teslaops/tesla/graph"
+	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
 
@@ -95,6 +96,7 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_RETENTION_DAYS", "14", "days of raw host samples kept"},
 	{"TESLA_MINUTE_LEVEL_DAYS", "30", "days of 1-minute water levels kept"},
 	{"TESLA_ROLLUP_RETENTION_DAYS", "400", "days of hourly and daily water levels kept"},
+	{"TESLA_JOB_ANALYSIS_RUNS", "20", "finished runs of each job the job analysis reads (8 to 1000)"},
 	{"TESLA_REPLICA", "hostname:pid", "this replica's name in scheduler runs"},
 	{"TESLA_SCRAPE", "on", "poll node_exporter on hosts with a scrape URL"},
 	{"TESLA_SCRAPE_INTERVAL", "15s", "node_exporter polling interval"},
@@ -192,6 +194,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Jobs.Retention.RawDays = int(intVar("TESLA_RETENTION_DAYS", 14, 1, 3650))
 	c.Jobs.Retention.MinuteDays = int(intVar("TESLA_MINUTE_LEVEL_DAYS", 30, 1, 3650))
 	c.Jobs.Retention.CoarseDays = int(intVar("TESLA_ROLLUP_RETENTION_DAYS", 400, 1, 36500))
+	analysis := workload.DefaultThresholds()
+	// At least 8: the runtime regression compares the newest 3 runs with 5 or more before them.
+	analysis.Window = int(intVar("TESLA_JOB_ANALYSIS_RUNS", 20, 8, 1000))
+	c.Jobs.JobAnalysis.Thresholds = &analysis
 	c.Replica = cmp.Or(getenv("TESLA_REPLICA"), jobs.DefaultReplica())
 	c.Scrape = boolVar("TESLA_SCRAPE", true)
 	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)

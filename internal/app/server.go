@@ -116,7 +116,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Catalog:    jobs.NewCatalog(api, js),
 		Events:     events,
 		Platform:   platform.NewService(inv, wm, events, logger),
-		Workload:   workload.NewService(api),
+		Workload:   workload.NewService(api).WithAnalysis(cfg.Jobs.JobAnalysis),
 		Lineage:    lineage.NewService(api),
 		Clustering: clus,
 		api:        api,

@@ -166,11 +166,14 @@ func ApplyRunEvents(ctx context.Context, q db.DBTX, evs []RunEvent) ([]int64, er
 
 // Service reads jobs and runs for callers, checking what they may see.
 type Service struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	analysis AnalysisConfig
 }
 
 // NewService returns a Service over pool.
-func NewService(pool *pgxpool.Pool) *Service { return &Service{pool: pool} }
+func NewService(pool *pgxpool.Pool) *Service {
+	return &Service{pool: pool, analysis: AnalysisConfig{}.withDefaults()}
+}
 
 // JobsByIDs returns the jobs of ids that exist. Job identity (namespace, name,
 // kind, owner id) is platform structure that every signed-in role reads, as

@@ -5,10 +5,20 @@
 package dbsqlc
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type JobFinding struct {
+	JobID      int64
+	Heuristic  string
+	Severity   int16
+	Evidence   json.RawMessage
+	Advice     string
+	AnalyzedAt time.Time
+}
 
 type JobRun struct {
 	ID                         int64
@@ -37,6 +47,18 @@ type JobRun struct {
 	UpdatedAt                  time.Time
 }
 
+type JobScore struct {
+	JobID                 int64
+	Score                 float64
+	WastedCoreHoursPerDay float64
+	WastedGbHoursPerDay   float64
+	Waste                 float64
+	WorstSeverity         int16
+	RunsAnalyzed          int32
+	HoursAnalyzed         int32
+	AnalyzedAt            time.Time
+}
+
 type JobUsage1h struct {
 	JobID                      int64
 	Hour                       time.Time
@@ -46,4 +68,20 @@ type JobUsage1h struct {
 	RequestedMemoryByteSeconds float64
 	UsedMemoryByteSeconds      float64
 	PeakMemoryBytes            int64
+}
+
+type Queue struct {
+	ID               int64
+	ClusterID        int64
+	ParentID         *int64
+	Name             string
+	Path             string
+	SchedulerType    string
+	GuaranteedVcores float64
+	MaxVcores        float64
+	GuaranteedMemory float64
+	MaxMemory        float64
+	Weight           float64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
