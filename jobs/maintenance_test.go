@@ -136,7 +136,8 @@ func TestDefaultJobsRun(t *testing.T) {
 	require.Equal(t, time.Hour, set[3].Interval())
 	require.Equal(t, 24*time.Hour, set[1].Interval())
 	require.Equal(t, 5*time.Minute, set[4].Interval())
-	require.Equal(t, 10*time.Minute, set[5].Interval())
+	require.Equal(t, time.Hour, set[5].Interval())
+	require.Equal(t, 10*time.Minute, set[6].Interval())
 
 	for _, j := range set {
 		_, err := Run(ctx, pool, quietLogger(), "test", j)
