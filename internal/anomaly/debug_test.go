@@ -1,0 +1,111 @@
+package anomaly
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestDebugNAB(t *testing.T) {
+	c := loadNABOrSkip(t)
+	m, err := NewModel(DefaultConfig())
+	require.NoError(t, err)
+	scores, alerts := c.Detect(m)
+	for i, f := range c.Files {
+		prob := ProbationaryLength(len(f.Timestamps))
+		in := make([]int, len(f.Timestamps))
+		for k := range in {
+			in[k] = -1
+		}
+		line := fmt.Sprintf("%s n=%d prob=%d\n", f.Name, len(in), prob)
+		for w, win := range f.Windows {
+			best, at, l, r := 0.0, -1, -1, -1
+			for k, ts := range f.Timestamps {
+				if !ts.Before(win.Start) && !ts.After(win.End) {
+					in[k] = w
+					if l < 0 {
+						l = k
+					}
+					r = k
+					if scores[i][k] > best {
+						best, at = scores[i][k], k
+					}
+				}
+			}
+			line += fmt.Sprintf("  win %d [%d..%d] best %.3f at %d (rel %.2f)\n", w, l, r, best, at, float64(at-l)/float64(r-l+1))
+		}
+		type p struct {
+			k int
+			s float64
+		}
+		var out []p
+		for k := prob; k < len(in); k++ {
+			if in[k] < 0 {
+				out = append(out, p{k, scores[i][k]})
+			}
+		}
+		sort.Slice(out, func(a, b int) bool { return out[a].s > out[b].s })
+		line += "  alerts:"
+		for k, a := range alerts[i] {
+			if a {
+				line += fmt.Sprintf(" %d(w%d,%.2f)", k, in[k], scores[i][k])
+			}
+		}
+		line += "\n  top outside:"
+		for _, o := range out[:8] {
+			line += fmt.Sprintf(" %d:%.3f", o.k, o.s)
+		}
+		t.Log(line)
+	}
+}
+
+func TestSweepThreshold(t *testing.T) {
+	c := loadNABOrSkip(t)
+	for _, th := range []float64{0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1} {
+		cfg := DefaultConfig()
+		cfg.Threshold = th
+		m, err := NewModel(cfg)
+		require.NoError(t, err)
+		scores, alerts := c.Detect(m)
+		al, err := c.Score(AlertScores(alerts), StandardProfile, 0.5, false)
+		require.NoError(t, err)
+		opt, err := c.Score(scores, StandardProfile, 0.5, true)
+		require.NoError(t, err)
+		tp, fp := 0, 0
+		for _, f := range al.Files {
+			tp += f.TP
+			fp += f.FP
+		}
+		t.Logf("threshold %.2f: alerts %.2f (TP %d FP %d)  optimised %.2f at %.3f", th, al.Normalized, tp, fp, opt.Normalized, opt.Threshold)
+	}
+}
+
+func TestDebugOne(t *testing.T) {
+	c := loadNABOrSkip(t)
+	name := os.Getenv("FILE")
+	if name == "" {
+		t.Skip()
+	}
+	m, _ := NewModel(DefaultConfig())
+	for _, f := range c.Files {
+		if !strings.Contains(f.Name, name) {
+			continue
+		}
+		var s State
+		var info string
+		debugHook = func(s *State, x, p1, p2, p3, z1, z2 float64) {
+			info = fmt.Sprintf("x=%.4g fast=%.4g long=%.4g dev1=%.3g dev2=%.3g z1=%.3g z2=%.3g p1=%.2g p2=%.2g p3=%.2g heat=%.2f peak=%.2f", x, s.Fast, s.Long, s.Dev1, s.Dev2, z1, z2, p1, p2, p3, s.Heat, s.Peaks[s.Hour])
+		}
+		for i, v := range f.Values {
+			sc, a := m.Update(&s, f.Timestamps[i].UnixNano(), v)
+			if a {
+				t.Logf("%d %s %.2f %s", i, f.Timestamps[i].Format(NABTimeLayout), sc, info)
+			}
+		}
+		debugHook = nil
+	}
+}
