@@ -55,7 +55,7 @@ func DefaultConfig() Config {
 		TailHalfLife:  8640,
 		Warmup:        144,
 		Decades:       4,
-		Threshold:     0.6,
+		Threshold:     0.4,
 		Hold:          288,
 		CounterRun:    64,
 	}

@@ -109,3 +109,61 @@ func TestDebugOne(t *testing.T) {
 		debugHook = nil
 	}
 }
+
+func TestSweepParam(t *testing.T) {
+	c := loadNABOrSkip(t)
+	name := os.Getenv("PARAM")
+	if name == "" {
+		t.Skip()
+	}
+	for _, vs := range strings.Split(os.Getenv("VALUES"), ",") {
+		var v float64
+		fmt.Sscan(vs, &v)
+		cfg := DefaultConfig()
+		switch name {
+		case "Hold":
+			cfg.Hold = int(v)
+		case "Fast":
+			cfg.FastHalfLife = v
+		case "Short":
+			cfg.ShortHalfLife = v
+		case "Long":
+			cfg.LongHalfLife = v
+		case "Scale":
+			cfg.ScaleHalfLife = v
+		case "Tail":
+			cfg.TailHalfLife = v
+		case "Decades":
+			cfg.Decades = v
+		case "Threshold":
+			cfg.Threshold = v
+		case "Warmup":
+			cfg.Warmup = int(v)
+		}
+		m, err := NewModel(cfg)
+		require.NoError(t, err)
+		scores, alerts := c.Detect(m)
+		al, _ := c.Score(AlertScores(alerts), StandardProfile, 0.5, false)
+		opt, _ := c.Score(scores, StandardProfile, 0.5, true)
+		// halves: even and odd files, each with its own optimised threshold
+		var h [2]*Corpus
+		var hs [2][][]float64
+		for i := range h {
+			h[i] = &Corpus{}
+		}
+		for i, f := range c.Files {
+			h[i%2].Files = append(h[i%2].Files, f)
+			hs[i%2] = append(hs[i%2], scores[i])
+		}
+		e0, _ := h[0].Score(hs[0], StandardProfile, 0, true)
+		e1, _ := h[1].Score(hs[1], StandardProfile, 0, true)
+		x0, _ := h[0].Score(hs[0], StandardProfile, e1.Threshold, false)
+		x1, _ := h[1].Score(hs[1], StandardProfile, e0.Threshold, false)
+		tp, fp := 0, 0
+		for _, f := range al.Files {
+			tp += f.TP
+			fp += f.FP
+		}
+		t.Logf("%s=%v: alerts %.2f (TP %d FP %d)  optimised %.2f at %.3f; cross-half %.2f / %.2f", name, v, al.Normalized, tp, fp, opt.Normalized, opt.Threshold, x0.Normalized, x1.Normalized)
+	}
+}

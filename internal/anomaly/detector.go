@@ -12,6 +12,30 @@ const tailBins = 32
 // tailLow is the bin of a ratio of 1.
 const tailLow = 8
 
+// levelBins is the number of level bins; the outer ones take everything beyond.
+const levelBins = 64
+
+func (s *State) levelBin(v float64) int {
+	b := int(math.Floor((v-s.Center)/s.Unit)) + levelBins/2
+	return min(max(b, 0), levelBins-1)
+}
+
+// levelProb is the share of time spent at levels at most as common as v's
+// (a highest-density p-value), with one pseudo-count of weight g.
+func (s *State) levelProb(v, g float64) float64 {
+	if s.Unit == 0 {
+		return 1
+	}
+	c := s.Levels[s.levelBin(v)]
+	mass := 0.0
+	for _, w := range s.Levels {
+		if w <= c {
+			mass += float64(w)
+		}
+	}
+	return (mass + g) / (s.LevelsTotal + g)
+}
+
 // Tail is a decayed histogram of a ratio (a distance over a typical deviation)
 // in half-octave bins. It answers "how often has this series produced a ratio
 // at least this large?", so every series is judged against its own history:
@@ -125,6 +149,13 @@ type State struct {
 	// the weight the next sample adds to them (growing instead of decaying
 	// every bin, so an update touches one bin).
 	Spike, Shift Tail
+	// Levels is a decayed histogram of the smoothed level in bins of half the
+	// typical deviation around Center, both fixed at the end of the warm-up:
+	// a level this series has rarely been at is new behaviour, however slowly
+	// it got there.
+	Levels       [levelBins]float32
+	LevelsTotal  float64
+	Center, Unit float64
 	// Heat is the recent average surprise -ln p of the spike ratios: a run of
 	// moderately surprising samples (a burst of variance) is an anomaly even
 	// when no single sample is (Fisher's method over a decaying window).
@@ -253,7 +284,8 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 	u := math.Min(-math.Log(p1), 10)
 	heat := s.Heat + m.aShort*(u-s.Heat)
 	p3 := gammaSurvival(m.kShort, m.kShort*heat)
-	p := 3 * min(p1, s.Shift.prob(z2, s.G), p3)
+	p4 := s.levelProb(short, s.G)
+	p := 4 * min(p1, s.Shift.prob(z2, s.G), p3, p4)
 	surprise := math.Max(0, -math.Log10(p))
 	if debugHook != nil {
 		debugHook(s, x, p1, s.Shift.prob(z2, s.G), p3, z1, z2)
@@ -293,10 +325,21 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 	s.Spike.add(z1, s.G)
 	s.Shift.add(z2, s.G)
 	s.Heat = heat
+	if s.Unit == 0 && s.N >= int64(cfg.Warmup) {
+		s.Center, s.Unit = s.Long, math.Max(s.Dev2, floor)/2
+	}
+	if s.Unit != 0 {
+		s.Levels[s.levelBin(short)] += float32(s.G)
+		s.LevelsTotal += s.G
+	}
 	s.G *= m.growth
 	if s.G > 1e20 {
 		s.Spike.rescale(1 / s.G)
 		s.Shift.rescale(1 / s.G)
+		for i := range s.Levels {
+			s.Levels[i] = float32(float64(s.Levels[i]) / s.G)
+		}
+		s.LevelsTotal /= s.G
 		s.G = 1
 	}
 	s.Fast += aFast * (x - s.Fast)
