@@ -84,32 +84,6 @@ func TestSweepThreshold(t *testing.T) {
 	}
 }
 
-func TestDebugOne(t *testing.T) {
-	c := loadNABOrSkip(t)
-	name := os.Getenv("FILE")
-	if name == "" {
-		t.Skip()
-	}
-	m, _ := NewModel(DefaultConfig())
-	for _, f := range c.Files {
-		if !strings.Contains(f.Name, name) {
-			continue
-		}
-		var s State
-		var info string
-		debugHook = func(s *State, x, p1, p2, p3, z1, z2 float64) {
-			info = fmt.Sprintf("x=%.4g fast=%.4g long=%.4g dev1=%.3g dev2=%.3g z1=%.3g z2=%.3g p1=%.2g p2=%.2g p3=%.2g heat=%.2f peak=%.2f", x, s.Fast, s.Long, s.Dev1, s.Dev2, z1, z2, p1, p2, p3, s.Heat, s.Peaks[s.Hour])
-		}
-		for i, v := range f.Values {
-			sc, a := m.Update(&s, f.Timestamps[i].UnixNano(), v)
-			if a {
-				t.Logf("%d %s %.2f %s", i, f.Timestamps[i].Format(NABTimeLayout), sc, info)
-			}
-		}
-		debugHook = nil
-	}
-}
-
 func TestSweepParam(t *testing.T) {
 	c := loadNABOrSkip(t)
 	name := os.Getenv("PARAM")

@@ -266,13 +266,10 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 		return 0, false
 	}
 	cfg := &m.cfg
-	// A gap decays the levels as if the missing samples had followed them.
+	// A gap leaves the levels as they were: the missing samples carry no
+	// information, and decaying the levels over them would make the first
+	// sample after the gap the whole recent history.
 	aFast, aShort, aLong := m.aFast, m.aShort, m.aLong
-	if steps > 1 {
-		aFast = 1 - math.Pow(1-aFast, steps)
-		aShort = 1 - math.Pow(1-aShort, steps)
-		aLong = 1 - math.Pow(1-aLong, steps)
-	}
 	floor := 1e-9 * (math.Abs(s.Long) + 1e-3)
 	r1 := math.Abs(x - s.Fast)
 	z1 := r1 / math.Max(s.Dev1, floor)
@@ -286,10 +283,9 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 	p3 := gammaSurvival(m.kShort, m.kShort*heat)
 	p4 := s.levelProb(short, s.G)
 	p := 4 * min(p1, s.Shift.prob(z2, s.G), p3, p4)
-	surprise := math.Max(0, -math.Log10(p))
-	if debugHook != nil {
-		debugHook(s, x, p1, s.Shift.prob(z2, s.G), p3, z1, z2)
-	}
+	// Beyond twice the score's range all surprises are alike; capping them
+	// keeps the routine below comparable with them.
+	surprise := math.Min(math.Max(0, -math.Log10(p)), 2*cfg.Decades)
 	hour := int32((t / int64(time.Hour)) % 24)
 	if hour < 0 {
 		hour += 24
@@ -305,7 +301,7 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 		}
 		s.Hour, s.HourMax = hour, 0
 	}
-	s.HourMax = max(s.HourMax, float32(math.Min(surprise, 2*cfg.Decades)))
+	s.HourMax = max(s.HourMax, float32(surprise))
 	// Only what this hour's surprises exceed the other hours' by is routine.
 	var mean float32
 	for _, pk := range s.Peaks {
@@ -424,5 +420,3 @@ func gammaSurvival(k, x float64) float64 {
 	z := (math.Cbrt(x/k) - (1 - v)) / math.Sqrt(v)
 	return 0.5 * math.Erfc(z/math.Sqrt2)
 }
-
-var debugHook func(s *State, x, p1, p2, p3, z1, z2 float64)
