@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -362,4 +364,50 @@ func (c *Corpus) Score(scores [][]float64, p Profile, threshold float64, optimiz
 	ev.Perfect = p.TPWeight * float64(windows)
 	ev.Normalized = 100 * (ev.Raw - ev.Null) / (ev.Perfect - ev.Null)
 	return ev, nil
+}
+
+// LoadPublished reads NAB's published per-file standard-profile results,
+// results/<detector>_standard_scores.csv, for every detector found in dir. The
+// map is detector → file → result.
+func LoadPublished(dir string) (map[string]map[string]FileResult, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "results", "*_standard_scores.csv"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]FileResult{}
+	for _, p := range paths {
+		det := strings.TrimSuffix(filepath.Base(p), "_standard_scores.csv")
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("error opening %s: %w", p, err)
+		}
+		recs, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		files := map[string]FileResult{}
+		for i, r := range recs {
+			if i == 0 || len(r) < 9 || r[2] == "" || r[2] == "Totals" {
+				continue
+			}
+			var fr FileResult
+			fr.File = r[2]
+			var errs []error
+			num := func(s string) float64 {
+				v, err := strconv.ParseFloat(s, 64)
+				errs = append(errs, err)
+				return v
+			}
+			fr.Threshold = num(r[3])
+			fr.Score = num(r[4])
+			fr.TP, fr.TN, fr.FP, fr.FN = int(num(r[5])), int(num(r[6])), int(num(r[7])), int(num(r[8]))
+			if err := errors.Join(errs...); err != nil {
+				return nil, fmt.Errorf("%s line %d: %w", p, i+1, err)
+			}
+			files[fr.File] = fr
+		}
+		out[det] = files
+	}
+	return out, nil
 }

@@ -42,35 +42,6 @@ func loadNABOrSkip(t testing.TB) *Corpus {
 	return c
 }
 
-// publishedRow is one line of results/<detector>_standard_scores.csv.
-type publishedRow struct {
-	threshold, score float64
-	tp, tn, fp, fn   int
-}
-
-func readPublishedScores(t *testing.T, detector string) map[string]publishedRow {
-	f, err := os.Open(filepath.Join(nabDir, "results", detector+"_standard_scores.csv"))
-	require.NoError(t, err)
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	require.NoError(t, err)
-	out := map[string]publishedRow{}
-	for _, r := range recs[1:] {
-		if r[2] == "Totals" || r[2] == "" {
-			continue
-		}
-		var p publishedRow
-		p.threshold, _ = strconv.ParseFloat(r[3], 64)
-		p.score, _ = strconv.ParseFloat(r[4], 64)
-		p.tp, _ = strconv.Atoi(r[5])
-		p.tn, _ = strconv.Atoi(r[6])
-		p.fp, _ = strconv.Atoi(r[7])
-		p.fn, _ = strconv.Atoi(r[8])
-		out[r[2]] = p
-	}
-	return out
-}
-
 // readResultsCSV reads a detector's published results file: its anomaly scores
 // and NAB's own per-row standard-profile value S(t)_standard.
 func readResultsCSV(t *testing.T, file string) (scores, st []float64) {
@@ -116,6 +87,8 @@ func TestPublishedScores(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &thresholds))
 
+	all, err := LoadPublished(nabDir)
+	require.NoError(t, err)
 	want := map[string]float64{"ARTime": 79.2, "numenta": 72.1, "contextOSE": 71.9, "earthgeckoSkyline": 62.1,
 		"relativeEntropy": 55.1, "knncad": 50.8, "twitterADVec": 49.6, "skyline": 34.4, "null": 0}
 	// The random detector is left out: NAB's results file for it is not the one
@@ -125,7 +98,8 @@ func TestPublishedScores(t *testing.T) {
 		"numenta", "relativeEntropy", "skyline", "twitterADVec", "windowedGaussian"}
 	for _, det := range detectors {
 		t.Run(det, func(t *testing.T) {
-			pub := readPublishedScores(t, det)
+			pub := all[det]
+			require.NotEmpty(t, pub, "no published scores for %s", det)
 			thr := thresholds[det]["standard"].Threshold
 			scores := make([][]float64, len(c.Files))
 			if full != "" {
@@ -181,16 +155,16 @@ func TestPublishedScores(t *testing.T) {
 	}
 }
 
-func checkPublished(t *testing.T, c *Corpus, scores [][]float64, thr float64, pub map[string]publishedRow, want map[string]float64, det string) {
+func checkPublished(t *testing.T, c *Corpus, scores [][]float64, thr float64, pub map[string]FileResult, want map[string]float64, det string) {
 	t.Helper()
 	ev, err := c.Score(scores, StandardProfile, thr, false)
 	require.NoError(t, err)
 	for _, fr := range ev.Files {
 		p, ok := pub[fr.File]
 		require.True(t, ok, "published scores lack %s", fr.File)
-		require.InDelta(t, p.score, fr.Score, 1e-6,
+		require.InDelta(t, p.Score, fr.Score, 1e-6,
 			"%s %s score", det, fr.File)
-		require.Equal(t, [4]int{p.tp, p.tn, p.fp, p.fn}, [4]int{fr.TP, fr.TN, fr.FP, fr.FN}, "%s %s TP TN FP FN", det, fr.File)
+		require.Equal(t, [4]int{p.TP, p.TN, p.FP, p.FN}, [4]int{fr.TP, fr.TN, fr.FP, fr.FN}, "%s %s TP TN FP FN", det, fr.File)
 	}
 	if w, ok := want[det]; ok {
 		require.InDelta(t, w, ev.Normalized, 0.05, "%s normalised score on the shared files", det)
