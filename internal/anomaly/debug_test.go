@@ -10,7 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The tests in this file print what the detector does on the NAB files, to
+// study it; they run only with ANOMALY_DEBUG set.
+
+func debugOnly(t *testing.T) {
+	if os.Getenv("ANOMALY_DEBUG") == "" {
+		t.Skip("ANOMALY_DEBUG unset")
+	}
+}
+
 func TestDebugNAB(t *testing.T) {
+	debugOnly(t)
 	c := loadNABOrSkip(t)
 	m, err := NewModel(DefaultConfig())
 	require.NoError(t, err)
@@ -64,6 +74,7 @@ func TestDebugNAB(t *testing.T) {
 }
 
 func TestSweepThreshold(t *testing.T) {
+	debugOnly(t)
 	c := loadNABOrSkip(t)
 	for _, th := range []float64{0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1} {
 		cfg := DefaultConfig()

@@ -13,7 +13,7 @@ const tailBins = 32
 const tailLow = 8
 
 // levelBins is the number of level bins; the outer ones take everything beyond.
-const levelBins = 64
+const levelBins = 32
 
 func (s *State) levelBin(v float64) int {
 	b := int(math.Floor((v-s.Center)/s.Unit)) + levelBins/2
@@ -45,11 +45,30 @@ type Tail struct {
 	Total float64
 }
 
+// fastLog2 is log2(x) for x > 0 to within 1e-4: the exponent from the float's
+// bits and a polynomial for the mantissa. Bins are half octaves and scores
+// are read to a few digits, so this is plenty, at a fraction of math.Log2.
+func fastLog2(x float64) float64 {
+	frac, exp := math.Frexp(x) // x = frac × 2^exp, frac in [0.5, 1)
+	m := 2*frac - 1            // in [0, 1): log2(1+m)
+	// minimax polynomial for log2(1+m) on [0, 1)
+	p := m * (1.4425449 + m*(-0.7181452+m*(0.4575485+m*(-0.2779042+m*(0.1217970+m*(-0.0258411))))))
+	return float64(exp-1) + p
+}
+
+// tailPos is z's position in bins (fractional); z ≤ 0 is 0.
+func tailPos(z float64) float64 {
+	if !(z > 0) {
+		return 0
+	}
+	return 2*fastLog2(z) + tailLow
+}
+
 func tailBin(z float64) (int, float64) {
 	if !(z > 0) {
 		return 0, 0
 	}
-	b := 2*math.Log2(z) + tailLow
+	b := tailPos(z)
 	if b < 0 {
 		return 0, 0
 	}
@@ -111,7 +130,7 @@ func (t *Tail) prob(z, g float64) float64 {
 	p := (mass + g) / total * math.Exp(-(b-th)/mean)
 	if z > 0 && b >= tailBins-1 {
 		// beyond the last bin: keep falling with the true log ratio
-		p *= math.Exp(-(2*math.Log2(z) + tailLow - b) / mean)
+		p *= math.Exp(-(tailPos(z) - b) / mean)
 	}
 	return p
 }
@@ -278,14 +297,19 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 	z2 := r2 / math.Max(s.Dev2, floor)
 
 	p1 := s.Spike.prob(z1, s.G)
-	u := math.Min(-math.Log(p1), 10)
+	u := math.Min(-fastLog2(p1)*math.Ln2, 10)
 	heat := s.Heat + m.aShort*(u-s.Heat)
-	p3 := gammaSurvival(m.kShort, m.kShort*heat)
+	// At or below its mean of 1, Heat's probability is above 0.4, which can
+	// never make an alert: skip the special functions then.
+	p3 := 1.0
+	if heat > 1 {
+		p3 = gammaSurvival(m.kShort, m.kShort*heat)
+	}
 	p4 := s.levelProb(short, s.G)
 	p := 4 * min(p1, s.Shift.prob(z2, s.G), p3, p4)
 	// Beyond twice the score's range all surprises are alike; capping them
 	// keeps the routine below comparable with them.
-	surprise := math.Min(math.Max(0, -math.Log10(p)), 2*cfg.Decades)
+	surprise := math.Min(math.Max(0, -fastLog2(p)*math.Log10E/math.Log2E), 2*cfg.Decades)
 	hour := int32((t / int64(time.Hour)) % 24)
 	if hour < 0 {
 		hour += 24

@@ -213,3 +213,14 @@ func TestConfigValidate(t *testing.T) {
 	require.ErrorContains(t, err, "Threshold")
 	require.ErrorContains(t, err, "LongHalfLife")
 }
+
+func TestFastLog2(t *testing.T) {
+	for _, x := range []float64{1e-300, 1e-9, 0.001, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 10, 1234.5, 1e9, 1e300} {
+		require.InDelta(t, math.Log2(x), fastLog2(x), 2e-4, "%g", x)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < 100000; i++ {
+		x := math.Exp(r.NormFloat64() * 20)
+		require.InDelta(t, math.Log2(x), fastLog2(x), 2e-4, "%g", x)
+	}
+}

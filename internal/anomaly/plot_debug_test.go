@@ -8,16 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
 func TestPlotNAB(t *testing.T) {
-	if os.Getenv("PLOT") == "" {
-		t.Skip("PLOT unset")
-	}
+	debugOnly(t)
 	c := loadNABOrSkip(t)
 	m, err := NewModel(DefaultConfig())
 	require.NoError(t, err)
@@ -69,7 +66,7 @@ func TestPlotNAB(t *testing.T) {
 		}
 		all.Set(0, 0, color.Black)
 	}
-	out, _ := os.Create(filepath.Join("/tmp", strings.ReplaceAll("nab_all", "/", "_")+".png"))
+	out, _ := os.Create(filepath.Join(os.TempDir(), "nab_all.png"))
 	png.Encode(out, all)
 	out.Close()
 }
