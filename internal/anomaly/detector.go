@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// maxValue bounds the samples learnt: no metric comes near it, and beyond it
+// the differences and squares the detector takes could overflow.
+const maxValue = 1e100
+
 // tailBins is the number of half-octave bins of a series' ratio histogram:
 // ratios from 2^-4 to 2^12 of the typical deviation.
 const tailBins = 32
@@ -69,7 +73,7 @@ func tailBin(z float64) (int, float64) {
 		return 0, 0
 	}
 	b := tailPos(z)
-	if b < 0 {
+	if !(b >= 0) {
 		return 0, 0
 	}
 	if b >= tailBins {
@@ -148,8 +152,9 @@ func (t *Tail) rescale(f float64) {
 	t.Total *= f
 }
 
-// State is everything the detector keeps about one series: fixed-size, about
-// 330 bytes, and plain data so a server can persist it (MarshalBinary).
+// State is everything the detector keeps about one series: fixed-size (648
+// bytes) plain data, so a server can hold one per series and persist it
+// (MarshalBinary). The zero State is a new series.
 type State struct {
 	// N counts the samples learnt since the series (or its counter mode) began.
 	N int64
@@ -164,9 +169,7 @@ type State struct {
 	// Dev1 and Dev2 are the typical deviations from Fast (spikes) and from
 	// Long (level shifts).
 	Dev1, Dev2 float64
-	// Spike and Shift are the series' own histograms of the two ratios; G is
-	// the weight the next sample adds to them (growing instead of decaying
-	// every bin, so an update touches one bin).
+	// Spike and Shift are the series' own histograms of the two ratios.
 	Spike, Shift Tail
 	// Levels is a decayed histogram of the smoothed level in bins of half the
 	// typical deviation around Center, both fixed at the end of the warm-up:
@@ -179,7 +182,10 @@ type State struct {
 	// moderately surprising samples (a burst of variance) is an anomaly even
 	// when no single sample is (Fisher's method over a decaying window).
 	Heat float64
-	G    float64
+	// G is the weight the next sample adds to the histograms: it grows by
+	// 1/(1-a) a sample instead of every bin decaying by (1-a), so an update
+	// touches one bin; all are rescaled when it gets large.
+	G float64
 	// Peaks remembers, for each hour of the day, how surprising that hour
 	// usually gets (its largest -log10 p), and HourMax the largest surprise of
 	// the current hour Hour: a backup at 03:00 every night is routine.
@@ -249,10 +255,11 @@ func (d *Detector) Update(t time.Time, v float64) (score float64, alert bool) {
 // Update scores sample v at time t (Unix nanoseconds) of the series whose state
 // is s, then learns from it. The score is in [0, 1] and never NaN; alert is true
 // when it reaches the threshold outside the quiet period after an earlier
-// alert. A NaN or infinite v scores 0 and is not learnt. Samples should come in
+// alert. A NaN, infinite or absurdly large (beyond ±1e100) v scores 0 and is
+// not learnt. Samples should come in
 // time order; one that does not is scored as if it followed the previous one.
 func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if !(math.Abs(v) <= maxValue) { // NaN, ±Inf and absurd magnitudes
 		return 0, false
 	}
 	// Steps since the previous sample: more than one after a gap.
@@ -285,9 +292,10 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 		return 0, false
 	}
 	cfg := &m.cfg
-	// A gap leaves the levels as they were: the missing samples carry no
-	// information, and decaying the levels over them would make the first
-	// sample after the gap the whole recent history.
+	// A gap leaves the levels as they were (the same weights as for one
+	// step): the missing samples carry no information, and decaying the levels
+	// over them would make the first sample after the gap the whole recent
+	// history.
 	aFast, aShort, aLong := m.aFast, m.aShort, m.aLong
 	floor := 1e-9 * (math.Abs(s.Long) + 1e-3)
 	r1 := math.Abs(x - s.Fast)

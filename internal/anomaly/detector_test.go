@@ -60,6 +60,10 @@ func TestScoresAlwaysInRange(t *testing.T) {
 		require.False(t, math.IsNaN(sc), "sample %d (%v) scored NaN", i, v)
 		require.True(t, sc >= 0 && sc <= 1, "sample %d (%v) scored %v", i, v, sc)
 	}
+	// and the state is not poisoned by them
+	for _, f := range []float64{s.Fast, s.Short, s.Long, s.Dev1, s.Dev2, s.Heat, s.G, s.Spike.Total, s.Shift.Total, s.LevelsTotal} {
+		require.False(t, math.IsNaN(f) || math.IsInf(f, 0), "state holds %v", f)
+	}
 }
 
 func TestNaNAndInfAreSkipped(t *testing.T) {
@@ -222,5 +226,41 @@ func TestFastLog2(t *testing.T) {
 	for i := 0; i < 100000; i++ {
 		x := math.Exp(r.NormFloat64() * 20)
 		require.InDelta(t, math.Log2(x), fastLog2(x), 2e-4, "%g", x)
+	}
+}
+
+// TestScaleInvariance: the same shape in bytes or in percent, shifted or
+// not, raises the same alerts: every quantity the detector judges is a ratio.
+func TestScaleInvariance(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	base := noise(r, 3000, 50, 3)
+	base[2500] = 95
+	for k := 2700; k < 2800; k++ {
+		base[k] += 15
+	}
+	var ref []int
+	for i, f := range []func(float64) float64{
+		func(v float64) float64 { return v },
+		func(v float64) float64 { return v * 1e12 },
+		func(v float64) float64 { return v*1e-6 + 3 },
+	} {
+		vals := make([]float64, len(base))
+		for k, v := range base {
+			vals[k] = f(v)
+		}
+		d, err := NewDetector(DefaultConfig())
+		require.NoError(t, err)
+		var alerts []int
+		for k, v := range vals {
+			if _, a := d.Update(t0.Add(time.Duration(k)*time.Minute), v); a {
+				alerts = append(alerts, k)
+			}
+		}
+		if i == 0 {
+			ref = alerts
+			require.Contains(t, alerts, 2500)
+			continue
+		}
+		require.Equal(t, ref, alerts, "transform %d", i)
 	}
 }
