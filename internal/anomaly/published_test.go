@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"testing"
 
@@ -170,4 +171,49 @@ func checkPublished(t *testing.T, c *Corpus, scores [][]float64, thr float64, pu
 		require.InDelta(t, w, ev.Normalized, 0.05, "%s normalised score on the shared files", det)
 	}
 	t.Logf("%s: raw %.4f, normalised %.2f", det, ev.Raw, ev.Normalized)
+}
+
+// TestOptimizeThresholdIsTheBest checks the one-pass optimiser against scoring
+// every distinct threshold on its own, on real files with the published
+// detectors' detections and with this detector's scores.
+func TestOptimizeThresholdIsTheBest(t *testing.T) {
+	c := loadNABOrSkip(t)
+	m, err := NewModel(DefaultConfig())
+	require.NoError(t, err)
+	scores, _ := c.Detect(m)
+	var all []sweepPoint
+	w := 0
+	for i, f := range c.Files {
+		pts, _, err := sweepFile(f.Timestamps, scores[i], f.Windows, StandardProfile, w)
+		require.NoError(t, err)
+		w += len(f.Windows)
+		all = append(all, pts...)
+	}
+	best := optimizeThreshold(all, StandardProfile)
+	// every distinct threshold would take a minute: 300 spread over the
+	// range, and the ones next to the optimiser's choice
+	seen := map[float64]bool{}
+	var distinct []float64
+	for _, p := range all {
+		if !seen[p.score] {
+			seen[p.score] = true
+			distinct = append(distinct, p.score)
+		}
+	}
+	sort.Float64s(distinct)
+	at0 := sort.SearchFloat64s(distinct, best.Threshold)
+	var try []float64
+	for i := 0; i < len(distinct); i += max(1, len(distinct)/300) {
+		try = append(try, distinct[i])
+	}
+	for i := max(0, at0-5); i < min(len(distinct), at0+6); i++ {
+		try = append(try, distinct[i])
+	}
+	for _, th := range try {
+		s := scoreAt(all, th, StandardProfile)
+		require.LessOrEqual(t, s.Score, best.Score+1e-9, "threshold %v beats the optimiser's %v", th, best.Threshold)
+	}
+	at := scoreAt(all, best.Threshold, StandardProfile)
+	require.InDelta(t, best.Score, at.Score, 1e-9)
+	require.Equal(t, [4]int{best.TP, best.TN, best.FP, best.FN}, [4]int{at.TP, at.TN, at.FP, at.FN})
 }
