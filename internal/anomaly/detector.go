@@ -53,11 +53,16 @@ type Tail struct {
 // bits and a polynomial for the mantissa. Bins are half octaves and scores
 // are read to a few digits, so this is plenty, at a fraction of math.Log2.
 func fastLog2(x float64) float64 {
-	frac, exp := math.Frexp(x) // x = frac × 2^exp, frac in [0.5, 1)
-	m := 2*frac - 1            // in [0, 1): log2(1+m)
+	bits := math.Float64bits(x)
+	e := int(bits>>52) & 0x7ff
+	if e == 0 || e == 0x7ff { // zero, subnormal, Inf, NaN: the slow way
+		return math.Log2(x)
+	}
+	// x = (1+m) × 2^(e-1023) with m in [0, 1)
+	m := math.Float64frombits(bits&(1<<52-1)|1023<<52) - 1
 	// minimax polynomial for log2(1+m) on [0, 1)
 	p := m * (1.4425449 + m*(-0.7181452+m*(0.4575485+m*(-0.2779042+m*(0.1217970+m*(-0.0258411))))))
-	return float64(exp-1) + p
+	return float64(e-1023) + p
 }
 
 // tailPos is z's position in bins (fractional); z ≤ 0 is 0.
@@ -97,6 +102,12 @@ const tailQ = 0.02
 // where a plain count would stop at 1/N. One pseudo-count of weight g (the
 // current sample's) keeps a young series from being very surprised.
 func (t *Tail) prob(z, g float64) float64 {
+	k, frac := tailBin(z)
+	return t.probAt(z, k, frac, g)
+}
+
+// probAt is prob for a ratio z already placed in bin kz at fraction frac.
+func (t *Tail) probAt(z float64, kz int, frac, g float64) float64 {
 	total := t.Total + g
 	// Walk down from the top bin to the tail threshold, summing the tail's
 	// mass and its excesses (in half-octaves, from the bins' lower edges).
@@ -121,7 +132,6 @@ func (t *Tail) prob(z, g float64) float64 {
 		excess += part * (float64(k) + th) / 2
 		mass = need
 	}
-	kz, frac := tailBin(z)
 	b := float64(kz) + frac
 	if b <= th || mass <= 0 {
 		m := (1 - frac) * float64(t.Bins[kz])
@@ -139,8 +149,7 @@ func (t *Tail) prob(z, g float64) float64 {
 	return p
 }
 
-func (t *Tail) add(z, g float64) {
-	k, _ := tailBin(z)
+func (t *Tail) add(k int, g float64) {
 	t.Bins[k] += float32(g)
 	t.Total += g
 }
@@ -304,7 +313,9 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 	r2 := math.Abs(short - s.Long)
 	z2 := r2 / math.Max(s.Dev2, floor)
 
-	p1 := s.Spike.prob(z1, s.G)
+	k1, f1 := tailBin(z1)
+	k2, f2 := tailBin(z2)
+	p1 := s.Spike.probAt(z1, k1, f1, s.G)
 	u := math.Min(-fastLog2(p1)*math.Ln2, 10)
 	heat := s.Heat + m.aShort*(u-s.Heat)
 	// At or below its mean of 1, Heat's probability is above 0.4, which can
@@ -314,7 +325,7 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 		p3 = gammaSurvival(m.kShort, m.kShort*heat)
 	}
 	p4 := s.levelProb(short, s.G)
-	p := 4 * min(p1, s.Shift.prob(z2, s.G), p3, p4)
+	p := 4 * min(p1, s.Shift.probAt(z2, k2, f2, s.G), p3, p4)
 	// Beyond twice the score's range all surprises are alike; capping them
 	// keeps the routine below comparable with them.
 	surprise := math.Min(math.Max(0, -fastLog2(p)*math.Log10E/math.Log2E), 2*cfg.Decades)
@@ -350,8 +361,8 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 
 	// Learn: the ratio histograms first (they describe what came before), then
 	// the levels and deviations.
-	s.Spike.add(z1, s.G)
-	s.Shift.add(z2, s.G)
+	s.Spike.add(k1, s.G)
+	s.Shift.add(k2, s.G)
 	s.Heat = heat
 	if s.Unit == 0 && s.N >= int64(cfg.Warmup) {
 		s.Center, s.Unit = s.Long, math.Max(s.Dev2, floor)/2
