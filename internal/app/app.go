@@ -64,7 +64,7 @@ Commands:
   jobs list | jobs run NAME          show the scheduled jobs and their last runs; run one now
   import alibaba-v2018 --meta F --usage F [--cluster NAME] [--start RFC3339]
                                     import the Alibaba cluster-trace-v2018 machines and usage
-  anomaly score --in F.csv --out F.csv  replay a timestamp,value series through the online detector
+  anomaly score --in F --out F      replay a timestamp,value CSV through the online anomaly detector
   anomaly evaluate --nab DIR        score the detector on the Numenta Anomaly Benchmark (docs/anomaly.md)
 
 Environment:
