@@ -95,12 +95,15 @@ func TestSweepThreshold(t *testing.T) {
 	}
 }
 
+// TestSweepParam prints the NAB scores as one Config field takes each of the
+// given values: ANOMALY_DEBUG=1 PARAM=Hold VALUES=144,288,576.
 func TestSweepParam(t *testing.T) {
-	c := loadNABOrSkip(t)
+	debugOnly(t)
 	name := os.Getenv("PARAM")
 	if name == "" {
-		t.Skip()
+		t.Skip("PARAM unset")
 	}
+	c := loadNABOrSkip(t)
 	for _, vs := range strings.Split(os.Getenv("VALUES"), ",") {
 		var v float64
 		fmt.Sscan(vs, &v)
