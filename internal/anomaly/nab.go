@@ -362,6 +362,9 @@ func (c *Corpus) Score(scores [][]float64, p Profile, threshold float64, optimiz
 	// missed) and "perfect" as every labelled window caught with full weight.
 	ev.Null = -p.FNWeight * float64(scorable)
 	ev.Perfect = p.TPWeight * float64(windows)
+	if ev.Perfect == ev.Null {
+		return ev, errors.New("no labelled window to score against")
+	}
 	ev.Normalized = 100 * (ev.Raw - ev.Null) / (ev.Perfect - ev.Null)
 	return ev, nil
 }
