@@ -67,13 +67,13 @@ func (s *Episodes) Cluster(ctx context.Context, clusterID int64, window time.Dur
 	out := &ClusterAnalysis{ClusterID: clusterID, Window: window}
 	since := now.Add(-window)
 	type row struct {
-		host               int64
-		metric, status     string
-		severity           string
-		start              time.Time
-		rack               string
-		versions           []string
-		unresolved         bool
+		host           int64
+		metric, status string
+		severity       string
+		start          time.Time
+		rack           string
+		versions       []string
+		unresolved     bool
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT e.host_id, e.metric, e.status, e.severity, e.started_at, h.rack,

@@ -39,6 +39,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, cfg, rest, stdout)
 	case "import":
 		return cmdImport(ctx, cfg, rest, stdout)
+	case "anomaly":
+		return cmdAnomaly(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -62,6 +64,8 @@ Commands:
   jobs list | jobs run NAME          show the scheduled jobs and their last runs; run one now
   import alibaba-v2018 --meta F --usage F [--cluster NAME] [--start RFC3339]
                                     import the Alibaba cluster-trace-v2018 machines and usage
+  anomaly score --in F --out F      replay a timestamp,value CSV through the online anomaly detector
+  anomaly evaluate --nab DIR        score the detector on the Numenta Anomaly Benchmark (docs/anomaly.md)
 
 Environment:
 `)
