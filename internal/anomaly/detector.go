@@ -268,8 +268,17 @@ func (d *Detector) Update(t time.Time, v float64) (score float64, alert bool) {
 // not learnt. Samples should come in
 // time order; one that does not is scored as if it followed the previous one.
 func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool) {
+	score, alert, _ = m.Observe(s, t, v)
+	return score, alert
+}
+
+// Observe is Update that also returns the raw score: the surprise of the
+// sample before the quiet period after an alert damps it. The portal's scorer
+// uses it to extend or open episodes during the quiet period (a fault soon
+// after a false alarm must still show); the alert and score are Update's.
+func (m *Model) Observe(s *State, t int64, v float64) (score float64, alert bool, raw float64) {
 	if !(math.Abs(v) <= maxValue) { // NaN, ±Inf and absurd magnitudes
-		return 0, false
+		return 0, false, 0
 	}
 	// Steps since the previous sample: more than one after a gap.
 	steps := 1.0
@@ -289,7 +298,7 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 	s.Last = t
 	x, ok := m.counter(s, v, steps)
 	if !ok {
-		return 0, false
+		return 0, false, 0
 	}
 	if s.N == 0 {
 		s.Fast, s.Short, s.Long = x, x, x
@@ -298,7 +307,7 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 			s.G = 1
 		}
 		s.N = 1
-		return 0, false
+		return 0, false, 0
 	}
 	cfg := &m.cfg
 	// A gap leaves the levels as they were (the same weights as for one
@@ -395,13 +404,13 @@ func (m *Model) Update(s *State, t int64, v float64) (score float64, alert bool)
 
 	if s.Hold > 0 {
 		s.Hold -= int64(steps)
-		return score * 0.25, false
+		return score * 0.25, false, score
 	}
 	if score >= cfg.Threshold {
 		s.Hold = int64(cfg.Hold)
-		return score, true
+		return score, true, score
 	}
-	return score, false
+	return score, false, score
 }
 
 // counter turns a counter's raw value into its increment per step and says

@@ -50,15 +50,17 @@ type EpisodeConfig struct {
 	// a metric flapping around its threshold stays one episode.
 	QuietFor time.Duration
 	// Medium, High and Critical are the peak scores (0..1) from which an
-	// episode is that severe (defaults 0.8, 0.95, 0.99); below Medium it is LOW.
+	// episode is that severe (defaults 0.6, 0.8, 0.95: with the detector's
+	// score of a quarter of -log10 p, 2.4, 3.2 and 3.8 decades of surprise);
+	// below Medium (down to the alert threshold) it is LOW.
 	Medium, High, Critical float64
 }
 
 func (c EpisodeConfig) withDefaults() EpisodeConfig {
 	c.QuietFor = cmp.Or(c.QuietFor, 10*time.Minute)
-	c.Medium = cmp.Or(c.Medium, 0.8)
-	c.High = cmp.Or(c.High, 0.95)
-	c.Critical = cmp.Or(c.Critical, 0.99)
+	c.Medium = cmp.Or(c.Medium, 0.6)
+	c.High = cmp.Or(c.High, 0.8)
+	c.Critical = cmp.Or(c.Critical, 0.95)
 	return c
 }
 
@@ -86,6 +88,10 @@ type Alert struct {
 	Value    float64
 	Baseline float64
 	Score    float64
+	// Open says the point may open an episode (the detector alerted); a point
+	// that only scores high (during the detector's quiet period after its
+	// alert) extends an open episode but opens none.
+	Open bool
 }
 
 // Episode is a stored episode.
@@ -135,11 +141,12 @@ type span struct {
 	first, last time.Time
 	peak        Alert
 	points      int
+	opens       bool
 }
 
-// Apply stores a batch of alerts in q (a transaction of the caller's, so they
-// commit with the detector state that produced them): each extends the
-// unresolved episode of its host, metric and kind, or opens one. It returns the
+// Apply stores a batch of alerts in q (a transaction of the caller's): each
+// extends the unresolved episode of its host, metric and kind, or, when it may
+// (Open), opens one. It returns the
 // ids of the episodes opened, which it also announces on ChannelAnomaly. Bad
 // alerts (unknown metric or kind, NaN score) are refused whole: they are the
 // scorer's bug, not input.
@@ -161,6 +168,7 @@ func (s *Episodes) Apply(ctx context.Context, q db.DBTX, alerts []Alert) ([]int6
 			order = append(order, k)
 		}
 		sp.points++
+		sp.opens = sp.opens || a.Open
 		if a.At.Before(sp.first) {
 			sp.first = a.At
 		}
@@ -176,8 +184,10 @@ func (s *Episodes) Apply(ctx context.Context, q db.DBTX, alerts []Alert) ([]int6
 	metrics, kinds, sevs := make([]string, n), make([]string, n), make([]string, n)
 	firsts, lasts, peakAts := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	scores, values, baselines := make([]float64, n), make([]float64, n), make([]float64, n)
+	opens := make([]bool, n)
 	for i, k := range order {
 		sp := spans[k]
+		opens[i] = sp.opens
 		hosts[i], metrics[i], kinds[i], points[i] = k.host, k.metric, k.kind, int32(sp.points)
 		firsts[i], lasts[i], peakAts[i] = sp.first, sp.last, sp.peak.At
 		scores[i], values[i], baselines[i] = sp.peak.Score, sp.peak.Value, sp.peak.Baseline
@@ -188,8 +198,8 @@ func (s *Episodes) Apply(ctx context.Context, q db.DBTX, alerts []Alert) ([]int6
 	rows, err := q.Query(ctx, `
 		WITH a AS (
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-			                     $6::timestamptz[], $7::float8[], $8::float8[], $9::float8[], $10::text[], $11::int[])
-			       AS a (host_id, metric, kind, first_at, last_at, peak_at, score, value, baseline, severity, points)
+			                     $6::timestamptz[], $7::float8[], $8::float8[], $9::float8[], $10::text[], $11::int[], $12::bool[])
+			       AS a (host_id, metric, kind, first_at, last_at, peak_at, score, value, baseline, severity, points, opens)
 		), ext AS (
 			UPDATE anomaly_episode e
 			SET last_seen_at = greatest(e.last_seen_at, a.last_at),
@@ -208,10 +218,11 @@ func (s *Episodes) Apply(ctx context.Context, q db.DBTX, alerts []Alert) ([]int6
 		SELECT a.host_id, h.cluster_id, a.metric, a.kind, a.severity, a.first_at, a.last_at, a.points,
 		       a.score, a.peak_at, a.value, a.baseline
 		FROM a JOIN host h ON h.id = a.host_id
-		WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.host_id = a.host_id AND ext.metric = a.metric AND ext.kind = a.kind)
+		WHERE a.opens
+		  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.host_id = a.host_id AND ext.metric = a.metric AND ext.kind = a.kind)
 		ON CONFLICT (host_id, metric, kind) WHERE status <> 'RESOLVED' DO NOTHING
 		RETURNING id`,
-		hosts, metrics, kinds, firsts, lasts, peakAts, scores, values, baselines, sevs, points)
+		hosts, metrics, kinds, firsts, lasts, peakAts, scores, values, baselines, sevs, points, opens)
 	if err != nil {
 		return nil, fmt.Errorf("error storing anomaly episodes: %w", err)
 	}

@@ -48,20 +48,20 @@ func TestAlertsBecomeEpisodes(t *testing.T) {
 
 	// Two points of one host's CPU and one of another's memory: two episodes.
 	opened := apply(t, s, pool,
-		Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, At: epoch, Value: 91, Baseline: 30, Score: 0.85},
-		Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, At: epoch.Add(time.Minute), Value: 99, Baseline: 30, Score: 0.97},
-		Alert{HostID: h2, Metric: "MEMORY", Kind: KindPeer, At: epoch, Value: 80, Baseline: 40, Score: 0.7})
+		Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch, Value: 91, Baseline: 30, Score: 0.85},
+		Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch.Add(time.Minute), Value: 99, Baseline: 30, Score: 0.9},
+		Alert{HostID: h2, Metric: "MEMORY", Kind: KindPeer, Open: true, At: epoch, Value: 80, Baseline: 40, Score: 0.5})
 	require.Len(t, opened, 2)
 
 	// A later point extends the open episode, opening nothing.
-	require.Empty(t, apply(t, s, pool, Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, At: epoch.Add(4 * time.Minute), Value: 95, Score: 0.9}))
+	require.Empty(t, apply(t, s, pool, Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch.Add(4 * time.Minute), Value: 95, Score: 0.85}))
 	got, err := s.Unresolved(viewer, []int64{h1, h2})
 	require.NoError(t, err)
 	cpu := got[h1][0]
 	require.Equal(t, epoch, cpu.StartedAt)
 	require.Equal(t, epoch.Add(4*time.Minute), cpu.LastSeenAt)
 	require.Equal(t, 3, cpu.Points)
-	require.InDelta(t, 0.97, cpu.PeakScore, 1e-6)
+	require.InDelta(t, 0.9, cpu.PeakScore, 1e-6)
 	require.Equal(t, "HIGH", cpu.Severity)
 	require.Equal(t, "LOW", got[h2][0].Severity)
 
@@ -74,7 +74,7 @@ func TestAlertsBecomeEpisodes(t *testing.T) {
 	require.EqualValues(t, 1, n)
 
 	// A new point after resolution opens a new episode.
-	require.Len(t, apply(t, s, pool, Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, At: epoch.Add(time.Hour), Value: 99, Score: 0.995}), 1)
+	require.Len(t, apply(t, s, pool, Alert{HostID: h1, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch.Add(time.Hour), Value: 99, Score: 0.995}), 1)
 
 	// The listing: newest first, filters, keyset paging to the end.
 	p, err := s.List(viewer, Filter{}, page.Args{First: ptr(2)})
@@ -95,7 +95,7 @@ func TestAlertsBecomeEpisodes(t *testing.T) {
 
 	// Bad alerts are the scorer's bug: refused whole.
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := s.Apply(ctx, tx, []Alert{{HostID: h1, Metric: "CPU", Kind: KindSelf, At: epoch, Score: 2}})
+		_, err := s.Apply(ctx, tx, []Alert{{HostID: h1, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch, Score: 2}})
 		return err
 	})
 	require.Error(t, err)
@@ -105,7 +105,7 @@ func TestAcknowledgeIsForOperatorsAndAudited(t *testing.T) {
 	t.Parallel()
 	s, pool, f := episodesEnv(t)
 	ctx := context.Background()
-	ids := apply(t, s, pool, Alert{HostID: f.Hosts["batch-wh-1-n01"], Metric: "DISK_IO", Kind: KindSelf, At: epoch, Value: 99, Score: 0.9})
+	ids := apply(t, s, pool, Alert{HostID: f.Hosts["batch-wh-1-n01"], Metric: "DISK_IO", Kind: KindSelf, Open: true, At: epoch, Value: 99, Score: 0.9})
 	viewer := auth.WithPrincipal(ctx, &auth.Principal{PersonID: f.People[fixture.Viewer], Login: fixture.Viewer, Role: auth.Viewer})
 	ops := auth.WithPrincipal(ctx, &auth.Principal{PersonID: f.People[fixture.Operator], Login: fixture.Operator, Role: auth.Operator})
 
@@ -162,15 +162,15 @@ func TestClusterAnalysisFindsCorrelatedOnsets(t *testing.T) {
 	require.Len(t, rackHosts, 4)
 	var alerts []Alert
 	for i, h := range rackHosts {
-		alerts = append(alerts, Alert{HostID: h, Metric: "CPU", Kind: KindSelf, At: epoch.Add(time.Duration(i) * 30 * time.Second), Value: 99, Score: 0.96})
+		alerts = append(alerts, Alert{HostID: h, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch.Add(time.Duration(i) * 30 * time.Second), Value: 99, Score: 0.96})
 	}
 	rollout := ids[10:14]
 	_, err = pool.Exec(ctx, `UPDATE host_component SET version = '3.3.0' WHERE host_id = ANY($1)`, rollout)
 	require.NoError(t, err)
 	for i, h := range rollout {
-		alerts = append(alerts, Alert{HostID: h, Metric: "NET_IN", Kind: KindPeer, At: epoch.Add(time.Hour + time.Duration(i)*time.Minute), Value: 0, Score: 0.99})
+		alerts = append(alerts, Alert{HostID: h, Metric: "NET_IN", Kind: KindPeer, Open: true, At: epoch.Add(time.Hour + time.Duration(i)*time.Minute), Value: 0, Score: 0.99})
 	}
-	alerts = append(alerts, Alert{HostID: ids[50], Metric: "MEMORY", Kind: KindSelf, At: epoch.Add(2 * time.Hour), Value: 97, Score: 0.82})
+	alerts = append(alerts, Alert{HostID: ids[50], Metric: "MEMORY", Kind: KindSelf, Open: true, At: epoch.Add(2 * time.Hour), Value: 97, Score: 0.82})
 	apply(t, s, pool, alerts...)
 
 	viewer := auth.WithPrincipal(ctx, &auth.Principal{PersonID: 1, Role: auth.Viewer})
