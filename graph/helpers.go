@@ -111,6 +111,15 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 				err = fault.NotFoundf("token not found")
 			}
 		}
+	case model.KindAnomaly:
+		es, lerr := r.AnomalyEpisodes.ByIDs(ctx, []int64{id})
+		if err = lerr; err == nil {
+			if e := es[id]; e != nil {
+				n = anomalyModel(e)
+			} else {
+				err = fault.NotFoundf("anomaly not found")
+			}
+		}
 	default:
 		var ok bool
 		if n, ok, err = r.workloadNode(ctx, kind, id); !ok {

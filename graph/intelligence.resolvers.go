@@ -7,10 +7,67 @@ package graph
 
 import (
 	"context"
+	"slices"
+	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/notify"
 )
+
+func (r *anomalyResolver) Host(ctx context.Context, obj *model.Anomaly) (*model.Host, error) {
+	h, err := r.loaders(ctx).Host.Load(ctx, obj.HostID)
+	if err != nil {
+		return nil, notFound(err, "host")
+	}
+	return model.FromHost(h), nil
+}
+
+func (r *anomalyResolver) Cluster(ctx context.Context, obj *model.Anomaly) (*model.Cluster, error) {
+	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterID)
+	if err != nil {
+		return nil, notFound(err, "cluster")
+	}
+	return model.FromCluster(c), nil
+}
+
+func (r *anomalyResolver) AcknowledgedBy(ctx context.Context, obj *model.Anomaly) (*model.Person, error) {
+	if obj.AcknowledgedByID == nil {
+		return nil, nil
+	}
+	return r.person(ctx, *obj.AcknowledgedByID)
+}
+
+func (r *anomalyOnsetResolver) Hosts(ctx context.Context, obj *model.AnomalyOnset) ([]*model.Host, error) {
+	// A host deleted since the onset is left out (its load fails alone).
+	hs, _ := r.loaders(ctx).Host.LoadAll(ctx, obj.HostIDs)
+	out := make([]*model.Host, 0, len(hs))
+	for _, h := range hs {
+		if h != nil {
+			out = append(out, model.FromHost(h))
+		}
+	}
+	return out, nil
+}
+
+func (r *clusterResolver) AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error) {
+	w, err := anomalyWindow(window)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.AnomalyEpisodes.Cluster(ctx, obj.DBID, w, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return clusterAnomalyAnalysis(a), nil
+}
+
+func (r *hostResolver) Anomalies(ctx context.Context, obj *model.Host) ([]*model.Anomaly, error) {
+	es, err := r.loaders(ctx).HostAnomalies.Load(ctx, obj.DBID)
+	return mapAll(es, anomalyModel), err
+}
 
 func (r *machineClusteringResolver) Points(ctx context.Context, obj *model.MachineClustering, limit *int) ([]*model.MachinePoint, error) {
 	ps, err := r.Clustering.Points(ctx, obj.View, deref(limit))
@@ -39,6 +96,20 @@ func (r *mutationResolver) RunClusteringAnalysis(ctx context.Context) (*model.Ru
 	return &model.RunClusteringAnalysisPayload{UserErrors: ues}, err
 }
 
+func (r *mutationResolver) AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error) {
+	id, err := model.ParseID("input.id", input.ID, model.KindAnomaly)
+	if err != nil {
+		err = r.auditRejected(ctx, "acknowledgeAnomaly", input.ID, input, err)
+	} else {
+		var e *anomaly.Episode
+		if e, err = r.AnomalyEpisodes.Acknowledge(ctx, id, deref(input.Note)); err == nil {
+			return &model.AcknowledgeAnomalyPayload{Anomaly: anomalyModel(e), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.AcknowledgeAnomalyPayload{UserErrors: ues}, err
+}
+
 func (r *queryResolver) MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error) {
 	f, err := clusteringFilter(filter)
 	if err != nil {
@@ -48,6 +119,63 @@ func (r *queryResolver) MachineClustering(ctx context.Context, filter *model.Mac
 	return machineClustering(v), err
 }
 
+func (r *queryResolver) Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error) {
+	f, err := anomalyFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.AnomalyEpisodes.List(ctx, f, connectionArgs(ctx, first, after, nil, nil))
+	if err != nil {
+		return nil, err
+	}
+	edges, nodes, info, total := connection(p, anomalyModel, func(c string, n *model.Anomaly) *model.AnomalyEdge {
+		return &model.AnomalyEdge{Cursor: c, Node: n}
+	})
+	return &model.AnomalyConnection{Edges: edges, Nodes: nodes, PageInfo: info, TotalCount: total}, nil
+}
+
+func (r *subscriptionResolver) AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error) {
+	// Authentication and the filter are checked before the subscription starts.
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	cluster, err := model.ParseOptionalID("clusterId", clusterID, model.KindCluster)
+	if err != nil {
+		return nil, err
+	}
+	least := 0
+	if minSeverity != nil {
+		least = slices.Index(anomaly.Severities, string(*minSeverity))
+	}
+	events := r.Events.Subscribe(ctx, anomaly.ChannelAnomaly)
+	out := make(chan *model.Anomaly)
+	go func() {
+		defer close(out)
+		for ev := range events {
+			id, ok := notify.ParseID(ev)
+			if !ok {
+				continue
+			}
+			es, err := r.AnomalyEpisodes.ByIDs(ctx, []int64{id})
+			e := es[id]
+			if err != nil || e == nil || (cluster != nil && e.ClusterID != *cluster) ||
+				slices.Index(anomaly.Severities, e.Severity) < least {
+				continue
+			}
+			select {
+			case out <- anomalyModel(e):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (r *Resolver) Anomaly() generated.AnomalyResolver { return &anomalyResolver{r} }
+
+func (r *Resolver) AnomalyOnset() generated.AnomalyOnsetResolver { return &anomalyOnsetResolver{r} }
+
 func (r *Resolver) MachineClustering() generated.MachineClusteringResolver {
 	return &machineClusteringResolver{r}
 }
@@ -55,6 +183,8 @@ func (r *Resolver) MachineClustering() generated.MachineClusteringResolver {
 func (r *Resolver) MachinePoint() generated.MachinePointResolver { return &machinePointResolver{r} }
 
 type (
+	anomalyResolver           struct{ *Resolver }
+	anomalyOnsetResolver      struct{ *Resolver }
 	machineClusteringResolver struct{ *Resolver }
 	machinePointResolver      struct{ *Resolver }
 )

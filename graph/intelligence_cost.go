@@ -23,4 +23,15 @@ func setIntelligenceComplexity(c *generated.ComplexityRoot) {
 	c.MachineClustering.Groups = func(child int) int { return 1 + child*nominalPerParent }
 	c.MachineClustering.Candidates = func(child int) int { return 1 + child*nominalPerParent }
 	c.Mutation.RunClusteringAnalysis = func(child int) int { return 1 + scan + child }
+
+	c.Query.Anomalies = func(child int, _ *model.AnomalyFilter, first *int, _ *string) int {
+		return 1 + child*pageCost(first, nil)
+	}
+	// A host has at most one unresolved episode per metric and kind.
+	c.Host.Anomalies = func(child int) int { return 1 + child*2*len(model.AllAnomalyMetric) }
+	// The analysis reads up to 5,000 episodes; its lists are a cluster's
+	// metrics and onsets (priced at 20 each, as other short lists).
+	c.Cluster.AnomalyAnalysis = func(child int, _ *model.Duration) int { return 1 + 50 + child }
+	c.ClusterAnomalyAnalysis.Onsets = func(child int) int { return 1 + child*nominalPerParent }
+	c.AnomalyOnset.Hosts = func(child int) int { return 1 + child*nominalPerParent }
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
+	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
@@ -51,6 +52,9 @@ type Loaders struct {
 	JobFindings *dataloadgen.Loader[int64, []*workload.JobFinding]
 	JobScore    *dataloadgen.Loader[int64, *workload.JobScore]
 
+	// HostAnomalies are hosts' unresolved anomaly episodes.
+	HostAnomalies *dataloadgen.Loader[int64, []*anomaly.Episode]
+
 	mu          sync.Mutex
 	levels      map[string]*dataloadgen.Loader[int64, []watermark.Level]
 	forecasts   map[string]*dataloadgen.Loader[int64, []watermark.Forecast]
@@ -83,6 +87,7 @@ func NewLoaders(r *Resolver) *Loaders {
 		Job:                    dataloadgen.NewMappedLoader(r.Workload.JobsByIDs, o),
 		JobFindings:            dataloadgen.NewMappedLoader(grouped(r.Workload.FindingsOfJobs), o),
 		JobScore:               dataloadgen.NewMappedLoader(optional(r.Workload.ScoresOfJobs), o),
+		HostAnomalies:          dataloadgen.NewMappedLoader(grouped(r.AnomalyEpisodes.Unresolved), o),
 		hostPages:              map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]{},
 		levels:                 map[string]*dataloadgen.Loader[int64, []watermark.Level]{},
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},

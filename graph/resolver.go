@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/teslaops/tesla/internal/account"
+	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -40,6 +41,8 @@ type Resolver struct {
 	LineageService *lineage.Service
 	// Clustering reads and runs the machine clustering analysis.
 	Clustering *clustering.Service
+	// AnomalyEpisodes serves anomaly episodes and their acknowledgement.
+	AnomalyEpisodes *anomaly.Episodes
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

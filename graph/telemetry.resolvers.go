@@ -101,6 +101,12 @@ func (r *hostResolver) Analysis(ctx context.Context, obj *model.Host, window *mo
 		}),
 		Hardware: &model.HostHardware{Model: obj.Model, CPUCores: obj.CPUCores, MemoryBytes: obj.MemoryBytes,
 			DiskBytes: obj.DiskBytes, NicBitsPerSecond: obj.NicBitsPerSecond}}
+	// Open anomaly episodes are findings too, first: they are what changed.
+	episodes, err := r.loaders(ctx).HostAnomalies.Load(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	out.Findings = append(mapAll(episodes, anomalyFinding), out.Findings...)
 	for _, p := range a.Peers {
 		out.Peers = append(out.Peers, &model.PeerComparison{Dimension: model.WatermarkDimension(p.Dimension), HostAverage: p.HostAverage,
 			HostP95: p.HostP95, PeerMedian: p.PeerMedian, PeerP95: p.PeerP95, PercentileRank: p.PercentileRank, Verdict: p.Verdict})

@@ -2,13 +2,19 @@
 
 /** Object types without an `id`: the cache keeps them inside their parent entity. */
 export const KEYLESS_TYPES = [
+  'AcknowledgeAnomalyPayload',
   'AnalyzeJobPayload',
+  'AnomalyConnection',
+  'AnomalyEdge',
+  'AnomalyMetricSummary',
+  'AnomalyOnset',
   'ApiTokenConnection',
   'ApiTokenEdge',
   'AuditEntryConnection',
   'AuditEntryEdge',
   'BUConnection',
   'BUEdge',
+  'ClusterAnomalyAnalysis',
   'ClusterCapacity',
   'ClusterConnection',
   'ClusterEdge',

@@ -29,6 +29,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Anomaly() AnomalyResolver
+	AnomalyOnset() AnomalyOnsetResolver
 	ApiToken() ApiTokenResolver
 	AuditEntry() AuditEntryResolver
 	BU() BUResolver
@@ -56,10 +58,66 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AcknowledgeAnomalyPayload struct {
+		Anomaly    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	AnalyzeJobPayload struct {
 		Findings func(childComplexity int) int
 		Job      func(childComplexity int) int
 		Score    func(childComplexity int) int
+	}
+
+	Anomaly struct {
+		AcknowledgedAt func(childComplexity int) int
+		AcknowledgedBy func(childComplexity int) int
+		Cluster        func(childComplexity int) int
+		EndedAt        func(childComplexity int) int
+		Expected       func(childComplexity int) int
+		Host           func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		LastSeenAt     func(childComplexity int) int
+		Metric         func(childComplexity int) int
+		Note           func(childComplexity int) int
+		PeakAt         func(childComplexity int) int
+		PeakScore      func(childComplexity int) int
+		PeakValue      func(childComplexity int) int
+		Points         func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		Status         func(childComplexity int) int
+	}
+
+	AnomalyConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AnomalyEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AnomalyMetricSummary struct {
+		HostCount func(childComplexity int) int
+		Metric    func(childComplexity int) int
+		Since     func(childComplexity int) int
+		Worst     func(childComplexity int) int
+	}
+
+	AnomalyOnset struct {
+		Component func(childComplexity int) int
+		End       func(childComplexity int) int
+		Hosts     func(childComplexity int) int
+		Metric    func(childComplexity int) int
+		Rack      func(childComplexity int) int
+		Scope     func(childComplexity int) int
+		Start     func(childComplexity int) int
+		Version   func(childComplexity int) int
 	}
 
 	ApiToken struct {
@@ -134,6 +192,7 @@ type ComplexityRoot struct {
 	}
 
 	Cluster struct {
+		AnomalyAnalysis    func(childComplexity int, window *model.Duration) int
 		Capacity           func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
 		Description        func(childComplexity int) int
@@ -150,6 +209,14 @@ type ComplexityRoot struct {
 		WatermarkNow       func(childComplexity int, dimensions []model.WatermarkDimension) int
 		WatermarkThreshold func(childComplexity int) int
 		Watermarks         func(childComplexity int, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) int
+	}
+
+	ClusterAnomalyAnalysis struct {
+		ClusterHostCount func(childComplexity int) int
+		HostCount        func(childComplexity int) int
+		Metrics          func(childComplexity int) int
+		Onsets           func(childComplexity int) int
+		UnresolvedCount  func(childComplexity int) int
 	}
 
 	ClusterCapacity struct {
@@ -232,6 +299,7 @@ type ComplexityRoot struct {
 
 	Host struct {
 		Analysis         func(childComplexity int, window *model.Duration) int
+		Anomalies        func(childComplexity int) int
 		CPUCores         func(childComplexity int) int
 		Cluster          func(childComplexity int) int
 		Components       func(childComplexity int) int
@@ -470,6 +538,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcknowledgeAnomaly    func(childComplexity int, input model.AcknowledgeAnomalyInput) int
 		AnalyzeJob            func(childComplexity int, id string) int
 		CreateAPIToken        func(childComplexity int, input model.CreateAPITokenInput) int
 		RevokeAPIToken        func(childComplexity int, input model.RevokeAPITokenInput) int
@@ -539,6 +608,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens           func(childComplexity int, first *int, after *string, last *int, before *string) int
+		Anomalies           func(childComplexity int, filter *model.AnomalyFilter, first *int, after *string) int
 		AuditLog            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
 		Bu                  func(childComplexity int, id *string, code *string) int
 		Bus                 func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
@@ -657,6 +727,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		AnomalyRaised    func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
 		HostStateChanged func(childComplexity int, clusterID *string) int
 		PlatformPulse    func(childComplexity int) int
 		WatermarkUpdated func(childComplexity int, clusterID string) int
@@ -731,6 +802,15 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AnomalyResolver interface {
+	Host(ctx context.Context, obj *model.Anomaly) (*model.Host, error)
+	Cluster(ctx context.Context, obj *model.Anomaly) (*model.Cluster, error)
+
+	AcknowledgedBy(ctx context.Context, obj *model.Anomaly) (*model.Person, error)
+}
+type AnomalyOnsetResolver interface {
+	Hosts(ctx context.Context, obj *model.AnomalyOnset) ([]*model.Host, error)
+}
 type ApiTokenResolver interface {
 	Person(ctx context.Context, obj *model.APIToken) (*model.Person, error)
 }
@@ -751,6 +831,7 @@ type ClusterResolver interface {
 	HostCounts(ctx context.Context, obj *model.Cluster) (*model.HostCounts, error)
 	Capacity(ctx context.Context, obj *model.Cluster) (*model.ClusterCapacity, error)
 	Hosts(ctx context.Context, obj *model.Cluster, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) (*model.HostConnection, error)
+	AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error)
 	WatermarkThreshold(ctx context.Context, obj *model.Cluster) (float64, error)
 	Watermarks(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) ([]*model.WatermarkSeries, error)
 	WatermarkNow(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error)
@@ -770,6 +851,7 @@ type HostResolver interface {
 
 	Components(ctx context.Context, obj *model.Host) ([]*model.HostComponent, error)
 	LatestMetrics(ctx context.Context, obj *model.Host) (*model.HostMetricSample, error)
+	Anomalies(ctx context.Context, obj *model.Host) ([]*model.Anomaly, error)
 	Metrics(ctx context.Context, obj *model.Host, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) (*model.HostMetricSeries, error)
 	Analysis(ctx context.Context, obj *model.Host, window *model.Duration) (*model.HostAnalysis, error)
 }
@@ -798,6 +880,7 @@ type MutationResolver interface {
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error)
 	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
+	AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
 	AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error)
 }
@@ -834,6 +917,7 @@ type QueryResolver interface {
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
 	MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error)
+	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
 	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
 	WatermarkThresholds(ctx context.Context) ([]*model.WatermarkThreshold, error)
 	Lineage(ctx context.Context, node string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
@@ -858,6 +942,7 @@ type StackVersionResolver interface {
 }
 type SubscriptionResolver interface {
 	HostStateChanged(ctx context.Context, clusterID *string) (<-chan *model.Host, error)
+	AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error)
 	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
 	PlatformPulse(ctx context.Context) (<-chan *model.PlatformPulse, error)
 }
@@ -880,6 +965,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AcknowledgeAnomalyPayload.anomaly":
+		if e.ComplexityRoot.AcknowledgeAnomalyPayload.Anomaly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AcknowledgeAnomalyPayload.Anomaly(childComplexity), true
+	case "AcknowledgeAnomalyPayload.userErrors":
+		if e.ComplexityRoot.AcknowledgeAnomalyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AcknowledgeAnomalyPayload.UserErrors(childComplexity), true
+
 	case "AnalyzeJobPayload.findings":
 		if e.ComplexityRoot.AnalyzeJobPayload.Findings == nil {
 			break
@@ -898,6 +996,227 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AnalyzeJobPayload.Score(childComplexity), true
+
+	case "Anomaly.acknowledgedAt":
+		if e.ComplexityRoot.Anomaly.AcknowledgedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.AcknowledgedAt(childComplexity), true
+	case "Anomaly.acknowledgedBy":
+		if e.ComplexityRoot.Anomaly.AcknowledgedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.AcknowledgedBy(childComplexity), true
+	case "Anomaly.cluster":
+		if e.ComplexityRoot.Anomaly.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Cluster(childComplexity), true
+	case "Anomaly.endedAt":
+		if e.ComplexityRoot.Anomaly.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.EndedAt(childComplexity), true
+	case "Anomaly.expected":
+		if e.ComplexityRoot.Anomaly.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Expected(childComplexity), true
+	case "Anomaly.host":
+		if e.ComplexityRoot.Anomaly.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Host(childComplexity), true
+	case "Anomaly.id":
+		if e.ComplexityRoot.Anomaly.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.ID(childComplexity), true
+	case "Anomaly.kind":
+		if e.ComplexityRoot.Anomaly.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Kind(childComplexity), true
+	case "Anomaly.lastSeenAt":
+		if e.ComplexityRoot.Anomaly.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.LastSeenAt(childComplexity), true
+	case "Anomaly.metric":
+		if e.ComplexityRoot.Anomaly.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Metric(childComplexity), true
+	case "Anomaly.note":
+		if e.ComplexityRoot.Anomaly.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Note(childComplexity), true
+	case "Anomaly.peakAt":
+		if e.ComplexityRoot.Anomaly.PeakAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.PeakAt(childComplexity), true
+	case "Anomaly.peakScore":
+		if e.ComplexityRoot.Anomaly.PeakScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.PeakScore(childComplexity), true
+	case "Anomaly.peakValue":
+		if e.ComplexityRoot.Anomaly.PeakValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.PeakValue(childComplexity), true
+	case "Anomaly.points":
+		if e.ComplexityRoot.Anomaly.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Points(childComplexity), true
+	case "Anomaly.severity":
+		if e.ComplexityRoot.Anomaly.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Severity(childComplexity), true
+	case "Anomaly.startedAt":
+		if e.ComplexityRoot.Anomaly.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.StartedAt(childComplexity), true
+	case "Anomaly.status":
+		if e.ComplexityRoot.Anomaly.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Status(childComplexity), true
+
+	case "AnomalyConnection.edges":
+		if e.ComplexityRoot.AnomalyConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.Edges(childComplexity), true
+	case "AnomalyConnection.nodes":
+		if e.ComplexityRoot.AnomalyConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.Nodes(childComplexity), true
+	case "AnomalyConnection.pageInfo":
+		if e.ComplexityRoot.AnomalyConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.PageInfo(childComplexity), true
+	case "AnomalyConnection.totalCount":
+		if e.ComplexityRoot.AnomalyConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.TotalCount(childComplexity), true
+
+	case "AnomalyEdge.cursor":
+		if e.ComplexityRoot.AnomalyEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEdge.Cursor(childComplexity), true
+	case "AnomalyEdge.node":
+		if e.ComplexityRoot.AnomalyEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEdge.Node(childComplexity), true
+
+	case "AnomalyMetricSummary.hostCount":
+		if e.ComplexityRoot.AnomalyMetricSummary.HostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyMetricSummary.HostCount(childComplexity), true
+	case "AnomalyMetricSummary.metric":
+		if e.ComplexityRoot.AnomalyMetricSummary.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyMetricSummary.Metric(childComplexity), true
+	case "AnomalyMetricSummary.since":
+		if e.ComplexityRoot.AnomalyMetricSummary.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyMetricSummary.Since(childComplexity), true
+	case "AnomalyMetricSummary.worst":
+		if e.ComplexityRoot.AnomalyMetricSummary.Worst == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyMetricSummary.Worst(childComplexity), true
+
+	case "AnomalyOnset.component":
+		if e.ComplexityRoot.AnomalyOnset.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.Component(childComplexity), true
+	case "AnomalyOnset.end":
+		if e.ComplexityRoot.AnomalyOnset.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.End(childComplexity), true
+	case "AnomalyOnset.hosts":
+		if e.ComplexityRoot.AnomalyOnset.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.Hosts(childComplexity), true
+	case "AnomalyOnset.metric":
+		if e.ComplexityRoot.AnomalyOnset.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.Metric(childComplexity), true
+	case "AnomalyOnset.rack":
+		if e.ComplexityRoot.AnomalyOnset.Rack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.Rack(childComplexity), true
+	case "AnomalyOnset.scope":
+		if e.ComplexityRoot.AnomalyOnset.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.Scope(childComplexity), true
+	case "AnomalyOnset.start":
+		if e.ComplexityRoot.AnomalyOnset.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.Start(childComplexity), true
+	case "AnomalyOnset.version":
+		if e.ComplexityRoot.AnomalyOnset.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyOnset.Version(childComplexity), true
 
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
@@ -1177,6 +1496,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BUEdge.Node(childComplexity), true
 
+	case "Cluster.anomalyAnalysis":
+		if e.ComplexityRoot.Cluster.AnomalyAnalysis == nil {
+			break
+		}
+
+		args, err := ec.field_Cluster_anomalyAnalysis_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.AnomalyAnalysis(childComplexity, args["window"].(*model.Duration)), true
 	case "Cluster.capacity":
 		if e.ComplexityRoot.Cluster.Capacity == nil {
 			break
@@ -1293,6 +1623,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Watermarks(childComplexity, args["dimensions"].([]model.WatermarkDimension), args["from"].(*time.Time), args["to"].(*time.Time), args["step"].(*model.Duration), args["maxPoints"].(*int)), true
+
+	case "ClusterAnomalyAnalysis.clusterHostCount":
+		if e.ComplexityRoot.ClusterAnomalyAnalysis.ClusterHostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterAnomalyAnalysis.ClusterHostCount(childComplexity), true
+	case "ClusterAnomalyAnalysis.hostCount":
+		if e.ComplexityRoot.ClusterAnomalyAnalysis.HostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterAnomalyAnalysis.HostCount(childComplexity), true
+	case "ClusterAnomalyAnalysis.metrics":
+		if e.ComplexityRoot.ClusterAnomalyAnalysis.Metrics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterAnomalyAnalysis.Metrics(childComplexity), true
+	case "ClusterAnomalyAnalysis.onsets":
+		if e.ComplexityRoot.ClusterAnomalyAnalysis.Onsets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterAnomalyAnalysis.Onsets(childComplexity), true
+	case "ClusterAnomalyAnalysis.unresolvedCount":
+		if e.ComplexityRoot.ClusterAnomalyAnalysis.UnresolvedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterAnomalyAnalysis.UnresolvedCount(childComplexity), true
 
 	case "ClusterCapacity.cpuCores":
 		if e.ComplexityRoot.ClusterCapacity.CPUCores == nil {
@@ -1574,6 +1935,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.Analysis(childComplexity, args["window"].(*model.Duration)), true
+	case "Host.anomalies":
+		if e.ComplexityRoot.Host.Anomalies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Anomalies(childComplexity), true
 	case "Host.cpuCores":
 		if e.ComplexityRoot.Host.CPUCores == nil {
 			break
@@ -2580,6 +2947,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MachinePoint.Y(childComplexity), true
 
+	case "Mutation.acknowledgeAnomaly":
+		if e.ComplexityRoot.Mutation.AcknowledgeAnomaly == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeAnomaly_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeAnomaly(childComplexity, args["input"].(model.AcknowledgeAnomalyInput)), true
 	case "Mutation.analyzeJob":
 		if e.ComplexityRoot.Mutation.AnalyzeJob == nil {
 			break
@@ -2913,6 +3291,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.anomalies":
+		if e.ComplexityRoot.Query.Anomalies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_anomalies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Anomalies(childComplexity, args["filter"].(*model.AnomalyFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.auditLog":
 		if e.ComplexityRoot.Query.AuditLog == nil {
 			break
@@ -3506,6 +3895,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StackVersion.Version(childComplexity), true
 
+	case "Subscription.anomalyRaised":
+		if e.ComplexityRoot.Subscription.AnomalyRaised == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_anomalyRaised_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AnomalyRaised(childComplexity, args["clusterId"].(*string), args["minSeverity"].(*model.AnomalySeverity)), true
 	case "Subscription.hostStateChanged":
 		if e.ComplexityRoot.Subscription.HostStateChanged == nil {
 			break
@@ -3809,6 +4209,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcknowledgeAnomalyInput", ec.unmarshalInputAcknowledgeAnomalyInput),
+			graphql.NewInputUnmarshaler("AnomalyFilter", ec.unmarshalInputAnomalyFilter),
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
 			graphql.NewInputUnmarshaler("BUFilter", ec.unmarshalInputBUFilter),
 			graphql.NewInputUnmarshaler("ClusterFilter", ec.unmarshalInputClusterFilter),
@@ -4026,6 +4428,171 @@ extend type Query {
 extend type Mutation {
   "Runs the machine clustering analysis now (OPERATOR), recorded like a scheduled run of the machine-clustering job."
   runClusteringAnalysis: RunClusteringAnalysisPayload!
+}
+
+# Anomalies: episodes of a host's metric behaving abnormally (docs/anomaly.md).
+
+"How severe an anomaly is, from its peak score."
+enum AnomalySeverity {
+  LOW
+  MEDIUM
+  HIGH
+  CRITICAL
+}
+
+"Where an anomaly stands: OPEN until its metric has been normal for a quiet period (then RESOLVED); ACKNOWLEDGED once an operator has seen it."
+enum AnomalyStatus {
+  OPEN
+  ACKNOWLEDGED
+  RESOLVED
+}
+
+"What an anomaly is measured against."
+enum AnomalyKind {
+  "The host's own history (the online detector)."
+  SELF
+  "Its peers at the same moment: same cluster and machine group."
+  PEER
+}
+
+"A metric the anomaly detector scores."
+enum AnomalyMetric {
+  CPU
+  MEMORY
+  DISK_IO
+  NET_IN
+  NET_OUT
+  CONTAINERS
+}
+
+"An episode of one host's metric behaving abnormally, from its first anomalous point to its last."
+type Anomaly implements Node {
+  id: ID!
+  host: Host!
+  cluster: Cluster!
+  metric: AnomalyMetric!
+  kind: AnomalyKind!
+  status: AnomalyStatus!
+  severity: AnomalySeverity!
+  startedAt: Time!
+  "The last anomalous point."
+  lastSeenAt: Time!
+  "When it ended (the last anomalous point of a resolved episode)."
+  endedAt: Time
+  "Anomalous points in the episode."
+  points: Int!
+  "The highest score (0..1) and when, with the value and what was expected then (the metric's unit: percent, bytes per second, containers)."
+  peakScore: Float!
+  peakAt: Time!
+  peakValue: Float
+  expected: Float
+  acknowledgedBy: Person
+  acknowledgedAt: Time
+  note: String!
+}
+
+type AnomalyEdge {
+  cursor: String!
+  node: Anomaly!
+}
+
+type AnomalyConnection {
+  edges: [AnomalyEdge!]!
+  nodes: [Anomaly!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+"Which anomalies to list; empty fields do not restrict."
+input AnomalyFilter {
+  statuses: [AnomalyStatus!]
+  "This severity and worse."
+  minSeverity: AnomalySeverity
+  clusterId: ID
+  hostId: ID
+  metric: AnomalyMetric
+  kind: AnomalyKind
+  "Anomalies still unresolved at or after this time."
+  since: Time
+}
+
+"One metric's unresolved anomalies in a cluster."
+type AnomalyMetricSummary {
+  metric: AnomalyMetric!
+  hostCount: Int!
+  worst: AnomalySeverity!
+  since: Time!
+}
+
+"What the hosts of a correlated onset share."
+enum OnsetScope {
+  "A rack (at least 80% of them)."
+  RACK
+  "A component version most of them run and most of the cluster does not: a rollout."
+  VERSION
+  "Most of the cluster at once."
+  CLUSTER
+  "Nothing the inventory knows."
+  HOSTS
+}
+
+"Several hosts' anomalies of one metric starting within five minutes of each other."
+type AnomalyOnset {
+  metric: AnomalyMetric!
+  start: Time!
+  end: Time!
+  hosts: [Host!]!
+  scope: OnsetScope!
+  rack: String
+  component: String
+  version: String
+}
+
+"A cluster's anomalies at a glance."
+type ClusterAnomalyAnalysis {
+  "Unresolved anomalies, on how many hosts, of how many in the cluster."
+  unresolvedCount: Int!
+  hostCount: Int!
+  clusterHostCount: Int!
+  metrics: [AnomalyMetricSummary!]!
+  "Correlated onsets over the window, newest first."
+  onsets: [AnomalyOnset!]!
+}
+
+input AcknowledgeAnomalyInput {
+  id: ID!
+  "What is being done about it (at most 2000 characters)."
+  note: String
+}
+
+type AcknowledgeAnomalyPayload {
+  anomaly: Anomaly
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Anomaly episodes, newest first (forward paging)."
+  anomalies(filter: AnomalyFilter, first: Int, after: String): AnomalyConnection!
+}
+
+extend type Host {
+  "The host's unresolved anomalies, most severe first."
+  anomalies: [Anomaly!]!
+}
+
+extend type Cluster {
+  "The cluster's anomalies: which metrics and hosts, since when, and onsets shared by several hosts within the window (default 24 h, at most 7 days)."
+  anomalyAnalysis(window: Duration): ClusterAnomalyAnalysis!
+}
+
+extend type Mutation {
+  "Marks an open anomaly as seen (OPERATOR), with a note; audited."
+  acknowledgeAnomaly(input: AcknowledgeAnomalyInput!): AcknowledgeAnomalyPayload!
+}
+
+extend type Subscription {
+  "Each anomaly as it opens, optionally of one cluster and at least some severity."
+  anomalyRaised(clusterId: ID, minSeverity: AnomalySeverity): Anomaly!
 }
 `, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `"""
@@ -5137,6 +5704,16 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AcknowledgeAnomalyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "anomaly":
+		return ec.fieldContext_AcknowledgeAnomalyPayload_anomaly(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AcknowledgeAnomalyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AcknowledgeAnomalyPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_AnalyzeJobPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "job":
@@ -5147,6 +5724,108 @@ func (ec *executionContext) childFields_AnalyzeJobPayload(ctx context.Context, f
 		return ec.fieldContext_AnalyzeJobPayload_score(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AnalyzeJobPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Anomaly_id(ctx, field)
+	case "host":
+		return ec.fieldContext_Anomaly_host(ctx, field)
+	case "cluster":
+		return ec.fieldContext_Anomaly_cluster(ctx, field)
+	case "metric":
+		return ec.fieldContext_Anomaly_metric(ctx, field)
+	case "kind":
+		return ec.fieldContext_Anomaly_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_Anomaly_status(ctx, field)
+	case "severity":
+		return ec.fieldContext_Anomaly_severity(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Anomaly_startedAt(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Anomaly_lastSeenAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Anomaly_endedAt(ctx, field)
+	case "points":
+		return ec.fieldContext_Anomaly_points(ctx, field)
+	case "peakScore":
+		return ec.fieldContext_Anomaly_peakScore(ctx, field)
+	case "peakAt":
+		return ec.fieldContext_Anomaly_peakAt(ctx, field)
+	case "peakValue":
+		return ec.fieldContext_Anomaly_peakValue(ctx, field)
+	case "expected":
+		return ec.fieldContext_Anomaly_expected(ctx, field)
+	case "acknowledgedBy":
+		return ec.fieldContext_Anomaly_acknowledgedBy(ctx, field)
+	case "acknowledgedAt":
+		return ec.fieldContext_Anomaly_acknowledgedAt(ctx, field)
+	case "note":
+		return ec.fieldContext_Anomaly_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Anomaly", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AnomalyConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_AnomalyConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AnomalyConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AnomalyConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AnomalyEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AnomalyEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyMetricSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "metric":
+		return ec.fieldContext_AnomalyMetricSummary_metric(ctx, field)
+	case "hostCount":
+		return ec.fieldContext_AnomalyMetricSummary_hostCount(ctx, field)
+	case "worst":
+		return ec.fieldContext_AnomalyMetricSummary_worst(ctx, field)
+	case "since":
+		return ec.fieldContext_AnomalyMetricSummary_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyMetricSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyOnset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "metric":
+		return ec.fieldContext_AnomalyOnset_metric(ctx, field)
+	case "start":
+		return ec.fieldContext_AnomalyOnset_start(ctx, field)
+	case "end":
+		return ec.fieldContext_AnomalyOnset_end(ctx, field)
+	case "hosts":
+		return ec.fieldContext_AnomalyOnset_hosts(ctx, field)
+	case "scope":
+		return ec.fieldContext_AnomalyOnset_scope(ctx, field)
+	case "rack":
+		return ec.fieldContext_AnomalyOnset_rack(ctx, field)
+	case "component":
+		return ec.fieldContext_AnomalyOnset_component(ctx, field)
+	case "version":
+		return ec.fieldContext_AnomalyOnset_version(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyOnset", field.Name)
 }
 
 func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5317,6 +5996,8 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_capacity(ctx, field)
 	case "hosts":
 		return ec.fieldContext_Cluster_hosts(ctx, field)
+	case "anomalyAnalysis":
+		return ec.fieldContext_Cluster_anomalyAnalysis(ctx, field)
 	case "watermarkThreshold":
 		return ec.fieldContext_Cluster_watermarkThreshold(ctx, field)
 	case "watermarks":
@@ -5327,6 +6008,22 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_forecast(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Cluster", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterAnomalyAnalysis(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unresolvedCount":
+		return ec.fieldContext_ClusterAnomalyAnalysis_unresolvedCount(ctx, field)
+	case "hostCount":
+		return ec.fieldContext_ClusterAnomalyAnalysis_hostCount(ctx, field)
+	case "clusterHostCount":
+		return ec.fieldContext_ClusterAnomalyAnalysis_clusterHostCount(ctx, field)
+	case "metrics":
+		return ec.fieldContext_ClusterAnomalyAnalysis_metrics(ctx, field)
+	case "onsets":
+		return ec.fieldContext_ClusterAnomalyAnalysis_onsets(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterAnomalyAnalysis", field.Name)
 }
 
 func (ec *executionContext) childFields_ClusterCapacity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5523,6 +6220,8 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_components(ctx, field)
 	case "latestMetrics":
 		return ec.fieldContext_Host_latestMetrics(ctx, field)
+	case "anomalies":
+		return ec.fieldContext_Host_anomalies(ctx, field)
 	case "metrics":
 		return ec.fieldContext_Host_metrics(ctx, field)
 	case "analysis":
@@ -6545,6 +7244,20 @@ func (ec *executionContext) field_BU_people_args(ctx context.Context, rawArgs ma
 	return args, nil
 }
 
+func (ec *executionContext) field_Cluster_anomalyAnalysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "window",
+		func(ctx context.Context, v any) (*model.Duration, error) {
+			return ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["window"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Cluster_forecast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6781,6 +7494,20 @@ func (ec *executionContext) field_MachineClustering_points_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acknowledgeAnomaly_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AcknowledgeAnomalyInput, error) {
+			return ec.unmarshalNAcknowledgeAnomalyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcknowledgeAnomalyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_analyzeJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6964,6 +7691,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_anomalies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AnomalyFilter, error) {
+			return ec.unmarshalOAnomalyFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -7619,6 +8376,28 @@ func (ec *executionContext) field_SchedulerJob_runs_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_anomalyRaised_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clusterId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["clusterId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "minSeverity",
+		func(ctx context.Context, v any) (*model.AnomalySeverity, error) {
+			return ec.unmarshalOAnomalySeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minSeverity"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_hostStateChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7721,6 +8500,70 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _AcknowledgeAnomalyPayload_anomaly(ctx context.Context, field graphql.CollectedField, obj *model.AcknowledgeAnomalyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AcknowledgeAnomalyPayload_anomaly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Anomaly, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
+			return ec.marshalOAnomaly2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomaly(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AcknowledgeAnomalyPayload_anomaly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AcknowledgeAnomalyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AcknowledgeAnomalyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AcknowledgeAnomalyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AcknowledgeAnomalyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AcknowledgeAnomalyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AcknowledgeAnomalyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AnalyzeJobPayload_job(ctx context.Context, field graphql.CollectedField, obj *model.AnalyzeJobPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7815,6 +8658,906 @@ func (ec *executionContext) fieldContext_AnalyzeJobPayload_score(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Anomaly_id(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Anomaly_host(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Anomaly().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Anomaly",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Anomaly_cluster(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Anomaly().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Anomaly",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Anomaly_metric(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalyMetric) graphql.Marshaler {
+			return ec.marshalNAnomalyMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "AnomalyMetric")
+}
+
+func (ec *executionContext) _Anomaly_kind(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalyKind) graphql.Marshaler {
+			return ec.marshalNAnomalyKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "AnomalyKind")
+}
+
+func (ec *executionContext) _Anomaly_status(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalyStatus) graphql.Marshaler {
+			return ec.marshalNAnomalyStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "AnomalyStatus")
+}
+
+func (ec *executionContext) _Anomaly_severity(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalySeverity) graphql.Marshaler {
+			return ec.marshalNAnomalySeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "AnomalySeverity")
+}
+
+func (ec *executionContext) _Anomaly_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_lastSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_points(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Anomaly_peakScore(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_peakScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_peakScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_peakAt(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_peakAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_peakAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_peakValue(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_peakValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_peakValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_expected(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Anomaly_acknowledgedBy(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_acknowledgedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Anomaly().AcknowledgedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_acknowledgedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Anomaly",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Anomaly_acknowledgedAt(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_acknowledgedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcknowledgedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_acknowledgedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Anomaly_note(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnomalyEdge) graphql.Marshaler {
+			return ec.marshalNAnomalyEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Anomaly) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnomalyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomaly(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyMetricSummary_metric(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyMetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyMetricSummary_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalyMetric) graphql.Marshaler {
+			return ec.marshalNAnomalyMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyMetricSummary_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyMetricSummary", field, false, false, "AnomalyMetric")
+}
+
+func (ec *executionContext) _AnomalyMetricSummary_hostCount(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyMetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyMetricSummary_hostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyMetricSummary_hostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyMetricSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AnomalyMetricSummary_worst(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyMetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyMetricSummary_worst(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Worst, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalySeverity) graphql.Marshaler {
+			return ec.marshalNAnomalySeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyMetricSummary_worst(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyMetricSummary", field, false, false, "AnomalySeverity")
+}
+
+func (ec *executionContext) _AnomalyMetricSummary_since(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyMetricSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyMetricSummary_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyMetricSummary_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyMetricSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyOnset_metric(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AnomalyMetric) graphql.Marshaler {
+			return ec.marshalNAnomalyMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyOnset", field, false, false, "AnomalyMetric")
+}
+
+func (ec *executionContext) _AnomalyOnset_start(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyOnset", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyOnset_end(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyOnset", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnomalyOnset_hosts(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AnomalyOnset().Hosts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyOnset",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyOnset_scope(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OnsetScope) graphql.Marshaler {
+			return ec.marshalNOnsetScope2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOnsetScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyOnset", field, false, false, "OnsetScope")
+}
+
+func (ec *executionContext) _AnomalyOnset_rack(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_rack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_rack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyOnset", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyOnset_component(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_component(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Component, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_component(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyOnset", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnomalyOnset_version(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyOnset) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyOnset_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyOnset_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyOnset", field, false, false, "String")
 }
 
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
@@ -9336,6 +11079,50 @@ func (ec *executionContext) fieldContext_Cluster_hosts(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Cluster_anomalyAnalysis(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_anomalyAnalysis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().AnomalyAnalysis(ctx, obj, fc.Args["window"].(*model.Duration))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterAnomalyAnalysis) graphql.Marshaler {
+			return ec.marshalNClusterAnomalyAnalysis2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterAnomalyAnalysis(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_anomalyAnalysis(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterAnomalyAnalysis(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_anomalyAnalysis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Cluster_watermarkThreshold(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9487,6 +11274,139 @@ func (ec *executionContext) fieldContext_Cluster_forecast(ctx context.Context, f
 	if fc.Args, err = ec.field_Cluster_forecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterAnomalyAnalysis_unresolvedCount(ctx context.Context, field graphql.CollectedField, obj *model.ClusterAnomalyAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterAnomalyAnalysis_unresolvedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnresolvedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterAnomalyAnalysis_unresolvedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterAnomalyAnalysis", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterAnomalyAnalysis_hostCount(ctx context.Context, field graphql.CollectedField, obj *model.ClusterAnomalyAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterAnomalyAnalysis_hostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterAnomalyAnalysis_hostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterAnomalyAnalysis", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterAnomalyAnalysis_clusterHostCount(ctx context.Context, field graphql.CollectedField, obj *model.ClusterAnomalyAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterAnomalyAnalysis_clusterHostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClusterHostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterAnomalyAnalysis_clusterHostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterAnomalyAnalysis", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterAnomalyAnalysis_metrics(ctx context.Context, field graphql.CollectedField, obj *model.ClusterAnomalyAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterAnomalyAnalysis_metrics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metrics, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnomalyMetricSummary) graphql.Marshaler {
+			return ec.marshalNAnomalyMetricSummary2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetricSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterAnomalyAnalysis_metrics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterAnomalyAnalysis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyMetricSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterAnomalyAnalysis_onsets(ctx context.Context, field graphql.CollectedField, obj *model.ClusterAnomalyAnalysis) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterAnomalyAnalysis_onsets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Onsets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnomalyOnset) graphql.Marshaler {
+			return ec.marshalNAnomalyOnset2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyOnsetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterAnomalyAnalysis_onsets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterAnomalyAnalysis",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyOnset(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -11040,6 +12960,38 @@ func (ec *executionContext) fieldContext_Host_latestMetrics(_ context.Context, f
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HostMetricSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_anomalies(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_anomalies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Host().Anomalies(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Anomaly) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_anomalies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
 		},
 	}
 	return fc, nil
@@ -14873,6 +16825,50 @@ func (ec *executionContext) fieldContext_Mutation_runClusteringAnalysis(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_acknowledgeAnomaly(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acknowledgeAnomaly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcknowledgeAnomaly(ctx, fc.Args["input"].(model.AcknowledgeAnomalyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AcknowledgeAnomalyPayload) graphql.Marshaler {
+			return ec.marshalNAcknowledgeAnomalyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcknowledgeAnomalyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acknowledgeAnomaly(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AcknowledgeAnomalyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acknowledgeAnomaly_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setWatermarkThreshold(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16695,6 +18691,50 @@ func (ec *executionContext) fieldContext_Query_machineClustering(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_machineClustering_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_anomalies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_anomalies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Anomalies(ctx, fc.Args["filter"].(*model.AnomalyFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnomalyConnection) graphql.Marshaler {
+			return ec.marshalNAnomalyConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_anomalies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_anomalies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18635,6 +20675,50 @@ func (ec *executionContext) fieldContext_Subscription_hostStateChanged(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_hostStateChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_anomalyRaised(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_anomalyRaised(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AnomalyRaised(ctx, fc.Args["clusterId"].(*string), fc.Args["minSeverity"].(*model.AnomalySeverity))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomaly(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_anomalyRaised(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_anomalyRaised_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20806,6 +22890,139 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcknowledgeAnomalyInput(ctx context.Context, obj any) (model.AcknowledgeAnomalyInput, error) {
+	var it model.AcknowledgeAnomalyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAcknowledgeAnomalyInput unmarshals raw into the AcknowledgeAnomalyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAcknowledgeAnomalyInput(ctx context.Context, raw any) (model.AcknowledgeAnomalyInput, error) {
+	var out model.AcknowledgeAnomalyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AcknowledgeAnomalyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAnomalyFilter(ctx context.Context, obj any) (model.AnomalyFilter, error) {
+	var it model.AnomalyFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"statuses", "minSeverity", "clusterId", "hostId", "metric", "kind", "since"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "statuses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statuses"))
+			data, err := ec.unmarshalOAnomalyStatus2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statuses = data
+		case "minSeverity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minSeverity"))
+			data, err := ec.unmarshalOAnomalySeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinSeverity = data
+		case "clusterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterID = data
+		case "hostId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostID = data
+		case "metric":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metric"))
+			data, err := ec.unmarshalOAnomalyMetric2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Metric = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOAnomalyKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "since":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("since"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Since = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnomalyFilter unmarshals raw into the AnomalyFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnomalyFilter(ctx context.Context, raw any) (model.AnomalyFilter, error) {
+	var out model.AnomalyFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnomalyFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAuditFilter(ctx context.Context, obj any) (model.AuditFilter, error) {
 	var it model.AuditFilter
 	if obj == nil {
@@ -21626,6 +23843,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ApiToken(ctx, sel, obj)
+	case model.Anomaly:
+		return ec._Anomaly(ctx, sel, &obj)
+	case *model.Anomaly:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Anomaly(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -21638,6 +23862,44 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var acknowledgeAnomalyPayloadImplementors = []string{"AcknowledgeAnomalyPayload"}
+
+func (ec *executionContext) _AcknowledgeAnomalyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AcknowledgeAnomalyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, acknowledgeAnomalyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AcknowledgeAnomalyPayload")
+		case "anomaly":
+			out.Values[i] = ec._AcknowledgeAnomalyPayload_anomaly(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AcknowledgeAnomalyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var analyzeJobPayloadImplementors = []string{"AnalyzeJobPayload"}
 
@@ -21664,6 +23926,330 @@ func (ec *executionContext) _AnalyzeJobPayload(ctx context.Context, sel ast.Sele
 			out.Values[i] = ec._AnalyzeJobPayload_score(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var anomalyImplementors = []string{"Anomaly", "Node"}
+
+func (ec *executionContext) _Anomaly(ctx context.Context, sel ast.SelectionSet, obj *model.Anomaly) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Anomaly")
+		case "id":
+			out.Values[i] = ec._Anomaly_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Anomaly_host(ctx, field, obj)
+				})
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Anomaly_cluster(ctx, field, obj)
+				})
+		case "metric":
+			out.Values[i] = ec._Anomaly_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Anomaly_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Anomaly_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "severity":
+			out.Values[i] = ec._Anomaly_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._Anomaly_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeenAt":
+			out.Values[i] = ec._Anomaly_lastSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._Anomaly_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.Values[i] = ec._Anomaly_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "peakScore":
+			out.Values[i] = ec._Anomaly_peakScore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "peakAt":
+			out.Values[i] = ec._Anomaly_peakAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "peakValue":
+			out.Values[i] = ec._Anomaly_peakValue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expected":
+			out.Values[i] = ec._Anomaly_expected(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acknowledgedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Anomaly_acknowledgedBy(ctx, field, obj)
+				})
+		case "acknowledgedAt":
+			out.Values[i] = ec._Anomaly_acknowledgedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._Anomaly_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var anomalyConnectionImplementors = []string{"AnomalyConnection"}
+
+func (ec *executionContext) _AnomalyConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyConnection")
+		case "edges":
+			out.Values[i] = ec._AnomalyConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._AnomalyConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AnomalyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AnomalyConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var anomalyEdgeImplementors = []string{"AnomalyEdge"}
+
+func (ec *executionContext) _AnomalyEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyEdge")
+		case "cursor":
+			out.Values[i] = ec._AnomalyEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AnomalyEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var anomalyMetricSummaryImplementors = []string{"AnomalyMetricSummary"}
+
+func (ec *executionContext) _AnomalyMetricSummary(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyMetricSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyMetricSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyMetricSummary")
+		case "metric":
+			out.Values[i] = ec._AnomalyMetricSummary_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostCount":
+			out.Values[i] = ec._AnomalyMetricSummary_hostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "worst":
+			out.Values[i] = ec._AnomalyMetricSummary_worst(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "since":
+			out.Values[i] = ec._AnomalyMetricSummary_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var anomalyOnsetImplementors = []string{"AnomalyOnset"}
+
+func (ec *executionContext) _AnomalyOnset(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyOnset) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyOnsetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyOnset")
+		case "metric":
+			out.Values[i] = ec._AnomalyOnset_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "start":
+			out.Values[i] = ec._AnomalyOnset_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "end":
+			out.Values[i] = ec._AnomalyOnset_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hosts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AnomalyOnset_hosts(ctx, field, obj)
+				})
+		case "scope":
+			out.Values[i] = ec._AnomalyOnset_scope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rack":
+			out.Values[i] = ec._AnomalyOnset_rack(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "component":
+			out.Values[i] = ec._AnomalyOnset_component(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._AnomalyOnset_version(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22236,6 +24822,12 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_hosts(ctx, field, obj)
 				})
+		case "anomalyAnalysis":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_anomalyAnalysis(ctx, field, obj)
+				})
 		case "watermarkThreshold":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -22260,6 +24852,59 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_forecast(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterAnomalyAnalysisImplementors = []string{"ClusterAnomalyAnalysis"}
+
+func (ec *executionContext) _ClusterAnomalyAnalysis(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterAnomalyAnalysis) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterAnomalyAnalysisImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterAnomalyAnalysis")
+		case "unresolvedCount":
+			out.Values[i] = ec._ClusterAnomalyAnalysis_unresolvedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostCount":
+			out.Values[i] = ec._ClusterAnomalyAnalysis_hostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clusterHostCount":
+			out.Values[i] = ec._ClusterAnomalyAnalysis_clusterHostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "metrics":
+			out.Values[i] = ec._ClusterAnomalyAnalysis_metrics(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onsets":
+			out.Values[i] = ec._ClusterAnomalyAnalysis_onsets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22929,6 +25574,12 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_latestMetrics(ctx, field, obj)
+				})
+		case "anomalies":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_anomalies(ctx, field, obj)
 				})
 		case "metrics":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -24421,6 +27072,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "acknowledgeAnomaly":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acknowledgeAnomaly(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setWatermarkThreshold":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setWatermarkThreshold(ctx, field)
@@ -24964,6 +27622,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_machineClustering(ctx, field)
+				})
+		case "anomalies":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_anomalies(ctx, field)
 				})
 		case "schedulerJobs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -25681,6 +28345,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "hostStateChanged":
 		return ec._Subscription_hostStateChanged(ctx, fields[0])
+	case "anomalyRaised":
+		return ec._Subscription_anomalyRaised(ctx, fields[0])
 	case "watermarkUpdated":
 		return ec._Subscription_watermarkUpdated(ctx, fields[0])
 	case "platformPulse":
@@ -26463,12 +29129,169 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcknowledgeAnomalyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcknowledgeAnomalyInput(ctx context.Context, v any) (model.AcknowledgeAnomalyInput, error) {
+	res, err := ec.unmarshalInputAcknowledgeAnomalyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAcknowledgeAnomalyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcknowledgeAnomalyPayload(ctx context.Context, sel ast.SelectionSet, v *model.AcknowledgeAnomalyPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AcknowledgeAnomalyPayload!")
+		return graphql.Null
+	}
+	return ec._AcknowledgeAnomalyPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAnalyzeJobPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnalyzeJobPayload(ctx context.Context, sel ast.SelectionSet, v *model.AnalyzeJobPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AnalyzeJobPayload!")
 		return graphql.Null
 	}
 	return ec._AnalyzeJobPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnomaly2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Anomaly) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomaly2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomaly(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomaly2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomaly(ctx context.Context, sel ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Anomaly!")
+		return graphql.Null
+	}
+	return ec._Anomaly(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnomalyConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyConnection(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnomalyConnection!")
+		return graphql.Null
+	}
+	return ec._AnomalyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnomalyEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnomalyEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomalyEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomalyEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyEdge(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnomalyEdge!")
+		return graphql.Null
+	}
+	return ec._AnomalyEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAnomalyKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyKind(ctx context.Context, v any) (model.AnomalyKind, error) {
+	var res model.AnomalyKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnomalyKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyKind(ctx context.Context, sel ast.SelectionSet, v model.AnomalyKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAnomalyMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx context.Context, v any) (model.AnomalyMetric, error) {
+	var res model.AnomalyMetric
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnomalyMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx context.Context, sel ast.SelectionSet, v model.AnomalyMetric) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNAnomalyMetricSummary2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetricSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnomalyMetricSummary) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomalyMetricSummary2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetricSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomalyMetricSummary2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetricSummary(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyMetricSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnomalyMetricSummary!")
+		return graphql.Null
+	}
+	return ec._AnomalyMetricSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnomalyOnset2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyOnsetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnomalyOnset) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomalyOnset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyOnset(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomalyOnset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyOnset(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyOnset) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnomalyOnset!")
+		return graphql.Null
+	}
+	return ec._AnomalyOnset(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAnomalySeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx context.Context, v any) (model.AnomalySeverity, error) {
+	var res model.AnomalySeverity
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnomalySeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx context.Context, sel ast.SelectionSet, v model.AnomalySeverity) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAnomalyStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatus(ctx context.Context, v any) (model.AnomalyStatus, error) {
+	var res model.AnomalyStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnomalyStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatus(ctx context.Context, sel ast.SelectionSet, v model.AnomalyStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNApiToken2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAPITokenᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.APIToken) graphql.Marshaler {
@@ -26695,6 +29518,14 @@ func (ec *executionContext) marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 		return graphql.Null
 	}
 	return ec._Cluster(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNClusterAnomalyAnalysis2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterAnomalyAnalysis(ctx context.Context, sel ast.SelectionSet, v *model.ClusterAnomalyAnalysis) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterAnomalyAnalysis!")
+		return graphql.Null
+	}
+	return ec._ClusterAnomalyAnalysis(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNClusterCapacity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterCapacity(ctx context.Context, sel ast.SelectionSet, v *model.ClusterCapacity) graphql.Marshaler {
@@ -27636,6 +30467,16 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgr
 	return ret
 }
 
+func (ec *executionContext) unmarshalNOnsetScope2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOnsetScope(ctx context.Context, v any) (model.OnsetScope, error) {
+	var res model.OnsetScope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOnsetScope2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOnsetScope(ctx context.Context, sel ast.SelectionSet, v model.OnsetScope) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNPackageSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSource(ctx context.Context, v any) (model.PackageSource, error) {
 	var res model.PackageSource
 	err := res.UnmarshalGQL(v)
@@ -28319,6 +31160,105 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAnomaly2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomaly(ctx context.Context, sel ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Anomaly(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAnomalyFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyFilter(ctx context.Context, v any) (*model.AnomalyFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAnomalyFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAnomalyKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyKind(ctx context.Context, v any) (*model.AnomalyKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AnomalyKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAnomalyKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyKind(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOAnomalyMetric2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx context.Context, v any) (*model.AnomalyMetric, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AnomalyMetric)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAnomalyMetric2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyMetric(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyMetric) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOAnomalySeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx context.Context, v any) (*model.AnomalySeverity, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AnomalySeverity)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAnomalySeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalySeverity(ctx context.Context, sel ast.SelectionSet, v *model.AnomalySeverity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOAnomalyStatus2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatusᚄ(ctx context.Context, v any) ([]model.AnomalyStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.AnomalyStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAnomalyStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAnomalyStatus2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AnomalyStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomalyStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAnomalyStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOApiToken2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAPIToken(ctx context.Context, sel ast.SelectionSet, v *model.APIToken) graphql.Marshaler {

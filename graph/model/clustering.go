@@ -32,3 +32,45 @@ type MachinePoint struct {
 	Distance float64 `json:"distance"`
 	Outlier  bool    `json:"outlier"`
 }
+
+// Anomaly is an anomaly episode; its host, cluster and acknowledging person
+// are loaded when asked.
+type Anomaly struct {
+	ID               string          `json:"id"`
+	DBID             int64           `json:"-"`
+	HostID           int64           `json:"-"`
+	ClusterID        int64           `json:"-"`
+	AcknowledgedByID *int64          `json:"-"`
+	Metric           AnomalyMetric   `json:"metric"`
+	Kind             AnomalyKind     `json:"kind"`
+	Status           AnomalyStatus   `json:"status"`
+	Severity         AnomalySeverity `json:"severity"`
+	StartedAt        time.Time       `json:"startedAt"`
+	LastSeenAt       time.Time       `json:"lastSeenAt"`
+	EndedAt          *time.Time
+	Points           int     `json:"points"`
+	PeakScore        float64 `json:"peakScore"`
+	PeakAt           time.Time
+	PeakValue        *float64
+	Expected         *float64
+	AcknowledgedAt   *time.Time
+	Note             string `json:"note"`
+}
+
+// IsNode marks Anomaly as a Node.
+func (Anomaly) IsNode() {}
+
+// GetID returns the global id.
+func (a Anomaly) GetID() string { return a.ID }
+
+// AnomalyOnset is a correlated onset; its hosts are loaded when asked.
+type AnomalyOnset struct {
+	Metric    AnomalyMetric `json:"metric"`
+	Start     time.Time     `json:"start"`
+	End       time.Time     `json:"end"`
+	HostIDs   []int64       `json:"-"`
+	Scope     OnsetScope    `json:"scope"`
+	Rack      *string       `json:"rack,omitempty"`
+	Component *string       `json:"component,omitempty"`
+	Version   *string       `json:"version,omitempty"`
+}

@@ -19,6 +19,7 @@ const (
 	KindServicePackage = "ServicePackage"
 	KindAuditEntry     = "AuditEntry"
 	KindAPIToken       = "ApiToken"
+	KindAnomaly        = "Anomaly"
 )
 
 // GlobalID encodes an opaque global id: base64url of "Kind:id". Clients must treat

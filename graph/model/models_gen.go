@@ -21,10 +21,54 @@ type Node interface {
 	GetID() string
 }
 
+type AcknowledgeAnomalyInput struct {
+	ID string `json:"id"`
+	// What is being done about it (at most 2000 characters).
+	Note *string `json:"note,omitempty"`
+}
+
+type AcknowledgeAnomalyPayload struct {
+	Anomaly    *Anomaly     `json:"anomaly,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type AnalyzeJobPayload struct {
 	Job      *Job          `json:"job"`
 	Findings []*JobFinding `json:"findings"`
 	Score    *JobScore     `json:"score,omitempty"`
+}
+
+type AnomalyConnection struct {
+	Edges      []*AnomalyEdge `json:"edges"`
+	Nodes      []*Anomaly     `json:"nodes"`
+	PageInfo   *PageInfo      `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+type AnomalyEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Anomaly `json:"node"`
+}
+
+// Which anomalies to list; empty fields do not restrict.
+type AnomalyFilter struct {
+	Statuses []AnomalyStatus `json:"statuses,omitempty"`
+	// This severity and worse.
+	MinSeverity *AnomalySeverity `json:"minSeverity,omitempty"`
+	ClusterID   *string          `json:"clusterId,omitempty"`
+	HostID      *string          `json:"hostId,omitempty"`
+	Metric      *AnomalyMetric   `json:"metric,omitempty"`
+	Kind        *AnomalyKind     `json:"kind,omitempty"`
+	// Anomalies still unresolved at or after this time.
+	Since *time.Time `json:"since,omitempty"`
+}
+
+// One metric's unresolved anomalies in a cluster.
+type AnomalyMetricSummary struct {
+	Metric    AnomalyMetric   `json:"metric"`
+	HostCount int             `json:"hostCount"`
+	Worst     AnomalySeverity `json:"worst"`
+	Since     time.Time       `json:"since"`
 }
 
 type APITokenConnection struct {
@@ -76,6 +120,17 @@ type BUFilter struct {
 	// Only root BUs.
 	RootsOnly *bool   `json:"rootsOnly,omitempty"`
 	Search    *string `json:"search,omitempty"`
+}
+
+// A cluster's anomalies at a glance.
+type ClusterAnomalyAnalysis struct {
+	// Unresolved anomalies, on how many hosts, of how many in the cluster.
+	UnresolvedCount  int                     `json:"unresolvedCount"`
+	HostCount        int                     `json:"hostCount"`
+	ClusterHostCount int                     `json:"clusterHostCount"`
+	Metrics          []*AnomalyMetricSummary `json:"metrics"`
+	// Correlated onsets over the window, newest first.
+	Onsets []*AnomalyOnset `json:"onsets"`
 }
 
 type ClusterCapacity struct {
@@ -577,6 +632,246 @@ type WatermarkThreshold struct {
 	Kind ThresholdKind `json:"kind"`
 	// Share of capacity (0..1) above which a level is CRITICAL; WARN from 85% of it.
 	Threshold float64 `json:"threshold"`
+}
+
+// What an anomaly is measured against.
+type AnomalyKind string
+
+const (
+	// The host's own history (the online detector).
+	AnomalyKindSelf AnomalyKind = "SELF"
+	// Its peers at the same moment: same cluster and machine group.
+	AnomalyKindPeer AnomalyKind = "PEER"
+)
+
+var AllAnomalyKind = []AnomalyKind{
+	AnomalyKindSelf,
+	AnomalyKindPeer,
+}
+
+func (e AnomalyKind) IsValid() bool {
+	switch e {
+	case AnomalyKindSelf, AnomalyKindPeer:
+		return true
+	}
+	return false
+}
+
+func (e AnomalyKind) String() string {
+	return string(e)
+}
+
+func (e *AnomalyKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalyKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalyKind", str)
+	}
+	return nil
+}
+
+func (e AnomalyKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalyKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalyKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A metric the anomaly detector scores.
+type AnomalyMetric string
+
+const (
+	AnomalyMetricCPU        AnomalyMetric = "CPU"
+	AnomalyMetricMemory     AnomalyMetric = "MEMORY"
+	AnomalyMetricDiskIo     AnomalyMetric = "DISK_IO"
+	AnomalyMetricNetIn      AnomalyMetric = "NET_IN"
+	AnomalyMetricNetOut     AnomalyMetric = "NET_OUT"
+	AnomalyMetricContainers AnomalyMetric = "CONTAINERS"
+)
+
+var AllAnomalyMetric = []AnomalyMetric{
+	AnomalyMetricCPU,
+	AnomalyMetricMemory,
+	AnomalyMetricDiskIo,
+	AnomalyMetricNetIn,
+	AnomalyMetricNetOut,
+	AnomalyMetricContainers,
+}
+
+func (e AnomalyMetric) IsValid() bool {
+	switch e {
+	case AnomalyMetricCPU, AnomalyMetricMemory, AnomalyMetricDiskIo, AnomalyMetricNetIn, AnomalyMetricNetOut, AnomalyMetricContainers:
+		return true
+	}
+	return false
+}
+
+func (e AnomalyMetric) String() string {
+	return string(e)
+}
+
+func (e *AnomalyMetric) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalyMetric(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalyMetric", str)
+	}
+	return nil
+}
+
+func (e AnomalyMetric) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalyMetric) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalyMetric) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How severe an anomaly is, from its peak score.
+type AnomalySeverity string
+
+const (
+	AnomalySeverityLow      AnomalySeverity = "LOW"
+	AnomalySeverityMedium   AnomalySeverity = "MEDIUM"
+	AnomalySeverityHigh     AnomalySeverity = "HIGH"
+	AnomalySeverityCritical AnomalySeverity = "CRITICAL"
+)
+
+var AllAnomalySeverity = []AnomalySeverity{
+	AnomalySeverityLow,
+	AnomalySeverityMedium,
+	AnomalySeverityHigh,
+	AnomalySeverityCritical,
+}
+
+func (e AnomalySeverity) IsValid() bool {
+	switch e {
+	case AnomalySeverityLow, AnomalySeverityMedium, AnomalySeverityHigh, AnomalySeverityCritical:
+		return true
+	}
+	return false
+}
+
+func (e AnomalySeverity) String() string {
+	return string(e)
+}
+
+func (e *AnomalySeverity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalySeverity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalySeverity", str)
+	}
+	return nil
+}
+
+func (e AnomalySeverity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalySeverity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalySeverity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where an anomaly stands: OPEN until its metric has been normal for a quiet period (then RESOLVED); ACKNOWLEDGED once an operator has seen it.
+type AnomalyStatus string
+
+const (
+	AnomalyStatusOpen         AnomalyStatus = "OPEN"
+	AnomalyStatusAcknowledged AnomalyStatus = "ACKNOWLEDGED"
+	AnomalyStatusResolved     AnomalyStatus = "RESOLVED"
+)
+
+var AllAnomalyStatus = []AnomalyStatus{
+	AnomalyStatusOpen,
+	AnomalyStatusAcknowledged,
+	AnomalyStatusResolved,
+}
+
+func (e AnomalyStatus) IsValid() bool {
+	switch e {
+	case AnomalyStatusOpen, AnomalyStatusAcknowledged, AnomalyStatusResolved:
+		return true
+	}
+	return false
+}
+
+func (e AnomalyStatus) String() string {
+	return string(e)
+}
+
+func (e *AnomalyStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalyStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalyStatus", str)
+	}
+	return nil
+}
+
+func (e AnomalyStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalyStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalyStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type AuditOutcome string
@@ -1486,6 +1781,70 @@ func (e *MachineFeature) UnmarshalJSON(b []byte) error {
 }
 
 func (e MachineFeature) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What the hosts of a correlated onset share.
+type OnsetScope string
+
+const (
+	// A rack (at least 80% of them).
+	OnsetScopeRack OnsetScope = "RACK"
+	// A component version most of them run and most of the cluster does not: a rollout.
+	OnsetScopeVersion OnsetScope = "VERSION"
+	// Most of the cluster at once.
+	OnsetScopeCluster OnsetScope = "CLUSTER"
+	// Nothing the inventory knows.
+	OnsetScopeHosts OnsetScope = "HOSTS"
+)
+
+var AllOnsetScope = []OnsetScope{
+	OnsetScopeRack,
+	OnsetScopeVersion,
+	OnsetScopeCluster,
+	OnsetScopeHosts,
+}
+
+func (e OnsetScope) IsValid() bool {
+	switch e {
+	case OnsetScopeRack, OnsetScopeVersion, OnsetScopeCluster, OnsetScopeHosts:
+		return true
+	}
+	return false
+}
+
+func (e OnsetScope) String() string {
+	return string(e)
+}
+
+func (e *OnsetScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OnsetScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OnsetScope", str)
+	}
+	return nil
+}
+
+func (e OnsetScope) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OnsetScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OnsetScope) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

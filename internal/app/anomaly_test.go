@@ -1,94 +1,115 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"math"
-	"os"
-	"path/filepath"
-	"strings"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket/wsjson"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/fixture"
 )
 
-func TestAnomalyScoreCommand(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.csv")
-	out := filepath.Join(dir, "out.csv")
-	var b strings.Builder
-	b.WriteString("timestamp,value\n")
-	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	line := 1
-	var lines []string
-	add := func(s string) {
-		b.WriteString(s + "\n")
-		line++
-		lines = append(lines, s)
-	}
-	for i := 0; i < 400; i++ {
-		v := 10 + math.Sin(float64(i)/7)
-		if i == 300 {
-			v = 60 // the anomaly
+func TestAnomaliesThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	episodes := anomaly.NewEpisodes(e.db.Pool, audit.New(e.db.Pool, slog.New(slog.NewTextHandler(io.Discard, nil))), anomaly.EpisodeConfig{})
+	host := e.fleet.Hosts["batch-wh-1-n01"]
+	now := time.Now().UTC().Truncate(time.Minute)
+
+	// A viewer watches for severe anomalies as they open.
+	conn := e.wsAck(t, ctx, map[string]any{"authToken": e.as(fixture.Viewer)})
+	require.NoError(t, wsjson.Write(ctx, conn, subscribeMsg("raised",
+		`subscription { anomalyRaised(minSeverity: HIGH) { metric severity host { hostname } } }`)))
+	got := make(chan map[string]any, 1)
+	go func() {
+		for {
+			var m map[string]any
+			if err := wsjson.Read(ctx, conn, &m); err != nil {
+				return
+			}
+			if m["type"] == "next" {
+				got <- m
+				return
+			}
 		}
-		add(fmt.Sprintf("%s,%g", t0.Add(time.Duration(i)*5*time.Minute).Format("2006-01-02 15:04:05"), v))
-		if i == 100 {
-			add("2026-03-01 08:20:00,abc") // line 103: bad value
-			add("not a time,3")            // line 104: bad timestamp
-			add("2026-03-01 01:00:00,10")  // line 105: back in time
-			add("2026-03-01 08:25:00,")    // line 106: empty value: kept as missing
+	}()
+	// The subscription must be registered before the episodes open: open a
+	// mild one (filtered out) and a critical one on the host, then on more
+	// hosts of the cluster until the event arrives (bounded), never sleeping.
+	hosts := []int64{host, e.fleet.Hosts["batch-wh-1-n02"], e.fleet.Hosts["batch-wh-1-n03"]}
+	opened := 0
+	var m map[string]any
+	for i := 0; m == nil; i++ {
+		require.Less(t, i, len(hosts), "no subscription event")
+		for _, a := range []anomaly.Alert{
+			{HostID: hosts[i], Metric: "MEMORY", Kind: anomaly.KindPeer, At: now.Add(-time.Minute), Value: 70, Baseline: 40, Score: 0.45, Open: true},
+			{HostID: hosts[i], Metric: "CPU", Kind: anomaly.KindSelf, At: now, Value: 99, Baseline: 30, Score: 0.97, Open: true},
+		} {
+			require.NoError(t, pgx.BeginFunc(ctx, e.db.Pool, func(tx pgx.Tx) error {
+				_, err := episodes.Apply(ctx, tx, []anomaly.Alert{a})
+				return err
+			}))
+			opened++
+		}
+		select {
+		case m = <-got:
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no subscription event before the deadline")
 		}
 	}
-	require.NoError(t, os.WriteFile(in, []byte(b.String()), 0o644))
+	require.Equal(t, "CPU", dig(m, "payload", "data", "anomalyRaised", "metric"), "%v", m)
+	require.Equal(t, "CRITICAL", dig(m, "payload", "data", "anomalyRaised", "severity"))
 
-	var stdout, stderr bytes.Buffer
-	err := Run(context.Background(), []string{"anomaly", "score", "--in", in, "--out", out}, &stdout, &stderr)
-	require.NoError(t, err)
-	msg := stderr.String()
-	require.Contains(t, msg, "line 103: skipped: value \"abc\" is not a number")
-	require.Contains(t, msg, "line 104: skipped: timestamp \"not a time\"")
-	require.Contains(t, msg, "line 105: skipped: timestamp 2026-03-01 01:00:00 is not after 2026-03-01 08:20:00 (line 102)")
-	require.Contains(t, msg, "line 106: value \"\" is not a finite number")
-	require.Contains(t, msg, "line 107: skipped: timestamp 2026-03-01 08:25:00 is not after 2026-03-01 08:25:00 (line 106)")
-	require.Contains(t, msg, "400 samples scored, 1 alerts")
+	r := e.gql(t, e.as(fixture.Viewer), `{ anomalies(first: 10, filter: { statuses: [OPEN] }) { totalCount
+		nodes { id metric kind severity status peakValue expected host { hostname } cluster { name } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.EqualValues(t, opened, dig(r.Data, "anomalies", "totalCount"))
+	require.Equal(t, "CPU", dig(r.Data, "anomalies", "nodes", 0, "metric"), "newest first")
+	r = e.gql(t, e.as(fixture.Viewer), `query($h: ID!) { anomalies(filter: { hostId: $h, metric: CPU }) { nodes { id } } }`,
+		map[string]any{"h": model.GlobalID(model.KindHost, host)})
+	require.Empty(t, r.Errors, r.Raw)
+	id := dig(r.Data, "anomalies", "nodes", 0, "id").(string)
 
-	got, err := os.ReadFile(out)
-	require.NoError(t, err)
-	rows := strings.Split(strings.TrimSpace(string(got)), "\n")
-	require.Equal(t, "timestamp,value,anomaly_score,label", rows[0])
-	require.Len(t, rows, 401)
-	for _, r := range rows[1:] {
-		f := strings.Split(r, ",")
-		require.Len(t, f, 4, r)
-		if f[3] == "1" {
-			require.Equal(t, "60", f[1], "the alert is the anomaly")
-		}
-	}
+	r = e.gql(t, e.as(fixture.Viewer), `{ host(hostname: "batch-wh-1-n01") { anomalies { metric }
+		analysis { findings { severity text } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Len(t, dig(r.Data, "host", "anomalies").([]any), 2)
+	require.Equal(t, "PROBLEM", dig(r.Data, "host", "analysis", "findings", 0, "severity"))
+	require.Contains(t, dig(r.Data, "host", "analysis", "findings", 0, "text"), "CPU anomaly (CRITICAL)")
 
-	// a series too short to score, and missing flags, are refused clearly
-	short := filepath.Join(dir, "short.csv")
-	require.NoError(t, os.WriteFile(short, []byte("timestamp,value\n2026-01-01 00:00:00,1\n"), 0o644))
-	err = Run(context.Background(), []string{"anomaly", "score", "--in", short, "--out", out}, &stdout, &stderr)
-	require.ErrorContains(t, err, "1 good rows, want at least 145")
-	err = Run(context.Background(), []string{"anomaly", "score", "--in", in}, &stdout, &stderr)
-	require.ErrorContains(t, err, "--out")
-	bad := filepath.Join(dir, "bad.csv")
-	require.NoError(t, os.WriteFile(bad, []byte("time,val\n"), 0o644))
-	err = Run(context.Background(), []string{"anomaly", "score", "--in", bad, "--out", out}, &stdout, &stderr)
-	require.ErrorContains(t, err, "line 1: header")
-}
+	r = e.gql(t, e.as(fixture.Viewer), `{ cluster(name: "batch-wh-1") { anomalyAnalysis { unresolvedCount hostCount
+		metrics { metric hostCount worst } onsets { scope } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.EqualValues(t, opened, dig(r.Data, "cluster", "anomalyAnalysis", "unresolvedCount"))
+	require.Equal(t, "CPU", dig(r.Data, "cluster", "anomalyAnalysis", "metrics", 0, "metric"))
 
-func TestAnomalyEvaluateCommand(t *testing.T) {
-	const nab = "../../../shared/data/nab"
-	if _, err := os.Stat(nab); err != nil {
-		t.Skipf("NAB data not available (%v): skipping; it lives in ../shared/data/nab next to the repository", err)
-	}
-	var stdout bytes.Buffer
-	require.NoError(t, Run(context.Background(), []string{"anomaly", "evaluate", "--nab", nab}, &stdout, &stdout))
-	out := stdout.String()
-	require.Contains(t, out, "realKnownCause/machine_temperature_system_failure.csv")
-	require.Contains(t, out, "ARTime                             79.2")
-	require.Contains(t, out, "tesla (NAB-optimised threshold)")
+	const ack = `mutation($id: ID!) { acknowledgeAnomaly(input: { id: $id, note: "on it" }) {
+		anomaly { status note acknowledgedBy { login } } userErrors { message code } } }`
+	r = e.gql(t, e.as(fixture.Viewer), ack, map[string]any{"id": id})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), ack, map[string]any{"id": id})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "ACKNOWLEDGED", dig(r.Data, "acknowledgeAnomaly", "anomaly", "status"))
+	require.Equal(t, fixture.Operator, dig(r.Data, "acknowledgeAnomaly", "anomaly", "acknowledgedBy", "login"))
+	r = e.gql(t, e.as(fixture.Operator), ack, map[string]any{"id": id})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "CONFLICT", dig(r.Data, "acknowledgeAnomaly", "userErrors", 0, "code"), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), ack, map[string]any{"id": model.GlobalID(model.KindHost, host)})
+	require.Equal(t, "BAD_USER_INPUT", dig(r.Data, "acknowledgeAnomaly", "userErrors", 0, "code"), r.Raw)
+
+	// The anomaly is a node.
+	r = e.gql(t, e.as(fixture.Viewer), `query($id: ID!) { node(id: $id) { ... on Anomaly { status } } }`, map[string]any{"id": id})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "ACKNOWLEDGED", dig(r.Data, "node", "status"))
 }

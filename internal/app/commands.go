@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teslaops/tesla/internal/account"
+	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
@@ -98,6 +99,24 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			}
 		}()
 	}
+	// scorerDone closes when the anomaly scorer has saved its state and
+	// stopped, which shutdown waits for before the pool closes.
+	scorerDone := make(chan struct{})
+	if cfg.Anomaly {
+		scorer, err := anomaly.NewScorer(pool, anomaly.NewEpisodes(pool, audit.New(pool, logger), anomaly.EpisodeConfig{}),
+			logger, anomaly.ScorerConfig{})
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer close(scorerDone)
+			if err := scorer.Run(bg); err != nil {
+				logger.Error("anomaly scorer stopped", "error", err)
+			}
+		}()
+	} else {
+		close(scorerDone)
+	}
 	if cfg.Simulate {
 		ticker := sim.NewTicker(pool, sim.TickerConfig{Interval: cfg.SimInterval, Seed: cfg.SimSeed,
 			Resolution: cfg.SimResolution, HeartbeatEvery: cfg.SimHeartbeat}, logger)
@@ -130,6 +149,10 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	stopBG()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
 	defer cancel()
+	select {
+	case <-scorerDone:
+	case <-shutdownCtx.Done():
+	}
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("error during shutdown: %w", err)
 	}

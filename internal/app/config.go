@@ -42,6 +42,8 @@ type Config struct {
 	SimSeed uint64
 	// Scrape polls node_exporter on hosts that have a scrape URL.
 	Scrape         bool
+	// Anomaly runs the anomaly scorer (on one replica at a time).
+	Anomaly bool
 	ScrapeInterval time.Duration
 	ScrapeTimeout  time.Duration
 	// Scheduler runs the analytics jobs in serve (each run on one replica only).
@@ -99,6 +101,7 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_JOB_ANALYSIS_RUNS", "20", "finished runs of each job the job analysis reads (8 to 1000)"},
 	{"TESLA_REPLICA", "hostname:pid", "this replica's name in scheduler runs"},
 	{"TESLA_SCRAPE", "on", "poll node_exporter on hosts with a scrape URL"},
+	{"TESLA_ANOMALY", "on", "score every host's newest sample each minute for anomalies (one replica at a time)"},
 	{"TESLA_SCRAPE_INTERVAL", "15s", "node_exporter polling interval"},
 	{"TESLA_SCRAPE_TIMEOUT", "5s", "timeout of one scrape"},
 	{"TESLA_SESSION_TTL", "12h", "web session lifetime"},
@@ -200,6 +203,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Jobs.JobAnalysis.Thresholds = &analysis
 	c.Replica = cmp.Or(getenv("TESLA_REPLICA"), jobs.DefaultReplica())
 	c.Scrape = boolVar("TESLA_SCRAPE", true)
+	c.Anomaly = boolVar("TESLA_ANOMALY", true)
 	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)
 	c.ScrapeTimeout = durVar("TESLA_SCRAPE_TIMEOUT", 5*time.Second)
 	c.SessionTTL = durVar("TESLA_SESSION_TTL", 12*time.Hour)

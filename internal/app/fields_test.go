@@ -93,15 +93,22 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 
 	// How to reach one object of each type from the query root.
 	reach := map[string]string{
-		"Query":        `{ %s }`,
-		"Platform":     `{ platform { %s } }`,
-		"Cluster":      `{ cluster(name: "rt-ads-1") { %s } }`,
-		"Host":         `{ host(hostname: "rt-ads-1-n01") { %s } }`,
-		"BU":           `{ bu(code: "ADS") { %s } }`,
-		"SchedulerJob": `{ schedulerJobs { %s } }`,
-		"Job":          `{ job(id: "` + b64("Job:1") + `") { %s } }`,
+		"Query":             `{ %s }`,
+		"Platform":          `{ platform { %s } }`,
+		"Cluster":           `{ cluster(name: "rt-ads-1") { %s } }`,
+		"Host":              `{ host(hostname: "rt-ads-1-n01") { %s } }`,
+		"BU":                `{ bu(code: "ADS") { %s } }`,
+		"SchedulerJob":      `{ schedulerJobs { %s } }`,
+		"Job":               `{ job(id: "` + b64("Job:1") + `") { %s } }`,
+		"MachineClustering": `{ machineClustering { %s } }`,
 	}
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
+	require.NoError(t, err)
+	_, err = e.db.Pool.Exec(context.Background(), `
+		WITH r AS (INSERT INTO clustering_run (window_from, window_to, features, k, quality, silhouettes, hosts, outliers,
+		                                       explained, iterations, seed, duration_ms, groups)
+		           VALUES (now() - interval '1 day', now(), '{}', 1, 0, '{}', 1, 0, '{0,0}', 1, 1, 1, '[]') RETURNING id)
+		INSERT INTO clustering_assignment SELECT r.id, h.id, 0, 0, 0, 0, false FROM r, host h`)
 	require.NoError(t, err)
 	// Types whose optional arguments are not plain queries.
 	skipTypes := map[string]string{

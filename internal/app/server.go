@@ -21,6 +21,7 @@ import (
 	"github.com/teslaops/tesla/frontend"
 	"github.com/teslaops/tesla/graph"
 	"github.com/teslaops/tesla/internal/account"
+	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/clustering"
@@ -80,6 +81,8 @@ type Services struct {
 	Lineage  *lineage.Service
 	// Clustering serves the machine clustering and runs it for operators.
 	Clustering *clustering.Service
+	// Anomalies serves anomaly episodes.
+	Anomalies *anomaly.Episodes
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -93,7 +96,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	apiLog := audit.New(api, logger)
 	js := jobs.Default(pool, cfg.Jobs)
 	events := notify.NewListener(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
-		auth.CredentialsChannel)
+		auth.CredentialsChannel, anomaly.ChannelAnomaly)
 	inv := inventory.NewService(api, apiLog)
 	wm := watermark.NewService(api, events, logger)
 	clus := clustering.NewService(api, apiLog, cfg.Jobs.Clustering)
@@ -119,6 +122,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Workload:   workload.NewService(api).WithAnalysis(cfg.Jobs.JobAnalysis),
 		Lineage:    lineage.NewService(api),
 		Clustering: clus,
+		Anomalies:  anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),
 		api:        api,
 	}
 }
@@ -129,7 +133,8 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit, events: svc.Events}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
-		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering}
+		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
+		AnomalyEpisodes: svc.Anomalies}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
