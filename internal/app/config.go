@@ -41,9 +41,9 @@ type Config struct {
 	// series jumps away from the seeded history.
 	SimSeed uint64
 	// Scrape polls node_exporter on hosts that have a scrape URL.
-	Scrape         bool
+	Scrape bool
 	// Anomaly runs the anomaly scorer (on one replica at a time).
-	Anomaly bool
+	Anomaly        bool
 	ScrapeInterval time.Duration
 	ScrapeTimeout  time.Duration
 	// Scheduler runs the analytics jobs in serve (each run on one replica only).
