@@ -39,6 +39,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, cfg, rest, stdout)
 	case "import":
 		return cmdImport(ctx, cfg, rest, stdout)
+	case "yarn":
+		return cmdYarn(ctx, cfg, rest, stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -62,6 +64,10 @@ Commands:
   jobs list | jobs run NAME          show the scheduled jobs and their last runs; run one now
   import alibaba-v2018 --meta F --usage F [--cluster NAME] [--start RFC3339]
                                     import the Alibaba cluster-trace-v2018 machines and usage
+  import alibaba-v2017-tasks --file F [--start RFC3339]
+                                    import the Alibaba cluster-trace-v2017 batch jobs (batch_task.csv)
+  yarn add --cluster C --url U | yarn list | yarn remove --cluster C
+                                    set, show or remove the YARN ResourceManager a cluster is polled at
 
 Environment:
 `)

@@ -43,6 +43,12 @@ type Config struct {
 	Scrape         bool
 	ScrapeInterval time.Duration
 	ScrapeTimeout  time.Duration
+	// Yarn polls the YARN ResourceManager of clusters that have one
+	// (`tesla yarn add`); YarnTimeout bounds each of a poll's requests.
+	Yarn         bool
+	YarnInterval time.Duration
+	YarnTimeout  time.Duration
+	YarnLookback time.Duration
 	// Scheduler runs the analytics jobs in serve (each run on one replica only).
 	Scheduler bool
 	// Jobs configures the scheduled jobs (retention periods, intervals).
@@ -99,6 +105,10 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_SCRAPE", "on", "poll node_exporter on hosts with a scrape URL"},
 	{"TESLA_SCRAPE_INTERVAL", "15s", "node_exporter polling interval"},
 	{"TESLA_SCRAPE_TIMEOUT", "5s", "timeout of one scrape"},
+	{"TESLA_YARN", "on", "poll the YARN ResourceManager of clusters that have one (tesla yarn add)"},
+	{"TESLA_YARN_INTERVAL", "1m", "ResourceManager polling interval"},
+	{"TESLA_YARN_TIMEOUT", "10s", "timeout of each ResourceManager request"},
+	{"TESLA_YARN_LOOKBACK", "24h", "how far back the first poll of a cluster reads finished applications"},
 	{"TESLA_SESSION_TTL", "12h", "web session lifetime"},
 	{"TESLA_COOKIE_SECURE", "on", "mark session cookies Secure (turn off for plain HTTP)"},
 	{"TESLA_GRAPHQL_INTROSPECTION", "on", "allow GraphQL introspection"},
@@ -196,6 +206,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Scrape = boolVar("TESLA_SCRAPE", true)
 	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)
 	c.ScrapeTimeout = durVar("TESLA_SCRAPE_TIMEOUT", 5*time.Second)
+	c.Yarn = boolVar("TESLA_YARN", true)
+	c.YarnInterval = durVar("TESLA_YARN_INTERVAL", time.Minute)
+	c.YarnTimeout = durVar("TESLA_YARN_TIMEOUT", 10*time.Second)
+	c.YarnLookback = durVar("TESLA_YARN_LOOKBACK", 24*time.Hour)
 	c.SessionTTL = durVar("TESLA_SESSION_TTL", 12*time.Hour)
 	c.CookieSecure = boolVar("TESLA_COOKIE_SECURE", true)
 	c.Introspection = boolVar("TESLA_GRAPHQL_INTROSPECTION", true)
