@@ -11,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
@@ -37,6 +38,8 @@ type Resolver struct {
 	// Workload reads jobs and runs; LineageService walks lineage and reads datasets.
 	Workload       *workload.Service
 	LineageService *lineage.Service
+	// Yarn sets and lists the ResourceManagers polled.
+	Yarn *yarn.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

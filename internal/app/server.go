@@ -26,6 +26,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/ingest"
+	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
@@ -77,6 +78,8 @@ type Services struct {
 	// Workload and Lineage serve jobs, runs, datasets and lineage walks.
 	Workload *workload.Service
 	Lineage  *lineage.Service
+	// Yarn sets and lists the ResourceManagers polled.
+	Yarn *yarn.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -105,6 +108,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Platform:  platform.NewService(inv, wm, events, logger),
 		Workload:  workload.NewService(api),
 		Lineage:   lineage.NewService(api),
+		Yarn:      yarn.NewService(api),
 		api:       api,
 	}
 }
@@ -115,7 +119,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		signIns: newSignInLimiter(cfg.SignInRate, time.Now), audit: svc.Audit, events: svc.Events}
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
-		Workload: svc.Workload, LineageService: svc.Lineage}
+		Workload: svc.Workload, LineageService: svc.Lineage, Yarn: svc.Yarn}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
