@@ -133,8 +133,11 @@ type outcome struct {
 	target  target
 	at      time.Time
 	answers *answers
-	err     error
-	next    time.Time
+	stored  stored
+	// err is why the poll failed (recorded on the target); storeErr is set
+	// too when the database, not the ResourceManager, failed.
+	err, storeErr error
+	next          time.Time
 }
 
 type answers struct {
@@ -144,8 +147,9 @@ type answers struct {
 	problems  []Problem
 }
 
-// RunOnce claims the due clusters, polls them concurrently and stores each
-// cluster's answers in its own transaction.
+// RunOnce claims the due clusters and polls them concurrently; each worker
+// stores its cluster's answers in their own transaction as soon as it has
+// them, so a slow ResourceManager holds back no other cluster's data.
 func (p *Poller) RunOnce(ctx context.Context) (Result, error) {
 	began := time.Now()
 	var res Result
@@ -158,28 +162,21 @@ func (p *Poller) RunOnce(ctx context.Context) (Result, error) {
 	res.Polled = len(outcomes)
 	var errs []error
 	for _, o := range outcomes {
-		if o.err == nil {
-			st, err := p.store(ctx, o)
-			if err != nil {
-				// The answers were fine; the database was not. Retried at the
-				// next interval without growing the back-off, which is for
-				// the ResourceManager's failures.
-				errs = append(errs, err)
-				o.err = fmt.Errorf("not stored: %w", err)
-				o.next = o.at.Add(p.cfg.Interval)
-			} else {
-				res.Queues += st.queues
-				res.Snapshots += st.snapshots
-				res.RunsChanged += st.runsChanged
-			}
+		if o.storeErr != nil {
+			errs = append(errs, o.storeErr)
+		}
+		if o.answers != nil {
 			res.Apps += len(o.answers.apps)
 			res.Problems += len(o.answers.problems)
 		}
 		if o.err != nil {
 			res.Failed++
-		} else {
-			res.Succeeded++
+			continue
 		}
+		res.Succeeded++
+		res.Queues += o.stored.queues
+		res.Snapshots += o.stored.snapshots
+		res.RunsChanged += o.stored.runsChanged
 	}
 	if err := recordFailures(ctx, p.pool, outcomes); err != nil {
 		errs = append(errs, err)
@@ -250,6 +247,13 @@ func (p *Poller) pollOne(ctx context.Context, t target) *outcome {
 	}
 	o.answers = a
 	o.next = at.Add(p.cfg.Interval)
+	if o.stored, err = p.store(ctx, o); err != nil {
+		// The answers were fine; the database was not. It counts as a failed
+		// poll, retried at the next interval rather than after a back-off,
+		// which is for the ResourceManager's failures.
+		o.storeErr = err
+		o.err = fmt.Errorf("not stored: %w", err)
+	}
 	return o
 }
 
