@@ -358,7 +358,10 @@ func storeTaskJobs(ctx context.Context, tx pgx.Tx, jobs []*taskJob, opt TaskOpti
 		case !j.hasStart:
 			evs = append(evs, ev("", j.queued))
 		case terminal != "" && j.hasEnd:
-			evs = append(evs, ev("RUNNING", j.started), ev(terminal, j.ended))
+			e := ev(terminal, j.ended)
+			started := at(j.started)
+			e.StartedAt = &started
+			evs = append(evs, e)
 		default:
 			evs = append(evs, ev("RUNNING", j.started))
 		}

@@ -93,17 +93,17 @@ func RunUUID(cluster, appID string) pgtype.UUID {
 	return pgtype.UUID{Bytes: u, Valid: true}
 }
 
-// runEvents turns an application into the run events that bring its run to
-// the state the ResourceManager reports:
+// runEvent turns an application into the run event that brings its run to the
+// state the ResourceManager reports:
 //
 //   - NEW, NEW_SAVING, SUBMITTED, ACCEPTED: waiting in the queue, an event
 //     with no state (the run is created as OTHER) at the submit time;
 //   - RUNNING: RUNNING at launchTime, else at the submit time;
 //   - FINISHED with finalStatus SUCCEEDED or UNDEFINED: COMPLETED; FINISHED
 //     with FAILED, or state FAILED: FAILED; KILLED either way: ABORTED — at
-//     finishedTime, preceded by RUNNING at its start when the application ran
-//     (it launched, or held resources), so the run has a start time.
-func runEvents(a *App, jobID int64, run pgtype.UUID, now time.Time) []workload.RunEvent {
+//     finishedTime, carrying the start when the application ran (it launched,
+//     or held resources), so the run has a start time.
+func runEvent(a *App, jobID int64, run pgtype.UUID, now time.Time) workload.RunEvent {
 	at := func(t time.Time) time.Time {
 		if t.IsZero() {
 			return now
@@ -120,9 +120,9 @@ func runEvents(a *App, jobID int64, run pgtype.UUID, now time.Time) []workload.R
 	terminal := ""
 	switch a.State {
 	case "NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED":
-		return []workload.RunEvent{ev("", a.Submitted)}
+		return ev("", a.Submitted)
 	case "RUNNING":
-		return []workload.RunEvent{ev("RUNNING", start)}
+		return ev("RUNNING", start)
 	case "FINISHED":
 		switch a.FinalStatus {
 		case "FAILED":
@@ -137,17 +137,14 @@ func runEvents(a *App, jobID int64, run pgtype.UUID, now time.Time) []workload.R
 	case "KILLED":
 		terminal = "ABORTED"
 	default:
-		return []workload.RunEvent{ev("", a.Submitted)}
+		return ev("", a.Submitted)
 	}
-	var evs []workload.RunEvent
+	end := ev(terminal, a.Finished)
 	if !a.Launched.IsZero() || a.VcoreSeconds > 0 || a.MemorySeconds > 0 {
-		evs = append(evs, ev("RUNNING", start))
+		s := at(start)
+		end.StartedAt = &s
 	}
-	end := a.Finished
-	if end.IsZero() {
-		end = at(time.Time{})
-	}
-	return append(evs, ev(terminal, end))
+	return end
 }
 
 // mebibyte converts YARN's MB (MiB) to bytes.

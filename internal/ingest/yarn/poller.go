@@ -426,15 +426,11 @@ func storeApps(ctx context.Context, tx pgx.Tx, t target, apps []App, resolve fun
 	if err != nil {
 		return 0, err
 	}
-	var evs []workload.RunEvent
-	// last[i] is the index in evs of application i's last event, whose run id
-	// names the run.
-	last := make([]int, len(apps))
+	evs := make([]workload.RunEvent, len(apps))
 	places := make([]workload.JobPlacement, 0, len(apps))
 	for i := range apps {
 		jobID := jobs[[2]string{keys[i].Namespace, keys[i].Name}]
-		evs = append(evs, runEvents(&apps[i], jobID, RunUUID(t.cluster, apps[i].ID), now)...)
-		last[i] = len(evs) - 1
+		evs[i] = runEvent(&apps[i], jobID, RunUUID(t.cluster, apps[i].ID), now)
 		places = append(places, workload.JobPlacement{JobID: jobID, ClusterID: t.clusterID, QueueID: resolve(apps[i].Queue)})
 	}
 	runIDs, err := workload.ApplyRunEvents(ctx, tx, evs)
@@ -443,7 +439,7 @@ func storeApps(ctx context.Context, tx pgx.Tx, t target, apps []App, resolve fun
 	}
 	stats := make([]workload.RunStats, len(apps))
 	for i := range apps {
-		stats[i] = runStats(&apps[i], evs[last[i]].JobID, runIDs[last[i]])
+		stats[i] = runStats(&apps[i], evs[i].JobID, runIDs[i])
 	}
 	// Placement is the queue of the newest application seen per job; sorting
 	// by submit time makes "last wins" mean that.

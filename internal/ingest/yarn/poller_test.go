@@ -60,7 +60,9 @@ type rm struct {
 	finished  []url.Values
 }
 
-func newRM(t *testing.T, data, scheduler string) *rm {
+func newRM(t *testing.T, data, scheduler string) *rm { return newRMB(t, data, scheduler) }
+
+func newRMB(t testing.TB, data, scheduler string) *rm {
 	t.Helper()
 	f := &rm{scheduler: scheduler}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -225,17 +225,18 @@ func TestRunEventsFollowYarnStates(t *testing.T) {
 	sub := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	now := sub.Add(time.Hour)
 	states := func(a App) []string {
-		var out []string
-		for _, ev := range runEvents(&a, 1, RunUUID("c", "x"), now) {
-			out = append(out, ev.State+"@"+ev.Time.Sub(sub).String())
+		ev := runEvent(&a, 1, RunUUID("c", "x"), now)
+		out := []string{ev.State + "@" + ev.Time.Sub(sub).String()}
+		if ev.StartedAt != nil {
+			out = append(out, "started@"+ev.StartedAt.Sub(sub).String())
 		}
 		return out
 	}
 	require.Equal(t, []string{"@0s"}, states(App{State: "ACCEPTED", Submitted: sub}))
 	require.Equal(t, []string{"RUNNING@30s"}, states(App{State: "RUNNING", Submitted: sub, Launched: sub.Add(30 * time.Second)}))
-	require.Equal(t, []string{"RUNNING@0s", "COMPLETED@10m0s"}, states(App{State: "FINISHED", FinalStatus: "SUCCEEDED",
+	require.Equal(t, []string{"COMPLETED@10m0s", "started@0s"}, states(App{State: "FINISHED", FinalStatus: "SUCCEEDED",
 		Submitted: sub, Finished: sub.Add(10 * time.Minute), VcoreSeconds: 5, HaveSeconds: true}))
-	require.Equal(t, []string{"RUNNING@0s", "FAILED@10m0s"}, states(App{State: "FINISHED", FinalStatus: "FAILED",
+	require.Equal(t, []string{"FAILED@10m0s", "started@0s"}, states(App{State: "FINISHED", FinalStatus: "FAILED",
 		Submitted: sub, Finished: sub.Add(10 * time.Minute), VcoreSeconds: 5}))
 	// Killed while waiting: it never ran, so no start.
 	require.Equal(t, []string{"ABORTED@1m0s"}, states(App{State: "KILLED", FinalStatus: "KILLED",
