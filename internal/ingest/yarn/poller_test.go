@@ -414,3 +414,65 @@ func TestSetTargetIsCheckedAndAudited(t *testing.T) {
 		FROM audit_log WHERE action IN ('setYarnTarget', 'removeYarnTarget')`).Scan(&ok2, &denied, &failed))
 	require.Equal(t, []int{2, 1, 4}, []int{ok2, denied, failed})
 }
+
+func TestUnreachableAndErroringResourceManagersAreRecorded(t *testing.T) {
+	t.Parallel()
+	data := realYarn(t)
+	e := newEnv(t, time.Second)
+	ctx := context.Background()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	goneURL := gone.URL
+	gone.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "standby", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(failing.Close)
+	good := newRM(t, data, "docs-examples/scheduler_fair.json")
+	e.setTarget(t, "rt-ads-1", goneURL)
+	e.setTarget(t, "online-1", failing.URL)
+	e.setTarget(t, "batch-wh-1", good.URL)
+
+	res, err := e.poller.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Succeeded)
+	require.Equal(t, 2, res.Failed)
+	errs := map[string]string{}
+	rows, err := e.pool.Query(ctx, `SELECT c.name, t.last_error FROM yarn_target t JOIN cluster c ON c.id = t.cluster_id WHERE t.status = 'FAILING'`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var c, msg string
+		require.NoError(t, rows.Scan(&c, &msg))
+		errs[c] = msg
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, "cluster metrics: HTTP 503", errs["online-1"])
+	require.True(t, strings.HasPrefix(errs["rt-ads-1"], "cluster metrics: dial: "), errs["rt-ads-1"])
+	require.NotContains(t, errs["rt-ads-1"], "127.0.0.1", "the URL is not repeated in the error")
+}
+
+// TestReplicasPollEachClusterOnce: two pollers on one database share the due
+// clusters between them.
+func TestReplicasPollEachClusterOnce(t *testing.T) {
+	t.Parallel()
+	data := realYarn(t)
+	e := newEnv(t, 5*time.Second)
+	for _, c := range []string{"rt-ads-1", "online-1", "batch-wh-1"} {
+		server := newRM(t, data, "docs-examples/scheduler_capacity.json")
+		server.delay = 100 * time.Millisecond
+		e.setTarget(t, c, server.URL)
+	}
+	other := yarn.New(e.pool, slog.New(slog.DiscardHandler), yarn.Config{Interval: time.Minute, Timeout: 5 * time.Second, Now: e.clock.Now}, nil)
+	var wg sync.WaitGroup
+	results := make([]yarn.Result, 2)
+	for i, p := range []*yarn.Poller{e.poller, other} {
+		wg.Go(func() {
+			var err error
+			results[i], err = p.RunOnce(context.Background())
+			require.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 3, results[0].Polled+results[1].Polled)
+	require.Equal(t, 3, results[0].Succeeded+results[1].Succeeded)
+	require.EqualValues(t, 3, e.count(t, `SELECT count(*) FROM yarn_target WHERE status = 'UP'`))
+}
