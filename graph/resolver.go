@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
@@ -43,6 +44,8 @@ type Resolver struct {
 	Clustering *clustering.Service
 	// AnomalyEpisodes serves anomaly episodes and their acknowledgement.
 	AnomalyEpisodes *anomaly.Episodes
+	// Yarn sets and lists the ResourceManagers polled.
+	Yarn *yarn.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

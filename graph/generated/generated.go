@@ -52,6 +52,7 @@ type ResolverRoot interface {
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
 	Subscription() SubscriptionResolver
+	YarnTarget() YarnTargetResolver
 }
 
 type DirectiveRoot struct {
@@ -545,6 +546,7 @@ type ComplexityRoot struct {
 		RunClusteringAnalysis func(childComplexity int) int
 		SetHostState          func(childComplexity int, input model.SetHostStateInput) int
 		SetWatermarkThreshold func(childComplexity int, input model.SetWatermarkThresholdInput) int
+		SetYarnTarget         func(childComplexity int, input model.SetYarnTargetInput) int
 	}
 
 	PageInfo struct {
@@ -633,6 +635,7 @@ type ComplexityRoot struct {
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
 		WatermarkThresholds func(childComplexity int) int
 		WorstJobs           func(childComplexity int, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) int
+		YarnTargets         func(childComplexity int) int
 	}
 
 	RevokeApiTokenPayload struct {
@@ -694,6 +697,11 @@ type ComplexityRoot struct {
 
 	SetWatermarkThresholdPayload struct {
 		Thresholds func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	SetYarnTargetPayload struct {
+		Target     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -796,6 +804,17 @@ type ComplexityRoot struct {
 		Kind      func(childComplexity int) int
 		Threshold func(childComplexity int) int
 	}
+
+	YarnTarget struct {
+		Cluster           func(childComplexity int) int
+		Failures          func(childComplexity int) int
+		FinishedWatermark func(childComplexity int) int
+		LastError         func(childComplexity int) int
+		LastSuccessAt     func(childComplexity int) int
+		NextAttemptAt     func(childComplexity int) int
+		Status            func(childComplexity int) int
+		URL               func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -883,6 +902,7 @@ type MutationResolver interface {
 	AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
 	AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error)
+	SetYarnTarget(ctx context.Context, input model.SetYarnTargetInput) (*model.SetYarnTargetPayload, error)
 }
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
@@ -927,6 +947,7 @@ type QueryResolver interface {
 	Job(ctx context.Context, id string) (*model.Job, error)
 	JobRun(ctx context.Context, id string) (*model.JobRun, error)
 	WorstJobs(ctx context.Context, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) (*model.JobScoreConnection, error)
+	YarnTargets(ctx context.Context) ([]*model.YarnTarget, error)
 }
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
@@ -945,6 +966,9 @@ type SubscriptionResolver interface {
 	AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error)
 	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
 	PlatformPulse(ctx context.Context) (<-chan *model.PlatformPulse, error)
+}
+type YarnTargetResolver interface {
+	Cluster(ctx context.Context, obj *model.YarnTarget) (*model.Cluster, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -3019,6 +3043,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetWatermarkThreshold(childComplexity, args["input"].(model.SetWatermarkThresholdInput)), true
+	case "Mutation.setYarnTarget":
+		if e.ComplexityRoot.Mutation.SetYarnTarget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setYarnTarget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetYarnTarget(childComplexity, args["input"].(model.SetYarnTargetInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -3547,6 +3582,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.WorstJobs(childComplexity, args["by"].(*model.WorstJobsBy), args["first"].(*int), args["after"].(*string), args["bu"].(*string), args["cluster"].(*string)), true
+	case "Query.yarnTargets":
+		if e.ComplexityRoot.Query.YarnTargets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.YarnTargets(childComplexity), true
 
 	case "RevokeApiTokenPayload.apiToken":
 		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
@@ -3788,6 +3829,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetWatermarkThresholdPayload.UserErrors(childComplexity), true
+
+	case "SetYarnTargetPayload.target":
+		if e.ComplexityRoot.SetYarnTargetPayload.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetYarnTargetPayload.Target(childComplexity), true
+	case "SetYarnTargetPayload.userErrors":
+		if e.ComplexityRoot.SetYarnTargetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetYarnTargetPayload.UserErrors(childComplexity), true
 
 	case "Stack.description":
 		if e.ComplexityRoot.Stack.Description == nil {
@@ -4200,6 +4254,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WatermarkThreshold.Threshold(childComplexity), true
 
+	case "YarnTarget.cluster":
+		if e.ComplexityRoot.YarnTarget.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.Cluster(childComplexity), true
+	case "YarnTarget.failures":
+		if e.ComplexityRoot.YarnTarget.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.Failures(childComplexity), true
+	case "YarnTarget.finishedWatermark":
+		if e.ComplexityRoot.YarnTarget.FinishedWatermark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.FinishedWatermark(childComplexity), true
+	case "YarnTarget.lastError":
+		if e.ComplexityRoot.YarnTarget.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.LastError(childComplexity), true
+	case "YarnTarget.lastSuccessAt":
+		if e.ComplexityRoot.YarnTarget.LastSuccessAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.LastSuccessAt(childComplexity), true
+	case "YarnTarget.nextAttemptAt":
+		if e.ComplexityRoot.YarnTarget.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.NextAttemptAt(childComplexity), true
+	case "YarnTarget.status":
+		if e.ComplexityRoot.YarnTarget.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.Status(childComplexity), true
+	case "YarnTarget.url":
+		if e.ComplexityRoot.YarnTarget.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.YarnTarget.URL(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -4223,6 +4326,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
 			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
+			graphql.NewInputUnmarshaler("SetYarnTargetInput", ec.unmarshalInputSetYarnTargetInput),
 		)
 	}
 	first := true
@@ -5697,6 +5801,45 @@ extend type Mutation {
   analyzeJob(id: ID!): AnalyzeJobPayload!
 }
 `, BuiltIn: false},
+	{Name: "../schema/yarn.graphqls", Input: `"The YARN ResourceManager a cluster is polled at, and the poller's state (see docs/workload.md, \"YARN ResourceManager\")."
+type YarnTarget {
+  cluster: Cluster!
+  "The ResourceManager's base address, e.g. http://rm.example.com:8088."
+  url: String!
+  "PENDING (not polled yet), UP or FAILING."
+  status: String!
+  "Failed polls in a row; the poller backs off after each."
+  failures: Int!
+  nextAttemptAt: Time!
+  lastSuccessAt: Time
+  "Why the last poll failed, or which applications it left out as unreadable; empty when all was well."
+  lastError: String!
+  "The latest finish time of the applications stored: the next poll reads from here."
+  finishedWatermark: Time
+}
+
+input SetYarnTargetInput {
+  "The cluster's name."
+  cluster: String!
+  "http(s) base address, without credentials, query or fragment."
+  url: String!
+}
+
+type SetYarnTargetPayload {
+  target: YarnTarget
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "The ResourceManagers polled (OPERATOR and ADMIN)."
+  yarnTargets: [YarnTarget!]!
+}
+
+extend type Mutation {
+  "Sets the ResourceManager a cluster is polled at (OPERATOR or ADMIN; audited). A new or changed address is polled at once."
+  setYarnTarget(input: SetYarnTargetInput!): SetYarnTargetPayload!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6904,6 +7047,16 @@ func (ec *executionContext) childFields_SetWatermarkThresholdPayload(ctx context
 	return nil, fmt.Errorf("no field named %q was found under type SetWatermarkThresholdPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SetYarnTargetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "target":
+		return ec.fieldContext_SetYarnTargetPayload_target(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetYarnTargetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetYarnTargetPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Stack(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7088,6 +7241,28 @@ func (ec *executionContext) childFields_WatermarkThreshold(ctx context.Context, 
 		return ec.fieldContext_WatermarkThreshold_threshold(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WatermarkThreshold", field.Name)
+}
+
+func (ec *executionContext) childFields_YarnTarget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cluster":
+		return ec.fieldContext_YarnTarget_cluster(ctx, field)
+	case "url":
+		return ec.fieldContext_YarnTarget_url(ctx, field)
+	case "status":
+		return ec.fieldContext_YarnTarget_status(ctx, field)
+	case "failures":
+		return ec.fieldContext_YarnTarget_failures(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_YarnTarget_nextAttemptAt(ctx, field)
+	case "lastSuccessAt":
+		return ec.fieldContext_YarnTarget_lastSuccessAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_YarnTarget_lastError(ctx, field)
+	case "finishedWatermark":
+		return ec.fieldContext_YarnTarget_finishedWatermark(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type YarnTarget", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7570,6 +7745,20 @@ func (ec *executionContext) field_Mutation_setWatermarkThreshold_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetWatermarkThresholdInput, error) {
 			return ec.unmarshalNSetWatermarkThresholdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetWatermarkThresholdInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setYarnTarget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetYarnTargetInput, error) {
+			return ec.unmarshalNSetYarnTargetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetYarnTargetInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -16957,6 +17146,50 @@ func (ec *executionContext) fieldContext_Mutation_analyzeJob(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setYarnTarget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setYarnTarget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetYarnTarget(ctx, fc.Args["input"].(model.SetYarnTargetInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetYarnTargetPayload) graphql.Marshaler {
+			return ec.marshalNSetYarnTargetPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetYarnTargetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setYarnTarget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetYarnTargetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setYarnTarget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19113,6 +19346,38 @@ func (ec *executionContext) fieldContext_Query_worstJobs(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_yarnTargets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_yarnTargets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().YarnTargets(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.YarnTarget) graphql.Marshaler {
+			return ec.marshalNYarnTarget2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐYarnTargetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_yarnTargets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_YarnTarget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20164,6 +20429,70 @@ func (ec *executionContext) _SetWatermarkThresholdPayload_userErrors(ctx context
 func (ec *executionContext) fieldContext_SetWatermarkThresholdPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "SetWatermarkThresholdPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetYarnTargetPayload_target(ctx context.Context, field graphql.CollectedField, obj *model.SetYarnTargetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetYarnTargetPayload_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.YarnTarget) graphql.Marshaler {
+			return ec.marshalOYarnTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐYarnTarget(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetYarnTargetPayload_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetYarnTargetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_YarnTarget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetYarnTargetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SetYarnTargetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetYarnTargetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetYarnTargetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetYarnTargetPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -21815,6 +22144,199 @@ func (ec *executionContext) _WatermarkThreshold_threshold(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_WatermarkThreshold_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WatermarkThreshold", field, false, false, "Float")
+}
+
+func (ec *executionContext) _YarnTarget_cluster(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.YarnTarget().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "YarnTarget",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _YarnTarget_url(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("YarnTarget", field, false, false, "String")
+}
+
+func (ec *executionContext) _YarnTarget_status(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("YarnTarget", field, false, false, "String")
+}
+
+func (ec *executionContext) _YarnTarget_failures(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("YarnTarget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _YarnTarget_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("YarnTarget", field, false, false, "Time")
+}
+
+func (ec *executionContext) _YarnTarget_lastSuccessAt(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_lastSuccessAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSuccessAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_lastSuccessAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("YarnTarget", field, false, false, "Time")
+}
+
+func (ec *executionContext) _YarnTarget_lastError(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("YarnTarget", field, false, false, "String")
+}
+
+func (ec *executionContext) _YarnTarget_finishedWatermark(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_YarnTarget_finishedWatermark(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedWatermark, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_YarnTarget_finishedWatermark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("YarnTarget", field, false, false, "Time")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -23721,6 +24243,55 @@ func (ec *executionContext) unmarshalInputSetWatermarkThresholdInput(ctx context
 func UnmarshalSetWatermarkThresholdInput(ctx context.Context, raw any) (model.SetWatermarkThresholdInput, error) {
 	var out model.SetWatermarkThresholdInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetWatermarkThresholdInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetYarnTargetInput(ctx context.Context, obj any) (model.SetYarnTargetInput, error) {
+	var it model.SetYarnTargetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "url"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetYarnTargetInput unmarshals raw into the SetYarnTargetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetYarnTargetInput(ctx context.Context, raw any) (model.SetYarnTargetInput, error) {
+	var out model.SetYarnTargetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetYarnTargetInput", raw, &out)
 	return out, err
 }
 
@@ -27093,6 +27664,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setYarnTarget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setYarnTarget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27683,6 +28261,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_worstJobs(ctx, field)
 				})
+		case "yarnTargets":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_yarnTargets(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -28109,6 +28693,44 @@ func (ec *executionContext) _SetWatermarkThresholdPayload(ctx context.Context, s
 			}
 		case "userErrors":
 			out.Values[i] = ec._SetWatermarkThresholdPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setYarnTargetPayloadImplementors = []string{"SetYarnTargetPayload"}
+
+func (ec *executionContext) _SetYarnTargetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetYarnTargetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setYarnTargetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetYarnTargetPayload")
+		case "target":
+			out.Values[i] = ec._SetYarnTargetPayload_target(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SetYarnTargetPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28749,6 +29371,75 @@ func (ec *executionContext) _WatermarkThreshold(ctx context.Context, sel ast.Sel
 			out.Values[i] = ec._WatermarkThreshold_threshold(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var yarnTargetImplementors = []string{"YarnTarget"}
+
+func (ec *executionContext) _YarnTarget(ctx context.Context, sel ast.SelectionSet, obj *model.YarnTarget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, yarnTargetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("YarnTarget")
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._YarnTarget_cluster(ctx, field, obj)
+				})
+		case "url":
+			out.Values[i] = ec._YarnTarget_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._YarnTarget_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failures":
+			out.Values[i] = ec._YarnTarget_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._YarnTarget_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSuccessAt":
+			out.Values[i] = ec._YarnTarget_lastSuccessAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.Values[i] = ec._YarnTarget_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedWatermark":
+			out.Values[i] = ec._YarnTarget_finishedWatermark(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -30730,6 +31421,19 @@ func (ec *executionContext) marshalNSetWatermarkThresholdPayload2ᚖgithubᚗcom
 	return ec._SetWatermarkThresholdPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSetYarnTargetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetYarnTargetInput(ctx context.Context, v any) (model.SetYarnTargetInput, error) {
+	res, err := ec.unmarshalInputSetYarnTargetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetYarnTargetPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetYarnTargetPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetYarnTargetPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetYarnTargetPayload!")
+		return graphql.Null
+	}
+	return ec._SetYarnTargetPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNStack2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Stack) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -31018,6 +31722,30 @@ func (ec *executionContext) marshalNWatermarkThreshold2ᚖgithubᚗcomᚋteslaop
 		return graphql.Null
 	}
 	return ec._WatermarkThreshold(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNYarnTarget2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐYarnTargetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.YarnTarget) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNYarnTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐYarnTarget(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNYarnTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐYarnTarget(ctx context.Context, sel ast.SelectionSet, v *model.YarnTarget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "YarnTarget!")
+		return graphql.Null
+	}
+	return ec._YarnTarget(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -31901,6 +32629,13 @@ func (ec *executionContext) marshalOWorstJobsBy2ᚖgithubᚗcomᚋteslaopsᚋtes
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOYarnTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐYarnTarget(ctx context.Context, sel ast.SelectionSet, v *model.YarnTarget) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._YarnTarget(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

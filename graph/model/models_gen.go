@@ -531,6 +531,18 @@ type SetWatermarkThresholdPayload struct {
 	UserErrors []*UserError          `json:"userErrors"`
 }
 
+type SetYarnTargetInput struct {
+	// The cluster's name.
+	Cluster string `json:"cluster"`
+	// http(s) base address, without credentials, query or fragment.
+	URL string `json:"url"`
+}
+
+type SetYarnTargetPayload struct {
+	Target     *YarnTarget  `json:"target,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type StackConnection struct {
 	Edges      []*StackEdge `json:"edges"`
 	Nodes      []*Stack     `json:"nodes"`

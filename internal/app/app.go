@@ -41,6 +41,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdImport(ctx, cfg, rest, stdout)
 	case "anomaly":
 		return cmdAnomaly(rest, stdout, stderr)
+	case "yarn":
+		return cmdYarn(ctx, cfg, rest, stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -66,6 +68,10 @@ Commands:
                                     import the Alibaba cluster-trace-v2018 machines and usage
   anomaly score --in F --out F      replay a timestamp,value CSV through the online anomaly detector
   anomaly evaluate --nab DIR        score the detector on the Numenta Anomaly Benchmark (docs/anomaly.md)
+  import alibaba-v2017-tasks --file F [--start RFC3339]
+                                    import the Alibaba cluster-trace-v2017 batch jobs (batch_task.csv)
+  yarn add --cluster C --url U | yarn list | yarn remove --cluster C
+                                    set, show or remove the YARN ResourceManager a cluster is polled at
 
 Environment:
 `)

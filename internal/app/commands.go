@@ -24,6 +24,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/ingest/scrape"
+	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/sim"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
@@ -116,6 +117,14 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		}()
 	} else {
 		close(scorerDone)
+	}
+	if cfg.Yarn {
+		poller := yarn.New(pool, logger, yarn.Config{Interval: cfg.YarnInterval, Timeout: cfg.YarnTimeout, Lookback: cfg.YarnLookback}, nil)
+		go func() {
+			if err := poller.Run(bg); err != nil {
+				logger.Error("yarn ResourceManager poller stopped", "error", err)
+			}
+		}()
 	}
 	if cfg.Simulate {
 		ticker := sim.NewTicker(pool, sim.TickerConfig{Interval: cfg.SimInterval, Seed: cfg.SimSeed,

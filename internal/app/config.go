@@ -46,6 +46,12 @@ type Config struct {
 	Anomaly        bool
 	ScrapeInterval time.Duration
 	ScrapeTimeout  time.Duration
+	// Yarn polls the YARN ResourceManager of clusters that have one
+	// (`tesla yarn add`); YarnTimeout bounds each of a poll's requests.
+	Yarn         bool
+	YarnInterval time.Duration
+	YarnTimeout  time.Duration
+	YarnLookback time.Duration
 	// Scheduler runs the analytics jobs in serve (each run on one replica only).
 	Scheduler bool
 	// Jobs configures the scheduled jobs (retention periods, intervals).
@@ -104,6 +110,10 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_ANOMALY", "on", "score every host's newest sample each minute for anomalies (one replica at a time)"},
 	{"TESLA_SCRAPE_INTERVAL", "15s", "node_exporter polling interval"},
 	{"TESLA_SCRAPE_TIMEOUT", "5s", "timeout of one scrape"},
+	{"TESLA_YARN", "on", "poll the YARN ResourceManager of clusters that have one (tesla yarn add)"},
+	{"TESLA_YARN_INTERVAL", "1m", "ResourceManager polling interval"},
+	{"TESLA_YARN_TIMEOUT", "10s", "timeout of each ResourceManager request"},
+	{"TESLA_YARN_LOOKBACK", "24h", "how far back the first poll of a cluster reads finished applications"},
 	{"TESLA_SESSION_TTL", "12h", "web session lifetime"},
 	{"TESLA_COOKIE_SECURE", "on", "mark session cookies Secure (turn off for plain HTTP)"},
 	{"TESLA_GRAPHQL_INTROSPECTION", "on", "allow GraphQL introspection"},
@@ -206,6 +216,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Anomaly = boolVar("TESLA_ANOMALY", true)
 	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)
 	c.ScrapeTimeout = durVar("TESLA_SCRAPE_TIMEOUT", 5*time.Second)
+	c.Yarn = boolVar("TESLA_YARN", true)
+	c.YarnInterval = durVar("TESLA_YARN_INTERVAL", time.Minute)
+	c.YarnTimeout = durVar("TESLA_YARN_TIMEOUT", 10*time.Second)
+	c.YarnLookback = durVar("TESLA_YARN_LOOKBACK", 24*time.Hour)
 	c.SessionTTL = durVar("TESLA_SESSION_TTL", 12*time.Hour)
 	c.CookieSecure = boolVar("TESLA_COOKIE_SECURE", true)
 	c.Introspection = boolVar("TESLA_GRAPHQL_INTROSPECTION", true)

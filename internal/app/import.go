@@ -14,8 +14,11 @@ import (
 // cmdImport loads real data formats into Tesla. Imports are idempotent: running one
 // again stores nothing twice.
 func cmdImport(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "alibaba-v2017-tasks" {
+		return importV2017Tasks(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "alibaba-v2018" {
-		return errors.New("import: the importers are: alibaba-v2018")
+		return errors.New("import: the importers are: alibaba-v2018, alibaba-v2017-tasks")
 	}
 	fs := newFlags("import alibaba-v2018")
 	var opt alibaba.Options
@@ -50,6 +53,45 @@ func cmdImport(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	fmt.Fprintf(stdout, "imported %d machines (%d hosts changed); %d usage rows → %d samples: %d stored, %d already there, %d skipped, %d invalid values; %.0f rows/s; trace second 0 = %s\n",
 		st.Machines, st.Hosts, st.Rows, st.Samples, st.Accepted, st.Duplicates, st.Skipped, st.InvalidValues,
 		st.RowsPerSecond(), st.Start.Format(time.RFC3339))
+	for _, w := range st.Warnings {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
+	return nil
+}
+
+// importV2017Tasks loads the Alibaba cluster-trace-v2017 batch_task table as
+// jobs and runs.
+func importV2017Tasks(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := newFlags("import alibaba-v2017-tasks")
+	var opt alibaba.TaskOptions
+	fs.StringVar(&opt.Path, "file", "", "batch_task.csv (optionally .gz)")
+	fs.StringVar(&opt.Cluster, "cluster", "", "an existing cluster to place the jobs on (default: none)")
+	start := fs.String("start", "", "wall time of trace second 0, RFC 3339 (default "+alibaba.DefaultTaskStart.Format(time.RFC3339)+")")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if opt.Path == "" {
+		return errors.New("import alibaba-v2017-tasks: --file is required")
+	}
+	if *start != "" {
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			return fmt.Errorf("import alibaba-v2017-tasks: --start %q is not RFC 3339 (e.g. 2017-09-01T00:00:00Z)", *start)
+		}
+		opt.Start = t
+	}
+	logger := newLogger(cfg)
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st, err := alibaba.ImportTasks(ctx, pool, logger, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d task lines: %d tasks of %d jobs (one run each), %d runs changed, %d lines skipped; trace second 0 = %s; %s\n",
+		st.Lines, st.Tasks, st.Jobs, st.RunsChanged, st.Skipped, st.Start.Format(time.RFC3339), st.Elapsed.Round(time.Millisecond))
 	for _, w := range st.Warnings {
 		fmt.Fprintln(stdout, "warning:", w)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/ingest"
+	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
@@ -83,6 +84,8 @@ type Services struct {
 	Clustering *clustering.Service
 	// Anomalies serves anomaly episodes.
 	Anomalies *anomaly.Episodes
+	// Yarn sets and lists the ResourceManagers polled.
+	Yarn *yarn.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -123,6 +126,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Lineage:    lineage.NewService(api),
 		Clustering: clus,
 		Anomalies:  anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),
+		Yarn:       yarn.NewService(api),
 		api:        api,
 	}
 }
@@ -134,7 +138,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
-		AnomalyEpisodes: svc.Anomalies}
+		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),

@@ -126,6 +126,10 @@ type RunEvent struct {
 	Time                     time.Time
 	NominalStart, NominalEnd *time.Time
 	ParentRunUUID            pgtype.UUID
+	// StartedAt, when set, is the run's start carried by an event of another
+	// state: a scheduler that reports a finished run whole (YARN, a trace)
+	// sends one terminal event instead of a RUNNING and a terminal one.
+	StartedAt *time.Time
 }
 
 // ApplyRunEvents applies each event to its run, creating a run on its first
@@ -147,6 +151,9 @@ func ApplyRunEvents(ctx context.Context, q db.DBTX, evs []RunEvent) ([]int64, er
 			p.StartedAt = &ev.Time
 		case "COMPLETED", "FAILED", "ABORTED":
 			p.EndedAt = &ev.Time
+		}
+		if ev.StartedAt != nil && (p.StartedAt == nil || ev.StartedAt.Before(*p.StartedAt)) {
+			p.StartedAt = ev.StartedAt
 		}
 		params[i] = p
 	}

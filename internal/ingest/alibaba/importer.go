@@ -1,7 +1,8 @@
 // Package alibaba imports the Alibaba cluster-trace-v2018 machine tables into
 // Tesla: machine_meta.csv becomes a BATCH cluster with one host per machine, and
 // machine_usage.csv becomes host_metric samples, so the portal's analytics run on
-// a real production fleet and not only on the simulated one.
+// a real production fleet and not only on the simulated one. The v2017
+// batch_task table becomes jobs and runs (ImportTasks, tasks2017.go).
 //
 // The trace is anonymised and normalised, so some mapping is a choice rather than
 // a translation; every choice is a named constant or an Options field below:
