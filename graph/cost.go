@@ -311,5 +311,5 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 		return hostMetricsCost(now(), child, from, to, step, maxPoints)
 	}
 	c.Host.Analysis = func(child int, window *model.Duration) int { return analysisCost(child, window) }
-	setWorkloadComplexity(c)
+	setWorkloadComplexity(c, now)
 }

@@ -103,7 +103,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Catalog:   jobs.NewCatalog(api, js),
 		Events:    events,
 		Platform:  platform.NewService(inv, wm, events, logger),
-		Workload:  workload.NewService(api),
+		Workload:  workload.NewService(api, apiLog, workload.Config{}),
 		Lineage:   lineage.NewService(api),
 		api:       api,
 	}

@@ -47,3 +47,19 @@ type JobUsage1h struct {
 	UsedMemoryByteSeconds      float64
 	PeakMemoryBytes            int64
 }
+
+type Queue struct {
+	ID               int64
+	ClusterID        int64
+	ParentID         *int64
+	Name             string
+	Path             string
+	SchedulerType    string
+	GuaranteedVcores float64
+	MaxVcores        float64
+	GuaranteedMemory float64
+	MaxMemory        float64
+	Weight           float64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
