@@ -66,11 +66,15 @@ func queueUsageCost(now time.Time, child int, from, to *time.Time, maxPoints *in
 // their page size times their node's cost, unpaged lists at their bound.
 func setJobAPIComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	conn := func(child int, first *int) int { return 1 + child*pageCost(first, nil) }
-	c.Query.Jobs = func(child int, _ *model.JobFilter, first *int, _ *string, _ *model.JobOrder) int { return conn(child, first) }
+	c.Query.Jobs = func(child int, _ *model.JobFilter, first *int, _ *string, _ *model.JobOrder) int {
+		return conn(child, first)
+	}
 	c.Query.Queues = func(child int, _ *string, first *int, _ *string) int { return conn(child, first) }
 	c.Person.Jobs = func(child int, first *int, _ *string, _ *model.JobOrder) int { return conn(child, first) }
 	c.BU.Jobs = func(child int, first *int, _ *string, _ *model.JobOrder) int { return conn(child, first) }
-	c.Job.Runs = func(child int, first *int, _ *string, _, _ *time.Time, _ *model.JobRunState) int { return conn(child, first) }
+	c.Job.Runs = func(child int, first *int, _ *string, _, _ *time.Time, _ *model.JobRunState) int {
+		return conn(child, first)
+	}
 	// The share of each job reads the queue's hours once and the page's jobs'.
 	c.Queue.Jobs = func(child int, first *int, _ *string, _, _ *time.Time) int { return 2 + conn(child, first) }
 	c.Job.Usage = func(child int, from, to time.Time) int { return jobUsageCost(child, from, to) }
