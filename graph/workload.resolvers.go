@@ -7,13 +7,13 @@ package graph
 
 import (
 	"context"
-	"github.com/teslaops/tesla/internal/workload"
 	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/lineage"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 func (r *bUResolver) Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error) {

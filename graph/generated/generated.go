@@ -4950,11 +4950,11 @@ type Job implements Node {
   """
   The job's runs, newest first (a run not started yet first of all), started in
   [from, to) when given, in one state when given. Keyset-paged forward. Same
-  access as lastRuns.
+  access as lastRuns; null with FORBIDDEN, the rest of the job answered.
   """
-  runs(first: Int, after: String, from: Time, to: Time, state: JobRunState): JobRunConnection!
-  "Hourly usage in [from, to) (at most 93 days), oldest first. Same access as lastRuns."
-  usage(from: Time!, to: Time!): [JobUsageHour!]!
+  runs(first: Int, after: String, from: Time, to: Time, state: JobRunState): JobRunConnection
+  "Hourly usage in [from, to) (at most 93 days), oldest first. Same access as runs."
+  usage(from: Time!, to: Time!): [JobUsageHour!]
   "The queue the job runs in, when known."
   queue: Queue
   "The cluster the job runs on, when known."
@@ -13212,10 +13212,10 @@ func (ec *executionContext) _Job_runs(ctx context.Context, field graphql.Collect
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.JobRunConnection) graphql.Marshaler {
-			return ec.marshalNJobRunConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunConnection(ctx, selections, v)
+			return ec.marshalOJobRunConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_runs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13256,10 +13256,10 @@ func (ec *executionContext) _Job_usage(ctx context.Context, field graphql.Collec
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobUsageHour) graphql.Marshaler {
-			return ec.marshalNJobUsageHour2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHourᚄ(ctx, selections, v)
+			return ec.marshalOJobUsageHour2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHourᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -24559,13 +24559,13 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				})
 		case "runs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_runs(ctx, field, obj)
 				})
 		case "usage":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_usage(ctx, field, obj)
 				})
@@ -28430,14 +28430,6 @@ func (ec *executionContext) marshalNJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 	return ec._JobRun(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNJobRunConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobRunConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "JobRunConnection!")
-		return graphql.Null
-	}
-	return ec._JobRunConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNJobRunEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobRunEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -28470,22 +28462,6 @@ func (ec *executionContext) unmarshalNJobRunState2githubᚗcomᚋteslaopsᚋtesl
 
 func (ec *executionContext) marshalNJobRunState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, sel ast.SelectionSet, v model.JobRunState) graphql.Marshaler {
 	return v
-}
-
-func (ec *executionContext) marshalNJobUsageHour2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHourᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobUsageHour) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNJobUsageHour2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHour(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNJobUsageHour2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHour(ctx context.Context, sel ast.SelectionSet, v *model.JobUsageHour) graphql.Marshaler {
@@ -29764,6 +29740,13 @@ func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 	return ec._JobRun(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOJobRunConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobRunConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobRunConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOJobRunState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, v any) (*model.JobRunState, error) {
 	if v == nil {
 		return nil, nil
@@ -29778,6 +29761,25 @@ func (ec *executionContext) marshalOJobRunState2ᚖgithubᚗcomᚋteslaopsᚋtes
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOJobUsageHour2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHourᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobUsageHour) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobUsageHour2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHour(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOLineageDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, v any) (*model.LineageDirection, error) {

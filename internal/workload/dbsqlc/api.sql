@@ -13,10 +13,11 @@ SELECT * FROM queue WHERE cluster_id = ANY(@clusters::bigint[]) ORDER BY cluster
 SELECT * FROM queue WHERE parent_id = ANY(@parents::bigint[]) ORDER BY parent_id, path;
 
 -- QueueUsageBinned returns the snapshots of a queue in [from, to), averaged over
--- bins of bin_seconds since the epoch (the peaks keep their maximum): a long window
+-- bins of bin_seconds from from_ts (the peaks keep their maximum): a long window
 -- comes back as at most (to - from) / bin points.
 -- name: QueueUsageBinned :many
-SELECT to_timestamp(floor(extract(epoch FROM ts) / @bin_seconds::float8) * @bin_seconds::float8)::timestamptz AS bin,
+SELECT to_timestamp(extract(epoch FROM @from_ts::timestamptz)
+           + floor((extract(epoch FROM ts) - extract(epoch FROM @from_ts::timestamptz)) / @bin_seconds::float8) * @bin_seconds::float8)::timestamptz AS bin,
        avg(used_vcores)::float8 AS used_vcores,
        max(used_vcores)::float8 AS max_used_vcores,
        avg(used_memory_bytes)::float8 AS used_memory_bytes,

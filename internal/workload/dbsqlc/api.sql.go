@@ -272,7 +272,8 @@ func (q *Queries) QueueTrees(ctx context.Context, db DBTX, clusters []int64) ([]
 }
 
 const queueUsageBinned = `-- name: QueueUsageBinned :many
-SELECT to_timestamp(floor(extract(epoch FROM ts) / $1::float8) * $1::float8)::timestamptz AS bin,
+SELECT to_timestamp(extract(epoch FROM $1::timestamptz)
+           + floor((extract(epoch FROM ts) - extract(epoch FROM $1::timestamptz)) / $2::float8) * $2::float8)::timestamptz AS bin,
        avg(used_vcores)::float8 AS used_vcores,
        max(used_vcores)::float8 AS max_used_vcores,
        avg(used_memory_bytes)::float8 AS used_memory_bytes,
@@ -282,15 +283,15 @@ SELECT to_timestamp(floor(extract(epoch FROM ts) / $1::float8) * $1::float8)::ti
        avg(pending_memory_bytes)::float8 AS pending_memory_bytes,
        count(*)::integer AS snapshots
 FROM queue_usage
-WHERE queue_id = $2 AND ts >= $3::timestamptz AND ts < $4::timestamptz
+WHERE queue_id = $3 AND ts >= $1::timestamptz AND ts < $4::timestamptz
 GROUP BY 1
 ORDER BY 1
 `
 
 type QueueUsageBinnedParams struct {
+	FromTs     time.Time
 	BinSeconds float64
 	QueueID    int64
-	FromTs     time.Time
 	ToTs       time.Time
 }
 
@@ -307,13 +308,13 @@ type QueueUsageBinnedRow struct {
 }
 
 // QueueUsageBinned returns the snapshots of a queue in [from, to), averaged over
-// bins of bin_seconds since the epoch (the peaks keep their maximum): a long window
+// bins of bin_seconds from from_ts (the peaks keep their maximum): a long window
 // comes back as at most (to - from) / bin points.
 func (q *Queries) QueueUsageBinned(ctx context.Context, db DBTX, arg *QueueUsageBinnedParams) ([]*QueueUsageBinnedRow, error) {
 	rows, err := db.Query(ctx, queueUsageBinned,
+		arg.FromTs,
 		arg.BinSeconds,
 		arg.QueueID,
-		arg.FromTs,
 		arg.ToTs,
 	)
 	if err != nil {
