@@ -429,3 +429,40 @@ func TestSetJobPriorityP0RaceHasOneWinner(t *testing.T) {
 		require.Equal(t, 1, p0, "round %d", round)
 	}
 }
+
+// impact's deadlines: a downstream run under way promises its nominal end; a
+// P1 job's next scheduled run is projected from its last two.
+func TestImpactEarliestDeadline(t *testing.T) {
+	t.Parallel()
+	e, ids := lineageEnv(t)
+	ctx := context.Background()
+	q := `query($d: ID!) { impact(dataset: $d) { earliestDeadline jobs { distance deadline job { name } } } }`
+	r := e.gql(t, e.as(fixture.Viewer), q, map[string]any{"d": ids["db/raw"]})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Nil(t, dig(r.Data, "impact", "earliestDeadline"), "no nominal times known")
+
+	now := time.Now().UTC().Truncate(time.Second)
+	later := now.Add(26 * time.Hour)
+	// b: a run under way due in 26 hours. c: P1, daily runs, the last one ended
+	// 2 hours ago, so the next is due in 22 hours.
+	_, err := e.db.Pool.Exec(ctx, `INSERT INTO job_run (job_id, run_uuid, state, started_at, nominal_start, nominal_end)
+		SELECT id, gen_random_uuid(), 'RUNNING', $1, $1, $2 FROM job WHERE name = 'b'`, now.Add(-time.Hour), later)
+	require.NoError(t, err)
+	_, err = e.db.Pool.Exec(ctx, `UPDATE job SET priority = 'P1' WHERE name = 'c'`)
+	require.NoError(t, err)
+	for _, ago := range []time.Duration{4 * time.Hour, 28 * time.Hour} {
+		_, err = e.db.Pool.Exec(ctx, `INSERT INTO job_run (job_id, run_uuid, state, started_at, ended_at, nominal_start, nominal_end)
+			SELECT id, gen_random_uuid(), 'COMPLETED', $1, $2, $1, $2 FROM job WHERE name = 'c'`, now.Add(-ago), now.Add(-ago+2*time.Hour))
+		require.NoError(t, err)
+	}
+	r = e.gql(t, e.as(fixture.Viewer), q, map[string]any{"d": ids["db/raw"]})
+	require.Empty(t, r.Errors, r.Raw)
+	deadlines := map[string]any{}
+	for _, j := range dig(r.Data, "impact", "jobs").([]any) {
+		deadlines[dig(j, "job", "name").(string)] = j.(map[string]any)["deadline"]
+	}
+	require.Nil(t, deadlines["a"])
+	require.Equal(t, later.Format(time.RFC3339), deadlines["b"])
+	require.Equal(t, now.Add(22*time.Hour).Format(time.RFC3339), deadlines["c"])
+	require.Equal(t, now.Add(22*time.Hour).Format(time.RFC3339), dig(r.Data, "impact", "earliestDeadline"))
+}

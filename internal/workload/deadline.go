@@ -72,18 +72,13 @@ func deadline(priority string, runs []*dbsqlc.RecentNominalTimesRow, now time.Ti
 			lastEnd = *r.NominalEnd
 		}
 	}
-	if len(starts) < 2 {
-		return time.Time{}, false
-	}
-	latest, prev := starts[0], starts[1]
+	// The two latest distinct nominal starts give the schedule's period.
+	var latest, prev time.Time
 	for _, s := range starts {
-		if s.After(latest) {
-			latest = s
-		}
-	}
-	prev = time.Time{}
-	for _, s := range starts {
-		if s.Before(latest) && s.After(prev) {
+		switch {
+		case s.After(latest):
+			prev, latest = latest, s
+		case s.Before(latest) && s.After(prev):
 			prev = s
 		}
 	}
