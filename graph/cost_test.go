@@ -13,6 +13,7 @@ import (
 
 	"github.com/teslaops/tesla/frontend"
 	"github.com/teslaops/tesla/graph/generated"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 var costNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -186,4 +187,7 @@ func TestUnpagedListsArePricedAtTheirSize(t *testing.T) {
 	v, err := Price(`{ stacks(first: 1) { nodes { versions { clusters { hosts(first: 10) { totalCount } } } } } }`, "", nil, costNow)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, v, nominalPerParent*nominalPerParent, "versions × their clusters")
+	q, err := Price(`{ cluster(name: "c") { queues { jobs(first: 10) { edges { share } } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, q, workload.MaxQueuesPerCluster*10, "every queue of the tree pays for its jobs page")
 }
