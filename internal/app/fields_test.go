@@ -100,8 +100,12 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		"BU":           `{ bu(code: "ADS") { %s } }`,
 		"SchedulerJob": `{ schedulerJobs { %s } }`,
 		"Job":          `{ job(id: "` + b64("Job:1") + `") { %s } }`,
+		"Person":       `{ me { person { %s } } }`,
+		"Queue":        `{ queues(first: 1) { nodes { %s } } }`,
 	}
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
+	require.NoError(t, err)
+	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO queue (cluster_id, name, path) SELECT id, 'root', 'root' FROM cluster WHERE name = 'rt-ads-1'`)
 	require.NoError(t, err)
 	// Types whose optional arguments are not plain queries.
 	skipTypes := map[string]string{
@@ -154,7 +158,8 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 	// The walk really covered the fields whose defaults the schema documents.
 	require.Subset(t, documented, []string{"Cluster.watermarks", "Platform.watermarkSeries", "Platform.clustersAtRisk",
 		"Platform.recentSickHosts", "Host.metrics", "Host.analysis", "SchedulerJob.runs"})
-	require.Subset(t, called, []string{"Query.clusters", "Cluster.hosts", "BU.people", "Cluster.forecast", "Platform.levels"})
+	require.Subset(t, called, []string{"Query.clusters", "Cluster.hosts", "BU.people", "Cluster.forecast", "Platform.levels",
+		"Query.jobs", "Person.jobs", "BU.jobs", "Job.runs", "Queue.usage", "Queue.jobs"})
 }
 
 // The defaults actually used are the documented ones: a water-level series
