@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // loaderWait is how long a loader gathers keys before it queries. gqlgen resolves
@@ -45,6 +46,10 @@ type Loaders struct {
 
 	Threshold *dataloadgen.Loader[int64, float64]
 
+	Queue         *dataloadgen.Loader[int64, *workload.Queue]
+	QueueChildren *dataloadgen.Loader[int64, []*workload.Queue]
+	QueueTree     *dataloadgen.Loader[int64, []*workload.Queue]
+
 	mu          sync.Mutex
 	levels      map[string]*dataloadgen.Loader[int64, []watermark.Level]
 	forecasts   map[string]*dataloadgen.Loader[int64, []watermark.Forecast]
@@ -74,6 +79,9 @@ func NewLoaders(r *Resolver) *Loaders {
 		VersionsByStack:        dataloadgen.NewMappedLoader(grouped(inv.VersionsByStack), o),
 		Packages:               dataloadgen.NewMappedLoader(grouped(inv.PackagesByStackVersion), o),
 		Threshold:              dataloadgen.NewMappedLoader(r.Watermark.ClusterThresholds, o),
+		Queue:                  dataloadgen.NewMappedLoader(r.Workload.QueuesByIDs, o),
+		QueueChildren:          dataloadgen.NewMappedLoader(grouped(r.Workload.QueueChildren), o),
+		QueueTree:              dataloadgen.NewMappedLoader(grouped(r.Workload.QueueTrees), o),
 		hostPages:              map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]{},
 		levels:                 map[string]*dataloadgen.Loader[int64, []watermark.Level]{},
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},

@@ -201,11 +201,12 @@ func jobUsageHour(u *workload.UsageRow) *model.JobUsageHour {
 		UsedMemoryByteSeconds: u.UsedMemoryByteSeconds, PeakMemoryBytes: float64(u.PeakMemoryBytes)}
 }
 
-// queue loads one queue as a GraphQL Queue.
+// queue loads one queue as a GraphQL Queue, through the request's loader so
+// the queues of a page of jobs cost one statement.
 func (r *Resolver) queue(ctx context.Context, id int64) (*model.Queue, error) {
-	q, err := r.Workload.Queue(ctx, id)
+	q, err := r.loaders(ctx).Queue.Load(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err, "queue")
 	}
 	return model.FromQueue(q), nil
 }

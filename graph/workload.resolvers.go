@@ -29,11 +29,11 @@ func (r *bUResolver) JobPriorityPolicy(ctx context.Context, obj *model.BU) (*mod
 }
 
 func (r *clusterResolver) Queues(ctx context.Context, obj *model.Cluster) ([]*model.Queue, error) {
-	trees, err := r.Workload.QueueTrees(ctx, []int64{obj.DBID})
+	tree, err := r.loaders(ctx).QueueTree.Load(ctx, obj.DBID)
 	if err != nil {
 		return nil, err
 	}
-	return mapAll(trees[obj.DBID], model.FromQueue), nil
+	return mapAll(tree, model.FromQueue), nil
 }
 
 // Producer is the resolver for the producer field.
@@ -288,11 +288,11 @@ func (r *queueResolver) Parent(ctx context.Context, obj *model.Queue) (*model.Qu
 }
 
 func (r *queueResolver) Children(ctx context.Context, obj *model.Queue) ([]*model.Queue, error) {
-	kids, err := r.Workload.QueueChildren(ctx, []int64{obj.DBID})
+	kids, err := r.loaders(ctx).QueueChildren.Load(ctx, obj.DBID)
 	if err != nil {
 		return nil, err
 	}
-	return mapAll(kids[obj.DBID], model.FromQueue), nil
+	return mapAll(kids, model.FromQueue), nil
 }
 
 func (r *queueResolver) Cluster(ctx context.Context, obj *model.Queue) (*model.Cluster, error) {

@@ -466,3 +466,22 @@ func TestImpactEarliestDeadline(t *testing.T) {
 	require.Equal(t, now.Add(22*time.Hour).Format(time.RFC3339), deadlines["c"])
 	require.Equal(t, now.Add(22*time.Hour).Format(time.RFC3339), dig(r.Data, "impact", "earliestDeadline"))
 }
+
+// A page of jobs with their queues, clusters and BUs costs the same statements
+// whether it holds 2 jobs or 20: the lookups go through the request's loaders.
+func TestJobsPageStatementsDoNotGrowWithJobs(t *testing.T) {
+	t.Parallel()
+	e := newJobsEnv(t)
+	const q = `query($n: Int) { jobs(first: $n) { nodes { name queue { path parent { path } } cluster { name } bu { code } } } }`
+	counts := map[int]int64{}
+	for _, n := range []int{2, 20} {
+		r := e.gql(t, e.as(fixture.Viewer), `{ me { role } }`, nil)
+		require.Empty(t, r.Errors)
+		e.counter.Reset()
+		r = e.gql(t, e.as(fixture.Viewer), q, map[string]any{"n": n})
+		counts[n] = e.counter.Count()
+		require.Empty(t, r.Errors, r.Raw)
+		require.Len(t, dig(r.Data, "jobs", "nodes"), n)
+	}
+	require.Equal(t, counts[2], counts[20], "statements: %v", counts)
+}

@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,13 +106,8 @@ func (s *Service) ListQueues(ctx context.Context, clusterID *int64, args page.Ar
 		c.add(`q.cluster_id = @cluster`, "cluster", *clusterID)
 	}
 	sk := seek.Where("_k")
-	rowArgs := pgx.NamedArgs{}
-	for k, v := range c.args {
-		rowArgs[k] = v
-	}
-	for k, v := range sk.Args {
-		rowArgs[k] = v
-	}
+	rowArgs := maps.Clone(c.args)
+	maps.Copy(rowArgs, sk.Args)
 	rows, err := s.pool.Query(ctx, `SELECT q.id, q.cluster_id, q.parent_id, q.name, q.path, q.scheduler_type,
 		q.guaranteed_vcores, q.max_vcores, q.guaranteed_memory, q.max_memory, q.weight, q.created_at, q.updated_at,
 		`+seek.Select()+` FROM queue q WHERE `+c.where()+` AND `+sk.SQL+` `+seek.OrderLimit(), rowArgs)
