@@ -96,19 +96,10 @@ type Dataset struct {
 // are checked where they are read (workload.CheckRuns, the person rules).
 type Service struct {
 	pool *pgxpool.Pool
-	// now is the clock deadlines are measured from (tests set it).
-	now func() time.Time
 }
 
 // NewService returns a Service over pool.
-func NewService(pool *pgxpool.Pool) *Service { return &Service{pool: pool, now: time.Now} }
-
-// WithClock returns a copy of s that reads the time from now.
-func (s *Service) WithClock(now func() time.Time) *Service {
-	c := *s
-	c.now = now
-	return &c
-}
+func NewService(pool *pgxpool.Pool) *Service { return &Service{pool: pool} }
 
 // Walk follows lineage from start in dir for at most depth edges, reading
 // level by level (two index seeks per level), never visiting a node twice (so
@@ -326,7 +317,7 @@ func (s *Service) Impact(ctx context.Context, dataset int64) (*ImpactResult, err
 	if len(priorities) == 0 {
 		return res, nil
 	}
-	deadlines, err := workload.Deadlines(ctx, s.pool, priorities, s.now())
+	deadlines, err := workload.Deadlines(ctx, s.pool, priorities, time.Now())
 	if err != nil {
 		return nil, err
 	}
