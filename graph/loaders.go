@@ -55,6 +55,7 @@ type Loaders struct {
 	forecasts   map[string]*dataloadgen.Loader[int64, []watermark.Forecast]
 	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
+	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
 }
 
 // NewLoaders builds a fresh set of loaders for one request.
@@ -86,6 +87,7 @@ func NewLoaders(r *Resolver) *Loaders {
 		levels:                 map[string]*dataloadgen.Loader[int64, []watermark.Level]{},
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
+		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
 	}
 }
 
@@ -183,6 +185,23 @@ func (l *Loaders) PeoplePages(args page.Args) *dataloadgen.Loader[int64, *page.P
 		return l.inv.PeopleInBUs(ctx, bus, args)
 	}), dataloadgen.WithWait(loaderWait))
 	l.peoplePages[key] = ld
+	return ld
+}
+
+// RunPages returns the loader of Job.runs pages for one set of arguments: the
+// runs of a page of jobs in one statement, each refused job failing only its
+// own field.
+func (l *Loaders) RunPages(f workload.RunFilter, args page.Args) *dataloadgen.Loader[int64, *page.Page[*workload.Run]] {
+	key := argsKey(f, args)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ld, ok := l.runPages[key]; ok {
+		return ld
+	}
+	ld := dataloadgen.NewMappedLoader(perKey(func(ctx context.Context, jobs []int64) (map[int64]*page.Page[*workload.Run], map[int64]error, error) {
+		return l.r.Workload.RunPagesByJob(ctx, jobs, f, args)
+	}), dataloadgen.WithWait(loaderWait))
+	l.runPages[key] = ld
 	return ld
 }
 

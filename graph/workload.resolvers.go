@@ -75,12 +75,12 @@ func (r *jobResolver) Runs(ctx context.Context, obj *model.Job, first *int, afte
 	if state != nil {
 		f.State = string(*state)
 	}
-	p, err := r.Workload.Runs(ctx, obj.Domain, f, connectionArgs(ctx, first, after, nil, nil))
+	p, err := r.loaders(ctx).RunPages(f, connectionArgs(ctx, first, after, nil, nil)).Load(ctx, obj.DBID)
 	if err != nil {
 		return nil, err
 	}
 	c := &model.JobRunConnection{}
-	c.Edges, c.Nodes, c.PageInfo, c.TotalCount = connection(p, model.FromJobRun,
+	c.Edges, c.Nodes, c.PageInfo, c.TotalCount = connection(*p, model.FromJobRun,
 		func(cur string, n *model.JobRun) *model.JobRunEdge { return &model.JobRunEdge{Cursor: cur, Node: n} })
 	return c, nil
 }

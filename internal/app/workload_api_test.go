@@ -467,21 +467,39 @@ func TestImpactEarliestDeadline(t *testing.T) {
 	require.Equal(t, now.Add(22*time.Hour).Format(time.RFC3339), dig(r.Data, "impact", "earliestDeadline"))
 }
 
-// A page of jobs with their queues, clusters and BUs costs the same statements
-// whether it holds 2 jobs or 20: the lookups go through the request's loaders.
+// A page of jobs with their queues, clusters, BUs and runs costs the same
+// statements whether it holds 2 jobs or 20: the lookups go through the
+// request's loaders, the runs pages through one LATERAL statement.
 func TestJobsPageStatementsDoNotGrowWithJobs(t *testing.T) {
 	t.Parallel()
 	e := newJobsEnv(t)
-	const q = `query($n: Int) { jobs(first: $n) { nodes { name queue { path parent { path } } cluster { name } bu { code } } } }`
+	const q = `query($n: Int) { jobs(first: $n) { nodes { name queue { path parent { path } } cluster { name } bu { code }
+	  runs(first: 2) { totalCount nodes { state } } } } }`
 	counts := map[int]int64{}
 	for _, n := range []int{2, 20} {
-		r := e.gql(t, e.as(fixture.Viewer), `{ me { role } }`, nil)
+		r := e.gql(t, e.as(fixture.Operator), `{ me { role } }`, nil)
 		require.Empty(t, r.Errors)
 		e.counter.Reset()
-		r = e.gql(t, e.as(fixture.Viewer), q, map[string]any{"n": n})
+		r = e.gql(t, e.as(fixture.Operator), q, map[string]any{"n": n})
 		counts[n] = e.counter.Count()
 		require.Empty(t, r.Errors, r.Raw)
 		require.Len(t, dig(r.Data, "jobs", "nodes"), n)
 	}
 	require.Equal(t, counts[2], counts[20], "statements: %v", counts)
+
+	// A viewer's page: her own jobs' runs answer, the others' fail one by one.
+	r := e.gql(t, e.as(fixture.Viewer), `{ jobs(first: 20) { nodes { name runs(first: 1) { totalCount } } } }`, nil)
+	require.NotEmpty(t, r.Errors)
+	for _, er := range r.Errors {
+		require.Equal(t, "FORBIDDEN", er.Extensions["code"], r.Raw)
+	}
+	for _, n := range dig(r.Data, "jobs", "nodes").([]any) {
+		m := n.(map[string]any)
+		if strings.HasPrefix(m["name"].(string), "alice") {
+			require.NotNil(t, m["runs"], m["name"])
+		} else {
+			require.Nil(t, m["runs"], m["name"])
+		}
+	}
+	require.EqualValues(t, 7, dig(r.Data, "jobs", "nodes", 0, "runs", "totalCount"))
 }

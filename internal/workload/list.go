@@ -221,12 +221,53 @@ func (s *Service) Runs(ctx context.Context, j *Job, f RunFilter, args page.Args)
 	if err := CheckRuns(ctx, j); err != nil {
 		return page.Page[*Run]{}, err
 	}
-	seek, err := args.Seek(runKeyset)
+	pages, err := s.runPages(ctx, []int64{j.ID}, f, args)
 	if err != nil {
 		return page.Page[*Run]{}, err
 	}
-	c := &conds{args: pgx.NamedArgs{"job": j.ID}}
-	c.add(`r.job_id = @job`, "", nil)
+	return *pages[j.ID], nil
+}
+
+// RunPagesByJob pages the runs of several jobs at once (Job.runs under a job
+// listing): one LATERAL statement for the pages and at most one for their
+// totals, however many jobs. A job whose runs the caller may not read gets its
+// own Forbidden in refused; a job that does not exist, NotFound.
+func (s *Service) RunPagesByJob(ctx context.Context, ids []int64, f RunFilter, args page.Args) (map[int64]*page.Page[*Run], map[int64]error, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := LoadJobs(ctx, s.pool, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	refused := map[int64]error{}
+	var allowed []int64
+	for _, id := range ids {
+		j, ok := jobs[id]
+		switch {
+		case !ok:
+			refused[id] = fault.NotFoundf("job %d not found", id)
+		case !CanSeeRuns(p, j):
+			refused[id] = CheckRuns(ctx, j)
+		default:
+			allowed = append(allowed, id)
+		}
+	}
+	if len(allowed) == 0 {
+		return map[int64]*page.Page[*Run]{}, refused, nil
+	}
+	pages, err := s.runPages(ctx, allowed, f, args)
+	return pages, refused, err
+}
+
+// runPages reads one keyset page of runs per job, unchecked.
+func (s *Service) runPages(ctx context.Context, jobs []int64, f RunFilter, args page.Args) (map[int64]*page.Page[*Run], error) {
+	seek, err := args.Seek(runKeyset)
+	if err != nil {
+		return nil, err
+	}
+	c := &conds{args: pgx.NamedArgs{}}
 	if f.From != nil {
 		c.add(`r.started_at >= @from`, "from", *f.From)
 	}
@@ -234,11 +275,11 @@ func (s *Service) Runs(ctx context.Context, j *Job, f RunFilter, args page.Args)
 		c.add(`r.started_at < @to`, "to", *f.To)
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
-		return page.Page[*Run]{}, fault.Field("from", "from must be before to")
+		return nil, fault.Field("from", "from must be before to")
 	}
 	if f.State != "" {
 		if !slices.Contains(runStates, f.State) {
-			return page.Page[*Run]{}, fault.Field("state", "state: %q is not a run state", f.State)
+			return nil, fault.Field("state", "state: %q is not a run state", f.State)
 		}
 		c.add(`r.state = @state`, "state", f.State)
 	}
@@ -246,37 +287,70 @@ func (s *Service) Runs(ctx context.Context, j *Job, f RunFilter, args page.Args)
 	sk := seek.Where("_k")
 	rowArgs := maps.Clone(c.args)
 	maps.Copy(rowArgs, sk.Args)
-	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+`, `+seek.Select()+` FROM job_run r
-		WHERE `+where+` AND `+sk.SQL+` `+seek.OrderLimit(), rowArgs)
+	rowArgs["jobs"] = jobs
+	// A LATERAL subquery per job seeks job_run_job_started_key_idx and returns
+	// its rows in its own order.
+	rows, err := s.pool.Query(ctx, `SELECT p.job, r.* FROM unnest(@jobs::bigint[]) AS p(job)
+		CROSS JOIN LATERAL (SELECT `+runColumns+`, `+seek.Select()+` FROM job_run r
+			WHERE r.job_id = p.job AND `+where+` AND `+sk.SQL+` `+seek.OrderLimit()+`) r`, rowArgs)
 	if err != nil {
-		return page.Page[*Run]{}, fmt.Errorf("error listing runs: %w", err)
+		return nil, fmt.Errorf("error listing runs: %w", err)
 	}
-	var items []*Run
-	var keys [][]string
+	items := map[int64][]*Run{}
+	keys := map[int64][][]string{}
 	for rows.Next() {
+		var job int64
 		r := &Run{}
 		key := make([]string, 2)
-		if err := rows.Scan(&r.ID, &r.JobID, &r.RunUuid, &r.State, &r.StateAt, &r.QueuedAt, &r.StartedAt, &r.EndedAt,
+		if err := rows.Scan(&job, &r.ID, &r.JobID, &r.RunUuid, &r.State, &r.StateAt, &r.QueuedAt, &r.StartedAt, &r.EndedAt,
 			&r.NominalStart, &r.NominalEnd, &r.Attempts, &r.RequestedCoreSeconds, &r.UsedCoreSeconds,
 			&r.RequestedMemoryByteSeconds, &r.UsedMemoryByteSeconds, &r.PeakMemoryBytes, &r.QueueWaitSeconds,
 			&r.TaskCount, &r.TaskSecondsMin, &r.TaskSecondsP50, &r.TaskSecondsMax, &r.ParentRunUuid, &r.CreatedAt, &r.UpdatedAt,
 			&key[0], &key[1]); err != nil {
 			rows.Close()
-			return page.Page[*Run]{}, fmt.Errorf("error listing runs: %w", err)
+			return nil, fmt.Errorf("error listing runs: %w", err)
 		}
-		items, keys = append(items, r), append(keys, key)
+		items[job], keys[job] = append(items[job], r), append(keys[job], key)
 	}
 	if err := rows.Err(); err != nil {
-		return page.Page[*Run]{}, fmt.Errorf("error listing runs: %w", err)
+		return nil, fmt.Errorf("error listing runs: %w", err)
 	}
-	var total page.Total
-	if seek.Complete(len(items)) {
-		total.N = len(items)
-	} else if seek.NeedsCount(len(items)) {
-		// A job's runs are counted exactly through its index range.
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM job_run r WHERE `+where, c.args).Scan(&total.N); err != nil {
-			return page.Page[*Run]{}, fmt.Errorf("error counting runs: %w", err)
+	totals := map[int64]int{}
+	var uncounted []int64
+	for _, id := range jobs {
+		switch n := len(items[id]); {
+		case seek.Complete(n):
+			totals[id] = n
+		case seek.NeedsCount(n):
+			uncounted = append(uncounted, id)
 		}
 	}
-	return page.KeysetPage(seek, items, keys, total), nil
+	if len(uncounted) > 0 {
+		// Each job's runs are counted exactly through its index range.
+		cargs := maps.Clone(c.args)
+		cargs["jobs"] = uncounted
+		crows, err := s.pool.Query(ctx, `SELECT r.job_id, count(*) FROM job_run r
+			WHERE r.job_id = ANY(@jobs) AND `+where+` GROUP BY 1`, cargs)
+		if err != nil {
+			return nil, fmt.Errorf("error counting runs: %w", err)
+		}
+		for crows.Next() {
+			var id int64
+			var n int
+			if err := crows.Scan(&id, &n); err != nil {
+				crows.Close()
+				return nil, fmt.Errorf("error counting runs: %w", err)
+			}
+			totals[id] = n
+		}
+		if err := crows.Err(); err != nil {
+			return nil, fmt.Errorf("error counting runs: %w", err)
+		}
+	}
+	out := make(map[int64]*page.Page[*Run], len(jobs))
+	for _, id := range jobs {
+		pg := page.KeysetPage(seek, items[id], keys[id], page.Total{N: totals[id]})
+		out[id] = &pg
+	}
+	return out, nil
 }
