@@ -311,7 +311,7 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 		return hostMetricsCost(now(), child, from, to, step, maxPoints)
 	}
 	c.Host.Analysis = func(child int, window *model.Duration) int { return analysisCost(child, window) }
-	setWorkloadComplexity(c)
+	setWorkloadComplexity(c, now)
 	setIntelligenceComplexity(c)
 	// One ResourceManager per cluster at most.
 	c.Query.YarnTargets = func(child int) int { return 1 + child*nominalClusters }

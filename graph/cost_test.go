@@ -13,6 +13,7 @@ import (
 
 	"github.com/teslaops/tesla/frontend"
 	"github.com/teslaops/tesla/graph/generated"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 var costNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -65,6 +66,17 @@ func TestPriceChargesTheWorkFieldsCause(t *testing.T) {
 		{"cluster series, defaults: 24h from the minute table, 7 dimensions", `{ cluster(name: "c") { watermarks { points { ts } } } }`, nil, 1 + 1 + 7*(15+500*1)},
 		{"cluster series, 30 days hourly, 2 dimensions", `query($from: Time, $to: Time) { cluster(name: "c") { watermarks(dimensions: [CPU, MEMORY], from: $from, to: $to, maxPoints: 400) { points { ts } } } }`,
 			map[string]any{"from": costNow.Add(-30 * 24 * time.Hour).Format(time.RFC3339), "to": costNow.Format(time.RFC3339)}, 1 + 1 + 2*(8+400*1)},
+		// The workload API: connections at page × node cost, unpaged lists at
+		// their bound, usage windows at their rows and points.
+		{"jobs, first 10, with owners", `{ jobs(first: 10) { nodes { name owner { login } } } }`, nil, 1 + 10*2},
+		{"a person's jobs, default page", `{ me { person { jobs { nodes { name } } } } }`, nil, 1 + 1 + 1 + 50*1},
+		{"a job's runs", `{ job(id: "x") { runs(first: 20) { nodes { runId } } } }`, nil, 1 + 1 + 20*1},
+		{"a job's usage, 48 hours", `{ job(id: "x") { usage(from: "2026-02-27T12:00:00Z", to: "2026-03-01T12:00:00Z") { hour } } }`, nil, 1 + 1 + 1 + 48*0},
+		{"queue jobs with shares", `{ queue(id: "x") { jobs(first: 20) { edges { node { name } share } } } }`, nil, 1 + 2 + 1 + 20*2},
+		{"a cluster's queue tree priced at 500 queues", `{ cluster(name: "c") { queues { parent { path } } } }`, nil, 1 + 1 + 500*1},
+		{"queue children priced at 20", `{ queue(id: "x") { children { path } } }`, nil, 1 + 1 + 20*0},
+		{"queue usage, default 24h", `{ queue(id: "x") { usage { points { ts } } } }`, nil, 1 + 1 + 15 + 500*1},
+		{"queue usage, 93 days, 5000 points", `{ queue(id: "x") { usage(from: "2025-11-28T12:00:00Z", maxPoints: 5000) { points { ts } } } }`, nil, 1 + 1 + 1340 + 5000*1},
 		{"platform series, 400 days at the finest step", `query($from: Time) { platform { watermarkSeries(from: $from, step: "1m", maxPoints: 10000) { points { ts } } } }`,
 			map[string]any{"from": costNow.Add(-400 * 24 * time.Hour).Format(time.RFC3339)}, 1 + 1 + 7*(5760+10000*1)},
 	}
@@ -178,4 +190,7 @@ func TestUnpagedListsArePricedAtTheirSize(t *testing.T) {
 	v, err := Price(`{ stacks(first: 1) { nodes { versions { clusters { hosts(first: 10) { totalCount } } } } } }`, "", nil, costNow)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, v, nominalPerParent*nominalPerParent, "versions × their clusters")
+	q, err := Price(`{ cluster(name: "c") { queues { jobs(first: 10) { edges { share } } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, q, workload.MaxQueuesPerCluster*10, "every queue of the tree pays for its jobs page")
 }

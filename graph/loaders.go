@@ -55,11 +55,16 @@ type Loaders struct {
 	// HostAnomalies are hosts' unresolved anomaly episodes.
 	HostAnomalies *dataloadgen.Loader[int64, []*anomaly.Episode]
 
+	Queue         *dataloadgen.Loader[int64, *workload.Queue]
+	QueueChildren *dataloadgen.Loader[int64, []*workload.Queue]
+	QueueTree     *dataloadgen.Loader[int64, []*workload.Queue]
+
 	mu          sync.Mutex
 	levels      map[string]*dataloadgen.Loader[int64, []watermark.Level]
 	forecasts   map[string]*dataloadgen.Loader[int64, []watermark.Forecast]
 	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
+	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
 }
 
 // NewLoaders builds a fresh set of loaders for one request.
@@ -88,10 +93,14 @@ func NewLoaders(r *Resolver) *Loaders {
 		JobFindings:            dataloadgen.NewMappedLoader(grouped(r.Workload.FindingsOfJobs), o),
 		JobScore:               dataloadgen.NewMappedLoader(optional(r.Workload.ScoresOfJobs), o),
 		HostAnomalies:          dataloadgen.NewMappedLoader(grouped(r.AnomalyEpisodes.Unresolved), o),
+		Queue:                  dataloadgen.NewMappedLoader(r.Workload.QueuesByIDs, o),
+		QueueChildren:          dataloadgen.NewMappedLoader(grouped(r.Workload.QueueChildren), o),
+		QueueTree:              dataloadgen.NewMappedLoader(grouped(r.Workload.QueueTrees), o),
 		hostPages:              map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]{},
 		levels:                 map[string]*dataloadgen.Loader[int64, []watermark.Level]{},
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
+		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
 	}
 }
 
@@ -189,6 +198,23 @@ func (l *Loaders) PeoplePages(args page.Args) *dataloadgen.Loader[int64, *page.P
 		return l.inv.PeopleInBUs(ctx, bus, args)
 	}), dataloadgen.WithWait(loaderWait))
 	l.peoplePages[key] = ld
+	return ld
+}
+
+// RunPages returns the loader of Job.runs pages for one set of arguments: the
+// runs of a page of jobs in one statement, each refused job failing only its
+// own field.
+func (l *Loaders) RunPages(f workload.RunFilter, args page.Args) *dataloadgen.Loader[int64, *page.Page[*workload.Run]] {
+	key := argsKey(f, args)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ld, ok := l.runPages[key]; ok {
+		return ld
+	}
+	ld := dataloadgen.NewMappedLoader(perKey(func(ctx context.Context, jobs []int64) (map[int64]*page.Page[*workload.Run], map[int64]error, error) {
+		return l.r.Workload.RunPagesByJob(ctx, jobs, f, args)
+	}), dataloadgen.WithWait(loaderWait))
+	l.runPages[key] = ld
 	return ld
 }
 

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
@@ -14,6 +15,26 @@ import (
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/workload"
 )
+
+func (r *bUResolver) Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error) {
+	return r.jobs(ctx, workload.JobFilter{BUID: &obj.DBID}, first, after, orderBy)
+}
+
+func (r *bUResolver) JobPriorityPolicy(ctx context.Context, obj *model.BU) (*model.JobPriorityPolicy, error) {
+	ps, err := r.Workload.PriorityPolicies(ctx, []int64{obj.DBID})
+	if err != nil {
+		return nil, err
+	}
+	return &model.JobPriorityPolicy{MaxP0Jobs: ps[obj.DBID].MaxP0Jobs, IsDefault: ps[obj.DBID].Default}, nil
+}
+
+func (r *clusterResolver) Queues(ctx context.Context, obj *model.Cluster) ([]*model.Queue, error) {
+	tree, err := r.loaders(ctx).QueueTree.Load(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(tree, model.FromQueue), nil
+}
 
 // Producer is the resolver for the producer field.
 func (r *datasetResolver) Producer(ctx context.Context, obj *model.Dataset, version string) (*model.JobRun, error) {
@@ -47,6 +68,47 @@ func (r *jobResolver) LastRuns(ctx context.Context, obj *model.Job, first *int) 
 		return nil, err
 	}
 	return mapAll(runs, model.FromJobRun), nil
+}
+
+func (r *jobResolver) Runs(ctx context.Context, obj *model.Job, first *int, after *string, from *time.Time, to *time.Time, state *model.JobRunState) (*model.JobRunConnection, error) {
+	f := workload.RunFilter{From: from, To: to}
+	if state != nil {
+		f.State = string(*state)
+	}
+	p, err := r.loaders(ctx).RunPages(f, connectionArgs(ctx, first, after, nil, nil)).Load(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.JobRunConnection{}
+	c.Edges, c.Nodes, c.PageInfo, c.TotalCount = connection(*p, model.FromJobRun,
+		func(cur string, n *model.JobRun) *model.JobRunEdge { return &model.JobRunEdge{Cursor: cur, Node: n} })
+	return c, nil
+}
+
+func (r *jobResolver) Usage(ctx context.Context, obj *model.Job, from time.Time, to time.Time) ([]*model.JobUsageHour, error) {
+	rows, err := r.Workload.Usage(ctx, obj.Domain, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(rows, jobUsageHour), nil
+}
+
+func (r *jobResolver) Queue(ctx context.Context, obj *model.Job) (*model.Queue, error) {
+	if obj.Domain.QueueID == nil {
+		return nil, nil
+	}
+	return nullIfNotFound(r.queue(ctx, *obj.Domain.QueueID))
+}
+
+func (r *jobResolver) Cluster(ctx context.Context, obj *model.Job) (*model.Cluster, error) {
+	if obj.Domain.ClusterID == nil {
+		return nil, nil
+	}
+	c, err := r.loaders(ctx).Cluster.Load(ctx, *obj.Domain.ClusterID)
+	if err != nil {
+		return nil, notFound(err, "cluster")
+	}
+	return model.FromCluster(c), nil
 }
 
 // Findings is the resolver for the findings field.
@@ -91,6 +153,37 @@ func (r *jobScoreResolver) Job(ctx context.Context, obj *model.JobScore) (*model
 	return model.FromJob(j), nil
 }
 
+func (r *mutationResolver) SetJobPriority(ctx context.Context, input model.SetJobPriorityInput) (*model.Job, error) {
+	in := workload.SetPriorityInput{Priority: string(input.Priority)}
+	if input.Reason != nil {
+		in.Reason = *input.Reason
+	}
+	id, err := model.ParseID("input.job", input.Job, model.KindJob)
+	if err != nil {
+		return nil, r.auditRejected(ctx, "setJobPriority", input.Job, in, err)
+	}
+	in.JobID = id
+	j, err := r.Workload.SetJobPriority(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromJob(j), nil
+}
+
+func (r *mutationResolver) SetJobPriorityPolicy(ctx context.Context, input model.SetJobPriorityPolicyInput) (*model.JobPriorityPolicy, error) {
+	in := workload.SetPriorityPolicyInput{MaxP0Jobs: input.MaxP0Jobs}
+	id, err := model.ParseID("input.bu", input.Bu, model.KindBU)
+	if err != nil {
+		return nil, r.auditRejected(ctx, "setJobPriorityPolicy", input.Bu, in, err)
+	}
+	in.BUID = id
+	p, err := r.Workload.SetPriorityPolicy(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &model.JobPriorityPolicy{MaxP0Jobs: p.MaxP0Jobs, IsDefault: p.Default}, nil
+}
+
 // AnalyzeJob is the resolver for the analyzeJob field.
 func (r *mutationResolver) AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error) {
 	dbid, err := model.ParseID("id", id, model.KindJob)
@@ -106,6 +199,45 @@ func (r *mutationResolver) AnalyzeJob(ctx context.Context, id string) (*model.An
 		return nil, err
 	}
 	return &model.AnalyzeJobPayload{Job: j, Findings: mapAll(fs, jobFinding), Score: model.FromJobScore(score)}, nil
+}
+
+func (r *personResolver) Jobs(ctx context.Context, obj *model.Person, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error) {
+	return r.jobs(ctx, workload.JobFilter{OwnerID: &obj.DBID}, first, after, orderBy)
+}
+
+func (r *queryResolver) Jobs(ctx context.Context, filter *model.JobFilter, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error) {
+	f, err := jobFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	return r.jobs(ctx, f, first, after, orderBy)
+}
+
+func (r *queryResolver) Queues(ctx context.Context, cluster *string, first *int, after *string) (*model.QueueConnection, error) {
+	var clusterID *int64
+	if cluster != nil {
+		id, err := model.ParseID("cluster", *cluster, model.KindCluster)
+		if err != nil {
+			return nil, err
+		}
+		clusterID = &id
+	}
+	p, err := r.Workload.ListQueues(ctx, clusterID, connectionArgs(ctx, first, after, nil, nil))
+	if err != nil {
+		return nil, err
+	}
+	c := &model.QueueConnection{}
+	c.Edges, c.Nodes, c.PageInfo, c.TotalCount = connection(p, model.FromQueue,
+		func(cur string, n *model.Queue) *model.QueueEdge { return &model.QueueEdge{Cursor: cur, Node: n} })
+	return c, nil
+}
+
+func (r *queryResolver) Queue(ctx context.Context, id string) (*model.Queue, error) {
+	dbid, err := model.ParseID("id", id, model.KindQueue)
+	if err != nil {
+		return nil, err
+	}
+	return nullIfNotFound(r.queue(ctx, dbid))
 }
 
 // Lineage is the resolver for the lineage field.
@@ -127,13 +259,14 @@ func (r *queryResolver) Impact(ctx context.Context, dataset string) (*model.Impa
 	if err != nil {
 		return nil, err
 	}
-	d, jobs, truncated, err := r.LineageService.Impact(ctx, id)
+	res, err := r.LineageService.Impact(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.Impact{Dataset: model.FromDataset(d), Truncated: truncated, Jobs: make([]*model.ImpactedJob, len(jobs))}
-	for i, j := range jobs {
-		out.Jobs[i] = &model.ImpactedJob{Job: model.FromJob(j.Job), Distance: j.Distance}
+	out := &model.Impact{Dataset: model.FromDataset(res.Dataset), Truncated: res.Truncated,
+		EarliestDeadline: res.EarliestDeadline, Jobs: make([]*model.ImpactedJob, len(res.Jobs))}
+	for i, j := range res.Jobs {
+		out.Jobs[i] = &model.ImpactedJob{Job: model.FromJob(j.Job), Distance: j.Distance, Deadline: j.Deadline}
 	}
 	return out, nil
 }
@@ -213,6 +346,51 @@ func (r *queryResolver) WorstJobs(ctx context.Context, by *model.WorstJobsBy, fi
 	return &model.JobScoreConnection{Edges: edges, Nodes: nodes, PageInfo: info}, nil
 }
 
+func (r *queueResolver) Parent(ctx context.Context, obj *model.Queue) (*model.Queue, error) {
+	if obj.ParentID == nil {
+		return nil, nil
+	}
+	return nullIfNotFound(r.queue(ctx, *obj.ParentID))
+}
+
+func (r *queueResolver) Children(ctx context.Context, obj *model.Queue) ([]*model.Queue, error) {
+	kids, err := r.loaders(ctx).QueueChildren.Load(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(kids, model.FromQueue), nil
+}
+
+func (r *queueResolver) Cluster(ctx context.Context, obj *model.Queue) (*model.Cluster, error) {
+	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterID)
+	if err != nil {
+		return nil, notFound(err, "cluster")
+	}
+	return model.FromCluster(c), nil
+}
+
+func (r *queueResolver) Usage(ctx context.Context, obj *model.Queue, from *time.Time, to *time.Time, maxPoints *int) (*model.QueueUsage, error) {
+	start, end := window(from, to, defaultQueueUsageRange)
+	points, step, err := r.Workload.QueueUsage(ctx, obj.DBID, start, end, orDefault(maxPoints, workload.DefaultQueuePoints))
+	if err != nil {
+		return nil, err
+	}
+	return queueUsage(points, step), nil
+}
+
+func (r *queueResolver) Jobs(ctx context.Context, obj *model.Queue, first *int, after *string, from *time.Time, to *time.Time) (*model.QueueJobConnection, error) {
+	start, end := window(from, to, defaultQueueShareRange)
+	p, err := r.Workload.QueueJobs(ctx, obj.DBID, start, end, connectionArgs(ctx, first, after, nil, nil))
+	if err != nil {
+		return nil, err
+	}
+	c := &model.QueueJobConnection{PageInfo: pageInfo(p.Info), TotalCount: p.Info.Total, Edges: make([]*model.QueueJobEdge, len(p.Items))}
+	for i, qj := range p.Items {
+		c.Edges[i] = &model.QueueJobEdge{Cursor: p.Info.Cursor(i), Node: model.FromJob(qj.Job), UsedCoreSeconds: qj.UsedCoreSeconds, Share: qj.Share}
+	}
+	return c, nil
+}
+
 func (r *Resolver) Dataset() generated.DatasetResolver { return &datasetResolver{r} }
 
 func (r *Resolver) Job() generated.JobResolver { return &jobResolver{r} }
@@ -221,9 +399,12 @@ func (r *Resolver) JobRun() generated.JobRunResolver { return &jobRunResolver{r}
 
 func (r *Resolver) JobScore() generated.JobScoreResolver { return &jobScoreResolver{r} }
 
+func (r *Resolver) Queue() generated.QueueResolver { return &queueResolver{r} }
+
 type (
 	datasetResolver  struct{ *Resolver }
 	jobResolver      struct{ *Resolver }
 	jobRunResolver   struct{ *Resolver }
 	jobScoreResolver struct{ *Resolver }
+	queueResolver    struct{ *Resolver }
 )

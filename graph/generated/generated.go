@@ -48,6 +48,7 @@ type ResolverRoot interface {
 	Person() PersonResolver
 	Platform() PlatformResolver
 	Query() QueryResolver
+	Queue() QueueResolver
 	SchedulerJob() SchedulerJobResolver
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
@@ -170,14 +171,16 @@ type ComplexityRoot struct {
 	}
 
 	BU struct {
-		Children func(childComplexity int) int
-		Clusters func(childComplexity int) int
-		Code     func(childComplexity int) int
-		Depth    func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Name     func(childComplexity int) int
-		Parent   func(childComplexity int) int
-		People   func(childComplexity int, first *int, after *string, last *int, before *string) int
+		Children          func(childComplexity int) int
+		Clusters          func(childComplexity int) int
+		Code              func(childComplexity int) int
+		Depth             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		JobPriorityPolicy func(childComplexity int) int
+		Jobs              func(childComplexity int, first *int, after *string, orderBy *model.JobOrder) int
+		Name              func(childComplexity int) int
+		Parent            func(childComplexity int) int
+		People            func(childComplexity int, first *int, after *string, last *int, before *string) int
 	}
 
 	BUConnection struct {
@@ -204,6 +207,7 @@ type ComplexityRoot struct {
 		Kind               func(childComplexity int) int
 		Name               func(childComplexity int) int
 		OwnerBu            func(childComplexity int) int
+		Queues             func(childComplexity int) int
 		Region             func(childComplexity int) int
 		StackVersion       func(childComplexity int) int
 		Status             func(childComplexity int) int
@@ -401,18 +405,21 @@ type ComplexityRoot struct {
 	}
 
 	Impact struct {
-		Dataset   func(childComplexity int) int
-		Jobs      func(childComplexity int) int
-		Truncated func(childComplexity int) int
+		Dataset          func(childComplexity int) int
+		EarliestDeadline func(childComplexity int) int
+		Jobs             func(childComplexity int) int
+		Truncated        func(childComplexity int) int
 	}
 
 	ImpactedJob struct {
+		Deadline func(childComplexity int) int
 		Distance func(childComplexity int) int
 		Job      func(childComplexity int) int
 	}
 
 	Job struct {
 		Bu          func(childComplexity int) int
+		Cluster     func(childComplexity int) int
 		Description func(childComplexity int) int
 		Findings    func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -422,8 +429,23 @@ type ComplexityRoot struct {
 		Namespace   func(childComplexity int) int
 		Owner       func(childComplexity int) int
 		Priority    func(childComplexity int) int
+		Queue       func(childComplexity int) int
+		Runs        func(childComplexity int, first *int, after *string, from *time.Time, to *time.Time, state *model.JobRunState) int
 		Schedule    func(childComplexity int) int
 		Score       func(childComplexity int) int
+		Usage       func(childComplexity int, from time.Time, to time.Time) int
+	}
+
+	JobConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	JobEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	JobFinding struct {
@@ -438,6 +460,11 @@ type ComplexityRoot struct {
 		Key   func(childComplexity int) int
 		Unit  func(childComplexity int) int
 		Value func(childComplexity int) int
+	}
+
+	JobPriorityPolicy struct {
+		IsDefault func(childComplexity int) int
+		MaxP0Jobs func(childComplexity int) int
 	}
 
 	JobRun struct {
@@ -457,6 +484,18 @@ type ComplexityRoot struct {
 		TaskCount                  func(childComplexity int) int
 		UsedCoreSeconds            func(childComplexity int) int
 		UsedMemoryByteSeconds      func(childComplexity int) int
+	}
+
+	JobRunConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	JobRunEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	JobScore struct {
@@ -480,6 +519,16 @@ type ComplexityRoot struct {
 	JobScoreEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	JobUsageHour struct {
+		Hour                       func(childComplexity int) int
+		PeakMemoryBytes            func(childComplexity int) int
+		RequestedCoreSeconds       func(childComplexity int) int
+		RequestedMemoryByteSeconds func(childComplexity int) int
+		Runs                       func(childComplexity int) int
+		UsedCoreSeconds            func(childComplexity int) int
+		UsedMemoryByteSeconds      func(childComplexity int) int
 	}
 
 	KindCount struct {
@@ -545,6 +594,8 @@ type ComplexityRoot struct {
 		RevokeAPIToken        func(childComplexity int, input model.RevokeAPITokenInput) int
 		RunClusteringAnalysis func(childComplexity int) int
 		SetHostState          func(childComplexity int, input model.SetHostStateInput) int
+		SetJobPriority        func(childComplexity int, input model.SetJobPriorityInput) int
+		SetJobPriorityPolicy  func(childComplexity int, input model.SetJobPriorityPolicyInput) int
 		SetWatermarkThreshold func(childComplexity int, input model.SetWatermarkThresholdInput) int
 		SetYarnTarget         func(childComplexity int, input model.SetYarnTargetInput) int
 	}
@@ -572,6 +623,7 @@ type ComplexityRoot struct {
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
 		ID        func(childComplexity int) int
+		Jobs      func(childComplexity int, first *int, after *string, orderBy *model.JobOrder) int
 		Login     func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Role      func(childComplexity int) int
@@ -623,6 +675,7 @@ type ComplexityRoot struct {
 		Impact              func(childComplexity int, dataset string) int
 		Job                 func(childComplexity int, id string) int
 		JobRun              func(childComplexity int, id string) int
+		Jobs                func(childComplexity int, filter *model.JobFilter, first *int, after *string, orderBy *model.JobOrder) int
 		Lineage             func(childComplexity int, node string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		MachineClustering   func(childComplexity int, filter *model.MachineClusteringFilter) int
 		Me                  func(childComplexity int) int
@@ -631,11 +684,71 @@ type ComplexityRoot struct {
 		People              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter) int
 		Person              func(childComplexity int, id *string, login *string) int
 		Platform            func(childComplexity int) int
+		Queue               func(childComplexity int, id string) int
+		Queues              func(childComplexity int, cluster *string, first *int, after *string) int
 		SchedulerJobs       func(childComplexity int) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
 		WatermarkThresholds func(childComplexity int) int
 		WorstJobs           func(childComplexity int, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) int
 		YarnTargets         func(childComplexity int) int
+	}
+
+	Queue struct {
+		Children         func(childComplexity int) int
+		Cluster          func(childComplexity int) int
+		GuaranteedMemory func(childComplexity int) int
+		GuaranteedVcores func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Jobs             func(childComplexity int, first *int, after *string, from *time.Time, to *time.Time) int
+		MaxMemory        func(childComplexity int) int
+		MaxVcores        func(childComplexity int) int
+		Name             func(childComplexity int) int
+		Parent           func(childComplexity int) int
+		Path             func(childComplexity int) int
+		SchedulerType    func(childComplexity int) int
+		Usage            func(childComplexity int, from *time.Time, to *time.Time, maxPoints *int) int
+		Weight           func(childComplexity int) int
+	}
+
+	QueueConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	QueueEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	QueueJobConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	QueueJobEdge struct {
+		Cursor          func(childComplexity int) int
+		Node            func(childComplexity int) int
+		Share           func(childComplexity int) int
+		UsedCoreSeconds func(childComplexity int) int
+	}
+
+	QueueUsage struct {
+		Points func(childComplexity int) int
+		Step   func(childComplexity int) int
+	}
+
+	QueueUsagePoint struct {
+		MaxUsedVcores      func(childComplexity int) int
+		PendingApps        func(childComplexity int) int
+		PendingMemoryBytes func(childComplexity int) int
+		PendingVcores      func(childComplexity int) int
+		RunningApps        func(childComplexity int) int
+		Ts                 func(childComplexity int) int
+		UsedMemoryBytes    func(childComplexity int) int
+		UsedVcores         func(childComplexity int) int
 	}
 
 	RevokeApiTokenPayload struct {
@@ -842,6 +955,8 @@ type BUResolver interface {
 
 	People(ctx context.Context, obj *model.BU, first *int, after *string, last *int, before *string) (*model.PersonConnection, error)
 	Clusters(ctx context.Context, obj *model.BU) ([]*model.Cluster, error)
+	Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
+	JobPriorityPolicy(ctx context.Context, obj *model.BU) (*model.JobPriorityPolicy, error)
 }
 type ClusterResolver interface {
 	OwnerBu(ctx context.Context, obj *model.Cluster) (*model.BU, error)
@@ -855,6 +970,7 @@ type ClusterResolver interface {
 	Watermarks(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) ([]*model.WatermarkSeries, error)
 	WatermarkNow(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error)
 	Forecast(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension) ([]*model.WatermarkForecast, error)
+	Queues(ctx context.Context, obj *model.Cluster) ([]*model.Queue, error)
 }
 type ClusterRiskResolver interface {
 	Cluster(ctx context.Context, obj *model.ClusterRisk) (*model.Cluster, error)
@@ -878,6 +994,10 @@ type JobResolver interface {
 	Owner(ctx context.Context, obj *model.Job) (*model.Person, error)
 	Bu(ctx context.Context, obj *model.Job) (*model.BU, error)
 	LastRuns(ctx context.Context, obj *model.Job, first *int) ([]*model.JobRun, error)
+	Runs(ctx context.Context, obj *model.Job, first *int, after *string, from *time.Time, to *time.Time, state *model.JobRunState) (*model.JobRunConnection, error)
+	Usage(ctx context.Context, obj *model.Job, from time.Time, to time.Time) ([]*model.JobUsageHour, error)
+	Queue(ctx context.Context, obj *model.Job) (*model.Queue, error)
+	Cluster(ctx context.Context, obj *model.Job) (*model.Cluster, error)
 	Findings(ctx context.Context, obj *model.Job) ([]*model.JobFinding, error)
 	Score(ctx context.Context, obj *model.Job) (*model.JobScore, error)
 }
@@ -901,11 +1021,15 @@ type MutationResolver interface {
 	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
 	AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
+	SetJobPriority(ctx context.Context, input model.SetJobPriorityInput) (*model.Job, error)
+	SetJobPriorityPolicy(ctx context.Context, input model.SetJobPriorityPolicyInput) (*model.JobPriorityPolicy, error)
 	AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error)
 	SetYarnTarget(ctx context.Context, input model.SetYarnTargetInput) (*model.SetYarnTargetPayload, error)
 }
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
+
+	Jobs(ctx context.Context, obj *model.Person, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 }
 type PlatformResolver interface {
 	ClusterCount(ctx context.Context, obj *model.Platform) (int, error)
@@ -940,6 +1064,9 @@ type QueryResolver interface {
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
 	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
 	WatermarkThresholds(ctx context.Context) ([]*model.WatermarkThreshold, error)
+	Jobs(ctx context.Context, filter *model.JobFilter, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
+	Queues(ctx context.Context, cluster *string, first *int, after *string) (*model.QueueConnection, error)
+	Queue(ctx context.Context, id string) (*model.Queue, error)
 	Lineage(ctx context.Context, node string, direction *model.LineageDirection, depth *int, maxNodes *int) (*model.LineageGraph, error)
 	Impact(ctx context.Context, dataset string) (*model.Impact, error)
 	Dataset(ctx context.Context, id *string, namespace *string, name *string) (*model.Dataset, error)
@@ -948,6 +1075,14 @@ type QueryResolver interface {
 	JobRun(ctx context.Context, id string) (*model.JobRun, error)
 	WorstJobs(ctx context.Context, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) (*model.JobScoreConnection, error)
 	YarnTargets(ctx context.Context) ([]*model.YarnTarget, error)
+}
+type QueueResolver interface {
+	Parent(ctx context.Context, obj *model.Queue) (*model.Queue, error)
+	Children(ctx context.Context, obj *model.Queue) ([]*model.Queue, error)
+	Cluster(ctx context.Context, obj *model.Queue) (*model.Cluster, error)
+
+	Usage(ctx context.Context, obj *model.Queue, from *time.Time, to *time.Time, maxPoints *int) (*model.QueueUsage, error)
+	Jobs(ctx context.Context, obj *model.Queue, first *int, after *string, from *time.Time, to *time.Time) (*model.QueueJobConnection, error)
 }
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
@@ -1458,6 +1593,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BU.ID(childComplexity), true
+	case "BU.jobPriorityPolicy":
+		if e.ComplexityRoot.BU.JobPriorityPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BU.JobPriorityPolicy(childComplexity), true
+	case "BU.jobs":
+		if e.ComplexityRoot.BU.Jobs == nil {
+			break
+		}
+
+		args, err := ec.field_BU_jobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BU.Jobs(childComplexity, args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.JobOrder)), true
 	case "BU.name":
 		if e.ComplexityRoot.BU.Name == nil {
 			break
@@ -1601,6 +1753,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.OwnerBu(childComplexity), true
+	case "Cluster.queues":
+		if e.ComplexityRoot.Cluster.Queues == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.Queues(childComplexity), true
 	case "Cluster.region":
 		if e.ComplexityRoot.Cluster.Region == nil {
 			break
@@ -2406,6 +2564,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Impact.Dataset(childComplexity), true
+	case "Impact.earliestDeadline":
+		if e.ComplexityRoot.Impact.EarliestDeadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Impact.EarliestDeadline(childComplexity), true
 	case "Impact.jobs":
 		if e.ComplexityRoot.Impact.Jobs == nil {
 			break
@@ -2419,6 +2583,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Impact.Truncated(childComplexity), true
 
+	case "ImpactedJob.deadline":
+		if e.ComplexityRoot.ImpactedJob.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImpactedJob.Deadline(childComplexity), true
 	case "ImpactedJob.distance":
 		if e.ComplexityRoot.ImpactedJob.Distance == nil {
 			break
@@ -2438,6 +2608,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Bu(childComplexity), true
+	case "Job.cluster":
+		if e.ComplexityRoot.Job.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Cluster(childComplexity), true
 	case "Job.description":
 		if e.ComplexityRoot.Job.Description == nil {
 			break
@@ -2497,6 +2673,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Priority(childComplexity), true
+	case "Job.queue":
+		if e.ComplexityRoot.Job.Queue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Queue(childComplexity), true
+	case "Job.runs":
+		if e.ComplexityRoot.Job.Runs == nil {
+			break
+		}
+
+		args, err := ec.field_Job_runs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.Runs(childComplexity, args["first"].(*int), args["after"].(*string), args["from"].(*time.Time), args["to"].(*time.Time), args["state"].(*model.JobRunState)), true
 	case "Job.schedule":
 		if e.ComplexityRoot.Job.Schedule == nil {
 			break
@@ -2509,6 +2702,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Score(childComplexity), true
+	case "Job.usage":
+		if e.ComplexityRoot.Job.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Job_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.Usage(childComplexity, args["from"].(time.Time), args["to"].(time.Time)), true
+
+	case "JobConnection.edges":
+		if e.ComplexityRoot.JobConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobConnection.Edges(childComplexity), true
+	case "JobConnection.nodes":
+		if e.ComplexityRoot.JobConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobConnection.Nodes(childComplexity), true
+	case "JobConnection.pageInfo":
+		if e.ComplexityRoot.JobConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobConnection.PageInfo(childComplexity), true
+	case "JobConnection.totalCount":
+		if e.ComplexityRoot.JobConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobConnection.TotalCount(childComplexity), true
+
+	case "JobEdge.cursor":
+		if e.ComplexityRoot.JobEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobEdge.Cursor(childComplexity), true
+	case "JobEdge.node":
+		if e.ComplexityRoot.JobEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobEdge.Node(childComplexity), true
 
 	case "JobFinding.advice":
 		if e.ComplexityRoot.JobFinding.Advice == nil {
@@ -2559,6 +2801,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobFindingEvidence.Value(childComplexity), true
+
+	case "JobPriorityPolicy.isDefault":
+		if e.ComplexityRoot.JobPriorityPolicy.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobPriorityPolicy.IsDefault(childComplexity), true
+	case "JobPriorityPolicy.maxP0Jobs":
+		if e.ComplexityRoot.JobPriorityPolicy.MaxP0Jobs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobPriorityPolicy.MaxP0Jobs(childComplexity), true
 
 	case "JobRun.attempts":
 		if e.ComplexityRoot.JobRun.Attempts == nil {
@@ -2657,6 +2912,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobRun.UsedMemoryByteSeconds(childComplexity), true
 
+	case "JobRunConnection.edges":
+		if e.ComplexityRoot.JobRunConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRunConnection.Edges(childComplexity), true
+	case "JobRunConnection.nodes":
+		if e.ComplexityRoot.JobRunConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRunConnection.Nodes(childComplexity), true
+	case "JobRunConnection.pageInfo":
+		if e.ComplexityRoot.JobRunConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRunConnection.PageInfo(childComplexity), true
+	case "JobRunConnection.totalCount":
+		if e.ComplexityRoot.JobRunConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRunConnection.TotalCount(childComplexity), true
+
+	case "JobRunEdge.cursor":
+		if e.ComplexityRoot.JobRunEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRunEdge.Cursor(childComplexity), true
+	case "JobRunEdge.node":
+		if e.ComplexityRoot.JobRunEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobRunEdge.Node(childComplexity), true
+
 	case "JobScore.analyzedAt":
 		if e.ComplexityRoot.JobScore.AnalyzedAt == nil {
 			break
@@ -2743,6 +3036,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobScoreEdge.Node(childComplexity), true
+
+	case "JobUsageHour.hour":
+		if e.ComplexityRoot.JobUsageHour.Hour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsageHour.Hour(childComplexity), true
+	case "JobUsageHour.peakMemoryBytes":
+		if e.ComplexityRoot.JobUsageHour.PeakMemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsageHour.PeakMemoryBytes(childComplexity), true
+	case "JobUsageHour.requestedCoreSeconds":
+		if e.ComplexityRoot.JobUsageHour.RequestedCoreSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsageHour.RequestedCoreSeconds(childComplexity), true
+	case "JobUsageHour.requestedMemoryByteSeconds":
+		if e.ComplexityRoot.JobUsageHour.RequestedMemoryByteSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsageHour.RequestedMemoryByteSeconds(childComplexity), true
+	case "JobUsageHour.runs":
+		if e.ComplexityRoot.JobUsageHour.Runs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsageHour.Runs(childComplexity), true
+	case "JobUsageHour.usedCoreSeconds":
+		if e.ComplexityRoot.JobUsageHour.UsedCoreSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsageHour.UsedCoreSeconds(childComplexity), true
+	case "JobUsageHour.usedMemoryByteSeconds":
+		if e.ComplexityRoot.JobUsageHour.UsedMemoryByteSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobUsageHour.UsedMemoryByteSeconds(childComplexity), true
 
 	case "KindCount.clusters":
 		if e.ComplexityRoot.KindCount.Clusters == nil {
@@ -3032,6 +3368,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetHostState(childComplexity, args["input"].(model.SetHostStateInput)), true
+	case "Mutation.setJobPriority":
+		if e.ComplexityRoot.Mutation.SetJobPriority == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setJobPriority_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetJobPriority(childComplexity, args["input"].(model.SetJobPriorityInput)), true
+	case "Mutation.setJobPriorityPolicy":
+		if e.ComplexityRoot.Mutation.SetJobPriorityPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setJobPriorityPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetJobPriorityPolicy(childComplexity, args["input"].(model.SetJobPriorityPolicyInput)), true
 	case "Mutation.setWatermarkThreshold":
 		if e.ComplexityRoot.Mutation.SetWatermarkThreshold == nil {
 			break
@@ -3153,6 +3511,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.ID(childComplexity), true
+	case "Person.jobs":
+		if e.ComplexityRoot.Person.Jobs == nil {
+			break
+		}
+
+		args, err := ec.field_Person_jobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Person.Jobs(childComplexity, args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.JobOrder)), true
 	case "Person.login":
 		if e.ComplexityRoot.Person.Login == nil {
 			break
@@ -3470,6 +3839,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.JobRun(childComplexity, args["id"].(string)), true
+	case "Query.jobs":
+		if e.ComplexityRoot.Query.Jobs == nil {
+			break
+		}
+
+		args, err := ec.field_Query_jobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Jobs(childComplexity, args["filter"].(*model.JobFilter), args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.JobOrder)), true
 	case "Query.lineage":
 		if e.ComplexityRoot.Query.Lineage == nil {
 			break
@@ -3548,6 +3928,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Platform(childComplexity), true
+	case "Query.queue":
+		if e.ComplexityRoot.Query.Queue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_queue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Queue(childComplexity, args["id"].(string)), true
+	case "Query.queues":
+		if e.ComplexityRoot.Query.Queues == nil {
+			break
+		}
+
+		args, err := ec.field_Query_queues_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Queues(childComplexity, args["cluster"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.schedulerJobs":
 		if e.ComplexityRoot.Query.SchedulerJobs == nil {
 			break
@@ -3588,6 +3990,245 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.YarnTargets(childComplexity), true
+
+	case "Queue.children":
+		if e.ComplexityRoot.Queue.Children == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.Children(childComplexity), true
+	case "Queue.cluster":
+		if e.ComplexityRoot.Queue.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.Cluster(childComplexity), true
+	case "Queue.guaranteedMemory":
+		if e.ComplexityRoot.Queue.GuaranteedMemory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.GuaranteedMemory(childComplexity), true
+	case "Queue.guaranteedVcores":
+		if e.ComplexityRoot.Queue.GuaranteedVcores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.GuaranteedVcores(childComplexity), true
+	case "Queue.id":
+		if e.ComplexityRoot.Queue.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.ID(childComplexity), true
+	case "Queue.jobs":
+		if e.ComplexityRoot.Queue.Jobs == nil {
+			break
+		}
+
+		args, err := ec.field_Queue_jobs_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Queue.Jobs(childComplexity, args["first"].(*int), args["after"].(*string), args["from"].(*time.Time), args["to"].(*time.Time)), true
+	case "Queue.maxMemory":
+		if e.ComplexityRoot.Queue.MaxMemory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.MaxMemory(childComplexity), true
+	case "Queue.maxVcores":
+		if e.ComplexityRoot.Queue.MaxVcores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.MaxVcores(childComplexity), true
+	case "Queue.name":
+		if e.ComplexityRoot.Queue.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.Name(childComplexity), true
+	case "Queue.parent":
+		if e.ComplexityRoot.Queue.Parent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.Parent(childComplexity), true
+	case "Queue.path":
+		if e.ComplexityRoot.Queue.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.Path(childComplexity), true
+	case "Queue.schedulerType":
+		if e.ComplexityRoot.Queue.SchedulerType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.SchedulerType(childComplexity), true
+	case "Queue.usage":
+		if e.ComplexityRoot.Queue.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Queue_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Queue.Usage(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["maxPoints"].(*int)), true
+	case "Queue.weight":
+		if e.ComplexityRoot.Queue.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.Weight(childComplexity), true
+
+	case "QueueConnection.edges":
+		if e.ComplexityRoot.QueueConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueConnection.Edges(childComplexity), true
+	case "QueueConnection.nodes":
+		if e.ComplexityRoot.QueueConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueConnection.Nodes(childComplexity), true
+	case "QueueConnection.pageInfo":
+		if e.ComplexityRoot.QueueConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueConnection.PageInfo(childComplexity), true
+	case "QueueConnection.totalCount":
+		if e.ComplexityRoot.QueueConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueConnection.TotalCount(childComplexity), true
+
+	case "QueueEdge.cursor":
+		if e.ComplexityRoot.QueueEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueEdge.Cursor(childComplexity), true
+	case "QueueEdge.node":
+		if e.ComplexityRoot.QueueEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueEdge.Node(childComplexity), true
+
+	case "QueueJobConnection.edges":
+		if e.ComplexityRoot.QueueJobConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueJobConnection.Edges(childComplexity), true
+	case "QueueJobConnection.pageInfo":
+		if e.ComplexityRoot.QueueJobConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueJobConnection.PageInfo(childComplexity), true
+	case "QueueJobConnection.totalCount":
+		if e.ComplexityRoot.QueueJobConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueJobConnection.TotalCount(childComplexity), true
+
+	case "QueueJobEdge.cursor":
+		if e.ComplexityRoot.QueueJobEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueJobEdge.Cursor(childComplexity), true
+	case "QueueJobEdge.node":
+		if e.ComplexityRoot.QueueJobEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueJobEdge.Node(childComplexity), true
+	case "QueueJobEdge.share":
+		if e.ComplexityRoot.QueueJobEdge.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueJobEdge.Share(childComplexity), true
+	case "QueueJobEdge.usedCoreSeconds":
+		if e.ComplexityRoot.QueueJobEdge.UsedCoreSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueJobEdge.UsedCoreSeconds(childComplexity), true
+
+	case "QueueUsage.points":
+		if e.ComplexityRoot.QueueUsage.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsage.Points(childComplexity), true
+	case "QueueUsage.step":
+		if e.ComplexityRoot.QueueUsage.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsage.Step(childComplexity), true
+
+	case "QueueUsagePoint.maxUsedVcores":
+		if e.ComplexityRoot.QueueUsagePoint.MaxUsedVcores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.MaxUsedVcores(childComplexity), true
+	case "QueueUsagePoint.pendingApps":
+		if e.ComplexityRoot.QueueUsagePoint.PendingApps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.PendingApps(childComplexity), true
+	case "QueueUsagePoint.pendingMemoryBytes":
+		if e.ComplexityRoot.QueueUsagePoint.PendingMemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.PendingMemoryBytes(childComplexity), true
+	case "QueueUsagePoint.pendingVcores":
+		if e.ComplexityRoot.QueueUsagePoint.PendingVcores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.PendingVcores(childComplexity), true
+	case "QueueUsagePoint.runningApps":
+		if e.ComplexityRoot.QueueUsagePoint.RunningApps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.RunningApps(childComplexity), true
+	case "QueueUsagePoint.ts":
+		if e.ComplexityRoot.QueueUsagePoint.Ts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.Ts(childComplexity), true
+	case "QueueUsagePoint.usedMemoryBytes":
+		if e.ComplexityRoot.QueueUsagePoint.UsedMemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.UsedMemoryBytes(childComplexity), true
+	case "QueueUsagePoint.usedVcores":
+		if e.ComplexityRoot.QueueUsagePoint.UsedVcores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueUsagePoint.UsedVcores(childComplexity), true
 
 	case "RevokeApiTokenPayload.apiToken":
 		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
@@ -4321,10 +4962,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
 			graphql.NewInputUnmarshaler("HostOrder", ec.unmarshalInputHostOrder),
+			graphql.NewInputUnmarshaler("JobFilter", ec.unmarshalInputJobFilter),
+			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
 			graphql.NewInputUnmarshaler("MachineClusteringFilter", ec.unmarshalInputMachineClusteringFilter),
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
+			graphql.NewInputUnmarshaler("SetJobPriorityInput", ec.unmarshalInputSetJobPriorityInput),
+			graphql.NewInputUnmarshaler("SetJobPriorityPolicyInput", ec.unmarshalInputSetJobPriorityPolicyInput),
 			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
 			graphql.NewInputUnmarshaler("SetYarnTargetInput", ec.unmarshalInputSetYarnTargetInput),
 		)
@@ -5607,6 +6252,18 @@ type Job implements Node {
   bu: BU
   "The newest runs, running ones first. FORBIDDEN unless the job is yours, in your BU subtree (BU admins), or you are an operator."
   lastRuns(first: Int = 5): [JobRun!]!
+  """
+  The job's runs, newest first (a run not started yet first of all), started in
+  [from, to) when given, in one state when given. Keyset-paged forward. Same
+  access as lastRuns; null with FORBIDDEN, the rest of the job answered.
+  """
+  runs(first: Int, after: String, from: Time, to: Time, state: JobRunState): JobRunConnection
+  "Hourly usage in [from, to) (at most 93 days), oldest first. Same access as runs."
+  usage(from: Time!, to: Time!): [JobUsageHour!]
+  "The queue the job runs in, when known."
+  queue: Queue
+  "The cluster the job runs on, when known."
+  cluster: Cluster
 }
 
 "One run of a job."
@@ -5668,6 +6325,8 @@ type ImpactedJob {
   job: Job!
   "Edges between the dataset and the job (1: the job reads the dataset itself)."
   distance: Int!
+  "When the job's next run is due: the nominal end of a run under way, else for P0/P1 jobs the next scheduled run's. Null when unknown."
+  deadline: Time
 }
 
 "What depends on a dataset."
@@ -5676,6 +6335,8 @@ type Impact {
   "Downstream jobs, nearest first, with their owners and BUs."
   jobs: [ImpactedJob!]!
   truncated: Boolean!
+  "The soonest deadline among the downstream jobs (docs/workload.md, Deadlines): when a late dataset first puts a schedule at risk. Null when none is known."
+  earliestDeadline: Time
 }
 
 type DatasetEdge {
@@ -5690,6 +6351,210 @@ type DatasetConnection {
   "Exact when small; the planner's estimate for an unfiltered listing of a large table."
   totalCount: Int!
 }
+
+# ---------------------------------------------------------------------------
+# Jobs, runs, queues and priorities: the workload API (docs/workload.md, "API").
+
+"What a job listing is ordered by; the id breaks ties."
+enum JobOrderField {
+  ID
+  NAME
+  PRIORITY
+}
+
+input JobOrder {
+  field: JobOrderField! = ID
+  direction: OrderDirection = ASC
+}
+
+"Narrows a job listing; every field given must hold."
+input JobFilter {
+  owner: ID
+  "Jobs whose BU (their own, else their owner's) lies in this BU's subtree."
+  bu: ID
+  cluster: ID
+  queue: ID
+  kind: JobKind
+  priority: JobPriority
+}
+
+type JobEdge {
+  cursor: String!
+  node: Job!
+}
+
+type JobConnection {
+  edges: [JobEdge!]!
+  nodes: [Job!]!
+  pageInfo: PageInfo!
+  "Exact when filtered; the planner's estimate for an unfiltered listing of a large table."
+  totalCount: Int!
+}
+
+type JobRunEdge {
+  cursor: String!
+  node: JobRun!
+}
+
+type JobRunConnection {
+  edges: [JobRunEdge!]!
+  nodes: [JobRun!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+"A job's usage over one hour."
+type JobUsageHour {
+  hour: Time!
+  runs: Int!
+  requestedCoreSeconds: Float!
+  usedCoreSeconds: Float!
+  requestedMemoryByteSeconds: Float!
+  usedMemoryByteSeconds: Float!
+  peakMemoryBytes: Float!
+}
+
+"How a queue tree shares its cluster."
+enum SchedulerType {
+  CAPACITY
+  FAIR
+  FIFO
+}
+
+"A queue of a cluster's resource manager (YARN). Shares are fractions 0..1 of the cluster."
+type Queue implements Node {
+  id: ID!
+  "The full dotted name, e.g. root.etl.daily."
+  path: String!
+  "The last segment of the path."
+  name: String!
+  parent: Queue
+  "Direct children, in path order."
+  children: [Queue!]!
+  cluster: Cluster!
+  schedulerType: SchedulerType!
+  guaranteedVcores: Float!
+  maxVcores: Float!
+  guaranteedMemory: Float!
+  maxMemory: Float!
+  weight: Float!
+  """
+  Usage snapshots in [from, to) (to defaults to now, from to 24 hours before;
+  at most 93 days): as polled up to maxPoints of them, else averaged into
+  maxPoints bins of whole minutes (the peak vcores kept).
+  """
+  usage(from: Time, to: Time, maxPoints: Int = 500): QueueUsage!
+  """
+  The jobs in the queue now, by id, each with its share of the core-seconds the
+  queue's jobs used in [from, to) (default the last 7 days; at most 93).
+  """
+  jobs(first: Int, after: String, from: Time, to: Time): QueueJobConnection!
+}
+
+"A queue's usage over a window."
+type QueueUsage {
+  "The width of each point: one minute, or wider when downsampled."
+  step: Duration!
+  points: [QueueUsagePoint!]!
+}
+
+"A queue's usage over one step: means of the snapshots in it."
+type QueueUsagePoint {
+  ts: Time!
+  usedVcores: Float!
+  "The highest used vcores of the step's snapshots."
+  maxUsedVcores: Float!
+  usedMemoryBytes: Float!
+  runningApps: Float!
+  pendingApps: Float!
+  pendingVcores: Float!
+  pendingMemoryBytes: Float!
+}
+
+type QueueJobEdge {
+  cursor: String!
+  node: Job!
+  "Core-seconds the job used in the window; null unless you may read the job's runs."
+  usedCoreSeconds: Float
+  "The job's part (0..1) of the core-seconds all the queue's jobs used in the window; null unless you may read the job's runs."
+  share: Float
+}
+
+type QueueJobConnection {
+  edges: [QueueJobEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type QueueEdge {
+  cursor: String!
+  node: Queue!
+}
+
+type QueueConnection {
+  edges: [QueueEdge!]!
+  nodes: [Queue!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+"A BU's limit on P0 jobs."
+type JobPriorityPolicy {
+  maxP0Jobs: Int!
+  "True when the BU has no limit of its own and takes the platform default."
+  isDefault: Boolean!
+}
+
+input SetJobPriorityInput {
+  job: ID!
+  priority: JobPriority!
+  "Why, for the audit log (at most 500 characters)."
+  reason: String
+}
+
+input SetJobPriorityPolicyInput {
+  bu: ID!
+  "The BU's P0 limit; null returns the BU to the platform default."
+  maxP0Jobs: Int
+}
+
+extend type Query {
+  "Jobs, keyset-paged forward. Every signed-in role lists jobs (names are metadata); runs and usage stay per job."
+  jobs(filter: JobFilter, first: Int, after: String, orderBy: JobOrder): JobConnection!
+  "Queues by cluster and path, keyset-paged forward."
+  queues(cluster: ID, first: Int, after: String): QueueConnection!
+  queue(id: ID!): Queue
+}
+
+extend type Mutation {
+  """
+  Sets a job's priority. Its owner may lower it; a BU admin of its BU subtree
+  may raise or lower it within the BU's P0 limit; an admin may set any.
+  Audited with the priority before and after.
+  """
+  setJobPriority(input: SetJobPriorityInput!): Job!
+  "Sets a BU's limit on P0 jobs (ADMIN). Audited."
+  setJobPriorityPolicy(input: SetJobPriorityPolicyInput!): JobPriorityPolicy!
+}
+
+extend type Cluster {
+  "The cluster's queue tree in path order (parents first), at most 500 queues."
+  queues: [Queue!]!
+}
+
+extend type Person {
+  "The person's jobs, keyset-paged forward."
+  jobs(first: Int, after: String, orderBy: JobOrder): JobConnection!
+}
+
+extend type BU {
+  "The jobs of the BU's subtree, keyset-paged forward."
+  jobs(first: Int, after: String, orderBy: JobOrder): JobConnection!
+  "The BU's limit on P0 jobs."
+  jobPriorityPolicy: JobPriorityPolicy!
+}
+# End of the workload API section.
+# ---------------------------------------------------------------------------
 
 extend type Query {
   """
@@ -6085,6 +6950,10 @@ func (ec *executionContext) childFields_BU(ctx context.Context, field graphql.Co
 		return ec.fieldContext_BU_people(ctx, field)
 	case "clusters":
 		return ec.fieldContext_BU_clusters(ctx, field)
+	case "jobs":
+		return ec.fieldContext_BU_jobs(ctx, field)
+	case "jobPriorityPolicy":
+		return ec.fieldContext_BU_jobPriorityPolicy(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BU", field.Name)
 }
@@ -6149,6 +7018,8 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_watermarkNow(ctx, field)
 	case "forecast":
 		return ec.fieldContext_Cluster_forecast(ctx, field)
+	case "queues":
+		return ec.fieldContext_Cluster_queues(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Cluster", field.Name)
 }
@@ -6537,6 +7408,8 @@ func (ec *executionContext) childFields_Impact(ctx context.Context, field graphq
 		return ec.fieldContext_Impact_jobs(ctx, field)
 	case "truncated":
 		return ec.fieldContext_Impact_truncated(ctx, field)
+	case "earliestDeadline":
+		return ec.fieldContext_Impact_earliestDeadline(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Impact", field.Name)
 }
@@ -6547,6 +7420,8 @@ func (ec *executionContext) childFields_ImpactedJob(ctx context.Context, field g
 		return ec.fieldContext_ImpactedJob_job(ctx, field)
 	case "distance":
 		return ec.fieldContext_ImpactedJob_distance(ctx, field)
+	case "deadline":
+		return ec.fieldContext_ImpactedJob_deadline(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImpactedJob", field.Name)
 }
@@ -6573,12 +7448,44 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_bu(ctx, field)
 	case "lastRuns":
 		return ec.fieldContext_Job_lastRuns(ctx, field)
+	case "runs":
+		return ec.fieldContext_Job_runs(ctx, field)
+	case "usage":
+		return ec.fieldContext_Job_usage(ctx, field)
+	case "queue":
+		return ec.fieldContext_Job_queue(ctx, field)
+	case "cluster":
+		return ec.fieldContext_Job_cluster(ctx, field)
 	case "findings":
 		return ec.fieldContext_Job_findings(ctx, field)
 	case "score":
 		return ec.fieldContext_Job_score(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
+}
+
+func (ec *executionContext) childFields_JobConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JobConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_JobConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JobConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_JobConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JobEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_JobEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_JobEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_JobFinding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6607,6 +7514,16 @@ func (ec *executionContext) childFields_JobFindingEvidence(ctx context.Context, 
 		return ec.fieldContext_JobFindingEvidence_unit(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobFindingEvidence", field.Name)
+}
+
+func (ec *executionContext) childFields_JobPriorityPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "maxP0Jobs":
+		return ec.fieldContext_JobPriorityPolicy_maxP0Jobs(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_JobPriorityPolicy_isDefault(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobPriorityPolicy", field.Name)
 }
 
 func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6645,6 +7562,30 @@ func (ec *executionContext) childFields_JobRun(ctx context.Context, field graphq
 		return ec.fieldContext_JobRun_taskCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobRun", field.Name)
+}
+
+func (ec *executionContext) childFields_JobRunConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_JobRunConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_JobRunConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_JobRunConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_JobRunConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobRunConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_JobRunEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_JobRunEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_JobRunEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobRunEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_JobScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6691,6 +7632,26 @@ func (ec *executionContext) childFields_JobScoreEdge(ctx context.Context, field 
 		return ec.fieldContext_JobScoreEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobScoreEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_JobUsageHour(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hour":
+		return ec.fieldContext_JobUsageHour_hour(ctx, field)
+	case "runs":
+		return ec.fieldContext_JobUsageHour_runs(ctx, field)
+	case "requestedCoreSeconds":
+		return ec.fieldContext_JobUsageHour_requestedCoreSeconds(ctx, field)
+	case "usedCoreSeconds":
+		return ec.fieldContext_JobUsageHour_usedCoreSeconds(ctx, field)
+	case "requestedMemoryByteSeconds":
+		return ec.fieldContext_JobUsageHour_requestedMemoryByteSeconds(ctx, field)
+	case "usedMemoryByteSeconds":
+		return ec.fieldContext_JobUsageHour_usedMemoryByteSeconds(ctx, field)
+	case "peakMemoryBytes":
+		return ec.fieldContext_JobUsageHour_peakMemoryBytes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobUsageHour", field.Name)
 }
 
 func (ec *executionContext) childFields_KindCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6857,6 +7818,8 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_bu(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Person_createdAt(ctx, field)
+	case "jobs":
+		return ec.fieldContext_Person_jobs(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Person", field.Name)
 }
@@ -6921,6 +7884,122 @@ func (ec *executionContext) childFields_PlatformPulse(ctx context.Context, field
 		return ec.fieldContext_PlatformPulse_platform(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlatformPulse", field.Name)
+}
+
+func (ec *executionContext) childFields_Queue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Queue_id(ctx, field)
+	case "path":
+		return ec.fieldContext_Queue_path(ctx, field)
+	case "name":
+		return ec.fieldContext_Queue_name(ctx, field)
+	case "parent":
+		return ec.fieldContext_Queue_parent(ctx, field)
+	case "children":
+		return ec.fieldContext_Queue_children(ctx, field)
+	case "cluster":
+		return ec.fieldContext_Queue_cluster(ctx, field)
+	case "schedulerType":
+		return ec.fieldContext_Queue_schedulerType(ctx, field)
+	case "guaranteedVcores":
+		return ec.fieldContext_Queue_guaranteedVcores(ctx, field)
+	case "maxVcores":
+		return ec.fieldContext_Queue_maxVcores(ctx, field)
+	case "guaranteedMemory":
+		return ec.fieldContext_Queue_guaranteedMemory(ctx, field)
+	case "maxMemory":
+		return ec.fieldContext_Queue_maxMemory(ctx, field)
+	case "weight":
+		return ec.fieldContext_Queue_weight(ctx, field)
+	case "usage":
+		return ec.fieldContext_Queue_usage(ctx, field)
+	case "jobs":
+		return ec.fieldContext_Queue_jobs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Queue", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_QueueConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_QueueConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_QueueConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_QueueConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_QueueEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_QueueEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueJobConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_QueueJobConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_QueueJobConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_QueueJobConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueJobConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueJobEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_QueueJobEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_QueueJobEdge_node(ctx, field)
+	case "usedCoreSeconds":
+		return ec.fieldContext_QueueJobEdge_usedCoreSeconds(ctx, field)
+	case "share":
+		return ec.fieldContext_QueueJobEdge_share(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueJobEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "step":
+		return ec.fieldContext_QueueUsage_step(ctx, field)
+	case "points":
+		return ec.fieldContext_QueueUsage_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueUsagePoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ts":
+		return ec.fieldContext_QueueUsagePoint_ts(ctx, field)
+	case "usedVcores":
+		return ec.fieldContext_QueueUsagePoint_usedVcores(ctx, field)
+	case "maxUsedVcores":
+		return ec.fieldContext_QueueUsagePoint_maxUsedVcores(ctx, field)
+	case "usedMemoryBytes":
+		return ec.fieldContext_QueueUsagePoint_usedMemoryBytes(ctx, field)
+	case "runningApps":
+		return ec.fieldContext_QueueUsagePoint_runningApps(ctx, field)
+	case "pendingApps":
+		return ec.fieldContext_QueueUsagePoint_pendingApps(ctx, field)
+	case "pendingVcores":
+		return ec.fieldContext_QueueUsagePoint_pendingVcores(ctx, field)
+	case "pendingMemoryBytes":
+		return ec.fieldContext_QueueUsagePoint_pendingMemoryBytes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueUsagePoint", field.Name)
 }
 
 func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7381,6 +8460,36 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_BU_jobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.JobOrder, error) {
+			return ec.unmarshalOJobOrder2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_BU_people_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7641,6 +8750,74 @@ func (ec *executionContext) field_Job_lastRuns_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Job_runs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.JobRunState, error) {
+			return ec.unmarshalOJobRunState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Job_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_MachineClustering_outliers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7739,6 +8916,34 @@ func (ec *executionContext) field_Mutation_setHostState_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setJobPriorityPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetJobPriorityPolicyInput, error) {
+			return ec.unmarshalNSetJobPriorityPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetJobPriorityPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setJobPriority_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetJobPriorityInput, error) {
+			return ec.unmarshalNSetJobPriorityInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetJobPriorityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setWatermarkThreshold_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7764,6 +8969,36 @@ func (ec *executionContext) field_Mutation_setYarnTarget_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Person_jobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.JobOrder, error) {
+			return ec.unmarshalOJobOrder2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg2
 	return args, nil
 }
 
@@ -8319,6 +9554,44 @@ func (ec *executionContext) field_Query_job_args(ctx context.Context, rawArgs ma
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.JobFilter, error) {
+			return ec.unmarshalOJobFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.JobOrder, error) {
+			return ec.unmarshalOJobOrder2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_lineage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8467,6 +9740,50 @@ func (ec *executionContext) field_Query_person_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_queue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_queues_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_stacks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8548,6 +9865,74 @@ func (ec *executionContext) field_Query_worstJobs_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["cluster"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Queue_jobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Queue_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "maxPoints",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxPoints"] = arg2
 	return args, nil
 }
 
@@ -10761,6 +12146,82 @@ func (ec *executionContext) fieldContext_BU_clusters(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _BU_jobs(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BU_jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BU().Jobs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["orderBy"].(*model.JobOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
+			return ec.marshalNJobConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BU_jobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BU",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BU_jobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BU_jobPriorityPolicy(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BU_jobPriorityPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BU().JobPriorityPolicy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobPriorityPolicy) graphql.Marshaler {
+			return ec.marshalNJobPriorityPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriorityPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BU_jobPriorityPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BU",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobPriorityPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BUConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BUConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11463,6 +12924,38 @@ func (ec *executionContext) fieldContext_Cluster_forecast(ctx context.Context, f
 	if fc.Args, err = ec.field_Cluster_forecast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_queues(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_queues(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().Queues(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Queue) graphql.Marshaler {
+			return ec.marshalNQueue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_queues(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Queue(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -14633,6 +16126,29 @@ func (ec *executionContext) fieldContext_Impact_truncated(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Impact", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Impact_earliestDeadline(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Impact_earliestDeadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EarliestDeadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Impact_earliestDeadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Impact", field, false, false, "Time")
+}
+
 func (ec *executionContext) _ImpactedJob_job(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14686,6 +16202,29 @@ func (ec *executionContext) _ImpactedJob_distance(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ImpactedJob_distance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ImpactedJob", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImpactedJob_deadline(ctx context.Context, field graphql.CollectedField, obj *model.ImpactedJob) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImpactedJob_deadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ImpactedJob_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImpactedJob", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
@@ -14957,6 +16496,158 @@ func (ec *executionContext) fieldContext_Job_lastRuns(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Job_runs(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().Runs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["state"].(*model.JobRunState))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobRunConnection) graphql.Marshaler {
+			return ec.marshalOJobRunConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_runs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRunConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_runs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_usage(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().Usage(ctx, obj, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobUsageHour) graphql.Marshaler {
+			return ec.marshalOJobUsageHour2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHourᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobUsageHour(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_queue(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_queue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Queue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Queue) graphql.Marshaler {
+			return ec.marshalOQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueue(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_queue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Queue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_cluster(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Job_findings(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15016,6 +16707,180 @@ func (ec *executionContext) fieldContext_Job_score(_ context.Context, field grap
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_JobScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobEdge) graphql.Marshaler {
+			return ec.marshalNJobEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.JobConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.JobConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.JobConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.JobEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.JobEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15212,6 +17077,52 @@ func (ec *executionContext) _JobFindingEvidence_unit(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_JobFindingEvidence_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("JobFindingEvidence", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobPriorityPolicy_maxP0Jobs(ctx context.Context, field graphql.CollectedField, obj *model.JobPriorityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobPriorityPolicy_maxP0Jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxP0Jobs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobPriorityPolicy_maxP0Jobs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobPriorityPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobPriorityPolicy_isDefault(ctx context.Context, field graphql.CollectedField, obj *model.JobPriorityPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobPriorityPolicy_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobPriorityPolicy_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobPriorityPolicy", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _JobRun_id(ctx context.Context, field graphql.CollectedField, obj *model.JobRun) (ret graphql.Marshaler) {
@@ -15591,6 +17502,180 @@ func (ec *executionContext) fieldContext_JobRun_taskCount(_ context.Context, fie
 	return graphql.NewScalarFieldContext("JobRun", field, false, false, "Int")
 }
 
+func (ec *executionContext) _JobRunConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobRunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRunConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobRunEdge) graphql.Marshaler {
+			return ec.marshalNJobRunEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRunConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobRunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRunEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobRunConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.JobRunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRunConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobRun) graphql.Marshaler {
+			return ec.marshalNJobRun2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRunConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobRunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobRunConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.JobRunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRunConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRunConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobRunConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobRunConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.JobRunConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRunConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRunConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRunConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobRunEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.JobRunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRunEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRunEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobRunEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobRunEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.JobRunEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobRunEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobRun) graphql.Marshaler {
+			return ec.marshalNJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobRunEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobRunEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _JobScore_job(ctx context.Context, field graphql.CollectedField, obj *model.JobScore) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15956,6 +18041,167 @@ func (ec *executionContext) fieldContext_JobScoreEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _JobUsageHour_hour(ctx context.Context, field graphql.CollectedField, obj *model.JobUsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsageHour_hour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsageHour_hour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Time")
+}
+
+func (ec *executionContext) _JobUsageHour_runs(ctx context.Context, field graphql.CollectedField, obj *model.JobUsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsageHour_runs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Runs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsageHour_runs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Int")
+}
+
+func (ec *executionContext) _JobUsageHour_requestedCoreSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobUsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsageHour_requestedCoreSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedCoreSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsageHour_requestedCoreSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobUsageHour_usedCoreSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobUsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsageHour_usedCoreSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedCoreSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsageHour_usedCoreSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobUsageHour_requestedMemoryByteSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobUsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsageHour_requestedMemoryByteSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedMemoryByteSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsageHour_requestedMemoryByteSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobUsageHour_usedMemoryByteSeconds(ctx context.Context, field graphql.CollectedField, obj *model.JobUsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsageHour_usedMemoryByteSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedMemoryByteSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsageHour_usedMemoryByteSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Float")
+}
+
+func (ec *executionContext) _JobUsageHour_peakMemoryBytes(ctx context.Context, field graphql.CollectedField, obj *model.JobUsageHour) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobUsageHour_peakMemoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeakMemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobUsageHour_peakMemoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Float")
 }
 
 func (ec *executionContext) _KindCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
@@ -17102,6 +19348,94 @@ func (ec *executionContext) fieldContext_Mutation_setWatermarkThreshold(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setJobPriority(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setJobPriority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetJobPriority(ctx, fc.Args["input"].(model.SetJobPriorityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setJobPriority(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setJobPriority_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setJobPriorityPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setJobPriorityPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetJobPriorityPolicy(ctx, fc.Args["input"].(model.SetJobPriorityPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobPriorityPolicy) graphql.Marshaler {
+			return ec.marshalNJobPriorityPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriorityPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setJobPriorityPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobPriorityPolicy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setJobPriorityPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_analyzeJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17634,6 +19968,50 @@ func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Person_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Person", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Person_jobs(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Person().Jobs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["orderBy"].(*model.JobOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
+			return ec.marshalNJobConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_jobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Person_jobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PersonConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
@@ -19038,6 +21416,138 @@ func (ec *executionContext) fieldContext_Query_watermarkThresholds(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_jobs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Jobs(ctx, fc.Args["filter"].(*model.JobFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["orderBy"].(*model.JobOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
+			return ec.marshalNJobConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_jobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_jobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_queues(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_queues(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Queues(ctx, fc.Args["cluster"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QueueConnection) graphql.Marshaler {
+			return ec.marshalNQueueConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_queues(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_queues_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_queue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_queue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Queue(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Queue) graphql.Marshaler {
+			return ec.marshalOQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueue(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_queue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Queue(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_queue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_lineage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19452,6 +21962,998 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Queue_id(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Queue_path(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "String")
+}
+
+func (ec *executionContext) _Queue_name(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "String")
+}
+
+func (ec *executionContext) _Queue_parent(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_parent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Queue().Parent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Queue) graphql.Marshaler {
+			return ec.marshalOQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueue(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Queue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Queue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Queue_children(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_children(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Queue().Children(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Queue) graphql.Marshaler {
+			return ec.marshalNQueue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_children(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Queue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Queue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Queue_cluster(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Queue().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Queue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Queue_schedulerType(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_schedulerType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SchedulerType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SchedulerType) graphql.Marshaler {
+			return ec.marshalNSchedulerType2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_schedulerType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "SchedulerType")
+}
+
+func (ec *executionContext) _Queue_guaranteedVcores(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_guaranteedVcores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuaranteedVcores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_guaranteedVcores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Queue_maxVcores(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_maxVcores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxVcores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_maxVcores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Queue_guaranteedMemory(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_guaranteedMemory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GuaranteedMemory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_guaranteedMemory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Queue_maxMemory(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_maxMemory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxMemory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_maxMemory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Queue_weight(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Queue", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Queue_usage(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Queue().Usage(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["maxPoints"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QueueUsage) graphql.Marshaler {
+			return ec.marshalNQueueUsage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueUsage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Queue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueUsage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Queue_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Queue_jobs(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_jobs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Queue().Jobs(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QueueJobConnection) graphql.Marshaler {
+			return ec.marshalNQueueJobConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueJobConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_jobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Queue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueJobConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Queue_jobs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.QueueConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QueueEdge) graphql.Marshaler {
+			return ec.marshalNQueueEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.QueueConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Queue) graphql.Marshaler {
+			return ec.marshalNQueue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Queue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QueueConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.QueueConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.QueueEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _QueueEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QueueEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Queue) graphql.Marshaler {
+			return ec.marshalNQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueue(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Queue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueJobConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.QueueJobConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueJobConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QueueJobEdge) graphql.Marshaler {
+			return ec.marshalNQueueJobEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueJobEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueJobConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueJobConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueJobEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueJobConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.QueueJobConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueJobConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueJobConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueJobConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueJobConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.QueueJobConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueJobConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueJobConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueJobConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueJobEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.QueueJobEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueJobEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueJobEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueJobEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _QueueJobEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.QueueJobEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueJobEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
+			return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueJobEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueJobEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Job(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueJobEdge_usedCoreSeconds(ctx context.Context, field graphql.CollectedField, obj *model.QueueJobEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueJobEdge_usedCoreSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedCoreSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueueJobEdge_usedCoreSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueJobEdge", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueJobEdge_share(ctx context.Context, field graphql.CollectedField, obj *model.QueueJobEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueJobEdge_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Share, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueueJobEdge_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueJobEdge", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueUsage_step(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsage_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsage_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsage", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _QueueUsage_points(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsage_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QueueUsagePoint) graphql.Marshaler {
+			return ec.marshalNQueueUsagePoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueUsagePointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsage_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueUsage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueUsagePoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueUsagePoint_ts(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_ts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_ts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _QueueUsagePoint_usedVcores(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_usedVcores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedVcores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_usedVcores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueUsagePoint_maxUsedVcores(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_maxUsedVcores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxUsedVcores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_maxUsedVcores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueUsagePoint_usedMemoryBytes(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_usedMemoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedMemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_usedMemoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueUsagePoint_runningApps(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_runningApps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunningApps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_runningApps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueUsagePoint_pendingApps(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_pendingApps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PendingApps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_pendingApps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueUsagePoint_pendingVcores(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_pendingVcores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PendingVcores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_pendingVcores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _QueueUsagePoint_pendingMemoryBytes(ctx context.Context, field graphql.CollectedField, obj *model.QueueUsagePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueUsagePoint_pendingMemoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PendingMemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueUsagePoint_pendingMemoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
 }
 
 func (ec *executionContext) _RevokeApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.RevokeAPITokenPayload) (ret graphql.Marshaler) {
@@ -23980,6 +27482,139 @@ func UnmarshalHostOrder(ctx context.Context, raw any) (model.HostOrder, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputJobFilter(ctx context.Context, obj any) (model.JobFilter, error) {
+	var it model.JobFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"owner", "bu", "cluster", "queue", "kind", "priority"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "owner":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("owner"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Owner = data
+		case "bu":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bu"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bu = data
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "queue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("queue"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Queue = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOJobKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalOJobPriority2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalJobFilter unmarshals raw into the JobFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalJobFilter(ctx context.Context, raw any) (model.JobFilter, error) {
+	var out model.JobFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "JobFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputJobOrder(ctx context.Context, obj any) (model.JobOrder, error) {
+	var it model.JobOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["field"]; !present {
+		asMap["field"] = "ID"
+	}
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNJobOrderField2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalJobOrder unmarshals raw into the JobOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalJobOrder(ctx context.Context, raw any) (model.JobOrder, error) {
+	var out model.JobOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "JobOrder", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMachineClusteringFilter(ctx context.Context, obj any) (model.MachineClusteringFilter, error) {
 	var it model.MachineClusteringFilter
 	if obj == nil {
@@ -24197,6 +27832,111 @@ func UnmarshalSetHostStateInput(ctx context.Context, raw any) (model.SetHostStat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetJobPriorityInput(ctx context.Context, obj any) (model.SetJobPriorityInput, error) {
+	var it model.SetJobPriorityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"job", "priority", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "job":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("job"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Job = data
+		case "priority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priority"))
+			data, err := ec.unmarshalNJobPriority2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Priority = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetJobPriorityInput unmarshals raw into the SetJobPriorityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetJobPriorityInput(ctx context.Context, raw any) (model.SetJobPriorityInput, error) {
+	var out model.SetJobPriorityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetJobPriorityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetJobPriorityPolicyInput(ctx context.Context, obj any) (model.SetJobPriorityPolicyInput, error) {
+	var it model.SetJobPriorityPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"bu", "maxP0Jobs"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "bu":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bu"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bu = data
+		case "maxP0Jobs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxP0Jobs"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxP0Jobs = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetJobPriorityPolicyInput unmarshals raw into the SetJobPriorityPolicyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetJobPriorityPolicyInput(ctx context.Context, raw any) (model.SetJobPriorityPolicyInput, error) {
+	var out model.SetJobPriorityPolicyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetJobPriorityPolicyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetWatermarkThresholdInput(ctx context.Context, obj any) (model.SetWatermarkThresholdInput, error) {
 	var it model.SetWatermarkThresholdInput
 	if obj == nil {
@@ -24351,6 +28091,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ServicePackage(ctx, sel, obj)
+	case model.Queue:
+		return ec._Queue(ctx, sel, &obj)
+	case *model.Queue:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Queue(ctx, sel, obj)
 	case model.Person:
 		return ec._Person(ctx, sel, &obj)
 	case *model.Person:
@@ -25214,6 +28961,18 @@ func (ec *executionContext) _BU(ctx context.Context, sel ast.SelectionSet, obj *
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BU_clusters(ctx, field, obj)
 				})
+		case "jobs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BU_jobs(ctx, field, obj)
+				})
+		case "jobPriorityPolicy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BU_jobPriorityPolicy(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25422,6 +29181,12 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_forecast(ctx, field, obj)
+				})
+		case "queues":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_queues(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -26714,6 +30479,11 @@ func (ec *executionContext) _Impact(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "earliestDeadline":
+			out.Values[i] = ec._Impact_earliestDeadline(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26750,6 +30520,11 @@ func (ec *executionContext) _ImpactedJob(ctx context.Context, sel ast.SelectionS
 		case "distance":
 			out.Values[i] = ec._ImpactedJob_distance(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deadline":
+			out.Values[i] = ec._ImpactedJob_deadline(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -26833,6 +30608,30 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_lastRuns(ctx, field, obj)
 				})
+		case "runs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_runs(ctx, field, obj)
+				})
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_usage(ctx, field, obj)
+				})
+		case "queue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_queue(ctx, field, obj)
+				})
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_cluster(ctx, field, obj)
+				})
 		case "findings":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -26845,6 +30644,92 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_score(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobConnectionImplementors = []string{"JobConnection"}
+
+func (ec *executionContext) _JobConnection(ctx context.Context, sel ast.SelectionSet, obj *model.JobConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobConnection")
+		case "edges":
+			out.Values[i] = ec._JobConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._JobConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._JobConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._JobConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobEdgeImplementors = []string{"JobEdge"}
+
+func (ec *executionContext) _JobEdge(ctx context.Context, sel ast.SelectionSet, obj *model.JobEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobEdge")
+		case "cursor":
+			out.Values[i] = ec._JobEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._JobEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26958,6 +30843,44 @@ func (ec *executionContext) _JobFindingEvidence(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var jobPriorityPolicyImplementors = []string{"JobPriorityPolicy"}
+
+func (ec *executionContext) _JobPriorityPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.JobPriorityPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobPriorityPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobPriorityPolicy")
+		case "maxP0Jobs":
+			out.Values[i] = ec._JobPriorityPolicy_maxP0Jobs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "isDefault":
+			out.Values[i] = ec._JobPriorityPolicy_isDefault(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var jobRunImplementors = []string{"JobRun", "Node"}
 
 func (ec *executionContext) _JobRun(ctx context.Context, sel ast.SelectionSet, obj *model.JobRun) graphql.Marshaler {
@@ -27049,6 +30972,92 @@ func (ec *executionContext) _JobRun(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._JobRun_taskCount(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobRunConnectionImplementors = []string{"JobRunConnection"}
+
+func (ec *executionContext) _JobRunConnection(ctx context.Context, sel ast.SelectionSet, obj *model.JobRunConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobRunConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobRunConnection")
+		case "edges":
+			out.Values[i] = ec._JobRunConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._JobRunConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._JobRunConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._JobRunConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobRunEdgeImplementors = []string{"JobRunEdge"}
+
+func (ec *executionContext) _JobRunEdge(ctx context.Context, sel ast.SelectionSet, obj *model.JobRunEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobRunEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobRunEdge")
+		case "cursor":
+			out.Values[i] = ec._JobRunEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._JobRunEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27202,6 +31211,69 @@ func (ec *executionContext) _JobScoreEdge(ctx context.Context, sel ast.Selection
 			}
 		case "node":
 			out.Values[i] = ec._JobScoreEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobUsageHourImplementors = []string{"JobUsageHour"}
+
+func (ec *executionContext) _JobUsageHour(ctx context.Context, sel ast.SelectionSet, obj *model.JobUsageHour) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobUsageHourImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobUsageHour")
+		case "hour":
+			out.Values[i] = ec._JobUsageHour_hour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runs":
+			out.Values[i] = ec._JobUsageHour_runs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestedCoreSeconds":
+			out.Values[i] = ec._JobUsageHour_requestedCoreSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedCoreSeconds":
+			out.Values[i] = ec._JobUsageHour_usedCoreSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestedMemoryByteSeconds":
+			out.Values[i] = ec._JobUsageHour_requestedMemoryByteSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedMemoryByteSeconds":
+			out.Values[i] = ec._JobUsageHour_usedMemoryByteSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "peakMemoryBytes":
+			out.Values[i] = ec._JobUsageHour_peakMemoryBytes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -27657,6 +31729,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setJobPriority":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setJobPriority(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setJobPriorityPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setJobPriorityPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "analyzeJob":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_analyzeJob(ctx, field)
@@ -27851,6 +31937,12 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "jobs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_jobs(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28219,6 +32311,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_watermarkThresholds(ctx, field)
 				})
+		case "jobs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_jobs(ctx, field)
+				})
+		case "queues":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_queues(ctx, field)
+				})
+		case "queue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_queue(ctx, field)
+				})
 		case "lineage":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -28280,6 +32390,392 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueImplementors = []string{"Queue", "Node"}
+
+func (ec *executionContext) _Queue(ctx context.Context, sel ast.SelectionSet, obj *model.Queue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Queue")
+		case "id":
+			out.Values[i] = ec._Queue_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "path":
+			out.Values[i] = ec._Queue_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Queue_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Queue_parent(ctx, field, obj)
+				})
+		case "children":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Queue_children(ctx, field, obj)
+				})
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Queue_cluster(ctx, field, obj)
+				})
+		case "schedulerType":
+			out.Values[i] = ec._Queue_schedulerType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guaranteedVcores":
+			out.Values[i] = ec._Queue_guaranteedVcores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxVcores":
+			out.Values[i] = ec._Queue_maxVcores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "guaranteedMemory":
+			out.Values[i] = ec._Queue_guaranteedMemory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxMemory":
+			out.Values[i] = ec._Queue_maxMemory(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "weight":
+			out.Values[i] = ec._Queue_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Queue_usage(ctx, field, obj)
+				})
+		case "jobs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Queue_jobs(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueConnectionImplementors = []string{"QueueConnection"}
+
+func (ec *executionContext) _QueueConnection(ctx context.Context, sel ast.SelectionSet, obj *model.QueueConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueConnection")
+		case "edges":
+			out.Values[i] = ec._QueueConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._QueueConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._QueueConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._QueueConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueEdgeImplementors = []string{"QueueEdge"}
+
+func (ec *executionContext) _QueueEdge(ctx context.Context, sel ast.SelectionSet, obj *model.QueueEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueEdge")
+		case "cursor":
+			out.Values[i] = ec._QueueEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._QueueEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueJobConnectionImplementors = []string{"QueueJobConnection"}
+
+func (ec *executionContext) _QueueJobConnection(ctx context.Context, sel ast.SelectionSet, obj *model.QueueJobConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueJobConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueJobConnection")
+		case "edges":
+			out.Values[i] = ec._QueueJobConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._QueueJobConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._QueueJobConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueJobEdgeImplementors = []string{"QueueJobEdge"}
+
+func (ec *executionContext) _QueueJobEdge(ctx context.Context, sel ast.SelectionSet, obj *model.QueueJobEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueJobEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueJobEdge")
+		case "cursor":
+			out.Values[i] = ec._QueueJobEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._QueueJobEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedCoreSeconds":
+			out.Values[i] = ec._QueueJobEdge_usedCoreSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._QueueJobEdge_share(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueUsageImplementors = []string{"QueueUsage"}
+
+func (ec *executionContext) _QueueUsage(ctx context.Context, sel ast.SelectionSet, obj *model.QueueUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueUsageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueUsage")
+		case "step":
+			out.Values[i] = ec._QueueUsage_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._QueueUsage_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueUsagePointImplementors = []string{"QueueUsagePoint"}
+
+func (ec *executionContext) _QueueUsagePoint(ctx context.Context, sel ast.SelectionSet, obj *model.QueueUsagePoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueUsagePointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueUsagePoint")
+		case "ts":
+			out.Values[i] = ec._QueueUsagePoint_ts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedVcores":
+			out.Values[i] = ec._QueueUsagePoint_usedVcores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxUsedVcores":
+			out.Values[i] = ec._QueueUsagePoint_maxUsedVcores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usedMemoryBytes":
+			out.Values[i] = ec._QueueUsagePoint_usedMemoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runningApps":
+			out.Values[i] = ec._QueueUsagePoint_runningApps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pendingApps":
+			out.Values[i] = ec._QueueUsagePoint_pendingApps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pendingVcores":
+			out.Values[i] = ec._QueueUsagePoint_pendingVcores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pendingMemoryBytes":
+			out.Values[i] = ec._QueueUsagePoint_pendingMemoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -30800,12 +35296,60 @@ func (ec *executionContext) marshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraph
 	return v
 }
 
+func (ec *executionContext) marshalNJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Job) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJob(ctx context.Context, sel ast.SelectionSet, v *model.Job) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Job!")
 		return graphql.Null
 	}
 	return ec._Job(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobConnection!")
+		return graphql.Null
+	}
+	return ec._JobConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobEdge(ctx context.Context, sel ast.SelectionSet, v *model.JobEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobEdge!")
+		return graphql.Null
+	}
+	return ec._JobEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNJobFinding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobFinding) graphql.Marshaler {
@@ -30876,6 +35420,16 @@ func (ec *executionContext) marshalNJobKind2githubᚗcomᚋteslaopsᚋteslaᚋgr
 	return v
 }
 
+func (ec *executionContext) unmarshalNJobOrderField2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobOrderField(ctx context.Context, v any) (model.JobOrderField, error) {
+	var res model.JobOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobOrderField2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobOrderField(ctx context.Context, sel ast.SelectionSet, v model.JobOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNJobPriority2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx context.Context, v any) (model.JobPriority, error) {
 	var res model.JobPriority
 	err := res.UnmarshalGQL(v)
@@ -30884,6 +35438,14 @@ func (ec *executionContext) unmarshalNJobPriority2githubᚗcomᚋteslaopsᚋtesl
 
 func (ec *executionContext) marshalNJobPriority2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx context.Context, sel ast.SelectionSet, v model.JobPriority) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNJobPriorityPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriorityPolicy(ctx context.Context, sel ast.SelectionSet, v *model.JobPriorityPolicy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobPriorityPolicy!")
+		return graphql.Null
+	}
+	return ec._JobPriorityPolicy(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNJobRun2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobRun) graphql.Marshaler {
@@ -30908,6 +35470,30 @@ func (ec *executionContext) marshalNJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 		return graphql.Null
 	}
 	return ec._JobRun(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobRunEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobRunEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobRunEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNJobRunEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunEdge(ctx context.Context, sel ast.SelectionSet, v *model.JobRunEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobRunEdge!")
+		return graphql.Null
+	}
+	return ec._JobRunEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNJobRunState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, v any) (model.JobRunState, error) {
@@ -30974,6 +35560,14 @@ func (ec *executionContext) marshalNJobScoreEdge2ᚖgithubᚗcomᚋteslaopsᚋte
 		return graphql.Null
 	}
 	return ec._JobScoreEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNJobUsageHour2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHour(ctx context.Context, sel ast.SelectionSet, v *model.JobUsageHour) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "JobUsageHour!")
+		return graphql.Null
+	}
+	return ec._JobUsageHour(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNKindCount2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKindCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
@@ -31282,6 +35876,126 @@ func (ec *executionContext) marshalNPlatformPulse2ᚖgithubᚗcomᚋteslaopsᚋt
 	return ec._PlatformPulse(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNQueue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Queue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueue(ctx context.Context, sel ast.SelectionSet, v *model.Queue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Queue!")
+		return graphql.Null
+	}
+	return ec._Queue(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQueueConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueConnection(ctx context.Context, sel ast.SelectionSet, v *model.QueueConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueConnection!")
+		return graphql.Null
+	}
+	return ec._QueueConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQueueEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QueueEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQueueEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQueueEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueEdge(ctx context.Context, sel ast.SelectionSet, v *model.QueueEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueEdge!")
+		return graphql.Null
+	}
+	return ec._QueueEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQueueJobConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueJobConnection(ctx context.Context, sel ast.SelectionSet, v *model.QueueJobConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueJobConnection!")
+		return graphql.Null
+	}
+	return ec._QueueJobConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQueueJobEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueJobEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QueueJobEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQueueJobEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueJobEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQueueJobEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueJobEdge(ctx context.Context, sel ast.SelectionSet, v *model.QueueJobEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueJobEdge!")
+		return graphql.Null
+	}
+	return ec._QueueJobEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQueueUsage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueUsage(ctx context.Context, sel ast.SelectionSet, v *model.QueueUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueUsage!")
+		return graphql.Null
+	}
+	return ec._QueueUsage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQueueUsagePoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueUsagePointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QueueUsagePoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQueueUsagePoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueUsagePoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQueueUsagePoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueUsagePoint(ctx context.Context, sel ast.SelectionSet, v *model.QueueUsagePoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueUsagePoint!")
+		return graphql.Null
+	}
+	return ec._QueueUsagePoint(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 	res, err := ec.unmarshalInputRevokeApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31361,6 +36075,16 @@ func (ec *executionContext) marshalNSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋte
 	return ec._SchedulerRun(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSchedulerType2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerType(ctx context.Context, v any) (model.SchedulerType, error) {
+	var res model.SchedulerType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSchedulerType2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerType(ctx context.Context, sel ast.SelectionSet, v model.SchedulerType) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNScrapeState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScrapeState(ctx context.Context, v any) (model.ScrapeState, error) {
 	var res model.ScrapeState
 	err := res.UnmarshalGQL(v)
@@ -31406,6 +36130,16 @@ func (ec *executionContext) marshalNSetHostStatePayload2ᚖgithubᚗcomᚋteslao
 		return graphql.Null
 	}
 	return ec._SetHostStatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetJobPriorityInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetJobPriorityInput(ctx context.Context, v any) (model.SetJobPriorityInput, error) {
+	res, err := ec.unmarshalInputSetJobPriorityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetJobPriorityPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetJobPriorityPolicyInput(ctx context.Context, v any) (model.SetJobPriorityPolicyInput, error) {
+	res, err := ec.unmarshalInputSetJobPriorityPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSetWatermarkThresholdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetWatermarkThresholdInput(ctx context.Context, v any) (model.SetWatermarkThresholdInput, error) {
@@ -32356,6 +37090,54 @@ func (ec *executionContext) marshalOJob2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgra
 	return ec._Job(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOJobFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFilter(ctx context.Context, v any) (*model.JobFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputJobFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOJobKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobKind(ctx context.Context, v any) (*model.JobKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.JobKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJobKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobKind(ctx context.Context, sel ast.SelectionSet, v *model.JobKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOJobOrder2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobOrder(ctx context.Context, v any) (*model.JobOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputJobOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOJobPriority2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx context.Context, v any) (*model.JobPriority, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.JobPriority)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJobPriority2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobPriority(ctx context.Context, sel ast.SelectionSet, v *model.JobPriority) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRun(ctx context.Context, sel ast.SelectionSet, v *model.JobRun) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -32363,11 +37145,53 @@ func (ec *executionContext) marshalOJobRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 	return ec._JobRun(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOJobRunConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobRunConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobRunConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOJobRunState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, v any) (*model.JobRunState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.JobRunState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJobRunState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobRunState(ctx context.Context, sel ast.SelectionSet, v *model.JobRunState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOJobScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobScore(ctx context.Context, sel ast.SelectionSet, v *model.JobScore) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._JobScore(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOJobUsageHour2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHourᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.JobUsageHour) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNJobUsageHour2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobUsageHour(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOLineageDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, v any) (*model.LineageDirection, error) {
@@ -32444,6 +37268,13 @@ func (ec *executionContext) unmarshalOPersonFilter2ᚖgithubᚗcomᚋteslaopsᚋ
 	}
 	res, err := ec.unmarshalInputPersonFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueue(ctx context.Context, sel ast.SelectionSet, v *model.Queue) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Queue(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (*model.Role, error) {

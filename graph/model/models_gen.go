@@ -323,6 +323,8 @@ type Impact struct {
 	// Downstream jobs, nearest first, with their owners and BUs.
 	Jobs      []*ImpactedJob `json:"jobs"`
 	Truncated bool           `json:"truncated"`
+	// The soonest deadline among the downstream jobs (docs/workload.md, Deadlines): when a late dataset first puts a schedule at risk. Null when none is known.
+	EarliestDeadline *time.Time `json:"earliestDeadline,omitempty"`
 }
 
 // A job downstream of a dataset.
@@ -330,6 +332,32 @@ type ImpactedJob struct {
 	Job *Job `json:"job"`
 	// Edges between the dataset and the job (1: the job reads the dataset itself).
 	Distance int `json:"distance"`
+	// When the job's next run is due: the nominal end of a run under way, else for P0/P1 jobs the next scheduled run's. Null when unknown.
+	Deadline *time.Time `json:"deadline,omitempty"`
+}
+
+type JobConnection struct {
+	Edges    []*JobEdge `json:"edges"`
+	Nodes    []*Job     `json:"nodes"`
+	PageInfo *PageInfo  `json:"pageInfo"`
+	// Exact when filtered; the planner's estimate for an unfiltered listing of a large table.
+	TotalCount int `json:"totalCount"`
+}
+
+type JobEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Job   `json:"node"`
+}
+
+// Narrows a job listing; every field given must hold.
+type JobFilter struct {
+	Owner *string `json:"owner,omitempty"`
+	// Jobs whose BU (their own, else their owner's) lies in this BU's subtree.
+	Bu       *string      `json:"bu,omitempty"`
+	Cluster  *string      `json:"cluster,omitempty"`
+	Queue    *string      `json:"queue,omitempty"`
+	Kind     *JobKind     `json:"kind,omitempty"`
+	Priority *JobPriority `json:"priority,omitempty"`
 }
 
 // What one heuristic concluded about a job.
@@ -350,6 +378,30 @@ type JobFindingEvidence struct {
 	Unit  string  `json:"unit"`
 }
 
+type JobOrder struct {
+	Field     JobOrderField   `json:"field"`
+	Direction *OrderDirection `json:"direction,omitempty"`
+}
+
+// A BU's limit on P0 jobs.
+type JobPriorityPolicy struct {
+	MaxP0Jobs int `json:"maxP0Jobs"`
+	// True when the BU has no limit of its own and takes the platform default.
+	IsDefault bool `json:"isDefault"`
+}
+
+type JobRunConnection struct {
+	Edges      []*JobRunEdge `json:"edges"`
+	Nodes      []*JobRun     `json:"nodes"`
+	PageInfo   *PageInfo     `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+type JobRunEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *JobRun `json:"node"`
+}
+
 // A forward keyset page of analysed jobs, worst first (no total: the list is walked, not counted).
 type JobScoreConnection struct {
 	Edges    []*JobScoreEdge `json:"edges"`
@@ -360,6 +412,17 @@ type JobScoreConnection struct {
 type JobScoreEdge struct {
 	Cursor string    `json:"cursor"`
 	Node   *JobScore `json:"node"`
+}
+
+// A job's usage over one hour.
+type JobUsageHour struct {
+	Hour                       time.Time `json:"hour"`
+	Runs                       int       `json:"runs"`
+	RequestedCoreSeconds       float64   `json:"requestedCoreSeconds"`
+	UsedCoreSeconds            float64   `json:"usedCoreSeconds"`
+	RequestedMemoryByteSeconds float64   `json:"requestedMemoryByteSeconds"`
+	UsedMemoryByteSeconds      float64   `json:"usedMemoryByteSeconds"`
+	PeakMemoryBytes            float64   `json:"peakMemoryBytes"`
 }
 
 type KindCount struct {
@@ -472,6 +535,53 @@ type PlatformPulse struct {
 type Query struct {
 }
 
+type QueueConnection struct {
+	Edges      []*QueueEdge `json:"edges"`
+	Nodes      []*Queue     `json:"nodes"`
+	PageInfo   *PageInfo    `json:"pageInfo"`
+	TotalCount int          `json:"totalCount"`
+}
+
+type QueueEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Queue `json:"node"`
+}
+
+type QueueJobConnection struct {
+	Edges      []*QueueJobEdge `json:"edges"`
+	PageInfo   *PageInfo       `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+type QueueJobEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Job   `json:"node"`
+	// Core-seconds the job used in the window; null unless you may read the job's runs.
+	UsedCoreSeconds *float64 `json:"usedCoreSeconds,omitempty"`
+	// The job's part (0..1) of the core-seconds all the queue's jobs used in the window; null unless you may read the job's runs.
+	Share *float64 `json:"share,omitempty"`
+}
+
+// A queue's usage over a window.
+type QueueUsage struct {
+	// The width of each point: one minute, or wider when downsampled.
+	Step   Duration           `json:"step"`
+	Points []*QueueUsagePoint `json:"points"`
+}
+
+// A queue's usage over one step: means of the snapshots in it.
+type QueueUsagePoint struct {
+	Ts         time.Time `json:"ts"`
+	UsedVcores float64   `json:"usedVcores"`
+	// The highest used vcores of the step's snapshots.
+	MaxUsedVcores      float64 `json:"maxUsedVcores"`
+	UsedMemoryBytes    float64 `json:"usedMemoryBytes"`
+	RunningApps        float64 `json:"runningApps"`
+	PendingApps        float64 `json:"pendingApps"`
+	PendingVcores      float64 `json:"pendingVcores"`
+	PendingMemoryBytes float64 `json:"pendingMemoryBytes"`
+}
+
 type RevokeAPITokenInput struct {
 	ID string `json:"id"`
 }
@@ -518,6 +628,19 @@ type SetHostStateInput struct {
 type SetHostStatePayload struct {
 	Host       *Host        `json:"host,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type SetJobPriorityInput struct {
+	Job      string      `json:"job"`
+	Priority JobPriority `json:"priority"`
+	// Why, for the audit log (at most 500 characters).
+	Reason *string `json:"reason,omitempty"`
+}
+
+type SetJobPriorityPolicyInput struct {
+	Bu string `json:"bu"`
+	// The BU's P0 limit; null returns the BU to the platform default.
+	MaxP0Jobs *int `json:"maxP0Jobs,omitempty"`
 }
 
 type SetWatermarkThresholdInput struct {
@@ -1479,6 +1602,64 @@ func (e JobKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a job listing is ordered by; the id breaks ties.
+type JobOrderField string
+
+const (
+	JobOrderFieldID       JobOrderField = "ID"
+	JobOrderFieldName     JobOrderField = "NAME"
+	JobOrderFieldPriority JobOrderField = "PRIORITY"
+)
+
+var AllJobOrderField = []JobOrderField{
+	JobOrderFieldID,
+	JobOrderFieldName,
+	JobOrderFieldPriority,
+}
+
+func (e JobOrderField) IsValid() bool {
+	switch e {
+	case JobOrderFieldID, JobOrderFieldName, JobOrderFieldPriority:
+		return true
+	}
+	return false
+}
+
+func (e JobOrderField) String() string {
+	return string(e)
+}
+
+func (e *JobOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = JobOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid JobOrderField", str)
+	}
+	return nil
+}
+
+func (e JobOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *JobOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e JobOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // A job's priority, P0 the highest.
 type JobPriority string
 
@@ -2031,6 +2212,64 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a queue tree shares its cluster.
+type SchedulerType string
+
+const (
+	SchedulerTypeCapacity SchedulerType = "CAPACITY"
+	SchedulerTypeFair     SchedulerType = "FAIR"
+	SchedulerTypeFifo     SchedulerType = "FIFO"
+)
+
+var AllSchedulerType = []SchedulerType{
+	SchedulerTypeCapacity,
+	SchedulerTypeFair,
+	SchedulerTypeFifo,
+}
+
+func (e SchedulerType) IsValid() bool {
+	switch e {
+	case SchedulerTypeCapacity, SchedulerTypeFair, SchedulerTypeFifo:
+		return true
+	}
+	return false
+}
+
+func (e SchedulerType) String() string {
+	return string(e)
+}
+
+func (e *SchedulerType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SchedulerType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SchedulerType", str)
+	}
+	return nil
+}
+
+func (e SchedulerType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SchedulerType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SchedulerType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -12,6 +12,7 @@ const (
 	KindJob     = "Job"
 	KindJobRun  = "JobRun"
 	KindDataset = "Dataset"
+	KindQueue   = "Queue"
 )
 
 // Job is a job.
@@ -105,4 +106,30 @@ func FromDataset(d *lineage.Dataset) *Dataset {
 		facets = JSON("{}")
 	}
 	return &Dataset{ID: GlobalID(KindDataset, d.ID), DBID: d.ID, Namespace: d.Namespace, Name: d.Name, Facets: facets}
+}
+
+// Queue is a queue of a cluster.
+type Queue struct {
+	ID               string
+	DBID             int64
+	ClusterID        int64
+	ParentID         *int64
+	Path             string
+	Name             string
+	SchedulerType    SchedulerType
+	GuaranteedVcores float64
+	MaxVcores        float64
+	GuaranteedMemory float64
+	MaxMemory        float64
+	Weight           float64
+}
+
+func (Queue) IsNode()         {}
+func (q Queue) GetID() string { return q.ID }
+
+// FromQueue maps a domain queue.
+func FromQueue(q *workload.Queue) *Queue {
+	return &Queue{ID: GlobalID(KindQueue, q.ID), DBID: q.ID, ClusterID: q.ClusterID, ParentID: q.ParentID, Path: q.Path,
+		Name: q.Name, SchedulerType: SchedulerType(q.SchedulerType), GuaranteedVcores: q.GuaranteedVcores,
+		MaxVcores: q.MaxVcores, GuaranteedMemory: q.GuaranteedMemory, MaxMemory: q.MaxMemory, Weight: q.Weight}
 }

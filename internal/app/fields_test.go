@@ -101,6 +101,8 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		"SchedulerJob":      `{ schedulerJobs { %s } }`,
 		"Job":               `{ job(id: "` + b64("Job:1") + `") { %s } }`,
 		"MachineClustering": `{ machineClustering { %s } }`,
+		"Person":            `{ me { person { %s } } }`,
+		"Queue":             `{ queues(first: 1) { nodes { %s } } }`,
 	}
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
 	require.NoError(t, err)
@@ -109,6 +111,8 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		                                       explained, iterations, seed, duration_ms, groups)
 		           VALUES (now() - interval '1 day', now(), '{}', 1, 0, '{}', 1, 0, '{0,0}', 1, 1, 1, '[]') RETURNING id)
 		INSERT INTO clustering_assignment SELECT r.id, h.id, 0, 0, 0, 0, false FROM r, host h`)
+	require.NoError(t, err)
+	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO queue (cluster_id, name, path) SELECT id, 'root', 'root' FROM cluster WHERE name = 'rt-ads-1'`)
 	require.NoError(t, err)
 	// Types whose optional arguments are not plain queries.
 	skipTypes := map[string]string{
@@ -161,7 +165,8 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 	// The walk really covered the fields whose defaults the schema documents.
 	require.Subset(t, documented, []string{"Cluster.watermarks", "Platform.watermarkSeries", "Platform.clustersAtRisk",
 		"Platform.recentSickHosts", "Host.metrics", "Host.analysis", "SchedulerJob.runs"})
-	require.Subset(t, called, []string{"Query.clusters", "Cluster.hosts", "BU.people", "Cluster.forecast", "Platform.levels"})
+	require.Subset(t, called, []string{"Query.clusters", "Cluster.hosts", "BU.people", "Cluster.forecast", "Platform.levels",
+		"Query.jobs", "Person.jobs", "BU.jobs", "Job.runs", "Queue.usage", "Queue.jobs"})
 }
 
 // The defaults actually used are the documented ones: a water-level series

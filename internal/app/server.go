@@ -122,7 +122,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Catalog:    jobs.NewCatalog(api, js),
 		Events:     events,
 		Platform:   platform.NewService(inv, wm, events, logger),
-		Workload:   workload.NewService(api).WithAnalysis(cfg.Jobs.JobAnalysis),
+		Workload:   workload.NewService(api, apiLog, workload.Config{}).WithAnalysis(cfg.Jobs.JobAnalysis),
 		Lineage:    lineage.NewService(api),
 		Clustering: clus,
 		Anomalies:  anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),

@@ -70,13 +70,11 @@ func WithRemoteAddr(ctx context.Context, addr string) context.Context {
 
 // Do runs fn in a transaction as the audited action and records the outcome. target
 // names the object acted on; input is stored as JSON (callers pass the validated
-// input, never secrets). The error fn returns is returned unchanged.
+// input, never secrets) after fn ran, so a pointer input fn fills in (e.g. the
+// state before and after a change) is recorded as fn left it. The error fn
+// returns is returned unchanged.
 func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(tx pgx.Tx) error) error {
-	raw, err := json.Marshal(input)
-	if err != nil {
-		raw = []byte(`{}`)
-	}
-	e := Entry{Action: action, Target: target, Input: raw, Actor: "anonymous"}
+	e := Entry{Action: action, Target: target, Actor: "anonymous"}
 	if p, ok := auth.FromContext(ctx); ok {
 		e.PersonID, e.Actor = &p.PersonID, p.Login
 	}
@@ -86,13 +84,13 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 		if err := fn(tx); err != nil {
 			return err
 		}
-		e.Outcome = OK
+		e.Outcome, e.Input = OK, marshalInput(input)
 		return insert(ctx, tx, e)
 	})
 	if fnErr == nil {
 		return nil
 	}
-	e.Outcome, e.Error = Failed, fnErr.Error()
+	e.Outcome, e.Error, e.Input = Failed, fnErr.Error(), marshalInput(input)
 	if fe, ok := fault.As(fnErr); ok && (fe.Kind == fault.Forbidden || fe.Kind == fault.Unauthenticated) {
 		e.Outcome = Denied
 	} else if !ok {
@@ -103,6 +101,16 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 		l.logger.ErrorContext(ctx, "error writing audit entry", "action", action, "error", err)
 	}
 	return fnErr
+}
+
+// marshalInput stores input as JSON once the action ran, so an input that fn
+// completes (a change's state before and after) is recorded whole.
+func marshalInput(input any) json.RawMessage {
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return []byte(`{}`)
+	}
+	return raw
 }
 
 func insert(ctx context.Context, q db.DBTX, e Entry) error {

@@ -269,36 +269,67 @@ func walk(ctx context.Context, q db.DBTX, start Node, dir Direction, depth, maxN
 	return g, nil
 }
 
-// Impacted is a job downstream of a dataset, at a distance in edges.
+// Impacted is a job downstream of a dataset, at a distance in edges, with the
+// time its next run is due when known (workload.Deadlines).
 type Impacted struct {
 	Job      *workload.Job
 	Distance int
+	Deadline *time.Time
+}
+
+// ImpactResult is what depends on a dataset.
+type ImpactResult struct {
+	Dataset *Dataset
+	// Jobs are nearest first, then by id.
+	Jobs      []Impacted
+	Truncated bool
+	// EarliestDeadline is the soonest deadline among Jobs: the first moment
+	// a late dataset puts a downstream schedule at risk. Nil when none of
+	// the jobs has a known deadline.
+	EarliestDeadline *time.Time
 }
 
 // ImpactDepth is how far Impact looks downstream.
 const ImpactDepth = MaxDepth
 
 // Impact lists the jobs downstream of a dataset (nearest first, then by id),
-// up to MaxDepth edges and DefaultMaxNodes nodes; truncated says whether the
-// walk stopped at the limit.
-func (s *Service) Impact(ctx context.Context, dataset int64) (*Dataset, []Impacted, bool, error) {
+// up to MaxDepth edges and DefaultMaxNodes nodes, with their deadlines;
+// truncated says whether the walk stopped at the limit.
+func (s *Service) Impact(ctx context.Context, dataset int64) (*ImpactResult, error) {
 	g, err := s.Walk(ctx, Node{Kind: DatasetNode, ID: dataset}, Downstream, ImpactDepth, DefaultMaxNodes)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, err
 	}
-	var out []Impacted
+	res := &ImpactResult{Dataset: g.Datasets[dataset], Truncated: g.Truncated}
+	priorities := map[int64]string{}
 	for _, n := range g.Nodes {
 		if j := g.Jobs[n.ID]; n.Kind == JobNode && j != nil {
-			out = append(out, Impacted{Job: j, Distance: g.Distance[n]})
+			res.Jobs = append(res.Jobs, Impacted{Job: j, Distance: g.Distance[n]})
+			priorities[j.ID] = j.Priority
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Distance != out[j].Distance {
-			return out[i].Distance < out[j].Distance
+	sort.Slice(res.Jobs, func(i, j int) bool {
+		if res.Jobs[i].Distance != res.Jobs[j].Distance {
+			return res.Jobs[i].Distance < res.Jobs[j].Distance
 		}
-		return out[i].Job.ID < out[j].Job.ID
+		return res.Jobs[i].Job.ID < res.Jobs[j].Job.ID
 	})
-	return g.Datasets[dataset], out, g.Truncated, nil
+	if len(priorities) == 0 {
+		return res, nil
+	}
+	deadlines, err := workload.Deadlines(ctx, s.pool, priorities, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range res.Jobs {
+		if d, ok := deadlines[res.Jobs[i].Job.ID]; ok {
+			res.Jobs[i].Deadline = &d
+			if res.EarliestDeadline == nil || d.Before(*res.EarliestDeadline) {
+				res.EarliestDeadline = &d
+			}
+		}
+	}
+	return res, nil
 }
 
 // DatasetsByIDs returns the datasets of ids that exist.

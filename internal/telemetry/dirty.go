@@ -23,6 +23,26 @@ func markDirty(ctx context.Context, tx pgx.Tx, minutes []int64) error {
 	return err
 }
 
+// MarkMinutesDirty marks the minutes of ts for the watermark rollup, in tx,
+// for other sources of levels (queue snapshots feed QUEUE_SLOTS): they mark
+// the way samples do, in the transaction of their write, so the claim below
+// stays correct for them too.
+func MarkMinutesDirty(ctx context.Context, tx pgx.Tx, ts []time.Time) error {
+	set := map[int64]bool{}
+	for _, t := range ts {
+		set[t.Unix()/60] = true
+	}
+	minutes := make([]int64, 0, len(set))
+	for m := range set {
+		minutes = append(minutes, m)
+	}
+	slices.Sort(minutes)
+	if err := markDirty(ctx, tx, minutes); err != nil {
+		return fmt.Errorf("error marking minutes for the rollup: %w", err)
+	}
+	return nil
+}
+
 // ClaimDirtyMinutes removes up to limit of the oldest minutes marked before
 // before and returns them, oldest first, for the caller to record in tx (the
 // rollup moves them into its own claim table).

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // m0 is the minute most tests roll up; m1 is in the next hour, same day.
@@ -98,7 +99,8 @@ func TestRollupComputesLevelsExactly(t *testing.T) {
 	}
 	_, ok := readMinute(t, pool, stream, NetOut, m0)
 	require.False(t, ok, "no stream host reported NET_OUT: no level")
-	require.Zero(t, count(t, pool, `SELECT count(*) FROM watermark_1m WHERE dimension = 'QUEUE_SLOTS'`))
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM watermark_1m WHERE dimension = 'QUEUE_SLOTS'`),
+		"no queue snapshots, no QUEUE_SLOTS level (TestRollupQueueSlotsFromQueueSnapshots)")
 
 	// The platform row is the sum of the clusters' rows in every dimension.
 	require.Zero(t, count(t, pool, `
@@ -354,4 +356,55 @@ func TestRollupReadsRawSamplesThroughTheTimeIndex(t *testing.T) {
 	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	require.Contains(t, strings.Join(plan, "\n"), "Bitmap Index Scan on host_metric_20260301_ts_idx")
+}
+
+// QUEUE_SLOTS comes from queue snapshots: used = the root queues' used vcores
+// (the minute's mean), capacity = the cluster's cores that minute, max and p95
+// = the other queues' use of their maximum share; a snapshot marks its minute
+// for the rollup, so a minute with no host sample still gets its level.
+func TestRollupQueueSlotsFromQueueSnapshots(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	f := handFleet(t, pool)
+	ctx := context.Background()
+	stream := f.clusters["stream"]
+	ids, err := workload.UpsertQueues(ctx, pool, stream, []workload.QueueSpec{
+		{Path: "root", SchedulerType: "CAPACITY", GuaranteedVcores: 1, MaxVcores: 1, GuaranteedMemory: 1, MaxMemory: 1, Weight: 1},
+		{Path: "root.etl", SchedulerType: "CAPACITY", GuaranteedVcores: 0.5, MaxVcores: 0.5, GuaranteedMemory: 0.5, MaxMemory: 0.5, Weight: 1},
+		{Path: "root.adhoc", SchedulerType: "CAPACITY", GuaranteedVcores: 0.25, MaxVcores: 1, GuaranteedMemory: 0.25, MaxMemory: 1, Weight: 1},
+	})
+	require.NoError(t, err)
+	_, err = workload.RecordQueueUsage(ctx, pool, []workload.QueueSample{
+		{QueueID: ids["root"], TS: m0, UsedVcores: 10},
+		{QueueID: ids["root"], TS: m0.Add(30 * time.Second), UsedVcores: 14},
+		{QueueID: ids["root.etl"], TS: m0, UsedVcores: 12},
+		{QueueID: ids["root.adhoc"], TS: m0, UsedVcores: 0},
+		// Two minutes later: no host sample, queues only.
+		{QueueID: ids["root"], TS: m0.Add(2 * time.Minute), UsedVcores: 6},
+	})
+	require.NoError(t, err)
+	_, err = newRollup(pool, m0.Add(5*time.Minute)).RunOnce(ctx)
+	require.NoError(t, err)
+
+	got, ok := readMinute(t, pool, stream, QueueSlots, m0)
+	require.True(t, ok)
+	// Stream's reporting hosts hold 8 + 16 cores; root used 12 on average;
+	// etl used 12 of its 0.5 × 24 = 12 maximum, adhoc 0 of 24.
+	require.InDelta(t, 12, got.Used, 1e-9)
+	require.InDelta(t, 24, got.Capacity, 1e-9)
+	approx(t, 1.0, got.Max)
+	require.Equal(t, 3, got.Hosts)
+	plat, ok := readMinute(t, pool, PlatformID, QueueSlots, m0)
+	require.True(t, ok)
+	require.InDelta(t, 12, plat.Used, 1e-9)
+	require.InDelta(t, 24, plat.Capacity, 1e-9)
+	_, ok = readMinute(t, pool, f.clusters["batch"], QueueSlots, m0)
+	require.False(t, ok, "batch has no queues")
+
+	later, ok := readMinute(t, pool, stream, QueueSlots, m0.Add(2*time.Minute))
+	require.True(t, ok, "a queue snapshot alone marks its minute")
+	require.InDelta(t, 6, later.Used, 1e-9)
+	require.Zero(t, later.Capacity, "no host reported that minute")
+	h := readCoarse(t, pool, "watermark_1h", stream, QueueSlots, m0)
+	require.Equal(t, 2, h.Minutes)
 }

@@ -29,8 +29,13 @@
 //     an unknown NIC speed (0) adds use but no capacity and has no utilisation.
 //   - CONTAINERS: used = Σ containers, capacity = Σ max(cores / 2, 1) per host: the
 //     platform's standard container is 2 vCPU, so a host holds cores/2 of them.
-//   - QUEUE_SLOTS: part of the enum so clients can ask for it, but there is no data
-//     source yet (queue snapshots are future work): every query returns no points.
+//   - QUEUE_SLOTS: from queue snapshots (queue_usage, written by internal/workload,
+//     which marks their minutes dirty): used = Σ used vcores of the cluster's root
+//     queues (the mean of the minute's snapshots), capacity = the cluster's cores
+//     that minute (the CPU capacity: YARN offers a vcore per core; 0 when no host
+//     reported), p95 and max = the other queues' used vcores over their maximum
+//     share of those cores, hosts = the queues that reported. A cluster without
+//     queue snapshots has no QUEUE_SLOTS level.
 package watermark
 
 import (

@@ -181,7 +181,7 @@ func TestAnalyzeJobOnDemandChecksTheCallerAndIsAudited(t *testing.T) {
 	_, err := pool.Exec(ctx, `UPDATE job SET owner_id = $1 WHERE id = $2`, fleet.People[fixture.Viewer], ids[0])
 	require.NoError(t, err)
 	seedRuns(t, pool, ids[0], 20, time.Now(), 1)
-	svc := workload.NewService(pool)
+	svc := workload.NewService(pool, audit.New(pool, slog.New(slog.DiscardHandler)), workload.Config{})
 	log := audit.New(pool, slog.New(slog.DiscardHandler))
 
 	viewer := as(ctx, fleet.People[fixture.Viewer], auth.Viewer)
@@ -238,7 +238,7 @@ func TestWorstJobsRanksInTheCallersScope(t *testing.T) {
 	require.NoError(t, err)
 	_, err = workload.RunAnalysis(ctx, pool, workload.AnalysisConfig{Now: func() time.Time { return now.Add(2 * time.Minute) }})
 	require.NoError(t, err)
-	svc := workload.NewService(pool)
+	svc := workload.NewService(pool, audit.New(pool, slog.New(slog.DiscardHandler)), workload.Config{})
 	ops := as(ctx, fleet.People[fixture.Operator], auth.Operator)
 
 	var seen []int64

@@ -2,11 +2,13 @@ package workload_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fault"
@@ -50,7 +52,7 @@ func TestQueueFindings(t *testing.T) {
 	require.NoError(t, workload.UpsertJobUsage(ctx, pool, []workload.UsageHour{
 		{JobID: ids[0], Hour: hour, UsedCoreSeconds: 9 * 3600}, {JobID: ids[1], Hour: hour, UsedCoreSeconds: 3600}}))
 
-	svc := workload.NewService(pool)
+	svc := workload.NewService(pool, audit.New(pool, slog.New(slog.DiscardHandler)), workload.Config{})
 	viewer := as(ctx, fleet.People[fixture.Viewer], auth.Viewer)
 	severities := func(queue string) map[string]workload.Severity {
 		fs, err := svc.QueueFindings(viewer, q[queue])

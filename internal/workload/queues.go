@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/workload/dbsqlc"
 )
 
@@ -114,7 +117,9 @@ type QueueSample struct {
 }
 
 // RecordQueueUsage stores snapshots and returns how many were new: a snapshot
-// of a queue at a time already stored is kept as it was.
+// of a queue at a time already stored is kept as it was. The snapshots'
+// minutes are marked for the watermark rollup in the same transaction, which
+// turns them into QUEUE_SLOTS levels.
 func RecordQueueUsage(ctx context.Context, q db.DBTX, samples []QueueSample) (int64, error) {
 	if len(samples) == 0 {
 		return 0, nil
@@ -130,9 +135,16 @@ func RecordQueueUsage(ctx context.Context, q db.DBTX, samples []QueueSample) (in
 		p.PendingVcores = append(p.PendingVcores, s.PendingVcores)
 		p.PendingMemoryBytes = append(p.PendingMemoryBytes, s.PendingMemoryBytes)
 	}
-	n, err := queries.QueueUsageInsert(ctx, q, p)
+	var n int64
+	err := db.InTx(ctx, q, func(tx pgx.Tx) error {
+		var err error
+		if n, err = queries.QueueUsageInsert(ctx, tx, p); err != nil {
+			return fmt.Errorf("error saving queue usage: %w", err)
+		}
+		return telemetry.MarkMinutesDirty(ctx, tx, p.Ts)
+	})
 	if err != nil {
-		return 0, fmt.Errorf("error saving queue usage: %w", err)
+		return 0, err
 	}
 	return n, nil
 }
@@ -189,10 +201,16 @@ func UpsertJobUsage(ctx context.Context, q db.DBTX, rows []UsageHour) error {
 	return nil
 }
 
+// UsageRow is a job's usage over one hour as stored.
+type UsageRow = dbsqlc.JobUsage1h
+
 // Usage returns a job's hourly usage in [from, to), checking the caller may
 // read the job's runs (usage is run detail).
 func (s *Service) Usage(ctx context.Context, j *Job, from, to time.Time) ([]*dbsqlc.JobUsage1h, error) {
 	if err := CheckRuns(ctx, j); err != nil {
+		return nil, err
+	}
+	if err := checkRange(from, to); err != nil {
 		return nil, err
 	}
 	rows, err := queries.JobUsageRange(ctx, s.pool, &dbsqlc.JobUsageRangeParams{JobID: j.ID, FromHour: from, ToHour: to})

@@ -13,7 +13,6 @@ import (
 	"github.com/teslaops/tesla/internal/workload"
 )
 
-
 // TestRunStatsReplaceTotalsKeepUnreportedAndNeverLowerAttemptsOrPeak, and a
 // terminal event that carries its start.
 func TestRunStatsReplaceTotalsKeepUnreportedAndNeverLowerAttemptsOrPeak(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
@@ -171,15 +172,18 @@ func ApplyRunEvents(ctx context.Context, q db.DBTX, evs []RunEvent) ([]int64, er
 	return ids, nil
 }
 
-// Service reads jobs and runs for callers, checking what they may see.
+// Service reads jobs, runs and queues for callers, checking what they may see,
+// and changes job priorities (audited in log).
 type Service struct {
 	pool     *pgxpool.Pool
+	audit    *audit.Log
+	cfg      Config
 	analysis AnalysisConfig
 }
 
-// NewService returns a Service over pool.
-func NewService(pool *pgxpool.Pool) *Service {
-	return &Service{pool: pool, analysis: AnalysisConfig{}.withDefaults()}
+// NewService returns a Service over pool, auditing its changes in log.
+func NewService(pool *pgxpool.Pool, log *audit.Log, cfg Config) *Service {
+	return &Service{pool: pool, audit: log, cfg: cfg.withDefaults(), analysis: AnalysisConfig{}.withDefaults()}
 }
 
 // JobsByIDs returns the jobs of ids that exist. Job identity (namespace, name,
@@ -201,15 +205,19 @@ func LoadJobs(ctx context.Context, q db.DBTX, ids []int64) (map[int64]*Job, erro
 	}
 	out := make(map[int64]*Job, len(rows))
 	for _, r := range rows {
-		bu := r.BuID
-		if bu == nil {
-			bu = r.OwnerBuID
-		}
-		out[r.ID] = &Job{ID: r.ID, Namespace: r.Namespace, Name: r.Name, OwnerID: r.OwnerID, BUID: bu,
-			ClusterID: r.ClusterID, QueueID: r.QueueID, Kind: r.Kind, Priority: r.Priority, Schedule: r.Schedule,
-			Description: r.Description, CreatedAt: r.CreatedAt}
+		out[r.ID] = jobFromRow(r)
 	}
 	return out, nil
+}
+
+func jobFromRow(r *dbsqlc.JobsByIDsRow) *Job {
+	bu := r.BuID
+	if bu == nil {
+		bu = r.OwnerBuID
+	}
+	return &Job{ID: r.ID, Namespace: r.Namespace, Name: r.Name, OwnerID: r.OwnerID, BUID: bu,
+		ClusterID: r.ClusterID, QueueID: r.QueueID, Kind: r.Kind, Priority: r.Priority, Schedule: r.Schedule,
+		Description: r.Description, CreatedAt: r.CreatedAt}
 }
 
 // Job returns one job, or NotFound.

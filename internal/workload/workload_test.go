@@ -2,11 +2,13 @@ package workload_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fault"
@@ -156,7 +158,7 @@ func TestQueuesUsageAndHourlyRows(t *testing.T) {
 	require.True(t, fault.Is(workload.UpsertJobUsage(ctx, pool, []workload.UsageHour{row, row}), fault.Invalid))
 
 	// Usage is run detail: the job has no owner, so only operators read it.
-	svc := workload.NewService(pool)
+	svc := workload.NewService(pool, audit.New(pool, slog.New(slog.DiscardHandler)), workload.Config{})
 	j, err := workload.LoadJobs(ctx, pool, []int64{job})
 	require.NoError(t, err)
 	_, err = svc.Usage(auth.WithPrincipal(ctx, &auth.Principal{PersonID: 1, Role: auth.Viewer}), j[job], ts, ts.Add(time.Hour))

@@ -12,6 +12,9 @@
 --      whose raw partition retention dropped keeps its levels;
 --   5. advance watermark_latest to each cluster's newest minute in the range (the
 --      rollup claims only complete minutes, so every minute here is final).
+-- QUEUE_SLOTS (docs/workload.md) comes from queue_usage in the same pass: used =
+-- the root queues' used vcores, capacity = the cluster's cores that minute,
+-- p95/max = the other queues' use of their maximum share, hosts = queues seen.
 -- It returns the number of levels computed, written and removed, the clusters
 -- whose levels changed and the hours (UTC) that must be re-derived.
 -- Means are sum/count over float8: avg() keeps a sum of squares it never needs,
@@ -51,7 +54,37 @@ WITH per_host AS (
            percentile_cont(0.95) WITHIN GROUP (ORDER BY containers / slots) AS ct_p95, max(containers / slots) AS ct_max, count(containers) AS ct_hosts
     FROM per_host
     GROUP BY GROUPING SETS ((cluster_id, minute), (minute))
+), per_queue AS (
+    -- QUEUE_SLOTS from the queue snapshots of the same minutes: per queue and
+    -- minute, the mean used vcores of its snapshots.
+    SELECT q.cluster_id, date_trunc('minute', u.ts) AS minute, q.parent_id IS NULL AS root, q.max_vcores,
+           sum(u.used_vcores) / count(*) AS used
+    FROM queue_usage u
+    JOIN queue q ON q.id = u.queue_id
+    WHERE u.ts >= $1 AND u.ts < $2
+    GROUP BY q.id, q.cluster_id, q.parent_id, q.max_vcores, 2
+), queue_rows AS (
+    -- The cluster's vcores are its CPU capacity of the minute (YARN offers a
+    -- vcore per core), carried on one row per cluster so the platform's sum
+    -- counts each cluster once; util is a queue's use of its maximum share.
+    SELECT pq.*,
+           CASE WHEN row_number() OVER (PARTITION BY pq.cluster_id, pq.minute ORDER BY pq.root DESC) = 1
+                THEN coalesce(a.cpu_cap, 0) ELSE 0 END AS cap,
+           pq.used / nullif(pq.max_vcores * a.cpu_cap, 0) AS util
+    FROM per_queue pq
+    LEFT JOIN agg a ON a.cluster_id = pq.cluster_id AND a.minute = pq.minute
+), queue_agg AS (
+    SELECT coalesce(cluster_id, 0) AS cluster_id, minute,
+           coalesce(sum(used) FILTER (WHERE root), 0) AS used, sum(cap) AS capacity,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY util) FILTER (WHERE NOT root) AS p95,
+           max(util) FILTER (WHERE NOT root) AS max, count(*) AS queues
+    FROM queue_rows
+    GROUP BY GROUPING SETS ((cluster_id, minute), (minute))
 ), res AS (
+    SELECT cluster_id, minute AS ts, 'QUEUE_SLOTS' AS dimension, used, capacity,
+           p95::real AS p95, max::real AS max, queues::integer AS hosts
+    FROM queue_agg
+    UNION ALL
     SELECT a.cluster_id, a.minute AS ts, d.dimension, d.used, coalesce(d.capacity, 0) AS capacity,
            d.p95::real AS p95, d.max::real AS max, d.hosts::integer AS hosts
     FROM agg a
