@@ -95,8 +95,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logg
 		if err := seedWorkload(ctx, tx, f, cfg, &st); err != nil {
 			return err
 		}
+		st.WorkloadElapsed = time.Since(wlStart)
 		logger.DebugContext(ctx, "demo workload seeded", "queues", st.Queues, "jobs", st.Jobs, "runs", st.Runs,
-			"usage_hours", st.UsageHours, "queue_samples", st.QueueSamples, "elapsed_ms", time.Since(wlStart).Milliseconds())
+			"usage_hours", st.UsageHours, "queue_samples", st.QueueSamples, "elapsed_ms", st.WorkloadElapsed.Milliseconds())
 		return nil
 	})
 	if err != nil {

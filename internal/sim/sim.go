@@ -138,7 +138,9 @@ type Stats struct {
 	BUs, People, Stacks, StackVersions, Packages, Clusters, Hosts, Components, Samples int64
 	// The workload: queues, jobs, runs, hourly usage rows and queue snapshots.
 	Queues, Jobs, Runs, UsageHours, QueueSamples int64
-	Elapsed                                      time.Duration
+	// Elapsed is the whole seed; WorkloadElapsed the part spent on the
+	// workload (planning, runs, lineage, usage, snapshots).
+	Elapsed, WorkloadElapsed time.Duration
 }
 
 // ErrNotEmpty is returned by Seed when the database already has clusters: the
