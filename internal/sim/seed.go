@@ -32,7 +32,8 @@ func IsEmpty(ctx context.Context, dbtx db.DBTX) (bool, error) {
 // Seed lays the demo fleet described by cfg onto an empty database and returns
 // what it wrote. It refuses, with ErrNotEmpty, a database that has clusters.
 //
-// Inventory and metric history are written in one transaction: a failure at any
+// Inventory, metric history and the workload (queues, jobs, runs, usage,
+// lineage: see workload.go) are written in one transaction: a failure at any
 // point leaves the database as it was, apart from empty daily partitions of
 // host_metric, which Seed creates first in their own statement so the partition
 // lock is not held for the whole seed. The single transaction costs little: the

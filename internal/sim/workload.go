@@ -199,13 +199,16 @@ func planWorkload(f *fleet, seed uint64) []plannedJob {
 		if c.kind != kindBatch {
 			continue
 		}
-		kafka := "kafka://" + strings.Replace(c.name, "batch", "rt", 1)
+		kafka := "kafka://" + c.region // the region's streaming clusters carry the topics
 		hive := "hive://" + c.name
 		owner := topBU(c.ownerBU)
 		// The owner's BU first and twice as often as the others.
 		var seq []string
-		for _, bu := range append([]string{owner}, staffed...) {
-			if len(byBU[bu]) > 0 {
+		if len(byBU[owner]) > 0 {
+			seq = append(seq, owner)
+		}
+		for _, bu := range staffed {
+			if bu != owner {
 				seq = append(seq, bu)
 			}
 		}
