@@ -58,7 +58,9 @@ const (
 
 // Ticker keeps the demo fleet alive: every tick it writes one sample per
 // reporting host, moves heartbeats and now and then makes a host sick or heals
-// one. It drives every host in the database, so it belongs to demo databases.
+// one; once a minute it moves the demo workload (runs, usage, queue snapshots:
+// see workload_tick.go). It drives every host in the database, so it belongs
+// to demo databases.
 type Ticker struct {
 	pool   *pgxpool.Pool
 	cfg    TickerConfig
