@@ -224,7 +224,7 @@ func TestSeedLeavesNothingBehindOnFailure(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Seed(ctx, pool, smallConfig, testLogger(t))
 	require.ErrorContains(t, err, "error copying host metric history")
-	for _, table := range []string{"bu", "person", "stack", "service_package", "cluster", "host", "host_component", "host_metric"} {
+	for _, table := range []string{"bu", "person", "stack", "service_package", "cluster", "host", "host_component", "host_metric", "queue", "job", "job_run", "dataset"} {
 		require.Zero(t, count(t, pool, `SELECT count(*) FROM `+table), "%s is empty after a failed seed", table)
 	}
 	empty, err := IsEmpty(ctx, pool)

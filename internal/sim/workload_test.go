@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/lineage"
 )
 
@@ -342,4 +343,21 @@ func TestTickAdvancesTheWorkload(t *testing.T) {
 	ts, err = tk.Tick(ctx, last.Add(10*time.Second))
 	require.NoError(t, err)
 	require.Zero(t, ts.WorkloadTime)
+}
+
+// TestSeedWorkloadFailureLeavesNothing fails the workload's run COPY (a
+// trigger refuses runs): the fleet written before it is rolled back too.
+func TestSeedWorkloadFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `
+		CREATE FUNCTION refuse_runs() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no runs today'; END $$;
+		CREATE TRIGGER refuse_runs BEFORE INSERT ON job_run FOR EACH ROW EXECUTE FUNCTION refuse_runs();`)
+	require.NoError(t, err)
+	_, err = Seed(ctx, pool, smallConfig, testLogger(t))
+	require.ErrorContains(t, err, "no runs today")
+	for _, table := range []string{"cluster", "host", "host_metric", "queue", "job", "job_run", "dataset"} {
+		require.Zero(t, count(t, pool, `SELECT count(*) FROM `+table), "%s is empty after a failed seed", table)
+	}
 }
