@@ -40,16 +40,6 @@ func loadLiveWorkload(ctx context.Context, q db.DBTX, seed uint64, now time.Time
 	}
 	w := &liveWorkload{parents: map[int64]int64{}, loadedAt: now}
 	rows, err = q.Query(ctx, `
-		SELECT q.id, coalesce(q.parent_id, 0) FROM queue q JOIN cluster c ON c.id = q.cluster_id
-		WHERE c.kind = 'BATCH'`)
-	if err != nil {
-		return nil, fmt.Errorf("error loading queues: %w", err)
-	}
-	var qid, parent int64
-	if _, err := pgx.ForEachRow(rows, []any{&qid, &parent}, func() error { w.parents[qid] = parent; return nil }); err != nil {
-		return nil, fmt.Errorf("error loading queues: %w", err)
-	}
-	rows, err = q.Query(ctx, `
 		SELECT j.id, j.namespace, j.name, j.kind, j.schedule, q.id, q.path, q.guaranteed_vcores, c.id, c.region
 		FROM job j
 		JOIN cluster c ON c.id = j.cluster_id AND c.name = j.namespace AND c.kind = 'BATCH'
@@ -60,21 +50,37 @@ func loadLiveWorkload(ctx context.Context, q db.DBTX, seed uint64, now time.Time
 	}
 	byID := map[int64]*demoJob{}
 	guaranteed := map[string]float64{}
-	var id int64
+	var id, qid int64
 	var ns, name, kind, schedule, path, region string
 	var g float64
+	clusters := map[int64]bool{}
 	if _, err := pgx.ForEachRow(rows, []any{&id, &ns, &name, &kind, &schedule, &qid, &path, &g, &cid, &region}, func() error {
 		k := queueKey(cid, path)
 		guaranteed[k] = g * cores[cid]
 		if j, ok := newDemoJob(seed, id, ns, name, kind, schedule, qid, k, region); ok {
 			w.jobs = append(w.jobs, j)
 			byID[id] = j
+			clusters[cid] = true
 		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("error loading demo jobs: %w", err)
 	}
 	sizeJobs(w.jobs, guaranteed)
+	// Snapshots only of the queues of clusters that run demo jobs: a queue
+	// that a real poller watches is not the ticker's to fill with zeros.
+	cids := make([]int64, 0, len(clusters))
+	for c := range clusters {
+		cids = append(cids, c)
+	}
+	rows, err = q.Query(ctx, `SELECT id, coalesce(parent_id, 0) FROM queue WHERE cluster_id = ANY($1)`, cids)
+	if err != nil {
+		return nil, fmt.Errorf("error loading queues: %w", err)
+	}
+	var parent int64
+	if _, err := pgx.ForEachRow(rows, []any{&qid, &parent}, func() error { w.parents[qid] = parent; return nil }); err != nil {
+		return nil, fmt.Errorf("error loading queues: %w", err)
+	}
 	rows, err = q.Query(ctx, `
 		SELECT e.job_id, e.direction, d.namespace, d.name
 		FROM lineage_edge e JOIN dataset d ON d.id = e.dataset_id
