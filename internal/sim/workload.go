@@ -114,14 +114,19 @@ var leafQueues = []struct {
 	vcores, memor float64
 }{{"etl", 0.6, 0.55}, {"adhoc", 0.15, 0.2}, {"streaming", 0.25, 0.25}}
 
+// buParent maps each BU of buTree to its parent.
+var buParent = func() map[string]string {
+	m := map[string]string{}
+	for _, b := range buTree {
+		m[b.code] = b.parent
+	}
+	return m
+}()
+
 // topBU returns the BU under the company root that code belongs to.
 func topBU(code string) string {
-	parent := map[string]string{}
-	for _, b := range buTree {
-		parent[b.code] = b.parent
-	}
-	for parent[code] != "CO" && parent[code] != "" {
-		code = parent[code]
+	for buParent[code] != "CO" && buParent[code] != "" {
+		code = buParent[code]
 	}
 	return code
 }
@@ -504,7 +509,8 @@ func (j *demoJob) run(n time.Time, regressedFrom time.Time) demoRun {
 	return r
 }
 
-// runsStarting returns the nominal starts of j in [from, to).
+// nominalStarts returns the nominal starts of j in [from, to); none for a
+// streaming job.
 func (j *demoJob) nominalStarts(from, to time.Time) []time.Time {
 	if j.period == 0 {
 		return nil
