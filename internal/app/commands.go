@@ -253,9 +253,9 @@ func cmdSeed(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "seeded demo fleet: %d BUs, %d people, %d clusters, %d hosts, %d components, %d metric samples in %s (%.0f samples/s)\n",
-			st.BUs, st.People, st.Clusters, st.Hosts, st.Components, st.Samples, st.Elapsed.Round(time.Millisecond),
-			float64(st.Samples)/st.Elapsed.Seconds())
+		fmt.Fprintf(stdout, "seeded demo fleet: %d BUs, %d people, %d clusters, %d hosts, %d components, %d metric samples, %d jobs in %d queues with %d runs in %s (%.0f samples/s)\n",
+			st.BUs, st.People, st.Clusters, st.Hosts, st.Components, st.Samples, st.Jobs, st.Queues, st.Runs,
+			st.Elapsed.Round(time.Millisecond), float64(st.Samples)/st.Elapsed.Seconds())
 		if err := fillWatermarks(ctx, pool, cfg, stdout); err != nil {
 			return err
 		}

@@ -246,7 +246,7 @@ type runIO struct {
 	versionAt, at time.Time
 }
 
-func saveEdges(ctx context.Context, tx pgx.Tx, edges map[edgeKey]span) error {
+func saveEdges(ctx context.Context, tx db.DBTX, edges map[edgeKey]span) error {
 	if len(edges) == 0 {
 		return nil
 	}
@@ -278,7 +278,7 @@ func saveEdges(ctx context.Context, tx pgx.Tx, edges map[edgeKey]span) error {
 	return nil
 }
 
-func saveRunIO(ctx context.Context, tx pgx.Tx, ios map[runIOKey]runIO) error {
+func saveRunIO(ctx context.Context, tx db.DBTX, ios map[runIOKey]runIO) error {
 	if len(ios) == 0 {
 		return nil
 	}
@@ -323,7 +323,7 @@ func deref(s *string) string {
 
 // upsertDatasets saves refs (in key order, so concurrent events lock rows in
 // one order) and returns their ids by (namespace, name).
-func upsertDatasets(ctx context.Context, tx pgx.Tx, refs []DatasetRef) (map[[2]string]int64, error) {
+func upsertDatasets(ctx context.Context, tx db.DBTX, refs []DatasetRef) (map[[2]string]int64, error) {
 	merged := map[[2]string]string{}
 	for _, d := range refs {
 		k := [2]string{d.Namespace, d.Name}

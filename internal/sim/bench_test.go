@@ -35,7 +35,8 @@ func benchConfig(b *testing.B) Config {
 func resetFleet(b *testing.B, pool *pgxpool.Pool) {
 	b.Helper()
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `TRUNCATE host_metric, host_component, host, cluster, stack_version_package,
+	if _, err := pool.Exec(ctx, `TRUNCATE run_io, lineage_edge, dataset, job_usage_1h, job_run, job, queue_usage, queue,
+		host_metric, host_component, host, cluster, stack_version_package,
 		service_package, stack_version, stack, person, bu RESTART IDENTITY CASCADE`); err != nil {
 		b.Fatal(err)
 	}
@@ -59,8 +60,8 @@ func BenchmarkSeedDemo(b *testing.B) {
 	b.Run("seed", func(b *testing.B) {
 		b.StopTimer()
 		pool := dbtest.New(b)
-		var rows int64
-		var busy time.Duration
+		var rows, runs int64
+		var busy, wl time.Duration
 		for range b.N {
 			resetFleet(b, pool)
 			b.StartTimer()
@@ -72,9 +73,13 @@ func BenchmarkSeedDemo(b *testing.B) {
 			busy += time.Since(began)
 			b.StopTimer()
 			rows += st.Samples
+			runs += st.Runs
+			wl += st.WorkloadElapsed
 		}
 		b.ReportMetric(float64(rows)/busy.Seconds(), "rows/s")
 		b.ReportMetric(float64(rows)/float64(b.N), "rows/op")
+		b.ReportMetric(float64(runs)/float64(b.N), "runs/op")
+		b.ReportMetric(float64(wl.Milliseconds())/float64(b.N), "workload-ms/op")
 	})
 
 	b.Run("raw_copy", func(b *testing.B) {

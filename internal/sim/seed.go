@@ -32,7 +32,8 @@ func IsEmpty(ctx context.Context, dbtx db.DBTX) (bool, error) {
 // Seed lays the demo fleet described by cfg onto an empty database and returns
 // what it wrote. It refuses, with ErrNotEmpty, a database that has clusters.
 //
-// Inventory and metric history are written in one transaction: a failure at any
+// Inventory, metric history and the workload (queues, jobs, runs, usage,
+// lineage: see workload.go) are written in one transaction: a failure at any
 // point leaves the database as it was, apart from empty daily partitions of
 // host_metric, which Seed creates first in their own statement so the partition
 // lock is not held for the whole seed. The single transaction costs little: the
@@ -91,6 +92,13 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logg
 		secs := time.Since(copyStart).Seconds()
 		logger.DebugContext(ctx, "demo history copied", "samples", n, "elapsed_ms", int64(secs*1000),
 			"rows_per_second", int64(float64(n)/math.Max(secs, 1e-9)))
+		wlStart := time.Now()
+		if err := seedWorkload(ctx, tx, f, cfg, &st); err != nil {
+			return err
+		}
+		st.WorkloadElapsed = time.Since(wlStart)
+		logger.DebugContext(ctx, "demo workload seeded", "queues", st.Queues, "jobs", st.Jobs, "runs", st.Runs,
+			"usage_hours", st.UsageHours, "queue_samples", st.QueueSamples, "elapsed_ms", st.WorkloadElapsed.Milliseconds())
 		return nil
 	})
 	if err != nil {
@@ -99,7 +107,8 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logg
 	st.Elapsed = time.Since(began)
 	logger.InfoContext(ctx, "demo fleet seeded",
 		"bus", st.BUs, "people", st.People, "clusters", st.Clusters, "hosts", st.Hosts,
-		"components", st.Components, "samples", st.Samples, "elapsed_ms", st.Elapsed.Milliseconds(),
+		"components", st.Components, "samples", st.Samples, "jobs", st.Jobs, "runs", st.Runs,
+		"elapsed_ms", st.Elapsed.Milliseconds(),
 		"rows_per_second", int64(float64(st.Samples)/math.Max(st.Elapsed.Seconds(), 1e-9)))
 	return st, nil
 }

@@ -152,6 +152,11 @@ func fingerprint(t *testing.T, pool *pgxpool.Pool) map[string]string {
 		"host":            `SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM host t`,
 		"host_component":  `SELECT md5(string_agg(t::text, '|' ORDER BY t.host_id, t.service, t.component)) FROM host_component t`,
 		"host_metric":     `SELECT md5(string_agg(t::text, '|' ORDER BY t.host_id, t.ts)) FROM host_metric t`,
+		"job": `SELECT md5(string_agg(concat_ws(',', t.id, t.namespace, t.name, t.owner_id, t.queue_id, t.kind, t.priority,
+			t.schedule, t.created_at), '|' ORDER BY t.id)) FROM job t`,
+		"job_usage_1h": `SELECT md5(string_agg(t::text, '|' ORDER BY t.job_id, t.hour)) FROM job_usage_1h t`,
+		"queue_usage":  `SELECT md5(string_agg(t::text, '|' ORDER BY t.queue_id, t.ts)) FROM queue_usage t`,
+		"run_io":       `SELECT md5(string_agg(t::text, '|' ORDER BY t.job_id, t.run_id, t.dataset_id, t.direction)) FROM run_io t`,
 	} {
 		var h string
 		require.NoError(t, pool.QueryRow(context.Background(), sql).Scan(&h), name)
@@ -170,6 +175,8 @@ func TestSeedIsDeterministic(t *testing.T) {
 
 	fa, fb, fc := fingerprint(t, a), fingerprint(t, b), fingerprint(t, c)
 	require.Equal(t, fa, fb, "the same config seeds the same fleet")
+	require.Equal(t, runsFingerprint(t, a), runsFingerprint(t, b), "and the same runs")
+	require.NotEqual(t, runsFingerprint(t, a), runsFingerprint(t, c))
 	require.NotEqual(t, fa["host"], fc["host"], "another seed gives other hosts")
 	require.NotEqual(t, fa["host_metric"], fc["host_metric"])
 	require.Equal(t, fa["bu"], fc["bu"], "the organisation is fixed")
@@ -217,7 +224,7 @@ func TestSeedLeavesNothingBehindOnFailure(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Seed(ctx, pool, smallConfig, testLogger(t))
 	require.ErrorContains(t, err, "error copying host metric history")
-	for _, table := range []string{"bu", "person", "stack", "service_package", "cluster", "host", "host_component", "host_metric"} {
+	for _, table := range []string{"bu", "person", "stack", "service_package", "cluster", "host", "host_component", "host_metric", "queue", "job", "job_run", "dataset"} {
 		require.Zero(t, count(t, pool, `SELECT count(*) FROM `+table), "%s is empty after a failed seed", table)
 	}
 	empty, err := IsEmpty(ctx, pool)

@@ -136,7 +136,11 @@ func (c Config) validate() error {
 // Stats counts what Seed wrote, for its log line and the CLI.
 type Stats struct {
 	BUs, People, Stacks, StackVersions, Packages, Clusters, Hosts, Components, Samples int64
-	Elapsed                                                                            time.Duration
+	// The workload: queues, jobs, runs, hourly usage rows and queue snapshots.
+	Queues, Jobs, Runs, UsageHours, QueueSamples int64
+	// Elapsed is the whole seed; WorkloadElapsed the part spent on the
+	// workload (planning, runs, lineage, usage, snapshots).
+	Elapsed, WorkloadElapsed time.Duration
 }
 
 // ErrNotEmpty is returned by Seed when the database already has clusters: the
@@ -146,6 +150,7 @@ var ErrNotEmpty = fault.New(fault.Conflict, "the database already has clusters: 
 
 // String summarises the stats in one line, for the `tesla seed` command.
 func (s Stats) String() string {
-	return fmt.Sprintf("%d BUs, %d people, %d stacks (%d versions, %d packages), %d clusters, %d hosts, %d components, %d samples in %s",
-		s.BUs, s.People, s.Stacks, s.StackVersions, s.Packages, s.Clusters, s.Hosts, s.Components, s.Samples, s.Elapsed.Round(time.Millisecond))
+	return fmt.Sprintf("%d BUs, %d people, %d stacks (%d versions, %d packages), %d clusters, %d hosts, %d components, %d samples, %d queues, %d jobs, %d runs, %d job-hours, %d queue snapshots in %s",
+		s.BUs, s.People, s.Stacks, s.StackVersions, s.Packages, s.Clusters, s.Hosts, s.Components, s.Samples,
+		s.Queues, s.Jobs, s.Runs, s.UsageHours, s.QueueSamples, s.Elapsed.Round(time.Millisecond))
 }

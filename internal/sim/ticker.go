@@ -41,6 +41,11 @@ type TickerConfig struct {
 	// seconds, while a heartbeat a minute old is still fresh (a host counts as
 	// silent after five).
 	HeartbeatEvery time.Duration
+	// WorkloadEvery is how often the demo workload moves (default 1m, at least
+	// the interval): runs start and end, the current hour's usage is
+	// recomputed and every queue is snapshotted. It runs after the hosts'
+	// transaction, in its own, so it never delays or risks the samples.
+	WorkloadEvery time.Duration
 }
 
 // Default chances, per tick, that the Ticker makes one healthy host sick or heals
@@ -53,13 +58,18 @@ const (
 
 // Ticker keeps the demo fleet alive: every tick it writes one sample per
 // reporting host, moves heartbeats and now and then makes a host sick or heals
-// one. It drives every host in the database, so it belongs to demo databases.
+// one; once a minute it moves the demo workload (runs, usage, queue snapshots:
+// see workload_tick.go). It drives every host in the database, so it belongs
+// to demo databases.
 type Ticker struct {
 	pool   *pgxpool.Pool
 	cfg    TickerConfig
 	logger *slog.Logger
 	// Chances per tick of a state change; tests raise them to force one.
 	sickChance, healChance float64
+	// The demo workload as last loaded, and when it last moved.
+	wl           *liveWorkload
+	lastWorkload time.Time
 }
 
 // TickStats counts what one tick did.
@@ -73,6 +83,11 @@ type TickStats struct {
 	// Where the time went: loading hosts and computing samples, storing the
 	// samples (host_metric, host_latest, rollup_dirty), moving heartbeats.
 	LoadTime, SampleTime, BeatTime time.Duration
+	// The workload step, when the tick took one: runs written (started or
+	// ended since the last step), hourly usage rows recomputed, queue
+	// snapshots stored, and the time it took.
+	Runs, UsageHours, QueueSamples int64
+	WorkloadTime                   time.Duration
 }
 
 // NewTicker returns a Ticker over pool; zero config fields take their defaults.
@@ -81,6 +96,7 @@ func NewTicker(pool *pgxpool.Pool, cfg TickerConfig, logger *slog.Logger) *Ticke
 	cfg.Seed = cmp.Or(cfg.Seed, DefaultSeed)
 	cfg.Resolution = cmp.Or(cfg.Resolution, time.Minute)
 	cfg.HeartbeatEvery = max(cfg.HeartbeatEvery, cfg.Interval)
+	cfg.WorkloadEvery = max(cmp.Or(cfg.WorkloadEvery, time.Minute), cfg.Interval)
 	return &Ticker{pool: pool, cfg: cfg, logger: logger, sickChance: defaultSickChance, healChance: defaultHealChance}
 }
 
@@ -172,13 +188,23 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 	if err != nil {
 		return TickStats{}, err
 	}
+	// The workload moves at its own, lower cadence, after the hosts committed:
+	// a failure there is reported but leaves the tick's samples stored.
+	var wlErr error
+	if t.lastWorkload.IsZero() || now.Sub(t.lastWorkload) >= t.cfg.WorkloadEvery || now.Before(t.lastWorkload) {
+		if wlErr = t.tickWorkload(ctx, now, &st); wlErr != nil {
+			wlErr = fmt.Errorf("error moving the demo workload: %w", wlErr)
+		}
+	}
 	st.Elapsed = time.Since(began)
 	t.logger.DebugContext(ctx, "sim tick",
 		"at", minute, "hosts", st.Hosts, "samples", st.Samples, "heartbeats", st.Heartbeats,
-		"made_sick", st.MadeSick, "healed", st.Healed,
+		"made_sick", st.MadeSick, "healed", st.Healed, "runs", st.Runs, "usage_hours", st.UsageHours,
+		"queue_samples", st.QueueSamples,
 		"load_ms", st.LoadTime.Milliseconds(), "samples_ms", st.SampleTime.Milliseconds(),
-		"heartbeats_ms", st.BeatTime.Milliseconds(), "elapsed_ms", st.Elapsed.Milliseconds())
-	return st, nil
+		"heartbeats_ms", st.BeatTime.Milliseconds(), "workload_ms", st.WorkloadTime.Milliseconds(),
+		"elapsed_ms", st.Elapsed.Milliseconds())
+	return st, wlErr
 }
 
 func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {

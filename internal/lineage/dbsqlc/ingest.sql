@@ -43,3 +43,9 @@ SELECT unnest(@job_ids::bigint[]), unnest(@run_ids::bigint[]), unnest(@dataset_i
 ON CONFLICT (job_id, run_id, dataset_id, direction) DO UPDATE
 SET version = CASE WHEN EXCLUDED.version <> '' THEN EXCLUDED.version ELSE r.version END,
     at = greatest(r.at, EXCLUDED.at);
+
+-- RunIOCopy records the inputs and outputs of runs that have none recorded
+-- yet (a source's history); a key already stored fails the COPY.
+-- name: RunIOCopy :copyfrom
+INSERT INTO run_io (job_id, run_id, dataset_id, direction, version, at)
+VALUES (@job_id, @run_id, @dataset_id, @direction, @version, @at);

@@ -142,6 +142,15 @@ func (q *Queries) EventsClaim(ctx context.Context, db DBTX, arg *EventsClaimPara
 	return items, nil
 }
 
+type RunIOCopyParams struct {
+	JobID     int64
+	RunID     int64
+	DatasetID int64
+	Direction string
+	Version   string
+	At        time.Time
+}
+
 const runIOUpsert = `-- name: RunIOUpsert :exec
 INSERT INTO run_io AS r (job_id, run_id, dataset_id, direction, version, at)
 SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]),
