@@ -284,3 +284,48 @@ describe('after a host state change', () => {
     sub.unsubscribe();
   });
 });
+
+describe('after a clustering run', () => {
+  it('fetches the clustering on screen again', async () => {
+    const View = graphql(`
+      query V {
+        machineClustering(filter: { kinds: [BATCH] }) {
+          computedAt
+          hostCount
+        }
+      }
+    `);
+    const Run = graphql(`
+      mutation R {
+        runClusteringAnalysis {
+          clustering {
+            computedAt
+          }
+          userErrors {
+            message
+          }
+        }
+      }
+    `);
+    let at = '2026-11-30T14:00:00Z';
+    const fetch = vi.fn(async (_u: RequestInfo | URL, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body));
+      if (body.operationName === 'R') {
+        at = '2026-11-30T15:00:00Z';
+        return json({ data: { runClusteringAnalysis: { __typename: 'RunClusteringAnalysisPayload', clustering: { __typename: 'MachineClustering', computedAt: at }, userErrors: [] } } });
+      }
+      return json({ data: { machineClustering: { __typename: 'MachineClustering', computedAt: at, hostCount: 3 } } });
+    });
+    const client = createAppClient({ fetch });
+    const seen: string[] = [];
+    const sub = pipe(
+      client.query(View, {}),
+      subscribe((r) => r.data?.machineClustering && seen.push(r.data.machineClustering.computedAt)),
+    );
+    await vi.waitFor(() => expect(seen).toContain('2026-11-30T14:00:00Z'));
+    await client.mutation(Run, {}).toPromise();
+    await vi.waitFor(() => expect(seen.at(-1)).toBe('2026-11-30T15:00:00Z'));
+    expect(fetch.mock.calls.map((c) => JSON.parse(String(c[1]?.body)).operationName)).toEqual(['V', 'R', 'V']);
+    sub.unsubscribe();
+  });
+});
