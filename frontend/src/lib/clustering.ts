@@ -202,6 +202,8 @@ export function clusteringChartOption(points: ScatterPoint[], groups: ScatterGro
     nameLocation: 'middle',
     nameGap: 28,
     scale: true,
+    // The axes at the chart's edges: a line through 0 would cut the cloud.
+    axisLine: { onZero: false },
     axisLabel: { color: PALETTE.axis },
     splitLine: { lineStyle: { color: PALETTE.grid } },
   });

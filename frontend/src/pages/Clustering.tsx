@@ -88,7 +88,7 @@ export const ClusteringQuery = graphql(`
 
 export const ClusterChoicesQuery = graphql(`
   query ClusteringClusterChoices {
-    clusters(first: 500, orderBy: { field: NAME, direction: ASC }) {
+    clusters(first: 100, orderBy: { field: NAME, direction: ASC }) {
       nodes {
         id
         name
@@ -160,7 +160,6 @@ function RunButton() {
 }
 
 function RunFacts({ c }: { c: Clustering }) {
-  const best = Math.max(...c.candidates.map((x) => x.silhouette));
   return (
     <div className="clustering-facts" data-testid="run-facts">
       <dl className="facts">
@@ -194,7 +193,7 @@ function RunFacts({ c }: { c: Clustering }) {
         </div>
       </dl>
       <div className="candidates" data-testid="candidates" aria-label="Silhouette of each candidate number of groups">
-        <div className="muted small">Silhouette per candidate k (the best one is chosen)</div>
+        <div className="muted small">Silhouette per candidate k: the highest is kept, and a larger k only when it is higher by more than 0.01</div>
         {c.candidates.map((x) => (
           <div key={x.k} className={`candidate${x.k === c.chosenK ? ' chosen' : ''}`} data-k={x.k}>
             <span className="candidate-k">k={x.k}</span>
@@ -203,7 +202,7 @@ function RunFacts({ c }: { c: Clustering }) {
             </span>
             <span className="candidate-value">
               {x.silhouette.toFixed(2)}
-              {x.k === c.chosenK && x.silhouette === best ? ' ✓' : ''}
+              {x.k === c.chosenK ? ' ✓' : ''}
             </span>
           </div>
         ))}
@@ -293,7 +292,7 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
     if ((search.rack ?? '') !== rack) setSearch({ rack });
   }, [rack]);
 
-  const [{ data: choices }] = useQuery({ query: ClusterChoicesQuery });
+  const [{ data: choices, error: choicesError }] = useQuery({ query: ClusterChoicesQuery });
   const clusters = useMemo(() => (choices?.clusters.nodes ?? []).filter((c) => !kind || c.kind === kind), [choices, kind]);
   const clusterId = clusterName ? (choices?.clusters.nodes.find((c) => c.name === clusterName)?.id ?? null) : null;
   // A cluster named in the URL waits for its id, so the page never shows the
@@ -359,6 +358,7 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
       </div>
 
       {error && <ErrorPanel error={error} onRetry={refetch} />}
+      {choicesError && <ErrorPanel error={choicesError} />}
       {unknownCluster && <div className="empty">There is no cluster named {clusterName}.</div>}
       {!data && !error && (fetching || waiting) && <Loading what="Loading the clustering" />}
 
