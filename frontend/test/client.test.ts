@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CombinedError } from '@urql/core';
 import { pipe, subscribe } from 'wonka';
 import { createAppClient, cacheKeys } from '../src/lib/client';
-import { codeFromStatus, codeOf, errorCodeOf, messageOf } from '../src/lib/errors';
+import { codeFromStatus, codeOf, describeCode, errorCodeOf, messageOf, retryAfterOf } from '../src/lib/errors';
 import { forgetCsrfToken } from '../src/lib/session';
 import { refusal } from '../src/lib/mutation';
 import { graphql } from '../src/graphql';
@@ -142,6 +142,16 @@ describe('errors', () => {
     const err = new CombinedError({ graphQLErrors: [{ message: 'one' }, { message: 'two' }] });
     expect(messageOf(err)).toBe('one; two');
     expect(codeOf(new Error('plain'))).toBeNull();
+  });  it('knows RATE_LIMITED and TIMEOUT, and when to retry', () => {
+    const limited = new CombinedError({ graphQLErrors: [{ message: 'busy', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 5 } }] });
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    expect(describeCode('RATE_LIMITED')).toMatch(/busy/);
+    expect(retryAfterOf(limited)).toBe(5);
+    expect(retryAfterOf(new CombinedError({ graphQLErrors: [{ message: 'busy', extensions: { code: 'RATE_LIMITED' } }] }))).toBe(1);
+    const timeout = new CombinedError({ graphQLErrors: [{ message: 'slow', extensions: { code: 'TIMEOUT' } }] });
+    expect(codeOf(timeout)).toBe('TIMEOUT');
+    expect(retryAfterOf(timeout)).toBeNull();
+    expect(retryAfterOf(new Error('plain'))).toBeNull();
   });
 });
 

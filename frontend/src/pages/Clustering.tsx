@@ -10,6 +10,7 @@ import { useNavigate } from '@tanstack/react-router';
 import { graphql, type ResultOf } from '../graphql';
 import { useCan, useDebounced } from '../lib/hooks';
 import { refusal } from '../lib/mutation';
+import { retryAfterOf } from '../lib/errors';
 import { formatDateTime, formatNumber, formatRelative, humanizeEnum } from '../lib/format';
 import {
   CLUSTER_KINDS,
@@ -305,6 +306,27 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
   const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const c = data?.machineClustering ?? null;
 
+  // The view is an expensive operation (it reads a whole run), of which the
+  // server runs one per person at once: a filter changed while the last view
+  // still loads is refused with RATE_LIMITED. Retried a few times, sooner than
+  // the server's hint (the request in the way is this page's own), before the
+  // error is shown.
+  const [retries, setRetries] = useState(0);
+  const retryIn = error ? retryAfterOf(error) : null;
+  const retrying = retryIn !== null && retries < 3;
+  useEffect(() => {
+    if (!error) {
+      if (data) setRetries(0);
+      return;
+    }
+    if (!retrying) return;
+    const t = setTimeout(() => {
+      setRetries((n) => n + 1);
+      refetch();
+    }, 1000 * Math.min(retryIn!, 2 ** retries));
+    return () => clearTimeout(t);
+  }, [error, data]);
+
   const option = useMemo(() => (c ? clusteringChartOption(c.points, c.groups, c.explainedVariance) : null), [c]);
   const filtered = Boolean(kind || clusterName || rack);
 
@@ -357,7 +379,16 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
         {fetching && <span className="spinner" aria-label="Loading the clustering" />}
       </div>
 
-      {error && <ErrorPanel error={error} onRetry={refetch} />}
+      {error && !retrying && (
+        <ErrorPanel
+          error={error}
+          onRetry={() => {
+            setRetries(0);
+            refetch();
+          }}
+        />
+      )}
+      {retrying && <Loading what="The server is busy with your last request; trying again" />}
       {choicesError && <ErrorPanel error={choicesError} />}
       {unknownCluster && <div className="empty">There is no cluster named {clusterName}.</div>}
       {!data && !error && (fetching || waiting) && <Loading what="Loading the clustering" />}
