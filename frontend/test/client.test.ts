@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CombinedError } from '@urql/core';
 import { pipe, subscribe } from 'wonka';
 import { createAppClient, cacheKeys } from '../src/lib/client';
-import { codeFromStatus, codeOf, errorCodeOf, messageOf } from '../src/lib/errors';
+import { codeFromStatus, codeOf, describeCode, errorCodeOf, messageOf, retryAfterOf } from '../src/lib/errors';
 import { forgetCsrfToken } from '../src/lib/session';
 import { refusal } from '../src/lib/mutation';
 import { graphql } from '../src/graphql';
@@ -142,6 +142,16 @@ describe('errors', () => {
     const err = new CombinedError({ graphQLErrors: [{ message: 'one' }, { message: 'two' }] });
     expect(messageOf(err)).toBe('one; two');
     expect(codeOf(new Error('plain'))).toBeNull();
+  });  it('knows RATE_LIMITED and TIMEOUT, and when to retry', () => {
+    const limited = new CombinedError({ graphQLErrors: [{ message: 'busy', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 5 } }] });
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
+    expect(describeCode('RATE_LIMITED')).toMatch(/busy/);
+    expect(retryAfterOf(limited)).toBe(5);
+    expect(retryAfterOf(new CombinedError({ graphQLErrors: [{ message: 'busy', extensions: { code: 'RATE_LIMITED' } }] }))).toBe(1);
+    const timeout = new CombinedError({ graphQLErrors: [{ message: 'slow', extensions: { code: 'TIMEOUT' } }] });
+    expect(codeOf(timeout)).toBe('TIMEOUT');
+    expect(retryAfterOf(timeout)).toBeNull();
+    expect(retryAfterOf(new Error('plain'))).toBeNull();
   });
 });
 
@@ -281,6 +291,51 @@ describe('after a host state change', () => {
     await vi.waitFor(() => expect(seen.at(-1)).toEqual({ online: 2, listed: 2 }));
     await client.mutation(SetState, { input: { hostId: 'h2', state: 'MAINTENANCE', reason: 'disk' } }).toPromise();
     await vi.waitFor(() => expect(seen.at(-1)).toEqual({ online: 1, listed: 1 }));
+    sub.unsubscribe();
+  });
+});
+
+describe('after a clustering run', () => {
+  it('fetches the clustering on screen again', async () => {
+    const View = graphql(`
+      query V {
+        machineClustering(filter: { kinds: [BATCH] }) {
+          computedAt
+          hostCount
+        }
+      }
+    `);
+    const Run = graphql(`
+      mutation R {
+        runClusteringAnalysis {
+          clustering {
+            computedAt
+          }
+          userErrors {
+            message
+          }
+        }
+      }
+    `);
+    let at = '2026-11-30T14:00:00Z';
+    const fetch = vi.fn(async (_u: RequestInfo | URL, init?: RequestInit) => {
+      const body = JSON.parse(String(init?.body));
+      if (body.operationName === 'R') {
+        at = '2026-11-30T15:00:00Z';
+        return json({ data: { runClusteringAnalysis: { __typename: 'RunClusteringAnalysisPayload', clustering: { __typename: 'MachineClustering', computedAt: at }, userErrors: [] } } });
+      }
+      return json({ data: { machineClustering: { __typename: 'MachineClustering', computedAt: at, hostCount: 3 } } });
+    });
+    const client = createAppClient({ fetch });
+    const seen: string[] = [];
+    const sub = pipe(
+      client.query(View, {}),
+      subscribe((r) => r.data?.machineClustering && seen.push(r.data.machineClustering.computedAt)),
+    );
+    await vi.waitFor(() => expect(seen).toContain('2026-11-30T14:00:00Z'));
+    await client.mutation(Run, {}).toPromise();
+    await vi.waitFor(() => expect(seen.at(-1)).toBe('2026-11-30T15:00:00Z'));
+    expect(fetch.mock.calls.map((c) => JSON.parse(String(c[1]?.body)).operationName)).toEqual(['V', 'R', 'V']);
     sub.unsubscribe();
   });
 });

@@ -39,6 +39,10 @@ describe('routes', () => {
   });
   it('match coming-soon sections and report unknown paths as not found', async () => {
     expect((await resolve('/cost')).router.state.matches.at(-1)!.routeId).toBe('/app/cost');
+    // A built page has its own route with its search params.
+    const clustering = (await resolve('/intelligence/clustering?kind=BATCH&rack=r1')).router.state.matches.at(-1)!;
+    expect(clustering.routeId).toBe('/app/intelligence/clustering');
+    expect(clustering.search).toEqual({ kind: 'BATCH', rack: 'r1' });
     // Only the root matches: it renders the not-found page inside the shell.
     const { router } = await resolve('/no/such/page');
     expect(router.state.matches.map((m) => m.routeId)).toEqual(['__root__']);

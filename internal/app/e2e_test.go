@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -59,11 +60,16 @@ type demoServerProcess struct {
 	token    string
 	clusters []string
 	addr     string
+	// Jobs neither run at seeding nor scheduled (see newDemoServer).
+	without []string
 
 	stop func()
 }
 
-func newDemoServer(t *testing.T) *demoServerProcess {
+// newDemoServer seeds the fleet and runs every scheduled job once but those
+// named in without, which neither run here nor get scheduled by start: a server
+// as it is before their first run.
+func newDemoServer(t *testing.T, without ...string) *demoServerProcess {
 	t.Helper()
 	d := dbtest.NewDatabase(t, db.Options{})
 	ctx := context.Background()
@@ -76,11 +82,11 @@ func newDemoServer(t *testing.T) *demoServerProcess {
 	require.NoError(t, err)
 	cfg.CookieSecure = false
 	require.NoError(t, fillWatermarks(ctx, d.Pool, cfg, io.Discard))
-	for _, j := range jobs.Default(d.Pool, cfg.Jobs) {
+	ds := &demoServerProcess{d: d, logger: logger, cfg: cfg, token: secret, without: without}
+	for _, j := range ds.jobs(cfg.Jobs) {
 		_, err := jobs.Run(ctx, d.Pool, logger, "e2e", j)
 		require.NoError(t, err)
 	}
-	ds := &demoServerProcess{d: d, logger: logger, cfg: cfg, token: secret}
 	t.Cleanup(func() {
 		if ds.stop != nil {
 			ds.stop()
@@ -94,6 +100,17 @@ func newDemoServer(t *testing.T) *demoServerProcess {
 		ds.clusters = append(ds.clusters, n)
 	}
 	return ds
+}
+
+// jobs is the default job set less the jobs this server goes without.
+func (ds *demoServerProcess) jobs(cfg jobs.DefaultConfig) []jobs.Job {
+	var out []jobs.Job
+	for _, j := range jobs.Default(ds.d.Pool, cfg) {
+		if !slices.Contains(ds.without, j.Name()) {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 // start serves on addr with fresh services (as a new process would have).
@@ -114,7 +131,7 @@ func (ds *demoServerProcess) start(t *testing.T, addr string) {
 	go func() { _ = sim.NewTicker(ds.d.Pool, sim.TickerConfig{Interval: 2 * time.Second}, ds.logger).Run(ctx) }()
 	cfg := ds.cfg
 	cfg.Jobs.Schedules = map[string]jobs.Schedule{jobs.NameWatermarkRollup: {Interval: 5 * time.Second}}
-	sched, err := jobs.NewScheduler(ds.d.Pool, ds.logger, "e2e", jobs.Default(ds.d.Pool, cfg.Jobs)...)
+	sched, err := jobs.NewScheduler(ds.d.Pool, ds.logger, "e2e", ds.jobs(cfg.Jobs)...)
 	require.NoError(t, err)
 	sched.Start()
 	ds.stop = func() {
@@ -300,4 +317,32 @@ func TestBrowserActions(t *testing.T) {
 		"TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer, "TESLA_CLUSTER="+ds.clusters[0],
 		"E2E_ARTIFACTS="+artifactsDir())
 	requireScreenshots(t, "cluster-maintenance.png", "host-state.png", "host-refused.png", "thresholds.png", "tokens.png")
+}
+
+// TestBrowserMachineClustering drives the machine clustering page in Chromium
+// against a real server that has not clustered yet: a viewer sees the empty
+// state and no run button; an operator runs the analysis and sees the scatter
+// and the group table with counts; filters narrow the counts; the viewer then
+// sees the run, still without the button.
+func TestBrowserMachineClustering(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t, jobs.NameMachineClustering)
+	ctx := context.Background()
+	// The analysis reads the last 24 complete hours of hourly sums: the seeded
+	// history (rolled up by host-hours above) must reach into that window.
+	var hosts int
+	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(DISTINCT host_id) FROM host_metric_1h
+		WHERE hour >= date_trunc('hour', now()) - interval '24 hours' AND hour < date_trunc('hour', now())`).Scan(&hosts))
+	require.Greater(t, hosts, 10, "the seeded fleet has hourly sums in the clustering window")
+	ds.start(t, "127.0.0.1:0")
+	cli := cliContext(ctx)
+	operator, err := createTokenFor(cli, ds.d.Pool, ds.logger, sim.DemoOperatorLogin, auth.Operator, "e2e", time.Hour)
+	require.NoError(t, err)
+	viewer, err := createTokenFor(cli, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
+	require.NoError(t, err)
+	runNode(t, "e2e/clustering.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
+		"TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer, "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "clustering-empty.png", "clustering.png")
 }

@@ -37,6 +37,7 @@ const BigScreen = page(() => import('../pages/BigScreen'), 'BigScreen');
 const MachineSearch = page(() => import('../pages/MachineSearch'), 'MachineSearch');
 const MachineAnalysis = page(() => import('../pages/MachineAnalysis'), 'MachineAnalysis');
 const Tokens = page(() => import('../pages/Tokens'), 'Tokens');
+const Clustering = page(() => import('../pages/Clustering'), 'Clustering');
 
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
@@ -181,6 +182,15 @@ const watermarksRoute = createRoute({
   },
 });
 
+const clusteringRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'intelligence/clustering',
+  validateSearch: stringSearch('kind', 'cluster', 'rack'),
+  component: function ClusteringRoute() {
+    return <Clustering search={clusteringRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -210,6 +220,7 @@ export const routeTree = rootRoute.addChildren([
     hostRoute,
     machinesRoute,
     watermarksRoute,
+    clusteringRoute,
     schedulerRoute,
     stacksRoute,
     auditRoute,

@@ -82,11 +82,7 @@ export const NAV: NavSection[] = [
         path: '/intelligence/anomalies',
         soon: 'Machines and metrics that behave abnormally, how severe each anomaly is, and its status (open, acknowledged, resolved).',
       },
-      {
-        label: 'Machine clustering',
-        path: '/intelligence/clustering',
-        soon: 'Machines grouped by their CPU, memory, network, IO and container behaviour, shown on a 2-D distribution chart with the host count per group; filterable.',
-      },
+      { label: 'Machine clustering', path: '/intelligence/clustering' },
     ],
   },
   {

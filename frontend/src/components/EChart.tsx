@@ -2,12 +2,12 @@
 // are bundled. Loaded lazily (see LazyChart) so the sign-in page stays small.
 import { useEffect, useRef } from 'react';
 import * as echarts from 'echarts/core';
-import { BarChart, LineChart, PieChart } from 'echarts/charts';
+import { BarChart, LineChart, PieChart, ScatterChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { EChartsCoreOption } from 'echarts/core';
 
-echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, PieChart, ScatterChart, GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent, CanvasRenderer]);
 
 export interface EChartProps {
   option: EChartsCoreOption;
@@ -15,16 +15,22 @@ export interface EChartProps {
   testId?: string;
   ariaLabel?: string;
   className?: string;
+  /** Called with ECharts' event parameters when a data item is clicked. */
+  onClick?: (params: { data?: unknown; seriesName?: string }) => void;
 }
 
-export default function EChart({ option, height = 280, testId, ariaLabel, className }: EChartProps) {
+export default function EChart({ option, height = 280, testId, ariaLabel, className, onClick }: EChartProps) {
   const ref = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
+  // The latest handler, so a new closure on every render does not rebind the event.
+  const click = useRef(onClick);
+  click.current = onClick;
 
   useEffect(() => {
     if (!ref.current) return;
     const c = echarts.init(ref.current, undefined, { renderer: 'canvas' });
     chart.current = c;
+    c.on('click', (params) => click.current?.(params as { data?: unknown; seriesName?: string }));
     const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(() => c.resize()) : null;
     ro?.observe(ref.current);
     return () => {

@@ -32,3 +32,4 @@ export type ThresholdKind = Enum<'ThresholdKind'>;
 /** The one spelling of a water-level dimension: the schema's enum. */
 export type WatermarkDimension = Enum<'WatermarkDimension'>;
 export type WatermarkStatus = Enum<'WatermarkStatus'>;
+export type MachineFeature = Enum<'MachineFeature'>;

@@ -48,6 +48,10 @@ export const cacheUpdates: NonNullable<CacheExchangeOpts['updates']> = {
     createApiToken(_result, _args, cache) {
       invalidateFields(cache, 'Query', ['apiTokens']);
     },
+    runClusteringAnalysis(_result, _args, cache) {
+      // A new run changes every filtered view of the clustering.
+      invalidateFields(cache, 'Query', ['machineClustering']);
+    },
   },
 };
 

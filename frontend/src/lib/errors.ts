@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
   | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'TIMEOUT'
   | 'INTERNAL'
   | 'GRAPHQL_PARSE_FAILED'
   | 'GRAPHQL_VALIDATION_FAILED'
@@ -23,6 +25,8 @@ export const SERVER_CODES: readonly ErrorCode[] = [
   'NOT_FOUND',
   'BAD_USER_INPUT',
   'CONFLICT',
+  'RATE_LIMITED',
+  'TIMEOUT',
   'INTERNAL',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -103,6 +107,10 @@ export function describeCode(code: ErrorCode): string {
       return 'The request was not valid.';
     case 'CONFLICT':
       return 'The change conflicts with the current state.';
+    case 'RATE_LIMITED':
+      return 'The server is busy with requests like this one.';
+    case 'TIMEOUT':
+      return 'The request took too long.';
     case 'INTERNAL':
       return 'The server had a problem.';
     case 'NETWORK':
@@ -113,4 +121,18 @@ export function describeCode(code: ErrorCode): string {
     default:
       return 'The request failed.';
   }
+}
+
+/**
+ * For an error that asks to be retried (RATE_LIMITED: another expensive request
+ * of the same person still runs, or the server runs its most at once), the
+ * seconds the server suggests waiting; null for every other error.
+ */
+export function retryAfterOf(err: unknown): number | null {
+  if (codeOf(err) !== 'RATE_LIMITED' || !(err instanceof CombinedError)) return null;
+  for (const e of err.graphQLErrors) {
+    const s = Number(e.extensions?.retryAfterSeconds);
+    if (Number.isFinite(s) && s > 0) return s;
+  }
+  return 1;
 }
