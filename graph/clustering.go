@@ -44,7 +44,7 @@ func machineClustering(v *clustering.View) *model.MachineClustering {
 }
 
 func machinePoint(p clustering.Point) *model.MachinePoint {
-	return &model.MachinePoint{HostID: p.HostID, X: p.X, Y: p.Y, Group: p.Label, Distance: p.Distance, Outlier: p.Outlier}
+	return &model.MachinePoint{HostID: p.HostID, Hostname: p.Hostname, ClusterName: p.Cluster, X: p.X, Y: p.Y, Group: p.Label, Distance: p.Distance, Outlier: p.Outlier}
 }
 
 func clusteringFilter(f *model.MachineClusteringFilter) (clustering.Filter, error) {

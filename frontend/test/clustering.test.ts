@@ -88,7 +88,8 @@ describe('groups and runs', () => {
 
 describe('clusteringChartOption', () => {
   const pt = (hostname: string, group: number, outlier = false): ScatterPoint => ({
-    host: { hostname, cluster: { name: 'c1' } },
+    hostname,
+    clusterName: 'c1',
     x: group,
     y: -group,
     group,

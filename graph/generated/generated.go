@@ -579,12 +579,14 @@ type ComplexityRoot struct {
 	}
 
 	MachinePoint struct {
-		Distance func(childComplexity int) int
-		Group    func(childComplexity int) int
-		Host     func(childComplexity int) int
-		Outlier  func(childComplexity int) int
-		X        func(childComplexity int) int
-		Y        func(childComplexity int) int
+		ClusterName func(childComplexity int) int
+		Distance    func(childComplexity int) int
+		Group       func(childComplexity int) int
+		Host        func(childComplexity int) int
+		Hostname    func(childComplexity int) int
+		Outlier     func(childComplexity int) int
+		X           func(childComplexity int) int
+		Y           func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -3270,6 +3272,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MachineGroup.Label(childComplexity), true
 
+	case "MachinePoint.clusterName":
+		if e.ComplexityRoot.MachinePoint.ClusterName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.ClusterName(childComplexity), true
 	case "MachinePoint.distance":
 		if e.ComplexityRoot.MachinePoint.Distance == nil {
 			break
@@ -3288,6 +3296,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MachinePoint.Host(childComplexity), true
+	case "MachinePoint.hostname":
+		if e.ComplexityRoot.MachinePoint.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachinePoint.Hostname(childComplexity), true
 	case "MachinePoint.outlier":
 		if e.ComplexityRoot.MachinePoint.Outlier == nil {
 			break
@@ -5112,6 +5126,9 @@ type MachineGroup {
 "A host on the distribution chart."
 type MachinePoint {
   host: Host!
+  "The host's name and its cluster's, without loading either (what a chart's tooltip shows)."
+  hostname: String!
+  clusterName: String!
   "Its place on the first two principal components of the standardised features."
   x: Float!
   y: Float!
@@ -7752,6 +7769,10 @@ func (ec *executionContext) childFields_MachinePoint(ctx context.Context, field 
 	switch field.Name {
 	case "host":
 		return ec.fieldContext_MachinePoint_host(ctx, field)
+	case "hostname":
+		return ec.fieldContext_MachinePoint_hostname(ctx, field)
+	case "clusterName":
+		return ec.fieldContext_MachinePoint_clusterName(ctx, field)
 	case "x":
 		return ec.fieldContext_MachinePoint_x(ctx, field)
 	case "y":
@@ -18979,6 +19000,52 @@ func (ec *executionContext) fieldContext_MachinePoint_host(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MachinePoint_hostname(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachinePoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _MachinePoint_clusterName(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachinePoint_clusterName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClusterName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachinePoint_clusterName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachinePoint", field, false, false, "String")
 }
 
 func (ec *executionContext) _MachinePoint_x(ctx context.Context, field graphql.CollectedField, obj *model.MachinePoint) (ret graphql.Marshaler) {
@@ -31626,6 +31693,16 @@ func (ec *executionContext) _MachinePoint(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._MachinePoint_host(ctx, field, obj)
 				})
+		case "hostname":
+			out.Values[i] = ec._MachinePoint_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "clusterName":
+			out.Values[i] = ec._MachinePoint_clusterName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "x":
 			out.Values[i] = ec._MachinePoint_x(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -25,12 +25,14 @@ type MachineClustering struct {
 // MachinePoint is a host on the distribution chart; the host itself is loaded
 // when asked.
 type MachinePoint struct {
-	HostID   int64   `json:"-"`
-	X        float64 `json:"x"`
-	Y        float64 `json:"y"`
-	Group    int     `json:"group"`
-	Distance float64 `json:"distance"`
-	Outlier  bool    `json:"outlier"`
+	HostID      int64   `json:"-"`
+	Hostname    string  `json:"hostname"`
+	ClusterName string  `json:"clusterName"`
+	X           float64 `json:"x"`
+	Y           float64 `json:"y"`
+	Group       int     `json:"group"`
+	Distance    float64 `json:"distance"`
+	Outlier     bool    `json:"outlier"`
 }
 
 // Anomaly is an anomaly episode; its host, cluster and acknowledging person

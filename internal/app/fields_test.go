@@ -110,7 +110,7 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		WITH r AS (INSERT INTO clustering_run (window_from, window_to, features, k, quality, silhouettes, hosts, outliers,
 		                                       explained, iterations, seed, duration_ms, groups)
 		           VALUES (now() - interval '1 day', now(), '{}', 1, 0, '{}', 1, 0, '{0,0}', 1, 1, 1, '[]') RETURNING id)
-		INSERT INTO clustering_assignment SELECT r.id, h.id, 0, 0, 0, 0, false FROM r, host h`)
+		INSERT INTO clustering_assignment SELECT r.id, h.id, 0, 0, 0, 0, false, h.id FROM r, host h`)
 	require.NoError(t, err)
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO queue (cluster_id, name, path) SELECT id, 'root', 'root' FROM cluster WHERE name = 'rt-ads-1'`)
 	require.NoError(t, err)

@@ -485,7 +485,7 @@ func TestJobsPageStatementsDoNotGrowWithJobs(t *testing.T) {
 		require.Empty(t, r.Errors, r.Raw)
 		require.Len(t, dig(r.Data, "jobs", "nodes"), n)
 	}
-	require.Equal(t, counts[2], counts[20], "statements: %v", counts)
+	require.Equal(t, counts[2], counts[20], "statements: %v\n%s", counts, strings.Join(e.counter.Statements(), "\n"))
 
 	// A viewer's page: her own jobs' runs answer, the others' fail one by one.
 	r := e.gql(t, e.as(fixture.Viewer), `{ jobs(first: 20) { nodes { name runs(first: 1) { totalCount } } } }`, nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -240,11 +241,13 @@ func (s *Service) store(ctx context.Context, from, to time.Time, seed uint64, id
 			res.Explained[:], res.Iterations, int64(seed), out.Duration.Milliseconds(), groupJSON).Scan(&id); err != nil {
 			return fmt.Errorf("error recording clustering run: %w", err)
 		}
+		// A seeded random order of the hosts: the chart's even sample.
+		rank := rand.New(rand.NewPCG(seed, 0x72616e6b)).Perm(len(ids)) // "rank"
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"clustering_assignment"},
-			[]string{"run_id", "host_id", "label", "x", "y", "distance", "outlier"},
+			[]string{"run_id", "host_id", "label", "x", "y", "distance", "outlier", "rank"},
 			pgx.CopyFromSlice(len(ids), func(i int) ([]any, error) {
 				return []any{id, ids[i], res.Labels[i], float32(res.X[i]), float32(res.Y[i]),
-					float32(res.Distances[i]), res.Outlier[i]}, nil
+					float32(res.Distances[i]), res.Outlier[i], int32(rank[i])}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("error storing clustering assignments: %w", err)

@@ -74,13 +74,34 @@ type Filter struct {
 	Rack *string
 }
 
+// Empty reports whether f keeps every host.
+func (f Filter) Empty() bool { return f.empty() }
+
+// Scan says how many assignment rows a view through f reads at most, for
+// pricing: none for the whole fleet (the run's counts, the sample index), the
+// clusters' hosts for a filter by cluster (largest hosts per cluster each), a
+// rack's for a rack, every host otherwise.
+func (f Filter) Scan(fleet, largestCluster, rack int) int {
+	switch {
+	case f.empty():
+		return 0
+	case f.Rack != nil:
+		return rack
+	case len(f.Kinds) == 0 && f.BUID == nil:
+		return min(fleet, len(f.ClusterIDs)*largestCluster)
+	}
+	return fleet
+}
+
 func (f Filter) empty() bool {
 	return len(f.ClusterIDs) == 0 && len(f.Kinds) == 0 && f.BUID == nil && f.Rack == nil
 }
 
-// Point is one host on the distribution chart.
+// Point is one host on the distribution chart, with the names a chart shows.
 type Point struct {
 	HostID   int64
+	Hostname string
+	Cluster  string
 	Label    int
 	X, Y     float64
 	Distance float64
@@ -125,6 +146,15 @@ func (s *Service) Latest(ctx context.Context, f Filter) (*View, error) {
 		return nil, err
 	}
 	v := &View{Run: r, Filter: f}
+	if f.empty() {
+		// The whole fleet: the run's own counts, no scan.
+		for _, g := range r.Groups {
+			v.Groups = append(v.Groups, GroupView{Label: g.Label, Centroid: g.Centroid, Z: g.Z,
+				Description: g.Description, Hosts: g.Hosts, FleetHosts: g.Hosts})
+			v.Hosts += g.Hosts
+		}
+		return v, nil
+	}
 	where, args := f.where(r.ID)
 	counts := map[int]int{}
 	rows, err := s.pool.Query(ctx, `SELECT a.label, count(*) FROM clustering_assignment a
@@ -149,10 +179,9 @@ func (s *Service) Latest(ctx context.Context, f Filter) (*View, error) {
 }
 
 // Points returns up to limit of the view's hosts for the distribution chart:
-// every outlier first, then a sample in the order of a hash of the host id
-// (stable between requests, uncorrelated with how hosts were numbered), so a
-// chart of 200,000 hosts stays a few thousand dots with every group in
-// proportion.
+// every outlier first, then an even sample (the run's random order, stable
+// between requests and read from an index), so a chart of 200,000 hosts stays
+// a few thousand dots with every group in proportion.
 func (s *Service) Points(ctx context.Context, v *View, limit int) ([]Point, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
@@ -161,9 +190,9 @@ func (s *Service) Points(ctx context.Context, v *View, limit int) ([]Point, erro
 		return nil, fault.Field("limit", "limit must be between 0 and %d", MaxPoints)
 	}
 	where, args := v.Filter.where(v.Run.ID)
-	return s.points(ctx, `SELECT a.host_id, a.label, a.x, a.y, a.distance, a.outlier
+	return s.points(ctx, `SELECT a.host_id, h.hostname, c.name, a.label, a.x, a.y, a.distance, a.outlier
 		FROM clustering_assignment a JOIN host h ON h.id = a.host_id JOIN cluster c ON c.id = h.cluster_id
-		WHERE `+where+` ORDER BY a.outlier DESC, hashint8(a.host_id), a.host_id LIMIT `+strconv.Itoa(limit), args)
+		WHERE `+where+` ORDER BY a.outlier DESC, a.rank LIMIT `+strconv.Itoa(limit), args)
 }
 
 // Outliers returns up to limit of the view's outliers, farthest from their
@@ -176,7 +205,7 @@ func (s *Service) Outliers(ctx context.Context, v *View, limit int) ([]Point, er
 		return nil, fault.Field("first", "first must be between 0 and %d", MaxPoints)
 	}
 	where, args := v.Filter.where(v.Run.ID)
-	return s.points(ctx, `SELECT a.host_id, a.label, a.x, a.y, a.distance, a.outlier
+	return s.points(ctx, `SELECT a.host_id, h.hostname, c.name, a.label, a.x, a.y, a.distance, a.outlier
 		FROM clustering_assignment a JOIN host h ON h.id = a.host_id JOIN cluster c ON c.id = h.cluster_id
 		WHERE `+where+` AND a.outlier ORDER BY a.distance DESC, a.host_id LIMIT `+strconv.Itoa(limit), args)
 }
@@ -189,7 +218,7 @@ func (s *Service) points(ctx context.Context, sql string, args []any) ([]Point, 
 	var out []Point
 	var p Point
 	var x, y, d float32
-	_, err = pgx.ForEachRow(rows, []any{&p.HostID, &p.Label, &x, &y, &d, &p.Outlier}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&p.HostID, &p.Hostname, &p.Cluster, &p.Label, &x, &y, &d, &p.Outlier}, func() error {
 		p.X, p.Y, p.Distance = float64(x), float64(y), float64(d)
 		out = append(out, p)
 		return nil
@@ -224,31 +253,4 @@ func (f Filter) where(runID int64) (string, []any) {
 		add("h.rack = $%d", *f.Rack)
 	}
 	return cond, args
-}
-
-// GroupOf returns each host's group label and outlier flag in the latest run
-// (hosts the run did not place are absent), for the peer analysis.
-func (s *Service) GroupOf(ctx context.Context, hostIDs []int64) (map[int64]Point, error) {
-	if _, err := auth.Require(ctx); err != nil {
-		return nil, err
-	}
-	rows, err := s.pool.Query(ctx, `SELECT a.host_id, a.label, a.x, a.y, a.distance, a.outlier
-		FROM clustering_assignment a
-		WHERE a.run_id = (SELECT id FROM clustering_run ORDER BY computed_at DESC, id DESC LIMIT 1)
-		  AND a.host_id = ANY($1)`, hostIDs)
-	if err != nil {
-		return nil, fmt.Errorf("error loading hosts' groups: %w", err)
-	}
-	out := map[int64]Point{}
-	var p Point
-	var x, y, d float32
-	_, err = pgx.ForEachRow(rows, []any{&p.HostID, &p.Label, &x, &y, &d, &p.Outlier}, func() error {
-		p.X, p.Y, p.Distance = float64(x), float64(y), float64(d)
-		out[p.HostID] = p
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("error loading hosts' groups: %w", err)
-	}
-	return out, nil
 }

@@ -119,7 +119,8 @@ export function qualityWords(s: number | null | undefined): string {
 }
 
 export interface ScatterPoint {
-  host: { hostname: string; cluster: { name: string } | null };
+  hostname: string;
+  clusterName: string;
   x: number;
   y: number;
   group: number;
@@ -170,7 +171,7 @@ export function clusteringChartOption(points: ScatterPoint[], groups: ScatterGro
   const byGroup = new Map<number, DotData[]>();
   const outliers: DotData[] = [];
   for (const p of points) {
-    const d: DotData = { value: [p.x, p.y], hostname: p.host.hostname, cluster: p.host.cluster?.name ?? '', group: p.group, outlier: p.outlier };
+    const d: DotData = { value: [p.x, p.y], hostname: p.hostname, cluster: p.clusterName, group: p.group, outlier: p.outlier };
     if (p.outlier) outliers.push(d);
     else {
       const list = byGroup.get(p.group) ?? [];

@@ -58,14 +58,8 @@ export const ClusteringQuery = graphql(`
         }
       }
       points(limit: 2000) {
-        host {
-          id
-          hostname
-          cluster {
-            id
-            name
-          }
-        }
+        hostname
+        clusterName
         x
         y
         group
