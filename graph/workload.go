@@ -143,6 +143,7 @@ func jobFilter(f *model.JobFilter) (workload.JobFilter, error) {
 	if f.Priority != nil {
 		out.Priority = string(*f.Priority)
 	}
+	out.HasFindings = f.HasFindings
 	return out, nil
 }
 

@@ -6393,6 +6393,8 @@ input JobFilter {
   queue: ID
   kind: JobKind
   priority: JobPriority
+  "Jobs whose last analysis found something (true) or nothing (false); only jobs whose runs you may read (findings are run detail)."
+  hasFindings: Boolean
 }
 
 type JobEdge {
@@ -27560,7 +27562,7 @@ func (ec *executionContext) unmarshalInputJobFilter(ctx context.Context, obj any
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"owner", "bu", "cluster", "queue", "kind", "priority"}
+	fieldsInOrder := [...]string{"owner", "bu", "cluster", "queue", "kind", "priority", "hasFindings"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27609,6 +27611,13 @@ func (ec *executionContext) unmarshalInputJobFilter(ctx context.Context, obj any
 				return it, err
 			}
 			it.Priority = data
+		case "hasFindings":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasFindings"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasFindings = data
 		}
 	}
 	return it, nil

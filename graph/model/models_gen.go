@@ -358,6 +358,8 @@ type JobFilter struct {
 	Queue    *string      `json:"queue,omitempty"`
 	Kind     *JobKind     `json:"kind,omitempty"`
 	Priority *JobPriority `json:"priority,omitempty"`
+	// Jobs whose last analysis found something (true) or nothing (false); only jobs whose runs you may read (findings are run detail).
+	HasFindings *bool `json:"hasFindings,omitempty"`
 }
 
 // What one heuristic concluded about a job.

@@ -126,3 +126,28 @@ func TestAnalyzeJobOverHTTP(t *testing.T) {
 	require.Equal(t, 2, done)
 	require.Equal(t, 3, refused, "refusals are audited too, a bad id included")
 }
+
+// TestJobsFilterByFindings: hasFindings keeps the analysed jobs with findings
+// (all four here), and only those whose runs the caller may read.
+func TestJobsFilterByFindings(t *testing.T) {
+	t.Parallel()
+	e, _ := analysisEnv(t)
+	const q = `query($has: Boolean) { jobs(first: 50, filter: { hasFindings: $has }, orderBy: { field: NAME }) { totalCount nodes { name } } }`
+	names := func(r gqlResponse) []string {
+		var out []string
+		for _, n := range dig(r.Data, "jobs", "nodes").([]any) {
+			out = append(out, dig(n, "name").(string))
+		}
+		return out
+	}
+	r := e.gql(t, e.as(fixture.Operator), q, map[string]any{"has": true})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, []string{"j1", "j2", "j3", "j4"}, names(r))
+	r = e.gql(t, e.as(fixture.Viewer), q, map[string]any{"has": true})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, []string{"j3", "j4"}, names(r), "a viewer learns about their own jobs only")
+	require.EqualValues(t, 2, dig(r.Data, "jobs", "totalCount"))
+	r = e.gql(t, e.as(fixture.Operator), q, map[string]any{"has": false})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Empty(t, names(r))
+}

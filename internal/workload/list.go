@@ -25,6 +25,11 @@ type JobFilter struct {
 	QueueID   *int64
 	Kind      string
 	Priority  string
+	// HasFindings keeps the jobs whose last analysis found something (a
+	// finding graded LOW or worse), or, false, those it found healthy. Findings
+	// are run detail (CanSeeRuns), so the filter keeps only jobs whose runs the
+	// caller may read: telling a job has findings is telling one of them.
+	HasFindings *bool
 }
 
 // JobOrder is a job listing's ordering: ID (the default), NAME or PRIORITY,
@@ -121,6 +126,23 @@ func (s *Service) jobConds(ctx context.Context, f JobFilter) (*conds, error) {
 		}
 		c.add(`j.priority = @priority`, "priority", f.Priority)
 	}
+	if f.HasFindings != nil {
+		if *f.HasFindings {
+			c.add(`EXISTS (SELECT 1 FROM job_score s WHERE s.job_id = j.id AND s.worst_severity > 0)`, "", nil)
+		} else {
+			c.add(`EXISTS (SELECT 1 FROM job_score s WHERE s.job_id = j.id AND s.worst_severity = 0)`, "", nil)
+		}
+		p, _ := auth.FromContext(ctx)
+		switch {
+		case p.Is(auth.Operator):
+		case p.Role == auth.BUAdmin:
+			// The same rule as CanSeeRuns: their own jobs and their BU subtree's.
+			c.add(`(j.owner_id = @self OR coalesce(j.bu_id, p.bu_id) = ANY(@scope))`, "self", p.PersonID)
+			c.args["scope"] = p.BUSubtree
+		default:
+			c.add(`j.owner_id = @self`, "self", p.PersonID)
+		}
+	}
 	return c, nil
 }
 
@@ -184,7 +206,7 @@ func (s *Service) Jobs(ctx context.Context, f JobFilter, o JobOrder, args page.A
 	} else if seek.NeedsCount(len(items)) {
 		total, err = page.CountTotal(ctx, s.pool, "job", filtered, func() (int, error) {
 			var n int
-			err := s.pool.QueryRow(ctx, `SELECT count(*) FROM job j WHERE `+where, c.args).Scan(&n)
+			err := s.pool.QueryRow(ctx, `SELECT count(*) FROM job j LEFT JOIN person p ON p.id = j.owner_id WHERE `+where, c.args).Scan(&n)
 			return n, err
 		})
 		if err != nil {
