@@ -69,3 +69,12 @@ func clusteringFilter(f *model.MachineClusteringFilter) (clustering.Filter, erro
 	out.Rack = f.Rack
 	return out, nil
 }
+
+func machineChart(ps []clustering.Point) *model.MachineChart {
+	c := &model.MachineChart{Hostnames: make([]string, len(ps)), ClusterNames: make([]string, len(ps)),
+		X: make([]float64, len(ps)), Y: make([]float64, len(ps)), Groups: make([]int, len(ps)), Outliers: make([]bool, len(ps))}
+	for i, p := range ps {
+		c.Hostnames[i], c.ClusterNames[i], c.X[i], c.Y[i], c.Groups[i], c.Outliers[i] = p.Hostname, p.Cluster, p.X, p.Y, p.Label, p.Outlier
+	}
+	return c
+}

@@ -79,6 +79,14 @@ func (r *machineClusteringResolver) Outliers(ctx context.Context, obj *model.Mac
 	return mapAll(ps, machinePoint), err
 }
 
+func (r *machineClusteringResolver) Chart(ctx context.Context, obj *model.MachineClustering, limit *int) (*model.MachineChart, error) {
+	ps, err := r.Clustering.Points(ctx, obj.View, deref(limit))
+	if err != nil {
+		return nil, err
+	}
+	return machineChart(ps), nil
+}
+
 func (r *machinePointResolver) Host(ctx context.Context, obj *model.MachinePoint) (*model.Host, error) {
 	h, err := r.loaders(ctx).Host.Load(ctx, obj.HostID)
 	if err != nil {

@@ -36,6 +36,11 @@ func setIntelligenceComplexity(c *generated.ComplexityRoot) {
 	}
 	c.MachineClustering.Points = func(child int, limit *int) int { return points(child, orDefault(limit, 2000)) }
 	c.MachineClustering.Outliers = func(child int, first *int) int { return points(child, orDefault(first, 50)) }
+	// Parallel lists of scalars: the rows read, and one unit per 100 values.
+	c.MachineClustering.Chart = func(child int, limit *int) int {
+		n := min(max(orDefault(limit, 2000), 0), clustering.MaxPoints)
+		return 1 + 2*int(ceilDiv(int64(n), rowsPerUnit)) + child
+	}
 	// A run keeps at most Options.KMax groups (10 by default; priced at twice
 	// that) and as many candidates.
 	c.MachineClustering.Groups = func(child int) int { return 1 + child*nominalPerParent }

@@ -51,6 +51,7 @@ export const KEYLESS_TYPES = [
   'KindCount',
   'LineageEdge',
   'LineageGraph',
+  'MachineChart',
   'MachineClustering',
   'MachineFeatureValue',
   'MachineGroup',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  chartPoints,
   axisName,
   clickedHost,
   clusteringChartOption,
@@ -120,5 +121,22 @@ describe('clusteringChartOption', () => {
     expect(clickedHost({ data: d })).toBe('<x>');
     expect(clickedHost({ data: { value: [1, 2] } })).toBeNull();
     expect(clickedHost(null)).toBeNull();
+  });
+});
+
+describe('chartPoints', () => {
+  it('zips the parallel lists into points, as long as the shortest', () => {
+    const pts = chartPoints({
+      hostnames: ['a', 'b', 'c'],
+      clusterNames: ['c1', 'c1', 'c2'],
+      x: [0, 1, 2],
+      y: [3, 4, 5],
+      groups: [0, 1, 1],
+      outliers: [false, true],
+    });
+    expect(pts).toEqual([
+      { hostname: 'a', clusterName: 'c1', x: 0, y: 3, group: 0, outlier: false },
+      { hostname: 'b', clusterName: 'c1', x: 1, y: 4, group: 1, outlier: true },
+    ]);
   });
 });

@@ -549,8 +549,18 @@ type ComplexityRoot struct {
 		Truncated func(childComplexity int) int
 	}
 
+	MachineChart struct {
+		ClusterNames func(childComplexity int) int
+		Groups       func(childComplexity int) int
+		Hostnames    func(childComplexity int) int
+		Outliers     func(childComplexity int) int
+		X            func(childComplexity int) int
+		Y            func(childComplexity int) int
+	}
+
 	MachineClustering struct {
 		Candidates        func(childComplexity int) int
+		Chart             func(childComplexity int, limit *int) int
 		ChosenK           func(childComplexity int) int
 		ComputedAt        func(childComplexity int) int
 		ExplainedVariance func(childComplexity int) int
@@ -1012,6 +1022,7 @@ type JobScoreResolver interface {
 type MachineClusteringResolver interface {
 	Points(ctx context.Context, obj *model.MachineClustering, limit *int) ([]*model.MachinePoint, error)
 	Outliers(ctx context.Context, obj *model.MachineClustering, first *int) ([]*model.MachinePoint, error)
+	Chart(ctx context.Context, obj *model.MachineClustering, limit *int) (*model.MachineChart, error)
 }
 type MachinePointResolver interface {
 	Host(ctx context.Context, obj *model.MachinePoint) (*model.Host, error)
@@ -3139,12 +3150,60 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LineageGraph.Truncated(childComplexity), true
 
+	case "MachineChart.clusterNames":
+		if e.ComplexityRoot.MachineChart.ClusterNames == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineChart.ClusterNames(childComplexity), true
+	case "MachineChart.groups":
+		if e.ComplexityRoot.MachineChart.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineChart.Groups(childComplexity), true
+	case "MachineChart.hostnames":
+		if e.ComplexityRoot.MachineChart.Hostnames == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineChart.Hostnames(childComplexity), true
+	case "MachineChart.outliers":
+		if e.ComplexityRoot.MachineChart.Outliers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineChart.Outliers(childComplexity), true
+	case "MachineChart.x":
+		if e.ComplexityRoot.MachineChart.X == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineChart.X(childComplexity), true
+	case "MachineChart.y":
+		if e.ComplexityRoot.MachineChart.Y == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MachineChart.Y(childComplexity), true
+
 	case "MachineClustering.candidates":
 		if e.ComplexityRoot.MachineClustering.Candidates == nil {
 			break
 		}
 
 		return e.ComplexityRoot.MachineClustering.Candidates(childComplexity), true
+	case "MachineClustering.chart":
+		if e.ComplexityRoot.MachineClustering.Chart == nil {
+			break
+		}
+
+		args, err := ec.field_MachineClustering_chart_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MachineClustering.Chart(childComplexity, args["limit"].(*int)), true
 	case "MachineClustering.chosenK":
 		if e.ComplexityRoot.MachineClustering.ChosenK == nil {
 			break
@@ -5140,6 +5199,16 @@ type MachinePoint {
   outlier: Boolean!
 }
 
+"Hosts for a chart as parallel lists (the i-th of each list is one host): a few thousand points cost a fraction of as many objects."
+type MachineChart {
+  hostnames: [String!]!
+  clusterNames: [String!]!
+  x: [Float!]!
+  y: [Float!]!
+  groups: [Int!]!
+  outliers: [Boolean!]!
+}
+
 "The silhouette of one candidate number of groups."
 type ClusteringCandidate {
   k: Int!
@@ -5169,6 +5238,8 @@ type MachineClustering {
   points(limit: Int = 2000): [MachinePoint!]!
   "The outliers, farthest from their group first (0..20000)."
   outliers(first: Int = 50): [MachinePoint!]!
+  "The same hosts as points, as parallel lists: what a scatter chart reads."
+  chart(limit: Int = 2000): MachineChart!
 }
 
 "Which hosts a clustering view shows; empty fields do not restrict."
@@ -7709,6 +7780,24 @@ func (ec *executionContext) childFields_LineageGraph(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type LineageGraph", field.Name)
 }
 
+func (ec *executionContext) childFields_MachineChart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hostnames":
+		return ec.fieldContext_MachineChart_hostnames(ctx, field)
+	case "clusterNames":
+		return ec.fieldContext_MachineChart_clusterNames(ctx, field)
+	case "x":
+		return ec.fieldContext_MachineChart_x(ctx, field)
+	case "y":
+		return ec.fieldContext_MachineChart_y(ctx, field)
+	case "groups":
+		return ec.fieldContext_MachineChart_groups(ctx, field)
+	case "outliers":
+		return ec.fieldContext_MachineChart_outliers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MachineChart", field.Name)
+}
+
 func (ec *executionContext) childFields_MachineClustering(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "computedAt":
@@ -7735,6 +7824,8 @@ func (ec *executionContext) childFields_MachineClustering(ctx context.Context, f
 		return ec.fieldContext_MachineClustering_points(ctx, field)
 	case "outliers":
 		return ec.fieldContext_MachineClustering_outliers(ctx, field)
+	case "chart":
+		return ec.fieldContext_MachineClustering_chart(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MachineClustering", field.Name)
 }
@@ -8838,6 +8929,20 @@ func (ec *executionContext) field_Job_usage_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_MachineClustering_chart_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg0
 	return args, nil
 }
 
@@ -18443,6 +18548,144 @@ func (ec *executionContext) fieldContext_LineageGraph_truncated(_ context.Contex
 	return graphql.NewScalarFieldContext("LineageGraph", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _MachineChart_hostnames(ctx context.Context, field graphql.CollectedField, obj *model.MachineChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineChart_hostnames(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostnames, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineChart_hostnames(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineChart", field, false, false, "String")
+}
+
+func (ec *executionContext) _MachineChart_clusterNames(ctx context.Context, field graphql.CollectedField, obj *model.MachineChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineChart_clusterNames(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClusterNames, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineChart_clusterNames(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineChart", field, false, false, "String")
+}
+
+func (ec *executionContext) _MachineChart_x(ctx context.Context, field graphql.CollectedField, obj *model.MachineChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineChart_x(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.X, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineChart_x(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineChart", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachineChart_y(ctx context.Context, field graphql.CollectedField, obj *model.MachineChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineChart_y(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Y, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []float64) graphql.Marshaler {
+			return ec.marshalNFloat2ᚕfloat64ᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineChart_y(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineChart", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MachineChart_groups(ctx context.Context, field graphql.CollectedField, obj *model.MachineChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineChart_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineChart_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineChart", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MachineChart_outliers(ctx context.Context, field graphql.CollectedField, obj *model.MachineChart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineChart_outliers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outliers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []bool) graphql.Marshaler {
+			return ec.marshalNBoolean2ᚕboolᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineChart_outliers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MachineChart", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _MachineClustering_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18773,6 +19016,50 @@ func (ec *executionContext) fieldContext_MachineClustering_outliers(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_MachineClustering_outliers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MachineClustering_chart(ctx context.Context, field graphql.CollectedField, obj *model.MachineClustering) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MachineClustering_chart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MachineClustering().Chart(ctx, obj, fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MachineChart) graphql.Marshaler {
+			return ec.marshalNMachineChart2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineChart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MachineClustering_chart(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MachineClustering",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MachineChart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MachineClustering_chart_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -31499,6 +31786,64 @@ func (ec *executionContext) _LineageGraph(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var machineChartImplementors = []string{"MachineChart"}
+
+func (ec *executionContext) _MachineChart(ctx context.Context, sel ast.SelectionSet, obj *model.MachineChart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, machineChartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MachineChart")
+		case "hostnames":
+			out.Values[i] = ec._MachineChart_hostnames(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clusterNames":
+			out.Values[i] = ec._MachineChart_clusterNames(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "x":
+			out.Values[i] = ec._MachineChart_x(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "y":
+			out.Values[i] = ec._MachineChart_y(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groups":
+			out.Values[i] = ec._MachineChart_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outliers":
+			out.Values[i] = ec._MachineChart_outliers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var machineClusteringImplementors = []string{"MachineClustering"}
 
 func (ec *executionContext) _MachineClustering(ctx context.Context, sel ast.SelectionSet, obj *model.MachineClustering) graphql.Marshaler {
@@ -31571,6 +31916,12 @@ func (ec *executionContext) _MachineClustering(ctx context.Context, sel ast.Sele
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._MachineClustering_outliers(ctx, field, obj)
+				})
+		case "chart":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MachineClustering_chart(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -34769,6 +35120,35 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNBoolean2ᚕboolᚄ(ctx context.Context, v any) ([]bool, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]bool, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBoolean2bool(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNBoolean2ᚕboolᚄ(ctx context.Context, sel ast.SelectionSet, v []bool) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNBoolean2bool(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCluster2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Cluster) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -35368,6 +35748,35 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJSON(ctx context.Context, v any) (model.JSON, error) {
 	var res model.JSON
 	err := res.UnmarshalGQL(v)
@@ -35744,6 +36153,14 @@ func (ec *executionContext) marshalNLineageNode2ᚕgithubᚗcomᚋteslaopsᚋtes
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNMachineChart2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineChart(ctx context.Context, sel ast.SelectionSet, v *model.MachineChart) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MachineChart!")
+		return graphql.Null
+	}
+	return ec._MachineChart(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNMachineFeature2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMachineFeature(ctx context.Context, v any) (model.MachineFeature, error) {
@@ -36346,6 +36763,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNThresholdKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐThresholdKind(ctx context.Context, v any) (model.ThresholdKind, error) {

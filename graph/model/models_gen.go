@@ -452,6 +452,16 @@ type LineageGraph struct {
 	Truncated bool `json:"truncated"`
 }
 
+// Hosts for a chart as parallel lists (the i-th of each list is one host): a few thousand points cost a fraction of as many objects.
+type MachineChart struct {
+	Hostnames    []string  `json:"hostnames"`
+	ClusterNames []string  `json:"clusterNames"`
+	X            []float64 `json:"x"`
+	Y            []float64 `json:"y"`
+	Groups       []int     `json:"groups"`
+	Outliers     []bool    `json:"outliers"`
+}
+
 // Which hosts a clustering view shows; empty fields do not restrict.
 type MachineClusteringFilter struct {
 	ClusterIds []string      `json:"clusterIds,omitempty"`

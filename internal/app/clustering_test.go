@@ -30,7 +30,8 @@ func TestMachineClusteringThroughGraphQL(t *testing.T) {
 	const view = `query($f: MachineClusteringFilter) { machineClustering(filter: $f) {
 		chosenK quality hostCount fleetHostCount candidates { k silhouette }
 		groups { label description hostCount fleetHostCount centroid { feature value deviation } }
-		points(limit: 500) { host { hostname } x y group outlier }
+		points(limit: 500) { host { hostname } hostname clusterName x y group outlier }
+		chart(limit: 50) { hostnames clusterNames x y groups outliers }
 		outliers { host { hostname } distance } } }`
 	r := e.gql(t, e.as(fixture.Viewer), view, nil)
 	require.Empty(t, r.Errors, r.Raw)
@@ -57,6 +58,13 @@ func TestMachineClusteringThroughGraphQL(t *testing.T) {
 	require.Len(t, dig(mc, "groups", 0, "centroid").([]any), 10)
 	require.Equal(t, "CPU_MEAN", dig(mc, "groups", 0, "centroid", 0, "feature"))
 	require.NotEmpty(t, dig(mc, "points", 0, "host", "hostname"))
+	require.Equal(t, dig(mc, "points", 0, "host", "hostname"), dig(mc, "points", 0, "hostname"))
+	// The chart's lists are the first points, in the same order.
+	for _, list := range []string{"hostnames", "clusterNames", "x", "y", "groups", "outliers"} {
+		require.Len(t, dig(mc, "chart", list).([]any), 50, list)
+	}
+	require.Equal(t, dig(mc, "points", 3, "hostname"), dig(mc, "chart", "hostnames", 3))
+	require.Equal(t, dig(mc, "points", 3, "x"), dig(mc, "chart", "x", 3))
 
 	// Filtered to one cluster: its hosts only, groups counted for it.
 	r = e.gql(t, e.as(fixture.Viewer), `{ cluster(name: "bulk-0001") { id } }`, nil)

@@ -157,6 +157,25 @@ export function dotTooltip(d: DotData, groups: ScatterGroup[]): string {
   return lines.join('<br/>');
 }
 
+/** The chart's parallel lists (the i-th of each is one host) as points. */
+export interface ChartLists {
+  hostnames: string[];
+  clusterNames: string[];
+  x: number[];
+  y: number[];
+  groups: number[];
+  outliers: boolean[];
+}
+
+export function chartPoints(c: ChartLists): ScatterPoint[] {
+  const n = Math.min(c.hostnames.length, c.clusterNames.length, c.x.length, c.y.length, c.groups.length, c.outliers.length);
+  const out: ScatterPoint[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = { hostname: c.hostnames[i], clusterName: c.clusterNames[i], x: c.x[i], y: c.y[i], group: c.groups[i], outlier: c.outliers[i] };
+  }
+  return out;
+}
+
 /** An axis name: "PC1 (42% of variance)". */
 export function axisName(pc: number, share: number | undefined): string {
   return isNum(share) ? `PC${pc} (${formatPercent(share, { ratio: true, digits: 0 })} of variance)` : `PC${pc}`;

@@ -18,6 +18,7 @@ import {
   clusteringChartOption,
   clusteringFilter,
   deviationShade,
+  chartPoints,
   FEATURE_LABEL,
   FEATURES,
   formatDeviation,
@@ -57,13 +58,13 @@ export const ClusteringQuery = graphql(`
           deviation
         }
       }
-      points(limit: 2000) {
-        hostname
-        clusterName
+      chart(limit: 2000) {
+        hostnames
+        clusterNames
         x
         y
-        group
-        outlier
+        groups
+        outliers
       }
       outliers(first: 20) {
         host {
@@ -321,7 +322,8 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
     return () => clearTimeout(t);
   }, [error, data]);
 
-  const option = useMemo(() => (c ? clusteringChartOption(c.points, c.groups, c.explainedVariance) : null), [c]);
+  const points = useMemo(() => (c ? chartPoints(c.chart) : []), [c]);
+  const option = useMemo(() => (c ? clusteringChartOption(points, c.groups, c.explainedVariance) : null), [c, points]);
   const filtered = Boolean(kind || clusterName || rack);
 
   return (
@@ -398,7 +400,7 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
           <div className="stat-strip" data-testid="clustering-summary">
             <Stat label="Hosts shown" value={formatNumber(c.hostCount)} sub={`of ${formatNumber(c.fleetHostCount)} placed`} testId="stat-hosts" />
             <Stat label="Groups" value={formatNumber(c.chosenK)} />
-            <Stat label="Outliers" value={formatNumber(c.points.filter((p) => p.outlier).length)} sub="in the view" />
+            <Stat label="Outliers" value={formatNumber(points.filter((p) => p.outlier).length)} sub="in the view" />
             <Stat label="Quality" value={c.quality.toFixed(2)} sub={qualityWords(c.quality)} />
           </div>
 
@@ -417,7 +419,7 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
                   option={option}
                   height={460}
                   testId="clustering-chart"
-                  ariaLabel={`Scatter of ${c.points.length} hosts in ${c.groups.length} groups`}
+                  ariaLabel={`Scatter of ${points.length} hosts in ${c.groups.length} groups`}
                   onClick={(p) => {
                     const host = clickedHost(p);
                     if (host) void navigate({ to: '/hosts/$hostname', params: { hostname: host } });
@@ -425,9 +427,9 @@ export function Clustering({ search, setSearch }: { search: Search<Keys>; setSea
                 />
               )
             )}
-            {c.points.length < c.hostCount && (
+            {points.length < c.hostCount && (
               <div className="hint">
-                Showing {formatNumber(c.points.length)} of {formatNumber(c.hostCount)} hosts: every outlier and an even sample of the rest.
+                Showing {formatNumber(points.length)} of {formatNumber(c.hostCount)} hosts: every outlier and an even sample of the rest.
               </div>
             )}
           </Panel>
