@@ -163,7 +163,7 @@ function JobRow({ r, rank, open, onToggle, canAnalyze }: { r: Row; rank: number;
           <JobLink id={j.id}>{j.name}</JobLink>
           <div className="muted small">
             {j.namespace}
-            {j.cluster ? ` · ${j.cluster.name}` : ''}
+            {j.cluster && j.cluster.name !== j.namespace ? ` · ${j.cluster.name}` : ''}
             {j.bu ? ` · ${j.bu.code}` : ''}
           </div>
         </td>
