@@ -391,6 +391,15 @@ func (r *queueResolver) Jobs(ctx context.Context, obj *model.Queue, first *int, 
 	return c, nil
 }
 
+// Findings is the resolver for the findings field.
+func (r *queueResolver) Findings(ctx context.Context, obj *model.Queue) ([]*model.JobFinding, error) {
+	fs, err := r.Workload.QueueFindings(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(fs, jobFinding), nil
+}
+
 func (r *Resolver) Dataset() generated.DatasetResolver { return &datasetResolver{r} }
 
 func (r *Resolver) Job() generated.JobResolver { return &jobResolver{r} }

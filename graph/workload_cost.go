@@ -45,6 +45,10 @@ func setWorkloadComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 // jobHeuristics is how many findings a job can have at most.
 const jobHeuristics = 6
 
+// queueHeuristics is how many findings a queue can have at most (STARVED,
+// HOARDED, IDLE).
+const queueHeuristics = 3
+
 // The bounds unpaged workload lists are priced at.
 const (
 	// nominalQueueChildren: a queue's direct children.
@@ -92,4 +96,7 @@ func setJobAPIComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	}
 	c.Cluster.Queues = func(child int) int { return 1 + child*workload.MaxQueuesPerCluster }
 	c.Queue.Children = func(child int) int { return 1 + child*nominalQueueChildren }
+	// Queue findings read a week of the queue's snapshots and its jobs' hours
+	// (one unit), and come back as at most one finding per queue heuristic.
+	c.Queue.Findings = func(child int) int { return 1 + listCost(child, nil, queueHeuristics) }
 }

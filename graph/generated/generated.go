@@ -708,6 +708,7 @@ type ComplexityRoot struct {
 	Queue struct {
 		Children         func(childComplexity int) int
 		Cluster          func(childComplexity int) int
+		Findings         func(childComplexity int) int
 		GuaranteedMemory func(childComplexity int) int
 		GuaranteedVcores func(childComplexity int) int
 		ID               func(childComplexity int) int
@@ -1096,6 +1097,7 @@ type QueueResolver interface {
 
 	Usage(ctx context.Context, obj *model.Queue, from *time.Time, to *time.Time, maxPoints *int) (*model.QueueUsage, error)
 	Jobs(ctx context.Context, obj *model.Queue, first *int, after *string, from *time.Time, to *time.Time) (*model.QueueJobConnection, error)
+	Findings(ctx context.Context, obj *model.Queue) ([]*model.JobFinding, error)
 }
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
@@ -4076,6 +4078,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Queue.Cluster(childComplexity), true
+	case "Queue.findings":
+		if e.ComplexityRoot.Queue.Findings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Queue.Findings(childComplexity), true
 	case "Queue.guaranteedMemory":
 		if e.ComplexityRoot.Queue.GuaranteedMemory == nil {
 			break
@@ -6539,6 +6547,14 @@ type Queue implements Node {
   queue's jobs used in [from, to) (default the last 7 days; at most 93).
   """
   jobs(first: Int, after: String, from: Time, to: Time): QueueJobConnection!
+  """
+  What the queue's last 7 days say, worst first: STARVED (apps pending while
+  under its guarantee), HOARDED (one job used most of it), IDLE (far under its
+  guarantee), each with evidence and advice (docs/workload.md, "Queues" under
+  "Job and queue analysis"). Computed on request; analyzedAt is now. Read by
+  every role, like the queue's usage.
+  """
+  findings: [JobFinding!]!
 }
 
 "A queue's usage over a window."
@@ -6684,9 +6700,9 @@ type JobFindingEvidence {
   unit: String!
 }
 
-"What one heuristic concluded about a job."
+"What one heuristic concluded about a job (or a queue: Queue.findings)."
 type JobFinding {
-  "MEMORY_OVERPROVISIONED, CPU_WASTE, TASK_SKEW, QUEUE_WAIT, FAILURES_AND_RETRIES or RUNTIME_REGRESSION."
+  "A job's: MEMORY_OVERPROVISIONED, CPU_WASTE, TASK_SKEW, QUEUE_WAIT, FAILURES_AND_RETRIES or RUNTIME_REGRESSION; a queue's: STARVED, HOARDED or IDLE."
   heuristic: String!
   severity: JobFindingSeverity!
   evidence: [JobFindingEvidence!]!
@@ -8030,6 +8046,8 @@ func (ec *executionContext) childFields_Queue(ctx context.Context, field graphql
 		return ec.fieldContext_Queue_usage(ctx, field)
 	case "jobs":
 		return ec.fieldContext_Queue_jobs(ctx, field)
+	case "findings":
+		return ec.fieldContext_Queue_findings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Queue", field.Name)
 }
@@ -22711,6 +22729,38 @@ func (ec *executionContext) fieldContext_Queue_jobs(ctx context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Queue_findings(ctx context.Context, field graphql.CollectedField, obj *model.Queue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Queue_findings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Queue().Findings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.JobFinding) graphql.Marshaler {
+			return ec.marshalNJobFinding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJobFindingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Queue_findings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Queue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_JobFinding(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _QueueConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.QueueConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -32930,6 +32980,12 @@ func (ec *executionContext) _Queue(ctx context.Context, sel ast.SelectionSet, ob
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Queue_jobs(ctx, field, obj)
+				})
+		case "findings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Queue_findings(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -362,9 +362,9 @@ type JobFilter struct {
 	HasFindings *bool `json:"hasFindings,omitempty"`
 }
 
-// What one heuristic concluded about a job.
+// What one heuristic concluded about a job (or a queue: Queue.findings).
 type JobFinding struct {
-	// MEMORY_OVERPROVISIONED, CPU_WASTE, TASK_SKEW, QUEUE_WAIT, FAILURES_AND_RETRIES or RUNTIME_REGRESSION.
+	// A job's: MEMORY_OVERPROVISIONED, CPU_WASTE, TASK_SKEW, QUEUE_WAIT, FAILURES_AND_RETRIES or RUNTIME_REGRESSION; a queue's: STARVED, HOARDED or IDLE.
 	Heuristic string                `json:"heuristic"`
 	Severity  JobFindingSeverity    `json:"severity"`
 	Evidence  []*JobFindingEvidence `json:"evidence"`

@@ -151,3 +151,61 @@ func TestJobsFilterByFindings(t *testing.T) {
 	require.Empty(t, r.Errors, r.Raw)
 	require.Empty(t, names(r))
 }
+
+// TestQueueFindingsOverHTTP: Queue.findings through the real handler, read by a
+// viewer (queues are platform data): a queue with apps pending under its
+// guarantee is STARVED first, with evidence and advice; one far under its
+// guarantee IDLE; the field is priced as three findings.
+func TestQueueFindingsOverHTTP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	cluster := e.fleet.Clusters["batch-wh-1"]
+	var capacity float64
+	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT sum(cpu_cores) FROM cluster_host_stats WHERE cluster_id = $1 AND state IN ('ONLINE', 'DEGRADED')`, cluster).Scan(&capacity))
+	require.Positive(t, capacity)
+	spec := func(path string, g float64) workload.QueueSpec {
+		return workload.QueueSpec{Path: path, SchedulerType: workload.SchedulerCapacity, GuaranteedVcores: g, MaxVcores: 1, GuaranteedMemory: g, MaxMemory: 1, Weight: 1}
+	}
+	q, err := workload.UpsertQueues(ctx, e.db.Pool, cluster, []workload.QueueSpec{spec("root", 1), spec("root.starved", 0.5), spec("root.idle", 0.5)})
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Minute)
+	var samples []workload.QueueSample
+	for h := 1; h <= 24; h++ {
+		ts := now.Add(-time.Duration(h) * time.Hour)
+		samples = append(samples,
+			workload.QueueSample{QueueID: q["root.starved"], TS: ts, UsedVcores: 0.1 * capacity, PendingApps: 3},
+			workload.QueueSample{QueueID: q["root.idle"], TS: ts, UsedVcores: 0.05 * capacity})
+	}
+	_, err = workload.RecordQueueUsage(ctx, e.db.Pool, samples)
+	require.NoError(t, err)
+
+	const query = `query($id: ID!) { queue(id: $id) { path findings { heuristic severity advice analyzedAt evidence { key value unit } } } }`
+	findings := func(path string) []any {
+		r := e.gql(t, e.as(fixture.Viewer), query, map[string]any{"id": model.GlobalID(model.KindQueue, q[path])})
+		require.Empty(t, r.Errors, r.Raw)
+		require.Equal(t, path, dig(r.Data, "queue", "path"))
+		return dig(r.Data, "queue", "findings").([]any)
+	}
+	starved := findings("root.starved")
+	require.NotEmpty(t, starved)
+	require.Equal(t, "STARVED", dig(starved[0], "heuristic"), "worst first")
+	require.Equal(t, "CRITICAL", dig(starved[0], "severity"))
+	require.NotEmpty(t, dig(starved[0], "advice"))
+	require.NotEmpty(t, dig(starved[0], "evidence"))
+	severity := map[string]any{}
+	for _, f := range findings("root.idle") {
+		severity[dig(f, "heuristic").(string)] = dig(f, "severity")
+	}
+	require.Equal(t, "CRITICAL", severity["IDLE"])
+	require.Equal(t, "NONE", severity["STARVED"])
+
+	// Priced as three findings: the evidence list under them costs three.
+	cost := func(selection string) float64 {
+		r := e.gql(t, e.as(fixture.Viewer), `query($id: ID!) { queue(id: $id) { findings { `+selection+` } } }`,
+			map[string]any{"id": model.GlobalID(model.KindQueue, q["root.idle"])})
+		require.Empty(t, r.Errors, r.Raw)
+		return dig(r.Extensions, "cost", "requested").(float64)
+	}
+	require.Equal(t, 3.0, cost("heuristic evidence { key }")-cost("heuristic"))
+}

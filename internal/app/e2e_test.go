@@ -25,6 +25,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/sim"
+	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
 
@@ -345,4 +346,55 @@ func TestBrowserMachineClustering(t *testing.T) {
 	runNode(t, "e2e/clustering.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
 		"TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer, "E2E_ARTIFACTS="+artifactsDir())
 	requireScreenshots(t, "clustering-empty.png", "clustering.png")
+}
+
+// TestBrowserWorkloadTools drives the queue and job analysis screens in
+// Chromium against a real server on the demo fleet: an operator picks
+// batch-wh-01's queue tree, opens a queue's chart, consumers and findings,
+// then ranks the worst jobs by score and by waste (the pathological ones with
+// their pathology graded, the memory hog first by waste, with its advice),
+// filters, loads more and analyses a job; a viewer sees only their own jobs
+// and may analyse one.
+func TestBrowserWorkloadTools(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t)
+	ctx := context.Background()
+	// The scheduled pass ends a minute behind now, so runs the seed wrote in its
+	// last minute wait for the next pass: one with a clock two minutes ahead
+	// analyses them all now.
+	_, err := workload.RunAnalysis(ctx, ds.d.Pool, workload.AnalysisConfig{Now: func() time.Time { return time.Now().Add(2 * time.Minute) }})
+	require.NoError(t, err)
+	for _, p := range sim.PathologicalJobs() {
+		var score float64
+		require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT s.score FROM job_score s JOIN job j ON j.id = s.job_id
+			WHERE j.namespace = $1 AND j.name = $2`, p.Namespace, p.Name).Scan(&score), "%s is analysed", p.Name)
+	}
+	ds.start(t, "127.0.0.1:0")
+	cli := cliContext(ctx)
+	operator, err := createTokenFor(cli, ds.d.Pool, ds.logger, sim.DemoOperatorLogin, auth.Operator, "e2e", time.Hour)
+	require.NoError(t, err)
+	viewer, err := createTokenFor(cli, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
+	require.NoError(t, err)
+	// The heuristic each pathology shows in. The runtime regression does not
+	// show in a 4-day history: the slowed-down runs are its last day, more
+	// than the 20 runs the analysis reads, so no faster runs are left to
+	// compare with.
+	shows := map[string]string{
+		sim.PathologyMemoryOverprovisioned: workload.HeuristicMemory,
+		sim.PathologyTaskSkew:              workload.HeuristicSkew,
+		sim.PathologyChronicRetries:        workload.HeuristicFailures,
+		sim.PathologyLongQueueWait:         workload.HeuristicQueueWait,
+	}
+	var expect []string
+	for _, p := range sim.PathologicalJobs() {
+		if h, ok := shows[p.Pathology]; ok {
+			expect = append(expect, p.Name+"="+h)
+		}
+	}
+	runNode(t, "e2e/tools.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
+		"TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer, "TESLA_PATHOLOGICAL="+strings.Join(expect, ","),
+		"E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "queues.png", "jobs.png")
 }

@@ -55,10 +55,11 @@ type gqlError struct {
 }
 
 type gqlResponse struct {
-	Status int
-	Data   map[string]any `json:"data"`
-	Errors []gqlError     `json:"errors"`
-	Raw    string
+	Status     int
+	Data       map[string]any `json:"data"`
+	Errors     []gqlError     `json:"errors"`
+	Extensions map[string]any `json:"extensions"`
+	Raw        string
 }
 
 func (r gqlResponse) code() string {

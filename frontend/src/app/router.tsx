@@ -38,6 +38,9 @@ const MachineSearch = page(() => import('../pages/MachineSearch'), 'MachineSearc
 const MachineAnalysis = page(() => import('../pages/MachineAnalysis'), 'MachineAnalysis');
 const Tokens = page(() => import('../pages/Tokens'), 'Tokens');
 const Clustering = page(() => import('../pages/Clustering'), 'Clustering');
+// Workload tools.
+const JobAnalysis = page(() => import('../pages/JobAnalysis'), 'JobAnalysis');
+const QueueAnalysis = page(() => import('../pages/QueueAnalysis'), 'QueueAnalysis');
 
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
@@ -191,6 +194,25 @@ const clusteringRoute = createRoute({
   },
 });
 
+// Workload tools: job and queue analysis.
+const jobAnalysisRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'tools/jobs',
+  validateSearch: stringSearch('by', 'bu', 'cluster'),
+  component: function JobAnalysisRoute() {
+    return <JobAnalysis search={jobAnalysisRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const queueAnalysisRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'tools/queues',
+  validateSearch: stringSearch('cluster', 'queue', 'range', 'from', 'to'),
+  component: function QueueAnalysisRoute() {
+    return <QueueAnalysis search={queueAnalysisRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -221,6 +243,8 @@ export const routeTree = rootRoute.addChildren([
     machinesRoute,
     watermarksRoute,
     clusteringRoute,
+    jobAnalysisRoute,
+    queueAnalysisRoute,
     schedulerRoute,
     stacksRoute,
     auditRoute,

@@ -62,16 +62,8 @@ export const NAV: NavSection[] = [
     title: 'Tools',
     items: [
       { label: 'Machine analysis', path: '/tools/machines' },
-      {
-        label: 'Job analysis',
-        path: '/tools/jobs',
-        soon: "A job's lineage (datasets read and written, upstream and downstream jobs), its resource usage run by run, and concrete optimisation suggestions.",
-      },
-      {
-        label: 'Queue analysis',
-        path: '/tools/queues',
-        soon: "The jobs in each queue and the queue's resource usage against its guaranteed and maximum share.",
-      },
+      { label: 'Job analysis', path: '/tools/jobs' },
+      { label: 'Queue analysis', path: '/tools/queues' },
     ],
   },
   {

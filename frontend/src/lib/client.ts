@@ -52,6 +52,11 @@ export const cacheUpdates: NonNullable<CacheExchangeOpts['updates']> = {
       // A new run changes every filtered view of the clustering.
       invalidateFields(cache, 'Query', ['machineClustering']);
     },
+    analyzeJob(_result, _args, cache) {
+      // The job's findings come back in the payload; its place in the
+      // rankings may have moved.
+      invalidateFields(cache, 'Query', ['worstJobs']);
+    },
   },
 };
 
