@@ -377,15 +377,13 @@ func TestBrowserWorkloadTools(t *testing.T) {
 	require.NoError(t, err)
 	viewer, err := createTokenFor(cli, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
 	require.NoError(t, err)
-	// The heuristic each pathology shows in. The runtime regression does not
-	// show in a 4-day history: the slowed-down runs are its last day, more
-	// than the 20 runs the analysis reads, so no faster runs are left to
-	// compare with.
+	// The heuristic each pathology shows in.
 	shows := map[string]string{
 		sim.PathologyMemoryOverprovisioned: workload.HeuristicMemory,
 		sim.PathologyTaskSkew:              workload.HeuristicSkew,
 		sim.PathologyChronicRetries:        workload.HeuristicFailures,
 		sim.PathologyLongQueueWait:         workload.HeuristicQueueWait,
+		sim.PathologyRuntimeRegression:     workload.HeuristicRegression,
 	}
 	var expect []string
 	for _, p := range sim.PathologicalJobs() {

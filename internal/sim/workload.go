@@ -41,7 +41,8 @@ const (
 	// seconds to a few minutes for the other jobs.
 	PathologyLongQueueWait = "LONG_QUEUE_WAIT"
 	// PathologyRuntimeRegression: runs of the last quarter of the seeded
-	// history (and every live run after it) take 2–3 times as long as before.
+	// history, at most its last 8 hours (RegressionStart), and every live run
+	// after it take 2–3 times as long as before.
 	PathologyRuntimeRegression = "RUNTIME_REGRESSION"
 )
 
@@ -69,7 +70,7 @@ var pathologicalJobs = []struct {
 	{"MAPS", "maps.rebuild_tiles", PathologyLongQueueWait,
 		"waits 40–90 minutes in root.maps.adhoc before it starts (others wait seconds to minutes)"},
 	{"PLAT", "plat.compact_audit_logs", PathologyRuntimeRegression,
-		"runs since the last quarter of the history take 2–3× as long as the job's earlier runs"},
+		"runs of the last quarter of the history (at most its last 8 hours) take 2–3× as long as the job's earlier runs"},
 }
 
 // PathologicalJobs lists the demo jobs seeded with a known problem, so tests of

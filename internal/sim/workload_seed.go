@@ -102,10 +102,25 @@ func parentPath(path string) string {
 	return ""
 }
 
+// regressionRuns bounds how many of the regressed job's (hourly) runs before
+// now are slow: fewer than an analysis window holds (20 runs), so however long
+// the history, the window still has the job's earlier speed to compare with.
+const regressionRuns = 8
+
+// RegressionStart is when the runtime regression's runs turn slow in a history
+// of [start, now]: the last quarter of it, but no earlier than regressionRuns
+// hours before now.
+func RegressionStart(start, now time.Time) time.Time {
+	quarter := now.Add(-now.Sub(start) / 4)
+	if recent := now.Add(-regressionRuns * time.Hour); recent.After(quarter) {
+		return recent
+	}
+	return quarter
+}
+
 // writeHistory computes the runs of (start, now] and what follows from them.
 func writeHistory(ctx context.Context, tx pgx.Tx, f *fleet, cfg Config, jobs []*demoJob, parents map[int64]int64, st *Stats) error {
-	// The regression shows in the last quarter of the history.
-	regressedFrom := f.now.Add(-f.now.Sub(f.start) / 4)
+	regressedFrom := RegressionStart(f.start, f.now)
 	qstep := queueSnapshotStep(cfg.Step)
 	var times []time.Time
 	for t := f.start.Truncate(qstep).Add(qstep); !t.After(f.now); t = t.Add(qstep) {

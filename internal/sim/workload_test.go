@@ -256,7 +256,7 @@ func TestPathologicalJobsShowInTheNumbers(t *testing.T) {
 				require.Less(t, r.wait, 600.0)
 			}
 		case PathologyRuntimeRegression:
-			from := testNow.Add(-time.Duration(workloadConfig.Days) * 24 * time.Hour / 4)
+			from := RegressionStart(testNow.Add(-time.Duration(workloadConfig.Days)*24*time.Hour), testNow)
 			var before, after []float64
 			for _, r := range runs {
 				if r.nominal.Before(from) {
