@@ -38,6 +38,7 @@ const MachineSearch = page(() => import('../pages/MachineSearch'), 'MachineSearc
 const MachineAnalysis = page(() => import('../pages/MachineAnalysis'), 'MachineAnalysis');
 const Tokens = page(() => import('../pages/Tokens'), 'Tokens');
 const Clustering = page(() => import('../pages/Clustering'), 'Clustering');
+const Anomalies = page(() => import('../pages/Anomalies'), 'Anomalies');
 
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
@@ -191,6 +192,15 @@ const clusteringRoute = createRoute({
   },
 });
 
+const anomaliesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'intelligence/anomalies',
+  validateSearch: stringSearch('status', 'severity', 'metric', 'kind', 'cluster', 'host', 'id', 'order'),
+  component: function AnomaliesRoute() {
+    return <Anomalies search={anomaliesRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -221,6 +231,7 @@ export const routeTree = rootRoute.addChildren([
     machinesRoute,
     watermarksRoute,
     clusteringRoute,
+    anomaliesRoute,
     schedulerRoute,
     stacksRoute,
     auditRoute,
