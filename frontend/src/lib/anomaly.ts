@@ -215,7 +215,7 @@ export function anomalyChartOption(points: HostMetricPoint[], a: EpisodeForChart
     markArea: {
       silent: true,
       itemStyle: { color: 'rgba(224, 49, 49, 0.14)' },
-      label: { show: true, position: 'insideTop', color: '#c92a2a', fontSize: 11, formatter: 'episode' },
+      label: { show: true, position: 'insideBottom', color: '#c92a2a', fontSize: 11, formatter: 'episode' },
       data: [[{ name: 'episode', xAxis: s }, { xAxis: e }]],
     },
   };

@@ -254,16 +254,18 @@ function SeverityCounts({ counts, total, loading }: { counts: Record<AnomalySeve
   );
 }
 
-function AckForm({ a }: { a: Anomaly }) {
+// A refusal is reported to the episode, not kept in the form: the answer makes
+// the lists fetch again, and an episode acknowledged meanwhile then shows its
+// new state (without the form) together with the server's message.
+function AckForm({ a, onRefused }: { a: Anomaly; onRefused: (message: string | null) => void }) {
   const [{ fetching }, acknowledge] = useMutation(AcknowledgeAnomaly);
   const [note, setNote] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    setError(null);
+    onRefused(null);
     const res = await acknowledge({ input: { id: a.id, note: note.trim() || null } });
     const why = refusal(res, (d) => d.acknowledgeAnomaly);
-    if (why) setError(why);
+    if (why) onRefused(why);
     else setNote('');
   };
   return (
@@ -272,11 +274,6 @@ function AckForm({ a }: { a: Anomaly }) {
       <button type="submit" className="btn btn-primary" disabled={fetching} data-testid="ack-submit">
         {fetching ? 'Acknowledging…' : 'Acknowledge'}
       </button>
-      {error && (
-        <div className="action-error" role="alert" data-testid="action-error">
-          {error}
-        </div>
-      )}
     </form>
   );
 }
@@ -302,6 +299,7 @@ function EpisodeChart({ a }: { a: Anomaly }) {
 function EpisodeDetail({ id, fromList, onClose }: { id: string; fromList: Anomaly | null; onClose: () => void }) {
   const canAck = useCan('OPERATOR');
   const [{ data, error }] = useQuery({ query: AnomalyQuery, variables: { id }, pause: !!fromList });
+  const [refused, setRefused] = useState<{ id: string; message: string } | null>(null);
   const a: Anomaly | null = fromList ?? (data?.node && 'metric' in data.node ? (data.node as Anomaly) : null);
   if (error) return <ErrorPanel error={error} />;
   if (!a) return data ? <div className="empty">There is no such anomaly (or you may not see it).</div> : <Loading what="Loading the anomaly" />;
@@ -375,7 +373,12 @@ function EpisodeDetail({ id, fromList, onClose }: { id: string; fromList: Anomal
           </div>
         )}
         {a.status === 'RESOLVED' && a.note && <div className="ack-facts">Note: {a.note}</div>}
-        {canAck && a.status === 'OPEN' && <AckForm key={a.id} a={a} />}
+        {canAck && a.status === 'OPEN' && <AckForm key={a.id} a={a} onRefused={(m) => setRefused(m ? { id: a.id, message: m } : null)} />}
+        {refused?.id === a.id && (
+          <div className="action-error" role="alert" data-testid="action-error">
+            {refused.message}
+          </div>
+        )}
       </div>
     </Panel>
   );
