@@ -245,7 +245,8 @@ export function anomalyChartOption(points: HostMetricPoint[], a: EpisodeForChart
     let top = 0;
     for (const [, v] of data) if (has(v) && v > top) top = v;
     for (const v of [a.peakValue, a.expected]) if (has(v) && v > top) top = v;
-    yMax = Math.min(100, Math.max(10, Math.ceil((top * 1.1) / 10) * 10));
+    // Whole 20% steps, so the axis labels fall on round numbers.
+    yMax = Math.min(100, Math.max(20, Math.ceil((top * 1.05) / 20) * 20));
   }
   return {
     animation: false,

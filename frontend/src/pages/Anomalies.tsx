@@ -342,7 +342,7 @@ function EpisodeDetail({ id, fromList, onClose }: { id: string; fromList: Anomal
           <div className="fact">
             <dt>{a.endedAt ? 'Ended' : 'Last anomalous point'}</dt>
             <dd title={formatDateTime(end, true)}>
-              {formatRelative(end)} <span className="muted">({seconds ? formatDuration(seconds) : 'one point'}, {formatNumber(a.points)} points)</span>
+              {formatRelative(end)} <span className="muted">({a.points === 1 ? 'one point' : `${seconds ? `${formatDuration(seconds)}, ` : ''}${formatNumber(a.points)} points`})</span>
             </dd>
           </div>
           <div className="fact">
