@@ -108,13 +108,27 @@ async function rows(page) {
 async function waitRows(page, n, what) {
   await page
     .waitForFunction(
-      (n) => document.querySelectorAll('[data-testid="anomaly-row"]').length === n && !document.querySelector('[data-testid="anomaly-filters"] .spinner'),
+      (n) => document.querySelectorAll('[data-testid="anomaly-row"]').length === n && document.querySelector('[data-testid="anomalies-page"]')?.dataset.list === 'ready',
       n,
       { timeout: 15_000 },
     )
     .catch(async () => {
       throw new Error(`${what}: the page shows ${await page.getByTestId('anomaly-row').count()} rows, the API ${n}`);
     });
+}
+
+/** Clicks "load more" until the list has every page; returns how many clicks. */
+async function loadAll(page) {
+  let clicks = 0;
+  for (;;) {
+    await page.waitForFunction(() => document.querySelector('[data-testid="anomalies-page"]')?.dataset.list === 'ready', null, { timeout: 15_000 });
+    const more = page.getByTestId('load-more');
+    if (!(await more.count())) return clicks;
+    if (++clicks > 10) throw new Error('"load more" never ends');
+    const before = await page.getByTestId('anomaly-row').count();
+    await more.click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="anomaly-row"]').length > n, before, { timeout: 15_000 });
+  }
 }
 
 /**
@@ -163,13 +177,23 @@ try {
     return JSON.stringify(got);
   });
 
-  await check('OPERATOR: the list is sorted by severity, the critical episode first', async () => {
-    await waitRows(page, await total({ statuses: UNRESOLVED }), 'unresolved');
+  await check('OPERATOR: the list is sorted by severity, the critical episode first, over every page', async () => {
+    const all = await total({ statuses: UNRESOLVED });
+    if (all <= 50) throw new Error(`only ${all} episodes: the harness's older LOW ones are missing`);
+    await page.getByTestId('load-more').waitFor();
+    const first = await page.getByTestId('anomaly-row').count();
+    if (first >= all) throw new Error(`${first} rows before "load more", of ${all}`);
+    if (!/Low/.test(await text(page.getByTestId('load-more')))) throw new Error(`"${await text(page.getByTestId('load-more'))}": the more severe tiers are not complete`);
+    const clicks = await loadAll(page);
+    await waitRows(page, all, 'unresolved');
     const rs = await rows(page);
+    if (new Set(rs.map((r) => r.id)).size !== rs.length) throw new Error('a row twice');
     for (let i = 1; i < rs.length; i++) if (RANK[rs[i].severity] > RANK[rs[i - 1].severity]) throw new Error(`row ${i} (${rs[i].severity}) after ${rs[i - 1].severity}`);
     if (rs[0].id !== CRITICAL_ID || rs[0].host !== CRITICAL_HOST) throw new Error(`first row ${JSON.stringify(rs[0])}`);
-    await shot(page, 'anomalies.png', { fullPage: true });
-    return rs.map((r) => r.severity).join(' ');
+    await shot(page, 'anomalies.png', { fullPage: false });
+    const by = {};
+    for (const r of rs) by[r.severity] = (by[r.severity] ?? 0) + 1;
+    return `${first} rows, then ${rs.length} after ${clicks} "load more": ${JSON.stringify(by)}`;
   });
 
   await check('OPERATOR: opening the critical episode shows its series with the episode shaded, the peak and the kind', async () => {
@@ -243,6 +267,8 @@ try {
     await waitRows(page, await total({ statuses: UNRESOLVED, minSeverity: 'CRITICAL' }), 'critical');
     await page.getByTestId('severity-filter').selectOption('');
     await page.getByTestId('status-filter').selectOption('OPEN');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('status') === 'OPEN');
+    await loadAll(page);
     await waitRows(page, await total({ statuses: ['OPEN'] }), 'open');
     if ((await rows(page)).some((r) => r.status !== 'OPEN')) throw new Error('a row that is not open');
     await page.getByTestId('metric-filter').selectOption('MEMORY');
@@ -251,6 +277,8 @@ try {
     await waitRows(page, await total({ statuses: ['OPEN'], metric: 'MEMORY' }), 'after a reload');
     await page.getByTestId('metric-filter').selectOption('');
     await page.getByTestId('status-filter').selectOption('');
+    await page.waitForFunction(() => !new URL(location.href).searchParams.get('status'));
+    await loadAll(page);
     await waitRows(page, await total({ statuses: UNRESOLVED }), 'unresolved again');
   });
 
@@ -261,8 +289,12 @@ try {
     await ask('RAISE-NOW');
     await page.locator(`[data-testid="anomaly-row"][data-host="${LIVE_HOST}"]`).waitFor({ timeout: 20_000 });
     if (!(await page.evaluate(() => window.__e2eNoReload === true))) throw new Error('the page reloaded');
+    await page.waitForFunction(() => document.querySelector('[data-testid="anomalies-page"]')?.dataset.list === 'ready');
     const after = await page.getByTestId('anomaly-row').count();
     if (after !== before + 1) throw new Error(`${before} rows before, ${after} after`);
+    const rs = await rows(page);
+    if (new Set(rs.map((r) => r.id)).size !== rs.length) throw new Error('a row twice');
+    for (let i = 1; i < rs.length; i++) if (RANK[rs[i].severity] > RANK[rs[i - 1].severity]) throw new Error(`row ${i} (${rs[i].severity}) after ${rs[i - 1].severity}`);
     return `${LIVE_HOST} listed`;
   });
 

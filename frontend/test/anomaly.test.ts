@@ -10,7 +10,8 @@ import {
   metricOf,
   onsetText,
   severityCounts,
-  sortBySeverity,
+  severityTiers,
+  tieredRows,
   statusesFor,
   UNRESOLVED,
 } from '../src/lib/anomaly';
@@ -23,25 +24,6 @@ describe('severityCounts', () => {
   it('never goes negative when the totals were read at different moments, and treats missing ones as 0', () => {
     expect(severityCounts({ CRITICAL: 2, HIGH: 1, LOW: 5 })).toEqual({ CRITICAL: 2, HIGH: 0, MEDIUM: 0, LOW: 5 });
     expect(severityCounts({})).toEqual({ CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0 });
-  });
-});
-
-describe('sortBySeverity', () => {
-  const a = (id: string, severity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL', startedAt: string) => ({ id, severity, startedAt });
-  it('puts the worst first, then the newest, and drops duplicates', () => {
-    const list = [
-      a('1', 'LOW', '2026-11-30T10:00:00Z'),
-      a('2', 'CRITICAL', '2026-11-30T08:00:00Z'),
-      a('3', 'HIGH', '2026-11-30T09:00:00Z'),
-      a('4', 'CRITICAL', '2026-11-30T09:30:00Z'),
-      a('2', 'CRITICAL', '2026-11-30T08:00:00Z'),
-    ];
-    expect(sortBySeverity(list).map((x) => x.id)).toEqual(['4', '2', '3', '1']);
-  });
-  it('does not change its input', () => {
-    const list = [a('1', 'LOW', '2026-11-30T10:00:00Z'), a('2', 'HIGH', '2026-11-30T10:00:00Z')];
-    sortBySeverity(list);
-    expect(list[0].id).toBe('1');
   });
 });
 
@@ -150,5 +132,43 @@ describe('onsetText', () => {
   it('shows the date only when the time is not today', () => {
     expect(clockTime('2026-11-30T01:02:00Z', now)).toBe('01:02');
     expect(clockTime('nope', now)).toBe('—');
+  });
+});
+
+describe('tieredRows', () => {
+  type Row = { id: string; severity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL' };
+  const page = (nodes: Row[], next: string | null = null) => ({ nodes, pageInfo: { hasNextPage: next !== null, endCursor: next } });
+  const c1 = { id: 'c1', severity: 'CRITICAL' as const };
+  const c2 = { id: 'c2', severity: 'CRITICAL' as const };
+  const h1 = { id: 'h1', severity: 'HIGH' as const };
+  const l1 = { id: 'l1', severity: 'LOW' as const };
+  const l2 = { id: 'l2', severity: 'LOW' as const };
+  it('lists tier after tier, dropping the worse rows each tier repeats', () => {
+    const r = tieredRows(severityTiers(null), [[page([c1])], [page([h1, c1])], [page([h1, c1])], [page([l1, h1, c1])]]);
+    expect(r.rows.map((x) => x.id)).toEqual(['c1', 'h1', 'l1']);
+    expect(r).toMatchObject({ next: null, pending: false });
+  });
+  it('stops at a tier with more pages, and loads more of it before any less severe row', () => {
+    let r = tieredRows(severityTiers(null), [[page([c1], 'k1')], [page([h1, c1])], [page([h1])], [page([l1])]]);
+    expect(r.rows.map((x) => x.id)).toEqual(['c1']);
+    expect(r.next).toEqual({ tier: 0, after: 'k1' });
+    r = tieredRows(severityTiers(null), [[page([c1], 'k1'), page([c2])], [page([h1, c1])], [page([h1])], [page([l1], 'k4')]]);
+    expect(r.rows.map((x) => x.id)).toEqual(['c1', 'c2', 'h1', 'l1']);
+    expect(r.next).toEqual({ tier: 3, after: 'k4' });
+  });
+  it('waits for a tier still loading', () => {
+    const r = tieredRows(severityTiers(null), [[page([c1])], undefined, [page([])], [page([l1])]]);
+    expect(r.rows.map((x) => x.id)).toEqual(['c1']);
+    expect(r.pending).toBe(true);
+    expect(tieredRows(severityTiers(null), [[page([c1]), undefined]]).pending).toBe(true);
+  });
+  it('lists newest first in one listing', () => {
+    const r = tieredRows([null], [[page([l1, c1], 'k'), page([l2])]]);
+    expect(r.rows.map((x) => x.id)).toEqual(['l1', 'c1', 'l2']);
+    expect(r.next).toBeNull();
+  });
+  it('tiers down to the minimum severity', () => {
+    expect(severityTiers('HIGH')).toEqual(['CRITICAL', 'HIGH']);
+    expect(severityTiers(null)).toEqual(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']);
   });
 });

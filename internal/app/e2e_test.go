@@ -356,8 +356,9 @@ func TestBrowserMachineClustering(t *testing.T) {
 // the big screen's severe count in Chromium against a real server. The demo
 // fleet has no anomaly history, so episodes are opened here as the scorer would
 // open them: a CRITICAL CPU episode with two MEDIUM ones on hosts of the same
-// rack at the same moment (a correlated onset) and a LOW memory episode against
-// peers elsewhere. An operator sees them worst first, opens the critical one
+// rack at the same moment (a correlated onset), a LOW memory episode against
+// peers elsewhere and fifty older LOW ones (more than a page). An operator sees
+// them worst first, loading more pages, opens the critical one
 // (its series with the episode shaded) and acknowledges it with a note; is
 // refused with the server's message on an episode acknowledged meanwhile; a new
 // episode arrives live; a viewer sees no Acknowledge button; the big screen
@@ -415,6 +416,18 @@ func TestBrowserAnomalies(t *testing.T) {
 	low := apply(anomaly.Alert{HostID: lowHost, Metric: "MEMORY", Kind: anomaly.KindPeer, At: now.Add(-15 * time.Minute),
 		Value: 70, Baseline: 40, Score: 0.45, Open: true})
 	require.Len(t, low, 1)
+	// Fifty older LOW episodes elsewhere, so the list needs "load more" (50 a page).
+	rows, err = ds.d.Pool.Query(ctx, `SELECT id FROM host WHERE state = 'ONLINE' AND rack <> $1 AND id <> ALL($2)
+		ORDER BY id LIMIT 50`, rack, []int64{lowHost, liveHost})
+	require.NoError(t, err)
+	others, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Len(t, others, 50)
+	for i, h := range others {
+		// Six minutes apart: no correlated onset among them.
+		require.Len(t, apply(anomaly.Alert{HostID: h, Metric: "NET_OUT", Kind: anomaly.KindSelf,
+			At: now.Add(-time.Hour - time.Duration(i)*6*time.Minute), Value: 9e8, Baseline: 1e8, Score: 0.42, Open: true}), 1)
+	}
 
 	ds.start(t, "127.0.0.1:0")
 	cli := cliContext(ctx)

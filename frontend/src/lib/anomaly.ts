@@ -93,22 +93,6 @@ export function severityCounts(atLeast: Partial<Record<AnomalySeverity, number>>
 
 const rank = (s: AnomalySeverity) => SEVERITIES.length - SEVERITIES.indexOf(s);
 
-/**
- * The list's order: worst first, then newest first (the API's own order),
- * then by id so the order is stable. Duplicates (an episode on two loaded
- * pages after new ones arrived) are dropped.
- */
-export function sortBySeverity<T extends { id: string; severity: AnomalySeverity; startedAt: string }>(list: readonly T[]): T[] {
-  const seen = new Set<string>();
-  const out: T[] = [];
-  for (const a of list) {
-    if (seen.has(a.id)) continue;
-    seen.add(a.id);
-    out.push(a);
-  }
-  return out.sort((a, b) => rank(b.severity) - rank(a.severity) || b.startedAt.localeCompare(a.startedAt) || a.id.localeCompare(b.id));
-}
-
 /** Whether a live episode belongs in the filtered list. */
 export function matchesFilter(a: { severity: AnomalySeverity; status: AnomalyStatus; metric: AnomalyMetric; kind: AnomalyKind; cluster: { id: string }; host: { id: string } }, f: AnomalyFilterInput): boolean {
   if (f.statuses?.length && !f.statuses.includes(a.status)) return false;
@@ -318,4 +302,47 @@ export function onsetText(o: OnsetLike, now: number = Date.now()): string {
     default:
       return what;
   }
+}
+
+/** A page of a listing as the tiers need it. */
+export interface TierPage<T> {
+  nodes: readonly T[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/**
+ * The list worst first over keyset pages, though the API lists newest first:
+ * one listing per severity tier (minSeverity = the tier, so it also holds the
+ * worse ones, which are dropped as already shown), read tier after tier. A
+ * tier with more pages ends the list there, and "load more" reads its next
+ * page: no less severe row is shown while a more severe one may be unread.
+ * `tiers` is worst first; [null] lists newest first in one listing. `loaded`
+ * holds, per tier, its pages in order (undefined while one is loading).
+ */
+export function tieredRows<T extends { id: string; severity: AnomalySeverity }>(
+  tiers: ReadonlyArray<AnomalySeverity | null>,
+  loaded: ReadonlyArray<ReadonlyArray<TierPage<T> | undefined> | undefined>,
+): { rows: T[]; next: { tier: number; after: string } | null; pending: boolean } {
+  const rows: T[] = [];
+  const seen = new Set<string>();
+  for (let t = 0; t < tiers.length; t++) {
+    const pages = loaded[t];
+    if (!pages?.length || pages.some((p) => !p)) return { rows, next: null, pending: true };
+    for (const p of pages as TierPage<T>[]) {
+      for (const a of p.nodes) {
+        if ((tiers[t] === null || a.severity === tiers[t]) && !seen.has(a.id)) {
+          seen.add(a.id);
+          rows.push(a);
+        }
+      }
+    }
+    const last = pages[pages.length - 1]!;
+    if (last.pageInfo.hasNextPage && last.pageInfo.endCursor) return { rows, next: { tier: t, after: last.pageInfo.endCursor }, pending: false };
+  }
+  return { rows, next: null, pending: false };
+}
+
+/** The tiers of the worst-first list for a minimum severity: that one and the worse ones, worst first. */
+export function severityTiers(min: AnomalySeverity | null): AnomalySeverity[] {
+  return SEVERITIES.slice(0, min ? SEVERITIES.indexOf(min) + 1 : SEVERITIES.length);
 }

@@ -32,7 +32,8 @@ import {
   SEVERITIES,
   SEVERITY_TONE,
   severityCounts,
-  sortBySeverity,
+  severityTiers,
+  tieredRows,
   STATUS_TONE,
   statusesFor,
   UNRESOLVED,
@@ -228,11 +229,28 @@ type Connection = ResultOf<typeof AnomaliesQuery>['anomalies'];
 type Keys = 'status' | 'severity' | 'metric' | 'kind' | 'cluster' | 'host' | 'id' | 'order';
 
 const PAGE_SIZE = 50;
+/** The API's largest page. */
+const MAX_PAGE = 100;
 
-/** One further page of the list ("load more"), kept live by the cache and reported to the list. */
-function MorePage({ filter, after, onData }: { filter: AnomalyFilterInput; after: string; onData: (after: string, c: Connection | null, fetching: boolean) => void }) {
-  const [{ data, fetching }] = useQuery({ query: AnomaliesQuery, variables: { filter, first: PAGE_SIZE, after } });
-  useEffect(() => onData(after, data?.anomalies ?? null, fetching), [data, fetching]);
+interface PageState {
+  c: Connection | null;
+  fetching: boolean;
+  error: Error | null;
+}
+
+/**
+ * One page of one tier's listing, kept live by the cache and reported to the
+ * list; fetched again when `refresh` moves (a retry). A first page grows by
+ * `grow` rows: the episodes that opened since the further pages were read, so
+ * the first page still reaches the cursor the second one starts from.
+ */
+function ListPage({ filter, after, grow, refresh, onData }: { filter: AnomalyFilterInput; after: string | null; grow: number; refresh: number; onData: (s: PageState) => void }) {
+  const first = after ? PAGE_SIZE : Math.min(MAX_PAGE, PAGE_SIZE + grow);
+  const [{ data, fetching, error }, reexecute] = useQuery({ query: AnomaliesQuery, variables: { filter, first, ...(after ? { after } : {}) } });
+  useEffect(() => onData({ c: data?.anomalies ?? null, fetching, error: error ?? null }), [data, fetching, error]);
+  useEffect(() => {
+    if (refresh) reexecute({ requestPolicy: 'network-only' });
+  }, [refresh]);
   return null;
 }
 
@@ -474,38 +492,51 @@ export function Anomalies({ search, setSearch }: { search: Search<Keys>; setSear
   const filter = useMemo(() => anomalyFilter({ ...base, statuses }), [base, search.status]);
   const key = JSON.stringify(filter);
 
-  const [first, reexecute] = useQuery({ query: AnomaliesQuery, variables: { filter, first: PAGE_SIZE }, pause: waiting });
   const countVars = useMemo(() => {
     const f = (s: AnomalySeverity) => anomalyFilter({ clusterId, hostId, metric, kind, statuses: UNRESOLVED, minSeverity: s });
     return { critical: f('CRITICAL'), high: f('HIGH'), medium: f('MEDIUM'), low: f('LOW') };
   }, [clusterId, hostId, metric, kind]);
   const [counts, reexecuteCounts] = useQuery({ query: AnomalyCountsQuery, variables: countVars, pause: waiting });
 
-  // "Load more": the cursors of the further pages of this listing, and what each brought.
-  const [more, setMore] = useState<{ key: string; afters: string[]; pages: Record<string, { c: Connection | null; fetching: boolean }> }>({ key, afters: [], pages: {} });
-  const mine = more.key === key ? more : { key, afters: [], pages: {} };
+  // The list is read in severity tiers (worst first) or as one listing
+  // (newest first), page by page; see tieredRows.
+  const tiers: Array<AnomalySeverity | null> = byNewest ? [null] : severityTiers(minSeverity);
+  const tierFilters = useMemo(() => tiers.map((t) => (t ? anomalyFilter({ ...filter, minSeverity: t }) : filter)), [key, byNewest]);
+  const listKey = `${key}|${byNewest}`;
+  // "Load more": per tier, the cursors of its further pages; what each page brought.
+  const [more, setMore] = useState<{ key: string; afters: string[][]; pages: Record<string, PageState> }>({ key: listKey, afters: [], pages: {} });
+  const mine = more.key === listKey ? more : { key: listKey, afters: [] as string[][], pages: {} as Record<string, PageState> };
   const onPage = useCallback(
-    (after: string, c: Connection | null, fetching: boolean) =>
-      setMore((m) => (m.key === key ? { ...m, pages: { ...m.pages, [after]: { c, fetching } } } : m)),
-    [key],
+    (at: string, st: PageState) => setMore((m) => (m.key === listKey ? { ...m, pages: { ...m.pages, [at]: st } } : { key: listKey, afters: [], pages: { [at]: st } })),
+    [listKey],
   );
-  const pages: Connection[] = [first.data?.anomalies, ...mine.afters.map((a) => mine.pages[a]?.c)].filter((c): c is Connection => !!c);
-  const last = mine.afters.length ? mine.pages[mine.afters[mine.afters.length - 1]]?.c : first.data?.anomalies;
-  const loadingMore = mine.afters.some((a) => !mine.pages[a]?.c || mine.pages[a]?.fetching);
-  const all = pages.flatMap((p) => p.nodes);
-  const rows = byNewest ? [...new Map(all.map((a) => [a.id, a])).values()] : sortBySeverity(all);
-  const total = first.data?.anomalies.totalCount ?? null;
+  const pageAt = (t: number, after: string | null) => mine.pages[`${t}|${after ?? ''}`];
+  const loaded = tiers.map((_, t) => [pageAt(t, null), ...(mine.afters[t] ?? []).map((a) => pageAt(t, a))].map((p) => p?.c ?? undefined));
+  const { rows, next, pending } = tieredRows(tiers, loaded);
+  const states = Object.values(mine.pages);
+  const listError = states.find((p) => p.error)?.error ?? null;
+  const fetching = states.some((p) => p.fetching);
+  const total = pageAt(tiers.length - 1, null)?.c?.totalCount ?? null;
+  const [refresh, setRefresh] = useState(0);
 
-  // Live: each new episode that belongs in this view refreshes the first page
-  // (where it lands, the list being newest first) and the counts.
+  // Live: each new episode that belongs in this view grows the first pages by
+  // one (it lands there, each listing being newest first, and pushes no row
+  // out from before the next page's cursor) and refreshes the counts. Past the
+  // API's largest page the list starts again from the first pages.
   const [fresh, setFresh] = useState<Set<string>>(new Set());
+  const [grown, setGrown] = useState({ key: listKey, n: 0 });
+  const grow = grown.key === listKey ? grown.n : 0;
   const live = useLiveSubscription(AnomalyRaised, { clusterId: clusterId ?? null, minSeverity: minSeverity ?? null }, (d) => {
     const a = d.anomalyRaised;
     if (!a) return;
     reexecuteCounts({ requestPolicy: 'network-only' });
     if (!matchesFilter(a, filter)) return;
     setFresh((s) => new Set(s).add(a.id));
-    reexecute({ requestPolicy: 'network-only' });
+    if (grow + 1 > MAX_PAGE - PAGE_SIZE) {
+      setMore({ key: listKey, afters: [], pages: {} });
+      setGrown({ key: listKey, n: 0 });
+      setRefresh((n) => n + 1);
+    } else setGrown({ key: listKey, n: grow + 1 });
   }, { skip: waiting });
 
   const selectedId = search.id ?? '';
@@ -516,7 +547,7 @@ export function Anomalies({ search, setSearch }: { search: Search<Keys>; setSear
   const filtered = Boolean(search.status || minSeverity || metric || kind || clusterName || hostname);
 
   return (
-    <div className="page" data-testid="anomalies-page">
+    <div className="page" data-testid="anomalies-page" data-list={pending || fetching || waiting ? 'loading' : 'ready'}>
       <div className="page-head page-head-row">
         <div>
           <h1 className="page-title">Anomalies</h1>
@@ -586,18 +617,24 @@ export function Anomalies({ search, setSearch }: { search: Search<Keys>; setSear
             Clear filters
           </button>
         )}
-        {first.fetching && <span className="spinner" aria-label="Loading anomalies" />}
+        {fetching && <span className="spinner" aria-label="Loading anomalies" />}
       </div>
 
       {selectedId && <EpisodeDetail id={selectedId} fromList={selected} onClose={() => setSearch({ id: null })} />}
 
       {clusterName && clusterId && <ClusterAnalysis name={clusterName} />}
 
-      {first.error && <ErrorPanel error={first.error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
+      {listError && <ErrorPanel error={listError} onRetry={() => setRefresh((n) => n + 1)} />}
       {unknown && <div className="empty">There is no {hostname && !hostId ? `host named ${hostname}` : `cluster named ${clusterName}`}.</div>}
-      {!first.data && !first.error && !unknown && <Loading what="Loading anomalies" />}
+      {!waiting &&
+        tiers.map((_, t) =>
+          [null, ...(mine.afters[t] ?? [])].map((after) => (
+            <ListPage key={`${listKey}|${t}|${after ?? ''}`} filter={tierFilters[t]} after={after} grow={grow} refresh={refresh} onData={(st) => onPage(`${t}|${after ?? ''}`, st)} />
+          )),
+        )}
+      {pending && !rows.length && !listError && !unknown && <Loading what="Loading anomalies" />}
 
-      {first.data && (
+      {(!pending || rows.length > 0) && !waiting && (
         <Panel
           title={
             <>
@@ -670,21 +707,23 @@ export function Anomalies({ search, setSearch }: { search: Search<Keys>; setSear
               {filtered ? 'No anomaly matches the filters.' : 'No unresolved anomaly: every host behaves like itself and its peers.'}
             </div>
           )}
-          {mine.afters.map((after) => (
-            <MorePage key={`${key}|${after}`} filter={filter} after={after} onData={onPage} />
-          ))}
-          {last?.pageInfo.hasNextPage && last.pageInfo.endCursor && (
+          {pending && rows.length > 0 && <Loading what="Loading more" />}
+          {next && (
             <div className="load-more">
               <button
                 type="button"
                 className="btn"
-                disabled={loadingMore}
+                disabled={fetching}
                 data-testid="load-more"
-                onClick={() => setMore({ key, afters: [...mine.afters, last.pageInfo.endCursor!], pages: mine.pages })}
+                onClick={() => {
+                  const afters = tiers.map((_, t) => mine.afters[t] ?? []);
+                  afters[next.tier] = [...afters[next.tier], next.after];
+                  setMore({ key: listKey, afters, pages: mine.pages });
+                }}
               >
-                {loadingMore ? 'Loading…' : `Load ${PAGE_SIZE} more`}
+                {`Load ${PAGE_SIZE} more`}
+                {tiers[next.tier] ? ` (${humanizeEnum(tiers[next.tier])})` : ''}
               </button>
-              {!byNewest && <span className="muted small"> Worst first among those loaded: the server lists newest first.</span>}
             </div>
           )}
         </Panel>
