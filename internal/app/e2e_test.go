@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -17,10 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/frontend"
+	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
@@ -395,4 +400,138 @@ func TestBrowserWorkloadTools(t *testing.T) {
 		"TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer, "TESLA_PATHOLOGICAL="+strings.Join(expect, ","),
 		"E2E_ARTIFACTS="+artifactsDir())
 	requireScreenshots(t, "queues.png", "jobs.png")
+}
+
+// TestBrowserAnomalies drives the anomalies page, the host page's anomalies and
+// the big screen's severe count in Chromium against a real server. The demo
+// fleet has no anomaly history, so episodes are opened here as the scorer would
+// open them: a CRITICAL CPU episode with two MEDIUM ones on hosts of the same
+// rack at the same moment (a correlated onset), a LOW memory episode against
+// peers elsewhere and fifty older LOW ones (more than a page). An operator sees
+// them worst first, loading more pages, opens the critical one
+// (its series with the episode shaded) and acknowledges it with a note; is
+// refused with the server's message on an episode acknowledged meanwhile; a new
+// episode arrives live; a viewer sees no Acknowledge button; the big screen
+// counts the open severe ones.
+func TestBrowserAnomalies(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t)
+	ctx := context.Background()
+
+	// Three hosts of one rack and one host elsewhere.
+	var rackHosts []int64
+	var rackNames []string
+	var rack string
+	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT rack FROM host WHERE state = 'ONLINE' AND rack <> ''
+		GROUP BY cluster_id, rack HAVING count(*) >= 3 ORDER BY rack LIMIT 1`).Scan(&rack))
+	rows, err := ds.d.Pool.Query(ctx, `SELECT id, hostname FROM host WHERE rack = $1 AND state = 'ONLINE' ORDER BY hostname LIMIT 3`, rack)
+	require.NoError(t, err)
+	for rows.Next() {
+		var id int64
+		var name string
+		require.NoError(t, rows.Scan(&id, &name))
+		rackHosts, rackNames = append(rackHosts, id), append(rackNames, name)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, rackHosts, 3)
+	var lowHost, liveHost int64
+	var lowName, liveName string
+	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT id, hostname FROM host WHERE rack <> $1 AND state = 'ONLINE'
+		ORDER BY hostname LIMIT 1`, rack).Scan(&lowHost, &lowName))
+	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT id, hostname FROM host WHERE rack <> $1 AND state = 'ONLINE'
+		ORDER BY hostname DESC LIMIT 1`, rack).Scan(&liveHost, &liveName))
+
+	episodes := anomaly.NewEpisodes(ds.d.Pool, audit.New(ds.d.Pool, ds.logger), anomaly.EpisodeConfig{})
+	apply := func(alerts ...anomaly.Alert) []int64 {
+		var ids []int64
+		require.NoError(t, pgx.BeginFunc(ctx, ds.d.Pool, func(tx pgx.Tx) error {
+			var err error
+			ids, err = episodes.Apply(ctx, tx, alerts)
+			return err
+		}))
+		return ids
+	}
+	now := time.Now().UTC().Truncate(time.Minute)
+	cpu := func(host int64, at time.Time, value, score float64, open bool) anomaly.Alert {
+		return anomaly.Alert{HostID: host, Metric: "CPU", Kind: anomaly.KindSelf, At: at, Value: value, Baseline: 30, Score: score, Open: open}
+	}
+	// The critical episode: opened 40 minutes ago, peaking 30 minutes ago, last seen 20 minutes ago.
+	critical := apply(cpu(rackHosts[0], now.Add(-40*time.Minute), 85, 0.7, true))
+	require.Len(t, critical, 1)
+	apply(cpu(rackHosts[0], now.Add(-30*time.Minute), 99, 0.97, false), cpu(rackHosts[0], now.Add(-20*time.Minute), 90, 0.75, false))
+	require.Len(t, apply(cpu(rackHosts[1], now.Add(-39*time.Minute), 80, 0.65, true)), 1)
+	require.Len(t, apply(cpu(rackHosts[2], now.Add(-38*time.Minute), 78, 0.62, true)), 1)
+	low := apply(anomaly.Alert{HostID: lowHost, Metric: "MEMORY", Kind: anomaly.KindPeer, At: now.Add(-15 * time.Minute),
+		Value: 70, Baseline: 40, Score: 0.45, Open: true})
+	require.Len(t, low, 1)
+	// Fifty older LOW episodes elsewhere, so the list needs "load more" (50 a page).
+	rows, err = ds.d.Pool.Query(ctx, `SELECT id FROM host WHERE state = 'ONLINE' AND rack <> $1 AND id <> ALL($2)
+		ORDER BY id LIMIT 50`, rack, []int64{lowHost, liveHost})
+	require.NoError(t, err)
+	others, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Len(t, others, 50)
+	for i, h := range others {
+		// Six minutes apart: no correlated onset among them.
+		require.Len(t, apply(anomaly.Alert{HostID: h, Metric: "NET_OUT", Kind: anomaly.KindSelf,
+			At: now.Add(-time.Hour - time.Duration(i)*6*time.Minute), Value: 9e8, Baseline: 1e8, Score: 0.42, Open: true}), 1)
+	}
+
+	ds.start(t, "127.0.0.1:0")
+	cli := cliContext(ctx)
+	operator, err := createTokenFor(cli, ds.d.Pool, ds.logger, sim.DemoOperatorLogin, auth.Operator, "e2e", time.Hour)
+	require.NoError(t, err)
+	viewer, err := createTokenFor(cli, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
+	require.NoError(t, err)
+
+	var clusterName string
+	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT c.name FROM host h JOIN cluster c ON c.id = h.cluster_id WHERE h.id = $1`,
+		rackHosts[0]).Scan(&clusterName))
+	runNodeTalking(t, "e2e/anomalies.e2e.mjs", map[string]func(){
+		// The script waits on the page for an episode to arrive over the subscription.
+		"RAISE-NOW": func() {
+			require.Len(t, apply(anomaly.Alert{HostID: liveHost, Metric: "DISK_IO", Kind: anomaly.KindSelf, At: time.Now().UTC(),
+				Value: 95, Baseline: 20, Score: 0.9, Open: true}), 1)
+		},
+	}, "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token, "TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer,
+		"TESLA_CRITICAL_ID="+model.GlobalID(model.KindAnomaly, critical[0]), "TESLA_CRITICAL_HOST="+rackNames[0],
+		"TESLA_LOW_ID="+model.GlobalID(model.KindAnomaly, low[0]), "TESLA_LOW_HOST="+lowName, "TESLA_LIVE_HOST="+liveName,
+		"TESLA_CLUSTER="+clusterName, "TESLA_RACK="+rack, "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "anomalies.png", "anomaly-episode.png", "anomalies-cluster.png", "screen-anomalies.png")
+}
+
+// runNodeTalking runs a browser script that asks the harness for actions: each
+// line of its output that names a handler runs it, then the script gets
+// "<line> DONE" on its standard input.
+func runNodeTalking(t *testing.T, script string, handlers map[string]func(), env ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Dir = filepath.Join("..", "..", "frontend")
+	cmd.Env = append(os.Environ(), env...)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if h, ok := handlers[line]; ok {
+			h()
+			_, err := fmt.Fprintf(stdin, "%s DONE\n", line)
+			require.NoError(t, err)
+		}
+	}
+	err = cmd.Wait()
+	t.Logf("%s output:\n%s\n%s", script, out.String(), stderr.String())
+	require.NoError(t, err, "%s failed", script)
+	require.Regexp(t, `(?m)^\d+ passed, 0 failed`, out.String())
 }

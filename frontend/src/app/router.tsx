@@ -41,6 +41,7 @@ const Clustering = page(() => import('../pages/Clustering'), 'Clustering');
 // Workload tools.
 const JobAnalysis = page(() => import('../pages/JobAnalysis'), 'JobAnalysis');
 const QueueAnalysis = page(() => import('../pages/QueueAnalysis'), 'QueueAnalysis');
+const Anomalies = page(() => import('../pages/Anomalies'), 'Anomalies');
 
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
@@ -213,6 +214,15 @@ const queueAnalysisRoute = createRoute({
   },
 });
 
+const anomaliesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'intelligence/anomalies',
+  validateSearch: stringSearch('status', 'severity', 'metric', 'kind', 'cluster', 'host', 'id', 'order'),
+  component: function AnomaliesRoute() {
+    return <Anomalies search={anomaliesRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -245,6 +255,7 @@ export const routeTree = rootRoute.addChildren([
     clusteringRoute,
     jobAnalysisRoute,
     queueAnalysisRoute,
+    anomaliesRoute,
     schedulerRoute,
     stacksRoute,
     auditRoute,

@@ -69,11 +69,7 @@ export const NAV: NavSection[] = [
   {
     title: 'Intelligence',
     items: [
-      {
-        label: 'Anomalies',
-        path: '/intelligence/anomalies',
-        soon: 'Machines and metrics that behave abnormally, how severe each anomaly is, and its status (open, acknowledged, resolved).',
-      },
+      { label: 'Anomalies', path: '/intelligence/anomalies' },
       { label: 'Machine clustering', path: '/intelligence/clustering' },
     ],
   },

@@ -48,6 +48,11 @@ export const cacheUpdates: NonNullable<CacheExchangeOpts['updates']> = {
     createApiToken(_result, _args, cache) {
       invalidateFields(cache, 'Query', ['apiTokens']);
     },
+    acknowledgeAnomaly(_result, _args, cache) {
+      // The episode itself updates by id; lists filtered by status and the
+      // platform's severe count are fetched again.
+      invalidateFields(cache, 'Query', ['anomalies']);
+    },
     runClusteringAnalysis(_result, _args, cache) {
       // A new run changes every filtered view of the clustering.
       invalidateFields(cache, 'Query', ['machineClustering']);

@@ -113,7 +113,34 @@ export const ScreenPulse = graphql(
   [ScreenPlatformFields],
 );
 
+/** The open severe anomalies (newest first) and how many severe ones are acknowledged. */
+export const ScreenAnomalies = graphql(`
+  query ScreenAnomalies {
+    open: anomalies(filter: { statuses: [OPEN], minSeverity: HIGH }, first: 4) {
+      totalCount
+      nodes {
+        id
+        metric
+        severity
+        startedAt
+        host {
+          id
+          hostname
+        }
+        cluster {
+          id
+          name
+        }
+      }
+    }
+    acknowledged: anomalies(filter: { statuses: [ACKNOWLEDGED], minSeverity: HIGH }, first: 1) {
+      totalCount
+    }
+  }
+`);
+
 export type ScreenPlatform = ResultOf<typeof ScreenPlatformFields>;
+type ScreenAnomalyData = ResultOf<typeof ScreenAnomalies>;
 
 export const STAGE_W = 1920;
 export const STAGE_H = 1080;
@@ -125,6 +152,8 @@ export const TREND_WINDOW_MS = 6 * 3600e3;
 export const TREND_REFRESH_MS = 30 * 60e3;
 /** Poll this often while the websocket is down (or silent). */
 export const POLL_MS = 30_000;
+/** Fetch the severe anomalies again on the next pulse or poll once this old. */
+export const ANOMALY_REFRESH_MS = 20_000;
 /** The data counts as stale (and is polled even while "live") after this long. */
 export const STALE_MS = 180_000;
 const TREND_DIMS: WatermarkDimension[] = ['CPU', 'MEMORY', 'DISK_IO', 'NET_IN'];
@@ -219,7 +248,7 @@ function Levels({ p }: { p: ScreenPlatform }) {
 }
 
 /** The cluster panel's inner size on the stage (stage pixels). */
-export const CLUSTER_AREA = { width: 724, height: 630 };
+export const CLUSTER_AREA = { width: 724, height: 420 };
 
 /**
  * Columns for n cluster tiles in a w×h area: the count whose tiles come
@@ -346,6 +375,46 @@ function SickHosts({ p }: { p: ScreenPlatform }) {
   );
 }
 
+const METRIC_SHORT: Record<string, string> = { CPU: 'CPU', MEMORY: 'Memory', DISK_IO: 'Disk IO', NET_IN: 'Net in', NET_OUT: 'Net out', CONTAINERS: 'Containers' };
+
+function Anomalies({ data }: { data: ScreenAnomalyData | null }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 10_000);
+    return () => clearInterval(id);
+  }, []);
+  const open = data?.open.totalCount ?? null;
+  const list = data?.open.nodes ?? [];
+  return (
+    <div className="bs-panel bs-anomalies" data-testid="screen-anomalies" data-count={open ?? ''}>
+      <div className="bs-panel-title">
+        Anomalies <span className={`bs-count${open ? ' bs-count-bad' : ''}`} data-testid="screen-anomaly-count">{open === null ? '—' : formatNumber(open)}</span>
+        {data && data.acknowledged.totalCount > 0 && <span className="bs-more">{formatNumber(data.acknowledged.totalCount)} acknowledged</span>}
+        <span className="bs-title-note">open · high and critical · newest</span>
+      </div>
+      {list.length ? (
+        <ul className="bs-anom-list">
+          {list.map((a) => (
+            <li key={a.id} className={`bs-anom bs-anom-${a.severity === 'CRITICAL' ? 'crit' : 'high'}`} data-testid="screen-anomaly">
+              <span className="bs-anom-sev">{a.severity === 'CRITICAL' ? 'CRIT' : 'HIGH'}</span>
+              <span className="bs-host">
+                <span className="bs-hostname">{a.host.hostname.replace(/\.dc\.example$/, '')}</span>
+                <span className="bs-host-reason">
+                  {METRIC_SHORT[a.metric] ?? a.metric} · {a.cluster.name} · {formatRelative(a.startedAt, Math.max(now, Date.now()))}
+                </span>
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : data ? (
+        <div className="bs-allclear">✓ No severe anomaly open</div>
+      ) : (
+        <div className="bs-empty">—</div>
+      )}
+    </div>
+  );
+}
+
 interface ScreenState {
   platform: ScreenPlatform | null;
   /** Server time of the last pulse. */
@@ -422,6 +491,30 @@ export function BigScreen() {
       clearInterval(id);
     };
   }, [client, apply]);
+
+  // The severe anomalies ride on the pulses (and polls): fetched again on the
+  // first update after ANOMALY_REFRESH_MS, so the wall needs no second socket.
+  // Optional: on failure the panel keeps what it shows.
+  const [anomalies, setAnomalies] = useState<ScreenAnomalyData | null>(null);
+  const anomaliesAt = useRef(0);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  useEffect(() => {
+    if (state.lastUpdate === null || state.lastUpdate - anomaliesAt.current < ANOMALY_REFRESH_MS) return;
+    anomaliesAt.current = state.lastUpdate;
+    // Not cancelled by the next pulse: an answer slower than the pulses still lands.
+    void client
+      .query(ScreenAnomalies, {}, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((res) => {
+        if (mounted.current && res.data) setAnomalies(res.data);
+      });
+  }, [client, state.lastUpdate]);
 
   useEffect(() => {
     document.title = 'Tesla · Platform screen';
@@ -542,6 +635,7 @@ export function BigScreen() {
               </div>
               <div className="bs-col bs-col-mid">
                 <Clusters p={p} />
+                <Anomalies data={anomalies} />
               </div>
               <div className="bs-col bs-col-right">
                 <Risks p={p} />

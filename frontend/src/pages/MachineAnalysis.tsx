@@ -17,6 +17,7 @@ import { DIMENSION_LABEL, type WatermarkDimension } from '../lib/watermark';
 import { formatGoDuration } from '../lib/scheduler';
 import { codeOf } from '../lib/errors';
 import { useDocumentTitle } from '../lib/title';
+import { KIND_LABEL, METRIC_LABEL, SEVERITY_TONE } from '../lib/anomaly';
 import { FINDING_LABEL, findingTone, formatWindow, isUnhealthy, verdictTone } from '../lib/machine';
 import type { Search, SetSearch } from '../app/router';
 import { Badge, ErrorPanel, Link, Loading, Panel, PercentBar, Stat } from '../components/ui';
@@ -140,6 +141,22 @@ export const HostMetricsQuery = graphql(
   [HostMetricPointFields],
 );
 
+export const HostAnomaliesQuery = graphql(`
+  query HostAnomalies($hostname: String!) {
+    host(hostname: $hostname) {
+      id
+      anomalies {
+        id
+        metric
+        kind
+        status
+        severity
+        startedAt
+      }
+    }
+  }
+`);
+
 type HostAnalysis = NonNullable<ResultOf<typeof MachineAnalysisQuery>['host']>['analysis'];
 type PeerComparison = HostAnalysis['peers'][number];
 type ScrapeState = Enum<'ScrapeState'>;
@@ -155,6 +172,42 @@ const SCRAPE_TONE: Record<ScrapeState, Tone> = { UP: 'good', PENDING: 'muted', F
 function formatPeerValue(d: WatermarkDimension, v: number | null): string {
   if (d === 'CONTAINERS' || d === 'QUEUE_SLOTS') return formatNumber(v, 1);
   return formatPercent(v);
+}
+
+/** The host's unresolved anomalies (also among the findings), each linking to the anomaly page filtered to the host. */
+function HostAnomalies({ hostname }: { hostname: string }) {
+  const [{ data }] = useQuery({ query: HostAnomaliesQuery, variables: { hostname } });
+  const list = data?.host?.anomalies ?? [];
+  if (!list.length) return null;
+  return (
+    <Panel
+      title={
+        <>
+          Anomalies <span className="count">{list.length}</span>
+          <span className="muted small">unresolved, most severe first</span>
+        </>
+      }
+      actions={
+        <Link to="/intelligence/anomalies" search={{ host: hostname, status: 'ALL' }} data-testid="host-anomalies-all">
+          All of this host's anomalies
+        </Link>
+      }
+    >
+      <ul className="host-anomalies" data-testid="host-anomalies">
+        {list.map((a) => (
+          <li key={a.id}>
+            <Badge tone={SEVERITY_TONE[a.severity]}>{humanizeEnum(a.severity)}</Badge>{' '}
+            <Link to="/intelligence/anomalies" search={{ host: hostname, id: a.id }} data-testid="host-anomaly-link">
+              {METRIC_LABEL[a.metric]} against {KIND_LABEL[a.kind]}
+            </Link>{' '}
+            <span className="muted small">
+              {humanizeEnum(a.status)} · since {formatRelative(a.startedAt)}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
 }
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
@@ -503,6 +556,7 @@ export function MachineAnalysis({ hostname, search, setSearch }: { hostname: str
                   </div>
                 )}
               </Panel>
+              <HostAnomalies hostname={hostname} />
               <div className="stack">
                 <Components a={a} />
                 <Panel
