@@ -5326,7 +5326,7 @@ type Anomaly implements Node {
   endedAt: Time
   "Anomalous points in the episode."
   points: Int!
-  "The highest score (0..1) and when, with the value and what was expected then (the metric's unit: percent, bytes per second, containers)."
+  "The highest score (0..1) and when, with the value and what was expected then (the metric's unit: percent, bits per second, containers)."
   peakScore: Float!
   peakAt: Time!
   peakValue: Float

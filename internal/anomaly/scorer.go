@@ -428,8 +428,8 @@ func (s *Scorer) peers(latest []latestRow) []Alert {
 }
 
 // minPeerDelta is the smallest difference from the peers' median that counts,
-// per metric in its unit: 10 points of utilisation, 10 MB/s of network, 2
-// containers. Below it a departure, however many deviations, is no trouble.
+// per metric in its unit: 10 points of utilisation, 10 Mb/s of network (bits
+// per second, as stored), 2 containers. Below it a departure, however many deviations, is no trouble.
 var minPeerDelta = [6]float64{10, 10, 10, 10e6, 10e6, 2}
 
 // medianMAD returns the median of xs and the median absolute deviation from it
