@@ -38,6 +38,10 @@ const MachineSearch = page(() => import('../pages/MachineSearch'), 'MachineSearc
 const MachineAnalysis = page(() => import('../pages/MachineAnalysis'), 'MachineAnalysis');
 const Tokens = page(() => import('../pages/Tokens'), 'Tokens');
 const Clustering = page(() => import('../pages/Clustering'), 'Clustering');
+// Workload screens: the personal and BU centres and the job page.
+const Personal = page(() => import('../pages/Personal'), 'Personal');
+const BUCentre = page(() => import('../pages/BUCentre'), 'BUCentre');
+const JobPage = page(() => import('../pages/JobPage'), 'JobPage');
 
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
@@ -191,6 +195,27 @@ const clusteringRoute = createRoute({
   },
 });
 
+// Workload screens.
+const personalRoute = createRoute({ getParentRoute: () => appRoute, path: 'personal', component: Personal });
+
+const buRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'bu',
+  validateSearch: stringSearch('bu', 'cluster', 'kind', 'priority'),
+  component: function BURoute() {
+    return <BUCentre search={buRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const jobRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'jobs/$id',
+  component: function JobRoute() {
+    const { id } = jobRoute.useParams();
+    return <JobPage key={id} id={id} />;
+  },
+});
+
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -221,6 +246,9 @@ export const routeTree = rootRoute.addChildren([
     machinesRoute,
     watermarksRoute,
     clusteringRoute,
+    personalRoute,
+    buRoute,
+    jobRoute,
     schedulerRoute,
     stacksRoute,
     auditRoute,
