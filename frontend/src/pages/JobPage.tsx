@@ -85,7 +85,7 @@ export const JobDetailQuery = graphql(
       score {
         ...JobScoreFields
       }
-      runs(first: 200) {
+      runs(first: 100) {
         totalCount
         nodes {
           id
@@ -318,7 +318,9 @@ function Detail({ id, canAnalyze }: { id: string; canAnalyze: boolean }) {
           </>
         }
       >
-        {runs.length === 0 ? (
+        {!job.runs && error ? (
+          <ErrorPanel error={error} />
+        ) : runs.length === 0 ? (
           <div className="empty">No run yet.</div>
         ) : (
           <>
