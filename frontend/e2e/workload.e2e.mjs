@@ -124,6 +124,31 @@ if (page) {
       return `${nodes} nodes, ${edges} edges`;
     });
 
+    await check('VIEWER: selecting a lineage node expands it (merged as the API walks it), shows its path and links to its job', async () => {
+      const g = page.getByTestId('lineage');
+      await page.locator('.lineage-nodes summary').click();
+      const other = page.locator('[data-testid="lineage-node"][data-type="Job"][data-expanded="false"]').first();
+      const otherId = await other.getAttribute('data-id');
+      await other.click();
+      await page.locator('[data-testid="lineage"][data-expanded="2"][data-busy="false"]').waitFor();
+      const q = `query($id: ID!, $d: Int!) { lineage(node: $id, depth: $d, maxNodes: 200) { nodes { ... on Job { id } ... on Dataset { id } } } }`;
+      const a = await api(ADMIN, q, { id: hogId, d: 2 });
+      const b = await api(ADMIN, q, { id: otherId, d: 1 });
+      const want = new Set([...a.lineage.nodes, ...b.lineage.nodes].map((n) => n.id)).size;
+      const got = Number(await g.getAttribute('data-nodes'));
+      if (got !== want) throw new Error(`graph has ${got} nodes, the two walks ${want}`);
+      const sel = page.getByTestId('lineage-selected');
+      if ((await sel.getAttribute('data-id')) !== otherId) throw new Error('the node is not selected');
+      if (!/edges? from this job/.test(await text(sel))) throw new Error(`selection reads ${await text(sel)}`);
+      await shot(page, 'workload-lineage.png', { fullPage: false });
+      await sel.getByTestId('lineage-job-link').click();
+      await page.locator('[data-testid="job-page"]').waitFor();
+      if (!decodeURIComponent(page.url()).endsWith(`/jobs/${otherId}`)) throw new Error(`went to ${page.url()}`);
+      await page.goBack();
+      await page.locator(`[data-testid="job-page"][data-job="${HOG}"]`).waitFor();
+      return `${got} nodes after expanding`;
+    });
+
     await check('VIEWER: raising their own job is refused with the server’s message; the priority stays', async () => {
       let before = await priorityOf(hogId);
       if (before === 'P0') {
@@ -170,6 +195,15 @@ if (page) {
       changed = { id, to };
       await shot(page, 'workload-bu.png', { fullPage: true });
       return `${await row.getAttribute('data-job')}: ${before} → ${to} (${limit})`;
+    });
+
+    await check('BU_ADMIN: the findings to act on hold the analysed memory hog; the queues are listed', async () => {
+      const row = page.locator('[data-testid="serious-row"]').filter({ hasText: HOG });
+      await row.waitFor();
+      await row.locator('[data-testid="severity"][data-severity="CRITICAL"], [data-testid="severity"][data-severity="SEVERE"]').waitFor();
+      const queues = await page.getByTestId('queue-row').count();
+      if (!queues) throw new Error('no queue listed');
+      return `${queues} queues`;
     });
 
     await check('BU_ADMIN: the change sticks (API and a reload)', async () => {

@@ -71,10 +71,23 @@ export function LineageGraph({ start }: { start: string }) {
   const path = selected ? lineagePath(state.edges, start, selected) : null;
   const jobs = state.nodes.filter((n) => n.__typename === 'Job').length;
 
+  const pick = (id: string) => {
+    setSelected(id);
+    if (!state.expanded.includes(id) && !busy) void walk(id, EXPAND_DEPTH);
+  };
+
   if (!state.nodes.length) return busy ? <Loading what="Walking the lineage" /> : <div className="empty">{error ?? 'No lineage is known for this job.'}</div>;
 
   return (
-    <div className="lineage" data-testid="lineage" data-nodes={state.nodes.length} data-edges={state.edges.length} data-truncated={state.truncated}>
+    <div
+      className="lineage"
+      data-testid="lineage"
+      data-nodes={state.nodes.length}
+      data-edges={state.edges.length}
+      data-expanded={state.expanded.length}
+      data-truncated={state.truncated}
+      data-busy={busy ? 'true' : 'false'}
+    >
       <div className="lineage-legend small">
         <span>
           <span className="swatch swatch-round" style={{ background: '#7048e8' }} /> this job
@@ -107,9 +120,7 @@ export function LineageGraph({ start }: { start: string }) {
         ariaLabel={`Lineage graph of ${state.nodes.length} nodes`}
         onClick={(p) => {
           const id = clickedNode(p as { dataType?: string; data?: unknown });
-          if (!id) return;
-          setSelected(id);
-          if (!state.expanded.includes(id) && !busy) void walk(id, EXPAND_DEPTH);
+          if (id) pick(id);
         }}
       />
       <div className="lineage-selected" data-testid="lineage-selected" data-id={sel?.id ?? ''}>
@@ -126,6 +137,27 @@ export function LineageGraph({ start }: { start: string }) {
           <span className="muted small">Click a node to select it (the path from this job is drawn in red) and walk on from it.</span>
         )}
       </div>
+      {/* The same choice without a pointer: every node as a button. */}
+      <details className="lineage-nodes">
+        <summary className="small">All {state.nodes.length} nodes</summary>
+        <div className="lineage-node-list">
+          {state.nodes.map((n) => (
+            <button
+              key={n.id}
+              type="button"
+              className={`btn btn-small${n.id === selected ? ' active' : ''}`}
+              onClick={() => pick(n.id)}
+              data-testid="lineage-node"
+              data-id={n.id}
+              data-type={n.__typename}
+              data-expanded={state.expanded.includes(n.id)}
+            >
+              {n.__typename === 'Job' ? '● ' : '■ '}
+              {n.name}
+            </button>
+          ))}
+        </div>
+      </details>
     </div>
   );
 }

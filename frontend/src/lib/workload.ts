@@ -107,6 +107,21 @@ export const RUN_STATE_COLOR: Record<JobRunState, string> = {
   OTHER: '#868e96',
 };
 
+/**
+ * The distinct queues some jobs run in, with how many of the jobs each holds,
+ * by cluster and path.
+ */
+export function queuesOfJobs<Q extends { id: string; path: string; cluster: { name: string } }>(jobs: ReadonlyArray<{ queue: Q | null }>): Array<Omit<Q, 'cluster'> & { cluster: string; jobs: number }> {
+  const byId = new Map<string, Omit<Q, 'cluster'> & { cluster: string; jobs: number }>();
+  for (const j of jobs) {
+    if (!j.queue) continue;
+    const q = byId.get(j.queue.id);
+    if (q) q.jobs++;
+    else byId.set(j.queue.id, { ...j.queue, cluster: j.queue.cluster.name, jobs: 1 });
+  }
+  return [...byId.values()].sort((a, b) => a.cluster.localeCompare(b.cluster) || a.path.localeCompare(b.path));
+}
+
 // ---------------------------------------------------------------------------
 // Lineage
 

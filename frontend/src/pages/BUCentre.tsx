@@ -11,7 +11,7 @@ import { graphql } from '../graphql';
 import type { Search, SetSearch } from '../app/router';
 import { useSession } from '../lib/hooks';
 import { formatNumber, formatPercent, humanizeEnum } from '../lib/format';
-import { isJobKind, isPriority, isSerious, JOB_KINDS, PRIORITIES } from '../lib/workload';
+import { buInSubtree, isJobKind, isPriority, isSerious, JOB_KINDS, PRIORITIES, queuesOfJobs } from '../lib/workload';
 import { ErrorPanel, Loading, Panel, Stat } from '../components/ui';
 import { JobRowDetailFields, JobRowFields, JobRows, JobTable, type Reader } from '../components/JobTable';
 import { JobLink, SeverityBadge } from '../components/jobs';
@@ -63,23 +63,14 @@ export const BUQuery = graphql(`
       clusters {
         id
         name
-        queues {
-          id
-          path
-          schedulerType
-          guaranteedVcores
-          maxVcores
-          guaranteedMemory
-          maxMemory
-        }
       }
     }
   }
 `);
 
 export const BUSeriousQuery = graphql(`
-  query BUCentreSerious($bu: ID!) {
-    worstJobs(by: SCORE, first: 50, bu: $bu) {
+  query BUCentreSerious {
+    worstJobs(by: SCORE, first: 100) {
       nodes {
         score
         worstSeverity
@@ -89,6 +80,45 @@ export const BUSeriousQuery = graphql(`
           id
           name
           namespace
+          bu {
+            id
+            parent {
+              id
+              parent {
+                id
+                parent {
+                  id
+                  parent {
+                    id
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const BUQueuesQuery = graphql(`
+  query BUCentreQueues($bu: ID!) {
+    jobs(filter: { bu: $bu }, first: 100) {
+      pageInfo {
+        hasNextPage
+      }
+      nodes {
+        id
+        queue {
+          id
+          path
+          schedulerType
+          guaranteedVcores
+          maxVcores
+          cluster {
+            id
+            name
+          }
         }
       }
     }
@@ -206,7 +236,10 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
   const detail = role !== 'VIEWER';
   const [{ data, error }] = useQuery({ query: BUQuery, variables: { code }, pause: !code });
   const bu = data?.bu;
-  const [{ data: worst }] = useQuery({ query: BUSeriousQuery, variables: { bu: bu?.id ?? '' }, pause: !bu || !detail });
+  // worstJobs' bu filter is the job's own BU, not the subtree: the worst jobs
+  // of the reader's scope are narrowed to the subtree here.
+  const [{ data: worst }] = useQuery({ query: BUSeriousQuery, pause: !bu || !detail });
+  const [{ data: queueData }] = useQuery({ query: BUQueuesQuery, variables: { bu: bu?.id ?? '' }, pause: !bu });
 
   const kind = isJobKind(search.kind) ? search.kind : undefined;
   const priority = isPriority(search.priority) ? search.priority : undefined;
@@ -214,8 +247,8 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
   const filter: JobFilterVars | null = bu ? { bu: bu.id, ...(clusterId ? { cluster: clusterId } : {}), ...(kind ? { kind } : {}), ...(priority ? { priority } : {}) } : null;
   const reader: Reader | null = me ? { role: me.role, personId: me.person.id, buId: me.person.bu.id } : null;
 
-  const serious = (worst?.worstJobs.nodes ?? []).filter((s) => isSerious(s.worstSeverity));
-  const queues = bu?.clusters.flatMap((c) => c.queues.map((q) => ({ ...q, cluster: c.name }))) ?? [];
+  const serious = (worst?.worstJobs.nodes ?? []).filter((s) => isSerious(s.worstSeverity) && !!bu && buInSubtree(s.job.bu, bu.id));
+  const queues = queuesOfJobs(queueData?.jobs.nodes ?? []);
 
   return (
     <div className="page" data-testid="bu-page">
@@ -223,7 +256,7 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
         <div>
           <h1 className="page-title">BU centre{bu ? `: ${bu.name}` : ''}</h1>
           <div className="page-sub">
-            The jobs of the BU and its sub-BUs, their priorities and findings, and the queues of its clusters.
+            The jobs of the BU and its sub-BUs, their priorities and findings, and the queues they run in.
             {role === 'BU_ADMIN' && ' As the BU admin you may raise or lower a job’s priority, to P0 only within the BU’s P0 limit.'}
           </div>
         </div>
@@ -342,12 +375,13 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
           <Panel
             title={
               <>
-                Queues of the BU’s clusters <span className="count">{formatNumber(queues.length)}</span>
+                Queues the BU’s jobs run in <span className="count">{formatNumber(queues.length)}</span>
+                {queueData?.jobs.pageInfo.hasNextPage && <span className="muted small">of its first 100 jobs</span>}
               </>
             }
           >
             {queues.length === 0 ? (
-              <div className="empty">The BU owns no cluster with a queue tree.</div>
+              <div className="empty">No job of the BU names its queue.</div>
             ) : (
               <div className="table-wrap">
                 <table className="table" data-testid="queue-table">
@@ -358,16 +392,18 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
                       <th>Scheduler</th>
                       <th className="num" title="Share of the cluster's vcores">Guaranteed</th>
                       <th className="num" title="Share of the cluster's vcores">Max</th>
+                      <th className="num">Jobs</th>
                     </tr>
                   </thead>
                   <tbody>
                     {queues.map((q) => (
-                      <tr key={q.id}>
+                      <tr key={q.id} data-testid="queue-row">
                         <td>{q.cluster}</td>
                         <td>{q.path}</td>
                         <td>{humanizeEnum(q.schedulerType)}</td>
                         <td className="num">{formatPercent(q.guaranteedVcores, { ratio: true })}</td>
                         <td className="num">{formatPercent(q.maxVcores, { ratio: true })}</td>
+                        <td className="num">{formatNumber(q.jobs)}</td>
                       </tr>
                     ))}
                   </tbody>
