@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { useClient } from 'urql';
 import { graphql } from '../graphql';
 import { messageOf } from '../lib/errors';
-import { clickedNode, emptyLineage, lineageChartOption, lineagePath, mergeLineage, type LineageState } from '../lib/workload';
+import { clickedNode, emptyLineage, lineageChartOption, lineageLayers, lineagePath, mergeLineage, type LineageState } from '../lib/workload';
 import { Chart } from './LazyChart';
 import { JobLink } from './jobs';
 import { Loading } from './ui';
@@ -67,6 +67,12 @@ export function LineageGraph({ start }: { start: string }) {
   }, [start]);
 
   const option = useMemo(() => lineageChartOption(state, start, selected), [state, start, selected]);
+  // As tall as the widest layer needs: a chain stays a strip, a fan-out grows.
+  const height = useMemo(() => {
+    const perLayer = new Map<number, number>();
+    for (const l of lineageLayers(state, start).values()) perLayer.set(l, (perLayer.get(l) ?? 0) + 1);
+    return Math.min(600, Math.max(220, 90 + 55 * Math.max(0, ...perLayer.values())));
+  }, [state, start]);
   const sel = selected ? state.nodes.find((n) => n.id === selected) : undefined;
   const path = selected ? lineagePath(state.edges, start, selected) : null;
   const jobs = state.nodes.filter((n) => n.__typename === 'Job').length;
@@ -115,7 +121,7 @@ export function LineageGraph({ start }: { start: string }) {
       )}
       <Chart
         option={option}
-        height={440}
+        height={height}
         testId="lineage-chart"
         ariaLabel={`Lineage graph of ${state.nodes.length} nodes`}
         onClick={(p) => {
