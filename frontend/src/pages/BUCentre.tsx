@@ -33,7 +33,7 @@ export const BUContextQuery = graphql(`
         }
       }
     }
-    bus(first: 500) @include(if: $pickAny) {
+    bus(first: 100) @include(if: $pickAny) {
       nodes {
         id
         code
