@@ -261,7 +261,7 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
           </div>
         </div>
         {pickAny && ctx?.bus && (
-          <select value={code} onChange={(e) => setSearch({ bu: e.target.value || null })} aria-label="Business unit" data-testid="bu-select">
+          <select value={code} onChange={(e) => setSearch({ bu: e.target.value || null })} aria-label="Business unit" data-testid="bu-select" className="bu-select">
             {ctx.bus.nodes.map((b) => (
               <option key={b.id} value={b.code}>
                 {'\u00a0\u00a0'.repeat(b.depth)}
