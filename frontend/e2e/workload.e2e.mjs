@@ -171,6 +171,7 @@ if (page) {
       if (!/owner/i.test(msg) || !/lower/i.test(msg)) throw new Error(`refusal reads: ${msg}`);
       if ((await sel.inputValue()) !== before) throw new Error(`the select shows ${await sel.inputValue()}, not ${before}`);
       if ((await priorityOf(hogId)) !== before) throw new Error('the priority changed');
+      await page.evaluate(() => window.scrollTo(0, 0));
       await shot(page, 'workload-refused.png', { fullPage: false });
       return msg;
     });
