@@ -535,3 +535,23 @@ func runNodeTalking(t *testing.T, script string, handlers map[string]func(), env
 	require.NoError(t, err, "%s failed", script)
 	require.Regexp(t, `(?m)^\d+ passed, 0 failed`, out.String())
 }
+
+// TestBrowserWorkload drives the workload screens in Chromium against the demo
+// fleet: the viewer's personal centre, their job's page (runs, an analysis on
+// demand, lineage) and a refused raise of its priority; the BU admin's BU
+// centre, where a priority change sticks.
+func TestBrowserWorkload(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t)
+	ds.start(t, "127.0.0.1:0")
+	ctx := cliContext(context.Background())
+	viewer, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
+	require.NoError(t, err)
+	buLead, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoBULeadLogin, auth.BUAdmin, "e2e", time.Hour)
+	require.NoError(t, err)
+	runNode(t, "e2e/workload.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
+		"TESLA_VIEWER_TOKEN="+viewer, "TESLA_BU_TOKEN="+buLead, "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "workload-personal.png", "workload-job.png", "workload-refused.png", "workload-bu.png")
+}

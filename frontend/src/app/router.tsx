@@ -43,6 +43,11 @@ const JobAnalysis = page(() => import('../pages/JobAnalysis'), 'JobAnalysis');
 const QueueAnalysis = page(() => import('../pages/QueueAnalysis'), 'QueueAnalysis');
 const Anomalies = page(() => import('../pages/Anomalies'), 'Anomalies');
 
+// Workload screens: the personal and BU centres and the job page.
+const Personal = page(() => import('../pages/Personal'), 'Personal');
+const BUCentre = page(() => import('../pages/BUCentre'), 'BUCentre');
+const JobPage = page(() => import('../pages/JobPage'), 'JobPage');
+
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
 /** Changes some search params (null or '' removes one), replacing the history entry. */
@@ -223,6 +228,27 @@ const anomaliesRoute = createRoute({
   },
 });
 
+// Workload screens.
+const personalRoute = createRoute({ getParentRoute: () => appRoute, path: 'personal', component: Personal });
+
+const buRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'bu',
+  validateSearch: stringSearch('bu', 'cluster', 'kind', 'priority'),
+  component: function BURoute() {
+    return <BUCentre search={buRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+
+const jobRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'jobs/$id',
+  component: function JobRoute() {
+    const { id } = jobRoute.useParams();
+    return <JobPage key={id} id={id} />;
+  },
+});
+
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -256,6 +282,9 @@ export const routeTree = rootRoute.addChildren([
     jobAnalysisRoute,
     queueAnalysisRoute,
     anomaliesRoute,
+    personalRoute,
+    buRoute,
+    jobRoute,
     schedulerRoute,
     stacksRoute,
     auditRoute,

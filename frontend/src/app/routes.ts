@@ -22,16 +22,8 @@ export const NAV: NavSection[] = [
   {
     title: 'Business centre',
     items: [
-      {
-        label: 'Personal centre',
-        path: '/personal',
-        soon: 'Your jobs with their priority (change it within your rights), your budget with spend to date and burn-rate forecast, and a health score for you and each of your jobs, with the reasons behind it.',
-      },
-      {
-        label: 'BU centre',
-        path: '/bu',
-        soon: "Your business unit's budget, spend and forecast, the health of its people and jobs, its clusters, and alerts before the budget runs out.",
-      },
+      { label: 'Personal centre', path: '/personal' },
+      { label: 'BU centre', path: '/bu' },
     ],
   },
   {
