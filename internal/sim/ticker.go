@@ -141,6 +141,7 @@ type tickHost struct {
 	nicBps                int64
 	state                 string
 	cluster, kind, region string
+	release               string // "stack/version" of the cluster, empty for none
 	clusterCreated        time.Time
 }
 
@@ -209,15 +210,18 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 
 func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT h.id, h.hostname, h.cpu_cores, h.nic_bps, h.state, c.name, c.kind, c.region, c.created_at
+		SELECT h.id, h.hostname, h.cpu_cores, h.nic_bps, h.state, c.name, c.kind, c.region,
+		       coalesce(s.name || '/' || sv.version, ''), c.created_at
 		FROM host h JOIN cluster c ON c.id = h.cluster_id
+		LEFT JOIN stack_version sv ON sv.id = c.stack_version_id
+		LEFT JOIN stack s ON s.id = sv.stack_id
 		ORDER BY h.id`)
 	if err != nil {
 		return nil, fmt.Errorf("error loading hosts for tick: %w", err)
 	}
 	var hosts []tickHost
 	var h tickHost
-	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.hostname, &h.cores, &h.nicBps, &h.state, &h.cluster, &h.kind, &h.region, &h.clusterCreated}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.hostname, &h.cores, &h.nicBps, &h.state, &h.cluster, &h.kind, &h.region, &h.release, &h.clusterCreated}, func() error {
 		hosts = append(hosts, h)
 		return nil
 	}); err != nil {
@@ -301,10 +305,10 @@ func (t *Ticker) samples(hosts []tickHost, now, minute time.Time) []telemetry.Sa
 		}
 		cl, ok := loads[h.cluster]
 		if !ok {
-			cl = newClusterLoad(t.cfg.Seed, h.cluster, h.kind, h.region, h.clusterCreated)
+			cl = newClusterLoad(t.cfg.Seed, h.cluster, h.kind, h.region, h.release, h.clusterCreated)
 			loads[h.cluster] = cl
 		}
-		hl := newHostLoad(t.cfg.Seed, h.hostname, h.cores, h.nicBps, cl)
+		hl := newHostLoad(t.cfg.Seed, h.cluster, h.hostname, h.cores, h.nicBps, cl)
 		s := hl.at(ts, modeFor(h.state))
 		samples = append(samples, telemetry.Sample{HostID: h.id, TS: minute, CPUPct: &s.cpu, MemPct: &s.mem,
 			DiskIOPct: &s.io, NetInBps: &s.netIn, NetOutBps: &s.netOut, Containers: &s.containers})
