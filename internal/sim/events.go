@@ -47,11 +47,11 @@ var metricNames = [...]string{"CPU", "MEMORY", "DISK_IO", "NET_IN", "NET_OUT"}
 
 // Event rates: per host, per rack and per stack version, per UTC day. A default
 // fleet (3,000 hosts, ~220 racks, 5 stack versions) then sees some ninety host
-// events, six rack events and a bad rollout every other day.
+// events, six rack events and a bad rollout every four days.
 const (
 	hostEventRate = 0.03
 	rackEventRate = 0.03
-	rolloutRate   = 0.1
+	rolloutRate   = 0.05
 )
 
 // eventWindow is one event: its shape, the metric it moves (for level shifts

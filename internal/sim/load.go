@@ -86,6 +86,9 @@ const (
 	chEvent
 	chRack
 	chRollout
+	chIOJitter
+	chNetInJitter
+	chContainerJitter
 )
 
 // mix is the splitmix64 finalizer: a cheap, well-spread 64-bit hash step.
@@ -372,7 +375,11 @@ func (h *hostLoad) base(ts int64, mode loadMode, ev *activeEvents) sample {
 		quiet*(c.wander*valueNoise(h.key, chCPU, ts, 1800)+c.jitter*white(h.key, chCPUJitter, ts))
 	mem := p.memLo + (p.memHi-p.memLo)*u + h.memBias + 0.5*trend +
 		0.5*c.wander*valueNoise(h.key, chMem, ts, 3600) + 0.3*c.jitter*white(h.key, chMemJitter, ts)
-	io := (p.ioLo+(p.ioHi-p.ioLo)*u)*h.scale + 0.1*p.ioHi*valueNoise(h.key, chIO, ts, 1200)
+	// Besides the smooth wander, every metric jitters from sample to sample as
+	// real ones do: a series smooth to the last digit is one no detector sees in
+	// production.
+	io := (p.ioLo+(p.ioHi-p.ioLo)*u)*h.scale + 0.1*p.ioHi*valueNoise(h.key, chIO, ts, 1200) +
+		0.04*p.ioHi*white(h.key, chIOJitter, ts)
 	switch c.kind {
 	case kindStreaming:
 		if h.prof != profIdle && (ts+h.ckptPhase)%600 < 120 { // checkpoints every 10 minutes
@@ -383,7 +390,8 @@ func (h *hostLoad) base(ts int64, mode loadMode, ev *activeEvents) sample {
 			io += 15 // nightly major compaction
 		}
 	}
-	frac := (p.netLo+(p.netHi-p.netLo)*u)*h.scale + 0.1*p.netHi*valueNoise(h.key, chNet, ts, 1800)
+	frac := (p.netLo+(p.netHi-p.netLo)*u)*h.scale + 0.1*p.netHi*valueNoise(h.key, chNet, ts, 1800) +
+		0.04*p.netHi*white(h.key, chNetInJitter, ts)
 
 	if mode == modeDegraded {
 		io += 30
@@ -414,7 +422,9 @@ func (h *hostLoad) base(ts int64, mode loadMode, ev *activeEvents) sample {
 	// Executors' containers follow the load; elsewhere long-running slots
 	// change only when a job is redeployed (12-hour slots).
 	containers := (p.ctLo + (p.ctHi-p.ctLo)*u) * h.ctScale
-	if p.ctHi > 0 && p.ctHi == p.ctLo {
+	if p.ctHi > p.ctLo {
+		containers += 1.5 * white(h.key, chContainerJitter, ts) // tasks start and finish
+	} else if p.ctHi > 0 {
 		containers += float64(hash2(channelKey(h.key, chContainers), uint64(floorDiv(ts, 12*3600))) % 2)
 	}
 	return sample{
