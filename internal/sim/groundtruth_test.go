@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -264,4 +265,26 @@ func TestScorerPrecisionAndRecall(t *testing.T) {
 	require.GreaterOrEqual(t, precision, 0.05)
 	require.GreaterOrEqual(t, highMacro, 0.5)
 	require.GreaterOrEqual(t, highPrecision, precision, "the higher the peak, the likelier a real event")
+}
+
+// The Ticker keys bad rollouts by the stack version it reads from the database;
+// it must be the one the seed keyed them by, or live rollouts would hit other
+// hosts than the seeded ones.
+func TestTickerSeesTheSeededReleases(t *testing.T) {
+	t.Parallel()
+	pool, _ := seed(t, smallConfig)
+	f := planFleet(smallConfig.withDefaults())
+	tx, err := pool.Begin(context.Background())
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	hosts, err := loadTickHosts(context.Background(), tx)
+	require.NoError(t, err)
+	want := map[string]string{}
+	for _, c := range f.clusters {
+		want[c.name] = c.stack + "/" + c.version
+	}
+	require.Len(t, hosts, len(f.hosts))
+	for _, h := range hosts {
+		require.Equal(t, want[h.cluster], h.release, h.hostname)
+	}
 }
