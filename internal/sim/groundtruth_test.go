@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/audit"
 )
 
 func TestInjectedAnomaliesShowInTheLoad(t *testing.T) {
@@ -287,4 +289,60 @@ func TestTickerSeesTheSeededReleases(t *testing.T) {
 	for _, h := range hosts {
 		require.Equal(t, want[h.cluster], h.release, h.hostname)
 	}
+}
+
+// TestLiveScorerFindsALiveInjectedEvent runs the real path once: a seeded
+// fleet, the Ticker writing a sample a minute, the anomaly Scorer scoring each
+// minute from host_latest, and an injected step (a level shift, a spike or a
+// bad rollout) that starts once the detectors are warm. The seed's end is
+// chosen so that such an event starts 150–170 minutes into the live run.
+func TestLiveScorerFindsALiveInjectedEvent(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Clusters: 3, Hosts: 60, People: 12, Days: 1}
+	var ev *Event
+	for h := range 24 * 30 {
+		cfg.Now = testNow.Add(time.Duration(h) * time.Hour)
+		events, err := InjectedAnomalies(cfg, cfg.Now.Add(150*time.Minute), cfg.Now.Add(170*time.Minute))
+		require.NoError(t, err)
+		for _, e := range events {
+			if (e.Shape == ShapeLevelShift || e.Shape == ShapeSpike || e.Shape == ShapeRollout) && e.Metric != "MEMORY" &&
+				!e.Start.Before(cfg.Now.Add(150*time.Minute)) && e.End.Sub(e.Start) >= 20*time.Minute {
+				ev = &e
+				break
+			}
+		}
+		if ev != nil {
+			break
+		}
+	}
+	require.NotNil(t, ev, "an event to catch")
+	pool, _ := seed(t, cfg)
+	ctx := context.Background()
+	var hostID int64
+	var state string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT id, state FROM host WHERE hostname = $1`, ev.Host).Scan(&hostID, &state))
+
+	logger := slog.New(slog.DiscardHandler)
+	tk := NewTicker(pool, TickerConfig{Seed: DefaultSeed, WorkloadEvery: 24 * time.Hour}, logger)
+	tk.sickChance, tk.healChance = 0, 0
+	clock := cfg.Now
+	sc, err := anomaly.NewScorer(pool, anomaly.NewEpisodes(pool, audit.New(pool, logger), anomaly.EpisodeConfig{}), logger,
+		anomaly.ScorerConfig{Now: func() time.Time { return clock }})
+	require.NoError(t, err)
+	for clock.Before(ev.Start.Add(12 * time.Minute)) {
+		clock = clock.Add(time.Minute)
+		_, err := tk.Tick(ctx, clock.Add(30*time.Second))
+		require.NoError(t, err)
+		_, err = sc.PassOnce(ctx)
+		require.NoError(t, err)
+	}
+	var started time.Time
+	var kind string
+	err = pool.QueryRow(ctx, `
+		SELECT started_at, kind FROM anomaly_episode
+		WHERE host_id = $1 AND metric = $2 AND started_at >= $3 ORDER BY started_at LIMIT 1`,
+		hostID, ev.Metric, ev.Start.Truncate(time.Minute)).Scan(&started, &kind)
+	require.NoError(t, err, "an episode for %+v (host %s)", *ev, state)
+	t.Logf("%s %s of %s at %s: %s episode from %s", ev.Shape, ev.Metric, ev.Host, ev.Start.Format("15:04:05"), kind, started.Format("15:04"))
+	require.True(t, started.Before(ev.Start.Add(10*time.Minute)), "found within 10 minutes: %v", started)
 }
