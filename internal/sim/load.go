@@ -257,7 +257,8 @@ type hostLoad struct {
 	cores     float64
 	nicBps    float64
 	anomaly   uint8
-	ckptPhase int64 // streaming checkpoints are staggered over hosts
+	ckptPhase int64      // streaming checkpoints are staggered over hosts
+	day       *dayEvents // the events of the day last sampled (events.go)
 }
 
 func newHostLoad(seed uint64, cluster, hostname string, cores int, nicBps int64, cl *clusterLoad) hostLoad {

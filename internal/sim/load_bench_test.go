@@ -42,3 +42,27 @@ func BenchmarkTickSamples(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(hosts)), "ns/host")
 }
+
+// BenchmarkHistorySource measures generating one day of the default fleet's
+// history (the seed's samples, without the database).
+//
+//	go test ./internal/sim/ -run '^$' -bench HistorySource -benchtime 3x
+func BenchmarkHistorySource(b *testing.B) {
+	cfg := Config{Now: testNow}.withDefaults()
+	f := planFleet(cfg)
+	ids := make([]int64, len(f.hosts))
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	last := f.now.Unix()
+	first := last - 86400 + 300
+	var rows int64
+	for range b.N {
+		src := newMetricSource(reportingHosts(f, ids), historyDays(first, last), first, last, 300)
+		for src.Next() {
+			_ = src.Sample()
+		}
+		rows += src.rows
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/sample")
+}
