@@ -327,7 +327,7 @@ func (f *fleet) planHosts(r *rand.Rand, cfg Config) {
 				state:     stateOnline,
 				// Heartbeats arrive every few seconds; the last one is just before now.
 				lastHeartbeat: f.now.Add(-time.Duration(r.IntN(30)) * time.Second),
-				load:          newHostLoad(cfg.Seed, c.name, hostname, gen.cores, nic, c.load),
+				load:          newHostLoad(cfg.Seed, hostname, gen.cores, nic, c.load),
 			}
 			f.hosts = append(f.hosts, h)
 		}

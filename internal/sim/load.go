@@ -257,24 +257,24 @@ type hostLoad struct {
 	cores     float64
 	nicBps    float64
 	anomaly   uint8
-	ckptPhase int64      // streaming checkpoints are staggered over hosts
-	day       *dayEvents // the events of the day last sampled (events.go)
+	ckptPhase int64     // streaming checkpoints are staggered over hosts
+	day       dayEvents // the events of the day last sampled (events.go)
 }
 
-func newHostLoad(seed uint64, cluster, hostname string, cores int, nicBps int64, cl *clusterLoad) hostLoad {
+func newHostLoad(seed uint64, hostname string, cores int, nicBps int64, cl *clusterLoad) hostLoad {
 	k := stringKey(hostname)
 	r := rand.New(rand.NewPCG(seed^0x5a17_f1ee7, k))
 	h := hostLoad{
 		cl:      cl,
 		key:     hash2(seed, k),
 		rack:    hash2(seed, stringKey(rackOf(hostname))),
-		prof:    hostProfile(seed, cluster, cl.kind, hostname),
 		scale:   0.9 + 0.2*r.Float64(),
 		memBias: -4 + 8*r.Float64(),
 		ctScale: 0.85 + 0.3*r.Float64(),
 		cores:   float64(cores),
 		nicBps:  float64(nicBps),
 	}
+	h.prof = profileOf(h.key, cl.kind, cl.hot)
 	h.spec = &profileSpecs[h.prof]
 	if r.Float64() < anomalyShare {
 		h.anomaly = anomalySpike + uint8(r.IntN(2))

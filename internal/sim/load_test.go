@@ -80,7 +80,7 @@ func TestAnomaliesShowUp(t *testing.T) {
 	cl := newClusterLoad(1, "online-search-01", kindOnline, "cn-east", "", testNow.Add(-7*24*time.Hour))
 	found := map[uint8]bool{}
 	for i := 0; len(found) < 2 && i < 20000; i++ {
-		h := newHostLoad(1, "online-search-01", fmt.Sprintf("online-search-01-r01-n%05d", i), 96, 25_000_000_000, cl)
+		h := newHostLoad(1, fmt.Sprintf("online-search-01-r01-n%05d", i), 96, 25_000_000_000, cl)
 		if h.anomaly == anomalyNone || found[h.anomaly] {
 			continue
 		}

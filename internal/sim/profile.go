@@ -57,27 +57,31 @@ var profileSpecs = [...]profileSpec{
 	profIdle:    {cpuLo: 2, cpuHi: 4, memLo: 10, memHi: 13, ioLo: 0.5, ioHi: 2, netLo: 0.002, netHi: 0.005, ctLo: 0, ctHi: 0},
 }
 
-// profileMix is each kind's share of hosts per profile (profileSpecs order):
-// batch clusters are mostly executors and data nodes, streaming ones state
-// stores, executors and brokers, online ones caches and data nodes. A hot
-// cluster is an executor farm.
-var profileMix = map[string][5]float64{
-	kindBatch:     {0.55, 0.05, 0.25, 0.05, 0.10},
-	kindStreaming: {0.25, 0.40, 0.05, 0.25, 0.05},
-	kindOnline:    {0.05, 0.40, 0.25, 0.20, 0.10},
-	"hot":         {1, 0, 0, 0, 0},
-}
+// Each kind's share of hosts per profile (profileSpecs order): batch clusters
+// are mostly executors and data nodes, streaming ones state stores, executors
+// and brokers, online ones caches and data nodes. A hot cluster is an executor
+// farm.
+var (
+	batchMix     = [5]float64{0.55, 0.05, 0.25, 0.05, 0.10}
+	streamingMix = [5]float64{0.25, 0.40, 0.05, 0.25, 0.05}
+	onlineMix    = [5]float64{0.05, 0.40, 0.25, 0.20, 0.10}
+	hotMix       = [5]float64{1, 0, 0, 0, 0}
+)
 
-// hostProfile draws a host's profile from the seed and its name: the same host
-// gets the same profile in the seed, the Ticker and HostProfile.
-func hostProfile(seed uint64, cluster, kind, hostname string) uint8 {
-	mix, ok := profileMix[kind]
-	if hotClusters[cluster] {
-		mix = profileMix["hot"]
-	} else if !ok {
-		mix = profileMix[kindOnline]
+// profileOf draws a host's profile from its key (hash2(seed, host name's
+// key), the hostLoad's key): the same host gets the same profile in the seed,
+// the Ticker and HostProfile.
+func profileOf(key uint64, kind string, hot bool) uint8 {
+	mix := &onlineMix
+	switch {
+	case hot:
+		mix = &hotMix
+	case kind == kindBatch:
+		mix = &batchMix
+	case kind == kindStreaming:
+		mix = &streamingMix
 	}
-	u := unit(hash2(channelKey(hash2(seed, stringKey(hostname)), chProfile), 0))
+	u := unit(hash2(channelKey(key, chProfile), 0))
 	for i, w := range mix {
 		if u < w {
 			return uint8(i)
@@ -94,5 +98,5 @@ func hostProfile(seed uint64, cluster, kind, hostname string) uint8 {
 // default one, as in Config.
 func HostProfile(seed uint64, cluster, kind, hostname string) Profile {
 	seed = cmp.Or(seed, DefaultSeed)
-	return Profiles[hostProfile(seed, cluster, kind, hostname)]
+	return Profiles[profileOf(hash2(seed, stringKey(hostname)), kind, hotClusters[cluster])]
 }

@@ -308,7 +308,7 @@ func (t *Ticker) samples(hosts []tickHost, now, minute time.Time) []telemetry.Sa
 			cl = newClusterLoad(t.cfg.Seed, h.cluster, h.kind, h.region, h.release, h.clusterCreated)
 			loads[h.cluster] = cl
 		}
-		hl := newHostLoad(t.cfg.Seed, h.cluster, h.hostname, h.cores, h.nicBps, cl)
+		hl := newHostLoad(t.cfg.Seed, h.hostname, h.cores, h.nicBps, cl)
 		s := hl.at(ts, modeFor(h.state))
 		samples = append(samples, telemetry.Sample{HostID: h.id, TS: minute, CPUPct: &s.cpu, MemPct: &s.mem,
 			DiskIOPct: &s.io, NetInBps: &s.netIn, NetOutBps: &s.netOut, Containers: &s.containers})
