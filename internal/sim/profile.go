@@ -62,7 +62,7 @@ var profileSpecs = [...]profileSpec{
 // and brokers, online ones caches and data nodes. A hot cluster is an executor
 // farm.
 var (
-	batchMix     = [5]float64{0.55, 0.05, 0.25, 0.05, 0.10}
+	batchMix     = [5]float64{0.40, 0.10, 0.30, 0.08, 0.12}
 	streamingMix = [5]float64{0.25, 0.40, 0.05, 0.25, 0.05}
 	onlineMix    = [5]float64{0.05, 0.40, 0.25, 0.20, 0.10}
 	hotMix       = [5]float64{1, 0, 0, 0, 0}
