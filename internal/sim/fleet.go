@@ -197,7 +197,7 @@ func (f *fleet) planClusters(r *rand.Rand, cfg Config) {
 				name: name, region: t.region, kind: kc.kind, status: "ACTIVE",
 				stack: t.stack, version: t.version, ownerBU: t.ownerBU,
 				description: fmt.Sprintf("%s in %s, owned by %s.", kindDescription[kc.kind], t.region, t.ownerBU),
-				load:        newClusterLoad(cfg.Seed, name, kc.kind, t.region, f.start),
+				load:        newClusterLoad(cfg.Seed, name, kc.kind, t.region, t.stack+"/"+t.version, f.start),
 			})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,13 @@ const (
 	chDrained
 	chContainers
 	chDegraded
+	chProfile
+	chEvent
+	chRack
+	chRollout
+	chIOJitter
+	chNetInJitter
+	chContainerJitter
 )
 
 // mix is the splitmix64 finalizer: a cheap, well-spread 64-bit hash step.
@@ -136,19 +144,22 @@ func white(key, channel uint64, ts int64) float64 {
 	return signed(hash2(channelKey(key, channel), uint64(ts)))
 }
 
-// clusterLoad is what makes one cluster's load unlike another's.
+// clusterLoad is what makes one cluster's load unlike another's: when in the
+// day it swings (its kind and time zone), how noisy it is, its growth, and the
+// CPU range of its compute hosts. What each host does within the cluster is its
+// machine profile (profile.go).
 type clusterLoad struct {
 	kind             string
 	offsetSec        int64   // local time = UTC + offset
-	cpuLow, cpuHigh  float64 // CPU % at the shape's trough and peak
-	memLow, memHigh  float64
-	netLow, netHigh  float64 // fraction of the NIC at trough and peak
+	cpuLow, cpuHigh  float64 // CPU % of the cluster's compute hosts at the trough and peak
 	outRatio         float64 // net_out / net_in
 	wander, jitter   float64 // smooth and per-sample noise, percentage points
 	trendPerDay      float64 // growth in percentage points per day
 	trendFrom        int64   // unix seconds the growth starts from
 	trendCapDays     float64
 	weekendDampening float64
+	release          uint64 // key of the stack version the cluster runs (0: none), for bad rollouts
+	hot              bool
 }
 
 // trendMaxDays caps the growth so a ticker left running for weeks does not push a
@@ -157,8 +168,9 @@ const trendMaxDays = 30
 
 // newClusterLoad derives a cluster's load model from the seed and the cluster's
 // identity, never from its position in the fleet, so the Ticker derives the same
-// model from the database. createdAt anchors the slow trend.
-func newClusterLoad(seed uint64, name, kind, region string, createdAt time.Time) *clusterLoad {
+// model from the database. release names the stack version the cluster runs
+// ("stack/version", empty for none); createdAt anchors the slow trend.
+func newClusterLoad(seed uint64, name, kind, region, release string, createdAt time.Time) *clusterLoad {
 	r := rand.New(rand.NewPCG(seed, stringKey(name)))
 	c := &clusterLoad{
 		kind:         kind,
@@ -166,33 +178,24 @@ func newClusterLoad(seed uint64, name, kind, region string, createdAt time.Time)
 		trendPerDay:  trendingClusters[name],
 		trendFrom:    createdAt.Unix(),
 		trendCapDays: trendMaxDays,
+		hot:          hotClusters[name],
 	}
+	if release != "" {
+		c.release = hash2(seed, stringKey(release))
+	}
+	c.cpuLow, c.cpuHigh = 22+6*r.Float64(), 80+6*r.Float64()
 	switch kind {
 	case kindBatch:
-		c.cpuLow, c.cpuHigh = 16+10*r.Float64(), 66+14*r.Float64()
-		c.memLow, c.memHigh = 48+10*r.Float64(), 78+8*r.Float64()
-		c.netLow, c.netHigh = 0.03+0.03*r.Float64(), 0.25+0.15*r.Float64()
 		c.outRatio = 0.9 + 0.2*r.Float64()
 		c.wander, c.jitter = 5, 3
-		if hotClusters[name] {
-			c.cpuLow, c.cpuHigh = 46+5*r.Float64(), 97+3*r.Float64()
-			c.memHigh = 92 + 3*r.Float64()
+		if c.hot {
+			c.cpuLow, c.cpuHigh = 40+5*r.Float64(), 97+3*r.Float64()
 		}
 	case kindStreaming:
-		c.cpuLow = 36 + 12*r.Float64()
-		c.cpuHigh = c.cpuLow + 7 + 5*r.Float64()
-		c.memLow = 60 + 8*r.Float64()
-		c.memHigh = c.memLow + 4
-		c.netLow = 0.10 + 0.08*r.Float64()
-		c.netHigh = c.netLow + 0.06
 		c.outRatio = 1.3 + 0.3*r.Float64()
 		c.wander, c.jitter = 1.5, 0.7
 		c.weekendDampening = 0.03
 	default: // kindOnline
-		c.cpuLow, c.cpuHigh = 8+6*r.Float64(), 50+16*r.Float64()
-		c.memLow = 66 + 8*r.Float64()
-		c.memHigh = c.memLow + 10
-		c.netLow, c.netHigh = 0.02+0.02*r.Float64(), 0.22+0.14*r.Float64()
 		c.outRatio = 1.5 + 0.4*r.Float64()
 		c.wander, c.jitter = 2.5, 1.2
 		c.weekendDampening = 0.08
@@ -209,23 +212,25 @@ func (c *clusterLoad) trend(ts int64) float64 {
 	return c.trendPerDay * min(max(days, 0), c.trendCapDays)
 }
 
-// shape is the cluster's load at ts as a fraction of its daily peak.
-func (c *clusterLoad) shape(ts int64) float64 {
+// swing is where in its daily swing the cluster is at ts: 0 at the trough of
+// the kind's shape, 1 at its peak. Streaming jobs run all day and traffic only
+// nudges them, so they stay in the upper part of the range.
+func (c *clusterLoad) swing(ts int64) float64 {
 	local := ts + c.offsetSec
 	hour := float64(local-floorDiv(local, 86400)*86400) / 3600
 	if c.kind == kindBatch {
-		return shapeAt(&batchShape, hour)
+		return (shapeAt(&batchShape, hour) - 0.36) / 0.64
 	}
 	s := shapeAt(&trafficShape, hour)
-	if c.kind == kindStreaming {
-		// Streaming jobs run all day; traffic only nudges them.
-		s = 0.5 + 0.5*s
-	}
 	// 1970-01-01 was a Thursday: day 2 and 3 of each week are Saturday and Sunday.
 	if wd := floorDiv(local, 86400) % 7; wd == 2 || wd == 3 {
 		s *= 1 - c.weekendDampening
 	}
-	return s
+	u := max(s-0.24, 0) / 0.76
+	if c.kind == kindStreaming {
+		u = 0.5 + 0.35*u
+	}
+	return u
 }
 
 // Anomaly kinds of anomaly-prone hosts.
@@ -243,13 +248,17 @@ const anomalyShare = 0.015
 type hostLoad struct {
 	cl        *clusterLoad
 	key       uint64
+	rack      uint64 // key of the host's rack, for rack-wide events
+	prof      uint8  // machine profile (profile.go)
+	spec      *profileSpec
 	scale     float64 // placement skew: some hosts always run hotter
 	memBias   float64
+	ctScale   float64
 	cores     float64
 	nicBps    float64
-	slots     float64 // steady container count of streaming and online hosts
 	anomaly   uint8
-	ckptPhase int64 // streaming checkpoints are staggered over hosts
+	ckptPhase int64     // streaming checkpoints are staggered over hosts
+	day       dayEvents // the events of the day last sampled (events.go)
 }
 
 func newHostLoad(seed uint64, hostname string, cores int, nicBps int64, cl *clusterLoad) hostLoad {
@@ -258,22 +267,30 @@ func newHostLoad(seed uint64, hostname string, cores int, nicBps int64, cl *clus
 	h := hostLoad{
 		cl:      cl,
 		key:     hash2(seed, k),
-		scale:   0.85 + 0.3*r.Float64(),
-		memBias: -5 + 10*r.Float64(),
+		rack:    hash2(seed, stringKey(rackOf(hostname))),
+		scale:   0.9 + 0.2*r.Float64(),
+		memBias: -4 + 8*r.Float64(),
+		ctScale: 0.85 + 0.3*r.Float64(),
 		cores:   float64(cores),
 		nicBps:  float64(nicBps),
 	}
-	switch cl.kind {
-	case kindStreaming:
-		h.slots = math.Round(h.cores/8) + float64(r.IntN(3)) - 1
-	case kindOnline:
-		h.slots = float64(2 + r.IntN(4))
-	}
+	h.prof = profileOf(h.key, cl.kind, cl.hot)
+	h.spec = &profileSpecs[h.prof]
 	if r.Float64() < anomalyShare {
 		h.anomaly = anomalySpike + uint8(r.IntN(2))
 	}
 	h.ckptPhase = int64(r.IntN(600))
 	return h
+}
+
+// rackOf is a demo host's rack within its cluster, from its name
+// ("<cluster>-r<rack>-n<node>"): the Ticker knows hosts by name, and the rack
+// label of the inventory maps one to one onto it.
+func rackOf(hostname string) string {
+	if i := strings.LastIndex(hostname, "-n"); i > 0 {
+		return hostname[:i]
+	}
+	return hostname
 }
 
 // sample is one row of host_metric without its keys.
@@ -288,24 +305,54 @@ func clamp(v, lo, hi float64) float64 { return min(max(v, lo), hi) }
 // round2 keeps two decimals: finer digits are noise nobody reads.
 func round2(v float64) float32 { return float32(math.Round(v*100) / 100) }
 
+// anomalyWindow is the anomaly window of the 6-hour slot e of an anomaly-prone
+// host, if it has one.
+func (h *hostLoad) anomalyWindow(e int64) (start, end int64, ok bool) {
+	const slot = 6 * 3600
+	r := hash2(channelKey(h.key, chAnomaly), uint64(e))
+	if unit(r) >= 0.3 {
+		return 0, 0, false
+	}
+	start = e*slot + int64(mix(r)%(slot-2*3600))
+	return start, start + 1200 + int64(mix(r+1)%6000), true
+}
+
 // inAnomaly tells whether ts falls in one of the host's anomaly windows.
 func (h *hostLoad) inAnomaly(ts int64) bool {
 	if h.anomaly == anomalyNone {
 		return false
 	}
-	const slot = 6 * 3600
-	e := floorDiv(ts, slot)
-	r := hash2(channelKey(h.key, chAnomaly), uint64(e))
-	if unit(r) >= 0.3 {
-		return false
-	}
-	start := e*slot + int64(mix(r)%(slot-2*3600))
-	dur := 1200 + int64(mix(r+1)%6000)
-	return ts >= start && ts < start+dur
+	start, end, ok := h.anomalyWindow(floorDiv(ts, 6*3600))
+	return ok && ts >= start && ts < end
 }
 
-// at computes the host's sample at ts (unix seconds) in the given mode.
+// at computes the host's sample at ts (unix seconds) in the given mode,
+// injected events (events.go) included.
 func (h *hostLoad) at(ts int64, mode loadMode) sample {
+	if mode == modeDrained {
+		return h.base(ts, mode, nil)
+	}
+	var ev activeEvents
+	h.events(ts, &ev)
+	s := h.base(ts, mode, &ev)
+	if w, ok := ev.flat(); ok {
+		// A frozen collector repeats the reading it took when it froze.
+		f := h.base(w.start, mode, nil)
+		switch w.metric {
+		case metricCPU:
+			s.cpu = f.cpu
+		case metricIO:
+			s.io = f.io
+		default:
+			s.netIn, s.netOut = f.netIn, f.netOut
+		}
+	}
+	return s
+}
+
+// base computes the sample at ts with the events in ev applied (none when nil),
+// except a flat line, which at applies on top.
+func (h *hostLoad) base(ts int64, mode loadMode, ev *activeEvents) sample {
 	c := h.cl
 	if mode == modeDrained {
 		u := unit(hash2(channelKey(h.key, chDrained), uint64(ts)))
@@ -315,35 +362,44 @@ func (h *hostLoad) at(ts int64, mode loadMode) sample {
 			netIn: math.Round(frac * h.nicBps), netOut: math.Round(frac * h.nicBps * 0.8),
 		}
 	}
-	shape := c.shape(ts)
+	p := h.spec
+	u := c.swing(ts)
 	trend := c.trend(ts)
-
-	cpu := (c.cpuLow+(c.cpuHigh-c.cpuLow)*shape)*h.scale + trend +
-		c.wander*valueNoise(h.key, chCPU, ts, 1800) + c.jitter*white(h.key, chCPUJitter, ts)
-	mem := c.memLow + (c.memHigh-c.memLow)*shape + h.memBias + 0.5*trend +
+	cpuLo, cpuHi := p.cpuLo, p.cpuHi
+	if h.prof == profCompute {
+		cpuLo, cpuHi = c.cpuLow, c.cpuHigh
+	}
+	// Noise in proportion to the level: an idle host does not wander by five
+	// points.
+	quiet := min(1, cpuHi/40)
+	cpu := (cpuLo+(cpuHi-cpuLo)*u)*h.scale + trend +
+		quiet*(c.wander*valueNoise(h.key, chCPU, ts, 1800)+c.jitter*white(h.key, chCPUJitter, ts))
+	mem := p.memLo + (p.memHi-p.memLo)*u + h.memBias + 0.5*trend +
 		0.5*c.wander*valueNoise(h.key, chMem, ts, 3600) + 0.3*c.jitter*white(h.key, chMemJitter, ts)
-
-	var io float64
+	// Besides the smooth wander, every metric jitters from sample to sample as
+	// real ones do: a series smooth to the last digit is one no detector sees in
+	// production.
+	io := (p.ioLo+(p.ioHi-p.ioLo)*u)*h.scale + 0.1*p.ioHi*valueNoise(h.key, chIO, ts, 1200) +
+		0.04*p.ioHi*white(h.key, chIOJitter, ts)
 	switch c.kind {
-	case kindBatch:
-		io = 0.55*cpu + 4*valueNoise(h.key, chIO, ts, 1200)
 	case kindStreaming:
-		io = 10 + 6*shape + 2*valueNoise(h.key, chIO, ts, 1200)
-		if (ts+h.ckptPhase)%600 < 120 { // checkpoints every 10 minutes
-			io += 18
+		if h.prof != profIdle && (ts+h.ckptPhase)%600 < 120 { // checkpoints every 10 minutes
+			io += 10
 		}
-	default:
-		io = 8 + 22*shape + 3*valueNoise(h.key, chIO, ts, 1200)
-		if hour := (ts + c.offsetSec) % 86400; hour >= 2*3600 && hour < 3*3600+1800 {
-			io += 30 // nightly major compaction
+	case kindOnline:
+		if hour := (ts + c.offsetSec) % 86400; h.prof == profStorage && hour >= 2*3600 && hour < 3*3600+1800 {
+			io += 15 // nightly major compaction
 		}
 	}
-
-	frac := (c.netLow+(c.netHigh-c.netLow)*shape)*h.scale + 0.02*valueNoise(h.key, chNet, ts, 1800)
+	frac := (p.netLo+(p.netHi-p.netLo)*u)*h.scale + 0.1*p.netHi*valueNoise(h.key, chNet, ts, 1800) +
+		0.04*p.netHi*white(h.key, chNetInJitter, ts)
 
 	if mode == modeDegraded {
 		io += 30
 		cpu += 3 * c.jitter * white(h.key, chDegraded, ts)
+	}
+	if ev != nil {
+		ev.apply(&cpu, &mem, &io, &frac)
 	}
 	stuck := false
 	if h.inAnomaly(ts) {
@@ -364,13 +420,13 @@ func (h *hostLoad) at(ts int64, mode loadMode) sample {
 	netIn := frac * h.nicBps
 	netOut := min(netIn*c.outRatio*(1+0.05*white(h.key, chNetJitter, ts)), 0.95*h.nicBps)
 
-	var containers float64
-	switch c.kind {
-	case kindBatch:
-		containers = math.Round(cpu / 100 * h.cores * 0.55)
-	default:
-		// Long-running slots change only when a job is redeployed (12-hour slots).
-		containers = h.slots + float64(hash2(channelKey(h.key, chContainers), uint64(floorDiv(ts, 12*3600)))%2)
+	// Executors' containers follow the load; elsewhere long-running slots
+	// change only when a job is redeployed (12-hour slots).
+	containers := (p.ctLo + (p.ctHi-p.ctLo)*u) * h.ctScale
+	if p.ctHi > p.ctLo {
+		containers += 1.5 * white(h.key, chContainerJitter, ts) // tasks start and finish
+	} else if p.ctHi > 0 {
+		containers += float64(hash2(channelKey(h.key, chContainers), uint64(floorDiv(ts, 12*3600))) % 2)
 	}
 	return sample{
 		cpu:        round2(cpu),
@@ -378,6 +434,6 @@ func (h *hostLoad) at(ts int64, mode loadMode) sample {
 		io:         round2(clamp(io, 0, 100)),
 		netIn:      math.Round(netIn),
 		netOut:     math.Round(netOut),
-		containers: int32(max(containers, 0)),
+		containers: int32(max(math.Round(containers), 0)),
 	}
 }

@@ -77,7 +77,7 @@ func TestSamplesStayInRange(t *testing.T) {
 // really bend the series: stuck hosts pin CPU at exactly 100, spiking hosts jump.
 func TestAnomaliesShowUp(t *testing.T) {
 	t.Parallel()
-	cl := newClusterLoad(1, "online-search-01", kindOnline, "cn-east", testNow.Add(-7*24*time.Hour))
+	cl := newClusterLoad(1, "online-search-01", kindOnline, "cn-east", "", testNow.Add(-7*24*time.Hour))
 	found := map[uint8]bool{}
 	for i := 0; len(found) < 2 && i < 20000; i++ {
 		h := newHostLoad(1, fmt.Sprintf("online-search-01-r01-n%05d", i), 96, 25_000_000_000, cl)
@@ -108,19 +108,19 @@ func TestAnomaliesShowUp(t *testing.T) {
 func TestTrendGrowsAndIsCapped(t *testing.T) {
 	t.Parallel()
 	created := testNow.Add(-7 * 24 * time.Hour)
-	cl := newClusterLoad(1, "rt-ads-01", kindStreaming, "cn-north", created)
+	cl := newClusterLoad(1, "rt-ads-01", kindStreaming, "cn-north", "", created)
 	require.Positive(t, cl.trendPerDay)
 	require.Zero(t, cl.trend(created.Unix()-86400))
 	require.InDelta(t, 7*cl.trendPerDay, cl.trend(testNow.Unix()), 1e-9)
 	require.InDelta(t, trendMaxDays*cl.trendPerDay, cl.trend(created.Add(100*24*time.Hour).Unix()), 1e-9)
-	flat := newClusterLoad(1, "rt-search-01", kindStreaming, "cn-east", created)
+	flat := newClusterLoad(1, "rt-search-01", kindStreaming, "cn-east", "", created)
 	require.Zero(t, flat.trend(testNow.Unix()))
 }
 
 func TestHotClusterRunsNearFull(t *testing.T) {
 	t.Parallel()
-	hot := newClusterLoad(1, "batch-wh-01", kindBatch, "cn-north", testNow)
-	other := newClusterLoad(1, "batch-wh-02", kindBatch, "cn-east", testNow)
+	hot := newClusterLoad(1, "batch-wh-01", kindBatch, "cn-north", "", testNow)
+	other := newClusterLoad(1, "batch-wh-02", kindBatch, "cn-east", "", testNow)
 	require.Greater(t, hot.cpuHigh, 95.0)
 	require.Greater(t, hot.cpuHigh, other.cpuHigh)
 	require.Greater(t, hot.cpuLow, other.cpuLow)

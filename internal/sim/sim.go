@@ -1,6 +1,9 @@
 // Package sim builds and runs the simulated demo fleet: a realistic organisation,
 // stacks, clusters of the three kinds, a few thousand hosts with their components,
 // and days of host telemetry with diurnal load, trends, sick hosts and anomalies.
+// Each host's load follows its machine profile (profile.go), and the anomalies are
+// injected events listed as ground truth by InjectedAnomalies (events.go), so the
+// clustering and the anomaly scorer can be measured on the fleet.
 //
 // Everything is deterministic from Config.Seed and Config.Now, so screenshots,
 // demos and tests see the same fleet every time, and the live Ticker continues the

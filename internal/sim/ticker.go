@@ -141,6 +141,7 @@ type tickHost struct {
 	nicBps                int64
 	state                 string
 	cluster, kind, region string
+	release               string // "stack/version" of the cluster, empty for none
 	clusterCreated        time.Time
 }
 
@@ -208,7 +209,26 @@ func (t *Ticker) Tick(ctx context.Context, now time.Time) (TickStats, error) {
 }
 
 func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
+	// The clusters' stack versions (bad rollouts are keyed by them) come in a
+	// query of their own: a few hundred rows, where a join would widen each of
+	// up to 250,000 host rows.
 	rows, err := tx.Query(ctx, `
+		SELECT c.name, coalesce(s.name || '/' || sv.version, '')
+		FROM cluster c
+		LEFT JOIN stack_version sv ON sv.id = c.stack_version_id
+		LEFT JOIN stack s ON s.id = sv.stack_id`)
+	if err != nil {
+		return nil, fmt.Errorf("error loading cluster releases for tick: %w", err)
+	}
+	releases := map[string]string{}
+	var name, release string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &release}, func() error {
+		releases[name] = release
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("error loading cluster releases for tick: %w", err)
+	}
+	rows, err = tx.Query(ctx, `
 		SELECT h.id, h.hostname, h.cpu_cores, h.nic_bps, h.state, c.name, c.kind, c.region, c.created_at
 		FROM host h JOIN cluster c ON c.id = h.cluster_id
 		ORDER BY h.id`)
@@ -218,6 +238,7 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 	var hosts []tickHost
 	var h tickHost
 	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.hostname, &h.cores, &h.nicBps, &h.state, &h.cluster, &h.kind, &h.region, &h.clusterCreated}, func() error {
+		h.release = releases[h.cluster]
 		hosts = append(hosts, h)
 		return nil
 	}); err != nil {
@@ -301,7 +322,7 @@ func (t *Ticker) samples(hosts []tickHost, now, minute time.Time) []telemetry.Sa
 		}
 		cl, ok := loads[h.cluster]
 		if !ok {
-			cl = newClusterLoad(t.cfg.Seed, h.cluster, h.kind, h.region, h.clusterCreated)
+			cl = newClusterLoad(t.cfg.Seed, h.cluster, h.kind, h.region, h.release, h.clusterCreated)
 			loads[h.cluster] = cl
 		}
 		hl := newHostLoad(t.cfg.Seed, h.hostname, h.cores, h.nicBps, cl)
