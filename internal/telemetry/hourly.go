@@ -131,6 +131,30 @@ var hourCols = []struct{ name, expr string }{
 	{"containers_sum", "coalesce(sum(containers::float8), 0)"}, {"containers_n", "count(containers)::integer"},
 }
 
+// hourPeaks are host_metric_1h's per-hour peaks of each metric: the 95th
+// percentile and the maximum over the hour's samples. They are not cumulated
+// (percentiles do not add up) and do not decide whether a row changed: the
+// sums change whenever the samples do.
+var hourPeaks = []struct{ name, expr string }{
+	// Cast to the columns' types here, so an unchanged hour compares equal to
+	// its stored row (a real read back is not the double it came from).
+	{"cpu_p95", "(percentile_cont(0.95) WITHIN GROUP (ORDER BY cpu_pct))::real"}, {"cpu_max", "max(cpu_pct)"},
+	{"mem_p95", "(percentile_cont(0.95) WITHIN GROUP (ORDER BY mem_pct))::real"}, {"mem_max", "max(mem_pct)"},
+	{"io_p95", "(percentile_cont(0.95) WITHIN GROUP (ORDER BY disk_io_pct))::real"}, {"io_max", "max(disk_io_pct)"},
+	{"net_in_p95", "percentile_cont(0.95) WITHIN GROUP (ORDER BY net_in_bps)"}, {"net_in_max", "max(net_in_bps)"},
+	{"net_out_p95", "percentile_cont(0.95) WITHIN GROUP (ORDER BY net_out_bps)"}, {"net_out_max", "max(net_out_bps)"},
+	{"containers_p95", "(percentile_cont(0.95) WITHIN GROUP (ORDER BY containers))::real"}, {"containers_max", "max(containers)::real"},
+}
+
+// peaks formats each of hourPeaks' names with format and joins them.
+func peaks(format string) string {
+	out := make([]string, len(hourPeaks))
+	for i, c := range hourPeaks {
+		out[i] = fmt.Sprintf(format, c.name)
+	}
+	return strings.Join(out, ", ")
+}
+
 // cols formats each of hourCols' names with format (%[1]s is the name) and
 // joins them with commas.
 func cols(format string) string {
@@ -154,9 +178,12 @@ func cols(format string) string {
 //     the change (nothing to move for the newest hour, the usual case).
 var deriveHostHourSQL = `WITH s AS (
     SELECT host_id, ` + func() string {
-	out := make([]string, len(hourCols))
-	for i, c := range hourCols {
-		out[i] = c.expr + " AS " + c.name
+	out := make([]string, 0, len(hourCols)+len(hourPeaks))
+	for _, c := range hourCols {
+		out = append(out, c.expr+" AS "+c.name)
+	}
+	for _, c := range hourPeaks {
+		out = append(out, c.expr+" AS "+c.name)
 	}
 	return strings.Join(out, ", ")
 }() + `
@@ -170,14 +197,16 @@ var deriveHostHourSQL = `WITH s AS (
            ` + cols("coalesce(s.%[1]s, 0) - coalesce(old.%[1]s, 0) AS %[1]s") + `
     FROM s FULL JOIN old ON old.host_id = s.host_id
     WHERE CASE WHEN s.host_id IS NULL THEN EXISTS (SELECT 1 FROM s)
-               ELSE old.host_id IS NULL OR (` + cols("s.%[1]s") + `) IS DISTINCT FROM (` + cols("old.%[1]s") + `) END
+               ELSE old.host_id IS NULL OR (` + cols("s.%[1]s") + `) IS DISTINCT FROM (` + cols("old.%[1]s") + `)
+                    OR (` + peaks("s.%[1]s") + `) IS DISTINCT FROM (` + peaks("old.%[1]s") + `) END
 ), up AS (
-    INSERT INTO host_metric_1h AS h (host_id, hour, ` + cols("%[1]s") + `, ` + cols("cum_%[1]s") + `)
-    SELECT s.host_id, $1, ` + cols("s.%[1]s") + `, ` + cols("coalesce(p.cum_%[1]s, 0) + s.%[1]s") + `
+    INSERT INTO host_metric_1h AS h (host_id, hour, ` + cols("%[1]s") + `, ` + cols("cum_%[1]s") + `, ` + peaks("%[1]s") + `)
+    SELECT s.host_id, $1, ` + cols("s.%[1]s") + `, ` + cols("coalesce(p.cum_%[1]s, 0) + s.%[1]s") + `, ` + peaks("s.%[1]s") + `
     FROM s JOIN d ON d.host_id = s.host_id
     LEFT JOIN LATERAL (SELECT * FROM host_metric_1h p WHERE p.host_id = s.host_id AND p.hour < $1
                        ORDER BY p.hour DESC LIMIT 1) p ON true
-    ON CONFLICT (host_id, hour) DO UPDATE SET ` + cols("%[1]s = EXCLUDED.%[1]s") + `, ` + cols("cum_%[1]s = EXCLUDED.cum_%[1]s") + `
+    ON CONFLICT (host_id, hour) DO UPDATE SET ` + cols("%[1]s = EXCLUDED.%[1]s") + `, ` + cols("cum_%[1]s = EXCLUDED.cum_%[1]s") + `,
+        ` + peaks("%[1]s = EXCLUDED.%[1]s") + `
     RETURNING 1
 ), gone AS (
     DELETE FROM host_metric_1h h USING d

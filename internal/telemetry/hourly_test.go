@@ -21,6 +21,14 @@ func hostHour(t *testing.T, pool *pgxpool.Pool, host int64, hour time.Time) (sam
 	return
 }
 
+// hostHourPeak reads a host's hour's CPU 95th percentile and maximum.
+func hostHourPeak(t *testing.T, pool *pgxpool.Pool, host int64, hour time.Time) (p95, mx float64) {
+	t.Helper()
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT cpu_p95, cpu_max FROM host_metric_1h
+		WHERE host_id = $1 AND hour = $2`, host, hour).Scan(&p95, &mx))
+	return
+}
+
 // requireRunningTotals checks that every row's running totals are the sums of
 // the host's rows up to it (sums of whole numbers: exact in float8).
 func requireRunningTotals(t *testing.T, pool *pgxpool.Pool) {
@@ -62,6 +70,9 @@ func TestHostHoursFollowDirtyMinutesAndLateSamples(t *testing.T) {
 	require.Equal(t, 5, n)
 	require.Equal(t, 35.0, sum)
 	require.Equal(t, 5, cpuN)
+	p95, mx := hostHourPeak(t, pool, 2, hour)
+	require.InDelta(t, 12.4, p95, 1e-4, "the 95th percentile of 1, 4, 7, 10, 13")
+	require.Equal(t, 13.0, mx)
 	requireRunningTotals(t, pool)
 	require.Zero(t, roll().Hours, "nothing dirty, nothing derived")
 
@@ -78,6 +89,9 @@ func TestHostHoursFollowDirtyMinutesAndLateSamples(t *testing.T) {
 	require.Equal(t, 7, n)
 	require.Equal(t, 135.0, sum)
 	require.Equal(t, 6, cpuN, "a sample without CPU does not count towards its average")
+	p95, mx = hostHourPeak(t, pool, 2, hour)
+	require.InDelta(t, 78.25, p95, 1e-4, "the late sample moves the hour's peaks too")
+	require.Equal(t, 100.0, mx)
 	requireRunningTotals(t, pool)
 
 	// A minute of the last hour is rolled but its hour is not derived until it
