@@ -274,8 +274,11 @@ func (s *Scorer) Save(ctx context.Context) error {
 type latestRow struct {
 	host, cluster int64
 	group         int32
-	at            time.Time
-	values        [6]*float64
+	// outlier: the clustering found the host far from every group; it is
+	// compared with its nearest group but does not shape that group's norm.
+	outlier bool
+	at      time.Time
+	values  [6]*float64
 }
 
 // PassOnce scores every host whose newest sample is newer than the last one
@@ -286,7 +289,7 @@ func (s *Scorer) PassOnce(ctx context.Context) (Pass, error) {
 	began := time.Now()
 	now := s.cfg.Now()
 	rows, err := s.pool.Query(ctx, `
-		SELECT l.host_id, h.cluster_id, coalesce(a.label, -1), l.ts,
+		SELECT l.host_id, h.cluster_id, coalesce(a.label, -1), coalesce(a.outlier, false), l.ts,
 		       l.cpu_pct::float8, l.mem_pct::float8, l.disk_io_pct::float8, l.net_in_bps, l.net_out_bps, l.containers::float8
 		FROM host_latest l
 		JOIN host h ON h.id = l.host_id
@@ -298,7 +301,7 @@ func (s *Scorer) PassOnce(ctx context.Context) (Pass, error) {
 	}
 	var latest []latestRow
 	var r latestRow
-	_, err = pgx.ForEachRow(rows, []any{&r.host, &r.cluster, &r.group, &r.at,
+	_, err = pgx.ForEachRow(rows, []any{&r.host, &r.cluster, &r.group, &r.outlier, &r.at,
 		&r.values[0], &r.values[1], &r.values[2], &r.values[3], &r.values[4], &r.values[5]}, func() error {
 		row := r
 		row.values = [6]*float64{}
@@ -389,7 +392,7 @@ func (s *Scorer) peers(latest []latestRow) []Alert {
 		for m := range Metrics {
 			vals = vals[:0]
 			for _, i := range members {
-				if v := latest[i].values[m]; v != nil {
+				if v := latest[i].values[m]; v != nil && !latest[i].outlier {
 					vals = append(vals, *v)
 				}
 			}
