@@ -158,8 +158,16 @@ func worstVariables(op *ast.OperationDefinition) map[string]any {
 		case "window":
 			vars[v.Variable] = "24h"
 		default:
-			if v.Type.NonNull && (v.Type.NamedType == "String" || v.Type.NamedType == "ID") {
+			switch {
+			case !v.Type.NonNull:
+			case v.Type.NamedType == "String" || v.Type.NamedType == "ID":
 				vars[v.Variable] = "x"
+			case v.Type.NamedType == "Boolean":
+				vars[v.Variable] = true // the larger selection of an @include
+			case v.Type.NamedType == "Int":
+				vars[v.Variable] = 100 // sizes and depths: prices clamp to their bounds
+			case v.Type.NamedType == "JobFilter":
+				vars[v.Variable] = map[string]any{}
 			}
 		}
 	}

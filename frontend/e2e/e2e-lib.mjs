@@ -97,7 +97,7 @@ export function createRun({ script, usage, totalTimeoutMs }) {
     context.setDefaultTimeout(10_000);
     context.setDefaultNavigationTimeout(15_000);
     const page = await context.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}${err.stack ? ` (${err.stack.split('\n').slice(1, 4).join(' <- ').trim()})` : ''}`));
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
       const url = msg.location()?.url ?? '';

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/teslaops/tesla/internal/auth"
@@ -160,7 +161,10 @@ func (s *Episodes) Cluster(ctx context.Context, clusterID int64, window time.Dur
 		if c := slices.Index(Severities, b.Worst) - slices.Index(Severities, a.Worst); c != 0 {
 			return c
 		}
-		return b.Hosts - a.Hosts
+		if c := b.Hosts - a.Hosts; c != 0 {
+			return c
+		}
+		return strings.Compare(a.Metric, b.Metric)
 	})
 
 	// Onsets: per metric, episodes in start order, grouped while each start is

@@ -162,7 +162,7 @@ func TestClusterAnalysisFindsCorrelatedOnsets(t *testing.T) {
 	require.Len(t, rackHosts, 4)
 	var alerts []Alert
 	for i, h := range rackHosts {
-		alerts = append(alerts, Alert{HostID: h, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch.Add(time.Duration(i) * 30 * time.Second), Value: 99, Score: 0.96})
+		alerts = append(alerts, Alert{HostID: h, Metric: "CPU", Kind: KindSelf, Open: true, At: epoch.Add(time.Duration(i) * 30 * time.Second), Value: 99, Score: 0.85})
 	}
 	rollout := ids[10:14]
 	_, err = pool.Exec(ctx, `UPDATE host_component SET version = '3.3.0' WHERE host_id = ANY($1)`, rollout)

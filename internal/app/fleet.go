@@ -91,7 +91,7 @@ func fleetDatabaseURL(base, name string) (string, error) {
 func (b *fleetBench) run(ctx context.Context) error {
 	// The queries are read first, so a bench started from the wrong directory
 	// fails before the minutes of seeding.
-	if _, _, err := loadBenchQueries(b.Root, map[string]any{}, ""); err != nil {
+	if _, _, err := loadBenchQueries(b.Root, map[string]any{}, nil, ""); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("tesla_fleet_%d", b.Hosts)
@@ -159,8 +159,13 @@ func (b *fleetBench) run(ctx context.Context) error {
 	}
 	now := time.Now().UTC()
 	known := map[string]any{"name": giant, "first": 50, "hostname": someHost,
-		"from": now.Add(-6 * time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339)}
-	queries, skipped, err := loadBenchQueries(b.Root, known, giant)
+		"from": now.Add(-6 * time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339),
+		"depth": 2, "pickAny": false, "detail": true}
+	byQuery, err := benchStandIns(ctx, pool)
+	if err != nil {
+		return err
+	}
+	queries, skipped, err := loadBenchQueries(b.Root, known, byQuery, giant)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,7 +10,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/teslaops/tesla/frontend"
+	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/db"
 )
 
 // The fleet bench drives the queries the web app and the analysts really send.
@@ -143,8 +149,11 @@ func bindVariables(q *benchQuery, known map[string]any) bool {
 	return true
 }
 
-// loadBenchQueries gathers every query to drive, from the tree at root.
-func loadBenchQueries(root string, known map[string]any, cluster string) (use []benchQuery, skipped []string, err error) {
+// loadBenchQueries gathers every query to drive, from the tree at root. known
+// holds values by variable name; byQuery, values for one query's variables
+// (by the query's name: several pages call an id "id" and mean different
+// kinds), which win over known.
+func loadBenchQueries(root string, known map[string]any, byQuery map[string]map[string]any, cluster string) (use []benchQuery, skipped []string, err error) {
 	var all []benchQuery
 	fq, err := frontendQueries(filepath.Join(root, "frontend", "src"))
 	if err != nil {
@@ -159,6 +168,14 @@ func loadBenchQueries(root string, known map[string]any, cluster string) (use []
 	}
 	all = append(append(append(all, fq...), dq...), hostPageQueries(cluster)...)
 	for _, q := range all {
+		if vars, ok := byQuery[q.Name]; ok {
+			if q.Vars == nil {
+				q.Vars = map[string]any{}
+			}
+			for k, v := range vars {
+				q.Vars[k] = v
+			}
+		}
 		if bindVariables(&q, known) {
 			use = append(use, q)
 		} else {
@@ -167,4 +184,48 @@ func loadBenchQueries(root string, known map[string]any, cluster string) (use []
 	}
 	slices.SortStableFunc(use, func(a, b benchQuery) int { return strings.Compare(a.Source, b.Source) })
 	return use, skipped, nil
+}
+
+// benchStandIns finds, in the seeded fleet, the objects the pages that show one
+// object are asked about: a job with runs and lineage (the demo's memory hog),
+// a queue of a batch cluster, a BU with jobs, an anomaly episode when there is
+// one. A query whose object the fleet lacks is skipped, and the bench says so.
+func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	var job, queue, bu int64
+	var code string
+	err := q.QueryRow(ctx, `SELECT j.id FROM job j ORDER BY (j.name = 'ads.ctr_feature_backfill') DESC, j.id LIMIT 1`).Scan(&job)
+	if err == nil {
+		id := model.GlobalID(model.KindJob, job)
+		for _, name := range []string{"JobHead", "JobDetail", "JobRuns"} {
+			out[name] = map[string]any{"id": id}
+		}
+		out["JobLineage"] = map[string]any{"node": id}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding a job for the bench: %w", err)
+	}
+	err = q.QueryRow(ctx, `SELECT q.id FROM queue q WHERE q.parent_id IS NOT NULL ORDER BY q.id LIMIT 1`).Scan(&queue)
+	if err == nil {
+		out["QueueDetail"] = map[string]any{"id": model.GlobalID(model.KindQueue, queue)}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding a queue for the bench: %w", err)
+	}
+	err = q.QueryRow(ctx, `SELECT b.id, b.code FROM bu b JOIN person p ON p.bu_id = b.id JOIN job j ON j.owner_id = p.id
+		GROUP BY b.id ORDER BY count(*) DESC, b.id LIMIT 1`).Scan(&bu, &code)
+	if err == nil {
+		gid := model.GlobalID(model.KindBU, bu)
+		out["BUCentre"] = map[string]any{"code": code}
+		out["BUCentreQueues"] = map[string]any{"bu": gid}
+		out["BUCentreJobs"] = map[string]any{"filter": map[string]any{"bu": gid}}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding a BU for the bench: %w", err)
+	}
+	var episode int64
+	err = q.QueryRow(ctx, `SELECT id FROM anomaly_episode ORDER BY started_at DESC, id DESC LIMIT 1`).Scan(&episode)
+	if err == nil {
+		out["Anomaly"] = map[string]any{"id": model.GlobalID(model.KindAnomaly, episode)}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding an anomaly for the bench: %w", err)
+	}
+	return out, nil
 }

@@ -14,7 +14,15 @@ func TestFleetBenchReadsTheQueriesFromTheTree(t *testing.T) {
 	t.Parallel()
 	known := map[string]any{"name": "batch-x-01", "first": 50, "hostname": "h1",
 		"from": "2026-11-30T00:00:00Z", "to": "2026-11-30T06:00:00Z"}
-	use, skipped, err := loadBenchQueries("../..", known, "batch-x-01")
+	// The stand-ins benchStandIns finds in a seeded fleet (any ids will do here).
+	job, queue, bu, episode := b64("Job:1"), b64("Queue:1"), b64("BU:1"), b64("Anomaly:1")
+	byQuery := map[string]map[string]any{
+		"JobHead": {"id": job}, "JobDetail": {"id": job}, "JobRuns": {"id": job}, "JobLineage": {"node": job},
+		"QueueDetail": {"id": queue}, "BUCentre": {"code": "ADS"}, "BUCentreQueues": {"bu": bu},
+		"BUCentreJobs": {"filter": map[string]any{"bu": bu}}, "Anomaly": {"id": episode},
+	}
+	known["depth"], known["pickAny"], known["detail"] = 2, false, true
+	use, skipped, err := loadBenchQueries("../..", known, byQuery, "batch-x-01")
 	require.NoError(t, err)
 	sources := map[string]int{}
 	for _, q := range use {
@@ -33,6 +41,7 @@ func TestFleetBenchReadsTheQueriesFromTheTree(t *testing.T) {
 		}
 	}
 	require.Positive(t, frontend, "the frontend's queries are driven: %v", sources)
+	t.Logf("skipped: %v", skipped)
 	for _, s := range skipped {
 		require.Contains(t, s, "docs", "only examples needing an unknown ID are skipped")
 	}

@@ -30,8 +30,19 @@ export default function EChart({ option, height = 280, testId, ariaLabel, classN
     if (!ref.current) return;
     const c = echarts.init(ref.current, undefined, { renderer: 'canvas' });
     chart.current = c;
-    c.on('click', (params) => click.current?.(params as { data?: unknown; seriesName?: string }));
-    const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(() => c.resize()) : null;
+    // The handler runs after ECharts has finished dispatching the click: a
+    // handler that changes the option (the lineage graph expands a node) must
+    // not call setOption from inside ECharts' own event processing, which can
+    // leave it reading a half-replaced model.
+    c.on('click', (params) => {
+      const p = params as { data?: unknown; seriesName?: string };
+      setTimeout(() => {
+        if (!c.isDisposed()) click.current?.(p);
+      }, 0);
+    });
+    const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(() => {
+      if (!c.isDisposed()) c.resize();
+    }) : null;
     ro?.observe(ref.current);
     return () => {
       ro?.disconnect();
