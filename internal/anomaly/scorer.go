@@ -277,8 +277,15 @@ type latestRow struct {
 	// outlier: the clustering found the host far from every group; it is
 	// compared with its nearest group but does not shape that group's norm.
 	outlier bool
-	at      time.Time
-	values  [6]*float64
+	// nic is the host's NIC speed (bits per second): peers are compared on
+	// the share of their NIC they use, since hosts of one group may have
+	// different NICs.
+	nic    float64
+	at     time.Time
+	values [6]*float64
+	// fresh: the sample is new in this pass; only fresh samples count towards
+	// a departure from the peers (a stale one was counted when it was new).
+	fresh bool
 }
 
 // PassOnce scores every host whose newest sample is newer than the last one
@@ -289,7 +296,7 @@ func (s *Scorer) PassOnce(ctx context.Context) (Pass, error) {
 	began := time.Now()
 	now := s.cfg.Now()
 	rows, err := s.pool.Query(ctx, `
-		SELECT l.host_id, h.cluster_id, coalesce(a.label, -1), coalesce(a.outlier, false), l.ts,
+		SELECT l.host_id, h.cluster_id, coalesce(a.label, -1), coalesce(a.outlier, false), h.nic_bps::float8, l.ts,
 		       l.cpu_pct::float8, l.mem_pct::float8, l.disk_io_pct::float8, l.net_in_bps, l.net_out_bps, l.containers::float8
 		FROM host_latest l
 		JOIN host h ON h.id = l.host_id
@@ -301,7 +308,7 @@ func (s *Scorer) PassOnce(ctx context.Context) (Pass, error) {
 	}
 	var latest []latestRow
 	var r latestRow
-	_, err = pgx.ForEachRow(rows, []any{&r.host, &r.cluster, &r.group, &r.outlier, &r.at,
+	_, err = pgx.ForEachRow(rows, []any{&r.host, &r.cluster, &r.group, &r.outlier, &r.nic, &r.at,
 		&r.values[0], &r.values[1], &r.values[2], &r.values[3], &r.values[4], &r.values[5]}, func() error {
 		row := r
 		row.values = [6]*float64{}
@@ -320,11 +327,13 @@ func (s *Scorer) PassOnce(ctx context.Context) (Pass, error) {
 	var alerts []Alert
 	p := Pass{}
 	threshold := s.model.Config().Threshold
-	for _, r := range latest {
+	for i := range latest {
+		r := &latest[i]
 		hs := s.series(r.host)
 		if !r.at.After(hs.scored) {
 			continue
 		}
+		r.fresh = true
 		p.Hosts++
 		hs.scored = r.at
 		for i, v := range r.values {
@@ -392,8 +401,8 @@ func (s *Scorer) peers(latest []latestRow) []Alert {
 		for m := range Metrics {
 			vals = vals[:0]
 			for _, i := range members {
-				if v := latest[i].values[m]; v != nil && !latest[i].outlier {
-					vals = append(vals, *v)
+				if v, ok := peerValue(latest[i], m); ok && !latest[i].outlier {
+					vals = append(vals, v)
 				}
 			}
 			if len(vals) < cfg.MinPeers {
@@ -405,25 +414,35 @@ func (s *Scorer) peers(latest []latestRow) []Alert {
 			spread := max(1.4826*mad, 0.05*math.Abs(med), 1e-9)
 			for _, i := range members {
 				r := latest[i]
+				if !r.fresh {
+					continue
+				}
 				hs := s.series(r.host)
+				pv, ok := peerValue(r, m)
+				if !ok {
+					hs.peerRun[m] = 0
+					continue
+				}
+				z := math.Abs(pv-med) / spread
+				if z < cfg.Z || math.Abs(pv-med) < minPeerDelta[m] {
+					hs.peerRun[m] = 0
+					continue
+				}
 				v := r.values[m]
-				if v == nil {
-					hs.peerRun[m] = 0
-					continue
-				}
-				z := math.Abs(*v-med) / spread
-				if z < cfg.Z || math.Abs(*v-med) < minPeerDelta[m] {
-					hs.peerRun[m] = 0
-					continue
-				}
 				hs.peerRun[m]++
 				if hs.peerRun[m] < cfg.Passes {
 					continue
 				}
 				// 0.4 at the threshold, approaching 1 as the departure grows.
 				score := 1 - 0.6*math.Exp(-(z-cfg.Z)/cfg.Z)
+				// Value and baseline in the metric's own unit: the peers' median
+				// share of this host's NIC for network.
+				baseline := med
+				if isNetwork(m) {
+					baseline = med * r.nic
+				}
 				out = append(out, Alert{HostID: r.host, Metric: Metrics[m], Kind: KindPeer, At: r.at,
-					Value: *v, Baseline: med, Score: score, Open: true})
+					Value: *v, Baseline: baseline, Score: score, Open: true})
 			}
 		}
 	}
@@ -431,9 +450,29 @@ func (s *Scorer) peers(latest []latestRow) []Alert {
 }
 
 // minPeerDelta is the smallest difference from the peers' median that counts,
-// per metric in its unit: 10 points of utilisation, 10 Mb/s of network (bits
-// per second, as stored), 2 containers. Below it a departure, however many deviations, is no trouble.
-var minPeerDelta = [6]float64{10, 10, 10, 10e6, 10e6, 2}
+// per metric in the unit peers are compared in: 10 points of utilisation, 10%
+// of the NIC for network, 2 containers. Below it a departure, however many
+// deviations, is no trouble.
+var minPeerDelta = [6]float64{10, 10, 10, 0.10, 0.10, 2}
+
+// isNetwork reports whether metric index m is network in or out.
+func isNetwork(m int) bool { return Metrics[m] == "NET_IN" || Metrics[m] == "NET_OUT" }
+
+// peerValue is what a host is compared with its peers on: the metric itself,
+// or for network the share of the host's NIC it uses (none without a NIC).
+func peerValue(r latestRow, m int) (float64, bool) {
+	v := r.values[m]
+	if v == nil {
+		return 0, false
+	}
+	if isNetwork(m) {
+		if r.nic <= 0 {
+			return 0, false
+		}
+		return *v / r.nic, true
+	}
+	return *v, true
+}
 
 // medianMAD returns the median of xs and the median absolute deviation from it
 // (xs is reordered).
