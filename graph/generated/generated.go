@@ -6762,7 +6762,8 @@ extend type Query {
   """
   Analysed jobs, worst first by score or by wasted resources, in your scope:
   operators and admins all jobs, BU admins their BU subtree's and their own,
-  others their own. bu filters by the job's BU, cluster by its cluster.
+  others their own. bu keeps the jobs of that BU's subtree (a job's BU is its own,
+  else its owner's), cluster the jobs of that cluster.
   """
   worstJobs(by: WorstJobsBy = SCORE, first: Int, after: String, bu: ID, cluster: ID): JobScoreConnection!
 }

@@ -209,3 +209,24 @@ func TestQueueFindingsOverHTTP(t *testing.T) {
 	}
 	require.Equal(t, 3.0, cost("heuristic evidence { key }")-cost("heuristic"))
 }
+
+// TestWorstJobsByBUTakesTheSubtree: worstJobs(bu:) keeps the jobs of the BU
+// and every BU below it, as every BU filter does. j3 and j4 belong to a person
+// of ADS-SEARCH, inside ADS.
+func TestWorstJobsByBUTakesTheSubtree(t *testing.T) {
+	t.Parallel()
+	e, _ := analysisEnv(t)
+	const q = `query($bu: ID) { worstJobs(by: WASTE, bu: $bu) { nodes { job { name } } } }`
+	names := func(bu int64) []string {
+		r := e.gql(t, e.as(fixture.Operator), q, map[string]any{"bu": model.GlobalID(model.KindBU, bu)})
+		require.Empty(t, r.Errors, r.Raw)
+		var out []string
+		for _, n := range dig(r.Data, "worstJobs", "nodes").([]any) {
+			out = append(out, dig(n, "job", "name").(string))
+		}
+		return out
+	}
+	require.Equal(t, []string{"j3", "j4"}, names(e.fleet.BUs["ADS"]))
+	require.Equal(t, []string{"j3", "j4"}, names(e.fleet.BUs["ADS-SEARCH"]))
+	require.Empty(t, names(e.fleet.BUs["PLATFORM"]))
+}

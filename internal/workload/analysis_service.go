@@ -167,7 +167,14 @@ func (s *Service) WorstJobs(ctx context.Context, by WorstBy, f WorstFilter, args
 		return page.Page[*JobScore]{}, err
 	}
 	params := &dbsqlc.WorstByScoreParams{SeeAll: p.Is(auth.Operator), Person: &p.PersonID, Bus: []int64{},
-		Bu: f.BU, Cluster: f.Cluster, Max: int32(seek.Size + 1)}
+		BuScope: []int64{}, Cluster: f.Cluster, Max: int32(seek.Size + 1)}
+	if f.BU != nil {
+		// A BU means its whole subtree, as everywhere else a BU filters.
+		if params.BuScope, err = auth.BUSubtree(ctx, s.pool, *f.BU); err != nil {
+			return page.Page[*JobScore]{}, err
+		}
+		params.FilterBu = true
+	}
 	if p.Role == auth.BUAdmin {
 		params.Bus = p.BUSubtree
 	}

@@ -99,7 +99,7 @@ SELECT s.*, s.score::text AS key0, s.job_id::text AS key1
 FROM job_score s JOIN job j ON j.id = s.job_id LEFT JOIN person p ON p.id = j.owner_id
 WHERE (sqlc.narg(after_key)::float8 IS NULL OR (s.score, s.job_id) < (sqlc.narg(after_key)::float8, sqlc.arg(after_job)::bigint))
   AND (@see_all::bool OR j.owner_id = @person OR coalesce(j.bu_id, p.bu_id) = ANY(@bus::bigint[]))
-  AND (sqlc.narg(bu)::bigint IS NULL OR coalesce(j.bu_id, p.bu_id) = sqlc.narg(bu))
+  AND (NOT @filter_bu::bool OR coalesce(j.bu_id, p.bu_id) = ANY(@bu_scope::bigint[]))
   AND (sqlc.narg(cluster)::bigint IS NULL OR j.cluster_id = sqlc.narg(cluster))
 ORDER BY s.score DESC, s.job_id DESC
 LIMIT @max;
@@ -110,7 +110,7 @@ SELECT s.*, s.waste::text AS key0, s.job_id::text AS key1
 FROM job_score s JOIN job j ON j.id = s.job_id LEFT JOIN person p ON p.id = j.owner_id
 WHERE (sqlc.narg(after_key)::float8 IS NULL OR (s.waste, s.job_id) < (sqlc.narg(after_key)::float8, sqlc.arg(after_job)::bigint))
   AND (@see_all::bool OR j.owner_id = @person OR coalesce(j.bu_id, p.bu_id) = ANY(@bus::bigint[]))
-  AND (sqlc.narg(bu)::bigint IS NULL OR coalesce(j.bu_id, p.bu_id) = sqlc.narg(bu))
+  AND (NOT @filter_bu::bool OR coalesce(j.bu_id, p.bu_id) = ANY(@bu_scope::bigint[]))
   AND (sqlc.narg(cluster)::bigint IS NULL OR j.cluster_id = sqlc.narg(cluster))
 ORDER BY s.waste DESC, s.job_id DESC
 LIMIT @max;

@@ -532,10 +532,10 @@ SELECT s.job_id, s.score, s.wasted_core_hours_per_day, s.wasted_gb_hours_per_day
 FROM job_score s JOIN job j ON j.id = s.job_id LEFT JOIN person p ON p.id = j.owner_id
 WHERE ($1::float8 IS NULL OR (s.score, s.job_id) < ($1::float8, $2::bigint))
   AND ($3::bool OR j.owner_id = $4 OR coalesce(j.bu_id, p.bu_id) = ANY($5::bigint[]))
-  AND ($6::bigint IS NULL OR coalesce(j.bu_id, p.bu_id) = $6)
-  AND ($7::bigint IS NULL OR j.cluster_id = $7)
+  AND (NOT $6::bool OR coalesce(j.bu_id, p.bu_id) = ANY($7::bigint[]))
+  AND ($8::bigint IS NULL OR j.cluster_id = $8)
 ORDER BY s.score DESC, s.job_id DESC
-LIMIT $8
+LIMIT $9
 `
 
 type WorstByScoreParams struct {
@@ -544,7 +544,8 @@ type WorstByScoreParams struct {
 	SeeAll   bool
 	Person   *int64
 	Bus      []int64
-	Bu       *int64
+	FilterBu bool
+	BuScope  []int64
 	Cluster  *int64
 	Max      int32
 }
@@ -574,7 +575,8 @@ func (q *Queries) WorstByScore(ctx context.Context, db DBTX, arg *WorstByScorePa
 		arg.SeeAll,
 		arg.Person,
 		arg.Bus,
-		arg.Bu,
+		arg.FilterBu,
+		arg.BuScope,
 		arg.Cluster,
 		arg.Max,
 	)
@@ -613,10 +615,10 @@ SELECT s.job_id, s.score, s.wasted_core_hours_per_day, s.wasted_gb_hours_per_day
 FROM job_score s JOIN job j ON j.id = s.job_id LEFT JOIN person p ON p.id = j.owner_id
 WHERE ($1::float8 IS NULL OR (s.waste, s.job_id) < ($1::float8, $2::bigint))
   AND ($3::bool OR j.owner_id = $4 OR coalesce(j.bu_id, p.bu_id) = ANY($5::bigint[]))
-  AND ($6::bigint IS NULL OR coalesce(j.bu_id, p.bu_id) = $6)
-  AND ($7::bigint IS NULL OR j.cluster_id = $7)
+  AND (NOT $6::bool OR coalesce(j.bu_id, p.bu_id) = ANY($7::bigint[]))
+  AND ($8::bigint IS NULL OR j.cluster_id = $8)
 ORDER BY s.waste DESC, s.job_id DESC
-LIMIT $8
+LIMIT $9
 `
 
 type WorstByWasteParams struct {
@@ -625,7 +627,8 @@ type WorstByWasteParams struct {
 	SeeAll   bool
 	Person   *int64
 	Bus      []int64
-	Bu       *int64
+	FilterBu bool
+	BuScope  []int64
 	Cluster  *int64
 	Max      int32
 }
@@ -652,7 +655,8 @@ func (q *Queries) WorstByWaste(ctx context.Context, db DBTX, arg *WorstByWastePa
 		arg.SeeAll,
 		arg.Person,
 		arg.Bus,
-		arg.Bu,
+		arg.FilterBu,
+		arg.BuScope,
 		arg.Cluster,
 		arg.Max,
 	)
