@@ -52,7 +52,14 @@ export default function EChart({ option, height = 280, testId, ariaLabel, classN
   }, []);
 
   useEffect(() => {
-    chart.current?.setOption(option, { notMerge: true });
+    const c = chart.current;
+    if (!c || c.isDisposed()) return;
+    // Leave any hover state first: replacing the whole option while an element
+    // is emphasised or its tooltip shown (a node just clicked) lets ECharts'
+    // next pointer event reach an element that no longer exists.
+    c.dispatchAction({ type: 'hideTip' });
+    c.dispatchAction({ type: 'downplay' });
+    c.setOption(option, { notMerge: true });
   }, [option]);
 
   return <div ref={ref} className={`chart${className ? ` ${className}` : ''}`} style={{ height }} data-testid={testId} role="img" aria-label={ariaLabel} />;
