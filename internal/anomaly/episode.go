@@ -64,9 +64,9 @@ func (c EpisodeConfig) withDefaults() EpisodeConfig {
 	return c
 }
 
-// SeverityOf is the severity of an episode whose peak score is score.
+// SeverityOf is the severity of an episode whose peak score is score (c with
+// its defaults applied, as NewEpisodes keeps it).
 func (c EpisodeConfig) SeverityOf(score float64) string {
-	c = c.withDefaults()
 	switch {
 	case score >= c.Critical:
 		return "CRITICAL"

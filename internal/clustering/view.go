@@ -74,9 +74,6 @@ type Filter struct {
 	Rack *string
 }
 
-// Empty reports whether f keeps every host.
-func (f Filter) Empty() bool { return f.empty() }
-
 // Scan says how many assignment rows a view through f reads at most, for
 // pricing: none for the whole fleet (the run's counts, the sample index), the
 // clusters' hosts for a filter by cluster (largest hosts per cluster each), a
