@@ -123,6 +123,7 @@ type ComplexityRoot struct {
 	}
 
 	ApiToken struct {
+		Cluster    func(childComplexity int) int
 		CreatedAt  func(childComplexity int) int
 		ExpiresAt  func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -132,6 +133,7 @@ type ComplexityRoot struct {
 		Prefix     func(childComplexity int) int
 		RevokedAt  func(childComplexity int) int
 		Role       func(childComplexity int) int
+		Scopes     func(childComplexity int) int
 	}
 
 	ApiTokenConnection struct {
@@ -171,6 +173,7 @@ type ComplexityRoot struct {
 	}
 
 	BU struct {
+		Active            func(childComplexity int) int
 		Children          func(childComplexity int) int
 		Clusters          func(childComplexity int) int
 		Code              func(childComplexity int) int
@@ -193,6 +196,11 @@ type ComplexityRoot struct {
 	BUEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	BUPayload struct {
+		Bu         func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Cluster struct {
@@ -243,6 +251,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ClusterPayload struct {
+		Cluster    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	ClusterRisk struct {
 		Cluster         func(childComplexity int) int
 		CrossesAt       func(childComplexity int) int
@@ -270,6 +283,12 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	CreateEnrollmentTokenPayload struct {
+		APIToken   func(childComplexity int) int
+		Token      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Dataset struct {
 		Facets    func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -288,6 +307,12 @@ type ComplexityRoot struct {
 	DatasetEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	FieldChange struct {
+		Field func(childComplexity int) int
+		From  func(childComplexity int) int
+		To    func(childComplexity int) int
 	}
 
 	Finding struct {
@@ -404,6 +429,11 @@ type ComplexityRoot struct {
 		Step   func(childComplexity int) int
 	}
 
+	HostsPayload struct {
+		Hosts      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Impact struct {
 		Dataset          func(childComplexity int) int
 		EarliestDeadline func(childComplexity int) int
@@ -415,6 +445,20 @@ type ComplexityRoot struct {
 		Deadline func(childComplexity int) int
 		Distance func(childComplexity int) int
 		Job      func(childComplexity int) int
+	}
+
+	ImportInventoryPayload struct {
+		Applied    func(childComplexity int) int
+		Changes    func(childComplexity int) int
+		Unchanged  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	InventoryChange struct {
+		Action  func(childComplexity int) int
+		Changes func(childComplexity int) int
+		Entity  func(childComplexity int) int
+		Key     func(childComplexity int) int
 	}
 
 	Job struct {
@@ -603,6 +647,17 @@ type ComplexityRoot struct {
 		AcknowledgeAnomaly    func(childComplexity int, input model.AcknowledgeAnomalyInput) int
 		AnalyzeJob            func(childComplexity int, id string) int
 		CreateAPIToken        func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateBu              func(childComplexity int, input model.CreateBUInput) int
+		CreateCluster         func(childComplexity int, input model.CreateClusterInput) int
+		CreateEnrollmentToken func(childComplexity int, input model.CreateEnrollmentTokenInput) int
+		CreatePerson          func(childComplexity int, input model.CreatePersonInput) int
+		DeactivateBu          func(childComplexity int, input model.DeactivateBUInput) int
+		DeactivatePerson      func(childComplexity int, input model.DeactivatePersonInput) int
+		ImportInventory       func(childComplexity int, input model.ImportInventoryInput) int
+		MoveHosts             func(childComplexity int, input model.MoveHostsInput) int
+		RegisterHosts         func(childComplexity int, input model.RegisterHostsInput) int
+		RetireCluster         func(childComplexity int, input model.RetireClusterInput) int
+		RetireHosts           func(childComplexity int, input model.RetireHostsInput) int
 		RevokeAPIToken        func(childComplexity int, input model.RevokeAPITokenInput) int
 		RunClusteringAnalysis func(childComplexity int) int
 		SetHostState          func(childComplexity int, input model.SetHostStateInput) int
@@ -610,6 +665,9 @@ type ComplexityRoot struct {
 		SetJobPriorityPolicy  func(childComplexity int, input model.SetJobPriorityPolicyInput) int
 		SetWatermarkThreshold func(childComplexity int, input model.SetWatermarkThresholdInput) int
 		SetYarnTarget         func(childComplexity int, input model.SetYarnTargetInput) int
+		UpdateBu              func(childComplexity int, input model.UpdateBUInput) int
+		UpdateCluster         func(childComplexity int, input model.UpdateClusterInput) int
+		UpdatePerson          func(childComplexity int, input model.UpdatePersonInput) int
 	}
 
 	PageInfo struct {
@@ -651,6 +709,11 @@ type ComplexityRoot struct {
 	PersonEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	PersonPayload struct {
+		Person     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Platform struct {
@@ -762,6 +825,13 @@ type ComplexityRoot struct {
 		Ts                 func(childComplexity int) int
 		UsedMemoryBytes    func(childComplexity int) int
 		UsedVcores         func(childComplexity int) int
+	}
+
+	RegisterHostsPayload struct {
+		Created    func(childComplexity int) int
+		Hosts      func(childComplexity int) int
+		Updated    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	RevokeApiTokenPayload struct {
@@ -958,6 +1028,9 @@ type AnomalyOnsetResolver interface {
 }
 type ApiTokenResolver interface {
 	Person(ctx context.Context, obj *model.APIToken) (*model.Person, error)
+
+	Scopes(ctx context.Context, obj *model.APIToken) ([]string, error)
+	Cluster(ctx context.Context, obj *model.APIToken) (*model.Cluster, error)
 }
 type AuditEntryResolver interface {
 	Person(ctx context.Context, obj *model.AuditEntry) (*model.Person, error)
@@ -968,6 +1041,7 @@ type BUResolver interface {
 
 	People(ctx context.Context, obj *model.BU, first *int, after *string, last *int, before *string) (*model.PersonConnection, error)
 	Clusters(ctx context.Context, obj *model.BU) ([]*model.Cluster, error)
+	Active(ctx context.Context, obj *model.BU) (bool, error)
 	Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 	JobPriorityPolicy(ctx context.Context, obj *model.BU) (*model.JobPriorityPolicy, error)
 }
@@ -1032,6 +1106,20 @@ type MutationResolver interface {
 	SetHostState(ctx context.Context, input model.SetHostStateInput) (*model.SetHostStatePayload, error)
 	CreateAPIToken(ctx context.Context, input model.CreateAPITokenInput) (*model.CreateAPITokenPayload, error)
 	RevokeAPIToken(ctx context.Context, input model.RevokeAPITokenInput) (*model.RevokeAPITokenPayload, error)
+	CreateBu(ctx context.Context, input model.CreateBUInput) (*model.BUPayload, error)
+	UpdateBu(ctx context.Context, input model.UpdateBUInput) (*model.BUPayload, error)
+	DeactivateBu(ctx context.Context, input model.DeactivateBUInput) (*model.BUPayload, error)
+	CreatePerson(ctx context.Context, input model.CreatePersonInput) (*model.PersonPayload, error)
+	UpdatePerson(ctx context.Context, input model.UpdatePersonInput) (*model.PersonPayload, error)
+	DeactivatePerson(ctx context.Context, input model.DeactivatePersonInput) (*model.PersonPayload, error)
+	CreateCluster(ctx context.Context, input model.CreateClusterInput) (*model.ClusterPayload, error)
+	UpdateCluster(ctx context.Context, input model.UpdateClusterInput) (*model.ClusterPayload, error)
+	RetireCluster(ctx context.Context, input model.RetireClusterInput) (*model.ClusterPayload, error)
+	RegisterHosts(ctx context.Context, input model.RegisterHostsInput) (*model.RegisterHostsPayload, error)
+	MoveHosts(ctx context.Context, input model.MoveHostsInput) (*model.HostsPayload, error)
+	RetireHosts(ctx context.Context, input model.RetireHostsInput) (*model.HostsPayload, error)
+	ImportInventory(ctx context.Context, input model.ImportInventoryInput) (*model.ImportInventoryPayload, error)
+	CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error)
 	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
 	AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
@@ -1392,6 +1480,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AnomalyOnset.Version(childComplexity), true
 
+	case "ApiToken.cluster":
+		if e.ComplexityRoot.ApiToken.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Cluster(childComplexity), true
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
 			break
@@ -1446,6 +1540,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApiToken.Role(childComplexity), true
+	case "ApiToken.scopes":
+		if e.ComplexityRoot.ApiToken.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Scopes(childComplexity), true
 
 	case "ApiTokenConnection.edges":
 		if e.ComplexityRoot.ApiTokenConnection.Edges == nil {
@@ -1578,6 +1678,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
 
+	case "BU.active":
+		if e.ComplexityRoot.BU.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BU.Active(childComplexity), true
 	case "BU.children":
 		if e.ComplexityRoot.BU.Children == nil {
 			break
@@ -1686,6 +1792,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BUEdge.Node(childComplexity), true
+
+	case "BUPayload.bu":
+		if e.ComplexityRoot.BUPayload.Bu == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BUPayload.Bu(childComplexity), true
+	case "BUPayload.userErrors":
+		if e.ComplexityRoot.BUPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BUPayload.UserErrors(childComplexity), true
 
 	case "Cluster.anomalyAnalysis":
 		if e.ComplexityRoot.Cluster.AnomalyAnalysis == nil {
@@ -1915,6 +2034,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClusterEdge.Node(childComplexity), true
 
+	case "ClusterPayload.cluster":
+		if e.ComplexityRoot.ClusterPayload.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPayload.Cluster(childComplexity), true
+	case "ClusterPayload.userErrors":
+		if e.ComplexityRoot.ClusterPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPayload.UserErrors(childComplexity), true
+
 	case "ClusterRisk.cluster":
 		if e.ComplexityRoot.ClusterRisk.Cluster == nil {
 			break
@@ -2009,6 +2141,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateApiTokenPayload.UserErrors(childComplexity), true
 
+	case "CreateEnrollmentTokenPayload.apiToken":
+		if e.ComplexityRoot.CreateEnrollmentTokenPayload.APIToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateEnrollmentTokenPayload.APIToken(childComplexity), true
+	case "CreateEnrollmentTokenPayload.token":
+		if e.ComplexityRoot.CreateEnrollmentTokenPayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateEnrollmentTokenPayload.Token(childComplexity), true
+	case "CreateEnrollmentTokenPayload.userErrors":
+		if e.ComplexityRoot.CreateEnrollmentTokenPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateEnrollmentTokenPayload.UserErrors(childComplexity), true
+
 	case "Dataset.facets":
 		if e.ComplexityRoot.Dataset.Facets == nil {
 			break
@@ -2082,6 +2233,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DatasetEdge.Node(childComplexity), true
+
+	case "FieldChange.field":
+		if e.ComplexityRoot.FieldChange.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.Field(childComplexity), true
+	case "FieldChange.from":
+		if e.ComplexityRoot.FieldChange.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.From(childComplexity), true
+	case "FieldChange.to":
+		if e.ComplexityRoot.FieldChange.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.To(childComplexity), true
 
 	case "Finding.severity":
 		if e.ComplexityRoot.Finding.Severity == nil {
@@ -2573,6 +2743,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HostMetricSeries.Step(childComplexity), true
 
+	case "HostsPayload.hosts":
+		if e.ComplexityRoot.HostsPayload.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostsPayload.Hosts(childComplexity), true
+	case "HostsPayload.userErrors":
+		if e.ComplexityRoot.HostsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostsPayload.UserErrors(childComplexity), true
+
 	case "Impact.dataset":
 		if e.ComplexityRoot.Impact.Dataset == nil {
 			break
@@ -2616,6 +2799,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ImpactedJob.Job(childComplexity), true
+
+	case "ImportInventoryPayload.applied":
+		if e.ComplexityRoot.ImportInventoryPayload.Applied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportInventoryPayload.Applied(childComplexity), true
+	case "ImportInventoryPayload.changes":
+		if e.ComplexityRoot.ImportInventoryPayload.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportInventoryPayload.Changes(childComplexity), true
+	case "ImportInventoryPayload.unchanged":
+		if e.ComplexityRoot.ImportInventoryPayload.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportInventoryPayload.Unchanged(childComplexity), true
+	case "ImportInventoryPayload.userErrors":
+		if e.ComplexityRoot.ImportInventoryPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportInventoryPayload.UserErrors(childComplexity), true
+
+	case "InventoryChange.action":
+		if e.ComplexityRoot.InventoryChange.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryChange.Action(childComplexity), true
+	case "InventoryChange.changes":
+		if e.ComplexityRoot.InventoryChange.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryChange.Changes(childComplexity), true
+	case "InventoryChange.entity":
+		if e.ComplexityRoot.InventoryChange.Entity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryChange.Entity(childComplexity), true
+	case "InventoryChange.key":
+		if e.ComplexityRoot.InventoryChange.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryChange.Key(childComplexity), true
 
 	case "Job.bu":
 		if e.ComplexityRoot.Job.Bu == nil {
@@ -3415,6 +3648,127 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["input"].(model.CreateAPITokenInput)), true
+	case "Mutation.createBU":
+		if e.ComplexityRoot.Mutation.CreateBu == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createBU_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateBu(childComplexity, args["input"].(model.CreateBUInput)), true
+	case "Mutation.createCluster":
+		if e.ComplexityRoot.Mutation.CreateCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCluster(childComplexity, args["input"].(model.CreateClusterInput)), true
+	case "Mutation.createEnrollmentToken":
+		if e.ComplexityRoot.Mutation.CreateEnrollmentToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createEnrollmentToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateEnrollmentToken(childComplexity, args["input"].(model.CreateEnrollmentTokenInput)), true
+	case "Mutation.createPerson":
+		if e.ComplexityRoot.Mutation.CreatePerson == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPerson_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePerson(childComplexity, args["input"].(model.CreatePersonInput)), true
+	case "Mutation.deactivateBU":
+		if e.ComplexityRoot.Mutation.DeactivateBu == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deactivateBU_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeactivateBu(childComplexity, args["input"].(model.DeactivateBUInput)), true
+	case "Mutation.deactivatePerson":
+		if e.ComplexityRoot.Mutation.DeactivatePerson == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deactivatePerson_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeactivatePerson(childComplexity, args["input"].(model.DeactivatePersonInput)), true
+	case "Mutation.importInventory":
+		if e.ComplexityRoot.Mutation.ImportInventory == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importInventory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportInventory(childComplexity, args["input"].(model.ImportInventoryInput)), true
+	case "Mutation.moveHosts":
+		if e.ComplexityRoot.Mutation.MoveHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveHosts(childComplexity, args["input"].(model.MoveHostsInput)), true
+	case "Mutation.registerHosts":
+		if e.ComplexityRoot.Mutation.RegisterHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterHosts(childComplexity, args["input"].(model.RegisterHostsInput)), true
+	case "Mutation.retireCluster":
+		if e.ComplexityRoot.Mutation.RetireCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retireCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetireCluster(childComplexity, args["input"].(model.RetireClusterInput)), true
+	case "Mutation.retireHosts":
+		if e.ComplexityRoot.Mutation.RetireHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retireHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetireHosts(childComplexity, args["input"].(model.RetireHostsInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -3487,6 +3841,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetYarnTarget(childComplexity, args["input"].(model.SetYarnTargetInput)), true
+	case "Mutation.updateBU":
+		if e.ComplexityRoot.Mutation.UpdateBu == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBU_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBu(childComplexity, args["input"].(model.UpdateBUInput)), true
+	case "Mutation.updateCluster":
+		if e.ComplexityRoot.Mutation.UpdateCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateCluster(childComplexity, args["input"].(model.UpdateClusterInput)), true
+	case "Mutation.updatePerson":
+		if e.ComplexityRoot.Mutation.UpdatePerson == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePerson_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(model.UpdatePersonInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -3653,6 +4040,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PersonEdge.Node(childComplexity), true
+
+	case "PersonPayload.person":
+		if e.ComplexityRoot.PersonPayload.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonPayload.Person(childComplexity), true
+	case "PersonPayload.userErrors":
+		if e.ComplexityRoot.PersonPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonPayload.UserErrors(childComplexity), true
 
 	case "Platform.buCount":
 		if e.ComplexityRoot.Platform.BuCount == nil {
@@ -4310,6 +4710,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QueueUsagePoint.UsedVcores(childComplexity), true
+
+	case "RegisterHostsPayload.created":
+		if e.ComplexityRoot.RegisterHostsPayload.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterHostsPayload.Created(childComplexity), true
+	case "RegisterHostsPayload.hosts":
+		if e.ComplexityRoot.RegisterHostsPayload.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterHostsPayload.Hosts(childComplexity), true
+	case "RegisterHostsPayload.updated":
+		if e.ComplexityRoot.RegisterHostsPayload.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterHostsPayload.Updated(childComplexity), true
+	case "RegisterHostsPayload.userErrors":
+		if e.ComplexityRoot.RegisterHostsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterHostsPayload.UserErrors(childComplexity), true
 
 	case "RevokeApiTokenPayload.apiToken":
 		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
@@ -5041,18 +5466,33 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ClusterFilter", ec.unmarshalInputClusterFilter),
 			graphql.NewInputUnmarshaler("ClusterOrder", ec.unmarshalInputClusterOrder),
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
+			graphql.NewInputUnmarshaler("CreateBUInput", ec.unmarshalInputCreateBUInput),
+			graphql.NewInputUnmarshaler("CreateClusterInput", ec.unmarshalInputCreateClusterInput),
+			graphql.NewInputUnmarshaler("CreateEnrollmentTokenInput", ec.unmarshalInputCreateEnrollmentTokenInput),
+			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
+			graphql.NewInputUnmarshaler("DeactivateBUInput", ec.unmarshalInputDeactivateBUInput),
+			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
 			graphql.NewInputUnmarshaler("HostOrder", ec.unmarshalInputHostOrder),
+			graphql.NewInputUnmarshaler("HostSpecInput", ec.unmarshalInputHostSpecInput),
+			graphql.NewInputUnmarshaler("ImportInventoryInput", ec.unmarshalInputImportInventoryInput),
 			graphql.NewInputUnmarshaler("JobFilter", ec.unmarshalInputJobFilter),
 			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
 			graphql.NewInputUnmarshaler("MachineClusteringFilter", ec.unmarshalInputMachineClusteringFilter),
+			graphql.NewInputUnmarshaler("MoveHostsInput", ec.unmarshalInputMoveHostsInput),
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
+			graphql.NewInputUnmarshaler("RegisterHostsInput", ec.unmarshalInputRegisterHostsInput),
+			graphql.NewInputUnmarshaler("RetireClusterInput", ec.unmarshalInputRetireClusterInput),
+			graphql.NewInputUnmarshaler("RetireHostsInput", ec.unmarshalInputRetireHostsInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityInput", ec.unmarshalInputSetJobPriorityInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityPolicyInput", ec.unmarshalInputSetJobPriorityPolicyInput),
 			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
 			graphql.NewInputUnmarshaler("SetYarnTargetInput", ec.unmarshalInputSetYarnTargetInput),
+			graphql.NewInputUnmarshaler("UpdateBUInput", ec.unmarshalInputUpdateBUInput),
+			graphql.NewInputUnmarshaler("UpdateClusterInput", ec.unmarshalInputUpdateClusterInput),
+			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
 		)
 	}
 	first := true
@@ -5146,6 +5586,283 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/admin.graphqls", Input: `# Administration: the organisation (BUs, people) and the inventory (clusters, hosts)
+# managed through the API, so that Tesla runs on a real platform and not only on its
+# own demo seed. Every mutation is audited; ADMIN unless a field says otherwise.
+
+extend type Mutation {
+  "Creates a business unit, as a root or under a parent."
+  createBU(input: CreateBUInput!): BUPayload!
+  "Renames a BU, changes its code, or moves it in the tree (never under itself or its own subtree)."
+  updateBU(input: UpdateBUInput!): BUPayload!
+  """
+  Deactivates a BU. Refused while it still has active sub-BUs, active people or
+  clusters that are not retired; the error names how many of each.
+  """
+  deactivateBU(input: DeactivateBUInput!): BUPayload!
+
+  """
+  Creates a person. ADMIN anywhere; a BU admin inside their own BU subtree, with a
+  role no higher than their own.
+  """
+  createPerson(input: CreatePersonInput!): PersonPayload!
+  "Changes a person's name, email, role or BU. Same rights as createPerson, on both the old and the new BU."
+  updatePerson(input: UpdatePersonInput!): PersonPayload!
+  """
+  Deactivates a person: their web sessions end and their API tokens are revoked at
+  once. Same rights as createPerson. Nobody deactivates themselves, and the last
+  active ADMIN cannot be deactivated.
+  """
+  deactivatePerson(input: DeactivatePersonInput!): PersonPayload!
+
+  "Creates a cluster."
+  createCluster(input: CreateClusterInput!): ClusterPayload!
+  "Updates a cluster's attributes; absent fields are left as they are."
+  updateCluster(input: UpdateClusterInput!): ClusterPayload!
+  """
+  Retires a cluster (status RETIRED). Refused while it has hosts that are not
+  DECOMMISSIONED; the error says how many.
+  """
+  retireCluster(input: RetireClusterInput!): ClusterPayload!
+
+  """
+  Registers hosts into a cluster, one or many (a pasted list of hostnames is enough:
+  hardware facts left out stay unknown, 0, until the host's agent reports them).
+  A hostname already registered in the same cluster is updated with the facts given;
+  one registered in another cluster is a user error naming that cluster. The valid
+  hosts are registered even when some entries are refused.
+  """
+  registerHosts(input: RegisterHostsInput!): RegisterHostsPayload!
+  "Moves hosts to another cluster. Operators and admins."
+  moveHosts(input: MoveHostsInput!): HostsPayload!
+  "Retires hosts: state DECOMMISSIONED, with the reason recorded. Operators and admins."
+  retireHosts(input: RetireHostsInput!): HostsPayload!
+
+  """
+  Applies a declarative inventory (the same YAML or CSV files as ` + "`" + `tesla import
+  inventory` + "`" + `): creates and updates BUs, people, clusters and hosts in one
+  transaction, idempotently. With dryRun nothing is written and the payload holds
+  the diff that would be applied. Nothing is deleted unless prune is set (then
+  people are deactivated, clusters retired and hosts decommissioned when the file
+  no longer lists them). ADMIN only.
+  """
+  importInventory(input: ImportInventoryInput!): ImportInventoryPayload!
+}
+
+extend type BU {
+  "False once the BU is deactivated."
+  active: Boolean!
+}
+
+input CreateBUInput {
+  name: String!
+  "Short unique code, e.g. \"ADS\"; letters, digits, '-' and '_'."
+  code: String!
+  parentId: ID
+}
+
+input UpdateBUInput {
+  id: ID!
+  name: String
+  code: String
+  "Moves the BU under this parent."
+  parentId: ID
+  "Makes the BU a root (ignored when parentId is given)."
+  makeRoot: Boolean
+}
+
+input DeactivateBUInput {
+  id: ID!
+}
+
+type BUPayload {
+  bu: BU
+  userErrors: [UserError!]!
+}
+
+input CreatePersonInput {
+  login: String!
+  name: String!
+  email: String
+  buId: ID!
+  role: Role = VIEWER
+}
+
+input UpdatePersonInput {
+  id: ID!
+  name: String
+  email: String
+  role: Role
+  buId: ID
+}
+
+input DeactivatePersonInput {
+  id: ID!
+  reason: String
+}
+
+type PersonPayload {
+  person: Person
+  userErrors: [UserError!]!
+}
+
+input CreateClusterInput {
+  name: String!
+  region: String!
+  kind: ClusterKind!
+  ownerBuId: ID
+  stackVersionId: ID
+  description: String
+}
+
+input UpdateClusterInput {
+  id: ID!
+  name: String
+  region: String
+  kind: ClusterKind
+  ownerBuId: ID
+  stackVersionId: ID
+  description: String
+}
+
+input RetireClusterInput {
+  id: ID!
+  reason: String
+}
+
+type ClusterPayload {
+  cluster: Cluster
+  userErrors: [UserError!]!
+}
+
+"A host to register; only the hostname is required."
+input HostSpecInput {
+  hostname: String!
+  rack: String
+  ip: String
+  cpuCores: Int
+  memoryBytes: Float
+  diskBytes: Float
+  nicBitsPerSecond: Float
+  os: String
+  kernel: String
+  model: String
+}
+
+input RegisterHostsInput {
+  clusterId: ID!
+  hosts: [HostSpecInput!]!
+}
+
+type RegisterHostsPayload {
+  "The hosts registered or updated, in the order given (refused entries left out)."
+  hosts: [Host!]!
+  created: Int!
+  updated: Int!
+  "One error per refused entry; field is [\"input\", \"hosts\", \"<index>\", ...]."
+  userErrors: [UserError!]!
+}
+
+input MoveHostsInput {
+  hostIds: [ID!]!
+  clusterId: ID!
+}
+
+input RetireHostsInput {
+  hostIds: [ID!]!
+  reason: String!
+}
+
+type HostsPayload {
+  hosts: [Host!]!
+  userErrors: [UserError!]!
+}
+
+enum InventoryFormat {
+  YAML
+  CSV
+}
+
+input ImportInventoryInput {
+  format: InventoryFormat!
+  "The file's content (at most the server's body limit)."
+  content: String!
+  dryRun: Boolean = false
+  prune: Boolean = false
+}
+
+enum InventoryEntity {
+  BU
+  PERSON
+  CLUSTER
+  HOST
+}
+
+enum InventoryAction {
+  CREATE
+  UPDATE
+  DEACTIVATE
+}
+
+"One field that an inventory import changes."
+type FieldChange {
+  field: String!
+  from: String
+  to: String
+}
+
+"One change of an inventory import: what, which, and the fields that change."
+type InventoryChange {
+  entity: InventoryEntity!
+  "The natural key: BU code, person login, cluster name or hostname."
+  key: String!
+  action: InventoryAction!
+  changes: [FieldChange!]!
+}
+
+type ImportInventoryPayload {
+  "True when the changes were written (never with dryRun or userErrors)."
+  applied: Boolean!
+  changes: [InventoryChange!]!
+  "How many entries the file holds that are already as it says."
+  unchanged: Int!
+  "Any error refuses the whole file; field names the line or entry, e.g. [\"content\", \"line 12\"]."
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/agent.graphqls", Input: `# The host agent (` + "`" + `tesla agent` + "`" + `): enrollment tokens that let agents register their
+# host into one cluster, and what the agent reports about its host.
+
+extend type Mutation {
+  """
+  Creates an enrollment token for one cluster: an agent that presents it registers
+  its host into that cluster and receives its own host credential. The token can do
+  nothing else. Operators and admins; shown once.
+  """
+  createEnrollmentToken(input: CreateEnrollmentTokenInput!): CreateEnrollmentTokenPayload!
+}
+
+input CreateEnrollmentTokenInput {
+  clusterId: ID!
+  name: String
+  "Lifetime such as \"168h\"; enrollment tokens always expire (default 7 days, at most 90)."
+  expiresIn: Duration
+}
+
+type CreateEnrollmentTokenPayload {
+  apiToken: ApiToken
+  "The secret itself, shown once and never stored."
+  token: String
+  userErrors: [UserError!]!
+}
+
+extend type ApiToken {
+  "The surfaces the token is limited to (empty: the role's full rights), e.g. [\"ingest\"], [\"enroll\"]."
+  scopes: [String!]!
+  "For an enrollment token, the cluster it registers hosts into."
+  cluster: Cluster
+}
+`, BuiltIn: false},
 	{Name: "../schema/intelligence.graphqls", Input: `# Intelligent operations: machine clustering (hosts grouped by how they behave,
 # docs/anomaly.md).
 
@@ -6963,6 +7680,10 @@ func (ec *executionContext) childFields_ApiToken(ctx context.Context, field grap
 		return ec.fieldContext_ApiToken_revokedAt(ctx, field)
 	case "lastUsedAt":
 		return ec.fieldContext_ApiToken_lastUsedAt(ctx, field)
+	case "scopes":
+		return ec.fieldContext_ApiToken_scopes(ctx, field)
+	case "cluster":
+		return ec.fieldContext_ApiToken_cluster(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
 }
@@ -7057,6 +7778,8 @@ func (ec *executionContext) childFields_BU(ctx context.Context, field graphql.Co
 		return ec.fieldContext_BU_people(ctx, field)
 	case "clusters":
 		return ec.fieldContext_BU_clusters(ctx, field)
+	case "active":
+		return ec.fieldContext_BU_active(ctx, field)
 	case "jobs":
 		return ec.fieldContext_BU_jobs(ctx, field)
 	case "jobPriorityPolicy":
@@ -7087,6 +7810,16 @@ func (ec *executionContext) childFields_BUEdge(ctx context.Context, field graphq
 		return ec.fieldContext_BUEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BUEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BUPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bu":
+		return ec.fieldContext_BUPayload_bu(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_BUPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BUPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Cluster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7185,6 +7918,16 @@ func (ec *executionContext) childFields_ClusterEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ClusterEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ClusterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cluster":
+		return ec.fieldContext_ClusterPayload_cluster(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ClusterPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ClusterRisk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cluster":
@@ -7239,6 +7982,18 @@ func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiTokenPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateEnrollmentTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "apiToken":
+		return ec.fieldContext_CreateEnrollmentTokenPayload_apiToken(ctx, field)
+	case "token":
+		return ec.fieldContext_CreateEnrollmentTokenPayload_token(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CreateEnrollmentTokenPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateEnrollmentTokenPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7277,6 +8032,18 @@ func (ec *executionContext) childFields_DatasetEdge(ctx context.Context, field g
 		return ec.fieldContext_DatasetEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DatasetEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_FieldChange_field(ctx, field)
+	case "from":
+		return ec.fieldContext_FieldChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_FieldChange_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Finding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7507,6 +8274,16 @@ func (ec *executionContext) childFields_HostMetricSeries(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type HostMetricSeries", field.Name)
 }
 
+func (ec *executionContext) childFields_HostsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hosts":
+		return ec.fieldContext_HostsPayload_hosts(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_HostsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Impact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "dataset":
@@ -7531,6 +8308,34 @@ func (ec *executionContext) childFields_ImpactedJob(ctx context.Context, field g
 		return ec.fieldContext_ImpactedJob_deadline(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImpactedJob", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportInventoryPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "applied":
+		return ec.fieldContext_ImportInventoryPayload_applied(ctx, field)
+	case "changes":
+		return ec.fieldContext_ImportInventoryPayload_changes(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_ImportInventoryPayload_unchanged(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ImportInventoryPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportInventoryPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_InventoryChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entity":
+		return ec.fieldContext_InventoryChange_entity(ctx, field)
+	case "key":
+		return ec.fieldContext_InventoryChange_key(ctx, field)
+	case "action":
+		return ec.fieldContext_InventoryChange_action(ctx, field)
+	case "changes":
+		return ec.fieldContext_InventoryChange_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InventoryChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7979,6 +8784,16 @@ func (ec *executionContext) childFields_PersonEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type PersonEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PersonPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "person":
+		return ec.fieldContext_PersonPayload_person(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PersonPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PersonPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Platform(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "clusterCount":
@@ -8133,6 +8948,20 @@ func (ec *executionContext) childFields_QueueUsagePoint(ctx context.Context, fie
 		return ec.fieldContext_QueueUsagePoint_pendingMemoryBytes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QueueUsagePoint", field.Name)
+}
+
+func (ec *executionContext) childFields_RegisterHostsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hosts":
+		return ec.fieldContext_RegisterHostsPayload_hosts(ctx, field)
+	case "created":
+		return ec.fieldContext_RegisterHostsPayload_created(ctx, field)
+	case "updated":
+		return ec.fieldContext_RegisterHostsPayload_updated(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RegisterHostsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterHostsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9035,6 +9864,160 @@ func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createBU_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateBUInput, error) {
+			return ec.unmarshalNCreateBUInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateBUInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateClusterInput, error) {
+			return ec.unmarshalNCreateClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createEnrollmentToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateEnrollmentTokenInput, error) {
+			return ec.unmarshalNCreateEnrollmentTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateEnrollmentTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPerson_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreatePersonInput, error) {
+			return ec.unmarshalNCreatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreatePersonInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deactivateBU_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeactivateBUInput, error) {
+			return ec.unmarshalNDeactivateBUInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeactivateBUInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deactivatePerson_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeactivatePersonInput, error) {
+			return ec.unmarshalNDeactivatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeactivatePersonInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_importInventory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ImportInventoryInput, error) {
+			return ec.unmarshalNImportInventoryInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImportInventoryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moveHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MoveHostsInput, error) {
+			return ec.unmarshalNMoveHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMoveHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterHostsInput, error) {
+			return ec.unmarshalNRegisterHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retireCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RetireClusterInput, error) {
+			return ec.unmarshalNRetireClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRetireClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retireHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RetireHostsInput, error) {
+			return ec.unmarshalNRetireHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRetireHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9111,6 +10094,48 @@ func (ec *executionContext) field_Mutation_setYarnTarget_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetYarnTargetInput, error) {
 			return ec.unmarshalNSetYarnTargetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetYarnTargetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateBU_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateBUInput, error) {
+			return ec.unmarshalNUpdateBUInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdateBUInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateClusterInput, error) {
+			return ec.unmarshalNUpdateClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdateClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updatePerson_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdatePersonInput, error) {
+			return ec.unmarshalNUpdatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdatePersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11497,6 +12522,61 @@ func (ec *executionContext) fieldContext_ApiToken_lastUsedAt(_ context.Context, 
 	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ApiToken_scopes(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_scopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApiToken().Scopes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_scopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, true, true, "String")
+}
+
+func (ec *executionContext) _ApiToken_cluster(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApiToken().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiToken",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ApiTokenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.APITokenConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12293,6 +13373,29 @@ func (ec *executionContext) fieldContext_BU_clusters(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _BU_active(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BU_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BU().Active(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BU_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BU", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _BU_jobs(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12538,6 +13641,70 @@ func (ec *executionContext) fieldContext_BUEdge_node(_ context.Context, field gr
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BU(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BUPayload_bu(ctx context.Context, field graphql.CollectedField, obj *model.BUPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BUPayload_bu(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bu, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BU) graphql.Marshaler {
+			return ec.marshalOBU2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBU(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BUPayload_bu(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BUPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BU(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BUPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.BUPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BUPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BUPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BUPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13506,6 +14673,70 @@ func (ec *executionContext) fieldContext_ClusterEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _ClusterPayload_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPayload_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cluster, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPayload_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ClusterRisk_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ClusterRisk) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13905,6 +15136,93 @@ func (ec *executionContext) fieldContext_CreateApiTokenPayload_userErrors(_ cont
 	return fc, nil
 }
 
+func (ec *executionContext) _CreateEnrollmentTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.CreateEnrollmentTokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateEnrollmentTokenPayload_apiToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APIToken) graphql.Marshaler {
+			return ec.marshalOApiToken2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAPIToken(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreateEnrollmentTokenPayload_apiToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateEnrollmentTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiToken(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateEnrollmentTokenPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.CreateEnrollmentTokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateEnrollmentTokenPayload_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreateEnrollmentTokenPayload_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CreateEnrollmentTokenPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _CreateEnrollmentTokenPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CreateEnrollmentTokenPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateEnrollmentTokenPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateEnrollmentTokenPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateEnrollmentTokenPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_id(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14213,6 +15531,75 @@ func (ec *executionContext) fieldContext_DatasetEdge_node(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FieldChange_field(ctx context.Context, field graphql.CollectedField, obj *model.FieldChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldChange_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldChange_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldChange_from(ctx context.Context, field graphql.CollectedField, obj *model.FieldChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldChange_to(ctx context.Context, field graphql.CollectedField, obj *model.FieldChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldChange", field, false, false, "String")
 }
 
 func (ec *executionContext) _Finding_severity(ctx context.Context, field graphql.CollectedField, obj *model.Finding) (ret graphql.Marshaler) {
@@ -16186,6 +17573,70 @@ func (ec *executionContext) fieldContext_HostMetricSeries_points(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _HostsPayload_hosts(ctx context.Context, field graphql.CollectedField, obj *model.HostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostsPayload_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostsPayload_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.HostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostsPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Impact_dataset(ctx context.Context, field graphql.CollectedField, obj *model.Impact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16372,6 +17823,217 @@ func (ec *executionContext) _ImpactedJob_deadline(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_ImpactedJob_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ImpactedJob", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ImportInventoryPayload_applied(ctx context.Context, field graphql.CollectedField, obj *model.ImportInventoryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportInventoryPayload_applied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Applied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportInventoryPayload_applied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportInventoryPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ImportInventoryPayload_changes(ctx context.Context, field graphql.CollectedField, obj *model.ImportInventoryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportInventoryPayload_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InventoryChange) graphql.Marshaler {
+			return ec.marshalNInventoryChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportInventoryPayload_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportInventoryPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InventoryChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportInventoryPayload_unchanged(ctx context.Context, field graphql.CollectedField, obj *model.ImportInventoryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportInventoryPayload_unchanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unchanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportInventoryPayload_unchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportInventoryPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportInventoryPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ImportInventoryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportInventoryPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportInventoryPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportInventoryPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InventoryChange_entity(ctx context.Context, field graphql.CollectedField, obj *model.InventoryChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryChange_entity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InventoryEntity) graphql.Marshaler {
+			return ec.marshalNInventoryEntity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryEntity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryChange_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryChange", field, false, false, "InventoryEntity")
+}
+
+func (ec *executionContext) _InventoryChange_key(ctx context.Context, field graphql.CollectedField, obj *model.InventoryChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryChange_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryChange_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _InventoryChange_action(ctx context.Context, field graphql.CollectedField, obj *model.InventoryChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryChange_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.InventoryAction) graphql.Marshaler {
+			return ec.marshalNInventoryAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryChange_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryChange", field, false, false, "InventoryAction")
+}
+
+func (ec *executionContext) _InventoryChange_changes(ctx context.Context, field graphql.CollectedField, obj *model.InventoryChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryChange_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Changes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FieldChange) graphql.Marshaler {
+			return ec.marshalNFieldChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFieldChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryChange_changes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InventoryChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldChange(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Job_id(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
@@ -19603,6 +21265,622 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiToken(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createBU(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createBU(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateBu(ctx, fc.Args["input"].(model.CreateBUInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BUPayload) graphql.Marshaler {
+			return ec.marshalNBUPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBUPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createBU(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BUPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createBU_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateBU(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateBU(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateBu(ctx, fc.Args["input"].(model.UpdateBUInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BUPayload) graphql.Marshaler {
+			return ec.marshalNBUPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBUPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateBU(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BUPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateBU_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deactivateBU(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deactivateBU(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeactivateBu(ctx, fc.Args["input"].(model.DeactivateBUInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BUPayload) graphql.Marshaler {
+			return ec.marshalNBUPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBUPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deactivateBU(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BUPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deactivateBU_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createPerson(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPerson(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePerson(ctx, fc.Args["input"].(model.CreatePersonInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonPayload) graphql.Marshaler {
+			return ec.marshalNPersonPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPerson(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPerson_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePerson(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePerson(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePerson(ctx, fc.Args["input"].(model.UpdatePersonInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonPayload) graphql.Marshaler {
+			return ec.marshalNPersonPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePerson(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePerson_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deactivatePerson(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deactivatePerson(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeactivatePerson(ctx, fc.Args["input"].(model.DeactivatePersonInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonPayload) graphql.Marshaler {
+			return ec.marshalNPersonPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deactivatePerson(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PersonPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deactivatePerson_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateCluster(ctx, fc.Args["input"].(model.CreateClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPayload) graphql.Marshaler {
+			return ec.marshalNClusterPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateCluster(ctx, fc.Args["input"].(model.UpdateClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPayload) graphql.Marshaler {
+			return ec.marshalNClusterPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retireCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retireCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetireCluster(ctx, fc.Args["input"].(model.RetireClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPayload) graphql.Marshaler {
+			return ec.marshalNClusterPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retireCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retireCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterHosts(ctx, fc.Args["input"].(model.RegisterHostsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterHostsPayload) graphql.Marshaler {
+			return ec.marshalNRegisterHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterHostsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveHosts(ctx, fc.Args["input"].(model.MoveHostsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostsPayload) graphql.Marshaler {
+			return ec.marshalNHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retireHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retireHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetireHosts(ctx, fc.Args["input"].(model.RetireHostsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostsPayload) graphql.Marshaler {
+			return ec.marshalNHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retireHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retireHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importInventory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importInventory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportInventory(ctx, fc.Args["input"].(model.ImportInventoryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportInventoryPayload) graphql.Marshaler {
+			return ec.marshalNImportInventoryPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImportInventoryPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importInventory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportInventoryPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importInventory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createEnrollmentToken(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createEnrollmentToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateEnrollmentToken(ctx, fc.Args["input"].(model.CreateEnrollmentTokenInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateEnrollmentTokenPayload) graphql.Marshaler {
+			return ec.marshalNCreateEnrollmentTokenPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateEnrollmentTokenPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createEnrollmentToken(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateEnrollmentTokenPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createEnrollmentToken_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_runClusteringAnalysis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20558,6 +22836,70 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonPayload_person(ctx context.Context, field graphql.CollectedField, obj *model.PersonPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonPayload_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Person, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PersonPayload_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PersonPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PersonPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PersonPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -23361,6 +25703,116 @@ func (ec *executionContext) _QueueUsagePoint_pendingMemoryBytes(ctx context.Cont
 }
 func (ec *executionContext) fieldContext_QueueUsagePoint_pendingMemoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RegisterHostsPayload_hosts(ctx context.Context, field graphql.CollectedField, obj *model.RegisterHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterHostsPayload_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterHostsPayload_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterHostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterHostsPayload_created(ctx context.Context, field graphql.CollectedField, obj *model.RegisterHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterHostsPayload_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterHostsPayload_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegisterHostsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegisterHostsPayload_updated(ctx context.Context, field graphql.CollectedField, obj *model.RegisterHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterHostsPayload_updated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Updated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterHostsPayload_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegisterHostsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RegisterHostsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RegisterHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterHostsPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterHostsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterHostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _RevokeApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.RevokeAPITokenPayload) (ret graphql.Marshaler) {
@@ -27752,6 +30204,360 @@ func UnmarshalCreateApiTokenInput(ctx context.Context, raw any) (model.CreateAPI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateBUInput(ctx context.Context, obj any) (model.CreateBUInput, error) {
+	var it model.CreateBUInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "code", "parentId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "parentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("parentId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ParentID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateBUInput unmarshals raw into the CreateBUInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateBUInput(ctx context.Context, raw any) (model.CreateBUInput, error) {
+	var out model.CreateBUInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateBUInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateClusterInput(ctx context.Context, obj any) (model.CreateClusterInput, error) {
+	var it model.CreateClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "region", "kind", "ownerBuId", "stackVersionId", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNClusterKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "ownerBuId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerBuId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerBuID = data
+		case "stackVersionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stackVersionId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StackVersionID = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateClusterInput unmarshals raw into the CreateClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateClusterInput(ctx context.Context, raw any) (model.CreateClusterInput, error) {
+	var out model.CreateClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateClusterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateEnrollmentTokenInput(ctx context.Context, obj any) (model.CreateEnrollmentTokenInput, error) {
+	var it model.CreateEnrollmentTokenInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"clusterId", "name", "expiresIn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "clusterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "expiresIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresIn"))
+			data, err := ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresIn = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateEnrollmentTokenInput unmarshals raw into the CreateEnrollmentTokenInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateEnrollmentTokenInput(ctx context.Context, raw any) (model.CreateEnrollmentTokenInput, error) {
+	var out model.CreateEnrollmentTokenInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateEnrollmentTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreatePersonInput(ctx context.Context, obj any) (model.CreatePersonInput, error) {
+	var it model.CreatePersonInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["role"]; !present {
+		asMap["role"] = "VIEWER"
+	}
+
+	fieldsInOrder := [...]string{"login", "name", "email", "buId", "role"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "login":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("login"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Login = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "buId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BuID = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreatePersonInput unmarshals raw into the CreatePersonInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreatePersonInput(ctx context.Context, raw any) (model.CreatePersonInput, error) {
+	var out model.CreatePersonInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePersonInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeactivateBUInput(ctx context.Context, obj any) (model.DeactivateBUInput, error) {
+	var it model.DeactivateBUInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeactivateBUInput unmarshals raw into the DeactivateBUInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeactivateBUInput(ctx context.Context, raw any) (model.DeactivateBUInput, error) {
+	var out model.DeactivateBUInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeactivateBUInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeactivatePersonInput(ctx context.Context, obj any) (model.DeactivatePersonInput, error) {
+	var it model.DeactivatePersonInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeactivatePersonInput unmarshals raw into the DeactivatePersonInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeactivatePersonInput(ctx context.Context, raw any) (model.DeactivatePersonInput, error) {
+	var out model.DeactivatePersonInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeactivatePersonInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputHostFilter(ctx context.Context, obj any) (model.HostFilter, error) {
 	var it model.HostFilter
 	if obj == nil {
@@ -27886,6 +30692,181 @@ func (ec *executionContext) unmarshalInputHostOrder(ctx context.Context, obj any
 func UnmarshalHostOrder(ctx context.Context, raw any) (model.HostOrder, error) {
 	var out model.HostOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "HostOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputHostSpecInput(ctx context.Context, obj any) (model.HostSpecInput, error) {
+	var it model.HostSpecInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostname", "rack", "ip", "cpuCores", "memoryBytes", "diskBytes", "nicBitsPerSecond", "os", "kernel", "model"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostname"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hostname = data
+		case "rack":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rack"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rack = data
+		case "ip":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ip"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IP = data
+		case "cpuCores":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cpuCores"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CPUCores = data
+		case "memoryBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memoryBytes"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemoryBytes = data
+		case "diskBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("diskBytes"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiskBytes = data
+		case "nicBitsPerSecond":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nicBitsPerSecond"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NicBitsPerSecond = data
+		case "os":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("os"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Os = data
+		case "kernel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kernel"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kernel = data
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHostSpecInput unmarshals raw into the HostSpecInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHostSpecInput(ctx context.Context, raw any) (model.HostSpecInput, error) {
+	var out model.HostSpecInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HostSpecInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputImportInventoryInput(ctx context.Context, obj any) (model.ImportInventoryInput, error) {
+	var it model.ImportInventoryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["dryRun"]; !present {
+		asMap["dryRun"] = false
+	}
+	if _, present := asMap["prune"]; !present {
+		asMap["prune"] = false
+	}
+
+	fieldsInOrder := [...]string{"format", "content", "dryRun", "prune"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "format":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("format"))
+			data, err := ec.unmarshalNInventoryFormat2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryFormat(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Format = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		case "dryRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dryRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DryRun = data
+		case "prune":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("prune"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Prune = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportInventoryInput unmarshals raw into the ImportInventoryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportInventoryInput(ctx context.Context, raw any) (model.ImportInventoryInput, error) {
+	var out model.ImportInventoryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportInventoryInput", raw, &out)
 	return out, err
 }
 
@@ -28092,6 +31073,55 @@ func UnmarshalMachineClusteringFilter(ctx context.Context, raw any) (model.Machi
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMoveHostsInput(ctx context.Context, obj any) (model.MoveHostsInput, error) {
+	var it model.MoveHostsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostIds", "clusterId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostIds = data
+		case "clusterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMoveHostsInput unmarshals raw into the MoveHostsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMoveHostsInput(ctx context.Context, raw any) (model.MoveHostsInput, error) {
+	var out model.MoveHostsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MoveHostsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
 	var it model.PersonFilter
 	if obj == nil {
@@ -28145,6 +31175,153 @@ func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj 
 func UnmarshalPersonFilter(ctx context.Context, raw any) (model.PersonFilter, error) {
 	var out model.PersonFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRegisterHostsInput(ctx context.Context, obj any) (model.RegisterHostsInput, error) {
+	var it model.RegisterHostsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"clusterId", "hosts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "clusterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterID = data
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalNHostSpecInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostSpecInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterHostsInput unmarshals raw into the RegisterHostsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterHostsInput(ctx context.Context, raw any) (model.RegisterHostsInput, error) {
+	var out model.RegisterHostsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterHostsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRetireClusterInput(ctx context.Context, obj any) (model.RetireClusterInput, error) {
+	var it model.RetireClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRetireClusterInput unmarshals raw into the RetireClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRetireClusterInput(ctx context.Context, raw any) (model.RetireClusterInput, error) {
+	var out model.RetireClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetireClusterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRetireHostsInput(ctx context.Context, obj any) (model.RetireHostsInput, error) {
+	var it model.RetireHostsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostIds", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostIds = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRetireHostsInput unmarshals raw into the RetireHostsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRetireHostsInput(ctx context.Context, raw any) (model.RetireHostsInput, error) {
+	var out model.RetireHostsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetireHostsInput", raw, &out)
 	return out, err
 }
 
@@ -28446,6 +31623,230 @@ func (ec *executionContext) unmarshalInputSetYarnTargetInput(ctx context.Context
 func UnmarshalSetYarnTargetInput(ctx context.Context, raw any) (model.SetYarnTargetInput, error) {
 	var out model.SetYarnTargetInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetYarnTargetInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateBUInput(ctx context.Context, obj any) (model.UpdateBUInput, error) {
+	var it model.UpdateBUInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "code", "parentId", "makeRoot"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "parentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("parentId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ParentID = data
+		case "makeRoot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("makeRoot"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MakeRoot = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateBUInput unmarshals raw into the UpdateBUInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateBUInput(ctx context.Context, raw any) (model.UpdateBUInput, error) {
+	var out model.UpdateBUInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateBUInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateClusterInput(ctx context.Context, obj any) (model.UpdateClusterInput, error) {
+	var it model.UpdateClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "region", "kind", "ownerBuId", "stackVersionId", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOClusterKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "ownerBuId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerBuId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerBuID = data
+		case "stackVersionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stackVersionId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StackVersionID = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateClusterInput unmarshals raw into the UpdateClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateClusterInput(ctx context.Context, raw any) (model.UpdateClusterInput, error) {
+	var out model.UpdateClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateClusterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdatePersonInput(ctx context.Context, obj any) (model.UpdatePersonInput, error) {
+	var it model.UpdatePersonInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "email", "role", "buId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "buId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BuID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdatePersonInput unmarshals raw into the UpdatePersonInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (model.UpdatePersonInput, error) {
+	var out model.UpdatePersonInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePersonInput", raw, &out)
 	return out, err
 }
 
@@ -29057,6 +32458,18 @@ func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "scopes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApiToken_scopes(ctx, field, obj)
+				})
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApiToken_cluster(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29375,6 +32788,12 @@ func (ec *executionContext) _BU(ctx context.Context, sel ast.SelectionSet, obj *
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._BU_clusters(ctx, field, obj)
 				})
+		case "active":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BU_active(ctx, field, obj)
+				})
 		case "jobs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -29470,6 +32889,44 @@ func (ec *executionContext) _BUEdge(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "node":
 			out.Values[i] = ec._BUEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var bUPayloadImplementors = []string{"BUPayload"}
+
+func (ec *executionContext) _BUPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BUPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bUPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BUPayload")
+		case "bu":
+			out.Values[i] = ec._BUPayload_bu(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._BUPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29806,6 +33263,44 @@ func (ec *executionContext) _ClusterEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var clusterPayloadImplementors = []string{"ClusterPayload"}
+
+func (ec *executionContext) _ClusterPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterPayload")
+		case "cluster":
+			out.Values[i] = ec._ClusterPayload_cluster(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ClusterPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var clusterRiskImplementors = []string{"ClusterRisk"}
 
 func (ec *executionContext) _ClusterRisk(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterRisk) graphql.Marshaler {
@@ -29995,6 +33490,49 @@ func (ec *executionContext) _CreateApiTokenPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var createEnrollmentTokenPayloadImplementors = []string{"CreateEnrollmentTokenPayload"}
+
+func (ec *executionContext) _CreateEnrollmentTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateEnrollmentTokenPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createEnrollmentTokenPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateEnrollmentTokenPayload")
+		case "apiToken":
+			out.Values[i] = ec._CreateEnrollmentTokenPayload_apiToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "token":
+			out.Values[i] = ec._CreateEnrollmentTokenPayload_token(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CreateEnrollmentTokenPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var datasetImplementors = []string{"Dataset", "Node", "LineageNode"}
 
 func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *model.Dataset) graphql.Marshaler {
@@ -30116,6 +33654,49 @@ func (ec *executionContext) _DatasetEdge(ctx context.Context, sel ast.SelectionS
 		case "node":
 			out.Values[i] = ec._DatasetEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fieldChangeImplementors = []string{"FieldChange"}
+
+func (ec *executionContext) _FieldChange(ctx context.Context, sel ast.SelectionSet, obj *model.FieldChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldChange")
+		case "field":
+			out.Values[i] = ec._FieldChange_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._FieldChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._FieldChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -30867,6 +34448,44 @@ func (ec *executionContext) _HostMetricSeries(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var hostsPayloadImplementors = []string{"HostsPayload"}
+
+func (ec *executionContext) _HostsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HostsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostsPayload")
+		case "hosts":
+			out.Values[i] = ec._HostsPayload_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._HostsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var impactImplementors = []string{"Impact"}
 
 func (ec *executionContext) _Impact(ctx context.Context, sel ast.SelectionSet, obj *model.Impact) graphql.Marshaler {
@@ -30939,6 +34558,102 @@ func (ec *executionContext) _ImpactedJob(ctx context.Context, sel ast.SelectionS
 		case "deadline":
 			out.Values[i] = ec._ImpactedJob_deadline(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var importInventoryPayloadImplementors = []string{"ImportInventoryPayload"}
+
+func (ec *executionContext) _ImportInventoryPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ImportInventoryPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importInventoryPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportInventoryPayload")
+		case "applied":
+			out.Values[i] = ec._ImportInventoryPayload_applied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changes":
+			out.Values[i] = ec._ImportInventoryPayload_changes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unchanged":
+			out.Values[i] = ec._ImportInventoryPayload_unchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ImportInventoryPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inventoryChangeImplementors = []string{"InventoryChange"}
+
+func (ec *executionContext) _InventoryChange(ctx context.Context, sel ast.SelectionSet, obj *model.InventoryChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inventoryChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InventoryChange")
+		case "entity":
+			out.Values[i] = ec._InventoryChange_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "key":
+			out.Values[i] = ec._InventoryChange_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._InventoryChange_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changes":
+			out.Values[i] = ec._InventoryChange_changes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -32196,6 +35911,104 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createBU":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createBU(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateBU":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateBU(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deactivateBU":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deactivateBU(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createPerson":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPerson(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePerson":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePerson(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deactivatePerson":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deactivatePerson(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retireCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retireCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerHosts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerHosts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveHosts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveHosts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retireHosts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retireHosts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importInventory":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importInventory(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createEnrollmentToken":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createEnrollmentToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "runClusteringAnalysis":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_runClusteringAnalysis(ctx, field)
@@ -32514,6 +36327,44 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 			}
 		case "node":
 			out.Values[i] = ec._PersonEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var personPayloadImplementors = []string{"PersonPayload"}
+
+func (ec *executionContext) _PersonPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PersonPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, personPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PersonPayload")
+		case "person":
+			out.Values[i] = ec._PersonPayload_person(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PersonPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -33268,6 +37119,54 @@ func (ec *executionContext) _QueueUsagePoint(ctx context.Context, sel ast.Select
 			}
 		case "pendingMemoryBytes":
 			out.Values[i] = ec._QueueUsagePoint_pendingMemoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var registerHostsPayloadImplementors = []string{"RegisterHostsPayload"}
+
+func (ec *executionContext) _RegisterHostsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterHostsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerHostsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterHostsPayload")
+		case "hosts":
+			out.Values[i] = ec._RegisterHostsPayload_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "created":
+			out.Values[i] = ec._RegisterHostsPayload_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updated":
+			out.Values[i] = ec._RegisterHostsPayload_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RegisterHostsPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -35163,6 +39062,14 @@ func (ec *executionContext) marshalNBUEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋ
 	return ec._BUEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBUPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBUPayload(ctx context.Context, sel ast.SelectionSet, v *model.BUPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BUPayload!")
+		return graphql.Null
+	}
+	return ec._BUPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35298,6 +39205,14 @@ func (ec *executionContext) marshalNClusterOrderField2githubᚗcomᚋteslaopsᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNClusterPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPayload(ctx context.Context, sel ast.SelectionSet, v *model.ClusterPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterPayload!")
+		return graphql.Null
+	}
+	return ec._ClusterPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNClusterRisk2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClusterRisk) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -35393,6 +39308,34 @@ func (ec *executionContext) marshalNCreateApiTokenPayload2ᚖgithubᚗcomᚋtesl
 	return ec._CreateApiTokenPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateBUInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateBUInput(ctx context.Context, v any) (model.CreateBUInput, error) {
+	res, err := ec.unmarshalInputCreateBUInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateClusterInput(ctx context.Context, v any) (model.CreateClusterInput, error) {
+	res, err := ec.unmarshalInputCreateClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateEnrollmentTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateEnrollmentTokenInput(ctx context.Context, v any) (model.CreateEnrollmentTokenInput, error) {
+	res, err := ec.unmarshalInputCreateEnrollmentTokenInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateEnrollmentTokenPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateEnrollmentTokenPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateEnrollmentTokenPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateEnrollmentTokenPayload!")
+		return graphql.Null
+	}
+	return ec._CreateEnrollmentTokenPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreatePersonInput(ctx context.Context, v any) (model.CreatePersonInput, error) {
+	res, err := ec.unmarshalInputCreatePersonInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNDataset2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Dataset) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -35449,6 +39392,16 @@ func (ec *executionContext) marshalNDatasetEdge2ᚖgithubᚗcomᚋteslaopsᚋtes
 	return ec._DatasetEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDeactivateBUInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeactivateBUInput(ctx context.Context, v any) (model.DeactivateBUInput, error) {
+	res, err := ec.unmarshalInputDeactivateBUInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDeactivatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeactivatePersonInput(ctx context.Context, v any) (model.DeactivatePersonInput, error) {
+	res, err := ec.unmarshalInputDeactivatePersonInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (model.Duration, error) {
 	var res model.Duration
 	err := res.UnmarshalGQLContext(ctx, v)
@@ -35457,6 +39410,30 @@ func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋtesla�
 
 func (ec *executionContext) marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, sel ast.SelectionSet, v model.Duration) graphql.Marshaler {
 	return graphql.WrapContextMarshaler(ctx, v)
+}
+
+func (ec *executionContext) marshalNFieldChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFieldChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FieldChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFieldChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFieldChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFieldChange(ctx context.Context, sel ast.SelectionSet, v *model.FieldChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FieldChange!")
+		return graphql.Null
+	}
+	return ec._FieldChange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFinding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFindingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Finding) graphql.Marshaler {
@@ -35706,6 +39683,25 @@ func (ec *executionContext) marshalNHostOrderField2githubᚗcomᚋteslaopsᚋtes
 	return v
 }
 
+func (ec *executionContext) unmarshalNHostSpecInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostSpecInputᚄ(ctx context.Context, v any) ([]*model.HostSpecInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.HostSpecInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNHostSpecInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostSpecInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNHostSpecInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostSpecInput(ctx context.Context, v any) (*model.HostSpecInput, error) {
+	res, err := ec.unmarshalInputHostSpecInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNHostState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostState(ctx context.Context, v any) (model.HostState, error) {
 	var res model.HostState
 	err := res.UnmarshalGQL(v)
@@ -35714,6 +39710,14 @@ func (ec *executionContext) unmarshalNHostState2githubᚗcomᚋteslaopsᚋtesla�
 
 func (ec *executionContext) marshalNHostState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostState(ctx context.Context, sel ast.SelectionSet, v model.HostState) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostsPayload(ctx context.Context, sel ast.SelectionSet, v *model.HostsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HostsPayload!")
+		return graphql.Null
+	}
+	return ec._HostsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -35791,6 +39795,19 @@ func (ec *executionContext) marshalNImpactedJob2ᚖgithubᚗcomᚋteslaopsᚋtes
 	return ec._ImpactedJob(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNImportInventoryInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImportInventoryInput(ctx context.Context, v any) (model.ImportInventoryInput, error) {
+	res, err := ec.unmarshalInputImportInventoryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportInventoryPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐImportInventoryPayload(ctx context.Context, sel ast.SelectionSet, v *model.ImportInventoryPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportInventoryPayload!")
+		return graphql.Null
+	}
+	return ec._ImportInventoryPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35832,6 +39849,60 @@ func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.S
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNInventoryAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryAction(ctx context.Context, v any) (model.InventoryAction, error) {
+	var res model.InventoryAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInventoryAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryAction(ctx context.Context, sel ast.SelectionSet, v model.InventoryAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNInventoryChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InventoryChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInventoryChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInventoryChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryChange(ctx context.Context, sel ast.SelectionSet, v *model.InventoryChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InventoryChange!")
+		return graphql.Null
+	}
+	return ec._InventoryChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInventoryEntity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryEntity(ctx context.Context, v any) (model.InventoryEntity, error) {
+	var res model.InventoryEntity
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInventoryEntity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryEntity(ctx context.Context, sel ast.SelectionSet, v model.InventoryEntity) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNInventoryFormat2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryFormat(ctx context.Context, v any) (model.InventoryFormat, error) {
+	var res model.InventoryFormat
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInventoryFormat2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐInventoryFormat(ctx context.Context, sel ast.SelectionSet, v model.InventoryFormat) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJSON(ctx context.Context, v any) (model.JSON, error) {
@@ -36302,6 +40373,11 @@ func (ec *executionContext) marshalNMachinePoint2ᚖgithubᚗcomᚋteslaopsᚋte
 	return ec._MachinePoint(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMoveHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐMoveHostsInput(ctx context.Context, v any) (model.MoveHostsInput, error) {
+	res, err := ec.unmarshalInputMoveHostsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -36418,6 +40494,14 @@ func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋteslaopsᚋtesl
 		return graphql.Null
 	}
 	return ec._PersonEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPersonPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonPayload(ctx context.Context, sel ast.SelectionSet, v *model.PersonPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PersonPayload!")
+		return graphql.Null
+	}
+	return ec._PersonPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPlatform2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPlatform(ctx context.Context, sel ast.SelectionSet, v *model.Platform) graphql.Marshaler {
@@ -36554,6 +40638,29 @@ func (ec *executionContext) marshalNQueueUsagePoint2ᚖgithubᚗcomᚋteslaops�
 		return graphql.Null
 	}
 	return ec._QueueUsagePoint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRegisterHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsInput(ctx context.Context, v any) (model.RegisterHostsInput, error) {
+	res, err := ec.unmarshalInputRegisterHostsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterHostsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegisterHostsPayload!")
+		return graphql.Null
+	}
+	return ec._RegisterHostsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRetireClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRetireClusterInput(ctx context.Context, v any) (model.RetireClusterInput, error) {
+	res, err := ec.unmarshalInputRetireClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRetireHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRetireHostsInput(ctx context.Context, v any) (model.RetireHostsInput, error) {
+	res, err := ec.unmarshalInputRetireHostsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
@@ -36873,6 +40980,21 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNUpdateBUInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdateBUInput(ctx context.Context, v any) (model.UpdateBUInput, error) {
+	res, err := ec.unmarshalInputUpdateBUInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdateClusterInput(ctx context.Context, v any) (model.UpdateClusterInput, error) {
+	res, err := ec.unmarshalInputUpdateClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdatePersonInput(ctx context.Context, v any) (model.UpdatePersonInput, error) {
+	res, err := ec.unmarshalInputUpdatePersonInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {

@@ -122,6 +122,11 @@ type BUFilter struct {
 	Search    *string `json:"search,omitempty"`
 }
 
+type BUPayload struct {
+	Bu         *BU          `json:"bu,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // A cluster's anomalies at a glance.
 type ClusterAnomalyAnalysis struct {
 	// Unresolved anomalies, on how many hosts, of how many in the cluster.
@@ -166,6 +171,11 @@ type ClusterOrder struct {
 	Direction *OrderDirection   `json:"direction,omitempty"`
 }
 
+type ClusterPayload struct {
+	Cluster    *Cluster     `json:"cluster,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // The silhouette of one candidate number of groups.
 type ClusteringCandidate struct {
 	K int `json:"k"`
@@ -189,6 +199,44 @@ type CreateAPITokenPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type CreateBUInput struct {
+	Name string `json:"name"`
+	// Short unique code, e.g. "ADS"; letters, digits, '-' and '_'.
+	Code     string  `json:"code"`
+	ParentID *string `json:"parentId,omitempty"`
+}
+
+type CreateClusterInput struct {
+	Name           string      `json:"name"`
+	Region         string      `json:"region"`
+	Kind           ClusterKind `json:"kind"`
+	OwnerBuID      *string     `json:"ownerBuId,omitempty"`
+	StackVersionID *string     `json:"stackVersionId,omitempty"`
+	Description    *string     `json:"description,omitempty"`
+}
+
+type CreateEnrollmentTokenInput struct {
+	ClusterID string  `json:"clusterId"`
+	Name      *string `json:"name,omitempty"`
+	// Lifetime such as "168h"; enrollment tokens always expire (default 7 days, at most 90).
+	ExpiresIn *Duration `json:"expiresIn,omitempty"`
+}
+
+type CreateEnrollmentTokenPayload struct {
+	APIToken *APIToken `json:"apiToken,omitempty"`
+	// The secret itself, shown once and never stored.
+	Token      *string      `json:"token,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type CreatePersonInput struct {
+	Login string  `json:"login"`
+	Name  string  `json:"name"`
+	Email *string `json:"email,omitempty"`
+	BuID  string  `json:"buId"`
+	Role  *Role   `json:"role,omitempty"`
+}
+
 type DatasetConnection struct {
 	Edges    []*DatasetEdge `json:"edges"`
 	Nodes    []*Dataset     `json:"nodes"`
@@ -200,6 +248,22 @@ type DatasetConnection struct {
 type DatasetEdge struct {
 	Cursor string   `json:"cursor"`
 	Node   *Dataset `json:"node"`
+}
+
+type DeactivateBUInput struct {
+	ID string `json:"id"`
+}
+
+type DeactivatePersonInput struct {
+	ID     string  `json:"id"`
+	Reason *string `json:"reason,omitempty"`
+}
+
+// One field that an inventory import changes.
+type FieldChange struct {
+	Field string  `json:"field"`
+	From  *string `json:"from,omitempty"`
+	To    *string `json:"to,omitempty"`
 }
 
 // One finding of a machine analysis.
@@ -317,6 +381,25 @@ type HostOrder struct {
 	Direction *OrderDirection `json:"direction,omitempty"`
 }
 
+// A host to register; only the hostname is required.
+type HostSpecInput struct {
+	Hostname         string   `json:"hostname"`
+	Rack             *string  `json:"rack,omitempty"`
+	IP               *string  `json:"ip,omitempty"`
+	CPUCores         *int     `json:"cpuCores,omitempty"`
+	MemoryBytes      *float64 `json:"memoryBytes,omitempty"`
+	DiskBytes        *float64 `json:"diskBytes,omitempty"`
+	NicBitsPerSecond *float64 `json:"nicBitsPerSecond,omitempty"`
+	Os               *string  `json:"os,omitempty"`
+	Kernel           *string  `json:"kernel,omitempty"`
+	Model            *string  `json:"model,omitempty"`
+}
+
+type HostsPayload struct {
+	Hosts      []*Host      `json:"hosts"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // What depends on a dataset.
 type Impact struct {
 	Dataset *Dataset `json:"dataset"`
@@ -334,6 +417,33 @@ type ImpactedJob struct {
 	Distance int `json:"distance"`
 	// When the job's next run is due: the nominal end of a run under way, else for P0/P1 jobs the next scheduled run's. Null when unknown.
 	Deadline *time.Time `json:"deadline,omitempty"`
+}
+
+type ImportInventoryInput struct {
+	Format InventoryFormat `json:"format"`
+	// The file's content (at most the server's body limit).
+	Content string `json:"content"`
+	DryRun  *bool  `json:"dryRun,omitempty"`
+	Prune   *bool  `json:"prune,omitempty"`
+}
+
+type ImportInventoryPayload struct {
+	// True when the changes were written (never with dryRun or userErrors).
+	Applied bool               `json:"applied"`
+	Changes []*InventoryChange `json:"changes"`
+	// How many entries the file holds that are already as it says.
+	Unchanged int `json:"unchanged"`
+	// Any error refuses the whole file; field names the line or entry, e.g. ["content", "line 12"].
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+// One change of an inventory import: what, which, and the fields that change.
+type InventoryChange struct {
+	Entity InventoryEntity `json:"entity"`
+	// The natural key: BU code, person login, cluster name or hostname.
+	Key     string          `json:"key"`
+	Action  InventoryAction `json:"action"`
+	Changes []*FieldChange  `json:"changes"`
 }
 
 type JobConnection struct {
@@ -493,6 +603,11 @@ type MachineGroup struct {
 	Centroid       []*MachineFeatureValue `json:"centroid"`
 }
 
+type MoveHostsInput struct {
+	HostIds   []string `json:"hostIds"`
+	ClusterID string   `json:"clusterId"`
+}
+
 type Mutation struct {
 }
 
@@ -536,6 +651,11 @@ type PersonFilter struct {
 	BuID   *string `json:"buId,omitempty"`
 	Role   *Role   `json:"role,omitempty"`
 	Search *string `json:"search,omitempty"`
+}
+
+type PersonPayload struct {
+	Person     *Person      `json:"person,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // A beat of the whole platform, sent after each rollup; select what a screen needs from platform.
@@ -592,6 +712,30 @@ type QueueUsagePoint struct {
 	PendingApps        float64 `json:"pendingApps"`
 	PendingVcores      float64 `json:"pendingVcores"`
 	PendingMemoryBytes float64 `json:"pendingMemoryBytes"`
+}
+
+type RegisterHostsInput struct {
+	ClusterID string           `json:"clusterId"`
+	Hosts     []*HostSpecInput `json:"hosts"`
+}
+
+type RegisterHostsPayload struct {
+	// The hosts registered or updated, in the order given (refused entries left out).
+	Hosts   []*Host `json:"hosts"`
+	Created int     `json:"created"`
+	Updated int     `json:"updated"`
+	// One error per refused entry; field is ["input", "hosts", "<index>", ...].
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type RetireClusterInput struct {
+	ID     string  `json:"id"`
+	Reason *string `json:"reason,omitempty"`
+}
+
+type RetireHostsInput struct {
+	HostIds []string `json:"hostIds"`
+	Reason  string   `json:"reason"`
 }
 
 type RevokeAPITokenInput struct {
@@ -691,6 +835,34 @@ type StackEdge struct {
 }
 
 type Subscription struct {
+}
+
+type UpdateBUInput struct {
+	ID   string  `json:"id"`
+	Name *string `json:"name,omitempty"`
+	Code *string `json:"code,omitempty"`
+	// Moves the BU under this parent.
+	ParentID *string `json:"parentId,omitempty"`
+	// Makes the BU a root (ignored when parentId is given).
+	MakeRoot *bool `json:"makeRoot,omitempty"`
+}
+
+type UpdateClusterInput struct {
+	ID             string       `json:"id"`
+	Name           *string      `json:"name,omitempty"`
+	Region         *string      `json:"region,omitempty"`
+	Kind           *ClusterKind `json:"kind,omitempty"`
+	OwnerBuID      *string      `json:"ownerBuId,omitempty"`
+	StackVersionID *string      `json:"stackVersionId,omitempty"`
+	Description    *string      `json:"description,omitempty"`
+}
+
+type UpdatePersonInput struct {
+	ID    string  `json:"id"`
+	Name  *string `json:"name,omitempty"`
+	Email *string `json:"email,omitempty"`
+	Role  *Role   `json:"role,omitempty"`
+	BuID  *string `json:"buId,omitempty"`
 }
 
 // A problem with the input of a mutation that the caller can fix.
@@ -1491,6 +1663,177 @@ func (e *HostState) UnmarshalJSON(b []byte) error {
 }
 
 func (e HostState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type InventoryAction string
+
+const (
+	InventoryActionCreate     InventoryAction = "CREATE"
+	InventoryActionUpdate     InventoryAction = "UPDATE"
+	InventoryActionDeactivate InventoryAction = "DEACTIVATE"
+)
+
+var AllInventoryAction = []InventoryAction{
+	InventoryActionCreate,
+	InventoryActionUpdate,
+	InventoryActionDeactivate,
+}
+
+func (e InventoryAction) IsValid() bool {
+	switch e {
+	case InventoryActionCreate, InventoryActionUpdate, InventoryActionDeactivate:
+		return true
+	}
+	return false
+}
+
+func (e InventoryAction) String() string {
+	return string(e)
+}
+
+func (e *InventoryAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InventoryAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InventoryAction", str)
+	}
+	return nil
+}
+
+func (e InventoryAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InventoryAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InventoryAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type InventoryEntity string
+
+const (
+	InventoryEntityBu      InventoryEntity = "BU"
+	InventoryEntityPerson  InventoryEntity = "PERSON"
+	InventoryEntityCluster InventoryEntity = "CLUSTER"
+	InventoryEntityHost    InventoryEntity = "HOST"
+)
+
+var AllInventoryEntity = []InventoryEntity{
+	InventoryEntityBu,
+	InventoryEntityPerson,
+	InventoryEntityCluster,
+	InventoryEntityHost,
+}
+
+func (e InventoryEntity) IsValid() bool {
+	switch e {
+	case InventoryEntityBu, InventoryEntityPerson, InventoryEntityCluster, InventoryEntityHost:
+		return true
+	}
+	return false
+}
+
+func (e InventoryEntity) String() string {
+	return string(e)
+}
+
+func (e *InventoryEntity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InventoryEntity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InventoryEntity", str)
+	}
+	return nil
+}
+
+func (e InventoryEntity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InventoryEntity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InventoryEntity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type InventoryFormat string
+
+const (
+	InventoryFormatYaml InventoryFormat = "YAML"
+	InventoryFormatCSV  InventoryFormat = "CSV"
+)
+
+var AllInventoryFormat = []InventoryFormat{
+	InventoryFormatYaml,
+	InventoryFormatCSV,
+}
+
+func (e InventoryFormat) IsValid() bool {
+	switch e {
+	case InventoryFormatYaml, InventoryFormatCSV:
+		return true
+	}
+	return false
+}
+
+func (e InventoryFormat) String() string {
+	return string(e)
+}
+
+func (e *InventoryFormat) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = InventoryFormat(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid InventoryFormat", str)
+	}
+	return nil
+}
+
+func (e InventoryFormat) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *InventoryFormat) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e InventoryFormat) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
