@@ -79,6 +79,17 @@ type Principal struct {
 	// ExpiresAt is when the credential stops working (nil: never), so long-lived
 	// connections such as websockets can end with it.
 	ExpiresAt *time.Time
+	// HostID binds the credential to one host: a host agent's own credential
+	// speaks for its machine only (0: not bound to a host).
+	HostID int64
+}
+
+// MayActForHost reports whether the credential may write data about host id: any
+// credential that is not bound to a host, or the one bound to that very host. An
+// agent's credential must never report samples, components or faults of another
+// machine, whichever endpoint carries them.
+func (p *Principal) MayActForHost(id int64) bool {
+	return p != nil && (p.HostID == 0 || p.HostID == id)
 }
 
 // ScopeIngest lets a token push telemetry and nothing else: what an agent or a
