@@ -222,3 +222,201 @@ func TestDeactivationEndsSessionsAndTokens(t *testing.T) {
 	// the audit entry counts the tokens revoked.
 	require.Contains(t, input, `"tokensRevoked": 1`)
 }
+
+const (
+	mCreateCluster = `mutation($in: CreateClusterInput!) { createCluster(input: $in) { cluster { id name kind status region ownerBu { code } stackVersion { version } } userErrors { field message code } } }`
+	mUpdateCluster = `mutation($in: UpdateClusterInput!) { updateCluster(input: $in) { cluster { name region description } userErrors { field message code } } }`
+	mRetireCluster = `mutation($in: RetireClusterInput!) { retireCluster(input: $in) { cluster { status } userErrors { field message code } } }`
+	mRegister      = `mutation($in: RegisterHostsInput!) { registerHosts(input: $in) { hosts { id hostname cpuCores memoryBytes rack } created updated userErrors { field message code } } }`
+	mMove          = `mutation($in: MoveHostsInput!) { moveHosts(input: $in) { hosts { hostname cluster { name } } userErrors { field message code } } }`
+	mRetireHosts   = `mutation($in: RetireHostsInput!) { retireHosts(input: $in) { hosts { hostname state stateReason } userErrors { field message code } } }`
+)
+
+// Clusters are created, changed and retired by admins; hosts registered by
+// admins (a hostname is enough), moved and retired by operators.
+func TestClustersAndHostsLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin, ops := e.as(fixture.Admin), e.as(fixture.Operator)
+	ctx := context.Background()
+
+	p, _ := e.mutate(t, admin, "createCluster", mCreateCluster, map[string]any{"name": "edge-1", "region": "eu-west", "kind": "ONLINE",
+		"ownerBuId": model.GlobalID(model.KindBU, e.fleet.BUs["ADS"]), "stackVersionId": model.GlobalID(model.KindStackVersion, e.fleet.Versions["TDP 3.2.0"])})
+	require.Empty(t, dig(p, "userErrors"))
+	require.Equal(t, "ACTIVE", dig(p, "cluster", "status"))
+	require.Equal(t, "ADS", dig(p, "cluster", "ownerBu", "code"))
+	require.Equal(t, "3.2.0", dig(p, "cluster", "stackVersion", "version"))
+	edge := dig(p, "cluster", "id").(string)
+	_, code := e.mutate(t, ops, "createCluster", mCreateCluster, map[string]any{"name": "x", "region": "r", "kind": "BATCH"})
+	require.Equal(t, "FORBIDDEN", code)
+	p, _ = e.mutate(t, admin, "createCluster", mCreateCluster, map[string]any{"name": "edge-1", "region": "r", "kind": "BATCH"})
+	c, field := userError(p)
+	require.Equal(t, "CONFLICT", c)
+	require.Equal(t, []any{"input", "name"}, field)
+	p, _ = e.mutate(t, admin, "updateCluster", mUpdateCluster, map[string]any{"id": edge, "region": "eu-north", "description": "edge caches"})
+	require.Equal(t, "eu-north", dig(p, "cluster", "region"))
+	require.Equal(t, "edge-1", dig(p, "cluster", "name"), "absent fields stay")
+
+	// Registering: valid entries register, each refused entry is named by index.
+	hosts := []map[string]any{
+		{"hostname": "edge-1-a"},
+		{"hostname": "edge-1-b", "cpuCores": 16, "memoryBytes": 68719476736, "rack": "r9"},
+		{"hostname": "rt-ads-1-n01"},
+		{"hostname": "edge-1-a"},
+		{"hostname": "bad host"},
+		{"hostname": "edge-1-c", "cpuCores": -2},
+	}
+	p, _ = e.mutate(t, admin, "registerHosts", mRegister, map[string]any{"clusterId": edge, "hosts": hosts})
+	require.EqualValues(t, 2, dig(p, "created"))
+	require.Len(t, dig(p, "hosts"), 2)
+	require.EqualValues(t, 0, dig(p, "hosts", 0, "cpuCores"), "facts left out are unknown (0)")
+	require.EqualValues(t, 16, dig(p, "hosts", 1, "cpuCores"))
+	errs := dig(p, "userErrors").([]any)
+	require.Len(t, errs, 4)
+	require.Equal(t, []any{"input", "hosts", "2", "hostname"}, dig(errs[0], "field"))
+	require.Equal(t, "rt-ads-1-n01 is registered in cluster rt-ads-1; move it with moveHosts", dig(errs[0], "message"))
+	require.Equal(t, []any{"input", "hosts", "3", "hostname"}, dig(errs[1], "field"))
+	require.Equal(t, []any{"input", "hosts", "4", "hostname"}, dig(errs[2], "field"))
+	require.Equal(t, []any{"input", "hosts", "5", "cpuCores"}, dig(errs[3], "field"))
+	p, _ = e.mutate(t, admin, "registerHosts", mRegister, map[string]any{"clusterId": edge, "hosts": []map[string]any{
+		{"hostname": "edge-1-a", "cpuCores": 8}, {"hostname": "edge-1-b", "cpuCores": 16}}})
+	require.EqualValues(t, 0, dig(p, "created"))
+	require.EqualValues(t, 1, dig(p, "updated"), "an unchanged host is not rewritten")
+	_, code = e.mutate(t, ops, "registerHosts", mRegister, map[string]any{"clusterId": edge, "hosts": []map[string]any{{"hostname": "z"}}})
+	require.Equal(t, "FORBIDDEN", code)
+
+	// The fleet's statistics take unknown (0) hardware in their stride.
+	r := e.gql(t, admin, `query($id: ID!) { node(id: $id) { ... on Cluster { hostCounts { total } capacity { cpuCores } } } }`, map[string]any{"id": edge})
+	require.Empty(t, r.Errors, r.Raw)
+	require.EqualValues(t, 2, dig(r.Data, "node", "hostCounts", "total"))
+	require.EqualValues(t, 24, dig(r.Data, "node", "capacity", "cpuCores"))
+
+	// Retiring the cluster waits for its hosts.
+	p, _ = e.mutate(t, admin, "retireCluster", mRetireCluster, map[string]any{"id": edge})
+	require.Equal(t, "cluster edge-1 still has 2 hosts that are not DECOMMISSIONED; retire or move them first", dig(p, "userErrors", 0, "message"))
+
+	a := model.GlobalID(model.KindHost, hostID(t, e, "edge-1-a"))
+	b := model.GlobalID(model.KindHost, hostID(t, e, "edge-1-b"))
+	online := model.GlobalID(model.KindCluster, clusterID(t, e, "online-1"))
+	_, code = e.mutate(t, e.as(fixture.Viewer), "moveHosts", mMove, map[string]any{"hostIds": []string{a}, "clusterId": online})
+	require.Equal(t, "FORBIDDEN", code)
+	p, _ = e.mutate(t, ops, "moveHosts", mMove, map[string]any{"hostIds": []string{a}, "clusterId": online})
+	require.Equal(t, "online-1", dig(p, "hosts", 0, "cluster", "name"))
+	p, _ = e.mutate(t, ops, "moveHosts", mMove, map[string]any{"hostIds": []string{a, model.GlobalID(model.KindHost, 999999)}, "clusterId": online})
+	c, field = userError(p)
+	require.Equal(t, "NOT_FOUND", c)
+	require.Equal(t, []any{"input", "hostIds", "1"}, field)
+
+	p, _ = e.mutate(t, ops, "retireHosts", mRetireHosts, map[string]any{"hostIds": []string{b}, "reason": ""})
+	_, field = userError(p)
+	require.Equal(t, []any{"input", "reason"}, field)
+	var channel string
+	conn, err := e.db.Pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `LISTEN tesla_host_state`)
+	require.NoError(t, err)
+	p, _ = e.mutate(t, ops, "retireHosts", mRetireHosts, map[string]any{"hostIds": []string{b}, "reason": "end of lease"})
+	require.Equal(t, "DECOMMISSIONED", dig(p, "hosts", 0, "state"))
+	require.Equal(t, "end of lease", dig(p, "hosts", 0, "stateReason"))
+	n, err := conn.Conn().WaitForNotification(ctx)
+	require.NoError(t, err, "retiring announces the state change, as setHostState does")
+	channel = n.Channel
+	require.Equal(t, "tesla_host_state", channel)
+
+	p, _ = e.mutate(t, admin, "retireCluster", mRetireCluster, map[string]any{"id": edge, "reason": "merged into online-1"})
+	require.Equal(t, "RETIRED", dig(p, "cluster", "status"))
+	p, _ = e.mutate(t, admin, "registerHosts", mRegister, map[string]any{"clusterId": edge, "hosts": []map[string]any{{"hostname": "late"}}})
+	_, field = userError(p)
+	require.Equal(t, []any{"input", "clusterId"}, field, "a retired cluster takes no hosts")
+
+	require.Equal(t, map[string]int{"ops:OK": 1, "ops:FAILED": 1, "alice:DENIED": 1}, e.auditOutcomes(t, "moveHosts"))
+	require.Equal(t, map[string]int{"ops:OK": 1, "ops:FAILED": 1}, e.auditOutcomes(t, "retireHosts"))
+	require.Equal(t, map[string]int{"admin:OK": 2, "admin:FAILED": 1, "ops:DENIED": 1}, e.auditOutcomes(t, "registerHosts"))
+}
+
+func hostID(t *testing.T, e *testEnv, hostname string) int64 {
+	t.Helper()
+	var id int64
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT id FROM host WHERE hostname = $1`, hostname).Scan(&id))
+	return id
+}
+
+func clusterID(t *testing.T, e *testEnv, name string) int64 {
+	t.Helper()
+	var id int64
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT id FROM cluster WHERE name = $1`, name).Scan(&id))
+	return id
+}
+
+const mImport = `mutation($in: ImportInventoryInput!) { importInventory(input: $in) {
+	applied unchanged changes { entity key action changes { field from to } } userErrors { field message code } } }`
+
+// importInventory: ADMIN only; dry run, apply, idempotent second apply; any
+// bad entry refuses the whole file naming its line.
+func TestImportInventoryThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.as(fixture.Admin)
+	file := `bus:
+  - {code: ADS, name: Advertising, parent: COMPANY}
+  - {code: ADS-VIDEO, name: Ads Video, parent: ADS}
+people:
+  - {login: vic, name: Vic Video, bu: ADS-VIDEO, role: BU_ADMIN}
+clusters:
+  - {name: video-1, region: eu-west, kind: STREAMING, owner_bu: ADS-VIDEO, stack: TDP 3.1.0}
+hosts:
+  - {hostname: video-1-a, cluster: video-1, cpu_cores: 8}
+  - {hostname: rt-ads-1-n01, cluster: rt-ads-1, rack: r42}
+`
+	in := map[string]any{"format": "YAML", "content": file, "dryRun": true}
+	for _, who := range []string{fixture.Operator, fixture.BULead} {
+		_, code := e.mutate(t, e.as(who), "importInventory", mImport, in)
+		require.Equal(t, "FORBIDDEN", code, who)
+	}
+	p, _ := e.mutate(t, admin, "importInventory", mImport, in)
+	require.Equal(t, false, dig(p, "applied"))
+	require.Len(t, dig(p, "changes"), 6)
+	require.Equal(t, map[string]any{"entity": "BU", "key": "ADS", "action": "UPDATE",
+		"changes": []any{map[string]any{"field": "name", "from": "Ads", "to": "Advertising"}}}, dig(p, "changes", 0))
+	require.Equal(t, map[string]any{"field": "rack", "from": "r01", "to": "r42"}, dig(p, "changes", 5, "changes", 0))
+	var n int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM bu WHERE code = 'ADS-VIDEO'`).Scan(&n))
+	require.Zero(t, n, "a dry run writes nothing")
+
+	in["dryRun"] = false
+	p, _ = e.mutate(t, admin, "importInventory", mImport, in)
+	require.Equal(t, true, dig(p, "applied"), p)
+	require.Len(t, dig(p, "changes"), 6)
+	p, _ = e.mutate(t, admin, "importInventory", mImport, in)
+	require.Equal(t, false, dig(p, "applied"))
+	require.Empty(t, dig(p, "changes"))
+	require.EqualValues(t, 6, dig(p, "unchanged"))
+
+	bad := map[string]string{
+		"people:\n  - {login: vic, name: Vic, bu: ADS, role: EMPEROR}\n":              "line 2: unknown role",
+		"hosts:\n  - {hostname: h1, cluster: nowhere}\n":                              "line 2: host h1: cluster: unknown cluster nowhere",
+		"hosts:\n  - {hostname: h1, cluster: online-1}\n  - {hostname: h1, cluster: online-1}\n": "line 3: duplicate hostname h1",
+		"bus:\n  - {code: COMPANY, name: Company, parent: ADS-SEARCH}\n":             "line 2: BU cycle: COMPANY → ADS-SEARCH → ADS → COMPANY",
+		"bus:\n  - {code: X, name: X}\npeople: 12\n":                                  "line 3: section people must be a list",
+	}
+	for content, want := range bad {
+		p, _ = e.mutate(t, admin, "importInventory", mImport, map[string]any{"format": "YAML", "content": content})
+		require.Equal(t, false, dig(p, "applied"))
+		require.Contains(t, dig(p, "userErrors", 0, "message"), want, content)
+		require.Equal(t, "content", dig(p, "userErrors", 0, "field", 0))
+	}
+	// Pruning would deactivate the importer, who is not in the file.
+	p, _ = e.mutate(t, admin, "importInventory", mImport, map[string]any{"format": "YAML", "content": file, "prune": true, "dryRun": true})
+	var msgs []string
+	for _, ue := range dig(p, "userErrors").([]any) {
+		msgs = append(msgs, dig(ue, "message").(string))
+	}
+	require.Contains(t, msgs, "the file does not list you (admin): pruning would deactivate you")
+	require.Contains(t, msgs, "line 2: BU ADS: parent: BU COMPANY is not in the file, so --prune would retire it; list it in the file")
+	// CSV, and the audit trail.
+	p, _ = e.mutate(t, admin, "importInventory", mImport, map[string]any{"format": "CSV", "content": "kind,hostname,cluster,cpu_cores\nhost,video-1-a,video-1,12\n"})
+	require.Equal(t, true, dig(p, "applied"))
+	require.Equal(t, map[string]any{"field": "cpuCores", "from": "8", "to": "12"}, dig(p, "changes", 0, "changes", 0))
+	require.Equal(t, map[string]int{"ops:DENIED": 1, "lead:DENIED": 1, "admin:OK": 4, "admin:FAILED": 6}, e.auditOutcomes(t, "importInventory"))
+}
