@@ -394,11 +394,11 @@ hosts:
 	require.EqualValues(t, 6, dig(p, "unchanged"))
 
 	bad := map[string]string{
-		"people:\n  - {login: vic, name: Vic, bu: ADS, role: EMPEROR}\n":              "line 2: unknown role",
-		"hosts:\n  - {hostname: h1, cluster: nowhere}\n":                              "line 2: host h1: cluster: unknown cluster nowhere",
+		"people:\n  - {login: vic, name: Vic, bu: ADS, role: EMPEROR}\n":                         "line 2: unknown role",
+		"hosts:\n  - {hostname: h1, cluster: nowhere}\n":                                         "line 2: host h1: cluster: unknown cluster nowhere",
 		"hosts:\n  - {hostname: h1, cluster: online-1}\n  - {hostname: h1, cluster: online-1}\n": "line 3: duplicate hostname h1",
-		"bus:\n  - {code: COMPANY, name: Company, parent: ADS-SEARCH}\n":             "line 2: BU cycle: COMPANY → ADS-SEARCH → ADS → COMPANY",
-		"bus:\n  - {code: X, name: X}\npeople: 12\n":                                  "line 3: section people must be a list",
+		"bus:\n  - {code: COMPANY, name: Company, parent: ADS-SEARCH}\n":                         "line 2: BU cycle: COMPANY → ADS-SEARCH → ADS → COMPANY",
+		"bus:\n  - {code: X, name: X}\npeople: 12\n":                                             "line 3: section people must be a list",
 	}
 	for content, want := range bad {
 		p, _ = e.mutate(t, admin, "importInventory", mImport, map[string]any{"format": "YAML", "content": content})
