@@ -233,9 +233,9 @@ type CreatePersonInput struct {
 
 // mayManagePeople refuses p unless p may manage a person in each of bus holding
 // role (the person's current and new role): ADMIN anywhere, a BU admin inside
-// their own subtree up to their own role. field names the input at fault for a
-// role refusal.
-func mayManagePeople(p *auth.Principal, roleField string, roles []auth.Role, bus ...int64) error {
+// their own subtree up to their own role. It tests the credential's role itself:
+// an OPERATOR passes Is(BUAdmin) but is no BU admin.
+func mayManagePeople(p *auth.Principal, roles []auth.Role, bus ...int64) error {
 	switch {
 	case p.Is(auth.Admin):
 		return nil
@@ -286,7 +286,7 @@ func (s *Service) CreatePerson(ctx context.Context, in CreatePersonInput) (*Pers
 		if err := CheckRole("input.role", in.Role); err != nil {
 			return err
 		}
-		if err := mayManagePeople(p, "input.role", []auth.Role{in.Role}, in.BUID); err != nil {
+		if err := mayManagePeople(p, []auth.Role{in.Role}, in.BUID); err != nil {
 			return err
 		}
 		if err := CheckLogin("input.login", in.Login); err != nil {
@@ -349,7 +349,7 @@ func (s *Service) UpdatePerson(ctx context.Context, in UpdatePersonInput) (*Pers
 		if in.BUID != nil {
 			next.BUID = *in.BUID
 		}
-		if err := mayManagePeople(p, "input.role", []auth.Role{cur.Role, next.Role}, cur.BUID, next.BUID); err != nil {
+		if err := mayManagePeople(p, []auth.Role{cur.Role, next.Role}, cur.BUID, next.BUID); err != nil {
 			return err
 		}
 		if in.Name != nil {
@@ -458,7 +458,7 @@ func (s *Service) DeactivatePerson(ctx context.Context, in DeactivatePersonInput
 		if err != nil {
 			return err
 		}
-		if err := mayManagePeople(p, "input.id", []auth.Role{cur.Role}, cur.BUID); err != nil {
+		if err := mayManagePeople(p, []auth.Role{cur.Role}, cur.BUID); err != nil {
 			return err
 		}
 		if cur.ID == p.PersonID {
