@@ -1114,3 +1114,33 @@ func BootstrapAdmin(ctx context.Context, tx db.DBTX, in *BootstrapAdminInput) (*
 	}
 	return UpdatePerson(ctx, tx, next)
 }
+
+// NewHost is a host to insert into a cluster.
+type NewHost struct {
+	ClusterID int64
+	HostSpec
+}
+
+// InsertHosts registers many new hosts in one statement, with no access check:
+// the caller checked, and made sure no hostname is taken (a taken one fails the
+// whole statement as a Conflict). Facts left out are unknown (0 or empty).
+func InsertHosts(ctx context.Context, dbtx db.DBTX, hosts []NewHost) (int64, error) {
+	if len(hosts) == 0 {
+		return 0, nil
+	}
+	n := len(hosts)
+	p := &dbsqlc.HostsInsertManyParams{ClusterIds: make([]int64, n), Hostnames: make([]string, n), Racks: make([]string, n),
+		Ips: make([]string, n), Cores: make([]int32, n), Memory: make([]int64, n), Disk: make([]int64, n), Nic: make([]int64, n),
+		Oses: make([]string, n), Kernels: make([]string, n), Models: make([]string, n)}
+	for i, h := range hosts {
+		f, _ := h.Apply(&Host{})
+		p.ClusterIds[i], p.Hostnames[i], p.Racks[i], p.Ips[i] = h.ClusterID, h.Hostname, f.Rack, f.IP
+		p.Cores[i], p.Memory[i], p.Disk[i], p.Nic[i] = int32(f.CPUCores), f.MemoryBytes, f.DiskBytes, f.NICBps
+		p.Oses[i], p.Kernels[i], p.Models[i] = f.OS, f.Kernel, f.Model
+	}
+	rows, err := queries.HostsInsertMany(ctx, dbtx, p)
+	if err != nil {
+		return 0, uniqueConflict(fmt.Errorf("error registering %d hosts: %w", n, err), "content", "a hostname of the file was registered meanwhile; run the import again")
+	}
+	return rows, nil
+}
