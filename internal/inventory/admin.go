@@ -816,12 +816,6 @@ func hostsByName(ctx context.Context, tx db.DBTX, names []string) (map[string]*H
 	return out, nil
 }
 
-// HostsByName loads hosts by hostname, with no access check (for the inventory
-// import, whose caller checked).
-func HostsByName(ctx context.Context, tx db.DBTX, names []string) (map[string]*Host, error) {
-	return hostsByName(ctx, tx, names)
-}
-
 func clusterNamesOf(ctx context.Context, tx db.DBTX, hosts map[string]*Host) (map[int64]string, error) {
 	var ids []int64
 	for _, h := range hosts {
