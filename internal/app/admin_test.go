@@ -104,9 +104,11 @@ func TestBUsAreCreatedMovedAndDeactivatedByAdmins(t *testing.T) {
 	p, _ = e.mutate(t, admin, "createBU", mCreateBU, map[string]any{"name": "Under", "code": "UNDER", "parentId": video})
 	code, _ = userError(p)
 	require.Equal(t, "BAD_USER_INPUT", code, "no new BU under a deactivated one")
+	p, _ = e.mutate(t, admin, "updateBU", mUpdateBU, map[string]any{"id": bu("ADS-SEARCH"), "parentId": video})
+	require.Equal(t, "BU ADS-VIDEO is deactivated", dig(p, "userErrors", 0, "message"), "nor moved under one")
 
 	require.Equal(t, map[string]int{"admin:OK": 1, "admin:FAILED": 4, "ops:DENIED": 1, "lead:DENIED": 1, "alice:DENIED": 1}, e.auditOutcomes(t, "createBU"))
-	require.Equal(t, map[string]int{"admin:OK": 2, "admin:FAILED": 1}, e.auditOutcomes(t, "updateBU"))
+	require.Equal(t, map[string]int{"admin:OK": 2, "admin:FAILED": 2}, e.auditOutcomes(t, "updateBU"))
 }
 
 const (

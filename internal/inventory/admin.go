@@ -123,6 +123,9 @@ func (s *Service) UpdateBU(ctx context.Context, in UpdateBUInput) (*BU, error) {
 		switch {
 		case in.ParentID != nil:
 			next.ParentID = in.ParentID
+			if err := activeBU(ctx, tx, "input.parentId", *in.ParentID); err != nil {
+				return err
+			}
 			if err := checkBUParent(ctx, tx, cur.ID, cur.Code, *in.ParentID); err != nil {
 				return err
 			}
