@@ -128,14 +128,16 @@ func (s *Service) reliability(ctx context.Context, q ReliabilityQuery, args pgx.
 			key = `hxe.cluster_id::text`
 		}
 		sql = `WITH ` + exposureCTE + `,
-			ex AS (SELECT ` + key + ` AS k, count(*) AS hosts, sum(extract(epoch FROM hxe.e - hxe.s)) / ` + fmt.Sprint(secondsPerYear) + ` AS my
+			ex AS (SELECT ` + key + ` AS k, count(*) AS hosts, sum(date_part('epoch', hxe.e - hxe.s)) / ` + fmt.Sprint(secondsPerYear) + ` AS my
 				FROM hxe GROUP BY 1),
 			fc AS (SELECT ` + key + ` AS k, count(*) AS n FROM hardware_fault f JOIN hxe ON hxe.id = f.host_id
 				WHERE ` + faultFilter + ` GROUP BY 1)
 			SELECT ex.k, ex.hosts, ex.my, coalesce(fc.n, 0) FROM ex LEFT JOIN fc USING (k)`
 	case ByAge:
-		// Each host's exposure is cut into the years of its age; a fault counts
-		// in the bucket of the host's age when it was detected.
+		// Each host's exposure is cut into the years of its age (one slice per
+		// host and bucket, so count(*) counts hosts); a fault counts in the
+		// bucket of the host's age when it was detected. Seconds are summed as
+		// float8 (date_part), not numeric (extract), which is ten times slower.
 		sql = `WITH ` + exposureCTE + `,
 			slices AS (
 				SELECT hxe.id, b.k::text || CASE WHEN b.k = ` + fmt.Sprint(AgeBuckets) + ` THEN 'y+' ELSE '-' || (b.k + 1)::text || 'y' END AS k,
@@ -145,7 +147,7 @@ func (s *Service) reliability(ctx context.Context, q ReliabilityQuery, args pgx.
 				WHERE hxe.in_service_at IS NOT NULL
 				UNION ALL
 				SELECT hxe.id, 'unknown', hxe.s, hxe.e FROM hxe WHERE hxe.in_service_at IS NULL),
-			ex AS (SELECT k, count(DISTINCT id) AS hosts, sum(extract(epoch FROM e - s)) / ` + fmt.Sprint(secondsPerYear) + ` AS my
+			ex AS (SELECT k, count(*) AS hosts, sum(date_part('epoch', e - s)) / ` + fmt.Sprint(secondsPerYear) + ` AS my
 				FROM slices WHERE e > s GROUP BY 1),
 			fc AS (SELECT CASE WHEN hxe.in_service_at IS NULL THEN 'unknown'
 					ELSE least(date_part('year', age(f.detected_at, hxe.in_service_at))::int, ` + fmt.Sprint(AgeBuckets) + `)::text ||
