@@ -34,10 +34,10 @@ func TestPoissonIntervalMatchesTables(t *testing.T) {
 // TestReliabilityHandComputed checks the rates on a case small enough to work
 // out by hand. Over the window 2020-01-01 .. 2022-01-01:
 //
-//   - two hosts of model M1, each tracked for 2020 only (1.0027 machine-years
+//   - two hosts of model M1, each tracked for 2020 only (1.0021 machine-years
 //     each: 366 days of a leap year over 365.25), with 3 faults between them:
-//     3 / 2.0055 = 149.6 per 100 machine-years, exact 95% interval
-//     [0.6186, 8.7673] / 2.0055 = [30.8, 437.2];
+//     3 / 2.0041 = 149.7 per 100 machine-years, exact 95% interval
+//     [0.6186, 8.7673] / 2.0041 = [30.9, 437.5];
 //   - one host of model M2 tracked for both years (731 days = 2.0014
 //     machine-years) without faults: 0, interval [0, 3.6889 / 2.0014 =
 //     184.3];
