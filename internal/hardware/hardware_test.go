@@ -19,6 +19,7 @@ import (
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/fixture"
+	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
 )
 
@@ -281,4 +282,33 @@ func TestSetLifecycle(t *testing.T) {
 	early := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	_, err = s.SetLifecycle(as(f, fixture.Operator, auth.Operator), LifecycleInput{HostID: host, WarrantyEnd: &early})
 	require.True(t, fault.Is(err, fault.Invalid), "warranty before service: %v", err)
+}
+
+// TestRepairMovesAnnounceHostStateChanges checks the host's moves reach
+// hostStateChanged: the inventory NOTIFYs its channel in the ticket's
+// transaction, and only when that commits.
+func TestRepairMovesAnnounceHostStateChanges(t *testing.T) {
+	t.Parallel()
+	s, pool, f := env(t)
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `LISTEN `+inventory.HostStateChannel)
+	require.NoError(t, err)
+
+	ops := as(f, fixture.Operator, auth.Operator)
+	host := f.Hosts["online-1-n04"]
+	tk, err := s.OpenTicket(ops, OpenTicketInput{HostID: host})
+	require.NoError(t, err)
+	_, err = s.Transition(ops, TransitionInput{TicketID: tk.ID, To: StateResolved, Note: "refused: no repair yet"})
+	require.Error(t, err)
+	_, err = s.Transition(ops, TransitionInput{TicketID: tk.ID, To: StateInRepair, Note: "fan noise"})
+	require.NoError(t, err)
+
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	n, err := conn.Conn().WaitForNotification(wait)
+	require.NoError(t, err)
+	require.Equal(t, itoa(host), n.Payload, "the first announcement is the committed move, not the refused one")
 }
