@@ -120,6 +120,16 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 				err = fault.NotFoundf("anomaly not found")
 			}
 		}
+	case model.KindHardwareFault:
+		f, lerr := r.Hardware.FaultByID(ctx, id)
+		if err = lerr; err == nil {
+			n = hardwareFaultModel(f)
+		}
+	case model.KindRepairTicket:
+		t, lerr := r.loaders(ctx).Ticket.Load(ctx, id)
+		if err = notFound(lerr, "repair ticket"); err == nil {
+			n = repairTicketModel(t)
+		}
 	default:
 		var ok bool
 		if n, ok, err = r.workloadNode(ctx, kind, id); !ok {

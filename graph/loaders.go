@@ -10,6 +10,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/hardware"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
@@ -55,6 +56,13 @@ type Loaders struct {
 	// HostAnomalies are hosts' unresolved anomaly episodes.
 	HostAnomalies *dataloadgen.Loader[int64, []*anomaly.Episode]
 
+	// Hardware: hosts' newest faults and lifecycles, tickets, their faults and history.
+	HostFaults    *dataloadgen.Loader[int64, []*hardware.Fault]
+	HostLifecycle *dataloadgen.Loader[int64, *hardware.Lifecycle]
+	Ticket        *dataloadgen.Loader[int64, *hardware.Ticket]
+	TicketFaults  *dataloadgen.Loader[int64, []*hardware.Fault]
+	TicketEvents  *dataloadgen.Loader[int64, []*hardware.TicketEvent]
+
 	Queue         *dataloadgen.Loader[int64, *workload.Queue]
 	QueueChildren *dataloadgen.Loader[int64, []*workload.Queue]
 	QueueTree     *dataloadgen.Loader[int64, []*workload.Queue]
@@ -93,6 +101,11 @@ func NewLoaders(r *Resolver) *Loaders {
 		JobFindings:            dataloadgen.NewMappedLoader(grouped(r.Workload.FindingsOfJobs), o),
 		JobScore:               dataloadgen.NewMappedLoader(optional(r.Workload.ScoresOfJobs), o),
 		HostAnomalies:          dataloadgen.NewMappedLoader(grouped(r.AnomalyEpisodes.Unresolved), o),
+		HostFaults:             dataloadgen.NewMappedLoader(grouped(r.Hardware.FaultsOfHosts), o),
+		HostLifecycle:          dataloadgen.NewMappedLoader(optional(r.Hardware.LifecyclesOf), o),
+		Ticket:                 dataloadgen.NewMappedLoader(r.Hardware.TicketsByIDs, o),
+		TicketFaults:           dataloadgen.NewMappedLoader(grouped(r.Hardware.FaultsOfTickets), o),
+		TicketEvents:           dataloadgen.NewMappedLoader(grouped(r.Hardware.EventsOfTickets), o),
 		Queue:                  dataloadgen.NewMappedLoader(r.Workload.QueuesByIDs, o),
 		QueueChildren:          dataloadgen.NewMappedLoader(grouped(r.Workload.QueueChildren), o),
 		QueueTree:              dataloadgen.NewMappedLoader(grouped(r.Workload.QueueTrees), o),

@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/hardware"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/inventory/invfile"
@@ -49,6 +50,8 @@ type Resolver struct {
 	Yarn *yarn.Service
 	// InventoryImport applies declarative inventory files (importInventory).
 	InventoryImport *invfile.Importer
+	// Hardware serves faults, repair tickets, lifecycles and failure rates.
+	Hardware *hardware.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

@@ -38,6 +38,7 @@ type ResolverRoot interface {
 	ClusterRisk() ClusterRiskResolver
 	ClusterWatermark() ClusterWatermarkResolver
 	Dataset() DatasetResolver
+	HardwareFault() HardwareFaultResolver
 	Host() HostResolver
 	Job() JobResolver
 	JobRun() JobRunResolver
@@ -49,6 +50,9 @@ type ResolverRoot interface {
 	Platform() PlatformResolver
 	Query() QueryResolver
 	Queue() QueueResolver
+	RepairTicket() RepairTicketResolver
+	RepairTicketEvent() RepairTicketEventResolver
+	ReplacementCandidate() ReplacementCandidateResolver
 	SchedulerJob() SchedulerJobResolver
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
@@ -327,6 +331,34 @@ type ComplexityRoot struct {
 		Value func(childComplexity int) int
 	}
 
+	HardwareFault struct {
+		Component  func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Detail     func(childComplexity int) int
+		DetectedAt func(childComplexity int) int
+		Host       func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		ReportedBy func(childComplexity int) int
+		Severity   func(childComplexity int) int
+		Source     func(childComplexity int) int
+		SourceRef  func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Ticket     func(childComplexity int) int
+	}
+
+	HardwareFaultConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	HardwareFaultEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Host struct {
 		Analysis         func(childComplexity int, window *model.Duration) int
 		Anomalies        func(childComplexity int) int
@@ -335,12 +367,14 @@ type ComplexityRoot struct {
 		Components       func(childComplexity int) int
 		CreatedAt        func(childComplexity int) int
 		DiskBytes        func(childComplexity int) int
+		Faults           func(childComplexity int) int
 		Hostname         func(childComplexity int) int
 		ID               func(childComplexity int) int
 		IP               func(childComplexity int) int
 		Kernel           func(childComplexity int) int
 		LastHeartbeat    func(childComplexity int) int
 		LatestMetrics    func(childComplexity int) int
+		Lifecycle        func(childComplexity int) int
 		MemoryBytes      func(childComplexity int) int
 		Metrics          func(childComplexity int, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) int
 		Model            func(childComplexity int) int
@@ -400,6 +434,24 @@ type ComplexityRoot struct {
 		MemoryBytes      func(childComplexity int) int
 		Model            func(childComplexity int) int
 		NicBitsPerSecond func(childComplexity int) int
+	}
+
+	HostLifecycle struct {
+		AgeYears      func(childComplexity int) int
+		Generation    func(childComplexity int) int
+		InServiceAt   func(childComplexity int) int
+		OutOfWarranty func(childComplexity int) int
+		Source        func(childComplexity int) int
+		TrackedSince  func(childComplexity int) int
+		TrackedUntil  func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		WarrantyEnd   func(childComplexity int) int
+	}
+
+	HostLifecyclePayload struct {
+		Host       func(childComplexity int) int
+		Lifecycle  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	HostMetricPoint struct {
@@ -644,30 +696,34 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcknowledgeAnomaly    func(childComplexity int, input model.AcknowledgeAnomalyInput) int
-		AnalyzeJob            func(childComplexity int, id string) int
-		CreateAPIToken        func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateBu              func(childComplexity int, input model.CreateBUInput) int
-		CreateCluster         func(childComplexity int, input model.CreateClusterInput) int
-		CreateEnrollmentToken func(childComplexity int, input model.CreateEnrollmentTokenInput) int
-		CreatePerson          func(childComplexity int, input model.CreatePersonInput) int
-		DeactivateBu          func(childComplexity int, input model.DeactivateBUInput) int
-		DeactivatePerson      func(childComplexity int, input model.DeactivatePersonInput) int
-		ImportInventory       func(childComplexity int, input model.ImportInventoryInput) int
-		MoveHosts             func(childComplexity int, input model.MoveHostsInput) int
-		RegisterHosts         func(childComplexity int, input model.RegisterHostsInput) int
-		RetireCluster         func(childComplexity int, input model.RetireClusterInput) int
-		RetireHosts           func(childComplexity int, input model.RetireHostsInput) int
-		RevokeAPIToken        func(childComplexity int, input model.RevokeAPITokenInput) int
-		RunClusteringAnalysis func(childComplexity int) int
-		SetHostState          func(childComplexity int, input model.SetHostStateInput) int
-		SetJobPriority        func(childComplexity int, input model.SetJobPriorityInput) int
-		SetJobPriorityPolicy  func(childComplexity int, input model.SetJobPriorityPolicyInput) int
-		SetWatermarkThreshold func(childComplexity int, input model.SetWatermarkThresholdInput) int
-		SetYarnTarget         func(childComplexity int, input model.SetYarnTargetInput) int
-		UpdateBu              func(childComplexity int, input model.UpdateBUInput) int
-		UpdateCluster         func(childComplexity int, input model.UpdateClusterInput) int
-		UpdatePerson          func(childComplexity int, input model.UpdatePersonInput) int
+		AcknowledgeAnomaly     func(childComplexity int, input model.AcknowledgeAnomalyInput) int
+		AnalyzeJob             func(childComplexity int, id string) int
+		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateBu               func(childComplexity int, input model.CreateBUInput) int
+		CreateCluster          func(childComplexity int, input model.CreateClusterInput) int
+		CreateEnrollmentToken  func(childComplexity int, input model.CreateEnrollmentTokenInput) int
+		CreatePerson           func(childComplexity int, input model.CreatePersonInput) int
+		DeactivateBu           func(childComplexity int, input model.DeactivateBUInput) int
+		DeactivatePerson       func(childComplexity int, input model.DeactivatePersonInput) int
+		ImportInventory        func(childComplexity int, input model.ImportInventoryInput) int
+		MoveHosts              func(childComplexity int, input model.MoveHostsInput) int
+		OpenRepairTicket       func(childComplexity int, input model.OpenRepairTicketInput) int
+		RegisterHosts          func(childComplexity int, input model.RegisterHostsInput) int
+		ReportHardwareFault    func(childComplexity int, input model.ReportHardwareFaultInput) int
+		RetireCluster          func(childComplexity int, input model.RetireClusterInput) int
+		RetireHosts            func(childComplexity int, input model.RetireHostsInput) int
+		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
+		RunClusteringAnalysis  func(childComplexity int) int
+		SetHostLifecycle       func(childComplexity int, input model.SetHostLifecycleInput) int
+		SetHostState           func(childComplexity int, input model.SetHostStateInput) int
+		SetJobPriority         func(childComplexity int, input model.SetJobPriorityInput) int
+		SetJobPriorityPolicy   func(childComplexity int, input model.SetJobPriorityPolicyInput) int
+		SetWatermarkThreshold  func(childComplexity int, input model.SetWatermarkThresholdInput) int
+		SetYarnTarget          func(childComplexity int, input model.SetYarnTargetInput) int
+		TransitionRepairTicket func(childComplexity int, input model.TransitionRepairTicketInput) int
+		UpdateBu               func(childComplexity int, input model.UpdateBUInput) int
+		UpdateCluster          func(childComplexity int, input model.UpdateClusterInput) int
+		UpdatePerson           func(childComplexity int, input model.UpdatePersonInput) int
 	}
 
 	PageInfo struct {
@@ -745,8 +801,11 @@ type ComplexityRoot struct {
 		Clusters            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
 		Dataset             func(childComplexity int, id *string, namespace *string, name *string) int
 		Datasets            func(childComplexity int, first *int, after *string, namespace *string) int
+		HardwareFaults      func(childComplexity int, filter *model.HardwareFaultFilter, first *int, after *string) int
+		HardwareReliability func(childComplexity int, groupBy model.ReliabilityGroupBy, since *time.Time, until *time.Time, minSeverity *model.FaultSeverity) int
 		Host                func(childComplexity int, id *string, hostname *string) int
 		Hosts               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
+		HostsToReplace      func(childComplexity int, first *int) int
 		Impact              func(childComplexity int, dataset string) int
 		Job                 func(childComplexity int, id string) int
 		JobRun              func(childComplexity int, id string) int
@@ -761,6 +820,7 @@ type ComplexityRoot struct {
 		Platform            func(childComplexity int) int
 		Queue               func(childComplexity int, id string) int
 		Queues              func(childComplexity int, cluster *string, first *int, after *string) int
+		RepairTickets       func(childComplexity int, filter *model.RepairTicketFilter, first *int, after *string) int
 		SchedulerJobs       func(childComplexity int) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
 		WatermarkThresholds func(childComplexity int) int
@@ -831,6 +891,77 @@ type ComplexityRoot struct {
 		Created    func(childComplexity int) int
 		Hosts      func(childComplexity int) int
 		Updated    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReliabilityGroup struct {
+		Faults                 func(childComplexity int) int
+		Hosts                  func(childComplexity int) int
+		Key                    func(childComplexity int) int
+		Label                  func(childComplexity int) int
+		Lower                  func(childComplexity int) int
+		MachineYears           func(childComplexity int) int
+		RatePer100MachineYears func(childComplexity int) int
+		Upper                  func(childComplexity int) int
+	}
+
+	RepairTicket struct {
+		Assignee        func(childComplexity int) int
+		ClosedAt        func(childComplexity int) int
+		Faults          func(childComplexity int) int
+		History         func(childComplexity int) int
+		Host            func(childComplexity int) int
+		HostStateBefore func(childComplexity int) int
+		ID              func(childComplexity int) int
+		NextStates      func(childComplexity int) int
+		OpenedAt        func(childComplexity int) int
+		OpenedBy        func(childComplexity int) int
+		State           func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
+	RepairTicketConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RepairTicketEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RepairTicketEvent struct {
+		Actor     func(childComplexity int) int
+		At        func(childComplexity int) int
+		FromState func(childComplexity int) int
+		Note      func(childComplexity int) int
+		Person    func(childComplexity int) int
+		ToState   func(childComplexity int) int
+	}
+
+	RepairTicketPayload struct {
+		Ticket     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ReplacementCandidate struct {
+		AgeFactor     func(childComplexity int) int
+		AgeYears      func(childComplexity int) int
+		Faults        func(childComplexity int) int
+		Host          func(childComplexity int) int
+		Model         func(childComplexity int) int
+		ModelRate     func(childComplexity int) int
+		OutOfWarranty func(childComplexity int) int
+		RecentFaults  func(childComplexity int) int
+		Score         func(childComplexity int) int
+		WarrantyEnd   func(childComplexity int) int
+	}
+
+	ReportHardwareFaultPayload struct {
+		Duplicate  func(childComplexity int) int
+		Fault      func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -1068,11 +1199,19 @@ type ClusterWatermarkResolver interface {
 type DatasetResolver interface {
 	Producer(ctx context.Context, obj *model.Dataset, version string) (*model.JobRun, error)
 }
+type HardwareFaultResolver interface {
+	Host(ctx context.Context, obj *model.HardwareFault) (*model.Host, error)
+
+	Ticket(ctx context.Context, obj *model.HardwareFault) (*model.RepairTicket, error)
+	ReportedBy(ctx context.Context, obj *model.HardwareFault) (*model.Person, error)
+}
 type HostResolver interface {
 	Cluster(ctx context.Context, obj *model.Host) (*model.Cluster, error)
 
 	Components(ctx context.Context, obj *model.Host) ([]*model.HostComponent, error)
 	LatestMetrics(ctx context.Context, obj *model.Host) (*model.HostMetricSample, error)
+	Faults(ctx context.Context, obj *model.Host) ([]*model.HardwareFault, error)
+	Lifecycle(ctx context.Context, obj *model.Host) (*model.HostLifecycle, error)
 	Anomalies(ctx context.Context, obj *model.Host) ([]*model.Anomaly, error)
 	Metrics(ctx context.Context, obj *model.Host, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) (*model.HostMetricSeries, error)
 	Analysis(ctx context.Context, obj *model.Host, window *model.Duration) (*model.HostAnalysis, error)
@@ -1120,6 +1259,10 @@ type MutationResolver interface {
 	RetireHosts(ctx context.Context, input model.RetireHostsInput) (*model.HostsPayload, error)
 	ImportInventory(ctx context.Context, input model.ImportInventoryInput) (*model.ImportInventoryPayload, error)
 	CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error)
+	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
+	OpenRepairTicket(ctx context.Context, input model.OpenRepairTicketInput) (*model.RepairTicketPayload, error)
+	TransitionRepairTicket(ctx context.Context, input model.TransitionRepairTicketInput) (*model.RepairTicketPayload, error)
+	SetHostLifecycle(ctx context.Context, input model.SetHostLifecycleInput) (*model.HostLifecyclePayload, error)
 	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
 	AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
@@ -1162,6 +1305,10 @@ type QueryResolver interface {
 	Platform(ctx context.Context) (*model.Platform, error)
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
+	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
+	RepairTickets(ctx context.Context, filter *model.RepairTicketFilter, first *int, after *string) (*model.RepairTicketConnection, error)
+	HardwareReliability(ctx context.Context, groupBy model.ReliabilityGroupBy, since *time.Time, until *time.Time, minSeverity *model.FaultSeverity) ([]*model.ReliabilityGroup, error)
+	HostsToReplace(ctx context.Context, first *int) ([]*model.ReplacementCandidate, error)
 	MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error)
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
 	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
@@ -1186,6 +1333,21 @@ type QueueResolver interface {
 	Usage(ctx context.Context, obj *model.Queue, from *time.Time, to *time.Time, maxPoints *int) (*model.QueueUsage, error)
 	Jobs(ctx context.Context, obj *model.Queue, first *int, after *string, from *time.Time, to *time.Time) (*model.QueueJobConnection, error)
 	Findings(ctx context.Context, obj *model.Queue) ([]*model.JobFinding, error)
+}
+type RepairTicketResolver interface {
+	Host(ctx context.Context, obj *model.RepairTicket) (*model.Host, error)
+
+	OpenedBy(ctx context.Context, obj *model.RepairTicket) (*model.Person, error)
+	Assignee(ctx context.Context, obj *model.RepairTicket) (*model.Person, error)
+
+	Faults(ctx context.Context, obj *model.RepairTicket) ([]*model.HardwareFault, error)
+	History(ctx context.Context, obj *model.RepairTicket) ([]*model.RepairTicketEvent, error)
+}
+type RepairTicketEventResolver interface {
+	Person(ctx context.Context, obj *model.RepairTicketEvent) (*model.Person, error)
+}
+type ReplacementCandidateResolver interface {
+	Host(ctx context.Context, obj *model.ReplacementCandidate) (*model.Host, error)
 }
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
@@ -2291,6 +2453,123 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForecastPoint.Value(childComplexity), true
 
+	case "HardwareFault.component":
+		if e.ComplexityRoot.HardwareFault.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Component(childComplexity), true
+	case "HardwareFault.createdAt":
+		if e.ComplexityRoot.HardwareFault.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.CreatedAt(childComplexity), true
+	case "HardwareFault.detail":
+		if e.ComplexityRoot.HardwareFault.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Detail(childComplexity), true
+	case "HardwareFault.detectedAt":
+		if e.ComplexityRoot.HardwareFault.DetectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.DetectedAt(childComplexity), true
+	case "HardwareFault.host":
+		if e.ComplexityRoot.HardwareFault.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Host(childComplexity), true
+	case "HardwareFault.id":
+		if e.ComplexityRoot.HardwareFault.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.ID(childComplexity), true
+	case "HardwareFault.kind":
+		if e.ComplexityRoot.HardwareFault.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Kind(childComplexity), true
+	case "HardwareFault.reportedBy":
+		if e.ComplexityRoot.HardwareFault.ReportedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.ReportedBy(childComplexity), true
+	case "HardwareFault.severity":
+		if e.ComplexityRoot.HardwareFault.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Severity(childComplexity), true
+	case "HardwareFault.source":
+		if e.ComplexityRoot.HardwareFault.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Source(childComplexity), true
+	case "HardwareFault.sourceRef":
+		if e.ComplexityRoot.HardwareFault.SourceRef == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.SourceRef(childComplexity), true
+	case "HardwareFault.status":
+		if e.ComplexityRoot.HardwareFault.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Status(childComplexity), true
+	case "HardwareFault.ticket":
+		if e.ComplexityRoot.HardwareFault.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFault.Ticket(childComplexity), true
+
+	case "HardwareFaultConnection.edges":
+		if e.ComplexityRoot.HardwareFaultConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFaultConnection.Edges(childComplexity), true
+	case "HardwareFaultConnection.nodes":
+		if e.ComplexityRoot.HardwareFaultConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFaultConnection.Nodes(childComplexity), true
+	case "HardwareFaultConnection.pageInfo":
+		if e.ComplexityRoot.HardwareFaultConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFaultConnection.PageInfo(childComplexity), true
+	case "HardwareFaultConnection.totalCount":
+		if e.ComplexityRoot.HardwareFaultConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFaultConnection.TotalCount(childComplexity), true
+
+	case "HardwareFaultEdge.cursor":
+		if e.ComplexityRoot.HardwareFaultEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFaultEdge.Cursor(childComplexity), true
+	case "HardwareFaultEdge.node":
+		if e.ComplexityRoot.HardwareFaultEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HardwareFaultEdge.Node(childComplexity), true
+
 	case "Host.analysis":
 		if e.ComplexityRoot.Host.Analysis == nil {
 			break
@@ -2338,6 +2617,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.DiskBytes(childComplexity), true
+	case "Host.faults":
+		if e.ComplexityRoot.Host.Faults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Faults(childComplexity), true
 	case "Host.hostname":
 		if e.ComplexityRoot.Host.Hostname == nil {
 			break
@@ -2374,6 +2659,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.LatestMetrics(childComplexity), true
+	case "Host.lifecycle":
+		if e.ComplexityRoot.Host.Lifecycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Lifecycle(childComplexity), true
 	case "Host.memoryBytes":
 		if e.ComplexityRoot.Host.MemoryBytes == nil {
 			break
@@ -2631,6 +2922,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HostHardware.NicBitsPerSecond(childComplexity), true
+
+	case "HostLifecycle.ageYears":
+		if e.ComplexityRoot.HostLifecycle.AgeYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.AgeYears(childComplexity), true
+	case "HostLifecycle.generation":
+		if e.ComplexityRoot.HostLifecycle.Generation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.Generation(childComplexity), true
+	case "HostLifecycle.inServiceAt":
+		if e.ComplexityRoot.HostLifecycle.InServiceAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.InServiceAt(childComplexity), true
+	case "HostLifecycle.outOfWarranty":
+		if e.ComplexityRoot.HostLifecycle.OutOfWarranty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.OutOfWarranty(childComplexity), true
+	case "HostLifecycle.source":
+		if e.ComplexityRoot.HostLifecycle.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.Source(childComplexity), true
+	case "HostLifecycle.trackedSince":
+		if e.ComplexityRoot.HostLifecycle.TrackedSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.TrackedSince(childComplexity), true
+	case "HostLifecycle.trackedUntil":
+		if e.ComplexityRoot.HostLifecycle.TrackedUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.TrackedUntil(childComplexity), true
+	case "HostLifecycle.updatedAt":
+		if e.ComplexityRoot.HostLifecycle.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.UpdatedAt(childComplexity), true
+	case "HostLifecycle.warrantyEnd":
+		if e.ComplexityRoot.HostLifecycle.WarrantyEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecycle.WarrantyEnd(childComplexity), true
+
+	case "HostLifecyclePayload.host":
+		if e.ComplexityRoot.HostLifecyclePayload.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecyclePayload.Host(childComplexity), true
+	case "HostLifecyclePayload.lifecycle":
+		if e.ComplexityRoot.HostLifecyclePayload.Lifecycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecyclePayload.Lifecycle(childComplexity), true
+	case "HostLifecyclePayload.userErrors":
+		if e.ComplexityRoot.HostLifecyclePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostLifecyclePayload.UserErrors(childComplexity), true
 
 	case "HostMetricPoint.cpuPercent":
 		if e.ComplexityRoot.HostMetricPoint.CPUPercent == nil {
@@ -3736,6 +4101,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MoveHosts(childComplexity, args["input"].(model.MoveHostsInput)), true
+	case "Mutation.openRepairTicket":
+		if e.ComplexityRoot.Mutation.OpenRepairTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openRepairTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenRepairTicket(childComplexity, args["input"].(model.OpenRepairTicketInput)), true
 	case "Mutation.registerHosts":
 		if e.ComplexityRoot.Mutation.RegisterHosts == nil {
 			break
@@ -3747,6 +4123,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterHosts(childComplexity, args["input"].(model.RegisterHostsInput)), true
+	case "Mutation.reportHardwareFault":
+		if e.ComplexityRoot.Mutation.ReportHardwareFault == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportHardwareFault_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportHardwareFault(childComplexity, args["input"].(model.ReportHardwareFaultInput)), true
 	case "Mutation.retireCluster":
 		if e.ComplexityRoot.Mutation.RetireCluster == nil {
 			break
@@ -3786,6 +4173,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunClusteringAnalysis(childComplexity), true
+	case "Mutation.setHostLifecycle":
+		if e.ComplexityRoot.Mutation.SetHostLifecycle == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setHostLifecycle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetHostLifecycle(childComplexity, args["input"].(model.SetHostLifecycleInput)), true
 	case "Mutation.setHostState":
 		if e.ComplexityRoot.Mutation.SetHostState == nil {
 			break
@@ -3841,6 +4239,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetYarnTarget(childComplexity, args["input"].(model.SetYarnTargetInput)), true
+	case "Mutation.transitionRepairTicket":
+		if e.ComplexityRoot.Mutation.TransitionRepairTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_transitionRepairTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TransitionRepairTicket(childComplexity, args["input"].(model.TransitionRepairTicketInput)), true
 	case "Mutation.updateBU":
 		if e.ComplexityRoot.Mutation.UpdateBu == nil {
 			break
@@ -4258,6 +4667,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Datasets(childComplexity, args["first"].(*int), args["after"].(*string), args["namespace"].(*string)), true
+	case "Query.hardwareFaults":
+		if e.ComplexityRoot.Query.HardwareFaults == nil {
+			break
+		}
+
+		args, err := ec.field_Query_hardwareFaults_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HardwareFaults(childComplexity, args["filter"].(*model.HardwareFaultFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.hardwareReliability":
+		if e.ComplexityRoot.Query.HardwareReliability == nil {
+			break
+		}
+
+		args, err := ec.field_Query_hardwareReliability_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HardwareReliability(childComplexity, args["groupBy"].(model.ReliabilityGroupBy), args["since"].(*time.Time), args["until"].(*time.Time), args["minSeverity"].(*model.FaultSeverity)), true
 	case "Query.host":
 		if e.ComplexityRoot.Query.Host == nil {
 			break
@@ -4280,6 +4711,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Hosts(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.HostFilter), args["orderBy"].(*model.HostOrder)), true
+	case "Query.hostsToReplace":
+		if e.ComplexityRoot.Query.HostsToReplace == nil {
+			break
+		}
+
+		args, err := ec.field_Query_hostsToReplace_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HostsToReplace(childComplexity, args["first"].(*int)), true
 	case "Query.impact":
 		if e.ComplexityRoot.Query.Impact == nil {
 			break
@@ -4425,6 +4867,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Queues(childComplexity, args["cluster"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.repairTickets":
+		if e.ComplexityRoot.Query.RepairTickets == nil {
+			break
+		}
+
+		args, err := ec.field_Query_repairTickets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RepairTickets(childComplexity, args["filter"].(*model.RepairTicketFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.schedulerJobs":
 		if e.ComplexityRoot.Query.SchedulerJobs == nil {
 			break
@@ -4735,6 +5188,296 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegisterHostsPayload.UserErrors(childComplexity), true
+
+	case "ReliabilityGroup.faults":
+		if e.ComplexityRoot.ReliabilityGroup.Faults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.Faults(childComplexity), true
+	case "ReliabilityGroup.hosts":
+		if e.ComplexityRoot.ReliabilityGroup.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.Hosts(childComplexity), true
+	case "ReliabilityGroup.key":
+		if e.ComplexityRoot.ReliabilityGroup.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.Key(childComplexity), true
+	case "ReliabilityGroup.label":
+		if e.ComplexityRoot.ReliabilityGroup.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.Label(childComplexity), true
+	case "ReliabilityGroup.lower":
+		if e.ComplexityRoot.ReliabilityGroup.Lower == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.Lower(childComplexity), true
+	case "ReliabilityGroup.machineYears":
+		if e.ComplexityRoot.ReliabilityGroup.MachineYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.MachineYears(childComplexity), true
+	case "ReliabilityGroup.ratePer100MachineYears":
+		if e.ComplexityRoot.ReliabilityGroup.RatePer100MachineYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.RatePer100MachineYears(childComplexity), true
+	case "ReliabilityGroup.upper":
+		if e.ComplexityRoot.ReliabilityGroup.Upper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReliabilityGroup.Upper(childComplexity), true
+
+	case "RepairTicket.assignee":
+		if e.ComplexityRoot.RepairTicket.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.Assignee(childComplexity), true
+	case "RepairTicket.closedAt":
+		if e.ComplexityRoot.RepairTicket.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.ClosedAt(childComplexity), true
+	case "RepairTicket.faults":
+		if e.ComplexityRoot.RepairTicket.Faults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.Faults(childComplexity), true
+	case "RepairTicket.history":
+		if e.ComplexityRoot.RepairTicket.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.History(childComplexity), true
+	case "RepairTicket.host":
+		if e.ComplexityRoot.RepairTicket.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.Host(childComplexity), true
+	case "RepairTicket.hostStateBefore":
+		if e.ComplexityRoot.RepairTicket.HostStateBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.HostStateBefore(childComplexity), true
+	case "RepairTicket.id":
+		if e.ComplexityRoot.RepairTicket.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.ID(childComplexity), true
+	case "RepairTicket.nextStates":
+		if e.ComplexityRoot.RepairTicket.NextStates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.NextStates(childComplexity), true
+	case "RepairTicket.openedAt":
+		if e.ComplexityRoot.RepairTicket.OpenedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.OpenedAt(childComplexity), true
+	case "RepairTicket.openedBy":
+		if e.ComplexityRoot.RepairTicket.OpenedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.OpenedBy(childComplexity), true
+	case "RepairTicket.state":
+		if e.ComplexityRoot.RepairTicket.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.State(childComplexity), true
+	case "RepairTicket.updatedAt":
+		if e.ComplexityRoot.RepairTicket.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicket.UpdatedAt(childComplexity), true
+
+	case "RepairTicketConnection.edges":
+		if e.ComplexityRoot.RepairTicketConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketConnection.Edges(childComplexity), true
+	case "RepairTicketConnection.nodes":
+		if e.ComplexityRoot.RepairTicketConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketConnection.Nodes(childComplexity), true
+	case "RepairTicketConnection.pageInfo":
+		if e.ComplexityRoot.RepairTicketConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketConnection.PageInfo(childComplexity), true
+	case "RepairTicketConnection.totalCount":
+		if e.ComplexityRoot.RepairTicketConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketConnection.TotalCount(childComplexity), true
+
+	case "RepairTicketEdge.cursor":
+		if e.ComplexityRoot.RepairTicketEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEdge.Cursor(childComplexity), true
+	case "RepairTicketEdge.node":
+		if e.ComplexityRoot.RepairTicketEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEdge.Node(childComplexity), true
+
+	case "RepairTicketEvent.actor":
+		if e.ComplexityRoot.RepairTicketEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEvent.Actor(childComplexity), true
+	case "RepairTicketEvent.at":
+		if e.ComplexityRoot.RepairTicketEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEvent.At(childComplexity), true
+	case "RepairTicketEvent.fromState":
+		if e.ComplexityRoot.RepairTicketEvent.FromState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEvent.FromState(childComplexity), true
+	case "RepairTicketEvent.note":
+		if e.ComplexityRoot.RepairTicketEvent.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEvent.Note(childComplexity), true
+	case "RepairTicketEvent.person":
+		if e.ComplexityRoot.RepairTicketEvent.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEvent.Person(childComplexity), true
+	case "RepairTicketEvent.toState":
+		if e.ComplexityRoot.RepairTicketEvent.ToState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketEvent.ToState(childComplexity), true
+
+	case "RepairTicketPayload.ticket":
+		if e.ComplexityRoot.RepairTicketPayload.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketPayload.Ticket(childComplexity), true
+	case "RepairTicketPayload.userErrors":
+		if e.ComplexityRoot.RepairTicketPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RepairTicketPayload.UserErrors(childComplexity), true
+
+	case "ReplacementCandidate.ageFactor":
+		if e.ComplexityRoot.ReplacementCandidate.AgeFactor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.AgeFactor(childComplexity), true
+	case "ReplacementCandidate.ageYears":
+		if e.ComplexityRoot.ReplacementCandidate.AgeYears == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.AgeYears(childComplexity), true
+	case "ReplacementCandidate.faults":
+		if e.ComplexityRoot.ReplacementCandidate.Faults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.Faults(childComplexity), true
+	case "ReplacementCandidate.host":
+		if e.ComplexityRoot.ReplacementCandidate.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.Host(childComplexity), true
+	case "ReplacementCandidate.model":
+		if e.ComplexityRoot.ReplacementCandidate.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.Model(childComplexity), true
+	case "ReplacementCandidate.modelRate":
+		if e.ComplexityRoot.ReplacementCandidate.ModelRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.ModelRate(childComplexity), true
+	case "ReplacementCandidate.outOfWarranty":
+		if e.ComplexityRoot.ReplacementCandidate.OutOfWarranty == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.OutOfWarranty(childComplexity), true
+	case "ReplacementCandidate.recentFaults":
+		if e.ComplexityRoot.ReplacementCandidate.RecentFaults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.RecentFaults(childComplexity), true
+	case "ReplacementCandidate.score":
+		if e.ComplexityRoot.ReplacementCandidate.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.Score(childComplexity), true
+	case "ReplacementCandidate.warrantyEnd":
+		if e.ComplexityRoot.ReplacementCandidate.WarrantyEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReplacementCandidate.WarrantyEnd(childComplexity), true
+
+	case "ReportHardwareFaultPayload.duplicate":
+		if e.ComplexityRoot.ReportHardwareFaultPayload.Duplicate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportHardwareFaultPayload.Duplicate(childComplexity), true
+	case "ReportHardwareFaultPayload.fault":
+		if e.ComplexityRoot.ReportHardwareFaultPayload.Fault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportHardwareFaultPayload.Fault(childComplexity), true
+	case "ReportHardwareFaultPayload.userErrors":
+		if e.ComplexityRoot.ReportHardwareFaultPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReportHardwareFaultPayload.UserErrors(childComplexity), true
 
 	case "RevokeApiTokenPayload.apiToken":
 		if e.ComplexityRoot.RevokeApiTokenPayload.APIToken == nil {
@@ -5472,6 +6215,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("DeactivateBUInput", ec.unmarshalInputDeactivateBUInput),
 			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
+			graphql.NewInputUnmarshaler("HardwareFaultFilter", ec.unmarshalInputHardwareFaultFilter),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
 			graphql.NewInputUnmarshaler("HostOrder", ec.unmarshalInputHostOrder),
 			graphql.NewInputUnmarshaler("HostSpecInput", ec.unmarshalInputHostSpecInput),
@@ -5480,16 +6224,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("JobOrder", ec.unmarshalInputJobOrder),
 			graphql.NewInputUnmarshaler("MachineClusteringFilter", ec.unmarshalInputMachineClusteringFilter),
 			graphql.NewInputUnmarshaler("MoveHostsInput", ec.unmarshalInputMoveHostsInput),
+			graphql.NewInputUnmarshaler("OpenRepairTicketInput", ec.unmarshalInputOpenRepairTicketInput),
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 			graphql.NewInputUnmarshaler("RegisterHostsInput", ec.unmarshalInputRegisterHostsInput),
+			graphql.NewInputUnmarshaler("RepairTicketFilter", ec.unmarshalInputRepairTicketFilter),
+			graphql.NewInputUnmarshaler("ReportHardwareFaultInput", ec.unmarshalInputReportHardwareFaultInput),
 			graphql.NewInputUnmarshaler("RetireClusterInput", ec.unmarshalInputRetireClusterInput),
 			graphql.NewInputUnmarshaler("RetireHostsInput", ec.unmarshalInputRetireHostsInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
+			graphql.NewInputUnmarshaler("SetHostLifecycleInput", ec.unmarshalInputSetHostLifecycleInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityInput", ec.unmarshalInputSetJobPriorityInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityPolicyInput", ec.unmarshalInputSetJobPriorityPolicyInput),
 			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
 			graphql.NewInputUnmarshaler("SetYarnTargetInput", ec.unmarshalInputSetYarnTargetInput),
+			graphql.NewInputUnmarshaler("TransitionRepairTicketInput", ec.unmarshalInputTransitionRepairTicketInput),
 			graphql.NewInputUnmarshaler("UpdateBUInput", ec.unmarshalInputUpdateBUInput),
 			graphql.NewInputUnmarshaler("UpdateClusterInput", ec.unmarshalInputUpdateClusterInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
@@ -5861,6 +6610,289 @@ extend type ApiToken {
   scopes: [String!]!
   "For an enrollment token, the cluster it registers hosts into."
   cluster: Cluster
+}
+`, BuiltIn: false},
+	{Name: "../schema/hardware.graphqls", Input: `# Hardware operations (DAM): faults of hosts' hardware, the repair workflow, host
+# lifecycles and failure rates (docs/hardware.md).
+
+"The part of a machine a hardware fault is reported against."
+enum HardwareComponent {
+  DISK
+  MEMORY
+  NIC
+  CPU
+  PSU
+  BOARD
+}
+
+enum FaultSeverity {
+  LOW
+  MEDIUM
+  HIGH
+  CRITICAL
+}
+
+"Who reported a fault: an importer, a host's agent, a person, an external tool through the API, or the simulated demo fleet."
+enum FaultSource {
+  IMPORT
+  AGENT
+  PERSON
+  API
+  SIM
+}
+
+"Where a repair ticket stands (and, for a fault, its ticket): OPEN → IN_REPAIR → RESOLVED or REPLACED."
+enum RepairState {
+  OPEN
+  IN_REPAIR
+  RESOLVED
+  REPLACED
+}
+
+"A hardware fault of a host."
+type HardwareFault implements Node {
+  id: ID!
+  host: Host!
+  component: HardwareComponent!
+  "What went wrong, in the reporter's words: EDAC_UE, SMART_REALLOCATED, MACHINE_FAIL …"
+  kind: String!
+  severity: FaultSeverity!
+  detectedAt: Time!
+  source: FaultSource!
+  "The reporter's idempotency key, if it sent one."
+  sourceRef: String
+  detail: String!
+  "OPEN until its ticket moves; then the ticket's state."
+  status: RepairState!
+  ticket: RepairTicket
+  "The person whose credential reported it (none for imports)."
+  reportedBy: Person
+  createdAt: Time!
+}
+
+type HardwareFaultEdge {
+  cursor: String!
+  node: HardwareFault!
+}
+
+type HardwareFaultConnection {
+  edges: [HardwareFaultEdge!]!
+  nodes: [HardwareFault!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+"Which faults to list; empty fields do not restrict."
+input HardwareFaultFilter {
+  hostId: ID
+  clusterId: ID
+  components: [HardwareComponent!]
+  statuses: [RepairState!]
+  "This severity and worse."
+  minSeverity: FaultSeverity
+  sources: [FaultSource!]
+  since: Time
+  until: Time
+}
+
+"A repair ticket: a host taken through repair for its faults."
+type RepairTicket implements Node {
+  id: ID!
+  host: Host!
+  state: RepairState!
+  openedAt: Time!
+  updatedAt: Time!
+  closedAt: Time
+  openedBy: Person
+  assignee: Person
+  "The host's state when its repair started (empty before)."
+  hostStateBefore: String!
+  "The faults the ticket is for, newest first."
+  faults: [HardwareFault!]!
+  "Each step, oldest first: who, from and to which state, and why."
+  history: [RepairTicketEvent!]!
+  "The states the ticket may move to next (none once closed)."
+  nextStates: [RepairState!]!
+}
+
+type RepairTicketEvent {
+  at: Time!
+  actor: String!
+  person: Person
+  "Empty for the opening."
+  fromState: String!
+  toState: RepairState!
+  note: String!
+}
+
+type RepairTicketEdge {
+  cursor: String!
+  node: RepairTicket!
+}
+
+type RepairTicketConnection {
+  edges: [RepairTicketEdge!]!
+  nodes: [RepairTicket!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+input RepairTicketFilter {
+  states: [RepairState!]
+  hostId: ID
+  clusterId: ID
+}
+
+"A host's life as hardware."
+type HostLifecycle {
+  "When it entered service; null when not known."
+  inServiceAt: Time
+  "Its age now in years (365.25 days); null when the in-service date is not known."
+  ageYears: Float
+  "Since and until when its faults would have been seen: the exposure its failure rate counts."
+  trackedSince: Time!
+  trackedUntil: Time
+  warrantyEnd: Time
+  outOfWarranty: Boolean!
+  "Hardware generation, e.g. \"g5-64c\"."
+  generation: String!
+  "Where the dates come from: person, import or sim."
+  source: String!
+  updatedAt: Time!
+}
+
+enum ReliabilityGroupBy {
+  "The host's model (hardware inventory)."
+  MODEL
+  "The host's age in whole years when the machine-time was spent and the fault was detected (0-1y … 5y+, unknown)."
+  AGE
+  CLUSTER
+}
+
+"The failure rate of one group: faults per 100 machine-years with its exact (Garwood) 95% Poisson interval."
+type ReliabilityGroup {
+  "The model, the age bucket, or the cluster's id."
+  key: String!
+  "What to show: the model, the age bucket, the cluster's name."
+  label: String!
+  hosts: Int!
+  machineYears: Float!
+  faults: Int!
+  ratePer100MachineYears: Float!
+  "The interval's bounds; upper is null when the group has no exposure."
+  lower: Float!
+  upper: Float
+}
+
+"A host ranked for replacement, with the figures behind its score (docs/hardware.md)."
+type ReplacementCandidate {
+  host: Host!
+  model: String!
+  "Its model's faults per 100 machine-years."
+  modelRate: Float!
+  ageYears: Float
+  "Its age bucket's rate over the fleet's rate (0.5..3; 1 when its age is unknown)."
+  ageFactor: Float!
+  warrantyEnd: Time
+  outOfWarranty: Boolean!
+  "Its own faults of the last 365 days, and of all time."
+  recentFaults: Int!
+  faults: Int!
+  "Expected faults in the coming year from model and age, plus its recent faults, ×1.5 out of warranty."
+  score: Float!
+}
+
+extend type Query {
+  "Hardware faults, newest first (forward paging)."
+  hardwareFaults(filter: HardwareFaultFilter, first: Int, after: String): HardwareFaultConnection!
+  "Repair tickets, newest first (forward paging)."
+  repairTickets(filter: RepairTicketFilter, first: Int, after: String): RepairTicketConnection!
+  """
+  Failure rates per group over a window (default: all history until now),
+  highest first (AGE: youngest first). minSeverity counts only faults that severe
+  and worse.
+  """
+  hardwareReliability(groupBy: ReliabilityGroupBy!, since: Time, until: Time, minSeverity: FaultSeverity): [ReliabilityGroup!]!
+  "The hosts in service most worth replacing, highest score first (1..100, default 10)."
+  hostsToReplace(first: Int = 10): [ReplacementCandidate!]!
+}
+
+extend type Host {
+  "The host's newest hardware faults (at most 50; hardwareFaults(filter: {hostId}) pages through all)."
+  faults: [HardwareFault!]!
+  "The host's lifecycle; null when none is recorded."
+  lifecycle: HostLifecycle
+}
+
+input ReportHardwareFaultInput {
+  hostId: ID!
+  component: HardwareComponent!
+  kind: String!
+  severity: FaultSeverity!
+  "Default: now."
+  detectedAt: Time
+  "PERSON (default) or API for an external tool."
+  source: FaultSource
+  "An idempotency key: a second report with the same host, source and key is not stored again."
+  sourceRef: String
+  detail: String
+}
+
+type ReportHardwareFaultPayload {
+  "The fault stored, or the one stored earlier under the same key."
+  fault: HardwareFault
+  "True when the key had been reported already."
+  duplicate: Boolean!
+  userErrors: [UserError!]!
+}
+
+input OpenRepairTicketInput {
+  hostId: ID!
+  "The faults it is for; default: every fault of the host without a ticket."
+  faultIds: [ID!]
+  assigneeId: ID
+  note: String
+}
+
+input TransitionRepairTicketInput {
+  id: ID!
+  "IN_REPAIR (host → REPAIRING), RESOLVED (after a check, host → ONLINE) or REPLACED (host → DECOMMISSIONED)."
+  to: RepairState!
+  "Why: what was found or done. Required; kept with the ticket."
+  note: String!
+  assigneeId: ID
+}
+
+type RepairTicketPayload {
+  ticket: RepairTicket
+  userErrors: [UserError!]!
+}
+
+input SetHostLifecycleInput {
+  hostId: ID!
+  inServiceAt: Time
+  warrantyEnd: Time
+  generation: String
+  "Removes the in-service date (unknown)."
+  clearInService: Boolean
+  clearWarranty: Boolean
+}
+
+type HostLifecyclePayload {
+  host: Host
+  lifecycle: HostLifecycle
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Records a hardware fault (OPERATOR); a host under repair adds it to its ticket. Audited."
+  reportHardwareFault(input: ReportHardwareFaultInput!): ReportHardwareFaultPayload!
+  "Opens a repair ticket for a host (OPERATOR); one unfinished ticket per host. Audited."
+  openRepairTicket(input: OpenRepairTicketInput!): RepairTicketPayload!
+  "Moves a repair ticket, and its host, along the workflow (OPERATOR). Audited."
+  transitionRepairTicket(input: TransitionRepairTicketInput!): RepairTicketPayload!
+  "Sets a host's in-service date, warranty end and generation (OPERATOR or ADMIN). Audited."
+  setHostLifecycle(input: SetHostLifecycleInput!): HostLifecyclePayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/intelligence.graphqls", Input: `# Intelligent operations: machine clustering (hosts grouped by how they behave,
@@ -8070,6 +9102,62 @@ func (ec *executionContext) childFields_ForecastPoint(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ForecastPoint", field.Name)
 }
 
+func (ec *executionContext) childFields_HardwareFault(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_HardwareFault_id(ctx, field)
+	case "host":
+		return ec.fieldContext_HardwareFault_host(ctx, field)
+	case "component":
+		return ec.fieldContext_HardwareFault_component(ctx, field)
+	case "kind":
+		return ec.fieldContext_HardwareFault_kind(ctx, field)
+	case "severity":
+		return ec.fieldContext_HardwareFault_severity(ctx, field)
+	case "detectedAt":
+		return ec.fieldContext_HardwareFault_detectedAt(ctx, field)
+	case "source":
+		return ec.fieldContext_HardwareFault_source(ctx, field)
+	case "sourceRef":
+		return ec.fieldContext_HardwareFault_sourceRef(ctx, field)
+	case "detail":
+		return ec.fieldContext_HardwareFault_detail(ctx, field)
+	case "status":
+		return ec.fieldContext_HardwareFault_status(ctx, field)
+	case "ticket":
+		return ec.fieldContext_HardwareFault_ticket(ctx, field)
+	case "reportedBy":
+		return ec.fieldContext_HardwareFault_reportedBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_HardwareFault_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HardwareFault", field.Name)
+}
+
+func (ec *executionContext) childFields_HardwareFaultConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_HardwareFaultConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_HardwareFaultConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_HardwareFaultConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_HardwareFaultConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HardwareFaultConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_HardwareFaultEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_HardwareFaultEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_HardwareFaultEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HardwareFaultEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8108,6 +9196,10 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_components(ctx, field)
 	case "latestMetrics":
 		return ec.fieldContext_Host_latestMetrics(ctx, field)
+	case "faults":
+		return ec.fieldContext_Host_faults(ctx, field)
+	case "lifecycle":
+		return ec.fieldContext_Host_lifecycle(ctx, field)
 	case "anomalies":
 		return ec.fieldContext_Host_anomalies(ctx, field)
 	case "metrics":
@@ -8218,6 +9310,42 @@ func (ec *executionContext) childFields_HostHardware(ctx context.Context, field 
 		return ec.fieldContext_HostHardware_nicBitsPerSecond(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HostHardware", field.Name)
+}
+
+func (ec *executionContext) childFields_HostLifecycle(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "inServiceAt":
+		return ec.fieldContext_HostLifecycle_inServiceAt(ctx, field)
+	case "ageYears":
+		return ec.fieldContext_HostLifecycle_ageYears(ctx, field)
+	case "trackedSince":
+		return ec.fieldContext_HostLifecycle_trackedSince(ctx, field)
+	case "trackedUntil":
+		return ec.fieldContext_HostLifecycle_trackedUntil(ctx, field)
+	case "warrantyEnd":
+		return ec.fieldContext_HostLifecycle_warrantyEnd(ctx, field)
+	case "outOfWarranty":
+		return ec.fieldContext_HostLifecycle_outOfWarranty(ctx, field)
+	case "generation":
+		return ec.fieldContext_HostLifecycle_generation(ctx, field)
+	case "source":
+		return ec.fieldContext_HostLifecycle_source(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_HostLifecycle_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostLifecycle", field.Name)
+}
+
+func (ec *executionContext) childFields_HostLifecyclePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "host":
+		return ec.fieldContext_HostLifecyclePayload_host(ctx, field)
+	case "lifecycle":
+		return ec.fieldContext_HostLifecyclePayload_lifecycle(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_HostLifecyclePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostLifecyclePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_HostMetricPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8962,6 +10090,148 @@ func (ec *executionContext) childFields_RegisterHostsPayload(ctx context.Context
 		return ec.fieldContext_RegisterHostsPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RegisterHostsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReliabilityGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_ReliabilityGroup_key(ctx, field)
+	case "label":
+		return ec.fieldContext_ReliabilityGroup_label(ctx, field)
+	case "hosts":
+		return ec.fieldContext_ReliabilityGroup_hosts(ctx, field)
+	case "machineYears":
+		return ec.fieldContext_ReliabilityGroup_machineYears(ctx, field)
+	case "faults":
+		return ec.fieldContext_ReliabilityGroup_faults(ctx, field)
+	case "ratePer100MachineYears":
+		return ec.fieldContext_ReliabilityGroup_ratePer100MachineYears(ctx, field)
+	case "lower":
+		return ec.fieldContext_ReliabilityGroup_lower(ctx, field)
+	case "upper":
+		return ec.fieldContext_ReliabilityGroup_upper(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReliabilityGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_RepairTicket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RepairTicket_id(ctx, field)
+	case "host":
+		return ec.fieldContext_RepairTicket_host(ctx, field)
+	case "state":
+		return ec.fieldContext_RepairTicket_state(ctx, field)
+	case "openedAt":
+		return ec.fieldContext_RepairTicket_openedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_RepairTicket_updatedAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_RepairTicket_closedAt(ctx, field)
+	case "openedBy":
+		return ec.fieldContext_RepairTicket_openedBy(ctx, field)
+	case "assignee":
+		return ec.fieldContext_RepairTicket_assignee(ctx, field)
+	case "hostStateBefore":
+		return ec.fieldContext_RepairTicket_hostStateBefore(ctx, field)
+	case "faults":
+		return ec.fieldContext_RepairTicket_faults(ctx, field)
+	case "history":
+		return ec.fieldContext_RepairTicket_history(ctx, field)
+	case "nextStates":
+		return ec.fieldContext_RepairTicket_nextStates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RepairTicket", field.Name)
+}
+
+func (ec *executionContext) childFields_RepairTicketConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RepairTicketConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_RepairTicketConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RepairTicketConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RepairTicketConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RepairTicketConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RepairTicketEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RepairTicketEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RepairTicketEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RepairTicketEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RepairTicketEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_RepairTicketEvent_at(ctx, field)
+	case "actor":
+		return ec.fieldContext_RepairTicketEvent_actor(ctx, field)
+	case "person":
+		return ec.fieldContext_RepairTicketEvent_person(ctx, field)
+	case "fromState":
+		return ec.fieldContext_RepairTicketEvent_fromState(ctx, field)
+	case "toState":
+		return ec.fieldContext_RepairTicketEvent_toState(ctx, field)
+	case "note":
+		return ec.fieldContext_RepairTicketEvent_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RepairTicketEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_RepairTicketPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ticket":
+		return ec.fieldContext_RepairTicketPayload_ticket(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RepairTicketPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RepairTicketPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReplacementCandidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "host":
+		return ec.fieldContext_ReplacementCandidate_host(ctx, field)
+	case "model":
+		return ec.fieldContext_ReplacementCandidate_model(ctx, field)
+	case "modelRate":
+		return ec.fieldContext_ReplacementCandidate_modelRate(ctx, field)
+	case "ageYears":
+		return ec.fieldContext_ReplacementCandidate_ageYears(ctx, field)
+	case "ageFactor":
+		return ec.fieldContext_ReplacementCandidate_ageFactor(ctx, field)
+	case "warrantyEnd":
+		return ec.fieldContext_ReplacementCandidate_warrantyEnd(ctx, field)
+	case "outOfWarranty":
+		return ec.fieldContext_ReplacementCandidate_outOfWarranty(ctx, field)
+	case "recentFaults":
+		return ec.fieldContext_ReplacementCandidate_recentFaults(ctx, field)
+	case "faults":
+		return ec.fieldContext_ReplacementCandidate_faults(ctx, field)
+	case "score":
+		return ec.fieldContext_ReplacementCandidate_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReplacementCandidate", field.Name)
+}
+
+func (ec *executionContext) childFields_ReportHardwareFaultPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fault":
+		return ec.fieldContext_ReportHardwareFaultPayload_fault(ctx, field)
+	case "duplicate":
+		return ec.fieldContext_ReportHardwareFaultPayload_duplicate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReportHardwareFaultPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReportHardwareFaultPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RevokeApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9976,12 +11246,40 @@ func (ec *executionContext) field_Mutation_moveHosts_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_openRepairTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OpenRepairTicketInput, error) {
+			return ec.unmarshalNOpenRepairTicketInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOpenRepairTicketInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterHostsInput, error) {
 			return ec.unmarshalNRegisterHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reportHardwareFault_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportHardwareFaultInput, error) {
+			return ec.unmarshalNReportHardwareFaultInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReportHardwareFaultInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10024,6 +11322,20 @@ func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 			return ec.unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setHostLifecycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetHostLifecycleInput, error) {
+			return ec.unmarshalNSetHostLifecycleInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostLifecycleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10094,6 +11406,20 @@ func (ec *executionContext) field_Mutation_setYarnTarget_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetYarnTargetInput, error) {
 			return ec.unmarshalNSetYarnTargetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetYarnTargetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_transitionRepairTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TransitionRepairTicketInput, error) {
+			return ec.unmarshalNTransitionRepairTicketInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐTransitionRepairTicketInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10608,6 +11934,74 @@ func (ec *executionContext) field_Query_datasets_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_hardwareFaults_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.HardwareFaultFilter, error) {
+			return ec.unmarshalOHardwareFaultFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_hardwareReliability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (model.ReliabilityGroupBy, error) {
+			return ec.unmarshalNReliabilityGroupBy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "minSeverity",
+		func(ctx context.Context, v any) (*model.FaultSeverity, error) {
+			return ec.unmarshalOFaultSeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minSeverity"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_host_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10627,6 +12021,20 @@ func (ec *executionContext) field_Query_host_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["hostname"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_hostsToReplace_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -10937,6 +12345,36 @@ func (ec *executionContext) field_Query_queues_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["cluster"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_repairTickets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.RepairTicketFilter, error) {
+			return ec.unmarshalORepairTicketFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
@@ -15740,6 +17178,506 @@ func (ec *executionContext) fieldContext_ForecastPoint_high(_ context.Context, f
 	return graphql.NewScalarFieldContext("ForecastPoint", field, false, false, "Float")
 }
 
+func (ec *executionContext) _HardwareFault_id(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "ID")
+}
+
+func (ec *executionContext) _HardwareFault_host(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HardwareFault().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HardwareFault",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HardwareFault_component(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_component(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Component, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.HardwareComponent) graphql.Marshaler {
+			return ec.marshalNHardwareComponent2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_component(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "HardwareComponent")
+}
+
+func (ec *executionContext) _HardwareFault_kind(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "String")
+}
+
+func (ec *executionContext) _HardwareFault_severity(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FaultSeverity) graphql.Marshaler {
+			return ec.marshalNFaultSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "FaultSeverity")
+}
+
+func (ec *executionContext) _HardwareFault_detectedAt(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_detectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DetectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_detectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HardwareFault_source(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FaultSource) graphql.Marshaler {
+			return ec.marshalNFaultSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "FaultSource")
+}
+
+func (ec *executionContext) _HardwareFault_sourceRef(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_sourceRef(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceRef, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_sourceRef(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "String")
+}
+
+func (ec *executionContext) _HardwareFault_detail(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "String")
+}
+
+func (ec *executionContext) _HardwareFault_status(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RepairState) graphql.Marshaler {
+			return ec.marshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "RepairState")
+}
+
+func (ec *executionContext) _HardwareFault_ticket(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_ticket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HardwareFault().Ticket(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepairTicket) graphql.Marshaler {
+			return ec.marshalORepairTicket2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicket(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_ticket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HardwareFault",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HardwareFault_reportedBy(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_reportedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HardwareFault().ReportedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_reportedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HardwareFault",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HardwareFault_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFault) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFault_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFault_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFault", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HardwareFaultConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFaultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFaultConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HardwareFaultEdge) graphql.Marshaler {
+			return ec.marshalNHardwareFaultEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFaultConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HardwareFaultConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HardwareFaultEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HardwareFaultConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFaultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFaultConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HardwareFault) graphql.Marshaler {
+			return ec.marshalNHardwareFault2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFaultConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HardwareFaultConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HardwareFault(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HardwareFaultConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFaultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFaultConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFaultConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HardwareFaultConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HardwareFaultConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFaultConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFaultConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFaultConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFaultConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HardwareFaultEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFaultEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFaultEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFaultEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HardwareFaultEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _HardwareFaultEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.HardwareFaultEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HardwareFaultEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HardwareFault) graphql.Marshaler {
+			return ec.marshalNHardwareFault2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFault(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HardwareFaultEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HardwareFaultEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HardwareFault(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Host_id(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16176,6 +18114,70 @@ func (ec *executionContext) fieldContext_Host_latestMetrics(_ context.Context, f
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HostMetricSample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_faults(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_faults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Host().Faults(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HardwareFault) graphql.Marshaler {
+			return ec.marshalNHardwareFault2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_faults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HardwareFault(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_lifecycle(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_lifecycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Host().Lifecycle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostLifecycle) graphql.Marshaler {
+			return ec.marshalOHostLifecycle2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostLifecycle(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Host_lifecycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostLifecycle(ctx, field)
 		},
 	}
 	return fc, nil
@@ -17148,6 +19150,309 @@ func (ec *executionContext) _HostHardware_nicBitsPerSecond(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_HostHardware_nicBitsPerSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("HostHardware", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostLifecycle_inServiceAt(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_inServiceAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InServiceAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_inServiceAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HostLifecycle_ageYears(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_ageYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_ageYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HostLifecycle_trackedSince(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_trackedSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrackedSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_trackedSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HostLifecycle_trackedUntil(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_trackedUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrackedUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_trackedUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HostLifecycle_warrantyEnd(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_warrantyEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WarrantyEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_warrantyEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HostLifecycle_outOfWarranty(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_outOfWarranty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutOfWarranty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_outOfWarranty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _HostLifecycle_generation(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_generation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Generation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_generation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostLifecycle_source(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostLifecycle_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecycle_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecycle_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostLifecycle", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HostLifecyclePayload_host(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecyclePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecyclePayload_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Host, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecyclePayload_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostLifecyclePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostLifecyclePayload_lifecycle(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecyclePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecyclePayload_lifecycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lifecycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostLifecycle) graphql.Marshaler {
+			return ec.marshalOHostLifecycle2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostLifecycle(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecyclePayload_lifecycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostLifecyclePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostLifecycle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HostLifecyclePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.HostLifecyclePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostLifecyclePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostLifecyclePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HostLifecyclePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _HostMetricPoint_ts(ctx context.Context, field graphql.CollectedField, obj *model.HostMetricPoint) (ret graphql.Marshaler) {
@@ -21881,6 +24186,182 @@ func (ec *executionContext) fieldContext_Mutation_createEnrollmentToken(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_reportHardwareFault(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportHardwareFault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportHardwareFault(ctx, fc.Args["input"].(model.ReportHardwareFaultInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReportHardwareFaultPayload) graphql.Marshaler {
+			return ec.marshalNReportHardwareFaultPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReportHardwareFaultPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportHardwareFault(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReportHardwareFaultPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportHardwareFault_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_openRepairTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openRepairTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenRepairTicket(ctx, fc.Args["input"].(model.OpenRepairTicketInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepairTicketPayload) graphql.Marshaler {
+			return ec.marshalNRepairTicketPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openRepairTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicketPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openRepairTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_transitionRepairTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_transitionRepairTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TransitionRepairTicket(ctx, fc.Args["input"].(model.TransitionRepairTicketInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepairTicketPayload) graphql.Marshaler {
+			return ec.marshalNRepairTicketPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_transitionRepairTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicketPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_transitionRepairTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setHostLifecycle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setHostLifecycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetHostLifecycle(ctx, fc.Args["input"].(model.SetHostLifecycleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostLifecyclePayload) graphql.Marshaler {
+			return ec.marshalNHostLifecyclePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostLifecyclePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setHostLifecycle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostLifecyclePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setHostLifecycle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_runClusteringAnalysis(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23981,6 +26462,182 @@ func (ec *executionContext) fieldContext_Query_apiTokens(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_hardwareFaults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_hardwareFaults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HardwareFaults(ctx, fc.Args["filter"].(*model.HardwareFaultFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HardwareFaultConnection) graphql.Marshaler {
+			return ec.marshalNHardwareFaultConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_hardwareFaults(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HardwareFaultConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_hardwareFaults_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_repairTickets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_repairTickets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RepairTickets(ctx, fc.Args["filter"].(*model.RepairTicketFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepairTicketConnection) graphql.Marshaler {
+			return ec.marshalNRepairTicketConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_repairTickets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicketConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_repairTickets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_hardwareReliability(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_hardwareReliability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HardwareReliability(ctx, fc.Args["groupBy"].(model.ReliabilityGroupBy), fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time), fc.Args["minSeverity"].(*model.FaultSeverity))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReliabilityGroup) graphql.Marshaler {
+			return ec.marshalNReliabilityGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_hardwareReliability(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReliabilityGroup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_hardwareReliability_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_hostsToReplace(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_hostsToReplace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HostsToReplace(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReplacementCandidate) graphql.Marshaler {
+			return ec.marshalNReplacementCandidate2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReplacementCandidateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_hostsToReplace(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReplacementCandidate(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_hostsToReplace_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_machineClustering(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25805,6 +28462,1222 @@ func (ec *executionContext) _RegisterHostsPayload_userErrors(ctx context.Context
 func (ec *executionContext) fieldContext_RegisterHostsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RegisterHostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReliabilityGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReliabilityGroup_label(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReliabilityGroup_hosts(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReliabilityGroup_machineYears(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_machineYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MachineYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_machineYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReliabilityGroup_faults(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_faults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Faults, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_faults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReliabilityGroup_ratePer100MachineYears(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_ratePer100MachineYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RatePer100MachineYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_ratePer100MachineYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReliabilityGroup_lower(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_lower(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lower, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_lower(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReliabilityGroup_upper(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReliabilityGroup_upper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Upper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReliabilityGroup_upper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReliabilityGroup", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RepairTicket_id(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicket", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RepairTicket_host(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairTicket().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicket",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicket_state(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RepairState) graphql.Marshaler {
+			return ec.marshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicket", field, false, false, "RepairState")
+}
+
+func (ec *executionContext) _RepairTicket_openedAt(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_openedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_openedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RepairTicket_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RepairTicket_closedAt(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RepairTicket_openedBy(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_openedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairTicket().OpenedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_openedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicket",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicket_assignee(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_assignee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairTicket().Assignee(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_assignee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicket",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicket_hostStateBefore(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_hostStateBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostStateBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_hostStateBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicket", field, false, false, "String")
+}
+
+func (ec *executionContext) _RepairTicket_faults(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_faults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairTicket().Faults(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HardwareFault) graphql.Marshaler {
+			return ec.marshalNHardwareFault2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_faults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicket",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HardwareFault(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicket_history(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairTicket().History(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RepairTicketEvent) graphql.Marshaler {
+			return ec.marshalNRepairTicketEvent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicket",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicketEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicket_nextStates(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicket_nextStates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextStates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RepairState) graphql.Marshaler {
+			return ec.marshalNRepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicket_nextStates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicket", field, false, false, "RepairState")
+}
+
+func (ec *executionContext) _RepairTicketConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RepairTicketEdge) graphql.Marshaler {
+			return ec.marshalNRepairTicketEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicketConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicketEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicketConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RepairTicket) graphql.Marshaler {
+			return ec.marshalNRepairTicket2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicketConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicketConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicketConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicketConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicketConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RepairTicketEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicketEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RepairTicketEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepairTicket) graphql.Marshaler {
+			return ec.marshalNRepairTicket2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicket(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicketEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicketEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicketEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RepairTicketEvent_actor(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEvent_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEvent_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicketEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _RepairTicketEvent_person(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEvent_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RepairTicketEvent().Person(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEvent_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicketEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicketEvent_fromState(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEvent_fromState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEvent_fromState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicketEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _RepairTicketEvent_toState(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEvent_toState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RepairState) graphql.Marshaler {
+			return ec.marshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEvent_toState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicketEvent", field, false, false, "RepairState")
+}
+
+func (ec *executionContext) _RepairTicketEvent_note(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketEvent_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RepairTicketEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _RepairTicketPayload_ticket(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketPayload_ticket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ticket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepairTicket) graphql.Marshaler {
+			return ec.marshalORepairTicket2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicket(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketPayload_ticket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicketPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RepairTicketPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RepairTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RepairTicketPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RepairTicketPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RepairTicketPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReplacementCandidate_host(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReplacementCandidate().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReplacementCandidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReplacementCandidate_model(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReplacementCandidate_modelRate(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_modelRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModelRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_modelRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReplacementCandidate_ageYears(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_ageYears(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeYears, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_ageYears(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReplacementCandidate_ageFactor(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_ageFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeFactor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_ageFactor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReplacementCandidate_warrantyEnd(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_warrantyEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WarrantyEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_warrantyEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReplacementCandidate_outOfWarranty(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_outOfWarranty(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutOfWarranty, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_outOfWarranty(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ReplacementCandidate_recentFaults(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_recentFaults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecentFaults, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_recentFaults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReplacementCandidate_faults(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_faults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Faults, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_faults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReplacementCandidate_score(ctx context.Context, field graphql.CollectedField, obj *model.ReplacementCandidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReplacementCandidate_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReplacementCandidate_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReplacementCandidate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ReportHardwareFaultPayload_fault(ctx context.Context, field graphql.CollectedField, obj *model.ReportHardwareFaultPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportHardwareFaultPayload_fault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HardwareFault) graphql.Marshaler {
+			return ec.marshalOHardwareFault2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFault(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReportHardwareFaultPayload_fault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportHardwareFaultPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HardwareFault(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReportHardwareFaultPayload_duplicate(ctx context.Context, field graphql.CollectedField, obj *model.ReportHardwareFaultPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportHardwareFaultPayload_duplicate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duplicate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportHardwareFaultPayload_duplicate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReportHardwareFaultPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ReportHardwareFaultPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReportHardwareFaultPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReportHardwareFaultPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReportHardwareFaultPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReportHardwareFaultPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -30558,6 +34431,97 @@ func UnmarshalDeactivatePersonInput(ctx context.Context, raw any) (model.Deactiv
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputHardwareFaultFilter(ctx context.Context, obj any) (model.HardwareFaultFilter, error) {
+	var it model.HardwareFaultFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostId", "clusterId", "components", "statuses", "minSeverity", "sources", "since", "until"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostID = data
+		case "clusterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterID = data
+		case "components":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("components"))
+			data, err := ec.unmarshalOHardwareComponent2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponentᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Components = data
+		case "statuses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statuses"))
+			data, err := ec.unmarshalORepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statuses = data
+		case "minSeverity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minSeverity"))
+			data, err := ec.unmarshalOFaultSeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinSeverity = data
+		case "sources":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sources"))
+			data, err := ec.unmarshalOFaultSource2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSourceᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sources = data
+		case "since":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("since"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Since = data
+		case "until":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("until"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Until = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHardwareFaultFilter unmarshals raw into the HardwareFaultFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHardwareFaultFilter(ctx context.Context, raw any) (model.HardwareFaultFilter, error) {
+	var out model.HardwareFaultFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HardwareFaultFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputHostFilter(ctx context.Context, obj any) (model.HostFilter, error) {
 	var it model.HostFilter
 	if obj == nil {
@@ -31122,6 +35086,69 @@ func UnmarshalMoveHostsInput(ctx context.Context, raw any) (model.MoveHostsInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOpenRepairTicketInput(ctx context.Context, obj any) (model.OpenRepairTicketInput, error) {
+	var it model.OpenRepairTicketInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostId", "faultIds", "assigneeId", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostID = data
+		case "faultIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("faultIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FaultIds = data
+		case "assigneeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssigneeID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOpenRepairTicketInput unmarshals raw into the OpenRepairTicketInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOpenRepairTicketInput(ctx context.Context, raw any) (model.OpenRepairTicketInput, error) {
+	var out model.OpenRepairTicketInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OpenRepairTicketInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
 	var it model.PersonFilter
 	if obj == nil {
@@ -31224,6 +35251,153 @@ func (ec *executionContext) unmarshalInputRegisterHostsInput(ctx context.Context
 func UnmarshalRegisterHostsInput(ctx context.Context, raw any) (model.RegisterHostsInput, error) {
 	var out model.RegisterHostsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterHostsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRepairTicketFilter(ctx context.Context, obj any) (model.RepairTicketFilter, error) {
+	var it model.RepairTicketFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"states", "hostId", "clusterId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "states":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("states"))
+			data, err := ec.unmarshalORepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.States = data
+		case "hostId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostID = data
+		case "clusterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRepairTicketFilter unmarshals raw into the RepairTicketFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRepairTicketFilter(ctx context.Context, raw any) (model.RepairTicketFilter, error) {
+	var out model.RepairTicketFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RepairTicketFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReportHardwareFaultInput(ctx context.Context, obj any) (model.ReportHardwareFaultInput, error) {
+	var it model.ReportHardwareFaultInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostId", "component", "kind", "severity", "detectedAt", "source", "sourceRef", "detail"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostID = data
+		case "component":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("component"))
+			data, err := ec.unmarshalNHardwareComponent2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponent(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Component = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalNFaultSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "detectedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detectedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DetectedAt = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOFaultSource2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		case "sourceRef":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sourceRef"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SourceRef = data
+		case "detail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("detail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Detail = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportHardwareFaultInput unmarshals raw into the ReportHardwareFaultInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportHardwareFaultInput(ctx context.Context, raw any) (model.ReportHardwareFaultInput, error) {
+	var out model.ReportHardwareFaultInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportHardwareFaultInput", raw, &out)
 	return out, err
 }
 
@@ -31364,6 +35538,83 @@ func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Contex
 func UnmarshalRevokeApiTokenInput(ctx context.Context, raw any) (model.RevokeAPITokenInput, error) {
 	var out model.RevokeAPITokenInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeApiTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetHostLifecycleInput(ctx context.Context, obj any) (model.SetHostLifecycleInput, error) {
+	var it model.SetHostLifecycleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostId", "inServiceAt", "warrantyEnd", "generation", "clearInService", "clearWarranty"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HostID = data
+		case "inServiceAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("inServiceAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InServiceAt = data
+		case "warrantyEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warrantyEnd"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WarrantyEnd = data
+		case "generation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("generation"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Generation = data
+		case "clearInService":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearInService"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearInService = data
+		case "clearWarranty":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearWarranty"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearWarranty = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetHostLifecycleInput unmarshals raw into the SetHostLifecycleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetHostLifecycleInput(ctx context.Context, raw any) (model.SetHostLifecycleInput, error) {
+	var out model.SetHostLifecycleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetHostLifecycleInput", raw, &out)
 	return out, err
 }
 
@@ -31623,6 +35874,69 @@ func (ec *executionContext) unmarshalInputSetYarnTargetInput(ctx context.Context
 func UnmarshalSetYarnTargetInput(ctx context.Context, raw any) (model.SetYarnTargetInput, error) {
 	var out model.SetYarnTargetInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetYarnTargetInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTransitionRepairTicketInput(ctx context.Context, obj any) (model.TransitionRepairTicketInput, error) {
+	var it model.TransitionRepairTicketInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "to", "note", "assigneeId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		case "assigneeId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assigneeId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssigneeID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTransitionRepairTicketInput unmarshals raw into the TransitionRepairTicketInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTransitionRepairTicketInput(ctx context.Context, raw any) (model.TransitionRepairTicketInput, error) {
+	var out model.TransitionRepairTicketInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TransitionRepairTicketInput", raw, &out)
 	return out, err
 }
 
@@ -31906,6 +36220,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ServicePackage(ctx, sel, obj)
+	case model.RepairTicket:
+		return ec._RepairTicket(ctx, sel, &obj)
+	case *model.RepairTicket:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._RepairTicket(ctx, sel, obj)
 	case model.Queue:
 		return ec._Queue(ctx, sel, &obj)
 	case *model.Queue:
@@ -31941,6 +36262,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Host(ctx, sel, obj)
+	case model.HardwareFault:
+		return ec._HardwareFault(ctx, sel, &obj)
+	case *model.HardwareFault:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._HardwareFault(ctx, sel, obj)
 	case model.Dataset:
 		return ec._Dataset(ctx, sel, &obj)
 	case *model.Dataset:
@@ -33801,6 +38129,188 @@ func (ec *executionContext) _ForecastPoint(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var hardwareFaultImplementors = []string{"HardwareFault", "Node"}
+
+func (ec *executionContext) _HardwareFault(ctx context.Context, sel ast.SelectionSet, obj *model.HardwareFault) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hardwareFaultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HardwareFault")
+		case "id":
+			out.Values[i] = ec._HardwareFault_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HardwareFault_host(ctx, field, obj)
+				})
+		case "component":
+			out.Values[i] = ec._HardwareFault_component(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._HardwareFault_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "severity":
+			out.Values[i] = ec._HardwareFault_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "detectedAt":
+			out.Values[i] = ec._HardwareFault_detectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.Values[i] = ec._HardwareFault_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sourceRef":
+			out.Values[i] = ec._HardwareFault_sourceRef(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "detail":
+			out.Values[i] = ec._HardwareFault_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._HardwareFault_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ticket":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HardwareFault_ticket(ctx, field, obj)
+				})
+		case "reportedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HardwareFault_reportedBy(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._HardwareFault_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hardwareFaultConnectionImplementors = []string{"HardwareFaultConnection"}
+
+func (ec *executionContext) _HardwareFaultConnection(ctx context.Context, sel ast.SelectionSet, obj *model.HardwareFaultConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hardwareFaultConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HardwareFaultConnection")
+		case "edges":
+			out.Values[i] = ec._HardwareFaultConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._HardwareFaultConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._HardwareFaultConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._HardwareFaultConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hardwareFaultEdgeImplementors = []string{"HardwareFaultEdge"}
+
+func (ec *executionContext) _HardwareFaultEdge(ctx context.Context, sel ast.SelectionSet, obj *model.HardwareFaultEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hardwareFaultEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HardwareFaultEdge")
+		case "cursor":
+			out.Values[i] = ec._HardwareFaultEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._HardwareFaultEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var hostImplementors = []string{"Host", "Node"}
 
 func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj *model.Host) graphql.Marshaler {
@@ -33904,6 +38414,18 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_latestMetrics(ctx, field, obj)
+				})
+		case "faults":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_faults(ctx, field, obj)
+				})
+		case "lifecycle":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_lifecycle(ctx, field, obj)
 				})
 		case "anomalies":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -34253,6 +38775,122 @@ func (ec *executionContext) _HostHardware(ctx context.Context, sel ast.Selection
 			}
 		case "nicBitsPerSecond":
 			out.Values[i] = ec._HostHardware_nicBitsPerSecond(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostLifecycleImplementors = []string{"HostLifecycle"}
+
+func (ec *executionContext) _HostLifecycle(ctx context.Context, sel ast.SelectionSet, obj *model.HostLifecycle) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostLifecycleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostLifecycle")
+		case "inServiceAt":
+			out.Values[i] = ec._HostLifecycle_inServiceAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "ageYears":
+			out.Values[i] = ec._HostLifecycle_ageYears(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "trackedSince":
+			out.Values[i] = ec._HostLifecycle_trackedSince(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trackedUntil":
+			out.Values[i] = ec._HostLifecycle_trackedUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "warrantyEnd":
+			out.Values[i] = ec._HostLifecycle_warrantyEnd(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "outOfWarranty":
+			out.Values[i] = ec._HostLifecycle_outOfWarranty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "generation":
+			out.Values[i] = ec._HostLifecycle_generation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._HostLifecycle_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._HostLifecycle_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostLifecyclePayloadImplementors = []string{"HostLifecyclePayload"}
+
+func (ec *executionContext) _HostLifecyclePayload(ctx context.Context, sel ast.SelectionSet, obj *model.HostLifecyclePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostLifecyclePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostLifecyclePayload")
+		case "host":
+			out.Values[i] = ec._HostLifecyclePayload_host(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lifecycle":
+			out.Values[i] = ec._HostLifecyclePayload_lifecycle(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._HostLifecyclePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -36008,6 +40646,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "reportHardwareFault":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportHardwareFault(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openRepairTicket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openRepairTicket(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transitionRepairTicket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_transitionRepairTicket(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setHostLifecycle":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setHostLifecycle(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "runClusteringAnalysis":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_runClusteringAnalysis(ctx, field)
@@ -36625,6 +41291,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiTokens(ctx, field)
 				})
+		case "hardwareFaults":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_hardwareFaults(ctx, field)
+				})
+		case "repairTickets":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_repairTickets(ctx, field)
+				})
+		case "hardwareReliability":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_hardwareReliability(ctx, field)
+				})
+		case "hostsToReplace":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_hostsToReplace(ctx, field)
+				})
 		case "machineClustering":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -37166,6 +41856,472 @@ func (ec *executionContext) _RegisterHostsPayload(ctx context.Context, sel ast.S
 			}
 		case "userErrors":
 			out.Values[i] = ec._RegisterHostsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reliabilityGroupImplementors = []string{"ReliabilityGroup"}
+
+func (ec *executionContext) _ReliabilityGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ReliabilityGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reliabilityGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReliabilityGroup")
+		case "key":
+			out.Values[i] = ec._ReliabilityGroup_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._ReliabilityGroup_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hosts":
+			out.Values[i] = ec._ReliabilityGroup_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "machineYears":
+			out.Values[i] = ec._ReliabilityGroup_machineYears(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "faults":
+			out.Values[i] = ec._ReliabilityGroup_faults(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ratePer100MachineYears":
+			out.Values[i] = ec._ReliabilityGroup_ratePer100MachineYears(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lower":
+			out.Values[i] = ec._ReliabilityGroup_lower(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upper":
+			out.Values[i] = ec._ReliabilityGroup_upper(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var repairTicketImplementors = []string{"RepairTicket", "Node"}
+
+func (ec *executionContext) _RepairTicket(ctx context.Context, sel ast.SelectionSet, obj *model.RepairTicket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, repairTicketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RepairTicket")
+		case "id":
+			out.Values[i] = ec._RepairTicket_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RepairTicket_host(ctx, field, obj)
+				})
+		case "state":
+			out.Values[i] = ec._RepairTicket_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedAt":
+			out.Values[i] = ec._RepairTicket_openedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._RepairTicket_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedAt":
+			out.Values[i] = ec._RepairTicket_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "openedBy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RepairTicket_openedBy(ctx, field, obj)
+				})
+		case "assignee":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RepairTicket_assignee(ctx, field, obj)
+				})
+		case "hostStateBefore":
+			out.Values[i] = ec._RepairTicket_hostStateBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "faults":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RepairTicket_faults(ctx, field, obj)
+				})
+		case "history":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RepairTicket_history(ctx, field, obj)
+				})
+		case "nextStates":
+			out.Values[i] = ec._RepairTicket_nextStates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var repairTicketConnectionImplementors = []string{"RepairTicketConnection"}
+
+func (ec *executionContext) _RepairTicketConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RepairTicketConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, repairTicketConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RepairTicketConnection")
+		case "edges":
+			out.Values[i] = ec._RepairTicketConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._RepairTicketConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RepairTicketConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RepairTicketConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var repairTicketEdgeImplementors = []string{"RepairTicketEdge"}
+
+func (ec *executionContext) _RepairTicketEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RepairTicketEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, repairTicketEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RepairTicketEdge")
+		case "cursor":
+			out.Values[i] = ec._RepairTicketEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RepairTicketEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var repairTicketEventImplementors = []string{"RepairTicketEvent"}
+
+func (ec *executionContext) _RepairTicketEvent(ctx context.Context, sel ast.SelectionSet, obj *model.RepairTicketEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, repairTicketEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RepairTicketEvent")
+		case "at":
+			out.Values[i] = ec._RepairTicketEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			out.Values[i] = ec._RepairTicketEvent_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "person":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RepairTicketEvent_person(ctx, field, obj)
+				})
+		case "fromState":
+			out.Values[i] = ec._RepairTicketEvent_fromState(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "toState":
+			out.Values[i] = ec._RepairTicketEvent_toState(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._RepairTicketEvent_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var repairTicketPayloadImplementors = []string{"RepairTicketPayload"}
+
+func (ec *executionContext) _RepairTicketPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RepairTicketPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, repairTicketPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RepairTicketPayload")
+		case "ticket":
+			out.Values[i] = ec._RepairTicketPayload_ticket(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RepairTicketPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var replacementCandidateImplementors = []string{"ReplacementCandidate"}
+
+func (ec *executionContext) _ReplacementCandidate(ctx context.Context, sel ast.SelectionSet, obj *model.ReplacementCandidate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, replacementCandidateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReplacementCandidate")
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReplacementCandidate_host(ctx, field, obj)
+				})
+		case "model":
+			out.Values[i] = ec._ReplacementCandidate_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "modelRate":
+			out.Values[i] = ec._ReplacementCandidate_modelRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ageYears":
+			out.Values[i] = ec._ReplacementCandidate_ageYears(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ageFactor":
+			out.Values[i] = ec._ReplacementCandidate_ageFactor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "warrantyEnd":
+			out.Values[i] = ec._ReplacementCandidate_warrantyEnd(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outOfWarranty":
+			out.Values[i] = ec._ReplacementCandidate_outOfWarranty(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recentFaults":
+			out.Values[i] = ec._ReplacementCandidate_recentFaults(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "faults":
+			out.Values[i] = ec._ReplacementCandidate_faults(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._ReplacementCandidate_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reportHardwareFaultPayloadImplementors = []string{"ReportHardwareFaultPayload"}
+
+func (ec *executionContext) _ReportHardwareFaultPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReportHardwareFaultPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reportHardwareFaultPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReportHardwareFaultPayload")
+		case "fault":
+			out.Values[i] = ec._ReportHardwareFaultPayload_fault(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "duplicate":
+			out.Values[i] = ec._ReportHardwareFaultPayload_duplicate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReportHardwareFaultPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -39411,6 +44567,26 @@ func (ec *executionContext) marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋg
 	return graphql.WrapContextMarshaler(ctx, v)
 }
 
+func (ec *executionContext) unmarshalNFaultSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx context.Context, v any) (model.FaultSeverity, error) {
+	var res model.FaultSeverity
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFaultSeverity2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx context.Context, sel ast.SelectionSet, v model.FaultSeverity) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNFaultSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx context.Context, v any) (model.FaultSource, error) {
+	var res model.FaultSource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFaultSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx context.Context, sel ast.SelectionSet, v model.FaultSource) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNFieldChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFieldChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FieldChange) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -39536,6 +44712,72 @@ func (ec *executionContext) marshalNForecastPoint2ᚖgithubᚗcomᚋteslaopsᚋt
 	return ec._ForecastPoint(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNHardwareComponent2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponent(ctx context.Context, v any) (model.HardwareComponent, error) {
+	var res model.HardwareComponent
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHardwareComponent2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponent(ctx context.Context, sel ast.SelectionSet, v model.HardwareComponent) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNHardwareFault2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HardwareFault) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHardwareFault2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFault(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHardwareFault2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFault(ctx context.Context, sel ast.SelectionSet, v *model.HardwareFault) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HardwareFault!")
+		return graphql.Null
+	}
+	return ec._HardwareFault(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHardwareFaultConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultConnection(ctx context.Context, sel ast.SelectionSet, v *model.HardwareFaultConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HardwareFaultConnection!")
+		return graphql.Null
+	}
+	return ec._HardwareFaultConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHardwareFaultEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HardwareFaultEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHardwareFaultEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHardwareFaultEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultEdge(ctx context.Context, sel ast.SelectionSet, v *model.HardwareFaultEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HardwareFaultEdge!")
+		return graphql.Null
+	}
+	return ec._HardwareFaultEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Host) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -39638,6 +44880,14 @@ func (ec *executionContext) marshalNHostHardware2ᚖgithubᚗcomᚋteslaopsᚋte
 		return graphql.Null
 	}
 	return ec._HostHardware(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHostLifecyclePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostLifecyclePayload(ctx context.Context, sel ast.SelectionSet, v *model.HostLifecyclePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HostLifecyclePayload!")
+		return graphql.Null
+	}
+	return ec._HostLifecyclePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNHostMetricPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HostMetricPoint) graphql.Marshaler {
@@ -40397,6 +45647,11 @@ func (ec *executionContext) marshalNOnsetScope2githubᚗcomᚋteslaopsᚋtesla�
 	return v
 }
 
+func (ec *executionContext) unmarshalNOpenRepairTicketInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOpenRepairTicketInput(ctx context.Context, v any) (model.OpenRepairTicketInput, error) {
+	res, err := ec.unmarshalInputOpenRepairTicketInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNPackageSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSource(ctx context.Context, v any) (model.PackageSource, error) {
 	var res model.PackageSource
 	err := res.UnmarshalGQL(v)
@@ -40652,6 +45907,205 @@ func (ec *executionContext) marshalNRegisterHostsPayload2ᚖgithubᚗcomᚋtesla
 	return ec._RegisterHostsPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNReliabilityGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReliabilityGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReliabilityGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReliabilityGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroup(ctx context.Context, sel ast.SelectionSet, v *model.ReliabilityGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReliabilityGroup!")
+		return graphql.Null
+	}
+	return ec._ReliabilityGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReliabilityGroupBy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupBy(ctx context.Context, v any) (model.ReliabilityGroupBy, error) {
+	var res model.ReliabilityGroupBy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReliabilityGroupBy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupBy(ctx context.Context, sel ast.SelectionSet, v model.ReliabilityGroupBy) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx context.Context, v any) (model.RepairState, error) {
+	var res model.RepairState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx context.Context, sel ast.SelectionSet, v model.RepairState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx context.Context, v any) ([]model.RepairState, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.RepairState, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RepairState) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRepairTicket2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RepairTicket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRepairTicket2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRepairTicket2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicket(ctx context.Context, sel ast.SelectionSet, v *model.RepairTicket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RepairTicket!")
+		return graphql.Null
+	}
+	return ec._RepairTicket(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRepairTicketConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketConnection(ctx context.Context, sel ast.SelectionSet, v *model.RepairTicketConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RepairTicketConnection!")
+		return graphql.Null
+	}
+	return ec._RepairTicketConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRepairTicketEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RepairTicketEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRepairTicketEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRepairTicketEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEdge(ctx context.Context, sel ast.SelectionSet, v *model.RepairTicketEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RepairTicketEdge!")
+		return graphql.Null
+	}
+	return ec._RepairTicketEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRepairTicketEvent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RepairTicketEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRepairTicketEvent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRepairTicketEvent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketEvent(ctx context.Context, sel ast.SelectionSet, v *model.RepairTicketEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RepairTicketEvent!")
+		return graphql.Null
+	}
+	return ec._RepairTicketEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRepairTicketPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketPayload(ctx context.Context, sel ast.SelectionSet, v *model.RepairTicketPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RepairTicketPayload!")
+		return graphql.Null
+	}
+	return ec._RepairTicketPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReplacementCandidate2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReplacementCandidateᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReplacementCandidate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReplacementCandidate2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReplacementCandidate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReplacementCandidate2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReplacementCandidate(ctx context.Context, sel ast.SelectionSet, v *model.ReplacementCandidate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReplacementCandidate!")
+		return graphql.Null
+	}
+	return ec._ReplacementCandidate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReportHardwareFaultInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReportHardwareFaultInput(ctx context.Context, v any) (model.ReportHardwareFaultInput, error) {
+	res, err := ec.unmarshalInputReportHardwareFaultInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReportHardwareFaultPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReportHardwareFaultPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReportHardwareFaultPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReportHardwareFaultPayload!")
+		return graphql.Null
+	}
+	return ec._ReportHardwareFaultPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRetireClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRetireClusterInput(ctx context.Context, v any) (model.RetireClusterInput, error) {
 	res, err := ec.unmarshalInputRetireClusterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -40783,6 +46237,11 @@ func (ec *executionContext) marshalNServicePackage2ᚖgithubᚗcomᚋteslaopsᚋ
 		return graphql.Null
 	}
 	return ec._ServicePackage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetHostLifecycleInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostLifecycleInput(ctx context.Context, v any) (model.SetHostLifecycleInput, error) {
+	res, err := ec.unmarshalInputSetHostLifecycleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSetHostStateInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostStateInput(ctx context.Context, v any) (model.SetHostStateInput, error) {
@@ -40979,6 +46438,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNTransitionRepairTicketInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐTransitionRepairTicketInput(ctx context.Context, v any) (model.TransitionRepairTicketInput, error) {
+	res, err := ec.unmarshalInputTransitionRepairTicketInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateBUInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdateBUInput(ctx context.Context, v any) (model.UpdateBUInput, error) {
@@ -41623,6 +47087,74 @@ func (ec *executionContext) marshalODuration2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 	return graphql.WrapContextMarshaler(ctx, v)
 }
 
+func (ec *executionContext) unmarshalOFaultSeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx context.Context, v any) (*model.FaultSeverity, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.FaultSeverity)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFaultSeverity2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSeverity(ctx context.Context, sel ast.SelectionSet, v *model.FaultSeverity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOFaultSource2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSourceᚄ(ctx context.Context, v any) ([]model.FaultSource, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.FaultSource, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFaultSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOFaultSource2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSourceᚄ(ctx context.Context, sel ast.SelectionSet, v []model.FaultSource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFaultSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOFaultSource2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx context.Context, v any) (*model.FaultSource, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.FaultSource)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFaultSource2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐFaultSource(ctx context.Context, sel ast.SelectionSet, v *model.FaultSource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
 		return nil, nil
@@ -41640,6 +47172,57 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) unmarshalOHardwareComponent2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponentᚄ(ctx context.Context, v any) ([]model.HardwareComponent, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.HardwareComponent, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNHardwareComponent2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponent(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOHardwareComponent2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []model.HardwareComponent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHardwareComponent2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareComponent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOHardwareFault2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFault(ctx context.Context, sel ast.SelectionSet, v *model.HardwareFault) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HardwareFault(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOHardwareFaultFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHardwareFaultFilter(ctx context.Context, v any) (*model.HardwareFaultFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputHardwareFaultFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx context.Context, sel ast.SelectionSet, v *model.Host) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -41653,6 +47236,13 @@ func (ec *executionContext) unmarshalOHostFilter2ᚖgithubᚗcomᚋteslaopsᚋte
 	}
 	res, err := ec.unmarshalInputHostFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHostLifecycle2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostLifecycle(ctx context.Context, sel ast.SelectionSet, v *model.HostLifecycle) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HostLifecycle(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOHostMetricSample2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostMetricSample(ctx context.Context, sel ast.SelectionSet, v *model.HostMetricSample) graphql.Marshaler {
@@ -41985,6 +47575,57 @@ func (ec *executionContext) marshalOQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋg
 		return graphql.Null
 	}
 	return ec._Queue(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx context.Context, v any) ([]model.RepairState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.RepairState, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RepairState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRepairState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairState(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalORepairTicket2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicket(ctx context.Context, sel ast.SelectionSet, v *model.RepairTicket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RepairTicket(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORepairTicketFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicketFilter(ctx context.Context, v any) (*model.RepairTicketFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRepairTicketFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (*model.Role, error) {

@@ -279,6 +279,31 @@ type ForecastPoint struct {
 	High  float64   `json:"high"`
 }
 
+type HardwareFaultConnection struct {
+	Edges      []*HardwareFaultEdge `json:"edges"`
+	Nodes      []*HardwareFault     `json:"nodes"`
+	PageInfo   *PageInfo            `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+type HardwareFaultEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *HardwareFault `json:"node"`
+}
+
+// Which faults to list; empty fields do not restrict.
+type HardwareFaultFilter struct {
+	HostID     *string             `json:"hostId,omitempty"`
+	ClusterID  *string             `json:"clusterId,omitempty"`
+	Components []HardwareComponent `json:"components,omitempty"`
+	Statuses   []RepairState       `json:"statuses,omitempty"`
+	// This severity and worse.
+	MinSeverity *FaultSeverity `json:"minSeverity,omitempty"`
+	Sources     []FaultSource  `json:"sources,omitempty"`
+	Since       *time.Time     `json:"since,omitempty"`
+	Until       *time.Time     `json:"until,omitempty"`
+}
+
 // Machine analysis: hardware, operating system and service-layer view of one host.
 type HostAnalysis struct {
 	Window     Duration         `json:"window"`
@@ -346,6 +371,30 @@ type HostHardware struct {
 	MemoryBytes      float64 `json:"memoryBytes"`
 	DiskBytes        float64 `json:"diskBytes"`
 	NicBitsPerSecond float64 `json:"nicBitsPerSecond"`
+}
+
+// A host's life as hardware.
+type HostLifecycle struct {
+	// When it entered service; null when not known.
+	InServiceAt *time.Time `json:"inServiceAt,omitempty"`
+	// Its age now in years (365.25 days); null when the in-service date is not known.
+	AgeYears *float64 `json:"ageYears,omitempty"`
+	// Since and until when its faults would have been seen: the exposure its failure rate counts.
+	TrackedSince  time.Time  `json:"trackedSince"`
+	TrackedUntil  *time.Time `json:"trackedUntil,omitempty"`
+	WarrantyEnd   *time.Time `json:"warrantyEnd,omitempty"`
+	OutOfWarranty bool       `json:"outOfWarranty"`
+	// Hardware generation, e.g. "g5-64c".
+	Generation string `json:"generation"`
+	// Where the dates come from: person, import or sim.
+	Source    string    `json:"source"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type HostLifecyclePayload struct {
+	Host       *Host          `json:"host,omitempty"`
+	Lifecycle  *HostLifecycle `json:"lifecycle,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
 }
 
 // One host's samples aggregated over one step.
@@ -611,6 +660,14 @@ type MoveHostsInput struct {
 type Mutation struct {
 }
 
+type OpenRepairTicketInput struct {
+	HostID string `json:"hostId"`
+	// The faults it is for; default: every fault of the host without a ticket.
+	FaultIds   []string `json:"faultIds,omitempty"`
+	AssigneeID *string  `json:"assigneeId,omitempty"`
+	Note       *string  `json:"note,omitempty"`
+}
+
 // Relay page information.
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
@@ -728,6 +785,66 @@ type RegisterHostsPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// The failure rate of one group: faults per 100 machine-years with its exact (Garwood) 95% Poisson interval.
+type ReliabilityGroup struct {
+	// The model, the age bucket, or the cluster's id.
+	Key string `json:"key"`
+	// What to show: the model, the age bucket, the cluster's name.
+	Label                  string  `json:"label"`
+	Hosts                  int     `json:"hosts"`
+	MachineYears           float64 `json:"machineYears"`
+	Faults                 int     `json:"faults"`
+	RatePer100MachineYears float64 `json:"ratePer100MachineYears"`
+	// The interval's bounds; upper is null when the group has no exposure.
+	Lower float64  `json:"lower"`
+	Upper *float64 `json:"upper,omitempty"`
+}
+
+type RepairTicketConnection struct {
+	Edges      []*RepairTicketEdge `json:"edges"`
+	Nodes      []*RepairTicket     `json:"nodes"`
+	PageInfo   *PageInfo           `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+type RepairTicketEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *RepairTicket `json:"node"`
+}
+
+type RepairTicketFilter struct {
+	States    []RepairState `json:"states,omitempty"`
+	HostID    *string       `json:"hostId,omitempty"`
+	ClusterID *string       `json:"clusterId,omitempty"`
+}
+
+type RepairTicketPayload struct {
+	Ticket     *RepairTicket `json:"ticket,omitempty"`
+	UserErrors []*UserError  `json:"userErrors"`
+}
+
+type ReportHardwareFaultInput struct {
+	HostID    string            `json:"hostId"`
+	Component HardwareComponent `json:"component"`
+	Kind      string            `json:"kind"`
+	Severity  FaultSeverity     `json:"severity"`
+	// Default: now.
+	DetectedAt *time.Time `json:"detectedAt,omitempty"`
+	// PERSON (default) or API for an external tool.
+	Source *FaultSource `json:"source,omitempty"`
+	// An idempotency key: a second report with the same host, source and key is not stored again.
+	SourceRef *string `json:"sourceRef,omitempty"`
+	Detail    *string `json:"detail,omitempty"`
+}
+
+type ReportHardwareFaultPayload struct {
+	// The fault stored, or the one stored earlier under the same key.
+	Fault *HardwareFault `json:"fault,omitempty"`
+	// True when the key had been reported already.
+	Duplicate  bool         `json:"duplicate"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type RetireClusterInput struct {
 	ID     string  `json:"id"`
 	Reason *string `json:"reason,omitempty"`
@@ -773,6 +890,16 @@ type ScrapeStatus struct {
 	LastSuccessAt *time.Time  `json:"lastSuccessAt,omitempty"`
 	LastError     string      `json:"lastError"`
 	NextAttemptAt time.Time   `json:"nextAttemptAt"`
+}
+
+type SetHostLifecycleInput struct {
+	HostID      string     `json:"hostId"`
+	InServiceAt *time.Time `json:"inServiceAt,omitempty"`
+	WarrantyEnd *time.Time `json:"warrantyEnd,omitempty"`
+	Generation  *string    `json:"generation,omitempty"`
+	// Removes the in-service date (unknown).
+	ClearInService *bool `json:"clearInService,omitempty"`
+	ClearWarranty  *bool `json:"clearWarranty,omitempty"`
 }
 
 type SetHostStateInput struct {
@@ -835,6 +962,15 @@ type StackEdge struct {
 }
 
 type Subscription struct {
+}
+
+type TransitionRepairTicketInput struct {
+	ID string `json:"id"`
+	// IN_REPAIR (host → REPAIRING), RESOLVED (after a check, host → ONLINE) or REPLACED (host → DECOMMISSIONED).
+	To RepairState `json:"to"`
+	// Why: what was found or done. Required; kept with the ticket.
+	Note       string  `json:"note"`
+	AssigneeID *string `json:"assigneeId,omitempty"`
 }
 
 type UpdateBUInput struct {
@@ -1482,6 +1618,127 @@ func (e ClusterStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type FaultSeverity string
+
+const (
+	FaultSeverityLow      FaultSeverity = "LOW"
+	FaultSeverityMedium   FaultSeverity = "MEDIUM"
+	FaultSeverityHigh     FaultSeverity = "HIGH"
+	FaultSeverityCritical FaultSeverity = "CRITICAL"
+)
+
+var AllFaultSeverity = []FaultSeverity{
+	FaultSeverityLow,
+	FaultSeverityMedium,
+	FaultSeverityHigh,
+	FaultSeverityCritical,
+}
+
+func (e FaultSeverity) IsValid() bool {
+	switch e {
+	case FaultSeverityLow, FaultSeverityMedium, FaultSeverityHigh, FaultSeverityCritical:
+		return true
+	}
+	return false
+}
+
+func (e FaultSeverity) String() string {
+	return string(e)
+}
+
+func (e *FaultSeverity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FaultSeverity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FaultSeverity", str)
+	}
+	return nil
+}
+
+func (e FaultSeverity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FaultSeverity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FaultSeverity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Who reported a fault: an importer, a host's agent, a person, an external tool through the API, or the simulated demo fleet.
+type FaultSource string
+
+const (
+	FaultSourceImport FaultSource = "IMPORT"
+	FaultSourceAgent  FaultSource = "AGENT"
+	FaultSourcePerson FaultSource = "PERSON"
+	FaultSourceAPI    FaultSource = "API"
+	FaultSourceSim    FaultSource = "SIM"
+)
+
+var AllFaultSource = []FaultSource{
+	FaultSourceImport,
+	FaultSourceAgent,
+	FaultSourcePerson,
+	FaultSourceAPI,
+	FaultSourceSim,
+}
+
+func (e FaultSource) IsValid() bool {
+	switch e {
+	case FaultSourceImport, FaultSourceAgent, FaultSourcePerson, FaultSourceAPI, FaultSourceSim:
+		return true
+	}
+	return false
+}
+
+func (e FaultSource) String() string {
+	return string(e)
+}
+
+func (e *FaultSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FaultSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FaultSource", str)
+	}
+	return nil
+}
+
+func (e FaultSource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FaultSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FaultSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type FindingSeverity string
 
 const (
@@ -1537,6 +1794,70 @@ func (e *FindingSeverity) UnmarshalJSON(b []byte) error {
 }
 
 func (e FindingSeverity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The part of a machine a hardware fault is reported against.
+type HardwareComponent string
+
+const (
+	HardwareComponentDisk   HardwareComponent = "DISK"
+	HardwareComponentMemory HardwareComponent = "MEMORY"
+	HardwareComponentNic    HardwareComponent = "NIC"
+	HardwareComponentCPU    HardwareComponent = "CPU"
+	HardwareComponentPsu    HardwareComponent = "PSU"
+	HardwareComponentBoard  HardwareComponent = "BOARD"
+)
+
+var AllHardwareComponent = []HardwareComponent{
+	HardwareComponentDisk,
+	HardwareComponentMemory,
+	HardwareComponentNic,
+	HardwareComponentCPU,
+	HardwareComponentPsu,
+	HardwareComponentBoard,
+}
+
+func (e HardwareComponent) IsValid() bool {
+	switch e {
+	case HardwareComponentDisk, HardwareComponentMemory, HardwareComponentNic, HardwareComponentCPU, HardwareComponentPsu, HardwareComponentBoard:
+		return true
+	}
+	return false
+}
+
+func (e HardwareComponent) String() string {
+	return string(e)
+}
+
+func (e *HardwareComponent) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = HardwareComponent(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid HardwareComponent", str)
+	}
+	return nil
+}
+
+func (e HardwareComponent) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *HardwareComponent) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e HardwareComponent) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2508,6 +2829,125 @@ func (e *PackageSource) UnmarshalJSON(b []byte) error {
 }
 
 func (e PackageSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ReliabilityGroupBy string
+
+const (
+	// The host's model (hardware inventory).
+	ReliabilityGroupByModel ReliabilityGroupBy = "MODEL"
+	// The host's age in whole years when the machine-time was spent and the fault was detected (0-1y … 5y+, unknown).
+	ReliabilityGroupByAge     ReliabilityGroupBy = "AGE"
+	ReliabilityGroupByCluster ReliabilityGroupBy = "CLUSTER"
+)
+
+var AllReliabilityGroupBy = []ReliabilityGroupBy{
+	ReliabilityGroupByModel,
+	ReliabilityGroupByAge,
+	ReliabilityGroupByCluster,
+}
+
+func (e ReliabilityGroupBy) IsValid() bool {
+	switch e {
+	case ReliabilityGroupByModel, ReliabilityGroupByAge, ReliabilityGroupByCluster:
+		return true
+	}
+	return false
+}
+
+func (e ReliabilityGroupBy) String() string {
+	return string(e)
+}
+
+func (e *ReliabilityGroupBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReliabilityGroupBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReliabilityGroupBy", str)
+	}
+	return nil
+}
+
+func (e ReliabilityGroupBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReliabilityGroupBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReliabilityGroupBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a repair ticket stands (and, for a fault, its ticket): OPEN → IN_REPAIR → RESOLVED or REPLACED.
+type RepairState string
+
+const (
+	RepairStateOpen     RepairState = "OPEN"
+	RepairStateInRepair RepairState = "IN_REPAIR"
+	RepairStateResolved RepairState = "RESOLVED"
+	RepairStateReplaced RepairState = "REPLACED"
+)
+
+var AllRepairState = []RepairState{
+	RepairStateOpen,
+	RepairStateInRepair,
+	RepairStateResolved,
+	RepairStateReplaced,
+}
+
+func (e RepairState) IsValid() bool {
+	switch e {
+	case RepairStateOpen, RepairStateInRepair, RepairStateResolved, RepairStateReplaced:
+		return true
+	}
+	return false
+}
+
+func (e RepairState) String() string {
+	return string(e)
+}
+
+func (e *RepairState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RepairState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RepairState", str)
+	}
+	return nil
+}
+
+func (e RepairState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RepairState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RepairState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -76,6 +76,8 @@ Commands:
   anomaly evaluate --nab DIR        score the detector on the Numenta Anomaly Benchmark (docs/anomaly.md)
   import alibaba-v2017-tasks --file F [--start RFC3339]
                                     import the Alibaba cluster-trace-v2017 batch jobs (batch_task.csv)
+  import alibaba-v2017-events --file F [--cluster NAME] [--start RFC3339]
+                                    import the Alibaba cluster-trace-v2017 machines and hardware faults (server_event.csv)
   yarn add --cluster C --url U | yarn list | yarn remove --cluster C
                                     set, show or remove the YARN ResourceManager a cluster is polled at
 

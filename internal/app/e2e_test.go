@@ -555,3 +555,24 @@ func TestBrowserWorkload(t *testing.T) {
 		"TESLA_VIEWER_TOKEN="+viewer, "TESLA_BU_TOKEN="+buLead, "E2E_ARTIFACTS="+artifactsDir())
 	requireScreenshots(t, "workload-personal.png", "workload-job.png", "workload-refused.png", "workload-bu.png")
 }
+
+// TestBrowserHardware drives the Hardware page in Chromium against a real
+// server with the demo fleet's hardware history: an operator takes a ticket
+// through repair (start, resolve with a note: the host REPAIRING, then back
+// ONLINE) and sees the host's fault history on its machine page; a viewer sees
+// the tickets and charts without any button to move them.
+func TestBrowserHardware(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t)
+	ds.start(t, "127.0.0.1:0")
+	ctx := cliContext(context.Background())
+	operator, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoOperatorLogin, auth.Operator, "e2e", time.Hour)
+	require.NoError(t, err)
+	viewer, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
+	require.NoError(t, err)
+	runNode(t, "e2e/hardware.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
+		"TESLA_OPERATOR_TOKEN="+operator, "TESLA_VIEWER_TOKEN="+viewer, "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "hardware.png", "hardware-viewer.png")
+}

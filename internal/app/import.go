@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/teslaops/tesla/internal/ingest/alibaba"
@@ -20,8 +21,11 @@ func cmdImport(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	if len(args) > 0 && args[0] == "alibaba-v2017-tasks" {
 		return importV2017Tasks(ctx, cfg, args[1:], stdout)
 	}
+	if len(args) > 0 && args[0] == "alibaba-v2017-events" {
+		return importV2017Events(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "alibaba-v2018" {
-		return errors.New("import: the importers are: inventory, alibaba-v2018, alibaba-v2017-tasks")
+		return errors.New("import: the importers are: inventory, alibaba-v2018, alibaba-v2017-tasks, alibaba-v2017-events")
 	}
 	fs := newFlags("import alibaba-v2018")
 	var opt alibaba.Options
@@ -95,6 +99,55 @@ func importV2017Tasks(ctx context.Context, cfg Config, args []string, stdout io.
 	}
 	fmt.Fprintf(stdout, "imported %d task lines: %d tasks of %d jobs (one run each), %d runs changed, %d lines skipped; trace second 0 = %s; %s\n",
 		st.Lines, st.Tasks, st.Jobs, st.RunsChanged, st.Skipped, st.Start.Format(time.RFC3339), st.Elapsed.Round(time.Millisecond))
+	for _, w := range st.Warnings {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
+	return nil
+}
+
+// importV2017Events loads the Alibaba cluster-trace-v2017 server_event table as
+// hosts, lifecycles and hardware faults.
+func importV2017Events(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := newFlags("import alibaba-v2017-events")
+	var opt alibaba.EventOptions
+	fs.StringVar(&opt.Path, "file", "", "server_event.csv (optionally .gz)")
+	fs.StringVar(&opt.Cluster, "cluster", "", "cluster to import the machines into (default "+alibaba.DefaultEventCluster+"; created when missing)")
+	start := fs.String("start", "", "wall time of trace second 0, RFC 3339 (default "+alibaba.DefaultTaskStart.Format(time.RFC3339)+")")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if opt.Path == "" {
+		return errors.New("import alibaba-v2017-events: --file is required")
+	}
+	if *start != "" {
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			return fmt.Errorf("import alibaba-v2017-events: --start %q is not RFC 3339 (e.g. 2017-09-01T00:00:00Z)", *start)
+		}
+		opt.Start = t
+	}
+	logger := newLogger(cfg)
+	pool, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st, err := alibaba.ImportEvents(ctx, pool, logger, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d event lines: %d machines (%d hosts changed, %d lifecycles changed), %d hardware reports as %d faults "+
+		"(%d new, %d already stored), %d lines skipped; trace second 0 = %s; %s\n",
+		st.Lines, st.Machines, st.Hosts, st.Lifecycle, st.Reports, st.Faults, st.Accepted, st.Duplicates, st.Skipped,
+		st.Start.Format(time.RFC3339), st.Elapsed.Round(time.Millisecond))
+	details := make([]string, 0, len(st.NotHardware))
+	for d := range st.NotHardware {
+		details = append(details, d)
+	}
+	slices.Sort(details)
+	for _, d := range details {
+		fmt.Fprintf(stdout, "not hardware, left out: %d softerror %s\n", st.NotHardware[d], d)
+	}
 	for _, w := range st.Warnings {
 		fmt.Fprintln(stdout, "warning:", w)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/hardware"
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -89,6 +90,8 @@ type Services struct {
 	Yarn *yarn.Service
 	// InventoryImport applies inventory files (importInventory).
 	InventoryImport *invfile.Importer
+	// Hardware serves faults, repair tickets, lifecycles and failure rates.
+	Hardware *hardware.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -130,6 +133,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Clustering: clus,
 		Anomalies:  anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),
 		Yarn:       yarn.NewService(api),
+		Hardware:   hardware.NewService(api, apiLog, logger),
 		api:        api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
@@ -143,7 +147,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
-		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport}
+		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
@@ -169,6 +173,9 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	// telemetry ingestion (lineage.Authorize).
 	mux.Handle("POST /api/v1/lineage", s.authenticate(
 		lineage.NewHTTPHandler(lineage.NewStore(pool), logger), auth.SurfaceIngest))
+	// Hardware faults from hosts' agents (their own host only), ingest tokens
+	// and operators (docs/agent.md); hardware.NewHTTPHandler checks the caller.
+	mux.Handle("POST /api/v1/hardware/faults", s.authenticate(hardware.NewHTTPHandler(svc.Hardware, logger), auth.SurfaceIngest))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)

@@ -83,6 +83,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logg
 		}
 		logger.DebugContext(ctx, "demo inventory inserted", "hosts", st.Hosts, "components", st.Components,
 			"elapsed_ms", time.Since(began).Milliseconds())
+		if err := seedHardware(ctx, tx, f, cfg, ids, &st); err != nil {
+			return err
+		}
 		copyStart := time.Now()
 		n, err := copyHistory(ctx, tx, f, cfg, ids)
 		if err != nil {

@@ -141,6 +141,8 @@ type Stats struct {
 	BUs, People, Stacks, StackVersions, Packages, Clusters, Hosts, Components, Samples int64
 	// The workload: queues, jobs, runs, hourly usage rows and queue snapshots.
 	Queues, Jobs, Runs, UsageHours, QueueSamples int64
+	// The hardware history: faults and repair tickets (hardware_seed.go).
+	HardwareFaults, RepairTickets int64
 	// Elapsed is the whole seed; WorkloadElapsed the part spent on the
 	// workload (planning, runs, lineage, usage, snapshots).
 	Elapsed, WorkloadElapsed time.Duration
@@ -153,7 +155,7 @@ var ErrNotEmpty = fault.New(fault.Conflict, "the database already has clusters: 
 
 // String summarises the stats in one line, for the `tesla seed` command.
 func (s Stats) String() string {
-	return fmt.Sprintf("%d BUs, %d people, %d stacks (%d versions, %d packages), %d clusters, %d hosts, %d components, %d samples, %d queues, %d jobs, %d runs, %d job-hours, %d queue snapshots in %s",
+	return fmt.Sprintf("%d BUs, %d people, %d stacks (%d versions, %d packages), %d clusters, %d hosts, %d components, %d samples, %d queues, %d jobs, %d runs, %d job-hours, %d queue snapshots, %d hardware faults, %d repair tickets in %s",
 		s.BUs, s.People, s.Stacks, s.StackVersions, s.Packages, s.Clusters, s.Hosts, s.Components, s.Samples,
-		s.Queues, s.Jobs, s.Runs, s.UsageHours, s.QueueSamples, s.Elapsed.Round(time.Millisecond))
+		s.Queues, s.Jobs, s.Runs, s.UsageHours, s.QueueSamples, s.HardwareFaults, s.RepairTickets, s.Elapsed.Round(time.Millisecond))
 }

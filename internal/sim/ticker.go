@@ -78,7 +78,7 @@ type TickStats struct {
 	Samples    int64 // samples upserted at the tick's minute
 	Heartbeats int64 // hosts whose heartbeat moved
 	MadeSick   int   // ONLINE → DEGRADED
-	Healed     int   // DEGRADED or REPAIRING → ONLINE
+	Healed     int   // DEGRADED → ONLINE
 	Elapsed    time.Duration
 	// Where the time went: loading hosts and computing samples, storing the
 	// samples (host_metric, host_latest, rollup_dirty), moving heartbeats.
@@ -248,8 +248,10 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 }
 
 // changeStates maybe makes one ONLINE host DEGRADED and maybe heals one DEGRADED
-// or REPAIRING host. The guard on the old state in the UPDATE leaves alone a host
-// that something else (self-heal, an operator) changed meanwhile.
+// host. A REPAIRING host is left to its repair ticket (internal/hardware): only
+// resolving or replacing it ends its repair. The guard on the old state in the
+// UPDATE leaves alone a host that something else (self-heal, an operator)
+// changed meanwhile.
 func (t *Ticker) changeStates(ctx context.Context, tx pgx.Tx, hosts []tickHost, now time.Time, st *TickStats) error {
 	r := rand.New(rand.NewPCG(t.cfg.Seed, uint64(now.Unix())))
 	var healthy, sick []int
@@ -257,7 +259,7 @@ func (t *Ticker) changeStates(ctx context.Context, tx pgx.Tx, hosts []tickHost, 
 		switch h.state {
 		case stateOnline:
 			healthy = append(healthy, i)
-		case stateDegraded, stateRepairing:
+		case stateDegraded:
 			sick = append(sick, i)
 		}
 	}

@@ -42,6 +42,7 @@ const Clustering = page(() => import('../pages/Clustering'), 'Clustering');
 const JobAnalysis = page(() => import('../pages/JobAnalysis'), 'JobAnalysis');
 const QueueAnalysis = page(() => import('../pages/QueueAnalysis'), 'QueueAnalysis');
 const Anomalies = page(() => import('../pages/Anomalies'), 'Anomalies');
+const Hardware = page(() => import('../pages/Hardware'), 'Hardware');
 
 // Workload screens: the personal and BU centres and the job page.
 const Personal = page(() => import('../pages/Personal'), 'Personal');
@@ -219,6 +220,8 @@ const queueAnalysisRoute = createRoute({
   },
 });
 
+const hardwareRoute = createRoute({ getParentRoute: () => appRoute, path: 'tools/hardware', component: Hardware });
+
 const anomaliesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: 'intelligence/anomalies',
@@ -281,6 +284,7 @@ export const routeTree = rootRoute.addChildren([
     clusteringRoute,
     jobAnalysisRoute,
     queueAnalysisRoute,
+    hardwareRoute,
     anomaliesRoute,
     personalRoute,
     buRoute,

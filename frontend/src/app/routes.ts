@@ -56,6 +56,7 @@ export const NAV: NavSection[] = [
       { label: 'Machine analysis', path: '/tools/machines' },
       { label: 'Job analysis', path: '/tools/jobs' },
       { label: 'Queue analysis', path: '/tools/queues' },
+      { label: 'Hardware', path: '/tools/hardware' },
     ],
   },
   {

@@ -2,12 +2,12 @@
 // are bundled. Loaded lazily (see LazyChart) so the sign-in page stays small.
 import { useEffect, useRef } from 'react';
 import * as echarts from 'echarts/core';
-import { BarChart, GraphChart, LineChart, PieChart, ScatterChart } from 'echarts/charts';
+import { BarChart, CustomChart, GraphChart, LineChart, PieChart, ScatterChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import type { EChartsCoreOption } from 'echarts/core';
 
-echarts.use([BarChart, GraphChart, LineChart, PieChart, ScatterChart, GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent, CanvasRenderer]);
+echarts.use([BarChart, CustomChart, GraphChart, LineChart, PieChart, ScatterChart, GridComponent, LegendComponent, TooltipComponent, TitleComponent, DatasetComponent, MarkLineComponent, MarkAreaComponent, CanvasRenderer]);
 
 export interface EChartProps {
   option: EChartsCoreOption;

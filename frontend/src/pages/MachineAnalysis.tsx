@@ -157,6 +157,31 @@ export const HostAnomaliesQuery = graphql(`
   }
 `);
 
+export const HostFaultsQuery = graphql(`
+  query HostFaults($hostname: String!) {
+    host(hostname: $hostname) {
+      id
+      lifecycle {
+        inServiceAt
+        ageYears
+        warrantyEnd
+        outOfWarranty
+        generation
+      }
+      faults {
+        id
+        component
+        kind
+        severity
+        detectedAt
+        source
+        detail
+        status
+      }
+    }
+  }
+`);
+
 type HostAnalysis = NonNullable<ResultOf<typeof MachineAnalysisQuery>['host']>['analysis'];
 type PeerComparison = HostAnalysis['peers'][number];
 type ScrapeState = Enum<'ScrapeState'>;
@@ -172,6 +197,48 @@ const SCRAPE_TONE: Record<ScrapeState, Tone> = { UP: 'good', PENDING: 'muted', F
 function formatPeerValue(d: WatermarkDimension, v: number | null): string {
   if (d === 'CONTAINERS' || d === 'QUEUE_SLOTS') return formatNumber(v, 1);
   return formatPercent(v);
+}
+
+/** The host's hardware history: its lifecycle and newest faults with where each stands (docs/hardware.md). */
+function HostFaults({ hostname }: { hostname: string }) {
+  const [{ data }] = useQuery({ query: HostFaultsQuery, variables: { hostname } });
+  const h = data?.host;
+  if (!h) return null;
+  const lc = h.lifecycle;
+  return (
+    <Panel
+      title={
+        <>
+          Hardware faults <span className="count">{h.faults.length}</span>
+          <span className="muted small">newest first</span>
+        </>
+      }
+      actions={<Link to="/tools/hardware">Hardware page</Link>}
+    >
+      <div className="muted small" data-testid="host-lifecycle">
+        {lc
+          ? `In service ${lc.inServiceAt ? `since ${lc.inServiceAt.slice(0, 10)} (${formatNumber(lc.ageYears, 1)} years)` : 'since an unknown date'} · warranty ${
+              lc.warrantyEnd ? `${lc.outOfWarranty ? 'expired' : 'until'} ${lc.warrantyEnd.slice(0, 10)}` : 'unknown'
+            }${lc.generation ? ` · generation ${lc.generation}` : ''}`
+          : 'No lifecycle recorded (in-service date and warranty unknown).'}
+      </div>
+      {h.faults.length ? (
+        <ul className="host-anomalies" data-testid="host-faults">
+          {h.faults.map((f) => (
+            <li key={f.id}>
+              <Badge tone={SEVERITY_TONE[f.severity]}>{humanizeEnum(f.severity)}</Badge> {f.component} <span className="mono">{f.kind}</span>{' '}
+              <span className="muted small" title={formatDateTime(f.detectedAt, true)}>
+                {formatRelative(f.detectedAt)} · {humanizeEnum(f.source)} · {humanizeEnum(f.status)}
+              </span>
+              {f.detail && <div className="muted small">{f.detail}</div>}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <div className="empty">No hardware fault recorded.</div>
+      )}
+    </Panel>
+  );
 }
 
 /** The host's unresolved anomalies (also among the findings), each linking to the anomaly page filtered to the host. */
@@ -557,6 +624,7 @@ export function MachineAnalysis({ hostname, search, setSearch }: { hostname: str
                 )}
               </Panel>
               <HostAnomalies hostname={hostname} />
+              <HostFaults hostname={hostname} />
               <div className="stack">
                 <Components a={a} />
                 <Panel
