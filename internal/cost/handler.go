@@ -32,9 +32,9 @@ func (s *Service) CSVHandler(logger *slog.Logger) http.Handler {
 				return
 			}
 		}
-		status, code, msg := http.StatusInternalServerError, "INTERNAL", "internal server error"
+		status, code, msg, field := http.StatusInternalServerError, "INTERNAL", "internal server error", ""
 		if fe, ok := fault.As(err); ok {
-			code, msg = string(fe.Kind), fe.Message
+			code, msg, field = string(fe.Kind), fe.Message, fe.Field
 			switch fe.Kind {
 			case fault.Invalid:
 				status = http.StatusBadRequest
@@ -50,7 +50,11 @@ func (s *Service) CSVHandler(logger *slog.Logger) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "error": msg})
+		body := map[string]string{"code": code, "error": msg}
+		if field != "" {
+			body["field"] = field
+		}
+		_ = json.NewEncoder(w).Encode(body)
 	})
 }
 
