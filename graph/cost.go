@@ -313,6 +313,7 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	c.Host.Analysis = func(child int, window *model.Duration) int { return analysisCost(child, window) }
 	setWorkloadComplexity(c, now)
 	setIntelligenceComplexity(c)
+	setMoneyComplexity(c)
 	// One ResourceManager per cluster at most.
 	c.Query.YarnTargets = func(child int) int { return 1 + child*nominalClusters }
 }

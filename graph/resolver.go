@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/lineage"
@@ -46,6 +47,8 @@ type Resolver struct {
 	AnomalyEpisodes *anomaly.Episodes
 	// Yarn sets and lists the ResourceManagers polled.
 	Yarn *yarn.Service
+	// Cost serves rate cards and bills.
+	Cost *cost.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

@@ -25,6 +25,7 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/ingest"
@@ -86,6 +87,8 @@ type Services struct {
 	Anomalies *anomaly.Episodes
 	// Yarn sets and lists the ResourceManagers polled.
 	Yarn *yarn.Service
+	// Cost serves rate cards, bills and their CSV export.
+	Cost *cost.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -127,6 +130,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Clustering: clus,
 		Anomalies:  anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),
 		Yarn:       yarn.NewService(api),
+		Cost:       cost.NewService(api, apiLog, cfg.Jobs.Cost),
 		api:        api,
 	}
 }
@@ -138,7 +142,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
-		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn}
+		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, Cost: svc.Cost}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
@@ -164,6 +168,8 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	// telemetry ingestion (lineage.Authorize).
 	mux.Handle("POST /api/v1/lineage", s.authenticate(
 		lineage.NewHTTPHandler(lineage.NewStore(pool), logger), auth.SurfaceIngest))
+	// Bill views as CSV, with the access rules of the bills query.
+	mux.Handle("GET /api/v1/bills.csv", s.authenticate(svc.Cost.CSVHandler(logger), auth.SurfaceGraphQL))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)

@@ -45,7 +45,8 @@ type Biller struct {
 	logger *slog.Logger
 }
 
-// NewBiller returns a Biller on pool.
+// NewBiller returns a Biller on pool; logger (nil: none) gets a line per
+// Bill call, for callers without a summary line of their own.
 func NewBiller(pool db.DBTX, cfg Config, bcfg BillingConfig, logger *slog.Logger) *Biller {
 	bcfg.Days = cmp.Or(bcfg.Days, 2)
 	if bcfg.Now == nil {
@@ -102,6 +103,9 @@ func (b *Biller) Bill(ctx context.Context, from, to, until time.Time) (BillResul
 			return res, err
 		}
 		res.add(r)
+	}
+	if b.logger == nil {
+		return res, nil
 	}
 	b.logger.InfoContext(ctx, "billed", "days", res.Days, "clusters", res.Clusters, "unpriced", res.Unpriced,
 		"lines", res.Lines, "total", res.Total.StringFixed(2), "currency", b.cfg.Currency)
