@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,8 +22,6 @@ var (
 	jobsSQL string
 	//go:embed sql/clusters.sql
 	clustersSQL string
-	//go:embed sql/sums.sql
-	sumsSQL string
 )
 
 // BillingConfig tunes the billing job.
@@ -149,19 +146,29 @@ func (b *Biller) billDay(ctx context.Context, day, end time.Time) (BillResult, e
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, billLockKey(day)); err != nil {
 			return fmt.Errorf("error locking bill day %s: %w", day.Format(time.DateOnly), err)
 		}
+		t0 := time.Now()
 		if _, err := tx.Exec(ctx, ownersSQL, day, day, end); err != nil {
 			return fmt.Errorf("error recording job owners of %s: %w", day.Format(time.DateOnly), err)
 		}
+		t1 := time.Now()
 		in, err := loadDay(ctx, tx, day, end)
 		if err != nil {
 			return err
 		}
+		t2 := time.Now()
 		lines, totals := price(in, b.cfg, day)
 		res.Clusters, res.Unpriced, res.Lines = len(totals), in.unpriced, len(lines)
 		for _, t := range totals {
 			res.Total = res.Total.Add(t.total)
 		}
-		return writeDay(ctx, tx, day, lines, totals)
+		t3 := time.Now()
+		err = writeDay(ctx, tx, day, lines, totals)
+		if b.logger != nil {
+			b.logger.DebugContext(ctx, "billed day", "day", day.Format(time.DateOnly), "lines", len(lines),
+				"owners_ms", t1.Sub(t0).Milliseconds(), "load_ms", t2.Sub(t1).Milliseconds(),
+				"price_ms", t3.Sub(t2).Milliseconds(), "write_ms", time.Since(t3).Milliseconds())
+		}
+		return err
 	})
 	if err != nil {
 		return BillResult{}, fmt.Errorf("error billing %s: %w", day.Format(time.DateOnly), err)
@@ -407,13 +414,77 @@ func writeDay(ctx context.Context, tx pgx.Tx, day time.Time, lines []line, total
 	if err != nil {
 		return fmt.Errorf("error writing cluster totals: %w", err)
 	}
-	for _, stmt := range strings.Split(sumsSQL, ";\n") {
-		if strings.TrimSpace(stmt) == "" {
-			continue
-		}
-		if _, err := tx.Exec(ctx, stmt, day); err != nil {
-			return fmt.Errorf("error deriving bill sums: %w", err)
+	for _, sum := range sumLines(lines) {
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{sum.table}, sum.columns, pgx.CopyFromSlice(len(sum.rows), func(i int) ([]any, error) {
+			r := sum.rows[i]
+			return append(append([]any{day}, r.key...), string(r.resource), r.quantity, r.amount), nil
+		}))
+		if err != nil {
+			return fmt.Errorf("error writing %s: %w", sum.table, err)
 		}
 	}
 	return nil
+}
+
+// sumRow is one row of a daily sum table.
+type sumRow struct {
+	key              []any
+	resource         Resource
+	quantity, amount decimal.Decimal
+}
+
+type sumTable struct {
+	table   string
+	columns []string
+	rows    []*sumRow
+}
+
+// sumKey identifies a sum row: one or two ids (a nil id is its own value)
+// and the resource.
+type sumKey struct {
+	a, b       int64
+	aNil, bNil bool
+	resource   Resource
+}
+
+// sumLines adds the day's lines up per BU (bill_bu_day), per cluster and BU
+// (bill_cluster_day) and per person and BU (bill_person_day), in one pass:
+// cheaper than three GROUP BYs reading the lines back.
+func sumLines(lines []line) []sumTable {
+	tables := []sumTable{
+		{table: "bill_bu_day", columns: []string{"day", "bu_id", "resource", "quantity", "amount"}},
+		{table: "bill_cluster_day", columns: []string{"day", "cluster_id", "bu_id", "resource", "quantity", "amount"}},
+		{table: "bill_person_day", columns: []string{"day", "person_id", "bu_id", "resource", "quantity", "amount"}},
+	}
+	idx := []map[sumKey]*sumRow{{}, {}, {}}
+	for i := range lines {
+		l := &lines[i]
+		var bu int64
+		if l.bu != nil {
+			bu = *l.bu
+		}
+		keys := []sumKey{{a: bu, aNil: l.bu == nil, bNil: true, resource: l.resource},
+			{a: l.cluster, b: bu, bNil: l.bu == nil, resource: l.resource}}
+		if l.person != nil {
+			keys = append(keys, sumKey{a: *l.person, b: bu, bNil: l.bu == nil, resource: l.resource})
+		}
+		for t, k := range keys {
+			r := idx[t][k]
+			if r == nil {
+				r = &sumRow{resource: l.resource, quantity: decimal.Zero, amount: decimal.Zero}
+				switch t {
+				case 0:
+					r.key = []any{l.bu}
+				case 1:
+					r.key = []any{l.cluster, l.bu}
+				default:
+					r.key = []any{*l.person, l.bu}
+				}
+				idx[t][k] = r
+				tables[t].rows = append(tables[t].rows, r)
+			}
+			r.quantity, r.amount = r.quantity.Add(l.quantity), r.amount.Add(l.amount)
+		}
+	}
+	return tables
 }
