@@ -78,7 +78,7 @@ func billLines(by cost.GroupBy, groups []*cost.Group) []*model.BillLine {
 			Overhead: money(g.Overhead), Rounding: money(g.Rounding), Items: billItems(g.Items)}
 		if g.ID != nil {
 			id := model.GlobalID(groupKinds[by], *g.ID)
-			l.ID = &id
+			l.EntityID = &id
 		}
 		if g.Resource != "" {
 			r := model.BillResource(g.Resource)

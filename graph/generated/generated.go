@@ -226,7 +226,7 @@ type ComplexityRoot struct {
 
 	BillLine struct {
 		Amount    func(childComplexity int) int
-		ID        func(childComplexity int) int
+		EntityID  func(childComplexity int) int
 		IdleShare func(childComplexity int) int
 		Items     func(childComplexity int) int
 		Name      func(childComplexity int) int
@@ -1999,12 +1999,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BillLine.Amount(childComplexity), true
-	case "BillLine.id":
-		if e.ComplexityRoot.BillLine.ID == nil {
+	case "BillLine.entityId":
+		if e.ComplexityRoot.BillLine.EntityID == nil {
 			break
 		}
 
-		return e.ComplexityRoot.BillLine.ID(childComplexity), true
+		return e.ComplexityRoot.BillLine.EntityID(childComplexity), true
 	case "BillLine.idleShare":
 		if e.ComplexityRoot.BillLine.IdleShare == nil {
 			break
@@ -6719,8 +6719,8 @@ type BillItem {
 
 "One line of a bill view: a job, person, BU, cluster or resource and what makes up its amount."
 type BillLine {
-  "The global id of the job, person, BU or cluster; null for RESOURCE lines and for lines without one (e.g. a BU's overhead in a bill by job)."
-  id: ID
+  "The global id of the job, person, BU or cluster; null for RESOURCE lines and for lines without one (e.g. a BU's overhead in a bill by job). Not the line's own id: a line is a figure of one bill."
+  entityId: ID
   name: String!
   resource: BillResource
   amount: Decimal!
@@ -8556,8 +8556,8 @@ func (ec *executionContext) childFields_BillItem(ctx context.Context, field grap
 
 func (ec *executionContext) childFields_BillLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
-	case "id":
-		return ec.fieldContext_BillLine_id(ctx, field)
+	case "entityId":
+		return ec.fieldContext_BillLine_entityId(ctx, field)
 	case "name":
 		return ec.fieldContext_BillLine_name(ctx, field)
 	case "resource":
@@ -15038,16 +15038,16 @@ func (ec *executionContext) fieldContext_BillItem_amount(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("BillItem", field, false, false, "Decimal")
 }
 
-func (ec *executionContext) _BillLine_id(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+func (ec *executionContext) _BillLine_entityId(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_BillLine_id(ctx, field)
+			return ec.fieldContext_BillLine_entityId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ID, nil
+			return obj.EntityID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -15057,7 +15057,7 @@ func (ec *executionContext) _BillLine_id(ctx context.Context, field graphql.Coll
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_BillLine_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_BillLine_entityId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BillLine", field, false, false, "ID")
 }
 
@@ -35939,8 +35939,8 @@ func (ec *executionContext) _BillLine(ctx context.Context, sel ast.SelectionSet,
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("BillLine")
-		case "id":
-			out.Values[i] = ec._BillLine_id(ctx, field, obj)
+		case "entityId":
+			out.Values[i] = ec._BillLine_entityId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}

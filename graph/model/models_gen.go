@@ -161,8 +161,8 @@ type BillItem struct {
 
 // One line of a bill view: a job, person, BU, cluster or resource and what makes up its amount.
 type BillLine struct {
-	// The global id of the job, person, BU or cluster; null for RESOURCE lines and for lines without one (e.g. a BU's overhead in a bill by job).
-	ID       *string       `json:"id,omitempty"`
+	// The global id of the job, person, BU or cluster; null for RESOURCE lines and for lines without one (e.g. a BU's overhead in a bill by job). Not the line's own id: a line is a figure of one bill.
+	EntityID *string       `json:"entityId,omitempty"`
 	Name     string        `json:"name"`
 	Resource *BillResource `json:"resource,omitempty"`
 	Amount   Decimal       `json:"amount"`

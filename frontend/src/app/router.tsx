@@ -42,6 +42,7 @@ const Clustering = page(() => import('../pages/Clustering'), 'Clustering');
 const JobAnalysis = page(() => import('../pages/JobAnalysis'), 'JobAnalysis');
 const QueueAnalysis = page(() => import('../pages/QueueAnalysis'), 'QueueAnalysis');
 const Anomalies = page(() => import('../pages/Anomalies'), 'Anomalies');
+const Cost = page(() => import('../pages/Cost'), 'Cost');
 
 // Workload screens: the personal and BU centres and the job page.
 const Personal = page(() => import('../pages/Personal'), 'Personal');
@@ -249,6 +250,7 @@ const jobRoute = createRoute({
   },
 });
 
+const costRoute = createRoute({ getParentRoute: () => appRoute, path: 'cost', component: Cost });
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -286,6 +288,7 @@ export const routeTree = rootRoute.addChildren([
     buRoute,
     jobRoute,
     schedulerRoute,
+    costRoute,
     stacksRoute,
     auditRoute,
     tokensRoute,
