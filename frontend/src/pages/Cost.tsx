@@ -132,6 +132,20 @@ export function formatMoney(amount: string | null | undefined, currency = ''): s
   return currency ? `${s} ${currency}` : s;
 }
 
+/** Adds amounts of two decimals exactly (in cents, as BigInt): money is never summed as floats. */
+export function sumMoney(amounts: readonly string[]): string {
+  let cents = 0n;
+  for (const a of amounts) {
+    const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(a.trim());
+    if (!m) continue;
+    const v = BigInt(m[2]) * 100n + BigInt((m[3] ?? '').padEnd(2, '0'));
+    cents += m[1] ? -v : v;
+  }
+  const neg = cents < 0n;
+  const abs = neg ? -cents : cents;
+  return `${neg ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
+}
+
 /** The first day of this month (UTC) as YYYY-MM. */
 function thisMonth(now = new Date()): string {
   return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
@@ -382,7 +396,7 @@ export function Cost() {
         <>
           <div className="stat-strip" data-testid="cost-summary">
             <Stat label="Total" value={formatMoney(data.byCluster.total, currency)} testId="cost-total" />
-            <Stat label="Usage" value={formatMoney(usage.reduce((s, l) => s + Number(l.amount), 0).toFixed(2), currency)} sub="CPU and memory" />
+            <Stat label="Usage" value={formatMoney(sumMoney(usage.map((l) => l.amount)), currency)} sub="CPU and memory" />
             <Stat label="Idle cost" value={formatMoney(idle, currency)} sub="capacity no job was charged for" testId="cost-idle" />
             <Stat label="Overhead" value={formatMoney(overhead, currency)} />
           </div>
