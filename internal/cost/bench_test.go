@@ -115,3 +115,28 @@ func BenchmarkBillsByBUMonth(b *testing.B) {
 	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "ms-median")
 	b.ReportMetric(float64(times[len(times)*95/100].Microseconds())/1000, "ms-p95")
 }
+
+// BenchmarkBillDayRewriteOnly is BenchmarkBillDay's floor in the same run:
+// replacing the day's ~300,000 bill lines, already priced, in one
+// transaction (delete, then INSERT … SELECT from a copy), with no reading
+// of usage, no pricing and no sums.
+func BenchmarkBillDayRewriteOnly(b *testing.B) {
+	pool := dbtest.New(b)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	benchFleet(b, pool, day)
+	_, err := cost.NewBiller(pool, cost.Config{}, cost.BillingConfig{}, nil).Bill(ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
+	require.NoError(b, err)
+	_, err = pool.Exec(ctx, `CREATE TABLE bill_line_copy AS SELECT * FROM bill_line`)
+	require.NoError(b, err)
+	b.ResetTimer()
+	for b.Loop() {
+		tx, err := pool.Begin(ctx)
+		require.NoError(b, err)
+		_, err = tx.Exec(ctx, `DELETE FROM bill_line WHERE day = $1`, day)
+		require.NoError(b, err)
+		_, err = tx.Exec(ctx, `INSERT INTO bill_line SELECT * FROM bill_line_copy`)
+		require.NoError(b, err)
+		require.NoError(b, tx.Commit(ctx))
+	}
+}

@@ -274,7 +274,7 @@ func price(in *dayInput, cfg Config, day time.Time) ([]line, []clusterTotal) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	var lines []line
+	lines := make([]line, 0, 3*len(in.jobs)+4*len(in.hours))
 	var totals []clusterTotal
 	for _, id := range ids {
 		h := in.hours[id]
@@ -341,6 +341,9 @@ func price(in *dayInput, cfg Config, day time.Time) ([]line, []clusterTotal) {
 		}
 		idleRaw := capCost.Sub(usageRaw)
 		if usageRaw.IsPositive() {
+			// One division per cluster: each job's share is its usage times
+			// this ratio (to 20 places; what that leaves is on ROUNDING).
+			ratio := idleRaw.DivRound(usageRaw, 20)
 			for i, j := range jobs {
 				if raw[i].IsZero() {
 					continue
@@ -349,7 +352,7 @@ func price(in *dayInput, cfg Config, day time.Time) ([]line, []clusterTotal) {
 				if bu == nil {
 					bu = owner
 				}
-				a := idleRaw.Mul(raw[i]).Div(usageRaw).Round(cents)
+				a := raw[i].Mul(ratio).Round(cents)
 				t.idle = t.idle.Add(a)
 				share(Idle, &jobs[i].jobID, j.person, bu, a)
 			}
