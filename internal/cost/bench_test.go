@@ -2,6 +2,7 @@ package cost_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -18,11 +19,13 @@ import (
 )
 
 // benchFleet writes the billing benchmark's day: 200 clusters with a level
-// every hour, 20 BUs, 2,000 people, 100,000 jobs of one run each (one to
-// three hours of usage, 200,000 usage hours), and a card per kind.
-func benchFleet(b *testing.B, pool *pgxpool.Pool, day time.Time) {
+// every hour, 20 BUs, 2,000 people, and 100,000 job runs of two hours each
+// spread over jobs jobs (100,000: every run its own job, the most lines; fewer:
+// scheduled jobs running several times a day), and a card per kind.
+func benchFleet(b *testing.B, pool *pgxpool.Pool, day time.Time, jobs int) {
 	b.Helper()
 	ctx := context.Background()
+	runs := 100_000 / jobs
 	for _, sql := range []string{
 		`INSERT INTO bu (name, code) SELECT 'BU ' || g, 'BU' || g FROM generate_series(1, 20) g`,
 		`INSERT INTO person (login, name, bu_id) SELECT 'p' || g, 'P ' || g, (SELECT min(id) FROM bu) + g % 20 FROM generate_series(1, 2000) g`,
@@ -32,13 +35,16 @@ func benchFleet(b *testing.B, pool *pgxpool.Pool, day time.Time) {
 			SELECT c.id, $1::timestamptz + make_interval(hours => h), 0, cap, 0, 0, 50, 60, d
 			FROM cluster c, generate_series(0, 23) h,
 			     LATERAL (VALUES ('CPU', 4000.0), ('MEMORY', 4000.0 * 8 * 1073741824)) v(d, cap)`,
-		`INSERT INTO job (namespace, name, owner_id, cluster_id)
-			SELECT 'bench', 'j' || g, (SELECT min(id) FROM person) + g % 2000, (SELECT min(id) FROM cluster) + g % 200
-			FROM generate_series(1, 100000) g`,
-		`INSERT INTO job_usage_1h (job_id, hour, runs, requested_core_seconds, used_core_seconds, requested_memory_byte_seconds, used_memory_byte_seconds)
-			SELECT j.id, $1::timestamptz + make_interval(hours => (j.id % 21)::int + k), 1,
-			       3600 * (1 + j.id % 8), 3600 * (j.id % 7) + 17.5, 3600 * 4 * 1073741824.0, 3600 * (j.id % 5) * 1073741824.0
-			FROM job j, generate_series(0, 1) k`,
+		fmt.Sprintf(`INSERT INTO job (namespace, name, owner_id, cluster_id)
+			SELECT 'bench', 'j' || g, (SELECT min(id) FROM person) + g %% 2000, (SELECT min(id) FROM cluster) + g %% 200
+			FROM generate_series(1, %d) g`, jobs),
+		// Run r of a job starts at hour (id + r * 24/runs) mod 22 and lasts two
+		// hours; runs of one job never share an hour.
+		fmt.Sprintf(`INSERT INTO job_usage_1h (job_id, hour, runs, requested_core_seconds, used_core_seconds, requested_memory_byte_seconds, used_memory_byte_seconds)
+			SELECT j.id, $1::timestamptz + make_interval(hours => ((j.id + r * (24 / %[1]d)) %% 22)::int + k), 1,
+			       3600 * (1 + j.id %% 8), 3600 * (j.id %% 7) + 17.5, 3600 * 4 * 1073741824.0, 3600 * (j.id %% 5) * 1073741824.0
+			FROM job j, generate_series(0, %[1]d - 1) r, generate_series(0, 1) k
+			ON CONFLICT (job_id, hour) DO UPDATE SET runs = job_usage_1h.runs + 1`, runs),
 	} {
 		_, err := pool.Exec(ctx, sql, argsFor(sql, day)...)
 		require.NoError(b, err)
@@ -59,25 +65,30 @@ func argsFor(sql string, day time.Time) []any {
 
 // BenchmarkBillDay bills one day of 100,000 job runs over 200 clusters
 // (target < 10 s): ownership recorded, usage and capacity read, lines priced
-// and written, the daily sums derived, in one transaction.
+// and written with the daily sums, in one transaction, replacing the day. Two
+// shapes: every run its own job (the most lines, ~300,000), and 25,000 jobs
+// running four times a day.
 func BenchmarkBillDay(b *testing.B) {
-	pool := dbtest.New(b)
-	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	benchFleet(b, pool, day)
-	logger := slog.New(slog.DiscardHandler)
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, jobs := range []int{100_000, 25_000} {
+		b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
+			pool := dbtest.New(b)
+			day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+			benchFleet(b, pool, day, jobs)
+			logger := slog.New(slog.DiscardHandler)
+			if testing.Verbose() {
+				logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+			biller := cost.NewBiller(pool, cost.Config{}, cost.BillingConfig{}, logger)
+			ctx := context.Background()
+			var lines int
+			for b.Loop() {
+				res, err := biller.Bill(ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
+				require.NoError(b, err)
+				lines = res.Lines
+			}
+			b.ReportMetric(float64(lines), "lines")
+		})
 	}
-	biller := cost.NewBiller(pool, cost.Config{}, cost.BillingConfig{}, logger)
-	ctx := context.Background()
-	b.ResetTimer()
-	var lines int
-	for b.Loop() {
-		res, err := biller.Bill(ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
-		require.NoError(b, err)
-		lines = res.Lines
-	}
-	b.ReportMetric(float64(lines), "lines")
 }
 
 // BenchmarkBillsByBUMonth reads bills(groupBy: BU, period: month) (target
@@ -88,7 +99,7 @@ func BenchmarkBillsByBUMonth(b *testing.B) {
 	pool := dbtest.New(b)
 	ctx := context.Background()
 	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	benchFleet(b, pool, day)
+	benchFleet(b, pool, day, 100_000)
 	_, err := cost.NewBiller(pool, cost.Config{}, cost.BillingConfig{}, slog.New(slog.DiscardHandler)).Bill(ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
 	require.NoError(b, err)
 	for _, table := range []string{"bill_bu_day", "bill_cluster_day", "bill_person_day"} {
@@ -124,7 +135,7 @@ func BenchmarkBillDayRewriteOnly(b *testing.B) {
 	pool := dbtest.New(b)
 	ctx := context.Background()
 	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	benchFleet(b, pool, day)
+	benchFleet(b, pool, day, 100_000)
 	_, err := cost.NewBiller(pool, cost.Config{}, cost.BillingConfig{}, nil).Bill(ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
 	require.NoError(b, err)
 	_, err = pool.Exec(ctx, `CREATE TABLE bill_line_copy AS SELECT * FROM bill_line`)
