@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 
 	"github.com/teslaops/tesla/internal/db"
@@ -401,7 +402,7 @@ func writeDay(ctx context.Context, tx pgx.Tx, day time.Time, lines []line, total
 		[]string{"day", "cluster_id", "resource", "job_id", "person_id", "bu_id", "quantity", "unit", "unit_price", "amount", "rate_card_id"},
 		pgx.CopyFromSlice(len(lines), func(i int) ([]any, error) {
 			l := &lines[i]
-			return []any{day, l.cluster, string(l.resource), l.job, l.person, l.bu, l.quantity, l.unit, l.unitPrice, l.amount, l.card}, nil
+			return []any{day, l.cluster, string(l.resource), l.job, l.person, l.bu, numeric(l.quantity), l.unit, numeric(l.unitPrice), numeric(l.amount), l.card}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("error writing bill lines: %w", err)
@@ -490,4 +491,10 @@ func sumLines(lines []line) []sumTable {
 		}
 	}
 	return tables
+}
+
+// numeric encodes a decimal for COPY as pgtype.Numeric straight from its
+// coefficient and exponent.
+func numeric(d decimal.Decimal) pgtype.Numeric {
+	return pgtype.Numeric{Int: d.Coefficient(), Exp: d.Exponent(), Valid: true}
 }
