@@ -318,6 +318,7 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	setWorkloadComplexity(c, now)
 	setIntelligenceComplexity(c)
 	setHardwareComplexity(c)
+	setMoneyComplexity(c)
 	// One ResourceManager per cluster at most.
 	c.Query.YarnTargets = func(child int) int { return 1 + child*nominalClusters }
 }

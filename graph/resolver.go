@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/hardware"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -52,6 +53,8 @@ type Resolver struct {
 	InventoryImport *invfile.Importer
 	// Hardware serves faults, repair tickets, lifecycles and failure rates.
 	Hardware *hardware.Service
+	// Cost serves rate cards and bills.
+	Cost *cost.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

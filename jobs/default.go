@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/internal/workload"
@@ -21,6 +22,7 @@ const (
 	NameHostHours         = "host-hours"
 	NameMachineClustering = "machine-clustering"
 	NameJobAnalysis       = "job-analysis"
+	NameBilling           = "billing"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -37,7 +39,9 @@ const (
 //   - machine-clustering hourly: it reads a day of hourly sums, which change
 //     once an hour;
 //   - job-analysis every 10 minutes: a job's findings follow its finished runs
-//     within minutes, and each pass reads only the runs changed since the last.
+//     within minutes, and each pass reads only the runs changed since the last;
+//   - billing hourly: usage is hourly, and each pass re-bills yesterday (late
+//     usage) and today up to the last complete hour.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -46,6 +50,7 @@ var defaultSchedules = map[string]Schedule{
 	NameHostHours:         {Interval: 5 * time.Minute, Timeout: 10 * time.Minute},
 	NameMachineClustering: {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameJobAnalysis:       {Interval: 10 * time.Minute, Timeout: 10 * time.Minute},
+	NameBilling:           {Interval: time.Hour, Timeout: 10 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -70,6 +75,10 @@ type DefaultConfig struct {
 	Clustering clustering.Config
 	// JobAnalysis tunes the job analysis (thresholds, batch size).
 	JobAnalysis workload.AnalysisConfig
+	// Cost is the installation's money settings (currency, overhead rule).
+	Cost cost.Config
+	// Billing tunes the billing job.
+	Billing cost.BillingConfig
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
@@ -77,7 +86,7 @@ type DefaultConfig struct {
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
-// (hourly) and job-analysis (every 10 minutes).
+// (hourly), job-analysis (every 10 minutes) and billing (hourly).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -95,5 +104,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		hostHoursJob(pool, spec, cfg.HostHours),
 		clusteringJob(pool, spec, cfg.Clustering),
 		jobAnalysisJob(pool, spec, cfg.JobAnalysis),
+		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 	}
 }

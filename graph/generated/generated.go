@@ -50,6 +50,7 @@ type ResolverRoot interface {
 	Platform() PlatformResolver
 	Query() QueryResolver
 	Queue() QueueResolver
+	RateCard() RateCardResolver
 	RepairTicket() RepairTicketResolver
 	RepairTicketEvent() RepairTicketEventResolver
 	ReplacementCandidate() ReplacementCandidateResolver
@@ -181,6 +182,7 @@ type ComplexityRoot struct {
 		Children          func(childComplexity int) int
 		Clusters          func(childComplexity int) int
 		Code              func(childComplexity int) int
+		Cost              func(childComplexity int, period model.BillPeriodInput) int
 		Depth             func(childComplexity int) int
 		ID                func(childComplexity int) int
 		JobPriorityPolicy func(childComplexity int) int
@@ -207,9 +209,41 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	Bill struct {
+		CSVURL     func(childComplexity int) int
+		Currency   func(childComplexity int) int
+		From       func(childComplexity int) int
+		GroupBy    func(childComplexity int) int
+		Lines      func(childComplexity int) int
+		To         func(childComplexity int) int
+		Total      func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	BillItem struct {
+		Amount    func(childComplexity int) int
+		Quantity  func(childComplexity int) int
+		Resource  func(childComplexity int) int
+		Unit      func(childComplexity int) int
+		UnitPrice func(childComplexity int) int
+	}
+
+	BillLine struct {
+		Amount    func(childComplexity int) int
+		EntityID  func(childComplexity int) int
+		IdleShare func(childComplexity int) int
+		Items     func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Overhead  func(childComplexity int) int
+		Resource  func(childComplexity int) int
+		Rounding  func(childComplexity int) int
+		Usage     func(childComplexity int) int
+	}
+
 	Cluster struct {
 		AnomalyAnalysis    func(childComplexity int, window *model.Duration) int
 		Capacity           func(childComplexity int) int
+		Cost               func(childComplexity int, period model.BillPeriodInput) int
 		CreatedAt          func(childComplexity int) int
 		Description        func(childComplexity int) int
 		Forecast           func(childComplexity int, dimensions []model.WatermarkDimension) int
@@ -281,6 +315,26 @@ type ComplexityRoot struct {
 		Silhouette func(childComplexity int) int
 	}
 
+	CostBreakdown struct {
+		Bu        func(childComplexity int) int
+		ByBu      func(childComplexity int) int
+		ByCluster func(childComplexity int) int
+		Month     func(childComplexity int) int
+		Summary   func(childComplexity int) int
+	}
+
+	CostSummary struct {
+		Amount    func(childComplexity int) int
+		Currency  func(childComplexity int) int
+		From      func(childComplexity int) int
+		IdleShare func(childComplexity int) int
+		Items     func(childComplexity int) int
+		Overhead  func(childComplexity int) int
+		Rounding  func(childComplexity int) int
+		To        func(childComplexity int) int
+		Usage     func(childComplexity int) int
+	}
+
 	CreateApiTokenPayload struct {
 		APIToken   func(childComplexity int) int
 		Token      func(childComplexity int) int
@@ -311,6 +365,11 @@ type ComplexityRoot struct {
 	DatasetEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DeleteRateCardPayload struct {
+		RateCard   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	FieldChange struct {
@@ -705,6 +764,7 @@ type ComplexityRoot struct {
 		CreatePerson           func(childComplexity int, input model.CreatePersonInput) int
 		DeactivateBu           func(childComplexity int, input model.DeactivateBUInput) int
 		DeactivatePerson       func(childComplexity int, input model.DeactivatePersonInput) int
+		DeleteRateCard         func(childComplexity int, input model.DeleteRateCardInput) int
 		ImportInventory        func(childComplexity int, input model.ImportInventoryInput) int
 		MoveHosts              func(childComplexity int, input model.MoveHostsInput) int
 		OpenRepairTicket       func(childComplexity int, input model.OpenRepairTicketInput) int
@@ -724,6 +784,7 @@ type ComplexityRoot struct {
 		UpdateBu               func(childComplexity int, input model.UpdateBUInput) int
 		UpdateCluster          func(childComplexity int, input model.UpdateClusterInput) int
 		UpdatePerson           func(childComplexity int, input model.UpdatePersonInput) int
+		UpsertRateCard         func(childComplexity int, input model.UpsertRateCardInput) int
 	}
 
 	PageInfo struct {
@@ -746,6 +807,7 @@ type ComplexityRoot struct {
 	Person struct {
 		Active    func(childComplexity int) int
 		Bu        func(childComplexity int) int
+		Cost      func(childComplexity int, period model.BillPeriodInput) int
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -795,10 +857,13 @@ type ComplexityRoot struct {
 		APITokens           func(childComplexity int, first *int, after *string, last *int, before *string) int
 		Anomalies           func(childComplexity int, filter *model.AnomalyFilter, first *int, after *string) int
 		AuditLog            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
+		Bills               func(childComplexity int, groupBy model.BillGroupBy, period model.BillPeriodInput, filter *model.BillFilter, first *int) int
 		Bu                  func(childComplexity int, id *string, code *string) int
 		Bus                 func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
 		Cluster             func(childComplexity int, id *string, name *string) int
 		Clusters            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
+		CostBreakdown       func(childComplexity int, bu string, month time.Time) int
+		Currency            func(childComplexity int) int
 		Dataset             func(childComplexity int, id *string, namespace *string, name *string) int
 		Datasets            func(childComplexity int, first *int, after *string, namespace *string) int
 		HardwareFaults      func(childComplexity int, filter *model.HardwareFaultFilter, first *int, after *string) int
@@ -820,6 +885,7 @@ type ComplexityRoot struct {
 		Platform            func(childComplexity int) int
 		Queue               func(childComplexity int, id string) int
 		Queues              func(childComplexity int, cluster *string, first *int, after *string) int
+		RateCards           func(childComplexity int) int
 		RepairTickets       func(childComplexity int, filter *model.RepairTicketFilter, first *int, after *string) int
 		SchedulerJobs       func(childComplexity int) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
@@ -885,6 +951,19 @@ type ComplexityRoot struct {
 		Ts                 func(childComplexity int) int
 		UsedMemoryBytes    func(childComplexity int) int
 		UsedVcores         func(childComplexity int) int
+	}
+
+	RateCard struct {
+		Cluster          func(childComplexity int) int
+		ClusterKind      func(childComplexity int) int
+		CoreHour         func(childComplexity int) int
+		ID               func(childComplexity int) int
+		MemoryGbHour     func(childComplexity int) int
+		Note             func(childComplexity int) int
+		OverheadPerMonth func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		ValidFrom        func(childComplexity int) int
+		ValidTo          func(childComplexity int) int
 	}
 
 	RegisterHostsPayload struct {
@@ -1068,6 +1147,11 @@ type ComplexityRoot struct {
 		WatermarkUpdated func(childComplexity int, clusterID string) int
 	}
 
+	UpsertRateCardPayload struct {
+		RateCard   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	UserError struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
@@ -1173,6 +1257,7 @@ type BUResolver interface {
 	People(ctx context.Context, obj *model.BU, first *int, after *string, last *int, before *string) (*model.PersonConnection, error)
 	Clusters(ctx context.Context, obj *model.BU) ([]*model.Cluster, error)
 
+	Cost(ctx context.Context, obj *model.BU, period model.BillPeriodInput) (*model.CostSummary, error)
 	Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 	JobPriorityPolicy(ctx context.Context, obj *model.BU) (*model.JobPriorityPolicy, error)
 }
@@ -1184,6 +1269,7 @@ type ClusterResolver interface {
 	Capacity(ctx context.Context, obj *model.Cluster) (*model.ClusterCapacity, error)
 	Hosts(ctx context.Context, obj *model.Cluster, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) (*model.HostConnection, error)
 	AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error)
+	Cost(ctx context.Context, obj *model.Cluster, period model.BillPeriodInput) (*model.CostSummary, error)
 	WatermarkThreshold(ctx context.Context, obj *model.Cluster) (float64, error)
 	Watermarks(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) ([]*model.WatermarkSeries, error)
 	WatermarkNow(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension) ([]*model.WatermarkLevel, error)
@@ -1265,6 +1351,8 @@ type MutationResolver interface {
 	SetHostLifecycle(ctx context.Context, input model.SetHostLifecycleInput) (*model.HostLifecyclePayload, error)
 	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
 	AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error)
+	UpsertRateCard(ctx context.Context, input model.UpsertRateCardInput) (*model.UpsertRateCardPayload, error)
+	DeleteRateCard(ctx context.Context, input model.DeleteRateCardInput) (*model.DeleteRateCardPayload, error)
 	SetWatermarkThreshold(ctx context.Context, input model.SetWatermarkThresholdInput) (*model.SetWatermarkThresholdPayload, error)
 	SetJobPriority(ctx context.Context, input model.SetJobPriorityInput) (*model.Job, error)
 	SetJobPriorityPolicy(ctx context.Context, input model.SetJobPriorityPolicyInput) (*model.JobPriorityPolicy, error)
@@ -1274,6 +1362,7 @@ type MutationResolver interface {
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
 
+	Cost(ctx context.Context, obj *model.Person, period model.BillPeriodInput) (*model.CostSummary, error)
 	Jobs(ctx context.Context, obj *model.Person, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 }
 type PlatformResolver interface {
@@ -1311,6 +1400,10 @@ type QueryResolver interface {
 	HostsToReplace(ctx context.Context, first *int) ([]*model.ReplacementCandidate, error)
 	MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error)
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
+	Currency(ctx context.Context) (string, error)
+	RateCards(ctx context.Context) ([]*model.RateCard, error)
+	Bills(ctx context.Context, groupBy model.BillGroupBy, period model.BillPeriodInput, filter *model.BillFilter, first *int) (*model.Bill, error)
+	CostBreakdown(ctx context.Context, bu string, month time.Time) (*model.CostBreakdown, error)
 	SchedulerJobs(ctx context.Context) ([]*model.SchedulerJob, error)
 	WatermarkThresholds(ctx context.Context) ([]*model.WatermarkThreshold, error)
 	Jobs(ctx context.Context, filter *model.JobFilter, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
@@ -1333,6 +1426,9 @@ type QueueResolver interface {
 	Usage(ctx context.Context, obj *model.Queue, from *time.Time, to *time.Time, maxPoints *int) (*model.QueueUsage, error)
 	Jobs(ctx context.Context, obj *model.Queue, first *int, after *string, from *time.Time, to *time.Time) (*model.QueueJobConnection, error)
 	Findings(ctx context.Context, obj *model.Queue) ([]*model.JobFinding, error)
+}
+type RateCardResolver interface {
+	Cluster(ctx context.Context, obj *model.RateCard) (*model.Cluster, error)
 }
 type RepairTicketResolver interface {
 	Host(ctx context.Context, obj *model.RepairTicket) (*model.Host, error)
@@ -1864,6 +1960,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BU.Code(childComplexity), true
+	case "BU.cost":
+		if e.ComplexityRoot.BU.Cost == nil {
+			break
+		}
+
+		args, err := ec.field_BU_cost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BU.Cost(childComplexity, args["period"].(model.BillPeriodInput)), true
 	case "BU.depth":
 		if e.ComplexityRoot.BU.Depth == nil {
 			break
@@ -1968,6 +2075,141 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BUPayload.UserErrors(childComplexity), true
 
+	case "Bill.csvUrl":
+		if e.ComplexityRoot.Bill.CSVURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.CSVURL(childComplexity), true
+	case "Bill.currency":
+		if e.ComplexityRoot.Bill.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.Currency(childComplexity), true
+	case "Bill.from":
+		if e.ComplexityRoot.Bill.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.From(childComplexity), true
+	case "Bill.groupBy":
+		if e.ComplexityRoot.Bill.GroupBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.GroupBy(childComplexity), true
+	case "Bill.lines":
+		if e.ComplexityRoot.Bill.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.Lines(childComplexity), true
+	case "Bill.to":
+		if e.ComplexityRoot.Bill.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.To(childComplexity), true
+	case "Bill.total":
+		if e.ComplexityRoot.Bill.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.Total(childComplexity), true
+	case "Bill.totalCount":
+		if e.ComplexityRoot.Bill.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Bill.TotalCount(childComplexity), true
+
+	case "BillItem.amount":
+		if e.ComplexityRoot.BillItem.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillItem.Amount(childComplexity), true
+	case "BillItem.quantity":
+		if e.ComplexityRoot.BillItem.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillItem.Quantity(childComplexity), true
+	case "BillItem.resource":
+		if e.ComplexityRoot.BillItem.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillItem.Resource(childComplexity), true
+	case "BillItem.unit":
+		if e.ComplexityRoot.BillItem.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillItem.Unit(childComplexity), true
+	case "BillItem.unitPrice":
+		if e.ComplexityRoot.BillItem.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillItem.UnitPrice(childComplexity), true
+
+	case "BillLine.amount":
+		if e.ComplexityRoot.BillLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Amount(childComplexity), true
+	case "BillLine.entityId":
+		if e.ComplexityRoot.BillLine.EntityID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.EntityID(childComplexity), true
+	case "BillLine.idleShare":
+		if e.ComplexityRoot.BillLine.IdleShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.IdleShare(childComplexity), true
+	case "BillLine.items":
+		if e.ComplexityRoot.BillLine.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Items(childComplexity), true
+	case "BillLine.name":
+		if e.ComplexityRoot.BillLine.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Name(childComplexity), true
+	case "BillLine.overhead":
+		if e.ComplexityRoot.BillLine.Overhead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Overhead(childComplexity), true
+	case "BillLine.resource":
+		if e.ComplexityRoot.BillLine.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Resource(childComplexity), true
+	case "BillLine.rounding":
+		if e.ComplexityRoot.BillLine.Rounding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Rounding(childComplexity), true
+	case "BillLine.usage":
+		if e.ComplexityRoot.BillLine.Usage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BillLine.Usage(childComplexity), true
+
 	case "Cluster.anomalyAnalysis":
 		if e.ComplexityRoot.Cluster.AnomalyAnalysis == nil {
 			break
@@ -1985,6 +2227,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Capacity(childComplexity), true
+	case "Cluster.cost":
+		if e.ComplexityRoot.Cluster.Cost == nil {
+			break
+		}
+
+		args, err := ec.field_Cluster_cost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.Cost(childComplexity, args["period"].(model.BillPeriodInput)), true
 	case "Cluster.createdAt":
 		if e.ComplexityRoot.Cluster.CreatedAt == nil {
 			break
@@ -2284,6 +2537,92 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClusteringCandidate.Silhouette(childComplexity), true
 
+	case "CostBreakdown.bu":
+		if e.ComplexityRoot.CostBreakdown.Bu == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostBreakdown.Bu(childComplexity), true
+	case "CostBreakdown.byBU":
+		if e.ComplexityRoot.CostBreakdown.ByBu == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostBreakdown.ByBu(childComplexity), true
+	case "CostBreakdown.byCluster":
+		if e.ComplexityRoot.CostBreakdown.ByCluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostBreakdown.ByCluster(childComplexity), true
+	case "CostBreakdown.month":
+		if e.ComplexityRoot.CostBreakdown.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostBreakdown.Month(childComplexity), true
+	case "CostBreakdown.summary":
+		if e.ComplexityRoot.CostBreakdown.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostBreakdown.Summary(childComplexity), true
+
+	case "CostSummary.amount":
+		if e.ComplexityRoot.CostSummary.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.Amount(childComplexity), true
+	case "CostSummary.currency":
+		if e.ComplexityRoot.CostSummary.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.Currency(childComplexity), true
+	case "CostSummary.from":
+		if e.ComplexityRoot.CostSummary.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.From(childComplexity), true
+	case "CostSummary.idleShare":
+		if e.ComplexityRoot.CostSummary.IdleShare == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.IdleShare(childComplexity), true
+	case "CostSummary.items":
+		if e.ComplexityRoot.CostSummary.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.Items(childComplexity), true
+	case "CostSummary.overhead":
+		if e.ComplexityRoot.CostSummary.Overhead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.Overhead(childComplexity), true
+	case "CostSummary.rounding":
+		if e.ComplexityRoot.CostSummary.Rounding == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.Rounding(childComplexity), true
+	case "CostSummary.to":
+		if e.ComplexityRoot.CostSummary.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.To(childComplexity), true
+	case "CostSummary.usage":
+		if e.ComplexityRoot.CostSummary.Usage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostSummary.Usage(childComplexity), true
+
 	case "CreateApiTokenPayload.apiToken":
 		if e.ComplexityRoot.CreateApiTokenPayload.APIToken == nil {
 			break
@@ -2395,6 +2734,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DatasetEdge.Node(childComplexity), true
+
+	case "DeleteRateCardPayload.rateCard":
+		if e.ComplexityRoot.DeleteRateCardPayload.RateCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteRateCardPayload.RateCard(childComplexity), true
+	case "DeleteRateCardPayload.userErrors":
+		if e.ComplexityRoot.DeleteRateCardPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteRateCardPayload.UserErrors(childComplexity), true
 
 	case "FieldChange.field":
 		if e.ComplexityRoot.FieldChange.Field == nil {
@@ -4079,6 +4431,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivatePerson(childComplexity, args["input"].(model.DeactivatePersonInput)), true
+	case "Mutation.deleteRateCard":
+		if e.ComplexityRoot.Mutation.DeleteRateCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteRateCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteRateCard(childComplexity, args["input"].(model.DeleteRateCardInput)), true
 	case "Mutation.importInventory":
 		if e.ComplexityRoot.Mutation.ImportInventory == nil {
 			break
@@ -4283,6 +4646,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(model.UpdatePersonInput)), true
+	case "Mutation.upsertRateCard":
+		if e.ComplexityRoot.Mutation.UpsertRateCard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_upsertRateCard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpsertRateCard(childComplexity, args["input"].(model.UpsertRateCardInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -4364,6 +4738,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.Bu(childComplexity), true
+	case "Person.cost":
+		if e.ComplexityRoot.Person.Cost == nil {
+			break
+		}
+
+		args, err := ec.field_Person_cost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Person.Cost(childComplexity, args["period"].(model.BillPeriodInput)), true
 	case "Person.createdAt":
 		if e.ComplexityRoot.Person.CreatedAt == nil {
 			break
@@ -4601,6 +4986,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.AuditFilter)), true
+	case "Query.bills":
+		if e.ComplexityRoot.Query.Bills == nil {
+			break
+		}
+
+		args, err := ec.field_Query_bills_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Bills(childComplexity, args["groupBy"].(model.BillGroupBy), args["period"].(model.BillPeriodInput), args["filter"].(*model.BillFilter), args["first"].(*int)), true
 	case "Query.bu":
 		if e.ComplexityRoot.Query.Bu == nil {
 			break
@@ -4645,6 +5041,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Clusters(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.ClusterFilter), args["orderBy"].(*model.ClusterOrder)), true
+	case "Query.costBreakdown":
+		if e.ComplexityRoot.Query.CostBreakdown == nil {
+			break
+		}
+
+		args, err := ec.field_Query_costBreakdown_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CostBreakdown(childComplexity, args["bu"].(string), args["month"].(time.Time)), true
+	case "Query.currency":
+		if e.ComplexityRoot.Query.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Currency(childComplexity), true
 	case "Query.dataset":
 		if e.ComplexityRoot.Query.Dataset == nil {
 			break
@@ -4867,6 +5280,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Queues(childComplexity, args["cluster"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.rateCards":
+		if e.ComplexityRoot.Query.RateCards == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RateCards(childComplexity), true
 	case "Query.repairTickets":
 		if e.ComplexityRoot.Query.RepairTickets == nil {
 			break
@@ -5163,6 +5582,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QueueUsagePoint.UsedVcores(childComplexity), true
+
+	case "RateCard.cluster":
+		if e.ComplexityRoot.RateCard.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.Cluster(childComplexity), true
+	case "RateCard.clusterKind":
+		if e.ComplexityRoot.RateCard.ClusterKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.ClusterKind(childComplexity), true
+	case "RateCard.coreHour":
+		if e.ComplexityRoot.RateCard.CoreHour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.CoreHour(childComplexity), true
+	case "RateCard.id":
+		if e.ComplexityRoot.RateCard.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.ID(childComplexity), true
+	case "RateCard.memoryGbHour":
+		if e.ComplexityRoot.RateCard.MemoryGbHour == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.MemoryGbHour(childComplexity), true
+	case "RateCard.note":
+		if e.ComplexityRoot.RateCard.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.Note(childComplexity), true
+	case "RateCard.overheadPerMonth":
+		if e.ComplexityRoot.RateCard.OverheadPerMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.OverheadPerMonth(childComplexity), true
+	case "RateCard.updatedAt":
+		if e.ComplexityRoot.RateCard.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.UpdatedAt(childComplexity), true
+	case "RateCard.validFrom":
+		if e.ComplexityRoot.RateCard.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.ValidFrom(childComplexity), true
+	case "RateCard.validTo":
+		if e.ComplexityRoot.RateCard.ValidTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.ValidTo(childComplexity), true
 
 	case "RegisterHostsPayload.created":
 		if e.ComplexityRoot.RegisterHostsPayload.Created == nil {
@@ -5879,6 +6359,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.WatermarkUpdated(childComplexity, args["clusterId"].(string)), true
 
+	case "UpsertRateCardPayload.rateCard":
+		if e.ComplexityRoot.UpsertRateCardPayload.RateCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpsertRateCardPayload.RateCard(childComplexity), true
+	case "UpsertRateCardPayload.userErrors":
+		if e.ComplexityRoot.UpsertRateCardPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpsertRateCardPayload.UserErrors(childComplexity), true
+
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
 			break
@@ -6206,6 +6699,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AnomalyFilter", ec.unmarshalInputAnomalyFilter),
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
 			graphql.NewInputUnmarshaler("BUFilter", ec.unmarshalInputBUFilter),
+			graphql.NewInputUnmarshaler("BillFilter", ec.unmarshalInputBillFilter),
+			graphql.NewInputUnmarshaler("BillPeriodInput", ec.unmarshalInputBillPeriodInput),
 			graphql.NewInputUnmarshaler("ClusterFilter", ec.unmarshalInputClusterFilter),
 			graphql.NewInputUnmarshaler("ClusterOrder", ec.unmarshalInputClusterOrder),
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
@@ -6215,6 +6710,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("DeactivateBUInput", ec.unmarshalInputDeactivateBUInput),
 			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
+			graphql.NewInputUnmarshaler("DeleteRateCardInput", ec.unmarshalInputDeleteRateCardInput),
 			graphql.NewInputUnmarshaler("HardwareFaultFilter", ec.unmarshalInputHardwareFaultFilter),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
 			graphql.NewInputUnmarshaler("HostOrder", ec.unmarshalInputHostOrder),
@@ -6242,6 +6738,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateBUInput", ec.unmarshalInputUpdateBUInput),
 			graphql.NewInputUnmarshaler("UpdateClusterInput", ec.unmarshalInputUpdateClusterInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
+			graphql.NewInputUnmarshaler("UpsertRateCardInput", ec.unmarshalInputUpsertRateCardInput),
 		)
 	}
 	first := true
@@ -7187,6 +7684,201 @@ extend type Mutation {
 extend type Subscription {
   "Each anomaly as it opens, optionally of one cluster and at least some severity."
   anomalyRaised(clusterId: ID, minSeverity: AnomalySeverity): Anomaly!
+}
+`, BuiltIn: false},
+	{Name: "../schema/money.graphqls", Input: `# Money: rate cards and bills (internal/cost, docs/cost.md). Amounts are
+# Decimal strings in the installation's currency (Query.currency), never
+# floats. Who sees which bill lines: ADMIN and OPERATOR all, a BU admin their
+# BU subtree, anyone else their own lines; a filter outside that is FORBIDDEN.
+
+"What a bill view adds its lines up by."
+enum BillGroupBy {
+  JOB
+  PERSON
+  BU
+  CLUSTER
+  RESOURCE
+}
+
+"What a bill line charges for."
+enum BillResource {
+  "Core-hours: each hour max(requested, used)."
+  CPU
+  "Memory GB-hours (GB = 2^30 bytes): each hour max(requested, used)."
+  MEMORY
+  "A share of the capacity no job was charged for, in proportion to usage cost."
+  IDLE
+  "A share of the cluster's fixed monthly platform overhead."
+  OVERHEAD
+  "What rounding each line to the cent left over, so lines add up to the clusters' cost."
+  ROUNDING
+}
+
+"A calendar period; a week starts on Monday."
+enum PeriodUnit {
+  DAY
+  WEEK
+  MONTH
+}
+
+"The days a bill covers (UTC): the calendar unit containing start, or the days [from, to)."
+input BillPeriodInput {
+  unit: PeriodUnit
+  start: Time
+  from: Time
+  "Exclusive; at most 400 days after from."
+  to: Time
+}
+
+"Narrows a bill view; bu takes the BU's whole subtree."
+input BillFilter {
+  bu: ID
+  person: ID
+  cluster: ID
+  job: ID
+}
+
+"One resource of a bill line: quantity × unitPrice ≈ amount (each daily line is rounded to the cent)."
+type BillItem {
+  resource: BillResource!
+  quantity: Decimal!
+  "core-hour, GB-hour, or the currency for shares (IDLE, OVERHEAD, ROUNDING)."
+  unit: String!
+  "The rate card's price (the average when the period spans several prices); 1 for shares."
+  unitPrice: Decimal!
+  amount: Decimal!
+}
+
+"One line of a bill view: a job, person, BU, cluster or resource and what makes up its amount."
+type BillLine {
+  "The global id of the job, person, BU or cluster; null for RESOURCE lines and for lines without one (e.g. a BU's overhead in a bill by job). Not the line's own id: a line is a figure of one bill."
+  entityId: ID
+  name: String!
+  resource: BillResource
+  amount: Decimal!
+  "CPU and MEMORY."
+  usage: Decimal!
+  idleShare: Decimal!
+  overhead: Decimal!
+  rounding: Decimal!
+  items: [BillItem!]!
+}
+
+"A bill: its lines, largest amount first, and the total of all lines (also those beyond first)."
+type Bill {
+  groupBy: BillGroupBy!
+  from: Time!
+  to: Time!
+  currency: String!
+  total: Decimal!
+  totalCount: Int!
+  lines: [BillLine!]!
+  "The same view as CSV: GET this path with the same credentials."
+  csvUrl: String!
+}
+
+"What a person, BU or cluster cost over a period (under the caller's access)."
+type CostSummary {
+  from: Time!
+  to: Time!
+  currency: String!
+  amount: Decimal!
+  usage: Decimal!
+  idleShare: Decimal!
+  overhead: Decimal!
+  rounding: Decimal!
+  items: [BillItem!]!
+}
+
+"A BU's cost of a month, by cluster and by child BU (each with its subtree; the BU's own lines under its own name)."
+type CostBreakdown {
+  bu: ID!
+  month: Time!
+  summary: CostSummary!
+  byCluster: [BillLine!]!
+  byBU: [BillLine!]!
+}
+
+"""
+Prices of a cluster kind or one cluster (exactly one of clusterKind and
+cluster), for the days [validFrom, validTo). A cluster's own card wins over its
+kind's. Storage is not priced (docs/cost.md).
+"""
+type RateCard {
+  id: ID!
+  clusterKind: ClusterKind
+  cluster: Cluster
+  validFrom: Time!
+  validTo: Time
+  coreHour: Decimal!
+  memoryGbHour: Decimal!
+  "A fixed amount per month for each cluster the card prices, shared among its users."
+  overheadPerMonth: Decimal!
+  note: String!
+  updatedAt: Time!
+}
+
+input UpsertRateCardInput {
+  "Replace this card; create one when absent."
+  id: ID
+  clusterKind: ClusterKind
+  cluster: ID
+  "A day (midnight UTC)."
+  validFrom: Time!
+  "A day after validFrom; open-ended when absent."
+  validTo: Time
+  coreHour: Decimal!
+  memoryGbHour: Decimal!
+  "Kept as it was when absent on a replaced card; 0 on a new one."
+  overheadPerMonth: Decimal
+  note: String
+}
+
+type UpsertRateCardPayload {
+  rateCard: RateCard
+  userErrors: [UserError!]!
+}
+
+input DeleteRateCardInput {
+  id: ID!
+}
+
+type DeleteRateCardPayload {
+  rateCard: RateCard
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "The installation's currency (ISO 4217), the unit of every amount."
+  currency: String!
+  "Every rate card."
+  rateCards: [RateCard!]!
+  "A bill view; first bounds the lines (1..1000)."
+  bills(groupBy: BillGroupBy!, period: BillPeriodInput!, filter: BillFilter, first: Int = 100): Bill!
+  "A BU's cost of the month containing month."
+  costBreakdown(bu: ID!, month: Time!): CostBreakdown!
+}
+
+extend type Mutation {
+  "Create or replace a rate card (ADMIN). Overlaps with another card of the same target are refused, naming it."
+  upsertRateCard(input: UpsertRateCardInput!): UpsertRateCardPayload!
+  "Delete a rate card (ADMIN)."
+  deleteRateCard(input: DeleteRateCardInput!): DeleteRateCardPayload!
+}
+
+extend type Person {
+  "What the person's jobs cost over the period."
+  cost(period: BillPeriodInput!): CostSummary!
+}
+
+extend type BU {
+  "What the BU's subtree cost over the period."
+  cost(period: BillPeriodInput!): CostSummary!
+}
+
+extend type Cluster {
+  "What the cluster cost over the period: its usage, idle, overhead and rounding lines."
+  cost(period: BillPeriodInput!): CostSummary!
 }
 `, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `"""
@@ -8812,6 +9504,8 @@ func (ec *executionContext) childFields_BU(ctx context.Context, field graphql.Co
 		return ec.fieldContext_BU_clusters(ctx, field)
 	case "active":
 		return ec.fieldContext_BU_active(ctx, field)
+	case "cost":
+		return ec.fieldContext_BU_cost(ctx, field)
 	case "jobs":
 		return ec.fieldContext_BU_jobs(ctx, field)
 	case "jobPriorityPolicy":
@@ -8854,6 +9548,68 @@ func (ec *executionContext) childFields_BUPayload(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type BUPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Bill(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "groupBy":
+		return ec.fieldContext_Bill_groupBy(ctx, field)
+	case "from":
+		return ec.fieldContext_Bill_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Bill_to(ctx, field)
+	case "currency":
+		return ec.fieldContext_Bill_currency(ctx, field)
+	case "total":
+		return ec.fieldContext_Bill_total(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_Bill_totalCount(ctx, field)
+	case "lines":
+		return ec.fieldContext_Bill_lines(ctx, field)
+	case "csvUrl":
+		return ec.fieldContext_Bill_csvUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Bill", field.Name)
+}
+
+func (ec *executionContext) childFields_BillItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "resource":
+		return ec.fieldContext_BillItem_resource(ctx, field)
+	case "quantity":
+		return ec.fieldContext_BillItem_quantity(ctx, field)
+	case "unit":
+		return ec.fieldContext_BillItem_unit(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_BillItem_unitPrice(ctx, field)
+	case "amount":
+		return ec.fieldContext_BillItem_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillItem", field.Name)
+}
+
+func (ec *executionContext) childFields_BillLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entityId":
+		return ec.fieldContext_BillLine_entityId(ctx, field)
+	case "name":
+		return ec.fieldContext_BillLine_name(ctx, field)
+	case "resource":
+		return ec.fieldContext_BillLine_resource(ctx, field)
+	case "amount":
+		return ec.fieldContext_BillLine_amount(ctx, field)
+	case "usage":
+		return ec.fieldContext_BillLine_usage(ctx, field)
+	case "idleShare":
+		return ec.fieldContext_BillLine_idleShare(ctx, field)
+	case "overhead":
+		return ec.fieldContext_BillLine_overhead(ctx, field)
+	case "rounding":
+		return ec.fieldContext_BillLine_rounding(ctx, field)
+	case "items":
+		return ec.fieldContext_BillLine_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BillLine", field.Name)
+}
+
 func (ec *executionContext) childFields_Cluster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8882,6 +9638,8 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_hosts(ctx, field)
 	case "anomalyAnalysis":
 		return ec.fieldContext_Cluster_anomalyAnalysis(ctx, field)
+	case "cost":
+		return ec.fieldContext_Cluster_cost(ctx, field)
 	case "watermarkThreshold":
 		return ec.fieldContext_Cluster_watermarkThreshold(ctx, field)
 	case "watermarks":
@@ -9002,6 +9760,46 @@ func (ec *executionContext) childFields_ClusteringCandidate(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type ClusteringCandidate", field.Name)
 }
 
+func (ec *executionContext) childFields_CostBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bu":
+		return ec.fieldContext_CostBreakdown_bu(ctx, field)
+	case "month":
+		return ec.fieldContext_CostBreakdown_month(ctx, field)
+	case "summary":
+		return ec.fieldContext_CostBreakdown_summary(ctx, field)
+	case "byCluster":
+		return ec.fieldContext_CostBreakdown_byCluster(ctx, field)
+	case "byBU":
+		return ec.fieldContext_CostBreakdown_byBU(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CostBreakdown", field.Name)
+}
+
+func (ec *executionContext) childFields_CostSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_CostSummary_from(ctx, field)
+	case "to":
+		return ec.fieldContext_CostSummary_to(ctx, field)
+	case "currency":
+		return ec.fieldContext_CostSummary_currency(ctx, field)
+	case "amount":
+		return ec.fieldContext_CostSummary_amount(ctx, field)
+	case "usage":
+		return ec.fieldContext_CostSummary_usage(ctx, field)
+	case "idleShare":
+		return ec.fieldContext_CostSummary_idleShare(ctx, field)
+	case "overhead":
+		return ec.fieldContext_CostSummary_overhead(ctx, field)
+	case "rounding":
+		return ec.fieldContext_CostSummary_rounding(ctx, field)
+	case "items":
+		return ec.fieldContext_CostSummary_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CostSummary", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateApiTokenPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiToken":
@@ -9064,6 +9862,16 @@ func (ec *executionContext) childFields_DatasetEdge(ctx context.Context, field g
 		return ec.fieldContext_DatasetEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DatasetEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteRateCardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rateCard":
+		return ec.fieldContext_DeleteRateCardPayload_rateCard(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteRateCardPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteRateCardPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_FieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9882,6 +10690,8 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_bu(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Person_createdAt(ctx, field)
+	case "cost":
+		return ec.fieldContext_Person_cost(ctx, field)
 	case "jobs":
 		return ec.fieldContext_Person_jobs(ctx, field)
 	}
@@ -10076,6 +10886,32 @@ func (ec *executionContext) childFields_QueueUsagePoint(ctx context.Context, fie
 		return ec.fieldContext_QueueUsagePoint_pendingMemoryBytes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type QueueUsagePoint", field.Name)
+}
+
+func (ec *executionContext) childFields_RateCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_RateCard_id(ctx, field)
+	case "clusterKind":
+		return ec.fieldContext_RateCard_clusterKind(ctx, field)
+	case "cluster":
+		return ec.fieldContext_RateCard_cluster(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_RateCard_validFrom(ctx, field)
+	case "validTo":
+		return ec.fieldContext_RateCard_validTo(ctx, field)
+	case "coreHour":
+		return ec.fieldContext_RateCard_coreHour(ctx, field)
+	case "memoryGbHour":
+		return ec.fieldContext_RateCard_memoryGbHour(ctx, field)
+	case "overheadPerMonth":
+		return ec.fieldContext_RateCard_overheadPerMonth(ctx, field)
+	case "note":
+		return ec.fieldContext_RateCard_note(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_RateCard_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateCard", field.Name)
 }
 
 func (ec *executionContext) childFields_RegisterHostsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10426,6 +11262,16 @@ func (ec *executionContext) childFields_StackVersion(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type StackVersion", field.Name)
 }
 
+func (ec *executionContext) childFields_UpsertRateCardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rateCard":
+		return ec.fieldContext_UpsertRateCardPayload_rateCard(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpsertRateCardPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpsertRateCardPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -10692,6 +11538,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_BU_cost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (model.BillPeriodInput, error) {
+			return ec.unmarshalNBillPeriodInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_BU_jobs_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10771,6 +11631,20 @@ func (ec *executionContext) field_Cluster_anomalyAnalysis_args(ctx context.Conte
 		return nil, err
 	}
 	args["window"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Cluster_cost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (model.BillPeriodInput, error) {
+			return ec.unmarshalNBillPeriodInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
 	return args, nil
 }
 
@@ -11218,6 +12092,20 @@ func (ec *executionContext) field_Mutation_deactivatePerson_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteRateCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteRateCardInput, error) {
+			return ec.unmarshalNDeleteRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_importInventory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11467,6 +12355,34 @@ func (ec *executionContext) field_Mutation_updatePerson_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_upsertRateCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpsertRateCardInput, error) {
+			return ec.unmarshalNUpsertRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertRateCardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Person_cost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (model.BillPeriodInput, error) {
+			return ec.unmarshalNBillPeriodInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
 	return args, nil
 }
 
@@ -11730,6 +12646,44 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_bills_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (model.BillGroupBy, error) {
+			return ec.unmarshalNBillGroupBy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (model.BillPeriodInput, error) {
+			return ec.unmarshalNBillPeriodInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillPeriodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BillFilter, error) {
+			return ec.unmarshalOBillFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_bu_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11871,6 +12825,28 @@ func (ec *executionContext) field_Query_clusters_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["orderBy"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_costBreakdown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "bu",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bu"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg1
 	return args, nil
 }
 
@@ -14834,6 +15810,50 @@ func (ec *executionContext) fieldContext_BU_active(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("BU", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _BU_cost(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BU_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BU().Cost(ctx, obj, fc.Args["period"].(model.BillPeriodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CostSummary) graphql.Marshaler {
+			return ec.marshalNCostSummary2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BU_cost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BU",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CostSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BU_cost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BU_jobs(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15143,6 +16163,530 @@ func (ec *executionContext) fieldContext_BUPayload_userErrors(_ context.Context,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Bill_groupBy(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_groupBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BillGroupBy) graphql.Marshaler {
+			return ec.marshalNBillGroupBy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillGroupBy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_groupBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, "BillGroupBy")
+}
+
+func (ec *executionContext) _Bill_from(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Bill_to(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Bill_currency(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, "String")
+}
+
+func (ec *executionContext) _Bill_total(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Bill_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Bill_lines(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BillLine) graphql.Marshaler {
+			return ec.marshalNBillLine2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Bill",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Bill_csvUrl(ctx context.Context, field graphql.CollectedField, obj *model.Bill) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Bill_csvUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CSVURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Bill_csvUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Bill", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillItem_resource(ctx context.Context, field graphql.CollectedField, obj *model.BillItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillItem_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BillResource) graphql.Marshaler {
+			return ec.marshalNBillResource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillResource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillItem_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillItem", field, false, false, "BillResource")
+}
+
+func (ec *executionContext) _BillItem_quantity(ctx context.Context, field graphql.CollectedField, obj *model.BillItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillItem_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillItem_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillItem", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillItem_unit(ctx context.Context, field graphql.CollectedField, obj *model.BillItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillItem_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillItem_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillItem_unitPrice(ctx context.Context, field graphql.CollectedField, obj *model.BillItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillItem_unitPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillItem_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillItem", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillItem_amount(ctx context.Context, field graphql.CollectedField, obj *model.BillItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillItem_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillItem_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillItem", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillLine_entityId(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_entityId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntityID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_entityId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BillLine_name(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _BillLine_resource(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BillResource) graphql.Marshaler {
+			return ec.marshalOBillResource2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillResource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "BillResource")
+}
+
+func (ec *executionContext) _BillLine_amount(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillLine_usage(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Usage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_usage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillLine_idleShare(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_idleShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IdleShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_idleShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillLine_overhead(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_overhead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overhead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_overhead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillLine_rounding(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_rounding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rounding, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_rounding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BillLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BillLine_items(ctx context.Context, field graphql.CollectedField, obj *model.BillLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BillLine_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BillItem) graphql.Marshaler {
+			return ec.marshalNBillItem2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BillLine_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BillLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillItem(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15519,6 +17063,50 @@ func (ec *executionContext) fieldContext_Cluster_anomalyAnalysis(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Cluster_anomalyAnalysis_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_cost(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().Cost(ctx, obj, fc.Args["period"].(model.BillPeriodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CostSummary) graphql.Marshaler {
+			return ec.marshalNCostSummary2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_cost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CostSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_cost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16487,6 +18075,364 @@ func (ec *executionContext) fieldContext_ClusteringCandidate_silhouette(_ contex
 	return graphql.NewScalarFieldContext("ClusteringCandidate", field, false, false, "Float")
 }
 
+func (ec *executionContext) _CostBreakdown_bu(ctx context.Context, field graphql.CollectedField, obj *model.CostBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostBreakdown_bu(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bu, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostBreakdown_bu(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostBreakdown", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CostBreakdown_month(ctx context.Context, field graphql.CollectedField, obj *model.CostBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostBreakdown_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostBreakdown_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostBreakdown", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CostBreakdown_summary(ctx context.Context, field graphql.CollectedField, obj *model.CostBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostBreakdown_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CostSummary) graphql.Marshaler {
+			return ec.marshalNCostSummary2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostBreakdown_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CostBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CostSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CostBreakdown_byCluster(ctx context.Context, field graphql.CollectedField, obj *model.CostBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostBreakdown_byCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByCluster, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BillLine) graphql.Marshaler {
+			return ec.marshalNBillLine2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostBreakdown_byCluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CostBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CostBreakdown_byBU(ctx context.Context, field graphql.CollectedField, obj *model.CostBreakdown) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostBreakdown_byBU(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByBu, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BillLine) graphql.Marshaler {
+			return ec.marshalNBillLine2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostBreakdown_byBU(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CostBreakdown",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CostSummary_from(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CostSummary_to(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CostSummary_currency(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _CostSummary_amount(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _CostSummary_usage(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Usage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_usage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _CostSummary_idleShare(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_idleShare(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IdleShare, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_idleShare(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _CostSummary_overhead(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_overhead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Overhead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_overhead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _CostSummary_rounding(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_rounding(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rounding, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_rounding(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostSummary", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _CostSummary_items(ctx context.Context, field graphql.CollectedField, obj *model.CostSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostSummary_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BillItem) graphql.Marshaler {
+			return ec.marshalNBillItem2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostSummary_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CostSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BillItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateApiTokenPayload_apiToken(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPITokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16966,6 +18912,70 @@ func (ec *executionContext) fieldContext_DatasetEdge_node(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Dataset(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeleteRateCardPayload_rateCard(ctx context.Context, field graphql.CollectedField, obj *model.DeleteRateCardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteRateCardPayload_rateCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateCard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateCard) graphql.Marshaler {
+			return ec.marshalORateCard2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRateCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteRateCardPayload_rateCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteRateCardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeleteRateCardPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteRateCardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteRateCardPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteRateCardPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteRateCardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -24438,6 +26448,94 @@ func (ec *executionContext) fieldContext_Mutation_acknowledgeAnomaly(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_upsertRateCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_upsertRateCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpsertRateCard(ctx, fc.Args["input"].(model.UpsertRateCardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpsertRateCardPayload) graphql.Marshaler {
+			return ec.marshalNUpsertRateCardPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertRateCardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_upsertRateCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpsertRateCardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_upsertRateCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteRateCard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteRateCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteRateCard(ctx, fc.Args["input"].(model.DeleteRateCardInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteRateCardPayload) graphql.Marshaler {
+			return ec.marshalNDeleteRateCardPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteRateCard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteRateCardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteRateCard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setWatermarkThreshold(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25102,6 +27200,50 @@ func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Person_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Person", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Person_cost(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Person().Cost(ctx, obj, fc.Args["period"].(model.BillPeriodInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CostSummary) graphql.Marshaler {
+			return ec.marshalNCostSummary2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_cost(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CostSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Person_cost_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Person_jobs(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
@@ -26720,6 +28862,149 @@ func (ec *executionContext) fieldContext_Query_anomalies(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_anomalies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_currency(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Currency(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
+func (ec *executionContext) _Query_rateCards(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rateCards(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RateCards(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RateCard) graphql.Marshaler {
+			return ec.marshalNRateCard2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRateCardᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rateCards(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_bills(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_bills(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Bills(ctx, fc.Args["groupBy"].(model.BillGroupBy), fc.Args["period"].(model.BillPeriodInput), fc.Args["filter"].(*model.BillFilter), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Bill) graphql.Marshaler {
+			return ec.marshalNBill2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBill(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_bills(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Bill(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_bills_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_costBreakdown(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_costBreakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CostBreakdown(ctx, fc.Args["bu"].(string), fc.Args["month"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CostBreakdown) graphql.Marshaler {
+			return ec.marshalNCostBreakdown2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostBreakdown(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_costBreakdown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CostBreakdown(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_costBreakdown_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -28360,6 +30645,245 @@ func (ec *executionContext) _QueueUsagePoint_pendingMemoryBytes(ctx context.Cont
 }
 func (ec *executionContext) fieldContext_QueueUsagePoint_pendingMemoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("QueueUsagePoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RateCard_id(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RateCard_clusterKind(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_clusterKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClusterKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterKind) graphql.Marshaler {
+			return ec.marshalOClusterKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_clusterKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "ClusterKind")
+}
+
+func (ec *executionContext) _RateCard_cluster(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RateCard().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RateCard",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RateCard_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RateCard_validTo(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_validTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_validTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RateCard_coreHour(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_coreHour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CoreHour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_coreHour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _RateCard_memoryGbHour(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_memoryGbHour(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryGbHour, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_memoryGbHour(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _RateCard_overheadPerMonth(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_overheadPerMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OverheadPerMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_overheadPerMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _RateCard_note(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _RateCard_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, false, false, "Time")
 }
 
 func (ec *executionContext) _RegisterHostsPayload_hosts(ctx context.Context, field graphql.CollectedField, obj *model.RegisterHostsPayload) (ret graphql.Marshaler) {
@@ -31364,6 +33888,70 @@ func (ec *executionContext) fieldContext_Subscription_platformPulse(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _UpsertRateCardPayload_rateCard(ctx context.Context, field graphql.CollectedField, obj *model.UpsertRateCardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpsertRateCardPayload_rateCard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RateCard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateCard) graphql.Marshaler {
+			return ec.marshalORateCard2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRateCard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpsertRateCardPayload_rateCard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpsertRateCardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpsertRateCardPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UpsertRateCardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpsertRateCardPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpsertRateCardPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpsertRateCardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *model.UserError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33891,6 +36479,132 @@ func UnmarshalBUFilter(ctx context.Context, raw any) (model.BUFilter, error) {
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBillFilter(ctx context.Context, obj any) (model.BillFilter, error) {
+	var it model.BillFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"bu", "person", "cluster", "job"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "bu":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bu"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bu = data
+		case "person":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("person"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Person = data
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "job":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("job"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Job = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBillFilter unmarshals raw into the BillFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBillFilter(ctx context.Context, raw any) (model.BillFilter, error) {
+	var out model.BillFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BillFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBillPeriodInput(ctx context.Context, obj any) (model.BillPeriodInput, error) {
+	var it model.BillPeriodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unit", "start", "from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unit"))
+			data, err := ec.unmarshalOPeriodUnit2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Unit = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBillPeriodInput unmarshals raw into the BillPeriodInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBillPeriodInput(ctx context.Context, raw any) (model.BillPeriodInput, error) {
+	var out model.BillPeriodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BillPeriodInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputClusterFilter(ctx context.Context, obj any) (model.ClusterFilter, error) {
 	var it model.ClusterFilter
 	if obj == nil {
@@ -34428,6 +37142,48 @@ func (ec *executionContext) unmarshalInputDeactivatePersonInput(ctx context.Cont
 func UnmarshalDeactivatePersonInput(ctx context.Context, raw any) (model.DeactivatePersonInput, error) {
 	var out model.DeactivatePersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeactivatePersonInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteRateCardInput(ctx context.Context, obj any) (model.DeleteRateCardInput, error) {
+	var it model.DeleteRateCardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteRateCardInput unmarshals raw into the DeleteRateCardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteRateCardInput(ctx context.Context, raw any) (model.DeleteRateCardInput, error) {
+	var out model.DeleteRateCardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteRateCardInput", raw, &out)
 	return out, err
 }
 
@@ -36164,6 +38920,104 @@ func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (model.UpdatePerso
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpsertRateCardInput(ctx context.Context, obj any) (model.UpsertRateCardInput, error) {
+	var it model.UpsertRateCardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "clusterKind", "cluster", "validFrom", "validTo", "coreHour", "memoryGbHour", "overheadPerMonth", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "clusterKind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusterKind"))
+			data, err := ec.unmarshalOClusterKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClusterKind = data
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validTo"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidTo = data
+		case "coreHour":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("coreHour"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CoreHour = data
+		case "memoryGbHour":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memoryGbHour"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemoryGbHour = data
+		case "overheadPerMonth":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("overheadPerMonth"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OverheadPerMonth = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpsertRateCardInput unmarshals raw into the UpsertRateCardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpsertRateCardInput(ctx context.Context, raw any) (model.UpsertRateCardInput, error) {
+	var out model.UpsertRateCardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpsertRateCardInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -37121,6 +39975,12 @@ func (ec *executionContext) _BU(ctx context.Context, sel ast.SelectionSet, obj *
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cost":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BU_cost(ctx, field, obj)
+				})
 		case "jobs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -37274,6 +40134,200 @@ func (ec *executionContext) _BUPayload(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var billImplementors = []string{"Bill"}
+
+func (ec *executionContext) _Bill(ctx context.Context, sel ast.SelectionSet, obj *model.Bill) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Bill")
+		case "groupBy":
+			out.Values[i] = ec._Bill_groupBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._Bill_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Bill_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Bill_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._Bill_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._Bill_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._Bill_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "csvUrl":
+			out.Values[i] = ec._Bill_csvUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var billItemImplementors = []string{"BillItem"}
+
+func (ec *executionContext) _BillItem(ctx context.Context, sel ast.SelectionSet, obj *model.BillItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillItem")
+		case "resource":
+			out.Values[i] = ec._BillItem_resource(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._BillItem_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._BillItem_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitPrice":
+			out.Values[i] = ec._BillItem_unitPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._BillItem_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var billLineImplementors = []string{"BillLine"}
+
+func (ec *executionContext) _BillLine(ctx context.Context, sel ast.SelectionSet, obj *model.BillLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, billLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BillLine")
+		case "entityId":
+			out.Values[i] = ec._BillLine_entityId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._BillLine_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resource":
+			out.Values[i] = ec._BillLine_resource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._BillLine_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usage":
+			out.Values[i] = ec._BillLine_usage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idleShare":
+			out.Values[i] = ec._BillLine_idleShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overhead":
+			out.Values[i] = ec._BillLine_overhead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rounding":
+			out.Values[i] = ec._BillLine_rounding(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._BillLine_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var clusterImplementors = []string{"Cluster", "Node"}
 
 func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, obj *model.Cluster) graphql.Marshaler {
@@ -37355,6 +40409,12 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_anomalyAnalysis(ctx, field, obj)
+				})
+		case "cost":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_cost(ctx, field, obj)
 				})
 		case "watermarkThreshold":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -37774,6 +40834,132 @@ func (ec *executionContext) _ClusteringCandidate(ctx context.Context, sel ast.Se
 	return out
 }
 
+var costBreakdownImplementors = []string{"CostBreakdown"}
+
+func (ec *executionContext) _CostBreakdown(ctx context.Context, sel ast.SelectionSet, obj *model.CostBreakdown) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, costBreakdownImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CostBreakdown")
+		case "bu":
+			out.Values[i] = ec._CostBreakdown_bu(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._CostBreakdown_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._CostBreakdown_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byCluster":
+			out.Values[i] = ec._CostBreakdown_byCluster(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byBU":
+			out.Values[i] = ec._CostBreakdown_byBU(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var costSummaryImplementors = []string{"CostSummary"}
+
+func (ec *executionContext) _CostSummary(ctx context.Context, sel ast.SelectionSet, obj *model.CostSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, costSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CostSummary")
+		case "from":
+			out.Values[i] = ec._CostSummary_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._CostSummary_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._CostSummary_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._CostSummary_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "usage":
+			out.Values[i] = ec._CostSummary_usage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idleShare":
+			out.Values[i] = ec._CostSummary_idleShare(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overhead":
+			out.Values[i] = ec._CostSummary_overhead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rounding":
+			out.Values[i] = ec._CostSummary_rounding(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._CostSummary_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createApiTokenPayloadImplementors = []string{"CreateApiTokenPayload"}
 
 func (ec *executionContext) _CreateApiTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPITokenPayload) graphql.Marshaler {
@@ -37980,6 +41166,44 @@ func (ec *executionContext) _DatasetEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._DatasetEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteRateCardPayloadImplementors = []string{"DeleteRateCardPayload"}
+
+func (ec *executionContext) _DeleteRateCardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteRateCardPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteRateCardPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteRateCardPayload")
+		case "rateCard":
+			out.Values[i] = ec._DeleteRateCardPayload_rateCard(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DeleteRateCardPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -40688,6 +43912,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "upsertRateCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_upsertRateCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteRateCard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteRateCard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setWatermarkThreshold":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setWatermarkThreshold(ctx, field)
@@ -40903,6 +44141,12 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cost":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_cost(ctx, field, obj)
+				})
 		case "jobs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -41326,6 +44570,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_anomalies(ctx, field)
+				})
+		case "currency":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_currency(ctx, field)
+				})
+		case "rateCards":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rateCards(ctx, field)
+				})
+		case "bills":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_bills(ctx, field)
+				})
+		case "costBreakdown":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_costBreakdown(ctx, field)
 				})
 		case "schedulerJobs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -41810,6 +45078,85 @@ func (ec *executionContext) _QueueUsagePoint(ctx context.Context, sel ast.Select
 			out.Values[i] = ec._QueueUsagePoint_pendingMemoryBytes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rateCardImplementors = []string{"RateCard"}
+
+func (ec *executionContext) _RateCard(ctx context.Context, sel ast.SelectionSet, obj *model.RateCard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateCardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateCard")
+		case "id":
+			out.Values[i] = ec._RateCard_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "clusterKind":
+			out.Values[i] = ec._RateCard_clusterKind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RateCard_cluster(ctx, field, obj)
+				})
+		case "validFrom":
+			out.Values[i] = ec._RateCard_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validTo":
+			out.Values[i] = ec._RateCard_validTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "coreHour":
+			out.Values[i] = ec._RateCard_coreHour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "memoryGbHour":
+			out.Values[i] = ec._RateCard_memoryGbHour(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overheadPerMonth":
+			out.Values[i] = ec._RateCard_overheadPerMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._RateCard_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._RateCard_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -43022,6 +46369,44 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 }
 
+var upsertRateCardPayloadImplementors = []string{"UpsertRateCardPayload"}
+
+func (ec *executionContext) _UpsertRateCardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpsertRateCardPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, upsertRateCardPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpsertRateCardPayload")
+		case "rateCard":
+			out.Values[i] = ec._UpsertRateCardPayload_rateCard(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UpsertRateCardPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var userErrorImplementors = []string{"UserError"}
 
 func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *model.UserError) graphql.Marshaler {
@@ -44225,6 +47610,87 @@ func (ec *executionContext) marshalNBUPayload2ᚖgithubᚗcomᚋteslaopsᚋtesla
 	return ec._BUPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNBill2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBill(ctx context.Context, sel ast.SelectionSet, v *model.Bill) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Bill!")
+		return graphql.Null
+	}
+	return ec._Bill(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBillGroupBy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillGroupBy(ctx context.Context, v any) (model.BillGroupBy, error) {
+	var res model.BillGroupBy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBillGroupBy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillGroupBy(ctx context.Context, sel ast.SelectionSet, v model.BillGroupBy) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNBillItem2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BillItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillItem2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBillItem2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillItem(ctx context.Context, sel ast.SelectionSet, v *model.BillItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillItem!")
+		return graphql.Null
+	}
+	return ec._BillItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBillLine2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BillLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBillLine2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBillLine2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillLine(ctx context.Context, sel ast.SelectionSet, v *model.BillLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BillLine!")
+		return graphql.Null
+	}
+	return ec._BillLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBillPeriodInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillPeriodInput(ctx context.Context, v any) (model.BillPeriodInput, error) {
+	res, err := ec.unmarshalInputBillPeriodInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBillResource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillResource(ctx context.Context, v any) (model.BillResource, error) {
+	var res model.BillResource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBillResource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillResource(ctx context.Context, sel ast.SelectionSet, v model.BillResource) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -44450,6 +47916,22 @@ func (ec *executionContext) marshalNClusteringCandidate2ᚖgithubᚗcomᚋteslao
 	return ec._ClusteringCandidate(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCostBreakdown2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.CostBreakdown) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CostBreakdown!")
+		return graphql.Null
+	}
+	return ec._CostBreakdown(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCostSummary2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostSummary(ctx context.Context, sel ast.SelectionSet, v *model.CostSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CostSummary!")
+		return graphql.Null
+	}
+	return ec._CostSummary(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateAPITokenInput(ctx context.Context, v any) (model.CreateAPITokenInput, error) {
 	res, err := ec.unmarshalInputCreateApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -44555,6 +48037,29 @@ func (ec *executionContext) unmarshalNDeactivateBUInput2githubᚗcomᚋteslaops�
 func (ec *executionContext) unmarshalNDeactivatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeactivatePersonInput(ctx context.Context, v any) (model.DeactivatePersonInput, error) {
 	res, err := ec.unmarshalInputDeactivatePersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx context.Context, v any) (model.Decimal, error) {
+	var res model.Decimal
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx context.Context, sel ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNDeleteRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardInput(ctx context.Context, v any) (model.DeleteRateCardInput, error) {
+	res, err := ec.unmarshalInputDeleteRateCardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteRateCardPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteRateCardPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteRateCardPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteRateCardPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (model.Duration, error) {
@@ -45894,6 +49399,30 @@ func (ec *executionContext) marshalNQueueUsagePoint2ᚖgithubᚗcomᚋteslaops�
 	return ec._QueueUsagePoint(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRateCard2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRateCardᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RateCard) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRateCard2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRateCard(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRateCard2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRateCard(ctx context.Context, sel ast.SelectionSet, v *model.RateCard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RateCard!")
+		return graphql.Null
+	}
+	return ec._RateCard(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRegisterHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsInput(ctx context.Context, v any) (model.RegisterHostsInput, error) {
 	res, err := ec.unmarshalInputRegisterHostsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46460,6 +49989,19 @@ func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋteslaops�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpsertRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertRateCardInput(ctx context.Context, v any) (model.UpsertRateCardInput, error) {
+	res, err := ec.unmarshalInputUpsertRateCardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpsertRateCardPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertRateCardPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpsertRateCardPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpsertRateCardPayload!")
+		return graphql.Null
+	}
+	return ec._UpsertRateCardPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -46943,6 +50485,30 @@ func (ec *executionContext) unmarshalOBUFilter2ᚖgithubᚗcomᚋteslaopsᚋtesl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOBillFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillFilter(ctx context.Context, v any) (*model.BillFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBillFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOBillResource2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillResource(ctx context.Context, v any) (*model.BillResource, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.BillResource)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBillResource2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBillResource(ctx context.Context, sel ast.SelectionSet, v *model.BillResource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -47069,6 +50635,22 @@ func (ec *executionContext) marshalODataset2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 		return graphql.Null
 	}
 	return ec._Dataset(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx context.Context, v any) (*model.Decimal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Decimal)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (*model.Duration, error) {
@@ -47548,6 +51130,22 @@ func (ec *executionContext) marshalOOrderDirection2ᚖgithubᚗcomᚋteslaopsᚋ
 	return v
 }
 
+func (ec *executionContext) unmarshalOPeriodUnit2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, v any) (*model.PeriodUnit, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.PeriodUnit)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPeriodUnit2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, sel ast.SelectionSet, v *model.PeriodUnit) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx context.Context, sel ast.SelectionSet, v *model.Person) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -47575,6 +51173,13 @@ func (ec *executionContext) marshalOQueue2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋg
 		return graphql.Null
 	}
 	return ec._Queue(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORateCard2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRateCard(ctx context.Context, sel ast.SelectionSet, v *model.RateCard) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RateCard(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORepairState2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairStateᚄ(ctx context.Context, v any) ([]model.RepairState, error) {

@@ -127,6 +127,62 @@ type BUPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// A bill: its lines, largest amount first, and the total of all lines (also those beyond first).
+type Bill struct {
+	GroupBy    BillGroupBy `json:"groupBy"`
+	From       time.Time   `json:"from"`
+	To         time.Time   `json:"to"`
+	Currency   string      `json:"currency"`
+	Total      Decimal     `json:"total"`
+	TotalCount int         `json:"totalCount"`
+	Lines      []*BillLine `json:"lines"`
+	// The same view as CSV: GET this path with the same credentials.
+	CSVURL string `json:"csvUrl"`
+}
+
+// Narrows a bill view; bu takes the BU's whole subtree.
+type BillFilter struct {
+	Bu      *string `json:"bu,omitempty"`
+	Person  *string `json:"person,omitempty"`
+	Cluster *string `json:"cluster,omitempty"`
+	Job     *string `json:"job,omitempty"`
+}
+
+// One resource of a bill line: quantity × unitPrice ≈ amount (each daily line is rounded to the cent).
+type BillItem struct {
+	Resource BillResource `json:"resource"`
+	Quantity Decimal      `json:"quantity"`
+	// core-hour, GB-hour, or the currency for shares (IDLE, OVERHEAD, ROUNDING).
+	Unit string `json:"unit"`
+	// The rate card's price (the average when the period spans several prices); 1 for shares.
+	UnitPrice Decimal `json:"unitPrice"`
+	Amount    Decimal `json:"amount"`
+}
+
+// One line of a bill view: a job, person, BU, cluster or resource and what makes up its amount.
+type BillLine struct {
+	// The global id of the job, person, BU or cluster; null for RESOURCE lines and for lines without one (e.g. a BU's overhead in a bill by job). Not the line's own id: a line is a figure of one bill.
+	EntityID *string       `json:"entityId,omitempty"`
+	Name     string        `json:"name"`
+	Resource *BillResource `json:"resource,omitempty"`
+	Amount   Decimal       `json:"amount"`
+	// CPU and MEMORY.
+	Usage     Decimal     `json:"usage"`
+	IdleShare Decimal     `json:"idleShare"`
+	Overhead  Decimal     `json:"overhead"`
+	Rounding  Decimal     `json:"rounding"`
+	Items     []*BillItem `json:"items"`
+}
+
+// The days a bill covers (UTC): the calendar unit containing start, or the days [from, to).
+type BillPeriodInput struct {
+	Unit  *PeriodUnit `json:"unit,omitempty"`
+	Start *time.Time  `json:"start,omitempty"`
+	From  *time.Time  `json:"from,omitempty"`
+	// Exclusive; at most 400 days after from.
+	To *time.Time `json:"to,omitempty"`
+}
+
 // A cluster's anomalies at a glance.
 type ClusterAnomalyAnalysis struct {
 	// Unresolved anomalies, on how many hosts, of how many in the cluster.
@@ -181,6 +237,28 @@ type ClusteringCandidate struct {
 	K int `json:"k"`
 	// Mean silhouette on a sample, -1..1: higher is better separated.
 	Silhouette float64 `json:"silhouette"`
+}
+
+// A BU's cost of a month, by cluster and by child BU (each with its subtree; the BU's own lines under its own name).
+type CostBreakdown struct {
+	Bu        string       `json:"bu"`
+	Month     time.Time    `json:"month"`
+	Summary   *CostSummary `json:"summary"`
+	ByCluster []*BillLine  `json:"byCluster"`
+	ByBu      []*BillLine  `json:"byBU"`
+}
+
+// What a person, BU or cluster cost over a period (under the caller's access).
+type CostSummary struct {
+	From      time.Time   `json:"from"`
+	To        time.Time   `json:"to"`
+	Currency  string      `json:"currency"`
+	Amount    Decimal     `json:"amount"`
+	Usage     Decimal     `json:"usage"`
+	IdleShare Decimal     `json:"idleShare"`
+	Overhead  Decimal     `json:"overhead"`
+	Rounding  Decimal     `json:"rounding"`
+	Items     []*BillItem `json:"items"`
 }
 
 type CreateAPITokenInput struct {
@@ -257,6 +335,15 @@ type DeactivateBUInput struct {
 type DeactivatePersonInput struct {
 	ID     string  `json:"id"`
 	Reason *string `json:"reason,omitempty"`
+}
+
+type DeleteRateCardInput struct {
+	ID string `json:"id"`
+}
+
+type DeleteRateCardPayload struct {
+	RateCard   *RateCard    `json:"rateCard,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // One field that an inventory import changes.
@@ -1001,6 +1088,27 @@ type UpdatePersonInput struct {
 	BuID  *string `json:"buId,omitempty"`
 }
 
+type UpsertRateCardInput struct {
+	// Replace this card; create one when absent.
+	ID          *string      `json:"id,omitempty"`
+	ClusterKind *ClusterKind `json:"clusterKind,omitempty"`
+	Cluster     *string      `json:"cluster,omitempty"`
+	// A day (midnight UTC).
+	ValidFrom time.Time `json:"validFrom"`
+	// A day after validFrom; open-ended when absent.
+	ValidTo      *time.Time `json:"validTo,omitempty"`
+	CoreHour     Decimal    `json:"coreHour"`
+	MemoryGbHour Decimal    `json:"memoryGbHour"`
+	// Kept as it was when absent on a replaced card; 0 on a new one.
+	OverheadPerMonth *Decimal `json:"overheadPerMonth,omitempty"`
+	Note             *string  `json:"note,omitempty"`
+}
+
+type UpsertRateCardPayload struct {
+	RateCard   *RateCard    `json:"rateCard,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // A problem with the input of a mutation that the caller can fix.
 type UserError struct {
 	// Path to the input field at fault, e.g. ["input", "state"].
@@ -1436,6 +1544,135 @@ func (e *AuthMethod) UnmarshalJSON(b []byte) error {
 }
 
 func (e AuthMethod) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a bill view adds its lines up by.
+type BillGroupBy string
+
+const (
+	BillGroupByJob      BillGroupBy = "JOB"
+	BillGroupByPerson   BillGroupBy = "PERSON"
+	BillGroupByBu       BillGroupBy = "BU"
+	BillGroupByCluster  BillGroupBy = "CLUSTER"
+	BillGroupByResource BillGroupBy = "RESOURCE"
+)
+
+var AllBillGroupBy = []BillGroupBy{
+	BillGroupByJob,
+	BillGroupByPerson,
+	BillGroupByBu,
+	BillGroupByCluster,
+	BillGroupByResource,
+}
+
+func (e BillGroupBy) IsValid() bool {
+	switch e {
+	case BillGroupByJob, BillGroupByPerson, BillGroupByBu, BillGroupByCluster, BillGroupByResource:
+		return true
+	}
+	return false
+}
+
+func (e BillGroupBy) String() string {
+	return string(e)
+}
+
+func (e *BillGroupBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BillGroupBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BillGroupBy", str)
+	}
+	return nil
+}
+
+func (e BillGroupBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BillGroupBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BillGroupBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a bill line charges for.
+type BillResource string
+
+const (
+	// Core-hours: each hour max(requested, used).
+	BillResourceCPU BillResource = "CPU"
+	// Memory GB-hours (GB = 2^30 bytes): each hour max(requested, used).
+	BillResourceMemory BillResource = "MEMORY"
+	// A share of the capacity no job was charged for, in proportion to usage cost.
+	BillResourceIdle BillResource = "IDLE"
+	// A share of the cluster's fixed monthly platform overhead.
+	BillResourceOverhead BillResource = "OVERHEAD"
+	// What rounding each line to the cent left over, so lines add up to the clusters' cost.
+	BillResourceRounding BillResource = "ROUNDING"
+)
+
+var AllBillResource = []BillResource{
+	BillResourceCPU,
+	BillResourceMemory,
+	BillResourceIdle,
+	BillResourceOverhead,
+	BillResourceRounding,
+}
+
+func (e BillResource) IsValid() bool {
+	switch e {
+	case BillResourceCPU, BillResourceMemory, BillResourceIdle, BillResourceOverhead, BillResourceRounding:
+		return true
+	}
+	return false
+}
+
+func (e BillResource) String() string {
+	return string(e)
+}
+
+func (e *BillResource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BillResource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BillResource", str)
+	}
+	return nil
+}
+
+func (e BillResource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BillResource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BillResource) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2829,6 +3066,64 @@ func (e *PackageSource) UnmarshalJSON(b []byte) error {
 }
 
 func (e PackageSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A calendar period; a week starts on Monday.
+type PeriodUnit string
+
+const (
+	PeriodUnitDay   PeriodUnit = "DAY"
+	PeriodUnitWeek  PeriodUnit = "WEEK"
+	PeriodUnitMonth PeriodUnit = "MONTH"
+)
+
+var AllPeriodUnit = []PeriodUnit{
+	PeriodUnitDay,
+	PeriodUnitWeek,
+	PeriodUnitMonth,
+}
+
+func (e PeriodUnit) IsValid() bool {
+	switch e {
+	case PeriodUnitDay, PeriodUnitWeek, PeriodUnitMonth:
+		return true
+	}
+	return false
+}
+
+func (e PeriodUnit) String() string {
+	return string(e)
+}
+
+func (e *PeriodUnit) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PeriodUnit(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PeriodUnit", str)
+	}
+	return nil
+}
+
+func (e PeriodUnit) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PeriodUnit) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PeriodUnit) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -22,6 +22,7 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/ingest/scrape"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
@@ -259,6 +260,9 @@ func cmdSeed(ctx context.Context, cfg Config, args []string, stdout io.Writer) e
 		if err := fillWatermarks(ctx, pool, cfg, stdout); err != nil {
 			return err
 		}
+		if err := billHistory(ctx, pool, cfg, stdout); err != nil {
+			return err
+		}
 	case *ifEmpty:
 		fmt.Fprintln(stdout, "database already holds a fleet; not seeding")
 	default:
@@ -308,6 +312,32 @@ func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout 
 	}
 	fmt.Fprintf(stdout, "rolled up %d sample minutes into water levels and fitted %d forecasts (%d rising) in %s\n",
 		minutes, fc.Forecasts, fc.Rising, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// billHistory prices the seeded history: the default rate cards, valid from
+// the first day of the history's month, and the bills of every day of it, so
+// the cost screens show real bills at once.
+func billHistory(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout io.Writer) error {
+	began := time.Now()
+	var first *time.Time
+	if err := pool.QueryRow(ctx, `SELECT min(hour) FROM job_usage_1h`).Scan(&first); err != nil {
+		return fmt.Errorf("error finding the start of the demo history: %w", err)
+	}
+	if first == nil {
+		return nil
+	}
+	from := first.UTC().Truncate(24 * time.Hour)
+	if _, err := cost.SeedRateCards(ctx, pool, time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	res, err := cost.NewBiller(pool, cfg.Jobs.Cost, cfg.Jobs.Billing, nil).Bill(ctx, from, now.Truncate(24*time.Hour).AddDate(0, 0, 1), now.Truncate(time.Hour))
+	if err != nil {
+		return fmt.Errorf("error billing the demo history: %w", err)
+	}
+	fmt.Fprintf(stdout, "billed %d days of the history: %d bill lines, %s %s in %s\n",
+		res.Days, res.Lines, res.Total.StringFixed(2), cfg.Jobs.Cost.WithDefaults().Currency, time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

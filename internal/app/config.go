@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/teslaops/tesla/graph"
+	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
@@ -212,6 +213,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	analysis.Window = int(intVar("TESLA_JOB_ANALYSIS_RUNS", 20, 8, 1000))
 	c.Jobs.JobAnalysis.Thresholds = &analysis
 	c.Replica = cmp.Or(getenv("TESLA_REPLICA"), jobs.DefaultReplica())
+	c.Jobs.Cost = cost.Config{Currency: cmp.Or(getenv("TESLA_CURRENCY"), "USD"),
+		OverheadRule: cost.OverheadRule(cmp.Or(getenv("TESLA_COST_OVERHEAD_RULE"), string(cost.Proportional)))}
+	if err := c.Jobs.Cost.Validate(); err != nil {
+		name, msg, _ := strings.Cut(err.Error(), ": ")
+		bad(name, "%s", msg)
+	}
 	c.Scrape = boolVar("TESLA_SCRAPE", true)
 	c.Anomaly = boolVar("TESLA_ANOMALY", true)
 	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)

@@ -325,6 +325,29 @@ func TestBrowserActions(t *testing.T) {
 	requireScreenshots(t, "cluster-maintenance.png", "host-state.png", "host-refused.png", "thresholds.png", "tokens.png")
 }
 
+// TestBrowserCost drives the Cost page in Chromium against a real server whose
+// seeded history is billed with the default rate cards: an ADMIN sees cost by
+// cluster and BU, is refused an overlapping card with the server's message and
+// adds a card for one cluster; a viewer sees no form and cannot export another
+// BU's bill.
+func TestBrowserCost(t *testing.T) {
+	t.Parallel()
+	frontendReady(t)
+	requireChromium(t)
+	ds := newDemoServer(t)
+	ctx := cliContext(context.Background())
+	require.NoError(t, billHistory(ctx, ds.d.Pool, ds.cfg, io.Discard))
+	ds.start(t, "127.0.0.1:0")
+	viewer, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
+	require.NoError(t, err)
+	var other int64
+	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT b.id FROM bu b WHERE b.id <> (SELECT bu_id FROM person WHERE login = $1) ORDER BY b.id LIMIT 1`,
+		sim.DemoViewerLogin).Scan(&other))
+	runNode(t, "e2e/cost.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
+		"TESLA_VIEWER_TOKEN="+viewer, fmt.Sprintf("TESLA_OTHER_BU=%d", other), "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "cost.png", "cost-rate-cards.png")
+}
+
 // TestBrowserMachineClustering drives the machine clustering page in Chromium
 // against a real server that has not clustered yet: a viewer sees the empty
 // state and no run button; an operator runs the analysis and sees the scatter

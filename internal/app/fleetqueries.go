@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -220,6 +221,10 @@ func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, e
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error finding a BU for the bench: %w", err)
 	}
+	// The cost page asks for this month's bills (no id: every fleet has them).
+	now := time.Now().UTC()
+	out["CostPage"] = map[string]any{"period": map[string]any{"unit": "MONTH",
+		"start": time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)}}
 	var episode int64
 	err = q.QueryRow(ctx, `SELECT id FROM anomaly_episode ORDER BY started_at DESC, id DESC LIMIT 1`).Scan(&episode)
 	if err == nil {

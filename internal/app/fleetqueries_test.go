@@ -20,6 +20,7 @@ func TestFleetBenchReadsTheQueriesFromTheTree(t *testing.T) {
 		"JobHead": {"id": job}, "JobDetail": {"id": job}, "JobRuns": {"id": job}, "JobLineage": {"node": job},
 		"QueueDetail": {"id": queue}, "BUCentre": {"code": "ADS"}, "BUCentreQueues": {"bu": bu},
 		"BUCentreJobs": {"filter": map[string]any{"bu": bu}}, "Anomaly": {"id": episode},
+		"CostPage": {"period": map[string]any{"unit": "MONTH", "start": "2026-11-01T00:00:00Z"}},
 	}
 	known["depth"], known["pickAny"], known["detail"] = 2, false, true
 	use, skipped, err := loadBenchQueries("../..", known, byQuery, "batch-x-01")

@@ -25,6 +25,7 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/hardware"
@@ -92,6 +93,8 @@ type Services struct {
 	InventoryImport *invfile.Importer
 	// Hardware serves faults, repair tickets, lifecycles and failure rates.
 	Hardware *hardware.Service
+	// Cost serves rate cards, bills and their CSV export.
+	Cost *cost.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -134,6 +137,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Anomalies:  anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),
 		Yarn:       yarn.NewService(api),
 		Hardware:   hardware.NewService(api, apiLog, logger),
+		Cost:       cost.NewService(api, apiLog, cfg.Jobs.Cost),
 		api:        api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
@@ -147,7 +151,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
-		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware}
+		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
@@ -176,6 +180,8 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	// Hardware faults from hosts' agents (their own host only), ingest tokens
 	// and operators (docs/agent.md); hardware.NewHTTPHandler checks the caller.
 	mux.Handle("POST /api/v1/hardware/faults", s.authenticate(hardware.NewHTTPHandler(svc.Hardware, logger), auth.SurfaceIngest))
+	// Bill views as CSV, with the access rules of the bills query.
+	mux.Handle("GET /api/v1/bills.csv", s.authenticate(svc.Cost.CSVHandler(logger), auth.SurfaceGraphQL))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)

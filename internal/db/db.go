@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
@@ -54,6 +55,12 @@ func Open(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) 
 		cfg.MaxConns = opts.MaxConns
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// numeric columns (money) scan into and encode from shopspring decimals
+	// exactly, in binary; never through float64.
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		pgxdecimal.Register(conn.TypeMap())
+		return nil
+	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "tesla"
 	if opts.StatementTimeout > 0 {
 		setStatementTimeout(cfg, opts.StatementTimeout)

@@ -43,6 +43,7 @@ const JobAnalysis = page(() => import('../pages/JobAnalysis'), 'JobAnalysis');
 const QueueAnalysis = page(() => import('../pages/QueueAnalysis'), 'QueueAnalysis');
 const Anomalies = page(() => import('../pages/Anomalies'), 'Anomalies');
 const Hardware = page(() => import('../pages/Hardware'), 'Hardware');
+const Cost = page(() => import('../pages/Cost'), 'Cost');
 
 // Workload screens: the personal and BU centres and the job page.
 const Personal = page(() => import('../pages/Personal'), 'Personal');
@@ -252,6 +253,7 @@ const jobRoute = createRoute({
   },
 });
 
+const costRoute = createRoute({ getParentRoute: () => appRoute, path: 'cost', component: Cost });
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -290,6 +292,7 @@ export const routeTree = rootRoute.addChildren([
     buRoute,
     jobRoute,
     schedulerRoute,
+    costRoute,
     stacksRoute,
     auditRoute,
     tokensRoute,

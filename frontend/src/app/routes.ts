@@ -32,11 +32,7 @@ export const NAV: NavSection[] = [
       { label: 'Clusters', path: '/clusters' },
       { label: 'Watermarks', path: '/platform/watermarks' },
       { label: 'Scheduler', path: '/platform/scheduler' },
-      {
-        label: 'Cost',
-        path: '/cost',
-        soon: 'Rate cards, bills per job, person and BU, the apportionment of shared and idle cost, and budgets against spend.',
-      },
+      { label: 'Cost', path: '/cost' },
       {
         label: 'Leaderboards',
         path: '/leaderboards',

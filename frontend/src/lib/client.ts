@@ -57,6 +57,13 @@ export const cacheUpdates: NonNullable<CacheExchangeOpts['updates']> = {
       // A new run changes every filtered view of the clustering.
       invalidateFields(cache, 'Query', ['machineClustering']);
     },
+    upsertRateCard(_result, _args, cache) {
+      // A new card joins the list; bills are re-priced by the next billing run.
+      invalidateFields(cache, 'Query', ['rateCards']);
+    },
+    deleteRateCard(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['rateCards']);
+    },
     analyzeJob(_result, _args, cache) {
       // The job's findings come back in the payload; its place in the
       // rankings may have moved.
