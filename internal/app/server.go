@@ -20,8 +20,8 @@ import (
 
 	"github.com/teslaops/tesla/frontend"
 	"github.com/teslaops/tesla/graph"
-	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/account"
+	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
