@@ -79,9 +79,9 @@ type lineSource struct {
 	selfName string
 	// beats holds, per host, the newest sample time of the body, for the
 	// hosts' heartbeats; last* skip the map for runs of one host's lines.
-	beats   map[int64]time.Time
-	lastID  int64
-	lastTS  time.Time
+	beats  map[int64]time.Time
+	lastID int64
+	lastTS time.Time
 
 	rec record
 	cur telemetry.Sample
