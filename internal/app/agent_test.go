@@ -418,3 +418,50 @@ func TestHostOfflineJobMarksSilentHostsAndHeartbeatsBringThemBack(t *testing.T) 
 	require.NoError(t, err)
 	require.Zero(t, res.Rows)
 }
+
+func TestCreateEnrollmentTokenThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	const m = `mutation($c: ID!, $e: Duration) { createEnrollmentToken(input: {clusterId: $c, name: "rack 7", expiresIn: $e}) {
+		token apiToken { name scopes expiresAt cluster { name } person { login } } userErrors { field message } } }`
+	r := e.gql(t, e.as(fixture.Admin), `{ cluster(name: "online-1") { id } }`, nil)
+	cluster := dig(r.Data, "cluster", "id").(string)
+
+	r = e.gql(t, e.as(fixture.Operator), m, map[string]any{"c": cluster})
+	require.Empty(t, r.Errors, r.Raw)
+	p := dig(r.Data, "createEnrollmentToken")
+	require.Equal(t, []any{}, dig(p, "userErrors"))
+	require.Equal(t, []any{"enroll"}, dig(p, "apiToken", "scopes"))
+	require.Equal(t, "online-1", dig(p, "apiToken", "cluster", "name"))
+	require.Equal(t, fixture.Operator, dig(p, "apiToken", "person", "login"))
+	expires, err := time.Parse(time.RFC3339, dig(p, "apiToken", "expiresAt").(string))
+	require.NoError(t, err)
+	require.InDelta(t, 7*24, time.Until(expires).Hours(), 0.1, "a week by default")
+	secret := dig(p, "token").(string)
+
+	// It registers a host into online-1, which then shows its agent.
+	status, out := e.agentPost(t, "/api/v1/agents/register", secret, facts("web-40", "SN-40"))
+	require.Equal(t, http.StatusOK, status, out)
+	r = e.gql(t, e.as(fixture.Viewer), `{ host(hostname: "web-40") { serial vendor cluster { name } agent { version registeredAt lastHeartbeat } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "SN-40", dig(r.Data, "host", "serial"))
+	require.Equal(t, "Dell Inc.", dig(r.Data, "host", "vendor"))
+	require.Equal(t, "online-1", dig(r.Data, "host", "cluster", "name"))
+	require.Equal(t, "0.1.0", dig(r.Data, "host", "agent", "version"))
+	r = e.gql(t, e.as(fixture.Viewer), `{ host(hostname: "online-1-n01") { agent { version } } }`, nil)
+	require.Nil(t, dig(r.Data, "host", "agent"), "no agent registered that host")
+
+	// Fixable input: userErrors naming the field.
+	r = e.gql(t, e.as(fixture.Operator), m, map[string]any{"c": cluster, "e": "2200h"})
+	require.Equal(t, []any{"input", "expiresIn"}, dig(r.Data, "createEnrollmentToken", "userErrors", 0, "field"), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), m, map[string]any{"c": "Cluster:999999"})
+	require.Equal(t, []any{"input", "clusterId"}, dig(r.Data, "createEnrollmentToken", "userErrors", 0, "field"), r.Raw)
+	// Operators and admins only.
+	r = e.gql(t, e.as(fixture.BULead), m, map[string]any{"c": cluster})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+
+	var n int
+	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'createEnrollmentToken'`).Scan(&n))
+	require.Equal(t, 4, n, "every attempt is audited")
+}
