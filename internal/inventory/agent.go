@@ -150,49 +150,49 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) WITH ORDINALITY AS u (k, n) ORDER BY n`, keys); err != nil {
 		return AgentHost{}, fmt.Errorf("error locking host registration: %w", err)
 	}
-	var clusterName string
-	if err := tx.QueryRow(ctx, `SELECT name FROM cluster WHERE id = $1`, cluster).Scan(&clusterName); err != nil {
-		return AgentHost{}, fmt.Errorf("error loading cluster %d: %w", cluster, db.Interpret(err, "cluster"))
-	}
-	type found struct {
-		id, cluster       int64
-		hostname, state   string
-		clusterName       string
-		stateChangedAt    time.Time
-		lastHeartbeatSeen bool
-	}
-	lookup := func(where string, arg string) (*found, error) {
-		var h found
-		err := tx.QueryRow(ctx, `SELECT h.id, h.cluster_id, h.hostname, h.state, c.name, h.state_changed_at
-			FROM host h JOIN cluster c ON c.id = h.cluster_id WHERE `+where+` FOR UPDATE OF h`, arg).
-			Scan(&h.id, &h.cluster, &h.hostname, &h.state, &h.clusterName, &h.stateChangedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil
+	// One lookup for both keys: the serial's host when there is one, else the
+	// hostname's; and the token's cluster's name beside it.
+	var (
+		h struct {
+			id, cluster               int64
+			hostname, state, cluNameH string
 		}
-		if err != nil {
-			return nil, fmt.Errorf("error looking up host: %w", err)
-		}
-		return &h, nil
+		clusterName string
+		found       bool
+	)
+	rows, err := tx.Query(ctx, `SELECT c.name, h.id, h.cluster_id, h.hostname, h.state, hc.name
+		FROM cluster c
+		LEFT JOIN LATERAL (
+			SELECT * FROM host h WHERE (h.serial = $2 AND $2 <> '') OR h.hostname = $3
+			ORDER BY (h.serial = $2 AND $2 <> '') DESC LIMIT 1
+			FOR UPDATE
+		) h ON true
+		LEFT JOIN cluster hc ON hc.id = h.cluster_id
+		WHERE c.id = $1`, cluster, f.Serial, f.Hostname)
+	if err != nil {
+		return AgentHost{}, fmt.Errorf("error looking up host %q: %w", f.Hostname, err)
 	}
 	var (
-		h   *found
-		err error
+		id, hc            *int64
+		name, st, cluName *string
 	)
-	if f.Serial != "" {
-		if h, err = lookup(`h.serial = $1`, f.Serial); err != nil {
-			return AgentHost{}, err
+	if _, err := pgx.ForEachRow(rows, []any{&clusterName, &id, &hc, &name, &st, &cluName}, func() error {
+		if id != nil {
+			found = true
+			h.id, h.cluster, h.hostname, h.state, h.cluNameH = *id, *hc, *name, *st, *cluName
 		}
+		return nil
+	}); err != nil {
+		return AgentHost{}, fmt.Errorf("error looking up host %q: %w", f.Hostname, err)
 	}
-	if h == nil {
-		if h, err = lookup(`h.hostname = $1`, f.Hostname); err != nil {
-			return AgentHost{}, err
-		}
+	if clusterName == "" {
+		return AgentHost{}, fault.NotFoundf("cluster %d not found", cluster)
 	}
 	disks, err := json.Marshal(cmpDisks(f.Disks))
 	if err != nil {
 		return AgentHost{}, err
 	}
-	if h == nil {
+	if !found {
 		var id int64
 		err := tx.QueryRow(ctx, `INSERT INTO host (cluster_id, hostname, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps,
 				os, kernel, model, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at, last_heartbeat)
@@ -207,7 +207,7 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 	}
 	if h.cluster != cluster {
 		return AgentHost{}, fault.Forbiddenf("host %q belongs to cluster %q; an enrollment token of cluster %q cannot register it (move the host first)",
-			h.hostname, h.clusterName, clusterName)
+			h.hostname, h.cluNameH, clusterName)
 	}
 	if h.state == "DECOMMISSIONED" {
 		return AgentHost{}, fault.Forbiddenf("host %q is decommissioned; a retired host cannot register again", h.hostname)
