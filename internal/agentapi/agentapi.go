@@ -230,11 +230,8 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		if err := asyncCommit(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := inventory.AgentBeat(ctx, tx, p.HostID, time.Now(), req.AgentVersion, req.Components); err != nil {
-			return err
-		}
 		var err error
-		comps, err = inventory.ComponentChecks(ctx, tx, p.HostID)
+		comps, err = inventory.AgentBeat(ctx, tx, p.HostID, time.Now(), req.AgentVersion, req.Components)
 		return err
 	})
 	if err != nil {
