@@ -70,7 +70,9 @@ const maxBody = 1 << 20
 
 // Handler serves the agent endpoints.
 type Handler struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// tx begins the registrations' and heartbeats' transactions (asyncPool).
+	tx     db.DBTX
 	audit  *audit.Log
 	logger *slog.Logger
 	cfg    Config
@@ -81,7 +83,7 @@ type Handler struct {
 // /api/v1/agents/heartbeat. It authenticates each request itself, through
 // auth.Identify, from the Authorization header only: agents have no sessions.
 func NewHandler(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) *Handler {
-	h := &Handler{pool: pool, audit: audit.New(pool, logger), logger: logger, cfg: cfg.withDefaults(), mux: http.NewServeMux()}
+	h := &Handler{pool: pool, tx: asyncPool{pool}, audit: audit.New(asyncPool{pool}, logger), logger: logger, cfg: cfg.withDefaults(), mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /api/v1/agents/register", h.register)
 	h.mux.HandleFunc("POST /api/v1/agents/heartbeat", h.heartbeat)
 	h.mux.HandleFunc("/api/v1/agents/", func(w http.ResponseWriter, r *http.Request) {
@@ -175,9 +177,6 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		Created bool  `json:"created"`
 	}{AgentFacts: f}
 	err := h.audit.Do(ctx, "agent.register", "host:"+f.Hostname, &input, func(tx pgx.Tx) error {
-		if err := asyncCommit(ctx, tx); err != nil {
-			return err
-		}
 		var err error
 		host, err = inventory.RegisterAgentHost(ctx, tx, p.EnrollClusterID, f, time.Now())
 		if err != nil {
@@ -187,7 +186,10 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		secret, err = auth.IssueHostCredential(ctx, tx, host.ID, p.TokenID)
 		return err
 	})
-	if err == nil {
+	switch {
+	case err == nil && host.Created:
+		comps = []ComponentSpec{} // a new host runs nothing yet
+	case err == nil:
 		// Read after the commit: the registration holds its cluster's host
 		// counters (cluster_host_stats) locked until then, so the less it does
 		// before, the more registrations a cluster takes at once.
@@ -226,10 +228,7 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var comps []ComponentSpec
-	err := db.InTx(ctx, h.pool, func(tx pgx.Tx) error {
-		if err := asyncCommit(ctx, tx); err != nil {
-			return err
-		}
+	err := db.InTx(ctx, h.tx, func(tx pgx.Tx) error {
 		var err error
 		comps, err = inventory.AgentBeat(ctx, tx, p.HostID, time.Now(), req.AgentVersion, req.Components)
 		return err
@@ -248,18 +247,19 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// asyncCommit lets tx commit without waiting for its WAL flush. A crash of the
-// database may then lose the last fraction of a second of registrations and
-// heartbeats, never corrupt anything: a lost heartbeat is replaced by the next
-// one, and an agent whose credential was lost gets 401 and registers again.
-// Waiting for the flush would cap registrations and heartbeats at what the disk
-// syncs per second, with each registration holding its cluster's host
-// counters locked through its flush.
-func asyncCommit(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return fmt.Errorf("error setting up the transaction: %w", err)
-	}
-	return nil
+// asyncPool is the pool whose transactions commit without waiting for their
+// WAL flush (synchronous_commit off, set in the same round trip as BEGIN). A
+// crash of the database may then lose the last fraction of a second of
+// registrations and heartbeats, never corrupt anything: a lost heartbeat is
+// replaced by the next one, and an agent whose credential was lost gets 401 and
+// registers again. Waiting for the flush would cap registrations and heartbeats
+// at what the disk syncs per second, with each registration holding its
+// cluster's host counters locked through its flush.
+type asyncPool struct{ *pgxpool.Pool }
+
+// Begin starts an asynchronously committing transaction.
+func (p asyncPool) Begin(ctx context.Context) (pgx.Tx, error) {
+	return p.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL synchronous_commit = off"})
 }
 
 // validate checks a heartbeat, naming the field at fault.

@@ -27,8 +27,8 @@ import (
 )
 
 // agentBench is a real server (NewServer, the handler `tesla serve` runs) on a
-// database of its own with the standard fixture, and an enrollment token of
-// batch-wh-1.
+// database of its own with the standard fixture and serve's pool size, and an
+// enrollment token of batch-wh-1.
 type agentBench struct {
 	srv    *httptest.Server
 	pool   *dbtest.Database
@@ -41,11 +41,12 @@ const agentBenchClients = 64
 
 func newAgentBench(b *testing.B) *agentBench {
 	b.Helper()
-	d := dbtest.NewDatabase(b, db.Options{})
-	fl := fixture.New(b, d.Pool)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := LoadConfig(func(string) string { return "" })
 	require.NoError(b, err)
+	// The pool `tesla serve` opens (TESLA_DB_MAX_CONNS, default 20).
+	d := dbtest.NewDatabase(b, db.Options{MaxConns: cfg.DBMaxConns})
+	fl := fixture.New(b, d.Pool)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := NewServices(d.Pool, logger, cfg)
 	b.Cleanup(svc.Close)
 	srv := httptest.NewServer(NewServer(cfg, d.Pool, logger, svc, prometheus.NewRegistry()))

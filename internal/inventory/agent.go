@@ -148,9 +148,8 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 		keys = append(keys, "agent-serial:"+f.Serial)
 	}
 	slices.Sort(keys)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) WITH ORDINALITY AS u (k, n) ORDER BY n`, keys); err != nil {
-		return AgentHost{}, fmt.Errorf("error locking host registration: %w", err)
-	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) WITH ORDINALITY AS u (k, n) ORDER BY n`, keys)
 	// One lookup for both keys: the serial's host when there is one, else the
 	// hostname's; and the token's cluster's name beside it.
 	var (
@@ -161,7 +160,7 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 		clusterName string
 		found       bool
 	)
-	rows, err := tx.Query(ctx, `SELECT c.name, h.id, h.cluster_id, h.hostname, h.state, hc.name
+	lookup := b.Queue(`SELECT c.name, h.id, h.cluster_id, h.hostname, h.state, hc.name
 		FROM cluster c
 		LEFT JOIN LATERAL (
 			SELECT * FROM host h WHERE (h.serial = $2 AND $2 <> '') OR h.hostname = $3
@@ -170,20 +169,22 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 		) h ON true
 		LEFT JOIN cluster hc ON hc.id = h.cluster_id
 		WHERE c.id = $1`, cluster, f.Serial, f.Hostname)
-	if err != nil {
-		return AgentHost{}, fmt.Errorf("error looking up host %q: %w", f.Hostname, err)
-	}
 	var (
 		id, hc            *int64
 		name, st, cluName *string
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&clusterName, &id, &hc, &name, &st, &cluName}, func() error {
-		if id != nil {
-			found = true
-			h.id, h.cluster, h.hostname, h.state, h.cluNameH = *id, *hc, *name, *st, *cluName
-		}
-		return nil
-	}); err != nil {
+	lookup.Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&clusterName, &id, &hc, &name, &st, &cluName}, func() error {
+			if id != nil {
+				found = true
+				h.id, h.cluster, h.hostname, h.state, h.cluNameH = *id, *hc, *name, *st, *cluName
+			}
+			return nil
+		})
+		return err
+	})
+	// The lock and the lookup in one round trip: they run in order.
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return AgentHost{}, fmt.Errorf("error looking up host %q: %w", f.Hostname, err)
 	}
 	if clusterName == "" {
