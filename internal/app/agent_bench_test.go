@@ -9,12 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -174,6 +178,9 @@ func BenchmarkAgentHeartbeats(b *testing.B) {
 		failed atomic.Int64
 	)
 	b.SetParallelism(agentBenchClients / max(1, runtimeProcs()))
+	// CPU spent, to tell what one replica could do on a box of its own: this
+	// process (server and simulated clients) and the database's backends.
+	goCPU0, dbCPU0 := processCPU(b, os.Getpid()), backendsCPU(b, a)
 	start := time.Now()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -187,8 +194,38 @@ func BenchmarkAgentHeartbeats(b *testing.B) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	goCPU, dbCPU := processCPU(b, os.Getpid())-goCPU0, backendsCPU(b, a)-dbCPU0
 	require.Zero(b, failed.Load(), "failed heartbeats")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "heartbeats/s")
+	b.ReportMetric(float64(goCPU.Microseconds())/float64(b.N), "go-cpu-µs/beat")
+	b.ReportMetric(float64(dbCPU.Microseconds())/float64(b.N), "db-cpu-µs/beat")
+}
+
+// processCPU is the user and system CPU time pid has used (Linux /proc).
+func processCPU(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0 // a backend that ended
+	}
+	// Fields after the command (which may hold spaces) start after ") ".
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// backendsCPU is the CPU time used by the database backends of the bench's
+// database (its pool's connections).
+func backendsCPU(b *testing.B, a *agentBench) time.Duration {
+	rows, err := a.pool.Pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	require.NoError(b, err)
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	require.NoError(b, err)
+	var total time.Duration
+	for _, pid := range pids {
+		total += processCPU(b, int(pid))
+	}
+	return total
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
