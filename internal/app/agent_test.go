@@ -266,6 +266,13 @@ func TestHostCredentialOpensOnlyTheAgentSurfaces(t *testing.T) {
 	status, _ = e.agentPost(t, "/api/v1/agents/register", cred, facts("web-09", ""))
 	require.Equal(t, http.StatusForbidden, status)
 
+	// An owner demoted below OPERATOR takes the token's power to enrol with them.
+	_, err = e.db.Pool.Exec(context.Background(), `UPDATE person SET role = 'VIEWER' WHERE login = $1`, fixture.Operator)
+	require.NoError(t, err)
+	status, out = e.agentPost(t, "/api/v1/agents/register", tok, facts("web-11", ""))
+	require.Equal(t, http.StatusForbidden, status, out)
+	require.Contains(t, out["error"], "no longer an operator")
+
 	// Deactivating the person who enrolled the host leaves the agent working.
 	_, err = e.db.Pool.Exec(context.Background(), `UPDATE person SET active = false WHERE login = $1`, fixture.Operator)
 	require.NoError(t, err)
