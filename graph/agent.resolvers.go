@@ -7,19 +7,56 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/account"
 )
 
-func (r *apiTokenResolver) Scopes(ctx context.Context, obj *model.APIToken) ([]string, error) {
-	panic(fmt.Errorf("not implemented: Scopes - scopes"))
-}
-
+// Cluster is the resolver for the cluster field.
 func (r *apiTokenResolver) Cluster(ctx context.Context, obj *model.APIToken) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	if obj.ClusterID == 0 {
+		return nil, nil
+	}
+	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterID)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromCluster(c), nil
 }
 
+// CreateEnrollmentToken is the resolver for the createEnrollmentToken field.
 func (r *mutationResolver) CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error) {
-	panic(fmt.Errorf("not implemented: CreateEnrollmentToken - createEnrollmentToken"))
+	cluster, err := model.ParseID("input.clusterId", input.ClusterID, model.KindCluster)
+	if err != nil {
+		err = r.auditRejected(ctx, "createEnrollmentToken", input.ClusterID, input, err)
+	} else {
+		in := account.EnrollmentTokenInput{ClusterID: cluster, Name: deref(input.Name)}
+		if input.ExpiresIn != nil {
+			d := time.Duration(*input.ExpiresIn)
+			in.ExpiresIn = &d
+		}
+		tok, secret, cerr := r.Accounts.CreateEnrollmentToken(ctx, in)
+		if cerr == nil {
+			return &model.CreateEnrollmentTokenPayload{APIToken: model.FromAPIToken(tok), Token: &secret, UserErrors: []*model.UserError{}}, nil
+		}
+		err = cerr
+	}
+	ues, err := userErrors(err)
+	return &model.CreateEnrollmentTokenPayload{UserErrors: ues}, err
 }
+
+// !!! WARNING !!!
+// The code below was going to be deleted when updating resolvers. It has been copied here so you have
+// one last chance to move it out of harms way if you want. There are two reasons this happens:
+//  - When renaming or deleting a resolver the old code will be put in here. You can safely delete
+//    it when you're done.
+//  - You have helper methods in this file. Move them out to keep these resolver files clean.
+/*
+	func (r *apiTokenResolver) Scopes(ctx context.Context, obj *model.APIToken) ([]string, error) {
+	if obj.Scopes == nil {
+		return []string{}, nil
+	}
+	return obj.Scopes, nil
+}
+*/

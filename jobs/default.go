@@ -8,6 +8,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
+	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/internal/workload"
@@ -23,6 +24,7 @@ const (
 	NameMachineClustering = "machine-clustering"
 	NameJobAnalysis       = "job-analysis"
 	NameBilling           = "billing"
+	NameHostOffline       = "host-offline"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -41,7 +43,10 @@ const (
 //   - job-analysis every 10 minutes: a job's findings follow its finished runs
 //     within minutes, and each pass reads only the runs changed since the last;
 //   - billing hourly: usage is hourly, and each pass re-bills yesterday (late
-//     usage) and today up to the last complete hour.
+//     usage) and today up to the last complete hour;
+//   - host-offline every 15 seconds (the agents' heartbeat interval, which the
+//     server configuration sets it to): a silent host is marked at most one
+//     interval after it crossed the threshold.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -51,6 +56,7 @@ var defaultSchedules = map[string]Schedule{
 	NameMachineClustering: {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameJobAnalysis:       {Interval: 10 * time.Minute, Timeout: 10 * time.Minute},
 	NameBilling:           {Interval: time.Hour, Timeout: 10 * time.Minute},
+	NameHostOffline:       {Interval: 15 * time.Second, Timeout: time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -79,6 +85,9 @@ type DefaultConfig struct {
 	Cost cost.Config
 	// Billing tunes the billing job.
 	Billing cost.BillingConfig
+	// Offline says when a silent host is OFFLINE (default: after 1 minute —
+	// four missed 15-second heartbeats —, for hosts that beat within a day).
+	Offline inventory.OfflineConfig
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
@@ -86,13 +95,15 @@ type DefaultConfig struct {
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
-// (hourly), job-analysis (every 10 minutes) and billing (hourly).
+// (hourly), job-analysis (every 10 minutes) billing (hourly) and host-offline (every 15 seconds).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Offline.After = cmp.Or(cfg.Offline.After, time.Minute)
+	cfg.Offline.Lookback = cmp.Or(cfg.Offline.Lookback, 24*time.Hour)
 	spec := func(name, description string) Spec {
 		return Spec{Name: name, Description: description, Schedule: cfg.Schedules[name].Or(defaultSchedules[name])}
 	}
@@ -105,5 +116,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		clusteringJob(pool, spec, cfg.Clustering),
 		jobAnalysisJob(pool, spec, cfg.JobAnalysis),
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
+		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 	}
 }

@@ -38,6 +38,7 @@ export const KEYLESS_TYPES = [
   'ForecastPoint',
   'HardwareFaultConnection',
   'HardwareFaultEdge',
+  'HostAgent',
   'HostAnalysis',
   'HostComponent',
   'HostConnection',

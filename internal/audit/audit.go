@@ -87,7 +87,11 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 		e.Actor = a
 	}
 	if p, ok := auth.FromContext(ctx); ok {
-		e.PersonID, e.Actor = &p.PersonID, p.Login
+		// A host agent's credential has no person: the actor is "host:NAME".
+		e.Actor = p.Login
+		if p.PersonID != 0 {
+			e.PersonID = &p.PersonID
+		}
 	}
 	e.RemoteAddr, _ = ctx.Value(remoteKey{}).(string)
 
@@ -112,6 +116,13 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 		l.logger.ErrorContext(ctx, "error writing audit entry", "action", action, "error", err)
 	}
 	return fnErr
+}
+
+// RecordSystem writes an OK entry for an action the platform took on its own
+// (actor such as "system:heartbeat", no person), in q — the transaction of the
+// change itself, so the entry commits with it.
+func RecordSystem(ctx context.Context, q db.DBTX, actor, action, target string, input any) error {
+	return insert(ctx, q, Entry{Actor: actor, Action: action, Target: target, Input: marshalInput(input), Outcome: OK})
 }
 
 // marshalInput stores input as JSON once the action ran, so an input that fn

@@ -236,7 +236,7 @@ func (q *Queries) BUsAll(ctx context.Context, db DBTX) ([]*BUsAllRow, error) {
 }
 
 const clusterForUpdate = `-- name: ClusterForUpdate :one
-SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at FROM cluster WHERE id = $1 FOR UPDATE
+SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated FROM cluster WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) ClusterForUpdate(ctx context.Context, db DBTX, id int64) (*Cluster, error) {
@@ -252,6 +252,7 @@ func (q *Queries) ClusterForUpdate(ctx context.Context, db DBTX, id int64) (*Clu
 		&i.OwnerBuID,
 		&i.Description,
 		&i.CreatedAt,
+		&i.Simulated,
 	)
 	return &i, err
 }
@@ -259,7 +260,7 @@ func (q *Queries) ClusterForUpdate(ctx context.Context, db DBTX, id int64) (*Clu
 const clusterInsert = `-- name: ClusterInsert :one
 INSERT INTO cluster (name, region, kind, owner_bu_id, stack_version_id, description)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at
+RETURNING id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated
 `
 
 type ClusterInsertParams struct {
@@ -291,6 +292,7 @@ func (q *Queries) ClusterInsert(ctx context.Context, db DBTX, arg *ClusterInsert
 		&i.OwnerBuID,
 		&i.Description,
 		&i.CreatedAt,
+		&i.Simulated,
 	)
 	return &i, err
 }
@@ -310,7 +312,7 @@ const clusterUpdate = `-- name: ClusterUpdate :one
 UPDATE cluster SET name = $1, region = $2, kind = $3, owner_bu_id = $4,
     stack_version_id = $5, description = $6, status = $7
 WHERE id = $8
-RETURNING id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at
+RETURNING id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated
 `
 
 type ClusterUpdateParams struct {
@@ -346,6 +348,7 @@ func (q *Queries) ClusterUpdate(ctx context.Context, db DBTX, arg *ClusterUpdate
 		&i.OwnerBuID,
 		&i.Description,
 		&i.CreatedAt,
+		&i.Simulated,
 	)
 	return &i, err
 }
@@ -353,7 +356,7 @@ func (q *Queries) ClusterUpdate(ctx context.Context, db DBTX, arg *ClusterUpdate
 const hostInsert = `-- name: HostInsert :one
 INSERT INTO host (cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at
+RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at
 `
 
 type HostInsertParams struct {
@@ -404,6 +407,12 @@ func (q *Queries) HostInsert(ctx context.Context, db DBTX, arg *HostInsertParams
 		&i.LastHeartbeat,
 		&i.CreatedAt,
 		&i.StateChangedAt,
+		&i.Serial,
+		&i.Vendor,
+		&i.Disks,
+		&i.AgentVersion,
+		&i.AgentRegisteredAt,
+		&i.AgentHeartbeatAt,
 	)
 	return &i, err
 }
@@ -412,7 +421,7 @@ const hostUpdateFacts = `-- name: HostUpdateFacts :one
 UPDATE host SET cluster_id = $1, rack = $2, ip = $3, cpu_cores = $4, memory_bytes = $5,
     disk_bytes = $6, nic_bps = $7, os = $8, kernel = $9, model = $10
 WHERE id = $11
-RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at
+RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at
 `
 
 type HostUpdateFactsParams struct {
@@ -463,12 +472,18 @@ func (q *Queries) HostUpdateFacts(ctx context.Context, db DBTX, arg *HostUpdateF
 		&i.LastHeartbeat,
 		&i.CreatedAt,
 		&i.StateChangedAt,
+		&i.Serial,
+		&i.Vendor,
+		&i.Disks,
+		&i.AgentVersion,
+		&i.AgentRegisteredAt,
+		&i.AgentHeartbeatAt,
 	)
 	return &i, err
 }
 
 const hostsByNames = `-- name: HostsByNames :many
-SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at FROM host WHERE hostname = ANY($1::text[])
+SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at FROM host WHERE hostname = ANY($1::text[])
 `
 
 func (q *Queries) HostsByNames(ctx context.Context, db DBTX, hostnames []string) ([]*Host, error) {
@@ -499,6 +514,12 @@ func (q *Queries) HostsByNames(ctx context.Context, db DBTX, hostnames []string)
 			&i.LastHeartbeat,
 			&i.CreatedAt,
 			&i.StateChangedAt,
+			&i.Serial,
+			&i.Vendor,
+			&i.Disks,
+			&i.AgentVersion,
+			&i.AgentRegisteredAt,
+			&i.AgentHeartbeatAt,
 		); err != nil {
 			return nil, err
 		}
@@ -553,7 +574,7 @@ func (q *Queries) HostsDecommission(ctx context.Context, db DBTX, arg *HostsDeco
 }
 
 const hostsForUpdate = `-- name: HostsForUpdate :many
-SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at FROM host WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at FROM host WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
 `
 
 func (q *Queries) HostsForUpdate(ctx context.Context, db DBTX, ids []int64) ([]*Host, error) {
@@ -584,6 +605,12 @@ func (q *Queries) HostsForUpdate(ctx context.Context, db DBTX, ids []int64) ([]*
 			&i.LastHeartbeat,
 			&i.CreatedAt,
 			&i.StateChangedAt,
+			&i.Serial,
+			&i.Vendor,
+			&i.Disks,
+			&i.AgentVersion,
+			&i.AgentRegisteredAt,
+			&i.AgentHeartbeatAt,
 		); err != nil {
 			return nil, err
 		}
@@ -675,7 +702,7 @@ func (q *Queries) HostsLiveNotIn(ctx context.Context, db DBTX, hostnames []strin
 }
 
 const hostsMove = `-- name: HostsMove :many
-UPDATE host SET cluster_id = $1 WHERE id = ANY($2::bigint[]) RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at
+UPDATE host SET cluster_id = $1 WHERE id = ANY($2::bigint[]) RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at
 `
 
 type HostsMoveParams struct {
@@ -711,6 +738,12 @@ func (q *Queries) HostsMove(ctx context.Context, db DBTX, arg *HostsMoveParams) 
 			&i.LastHeartbeat,
 			&i.CreatedAt,
 			&i.StateChangedAt,
+			&i.Serial,
+			&i.Vendor,
+			&i.Disks,
+			&i.AgentVersion,
+			&i.AgentRegisteredAt,
+			&i.AgentHeartbeatAt,
 		); err != nil {
 			return nil, err
 		}
