@@ -265,6 +265,20 @@ func TestHostCredentialOpensOnlyTheAgentSurfaces(t *testing.T) {
 	// Nor registration.
 	status, _ = e.agentPost(t, "/api/v1/agents/register", cred, facts("web-09", ""))
 	require.Equal(t, http.StatusForbidden, status)
+	// Nor lineage, although it shares the ingest surface: it is about jobs, not
+	// the machine.
+	status, out = e.agentPost(t, "/api/v1/lineage", cred, map[string]any{"eventType": "START"})
+	require.Equal(t, http.StatusForbidden, status, out)
+	// Hardware faults: its own host yes, another host no.
+	fault := func(host string) map[string]any {
+		return map[string]any{"faults": []map[string]any{{"hostname": host, "component": "MEMORY", "kind": "EDAC_CE",
+			"severity": "LOW", "detected_at": time.Now().UTC().Format(time.RFC3339), "source": "agent", "source_ref": "edac:mc0:ce:1"}}}
+	}
+	status, out = e.agentPost(t, "/api/v1/hardware/faults", cred, fault("web-09"))
+	require.Equal(t, http.StatusOK, status, out)
+	require.EqualValues(t, 1, out["accepted"], out)
+	status, out = e.agentPost(t, "/api/v1/hardware/faults", cred, fault("batch-wh-1-n01"))
+	require.NotEqual(t, float64(1), out["accepted"], "a host credential reported a fault of another host: %v (%d)", out, status)
 
 	// An owner demoted below OPERATOR takes the token's power to enrol with them.
 	_, err = e.db.Pool.Exec(context.Background(), `UPDATE person SET role = 'VIEWER' WHERE login = $1`, fixture.Operator)

@@ -59,7 +59,13 @@ func (s *Service) ReportFaults(ctx context.Context, surface auth.Surface, report
 		if err != nil {
 			return err
 		}
-		rec, err := RecordFaults(ctx, tx, good, &p.PersonID)
+		// A host agent's credential belongs to no person: its faults are
+		// reported by the machine (source agent), with no reporter to name.
+		var by *int64
+		if p.PersonID != 0 {
+			by = &p.PersonID
+		}
+		rec, err := RecordFaults(ctx, tx, good, by)
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,17 @@ import (
 // from machines. A token restricted to scopes needs the "ingest" scope,
 // whatever its role; an unrestricted credential needs OPERATOR or higher.
 func Authorize(ctx context.Context) (*auth.Principal, error) {
-	return auth.RequireIngest(ctx, "posting lineage")
+	p, err := auth.RequireIngest(ctx, "posting lineage")
+	if err != nil {
+		return nil, err
+	}
+	// A host agent's credential carries the ingest scope for its own samples,
+	// but lineage is about jobs and datasets, not the machine: a stolen host
+	// credential must not be able to rewrite the lineage graph.
+	if p.HostID != 0 {
+		return nil, fault.Forbiddenf("posting lineage needs an ingest token; a host's own credential reports about its machine only")
+	}
+	return p, nil
 }
 
 // MaxBodyBytes bounds one request's body (a batch of events).
