@@ -145,3 +145,29 @@ export function OrderSelect<F extends string>({
     </select>
   );
 }
+
+/**
+ * A secret shown once, right after it was made (an API or enrollment token),
+ * with Copy and Done; `testId` prefixes the box's test ids (`<testId>-secret-box`,
+ * `<testId>-secret`, `<testId>-secret-done`). `children` adds what goes with the
+ * secret, such as the command line that uses it.
+ */
+export function SecretBox({ title, secret, onDone, testId, children }: { title: ReactNode; secret: string; onDone: () => void; testId: string; children?: ReactNode }) {
+  return (
+    <div className="secret-box" role="status" data-testid={`${testId}-secret-box`}>
+      <div className="strong">{title}</div>
+      <code className="secret" data-testid={`${testId}-secret`}>
+        {secret}
+      </code>
+      {children}
+      <div className="secret-actions">
+        <button type="button" className="btn" onClick={() => void navigator.clipboard?.writeText(secret)}>
+          Copy
+        </button>
+        <button type="button" className="btn" onClick={onDone} data-testid={`${testId}-secret-done`}>
+          Done
+        </button>
+      </div>
+    </div>
+  );
+}
