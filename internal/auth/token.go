@@ -220,3 +220,17 @@ func ActivePerson(ctx context.Context, q db.DBTX, login string) (int64, Role, er
 	}
 	return row.ID, Role(row.Role), nil
 }
+
+// EndCredentials revokes every live API token of a person and ends all their web
+// sessions, announcing the change so open websockets close: what deactivating a
+// person means. It reports how many tokens and sessions ended. Run it in the
+// transaction that deactivates the person, so no credential outlives them.
+func EndCredentials(ctx context.Context, q db.DBTX, person int64) (tokens, sessions int64, err error) {
+	if tokens, err = queries.TokensRevokeOfPerson(ctx, q, person); err != nil {
+		return 0, 0, fmt.Errorf("error revoking tokens of person %d: %w", person, err)
+	}
+	if sessions, err = queries.SessionsDeleteOfPerson(ctx, q, person); err != nil {
+		return 0, 0, fmt.Errorf("error ending sessions of person %d: %w", person, err)
+	}
+	return tokens, sessions, notifyCredentials(ctx, q, person)
+}

@@ -21,21 +21,24 @@ type BU struct {
 	Code      string
 	Depth     int
 	CreatedAt time.Time
+	// Active is false once the BU is deactivated; deactivated BUs stay in the
+	// tree (people, clusters and the audit log refer to them).
+	Active bool
 }
 
 func (b *BU) dests() []any {
-	return []any{&b.ID, &b.ParentID, &b.Name, &b.Code, &b.Depth, &b.CreatedAt}
+	return []any{&b.ID, &b.ParentID, &b.Name, &b.Code, &b.Depth, &b.CreatedAt, &b.Active}
 }
 
 // buTree yields every BU with its depth; BU trees are small (tens to hundreds of
 // rows), so computing depth over the whole tree is cheaper than storing it.
 const buTree = `(WITH RECURSIVE t AS (
-		SELECT id, parent_id, name, code, 0 AS depth, created_at FROM bu WHERE parent_id IS NULL
+		SELECT id, parent_id, name, code, 0 AS depth, created_at, active FROM bu WHERE parent_id IS NULL
 		UNION ALL
-		SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at FROM bu b JOIN t ON b.parent_id = t.id)
+		SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at, b.active FROM bu b JOIN t ON b.parent_id = t.id)
 	SELECT * FROM t) b`
 
-const buColumns = `b.id, b.parent_id, b.name, b.code, b.depth, b.created_at`
+const buColumns = `b.id, b.parent_id, b.name, b.code, b.depth, b.created_at, b.active`
 
 // BUFilter narrows ListBUs.
 type BUFilter struct {
@@ -76,7 +79,7 @@ func (s *Service) ListBUs(ctx context.Context, f BUFilter, args page.Args) (page
 
 // buFromRow converts a row of the BU queries, which all share BUsByIDs's columns.
 func buFromRow(r *dbsqlc.BUsByIDsRow) *BU {
-	return &BU{ID: r.ID, ParentID: r.ParentID, Name: r.Name, Code: r.Code, Depth: int(r.Depth), CreatedAt: r.CreatedAt}
+	return &BU{ID: r.ID, ParentID: r.ParentID, Name: r.Name, Code: r.Code, Depth: int(r.Depth), CreatedAt: r.CreatedAt, Active: r.Active}
 }
 
 // BUsByIDs loads BUs by id (for dataloaders); unknown ids are absent from the map.

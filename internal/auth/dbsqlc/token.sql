@@ -49,3 +49,9 @@ SELECT t.id FROM t ORDER BY t.id;
 -- The payload is the person's id and nothing else.
 -- name: CredentialsNotify :exec
 SELECT pg_notify(@channel::text, sqlc.arg(person_id)::bigint::text);
+
+-- name: TokensRevokeOfPerson :execrows
+UPDATE api_token SET revoked_at = now() WHERE person_id = @person_id AND revoked_at IS NULL;
+
+-- name: SessionsDeleteOfPerson :execrows
+DELETE FROM web_session WHERE person_id = @person_id;

@@ -70,6 +70,18 @@ func (q *Queries) PersonActiveByLogin(ctx context.Context, db DBTX, login string
 	return &i, err
 }
 
+const sessionsDeleteOfPerson = `-- name: SessionsDeleteOfPerson :execrows
+DELETE FROM web_session WHERE person_id = $1
+`
+
+func (q *Queries) SessionsDeleteOfPerson(ctx context.Context, db DBTX, personID int64) (int64, error) {
+	result, err := db.Exec(ctx, sessionsDeleteOfPerson, personID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const tokenAuthenticate = `-- name: TokenAuthenticate :one
 SELECT t.id, t.role, t.scopes, t.expires_at, t.last_used_at,
     p.id AS person_id, p.login, p.name, p.bu_id, p.role AS person_role
@@ -281,4 +293,16 @@ func (q *Queries) TokensByIDs(ctx context.Context, db DBTX, ids []int64) ([]*Api
 		return nil, err
 	}
 	return items, nil
+}
+
+const tokensRevokeOfPerson = `-- name: TokensRevokeOfPerson :execrows
+UPDATE api_token SET revoked_at = now() WHERE person_id = $1 AND revoked_at IS NULL
+`
+
+func (q *Queries) TokensRevokeOfPerson(ctx context.Context, db DBTX, personID int64) (int64, error) {
+	result, err := db.Exec(ctx, tokensRevokeOfPerson, personID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -3,27 +3,27 @@
 
 -- name: BUsByIDs :many
 WITH RECURSIVE t AS (
-    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at FROM bu WHERE bu.parent_id IS NULL
+    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at, bu.active FROM bu WHERE bu.parent_id IS NULL
     UNION ALL
-    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at FROM bu b JOIN t ON b.parent_id = t.id
+    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at, b.active FROM bu b JOIN t ON b.parent_id = t.id
 )
-SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at FROM t WHERE t.id = ANY(@ids::bigint[]);
+SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at, t.active FROM t WHERE t.id = ANY(@ids::bigint[]);
 
 -- name: BUByCode :one
 WITH RECURSIVE t AS (
-    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at FROM bu WHERE bu.parent_id IS NULL
+    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at, bu.active FROM bu WHERE bu.parent_id IS NULL
     UNION ALL
-    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at FROM bu b JOIN t ON b.parent_id = t.id
+    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at, b.active FROM bu b JOIN t ON b.parent_id = t.id
 )
-SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at FROM t WHERE t.code = @code::text;
+SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at, t.active FROM t WHERE t.code = @code::text;
 
 -- name: BUChildren :many
 WITH RECURSIVE t AS (
-    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at FROM bu WHERE bu.parent_id IS NULL
+    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at, bu.active FROM bu WHERE bu.parent_id IS NULL
     UNION ALL
-    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at FROM bu b JOIN t ON b.parent_id = t.id
+    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at, b.active FROM bu b JOIN t ON b.parent_id = t.id
 )
-SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at FROM t WHERE t.parent_id = ANY(@parents::bigint[])
+SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at, t.active FROM t WHERE t.parent_id = ANY(@parents::bigint[])
 ORDER BY t.name;
 
 -- name: BUCodes :many

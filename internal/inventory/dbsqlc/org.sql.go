@@ -12,11 +12,11 @@ import (
 
 const bUByCode = `-- name: BUByCode :one
 WITH RECURSIVE t AS (
-    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at FROM bu WHERE bu.parent_id IS NULL
+    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at, bu.active FROM bu WHERE bu.parent_id IS NULL
     UNION ALL
-    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at FROM bu b JOIN t ON b.parent_id = t.id
+    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at, b.active FROM bu b JOIN t ON b.parent_id = t.id
 )
-SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at FROM t WHERE t.code = $1::text
+SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at, t.active FROM t WHERE t.code = $1::text
 `
 
 type BUByCodeRow struct {
@@ -26,6 +26,7 @@ type BUByCodeRow struct {
 	Code      string
 	Depth     int32
 	CreatedAt time.Time
+	Active    bool
 }
 
 func (q *Queries) BUByCode(ctx context.Context, db DBTX, code string) (*BUByCodeRow, error) {
@@ -38,17 +39,18 @@ func (q *Queries) BUByCode(ctx context.Context, db DBTX, code string) (*BUByCode
 		&i.Code,
 		&i.Depth,
 		&i.CreatedAt,
+		&i.Active,
 	)
 	return &i, err
 }
 
 const bUChildren = `-- name: BUChildren :many
 WITH RECURSIVE t AS (
-    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at FROM bu WHERE bu.parent_id IS NULL
+    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at, bu.active FROM bu WHERE bu.parent_id IS NULL
     UNION ALL
-    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at FROM bu b JOIN t ON b.parent_id = t.id
+    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at, b.active FROM bu b JOIN t ON b.parent_id = t.id
 )
-SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at FROM t WHERE t.parent_id = ANY($1::bigint[])
+SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at, t.active FROM t WHERE t.parent_id = ANY($1::bigint[])
 ORDER BY t.name
 `
 
@@ -59,6 +61,7 @@ type BUChildrenRow struct {
 	Code      string
 	Depth     int32
 	CreatedAt time.Time
+	Active    bool
 }
 
 func (q *Queries) BUChildren(ctx context.Context, db DBTX, parents []int64) ([]*BUChildrenRow, error) {
@@ -77,6 +80,7 @@ func (q *Queries) BUChildren(ctx context.Context, db DBTX, parents []int64) ([]*
 			&i.Code,
 			&i.Depth,
 			&i.CreatedAt,
+			&i.Active,
 		); err != nil {
 			return nil, err
 		}
@@ -120,11 +124,11 @@ func (q *Queries) BUCodes(ctx context.Context, db DBTX, ids []int64) ([]*BUCodes
 const bUsByIDs = `-- name: BUsByIDs :many
 
 WITH RECURSIVE t AS (
-    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at FROM bu WHERE bu.parent_id IS NULL
+    SELECT bu.id, bu.parent_id, bu.name, bu.code, 0::int AS depth, bu.created_at, bu.active FROM bu WHERE bu.parent_id IS NULL
     UNION ALL
-    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at FROM bu b JOIN t ON b.parent_id = t.id
+    SELECT b.id, b.parent_id, b.name, b.code, t.depth + 1, b.created_at, b.active FROM bu b JOIN t ON b.parent_id = t.id
 )
-SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at FROM t WHERE t.id = ANY($1::bigint[])
+SELECT t.id, t.parent_id, t.name, t.code, t.depth, t.created_at, t.active FROM t WHERE t.id = ANY($1::bigint[])
 `
 
 type BUsByIDsRow struct {
@@ -134,6 +138,7 @@ type BUsByIDsRow struct {
 	Code      string
 	Depth     int32
 	CreatedAt time.Time
+	Active    bool
 }
 
 // BU trees are small (tens to hundreds of rows), so each lookup computes depth
@@ -154,6 +159,7 @@ func (q *Queries) BUsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*BUsByI
 			&i.Code,
 			&i.Depth,
 			&i.CreatedAt,
+			&i.Active,
 		); err != nil {
 			return nil, err
 		}
