@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/internal/workload"
@@ -21,6 +22,7 @@ const (
 	NameHostHours         = "host-hours"
 	NameMachineClustering = "machine-clustering"
 	NameJobAnalysis       = "job-analysis"
+	NameHostOffline       = "host-offline"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -37,7 +39,10 @@ const (
 //   - machine-clustering hourly: it reads a day of hourly sums, which change
 //     once an hour;
 //   - job-analysis every 10 minutes: a job's findings follow its finished runs
-//     within minutes, and each pass reads only the runs changed since the last.
+//     within minutes, and each pass reads only the runs changed since the last;
+//   - host-offline every 15 seconds (the agents' heartbeat interval, which the
+//     server configuration sets it to): a silent host is marked at most one
+//     interval after it crossed the threshold.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -46,6 +51,7 @@ var defaultSchedules = map[string]Schedule{
 	NameHostHours:         {Interval: 5 * time.Minute, Timeout: 10 * time.Minute},
 	NameMachineClustering: {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameJobAnalysis:       {Interval: 10 * time.Minute, Timeout: 10 * time.Minute},
+	NameHostOffline:       {Interval: 15 * time.Second, Timeout: time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -70,6 +76,9 @@ type DefaultConfig struct {
 	Clustering clustering.Config
 	// JobAnalysis tunes the job analysis (thresholds, batch size).
 	JobAnalysis workload.AnalysisConfig
+	// Offline says when a silent host is OFFLINE (default: after 1 minute —
+	// four missed 15-second heartbeats —, for hosts that beat within a day).
+	Offline inventory.OfflineConfig
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
@@ -77,13 +86,15 @@ type DefaultConfig struct {
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
-// (hourly) and job-analysis (every 10 minutes).
+// (hourly), job-analysis (every 10 minutes) and host-offline (every 15 seconds).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Offline.After = cmp.Or(cfg.Offline.After, time.Minute)
+	cfg.Offline.Lookback = cmp.Or(cfg.Offline.Lookback, 24*time.Hour)
 	spec := func(name, description string) Spec {
 		return Spec{Name: name, Description: description, Schedule: cfg.Schedules[name].Or(defaultSchedules[name])}
 	}
@@ -95,5 +106,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		hostHoursJob(pool, spec, cfg.HostHours),
 		clusteringJob(pool, spec, cfg.Clustering),
 		jobAnalysisJob(pool, spec, cfg.JobAnalysis),
+		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 	}
 }

@@ -131,7 +131,7 @@ func TestDefaultJobsRun(t *testing.T) {
 		require.NotEmpty(t, j.Description())
 		require.Positive(t, j.Timeout())
 	}
-	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering, NameJobAnalysis}, names)
+	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering, NameJobAnalysis, NameHostOffline}, names)
 	require.Equal(t, time.Minute, set[2].Interval())
 	require.Equal(t, time.Hour, set[3].Interval())
 	require.Equal(t, 24*time.Hour, set[1].Interval())

@@ -5,6 +5,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,6 +43,81 @@ type CreateTokenInput struct {
 	// Scopes limit the token to some surfaces (see auth.Scopes); empty means the
 	// role's full rights.
 	Scopes []string `json:"scopes,omitempty"`
+	// ClusterID is the cluster of an enrollment token (scope "enroll"), which
+	// needs one; no other token takes one.
+	ClusterID int64 `json:"clusterId,omitempty"`
+}
+
+// Enrollment tokens always expire: after DefaultEnrollLifetime unless asked
+// otherwise, never after more than MaxEnrollLifetime.
+const (
+	DefaultEnrollLifetime = 7 * 24 * time.Hour
+	MaxEnrollLifetime     = 90 * 24 * time.Hour
+)
+
+// EnrollmentTokenInput asks for an enrollment token of a cluster.
+type EnrollmentTokenInput struct {
+	ClusterID int64          `json:"clusterId"`
+	Name      string         `json:"name,omitempty"`
+	ExpiresIn *time.Duration `json:"expiresIn,omitempty"`
+}
+
+// CreateEnrollmentToken creates a token that lets host agents register their
+// machines into one cluster and does nothing else, owned by the caller. It
+// needs OPERATOR or higher, always expires (default 7 days, at most 90) and is
+// audited as createEnrollmentToken. The secret is returned once.
+func (s *Service) CreateEnrollmentToken(ctx context.Context, in EnrollmentTokenInput) (auth.Token, string, error) {
+	var (
+		tok    auth.Token
+		secret string
+	)
+	err := s.audit.Do(ctx, "createEnrollmentToken", fmt.Sprintf("cluster:%d", in.ClusterID), in, func(tx pgx.Tx) error {
+		p, err := auth.RequireRole(ctx, auth.Operator, "creating an enrollment token")
+		if err != nil {
+			return err
+		}
+		tok, secret, err = createToken(ctx, tx, p, CreateTokenInput{
+			Name: in.Name, ExpiresIn: in.ExpiresIn, Scopes: []string{auth.ScopeEnroll}, ClusterID: in.ClusterID})
+		return err
+	})
+	return tok, secret, err
+}
+
+// checkEnrollment validates the enrollment part of a token request: scope
+// "enroll" alone, with a live cluster and a bounded lifetime, which it fills in
+// when left out. Other tokens must not name a cluster.
+func checkEnrollment(ctx context.Context, tx pgx.Tx, in *CreateTokenInput) error {
+	if !slices.Contains(in.Scopes, auth.ScopeEnroll) {
+		if in.ClusterID != 0 {
+			return fault.Field("input.clusterId", "only enrollment tokens (scope %q) are bound to a cluster", auth.ScopeEnroll)
+		}
+		return nil
+	}
+	if len(in.Scopes) != 1 {
+		return fault.Field("input.scopes", "an enrollment token carries scope %q alone, not %s", auth.ScopeEnroll, strings.Join(in.Scopes, ", "))
+	}
+	if in.ClusterID == 0 {
+		return fault.Field("input.clusterId", "an enrollment token needs the cluster its hosts register into")
+	}
+	if in.ExpiresIn == nil {
+		d := DefaultEnrollLifetime
+		in.ExpiresIn = &d
+	}
+	if *in.ExpiresIn > MaxEnrollLifetime {
+		return fault.Field("input.expiresIn", "an enrollment token lives at most 90 days (2160h), not %s", *in.ExpiresIn)
+	}
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM cluster WHERE id = $1`, in.ClusterID).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fault.Field("input.clusterId", "no cluster with id %d", in.ClusterID)
+	}
+	if err != nil {
+		return fmt.Errorf("error loading cluster %d: %w", in.ClusterID, err)
+	}
+	if status == "RETIRED" {
+		return fault.Field("input.clusterId", "cluster %d is retired; hosts cannot register into it", in.ClusterID)
+	}
+	return nil
 }
 
 // CheckTokenLifetime refuses a token lifetime that is zero or negative, naming
@@ -121,6 +197,9 @@ func createToken(ctx context.Context, tx pgx.Tx, caller *auth.Principal, in Crea
 			return auth.Token{}, "", fault.Field("input.scopes", "unknown scope %q (known: %s)", sc, strings.Join(auth.Scopes(), ", "))
 		}
 	}
+	if err := checkEnrollment(ctx, tx, &in); err != nil {
+		return auth.Token{}, "", err
+	}
 	personID, personRole, err := auth.ActivePerson(ctx, tx, login)
 	if err != nil {
 		return auth.Token{}, "", err
@@ -142,7 +221,10 @@ func createToken(ctx context.Context, tx pgx.Tx, caller *auth.Principal, in Crea
 	if caller != nil && !caller.Role.AtLeast(role) {
 		return auth.Token{}, "", fault.Forbiddenf("you cannot create a token with role %s: it is above your own (%s)", role, caller.Role)
 	}
-	spec := auth.TokenSpec{PersonID: personID, Name: in.Name, Role: role, Scopes: in.Scopes}
+	if in.ClusterID != 0 && !role.AtLeast(auth.Operator) {
+		return auth.Token{}, "", fault.Forbiddenf("enrollment tokens are for operators and admins; %s holds %s", login, role)
+	}
+	spec := auth.TokenSpec{PersonID: personID, Name: in.Name, Role: role, Scopes: in.Scopes, ClusterID: in.ClusterID}
 	if in.ExpiresIn != nil {
 		at := time.Now().Add(*in.ExpiresIn).UTC()
 		spec.ExpiresAt = &at

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 )
@@ -105,6 +106,30 @@ func TestMigrateSeedTokenCommands(t *testing.T) {
 	require.ErrorContains(t, err, "flag provided but not defined")
 	_, err = run(t, "frobnicate")
 	require.ErrorContains(t, err, "unknown command")
+
+	// Enrollment tokens: bound to a cluster, owned by an admin unless --login
+	// says otherwise, always expiring.
+	var cluster string
+	require.NoError(t, d.Pool.QueryRow(context.Background(), `SELECT name FROM cluster ORDER BY id LIMIT 1`).Scan(&cluster))
+	out, err = run(t, "token", "create", "--name", "rack 7", "--scope", "enroll", "--cluster", cluster)
+	require.NoError(t, err)
+	require.Contains(t, out, "enrollment token for cluster "+cluster)
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	require.True(t, strings.HasPrefix(lines[len(lines)-1], "tsl_"), out)
+	var expiresIn time.Duration
+	require.NoError(t, d.Pool.QueryRow(context.Background(), `SELECT (expires_at - now())::interval FROM api_token
+		WHERE token_hash = $1 AND cluster_id IS NOT NULL`, auth.HashSecret(lines[len(lines)-1])).Scan(&expiresIn))
+	require.InDelta(t, (7 * 24 * time.Hour).Hours(), expiresIn.Hours(), 0.1, "enrollment tokens expire after a week by default")
+	_, err = run(t, "token", "create", "--scope", "enroll")
+	require.ErrorContains(t, err, "--cluster is required")
+	_, err = run(t, "token", "create", "--scope", "enroll", "--cluster", "no-such-cluster")
+	require.ErrorContains(t, err, `no cluster named "no-such-cluster"`)
+	_, err = run(t, "token", "create", "--scope", "enroll", "--cluster", cluster, "--expires", "2200h")
+	require.ErrorContains(t, err, "at most 90 days")
+	_, err = run(t, "token", "create", "--scope", "enroll", "--cluster", cluster, "--login", "viewer")
+	require.ErrorContains(t, err, "operators and admins")
+	out, err = run(t, "token", "create", "--login", "viewer", "--role", "VIEWER", "--scope", "ingest")
+	require.NoError(t, err, out)
 
 	var audited int
 	require.NoError(t, d.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'cli.createToken' AND outcome = 'OK'`).Scan(&audited))

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -318,18 +319,25 @@ func cliContext(ctx context.Context) context.Context {
 
 func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("token: use `token create --login L --role R`")
+		return errors.New("token: use `token create --login L --role R` or `token create --scope enroll --cluster NAME`")
 	}
 	fs := newFlags("token create")
-	login := fs.String("login", "", "whose token (required)")
-	role := fs.String("role", "", "VIEWER, BU_ADMIN, OPERATOR or ADMIN (required; at most the person's role)")
+	login := fs.String("login", "", "whose token (required; for --scope enroll: default the longest-standing active admin)")
+	role := fs.String("role", "", "VIEWER, BU_ADMIN, OPERATOR or ADMIN (required but for --scope enroll; at most the person's role)")
 	name := fs.String("name", "cli", "a label for the token")
-	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h; must be positive (default: no expiry)")
-	scope := fs.String("scope", "", "limit the token to a scope, e.g. ingest (default: the role's full rights)")
+	expires := fs.Duration("expires", 0, "lifetime, e.g. 720h; must be positive (default: no expiry; for enroll 168h, at most 2160h)")
+	scope := fs.String("scope", "", "limit the token to a scope: ingest, or enroll (with --cluster) (default: the role's full rights)")
+	cluster := fs.String("cluster", "", "for --scope enroll: the cluster hosts register into")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if *login == "" || *role == "" {
+	enroll := *scope == auth.ScopeEnroll
+	switch {
+	case enroll && *cluster == "":
+		return errors.New("token create --scope enroll: --cluster is required (the cluster hosts register into)")
+	case !enroll && *cluster != "":
+		return errors.New("token create: --cluster goes with --scope enroll only")
+	case !enroll && (*login == "" || *role == ""):
 		return errors.New("token create: --login and --role are required")
 	}
 	// An explicit --expires of zero or less is refused, not read as "no expiry".
@@ -342,9 +350,12 @@ func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if err := account.CheckTokenLifetime("--expires", lifetime); err != nil {
 		return fmt.Errorf("token create --expires: %w", err)
 	}
-	r, err := auth.ParseRole("--role", *role)
-	if err != nil {
-		return err
+	var r auth.Role
+	if *role != "" {
+		var err error
+		if r, err = auth.ParseRole("--role", *role); err != nil {
+			return err
+		}
 	}
 	logger := newLogger(cfg)
 	pool, err := openDB(ctx, cfg, logger)
@@ -356,11 +367,38 @@ func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 	if *scope != "" {
 		scopes = []string{*scope}
 	}
-	secret, err := createTokenFor(cliContext(ctx), pool, logger, *login, r, *name, *expires, scopes...)
+	if !enroll {
+		secret, err := createTokenFor(cliContext(ctx), pool, logger, *login, r, *name, *expires, scopes...)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token for %s with role %s (shown once; store it safely):\n%s\n", *login, r, secret)
+		return nil
+	}
+	var clusterID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM cluster WHERE name = $1`, *cluster).Scan(&clusterID); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("token create --cluster: no cluster named %q", *cluster)
+		}
+		return fmt.Errorf("error loading cluster %q: %w", *cluster, err)
+	}
+	if *login == "" {
+		// The token needs an owner; the machine's operator acts for the
+		// longest-standing active admin.
+		if err := pool.QueryRow(ctx, `SELECT login FROM person WHERE active AND role = 'ADMIN' ORDER BY id LIMIT 1`).Scan(login); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errors.New("token create --scope enroll: no active admin to own the token; name an operator with --login (or create an admin first)")
+			}
+			return fmt.Errorf("error finding an admin: %w", err)
+		}
+	}
+	in := account.CreateTokenInput{Login: *login, Role: r, Name: *name, Scopes: scopes, ClusterID: clusterID, ExpiresIn: lifetime}
+	tok, secret, err := account.NewService(pool, audit.New(pool, logger), 0).CreateTokenAsOperator(cliContext(ctx), in)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "token for %s with role %s (shown once; store it safely):\n%s\n", *login, r, secret)
+	fmt.Fprintf(stdout, "enrollment token for cluster %s, owned by %s, expires %s (shown once; store it safely):\n%s\n",
+		*cluster, *login, tok.ExpiresAt.Format(time.RFC3339), secret)
 	return nil
 }
 

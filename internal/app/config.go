@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/teslaops/tesla/graph"
+	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
@@ -84,6 +85,9 @@ type Config struct {
 
 	// GraphQL bounds what GraphQL operations may do while they run (see limit.go).
 	GraphQL GraphQLLimits
+	// Agent holds the intervals host agents are told to keep; a host that misses
+	// Jobs.Offline.After worth of heartbeats is marked OFFLINE.
+	Agent agentapi.Config
 }
 
 // envSpec documents every variable, for `tesla help` and the README.
@@ -132,6 +136,10 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_WS_INIT_TIMEOUT", "10s", "how long a websocket may wait before connection_init (closed with 4408 after it)"},
 	{"TESLA_DEMO_TOKENS_FILE", ".tesla/demo-tokens.json", "where demo tokens are kept"},
 	{"TESLA_SHUTDOWN_GRACE", "15s", "how long shutdown waits for requests"},
+	{"TESLA_AGENT_HEARTBEAT_INTERVAL", "15s", "how often host agents beat (sent to them at registration and on each heartbeat)"},
+	{"TESLA_AGENT_SAMPLE_INTERVAL", "1m", "time step of host agents' samples"},
+	{"TESLA_OFFLINE_MISSED", "4", "missed heartbeat intervals after which a host of a real cluster is marked OFFLINE"},
+	{"TESLA_OFFLINE_LOOKBACK", "24h", "hosts silent for longer than this are history (imported traces), never marked OFFLINE"},
 }
 
 // LoadConfig reads the environment through getenv and validates it, naming the
@@ -212,6 +220,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	analysis.Window = int(intVar("TESLA_JOB_ANALYSIS_RUNS", 20, 8, 1000))
 	c.Jobs.JobAnalysis.Thresholds = &analysis
 	c.Replica = cmp.Or(getenv("TESLA_REPLICA"), jobs.DefaultReplica())
+	c.Agent.HeartbeatInterval = durVar("TESLA_AGENT_HEARTBEAT_INTERVAL", 15*time.Second)
+	c.Agent.SampleInterval = durVar("TESLA_AGENT_SAMPLE_INTERVAL", time.Minute)
+	if c.Agent.HeartbeatInterval < time.Second || c.Agent.SampleInterval < time.Second {
+		bad("TESLA_AGENT_HEARTBEAT_INTERVAL", "agent intervals must be at least 1s")
+	}
+	c.Jobs.Offline.After = time.Duration(intVar("TESLA_OFFLINE_MISSED", 4, 1, 1000)) * c.Agent.HeartbeatInterval
+	c.Jobs.Offline.Lookback = durVar("TESLA_OFFLINE_LOOKBACK", 24*time.Hour)
+	if c.Jobs.Offline.Lookback <= c.Jobs.Offline.After {
+		bad("TESLA_OFFLINE_LOOKBACK", "must exceed the missed intervals (%s), got %s", c.Jobs.Offline.After, c.Jobs.Offline.Lookback)
+	}
+	c.Jobs.Schedules[jobs.NameHostOffline] = jobs.Schedule{Interval: c.Agent.HeartbeatInterval}
 	c.Scrape = boolVar("TESLA_SCRAPE", true)
 	c.Anomaly = boolVar("TESLA_ANOMALY", true)
 	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)

@@ -21,6 +21,7 @@ import (
 	"github.com/teslaops/tesla/frontend"
 	"github.com/teslaops/tesla/graph"
 	"github.com/teslaops/tesla/internal/account"
+	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
@@ -164,6 +165,9 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	// telemetry ingestion (lineage.Authorize).
 	mux.Handle("POST /api/v1/lineage", s.authenticate(
 		lineage.NewHTTPHandler(lineage.NewStore(pool), logger), auth.SurfaceIngest))
+	// The host agent protocol: registration (enrollment tokens) and heartbeats
+	// (host credentials); the handler authenticates through auth.Identify itself.
+	mux.Handle("/api/v1/agents/", agentapi.NewHandler(pool, logger, cfg.Agent))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)

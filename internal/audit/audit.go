@@ -76,7 +76,11 @@ func WithRemoteAddr(ctx context.Context, addr string) context.Context {
 func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(tx pgx.Tx) error) error {
 	e := Entry{Action: action, Target: target, Actor: "anonymous"}
 	if p, ok := auth.FromContext(ctx); ok {
-		e.PersonID, e.Actor = &p.PersonID, p.Login
+		// A host agent's credential has no person: the actor is "host:NAME".
+		e.Actor = p.Login
+		if p.PersonID != 0 {
+			e.PersonID = &p.PersonID
+		}
 	}
 	e.RemoteAddr, _ = ctx.Value(remoteKey{}).(string)
 
@@ -101,6 +105,13 @@ func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(
 		l.logger.ErrorContext(ctx, "error writing audit entry", "action", action, "error", err)
 	}
 	return fnErr
+}
+
+// RecordSystem writes an OK entry for an action the platform took on its own
+// (actor such as "system:heartbeat", no person), in q — the transaction of the
+// change itself, so the entry commits with it.
+func RecordSystem(ctx context.Context, q db.DBTX, actor, action, target string, input any) error {
+	return insert(ctx, q, Entry{Actor: actor, Action: action, Target: target, Input: marshalInput(input), Outcome: OK})
 }
 
 // marshalInput stores input as JSON once the action ran, so an input that fn

@@ -59,6 +59,8 @@ type Method string
 const (
 	MethodToken   Method = "TOKEN"
 	MethodSession Method = "SESSION"
+	// MethodHost is a host agent's own credential (see hostcred.go).
+	MethodHost Method = "HOST"
 )
 
 // Principal is the authenticated caller.
@@ -82,6 +84,9 @@ type Principal struct {
 	// HostID binds the credential to one host: a host agent's own credential
 	// speaks for its machine only (0: not bound to a host).
 	HostID int64
+	// EnrollClusterID is, for an enrollment token, the cluster it registers
+	// hosts into (0 otherwise).
+	EnrollClusterID int64
 }
 
 // MayActForHost reports whether the credential may write data about host id: any
@@ -96,8 +101,17 @@ func (p *Principal) MayActForHost(id int64) bool {
 // collector on a host should hold, instead of an operator's full rights.
 const ScopeIngest = "ingest"
 
-// Scopes lists the token scopes Tesla knows.
-func Scopes() []string { return []string{ScopeIngest} }
+// ScopeEnroll lets a token register hosts into its one cluster
+// (POST /api/v1/agents/register) and nothing else.
+const ScopeEnroll = "enroll"
+
+// ScopeAgent is carried by host credentials only (no token can be created with
+// it): it opens the agent endpoints (heartbeat), beside ScopeIngest for the
+// host's own samples and faults.
+const ScopeAgent = "agent"
+
+// Scopes lists the token scopes a token can be created with.
+func Scopes() []string { return []string{ScopeIngest, ScopeEnroll} }
 
 // Surface is a way into Tesla that a credential may be limited to. A scope names
 // the one surface it opens, so a scoped token works there and nowhere else.
@@ -110,6 +124,10 @@ type Surface string
 const (
 	SurfaceGraphQL Surface = "graphql"
 	SurfaceIngest  Surface = ScopeIngest
+	// SurfaceEnroll is host registration (enrollment tokens); SurfaceAgent the
+	// agent's own endpoints (host credentials).
+	SurfaceEnroll Surface = ScopeEnroll
+	SurfaceAgent  Surface = ScopeAgent
 )
 
 // Restricted reports whether the credential is limited to some scopes (an empty

@@ -28,12 +28,14 @@ var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // Token is a stored API token (never the secret).
 type Token struct {
-	ID         int64
-	PersonID   int64
-	Name       string
-	Prefix     string
-	Role       Role
-	Scopes     []string
+	ID       int64
+	PersonID int64
+	Name     string
+	Prefix   string
+	Role     Role
+	Scopes   []string
+	// ClusterID is the cluster an enrollment token registers hosts into (0: none).
+	ClusterID  int64
 	CreatedAt  time.Time
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
@@ -60,6 +62,8 @@ type TokenSpec struct {
 	Role      Role
 	Scopes    []string
 	ExpiresAt *time.Time
+	// ClusterID binds an enrollment token (scope "enroll") to its cluster.
+	ClusterID int64
 }
 
 // InsertToken stores a new token for spec and returns it with its secret, which is
@@ -73,22 +77,30 @@ func InsertToken(ctx context.Context, q db.DBTX, spec TokenSpec) (Token, string,
 	if scopes == nil {
 		scopes = []string{}
 	}
+	var cluster *int64
+	if spec.ClusterID != 0 {
+		cluster = &spec.ClusterID
+	}
 	row, err := queries.TokenInsert(ctx, q, &dbsqlc.TokenInsertParams{
 		PersonID: spec.PersonID, Name: spec.Name, Prefix: secret[:len(TokenPrefix)+6], TokenHash: HashSecret(secret),
-		Role: string(spec.Role), Scopes: scopes, ExpiresAt: spec.ExpiresAt,
+		Role: string(spec.Role), Scopes: scopes, ExpiresAt: spec.ExpiresAt, ClusterID: cluster,
 	})
 	if err != nil {
-		return Token{}, "", fmt.Errorf("error creating token: %w", db.Interpret(err, "person"))
+		return Token{}, "", fmt.Errorf("error creating token: %w", db.Interpret(err, "person or cluster"))
 	}
 	return tokenFromRow(row), secret, nil
 }
 
 // tokenFromRow turns a stored token into a Token; the hash stays behind.
 func tokenFromRow(r *dbsqlc.ApiToken) Token {
-	return Token{
+	t := Token{
 		ID: r.ID, PersonID: r.PersonID, Name: r.Name, Prefix: r.Prefix, Role: Role(r.Role), Scopes: r.Scopes,
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, LastUsedAt: r.LastUsedAt,
 	}
+	if r.ClusterID != nil {
+		t.ClusterID = *r.ClusterID
+	}
+	return t
 }
 
 func tokensFromRows(rows []*dbsqlc.ApiToken) []Token {
@@ -129,8 +141,12 @@ var errBadCredential = fault.New(fault.Unauthenticated, "invalid, expired or rev
 // authentication does not turn every read into a write.
 const lastUsedGranularity = time.Minute
 
-// Authenticate resolves a token secret to its principal.
+// Authenticate resolves a secret to its principal: an API token, or a host
+// agent's credential (HostCredentialPrefix), told apart by their prefixes.
 func Authenticate(ctx context.Context, q db.DBTX, secret string) (*Principal, error) {
+	if strings.HasPrefix(secret, HostCredentialPrefix) && len(secret) <= 200 {
+		return authenticateHost(ctx, q, secret)
+	}
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 200 {
 		return nil, errBadCredential
 	}
@@ -147,6 +163,9 @@ func Authenticate(ctx context.Context, q db.DBTX, secret string) (*Principal, er
 		PersonID: row.PersonID, Login: row.Login, Name: row.Name, BUID: row.BuID,
 		Role: Lower(Role(row.Role), Role(row.PersonRole)), Method: MethodToken,
 		TokenID: row.ID, Scopes: row.Scopes, ExpiresAt: row.ExpiresAt,
+	}
+	if row.ClusterID != nil {
+		p.EnrollClusterID = *row.ClusterID
 	}
 	if row.LastUsedAt == nil || time.Since(*row.LastUsedAt) > lastUsedGranularity {
 		if err := queries.TokenTouch(ctx, q, p.TokenID); err != nil {

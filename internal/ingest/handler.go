@@ -9,22 +9,27 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/telemetry"
 )
 
 // handler serves POST /api/v1/metrics/hosts; see the package documentation for
 // the wire format.
 type handler struct {
+	pool   *pgxpool.Pool
 	writer *telemetry.Writer
 	logger *slog.Logger
 	cfg    Config
@@ -40,6 +45,7 @@ type handler struct {
 func NewHTTPHandler(pool *pgxpool.Pool, w *telemetry.Writer, logger *slog.Logger, cfg Config) http.Handler {
 	cfg = cfg.withDefaults(pool.Config().MaxConns)
 	return &handler{
+		pool:   pool,
 		writer: w.WithBatchRows(cfg.BatchRows),
 		logger: logger,
 		cfg:    cfg,
@@ -161,8 +167,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, out *outcome) {
 	}
 
 	src := newLineSource(ctx, rd, f, h.cfg, h.hosts, snap, time.Now(), out.resp)
+	src.self, src.selfName = p.HostID, p.Name
 	res, err := h.writer.Write(ctx, src)
 	out.resp.Accepted, out.resp.Duplicates = res.Accepted, res.Duplicates
+	if err == nil || (src.Err() != nil && errors.Is(err, src.Err())) {
+		// The samples stored are signs of life: one statement for the body's hosts.
+		if berr := h.recordBeats(ctx, src, p.HostID); berr != nil {
+			h.logger.WarnContext(ctx, "recording heartbeats of ingested hosts failed", "error", berr)
+		}
+	}
 	switch {
 	case src.fatal != nil:
 		fail(http.StatusBadRequest, "%s", src.fatal.Error())
@@ -192,6 +205,31 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, out *outcome) {
 	if err != nil && out.err == nil && !errors.Is(err, src.Err()) {
 		out.err = err // the database failed too
 	}
+}
+
+// recordBeats moves the last heartbeat of every host the body carried samples
+// of to its newest sample's time (never past now), and brings such hosts back
+// ONLINE if they were marked OFFLINE before it. A host credential's own host
+// beats at now: its agent is speaking, whatever the age of the samples it
+// replays from its spool.
+func (h *handler) recordBeats(ctx context.Context, src *lineSource, self int64) error {
+	if len(src.beats) == 0 {
+		return nil
+	}
+	now := time.Now()
+	// In host order, so concurrent requests lock host rows in the same order.
+	ids := slices.Sorted(maps.Keys(src.beats))
+	at := make([]time.Time, len(ids))
+	for i, id := range ids {
+		at[i] = src.beats[id]
+		if id == self || at[i].After(now) {
+			at[i] = now
+		}
+	}
+	return db.InTx(ctx, h.pool, func(tx pgx.Tx) error {
+		_, err := inventory.RecordLiveHeartbeats(ctx, tx, ids, at)
+		return err
+	})
 }
 
 func (h *handler) tooLarge(err error) bool {

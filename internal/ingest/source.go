@@ -73,6 +73,16 @@ type lineSource struct {
 	fatal   error
 	readErr error
 
+	// self is the host a host credential is bound to (0: any host may be
+	// named), selfName its name for the rejection.
+	self     int64
+	selfName string
+	// beats holds, per host, the newest sample time of the body, for the
+	// hosts' heartbeats; last* skip the map for runs of one host's lines.
+	beats  map[int64]time.Time
+	lastID int64
+	lastTS time.Time
+
 	rec record
 	cur telemetry.Sample
 	// The sample's fields point here; the writer encodes a sample before asking
@@ -92,6 +102,7 @@ func newLineSource(ctx context.Context, r io.Reader, f format, cfg Config, hosts
 		ctx: ctx, cfg: cfg, format: f, hosts: hosts, snap: snap, resp: resp,
 		lr:  lineReader{br: bufio.NewReaderSize(r, cfg.MaxLineBytes+2), max: cfg.MaxLineBytes},
 		now: now, oldest: now.Add(-cfg.MaxAge), newest: now.Add(cfg.FutureSkew),
+		beats: map[int64]time.Time{},
 	}
 }
 
@@ -169,6 +180,17 @@ func (s *lineSource) finish() *problem {
 	if p != nil {
 		return p
 	}
+	if s.self != 0 && id != s.self {
+		return &problem{field: s.hostField(), reason: s.detail(func() string {
+			return "this host credential speaks for host " + strconv.Quote(s.selfName) + " only; a sample of another host is refused"
+		}, "another host's sample")}
+	}
+	if id != s.lastID || r.ts.After(s.lastTS) {
+		if t, ok := s.beats[id]; !ok || r.ts.After(t) {
+			s.beats[id] = r.ts
+		}
+		s.lastID, s.lastTS = id, s.beats[id]
+	}
 	s.cur = telemetry.Sample{HostID: id, TS: r.ts}
 	if r.has&(1<<0) != 0 {
 		s.cpu = float32(r.vals[0])
@@ -226,11 +248,18 @@ func (s *lineSource) resolve() (int64, *problem) {
 	if r.hostKind == fieldHostID {
 		return 0, &problem{field: "host_id", reason: "unknown host id " + strconv.FormatInt(r.hostID, 10)}
 	}
-	name := "host"
-	if r.hostKind == fieldHostname {
-		name = "hostname"
+	return 0, &problem{field: s.hostField(), reason: "unknown host " + strconv.Quote(string(r.hostName))}
+}
+
+// hostField is the name the record gave its host under.
+func (s *lineSource) hostField() string {
+	switch s.rec.hostKind {
+	case fieldHostID:
+		return "host_id"
+	case fieldHostname:
+		return "hostname"
 	}
-	return 0, &problem{field: name, reason: "unknown host " + strconv.Quote(string(r.hostName))}
+	return "host"
 }
 
 // reject counts a rejected line and lists it while the list has room.

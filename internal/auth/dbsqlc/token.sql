@@ -1,6 +1,6 @@
 -- name: TokenInsert :one
-INSERT INTO api_token (person_id, name, prefix, token_hash, role, scopes, expires_at)
-VALUES (@person_id, @name, @prefix, @token_hash, @role, @scopes, @expires_at)
+INSERT INTO api_token (person_id, name, prefix, token_hash, role, scopes, expires_at, cluster_id)
+VALUES (@person_id, @name, @prefix, @token_hash, @role, @scopes, @expires_at, sqlc.narg(cluster_id))
 RETURNING *;
 
 -- name: TokensByIDs :many
@@ -19,7 +19,7 @@ OFFSET sqlc.arg(skip)::int LIMIT sqlc.arg(max)::int;
 -- TokenAuthenticate finds a live token by the hash of its secret, with its
 -- person as they are now.
 -- name: TokenAuthenticate :one
-SELECT t.id, t.role, t.scopes, t.expires_at, t.last_used_at,
+SELECT t.id, t.role, t.scopes, t.expires_at, t.last_used_at, t.cluster_id,
     p.id AS person_id, p.login, p.name, p.bu_id, p.role AS person_role
 FROM api_token t JOIN person p ON p.id = t.person_id
 WHERE t.token_hash = @token_hash

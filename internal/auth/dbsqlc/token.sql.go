@@ -83,7 +83,7 @@ func (q *Queries) SessionsDeleteOfPerson(ctx context.Context, db DBTX, personID 
 }
 
 const tokenAuthenticate = `-- name: TokenAuthenticate :one
-SELECT t.id, t.role, t.scopes, t.expires_at, t.last_used_at,
+SELECT t.id, t.role, t.scopes, t.expires_at, t.last_used_at, t.cluster_id,
     p.id AS person_id, p.login, p.name, p.bu_id, p.role AS person_role
 FROM api_token t JOIN person p ON p.id = t.person_id
 WHERE t.token_hash = $1
@@ -98,6 +98,7 @@ type TokenAuthenticateRow struct {
 	Scopes     []string
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
+	ClusterID  *int64
 	PersonID   int64
 	Login      string
 	Name       string
@@ -116,6 +117,7 @@ func (q *Queries) TokenAuthenticate(ctx context.Context, db DBTX, tokenHash []by
 		&i.Scopes,
 		&i.ExpiresAt,
 		&i.LastUsedAt,
+		&i.ClusterID,
 		&i.PersonID,
 		&i.Login,
 		&i.Name,
@@ -138,9 +140,9 @@ func (q *Queries) TokenCount(ctx context.Context, db DBTX, personID *int64) (int
 }
 
 const tokenInsert = `-- name: TokenInsert :one
-INSERT INTO api_token (person_id, name, prefix, token_hash, role, scopes, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at
+INSERT INTO api_token (person_id, name, prefix, token_hash, role, scopes, expires_at, cluster_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at, cluster_id
 `
 
 type TokenInsertParams struct {
@@ -151,6 +153,7 @@ type TokenInsertParams struct {
 	Role      string
 	Scopes    []string
 	ExpiresAt *time.Time
+	ClusterID *int64
 }
 
 func (q *Queries) TokenInsert(ctx context.Context, db DBTX, arg *TokenInsertParams) (*ApiToken, error) {
@@ -162,6 +165,7 @@ func (q *Queries) TokenInsert(ctx context.Context, db DBTX, arg *TokenInsertPara
 		arg.Role,
 		arg.Scopes,
 		arg.ExpiresAt,
+		arg.ClusterID,
 	)
 	var i ApiToken
 	err := row.Scan(
@@ -176,12 +180,13 @@ func (q *Queries) TokenInsert(ctx context.Context, db DBTX, arg *TokenInsertPara
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.ClusterID,
 	)
 	return &i, err
 }
 
 const tokenPage = `-- name: TokenPage :many
-SELECT id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_token
+SELECT id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at, cluster_id FROM api_token
 WHERE $1::bigint IS NULL OR person_id = $1
 ORDER BY id DESC
 OFFSET $2::int LIMIT $3::int
@@ -214,6 +219,7 @@ func (q *Queries) TokenPage(ctx context.Context, db DBTX, arg *TokenPageParams) 
 			&i.ExpiresAt,
 			&i.RevokedAt,
 			&i.LastUsedAt,
+			&i.ClusterID,
 		); err != nil {
 			return nil, err
 		}
@@ -227,7 +233,7 @@ func (q *Queries) TokenPage(ctx context.Context, db DBTX, arg *TokenPageParams) 
 
 const tokenRevoke = `-- name: TokenRevoke :one
 UPDATE api_token SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
-RETURNING id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at
+RETURNING id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at, cluster_id
 `
 
 // Revoking twice keeps the first revocation time.
@@ -246,6 +252,7 @@ func (q *Queries) TokenRevoke(ctx context.Context, db DBTX, id int64) (*ApiToken
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.ClusterID,
 	)
 	return &i, err
 }
@@ -260,7 +267,7 @@ func (q *Queries) TokenTouch(ctx context.Context, db DBTX, id int64) error {
 }
 
 const tokensByIDs = `-- name: TokensByIDs :many
-SELECT id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at FROM api_token WHERE id = ANY($1::bigint[])
+SELECT id, person_id, name, prefix, token_hash, role, scopes, created_at, expires_at, revoked_at, last_used_at, cluster_id FROM api_token WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) TokensByIDs(ctx context.Context, db DBTX, ids []int64) ([]*ApiToken, error) {
@@ -284,6 +291,7 @@ func (q *Queries) TokensByIDs(ctx context.Context, db DBTX, ids []int64) ([]*Api
 			&i.ExpiresAt,
 			&i.RevokedAt,
 			&i.LastUsedAt,
+			&i.ClusterID,
 		); err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 const clusterByName = `-- name: ClusterByName :one
-SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at FROM cluster WHERE name = $1
+SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated FROM cluster WHERE name = $1
 `
 
 func (q *Queries) ClusterByName(ctx context.Context, db DBTX, name string) (*Cluster, error) {
@@ -26,12 +26,13 @@ func (q *Queries) ClusterByName(ctx context.Context, db DBTX, name string) (*Clu
 		&i.OwnerBuID,
 		&i.Description,
 		&i.CreatedAt,
+		&i.Simulated,
 	)
 	return &i, err
 }
 
 const clustersAll = `-- name: ClustersAll :many
-SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at FROM cluster ORDER BY name
+SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated FROM cluster ORDER BY name
 `
 
 func (q *Queries) ClustersAll(ctx context.Context, db DBTX) ([]*Cluster, error) {
@@ -53,6 +54,7 @@ func (q *Queries) ClustersAll(ctx context.Context, db DBTX) ([]*Cluster, error) 
 			&i.OwnerBuID,
 			&i.Description,
 			&i.CreatedAt,
+			&i.Simulated,
 		); err != nil {
 			return nil, err
 		}
@@ -65,7 +67,7 @@ func (q *Queries) ClustersAll(ctx context.Context, db DBTX) ([]*Cluster, error) 
 }
 
 const clustersByIDs = `-- name: ClustersByIDs :many
-SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at FROM cluster WHERE id = ANY($1::bigint[])
+SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated FROM cluster WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) ClustersByIDs(ctx context.Context, db DBTX, ids []int64) ([]*Cluster, error) {
@@ -87,6 +89,7 @@ func (q *Queries) ClustersByIDs(ctx context.Context, db DBTX, ids []int64) ([]*C
 			&i.OwnerBuID,
 			&i.Description,
 			&i.CreatedAt,
+			&i.Simulated,
 		); err != nil {
 			return nil, err
 		}
@@ -133,7 +136,7 @@ func (q *Queries) ClustersByKind(ctx context.Context, db DBTX) ([]*ClustersByKin
 }
 
 const clustersByOwnerBU = `-- name: ClustersByOwnerBU :many
-SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at FROM cluster WHERE owner_bu_id = ANY($1::bigint[]) ORDER BY name
+SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated FROM cluster WHERE owner_bu_id = ANY($1::bigint[]) ORDER BY name
 `
 
 func (q *Queries) ClustersByOwnerBU(ctx context.Context, db DBTX, bus []int64) ([]*Cluster, error) {
@@ -155,6 +158,7 @@ func (q *Queries) ClustersByOwnerBU(ctx context.Context, db DBTX, bus []int64) (
 			&i.OwnerBuID,
 			&i.Description,
 			&i.CreatedAt,
+			&i.Simulated,
 		); err != nil {
 			return nil, err
 		}
@@ -167,7 +171,7 @@ func (q *Queries) ClustersByOwnerBU(ctx context.Context, db DBTX, bus []int64) (
 }
 
 const clustersByStackVersion = `-- name: ClustersByStackVersion :many
-SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at FROM cluster WHERE stack_version_id = ANY($1::bigint[]) ORDER BY name
+SELECT id, name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated FROM cluster WHERE stack_version_id = ANY($1::bigint[]) ORDER BY name
 `
 
 func (q *Queries) ClustersByStackVersion(ctx context.Context, db DBTX, versions []int64) ([]*Cluster, error) {
@@ -189,6 +193,7 @@ func (q *Queries) ClustersByStackVersion(ctx context.Context, db DBTX, versions 
 			&i.OwnerBuID,
 			&i.Description,
 			&i.CreatedAt,
+			&i.Simulated,
 		); err != nil {
 			return nil, err
 		}

@@ -43,7 +43,7 @@ func (q *Queries) ComponentsByHost(ctx context.Context, db DBTX, hosts []int64) 
 }
 
 const hostByName = `-- name: HostByName :one
-SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at FROM host WHERE hostname = $1
+SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at FROM host WHERE hostname = $1
 `
 
 func (q *Queries) HostByName(ctx context.Context, db DBTX, hostname string) (*Host, error) {
@@ -68,13 +68,19 @@ func (q *Queries) HostByName(ctx context.Context, db DBTX, hostname string) (*Ho
 		&i.LastHeartbeat,
 		&i.CreatedAt,
 		&i.StateChangedAt,
+		&i.Serial,
+		&i.Vendor,
+		&i.Disks,
+		&i.AgentVersion,
+		&i.AgentRegisteredAt,
+		&i.AgentHeartbeatAt,
 	)
 	return &i, err
 }
 
 const hostSetState = `-- name: HostSetState :one
 UPDATE host SET state = $1, state_reason = $2 WHERE id = $3
-RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at
+RETURNING id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at
 `
 
 type HostSetStateParams struct {
@@ -105,6 +111,12 @@ func (q *Queries) HostSetState(ctx context.Context, db DBTX, arg *HostSetStatePa
 		&i.LastHeartbeat,
 		&i.CreatedAt,
 		&i.StateChangedAt,
+		&i.Serial,
+		&i.Vendor,
+		&i.Disks,
+		&i.AgentVersion,
+		&i.AgentRegisteredAt,
+		&i.AgentHeartbeatAt,
 	)
 	return &i, err
 }
@@ -135,7 +147,7 @@ func (q *Queries) HostStateNotify(ctx context.Context, db DBTX, arg *HostStateNo
 }
 
 const hostsByIDs = `-- name: HostsByIDs :many
-SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at FROM host WHERE id = ANY($1::bigint[])
+SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at FROM host WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) HostsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*Host, error) {
@@ -166,6 +178,12 @@ func (q *Queries) HostsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*Host
 			&i.LastHeartbeat,
 			&i.CreatedAt,
 			&i.StateChangedAt,
+			&i.Serial,
+			&i.Vendor,
+			&i.Disks,
+			&i.AgentVersion,
+			&i.AgentRegisteredAt,
+			&i.AgentHeartbeatAt,
 		); err != nil {
 			return nil, err
 		}
@@ -178,7 +196,7 @@ func (q *Queries) HostsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*Host
 }
 
 const hostsRecentlyInStates = `-- name: HostsRecentlyInStates :many
-SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at FROM host WHERE state = ANY($1::text[])
+SELECT id, cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model, state, state_reason, scrape_url, last_heartbeat, created_at, state_changed_at, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at FROM host WHERE state = ANY($1::text[])
 ORDER BY state_changed_at DESC, id DESC
 LIMIT $2::int
 `
@@ -216,6 +234,12 @@ func (q *Queries) HostsRecentlyInStates(ctx context.Context, db DBTX, arg *Hosts
 			&i.LastHeartbeat,
 			&i.CreatedAt,
 			&i.StateChangedAt,
+			&i.Serial,
+			&i.Vendor,
+			&i.Disks,
+			&i.AgentVersion,
+			&i.AgentRegisteredAt,
+			&i.AgentHeartbeatAt,
 		); err != nil {
 			return nil, err
 		}

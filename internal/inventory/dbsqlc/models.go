@@ -21,6 +21,7 @@ type Cluster struct {
 	OwnerBuID      *int64
 	Description    string
 	CreatedAt      time.Time
+	Simulated      bool
 }
 
 type ClusterHostStat struct {
@@ -34,24 +35,30 @@ type ClusterHostStat struct {
 }
 
 type Host struct {
-	ID             int64
-	ClusterID      int64
-	Hostname       string
-	Rack           string
-	Ip             string
-	CpuCores       int32
-	MemoryBytes    int64
-	DiskBytes      int64
-	NicBps         int64
-	Os             string
-	Kernel         string
-	Model          string
-	State          string
-	StateReason    string
-	ScrapeUrl      *string
-	LastHeartbeat  *time.Time
-	CreatedAt      time.Time
-	StateChangedAt time.Time
+	ID                int64
+	ClusterID         int64
+	Hostname          string
+	Rack              string
+	Ip                string
+	CpuCores          int32
+	MemoryBytes       int64
+	DiskBytes         int64
+	NicBps            int64
+	Os                string
+	Kernel            string
+	Model             string
+	State             string
+	StateReason       string
+	ScrapeUrl         *string
+	LastHeartbeat     *time.Time
+	CreatedAt         time.Time
+	StateChangedAt    time.Time
+	Serial            string
+	Vendor            string
+	Disks             json.RawMessage
+	AgentVersion      string
+	AgentRegisteredAt *time.Time
+	AgentHeartbeatAt  *time.Time
 }
 
 type HostComponent struct {

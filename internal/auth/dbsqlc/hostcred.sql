@@ -1,0 +1,17 @@
+-- Registering a host again revokes its previous credential.
+-- name: HostCredentialRevokeLive :exec
+UPDATE host_credential SET revoked_at = now() WHERE host_id = @host_id AND revoked_at IS NULL;
+
+-- name: HostCredentialInsert :one
+INSERT INTO host_credential (host_id, prefix, secret_hash, enrolled_by)
+VALUES (@host_id, @prefix, @secret_hash, sqlc.narg(enrolled_by))
+RETURNING id;
+
+-- HostCredentialAuthenticate finds a live credential by the hash of its secret,
+-- with its host as it is now: a decommissioned host's credential is dead.
+-- name: HostCredentialAuthenticate :one
+SELECT c.id, c.host_id, h.hostname, h.cluster_id
+FROM host_credential c JOIN host h ON h.id = c.host_id
+WHERE c.secret_hash = @secret_hash
+    AND c.revoked_at IS NULL
+    AND h.state <> 'DECOMMISSIONED';
