@@ -108,6 +108,7 @@ export interface PastedHosts {
 }
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const RACK = /^[A-Za-z0-9._:/-]{1,64}$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const IPV6 = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*$/;
 
@@ -122,7 +123,8 @@ export function looksLikeIP(s: string): boolean {
  * works). Blank lines and `#` comments are skipped, and so is a header line
  * starting with "hostname". A lone second column that is an IP address is the
  * IP. Bad hostnames, bad addresses, extra columns and hostnames given twice are
- * errors naming their line.
+ * errors naming their line, and so is a rack name with other characters than
+ * letters, digits and . _ - : /.
  */
 export function parseHostLines(text: string): PastedHosts {
   const out: PastedHosts = { hosts: [], lines: [], errors: [] };
@@ -142,11 +144,15 @@ export function parseHostLines(text: string): PastedHosts {
       out.errors.push({ line, message: `line ${line}: "${hostname}" is not a hostname (letters, digits, '.', '-' and '_')` });
       return;
     }
-    let rack = second;
-    let ip = third;
+    let rack: string | undefined = second;
+    let ip: string | undefined = third;
     if (third === undefined && second !== undefined && looksLikeIP(second)) {
       rack = undefined;
       ip = second;
+    }
+    if (rack !== undefined && !RACK.test(rack)) {
+      out.errors.push({ line, message: `line ${line}: "${rack}" is not a rack name (letters, digits, '.', '-', '_', ':' and '/')` });
+      return;
     }
     if (ip !== undefined && !looksLikeIP(ip)) {
       out.errors.push({ line, message: `line ${line}: "${ip}" is not an IP address` });

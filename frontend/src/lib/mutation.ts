@@ -42,8 +42,13 @@ export function formErrors<D>(
   const p = result.data ? payload(result.data) : null;
   if (!p) return { byField: {}, other: ['The server sent no answer.'] };
   if (!p.userErrors.length) return null;
+  return splitUserErrors(p.userErrors, fields);
+}
+
+/** userErrors put next to the fields of a form they name (after a leading "input"); the rest are the form's own. */
+export function splitUserErrors(errors: ReadonlyArray<UserErrorLike & { field?: readonly string[] | null }>, fields: readonly string[]): FormErrors {
   const out: FormErrors = { byField: {}, other: [] };
-  for (const e of p.userErrors) {
+  for (const e of errors) {
     const path = e.field ?? [];
     const name = path[0] === 'input' ? path[1] : path[0];
     if (name && fields.includes(name)) (out.byField[name] ??= []).push(e.message);
