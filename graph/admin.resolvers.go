@@ -7,63 +7,250 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/inventory/invfile"
 )
 
-func (r *bUResolver) Active(ctx context.Context, obj *model.BU) (bool, error) {
-	panic(fmt.Errorf("not implemented: Active - active"))
-}
-
+// CreateBu is the resolver for the createBU field.
 func (r *mutationResolver) CreateBu(ctx context.Context, input model.CreateBUInput) (*model.BUPayload, error) {
-	panic(fmt.Errorf("not implemented: CreateBu - createBU"))
+	in := inventory.CreateBUInput{Name: input.Name, Code: input.Code}
+	var err error
+	if in.ParentID, err = optID("input.parentId", input.ParentID, model.KindBU); err != nil {
+		err = r.auditRejected(ctx, "createBU", "bu:"+input.Code, input, err)
+	} else {
+		var b *inventory.BU
+		if b, err = r.Inventory.CreateBU(ctx, in); err == nil {
+			return &model.BUPayload{Bu: model.FromBU(b), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.BUPayload{UserErrors: ues}, err
 }
 
+// UpdateBu is the resolver for the updateBU field.
 func (r *mutationResolver) UpdateBu(ctx context.Context, input model.UpdateBUInput) (*model.BUPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateBu - updateBU"))
+	in := inventory.UpdateBUInput{Name: input.Name, Code: input.Code, MakeRoot: deref(input.MakeRoot)}
+	var err error
+	if in.ID, err = model.ParseID("input.id", input.ID, model.KindBU); err == nil {
+		in.ParentID, err = optID("input.parentId", input.ParentID, model.KindBU)
+	}
+	if err != nil {
+		err = r.auditRejected(ctx, "updateBU", input.ID, input, err)
+	} else {
+		var b *inventory.BU
+		if b, err = r.Inventory.UpdateBU(ctx, in); err == nil {
+			return &model.BUPayload{Bu: model.FromBU(b), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.BUPayload{UserErrors: ues}, err
 }
 
+// DeactivateBu is the resolver for the deactivateBU field.
 func (r *mutationResolver) DeactivateBu(ctx context.Context, input model.DeactivateBUInput) (*model.BUPayload, error) {
-	panic(fmt.Errorf("not implemented: DeactivateBu - deactivateBU"))
+	id, err := model.ParseID("input.id", input.ID, model.KindBU)
+	if err != nil {
+		err = r.auditRejected(ctx, "deactivateBU", input.ID, input, err)
+	} else {
+		var b *inventory.BU
+		if b, err = r.Inventory.DeactivateBU(ctx, id); err == nil {
+			return &model.BUPayload{Bu: model.FromBU(b), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.BUPayload{UserErrors: ues}, err
 }
 
+// CreatePerson is the resolver for the createPerson field.
 func (r *mutationResolver) CreatePerson(ctx context.Context, input model.CreatePersonInput) (*model.PersonPayload, error) {
-	panic(fmt.Errorf("not implemented: CreatePerson - createPerson"))
+	in := inventory.CreatePersonInput{Login: input.Login, Name: input.Name, Email: deref(input.Email)}
+	if input.Role != nil {
+		in.Role = auth.Role(*input.Role)
+	}
+	var err error
+	if in.BUID, err = model.ParseID("input.buId", input.BuID, model.KindBU); err != nil {
+		err = r.auditRejected(ctx, "createPerson", "person:"+input.Login, input, err)
+	} else {
+		var p *inventory.Person
+		if p, err = r.Inventory.CreatePerson(ctx, in); err == nil {
+			return &model.PersonPayload{Person: model.FromPerson(p), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.PersonPayload{UserErrors: ues}, err
 }
 
+// UpdatePerson is the resolver for the updatePerson field.
 func (r *mutationResolver) UpdatePerson(ctx context.Context, input model.UpdatePersonInput) (*model.PersonPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdatePerson - updatePerson"))
+	in := inventory.UpdatePersonInput{Name: input.Name, Email: input.Email}
+	if input.Role != nil {
+		role := auth.Role(*input.Role)
+		in.Role = &role
+	}
+	var err error
+	if in.ID, err = model.ParseID("input.id", input.ID, model.KindPerson); err == nil {
+		in.BUID, err = optID("input.buId", input.BuID, model.KindBU)
+	}
+	if err != nil {
+		err = r.auditRejected(ctx, "updatePerson", input.ID, input, err)
+	} else {
+		var p *inventory.Person
+		if p, err = r.Inventory.UpdatePerson(ctx, in); err == nil {
+			return &model.PersonPayload{Person: model.FromPerson(p), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.PersonPayload{UserErrors: ues}, err
 }
 
+// DeactivatePerson is the resolver for the deactivatePerson field.
 func (r *mutationResolver) DeactivatePerson(ctx context.Context, input model.DeactivatePersonInput) (*model.PersonPayload, error) {
-	panic(fmt.Errorf("not implemented: DeactivatePerson - deactivatePerson"))
+	id, err := model.ParseID("input.id", input.ID, model.KindPerson)
+	if err != nil {
+		err = r.auditRejected(ctx, "deactivatePerson", input.ID, input, err)
+	} else {
+		var p *inventory.Person
+		if p, err = r.Inventory.DeactivatePerson(ctx, inventory.DeactivatePersonInput{ID: id, Reason: deref(input.Reason)}); err == nil {
+			return &model.PersonPayload{Person: model.FromPerson(p), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.PersonPayload{UserErrors: ues}, err
 }
 
+// CreateCluster is the resolver for the createCluster field.
 func (r *mutationResolver) CreateCluster(ctx context.Context, input model.CreateClusterInput) (*model.ClusterPayload, error) {
-	panic(fmt.Errorf("not implemented: CreateCluster - createCluster"))
+	in := inventory.CreateClusterInput{Name: input.Name, Region: input.Region, Kind: string(input.Kind), Description: deref(input.Description)}
+	var err error
+	if in.OwnerBUID, err = optID("input.ownerBuId", input.OwnerBuID, model.KindBU); err == nil {
+		in.StackVersionID, err = optID("input.stackVersionId", input.StackVersionID, model.KindStackVersion)
+	}
+	if err != nil {
+		err = r.auditRejected(ctx, "createCluster", "cluster:"+input.Name, input, err)
+	} else {
+		var c *inventory.Cluster
+		if c, err = r.Inventory.CreateCluster(ctx, in); err == nil {
+			return &model.ClusterPayload{Cluster: model.FromCluster(c), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.ClusterPayload{UserErrors: ues}, err
 }
 
+// UpdateCluster is the resolver for the updateCluster field.
 func (r *mutationResolver) UpdateCluster(ctx context.Context, input model.UpdateClusterInput) (*model.ClusterPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateCluster - updateCluster"))
+	in := inventory.UpdateClusterInput{Name: input.Name, Region: input.Region, Description: input.Description}
+	if input.Kind != nil {
+		k := string(*input.Kind)
+		in.Kind = &k
+	}
+	var err error
+	if in.ID, err = model.ParseID("input.id", input.ID, model.KindCluster); err == nil {
+		if in.OwnerBUID, err = optID("input.ownerBuId", input.OwnerBuID, model.KindBU); err == nil {
+			in.StackVersionID, err = optID("input.stackVersionId", input.StackVersionID, model.KindStackVersion)
+		}
+	}
+	if err != nil {
+		err = r.auditRejected(ctx, "updateCluster", input.ID, input, err)
+	} else {
+		var c *inventory.Cluster
+		if c, err = r.Inventory.UpdateCluster(ctx, in); err == nil {
+			return &model.ClusterPayload{Cluster: model.FromCluster(c), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.ClusterPayload{UserErrors: ues}, err
 }
 
+// RetireCluster is the resolver for the retireCluster field.
 func (r *mutationResolver) RetireCluster(ctx context.Context, input model.RetireClusterInput) (*model.ClusterPayload, error) {
-	panic(fmt.Errorf("not implemented: RetireCluster - retireCluster"))
+	id, err := model.ParseID("input.id", input.ID, model.KindCluster)
+	if err != nil {
+		err = r.auditRejected(ctx, "retireCluster", input.ID, input, err)
+	} else {
+		var c *inventory.Cluster
+		if c, err = r.Inventory.RetireCluster(ctx, inventory.RetireClusterInput{ID: id, Reason: deref(input.Reason)}); err == nil {
+			return &model.ClusterPayload{Cluster: model.FromCluster(c), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.ClusterPayload{UserErrors: ues}, err
 }
 
+// RegisterHosts is the resolver for the registerHosts field.
 func (r *mutationResolver) RegisterHosts(ctx context.Context, input model.RegisterHostsInput) (*model.RegisterHostsPayload, error) {
-	panic(fmt.Errorf("not implemented: RegisterHosts - registerHosts"))
+	in := inventory.RegisterHostsInput{Hosts: make([]inventory.HostSpec, len(input.Hosts))}
+	for i, h := range input.Hosts {
+		in.Hosts[i] = hostSpec(h)
+	}
+	var err error
+	if in.ClusterID, err = model.ParseID("input.clusterId", input.ClusterID, model.KindCluster); err != nil {
+		err = r.auditRejected(ctx, "registerHosts", input.ClusterID, input, err)
+	} else {
+		var res *inventory.RegisterHostsResult
+		if res, err = r.Inventory.RegisterHosts(ctx, in); err == nil {
+			return &model.RegisterHostsPayload{Hosts: mapAll(res.Hosts, model.FromHost), Created: res.Created, Updated: res.Updated,
+				UserErrors: faultsToUserErrors(res.Refused)}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.RegisterHostsPayload{Hosts: []*model.Host{}, UserErrors: ues}, err
 }
 
+// MoveHosts is the resolver for the moveHosts field.
 func (r *mutationResolver) MoveHosts(ctx context.Context, input model.MoveHostsInput) (*model.HostsPayload, error) {
-	panic(fmt.Errorf("not implemented: MoveHosts - moveHosts"))
+	in := inventory.MoveHostsInput{}
+	var err error
+	if in.HostIDs, err = parseIDs("input.hostIds", input.HostIds, model.KindHost); err == nil {
+		in.ClusterID, err = model.ParseID("input.clusterId", input.ClusterID, model.KindCluster)
+	}
+	if err != nil {
+		err = r.auditRejected(ctx, "moveHosts", input.ClusterID, input, err)
+	} else {
+		var hs []*inventory.Host
+		if hs, err = r.Inventory.MoveHosts(ctx, in); err == nil {
+			return &model.HostsPayload{Hosts: mapAll(hs, model.FromHost), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.HostsPayload{Hosts: []*model.Host{}, UserErrors: ues}, err
 }
 
+// RetireHosts is the resolver for the retireHosts field.
 func (r *mutationResolver) RetireHosts(ctx context.Context, input model.RetireHostsInput) (*model.HostsPayload, error) {
-	panic(fmt.Errorf("not implemented: RetireHosts - retireHosts"))
+	in := inventory.RetireHostsInput{Reason: input.Reason}
+	var err error
+	if in.HostIDs, err = parseIDs("input.hostIds", input.HostIds, model.KindHost); err != nil {
+		err = r.auditRejected(ctx, "retireHosts", "hosts", input, err)
+	} else {
+		var hs []*inventory.Host
+		if hs, err = r.Inventory.RetireHosts(ctx, in); err == nil {
+			return &model.HostsPayload{Hosts: mapAll(hs, model.FromHost), UserErrors: []*model.UserError{}}, nil
+		}
+	}
+	ues, err := userErrors(err)
+	return &model.HostsPayload{Hosts: []*model.Host{}, UserErrors: ues}, err
 }
 
+// ImportInventory is the resolver for the importInventory field.
 func (r *mutationResolver) ImportInventory(ctx context.Context, input model.ImportInventoryInput) (*model.ImportInventoryPayload, error) {
-	panic(fmt.Errorf("not implemented: ImportInventory - importInventory"))
+	format := invfile.YAML
+	if input.Format == model.InventoryFormatCSV {
+		format = invfile.CSV
+	}
+	res, err := r.InventoryImport.Import(ctx, format, []byte(input.Content), deref(input.DryRun), deref(input.Prune))
+	if err == nil {
+		return &model.ImportInventoryPayload{Applied: res.Applied, Changes: mapAll(res.Changes, inventoryChange),
+			Unchanged: res.Unchanged, UserErrors: []*model.UserError{}}, nil
+	}
+	out := &model.ImportInventoryPayload{Changes: []*model.InventoryChange{}}
+	if errs, ok := err.(invfile.Errors); ok {
+		out.UserErrors = faultsToUserErrors(errs)
+		return out, nil
+	}
+	out.UserErrors, err = userErrors(err)
+	return out, err
 }

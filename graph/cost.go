@@ -288,6 +288,10 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	}
 	c.Query.APITokens = func(child int, first *int, _ *string, last *int, _ *string) int { return conn(child, first, last) }
 	c.Query.Nodes = func(child int, ids []string) int { return 1 + child*max(len(ids), 1) }
+	// Host mutations return every host they were given.
+	c.Mutation.RegisterHosts = func(child int, in model.RegisterHostsInput) int { return 1 + child*max(len(in.Hosts), 1) }
+	c.Mutation.MoveHosts = func(child int, in model.MoveHostsInput) int { return 1 + child*max(len(in.HostIds), 1) }
+	c.Mutation.RetireHosts = func(child int, in model.RetireHostsInput) int { return 1 + child*max(len(in.HostIds), 1) }
 
 	// Lists without paging return every row: they are priced at the size the
 	// portal is built for (a fleet of 200 clusters), not at one element, so a

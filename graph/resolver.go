@@ -15,6 +15,7 @@ import (
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/inventory/invfile"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
@@ -46,6 +47,8 @@ type Resolver struct {
 	AnomalyEpisodes *anomaly.Episodes
 	// Yarn sets and lists the ResourceManagers polled.
 	Yarn *yarn.Service
+	// InventoryImport applies declarative inventory files (importInventory).
+	InventoryImport *invfile.Importer
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

@@ -1041,7 +1041,7 @@ type BUResolver interface {
 
 	People(ctx context.Context, obj *model.BU, first *int, after *string, last *int, before *string) (*model.PersonConnection, error)
 	Clusters(ctx context.Context, obj *model.BU) ([]*model.Cluster, error)
-	Active(ctx context.Context, obj *model.BU) (bool, error)
+
 	Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 	JobPriorityPolicy(ctx context.Context, obj *model.BU) (*model.JobPriorityPolicy, error)
 }
@@ -13382,7 +13382,7 @@ func (ec *executionContext) _BU_active(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_BU_active(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.BU().Active(ctx, obj)
+			return obj.Active, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -13393,7 +13393,7 @@ func (ec *executionContext) _BU_active(ctx context.Context, field graphql.Collec
 	)
 }
 func (ec *executionContext) fieldContext_BU_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BU", field, true, true, "Boolean")
+	return graphql.NewScalarFieldContext("BU", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _BU_jobs(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
@@ -32789,11 +32789,10 @@ func (ec *executionContext) _BU(ctx context.Context, sel ast.SelectionSet, obj *
 					return ec._BU_clusters(ctx, field, obj)
 				})
 		case "active":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._BU_active(ctx, field, obj)
-				})
+			out.Values[i] = ec._BU_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "jobs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

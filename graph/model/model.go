@@ -20,6 +20,7 @@ type BU struct {
 	Name     string
 	Code     string
 	Depth    int
+	Active   bool
 }
 
 func (BU) IsNode()         {}
@@ -27,7 +28,7 @@ func (b BU) GetID() string { return b.ID }
 
 // FromBU maps a domain BU.
 func FromBU(b *inventory.BU) *BU {
-	return &BU{ID: GlobalID(KindBU, b.ID), DBID: b.ID, ParentID: b.ParentID, Name: b.Name, Code: b.Code, Depth: b.Depth}
+	return &BU{ID: GlobalID(KindBU, b.ID), DBID: b.ID, ParentID: b.ParentID, Name: b.Name, Code: b.Code, Depth: b.Depth, Active: b.Active}
 }
 
 // Person is a portal user or job owner.

@@ -31,6 +31,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSeed(ctx, cfg, rest, stdout)
 	case "token":
 		return cmdToken(ctx, cfg, rest, stdout)
+	case "admin":
+		return cmdAdmin(ctx, cfg, rest, stdout)
 	case "db":
 		return cmdDB(ctx, cfg, rest, stdout)
 	case "jobs":
@@ -62,6 +64,10 @@ Commands:
                                     --if-empty --tokens-file FILE)
   token create --login L --role R   create an API token (printed alone on the last line)
                 [--name N] [--expires 720h] [--scope ingest]
+  admin create --login L --name N   create the first ADMIN (and their root BU) and print their token
+               [--email E] [--bu CODE] [--bu-name NAME] [--force]
+  import inventory FILE             apply a declarative inventory (YAML or CSV: BUs, people, clusters,
+               [--dry-run] [--prune] [--format yaml|csv]   hosts; docs/operations.md)
   db ensure                         make sure a database is reachable; print its URL
   jobs list | jobs run NAME          show the scheduled jobs and their last runs; run one now
   import alibaba-v2018 --meta F --usage F [--cluster NAME] [--start RFC3339]

@@ -314,7 +314,7 @@ func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout 
 
 // cliContext marks actions taken from the command line in the audit log.
 func cliContext(ctx context.Context) context.Context {
-	return audit.WithRemoteAddr(ctx, "cli")
+	return audit.WithActor(audit.WithRemoteAddr(ctx, "cli"), "cli")
 }
 
 func cmdToken(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {

@@ -14,11 +14,14 @@ import (
 // cmdImport loads real data formats into Tesla. Imports are idempotent: running one
 // again stores nothing twice.
 func cmdImport(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "inventory" {
+		return importInventory(ctx, cfg, args[1:], stdout)
+	}
 	if len(args) > 0 && args[0] == "alibaba-v2017-tasks" {
 		return importV2017Tasks(ctx, cfg, args[1:], stdout)
 	}
 	if len(args) == 0 || args[0] != "alibaba-v2018" {
-		return errors.New("import: the importers are: alibaba-v2018, alibaba-v2017-tasks")
+		return errors.New("import: the importers are: inventory, alibaba-v2018, alibaba-v2017-tasks")
 	}
 	fs := newFlags("import alibaba-v2018")
 	var opt alibaba.Options

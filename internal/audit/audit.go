@@ -63,6 +63,14 @@ func New(pool db.DBTX, logger *slog.Logger) *Log { return &Log{dbtx: pool, logge
 
 type remoteKey struct{}
 
+type actorKey struct{}
+
+// WithActor names who acts under ctx when no person does (the command line's
+// operator, "cli"), so the log says who rather than "anonymous".
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
 // WithRemoteAddr records the client address for audit entries made under ctx.
 func WithRemoteAddr(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, remoteKey{}, addr)
@@ -75,6 +83,9 @@ func WithRemoteAddr(ctx context.Context, addr string) context.Context {
 // returns is returned unchanged.
 func (l *Log) Do(ctx context.Context, action, target string, input any, fn func(tx pgx.Tx) error) error {
 	e := Entry{Action: action, Target: target, Actor: "anonymous"}
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		e.Actor = a
+	}
 	if p, ok := auth.FromContext(ctx); ok {
 		// A host agent's credential has no person: the actor is "host:NAME".
 		e.Actor = p.Login

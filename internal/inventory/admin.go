@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -1042,4 +1043,74 @@ func LoadSnapshot(ctx context.Context, dbtx db.DBTX, hostnames []string, unliste
 		}
 	}
 	return s, nil
+}
+
+// BootstrapAdminInput asks for an ADMIN on a platform that may have none.
+type BootstrapAdminInput struct {
+	Login  string `json:"login"`
+	Name   string `json:"name"`
+	Email  string `json:"email,omitempty"`
+	BUCode string `json:"bu"`
+	BUName string `json:"buName,omitempty"`
+	// Force adds an ADMIN even when active ones exist, and makes an existing
+	// person (deactivated, or of a lower role) an active ADMIN.
+	Force bool `json:"force,omitempty"`
+	// CreatedBU reports, for the audit log, whether the BU was created.
+	CreatedBU bool `json:"createdBu"`
+}
+
+// BootstrapAdmin makes the first ADMIN (`tesla admin create`), for the
+// machine's operator, who holds the database: it takes no principal, and the
+// caller audits it. The BU is created as a root when no BU has its code. It is
+// refused when an active ADMIN exists, unless in.Force.
+func BootstrapAdmin(ctx context.Context, tx db.DBTX, in *BootstrapAdminInput) (*Person, error) {
+	if err := CheckLogin("--login", in.Login); err != nil {
+		return nil, err
+	}
+	if err := CheckName("--name", in.Name, 200); err != nil {
+		return nil, err
+	}
+	if err := CheckEmail("--email", in.Email); err != nil {
+		return nil, err
+	}
+	if err := CheckBUCode("--bu", in.BUCode); err != nil {
+		return nil, err
+	}
+	admins, err := queries.AdminLogins(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("error loading admins: %w", err)
+	}
+	if len(admins) > 0 && !in.Force {
+		return nil, fault.New(fault.Conflict, "an active ADMIN exists already (%s); sign in as one, or add another with --force",
+			strings.Join(admins, ", "))
+	}
+	bu, err := queries.BUIDByCode(ctx, tx, in.BUCode)
+	if errors.Is(err, pgx.ErrNoRows) {
+		name := cmp.Or(in.BUName, in.BUCode)
+		if err := CheckName("--bu-name", name, 200); err != nil {
+			return nil, err
+		}
+		if bu, err = InsertBU(ctx, tx, nil, name, in.BUCode); err != nil {
+			return nil, err
+		}
+		in.CreatedBU = true
+	} else if err != nil {
+		return nil, fmt.Errorf("error loading BU %s: %w", in.BUCode, err)
+	}
+	cur, err := queries.PersonByLoginForUpdate(ctx, tx, in.Login)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return InsertPerson(ctx, tx, CreatePersonInput{Login: in.Login, Name: in.Name, Email: in.Email, BUID: bu, Role: auth.Admin})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error loading person %s: %w", in.Login, err)
+	}
+	if !in.Force {
+		return nil, fault.New(fault.Conflict, "login %s is taken; --force makes that person an active ADMIN", in.Login)
+	}
+	next := personFromRow(cur)
+	next.Name, next.Role, next.Active, next.BUID = in.Name, auth.Admin, true, bu
+	if in.Email != "" {
+		next.Email = in.Email
+	}
+	return UpdatePerson(ctx, tx, next)
 }

@@ -110,3 +110,12 @@ SELECT changed.id, pg_notify(@channel::text, changed.id::text)::text AS notified
 SELECT h.id, h.hostname, c.name AS cluster FROM host h JOIN cluster c ON c.id = h.cluster_id
 WHERE h.state <> 'DECOMMISSIONED' AND NOT (h.hostname = ANY(@hostnames::text[]))
 ORDER BY h.hostname;
+
+-- name: BUIDByCode :one
+SELECT id FROM bu WHERE code = @code;
+
+-- name: PersonByLoginForUpdate :one
+SELECT * FROM person WHERE login = @login FOR UPDATE;
+
+-- name: AdminLogins :many
+SELECT login FROM person WHERE role = 'ADMIN' AND active ORDER BY login;

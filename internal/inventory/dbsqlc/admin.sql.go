@@ -37,6 +37,30 @@ func (q *Queries) ActiveAdminsLock(ctx context.Context, db DBTX) ([]int64, error
 	return items, nil
 }
 
+const adminLogins = `-- name: AdminLogins :many
+SELECT login FROM person WHERE role = 'ADMIN' AND active ORDER BY login
+`
+
+func (q *Queries) AdminLogins(ctx context.Context, db DBTX) ([]string, error) {
+	rows, err := db.Query(ctx, adminLogins)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var login string
+		if err := rows.Scan(&login); err != nil {
+			return nil, err
+		}
+		items = append(items, login)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const bUAncestors = `-- name: BUAncestors :many
 WITH RECURSIVE t AS (
     SELECT bu.id, bu.parent_id, bu.code, 0 AS n FROM bu WHERE bu.id = $1
@@ -117,6 +141,17 @@ func (q *Queries) BUForUpdate(ctx context.Context, db DBTX, id int64) (*BUForUpd
 		&i.Active,
 	)
 	return &i, err
+}
+
+const bUIDByCode = `-- name: BUIDByCode :one
+SELECT id FROM bu WHERE code = $1
+`
+
+func (q *Queries) BUIDByCode(ctx context.Context, db DBTX, code string) (int64, error) {
+	row := db.QueryRow(ctx, bUIDByCode, code)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const bUInsert = `-- name: BUInsert :one
@@ -673,6 +708,26 @@ func (q *Queries) PeopleAll(ctx context.Context, db DBTX) ([]*Person, error) {
 		return nil, err
 	}
 	return items, nil
+}
+
+const personByLoginForUpdate = `-- name: PersonByLoginForUpdate :one
+SELECT id, login, name, email, bu_id, role, active, created_at FROM person WHERE login = $1 FOR UPDATE
+`
+
+func (q *Queries) PersonByLoginForUpdate(ctx context.Context, db DBTX, login string) (*Person, error) {
+	row := db.QueryRow(ctx, personByLoginForUpdate, login)
+	var i Person
+	err := row.Scan(
+		&i.ID,
+		&i.Login,
+		&i.Name,
+		&i.Email,
+		&i.BuID,
+		&i.Role,
+		&i.Active,
+		&i.CreatedAt,
+	)
+	return &i, err
 }
 
 const personForUpdate = `-- name: PersonForUpdate :one

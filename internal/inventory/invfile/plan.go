@@ -256,7 +256,15 @@ func (p *planner) checkCycles() {
 				key := slices.Min(cycle)
 				if !reported[key] {
 					reported[key] = true
-					p.errs.add(b.Line, "BU cycle: %s", strings.Join(cycle, " → "))
+					// Named at the line of the first BU of the cycle the file lists.
+					ln := b.Line
+					for _, code := range cycle {
+						if fb := p.fileBU[code]; fb != nil {
+							ln = fb.Line
+							break
+						}
+					}
+					p.errs.add(ln, "BU cycle: %s", strings.Join(cycle, " → "))
 				}
 				break
 			}
