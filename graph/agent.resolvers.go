@@ -7,19 +7,49 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/account"
 )
 
+// Scopes is the resolver for the scopes field.
 func (r *apiTokenResolver) Scopes(ctx context.Context, obj *model.APIToken) ([]string, error) {
-	panic(fmt.Errorf("not implemented: Scopes - scopes"))
+	if obj.Scopes == nil {
+		return []string{}, nil
+	}
+	return obj.Scopes, nil
 }
 
+// Cluster is the resolver for the cluster field.
 func (r *apiTokenResolver) Cluster(ctx context.Context, obj *model.APIToken) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	if obj.ClusterID == 0 {
+		return nil, nil
+	}
+	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterID)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromCluster(c), nil
 }
 
+// CreateEnrollmentToken is the resolver for the createEnrollmentToken field.
 func (r *mutationResolver) CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error) {
-	panic(fmt.Errorf("not implemented: CreateEnrollmentToken - createEnrollmentToken"))
+	cluster, err := model.ParseID("input.clusterId", input.ClusterID, model.KindCluster)
+	if err != nil {
+		err = r.auditRejected(ctx, "createEnrollmentToken", input.ClusterID, input, err)
+	} else {
+		in := account.EnrollmentTokenInput{ClusterID: cluster, Name: deref(input.Name)}
+		if input.ExpiresIn != nil {
+			d := time.Duration(*input.ExpiresIn)
+			in.ExpiresIn = &d
+		}
+		tok, secret, cerr := r.Accounts.CreateEnrollmentToken(ctx, in)
+		if cerr == nil {
+			return &model.CreateEnrollmentTokenPayload{APIToken: model.FromAPIToken(tok), Token: &secret, UserErrors: []*model.UserError{}}, nil
+		}
+		err = cerr
+	}
+	ues, err := userErrors(err)
+	return &model.CreateEnrollmentTokenPayload{UserErrors: ues}, err
 }

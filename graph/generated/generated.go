@@ -328,6 +328,7 @@ type ComplexityRoot struct {
 	}
 
 	Host struct {
+		Agent            func(childComplexity int) int
 		Analysis         func(childComplexity int, window *model.Duration) int
 		Anomalies        func(childComplexity int) int
 		CPUCores         func(childComplexity int) int
@@ -347,8 +348,16 @@ type ComplexityRoot struct {
 		NicBitsPerSecond func(childComplexity int) int
 		Os               func(childComplexity int) int
 		Rack             func(childComplexity int) int
+		Serial           func(childComplexity int) int
 		State            func(childComplexity int) int
 		StateReason      func(childComplexity int) int
+		Vendor           func(childComplexity int) int
+	}
+
+	HostAgent struct {
+		LastHeartbeat func(childComplexity int) int
+		RegisteredAt  func(childComplexity int) int
+		Version       func(childComplexity int) int
 	}
 
 	HostAnalysis struct {
@@ -1073,6 +1082,7 @@ type HostResolver interface {
 
 	Components(ctx context.Context, obj *model.Host) ([]*model.HostComponent, error)
 	LatestMetrics(ctx context.Context, obj *model.Host) (*model.HostMetricSample, error)
+
 	Anomalies(ctx context.Context, obj *model.Host) ([]*model.Anomaly, error)
 	Metrics(ctx context.Context, obj *model.Host, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) (*model.HostMetricSeries, error)
 	Analysis(ctx context.Context, obj *model.Host, window *model.Duration) (*model.HostAnalysis, error)
@@ -2291,6 +2301,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForecastPoint.Value(childComplexity), true
 
+	case "Host.agent":
+		if e.ComplexityRoot.Host.Agent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Agent(childComplexity), true
 	case "Host.analysis":
 		if e.ComplexityRoot.Host.Analysis == nil {
 			break
@@ -2415,6 +2431,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.Rack(childComplexity), true
+	case "Host.serial":
+		if e.ComplexityRoot.Host.Serial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Serial(childComplexity), true
 	case "Host.state":
 		if e.ComplexityRoot.Host.State == nil {
 			break
@@ -2427,6 +2449,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.StateReason(childComplexity), true
+	case "Host.vendor":
+		if e.ComplexityRoot.Host.Vendor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Vendor(childComplexity), true
+
+	case "HostAgent.lastHeartbeat":
+		if e.ComplexityRoot.HostAgent.LastHeartbeat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAgent.LastHeartbeat(childComplexity), true
+	case "HostAgent.registeredAt":
+		if e.ComplexityRoot.HostAgent.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAgent.RegisteredAt(childComplexity), true
+	case "HostAgent.version":
+		if e.ComplexityRoot.HostAgent.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HostAgent.Version(childComplexity), true
 
 	case "HostAnalysis.components":
 		if e.ComplexityRoot.HostAnalysis.Components == nil {
@@ -5862,6 +5909,24 @@ extend type ApiToken {
   "For an enrollment token, the cluster it registers hosts into."
   cluster: Cluster
 }
+
+extend type Host {
+  "The machine's serial number as its agent read it (DMI); empty when unknown."
+  serial: String!
+  "The machine's vendor as its agent read it (DMI); empty when unknown."
+  vendor: String!
+  "The host's agent (` + "`" + `tesla agent` + "`" + `); null when none has registered the host."
+  agent: HostAgent
+}
+
+"What a host's agent reported about itself."
+type HostAgent {
+  version: String!
+  "When the agent last registered the host."
+  registeredAt: Time!
+  "The agent's last heartbeat (samples move Host.lastHeartbeat too, this only the agent's own beats)."
+  lastHeartbeat: Time
+}
 `, BuiltIn: false},
 	{Name: "../schema/intelligence.graphqls", Input: `# Intelligent operations: machine clustering (hosts grouped by how they behave,
 # docs/anomaly.md).
@@ -8108,6 +8173,12 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_components(ctx, field)
 	case "latestMetrics":
 		return ec.fieldContext_Host_latestMetrics(ctx, field)
+	case "serial":
+		return ec.fieldContext_Host_serial(ctx, field)
+	case "vendor":
+		return ec.fieldContext_Host_vendor(ctx, field)
+	case "agent":
+		return ec.fieldContext_Host_agent(ctx, field)
 	case "anomalies":
 		return ec.fieldContext_Host_anomalies(ctx, field)
 	case "metrics":
@@ -8116,6 +8187,18 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_analysis(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Host", field.Name)
+}
+
+func (ec *executionContext) childFields_HostAgent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_HostAgent_version(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_HostAgent_registeredAt(ctx, field)
+	case "lastHeartbeat":
+		return ec.fieldContext_HostAgent_lastHeartbeat(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HostAgent", field.Name)
 }
 
 func (ec *executionContext) childFields_HostAnalysis(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -16181,6 +16264,84 @@ func (ec *executionContext) fieldContext_Host_latestMetrics(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Host_serial(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_serial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Serial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_serial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Host", field, false, false, "String")
+}
+
+func (ec *executionContext) _Host_vendor(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_vendor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Vendor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_vendor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Host", field, false, false, "String")
+}
+
+func (ec *executionContext) _Host_agent(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_agent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HostAgent) graphql.Marshaler {
+			return ec.marshalOHostAgent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostAgent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Host_agent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HostAgent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Host_anomalies(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16299,6 +16460,75 @@ func (ec *executionContext) fieldContext_Host_analysis(ctx context.Context, fiel
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _HostAgent_version(ctx context.Context, field graphql.CollectedField, obj *model.HostAgent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAgent_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAgent_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostAgent", field, false, false, "String")
+}
+
+func (ec *executionContext) _HostAgent_registeredAt(ctx context.Context, field graphql.CollectedField, obj *model.HostAgent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAgent_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegisteredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HostAgent_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostAgent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HostAgent_lastHeartbeat(ctx context.Context, field graphql.CollectedField, obj *model.HostAgent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HostAgent_lastHeartbeat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastHeartbeat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HostAgent_lastHeartbeat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HostAgent", field, false, false, "Time")
 }
 
 func (ec *executionContext) _HostAnalysis_window(ctx context.Context, field graphql.CollectedField, obj *model.HostAnalysis) (ret graphql.Marshaler) {
@@ -33905,6 +34135,21 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_latestMetrics(ctx, field, obj)
 				})
+		case "serial":
+			out.Values[i] = ec._Host_serial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "vendor":
+			out.Values[i] = ec._Host_vendor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agent":
+			out.Values[i] = ec._Host_agent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "anomalies":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -33923,6 +34168,49 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_analysis(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hostAgentImplementors = []string{"HostAgent"}
+
+func (ec *executionContext) _HostAgent(ctx context.Context, sel ast.SelectionSet, obj *model.HostAgent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hostAgentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HostAgent")
+		case "version":
+			out.Values[i] = ec._HostAgent_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registeredAt":
+			out.Values[i] = ec._HostAgent_registeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastHeartbeat":
+			out.Values[i] = ec._HostAgent_lastHeartbeat(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -41645,6 +41933,13 @@ func (ec *executionContext) marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgr
 		return graphql.Null
 	}
 	return ec._Host(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOHostAgent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostAgent(ctx context.Context, sel ast.SelectionSet, v *model.HostAgent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HostAgent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOHostFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostFilter(ctx context.Context, v any) (*model.HostFilter, error) {

@@ -96,6 +96,9 @@ type Host struct {
 	StateReason      string
 	LastHeartbeat    *time.Time
 	CreatedAt        time.Time
+	Serial           string
+	Vendor           string
+	Agent            *HostAgent
 }
 
 func (Host) IsNode()         {}
@@ -107,7 +110,15 @@ func FromHost(h *inventory.Host) *Host {
 		Rack: h.Rack, IP: h.IP, CPUCores: h.CPUCores, MemoryBytes: float64(h.MemoryBytes),
 		DiskBytes: float64(h.DiskBytes), NicBitsPerSecond: float64(h.NICBps), Os: h.OS, Kernel: h.Kernel,
 		Model: h.Model, State: HostState(h.State), StateReason: h.StateReason, LastHeartbeat: h.LastHeartbeat,
-		CreatedAt: h.CreatedAt}
+		CreatedAt: h.CreatedAt, Serial: h.Serial, Vendor: h.Vendor, Agent: fromHostAgent(h)}
+}
+
+// fromHostAgent is what the host's agent reported, nil when none registered.
+func fromHostAgent(h *inventory.Host) *HostAgent {
+	if h.AgentRegisteredAt == nil {
+		return nil
+	}
+	return &HostAgent{Version: h.AgentVersion, RegisteredAt: *h.AgentRegisteredAt, LastHeartbeat: h.AgentHeartbeatAt}
 }
 
 // Stack is a family of stack versions.
@@ -204,6 +215,8 @@ type APIToken struct {
 	ExpiresAt  *time.Time
 	RevokedAt  *time.Time
 	LastUsedAt *time.Time
+	Scopes     []string
+	ClusterID  int64
 }
 
 func (APIToken) IsNode()         {}
@@ -213,7 +226,7 @@ func (t APIToken) GetID() string { return t.ID }
 func FromAPIToken(t auth.Token) *APIToken {
 	return &APIToken{ID: GlobalID(KindAPIToken, t.ID), DBID: t.ID, PersonID: t.PersonID, Name: t.Name,
 		Prefix: t.Prefix, Role: Role(t.Role), CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt,
-		RevokedAt: t.RevokedAt, LastUsedAt: t.LastUsedAt}
+		RevokedAt: t.RevokedAt, LastUsedAt: t.LastUsedAt, Scopes: t.Scopes, ClusterID: t.ClusterID}
 }
 
 // Platform is a view of the whole platform: every field has a resolver that asks

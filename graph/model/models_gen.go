@@ -279,6 +279,15 @@ type ForecastPoint struct {
 	High  float64   `json:"high"`
 }
 
+// What a host's agent reported about itself.
+type HostAgent struct {
+	Version string `json:"version"`
+	// When the agent last registered the host.
+	RegisteredAt time.Time `json:"registeredAt"`
+	// The agent's last heartbeat (samples move Host.lastHeartbeat too, this only the agent's own beats).
+	LastHeartbeat *time.Time `json:"lastHeartbeat,omitempty"`
+}
+
 // Machine analysis: hardware, operating system and service-layer view of one host.
 type HostAnalysis struct {
 	Window     Duration         `json:"window"`

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fixture"
+	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/jobs"
 )
 
 // agentPost posts a JSON body to an agent endpoint with a bearer secret and
@@ -265,4 +268,200 @@ func TestHostCredentialOpensOnlyTheAgentSurfaces(t *testing.T) {
 	// …while the enrollment token died with its person.
 	status, _ = e.agentPost(t, "/api/v1/agents/register", tok, facts("web-10", ""))
 	require.Equal(t, http.StatusUnauthorized, status)
+}
+
+func TestHostCredentialIngestsOnlyItsOwnHostAndSamplesAreHeartbeats(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	pool := e.db.Pool
+	tok := e.enrollToken(t, "batch-wh-1", nil)
+	status, out := e.agentPost(t, "/api/v1/agents/register", tok, facts("web-20", ""))
+	require.Equal(t, http.StatusOK, status, out)
+	cred, self := out["credential"].(string), int64(out["host_id"].(float64))
+	// Silent for a while: marked OFFLINE, with old heartbeats.
+	_, err := pool.Exec(ctx, `UPDATE host SET last_heartbeat = now() - interval '1 hour', state = 'OFFLINE' WHERE id = $1`, self)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE host SET last_heartbeat = now() - interval '1 hour' WHERE hostname = 'batch-wh-1-n01'`)
+	require.NoError(t, err)
+
+	ts := time.Now().UTC().Add(-2 * time.Minute).Truncate(time.Second).Format(time.RFC3339)
+	body := `{"hostname":"web-20","ts":"` + ts + `","cpu":12.5,"mem":40.1,"disk_io":3.2,"net_in":1.2e6,"net_out":8e5,"containers":3}
+{"hostname":"batch-wh-1-n01","ts":"` + ts + `","cpu":99}
+{"host_id":` + strconv.FormatInt(e.fleet.Hosts["batch-wh-1-n01"], 10) + `,"ts":"` + ts + `","cpu":99}
+`
+	post := func(secret string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/metrics/hosts", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	status, out = post(cred)
+	require.Equal(t, http.StatusOK, status, out)
+	require.EqualValues(t, 1, out["accepted"])
+	require.EqualValues(t, 2, out["rejected"])
+	require.Equal(t, "hostname", dig(out, "errors", 0, "field"))
+	require.Contains(t, dig(out, "errors", 0, "reason"), `speaks for host "web-20" only`)
+	require.Equal(t, "host_id", dig(out, "errors", 1, "field"))
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM host_metric WHERE host_id = $1`, e.fleet.Hosts["batch-wh-1-n01"]).Scan(&n))
+	require.Equal(t, 3, n, "only the fixture's samples: the other host's lines were refused")
+
+	// The agent's own host beats at now whatever the sample's age, and is ONLINE again.
+	var (
+		state string
+		age   time.Duration
+	)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state, now() - last_heartbeat FROM host WHERE id = $1`, self).Scan(&state, &age))
+	require.Equal(t, "ONLINE", state)
+	require.Less(t, age, 30*time.Second)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE actor = 'system:heartbeat' AND action = 'hostOnline'
+		AND target = 'host:web-20'`).Scan(&n))
+	require.Equal(t, 1, n)
+	// The refused host's heartbeat did not move.
+	require.NoError(t, pool.QueryRow(ctx, `SELECT now() - last_heartbeat FROM host WHERE hostname = 'batch-wh-1-n01'`).Scan(&age))
+	require.Greater(t, age, 50*time.Minute)
+
+	// An operator's (unbound) credential may send any host's samples, which move
+	// that host's heartbeat to the sample's time.
+	status, out = post(e.as(fixture.Operator))
+	require.Equal(t, http.StatusOK, status, out)
+	require.EqualValues(t, 1, out["accepted"])
+	require.NoError(t, pool.QueryRow(ctx, `SELECT now() - last_heartbeat FROM host WHERE hostname = 'batch-wh-1-n01'`).Scan(&age))
+	require.InDelta(t, 2*time.Minute.Seconds(), age.Seconds(), 20)
+}
+
+func TestHostOfflineJobMarksSilentHostsAndHeartbeatsBringThemBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	pool := e.db.Pool
+	tok := e.enrollToken(t, "online-1", nil)
+	status, out := e.agentPost(t, "/api/v1/agents/register", tok, facts("web-30", ""))
+	require.Equal(t, http.StatusOK, status, out)
+	cred := out["credential"].(string)
+
+	// Every fixture host has beaten just now; make some silent. A simulated
+	// cluster's hosts are the simulator's to judge.
+	_, err := pool.Exec(ctx, `UPDATE host SET last_heartbeat = now() - interval '10 minutes'
+		WHERE hostname IN ('web-30', 'online-1-n01', 'online-1-n02', 'online-1-n03', 'batch-wh-1-n06', 'batch-wh-1-n07', 'rt-ads-1-n01')`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE host SET state = 'MAINTENANCE' WHERE hostname = 'online-1-n01'`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE host SET last_heartbeat = now() - interval '3 days' WHERE hostname = 'online-1-n04'`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE host SET last_heartbeat = NULL WHERE hostname = 'batch-wh-1-n01'`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE cluster SET simulated = true WHERE name = 'rt-ads-1'`)
+	require.NoError(t, err)
+
+	job, err := jobs.Find(jobs.Default(pool, jobs.DefaultConfig{}), jobs.NameHostOffline)
+	require.NoError(t, err)
+	logger := slog.New(slog.DiscardHandler)
+	listen, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer listen.Release()
+	_, err = listen.Exec(ctx, `LISTEN `+inventory.HostStateChannel)
+	require.NoError(t, err)
+	res, err := jobs.Run(ctx, pool, logger, "test", job)
+	require.NoError(t, err)
+	// Each change is a hostStateChanged event.
+	announced := map[string]bool{}
+	for range 3 {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		note, err := listen.Conn().WaitForNotification(wctx)
+		cancel()
+		require.NoError(t, err)
+		announced[note.Payload] = true
+	}
+	require.Len(t, announced, 3)
+	require.EqualValues(t, 3, res.Rows, "web-30, online-1-n02 (ONLINE) and online-1-n03 (DEGRADED)")
+	states := map[string]string{}
+	rows, err := pool.Query(ctx, `SELECT hostname, state FROM host WHERE hostname IN ('web-30', 'online-1-n01', 'online-1-n02', 'online-1-n03',
+		'online-1-n04', 'batch-wh-1-n06', 'batch-wh-1-n07', 'rt-ads-1-n01', 'batch-wh-1-n01')`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var h, s string
+		require.NoError(t, rows.Scan(&h, &s))
+		states[h] = s
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, map[string]string{
+		"web-30": "OFFLINE", "online-1-n02": "OFFLINE", "online-1-n03": "OFFLINE",
+		"online-1-n01":   "MAINTENANCE",    // never touched
+		"batch-wh-1-n06": "REPAIRING",      // never touched
+		"batch-wh-1-n07": "DECOMMISSIONED", // never touched
+		"online-1-n04":   "ONLINE",         // silent for longer than the lookback: history
+		"rt-ads-1-n01":   "ONLINE",         // a simulated cluster
+		"batch-wh-1-n01": "ONLINE",         // never beat
+	}, states)
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE actor = 'system:heartbeat' AND action = 'hostOffline'`).Scan(&n))
+	require.Equal(t, 3, n)
+
+	// The agent beats again: ONLINE, audited.
+	status, out = e.agentPost(t, "/api/v1/agents/heartbeat", cred, map[string]any{})
+	require.Equal(t, http.StatusOK, status, out)
+	var state, reason string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state, state_reason FROM host WHERE hostname = 'web-30'`).Scan(&state, &reason))
+	require.Equal(t, "ONLINE", state)
+	require.Empty(t, reason)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE actor = 'system:heartbeat' AND action = 'hostOnline' AND target = 'host:web-30'`).Scan(&n))
+	require.Equal(t, 1, n)
+	// A second pass finds nothing new.
+	res, err = jobs.Run(ctx, pool, logger, "test", job)
+	require.NoError(t, err)
+	require.Zero(t, res.Rows)
+}
+
+func TestCreateEnrollmentTokenThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	const m = `mutation($c: ID!, $e: Duration) { createEnrollmentToken(input: {clusterId: $c, name: "rack 7", expiresIn: $e}) {
+		token apiToken { name scopes expiresAt cluster { name } person { login } } userErrors { field message } } }`
+	r := e.gql(t, e.as(fixture.Admin), `{ cluster(name: "online-1") { id } }`, nil)
+	cluster := dig(r.Data, "cluster", "id").(string)
+
+	r = e.gql(t, e.as(fixture.Operator), m, map[string]any{"c": cluster})
+	require.Empty(t, r.Errors, r.Raw)
+	p := dig(r.Data, "createEnrollmentToken")
+	require.Equal(t, []any{}, dig(p, "userErrors"))
+	require.Equal(t, []any{"enroll"}, dig(p, "apiToken", "scopes"))
+	require.Equal(t, "online-1", dig(p, "apiToken", "cluster", "name"))
+	require.Equal(t, fixture.Operator, dig(p, "apiToken", "person", "login"))
+	expires, err := time.Parse(time.RFC3339, dig(p, "apiToken", "expiresAt").(string))
+	require.NoError(t, err)
+	require.InDelta(t, 7*24, time.Until(expires).Hours(), 0.1, "a week by default")
+	secret := dig(p, "token").(string)
+
+	// It registers a host into online-1, which then shows its agent.
+	status, out := e.agentPost(t, "/api/v1/agents/register", secret, facts("web-40", "SN-40"))
+	require.Equal(t, http.StatusOK, status, out)
+	r = e.gql(t, e.as(fixture.Viewer), `{ host(hostname: "web-40") { serial vendor cluster { name } agent { version registeredAt lastHeartbeat } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "SN-40", dig(r.Data, "host", "serial"))
+	require.Equal(t, "Dell Inc.", dig(r.Data, "host", "vendor"))
+	require.Equal(t, "online-1", dig(r.Data, "host", "cluster", "name"))
+	require.Equal(t, "0.1.0", dig(r.Data, "host", "agent", "version"))
+	r = e.gql(t, e.as(fixture.Viewer), `{ host(hostname: "online-1-n01") { agent { version } } }`, nil)
+	require.Nil(t, dig(r.Data, "host", "agent"), "no agent registered that host")
+
+	// Fixable input: userErrors naming the field.
+	r = e.gql(t, e.as(fixture.Operator), m, map[string]any{"c": cluster, "e": "2200h"})
+	require.Equal(t, []any{"input", "expiresIn"}, dig(r.Data, "createEnrollmentToken", "userErrors", 0, "field"), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), m, map[string]any{"c": "Cluster:999999"})
+	require.Equal(t, []any{"input", "clusterId"}, dig(r.Data, "createEnrollmentToken", "userErrors", 0, "field"), r.Raw)
+	// Operators and admins only.
+	r = e.gql(t, e.as(fixture.BULead), m, map[string]any{"c": cluster})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+
+	var n int
+	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'createEnrollmentToken'`).Scan(&n))
+	require.Equal(t, 4, n, "every attempt is audited")
 }

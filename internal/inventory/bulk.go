@@ -22,6 +22,9 @@ type Bulk struct {
 	Clusters   []BulkCluster
 	Hosts      []BulkHost
 	Components []BulkComponent
+	// Simulated marks every cluster of the load as the simulator's
+	// (cluster.simulated): only such clusters' hosts and queues does it write.
+	Simulated bool
 }
 
 // BulkBU is one BU; Parent is the parent's code, empty for the root.
@@ -207,14 +210,14 @@ func LoadBulk(ctx context.Context, tx pgx.Tx, b Bulk) (BulkResult, error) {
 			stacks, versions, owners, descs = append(stacks, c.Stack), append(versions, c.StackVersion), append(owners, c.OwnerBU), append(descs, c.Description)
 		}
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO cluster (name, region, kind, status, stack_version_id, owner_bu_id, description, created_at)
-			SELECT u.name, u.region, u.kind, u.status, sv.id, b.id, u.description, $9
+			INSERT INTO cluster (name, region, kind, status, stack_version_id, owner_bu_id, description, created_at, simulated)
+			SELECT u.name, u.region, u.kind, u.status, sv.id, b.id, u.description, $9, $10
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
 			     WITH ORDINALITY AS u(name, region, kind, status, stack, version, owner, description, ord)
 			JOIN stack s ON s.name = u.stack
 			JOIN stack_version sv ON sv.stack_id = s.id AND sv.version = u.version
 			JOIN bu b ON b.code = u.owner
-			ORDER BY u.ord`, names, regions, kinds, statuses, stacks, versions, owners, descs, b.CreatedAt)
+			ORDER BY u.ord`, names, regions, kinds, statuses, stacks, versions, owners, descs, b.CreatedAt, b.Simulated)
 		if err != nil {
 			return res, fmt.Errorf("error inserting clusters: %w", err)
 		}

@@ -38,15 +38,23 @@ type Host struct {
 	LastHeartbeat  *time.Time
 	ScrapeURL      *string
 	CreatedAt      time.Time
+	// What the host's agent reported (empty, nil: no agent has registered).
+	Serial            string
+	Vendor            string
+	AgentVersion      string
+	AgentRegisteredAt *time.Time
+	AgentHeartbeatAt  *time.Time
 }
 
 func (h *Host) dests() []any {
 	return []any{&h.ID, &h.ClusterID, &h.Hostname, &h.Rack, &h.IP, &h.CPUCores, &h.MemoryBytes, &h.DiskBytes,
-		&h.NICBps, &h.OS, &h.Kernel, &h.Model, &h.State, &h.StateReason, &h.StateChangedAt, &h.LastHeartbeat, &h.ScrapeURL, &h.CreatedAt}
+		&h.NICBps, &h.OS, &h.Kernel, &h.Model, &h.State, &h.StateReason, &h.StateChangedAt, &h.LastHeartbeat, &h.ScrapeURL, &h.CreatedAt,
+		&h.Serial, &h.Vendor, &h.AgentVersion, &h.AgentRegisteredAt, &h.AgentHeartbeatAt}
 }
 
 const hostColumns = `h.id, h.cluster_id, h.hostname, h.rack, h.ip, h.cpu_cores, h.memory_bytes, h.disk_bytes,
-	h.nic_bps, h.os, h.kernel, h.model, h.state, h.state_reason, h.state_changed_at, h.last_heartbeat, h.scrape_url, h.created_at`
+	h.nic_bps, h.os, h.kernel, h.model, h.state, h.state_reason, h.state_changed_at, h.last_heartbeat, h.scrape_url, h.created_at,
+	h.serial, h.vendor, h.agent_version, h.agent_registered_at, h.agent_heartbeat_at`
 
 // HostStates are the states a host can be in.
 var HostStates = []string{"ONLINE", "DEGRADED", "OFFLINE", "MAINTENANCE", "DECOMMISSIONED", "REPAIRING"}
@@ -299,6 +307,8 @@ func hostFromRow(r *dbsqlc.Host) *Host {
 		MemoryBytes: r.MemoryBytes, DiskBytes: r.DiskBytes, NICBps: r.NicBps, OS: r.Os, Kernel: r.Kernel, Model: r.Model,
 		State: r.State, StateReason: r.StateReason, StateChangedAt: r.StateChangedAt, LastHeartbeat: r.LastHeartbeat,
 		ScrapeURL: r.ScrapeUrl, CreatedAt: r.CreatedAt,
+		Serial: r.Serial, Vendor: r.Vendor, AgentVersion: r.AgentVersion, AgentRegisteredAt: r.AgentRegisteredAt,
+		AgentHeartbeatAt: r.AgentHeartbeatAt,
 	}
 }
 

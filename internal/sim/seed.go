@@ -174,7 +174,7 @@ func insertInventory(ctx context.Context, tx pgx.Tx, f *fleet, st *Stats) ([]int
 // since the start of the history; a sick host's state and components changed when
 // it fell sick.
 func (f *fleet) bulk() inventory.Bulk {
-	b := inventory.Bulk{CreatedAt: f.start}
+	b := inventory.Bulk{CreatedAt: f.start, Simulated: true}
 	for _, bu := range f.bus {
 		b.BUs = append(b.BUs, inventory.BulkBU{Code: bu.code, Name: bu.name, Parent: bu.parent})
 	}

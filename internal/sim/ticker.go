@@ -59,8 +59,10 @@ const (
 // Ticker keeps the demo fleet alive: every tick it writes one sample per
 // reporting host, moves heartbeats and now and then makes a host sick or heals
 // one; once a minute it moves the demo workload (runs, usage, queue snapshots:
-// see workload_tick.go). It drives every host in the database, so it belongs
-// to demo databases.
+// see workload_tick.go). It drives only the hosts and queues of simulated
+// clusters (cluster.simulated, which only its seed sets): real clusters beside
+// a demo fleet — imported traces, agents' hosts — never get an invented sample,
+// heartbeat, state change or workload.
 type Ticker struct {
 	pool   *pgxpool.Pool
 	cfg    TickerConfig
@@ -216,7 +218,8 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 		SELECT c.name, coalesce(s.name || '/' || sv.version, '')
 		FROM cluster c
 		LEFT JOIN stack_version sv ON sv.id = c.stack_version_id
-		LEFT JOIN stack s ON s.id = sv.stack_id`)
+		LEFT JOIN stack s ON s.id = sv.stack_id
+		WHERE c.simulated`)
 	if err != nil {
 		return nil, fmt.Errorf("error loading cluster releases for tick: %w", err)
 	}
@@ -231,6 +234,7 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 	rows, err = tx.Query(ctx, `
 		SELECT h.id, h.hostname, h.cpu_cores, h.nic_bps, h.state, c.name, c.kind, c.region, c.created_at
 		FROM host h JOIN cluster c ON c.id = h.cluster_id
+		WHERE c.simulated
 		ORDER BY h.id`)
 	if err != nil {
 		return nil, fmt.Errorf("error loading hosts for tick: %w", err)

@@ -33,7 +33,7 @@ func seedWorkload(ctx context.Context, tx pgx.Tx, f *fleet, cfg Config, st *Stat
 	if err != nil {
 		return err
 	}
-	clusters, err := idsByName(ctx, tx, `SELECT name, id FROM cluster`)
+	clusters, err := idsByName(ctx, tx, `SELECT name, id FROM cluster WHERE simulated`)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,8 @@ const workloadReload = 15 * time.Minute
 
 func loadLiveWorkload(ctx context.Context, q db.DBTX, seed uint64, now time.Time) (*liveWorkload, error) {
 	cores := map[int64]float64{}
-	rows, err := q.Query(ctx, `SELECT cluster_id, sum(cpu_cores)::float8 FROM host GROUP BY cluster_id`)
+	rows, err := q.Query(ctx, `SELECT h.cluster_id, sum(h.cpu_cores)::float8
+		FROM host h JOIN cluster c ON c.id = h.cluster_id WHERE c.simulated GROUP BY h.cluster_id`)
 	if err != nil {
 		return nil, fmt.Errorf("error loading cluster sizes: %w", err)
 	}
@@ -42,7 +43,7 @@ func loadLiveWorkload(ctx context.Context, q db.DBTX, seed uint64, now time.Time
 	rows, err = q.Query(ctx, `
 		SELECT j.id, j.namespace, j.name, j.kind, j.schedule, q.id, q.path, q.guaranteed_vcores, c.id, c.region
 		FROM job j
-		JOIN cluster c ON c.id = j.cluster_id AND c.name = j.namespace AND c.kind = 'BATCH'
+		JOIN cluster c ON c.id = j.cluster_id AND c.name = j.namespace AND c.kind = 'BATCH' AND c.simulated
 		JOIN queue q ON q.id = j.queue_id
 		ORDER BY j.id`)
 	if err != nil {
