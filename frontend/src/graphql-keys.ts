@@ -30,6 +30,7 @@ export const KEYLESS_TYPES = [
   'FieldChange',
   'Finding',
   'ForecastPoint',
+  'HostAgent',
   'HostAnalysis',
   'HostComponent',
   'HostConnection',
