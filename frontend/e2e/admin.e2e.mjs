@@ -9,7 +9,8 @@
 //             into another BU (an option for Platform put into the form) is
 //             refused with the server's message on the form, and not created;
 //   ADMIN     registers hosts by pasting hostnames (a bad line is caught before
-//             sending), sees them listed, retires one with a reason; creates
+//             sending), sees them listed, retires one with a reason, moves
+//             another to a second cluster; creates
 //             an enrollment token (the secret and the agent command shown
 //             once); imports an inventory after a dry run showing its diff.
 //
@@ -19,6 +20,7 @@
 //   TESLA_BU_TOKEN        the demo BU lead's BU_ADMIN token (Ads) (required)
 //   TESLA_VIEWER_TOKEN    a VIEWER token (required)
 //   TESLA_CLUSTER         an active cluster to register hosts into (required)
+//   TESLA_OTHER_CLUSTER   another active cluster to move one of them to (required)
 //   E2E_ONLY              comma-separated parts to run: viewer,bu,hosts,enroll,import (default all)
 //   E2E_ARTIFACTS, CHROMIUM_PATH as in e2e-lib.mjs
 //
@@ -29,6 +31,7 @@ import { createRun } from './e2e-lib.mjs';
 const BU_LEAD = process.env.TESLA_BU_TOKEN ?? '';
 const VIEWER = process.env.TESLA_VIEWER_TOKEN ?? '';
 const CLUSTER = process.env.TESLA_CLUSTER ?? '';
+const OTHER_CLUSTER = process.env.TESLA_OTHER_CLUSTER ?? '';
 const ONLY = (process.env.E2E_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const part = (name) => !ONLY.length || ONLY.includes(name);
 const run = createRun({
@@ -37,8 +40,8 @@ const run = createRun({
   totalTimeoutMs: 180_000,
 });
 const { BASE, TOKEN: ADMIN, check, finish, shot } = run;
-if (!BU_LEAD || !VIEWER || !CLUSTER) {
-  console.error('TESLA_BU_TOKEN, TESLA_VIEWER_TOKEN and TESLA_CLUSTER are required');
+if (!BU_LEAD || !VIEWER || !CLUSTER || !OTHER_CLUSTER) {
+  console.error('TESLA_BU_TOKEN, TESLA_VIEWER_TOKEN, TESLA_CLUSTER and TESLA_OTHER_CLUSTER are required');
   process.exit(2);
 }
 
@@ -158,6 +161,29 @@ try {
       return `${newLogin} in ${p.bu.code}`;
     });
 
+    await check('BU_ADMIN: makes the new person a BU admin (no higher role offered)', async () => {
+      const row = page.locator(`[data-testid="person-row"][data-login="${newLogin}"]`);
+      await row.getByTestId('person-edit').click();
+      const edit = page.locator(`[data-testid="person-edit-row"][data-login="${newLogin}"]`);
+      const roles = await edit.locator('[data-testid="person-edit-role"] option').evaluateAll((os) => os.map((o) => o.value));
+      if (roles.join() !== 'VIEWER,BU_ADMIN') throw new Error(`roles offered: ${roles.join(', ')}`);
+      await edit.getByTestId('person-edit-role').selectOption('BU_ADMIN');
+      await edit.getByTestId('person-save').click();
+      await page.locator(`[data-testid="person-row"][data-login="${newLogin}"][data-role="BU_ADMIN"]`).waitFor();
+      const p = await personByLogin(newLogin);
+      if (p.role !== 'BU_ADMIN') throw new Error(`API: ${JSON.stringify(p)}`);
+    });
+
+    await check('BU_ADMIN: a login already taken is refused next to the login field', async () => {
+      await page.getByTestId('person-login').fill(newLogin);
+      await page.getByTestId('person-name').fill('Rae Again');
+      await page.getByTestId('person-create').click();
+      await page.getByTestId('error-login').waitFor();
+      const msg = await text(page.getByTestId('error-login'));
+      if (!msg.includes(newLogin)) throw new Error(`message: ${msg}`);
+      return msg;
+    });
+
     await check('BU_ADMIN: a person forced into another BU is refused with the server’s message', async () => {
       if (!plat) throw new Error('no PLAT BU in the seed');
       // Platform is not offered; put it into the select as a crafted request would.
@@ -250,6 +276,19 @@ try {
       await shot(page, 'admin-hosts.png');
       return await text(page.getByTestId('action-ok'));
     });
+
+    await check('ADMIN: moves one selected host to another cluster', async () => {
+      const row = page.locator(`[data-testid="admin-host-row"][data-hostname="${names[2]}"]`);
+      await row.getByTestId('host-select').check();
+      const opt = page.locator(`[data-testid="move-cluster"] option[data-name="${OTHER_CLUSTER}"]`);
+      await page.getByTestId('move-cluster').selectOption(await opt.getAttribute('value'));
+      await page.getByTestId('move-submit').click();
+      await page.locator(`[data-testid="action-ok"]:has-text("moved to ${OTHER_CLUSTER}")`).waitFor();
+      // The list is filtered to the first cluster: the moved host leaves it.
+      await page.locator(`[data-testid="admin-host-row"][data-hostname="${names[2]}"]`).waitFor({ state: 'detached' });
+      const h = await hostByName(names[2]);
+      if (h.cluster.name !== OTHER_CLUSTER) throw new Error(`API: ${JSON.stringify(h)}`);
+    });
   }
 
   // ---- ADMIN: enrollment ----------------------------------------------------
@@ -294,7 +333,9 @@ try {
       if (!(await page.getByTestId('import-applied').isVisible())) throw new Error(await text(page.locator('[role="alert"]').first()));
       const p = await personByLogin(`e2e-imported-${stamp}`);
       if (!p || p.bu.code !== code) throw new Error(`API: ${JSON.stringify(p)}`);
-      return await text(page.getByTestId('import-applied'));
+      const msg = await text(page.getByTestId('import-applied'));
+      if (!/1 BU created, 1 person created/.test(msg)) throw new Error(msg);
+      return msg;
     });
   }
 } catch (err) {

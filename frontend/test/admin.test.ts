@@ -158,6 +158,8 @@ describe('the inventory diff', () => {
       '1 BU to create, 2 hosts to create, 1 person to update, 1 cluster to retire, 1 host to decommission; 4 already as the file says',
     );
     expect(diffSummary([])).toBe('Nothing to change');
+    expect(diffSummary(changes, 0, true)).toBe('1 BU created, 2 hosts created, 1 person updated, 1 cluster retired, 1 host decommissioned');
+    expect(diffSummary([], 3, true)).toBe('Nothing changed; 3 already as the file says');
     expect(diffSummary([{ entity: 'PERSON', key: 'x', action: 'DEACTIVATE', changes: [] }])).toBe('1 person to deactivate');
   });
   it('lists removals first, then updates, then creations, by entity and key', () => {

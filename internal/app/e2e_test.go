@@ -560,7 +560,7 @@ func TestBrowserWorkload(t *testing.T) {
 // against a real server: a viewer sees no Administration link; the demo's BU
 // lead (BU_ADMIN of Ads) adds a person to their subtree, who then appears, and
 // is refused with the server's message for a person in another BU; an admin
-// registers hosts by pasting hostnames and retires one, creates an enrollment
+// registers hosts by pasting hostnames, retires one and moves another, creates an enrollment
 // token (shown once with the agent command) and imports an inventory after a
 // dry run.
 func TestBrowserAdministration(t *testing.T) {
@@ -576,7 +576,7 @@ func TestBrowserAdministration(t *testing.T) {
 	require.NoError(t, err)
 	runNode(t, "e2e/admin.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+ds.token,
 		"TESLA_VIEWER_TOKEN="+viewer, "TESLA_BU_TOKEN="+buLead, "TESLA_CLUSTER="+ds.clusters[0],
-		"E2E_ARTIFACTS="+artifactsDir())
+		"TESLA_OTHER_CLUSTER="+ds.clusters[1], "E2E_ARTIFACTS="+artifactsDir())
 	if os.Getenv("E2E_ONLY") == "" { // E2E_ONLY (viewer,bu,hosts,enroll,import) runs a part, for debugging
 		requireScreenshots(t, "admin-people.png", "admin-bu-refused.png", "admin-hosts.png", "admin-enroll.png", "admin-import.png")
 	}

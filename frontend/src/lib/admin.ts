@@ -216,20 +216,27 @@ export function diffCounts(changes: readonly InventoryChangeLike[]): Record<Inve
   return out;
 }
 
-/** A one-line summary of a diff: "3 hosts to create, 1 person to update, 2 clusters to retire". */
-export function diffSummary(changes: readonly InventoryChangeLike[], unchanged = 0): string {
+/**
+ * A one-line summary of a diff: "3 hosts to create, 1 person to update, 2
+ * clusters to retire" for a dry run, "3 hosts created, …" once applied.
+ */
+export function diffSummary(changes: readonly InventoryChangeLike[], unchanged = 0, applied = false): string {
   const noun: Record<InventoryEntity, [string, string]> = { BU: ['BU', 'BUs'], PERSON: ['person', 'people'], CLUSTER: ['cluster', 'clusters'], HOST: ['host', 'hosts'] };
   const verb = (e: InventoryEntity, a: InventoryAction) =>
     a === 'CREATE' ? 'create' : a === 'UPDATE' ? 'update' : e === 'CLUSTER' ? 'retire' : e === 'HOST' ? 'decommission' : 'deactivate';
+  const phrase = (e: InventoryEntity, a: InventoryAction) => {
+    const v = verb(e, a);
+    return applied ? (v.endsWith('e') ? `${v}d` : `${v}ed`) : `to ${v}`;
+  };
   const counts = diffCounts(changes);
   const parts: string[] = [];
   for (const a of ACTIONS) {
     for (const e of INVENTORY_ENTITIES) {
       const n = counts[e][a];
-      if (n) parts.push(`${n} ${noun[e][n === 1 ? 0 : 1]} to ${verb(e, a)}`);
+      if (n) parts.push(`${n} ${noun[e][n === 1 ? 0 : 1]} ${phrase(e, a)}`);
     }
   }
-  const head = parts.length ? parts.join(', ') : 'Nothing to change';
+  const head = parts.length ? parts.join(', ') : applied ? 'Nothing changed' : 'Nothing to change';
   return unchanged ? `${head}; ${unchanged} already as the file says` : head;
 }
 

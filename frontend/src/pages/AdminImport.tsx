@@ -237,7 +237,7 @@ function ImportScreen() {
           )}
           {applied && (
             <div className="action-ok" role="status" data-testid="import-applied">
-              Applied: {diffSummary(applied.changes, applied.unchanged)}.
+              Applied: {diffSummary(applied.changes, applied.unchanged, true)}.
             </div>
           )}
         </div>

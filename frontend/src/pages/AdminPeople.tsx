@@ -163,7 +163,7 @@ function CreatePersonForm({ tree, roles, defaultBu, onDone }: { tree: Tree; role
           </button>
           {created && (
             <span className="action-ok" role="status" data-testid="action-ok">
-              Added {created}. They sign in with a token: an admin creates one with <code>tesla token create</code>.
+              Added {created}. To sign in they need an API token, which an admin creates for them.
             </span>
           )}
         </div>
