@@ -8,7 +8,11 @@
 //             to Ads Ranking who then appears in the list; a person forced
 //             into another BU (an option for Platform put into the form) is
 //             refused with the server's message on the form, and not created;
-//   ADMIN     registers hosts by pasting hostnames (a bad line is caught before
+//   OPERATOR  sees Clusters & enrollment and Hosts only: no register form, no
+//             cluster editing, but move/retire and enrollment tokens;
+//   ADMIN     creates a BU, renames it and moves it (its own subtree is not
+//             offered as a parent), deactivates it; creates a cluster, edits
+//             it and retires it; registers hosts by pasting hostnames (a bad line is caught before
 //             sending), sees them listed, retires one with a reason, moves
 //             another to a second cluster; creates
 //             an enrollment token (the secret and the agent command shown
@@ -18,10 +22,11 @@
 //   TESLA_URL             base URL (required)
 //   TESLA_TOKEN           an ADMIN token (required)
 //   TESLA_BU_TOKEN        the demo BU lead's BU_ADMIN token (Ads) (required)
+//   TESLA_OPERATOR_TOKEN  an OPERATOR token (required)
 //   TESLA_VIEWER_TOKEN    a VIEWER token (required)
 //   TESLA_CLUSTER         an active cluster to register hosts into (required)
 //   TESLA_OTHER_CLUSTER   another active cluster to move one of them to (required)
-//   E2E_ONLY              comma-separated parts to run: viewer,bu,hosts,enroll,import (default all)
+//   E2E_ONLY              comma-separated parts to run: viewer,bu,operator,hosts,org,enroll,import (default all)
 //   E2E_ARTIFACTS, CHROMIUM_PATH as in e2e-lib.mjs
 //
 // Prints one line per check and "N passed, N failed"; exit 0 only when nothing failed.
@@ -29,6 +34,7 @@
 import { createRun } from './e2e-lib.mjs';
 
 const BU_LEAD = process.env.TESLA_BU_TOKEN ?? '';
+const OPERATOR = process.env.TESLA_OPERATOR_TOKEN ?? '';
 const VIEWER = process.env.TESLA_VIEWER_TOKEN ?? '';
 const CLUSTER = process.env.TESLA_CLUSTER ?? '';
 const OTHER_CLUSTER = process.env.TESLA_OTHER_CLUSTER ?? '';
@@ -40,8 +46,8 @@ const run = createRun({
   totalTimeoutMs: 180_000,
 });
 const { BASE, TOKEN: ADMIN, check, finish, shot } = run;
-if (!BU_LEAD || !VIEWER || !CLUSTER || !OTHER_CLUSTER) {
-  console.error('TESLA_BU_TOKEN, TESLA_VIEWER_TOKEN, TESLA_CLUSTER and TESLA_OTHER_CLUSTER are required');
+if (!BU_LEAD || !OPERATOR || !VIEWER || !CLUSTER || !OTHER_CLUSTER) {
+  console.error('TESLA_BU_TOKEN, TESLA_OPERATOR_TOKEN, TESLA_VIEWER_TOKEN, TESLA_CLUSTER and TESLA_OTHER_CLUSTER are required');
   process.exit(2);
 }
 
@@ -206,6 +212,94 @@ try {
       if (await personByLogin(intruder)) throw new Error(`${intruder} was created`);
       await shot(page, 'admin-bu-refused.png');
       return msg;
+    });
+  }
+
+  // ---- OPERATOR -------------------------------------------------------------
+  if (part('operator')) {
+    await check('OPERATOR: Clusters & enrollment and Hosts, nothing else of Administration', async () => {
+      await signInAs(page, OPERATOR, '/clusters', 'clusters-overview');
+      await page.getByTestId('nav-/clusters').waitFor();
+      const links = await adminLinks(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+      if (links.join() !== 'nav-/admin/clusters,nav-/admin/hosts') throw new Error(`admin links: ${links.join(', ')}`);
+    });
+    await check('OPERATOR: hosts can be selected, moved and retired, not registered', async () => {
+      await page.getByTestId('nav-/admin/hosts').click();
+      await page.getByTestId('admin-host-row').first().waitFor();
+      await page.getByTestId('bulk-bar').waitFor();
+      if (await page.getByTestId('register-form').count()) throw new Error('the register form is shown');
+      if (!(await page.getByTestId('move-form').isVisible()) || !(await page.getByTestId('retire-form').isVisible())) throw new Error('no move or retire');
+    });
+    await check('OPERATOR: enrollment tokens, but no cluster editing', async () => {
+      await page.getByTestId('nav-/admin/clusters').click();
+      await page.getByTestId('admin-cluster-row').first().waitFor();
+      if (await page.getByTestId('cluster-form').count()) throw new Error('the create form is shown');
+      if (await page.getByTestId('cluster-edit').count()) throw new Error('Edit is offered');
+      if (await page.getByTestId('cluster-retire').count()) throw new Error('Retire is offered');
+      if (!(await page.getByTestId('cluster-enroll').count())) throw new Error('no enrollment button');
+    });
+  }
+
+  // ---- ADMIN: BUs and clusters ------------------------------------------------
+  if (part('org')) {
+    const code = `E2B${stamp.slice(-4).toUpperCase()}`;
+    const cluster = `e2e-${stamp}-c`;
+    await check('ADMIN: creates a BU under Platform, renames it and moves it under Ads', async () => {
+      await signInAs(page, ADMIN, '/admin/bus', 'bu-table');
+      await page.getByTestId('bu-name').fill('E2E Unit');
+      await page.getByTestId('bu-code').fill(code);
+      const plat = await page.locator('[data-testid="bu-parent"] option[data-code="PLAT"]').getAttribute('value');
+      await page.getByTestId('bu-parent').selectOption(plat);
+      await page.getByTestId('bu-create').click();
+      const row = page.locator(`[data-testid="bu-row"][data-code="${code}"]`);
+      await row.waitFor();
+      await row.getByTestId('bu-edit').click();
+      const edit = page.getByTestId('bu-edit-form');
+      // Its own subtree is no parent for it.
+      if (await edit.locator(`[data-testid="bu-edit-parent"] option[data-code="${code}"]`).count()) throw new Error('the BU is offered as its own parent');
+      await edit.getByTestId('bu-edit-name').fill('E2E Unit Renamed');
+      const ads = await edit.locator('[data-testid="bu-edit-parent"] option[data-code="ADS"]').getAttribute('value');
+      await edit.getByTestId('bu-edit-parent').selectOption(ads);
+      await edit.getByTestId('bu-save').click();
+      await page.locator(`[data-testid="bu-row"][data-code="${code}"]:has-text("E2E Unit Renamed")`).waitFor();
+      const bu = await lookup(`query($c: String!) { bu(code: $c) { name active parent { code } } }`, { c: code }, 'bu');
+      if (bu.name !== 'E2E Unit Renamed' || bu.parent?.code !== 'ADS') throw new Error(`API: ${JSON.stringify(bu)}`);
+    });
+    await check('ADMIN: deactivates the BU; a BU with people is refused with the server’s message', async () => {
+      const busy = page.locator('[data-testid="bu-row"][data-code="ADS-RANK"]');
+      await busy.getByTestId('bu-deactivate').click();
+      await busy.getByTestId('bu-deactivate-confirm').click();
+      await busy.getByTestId('action-error').waitFor();
+      const msg = await text(busy.getByTestId('action-error'));
+      const row = page.locator(`[data-testid="bu-row"][data-code="${code}"]`);
+      await row.getByTestId('bu-deactivate').click();
+      await row.getByTestId('bu-deactivate-confirm').click();
+      await row.locator('.badge:has-text("Inactive")').waitFor();
+      const bu = await lookup(`query($c: String!) { bu(code: $c) { active } }`, { c: code }, 'bu');
+      if (bu.active) throw new Error('still active in the API');
+      await shot(page, 'admin-bus.png');
+      return `ADS-RANK: ${msg}`;
+    });
+    await check('ADMIN: creates a cluster, edits it and retires it', async () => {
+      await page.goto(`${BASE}/admin/clusters`);
+      await page.getByTestId('cluster-form').waitFor();
+      await page.getByTestId('cluster-name').fill(cluster);
+      await page.getByTestId('cluster-region').fill('e2e-1');
+      await page.getByTestId('cluster-kind').selectOption('STREAMING');
+      await page.getByTestId('cluster-save').click();
+      await page.getByTestId('cluster-search').fill(cluster);
+      const row = page.locator(`[data-testid="admin-cluster-row"][data-name="${cluster}"]`);
+      await row.waitFor();
+      await row.getByTestId('cluster-edit').click();
+      await page.getByTestId('cluster-edit-region').fill('e2e-2');
+      await page.getByTestId('cluster-edit-save').click();
+      await page.locator(`[data-testid="admin-cluster-row"][data-name="${cluster}"]:has-text("e2e-2")`).waitFor();
+      await row.getByTestId('cluster-retire').click();
+      await page.getByTestId('cluster-retire-reason').fill('e2e: done');
+      await page.getByTestId('cluster-retire-confirm').click();
+      await page.locator(`[data-testid="admin-cluster-row"][data-name="${cluster}"][data-status="RETIRED"]`).waitFor();
+      const c = await lookup(`query($n: String!) { cluster(name: $n) { region kind status } }`, { n: cluster }, 'cluster');
+      if (c.region !== 'e2e-2' || c.kind !== 'STREAMING' || c.status !== 'RETIRED') throw new Error(`API: ${JSON.stringify(c)}`);
     });
   }
 
