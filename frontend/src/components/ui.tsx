@@ -1,7 +1,8 @@
 import type { ReactNode } from 'react';
 import { codeOf, describeCode, messageOf } from '../lib/errors';
 import type { Tone } from '../lib/colors';
-import { humanizeEnum } from '../lib/format';
+import { formatNumber, humanizeEnum } from '../lib/format';
+import { nextPosition, pagerState, previousPosition, type PageInfo, type PagerPosition } from '../lib/paging';
 
 export { Link } from '@tanstack/react-router';
 
@@ -169,5 +170,35 @@ export function SecretBox({ title, secret, onDone, testId, children }: { title: 
         </button>
       </div>
     </div>
+  );
+}
+
+/**
+ * The pager of a cursor-paged listing at `position` (lib/paging): Previous and
+ * Next, and which rows of how many are shown.
+ */
+export function ListingPager({
+  info,
+  position,
+  onMove,
+  shown,
+  total,
+  size,
+  busy,
+}: {
+  info: PageInfo;
+  position: PagerPosition;
+  onMove: (p: PagerPosition) => void;
+  shown: number;
+  total: number;
+  size: number;
+  busy?: boolean;
+}) {
+  const state = pagerState(info, position.cursor, position.index);
+  const from = position.index * size + 1;
+  return (
+    <Pager hasPrevious={state.hasPrevious} hasNext={state.hasNext} onPrevious={() => onMove(previousPosition(position, info))} onNext={() => onMove(nextPosition(position, info))} busy={busy}>
+      {shown ? `${formatNumber(from)}–${formatNumber(from + shown - 1)} of ${formatNumber(total)}` : ''}
+    </Pager>
   );
 }

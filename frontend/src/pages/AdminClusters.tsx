@@ -12,8 +12,8 @@ import { agentCommand } from '../lib/admin';
 import { formatDate, formatDateTime, formatNumber, humanizeEnum } from '../lib/format';
 import { STATUS_TONE } from '../lib/colors';
 import { formErrors, type FormErrors } from '../lib/mutation';
-import { nextPosition, pageVariables, pagerState, positionFor, previousPosition, type PagerPosition } from '../lib/paging';
-import { EnumBadge, ErrorPanel, Link, Loading, Pager, Panel, SecretBox } from '../components/ui';
+import { pageVariables, positionFor, type PagerPosition } from '../lib/paging';
+import { EnumBadge, ErrorPanel, Link, Loading, ListingPager, Panel, SecretBox } from '../components/ui';
 import { AdminGate, BUSelect, Field, FormAlert, useAdminContext, type AdminBU } from '../components/admin';
 
 const ClusterFields = graphql(`
@@ -408,7 +408,6 @@ function ClustersScreen() {
   const clusters = data?.clusters;
   const tree = (ctx?.tree ?? []).filter((t) => t.bu.active);
   const stacks = data?.stacks.nodes ?? [];
-  const from = position.index * PAGE_SIZE + 1;
 
   return (
     <div className="page" data-testid="admin-clusters-page">
@@ -541,15 +540,7 @@ function ClustersScreen() {
               </tbody>
             </table>
           </div>
-          <Pager
-            hasPrevious={pagerState(clusters.pageInfo, position.cursor, position.index).hasPrevious}
-            hasNext={pagerState(clusters.pageInfo, position.cursor, position.index).hasNext}
-            onPrevious={() => setPosition(previousPosition(position, clusters.pageInfo))}
-            onNext={() => setPosition(nextPosition(position, clusters.pageInfo))}
-            busy={fetching}
-          >
-            {clusters.nodes.length ? `${formatNumber(from)}–${formatNumber(from + clusters.nodes.length - 1)} of ${formatNumber(clusters.totalCount)}` : ''}
-          </Pager>
+          <ListingPager info={clusters.pageInfo} position={position} onMove={setPosition} shown={clusters.nodes.length} total={clusters.totalCount} size={PAGE_SIZE} busy={fetching} />
         </Panel>
       )}
     </div>

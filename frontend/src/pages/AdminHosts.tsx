@@ -14,8 +14,8 @@ import { HOST_STATES } from '../lib/hostStates';
 import { formatNumber, humanizeEnum } from '../lib/format';
 import { refusal, splitUserErrors, type FormErrors } from '../lib/mutation';
 import { messageOf } from '../lib/errors';
-import { nextPosition, pageVariables, pagerState, positionFor, previousPosition, type PagerPosition } from '../lib/paging';
-import { ErrorPanel, Loading, Pager, Panel } from '../components/ui';
+import { pageVariables, positionFor, type PagerPosition } from '../lib/paging';
+import { ErrorPanel, Loading, ListingPager, Panel } from '../components/ui';
 import { HeartbeatCell, HostnameCell, HostSizeCells, HostStateCell } from '../components/hosts';
 import { AdminGate, Field, FormAlert } from '../components/admin';
 
@@ -315,7 +315,6 @@ function HostsScreen() {
   const refetch = () => reexecute({ requestPolicy: 'network-only' });
   const hosts = data?.hosts;
   const clusters = data?.clusters.nodes ?? [];
-  const from = position.index * PAGE_SIZE + 1;
   const toggle = (id: string, hostname: string, on: boolean) => {
     const next = new Map(selected);
     if (on) next.set(id, hostname);
@@ -433,15 +432,7 @@ function HostsScreen() {
               </tbody>
             </table>
           </div>
-          <Pager
-            hasPrevious={pagerState(hosts.pageInfo, position.cursor, position.index).hasPrevious}
-            hasNext={pagerState(hosts.pageInfo, position.cursor, position.index).hasNext}
-            onPrevious={() => setPosition(previousPosition(position, hosts.pageInfo))}
-            onNext={() => setPosition(nextPosition(position, hosts.pageInfo))}
-            busy={fetching}
-          >
-            {hosts.nodes.length ? `${formatNumber(from)}–${formatNumber(from + hosts.nodes.length - 1)} of ${formatNumber(hosts.totalCount)}` : ''}
-          </Pager>
+          <ListingPager info={hosts.pageInfo} position={position} onMove={setPosition} shown={hosts.nodes.length} total={hosts.totalCount} size={PAGE_SIZE} busy={fetching} />
         </Panel>
       )}
     </div>

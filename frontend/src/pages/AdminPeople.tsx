@@ -11,8 +11,8 @@ import { PageInfoFields } from '../graphql/fragments';
 import { grantableRoles, roleAtLeast, useDebounced } from '../lib/hooks';
 import { formatDate, formatNumber, humanizeEnum } from '../lib/format';
 import { formErrors, type FormErrors } from '../lib/mutation';
-import { nextPosition, pageVariables, pagerState, positionFor, previousPosition, type PagerPosition } from '../lib/paging';
-import { Badge, ErrorPanel, Loading, Pager, Panel } from '../components/ui';
+import { pageVariables, positionFor, type PagerPosition } from '../lib/paging';
+import { Badge, ErrorPanel, Loading, ListingPager, Panel } from '../components/ui';
 import { AdminGate, BUSelect, Field, FormAlert, useAdminContext, type AdminBU } from '../components/admin';
 
 const PersonFields = graphql(`
@@ -293,7 +293,6 @@ function PeopleScreen() {
   const myRole = ctx?.me.role ?? 'VIEWER';
   const roles = grantableRoles(myRole);
   const mayManage = (p: Person) => p.active && p.id !== ctx?.me.person.id && roleAtLeast(myRole, p.role);
-  const from = position.index * PAGE_SIZE + 1;
 
   return (
     <div className="page" data-testid="admin-people-page">
@@ -390,15 +389,7 @@ function PeopleScreen() {
               </tbody>
             </table>
           </div>
-          <Pager
-            hasPrevious={pagerState(people.pageInfo, position.cursor, position.index).hasPrevious}
-            hasNext={pagerState(people.pageInfo, position.cursor, position.index).hasNext}
-            onPrevious={() => setPosition(previousPosition(position, people.pageInfo))}
-            onNext={() => setPosition(nextPosition(position, people.pageInfo))}
-            busy={fetching}
-          >
-            {people.nodes.length ? `${formatNumber(from)}–${formatNumber(from + people.nodes.length - 1)} of ${formatNumber(people.totalCount)}` : ''}
-          </Pager>
+          <ListingPager info={people.pageInfo} position={position} onMove={setPosition} shown={people.nodes.length} total={people.totalCount} size={PAGE_SIZE} busy={fetching} />
         </Panel>
       )}
     </div>
