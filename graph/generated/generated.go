@@ -5650,7 +5650,7 @@ extend type Mutation {
 
   """
   Creates a person. ADMIN anywhere; a BU admin inside their own BU subtree, with a
-  role no higher than their own.
+  role no higher than their own. Operators read people but do not manage them.
   """
   createPerson(input: CreatePersonInput!): PersonPayload!
   "Changes a person's name, email, role or BU. Same rights as createPerson, on both the old and the new BU."

@@ -104,9 +104,11 @@ func TestBUsAreCreatedMovedAndDeactivatedByAdmins(t *testing.T) {
 	p, _ = e.mutate(t, admin, "createBU", mCreateBU, map[string]any{"name": "Under", "code": "UNDER", "parentId": video})
 	code, _ = userError(p)
 	require.Equal(t, "BAD_USER_INPUT", code, "no new BU under a deactivated one")
+	p, _ = e.mutate(t, admin, "updateBU", mUpdateBU, map[string]any{"id": bu("ADS-SEARCH"), "parentId": video})
+	require.Equal(t, "BU ADS-VIDEO is deactivated", dig(p, "userErrors", 0, "message"), "nor moved under one")
 
 	require.Equal(t, map[string]int{"admin:OK": 1, "admin:FAILED": 4, "ops:DENIED": 1, "lead:DENIED": 1, "alice:DENIED": 1}, e.auditOutcomes(t, "createBU"))
-	require.Equal(t, map[string]int{"admin:OK": 2, "admin:FAILED": 1}, e.auditOutcomes(t, "updateBU"))
+	require.Equal(t, map[string]int{"admin:OK": 2, "admin:FAILED": 2}, e.auditOutcomes(t, "updateBU"))
 }
 
 const (
@@ -176,10 +178,12 @@ func TestPeopleAreManagedWithinRoleAndSubtree(t *testing.T) {
 	require.Empty(t, dig(p, "userErrors"))
 	_, secret, err := auth.InsertToken(context.Background(), e.db.Pool, auth.TokenSpec{PersonID: mustID(t, dig(p, "person", "id")), Role: auth.Admin})
 	require.NoError(t, err)
+	ada2 := dig(p, "person", "id")
 	p, _ = e.mutate(t, secret, "deactivatePerson", mDeactivatePerson, map[string]any{"id": person(fixture.Admin), "reason": "left"})
 	require.Equal(t, false, dig(p, "person", "active"))
-	p, _ = e.mutate(t, secret, "updatePerson", mUpdatePerson, map[string]any{"id": dig(p, "person", "login"), "role": "VIEWER"})
-	require.NotEmpty(t, dig(p, "userErrors"))
+	p, _ = e.mutate(t, secret, "updatePerson", mUpdatePerson, map[string]any{"id": ada2, "role": "VIEWER"})
+	require.Equal(t, "ada2 is the last active ADMIN; make someone else ADMIN first", dig(p, "userErrors", 0, "message"))
+	require.Equal(t, "CONFLICT", dig(p, "userErrors", 0, "code"))
 
 	require.Equal(t, map[string]int{"lead:OK": 2, "lead:DENIED": 3, "lead:FAILED": 2, "ops:DENIED": 1, "alice:DENIED": 1, "admin:OK": 1},
 		e.auditOutcomes(t, "createPerson"))

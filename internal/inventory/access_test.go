@@ -54,3 +54,35 @@ func TestHostKeysetIsWhitelisted(t *testing.T) {
 	_, err = hostKeyset(Order{Field: "h.id; DROP TABLE host"})
 	require.True(t, fault.Is(err, fault.Invalid), "want BAD_USER_INPUT, got %v", err)
 }
+
+// mayManagePeople tests the credential's role itself: an OPERATOR passes
+// Is(BUAdmin) but manages nobody, whatever BUs its principal carries.
+func TestMayManagePeople(t *testing.T) {
+	const ads, search, platform = 2, 3, 4
+	buAdmin := &auth.Principal{Role: auth.BUAdmin, BUSubtree: []int64{ads, search}}
+	cases := []struct {
+		name  string
+		p     *auth.Principal
+		roles []auth.Role
+		bus   []int64
+		ok    bool
+	}{
+		{"admin anywhere", &auth.Principal{Role: auth.Admin}, []auth.Role{auth.Admin}, []int64{platform}, true},
+		{"bu admin inside", buAdmin, []auth.Role{auth.Viewer}, []int64{search}, true},
+		{"bu admin up to own role", buAdmin, []auth.Role{auth.BUAdmin}, []int64{ads}, true},
+		{"bu admin outside", buAdmin, []auth.Role{auth.Viewer}, []int64{platform}, false},
+		{"bu admin, new BU outside", buAdmin, []auth.Role{auth.Viewer}, []int64{search, platform}, false},
+		{"bu admin granting operator", buAdmin, []auth.Role{auth.Operator}, []int64{ads}, false},
+		{"bu admin granting admin", buAdmin, []auth.Role{auth.Viewer, auth.Admin}, []int64{ads}, false},
+		{"operator with a subtree", &auth.Principal{Role: auth.Operator, BUSubtree: []int64{ads}}, []auth.Role{auth.Viewer}, []int64{ads}, false},
+		{"viewer", &auth.Principal{Role: auth.Viewer, BUSubtree: []int64{ads}}, []auth.Role{auth.Viewer}, []int64{ads}, false},
+	}
+	for _, tc := range cases {
+		err := mayManagePeople(tc.p, tc.roles, tc.bus...)
+		if tc.ok {
+			require.NoError(t, err, tc.name)
+		} else {
+			require.True(t, fault.Is(err, fault.Forbidden), "%s: %v", tc.name, err)
+		}
+	}
+}

@@ -123,6 +123,9 @@ func (s *Service) UpdateBU(ctx context.Context, in UpdateBUInput) (*BU, error) {
 		switch {
 		case in.ParentID != nil:
 			next.ParentID = in.ParentID
+			if err := activeBU(ctx, tx, "input.parentId", *in.ParentID); err != nil {
+				return err
+			}
 			if err := checkBUParent(ctx, tx, cur.ID, cur.Code, *in.ParentID); err != nil {
 				return err
 			}
@@ -233,9 +236,9 @@ type CreatePersonInput struct {
 
 // mayManagePeople refuses p unless p may manage a person in each of bus holding
 // role (the person's current and new role): ADMIN anywhere, a BU admin inside
-// their own subtree up to their own role. field names the input at fault for a
-// role refusal.
-func mayManagePeople(p *auth.Principal, roleField string, roles []auth.Role, bus ...int64) error {
+// their own subtree up to their own role. It tests the credential's role itself:
+// an OPERATOR passes Is(BUAdmin) but is no BU admin.
+func mayManagePeople(p *auth.Principal, roles []auth.Role, bus ...int64) error {
 	switch {
 	case p.Is(auth.Admin):
 		return nil
@@ -286,7 +289,7 @@ func (s *Service) CreatePerson(ctx context.Context, in CreatePersonInput) (*Pers
 		if err := CheckRole("input.role", in.Role); err != nil {
 			return err
 		}
-		if err := mayManagePeople(p, "input.role", []auth.Role{in.Role}, in.BUID); err != nil {
+		if err := mayManagePeople(p, []auth.Role{in.Role}, in.BUID); err != nil {
 			return err
 		}
 		if err := CheckLogin("input.login", in.Login); err != nil {
@@ -349,7 +352,7 @@ func (s *Service) UpdatePerson(ctx context.Context, in UpdatePersonInput) (*Pers
 		if in.BUID != nil {
 			next.BUID = *in.BUID
 		}
-		if err := mayManagePeople(p, "input.role", []auth.Role{cur.Role, next.Role}, cur.BUID, next.BUID); err != nil {
+		if err := mayManagePeople(p, []auth.Role{cur.Role, next.Role}, cur.BUID, next.BUID); err != nil {
 			return err
 		}
 		if in.Name != nil {
@@ -458,7 +461,7 @@ func (s *Service) DeactivatePerson(ctx context.Context, in DeactivatePersonInput
 		if err != nil {
 			return err
 		}
-		if err := mayManagePeople(p, "input.id", []auth.Role{cur.Role}, cur.BUID); err != nil {
+		if err := mayManagePeople(p, []auth.Role{cur.Role}, cur.BUID); err != nil {
 			return err
 		}
 		if cur.ID == p.PersonID {
@@ -816,12 +819,6 @@ func hostsByName(ctx context.Context, tx db.DBTX, names []string) (map[string]*H
 	return out, nil
 }
 
-// HostsByName loads hosts by hostname, with no access check (for the inventory
-// import, whose caller checked).
-func HostsByName(ctx context.Context, tx db.DBTX, names []string) (map[string]*Host, error) {
-	return hostsByName(ctx, tx, names)
-}
-
 func clusterNamesOf(ctx context.Context, tx db.DBTX, hosts map[string]*Host) (map[int64]string, error) {
 	var ids []int64
 	for _, h := range hosts {
@@ -1113,4 +1110,34 @@ func BootstrapAdmin(ctx context.Context, tx db.DBTX, in *BootstrapAdminInput) (*
 		next.Email = in.Email
 	}
 	return UpdatePerson(ctx, tx, next)
+}
+
+// NewHost is a host to insert into a cluster.
+type NewHost struct {
+	ClusterID int64
+	HostSpec
+}
+
+// InsertHosts registers many new hosts in one statement, with no access check:
+// the caller checked, and made sure no hostname is taken (a taken one fails the
+// whole statement as a Conflict). Facts left out are unknown (0 or empty).
+func InsertHosts(ctx context.Context, dbtx db.DBTX, hosts []NewHost) (int64, error) {
+	if len(hosts) == 0 {
+		return 0, nil
+	}
+	n := len(hosts)
+	p := &dbsqlc.HostsInsertManyParams{ClusterIds: make([]int64, n), Hostnames: make([]string, n), Racks: make([]string, n),
+		Ips: make([]string, n), Cores: make([]int32, n), Memory: make([]int64, n), Disk: make([]int64, n), Nic: make([]int64, n),
+		Oses: make([]string, n), Kernels: make([]string, n), Models: make([]string, n)}
+	for i, h := range hosts {
+		f, _ := h.Apply(&Host{})
+		p.ClusterIds[i], p.Hostnames[i], p.Racks[i], p.Ips[i] = h.ClusterID, h.Hostname, f.Rack, f.IP
+		p.Cores[i], p.Memory[i], p.Disk[i], p.Nic[i] = int32(f.CPUCores), f.MemoryBytes, f.DiskBytes, f.NICBps
+		p.Oses[i], p.Kernels[i], p.Models[i] = f.OS, f.Kernel, f.Model
+	}
+	rows, err := queries.HostsInsertMany(ctx, dbtx, p)
+	if err != nil {
+		return 0, uniqueConflict(fmt.Errorf("error registering %d hosts: %w", n, err), "content", "a hostname of the file was registered meanwhile; run the import again")
+	}
+	return rows, nil
 }

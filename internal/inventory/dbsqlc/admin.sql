@@ -105,10 +105,12 @@ WITH changed AS (
 SELECT changed.id, pg_notify(@channel::text, changed.id::text)::text AS notified FROM changed;
 
 -- HostsLiveNotIn lists the hosts, not yet decommissioned, whose hostname the
--- inventory file does not list (what --prune decommissions).
+-- inventory file does not list (what --prune decommissions): an anti-join, so a
+-- fleet-sized file against a fleet-sized table stays linear.
 -- name: HostsLiveNotIn :many
 SELECT h.id, h.hostname, c.name AS cluster FROM host h JOIN cluster c ON c.id = h.cluster_id
-WHERE h.state <> 'DECOMMISSIONED' AND NOT (h.hostname = ANY(@hostnames::text[]))
+WHERE h.state <> 'DECOMMISSIONED'
+    AND NOT EXISTS (SELECT 1 FROM unnest(@hostnames::text[]) AS u (hostname) WHERE u.hostname = h.hostname)
 ORDER BY h.hostname;
 
 -- name: BUIDByCode :one
@@ -119,3 +121,11 @@ SELECT * FROM person WHERE login = @login FOR UPDATE;
 
 -- name: AdminLogins :many
 SELECT login FROM person WHERE role = 'ADMIN' AND active ORDER BY login;
+
+-- HostsInsertMany registers many hosts in one statement (arrays of equal
+-- length, zipped by unnesting each in one select list).
+-- name: HostsInsertMany :execrows
+INSERT INTO host (cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model)
+SELECT unnest(@cluster_ids::bigint[]), unnest(@hostnames::text[]), unnest(@racks::text[]), unnest(@ips::text[]),
+    unnest(@cores::int[]), unnest(@memory::bigint[]), unnest(@disk::bigint[]), unnest(@nic::bigint[]),
+    unnest(@oses::text[]), unnest(@kernels::text[]), unnest(@models::text[]);

@@ -595,9 +595,53 @@ func (q *Queries) HostsForUpdate(ctx context.Context, db DBTX, ids []int64) ([]*
 	return items, nil
 }
 
+const hostsInsertMany = `-- name: HostsInsertMany :execrows
+INSERT INTO host (cluster_id, hostname, rack, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps, os, kernel, model)
+SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::text[]), unnest($4::text[]),
+    unnest($5::int[]), unnest($6::bigint[]), unnest($7::bigint[]), unnest($8::bigint[]),
+    unnest($9::text[]), unnest($10::text[]), unnest($11::text[])
+`
+
+type HostsInsertManyParams struct {
+	ClusterIds []int64
+	Hostnames  []string
+	Racks      []string
+	Ips        []string
+	Cores      []int32
+	Memory     []int64
+	Disk       []int64
+	Nic        []int64
+	Oses       []string
+	Kernels    []string
+	Models     []string
+}
+
+// HostsInsertMany registers many hosts in one statement (arrays of equal
+// length, zipped by unnesting each in one select list).
+func (q *Queries) HostsInsertMany(ctx context.Context, db DBTX, arg *HostsInsertManyParams) (int64, error) {
+	result, err := db.Exec(ctx, hostsInsertMany,
+		arg.ClusterIds,
+		arg.Hostnames,
+		arg.Racks,
+		arg.Ips,
+		arg.Cores,
+		arg.Memory,
+		arg.Disk,
+		arg.Nic,
+		arg.Oses,
+		arg.Kernels,
+		arg.Models,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const hostsLiveNotIn = `-- name: HostsLiveNotIn :many
 SELECT h.id, h.hostname, c.name AS cluster FROM host h JOIN cluster c ON c.id = h.cluster_id
-WHERE h.state <> 'DECOMMISSIONED' AND NOT (h.hostname = ANY($1::text[]))
+WHERE h.state <> 'DECOMMISSIONED'
+    AND NOT EXISTS (SELECT 1 FROM unnest($1::text[]) AS u (hostname) WHERE u.hostname = h.hostname)
 ORDER BY h.hostname
 `
 
@@ -608,7 +652,8 @@ type HostsLiveNotInRow struct {
 }
 
 // HostsLiveNotIn lists the hosts, not yet decommissioned, whose hostname the
-// inventory file does not list (what --prune decommissions).
+// inventory file does not list (what --prune decommissions): an anti-join, so a
+// fleet-sized file against a fleet-sized table stays linear.
 func (q *Queries) HostsLiveNotIn(ctx context.Context, db DBTX, hostnames []string) ([]*HostsLiveNotInRow, error) {
 	rows, err := db.Query(ctx, hostsLiveNotIn, hostnames)
 	if err != nil {

@@ -17,12 +17,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -204,44 +204,62 @@ type yamlHost struct {
 func parseYAML(content []byte) (*File, error) {
 	c := &collector{}
 	f := &File{}
-	tree, err := parser.ParseBytes(content, 0)
-	if err != nil {
-		c.add(yamlErrLine(err), "not valid YAML: %s", firstLine(err.Error()))
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(content))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return f, nil
+		}
+		c.add(yamlErrLine(err), "not valid YAML: %s", firstLine(strings.TrimPrefix(err.Error(), "yaml: ")))
 		return nil, c.err()
 	}
-	if len(tree.Docs) != 1 {
-		c.add(0, "an inventory file is one YAML document, not %d", len(tree.Docs))
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		c.add(more.Line, "an inventory file is one YAML document")
 		return nil, c.err()
 	}
-	body := tree.Docs[0].Body
-	if body == nil {
+	if len(doc.Content) == 0 {
 		return f, nil
 	}
-	m, ok := body.(*ast.MappingNode)
-	if !ok {
-		if mv, one := body.(*ast.MappingValueNode); one {
-			m = &ast.MappingNode{Values: []*ast.MappingValueNode{mv}}
-		} else {
-			c.add(line(body), "the file must be a mapping with the sections bus, people, clusters and hosts")
-			return nil, c.err()
-		}
+	m := doc.Content[0]
+	if m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+		return f, nil
 	}
-	for _, sec := range m.Values {
-		name := sec.Key.String()
-		var items []ast.Node
-		switch seq := sec.Value.(type) {
-		case *ast.SequenceNode:
-			items = seq.Values
-		case *ast.NullNode:
-		default:
-			c.add(line(sec), "section %s must be a list of entries", name)
+	if m.Kind != yaml.MappingNode {
+		c.add(m.Line, "the file must be a mapping with the sections bus, people, clusters and hosts")
+		return nil, c.err()
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, sec := m.Content[i], m.Content[i+1]
+		name := key.Value
+		known := map[string]any{"bus": yamlBU{}, "people": yamlPerson{}, "clusters": yamlCluster{}, "hosts": yamlHost{}}[name]
+		if known == nil {
+			c.add(key.Line, "unknown section %q: the sections are bus, people, clusters and hosts", name)
 			continue
 		}
-		for _, it := range items {
-			ln := line(it)
+		if sec.Kind == yaml.ScalarNode && sec.Tag == "!!null" {
+			continue
+		}
+		if sec.Kind != yaml.SequenceNode {
+			c.add(key.Line, "section %s must be a list of entries", name)
+			continue
+		}
+		fields := yamlFields(known)
+		for _, it := range sec.Content {
+			ln := it.Line
 			decode := func(v any) bool {
-				if err := yaml.NodeToValue(it, v, yaml.DisallowUnknownField()); err != nil {
-					c.add(ln, "%s entry: %s", name, firstLine(err.Error()))
+				if it.Kind != yaml.MappingNode {
+					c.add(ln, "%s entry: an entry is a mapping of fields", name)
+					return false
+				}
+				for j := 0; j+1 < len(it.Content); j += 2 {
+					if k := it.Content[j].Value; !fields[k] {
+						c.add(it.Content[j].Line, "%s entry: unknown field %q", name, k)
+						return false
+					}
+				}
+				if err := it.Decode(v); err != nil {
+					c.add(ln, "%s entry: %s", name, firstLine(strings.TrimPrefix(err.Error(), "yaml: ")))
 					return false
 				}
 				return true
@@ -275,12 +293,8 @@ func parseYAML(content []byte) (*File, error) {
 				h.DiskBytes = number(c, ln, "disk", e.DiskBytes, 1024)
 				h.NICBps = number(c, ln, "nic", e.NICBps, 1000)
 				f.Hosts = append(f.Hosts, h)
-			default:
-				c.add(line(sec), "unknown section %q: the sections are bus, people, clusters and hosts", name)
-				goto next
 			}
 		}
-	next:
 	}
 	check(c, f)
 	if err := c.err(); err != nil {
@@ -289,22 +303,23 @@ func parseYAML(content []byte) (*File, error) {
 	return f, nil
 }
 
-func line(n ast.Node) int {
-	if t := n.GetToken(); t != nil && t.Position != nil {
-		return t.Position.Line
+// yamlFields are the keys an entry struct accepts (its yaml tags).
+func yamlFields(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	out := map[string]bool{}
+	for i := range t.NumField() {
+		out[t.Field(i).Tag.Get("yaml")] = true
 	}
-	return 0
+	return out
 }
 
+var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+
+// yamlErrLine finds the line in a YAML syntax error ("yaml: line 3: …").
 func yamlErrLine(err error) int {
-	// goccy/go-yaml's messages start with "[line:column]".
-	msg := err.Error()
-	if strings.HasPrefix(msg, "[") {
-		if end := strings.IndexAny(msg, ":]"); end > 1 {
-			if n, err := strconv.Atoi(msg[1:end]); err == nil {
-				return n
-			}
-		}
+	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
 	}
 	return 0
 }

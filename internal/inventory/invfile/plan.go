@@ -511,7 +511,10 @@ func (p *planner) stackOf(id *int64) string {
 	return p.stackLabel[*id]
 }
 
+// runHosts updates hosts one by one but inserts the new ones in one statement:
+// registering a fleet from a file is mostly new hosts.
 func (p *planner) runHosts() error {
+	var created []inventory.NewHost
 	for _, h := range p.file.Hosts {
 		cur := p.snap.Hosts[h.Hostname]
 		if cur == nil {
@@ -519,9 +522,8 @@ func (p *planner) runHosts() error {
 			p.change(Change{Entity: EntityHost, Key: h.Hostname, Action: Create,
 				Fields: append([]inventory.FieldChange{{Field: "cluster", To: h.Cluster}}, facts...)})
 			if p.write {
-				if _, err := inventory.InsertHost(p.ctx, p.tx, p.clusterByName[h.Cluster].ID, inventory.HostSpec{Hostname: h.Hostname, HostFacts: h.HostFacts}); err != nil {
-					return p.lineErr(h.Line, err)
-				}
+				created = append(created, inventory.NewHost{ClusterID: p.clusterByName[h.Cluster].ID,
+					HostSpec: inventory.HostSpec{Hostname: h.Hostname, HostFacts: h.HostFacts}})
 			}
 			continue
 		}
@@ -536,6 +538,12 @@ func (p *planner) runHosts() error {
 				return p.lineErr(h.Line, err)
 			}
 		}
+	}
+	if _, err := inventory.InsertHosts(p.ctx, p.tx, created); err != nil {
+		if fe, ok := fault.As(err); ok {
+			return Errors{fe}
+		}
+		return err
 	}
 	return nil
 }
