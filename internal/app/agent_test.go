@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/account"
@@ -464,4 +466,41 @@ func TestCreateEnrollmentTokenThroughGraphQL(t *testing.T) {
 	var n int
 	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'createEnrollmentToken'`).Scan(&n))
 	require.Equal(t, 4, n, "every attempt is audited")
+}
+
+// TestAgentCredentialsAreRefusedByGraphQLWebsocketAndSignIn tries both agent
+// credentials on every person-facing transport: the GraphQL endpoint, a
+// websocket's connection_init (header and payload) and the web sign-in.
+func TestAgentCredentialsAreRefusedByGraphQLWebsocketAndSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.enrollToken(t, "batch-wh-1", nil)
+	status, out := e.agentPost(t, "/api/v1/agents/register", tok, facts("web-50", ""))
+	require.Equal(t, http.StatusOK, status, out)
+	cred := out["credential"].(string)
+	for name, secret := range map[string]string{"enrollment token": tok, "host credential": cred} {
+		r := e.gql(t, secret, `{ me { login } }`, nil)
+		require.Equal(t, http.StatusForbidden, r.Status, "%s on GraphQL: %s", name, r.Raw)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn := e.wsDial(t, ctx, nil)
+		require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authToken": secret}}))
+		code, _ := wsClosed(t, ctx, conn)
+		require.Equal(t, websocket.StatusCode(4403), code, "%s on a websocket (payload)", name)
+		conn = e.wsDial(t, ctx, http.Header{"Authorization": {"Bearer " + secret}})
+		require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{}}))
+		code, _ = wsClosed(t, ctx, conn)
+		require.Equal(t, websocket.StatusCode(4403), code, "%s on a websocket (header)", name)
+		cancel()
+
+		body, _ := json.Marshal(map[string]string{"token": secret})
+		resp, err := http.Post(e.srv.URL+"/api/v1/session", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s on sign-in", name)
+	}
+	var n int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'signIn' AND outcome = 'DENIED'
+		AND actor = 'host:web-50'`).Scan(&n))
+	require.Equal(t, 1, n, "the refused sign-in is audited under the host, without a person")
 }
