@@ -261,7 +261,7 @@ export function inventoryFormat(name: string, content: string): 'YAML' | 'CSV' {
 
 // ---- enrollment --------------------------------------------------------------------
 
-/** The command that starts an agent enrolling its host with a new token (shown with the secret). */
+/** The command that starts an agent enrolling its host with a new token (shown with the secret); the flags are `tesla agent`'s (docs/agent.md). */
 export function agentCommand(serverURL: string, token: string): string {
   return `tesla agent --server ${serverURL.replace(/\/+$/, '')} --enroll-token ${token}`;
 }
