@@ -156,6 +156,12 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.Forbiddenf("registering a host needs an enrollment token (tesla token create --scope enroll --cluster NAME)"))
 		return
 	}
+	if !p.Is(auth.Operator) {
+		// A token never acts above its person's role today: an enrollment
+		// token whose owner is no longer an operator enrols nothing.
+		h.fail(w, r, fault.Forbiddenf("this enrollment token's owner %s is no longer an operator or admin; create a new token", p.Login))
+		return
+	}
 	ctx = auth.WithPrincipal(ctx, p)
 	var f inventory.AgentFacts
 	if err := decode(w, r, &f); err != nil {

@@ -157,10 +157,10 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 			id, cluster               int64
 			hostname, state, cluNameH string
 		}
-		clusterName string
-		found       bool
+		clusterName, clusterStatus string
+		found                      bool
 	)
-	lookup := b.Queue(`SELECT c.name, h.id, h.cluster_id, h.hostname, h.state, hc.name
+	lookup := b.Queue(`SELECT c.name, c.status, h.id, h.cluster_id, h.hostname, h.state, hc.name
 		FROM cluster c
 		LEFT JOIN LATERAL (
 			SELECT * FROM host h WHERE (h.serial = $2 AND $2 <> '') OR h.hostname = $3
@@ -174,7 +174,7 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 		name, st, cluName *string
 	)
 	lookup.Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&clusterName, &id, &hc, &name, &st, &cluName}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&clusterName, &clusterStatus, &id, &hc, &name, &st, &cluName}, func() error {
 			if id != nil {
 				found = true
 				h.id, h.cluster, h.hostname, h.state, h.cluNameH = *id, *hc, *name, *st, *cluName
@@ -189,6 +189,9 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 	}
 	if clusterName == "" {
 		return AgentHost{}, fault.NotFoundf("cluster %d not found", cluster)
+	}
+	if clusterStatus == "RETIRED" {
+		return AgentHost{}, fault.Forbiddenf("cluster %q is retired; hosts cannot register into it", clusterName)
 	}
 	disks, err := json.Marshal(cmpDisks(f.Disks))
 	if err != nil {
