@@ -1,6 +1,6 @@
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useMemo, type ReactNode } from 'react';
 import { useRouterState } from '@tanstack/react-router';
-import { NAV, navItemFor } from './routes';
+import { navFor, navItemFor } from './routes';
 import { useSession } from '../lib/hooks';
 import { humanizeEnum } from '../lib/format';
 import { Link } from '../components/ui';
@@ -16,6 +16,7 @@ export function Shell({ children, title }: { children: ReactNode; title?: string
   const { session, signOut } = useSession();
   const pathname = useRouterState({ select: (s) => s.location.pathname });
   const item = navItemFor(pathname);
+  const nav = useMemo(() => navFor(session.person.role), [session.person.role]);
   // Pages with a name of their own (a cluster, a host) set the title themselves.
   const pageTitle = title ?? item?.label;
 
@@ -46,7 +47,7 @@ export function Shell({ children, title }: { children: ReactNode; title?: string
       </header>
       <nav className="sidenav" aria-label="Sections">
         <div className="sidenav-inner">
-        {NAV.map((section) => (
+        {nav.map((section) => (
           <div className="nav-section" key={section.title}>
             <div className="nav-title">{section.title}</div>
             <ul>

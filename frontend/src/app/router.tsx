@@ -50,6 +50,13 @@ const Personal = page(() => import('../pages/Personal'), 'Personal');
 const BUCentre = page(() => import('../pages/BUCentre'), 'BUCentre');
 const JobPage = page(() => import('../pages/JobPage'), 'JobPage');
 
+// Administration: the organisation and the inventory (each page gates itself by role too).
+const AdminBUs = page(() => import('../pages/AdminBUs'), 'AdminBUs');
+const AdminPeople = page(() => import('../pages/AdminPeople'), 'AdminPeople');
+const AdminClusters = page(() => import('../pages/AdminClusters'), 'AdminClusters');
+const AdminHosts = page(() => import('../pages/AdminHosts'), 'AdminHosts');
+const AdminImport = page(() => import('../pages/AdminImport'), 'AdminImport');
+
 /** A route's search params: the named keys, as non-empty strings. */
 export type Search<K extends string> = Partial<Record<K, string>>;
 /** Changes some search params (null or '' removes one), replacing the history entry. */
@@ -258,6 +265,13 @@ const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'plat
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
 const tokensRoute = createRoute({ getParentRoute: () => appRoute, path: 'tokens', component: Tokens });
+const adminRoutes = [
+  createRoute({ getParentRoute: () => appRoute, path: 'admin/bus', component: AdminBUs }),
+  createRoute({ getParentRoute: () => appRoute, path: 'admin/people', component: AdminPeople }),
+  createRoute({ getParentRoute: () => appRoute, path: 'admin/clusters', component: AdminClusters }),
+  createRoute({ getParentRoute: () => appRoute, path: 'admin/hosts', component: AdminHosts }),
+  createRoute({ getParentRoute: () => appRoute, path: 'admin/import', component: AdminImport }),
+];
 
 const soonRoutes = NAV.flatMap((s) => s.items)
   .filter((i) => i.soon)
@@ -296,6 +310,7 @@ export const routeTree = rootRoute.addChildren([
     stacksRoute,
     auditRoute,
     tokensRoute,
+    ...adminRoutes,
     ...soonRoutes,
   ]),
 ]);

@@ -1,6 +1,9 @@
 // The left navigation and the old paths that redirect. The route tree itself is
 // in ./router.tsx; pages that are not built yet render a "coming soon" panel
-// with `soon`.
+// with `soon`. Items with `roles` are shown only to those roles (the
+// Administration section: VIEWERs see none of it).
+import type { Role } from '../graphql';
+import { ADMIN_SCREEN_ROLES } from '../lib/admin';
 
 export interface NavItem {
   label: string;
@@ -11,6 +14,8 @@ export interface NavItem {
   external?: boolean;
   /** A page without the app shell (the big screen). */
   fullScreen?: boolean;
+  /** Only these roles see the item (all roles when absent). */
+  roles?: readonly Role[];
 }
 
 export interface NavSection {
@@ -79,6 +84,16 @@ export const NAV: NavSection[] = [
     ],
   },
   {
+    title: 'Administration',
+    items: [
+      { label: 'Business units', path: '/admin/bus', roles: ADMIN_SCREEN_ROLES.bus },
+      { label: 'People', path: '/admin/people', roles: ADMIN_SCREEN_ROLES.people },
+      { label: 'Clusters & enrollment', path: '/admin/clusters', roles: ADMIN_SCREEN_ROLES.clusters },
+      { label: 'Hosts', path: '/admin/hosts', roles: ADMIN_SCREEN_ROLES.hosts },
+      { label: 'Import inventory', path: '/admin/import', roles: ADMIN_SCREEN_ROLES.import },
+    ],
+  },
+  {
     title: 'Governance',
     items: [
       { label: 'Audit log', path: '/audit' },
@@ -87,6 +102,13 @@ export const NAV: NavSection[] = [
     ],
   },
 ];
+
+/** The navigation a role sees: items limited to other roles left out, and sections left empty with them. */
+export function navFor(role: Role | string, nav: readonly NavSection[] = NAV): NavSection[] {
+  return nav
+    .map((s) => ({ ...s, items: s.items.filter((i) => !i.roles || (i.roles as readonly string[]).includes(role)) }))
+    .filter((s) => s.items.length > 0);
+}
 
 /** Old or short paths and where they now live. */
 export const REDIRECTS: Record<string, string> = {

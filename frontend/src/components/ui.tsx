@@ -1,7 +1,8 @@
 import type { ReactNode } from 'react';
 import { codeOf, describeCode, messageOf } from '../lib/errors';
 import type { Tone } from '../lib/colors';
-import { humanizeEnum } from '../lib/format';
+import { formatNumber, humanizeEnum } from '../lib/format';
+import { nextPosition, pagerState, previousPosition, type PageInfo, type PagerPosition } from '../lib/paging';
 
 export { Link } from '@tanstack/react-router';
 
@@ -143,5 +144,61 @@ export function OrderSelect<F extends string>({
         )),
       )}
     </select>
+  );
+}
+
+/**
+ * A secret shown once, right after it was made (an API or enrollment token),
+ * with Copy and Done; `testId` prefixes the box's test ids (`<testId>-secret-box`,
+ * `<testId>-secret`, `<testId>-secret-done`). `children` adds what goes with the
+ * secret, such as the command line that uses it.
+ */
+export function SecretBox({ title, secret, onDone, testId, children }: { title: ReactNode; secret: string; onDone: () => void; testId: string; children?: ReactNode }) {
+  return (
+    <div className="secret-box" role="status" data-testid={`${testId}-secret-box`}>
+      <div className="strong">{title}</div>
+      <code className="secret" data-testid={`${testId}-secret`}>
+        {secret}
+      </code>
+      {children}
+      <div className="secret-actions">
+        <button type="button" className="btn" onClick={() => void navigator.clipboard?.writeText(secret)}>
+          Copy
+        </button>
+        <button type="button" className="btn" onClick={onDone} data-testid={`${testId}-secret-done`}>
+          Done
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * The pager of a cursor-paged listing at `position` (lib/paging): Previous and
+ * Next, and which rows of how many are shown.
+ */
+export function ListingPager({
+  info,
+  position,
+  onMove,
+  shown,
+  total,
+  size,
+  busy,
+}: {
+  info: PageInfo;
+  position: PagerPosition;
+  onMove: (p: PagerPosition) => void;
+  shown: number;
+  total: number;
+  size: number;
+  busy?: boolean;
+}) {
+  const state = pagerState(info, position.cursor, position.index);
+  const from = position.index * size + 1;
+  return (
+    <Pager hasPrevious={state.hasPrevious} hasNext={state.hasNext} onPrevious={() => onMove(previousPosition(position, info))} onNext={() => onMove(nextPosition(position, info))} busy={busy}>
+      {shown ? `${formatNumber(from)}–${formatNumber(from + shown - 1)} of ${formatNumber(total)}` : ''}
+    </Pager>
   );
 }

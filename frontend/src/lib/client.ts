@@ -27,6 +27,17 @@ function invalidateFields(cache: Cache, entity: string | { __typename: string; i
   }
 }
 
+/** Hosts added, moved or retired: every host list and every count of hosts (the platform's and each cluster's). */
+function invalidateHostLists(cache: Cache) {
+  invalidateFields(cache, 'Query', ['platform', 'hosts', 'clusters', 'cluster']);
+  for (const f of cache.inspectFields('Query')) {
+    if (f.fieldName !== 'clusters') continue;
+    const conn = cache.resolve('Query', f.fieldKey) as string | null;
+    const nodes = conn ? (cache.resolve(conn, 'nodes') as string[] | null) : null;
+    for (const c of nodes ?? []) invalidateFields(cache, c, ['hostCounts', 'hosts', 'capacity']);
+  }
+}
+
 /**
  * What a mutation makes stale beyond the entities it returns (those Graphcache
  * updates by id on its own): counts, filtered lists, levels judged against a
@@ -63,6 +74,46 @@ export const cacheUpdates: NonNullable<CacheExchangeOpts['updates']> = {
     },
     deleteRateCard(_result, _args, cache) {
       invalidateFields(cache, 'Query', ['rateCards']);
+    },
+    // Administration: new or moved entities change the lists and counts they appear in.
+    createBU(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['bus']);
+    },
+    updateBU(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['bus']);
+    },
+    createPerson(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['people']);
+    },
+    updatePerson(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['people']);
+    },
+    createCluster(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['clusters', 'platform']);
+    },
+    updateCluster(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['clusters']);
+    },
+    retireCluster(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['clusters', 'platform']);
+    },
+    registerHosts(_result, _args, cache) {
+      invalidateHostLists(cache);
+    },
+    moveHosts(_result, _args, cache) {
+      invalidateHostLists(cache);
+    },
+    retireHosts(_result, _args, cache) {
+      invalidateHostLists(cache);
+    },
+    importInventory(result, _args, cache) {
+      if ((result.importInventory as { applied?: boolean } | null)?.applied) {
+        invalidateFields(cache, 'Query', ['bus', 'people']);
+        invalidateHostLists(cache);
+      }
+    },
+    createEnrollmentToken(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['apiTokens']);
     },
     analyzeJob(_result, _args, cache) {
       // The job's findings come back in the payload; its place in the

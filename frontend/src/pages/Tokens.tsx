@@ -7,7 +7,7 @@ import { graphql, type ResultOf, type Role } from '../graphql';
 import { grantableRoles, useSession } from '../lib/hooks';
 import { formatDateTime, formatRelative, humanizeEnum } from '../lib/format';
 import { refusal } from '../lib/mutation';
-import { Badge, ErrorPanel, Loading, Panel } from '../components/ui';
+import { Badge, ErrorPanel, Loading, Panel, SecretBox } from '../components/ui';
 
 const TokenFields = graphql(`
   fragment TokenFields on ApiToken {
@@ -146,20 +146,12 @@ function CreateToken({ role }: { role: Role }) {
         </div>
       )}
       {secret && (
-        <div className="secret-box" role="status" data-testid="token-secret-box">
-          <div className="strong">Token {secret.name ? `“${secret.name}” ` : ''}created. Copy it now: it is shown only this once.</div>
-          <code className="secret" data-testid="token-secret">
-            {secret.token}
-          </code>
-          <div className="secret-actions">
-            <button type="button" className="btn" onClick={() => void navigator.clipboard?.writeText(secret.token)}>
-              Copy
-            </button>
-            <button type="button" className="btn" onClick={() => setSecret(null)} data-testid="token-secret-done">
-              Done
-            </button>
-          </div>
-        </div>
+        <SecretBox
+          testId="token"
+          title={<>Token {secret.name ? `“${secret.name}” ` : ''}created. Copy it now: it is shown only this once.</>}
+          secret={secret.token}
+          onDone={() => setSecret(null)}
+        />
       )}
     </Panel>
   );
