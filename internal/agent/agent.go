@@ -43,6 +43,8 @@ type Agent struct {
 
 	// wake tells the sender a sample was spooled.
 	wake chan struct{}
+	// resample tells the sampler its interval changed.
+	resample chan struct{}
 	// registered closes when the agent first holds a credential.
 	registered chan struct{}
 	regOnce    sync.Once
@@ -80,7 +82,7 @@ func New(cfg Config, logger *slog.Logger) (*Agent, error) {
 	}
 	a := &Agent{cfg: cfg, logger: logger, client: NewClient(cfg.Server, cfg.Timeout), spool: spool,
 		checker: NewComponentChecker(cfg.Paths.withDefaults().Proc), hw: NewHardwareWatcher(cfg.Paths, cfg.StateDir, logger),
-		wake: make(chan struct{}, 1), registered: make(chan struct{}),
+		wake: make(chan struct{}, 1), resample: make(chan struct{}, 1), registered: make(chan struct{}),
 		sampleIvl: cfg.SampleInterval, beatIvl: cfg.HeartbeatInterval}
 	a.collect = NewCollector(cfg.Paths, func(what string, err error) {
 		logger.Warn("cannot read a host measure: it is left out of samples", "measure", what, "error", err)
@@ -212,8 +214,12 @@ func (a *Agent) register(ctx context.Context, stale string) error {
 // applyLocked takes the server's intervals (unless set on the command line)
 // and component list.
 func (a *Agent) applyLocked(sampleSecs, beatSecs int, comps []ComponentSpec) {
-	if sampleSecs > 0 && !a.cfg.SampleIntervalSet {
-		a.sampleIvl = time.Duration(sampleSecs) * time.Second
+	if d := time.Duration(sampleSecs) * time.Second; d > 0 && !a.cfg.SampleIntervalSet && d != a.sampleIvl {
+		a.sampleIvl = d
+		select {
+		case a.resample <- struct{}{}:
+		default:
+		}
 	}
 	if beatSecs > 0 && !a.cfg.HeartbeatIntervalSet {
 		a.beatIvl = time.Duration(beatSecs) * time.Second
@@ -249,6 +255,8 @@ func (a *Agent) sampleLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-a.resample:
+			continue
 		case <-time.After(next.Sub(now)):
 		}
 		s := a.collect.Collect(time.Now())
