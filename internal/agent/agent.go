@@ -271,6 +271,7 @@ func (a *Agent) sampleLoop(ctx context.Context) {
 			a.logger.Error("a sample could not be spooled: it is lost", "ts", s.TS, "error", err)
 			continue
 		}
+		a.logger.Debug("sample spooled", "ts", s.TS)
 		select {
 		case a.wake <- struct{}{}:
 		default:
