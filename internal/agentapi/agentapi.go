@@ -70,7 +70,9 @@ const maxBody = 1 << 20
 
 // Handler serves the agent endpoints.
 type Handler struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// tx begins the registrations' and heartbeats' transactions (asyncPool).
+	tx     db.DBTX
 	audit  *audit.Log
 	logger *slog.Logger
 	cfg    Config
@@ -81,7 +83,7 @@ type Handler struct {
 // /api/v1/agents/heartbeat. It authenticates each request itself, through
 // auth.Identify, from the Authorization header only: agents have no sessions.
 func NewHandler(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) *Handler {
-	h := &Handler{pool: pool, audit: audit.New(pool, logger), logger: logger, cfg: cfg.withDefaults(), mux: http.NewServeMux()}
+	h := &Handler{pool: pool, tx: asyncPool{pool}, audit: audit.New(asyncPool{pool}, logger), logger: logger, cfg: cfg.withDefaults(), mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /api/v1/agents/register", h.register)
 	h.mux.HandleFunc("POST /api/v1/agents/heartbeat", h.heartbeat)
 	h.mux.HandleFunc("/api/v1/agents/", func(w http.ResponseWriter, r *http.Request) {
@@ -154,6 +156,12 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fault.Forbiddenf("registering a host needs an enrollment token (tesla token create --scope enroll --cluster NAME)"))
 		return
 	}
+	if !p.Is(auth.Operator) {
+		// A token never acts above its person's role today: an enrollment
+		// token whose owner is no longer an operator enrols nothing.
+		h.fail(w, r, fault.Forbiddenf("this enrollment token's owner %s is no longer an operator or admin; create a new token", p.Login))
+		return
+	}
 	ctx = auth.WithPrincipal(ctx, p)
 	var f inventory.AgentFacts
 	if err := decode(w, r, &f); err != nil {
@@ -181,12 +189,18 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		input.HostID, input.Created = host.ID, host.Created
-		if secret, err = auth.IssueHostCredential(ctx, tx, host.ID, p.TokenID); err != nil {
-			return err
-		}
-		comps, err = inventory.ComponentChecks(ctx, tx, host.ID)
+		secret, err = auth.IssueHostCredential(ctx, tx, host.ID, p.TokenID)
 		return err
 	})
+	switch {
+	case err == nil && host.Created:
+		comps = []ComponentSpec{} // a new host runs nothing yet
+	case err == nil:
+		// Read after the commit: the registration holds its cluster's host
+		// counters (cluster_host_stats) locked until then, so the less it does
+		// before, the more registrations a cluster takes at once.
+		comps, err = inventory.ComponentChecks(ctx, h.pool, host.ID)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -220,12 +234,9 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var comps []ComponentSpec
-	err := db.InTx(ctx, h.pool, func(tx pgx.Tx) error {
-		if _, err := inventory.AgentBeat(ctx, tx, p.HostID, time.Now(), req.AgentVersion, req.Components); err != nil {
-			return err
-		}
+	err := db.InTx(ctx, h.tx, func(tx pgx.Tx) error {
 		var err error
-		comps, err = inventory.ComponentChecks(ctx, tx, p.HostID)
+		comps, err = inventory.AgentBeat(ctx, tx, p.HostID, time.Now(), req.AgentVersion, req.Components)
 		return err
 	})
 	if err != nil {
@@ -240,6 +251,21 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		HeartbeatIntervalSeconds: int(h.cfg.HeartbeatInterval / time.Second),
 		SampleIntervalSeconds:    int(h.cfg.SampleInterval / time.Second), Components: comps,
 	})
+}
+
+// asyncPool is the pool whose transactions commit without waiting for their
+// WAL flush (synchronous_commit off, set in the same round trip as BEGIN). A
+// crash of the database may then lose the last fraction of a second of
+// registrations and heartbeats, never corrupt anything: a lost heartbeat is
+// replaced by the next one, and an agent whose credential was lost gets 401 and
+// registers again. Waiting for the flush would cap registrations and heartbeats
+// at what the disk syncs per second, with each registration holding its
+// cluster's host counters locked through its flush.
+type asyncPool struct{ *pgxpool.Pool }
+
+// Begin starts an asynchronously committing transaction.
+func (p asyncPool) Begin(ctx context.Context) (pgx.Tx, error) {
+	return p.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL synchronous_commit = off"})
 }
 
 // validate checks a heartbeat, naming the field at fault.

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/account"
@@ -217,6 +221,15 @@ func TestAgentRegistrationRefusesBadTokensOtherClustersAndBadFields(t *testing.T
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM host WHERE hostname LIKE 'x-%'`).Scan(&n))
 	require.Zero(t, n)
 
+	// A cluster retired since the token was made takes no more hosts.
+	_, err = pool.Exec(ctx, `UPDATE cluster SET status = 'RETIRED' WHERE name = 'batch-wh-1'`)
+	require.NoError(t, err)
+	status, out = e.agentPost(t, "/api/v1/agents/register", tok, facts("x-3", ""))
+	require.Equal(t, http.StatusForbidden, status, out)
+	require.Contains(t, out["error"], "retired")
+	_, err = pool.Exec(ctx, `UPDATE cluster SET status = 'ACTIVE' WHERE name = 'batch-wh-1'`)
+	require.NoError(t, err)
+
 	// An enrollment token opens nothing else: not heartbeats, ingestion or GraphQL.
 	status, _ = e.agentPost(t, "/api/v1/agents/heartbeat", tok, map[string]any{})
 	require.Equal(t, http.StatusForbidden, status)
@@ -252,6 +265,13 @@ func TestHostCredentialOpensOnlyTheAgentSurfaces(t *testing.T) {
 	// Nor registration.
 	status, _ = e.agentPost(t, "/api/v1/agents/register", cred, facts("web-09", ""))
 	require.Equal(t, http.StatusForbidden, status)
+
+	// An owner demoted below OPERATOR takes the token's power to enrol with them.
+	_, err = e.db.Pool.Exec(context.Background(), `UPDATE person SET role = 'VIEWER' WHERE login = $1`, fixture.Operator)
+	require.NoError(t, err)
+	status, out = e.agentPost(t, "/api/v1/agents/register", tok, facts("web-11", ""))
+	require.Equal(t, http.StatusForbidden, status, out)
+	require.Contains(t, out["error"], "no longer an operator")
 
 	// Deactivating the person who enrolled the host leaves the agent working.
 	_, err = e.db.Pool.Exec(context.Background(), `UPDATE person SET active = false WHERE login = $1`, fixture.Operator)
@@ -464,4 +484,78 @@ func TestCreateEnrollmentTokenThroughGraphQL(t *testing.T) {
 	var n int
 	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'createEnrollmentToken'`).Scan(&n))
 	require.Equal(t, 4, n, "every attempt is audited")
+}
+
+// TestAgentCredentialsAreRefusedByGraphQLWebsocketAndSignIn tries both agent
+// credentials on every person-facing transport: the GraphQL endpoint, a
+// websocket's connection_init (header and payload) and the web sign-in.
+func TestAgentCredentialsAreRefusedByGraphQLWebsocketAndSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.enrollToken(t, "batch-wh-1", nil)
+	status, out := e.agentPost(t, "/api/v1/agents/register", tok, facts("web-50", ""))
+	require.Equal(t, http.StatusOK, status, out)
+	cred := out["credential"].(string)
+	for name, secret := range map[string]string{"enrollment token": tok, "host credential": cred} {
+		r := e.gql(t, secret, `{ me { login } }`, nil)
+		require.Equal(t, http.StatusForbidden, r.Status, "%s on GraphQL: %s", name, r.Raw)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn := e.wsDial(t, ctx, nil)
+		require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authToken": secret}}))
+		code, _ := wsClosed(t, ctx, conn)
+		require.Equal(t, websocket.StatusCode(4403), code, "%s on a websocket (payload)", name)
+		conn = e.wsDial(t, ctx, http.Header{"Authorization": {"Bearer " + secret}})
+		require.NoError(t, wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{}}))
+		code, _ = wsClosed(t, ctx, conn)
+		require.Equal(t, websocket.StatusCode(4403), code, "%s on a websocket (header)", name)
+		cancel()
+
+		body, _ := json.Marshal(map[string]string{"token": secret})
+		resp, err := http.Post(e.srv.URL+"/api/v1/session", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s on sign-in", name)
+	}
+	var n int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'signIn' AND outcome = 'DENIED'
+		AND actor = 'host:web-50'`).Scan(&n))
+	require.Equal(t, 1, n, "the refused sign-in is audited under the host, without a person")
+}
+
+// TestConcurrentRegistrationsOfOneMachineMakeOneHost races registrations of the
+// same machine (and of one name without a serial): one host each, one live
+// credential each.
+func TestConcurrentRegistrationsOfOneMachineMakeOneHost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.enrollToken(t, "batch-wh-1", nil)
+	var wg sync.WaitGroup
+	statuses := make([]int, 16)
+	for i := range statuses {
+		wg.Go(func() {
+			serial := "RACE-1"
+			if i%2 == 1 {
+				serial = ""
+			}
+			body, _ := json.Marshal(facts(fmt.Sprintf("race-%d", i%2), serial))
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/agents/register", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				statuses[i] = resp.StatusCode
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		require.Equal(t, http.StatusOK, s, "registration %d", i)
+	}
+	var hosts, live int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT count(DISTINCT h.id), count(c.id)
+		FROM host h LEFT JOIN host_credential c ON c.host_id = h.id AND c.revoked_at IS NULL
+		WHERE h.hostname LIKE 'race-%'`).Scan(&hosts, &live))
+	require.Equal(t, 2, hosts)
+	require.Equal(t, 2, live)
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/sim"
+	"github.com/teslaops/tesla/migrations"
 )
 
 // realAlibabaV2018 returns the folder of the real Alibaba v2018 files beside the
@@ -120,4 +122,18 @@ func TestSimulatorNeverTouchesImportedHosts(t *testing.T) {
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE simulated), count(*) FILTER (WHERE NOT simulated) FROM cluster`).Scan(&simulated, &real))
 	require.Equal(t, 2, simulated)
 	require.Equal(t, 1, real)
+
+	// A demo database from before migration 0018: its UPDATE marks the seed's
+	// clusters and not the imported one.
+	raw, err := migrations.Files.ReadFile("0018_host_agent.sql")
+	require.NoError(t, err)
+	mark := string(raw[strings.Index(string(raw), "UPDATE cluster SET simulated = true"):])
+	_, err = d.Pool.Exec(ctx, `UPDATE cluster SET simulated = false`)
+	require.NoError(t, err)
+	_, err = d.Pool.Exec(ctx, mark)
+	require.NoError(t, err)
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE simulated), count(*) FILTER (WHERE NOT simulated AND name = 'alibaba-v2018')
+		FROM cluster`).Scan(&simulated, &real))
+	require.Equal(t, 2, simulated, "the seed's clusters")
+	require.Equal(t, 1, real, "the import's cluster stays real")
 }

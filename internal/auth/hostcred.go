@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/teslaops/tesla/internal/auth/dbsqlc"
 	"github.com/teslaops/tesla/internal/db"
 )
 
@@ -40,16 +39,17 @@ func IssueHostCredential(ctx context.Context, q db.DBTX, host, enrolledBy int64)
 	var b [20]byte
 	_, _ = rand.Read(b[:])
 	secret := HostCredentialPrefix + strings.ToLower(tokenEncoding.EncodeToString(b[:]))
-	if err := queries.HostCredentialRevokeLive(ctx, q, host); err != nil {
-		return "", fmt.Errorf("error revoking the previous credential of host %d: %w", host, err)
-	}
 	var by *int64
 	if enrolledBy != 0 {
 		by = &enrolledBy
 	}
-	if _, err := queries.HostCredentialInsert(ctx, q, &dbsqlc.HostCredentialInsertParams{
-		HostID: host, Prefix: secret[:len(HostCredentialPrefix)+6], SecretHash: HashSecret(secret), EnrolledBy: by,
-	}); err != nil {
+	// Both statements in one round trip, in order (the live credential is
+	// unique per host).
+	batch := &pgx.Batch{}
+	batch.Queue(`UPDATE host_credential SET revoked_at = now() WHERE host_id = $1 AND revoked_at IS NULL`, host)
+	batch.Queue(`INSERT INTO host_credential (host_id, prefix, secret_hash, enrolled_by) VALUES ($1, $2, $3, $4)`,
+		host, secret[:len(HostCredentialPrefix)+6], HashSecret(secret), by)
+	if err := q.SendBatch(ctx, batch).Close(); err != nil {
 		return "", fmt.Errorf("error storing the credential of host %d: %w", host, err)
 	}
 	return secret, nil

@@ -102,7 +102,6 @@ func newLineSource(ctx context.Context, r io.Reader, f format, cfg Config, hosts
 		ctx: ctx, cfg: cfg, format: f, hosts: hosts, snap: snap, resp: resp,
 		lr:  lineReader{br: bufio.NewReaderSize(r, cfg.MaxLineBytes+2), max: cfg.MaxLineBytes},
 		now: now, oldest: now.Add(-cfg.MaxAge), newest: now.Add(cfg.FutureSkew),
-		beats: map[int64]time.Time{},
 	}
 }
 
@@ -186,6 +185,9 @@ func (s *lineSource) finish() *problem {
 		}, "another host's sample")}
 	}
 	if id != s.lastID || r.ts.After(s.lastTS) {
+		if s.beats == nil {
+			s.beats = map[int64]time.Time{}
+		}
 		if t, ok := s.beats[id]; !ok || r.ts.After(t) {
 			s.beats[id] = r.ts
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/db"
@@ -147,52 +148,56 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 		keys = append(keys, "agent-serial:"+f.Serial)
 	}
 	slices.Sort(keys)
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) WITH ORDINALITY AS u (k, n) ORDER BY n`, keys); err != nil {
-		return AgentHost{}, fmt.Errorf("error locking host registration: %w", err)
-	}
-	var clusterName string
-	if err := tx.QueryRow(ctx, `SELECT name FROM cluster WHERE id = $1`, cluster).Scan(&clusterName); err != nil {
-		return AgentHost{}, fmt.Errorf("error loading cluster %d: %w", cluster, db.Interpret(err, "cluster"))
-	}
-	type found struct {
-		id, cluster       int64
-		hostname, state   string
-		clusterName       string
-		stateChangedAt    time.Time
-		lastHeartbeatSeen bool
-	}
-	lookup := func(where string, arg string) (*found, error) {
-		var h found
-		err := tx.QueryRow(ctx, `SELECT h.id, h.cluster_id, h.hostname, h.state, c.name, h.state_changed_at
-			FROM host h JOIN cluster c ON c.id = h.cluster_id WHERE `+where+` FOR UPDATE OF h`, arg).
-			Scan(&h.id, &h.cluster, &h.hostname, &h.state, &h.clusterName, &h.stateChangedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("error looking up host: %w", err)
-		}
-		return &h, nil
-	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) WITH ORDINALITY AS u (k, n) ORDER BY n`, keys)
+	// One lookup for both keys: the serial's host when there is one, else the
+	// hostname's; and the token's cluster's name beside it.
 	var (
-		h   *found
-		err error
+		h struct {
+			id, cluster               int64
+			hostname, state, cluNameH string
+		}
+		clusterName, clusterStatus string
+		found                      bool
 	)
-	if f.Serial != "" {
-		if h, err = lookup(`h.serial = $1`, f.Serial); err != nil {
-			return AgentHost{}, err
-		}
+	lookup := b.Queue(`SELECT c.name, c.status, h.id, h.cluster_id, h.hostname, h.state, hc.name
+		FROM cluster c
+		LEFT JOIN LATERAL (
+			SELECT * FROM host h WHERE (h.serial = $2 AND $2 <> '') OR h.hostname = $3
+			ORDER BY (h.serial = $2 AND $2 <> '') DESC LIMIT 1
+			FOR UPDATE
+		) h ON true
+		LEFT JOIN cluster hc ON hc.id = h.cluster_id
+		WHERE c.id = $1`, cluster, f.Serial, f.Hostname)
+	var (
+		id, hc            *int64
+		name, st, cluName *string
+	)
+	lookup.Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&clusterName, &clusterStatus, &id, &hc, &name, &st, &cluName}, func() error {
+			if id != nil {
+				found = true
+				h.id, h.cluster, h.hostname, h.state, h.cluNameH = *id, *hc, *name, *st, *cluName
+			}
+			return nil
+		})
+		return err
+	})
+	// The lock and the lookup in one round trip: they run in order.
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return AgentHost{}, fmt.Errorf("error looking up host %q: %w", f.Hostname, err)
 	}
-	if h == nil {
-		if h, err = lookup(`h.hostname = $1`, f.Hostname); err != nil {
-			return AgentHost{}, err
-		}
+	if clusterName == "" {
+		return AgentHost{}, fault.NotFoundf("cluster %d not found", cluster)
+	}
+	if clusterStatus == "RETIRED" {
+		return AgentHost{}, fault.Forbiddenf("cluster %q is retired; hosts cannot register into it", clusterName)
 	}
 	disks, err := json.Marshal(cmpDisks(f.Disks))
 	if err != nil {
 		return AgentHost{}, err
 	}
-	if h == nil {
+	if !found {
 		var id int64
 		err := tx.QueryRow(ctx, `INSERT INTO host (cluster_id, hostname, ip, cpu_cores, memory_bytes, disk_bytes, nic_bps,
 				os, kernel, model, serial, vendor, disks, agent_version, agent_registered_at, agent_heartbeat_at, last_heartbeat)
@@ -207,7 +212,7 @@ func RegisterAgentHost(ctx context.Context, tx pgx.Tx, cluster int64, f AgentFac
 	}
 	if h.cluster != cluster {
 		return AgentHost{}, fault.Forbiddenf("host %q belongs to cluster %q; an enrollment token of cluster %q cannot register it (move the host first)",
-			h.hostname, h.clusterName, clusterName)
+			h.hostname, h.cluNameH, clusterName)
 	}
 	if h.state == "DECOMMISSIONED" {
 		return AgentHost{}, fault.Forbiddenf("host %q is decommissioned; a retired host cannot register again", h.hostname)
@@ -263,40 +268,50 @@ var ReportedStates = []string{"STARTED", "STOPPED", "FAILED", "UNKNOWN"}
 // given), an OFFLINE host comes back ONLINE (announced and audited), and each
 // reported component of the host's inventory takes the reported actual state
 // (components the inventory does not list for the host are ignored). It returns
-// how many components changed state. reports must be valid (states among
-// ReportedStates).
-func AgentBeat(ctx context.Context, tx pgx.Tx, host int64, now time.Time, version string, reports []ComponentReport) (int64, error) {
+// the host's components with their checks (ComponentChecks), read in the same
+// round trip: the statements go to the server as one pipelined batch, since a
+// heartbeat is the request a fleet sends most. reports must be valid (states
+// among ReportedStates).
+func AgentBeat(ctx context.Context, tx pgx.Tx, host int64, now time.Time, version string, reports []ComponentReport) ([]ComponentCheck, error) {
 	var (
 		state, hostname string
 		changedAt       time.Time
+		checks          []ComponentCheck
 	)
-	err := tx.QueryRow(ctx, `UPDATE host SET last_heartbeat = greatest(last_heartbeat, $2), agent_heartbeat_at = $2,
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE host SET last_heartbeat = greatest(last_heartbeat, $2), agent_heartbeat_at = $2,
 			agent_version = CASE WHEN $3 = '' THEN agent_version ELSE $3 END
 		WHERE id = $1
-		RETURNING state, hostname, state_changed_at`, host, now, version).Scan(&state, &hostname, &changedAt)
-	if err != nil {
-		return 0, fmt.Errorf("error recording heartbeat of host %d: %w", host, db.Interpret(err, "host"))
+		RETURNING state, hostname, state_changed_at`, host, now, version).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&state, &hostname, &changedAt); err != nil {
+			return fmt.Errorf("error recording heartbeat of host %d: %w", host, db.Interpret(err, "host"))
+		}
+		return nil
+	})
+	if len(reports) > 0 {
+		svc, comp, st := make([]string, len(reports)), make([]string, len(reports)), make([]string, len(reports))
+		for i, r := range reports {
+			svc[i], comp[i], st[i] = r.Service, r.Component, r.State
+		}
+		b.Queue(`UPDATE host_component c SET actual_state = u.state, updated_at = $5
+			FROM unnest($2::text[], $3::text[], $4::text[]) AS u (service, component, state)
+			WHERE c.host_id = $1 AND c.service = u.service AND c.component = u.component AND c.actual_state <> u.state`,
+			host, svc, comp, st, now).Exec(func(pgconn.CommandTag) error { return nil })
+	}
+	b.Queue(componentChecksSQL, host).Query(func(rows pgx.Rows) error {
+		var err error
+		checks, err = scanComponentChecks(rows)
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("error recording heartbeat of host %d: %w", host, err)
 	}
 	if state == "OFFLINE" && now.After(changedAt) {
 		if err := revive(ctx, tx, []int64{host}, []string{hostname}); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	if len(reports) == 0 {
-		return 0, nil
-	}
-	svc, comp, st := make([]string, len(reports)), make([]string, len(reports)), make([]string, len(reports))
-	for i, r := range reports {
-		svc[i], comp[i], st[i] = r.Service, r.Component, r.State
-	}
-	tag, err := tx.Exec(ctx, `UPDATE host_component c SET actual_state = u.state, updated_at = $5
-		FROM unnest($2::text[], $3::text[], $4::text[]) AS u (service, component, state)
-		WHERE c.host_id = $1 AND c.service = u.service AND c.component = u.component AND c.actual_state <> u.state`,
-		host, svc, comp, st, now)
-	if err != nil {
-		return 0, fmt.Errorf("error recording component states of host %d: %w", host, err)
-	}
-	return tag.RowsAffected(), nil
+	return checks, nil
 }
 
 // ComponentCheck is one component a host runs and how its package says the
@@ -327,20 +342,30 @@ type packageChecks struct {
 // process and unit its package version's operations name ("" when the package
 // says nothing or is unknown), ordered by service and component.
 func ComponentChecks(ctx context.Context, q db.DBTX, host int64) ([]ComponentCheck, error) {
-	rows, err := q.Query(ctx, `SELECT c.service, c.component, coalesce(sp.operations, '{}')
-		FROM host_component c
-		LEFT JOIN service_package sp ON sp.service = c.service AND sp.version = c.version
-		WHERE c.host_id = $1
-		ORDER BY c.service, c.component`, host)
+	rows, err := q.Query(ctx, componentChecksSQL, host)
 	if err != nil {
 		return nil, fmt.Errorf("error loading components of host %d: %w", host, err)
 	}
+	out, err := scanComponentChecks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("error loading components of host %d: %w", host, err)
+	}
+	return out, nil
+}
+
+const componentChecksSQL = `SELECT c.service, c.component, coalesce(sp.operations, '{}')
+	FROM host_component c
+	LEFT JOIN service_package sp ON sp.service = c.service AND sp.version = c.version
+	WHERE c.host_id = $1
+	ORDER BY c.service, c.component`
+
+func scanComponentChecks(rows pgx.Rows) ([]ComponentCheck, error) {
 	out := []ComponentCheck{}
 	var (
 		cc  ComponentCheck
 		ops []byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&cc.Service, &cc.Component, &ops}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&cc.Service, &cc.Component, &ops}, func() error {
 		var pc packageChecks
 		_ = json.Unmarshal(ops, &pc) // operations of another shape name no checks
 		c := ComponentCheck{Service: cc.Service, Component: cc.Component, Process: pc.Process, Unit: pc.Unit}
@@ -357,10 +382,7 @@ func ComponentChecks(ctx context.Context, q db.DBTX, host int64) ([]ComponentChe
 		out = append(out, c)
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("error loading components of host %d: %w", host, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // RecordLiveHeartbeats moves each host's last heartbeat (ids[i]) up to at[i],

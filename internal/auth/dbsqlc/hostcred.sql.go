@@ -37,38 +37,3 @@ func (q *Queries) HostCredentialAuthenticate(ctx context.Context, db DBTX, secre
 	)
 	return &i, err
 }
-
-const hostCredentialInsert = `-- name: HostCredentialInsert :one
-INSERT INTO host_credential (host_id, prefix, secret_hash, enrolled_by)
-VALUES ($1, $2, $3, $4)
-RETURNING id
-`
-
-type HostCredentialInsertParams struct {
-	HostID     int64
-	Prefix     string
-	SecretHash []byte
-	EnrolledBy *int64
-}
-
-func (q *Queries) HostCredentialInsert(ctx context.Context, db DBTX, arg *HostCredentialInsertParams) (int64, error) {
-	row := db.QueryRow(ctx, hostCredentialInsert,
-		arg.HostID,
-		arg.Prefix,
-		arg.SecretHash,
-		arg.EnrolledBy,
-	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
-const hostCredentialRevokeLive = `-- name: HostCredentialRevokeLive :exec
-UPDATE host_credential SET revoked_at = now() WHERE host_id = $1 AND revoked_at IS NULL
-`
-
-// Registering a host again revokes its previous credential.
-func (q *Queries) HostCredentialRevokeLive(ctx context.Context, db DBTX, hostID int64) error {
-	_, err := db.Exec(ctx, hostCredentialRevokeLive, hostID)
-	return err
-}
