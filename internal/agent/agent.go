@@ -330,6 +330,7 @@ func (a *Agent) sendLoop(ctx context.Context) {
 // an error that may pass (returned, with the server's wait when it gave one).
 // Batches the server refuses for good are dropped with an error log.
 func (a *Agent) drain(ctx context.Context) (time.Duration, error) {
+	reregistered := false
 	for {
 		b, ok, err := a.spool.Next()
 		if err != nil || !ok {
@@ -338,10 +339,16 @@ func (a *Agent) drain(ctx context.Context) (time.Duration, error) {
 		cred, _ := a.credential()
 		ans, err := a.client.Samples(ctx, cred, b.Lines)
 		if Unauthorized(err) {
+			if reregistered {
+				// Refused again right after registering: wait before
+				// registering once more, rather than spinning.
+				return 0, err
+			}
 			a.logger.Warn("the server refused the host credential: registering again", "error", err)
 			if rerr := a.register(ctx, cred); rerr != nil {
 				return 0, rerr
 			}
+			reregistered = true
 			continue
 		}
 		if err != nil && Retryable(err) {
@@ -376,7 +383,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 		return
 	case <-a.registered:
 	}
-	failing := false
+	failing, reregistered := false, false
 	for {
 		a.mu.Lock()
 		comps, ivl := a.components, a.beatIvl
@@ -388,21 +395,25 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 		switch {
 		case ctx.Err() != nil:
 			return
-		case Unauthorized(err):
+		case Unauthorized(err) && !reregistered:
 			a.logger.Warn("the server refused the host credential: registering again", "error", err)
 			if a.register(ctx, cred) != nil {
 				return
 			}
+			reregistered = true
 			continue
 		case err != nil:
 			if !failing {
 				a.logger.Warn("heartbeat failed", "error", err)
 			}
-			failing = true
+			// A credential refused right after registering is registered
+			// again at the next beat, not at once.
+			failing, reregistered = true, false
 		default:
 			if failing {
 				a.logger.Info("heartbeats reach the server again")
 			}
+			reregistered = false
 			failing = false
 			a.mu.Lock()
 			a.applyLocked(ans.SampleIntervalSeconds, ans.HeartbeatIntervalSeconds, ans.Components)
