@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/teslaops/tesla/internal/agent"
 )
 
 // Run executes the subcommand in args (without the program name). It is the whole
@@ -45,6 +47,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAnomaly(rest, stdout, stderr)
 	case "yarn":
 		return cmdYarn(ctx, cfg, rest, stdout)
+	case "agent":
+		return cmdAgent(ctx, cfg, rest, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -80,6 +84,7 @@ Commands:
                                     import the Alibaba cluster-trace-v2017 machines and hardware faults (server_event.csv)
   yarn add --cluster C --url U | yarn list | yarn remove --cluster C
                                     set, show or remove the YARN ResourceManager a cluster is polled at
+`+agent.Usage+`
 
 Environment:
 `)

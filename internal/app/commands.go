@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teslaops/tesla/internal/account"
+	"github.com/teslaops/tesla/internal/agent"
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
@@ -513,4 +514,18 @@ func printDemoTokens(w io.Writer, tokens []demoToken) {
 	for _, t := range tokens {
 		fmt.Fprintf(w, "  %-9s %-8s %s\n", t.Role, t.Login, t.Token)
 	}
+}
+
+// cmdAgent runs the host agent (internal/agent) until the context ends; its
+// log goes to stderr, with the portal's log level and format.
+func cmdAgent(ctx context.Context, cfg Config, args []string, stderr io.Writer) error {
+	acfg, err := agent.LoadConfig(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(acfg, newLoggerTo(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
 }
