@@ -196,7 +196,7 @@ func TestAgentProcessesAgainstARealServer(t *testing.T) {
 	// spools, and replay them when it is back.
 	server.signal(syscall.SIGTERM)
 	downAt := time.Now()
-	time.Sleep(8 * time.Second)
+	time.Sleep(time.Minute) // the outage the issue names: a whole minute
 	upAt := time.Now()
 	server = serve(2)
 	waitFor(t, 60*time.Second, "samples taken during the outage to arrive", func() (bool, string) {
