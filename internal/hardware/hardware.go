@@ -201,6 +201,11 @@ func RecordFaults(ctx context.Context, dbtx db.DBTX, reports []Report, reportedB
 	if err != nil {
 		return Recorded{}, fmt.Errorf("error storing hardware faults: %w", db.Interpret(err, "hardware fault"))
 	}
+	if len(rows) > 0 {
+		if err := markChanged(ctx, dbtx); err != nil {
+			return Recorded{}, err
+		}
+	}
 	out := Recorded{Faults: make([]*Fault, len(rows))}
 	for i, r := range rows {
 		out.Faults[i] = faultFromRow(r)
