@@ -7,7 +7,8 @@
 // next (docs/hardware.md).
 //
 // The package owns hardware_fault, repair_ticket, repair_ticket_event and
-// host_lifecycle. The host and its state stay the inventory's: the repair
+// host_lifecycle, and the figures precomputed from them (hardware_reliability,
+// hardware_replacement, hardware_figures_state: see Refresh). The host and its state stay the inventory's: the repair
 // workflow moves a host through inventory.Service.SetHostRepairState, so the
 // change is audited and announced like any other.
 //
