@@ -67,18 +67,34 @@ func Refresh(ctx context.Context, dbtx db.DBTX, now time.Time, force bool) (Refr
 		return RefreshResult{ComputedAt: *computedAt}, nil
 	}
 	start := time.Now()
-	s := &Service{dbtx: dbtx, now: func() time.Time { return now }, cache: newResultCache()}
-	args, err := s.windowArgs(ReliabilityQuery{})
-	if err != nil {
-		return RefreshResult{}, err
-	}
-	rates := map[string][]Rate{}
-	for _, by := range []string{ByModel, ByAge, ByCluster} {
-		if rates[by], err = s.reliability(ctx, ReliabilityQuery{GroupBy: by}, args); err != nil {
-			return RefreshResult{}, err
+	var rates map[string][]Rate
+	var cands []Candidate
+	// The three groupings read the same exposure of every host: it is computed
+	// once, into a temporary table of this transaction, and the ranking reuses
+	// the MODEL and AGE rates.
+	err := db.InTx(ctx, dbtx, func(tx pgx.Tx) error {
+		s := &Service{dbtx: tx, now: func() time.Time { return now }, cache: newResultCache()}
+		args, err := s.windowArgs(ReliabilityQuery{})
+		if err != nil {
+			return err
 		}
-	}
-	cands, err := s.rank(ctx, now, MaxCandidates, rates[ByModel], rates[ByAge])
+		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE hardware_exposure ON COMMIT DROP AS WITH `+exposureCTE+`
+			SELECT * FROM hxe`, args); err != nil {
+			return fmt.Errorf("error computing the hosts' exposure: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `ANALYZE hardware_exposure`); err != nil {
+			return fmt.Errorf("error computing the hosts' exposure: %w", err)
+		}
+		s.exposureTable = "hardware_exposure"
+		rates = map[string][]Rate{}
+		for _, by := range []string{ByModel, ByAge, ByCluster} {
+			if rates[by], err = s.reliability(ctx, ReliabilityQuery{GroupBy: by}, args); err != nil {
+				return err
+			}
+		}
+		cands, err = s.rank(ctx, now, MaxCandidates, rates[ByModel], rates[ByAge])
+		return err
+	})
 	if err != nil {
 		return RefreshResult{}, err
 	}

@@ -75,6 +75,9 @@ type Service struct {
 	logger *slog.Logger
 	now    func() time.Time
 	cache  *resultCache
+	// exposureTable, when set, holds the hosts' exposure already computed
+	// (Refresh's temporary table).
+	exposureTable string
 }
 
 // NewService returns a Service over dbtx (a pool or a transaction), auditing

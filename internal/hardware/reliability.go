@@ -93,6 +93,16 @@ const exposureCTE = `hx AS (
 	FROM host h LEFT JOIN host_lifecycle l ON l.host_id = h.id
 ), hxe AS (SELECT * FROM hx WHERE e > s)`
 
+// exposure is the hxe CTE the rates read: the window's exposure computed in
+// the statement, or, within Refresh, the table it computed once for all three
+// groupings.
+func (s *Service) exposure() string {
+	if s.exposureTable != "" {
+		return `hxe AS (SELECT * FROM ` + s.exposureTable + `)`
+	}
+	return exposureCTE
+}
+
 // faultFilter keeps a host's faults inside its exposure and of the severities asked.
 const faultFilter = `f.detected_at >= hxe.s AND f.detected_at < hxe.e AND f.severity = ANY(@severities)`
 
@@ -136,7 +146,7 @@ func (s *Service) reliability(ctx context.Context, q ReliabilityQuery, args pgx.
 		if q.GroupBy == ByCluster {
 			key = `hxe.cluster_id::text`
 		}
-		sql = `WITH ` + exposureCTE + `,
+		sql = `WITH ` + s.exposure() + `,
 			ex AS (SELECT ` + key + ` AS k, count(*) AS hosts, sum(date_part('epoch', hxe.e - hxe.s)) / ` + fmt.Sprint(secondsPerYear) + ` AS my
 				FROM hxe GROUP BY 1),
 			fc AS (SELECT ` + key + ` AS k, count(*) AS n FROM hardware_fault f JOIN hxe ON hxe.id = f.host_id
@@ -147,7 +157,7 @@ func (s *Service) reliability(ctx context.Context, q ReliabilityQuery, args pgx.
 		// host and bucket, so count(*) counts hosts); a fault counts in the
 		// bucket of the host's age when it was detected. Seconds are summed as
 		// float8 (date_part), not numeric (extract), which is ten times slower.
-		sql = `WITH ` + exposureCTE + `,
+		sql = `WITH ` + s.exposure() + `,
 			slices AS (
 				SELECT hxe.id, b.k::text || CASE WHEN b.k = ` + fmt.Sprint(AgeBuckets) + ` THEN 'y+' ELSE '-' || (b.k + 1)::text || 'y' END AS k,
 					greatest(hxe.s, hxe.in_service_at + make_interval(years => b.k)) AS s,
