@@ -16,15 +16,16 @@ import (
 
 // The names of the standard jobs.
 const (
-	NamePartitions        = "partitions"
-	NameRetention         = "retention"
-	NameWatermarkRollup   = "watermark-rollup"
-	NameWatermarkForecast = "watermark-forecast"
-	NameHostHours         = "host-hours"
-	NameMachineClustering = "machine-clustering"
-	NameJobAnalysis       = "job-analysis"
-	NameBilling           = "billing"
-	NameHostOffline       = "host-offline"
+	NamePartitions          = "partitions"
+	NameRetention           = "retention"
+	NameWatermarkRollup     = "watermark-rollup"
+	NameWatermarkForecast   = "watermark-forecast"
+	NameHostHours           = "host-hours"
+	NameMachineClustering   = "machine-clustering"
+	NameJobAnalysis         = "job-analysis"
+	NameBilling             = "billing"
+	NameHostOffline         = "host-offline"
+	NameHardwareReliability = "hardware-reliability"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -46,17 +47,23 @@ const (
 //     usage) and today up to the last complete hour;
 //   - host-offline every 15 seconds (the agents' heartbeat interval, which the
 //     server configuration sets it to): a silent host is marked at most one
-//     interval after it crossed the threshold.
+//     interval after it crossed the threshold;
+//   - hardware-reliability every minute: a run recomputes the failure rates and
+//     the replacement ranking only after a change made through internal/hardware
+//     or once they are hardware.RefreshEvery (10 minutes) old, so the page is at
+//     most a minute behind a fault or repair step, and otherwise a run is one
+//     small read.
 var defaultSchedules = map[string]Schedule{
-	NamePartitions:        {Interval: time.Hour, Timeout: time.Minute},
-	NameRetention:         {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
-	NameWatermarkRollup:   {Interval: time.Minute, Timeout: 5 * time.Minute},
-	NameWatermarkForecast: {Interval: time.Hour, Timeout: 10 * time.Minute},
-	NameHostHours:         {Interval: 5 * time.Minute, Timeout: 10 * time.Minute},
-	NameMachineClustering: {Interval: time.Hour, Timeout: 10 * time.Minute},
-	NameJobAnalysis:       {Interval: 10 * time.Minute, Timeout: 10 * time.Minute},
-	NameBilling:           {Interval: time.Hour, Timeout: 10 * time.Minute},
-	NameHostOffline:       {Interval: 15 * time.Second, Timeout: time.Minute},
+	NamePartitions:          {Interval: time.Hour, Timeout: time.Minute},
+	NameRetention:           {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
+	NameWatermarkRollup:     {Interval: time.Minute, Timeout: 5 * time.Minute},
+	NameWatermarkForecast:   {Interval: time.Hour, Timeout: 10 * time.Minute},
+	NameHostHours:           {Interval: 5 * time.Minute, Timeout: 10 * time.Minute},
+	NameMachineClustering:   {Interval: time.Hour, Timeout: 10 * time.Minute},
+	NameJobAnalysis:         {Interval: 10 * time.Minute, Timeout: 10 * time.Minute},
+	NameBilling:             {Interval: time.Hour, Timeout: 10 * time.Minute},
+	NameHostOffline:         {Interval: 15 * time.Second, Timeout: time.Minute},
+	NameHardwareReliability: {Interval: time.Minute, Timeout: 10 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -95,7 +102,8 @@ type DefaultConfig struct {
 // Default returns the standard job set, in the order `tesla jobs list` shows it:
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
-// (hourly), job-analysis (every 10 minutes) billing (hourly) and host-offline (every 15 seconds).
+// (hourly), job-analysis (every 10 minutes) billing (hourly), host-offline (every 15 seconds)
+// and hardware-reliability (every minute).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -117,5 +125,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		jobAnalysisJob(pool, spec, cfg.JobAnalysis),
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 		offlineJob(pool, spec, cfg.Offline, cfg.Now),
+		hardwareJob(pool, spec, cfg.Now),
 	}
 }

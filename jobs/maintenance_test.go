@@ -131,7 +131,8 @@ func TestDefaultJobsRun(t *testing.T) {
 		require.NotEmpty(t, j.Description())
 		require.Positive(t, j.Timeout())
 	}
-	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering, NameJobAnalysis, NameBilling, NameHostOffline}, names)
+	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering, NameJobAnalysis, NameBilling, NameHostOffline, NameHardwareReliability}, names)
+	require.Equal(t, time.Minute, set[9].Interval())
 	require.Equal(t, time.Hour, set[7].Interval())
 	require.Equal(t, time.Minute, set[2].Interval())
 	require.Equal(t, time.Hour, set[3].Interval())
@@ -152,6 +153,9 @@ func TestDefaultJobsRun(t *testing.T) {
 	rollup := st[2].LastRun
 	require.Positive(t, rollup.Rows, "the fixture's complete minutes were rolled up")
 	require.EqualValues(t, 4, rollup.Details["clusters"], "three clusters and the platform")
+	hw := st[9].LastRun
+	require.Equal(t, true, hw.Details["computed"], "the hardware figures were never computed")
+	require.Positive(t, hw.Rows, "the fixture's hosts have rates")
 }
 
 // One Schedule overrides any job's interval or timeout; its zero fields, and the

@@ -7371,10 +7371,17 @@ extend type Query {
   """
   Failure rates per group over a window (default: all history until now),
   highest first (AGE: youngest first). minSeverity counts only faults that severe
-  and worse.
+  and worse. Without a window or minSeverity the figures are the ones the
+  hardware-reliability job stored: at most about a minute behind a fault,
+  lifecycle or repair step, and at most 10 minutes old otherwise
+  (docs/hardware.md); with one, they are computed on demand.
   """
   hardwareReliability(groupBy: ReliabilityGroupBy!, since: Time, until: Time, minSeverity: FaultSeverity): [ReliabilityGroup!]!
-  "The hosts in service most worth replacing, highest score first (1..100, default 10)."
+  """
+  The hosts in service most worth replacing, highest score first (1..100,
+  default 10), as the hardware-reliability job last ranked them (at most about a
+  minute behind a fault, lifecycle or repair step, 10 minutes otherwise).
+  """
   hostsToReplace(first: Int = 10): [ReplacementCandidate!]!
 }
 

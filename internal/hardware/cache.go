@@ -6,12 +6,12 @@ import (
 )
 
 // CacheTTL is how long a replica reuses a reliability figure or ranking it
-// computed. Both read the whole fleet (every host's exposure), which at
-// 250,000 hosts takes about a second (docs/benchmarks.md); a figure of
-// failures per machine-year moves slowly, so a dashboard refreshing every
-// minute must not recompute it each time. A change made through this replica
-// (a fault, a ticket step, a lifecycle) clears the cache at once; other
-// replicas and the importers are seen within CacheTTL.
+// computed on demand: a window or a minimum severity, or before the
+// hardware-reliability job stored the figures (figures.go). Those read the
+// whole fleet (every host's exposure), which at 250,000 hosts takes about a
+// second (docs/benchmarks.md). A change made through this replica (a fault, a
+// ticket step, a lifecycle) clears the cache at once; other replicas and the
+// importers are seen within CacheTTL.
 const CacheTTL = 5 * time.Minute
 
 type cacheEntry struct {

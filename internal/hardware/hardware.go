@@ -7,7 +7,8 @@
 // next (docs/hardware.md).
 //
 // The package owns hardware_fault, repair_ticket, repair_ticket_event and
-// host_lifecycle. The host and its state stay the inventory's: the repair
+// host_lifecycle, and the figures precomputed from them (hardware_reliability,
+// hardware_replacement, hardware_figures_state: see Refresh). The host and its state stay the inventory's: the repair
 // workflow moves a host through inventory.Service.SetHostRepairState, so the
 // change is audited and announced like any other.
 //
@@ -74,6 +75,9 @@ type Service struct {
 	logger *slog.Logger
 	now    func() time.Time
 	cache  *resultCache
+	// exposureTable, when set, holds the hosts' exposure already computed
+	// (Refresh's temporary table).
+	exposureTable string
 }
 
 // NewService returns a Service over dbtx (a pool or a transaction), auditing
@@ -200,6 +204,11 @@ func RecordFaults(ctx context.Context, dbtx db.DBTX, reports []Report, reportedB
 	rows, err := queries.FaultsInsert(ctx, dbtx, p)
 	if err != nil {
 		return Recorded{}, fmt.Errorf("error storing hardware faults: %w", db.Interpret(err, "hardware fault"))
+	}
+	if len(rows) > 0 {
+		if err := markChanged(ctx, dbtx); err != nil {
+			return Recorded{}, err
+		}
 	}
 	out := Recorded{Faults: make([]*Fault, len(rows))}
 	for i, r := range rows {

@@ -131,6 +131,9 @@ func (s *Service) SetLifecycle(ctx context.Context, in LifecycleInput) (*Lifecyc
 		if err != nil {
 			return db.Interpret(err, "host lifecycle")
 		}
+		if err := markChanged(ctx, tx); err != nil {
+			return err
+		}
 		out = lifecycleFromRow(row)
 		return nil
 	})
@@ -184,6 +187,11 @@ func ImportLifecycles(ctx context.Context, dbtx db.DBTX, source string, ls []Lif
 	changed, err := queries.LifecyclesImport(ctx, dbtx, p)
 	if err != nil {
 		return 0, fmt.Errorf("error recording host lifecycles: %w", err)
+	}
+	if changed > 0 {
+		if err := markChanged(ctx, dbtx); err != nil {
+			return 0, err
+		}
 	}
 	return changed, nil
 }

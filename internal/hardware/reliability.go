@@ -93,6 +93,16 @@ const exposureCTE = `hx AS (
 	FROM host h LEFT JOIN host_lifecycle l ON l.host_id = h.id
 ), hxe AS (SELECT * FROM hx WHERE e > s)`
 
+// exposure is the hxe CTE the rates read: the window's exposure computed in
+// the statement, or, within Refresh, the table it computed once for all three
+// groupings.
+func (s *Service) exposure() string {
+	if s.exposureTable != "" {
+		return `hxe AS (SELECT * FROM ` + s.exposureTable + `)`
+	}
+	return exposureCTE
+}
+
 // faultFilter keeps a host's faults inside its exposure and of the severities asked.
 const faultFilter = `f.detected_at >= hxe.s AND f.detected_at < hxe.e AND f.severity = ANY(@severities)`
 
@@ -107,6 +117,15 @@ func (s *Service) Reliability(ctx context.Context, q ReliabilityQuery) ([]Rate, 
 	args, err := s.windowArgs(q)
 	if err != nil {
 		return nil, err
+	}
+	if q.Since.IsZero() && q.Until.IsZero() && q.MinSeverity == "" {
+		// All history until now: what the hardware-reliability job stores.
+		if !slices.Contains([]string{ByModel, ByAge, ByCluster}, q.GroupBy) {
+			return nil, fault.Field("groupBy", "group by MODEL, AGE or CLUSTER, not %q", q.GroupBy)
+		}
+		if out, ok, err := s.storedRates(ctx, q.GroupBy); ok || err != nil {
+			return out, err
+		}
 	}
 	key := fmt.Sprintf("reliability/%s/%d/%d/%s", q.GroupBy, q.Since.UnixNano(), q.Until.UnixNano(), q.MinSeverity)
 	if v, ok := s.cache.get(key, s.now()); ok {
@@ -127,7 +146,7 @@ func (s *Service) reliability(ctx context.Context, q ReliabilityQuery, args pgx.
 		if q.GroupBy == ByCluster {
 			key = `hxe.cluster_id::text`
 		}
-		sql = `WITH ` + exposureCTE + `,
+		sql = `WITH ` + s.exposure() + `,
 			ex AS (SELECT ` + key + ` AS k, count(*) AS hosts, sum(date_part('epoch', hxe.e - hxe.s)) / ` + fmt.Sprint(secondsPerYear) + ` AS my
 				FROM hxe GROUP BY 1),
 			fc AS (SELECT ` + key + ` AS k, count(*) AS n FROM hardware_fault f JOIN hxe ON hxe.id = f.host_id
@@ -138,7 +157,7 @@ func (s *Service) reliability(ctx context.Context, q ReliabilityQuery, args pgx.
 		// host and bucket, so count(*) counts hosts); a fault counts in the
 		// bucket of the host's age when it was detected. Seconds are summed as
 		// float8 (date_part), not numeric (extract), which is ten times slower.
-		sql = `WITH ` + exposureCTE + `,
+		sql = `WITH ` + s.exposure() + `,
 			slices AS (
 				SELECT hxe.id, b.k::text || CASE WHEN b.k = ` + fmt.Sprint(AgeBuckets) + ` THEN 'y+' ELSE '-' || (b.k + 1)::text || 'y' END AS k,
 					greatest(hxe.s, hxe.in_service_at + make_interval(years => b.k)) AS s,
@@ -178,14 +197,20 @@ func (s *Service) reliability(ctx context.Context, q ReliabilityQuery, args pgx.
 			return nil, err
 		}
 	}
-	if q.GroupBy == ByAge {
+	sortRates(q.GroupBy, out)
+	return out, nil
+}
+
+// sortRates orders rates highest first (ties: more machine-years first), or
+// by age, youngest first, for AGE.
+func sortRates(groupBy string, out []Rate) {
+	if groupBy == ByAge {
 		slices.SortFunc(out, func(a, b Rate) int { return cmp.Compare(ageOrder(a.Key), ageOrder(b.Key)) })
-		return out, nil
+		return
 	}
 	slices.SortFunc(out, func(a, b Rate) int {
 		return cmp.Or(cmp.Compare(b.PerHundred, a.PerHundred), cmp.Compare(b.MachineYears, a.MachineYears), cmp.Compare(a.Key, b.Key))
 	})
-	return out, nil
 }
 
 // ageOrder sorts age buckets youngest first, unknown last.
@@ -258,6 +283,8 @@ type Candidate struct {
 	// and age, plus its own recent faults, times OutOfWarrantyWeight when out of
 	// warranty (docs/hardware.md).
 	Score float64
+	// inServiceAt is the host's in-service date, which AgeYears is from.
+	inServiceAt *time.Time
 }
 
 // Ranking constants (docs/hardware.md, "Hosts to replace next").
@@ -279,6 +306,9 @@ func (s *Service) HostsToReplace(ctx context.Context, first int) ([]Candidate, e
 	if first < 1 || first > MaxCandidates {
 		return nil, fault.Field("first", "first must be between 1 and %d, got %d", MaxCandidates, first)
 	}
+	if out, ok, err := s.storedCandidates(ctx, first); ok || err != nil {
+		return out, err
+	}
 	key := fmt.Sprintf("replace/%d", first)
 	if v, ok := s.cache.get(key, s.now()); ok {
 		return slices.Clone(v.([]Candidate)), nil
@@ -299,6 +329,12 @@ func (s *Service) hostsToReplace(ctx context.Context, first int) ([]Candidate, e
 	if err != nil {
 		return nil, err
 	}
+	return s.rank(ctx, s.now(), first, byModel, byAge)
+}
+
+// rank ranks the hosts in service by Score as of now, from the rates of all
+// history by model and by age, and returns the first.
+func (s *Service) rank(ctx context.Context, now time.Time, first int, byModel, byAge []Rate) ([]Candidate, error) {
 	var faults int
 	var my float64
 	models, modelRates := []string{}, []float64{}
@@ -319,7 +355,6 @@ func (s *Service) hostsToReplace(ctx context.Context, first int) ([]Candidate, e
 		}
 		ages, ageFactors = append(ages, r.Key), append(ageFactors, f)
 	}
-	now := s.now()
 	rows, err := s.dbtx.Query(ctx, `WITH mr AS (SELECT unnest(@models::text[]) AS model, unnest(@model_rates::float8[]) AS rate),
 		ar AS (SELECT unnest(@ages::text[]) AS k, unnest(@age_factors::float8[]) AS factor),
 		rc AS (SELECT host_id, count(*) FILTER (WHERE detected_at >= @recent) AS recent, count(*) AS total
@@ -344,19 +379,23 @@ func (s *Service) hostsToReplace(ctx context.Context, first int) ([]Candidate, e
 	if err != nil {
 		return nil, fmt.Errorf("error ranking hosts to replace: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Candidate, error) {
-		var c Candidate
-		var inService *time.Time
-		err := r.Scan(&c.HostID, &c.Model, &c.ModelRate, &c.AgeFactor, &c.RecentFaults, &c.Faults, &inService, &c.WarrantyEnd,
-			&c.OutOfWarranty, &c.Score)
-		if inService != nil {
-			y := now.Sub(*inService).Hours() / hoursPerYear
-			c.AgeYears = &y
-		}
-		return c, err
-	})
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Candidate, error) { return scanCandidate(r, now) })
 	if err != nil {
 		return nil, fmt.Errorf("error ranking hosts to replace: %w", err)
 	}
 	return out, nil
+}
+
+// scanCandidate reads a ranked host (id, model, model rate, age factor, recent
+// and all faults, in-service date, warranty end, out of warranty, score), its
+// age taken at now.
+func scanCandidate(r pgx.CollectableRow, now time.Time) (Candidate, error) {
+	var c Candidate
+	err := r.Scan(&c.HostID, &c.Model, &c.ModelRate, &c.AgeFactor, &c.RecentFaults, &c.Faults, &c.inServiceAt, &c.WarrantyEnd,
+		&c.OutOfWarranty, &c.Score)
+	if c.inServiceAt != nil {
+		y := now.Sub(*c.inServiceAt).Hours() / hoursPerYear
+		c.AgeYears = &y
+	}
+	return c, err
 }

@@ -245,6 +245,9 @@ func (s *Service) Transition(ctx context.Context, in TransitionInput) (*Ticket, 
 			Actor: p.Login, FromState: cur.State, ToState: in.To, Note: in.Note}); err != nil {
 			return fmt.Errorf("error recording repair ticket %d: %w", cur.ID, err)
 		}
+		if err := markChanged(ctx, tx); err != nil {
+			return err
+		}
 		t = ticketFromRow(row)
 		return nil
 	})
