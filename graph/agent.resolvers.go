@@ -45,18 +45,3 @@ func (r *mutationResolver) CreateEnrollmentToken(ctx context.Context, input mode
 	ues, err := userErrors(err)
 	return &model.CreateEnrollmentTokenPayload{UserErrors: ues}, err
 }
-
-// !!! WARNING !!!
-// The code below was going to be deleted when updating resolvers. It has been copied here so you have
-// one last chance to move it out of harms way if you want. There are two reasons this happens:
-//  - When renaming or deleting a resolver the old code will be put in here. You can safely delete
-//    it when you're done.
-//  - You have helper methods in this file. Move them out to keep these resolver files clean.
-/*
-	func (r *apiTokenResolver) Scopes(ctx context.Context, obj *model.APIToken) ([]string, error) {
-	if obj.Scopes == nil {
-		return []string{}, nil
-	}
-	return obj.Scopes, nil
-}
-*/
