@@ -80,18 +80,7 @@ const personByLogin = (login) => lookup(`query($l: String!) { person(login: $l) 
 const buByCode = (code) => lookup(`query($c: String!) { bu(code: $c) { id code } }`, { c: code }, 'bu');
 const hostByName = async (h) => (await api(ADMIN, `query($h: String!) { host(hostname: $h) { hostname rack ip state stateReason cluster { name } } }`, { h })).host;
 
-async function signInAs(page, token, path, landing) {
-  await page.goto(`${BASE}${path}`);
-  const signOut = page.getByTestId('sign-out');
-  await page.locator('[data-testid="signin-form"], [data-testid="sign-out"]').first().waitFor();
-  if (await signOut.isVisible()) {
-    await signOut.click();
-    await page.getByTestId('signin-form').waitFor();
-  }
-  await page.getByTestId('token-input').fill(token);
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId(landing).waitFor({ timeout: 20_000 });
-}
+const { signInAs } = run;
 
 const text = async (loc) => ((await loc.textContent()) ?? '').trim();
 const adminLinks = (page) => page.locator('[data-testid^="nav-/admin"]');

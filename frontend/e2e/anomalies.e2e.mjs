@@ -84,18 +84,7 @@ const total = async (filter) => (await api(ADMIN, `query($f: AnomalyFilter) { an
 const UNRESOLVED = ['OPEN', 'ACKNOWLEDGED'];
 const RANK = { LOW: 1, MEDIUM: 2, HIGH: 3, CRITICAL: 4 };
 
-async function signInAs(page, token, path, landing) {
-  await page.goto(`${BASE}${path}`);
-  const signOut = page.getByTestId('sign-out');
-  await page.locator('[data-testid="signin-form"], [data-testid="sign-out"]').first().waitFor();
-  if (await signOut.isVisible()) {
-    await signOut.click();
-    await page.getByTestId('signin-form').waitFor();
-  }
-  await page.getByTestId('token-input').fill(token);
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId(landing).waitFor({ timeout: 20_000 });
-}
+const { signInAs } = run;
 
 const text = async (loc) => ((await loc.textContent()) ?? '').trim();
 

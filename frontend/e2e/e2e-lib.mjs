@@ -101,9 +101,33 @@ export function createRun({ script, usage, totalTimeoutMs }) {
     page.on('console', (msg) => {
       if (msg.type() !== 'error') return;
       const url = msg.location()?.url ?? '';
-      if (!expected(msg.text(), url)) problems.push(`console.error: ${msg.text()}`);
+      if (!expected(msg.text(), url)) problems.push(`console.error: ${msg.text()}${url ? ` (${url})` : ''}`);
     });
     return page;
+  }
+
+  /**
+   * Opens `path` as the person holding `token`: signs out whoever is signed in,
+   * signs in with the token and resolves once `landing` (a test id) shows.
+   */
+  async function signInAs(page, token, path, landing) {
+    await page.goto(`${BASE}${path}`);
+    const signOut = page.getByTestId('sign-out');
+    await page.locator('[data-testid="signin-form"], [data-testid="sign-out"]').first().waitFor();
+    if (await signOut.isVisible()) {
+      // Queries of the page still in flight when the session ends are answered
+      // 401 (and the app returns to sign-in): expected while switching people.
+      tolerate = (msg, url) => /status of 401/.test(msg) && new URL(url || '/', BASE).pathname === '/query';
+      try {
+        await signOut.click();
+        await page.getByTestId('signin-form').waitFor();
+      } finally {
+        tolerate = null;
+      }
+    }
+    await page.getByTestId('token-input').fill(token);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId(landing).waitFor({ timeout: 20_000 });
   }
 
   /** Signs in on the sign-in form of the current page; resolves once `landing` (a test id) shows. */
@@ -126,6 +150,7 @@ export function createRun({ script, usage, totalTimeoutMs }) {
     finish,
     launch,
     signIn,
+    signInAs,
     problems,
     shot: (page, name, opts = {}) => page.screenshot({ path: path.join(ARTIFACTS, name), ...opts }),
     setTolerate(fn) {

@@ -43,18 +43,7 @@ async function api(token, query, variables = {}) {
   return res.json();
 }
 
-async function signInAs(page, token, path, landing) {
-  await page.goto(`${BASE}${path}`);
-  const signOut = page.getByTestId('sign-out');
-  await page.locator('[data-testid="signin-form"], [data-testid="sign-out"]').first().waitFor();
-  if (await signOut.isVisible()) {
-    await signOut.click();
-    await page.getByTestId('signin-form').waitFor();
-  }
-  await page.getByTestId('token-input').fill(token);
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId(landing).waitFor({ timeout: 20_000 });
-}
+const { signInAs } = run;
 
 const text = async (loc) => ((await loc.textContent()) ?? '').trim();
 

@@ -47,22 +47,7 @@ async function api(token, query, variables = {}) {
 
 const priorityOf = async (id) => (await api(ADMIN, `query($id: ID!) { job(id: $id) { priority } }`, { id })).job.priority;
 
-async function signInAs(page, token, path, landing) {
-  await page.goto(`${BASE}${path}`);
-  const signOut = page.getByTestId('sign-out');
-  await page.locator('[data-testid="signin-form"], [data-testid="sign-out"]').first().waitFor();
-  if (await signOut.isVisible()) {
-    // Queries of the page still in flight when the session ends are answered
-    // 401 (and the app returns to sign-in): expected while switching people.
-    run.setTolerate((msg, url) => /status of 401/.test(msg) && new URL(url || '/', BASE).pathname === '/query');
-    await signOut.click();
-    await page.getByTestId('signin-form').waitFor();
-    run.setTolerate(null);
-  }
-  await page.getByTestId('token-input').fill(token);
-  await page.getByTestId('signin-submit').click();
-  await page.getByTestId(landing).waitFor({ timeout: 20_000 });
-}
+const { signInAs } = run;
 
 const text = async (loc) => ((await loc.textContent()) ?? '').trim();
 const PRIOS = ['P0', 'P1', 'P2', 'P3', 'P4'];
