@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -110,6 +111,26 @@ func TestDefaultLimitSeparatesDashboardsFromAbuse(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, daily, DefaultExpensiveCost, "the web app's 24h analysis is not expensive")
 	require.Greater(t, one, DefaultExpensiveCost, "a 31-day analysis is")
+}
+
+// TestFleetScansCannotBeAliasedManyTimes: hardware failure rates computed afresh
+// (a window or a minimum severity) scan the whole fleet, so a request written
+// with many aliases of them is refused, while the stored figures stay cheap.
+func TestFleetScansCannotBeAliasedManyTimes(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 30 {
+		fmt.Fprintf(&b, ` r%d: hardwareReliability(groupBy: MODEL, since: "2026-%02d-01T00:00:00Z") { label }`, i, i%12+1)
+	}
+	b.WriteString(" }")
+	cost, err := Price(b.String(), "", nil, costNow)
+	require.NoError(t, err)
+	require.Greater(t, cost, DefaultComplexity, "30 fleet scans in one request")
+	stored, err := Price(`{ m: hardwareReliability(groupBy: MODEL) { label } a: hardwareReliability(groupBy: AGE) { label }
+		c: hardwareReliability(groupBy: CLUSTER) { label } hostsToReplace(first: 50) { score } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.Less(t, stored, DefaultExpensiveCost, "the stored figures are a cheap read")
 }
 
 // TestFrontendQueriesCostLittle prices every GraphQL document the web app sends
