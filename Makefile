@@ -49,15 +49,20 @@ test-frontend: frontend/dist/index.html
 	cd frontend && npm test
 
 # The Go tests run last so the closing line is gotestsum's summary. TESLA_E2E=require
-# turns a missing browser or Node into a failure instead of a skip.
+# turns a missing browser or Node into a failure instead of a skip. The browser tests
+# run after the others and one at a time: each drives a real Chromium against a real
+# server with timeouts of seconds, which two cores shared with the whole Go suite
+# cannot promise.
+BROWSER_TESTS := TestBrowser|TestGraphQLOverHTTPAudit
 test-go: frontend/dist/index.html
 	$(GO) vet ./...
-	TESLA_E2E=require $(GO) tool gotestsum --format testname -- -count=1 -timeout 20m ./...
+	TESLA_E2E=require $(GO) tool gotestsum --format testname -- -count=1 -timeout 20m -skip '$(BROWSER_TESTS)' ./...
+	TESLA_E2E=require $(GO) tool gotestsum --format testname -- -count=1 -timeout 20m -parallel 1 -run '$(BROWSER_TESTS)' ./internal/app/
 
 test: test-frontend test-go
 
 e2e: frontend/dist/index.html
-	TESLA_E2E=require $(GO) test -count=1 -run 'TestBrowser|TestGraphQLOverHTTPAudit' -v ./internal/app/
+	TESLA_E2E=require $(GO) test -count=1 -run '$(BROWSER_TESTS)' -v ./internal/app/
 
 bench: frontend/dist/index.html
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-3s} ./...
