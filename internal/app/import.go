@@ -80,12 +80,9 @@ func importV2017Tasks(ctx context.Context, cfg Config, args []string, stdout io.
 	if opt.Path == "" {
 		return errors.New("import alibaba-v2017-tasks: --file is required")
 	}
-	if *start != "" {
-		t, err := time.Parse(time.RFC3339, *start)
-		if err != nil {
-			return fmt.Errorf("import alibaba-v2017-tasks: --start %q is not RFC 3339 (e.g. 2017-09-01T00:00:00Z)", *start)
-		}
-		opt.Start = t
+	var err error
+	if opt.Start, err = traceStart("import alibaba-v2017-tasks", *start); err != nil {
+		return err
 	}
 	logger := newLogger(cfg)
 	pool, err := openDB(ctx, cfg, logger)
@@ -105,6 +102,19 @@ func importV2017Tasks(ctx context.Context, cfg Config, args []string, stdout io.
 	return nil
 }
 
+// traceStart reads a --start flag: the wall time of a trace's second 0, or the
+// zero time (the importer's default) when the flag is empty.
+func traceStart(cmd, start string) (time.Time, error) {
+	if start == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, start)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: --start %q is not RFC 3339 (e.g. 2017-09-01T00:00:00Z)", cmd, start)
+	}
+	return t, nil
+}
+
 // importV2017Events loads the Alibaba cluster-trace-v2017 server_event table as
 // hosts, lifecycles and hardware faults.
 func importV2017Events(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
@@ -119,12 +129,9 @@ func importV2017Events(ctx context.Context, cfg Config, args []string, stdout io
 	if opt.Path == "" {
 		return errors.New("import alibaba-v2017-events: --file is required")
 	}
-	if *start != "" {
-		t, err := time.Parse(time.RFC3339, *start)
-		if err != nil {
-			return fmt.Errorf("import alibaba-v2017-events: --start %q is not RFC 3339 (e.g. 2017-09-01T00:00:00Z)", *start)
-		}
-		opt.Start = t
+	var err error
+	if opt.Start, err = traceStart("import alibaba-v2017-events", *start); err != nil {
+		return err
 	}
 	logger := newLogger(cfg)
 	pool, err := openDB(ctx, cfg, logger)
