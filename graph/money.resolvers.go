@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
@@ -122,6 +123,10 @@ func (r *rateCardResolver) Cluster(ctx context.Context, obj *model.RateCard) (*m
 		return nil, notFound(err, "cluster")
 	}
 	return model.FromCluster(c), nil
+}
+
+func (r *rateCardResolver) StorageTbDay(ctx context.Context, obj *model.RateCard) (model.Decimal, error) {
+	panic(fmt.Errorf("not implemented: StorageTbDay - storageTbDay"))
 }
 
 func (r *Resolver) RateCard() generated.RateCardResolver { return &rateCardResolver{r} }

@@ -179,17 +179,20 @@ type ComplexityRoot struct {
 
 	BU struct {
 		Active            func(childComplexity int) int
+		Budget            func(childComplexity int, month *time.Time) int
 		Children          func(childComplexity int) int
 		Clusters          func(childComplexity int) int
 		Code              func(childComplexity int) int
 		Cost              func(childComplexity int, period model.BillPeriodInput) int
 		Depth             func(childComplexity int) int
+		Health            func(childComplexity int) int
 		ID                func(childComplexity int) int
 		JobPriorityPolicy func(childComplexity int) int
 		Jobs              func(childComplexity int, first *int, after *string, orderBy *model.JobOrder) int
 		Name              func(childComplexity int) int
 		Parent            func(childComplexity int) int
 		People            func(childComplexity int, first *int, after *string, last *int, before *string) int
+		Standing          func(childComplexity int, period *model.PeriodUnit) int
 	}
 
 	BUConnection struct {
@@ -240,6 +243,84 @@ type ComplexityRoot struct {
 		Usage     func(childComplexity int) int
 	}
 
+	Budget struct {
+		Alerts       func(childComplexity int) int
+		Amount       func(childComplexity int) int
+		Bu           func(childComplexity int) int
+		Children     func(childComplexity int) int
+		Currency     func(childComplexity int) int
+		Editable     func(childComplexity int) int
+		Forecast     func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Month        func(childComplexity int) int
+		OwnerKind    func(childComplexity int) int
+		Person       func(childComplexity int) int
+		Spend        func(childComplexity int) int
+		SpendPercent func(childComplexity int) int
+		Thresholds   func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+		UpdatedBy    func(childComplexity int) int
+		ValidFrom    func(childComplexity int) int
+		WebhookURL   func(childComplexity int) int
+	}
+
+	BudgetAlert struct {
+		Amount    func(childComplexity int) int
+		Budget    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Month     func(childComplexity int) int
+		RaisedAt  func(childComplexity int) int
+		Threshold func(childComplexity int) int
+		Value     func(childComplexity int) int
+		Webhook   func(childComplexity int) int
+	}
+
+	BudgetAlertConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	BudgetAlertEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	BudgetChild struct {
+		Bu     func(childComplexity int) int
+		Budget func(childComplexity int) int
+		Spend  func(childComplexity int) int
+	}
+
+	BudgetConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	BudgetDay struct {
+		Actual     func(childComplexity int) int
+		Cumulative func(childComplexity int) int
+		Day        func(childComplexity int) int
+		Forecast   func(childComplexity int) int
+	}
+
+	BudgetEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	BudgetForecast struct {
+		Days                 func(childComplexity int) int
+		EndOfMonth           func(childComplexity int) int
+		High                 func(childComplexity int) int
+		Low                  func(childComplexity int) int
+		MeasuredErrorPercent func(childComplexity int) int
+		Method               func(childComplexity int) int
+		RunsOutOn            func(childComplexity int) int
+	}
+
 	Cluster struct {
 		AnomalyAnalysis    func(childComplexity int, window *model.Duration) int
 		Capacity           func(childComplexity int) int
@@ -247,6 +328,7 @@ type ComplexityRoot struct {
 		CreatedAt          func(childComplexity int) int
 		Description        func(childComplexity int) int
 		Forecast           func(childComplexity int, dimensions []model.WatermarkDimension) int
+		Health             func(childComplexity int) int
 		HostCounts         func(childComplexity int) int
 		Hosts              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
 		ID                 func(childComplexity int) int
@@ -367,6 +449,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DeleteBudgetPayload struct {
+		Budget     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	DeleteRateCardPayload struct {
 		RateCard   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -418,6 +505,37 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	HealthComponent struct {
+		LostPoints func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Score      func(childComplexity int) int
+		Weight     func(childComplexity int) int
+	}
+
+	HealthPoint struct {
+		Day   func(childComplexity int) int
+		Score func(childComplexity int) int
+	}
+
+	HealthRankingEntry struct {
+		Grade          func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Rank           func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Score          func(childComplexity int) int
+		SubjectID      func(childComplexity int) int
+		WorstComponent func(childComplexity int) int
+	}
+
+	HealthScore struct {
+		Components func(childComplexity int) int
+		ComputedAt func(childComplexity int) int
+		Grade      func(childComplexity int) int
+		History    func(childComplexity int, days *int) int
+		Score      func(childComplexity int) int
+	}
+
 	Host struct {
 		Agent            func(childComplexity int) int
 		Analysis         func(childComplexity int, window *model.Duration) int
@@ -428,6 +546,7 @@ type ComplexityRoot struct {
 		CreatedAt        func(childComplexity int) int
 		DiskBytes        func(childComplexity int) int
 		Faults           func(childComplexity int) int
+		Health           func(childComplexity int) int
 		Hostname         func(childComplexity int) int
 		ID               func(childComplexity int) int
 		IP               func(childComplexity int) int
@@ -586,6 +705,7 @@ type ComplexityRoot struct {
 		Cluster     func(childComplexity int) int
 		Description func(childComplexity int) int
 		Findings    func(childComplexity int) int
+		Health      func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
 		LastRuns    func(childComplexity int, first *int) int
@@ -701,6 +821,49 @@ type ComplexityRoot struct {
 		Kind     func(childComplexity int) int
 	}
 
+	Leaderboard struct {
+		ComputedAt     func(childComplexity int) int
+		End            func(childComplexity int) int
+		Entries        func(childComplexity int) int
+		HigherIsBetter func(childComplexity int) int
+		Level          func(childComplexity int) int
+		List           func(childComplexity int) int
+		Metric         func(childComplexity int) int
+		MinimumVolume  func(childComplexity int) int
+		Period         func(childComplexity int) int
+		PlatformMedian func(childComplexity int) int
+		RankedCount    func(childComplexity int) int
+		Start          func(childComplexity int) int
+		Unit           func(childComplexity int) int
+	}
+
+	LeaderboardEntry struct {
+		Comparison   func(childComplexity int) int
+		Context      func(childComplexity int) int
+		Display      func(childComplexity int) int
+		Improve      func(childComplexity int) int
+		ImproveURL   func(childComplexity int) int
+		Movement     func(childComplexity int) int
+		Name         func(childComplexity int) int
+		PreviousRank func(childComplexity int) int
+		Rank         func(childComplexity int) int
+		SubjectID    func(childComplexity int) int
+		Value        func(childComplexity int) int
+		Volume       func(childComplexity int) int
+	}
+
+	LeaderboardStanding struct {
+		Comparison  func(childComplexity int) int
+		Display     func(childComplexity int) int
+		List        func(childComplexity int) int
+		Metric      func(childComplexity int) int
+		Movement    func(childComplexity int) int
+		Period      func(childComplexity int) int
+		Rank        func(childComplexity int) int
+		RankedCount func(childComplexity int) int
+		Value       func(childComplexity int) int
+	}
+
 	LineageEdge struct {
 		From func(childComplexity int) int
 		Kind func(childComplexity int) int
@@ -773,6 +936,7 @@ type ComplexityRoot struct {
 		CreatePerson           func(childComplexity int, input model.CreatePersonInput) int
 		DeactivateBu           func(childComplexity int, input model.DeactivateBUInput) int
 		DeactivatePerson       func(childComplexity int, input model.DeactivatePersonInput) int
+		DeleteBudget           func(childComplexity int, input model.DeleteBudgetInput) int
 		DeleteRateCard         func(childComplexity int, input model.DeleteRateCardInput) int
 		ImportInventory        func(childComplexity int, input model.ImportInventoryInput) int
 		MoveHosts              func(childComplexity int, input model.MoveHostsInput) int
@@ -793,6 +957,7 @@ type ComplexityRoot struct {
 		UpdateBu               func(childComplexity int, input model.UpdateBUInput) int
 		UpdateCluster          func(childComplexity int, input model.UpdateClusterInput) int
 		UpdatePerson           func(childComplexity int, input model.UpdatePersonInput) int
+		UpsertBudget           func(childComplexity int, input model.UpsertBudgetInput) int
 		UpsertRateCard         func(childComplexity int, input model.UpsertRateCardInput) int
 	}
 
@@ -816,14 +981,17 @@ type ComplexityRoot struct {
 	Person struct {
 		Active    func(childComplexity int) int
 		Bu        func(childComplexity int) int
+		Budget    func(childComplexity int, month *time.Time) int
 		Cost      func(childComplexity int, period model.BillPeriodInput) int
 		CreatedAt func(childComplexity int) int
 		Email     func(childComplexity int) int
+		Health    func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Jobs      func(childComplexity int, first *int, after *string, orderBy *model.JobOrder) int
 		Login     func(childComplexity int) int
 		Name      func(childComplexity int) int
 		Role      func(childComplexity int) int
+		Standing  func(childComplexity int, period *model.PeriodUnit) int
 	}
 
 	PersonConnection struct {
@@ -868,6 +1036,8 @@ type ComplexityRoot struct {
 		AuditLog            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
 		Bills               func(childComplexity int, groupBy model.BillGroupBy, period model.BillPeriodInput, filter *model.BillFilter, first *int) int
 		Bu                  func(childComplexity int, id *string, code *string) int
+		BudgetAlerts        func(childComplexity int, month *time.Time, filter *model.BudgetFilter, first *int, after *string) int
+		Budgets             func(childComplexity int, month *time.Time, filter *model.BudgetFilter, first *int, after *string) int
 		Bus                 func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
 		Cluster             func(childComplexity int, id *string, name *string) int
 		Clusters            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
@@ -877,6 +1047,7 @@ type ComplexityRoot struct {
 		Datasets            func(childComplexity int, first *int, after *string, namespace *string) int
 		HardwareFaults      func(childComplexity int, filter *model.HardwareFaultFilter, first *int, after *string) int
 		HardwareReliability func(childComplexity int, groupBy model.ReliabilityGroupBy, since *time.Time, until *time.Time, minSeverity *model.FaultSeverity) int
+		HealthRanking       func(childComplexity int, level model.HealthLevel, order *model.OrderDirection, cluster *string, bu *string, first *int) int
 		Host                func(childComplexity int, id *string, hostname *string) int
 		Hosts               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
 		HostsToReplace      func(childComplexity int, first *int) int
@@ -884,6 +1055,7 @@ type ComplexityRoot struct {
 		Job                 func(childComplexity int, id string) int
 		JobRun              func(childComplexity int, id string) int
 		Jobs                func(childComplexity int, filter *model.JobFilter, first *int, after *string, orderBy *model.JobOrder) int
+		Leaderboard         func(childComplexity int, level model.LeaderboardLevel, list model.LeaderboardList, metric model.LeaderboardMetric, period *model.PeriodUnit, start *time.Time, first *int) int
 		Lineage             func(childComplexity int, node string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		MachineClustering   func(childComplexity int, filter *model.MachineClusteringFilter) int
 		Me                  func(childComplexity int) int
@@ -970,6 +1142,7 @@ type ComplexityRoot struct {
 		MemoryGbHour     func(childComplexity int) int
 		Note             func(childComplexity int) int
 		OverheadPerMonth func(childComplexity int) int
+		StorageTbDay     func(childComplexity int) int
 		UpdatedAt        func(childComplexity int) int
 		ValidFrom        func(childComplexity int) int
 		ValidTo          func(childComplexity int) int
@@ -1151,9 +1324,15 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		AnomalyRaised    func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
+		BudgetAlert      func(childComplexity int, bu *string, person *string) int
 		HostStateChanged func(childComplexity int, clusterID *string) int
 		PlatformPulse    func(childComplexity int) int
 		WatermarkUpdated func(childComplexity int, clusterID string) int
+	}
+
+	UpsertBudgetPayload struct {
+		Budget     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	UpsertRateCardPayload struct {
@@ -1225,6 +1404,14 @@ type ComplexityRoot struct {
 		Threshold func(childComplexity int) int
 	}
 
+	WebhookDelivery struct {
+		Attempts      func(childComplexity int) int
+		DeliveredAt   func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		State         func(childComplexity int) int
+	}
+
 	YarnTarget struct {
 		Cluster           func(childComplexity int) int
 		Failures          func(childComplexity int) int
@@ -1265,6 +1452,9 @@ type BUResolver interface {
 	People(ctx context.Context, obj *model.BU, first *int, after *string, last *int, before *string) (*model.PersonConnection, error)
 	Clusters(ctx context.Context, obj *model.BU) ([]*model.Cluster, error)
 
+	Budget(ctx context.Context, obj *model.BU, month *time.Time) (*model.Budget, error)
+	Health(ctx context.Context, obj *model.BU) (*model.HealthScore, error)
+	Standing(ctx context.Context, obj *model.BU, period *model.PeriodUnit) ([]*model.LeaderboardStanding, error)
 	Cost(ctx context.Context, obj *model.BU, period model.BillPeriodInput) (*model.CostSummary, error)
 	Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 	JobPriorityPolicy(ctx context.Context, obj *model.BU) (*model.JobPriorityPolicy, error)
@@ -1276,6 +1466,7 @@ type ClusterResolver interface {
 	HostCounts(ctx context.Context, obj *model.Cluster) (*model.HostCounts, error)
 	Capacity(ctx context.Context, obj *model.Cluster) (*model.ClusterCapacity, error)
 	Hosts(ctx context.Context, obj *model.Cluster, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) (*model.HostConnection, error)
+	Health(ctx context.Context, obj *model.Cluster) (*model.HealthScore, error)
 	AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error)
 	Cost(ctx context.Context, obj *model.Cluster, period model.BillPeriodInput) (*model.CostSummary, error)
 	WatermarkThreshold(ctx context.Context, obj *model.Cluster) (float64, error)
@@ -1307,6 +1498,7 @@ type HostResolver interface {
 
 	Faults(ctx context.Context, obj *model.Host) ([]*model.HardwareFault, error)
 	Lifecycle(ctx context.Context, obj *model.Host) (*model.HostLifecycle, error)
+	Health(ctx context.Context, obj *model.Host) (*model.HealthScore, error)
 	Anomalies(ctx context.Context, obj *model.Host) ([]*model.Anomaly, error)
 	Metrics(ctx context.Context, obj *model.Host, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) (*model.HostMetricSeries, error)
 	Analysis(ctx context.Context, obj *model.Host, window *model.Duration) (*model.HostAnalysis, error)
@@ -1319,6 +1511,7 @@ type JobResolver interface {
 	Usage(ctx context.Context, obj *model.Job, from time.Time, to time.Time) ([]*model.JobUsageHour, error)
 	Queue(ctx context.Context, obj *model.Job) (*model.Queue, error)
 	Cluster(ctx context.Context, obj *model.Job) (*model.Cluster, error)
+	Health(ctx context.Context, obj *model.Job) (*model.HealthScore, error)
 	Findings(ctx context.Context, obj *model.Job) ([]*model.JobFinding, error)
 	Score(ctx context.Context, obj *model.Job) (*model.JobScore, error)
 }
@@ -1354,6 +1547,8 @@ type MutationResolver interface {
 	RetireHosts(ctx context.Context, input model.RetireHostsInput) (*model.HostsPayload, error)
 	ImportInventory(ctx context.Context, input model.ImportInventoryInput) (*model.ImportInventoryPayload, error)
 	CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error)
+	UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error)
+	DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
 	OpenRepairTicket(ctx context.Context, input model.OpenRepairTicketInput) (*model.RepairTicketPayload, error)
 	TransitionRepairTicket(ctx context.Context, input model.TransitionRepairTicketInput) (*model.RepairTicketPayload, error)
@@ -1371,6 +1566,9 @@ type MutationResolver interface {
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
 
+	Budget(ctx context.Context, obj *model.Person, month *time.Time) (*model.Budget, error)
+	Health(ctx context.Context, obj *model.Person) (*model.HealthScore, error)
+	Standing(ctx context.Context, obj *model.Person, period *model.PeriodUnit) ([]*model.LeaderboardStanding, error)
 	Cost(ctx context.Context, obj *model.Person, period model.BillPeriodInput) (*model.CostSummary, error)
 	Jobs(ctx context.Context, obj *model.Person, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 }
@@ -1403,12 +1601,16 @@ type QueryResolver interface {
 	Platform(ctx context.Context) (*model.Platform, error)
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
+	Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error)
+	BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error)
 	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
 	RepairTickets(ctx context.Context, filter *model.RepairTicketFilter, first *int, after *string) (*model.RepairTicketConnection, error)
 	HardwareReliability(ctx context.Context, groupBy model.ReliabilityGroupBy, since *time.Time, until *time.Time, minSeverity *model.FaultSeverity) ([]*model.ReliabilityGroup, error)
 	HostsToReplace(ctx context.Context, first *int) ([]*model.ReplacementCandidate, error)
+	HealthRanking(ctx context.Context, level model.HealthLevel, order *model.OrderDirection, cluster *string, bu *string, first *int) ([]*model.HealthRankingEntry, error)
 	MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error)
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
+	Leaderboard(ctx context.Context, level model.LeaderboardLevel, list model.LeaderboardList, metric model.LeaderboardMetric, period *model.PeriodUnit, start *time.Time, first *int) (*model.Leaderboard, error)
 	Currency(ctx context.Context) (string, error)
 	RateCards(ctx context.Context) ([]*model.RateCard, error)
 	Bills(ctx context.Context, groupBy model.BillGroupBy, period model.BillPeriodInput, filter *model.BillFilter, first *int) (*model.Bill, error)
@@ -1438,6 +1640,8 @@ type QueueResolver interface {
 }
 type RateCardResolver interface {
 	Cluster(ctx context.Context, obj *model.RateCard) (*model.Cluster, error)
+
+	StorageTbDay(ctx context.Context, obj *model.RateCard) (model.Decimal, error)
 }
 type RepairTicketResolver interface {
 	Host(ctx context.Context, obj *model.RepairTicket) (*model.Host, error)
@@ -1468,6 +1672,7 @@ type StackVersionResolver interface {
 }
 type SubscriptionResolver interface {
 	HostStateChanged(ctx context.Context, clusterID *string) (<-chan *model.Host, error)
+	BudgetAlert(ctx context.Context, bu *string, person *string) (<-chan *model.BudgetAlert, error)
 	AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error)
 	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
 	PlatformPulse(ctx context.Context) (<-chan *model.PlatformPulse, error)
@@ -1951,6 +2156,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BU.Active(childComplexity), true
+	case "BU.budget":
+		if e.ComplexityRoot.BU.Budget == nil {
+			break
+		}
+
+		args, err := ec.field_BU_budget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BU.Budget(childComplexity, args["month"].(*time.Time)), true
 	case "BU.children":
 		if e.ComplexityRoot.BU.Children == nil {
 			break
@@ -1986,6 +2202,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BU.Depth(childComplexity), true
+	case "BU.health":
+		if e.ComplexityRoot.BU.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BU.Health(childComplexity), true
 	case "BU.id":
 		if e.ComplexityRoot.BU.ID == nil {
 			break
@@ -2032,6 +2254,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BU.People(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "BU.standing":
+		if e.ComplexityRoot.BU.Standing == nil {
+			break
+		}
+
+		args, err := ec.field_BU_standing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BU.Standing(childComplexity, args["period"].(*model.PeriodUnit)), true
 
 	case "BUConnection.edges":
 		if e.ComplexityRoot.BUConnection.Edges == nil {
@@ -2219,6 +2452,321 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BillLine.Usage(childComplexity), true
 
+	case "Budget.alerts":
+		if e.ComplexityRoot.Budget.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Alerts(childComplexity), true
+	case "Budget.amount":
+		if e.ComplexityRoot.Budget.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Amount(childComplexity), true
+	case "Budget.bu":
+		if e.ComplexityRoot.Budget.Bu == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Bu(childComplexity), true
+	case "Budget.children":
+		if e.ComplexityRoot.Budget.Children == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Children(childComplexity), true
+	case "Budget.currency":
+		if e.ComplexityRoot.Budget.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Currency(childComplexity), true
+	case "Budget.editable":
+		if e.ComplexityRoot.Budget.Editable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Editable(childComplexity), true
+	case "Budget.forecast":
+		if e.ComplexityRoot.Budget.Forecast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Forecast(childComplexity), true
+	case "Budget.id":
+		if e.ComplexityRoot.Budget.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.ID(childComplexity), true
+	case "Budget.month":
+		if e.ComplexityRoot.Budget.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Month(childComplexity), true
+	case "Budget.ownerKind":
+		if e.ComplexityRoot.Budget.OwnerKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.OwnerKind(childComplexity), true
+	case "Budget.person":
+		if e.ComplexityRoot.Budget.Person == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Person(childComplexity), true
+	case "Budget.spend":
+		if e.ComplexityRoot.Budget.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Spend(childComplexity), true
+	case "Budget.spendPercent":
+		if e.ComplexityRoot.Budget.SpendPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.SpendPercent(childComplexity), true
+	case "Budget.thresholds":
+		if e.ComplexityRoot.Budget.Thresholds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Thresholds(childComplexity), true
+	case "Budget.updatedAt":
+		if e.ComplexityRoot.Budget.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.UpdatedAt(childComplexity), true
+	case "Budget.updatedBy":
+		if e.ComplexityRoot.Budget.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.UpdatedBy(childComplexity), true
+	case "Budget.validFrom":
+		if e.ComplexityRoot.Budget.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.ValidFrom(childComplexity), true
+	case "Budget.webhookUrl":
+		if e.ComplexityRoot.Budget.WebhookURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.WebhookURL(childComplexity), true
+
+	case "BudgetAlert.amount":
+		if e.ComplexityRoot.BudgetAlert.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Amount(childComplexity), true
+	case "BudgetAlert.budget":
+		if e.ComplexityRoot.BudgetAlert.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Budget(childComplexity), true
+	case "BudgetAlert.id":
+		if e.ComplexityRoot.BudgetAlert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.ID(childComplexity), true
+	case "BudgetAlert.kind":
+		if e.ComplexityRoot.BudgetAlert.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Kind(childComplexity), true
+	case "BudgetAlert.month":
+		if e.ComplexityRoot.BudgetAlert.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Month(childComplexity), true
+	case "BudgetAlert.raisedAt":
+		if e.ComplexityRoot.BudgetAlert.RaisedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.RaisedAt(childComplexity), true
+	case "BudgetAlert.threshold":
+		if e.ComplexityRoot.BudgetAlert.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Threshold(childComplexity), true
+	case "BudgetAlert.value":
+		if e.ComplexityRoot.BudgetAlert.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Value(childComplexity), true
+	case "BudgetAlert.webhook":
+		if e.ComplexityRoot.BudgetAlert.Webhook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlert.Webhook(childComplexity), true
+
+	case "BudgetAlertConnection.edges":
+		if e.ComplexityRoot.BudgetAlertConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlertConnection.Edges(childComplexity), true
+	case "BudgetAlertConnection.pageInfo":
+		if e.ComplexityRoot.BudgetAlertConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlertConnection.PageInfo(childComplexity), true
+	case "BudgetAlertConnection.totalCount":
+		if e.ComplexityRoot.BudgetAlertConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlertConnection.TotalCount(childComplexity), true
+
+	case "BudgetAlertEdge.cursor":
+		if e.ComplexityRoot.BudgetAlertEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlertEdge.Cursor(childComplexity), true
+	case "BudgetAlertEdge.node":
+		if e.ComplexityRoot.BudgetAlertEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetAlertEdge.Node(childComplexity), true
+
+	case "BudgetChild.bu":
+		if e.ComplexityRoot.BudgetChild.Bu == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetChild.Bu(childComplexity), true
+	case "BudgetChild.budget":
+		if e.ComplexityRoot.BudgetChild.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetChild.Budget(childComplexity), true
+	case "BudgetChild.spend":
+		if e.ComplexityRoot.BudgetChild.Spend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetChild.Spend(childComplexity), true
+
+	case "BudgetConnection.edges":
+		if e.ComplexityRoot.BudgetConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetConnection.Edges(childComplexity), true
+	case "BudgetConnection.pageInfo":
+		if e.ComplexityRoot.BudgetConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetConnection.PageInfo(childComplexity), true
+	case "BudgetConnection.totalCount":
+		if e.ComplexityRoot.BudgetConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetConnection.TotalCount(childComplexity), true
+
+	case "BudgetDay.actual":
+		if e.ComplexityRoot.BudgetDay.Actual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDay.Actual(childComplexity), true
+	case "BudgetDay.cumulative":
+		if e.ComplexityRoot.BudgetDay.Cumulative == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDay.Cumulative(childComplexity), true
+	case "BudgetDay.day":
+		if e.ComplexityRoot.BudgetDay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDay.Day(childComplexity), true
+	case "BudgetDay.forecast":
+		if e.ComplexityRoot.BudgetDay.Forecast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDay.Forecast(childComplexity), true
+
+	case "BudgetEdge.cursor":
+		if e.ComplexityRoot.BudgetEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetEdge.Cursor(childComplexity), true
+	case "BudgetEdge.node":
+		if e.ComplexityRoot.BudgetEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetEdge.Node(childComplexity), true
+
+	case "BudgetForecast.days":
+		if e.ComplexityRoot.BudgetForecast.Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetForecast.Days(childComplexity), true
+	case "BudgetForecast.endOfMonth":
+		if e.ComplexityRoot.BudgetForecast.EndOfMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetForecast.EndOfMonth(childComplexity), true
+	case "BudgetForecast.high":
+		if e.ComplexityRoot.BudgetForecast.High == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetForecast.High(childComplexity), true
+	case "BudgetForecast.low":
+		if e.ComplexityRoot.BudgetForecast.Low == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetForecast.Low(childComplexity), true
+	case "BudgetForecast.measuredErrorPercent":
+		if e.ComplexityRoot.BudgetForecast.MeasuredErrorPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetForecast.MeasuredErrorPercent(childComplexity), true
+	case "BudgetForecast.method":
+		if e.ComplexityRoot.BudgetForecast.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetForecast.Method(childComplexity), true
+	case "BudgetForecast.runsOutOn":
+		if e.ComplexityRoot.BudgetForecast.RunsOutOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetForecast.RunsOutOn(childComplexity), true
+
 	case "Cluster.anomalyAnalysis":
 		if e.ComplexityRoot.Cluster.AnomalyAnalysis == nil {
 			break
@@ -2270,6 +2818,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Forecast(childComplexity, args["dimensions"].([]model.WatermarkDimension)), true
+	case "Cluster.health":
+		if e.ComplexityRoot.Cluster.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.Health(childComplexity), true
 	case "Cluster.hostCounts":
 		if e.ComplexityRoot.Cluster.HostCounts == nil {
 			break
@@ -2744,6 +3298,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DatasetEdge.Node(childComplexity), true
 
+	case "DeleteBudgetPayload.budget":
+		if e.ComplexityRoot.DeleteBudgetPayload.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteBudgetPayload.Budget(childComplexity), true
+	case "DeleteBudgetPayload.userErrors":
+		if e.ComplexityRoot.DeleteBudgetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteBudgetPayload.UserErrors(childComplexity), true
+
 	case "DeleteRateCardPayload.rateCard":
 		if e.ComplexityRoot.DeleteRateCardPayload.RateCard == nil {
 			break
@@ -2931,6 +3498,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HardwareFaultEdge.Node(childComplexity), true
 
+	case "HealthComponent.lostPoints":
+		if e.ComplexityRoot.HealthComponent.LostPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.LostPoints(childComplexity), true
+	case "HealthComponent.name":
+		if e.ComplexityRoot.HealthComponent.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Name(childComplexity), true
+	case "HealthComponent.reason":
+		if e.ComplexityRoot.HealthComponent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Reason(childComplexity), true
+	case "HealthComponent.score":
+		if e.ComplexityRoot.HealthComponent.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Score(childComplexity), true
+	case "HealthComponent.weight":
+		if e.ComplexityRoot.HealthComponent.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthComponent.Weight(childComplexity), true
+
+	case "HealthPoint.day":
+		if e.ComplexityRoot.HealthPoint.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthPoint.Day(childComplexity), true
+	case "HealthPoint.score":
+		if e.ComplexityRoot.HealthPoint.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthPoint.Score(childComplexity), true
+
+	case "HealthRankingEntry.grade":
+		if e.ComplexityRoot.HealthRankingEntry.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthRankingEntry.Grade(childComplexity), true
+	case "HealthRankingEntry.name":
+		if e.ComplexityRoot.HealthRankingEntry.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthRankingEntry.Name(childComplexity), true
+	case "HealthRankingEntry.rank":
+		if e.ComplexityRoot.HealthRankingEntry.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthRankingEntry.Rank(childComplexity), true
+	case "HealthRankingEntry.reason":
+		if e.ComplexityRoot.HealthRankingEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthRankingEntry.Reason(childComplexity), true
+	case "HealthRankingEntry.score":
+		if e.ComplexityRoot.HealthRankingEntry.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthRankingEntry.Score(childComplexity), true
+	case "HealthRankingEntry.subjectId":
+		if e.ComplexityRoot.HealthRankingEntry.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthRankingEntry.SubjectID(childComplexity), true
+	case "HealthRankingEntry.worstComponent":
+		if e.ComplexityRoot.HealthRankingEntry.WorstComponent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthRankingEntry.WorstComponent(childComplexity), true
+
+	case "HealthScore.components":
+		if e.ComplexityRoot.HealthScore.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthScore.Components(childComplexity), true
+	case "HealthScore.computedAt":
+		if e.ComplexityRoot.HealthScore.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthScore.ComputedAt(childComplexity), true
+	case "HealthScore.grade":
+		if e.ComplexityRoot.HealthScore.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthScore.Grade(childComplexity), true
+	case "HealthScore.history":
+		if e.ComplexityRoot.HealthScore.History == nil {
+			break
+		}
+
+		args, err := ec.field_HealthScore_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.HealthScore.History(childComplexity, args["days"].(*int)), true
+	case "HealthScore.score":
+		if e.ComplexityRoot.HealthScore.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthScore.Score(childComplexity), true
+
 	case "Host.agent":
 		if e.ComplexityRoot.Host.Agent == nil {
 			break
@@ -2990,6 +3680,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.Faults(childComplexity), true
+	case "Host.health":
+		if e.ComplexityRoot.Host.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Health(childComplexity), true
 	case "Host.hostname":
 		if e.ComplexityRoot.Host.Hostname == nil {
 			break
@@ -3637,6 +4333,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Findings(childComplexity), true
+	case "Job.health":
+		if e.ComplexityRoot.Job.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Health(childComplexity), true
 	case "Job.id":
 		if e.ComplexityRoot.Job.ID == nil {
 			break
@@ -4110,6 +4812,213 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KindCount.Kind(childComplexity), true
 
+	case "Leaderboard.computedAt":
+		if e.ComplexityRoot.Leaderboard.ComputedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.ComputedAt(childComplexity), true
+	case "Leaderboard.end":
+		if e.ComplexityRoot.Leaderboard.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.End(childComplexity), true
+	case "Leaderboard.entries":
+		if e.ComplexityRoot.Leaderboard.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Entries(childComplexity), true
+	case "Leaderboard.higherIsBetter":
+		if e.ComplexityRoot.Leaderboard.HigherIsBetter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.HigherIsBetter(childComplexity), true
+	case "Leaderboard.level":
+		if e.ComplexityRoot.Leaderboard.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Level(childComplexity), true
+	case "Leaderboard.list":
+		if e.ComplexityRoot.Leaderboard.List == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.List(childComplexity), true
+	case "Leaderboard.metric":
+		if e.ComplexityRoot.Leaderboard.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Metric(childComplexity), true
+	case "Leaderboard.minimumVolume":
+		if e.ComplexityRoot.Leaderboard.MinimumVolume == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.MinimumVolume(childComplexity), true
+	case "Leaderboard.period":
+		if e.ComplexityRoot.Leaderboard.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Period(childComplexity), true
+	case "Leaderboard.platformMedian":
+		if e.ComplexityRoot.Leaderboard.PlatformMedian == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.PlatformMedian(childComplexity), true
+	case "Leaderboard.rankedCount":
+		if e.ComplexityRoot.Leaderboard.RankedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.RankedCount(childComplexity), true
+	case "Leaderboard.start":
+		if e.ComplexityRoot.Leaderboard.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Start(childComplexity), true
+	case "Leaderboard.unit":
+		if e.ComplexityRoot.Leaderboard.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leaderboard.Unit(childComplexity), true
+
+	case "LeaderboardEntry.comparison":
+		if e.ComplexityRoot.LeaderboardEntry.Comparison == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Comparison(childComplexity), true
+	case "LeaderboardEntry.context":
+		if e.ComplexityRoot.LeaderboardEntry.Context == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Context(childComplexity), true
+	case "LeaderboardEntry.display":
+		if e.ComplexityRoot.LeaderboardEntry.Display == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Display(childComplexity), true
+	case "LeaderboardEntry.improve":
+		if e.ComplexityRoot.LeaderboardEntry.Improve == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Improve(childComplexity), true
+	case "LeaderboardEntry.improveUrl":
+		if e.ComplexityRoot.LeaderboardEntry.ImproveURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.ImproveURL(childComplexity), true
+	case "LeaderboardEntry.movement":
+		if e.ComplexityRoot.LeaderboardEntry.Movement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Movement(childComplexity), true
+	case "LeaderboardEntry.name":
+		if e.ComplexityRoot.LeaderboardEntry.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Name(childComplexity), true
+	case "LeaderboardEntry.previousRank":
+		if e.ComplexityRoot.LeaderboardEntry.PreviousRank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.PreviousRank(childComplexity), true
+	case "LeaderboardEntry.rank":
+		if e.ComplexityRoot.LeaderboardEntry.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Rank(childComplexity), true
+	case "LeaderboardEntry.subjectId":
+		if e.ComplexityRoot.LeaderboardEntry.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.SubjectID(childComplexity), true
+	case "LeaderboardEntry.value":
+		if e.ComplexityRoot.LeaderboardEntry.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Value(childComplexity), true
+	case "LeaderboardEntry.volume":
+		if e.ComplexityRoot.LeaderboardEntry.Volume == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardEntry.Volume(childComplexity), true
+
+	case "LeaderboardStanding.comparison":
+		if e.ComplexityRoot.LeaderboardStanding.Comparison == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.Comparison(childComplexity), true
+	case "LeaderboardStanding.display":
+		if e.ComplexityRoot.LeaderboardStanding.Display == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.Display(childComplexity), true
+	case "LeaderboardStanding.list":
+		if e.ComplexityRoot.LeaderboardStanding.List == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.List(childComplexity), true
+	case "LeaderboardStanding.metric":
+		if e.ComplexityRoot.LeaderboardStanding.Metric == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.Metric(childComplexity), true
+	case "LeaderboardStanding.movement":
+		if e.ComplexityRoot.LeaderboardStanding.Movement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.Movement(childComplexity), true
+	case "LeaderboardStanding.period":
+		if e.ComplexityRoot.LeaderboardStanding.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.Period(childComplexity), true
+	case "LeaderboardStanding.rank":
+		if e.ComplexityRoot.LeaderboardStanding.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.Rank(childComplexity), true
+	case "LeaderboardStanding.rankedCount":
+		if e.ComplexityRoot.LeaderboardStanding.RankedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.RankedCount(childComplexity), true
+	case "LeaderboardStanding.value":
+		if e.ComplexityRoot.LeaderboardStanding.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaderboardStanding.Value(childComplexity), true
+
 	case "LineageEdge.from":
 		if e.ComplexityRoot.LineageEdge.From == nil {
 			break
@@ -4477,6 +5386,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivatePerson(childComplexity, args["input"].(model.DeactivatePersonInput)), true
+	case "Mutation.deleteBudget":
+		if e.ComplexityRoot.Mutation.DeleteBudget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteBudget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteBudget(childComplexity, args["input"].(model.DeleteBudgetInput)), true
 	case "Mutation.deleteRateCard":
 		if e.ComplexityRoot.Mutation.DeleteRateCard == nil {
 			break
@@ -4692,6 +5612,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(model.UpdatePersonInput)), true
+	case "Mutation.upsertBudget":
+		if e.ComplexityRoot.Mutation.UpsertBudget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_upsertBudget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpsertBudget(childComplexity, args["input"].(model.UpsertBudgetInput)), true
 	case "Mutation.upsertRateCard":
 		if e.ComplexityRoot.Mutation.UpsertRateCard == nil {
 			break
@@ -4784,6 +5715,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.Bu(childComplexity), true
+	case "Person.budget":
+		if e.ComplexityRoot.Person.Budget == nil {
+			break
+		}
+
+		args, err := ec.field_Person_budget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Person.Budget(childComplexity, args["month"].(*time.Time)), true
 	case "Person.cost":
 		if e.ComplexityRoot.Person.Cost == nil {
 			break
@@ -4807,6 +5749,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.Email(childComplexity), true
+	case "Person.health":
+		if e.ComplexityRoot.Person.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Person.Health(childComplexity), true
 	case "Person.id":
 		if e.ComplexityRoot.Person.ID == nil {
 			break
@@ -4842,6 +5790,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Person.Role(childComplexity), true
+	case "Person.standing":
+		if e.ComplexityRoot.Person.Standing == nil {
+			break
+		}
+
+		args, err := ec.field_Person_standing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Person.Standing(childComplexity, args["period"].(*model.PeriodUnit)), true
 
 	case "PersonConnection.edges":
 		if e.ComplexityRoot.PersonConnection.Edges == nil {
@@ -5054,6 +6013,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Bu(childComplexity, args["id"].(*string), args["code"].(*string)), true
+	case "Query.budgetAlerts":
+		if e.ComplexityRoot.Query.BudgetAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetAlerts(childComplexity, args["month"].(*time.Time), args["filter"].(*model.BudgetFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.budgets":
+		if e.ComplexityRoot.Query.Budgets == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Budgets(childComplexity, args["month"].(*time.Time), args["filter"].(*model.BudgetFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.bus":
 		if e.ComplexityRoot.Query.Bus == nil {
 			break
@@ -5148,6 +6129,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.HardwareReliability(childComplexity, args["groupBy"].(model.ReliabilityGroupBy), args["since"].(*time.Time), args["until"].(*time.Time), args["minSeverity"].(*model.FaultSeverity)), true
+	case "Query.healthRanking":
+		if e.ComplexityRoot.Query.HealthRanking == nil {
+			break
+		}
+
+		args, err := ec.field_Query_healthRanking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HealthRanking(childComplexity, args["level"].(model.HealthLevel), args["order"].(*model.OrderDirection), args["cluster"].(*string), args["bu"].(*string), args["first"].(*int)), true
 	case "Query.host":
 		if e.ComplexityRoot.Query.Host == nil {
 			break
@@ -5226,6 +6218,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Jobs(childComplexity, args["filter"].(*model.JobFilter), args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.JobOrder)), true
+	case "Query.leaderboard":
+		if e.ComplexityRoot.Query.Leaderboard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_leaderboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Leaderboard(childComplexity, args["level"].(model.LeaderboardLevel), args["list"].(model.LeaderboardList), args["metric"].(model.LeaderboardMetric), args["period"].(*model.PeriodUnit), args["start"].(*time.Time), args["first"].(*int)), true
 	case "Query.lineage":
 		if e.ComplexityRoot.Query.Lineage == nil {
 			break
@@ -5671,6 +6674,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RateCard.OverheadPerMonth(childComplexity), true
+	case "RateCard.storageTbDay":
+		if e.ComplexityRoot.RateCard.StorageTbDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCard.StorageTbDay(childComplexity), true
 	case "RateCard.updatedAt":
 		if e.ComplexityRoot.RateCard.UpdatedAt == nil {
 			break
@@ -6376,6 +7385,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AnomalyRaised(childComplexity, args["clusterId"].(*string), args["minSeverity"].(*model.AnomalySeverity)), true
+	case "Subscription.budgetAlert":
+		if e.ComplexityRoot.Subscription.BudgetAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_budgetAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.BudgetAlert(childComplexity, args["bu"].(*string), args["person"].(*string)), true
 	case "Subscription.hostStateChanged":
 		if e.ComplexityRoot.Subscription.HostStateChanged == nil {
 			break
@@ -6404,6 +7424,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.WatermarkUpdated(childComplexity, args["clusterId"].(string)), true
+
+	case "UpsertBudgetPayload.budget":
+		if e.ComplexityRoot.UpsertBudgetPayload.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpsertBudgetPayload.Budget(childComplexity), true
+	case "UpsertBudgetPayload.userErrors":
+		if e.ComplexityRoot.UpsertBudgetPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpsertBudgetPayload.UserErrors(childComplexity), true
 
 	case "UpsertRateCardPayload.rateCard":
 		if e.ComplexityRoot.UpsertRateCardPayload.RateCard == nil {
@@ -6683,6 +7716,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.WatermarkThreshold.Threshold(childComplexity), true
 
+	case "WebhookDelivery.attempts":
+		if e.ComplexityRoot.WebhookDelivery.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Attempts(childComplexity), true
+	case "WebhookDelivery.deliveredAt":
+		if e.ComplexityRoot.WebhookDelivery.DeliveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.DeliveredAt(childComplexity), true
+	case "WebhookDelivery.lastError":
+		if e.ComplexityRoot.WebhookDelivery.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.LastError(childComplexity), true
+	case "WebhookDelivery.nextAttemptAt":
+		if e.ComplexityRoot.WebhookDelivery.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.NextAttemptAt(childComplexity), true
+	case "WebhookDelivery.state":
+		if e.ComplexityRoot.WebhookDelivery.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.State(childComplexity), true
+
 	case "YarnTarget.cluster":
 		if e.ComplexityRoot.YarnTarget.Cluster == nil {
 			break
@@ -6747,6 +7811,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BUFilter", ec.unmarshalInputBUFilter),
 			graphql.NewInputUnmarshaler("BillFilter", ec.unmarshalInputBillFilter),
 			graphql.NewInputUnmarshaler("BillPeriodInput", ec.unmarshalInputBillPeriodInput),
+			graphql.NewInputUnmarshaler("BudgetFilter", ec.unmarshalInputBudgetFilter),
 			graphql.NewInputUnmarshaler("ClusterFilter", ec.unmarshalInputClusterFilter),
 			graphql.NewInputUnmarshaler("ClusterOrder", ec.unmarshalInputClusterOrder),
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
@@ -6756,6 +7821,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("DeactivateBUInput", ec.unmarshalInputDeactivateBUInput),
 			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
+			graphql.NewInputUnmarshaler("DeleteBudgetInput", ec.unmarshalInputDeleteBudgetInput),
 			graphql.NewInputUnmarshaler("DeleteRateCardInput", ec.unmarshalInputDeleteRateCardInput),
 			graphql.NewInputUnmarshaler("HardwareFaultFilter", ec.unmarshalInputHardwareFaultFilter),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
@@ -6784,6 +7850,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateBUInput", ec.unmarshalInputUpdateBUInput),
 			graphql.NewInputUnmarshaler("UpdateClusterInput", ec.unmarshalInputUpdateClusterInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
+			graphql.NewInputUnmarshaler("UpsertBudgetInput", ec.unmarshalInputUpsertBudgetInput),
 			graphql.NewInputUnmarshaler("UpsertRateCardInput", ec.unmarshalInputUpsertRateCardInput),
 		)
 	}
@@ -7173,6 +8240,211 @@ type HostAgent {
   lastHeartbeat: Time
 }
 `, BuiltIn: false},
+	{Name: "../schema/budget.graphqls", Input: `# Budgets (internal/budget, docs/cost.md "Budgets"): a monthly amount for a
+# person or a BU, spend to date from the bills, a forecast of the month's end,
+# and alerts when spend or forecast crosses a threshold. A budget set for a
+# month stays in force in later months until the owner gets a newer one.
+# Who sees a budget: ADMIN and OPERATOR all, a BU admin those of their BU
+# subtree and of its people, anyone their own (and their BU's, read-only).
+
+"Whose money a budget limits."
+enum BudgetOwnerKind {
+  PERSON
+  BU
+}
+
+"What crossed a threshold: spend to date, or the forecast of the month's end."
+enum BudgetAlertKind {
+  SPEND
+  FORECAST
+}
+
+"Where a budget alert's webhook delivery stands."
+enum WebhookState {
+  "Waiting for its (next) attempt."
+  PENDING
+  DELIVERED
+  "Every attempt failed; no more will be made."
+  GAVE_UP
+}
+
+"A monthly budget of a person or a BU (a BU's covers its whole subtree)."
+type Budget implements Node {
+  id: ID!
+  ownerKind: BudgetOwnerKind!
+  "Set when ownerKind is PERSON."
+  person: Person
+  "Set when ownerKind is BU."
+  bu: BU
+  "The first month (midnight UTC of its first day) the budget applies to."
+  validFrom: Time!
+  "The month this view is of (the one asked, or the current one)."
+  month: Time!
+  amount: Decimal!
+  currency: String!
+  "Alert thresholds in percent of amount, ascending (e.g. 50, 80, 100)."
+  thresholds: [Int!]!
+  "Where alerts are POSTed; null when none, and for callers who may not edit the budget."
+  webhookUrl: String
+  "Spend of the month to date (a BU's: its whole subtree), from the bills."
+  spend: Decimal!
+  "spend ÷ amount × 100."
+  spendPercent: Float!
+  forecast: BudgetForecast!
+  "Alerts raised this month, newest first."
+  alerts: [BudgetAlert!]!
+  "For a BU: each child BU's spend this month (its subtree) and its own budget, largest spend first."
+  children: [BudgetChild!]!
+  "True when the caller may change or delete this budget."
+  editable: Boolean!
+  updatedAt: Time!
+  updatedBy: Person
+}
+
+"A child BU's part of its parent's budget month."
+type BudgetChild {
+  bu: BU!
+  spend: Decimal!
+  "The child's own budget for the month, when it has one."
+  budget: Budget
+}
+
+"How the month is forecast to end, and how good such forecasts have been."
+type BudgetForecast {
+  "How the forecast is made, in words."
+  method: String!
+  "Forecast spend at the month's end."
+  endOfMonth: Decimal!
+  "A band around endOfMonth from the method's measured error."
+  low: Decimal!
+  high: Decimal!
+  "The day spend is forecast to reach the amount; null when it is not forecast to within the month."
+  runsOutOn: Time
+  "Mean absolute percentage error of the method's mid-month forecasts over past months of this owner (or the platform's, when the owner has too little history); null before any month can be checked."
+  measuredErrorPercent: Float
+  "One point per day of the month: actual spend up to yesterday, forecast after."
+  days: [BudgetDay!]!
+}
+
+type BudgetDay {
+  day: Time!
+  "Spend of the day; null for days still to come."
+  actual: Decimal
+  "Forecast spend of the day; null for days gone."
+  forecast: Decimal
+  "Spend from the 1st through this day, actual then forecast."
+  cumulative: Decimal!
+}
+
+"A threshold crossed once in a month by spend or forecast."
+type BudgetAlert implements Node {
+  id: ID!
+  budget: Budget!
+  month: Time!
+  kind: BudgetAlertKind!
+  threshold: Int!
+  "The spend (or forecast) and the budget amount when it was raised."
+  value: Decimal!
+  amount: Decimal!
+  raisedAt: Time!
+  "Null when the budget has no webhook."
+  webhook: WebhookDelivery
+}
+
+type WebhookDelivery {
+  state: WebhookState!
+  attempts: Int!
+  lastError: String
+  nextAttemptAt: Time
+  deliveredAt: Time
+}
+
+type BudgetEdge {
+  cursor: String!
+  node: Budget!
+}
+
+type BudgetConnection {
+  edges: [BudgetEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type BudgetAlertEdge {
+  cursor: String!
+  node: BudgetAlert!
+}
+
+type BudgetAlertConnection {
+  edges: [BudgetAlertEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+input BudgetFilter {
+  "Budgets of this BU and of its subtree (BUs and their people)."
+  bu: ID
+  person: ID
+  ownerKind: BudgetOwnerKind
+}
+
+input UpsertBudgetInput {
+  "Exactly one of person and bu."
+  person: ID
+  bu: ID
+  "The first month it applies to (any time in it); the current month when absent. One budget per owner and month: upserting the same replaces it."
+  month: Time
+  "Positive."
+  amount: Decimal!
+  "Percent, each in 1..1000, no duplicates; [50, 80, 100] when absent."
+  thresholds: [Int!]
+  "http or https URL; empty string removes it; unchanged when absent."
+  webhookUrl: String
+}
+
+type UpsertBudgetPayload {
+  budget: Budget
+  userErrors: [UserError!]!
+}
+
+input DeleteBudgetInput {
+  id: ID!
+}
+
+type DeleteBudgetPayload {
+  budget: Budget
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "Budgets in force in month (the current one when absent) that the caller may read, largest spend share first."
+  budgets(month: Time, filter: BudgetFilter, first: Int, after: String): BudgetConnection!
+  "Budget alerts the caller may read, newest first."
+  budgetAlerts(month: Time, filter: BudgetFilter, first: Int, after: String): BudgetAlertConnection!
+}
+
+extend type Mutation {
+  "Set a person's or BU's budget: a BU admin for BUs and people in their subtree, an ADMIN for all, a person for their own."
+  upsertBudget(input: UpsertBudgetInput!): UpsertBudgetPayload!
+  "Delete a budget; same rule as upsertBudget."
+  deleteBudget(input: DeleteBudgetInput!): DeleteBudgetPayload!
+}
+
+extend type Subscription {
+  "Each budget alert as it is raised, of budgets the caller may read (optionally one BU's subtree or one person)."
+  budgetAlert(bu: ID, person: ID): BudgetAlert!
+}
+
+extend type Person {
+  "The person's budget in force in month (the current one when absent); null when none or when the caller may not read it."
+  budget(month: Time): Budget
+}
+
+extend type BU {
+  "The BU's budget in force in month (the current one when absent); null when none."
+  budget(month: Time): Budget
+}
+`, BuiltIn: false},
 	{Name: "../schema/hardware.graphqls", Input: `# Hardware operations (DAM): faults of hosts' hardware, the repair workflow, host
 # lifecycles and failure rates (docs/hardware.md).
 
@@ -7461,6 +8733,86 @@ extend type Mutation {
   transitionRepairTicket(input: TransitionRepairTicketInput!): RepairTicketPayload!
   "Sets a host's in-service date, warranty end and generation (OPERATOR or ADMIN). Audited."
   setHostLifecycle(input: SetHostLifecycleInput!): HostLifecyclePayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/health.graphqls", Input: `# Health scores (internal/health, docs/health.md): 0–100 from named, weighted
+# components, computed by the ` + "`" + `health` + "`" + ` job and kept as daily history. The
+# weights live in internal/health/weights.go and are documented.
+
+enum HealthLevel {
+  HOST
+  CLUSTER
+  JOB
+  PERSON
+  BU
+}
+
+"One component of a score: its weight, its own 0–100 score and why points were lost."
+type HealthComponent {
+  "E.g. utilisation, heartbeats, findings, components, state."
+  name: String!
+  "Share of the total score, the weights of a level adding up to 1."
+  weight: Float!
+  score: Float!
+  "weight × (100 − score): what this component cost the total."
+  lostPoints: Float!
+  "Why the points were lost, with the figures; empty when none were."
+  reason: String!
+}
+
+type HealthPoint {
+  "A day (midnight UTC): the last score computed that day."
+  day: Time!
+  score: Float!
+}
+
+type HealthScore {
+  score: Float!
+  "GOOD (≥ 80), FAIR (≥ 60) or POOR."
+  grade: String!
+  computedAt: Time!
+  components: [HealthComponent!]!
+  "Daily history, oldest first, over the last days (1..400)."
+  history(days: Int = 30): [HealthPoint!]!
+}
+
+"A subject of a health ranking."
+type HealthRankingEntry {
+  rank: Int!
+  subjectId: ID!
+  name: String!
+  score: Float!
+  grade: String!
+  "The component that lost the most points, and why."
+  worstComponent: String
+  reason: String
+}
+
+extend type Query {
+  "Subjects of a level by score, worst first unless order is DESC; optionally within a cluster (hosts) or a BU subtree (jobs, people, BUs). first 1..100."
+  healthRanking(level: HealthLevel!, order: OrderDirection = ASC, cluster: ID, bu: ID, first: Int = 20): [HealthRankingEntry!]!
+}
+
+extend type Host {
+  "Null until the health job has scored it."
+  health: HealthScore
+}
+
+extend type Cluster {
+  health: HealthScore
+}
+
+extend type Job {
+  "Same access as the job's runs."
+  health: HealthScore
+}
+
+extend type Person {
+  health: HealthScore
+}
+
+extend type BU {
+  health: HealthScore
 }
 `, BuiltIn: false},
 	{Name: "../schema/intelligence.graphqls", Input: `# Intelligent operations: machine clustering (hosts grouped by how they behave,
@@ -7757,6 +9109,116 @@ extend type Subscription {
   anomalyRaised(clusterId: ID, minSeverity: AnomalySeverity): Anomaly!
 }
 `, BuiltIn: false},
+	{Name: "../schema/leaderboard.graphqls", Input: `# Red-black leaderboards (internal/leaderboard, docs/leaderboards.md): computed
+# by the ` + "`" + `leaderboards` + "`" + ` job for each day, week and month at three levels. The
+# red list holds the best, the black list the worst; only subjects with at
+# least the minimum volume are ranked. Every signed-in person may read the
+# lists (names and figures); an entry's job, person or BU object follows that
+# object's own access rules.
+
+enum LeaderboardLevel {
+  JOB
+  PERSON
+  BU
+}
+
+enum LeaderboardList {
+  "The best."
+  RED
+  "The worst."
+  BLACK
+}
+
+enum LeaderboardMetric {
+  "Used ÷ requested resources (CPU and memory, weighted by cost); higher is better."
+  EFFICIENCY
+  "Cost per core-hour used; lower is better."
+  COST_PER_UNIT
+  "Failed and aborted runs ÷ finished runs; lower is better."
+  FAILURE_RATE
+  "Job-analysis findings severity (Σ severity × tasks, per job); lower is better."
+  FINDINGS
+  "Health score 0–100; higher is better."
+  HEALTH
+}
+
+"One ranked job, person or BU."
+type LeaderboardEntry {
+  "1 is the top of this list (the best on RED, the worst on BLACK)."
+  rank: Int!
+  "Rank on the same list in the previous period; null when it was not ranked then."
+  previousRank: Int
+  "previousRank − rank: positive moved up the list."
+  movement: Int
+  "The global id of the job, person or BU."
+  subjectId: ID!
+  name: String!
+  "For a job: its owner's name, when known; for a person: their BU's."
+  context: String
+  value: Float!
+  "The value as people read it, e.g. \"23%\" or \"0.042 USD/core-h\"."
+  display: String!
+  "E.g. \"efficiency 23% against a platform median of 61%\"."
+  comparison: String!
+  "How much work the value is over (core-hours used), to judge its weight."
+  volume: Float!
+  "What to do about it, with numbers, from the findings."
+  improve: String!
+  "Where the findings behind improve are (an app path such as /jobs/…)."
+  improveUrl: String
+}
+
+type Leaderboard {
+  level: LeaderboardLevel!
+  list: LeaderboardList!
+  metric: LeaderboardMetric!
+  period: PeriodUnit!
+  "The period's first day and the day after its last."
+  start: Time!
+  end: Time!
+  "When the job computed it; null when it has not yet."
+  computedAt: Time
+  higherIsBetter: Boolean!
+  unit: String!
+  "The median over every ranked subject."
+  platformMedian: Float
+  "The least volume a subject needs to be ranked, in words (e.g. \"at least 10 core-hours used\")."
+  minimumVolume: String!
+  "How many subjects were ranked."
+  rankedCount: Int!
+  entries: [LeaderboardEntry!]!
+}
+
+"Where one subject stands on one metric."
+type LeaderboardStanding {
+  metric: LeaderboardMetric!
+  period: PeriodUnit!
+  "Rank from the best (1 = top of the red list); null when not ranked (too little volume)."
+  rank: Int
+  rankedCount: Int!
+  "RED or BLACK when the subject is within the first 10 of that list."
+  list: LeaderboardList
+  value: Float
+  display: String
+  comparison: String
+  movement: Int
+}
+
+extend type Query {
+  "A red or black list of the period containing start (the latest computed period when absent); first 1..100."
+  leaderboard(level: LeaderboardLevel!, list: LeaderboardList!, metric: LeaderboardMetric!, period: PeriodUnit = WEEK, start: Time, first: Int = 10): Leaderboard!
+}
+
+extend type Person {
+  "Where the person stands on every metric of the person level in the latest period of the unit."
+  standing(period: PeriodUnit = WEEK): [LeaderboardStanding!]!
+}
+
+extend type BU {
+  "Where the BU stands on every metric of the BU level in the latest period of the unit."
+  standing(period: PeriodUnit = WEEK): [LeaderboardStanding!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/money.graphqls", Input: `# Money: rate cards and bills (internal/cost, docs/cost.md). Amounts are
 # Decimal strings in the installation's currency (Query.currency), never
 # floats. Who sees which bill lines: ADMIN and OPERATOR all, a BU admin their
@@ -7783,6 +9245,8 @@ enum BillResource {
   OVERHEAD
   "What rounding each line to the cent left over, so lines add up to the clusters' cost."
   ROUNDING
+  "TB-days of the datasets a job's runs wrote (sizes from OpenLineage output statistics), charged to the job that wrote them last."
+  STORAGE
 }
 
 "A calendar period; a week starts on Monday."
@@ -7873,7 +9337,7 @@ type CostBreakdown {
 """
 Prices of a cluster kind or one cluster (exactly one of clusterKind and
 cluster), for the days [validFrom, validTo). A cluster's own card wins over its
-kind's. Storage is not priced (docs/cost.md).
+kind's. What is not priced: docs/cost.md.
 """
 type RateCard {
   id: ID!
@@ -7885,6 +9349,8 @@ type RateCard {
   memoryGbHour: Decimal!
   "A fixed amount per month for each cluster the card prices, shared among its users."
   overheadPerMonth: Decimal!
+  "Price of a TB (10^12 bytes) of dataset kept for a day."
+  storageTbDay: Decimal!
   note: String!
   updatedAt: Time!
 }
@@ -7902,6 +9368,8 @@ input UpsertRateCardInput {
   memoryGbHour: Decimal!
   "Kept as it was when absent on a replaced card; 0 on a new one."
   overheadPerMonth: Decimal
+  "Kept as it was when absent on a replaced card; 0 on a new one."
+  storageTbDay: Decimal
   note: String
 }
 
@@ -9575,6 +11043,12 @@ func (ec *executionContext) childFields_BU(ctx context.Context, field graphql.Co
 		return ec.fieldContext_BU_clusters(ctx, field)
 	case "active":
 		return ec.fieldContext_BU_active(ctx, field)
+	case "budget":
+		return ec.fieldContext_BU_budget(ctx, field)
+	case "health":
+		return ec.fieldContext_BU_health(ctx, field)
+	case "standing":
+		return ec.fieldContext_BU_standing(ctx, field)
 	case "cost":
 		return ec.fieldContext_BU_cost(ctx, field)
 	case "jobs":
@@ -9681,6 +11155,162 @@ func (ec *executionContext) childFields_BillLine(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type BillLine", field.Name)
 }
 
+func (ec *executionContext) childFields_Budget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Budget_id(ctx, field)
+	case "ownerKind":
+		return ec.fieldContext_Budget_ownerKind(ctx, field)
+	case "person":
+		return ec.fieldContext_Budget_person(ctx, field)
+	case "bu":
+		return ec.fieldContext_Budget_bu(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Budget_validFrom(ctx, field)
+	case "month":
+		return ec.fieldContext_Budget_month(ctx, field)
+	case "amount":
+		return ec.fieldContext_Budget_amount(ctx, field)
+	case "currency":
+		return ec.fieldContext_Budget_currency(ctx, field)
+	case "thresholds":
+		return ec.fieldContext_Budget_thresholds(ctx, field)
+	case "webhookUrl":
+		return ec.fieldContext_Budget_webhookUrl(ctx, field)
+	case "spend":
+		return ec.fieldContext_Budget_spend(ctx, field)
+	case "spendPercent":
+		return ec.fieldContext_Budget_spendPercent(ctx, field)
+	case "forecast":
+		return ec.fieldContext_Budget_forecast(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Budget_alerts(ctx, field)
+	case "children":
+		return ec.fieldContext_Budget_children(ctx, field)
+	case "editable":
+		return ec.fieldContext_Budget_editable(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Budget_updatedAt(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_Budget_updatedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Budget", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BudgetAlert_id(ctx, field)
+	case "budget":
+		return ec.fieldContext_BudgetAlert_budget(ctx, field)
+	case "month":
+		return ec.fieldContext_BudgetAlert_month(ctx, field)
+	case "kind":
+		return ec.fieldContext_BudgetAlert_kind(ctx, field)
+	case "threshold":
+		return ec.fieldContext_BudgetAlert_threshold(ctx, field)
+	case "value":
+		return ec.fieldContext_BudgetAlert_value(ctx, field)
+	case "amount":
+		return ec.fieldContext_BudgetAlert_amount(ctx, field)
+	case "raisedAt":
+		return ec.fieldContext_BudgetAlert_raisedAt(ctx, field)
+	case "webhook":
+		return ec.fieldContext_BudgetAlert_webhook(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetAlert", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetAlertConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BudgetAlertConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BudgetAlertConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_BudgetAlertConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetAlertConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetAlertEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_BudgetAlertEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_BudgetAlertEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetAlertEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetChild(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "bu":
+		return ec.fieldContext_BudgetChild_bu(ctx, field)
+	case "spend":
+		return ec.fieldContext_BudgetChild_spend(ctx, field)
+	case "budget":
+		return ec.fieldContext_BudgetChild_budget(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetChild", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BudgetConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BudgetConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_BudgetConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_BudgetDay_day(ctx, field)
+	case "actual":
+		return ec.fieldContext_BudgetDay_actual(ctx, field)
+	case "forecast":
+		return ec.fieldContext_BudgetDay_forecast(ctx, field)
+	case "cumulative":
+		return ec.fieldContext_BudgetDay_cumulative(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetDay", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_BudgetEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_BudgetEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetForecast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "method":
+		return ec.fieldContext_BudgetForecast_method(ctx, field)
+	case "endOfMonth":
+		return ec.fieldContext_BudgetForecast_endOfMonth(ctx, field)
+	case "low":
+		return ec.fieldContext_BudgetForecast_low(ctx, field)
+	case "high":
+		return ec.fieldContext_BudgetForecast_high(ctx, field)
+	case "runsOutOn":
+		return ec.fieldContext_BudgetForecast_runsOutOn(ctx, field)
+	case "measuredErrorPercent":
+		return ec.fieldContext_BudgetForecast_measuredErrorPercent(ctx, field)
+	case "days":
+		return ec.fieldContext_BudgetForecast_days(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetForecast", field.Name)
+}
+
 func (ec *executionContext) childFields_Cluster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9707,6 +11337,8 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_capacity(ctx, field)
 	case "hosts":
 		return ec.fieldContext_Cluster_hosts(ctx, field)
+	case "health":
+		return ec.fieldContext_Cluster_health(ctx, field)
 	case "anomalyAnalysis":
 		return ec.fieldContext_Cluster_anomalyAnalysis(ctx, field)
 	case "cost":
@@ -9935,6 +11567,16 @@ func (ec *executionContext) childFields_DatasetEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type DatasetEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_DeleteBudgetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "budget":
+		return ec.fieldContext_DeleteBudgetPayload_budget(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteBudgetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteBudgetPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_DeleteRateCardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rateCard":
@@ -10037,6 +11679,68 @@ func (ec *executionContext) childFields_HardwareFaultEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type HardwareFaultEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_HealthComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_HealthComponent_name(ctx, field)
+	case "weight":
+		return ec.fieldContext_HealthComponent_weight(ctx, field)
+	case "score":
+		return ec.fieldContext_HealthComponent_score(ctx, field)
+	case "lostPoints":
+		return ec.fieldContext_HealthComponent_lostPoints(ctx, field)
+	case "reason":
+		return ec.fieldContext_HealthComponent_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthComponent", field.Name)
+}
+
+func (ec *executionContext) childFields_HealthPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_HealthPoint_day(ctx, field)
+	case "score":
+		return ec.fieldContext_HealthPoint_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_HealthRankingEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_HealthRankingEntry_rank(ctx, field)
+	case "subjectId":
+		return ec.fieldContext_HealthRankingEntry_subjectId(ctx, field)
+	case "name":
+		return ec.fieldContext_HealthRankingEntry_name(ctx, field)
+	case "score":
+		return ec.fieldContext_HealthRankingEntry_score(ctx, field)
+	case "grade":
+		return ec.fieldContext_HealthRankingEntry_grade(ctx, field)
+	case "worstComponent":
+		return ec.fieldContext_HealthRankingEntry_worstComponent(ctx, field)
+	case "reason":
+		return ec.fieldContext_HealthRankingEntry_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthRankingEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_HealthScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "score":
+		return ec.fieldContext_HealthScore_score(ctx, field)
+	case "grade":
+		return ec.fieldContext_HealthScore_grade(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_HealthScore_computedAt(ctx, field)
+	case "components":
+		return ec.fieldContext_HealthScore_components(ctx, field)
+	case "history":
+		return ec.fieldContext_HealthScore_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthScore", field.Name)
+}
+
 func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -10085,6 +11789,8 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_faults(ctx, field)
 	case "lifecycle":
 		return ec.fieldContext_Host_lifecycle(ctx, field)
+	case "health":
+		return ec.fieldContext_Host_health(ctx, field)
 	case "anomalies":
 		return ec.fieldContext_Host_anomalies(ctx, field)
 	case "metrics":
@@ -10393,6 +12099,8 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_queue(ctx, field)
 	case "cluster":
 		return ec.fieldContext_Job_cluster(ctx, field)
+	case "health":
+		return ec.fieldContext_Job_health(ctx, field)
 	case "findings":
 		return ec.fieldContext_Job_findings(ctx, field)
 	case "score":
@@ -10603,6 +12311,92 @@ func (ec *executionContext) childFields_KindCount(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type KindCount", field.Name)
 }
 
+func (ec *executionContext) childFields_Leaderboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "level":
+		return ec.fieldContext_Leaderboard_level(ctx, field)
+	case "list":
+		return ec.fieldContext_Leaderboard_list(ctx, field)
+	case "metric":
+		return ec.fieldContext_Leaderboard_metric(ctx, field)
+	case "period":
+		return ec.fieldContext_Leaderboard_period(ctx, field)
+	case "start":
+		return ec.fieldContext_Leaderboard_start(ctx, field)
+	case "end":
+		return ec.fieldContext_Leaderboard_end(ctx, field)
+	case "computedAt":
+		return ec.fieldContext_Leaderboard_computedAt(ctx, field)
+	case "higherIsBetter":
+		return ec.fieldContext_Leaderboard_higherIsBetter(ctx, field)
+	case "unit":
+		return ec.fieldContext_Leaderboard_unit(ctx, field)
+	case "platformMedian":
+		return ec.fieldContext_Leaderboard_platformMedian(ctx, field)
+	case "minimumVolume":
+		return ec.fieldContext_Leaderboard_minimumVolume(ctx, field)
+	case "rankedCount":
+		return ec.fieldContext_Leaderboard_rankedCount(ctx, field)
+	case "entries":
+		return ec.fieldContext_Leaderboard_entries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Leaderboard", field.Name)
+}
+
+func (ec *executionContext) childFields_LeaderboardEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rank":
+		return ec.fieldContext_LeaderboardEntry_rank(ctx, field)
+	case "previousRank":
+		return ec.fieldContext_LeaderboardEntry_previousRank(ctx, field)
+	case "movement":
+		return ec.fieldContext_LeaderboardEntry_movement(ctx, field)
+	case "subjectId":
+		return ec.fieldContext_LeaderboardEntry_subjectId(ctx, field)
+	case "name":
+		return ec.fieldContext_LeaderboardEntry_name(ctx, field)
+	case "context":
+		return ec.fieldContext_LeaderboardEntry_context(ctx, field)
+	case "value":
+		return ec.fieldContext_LeaderboardEntry_value(ctx, field)
+	case "display":
+		return ec.fieldContext_LeaderboardEntry_display(ctx, field)
+	case "comparison":
+		return ec.fieldContext_LeaderboardEntry_comparison(ctx, field)
+	case "volume":
+		return ec.fieldContext_LeaderboardEntry_volume(ctx, field)
+	case "improve":
+		return ec.fieldContext_LeaderboardEntry_improve(ctx, field)
+	case "improveUrl":
+		return ec.fieldContext_LeaderboardEntry_improveUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeaderboardEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_LeaderboardStanding(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "metric":
+		return ec.fieldContext_LeaderboardStanding_metric(ctx, field)
+	case "period":
+		return ec.fieldContext_LeaderboardStanding_period(ctx, field)
+	case "rank":
+		return ec.fieldContext_LeaderboardStanding_rank(ctx, field)
+	case "rankedCount":
+		return ec.fieldContext_LeaderboardStanding_rankedCount(ctx, field)
+	case "list":
+		return ec.fieldContext_LeaderboardStanding_list(ctx, field)
+	case "value":
+		return ec.fieldContext_LeaderboardStanding_value(ctx, field)
+	case "display":
+		return ec.fieldContext_LeaderboardStanding_display(ctx, field)
+	case "comparison":
+		return ec.fieldContext_LeaderboardStanding_comparison(ctx, field)
+	case "movement":
+		return ec.fieldContext_LeaderboardStanding_movement(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeaderboardStanding", field.Name)
+}
+
 func (ec *executionContext) childFields_LineageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -10779,6 +12573,12 @@ func (ec *executionContext) childFields_Person(ctx context.Context, field graphq
 		return ec.fieldContext_Person_bu(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Person_createdAt(ctx, field)
+	case "budget":
+		return ec.fieldContext_Person_budget(ctx, field)
+	case "health":
+		return ec.fieldContext_Person_health(ctx, field)
+	case "standing":
+		return ec.fieldContext_Person_standing(ctx, field)
 	case "cost":
 		return ec.fieldContext_Person_cost(ctx, field)
 	case "jobs":
@@ -10995,6 +12795,8 @@ func (ec *executionContext) childFields_RateCard(ctx context.Context, field grap
 		return ec.fieldContext_RateCard_memoryGbHour(ctx, field)
 	case "overheadPerMonth":
 		return ec.fieldContext_RateCard_overheadPerMonth(ctx, field)
+	case "storageTbDay":
+		return ec.fieldContext_RateCard_storageTbDay(ctx, field)
 	case "note":
 		return ec.fieldContext_RateCard_note(ctx, field)
 	case "updatedAt":
@@ -11351,6 +13153,16 @@ func (ec *executionContext) childFields_StackVersion(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type StackVersion", field.Name)
 }
 
+func (ec *executionContext) childFields_UpsertBudgetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "budget":
+		return ec.fieldContext_UpsertBudgetPayload_budget(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpsertBudgetPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpsertBudgetPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UpsertRateCardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rateCard":
@@ -11487,6 +13299,22 @@ func (ec *executionContext) childFields_WatermarkThreshold(ctx context.Context, 
 		return ec.fieldContext_WatermarkThreshold_threshold(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WatermarkThreshold", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_WebhookDelivery_state(ctx, field)
+	case "attempts":
+		return ec.fieldContext_WebhookDelivery_attempts(ctx, field)
+	case "lastError":
+		return ec.fieldContext_WebhookDelivery_lastError(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_WebhookDelivery_nextAttemptAt(ctx, field)
+	case "deliveredAt":
+		return ec.fieldContext_WebhookDelivery_deliveredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookDelivery", field.Name)
 }
 
 func (ec *executionContext) childFields_YarnTarget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11627,6 +13455,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_BU_budget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_BU_cost_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11706,6 +13548,20 @@ func (ec *executionContext) field_BU_people_args(ctx context.Context, rawArgs ma
 		return nil, err
 	}
 	args["before"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_BU_standing_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*model.PeriodUnit, error) {
+			return ec.unmarshalOPeriodUnit2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
 	return args, nil
 }
 
@@ -11876,6 +13732,20 @@ func (ec *executionContext) field_Dataset_producer_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["version"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_HealthScore_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
 	return args, nil
 }
 
@@ -12181,6 +14051,20 @@ func (ec *executionContext) field_Mutation_deactivatePerson_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteBudgetInput, error) {
+			return ec.unmarshalNDeleteBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteBudgetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteRateCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12447,6 +14331,20 @@ func (ec *executionContext) field_Mutation_updatePerson_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_upsertBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpsertBudgetInput, error) {
+			return ec.unmarshalNUpsertBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertBudgetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_upsertRateCard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12458,6 +14356,20 @@ func (ec *executionContext) field_Mutation_upsertRateCard_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Person_budget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
 	return args, nil
 }
 
@@ -12502,6 +14414,20 @@ func (ec *executionContext) field_Person_jobs_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["orderBy"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Person_standing_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*model.PeriodUnit, error) {
+			return ec.unmarshalOPeriodUnit2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg0
 	return args, nil
 }
 
@@ -12795,6 +14721,82 @@ func (ec *executionContext) field_Query_bu_args(ctx context.Context, rawArgs map
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_budgetAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BudgetFilter, error) {
+			return ec.unmarshalOBudgetFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_budgets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "month",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["month"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BudgetFilter, error) {
+			return ec.unmarshalOBudgetFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_bus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13067,6 +15069,52 @@ func (ec *executionContext) field_Query_hardwareReliability_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_healthRanking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (model.HealthLevel, error) {
+			return ec.unmarshalNHealthLevel2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "order",
+		func(ctx context.Context, v any) (*model.OrderDirection, error) {
+			return ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["order"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "bu",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bu"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_host_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13234,6 +15282,60 @@ func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["orderBy"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_leaderboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "level",
+		func(ctx context.Context, v any) (model.LeaderboardLevel, error) {
+			return ec.unmarshalNLeaderboardLevel2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardLevel(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["level"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "list",
+		func(ctx context.Context, v any) (model.LeaderboardList, error) {
+			return ec.unmarshalNLeaderboardList2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardList(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["list"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "metric",
+		func(ctx context.Context, v any) (model.LeaderboardMetric, error) {
+			return ec.unmarshalNLeaderboardMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardMetric(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["metric"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "period",
+		func(ctx context.Context, v any) (*model.PeriodUnit, error) {
+			return ec.unmarshalOPeriodUnit2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["period"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "start",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["start"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg5
 	return args, nil
 }
 
@@ -13644,6 +15746,28 @@ func (ec *executionContext) field_Subscription_anomalyRaised_args(ctx context.Co
 		return nil, err
 	}
 	args["minSeverity"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_budgetAlert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "bu",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bu"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "person",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["person"] = arg1
 	return args, nil
 }
 
@@ -15899,6 +18023,126 @@ func (ec *executionContext) fieldContext_BU_active(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("BU", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _BU_budget(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BU_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BU().Budget(ctx, obj, fc.Args["month"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalOBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BU_budget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BU",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BU_budget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BU_health(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BU_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BU().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealthScore) graphql.Marshaler {
+			return ec.marshalOHealthScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BU_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BU",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BU_standing(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BU_standing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BU().Standing(ctx, obj, fc.Args["period"].(*model.PeriodUnit))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LeaderboardStanding) graphql.Marshaler {
+			return ec.marshalNLeaderboardStanding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardStandingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BU_standing(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BU",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeaderboardStanding(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BU_standing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BU_cost(ctx context.Context, field graphql.CollectedField, obj *model.BU) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16781,6 +19025,1332 @@ func (ec *executionContext) fieldContext_BillLine_items(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Budget_id(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Budget_ownerKind(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_ownerKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BudgetOwnerKind) graphql.Marshaler {
+			return ec.marshalNBudgetOwnerKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetOwnerKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_ownerKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "BudgetOwnerKind")
+}
+
+func (ec *executionContext) _Budget_person(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_person(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Person, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Budget",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Budget_bu(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_bu(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bu, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BU) graphql.Marshaler {
+			return ec.marshalOBU2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBU(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_bu(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Budget",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BU(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Budget_validFrom(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Budget_month(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Budget_amount(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Budget_currency(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
+}
+
+func (ec *executionContext) _Budget_thresholds(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_thresholds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Thresholds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_thresholds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Budget_webhookUrl(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_webhookUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebhookURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_webhookUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "String")
+}
+
+func (ec *executionContext) _Budget_spend(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_spend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _Budget_spendPercent(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_spendPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpendPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_spendPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Budget_forecast(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_forecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Forecast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetForecast) graphql.Marshaler {
+			return ec.marshalNBudgetForecast2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetForecast(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_forecast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Budget",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetForecast(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Budget_alerts(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alerts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetAlert) graphql.Marshaler {
+			return ec.marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Budget",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Budget_children(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_children(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Children, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetChild) graphql.Marshaler {
+			return ec.marshalNBudgetChild2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetChildᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_children(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Budget",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetChild(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Budget_editable(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_editable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Editable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_editable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Budget_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Budget_updatedBy(ctx context.Context, field graphql.CollectedField, obj *model.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
+			return ec.marshalOPerson2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Budget",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Person(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlert_id(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _BudgetAlert_budget(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalNBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlert",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlert_month(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetAlert_kind(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BudgetAlertKind) graphql.Marshaler {
+			return ec.marshalNBudgetAlertKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "BudgetAlertKind")
+}
+
+func (ec *executionContext) _BudgetAlert_threshold(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BudgetAlert_value(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetAlert_amount(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetAlert_raisedAt(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_raisedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RaisedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_raisedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetAlert_webhook(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlert_webhook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Webhook, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WebhookDelivery) graphql.Marshaler {
+			return ec.marshalOWebhookDelivery2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWebhookDelivery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlert_webhook(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlert",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WebhookDelivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlertConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlertConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetAlertEdge) graphql.Marshaler {
+			return ec.marshalNBudgetAlertEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlertConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlertConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlertEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlertConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlertConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlertConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlertConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetAlertConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlertConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlertConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlertConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BudgetAlertEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlertEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlertEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlertEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetAlertEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _BudgetAlertEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BudgetAlertEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetAlertEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetAlert) graphql.Marshaler {
+			return ec.marshalNBudgetAlert2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetAlertEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetAlertEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetChild_bu(ctx context.Context, field graphql.CollectedField, obj *model.BudgetChild) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetChild_bu(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bu, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BU) graphql.Marshaler {
+			return ec.marshalNBU2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBU(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetChild_bu(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetChild",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BU(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetChild_spend(ctx context.Context, field graphql.CollectedField, obj *model.BudgetChild) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetChild_spend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spend, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetChild_spend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetChild", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetChild_budget(ctx context.Context, field graphql.CollectedField, obj *model.BudgetChild) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetChild_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalOBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetChild_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetChild",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BudgetConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetEdge) graphql.Marshaler {
+			return ec.marshalNBudgetEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BudgetConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.BudgetConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BudgetDay_day(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDay", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetDay_actual(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDay_actual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDay_actual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDay", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetDay_forecast(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDay_forecast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Forecast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDay_forecast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDay", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetDay_cumulative(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDay_cumulative(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cumulative, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDay_cumulative(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDay", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BudgetEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _BudgetEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BudgetEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalNBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetForecast_method(ctx context.Context, field graphql.CollectedField, obj *model.BudgetForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetForecast_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetForecast_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetForecast", field, false, false, "String")
+}
+
+func (ec *executionContext) _BudgetForecast_endOfMonth(ctx context.Context, field graphql.CollectedField, obj *model.BudgetForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetForecast_endOfMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndOfMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetForecast_endOfMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetForecast", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetForecast_low(ctx context.Context, field graphql.CollectedField, obj *model.BudgetForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetForecast_low(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Low, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetForecast_low(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetForecast", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetForecast_high(ctx context.Context, field graphql.CollectedField, obj *model.BudgetForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetForecast_high(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.High, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetForecast_high(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetForecast", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _BudgetForecast_runsOutOn(ctx context.Context, field graphql.CollectedField, obj *model.BudgetForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetForecast_runsOutOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunsOutOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetForecast_runsOutOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetForecast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BudgetForecast_measuredErrorPercent(ctx context.Context, field graphql.CollectedField, obj *model.BudgetForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetForecast_measuredErrorPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeasuredErrorPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetForecast_measuredErrorPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetForecast", field, false, false, "Float")
+}
+
+func (ec *executionContext) _BudgetForecast_days(ctx context.Context, field graphql.CollectedField, obj *model.BudgetForecast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetForecast_days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetDay) graphql.Marshaler {
+			return ec.marshalNBudgetDay2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetForecast_days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetForecast",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Cluster_id(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17110,6 +20680,38 @@ func (ec *executionContext) fieldContext_Cluster_hosts(ctx context.Context, fiel
 	if fc.Args, err = ec.field_Cluster_hosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_health(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealthScore) graphql.Marshaler {
+			return ec.marshalOHealthScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthScore(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -19006,6 +22608,70 @@ func (ec *executionContext) fieldContext_DatasetEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _DeleteBudgetPayload_budget(ctx context.Context, field graphql.CollectedField, obj *model.DeleteBudgetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteBudgetPayload_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalOBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteBudgetPayload_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteBudgetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeleteBudgetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteBudgetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteBudgetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteBudgetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteBudgetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DeleteRateCardPayload_rateCard(ctx context.Context, field graphql.CollectedField, obj *model.DeleteRateCardPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19777,6 +23443,472 @@ func (ec *executionContext) fieldContext_HardwareFaultEdge_node(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _HealthComponent_name(ctx context.Context, field graphql.CollectedField, obj *model.HealthComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthComponent_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthComponent_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthComponent", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthComponent_weight(ctx context.Context, field graphql.CollectedField, obj *model.HealthComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthComponent_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthComponent_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthComponent", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HealthComponent_score(ctx context.Context, field graphql.CollectedField, obj *model.HealthComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthComponent_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthComponent_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthComponent", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HealthComponent_lostPoints(ctx context.Context, field graphql.CollectedField, obj *model.HealthComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthComponent_lostPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LostPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthComponent_lostPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthComponent", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HealthComponent_reason(ctx context.Context, field graphql.CollectedField, obj *model.HealthComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthComponent_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthComponent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthComponent", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthPoint_day(ctx context.Context, field graphql.CollectedField, obj *model.HealthPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthPoint_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthPoint_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HealthPoint_score(ctx context.Context, field graphql.CollectedField, obj *model.HealthPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthPoint_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthPoint_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HealthRankingEntry_rank(ctx context.Context, field graphql.CollectedField, obj *model.HealthRankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthRankingEntry_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthRankingEntry_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthRankingEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HealthRankingEntry_subjectId(ctx context.Context, field graphql.CollectedField, obj *model.HealthRankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthRankingEntry_subjectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthRankingEntry_subjectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthRankingEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _HealthRankingEntry_name(ctx context.Context, field graphql.CollectedField, obj *model.HealthRankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthRankingEntry_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthRankingEntry_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthRankingEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthRankingEntry_score(ctx context.Context, field graphql.CollectedField, obj *model.HealthRankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthRankingEntry_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthRankingEntry_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthRankingEntry", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HealthRankingEntry_grade(ctx context.Context, field graphql.CollectedField, obj *model.HealthRankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthRankingEntry_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthRankingEntry_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthRankingEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthRankingEntry_worstComponent(ctx context.Context, field graphql.CollectedField, obj *model.HealthRankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthRankingEntry_worstComponent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WorstComponent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealthRankingEntry_worstComponent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthRankingEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthRankingEntry_reason(ctx context.Context, field graphql.CollectedField, obj *model.HealthRankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthRankingEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealthRankingEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthRankingEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthScore_score(ctx context.Context, field graphql.CollectedField, obj *model.HealthScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthScore_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthScore_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthScore", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HealthScore_grade(ctx context.Context, field graphql.CollectedField, obj *model.HealthScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthScore_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthScore_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthScore", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthScore_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.HealthScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthScore_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthScore_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthScore", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HealthScore_components(ctx context.Context, field graphql.CollectedField, obj *model.HealthScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthScore_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Components, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealthComponent) graphql.Marshaler {
+			return ec.marshalNHealthComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthComponentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthScore_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealthScore",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthComponent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealthScore_history(ctx context.Context, field graphql.CollectedField, obj *model.HealthScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthScore_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealthPoint) graphql.Marshaler {
+			return ec.marshalNHealthPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthScore_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealthScore",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_HealthScore_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Host_id(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20355,6 +24487,38 @@ func (ec *executionContext) fieldContext_Host_lifecycle(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HostLifecycle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_health(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Host().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealthScore) graphql.Marshaler {
+			return ec.marshalOHealthScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Host_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthScore(ctx, field)
 		},
 	}
 	return fc, nil
@@ -23008,6 +27172,38 @@ func (ec *executionContext) fieldContext_Job_cluster(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Job_health(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealthScore) graphql.Marshaler {
+			return ec.marshalOHealthScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Job_findings(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24631,6 +28827,797 @@ func (ec *executionContext) _KindCount_hosts(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_KindCount_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KindCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Leaderboard_level(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.LeaderboardLevel) graphql.Marshaler {
+			return ec.marshalNLeaderboardLevel2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "LeaderboardLevel")
+}
+
+func (ec *executionContext) _Leaderboard_list(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_list(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.List, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.LeaderboardList) graphql.Marshaler {
+			return ec.marshalNLeaderboardList2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardList(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_list(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "LeaderboardList")
+}
+
+func (ec *executionContext) _Leaderboard_metric(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.LeaderboardMetric) graphql.Marshaler {
+			return ec.marshalNLeaderboardMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardMetric(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "LeaderboardMetric")
+}
+
+func (ec *executionContext) _Leaderboard_period(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PeriodUnit) graphql.Marshaler {
+			return ec.marshalNPeriodUnit2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "PeriodUnit")
+}
+
+func (ec *executionContext) _Leaderboard_start(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Leaderboard_end(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Leaderboard_computedAt(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_computedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ComputedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_computedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Leaderboard_higherIsBetter(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_higherIsBetter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HigherIsBetter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_higherIsBetter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Leaderboard_unit(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "String")
+}
+
+func (ec *executionContext) _Leaderboard_platformMedian(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_platformMedian(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformMedian, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_platformMedian(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Leaderboard_minimumVolume(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_minimumVolume(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinimumVolume, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_minimumVolume(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "String")
+}
+
+func (ec *executionContext) _Leaderboard_rankedCount(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_rankedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RankedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_rankedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leaderboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Leaderboard_entries(ctx context.Context, field graphql.CollectedField, obj *model.Leaderboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leaderboard_entries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LeaderboardEntry) graphql.Marshaler {
+			return ec.marshalNLeaderboardEntry2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leaderboard_entries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Leaderboard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeaderboardEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeaderboardEntry_rank(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeaderboardEntry_previousRank(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_previousRank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousRank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_previousRank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeaderboardEntry_movement(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_movement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Movement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_movement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeaderboardEntry_subjectId(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_subjectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_subjectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LeaderboardEntry_name(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardEntry_context(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_context(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Context, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_context(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardEntry_value(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Float")
+}
+
+func (ec *executionContext) _LeaderboardEntry_display(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_display(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Display, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardEntry_comparison(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_comparison(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comparison, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_comparison(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardEntry_volume(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_volume(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Volume, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_volume(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "Float")
+}
+
+func (ec *executionContext) _LeaderboardEntry_improve(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_improve(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Improve, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_improve(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardEntry_improveUrl(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardEntry_improveUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImproveURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardEntry_improveUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardStanding_metric(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_metric(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Metric, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.LeaderboardMetric) graphql.Marshaler {
+			return ec.marshalNLeaderboardMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardMetric(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_metric(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "LeaderboardMetric")
+}
+
+func (ec *executionContext) _LeaderboardStanding_period(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PeriodUnit) graphql.Marshaler {
+			return ec.marshalNPeriodUnit2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "PeriodUnit")
+}
+
+func (ec *executionContext) _LeaderboardStanding_rank(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeaderboardStanding_rankedCount(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_rankedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RankedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_rankedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeaderboardStanding_list(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_list(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.List, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeaderboardList) graphql.Marshaler {
+			return ec.marshalOLeaderboardList2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardList(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_list(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "LeaderboardList")
+}
+
+func (ec *executionContext) _LeaderboardStanding_value(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "Float")
+}
+
+func (ec *executionContext) _LeaderboardStanding_display(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_display(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Display, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_display(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardStanding_comparison(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_comparison(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comparison, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_comparison(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeaderboardStanding_movement(ctx context.Context, field graphql.CollectedField, obj *model.LeaderboardStanding) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeaderboardStanding_movement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Movement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeaderboardStanding_movement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeaderboardStanding", field, false, false, "Int")
 }
 
 func (ec *executionContext) _LineageEdge_kind(ctx context.Context, field graphql.CollectedField, obj *model.LineageEdge) (ret graphql.Marshaler) {
@@ -26432,6 +31419,94 @@ func (ec *executionContext) fieldContext_Mutation_createEnrollmentToken(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_upsertBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_upsertBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpsertBudget(ctx, fc.Args["input"].(model.UpsertBudgetInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpsertBudgetPayload) graphql.Marshaler {
+			return ec.marshalNUpsertBudgetPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertBudgetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_upsertBudget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpsertBudgetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_upsertBudget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteBudget(ctx, fc.Args["input"].(model.DeleteBudgetInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteBudgetPayload) graphql.Marshaler {
+			return ec.marshalNDeleteBudgetPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteBudgetPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteBudget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteBudgetPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteBudget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_reportHardwareFault(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27436,6 +32511,126 @@ func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Person_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Person", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Person_budget(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Person().Budget(ctx, obj, fc.Args["month"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalOBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_budget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Person_budget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_health(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Person().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealthScore) graphql.Marshaler {
+			return ec.marshalOHealthScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthScore(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Person_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Person_standing(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Person_standing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Person().Standing(ctx, obj, fc.Args["period"].(*model.PeriodUnit))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LeaderboardStanding) graphql.Marshaler {
+			return ec.marshalNLeaderboardStanding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardStandingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Person_standing(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Person",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeaderboardStanding(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Person_standing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Person_cost(ctx context.Context, field graphql.CollectedField, obj *model.Person) (ret graphql.Marshaler) {
@@ -28840,6 +34035,94 @@ func (ec *executionContext) fieldContext_Query_apiTokens(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_budgets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Budgets(ctx, fc.Args["month"].(*time.Time), fc.Args["filter"].(*model.BudgetFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetConnection) graphql.Marshaler {
+			return ec.marshalNBudgetConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_budgetAlerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetAlerts(ctx, fc.Args["month"].(*time.Time), fc.Args["filter"].(*model.BudgetFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetAlertConnection) graphql.Marshaler {
+			return ec.marshalNBudgetAlertConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlertConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_hardwareFaults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29016,6 +34299,50 @@ func (ec *executionContext) fieldContext_Query_hostsToReplace(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_healthRanking(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_healthRanking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HealthRanking(ctx, fc.Args["level"].(model.HealthLevel), fc.Args["order"].(*model.OrderDirection), fc.Args["cluster"].(*string), fc.Args["bu"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealthRankingEntry) graphql.Marshaler {
+			return ec.marshalNHealthRankingEntry2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthRankingEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_healthRanking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthRankingEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_healthRanking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_machineClustering(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29098,6 +34425,50 @@ func (ec *executionContext) fieldContext_Query_anomalies(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_anomalies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_leaderboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_leaderboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Leaderboard(ctx, fc.Args["level"].(model.LeaderboardLevel), fc.Args["list"].(model.LeaderboardList), fc.Args["metric"].(model.LeaderboardMetric), fc.Args["period"].(*model.PeriodUnit), fc.Args["start"].(*time.Time), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Leaderboard) graphql.Marshaler {
+			return ec.marshalNLeaderboard2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_leaderboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Leaderboard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_leaderboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -31074,6 +36445,29 @@ func (ec *executionContext) _RateCard_overheadPerMonth(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_RateCard_overheadPerMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RateCard", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _RateCard_storageTbDay(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCard_storageTbDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RateCard().StorageTbDay(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCard_storageTbDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateCard", field, true, true, "Decimal")
 }
 
 func (ec *executionContext) _RateCard_note(ctx context.Context, field graphql.CollectedField, obj *model.RateCard) (ret graphql.Marshaler) {
@@ -34004,6 +39398,50 @@ func (ec *executionContext) fieldContext_Subscription_hostStateChanged(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_budgetAlert(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_budgetAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().BudgetAlert(ctx, fc.Args["bu"].(*string), fc.Args["person"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetAlert) graphql.Marshaler {
+			return ec.marshalNBudgetAlert2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_budgetAlert(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_budgetAlert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_anomalyRaised(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -34119,6 +39557,70 @@ func (ec *executionContext) fieldContext_Subscription_platformPulse(_ context.Co
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PlatformPulse(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpsertBudgetPayload_budget(ctx context.Context, field graphql.CollectedField, obj *model.UpsertBudgetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpsertBudgetPayload_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+			return ec.marshalOBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpsertBudgetPayload_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpsertBudgetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpsertBudgetPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UpsertBudgetPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpsertBudgetPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpsertBudgetPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpsertBudgetPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -35202,6 +40704,121 @@ func (ec *executionContext) _WatermarkThreshold_threshold(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_WatermarkThreshold_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WatermarkThreshold", field, false, false, "Float")
+}
+
+func (ec *executionContext) _WebhookDelivery_state(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookDelivery_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WebhookState) graphql.Marshaler {
+			return ec.marshalNWebhookState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWebhookState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookDelivery_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "WebhookState")
+}
+
+func (ec *executionContext) _WebhookDelivery_attempts(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookDelivery_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookDelivery_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WebhookDelivery_lastError(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookDelivery_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookDelivery_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "String")
+}
+
+func (ec *executionContext) _WebhookDelivery_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookDelivery_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookDelivery_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WebhookDelivery_deliveredAt(ctx context.Context, field graphql.CollectedField, obj *model.WebhookDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WebhookDelivery_deliveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeliveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WebhookDelivery_deliveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WebhookDelivery", field, false, false, "Time")
 }
 
 func (ec *executionContext) _YarnTarget_cluster(ctx context.Context, field graphql.CollectedField, obj *model.YarnTarget) (ret graphql.Marshaler) {
@@ -36841,6 +42458,62 @@ func UnmarshalBillPeriodInput(ctx context.Context, raw any) (model.BillPeriodInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBudgetFilter(ctx context.Context, obj any) (model.BudgetFilter, error) {
+	var it model.BudgetFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"bu", "person", "ownerKind"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "bu":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bu"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bu = data
+		case "person":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("person"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Person = data
+		case "ownerKind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ownerKind"))
+			data, err := ec.unmarshalOBudgetOwnerKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetOwnerKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OwnerKind = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBudgetFilter unmarshals raw into the BudgetFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBudgetFilter(ctx context.Context, raw any) (model.BudgetFilter, error) {
+	var out model.BudgetFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BudgetFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputClusterFilter(ctx context.Context, obj any) (model.ClusterFilter, error) {
 	var it model.ClusterFilter
 	if obj == nil {
@@ -37378,6 +43051,48 @@ func (ec *executionContext) unmarshalInputDeactivatePersonInput(ctx context.Cont
 func UnmarshalDeactivatePersonInput(ctx context.Context, raw any) (model.DeactivatePersonInput, error) {
 	var out model.DeactivatePersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeactivatePersonInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteBudgetInput(ctx context.Context, obj any) (model.DeleteBudgetInput, error) {
+	var it model.DeleteBudgetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteBudgetInput unmarshals raw into the DeleteBudgetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteBudgetInput(ctx context.Context, raw any) (model.DeleteBudgetInput, error) {
+	var out model.DeleteBudgetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteBudgetInput", raw, &out)
 	return out, err
 }
 
@@ -39156,6 +44871,83 @@ func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (model.UpdatePerso
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpsertBudgetInput(ctx context.Context, obj any) (model.UpsertBudgetInput, error) {
+	var it model.UpsertBudgetInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"person", "bu", "month", "amount", "thresholds", "webhookUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "person":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("person"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Person = data
+		case "bu":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bu"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bu = data
+		case "month":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("month"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Month = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "thresholds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("thresholds"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Thresholds = data
+		case "webhookUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webhookUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WebhookURL = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpsertBudgetInput unmarshals raw into the UpsertBudgetInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpsertBudgetInput(ctx context.Context, raw any) (model.UpsertBudgetInput, error) {
+	var out model.UpsertBudgetInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpsertBudgetInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpsertRateCardInput(ctx context.Context, obj any) (model.UpsertRateCardInput, error) {
 	var it model.UpsertRateCardInput
 	if obj == nil {
@@ -39167,7 +44959,7 @@ func (ec *executionContext) unmarshalInputUpsertRateCardInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "clusterKind", "cluster", "validFrom", "validTo", "coreHour", "memoryGbHour", "overheadPerMonth", "note"}
+	fieldsInOrder := [...]string{"id", "clusterKind", "cluster", "validFrom", "validTo", "coreHour", "memoryGbHour", "overheadPerMonth", "storageTbDay", "note"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -39230,6 +45022,13 @@ func (ec *executionContext) unmarshalInputUpsertRateCardInput(ctx context.Contex
 				return it, err
 			}
 			it.OverheadPerMonth = data
+		case "storageTbDay":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("storageTbDay"))
+			data, err := ec.unmarshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StorageTbDay = data
 		case "note":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -39373,6 +45172,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Cluster(ctx, sel, obj)
+	case model.BudgetAlert:
+		return ec._BudgetAlert(ctx, sel, &obj)
+	case *model.BudgetAlert:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._BudgetAlert(ctx, sel, obj)
+	case model.Budget:
+		return ec._Budget(ctx, sel, &obj)
+	case *model.Budget:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Budget(ctx, sel, obj)
 	case model.BU:
 		return ec._BU(ctx, sel, &obj)
 	case *model.BU:
@@ -40210,6 +46023,24 @@ func (ec *executionContext) _BU(ctx context.Context, sel ast.SelectionSet, obj *
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "budget":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BU_budget(ctx, field, obj)
+				})
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BU_health(ctx, field, obj)
+				})
+		case "standing":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BU_standing(ctx, field, obj)
+				})
 		case "cost":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -40563,6 +46394,513 @@ func (ec *executionContext) _BillLine(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var budgetImplementors = []string{"Budget", "Node"}
+
+func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, obj *model.Budget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Budget")
+		case "id":
+			out.Values[i] = ec._Budget_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ownerKind":
+			out.Values[i] = ec._Budget_ownerKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "person":
+			out.Values[i] = ec._Budget_person(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "bu":
+			out.Values[i] = ec._Budget_bu(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "validFrom":
+			out.Values[i] = ec._Budget_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._Budget_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._Budget_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Budget_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "thresholds":
+			out.Values[i] = ec._Budget_thresholds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "webhookUrl":
+			out.Values[i] = ec._Budget_webhookUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "spend":
+			out.Values[i] = ec._Budget_spend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spendPercent":
+			out.Values[i] = ec._Budget_spendPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecast":
+			out.Values[i] = ec._Budget_forecast(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alerts":
+			out.Values[i] = ec._Budget_alerts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "children":
+			out.Values[i] = ec._Budget_children(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "editable":
+			out.Values[i] = ec._Budget_editable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Budget_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedBy":
+			out.Values[i] = ec._Budget_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetAlertImplementors = []string{"BudgetAlert", "Node"}
+
+func (ec *executionContext) _BudgetAlert(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetAlert")
+		case "id":
+			out.Values[i] = ec._BudgetAlert_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budget":
+			out.Values[i] = ec._BudgetAlert_budget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "month":
+			out.Values[i] = ec._BudgetAlert_month(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._BudgetAlert_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._BudgetAlert_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._BudgetAlert_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._BudgetAlert_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "raisedAt":
+			out.Values[i] = ec._BudgetAlert_raisedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "webhook":
+			out.Values[i] = ec._BudgetAlert_webhook(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetAlertConnectionImplementors = []string{"BudgetAlertConnection"}
+
+func (ec *executionContext) _BudgetAlertConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetAlertConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetAlertConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetAlertConnection")
+		case "edges":
+			out.Values[i] = ec._BudgetAlertConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._BudgetAlertConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._BudgetAlertConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetAlertEdgeImplementors = []string{"BudgetAlertEdge"}
+
+func (ec *executionContext) _BudgetAlertEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetAlertEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetAlertEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetAlertEdge")
+		case "cursor":
+			out.Values[i] = ec._BudgetAlertEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._BudgetAlertEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetChildImplementors = []string{"BudgetChild"}
+
+func (ec *executionContext) _BudgetChild(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetChild) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetChildImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetChild")
+		case "bu":
+			out.Values[i] = ec._BudgetChild_bu(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spend":
+			out.Values[i] = ec._BudgetChild_spend(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budget":
+			out.Values[i] = ec._BudgetChild_budget(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetConnectionImplementors = []string{"BudgetConnection"}
+
+func (ec *executionContext) _BudgetConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetConnection")
+		case "edges":
+			out.Values[i] = ec._BudgetConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._BudgetConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._BudgetConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetDayImplementors = []string{"BudgetDay"}
+
+func (ec *executionContext) _BudgetDay(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetDay) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetDay")
+		case "day":
+			out.Values[i] = ec._BudgetDay_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actual":
+			out.Values[i] = ec._BudgetDay_actual(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "forecast":
+			out.Values[i] = ec._BudgetDay_forecast(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cumulative":
+			out.Values[i] = ec._BudgetDay_cumulative(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetEdgeImplementors = []string{"BudgetEdge"}
+
+func (ec *executionContext) _BudgetEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetEdge")
+		case "cursor":
+			out.Values[i] = ec._BudgetEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._BudgetEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetForecastImplementors = []string{"BudgetForecast"}
+
+func (ec *executionContext) _BudgetForecast(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetForecast) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetForecastImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetForecast")
+		case "method":
+			out.Values[i] = ec._BudgetForecast_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endOfMonth":
+			out.Values[i] = ec._BudgetForecast_endOfMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "low":
+			out.Values[i] = ec._BudgetForecast_low(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "high":
+			out.Values[i] = ec._BudgetForecast_high(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runsOutOn":
+			out.Values[i] = ec._BudgetForecast_runsOutOn(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "measuredErrorPercent":
+			out.Values[i] = ec._BudgetForecast_measuredErrorPercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "days":
+			out.Values[i] = ec._BudgetForecast_days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var clusterImplementors = []string{"Cluster", "Node"}
 
 func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, obj *model.Cluster) graphql.Marshaler {
@@ -40638,6 +46976,12 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_hosts(ctx, field, obj)
+				})
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_health(ctx, field, obj)
 				})
 		case "anomalyAnalysis":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -41421,6 +47765,44 @@ func (ec *executionContext) _DatasetEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var deleteBudgetPayloadImplementors = []string{"DeleteBudgetPayload"}
+
+func (ec *executionContext) _DeleteBudgetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteBudgetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteBudgetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteBudgetPayload")
+		case "budget":
+			out.Values[i] = ec._DeleteBudgetPayload_budget(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DeleteBudgetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deleteRateCardPayloadImplementors = []string{"DeleteRateCardPayload"}
 
 func (ec *executionContext) _DeleteRateCardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteRateCardPayload) graphql.Marshaler {
@@ -41770,6 +48152,213 @@ func (ec *executionContext) _HardwareFaultEdge(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var healthComponentImplementors = []string{"HealthComponent"}
+
+func (ec *executionContext) _HealthComponent(ctx context.Context, sel ast.SelectionSet, obj *model.HealthComponent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthComponentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealthComponent")
+		case "name":
+			out.Values[i] = ec._HealthComponent_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._HealthComponent_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._HealthComponent_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lostPoints":
+			out.Values[i] = ec._HealthComponent_lostPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._HealthComponent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healthPointImplementors = []string{"HealthPoint"}
+
+func (ec *executionContext) _HealthPoint(ctx context.Context, sel ast.SelectionSet, obj *model.HealthPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealthPoint")
+		case "day":
+			out.Values[i] = ec._HealthPoint_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._HealthPoint_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healthRankingEntryImplementors = []string{"HealthRankingEntry"}
+
+func (ec *executionContext) _HealthRankingEntry(ctx context.Context, sel ast.SelectionSet, obj *model.HealthRankingEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthRankingEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealthRankingEntry")
+		case "rank":
+			out.Values[i] = ec._HealthRankingEntry_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subjectId":
+			out.Values[i] = ec._HealthRankingEntry_subjectId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._HealthRankingEntry_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._HealthRankingEntry_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grade":
+			out.Values[i] = ec._HealthRankingEntry_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "worstComponent":
+			out.Values[i] = ec._HealthRankingEntry_worstComponent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._HealthRankingEntry_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healthScoreImplementors = []string{"HealthScore"}
+
+func (ec *executionContext) _HealthScore(ctx context.Context, sel ast.SelectionSet, obj *model.HealthScore) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthScoreImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealthScore")
+		case "score":
+			out.Values[i] = ec._HealthScore_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grade":
+			out.Values[i] = ec._HealthScore_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._HealthScore_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "components":
+			out.Values[i] = ec._HealthScore_components(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "history":
+			out.Values[i] = ec._HealthScore_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var hostImplementors = []string{"Host", "Node"}
 
 func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj *model.Host) graphql.Marshaler {
@@ -41900,6 +48489,12 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_lifecycle(ctx, field, obj)
+				})
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_health(ctx, field, obj)
 				})
 		case "anomalies":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -42915,6 +49510,12 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_cluster(ctx, field, obj)
 				})
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_health(ctx, field, obj)
+				})
 		case "findings":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -43620,6 +50221,260 @@ func (ec *executionContext) _KindCount(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var leaderboardImplementors = []string{"Leaderboard"}
+
+func (ec *executionContext) _Leaderboard(ctx context.Context, sel ast.SelectionSet, obj *model.Leaderboard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leaderboardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Leaderboard")
+		case "level":
+			out.Values[i] = ec._Leaderboard_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "list":
+			out.Values[i] = ec._Leaderboard_list(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "metric":
+			out.Values[i] = ec._Leaderboard_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "period":
+			out.Values[i] = ec._Leaderboard_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "start":
+			out.Values[i] = ec._Leaderboard_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._Leaderboard_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computedAt":
+			out.Values[i] = ec._Leaderboard_computedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "higherIsBetter":
+			out.Values[i] = ec._Leaderboard_higherIsBetter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unit":
+			out.Values[i] = ec._Leaderboard_unit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "platformMedian":
+			out.Values[i] = ec._Leaderboard_platformMedian(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "minimumVolume":
+			out.Values[i] = ec._Leaderboard_minimumVolume(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rankedCount":
+			out.Values[i] = ec._Leaderboard_rankedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entries":
+			out.Values[i] = ec._Leaderboard_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leaderboardEntryImplementors = []string{"LeaderboardEntry"}
+
+func (ec *executionContext) _LeaderboardEntry(ctx context.Context, sel ast.SelectionSet, obj *model.LeaderboardEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leaderboardEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeaderboardEntry")
+		case "rank":
+			out.Values[i] = ec._LeaderboardEntry_rank(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousRank":
+			out.Values[i] = ec._LeaderboardEntry_previousRank(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "movement":
+			out.Values[i] = ec._LeaderboardEntry_movement(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "subjectId":
+			out.Values[i] = ec._LeaderboardEntry_subjectId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._LeaderboardEntry_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "context":
+			out.Values[i] = ec._LeaderboardEntry_context(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._LeaderboardEntry_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "display":
+			out.Values[i] = ec._LeaderboardEntry_display(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "comparison":
+			out.Values[i] = ec._LeaderboardEntry_comparison(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "volume":
+			out.Values[i] = ec._LeaderboardEntry_volume(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "improve":
+			out.Values[i] = ec._LeaderboardEntry_improve(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "improveUrl":
+			out.Values[i] = ec._LeaderboardEntry_improveUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leaderboardStandingImplementors = []string{"LeaderboardStanding"}
+
+func (ec *executionContext) _LeaderboardStanding(ctx context.Context, sel ast.SelectionSet, obj *model.LeaderboardStanding) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leaderboardStandingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeaderboardStanding")
+		case "metric":
+			out.Values[i] = ec._LeaderboardStanding_metric(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "period":
+			out.Values[i] = ec._LeaderboardStanding_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rank":
+			out.Values[i] = ec._LeaderboardStanding_rank(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rankedCount":
+			out.Values[i] = ec._LeaderboardStanding_rankedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "list":
+			out.Values[i] = ec._LeaderboardStanding_list(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._LeaderboardStanding_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "display":
+			out.Values[i] = ec._LeaderboardStanding_display(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "comparison":
+			out.Values[i] = ec._LeaderboardStanding_comparison(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "movement":
+			out.Values[i] = ec._LeaderboardStanding_movement(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var lineageEdgeImplementors = []string{"LineageEdge"}
 
 func (ec *executionContext) _LineageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LineageEdge) graphql.Marshaler {
@@ -44163,6 +51018,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "upsertBudget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_upsertBudget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteBudget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteBudget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "reportHardwareFault":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reportHardwareFault(ctx, field)
@@ -44434,6 +51303,24 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "budget":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_budget(ctx, field, obj)
+				})
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_health(ctx, field, obj)
+				})
+		case "standing":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Person_standing(ctx, field, obj)
+				})
 		case "cost":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -44828,6 +51715,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiTokens(ctx, field)
 				})
+		case "budgets":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_budgets(ctx, field)
+				})
+		case "budgetAlerts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_budgetAlerts(ctx, field)
+				})
 		case "hardwareFaults":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -44852,6 +51751,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_hostsToReplace(ctx, field)
 				})
+		case "healthRanking":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_healthRanking(ctx, field)
+				})
 		case "machineClustering":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -44863,6 +51768,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_anomalies(ctx, field)
+				})
+		case "leaderboard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_leaderboard(ctx, field)
 				})
 		case "currency":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -45441,6 +52352,12 @@ func (ec *executionContext) _RateCard(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "storageTbDay":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RateCard_storageTbDay(ctx, field, obj)
+				})
 		case "note":
 			out.Values[i] = ec._RateCard_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -46651,6 +53568,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "hostStateChanged":
 		return ec._Subscription_hostStateChanged(ctx, fields[0])
+	case "budgetAlert":
+		return ec._Subscription_budgetAlert(ctx, fields[0])
 	case "anomalyRaised":
 		return ec._Subscription_anomalyRaised(ctx, fields[0])
 	case "watermarkUpdated":
@@ -46660,6 +53579,44 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var upsertBudgetPayloadImplementors = []string{"UpsertBudgetPayload"}
+
+func (ec *executionContext) _UpsertBudgetPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpsertBudgetPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, upsertBudgetPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpsertBudgetPayload")
+		case "budget":
+			out.Values[i] = ec._UpsertBudgetPayload_budget(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UpsertBudgetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var upsertRateCardPayloadImplementors = []string{"UpsertRateCardPayload"}
@@ -47092,6 +54049,59 @@ func (ec *executionContext) _WatermarkThreshold(ctx context.Context, sel ast.Sel
 		case "threshold":
 			out.Values[i] = ec._WatermarkThreshold_threshold(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var webhookDeliveryImplementors = []string{"WebhookDelivery"}
+
+func (ec *executionContext) _WebhookDelivery(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookDelivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, webhookDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WebhookDelivery")
+		case "state":
+			out.Values[i] = ec._WebhookDelivery_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._WebhookDelivery_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._WebhookDelivery_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._WebhookDelivery_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "deliveredAt":
+			out.Values[i] = ec._WebhookDelivery_deliveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -48027,6 +55037,178 @@ func (ec *executionContext) marshalNBoolean2ᚕboolᚄ(ctx context.Context, sel 
 	return ret
 }
 
+func (ec *executionContext) marshalNBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx context.Context, sel ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Budget!")
+		return graphql.Null
+	}
+	return ec._Budget(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetAlert2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetAlert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetAlert2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetAlert2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlert(ctx context.Context, sel ast.SelectionSet, v *model.BudgetAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetAlert!")
+		return graphql.Null
+	}
+	return ec._BudgetAlert(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetAlertConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertConnection(ctx context.Context, sel ast.SelectionSet, v *model.BudgetAlertConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetAlertConnection!")
+		return graphql.Null
+	}
+	return ec._BudgetAlertConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetAlertEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetAlertEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetAlertEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetAlertEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertEdge(ctx context.Context, sel ast.SelectionSet, v *model.BudgetAlertEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetAlertEdge!")
+		return graphql.Null
+	}
+	return ec._BudgetAlertEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBudgetAlertKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertKind(ctx context.Context, v any) (model.BudgetAlertKind, error) {
+	var res model.BudgetAlertKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetAlertKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetAlertKind(ctx context.Context, sel ast.SelectionSet, v model.BudgetAlertKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNBudgetChild2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetChildᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetChild) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetChild2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetChild(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetChild2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetChild(ctx context.Context, sel ast.SelectionSet, v *model.BudgetChild) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetChild!")
+		return graphql.Null
+	}
+	return ec._BudgetChild(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetConnection(ctx context.Context, sel ast.SelectionSet, v *model.BudgetConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetConnection!")
+		return graphql.Null
+	}
+	return ec._BudgetConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetDay2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetDayᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetDay) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetDay2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetDay2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetDay(ctx context.Context, sel ast.SelectionSet, v *model.BudgetDay) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetDay!")
+		return graphql.Null
+	}
+	return ec._BudgetDay(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.BudgetEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetEdge(ctx context.Context, sel ast.SelectionSet, v *model.BudgetEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetEdge!")
+		return graphql.Null
+	}
+	return ec._BudgetEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetForecast2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetForecast(ctx context.Context, sel ast.SelectionSet, v *model.BudgetForecast) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BudgetForecast!")
+		return graphql.Null
+	}
+	return ec._BudgetForecast(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBudgetOwnerKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetOwnerKind(ctx context.Context, v any) (model.BudgetOwnerKind, error) {
+	var res model.BudgetOwnerKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetOwnerKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetOwnerKind(ctx context.Context, sel ast.SelectionSet, v model.BudgetOwnerKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNCluster2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Cluster) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -48342,6 +55524,19 @@ func (ec *executionContext) marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgr
 	return v
 }
 
+func (ec *executionContext) unmarshalNDeleteBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteBudgetInput(ctx context.Context, v any) (model.DeleteBudgetInput, error) {
+	res, err := ec.unmarshalInputDeleteBudgetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteBudgetPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteBudgetPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteBudgetPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteBudgetPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteBudgetPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDeleteRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardInput(ctx context.Context, v any) (model.DeleteRateCardInput, error) {
 	res, err := ec.unmarshalInputDeleteRateCardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -48574,6 +55769,88 @@ func (ec *executionContext) marshalNHardwareFaultEdge2ᚖgithubᚗcomᚋteslaops
 		return graphql.Null
 	}
 	return ec._HardwareFaultEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealthComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HealthComponent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealthComponent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthComponent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHealthComponent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthComponent(ctx context.Context, sel ast.SelectionSet, v *model.HealthComponent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealthComponent!")
+		return graphql.Null
+	}
+	return ec._HealthComponent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHealthLevel2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthLevel(ctx context.Context, v any) (model.HealthLevel, error) {
+	var res model.HealthLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHealthLevel2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthLevel(ctx context.Context, sel ast.SelectionSet, v model.HealthLevel) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNHealthPoint2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HealthPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealthPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHealthPoint2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthPoint(ctx context.Context, sel ast.SelectionSet, v *model.HealthPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealthPoint!")
+		return graphql.Null
+	}
+	return ec._HealthPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealthRankingEntry2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthRankingEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HealthRankingEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealthRankingEntry2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthRankingEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHealthRankingEntry2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthRankingEntry(ctx context.Context, sel ast.SelectionSet, v *model.HealthRankingEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealthRankingEntry!")
+		return graphql.Null
+	}
+	return ec._HealthRankingEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Host) graphql.Marshaler {
@@ -49264,6 +56541,92 @@ func (ec *executionContext) marshalNKindCount2ᚖgithubᚗcomᚋteslaopsᚋtesla
 	return ec._KindCount(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNLeaderboard2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboard(ctx context.Context, sel ast.SelectionSet, v *model.Leaderboard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Leaderboard!")
+		return graphql.Null
+	}
+	return ec._Leaderboard(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeaderboardEntry2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LeaderboardEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeaderboardEntry2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeaderboardEntry2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardEntry(ctx context.Context, sel ast.SelectionSet, v *model.LeaderboardEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeaderboardEntry!")
+		return graphql.Null
+	}
+	return ec._LeaderboardEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLeaderboardLevel2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardLevel(ctx context.Context, v any) (model.LeaderboardLevel, error) {
+	var res model.LeaderboardLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeaderboardLevel2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardLevel(ctx context.Context, sel ast.SelectionSet, v model.LeaderboardLevel) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNLeaderboardList2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardList(ctx context.Context, v any) (model.LeaderboardList, error) {
+	var res model.LeaderboardList
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeaderboardList2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardList(ctx context.Context, sel ast.SelectionSet, v model.LeaderboardList) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNLeaderboardMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardMetric(ctx context.Context, v any) (model.LeaderboardMetric, error) {
+	var res model.LeaderboardMetric
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeaderboardMetric2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardMetric(ctx context.Context, sel ast.SelectionSet, v model.LeaderboardMetric) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNLeaderboardStanding2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardStandingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LeaderboardStanding) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeaderboardStanding2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardStanding(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeaderboardStanding2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardStanding(ctx context.Context, sel ast.SelectionSet, v *model.LeaderboardStanding) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeaderboardStanding!")
+		return graphql.Null
+	}
+	return ec._LeaderboardStanding(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNLineageEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LineageEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -49490,6 +56853,16 @@ func (ec *executionContext) marshalNPeerComparison2ᚖgithubᚗcomᚋteslaopsᚋ
 		return graphql.Null
 	}
 	return ec._PeerComparison(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPeriodUnit2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, v any) (model.PeriodUnit, error) {
+	var res model.PeriodUnit
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPeriodUnit2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, sel ast.SelectionSet, v model.PeriodUnit) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNPerson2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Person) graphql.Marshaler {
@@ -50282,6 +57655,19 @@ func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋteslaops�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpsertBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertBudgetInput(ctx context.Context, v any) (model.UpsertBudgetInput, error) {
+	res, err := ec.unmarshalInputUpsertBudgetInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpsertBudgetPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertBudgetPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpsertBudgetPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpsertBudgetPayload!")
+		return graphql.Null
+	}
+	return ec._UpsertBudgetPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUpsertRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertRateCardInput(ctx context.Context, v any) (model.UpsertRateCardInput, error) {
 	res, err := ec.unmarshalInputUpsertRateCardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -50465,6 +57851,16 @@ func (ec *executionContext) marshalNWatermarkThreshold2ᚖgithubᚗcomᚋteslaop
 		return graphql.Null
 	}
 	return ec._WatermarkThreshold(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWebhookState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWebhookState(ctx context.Context, v any) (model.WebhookState, error) {
+	var res model.WebhookState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWebhookState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWebhookState(ctx context.Context, sel ast.SelectionSet, v model.WebhookState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNYarnTarget2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐYarnTargetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.YarnTarget) graphql.Marshaler {
@@ -50832,6 +58228,37 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOBudget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudget(ctx context.Context, sel ast.SelectionSet, v *model.Budget) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Budget(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOBudgetFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetFilter(ctx context.Context, v any) (*model.BudgetFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBudgetFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOBudgetOwnerKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetOwnerKind(ctx context.Context, v any) (*model.BudgetOwnerKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.BudgetOwnerKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBudgetOwnerKind2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐBudgetOwnerKind(ctx context.Context, sel ast.SelectionSet, v *model.BudgetOwnerKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx context.Context, sel ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -51098,6 +58525,13 @@ func (ec *executionContext) unmarshalOHardwareFaultFilter2ᚖgithubᚗcomᚋtesl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOHealthScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthScore(ctx context.Context, sel ast.SelectionSet, v *model.HealthScore) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HealthScore(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx context.Context, sel ast.SelectionSet, v *model.Host) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -51247,6 +58681,41 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -51374,6 +58843,22 @@ func (ec *executionContext) marshalOJobUsageHour2ᚕᚖgithubᚗcomᚋteslaops�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOLeaderboardList2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardList(ctx context.Context, v any) (*model.LeaderboardList, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.LeaderboardList)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeaderboardList2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLeaderboardList(ctx context.Context, sel ast.SelectionSet, v *model.LeaderboardList) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOLineageDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐLineageDirection(ctx context.Context, v any) (*model.LineageDirection, error) {
@@ -51700,6 +59185,13 @@ func (ec *executionContext) marshalOWatermarkThreshold2ᚕᚖgithubᚗcomᚋtesl
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOWebhookDelivery2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWebhookDelivery(ctx context.Context, sel ast.SelectionSet, v *model.WebhookDelivery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WebhookDelivery(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOWorstJobsBy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWorstJobsBy(ctx context.Context, v any) (*model.WorstJobsBy, error) {

@@ -183,6 +183,124 @@ type BillPeriodInput struct {
 	To *time.Time `json:"to,omitempty"`
 }
 
+// A monthly budget of a person or a BU (a BU's covers its whole subtree).
+type Budget struct {
+	ID        string          `json:"id"`
+	OwnerKind BudgetOwnerKind `json:"ownerKind"`
+	// Set when ownerKind is PERSON.
+	Person *Person `json:"person,omitempty"`
+	// Set when ownerKind is BU.
+	Bu *BU `json:"bu,omitempty"`
+	// The first month (midnight UTC of its first day) the budget applies to.
+	ValidFrom time.Time `json:"validFrom"`
+	// The month this view is of (the one asked, or the current one).
+	Month    time.Time `json:"month"`
+	Amount   Decimal   `json:"amount"`
+	Currency string    `json:"currency"`
+	// Alert thresholds in percent of amount, ascending (e.g. 50, 80, 100).
+	Thresholds []int `json:"thresholds"`
+	// Where alerts are POSTed; null when none, and for callers who may not edit the budget.
+	WebhookURL *string `json:"webhookUrl,omitempty"`
+	// Spend of the month to date (a BU's: its whole subtree), from the bills.
+	Spend Decimal `json:"spend"`
+	// spend ÷ amount × 100.
+	SpendPercent float64         `json:"spendPercent"`
+	Forecast     *BudgetForecast `json:"forecast"`
+	// Alerts raised this month, newest first.
+	Alerts []*BudgetAlert `json:"alerts"`
+	// For a BU: each child BU's spend this month (its subtree) and its own budget, largest spend first.
+	Children []*BudgetChild `json:"children"`
+	// True when the caller may change or delete this budget.
+	Editable  bool      `json:"editable"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	UpdatedBy *Person   `json:"updatedBy,omitempty"`
+}
+
+func (Budget) IsNode()            {}
+func (this Budget) GetID() string { return this.ID }
+
+// A threshold crossed once in a month by spend or forecast.
+type BudgetAlert struct {
+	ID        string          `json:"id"`
+	Budget    *Budget         `json:"budget"`
+	Month     time.Time       `json:"month"`
+	Kind      BudgetAlertKind `json:"kind"`
+	Threshold int             `json:"threshold"`
+	// The spend (or forecast) and the budget amount when it was raised.
+	Value    Decimal   `json:"value"`
+	Amount   Decimal   `json:"amount"`
+	RaisedAt time.Time `json:"raisedAt"`
+	// Null when the budget has no webhook.
+	Webhook *WebhookDelivery `json:"webhook,omitempty"`
+}
+
+func (BudgetAlert) IsNode()            {}
+func (this BudgetAlert) GetID() string { return this.ID }
+
+type BudgetAlertConnection struct {
+	Edges      []*BudgetAlertEdge `json:"edges"`
+	PageInfo   *PageInfo          `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+type BudgetAlertEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *BudgetAlert `json:"node"`
+}
+
+// A child BU's part of its parent's budget month.
+type BudgetChild struct {
+	Bu    *BU     `json:"bu"`
+	Spend Decimal `json:"spend"`
+	// The child's own budget for the month, when it has one.
+	Budget *Budget `json:"budget,omitempty"`
+}
+
+type BudgetConnection struct {
+	Edges      []*BudgetEdge `json:"edges"`
+	PageInfo   *PageInfo     `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+type BudgetDay struct {
+	Day time.Time `json:"day"`
+	// Spend of the day; null for days still to come.
+	Actual *Decimal `json:"actual,omitempty"`
+	// Forecast spend of the day; null for days gone.
+	Forecast *Decimal `json:"forecast,omitempty"`
+	// Spend from the 1st through this day, actual then forecast.
+	Cumulative Decimal `json:"cumulative"`
+}
+
+type BudgetEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Budget `json:"node"`
+}
+
+type BudgetFilter struct {
+	// Budgets of this BU and of its subtree (BUs and their people).
+	Bu        *string          `json:"bu,omitempty"`
+	Person    *string          `json:"person,omitempty"`
+	OwnerKind *BudgetOwnerKind `json:"ownerKind,omitempty"`
+}
+
+// How the month is forecast to end, and how good such forecasts have been.
+type BudgetForecast struct {
+	// How the forecast is made, in words.
+	Method string `json:"method"`
+	// Forecast spend at the month's end.
+	EndOfMonth Decimal `json:"endOfMonth"`
+	// A band around endOfMonth from the method's measured error.
+	Low  Decimal `json:"low"`
+	High Decimal `json:"high"`
+	// The day spend is forecast to reach the amount; null when it is not forecast to within the month.
+	RunsOutOn *time.Time `json:"runsOutOn,omitempty"`
+	// Mean absolute percentage error of the method's mid-month forecasts over past months of this owner (or the platform's, when the owner has too little history); null before any month can be checked.
+	MeasuredErrorPercent *float64 `json:"measuredErrorPercent,omitempty"`
+	// One point per day of the month: actual spend up to yesterday, forecast after.
+	Days []*BudgetDay `json:"days"`
+}
+
 // A cluster's anomalies at a glance.
 type ClusterAnomalyAnalysis struct {
 	// Unresolved anomalies, on how many hosts, of how many in the cluster.
@@ -337,6 +455,15 @@ type DeactivatePersonInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+type DeleteBudgetInput struct {
+	ID string `json:"id"`
+}
+
+type DeleteBudgetPayload struct {
+	Budget     *Budget      `json:"budget,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type DeleteRateCardInput struct {
 	ID string `json:"id"`
 }
@@ -389,6 +516,47 @@ type HardwareFaultFilter struct {
 	Sources     []FaultSource  `json:"sources,omitempty"`
 	Since       *time.Time     `json:"since,omitempty"`
 	Until       *time.Time     `json:"until,omitempty"`
+}
+
+// One component of a score: its weight, its own 0–100 score and why points were lost.
+type HealthComponent struct {
+	// E.g. utilisation, heartbeats, findings, components, state.
+	Name string `json:"name"`
+	// Share of the total score, the weights of a level adding up to 1.
+	Weight float64 `json:"weight"`
+	Score  float64 `json:"score"`
+	// weight × (100 − score): what this component cost the total.
+	LostPoints float64 `json:"lostPoints"`
+	// Why the points were lost, with the figures; empty when none were.
+	Reason string `json:"reason"`
+}
+
+type HealthPoint struct {
+	// A day (midnight UTC): the last score computed that day.
+	Day   time.Time `json:"day"`
+	Score float64   `json:"score"`
+}
+
+// A subject of a health ranking.
+type HealthRankingEntry struct {
+	Rank      int     `json:"rank"`
+	SubjectID string  `json:"subjectId"`
+	Name      string  `json:"name"`
+	Score     float64 `json:"score"`
+	Grade     string  `json:"grade"`
+	// The component that lost the most points, and why.
+	WorstComponent *string `json:"worstComponent,omitempty"`
+	Reason         *string `json:"reason,omitempty"`
+}
+
+type HealthScore struct {
+	Score float64 `json:"score"`
+	// GOOD (≥ 80), FAIR (≥ 60) or POOR.
+	Grade      string             `json:"grade"`
+	ComputedAt time.Time          `json:"computedAt"`
+	Components []*HealthComponent `json:"components"`
+	// Daily history, oldest first, over the last days (1..400).
+	History []*HealthPoint `json:"history"`
 }
 
 // What a host's agent reported about itself.
@@ -686,6 +854,68 @@ type KindCount struct {
 	Kind     ClusterKind `json:"kind"`
 	Clusters int         `json:"clusters"`
 	Hosts    int         `json:"hosts"`
+}
+
+type Leaderboard struct {
+	Level  LeaderboardLevel  `json:"level"`
+	List   LeaderboardList   `json:"list"`
+	Metric LeaderboardMetric `json:"metric"`
+	Period PeriodUnit        `json:"period"`
+	// The period's first day and the day after its last.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// When the job computed it; null when it has not yet.
+	ComputedAt     *time.Time `json:"computedAt,omitempty"`
+	HigherIsBetter bool       `json:"higherIsBetter"`
+	Unit           string     `json:"unit"`
+	// The median over every ranked subject.
+	PlatformMedian *float64 `json:"platformMedian,omitempty"`
+	// The least volume a subject needs to be ranked, in words (e.g. "at least 10 core-hours used").
+	MinimumVolume string `json:"minimumVolume"`
+	// How many subjects were ranked.
+	RankedCount int                 `json:"rankedCount"`
+	Entries     []*LeaderboardEntry `json:"entries"`
+}
+
+// One ranked job, person or BU.
+type LeaderboardEntry struct {
+	// 1 is the top of this list (the best on RED, the worst on BLACK).
+	Rank int `json:"rank"`
+	// Rank on the same list in the previous period; null when it was not ranked then.
+	PreviousRank *int `json:"previousRank,omitempty"`
+	// previousRank − rank: positive moved up the list.
+	Movement *int `json:"movement,omitempty"`
+	// The global id of the job, person or BU.
+	SubjectID string `json:"subjectId"`
+	Name      string `json:"name"`
+	// For a job: its owner's name, when known; for a person: their BU's.
+	Context *string `json:"context,omitempty"`
+	Value   float64 `json:"value"`
+	// The value as people read it, e.g. "23%" or "0.042 USD/core-h".
+	Display string `json:"display"`
+	// E.g. "efficiency 23% against a platform median of 61%".
+	Comparison string `json:"comparison"`
+	// How much work the value is over (core-hours used), to judge its weight.
+	Volume float64 `json:"volume"`
+	// What to do about it, with numbers, from the findings.
+	Improve string `json:"improve"`
+	// Where the findings behind improve are (an app path such as /jobs/…).
+	ImproveURL *string `json:"improveUrl,omitempty"`
+}
+
+// Where one subject stands on one metric.
+type LeaderboardStanding struct {
+	Metric LeaderboardMetric `json:"metric"`
+	Period PeriodUnit        `json:"period"`
+	// Rank from the best (1 = top of the red list); null when not ranked (too little volume).
+	Rank        *int `json:"rank,omitempty"`
+	RankedCount int  `json:"rankedCount"`
+	// RED or BLACK when the subject is within the first 10 of that list.
+	List       *LeaderboardList `json:"list,omitempty"`
+	Value      *float64         `json:"value,omitempty"`
+	Display    *string          `json:"display,omitempty"`
+	Comparison *string          `json:"comparison,omitempty"`
+	Movement   *int             `json:"movement,omitempty"`
 }
 
 // A job reading (dataset → job) or writing (job → dataset) a dataset.
@@ -1097,6 +1327,25 @@ type UpdatePersonInput struct {
 	BuID  *string `json:"buId,omitempty"`
 }
 
+type UpsertBudgetInput struct {
+	// Exactly one of person and bu.
+	Person *string `json:"person,omitempty"`
+	Bu     *string `json:"bu,omitempty"`
+	// The first month it applies to (any time in it); the current month when absent. One budget per owner and month: upserting the same replaces it.
+	Month *time.Time `json:"month,omitempty"`
+	// Positive.
+	Amount Decimal `json:"amount"`
+	// Percent, each in 1..1000, no duplicates; [50, 80, 100] when absent.
+	Thresholds []int `json:"thresholds,omitempty"`
+	// http or https URL; empty string removes it; unchanged when absent.
+	WebhookURL *string `json:"webhookUrl,omitempty"`
+}
+
+type UpsertBudgetPayload struct {
+	Budget     *Budget      `json:"budget,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type UpsertRateCardInput struct {
 	// Replace this card; create one when absent.
 	ID          *string      `json:"id,omitempty"`
@@ -1110,7 +1359,9 @@ type UpsertRateCardInput struct {
 	MemoryGbHour Decimal    `json:"memoryGbHour"`
 	// Kept as it was when absent on a replaced card; 0 on a new one.
 	OverheadPerMonth *Decimal `json:"overheadPerMonth,omitempty"`
-	Note             *string  `json:"note,omitempty"`
+	// Kept as it was when absent on a replaced card; 0 on a new one.
+	StorageTbDay *Decimal `json:"storageTbDay,omitempty"`
+	Note         *string  `json:"note,omitempty"`
 }
 
 type UpsertRateCardPayload struct {
@@ -1204,6 +1455,14 @@ type WatermarkThreshold struct {
 	Kind ThresholdKind `json:"kind"`
 	// Share of capacity (0..1) above which a level is CRITICAL; WARN from 85% of it.
 	Threshold float64 `json:"threshold"`
+}
+
+type WebhookDelivery struct {
+	State         WebhookState `json:"state"`
+	Attempts      int          `json:"attempts"`
+	LastError     *string      `json:"lastError,omitempty"`
+	NextAttemptAt *time.Time   `json:"nextAttemptAt,omitempty"`
+	DeliveredAt   *time.Time   `json:"deliveredAt,omitempty"`
 }
 
 // What an anomaly is measured against.
@@ -1634,6 +1893,8 @@ const (
 	BillResourceOverhead BillResource = "OVERHEAD"
 	// What rounding each line to the cent left over, so lines add up to the clusters' cost.
 	BillResourceRounding BillResource = "ROUNDING"
+	// TB-days of the datasets a job's runs wrote (sizes from OpenLineage output statistics), charged to the job that wrote them last.
+	BillResourceStorage BillResource = "STORAGE"
 )
 
 var AllBillResource = []BillResource{
@@ -1642,11 +1903,12 @@ var AllBillResource = []BillResource{
 	BillResourceIdle,
 	BillResourceOverhead,
 	BillResourceRounding,
+	BillResourceStorage,
 }
 
 func (e BillResource) IsValid() bool {
 	switch e {
-	case BillResourceCPU, BillResourceMemory, BillResourceIdle, BillResourceOverhead, BillResourceRounding:
+	case BillResourceCPU, BillResourceMemory, BillResourceIdle, BillResourceOverhead, BillResourceRounding, BillResourceStorage:
 		return true
 	}
 	return false
@@ -1682,6 +1944,118 @@ func (e *BillResource) UnmarshalJSON(b []byte) error {
 }
 
 func (e BillResource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What crossed a threshold: spend to date, or the forecast of the month's end.
+type BudgetAlertKind string
+
+const (
+	BudgetAlertKindSpend    BudgetAlertKind = "SPEND"
+	BudgetAlertKindForecast BudgetAlertKind = "FORECAST"
+)
+
+var AllBudgetAlertKind = []BudgetAlertKind{
+	BudgetAlertKindSpend,
+	BudgetAlertKindForecast,
+}
+
+func (e BudgetAlertKind) IsValid() bool {
+	switch e {
+	case BudgetAlertKindSpend, BudgetAlertKindForecast:
+		return true
+	}
+	return false
+}
+
+func (e BudgetAlertKind) String() string {
+	return string(e)
+}
+
+func (e *BudgetAlertKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BudgetAlertKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BudgetAlertKind", str)
+	}
+	return nil
+}
+
+func (e BudgetAlertKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BudgetAlertKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BudgetAlertKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whose money a budget limits.
+type BudgetOwnerKind string
+
+const (
+	BudgetOwnerKindPerson BudgetOwnerKind = "PERSON"
+	BudgetOwnerKindBu     BudgetOwnerKind = "BU"
+)
+
+var AllBudgetOwnerKind = []BudgetOwnerKind{
+	BudgetOwnerKindPerson,
+	BudgetOwnerKindBu,
+}
+
+func (e BudgetOwnerKind) IsValid() bool {
+	switch e {
+	case BudgetOwnerKindPerson, BudgetOwnerKindBu:
+		return true
+	}
+	return false
+}
+
+func (e BudgetOwnerKind) String() string {
+	return string(e)
+}
+
+func (e *BudgetOwnerKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BudgetOwnerKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BudgetOwnerKind", str)
+	}
+	return nil
+}
+
+func (e BudgetOwnerKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BudgetOwnerKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BudgetOwnerKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2104,6 +2478,67 @@ func (e *HardwareComponent) UnmarshalJSON(b []byte) error {
 }
 
 func (e HardwareComponent) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type HealthLevel string
+
+const (
+	HealthLevelHost    HealthLevel = "HOST"
+	HealthLevelCluster HealthLevel = "CLUSTER"
+	HealthLevelJob     HealthLevel = "JOB"
+	HealthLevelPerson  HealthLevel = "PERSON"
+	HealthLevelBu      HealthLevel = "BU"
+)
+
+var AllHealthLevel = []HealthLevel{
+	HealthLevelHost,
+	HealthLevelCluster,
+	HealthLevelJob,
+	HealthLevelPerson,
+	HealthLevelBu,
+}
+
+func (e HealthLevel) IsValid() bool {
+	switch e {
+	case HealthLevelHost, HealthLevelCluster, HealthLevelJob, HealthLevelPerson, HealthLevelBu:
+		return true
+	}
+	return false
+}
+
+func (e HealthLevel) String() string {
+	return string(e)
+}
+
+func (e *HealthLevel) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = HealthLevel(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid HealthLevel", str)
+	}
+	return nil
+}
+
+func (e HealthLevel) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *HealthLevel) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e HealthLevel) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -2702,6 +3137,186 @@ func (e *JobRunState) UnmarshalJSON(b []byte) error {
 }
 
 func (e JobRunState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type LeaderboardLevel string
+
+const (
+	LeaderboardLevelJob    LeaderboardLevel = "JOB"
+	LeaderboardLevelPerson LeaderboardLevel = "PERSON"
+	LeaderboardLevelBu     LeaderboardLevel = "BU"
+)
+
+var AllLeaderboardLevel = []LeaderboardLevel{
+	LeaderboardLevelJob,
+	LeaderboardLevelPerson,
+	LeaderboardLevelBu,
+}
+
+func (e LeaderboardLevel) IsValid() bool {
+	switch e {
+	case LeaderboardLevelJob, LeaderboardLevelPerson, LeaderboardLevelBu:
+		return true
+	}
+	return false
+}
+
+func (e LeaderboardLevel) String() string {
+	return string(e)
+}
+
+func (e *LeaderboardLevel) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LeaderboardLevel(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LeaderboardLevel", str)
+	}
+	return nil
+}
+
+func (e LeaderboardLevel) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LeaderboardLevel) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LeaderboardLevel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type LeaderboardList string
+
+const (
+	// The best.
+	LeaderboardListRed LeaderboardList = "RED"
+	// The worst.
+	LeaderboardListBlack LeaderboardList = "BLACK"
+)
+
+var AllLeaderboardList = []LeaderboardList{
+	LeaderboardListRed,
+	LeaderboardListBlack,
+}
+
+func (e LeaderboardList) IsValid() bool {
+	switch e {
+	case LeaderboardListRed, LeaderboardListBlack:
+		return true
+	}
+	return false
+}
+
+func (e LeaderboardList) String() string {
+	return string(e)
+}
+
+func (e *LeaderboardList) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LeaderboardList(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LeaderboardList", str)
+	}
+	return nil
+}
+
+func (e LeaderboardList) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LeaderboardList) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LeaderboardList) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type LeaderboardMetric string
+
+const (
+	// Used ÷ requested resources (CPU and memory, weighted by cost); higher is better.
+	LeaderboardMetricEfficiency LeaderboardMetric = "EFFICIENCY"
+	// Cost per core-hour used; lower is better.
+	LeaderboardMetricCostPerUnit LeaderboardMetric = "COST_PER_UNIT"
+	// Failed and aborted runs ÷ finished runs; lower is better.
+	LeaderboardMetricFailureRate LeaderboardMetric = "FAILURE_RATE"
+	// Job-analysis findings severity (Σ severity × tasks, per job); lower is better.
+	LeaderboardMetricFindings LeaderboardMetric = "FINDINGS"
+	// Health score 0–100; higher is better.
+	LeaderboardMetricHealth LeaderboardMetric = "HEALTH"
+)
+
+var AllLeaderboardMetric = []LeaderboardMetric{
+	LeaderboardMetricEfficiency,
+	LeaderboardMetricCostPerUnit,
+	LeaderboardMetricFailureRate,
+	LeaderboardMetricFindings,
+	LeaderboardMetricHealth,
+}
+
+func (e LeaderboardMetric) IsValid() bool {
+	switch e {
+	case LeaderboardMetricEfficiency, LeaderboardMetricCostPerUnit, LeaderboardMetricFailureRate, LeaderboardMetricFindings, LeaderboardMetricHealth:
+		return true
+	}
+	return false
+}
+
+func (e LeaderboardMetric) String() string {
+	return string(e)
+}
+
+func (e *LeaderboardMetric) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LeaderboardMetric(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LeaderboardMetric", str)
+	}
+	return nil
+}
+
+func (e LeaderboardMetric) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LeaderboardMetric) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LeaderboardMetric) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -3609,6 +4224,66 @@ func (e *WatermarkStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e WatermarkStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a budget alert's webhook delivery stands.
+type WebhookState string
+
+const (
+	// Waiting for its (next) attempt.
+	WebhookStatePending   WebhookState = "PENDING"
+	WebhookStateDelivered WebhookState = "DELIVERED"
+	// Every attempt failed; no more will be made.
+	WebhookStateGaveUp WebhookState = "GAVE_UP"
+)
+
+var AllWebhookState = []WebhookState{
+	WebhookStatePending,
+	WebhookStateDelivered,
+	WebhookStateGaveUp,
+}
+
+func (e WebhookState) IsValid() bool {
+	switch e {
+	case WebhookStatePending, WebhookStateDelivered, WebhookStateGaveUp:
+		return true
+	}
+	return false
+}
+
+func (e WebhookState) String() string {
+	return string(e)
+}
+
+func (e *WebhookState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookState", str)
+	}
+	return nil
+}
+
+func (e WebhookState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
