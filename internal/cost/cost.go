@@ -29,6 +29,9 @@ const (
 	CPU Resource = "CPU"
 	// Memory is a job's memory GB-hours (GB = 2^30 bytes), each hour max(requested, used).
 	Memory Resource = "MEMORY"
+	// Storage is the TB-days (TB = 10^12 bytes) of the datasets a job wrote
+	// last, by their size from OpenLineage outputStatistics.
+	Storage Resource = "STORAGE"
 	// Idle is a share of the capacity no job was charged for.
 	Idle Resource = "IDLE"
 	// Overhead is a share of the cluster's fixed monthly platform overhead.
@@ -39,12 +42,13 @@ const (
 )
 
 // Resources lists every resource in display order.
-func Resources() []Resource { return []Resource{CPU, Memory, Idle, Overhead, Rounding} }
+func Resources() []Resource { return []Resource{CPU, Memory, Storage, Idle, Overhead, Rounding} }
 
 // Units of the resources' quantities.
 const (
 	UnitCoreHour = "core-hour"
 	UnitGBHour   = "GB-hour"
+	UnitTBDay    = "TB-day"
 )
 
 // OverheadRule says how a cluster's daily overhead is shared among the BUs
