@@ -167,6 +167,7 @@ func (b *Biller) billDay(ctx context.Context, day, end time.Time) (BillResult, e
 		if err != nil {
 			return err
 		}
+		ts := time.Now()
 		writers := make([]int64, len(stored))
 		for i, s := range stored {
 			writers[i] = s.JobID
@@ -190,7 +191,7 @@ func (b *Biller) billDay(ctx context.Context, day, end time.Time) (BillResult, e
 		err = writeDay(ctx, tx, day, lines, totals)
 		if b.logger != nil {
 			b.logger.DebugContext(ctx, "billed day", "day", day.Format(time.DateOnly), "lines", len(lines),
-				"owners_ms", t1.Sub(t0).Milliseconds(), "load_ms", t2.Sub(t1).Milliseconds(),
+				"sizes_ms", ts.Sub(t0).Milliseconds(), "owners_ms", t1.Sub(ts).Milliseconds(), "load_ms", t2.Sub(t1).Milliseconds(),
 				"price_ms", t3.Sub(t2).Milliseconds(), "write_ms", time.Since(t3).Milliseconds())
 		}
 		return err
