@@ -1,7 +1,9 @@
 // Package cost turns what jobs used into money: rate cards (prices per
-// core-hour and memory GB-hour for a cluster kind or one cluster), the billing
-// job that writes a day's bill lines — usage, the idle capacity apportioned to
-// its users, platform overhead and the rounding leftover — so that they add up
+// core-hour, memory GB-hour and TB-day stored for a cluster kind or one
+// cluster), the billing job that writes a day's bill lines — usage, storage
+// of the datasets each job wrote last (sizes from internal/lineage), the idle
+// capacity apportioned to its users, platform overhead and the rounding
+// leftover — so that they add up
 // to the clusters' total cost to the cent, and the bill views read from
 // precomputed daily sums. Money is shopspring decimal in Go and numeric in
 // PostgreSQL, never a float. The model and its formulas: docs/cost.md.
