@@ -338,15 +338,16 @@ func saveRunIO(ctx context.Context, tx db.DBTX, ios map[runIOKey]runIO) error {
 	return refreshSizes(ctx, tx, ios)
 }
 
-// refreshSizes sets the current size of the datasets the runs wrote from
-// run_io (their latest sized write), in one statement. Every written dataset
-// is refreshed, not only those given a size now: a later event of a run moves
-// its write's time.
+// refreshSizes sets the current size of the datasets the runs wrote with a
+// size from run_io (their latest sized write), in one statement. Datasets
+// written without a size are left alone (no row lock for a START event's
+// outputs); a later event of a run that repeats no size leaves the dataset's
+// size, and its time, as the sized event set them.
 func refreshSizes(ctx context.Context, tx db.DBTX, ios map[runIOKey]runIO) error {
 	seen := map[int64]bool{}
 	var ids []int64
-	for k := range ios {
-		if k.direction == "WRITE" && !seen[k.dataset] {
+	for k, v := range ios {
+		if k.direction == "WRITE" && v.size != nil && !seen[k.dataset] {
 			seen[k.dataset] = true
 			ids = append(ids, k.dataset)
 		}
