@@ -137,7 +137,9 @@ func (r *queryResolver) BudgetAlerts(ctx context.Context, month *time.Time, filt
 		return nil, err
 	}
 	edges, _, info, total := connection(p, budgetAlertModel,
-		func(cur string, n *model.BudgetAlert) *model.BudgetAlertEdge { return &model.BudgetAlertEdge{Cursor: cur, Node: n} })
+		func(cur string, n *model.BudgetAlert) *model.BudgetAlertEdge {
+			return &model.BudgetAlertEdge{Cursor: cur, Node: n}
+		})
 	return &model.BudgetAlertConnection{Edges: edges, PageInfo: info, TotalCount: total}, nil
 }
 

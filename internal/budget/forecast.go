@@ -193,11 +193,17 @@ const minOwnerMonths = 2
 // measureError returns the mean absolute percentage error of the forecast of
 // each month's end made on its 15th, over up to maxCheckedMonths complete
 // months before current, and how many months it checked. A month is checked
-// when it spent something and the four weeks before its 15th did too (the
-// model had something to go on).
+// when it spent something and the owner's history reaches four weeks before
+// its 15th, with some spend in them (the model had a whole window to go on).
 func measureError(s Series, current time.Time) (float64, int) {
 	var sum float64
 	n := 0
+	var first time.Time
+	for d := range s {
+		if first.IsZero() || d.Before(first) {
+			first = d
+		}
+	}
 	for i := 1; i <= maxCheckedMonths; i++ {
 		m := current.AddDate(0, -i, 0)
 		mid := m.AddDate(0, 0, midDay-1)
@@ -208,7 +214,7 @@ func measureError(s Series, current time.Time) (float64, int) {
 		for j := 1; j <= profileDays; j++ {
 			before = before.Add(s[mid.AddDate(0, 0, -j)])
 		}
-		if !actual.IsPositive() || !before.IsPositive() {
+		if !actual.IsPositive() || !before.IsPositive() || first.After(mid.AddDate(0, 0, -profileDays)) {
 			continue
 		}
 		f := forecastMonth(s, m, mid, decimal.Zero)
