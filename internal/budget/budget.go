@@ -358,8 +358,9 @@ func (s *Service) ForOwner(ctx context.Context, personID, buID *int64, month *ti
 	return bs[0], nil
 }
 
-// ByID returns budget id as seen in month (its own first month when nil),
-// when the caller may read it.
+// ByID returns budget id as seen in month (when nil, the current month, or
+// the budget's first month when that is still to come), when the caller may
+// read it.
 func (s *Service) ByID(ctx context.Context, id int64, month *time.Time) (*Budget, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
@@ -372,7 +373,12 @@ func (s *Service) ByID(ctx context.Context, id int64, month *time.Time) (*Budget
 	if !canRead(p, b) {
 		return nil, fault.NotFoundf("budget not found")
 	}
-	m := b.ValidFrom
+	// Without a month: the current one, or the budget's first month when it
+	// is still to come.
+	m := monthStart(s.now())
+	if b.ValidFrom.After(m) {
+		m = b.ValidFrom
+	}
 	if month != nil {
 		m = monthStart(*month)
 	}

@@ -1,0 +1,48 @@
+package budget_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/internal/budget"
+	"github.com/teslaops/tesla/internal/cost"
+	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/sim"
+)
+
+// TestForecastErrorOnDemoHistory measures the forecast on the demo fleet's
+// bills: the simulated fleet seeded with 90 days of history (its maximum): October and November 2026 are complete months with four weeks of history before their 15th (the demo's
+// generator, a smaller fleet), billed with the default rate cards, and the
+// mid-month forecasts of its complete past months checked against what
+// they spent, for the platform, every BU subtree and every person. The
+// numbers are in docs/cost.md ("Budgets"); run with -v to see them.
+func TestForecastErrorOnDemoHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds and bills 90 days of a demo fleet")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	logger := slog.New(slog.DiscardHandler)
+	_, err := sim.Seed(ctx, pool, sim.Config{Clusters: 4, Hosts: 80, People: 30, Days: 90, Step: time.Hour, Now: now}, logger)
+	require.NoError(t, err)
+	var first time.Time
+	require.NoError(t, pool.QueryRow(ctx, `SELECT min(hour) FROM job_usage_1h`).Scan(&first))
+	from := first.UTC().Truncate(24 * time.Hour)
+	_, err = cost.SeedRateCards(ctx, pool, time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	_, err = cost.NewBiller(pool, cost.Config{}, cost.BillingConfig{}, logger).Bill(ctx, from, now.Truncate(24*time.Hour), now.Truncate(24*time.Hour))
+	require.NoError(t, err)
+
+	r, err := budget.MeasureError(ctx, pool, now)
+	require.NoError(t, err)
+	t.Logf("history from %s; platform: %.2f%% over %d months; BUs: mean %.2f%% (%d BUs, %d months); people: mean %.2f%% (%d people, %d months)",
+		from.Format(time.DateOnly), r.Platform, r.PlatformMonths, r.BUs, r.BUCount, r.BUMonths, r.People, r.PersonCount, r.PersonMonths)
+	require.Positive(t, r.PlatformMonths)
+	require.Less(t, r.Platform, 25.0)
+}
