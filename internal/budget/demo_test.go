@@ -43,6 +43,8 @@ func TestForecastErrorOnDemoHistory(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("history from %s; platform: %.2f%% over %d months; BUs: mean %.2f%% (%d BUs, %d months); people: mean %.2f%% (%d people, %d months)",
 		from.Format(time.DateOnly), r.Platform, r.PlatformMonths, r.BUs, r.BUCount, r.BUMonths, r.People, r.PersonCount, r.PersonMonths)
+	t.Logf("baseline (month to date stretched over the month): platform %.2f%%, BUs %.2f%%, people %.2f%%",
+		r.LinearPlatform, r.LinearBUs, r.LinearPeople)
 	require.Positive(t, r.PlatformMonths)
 	require.Less(t, r.Platform, 25.0)
 }

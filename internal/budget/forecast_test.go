@@ -11,8 +11,8 @@ import (
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // A constructed history: 100 a weekday, 30 on Saturdays and Sundays, for two
-// months. On Wednesday 2026-11-18 the run rate is (5×100 + 2×30)/7 = 80 and
-// the profile is 100/80 on weekdays and 30/80 at weekends, so every day to
+// months. On Wednesday 2026-11-18 the run rate is 4×(5×100 + 2×30)/28 = 80
+// and the profile is 100/80 on weekdays and 30/80 at weekends, so every day to
 // come is forecast at exactly what it spends: the month ends at its true
 // total, and the budget runs out on the day the cumulative spend reaches it.
 func TestForecastFollowsRunRateAndWeekdayProfile(t *testing.T) {

@@ -26,6 +26,9 @@ type ErrorReport struct {
 	People       float64
 	PersonCount  int
 	PersonMonths int
+	// Linear* are the same errors of the baseline: month to date stretched
+	// over the month.
+	LinearPlatform, LinearBUs, LinearPeople float64
 }
 
 // MeasureError measures the forecast on the bills as of now (docs/cost.md
@@ -39,6 +42,7 @@ func MeasureError(ctx context.Context, q db.DBTX, now time.Time) (ErrorReport, e
 		return r, err
 	}
 	r.Platform, r.PlatformMonths = measureError(collect(ds)[0], current)
+	r.LinearPlatform, _ = measureWith(collect(ds)[0], current, linearEndOfMonth)
 	ids := func(sql string) ([]int64, error) {
 		rows, err := q.Query(ctx, sql)
 		if err != nil {
@@ -57,11 +61,13 @@ func MeasureError(ctx context.Context, q db.DBTX, now time.Time) (ErrorReport, e
 	if ds, err = cost.BUDailySpend(ctx, q, bus, from, current); err != nil {
 		return r, err
 	}
-	r.BUs, r.BUCount, r.BUMonths = meanError(collect(ds), current)
+	r.BUs, r.BUCount, r.BUMonths = meanError(collect(ds), current, measureError)
+	r.LinearBUs, _, _ = meanError(collect(ds), current, linear)
 	if ds, err = cost.PersonDailySpend(ctx, q, people, from, current); err != nil {
 		return r, err
 	}
-	r.People, r.PersonCount, r.PersonMonths = meanError(collect(ds), current)
+	r.People, r.PersonCount, r.PersonMonths = meanError(collect(ds), current, measureError)
+	r.LinearPeople, _, _ = meanError(collect(ds), current, linear)
 	return r, nil
 }
 
@@ -76,10 +82,14 @@ func collect(ds []cost.OwnerDay) map[int64]Series {
 	return out
 }
 
-func meanError(by map[int64]Series, current time.Time) (mean float64, owners, months int) {
+func linear(s Series, current time.Time) (float64, int) {
+	return measureWith(s, current, linearEndOfMonth)
+}
+
+func meanError(by map[int64]Series, current time.Time, measure func(Series, time.Time) (float64, int)) (mean float64, owners, months int) {
 	var sum float64
 	for _, s := range by {
-		e, n := measureError(s, current)
+		e, n := measure(s, current)
 		if n == 0 {
 			continue
 		}
