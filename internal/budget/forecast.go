@@ -30,9 +30,8 @@ import (
 // Method describes the forecast in words (BudgetForecast.method).
 const Method = "run rate of the trailing 4 weeks × their weekday profile"
 
-// profileDays and rateDays are the trailing windows of the forecast.
+// profileDays is the trailing window of the forecast (four whole weeks).
 const (
-	rateDays    = 28
 	profileDays = 28
 	// HistoryDays is how much spend before a month the forecast reads.
 	HistoryDays = profileDays
@@ -74,45 +73,36 @@ func monthStart(t time.Time) time.Time {
 
 func dayStart(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
-var (
-	seven   = decimal.NewFromInt(7)
-	hundred = decimal.NewFromInt(100)
-)
+var hundred = decimal.NewFromInt(100)
 
-// dayModel is the run rate and weekday profile as of a day.
+// dayModel is the forecast of each weekday as of a day. With the run rate
+// and the profile over the same 28 days, rate × profile[w] = (all ÷ 28) ×
+// (7 × sum_w ÷ all) = sum_w ÷ 4: the mean spend of weekday w over the four
+// weeks, which is how it is computed (exactly, in decimals, without a
+// division per day).
 type dayModel struct {
-	rate    decimal.Decimal
-	profile [7]decimal.Decimal
+	byWeekday [7]decimal.Decimal
 }
+
+var four = decimal.NewFromInt(profileDays / 7)
 
 // modelAsOf fits the forecast on the complete days before today.
 func modelAsOf(s Series, today time.Time) dayModel {
-	var m dayModel
-	var window, all decimal.Decimal
-	var byWeekday [7]decimal.Decimal
+	var sums [7]decimal.Decimal
 	for i := 1; i <= profileDays; i++ {
 		d := today.AddDate(0, 0, -i)
-		v := s[d]
-		if i <= rateDays {
-			window = window.Add(v)
+		if v, ok := s[d]; ok {
+			sums[d.Weekday()] = sums[d.Weekday()].Add(v)
 		}
-		all = all.Add(v)
-		byWeekday[d.Weekday()] = byWeekday[d.Weekday()].Add(v)
 	}
-	m.rate = window.Div(decimal.NewFromInt(rateDays))
-	for w := range m.profile {
-		m.profile[w] = decimal.NewFromInt(1)
-		if all.IsPositive() {
-			// mean on weekday w (4 days) ÷ mean per day (28 days) = 7 × sum_w ÷ all.
-			m.profile[w] = byWeekday[w].Mul(seven).Div(all)
-		}
+	var m dayModel
+	for w, sum := range sums {
+		m.byWeekday[w] = sum.DivRound(four, 2)
 	}
 	return m
 }
 
-func (m dayModel) predict(d time.Time) decimal.Decimal {
-	return m.rate.Mul(m.profile[d.Weekday()]).Round(2)
-}
+func (m dayModel) predict(d time.Time) decimal.Decimal { return m.byWeekday[d.Weekday()] }
 
 // forecastMonth forecasts month (its 1st) as of today (a UTC midnight) from
 // the owner's series, with amount the budget. Days before today are actual;
