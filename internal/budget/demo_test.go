@@ -48,3 +48,32 @@ func TestForecastErrorOnDemoHistory(t *testing.T) {
 	require.Positive(t, r.PlatformMonths)
 	require.Less(t, r.Platform, 25.0)
 }
+
+// The demo's budgets: three BUs and two people, one BU past its 80% threshold,
+// so the portal has an alert to show from the start.
+func TestSeedDemoBudgets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	logger := slog.New(slog.DiscardHandler)
+	_, err := sim.Seed(ctx, pool, sim.Config{Clusters: 2, Hosts: 20, People: 8, Days: 3, Step: time.Hour, Now: now}, logger)
+	require.NoError(t, err)
+	from := now.AddDate(0, 0, -3).Truncate(24 * time.Hour)
+	_, err = cost.SeedRateCards(ctx, pool, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	_, err = cost.NewBiller(pool, cost.Config{}, cost.BillingConfig{}, logger).Bill(ctx, from, now.Truncate(24*time.Hour).AddDate(0, 0, 1), now.Truncate(time.Hour))
+	require.NoError(t, err)
+	n, err := budget.SeedDemoBudgets(ctx, pool, now)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	n, err = budget.SeedDemoBudgets(ctx, pool, now)
+	require.NoError(t, err)
+	require.Zero(t, n, "seeded once")
+	res, err := budget.NewEvaluator(pool, "USD", nil).WithClock(func() time.Time { return now }).RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 5, res.Budgets)
+	var spend80 int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM budget_alert WHERE kind = 'SPEND' AND threshold = 80 AND bu_id IS NOT NULL`).Scan(&spend80))
+	require.Equal(t, 1, spend80, "one BU is past 80%% of its budget")
+}
