@@ -58,3 +58,17 @@ CREATE TABLE budget_webhook (
     delivered_at    timestamptz
 );
 CREATE INDEX budget_webhook_due_idx ON budget_webhook (next_attempt_at) WHERE state = 'PENDING';
+
+-- Each budget owner's spend of the current month as of the last evaluation
+-- (the budget-alerts job, every 5 minutes), so listing thousands of budgets
+-- by the share spent reads one row per owner instead of summing their bills.
+-- Owners the job has not seen yet are summed from the bills on read.
+CREATE TABLE budget_spend (
+    person_id     bigint,
+    bu_id         bigint,
+    month         date NOT NULL,
+    spend         numeric(18, 2) NOT NULL,
+    end_of_month  numeric(18, 2) NOT NULL,
+    evaluated_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT budget_spend_owner UNIQUE NULLS NOT DISTINCT (month, person_id, bu_id)
+);

@@ -2,23 +2,26 @@ package budget_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/page"
 )
 
-// BenchmarkEvaluateAlerts evaluates every budget's alerts at fleet scale:
-// 200 BUs (20 under the root's 10 top BUs, two levels), 10,000 people, and
-// 5,000 budgets (200 BUs, 4,800 people; one in ten with a webhook), with 59
-// days of bills (the month to date and four weeks before it: 1.8 million
-// bill_person_day rows, 59,000 bill_bu_day rows). "steady" is the usual run,
-// every crossed threshold already raised; "raising" raises them all (the
-// alerts are deleted, untimed, before each run). Numbers in
-// docs/benchmarks.md.
-func BenchmarkEvaluateAlerts(b *testing.B) {
+// benchBudgets writes the budget benchmarks' fleet: 200 BUs (the root, 10
+// top BUs, 189 under them), 10,000 people, and 5,000 budgets (200 BUs, 4,800
+// people; one in ten with a webhook), with 59 days of bills (the month to
+// date and four weeks before it: 1.8 million bill_person_day rows, 59,000
+// bill_bu_day rows).
+func benchBudgets(b *testing.B) *pgxpool.Pool {
 	ctx := context.Background()
 	pool := dbtest.New(b)
 	for _, sql := range []string{
@@ -40,13 +43,23 @@ func BenchmarkEvaluateAlerts(b *testing.B) {
 		`ANALYZE`,
 	} {
 		var err error
-		if containsArg(sql) {
+		if strings.Contains(sql, "$1") {
 			_, err = pool.Exec(ctx, sql, month.AddDate(0, 0, -28))
 		} else {
 			_, err = pool.Exec(ctx, sql)
 		}
 		require.NoError(b, err)
 	}
+	return pool
+}
+
+// BenchmarkEvaluateAlerts evaluates every budget's alerts at fleet scale
+// (benchBudgets). "steady" is the usual run, every crossed threshold
+// already raised; "raising" raises them all (the alerts are deleted,
+// untimed, before each run). Numbers in docs/benchmarks.md.
+func BenchmarkEvaluateAlerts(b *testing.B) {
+	ctx := context.Background()
+	pool := benchBudgets(b)
 	e := budget.NewEvaluator(pool, "USD", nil).WithClock(clock)
 	first, err := e.RunOnce(ctx)
 	require.NoError(b, err)
@@ -74,11 +87,34 @@ func BenchmarkEvaluateAlerts(b *testing.B) {
 	})
 }
 
-func containsArg(sql string) bool {
-	for i := 0; i+1 < len(sql); i++ {
-		if sql[i] == '$' && sql[i+1] == '1' {
-			return true
+// BenchmarkBudgetsPage reads the first page of budgets as an ADMIN over the
+// same 5,000 budgets (the budgets query's path: every budget in force, its
+// month's spend, sorted by the share spent) before and after an evaluation
+// stored the owners' spend, and one budget's forecast with its measured
+// error (Budget.forecast).
+func BenchmarkBudgetsPage(b *testing.B) {
+	pool := benchBudgets(b)
+	svc := budget.NewService(pool, audit.New(pool, slog.New(slog.DiscardHandler)), "USD").WithClock(clock)
+	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{PersonID: 1, Login: "admin", Role: auth.Admin})
+	first := 20
+	read := func(b *testing.B) {
+		for b.Loop() {
+			p, err := svc.Budgets(ctx, budget.Query{Page: page.Args{First: &first}})
+			require.NoError(b, err)
+			require.Equal(b, 5000, p.Info.Total)
 		}
 	}
-	return false
+	// Before any evaluation every owner's spend is summed from the bills.
+	b.Run("page-unevaluated", read)
+	_, err := budget.NewEvaluator(pool, "USD", nil).WithClock(clock).RunOnce(context.Background())
+	require.NoError(b, err)
+	b.Run("page", read)
+	p, err := svc.Budgets(ctx, budget.Query{Page: page.Args{First: &first}})
+	require.NoError(b, err)
+	b.Run("forecast", func(b *testing.B) {
+		for b.Loop() {
+			_, err := svc.Forecast(ctx, p.Items[0])
+			require.NoError(b, err)
+		}
+	})
 }

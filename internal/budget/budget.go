@@ -258,17 +258,73 @@ func seriesOf(b *Budget, people, bus map[int64]Series) Series {
 	return bus[*b.BUID]
 }
 
-// view fills the month's figures and what p may do with each budget.
+// view fills the month's figures and what p may do with each budget. The
+// current month's spend is the one the last evaluation stored (at most one
+// budget-alerts interval old; the bills themselves change hourly); the
+// owners it has not seen, and other months, are summed from the bills, one
+// statement per owner kind.
 func (s *Service) view(ctx context.Context, p *auth.Principal, bs []*Budget, month time.Time) error {
-	people, bus, err := ownerSpend(ctx, s.pool, bs, month, month.AddDate(0, 1, 0))
-	if err != nil {
-		return err
+	people, bus := map[int64]decimal.Decimal{}, map[int64]decimal.Decimal{}
+	owners := func() (pids, bids []int64) {
+		for _, b := range bs {
+			switch {
+			case b.PersonID != nil:
+				if _, ok := people[*b.PersonID]; !ok {
+					pids = append(pids, *b.PersonID)
+				}
+			default:
+				if _, ok := bus[*b.BUID]; !ok {
+					bids = append(bids, *b.BUID)
+				}
+			}
+		}
+		return pids, bids
+	}
+	if month.Equal(monthStart(s.now())) {
+		pids, bids := owners()
+		rows, err := s.pool.Query(ctx, sqlMonthSpend, month, pids, bids)
+		if err != nil {
+			return fmt.Errorf("error loading budget spend: %w", err)
+		}
+		var person, bu *int64
+		var spend decimal.Decimal
+		if _, err := pgx.ForEachRow(rows, []any{&person, &bu, &spend}, func() error {
+			if person != nil {
+				people[*person] = spend
+			} else if bu != nil {
+				bus[*bu] = spend
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("error loading budget spend: %w", err)
+		}
+	}
+	end := month.AddDate(0, 1, 0)
+	pids, bids := owners()
+	if len(pids) > 0 {
+		sums, err := cost.PersonSpend(ctx, s.pool, pids, month, end)
+		if err != nil {
+			return err
+		}
+		for _, id := range pids {
+			people[id] = sums[id]
+		}
+	}
+	if len(bids) > 0 {
+		sums, err := cost.BUSpend(ctx, s.pool, bids, month, end)
+		if err != nil {
+			return err
+		}
+		for _, id := range bids {
+			bus[id] = sums[id]
+		}
 	}
 	for _, b := range bs {
 		b.Month, b.Currency = month, s.currency
-		b.Spend = decimal.Zero
-		for _, v := range seriesOf(b, people, bus) {
-			b.Spend = b.Spend.Add(v)
+		if b.PersonID != nil {
+			b.Spend = people[*b.PersonID]
+		} else {
+			b.Spend = bus[*b.BUID]
 		}
 		b.SpendPercent = percent(b.Spend, b.Amount)
 		b.Editable = p != nil && canEdit(p, b.scopeBU, b.PersonID)
@@ -503,13 +559,9 @@ func (s *Service) Children(ctx context.Context, b *Budget) ([]*Child, error) {
 	for i, c := range children {
 		ids[i] = c.BUID
 	}
-	ds, err := cost.BUDailySpend(ctx, s.pool, ids, b.Month, b.Month.AddDate(0, 1, 0))
+	spend, err := cost.BUSpend(ctx, s.pool, ids, b.Month, b.Month.AddDate(0, 1, 0))
 	if err != nil {
 		return nil, err
-	}
-	spend := map[int64]decimal.Decimal{}
-	for _, d := range ds {
-		spend[d.OwnerID] = spend[d.OwnerID].Add(d.Amount)
 	}
 	k := BU
 	own, err := loadInForce(ctx, s.pool, b.Month, Filter{OwnerKind: &k}, ids)

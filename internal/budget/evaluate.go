@@ -75,8 +75,10 @@ type PayloadOwner struct {
 }
 
 // RunOnce evaluates every budget in force this month in one pass: one read
-// of the budgets, one of each kind's daily spend, one insert of the crossed
-// thresholds, their webhook deliveries and notifications in one transaction.
+// of the budgets, one of each kind's daily spend, then in one transaction
+// the owners' spend of the month (budget_spend, which budget listings
+// read), one insert of the crossed thresholds, their webhook deliveries and
+// notifications.
 func (e *Evaluator) RunOnce(ctx context.Context) (EvalResult, error) {
 	now := e.now().UTC()
 	month, today := monthStart(now), dayStart(now)
@@ -93,10 +95,13 @@ func (e *Evaluator) RunOnce(ctx context.Context) (EvalResult, error) {
 		return res, err
 	}
 	var c candidates
+	var sp spendRows
 	byID := map[int64]*Budget{}
 	for _, b := range bs {
 		byID[b.ID] = b
 		f := forecastMonth(seriesOf(b, people, bus), month, today, b.Amount)
+		sp.person, sp.bu = append(sp.person, b.PersonID), append(sp.bu, b.BUID)
+		sp.spend, sp.eom = append(sp.spend, f.Spend), append(sp.eom, f.EndOfMonth)
 		for _, t := range b.Thresholds {
 			level := b.Amount.Mul(decimal.NewFromInt(int64(t))).Div(hundred)
 			if f.Spend.GreaterThanOrEqual(level) {
@@ -107,10 +112,13 @@ func (e *Evaluator) RunOnce(ctx context.Context) (EvalResult, error) {
 			}
 		}
 	}
-	if len(c.budget) == 0 {
-		return res, nil
-	}
 	err = db.InTx(ctx, e.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, sqlStoreSpend, month, sp.person, sp.bu, sp.spend, sp.eom); err != nil {
+			return fmt.Errorf("error storing budget spend: %w", err)
+		}
+		if len(c.budget) == 0 {
+			return nil
+		}
 		rows, err := tx.Query(ctx, sqlRaise, c.budget, c.person, c.bu, c.month, c.kind, c.threshold, c.value, c.amount)
 		if err != nil {
 			return fmt.Errorf("error raising budget alerts: %w", err)
@@ -156,6 +164,12 @@ func (e *Evaluator) payload(a *Alert, b *Budget) Payload {
 	return Payload{AlertID: a.ID, BudgetID: b.ID, Owner: PayloadOwner{Kind: b.Kind(), ID: b.ownerID(), Name: b.OwnerName},
 		Month: a.Month.Format("2006-01"), Kind: a.Kind, Threshold: a.Threshold, Value: a.Value.StringFixed(2),
 		Amount: a.Amount.StringFixed(2), Percent: percent(a.Value, a.Amount), Currency: e.currency, RaisedAt: a.RaisedAt.UTC()}
+}
+
+// spendRows are the owners' spend and forecast, as columns for one upsert.
+type spendRows struct {
+	person, bu []*int64
+	spend, eom []decimal.Decimal
 }
 
 // candidates are the thresholds crossed, as columns for one unnest insert.

@@ -250,11 +250,20 @@ func TestAlertsAreRaisedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, p.Items, "bob reads no alert of ADS")
 
+	// The bills change; the listing shows the spend the last evaluation
+	// stored until the next one.
+	bill(t, pool, now.Truncate(24*time.Hour), ads, nil, "1.00")
 	b, err := svc.ForOwner(r.lead, nil, &ads, nil)
 	require.NoError(t, err)
+	require.Equal(t, "1080.00", b.Spend.StringFixed(2))
+	_, err = e.RunOnce(context.Background())
+	require.NoError(t, err)
+	b, err = svc.ForOwner(r.lead, nil, &ads, nil)
+	require.NoError(t, err)
+	require.Equal(t, "1081.00", b.Spend.StringFixed(2))
 	fc, err := svc.Forecast(r.lead, b)
 	require.NoError(t, err)
-	require.Equal(t, "1800.00", fc.EndOfMonth.StringFixed(2))
+	require.Equal(t, "1801.00", fc.EndOfMonth.StringFixed(2), "today's 61 is above its forecast of 60")
 	require.Equal(t, time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), *fc.RunsOutOn)
 	require.Nil(t, fc.MeasuredErrorPercent, "no past month to check")
 	require.Len(t, fc.Days, 30)

@@ -21,3 +21,10 @@ var (
 	//go:embed sql/raise.sql
 	sqlRaise string
 )
+
+var (
+	//go:embed sql/store_spend.sql
+	sqlStoreSpend string
+	//go:embed sql/month_spend.sql
+	sqlMonthSpend string
+)

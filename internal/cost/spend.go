@@ -64,3 +64,40 @@ func ownerDays(rows pgx.Rows, err error, what string) ([]OwnerDay, error) {
 	}
 	return out, nil
 }
+
+// PersonSpend returns what each of people was billed in [from, to), in one
+// sum per person (people with nothing billed are left out). No access check,
+// as PersonDailySpend.
+func PersonSpend(ctx context.Context, q db.DBTX, people []int64, from, to time.Time) (map[int64]decimal.Decimal, error) {
+	rows, err := q.Query(ctx, `SELECT person_id, sum(amount) FROM bill_person_day
+		WHERE person_id = ANY($1) AND day >= $2 AND day < $3 GROUP BY 1`, people, from, to)
+	return ownerSums(rows, err, "people")
+}
+
+// BUSpend returns what each BU of bus and its whole subtree was billed in
+// [from, to), one sum per BU. No access check, as PersonDailySpend.
+func BUSpend(ctx context.Context, q db.DBTX, bus []int64, from, to time.Time) (map[int64]decimal.Decimal, error) {
+	rows, err := q.Query(ctx, `WITH RECURSIVE t(root, id) AS (
+			SELECT r, r FROM unnest($1::bigint[]) r
+			UNION ALL SELECT t.root, b.id FROM bu b JOIN t ON b.parent_id = t.id)
+		SELECT t.root, sum(d.amount) FROM t JOIN bill_bu_day d ON d.bu_id = t.id
+		WHERE d.day >= $2 AND d.day < $3 GROUP BY 1`, bus, from, to)
+	return ownerSums(rows, err, "BUs")
+}
+
+func ownerSums(rows pgx.Rows, err error, what string) (map[int64]decimal.Decimal, error) {
+	if err != nil {
+		return nil, fmt.Errorf("error loading spend of %s: %w", what, err)
+	}
+	out := map[int64]decimal.Decimal{}
+	var id int64
+	var sum decimal.Decimal
+	_, err = pgx.ForEachRow(rows, []any{&id, &sum}, func() error {
+		out[id] = sum
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error loading spend of %s: %w", what, err)
+	}
+	return out, nil
+}
