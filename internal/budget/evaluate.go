@@ -82,7 +82,7 @@ type PayloadOwner struct {
 func (e *Evaluator) RunOnce(ctx context.Context) (EvalResult, error) {
 	now := e.now().UTC()
 	month, today := monthStart(now), dayStart(now)
-	bs, err := loadInForce(ctx, e.pool, month, Filter{}, nil)
+	bs, err := loadInForce(ctx, e.pool, month, Filter{}, nil, nil)
 	if err != nil {
 		return EvalResult{}, err
 	}
