@@ -122,12 +122,7 @@ type claimed struct {
 // RunOnce claims up to Batch due deliveries and posts them, Workers at a time.
 func (s *Sender) RunOnce(ctx context.Context) (SendResult, error) {
 	lease := s.cfg.Timeout + time.Minute
-	rows, err := s.pool.Query(ctx, `UPDATE budget_webhook w SET attempts = w.attempts + 1,
-			next_attempt_at = now() + $2 * interval '1 millisecond'
-		FROM (SELECT alert_id FROM budget_webhook WHERE state = 'PENDING' AND next_attempt_at <= now()
-		      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
-		WHERE w.alert_id = due.alert_id
-		RETURNING w.alert_id, w.url, w.payload::text, w.attempts`, s.cfg.Batch, lease.Milliseconds())
+	rows, err := s.pool.Query(ctx, sqlClaimWebhooks, s.cfg.Batch, lease.Milliseconds())
 	if err != nil {
 		return SendResult{}, fmt.Errorf("error claiming budget webhooks: %w", err)
 	}
@@ -183,8 +178,7 @@ func (s *Sender) RunOnce(ctx context.Context) (SendResult, error) {
 func (s *Sender) deliver(ctx context.Context, c claimed) (string, error) {
 	postErr := s.post(ctx, c)
 	if postErr == nil {
-		_, err := s.pool.Exec(context.WithoutCancel(ctx), `UPDATE budget_webhook SET state = 'DELIVERED', delivered_at = now(),
-			last_error = NULL WHERE alert_id = $1 AND attempts = $2`, c.alertID, c.attempts)
+		_, err := s.pool.Exec(context.WithoutCancel(ctx), sqlWebhookDelivered, c.alertID, c.attempts)
 		if err != nil {
 			return "", fmt.Errorf("error recording webhook delivery of alert %d: %w", c.alertID, err)
 		}
@@ -197,8 +191,7 @@ func (s *Sender) deliver(ctx context.Context, c claimed) (string, error) {
 	s.mu.Lock()
 	wait := s.cfg.Backoff(c.attempts, s.rng)
 	s.mu.Unlock()
-	_, err := s.pool.Exec(context.WithoutCancel(ctx), `UPDATE budget_webhook SET state = $3, last_error = $4,
-		next_attempt_at = now() + $5 * interval '1 millisecond' WHERE alert_id = $1 AND attempts = $2`,
+	_, err := s.pool.Exec(context.WithoutCancel(ctx), sqlWebhookFailed,
 		c.alertID, c.attempts, state, postErr.Error(), wait.Milliseconds())
 	if err != nil {
 		return "", fmt.Errorf("error recording webhook failure of alert %d: %w", c.alertID, err)
