@@ -44,7 +44,13 @@ func (r *budgetResolver) Forecast(ctx context.Context, obj *model.Budget) (*mode
 }
 
 func (r *budgetResolver) Alerts(ctx context.Context, obj *model.Budget) ([]*model.BudgetAlert, error) {
-	as, err := r.loaders(ctx).BudgetAlerts.Load(ctx, budgetMonth{obj.DBID, obj.Month})
+	key := ownerMonth{budget.BU, 0, obj.Month}
+	if obj.PersonID != nil {
+		key.kind, key.id = budget.Person, *obj.PersonID
+	} else if obj.BUID != nil {
+		key.id = *obj.BUID
+	}
+	as, err := r.loaders(ctx).OwnerAlerts.Load(ctx, key)
 	if err != nil {
 		return nil, err
 	}

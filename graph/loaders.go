@@ -75,18 +75,44 @@ type Loaders struct {
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
 	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
 
-	// BudgetAlerts are the alerts of a budget in a month (Budget.alerts).
-	BudgetAlerts *dataloadgen.Loader[budgetMonth, []*budget.Alert]
+	// OwnerAlerts are the alerts of a budget's owner in a month (Budget.alerts).
+	OwnerAlerts *dataloadgen.Loader[ownerMonth, []*budget.Alert]
 	// OwnerBudget is a person's or BU's budget in force in a month, nil when
 	// none the caller may read (Person.budget, BU.budget).
 	OwnerBudget *dataloadgen.Loader[ownerMonth, *budget.Budget]
 }
 
-// ownerMonth keys an owner's budget of a month.
+// ownerMonth keys what an owner has in a month: its budget in force, its alerts.
 type ownerMonth struct {
 	kind  budget.OwnerKind
 	id    int64
 	month time.Time
+}
+
+// ownerAlerts loads owners' alerts of a month, one statement per kind and month asked.
+func ownerAlerts(svc *budget.Service) func(context.Context, []ownerMonth) (map[ownerMonth][]*budget.Alert, error) {
+	return func(ctx context.Context, keys []ownerMonth) (map[ownerMonth][]*budget.Alert, error) {
+		type group struct {
+			kind  budget.OwnerKind
+			month time.Time
+		}
+		groups := map[group][]int64{}
+		for _, k := range keys {
+			g := group{k.kind, k.month}
+			groups[g] = append(groups[g], k.id)
+		}
+		out := make(map[ownerMonth][]*budget.Alert, len(keys))
+		for g, ids := range groups {
+			as, err := svc.OwnerAlerts(ctx, g.month, g.kind, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				out[ownerMonth{g.kind, id, g.month}] = append([]*budget.Alert{}, as[id]...)
+			}
+		}
+		return out, nil
+	}
 }
 
 // ownerBudgets loads owners' budgets, one service call per kind and month asked.
@@ -109,33 +135,6 @@ func ownerBudgets(svc *budget.Service) func(context.Context, []ownerMonth) (map[
 			}
 			for _, id := range ids {
 				out[ownerMonth{g.kind, id, g.month}] = bs[id]
-			}
-		}
-		return out, nil
-	}
-}
-
-// budgetMonth keys a budget's alerts of a month.
-type budgetMonth struct {
-	id    int64
-	month time.Time
-}
-
-// budgetAlerts loads the alerts of budgets, one statement per month asked.
-func budgetAlerts(svc *budget.Service) func(context.Context, []budgetMonth) (map[budgetMonth][]*budget.Alert, error) {
-	return func(ctx context.Context, keys []budgetMonth) (map[budgetMonth][]*budget.Alert, error) {
-		byMonth := map[time.Time][]int64{}
-		for _, k := range keys {
-			byMonth[k.month] = append(byMonth[k.month], k.id)
-		}
-		out := make(map[budgetMonth][]*budget.Alert, len(keys))
-		for m, ids := range byMonth {
-			as, err := svc.BudgetAlerts(ctx, m, ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range ids {
-				out[budgetMonth{id, m}] = append([]*budget.Alert{}, as[id]...)
 			}
 		}
 		return out, nil
@@ -181,7 +180,7 @@ func NewLoaders(r *Resolver) *Loaders {
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
 		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
-		BudgetAlerts:           dataloadgen.NewMappedLoader(budgetAlerts(r.Budgets), o),
+		OwnerAlerts:            dataloadgen.NewMappedLoader(ownerAlerts(r.Budgets), o),
 		OwnerBudget:            dataloadgen.NewMappedLoader(ownerBudgets(r.Budgets), o),
 	}
 }

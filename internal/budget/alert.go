@@ -63,9 +63,11 @@ type AlertQuery struct {
 	Month  *time.Time
 	Filter Filter
 	Page   page.Args
-	// ids and budgets narrow to those alerts or budgets (loaders).
-	ids     []int64
-	budgets []int64
+	// ids, people and bus narrow to those alerts, or to the alerts of those
+	// owners (loaders).
+	ids    []int64
+	people []int64
+	bus    []int64
 }
 
 func (s *Service) alerts(ctx context.Context, p *auth.Principal, q AlertQuery, limit, offset int) ([]*Alert, int, error) {
@@ -90,7 +92,7 @@ func (s *Service) alerts(ctx context.Context, p *auth.Principal, q AlertQuery, l
 		kind = &k
 	}
 	rows, err := s.pool.Query(ctx, sqlAlerts, month, p.Is(auth.Operator), scope, p.PersonID, p.BUID,
-		subtree, q.Filter.PersonID, kind, q.ids, q.budgets, limit, offset)
+		subtree, q.Filter.PersonID, kind, q.ids, q.people, limit, offset, q.bus)
 	if err != nil {
 		return nil, 0, fmt.Errorf("error loading budget alerts: %w", err)
 	}
@@ -138,26 +140,39 @@ func (s *Service) Alerts(ctx context.Context, q AlertQuery) (page.Page[*Alert], 
 	})
 }
 
-// maxAlertsPerMonth bounds a budget's alerts of a month: two kinds times at
-// most maxThresholds thresholds, and thresholds of earlier rows of the owner.
+// maxAlertsPerMonth bounds an owner's alerts of a month: two kinds times
+// at most maxThresholds thresholds, and thresholds of budgets the owner had
+// earlier in the month.
 const maxAlertsPerMonth = 100
 
-// BudgetAlerts returns the alerts of each budget (ids) raised in month,
-// newest first, that the caller may read: one statement for any number of
-// budgets.
-func (s *Service) BudgetAlerts(ctx context.Context, month time.Time, ids []int64) (map[int64][]*Alert, error) {
+// OwnerAlerts returns the alerts raised in month for each owner (people or
+// BUs, as kind says; whichever of the owner's budgets was in force when
+// each was raised), newest first, that the caller may read: one statement
+// for any number of owners. Budget.alerts reads it, so a budget that took
+// over mid-month shows the month's alerts raised before it too.
+func (s *Service) OwnerAlerts(ctx context.Context, month time.Time, kind OwnerKind, ids []int64) (map[int64][]*Alert, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m := monthStart(month)
-	items, _, err := s.alerts(ctx, p, AlertQuery{Month: &m, budgets: ids}, maxAlertsPerMonth*len(ids), 0)
+	q := AlertQuery{Month: &m, Filter: Filter{OwnerKind: &kind}}
+	if kind == Person {
+		q.people = ids
+	} else {
+		q.bus = ids
+	}
+	items, _, err := s.alerts(ctx, p, q, maxAlertsPerMonth*len(ids), 0)
 	if err != nil {
 		return nil, err
 	}
 	out := map[int64][]*Alert{}
 	for _, a := range items {
-		out[a.BudgetID] = append(out[a.BudgetID], a)
+		if a.PersonID != nil {
+			out[*a.PersonID] = append(out[*a.PersonID], a)
+		} else {
+			out[*a.BUID] = append(out[*a.BUID], a)
+		}
 	}
 	return out, nil
 }

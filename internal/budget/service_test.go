@@ -228,7 +228,8 @@ func TestAlertsAreRaisedOnce(t *testing.T) {
 	for day := month.AddDate(0, 0, -12); day.Before(now); day = day.AddDate(0, 0, 1) {
 		bill(t, pool, day, ads, nil, "60.00")
 	}
-	_, err := svc.Upsert(r.admin, budget.Input{BUID: &ads, Amount: amount("1500"), WebhookURL: ptr("https://hooks.example.com/x")})
+	october := month.AddDate(0, -1, 0)
+	_, err := svc.Upsert(r.admin, budget.Input{BUID: &ads, Amount: amount("1500"), Month: &october, WebhookURL: ptr("https://hooks.example.com/x")})
 	require.NoError(t, err)
 	e := budget.NewEvaluator(pool, "USD", nil).WithClock(clock)
 	res, err := e.RunOnce(context.Background())
@@ -241,6 +242,18 @@ func TestAlertsAreRaisedOnce(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 0, res.Raised)
 	}
+	// A new budget from November on takes over mid-month: the thresholds
+	// already crossed this month are not raised again, and its month shows
+	// the alerts raised under the old one.
+	nov, err := svc.Upsert(r.admin, budget.Input{BUID: &ads, Amount: amount("1600")})
+	require.NoError(t, err)
+	res, err = e.RunOnce(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, res.Raised)
+	as, err := svc.OwnerAlerts(r.lead, month, budget.BU, []int64{ads})
+	require.NoError(t, err)
+	require.Len(t, as[ads], 4)
+	require.NotEqual(t, nov.ID, as[ads][0].BudgetID, "raised against the October budget")
 	p, err := svc.Alerts(r.lead, budget.AlertQuery{Page: page.Args{}})
 	require.NoError(t, err)
 	require.Len(t, p.Items, 4)
@@ -264,7 +277,7 @@ func TestAlertsAreRaisedOnce(t *testing.T) {
 	fc, err := svc.Forecast(r.lead, b)
 	require.NoError(t, err)
 	require.Equal(t, "1801.00", fc.EndOfMonth.StringFixed(2), "today's 61 is above its forecast of 60")
-	require.Equal(t, time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), *fc.RunsOutOn)
+	require.Equal(t, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), *fc.RunsOutOn, "1,600 reached on the 27th")
 	require.Nil(t, fc.MeasuredErrorPercent, "no past month to check")
 	require.Len(t, fc.Days, 30)
 }
