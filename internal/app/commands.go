@@ -320,7 +320,8 @@ func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout 
 
 // billHistory prices the seeded history: the default rate cards, valid from
 // the first day of the history's month, and the bills of every day of it, so
-// the cost screens show real bills at once.
+// the cost screens show real bills at once; then the demo budgets, sized
+// from those bills, evaluated once so their alerts show too.
 func billHistory(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout io.Writer) error {
 	began := time.Now()
 	var first *time.Time
