@@ -8,6 +8,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
@@ -26,6 +27,7 @@ const (
 	NameBilling             = "billing"
 	NameHostOffline         = "host-offline"
 	NameHardwareReliability = "hardware-reliability"
+	NameHealth              = "health"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -52,7 +54,9 @@ const (
 //     the replacement ranking only after a change made through internal/hardware
 //     or once they are hardware.RefreshEvery (10 minutes) old, so the page is at
 //     most a minute behind a fault or repair step, and otherwise a run is one
-//     small read.
+//     small read;
+//   - health every 5 minutes: scores follow heartbeats, faults and runs
+//     within minutes, and a run over 200,000 hosts takes seconds.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:          {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:           {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -64,6 +68,7 @@ var defaultSchedules = map[string]Schedule{
 	NameBilling:             {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameHostOffline:         {Interval: 15 * time.Second, Timeout: time.Minute},
 	NameHardwareReliability: {Interval: time.Minute, Timeout: 10 * time.Minute},
+	NameHealth:              {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -95,6 +100,8 @@ type DefaultConfig struct {
 	// Offline says when a silent host is OFFLINE (default: after 1 minute —
 	// four missed 15-second heartbeats —, for hosts that beat within a day).
 	Offline inventory.OfflineConfig
+	// Health tunes the health job (heartbeat interval, budget source).
+	Health health.Config
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
@@ -103,7 +110,7 @@ type DefaultConfig struct {
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
 // (hourly), job-analysis (every 10 minutes) billing (hourly), host-offline (every 15 seconds)
-// and hardware-reliability (every minute).
+// hardware-reliability (every minute) and health (every 5 minutes).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -126,5 +133,6 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 		hardwareJob(pool, spec, cfg.Now),
+		healthJob(pool, spec, health.NewComputer(pool, cfg.Health)),
 	}
 }

@@ -1,0 +1,522 @@
+package health
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/teslaops/tesla/internal/db"
+)
+
+// BudgetSource reports how far people and BUs have spent their budget of the
+// month holding now: spend ÷ amount, by person id and by BU id. Someone
+// without a budget has no entry. internal/budget provides one; without a
+// source every budget component is full marks, with the reason "no budget".
+type BudgetSource interface {
+	Adherence(ctx context.Context, now time.Time) (people, bus map[int64]float64, err error)
+}
+
+// Config tunes the health job.
+type Config struct {
+	// HeartbeatInterval is the agents' heartbeat interval (default 15 s).
+	HeartbeatInterval time.Duration
+	// Currency names the amounts in the reasons of people's and BUs' scores
+	// (default USD; the installation's cost currency).
+	Currency string
+	// Budget reports budget adherence; nil: no budgets (see BudgetSource).
+	Budget BudgetSource
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives one summary line per run (default: discarded).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, 15*time.Second)
+	c.Currency = cmp.Or(c.Currency, "USD")
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Computer computes and stores every level's scores: the `health` job.
+type Computer struct {
+	pool db.DBTX
+	cfg  Config
+}
+
+// NewComputer returns the health job's computer over pool.
+func NewComputer(pool db.DBTX, cfg Config) *Computer {
+	return &Computer{pool: pool, cfg: cfg.withDefaults()}
+}
+
+// SetBudget makes later runs score budget adherence through src.
+func (c *Computer) SetBudget(src BudgetSource) { c.cfg.Budget = src }
+
+// Result counts what a run stored, by level.
+type Result struct {
+	ComputedAt time.Time
+	Scored     map[Level]int
+	Took       map[Level]time.Duration
+}
+
+// Rows is the number of scores stored.
+func (r Result) Rows() int64 {
+	var n int64
+	for _, v := range r.Scored {
+		n += int64(v)
+	}
+	return n
+}
+
+// row is one subject's new score, as written.
+type row struct {
+	id                 int64
+	score              float64
+	comps              []Component
+	cluster, bu, owner *int64
+}
+
+// RunOnce scores every level at the clock's now and stores the scores, the
+// day's history and the retention. Each level is replaced in a transaction of
+// its own, hosts first (clusters read their hosts' new scores, people and BUs
+// their jobs'); running it twice at the same time stores the same rows.
+func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
+	now := c.cfg.Now().UTC()
+	res := Result{ComputedAt: now, Scored: map[Level]int{}, Took: map[Level]time.Duration{}}
+	step := func(l Level, f func() ([]row, error)) ([]row, error) {
+		start := time.Now()
+		rows, err := f()
+		if err == nil {
+			err = c.store(ctx, l, rows, now)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("error scoring %s health: %w", l, err)
+		}
+		res.Scored[l], res.Took[l] = len(rows), time.Since(start)
+		return rows, nil
+	}
+	hosts, hostFacts, err := c.hosts(ctx, now)
+	if err != nil {
+		return res, fmt.Errorf("error scoring HOST health: %w", err)
+	}
+	if _, err := step(Host, func() ([]row, error) { return hosts, nil }); err != nil {
+		return res, err
+	}
+	if _, err := step(Cluster, func() ([]row, error) { return c.clusters(ctx, now, hosts, hostFacts) }); err != nil {
+		return res, err
+	}
+	jobs, err := step(Job, func() ([]row, error) { return c.jobs(ctx, now) })
+	if err != nil {
+		return res, err
+	}
+	var people, bus map[int64]float64
+	if c.cfg.Budget != nil {
+		if people, bus, err = c.cfg.Budget.Adherence(ctx, now); err != nil {
+			return res, fmt.Errorf("error loading budget adherence: %w", err)
+		}
+	}
+	cost, err := c.jobCost(ctx, now)
+	if err != nil {
+		return res, err
+	}
+	if _, err := step(Person, func() ([]row, error) { return c.people(ctx, jobs, cost, people) }); err != nil {
+		return res, err
+	}
+	if _, err := step(BU, func() ([]row, error) { return c.bus(ctx, jobs, cost, bus) }); err != nil {
+		return res, err
+	}
+	c.cfg.Logger.InfoContext(ctx, "health scored", "hosts", res.Scored[Host], "clusters", res.Scored[Cluster],
+		"jobs", res.Scored[Job], "people", res.Scored[Person], "bus", res.Scored[BU], "budget", c.cfg.Budget != nil)
+	return res, nil
+}
+
+// store replaces level's scores with rows (subjects without a row lose
+// theirs), records them as today's history and drops history past retention.
+func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.Time) error {
+	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE health_new (
+				subject_id bigint PRIMARY KEY, score double precision NOT NULL, components jsonb NOT NULL,
+				cluster_id bigint, bu_id bigint, owner_id bigint, worst text NOT NULL, reason text NOT NULL
+			) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		var encodeErr error
+		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := rows[i]
+			js, err := json.Marshal(r.comps)
+			if err != nil {
+				encodeErr = err
+				return nil, err
+			}
+			w, why := worst(r.comps)
+			return []any{r.id, r.score, string(js), r.cluster, r.bu, r.owner, w, why}, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"health_new"},
+			[]string{"subject_id", "score", "components", "cluster_id", "bu_id", "owner_id", "worst", "reason"}, src); err != nil {
+			return cmp.Or(encodeErr, err)
+		}
+		args := pgx.NamedArgs{"level": string(level), "now": now, "day": now.Truncate(24 * time.Hour),
+			"keep_from": now.Truncate(24*time.Hour).AddDate(0, 0, -retention[level])}
+		for _, sql := range []string{
+			`INSERT INTO health_score AS s (level, subject_id, score, components, computed_at, cluster_id, bu_id, owner_id, worst, reason)
+			 SELECT @level, subject_id, score, components, @now, cluster_id, bu_id, owner_id, worst, reason FROM health_new
+			 ON CONFLICT (level, subject_id) DO UPDATE SET score = EXCLUDED.score, components = EXCLUDED.components,
+			   computed_at = EXCLUDED.computed_at, cluster_id = EXCLUDED.cluster_id, bu_id = EXCLUDED.bu_id,
+			   owner_id = EXCLUDED.owner_id, worst = EXCLUDED.worst, reason = EXCLUDED.reason`,
+			`DELETE FROM health_score s WHERE s.level = @level
+			 AND NOT EXISTS (SELECT 1 FROM health_new n WHERE n.subject_id = s.subject_id)`,
+			// The last score of the day: a later run of the same day replaces
+			// it, an unchanged score is left alone (no dead row).
+			`INSERT INTO health_history AS h (level, subject_id, day, score)
+			 SELECT @level, subject_id, @day::date, score FROM health_new
+			 ON CONFLICT (level, subject_id, day) DO UPDATE SET score = EXCLUDED.score
+			 WHERE h.score IS DISTINCT FROM EXCLUDED.score`,
+			`DELETE FROM health_history WHERE level = @level AND day < @keep_from::date`,
+		} {
+			if _, err := tx.Exec(ctx, sql, args); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// hosts scores every host not decommissioned, from one statement over the
+// inventory, the latest samples, scrape state, components, open anomaly
+// episodes and open hardware faults (read-only: those tables belong to
+// inventory, telemetry, anomaly and hardware, which offer no fleet-wide
+// read of them).
+func (c *Computer) hosts(ctx context.Context, now time.Time) ([]row, map[int64]*hostAgg, error) {
+	rs, err := c.pool.Query(ctx, `
+		SELECT h.id, h.cluster_id, h.state, h.state_reason,
+		       l.cpu_pct::float8, l.mem_pct::float8, l.disk_io_pct::float8, l.ts, h.last_heartbeat,
+		       coalesce(st.status, ''), coalesce(st.failures, 0), coalesce(st.last_error, ''),
+		       coalesce(hc.n, 0), coalesce(hc.bad, '{}'),
+		       coalesce(a.c, 0), coalesce(a.h, 0), coalesce(a.m, 0), coalesce(a.l, 0),
+		       coalesce(f.c, 0), coalesce(f.h, 0), coalesce(f.m, 0), coalesce(f.l, 0)
+		FROM host h
+		LEFT JOIN host_latest l ON l.host_id = h.id
+		LEFT JOIN scrape_target st ON st.host_id = h.id
+		LEFT JOIN (SELECT host_id, count(*)::int AS n,
+		                  array_agg(service || '/' || component || ' ' || actual_state ORDER BY service, component)
+		                    FILTER (WHERE actual_state <> desired_state) AS bad
+		           FROM host_component GROUP BY host_id) hc ON hc.host_id = h.id
+		LEFT JOIN (SELECT host_id, count(*) FILTER (WHERE severity = 'CRITICAL')::int AS c,
+		                  count(*) FILTER (WHERE severity = 'HIGH')::int AS h,
+		                  count(*) FILTER (WHERE severity = 'MEDIUM')::int AS m,
+		                  count(*) FILTER (WHERE severity = 'LOW')::int AS l
+		           FROM anomaly_episode WHERE status <> 'RESOLVED' GROUP BY host_id) a ON a.host_id = h.id
+		LEFT JOIN (SELECT host_id, count(*) FILTER (WHERE severity = 'CRITICAL')::int AS c,
+		                  count(*) FILTER (WHERE severity = 'HIGH')::int AS h,
+		                  count(*) FILTER (WHERE severity = 'MEDIUM')::int AS m,
+		                  count(*) FILTER (WHERE severity = 'LOW')::int AS l
+		           FROM hardware_fault WHERE status IN ('OPEN', 'IN_REPAIR') GROUP BY host_id) f ON f.host_id = h.id
+		WHERE h.state <> 'DECOMMISSIONED'`)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []row
+	aggs := map[int64]*hostAgg{}
+	var id, cluster int64
+	var f HostFacts
+	var bad []string
+	_, err = pgx.ForEachRow(rs, []any{&id, &cluster, &f.State, &f.StateReason, &f.CPU, &f.Mem, &f.DiskIO, &f.SampleAt, &f.LastHeartbeat,
+		&f.ScrapeStatus, &f.ScrapeFailures, &f.ScrapeError, &f.Components, &bad,
+		&f.Anomalies[0], &f.Anomalies[1], &f.Anomalies[2], &f.Anomalies[3], &f.Faults[0], &f.Faults[1], &f.Faults[2], &f.Faults[3]}, func() error {
+		hf := f
+		hf.BadComponents = bad
+		if len(bad) > 3 {
+			hf.BadComponents = append(bad[:3:3], fmt.Sprintf("and %d more", len(bad)-3))
+		}
+		score, comps := ScoreHost(hf, now, c.cfg.HeartbeatInterval)
+		cl := cluster
+		out = append(out, row{id: id, score: score, comps: comps, cluster: &cl})
+		a := aggs[cluster]
+		if a == nil {
+			a = &hostAgg{}
+			aggs[cluster] = a
+		}
+		a.hosts++
+		if score < FairFrom {
+			a.sick++
+		}
+		a.components += f.Components
+		a.failing += len(bad)
+		return nil
+	})
+	return out, aggs, err
+}
+
+// hostAgg is what a cluster's score takes from its hosts.
+type hostAgg struct{ hosts, sick, components, failing int }
+
+// clusters scores every cluster not retired from its water levels, forecasts
+// (read-only from internal/watermark's tables, as its ClustersAtRisk reads
+// them) and its hosts' new scores.
+func (c *Computer) clusters(ctx context.Context, now time.Time, _ []row, aggs map[int64]*hostAgg) ([]row, error) {
+	rs, err := c.pool.Query(ctx, `
+		SELECT c.id, c.owner_bu_id, coalesce(t.threshold, 1),
+		       coalesce((SELECT array_agg(l.dimension ORDER BY l.dimension) FROM watermark_latest l WHERE l.cluster_id = c.id AND l.capacity > 0), '{}'),
+		       coalesce((SELECT array_agg(l.used / l.capacity ORDER BY l.dimension) FROM watermark_latest l WHERE l.cluster_id = c.id AND l.capacity > 0), '{}'),
+		       fc.crosses_at, coalesce(fc.dimension, '')
+		FROM cluster c
+		LEFT JOIN watermark_threshold t ON t.kind = c.kind
+		LEFT JOIN LATERAL (SELECT f.crosses_at, f.dimension FROM watermark_forecast f
+		                   WHERE f.cluster_id = c.id AND f.crosses_at IS NOT NULL
+		                   ORDER BY f.crosses_at, f.dimension LIMIT 1) fc ON true
+		WHERE c.status <> 'RETIRED'`)
+	if err != nil {
+		return nil, err
+	}
+	var out []row
+	var id int64
+	var owner *int64
+	var f ClusterFacts
+	var dims []string
+	var utils []float64
+	_, err = pgx.ForEachRow(rs, []any{&id, &owner, &f.Threshold, &dims, &utils, &f.CrossesAt, &f.CrossDimension}, func() error {
+		cf := f
+		cf.Levels = make([]WaterLevel, len(dims))
+		for i := range dims {
+			cf.Levels[i] = WaterLevel{Dimension: dims[i], Utilisation: utils[i]}
+		}
+		if a := aggs[id]; a != nil {
+			cf.Hosts, cf.SickHosts, cf.Components, cf.FailingComponents = a.hosts, a.sick, a.components, a.failing
+		}
+		score, comps := ScoreCluster(cf, now)
+		cl := id
+		var bu *int64
+		if owner != nil {
+			b := *owner
+			bu = &b
+		}
+		out = append(out, row{id: id, score: score, comps: comps, cluster: &cl, bu: bu})
+		return nil
+	})
+	return out, err
+}
+
+// jobs scores every job with a run or usage in the window, from its runs,
+// hourly usage and stored findings (read-only from internal/workload's
+// tables: its services read one job at a time).
+func (c *Computer) jobs(ctx context.Context, now time.Time) ([]row, error) {
+	since := now.Add(-jobWindow)
+	rs, err := c.pool.Query(ctx, `
+		WITH r AS (
+			SELECT job_id,
+			       count(*) FILTER (WHERE state IN ('COMPLETED', 'FAILED', 'ABORTED') AND ended_at >= @since)::int AS runs,
+			       count(*) FILTER (WHERE state IN ('FAILED', 'ABORTED') AND ended_at >= @since)::int AS failed,
+			       count(*) FILTER (WHERE nominal_end IS NOT NULL AND (ended_at >= @since OR (ended_at IS NULL AND nominal_end < @now)))::int AS due,
+			       count(*) FILTER (WHERE nominal_end IS NOT NULL AND (ended_at >= @since AND ended_at > nominal_end
+			                        OR ended_at IS NULL AND state = 'RUNNING' AND nominal_end < @now))::int AS late
+			FROM job_run
+			WHERE ended_at >= @since OR (ended_at IS NULL AND state = 'RUNNING' AND nominal_end >= @since AND nominal_end < @now)
+			GROUP BY job_id
+		), u AS (
+			SELECT job_id, sum(requested_core_seconds) AS rc, sum(used_core_seconds) AS uc,
+			       sum(requested_memory_byte_seconds) AS rm, sum(used_memory_byte_seconds) AS um
+			FROM job_usage_1h WHERE hour >= @since AND hour < @now GROUP BY job_id
+		), w AS (
+			SELECT DISTINCT ON (job_id) job_id, severity, heuristic FROM job_finding WHERE severity > 0
+			ORDER BY job_id, severity DESC, heuristic
+		)
+		SELECT j.id, j.cluster_id, coalesce(j.bu_id, p.bu_id), j.owner_id,
+		       coalesce(r.runs, 0), coalesce(r.failed, 0), coalesce(r.due, 0), coalesce(r.late, 0),
+		       coalesce(w.severity, 0)::int, coalesce(w.heuristic, ''),
+		       coalesce(u.rc, 0), coalesce(u.uc, 0), coalesce(u.rm, 0), coalesce(u.um, 0)
+		FROM job j
+		LEFT JOIN person p ON p.id = j.owner_id
+		LEFT JOIN r ON r.job_id = j.id
+		LEFT JOIN u ON u.job_id = j.id
+		LEFT JOIN w ON w.job_id = j.id
+		WHERE r.job_id IS NOT NULL OR u.job_id IS NOT NULL`, pgx.NamedArgs{"since": since, "now": now})
+	if err != nil {
+		return nil, err
+	}
+	var out []row
+	var id int64
+	var cluster, bu, owner *int64
+	var f JobFacts
+	_, err = pgx.ForEachRow(rs, []any{&id, &cluster, &bu, &owner, &f.Runs, &f.FailedRuns, &f.DeadlineRuns, &f.LateRuns,
+		&f.WorstSeverity, &f.WorstHeuristic, &f.ReqCore, &f.UsedCore, &f.ReqMem, &f.UsedMem}, func() error {
+		score, comps := ScoreJob(f)
+		out = append(out, row{id: id, score: score, comps: comps, cluster: copyPtr(cluster), bu: copyPtr(bu), owner: copyPtr(owner)})
+		return nil
+	})
+	return out, err
+}
+
+// jobCost is each job's billed amount over the cost window (read-only from
+// internal/cost's bill_line: its service reads bills for callers, not
+// per-job sums for the whole fleet).
+func (c *Computer) jobCost(ctx context.Context, now time.Time) (map[int64]float64, error) {
+	day := now.Truncate(24 * time.Hour)
+	rs, err := c.pool.Query(ctx, `SELECT job_id, sum(amount)::float8 FROM bill_line
+		WHERE day >= $1 AND day <= $2 AND job_id IS NOT NULL GROUP BY job_id`, day.Add(-costWindow), day)
+	if err != nil {
+		return nil, fmt.Errorf("error loading job cost: %w", err)
+	}
+	out := map[int64]float64{}
+	var id int64
+	var amount float64
+	_, err = pgx.ForEachRow(rs, []any{&id, &amount}, func() error {
+		out[id] = amount
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error loading job cost: %w", err)
+	}
+	return out, nil
+}
+
+// ownerAgg gathers an owner's jobs.
+type ownerAgg struct {
+	jobs                int
+	weighted, cost, sum float64
+	worst               float64
+	worstID             int64
+}
+
+func (a *ownerAgg) add(j row, cost float64) {
+	if a.jobs == 0 || j.score < a.worst {
+		a.worst, a.worstID = j.score, j.id
+	}
+	a.jobs++
+	a.sum += j.score
+	a.cost += cost
+	a.weighted += cost * j.score
+}
+
+// facts turns an owner's jobs into OwnerFacts; names gives the worst job's name.
+func (a *ownerAgg) facts(names map[int64]string, currency string, spent map[int64]float64, id int64) OwnerFacts {
+	f := OwnerFacts{Currency: currency}
+	if a != nil && a.jobs > 0 {
+		f.Jobs, f.Cost, f.WorstJob, f.WorstJobScore = a.jobs, a.cost, names[a.worstID], a.worst
+		f.JobScore = a.sum / float64(a.jobs)
+		if a.cost > 0 {
+			f.JobScore = a.weighted / a.cost
+		}
+		f.JobScore = round1(f.JobScore)
+	}
+	if r, ok := spent[id]; ok {
+		f.Spent = &r
+	}
+	return f
+}
+
+// jobNames names the jobs that are some owner's worst.
+func (c *Computer) jobNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	rs, err := c.pool.Query(ctx, `SELECT id, namespace || '/' || name FROM job WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]string{}
+	var id int64
+	var name string
+	_, err = pgx.ForEachRow(rs, []any{&id, &name}, func() error { out[id] = name; return nil })
+	return out, err
+}
+
+// people scores every active person from the jobs they own and their budget.
+func (c *Computer) people(ctx context.Context, jobs []row, cost, spent map[int64]float64) ([]row, error) {
+	aggs := map[int64]*ownerAgg{}
+	for _, j := range jobs {
+		if j.owner == nil {
+			continue
+		}
+		a := aggs[*j.owner]
+		if a == nil {
+			a = &ownerAgg{}
+			aggs[*j.owner] = a
+		}
+		a.add(j, cost[j.id])
+	}
+	names, err := c.jobNames(ctx, worstIDs(aggs))
+	if err != nil {
+		return nil, err
+	}
+	rs, err := c.pool.Query(ctx, `SELECT id, bu_id FROM person WHERE active`)
+	if err != nil {
+		return nil, err
+	}
+	var out []row
+	var id, bu int64
+	_, err = pgx.ForEachRow(rs, []any{&id, &bu}, func() error {
+		score, comps := ScoreOwner(Person, aggs[id].facts(names, c.cfg.Currency, spent, id))
+		p, b := id, bu
+		out = append(out, row{id: id, score: score, comps: comps, bu: &b, owner: &p})
+		return nil
+	})
+	return out, err
+}
+
+// bus scores every BU from the jobs of its subtree and its budget.
+func (c *Computer) bus(ctx context.Context, jobs []row, cost, spent map[int64]float64) ([]row, error) {
+	rs, err := c.pool.Query(ctx, `SELECT id, parent_id FROM bu`)
+	if err != nil {
+		return nil, err
+	}
+	parent := map[int64]*int64{}
+	var ids []int64
+	var id int64
+	var p *int64
+	if _, err := pgx.ForEachRow(rs, []any{&id, &p}, func() error {
+		parent[id] = copyPtr(p)
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	aggs := map[int64]*ownerAgg{}
+	for _, j := range jobs {
+		// The job counts for its BU and every BU above it; the walk stops at
+		// a BU seen before, so a damaged tree cannot loop.
+		seen := map[int64]bool{}
+		for b := j.bu; b != nil && !seen[*b]; b = parent[*b] {
+			seen[*b] = true
+			a := aggs[*b]
+			if a == nil {
+				a = &ownerAgg{}
+				aggs[*b] = a
+			}
+			a.add(j, cost[j.id])
+		}
+	}
+	names, err := c.jobNames(ctx, worstIDs(aggs))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]row, 0, len(ids))
+	for _, id := range ids {
+		score, comps := ScoreOwner(BU, aggs[id].facts(names, c.cfg.Currency, spent, id))
+		b := id
+		out = append(out, row{id: id, score: score, comps: comps, bu: &b})
+	}
+	return out, nil
+}
+
+func worstIDs(aggs map[int64]*ownerAgg) []int64 {
+	ids := make([]int64, 0, len(aggs))
+	for _, a := range aggs {
+		ids = append(ids, a.worstID)
+	}
+	return ids
+}
+
+func copyPtr(p *int64) *int64 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
