@@ -11,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
@@ -63,6 +64,9 @@ type Loaders struct {
 	TicketFaults  *dataloadgen.Loader[int64, []*hardware.Fault]
 	TicketEvents  *dataloadgen.Loader[int64, []*hardware.TicketEvent]
 
+	// Health holds the stored health scores, one loader per level.
+	Health map[health.Level]*dataloadgen.Loader[int64, *health.Score]
+
 	Queue         *dataloadgen.Loader[int64, *workload.Queue]
 	QueueChildren *dataloadgen.Loader[int64, []*workload.Queue]
 	QueueTree     *dataloadgen.Loader[int64, []*workload.Queue]
@@ -73,6 +77,7 @@ type Loaders struct {
 	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
 	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
+	healthDays  map[string]*dataloadgen.Loader[int64, []health.Point]
 }
 
 // NewLoaders builds a fresh set of loaders for one request.
@@ -114,6 +119,8 @@ func NewLoaders(r *Resolver) *Loaders {
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
 		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
+		Health:                 healthLoaders(r, o),
+		healthDays:             map[string]*dataloadgen.Loader[int64, []health.Point]{},
 	}
 }
 

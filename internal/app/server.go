@@ -30,6 +30,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -96,6 +97,8 @@ type Services struct {
 	Hardware *hardware.Service
 	// Cost serves rate cards, bills and their CSV export.
 	Cost *cost.Service
+	// Health serves the stored health scores and rankings.
+	Health *health.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -139,6 +142,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Yarn:       yarn.NewService(api),
 		Hardware:   hardware.NewService(api, apiLog, logger),
 		Cost:       cost.NewService(api, apiLog, cfg.Jobs.Cost),
+		Health:     health.NewService(api),
 		api:        api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
@@ -152,7 +156,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
-		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost}
+		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost, Health: svc.Health}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),

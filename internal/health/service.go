@@ -163,7 +163,7 @@ type RankingQuery struct {
 	// ClusterID narrows to a cluster's hosts or jobs; BUID to the subjects of
 	// a BU subtree (jobs, people and BUs by their BU, clusters by their owner).
 	ClusterID, BUID *int64
-	// First is how many (1..MaxRanking, default 20).
+	// First is how many (1..MaxRanking).
 	First int
 }
 
@@ -198,10 +198,7 @@ func (s *Service) Ranking(ctx context.Context, q RankingQuery) ([]*Entry, error)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case q.First == 0:
-		q.First = 20
-	case q.First < 1 || q.First > MaxRanking:
+	if q.First < 1 || q.First > MaxRanking {
 		return nil, fault.Field("first", "first must be between 1 and %d", MaxRanking)
 	}
 	if _, ok := names[q.Level]; !ok {
