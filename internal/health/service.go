@@ -213,7 +213,7 @@ func (s *Service) Ranking(ctx context.Context, q RankingQuery) ([]*Entry, error)
 	cond, args := scopeOf(p, q.Level)
 	where := []string{"s.level = @level"}
 	if cond != "" {
-		where = append(where, "s."+cond)
+		where = append(where, cond)
 	}
 	args["level"] = string(q.Level)
 	if q.ClusterID != nil {
