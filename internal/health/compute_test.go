@@ -236,7 +236,7 @@ func TestComputeIdempotentWithDailyHistory(t *testing.T) {
 	h = history(health.Host, host)
 	require.Len(t, h, 2)
 	require.Equal(t, 97.5, h[today])
-	_, err = s.computer(s.now.Add(24*time.Hour)).RunOnce(ctx)
+	_, err = s.computer(s.now.Add(24 * time.Hour)).RunOnce(ctx)
 	require.NoError(t, err)
 	h = history(health.Host, host)
 	require.Len(t, h, 3)

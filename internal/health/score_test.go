@@ -75,7 +75,9 @@ func TestScoreHost(t *testing.T) {
 			f.LastHeartbeat, f.SampleAt = ptr(now.Add(-2*time.Minute)), nil
 		}, "heartbeats", 75, "8 heartbeats of 15s missed"},
 		{"never heard of", func(f *HostFacts) { f.LastHeartbeat, f.SampleAt = nil, nil }, "heartbeats", 0, "no heartbeat or sample ever received"},
-		{"scrape failing", func(f *HostFacts) { f.ScrapeStatus, f.ScrapeFailures, f.ScrapeError = "FAILING", 3, "connection refused" }, "heartbeats", 40, "scrape failing (3 in a row): connection refused"},
+		{"scrape failing", func(f *HostFacts) {
+			f.ScrapeStatus, f.ScrapeFailures, f.ScrapeError = "FAILING", 3, "connection refused"
+		}, "heartbeats", 40, "scrape failing (3 in a row): connection refused"},
 		{"anomalies", func(f *HostFacts) { f.Anomalies = [4]int{0, 1, 2, 0} }, "findings", 40, "3 open anomaly episodes (1 HIGH, 2 MEDIUM)"},
 		{"failed component", func(f *HostFacts) { f.BadComponents = []string{"HDFS/DATANODE FAILED"} }, "components", 75, "1 of 2 components not in their desired state: HDFS/DATANODE FAILED"},
 		{"degraded", func(f *HostFacts) { f.State, f.StateReason = "DEGRADED", "disk slow" }, "state", 50, "host is DEGRADED: disk slow"},
