@@ -6,6 +6,17 @@
 --
 -- Owned by internal/health.
 
+-- When each level was last scored: a run rewrites only the scores that
+-- changed, so a score's computedAt is its level's last run.
+CREATE TABLE health_run (
+    level        text PRIMARY KEY CHECK (level IN ('HOST', 'CLUSTER', 'JOB', 'PERSON', 'BU')),
+    computed_at  timestamptz NOT NULL,
+    scored       integer NOT NULL
+);
+-- A row per level from the start, so a run always has one to lock.
+INSERT INTO health_run (level, computed_at, scored)
+SELECT l, 'epoch', 0 FROM unnest(ARRAY['HOST', 'CLUSTER', 'JOB', 'PERSON', 'BU']) l;
+
 -- One row per subject and level. cluster_id, bu_id and owner_id are the
 -- subject's place as the job saw it (a host's cluster; a job's cluster,
 -- effective BU and owner; a person's BU; a BU itself; a cluster's owner BU):
@@ -16,8 +27,11 @@ CREATE TABLE health_score (
     level        text NOT NULL CHECK (level IN ('HOST', 'CLUSTER', 'JOB', 'PERSON', 'BU')),
     subject_id   bigint NOT NULL,
     score        double precision NOT NULL CHECK (score BETWEEN 0 AND 100),
-    -- [{"name": "state", "weight": 0.15, "score": 50, "reason": "host is DEGRADED"}, ...]
+    -- The components that lost points or carry a note, by name:
+    -- {"state": {"score": 50, "reason": "host is DEGRADED"}}; the others kept
+    -- all their points. Weights are not stored: they are weights.go's.
     components   jsonb NOT NULL,
+    -- The run that last changed the row (an unchanged score is not rewritten).
     computed_at  timestamptz NOT NULL,
     cluster_id   bigint,
     bu_id        bigint,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,23 +97,26 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 	step := func(l Level, f func() ([]row, error)) ([]row, error) {
 		start := time.Now()
 		rows, err := f()
+		loaded := time.Since(start)
 		if err == nil {
 			err = c.store(ctx, l, rows, now)
 		}
+		c.cfg.Logger.DebugContext(ctx, "health level scored", "level", string(l), "rows", len(rows),
+			"load_ms", loaded.Milliseconds(), "took_ms", time.Since(start).Milliseconds())
 		if err != nil {
 			return nil, fmt.Errorf("error scoring %s health: %w", l, err)
 		}
 		res.Scored[l], res.Took[l] = len(rows), time.Since(start)
 		return rows, nil
 	}
-	hosts, hostFacts, err := c.hosts(ctx, now)
-	if err != nil {
-		return res, fmt.Errorf("error scoring HOST health: %w", err)
-	}
-	if _, err := step(Host, func() ([]row, error) { return hosts, nil }); err != nil {
+	var hostAggs map[int64]*hostAgg
+	if _, err := step(Host, func() (rows []row, err error) {
+		rows, hostAggs, err = c.hosts(ctx, now)
+		return rows, err
+	}); err != nil {
 		return res, err
 	}
-	if _, err := step(Cluster, func() ([]row, error) { return c.clusters(ctx, now, hosts, hostFacts) }); err != nil {
+	if _, err := step(Cluster, func() ([]row, error) { return c.clusters(ctx, now, hostAggs) }); err != nil {
 		return res, err
 	}
 	jobs, err := step(Job, func() ([]row, error) { return c.jobs(ctx, now) })
@@ -141,54 +145,183 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 }
 
 // store replaces level's scores with rows (subjects without a row lose
-// theirs), records them as today's history and drops history past retention.
+// theirs), records the day's history and drops history past retention. It
+// reads the stored scores first and writes only those that changed, and only
+// they reach the history, except in a day's first run, which records every
+// subject's score for the day: a steady fleet costs one read, not 200,000
+// writes.
 func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.Time) error {
 	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE health_new (
-				subject_id bigint PRIMARY KEY, score double precision NOT NULL, components jsonb NOT NULL,
-				cluster_id bigint, bu_id bigint, owner_id bigint, worst text NOT NULL, reason text NOT NULL
-			) ON COMMIT DROP`); err != nil {
+		day := now.Truncate(24 * time.Hour)
+		// The level's previous run, locked: two runs of one level never interleave.
+		var last time.Time
+		if err := tx.QueryRow(ctx, `SELECT computed_at FROM health_run WHERE level = $1 FOR UPDATE`, string(level)).Scan(&last); err != nil {
 			return err
 		}
-		var encodeErr error
-		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			r := rows[i]
-			js, err := json.Marshal(r.comps)
-			if err != nil {
-				encodeErr = err
-				return nil, err
-			}
-			w, why := worst(r.comps)
-			return []any{r.id, r.score, string(js), r.cluster, r.bu, r.owner, w, why}, nil
-		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"health_new"},
-			[]string{"subject_id", "score", "components", "cluster_id", "bu_id", "owner_id", "worst", "reason"}, src); err != nil {
-			return cmp.Or(encodeErr, err)
+		firstOfDay := last.Before(day)
+		old, err := storedRows(ctx, tx, level)
+		if err != nil {
+			return err
 		}
-		args := pgx.NamedArgs{"level": string(level), "now": now, "day": now.Truncate(24 * time.Hour),
-			"keep_from": now.Truncate(24*time.Hour).AddDate(0, 0, -retention[level])}
-		for _, sql := range []string{
-			`INSERT INTO health_score AS s (level, subject_id, score, components, computed_at, cluster_id, bu_id, owner_id, worst, reason)
-			 SELECT @level, subject_id, score, components, @now, cluster_id, bu_id, owner_id, worst, reason FROM health_new
-			 ON CONFLICT (level, subject_id) DO UPDATE SET score = EXCLUDED.score, components = EXCLUDED.components,
-			   computed_at = EXCLUDED.computed_at, cluster_id = EXCLUDED.cluster_id, bu_id = EXCLUDED.bu_id,
-			   owner_id = EXCLUDED.owner_id, worst = EXCLUDED.worst, reason = EXCLUDED.reason`,
-			`DELETE FROM health_score s WHERE s.level = @level
-			 AND NOT EXISTS (SELECT 1 FROM health_new n WHERE n.subject_id = s.subject_id)`,
-			// The last score of the day: a later run of the same day replaces
-			// it, an unchanged score is left alone (no dead row).
-			`INSERT INTO health_history AS h (level, subject_id, day, score)
-			 SELECT @level, subject_id, @day::date, score FROM health_new
-			 ON CONFLICT (level, subject_id, day) DO UPDATE SET score = EXCLUDED.score
-			 WHERE h.score IS DISTINCT FROM EXCLUDED.score`,
+		type out struct {
+			r          row
+			js, w, why string
+			fresh      bool
+		}
+		var changed []out
+		for _, r := range rows {
+			js, err := encodeComponents(r.comps)
+			if err != nil {
+				return err
+			}
+			if o, ok := old[r.id]; !ok || o.score != r.score || o.components != js ||
+				!sameID(o.cluster, r.cluster) || !sameID(o.bu, r.bu) || !sameID(o.owner, r.owner) {
+				w, why := worst(r.comps)
+				changed = append(changed, out{r, js, w, why, !ok})
+			}
+			delete(old, r.id)
+		}
+		gone := make([]int64, 0, len(old))
+		for id := range old {
+			gone = append(gone, id)
+		}
+		args := pgx.NamedArgs{"level": string(level), "now": now, "day": day, "scored": len(rows), "gone": gone,
+			"keep_from": day.AddDate(0, 0, -retention[level])}
+		var stmts []string
+		if len(changed) > 0 {
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE health_new (
+					subject_id bigint PRIMARY KEY, score double precision NOT NULL, components jsonb NOT NULL,
+					cluster_id bigint, bu_id bigint, owner_id bigint, worst text NOT NULL, reason text NOT NULL,
+					fresh boolean NOT NULL
+				) ON COMMIT DROP`); err != nil {
+				return err
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"health_new"},
+				[]string{"subject_id", "score", "components", "cluster_id", "bu_id", "owner_id", "worst", "reason", "fresh"},
+				pgx.CopyFromSlice(len(changed), func(i int) ([]any, error) {
+					o := changed[i]
+					return []any{o.r.id, o.r.score, o.js, o.r.cluster, o.r.bu, o.r.owner, o.w, o.why, o.fresh}, nil
+				})); err != nil {
+				return err
+			}
+			// New subjects are inserted, changed ones updated: the rows were
+			// read under the level's lock, so no conflict can arise.
+			stmts = append(stmts, `ANALYZE health_new`,
+				`INSERT INTO health_score (level, subject_id, score, components, computed_at, cluster_id, bu_id, owner_id, worst, reason)
+				 SELECT @level, subject_id, score, components, @now, cluster_id, bu_id, owner_id, worst, reason FROM health_new WHERE fresh`,
+				`UPDATE health_score s SET score = n.score, components = n.components, computed_at = @now, cluster_id = n.cluster_id,
+				   bu_id = n.bu_id, owner_id = n.owner_id, worst = n.worst, reason = n.reason
+				 FROM health_new n WHERE s.level = @level AND s.subject_id = n.subject_id AND NOT n.fresh`)
+		}
+		if len(gone) > 0 {
+			stmts = append(stmts, `DELETE FROM health_score WHERE level = @level AND subject_id = ANY(@gone)`)
+		}
+		// The last score of the day: a later run of the same day replaces it.
+		history := `INSERT INTO health_history AS h (level, subject_id, day, score)
+			SELECT @level, subject_id, @day::date, score FROM %s
+			ON CONFLICT (level, subject_id, day) DO UPDATE SET score = EXCLUDED.score WHERE h.score IS DISTINCT FROM EXCLUDED.score`
+		switch {
+		case firstOfDay:
+			stmts = append(stmts, fmt.Sprintf(history, "health_score WHERE level = @level"))
+		case len(changed) > 0:
+			stmts = append(stmts, fmt.Sprintf(history, "health_new"))
+		}
+		stmts = append(stmts,
 			`DELETE FROM health_history WHERE level = @level AND day < @keep_from::date`,
-		} {
+			`UPDATE health_run SET computed_at = @now, scored = @scored WHERE level = @level`)
+		for _, sql := range stmts {
+			t0 := time.Now()
 			if _, err := tx.Exec(ctx, sql, args); err != nil {
 				return err
 			}
+			c.cfg.Logger.DebugContext(ctx, "health statement", "level", string(level), "ms", time.Since(t0).Milliseconds(), "sql", firstWords(sql))
 		}
+		c.cfg.Logger.DebugContext(ctx, "health level stored", "level", string(level), "changed", len(changed), "gone", len(gone), "first_of_day", firstOfDay)
 		return nil
 	})
+}
+
+// storedRow is a stored score as store compares it.
+type storedRow struct {
+	score              float64
+	components         string
+	cluster, bu, owner *int64
+}
+
+// storedRows reads level's stored scores, components in the form
+// encodeComponents writes (re-encoded, since jsonb prints its own way).
+func storedRows(ctx context.Context, tx pgx.Tx, level Level) (map[int64]storedRow, error) {
+	rs, err := tx.Query(ctx, `SELECT subject_id, score, components, cluster_id, bu_id, owner_id FROM health_score WHERE level = $1`, string(level))
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]storedRow{}
+	var id int64
+	var r storedRow
+	var raw []byte
+	_, err = pgx.ForEachRow(rs, []any{&id, &r.score, &raw, &r.cluster, &r.bu, &r.owner}, func() error {
+		v := r
+		v.cluster, v.bu, v.owner = copyPtr(r.cluster), copyPtr(r.bu), copyPtr(r.owner)
+		if string(raw) == "{}" {
+			v.components = "{}"
+		} else {
+			var m map[string]storedComponent
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return err
+			}
+			js, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			v.components = string(js)
+		}
+		out[id] = v
+		return nil
+	})
+	return out, err
+}
+
+func sameID(a, b *int64) bool { return (a == nil && b == nil) || (a != nil && b != nil && *a == *b) }
+
+// stored is a component as health_score keeps it: only those that lost
+// points or carry a note are stored, by name.
+type storedComponent struct {
+	Score  float64 `json:"score"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+// encodeComponents is the stored form of comps.
+func encodeComponents(comps []Component) (string, error) {
+	m := map[string]storedComponent{}
+	for _, c := range comps {
+		if c.Score < 100 || c.Reason != "" {
+			m[c.Name] = storedComponent{c.Score, c.Reason}
+		}
+	}
+	js, err := json.Marshal(m)
+	return string(js), err
+}
+
+// decodeComponents turns the stored form back into level's components, in
+// weights' order.
+func decodeComponents(level Level, raw []byte) ([]Component, error) {
+	var m map[string]storedComponent
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	out := make([]Component, len(weights[level]))
+	for i, w := range weights[level] {
+		out[i] = Component{Name: w.name, Weight: w.weight, Score: 100}
+		if sc, ok := m[w.name]; ok {
+			out[i].Score, out[i].Reason = sc.Score, sc.Reason
+		}
+	}
+	return out, nil
+}
+
+func firstWords(sql string) string {
+	f := strings.Fields(sql)
+	return strings.Join(f[:min(4, len(f))], " ")
 }
 
 // hosts scores every host not decommissioned, from one statement over the
@@ -263,7 +396,7 @@ type hostAgg struct{ hosts, sick, components, failing int }
 // clusters scores every cluster not retired from its water levels, forecasts
 // (read-only from internal/watermark's tables, as its ClustersAtRisk reads
 // them) and its hosts' new scores.
-func (c *Computer) clusters(ctx context.Context, now time.Time, _ []row, aggs map[int64]*hostAgg) ([]row, error) {
+func (c *Computer) clusters(ctx context.Context, now time.Time, aggs map[int64]*hostAgg) ([]row, error) {
 	rs, err := c.pool.Query(ctx, `
 		SELECT c.id, c.owner_bu_id, coalesce(t.threshold, 1),
 		       coalesce((SELECT array_agg(l.dimension ORDER BY l.dimension) FROM watermark_latest l WHERE l.cluster_id = c.id AND l.capacity > 0), '{}'),

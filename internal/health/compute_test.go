@@ -2,7 +2,6 @@ package health_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -89,14 +88,16 @@ type stored struct {
 func (s *scenario) score(t *testing.T, level health.Level, id int64) *stored {
 	t.Helper()
 	var st stored
-	var comps []byte
-	err := s.pool.QueryRow(context.Background(), `SELECT score, components, worst, reason FROM health_score WHERE level = $1 AND subject_id = $2`,
-		string(level), id).Scan(&st.Score, &comps, &st.Worst, &st.Reason)
+	err := s.pool.QueryRow(context.Background(), `SELECT score, worst, reason FROM health_score WHERE level = $1 AND subject_id = $2`,
+		string(level), id).Scan(&st.Score, &st.Worst, &st.Reason)
 	if err == pgx.ErrNoRows {
 		return nil
 	}
 	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(comps, &st.Components))
+	got, err := health.NewService(s.pool).ScoresOf(as(s.f, fixture.Admin, auth.Admin, "PLATFORM"), level, []int64{id})
+	require.NoError(t, err)
+	require.Equal(t, st.Score, got[id].Score)
+	st.Components = got[id].Components
 	return &st
 }
 

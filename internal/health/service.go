@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -102,7 +101,8 @@ func (s *Service) ScoresOf(ctx context.Context, level Level, ids []int64) (map[i
 		where = append(where, cond)
 	}
 	args["level"], args["ids"] = string(level), ids
-	rows, err := s.pool.Query(ctx, `SELECT subject_id, score, computed_at, components FROM health_score WHERE `+strings.Join(where, " AND "), args)
+	rows, err := s.pool.Query(ctx, `SELECT subject_id, score, greatest(computed_at, (SELECT computed_at FROM health_run WHERE level = @level)), components
+		FROM health_score WHERE `+strings.Join(where, " AND "), args)
 	if err != nil {
 		return nil, fmt.Errorf("error loading health scores: %w", err)
 	}
@@ -111,8 +111,9 @@ func (s *Service) ScoresOf(ctx context.Context, level Level, ids []int64) (map[i
 	var comps []byte
 	_, err = pgx.ForEachRow(rows, []any{&sc.SubjectID, &sc.Score, &sc.ComputedAt, &comps}, func() error {
 		v := sc
-		v.Level = level
-		if err := json.Unmarshal(comps, &v.Components); err != nil {
+		v.Level, v.ComputedAt = level, v.ComputedAt.UTC()
+		var err error
+		if v.Components, err = decodeComponents(level, comps); err != nil {
 			return err
 		}
 		out[v.SubjectID] = &v
