@@ -31,6 +31,9 @@ CREATE TABLE health_score (
     -- {"state": {"score": 50, "reason": "host is DEGRADED"}}; the others kept
     -- all their points. Weights are not stored: they are weights.go's.
     components   jsonb NOT NULL,
+    -- A 64-bit FNV-1a hash of the components as the job encodes them: a run
+    -- compares it, not the JSON, to find the scores that changed.
+    components_hash bigint NOT NULL,
     -- The run that last changed the row (an unchanged score is not rewritten).
     computed_at  timestamptz NOT NULL,
     cluster_id   bigint,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 	"time"
@@ -164,9 +165,11 @@ func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.
 			return err
 		}
 		type out struct {
-			r          row
-			js, w, why string
-			fresh      bool
+			r      row
+			js     string
+			hash   int64
+			w, why string
+			fresh  bool
 		}
 		var changed []out
 		for _, r := range rows {
@@ -174,10 +177,11 @@ func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.
 			if err != nil {
 				return err
 			}
-			if o, ok := old[r.id]; !ok || o.score != r.score || o.components != js ||
+			hash := hashOf(js)
+			if o, ok := old[r.id]; !ok || o.score != r.score || o.hash != hash ||
 				!sameID(o.cluster, r.cluster) || !sameID(o.bu, r.bu) || !sameID(o.owner, r.owner) {
 				w, why := worst(r.comps)
-				changed = append(changed, out{r, js, w, why, !ok})
+				changed = append(changed, out{r, js, hash, w, why, !ok})
 			}
 			delete(old, r.id)
 		}
@@ -190,26 +194,26 @@ func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.
 		var stmts []string
 		if len(changed) > 0 {
 			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE health_new (
-					subject_id bigint PRIMARY KEY, score double precision NOT NULL, components jsonb NOT NULL,
+					subject_id bigint PRIMARY KEY, score double precision NOT NULL, components jsonb NOT NULL, components_hash bigint NOT NULL,
 					cluster_id bigint, bu_id bigint, owner_id bigint, worst text NOT NULL, reason text NOT NULL,
 					fresh boolean NOT NULL
 				) ON COMMIT DROP`); err != nil {
 				return err
 			}
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"health_new"},
-				[]string{"subject_id", "score", "components", "cluster_id", "bu_id", "owner_id", "worst", "reason", "fresh"},
+				[]string{"subject_id", "score", "components", "components_hash", "cluster_id", "bu_id", "owner_id", "worst", "reason", "fresh"},
 				pgx.CopyFromSlice(len(changed), func(i int) ([]any, error) {
 					o := changed[i]
-					return []any{o.r.id, o.r.score, o.js, o.r.cluster, o.r.bu, o.r.owner, o.w, o.why, o.fresh}, nil
+					return []any{o.r.id, o.r.score, o.js, o.hash, o.r.cluster, o.r.bu, o.r.owner, o.w, o.why, o.fresh}, nil
 				})); err != nil {
 				return err
 			}
 			// New subjects are inserted, changed ones updated: the rows were
 			// read under the level's lock, so no conflict can arise.
 			stmts = append(stmts, `ANALYZE health_new`,
-				`INSERT INTO health_score (level, subject_id, score, components, computed_at, cluster_id, bu_id, owner_id, worst, reason)
-				 SELECT @level, subject_id, score, components, @now, cluster_id, bu_id, owner_id, worst, reason FROM health_new WHERE fresh`,
-				`UPDATE health_score s SET score = n.score, components = n.components, computed_at = @now, cluster_id = n.cluster_id,
+				`INSERT INTO health_score (level, subject_id, score, components, components_hash, computed_at, cluster_id, bu_id, owner_id, worst, reason)
+				 SELECT @level, subject_id, score, components, components_hash, @now, cluster_id, bu_id, owner_id, worst, reason FROM health_new WHERE fresh`,
+				`UPDATE health_score s SET score = n.score, components = n.components, components_hash = n.components_hash, computed_at = @now, cluster_id = n.cluster_id,
 				   bu_id = n.bu_id, owner_id = n.owner_id, worst = n.worst, reason = n.reason
 				 FROM health_new n WHERE s.level = @level AND s.subject_id = n.subject_id AND NOT n.fresh`)
 		}
@@ -244,41 +248,31 @@ func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.
 // storedRow is a stored score as store compares it.
 type storedRow struct {
 	score              float64
-	components         string
+	hash               int64
 	cluster, bu, owner *int64
 }
 
-// storedRows reads level's stored scores, components in the form
-// encodeComponents writes (re-encoded, since jsonb prints its own way).
+// storedRows reads level's stored scores with their components' hash.
 func storedRows(ctx context.Context, tx pgx.Tx, level Level) (map[int64]storedRow, error) {
-	rs, err := tx.Query(ctx, `SELECT subject_id, score, components, cluster_id, bu_id, owner_id FROM health_score WHERE level = $1`, string(level))
+	rs, err := tx.Query(ctx, `SELECT subject_id, score, components_hash, cluster_id, bu_id, owner_id FROM health_score WHERE level = $1`, string(level))
 	if err != nil {
 		return nil, err
 	}
 	out := map[int64]storedRow{}
 	var id int64
 	var r storedRow
-	var raw []byte
-	_, err = pgx.ForEachRow(rs, []any{&id, &r.score, &raw, &r.cluster, &r.bu, &r.owner}, func() error {
-		v := r
-		v.cluster, v.bu, v.owner = copyPtr(r.cluster), copyPtr(r.bu), copyPtr(r.owner)
-		if string(raw) == "{}" {
-			v.components = "{}"
-		} else {
-			var m map[string]storedComponent
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return err
-			}
-			js, err := json.Marshal(m)
-			if err != nil {
-				return err
-			}
-			v.components = string(js)
-		}
-		out[id] = v
+	_, err = pgx.ForEachRow(rs, []any{&id, &r.score, &r.hash, &r.cluster, &r.bu, &r.owner}, func() error {
+		out[id] = storedRow{r.score, r.hash, copyPtr(r.cluster), copyPtr(r.bu), copyPtr(r.owner)}
 		return nil
 	})
 	return out, err
+}
+
+// hashOf is the FNV-1a hash of encoded components, as a bigint.
+func hashOf(js string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(js))
+	return int64(h.Sum64())
 }
 
 func sameID(a, b *int64) bool { return (a == nil && b == nil) || (a != nil && b != nil && *a == *b) }
