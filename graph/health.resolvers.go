@@ -65,7 +65,6 @@ func (r *queryResolver) HealthRanking(ctx context.Context, level model.HealthLev
 	return out, err
 }
 
-// HealthScore returns generated.HealthScoreResolver implementation.
 func (r *Resolver) HealthScore() generated.HealthScoreResolver { return &healthScoreResolver{r} }
 
 type healthScoreResolver struct{ *Resolver }

@@ -10,6 +10,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/hardware"
 	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -78,6 +79,36 @@ type Loaders struct {
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
 	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
 	healthDays  map[string]*dataloadgen.Loader[int64, []health.Point]
+
+	// BudgetAlerts are the alerts of a budget in a month (Budget.alerts).
+	BudgetAlerts *dataloadgen.Loader[budgetMonth, []*budget.Alert]
+}
+
+// budgetMonth keys a budget's alerts of a month.
+type budgetMonth struct {
+	id    int64
+	month time.Time
+}
+
+// budgetAlerts loads the alerts of budgets, one statement per month asked.
+func budgetAlerts(svc *budget.Service) func(context.Context, []budgetMonth) (map[budgetMonth][]*budget.Alert, error) {
+	return func(ctx context.Context, keys []budgetMonth) (map[budgetMonth][]*budget.Alert, error) {
+		byMonth := map[time.Time][]int64{}
+		for _, k := range keys {
+			byMonth[k.month] = append(byMonth[k.month], k.id)
+		}
+		out := make(map[budgetMonth][]*budget.Alert, len(keys))
+		for m, ids := range byMonth {
+			as, err := svc.BudgetAlerts(ctx, m, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				out[budgetMonth{id, m}] = append([]*budget.Alert{}, as[id]...)
+			}
+		}
+		return out, nil
+	}
 }
 
 // NewLoaders builds a fresh set of loaders for one request.
@@ -119,6 +150,7 @@ func NewLoaders(r *Resolver) *Loaders {
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
 		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
+		BudgetAlerts:           dataloadgen.NewMappedLoader(budgetAlerts(r.Budgets), o),
 		Health:                 healthLoaders(r, o),
 		healthDays:             map[string]*dataloadgen.Loader[int64, []health.Point]{},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/hardware"
@@ -56,6 +57,8 @@ type Resolver struct {
 	Hardware *hardware.Service
 	// Cost serves rate cards and bills.
 	Cost *cost.Service
+	// Budgets serves budgets, their forecasts and alerts.
+	Budgets *budget.Service
 	// Health serves stored health scores, their history and rankings.
 	Health *health.Service
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/health"
@@ -27,6 +28,8 @@ const (
 	NameBilling             = "billing"
 	NameHostOffline         = "host-offline"
 	NameHardwareReliability = "hardware-reliability"
+	NameBudgetAlerts        = "budget-alerts"
+	NameBudgetWebhooks      = "budget-webhooks"
 	NameHealth              = "health"
 )
 
@@ -55,6 +58,11 @@ const (
 //     or once they are hardware.RefreshEvery (10 minutes) old, so the page is at
 //     most a minute behind a fault or repair step, and otherwise a run is one
 //     small read;
+//   - budget-alerts every 5 minutes: billing is hourly, so an alert follows
+//     the billing run that crossed its threshold within 5 minutes; a run
+//     that finds nothing new writes nothing;
+//   - budget-webhooks every 15 seconds: a delivery's first attempt follows
+//     its alert within 15 seconds; retries wait their back-off;
 //   - health every 5 minutes: scores follow heartbeats, faults and runs
 //     within minutes, and a run over 200,000 hosts takes seconds.
 var defaultSchedules = map[string]Schedule{
@@ -68,6 +76,8 @@ var defaultSchedules = map[string]Schedule{
 	NameBilling:             {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameHostOffline:         {Interval: 15 * time.Second, Timeout: time.Minute},
 	NameHardwareReliability: {Interval: time.Minute, Timeout: 10 * time.Minute},
+	NameBudgetAlerts:        {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
+	NameBudgetWebhooks:      {Interval: 15 * time.Second, Timeout: 5 * time.Minute},
 	NameHealth:              {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
 }
 
@@ -97,6 +107,8 @@ type DefaultConfig struct {
 	Cost cost.Config
 	// Billing tunes the billing job.
 	Billing cost.BillingConfig
+	// BudgetWebhooks tunes the budget webhook sender.
+	BudgetWebhooks budget.WebhookConfig
 	// Offline says when a silent host is OFFLINE (default: after 1 minute —
 	// four missed 15-second heartbeats —, for hosts that beat within a day).
 	Offline inventory.OfflineConfig
@@ -110,7 +122,8 @@ type DefaultConfig struct {
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
 // (hourly), job-analysis (every 10 minutes) billing (hourly), host-offline (every 15 seconds)
-// hardware-reliability (every minute) and health (every 5 minutes).
+// hardware-reliability (every minute), budget-alerts (every 5 minutes),
+// budget-webhooks (every 15 seconds) and health (every 5 minutes).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -133,6 +146,8 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 		hardwareJob(pool, spec, cfg.Now),
+		budgetAlertsJob(pool, spec, cfg.Cost),
+		budgetWebhooksJob(pool, spec, cfg.BudgetWebhooks),
 		healthJob(pool, spec, health.NewComputer(pool, cfg.Health)),
 	}
 }
