@@ -112,7 +112,8 @@ type DefaultConfig struct {
 	// Offline says when a silent host is OFFLINE (default: after 1 minute —
 	// four missed 15-second heartbeats —, for hosts that beat within a day).
 	Offline inventory.OfflineConfig
-	// Health tunes the health job (heartbeat interval, budget source).
+	// Health tunes the health job (heartbeat interval, currency); its budget
+	// source defaults to internal/budget's budgets (health.NewBudgets).
 	Health health.Config
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
@@ -131,6 +132,9 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		cfg.Now = time.Now
 	}
 	cfg.Offline.After = cmp.Or(cfg.Offline.After, time.Minute)
+	if cfg.Health.Budget == nil {
+		cfg.Health.Budget = health.NewBudgets(pool)
+	}
 	cfg.Offline.Lookback = cmp.Or(cfg.Offline.Lookback, 24*time.Hour)
 	spec := func(name, description string) Spec {
 		return Spec{Name: name, Description: description, Schedule: cfg.Schedules[name].Or(defaultSchedules[name])}

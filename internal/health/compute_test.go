@@ -252,3 +252,37 @@ func TestComputeIdempotentWithDailyHistory(t *testing.T) {
 	_, err = svc.History(admin, health.Host, []int64{host}, 401, s.now)
 	require.ErrorContains(t, err, "days must be between 1 and 400")
 }
+
+// The budgets source reads the budgets in force and the month's spend from
+// the bills' daily sums (a BU's over its subtree), and the job scores them.
+func TestBudgetsFromTables(t *testing.T) {
+	t.Parallel()
+	s := newScenario(t)
+	ctx := context.Background()
+	month := time.Date(s.now.Year(), s.now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	today := s.now.Truncate(24 * time.Hour)
+	f := s.f
+	for _, sql := range []string{
+		`INSERT INTO budget (person_id, valid_from, amount, thresholds) VALUES (@bob, @month::date - interval '1 month', 200, '{100}')`,
+		`INSERT INTO budget (person_id, valid_from, amount, thresholds) VALUES (@bob, @month, 100, '{100}')`,
+		`INSERT INTO budget (bu_id, valid_from, amount, thresholds) VALUES (@ads, @month, 100, '{100}')`,
+		`INSERT INTO bill_person_day (day, person_id, bu_id, resource, quantity, amount) VALUES (@today, @bob, @platform, 'CPU', 1, 125)`,
+		`INSERT INTO bill_bu_day (day, bu_id, resource, quantity, amount) VALUES (@today, @search, 'CPU', 1, 80),
+			(@month::date - 1, @search, 'CPU', 1, 1000)`,
+	} {
+		_, err := s.pool.Exec(ctx, sql, pgx.NamedArgs{"bob": f.People[fixture.Outsider], "ads": f.BUs["ADS"], "search": f.BUs["ADS-SEARCH"],
+			"platform": f.BUs["PLATFORM"], "month": month, "today": today})
+		require.NoError(t, err, sql)
+	}
+	people, bus, err := health.NewBudgets(s.pool).Adherence(ctx, s.now)
+	require.NoError(t, err)
+	require.Equal(t, map[int64]float64{f.People[fixture.Outsider]: 1.25}, people)
+	require.Equal(t, map[int64]float64{f.BUs["ADS"]: 0.8}, bus)
+
+	c := health.NewComputer(s.pool, health.Config{Now: func() time.Time { return s.now }, Budget: health.NewBudgets(s.pool)})
+	_, err = c.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "spent 125% of the month's budget", s.score(t, health.Person, f.People[fixture.Outsider]).component(t, "budget").Reason)
+	require.Equal(t, health.Component{Name: "budget", Weight: 0.3, Score: 100}, s.score(t, health.BU, f.BUs["ADS"]).component(t, "budget"))
+	require.Equal(t, "no budget", s.score(t, health.BU, f.BUs["PLATFORM"]).component(t, "budget").Reason)
+}
