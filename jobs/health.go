@@ -19,6 +19,7 @@ func healthJob(pool *pgxpool.Pool, spec func(name, description string) Spec, c *
 			details := map[string]any{"computed_at": r.ComputedAt}
 			for l, n := range r.Scored {
 				details[string(l)] = n
+				details[string(l)+"_changed"] = r.Changed[l]
 				details[string(l)+"_ms"] = r.Took[l].Milliseconds()
 			}
 			return Result{Rows: r.Rows(), Details: details}, err

@@ -67,8 +67,11 @@ func (c *Computer) SetBudget(src BudgetSource) { c.cfg.Budget = src }
 // Result counts what a run stored, by level.
 type Result struct {
 	ComputedAt time.Time
-	Scored     map[Level]int
-	Took       map[Level]time.Duration
+	// Scored counts the subjects scored, Changed the scores written (new or
+	// changed), Took each level's time.
+	Scored  map[Level]int
+	Changed map[Level]int
+	Took    map[Level]time.Duration
 }
 
 // Rows is the number of scores stored.
@@ -94,20 +97,21 @@ type row struct {
 // their jobs'); running it twice at the same time stores the same rows.
 func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 	now := c.cfg.Now().UTC()
-	res := Result{ComputedAt: now, Scored: map[Level]int{}, Took: map[Level]time.Duration{}}
+	res := Result{ComputedAt: now, Scored: map[Level]int{}, Changed: map[Level]int{}, Took: map[Level]time.Duration{}}
 	step := func(l Level, f func() ([]row, error)) ([]row, error) {
 		start := time.Now()
 		rows, err := f()
 		loaded := time.Since(start)
+		changed := 0
 		if err == nil {
-			err = c.store(ctx, l, rows, now)
+			changed, err = c.store(ctx, l, rows, now)
 		}
 		c.cfg.Logger.DebugContext(ctx, "health level scored", "level", string(l), "rows", len(rows),
 			"load_ms", loaded.Milliseconds(), "took_ms", time.Since(start).Milliseconds())
 		if err != nil {
 			return nil, fmt.Errorf("error scoring %s health: %w", l, err)
 		}
-		res.Scored[l], res.Took[l] = len(rows), time.Since(start)
+		res.Scored[l], res.Changed[l], res.Took[l] = len(rows), changed, time.Since(start)
 		return rows, nil
 	}
 	var hostAggs map[int64]*hostAgg
@@ -141,7 +145,7 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	c.cfg.Logger.InfoContext(ctx, "health scored", "hosts", res.Scored[Host], "clusters", res.Scored[Cluster],
-		"jobs", res.Scored[Job], "people", res.Scored[Person], "bus", res.Scored[BU], "budget", c.cfg.Budget != nil)
+		"jobs", res.Scored[Job], "people", res.Scored[Person], "bus", res.Scored[BU], "changed", res.Changed, "budget", c.cfg.Budget != nil)
 	return res, nil
 }
 
@@ -151,8 +155,9 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 // they reach the history, except in a day's first run, which records every
 // subject's score for the day: a steady fleet costs one read, not 200,000
 // writes.
-func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.Time) error {
-	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.Time) (int, error) {
+	changes := 0
+	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		day := now.Truncate(24 * time.Hour)
 		// The level's previous run, locked: two runs of one level never interleave.
 		var last time.Time
@@ -241,8 +246,10 @@ func (c *Computer) store(ctx context.Context, level Level, rows []row, now time.
 			c.cfg.Logger.DebugContext(ctx, "health statement", "level", string(level), "ms", time.Since(t0).Milliseconds(), "sql", firstWords(sql))
 		}
 		c.cfg.Logger.DebugContext(ctx, "health level stored", "level", string(level), "changed", len(changed), "gone", len(gone), "first_of_day", firstOfDay)
+		changes = len(changed)
 		return nil
 	})
+	return changes, err
 }
 
 // storedRow is a stored score as store compares it.

@@ -218,9 +218,11 @@ func TestComputeIdempotentWithDailyHistory(t *testing.T) {
 	_, err = s.computer(s.now).RunOnce(ctx)
 	require.NoError(t, err)
 	first := dump()
-	_, err = s.computer(s.now).RunOnce(ctx)
+	res, err := s.computer(s.now).RunOnce(ctx)
 	require.NoError(t, err)
 	require.Equal(t, first, dump())
+	require.Equal(t, map[health.Level]int{health.Host: 0, health.Cluster: 0, health.Job: 0, health.Person: 0, health.BU: 0}, res.Changed,
+		"nothing changed, nothing written")
 
 	today := s.now.Format(time.DateOnly)
 	h := history(health.Host, host)
