@@ -114,6 +114,11 @@ func TestHealthThroughGraphQL(t *testing.T) {
 	require.Empty(t, r.Errors, r.Raw)
 	require.Equal(t, "waterlevel", dig(r.Data, "node", "health", "components", 0, "name"))
 
+	// history's days default to 30.
+	r = e.gql(t, e.as(fixture.Viewer), `{ hosts(first: 1) { nodes { health { history { day score } } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Len(t, dig(r.Data, "hosts", "nodes", 0, "health", "history"), 1, r.Raw)
+
 	// Bad arguments name their field.
 	r = e.gql(t, e.as(fixture.Viewer), ranking, map[string]any{"level": "HOST", "first": 0})
 	require.Equal(t, "BAD_USER_INPUT", r.code(), r.Raw)
