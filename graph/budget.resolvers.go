@@ -17,8 +17,8 @@ import (
 )
 
 func (r *bUResolver) Budget(ctx context.Context, obj *model.BU, month *time.Time) (*model.Budget, error) {
-	b, err := r.Resolver.Budgets.ForOwner(ctx, nil, &obj.DBID, month)
-	return nullIfNotFound(budgetModel(b), err)
+	b, err := r.loaders(ctx).OwnerBudget.Load(ctx, ownerMonth{budget.BU, obj.DBID, r.Resolver.Budgets.Month(month)})
+	return budgetModel(b), err
 }
 
 func (r *budgetResolver) Person(ctx context.Context, obj *model.Budget) (*model.Person, error) {
@@ -36,7 +36,7 @@ func (r *budgetResolver) Bu(ctx context.Context, obj *model.Budget) (*model.BU, 
 }
 
 func (r *budgetResolver) Forecast(ctx context.Context, obj *model.Budget) (*model.BudgetForecast, error) {
-	f, err := r.Resolver.Budgets.Forecast(ctx, obj.Domain.(*budget.Budget))
+	f, err := r.Resolver.Budgets.Forecast(ctx, obj.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (r *budgetResolver) Alerts(ctx context.Context, obj *model.Budget) ([]*mode
 }
 
 func (r *budgetResolver) Children(ctx context.Context, obj *model.Budget) ([]*model.BudgetChild, error) {
-	cs, err := r.Resolver.Budgets.Children(ctx, obj.Domain.(*budget.Budget))
+	cs, err := r.Resolver.Budgets.Children(ctx, obj.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +109,8 @@ func (r *mutationResolver) DeleteBudget(ctx context.Context, input model.DeleteB
 }
 
 func (r *personResolver) Budget(ctx context.Context, obj *model.Person, month *time.Time) (*model.Budget, error) {
-	b, err := r.Resolver.Budgets.ForOwner(ctx, &obj.DBID, nil, month)
-	return nullIfNotFound(budgetModel(b), err)
+	b, err := r.loaders(ctx).OwnerBudget.Load(ctx, ownerMonth{budget.Person, obj.DBID, r.Resolver.Budgets.Month(month)})
+	return budgetModel(b), err
 }
 
 func (r *queryResolver) Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error) {

@@ -82,6 +82,42 @@ type Loaders struct {
 
 	// BudgetAlerts are the alerts of a budget in a month (Budget.alerts).
 	BudgetAlerts *dataloadgen.Loader[budgetMonth, []*budget.Alert]
+	// OwnerBudget is a person's or BU's budget in force in a month, nil when
+	// none the caller may read (Person.budget, BU.budget).
+	OwnerBudget *dataloadgen.Loader[ownerMonth, *budget.Budget]
+}
+
+// ownerMonth keys an owner's budget of a month.
+type ownerMonth struct {
+	kind  budget.OwnerKind
+	id    int64
+	month time.Time
+}
+
+// ownerBudgets loads owners' budgets, one service call per kind and month asked.
+func ownerBudgets(svc *budget.Service) func(context.Context, []ownerMonth) (map[ownerMonth]*budget.Budget, error) {
+	return func(ctx context.Context, keys []ownerMonth) (map[ownerMonth]*budget.Budget, error) {
+		type group struct {
+			kind  budget.OwnerKind
+			month time.Time
+		}
+		groups := map[group][]int64{}
+		for _, k := range keys {
+			g := group{k.kind, k.month}
+			groups[g] = append(groups[g], k.id)
+		}
+		out := make(map[ownerMonth]*budget.Budget, len(keys))
+		for g, ids := range groups {
+			bs, err := svc.ForOwners(ctx, g.kind, ids, g.month)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				out[ownerMonth{g.kind, id, g.month}] = bs[id]
+			}
+		}
+		return out, nil
+	}
 }
 
 // budgetMonth keys a budget's alerts of a month.
@@ -151,6 +187,7 @@ func NewLoaders(r *Resolver) *Loaders {
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
 		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
 		BudgetAlerts:           dataloadgen.NewMappedLoader(budgetAlerts(r.Budgets), o),
+		OwnerBudget:            dataloadgen.NewMappedLoader(ownerBudgets(r.Budgets), o),
 		Health:                 healthLoaders(r, o),
 		healthDays:             map[string]*dataloadgen.Loader[int64, []health.Point]{},
 	}

@@ -62,13 +62,14 @@ CREATE INDEX budget_webhook_due_idx ON budget_webhook (next_attempt_at) WHERE st
 -- Each budget owner's spend of the current month as of the last evaluation
 -- (the budget-alerts job, every 5 minutes), so listing thousands of budgets
 -- by the share spent reads one row per owner instead of summing their bills.
--- Owners the job has not seen yet are summed from the bills on read.
+-- Owners the job has not seen yet are summed from the bills on read;
+-- updated_at is when the row last changed.
 CREATE TABLE budget_spend (
     person_id     bigint,
     bu_id         bigint,
     month         date NOT NULL,
     spend         numeric(18, 2) NOT NULL,
     end_of_month  numeric(18, 2) NOT NULL,
-    evaluated_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT budget_spend_owner UNIQUE NULLS NOT DISTINCT (month, person_id, bu_id)
 );

@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/teslaops/tesla/internal/budget"
+)
 
 // Budget is a budget seen for a month; its person, BU, forecast, alerts,
 // children and updatedBy are resolved (forecast and children read per
@@ -23,7 +27,7 @@ type Budget struct {
 	UpdatedAt    time.Time
 	UpdatedByID  *int64
 	// Domain is the budget as the service returned it, for the per-object fields.
-	Domain any
+	Domain *budget.Budget
 }
 
 // IsNode marks Budget as a Node.

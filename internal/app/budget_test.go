@@ -150,6 +150,14 @@ func TestBudgetsThroughGraphQL(t *testing.T) {
 		require.Equal(t, "Platform", dig(edge, "node", "budget", "bu", "name"))
 	}
 
+	// Every BU's and person's budget in a listing: one read of the budgets
+	// in force, however many BUs and people.
+	e.counter.Reset()
+	r = e.gql(t, e.as(fixture.Admin), `{ bus(first: 50) { nodes { name budget { amount spend } } } people(first: 50) { nodes { budget { amount } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	const inForce = "-- The budgets in force"
+	require.Equal(t, map[string]int{inForce: 2}, countStatements(e.counter.Statements(), inForce), "one for the BUs, one for the people")
+
 	// Deleting: the operator is refused, the lead may.
 	const del = `mutation($id: ID!) { deleteBudget(input: { id: $id }) { budget { amount } userErrors { field message } } }`
 	r = e.gql(t, e.as(fixture.Operator), del, map[string]any{"id": adsBudget})

@@ -165,8 +165,9 @@ type Filter struct {
 
 // loadInForce returns the budgets in force in month matching the filter
 // (no access check): each owner's row with the latest valid_from not after
-// the month.
-func loadInForce(ctx context.Context, q db.DBTX, month time.Time, f Filter, ids []int64) ([]*Budget, error) {
+// the month. people and bus, when not nil, keep only person budgets of
+// those people and BU budgets of those BUs.
+func loadInForce(ctx context.Context, q db.DBTX, month time.Time, f Filter, people, bus []int64) ([]*Budget, error) {
 	var subtree []int64
 	if f.BUID != nil {
 		var err error
@@ -179,7 +180,10 @@ func loadInForce(ctx context.Context, q db.DBTX, month time.Time, f Filter, ids 
 		k := string(*f.OwnerKind)
 		kind = &k
 	}
-	rows, err := q.Query(ctx, sqlInForce, month, subtree, f.PersonID, kind, ids)
+	if f.PersonID != nil {
+		people = append(people, *f.PersonID)
+	}
+	rows, err := q.Query(ctx, sqlInForce, month, subtree, people, kind, bus)
 	if err != nil {
 		return nil, fmt.Errorf("error loading budgets: %w", err)
 	}
@@ -362,7 +366,7 @@ func (s *Service) Budgets(ctx context.Context, q Query) (page.Page[*Budget], err
 		return page.Page[*Budget]{}, err
 	}
 	month := s.month(q.Month)
-	all, err := loadInForce(ctx, s.pool, month, q.Filter, nil)
+	all, err := loadInForce(ctx, s.pool, month, q.Filter, nil, nil)
 	if err != nil {
 		return page.Page[*Budget]{}, err
 	}
@@ -394,13 +398,13 @@ func (s *Service) ForOwner(ctx context.Context, personID, buID *int64, month *ti
 	m := s.month(month)
 	var bs []*Budget
 	if personID != nil {
-		bs, err = loadInForce(ctx, s.pool, m, Filter{PersonID: personID}, nil)
+		bs, err = loadInForce(ctx, s.pool, m, Filter{PersonID: personID}, nil, nil)
 	} else {
 		if buID == nil {
 			return nil, fault.Field("bu", "give a person or a BU")
 		}
 		k := BU
-		bs, err = loadInForce(ctx, s.pool, m, Filter{OwnerKind: &k}, []int64{*buID})
+		bs, err = loadInForce(ctx, s.pool, m, Filter{OwnerKind: &k}, nil, []int64{*buID})
 	}
 	if err != nil {
 		return nil, err
@@ -412,6 +416,39 @@ func (s *Service) ForOwner(ctx context.Context, personID, buID *int64, month *ti
 		return nil, err
 	}
 	return bs[0], nil
+}
+
+// Month resolves an optional month argument: the 1st of its month, the
+// current month when nil.
+func (s *Service) Month(m *time.Time) time.Time { return s.month(m) }
+
+// ForOwners returns the budgets in force in month (its 1st) of people or of
+// BUs (kind), keyed by owner, leaving out those the caller may not read: the
+// Person.budget and BU.budget loader, a constant number of statements for
+// any number of owners.
+func (s *Service) ForOwners(ctx context.Context, kind OwnerKind, ids []int64, month time.Time) (map[int64]*Budget, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bs []*Budget
+	if kind == Person {
+		bs, err = loadInForce(ctx, s.pool, month, Filter{OwnerKind: &kind}, ids, nil)
+	} else {
+		bs, err = loadInForce(ctx, s.pool, month, Filter{OwnerKind: &kind}, nil, ids)
+	}
+	if err != nil {
+		return nil, err
+	}
+	bs = slices.DeleteFunc(bs, func(b *Budget) bool { return !canRead(p, b) })
+	if err := s.view(ctx, p, bs, month); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*Budget, len(bs))
+	for _, b := range bs {
+		out[b.ownerID()] = b
+	}
+	return out, nil
 }
 
 // ByID returns budget id as seen in month (when nil, the current month, or
@@ -564,7 +601,7 @@ func (s *Service) Children(ctx context.Context, b *Budget) ([]*Child, error) {
 		return nil, err
 	}
 	k := BU
-	own, err := loadInForce(ctx, s.pool, b.Month, Filter{OwnerKind: &k}, ids)
+	own, err := loadInForce(ctx, s.pool, b.Month, Filter{OwnerKind: &k}, nil, ids)
 	if err != nil {
 		return nil, err
 	}

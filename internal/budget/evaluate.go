@@ -82,7 +82,7 @@ type PayloadOwner struct {
 func (e *Evaluator) RunOnce(ctx context.Context) (EvalResult, error) {
 	now := e.now().UTC()
 	month, today := monthStart(now), dayStart(now)
-	bs, err := loadInForce(ctx, e.pool, month, Filter{}, nil)
+	bs, err := loadInForce(ctx, e.pool, month, Filter{}, nil, nil)
 	if err != nil {
 		return EvalResult{}, err
 	}
@@ -145,8 +145,7 @@ func (e *Evaluator) RunOnce(ctx context.Context) (EvalResult, error) {
 			hookIDs, urls, payloads = append(hookIDs, a.ID), append(urls, *b.webhook), append(payloads, string(body))
 		}
 		if len(hookIDs) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO budget_webhook (alert_id, url, payload)
-				SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]::jsonb[])`, hookIDs, urls, payloads); err != nil {
+			if _, err := tx.Exec(ctx, sqlQueueWebhooks, hookIDs, urls, payloads); err != nil {
 				return fmt.Errorf("error queueing budget webhooks: %w", err)
 			}
 		}

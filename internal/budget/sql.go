@@ -28,3 +28,14 @@ var (
 	//go:embed sql/month_spend.sql
 	sqlMonthSpend string
 )
+
+var (
+	//go:embed sql/claim_webhooks.sql
+	sqlClaimWebhooks string
+	//go:embed sql/webhook_delivered.sql
+	sqlWebhookDelivered string
+	//go:embed sql/webhook_failed.sql
+	sqlWebhookFailed string
+	//go:embed sql/queue_webhooks.sql
+	sqlQueueWebhooks string
+)

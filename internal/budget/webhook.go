@@ -9,9 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +37,14 @@ type WebhookConfig struct {
 	// how many it posts at once (default 8).
 	Batch   int
 	Workers int
+	// AllowLoopback lets deliveries reach loopback addresses (tests and
+	// single-machine setups). Loopback, link-local (cloud metadata services
+	// live there) and unspecified addresses are refused otherwise, checked
+	// when connecting, so a DNS name cannot lead there either: any person may
+	// set a webhook on their own budget, and the server must not become their
+	// way into itself. Private networks are allowed, as company hooks live
+	// there.
+	AllowLoopback bool
 }
 
 // WithDefaults returns c with its zero fields set to the defaults.
@@ -82,9 +93,15 @@ func NewSender(pool *pgxpool.Pool, cfg WebhookConfig, logger *slog.Logger) *Send
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.WithDefaults()
+	dialer := &net.Dialer{Timeout: cfg.Timeout, Control: func(_, address string, _ syscall.RawConn) error {
+		return checkAddress(address, cfg.AllowLoopback)
+	}}
+	transport := &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: dialer.DialContext,
+		TLSHandshakeTimeout: cfg.Timeout, MaxIdleConns: 16, IdleConnTimeout: time.Minute}
 	return &Sender{pool: pool, cfg: cfg, logger: logger,
-		client: &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		rng:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x7e51a))}
+		client: &http.Client{Timeout: cfg.Timeout, Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x7e51a))}
 }
 
 // SendResult counts what a run did.
@@ -105,12 +122,7 @@ type claimed struct {
 // RunOnce claims up to Batch due deliveries and posts them, Workers at a time.
 func (s *Sender) RunOnce(ctx context.Context) (SendResult, error) {
 	lease := s.cfg.Timeout + time.Minute
-	rows, err := s.pool.Query(ctx, `UPDATE budget_webhook w SET attempts = w.attempts + 1,
-			next_attempt_at = now() + $2 * interval '1 millisecond'
-		FROM (SELECT alert_id FROM budget_webhook WHERE state = 'PENDING' AND next_attempt_at <= now()
-		      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
-		WHERE w.alert_id = due.alert_id
-		RETURNING w.alert_id, w.url, w.payload::text, w.attempts`, s.cfg.Batch, lease.Milliseconds())
+	rows, err := s.pool.Query(ctx, sqlClaimWebhooks, s.cfg.Batch, lease.Milliseconds())
 	if err != nil {
 		return SendResult{}, fmt.Errorf("error claiming budget webhooks: %w", err)
 	}
@@ -166,8 +178,7 @@ func (s *Sender) RunOnce(ctx context.Context) (SendResult, error) {
 func (s *Sender) deliver(ctx context.Context, c claimed) (string, error) {
 	postErr := s.post(ctx, c)
 	if postErr == nil {
-		_, err := s.pool.Exec(context.WithoutCancel(ctx), `UPDATE budget_webhook SET state = 'DELIVERED', delivered_at = now(),
-			last_error = NULL WHERE alert_id = $1 AND attempts = $2`, c.alertID, c.attempts)
+		_, err := s.pool.Exec(context.WithoutCancel(ctx), sqlWebhookDelivered, c.alertID, c.attempts)
 		if err != nil {
 			return "", fmt.Errorf("error recording webhook delivery of alert %d: %w", c.alertID, err)
 		}
@@ -180,8 +191,7 @@ func (s *Sender) deliver(ctx context.Context, c claimed) (string, error) {
 	s.mu.Lock()
 	wait := s.cfg.Backoff(c.attempts, s.rng)
 	s.mu.Unlock()
-	_, err := s.pool.Exec(context.WithoutCancel(ctx), `UPDATE budget_webhook SET state = $3, last_error = $4,
-		next_attempt_at = now() + $5 * interval '1 millisecond' WHERE alert_id = $1 AND attempts = $2`,
+	_, err := s.pool.Exec(context.WithoutCancel(ctx), sqlWebhookFailed,
 		c.alertID, c.attempts, state, postErr.Error(), wait.Milliseconds())
 	if err != nil {
 		return "", fmt.Errorf("error recording webhook failure of alert %d: %w", c.alertID, err)
@@ -217,6 +227,30 @@ func (s *Sender) post(ctx context.Context, c claimed) error {
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return fmt.Errorf("answered %s", res.Status)
+	}
+	return nil
+}
+
+// errForbiddenAddress refuses a connection to an address webhooks may not reach.
+var errForbiddenAddress = errors.New("the webhook's address is loopback, link-local or unspecified, which webhooks may not reach")
+
+// checkAddress refuses loopback (unless allowed), link-local and unspecified
+// addresses at connection time.
+func checkAddress(address string, allowLoopback bool) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	ip = ip.Unmap()
+	switch {
+	case ip.IsLoopback() && allowLoopback:
+		return nil
+	case ip.IsLoopback(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast():
+		return errForbiddenAddress
 	}
 	return nil
 }
