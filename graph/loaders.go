@@ -12,6 +12,7 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
@@ -64,6 +65,9 @@ type Loaders struct {
 	TicketFaults  *dataloadgen.Loader[int64, []*hardware.Fault]
 	TicketEvents  *dataloadgen.Loader[int64, []*hardware.TicketEvent]
 
+	// Health holds the stored health scores, one loader per level.
+	Health map[health.Level]*dataloadgen.Loader[int64, *health.Score]
+
 	Queue         *dataloadgen.Loader[int64, *workload.Queue]
 	QueueChildren *dataloadgen.Loader[int64, []*workload.Queue]
 	QueueTree     *dataloadgen.Loader[int64, []*workload.Queue]
@@ -74,6 +78,7 @@ type Loaders struct {
 	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
 	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
+	healthDays  map[string]*dataloadgen.Loader[int64, []health.Point]
 
 	// OwnerAlerts are the alerts of a budget's owner in a month (Budget.alerts).
 	OwnerAlerts *dataloadgen.Loader[ownerMonth, []*budget.Alert]
@@ -182,6 +187,8 @@ func NewLoaders(r *Resolver) *Loaders {
 		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
 		OwnerAlerts:            dataloadgen.NewMappedLoader(ownerAlerts(r.Budgets), o),
 		OwnerBudget:            dataloadgen.NewMappedLoader(ownerBudgets(r.Budgets), o),
+		Health:                 healthLoaders(r, o),
+		healthDays:             map[string]*dataloadgen.Loader[int64, []health.Point]{},
 	}
 }
 

@@ -42,6 +42,7 @@ type ResolverRoot interface {
 	ClusterWatermark() ClusterWatermarkResolver
 	Dataset() DatasetResolver
 	HardwareFault() HardwareFaultResolver
+	HealthScore() HealthScoreResolver
 	Host() HostResolver
 	Job() JobResolver
 	JobRun() JobRunResolver
@@ -1508,6 +1509,9 @@ type HardwareFaultResolver interface {
 
 	Ticket(ctx context.Context, obj *model.HardwareFault) (*model.RepairTicket, error)
 	ReportedBy(ctx context.Context, obj *model.HardwareFault) (*model.Person, error)
+}
+type HealthScoreResolver interface {
+	History(ctx context.Context, obj *model.HealthScore, days *int) ([]*model.HealthPoint, error)
 }
 type HostResolver interface {
 	Cluster(ctx context.Context, obj *model.Host) (*model.Cluster, error)
@@ -23894,7 +23898,8 @@ func (ec *executionContext) _HealthScore_history(ctx context.Context, field grap
 			return ec.fieldContext_HealthScore_history(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.History, nil
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.HealthScore().History(ctx, obj, fc.Args["days"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealthPoint) graphql.Marshaler {
@@ -23908,8 +23913,8 @@ func (ec *executionContext) fieldContext_HealthScore_history(ctx context.Context
 	fc = &graphql.FieldContext{
 		Object:     "HealthScore",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HealthPoint(ctx, field)
 		},
@@ -48347,28 +48352,29 @@ func (ec *executionContext) _HealthScore(ctx context.Context, sel ast.SelectionS
 		case "score":
 			out.Values[i] = ec._HealthScore_score(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grade":
 			out.Values[i] = ec._HealthScore_grade(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "computedAt":
 			out.Values[i] = ec._HealthScore_computedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "components":
 			out.Values[i] = ec._HealthScore_components(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "history":
-			out.Values[i] = ec._HealthScore_history(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealthScore_history(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

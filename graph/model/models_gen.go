@@ -487,16 +487,6 @@ type HealthRankingEntry struct {
 	Reason         *string `json:"reason,omitempty"`
 }
 
-type HealthScore struct {
-	Score float64 `json:"score"`
-	// GOOD (≥ 80), FAIR (≥ 60) or POOR.
-	Grade      string             `json:"grade"`
-	ComputedAt time.Time          `json:"computedAt"`
-	Components []*HealthComponent `json:"components"`
-	// Daily history, oldest first, over the last days (1..400).
-	History []*HealthPoint `json:"history"`
-}
-
 // What a host's agent reported about itself.
 type HostAgent struct {
 	Version string `json:"version"`

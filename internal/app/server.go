@@ -31,6 +31,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -99,6 +100,8 @@ type Services struct {
 	Cost *cost.Service
 	// Budgets serves budgets, their forecasts and alerts.
 	Budgets *budget.Service
+	// Health serves the stored health scores and rankings.
+	Health *health.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -143,6 +146,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Hardware:   hardware.NewService(api, apiLog, logger),
 		Cost:       cost.NewService(api, apiLog, cfg.Jobs.Cost),
 		Budgets:    budget.NewService(api, apiLog, cfg.Jobs.Cost.WithDefaults().Currency),
+		Health:     health.NewService(api),
 		api:        api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
@@ -157,7 +161,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
 		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost,
-		Budgets: svc.Budgets}
+		Budgets: svc.Budgets, Health: svc.Health}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
