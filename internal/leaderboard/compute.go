@@ -1,0 +1,196 @@
+package leaderboard
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/teslaops/tesla/internal/db"
+)
+
+// metricSQL is each metric's value over lb_subject's columns and its best
+// and worst orders: the only text spliced into rank.sql, all of it constant.
+var metricSQL = map[Metric]struct{ value, best, worst string }{
+	Efficiency:  {"eff_num / nullif(eff_den, 0)", "DESC", "ASC"},
+	CostPerUnit: {"cost / nullif(cost_volume, 0)", "ASC", "DESC"},
+	FailureRate: {"failed::float8 / nullif(finished, 0)", "ASC", "DESC"},
+	Findings:    {"findings", "ASC", "DESC"},
+	Health:      {"health", "DESC", "ASC"},
+}
+
+// Computer computes and stores rankings: the `leaderboards` job's pass, the
+// command line's and the tests'.
+type Computer struct {
+	pool   db.DBTX
+	cfg    Config
+	health HealthSource
+	logger *slog.Logger
+}
+
+// NewComputer returns a Computer on pool. health may be nil: the HEALTH
+// rankings then stay empty. logger (nil: none) gets a line per period.
+func NewComputer(pool db.DBTX, cfg Config, health HealthSource, logger *slog.Logger) *Computer {
+	return &Computer{pool: pool, cfg: cfg.WithDefaults(), health: health, logger: logger}
+}
+
+// Result counts what a pass computed.
+type Result struct {
+	// Periods is how many (unit, start) periods were replaced.
+	Periods int
+	// Entries is how many ranked entries were written, every level and metric.
+	Entries int64
+	// Pruned is how many entries retention deleted.
+	Pruned int64
+}
+
+// RunOnce computes, for each unit, the period containing yesterday (its
+// usage, runs and bills may still change: billing re-bills yesterday) and the
+// one containing today, older first so that the newer one's movement reads
+// the fresh ranking; then deletes the periods retention no longer keeps.
+func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
+	now := c.cfg.Now().UTC()
+	var res Result
+	for _, u := range Units {
+		prev, _ := u.Period(now.AddDate(0, 0, -1))
+		cur, _ := u.Period(now)
+		starts := []time.Time{prev}
+		if !cur.Equal(prev) {
+			starts = append(starts, cur)
+		}
+		for _, s := range starts {
+			n, err := c.Compute(ctx, u, s)
+			if err != nil {
+				return res, err
+			}
+			res.Periods++
+			res.Entries += n
+		}
+	}
+	pruned, err := c.prune(ctx, now)
+	res.Pruned = pruned
+	return res, err
+}
+
+// computeLockKey serialises the computation of one period: a fixed high word,
+// the unit and the day number of its start.
+func computeLockKey(u Unit, start time.Time) int64 {
+	unit := map[Unit]int64{Day: 1, Week: 2, Month: 3}[u]
+	return 0x4c42<<48 | unit<<40 | start.Unix()/86400
+}
+
+// Compute replaces the rankings of the period of unit u containing t, every
+// level and metric, in one transaction: the period's usage, bills and runs
+// are read once into a temporary table, added up per person and BU, ranked per
+// metric, and written with the periods' medians and counts. It returns the
+// entries written. Running it again replaces the period; a failure leaves the
+// period as it was.
+func (c *Computer) Compute(ctx context.Context, u Unit, t time.Time) (int64, error) {
+	if !u.valid() {
+		return 0, fmt.Errorf("unknown period unit %q", u)
+	}
+	start, end := u.Period(t)
+	began := time.Now()
+	var entries int64
+	err := db.InTx(ctx, c.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey(u, start)); err != nil {
+			return errorf("locking the leaderboard period", err)
+		}
+		args := pgx.NamedArgs{"from": start, "to": end, "core_weight": c.cfg.CoreHourWeight, "gb_weight": c.cfg.GBHourWeight}
+		if _, err := tx.Exec(ctx, jobsSQL, args); err != nil {
+			return errorf("gathering the jobs of the period", err)
+		}
+		if err := c.loadHealth(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, subjectsSQL); err != nil {
+			return errorf("adding up the jobs per person and BU", err)
+		}
+		if _, err := tx.Exec(ctx, `ANALYZE lb_subject`); err != nil {
+			return errorf("analysing the subjects", err)
+		}
+		levels := []string{string(Job), string(Person), string(BU)}
+		for _, m := range Metrics {
+			sql := metricSQL[m]
+			args := pgx.NamedArgs{"metric": string(m), "unit": string(u), "start": start, "end": end,
+				"previous": u.Previous(start), "levels": levels,
+				"min_job": c.cfg.MinJobCoreHours, "min_person": c.cfg.MinPersonCoreHours, "min_bu": c.cfg.MinBUCoreHours}
+			if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_entry WHERE level = ANY(@levels) AND metric = @metric AND unit = @unit AND start = @start::date`, args); err != nil {
+				return errorf("deleting the period's "+string(m)+" entries", err)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_period WHERE level = ANY(@levels) AND metric = @metric AND unit = @unit AND start = @start::date`, args); err != nil {
+				return errorf("deleting the period's "+string(m)+" rankings", err)
+			}
+			q := strings.NewReplacer("{value}", sql.value, "{best}", sql.best, "{worst}", sql.worst).Replace(rankSQL)
+			tag, err := tx.Exec(ctx, q, args)
+			if err != nil {
+				return errorf("ranking "+string(m), err)
+			}
+			entries += tag.RowsAffected()
+			if _, err := tx.Exec(ctx, periodSQL, args); err != nil {
+				return errorf("recording the "+string(m)+" rankings", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error computing the %s leaderboards of %s: %w", strings.ToLower(string(u)), start.Format(time.DateOnly), err)
+	}
+	logger(c.logger).DebugContext(ctx, "leaderboards computed", "unit", string(u), "start", start.Format(time.DateOnly),
+		"entries", entries, "duration", time.Since(began).Round(time.Millisecond))
+	return entries, nil
+}
+
+// loadHealth fills lb_health with the health scores of every level, or
+// leaves it empty without a source.
+func (c *Computer) loadHealth(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE lb_health (level text NOT NULL, subject_id bigint NOT NULL, score float8 NOT NULL, PRIMARY KEY (level, subject_id)) ON COMMIT DROP`); err != nil {
+		return errorf("creating the health table", err)
+	}
+	if c.health == nil {
+		return nil
+	}
+	var rows [][]any
+	for _, l := range Levels {
+		scores, err := c.health.HealthScores(ctx, l)
+		if err != nil {
+			return errorf("reading the "+strings.ToLower(string(l))+" health scores", err)
+		}
+		for id, s := range scores {
+			rows = append(rows, []any{string(l), id, s})
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lb_health"}, []string{"level", "subject_id", "score"}, pgx.CopyFromRows(rows)); err != nil {
+		return errorf("loading the health scores", err)
+	}
+	return nil
+}
+
+// prune deletes the rankings of periods older than retention keeps.
+func (c *Computer) prune(ctx context.Context, now time.Time) (int64, error) {
+	today := now.Truncate(24 * time.Hour)
+	keep := map[Unit]time.Time{Day: today.AddDate(0, 0, -c.cfg.KeepDays), Week: today.AddDate(0, 0, -7*c.cfg.KeepWeeks)}
+	if c.cfg.KeepMonths > 0 {
+		keep[Month] = today.AddDate(0, -c.cfg.KeepMonths, 0)
+	}
+	var n int64
+	for u, before := range keep {
+		for _, l := range Levels {
+			for _, m := range Metrics {
+				args := pgx.NamedArgs{"level": string(l), "metric": string(m), "unit": string(u), "before": before}
+				tag, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_entry WHERE level = @level AND metric = @metric AND unit = @unit AND start < @before::date`, args)
+				if err != nil {
+					return n, errorf("deleting old leaderboard entries", err)
+				}
+				n += tag.RowsAffected()
+				if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_period WHERE level = @level AND metric = @metric AND unit = @unit AND start < @before::date`, args); err != nil {
+					return n, errorf("deleting old leaderboard periods", err)
+				}
+			}
+		}
+	}
+	return n, nil
+}
