@@ -9,6 +9,7 @@ import (
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/internal/workload"
@@ -26,6 +27,7 @@ const (
 	NameBilling             = "billing"
 	NameHostOffline         = "host-offline"
 	NameHardwareReliability = "hardware-reliability"
+	NameLeaderboards        = "leaderboards"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -52,7 +54,10 @@ const (
 //     the replacement ranking only after a change made through internal/hardware
 //     or once they are hardware.RefreshEvery (10 minutes) old, so the page is at
 //     most a minute behind a fault or repair step, and otherwise a run is one
-//     small read.
+//     small read;
+//   - leaderboards hourly: its inputs (hourly usage, the hourly billing) change
+//     once an hour, and a pass recomputes six periods (a month of the fleet
+//     in under 10 s, docs/benchmarks.md).
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:          {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:           {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -64,6 +69,7 @@ var defaultSchedules = map[string]Schedule{
 	NameBilling:             {Interval: time.Hour, Timeout: 10 * time.Minute},
 	NameHostOffline:         {Interval: 15 * time.Second, Timeout: time.Minute},
 	NameHardwareReliability: {Interval: time.Minute, Timeout: 10 * time.Minute},
+	NameLeaderboards:        {Interval: time.Hour, Timeout: 10 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -92,6 +98,10 @@ type DefaultConfig struct {
 	Cost cost.Config
 	// Billing tunes the billing job.
 	Billing cost.BillingConfig
+	// Leaderboards tunes the leaderboards (minimum volumes, retention).
+	Leaderboards leaderboard.Config
+	// Health gives the leaderboards' HEALTH rankings their scores (nil: empty).
+	Health leaderboard.HealthSource
 	// Offline says when a silent host is OFFLINE (default: after 1 minute —
 	// four missed 15-second heartbeats —, for hosts that beat within a day).
 	Offline inventory.OfflineConfig
@@ -103,7 +113,7 @@ type DefaultConfig struct {
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
 // (hourly), job-analysis (every 10 minutes) billing (hourly), host-offline (every 15 seconds)
-// and hardware-reliability (every minute).
+// hardware-reliability (every minute) and leaderboards (hourly).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -126,5 +136,17 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 		hardwareJob(pool, spec, cfg.Now),
+		leaderboardsJob(pool, spec, cfg.leaderboards(), cfg.Health),
 	}
+}
+
+// leaderboards is the leaderboards' configuration with the installation's
+// currency and the job set's clock.
+func (c DefaultConfig) leaderboards() leaderboard.Config {
+	l := c.Leaderboards
+	l.Currency = cmp.Or(l.Currency, c.Cost.WithDefaults().Currency)
+	if l.Now == nil {
+		l.Now = c.Now
+	}
+	return l
 }
