@@ -18,6 +18,7 @@ import (
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/inventory/invfile"
+	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
@@ -55,6 +56,8 @@ type Resolver struct {
 	Hardware *hardware.Service
 	// Cost serves rate cards and bills.
 	Cost *cost.Service
+	// Leaderboards serves the red and black lists and standings.
+	Leaderboards *leaderboard.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

@@ -136,13 +136,13 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 		hardwareJob(pool, spec, cfg.Now),
-		leaderboardsJob(pool, spec, cfg.leaderboards(), cfg.Health),
+		leaderboardsJob(pool, spec, cfg.LeaderboardConfig(), cfg.Health),
 	}
 }
 
-// leaderboards is the leaderboards' configuration with the installation's
+// LeaderboardConfig is the leaderboards' configuration with the installation's
 // currency and the job set's clock.
-func (c DefaultConfig) leaderboards() leaderboard.Config {
+func (c DefaultConfig) LeaderboardConfig() leaderboard.Config {
 	l := c.Leaderboards
 	l.Currency = cmp.Or(l.Currency, c.Cost.WithDefaults().Currency)
 	if l.Now == nil {

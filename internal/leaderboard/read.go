@@ -32,6 +32,7 @@ type Query struct {
 	Unit   Unit
 	// Start is any time in the period; zero means the latest computed period.
 	Start time.Time
+	// First is how many entries, 1..MaxFirst.
 	First int
 }
 
@@ -102,9 +103,6 @@ func (s *Service) Leaderboard(ctx context.Context, q Query) (*Board, error) {
 	}
 	if q.List != Red && q.List != Black {
 		return nil, fault.Field("list", "unknown list %q: use RED or BLACK", q.List)
-	}
-	if q.First == 0 {
-		q.First = DefaultFirst
 	}
 	if q.First < 1 || q.First > MaxFirst {
 		return nil, fault.Field("first", "first must be 1..%d", MaxFirst)
