@@ -197,7 +197,7 @@ func TestRankingOfAConstructedFleet(t *testing.T) {
 	require.Empty(t, hl.Entries)
 
 	// The latest period when start is absent; a standing per metric.
-	latest, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, Unit: leaderboard.Day})
+	latest, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, Unit: leaderboard.Day, First: 10})
 	require.NoError(t, err)
 	require.Equal(t, day2, latest.Start)
 	st, err := b.svc.Standing(b.reader, leaderboard.Person, b.pb1, leaderboard.Day)
@@ -259,11 +259,11 @@ func TestLeaderboardInput(t *testing.T) {
 	b := newBoard(t)
 	_, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, First: 101})
 	require.ErrorContains(t, err, "first must be 1..100")
-	_, err = b.svc.Leaderboard(b.reader, leaderboard.Query{Level: "HOST", List: leaderboard.Red, Metric: leaderboard.Efficiency})
+	_, err = b.svc.Leaderboard(b.reader, leaderboard.Query{Level: "HOST", List: leaderboard.Red, Metric: leaderboard.Efficiency, First: 10})
 	require.ErrorContains(t, err, "unknown level")
 	_, err = b.svc.Leaderboard(b.ctx, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency})
 	require.ErrorContains(t, err, "authentication required")
-	bd, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, Unit: leaderboard.Week, Start: day2})
+	bd, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, Unit: leaderboard.Week, Start: day2, First: 10})
 	require.NoError(t, err)
 	require.Nil(t, bd.ComputedAt)
 	require.Equal(t, day1, bd.Start)
