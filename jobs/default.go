@@ -100,8 +100,6 @@ type DefaultConfig struct {
 	Billing cost.BillingConfig
 	// Leaderboards tunes the leaderboards (minimum volumes, retention).
 	Leaderboards leaderboard.Config
-	// Health gives the leaderboards' HEALTH rankings their scores (nil: empty).
-	Health leaderboard.HealthSource
 	// Offline says when a silent host is OFFLINE (default: after 1 minute —
 	// four missed 15-second heartbeats —, for hosts that beat within a day).
 	Offline inventory.OfflineConfig
@@ -136,7 +134,7 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 		hardwareJob(pool, spec, cfg.Now),
-		leaderboardsJob(pool, spec, cfg.LeaderboardConfig(), cfg.Health),
+		leaderboardsJob(pool, spec, cfg.LeaderboardConfig(), nil),
 	}
 }
 
