@@ -8,6 +8,11 @@
 -- reads it from the front of the key, the black list from its back. A period
 -- is replaced whole in one transaction, its leaderboard_period row with it.
 --
+-- leaderboard_job_day is the period computations' input: what each job used,
+-- was billed and finished on a day, read once from job_usage_1h, bill_line and
+-- job_run, so a month is ranked from 30 days of one narrow row per job instead
+-- of re-reading a month of usage hours, bill lines and runs every hour.
+--
 -- Owned by internal/leaderboard. Growth: up to one row per ranked job and
 -- metric a day (5 × the jobs above the minimum volume); retention (the job
 -- deletes old periods): days 90, weeks 2 years, months kept.
@@ -48,3 +53,33 @@ CREATE TABLE leaderboard_entry (
 );
 -- A subject's standing and the previous period's rank: a seek per metric.
 CREATE INDEX leaderboard_entry_subject_idx ON leaderboard_entry (level, unit, subject_id, metric, start);
+
+-- One job's day: usage (core-hours and GB-hours, requested and used), bill
+-- (its CPU and MEMORY lines' amounts and quantities, and all its lines'
+-- amount), and runs that ended that day. Kept 62 days (the current and the
+-- previous month); an older period recomputed rolls its days up again.
+CREATE TABLE leaderboard_job_day (
+    day          date NOT NULL,
+    job_id       bigint NOT NULL,
+    used_core_h  double precision NOT NULL,
+    req_core_h   double precision NOT NULL,
+    used_gb_h    double precision NOT NULL,
+    req_gb_h     double precision NOT NULL,
+    cpu_amount   double precision,
+    cpu_qty      double precision,
+    mem_amount   double precision,
+    mem_qty      double precision,
+    cost         double precision,
+    finished     integer NOT NULL,
+    failed       integer NOT NULL,
+    PRIMARY KEY (day, job_id)
+);
+
+-- Which days leaderboard_job_day holds, and when they were rolled up: a day
+-- rolled up before the end of the day after it (billing re-bills yesterday)
+-- is rolled up again.
+CREATE TABLE leaderboard_day (
+    day        date PRIMARY KEY,
+    rolled_at  timestamptz NOT NULL,
+    jobs       integer NOT NULL
+);

@@ -62,7 +62,7 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 			starts = append(starts, cur)
 		}
 		for _, s := range starts {
-			n, err := c.Compute(ctx, u, s)
+			n, err := c.compute(ctx, u, s, stale)
 			if err != nil {
 				return res, err
 			}
@@ -78,17 +78,34 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 // computeLockKey serialises the computation of one period: a fixed high word,
 // the unit and the day number of its start.
 func computeLockKey(u Unit, start time.Time) int64 {
-	unit := map[Unit]int64{Day: 1, Week: 2, Month: 3}[u]
+	unit := map[Unit]int64{Day: 1, Week: 2, Month: 3}[u] // 0: a rollup day
 	return 0x4c42<<48 | unit<<40 | start.Unix()/86400
 }
 
 // Compute replaces the rankings of the period of unit u containing t, every
-// level and metric, in one transaction: the period's usage, bills and runs
-// are read once into a temporary table, added up per person and BU, ranked per
-// metric, and written with the periods' medians and counts. It returns the
-// entries written. Running it again replaces the period; a failure leaves the
-// period as it was.
+// level and metric, in one transaction: each day of the period is rolled up
+// again from usage, bills and runs (leaderboard_job_day), the days are added
+// up per job, person and BU, ranked per metric, and written with the
+// periods' medians and counts. It returns the entries written. Running it
+// again replaces the period; a failure leaves the period as it was.
 func (c *Computer) Compute(ctx context.Context, u Unit, t time.Time) (int64, error) {
+	return c.compute(ctx, u, t, func(time.Time, *time.Time) bool { return true })
+}
+
+// RollupKeepDays is how long daily rollups are kept: the current and the
+// previous month.
+const RollupKeepDays = 62
+
+// stale says which days the hourly pass rolls up again: those never rolled
+// up, and those rolled up before the day after them ended (billing re-bills
+// yesterday, runs end late); older rollups are final.
+func stale(day time.Time, rolledAt *time.Time) bool {
+	return rolledAt == nil || rolledAt.Before(day.AddDate(0, 0, 2))
+}
+
+// compute replaces the period's rankings, rolling up again the days reroll
+// says.
+func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func(day time.Time, rolledAt *time.Time) bool) (int64, error) {
 	if !u.valid() {
 		return 0, fmt.Errorf("unknown period unit %q", u)
 	}
@@ -98,6 +115,14 @@ func (c *Computer) Compute(ctx context.Context, u Unit, t time.Time) (int64, err
 	err := db.InTx(ctx, c.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey(u, start)); err != nil {
 			return errorf("locking the leaderboard period", err)
+		}
+		// The aggregations of a month hold 100,000 jobs' sums: hashed in
+		// memory rather than spilled at the stock 4 MB.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+			return errorf("setting the work memory", err)
+		}
+		if err := c.rollup(ctx, tx, start, end, reroll); err != nil {
+			return err
 		}
 		args := pgx.NamedArgs{"from": start, "to": end, "core_weight": c.cfg.CoreHourWeight, "gb_weight": c.cfg.GBHourWeight}
 		if _, err := tx.Exec(ctx, jobsSQL, args); err != nil {
@@ -144,6 +169,51 @@ func (c *Computer) Compute(ctx context.Context, u Unit, t time.Time) (int64, err
 	return entries, nil
 }
 
+// rollup rolls up the days of [start, end) before now that reroll says into
+// leaderboard_job_day, each under its own lock.
+func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, reroll func(day time.Time, rolledAt *time.Time) bool) error {
+	rows, err := tx.Query(ctx, `SELECT day, rolled_at FROM leaderboard_day WHERE day >= $1::date AND day < $2::date`, start, end)
+	if err != nil {
+		return errorf("loading the rolled-up days", err)
+	}
+	rolled := map[time.Time]time.Time{}
+	var day, at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&day, &at}, func() error {
+		rolled[day.UTC()] = at
+		return nil
+	}); err != nil {
+		return errorf("loading the rolled-up days", err)
+	}
+	now := c.cfg.Now().UTC()
+	for d := start; d.Before(end) && d.Before(now); d = d.AddDate(0, 0, 1) {
+		var at *time.Time
+		if t, ok := rolled[d]; ok {
+			at = &t
+		}
+		if !reroll(d, at) {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey("", d)); err != nil {
+			return errorf("locking the rollup day", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day = $1::date`, d); err != nil {
+			return errorf("deleting the day's rollup", err)
+		}
+		tag, err := tx.Exec(ctx, rollupSQL, pgx.NamedArgs{"from": d, "to": d.AddDate(0, 0, 1)})
+		if err != nil {
+			return errorf("rolling up "+d.Format(time.DateOnly), err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs) VALUES ($1::date, $2, $3)
+			ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs`, d, now, tag.RowsAffected()); err != nil {
+			return errorf("recording the rolled-up day", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE leaderboard_job_day`); err != nil {
+		return errorf("analysing the rollup", err)
+	}
+	return nil
+}
+
 // loadHealth fills lb_health with the health scores of every level, or
 // leaves it empty without a source.
 func (c *Computer) loadHealth(ctx context.Context, tx pgx.Tx) error {
@@ -177,6 +247,13 @@ func (c *Computer) prune(ctx context.Context, now time.Time) (int64, error) {
 		keep[Month] = today.AddDate(0, -c.cfg.KeepMonths, 0)
 	}
 	var n int64
+	cutoff := today.AddDate(0, 0, -RollupKeepDays)
+	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day < $1::date`, cutoff); err != nil {
+		return n, errorf("deleting old rollups", err)
+	}
+	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_day WHERE day < $1::date`, cutoff); err != nil {
+		return n, errorf("deleting old rollups", err)
+	}
 	for u, before := range keep {
 		for _, l := range Levels {
 			for _, m := range Metrics {

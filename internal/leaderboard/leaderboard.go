@@ -5,7 +5,8 @@
 // stores it; reads (Service) are index lookups of the stored rankings. The
 // metrics, formulas, minimum volume, schedule and retention: docs/leaderboards.md.
 //
-// The package owns leaderboard_period and leaderboard_entry. It reads, without
+// The package owns leaderboard_period, leaderboard_entry and the daily
+// rollup it ranks from, leaderboard_job_day and leaderboard_day. It reads, without
 // writing, job_usage_1h, job_run, job and job_finding/job_score
 // (internal/workload), bill_line (internal/cost) and, through HealthSource,
 // the health scores.
@@ -24,6 +25,8 @@ import (
 )
 
 var (
+	//go:embed sql/rollup.sql
+	rollupSQL string
 	//go:embed sql/jobs.sql
 	jobsSQL string
 	//go:embed sql/subjects.sql
