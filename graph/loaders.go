@@ -10,7 +10,9 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
@@ -63,6 +65,9 @@ type Loaders struct {
 	TicketFaults  *dataloadgen.Loader[int64, []*hardware.Fault]
 	TicketEvents  *dataloadgen.Loader[int64, []*hardware.TicketEvent]
 
+	// Health holds the stored health scores, one loader per level.
+	Health map[health.Level]*dataloadgen.Loader[int64, *health.Score]
+
 	Queue         *dataloadgen.Loader[int64, *workload.Queue]
 	QueueChildren *dataloadgen.Loader[int64, []*workload.Queue]
 	QueueTree     *dataloadgen.Loader[int64, []*workload.Queue]
@@ -73,6 +78,73 @@ type Loaders struct {
 	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
 	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
+	healthDays  map[string]*dataloadgen.Loader[int64, []health.Point]
+
+	// BudgetAlerts are the alerts of a budget in a month (Budget.alerts).
+	BudgetAlerts *dataloadgen.Loader[budgetMonth, []*budget.Alert]
+	// OwnerBudget is a person's or BU's budget in force in a month, nil when
+	// none the caller may read (Person.budget, BU.budget).
+	OwnerBudget *dataloadgen.Loader[ownerMonth, *budget.Budget]
+}
+
+// ownerMonth keys an owner's budget of a month.
+type ownerMonth struct {
+	kind  budget.OwnerKind
+	id    int64
+	month time.Time
+}
+
+// ownerBudgets loads owners' budgets, one service call per kind and month asked.
+func ownerBudgets(svc *budget.Service) func(context.Context, []ownerMonth) (map[ownerMonth]*budget.Budget, error) {
+	return func(ctx context.Context, keys []ownerMonth) (map[ownerMonth]*budget.Budget, error) {
+		type group struct {
+			kind  budget.OwnerKind
+			month time.Time
+		}
+		groups := map[group][]int64{}
+		for _, k := range keys {
+			g := group{k.kind, k.month}
+			groups[g] = append(groups[g], k.id)
+		}
+		out := make(map[ownerMonth]*budget.Budget, len(keys))
+		for g, ids := range groups {
+			bs, err := svc.ForOwners(ctx, g.kind, ids, g.month)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				out[ownerMonth{g.kind, id, g.month}] = bs[id]
+			}
+		}
+		return out, nil
+	}
+}
+
+// budgetMonth keys a budget's alerts of a month.
+type budgetMonth struct {
+	id    int64
+	month time.Time
+}
+
+// budgetAlerts loads the alerts of budgets, one statement per month asked.
+func budgetAlerts(svc *budget.Service) func(context.Context, []budgetMonth) (map[budgetMonth][]*budget.Alert, error) {
+	return func(ctx context.Context, keys []budgetMonth) (map[budgetMonth][]*budget.Alert, error) {
+		byMonth := map[time.Time][]int64{}
+		for _, k := range keys {
+			byMonth[k.month] = append(byMonth[k.month], k.id)
+		}
+		out := make(map[budgetMonth][]*budget.Alert, len(keys))
+		for m, ids := range byMonth {
+			as, err := svc.BudgetAlerts(ctx, m, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				out[budgetMonth{id, m}] = append([]*budget.Alert{}, as[id]...)
+			}
+		}
+		return out, nil
+	}
 }
 
 // NewLoaders builds a fresh set of loaders for one request.
@@ -114,6 +186,10 @@ func NewLoaders(r *Resolver) *Loaders {
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
 		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
+		BudgetAlerts:           dataloadgen.NewMappedLoader(budgetAlerts(r.Budgets), o),
+		OwnerBudget:            dataloadgen.NewMappedLoader(ownerBudgets(r.Budgets), o),
+		Health:                 healthLoaders(r, o),
+		healthDays:             map[string]*dataloadgen.Loader[int64, []health.Point]{},
 	}
 }
 

@@ -6,8 +6,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/telemetry"
@@ -28,6 +30,9 @@ const (
 	NameHostOffline         = "host-offline"
 	NameHardwareReliability = "hardware-reliability"
 	NameLeaderboards        = "leaderboards"
+	NameBudgetAlerts        = "budget-alerts"
+	NameBudgetWebhooks      = "budget-webhooks"
+	NameHealth              = "health"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -55,6 +60,13 @@ const (
 //     or once they are hardware.RefreshEvery (10 minutes) old, so the page is at
 //     most a minute behind a fault or repair step, and otherwise a run is one
 //     small read;
+//   - budget-alerts every 5 minutes: billing is hourly, so an alert follows
+//     the billing run that crossed its threshold within 5 minutes; a run
+//     that finds nothing new writes nothing;
+//   - budget-webhooks every 15 seconds: a delivery's first attempt follows
+//     its alert within 15 seconds; retries wait their back-off;
+//   - health every 5 minutes: scores follow heartbeats, faults and runs
+//     within minutes, and a run over 200,000 hosts takes seconds;
 //   - leaderboards hourly: its inputs (hourly usage, the hourly billing) change
 //     once an hour, and a pass recomputes six periods (a month of the fleet
 //     in under 10 s, docs/benchmarks.md).
@@ -70,6 +82,9 @@ var defaultSchedules = map[string]Schedule{
 	NameHostOffline:         {Interval: 15 * time.Second, Timeout: time.Minute},
 	NameHardwareReliability: {Interval: time.Minute, Timeout: 10 * time.Minute},
 	NameLeaderboards:        {Interval: time.Hour, Timeout: 10 * time.Minute},
+	NameBudgetAlerts:        {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
+	NameBudgetWebhooks:      {Interval: 15 * time.Second, Timeout: 5 * time.Minute},
+	NameHealth:              {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -100,9 +115,14 @@ type DefaultConfig struct {
 	Billing cost.BillingConfig
 	// Leaderboards tunes the leaderboards (minimum volumes, retention).
 	Leaderboards leaderboard.Config
+	// BudgetWebhooks tunes the budget webhook sender.
+	BudgetWebhooks budget.WebhookConfig
 	// Offline says when a silent host is OFFLINE (default: after 1 minute —
 	// four missed 15-second heartbeats —, for hosts that beat within a day).
 	Offline inventory.OfflineConfig
+	// Health tunes the health job (heartbeat interval, currency); its budget
+	// source defaults to internal/budget's budgets (health.NewBudgets).
+	Health health.Config
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
@@ -111,7 +131,9 @@ type DefaultConfig struct {
 // partitions (hourly), retention (daily), watermark-rollup (every minute),
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
 // (hourly), job-analysis (every 10 minutes) billing (hourly), host-offline (every 15 seconds)
-// hardware-reliability (every minute) and leaderboards (hourly).
+// hardware-reliability (every minute), budget-alerts (every 5 minutes),
+// budget-webhooks (every 15 seconds), health (every 5 minutes) and leaderboards
+// (hourly).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -119,6 +141,9 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		cfg.Now = time.Now
 	}
 	cfg.Offline.After = cmp.Or(cfg.Offline.After, time.Minute)
+	if cfg.Health.Budget == nil {
+		cfg.Health.Budget = health.NewBudgets(pool)
+	}
 	cfg.Offline.Lookback = cmp.Or(cfg.Offline.Lookback, 24*time.Hour)
 	spec := func(name, description string) Spec {
 		return Spec{Name: name, Description: description, Schedule: cfg.Schedules[name].Or(defaultSchedules[name])}
@@ -134,7 +159,10 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		billingJob(pool, spec, cfg.Cost, cfg.Billing),
 		offlineJob(pool, spec, cfg.Offline, cfg.Now),
 		hardwareJob(pool, spec, cfg.Now),
-		leaderboardsJob(pool, spec, cfg.LeaderboardConfig(), nil),
+		budgetAlertsJob(pool, spec, cfg.Cost),
+		budgetWebhooksJob(pool, spec, cfg.BudgetWebhooks),
+		healthJob(pool, spec, health.NewComputer(pool, cfg.Health)),
+		leaderboardsJob(pool, spec, cfg.LeaderboardConfig(), leaderboard.NewHealthTable(pool)),
 	}
 }
 

@@ -269,3 +269,21 @@ func TestLeaderboardInput(t *testing.T) {
 	require.Equal(t, day1, bd.Start)
 	require.Empty(t, bd.Entries)
 }
+
+// HEALTH ranks the latest scores the health job stored in health_score.
+func TestHealthFromTheHealthTable(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	b.use(t, day1, usage{&b.j1: {100, 80}, &b.j2: {100, 40}, &b.j3: {50, 20}})
+	_, err := b.pool.Exec(b.ctx, `INSERT INTO health_score (level, subject_id, score, components, components_hash, computed_at) VALUES
+		('JOB', $1, 55, '[]', 0, now()), ('JOB', $2, 95, '[]', 0, now()), ('JOB', $3, 75, '[]', 0, now()), ('PERSON', $4, 60, '[]', 0, now())`, b.j1, b.j2, b.j3, b.pa1)
+	require.NoError(t, err)
+	_, err = leaderboard.NewComputer(b.pool, leaderboard.Config{MinPersonCoreHours: 10, MinBUCoreHours: 10}, leaderboard.NewHealthTable(b.pool), nil).Compute(b.ctx, leaderboard.Day, day1)
+	require.NoError(t, err)
+	hl := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Health, day1)
+	require.Equal(t, []int64{b.j2, b.j3, b.j1}, ids(hl))
+	require.InDelta(t, 75, *hl.Median, 1e-9)
+	require.Equal(t, "health 55 against a platform median of 75", hl.Entries[2].Comparison)
+	people := b.list(t, leaderboard.Person, leaderboard.Red, leaderboard.Health, day1)
+	require.Equal(t, []int64{b.pa1}, ids(people))
+}
