@@ -184,29 +184,43 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 	}); err != nil {
 		return errorf("loading the rolled-up days", err)
 	}
+	// The stale days are rolled up together, from the first to the last
+	// (the final days between them again too, which changes nothing): one
+	// pass over usage, bills and runs.
 	now := c.cfg.Now().UTC()
+	var first, last time.Time
 	for d := start; d.Before(end) && d.Before(now); d = d.AddDate(0, 0, 1) {
 		var at *time.Time
 		if t, ok := rolled[d]; ok {
 			at = &t
 		}
-		if !reroll(d, at) {
-			continue
+		if reroll(d, at) {
+			if first.IsZero() {
+				first = d
+			}
+			last = d
 		}
+	}
+	if first.IsZero() {
+		return nil
+	}
+	to := last.AddDate(0, 0, 1)
+	for d := first; d.Before(to); d = d.AddDate(0, 0, 1) {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey("", d)); err != nil {
 			return errorf("locking the rollup day", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day = $1::date`, d); err != nil {
-			return errorf("deleting the day's rollup", err)
-		}
-		tag, err := tx.Exec(ctx, rollupSQL, pgx.NamedArgs{"from": d, "to": d.AddDate(0, 0, 1)})
-		if err != nil {
-			return errorf("rolling up "+d.Format(time.DateOnly), err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs) VALUES ($1::date, $2, $3)
-			ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs`, d, now, tag.RowsAffected()); err != nil {
-			return errorf("recording the rolled-up day", err)
-		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day >= $1::date AND day < $2::date`, first, to); err != nil {
+		return errorf("deleting the days' rollup", err)
+	}
+	if _, err := tx.Exec(ctx, rollupSQL, pgx.NamedArgs{"from": first, "to": to}); err != nil {
+		return errorf("rolling up "+first.Format(time.DateOnly)+" to "+last.Format(time.DateOnly), err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs)
+		SELECT d::date, $3, (SELECT count(*) FROM leaderboard_job_day j WHERE j.day = d::date)
+		FROM generate_series($1::date, $2::date - 1, interval '1 day') d
+		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs`, first, to, now); err != nil {
+		return errorf("recording the rolled-up days", err)
 	}
 	if _, err := tx.Exec(ctx, `ANALYZE leaderboard_job_day`); err != nil {
 		return errorf("analysing the rollup", err)
