@@ -15,11 +15,20 @@ WITH v AS (
     WHERE value IS NOT NULL
       AND volume >= CASE level WHEN 'JOB' THEN @min_job::float8 WHEN 'PERSON' THEN @min_person::float8 ELSE @min_bu::float8 END
 ), worst AS (
-    SELECT DISTINCT ON (k.level, k.subject_id) k.level, k.subject_id, v.subject_id AS job_id
-    FROM v
-    CROSS JOIN LATERAL (VALUES ('PERSON', v.person_id), ('BU', v.bu_id)) k(level, subject_id)
-    WHERE v.level = 'JOB' AND v.value IS NOT NULL AND k.subject_id IS NOT NULL
-    ORDER BY k.level, k.subject_id, v.volume >= @min_job::float8 DESC, v.value {worst}, v.volume DESC, v.subject_id
+    (SELECT DISTINCT ON (person_id) 'PERSON' AS level, person_id AS subject_id, subject_id AS job_id
+     FROM v
+     WHERE level = 'JOB' AND value IS NOT NULL AND person_id IS NOT NULL
+     ORDER BY person_id, volume >= @min_job::float8 DESC, value {worst}, volume DESC, subject_id)
+    UNION ALL
+    (SELECT DISTINCT ON (bu_id) 'BU', bu_id, subject_id
+     FROM v
+     WHERE level = 'JOB' AND value IS NOT NULL AND bu_id IS NOT NULL
+     ORDER BY bu_id, volume >= @min_job::float8 DESC, value {worst}, volume DESC, subject_id)
+), previous AS (
+    -- The previous period's ranking of the metric: a range of the key.
+    SELECT level, subject_id, rank
+    FROM leaderboard_entry
+    WHERE level = ANY(@levels) AND metric = @metric AND unit = @unit AND start = @previous::date
 )
 INSERT INTO leaderboard_entry (level, metric, unit, start, rank, subject_id, value, volume,
                                previous_rank, previous_count, improve_job_id)
@@ -27,8 +36,7 @@ SELECT r.level, @metric, @unit, @start::date, r.rank, r.subject_id, r.value, r.v
        p.rank, pp.ranked_count,
        CASE WHEN r.level = 'JOB' THEN r.subject_id ELSE w.job_id END
 FROM ranked r
-LEFT JOIN leaderboard_entry p
-       ON p.level = r.level AND p.unit = @unit AND p.subject_id = r.subject_id AND p.metric = @metric AND p.start = @previous::date
+LEFT JOIN previous p ON p.level = r.level AND p.subject_id = r.subject_id
 LEFT JOIN leaderboard_period pp
        ON pp.level = r.level AND pp.metric = @metric AND pp.unit = @unit AND pp.start = @previous::date
 LEFT JOIN worst w ON w.level = r.level AND w.subject_id = r.subject_id
