@@ -66,7 +66,7 @@ export function Movement({ movement }: { movement: number | null | undefined }) 
 }
 
 /** One list, red or black, as ranked entries; `compact` leaves out the improvement advice, `highlight` marks one subject's entry. */
-export function LeaderboardList({ board, compact, testId, highlight }: { board: LeaderboardView; compact?: boolean; testId?: string; highlight?: string }) {
+export function LeaderboardList({ board, compact, testId, highlight, emptyText }: { board: LeaderboardView; compact?: boolean; testId?: string; highlight?: string; emptyText?: string }) {
   const red = board.list === 'RED';
   return (
     <div className={`lb-list lb-${red ? 'red' : 'black'}`} data-testid={testId ?? `lb-${board.list.toLowerCase()}`} data-count={board.entries.length}>
@@ -78,7 +78,7 @@ export function LeaderboardList({ board, compact, testId, highlight }: { board: 
         </span>
       </div>
       {board.entries.length === 0 ? (
-        <div className="empty">{board.computedAt ? 'No subject had enough volume to be ranked.' : 'Not computed yet: the leaderboards job has not run for this period.'}</div>
+        <div className="empty">{board.computedAt ? (emptyText ?? 'No subject had enough volume to be ranked.') : 'Not computed yet: the leaderboards job has not run for this period.'}</div>
       ) : (
         <ol className="lb-entries">
           {board.entries.map((e) => {

@@ -13,7 +13,7 @@ import { formatMoney } from '../lib/money';
 import { Badge, ErrorPanel, Loading, Panel } from '../components/ui';
 import { BudgetFields, BudgetForm, BudgetPanel } from '../components/budget';
 import { HealthFields, HealthPanel } from '../components/health';
-import { LeaderboardFields, LeaderboardList, StandingFields, StandingPanel } from '../components/leaderboard';
+import { LeaderboardFields, LeaderboardList, StandingFields, StandingPanel, type LeaderboardView } from '../components/leaderboard';
 
 export const BUBudgetQuery = graphql(
   `
@@ -125,6 +125,19 @@ export const BUHealthQuery = graphql(
     query BUHealth($code: String!) {
       bu(code: $code) {
         id
+        name
+        children {
+          id
+          name
+          children {
+            id
+            name
+            children {
+              id
+              name
+            }
+          }
+        }
         health {
           ...HealthFields
         }
@@ -136,6 +149,12 @@ export const BUHealthQuery = graphql(
         ...LeaderboardFields
       }
       black: leaderboard(level: BU, list: BLACK, metric: EFFICIENCY, period: WEEK, first: 10) {
+        ...LeaderboardFields
+      }
+      peopleRed: leaderboard(level: PERSON, list: RED, metric: EFFICIENCY, period: WEEK, first: 100) {
+        ...LeaderboardFields
+      }
+      peopleBlack: leaderboard(level: PERSON, list: BLACK, metric: EFFICIENCY, period: WEEK, first: 100) {
         ...LeaderboardFields
       }
     }
@@ -385,6 +404,16 @@ export function BUHealthAndBoards({ bu }: { bu: { id: string; code: string; name
   if (error && !data) return <ErrorPanel error={error} />;
   if (!data) return <Loading what="Loading the BU's health and standing" />;
   const mine = (board: { entries: ReadonlyArray<{ subjectId: string }> }) => board.entries.some((e) => e.subjectId === bu.id);
+  // A person's entry names their BU (context): the BU's people are those of its
+  // subtree's BUs (the tree is read three levels down).
+  const names = new Set<string>();
+  const walk = (b: { name: string; children?: ReadonlyArray<{ name: string; children?: unknown }> } | null | undefined) => {
+    if (!b) return;
+    names.add(b.name);
+    for (const c of b.children ?? []) walk(c as never);
+  };
+  walk(data.bu);
+  const ours = (board: LeaderboardView): LeaderboardView => ({ ...board, entries: board.entries.filter((e) => e.context != null && names.has(e.context)) });
   return (
     <>
       <div className="grid-2">
@@ -401,6 +430,18 @@ export function BUHealthAndBoards({ bu }: { bu: { id: string; code: string; name
         <div className="lb-pair" data-testid="bu-boards" data-highlight={bu.id}>
           <LeaderboardList board={data.red} compact testId="bu-lb-red" highlight={bu.id} />
           <LeaderboardList board={data.black} compact testId="bu-lb-black" highlight={bu.id} />
+        </div>
+      </Panel>
+      <Panel
+        title={
+          <>
+            The BU's people on the efficiency lists this week <span className="muted small">their places among everyone ranked (the first 100 of each list)</span>
+          </>
+        }
+      >
+        <div className="lb-pair" data-testid="bu-people-boards">
+          <LeaderboardList board={ours(data.peopleRed)} testId="bu-people-red" emptyText="None of the BU's people is on this list." />
+          <LeaderboardList board={ours(data.peopleBlack)} testId="bu-people-black" emptyText="None of the BU's people is on this list." />
         </div>
       </Panel>
     </>
