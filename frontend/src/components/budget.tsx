@@ -282,7 +282,7 @@ export function BudgetPanel({
             </div>
             {option && <Chart option={option} height={220} testId="budget-chart" ariaLabel="Cumulative spend this month, actual and forecast, against the budget" />}
             <div className="muted small budget-method">
-              {budget.forecast.method} Alerts at {budget.thresholds.join(', ')}% of the amount
+              {budget.forecast.method.trim().replace(/([^.])$/, '$1.')} Alerts at {budget.thresholds.join(', ')}% of the amount
               {budget.updatedBy ? `; set by ${budget.updatedBy.name} on ${formatDate(budget.updatedAt)}` : ''}.
             </div>
             <Alerts alerts={budget.alerts} currency={budget.currency} />

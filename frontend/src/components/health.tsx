@@ -47,7 +47,7 @@ export function HealthBadge({ health, testId = 'health-badge' }: { health: Pick<
 export function HealthComponents({ health, testId = 'health-components' }: { health: Health; testId?: string }) {
   const rows = [...health.components].sort((a, b) => b.lostPoints - a.lostPoints);
   return (
-    <table className="table" data-testid={testId}>
+    <table className="table health-components" data-testid={testId}>
       <thead>
         <tr>
           <th>Component</th>
@@ -129,33 +129,35 @@ export function HealthRanking({ level, cluster, bu, first = 10, title, testId = 
       {!data && fetching && <Loading what="Loading health scores" />}
       {data && !rows.length && <div className="empty">Nothing scored yet.</div>}
       {rows.length > 0 && (
-        <table className="table" data-testid={testId}>
-          <thead>
-            <tr>
-              <th className="num">#</th>
-              <th>{humanizeEnum(level)}</th>
-              <th className="num">Score</th>
-              <th>Worst component</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.subjectId} data-testid="health-ranking-row">
-                <td className="num">{r.rank}</td>
-                <td className="name-cell">
-                  <SubjectLink level={level} id={r.subjectId} name={r.name} />
-                </td>
-                <td className="num">
-                  <Badge tone={gradeTone(r.grade)}>{formatNumber(r.score, 0)}</Badge>
-                </td>
-                <td className="small">
-                  {r.worstComponent ? <strong>{humanizeEnum(r.worstComponent)}</strong> : null}
-                  {r.reason ? ` ${r.reason}` : ''}
-                </td>
+        <div className="table-wrap">
+          <table className="table" data-testid={testId}>
+            <thead>
+              <tr>
+                <th className="num">#</th>
+                <th>{humanizeEnum(level)}</th>
+                <th className="num">Score</th>
+                <th>Worst component</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.subjectId} data-testid="health-ranking-row">
+                  <td className="num">{r.rank}</td>
+                  <td className="name-cell">
+                    <SubjectLink level={level} id={r.subjectId} name={r.name} />
+                  </td>
+                  <td className="num">
+                    <Badge tone={gradeTone(r.grade)}>{formatNumber(r.score, 0)}</Badge>
+                  </td>
+                  <td className="small">
+                    {r.worstComponent ? <strong>{humanizeEnum(r.worstComponent)}</strong> : null}
+                    {r.reason ? ` ${r.reason}` : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </Panel>
   );

@@ -74,7 +74,6 @@ export function LeaderboardList({ board, compact, testId, highlight, emptyText }
         <strong>{red ? 'Red list' : 'Black list'}</strong> <span className="muted small">{red ? 'the best' : 'the worst'}</span>
         <span className="muted small lb-meta">
           {formatNumber(board.rankedCount)} ranked · {board.minimumVolume}
-          {board.platformMedian != null ? ` · platform median ${formatNumber(board.platformMedian, 3)} ${board.unit}` : ''}
         </span>
       </div>
       {board.entries.length === 0 ? (

@@ -151,10 +151,10 @@ export const BUHealthQuery = graphql(
       black: leaderboard(level: BU, list: BLACK, metric: EFFICIENCY, period: WEEK, first: 10) {
         ...LeaderboardFields
       }
-      peopleRed: leaderboard(level: PERSON, list: RED, metric: EFFICIENCY, period: WEEK, first: 100) {
+      peopleRed: leaderboard(level: PERSON, list: RED, metric: EFFICIENCY, period: WEEK, first: 10) {
         ...LeaderboardFields
       }
-      peopleBlack: leaderboard(level: PERSON, list: BLACK, metric: EFFICIENCY, period: WEEK, first: 100) {
+      peopleBlack: leaderboard(level: PERSON, list: BLACK, metric: EFFICIENCY, period: WEEK, first: 10) {
         ...LeaderboardFields
       }
     }
@@ -435,7 +435,7 @@ export function BUHealthAndBoards({ bu }: { bu: { id: string; code: string; name
       <Panel
         title={
           <>
-            The BU's people on the efficiency lists this week <span className="muted small">their places among everyone ranked (the first 100 of each list)</span>
+            The BU's people on the efficiency lists this week <span className="muted small">those among the first 10 of each list, with their places among everyone ranked</span>
           </>
         }
       >
