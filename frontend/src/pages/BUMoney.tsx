@@ -47,7 +47,7 @@ export const BUBudgetQuery = graphql(
 
 export const BUPeopleBudgetsQuery = graphql(`
   query BUPeopleBudgets($bu: ID!, $canEdit: Boolean!) {
-    budgets(filter: { bu: $bu, ownerKind: PERSON }, first: 100) {
+    budgets(filter: { bu: $bu, ownerKind: PERSON }, first: 30) {
       totalCount
       edges {
         node {
@@ -262,7 +262,9 @@ export function BUPeopleBudgets({ bu, viewer }: { bu: { id: string }; viewer: BU
       title={
         <>
           People's budgets <span className="count">{formatNumber(data?.budgets.totalCount)}</span>
-          <span className="muted small">the BU's and its sub-BUs' people, largest spend share first</span>
+          <span className="muted small">
+            the BU's and its sub-BUs' people, largest spend share first{data && data.budgets.totalCount > rows.length ? ` (the first ${rows.length})` : ''}
+          </span>
         </>
       }
     >
