@@ -4,8 +4,9 @@
 // ranked:
 //   BU_ADMIN  sets their BU's budget on the BU centre; it persists (shown again
 //             after a reload, and in the API); a bad amount is refused with the
-//             server's message in the form; the BU's bills by person, job and
-//             cluster, its health and its leaderboard standing are shown;
+//             server's message in the form, and so is a budget for a person
+//             outside the BU forced into the form; the BU's bills by person,
+//             job and cluster, its health and its leaderboard standing are shown;
 //   VIEWER    sees no edit button on the BU centre, and the same change forced
 //             through /query with their session is refused by the server; on
 //             the Personal centre sees their bill by job, health score with
@@ -30,7 +31,7 @@ const run = createRun({
   usage: 'TESLA_URL=… TESLA_TOKEN=tsl_admin TESLA_BU_TOKEN=tsl_… TESLA_VIEWER_TOKEN=tsl_… node e2e/budget.e2e.mjs',
   totalTimeoutMs: 150_000,
 });
-const { BASE, check, finish, shot, signInAs } = run;
+const { BASE, TOKEN, check, finish, shot, signInAs } = run;
 if (!BU_TOKEN || !VIEWER) {
   console.error('TESLA_BU_TOKEN and TESLA_VIEWER_TOKEN are required');
   process.exit(2);
@@ -100,6 +101,30 @@ try {
     if (!/amount/i.test(msg)) throw new Error(msg);
     await waitAmount(page, 'bu-budget', AMOUNT);
     return msg;
+  });
+
+  await check("BU_ADMIN: a budget for a person outside the BU, forced into the form, is refused with the server's message", async () => {
+    const admin = await api(TOKEN, '{ me { person { id name bu { name } } } }');
+    const outsider = admin.data?.me.person;
+    if (!outsider) throw new Error(JSON.stringify(admin));
+    // An option put into the select, as a crafted request would.
+    const select = page.getByTestId('person-budget-person');
+    await select.evaluate((el, o) => {
+      const opt = document.createElement('option');
+      opt.value = o.id;
+      opt.textContent = o.name;
+      el.appendChild(opt);
+    }, outsider);
+    await select.selectOption(outsider.id);
+    const form = page.getByTestId('new-person-budget-form');
+    await form.getByTestId('budget-amount').fill('100');
+    await form.getByTestId('budget-save').click();
+    await form.getByTestId('budget-error').waitFor();
+    const msg = await text(form.getByTestId('budget-error'));
+    const after = await api(TOKEN, 'query ($id: ID!) { person(id: $id) { budget { id } } }', { id: outsider.id });
+    if (after.data?.person?.budget) throw new Error(`a budget was set: ${JSON.stringify(after)}`);
+    await shot(page, 'budget-refused.png', { fullPage: true });
+    return `${outsider.name} (${outsider.bu.name}): ${msg}`;
   });
 
   await check("BU_ADMIN: the BU's bills, health and standing", async () => {
