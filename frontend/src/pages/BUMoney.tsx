@@ -384,7 +384,7 @@ export function BUBills({ bu }: { bu: { id: string } }) {
       title={
         <>
           Bills this month {data && <span className="count" data-testid="bu-bill-total">{formatMoney(data.byPerson.total, data.currency)}</span>}
-          <span className="muted small">the BU and its sub-BUs, by person, job and cluster</span>
+          <span className="muted small">billed to the people of the BU and its sub-BUs; by person, job and cluster</span>
         </>
       }
     >
