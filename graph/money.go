@@ -103,7 +103,7 @@ func costSummary(s *cost.Summary) *model.CostSummary {
 func rateCard(c *cost.RateCard) *model.RateCard {
 	out := &model.RateCard{ID: model.GlobalID(model.KindRateCard, c.ID), ClusterID: c.ClusterID, ValidFrom: c.ValidFrom,
 		ValidTo: c.ValidTo, CoreHour: dec(c.CoreHour), MemoryGbHour: dec(c.MemoryGBHour),
-		OverheadPerMonth: money(c.OverheadPerMonth), Note: c.Note, UpdatedAt: c.UpdatedAt}
+		OverheadPerMonth: money(c.OverheadPerMonth), Storage: dec(c.StorageTBDay), Note: c.Note, UpdatedAt: c.UpdatedAt}
 	if c.ClusterKind != nil {
 		k := model.ClusterKind(*c.ClusterKind)
 		out.ClusterKind = &k
@@ -142,6 +142,13 @@ func rateCardInput(in model.UpsertRateCardInput) (cost.RateCardInput, error) {
 			return out, err
 		}
 		out.OverheadPerMonth = &o
+	}
+	if in.StorageTbDay != nil {
+		s, err := parseDecimal("input.storageTbDay", *in.StorageTbDay)
+		if err != nil {
+			return out, err
+		}
+		out.StorageTBDay = &s
 	}
 	return out, nil
 }

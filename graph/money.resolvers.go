@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
@@ -126,7 +125,7 @@ func (r *rateCardResolver) Cluster(ctx context.Context, obj *model.RateCard) (*m
 }
 
 func (r *rateCardResolver) StorageTbDay(ctx context.Context, obj *model.RateCard) (model.Decimal, error) {
-	panic(fmt.Errorf("not implemented: StorageTbDay - storageTbDay"))
+	return obj.Storage, nil
 }
 
 func (r *Resolver) RateCard() generated.RateCardResolver { return &rateCardResolver{r} }

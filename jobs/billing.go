@@ -18,7 +18,7 @@ func billingJob(pool *pgxpool.Pool, spec func(name, description string) Spec, cf
 		func(ctx context.Context) (Result, error) {
 			r, err := b.RunOnce(ctx)
 			return Result{Rows: int64(r.Lines), Details: map[string]any{
-				"days": r.Days, "clusters": r.Clusters, "unpriced": r.Unpriced, "lines": r.Lines,
+				"days": r.Days, "clusters": r.Clusters, "unpriced": r.Unpriced, "unplaced_datasets": r.Unplaced, "lines": r.Lines,
 				"total": r.Total.StringFixed(2), "currency": cfg.WithDefaults().Currency,
 			}}, err
 		})

@@ -2,7 +2,8 @@
 // cost.e2e.mjs — the Cost page in Chromium against a real server whose seeded
 // history is billed:
 //   ADMIN   sees the platform's cost by cluster and BU (charts and tables),
-//           the idle cost and the rate cards; an overlapping card is refused
+//           the idle cost, the storage cost (TB-days of sized datasets) and
+//           the rate cards with their storage price; an overlapping card is refused
 //           with the server's message on the page; a new card for one
 //           cluster is added and shows in the table and in the API;
 //   VIEWER  sees the page and the rate cards, but no form and no delete
@@ -66,6 +67,17 @@ try {
     return `${total}; idle ${idle}; ${clusters} clusters, ${bus} BUs`;
   });
 
+  await check('ADMIN: storage is priced: its cost, its column in the tables and on the rate cards', async () => {
+    const storage = await text(page.getByTestId('cost-storage'));
+    if (!/[1-9].*TB-days/.test(storage)) throw new Error(`storage stat ${storage}`);
+    const head = await page.locator('[data-testid="cost-by-cluster"] thead th').allTextContents();
+    if (!head.includes('Storage')) throw new Error(`cluster table columns ${head}`);
+    await page.getByTestId('rate-card-storage-head').waitFor();
+    const prices = await page.getByTestId('rate-card-storage-price').allTextContents();
+    if (!prices.some((p) => Number(p) > 0)) throw new Error(`storage prices ${prices}`);
+    return `${storage.replace(/\s+/g, ' ')}; card prices ${prices.join(', ')}`;
+  });
+
   await check('ADMIN: an overlapping rate card is refused with the server message', async () => {
     const before = await page.getByTestId('rate-card').count();
     if (before < 3) throw new Error(`${before} rate cards`);
@@ -91,14 +103,17 @@ try {
     await page.getByTestId('rate-card-core').fill('0.123456');
     await page.getByTestId('rate-card-memory').fill('0.01');
     await page.getByTestId('rate-card-overhead').fill('2500');
+    await page.getByTestId('rate-card-storage').fill('0.9');
     await page.getByTestId('rate-card-save').click();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="rate-card"]').length === n + 1, before, { timeout: 10_000 });
     if (await page.getByTestId('action-error').count()) throw new Error(await text(page.getByTestId('action-error')));
-    const body = await api(ADMIN, '{ rateCards { coreHour cluster { name } } }');
+    const body = await api(ADMIN, '{ rateCards { coreHour storageTbDay cluster { name } } }');
     const added = body.data.rateCards.find((c) => c.coreHour === '0.123456');
-    if (!added || `cluster ${added.cluster?.name}` !== cluster) throw new Error(JSON.stringify(body));
+    if (!added || `cluster ${added.cluster?.name}` !== cluster || added.storageTbDay !== '0.9') throw new Error(JSON.stringify(body));
+    const shown = await page.getByTestId('rate-card-storage-price').allTextContents();
+    if (!shown.includes('0.9')) throw new Error(`storage prices shown ${shown}`);
     await shot(page, 'cost-rate-cards.png', { fullPage: true });
-    return `${cluster}: ${added.coreHour} per core-hour`;
+    return `${cluster}: ${added.coreHour} per core-hour, ${added.storageTbDay} per TB-day`;
   });
 
   await check('VIEWER: sees the page and the cards, but no form', async () => {

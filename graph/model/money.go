@@ -12,8 +12,10 @@ type RateCard struct {
 	CoreHour         Decimal
 	MemoryGbHour     Decimal
 	OverheadPerMonth Decimal
-	Note             string
-	UpdatedAt        time.Time
+	// Storage is storageTbDay, served by its resolver.
+	Storage   Decimal
+	Note      string
+	UpdatedAt time.Time
 }
 
 // KindRateCard is the global id kind of rate cards.

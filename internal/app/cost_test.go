@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/fixture"
+	"github.com/teslaops/tesla/internal/lineage"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // Rate cards and bills end to end through the real handler: an ADMIN adds a
@@ -110,4 +113,64 @@ func TestCostThroughGraphQLAndCSV(t *testing.T) {
 		map[string]any{"bu": b64(fmt.Sprintf("BU:%d", e.fleet.BUs["ADS"])), "p": map[string]any{"unit": "MONTH", "start": "2026-11-01T00:00:00Z"}})
 	require.Empty(t, r.Errors, r.Raw)
 	require.Equal(t, dig(r.Data, "costBreakdown", "summary", "amount"), dig(r.Data, "node", "cost", "amount"), r.Raw)
+}
+
+// Storage through the real handler: the card's storageTbDay is validated
+// (userErrors naming the field) and read back; a dataset's size stored by
+// lineage is billed as a STORAGE line, in GraphQL and in the CSV export.
+func TestStorageThroughGraphQLAndCSV(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	var job int64
+	require.NoError(t, e.db.Pool.QueryRow(ctx, `INSERT INTO job (namespace, name, owner_id, cluster_id) VALUES ('t', 'writer', $1, $2) RETURNING id`,
+		e.fleet.People[fixture.Viewer], e.fleet.Clusters["batch-wh-1"]).Scan(&job))
+	ids, err := workload.LoadRuns(ctx, e.db.Pool, []workload.RunRecord{{JobID: job, RunUUID: pgtype.UUID{Bytes: [16]byte{9}, Valid: true},
+		State: "COMPLETED", StateAt: day, QueuedAt: day, StartedAt: day}})
+	require.NoError(t, err)
+	size := int64(4_000_000_000_000)
+	require.NoError(t, lineage.LoadRunIO(ctx, e.db.Pool, []lineage.RunIO{{JobID: job, RunID: ids[0], At: day.Add(time.Hour),
+		Outputs: []lineage.DatasetRef{{Namespace: "hdfs", Name: "/warehouse/t", SizeBytes: &size}}}}))
+
+	const upsert = `mutation($in: UpsertRateCardInput!) { upsertRateCard(input: $in) {
+		rateCard { id storageTbDay } userErrors { field message code } } }`
+	in := map[string]any{"clusterKind": "BATCH", "validFrom": "2026-11-01T00:00:00Z", "coreHour": "0.05", "memoryGbHour": "0.01", "storageTbDay": "-1"}
+	r := e.gql(t, e.as(fixture.Admin), upsert, map[string]any{"in": in})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, []any{"input", "storageTbDay"}, dig(r.Data, "upsertRateCard", "userErrors", 0, "field"), r.Raw)
+	in["storageTbDay"] = "2.5"
+	r = e.gql(t, e.as(fixture.Admin), upsert, map[string]any{"in": in})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "2.5", dig(r.Data, "upsertRateCard", "rateCard", "storageTbDay"), r.Raw)
+	r = e.gql(t, e.as(fixture.Viewer), `{ rateCards { clusterKind storageTbDay } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "2.5", dig(r.Data, "rateCards", 0, "storageTbDay"), r.Raw)
+
+	_, err = cost.NewBiller(e.db.Pool, cost.Config{}, cost.BillingConfig{}, nil).Bill(ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
+	require.NoError(t, err)
+	r = e.gql(t, e.as(fixture.Viewer), `query($p: BillPeriodInput!) { bills(groupBy: RESOURCE, period: $p) {
+		total lines { resource amount items { resource quantity unit unitPrice amount } } } }`,
+		map[string]any{"p": map[string]any{"unit": "DAY", "start": "2026-11-02T00:00:00Z"}})
+	require.Empty(t, r.Errors, r.Raw)
+	var found bool
+	for _, l := range dig(r.Data, "bills", "lines").([]any) {
+		if dig(l, "resource") == "STORAGE" {
+			found = true
+			require.Equal(t, "10.00", dig(l, "amount"), r.Raw) // 4 TB-days at 2.5
+			require.Equal(t, "TB-day", dig(l, "items", 0, "unit"), r.Raw)
+			require.Equal(t, "4", dig(l, "items", 0, "quantity"), r.Raw)
+			require.Equal(t, "2.5", dig(l, "items", 0, "unitPrice"), r.Raw)
+		}
+	}
+	require.True(t, found, r.Raw)
+
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/bills.csv?groupBy=JOB&unit=DAY&start=2026-11-02", nil)
+	req.Header.Set("Authorization", "Bearer "+e.as(fixture.Viewer))
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	require.Equal(t, http.StatusOK, res.StatusCode, string(b))
+	require.Contains(t, string(b), "t/writer,STORAGE,4,TB-day,2.5,10.00", string(b))
 }

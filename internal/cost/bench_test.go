@@ -21,7 +21,11 @@ import (
 // benchFleet writes the billing benchmark's day: 200 clusters with a level
 // every hour, 20 BUs, 2,000 people, and 100,000 job runs of two hours each
 // spread over jobs jobs (100,000: every run its own job, the most lines; fewer:
-// scheduled jobs running several times a day), and a card per kind.
+// scheduled jobs running several times a day), a card per kind, and 100,000
+// datasets with sizes (lineage outputStatistics): each written the day before
+// and again during the day by two jobs, a tenth of them once more the day
+// after (so their size as of the day is read from the history), spread over
+// the jobs (a job writes 1 to 4 datasets).
 func benchFleet(b *testing.B, pool *pgxpool.Pool, day time.Time, jobs int) {
 	b.Helper()
 	ctx := context.Background()
@@ -45,6 +49,21 @@ func benchFleet(b *testing.B, pool *pgxpool.Pool, day time.Time, jobs int) {
 			       3600 * (1 + j.id %% 8), 3600 * (j.id %% 7) + 17.5, 3600 * 4 * 1073741824.0, 3600 * (j.id %% 5) * 1073741824.0
 			FROM job j, generate_series(0, %[1]d - 1) r, generate_series(0, 1) k
 			ON CONFLICT (job_id, hour) DO UPDATE SET runs = job_usage_1h.runs + 1`, runs),
+		`INSERT INTO job_run (job_id, run_uuid, state, state_at) SELECT id, gen_random_uuid(), 'COMPLETED', $1 FROM job`,
+		`INSERT INTO dataset (namespace, name) SELECT 'bench', 'd' || g FROM generate_series(1, 100000) g`,
+		`WITH r AS (SELECT job_id, id, row_number() OVER (ORDER BY job_id) - 1 AS k FROM job_run),
+		      n AS (SELECT count(*) AS n FROM job_run),
+		      d AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM dataset)
+		INSERT INTO run_io (job_id, run_id, dataset_id, direction, at, size_bytes, row_count)
+		SELECT r.job_id, r.id, d.id, 'WRITE', $1::timestamptz + w.off + make_interval(hours => (d.k % 20)::int),
+		       (1 + d.k % 1000) * 1000000000::bigint * w.mult, (1 + d.k % 1000) * 1000000
+		FROM d CROSS JOIN n
+		CROSS JOIN (VALUES (interval '-1 day', 1, 1), (interval '0', 2, 0), (interval '1 day', 3, 2)) w(off, mult, shift)
+		JOIN r ON r.k = (d.k + w.shift) % n.n
+		WHERE w.shift <> 2 OR d.k % 10 = 0`,
+		`INSERT INTO dataset_size (dataset_id, job_id, run_id, size_bytes, row_count, at)
+		SELECT DISTINCT ON (dataset_id) dataset_id, job_id, run_id, size_bytes, row_count, at FROM run_io
+		WHERE direction = 'WRITE' AND size_bytes IS NOT NULL ORDER BY dataset_id, at DESC, run_id DESC`,
 	} {
 		_, err := pool.Exec(ctx, sql, argsFor(sql, day)...)
 		require.NoError(b, err)
@@ -63,10 +82,11 @@ func argsFor(sql string, day time.Time) []any {
 	return nil
 }
 
-// BenchmarkBillDay bills one day of 100,000 job runs over 200 clusters
-// (target < 10 s): ownership recorded, usage and capacity read, lines priced
-// and written with the daily sums, in one transaction, replacing the day. Two
-// shapes: every run its own job (the most lines, ~300,000), and 25,000 jobs
+// BenchmarkBillDay bills one day of 100,000 job runs over 200 clusters and
+// 100,000 sized datasets (target < 10 s): ownership recorded, usage,
+// capacity and stored bytes read, lines priced and written with the daily
+// sums, in one transaction, replacing the day. Two shapes: every run its own
+// job (the most lines, ~300,000 plus ~100,000 STORAGE), and 25,000 jobs
 // running four times a day.
 func BenchmarkBillDay(b *testing.B) {
 	for _, jobs := range []int{100_000, 25_000} {

@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/teslaops/tesla/internal/db"
+	"github.com/teslaops/tesla/internal/lineage"
 )
 
 var (
@@ -23,6 +24,8 @@ var (
 	jobsSQL string
 	//go:embed sql/clusters.sql
 	clustersSQL string
+	//go:embed sql/storage.sql
+	storageSQL string
 )
 
 // BillingConfig tunes the billing job.
@@ -60,6 +63,9 @@ type BillResult struct {
 	// Unpriced counts cluster-days that ran without a rate card: nothing of
 	// them is billed.
 	Unpriced int
+	// Unplaced counts the datasets with a known size whose last writer has
+	// no cluster: their storage is not priced.
+	Unplaced int64
 	Lines    int
 	// Total is the sum of the lines written, which is the sum of the priced
 	// clusters' totals.
@@ -70,6 +76,7 @@ func (r *BillResult) add(o BillResult) {
 	r.Days += o.Days
 	r.Clusters += o.Clusters
 	r.Unpriced += o.Unpriced
+	r.Unplaced += o.Unplaced
 	r.Lines += o.Lines
 	r.Total = r.Total.Add(o.Total)
 }
@@ -106,7 +113,7 @@ func (b *Biller) Bill(ctx context.Context, from, to, until time.Time) (BillResul
 		return res, nil
 	}
 	b.logger.InfoContext(ctx, "billed", "days", res.Days, "clusters", res.Clusters, "unpriced", res.Unpriced,
-		"lines", res.Lines, "total", res.Total.StringFixed(2), "currency", b.cfg.Currency)
+		"unplaced_datasets", res.Unplaced, "lines", res.Lines, "total", res.Total.StringFixed(2), "currency", b.cfg.Currency)
 	return res, nil
 }
 
@@ -130,6 +137,14 @@ type jobDay struct {
 	coreHours, gbHrs decimal.Decimal
 }
 
+// jobStorage is what a job stores on a day: the TB-days of the datasets it
+// wrote last.
+type jobStorage struct {
+	jobID, clusterID int64
+	person, bu       *int64
+	tbDays           decimal.Decimal
+}
+
 // line is one bill_line row.
 type line struct {
 	cluster           int64
@@ -148,14 +163,24 @@ func (b *Biller) billDay(ctx context.Context, day, end time.Time) (BillResult, e
 			return fmt.Errorf("error locking bill day %s: %w", day.Format(time.DateOnly), err)
 		}
 		t0 := time.Now()
-		if _, err := tx.Exec(ctx, ownersSQL, day, day, end); err != nil {
-			return fmt.Errorf("error recording job owners of %s: %w", day.Format(time.DateOnly), err)
-		}
-		t1 := time.Now()
-		in, err := loadDay(ctx, tx, day, end)
+		stored, err := lineage.StoredBytesByJob(ctx, tx, end)
 		if err != nil {
 			return err
 		}
+		ts := time.Now()
+		writers := make([]int64, len(stored))
+		for i, s := range stored {
+			writers[i] = s.JobID
+		}
+		if _, err := tx.Exec(ctx, ownersSQL, day, day, end, writers); err != nil {
+			return fmt.Errorf("error recording job owners of %s: %w", day.Format(time.DateOnly), err)
+		}
+		t1 := time.Now()
+		in, err := loadDay(ctx, tx, day, end, stored)
+		if err != nil {
+			return err
+		}
+		res.Unplaced = in.unplaced
 		t2 := time.Now()
 		lines, totals := price(in, b.cfg, day)
 		res.Clusters, res.Unpriced, res.Lines = len(totals), in.unpriced, len(lines)
@@ -166,7 +191,7 @@ func (b *Biller) billDay(ctx context.Context, day, end time.Time) (BillResult, e
 		err = writeDay(ctx, tx, day, lines, totals)
 		if b.logger != nil {
 			b.logger.DebugContext(ctx, "billed day", "day", day.Format(time.DateOnly), "lines", len(lines),
-				"owners_ms", t1.Sub(t0).Milliseconds(), "load_ms", t2.Sub(t1).Milliseconds(),
+				"sizes_ms", ts.Sub(t0).Milliseconds(), "owners_ms", t1.Sub(ts).Milliseconds(), "load_ms", t2.Sub(t1).Milliseconds(),
 				"price_ms", t3.Sub(t2).Milliseconds(), "write_ms", time.Since(t3).Milliseconds())
 		}
 		return err
@@ -184,10 +209,13 @@ type dayInput struct {
 	cards    []*RateCard
 	hours    map[int64]clusterHours
 	jobs     []jobDay
+	storage  []jobStorage
 	unpriced int
+	// unplaced counts sized datasets whose writer has no cluster.
+	unplaced int64
 }
 
-func loadDay(ctx context.Context, tx pgx.Tx, day, end time.Time) (*dayInput, error) {
+func loadDay(ctx context.Context, tx pgx.Tx, day, end time.Time, stored []lineage.JobStorage) (*dayInput, error) {
 	in := &dayInput{clusters: map[int64]clusterInfo{}, hours: map[int64]clusterHours{}}
 	rows, err := tx.Query(ctx, `SELECT id, kind, owner_bu_id FROM cluster`)
 	if err != nil {
@@ -226,7 +254,40 @@ func loadDay(ctx context.Context, tx pgx.Tx, day, end time.Time) (*dayInput, err
 	}); err != nil {
 		return nil, fmt.Errorf("error loading job usage: %w", err)
 	}
-	return in, nil
+	return in, loadStorage(ctx, tx, day, stored, in)
+}
+
+// loadStorage places the stored bytes of each writing job on its cluster,
+// with its owner of the day; writers without a cluster are counted in
+// unplaced.
+func loadStorage(ctx context.Context, tx pgx.Tx, day time.Time, stored []lineage.JobStorage, in *dayInput) error {
+	if len(stored) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(stored))
+	byJob := make(map[int64]*lineage.JobStorage, len(stored))
+	for i := range stored {
+		ids[i] = stored[i].JobID
+		byJob[ids[i]] = &stored[i]
+	}
+	rows, err := tx.Query(ctx, storageSQL, day, ids)
+	if err != nil {
+		return fmt.Errorf("error loading the writers of stored datasets: %w", err)
+	}
+	var s jobStorage
+	if _, err := pgx.ForEachRow(rows, []any{&s.jobID, &s.clusterID, &s.person, &s.bu}, func() error {
+		js := byJob[s.jobID]
+		s.tbDays = js.Bytes.Shift(-12)
+		in.storage = append(in.storage, s)
+		delete(byJob, s.jobID)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("error loading the writers of stored datasets: %w", err)
+	}
+	for _, js := range byJob {
+		in.unplaced += js.Datasets
+	}
+	return nil
 }
 
 // clusterTotal is one cost_cluster_day row.
@@ -235,6 +296,8 @@ type clusterTotal struct {
 	hours                                            int
 	capCore, capGB, chargedCore, chargedGB           decimal.Decimal
 	capacity, usage, idle, overhead, rounding, total decimal.Decimal
+	// storedTBDays and storage: the TB-days priced and their lines' sum.
+	storedTBDays, storage decimal.Decimal
 }
 
 // cents is the places amounts are rounded to.
@@ -260,22 +323,35 @@ func overheadOfDay(monthly decimal.Decimal, day time.Time) decimal.Decimal {
 //     proportion to their usage cost (to the owner BU when nobody used it);
 //   - overhead: the day's part of the monthly overhead, shared among the BUs
 //     that used the cluster (by the rule), or the owner BU's;
-//   - rounding: the cluster's total (capacity cost rounded, plus overhead)
-//     less everything above, on the owner BU.
+//   - storage: each writing job's TB-days at the card's storage price, each
+//     line rounded to the cent (no lines when the card has no storage
+//     price); not part of usage, so it bears no idle and no overhead;
+//   - rounding: the cluster's total (capacity cost rounded, plus storage cost
+//     rounded, plus overhead) less everything above, on the owner BU.
 //
 // A job without a BU is charged to the cluster's owner BU. Clusters without a
-// card that day are not priced and counted in unpriced.
+// card that day are not priced and counted in unpriced. A cluster that did
+// not run but holds datasets is priced for its storage alone.
 func price(in *dayInput, cfg Config, day time.Time) ([]line, []clusterTotal) {
 	byCluster := map[int64][]jobDay{}
 	for _, j := range in.jobs {
 		byCluster[j.clusterID] = append(byCluster[j.clusterID], j)
 	}
-	ids := make([]int64, 0, len(in.hours))
+	storageOf := map[int64][]jobStorage{}
+	for _, s := range in.storage {
+		storageOf[s.clusterID] = append(storageOf[s.clusterID], s)
+	}
+	ids := make([]int64, 0, len(in.hours)+len(storageOf))
 	for id := range in.hours {
 		ids = append(ids, id)
 	}
+	for id := range storageOf {
+		if _, ran := in.hours[id]; !ran {
+			ids = append(ids, id)
+		}
+	}
 	slices.Sort(ids)
-	lines := make([]line, 0, 3*len(in.jobs)+4*len(in.hours))
+	lines := make([]line, 0, 3*len(in.jobs)+len(in.storage)+4*len(ids))
 	var totals []clusterTotal
 	for _, id := range ids {
 		h := in.hours[id]
@@ -291,11 +367,33 @@ func price(in *dayInput, cfg Config, day time.Time) ([]line, []clusterTotal) {
 		owner := info.ownerBU
 		t := clusterTotal{cluster: id, card: card.ID, hours: h.hours, capCore: h.capCore, capGB: h.capGB,
 			chargedCore: h.chargedCore, chargedGB: h.chGB,
-			usage: decimal.Zero, idle: decimal.Zero, overhead: decimal.Zero}
+			usage: decimal.Zero, idle: decimal.Zero, overhead: decimal.Zero, storedTBDays: decimal.Zero, storage: decimal.Zero}
 		capCost := h.capCore.Mul(card.CoreHour).Add(h.capGB.Mul(card.MemoryGBHour))
 		t.capacity = capCost.Round(cents)
-		od := overheadOfDay(card.OverheadPerMonth, day)
-		t.total = t.capacity.Add(od)
+		od := decimal.Zero
+		if h.hours > 0 { // overhead accrues on the days a cluster ran
+			od = overheadOfDay(card.OverheadPerMonth, day)
+		}
+		storageRaw := decimal.Zero
+		if card.StorageTBDay.IsPositive() {
+			for _, s := range storageOf[id] {
+				if s.tbDays.IsZero() {
+					continue
+				}
+				bu := s.bu
+				if bu == nil {
+					bu = owner
+				}
+				raw := s.tbDays.Mul(card.StorageTBDay)
+				storageRaw = storageRaw.Add(raw)
+				a := raw.Round(cents)
+				t.storedTBDays = t.storedTBDays.Add(s.tbDays)
+				t.storage = t.storage.Add(a)
+				lines = append(lines, line{cluster: id, resource: Storage, job: &s.jobID, person: s.person, bu: bu,
+					quantity: s.tbDays, unit: UnitTBDay, unitPrice: card.StorageTBDay, amount: a, card: card.ID})
+			}
+		}
+		t.total = t.capacity.Add(storageRaw.Round(cents)).Add(od)
 
 		jobs := byCluster[id]
 		raw := make([]decimal.Decimal, len(jobs))
@@ -385,7 +483,7 @@ func price(in *dayInput, cfg Config, day time.Time) ([]line, []clusterTotal) {
 				}
 			}
 		}
-		t.rounding = t.total.Sub(t.usage).Sub(t.idle).Sub(t.overhead)
+		t.rounding = t.total.Sub(t.usage).Sub(t.storage).Sub(t.idle).Sub(t.overhead)
 		share(Rounding, nil, nil, owner, t.rounding)
 		totals = append(totals, t)
 	}
@@ -409,11 +507,12 @@ func writeDay(ctx context.Context, tx pgx.Tx, day time.Time, lines []line, total
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"cost_cluster_day"},
 		[]string{"day", "cluster_id", "rate_card_id", "hours", "capacity_core_hours", "capacity_gb_hours", "charged_core_hours",
-			"charged_gb_hours", "capacity_amount", "usage_amount", "idle_amount", "overhead_amount", "rounding_amount", "total"},
+			"charged_gb_hours", "capacity_amount", "usage_amount", "idle_amount", "overhead_amount", "rounding_amount", "total",
+			"stored_tb_days", "storage_amount"},
 		pgx.CopyFromSlice(len(totals), func(i int) ([]any, error) {
 			t := &totals[i]
 			return []any{day, t.cluster, t.card, t.hours, t.capCore, t.capGB, t.chargedCore, t.chargedGB,
-				t.capacity, t.usage, t.idle, t.overhead, t.rounding, t.total}, nil
+				t.capacity, t.usage, t.idle, t.overhead, t.rounding, t.total, t.storedTBDays, t.storage}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("error writing cluster totals: %w", err)

@@ -2,12 +2,14 @@ package cost_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
@@ -16,6 +18,8 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/lineage"
+	"github.com/teslaops/tesla/internal/workload"
 )
 
 // randomFleet is a generated fleet: BUs, people, clusters with hourly
@@ -32,6 +36,15 @@ type randomFleet struct {
 	// capacity[cluster][hour] = (cores, bytes) from watermark_1h.
 	capacity map[int64]map[time.Time][2]int64
 	cards    map[string]card // by kind, and "c<id>" for cluster cards
+	// writes are the sized dataset writes (lineage outputStatistics).
+	writes []rfWrite
+}
+
+type rfWrite struct {
+	dataset string
+	job     int64
+	at      time.Time
+	size    int64
 }
 
 type rfCluster struct {
@@ -47,7 +60,7 @@ type rfJob struct {
 	owner, bu   *int64
 }
 
-type card struct{ core, mem, overhead decimal.Decimal }
+type card struct{ core, mem, overhead, storage decimal.Decimal }
 
 var kinds = []string{"STREAMING", "BATCH", "ONLINE"}
 
@@ -134,35 +147,126 @@ func newRandomFleet(t *testing.T, pool *pgxpool.Pool, seed uint64, start time.Ti
 			f.usage[j.id][h] = [2]int64{max(rc, uc), max(rm, um)}
 		}
 	}
+	f.writeDatasets(t, pool, rng, start, days)
 	price := func(maxCents int) decimal.Decimal { return decimal.New(int64(rng.IntN(maxCents*10000)), -6) }
+	storagePrice := func() decimal.Decimal {
+		if rng.IntN(4) == 0 {
+			return decimal.Zero // a card that does not price storage
+		}
+		return price(300)
+	}
 	admin := adminCtx(t, pool)
 	svc := cost.NewService(pool, auditLog(pool), cost.Config{})
 	for _, k := range kinds {
 		if rng.IntN(5) == 0 {
 			continue // an unpriced kind
 		}
-		c := card{core: price(10), mem: price(2), overhead: decimal.New(int64(rng.IntN(100000)), -2)}
+		c := card{core: price(10), mem: price(2), overhead: decimal.New(int64(rng.IntN(100000)), -2), storage: storagePrice()}
 		f.cards[k] = c
 		kind := k
 		_, err := svc.UpsertRateCard(admin, cost.RateCardInput{ClusterKind: &kind, ValidFrom: start.AddDate(0, -1, 0),
-			CoreHour: c.core, MemoryGBHour: c.mem, OverheadPerMonth: &c.overhead})
+			CoreHour: c.core, MemoryGBHour: c.mem, OverheadPerMonth: &c.overhead, StorageTBDay: &c.storage})
 		require.NoError(t, err)
 	}
 	cl := f.clusters[rng.IntN(len(f.clusters))]
-	c := card{core: price(20), mem: price(3), overhead: decimal.New(int64(rng.IntN(5000000)), -2)}
+	c := card{core: price(20), mem: price(3), overhead: decimal.New(int64(rng.IntN(5000000)), -2), storage: storagePrice()}
 	f.cards[fmt.Sprintf("c%d", cl.id)] = c
 	_, err := svc.UpsertRateCard(admin, cost.RateCardInput{ClusterID: &cl.id, ValidFrom: start, ValidTo: ptr(start.AddDate(0, 2, 0)),
-		CoreHour: c.core, MemoryGBHour: c.mem, OverheadPerMonth: &c.overhead})
+		CoreHour: c.core, MemoryGBHour: c.mem, OverheadPerMonth: &c.overhead, StorageTBDay: &c.storage})
 	require.NoError(t, err)
 	return f
 }
 
 func ptr[T any](v T) *T { return &v }
 
+// writeDatasets adds storage to the fleet: a cluster that never runs with a
+// job that only writes, a job without a cluster that writes (not priced),
+// and sized writes of a few datasets by random jobs at random times from a
+// day before start to the end (a dataset rewritten by another job changes
+// hands), stored through lineage as a source's runs.
+func (f *randomFleet) writeDatasets(t *testing.T, pool *pgxpool.Pool, rng *rand.Rand, start time.Time, days int) {
+	t.Helper()
+	ctx := context.Background()
+	seed := rng.Uint64()
+	c := rfCluster{kind: kinds[rng.IntN(3)], owner: &f.bus[0]}
+	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO cluster (name, region, kind, owner_bu_id) VALUES ($1, 'r', $2, $3) RETURNING id`,
+		fmt.Sprintf("store-%d", seed), c.kind, c.owner).Scan(&c.id))
+	f.clusters = append(f.clusters, c)
+	writers := append([]rfJob{}, f.jobs...)
+	for i, cl := range []*int64{&c.id, nil} {
+		j := rfJob{owner: &f.people[rng.IntN(len(f.people))]}
+		if cl != nil {
+			j.cluster = *cl
+		}
+		require.NoError(t, pool.QueryRow(ctx, `INSERT INTO job (namespace, name, owner_id, cluster_id) VALUES ('ns', $1, $2, $3) RETURNING id`,
+			fmt.Sprintf("w%d-%d", seed, i), j.owner, cl).Scan(&j.id))
+		if cl != nil {
+			f.jobs = append(f.jobs, j)
+			f.usage[j.id] = map[time.Time][2]int64{}
+		}
+		writers = append(writers, j)
+	}
+	var runs []workload.RunRecord
+	for i := range 4 + rng.IntN(12) {
+		j := writers[rng.IntN(len(writers))]
+		at := start.Add(-24 * time.Hour).Add(time.Duration(rng.Int64N(int64(days+1) * int64(24*time.Hour))))
+		w := rfWrite{dataset: fmt.Sprintf("d%d", rng.IntN(6)), job: j.id, at: at,
+			size: rng.Int64N(50)*100_000_000_000 + rng.Int64N(1_000_000_000)}
+		if i < 2 {
+			// The two writers above write a dataset of their own before
+			// start: storage on a cluster that never runs, and storage
+			// without a cluster.
+			w.job, w.dataset, w.at = writers[len(writers)-2+i].id, fmt.Sprintf("own%d", i), start.Add(-time.Duration(1+rng.IntN(20))*time.Hour)
+			w.size += 1_000_000_000_000
+			at = w.at
+		}
+		f.writes = append(f.writes, w)
+		runs = append(runs, workload.RunRecord{JobID: w.job, RunUUID: pgtype.UUID{Bytes: uuid(seed, i), Valid: true},
+			State: "COMPLETED", StateAt: at, QueuedAt: at, StartedAt: at})
+	}
+	ids, err := workload.LoadRuns(ctx, pool, runs)
+	require.NoError(t, err)
+	ios := make([]lineage.RunIO, len(ids))
+	for i, w := range f.writes {
+		ios[i] = lineage.RunIO{JobID: w.job, RunID: ids[i], At: w.at,
+			Outputs: []lineage.DatasetRef{{Namespace: "hdfs", Name: w.dataset, SizeBytes: ptr(w.size)}}}
+	}
+	require.NoError(t, lineage.RecordRunIO(ctx, pool, ios))
+}
+
+func uuid(seed uint64, i int) [16]byte {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], seed)
+	binary.BigEndian.PutUint64(b[8:], uint64(i))
+	return b
+}
+
+// storedBytes is what the jobs of cluster c stored as of end: the sizes of
+// the datasets whose latest write before end was theirs.
+func (f *randomFleet) storedBytes(c int64, end time.Time) int64 {
+	latest := map[string]rfWrite{}
+	for _, w := range f.writes {
+		if w.at.Before(end) && (latest[w.dataset].at.IsZero() || !w.at.Before(latest[w.dataset].at)) {
+			latest[w.dataset] = w
+		}
+	}
+	var sum int64
+	for _, w := range latest {
+		for _, j := range f.jobs {
+			if j.id == w.job && j.cluster == c {
+				sum += w.size
+			}
+		}
+	}
+	return sum
+}
+
 // expectedTotal computes a cluster's total cost of a day from what the fleet
 // wrote, by the formula of docs/cost.md: per hour the cluster ran,
 // max(capacity, charged) core-hours and GB-hours at the card's prices,
-// rounded to the cent over the day, plus the day's overhead.
+// rounded to the cent over the day, plus the day's overhead (on days it ran),
+// plus the TB-days its jobs' datasets held at the end of the day at the
+// card's storage price, rounded to the cent.
 func (f *randomFleet) expectedTotal(c rfCluster, day time.Time) (decimal.Decimal, bool) {
 	cd, ok := f.cards[fmt.Sprintf("c%d", c.id)]
 	if !ok {
@@ -193,14 +297,15 @@ func (f *randomFleet) expectedTotal(c rfCluster, day time.Time) (decimal.Decimal
 		core = core.Add(decimal.Max(decimal.NewFromInt(capa[0]), chCore))
 		mem = mem.Add(decimal.Max(q9(capa[1], 1<<30), chMem))
 	}
+	storage := decimal.NewFromInt(f.storedBytes(c.id, day.Add(24*time.Hour))).Shift(-12).Mul(cd.storage).Round(2)
 	if !ran {
-		return decimal.Zero, false
+		return storage, storage.IsPositive()
 	}
 	n := int64(time.Date(day.Year(), day.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day())
 	i := int64(day.Day())
 	od := cd.overhead.Mul(decimal.NewFromInt(i)).Div(decimal.NewFromInt(n)).Round(2).
 		Sub(cd.overhead.Mul(decimal.NewFromInt(i - 1)).Div(decimal.NewFromInt(n)).Round(2))
-	return core.Mul(cd.core).Add(mem.Mul(cd.mem)).Round(2).Add(od), true
+	return core.Mul(cd.core).Add(mem.Mul(cd.mem)).Round(2).Add(od).Add(storage), true
 }
 
 func TestBillLinesAddUpToClusterTotalsOnRandomFleets(t *testing.T) {
@@ -238,6 +343,10 @@ func TestBillLinesAddUpToClusterTotalsOnRandomFleets(t *testing.T) {
 				}
 			}
 			require.True(t, want.Equal(res.Total), "billed total %s, clusters' total %s", res.Total, want)
+			require.Positive(t, res.Unplaced, "the writer without a cluster is counted, not priced")
+			var storageLines int
+			require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM bill_line WHERE resource = 'STORAGE'`).Scan(&storageLines))
+			t.Logf("%d lines, %d of them STORAGE", res.Lines, storageLines)
 			assertBillConsistent(t, pool, f)
 
 			// Re-running the period replaces it: the same lines, once.
@@ -262,7 +371,7 @@ func assertBillConsistent(t *testing.T, pool *pgxpool.Pool, f *randomFleet) {
 	ctx := context.Background()
 	var n int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM bill_line
-		WHERE resource IN ('CPU', 'MEMORY') AND amount <> round(quantity * unit_price, 2)`).Scan(&n))
+		WHERE resource IN ('CPU', 'MEMORY', 'STORAGE') AND amount <> round(quantity * unit_price, 2)`).Scan(&n))
 	require.Zero(t, n, "usage lines whose amount is not quantity x price")
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT day, job_id, resource FROM bill_line
 		WHERE job_id IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1) d`).Scan(&n))
@@ -273,7 +382,8 @@ func assertBillConsistent(t *testing.T, pool *pgxpool.Pool, f *randomFleet) {
 	require.Zero(t, n, "negative idle")
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM cost_cluster_day c
 		WHERE total <> (SELECT sum(amount) FROM bill_line l WHERE l.day = c.day AND l.cluster_id = c.cluster_id)
-		   OR total <> usage_amount + idle_amount + overhead_amount + rounding_amount`).Scan(&n))
+		   OR total <> usage_amount + storage_amount + idle_amount + overhead_amount + rounding_amount
+		   OR storage_amount <> (SELECT coalesce(sum(amount), 0) FROM bill_line l WHERE l.day = c.day AND l.cluster_id = c.cluster_id AND l.resource = 'STORAGE')`).Scan(&n))
 	require.Zero(t, n, "cluster totals that differ from their lines")
 	for _, table := range []string{"bill_bu_day", "bill_cluster_day"} {
 		var a, b decimal.Decimal

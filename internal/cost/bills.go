@@ -123,7 +123,8 @@ type Group struct {
 	Resource Resource
 	Name     string
 	Amount   decimal.Decimal
-	// Usage is CPU and MEMORY; IdleShare, Overhead and Rounding the rest.
+	// Usage is CPU and MEMORY; IdleShare, Overhead and Rounding the shares;
+	// STORAGE is in Amount and Items only.
 	Usage, IdleShare, Overhead, Rounding decimal.Decimal
 	Items                                []Item
 }
@@ -332,6 +333,8 @@ func (g *Group) add(r Resource, qty, amt decimal.Decimal, currency string) {
 		unit = UnitCoreHour
 	case Memory:
 		unit = UnitGBHour
+	case Storage:
+		unit = UnitTBDay
 	}
 	g.Items = append(g.Items, Item{Resource: r, Quantity: qty, Unit: unit, UnitPrice: unitPrice(qty, amt, r), Amount: amt})
 	slices.SortFunc(g.Items, func(a, b Item) int {
@@ -342,7 +345,7 @@ func (g *Group) add(r Resource, qty, amt decimal.Decimal, currency string) {
 // unitPrice is amount per unit, to 6 places: the card's price when one
 // price applied (up to the cent rounding of each line), else the average.
 func unitPrice(qty, amt decimal.Decimal, r Resource) decimal.Decimal {
-	if r != CPU && r != Memory {
+	if r != CPU && r != Memory && r != Storage {
 		return decimal.NewFromInt(1)
 	}
 	if qty.IsZero() {

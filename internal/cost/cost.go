@@ -1,7 +1,9 @@
 // Package cost turns what jobs used into money: rate cards (prices per
-// core-hour and memory GB-hour for a cluster kind or one cluster), the billing
-// job that writes a day's bill lines — usage, the idle capacity apportioned to
-// its users, platform overhead and the rounding leftover — so that they add up
+// core-hour, memory GB-hour and TB-day stored for a cluster kind or one
+// cluster), the billing job that writes a day's bill lines — usage, storage
+// of the datasets each job wrote last (sizes from internal/lineage), the idle
+// capacity apportioned to its users, platform overhead and the rounding
+// leftover — so that they add up
 // to the clusters' total cost to the cent, and the bill views read from
 // precomputed daily sums. Money is shopspring decimal in Go and numeric in
 // PostgreSQL, never a float. The model and its formulas: docs/cost.md.
@@ -29,6 +31,9 @@ const (
 	CPU Resource = "CPU"
 	// Memory is a job's memory GB-hours (GB = 2^30 bytes), each hour max(requested, used).
 	Memory Resource = "MEMORY"
+	// Storage is the TB-days (TB = 10^12 bytes) of the datasets a job wrote
+	// last, by their size from OpenLineage outputStatistics.
+	Storage Resource = "STORAGE"
 	// Idle is a share of the capacity no job was charged for.
 	Idle Resource = "IDLE"
 	// Overhead is a share of the cluster's fixed monthly platform overhead.
@@ -39,12 +44,13 @@ const (
 )
 
 // Resources lists every resource in display order.
-func Resources() []Resource { return []Resource{CPU, Memory, Idle, Overhead, Rounding} }
+func Resources() []Resource { return []Resource{CPU, Memory, Storage, Idle, Overhead, Rounding} }
 
 // Units of the resources' quantities.
 const (
 	UnitCoreHour = "core-hour"
 	UnitGBHour   = "GB-hour"
+	UnitTBDay    = "TB-day"
 )
 
 // OverheadRule says how a cluster's daily overhead is shared among the BUs

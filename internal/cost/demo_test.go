@@ -16,8 +16,9 @@ import (
 )
 
 // On the demo fleet (as `make run` seeds it, smaller), with the default rate
-// cards: the lines add up to the clusters' totals to the cent, every job-day
-// is charged its hours' max(requested, used), and the daily sums agree.
+// cards: the lines add up to the clusters' totals (storage included) to the
+// cent, every job-day is charged its hours' max(requested, used) and the
+// TB-days of the datasets it wrote last, and the daily sums agree.
 func TestDemoFleetBillsAddUp(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)
@@ -60,6 +61,28 @@ func TestDemoFleetBillsAddUp(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM cost_cluster_day
 		WHERE capacity_core_hours < charged_core_hours OR capacity_gb_hours < charged_gb_hours OR idle_amount < 0`).Scan(&overCharged))
 	require.Zero(t, overCharged)
+	// The demo's runs report their outputs' sizes: STORAGE lines appear,
+	// and each is the TB-days of the datasets whose latest sized write by
+	// the end of the billed hours was the job's, read here straight from
+	// run_io.
+	var storageLines int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM bill_line WHERE resource = 'STORAGE'`).Scan(&storageLines))
+	require.Positive(t, storageLines)
+	require.NoError(t, pool.QueryRow(ctx, `WITH days AS (SELECT DISTINCT day FROM cost_cluster_day),
+		latest AS (
+			SELECT DISTINCT ON (d.day, r.dataset_id) d.day, r.job_id, r.size_bytes
+			FROM days d JOIN run_io r ON r.direction = 'WRITE' AND r.size_bytes IS NOT NULL
+			  AND r.at < least(d.day + interval '1 day', $1::timestamptz)
+			ORDER BY d.day, r.dataset_id, r.at DESC, r.run_id DESC),
+		want AS (SELECT l.day, l.job_id, sum(l.size_bytes) / 1e12 AS tb FROM latest l JOIN job j ON j.id = l.job_id
+			WHERE j.cluster_id IS NOT NULL GROUP BY 1, 2)
+		SELECT count(*) FROM want w FULL JOIN (SELECT * FROM bill_line WHERE resource = 'STORAGE') b ON b.day = w.day AND b.job_id = w.job_id
+		WHERE b.quantity IS DISTINCT FROM w.tb`, now).Scan(&off))
+	require.Zero(t, off, "job-days whose STORAGE line is not the TB-days they wrote last")
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM cost_cluster_day c WHERE storage_amount <>
+		(SELECT coalesce(sum(amount), 0) FROM bill_line l WHERE l.day = c.day AND l.cluster_id = c.cluster_id AND l.resource = 'STORAGE')
+		OR total <> usage_amount + storage_amount + idle_amount + overhead_amount + rounding_amount`).Scan(&off))
+	require.Zero(t, off, "cluster-days whose storage or total is not their lines'")
 	for _, table := range []string{"bill_bu_day", "bill_cluster_day"} {
 		var a decimal.Decimal
 		require.NoError(t, pool.QueryRow(ctx, `SELECT sum(amount) FROM `+table).Scan(&a))

@@ -16,9 +16,10 @@ import (
 
 // RateCard prices a cluster kind or one cluster (exactly one of ClusterKind
 // and ClusterID is set) for the days [ValidFrom, ValidTo); ValidTo nil means
-// until further notice. Prices are per core-hour and per memory GB-hour;
-// OverheadPerMonth is a fixed amount per month for each cluster the card
-// prices.
+// until further notice. Prices are per core-hour, per memory GB-hour and per
+// TB-day stored (TB = 10^12 bytes, of the datasets the cluster's jobs wrote
+// last); OverheadPerMonth is a fixed amount per month for each cluster the
+// card prices.
 type RateCard struct {
 	ID               int64           `json:"id"`
 	ClusterKind      *string         `json:"clusterKind,omitempty"`
@@ -28,6 +29,7 @@ type RateCard struct {
 	CoreHour         decimal.Decimal `json:"coreHour"`
 	MemoryGBHour     decimal.Decimal `json:"memoryGbHour"`
 	OverheadPerMonth decimal.Decimal `json:"overheadPerMonth"`
+	StorageTBDay     decimal.Decimal `json:"storageTbDay"`
 	Note             string          `json:"note"`
 	UpdatedAt        time.Time       `json:"updatedAt"`
 }
@@ -46,12 +48,12 @@ func (c *RateCard) covers(day time.Time) bool {
 }
 
 const rateCardColumns = `id, cluster_kind, cluster_id, valid_from, valid_to, core_hour, memory_gb_hour,
-	overhead_per_month, note, updated_at`
+	overhead_per_month, storage_tb_day, note, updated_at`
 
 func scanRateCard(row pgx.CollectableRow) (*RateCard, error) {
 	var c RateCard
 	err := row.Scan(&c.ID, &c.ClusterKind, &c.ClusterID, &c.ValidFrom, &c.ValidTo, &c.CoreHour, &c.MemoryGBHour,
-		&c.OverheadPerMonth, &c.Note, &c.UpdatedAt)
+		&c.OverheadPerMonth, &c.StorageTBDay, &c.Note, &c.UpdatedAt)
 	return &c, err
 }
 
@@ -87,7 +89,9 @@ type RateCardInput struct {
 	CoreHour         decimal.Decimal  `json:"coreHour"`
 	MemoryGBHour     decimal.Decimal  `json:"memoryGbHour"`
 	OverheadPerMonth *decimal.Decimal `json:"overheadPerMonth,omitempty"`
-	Note             string           `json:"note,omitempty"`
+	// StorageTBDay nil: 0 for a new card, unchanged for a replaced one.
+	StorageTBDay *decimal.Decimal `json:"storageTbDay,omitempty"`
+	Note         string           `json:"note,omitempty"`
 }
 
 // RateCardChange is what the audit log records: the input, and the card
@@ -121,7 +125,7 @@ func (in *RateCardInput) validate() error {
 	for _, p := range []struct {
 		field string
 		v     decimal.Decimal
-	}{{"input.coreHour", in.CoreHour}, {"input.memoryGbHour", in.MemoryGBHour}} {
+	}{{"input.coreHour", in.CoreHour}, {"input.memoryGbHour", in.MemoryGBHour}, {"input.storageTbDay", deref(in.StorageTBDay)}} {
 		if p.v.IsNegative() {
 			return fault.Field(p.field, "a price cannot be negative (%s)", p.v)
 		}
@@ -141,6 +145,13 @@ func (in *RateCardInput) validate() error {
 		return fault.Field("input.note", "a note has at most 500 characters")
 	}
 	return nil
+}
+
+func deref(d *decimal.Decimal) decimal.Decimal {
+	if d == nil {
+		return decimal.Zero
+	}
+	return *d
 }
 
 func isDay(t time.Time) bool { return t.Equal(t.UTC().Truncate(24 * time.Hour)) }
@@ -209,16 +220,22 @@ func (s *Service) UpsertRateCard(ctx context.Context, in RateCardInput) (*RateCa
 		} else if change.Before != nil {
 			overhead = change.Before.OverheadPerMonth
 		}
+		storage := decimal.Zero
+		if in.StorageTBDay != nil {
+			storage = *in.StorageTBDay
+		} else if change.Before != nil {
+			storage = change.Before.StorageTBDay
+		}
 		var rows pgx.Rows
 		if in.ID == 0 {
 			rows, err = tx.Query(ctx, `INSERT INTO rate_card (cluster_kind, cluster_id, valid_from, valid_to, core_hour,
-				memory_gb_hour, overhead_per_month, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+rateCardColumns,
-				in.ClusterKind, in.ClusterID, in.ValidFrom, in.ValidTo, in.CoreHour, in.MemoryGBHour, overhead, in.Note)
+				memory_gb_hour, overhead_per_month, storage_tb_day, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+rateCardColumns,
+				in.ClusterKind, in.ClusterID, in.ValidFrom, in.ValidTo, in.CoreHour, in.MemoryGBHour, overhead, storage, in.Note)
 		} else {
 			rows, err = tx.Query(ctx, `UPDATE rate_card SET cluster_kind = $2, cluster_id = $3, valid_from = $4, valid_to = $5,
-				core_hour = $6, memory_gb_hour = $7, overhead_per_month = $8, note = $9, updated_at = now()
+				core_hour = $6, memory_gb_hour = $7, overhead_per_month = $8, storage_tb_day = $9, note = $10, updated_at = now()
 				WHERE id = $1 RETURNING `+rateCardColumns,
-				in.ID, in.ClusterKind, in.ClusterID, in.ValidFrom, in.ValidTo, in.CoreHour, in.MemoryGBHour, overhead, in.Note)
+				in.ID, in.ClusterKind, in.ClusterID, in.ValidFrom, in.ValidTo, in.CoreHour, in.MemoryGBHour, overhead, storage, in.Note)
 		}
 		if err != nil {
 			return fmt.Errorf("error writing rate card: %w", err)

@@ -12,7 +12,8 @@ import (
 
 // BenchmarkIngestEvents posts OpenLineage RunEvents end to end through the HTTP
 // handler into PostgreSQL: each operation is one event (a START or COMPLETE of
-// one of 1,000 jobs, reading two datasets and writing one), sent by 4 ×
+// one of 1,000 jobs, reading two datasets and writing one, a COMPLETE with
+// the output's outputStatistics), sent by 4 ×
 // GOMAXPROCS clients at once, in NDJSON batches of 50 and one event a request
 // (as the OpenLineage clients send them to Marquez). It reports events/s.
 func BenchmarkIngestEvents(b *testing.B) {
@@ -35,9 +36,14 @@ func benchIngest(b *testing.B, e *env, seq *atomic.Int64, batch int) {
 		if n%2 == 0 {
 			typ = "COMPLETE"
 		}
-		return runEvent(fmt.Sprintf("00000000-0000-4000-8000-%012d", n/2), typ,
+		ev := runEvent(fmt.Sprintf("00000000-0000-4000-8000-%012d", n/2), typ,
 			fmt.Sprintf("2024-05-01T10:%02d:%02dZ", (n/60)%60, n%60), fmt.Sprintf("bench/job%d", job),
 			[]string{fmt.Sprintf("db/in%d", job), fmt.Sprintf("db/in%d", job+1)}, []string{fmt.Sprintf("db/out%d", job)})
+		if typ == "COMPLETE" { // the output's size, as Spark and Airflow integrations report it
+			ev = strings.Replace(ev, fmt.Sprintf(`"name":"out%d"}`, job), fmt.Sprintf(
+				`"name":"out%d","outputFacets":{"outputStatistics":{"_producer":"p","_schemaURL":"s","size":%d,"rowCount":%d}}}`, job, n*1000, n), 1)
+		}
+		return ev
 	}
 	b.SetParallelism(4) // × GOMAXPROCS clients
 	b.ResetTimer()

@@ -84,6 +84,10 @@ type DatasetRef struct {
 	Version         string
 	// Facets is a JSON object of the dataset's valid facets ({} when none).
 	Facets string
+	// SizeBytes and RowCount are what a run reported writing, from a valid
+	// outputStatistics output facet (size, rowCount); nil when not reported.
+	// Only outputs carry them.
+	SizeBytes, RowCount *int64
 }
 
 // FieldError refuses an event: the field that is wrong, by its JSON path, and
@@ -287,9 +291,31 @@ func (e *Event) dataset(path string, d *wireDataset, ioFacets string) (DatasetRe
 	case "inputFacets":
 		e.checkFacets(path+".inputFacets", inputFacetRules, d.InputFacets)
 	case "outputFacets":
-		e.checkFacets(path+".outputFacets", outputFacetRules, d.OutputFacets)
+		valid := e.checkFacets(path+".outputFacets", outputFacetRules, d.OutputFacets)
+		if v, ok := valid["outputStatistics"]; ok {
+			ref.SizeBytes, ref.RowCount = outputStatistics(v)
+		}
 	}
 	return ref, nil
+}
+
+// outputStatistics reads a valid outputStatistics facet's size and rowCount;
+// a negative count (the schema does not forbid one) is not a size.
+func outputStatistics(raw json.RawMessage) (size, rows *int64) {
+	var f struct {
+		Size     *int64 `json:"size"`
+		RowCount *int64 `json:"rowCount"`
+	}
+	if json.Unmarshal(raw, &f) != nil {
+		return nil, nil
+	}
+	if f.Size != nil && *f.Size < 0 {
+		f.Size = nil
+	}
+	if f.RowCount != nil && *f.RowCount < 0 {
+		f.RowCount = nil
+	}
+	return f.Size, f.RowCount
 }
 
 func (e *Event) runFacets(facets map[string]json.RawMessage) {

@@ -13,7 +13,8 @@ import (
 // RunIO is what one stored run read and wrote, for sources that know runs
 // whole rather than as OpenLineage events (the demo fleet, trace importers).
 // A dataset's Version (its partition, e.g. the day) is what
-// dataset.producer(version) finds.
+// dataset.producer(version) finds; an output's SizeBytes and RowCount are
+// what the run wrote (the dataset's size after the run).
 type RunIO struct {
 	JobID, RunID    int64
 	At              time.Time
@@ -49,7 +50,7 @@ func LoadRunIO(ctx context.Context, q db.DBTX, runs []RunIO) error {
 	rows := make([]*dbsqlc.RunIOCopyParams, 0, len(ios))
 	for k, v := range ios {
 		rows = append(rows, &dbsqlc.RunIOCopyParams{JobID: k.job, RunID: k.run, DatasetID: k.dataset,
-			Direction: k.direction, Version: v.version, At: v.at})
+			Direction: k.direction, Version: v.version, At: v.at, SizeBytes: v.size, RowCount: v.rows})
 	}
 	sort.Slice(rows, func(a, b int) bool { // the primary key's order: COPY appends to its index
 		x, y := rows[a], rows[b]
@@ -67,7 +68,7 @@ func LoadRunIO(ctx context.Context, q db.DBTX, runs []RunIO) error {
 	if _, err := queries.RunIOCopy(ctx, q, rows); err != nil {
 		return fmt.Errorf("error loading the runs' inputs and outputs: %w", err)
 	}
-	return nil
+	return refreshSizes(ctx, q, ios)
 }
 
 // prepareRunIO saves the datasets runs name and folds the runs into edges and
@@ -111,12 +112,10 @@ func prepareRunIO(ctx context.Context, q db.DBTX, runs []RunIO) (int, map[edgeKe
 				edges[ek] = sp
 				rk := runIOKey{r.JobID, r.RunID, ds, side.direction}
 				cur, ok := ios[rk]
-				if d.Version != "" && (cur.version == "" || !r.At.Before(cur.versionAt)) {
-					cur.version, cur.versionAt = d.Version, r.At
+				if side.direction == "READ" {
+					d.SizeBytes, d.RowCount = nil, nil // sizes are what a run wrote
 				}
-				if !ok || r.At.After(cur.at) {
-					cur.at = r.At
-				}
+				cur.merge(d, r.At, ok)
 				ios[rk] = cur
 			}
 		}

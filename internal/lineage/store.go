@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -208,13 +209,8 @@ func applyBatch(ctx context.Context, tx pgx.Tx, events []*Event) ([]bool, error)
 				}
 				rk := runIOKey{job, runIDs[i], ds, side.direction}
 				cur, ok := ios[rk]
-				// The version of the latest event that named one wins.
-				if d.Version != "" && (cur.version == "" || !ev.Time.Before(cur.versionAt)) {
-					cur.version, cur.versionAt = d.Version, ev.Time
-				}
-				if !ok || ev.Time.After(cur.at) {
-					cur.at = ev.Time
-				}
+				// The version and size of the latest event that named one win.
+				cur.merge(d, ev.Time, ok)
 				ios[rk] = cur
 			}
 		}
@@ -244,6 +240,32 @@ type runIOKey struct {
 type runIO struct {
 	version       string
 	versionAt, at time.Time
+	// size and rows are the latest reported outputStatistics (nil: none).
+	size, rows *int64
+	sizeAt     time.Time
+}
+
+// merge folds one sighting at t of a run's dataset into the run I/O row
+// (seen: the row had a sighting before): the latest version and size named
+// win, at is the latest sighting.
+func (cur *runIO) merge(d DatasetRef, t time.Time, seen bool) {
+	if d.Version != "" && (cur.version == "" || !t.Before(cur.versionAt)) {
+		cur.version, cur.versionAt = d.Version, t
+	}
+	if d.SizeBytes != nil && (cur.size == nil || !t.Before(cur.sizeAt)) {
+		cur.size, cur.rows, cur.sizeAt = d.SizeBytes, d.RowCount, t
+	}
+	if !seen || t.After(cur.at) {
+		cur.at = t
+	}
+}
+
+// orNone encodes an unknown count as -1 for the array parameters.
+func orNone(v *int64) int64 {
+	if v == nil {
+		return -1
+	}
+	return *v
 }
 
 func saveEdges(ctx context.Context, tx db.DBTX, edges map[edgeKey]span) error {
@@ -307,9 +329,35 @@ func saveRunIO(ctx context.Context, tx db.DBTX, ios map[runIOKey]runIO) error {
 		p.Directions = append(p.Directions, k.direction)
 		p.Versions = append(p.Versions, ios[k].version)
 		p.Ats = append(p.Ats, ios[k].at)
+		p.Sizes = append(p.Sizes, orNone(ios[k].size))
+		p.RowCounts = append(p.RowCounts, orNone(ios[k].rows))
 	}
 	if err := queries.RunIOUpsert(ctx, tx, p); err != nil {
 		return fmt.Errorf("error saving the runs' inputs and outputs: %w", err)
+	}
+	return refreshSizes(ctx, tx, ios)
+}
+
+// refreshSizes sets the current size of the datasets the runs wrote with a
+// size from run_io (their latest sized write), in one statement. Datasets
+// written without a size are left alone (no row lock for a START event's
+// outputs); a later event of a run that repeats no size leaves the dataset's
+// size, and its time, as the sized event set them.
+func refreshSizes(ctx context.Context, tx db.DBTX, ios map[runIOKey]runIO) error {
+	seen := map[int64]bool{}
+	var ids []int64
+	for k, v := range ios {
+		if k.direction == "WRITE" && v.size != nil && !seen[k.dataset] {
+			seen[k.dataset] = true
+			ids = append(ids, k.dataset)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	if err := queries.DatasetSizesRefresh(ctx, tx, ids); err != nil {
+		return fmt.Errorf("error saving dataset sizes: %w", err)
 	}
 	return nil
 }

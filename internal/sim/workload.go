@@ -565,7 +565,9 @@ func (r *demoRun) io(runID int64, now time.Time) lineage.RunIO {
 		out.At = r.ended
 		if !r.failed {
 			for _, d := range r.job.outputs {
-				out.Outputs = append(out.Outputs, lineage.DatasetRef{Namespace: d.namespace, Name: d.name, Version: version})
+				size, rows := d.size(out.At)
+				out.Outputs = append(out.Outputs, lineage.DatasetRef{Namespace: d.namespace, Name: d.name, Version: version,
+					SizeBytes: &size, RowCount: &rows})
 			}
 		}
 	}
@@ -587,9 +589,25 @@ func (j *demoJob) streamIO(runID int64, at time.Time) lineage.RunIO {
 		out.Inputs = append(out.Inputs, lineage.DatasetRef{Namespace: d.namespace, Name: d.name})
 	}
 	for _, d := range j.outputs {
-		out.Outputs = append(out.Outputs, lineage.DatasetRef{Namespace: d.namespace, Name: d.name})
+		size, rows := d.size(at)
+		out.Outputs = append(out.Outputs, lineage.DatasetRef{Namespace: d.namespace, Name: d.name, SizeBytes: &size, RowCount: &rows})
 	}
 	return out
+}
+
+// sizeEpoch is when the demo's datasets had their base size.
+var sizeEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// size is what a write of d at t reports in OpenLineage outputStatistics:
+// a base size drawn from the dataset's name between 20 GB and about 20 TB
+// (log-uniform, so most are small and a few dominate), growing 0.2% a day,
+// and a row every 500 bytes. Deterministic, so re-seeding writes the same.
+func (d dsRef) size(t time.Time) (bytes, rows int64) {
+	k := stringKey(d.namespace + "/" + d.name)
+	base := 20e9 * math.Pow(1000, unit(hash2(k, 0x5173)))
+	days := t.Sub(sizeEpoch).Hours() / 24
+	bytes = int64(base * (1 + 0.002*max(days, 0)))
+	return bytes, bytes / 500
 }
 
 // streamLevel is how busy a streaming job is at t (0.5–1.2), following

@@ -1,5 +1,5 @@
 // Platform operations → Cost: what the platform cost in a month by cluster and
-// by BU (usage, idle share, overhead), the idle cost, the rate cards behind
+// by BU (usage, storage, idle share, overhead), the idle cost, the rate cards behind
 // every figure (ADMIN edits them here) and CSV downloads of each view. The
 // server scopes every figure: a BU admin sees their subtree, a viewer their
 // own lines.
@@ -77,6 +77,7 @@ export const CostPageQuery = graphql(
         coreHour
         memoryGbHour
         overheadPerMonth
+        storageTbDay
         note
       }
     }
@@ -95,6 +96,7 @@ export const UpsertRateCard = graphql(`
         coreHour
         memoryGbHour
         overheadPerMonth
+        storageTbDay
         note
       }
       userErrors {
@@ -126,6 +128,12 @@ type Line = ResultOf<typeof LineFields>;
 type Card = Data['rateCards'][number];
 const KINDS: ClusterKind[] = ['BATCH', 'STREAMING', 'ONLINE'];
 
+/** A line's storage amount: what is left of its amount after usage, idle, overhead and rounding (exact, in cents). */
+export function storageOf(l: { amount: string; usage: string; idleShare: string; overhead: string; rounding: string }): string {
+  const neg = (a: string) => (a.trim().startsWith('-') ? a.trim().slice(1) : `-${a.trim()}`);
+  return sumMoney([l.amount, neg(l.usage), neg(l.idleShare), neg(l.overhead), neg(l.rounding)]);
+}
+
 /** The first day of this month (UTC) as YYYY-MM. */
 function thisMonth(now = new Date()): string {
   return `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
@@ -151,6 +159,7 @@ function stackOption(lines: readonly Line[], currency: string) {
     yAxis: { type: 'value', name: currency, nameTextStyle: { fontSize: 11 } },
     series: [
       part('Usage', (l) => l.usage, '#3b82f6'),
+      part('Storage', storageOf, '#10b981'),
       part('Idle share', (l) => l.idleShare, '#f59e0b'),
       part('Overhead', (l) => l.overhead, '#8b5cf6'),
     ],
@@ -165,6 +174,7 @@ function LinesTable({ lines, currency, what, testId }: { lines: readonly Line[];
         <tr>
           <th>{what}</th>
           <th className="num">Usage</th>
+          <th className="num">Storage</th>
           <th className="num">Idle share</th>
           <th className="num">Overhead</th>
           <th className="num">Rounding</th>
@@ -176,6 +186,7 @@ function LinesTable({ lines, currency, what, testId }: { lines: readonly Line[];
           <tr key={l.entityId ?? l.name} data-testid="cost-line">
             <td>{l.name}</td>
             <td className="num">{formatMoney(l.usage)}</td>
+            <td className="num">{formatMoney(storageOf(l))}</td>
             <td className="num">{formatMoney(l.idleShare)}</td>
             <td className="num">{formatMoney(l.overhead)}</td>
             <td className="num">{formatMoney(l.rounding)}</td>
@@ -201,6 +212,7 @@ function RateCardForm({ clusters, onDone }: { clusters: { id: string; name: stri
   const [core, setCore] = useState('');
   const [mem, setMem] = useState('');
   const [overhead, setOverhead] = useState('0');
+  const [storage, setStorage] = useState('0');
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [{ fetching }, upsert] = useMutation(UpsertRateCard);
@@ -221,6 +233,7 @@ function RateCardForm({ clusters, onDone }: { clusters: { id: string; name: stri
         coreHour: core.trim(),
         memoryGbHour: mem.trim(),
         overheadPerMonth: overhead.trim() || '0',
+        storageTbDay: storage.trim() || '0',
         note,
       },
     });
@@ -268,6 +281,10 @@ function RateCardForm({ clusters, onDone }: { clusters: { id: string; name: stri
         <input type="text" inputMode="decimal" className="narrow" value={overhead} onChange={(e) => setOverhead(e.target.value)} data-testid="rate-card-overhead" />
       </label>
       <label>
+        per TB-day stored{' '}
+        <input type="text" inputMode="decimal" className="narrow" value={storage} onChange={(e) => setStorage(e.target.value)} data-testid="rate-card-storage" />
+      </label>
+      <label>
         note <input type="text" value={note} onChange={(e) => setNote(e.target.value)} />
       </label>
       <button type="submit" className="btn btn-primary" disabled={fetching} data-testid="rate-card-save">
@@ -307,6 +324,7 @@ function RateCards({ cards, currency, clusters, refetch }: { cards: readonly Car
               <th className="num">Core-hour</th>
               <th className="num">GB-hour</th>
               <th className="num">Overhead / month</th>
+              <th className="num" data-testid="rate-card-storage-head">Storage / TB-day</th>
               <th>Note</th>
               {isAdmin && <th />}
             </tr>
@@ -321,6 +339,7 @@ function RateCards({ cards, currency, clusters, refetch }: { cards: readonly Car
                 <td className="num">{c.coreHour}</td>
                 <td className="num">{c.memoryGbHour}</td>
                 <td className="num">{formatMoney(c.overheadPerMonth)}</td>
+                <td className="num" data-testid="rate-card-storage-price">{c.storageTbDay}</td>
                 <td>{c.note}</td>
                 {isAdmin && (
                   <td>
@@ -354,6 +373,7 @@ export function Cost() {
   const idle = data?.byResource.lines.find((l) => l.resource === 'IDLE')?.amount ?? '0';
   const usage = (data?.byResource.lines ?? []).filter((l) => l.resource === 'CPU' || l.resource === 'MEMORY');
   const overhead = data?.byResource.lines.find((l) => l.resource === 'OVERHEAD')?.amount ?? '0';
+  const stored = data?.byResource.lines.find((l) => l.resource === 'STORAGE');
   const clusterChoices = clusters.filter((c) => c.entityId).map((c) => ({ id: c.entityId as string, name: c.name }));
 
   return (
@@ -361,7 +381,7 @@ export function Cost() {
       <div className="page-head page-head-row">
         <div>
           <h1 className="page-title">Cost</h1>
-          <div className="page-sub">What the platform cost by cluster and BU: usage at the rate cards' prices, the idle capacity shared by usage, and overhead.</div>
+          <div className="page-sub">What the platform cost by cluster and BU: usage and storage (TB-days of the datasets each job wrote last) at the rate cards' prices, the idle capacity shared by usage, and overhead.</div>
         </div>
         <label>
           Month{' '}
@@ -377,6 +397,12 @@ export function Cost() {
           <div className="stat-strip" data-testid="cost-summary">
             <Stat label="Total" value={formatMoney(data.byCluster.total, currency)} testId="cost-total" />
             <Stat label="Usage" value={formatMoney(sumMoney(usage.map((l) => l.amount)), currency)} sub="CPU and memory" />
+            <Stat
+              label="Storage"
+              value={formatMoney(stored?.amount ?? '0', currency)}
+              sub={stored?.items[0] ? `${Number(stored.items[0].quantity).toLocaleString('en-US', { maximumFractionDigits: 1 })} TB-days` : 'no sized datasets'}
+              testId="cost-storage"
+            />
             <Stat label="Idle cost" value={formatMoney(idle, currency)} sub="capacity no job was charged for" testId="cost-idle" />
             <Stat label="Overhead" value={formatMoney(overhead, currency)} />
           </div>

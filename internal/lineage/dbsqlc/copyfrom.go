@@ -35,6 +35,8 @@ func (r iteratorForRunIOCopy) Values() ([]interface{}, error) {
 		r.rows[0].Direction,
 		r.rows[0].Version,
 		r.rows[0].At,
+		r.rows[0].SizeBytes,
+		r.rows[0].RowCount,
 	}, nil
 }
 
@@ -45,5 +47,5 @@ func (r iteratorForRunIOCopy) Err() error {
 // RunIOCopy records the inputs and outputs of runs that have none recorded
 // yet (a source's history); a key already stored fails the COPY.
 func (q *Queries) RunIOCopy(ctx context.Context, db DBTX, arg []*RunIOCopyParams) (int64, error) {
-	return db.CopyFrom(ctx, []string{"run_io"}, []string{"job_id", "run_id", "dataset_id", "direction", "version", "at"}, &iteratorForRunIOCopy{rows: arg})
+	return db.CopyFrom(ctx, []string{"run_io"}, []string{"job_id", "run_id", "dataset_id", "direction", "version", "at", "size_bytes", "row_count"}, &iteratorForRunIOCopy{rows: arg})
 }

@@ -12,6 +12,30 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const datasetSizesRefresh = `-- name: DatasetSizesRefresh :exec
+INSERT INTO dataset_size AS d (dataset_id, job_id, run_id, size_bytes, row_count, at)
+SELECT w.dataset_id, w.job_id, w.run_id, w.size_bytes, w.row_count, w.at
+FROM unnest($1::bigint[]) AS k(id)
+CROSS JOIN LATERAL (
+    SELECT r.dataset_id, r.job_id, r.run_id, r.size_bytes, r.row_count, r.at FROM run_io r
+    WHERE r.dataset_id = k.id AND r.direction = 'WRITE' AND r.size_bytes IS NOT NULL
+    ORDER BY r.at DESC, r.run_id DESC
+    LIMIT 1) w
+ON CONFLICT (dataset_id) DO UPDATE
+SET job_id = EXCLUDED.job_id, run_id = EXCLUDED.run_id, size_bytes = EXCLUDED.size_bytes,
+    row_count = EXCLUDED.row_count, at = EXCLUDED.at
+WHERE (d.job_id, d.run_id, d.size_bytes, d.row_count, d.at)
+      IS DISTINCT FROM (EXCLUDED.job_id, EXCLUDED.run_id, EXCLUDED.size_bytes, EXCLUDED.row_count, EXCLUDED.at)
+`
+
+// DatasetSizesRefresh sets the current size of datasets (distinct, in id
+// order) to what their latest sized write reported, with the job and run
+// that wrote it; a dataset never written with a size keeps no row.
+func (q *Queries) DatasetSizesRefresh(ctx context.Context, db DBTX, datasetIds []int64) error {
+	_, err := db.Exec(ctx, datasetSizesRefresh, datasetIds)
+	return err
+}
+
 const datasetsUpsert = `-- name: DatasetsUpsert :many
 INSERT INTO dataset AS d (namespace, name, facets)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[])::jsonb
@@ -149,15 +173,20 @@ type RunIOCopyParams struct {
 	Direction string
 	Version   string
 	At        time.Time
+	SizeBytes *int64
+	RowCount  *int64
 }
 
 const runIOUpsert = `-- name: RunIOUpsert :exec
-INSERT INTO run_io AS r (job_id, run_id, dataset_id, direction, version, at)
+INSERT INTO run_io AS r (job_id, run_id, dataset_id, direction, version, at, size_bytes, row_count)
 SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]),
-       unnest($4::text[]), unnest($5::text[]), unnest($6::timestamptz[])
+       unnest($4::text[]), unnest($5::text[]), unnest($6::timestamptz[]),
+       nullif(unnest($7::bigint[]), -1), nullif(unnest($8::bigint[]), -1)
 ON CONFLICT (job_id, run_id, dataset_id, direction) DO UPDATE
 SET version = CASE WHEN EXCLUDED.version <> '' THEN EXCLUDED.version ELSE r.version END,
-    at = greatest(r.at, EXCLUDED.at)
+    at = greatest(r.at, EXCLUDED.at),
+    size_bytes = coalesce(EXCLUDED.size_bytes, r.size_bytes),
+    row_count = coalesce(EXCLUDED.row_count, r.row_count)
 `
 
 type RunIOUpsertParams struct {
@@ -167,10 +196,13 @@ type RunIOUpsertParams struct {
 	Directions []string
 	Versions   []string
 	Ats        []time.Time
+	Sizes      []int64
+	RowCounts  []int64
 }
 
-// RunIOUpsert records what runs read and wrote; a known version is kept when a
-// later event of the run does not repeat it.
+// RunIOUpsert records what runs read and wrote; a known version, size or row
+// count is kept when a later event of the run does not repeat it. Sizes and
+// row counts are -1 when not reported (arrays of bigint hold no NULL here).
 func (q *Queries) RunIOUpsert(ctx context.Context, db DBTX, arg *RunIOUpsertParams) error {
 	_, err := db.Exec(ctx, runIOUpsert,
 		arg.JobIds,
@@ -179,6 +211,8 @@ func (q *Queries) RunIOUpsert(ctx context.Context, db DBTX, arg *RunIOUpsertPara
 		arg.Directions,
 		arg.Versions,
 		arg.Ats,
+		arg.Sizes,
+		arg.RowCounts,
 	)
 	return err
 }
