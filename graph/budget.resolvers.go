@@ -7,36 +7,194 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/budget"
+	"github.com/teslaops/tesla/internal/notify"
+	"github.com/teslaops/tesla/internal/page"
 )
 
 func (r *bUResolver) Budget(ctx context.Context, obj *model.BU, month *time.Time) (*model.Budget, error) {
-	panic(fmt.Errorf("not implemented: Budget - budget"))
+	b, err := r.loaders(ctx).OwnerBudget.Load(ctx, ownerMonth{budget.BU, obj.DBID, r.Resolver.Budgets.Month(month)})
+	return budgetModel(b), err
+}
+
+func (r *budgetResolver) Person(ctx context.Context, obj *model.Budget) (*model.Person, error) {
+	if obj.PersonID == nil {
+		return nil, nil
+	}
+	return nullIfNotFound(r.person(ctx, *obj.PersonID))
+}
+
+func (r *budgetResolver) Bu(ctx context.Context, obj *model.Budget) (*model.BU, error) {
+	if obj.BUID == nil {
+		return nil, nil
+	}
+	return r.bu(ctx, *obj.BUID)
+}
+
+func (r *budgetResolver) Forecast(ctx context.Context, obj *model.Budget) (*model.BudgetForecast, error) {
+	f, err := r.Resolver.Budgets.Forecast(ctx, obj.Domain)
+	if err != nil {
+		return nil, err
+	}
+	return budgetForecastModel(f), nil
+}
+
+func (r *budgetResolver) Alerts(ctx context.Context, obj *model.Budget) ([]*model.BudgetAlert, error) {
+	key := ownerMonth{budget.BU, 0, obj.Month}
+	if obj.PersonID != nil {
+		key.kind, key.id = budget.Person, *obj.PersonID
+	} else if obj.BUID != nil {
+		key.id = *obj.BUID
+	}
+	as, err := r.loaders(ctx).OwnerAlerts.Load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(as, budgetAlertModel), nil
+}
+
+func (r *budgetResolver) Children(ctx context.Context, obj *model.Budget) ([]*model.BudgetChild, error) {
+	cs, err := r.Resolver.Budgets.Children(ctx, obj.Domain)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(cs, func(c *budget.Child) *model.BudgetChild {
+		return &model.BudgetChild{BUID: c.BUID, Spend: money(c.Spend), Budget: budgetModel(c.Budget)}
+	}), nil
+}
+
+func (r *budgetResolver) UpdatedBy(ctx context.Context, obj *model.Budget) (*model.Person, error) {
+	if obj.UpdatedByID == nil {
+		return nil, nil
+	}
+	return nullIfNotFound(r.person(ctx, *obj.UpdatedByID))
+}
+
+func (r *budgetAlertResolver) Budget(ctx context.Context, obj *model.BudgetAlert) (*model.Budget, error) {
+	b, err := r.Resolver.Budgets.ByID(ctx, obj.BudgetID, &obj.Month)
+	if err != nil {
+		return nil, err
+	}
+	return budgetModel(b), nil
+}
+
+func (r *budgetChildResolver) Bu(ctx context.Context, obj *model.BudgetChild) (*model.BU, error) {
+	return r.bu(ctx, obj.BUID)
 }
 
 func (r *mutationResolver) UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error) {
-	panic(fmt.Errorf("not implemented: UpsertBudget - upsertBudget"))
+	in, err := budgetInput(input)
+	if err == nil {
+		var b *budget.Budget
+		if b, err = r.Resolver.Budgets.Upsert(ctx, in); err == nil {
+			return &model.UpsertBudgetPayload{Budget: budgetModel(b), UserErrors: []*model.UserError{}}, nil
+		}
+	} else {
+		err = r.auditRejected(ctx, "upsertBudget", "budget", map[string]any{"amount": input.Amount}, err)
+	}
+	ues, err := userErrors(err)
+	return &model.UpsertBudgetPayload{UserErrors: ues}, err
 }
 
 func (r *mutationResolver) DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error) {
-	panic(fmt.Errorf("not implemented: DeleteBudget - deleteBudget"))
+	id, err := model.ParseID("input.id", input.ID, model.KindBudget)
+	if err == nil {
+		var b *budget.Budget
+		if b, err = r.Resolver.Budgets.Delete(ctx, id); err == nil {
+			return &model.DeleteBudgetPayload{Budget: budgetModel(b), UserErrors: []*model.UserError{}}, nil
+		}
+	} else {
+		err = r.auditRejected(ctx, "deleteBudget", "budget:"+input.ID, input, err)
+	}
+	ues, err := userErrors(err)
+	return &model.DeleteBudgetPayload{UserErrors: ues}, err
 }
 
 func (r *personResolver) Budget(ctx context.Context, obj *model.Person, month *time.Time) (*model.Budget, error) {
-	panic(fmt.Errorf("not implemented: Budget - budget"))
+	b, err := r.loaders(ctx).OwnerBudget.Load(ctx, ownerMonth{budget.Person, obj.DBID, r.Resolver.Budgets.Month(month)})
+	return budgetModel(b), err
 }
 
 func (r *queryResolver) Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error) {
-	panic(fmt.Errorf("not implemented: Budgets - budgets"))
+	f, err := budgetFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Resolver.Budgets.Budgets(ctx, budget.Query{Month: month, Filter: f, Page: page.Args{First: first, After: after}})
+	if err != nil {
+		return nil, err
+	}
+	edges, _, info, total := connection(p, budgetModel,
+		func(cur string, n *model.Budget) *model.BudgetEdge { return &model.BudgetEdge{Cursor: cur, Node: n} })
+	return &model.BudgetConnection{Edges: edges, PageInfo: info, TotalCount: total}, nil
 }
 
 func (r *queryResolver) BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error) {
-	panic(fmt.Errorf("not implemented: BudgetAlerts - budgetAlerts"))
+	f, err := budgetFilter(filter)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Resolver.Budgets.Alerts(ctx, budget.AlertQuery{Month: month, Filter: f, Page: page.Args{First: first, After: after}})
+	if err != nil {
+		return nil, err
+	}
+	edges, _, info, total := connection(p, budgetAlertModel,
+		func(cur string, n *model.BudgetAlert) *model.BudgetAlertEdge {
+			return &model.BudgetAlertEdge{Cursor: cur, Node: n}
+		})
+	return &model.BudgetAlertConnection{Edges: edges, PageInfo: info, TotalCount: total}, nil
 }
 
 func (r *subscriptionResolver) BudgetAlert(ctx context.Context, bu *string, person *string) (<-chan *model.BudgetAlert, error) {
-	panic(fmt.Errorf("not implemented: BudgetAlert - budgetAlert"))
+	// Authentication and the filter are checked before the subscription
+	// starts; each alert is loaded through the access-checked service.
+	buID, err := model.ParseOptionalID("bu", bu, model.KindBU)
+	if err != nil {
+		return nil, err
+	}
+	personID, err := model.ParseOptionalID("person", person, model.KindPerson)
+	if err != nil {
+		return nil, err
+	}
+	match, err := r.Resolver.Budgets.AlertMatcher(ctx, buID, personID)
+	if err != nil {
+		return nil, err
+	}
+	events := r.Events.Subscribe(ctx, budget.ChannelBudgetAlert)
+	out := make(chan *model.BudgetAlert)
+	go func() {
+		defer close(out)
+		for ev := range events {
+			id, ok := notify.ParseID(ev)
+			if !ok {
+				continue
+			}
+			a, err := r.Resolver.Budgets.AlertByID(ctx, id)
+			if err != nil || !match(a) {
+				continue
+			}
+			select {
+			case out <- budgetAlertModel(a):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
+
+func (r *Resolver) Budget() generated.BudgetResolver { return &budgetResolver{r} }
+
+func (r *Resolver) BudgetAlert() generated.BudgetAlertResolver { return &budgetAlertResolver{r} }
+
+func (r *Resolver) BudgetChild() generated.BudgetChildResolver { return &budgetChildResolver{r} }
+
+type (
+	budgetResolver      struct{ *Resolver }
+	budgetAlertResolver struct{ *Resolver }
+	budgetChildResolver struct{ *Resolver }
+)

@@ -225,3 +225,24 @@ func TestUnpagedListsArePricedAtTheirSize(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, q, workload.MaxQueuesPerCluster*10, "every queue of the tree pays for its jobs page")
 }
+
+// A budget's forecast and children are read per budget, so a page of budgets
+// pays for each, and aliases multiply them.
+func TestBudgetForecastsArePricedPerBudget(t *testing.T) {
+	t.Parallel()
+	one, err := Price(`{ node(id: "x") { ... on Budget { forecast { endOfMonth } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	page, err := Price(`{ budgets(first: 100) { edges { node { forecast { endOfMonth } } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, page, 100*forecastCost, "every budget's forecast is paid for")
+	require.Greater(t, one, forecastCost)
+	children, err := Price(`{ budgets(first: 10) { edges { node { children { budget { forecast { endOfMonth } } } } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, children, 10*nominalPerParent*forecastCost, "children's forecasts are paid for per child")
+	screen, err := Price(`{ budgets(first: 20) { totalCount edges { node { id amount spend spendPercent editable bu { name } person { name }
+		forecast { endOfMonth low high runsOutOn measuredErrorPercent days { day actual forecast cumulative } }
+		alerts { kind threshold raisedAt } } } } }`, "", nil, costNow)
+	require.NoError(t, err)
+	t.Logf("a budgets screen of 20 with forecasts and alerts costs %d", screen)
+	require.Less(t, screen, 5000, "a budgets screen stays under the frontend's budget")
+}

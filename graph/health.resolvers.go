@@ -7,31 +7,64 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/health"
 )
 
 func (r *bUResolver) Health(ctx context.Context, obj *model.BU) (*model.HealthScore, error) {
-	panic(fmt.Errorf("not implemented: Health - health"))
+	return r.healthOf(ctx, health.BU, obj.DBID)
 }
 
 func (r *clusterResolver) Health(ctx context.Context, obj *model.Cluster) (*model.HealthScore, error) {
-	panic(fmt.Errorf("not implemented: Health - health"))
+	return r.healthOf(ctx, health.Cluster, obj.DBID)
+}
+
+func (r *healthScoreResolver) History(ctx context.Context, obj *model.HealthScore, days *int) ([]*model.HealthPoint, error) {
+	n := orDefault(days, 30)
+	if n < 1 || n > health.MaxHistoryDays {
+		return nil, fault.Field("days", "days must be between 1 and %d", health.MaxHistoryDays)
+	}
+	pts, err := r.loaders(ctx).HealthHistory(health.Level(obj.Level), n).Load(ctx, obj.SubjectID)
+	out := make([]*model.HealthPoint, len(pts))
+	for i, p := range pts {
+		out[i] = &model.HealthPoint{Day: p.Day, Score: p.Score}
+	}
+	return out, err
 }
 
 func (r *hostResolver) Health(ctx context.Context, obj *model.Host) (*model.HealthScore, error) {
-	panic(fmt.Errorf("not implemented: Health - health"))
+	return r.healthOf(ctx, health.Host, obj.DBID)
 }
 
 func (r *jobResolver) Health(ctx context.Context, obj *model.Job) (*model.HealthScore, error) {
-	panic(fmt.Errorf("not implemented: Health - health"))
+	return r.healthOf(ctx, health.Job, obj.DBID)
 }
 
 func (r *personResolver) Health(ctx context.Context, obj *model.Person) (*model.HealthScore, error) {
-	panic(fmt.Errorf("not implemented: Health - health"))
+	return r.healthOf(ctx, health.Person, obj.DBID)
 }
 
 func (r *queryResolver) HealthRanking(ctx context.Context, level model.HealthLevel, order *model.OrderDirection, cluster *string, bu *string, first *int) ([]*model.HealthRankingEntry, error) {
-	panic(fmt.Errorf("not implemented: HealthRanking - healthRanking"))
+	q := health.RankingQuery{Level: health.Level(level), First: orDefault(first, 20)}
+	q.Desc = order != nil && *order == model.OrderDirectionDesc
+	var err error
+	if q.ClusterID, err = model.ParseOptionalID("cluster", cluster, model.KindCluster); err != nil {
+		return nil, err
+	}
+	if q.BUID, err = model.ParseOptionalID("bu", bu, model.KindBU); err != nil {
+		return nil, err
+	}
+	es, err := r.Health.Ranking(ctx, q)
+	out := make([]*model.HealthRankingEntry, len(es))
+	for i, e := range es {
+		out[i] = healthEntryModel(q.Level, e)
+	}
+	return out, err
 }
+
+func (r *Resolver) HealthScore() generated.HealthScoreResolver { return &healthScoreResolver{r} }
+
+type healthScoreResolver struct{ *Resolver }

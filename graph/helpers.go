@@ -130,6 +130,16 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 		if err = notFound(lerr, "repair ticket"); err == nil {
 			n = repairTicketModel(t)
 		}
+	case model.KindBudget:
+		b, lerr := r.Budgets.ByID(ctx, id, nil)
+		if err = lerr; err == nil {
+			n = budgetModel(b)
+		}
+	case model.KindBudgetAlert:
+		a, lerr := r.Budgets.AlertByID(ctx, id)
+		if err = lerr; err == nil {
+			n = budgetAlertModel(a)
+		}
 	default:
 		var ok bool
 		if n, ok, err = r.workloadNode(ctx, kind, id); !ok {

@@ -10,7 +10,9 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
@@ -63,6 +65,9 @@ type Loaders struct {
 	TicketFaults  *dataloadgen.Loader[int64, []*hardware.Fault]
 	TicketEvents  *dataloadgen.Loader[int64, []*hardware.TicketEvent]
 
+	// Health holds the stored health scores, one loader per level.
+	Health map[health.Level]*dataloadgen.Loader[int64, *health.Score]
+
 	Queue         *dataloadgen.Loader[int64, *workload.Queue]
 	QueueChildren *dataloadgen.Loader[int64, []*workload.Queue]
 	QueueTree     *dataloadgen.Loader[int64, []*workload.Queue]
@@ -73,6 +78,72 @@ type Loaders struct {
 	hostPages   map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Host]]
 	peoplePages map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]
 	runPages    map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]
+	healthDays  map[string]*dataloadgen.Loader[int64, []health.Point]
+
+	// OwnerAlerts are the alerts of a budget's owner in a month (Budget.alerts).
+	OwnerAlerts *dataloadgen.Loader[ownerMonth, []*budget.Alert]
+	// OwnerBudget is a person's or BU's budget in force in a month, nil when
+	// none the caller may read (Person.budget, BU.budget).
+	OwnerBudget *dataloadgen.Loader[ownerMonth, *budget.Budget]
+}
+
+// ownerMonth keys what an owner has in a month: its budget in force, its alerts.
+type ownerMonth struct {
+	kind  budget.OwnerKind
+	id    int64
+	month time.Time
+}
+
+// ownerAlerts loads owners' alerts of a month, one statement per kind and month asked.
+func ownerAlerts(svc *budget.Service) func(context.Context, []ownerMonth) (map[ownerMonth][]*budget.Alert, error) {
+	return func(ctx context.Context, keys []ownerMonth) (map[ownerMonth][]*budget.Alert, error) {
+		type group struct {
+			kind  budget.OwnerKind
+			month time.Time
+		}
+		groups := map[group][]int64{}
+		for _, k := range keys {
+			g := group{k.kind, k.month}
+			groups[g] = append(groups[g], k.id)
+		}
+		out := make(map[ownerMonth][]*budget.Alert, len(keys))
+		for g, ids := range groups {
+			as, err := svc.OwnerAlerts(ctx, g.month, g.kind, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				out[ownerMonth{g.kind, id, g.month}] = append([]*budget.Alert{}, as[id]...)
+			}
+		}
+		return out, nil
+	}
+}
+
+// ownerBudgets loads owners' budgets, one service call per kind and month asked.
+func ownerBudgets(svc *budget.Service) func(context.Context, []ownerMonth) (map[ownerMonth]*budget.Budget, error) {
+	return func(ctx context.Context, keys []ownerMonth) (map[ownerMonth]*budget.Budget, error) {
+		type group struct {
+			kind  budget.OwnerKind
+			month time.Time
+		}
+		groups := map[group][]int64{}
+		for _, k := range keys {
+			g := group{k.kind, k.month}
+			groups[g] = append(groups[g], k.id)
+		}
+		out := make(map[ownerMonth]*budget.Budget, len(keys))
+		for g, ids := range groups {
+			bs, err := svc.ForOwners(ctx, g.kind, ids, g.month)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				out[ownerMonth{g.kind, id, g.month}] = bs[id]
+			}
+		}
+		return out, nil
+	}
 }
 
 // NewLoaders builds a fresh set of loaders for one request.
@@ -114,6 +185,10 @@ func NewLoaders(r *Resolver) *Loaders {
 		forecasts:              map[string]*dataloadgen.Loader[int64, []watermark.Forecast]{},
 		peoplePages:            map[string]*dataloadgen.Loader[int64, *page.Page[*inventory.Person]]{},
 		runPages:               map[string]*dataloadgen.Loader[int64, *page.Page[*workload.Run]]{},
+		OwnerAlerts:            dataloadgen.NewMappedLoader(ownerAlerts(r.Budgets), o),
+		OwnerBudget:            dataloadgen.NewMappedLoader(ownerBudgets(r.Budgets), o),
+		Health:                 healthLoaders(r, o),
+		healthDays:             map[string]*dataloadgen.Loader[int64, []health.Point]{},
 	}
 }
 

@@ -12,9 +12,11 @@ import (
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/inventory/invfile"
@@ -55,6 +57,10 @@ type Resolver struct {
 	Hardware *hardware.Service
 	// Cost serves rate cards and bills.
 	Cost *cost.Service
+	// Budgets serves budgets, their forecasts and alerts.
+	Budgets *budget.Service
+	// Health serves stored health scores, their history and rankings.
+	Health *health.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

@@ -34,11 +34,15 @@ type ResolverRoot interface {
 	ApiToken() ApiTokenResolver
 	AuditEntry() AuditEntryResolver
 	BU() BUResolver
+	Budget() BudgetResolver
+	BudgetAlert() BudgetAlertResolver
+	BudgetChild() BudgetChildResolver
 	Cluster() ClusterResolver
 	ClusterRisk() ClusterRiskResolver
 	ClusterWatermark() ClusterWatermarkResolver
 	Dataset() DatasetResolver
 	HardwareFault() HardwareFaultResolver
+	HealthScore() HealthScoreResolver
 	Host() HostResolver
 	Job() JobResolver
 	JobRun() JobRunResolver
@@ -1459,6 +1463,22 @@ type BUResolver interface {
 	Jobs(ctx context.Context, obj *model.BU, first *int, after *string, orderBy *model.JobOrder) (*model.JobConnection, error)
 	JobPriorityPolicy(ctx context.Context, obj *model.BU) (*model.JobPriorityPolicy, error)
 }
+type BudgetResolver interface {
+	Person(ctx context.Context, obj *model.Budget) (*model.Person, error)
+	Bu(ctx context.Context, obj *model.Budget) (*model.BU, error)
+
+	Forecast(ctx context.Context, obj *model.Budget) (*model.BudgetForecast, error)
+	Alerts(ctx context.Context, obj *model.Budget) ([]*model.BudgetAlert, error)
+	Children(ctx context.Context, obj *model.Budget) ([]*model.BudgetChild, error)
+
+	UpdatedBy(ctx context.Context, obj *model.Budget) (*model.Person, error)
+}
+type BudgetAlertResolver interface {
+	Budget(ctx context.Context, obj *model.BudgetAlert) (*model.Budget, error)
+}
+type BudgetChildResolver interface {
+	Bu(ctx context.Context, obj *model.BudgetChild) (*model.BU, error)
+}
 type ClusterResolver interface {
 	OwnerBu(ctx context.Context, obj *model.Cluster) (*model.BU, error)
 	StackVersion(ctx context.Context, obj *model.Cluster) (*model.StackVersion, error)
@@ -1489,6 +1509,9 @@ type HardwareFaultResolver interface {
 
 	Ticket(ctx context.Context, obj *model.HardwareFault) (*model.RepairTicket, error)
 	ReportedBy(ctx context.Context, obj *model.HardwareFault) (*model.Person, error)
+}
+type HealthScoreResolver interface {
+	History(ctx context.Context, obj *model.HealthScore, days *int) ([]*model.HealthPoint, error)
 }
 type HostResolver interface {
 	Cluster(ctx context.Context, obj *model.Host) (*model.Cluster, error)
@@ -19080,7 +19103,7 @@ func (ec *executionContext) _Budget_person(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Budget_person(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Person, nil
+			return ec.Resolvers.Budget().Person(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
@@ -19094,8 +19117,8 @@ func (ec *executionContext) fieldContext_Budget_person(_ context.Context, field 
 	fc = &graphql.FieldContext{
 		Object:     "Budget",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Person(ctx, field)
 		},
@@ -19112,7 +19135,7 @@ func (ec *executionContext) _Budget_bu(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Budget_bu(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Bu, nil
+			return ec.Resolvers.Budget().Bu(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.BU) graphql.Marshaler {
@@ -19126,8 +19149,8 @@ func (ec *executionContext) fieldContext_Budget_bu(_ context.Context, field grap
 	fc = &graphql.FieldContext{
 		Object:     "Budget",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BU(ctx, field)
 		},
@@ -19328,7 +19351,7 @@ func (ec *executionContext) _Budget_forecast(ctx context.Context, field graphql.
 			return ec.fieldContext_Budget_forecast(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Forecast, nil
+			return ec.Resolvers.Budget().Forecast(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetForecast) graphql.Marshaler {
@@ -19342,8 +19365,8 @@ func (ec *executionContext) fieldContext_Budget_forecast(_ context.Context, fiel
 	fc = &graphql.FieldContext{
 		Object:     "Budget",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BudgetForecast(ctx, field)
 		},
@@ -19360,7 +19383,7 @@ func (ec *executionContext) _Budget_alerts(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Budget_alerts(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Alerts, nil
+			return ec.Resolvers.Budget().Alerts(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetAlert) graphql.Marshaler {
@@ -19374,8 +19397,8 @@ func (ec *executionContext) fieldContext_Budget_alerts(_ context.Context, field 
 	fc = &graphql.FieldContext{
 		Object:     "Budget",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BudgetAlert(ctx, field)
 		},
@@ -19392,7 +19415,7 @@ func (ec *executionContext) _Budget_children(ctx context.Context, field graphql.
 			return ec.fieldContext_Budget_children(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Children, nil
+			return ec.Resolvers.Budget().Children(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.BudgetChild) graphql.Marshaler {
@@ -19406,8 +19429,8 @@ func (ec *executionContext) fieldContext_Budget_children(_ context.Context, fiel
 	fc = &graphql.FieldContext{
 		Object:     "Budget",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BudgetChild(ctx, field)
 		},
@@ -19470,7 +19493,7 @@ func (ec *executionContext) _Budget_updatedBy(ctx context.Context, field graphql
 			return ec.fieldContext_Budget_updatedBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.UpdatedBy, nil
+			return ec.Resolvers.Budget().UpdatedBy(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Person) graphql.Marshaler {
@@ -19484,8 +19507,8 @@ func (ec *executionContext) fieldContext_Budget_updatedBy(_ context.Context, fie
 	fc = &graphql.FieldContext{
 		Object:     "Budget",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Person(ctx, field)
 		},
@@ -19525,7 +19548,7 @@ func (ec *executionContext) _BudgetAlert_budget(ctx context.Context, field graph
 			return ec.fieldContext_BudgetAlert_budget(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Budget, nil
+			return ec.Resolvers.BudgetAlert().Budget(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Budget) graphql.Marshaler {
@@ -19539,8 +19562,8 @@ func (ec *executionContext) fieldContext_BudgetAlert_budget(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "BudgetAlert",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Budget(ctx, field)
 		},
@@ -19869,7 +19892,7 @@ func (ec *executionContext) _BudgetChild_bu(ctx context.Context, field graphql.C
 			return ec.fieldContext_BudgetChild_bu(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Bu, nil
+			return ec.Resolvers.BudgetChild().Bu(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.BU) graphql.Marshaler {
@@ -19883,8 +19906,8 @@ func (ec *executionContext) fieldContext_BudgetChild_bu(_ context.Context, field
 	fc = &graphql.FieldContext{
 		Object:     "BudgetChild",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BU(ctx, field)
 		},
@@ -23875,7 +23898,8 @@ func (ec *executionContext) _HealthScore_history(ctx context.Context, field grap
 			return ec.fieldContext_HealthScore_history(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.History, nil
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.HealthScore().History(ctx, obj, fc.Args["days"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealthPoint) graphql.Marshaler {
@@ -23889,8 +23913,8 @@ func (ec *executionContext) fieldContext_HealthScore_history(ctx context.Context
 	fc = &graphql.FieldContext{
 		Object:     "HealthScore",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HealthPoint(ctx, field)
 		},
@@ -46408,93 +46432,99 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Budget_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "ownerKind":
 			out.Values[i] = ec._Budget_ownerKind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "person":
-			out.Values[i] = ec._Budget_person(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Budget_person(ctx, field, obj)
+				})
 		case "bu":
-			out.Values[i] = ec._Budget_bu(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Budget_bu(ctx, field, obj)
+				})
 		case "validFrom":
 			out.Values[i] = ec._Budget_validFrom(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "month":
 			out.Values[i] = ec._Budget_month(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "amount":
 			out.Values[i] = ec._Budget_amount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "currency":
 			out.Values[i] = ec._Budget_currency(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "thresholds":
 			out.Values[i] = ec._Budget_thresholds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "webhookUrl":
 			out.Values[i] = ec._Budget_webhookUrl(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "spend":
 			out.Values[i] = ec._Budget_spend(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "spendPercent":
 			out.Values[i] = ec._Budget_spendPercent(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "forecast":
-			out.Values[i] = ec._Budget_forecast(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Budget_forecast(ctx, field, obj)
+				})
 		case "alerts":
-			out.Values[i] = ec._Budget_alerts(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Budget_alerts(ctx, field, obj)
+				})
 		case "children":
-			out.Values[i] = ec._Budget_children(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Budget_children(ctx, field, obj)
+				})
 		case "editable":
 			out.Values[i] = ec._Budget_editable(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Budget_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedBy":
-			out.Values[i] = ec._Budget_updatedBy(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Budget_updatedBy(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -46526,47 +46556,48 @@ func (ec *executionContext) _BudgetAlert(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._BudgetAlert_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "budget":
-			out.Values[i] = ec._BudgetAlert_budget(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetAlert_budget(ctx, field, obj)
+				})
 		case "month":
 			out.Values[i] = ec._BudgetAlert_month(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._BudgetAlert_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "threshold":
 			out.Values[i] = ec._BudgetAlert_threshold(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "value":
 			out.Values[i] = ec._BudgetAlert_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "amount":
 			out.Values[i] = ec._BudgetAlert_amount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "raisedAt":
 			out.Values[i] = ec._BudgetAlert_raisedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "webhook":
 			out.Values[i] = ec._BudgetAlert_webhook(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -46678,19 +46709,20 @@ func (ec *executionContext) _BudgetChild(ctx context.Context, sel ast.SelectionS
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("BudgetChild")
 		case "bu":
-			out.Values[i] = ec._BudgetChild_bu(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BudgetChild_bu(ctx, field, obj)
+				})
 		case "spend":
 			out.Values[i] = ec._BudgetChild_spend(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "budget":
 			out.Values[i] = ec._BudgetChild_budget(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -48320,28 +48352,29 @@ func (ec *executionContext) _HealthScore(ctx context.Context, sel ast.SelectionS
 		case "score":
 			out.Values[i] = ec._HealthScore_score(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "grade":
 			out.Values[i] = ec._HealthScore_grade(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "computedAt":
 			out.Values[i] = ec._HealthScore_computedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "components":
 			out.Values[i] = ec._HealthScore_components(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "history":
-			out.Values[i] = ec._HealthScore_history(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealthScore_history(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

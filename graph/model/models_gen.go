@@ -183,60 +183,6 @@ type BillPeriodInput struct {
 	To *time.Time `json:"to,omitempty"`
 }
 
-// A monthly budget of a person or a BU (a BU's covers its whole subtree).
-type Budget struct {
-	ID        string          `json:"id"`
-	OwnerKind BudgetOwnerKind `json:"ownerKind"`
-	// Set when ownerKind is PERSON.
-	Person *Person `json:"person,omitempty"`
-	// Set when ownerKind is BU.
-	Bu *BU `json:"bu,omitempty"`
-	// The first month (midnight UTC of its first day) the budget applies to.
-	ValidFrom time.Time `json:"validFrom"`
-	// The month this view is of (the one asked, or the current one).
-	Month    time.Time `json:"month"`
-	Amount   Decimal   `json:"amount"`
-	Currency string    `json:"currency"`
-	// Alert thresholds in percent of amount, ascending (e.g. 50, 80, 100).
-	Thresholds []int `json:"thresholds"`
-	// Where alerts are POSTed; null when none, and for callers who may not edit the budget.
-	WebhookURL *string `json:"webhookUrl,omitempty"`
-	// Spend of the month to date (a BU's: its whole subtree), from the bills.
-	Spend Decimal `json:"spend"`
-	// spend ÷ amount × 100.
-	SpendPercent float64         `json:"spendPercent"`
-	Forecast     *BudgetForecast `json:"forecast"`
-	// Alerts raised this month, newest first.
-	Alerts []*BudgetAlert `json:"alerts"`
-	// For a BU: each child BU's spend this month (its subtree) and its own budget, largest spend first.
-	Children []*BudgetChild `json:"children"`
-	// True when the caller may change or delete this budget.
-	Editable  bool      `json:"editable"`
-	UpdatedAt time.Time `json:"updatedAt"`
-	UpdatedBy *Person   `json:"updatedBy,omitempty"`
-}
-
-func (Budget) IsNode()            {}
-func (this Budget) GetID() string { return this.ID }
-
-// A threshold crossed once in a month by spend or forecast.
-type BudgetAlert struct {
-	ID        string          `json:"id"`
-	Budget    *Budget         `json:"budget"`
-	Month     time.Time       `json:"month"`
-	Kind      BudgetAlertKind `json:"kind"`
-	Threshold int             `json:"threshold"`
-	// The spend (or forecast) and the budget amount when it was raised.
-	Value    Decimal   `json:"value"`
-	Amount   Decimal   `json:"amount"`
-	RaisedAt time.Time `json:"raisedAt"`
-	// Null when the budget has no webhook.
-	Webhook *WebhookDelivery `json:"webhook,omitempty"`
-}
-
-func (BudgetAlert) IsNode()            {}
-func (this BudgetAlert) GetID() string { return this.ID }
-
 type BudgetAlertConnection struct {
 	Edges      []*BudgetAlertEdge `json:"edges"`
 	PageInfo   *PageInfo          `json:"pageInfo"`
@@ -246,14 +192,6 @@ type BudgetAlertConnection struct {
 type BudgetAlertEdge struct {
 	Cursor string       `json:"cursor"`
 	Node   *BudgetAlert `json:"node"`
-}
-
-// A child BU's part of its parent's budget month.
-type BudgetChild struct {
-	Bu    *BU     `json:"bu"`
-	Spend Decimal `json:"spend"`
-	// The child's own budget for the month, when it has one.
-	Budget *Budget `json:"budget,omitempty"`
 }
 
 type BudgetConnection struct {
@@ -547,16 +485,6 @@ type HealthRankingEntry struct {
 	// The component that lost the most points, and why.
 	WorstComponent *string `json:"worstComponent,omitempty"`
 	Reason         *string `json:"reason,omitempty"`
-}
-
-type HealthScore struct {
-	Score float64 `json:"score"`
-	// GOOD (≥ 80), FAIR (≥ 60) or POOR.
-	Grade      string             `json:"grade"`
-	ComputedAt time.Time          `json:"computedAt"`
-	Components []*HealthComponent `json:"components"`
-	// Daily history, oldest first, over the last days (1..400).
-	History []*HealthPoint `json:"history"`
 }
 
 // What a host's agent reported about itself.

@@ -79,6 +79,7 @@ func TestMigrateSeedTokenCommands(t *testing.T) {
 	out, err = run(t, "seed", "demo", "--clusters", "3", "--hosts", "30", "--people", "8", "--days", "1", "--tokens-file", t.TempDir()+"/tokens.json")
 	require.NoError(t, err)
 	require.Contains(t, out, "seeded demo fleet")
+	require.Contains(t, out, "seeded 5 demo budgets")
 	require.Contains(t, out, "ADMIN")
 	_, err = run(t, "seed", "demo")
 	require.ErrorContains(t, err, "already holds a fleet")

@@ -24,6 +24,7 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/ingest/scrape"
@@ -319,7 +320,8 @@ func fillWatermarks(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout 
 
 // billHistory prices the seeded history: the default rate cards, valid from
 // the first day of the history's month, and the bills of every day of it, so
-// the cost screens show real bills at once.
+// the cost screens show real bills at once; then the demo budgets, sized
+// from those bills, evaluated once so their alerts show too.
 func billHistory(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout io.Writer) error {
 	began := time.Now()
 	var first *time.Time
@@ -340,6 +342,15 @@ func billHistory(ctx context.Context, pool *pgxpool.Pool, cfg Config, stdout io.
 	}
 	fmt.Fprintf(stdout, "billed %d days of the history: %d bill lines, %s %s in %s\n",
 		res.Days, res.Lines, res.Total.StringFixed(2), cfg.Jobs.Cost.WithDefaults().Currency, time.Since(began).Round(time.Millisecond))
+	n, err := budget.SeedDemoBudgets(ctx, pool, now)
+	if err != nil {
+		return err
+	}
+	ev, err := budget.NewEvaluator(pool, cfg.Jobs.Cost.WithDefaults().Currency, nil).RunOnce(ctx)
+	if err != nil {
+		return fmt.Errorf("error evaluating the demo budgets: %w", err)
+	}
+	fmt.Fprintf(stdout, "seeded %d demo budgets, %d alerts raised\n", n, ev.Raised)
 	return nil
 }
 

@@ -238,6 +238,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("TESLA_OFFLINE_LOOKBACK", "must exceed the missed intervals (%s), got %s", c.Jobs.Offline.After, c.Jobs.Offline.Lookback)
 	}
 	c.Jobs.Schedules[jobs.NameHostOffline] = jobs.Schedule{Interval: c.Agent.HeartbeatInterval}
+	// Health scores count missed heartbeats in the agents' interval, and name
+	// amounts in the installation's currency.
+	c.Jobs.Health.HeartbeatInterval = c.Agent.HeartbeatInterval
+	c.Jobs.Health.Currency = c.Jobs.Cost.Currency
 	c.Scrape = boolVar("TESLA_SCRAPE", true)
 	c.Anomaly = boolVar("TESLA_ANOMALY", true)
 	c.ScrapeInterval = durVar("TESLA_SCRAPE_INTERVAL", 15*time.Second)

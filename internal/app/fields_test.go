@@ -12,6 +12,7 @@ import (
 
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/fixture"
+	"github.com/teslaops/tesla/internal/health"
 )
 
 // createApiToken without a login creates a token for the caller; the audit entry
@@ -103,6 +104,7 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		"MachineClustering": `{ machineClustering { %s } }`,
 		"Person":            `{ me { person { %s } } }`,
 		"Queue":             `{ queues(first: 1) { nodes { %s } } }`,
+		"HealthScore":       `{ host(hostname: "rt-ads-1-n01") { health { %s } } }`,
 	}
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
 	require.NoError(t, err)
@@ -113,6 +115,8 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		INSERT INTO clustering_assignment SELECT r.id, h.id, 0, 0, 0, 0, false, h.id FROM r, host h`)
 	require.NoError(t, err)
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO queue (cluster_id, name, path) SELECT id, 'root', 'root' FROM cluster WHERE name = 'rt-ads-1'`)
+	require.NoError(t, err)
+	_, err = health.NewComputer(e.db.Pool, health.Config{}).RunOnce(context.Background())
 	require.NoError(t, err)
 	// Types whose optional arguments are not plain queries.
 	skipTypes := map[string]string{

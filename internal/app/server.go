@@ -25,11 +25,13 @@ import (
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
@@ -96,6 +98,10 @@ type Services struct {
 	Hardware *hardware.Service
 	// Cost serves rate cards, bills and their CSV export.
 	Cost *cost.Service
+	// Budgets serves budgets, their forecasts and alerts.
+	Budgets *budget.Service
+	// Health serves the stored health scores and rankings.
+	Health *health.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -109,7 +115,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	apiLog := audit.New(api, logger)
 	js := jobs.Default(pool, cfg.Jobs)
 	events := notify.NewListener(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
-		auth.CredentialsChannel, anomaly.ChannelAnomaly)
+		auth.CredentialsChannel, anomaly.ChannelAnomaly, budget.ChannelBudgetAlert)
 	inv := inventory.NewService(api, apiLog)
 	wm := watermark.NewService(api, events, logger)
 	clus := clustering.NewService(api, apiLog, cfg.Jobs.Clustering)
@@ -139,6 +145,8 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Yarn:       yarn.NewService(api),
 		Hardware:   hardware.NewService(api, apiLog, logger),
 		Cost:       cost.NewService(api, apiLog, cfg.Jobs.Cost),
+		Budgets:    budget.NewService(api, apiLog, cfg.Jobs.Cost.WithDefaults().Currency),
+		Health:     health.NewService(api),
 		api:        api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
@@ -152,7 +160,8 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	resolver := &graph.Resolver{Inventory: svc.Inventory, Accounts: svc.Accounts, Audit: svc.Audit, Machine: svc.Machine,
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
-		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost}
+		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost,
+		Budgets: svc.Budgets, Health: svc.Health}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
