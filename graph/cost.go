@@ -319,6 +319,7 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	setIntelligenceComplexity(c)
 	setHardwareComplexity(c)
 	setMoneyComplexity(c)
+	setLeaderboardComplexity(c)
 	setHealthComplexity(c)
 	// One ResourceManager per cluster at most.
 	c.Query.YarnTargets = func(child int) int { return 1 + child*nominalClusters }

@@ -7,20 +7,40 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/leaderboard"
 )
 
+// Standing is the resolver for the standing field.
 func (r *bUResolver) Standing(ctx context.Context, obj *model.BU, period *model.PeriodUnit) ([]*model.LeaderboardStanding, error) {
-	panic(fmt.Errorf("not implemented: Standing - standing"))
+	s, err := r.Leaderboards.Standing(ctx, leaderboard.BU, obj.DBID, periodUnit(period))
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(s, leaderboardStanding), nil
 }
 
+// Standing is the resolver for the standing field.
 func (r *personResolver) Standing(ctx context.Context, obj *model.Person, period *model.PeriodUnit) ([]*model.LeaderboardStanding, error) {
-	panic(fmt.Errorf("not implemented: Standing - standing"))
+	s, err := r.Leaderboards.Standing(ctx, leaderboard.Person, obj.DBID, periodUnit(period))
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(s, leaderboardStanding), nil
 }
 
+// Leaderboard is the resolver for the leaderboard field.
 func (r *queryResolver) Leaderboard(ctx context.Context, level model.LeaderboardLevel, list model.LeaderboardList, metric model.LeaderboardMetric, period *model.PeriodUnit, start *time.Time, first *int) (*model.Leaderboard, error) {
-	panic(fmt.Errorf("not implemented: Leaderboard - leaderboard"))
+	q := leaderboard.Query{Level: leaderboard.Level(level), List: leaderboard.List(list), Metric: leaderboard.Metric(metric),
+		Unit: periodUnit(period), First: orDefault(first, leaderboard.DefaultFirst)}
+	if start != nil {
+		q.Start = *start
+	}
+	b, err := r.Leaderboards.Leaderboard(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return leaderboardBoard(b), nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/inventory/invfile"
+	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
@@ -57,6 +58,8 @@ type Resolver struct {
 	Hardware *hardware.Service
 	// Cost serves rate cards and bills.
 	Cost *cost.Service
+	// Leaderboards serves the red and black lists and standings.
+	Leaderboards *leaderboard.Service
 	// Budgets serves budgets, their forecasts and alerts.
 	Budgets *budget.Service
 	// Health serves stored health scores, their history and rankings.

@@ -36,6 +36,7 @@ import (
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/inventory/invfile"
+	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
@@ -98,6 +99,8 @@ type Services struct {
 	Hardware *hardware.Service
 	// Cost serves rate cards, bills and their CSV export.
 	Cost *cost.Service
+	// Leaderboards serves the red and black lists and standings.
+	Leaderboards *leaderboard.Service
 	// Budgets serves budgets, their forecasts and alerts.
 	Budgets *budget.Service
 	// Health serves the stored health scores and rankings.
@@ -129,25 +132,26 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		})
 	}
 	return Services{
-		Inventory:  inv,
-		Accounts:   account.NewService(pool, log, cfg.SessionTTL),
-		Audit:      apiLog,
-		Machine:    machine.NewService(api),
-		Watermark:  wm,
-		Jobs:       js,
-		Catalog:    jobs.NewCatalog(api, js),
-		Events:     events,
-		Platform:   platform.NewService(inv, wm, events, logger),
-		Workload:   workload.NewService(api, apiLog, workload.Config{}).WithAnalysis(cfg.Jobs.JobAnalysis),
-		Lineage:    lineage.NewService(api),
-		Clustering: clus,
-		Anomalies:  anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),
-		Yarn:       yarn.NewService(api),
-		Hardware:   hardware.NewService(api, apiLog, logger),
-		Cost:       cost.NewService(api, apiLog, cfg.Jobs.Cost),
-		Budgets:    budget.NewService(api, apiLog, cfg.Jobs.Cost.WithDefaults().Currency),
-		Health:     health.NewService(api),
-		api:        api,
+		Inventory:    inv,
+		Accounts:     account.NewService(pool, log, cfg.SessionTTL),
+		Audit:        apiLog,
+		Machine:      machine.NewService(api),
+		Watermark:    wm,
+		Jobs:         js,
+		Catalog:      jobs.NewCatalog(api, js),
+		Events:       events,
+		Platform:     platform.NewService(inv, wm, events, logger),
+		Workload:     workload.NewService(api, apiLog, workload.Config{}).WithAnalysis(cfg.Jobs.JobAnalysis),
+		Lineage:      lineage.NewService(api),
+		Clustering:   clus,
+		Anomalies:    anomaly.NewEpisodes(api, apiLog, anomaly.EpisodeConfig{}),
+		Yarn:         yarn.NewService(api),
+		Hardware:     hardware.NewService(api, apiLog, logger),
+		Cost:         cost.NewService(api, apiLog, cfg.Jobs.Cost),
+		Budgets:      budget.NewService(api, apiLog, cfg.Jobs.Cost.WithDefaults().Currency),
+		Health:       health.NewService(api),
+		Leaderboards: leaderboard.NewService(api, cfg.Jobs.LeaderboardConfig()),
+		api:          api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
 	}
@@ -161,7 +165,8 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
 		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost,
-		Budgets: svc.Budgets, Health: svc.Health}
+		Budgets: svc.Budgets, Health: svc.Health,
+		Leaderboards: svc.Leaderboards}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),

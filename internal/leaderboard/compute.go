@@ -1,0 +1,287 @@
+package leaderboard
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/teslaops/tesla/internal/db"
+)
+
+// metricSQL is each metric's value over lb_subject's columns and its best
+// and worst orders: the only text spliced into rank.sql, all of it constant.
+var metricSQL = map[Metric]struct{ value, best, worst string }{
+	Efficiency:  {"eff_num / nullif(eff_den, 0)", "DESC", "ASC"},
+	CostPerUnit: {"cost / nullif(cost_volume, 0)", "ASC", "DESC"},
+	FailureRate: {"failed::float8 / nullif(finished, 0)", "ASC", "DESC"},
+	Findings:    {"findings", "ASC", "DESC"},
+	Health:      {"health", "DESC", "ASC"},
+}
+
+// Computer computes and stores rankings: the `leaderboards` job's pass, the
+// command line's and the tests'.
+type Computer struct {
+	pool   db.DBTX
+	cfg    Config
+	health HealthSource
+	logger *slog.Logger
+}
+
+// NewComputer returns a Computer on pool. health may be nil: the HEALTH
+// rankings then stay empty. logger (nil: none) gets a line per period.
+func NewComputer(pool db.DBTX, cfg Config, health HealthSource, logger *slog.Logger) *Computer {
+	return &Computer{pool: pool, cfg: cfg.WithDefaults(), health: health, logger: logger}
+}
+
+// Result counts what a pass computed.
+type Result struct {
+	// Periods is how many (unit, start) periods were replaced.
+	Periods int
+	// Entries is how many ranked entries were written, every level and metric.
+	Entries int64
+	// Pruned is how many entries retention deleted.
+	Pruned int64
+}
+
+// RunOnce computes, for each unit, the period containing yesterday (its
+// usage, runs and bills may still change: billing re-bills yesterday) and the
+// one containing today, older first so that the newer one's movement reads
+// the fresh ranking; then deletes the periods retention no longer keeps.
+func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
+	now := c.cfg.Now().UTC()
+	var res Result
+	for _, u := range Units {
+		prev, _ := u.Period(now.AddDate(0, 0, -1))
+		cur, _ := u.Period(now)
+		starts := []time.Time{prev}
+		if !cur.Equal(prev) {
+			starts = append(starts, cur)
+		}
+		for _, s := range starts {
+			n, err := c.compute(ctx, u, s, stale)
+			if err != nil {
+				return res, err
+			}
+			res.Periods++
+			res.Entries += n
+		}
+	}
+	pruned, err := c.prune(ctx, now)
+	res.Pruned = pruned
+	return res, err
+}
+
+// computeLockKey serialises the computation of one period: a fixed high word,
+// the unit and the day number of its start.
+func computeLockKey(u Unit, start time.Time) int64 {
+	unit := map[Unit]int64{Day: 1, Week: 2, Month: 3}[u] // 0: a rollup day
+	return 0x4c42<<48 | unit<<40 | start.Unix()/86400
+}
+
+// Compute replaces the rankings of the period of unit u containing t, every
+// level and metric, in one transaction: each day of the period is rolled up
+// again from usage, bills and runs (leaderboard_job_day), the days are added
+// up per job, person and BU, ranked per metric, and written with the
+// periods' medians and counts. It returns the entries written. Running it
+// again replaces the period; a failure leaves the period as it was.
+func (c *Computer) Compute(ctx context.Context, u Unit, t time.Time) (int64, error) {
+	return c.compute(ctx, u, t, func(time.Time, *time.Time) bool { return true })
+}
+
+// RollupKeepDays is how long daily rollups are kept: the current and the
+// previous month.
+const RollupKeepDays = 62
+
+// stale says which days the hourly pass rolls up again: those never rolled
+// up, and those rolled up before the day after them ended (billing re-bills
+// yesterday, runs end late); older rollups are final.
+func stale(day time.Time, rolledAt *time.Time) bool {
+	return rolledAt == nil || rolledAt.Before(day.AddDate(0, 0, 2))
+}
+
+// compute replaces the period's rankings, rolling up again the days reroll
+// says.
+func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func(day time.Time, rolledAt *time.Time) bool) (int64, error) {
+	if !u.valid() {
+		return 0, fmt.Errorf("unknown period unit %q", u)
+	}
+	start, end := u.Period(t)
+	began := time.Now()
+	var entries int64
+	err := db.InTx(ctx, c.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey(u, start)); err != nil {
+			return errorf("locking the leaderboard period", err)
+		}
+		// The aggregations of a month hold 100,000 jobs' sums: hashed in
+		// memory rather than spilled at the stock 4 MB.
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+			return errorf("setting the work memory", err)
+		}
+		if err := c.rollup(ctx, tx, start, end, reroll); err != nil {
+			return err
+		}
+		args := pgx.NamedArgs{"from": start, "to": end, "core_weight": c.cfg.CoreHourWeight, "gb_weight": c.cfg.GBHourWeight}
+		if _, err := tx.Exec(ctx, jobsSQL, args); err != nil {
+			return errorf("gathering the jobs of the period", err)
+		}
+		if err := c.loadHealth(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, subjectsSQL); err != nil {
+			return errorf("adding up the jobs per person and BU", err)
+		}
+		if _, err := tx.Exec(ctx, `ANALYZE lb_subject`); err != nil {
+			return errorf("analysing the subjects", err)
+		}
+		levels := []string{string(Job), string(Person), string(BU)}
+		for _, m := range Metrics {
+			sql := metricSQL[m]
+			args := pgx.NamedArgs{"metric": string(m), "unit": string(u), "start": start, "end": end,
+				"previous": u.Previous(start), "levels": levels,
+				"min_job": c.cfg.MinJobCoreHours, "min_person": c.cfg.MinPersonCoreHours, "min_bu": c.cfg.MinBUCoreHours}
+			if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_entry WHERE level = ANY(@levels) AND metric = @metric AND unit = @unit AND start = @start::date`, args); err != nil {
+				return errorf("deleting the period's "+string(m)+" entries", err)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_period WHERE level = ANY(@levels) AND metric = @metric AND unit = @unit AND start = @start::date`, args); err != nil {
+				return errorf("deleting the period's "+string(m)+" rankings", err)
+			}
+			q := strings.NewReplacer("{value}", sql.value, "{best}", sql.best, "{worst}", sql.worst).Replace(rankSQL)
+			tag, err := tx.Exec(ctx, q, args)
+			if err != nil {
+				return errorf("ranking "+string(m), err)
+			}
+			entries += tag.RowsAffected()
+			if _, err := tx.Exec(ctx, periodSQL, args); err != nil {
+				return errorf("recording the "+string(m)+" rankings", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error computing the %s leaderboards of %s: %w", strings.ToLower(string(u)), start.Format(time.DateOnly), err)
+	}
+	logger(c.logger).DebugContext(ctx, "leaderboards computed", "unit", string(u), "start", start.Format(time.DateOnly),
+		"entries", entries, "duration", time.Since(began).Round(time.Millisecond))
+	return entries, nil
+}
+
+// rollup rolls up the days of [start, end) before now that reroll says into
+// leaderboard_job_day, each under its own lock.
+func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, reroll func(day time.Time, rolledAt *time.Time) bool) error {
+	rows, err := tx.Query(ctx, `SELECT day, rolled_at FROM leaderboard_day WHERE day >= $1::date AND day < $2::date`, start, end)
+	if err != nil {
+		return errorf("loading the rolled-up days", err)
+	}
+	rolled := map[time.Time]time.Time{}
+	var day, at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&day, &at}, func() error {
+		rolled[day.UTC()] = at
+		return nil
+	}); err != nil {
+		return errorf("loading the rolled-up days", err)
+	}
+	// The stale days are rolled up together, from the first to the last
+	// (the final days between them again too, which changes nothing): one
+	// pass over usage, bills and runs.
+	now := c.cfg.Now().UTC()
+	var first, last time.Time
+	for d := start; d.Before(end) && d.Before(now); d = d.AddDate(0, 0, 1) {
+		var at *time.Time
+		if t, ok := rolled[d]; ok {
+			at = &t
+		}
+		if reroll(d, at) {
+			if first.IsZero() {
+				first = d
+			}
+			last = d
+		}
+	}
+	if first.IsZero() {
+		return nil
+	}
+	to := last.AddDate(0, 0, 1)
+	for d := first; d.Before(to); d = d.AddDate(0, 0, 1) {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey("", d)); err != nil {
+			return errorf("locking the rollup day", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day >= $1::date AND day < $2::date`, first, to); err != nil {
+		return errorf("deleting the days' rollup", err)
+	}
+	if _, err := tx.Exec(ctx, rollupSQL, pgx.NamedArgs{"from": first, "to": to}); err != nil {
+		return errorf("rolling up "+first.Format(time.DateOnly)+" to "+last.Format(time.DateOnly), err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs)
+		SELECT d::date, $3, (SELECT count(*) FROM leaderboard_job_day j WHERE j.day = d::date)
+		FROM generate_series($1::date, $2::date - 1, interval '1 day') d
+		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs`, first, to, now); err != nil {
+		return errorf("recording the rolled-up days", err)
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE leaderboard_job_day`); err != nil {
+		return errorf("analysing the rollup", err)
+	}
+	return nil
+}
+
+// loadHealth fills lb_health with the health scores of every level, or
+// leaves it empty without a source.
+func (c *Computer) loadHealth(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE lb_health (level text NOT NULL, subject_id bigint NOT NULL, score float8 NOT NULL, PRIMARY KEY (level, subject_id)) ON COMMIT DROP`); err != nil {
+		return errorf("creating the health table", err)
+	}
+	if c.health == nil {
+		return nil
+	}
+	var rows [][]any
+	for _, l := range Levels {
+		scores, err := c.health.HealthScores(ctx, l)
+		if err != nil {
+			return errorf("reading the "+strings.ToLower(string(l))+" health scores", err)
+		}
+		for id, s := range scores {
+			rows = append(rows, []any{string(l), id, s})
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"lb_health"}, []string{"level", "subject_id", "score"}, pgx.CopyFromRows(rows)); err != nil {
+		return errorf("loading the health scores", err)
+	}
+	return nil
+}
+
+// prune deletes the rankings of periods older than retention keeps.
+func (c *Computer) prune(ctx context.Context, now time.Time) (int64, error) {
+	today := now.Truncate(24 * time.Hour)
+	keep := map[Unit]time.Time{Day: today.AddDate(0, 0, -c.cfg.KeepDays), Week: today.AddDate(0, 0, -7*c.cfg.KeepWeeks)}
+	if c.cfg.KeepMonths > 0 {
+		keep[Month] = today.AddDate(0, -c.cfg.KeepMonths, 0)
+	}
+	var n int64
+	cutoff := today.AddDate(0, 0, -RollupKeepDays)
+	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day < $1::date`, cutoff); err != nil {
+		return n, errorf("deleting old rollups", err)
+	}
+	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_day WHERE day < $1::date`, cutoff); err != nil {
+		return n, errorf("deleting old rollups", err)
+	}
+	for u, before := range keep {
+		for _, l := range Levels {
+			for _, m := range Metrics {
+				args := pgx.NamedArgs{"level": string(l), "metric": string(m), "unit": string(u), "before": before}
+				tag, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_entry WHERE level = @level AND metric = @metric AND unit = @unit AND start < @before::date`, args)
+				if err != nil {
+					return n, errorf("deleting old leaderboard entries", err)
+				}
+				n += tag.RowsAffected()
+				if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_period WHERE level = @level AND metric = @metric AND unit = @unit AND start < @before::date`, args); err != nil {
+					return n, errorf("deleting old leaderboard periods", err)
+				}
+			}
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,289 @@
+package leaderboard_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/cost"
+	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/leaderboard"
+)
+
+// day1 is a Monday; day2 the Tuesday after.
+var (
+	day1 = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	day2 = day1.AddDate(0, 0, 1)
+)
+
+// board is the constructed data set: two BUs, three people, six jobs whose
+// efficiency the test knows (used ÷ requested core-hours, no memory).
+type board struct {
+	pool                   *pgxpool.Pool
+	buA, buB               int64
+	pa1, pa2, pb1          int64
+	j1, j2, j3, j4, j5, j6 int64
+	ctx                    context.Context
+	reader                 context.Context
+	svc                    *leaderboard.Service
+}
+
+// usage: job → (requested, used) core-hours on a day.
+type usage map[*int64][2]float64
+
+func newBoard(t *testing.T) *board {
+	t.Helper()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	b := &board{pool: pool, ctx: ctx}
+	q := func(dst *int64, sql string, args ...any) {
+		t.Helper()
+		require.NoError(t, pool.QueryRow(ctx, sql, args...).Scan(dst))
+	}
+	q(&b.buA, `INSERT INTO bu (name, code) VALUES ('Ads', 'ADS') RETURNING id`)
+	q(&b.buB, `INSERT INTO bu (name, code) VALUES ('Search', 'SEARCH') RETURNING id`)
+	q(&b.pa1, `INSERT INTO person (login, name, bu_id) VALUES ('pa1', 'Ann', $1) RETURNING id`, b.buA)
+	q(&b.pa2, `INSERT INTO person (login, name, bu_id) VALUES ('pa2', 'Abe', $1) RETURNING id`, b.buA)
+	q(&b.pb1, `INSERT INTO person (login, name, bu_id) VALUES ('pb1', 'Bea', $1) RETURNING id`, b.buB)
+	var cluster int64
+	q(&cluster, `INSERT INTO cluster (name, region, kind, owner_bu_id) VALUES ('c1', 'r', 'BATCH', $1) RETURNING id`, b.buA)
+	for _, j := range []struct {
+		dst   *int64
+		name  string
+		owner int64
+	}{{&b.j1, "j1", b.pa1}, {&b.j2, "j2", b.pa1}, {&b.j3, "j3", b.pa2}, {&b.j4, "j4", b.pb1}, {&b.j5, "j5", b.pb1}, {&b.j6, "j6", b.pb1}} {
+		q(j.dst, `INSERT INTO job (namespace, name, owner_id, cluster_id) VALUES ('t', $1, $2, $3) RETURNING id`, j.name, j.owner, cluster)
+	}
+	_, err := cost.SeedRateCards(ctx, pool, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	b.reader = auth.WithPrincipal(ctx, &auth.Principal{PersonID: b.pb1, BUID: b.buB, Role: auth.Viewer})
+	b.svc = leaderboard.NewService(pool, leaderboard.Config{MinPersonCoreHours: 10, MinBUCoreHours: 10})
+	return b
+}
+
+// use writes a day's usage (one hour per job) and bills the day.
+func (b *board) use(t *testing.T, day time.Time, u usage) {
+	t.Helper()
+	for job, ru := range u {
+		_, err := b.pool.Exec(b.ctx, `INSERT INTO job_usage_1h (job_id, hour, runs, requested_core_seconds, used_core_seconds) VALUES ($1, $2, 1, $3, $4)`,
+			*job, day.Add(time.Hour), ru[0]*3600, ru[1]*3600)
+		require.NoError(t, err)
+	}
+	_, err := cost.NewBiller(b.pool, cost.Config{}, cost.BillingConfig{}, nil).Bill(b.ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
+	require.NoError(t, err)
+}
+
+func (b *board) run(t *testing.T, job int64, day time.Time, state string) {
+	t.Helper()
+	_, err := b.pool.Exec(b.ctx, `INSERT INTO job_run (job_id, run_uuid, state, started_at, ended_at, updated_at)
+		VALUES ($1, gen_random_uuid(), $2, $3::timestamptz, $3 + interval '1 hour', $3 + interval '1 hour')`, job, state, day.Add(2*time.Hour))
+	require.NoError(t, err)
+}
+
+func (b *board) list(t *testing.T, l leaderboard.Level, list leaderboard.List, m leaderboard.Metric, start time.Time) *leaderboard.Board {
+	t.Helper()
+	bd, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: l, List: list, Metric: m, Unit: leaderboard.Day, Start: start, First: 100})
+	require.NoError(t, err)
+	return bd
+}
+
+func ids(bd *leaderboard.Board) []int64 {
+	out := []int64{}
+	for _, e := range bd.Entries {
+		out = append(out, e.SubjectID)
+	}
+	return out
+}
+
+type fakeHealth map[leaderboard.Level]map[int64]float64
+
+func (f fakeHealth) HealthScores(_ context.Context, l leaderboard.Level) (map[int64]float64, error) {
+	return f[l], nil
+}
+
+// The constructed day: the red list is the best first, the black list the
+// same ranking from the worst; the tiny job is left out; equal values go to
+// the lower id; the median is over the ranked; people and BUs add up their
+// jobs; the second day's movement is the previous day's rank on the same list
+// minus today's.
+func TestRankingOfAConstructedFleet(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	b.use(t, day1, usage{&b.j1: {100, 80}, &b.j2: {100, 40}, &b.j3: {50, 20}, &b.j4: {200, 20}, &b.j5: {10, 5}, &b.j6: {30, 30}})
+	b.run(t, b.j1, day1, "COMPLETED")
+	b.run(t, b.j1, day1, "COMPLETED")
+	b.run(t, b.j1, day1, "COMPLETED")
+	b.run(t, b.j1, day1, "FAILED")
+	b.run(t, b.j4, day1, "FAILED")
+	b.run(t, b.j4, day1, "ABORTED")
+	b.run(t, b.j4, day1, "RUNNING")
+	_, err := b.pool.Exec(b.ctx, `INSERT INTO job_score (job_id, score, wasted_core_hours_per_day, wasted_gb_hours_per_day, waste, worst_severity, runs_analyzed, hours_analyzed, analyzed_at)
+		VALUES ($1, 30, 0, 0, 0, 3, 2, 0, now()), ($2, 5, 0, 0, 0, 1, 4, 0, now())`, b.j4, b.j1)
+	require.NoError(t, err)
+	_, err = b.pool.Exec(b.ctx, `INSERT INTO job_finding (job_id, heuristic, severity, advice, analyzed_at) VALUES
+		($1, 'executor memory', 3, 'lower executor memory from 16 GB to 4 GB', now()), ($1, 'skew', 1, 'split the skewed key', now())`, b.j4)
+	require.NoError(t, err)
+
+	health := fakeHealth{leaderboard.Job: {b.j1: 90, b.j4: 40}, leaderboard.Person: {b.pa1: 70}}
+	comp := leaderboard.NewComputer(b.pool, leaderboard.Config{MinPersonCoreHours: 10, MinBUCoreHours: 10}, health, nil)
+	_, err = comp.Compute(b.ctx, leaderboard.Day, day1)
+	require.NoError(t, err)
+
+	red := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Efficiency, day1)
+	require.Equal(t, []int64{b.j6, b.j1, b.j2, b.j3, b.j4}, ids(red), "j5 has 5 core-hours, under the minimum of 10; j2 and j3 tie at 40%%, j2 has the lower id")
+	require.Equal(t, 5, red.RankedCount)
+	require.NotNil(t, red.ComputedAt)
+	require.InDelta(t, 0.4, *red.Median, 1e-9)
+	require.Equal(t, "100%", red.Entries[0].Display)
+	require.Equal(t, "efficiency 10% against a platform median of 40%", red.Entries[4].Comparison)
+	require.Equal(t, "at least 10 core-hours used", red.MinimumVolume)
+	require.Nil(t, red.Entries[0].Movement, "no previous day")
+	black := b.list(t, leaderboard.Job, leaderboard.Black, leaderboard.Efficiency, day1)
+	require.Equal(t, []int64{b.j4, b.j3, b.j2, b.j1, b.j6}, ids(black))
+	require.Equal(t, 1, black.Entries[0].Rank)
+	require.Equal(t, "lower executor memory from 16 GB to 4 GB", black.Entries[0].Improve, "the worst finding's advice")
+	require.Equal(t, b.j4, *black.Entries[0].ImproveJobID)
+	require.Equal(t, "Bea", *black.Entries[0].Context)
+	require.Equal(t, "t/j4", black.Entries[0].Name)
+
+	// Cost per core-hour used is requested ÷ used at one price: the
+	// efficiency ranking reversed in value, the same in order.
+	cpu := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.CostPerUnit, day1)
+	require.Equal(t, []int64{b.j6, b.j1, b.j2, b.j3, b.j4}, ids(cpu))
+	require.Equal(t, "0.040 USD/core-h", cpu.Entries[0].Display)
+
+	people := b.list(t, leaderboard.Person, leaderboard.Red, leaderboard.Efficiency, day1)
+	require.Equal(t, []int64{b.pa1, b.pa2, b.pb1}, ids(people))
+	require.InDelta(t, 120.0/200, people.Entries[0].Value, 1e-9)
+	require.InDelta(t, 55.0/240, people.Entries[2].Value, 1e-9)
+	require.Equal(t, "Ads", *people.Entries[0].Context)
+	require.Equal(t, "its worst job, t/j4: lower executor memory from 16 GB to 4 GB", people.Entries[2].Improve)
+	bus := b.list(t, leaderboard.BU, leaderboard.Black, leaderboard.Efficiency, day1)
+	require.Equal(t, []int64{b.buB, b.buA}, ids(bus))
+	require.InDelta(t, 140.0/250, bus.Entries[1].Value, 1e-9)
+
+	fail := b.list(t, leaderboard.Job, leaderboard.Black, leaderboard.FailureRate, day1)
+	require.Equal(t, []int64{b.j4, b.j1}, ids(fail), "jobs without finished runs are not ranked; the running run does not count")
+	require.InDelta(t, 1.0, fail.Entries[0].Value, 1e-9)
+	require.InDelta(t, 0.25, fail.Entries[1].Value, 1e-9)
+	find := b.list(t, leaderboard.Person, leaderboard.Black, leaderboard.Findings, day1)
+	require.Equal(t, []int64{b.pb1, b.pa1}, ids(find))
+	hl := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Health, day1)
+	require.Equal(t, []int64{b.j1, b.j4}, ids(hl))
+	require.Equal(t, "90", hl.Entries[0].Display)
+
+	// Day two: j4 becomes the most efficient, j6 drops.
+	b.use(t, day2, usage{&b.j1: {100, 80}, &b.j2: {100, 40}, &b.j3: {50, 20}, &b.j4: {20, 20}, &b.j6: {30, 15}})
+	_, err = leaderboard.NewComputer(b.pool, leaderboard.Config{MinPersonCoreHours: 10, MinBUCoreHours: 10}, nil, nil).Compute(b.ctx, leaderboard.Day, day2)
+	require.NoError(t, err)
+	red = b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Efficiency, day2)
+	require.Equal(t, []int64{b.j4, b.j1, b.j6, b.j2, b.j3}, ids(red))
+	require.Equal(t, 5, *red.Entries[0].PreviousRank)
+	require.Equal(t, 4, *red.Entries[0].Movement, "j4 climbed from 5th to 1st")
+	require.Equal(t, -2, *red.Entries[2].Movement, "j6 fell from 1st to 3rd")
+	black = b.list(t, leaderboard.Job, leaderboard.Black, leaderboard.Efficiency, day2)
+	require.Equal(t, b.j4, black.Entries[4].SubjectID)
+	require.Equal(t, 1, *black.Entries[4].PreviousRank, "j4 was first on yesterday's black list")
+	require.Equal(t, -4, *black.Entries[4].Movement)
+
+	// Without a health source HEALTH is computed, and empty.
+	hl = b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Health, day2)
+	require.NotNil(t, hl.ComputedAt)
+	require.Zero(t, hl.RankedCount)
+	require.Empty(t, hl.Entries)
+
+	// The latest period when start is absent; a standing per metric.
+	latest, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, Unit: leaderboard.Day, First: 10})
+	require.NoError(t, err)
+	require.Equal(t, day2, latest.Start)
+	st, err := b.svc.Standing(b.reader, leaderboard.Person, b.pb1, leaderboard.Day)
+	require.NoError(t, err)
+	require.Len(t, st, len(leaderboard.Metrics))
+	require.Equal(t, leaderboard.Efficiency, st[0].Metric)
+	require.NotNil(t, st[0].Rank)
+	require.NotNil(t, st[0].List)
+	require.Nil(t, st[4].Rank, "no health source on day two")
+}
+
+// Computing a period again replaces it: the same entries, no duplicates,
+// and a change of usage shows.
+func TestRecomputeReplacesThePeriod(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	b.use(t, day1, usage{&b.j1: {100, 80}, &b.j2: {100, 40}})
+	comp := leaderboard.NewComputer(b.pool, leaderboard.Config{}, nil, nil)
+	snapshot := func() []string {
+		var out []string
+		rows, err := b.pool.Query(b.ctx, `SELECT concat_ws(' ', level, metric, unit, start, rank, subject_id, value, volume, previous_rank, improve_job_id)
+			FROM leaderboard_entry ORDER BY 1`)
+		require.NoError(t, err)
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			out = append(out, s)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	for _, u := range leaderboard.Units {
+		_, err := comp.Compute(b.ctx, u, day1)
+		require.NoError(t, err)
+	}
+	first := snapshot()
+	require.NotEmpty(t, first)
+	for _, u := range leaderboard.Units {
+		_, err := comp.Compute(b.ctx, u, day1)
+		require.NoError(t, err)
+	}
+	require.Equal(t, first, snapshot())
+	var periods int
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT count(*) FROM leaderboard_period`).Scan(&periods))
+	require.Equal(t, len(leaderboard.Units)*len(leaderboard.Levels)*len(leaderboard.Metrics), periods)
+
+	_, err := b.pool.Exec(b.ctx, `UPDATE job_usage_1h SET used_core_seconds = 100 * 3600 WHERE job_id = $1`, b.j2)
+	require.NoError(t, err)
+	_, err = comp.Compute(b.ctx, leaderboard.Day, day1)
+	require.NoError(t, err)
+	red := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Efficiency, day1)
+	require.Equal(t, []int64{b.j2, b.j1}, ids(red))
+}
+
+// Bad input names the field; nobody signed in is refused; an uncomputed
+// period is an empty list.
+func TestLeaderboardInput(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	_, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, First: 101})
+	require.ErrorContains(t, err, "first must be 1..100")
+	_, err = b.svc.Leaderboard(b.reader, leaderboard.Query{Level: "HOST", List: leaderboard.Red, Metric: leaderboard.Efficiency, First: 10})
+	require.ErrorContains(t, err, "unknown level")
+	_, err = b.svc.Leaderboard(b.ctx, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency})
+	require.ErrorContains(t, err, "authentication required")
+	bd, err := b.svc.Leaderboard(b.reader, leaderboard.Query{Level: leaderboard.Job, List: leaderboard.Red, Metric: leaderboard.Efficiency, Unit: leaderboard.Week, Start: day2, First: 10})
+	require.NoError(t, err)
+	require.Nil(t, bd.ComputedAt)
+	require.Equal(t, day1, bd.Start)
+	require.Empty(t, bd.Entries)
+}
+
+// HEALTH ranks the latest scores the health job stored in health_score.
+func TestHealthFromTheHealthTable(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	b.use(t, day1, usage{&b.j1: {100, 80}, &b.j2: {100, 40}, &b.j3: {50, 20}})
+	_, err := b.pool.Exec(b.ctx, `INSERT INTO health_score (level, subject_id, score, components, components_hash, computed_at) VALUES
+		('JOB', $1, 55, '[]', 0, now()), ('JOB', $2, 95, '[]', 0, now()), ('JOB', $3, 75, '[]', 0, now()), ('PERSON', $4, 60, '[]', 0, now())`, b.j1, b.j2, b.j3, b.pa1)
+	require.NoError(t, err)
+	_, err = leaderboard.NewComputer(b.pool, leaderboard.Config{MinPersonCoreHours: 10, MinBUCoreHours: 10}, leaderboard.NewHealthTable(b.pool), nil).Compute(b.ctx, leaderboard.Day, day1)
+	require.NoError(t, err)
+	hl := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Health, day1)
+	require.Equal(t, []int64{b.j2, b.j3, b.j1}, ids(hl))
+	require.InDelta(t, 75, *hl.Median, 1e-9)
+	require.Equal(t, "health 55 against a platform median of 75", hl.Entries[2].Comparison)
+	people := b.list(t, leaderboard.Person, leaderboard.Red, leaderboard.Health, day1)
+	require.Equal(t, []int64{b.pa1}, ids(people))
+}
