@@ -43,6 +43,10 @@ describe('routes', () => {
     const clustering = (await resolve('/intelligence/clustering?kind=BATCH&rack=r1')).router.state.matches.at(-1)!;
     expect(clustering.routeId).toBe('/app/intelligence/clustering');
     expect(clustering.search).toEqual({ kind: 'BATCH', rack: 'r1' });
+    // The leaderboards keep their selectors in the URL.
+    const boards = (await resolve('/leaderboards?level=JOB&metric=HEALTH&period=DAY')).router.state.matches.at(-1)!;
+    expect(boards.routeId).toBe('/app/leaderboards');
+    expect(boards.search).toEqual({ level: 'JOB', metric: 'HEALTH', period: 'DAY' });
     // Only the root matches: it renders the not-found page inside the shell.
     const { router } = await resolve('/no/such/page');
     expect(router.state.matches.map((m) => m.routeId)).toEqual(['__root__']);

@@ -84,6 +84,31 @@ describe('big screen', () => {
     expect(host.querySelector('[data-testid="screen-sick-hosts"]')?.textContent).toContain('rt-bj-01-node0007');
   });
 
+  it("shows the month's cost with its idle share and the efficiency lists", async () => {
+    const line = (id: string, name: string, amount: string, idleShare: string) => ({ __typename: 'BillLine', entityId: id, name, amount, idleShare });
+    const entry = (rank: number, name: string, display: string, movement: number | null) => ({ __typename: 'LeaderboardEntry', rank, movement, subjectId: `p${name}`, name, context: 'Ads', display });
+    const answers: Record<string, unknown> = {
+      ScreenInitial: { platform },
+      ScreenCost: {
+        byCluster: { __typename: 'Bill', currency: 'USD', total: '1000.00', totalCount: 2, lines: [line('c1', 'rt-bj-01', '700.00', '210.00'), line('c2', 'batch-sh-01', '300.00', '40.00')] },
+        byResource: { __typename: 'Bill', lines: [{ __typename: 'BillLine', resource: 'CPU', amount: '600.00' }, { __typename: 'BillLine', resource: 'IDLE', amount: '250.00' }] },
+      },
+      ScreenBoards: {
+        red: { __typename: 'Leaderboard', computedAt: '2026-11-30T00:00:00Z', rankedCount: 9, platformMedian: 0.5, entries: [entry(1, 'ann', '91%', 2), entry(2, 'bob', '88%', null)] },
+        black: { __typename: 'Leaderboard', computedAt: '2026-11-30T00:00:00Z', entries: [entry(1, 'cid', '12%', -1)] },
+      },
+    };
+    stubServer((op) => (op in answers ? json({ data: answers[op] }) : json({ errors: [{ message: 'not implemented', extensions: { code: 'INTERNAL' } }] })));
+    await act(async () => root.render(<App />));
+    await vi.waitFor(() => expect(host.querySelectorAll('[data-testid="screen-board-entry"]')).toHaveLength(3));
+    expect(host.querySelector('[data-testid="screen-cost-total"]')?.textContent).toBe('1,000');
+    expect(host.querySelector('[data-testid="screen-cost-idle"]')?.textContent).toContain('25.0%');
+    expect(host.querySelectorAll('[data-testid="screen-cost-line"]')).toHaveLength(2);
+    expect(host.querySelector('[data-testid="screen-board-black"]')?.textContent).toContain('▼1');
+    // The live panels are still there.
+    expect(host.querySelectorAll('[data-testid="screen-cluster-tile"]')).toHaveLength(2);
+  });
+
   it('asks for sign-in (on a dark page) when the session is gone', async () => {
     stubServer(() => json({ errors: [{ message: 'authentication required', extensions: { code: 'UNAUTHENTICATED' } }] }, 401));
     await act(async () => root.render(<App />));

@@ -44,6 +44,7 @@ const QueueAnalysis = page(() => import('../pages/QueueAnalysis'), 'QueueAnalysi
 const Anomalies = page(() => import('../pages/Anomalies'), 'Anomalies');
 const Hardware = page(() => import('../pages/Hardware'), 'Hardware');
 const Cost = page(() => import('../pages/Cost'), 'Cost');
+const Leaderboards = page(() => import('../pages/Leaderboards'), 'Leaderboards');
 
 // Workload screens: the personal and BU centres and the job page.
 const Personal = page(() => import('../pages/Personal'), 'Personal');
@@ -261,6 +262,14 @@ const jobRoute = createRoute({
 });
 
 const costRoute = createRoute({ getParentRoute: () => appRoute, path: 'cost', component: Cost });
+const leaderboardsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'leaderboards',
+  validateSearch: stringSearch('level', 'metric', 'period'),
+  component: function LeaderboardsRoute() {
+    return <Leaderboards search={leaderboardsRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
@@ -307,6 +316,7 @@ export const routeTree = rootRoute.addChildren([
     jobRoute,
     schedulerRoute,
     costRoute,
+    leaderboardsRoute,
     stacksRoute,
     auditRoute,
     tokensRoute,

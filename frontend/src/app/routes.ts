@@ -38,11 +38,7 @@ export const NAV: NavSection[] = [
       { label: 'Watermarks', path: '/platform/watermarks' },
       { label: 'Scheduler', path: '/platform/scheduler' },
       { label: 'Cost', path: '/cost' },
-      {
-        label: 'Leaderboards',
-        path: '/leaderboards',
-        soon: 'Red (best) and black (worst) lists at job, person and BU level, by efficiency, cost and stability, each entry with the figure behind it.',
-      },
+      { label: 'Leaderboards', path: '/leaderboards' },
     ],
   },
   {

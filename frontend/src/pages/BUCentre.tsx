@@ -1,4 +1,6 @@
-// Business centre → BU centre: the jobs of a BU's subtree (filtered by
+// Business centre → BU centre: the BU's budget (its sub-BUs' and people's
+// too, set here by the BU's admins), its bills by person, job and cluster, its
+// health and its place on the leaderboards (./BUMoney.tsx); then the jobs of a BU's subtree (filtered by
 // cluster, kind and priority, paged by keyset with "load more"), priority
 // changes in place for the BU's admins within its P0 limit, the jobs with
 // severe or critical findings, and the queues of the BU's clusters. BU admins
@@ -15,6 +17,7 @@ import { buInSubtree, isJobKind, isPriority, isSerious, JOB_KINDS, PRIORITIES, q
 import { ErrorPanel, Loading, Panel, Stat } from '../components/ui';
 import { JobRowDetailFields, JobRowFields, JobRows, JobTable, type Reader } from '../components/JobTable';
 import { JobLink, SeverityBadge } from '../components/jobs';
+import { BUBills, BUBudgets, BUHealthAndBoards, BUPeopleBudgets, type BUViewer } from './BUMoney';
 
 const PAGE = 50;
 
@@ -247,6 +250,8 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
   const filter: JobFilterVars | null = bu ? { bu: bu.id, ...(clusterId ? { cluster: clusterId } : {}), ...(kind ? { kind } : {}), ...(priority ? { priority } : {}) } : null;
   const reader: Reader | null = me ? { role: me.role, personId: me.person.id, buId: me.person.bu.id } : null;
 
+  const viewer: BUViewer | null = me && bu ? { role: me.role, personId: me.person.id, inSubtree: role === 'BU_ADMIN' && bu.id === me.person.bu.id } : null;
+
   const serious = (worst?.worstJobs.nodes ?? []).filter((s) => isSerious(s.worstSeverity) && !!bu && buInSubtree(s.job.bu, bu.id));
   const queues = queuesOfJobs(queueData?.jobs.nodes ?? []);
 
@@ -279,6 +284,23 @@ export function BUCentre({ search, setSearch }: { search: Search<Keys>; setSearc
         <div className="notice" data-testid="bu-readonly">
           You see your BU’s jobs read-only: their runs, findings and owners are for the BU’s admins. Your own jobs, with their runs and findings, are in the Personal centre.
         </div>
+      )}
+
+      {bu && viewer && (
+        <>
+          <BUBudgets key={`budget-${bu.id}`} bu={bu} viewer={viewer} />
+          {role !== 'VIEWER' ? (
+            <>
+              <BUPeopleBudgets key={`people-${bu.id}`} bu={bu} viewer={viewer} />
+              <BUBills key={`bills-${bu.id}`} bu={bu} />
+            </>
+          ) : (
+            <div className="notice" data-testid="bu-bills-readonly">
+              The BU’s bills and its people’s budgets are for its admins; your own bill and budget are in the Personal centre.
+            </div>
+          )}
+          <BUHealthAndBoards key={`health-${bu.id}`} bu={bu} />
+        </>
       )}
 
       {bu && filter && reader && (

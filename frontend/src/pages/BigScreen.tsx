@@ -3,7 +3,8 @@
 // large type. Data: the ScreenInitial query at start, then platformPulse over
 // the websocket (supervised: reconnects with back-off forever, "reconnecting…"
 // badge), plus a slow polling fallback while the socket is down or silent.
-// Bounded state only: the trend keeps the last TREND_LIMIT pulses; charts are
+// The cost and leaderboard panels are fetched on the first update and again
+// every few minutes with the pulses. Bounded state only: the trend keeps the last TREND_LIMIT pulses; charts are
 // disposed on unmount; timers are cleared.
 
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
@@ -139,7 +140,62 @@ export const ScreenAnomalies = graphql(`
   }
 `);
 
+/** The platform's cost this month: the total, the idle share and the costliest clusters. */
+export const ScreenCost = graphql(`
+  query ScreenCost($period: BillPeriodInput!) {
+    byCluster: bills(groupBy: CLUSTER, period: $period, first: 5) {
+      currency
+      total
+      totalCount
+      lines {
+        entityId
+        name
+        amount
+        idleShare
+      }
+    }
+    byResource: bills(groupBy: RESOURCE, period: $period, first: 10) {
+      lines {
+        resource
+        amount
+      }
+    }
+  }
+`);
+
+/** The red and black top 5 of people by efficiency this week. */
+export const ScreenBoards = graphql(`
+  query ScreenBoards {
+    red: leaderboard(level: PERSON, list: RED, metric: EFFICIENCY, period: WEEK, first: 5) {
+      computedAt
+      rankedCount
+      platformMedian
+      entries {
+        rank
+        movement
+        subjectId
+        name
+        context
+        display
+      }
+    }
+    black: leaderboard(level: PERSON, list: BLACK, metric: EFFICIENCY, period: WEEK, first: 5) {
+      computedAt
+      entries {
+        rank
+        movement
+        subjectId
+        name
+        context
+        display
+      }
+    }
+  }
+`);
+
 export type ScreenPlatform = ResultOf<typeof ScreenPlatformFields>;
+type ScreenCostData = ResultOf<typeof ScreenCost>;
+type ScreenBoardsData = ResultOf<typeof ScreenBoards>;
 type ScreenAnomalyData = ResultOf<typeof ScreenAnomalies>;
 
 export const STAGE_W = 1920;
@@ -154,6 +210,8 @@ export const TREND_REFRESH_MS = 30 * 60e3;
 export const POLL_MS = 30_000;
 /** Fetch the severe anomalies again on the next pulse or poll once this old. */
 export const ANOMALY_REFRESH_MS = 20_000;
+/** Fetch the cost and leaderboard panels again on the next pulse or poll once this old (they change by the day). */
+export const MONEY_REFRESH_MS = 5 * 60e3;
 /** The data counts as stale (and is polled even while "live") after this long. */
 export const STALE_MS = 180_000;
 const TREND_DIMS: WatermarkDimension[] = ['CPU', 'MEMORY', 'DISK_IO', 'NET_IN'];
@@ -415,6 +473,113 @@ function Anomalies({ data }: { data: ScreenAnomalyData | null }) {
   );
 }
 
+/** The first day of the current month (UTC), as the API's Time. */
+function thisMonthStart(): string {
+  const d = new Date();
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)).toISOString();
+}
+
+/** "12,345" for money on the wall: whole units. */
+function wholeMoney(amount: string | null | undefined): string {
+  const n = Number(amount);
+  return amount == null || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+}
+
+/** The idle share (IDLE ÷ total) of a month's cost, as a percentage; null without a total. */
+export function idlePercent(data: ScreenCostData): number | null {
+  const total = Number(data.byCluster.total);
+  const idle = Number(data.byResource.lines.find((l) => l.resource === 'IDLE')?.amount ?? 0);
+  return total > 0 && Number.isFinite(idle) ? (idle / total) * 100 : null;
+}
+
+function CostPanel({ data }: { data: ScreenCostData | null }) {
+  const idle = data ? idlePercent(data) : null;
+  const lines = data?.byCluster.lines ?? [];
+  const top = lines.reduce((m, l) => Math.max(m, Number(l.amount) || 0), 0);
+  return (
+    <div className="bs-panel bs-cost" data-testid="screen-cost" data-total={data?.byCluster.total ?? ''}>
+      <div className="bs-panel-title">
+        Cost <span className="bs-title-note">this month · {data?.byCluster.currency ?? ''}</span>
+      </div>
+      {data ? (
+        <>
+          <div className="bs-cost-head">
+            <span className="bs-cost-total" data-testid="screen-cost-total">
+              {wholeMoney(data.byCluster.total)}
+            </span>
+            <span className={`bs-cost-idle${idle !== null && idle >= 30 ? ' bs-cost-idle-high' : ''}`} data-testid="screen-cost-idle">
+              {idle === null ? '—' : `${idle.toFixed(1)}%`} <span className="bs-dim">idle</span>
+            </span>
+          </div>
+          <ul className="bs-cost-lines">
+            {lines.map((l) => {
+              const w = top > 0 ? (Number(l.amount) / top) * 100 : 0;
+              const idleW = Number(l.amount) > 0 ? (Number(l.idleShare) / Number(l.amount)) * w : 0;
+              return (
+                <li key={l.entityId ?? l.name} data-testid="screen-cost-line">
+                  <span className="bs-cost-name">{l.name}</span>
+                  <span className="bs-cost-bar">
+                    <span className="bs-cost-fill" style={{ width: `${w}%` }} />
+                    <span className="bs-cost-fill-idle" style={{ width: `${idleW}%` }} />
+                  </span>
+                  <span className="bs-cost-amount">{wholeMoney(l.amount)}</span>
+                </li>
+              );
+            })}
+          </ul>
+          {!lines.length && <div className="bs-empty">Nothing billed yet this month.</div>}
+        </>
+      ) : (
+        <div className="bs-empty">—</div>
+      )}
+    </div>
+  );
+}
+
+function BoardList({ entries, red }: { entries: ScreenBoardsData['red']['entries']; red: boolean }) {
+  return (
+    <div className={`bs-board bs-board-${red ? 'red' : 'black'}`} data-testid={red ? 'screen-board-red' : 'screen-board-black'}>
+      <div className="bs-board-title">{red ? 'Red · best' : 'Black · worst'}</div>
+      {entries.length ? (
+        <ol className="bs-board-list">
+          {entries.map((e) => (
+            <li key={e.subjectId} data-testid="screen-board-entry">
+              <span className="bs-board-rank">{e.rank}</span>
+              <span className="bs-board-name">{e.name}</span>
+              <span className="bs-board-move">{e.movement == null ? '•' : e.movement > 0 ? `▲${e.movement}` : e.movement < 0 ? `▼${-e.movement}` : '='}</span>
+              <span className="bs-board-value">{e.display}</span>
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <div className="bs-empty">—</div>
+      )}
+    </div>
+  );
+}
+
+function BoardsPanel({ data }: { data: ScreenBoardsData | null }) {
+  return (
+    <div className="bs-panel bs-boards" data-testid="screen-boards">
+      <div className="bs-panel-title">
+        Efficiency <span className="bs-title-note">people · this week</span>
+      </div>
+      {data ? (
+        data.red.computedAt ? (
+          <div className="bs-board-pair">
+            <BoardList entries={data.red.entries} red />
+            <BoardList entries={data.black.entries} red={false} />
+          </div>
+        ) : (
+          <div className="bs-empty">Not computed yet.</div>
+        )
+      ) : (
+        <div className="bs-empty">—</div>
+      )}
+    </div>
+  );
+}
+
 interface ScreenState {
   platform: ScreenPlatform | null;
   /** Server time of the last pulse. */
@@ -513,6 +678,28 @@ export function BigScreen() {
       .toPromise()
       .then((res) => {
         if (mounted.current && res.data) setAnomalies(res.data);
+      });
+  }, [client, state.lastUpdate]);
+
+  // Cost and leaderboards change by the day: fetched on the first update, then
+  // on the first after MONEY_REFRESH_MS. Optional: on failure the panels keep what they show.
+  const [cost, setCost] = useState<ScreenCostData | null>(null);
+  const [boards, setBoards] = useState<ScreenBoardsData | null>(null);
+  const moneyAt = useRef(-Infinity);
+  useEffect(() => {
+    if (state.lastUpdate === null || state.lastUpdate - moneyAt.current < MONEY_REFRESH_MS) return;
+    moneyAt.current = state.lastUpdate;
+    void client
+      .query(ScreenCost, { period: { unit: 'MONTH', start: thisMonthStart() } }, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((res) => {
+        if (mounted.current && res.data) setCost(res.data);
+      });
+    void client
+      .query(ScreenBoards, {}, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((res) => {
+        if (mounted.current && res.data) setBoards(res.data);
       });
   }, [client, state.lastUpdate]);
 
@@ -640,6 +827,10 @@ export function BigScreen() {
               <div className="bs-col bs-col-right">
                 <Risks p={p} />
                 <SickHosts p={p} />
+              </div>
+              <div className="bs-col bs-col-money">
+                <CostPanel data={cost} />
+                <BoardsPanel data={boards} />
               </div>
             </section>
           </>

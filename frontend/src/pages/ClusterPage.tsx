@@ -17,6 +17,7 @@ import { EnumBadge, ErrorPanel, Link, Loading, OrderSelect, Pager, Panel } from 
 import { HeartbeatCell, HostnameCell, HostRowFields, HostSizeCells, HostStateCell, HostUsageCells } from '../components/hosts';
 import { HostStateForm } from '../components/HostStateForm';
 import { Chart } from '../components/LazyChart';
+import { ClusterHealth } from '../components/health';
 
 export const ClusterPageQuery = graphql(
   `
@@ -141,7 +142,7 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
       </div>
       <div className="page-head">
         <h1 className="page-title">
-          {name} {cluster && <EnumBadge value={cluster.status} tones={STATUS_TONE} />}
+          {name} {cluster && <EnumBadge value={cluster.status} tones={STATUS_TONE} />} {cluster && <ClusterHealth name={name} badge />}
         </h1>
         {cluster?.description && <div className="page-sub">{cluster.description}</div>}
         <div className="page-links">
@@ -179,6 +180,8 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
               )}
             </Panel>
           </div>
+
+          <ClusterHealth name={name} />
 
           <Panel
             title={

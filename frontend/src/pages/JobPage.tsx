@@ -15,6 +15,7 @@ import { Chart } from '../components/LazyChart';
 import { PriorityControl, SeverityBadge } from '../components/jobs';
 import { JobRowFields } from '../components/JobTable';
 import { LineageGraph } from '../components/LineageGraph';
+import { JobHealth } from '../components/health';
 
 export const JobHeadQuery = graphql(
   `
@@ -400,6 +401,8 @@ export function JobPage({ id }: { id: string }) {
           </div>
         </dl>
       </Panel>
+
+      {canRead && <JobHealth id={job.id} />}
 
       {canRead ? (
         <Detail id={job.id} canAnalyze={canRead} />
