@@ -198,7 +198,7 @@ func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, e
 	err := q.QueryRow(ctx, `SELECT j.id FROM job j ORDER BY (j.name = 'ads.ctr_feature_backfill') DESC, j.id LIMIT 1`).Scan(&job)
 	if err == nil {
 		id := model.GlobalID(model.KindJob, job)
-		for _, name := range []string{"JobHead", "JobDetail", "JobRuns"} {
+		for _, name := range []string{"JobHead", "JobDetail", "JobRuns", "JobHealth"} {
 			out[name] = map[string]any{"id": id}
 		}
 		out["JobLineage"] = map[string]any{"node": id}
@@ -221,10 +221,27 @@ func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, e
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error finding a BU for the bench: %w", err)
 	}
-	// The cost page asks for this month's bills (no id: every fleet has them).
+	// The cost page and the money panels ask for this month's bills.
 	now := time.Now().UTC()
-	out["CostPage"] = map[string]any{"period": map[string]any{"unit": "MONTH",
-		"start": time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)}}
+	month := map[string]any{"unit": "MONTH",
+		"start": time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339)}
+	out["CostPage"] = map[string]any{"period": month}
+	out["ScreenCost"] = map[string]any{"period": month}
+	if code != "" {
+		gid := model.GlobalID(model.KindBU, bu)
+		out["BUBudget"] = map[string]any{"code": code}
+		out["BUHealth"] = map[string]any{"code": code}
+		out["BUPeopleBudgets"] = map[string]any{"bu": gid, "canEdit": true}
+		out["BUBills"] = map[string]any{"bu": gid, "period": month}
+	}
+	var person int64
+	err = q.QueryRow(ctx, `SELECT p.id FROM person p JOIN job j ON j.owner_id = p.id
+		GROUP BY p.id ORDER BY count(*) DESC, p.id LIMIT 1`).Scan(&person)
+	if err == nil {
+		out["MyBill"] = map[string]any{"person": model.GlobalID(model.KindPerson, person), "period": month}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding a person for the bench: %w", err)
+	}
 	var episode int64
 	err = q.QueryRow(ctx, `SELECT id FROM anomaly_episode ORDER BY started_at DESC, id DESC LIMIT 1`).Scan(&episode)
 	if err == nil {

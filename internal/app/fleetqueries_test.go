@@ -16,11 +16,14 @@ func TestFleetBenchReadsTheQueriesFromTheTree(t *testing.T) {
 		"from": "2026-11-30T00:00:00Z", "to": "2026-11-30T06:00:00Z"}
 	// The stand-ins benchStandIns finds in a seeded fleet (any ids will do here).
 	job, queue, bu, episode := b64("Job:1"), b64("Queue:1"), b64("BU:1"), b64("Anomaly:1")
+	month := map[string]any{"unit": "MONTH", "start": "2026-11-01T00:00:00Z"}
 	byQuery := map[string]map[string]any{
 		"JobHead": {"id": job}, "JobDetail": {"id": job}, "JobRuns": {"id": job}, "JobLineage": {"node": job},
 		"QueueDetail": {"id": queue}, "BUCentre": {"code": "ADS"}, "BUCentreQueues": {"bu": bu},
 		"BUCentreJobs": {"filter": map[string]any{"bu": bu}}, "Anomaly": {"id": episode},
-		"CostPage": {"period": map[string]any{"unit": "MONTH", "start": "2026-11-01T00:00:00Z"}},
+		"CostPage": {"period": month}, "ScreenCost": {"period": month}, "JobHealth": {"id": job},
+		"BUBudget": {"code": "ADS"}, "BUHealth": {"code": "ADS"}, "BUPeopleBudgets": {"bu": bu, "canEdit": true},
+		"BUBills": {"bu": bu, "period": month}, "MyBill": {"person": b64("Person:1"), "period": month},
 	}
 	known["depth"], known["pickAny"], known["detail"] = 2, false, true
 	use, skipped, err := loadBenchQueries("../..", known, byQuery, "batch-x-01")
