@@ -132,7 +132,14 @@ func (s *Service) Leaderboard(ctx context.Context, q Query) (*Board, error) {
 	if q.List == Black {
 		order = "DESC"
 	}
+	// The two lists split the ranking at its middle (the red list takes the
+	// middle one of an odd count), so that with few ranked subjects nobody is
+	// on both: the red list reads ranks 1..redCount, the black list the rest.
 	args["start"], args["first"] = b.Start, q.First
+	args["lo"], args["hi"] = 1, redCount(b.RankedCount)
+	if q.List == Black {
+		args["lo"], args["hi"] = redCount(b.RankedCount)+1, b.RankedCount
+	}
 	rows, err := s.pool.Query(ctx, strings.ReplaceAll(entriesSQL, "{order}", order), args)
 	if err != nil {
 		return nil, errorf("loading the leaderboard entries", err)
@@ -201,10 +208,10 @@ func (s *Service) Standing(ctx context.Context, level Level, id int64, u Unit) (
 			d, c := s.display(st.Metric, *value), s.comparison(st.Metric, *value, median)
 			st.Display, st.Comparison = &d, &c
 			switch {
-			case *rank <= TopOfList && *rank <= st.RankedCount-*rank+1:
+			case *rank <= TopOfList && *rank <= redCount(st.RankedCount):
 				l := Red
 				st.List = &l
-			case st.RankedCount-*rank+1 <= TopOfList:
+			case *rank > redCount(st.RankedCount) && st.RankedCount-*rank+1 <= TopOfList:
 				l := Black
 				st.List = &l
 			}
@@ -221,6 +228,13 @@ func (s *Service) Standing(ctx context.Context, level Level, id int64, u Unit) (
 	return out, nil
 }
 
+// redCount is how many of count ranked subjects the red list holds: the
+// better half, and the middle one of an odd count; the black list holds the
+// rest.
+func redCount(count int) int {
+	return (count + 1) / 2
+}
+
 // listRank turns a rank from the best into the rank on list: the black
 // list counts from the worst.
 func listRank(l List, rank, count int) int {
@@ -234,7 +248,8 @@ func listRank(l List, rank, count int) int {
 func (s *Service) unitName(m Metric) string {
 	switch m {
 	case Efficiency, FailureRate:
-		return "%"
+		// value is a fraction; display shows it in percent.
+		return "fraction (0–1)"
 	case CostPerUnit:
 		return s.cfg.Currency + "/core-h"
 	case Findings:

@@ -1,6 +1,7 @@
 -- entries reads the first @first entries of a ranking from its best end (the
 -- red list, ascending) or its worst end (the black list, descending): a range of
--- the primary key, with each entry's name, context (a job's owner, a person's
+-- the primary key (the red list ranks @lo = 1..@hi, the better half; the
+-- black list the rest), with each entry's name, context (a job's owner, a person's
 -- BU) and the advice of the worst finding of its improve job (job_finding's
 -- key, a few rows per job; read-only, owned by internal/workload).
 SELECT e.rank, e.subject_id, e.value, e.volume, e.previous_rank, e.previous_count, e.improve_job_id,
@@ -22,5 +23,6 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) f ON true
 WHERE e.level = @level AND e.metric = @metric AND e.unit = @unit AND e.start = @start::date
+  AND e.rank BETWEEN @lo AND @hi
 ORDER BY e.rank {order}
 LIMIT @first
