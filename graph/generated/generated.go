@@ -9202,6 +9202,7 @@ type Leaderboard {
   "When the job computed it; null when it has not yet."
   computedAt: Time
   higherIsBetter: Boolean!
+  "What entries' value is in: \"fraction (0–1)\" for EFFICIENCY and FAILURE_RATE (display shows percent), \"USD/core-h\", \"severity per job\" or \"score\"."
   unit: String!
   "The median over every ranked subject."
   platformMedian: Float

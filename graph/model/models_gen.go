@@ -795,7 +795,8 @@ type Leaderboard struct {
 	// When the job computed it; null when it has not yet.
 	ComputedAt     *time.Time `json:"computedAt,omitempty"`
 	HigherIsBetter bool       `json:"higherIsBetter"`
-	Unit           string     `json:"unit"`
+	// What entries' value is in: "fraction (0–1)" for EFFICIENCY and FAILURE_RATE (display shows percent), "USD/core-h", "severity per job" or "score".
+	Unit string `json:"unit"`
 	// The median over every ranked subject.
 	PlatformMedian *float64 `json:"platformMedian,omitempty"`
 	// The least volume a subject needs to be ranked, in words (e.g. "at least 10 core-hours used").
