@@ -54,21 +54,43 @@ type Result struct {
 func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 	now := c.cfg.Now().UTC()
 	var res Result
+	type period struct {
+		unit  Unit
+		start time.Time
+	}
+	var periods []period
+	first := now
 	for _, u := range Units {
 		prev, _ := u.Period(now.AddDate(0, 0, -1))
 		cur, _ := u.Period(now)
-		starts := []time.Time{prev}
+		periods = append(periods, period{u, prev})
 		if !cur.Equal(prev) {
-			starts = append(starts, cur)
+			periods = append(periods, period{u, cur})
 		}
-		for _, s := range starts {
-			n, err := c.compute(ctx, u, s, stale)
-			if err != nil {
-				return res, err
-			}
-			res.Periods++
-			res.Entries += n
+		if prev.Before(first) {
+			first = prev
 		}
+	}
+	// The days not yet final are rolled up once, before the periods that
+	// read them; each period then rolls up only days never rolled up.
+	began := time.Now()
+	if err := db.InTx(ctx, c.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+			return errorf("setting the work memory", err)
+		}
+		return c.rollup(ctx, tx, first, now.AddDate(0, 0, 1), stale)
+	}); err != nil {
+		return res, fmt.Errorf("error rolling up the leaderboards' days: %w", err)
+	}
+	logger(c.logger).DebugContext(ctx, "leaderboard days rolled up", "from", first.Format(time.DateOnly),
+		"duration", time.Since(began).Round(time.Millisecond))
+	for _, p := range periods {
+		n, err := c.compute(ctx, p.unit, p.start, unrolled)
+		if err != nil {
+			return res, err
+		}
+		res.Periods++
+		res.Entries += n
 	}
 	pruned, err := c.prune(ctx, now)
 	res.Pruned = pruned
@@ -96,6 +118,11 @@ func (c *Computer) Compute(ctx context.Context, u Unit, t time.Time) (int64, err
 // previous month.
 const RollupKeepDays = 62
 
+// unrolled says a day was never rolled up.
+func unrolled(_ time.Time, rolledAt *time.Time) bool {
+	return rolledAt == nil
+}
+
 // stale says which days the hourly pass rolls up again: those never rolled
 // up, and those rolled up before the day after them ended (billing re-bills
 // yesterday, runs end late); older rollups are final.
@@ -112,6 +139,7 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 	start, end := u.Period(t)
 	began := time.Now()
 	var entries int64
+	var rolled time.Duration
 	err := db.InTx(ctx, c.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey(u, start)); err != nil {
 			return errorf("locking the leaderboard period", err)
@@ -124,6 +152,7 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 		if err := c.rollup(ctx, tx, start, end, reroll); err != nil {
 			return err
 		}
+		rolled = time.Since(began)
 		args := pgx.NamedArgs{"from": start, "to": end, "core_weight": c.cfg.CoreHourWeight, "gb_weight": c.cfg.GBHourWeight}
 		if _, err := tx.Exec(ctx, jobsSQL, args); err != nil {
 			return errorf("gathering the jobs of the period", err)
@@ -137,12 +166,22 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 		if _, err := tx.Exec(ctx, `ANALYZE lb_subject`); err != nil {
 			return errorf("analysing the subjects", err)
 		}
+		// The ranking joins tens of thousands of rows on both sides; hash
+		// joins are right for every one of them, and a misestimate (a CTE, an
+		// unnested array) must not turn one into a nested loop (rank.sql).
+		// Without nested loops the costs of the statements that keep one (an
+		// unnested array) look huge, which would start JIT compilation: a
+		// second of compiling for statements that run in a few hundred ms.
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
+			return errorf("setting the join methods", err)
+		}
 		levels := []string{string(Job), string(Person), string(BU)}
 		for _, m := range Metrics {
 			sql := metricSQL[m]
 			args := pgx.NamedArgs{"metric": string(m), "unit": string(u), "start": start, "end": end,
 				"previous": u.Previous(start), "levels": levels,
-				"min_job": c.cfg.MinJobCoreHours, "min_person": c.cfg.MinPersonCoreHours, "min_bu": c.cfg.MinBUCoreHours}
+				"min_job": c.cfg.MinJobCoreHours, "min_person": c.cfg.MinPersonCoreHours, "min_bu": c.cfg.MinBUCoreHours,
+				"keep": MaxFirst}
 			if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_entry WHERE level = ANY(@levels) AND metric = @metric AND unit = @unit AND start = @start::date`, args); err != nil {
 				return errorf("deleting the period's "+string(m)+" entries", err)
 			}
@@ -150,14 +189,11 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 				return errorf("deleting the period's "+string(m)+" rankings", err)
 			}
 			q := strings.NewReplacer("{value}", sql.value, "{best}", sql.best, "{worst}", sql.worst).Replace(rankSQL)
-			tag, err := tx.Exec(ctx, q, args)
-			if err != nil {
+			var n, periods int64
+			if err := tx.QueryRow(ctx, q, args).Scan(&n, &periods); err != nil {
 				return errorf("ranking "+string(m), err)
 			}
-			entries += tag.RowsAffected()
-			if _, err := tx.Exec(ctx, periodSQL, args); err != nil {
-				return errorf("recording the "+string(m)+" rankings", err)
-			}
+			entries += n
 		}
 		return nil
 	})
@@ -165,7 +201,7 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 		return 0, fmt.Errorf("error computing the %s leaderboards of %s: %w", strings.ToLower(string(u)), start.Format(time.DateOnly), err)
 	}
 	logger(c.logger).DebugContext(ctx, "leaderboards computed", "unit", string(u), "start", start.Format(time.DateOnly),
-		"entries", entries, "duration", time.Since(began).Round(time.Millisecond))
+		"entries", entries, "rollup", rolled.Round(time.Millisecond), "duration", time.Since(began).Round(time.Millisecond))
 	return entries, nil
 }
 

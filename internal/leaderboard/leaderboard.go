@@ -33,8 +33,6 @@ var (
 	subjectsSQL string
 	//go:embed sql/rank.sql
 	rankSQL string
-	//go:embed sql/period.sql
-	periodSQL string
 	//go:embed sql/latest.sql
 	latestSQL string
 	//go:embed sql/period_read.sql

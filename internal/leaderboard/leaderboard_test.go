@@ -306,6 +306,54 @@ func TestHourlyPassRollsUpOnlyDaysNotFinal(t *testing.T) {
 	require.Equal(t, []int64{b.j1}, weekRed(), "an operator's recomputation rolls every day up again")
 }
 
+// A job list keeps only its ends as entries (no list reads further than
+// MaxFirst) and the whole ranking as the period's array: 250 ranked jobs
+// store 200 entries, either list reads its first 100, and a job from the
+// unstored middle that climbs to the top moves by its rank in the array.
+func TestJobRankingKeepsTheEndsAndMovesFromTheMiddle(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	var cluster int64
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT min(id) FROM cluster`).Scan(&cluster))
+	_, err := b.pool.Exec(b.ctx, `INSERT INTO job (namespace, name, owner_id, cluster_id)
+		SELECT 'many', 'm' || lpad(g::text, 3, '0'), $1, $2 FROM generate_series(1, 250) g`, b.pa1, cluster)
+	require.NoError(t, err)
+	useDay := func(day time.Time, climber string) {
+		t.Helper()
+		// Job m<i> uses 10 + i of 1,000 requested core-hours; climber uses all.
+		_, err := b.pool.Exec(b.ctx, `INSERT INTO job_usage_1h (job_id, hour, runs, requested_core_seconds, used_core_seconds)
+			SELECT id, $1, 1, 1000 * 3600, CASE WHEN name = $2 THEN 1000 ELSE 10 + substr(name, 2)::int END * 3600
+			FROM job WHERE namespace = 'many'`, day.Add(time.Hour), climber)
+		require.NoError(t, err)
+	}
+	comp := leaderboard.NewComputer(b.pool, leaderboard.Config{}, nil, nil)
+	useDay(day1, "")
+	_, err = comp.Compute(b.ctx, leaderboard.Day, day1)
+	require.NoError(t, err)
+	var stored int
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT count(*) FROM leaderboard_entry WHERE level = 'JOB' AND metric = 'EFFICIENCY' AND start = $1::date`, day1).Scan(&stored))
+	require.Equal(t, 2*leaderboard.MaxFirst, stored)
+	red := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Efficiency, day1)
+	require.Equal(t, 250, red.RankedCount)
+	require.Len(t, red.Entries, leaderboard.MaxFirst)
+	require.Equal(t, "many/m250", red.Entries[0].Name)
+	black := b.list(t, leaderboard.Job, leaderboard.Black, leaderboard.Efficiency, day1)
+	require.Len(t, black.Entries, leaderboard.MaxFirst)
+	require.Equal(t, "many/m001", black.Entries[0].Name)
+	require.Equal(t, "many/m100", black.Entries[99].Name)
+
+	useDay(day2, "many/m125"[5:])
+	_, err = comp.Compute(b.ctx, leaderboard.Day, day2)
+	require.NoError(t, err)
+	red = b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Efficiency, day2)
+	require.Equal(t, "many/m125", red.Entries[0].Name)
+	require.NotNil(t, red.Entries[0].PreviousRank, "its day-one rank comes from the array, not from a stored entry")
+	require.Equal(t, 126, *red.Entries[0].PreviousRank)
+	require.Equal(t, 125, *red.Entries[0].Movement)
+	require.Equal(t, "many/m250", red.Entries[1].Name)
+	require.Equal(t, -1, *red.Entries[1].Movement)
+}
+
 // Bad input names the field; nobody signed in is refused; an uncomputed
 // period is an empty list.
 func TestLeaderboardInput(t *testing.T) {

@@ -1,42 +1,74 @@
--- rank writes one metric's rankings of the period at every level: the
--- subjects with a value and at least their level's minimum volume, 1 the best
--- ({best} order), ties to the lower id; with each its rank and the ranked
--- count of the previous period, and the job whose findings say what to do (a
--- job itself; a person's or BU's worst job on the metric, preferring jobs
--- above the job minimum, then the larger). {value} and the orders come from
+-- rank writes one metric's ranking of the period at every level, and its
+-- period rows, in one statement; it returns the entries written. The ranking:
+-- the subjects with a value and at least their level's minimum volume, 1 the
+-- best ({best} order), ties to the lower id. {value} and the orders come from
 -- the metric table in compute.go, never from input.
-WITH v AS (
-    SELECT level, subject_id, person_id, bu_id, volume, {value} AS value
+--
+-- Each entry carries its rank in the previous period of the unit with that
+-- period's ranked count (movement needs no second read) and the job whose
+-- findings say what to do (a job itself; a person's or BU's worst job on the
+-- metric, preferring jobs above the job minimum, then the larger). People and
+-- BUs are written whole; jobs only the first and last @keep (no list reads
+-- further), with the whole job ranking as the period row's array, which is
+-- where the next period reads a job's previous rank from.
+--
+-- Every part reads lb_subject itself (analysed) rather than a shared CTE of
+-- it, and compute.go turns nested-loop and merge joins off for the ranking:
+-- with a guessed handful of rows on one side the planner once joined the
+-- ranking to the previous one on the level alone, a cross product of
+-- 100,000 jobs by 100,000 jobs.
+WITH ranked AS (
+    SELECT level, subject_id, volume, {value} AS value,
+           row_number() OVER (PARTITION BY level ORDER BY {value} {best}, subject_id) AS rank,
+           count(*) OVER (PARTITION BY level) AS n
     FROM lb_subject
-), ranked AS (
-    SELECT level, subject_id, volume, value,
-           row_number() OVER (PARTITION BY level ORDER BY value {best}, subject_id) AS rank
-    FROM v
-    WHERE value IS NOT NULL
+    WHERE {value} IS NOT NULL
       AND volume >= CASE level WHEN 'JOB' THEN @min_job::float8 WHEN 'PERSON' THEN @min_person::float8 ELSE @min_bu::float8 END
 ), worst AS (
-    (SELECT DISTINCT ON (person_id) 'PERSON' AS level, person_id AS subject_id, subject_id AS job_id
-     FROM v
-     WHERE level = 'JOB' AND value IS NOT NULL AND person_id IS NOT NULL
-     ORDER BY person_id, volume >= @min_job::float8 DESC, value {worst}, volume DESC, subject_id)
+    (SELECT DISTINCT ON (person_id) 'PERSON'::text AS level, person_id AS subject_id, subject_id AS job_id
+     FROM lb_subject
+     WHERE level = 'JOB' AND {value} IS NOT NULL AND person_id IS NOT NULL
+     ORDER BY person_id, volume >= @min_job::float8 DESC, {value} {worst}, volume DESC, subject_id)
     UNION ALL
     (SELECT DISTINCT ON (bu_id) 'BU', bu_id, subject_id
-     FROM v
-     WHERE level = 'JOB' AND value IS NOT NULL AND bu_id IS NOT NULL
-     ORDER BY bu_id, volume >= @min_job::float8 DESC, value {worst}, volume DESC, subject_id)
-), previous AS (
-    -- The previous period's ranking of the metric: a range of the key.
-    SELECT level, subject_id, rank
-    FROM leaderboard_entry
+     FROM lb_subject
+     WHERE level = 'JOB' AND {value} IS NOT NULL AND bu_id IS NOT NULL
+     ORDER BY bu_id, volume >= @min_job::float8 DESC, {value} {worst}, volume DESC, subject_id)
+), prev_period AS (
+    SELECT level, ranked_count, ranking
+    FROM leaderboard_period
     WHERE level = ANY(@levels) AND metric = @metric AND unit = @unit AND start = @previous::date
+), previous AS (
+    -- The previous ranking: a job level's array when it has one, else the
+    -- stored entries (people, BUs, and periods from before the array).
+    SELECT 'JOB'::text AS level, r.subject_id, r.rank::int AS rank
+    FROM prev_period pp, unnest(pp.ranking) WITH ORDINALITY r(subject_id, rank)
+    WHERE pp.level = 'JOB'
+    UNION ALL
+    SELECT e.level, e.subject_id, e.rank
+    FROM leaderboard_entry e
+    WHERE e.level = ANY(@levels) AND e.metric = @metric AND e.unit = @unit AND e.start = @previous::date
+      AND NOT EXISTS (SELECT 1 FROM prev_period pp WHERE pp.level = e.level AND pp.ranking IS NOT NULL)
+), entries AS (
+    INSERT INTO leaderboard_entry (level, metric, unit, start, rank, subject_id, value, volume,
+                                   previous_rank, previous_count, improve_job_id)
+    SELECT r.level, @metric, @unit, @start::date, r.rank, r.subject_id, r.value, r.volume,
+           p.rank, pp.ranked_count,
+           CASE WHEN r.level = 'JOB' THEN r.subject_id ELSE w.job_id END
+    FROM ranked r
+    LEFT JOIN previous p ON p.level = r.level AND p.subject_id = r.subject_id
+    LEFT JOIN prev_period pp ON pp.level = r.level
+    LEFT JOIN worst w ON w.level = r.level AND w.subject_id = r.subject_id
+    WHERE r.level <> 'JOB' OR r.rank <= @keep OR r.rank > r.n - @keep
+    RETURNING 1
+), periods AS (
+    INSERT INTO leaderboard_period (level, metric, unit, start, period_end, computed_at, ranked_count, median, min_volume, ranking)
+    SELECT l.level, @metric, @unit, @start::date, @end::date, now(), count(r.rank),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY r.value), l.min_volume,
+           CASE WHEN l.level = 'JOB' THEN coalesce(array_agg(r.subject_id ORDER BY r.rank) FILTER (WHERE r.rank IS NOT NULL), '{}') END
+    FROM (VALUES ('JOB', @min_job::float8), ('PERSON', @min_person::float8), ('BU', @min_bu::float8)) l(level, min_volume)
+    LEFT JOIN ranked r ON r.level = l.level
+    GROUP BY l.level, l.min_volume
+    RETURNING 1
 )
-INSERT INTO leaderboard_entry (level, metric, unit, start, rank, subject_id, value, volume,
-                               previous_rank, previous_count, improve_job_id)
-SELECT r.level, @metric, @unit, @start::date, r.rank, r.subject_id, r.value, r.volume,
-       p.rank, pp.ranked_count,
-       CASE WHEN r.level = 'JOB' THEN r.subject_id ELSE w.job_id END
-FROM ranked r
-LEFT JOIN previous p ON p.level = r.level AND p.subject_id = r.subject_id
-LEFT JOIN leaderboard_period pp
-       ON pp.level = r.level AND pp.metric = @metric AND pp.unit = @unit AND pp.start = @previous::date
-LEFT JOIN worst w ON w.level = r.level AND w.subject_id = r.subject_id
+SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM periods)

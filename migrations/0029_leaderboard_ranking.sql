@@ -1,0 +1,12 @@
+-- 0029 leaderboards: a job ranking is kept whole as one array per period and
+-- metric instead of one row per job (internal/leaderboard, docs/leaderboards.md).
+--
+-- A month of the fleet benchmark ranks ~90,000 jobs on five metrics; writing
+-- them as leaderboard_entry rows (two index entries each) every hour was most
+-- of the job's time. Only the ends of a job list are ever read (a list shows at
+-- most 100 entries from either end; jobs have no standing), so
+-- leaderboard_entry keeps the first and last 100 jobs, and `ranking` holds the
+-- job ids in rank order (1 first) for the next period's movement. People and
+-- BUs keep every entry (their standing is read by subject). NULL: a period
+-- computed before this migration, or a person or BU level row.
+ALTER TABLE leaderboard_period ADD COLUMN ranking bigint[];
