@@ -24,6 +24,9 @@ var benchMonth = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 // jobs each running once a day for two hours (100,000 runs a day: 3,000,000
 // runs, 6,000,000 usage hours), a CPU, MEMORY and IDLE bill line per job and
 // day (9,000,000 lines), a failed run in 20, and a job-analysis score per job.
+// Rows are written day by day, as ingestion and billing write them, so that a
+// day's rows sit together as they would in production (written job by job,
+// a day's 200,000 usage hours were spread over every page of the table).
 func benchFleet(b *testing.B, pool *pgxpool.Pool) {
 	b.Helper()
 	ctx := context.Background()
@@ -39,16 +42,19 @@ func benchFleet(b *testing.B, pool *pgxpool.Pool) {
 		fmt.Sprintf(`INSERT INTO job_usage_1h (job_id, hour, runs, requested_core_seconds, used_core_seconds, requested_memory_byte_seconds, used_memory_byte_seconds)
 			SELECT j.id, $1::timestamptz + make_interval(days => d, hours => (j.id %% 22)::int + k), 1,
 			       3600 * (1 + j.id %% 8), 3600 * (j.id %% 7) + 17.5, 3600 * 4 * 1073741824.0, 3600 * (j.id %% 5) * 1073741824.0
-			FROM job j, generate_series(0, %d) d, generate_series(0, 1) k`, days-1),
+			FROM job j, generate_series(0, %d) d, generate_series(0, 1) k
+			ORDER BY d, k, j.id`, days-1),
 		fmt.Sprintf(`INSERT INTO job_run (job_id, run_uuid, state, started_at, ended_at, updated_at)
 			SELECT j.id, gen_random_uuid(), CASE WHEN (j.id + d) %% 20 = 0 THEN 'FAILED' ELSE 'COMPLETED' END, t, t + interval '2 hours', t + interval '2 hours'
-			FROM job j, generate_series(0, %d) d, LATERAL (SELECT $1::timestamptz + make_interval(days => d, hours => (j.id %% 22)::int) AS t) s`, days-1),
+			FROM job j, generate_series(0, %d) d, LATERAL (SELECT $1::timestamptz + make_interval(days => d, hours => (j.id %% 22)::int) AS t) s
+			ORDER BY d, j.id`, days-1),
 		fmt.Sprintf(`INSERT INTO bill_line (day, cluster_id, resource, job_id, person_id, bu_id, quantity, unit, unit_price, amount)
 			SELECT ($1::date + d), j.cluster_id, r.resource, j.id, j.owner_id, p.bu_id, r.qty, r.unit, r.price, round(r.qty * r.price, 2)
 			FROM job j JOIN person p ON p.id = j.owner_id, generate_series(0, %d) d,
 			     LATERAL (VALUES ('CPU', 2.0 * (1 + j.id %% 8), 'core-hour', 0.04),
 			                     ('MEMORY', 8.0, 'GB-hour', 0.005),
-			                     ('IDLE', 0.01 * (1 + j.id %% 13), 'USD', 1)) r(resource, qty, unit, price)`, days-1),
+			                     ('IDLE', 0.01 * (1 + j.id %% 13), 'USD', 1)) r(resource, qty, unit, price)
+			ORDER BY d, j.id`, days-1),
 		`INSERT INTO job_score (job_id, score, wasted_core_hours_per_day, wasted_gb_hours_per_day, waste, worst_severity, runs_analyzed, hours_analyzed, analyzed_at)
 			SELECT id, (id % 17) * 3, 0, 0, 0, least(4, id % 5), 10, 0, now() FROM job`,
 		`INSERT INTO job_finding (job_id, heuristic, severity, advice, analyzed_at)
