@@ -75,8 +75,8 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 	// read them; each period then rolls up only days never rolled up.
 	began := time.Now()
 	if err := db.InTx(ctx, c.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
-			return errorf("setting the work memory", err)
+		if err := bulkSettings(ctx, tx); err != nil {
+			return err
 		}
 		return c.rollup(ctx, tx, first, now.AddDate(0, 0, 1), stale)
 	}); err != nil {
@@ -144,10 +144,8 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey(u, start)); err != nil {
 			return errorf("locking the leaderboard period", err)
 		}
-		// The aggregations of a month hold 100,000 jobs' sums: hashed in
-		// memory rather than spilled at the stock 4 MB.
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
-			return errorf("setting the work memory", err)
+		if err := bulkSettings(ctx, tx); err != nil {
+			return err
 		}
 		if err := c.rollup(ctx, tx, start, end, reroll); err != nil {
 			return err
@@ -162,18 +160,6 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 		}
 		if _, err := tx.Exec(ctx, subjectsSQL); err != nil {
 			return errorf("adding up the jobs per person and BU", err)
-		}
-		if _, err := tx.Exec(ctx, `ANALYZE lb_subject`); err != nil {
-			return errorf("analysing the subjects", err)
-		}
-		// The ranking joins tens of thousands of rows on both sides; hash
-		// joins are right for every one of them, and a misestimate (a CTE, an
-		// unnested array) must not turn one into a nested loop (rank.sql).
-		// Without nested loops the costs of the statements that keep one (an
-		// unnested array) look huge, which would start JIT compilation: a
-		// second of compiling for statements that run in a few hundred ms.
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
-			return errorf("setting the join methods", err)
 		}
 		levels := []string{string(Job), string(Person), string(BU)}
 		for _, m := range Metrics {
@@ -258,8 +244,23 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs`, first, to, now); err != nil {
 		return errorf("recording the rolled-up days", err)
 	}
-	if _, err := tx.Exec(ctx, `ANALYZE leaderboard_job_day`); err != nil {
-		return errorf("analysing the rollup", err)
+	return nil
+}
+
+// bulkSettings sets the transaction up for statements over every job:
+//   - the aggregations of a month hold 100,000 jobs' sums: hashed in memory
+//     rather than spilled at the stock 4 MB;
+//   - every join joins tens of thousands of rows on both sides, for which hash
+//     joins are right, and a misestimate (a CTE, an unnested array, a temporary
+//     table without statistics) must not turn one into a nested loop or a
+//     merge join on part of its key: one once made a cross product of
+//     100,000 jobs by 100,000 (rank.sql);
+//   - without nested loops the costs of the statements that keep one look
+//     huge, which would start JIT compilation: a second of compiling for
+//     statements that run in a few hundred milliseconds.
+func bulkSettings(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
+		return errorf("setting up the transaction", err)
 	}
 	return nil
 }

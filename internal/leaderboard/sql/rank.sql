@@ -7,7 +7,8 @@
 -- Each entry carries its rank in the previous period of the unit with that
 -- period's ranked count (movement needs no second read) and the job whose
 -- findings say what to do (a job itself; a person's or BU's worst job on the
--- metric, preferring jobs above the job minimum, then the larger). People and
+-- metric, preferring jobs above the job minimum, then the larger; only for
+-- those within @keep of either end, the entries a list reads). People and
 -- BUs are written whole; jobs only the first and last @keep (no list reads
 -- further), with the whole job ranking as the period row's array, which is
 -- where the next period reads a job's previous rank from.
@@ -24,16 +25,23 @@ WITH ranked AS (
     FROM lb_subject
     WHERE {value} IS NOT NULL
       AND volume >= CASE level WHEN 'JOB' THEN @min_job::float8 WHEN 'PERSON' THEN @min_person::float8 ELSE @min_bu::float8 END
+), listed AS (
+    -- The people and BUs a list can show (the first and last @keep): only
+    -- their entries are read with the advice, so only they need a worst job.
+    SELECT level, subject_id FROM ranked
+    WHERE level <> 'JOB' AND (rank <= @keep OR rank > n - @keep)
 ), worst AS (
-    (SELECT DISTINCT ON (person_id) 'PERSON'::text AS level, person_id AS subject_id, subject_id AS job_id
-     FROM lb_subject
-     WHERE level = 'JOB' AND {value} IS NOT NULL AND person_id IS NOT NULL
-     ORDER BY person_id, volume >= @min_job::float8 DESC, {value} {worst}, volume DESC, subject_id)
+    (SELECT DISTINCT ON (s.person_id) 'PERSON'::text AS level, s.person_id AS subject_id, s.subject_id AS job_id
+     FROM lb_subject s
+     JOIN listed l ON l.level = 'PERSON' AND l.subject_id = s.person_id
+     WHERE s.level = 'JOB' AND {value} IS NOT NULL
+     ORDER BY s.person_id, s.volume >= @min_job::float8 DESC, {value} {worst}, s.volume DESC, s.subject_id)
     UNION ALL
-    (SELECT DISTINCT ON (bu_id) 'BU', bu_id, subject_id
-     FROM lb_subject
-     WHERE level = 'JOB' AND {value} IS NOT NULL AND bu_id IS NOT NULL
-     ORDER BY bu_id, volume >= @min_job::float8 DESC, {value} {worst}, volume DESC, subject_id)
+    (SELECT DISTINCT ON (s.bu_id) 'BU', s.bu_id, s.subject_id
+     FROM lb_subject s
+     JOIN listed l ON l.level = 'BU' AND l.subject_id = s.bu_id
+     WHERE s.level = 'JOB' AND {value} IS NOT NULL
+     ORDER BY s.bu_id, s.volume >= @min_job::float8 DESC, {value} {worst}, s.volume DESC, s.subject_id)
 ), prev_period AS (
     SELECT level, ranked_count, ranking
     FROM leaderboard_period
