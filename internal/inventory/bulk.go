@@ -134,7 +134,7 @@ func LoadBulk(ctx context.Context, tx pgx.Tx, b Bulk) (BulkResult, error) {
 	}
 
 	// Stacks and packages belong to internal/stack, which validates them.
-	sres, err := stack.Load(ctx, tx, b.Stacks, b.Packages)
+	sres, err := stack.Load(ctx, tx, b.CreatedAt, b.Stacks, b.Packages)
 	if err != nil {
 		return res, err
 	}

@@ -33,12 +33,12 @@ type BulkPackage struct {
 // LoadResult counts the rows Load inserted.
 type LoadResult struct{ Stacks, Versions, Packages int64 }
 
-// Load writes stacks, their versions and packages in tx for a whole-inventory
+// Load writes stacks, their versions and packages (registered at at) in tx for a whole-inventory
 // load into an empty database (the demo fleet, through inventory.LoadBulk):
 // without access checks or audit, as the caller is the operator's command.
 // Packages are validated as RegisterServicePackage does, full versions as
 // CreateStackVersion does; errors name the record at fault.
-func Load(ctx context.Context, tx pgx.Tx, stacks []BulkStack, pkgs []BulkPackage) (LoadResult, error) {
+func Load(ctx context.Context, tx pgx.Tx, at time.Time, stacks []BulkStack, pkgs []BulkPackage) (LoadResult, error) {
 	var res LoadResult
 	ins := make([]*PackageInput, len(pkgs))
 	byKey := make(map[PackageRef]*Package, len(pkgs))
@@ -50,7 +50,7 @@ func Load(ctx context.Context, tx pgx.Tx, stacks []BulkStack, pkgs []BulkPackage
 		ins[i] = in
 		byKey[PackageRef{in.Service, in.Info.Version}] = &Package{Service: in.Service, Info: in.Info, Ops: in.Ops}
 	}
-	ids, err := insertPackages(ctx, tx, ins)
+	ids, err := insertPackages(ctx, tx, ins, &at)
 	if err != nil {
 		return res, err
 	}

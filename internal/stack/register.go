@@ -228,7 +228,7 @@ func (s *Service) RegisterServicePackage(ctx context.Context, in PackageInput) (
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		ids, err := insertPackages(ctx, tx, []*PackageInput{&in})
+		ids, err := insertPackages(ctx, tx, []*PackageInput{&in}, nil)
 		if err != nil {
 			return err
 		}
@@ -245,9 +245,9 @@ func (s *Service) RegisterServicePackage(ctx context.Context, in PackageInput) (
 	return out, nil
 }
 
-// insertPackages writes validated packages, returning their ids in order; one
-// already registered is a CONFLICT naming it.
-func insertPackages(ctx context.Context, tx pgx.Tx, ins []*PackageInput) ([]int64, error) {
+// insertPackages writes validated packages, registered at (now when nil),
+// returning their ids in order; one already registered is a CONFLICT naming it.
+func insertPackages(ctx context.Context, tx pgx.Tx, ins []*PackageInput, at *time.Time) ([]int64, error) {
 	ids := make([]int64, 0, len(ins))
 	for _, in := range ins {
 		var hKind, hTarget *string
@@ -257,14 +257,14 @@ func insertPackages(ctx context.Context, tx pgx.Tx, ins []*PackageInput) ([]int6
 			hKind, hTarget, hTimeout = &k, &t, &ms
 		}
 		var id int64
-		var at time.Time
 		err := tx.QueryRow(ctx, sqlInsertPackage, pgx.StrictNamedArgs{
 			"service": in.Service, "version": in.Info.Version, "build": in.Info.Build, "checksum": in.Info.Checksum,
 			"source_kind": string(in.Info.Source.Kind), "source_uri": in.Info.Source.URI, "source_ref": in.Info.Source.Ref,
 			"start_order": in.Ops.StartOrder, "stop_order": in.Ops.StopOrder,
 			"health_kind": hKind, "health_target": hTarget, "health_timeout_ms": hTimeout,
 			"restart_policy": string(in.Ops.Restart.Policy), "max_restarts": in.Ops.Restart.MaxRestarts,
-		}).Scan(&id, &at)
+			"registered_at": at,
+		}).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, fault.New(fault.Conflict, "service package %s %s is already registered", in.Service, in.Info.Version)
 		}
