@@ -77,6 +77,10 @@ func CheckSet(pkgs []*Package) error {
 	for _, p := range pkgs {
 		byService[p.Service] = p
 	}
+	// Stacks repeat the same few constraints and versions many times: parse
+	// each once.
+	constraints := make(map[string]Constraint)
+	versions := make(map[string]SemVer, len(pkgs))
 	for _, p := range pkgs {
 		for _, d := range p.Ops.DependsOn {
 			dep, ok := byService[d.Service]
@@ -84,12 +88,23 @@ func CheckSet(pkgs []*Package) error {
 				return fault.Field("input.packages", "%s depends on %s %s, which the stack version does not contain",
 					p.Label(), d.Service, d.Constraint)
 			}
-			c, err := ParseConstraint(d.Constraint)
-			if err != nil {
-				return fault.Field("input.packages", "%s has a bad constraint on %s: %v", p.Label(), d.Service, err)
+			c, ok := constraints[d.Constraint]
+			if !ok {
+				var err error
+				if c, err = ParseConstraint(d.Constraint); err != nil {
+					return fault.Field("input.packages", "%s has a bad constraint on %s: %v", p.Label(), d.Service, err)
+				}
+				constraints[d.Constraint] = c
 			}
-			v, err := ParseSemVer(dep.Info.Version)
-			if err != nil || !c.Allows(v) {
+			v, ok := versions[dep.Info.Version]
+			if !ok {
+				var err error
+				if v, err = ParseSemVer(dep.Info.Version); err != nil {
+					return fault.Field("input.packages", "%s has a bad version: %v", dep.Label(), err)
+				}
+				versions[dep.Info.Version] = v
+			}
+			if !c.Allows(v) {
 				return fault.Field("input.packages", "%s needs %s %s, which %s does not satisfy",
 					p.Label(), d.Service, d.Constraint, dep.Label())
 			}

@@ -165,13 +165,18 @@ func TestBuildGraph(t *testing.T) {
 }
 
 // graph200 is a layered graph of n services, each depending on up to three
-// services of lower layers, as a large stack would.
+// services of lower layers, as a large stack would; every service has its own
+// version and every dependency its own constraint, so no parse is shared.
+// The target is a partial version upgrading every fourth service.
 func graph200(n int) (base []*Package, target *Version) {
 	for i := range n {
-		p := pkg(fmt.Sprintf("SVC%03d", i), "1.0.0")
+		p := pkg(fmt.Sprintf("SVC%03d", i), fmt.Sprintf("1.%d.0", i))
+		seen := map[int]bool{}
 		for _, d := range []int{i - 1, i / 2, i / 3} {
-			if d >= 0 && d < i && (len(p.Ops.DependsOn) == 0 || p.Ops.DependsOn[len(p.Ops.DependsOn)-1].Service != fmt.Sprintf("SVC%03d", d)) {
-				p.Ops.DependsOn = append(p.Ops.DependsOn, Dependency{Service: fmt.Sprintf("SVC%03d", d), Constraint: ">=1.0, <2"})
+			if d >= 0 && d < i && !seen[d] {
+				seen[d] = true
+				p.Ops.DependsOn = append(p.Ops.DependsOn,
+					Dependency{Service: fmt.Sprintf("SVC%03d", d), Constraint: fmt.Sprintf(">=1.%d, <2", d)})
 			}
 		}
 		base = append(base, p)
@@ -179,7 +184,7 @@ func graph200(n int) (base []*Package, target *Version) {
 	target = &Version{Partial: true}
 	for i := 0; i < n; i += 4 {
 		p := *base[i]
-		p.Info.Version = "1.1.0"
+		p.Info.Version = fmt.Sprintf("1.%d.1", i)
 		target.Packages = append(target.Packages, &p)
 	}
 	return base, target
@@ -197,6 +202,9 @@ func BenchmarkResolveAndStartOrder200(b *testing.B) {
 		}
 		if _, err := StartOrder(r.Packages); err != nil {
 			b.Fatal(err)
+		}
+		if len(r.Changes) != 50 {
+			b.Fatalf("%d changes, want 50", len(r.Changes))
 		}
 	}
 }

@@ -2,7 +2,6 @@ package stack
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -18,21 +17,49 @@ type SemVer struct {
 	Pre string
 }
 
-var semverRE = regexp.MustCompile(`^v?(\d{1,9})(?:\.(\d{1,9}))?(?:\.(\d{1,9}))?(?:-([0-9A-Za-z][0-9A-Za-z.-]*))?$`)
-
-// ParseSemVer parses a version such as "3.3.6", "0.280", "2.4" or "1.0.0-rc1".
+// ParseSemVer parses a version such as "3.3.6", "0.280", "2.4" or "1.0.0-rc1"
+// (a leading "v" is dropped). It is hand-written rather than a regular
+// expression: the planner parses every dependency's constraint and version
+// on each resolution.
 func ParseSemVer(s string) (SemVer, error) {
-	m := semverRE.FindStringSubmatch(s)
-	if m == nil {
+	bad := func() (SemVer, error) {
 		return SemVer{}, fmt.Errorf("%q is not a version: want one to three numbers separated by dots, optionally followed by -prerelease", s)
 	}
+	rest := strings.TrimPrefix(s, "v")
 	var v SemVer
-	for i := 1; i <= 3 && m[i] != ""; i++ {
-		v.Parts[i-1], _ = strconv.ParseUint(m[i], 10, 64)
-		v.N = i
+	for {
+		digits := 0
+		for digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' {
+			digits++
+		}
+		if digits == 0 || digits > 9 || v.N == 3 {
+			return bad()
+		}
+		v.Parts[v.N], _ = strconv.ParseUint(rest[:digits], 10, 64)
+		v.N++
+		rest = rest[digits:]
+		if rest == "" || rest[0] != '.' {
+			break
+		}
+		rest = rest[1:]
 	}
-	v.Pre = m[4]
+	if rest == "" {
+		return v, nil
+	}
+	if rest[0] != '-' || len(rest) < 2 || !alnum(rest[1]) {
+		return bad()
+	}
+	for i := 2; i < len(rest); i++ {
+		if c := rest[i]; !alnum(c) && c != '.' && c != '-' {
+			return bad()
+		}
+	}
+	v.Pre = rest[1:]
 	return v, nil
+}
+
+func alnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // String writes the version as it was parsed (without a leading "v").

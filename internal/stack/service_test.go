@@ -190,7 +190,9 @@ func TestRegisterServicePackageNamesEveryBadField(t *testing.T) {
 		{"input.ops.health.timeout", func(in *stack.PackageInput) { in.Ops.Health.Timeout = time.Millisecond }},
 		{"input.ops.restart.policy", func(in *stack.PackageInput) { in.Ops.Restart.Policy = "SOMETIMES" }},
 		{"input.ops.restart.maxRestarts", func(in *stack.PackageInput) { in.Ops.Restart.MaxRestarts = -1 }},
-		{"input.ops.restart.maxRestarts", func(in *stack.PackageInput) { in.Ops.Restart = stack.Restart{Policy: stack.RestartNever, MaxRestarts: 2} }},
+		{"input.ops.restart.maxRestarts", func(in *stack.PackageInput) {
+			in.Ops.Restart = stack.Restart{Policy: stack.RestartNever, MaxRestarts: 2}
+		}},
 	} {
 		in := input("HDFS", "3.3.6", "ZOOKEEPER", ">=3.5")
 		tc.edit(&in)
