@@ -220,7 +220,8 @@ func checkHealth(h *HealthCheck) error {
 // are immutable once registered: a fix is a new version (or build).
 func (s *Service) RegisterServicePackage(ctx context.Context, in PackageInput) (*Package, error) {
 	var out *Package
-	target := "service package " + strings.ToUpper(in.Service) + " " + in.Info.Version
+	in.normalize()
+	target := "service package " + in.Service + " " + in.Info.Version
 	err := s.audit.Do(ctx, "registerServicePackage", target, &in, func(tx pgx.Tx) error {
 		if _, err := auth.RequireRole(ctx, auth.Operator, "registering a service package"); err != nil {
 			return err

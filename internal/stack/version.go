@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -125,6 +126,7 @@ func (s *Service) CreateStackVersion(ctx context.Context, in VersionInput) (*Ver
 		if _, err := tx.Exec(ctx, sqlLinkPackages, v.ID, ids); err != nil {
 			return fmt.Errorf("error linking packages to stack version %s %s: %w", in.Stack, in.Version, err)
 		}
+		slices.SortFunc(v.Packages, func(a, b *Package) int { return strings.Compare(a.Service, b.Service) })
 		out = v
 		return nil
 	})
