@@ -168,45 +168,65 @@ func order(pkgs []*Package, stop bool) ([]*Package, error) {
 		}
 	}
 	if len(out) < len(pkgs) {
-		return nil, fault.Field("input.packages", "dependency cycle: %s", cycle(pkgs, idx, indeg))
+		return nil, fault.Field("input.packages", "dependency cycle: %s", cycle(pkgs, idx))
 	}
 	return out, nil
 }
 
-// cycle names one cycle among the nodes Kahn's algorithm could not place
-// (indeg > 0), following dependencies from the first by name:
-// "HDFS → ZOOKEEPER → HDFS".
-func cycle(pkgs []*Package, idx map[string]int, indeg []int) string {
-	start := -1
-	for i, p := range pkgs {
-		if indeg[i] > 0 && (start < 0 || p.Service < pkgs[start].Service) {
-			start = i
-		}
+// cycle names one cycle of the dependencies among pkgs, found by a depth-first
+// search from the services in name order, dependencies in name order:
+// "HDFS → ZOOKEEPER → HDFS". It is only called once Kahn's algorithm has left
+// nodes unplaced, so a cycle exists.
+func cycle(pkgs []*Package, idx map[string]int) string {
+	byName := make([]int, len(pkgs))
+	for i := range byName {
+		byName[i] = i
 	}
-	// Every unplaced node depends on some unplaced node, so a walk along
-	// unplaced dependencies (smallest name first) must revisit a node.
-	seen := map[int]int{}
-	var path []int
-	for i := start; ; {
-		if at, ok := seen[i]; ok {
-			path = append(path[at:], i)
-			break
-		}
-		seen[i] = len(path)
-		path = append(path, i)
-		nextNode := -1
-		for _, d := range pkgs[i].Ops.DependsOn {
-			if j, ok := idx[d.Service]; ok && indeg[j] > 0 && (nextNode < 0 || pkgs[j].Service < pkgs[nextNode].Service) {
-				nextNode = j
+	slices.SortFunc(byName, func(a, b int) int { return strings.Compare(pkgs[a].Service, pkgs[b].Service) })
+	deps := make([][]int, len(pkgs))
+	for i, p := range pkgs {
+		for _, d := range p.Ops.DependsOn {
+			if j, ok := idx[d.Service]; ok {
+				deps[i] = append(deps[i], j)
 			}
 		}
-		if nextNode < 0 {
-			break // cannot happen for a stop-order graph either: edges are the same, reversed
-		}
-		i = nextNode
+		slices.SortFunc(deps[i], func(a, b int) int { return strings.Compare(pkgs[a].Service, pkgs[b].Service) })
 	}
-	names := make([]string, len(path))
-	for k, i := range path {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make([]int, len(pkgs))
+	var path []int
+	var found []int
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		color[i] = grey
+		path = append(path, i)
+		for _, j := range deps[i] {
+			switch color[j] {
+			case grey:
+				at := slices.Index(path, j)
+				found = append(slices.Clone(path[at:]), j)
+				return true
+			case white:
+				if visit(j) {
+					return true
+				}
+			}
+		}
+		color[i] = black
+		path = path[:len(path)-1]
+		return false
+	}
+	for _, i := range byName {
+		if color[i] == white && visit(i) {
+			break
+		}
+	}
+	names := make([]string, len(found))
+	for k, i := range found {
 		names[k] = pkgs[i].Service
 	}
 	return strings.Join(names, " → ")

@@ -91,6 +91,8 @@ func TestCyclesAreRefusedNamed(t *testing.T) {
 		{[]*Package{pkg("A", "1", "B", "*"), pkg("B", "1", "C", "*"), pkg("C", "1", "A", "*"), pkg("D", "1", "A", "*")}, "A → B → C → A"},
 		// The cycle is found past the nodes that merely lead into it.
 		{[]*Package{pkg("A", "1", "X", "*"), pkg("X", "1", "Y", "*"), pkg("Y", "1", "X", "*")}, "X → Y → X"},
+		// ... and past the nodes the cycle leads to, which stop after it.
+		{[]*Package{pkg("X", "1", "Y", "*"), pkg("Y", "1", "X", "*", "A", "*"), pkg("A", "1")}, "X → Y → X"},
 	} {
 		for _, f := range []func([]*Package) ([]*Package, error){StartOrder, StopOrder} {
 			_, err := f(tc.pkgs)
