@@ -347,3 +347,62 @@ func TestCreateStackVersionNamesTheCycle(t *testing.T) {
 	requireField(t, err, "input.packages")
 	require.ErrorContains(t, err, "dependency cycle: HDFS → ZOOKEEPER → HDFS")
 }
+
+func TestLoadValidatesWhatItWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, svc, r := setup(t)
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	good := []stack.BulkPackage{
+		{PackageInput: input("ZOOKEEPER", "3.8.3"), Operations: []byte(`{"unit": "zookeeper.service"}`)},
+		{PackageInput: input("HDFS", "3.3.6", "ZOOKEEPER", ">=3.5")},
+	}
+	load := func(stacks []stack.BulkStack, pkgs []stack.BulkPackage) (stack.LoadResult, error) {
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		res, err := stack.Load(ctx, tx, at, stacks, pkgs)
+		if err != nil {
+			require.NoError(t, tx.Rollback(ctx))
+			return res, err
+		}
+		return res, tx.Commit(ctx)
+	}
+
+	bad := append([]stack.BulkPackage{}, good...)
+	bad[1].Info.Checksum = "md5:x"
+	_, err := load(nil, bad)
+	require.ErrorContains(t, err, "package 1 (HDFS 3.3.6)")
+	requireField(t, err, "input.info.checksum")
+
+	_, err = load([]stack.BulkStack{{Name: "ODP", Versions: []stack.BulkVersion{{Version: "1.0", Released: at,
+		Packages: refs("HDFS", "3.3.6")}}}}, good)
+	require.ErrorContains(t, err, "stack ODP 1.0: HDFS 3.3.6 depends on ZOOKEEPER >=3.5")
+
+	res, err := load([]stack.BulkStack{{Name: "ODP", Versions: []stack.BulkVersion{{Version: "1.0", Released: at,
+		Packages: refs("HDFS", "3.3.6", "ZOOKEEPER", "3.8.3")}}}}, good)
+	require.NoError(t, err)
+	require.Equal(t, stack.LoadResult{Stacks: 1, Versions: 1, Packages: 2}, res)
+	vs, err := svc.VersionsOfStack(r.viewer, "ODP")
+	require.NoError(t, err)
+	require.Len(t, vs, 1)
+	require.Len(t, vs[0].Packages, 2)
+	require.True(t, vs[0].ReleasedAt.Equal(at))
+	require.True(t, vs[0].Packages[0].RegisteredAt.Equal(at), "registered at the load's time")
+	var unit string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT operations->>'unit' FROM service_package WHERE service = 'ZOOKEEPER'`).Scan(&unit))
+	require.Equal(t, "zookeeper.service", unit)
+}
+
+func TestReadsNeedAPrincipal(t *testing.T) {
+	t.Parallel()
+	_, svc, _ := setup(t)
+	ctx := context.Background()
+	_, err := svc.PackagesByIDs(ctx, []int64{1})
+	require.True(t, fault.Is(err, fault.Unauthenticated))
+	_, err = svc.ListPackages(ctx, "", page.Args{})
+	require.True(t, fault.Is(err, fault.Unauthenticated))
+	_, err = svc.VersionsOfStack(ctx, "TDP")
+	require.True(t, fault.Is(err, fault.Unauthenticated))
+	_, err = svc.VersionGraph(ctx, 1)
+	require.True(t, fault.Is(err, fault.Unauthenticated))
+}
