@@ -60,6 +60,20 @@ func packagesByKey(ctx context.Context, q db.DBTX, refs []PackageRef) ([]*Packag
 	return out, nil
 }
 
+// PackagesByKey loads the packages refs name, in refs' order, nil where none
+// is registered. The planner builds a cluster's current set with it from what
+// the cluster runs (after a partial upgrade, no one stack version says that).
+func (s *Service) PackagesByKey(ctx context.Context, refs []PackageRef) ([]*Package, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	norm := make([]PackageRef, len(refs))
+	for i, r := range refs {
+		norm[i] = PackageRef{Service: strings.ToUpper(strings.TrimSpace(r.Service)), Version: strings.TrimSpace(r.Version)}
+	}
+	return packagesByKey(ctx, s.dbtx, norm)
+}
+
 // PackagesByIDs loads packages by id (for dataloaders).
 func (s *Service) PackagesByIDs(ctx context.Context, ids []int64) (map[int64]*Package, error) {
 	if _, err := auth.Require(ctx); err != nil {

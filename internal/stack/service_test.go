@@ -331,6 +331,13 @@ func TestCreateStackVersionChecksDependencies(t *testing.T) {
 	}
 	require.Equal(t, []string{"ZOOKEEPER 3.8.3", "HDFS 3.3.6", "YARN 3.3.6", "SPARK 3.3.2"}, names)
 
+	// The planner's base from what a cluster runs, by (service, version).
+	cur, err := svc.PackagesByKey(r.viewer, refs("hdfs", "3.3.4", "ZOOKEEPER", "9.9", "ZOOKEEPER", "3.6.4"))
+	require.NoError(t, err)
+	require.Equal(t, "HDFS 3.3.4", cur[0].Label())
+	require.Nil(t, cur[1])
+	require.Equal(t, "ZOOKEEPER 3.6.4", cur[2].Label())
+
 	g, err := svc.VersionGraph(r.viewer, full.ID)
 	require.NoError(t, err)
 	require.Len(t, g.Nodes, 4)
