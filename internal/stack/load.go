@@ -75,7 +75,12 @@ func Load(ctx context.Context, tx pgx.Tx, at time.Time, stacks []BulkStack, pkgs
 			vStacks, vVersions, vNotes = append(vStacks, s.Name), append(vVersions, v.Version), append(vNotes, v.Notes)
 			vReleased = append(vReleased, v.Released)
 			set := make([]*Package, 0, len(v.Packages))
+			services := make(map[string]bool, len(v.Packages))
 			for _, r := range v.Packages {
+				if services[r.Service] {
+					return res, fmt.Errorf("stack %s %s ships two packages of %s: one per service", s.Name, v.Version, r.Service)
+				}
+				services[r.Service] = true
 				p, ok := byKey[r]
 				if !ok {
 					return res, fmt.Errorf("stack %s %s ships %s %s, which is not among the packages", s.Name, v.Version, r.Service, r.Version)
