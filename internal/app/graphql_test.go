@@ -194,7 +194,7 @@ func TestNodeFetchesEveryKindByGlobalID(t *testing.T) {
 	pkg := dig(r.Data, "stacks", "nodes", 0, "versions", 0, "packages", 0)
 	r2 := e.gql(t, tok, `query($id: ID!) { node(id: $id) { ... on ServicePackage { service } } }`, map[string]any{"id": dig(pkg, "id")})
 	require.Equal(t, dig(pkg, "service"), dig(r2.Data, "node", "service"))
-	require.Equal(t, []any{map[string]any{"service": "ZOOKEEPER"}}, dig(pkg, "dependsOn"))
+	require.Equal(t, []any{map[string]any{"service": "ZOOKEEPER", "version": "*"}}, dig(pkg, "dependsOn"))
 	require.Equal(t, []any{map[string]any{"name": "rt-ads-1"}}, dig(r.Data, "stacks", "nodes", 0, "versions", 0, "clusters"))
 
 	r = e.gql(t, tok, `{ bus { totalCount nodes { code depth parent { code } children { code } } } bu(code: "ADS") { clusters { name } } }`, nil)

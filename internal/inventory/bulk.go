@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/teslaops/tesla/internal/stack"
 )
 
 // Bulk is a whole organisation and inventory to load at once into an empty
@@ -33,27 +35,17 @@ type BulkBU struct{ Code, Name, Parent string }
 // BulkPerson is one person, in the BU with code BU.
 type BulkPerson struct{ Login, Name, Email, BU, Role string }
 
-// BulkStack is one stack and its versions.
-type BulkStack struct {
-	Name, Description string
-	Versions          []BulkStackVersion
-}
+// BulkStack is one stack and its versions (see stack.Load).
+type BulkStack = stack.BulkStack
 
 // BulkStackVersion is one version of a stack and the packages it ships.
-type BulkStackVersion struct {
-	Version, Notes string
-	Released       time.Time
-	Packages       []BulkPackageRef
-}
+type BulkStackVersion = stack.BulkVersion
 
 // BulkPackageRef names a package of Bulk.Packages.
-type BulkPackageRef struct{ Service, Version string }
+type BulkPackageRef = stack.PackageRef
 
-// BulkPackage is one service package; DependsOn and Operations are JSON.
-type BulkPackage struct {
-	Service, Version, SourceKind, SourceURI, Checksum string
-	DependsOn, Operations                             []byte
-}
+// BulkPackage is one service package, registered as stack.Load says.
+type BulkPackage = stack.BulkPackage
 
 // BulkCluster is one cluster on the stack version Stack/StackVersion, owned by
 // the BU with code OwnerBU.
@@ -141,67 +133,12 @@ func LoadBulk(ctx context.Context, tx pgx.Tx, b Bulk) (BulkResult, error) {
 		res.People = tag.RowsAffected()
 	}
 
-	{
-		var sNames, sDescs, vStacks, vVersions, vNotes []string
-		var vReleased []time.Time
-		var lStacks, lVersions, lServices, lPkgVersions []string
-		for _, s := range b.Stacks {
-			sNames, sDescs = append(sNames, s.Name), append(sDescs, s.Description)
-			for _, v := range s.Versions {
-				vStacks, vVersions, vNotes = append(vStacks, s.Name), append(vVersions, v.Version), append(vNotes, v.Notes)
-				vReleased = append(vReleased, v.Released)
-				for _, p := range v.Packages {
-					lStacks, lVersions = append(lStacks, s.Name), append(lVersions, v.Version)
-					lServices, lPkgVersions = append(lServices, p.Service), append(lPkgVersions, p.Version)
-				}
-			}
-		}
-		var pSvc, pVer, pKind, pURI, pSum, pDeps, pOps []string
-		for _, p := range b.Packages {
-			pSvc, pVer, pKind, pURI = append(pSvc, p.Service), append(pVer, p.Version), append(pKind, p.SourceKind), append(pURI, p.SourceURI)
-			pSum, pDeps, pOps = append(pSum, p.Checksum), append(pDeps, string(p.DependsOn)), append(pOps, string(p.Operations))
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO stack (name, description)
-			SELECT u.name, u.description
-			FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(name, description, ord)
-			ORDER BY u.ord`, sNames, sDescs)
-		if err != nil {
-			return res, fmt.Errorf("error inserting stacks: %w", err)
-		}
-		res.Stacks = tag.RowsAffected()
-		tag, err = tx.Exec(ctx, `
-			INSERT INTO stack_version (stack_id, version, released_at, notes)
-			SELECT s.id, u.version, u.released_at, u.notes
-			FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
-			     WITH ORDINALITY AS u(stack, version, released_at, notes, ord)
-			JOIN stack s ON s.name = u.stack
-			ORDER BY u.ord`, vStacks, vVersions, vReleased, vNotes)
-		if err != nil {
-			return res, fmt.Errorf("error inserting stack versions: %w", err)
-		}
-		res.StackVersions = tag.RowsAffected()
-		tag, err = tx.Exec(ctx, `
-			INSERT INTO service_package (service, version, source_kind, source_uri, checksum, depends_on, operations)
-			SELECT u.service, u.version, u.kind, u.uri, u.checksum, u.deps::jsonb, u.ops::jsonb
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-			     WITH ORDINALITY AS u(service, version, kind, uri, checksum, deps, ops, ord)
-			ORDER BY u.ord`, pSvc, pVer, pKind, pURI, pSum, pDeps, pOps)
-		if err != nil {
-			return res, fmt.Errorf("error inserting service packages: %w", err)
-		}
-		res.Packages = tag.RowsAffected()
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO stack_version_package (stack_version_id, service_package_id)
-			SELECT sv.id, sp.id
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(stack, version, service, pkg_version)
-			JOIN stack s ON s.name = u.stack
-			JOIN stack_version sv ON sv.stack_id = s.id AND sv.version = u.version
-			JOIN service_package sp ON sp.service = u.service AND sp.version = u.pkg_version`,
-			lStacks, lVersions, lServices, lPkgVersions); err != nil {
-			return res, fmt.Errorf("error linking stack versions to packages: %w", err)
-		}
+	// Stacks and packages belong to internal/stack, which validates them.
+	sres, err := stack.Load(ctx, tx, b.CreatedAt, b.Stacks, b.Packages)
+	if err != nil {
+		return res, err
 	}
+	res.Stacks, res.StackVersions, res.Packages = sres.Stacks, sres.Versions, sres.Packages
 
 	{
 		var names, regions, kinds, statuses, stacks, versions, owners, descs []string

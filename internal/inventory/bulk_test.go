@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/stack"
 )
 
 func TestLoadBulkLinksRecordsByNaturalKey(t *testing.T) {
@@ -23,8 +25,8 @@ func TestLoadBulkLinksRecordsByNaturalKey(t *testing.T) {
 		People:    []inventory.BulkPerson{{Login: "ann", Name: "Ann", Email: "ann@example.com", BU: "ADS", Role: "VIEWER"}},
 		Stacks: []inventory.BulkStack{{Name: "TDP", Versions: []inventory.BulkStackVersion{
 			{Version: "1.0", Released: at, Packages: []inventory.BulkPackageRef{{Service: "HDFS", Version: "3.3.6"}}}}}},
-		Packages: []inventory.BulkPackage{{Service: "HDFS", Version: "3.3.6", SourceKind: "RPM", SourceURI: "https://repo/hdfs.rpm",
-			Checksum: "sha256:00", DependsOn: []byte(`[]`), Operations: []byte(`{}`)}},
+		Packages: []inventory.BulkPackage{{PackageInput: stack.PackageInput{Service: "HDFS", Info: stack.VersionInfo{Version: "3.3.6",
+			Checksum: "sha256:" + strings.Repeat("0", 64), Source: stack.Source{Kind: stack.SourceRPM, URI: "https://repo/hdfs.rpm"}}}}},
 		Clusters: []inventory.BulkCluster{{Name: "c1", Region: "eu", Kind: "BATCH", Status: "ACTIVE", Stack: "TDP", StackVersion: "1.0", OwnerBU: "ADS"}},
 		Hosts: []inventory.BulkHost{
 			{Cluster: "c1", Hostname: "h2", Cores: 8, MemoryBytes: 1, State: "ONLINE", LastHeartbeat: at, StateChangedAt: at},

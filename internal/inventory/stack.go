@@ -86,10 +86,11 @@ func (s *Service) VersionsByStack(ctx context.Context, stacks []int64) (map[int6
 }
 
 // packageFromRow converts a stored package; stackVersion is the version it was
-// loaded through, or 0.
-func packageFromRow(r *dbsqlc.ServicePackage, stackVersion int64) *ServicePackage {
+// loaded through, or 0. dependsOn is the typed dependency rows (internal/stack)
+// as the JSON array the API has always shown.
+func packageFromRow(r *dbsqlc.ServicePackage, dependsOn json.RawMessage, stackVersion int64) *ServicePackage {
 	return &ServicePackage{ID: r.ID, Service: r.Service, Version: r.Version, SourceKind: r.SourceKind, SourceURI: r.SourceUri,
-		Checksum: r.Checksum, DependsOn: r.DependsOn, Operations: r.Operations, StackVersionID: stackVersion}
+		Checksum: r.Checksum, DependsOn: dependsOn, Operations: r.Operations, StackVersionID: stackVersion}
 }
 
 // PackagesByStackVersion groups the service packages of each stack version.
@@ -97,12 +98,15 @@ func (s *Service) PackagesByStackVersion(ctx context.Context, versions []int64) 
 	return groupedBy(ctx, "stack packages", func() ([]*dbsqlc.PackagesByStackVersionRow, error) {
 		return queries.PackagesByStackVersion(ctx, s.dbtx, versions)
 	}, func(r *dbsqlc.PackagesByStackVersionRow) *ServicePackage {
-		return packageFromRow(&r.ServicePackage, r.StackVersionID)
+		return packageFromRow(&r.ServicePackage, r.DependsOn, r.StackVersionID)
 	}, func(p *ServicePackage) int64 { return p.StackVersionID })
 }
 
 // PackagesByIDs loads service packages by id.
 func (s *Service) PackagesByIDs(ctx context.Context, ids []int64) (map[int64]*ServicePackage, error) {
-	return byIDs(ctx, "service packages", func() ([]*dbsqlc.ServicePackage, error) { return queries.PackagesByIDs(ctx, s.dbtx, ids) },
-		func(r *dbsqlc.ServicePackage) *ServicePackage { return packageFromRow(r, 0) }, func(p *ServicePackage) int64 { return p.ID })
+	return byIDs(ctx, "service packages", func() ([]*dbsqlc.PackagesByIDsRow, error) { return queries.PackagesByIDs(ctx, s.dbtx, ids) },
+		func(r *dbsqlc.PackagesByIDsRow) *ServicePackage {
+			return packageFromRow(&r.ServicePackage, r.DependsOn, 0)
+		},
+		func(p *ServicePackage) int64 { return p.ID })
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/teslaops/tesla/internal/stack"
 )
 
 // fleet is the whole inventory of a seed, planned in memory before anything is
@@ -27,9 +29,11 @@ type fleet struct {
 
 type personPlan struct{ login, name, email, buCode, role string }
 
+// packagePlan is one service package: its registration and the agent's
+// templates (operations JSON).
 type packagePlan struct {
-	service, version, sourceKind, uri, checksum string
-	dependsOn, operations                       []byte
+	input      stack.PackageInput
+	operations []byte
 }
 
 type clusterPlan struct {
@@ -107,14 +111,13 @@ func (f *fleet) planPeople(r *rand.Rand, n int) {
 	}
 }
 
-// operationsDoc is a package's operation metadata: how Aquila starts, stops and
-// checks each component, kept apart from the version identity.
+// operationsDoc is the untyped part of a package's operation metadata: the
+// commands that start and stop each component. Health check and restart
+// policy are typed (stack.Operation).
 type operationsDoc struct {
 	Components []string `json:"components"`
 	Start      string   `json:"start"`
 	Stop       string   `json:"stop"`
-	Check      string   `json:"check"`
-	Restart    string   `json:"restart_policy"`
 }
 
 func (f *fleet) planPackages() {
@@ -122,7 +125,7 @@ func (f *fleet) planPackages() {
 		unitName := serviceUnit[svc]
 		for _, v := range packageVersions[svc] {
 			kind := serviceSource[svc]
-			var uri string
+			var uri, ref string
 			switch kind {
 			case "RPM":
 				uri = fmt.Sprintf("https://repo.tesla.example/rpm/el7/x86_64/%s-%s-1.el7.x86_64.rpm", unitName, v)
@@ -133,30 +136,32 @@ func (f *fleet) planPackages() {
 					uri = fmt.Sprintf("https://archive.apache.org/dist/flink/flink-%s/flink-%s-bin-scala_2.12.tgz", v, v)
 				}
 			case "GIT":
-				uri = fmt.Sprintf("git+https://git.tesla.example/bigdata/%s.git#release-%s", unitName, v)
+				uri, ref = fmt.Sprintf("git+https://git.tesla.example/bigdata/%s.git", unitName), "release-"+v
 			default:
 				uri = fmt.Sprintf("s3://tesla-packages/%s/%s/%s-%s-bin-tesla.tgz", unitName, v, unitName, v)
 			}
-			deps := make([]dependency, 0, len(serviceDependsOn[svc]))
+			deps := make([]stack.Dependency, 0, len(serviceDependsOn[svc]))
 			for _, d := range serviceDependsOn[svc] {
 				if d.Version == "=same" {
 					d.Version = "=" + v
 				}
-				deps = append(deps, d)
+				deps = append(deps, stack.Dependency{Service: d.Service, Constraint: d.Version})
 			}
-			depJSON, _ := json.Marshal(deps)
 			opJSON, _ := json.Marshal(operationsDoc{
 				Components: serviceComponents[svc],
 				Start:      fmt.Sprintf("systemctl start %s@{component}", unitName),
 				Stop:       fmt.Sprintf("systemctl stop %s@{component}", unitName),
-				Check:      fmt.Sprintf("systemctl is-active --quiet %s@{component}", unitName),
-				Restart:    "on-failure",
 			})
 			sum := sha256.Sum256([]byte(svc + "/" + v))
-			f.packages = append(f.packages, packagePlan{
-				service: svc, version: v, sourceKind: kind, uri: uri,
-				checksum: "sha256:" + hex.EncodeToString(sum[:]), dependsOn: depJSON, operations: opJSON,
-			})
+			f.packages = append(f.packages, packagePlan{input: stack.PackageInput{
+				Service: svc,
+				Info: stack.VersionInfo{Version: v, Checksum: "sha256:" + hex.EncodeToString(sum[:]),
+					Source: stack.Source{Kind: stack.SourceKind(kind), URI: uri, Ref: ref}},
+				Ops: stack.Operation{DependsOn: deps,
+					Health: &stack.HealthCheck{Kind: stack.HealthCommand, Timeout: 10 * time.Second,
+						Target: fmt.Sprintf("systemctl is-active --quiet %s@{component}", unitName)},
+					Restart: stack.Restart{Policy: stack.RestartOnFailure, MaxRestarts: 3}},
+			}, operations: opJSON})
 		}
 	}
 }

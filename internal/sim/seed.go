@@ -199,8 +199,7 @@ func (f *fleet) bulk() inventory.Bulk {
 		b.Stacks = append(b.Stacks, bs)
 	}
 	for _, p := range f.packages {
-		b.Packages = append(b.Packages, inventory.BulkPackage{Service: p.service, Version: p.version, SourceKind: p.sourceKind,
-			SourceURI: p.uri, Checksum: p.checksum, DependsOn: p.dependsOn, Operations: p.operations})
+		b.Packages = append(b.Packages, inventory.BulkPackage{PackageInput: p.input, Operations: p.operations})
 	}
 	for _, c := range f.clusters {
 		b.Clusters = append(b.Clusters, inventory.BulkCluster{Name: c.name, Region: c.region, Kind: c.kind, Status: c.status,

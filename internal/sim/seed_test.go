@@ -90,7 +90,9 @@ func TestSeedHonoursSizesAndShape(t *testing.T) {
 			SELECT 1 FROM stack_version_package svp JOIN service_package sp ON sp.id = svp.service_package_id
 			WHERE svp.stack_version_id = c.stack_version_id AND sp.service = hc.service AND sp.version = hc.version)`))
 	require.Equal(t, int64(4), count(t, pool, `SELECT count(DISTINCT source_kind) FROM service_package`))
-	require.Zero(t, count(t, pool, `SELECT count(*) FROM service_package WHERE jsonb_typeof(depends_on) <> 'array' OR operations->>'start' IS NULL`))
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM service_package WHERE health_kind IS NULL OR operations->>'start' IS NULL`))
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM service_package sp WHERE sp.service <> 'ZOOKEEPER'
+		AND NOT EXISTS (SELECT 1 FROM service_package_dependency d WHERE d.package_id = sp.id)`), "every service but ZooKeeper depends on something")
 
 	// Samples: every reporting host has every step; OFFLINE hosts stop at their
 	// last heartbeat; DECOMMISSIONED hosts have none.

@@ -83,14 +83,23 @@ type Person struct {
 }
 
 type ServicePackage struct {
-	ID         int64
-	Service    string
-	Version    string
-	SourceKind string
-	SourceUri  string
-	Checksum   string
-	DependsOn  json.RawMessage
-	Operations json.RawMessage
+	ID              int64
+	Service         string
+	Version         string
+	SourceKind      string
+	SourceUri       string
+	Checksum        string
+	Operations      json.RawMessage
+	Build           string
+	SourceRef       string
+	StartOrder      int32
+	StopOrder       int32
+	HealthKind      *string
+	HealthTarget    *string
+	HealthTimeoutMs *int32
+	RestartPolicy   string
+	MaxRestarts     int32
+	RegisteredAt    time.Time
 }
 
 type Stack struct {
@@ -105,4 +114,5 @@ type StackVersion struct {
 	Version    string
 	ReleasedAt time.Time
 	Notes      string
+	Partial    bool
 }

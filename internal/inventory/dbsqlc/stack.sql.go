@@ -7,30 +7,49 @@ package dbsqlc
 
 import (
 	"context"
+	"encoding/json"
 )
 
 const packagesByIDs = `-- name: PackagesByIDs :many
-SELECT id, service, version, source_kind, source_uri, checksum, depends_on, operations FROM service_package WHERE id = ANY($1::bigint[])
+SELECT p.id, p.service, p.version, p.source_kind, p.source_uri, p.checksum, p.operations, p.build, p.source_ref, p.start_order, p.stop_order, p.health_kind, p.health_target, p.health_timeout_ms, p.restart_policy, p.max_restarts, p.registered_at,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object('service', d.service, 'version', d.version_constraint) ORDER BY d.position)
+                 FROM service_package_dependency d WHERE d.package_id = p.id), '[]')::jsonb AS depends_on
+FROM service_package p WHERE p.id = ANY($1::bigint[])
 `
 
-func (q *Queries) PackagesByIDs(ctx context.Context, db DBTX, ids []int64) ([]*ServicePackage, error) {
+type PackagesByIDsRow struct {
+	ServicePackage ServicePackage
+	DependsOn      json.RawMessage
+}
+
+func (q *Queries) PackagesByIDs(ctx context.Context, db DBTX, ids []int64) ([]*PackagesByIDsRow, error) {
 	rows, err := db.Query(ctx, packagesByIDs, ids)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []*ServicePackage
+	var items []*PackagesByIDsRow
 	for rows.Next() {
-		var i ServicePackage
+		var i PackagesByIDsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.Service,
-			&i.Version,
-			&i.SourceKind,
-			&i.SourceUri,
-			&i.Checksum,
+			&i.ServicePackage.ID,
+			&i.ServicePackage.Service,
+			&i.ServicePackage.Version,
+			&i.ServicePackage.SourceKind,
+			&i.ServicePackage.SourceUri,
+			&i.ServicePackage.Checksum,
+			&i.ServicePackage.Operations,
+			&i.ServicePackage.Build,
+			&i.ServicePackage.SourceRef,
+			&i.ServicePackage.StartOrder,
+			&i.ServicePackage.StopOrder,
+			&i.ServicePackage.HealthKind,
+			&i.ServicePackage.HealthTarget,
+			&i.ServicePackage.HealthTimeoutMs,
+			&i.ServicePackage.RestartPolicy,
+			&i.ServicePackage.MaxRestarts,
+			&i.ServicePackage.RegisteredAt,
 			&i.DependsOn,
-			&i.Operations,
 		); err != nil {
 			return nil, err
 		}
@@ -43,7 +62,10 @@ func (q *Queries) PackagesByIDs(ctx context.Context, db DBTX, ids []int64) ([]*S
 }
 
 const packagesByStackVersion = `-- name: PackagesByStackVersion :many
-SELECT p.id, p.service, p.version, p.source_kind, p.source_uri, p.checksum, p.depends_on, p.operations, svp.stack_version_id
+SELECT p.id, p.service, p.version, p.source_kind, p.source_uri, p.checksum, p.operations, p.build, p.source_ref, p.start_order, p.stop_order, p.health_kind, p.health_target, p.health_timeout_ms, p.restart_policy, p.max_restarts, p.registered_at, svp.stack_version_id,
+       -- the typed dependencies (internal/stack) in the JSON shape the API shows
+       COALESCE((SELECT jsonb_agg(jsonb_build_object('service', d.service, 'version', d.version_constraint) ORDER BY d.position)
+                 FROM service_package_dependency d WHERE d.package_id = p.id), '[]')::jsonb AS depends_on
 FROM stack_version_package svp JOIN service_package p ON p.id = svp.service_package_id
 WHERE svp.stack_version_id = ANY($1::bigint[])
 ORDER BY svp.stack_version_id, p.service
@@ -52,6 +74,7 @@ ORDER BY svp.stack_version_id, p.service
 type PackagesByStackVersionRow struct {
 	ServicePackage ServicePackage
 	StackVersionID int64
+	DependsOn      json.RawMessage
 }
 
 func (q *Queries) PackagesByStackVersion(ctx context.Context, db DBTX, versions []int64) ([]*PackagesByStackVersionRow, error) {
@@ -70,9 +93,19 @@ func (q *Queries) PackagesByStackVersion(ctx context.Context, db DBTX, versions 
 			&i.ServicePackage.SourceKind,
 			&i.ServicePackage.SourceUri,
 			&i.ServicePackage.Checksum,
-			&i.ServicePackage.DependsOn,
 			&i.ServicePackage.Operations,
+			&i.ServicePackage.Build,
+			&i.ServicePackage.SourceRef,
+			&i.ServicePackage.StartOrder,
+			&i.ServicePackage.StopOrder,
+			&i.ServicePackage.HealthKind,
+			&i.ServicePackage.HealthTarget,
+			&i.ServicePackage.HealthTimeoutMs,
+			&i.ServicePackage.RestartPolicy,
+			&i.ServicePackage.MaxRestarts,
+			&i.ServicePackage.RegisteredAt,
 			&i.StackVersionID,
+			&i.DependsOn,
 		); err != nil {
 			return nil, err
 		}
@@ -85,7 +118,7 @@ func (q *Queries) PackagesByStackVersion(ctx context.Context, db DBTX, versions 
 }
 
 const stackVersionsByIDs = `-- name: StackVersionsByIDs :many
-SELECT id, stack_id, version, released_at, notes FROM stack_version WHERE id = ANY($1::bigint[])
+SELECT id, stack_id, version, released_at, notes, partial FROM stack_version WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) StackVersionsByIDs(ctx context.Context, db DBTX, ids []int64) ([]*StackVersion, error) {
@@ -103,6 +136,7 @@ func (q *Queries) StackVersionsByIDs(ctx context.Context, db DBTX, ids []int64) 
 			&i.Version,
 			&i.ReleasedAt,
 			&i.Notes,
+			&i.Partial,
 		); err != nil {
 			return nil, err
 		}
@@ -115,7 +149,7 @@ func (q *Queries) StackVersionsByIDs(ctx context.Context, db DBTX, ids []int64) 
 }
 
 const stackVersionsByStack = `-- name: StackVersionsByStack :many
-SELECT id, stack_id, version, released_at, notes FROM stack_version WHERE stack_id = ANY($1::bigint[])
+SELECT id, stack_id, version, released_at, notes, partial FROM stack_version WHERE stack_id = ANY($1::bigint[])
 ORDER BY stack_id, released_at, id
 `
 
@@ -134,6 +168,7 @@ func (q *Queries) StackVersionsByStack(ctx context.Context, db DBTX, stacks []in
 			&i.Version,
 			&i.ReleasedAt,
 			&i.Notes,
+			&i.Partial,
 		); err != nil {
 			return nil, err
 		}
