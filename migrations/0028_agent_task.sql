@@ -16,10 +16,10 @@
 -- largest cluster (20,000 hosts) × a few attempts adds tens of thousands of
 -- rows; a busy fleet (250,000 hosts) a few hundred thousand a day at most.
 -- Rows are bounded in width: steps at most 50 entries of 2 KB output each,
--- output 8 KB (both truncated with a marker by the writer). Retention: finished
--- tasks older than 90 days can be deleted by finished_at
--- (agent_task_finished_idx); nothing else refers to them but the engine's own
--- operation_task, which keeps its copy of the result.
+-- output 8 KB (both truncated with a marker by the writer). Retention: the task
+-- queue's sweep (agentapi.Tasks.Run) deletes tasks finished over 90 days ago
+-- through agent_task_finished_idx, in batches; nothing refers to them but the
+-- engine's own operation_task, which keeps its copy of the result.
 CREATE TABLE agent_task (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     host_id             bigint NOT NULL REFERENCES host (id),

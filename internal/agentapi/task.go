@@ -38,6 +38,8 @@ var (
 	sqlTaskExpire string
 	//go:embed sql/task_cancel.sql
 	sqlTaskCancel string
+	//go:embed sql/task_prune.sql
+	sqlTaskPrune string
 )
 
 // NOTIFY channels of the task queue; payloads are ids only.
@@ -92,12 +94,20 @@ type TasksConfig struct {
 	Poll time.Duration
 	// MaxWait bounds an agent's long poll (default 60s).
 	MaxWait time.Duration
+	// Sweep is how often Run expires overdue tasks nobody waits for and
+	// deletes finished ones past Retention (default 15s; every replica
+	// sweeps, SKIP LOCKED keeps them apart).
+	Sweep time.Duration
+	// Retention is how long finished tasks are kept (default 90 days).
+	Retention time.Duration
 }
 
 func (c TasksConfig) withDefaults() TasksConfig {
 	c.Lease = cmp.Or(c.Lease, time.Minute)
 	c.Poll = cmp.Or(c.Poll, 15*time.Second)
 	c.MaxWait = cmp.Or(c.MaxWait, time.Minute)
+	c.Sweep = cmp.Or(c.Sweep, 15*time.Second)
+	c.Retention = cmp.Or(c.Retention, 90*24*time.Hour)
 	return c
 }
 
@@ -124,17 +134,24 @@ func NewTasks(pool *pgxpool.Pool, events *notify.Listener, logger *slog.Logger, 
 		done: waitSet{m: map[int64]map[chan struct{}]struct{}{}}, queued: waitSet{m: map[int64]map[chan struct{}]struct{}{}}}
 }
 
-// Run relays the task notifications to waiting calls until ctx ends.
+// Run relays the task notifications to waiting calls, and sweeps (expiry,
+// retention) every Sweep, until ctx ends.
 func (t *Tasks) Run(ctx context.Context) {
-	if t.events == nil {
-		return
+	var done, queued <-chan notify.Event
+	if t.events != nil {
+		done = t.events.Subscribe(ctx, TaskChannel)
+		queued = t.events.Subscribe(ctx, TaskQueuedChannel)
 	}
-	done := t.events.Subscribe(ctx, TaskChannel)
-	queued := t.events.Subscribe(ctx, TaskQueuedChannel)
+	sweep := time.NewTicker(t.cfg.Sweep)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-sweep.C:
+			if err := t.sweep(ctx); err != nil && ctx.Err() == nil {
+				t.logger.WarnContext(ctx, "agent task sweep failed", "error", err)
+			}
 		case ev, ok := <-done:
 			if !ok {
 				return
@@ -147,6 +164,18 @@ func (t *Tasks) Run(ctx context.Context) {
 			relay(&t.queued, ev)
 		}
 	}
+}
+
+// sweep expires overdue tasks and prunes old finished ones, a bounded batch
+// of each.
+func (t *Tasks) sweep(ctx context.Context) error {
+	if _, err := t.ExpireOverdue(ctx, 1000); err != nil {
+		return err
+	}
+	if _, err := t.pool.Exec(ctx, sqlTaskPrune, 1000, time.Now().Add(-t.cfg.Retention)); err != nil {
+		return fmt.Errorf("error pruning finished agent tasks: %w", err)
+	}
+	return nil
 }
 
 func relay(ws *waitSet, ev notify.Event) {
