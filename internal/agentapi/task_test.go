@@ -529,3 +529,77 @@ func TestTaskProtocolRefusals(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, status)
 	require.True(t, fault.Is(e.tasks.Cancel(ctx, 999999), fault.NotFound))
 }
+
+// TestAgentStopsStartsRestartsAndConfiguresItsService: the lifecycle actions
+// on a deployed service, across an agent restart (the pid file finds the
+// process the previous agent started).
+func TestAgentStopsStartsRestartsAndConfiguresItsService(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	dir := t.TempDir()
+	v1, sum1 := pkg(t, dir, "v1")
+	addr, addr2 := freePort(t), freePort(t)
+	ctx := context.Background()
+	h := e.hosts[0]
+	stop := e.startAgent(0)
+	run := func(key string, spec agentapi.TaskSpec) agentapi.TaskResult {
+		t.Helper()
+		id, err := e.tasks.Dispatch(ctx, h.id, key, spec)
+		require.NoError(t, err)
+		r := e.wait(id)
+		require.Equal(t, agenttask.StateSucceeded, r.State, "%s: %s %+v", key, r.Error, r.Steps)
+		return r
+	}
+	deploy := deploySpec("v1", v1, sum1, addr)
+	run("deploy", deploy)
+	pidOf := func() int {
+		var p struct {
+			PID int `json:"pid"`
+		}
+		b, err := os.ReadFile(filepath.Join(h.root, "versionsrv", "run", "pid.json"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &p))
+		return p.PID
+	}
+	first := pidOf()
+	life := func(action string) agentapi.TaskSpec {
+		s := deploy
+		s.Action, s.Source, s.Config, s.Version = action, nil, nil, ""
+		return s
+	}
+
+	// A restarted agent still knows the process: START finds it running.
+	stop()
+	e.startAgent(0)
+	r := run("start-running", life(agenttask.ActionStart))
+	require.Equal(t, "SKIPPED", stepStates(r)["start"])
+	require.Equal(t, first, pidOf())
+
+	r = run("stop", life(agenttask.ActionStop))
+	require.Contains(t, r.Steps[0].Output, fmt.Sprintf("stopped pid %d", first))
+	require.Equal(t, "", serving(addr))
+	r = run("stop-again", life(agenttask.ActionStop))
+	require.Equal(t, "SKIPPED", stepStates(r)["stop"])
+	run("start", life(agenttask.ActionStart))
+	require.Equal(t, "v1", serving(addr))
+	started := pidOf()
+	run("restart", life(agenttask.ActionRestart))
+	require.NotEqual(t, started, pidOf())
+	require.Equal(t, "v1", serving(addr))
+
+	// CONFIGURE writes the files into the current version and restarts.
+	conf := life(agenttask.ActionConfigure)
+	conf.Config = []agenttask.File{{Path: "config/addr", Content: addr2}}
+	conf.Health = &agenttask.HealthCheck{Kind: agenttask.HealthTCP, Address: addr2, Attempts: 100, IntervalMS: 50}
+	r = run("configure", conf)
+	require.Equal(t, map[string]string{"configure": "OK", "stop": "OK", "start": "OK", "health": "OK"}, stepStates(r))
+	require.Equal(t, "v1", serving(addr2))
+	require.Equal(t, "", serving(addr))
+
+	// A config path leaving the version directory is refused by the server.
+	conf.Config = []agenttask.File{{Path: "../../etc/evil", Content: "x"}}
+	_, err := e.tasks.Dispatch(ctx, h.id, "evil-config", conf)
+	fe, ok := fault.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "spec.config[0].path", fe.Field)
+}
