@@ -24,6 +24,13 @@
 // component list, so an agent follows inventory changes without registering
 // again. 401: the credential is gone (host retired or registered again).
 //
+// # GET /api/v1/agents/tasks and POST /api/v1/agents/tasks/{id}/report (host credential)
+//
+// The agents' task queue (Tasks, table agent_task): an agent long-polls its
+// host's queued tasks, which are claimed for it, and reports each task's
+// steps and end. The operation engine calls Tasks.Dispatch and Tasks.Wait.
+// docs/agent.md, "Tasks", has the protocol.
+//
 // Every error is {"error": "...", "field": "..."} with the field when one is at
 // fault.
 package agentapi
