@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/teslaops/tesla/internal/agenttask"
@@ -219,7 +220,11 @@ func (t *Tasks) Dispatch(ctx context.Context, hostID int64, key string, spec Tas
 	err = db.InTx(ctx, t.pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, sqlTaskDispatch, hostID, key, spec.Action, raw, max(lease, 1), timeoutSc).
 			Scan(&id, &host, &same, &inserted); err != nil {
-			return db.Interpret(err, fmt.Sprintf("host %d", hostID))
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+				return fault.Field("host_id", "host %d does not exist", hostID)
+			}
+			return err
 		}
 		if inserted {
 			return notify.NotifyIDs(ctx, tx, TaskQueuedChannel, []int64{hostID})
@@ -404,13 +409,24 @@ func (t *Tasks) Poll(ctx context.Context, hostID int64, limit int, wait time.Dur
 		if left <= 0 {
 			return nil, nil
 		}
-		timer := time.NewTimer(min(left, t.cfg.Poll))
+		// With notifications heard, a poll looks again only when woken (a
+		// task queued for the host, or a resync after lost notifications) and
+		// ends without another look: the agent's next poll looks at once. That
+		// is one claim query per poll and task, whatever the fleet's size.
+		next := left
+		if t.events == nil {
+			next = min(left, t.cfg.Poll)
+		}
+		timer := time.NewTimer(next)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return nil, ctx.Err()
 		case <-wake:
 		case <-timer.C:
+			if t.events != nil {
+				return nil, nil
+			}
 		}
 		timer.Stop()
 	}

@@ -462,11 +462,15 @@ func TestTaskProtocolRefusals(t *testing.T) {
 	// The same key for another host, or another spec: a conflict.
 	_, err = e.tasks.Dispatch(ctx, b.id, "k1", spec)
 	require.True(t, fault.Is(err, fault.Conflict), "%v", err)
+	_, err = e.tasks.Dispatch(ctx, 424242, "k9", spec)
+	fe, ok := fault.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "host_id", fe.Field)
 	// A bad spec names its field.
 	bad := spec
 	bad.Health = &agenttask.HealthCheck{Kind: "PING"}
 	_, err = e.tasks.Dispatch(ctx, a.id, "k2", bad)
-	fe, ok := fault.As(err)
+	fe, ok = fault.As(err)
 	require.True(t, ok, "%v", err)
 	require.Equal(t, "spec.health.kind", fe.Field)
 	bad = agentapi.TaskSpec{Action: agenttask.ActionDeploy, Service: "x", Version: "1", Process: &agenttask.Process{Command: []string{"x"}},
