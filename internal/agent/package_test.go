@@ -3,7 +3,9 @@ package agent
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -95,4 +97,44 @@ func TestConfigAndCurrentLinkStayInside(t *testing.T) {
 	require.Equal(t, "v2", l.Current("svc"))
 	left, _ := filepath.Glob(filepath.Join(l.serviceDir("svc"), ".current-*"))
 	require.Empty(t, left, "no temporary link is left behind")
+}
+
+func TestGitSourceIsClonedAtItsRefOnce(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary")
+	}
+	repo := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.email=t@example", "-c", "user.name=t", "-c", "commit.gpgsign=false"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	git("init", "--quiet")
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "VERSION"), []byte("v1\n"), 0o644))
+	git("add", "VERSION")
+	git("commit", "--quiet", "-m", "v1")
+	git("tag", "v1")
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "VERSION"), []byte("v2\n"), 0o644))
+	git("commit", "--quiet", "-am", "v2")
+
+	l := Layout{Root: t.TempDir()}
+	spec := agenttask.Spec{Action: agenttask.ActionDeploy, Service: "svc", Version: "1.0",
+		Source:  &agenttask.Source{Kind: agenttask.SourceGit, Location: repo, Ref: "v1"},
+		Process: &agenttask.Process{Command: []string{"true"}}}
+	require.NoError(t, spec.Validate())
+	skipped, out, err := l.ensurePackage(context.Background(), nil, spec)
+	require.NoError(t, err)
+	require.False(t, skipped)
+	require.Contains(t, out, "at v1 (commit ")
+	b, err := os.ReadFile(filepath.Join(l.versionDir("svc", "1.0"), "VERSION"))
+	require.NoError(t, err)
+	require.Equal(t, "v1\n", string(b), "the tag, not the branch's head")
+	skipped, _, err = l.ensurePackage(context.Background(), nil, spec)
+	require.NoError(t, err)
+	require.True(t, skipped, "the same ref is not cloned again")
+	spec.Source.Ref = "HEAD"
+	_, _, err = l.ensurePackage(context.Background(), nil, spec)
+	require.ErrorContains(t, err, "already holds another package")
 }
