@@ -85,6 +85,13 @@ func (l Layout) ensurePackage(ctx context.Context, client *http.Client, spec age
 	if err := os.MkdirAll(l.serviceDir(spec.Service), 0o755); err != nil {
 		return false, "", fmt.Errorf("error creating the service directory: %w", err)
 	}
+	// The agent runs one task at a time: scratch left here is a previous
+	// run's, cut short (killed mid-fetch).
+	stale, _ := filepath.Glob(filepath.Join(l.serviceDir(spec.Service), ".unpack-*"))
+	more, _ := filepath.Glob(filepath.Join(l.serviceDir(spec.Service), ".download-*"))
+	for _, p := range append(stale, more...) {
+		_ = os.RemoveAll(p)
+	}
 	tmp, err := os.MkdirTemp(l.serviceDir(spec.Service), ".unpack-"+spec.Version+"-")
 	if err != nil {
 		return false, "", fmt.Errorf("error creating a directory to unpack into: %w", err)
