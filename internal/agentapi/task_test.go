@@ -157,6 +157,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the test service's build when the tests are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // versionsrv builds testdata/versionsrv once per test binary.
 func versionsrv(t *testing.T) string {
 	t.Helper()
