@@ -80,6 +80,9 @@ func New(cfg Config, logger *slog.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TaskWait <= 0 {
+		cfg.TaskWait = DefaultTaskWait
+	}
 	a := &Agent{cfg: cfg, logger: logger, client: NewClient(cfg.Server, cfg.Timeout), spool: spool,
 		checker: NewComponentChecker(cfg.Paths.withDefaults().Proc), hw: NewHardwareWatcher(cfg.Paths, cfg.StateDir, logger),
 		wake: make(chan struct{}, 1), resample: make(chan struct{}, 1), registered: make(chan struct{}),
@@ -118,6 +121,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Go(func() { a.sendLoop(ctx) })
 	wg.Go(func() { a.heartbeatLoop(ctx) })
 	wg.Go(func() { a.hardwareLoop(ctx) })
+	if a.cfg.ServicesRoot != "" {
+		wg.Go(func() { a.taskLoop(ctx) })
+	}
 	<-ctx.Done()
 	wg.Wait()
 	if err := context.Cause(ctx); errors.Is(err, ErrStopped) {

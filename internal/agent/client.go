@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/teslaops/tesla/internal/agenttask"
 )
 
 // Version is the agent's version, sent at registration and in heartbeats.
@@ -21,11 +23,15 @@ const Version = "0.1.0"
 type Client struct {
 	base string
 	http *http.Client
+	// long serves long polls, which outlast the per-request timeout: their
+	// context bounds them instead.
+	long    *http.Client
+	timeout time.Duration
 }
 
 // NewClient returns a client of the server at base (http://host:port).
 func NewClient(base string, timeout time.Duration) *Client {
-	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: timeout}}
+	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: timeout}, long: &http.Client{}, timeout: timeout}
 }
 
 // HTTPError is a non-2xx answer, with the protocol's error body.
@@ -174,6 +180,45 @@ func (c *Client) Samples(ctx context.Context, cred string, ndjson []byte) (Inges
 	return a, c.post(ctx, "/api/v1/metrics/hosts", cred, "application/x-ndjson", ndjson, &a)
 }
 
+// PollTasks waits up to wait for the host's next task and claims it; none
+// (nil) when the wait ended without one (204).
+func (c *Client) PollTasks(ctx context.Context, cred string, wait time.Duration) ([]agenttask.Claimed, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait+c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/agents/tasks?max=1&wait="+wait.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "tesla-agent/"+Version)
+	req.Header.Set("Authorization", "Bearer "+cred)
+	resp, err := c.long.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("error reading the answer to GET /api/v1/agents/tasks: %w", err)
+	}
+	if resp.StatusCode == http.StatusNoContent {
+		return nil, nil
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, answerError(resp, raw)
+	}
+	var p agenttask.Poll
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("the answer to GET /api/v1/agents/tasks is not the expected JSON: %w", err)
+	}
+	return p.Tasks, nil
+}
+
+// ReportTask reports a task's progress or end.
+func (c *Client) ReportTask(ctx context.Context, cred string, id int64, rep agenttask.Report) (agenttask.ReportAnswer, error) {
+	var a agenttask.ReportAnswer
+	return a, c.postJSON(ctx, "/api/v1/agents/tasks/"+strconv.FormatInt(id, 10)+"/report", cred, rep, &a)
+}
+
 func (c *Client) postJSON(ctx context.Context, path, secret string, body, out any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -200,21 +245,7 @@ func (c *Client) post(ctx context.Context, path, secret, contentType string, bod
 		return fmt.Errorf("error reading the answer to POST %s: %w", path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		he := &HTTPError{Status: resp.StatusCode}
-		var eb struct {
-			Error   string `json:"error"`
-			Message string `json:"message"`
-			Field   string `json:"field"`
-		}
-		if json.Unmarshal(raw, &eb) == nil {
-			he.Message, he.Field = cmp.Or(eb.Error, eb.Message), eb.Field
-		} else {
-			he.Message = strings.TrimSpace(string(raw[:min(len(raw), 300)]))
-		}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			he.RetryAfter = time.Duration(s) * time.Second
-		}
-		return he
+		return answerError(resp, raw)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -222,4 +253,23 @@ func (c *Client) post(ctx context.Context, path, secret, contentType string, bod
 		}
 	}
 	return nil
+}
+
+// answerError reads a non-2xx answer's error body.
+func answerError(resp *http.Response, raw []byte) *HTTPError {
+	he := &HTTPError{Status: resp.StatusCode}
+	var eb struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	}
+	if json.Unmarshal(raw, &eb) == nil {
+		he.Message, he.Field = cmp.Or(eb.Error, eb.Message), eb.Field
+	} else {
+		he.Message = strings.TrimSpace(string(raw[:min(len(raw), 300)]))
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		he.RetryAfter = time.Duration(s) * time.Second
+	}
+	return he
 }

@@ -42,6 +42,11 @@ type Config struct {
 	Timeout time.Duration
 	// Paths are the /proc, /sys and /etc the host is read from.
 	Paths Paths
+	// ServicesRoot is where tasks install services (<root>/<service>/<version>,
+	// current, run/); empty: the agent takes no tasks.
+	ServicesRoot string
+	// TaskWait is how long one poll for tasks waits on the server (default 30s).
+	TaskWait time.Duration
 }
 
 // String prints the configuration without its secret.
@@ -50,8 +55,8 @@ func (c Config) String() string {
 	if c.EnrollToken != "" {
 		tok = "[redacted]"
 	}
-	return fmt.Sprintf("server=%s enroll_token=%s enroll_token_file=%s state_dir=%s hostname=%s sample_interval=%s heartbeat_interval=%s spool_max_bytes=%d",
-		c.Server, tok, c.EnrollTokenFile, c.StateDir, c.Hostname, c.SampleInterval, c.HeartbeatInterval, c.SpoolMaxBytes)
+	return fmt.Sprintf("server=%s enroll_token=%s enroll_token_file=%s state_dir=%s hostname=%s sample_interval=%s heartbeat_interval=%s spool_max_bytes=%d services_root=%s task_wait=%s",
+		c.Server, tok, c.EnrollTokenFile, c.StateDir, c.Hostname, c.SampleInterval, c.HeartbeatInterval, c.SpoolMaxBytes, c.ServicesRoot, c.TaskWait)
 }
 
 // Defaults.
@@ -60,11 +65,14 @@ const (
 	DefaultSampleInterval    = time.Minute
 	DefaultHeartbeatInterval = 15 * time.Second
 	DefaultSpoolMaxBytes     = 64 << 20
+	DefaultServicesRoot      = "/var/lib/tesla-agent/services"
+	DefaultTaskWait          = 30 * time.Second
 )
 
 // Usage is the agent's flag summary for `tesla help`.
 const Usage = `  agent --server URL [--enroll-token T | --enroll-token-file F] [--state-dir D] [--hostname H]
         [--sample-interval 60s] [--heartbeat-interval 15s] [--spool-max-bytes N]
+        [--services-root D] [--task-wait 30s]
                                     run the host agent (docs/agent.md)`
 
 // LoadConfig parses the agent's flags over its environment variables.
@@ -74,7 +82,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	env := func(name, def string) string { return cmp.Or(getenv(name), def) }
 	var c Config
 	var sample, beat, hw, timeout string
-	var spool string
+	var spool, taskWait string
 	fs.StringVar(&c.Server, "server", env("TESLA_AGENT_SERVER", ""), "the portal's URL (TESLA_AGENT_SERVER)")
 	fs.StringVar(&c.EnrollToken, "enroll-token", env("TESLA_AGENT_ENROLL_TOKEN", ""), "enrollment token (TESLA_AGENT_ENROLL_TOKEN)")
 	fs.StringVar(&c.EnrollTokenFile, "enroll-token-file", env("TESLA_AGENT_ENROLL_TOKEN_FILE", ""), "file holding the enrollment token (TESLA_AGENT_ENROLL_TOKEN_FILE)")
@@ -85,6 +93,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&hw, "hardware-interval", env("TESLA_AGENT_HARDWARE_INTERVAL", "5m"), "time between hardware error checks (TESLA_AGENT_HARDWARE_INTERVAL)")
 	fs.StringVar(&spool, "spool-max-bytes", env("TESLA_AGENT_SPOOL_MAX_BYTES", strconv.Itoa(DefaultSpoolMaxBytes)), "bound of the on-disk spool (TESLA_AGENT_SPOOL_MAX_BYTES)")
 	fs.StringVar(&timeout, "timeout", env("TESLA_AGENT_TIMEOUT", "30s"), "timeout of each request (TESLA_AGENT_TIMEOUT)")
+	fs.StringVar(&c.ServicesRoot, "services-root", env("TESLA_AGENT_SERVICES_ROOT", DefaultServicesRoot), "where tasks install services; \"\" takes no tasks (TESLA_AGENT_SERVICES_ROOT)")
+	fs.StringVar(&taskWait, "task-wait", env("TESLA_AGENT_TASK_WAIT", "30s"), "how long one poll for tasks waits (TESLA_AGENT_TASK_WAIT)")
 	fs.StringVar(&c.Paths.Proc, "proc", env("TESLA_AGENT_PROC", "/proc"), "procfs root (TESLA_AGENT_PROC)")
 	fs.StringVar(&c.Paths.Sys, "sys", env("TESLA_AGENT_SYS", "/sys"), "sysfs root (TESLA_AGENT_SYS)")
 	fs.StringVar(&c.Paths.Etc, "etc", env("TESLA_AGENT_ETC", "/etc"), "root of os-release (TESLA_AGENT_ETC)")
@@ -111,6 +121,10 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	c.HeartbeatInterval, c.HeartbeatIntervalSet = dur("heartbeat-interval", beat, DefaultHeartbeatInterval)
 	c.HardwareInterval, _ = dur("hardware-interval", hw, 5*time.Minute)
 	c.Timeout, _ = dur("timeout", timeout, 30*time.Second)
+	c.TaskWait, _ = dur("task-wait", taskWait, DefaultTaskWait)
+	if c.TaskWait > time.Minute {
+		errs = append(errs, fmt.Errorf("--task-wait: %s is over the server's bound of 1m", c.TaskWait))
+	}
 	n, err := strconv.ParseInt(spool, 10, 64)
 	switch {
 	case err != nil:

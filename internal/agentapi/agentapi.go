@@ -24,6 +24,13 @@
 // component list, so an agent follows inventory changes without registering
 // again. 401: the credential is gone (host retired or registered again).
 //
+// # GET /api/v1/agents/tasks and POST /api/v1/agents/tasks/{id}/report (host credential)
+//
+// The agents' task queue (Tasks, table agent_task): an agent long-polls its
+// host's queued tasks, which are claimed for it, and reports each task's
+// steps and end. The operation engine calls Tasks.Dispatch and Tasks.Wait.
+// docs/agent.md, "Tasks", has the protocol.
+//
 // Every error is {"error": "...", "field": "..."} with the field when one is at
 // fault.
 package agentapi
@@ -57,6 +64,8 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// SampleInterval is the time step of an agent's samples (default 60s).
 	SampleInterval time.Duration
+	// Tasks tunes the task queue (leases, long polls).
+	Tasks TasksConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -77,19 +86,35 @@ type Handler struct {
 	logger *slog.Logger
 	cfg    Config
 	mux    *http.ServeMux
+	// tasks is the task queue agents poll and report to.
+	tasks *Tasks
 }
 
-// NewHandler returns the handler of POST /api/v1/agents/register and POST
-// /api/v1/agents/heartbeat. It authenticates each request itself, through
-// auth.Identify, from the Authorization header only: agents have no sessions.
-func NewHandler(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) *Handler {
-	h := &Handler{pool: pool, tx: asyncPool{pool}, audit: audit.New(asyncPool{pool}, logger), logger: logger, cfg: cfg.withDefaults(), mux: http.NewServeMux()}
+// NewHandler returns the handler of POST /api/v1/agents/register, POST
+// /api/v1/agents/heartbeat, GET /api/v1/agents/tasks and POST
+// /api/v1/agents/tasks/{id}/report. It authenticates each request itself,
+// through auth.Identify, from the Authorization header only: agents have no
+// sessions. tasks is the replica's task queue (nil: one of its own, which
+// polls the database instead of hearing notifications).
+func NewHandler(pool *pgxpool.Pool, logger *slog.Logger, cfg Config, tasks *Tasks) *Handler {
+	if tasks == nil {
+		tasks = NewTasks(pool, nil, logger, cfg.Tasks)
+	}
+	h := &Handler{pool: pool, tx: asyncPool{pool}, audit: audit.New(asyncPool{pool}, logger), logger: logger, cfg: cfg.withDefaults(),
+		mux: http.NewServeMux(), tasks: tasks}
 	h.mux.HandleFunc("POST /api/v1/agents/register", h.register)
 	h.mux.HandleFunc("POST /api/v1/agents/heartbeat", h.heartbeat)
+	h.mux.HandleFunc("GET /api/v1/agents/tasks", h.pollTasks)
+	h.mux.HandleFunc("POST /api/v1/agents/tasks/{id}/report", h.reportTask)
 	h.mux.HandleFunc("/api/v1/agents/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/v1/agents/register" || r.URL.Path == "/api/v1/agents/heartbeat" {
 			w.Header().Set("Allow", http.MethodPost)
 			writeError(w, http.StatusMethodNotAllowed, "use POST", "")
+			return
+		}
+		if r.URL.Path == "/api/v1/agents/tasks" {
+			w.Header().Set("Allow", http.MethodGet)
+			writeError(w, http.StatusMethodNotAllowed, "use GET", "")
 			return
 		}
 		writeError(w, http.StatusNotFound, "no such agent endpoint: "+r.Method+" "+r.URL.Path, "")

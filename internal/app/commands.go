@@ -81,6 +81,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go svc.Events.Run(bg)
+	go svc.AgentTasks.Run(bg)
 	if cfg.Scheduler {
 		sched, err := jobs.NewScheduler(pool, logger, cfg.Replica, svc.Jobs...)
 		if err != nil {

@@ -105,6 +105,9 @@ type Services struct {
 	Budgets *budget.Service
 	// Health serves the stored health scores and rankings.
 	Health *health.Service
+	// AgentTasks is the agents' task queue: the operation engine dispatches
+	// and waits on it; Run it beside Events.
+	AgentTasks *agentapi.Tasks
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -118,7 +121,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	apiLog := audit.New(api, logger)
 	js := jobs.Default(pool, cfg.Jobs)
 	events := notify.NewListener(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
-		auth.CredentialsChannel, anomaly.ChannelAnomaly, budget.ChannelBudgetAlert)
+		auth.CredentialsChannel, anomaly.ChannelAnomaly, budget.ChannelBudgetAlert, agentapi.TaskChannel, agentapi.TaskQueuedChannel)
 	inv := inventory.NewService(api, apiLog)
 	wm := watermark.NewService(api, events, logger)
 	clus := clustering.NewService(api, apiLog, cfg.Jobs.Clustering)
@@ -150,6 +153,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Cost:         cost.NewService(api, apiLog, cfg.Jobs.Cost),
 		Budgets:      budget.NewService(api, apiLog, cfg.Jobs.Cost.WithDefaults().Currency),
 		Health:       health.NewService(api),
+		AgentTasks:   agentapi.NewTasks(pool, events, logger, cfg.Agent.Tasks),
 		Leaderboards: leaderboard.NewService(api, cfg.Jobs.LeaderboardConfig()),
 		api:          api,
 
@@ -199,7 +203,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 	mux.Handle("GET /api/v1/bills.csv", s.authenticate(svc.Cost.CSVHandler(logger), auth.SurfaceGraphQL))
 	// The host agent protocol: registration (enrollment tokens) and heartbeats
 	// (host credentials); the handler authenticates through auth.Identify itself.
-	mux.Handle("/api/v1/agents/", agentapi.NewHandler(pool, logger, cfg.Agent))
+	mux.Handle("/api/v1/agents/", agentapi.NewHandler(pool, logger, cfg.Agent, svc.AgentTasks))
 	mux.HandleFunc("POST /api/v1/session", s.signIn)
 	mux.HandleFunc("GET /api/v1/session", s.sessionInfo)
 	mux.HandleFunc("DELETE /api/v1/session", s.signOut)

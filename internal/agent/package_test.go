@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/internal/agenttask"
+)
+
+type entry struct {
+	name, link string
+	typ        byte
+}
+
+func archive(t *testing.T, entries ...entry) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: 0o4755}
+		if e.typ == tar.TypeReg {
+			h.Size = 2
+		}
+		require.NoError(t, tw.WriteHeader(h))
+		if e.typ == tar.TypeReg {
+			_, err := tw.Write([]byte("ok"))
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, tw.Close())
+	return &buf
+}
+
+func TestUnpackRefusesWhatLeavesTheDirectory(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		entries []entry
+		refused string
+	}{
+		"climbing name":        {[]entry{{name: "a/../../x", typ: tar.TypeReg}}, "leaves the version directory"},
+		"absolute name":        {[]entry{{name: "/etc/x", typ: tar.TypeReg}}, "is absolute"},
+		"absolute link":        {[]entry{{name: "l", link: "/etc/passwd", typ: tar.TypeSymlink}}, "absolute path"},
+		"link climbing out":    {[]entry{{name: "d/l", link: "../../x", typ: tar.TypeSymlink}}, "leaves the version directory"},
+		"hard link":            {[]entry{{name: "f", typ: tar.TypeReg}, {name: "h", link: "f", typ: tar.TypeLink}}, "not a file, directory or symbolic link"},
+		"device":               {[]entry{{name: "dev", typ: tar.TypeChar}}, "not a file, directory or symbolic link"},
+		"fine, with a link in": {[]entry{{name: "./bin/", typ: tar.TypeDir}, {name: "bin/app", typ: tar.TypeReg}, {name: "app", link: "bin/app", typ: tar.TypeSymlink}}, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			n, err := unpackTar(archive(t, tc.entries...), dir)
+			if tc.refused == "" {
+				require.NoError(t, err)
+				require.Equal(t, 3, n)
+				b, err := os.ReadFile(filepath.Join(dir, "app"))
+				require.NoError(t, err)
+				require.Equal(t, "ok", string(b))
+				fi, err := os.Stat(filepath.Join(dir, "bin", "app"))
+				require.NoError(t, err)
+				require.Equal(t, os.FileMode(0o755), fi.Mode()&(os.ModePerm|os.ModeSetuid), "set-id bits are dropped")
+				return
+			}
+			require.ErrorContains(t, err, tc.refused)
+		})
+	}
+}
+
+func TestConfigAndCurrentLinkStayInside(t *testing.T) {
+	t.Parallel()
+	l := Layout{Root: t.TempDir()}
+	v1 := l.versionDir("svc", "v1")
+	require.NoError(t, os.MkdirAll(v1, 0o755))
+	outside := t.TempDir()
+	require.NoError(t, os.Symlink(outside, filepath.Join(v1, "out")))
+	_, err := l.writeConfig("svc", "v1", []agenttask.File{{Path: "out/x.conf", Content: "x"}})
+	require.ErrorContains(t, err, "outside the version directory")
+	require.NoFileExists(t, filepath.Join(outside, "x.conf"))
+	out, err := l.writeConfig("svc", "v1", []agenttask.File{{Path: "conf/a.conf", Content: "a=1", Mode: 0o600}})
+	require.NoError(t, err)
+	require.Contains(t, out, "conf/a.conf")
+	fi, err := os.Stat(filepath.Join(v1, "conf", "a.conf"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	require.Equal(t, "", l.Current("svc"))
+	require.NoError(t, l.switchCurrent("svc", "v1"))
+	require.Equal(t, "v1", l.Current("svc"))
+	require.NoError(t, os.MkdirAll(l.versionDir("svc", "v2"), 0o755))
+	require.NoError(t, l.switchCurrent("svc", "v2"))
+	require.Equal(t, "v2", l.Current("svc"))
+	left, _ := filepath.Glob(filepath.Join(l.serviceDir("svc"), ".current-*"))
+	require.Empty(t, left, "no temporary link is left behind")
+}
+
+func TestGitSourceIsClonedAtItsRefOnce(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git binary")
+	}
+	repo := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.email=t@example", "-c", "user.name=t", "-c", "commit.gpgsign=false"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	git("init", "--quiet")
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "VERSION"), []byte("v1\n"), 0o644))
+	git("add", "VERSION")
+	git("commit", "--quiet", "-m", "v1")
+	git("tag", "v1")
+	require.NoError(t, os.WriteFile(filepath.Join(repo, "VERSION"), []byte("v2\n"), 0o644))
+	git("commit", "--quiet", "-am", "v2")
+
+	l := Layout{Root: t.TempDir()}
+	spec := agenttask.Spec{Action: agenttask.ActionDeploy, Service: "svc", Version: "1.0",
+		Source:  &agenttask.Source{Kind: agenttask.SourceGit, Location: repo, Ref: "v1"},
+		Process: &agenttask.Process{Command: []string{"true"}}}
+	require.NoError(t, spec.Validate())
+	skipped, out, err := l.ensurePackage(context.Background(), nil, spec)
+	require.NoError(t, err)
+	require.False(t, skipped)
+	require.Contains(t, out, "at v1 (commit ")
+	b, err := os.ReadFile(filepath.Join(l.versionDir("svc", "1.0"), "VERSION"))
+	require.NoError(t, err)
+	require.Equal(t, "v1\n", string(b), "the tag, not the branch's head")
+	skipped, _, err = l.ensurePackage(context.Background(), nil, spec)
+	require.NoError(t, err)
+	require.True(t, skipped, "the same ref is not cloned again")
+	spec.Source.Ref = "HEAD"
+	_, _, err = l.ensurePackage(context.Background(), nil, spec)
+	require.ErrorContains(t, err, "already holds another package")
+}
