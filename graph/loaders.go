@@ -14,6 +14,7 @@ import (
 	"github.com/teslaops/tesla/internal/hardware"
 	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/stack"
 	"github.com/teslaops/tesla/internal/page"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
@@ -47,6 +48,10 @@ type Loaders struct {
 	StackVersion           *dataloadgen.Loader[int64, *inventory.StackVersion]
 	VersionsByStack        *dataloadgen.Loader[int64, []*inventory.StackVersion]
 	Packages               *dataloadgen.Loader[int64, []*inventory.ServicePackage]
+	// TypedPackage and TypedVersion are packages and stack versions read by
+	// internal/stack, with their typed metadata.
+	TypedPackage *dataloadgen.Loader[int64, *stack.Package]
+	TypedVersion *dataloadgen.Loader[int64, *stack.Version]
 
 	Threshold *dataloadgen.Loader[int64, float64]
 
@@ -167,6 +172,8 @@ func NewLoaders(r *Resolver) *Loaders {
 		StackVersion:           dataloadgen.NewMappedLoader(inv.StackVersionsByIDs, o),
 		VersionsByStack:        dataloadgen.NewMappedLoader(grouped(inv.VersionsByStack), o),
 		Packages:               dataloadgen.NewMappedLoader(grouped(inv.PackagesByStackVersion), o),
+		TypedPackage:           dataloadgen.NewMappedLoader(r.Stacks.PackagesByIDs, o),
+		TypedVersion:           dataloadgen.NewMappedLoader(r.Stacks.VersionsByIDs, o),
 		Threshold:              dataloadgen.NewMappedLoader(r.Watermark.ClusterThresholds, o),
 		Job:                    dataloadgen.NewMappedLoader(r.Workload.JobsByIDs, o),
 		JobFindings:            dataloadgen.NewMappedLoader(grouped(r.Workload.FindingsOfJobs), o),

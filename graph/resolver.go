@@ -25,6 +25,7 @@ import (
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/platform"
+	"github.com/teslaops/tesla/internal/stack"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
@@ -64,6 +65,8 @@ type Resolver struct {
 	Budgets *budget.Service
 	// Health serves stored health scores, their history and rankings.
 	Health *health.Service
+	// Stacks registers service packages and stack versions and reads them typed.
+	Stacks *stack.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

@@ -588,6 +588,10 @@ func (r *Resolver) Platform() generated.PlatformResolver { return &platformResol
 
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) ServicePackage() generated.ServicePackageResolver {
+	return &servicePackageResolver{r}
+}
+
 func (r *Resolver) Stack() generated.StackResolver { return &stackResolver{r} }
 
 func (r *Resolver) StackVersion() generated.StackVersionResolver { return &stackVersionResolver{r} }
@@ -595,16 +599,17 @@ func (r *Resolver) StackVersion() generated.StackVersionResolver { return &stack
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
-	apiTokenResolver     struct{ *Resolver }
-	auditEntryResolver   struct{ *Resolver }
-	bUResolver           struct{ *Resolver }
-	clusterResolver      struct{ *Resolver }
-	hostResolver         struct{ *Resolver }
-	mutationResolver     struct{ *Resolver }
-	personResolver       struct{ *Resolver }
-	platformResolver     struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	stackResolver        struct{ *Resolver }
-	stackVersionResolver struct{ *Resolver }
-	subscriptionResolver struct{ *Resolver }
+	apiTokenResolver       struct{ *Resolver }
+	auditEntryResolver     struct{ *Resolver }
+	bUResolver             struct{ *Resolver }
+	clusterResolver        struct{ *Resolver }
+	hostResolver           struct{ *Resolver }
+	mutationResolver       struct{ *Resolver }
+	personResolver         struct{ *Resolver }
+	platformResolver       struct{ *Resolver }
+	queryResolver          struct{ *Resolver }
+	servicePackageResolver struct{ *Resolver }
+	stackResolver          struct{ *Resolver }
+	stackVersionResolver   struct{ *Resolver }
+	subscriptionResolver   struct{ *Resolver }
 )

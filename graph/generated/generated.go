@@ -59,6 +59,7 @@ type ResolverRoot interface {
 	RepairTicketEvent() RepairTicketEventResolver
 	ReplacementCandidate() ReplacementCandidateResolver
 	SchedulerJob() SchedulerJobResolver
+	ServicePackage() ServicePackageResolver
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
 	Subscription() SubscriptionResolver
@@ -433,6 +434,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	CreateStackVersionPayload struct {
+		StackVersion func(childComplexity int) int
+		UserErrors   func(childComplexity int) int
+	}
+
 	Dataset struct {
 		Facets    func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -507,6 +513,12 @@ type ComplexityRoot struct {
 	HardwareFaultEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	HealthCheck struct {
+		Kind    func(childComplexity int) int
+		Target  func(childComplexity int) int
+		Timeout func(childComplexity int) int
 	}
 
 	HealthComponent struct {
@@ -938,6 +950,7 @@ type ComplexityRoot struct {
 		CreateCluster          func(childComplexity int, input model.CreateClusterInput) int
 		CreateEnrollmentToken  func(childComplexity int, input model.CreateEnrollmentTokenInput) int
 		CreatePerson           func(childComplexity int, input model.CreatePersonInput) int
+		CreateStackVersion     func(childComplexity int, input model.CreateStackVersionInput) int
 		DeactivateBu           func(childComplexity int, input model.DeactivateBUInput) int
 		DeactivatePerson       func(childComplexity int, input model.DeactivatePersonInput) int
 		DeleteBudget           func(childComplexity int, input model.DeleteBudgetInput) int
@@ -946,6 +959,7 @@ type ComplexityRoot struct {
 		MoveHosts              func(childComplexity int, input model.MoveHostsInput) int
 		OpenRepairTicket       func(childComplexity int, input model.OpenRepairTicketInput) int
 		RegisterHosts          func(childComplexity int, input model.RegisterHostsInput) int
+		RegisterServicePackage func(childComplexity int, input model.RegisterServicePackageInput) int
 		ReportHardwareFault    func(childComplexity int, input model.ReportHardwareFaultInput) int
 		RetireCluster          func(childComplexity int, input model.RetireClusterInput) int
 		RetireHosts            func(childComplexity int, input model.RetireHostsInput) int
@@ -963,6 +977,17 @@ type ComplexityRoot struct {
 		UpdatePerson           func(childComplexity int, input model.UpdatePersonInput) int
 		UpsertBudget           func(childComplexity int, input model.UpsertBudgetInput) int
 		UpsertRateCard         func(childComplexity int, input model.UpsertRateCardInput) int
+	}
+
+	PackageDependency struct {
+		Constraint func(childComplexity int) int
+		Service    func(childComplexity int) int
+	}
+
+	PackageSourceInfo struct {
+		Kind func(childComplexity int) int
+		Ref  func(childComplexity int) int
+		URI  func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -1073,6 +1098,7 @@ type ComplexityRoot struct {
 		RateCards           func(childComplexity int) int
 		RepairTickets       func(childComplexity int, filter *model.RepairTicketFilter, first *int, after *string) int
 		SchedulerJobs       func(childComplexity int) int
+		ServicePackages     func(childComplexity int, service *string, first *int, after *string, last *int, before *string) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
 		WatermarkThresholds func(childComplexity int) int
 		WorstJobs           func(childComplexity int, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) int
@@ -1156,6 +1182,11 @@ type ComplexityRoot struct {
 		Created    func(childComplexity int) int
 		Hosts      func(childComplexity int) int
 		Updated    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	RegisterServicePackagePayload struct {
+		Package    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -1272,14 +1303,35 @@ type ComplexityRoot struct {
 	}
 
 	ServicePackage struct {
-		Checksum   func(childComplexity int) int
-		DependsOn  func(childComplexity int) int
-		ID         func(childComplexity int) int
-		Operations func(childComplexity int) int
-		Service    func(childComplexity int) int
-		SourceKind func(childComplexity int) int
-		SourceURI  func(childComplexity int) int
-		Version    func(childComplexity int) int
+		Build         func(childComplexity int) int
+		Checksum      func(childComplexity int) int
+		Dependencies  func(childComplexity int) int
+		DependsOn     func(childComplexity int) int
+		HealthCheck   func(childComplexity int) int
+		ID            func(childComplexity int) int
+		MaxRestarts   func(childComplexity int) int
+		Operations    func(childComplexity int) int
+		RegisteredAt  func(childComplexity int) int
+		RestartPolicy func(childComplexity int) int
+		Service       func(childComplexity int) int
+		Source        func(childComplexity int) int
+		SourceKind    func(childComplexity int) int
+		SourceURI     func(childComplexity int) int
+		StartOrder    func(childComplexity int) int
+		StopOrder     func(childComplexity int) int
+		Version       func(childComplexity int) int
+	}
+
+	ServicePackageConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ServicePackageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	SetHostStatePayload struct {
@@ -1316,14 +1368,37 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	StackGraph struct {
+		Edges func(childComplexity int) int
+		Nodes func(childComplexity int) int
+	}
+
+	StackGraphEdge struct {
+		Constraint func(childComplexity int) int
+		From       func(childComplexity int) int
+		Missing    func(childComplexity int) int
+		Satisfied  func(childComplexity int) int
+		To         func(childComplexity int) int
+	}
+
+	StackGraphNode struct {
+		Package  func(childComplexity int) int
+		Position func(childComplexity int) int
+		Service  func(childComplexity int) int
+		Version  func(childComplexity int) int
+	}
+
 	StackVersion struct {
-		Clusters   func(childComplexity int) int
-		ID         func(childComplexity int) int
-		Notes      func(childComplexity int) int
-		Packages   func(childComplexity int) int
-		ReleasedAt func(childComplexity int) int
-		Stack      func(childComplexity int) int
-		Version    func(childComplexity int) int
+		Clusters        func(childComplexity int) int
+		DependencyGraph func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Notes           func(childComplexity int) int
+		Packages        func(childComplexity int) int
+		Partial         func(childComplexity int) int
+		ReleasedAt      func(childComplexity int) int
+		Stack           func(childComplexity int) int
+		StartOrder      func(childComplexity int) int
+		Version         func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -1570,6 +1645,8 @@ type MutationResolver interface {
 	RetireHosts(ctx context.Context, input model.RetireHostsInput) (*model.HostsPayload, error)
 	ImportInventory(ctx context.Context, input model.ImportInventoryInput) (*model.ImportInventoryPayload, error)
 	CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error)
+	RegisterServicePackage(ctx context.Context, input model.RegisterServicePackageInput) (*model.RegisterServicePackagePayload, error)
+	CreateStackVersion(ctx context.Context, input model.CreateStackVersionInput) (*model.CreateStackVersionPayload, error)
 	UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error)
 	DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
@@ -1624,6 +1701,7 @@ type QueryResolver interface {
 	Platform(ctx context.Context) (*model.Platform, error)
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
+	ServicePackages(ctx context.Context, service *string, first *int, after *string, last *int, before *string) (*model.ServicePackageConnection, error)
 	Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error)
 	BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error)
 	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
@@ -1684,6 +1762,17 @@ type ReplacementCandidateResolver interface {
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
 }
+type ServicePackageResolver interface {
+	Build(ctx context.Context, obj *model.ServicePackage) (string, error)
+	Source(ctx context.Context, obj *model.ServicePackage) (*model.PackageSourceInfo, error)
+	Dependencies(ctx context.Context, obj *model.ServicePackage) ([]*model.PackageDependency, error)
+	StartOrder(ctx context.Context, obj *model.ServicePackage) (int, error)
+	StopOrder(ctx context.Context, obj *model.ServicePackage) (int, error)
+	HealthCheck(ctx context.Context, obj *model.ServicePackage) (*model.HealthCheck, error)
+	RestartPolicy(ctx context.Context, obj *model.ServicePackage) (model.RestartPolicy, error)
+	MaxRestarts(ctx context.Context, obj *model.ServicePackage) (int, error)
+	RegisteredAt(ctx context.Context, obj *model.ServicePackage) (*time.Time, error)
+}
 type StackResolver interface {
 	Versions(ctx context.Context, obj *model.Stack) ([]*model.StackVersion, error)
 }
@@ -1692,6 +1781,9 @@ type StackVersionResolver interface {
 
 	Packages(ctx context.Context, obj *model.StackVersion) ([]*model.ServicePackage, error)
 	Clusters(ctx context.Context, obj *model.StackVersion) ([]*model.Cluster, error)
+	Partial(ctx context.Context, obj *model.StackVersion) (bool, error)
+	DependencyGraph(ctx context.Context, obj *model.StackVersion) (*model.StackGraph, error)
+	StartOrder(ctx context.Context, obj *model.StackVersion) ([]string, error)
 }
 type SubscriptionResolver interface {
 	HostStateChanged(ctx context.Context, clusterID *string) (<-chan *model.Host, error)
@@ -3247,6 +3339,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateEnrollmentTokenPayload.UserErrors(childComplexity), true
 
+	case "CreateStackVersionPayload.stackVersion":
+		if e.ComplexityRoot.CreateStackVersionPayload.StackVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateStackVersionPayload.StackVersion(childComplexity), true
+	case "CreateStackVersionPayload.userErrors":
+		if e.ComplexityRoot.CreateStackVersionPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateStackVersionPayload.UserErrors(childComplexity), true
+
 	case "Dataset.facets":
 		if e.ComplexityRoot.Dataset.Facets == nil {
 			break
@@ -3520,6 +3625,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HardwareFaultEdge.Node(childComplexity), true
+
+	case "HealthCheck.kind":
+		if e.ComplexityRoot.HealthCheck.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthCheck.Kind(childComplexity), true
+	case "HealthCheck.target":
+		if e.ComplexityRoot.HealthCheck.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthCheck.Target(childComplexity), true
+	case "HealthCheck.timeout":
+		if e.ComplexityRoot.HealthCheck.Timeout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealthCheck.Timeout(childComplexity), true
 
 	case "HealthComponent.lostPoints":
 		if e.ComplexityRoot.HealthComponent.LostPoints == nil {
@@ -5387,6 +5511,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreatePerson(childComplexity, args["input"].(model.CreatePersonInput)), true
+	case "Mutation.createStackVersion":
+		if e.ComplexityRoot.Mutation.CreateStackVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createStackVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateStackVersion(childComplexity, args["input"].(model.CreateStackVersionInput)), true
 	case "Mutation.deactivateBU":
 		if e.ComplexityRoot.Mutation.DeactivateBu == nil {
 			break
@@ -5475,6 +5610,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterHosts(childComplexity, args["input"].(model.RegisterHostsInput)), true
+	case "Mutation.registerServicePackage":
+		if e.ComplexityRoot.Mutation.RegisterServicePackage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerServicePackage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterServicePackage(childComplexity, args["input"].(model.RegisterServicePackageInput)), true
 	case "Mutation.reportHardwareFault":
 		if e.ComplexityRoot.Mutation.ReportHardwareFault == nil {
 			break
@@ -5657,6 +5803,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpsertRateCard(childComplexity, args["input"].(model.UpsertRateCardInput)), true
+
+	case "PackageDependency.constraint":
+		if e.ComplexityRoot.PackageDependency.Constraint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackageDependency.Constraint(childComplexity), true
+	case "PackageDependency.service":
+		if e.ComplexityRoot.PackageDependency.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackageDependency.Service(childComplexity), true
+
+	case "PackageSourceInfo.kind":
+		if e.ComplexityRoot.PackageSourceInfo.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackageSourceInfo.Kind(childComplexity), true
+	case "PackageSourceInfo.ref":
+		if e.ComplexityRoot.PackageSourceInfo.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackageSourceInfo.Ref(childComplexity), true
+	case "PackageSourceInfo.uri":
+		if e.ComplexityRoot.PackageSourceInfo.URI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PackageSourceInfo.URI(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -6375,6 +6553,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SchedulerJobs(childComplexity), true
+	case "Query.servicePackages":
+		if e.ComplexityRoot.Query.ServicePackages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_servicePackages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServicePackages(childComplexity, args["service"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.stacks":
 		if e.ComplexityRoot.Query.Stacks == nil {
 			break
@@ -6746,6 +6935,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RegisterHostsPayload.UserErrors(childComplexity), true
+
+	case "RegisterServicePackagePayload.package":
+		if e.ComplexityRoot.RegisterServicePackagePayload.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterServicePackagePayload.Package(childComplexity), true
+	case "RegisterServicePackagePayload.userErrors":
+		if e.ComplexityRoot.RegisterServicePackagePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterServicePackagePayload.UserErrors(childComplexity), true
 
 	case "ReliabilityGroup.faults":
 		if e.ComplexityRoot.ReliabilityGroup.Faults == nil {
@@ -7203,36 +7405,78 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScrapeStatus.URL(childComplexity), true
 
+	case "ServicePackage.build":
+		if e.ComplexityRoot.ServicePackage.Build == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.Build(childComplexity), true
 	case "ServicePackage.checksum":
 		if e.ComplexityRoot.ServicePackage.Checksum == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ServicePackage.Checksum(childComplexity), true
+	case "ServicePackage.dependencies":
+		if e.ComplexityRoot.ServicePackage.Dependencies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.Dependencies(childComplexity), true
 	case "ServicePackage.dependsOn":
 		if e.ComplexityRoot.ServicePackage.DependsOn == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ServicePackage.DependsOn(childComplexity), true
+	case "ServicePackage.healthCheck":
+		if e.ComplexityRoot.ServicePackage.HealthCheck == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.HealthCheck(childComplexity), true
 	case "ServicePackage.id":
 		if e.ComplexityRoot.ServicePackage.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ServicePackage.ID(childComplexity), true
+	case "ServicePackage.maxRestarts":
+		if e.ComplexityRoot.ServicePackage.MaxRestarts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.MaxRestarts(childComplexity), true
 	case "ServicePackage.operations":
 		if e.ComplexityRoot.ServicePackage.Operations == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ServicePackage.Operations(childComplexity), true
+	case "ServicePackage.registeredAt":
+		if e.ComplexityRoot.ServicePackage.RegisteredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.RegisteredAt(childComplexity), true
+	case "ServicePackage.restartPolicy":
+		if e.ComplexityRoot.ServicePackage.RestartPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.RestartPolicy(childComplexity), true
 	case "ServicePackage.service":
 		if e.ComplexityRoot.ServicePackage.Service == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ServicePackage.Service(childComplexity), true
+	case "ServicePackage.source":
+		if e.ComplexityRoot.ServicePackage.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.Source(childComplexity), true
 	case "ServicePackage.sourceKind":
 		if e.ComplexityRoot.ServicePackage.SourceKind == nil {
 			break
@@ -7245,12 +7489,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServicePackage.SourceURI(childComplexity), true
+	case "ServicePackage.startOrder":
+		if e.ComplexityRoot.ServicePackage.StartOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.StartOrder(childComplexity), true
+	case "ServicePackage.stopOrder":
+		if e.ComplexityRoot.ServicePackage.StopOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackage.StopOrder(childComplexity), true
 	case "ServicePackage.version":
 		if e.ComplexityRoot.ServicePackage.Version == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ServicePackage.Version(childComplexity), true
+
+	case "ServicePackageConnection.edges":
+		if e.ComplexityRoot.ServicePackageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageConnection.Edges(childComplexity), true
+	case "ServicePackageConnection.nodes":
+		if e.ComplexityRoot.ServicePackageConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageConnection.Nodes(childComplexity), true
+	case "ServicePackageConnection.pageInfo":
+		if e.ComplexityRoot.ServicePackageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageConnection.PageInfo(childComplexity), true
+	case "ServicePackageConnection.totalCount":
+		if e.ComplexityRoot.ServicePackageConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageConnection.TotalCount(childComplexity), true
+
+	case "ServicePackageEdge.cursor":
+		if e.ComplexityRoot.ServicePackageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageEdge.Cursor(childComplexity), true
+	case "ServicePackageEdge.node":
+		if e.ComplexityRoot.ServicePackageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServicePackageEdge.Node(childComplexity), true
 
 	case "SetHostStatePayload.host":
 		if e.ComplexityRoot.SetHostStatePayload.Host == nil {
@@ -7354,12 +7648,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StackEdge.Node(childComplexity), true
 
+	case "StackGraph.edges":
+		if e.ComplexityRoot.StackGraph.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraph.Edges(childComplexity), true
+	case "StackGraph.nodes":
+		if e.ComplexityRoot.StackGraph.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraph.Nodes(childComplexity), true
+
+	case "StackGraphEdge.constraint":
+		if e.ComplexityRoot.StackGraphEdge.Constraint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphEdge.Constraint(childComplexity), true
+	case "StackGraphEdge.from":
+		if e.ComplexityRoot.StackGraphEdge.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphEdge.From(childComplexity), true
+	case "StackGraphEdge.missing":
+		if e.ComplexityRoot.StackGraphEdge.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphEdge.Missing(childComplexity), true
+	case "StackGraphEdge.satisfied":
+		if e.ComplexityRoot.StackGraphEdge.Satisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphEdge.Satisfied(childComplexity), true
+	case "StackGraphEdge.to":
+		if e.ComplexityRoot.StackGraphEdge.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphEdge.To(childComplexity), true
+
+	case "StackGraphNode.package":
+		if e.ComplexityRoot.StackGraphNode.Package == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphNode.Package(childComplexity), true
+	case "StackGraphNode.position":
+		if e.ComplexityRoot.StackGraphNode.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphNode.Position(childComplexity), true
+	case "StackGraphNode.service":
+		if e.ComplexityRoot.StackGraphNode.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphNode.Service(childComplexity), true
+	case "StackGraphNode.version":
+		if e.ComplexityRoot.StackGraphNode.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackGraphNode.Version(childComplexity), true
+
 	case "StackVersion.clusters":
 		if e.ComplexityRoot.StackVersion.Clusters == nil {
 			break
 		}
 
 		return e.ComplexityRoot.StackVersion.Clusters(childComplexity), true
+	case "StackVersion.dependencyGraph":
+		if e.ComplexityRoot.StackVersion.DependencyGraph == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackVersion.DependencyGraph(childComplexity), true
 	case "StackVersion.id":
 		if e.ComplexityRoot.StackVersion.ID == nil {
 			break
@@ -7378,6 +7747,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StackVersion.Packages(childComplexity), true
+	case "StackVersion.partial":
+		if e.ComplexityRoot.StackVersion.Partial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackVersion.Partial(childComplexity), true
 	case "StackVersion.releasedAt":
 		if e.ComplexityRoot.StackVersion.ReleasedAt == nil {
 			break
@@ -7390,6 +7765,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StackVersion.Stack(childComplexity), true
+	case "StackVersion.startOrder":
+		if e.ComplexityRoot.StackVersion.StartOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StackVersion.StartOrder(childComplexity), true
 	case "StackVersion.version":
 		if e.ComplexityRoot.StackVersion.Version == nil {
 			break
@@ -7842,11 +8223,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateClusterInput", ec.unmarshalInputCreateClusterInput),
 			graphql.NewInputUnmarshaler("CreateEnrollmentTokenInput", ec.unmarshalInputCreateEnrollmentTokenInput),
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
+			graphql.NewInputUnmarshaler("CreateStackVersionInput", ec.unmarshalInputCreateStackVersionInput),
 			graphql.NewInputUnmarshaler("DeactivateBUInput", ec.unmarshalInputDeactivateBUInput),
 			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
 			graphql.NewInputUnmarshaler("DeleteBudgetInput", ec.unmarshalInputDeleteBudgetInput),
 			graphql.NewInputUnmarshaler("DeleteRateCardInput", ec.unmarshalInputDeleteRateCardInput),
 			graphql.NewInputUnmarshaler("HardwareFaultFilter", ec.unmarshalInputHardwareFaultFilter),
+			graphql.NewInputUnmarshaler("HealthCheckInput", ec.unmarshalInputHealthCheckInput),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
 			graphql.NewInputUnmarshaler("HostOrder", ec.unmarshalInputHostOrder),
 			graphql.NewInputUnmarshaler("HostSpecInput", ec.unmarshalInputHostSpecInput),
@@ -7856,10 +8239,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MachineClusteringFilter", ec.unmarshalInputMachineClusteringFilter),
 			graphql.NewInputUnmarshaler("MoveHostsInput", ec.unmarshalInputMoveHostsInput),
 			graphql.NewInputUnmarshaler("OpenRepairTicketInput", ec.unmarshalInputOpenRepairTicketInput),
+			graphql.NewInputUnmarshaler("PackageDependencyInput", ec.unmarshalInputPackageDependencyInput),
+			graphql.NewInputUnmarshaler("PackageOperationInput", ec.unmarshalInputPackageOperationInput),
+			graphql.NewInputUnmarshaler("PackageRefInput", ec.unmarshalInputPackageRefInput),
+			graphql.NewInputUnmarshaler("PackageSourceInput", ec.unmarshalInputPackageSourceInput),
+			graphql.NewInputUnmarshaler("PackageVersionInfoInput", ec.unmarshalInputPackageVersionInfoInput),
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 			graphql.NewInputUnmarshaler("RegisterHostsInput", ec.unmarshalInputRegisterHostsInput),
+			graphql.NewInputUnmarshaler("RegisterServicePackageInput", ec.unmarshalInputRegisterServicePackageInput),
 			graphql.NewInputUnmarshaler("RepairTicketFilter", ec.unmarshalInputRepairTicketFilter),
 			graphql.NewInputUnmarshaler("ReportHardwareFaultInput", ec.unmarshalInputReportHardwareFaultInput),
+			graphql.NewInputUnmarshaler("RestartInput", ec.unmarshalInputRestartInput),
 			graphql.NewInputUnmarshaler("RetireClusterInput", ec.unmarshalInputRetireClusterInput),
 			graphql.NewInputUnmarshaler("RetireHostsInput", ec.unmarshalInputRetireHostsInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
@@ -8261,6 +8651,189 @@ type HostAgent {
   registeredAt: Time!
   "The agent's last heartbeat (samples move Host.lastHeartbeat too, this only the agent's own beats)."
   lastHeartbeat: Time
+}
+`, BuiltIn: false},
+	{Name: "../schema/aquila.graphqls", Input: `# Aquila: stacks and service packages (internal/stack, docs/stacks.md).
+# A package's version information (what is installed) is kept apart from its
+# dependency and operation information (how it is placed among the others and
+# run); both are typed. Registration and stack versions need OPERATOR or ADMIN
+# and are audited.
+
+"Where a package is fetched from: a URL (RPM, TAR, OBJECT_STORE) or a git repository and ref (GIT)."
+type PackageSourceInfo {
+  kind: PackageSource!
+  uri: String!
+  "The git ref (tag, branch or commit) of a GIT source."
+  ref: String
+}
+
+"One depends-on of a package: a service and the versions of it that will do (e.g. \">=3.4, <4\", \"^1.4\", \"*\")."
+type PackageDependency {
+  service: String!
+  constraint: String!
+}
+
+enum HealthCheckKind {
+  HTTP
+  TCP
+  COMMAND
+}
+
+"How to tell that a started service is healthy: an HTTP GET answering 2xx, a TCP connect, or a command exiting 0."
+type HealthCheck {
+  kind: HealthCheckKind!
+  target: String!
+  timeout: Duration!
+}
+
+enum RestartPolicy {
+  ALWAYS
+  ON_FAILURE
+  NEVER
+}
+
+extend type ServicePackage {
+  build: String!
+  source: PackageSourceInfo!
+  "The typed dependencies (dependsOn keeps the JSON form for older clients)."
+  dependencies: [PackageDependency!]!
+  "Tie-breaks among services the dependencies leave unordered: lower first."
+  startOrder: Int!
+  stopOrder: Int!
+  healthCheck: HealthCheck
+  restartPolicy: RestartPolicy!
+  maxRestarts: Int!
+  registeredAt: Time!
+}
+
+"A stack version's dependency graph: one node per package, an edge from each dependent to what it depends on."
+type StackGraph {
+  nodes: [StackGraphNode!]!
+  edges: [StackGraphEdge!]!
+}
+
+type StackGraphNode {
+  package: ServicePackage!
+  service: String!
+  version: String!
+  "The node's place in the start order (0 first); -1 when the graph has a cycle."
+  position: Int!
+}
+
+type StackGraphEdge {
+  from: String!
+  to: String!
+  constraint: String!
+  "The version holds no package of the service depended on (a partial version: the cluster's provides it)."
+  missing: Boolean!
+  satisfied: Boolean!
+}
+
+extend type StackVersion {
+  "A partial version upgrades only the services it contains."
+  partial: Boolean!
+  dependencyGraph: StackGraph!
+  "The services in the order they are started (stopped in the reverse of their dependencies)."
+  startOrder: [String!]!
+}
+
+input PackageSourceInput {
+  kind: PackageSource!
+  uri: String!
+  ref: String
+}
+
+input PackageVersionInfoInput {
+  version: String!
+  build: String
+  "sha256:<64 hex digits> or sha512:<128 hex digits>"
+  checksum: String!
+  source: PackageSourceInput!
+}
+
+input PackageDependencyInput {
+  service: String!
+  "Empty or absent: any version."
+  constraint: String
+}
+
+input HealthCheckInput {
+  kind: HealthCheckKind!
+  target: String!
+  "1s to 10m."
+  timeout: Duration!
+}
+
+input RestartInput {
+  policy: RestartPolicy!
+  maxRestarts: Int
+}
+
+input PackageOperationInput {
+  dependsOn: [PackageDependencyInput!]
+  startOrder: Int
+  stopOrder: Int
+  health: HealthCheckInput
+  "Default: ON_FAILURE, 3 restarts."
+  restart: RestartInput
+}
+
+input RegisterServicePackageInput {
+  "The service, e.g. HDFS (upper-cased)."
+  service: String!
+  info: PackageVersionInfoInput!
+  ops: PackageOperationInput
+}
+
+type RegisterServicePackagePayload {
+  package: ServicePackage
+  userErrors: [UserError!]!
+}
+
+input PackageRefInput {
+  service: String!
+  version: String!
+}
+
+input CreateStackVersionInput {
+  "The stack's name; a new name creates the stack."
+  stack: String!
+  version: String!
+  partial: Boolean = false
+  notes: String
+  "Registered packages, one per service."
+  packages: [PackageRefInput!]!
+  "A partial version is checked overlaid on this full stack version (required for a partial one, refused for a full one)."
+  base: ID
+}
+
+type CreateStackVersionPayload {
+  stackVersion: StackVersion
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Registers a service package (OPERATOR or ADMIN; audited). A (service, version) registered already is a CONFLICT: a fix is a new version or build."
+  registerServicePackage(input: RegisterServicePackageInput!): RegisterServicePackagePayload!
+  "Creates a stack version from registered packages (OPERATOR or ADMIN; audited): dependency cycles and unsatisfied constraints are refused, named."
+  createStackVersion(input: CreateStackVersionInput!): CreateStackVersionPayload!
+}
+
+extend type Query {
+  "Registered packages, newest first; service filters to one service."
+  servicePackages(service: String, first: Int, after: String, last: Int, before: String): ServicePackageConnection!
+}
+
+type ServicePackageConnection {
+  edges: [ServicePackageEdge!]!
+  nodes: [ServicePackage!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type ServicePackageEdge {
+  cursor: String!
+  node: ServicePackage!
 }
 `, BuiltIn: false},
 	{Name: "../schema/budget.graphqls", Input: `# Budgets (internal/budget, docs/cost.md "Budgets"): a monthly amount for a
@@ -11551,6 +12124,16 @@ func (ec *executionContext) childFields_CreateEnrollmentTokenPayload(ctx context
 	return nil, fmt.Errorf("no field named %q was found under type CreateEnrollmentTokenPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateStackVersionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stackVersion":
+		return ec.fieldContext_CreateStackVersionPayload_stackVersion(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CreateStackVersionPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateStackVersionPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Dataset(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -11701,6 +12284,18 @@ func (ec *executionContext) childFields_HardwareFaultEdge(ctx context.Context, f
 		return ec.fieldContext_HardwareFaultEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HardwareFaultEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_HealthCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_HealthCheck_kind(ctx, field)
+	case "target":
+		return ec.fieldContext_HealthCheck_target(ctx, field)
+	case "timeout":
+		return ec.fieldContext_HealthCheck_timeout(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealthCheck", field.Name)
 }
 
 func (ec *executionContext) childFields_HealthComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12545,6 +13140,28 @@ func (ec *executionContext) childFields_MachinePoint(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type MachinePoint", field.Name)
 }
 
+func (ec *executionContext) childFields_PackageDependency(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "service":
+		return ec.fieldContext_PackageDependency_service(ctx, field)
+	case "constraint":
+		return ec.fieldContext_PackageDependency_constraint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PackageDependency", field.Name)
+}
+
+func (ec *executionContext) childFields_PackageSourceInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_PackageSourceInfo_kind(ctx, field)
+	case "uri":
+		return ec.fieldContext_PackageSourceInfo_uri(ctx, field)
+	case "ref":
+		return ec.fieldContext_PackageSourceInfo_ref(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PackageSourceInfo", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -12843,6 +13460,16 @@ func (ec *executionContext) childFields_RegisterHostsPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type RegisterHostsPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RegisterServicePackagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "package":
+		return ec.fieldContext_RegisterServicePackagePayload_package(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RegisterServicePackagePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterServicePackagePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ReliabilityGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -13085,8 +13712,50 @@ func (ec *executionContext) childFields_ServicePackage(ctx context.Context, fiel
 		return ec.fieldContext_ServicePackage_dependsOn(ctx, field)
 	case "operations":
 		return ec.fieldContext_ServicePackage_operations(ctx, field)
+	case "build":
+		return ec.fieldContext_ServicePackage_build(ctx, field)
+	case "source":
+		return ec.fieldContext_ServicePackage_source(ctx, field)
+	case "dependencies":
+		return ec.fieldContext_ServicePackage_dependencies(ctx, field)
+	case "startOrder":
+		return ec.fieldContext_ServicePackage_startOrder(ctx, field)
+	case "stopOrder":
+		return ec.fieldContext_ServicePackage_stopOrder(ctx, field)
+	case "healthCheck":
+		return ec.fieldContext_ServicePackage_healthCheck(ctx, field)
+	case "restartPolicy":
+		return ec.fieldContext_ServicePackage_restartPolicy(ctx, field)
+	case "maxRestarts":
+		return ec.fieldContext_ServicePackage_maxRestarts(ctx, field)
+	case "registeredAt":
+		return ec.fieldContext_ServicePackage_registeredAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ServicePackage", field.Name)
+}
+
+func (ec *executionContext) childFields_ServicePackageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ServicePackageConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ServicePackageConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ServicePackageConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ServicePackageConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServicePackageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ServicePackageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ServicePackageEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ServicePackageEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServicePackageEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_SetHostStatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13157,6 +13826,46 @@ func (ec *executionContext) childFields_StackEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type StackEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_StackGraph(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_StackGraph_nodes(ctx, field)
+	case "edges":
+		return ec.fieldContext_StackGraph_edges(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StackGraph", field.Name)
+}
+
+func (ec *executionContext) childFields_StackGraphEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_StackGraphEdge_from(ctx, field)
+	case "to":
+		return ec.fieldContext_StackGraphEdge_to(ctx, field)
+	case "constraint":
+		return ec.fieldContext_StackGraphEdge_constraint(ctx, field)
+	case "missing":
+		return ec.fieldContext_StackGraphEdge_missing(ctx, field)
+	case "satisfied":
+		return ec.fieldContext_StackGraphEdge_satisfied(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StackGraphEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_StackGraphNode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "package":
+		return ec.fieldContext_StackGraphNode_package(ctx, field)
+	case "service":
+		return ec.fieldContext_StackGraphNode_service(ctx, field)
+	case "version":
+		return ec.fieldContext_StackGraphNode_version(ctx, field)
+	case "position":
+		return ec.fieldContext_StackGraphNode_position(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StackGraphNode", field.Name)
+}
+
 func (ec *executionContext) childFields_StackVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -13173,6 +13882,12 @@ func (ec *executionContext) childFields_StackVersion(ctx context.Context, field 
 		return ec.fieldContext_StackVersion_packages(ctx, field)
 	case "clusters":
 		return ec.fieldContext_StackVersion_clusters(ctx, field)
+	case "partial":
+		return ec.fieldContext_StackVersion_partial(ctx, field)
+	case "dependencyGraph":
+		return ec.fieldContext_StackVersion_dependencyGraph(ctx, field)
+	case "startOrder":
+		return ec.fieldContext_StackVersion_startOrder(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StackVersion", field.Name)
 }
@@ -14047,6 +14762,20 @@ func (ec *executionContext) field_Mutation_createPerson_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createStackVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateStackVersionInput, error) {
+			return ec.unmarshalNCreateStackVersionInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateStackVersionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deactivateBU_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14151,6 +14880,20 @@ func (ec *executionContext) field_Mutation_registerHosts_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterHostsInput, error) {
 			return ec.unmarshalNRegisterHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerServicePackage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterServicePackageInput, error) {
+			return ec.unmarshalNRegisterServicePackageInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterServicePackageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -15582,6 +16325,52 @@ func (ec *executionContext) field_Query_repairTickets_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_servicePackages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "service",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["service"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -22322,6 +23111,70 @@ func (ec *executionContext) fieldContext_CreateEnrollmentTokenPayload_userErrors
 	return fc, nil
 }
 
+func (ec *executionContext) _CreateStackVersionPayload_stackVersion(ctx context.Context, field graphql.CollectedField, obj *model.CreateStackVersionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateStackVersionPayload_stackVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StackVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StackVersion) graphql.Marshaler {
+			return ec.marshalOStackVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CreateStackVersionPayload_stackVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateStackVersionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StackVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CreateStackVersionPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CreateStackVersionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CreateStackVersionPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CreateStackVersionPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CreateStackVersionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Dataset_id(ctx context.Context, field graphql.CollectedField, obj *model.Dataset) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23465,6 +24318,75 @@ func (ec *executionContext) fieldContext_HardwareFaultEdge_node(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _HealthCheck_kind(ctx context.Context, field graphql.CollectedField, obj *model.HealthCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthCheck_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.HealthCheckKind) graphql.Marshaler {
+			return ec.marshalNHealthCheckKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheckKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthCheck_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthCheck", field, false, false, "HealthCheckKind")
+}
+
+func (ec *executionContext) _HealthCheck_target(ctx context.Context, field graphql.CollectedField, obj *model.HealthCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthCheck_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthCheck_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealthCheck_timeout(ctx context.Context, field graphql.CollectedField, obj *model.HealthCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealthCheck_timeout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealthCheck_timeout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealthCheck", field, false, false, "Duration")
 }
 
 func (ec *executionContext) _HealthComponent_name(ctx context.Context, field graphql.CollectedField, obj *model.HealthComponent) (ret graphql.Marshaler) {
@@ -31444,6 +32366,94 @@ func (ec *executionContext) fieldContext_Mutation_createEnrollmentToken(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerServicePackage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerServicePackage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterServicePackage(ctx, fc.Args["input"].(model.RegisterServicePackageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterServicePackagePayload) graphql.Marshaler {
+			return ec.marshalNRegisterServicePackagePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterServicePackagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerServicePackage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterServicePackagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerServicePackage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createStackVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createStackVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateStackVersion(ctx, fc.Args["input"].(model.CreateStackVersionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateStackVersionPayload) graphql.Marshaler {
+			return ec.marshalNCreateStackVersionPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateStackVersionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createStackVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateStackVersionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createStackVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_upsertBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -32090,6 +33100,121 @@ func (ec *executionContext) fieldContext_Mutation_setYarnTarget(ctx context.Cont
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PackageDependency_service(ctx context.Context, field graphql.CollectedField, obj *model.PackageDependency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackageDependency_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PackageDependency_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PackageDependency", field, false, false, "String")
+}
+
+func (ec *executionContext) _PackageDependency_constraint(ctx context.Context, field graphql.CollectedField, obj *model.PackageDependency) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackageDependency_constraint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Constraint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PackageDependency_constraint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PackageDependency", field, false, false, "String")
+}
+
+func (ec *executionContext) _PackageSourceInfo_kind(ctx context.Context, field graphql.CollectedField, obj *model.PackageSourceInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackageSourceInfo_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PackageSource) graphql.Marshaler {
+			return ec.marshalNPackageSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PackageSourceInfo_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PackageSourceInfo", field, false, false, "PackageSource")
+}
+
+func (ec *executionContext) _PackageSourceInfo_uri(ctx context.Context, field graphql.CollectedField, obj *model.PackageSourceInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackageSourceInfo_uri(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PackageSourceInfo_uri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PackageSourceInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PackageSourceInfo_ref(ctx context.Context, field graphql.CollectedField, obj *model.PackageSourceInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PackageSourceInfo_ref(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ref, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PackageSourceInfo_ref(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PackageSourceInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -34054,6 +35179,50 @@ func (ec *executionContext) fieldContext_Query_apiTokens(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_apiTokens_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_servicePackages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_servicePackages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServicePackages(ctx, fc.Args["service"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackageConnection) graphql.Marshaler {
+			return ec.marshalNServicePackageConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackageConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_servicePackages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackageConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_servicePackages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -36651,6 +37820,70 @@ func (ec *executionContext) fieldContext_RegisterHostsPayload_userErrors(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _RegisterServicePackagePayload_package(ctx context.Context, field graphql.CollectedField, obj *model.RegisterServicePackagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterServicePackagePayload_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackage) graphql.Marshaler {
+			return ec.marshalOServicePackage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterServicePackagePayload_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterServicePackagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterServicePackagePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RegisterServicePackagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterServicePackagePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterServicePackagePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterServicePackagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ReliabilityGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -38724,6 +39957,414 @@ func (ec *executionContext) fieldContext_ServicePackage_operations(_ context.Con
 	return graphql.NewScalarFieldContext("ServicePackage", field, false, false, "JSON")
 }
 
+func (ec *executionContext) _ServicePackage_build(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_build(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().Build(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_build(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, "String")
+}
+
+func (ec *executionContext) _ServicePackage_source(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PackageSourceInfo) graphql.Marshaler {
+			return ec.marshalNPackageSourceInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSourceInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PackageSourceInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackage_dependencies(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_dependencies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().Dependencies(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PackageDependency) graphql.Marshaler {
+			return ec.marshalNPackageDependency2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_dependencies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PackageDependency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackage_startOrder(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_startOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().StartOrder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_startOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ServicePackage_stopOrder(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_stopOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().StopOrder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_stopOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ServicePackage_healthCheck(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_healthCheck(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().HealthCheck(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealthCheck) graphql.Marshaler {
+			return ec.marshalOHealthCheck2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheck(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_healthCheck(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealthCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackage_restartPolicy(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_restartPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().RestartPolicy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RestartPolicy) graphql.Marshaler {
+			return ec.marshalNRestartPolicy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_restartPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, "RestartPolicy")
+}
+
+func (ec *executionContext) _ServicePackage_maxRestarts(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_maxRestarts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().MaxRestarts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_maxRestarts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ServicePackage_registeredAt(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackage_registeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServicePackage().RegisteredAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackage_registeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackage", field, true, true, "Time")
+}
+
+func (ec *executionContext) _ServicePackageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServicePackageEdge) graphql.Marshaler {
+			return ec.marshalNServicePackageEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackageEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackageEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackageConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServicePackage) graphql.Marshaler {
+			return ec.marshalNServicePackage2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackageConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ServicePackageConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackageConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServicePackageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServicePackageEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServicePackageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ServicePackageEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServicePackageEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackage) graphql.Marshaler {
+			return ec.marshalNServicePackage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServicePackageEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ServicePackageEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SetHostStatePayload_host(ctx context.Context, field graphql.CollectedField, obj *model.SetHostStatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -39191,6 +40832,286 @@ func (ec *executionContext) fieldContext_StackEdge_node(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _StackGraph_nodes(ctx context.Context, field graphql.CollectedField, obj *model.StackGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraph_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StackGraphNode) graphql.Marshaler {
+			return ec.marshalNStackGraphNode2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphNodeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraph_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StackGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StackGraphNode(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StackGraph_edges(ctx context.Context, field graphql.CollectedField, obj *model.StackGraph) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraph_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StackGraphEdge) graphql.Marshaler {
+			return ec.marshalNStackGraphEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraph_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StackGraph",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StackGraphEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StackGraphEdge_from(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphEdge_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphEdge_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackGraphEdge_to(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphEdge_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphEdge_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackGraphEdge_constraint(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphEdge_constraint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Constraint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphEdge_constraint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackGraphEdge_missing(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphEdge_missing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphEdge_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphEdge", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StackGraphEdge_satisfied(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphEdge_satisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Satisfied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphEdge_satisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphEdge", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _StackGraphNode_package(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphNode_package(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Package, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServicePackage) graphql.Marshaler {
+			return ec.marshalNServicePackage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphNode_package(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StackGraphNode",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServicePackage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StackGraphNode_service(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphNode_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphNode_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackGraphNode_version(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphNode_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphNode_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphNode", field, false, false, "String")
+}
+
+func (ec *executionContext) _StackGraphNode_position(ctx context.Context, field graphql.CollectedField, obj *model.StackGraphNode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackGraphNode_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackGraphNode_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackGraphNode", field, false, false, "Int")
+}
+
 func (ec *executionContext) _StackVersion_id(ctx context.Context, field graphql.CollectedField, obj *model.StackVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -39377,6 +41298,84 @@ func (ec *executionContext) fieldContext_StackVersion_clusters(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StackVersion_partial(ctx context.Context, field graphql.CollectedField, obj *model.StackVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackVersion_partial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StackVersion().Partial(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackVersion_partial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackVersion", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _StackVersion_dependencyGraph(ctx context.Context, field graphql.CollectedField, obj *model.StackVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackVersion_dependencyGraph(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StackVersion().DependencyGraph(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StackGraph) graphql.Marshaler {
+			return ec.marshalNStackGraph2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraph(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackVersion_dependencyGraph(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StackVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StackGraph(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StackVersion_startOrder(ctx context.Context, field graphql.CollectedField, obj *model.StackVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StackVersion_startOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StackVersion().StartOrder(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StackVersion_startOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StackVersion", field, true, true, "String")
 }
 
 func (ec *executionContext) _Subscription_hostStateChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -42988,6 +44987,87 @@ func UnmarshalCreatePersonInput(ctx context.Context, raw any) (model.CreatePerso
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateStackVersionInput(ctx context.Context, obj any) (model.CreateStackVersionInput, error) {
+	var it model.CreateStackVersionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["partial"]; !present {
+		asMap["partial"] = false
+	}
+
+	fieldsInOrder := [...]string{"stack", "version", "partial", "notes", "packages", "base"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "stack":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stack"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stack = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "partial":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partial"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Partial = data
+		case "notes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notes = data
+		case "packages":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packages"))
+			data, err := ec.unmarshalNPackageRefInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageRefInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Packages = data
+		case "base":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("base"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Base = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateStackVersionInput unmarshals raw into the CreateStackVersionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateStackVersionInput(ctx context.Context, raw any) (model.CreateStackVersionInput, error) {
+	var out model.CreateStackVersionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateStackVersionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeactivateBUInput(ctx context.Context, obj any) (model.DeactivateBUInput, error) {
 	var it model.DeactivateBUInput
 	if obj == nil {
@@ -43251,6 +45331,62 @@ func (ec *executionContext) unmarshalInputHardwareFaultFilter(ctx context.Contex
 func UnmarshalHardwareFaultFilter(ctx context.Context, raw any) (model.HardwareFaultFilter, error) {
 	var out model.HardwareFaultFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "HardwareFaultFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputHealthCheckInput(ctx context.Context, obj any) (model.HealthCheckInput, error) {
+	var it model.HealthCheckInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "target", "timeout"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNHealthCheckKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheckKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Target = data
+		case "timeout":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeout"))
+			data, err := ec.unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Timeout = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHealthCheckInput unmarshals raw into the HealthCheckInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHealthCheckInput(ctx context.Context, raw any) (model.HealthCheckInput, error) {
+	var out model.HealthCheckInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HealthCheckInput", raw, &out)
 	return out, err
 }
 
@@ -43881,6 +46017,293 @@ func UnmarshalOpenRepairTicketInput(ctx context.Context, raw any) (model.OpenRep
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPackageDependencyInput(ctx context.Context, obj any) (model.PackageDependencyInput, error) {
+	var it model.PackageDependencyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"service", "constraint"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "constraint":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("constraint"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Constraint = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPackageDependencyInput unmarshals raw into the PackageDependencyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPackageDependencyInput(ctx context.Context, raw any) (model.PackageDependencyInput, error) {
+	var out model.PackageDependencyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PackageDependencyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPackageOperationInput(ctx context.Context, obj any) (model.PackageOperationInput, error) {
+	var it model.PackageOperationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dependsOn", "startOrder", "stopOrder", "health", "restart"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dependsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dependsOn"))
+			data, err := ec.unmarshalOPackageDependencyInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DependsOn = data
+		case "startOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startOrder"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartOrder = data
+		case "stopOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stopOrder"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StopOrder = data
+		case "health":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("health"))
+			data, err := ec.unmarshalOHealthCheckInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheckInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Health = data
+		case "restart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("restart"))
+			data, err := ec.unmarshalORestartInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Restart = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPackageOperationInput unmarshals raw into the PackageOperationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPackageOperationInput(ctx context.Context, raw any) (model.PackageOperationInput, error) {
+	var out model.PackageOperationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PackageOperationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPackageRefInput(ctx context.Context, obj any) (model.PackageRefInput, error) {
+	var it model.PackageRefInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"service", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPackageRefInput unmarshals raw into the PackageRefInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPackageRefInput(ctx context.Context, raw any) (model.PackageRefInput, error) {
+	var out model.PackageRefInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PackageRefInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPackageSourceInput(ctx context.Context, obj any) (model.PackageSourceInput, error) {
+	var it model.PackageSourceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "uri", "ref"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNPackageSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSource(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "uri":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uri"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URI = data
+		case "ref":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ref"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ref = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPackageSourceInput unmarshals raw into the PackageSourceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPackageSourceInput(ctx context.Context, raw any) (model.PackageSourceInput, error) {
+	var out model.PackageSourceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PackageSourceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPackageVersionInfoInput(ctx context.Context, obj any) (model.PackageVersionInfoInput, error) {
+	var it model.PackageVersionInfoInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"version", "build", "checksum", "source"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "build":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("build"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Build = data
+		case "checksum":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checksum"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Checksum = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalNPackageSourceInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSourceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPackageVersionInfoInput unmarshals raw into the PackageVersionInfoInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPackageVersionInfoInput(ctx context.Context, raw any) (model.PackageVersionInfoInput, error) {
+	var out model.PackageVersionInfoInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PackageVersionInfoInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
 	var it model.PersonFilter
 	if obj == nil {
@@ -43983,6 +46406,62 @@ func (ec *executionContext) unmarshalInputRegisterHostsInput(ctx context.Context
 func UnmarshalRegisterHostsInput(ctx context.Context, raw any) (model.RegisterHostsInput, error) {
 	var out model.RegisterHostsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterHostsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRegisterServicePackageInput(ctx context.Context, obj any) (model.RegisterServicePackageInput, error) {
+	var it model.RegisterServicePackageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"service", "info", "ops"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "info":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("info"))
+			data, err := ec.unmarshalNPackageVersionInfoInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageVersionInfoInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Info = data
+		case "ops":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ops"))
+			data, err := ec.unmarshalOPackageOperationInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageOperationInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ops = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterServicePackageInput unmarshals raw into the RegisterServicePackageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterServicePackageInput(ctx context.Context, raw any) (model.RegisterServicePackageInput, error) {
+	var out model.RegisterServicePackageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterServicePackageInput", raw, &out)
 	return out, err
 }
 
@@ -44130,6 +46609,55 @@ func (ec *executionContext) unmarshalInputReportHardwareFaultInput(ctx context.C
 func UnmarshalReportHardwareFaultInput(ctx context.Context, raw any) (model.ReportHardwareFaultInput, error) {
 	var out model.ReportHardwareFaultInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportHardwareFaultInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRestartInput(ctx context.Context, obj any) (model.RestartInput, error) {
+	var it model.RestartInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"policy", "maxRestarts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "policy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("policy"))
+			data, err := ec.unmarshalNRestartPolicy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartPolicy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Policy = data
+		case "maxRestarts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxRestarts"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxRestarts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRestartInput unmarshals raw into the RestartInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRestartInput(ctx context.Context, raw any) (model.RestartInput, error) {
+	var out model.RestartInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RestartInput", raw, &out)
 	return out, err
 }
 
@@ -47658,6 +50186,44 @@ func (ec *executionContext) _CreateEnrollmentTokenPayload(ctx context.Context, s
 	return out
 }
 
+var createStackVersionPayloadImplementors = []string{"CreateStackVersionPayload"}
+
+func (ec *executionContext) _CreateStackVersionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateStackVersionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, createStackVersionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CreateStackVersionPayload")
+		case "stackVersion":
+			out.Values[i] = ec._CreateStackVersionPayload_stackVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CreateStackVersionPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var datasetImplementors = []string{"Dataset", "Node", "LineageNode"}
 
 func (ec *executionContext) _Dataset(ctx context.Context, sel ast.SelectionSet, obj *model.Dataset) graphql.Marshaler {
@@ -48165,6 +50731,49 @@ func (ec *executionContext) _HardwareFaultEdge(ctx context.Context, sel ast.Sele
 			}
 		case "node":
 			out.Values[i] = ec._HardwareFaultEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healthCheckImplementors = []string{"HealthCheck"}
+
+func (ec *executionContext) _HealthCheck(ctx context.Context, sel ast.SelectionSet, obj *model.HealthCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healthCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealthCheck")
+		case "kind":
+			out.Values[i] = ec._HealthCheck_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "target":
+			out.Values[i] = ec._HealthCheck_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timeout":
+			out.Values[i] = ec._HealthCheck_timeout(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -51052,6 +53661,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerServicePackage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerServicePackage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createStackVersion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createStackVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "upsertBudget":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertBudget(ctx, field)
@@ -51155,6 +53778,87 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_setYarnTarget(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var packageDependencyImplementors = []string{"PackageDependency"}
+
+func (ec *executionContext) _PackageDependency(ctx context.Context, sel ast.SelectionSet, obj *model.PackageDependency) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, packageDependencyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PackageDependency")
+		case "service":
+			out.Values[i] = ec._PackageDependency_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "constraint":
+			out.Values[i] = ec._PackageDependency_constraint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var packageSourceInfoImplementors = []string{"PackageSourceInfo"}
+
+func (ec *executionContext) _PackageSourceInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PackageSourceInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, packageSourceInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PackageSourceInfo")
+		case "kind":
+			out.Values[i] = ec._PackageSourceInfo_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uri":
+			out.Values[i] = ec._PackageSourceInfo_uri(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ref":
+			out.Values[i] = ec._PackageSourceInfo_ref(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -51748,6 +54452,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiTokens(ctx, field)
+				})
+		case "servicePackages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_servicePackages(ctx, field)
 				})
 		case "budgets":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -52447,6 +55157,44 @@ func (ec *executionContext) _RegisterHostsPayload(ctx context.Context, sel ast.S
 			}
 		case "userErrors":
 			out.Values[i] = ec._RegisterHostsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var registerServicePackagePayloadImplementors = []string{"RegisterServicePackagePayload"}
+
+func (ec *executionContext) _RegisterServicePackagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterServicePackagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerServicePackagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterServicePackagePayload")
+		case "package":
+			out.Values[i] = ec._RegisterServicePackagePayload_package(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RegisterServicePackagePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53218,40 +55966,180 @@ func (ec *executionContext) _ServicePackage(ctx context.Context, sel ast.Selecti
 		case "id":
 			out.Values[i] = ec._ServicePackage_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "service":
 			out.Values[i] = ec._ServicePackage_service(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "version":
 			out.Values[i] = ec._ServicePackage_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sourceKind":
 			out.Values[i] = ec._ServicePackage_sourceKind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sourceUri":
 			out.Values[i] = ec._ServicePackage_sourceUri(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "checksum":
 			out.Values[i] = ec._ServicePackage_checksum(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "dependsOn":
 			out.Values[i] = ec._ServicePackage_dependsOn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "operations":
 			out.Values[i] = ec._ServicePackage_operations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "build":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_build(ctx, field, obj)
+				})
+		case "source":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_source(ctx, field, obj)
+				})
+		case "dependencies":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_dependencies(ctx, field, obj)
+				})
+		case "startOrder":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_startOrder(ctx, field, obj)
+				})
+		case "stopOrder":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_stopOrder(ctx, field, obj)
+				})
+		case "healthCheck":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_healthCheck(ctx, field, obj)
+				})
+		case "restartPolicy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_restartPolicy(ctx, field, obj)
+				})
+		case "maxRestarts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_maxRestarts(ctx, field, obj)
+				})
+		case "registeredAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServicePackage_registeredAt(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var servicePackageConnectionImplementors = []string{"ServicePackageConnection"}
+
+func (ec *executionContext) _ServicePackageConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ServicePackageConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servicePackageConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServicePackageConnection")
+		case "edges":
+			out.Values[i] = ec._ServicePackageConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nodes":
+			out.Values[i] = ec._ServicePackageConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ServicePackageConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ServicePackageConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var servicePackageEdgeImplementors = []string{"ServicePackageEdge"}
+
+func (ec *executionContext) _ServicePackageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ServicePackageEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, servicePackageEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServicePackageEdge")
+		case "cursor":
+			out.Values[i] = ec._ServicePackageEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ServicePackageEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53521,6 +56409,145 @@ func (ec *executionContext) _StackEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var stackGraphImplementors = []string{"StackGraph"}
+
+func (ec *executionContext) _StackGraph(ctx context.Context, sel ast.SelectionSet, obj *model.StackGraph) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stackGraphImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StackGraph")
+		case "nodes":
+			out.Values[i] = ec._StackGraph_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edges":
+			out.Values[i] = ec._StackGraph_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stackGraphEdgeImplementors = []string{"StackGraphEdge"}
+
+func (ec *executionContext) _StackGraphEdge(ctx context.Context, sel ast.SelectionSet, obj *model.StackGraphEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stackGraphEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StackGraphEdge")
+		case "from":
+			out.Values[i] = ec._StackGraphEdge_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._StackGraphEdge_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "constraint":
+			out.Values[i] = ec._StackGraphEdge_constraint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missing":
+			out.Values[i] = ec._StackGraphEdge_missing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "satisfied":
+			out.Values[i] = ec._StackGraphEdge_satisfied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stackGraphNodeImplementors = []string{"StackGraphNode"}
+
+func (ec *executionContext) _StackGraphNode(ctx context.Context, sel ast.SelectionSet, obj *model.StackGraphNode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stackGraphNodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StackGraphNode")
+		case "package":
+			out.Values[i] = ec._StackGraphNode_package(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._StackGraphNode_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._StackGraphNode_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "position":
+			out.Values[i] = ec._StackGraphNode_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var stackVersionImplementors = []string{"StackVersion", "Node"}
 
 func (ec *executionContext) _StackVersion(ctx context.Context, sel ast.SelectionSet, obj *model.StackVersion) graphql.Marshaler {
@@ -53569,6 +56596,24 @@ func (ec *executionContext) _StackVersion(ctx context.Context, sel ast.Selection
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._StackVersion_clusters(ctx, field, obj)
+				})
+		case "partial":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StackVersion_partial(ctx, field, obj)
+				})
+		case "dependencyGraph":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StackVersion_dependencyGraph(ctx, field, obj)
+				})
+		case "startOrder":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StackVersion_startOrder(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -55482,6 +58527,19 @@ func (ec *executionContext) unmarshalNCreatePersonInput2githubᚗcomᚋteslaops�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateStackVersionInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateStackVersionInput(ctx context.Context, v any) (model.CreateStackVersionInput, error) {
+	res, err := ec.unmarshalInputCreateStackVersionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCreateStackVersionPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCreateStackVersionPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateStackVersionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CreateStackVersionPayload!")
+		return graphql.Null
+	}
+	return ec._CreateStackVersionPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDataset2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDatasetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Dataset) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -55803,6 +58861,16 @@ func (ec *executionContext) marshalNHardwareFaultEdge2ᚖgithubᚗcomᚋteslaops
 		return graphql.Null
 	}
 	return ec._HardwareFaultEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHealthCheckKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheckKind(ctx context.Context, v any) (model.HealthCheckKind, error) {
+	var res model.HealthCheckKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHealthCheckKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheckKind(ctx context.Context, sel ast.SelectionSet, v model.HealthCheckKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNHealthComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HealthComponent) graphql.Marshaler {
@@ -56847,6 +59915,54 @@ func (ec *executionContext) unmarshalNOpenRepairTicketInput2githubᚗcomᚋtesla
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPackageDependency2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PackageDependency) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPackageDependency2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependency(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPackageDependency2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependency(ctx context.Context, sel ast.SelectionSet, v *model.PackageDependency) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PackageDependency!")
+		return graphql.Null
+	}
+	return ec._PackageDependency(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPackageDependencyInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyInput(ctx context.Context, v any) (*model.PackageDependencyInput, error) {
+	res, err := ec.unmarshalInputPackageDependencyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPackageRefInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageRefInputᚄ(ctx context.Context, v any) ([]*model.PackageRefInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PackageRefInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPackageRefInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageRefInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPackageRefInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageRefInput(ctx context.Context, v any) (*model.PackageRefInput, error) {
+	res, err := ec.unmarshalInputPackageRefInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNPackageSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSource(ctx context.Context, v any) (model.PackageSource, error) {
 	var res model.PackageSource
 	err := res.UnmarshalGQL(v)
@@ -56855,6 +59971,24 @@ func (ec *executionContext) unmarshalNPackageSource2githubᚗcomᚋteslaopsᚋte
 
 func (ec *executionContext) marshalNPackageSource2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSource(ctx context.Context, sel ast.SelectionSet, v model.PackageSource) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNPackageSourceInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSourceInfo(ctx context.Context, sel ast.SelectionSet, v *model.PackageSourceInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PackageSourceInfo!")
+		return graphql.Null
+	}
+	return ec._PackageSourceInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPackageSourceInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageSourceInput(ctx context.Context, v any) (*model.PackageSourceInput, error) {
+	res, err := ec.unmarshalInputPackageSourceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPackageVersionInfoInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageVersionInfoInput(ctx context.Context, v any) (*model.PackageVersionInfoInput, error) {
+	res, err := ec.unmarshalInputPackageVersionInfoInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -57136,6 +60270,19 @@ func (ec *executionContext) marshalNRegisterHostsPayload2ᚖgithubᚗcomᚋtesla
 	return ec._RegisterHostsPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRegisterServicePackageInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterServicePackageInput(ctx context.Context, v any) (model.RegisterServicePackageInput, error) {
+	res, err := ec.unmarshalInputRegisterServicePackageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterServicePackagePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterServicePackagePayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterServicePackagePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegisterServicePackagePayload!")
+		return graphql.Null
+	}
+	return ec._RegisterServicePackagePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNReliabilityGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReliabilityGroup) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -57335,6 +60482,16 @@ func (ec *executionContext) marshalNReportHardwareFaultPayload2ᚖgithubᚗcom�
 	return ec._ReportHardwareFaultPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRestartPolicy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartPolicy(ctx context.Context, v any) (model.RestartPolicy, error) {
+	var res model.RestartPolicy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRestartPolicy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartPolicy(ctx context.Context, sel ast.SelectionSet, v model.RestartPolicy) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNRetireClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRetireClusterInput(ctx context.Context, v any) (model.RetireClusterInput, error) {
 	res, err := ec.unmarshalInputRetireClusterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -57468,6 +60625,38 @@ func (ec *executionContext) marshalNServicePackage2ᚖgithubᚗcomᚋteslaopsᚋ
 	return ec._ServicePackage(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNServicePackageConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackageConnection(ctx context.Context, sel ast.SelectionSet, v *model.ServicePackageConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServicePackageConnection!")
+		return graphql.Null
+	}
+	return ec._ServicePackageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServicePackageEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServicePackageEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServicePackageEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackageEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServicePackageEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackageEdge(ctx context.Context, sel ast.SelectionSet, v *model.ServicePackageEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServicePackageEdge!")
+		return graphql.Null
+	}
+	return ec._ServicePackageEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSetHostLifecycleInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostLifecycleInput(ctx context.Context, v any) (model.SetHostLifecycleInput, error) {
 	res, err := ec.unmarshalInputSetHostLifecycleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -57578,6 +60767,62 @@ func (ec *executionContext) marshalNStackEdge2ᚖgithubᚗcomᚋteslaopsᚋtesla
 	return ec._StackEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNStackGraph2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraph(ctx context.Context, sel ast.SelectionSet, v *model.StackGraph) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StackGraph!")
+		return graphql.Null
+	}
+	return ec._StackGraph(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStackGraphEdge2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StackGraphEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStackGraphEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStackGraphEdge2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphEdge(ctx context.Context, sel ast.SelectionSet, v *model.StackGraphEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StackGraphEdge!")
+		return graphql.Null
+	}
+	return ec._StackGraphEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStackGraphNode2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphNodeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StackGraphNode) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStackGraphNode2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphNode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStackGraphNode2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackGraphNode(ctx context.Context, sel ast.SelectionSet, v *model.StackGraphNode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StackGraphNode!")
+		return graphql.Null
+	}
+	return ec._StackGraphNode(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNStackVersion2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StackVersion) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -57663,6 +60908,24 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := model.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := model.UnmarshalTime(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := model.MarshalTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -58559,6 +61822,21 @@ func (ec *executionContext) unmarshalOHardwareFaultFilter2ᚖgithubᚗcomᚋtesl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOHealthCheck2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheck(ctx context.Context, sel ast.SelectionSet, v *model.HealthCheck) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HealthCheck(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOHealthCheckInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheckInput(ctx context.Context, v any) (*model.HealthCheckInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputHealthCheckInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOHealthScore2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthScore(ctx context.Context, sel ast.SelectionSet, v *model.HealthScore) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -58949,6 +62227,31 @@ func (ec *executionContext) marshalOOrderDirection2ᚖgithubᚗcomᚋteslaopsᚋ
 	return v
 }
 
+func (ec *executionContext) unmarshalOPackageDependencyInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyInputᚄ(ctx context.Context, v any) ([]*model.PackageDependencyInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PackageDependencyInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPackageDependencyInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOPackageOperationInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageOperationInput(ctx context.Context, v any) (*model.PackageOperationInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPackageOperationInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOPeriodUnit2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPeriodUnit(ctx context.Context, v any) (*model.PeriodUnit, error) {
 	if v == nil {
 		return nil, nil
@@ -59052,6 +62355,14 @@ func (ec *executionContext) unmarshalORepairTicketFilter2ᚖgithubᚗcomᚋtesla
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalORestartInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartInput(ctx context.Context, v any) (*model.RestartInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRestartInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (*model.Role, error) {
 	if v == nil {
 		return nil, nil
@@ -59080,6 +62391,13 @@ func (ec *executionContext) marshalOScrapeStatus2ᚖgithubᚗcomᚋteslaopsᚋte
 		return graphql.Null
 	}
 	return ec._ScrapeStatus(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOServicePackage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServicePackage(ctx context.Context, sel ast.SelectionSet, v *model.ServicePackage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ServicePackage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOStackVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackVersion(ctx context.Context, sel ast.SelectionSet, v *model.StackVersion) graphql.Marshaler {

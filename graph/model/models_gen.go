@@ -371,6 +371,23 @@ type CreatePersonInput struct {
 	Role  *Role   `json:"role,omitempty"`
 }
 
+type CreateStackVersionInput struct {
+	// The stack's name; a new name creates the stack.
+	Stack   string  `json:"stack"`
+	Version string  `json:"version"`
+	Partial *bool   `json:"partial,omitempty"`
+	Notes   *string `json:"notes,omitempty"`
+	// Registered packages, one per service.
+	Packages []*PackageRefInput `json:"packages"`
+	// A partial version is checked overlaid on this full stack version (required for a partial one, refused for a full one).
+	Base *string `json:"base,omitempty"`
+}
+
+type CreateStackVersionPayload struct {
+	StackVersion *StackVersion `json:"stackVersion,omitempty"`
+	UserErrors   []*UserError  `json:"userErrors"`
+}
+
 type DatasetConnection struct {
 	Edges    []*DatasetEdge `json:"edges"`
 	Nodes    []*Dataset     `json:"nodes"`
@@ -454,6 +471,20 @@ type HardwareFaultFilter struct {
 	Sources     []FaultSource  `json:"sources,omitempty"`
 	Since       *time.Time     `json:"since,omitempty"`
 	Until       *time.Time     `json:"until,omitempty"`
+}
+
+// How to tell that a started service is healthy: an HTTP GET answering 2xx, a TCP connect, or a command exiting 0.
+type HealthCheck struct {
+	Kind    HealthCheckKind `json:"kind"`
+	Target  string          `json:"target"`
+	Timeout Duration        `json:"timeout"`
+}
+
+type HealthCheckInput struct {
+	Kind   HealthCheckKind `json:"kind"`
+	Target string          `json:"target"`
+	// 1s to 10m.
+	Timeout Duration `json:"timeout"`
 }
 
 // One component of a score: its weight, its own 0–100 score and why points were lost.
@@ -923,6 +954,54 @@ type OpenRepairTicketInput struct {
 	Note       *string  `json:"note,omitempty"`
 }
 
+// One depends-on of a package: a service and the versions of it that will do (e.g. ">=3.4, <4", "^1.4", "*").
+type PackageDependency struct {
+	Service    string `json:"service"`
+	Constraint string `json:"constraint"`
+}
+
+type PackageDependencyInput struct {
+	Service string `json:"service"`
+	// Empty or absent: any version.
+	Constraint *string `json:"constraint,omitempty"`
+}
+
+type PackageOperationInput struct {
+	DependsOn  []*PackageDependencyInput `json:"dependsOn,omitempty"`
+	StartOrder *int                      `json:"startOrder,omitempty"`
+	StopOrder  *int                      `json:"stopOrder,omitempty"`
+	Health     *HealthCheckInput         `json:"health,omitempty"`
+	// Default: ON_FAILURE, 3 restarts.
+	Restart *RestartInput `json:"restart,omitempty"`
+}
+
+type PackageRefInput struct {
+	Service string `json:"service"`
+	Version string `json:"version"`
+}
+
+// Where a package is fetched from: a URL (RPM, TAR, OBJECT_STORE) or a git repository and ref (GIT).
+type PackageSourceInfo struct {
+	Kind PackageSource `json:"kind"`
+	URI  string        `json:"uri"`
+	// The git ref (tag, branch or commit) of a GIT source.
+	Ref *string `json:"ref,omitempty"`
+}
+
+type PackageSourceInput struct {
+	Kind PackageSource `json:"kind"`
+	URI  string        `json:"uri"`
+	Ref  *string       `json:"ref,omitempty"`
+}
+
+type PackageVersionInfoInput struct {
+	Version string  `json:"version"`
+	Build   *string `json:"build,omitempty"`
+	// sha256:<64 hex digits> or sha512:<128 hex digits>
+	Checksum string              `json:"checksum"`
+	Source   *PackageSourceInput `json:"source"`
+}
+
 // Relay page information.
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
@@ -1040,6 +1119,18 @@ type RegisterHostsPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type RegisterServicePackageInput struct {
+	// The service, e.g. HDFS (upper-cased).
+	Service string                   `json:"service"`
+	Info    *PackageVersionInfoInput `json:"info"`
+	Ops     *PackageOperationInput   `json:"ops,omitempty"`
+}
+
+type RegisterServicePackagePayload struct {
+	Package    *ServicePackage `json:"package,omitempty"`
+	UserErrors []*UserError    `json:"userErrors"`
+}
+
 // The failure rate of one group: faults per 100 machine-years with its exact (Garwood) 95% Poisson interval.
 type ReliabilityGroup struct {
 	// The model, the age bucket, or the cluster's id.
@@ -1100,6 +1191,11 @@ type ReportHardwareFaultPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type RestartInput struct {
+	Policy      RestartPolicy `json:"policy"`
+	MaxRestarts *int          `json:"maxRestarts,omitempty"`
+}
+
 type RetireClusterInput struct {
 	ID     string  `json:"id"`
 	Reason *string `json:"reason,omitempty"`
@@ -1145,6 +1241,18 @@ type ScrapeStatus struct {
 	LastSuccessAt *time.Time  `json:"lastSuccessAt,omitempty"`
 	LastError     string      `json:"lastError"`
 	NextAttemptAt time.Time   `json:"nextAttemptAt"`
+}
+
+type ServicePackageConnection struct {
+	Edges      []*ServicePackageEdge `json:"edges"`
+	Nodes      []*ServicePackage     `json:"nodes"`
+	PageInfo   *PageInfo             `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+type ServicePackageEdge struct {
+	Cursor string          `json:"cursor"`
+	Node   *ServicePackage `json:"node"`
 }
 
 type SetHostLifecycleInput struct {
@@ -1214,6 +1322,29 @@ type StackConnection struct {
 type StackEdge struct {
 	Cursor string `json:"cursor"`
 	Node   *Stack `json:"node"`
+}
+
+// A stack version's dependency graph: one node per package, an edge from each dependent to what it depends on.
+type StackGraph struct {
+	Nodes []*StackGraphNode `json:"nodes"`
+	Edges []*StackGraphEdge `json:"edges"`
+}
+
+type StackGraphEdge struct {
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Constraint string `json:"constraint"`
+	// The version holds no package of the service depended on (a partial version: the cluster's provides it).
+	Missing   bool `json:"missing"`
+	Satisfied bool `json:"satisfied"`
+}
+
+type StackGraphNode struct {
+	Package *ServicePackage `json:"package"`
+	Service string          `json:"service"`
+	Version string          `json:"version"`
+	// The node's place in the start order (0 first); -1 when the graph has a cycle.
+	Position int `json:"position"`
 }
 
 type Subscription struct {
@@ -2407,6 +2538,63 @@ func (e *HardwareComponent) UnmarshalJSON(b []byte) error {
 }
 
 func (e HardwareComponent) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type HealthCheckKind string
+
+const (
+	HealthCheckKindHTTP    HealthCheckKind = "HTTP"
+	HealthCheckKindTCP     HealthCheckKind = "TCP"
+	HealthCheckKindCommand HealthCheckKind = "COMMAND"
+)
+
+var AllHealthCheckKind = []HealthCheckKind{
+	HealthCheckKindHTTP,
+	HealthCheckKindTCP,
+	HealthCheckKindCommand,
+}
+
+func (e HealthCheckKind) IsValid() bool {
+	switch e {
+	case HealthCheckKindHTTP, HealthCheckKindTCP, HealthCheckKindCommand:
+		return true
+	}
+	return false
+}
+
+func (e HealthCheckKind) String() string {
+	return string(e)
+}
+
+func (e *HealthCheckKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = HealthCheckKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid HealthCheckKind", str)
+	}
+	return nil
+}
+
+func (e HealthCheckKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *HealthCheckKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e HealthCheckKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -3796,6 +3984,63 @@ func (e *RepairState) UnmarshalJSON(b []byte) error {
 }
 
 func (e RepairState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RestartPolicy string
+
+const (
+	RestartPolicyAlways    RestartPolicy = "ALWAYS"
+	RestartPolicyOnFailure RestartPolicy = "ON_FAILURE"
+	RestartPolicyNever     RestartPolicy = "NEVER"
+)
+
+var AllRestartPolicy = []RestartPolicy{
+	RestartPolicyAlways,
+	RestartPolicyOnFailure,
+	RestartPolicyNever,
+}
+
+func (e RestartPolicy) IsValid() bool {
+	switch e {
+	case RestartPolicyAlways, RestartPolicyOnFailure, RestartPolicyNever:
+		return true
+	}
+	return false
+}
+
+func (e RestartPolicy) String() string {
+	return string(e)
+}
+
+func (e *RestartPolicy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RestartPolicy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RestartPolicy", str)
+	}
+	return nil
+}
+
+func (e RestartPolicy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RestartPolicy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RestartPolicy) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

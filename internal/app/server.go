@@ -41,6 +41,7 @@ import (
 	"github.com/teslaops/tesla/internal/machine"
 	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/platform"
+	"github.com/teslaops/tesla/internal/stack"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/internal/workload"
@@ -105,6 +106,8 @@ type Services struct {
 	Budgets *budget.Service
 	// Health serves the stored health scores and rankings.
 	Health *health.Service
+	// Stacks registers service packages and stack versions.
+	Stacks *stack.Service
 	// AgentTasks is the agents' task queue: the operation engine dispatches
 	// and waits on it; Run it beside Events.
 	AgentTasks *agentapi.Tasks
@@ -153,6 +156,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Cost:         cost.NewService(api, apiLog, cfg.Jobs.Cost),
 		Budgets:      budget.NewService(api, apiLog, cfg.Jobs.Cost.WithDefaults().Currency),
 		Health:       health.NewService(api),
+		Stacks:       stack.NewService(api, apiLog),
 		AgentTasks:   agentapi.NewTasks(pool, events, logger, cfg.Agent.Tasks),
 		Leaderboards: leaderboard.NewService(api, cfg.Jobs.LeaderboardConfig()),
 		api:          api,
@@ -169,7 +173,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		Watermark: svc.Watermark, Scheduler: svc.Catalog, PlatformService: svc.Platform, Events: svc.Events, Logger: logger,
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
 		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost,
-		Budgets: svc.Budgets, Health: svc.Health,
+		Budgets: svc.Budgets, Health: svc.Health, Stacks: svc.Stacks,
 		Leaderboards: svc.Leaderboards}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
