@@ -170,7 +170,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error) {
 		}
 		done = append(done, m)
 	}
-	if err := migrateRiver(ctx, conn.Conn()); err != nil {
+	if err := migrateRiver(ctx, pool); err != nil {
 		return done, err
 	}
 	return done, nil
@@ -187,20 +187,18 @@ func riverMigrator() (*rivermigrate.Migrator[pgx.Tx], error) {
 }
 
 // migrateRiver applies River's schema (river_job, river_leader, river_queue…)
-// after the project's migrations, through rivermigrate and in one transaction
-// under the migration lock the caller holds. River keeps its own version table
-// (river_migration), so a migrated database is left untouched: the call is
-// idempotent, and a River upgrade with new migrations applies only those.
-func migrateRiver(ctx context.Context, conn *pgx.Conn) error {
-	m, err := riverMigrator()
+// after the project's migrations, through rivermigrate, while the caller holds
+// the migration lock. Each River version runs in its own transaction (some
+// add enum values a later statement uses, which one transaction cannot). River
+// keeps its own version table (river_migration), so a migrated database is
+// left untouched: the call is idempotent, and a River upgrade with new
+// migrations applies only those.
+func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return err
+		return fmt.Errorf("error building River migrator: %w", err)
 	}
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		_, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
-		return err
-	})
-	if err != nil {
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("error applying River migrations: %w", err)
 	}
 	return nil
