@@ -364,7 +364,9 @@ func TestTaskOutputIsBounded(t *testing.T) {
 		MaxOutOfServicePct: 100, Stages: []aquila.PlanStage{{Name: "one", Tasks: []aquila.PlanTask{{HostID: hosts[0], Action: "X"}}}}})
 	require.NoError(t, err)
 	svc := newService(pool, e)
-	waitFor(t, "the operation to end", func() bool { return waitStateNow(t, svc, id) != aquila.Pending && waitStateNow(t, svc, id) != aquila.Running })
+	waitFor(t, "the operation to end", func() bool {
+		return waitStateNow(t, svc, id) != aquila.Pending && waitStateNow(t, svc, id) != aquila.Running
+	})
 	tasks, err := svc.Tasks(operatorCtx(), id, "", 0, 10)
 	require.NoError(t, err)
 	require.Len(t, tasks, 1)
