@@ -86,6 +86,23 @@ func BenchmarkEngine20kTasks(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(hosts*b.N)/total.Seconds(), "tasks/s")
+	// How the stage jobs spread over the replicas.
+	rows, err = d.Pool.Query(ctx, `SELECT attempted_by[cardinality(attempted_by)], count(*)::int FROM river_job
+		WHERE kind = 'aquila_stage' GROUP BY 1 ORDER BY 1`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var replica string
+		var jobs int
+		if err := rows.Scan(&replica, &jobs); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%s worked %d stage jobs", replica, jobs)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func waitDone(b *testing.B, pool *pgxpool.Pool, id int64) {
