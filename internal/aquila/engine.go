@@ -52,6 +52,11 @@ type EngineConfig struct {
 	// FetchPollInterval is River's poll interval when no insert notification
 	// arrives (default River's, 1s).
 	FetchPollInterval time.Duration
+	// IdlePoll is how often a stage job with nothing left to claim looks
+	// again while other jobs still hold tasks of its stage (default 250ms):
+	// it adopts them if their lease runs out, and it stops when the stage is
+	// done.
+	IdlePoll time.Duration
 	// RetryDelay is how soon River retries a stage job that returned an error,
 	// e.g. because its replica stopped (default 1s).
 	RetryDelay time.Duration
@@ -69,6 +74,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	c.JobTimeout = cmp.Or(c.JobTimeout, time.Hour)
 	c.RescueStuckJobsAfter = cmp.Or(c.RescueStuckJobsAfter, c.JobTimeout+5*time.Minute)
 	c.RetryDelay = cmp.Or(c.RetryDelay, time.Second)
+	c.IdlePoll = cmp.Or(c.IdlePoll, 250*time.Millisecond)
 	return c
 }
 
@@ -212,12 +218,29 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 		if state != Running || current != a.Stage {
 			return nil
 		}
-		batch, err := e.claim(ctx, jobID, a, kind, cluster)
+		batch, stageID, err := e.claim(ctx, jobID, a, kind, cluster)
 		if err != nil {
 			return err
 		}
 		if len(batch) == 0 {
-			return e.advance(ctx, a.OperationID, false)
+			// Tasks other jobs still hold: wait for them to be recorded, or
+			// for their lease to run out (their process died) to adopt them.
+			// Without this wait a dead replica's tasks would stay RUNNING
+			// until River rescues its job.
+			var held bool
+			if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING')`,
+				stageID).Scan(&held); err != nil {
+				return fmt.Errorf("error checking stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+			}
+			if !held {
+				return e.advance(ctx, a.OperationID, false)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(e.cfg.IdlePoll):
+			}
+			continue
 		}
 		if err := e.runBatch(ctx, jobID, a.OperationID, batch); err != nil {
 			return err
@@ -225,15 +248,15 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 	}
 }
 
-func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, kind Kind, cluster int64) ([]claimed, error) {
+func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, kind Kind, cluster int64) ([]claimed, int64, error) {
 	var stageID int64
 	if err := e.pool.QueryRow(ctx, `SELECT id FROM operation_stage WHERE operation_id = $1 AND position = $2`,
 		a.OperationID, a.Stage).Scan(&stageID); err != nil {
-		return nil, fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+		return nil, 0, fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
 	}
 	rows, err := e.pool.Query(ctx, sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String())
 	if err != nil {
-		return nil, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+		return nil, 0, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
 		c := claimed{task: Task{OperationID: a.OperationID, Kind: kind, ClusterID: cluster}}
@@ -241,9 +264,9 @@ func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, kind Kind,
 		return c, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+		return nil, 0, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
 	}
-	return out, nil
+	return out, stageID, nil
 }
 
 // outcome is one task's result as recorded.
