@@ -60,6 +60,12 @@ type EngineConfig struct {
 	// RetryDelay is how soon River retries a stage job that returned an error,
 	// e.g. because its replica stopped (default 1s).
 	RetryDelay time.Duration
+	// SweepInterval is how often the engine looks for running operations
+	// whose current stage holds tasks of a dead worker (lease run out) and
+	// enqueues fresh jobs for that stage (default 1m): the stage's own jobs may
+	// have died with the worker, and River would rescue them only after
+	// RescueStuckJobsAfter.
+	SweepInterval time.Duration
 	// NoWork makes an insert-only engine: it submits and controls operations
 	// but works no jobs (an API replica beside dedicated workers).
 	NoWork bool
@@ -75,6 +81,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	c.RescueStuckJobsAfter = cmp.Or(c.RescueStuckJobsAfter, c.JobTimeout+5*time.Minute)
 	c.RetryDelay = cmp.Or(c.RetryDelay, time.Second)
 	c.IdlePoll = cmp.Or(c.IdlePoll, 250*time.Millisecond)
+	c.SweepInterval = cmp.Or(c.SweepInterval, time.Minute)
 	return c
 }
 
@@ -87,6 +94,9 @@ type Engine struct {
 	logger *slog.Logger
 	cfg    EngineConfig
 	client *river.Client[pgx.Tx]
+	// stopSweep ends the sweeper Start began; sweepDone closes when it has.
+	stopSweep context.CancelFunc
+	sweepDone chan struct{}
 }
 
 // NewEngine builds an engine; Start begins working jobs.
@@ -129,7 +139,63 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.client.Start(ctx); err != nil {
 		return fmt.Errorf("error starting the operation engine: %w", err)
 	}
+	sweepCtx, cancel := context.WithCancel(ctx)
+	e.stopSweep, e.sweepDone = cancel, make(chan struct{})
+	go e.sweepLoop(sweepCtx)
 	return nil
+}
+
+func (e *Engine) sweepLoop(ctx context.Context) {
+	defer close(e.sweepDone)
+	t := time.NewTicker(e.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
+				e.logger.WarnContext(ctx, "error sweeping operations for abandoned tasks", "error", err)
+			} else if n > 0 {
+				e.logger.InfoContext(ctx, "resumed operations with abandoned tasks", "operations", n)
+			}
+		}
+	}
+}
+
+// Sweep enqueues fresh jobs for the current stage of every running operation
+// that holds tasks of a dead worker (RUNNING, lease run out), so they are
+// adopted even when every job of the stage died with that worker. Extra jobs
+// are harmless: they find nothing to claim and end. It returns how many
+// operations it resumed.
+func (e *Engine) Sweep(ctx context.Context) (int, error) {
+	rows, err := e.pool.Query(ctx, `SELECT o.id, o.current_stage FROM operation o
+		JOIN operation_stage s ON s.operation_id = o.id AND s.position = o.current_stage
+		WHERE o.state = 'RUNNING'
+		  AND EXISTS (SELECT 1 FROM operation_task t WHERE t.stage_id = s.id AND t.state = 'RUNNING' AND t.lease_until < now())`)
+	if err != nil {
+		return 0, fmt.Errorf("error finding abandoned tasks: %w", err)
+	}
+	type opStage struct {
+		id    int64
+		stage int
+	}
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (opStage, error) {
+		var x opStage
+		return x, r.Scan(&x.id, &x.stage)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error finding abandoned tasks: %w", err)
+	}
+	for _, f := range found {
+		err := db.InTx(ctx, e.pool, func(tx pgx.Tx) error {
+			return e.insertStageJobs(ctx, tx, f.id, f.stage, e.cfg.StageJobs)
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(found), nil
 }
 
 // Stop stops the engine: it fetches no more jobs and interrupts the running
@@ -139,6 +205,10 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Stop(ctx context.Context) error {
 	if e.cfg.NoWork {
 		return nil
+	}
+	if e.stopSweep != nil {
+		e.stopSweep()
+		<-e.sweepDone
 	}
 	if err := e.client.StopAndCancel(ctx); err != nil {
 		return fmt.Errorf("error stopping the operation engine: %w", err)

@@ -379,3 +379,35 @@ type loudExecutor struct{}
 func (loudExecutor) Run(context.Context, aquila.Task) (aquila.Result, error) {
 	return aquila.Result{Output: strings.Repeat("é", 10000)}, nil
 }
+
+func TestProgressIsAnnouncedOnTheOperationChannel(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewDatabase(t, db.Options{})
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, d.URL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "LISTEN "+aquila.ChannelOperation)
+	require.NoError(t, err)
+
+	clusterID, _ := cluster(t, d.Pool, 10)
+	e, _ := startEngine(t, d.Pool, aquila.ZeroExecutor{}, testConfig())
+	svc := newService(d.Pool, e)
+	op, err := svc.Submit(operatorCtx(), restartReq(clusterID, 50, 50, 0))
+	require.NoError(t, err)
+	waitState(t, svc, op.ID, aquila.Succeeded)
+
+	// Submission, each stage start, each batch and the end: all carry the id only.
+	var heard int
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, time.Second)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		if err != nil {
+			break
+		}
+		require.Equal(t, itoa(op.ID), n.Payload)
+		heard++
+	}
+	require.GreaterOrEqual(t, heard, 4)
+}

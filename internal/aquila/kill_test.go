@@ -46,6 +46,7 @@ func (l *loggedExecutor) Run(ctx context.Context, t aquila.Task) (aquila.Result,
 func killConfig() aquila.EngineConfig {
 	cfg := testConfig()
 	cfg.TaskLease = 2 * time.Second
+	cfg.SweepInterval = 500 * time.Millisecond
 	return cfg
 }
 
@@ -59,9 +60,9 @@ func TestKillNineChild(t *testing.T) {
 	ctx := context.Background()
 	pool, err := db.Open(ctx, url, db.Options{MaxConns: 8})
 	require.NoError(t, err)
-	cfg := killConfig()
-	cfg.Workers = 1 // the stage's other jobs stay for the parent
-	e, err := aquila.NewEngine(pool, &loggedExecutor{pool: pool, blockAfter: 5}, quiet, cfg)
+	// The child works every job of the stage, so they all die with it: only
+	// the parent's sweep can resume the stage before River's rescue.
+	e, err := aquila.NewEngine(pool, &loggedExecutor{pool: pool, blockAfter: 5}, quiet, killConfig())
 	require.NoError(t, err)
 	require.NoError(t, e.Start(ctx))
 	select {} // until SIGKILL
@@ -93,7 +94,9 @@ func TestKillNineMidOperation(t *testing.T) {
 	require.NoError(t, child.Process.Kill()) // SIGKILL: no cleanup at all
 	_ = child.Wait()
 	held := taskStates(t, pool, op.ID)["RUNNING"]
-	t.Logf("child killed with %d tasks RUNNING, %d executed", held, executed)
+	var stuck int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'aquila_stage' AND state = 'running'`).Scan(&stuck))
+	t.Logf("child killed with %d tasks RUNNING, %d executed, %d River jobs left running", held, executed, stuck)
 
 	e, _ := startEngine(t, pool, &loggedExecutor{pool: pool}, killConfig())
 	svc = newService(pool, e)

@@ -286,8 +286,10 @@ func (s *Service) Abort(ctx context.Context, id int64) (*Operation, error) {
 		if !op.State.Active() {
 			return errState(op, "aborted", Pending, Running, Paused)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE operation_task SET state = 'ABORTED', ended_at = now()
-			WHERE operation_id = $1 AND state = 'PENDING'`, id); err != nil {
+		// Tasks a dead worker left behind (lease run out) are aborted too; live
+		// ones finish and are recorded.
+		if _, err := tx.Exec(ctx, `UPDATE operation_task SET state = 'ABORTED', ended_at = now(), claimed_by = NULL, lease_until = NULL
+			WHERE operation_id = $1 AND (state = 'PENDING' OR (state = 'RUNNING' AND lease_until < now()))`, id); err != nil {
 			return fmt.Errorf("error aborting tasks of operation %d: %w", id, err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE operation_stage SET state = 'ABORTED', ended_at = now()
