@@ -80,8 +80,22 @@ func TestSecondDisruptiveOperationConflictsNamingTheFirst(t *testing.T) {
 	// Once the first is aborted the cluster is free again.
 	_, err = svc.Abort(operatorCtx(), first.ID)
 	require.NoError(t, err)
-	_, err = svc.Submit(operatorCtx(), restartReq(clusterID, 10, 10, 0))
+	second, err := svc.Submit(operatorCtx(), restartReq(clusterID, 10, 10, 0))
 	require.NoError(t, err)
+
+	// The cluster's operations, newest first, a page at a time.
+	page, err := svc.ClusterOperations(operatorCtx(), clusterID, 0, 1)
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	require.Equal(t, second.ID, page[0].ID)
+	page, err = svc.ClusterOperations(operatorCtx(), clusterID, page[0].ID, 100)
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+	require.Equal(t, first.ID, page[0].ID)
+	require.Equal(t, aquila.Aborted, page[0].State)
+	byID, err := svc.OperationsByIDs(operatorCtx(), []int64{first.ID, second.ID, 999})
+	require.NoError(t, err)
+	require.Len(t, byID, 2)
 }
 
 func TestOutOfServiceShareIsEnforced(t *testing.T) {

@@ -78,6 +78,64 @@ func (s *Service) Operation(ctx context.Context, id int64) (*Operation, error) {
 	return s.load(ctx, s.pool, id)
 }
 
+// ClusterOperations returns up to limit (1..100) operations of cluster,
+// newest first, older than operation before (0: from the newest): keyset
+// pages on operation_cluster_idx.
+func (s *Service) ClusterOperations(ctx context.Context, cluster, before int64, limit int) ([]*Operation, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > 100 {
+		return nil, fault.Field("first", "page size must be between 1 and 100")
+	}
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := s.pool.Query(ctx, sqlClusterOperations, cluster, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("error loading operations of cluster %d: %w", cluster, err)
+	}
+	return collectOperations(rows, fmt.Sprintf("operations of cluster %d", cluster))
+}
+
+// OperationsByIDs returns the operations of ids that exist, by id (for
+// dataloaders).
+func (s *Service) OperationsByIDs(ctx context.Context, ids []int64) (map[int64]*Operation, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, sqlOperationsByIDs, ids)
+	if err != nil {
+		return nil, fmt.Errorf("error loading operations: %w", err)
+	}
+	ops, err := collectOperations(rows, "operations")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*Operation, len(ops))
+	for _, op := range ops {
+		out[op.ID] = op
+	}
+	return out, nil
+}
+
+func scanOperation(r pgx.Row, op *Operation) error {
+	return r.Scan(&op.ID, &op.Kind, &op.ClusterID, &op.State, &op.Params, &op.RequestedBy,
+		&op.Reason, &op.FailureBudget, &op.MaxOutOfServicePct, &op.CurrentStage, &op.RollingBack, &op.TasksTotal,
+		&op.TasksSucceeded, &op.TasksFailed, &op.TasksSkipped, &op.Error, &op.CreatedAt, &op.StartedAt, &op.EndedAt, &op.UpdatedAt)
+}
+
+func collectOperations(rows pgx.Rows, what string) ([]*Operation, error) {
+	ops, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Operation, error) {
+		op := &Operation{}
+		return op, scanOperation(r, op)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error loading %s: %w", what, err)
+	}
+	return ops, nil
+}
+
 // Progress returns the snapshot operationProgress sends: the operation, its
 // stages with task counts, and its newest events.
 func (s *Service) Progress(ctx context.Context, id int64) (*Progress, error) {
@@ -173,9 +231,7 @@ func (s *Service) Tasks(ctx context.Context, id int64, state TaskState, after in
 
 func (s *Service) load(ctx context.Context, q db.DBTX, id int64) (*Operation, error) {
 	op := &Operation{}
-	err := q.QueryRow(ctx, sqlOperation, id).Scan(&op.ID, &op.Kind, &op.ClusterID, &op.State, &op.Params, &op.RequestedBy,
-		&op.Reason, &op.FailureBudget, &op.MaxOutOfServicePct, &op.CurrentStage, &op.RollingBack, &op.TasksTotal,
-		&op.TasksSucceeded, &op.TasksFailed, &op.TasksSkipped, &op.Error, &op.CreatedAt, &op.StartedAt, &op.EndedAt, &op.UpdatedAt)
+	err := scanOperation(q.QueryRow(ctx, sqlOperation, id), op)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fault.NotFoundf("operation %d not found", id)
 	}

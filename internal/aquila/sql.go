@@ -14,6 +14,10 @@ var (
 	sqlNextStage string
 	//go:embed sql/operation.sql
 	sqlOperation string
+	//go:embed sql/cluster_operations.sql
+	sqlClusterOperations string
+	//go:embed sql/operations_by_ids.sql
+	sqlOperationsByIDs string
 	//go:embed sql/stages.sql
 	sqlStages string
 	//go:embed sql/events.sql
