@@ -66,6 +66,9 @@ type EngineConfig struct {
 	// have died with the worker, and River would rescue them only after
 	// RescueStuckJobsAfter.
 	SweepInterval time.Duration
+	// MaxJobErrors is how many times a stage job may fail with an error (not
+	// an interruption) before its operation is failed (default 10).
+	MaxJobErrors int
 	// NoWork makes an insert-only engine: it submits and controls operations
 	// but works no jobs (an API replica beside dedicated workers).
 	NoWork bool
@@ -82,6 +85,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	c.RetryDelay = cmp.Or(c.RetryDelay, time.Second)
 	c.IdlePoll = cmp.Or(c.IdlePoll, 250*time.Millisecond)
 	c.SweepInterval = cmp.Or(c.SweepInterval, time.Minute)
+	c.MaxJobErrors = cmp.Or(c.MaxJobErrors, 10)
 	return c
 }
 
@@ -244,7 +248,42 @@ func (w *stageWorker) NextRetry(*river.Job[stageArgs]) time.Time {
 }
 
 func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error {
-	return w.e.workStage(ctx, job.ID, job.Args)
+	err := w.e.workStage(ctx, job.ID, job.Args)
+	if err == nil || ctx.Err() != nil || job.Attempt < w.e.cfg.MaxJobErrors {
+		// Interruptions (a stopping replica, the job timeout) are retried
+		// without limit; errors a few times, as they may be passing.
+		return err
+	}
+	// The same error again and again (a broken executor's Apply, a bug):
+	// the operation fails instead of retrying forever, and an operator can
+	// retry its failed tasks or roll it back once the cause is fixed.
+	w.e.logger.ErrorContext(ctx, "operation stage job keeps failing; failing the operation",
+		"operation_id", job.Args.OperationID, "stage", job.Args.Stage, "attempt", job.Attempt, "error", err)
+	if ferr := w.e.failOperation(ctx, job.Args.OperationID); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return nil
+}
+
+// failOperation ends an active operation FAILED after an internal error. The
+// stored message is generic: internal errors may hold SQL; the log has it.
+func (e *Engine) failOperation(ctx context.Context, op int64) error {
+	return db.InTx(ctx, e.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE operation SET state = 'FAILED', error = 'internal error while running a stage (see the server log)',
+			ended_at = now(), updated_at = now() WHERE id = $1 AND state IN ('PENDING', 'RUNNING')`, op)
+		if err != nil {
+			return fmt.Errorf("error failing operation %d: %w", op, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		var ev events
+		ev.add("ERROR", "failed: internal error while running a stage", nil)
+		if err := ev.insert(ctx, tx, op); err != nil {
+			return err
+		}
+		return notify.Notify(ctx, tx, ChannelOperation, strconv.FormatInt(op, 10))
+	})
 }
 
 // insertStageJobs enqueues n jobs for stage of op in tx.

@@ -3,6 +3,7 @@ package aquila_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -424,4 +425,27 @@ func TestProgressIsAnnouncedOnTheOperationChannel(t *testing.T) {
 		heard++
 	}
 	require.GreaterOrEqual(t, heard, 4)
+}
+
+// brokenApplier's database effects always fail: the stage job errors each time.
+type brokenApplier struct{ aquila.ZeroExecutor }
+
+func (brokenApplier) Apply(context.Context, pgx.Tx, []aquila.Done) error {
+	return errors.New("component table unreachable")
+}
+
+func TestAStageJobThatKeepsFailingFailsTheOperation(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	clusterID, _ := cluster(t, pool, 10)
+	cfg := testConfig()
+	cfg.MaxJobErrors = 2
+	e, _ := startEngine(t, pool, brokenApplier{}, cfg)
+	svc := newService(pool, e)
+	op, err := svc.Submit(operatorCtx(), restartReq(clusterID, 50, 50, 0))
+	require.NoError(t, err)
+	op = waitState(t, svc, op.ID, aquila.Failed)
+	require.Contains(t, op.Error, "internal error")
+	require.NotContains(t, op.Error, "unreachable", "internal errors stay in the log")
+	require.Zero(t, op.TasksSucceeded, "no result is recorded without its effects")
 }
