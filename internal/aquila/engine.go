@@ -277,6 +277,16 @@ func (e *Engine) failOperation(ctx context.Context, op int64) error {
 		if tag.RowsAffected() == 0 {
 			return nil
 		}
+		// The tasks left claimed end FAILED, so RetryFailedTasks can run them
+		// again (as a new attempt) once the cause is fixed.
+		tag, err = tx.Exec(ctx, `UPDATE operation_task SET state = 'FAILED', ended_at = now(), claimed_by = NULL, lease_until = NULL,
+			output = 'interrupted by an internal error' WHERE operation_id = $1 AND state = 'RUNNING'`, op)
+		if err != nil {
+			return fmt.Errorf("error failing tasks of operation %d: %w", op, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE operation SET tasks_failed = tasks_failed + $2 WHERE id = $1`, op, tag.RowsAffected()); err != nil {
+			return fmt.Errorf("error failing tasks of operation %d: %w", op, err)
+		}
 		var ev events
 		ev.add("ERROR", "failed: internal error while running a stage", nil)
 		if err := ev.insert(ctx, tx, op); err != nil {

@@ -448,4 +448,6 @@ func TestAStageJobThatKeepsFailingFailsTheOperation(t *testing.T) {
 	require.Contains(t, op.Error, "internal error")
 	require.NotContains(t, op.Error, "unreachable", "internal errors stay in the log")
 	require.Zero(t, op.TasksSucceeded, "no result is recorded without its effects")
+	require.Positive(t, op.TasksFailed, "the claimed tasks fail, for a retry")
+	require.Zero(t, taskStates(t, pool, op.ID)["RUNNING"])
 }
