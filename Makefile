@@ -41,7 +41,7 @@ run: $(BIN)
 	DATABASE_URL=$$(./$(BIN) db ensure | tail -n 1); export DATABASE_URL; \
 	./$(BIN) migrate up; \
 	./$(BIN) seed demo --if-empty --tokens-file .tesla/demo-tokens.json; \
-	TESLA_SIMULATE=$${TESLA_SIMULATE:-on} TESLA_COOKIE_SECURE=$${TESLA_COOKIE_SECURE:-off} \
+	TESLA_SIMULATE=$${TESLA_SIMULATE:-on} TESLA_OPERATIONS=$${TESLA_OPERATIONS:-simulated} TESLA_COOKIE_SECURE=$${TESLA_COOKIE_SECURE:-off} \
 	TESLA_LISTEN=$${TESLA_LISTEN:-$(LISTEN)} TESLA_DEMO_TOKENS_FILE=.tesla/demo-tokens.json \
 	exec ./$(BIN) serve
 

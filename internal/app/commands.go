@@ -22,6 +22,7 @@ import (
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/agent"
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/budget"
@@ -93,6 +94,19 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 			defer cancel()
 			if err := sched.Stop(stopCtx); err != nil {
 				logger.Warn("scheduler did not stop cleanly", "error", err)
+			}
+		}()
+	}
+	if cfg.Operations != "off" {
+		stop, err := startOperations(bg, pool, logger, cfg)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownGrace)
+			defer cancel()
+			if err := stop(stopCtx); err != nil {
+				logger.Warn("operation engine did not stop cleanly", "error", err)
 			}
 		}()
 	}
@@ -171,6 +185,21 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		return fmt.Errorf("error during shutdown: %w", err)
 	}
 	return nil
+}
+
+// startOperations starts this replica's working operation engine. Stopping it
+// interrupts the batches it is running; their tasks are run again, with the
+// same idempotency keys, by another replica or after the restart.
+func startOperations(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg Config) (stop func(context.Context) error, err error) {
+	exec := aquila.NewSimulatedExecutor(aquila.SimulatedConfig{FailureRate: float64(cfg.OperationFailurePct) / 100, Seed: cfg.SimSeed})
+	engine, err := aquila.NewEngine(pool, exec, logger, aquila.EngineConfig{ID: cfg.Replica})
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.Start(ctx); err != nil {
+		return nil, err
+	}
+	return engine.Stop, nil
 }
 
 func migrateUp(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) ([]db.Migration, error) {

@@ -86,6 +86,12 @@ type Config struct {
 
 	// GraphQL bounds what GraphQL operations may do while they run (see limit.go).
 	GraphQL GraphQLLimits
+	// Operations selects the operation engine's executor in serve: "off" (the
+	// replica submits and controls operations but runs none), or "simulated"
+	// (tasks run on the simulated fleet, changing its components).
+	Operations string
+	// OperationFailurePct is the simulated executor's task failure rate.
+	OperationFailurePct int
 	// Agent holds the intervals host agents are told to keep; a host that misses
 	// Jobs.Offline.After worth of heartbeats is marked OFFLINE.
 	Agent agentapi.Config
@@ -137,6 +143,8 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_WS_INIT_TIMEOUT", "10s", "how long a websocket may wait before connection_init (closed with 4408 after it)"},
 	{"TESLA_DEMO_TOKENS_FILE", ".tesla/demo-tokens.json", "where demo tokens are kept"},
 	{"TESLA_SHUTDOWN_GRACE", "15s", "how long shutdown waits for requests"},
+	{"TESLA_OPERATIONS", "off", "off: run no operation tasks here; simulated: run them on the simulated fleet (docs/aquila.md)"},
+	{"TESLA_OPERATION_FAILURE_PCT", "2", "percent of simulated operation tasks that fail"},
 	{"TESLA_AGENT_HEARTBEAT_INTERVAL", "15s", "how often host agents beat (sent to them at registration and on each heartbeat)"},
 	{"TESLA_AGENT_SAMPLE_INTERVAL", "1m", "time step of host agents' samples"},
 	{"TESLA_OFFLINE_MISSED", "4", "missed heartbeat intervals after which a host of a real cluster is marked OFFLINE"},
@@ -273,6 +281,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.MaxBodyBytes = intVar("TESLA_MAX_BODY_BYTES", 1<<20, 1024, 64<<20)
 	c.DBMaxConns = int32(intVar("TESLA_DB_MAX_CONNS", 20, 2, 1000))
 	c.ShutdownGrace = durVar("TESLA_SHUTDOWN_GRACE", 15*time.Second)
+	c.Operations = cmp.Or(getenv("TESLA_OPERATIONS"), "off")
+	if c.Operations != "off" && c.Operations != "simulated" {
+		bad("TESLA_OPERATIONS", "must be off or simulated, got %q", c.Operations)
+	}
+	c.OperationFailurePct = int(intVar("TESLA_OPERATION_FAILURE_PCT", 2, 0, 100))
 	c.WebsocketInitTimeout = durVar("TESLA_WS_INIT_TIMEOUT", 10*time.Second)
 	if v := getenv("TESLA_WS_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
@@ -307,10 +320,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
 	return fmt.Sprintf("database=%s listen=%s log=%s/%s simulate=%t auto_migrate=%t introspection=%t complexity=%d depth=%d "+
-		"graphql_timeout=%s statement_timeout=%s graphql_conns=%d expensive=%d/%d/%d",
+		"graphql_timeout=%s statement_timeout=%s graphql_conns=%d expensive=%d/%d/%d operations=%s",
 		RedactURL(c.DatabaseURL), c.Listen, c.LogLevel, c.LogFormat, c.Simulate, c.AutoMigrate,
 		c.Introspection, c.ComplexityLimit, c.DepthLimit, c.GraphQL.Timeout, c.GraphQL.StatementTimeout, c.GraphQL.DBConns,
-		c.GraphQL.ExpensiveCost, c.GraphQL.ExpensiveAtOnce, c.GraphQL.ExpensivePerUser)
+		c.GraphQL.ExpensiveCost, c.GraphQL.ExpensiveAtOnce, c.GraphQL.ExpensivePerUser, c.Operations)
 }
 
 // LogValue keeps the password out of structured logs too.

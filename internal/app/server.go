@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/budget"
@@ -102,6 +104,11 @@ type Services struct {
 	Cost *cost.Service
 	// Leaderboards serves the red and black lists and standings.
 	Leaderboards *leaderboard.Service
+	// Operations serves Aquila operations: submit, follow, pause, resume,
+	// abort, retry, roll back. It submits through an insert-only engine; the
+	// replica runs tasks only when serve starts a working engine
+	// (TESLA_OPERATIONS).
+	Operations *aquila.Service
 	// Budgets serves budgets, their forecasts and alerts.
 	Budgets *budget.Service
 	// Health serves the stored health scores and rankings.
@@ -124,7 +131,8 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	apiLog := audit.New(api, logger)
 	js := jobs.Default(pool, cfg.Jobs)
 	events := notify.NewListener(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
-		auth.CredentialsChannel, anomaly.ChannelAnomaly, budget.ChannelBudgetAlert, agentapi.TaskChannel, agentapi.TaskQueuedChannel)
+		auth.CredentialsChannel, anomaly.ChannelAnomaly, budget.ChannelBudgetAlert, agentapi.TaskChannel, agentapi.TaskQueuedChannel,
+		aquila.ChannelOperation)
 	inv := inventory.NewService(api, apiLog)
 	wm := watermark.NewService(api, events, logger)
 	clus := clustering.NewService(api, apiLog, cfg.Jobs.Clustering)
@@ -159,10 +167,22 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Stacks:       stack.NewService(api, apiLog),
 		AgentTasks:   agentapi.NewTasks(pool, events, logger, cfg.Agent.Tasks),
 		Leaderboards: leaderboard.NewService(api, cfg.Jobs.LeaderboardConfig()),
+		Operations:   aquila.NewService(api, submitEngine(api, logger), apiLog),
 		api:          api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
 	}
+}
+
+// submitEngine is the operation engine the API submits through: it inserts
+// River jobs and works none. Its configuration is static, so NewEngine cannot
+// refuse it; a panic would mean a programming error.
+func submitEngine(pool *pgxpool.Pool, logger *slog.Logger) *aquila.Engine {
+	e, err := aquila.NewEngine(pool, nil, logger, aquila.EngineConfig{NoWork: true})
+	if err != nil {
+		panic(fmt.Sprintf("app: the insert-only operation engine: %v", err))
+	}
+	return e
 }
 
 // NewServer builds the HTTP handler. reg receives the server's metrics.

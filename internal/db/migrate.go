@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/teslaops/tesla/migrations"
 )
@@ -68,6 +71,15 @@ func MigrationsFingerprint() (string, error) {
 	h := sha256.New()
 	for _, m := range ms {
 		fmt.Fprintf(h, "%d\x00%s\x00", m.Version, m.SQL)
+	}
+	// River's schema is part of the template too: a River upgrade with new
+	// migrations must build a new template.
+	rm, err := riverMigrator()
+	if err != nil {
+		return "", err
+	}
+	for _, v := range rm.AllVersions() {
+		fmt.Fprintf(h, "river\x00%d\x00%s\x00", v.Version, v.SQLUp)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
@@ -158,5 +170,36 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]Migration, error) {
 		}
 		done = append(done, m)
 	}
+	if err := migrateRiver(ctx, pool); err != nil {
+		return done, err
+	}
 	return done, nil
+}
+
+// riverMigrator returns River's own migrator. Its listing of versions needs no
+// connection, so the driver is built without a pool.
+func riverMigrator() (*rivermigrate.Migrator[pgx.Tx], error) {
+	m, err := rivermigrate.New(riverpgxv5.New(nil), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, fmt.Errorf("error building River migrator: %w", err)
+	}
+	return m, nil
+}
+
+// migrateRiver applies River's schema (river_job, river_leader, river_queue…)
+// after the project's migrations, through rivermigrate, while the caller holds
+// the migration lock. Each River version runs in its own transaction (some
+// add enum values a later statement uses, which one transaction cannot). River
+// keeps its own version table (river_migration), so a migrated database is
+// left untouched: the call is idempotent, and a River upgrade with new
+// migrations applies only those.
+func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("error building River migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("error applying River migrations: %w", err)
+	}
+	return nil
 }

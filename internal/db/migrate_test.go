@@ -30,9 +30,16 @@ func TestTemplateIsFullyMigratedAndMigrateIsIdempotent(t *testing.T) {
 	require.False(t, st.Behind())
 	require.Equal(t, st.Latest, st.Current)
 
+	var riverVersions int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_migration`).Scan(&riverVersions))
+	require.NotZero(t, riverVersions, "the template must hold River's schema")
+
 	applied, err := db.Migrate(ctx, pool)
 	require.NoError(t, err)
 	require.Empty(t, applied, "a migrated database must not be migrated again")
+	var again int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_migration`).Scan(&again))
+	require.Equal(t, riverVersions, again, "River's migrations must not run twice")
 }
 
 func TestMigrateFromEmptyDatabase(t *testing.T) {
@@ -53,6 +60,9 @@ func TestMigrateFromEmptyDatabase(t *testing.T) {
 	st, err = db.Status(ctx, pool)
 	require.NoError(t, err)
 	require.False(t, st.Behind())
+	var riverJob bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT to_regclass('river_job') IS NOT NULL`).Scan(&riverJob))
+	require.True(t, riverJob, "migrate up must apply River's schema")
 }
 
 func TestHostMetricPartitionsAreDailyAndIdempotent(t *testing.T) {

@@ -1,0 +1,6 @@
+-- Operations by id (dataloaders).
+SELECT id, kind, cluster_id, state, params, requested_by, reason, failure_budget, max_out_of_service_pct,
+       current_stage, rolling_back, tasks_total, tasks_succeeded, tasks_failed, tasks_skipped, error,
+       created_at, started_at, ended_at, updated_at
+FROM operation
+WHERE id = ANY($1::bigint[])
