@@ -50,6 +50,8 @@ type ResolverRoot interface {
 	MachineClustering() MachineClusteringResolver
 	MachinePoint() MachinePointResolver
 	Mutation() MutationResolver
+	Operation() OperationResolver
+	OperationTask() OperationTaskResolver
 	Person() PersonResolver
 	Platform() PlatformResolver
 	Query() QueryResolver
@@ -327,6 +329,7 @@ type ComplexityRoot struct {
 	}
 
 	Cluster struct {
+		ActiveOperation    func(childComplexity int) int
 		AnomalyAnalysis    func(childComplexity int, window *model.Duration) int
 		Capacity           func(childComplexity int) int
 		Cost               func(childComplexity int, period model.BillPeriodInput) int
@@ -339,6 +342,7 @@ type ComplexityRoot struct {
 		ID                 func(childComplexity int) int
 		Kind               func(childComplexity int) int
 		Name               func(childComplexity int) int
+		Operations         func(childComplexity int, first *int, after *string) int
 		OwnerBu            func(childComplexity int) int
 		Queues             func(childComplexity int) int
 		Region             func(childComplexity int) int
@@ -943,6 +947,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AbortOperation         func(childComplexity int, input model.OperationIDInput) int
 		AcknowledgeAnomaly     func(childComplexity int, input model.AcknowledgeAnomalyInput) int
 		AnalyzeJob             func(childComplexity int, id string) int
 		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
@@ -958,12 +963,17 @@ type ComplexityRoot struct {
 		ImportInventory        func(childComplexity int, input model.ImportInventoryInput) int
 		MoveHosts              func(childComplexity int, input model.MoveHostsInput) int
 		OpenRepairTicket       func(childComplexity int, input model.OpenRepairTicketInput) int
+		PauseOperation         func(childComplexity int, input model.OperationIDInput) int
 		RegisterHosts          func(childComplexity int, input model.RegisterHostsInput) int
 		RegisterServicePackage func(childComplexity int, input model.RegisterServicePackageInput) int
 		ReportHardwareFault    func(childComplexity int, input model.ReportHardwareFaultInput) int
+		RestartCluster         func(childComplexity int, input model.RestartClusterInput) int
+		ResumeOperation        func(childComplexity int, input model.OperationIDInput) int
 		RetireCluster          func(childComplexity int, input model.RetireClusterInput) int
 		RetireHosts            func(childComplexity int, input model.RetireHostsInput) int
+		RetryFailedTasks       func(childComplexity int, input model.OperationIDInput) int
 		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
+		RollbackOperation      func(childComplexity int, input model.OperationIDInput) int
 		RunClusteringAnalysis  func(childComplexity int) int
 		SetHostLifecycle       func(childComplexity int, input model.SetHostLifecycleInput) int
 		SetHostState           func(childComplexity int, input model.SetHostStateInput) int
@@ -977,6 +987,84 @@ type ComplexityRoot struct {
 		UpdatePerson           func(childComplexity int, input model.UpdatePersonInput) int
 		UpsertBudget           func(childComplexity int, input model.UpsertBudgetInput) int
 		UpsertRateCard         func(childComplexity int, input model.UpsertRateCardInput) int
+	}
+
+	Operation struct {
+		Actions                func(childComplexity int) int
+		Cluster                func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		CurrentStage           func(childComplexity int) int
+		EndedAt                func(childComplexity int) int
+		Error                  func(childComplexity int) int
+		Events                 func(childComplexity int, first *int) int
+		FailureBudget          func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		Kind                   func(childComplexity int) int
+		MaxOutOfServicePercent func(childComplexity int) int
+		Params                 func(childComplexity int) int
+		Progress               func(childComplexity int) int
+		Reason                 func(childComplexity int) int
+		RequestedBy            func(childComplexity int) int
+		RollingBack            func(childComplexity int) int
+		Stages                 func(childComplexity int) int
+		StartedAt              func(childComplexity int) int
+		State                  func(childComplexity int) int
+		Tasks                  func(childComplexity int, state *model.OperationTaskState, first *int, after *string) int
+		TasksFailed            func(childComplexity int) int
+		TasksSkipped           func(childComplexity int) int
+		TasksSucceeded         func(childComplexity int) int
+		TasksTotal             func(childComplexity int) int
+		UpdatedAt              func(childComplexity int) int
+	}
+
+	OperationConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	OperationEvent struct {
+		At      func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	OperationPayload struct {
+		Operation  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	OperationStage struct {
+		Aborted   func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		Failed    func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Pending   func(childComplexity int) int
+		Position  func(childComplexity int) int
+		Rollback  func(childComplexity int) int
+		Running   func(childComplexity int) int
+		Skipped   func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		State     func(childComplexity int) int
+		Succeeded func(childComplexity int) int
+		Total     func(childComplexity int) int
+	}
+
+	OperationTask struct {
+		Action    func(childComplexity int) int
+		Attempts  func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		Host      func(childComplexity int) int
+		Hostname  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Output    func(childComplexity int) int
+		Params    func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		State     func(childComplexity int) int
+	}
+
+	OperationTaskConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
 	}
 
 	PackageDependency struct {
@@ -1061,6 +1149,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens           func(childComplexity int, first *int, after *string, last *int, before *string) int
+		ActiveOperations    func(childComplexity int, first *int) int
 		Anomalies           func(childComplexity int, filter *model.AnomalyFilter, first *int, after *string) int
 		AuditLog            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
 		Bills               func(childComplexity int, groupBy model.BillGroupBy, period model.BillPeriodInput, filter *model.BillFilter, first *int) int
@@ -1090,6 +1179,7 @@ type ComplexityRoot struct {
 		Me                  func(childComplexity int) int
 		Node                func(childComplexity int, id string) int
 		Nodes               func(childComplexity int, ids []string) int
+		Operation           func(childComplexity int, id string) int
 		People              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter) int
 		Person              func(childComplexity int, id *string, login *string) int
 		Platform            func(childComplexity int) int
@@ -1402,11 +1492,12 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		AnomalyRaised    func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
-		BudgetAlert      func(childComplexity int, bu *string, person *string) int
-		HostStateChanged func(childComplexity int, clusterID *string) int
-		PlatformPulse    func(childComplexity int) int
-		WatermarkUpdated func(childComplexity int, clusterID string) int
+		AnomalyRaised     func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
+		BudgetAlert       func(childComplexity int, bu *string, person *string) int
+		HostStateChanged  func(childComplexity int, clusterID *string) int
+		OperationProgress func(childComplexity int, id string) int
+		PlatformPulse     func(childComplexity int) int
+		WatermarkUpdated  func(childComplexity int, clusterID string) int
 	}
 
 	UpsertBudgetPayload struct {
@@ -1561,6 +1652,8 @@ type ClusterResolver interface {
 	HostCounts(ctx context.Context, obj *model.Cluster) (*model.HostCounts, error)
 	Capacity(ctx context.Context, obj *model.Cluster) (*model.ClusterCapacity, error)
 	Hosts(ctx context.Context, obj *model.Cluster, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) (*model.HostConnection, error)
+	Operations(ctx context.Context, obj *model.Cluster, first *int, after *string) (*model.OperationConnection, error)
+	ActiveOperation(ctx context.Context, obj *model.Cluster) (*model.Operation, error)
 	Health(ctx context.Context, obj *model.Cluster) (*model.HealthScore, error)
 	AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error)
 	Cost(ctx context.Context, obj *model.Cluster, period model.BillPeriodInput) (*model.CostSummary, error)
@@ -1647,6 +1740,12 @@ type MutationResolver interface {
 	CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error)
 	RegisterServicePackage(ctx context.Context, input model.RegisterServicePackageInput) (*model.RegisterServicePackagePayload, error)
 	CreateStackVersion(ctx context.Context, input model.CreateStackVersionInput) (*model.CreateStackVersionPayload, error)
+	RestartCluster(ctx context.Context, input model.RestartClusterInput) (*model.OperationPayload, error)
+	PauseOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	ResumeOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	AbortOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	RetryFailedTasks(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	RollbackOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
 	UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error)
 	DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
@@ -1662,6 +1761,17 @@ type MutationResolver interface {
 	SetJobPriorityPolicy(ctx context.Context, input model.SetJobPriorityPolicyInput) (*model.JobPriorityPolicy, error)
 	AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error)
 	SetYarnTarget(ctx context.Context, input model.SetYarnTargetInput) (*model.SetYarnTargetPayload, error)
+}
+type OperationResolver interface {
+	Cluster(ctx context.Context, obj *model.Operation) (*model.Cluster, error)
+
+	Stages(ctx context.Context, obj *model.Operation) ([]*model.OperationStage, error)
+	Events(ctx context.Context, obj *model.Operation, first *int) ([]*model.OperationEvent, error)
+	Tasks(ctx context.Context, obj *model.Operation, state *model.OperationTaskState, first *int, after *string) (*model.OperationTaskConnection, error)
+	Actions(ctx context.Context, obj *model.Operation) ([]model.OperationAction, error)
+}
+type OperationTaskResolver interface {
+	Host(ctx context.Context, obj *model.OperationTask) (*model.Host, error)
 }
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
@@ -1702,6 +1812,8 @@ type QueryResolver interface {
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
 	ServicePackages(ctx context.Context, service *string, first *int, after *string, last *int, before *string) (*model.ServicePackageConnection, error)
+	Operation(ctx context.Context, id string) (*model.Operation, error)
+	ActiveOperations(ctx context.Context, first *int) ([]*model.Operation, error)
 	Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error)
 	BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error)
 	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
@@ -1787,6 +1899,7 @@ type StackVersionResolver interface {
 }
 type SubscriptionResolver interface {
 	HostStateChanged(ctx context.Context, clusterID *string) (<-chan *model.Host, error)
+	OperationProgress(ctx context.Context, id string) (<-chan *model.Operation, error)
 	BudgetAlert(ctx context.Context, bu *string, person *string) (<-chan *model.BudgetAlert, error)
 	AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error)
 	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
@@ -2882,6 +2995,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BudgetForecast.RunsOutOn(childComplexity), true
 
+	case "Cluster.activeOperation":
+		if e.ComplexityRoot.Cluster.ActiveOperation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.ActiveOperation(childComplexity), true
 	case "Cluster.anomalyAnalysis":
 		if e.ComplexityRoot.Cluster.AnomalyAnalysis == nil {
 			break
@@ -2974,6 +3093,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Name(childComplexity), true
+	case "Cluster.operations":
+		if e.ComplexityRoot.Cluster.Operations == nil {
+			break
+		}
+
+		args, err := ec.field_Cluster_operations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.Operations(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Cluster.ownerBu":
 		if e.ComplexityRoot.Cluster.OwnerBu == nil {
 			break
@@ -5434,6 +5564,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MachinePoint.Y(childComplexity), true
 
+	case "Mutation.abortOperation":
+		if e.ComplexityRoot.Mutation.AbortOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_abortOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AbortOperation(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.acknowledgeAnomaly":
 		if e.ComplexityRoot.Mutation.AcknowledgeAnomaly == nil {
 			break
@@ -5599,6 +5740,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OpenRepairTicket(childComplexity, args["input"].(model.OpenRepairTicketInput)), true
+	case "Mutation.pauseOperation":
+		if e.ComplexityRoot.Mutation.PauseOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseOperation(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.registerHosts":
 		if e.ComplexityRoot.Mutation.RegisterHosts == nil {
 			break
@@ -5632,6 +5784,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportHardwareFault(childComplexity, args["input"].(model.ReportHardwareFaultInput)), true
+	case "Mutation.restartCluster":
+		if e.ComplexityRoot.Mutation.RestartCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restartCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestartCluster(childComplexity, args["input"].(model.RestartClusterInput)), true
+	case "Mutation.resumeOperation":
+		if e.ComplexityRoot.Mutation.ResumeOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeOperation(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.retireCluster":
 		if e.ComplexityRoot.Mutation.RetireCluster == nil {
 			break
@@ -5654,6 +5828,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetireHosts(childComplexity, args["input"].(model.RetireHostsInput)), true
+	case "Mutation.retryFailedTasks":
+		if e.ComplexityRoot.Mutation.RetryFailedTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryFailedTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryFailedTasks(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -5665,6 +5850,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["input"].(model.RevokeAPITokenInput)), true
+	case "Mutation.rollbackOperation":
+		if e.ComplexityRoot.Mutation.RollbackOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rollbackOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RollbackOperation(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.runClusteringAnalysis":
 		if e.ComplexityRoot.Mutation.RunClusteringAnalysis == nil {
 			break
@@ -5803,6 +5999,365 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpsertRateCard(childComplexity, args["input"].(model.UpsertRateCardInput)), true
+
+	case "Operation.actions":
+		if e.ComplexityRoot.Operation.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Actions(childComplexity), true
+	case "Operation.cluster":
+		if e.ComplexityRoot.Operation.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Cluster(childComplexity), true
+	case "Operation.createdAt":
+		if e.ComplexityRoot.Operation.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.CreatedAt(childComplexity), true
+	case "Operation.currentStage":
+		if e.ComplexityRoot.Operation.CurrentStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.CurrentStage(childComplexity), true
+	case "Operation.endedAt":
+		if e.ComplexityRoot.Operation.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.EndedAt(childComplexity), true
+	case "Operation.error":
+		if e.ComplexityRoot.Operation.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Error(childComplexity), true
+	case "Operation.events":
+		if e.ComplexityRoot.Operation.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Operation_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Operation.Events(childComplexity, args["first"].(*int)), true
+	case "Operation.failureBudget":
+		if e.ComplexityRoot.Operation.FailureBudget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.FailureBudget(childComplexity), true
+	case "Operation.id":
+		if e.ComplexityRoot.Operation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.ID(childComplexity), true
+	case "Operation.kind":
+		if e.ComplexityRoot.Operation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Kind(childComplexity), true
+	case "Operation.maxOutOfServicePercent":
+		if e.ComplexityRoot.Operation.MaxOutOfServicePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.MaxOutOfServicePercent(childComplexity), true
+	case "Operation.params":
+		if e.ComplexityRoot.Operation.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Params(childComplexity), true
+	case "Operation.progress":
+		if e.ComplexityRoot.Operation.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Progress(childComplexity), true
+	case "Operation.reason":
+		if e.ComplexityRoot.Operation.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Reason(childComplexity), true
+	case "Operation.requestedBy":
+		if e.ComplexityRoot.Operation.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.RequestedBy(childComplexity), true
+	case "Operation.rollingBack":
+		if e.ComplexityRoot.Operation.RollingBack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.RollingBack(childComplexity), true
+	case "Operation.stages":
+		if e.ComplexityRoot.Operation.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Stages(childComplexity), true
+	case "Operation.startedAt":
+		if e.ComplexityRoot.Operation.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.StartedAt(childComplexity), true
+	case "Operation.state":
+		if e.ComplexityRoot.Operation.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.State(childComplexity), true
+	case "Operation.tasks":
+		if e.ComplexityRoot.Operation.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Operation_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Operation.Tasks(childComplexity, args["state"].(*model.OperationTaskState), args["first"].(*int), args["after"].(*string)), true
+	case "Operation.tasksFailed":
+		if e.ComplexityRoot.Operation.TasksFailed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksFailed(childComplexity), true
+	case "Operation.tasksSkipped":
+		if e.ComplexityRoot.Operation.TasksSkipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksSkipped(childComplexity), true
+	case "Operation.tasksSucceeded":
+		if e.ComplexityRoot.Operation.TasksSucceeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksSucceeded(childComplexity), true
+	case "Operation.tasksTotal":
+		if e.ComplexityRoot.Operation.TasksTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksTotal(childComplexity), true
+	case "Operation.updatedAt":
+		if e.ComplexityRoot.Operation.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.UpdatedAt(childComplexity), true
+
+	case "OperationConnection.nodes":
+		if e.ComplexityRoot.OperationConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationConnection.Nodes(childComplexity), true
+	case "OperationConnection.pageInfo":
+		if e.ComplexityRoot.OperationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationConnection.PageInfo(childComplexity), true
+
+	case "OperationEvent.at":
+		if e.ComplexityRoot.OperationEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationEvent.At(childComplexity), true
+	case "OperationEvent.level":
+		if e.ComplexityRoot.OperationEvent.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationEvent.Level(childComplexity), true
+	case "OperationEvent.message":
+		if e.ComplexityRoot.OperationEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationEvent.Message(childComplexity), true
+
+	case "OperationPayload.operation":
+		if e.ComplexityRoot.OperationPayload.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationPayload.Operation(childComplexity), true
+	case "OperationPayload.userErrors":
+		if e.ComplexityRoot.OperationPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationPayload.UserErrors(childComplexity), true
+
+	case "OperationStage.aborted":
+		if e.ComplexityRoot.OperationStage.Aborted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Aborted(childComplexity), true
+	case "OperationStage.endedAt":
+		if e.ComplexityRoot.OperationStage.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.EndedAt(childComplexity), true
+	case "OperationStage.failed":
+		if e.ComplexityRoot.OperationStage.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Failed(childComplexity), true
+	case "OperationStage.name":
+		if e.ComplexityRoot.OperationStage.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Name(childComplexity), true
+	case "OperationStage.pending":
+		if e.ComplexityRoot.OperationStage.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Pending(childComplexity), true
+	case "OperationStage.position":
+		if e.ComplexityRoot.OperationStage.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Position(childComplexity), true
+	case "OperationStage.rollback":
+		if e.ComplexityRoot.OperationStage.Rollback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Rollback(childComplexity), true
+	case "OperationStage.running":
+		if e.ComplexityRoot.OperationStage.Running == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Running(childComplexity), true
+	case "OperationStage.skipped":
+		if e.ComplexityRoot.OperationStage.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Skipped(childComplexity), true
+	case "OperationStage.startedAt":
+		if e.ComplexityRoot.OperationStage.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.StartedAt(childComplexity), true
+	case "OperationStage.state":
+		if e.ComplexityRoot.OperationStage.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.State(childComplexity), true
+	case "OperationStage.succeeded":
+		if e.ComplexityRoot.OperationStage.Succeeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Succeeded(childComplexity), true
+	case "OperationStage.total":
+		if e.ComplexityRoot.OperationStage.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Total(childComplexity), true
+
+	case "OperationTask.action":
+		if e.ComplexityRoot.OperationTask.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Action(childComplexity), true
+	case "OperationTask.attempts":
+		if e.ComplexityRoot.OperationTask.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Attempts(childComplexity), true
+	case "OperationTask.endedAt":
+		if e.ComplexityRoot.OperationTask.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.EndedAt(childComplexity), true
+	case "OperationTask.host":
+		if e.ComplexityRoot.OperationTask.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Host(childComplexity), true
+	case "OperationTask.hostname":
+		if e.ComplexityRoot.OperationTask.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Hostname(childComplexity), true
+	case "OperationTask.id":
+		if e.ComplexityRoot.OperationTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.ID(childComplexity), true
+	case "OperationTask.output":
+		if e.ComplexityRoot.OperationTask.Output == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Output(childComplexity), true
+	case "OperationTask.params":
+		if e.ComplexityRoot.OperationTask.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Params(childComplexity), true
+	case "OperationTask.startedAt":
+		if e.ComplexityRoot.OperationTask.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.StartedAt(childComplexity), true
+	case "OperationTask.state":
+		if e.ComplexityRoot.OperationTask.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.State(childComplexity), true
+
+	case "OperationTaskConnection.nodes":
+		if e.ComplexityRoot.OperationTaskConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTaskConnection.Nodes(childComplexity), true
+	case "OperationTaskConnection.pageInfo":
+		if e.ComplexityRoot.OperationTaskConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTaskConnection.PageInfo(childComplexity), true
 
 	case "PackageDependency.constraint":
 		if e.ComplexityRoot.PackageDependency.Constraint == nil {
@@ -6170,6 +6725,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.activeOperations":
+		if e.ComplexityRoot.Query.ActiveOperations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_activeOperations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ActiveOperations(childComplexity, args["first"].(*int)), true
 	case "Query.anomalies":
 		if e.ComplexityRoot.Query.Anomalies == nil {
 			break
@@ -6480,6 +7046,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.operation":
+		if e.ComplexityRoot.Query.Operation == nil {
+			break
+		}
+
+		args, err := ec.field_Query_operation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Operation(childComplexity, args["id"].(string)), true
 	case "Query.people":
 		if e.ComplexityRoot.Query.People == nil {
 			break
@@ -7811,6 +8388,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.HostStateChanged(childComplexity, args["clusterId"].(*string)), true
+	case "Subscription.operationProgress":
+		if e.ComplexityRoot.Subscription.OperationProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_operationProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OperationProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.platformPulse":
 		if e.ComplexityRoot.Subscription.PlatformPulse == nil {
 			break
@@ -8239,6 +8827,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MachineClusteringFilter", ec.unmarshalInputMachineClusteringFilter),
 			graphql.NewInputUnmarshaler("MoveHostsInput", ec.unmarshalInputMoveHostsInput),
 			graphql.NewInputUnmarshaler("OpenRepairTicketInput", ec.unmarshalInputOpenRepairTicketInput),
+			graphql.NewInputUnmarshaler("OperationIdInput", ec.unmarshalInputOperationIdInput),
 			graphql.NewInputUnmarshaler("PackageDependencyInput", ec.unmarshalInputPackageDependencyInput),
 			graphql.NewInputUnmarshaler("PackageOperationInput", ec.unmarshalInputPackageOperationInput),
 			graphql.NewInputUnmarshaler("PackageRefInput", ec.unmarshalInputPackageRefInput),
@@ -8249,6 +8838,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RegisterServicePackageInput", ec.unmarshalInputRegisterServicePackageInput),
 			graphql.NewInputUnmarshaler("RepairTicketFilter", ec.unmarshalInputRepairTicketFilter),
 			graphql.NewInputUnmarshaler("ReportHardwareFaultInput", ec.unmarshalInputReportHardwareFaultInput),
+			graphql.NewInputUnmarshaler("RestartClusterInput", ec.unmarshalInputRestartClusterInput),
 			graphql.NewInputUnmarshaler("RestartInput", ec.unmarshalInputRestartInput),
 			graphql.NewInputUnmarshaler("RetireClusterInput", ec.unmarshalInputRetireClusterInput),
 			graphql.NewInputUnmarshaler("RetireHostsInput", ec.unmarshalInputRetireHostsInput),
@@ -8834,6 +9424,188 @@ type ServicePackageConnection {
 type ServicePackageEdge {
   cursor: String!
   node: ServicePackage!
+}
+
+# Aquila operations (internal/aquila, docs/aquila.md): durable, observable
+# operations on clusters, planned into ordered stages of host tasks and run by
+# the operation engine (River) on any replica. Reading needs a signed-in
+# caller; every action needs OPERATOR or ADMIN and is audited.
+
+enum OperationKind {
+  UPGRADE
+  SCALE_OUT
+  DECOMMISSION
+  RESTART
+  CONFIG_APPLY
+  SELF_HEAL
+}
+
+enum OperationState {
+  PENDING
+  RUNNING
+  PAUSED
+  SUCCEEDED
+  FAILED
+  ABORTED
+  ROLLED_BACK
+}
+
+enum OperationTaskState {
+  PENDING
+  RUNNING
+  SUCCEEDED
+  FAILED
+  SKIPPED
+  ABORTED
+}
+
+"What a person may do with an operation now, given its state and their role."
+enum OperationAction {
+  PAUSE
+  RESUME
+  ABORT
+  RETRY_FAILED_TASKS
+  ROLLBACK
+}
+
+type Operation implements Node {
+  id: ID!
+  kind: OperationKind!
+  cluster: Cluster!
+  state: OperationState!
+  "The kind's parameters as requested (e.g. a RESTART's services and batch percent)."
+  params: JSON!
+  requestedBy: String!
+  reason: String!
+  "The operation pauses when more than this many hosts failed."
+  failureBudget: Int!
+  "Never more than this share of the cluster's hosts out of service at once."
+  maxOutOfServicePercent: Int!
+  "The position of the stage running (0 first)."
+  currentStage: Int!
+  "The operation is undoing itself (rollbackOperation)."
+  rollingBack: Boolean!
+  tasksTotal: Int!
+  tasksSucceeded: Int!
+  tasksFailed: Int!
+  tasksSkipped: Int!
+  "Finished tasks (succeeded, failed or skipped) over all tasks, 0..1."
+  progress: Float!
+  error: String
+  createdAt: Time!
+  startedAt: Time
+  endedAt: Time
+  updatedAt: Time!
+  stages: [OperationStage!]!
+  "The newest events first; first 1..100 (default 50)."
+  events(first: Int = 50): [OperationEvent!]!
+  "The operation's host tasks in stage order, of one state when given; first 1..100 (default 20)."
+  tasks(state: OperationTaskState, first: Int = 20, after: String): OperationTaskConnection!
+  "What the caller may do now: empty for a VIEWER, and for OPERATOR and ADMIN what the state allows."
+  actions: [OperationAction!]!
+}
+
+type OperationStage {
+  position: Int!
+  name: String!
+  state: String!
+  "A stage added by a rollback."
+  rollback: Boolean!
+  startedAt: Time
+  endedAt: Time
+  total: Int!
+  pending: Int!
+  running: Int!
+  succeeded: Int!
+  failed: Int!
+  skipped: Int!
+  aborted: Int!
+}
+
+type OperationEvent {
+  at: Time!
+  "INFO, WARNING or ERROR."
+  level: String!
+  message: String!
+}
+
+type OperationTask {
+  id: ID!
+  host: Host
+  hostname: String!
+  action: String!
+  params: JSON!
+  state: OperationTaskState!
+  attempts: Int!
+  "What the executor reported, at most 8 KiB (longer output is cut, marked)."
+  output: String!
+  startedAt: Time
+  endedAt: Time
+}
+
+type OperationTaskConnection {
+  nodes: [OperationTask!]!
+  pageInfo: PageInfo!
+}
+
+type OperationConnection {
+  nodes: [Operation!]!
+  pageInfo: PageInfo!
+}
+
+extend type Cluster {
+  "The cluster's operations, newest first; first 1..100 (default 20)."
+  operations(first: Int = 20, after: String): OperationConnection!
+  "The operation holding the cluster (PENDING, RUNNING or PAUSED), if any: one at a time."
+  activeOperation: Operation
+}
+
+extend type Query {
+  operation(id: ID!): Operation
+  "Operations holding their clusters now (PENDING, RUNNING or PAUSED), newest first; at most one per cluster."
+  activeOperations(first: Int = 50): [Operation!]!
+}
+
+input RestartClusterInput {
+  cluster: ID!
+  "Services to restart (e.g. HDFS); empty: every service on the cluster's hosts."
+  services: [String!]
+  "The share of the cluster's hosts restarted at once (default 10)."
+  batchPercent: Int
+  "Pause when more than this many hosts fail (default: the batch size)."
+  failureBudget: Int
+  "Never more than this share out of service at once (default 10)."
+  maxOutOfServicePercent: Int
+  reason: String
+}
+
+input OperationIdInput {
+  id: ID!
+}
+
+type OperationPayload {
+  operation: Operation
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Restarts a cluster's services in rolling batches (OPERATOR; audited). CONFLICT, naming it, when another operation holds the cluster."
+  restartCluster(input: RestartClusterInput!): OperationPayload!
+  "Pauses a RUNNING operation after the tasks in flight (OPERATOR; audited)."
+  pauseOperation(input: OperationIdInput!): OperationPayload!
+  "Resumes a PAUSED operation (OPERATOR; audited)."
+  resumeOperation(input: OperationIdInput!): OperationPayload!
+  "Aborts an operation: pending tasks are not run (OPERATOR; audited)."
+  abortOperation(input: OperationIdInput!): OperationPayload!
+  "Runs the failed tasks of a paused or failed operation again (OPERATOR; audited)."
+  retryFailedTasks(input: OperationIdInput!): OperationPayload!
+  "Undoes what a finished or stopped operation did, the same way it was done (OPERATOR; audited); refused for kinds that cannot be undone, such as RESTART."
+  rollbackOperation(input: OperationIdInput!): OperationPayload!
+}
+
+extend type Subscription {
+  "The operation as it is, then each time its state or progress changes (ids over LISTEN/NOTIFY; the operation is read per event)."
+  operationProgress(id: ID!): Operation!
 }
 `, BuiltIn: false},
 	{Name: "../schema/budget.graphqls", Input: `# Budgets (internal/budget, docs/cost.md "Budgets"): a monthly amount for a
@@ -11934,6 +12706,10 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_capacity(ctx, field)
 	case "hosts":
 		return ec.fieldContext_Cluster_hosts(ctx, field)
+	case "operations":
+		return ec.fieldContext_Cluster_operations(ctx, field)
+	case "activeOperation":
+		return ec.fieldContext_Cluster_activeOperation(ctx, field)
 	case "health":
 		return ec.fieldContext_Cluster_health(ctx, field)
 	case "anomalyAnalysis":
@@ -13138,6 +13914,162 @@ func (ec *executionContext) childFields_MachinePoint(ctx context.Context, field 
 		return ec.fieldContext_MachinePoint_outlier(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MachinePoint", field.Name)
+}
+
+func (ec *executionContext) childFields_Operation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Operation_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Operation_kind(ctx, field)
+	case "cluster":
+		return ec.fieldContext_Operation_cluster(ctx, field)
+	case "state":
+		return ec.fieldContext_Operation_state(ctx, field)
+	case "params":
+		return ec.fieldContext_Operation_params(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_Operation_requestedBy(ctx, field)
+	case "reason":
+		return ec.fieldContext_Operation_reason(ctx, field)
+	case "failureBudget":
+		return ec.fieldContext_Operation_failureBudget(ctx, field)
+	case "maxOutOfServicePercent":
+		return ec.fieldContext_Operation_maxOutOfServicePercent(ctx, field)
+	case "currentStage":
+		return ec.fieldContext_Operation_currentStage(ctx, field)
+	case "rollingBack":
+		return ec.fieldContext_Operation_rollingBack(ctx, field)
+	case "tasksTotal":
+		return ec.fieldContext_Operation_tasksTotal(ctx, field)
+	case "tasksSucceeded":
+		return ec.fieldContext_Operation_tasksSucceeded(ctx, field)
+	case "tasksFailed":
+		return ec.fieldContext_Operation_tasksFailed(ctx, field)
+	case "tasksSkipped":
+		return ec.fieldContext_Operation_tasksSkipped(ctx, field)
+	case "progress":
+		return ec.fieldContext_Operation_progress(ctx, field)
+	case "error":
+		return ec.fieldContext_Operation_error(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Operation_createdAt(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Operation_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Operation_endedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Operation_updatedAt(ctx, field)
+	case "stages":
+		return ec.fieldContext_Operation_stages(ctx, field)
+	case "events":
+		return ec.fieldContext_Operation_events(ctx, field)
+	case "tasks":
+		return ec.fieldContext_Operation_tasks(ctx, field)
+	case "actions":
+		return ec.fieldContext_Operation_actions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Operation", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_OperationConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OperationConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_OperationEvent_at(ctx, field)
+	case "level":
+		return ec.fieldContext_OperationEvent_level(ctx, field)
+	case "message":
+		return ec.fieldContext_OperationEvent_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operation":
+		return ec.fieldContext_OperationPayload_operation(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OperationPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationStage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_OperationStage_position(ctx, field)
+	case "name":
+		return ec.fieldContext_OperationStage_name(ctx, field)
+	case "state":
+		return ec.fieldContext_OperationStage_state(ctx, field)
+	case "rollback":
+		return ec.fieldContext_OperationStage_rollback(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_OperationStage_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_OperationStage_endedAt(ctx, field)
+	case "total":
+		return ec.fieldContext_OperationStage_total(ctx, field)
+	case "pending":
+		return ec.fieldContext_OperationStage_pending(ctx, field)
+	case "running":
+		return ec.fieldContext_OperationStage_running(ctx, field)
+	case "succeeded":
+		return ec.fieldContext_OperationStage_succeeded(ctx, field)
+	case "failed":
+		return ec.fieldContext_OperationStage_failed(ctx, field)
+	case "skipped":
+		return ec.fieldContext_OperationStage_skipped(ctx, field)
+	case "aborted":
+		return ec.fieldContext_OperationStage_aborted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationStage", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OperationTask_id(ctx, field)
+	case "host":
+		return ec.fieldContext_OperationTask_host(ctx, field)
+	case "hostname":
+		return ec.fieldContext_OperationTask_hostname(ctx, field)
+	case "action":
+		return ec.fieldContext_OperationTask_action(ctx, field)
+	case "params":
+		return ec.fieldContext_OperationTask_params(ctx, field)
+	case "state":
+		return ec.fieldContext_OperationTask_state(ctx, field)
+	case "attempts":
+		return ec.fieldContext_OperationTask_attempts(ctx, field)
+	case "output":
+		return ec.fieldContext_OperationTask_output(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_OperationTask_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_OperationTask_endedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationTask", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationTaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_OperationTaskConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OperationTaskConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationTaskConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_PackageDependency(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14400,6 +15332,28 @@ func (ec *executionContext) field_Cluster_hosts_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Cluster_operations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Cluster_watermarkNow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14664,6 +15618,20 @@ func (ec *executionContext) field_MachineClustering_points_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_abortOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_acknowledgeAnomaly_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14874,6 +15842,20 @@ func (ec *executionContext) field_Mutation_openRepairTicket_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_pauseOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14916,6 +15898,34 @@ func (ec *executionContext) field_Mutation_reportHardwareFault_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_restartCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RestartClusterInput, error) {
+			return ec.unmarshalNRestartClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resumeOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_retireCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14944,12 +15954,40 @@ func (ec *executionContext) field_Mutation_retireHosts_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retryFailedTasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 			return ec.unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rollbackOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -15123,6 +16161,50 @@ func (ec *executionContext) field_Mutation_upsertRateCard_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Operation_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Operation_tasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.OperationTaskState, error) {
+			return ec.unmarshalOOperationTaskState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -15311,6 +16393,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_activeOperations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -16186,6 +17282,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_operation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_people_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -16595,6 +17705,20 @@ func (ec *executionContext) field_Subscription_hostStateChanged_args(ctx context
 		return nil, err
 	}
 	args["clusterId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_operationProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -21493,6 +22617,82 @@ func (ec *executionContext) fieldContext_Cluster_hosts(ctx context.Context, fiel
 	if fc.Args, err = ec.field_Cluster_hosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_operations(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_operations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().Operations(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationConnection) graphql.Marshaler {
+			return ec.marshalNOperationConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_operations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_operations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_activeOperation(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_activeOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().ActiveOperation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_activeOperation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -32454,6 +33654,270 @@ func (ec *executionContext) fieldContext_Mutation_createStackVersion(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_restartCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restartCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestartCluster(ctx, fc.Args["input"].(model.RestartClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restartCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restartCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pauseOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pauseOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PauseOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pauseOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pauseOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resumeOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResumeOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resumeOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_abortOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_abortOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AbortOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_abortOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_abortOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryFailedTasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryFailedTasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryFailedTasks(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryFailedTasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryFailedTasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rollbackOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rollbackOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RollbackOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rollbackOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rollbackOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_upsertBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33098,6 +34562,1440 @@ func (ec *executionContext) fieldContext_Mutation_setYarnTarget(ctx context.Cont
 	if fc.Args, err = ec.field_Mutation_setYarnTarget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_id(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Operation_kind(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OperationKind) graphql.Marshaler {
+			return ec.marshalNOperationKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "OperationKind")
+}
+
+func (ec *executionContext) _Operation_cluster(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Operation().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_state(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OperationState) graphql.Marshaler {
+			return ec.marshalNOperationState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "OperationState")
+}
+
+func (ec *executionContext) _Operation_params(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JSON) graphql.Marshaler {
+			return ec.marshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJSON(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Operation_requestedBy(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_requestedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Operation_reason(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Operation_failureBudget(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_failureBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailureBudget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_failureBudget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_maxOutOfServicePercent(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_maxOutOfServicePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxOutOfServicePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_maxOutOfServicePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_currentStage(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_currentStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentStage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_currentStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_rollingBack(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_rollingBack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RollingBack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_rollingBack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Operation_tasksTotal(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_tasksSucceeded(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksSucceeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksSucceeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksSucceeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_tasksFailed(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksFailed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksFailed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksFailed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_tasksSkipped(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksSkipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksSkipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksSkipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_progress(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Operation_error(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Operation_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_stages(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Operation().Stages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OperationStage) graphql.Marshaler {
+			return ec.marshalNOperationStage2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationStage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_events(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Operation().Events(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OperationEvent) graphql.Marshaler {
+			return ec.marshalNOperationEvent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Operation_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_tasks(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Operation().Tasks(ctx, obj, fc.Args["state"].(*model.OperationTaskState), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationTaskConnection) graphql.Marshaler {
+			return ec.marshalNOperationTaskConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationTaskConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Operation_tasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_actions(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Operation().Actions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OperationAction) graphql.Marshaler {
+			return ec.marshalNOperationAction2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, true, true, "OperationAction")
+}
+
+func (ec *executionContext) _OperationConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.OperationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Operation) graphql.Marshaler {
+			return ec.marshalNOperation2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OperationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.OperationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationEvent_level(ctx context.Context, field graphql.CollectedField, obj *model.OperationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationEvent_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationEvent_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationEvent_message(ctx context.Context, field graphql.CollectedField, obj *model.OperationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationPayload_operation(ctx context.Context, field graphql.CollectedField, obj *model.OperationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationPayload_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationPayload_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OperationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationStage_position(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_name(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationStage_state(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationStage_rollback(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_rollback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_rollback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OperationStage_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationStage_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationStage_total(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_pending(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_running(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_running(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Running, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_succeeded(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_succeeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Succeeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_succeeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_failed(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_skipped(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_aborted(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_aborted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aborted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_aborted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationTask_id(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OperationTask_host(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OperationTask().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationTask_hostname(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationTask_action(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationTask_params(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JSON) graphql.Marshaler {
+			return ec.marshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJSON(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _OperationTask_state(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OperationTaskState) graphql.Marshaler {
+			return ec.marshalNOperationTaskState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "OperationTaskState")
+}
+
+func (ec *executionContext) _OperationTask_attempts(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationTask_output(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_output(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Output, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_output(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationTask_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationTask_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationTaskConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.OperationTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTaskConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OperationTask) graphql.Marshaler {
+			return ec.marshalNOperationTask2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTaskConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationTaskConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OperationTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTaskConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTaskConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -35223,6 +38121,94 @@ func (ec *executionContext) fieldContext_Query_servicePackages(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_servicePackages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_operation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Operation(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_operation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_operation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_activeOperations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_activeOperations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ActiveOperations(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Operation) graphql.Marshaler {
+			return ec.marshalNOperation2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_activeOperations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_activeOperations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -41422,6 +44408,50 @@ func (ec *executionContext) fieldContext_Subscription_hostStateChanged(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_operationProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_operationProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OperationProgress(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalNOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_operationProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_operationProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_budgetAlert(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -46017,6 +49047,48 @@ func UnmarshalOpenRepairTicketInput(ctx context.Context, raw any) (model.OpenRep
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOperationIdInput(ctx context.Context, obj any) (model.OperationIDInput, error) {
+	var it model.OperationIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOperationIdInput unmarshals raw into the OperationIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOperationIdInput(ctx context.Context, raw any) (model.OperationIDInput, error) {
+	var out model.OperationIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OperationIdInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPackageDependencyInput(ctx context.Context, obj any) (model.PackageDependencyInput, error) {
 	var it model.PackageDependencyInput
 	if obj == nil {
@@ -46609,6 +49681,83 @@ func (ec *executionContext) unmarshalInputReportHardwareFaultInput(ctx context.C
 func UnmarshalReportHardwareFaultInput(ctx context.Context, raw any) (model.ReportHardwareFaultInput, error) {
 	var out model.ReportHardwareFaultInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportHardwareFaultInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRestartClusterInput(ctx context.Context, obj any) (model.RestartClusterInput, error) {
+	var it model.RestartClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "services", "batchPercent", "failureBudget", "maxOutOfServicePercent", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "services":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("services"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Services = data
+		case "batchPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchPercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchPercent = data
+		case "failureBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureBudget = data
+		case "maxOutOfServicePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutOfServicePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutOfServicePercent = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRestartClusterInput unmarshals raw into the RestartClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRestartClusterInput(ctx context.Context, raw any) (model.RestartClusterInput, error) {
+	var out model.RestartClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RestartClusterInput", raw, &out)
 	return out, err
 }
 
@@ -47683,6 +50832,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Person(ctx, sel, obj)
+	case model.Operation:
+		return ec._Operation(ctx, sel, &obj)
+	case *model.Operation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Operation(ctx, sel, obj)
 	case model.JobRun:
 		return ec._JobRun(ctx, sel, &obj)
 	case *model.JobRun:
@@ -49537,6 +52693,18 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_hosts(ctx, field, obj)
+				})
+		case "operations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_operations(ctx, field, obj)
+				})
+		case "activeOperation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_activeOperation(ctx, field, obj)
 				})
 		case "health":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -53675,6 +56843,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "restartCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restartCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pauseOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pauseOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumeOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "abortOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_abortOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryFailedTasks":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryFailedTasks(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollbackOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rollbackOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "upsertBudget":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertBudget(ctx, field)
@@ -53777,6 +56987,493 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setYarnTarget(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationImplementors = []string{"Operation", "Node"}
+
+func (ec *executionContext) _Operation(ctx context.Context, sel ast.SelectionSet, obj *model.Operation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Operation")
+		case "id":
+			out.Values[i] = ec._Operation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Operation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_cluster(ctx, field, obj)
+				})
+		case "state":
+			out.Values[i] = ec._Operation_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "params":
+			out.Values[i] = ec._Operation_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedBy":
+			out.Values[i] = ec._Operation_requestedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._Operation_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failureBudget":
+			out.Values[i] = ec._Operation_failureBudget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxOutOfServicePercent":
+			out.Values[i] = ec._Operation_maxOutOfServicePercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currentStage":
+			out.Values[i] = ec._Operation_currentStage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rollingBack":
+			out.Values[i] = ec._Operation_rollingBack(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksTotal":
+			out.Values[i] = ec._Operation_tasksTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksSucceeded":
+			out.Values[i] = ec._Operation_tasksSucceeded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksFailed":
+			out.Values[i] = ec._Operation_tasksFailed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksSkipped":
+			out.Values[i] = ec._Operation_tasksSkipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.Values[i] = ec._Operation_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._Operation_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Operation_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._Operation_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._Operation_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Operation_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_stages(ctx, field, obj)
+				})
+		case "events":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_events(ctx, field, obj)
+				})
+		case "tasks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_tasks(ctx, field, obj)
+				})
+		case "actions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_actions(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationConnectionImplementors = []string{"OperationConnection"}
+
+func (ec *executionContext) _OperationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OperationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationConnection")
+		case "nodes":
+			out.Values[i] = ec._OperationConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OperationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationEventImplementors = []string{"OperationEvent"}
+
+func (ec *executionContext) _OperationEvent(ctx context.Context, sel ast.SelectionSet, obj *model.OperationEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationEvent")
+		case "at":
+			out.Values[i] = ec._OperationEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._OperationEvent_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._OperationEvent_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationPayloadImplementors = []string{"OperationPayload"}
+
+func (ec *executionContext) _OperationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OperationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationPayload")
+		case "operation":
+			out.Values[i] = ec._OperationPayload_operation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OperationPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationStageImplementors = []string{"OperationStage"}
+
+func (ec *executionContext) _OperationStage(ctx context.Context, sel ast.SelectionSet, obj *model.OperationStage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationStageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationStage")
+		case "position":
+			out.Values[i] = ec._OperationStage_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._OperationStage_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._OperationStage_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollback":
+			out.Values[i] = ec._OperationStage_rollback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._OperationStage_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endedAt":
+			out.Values[i] = ec._OperationStage_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._OperationStage_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._OperationStage_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "running":
+			out.Values[i] = ec._OperationStage_running(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "succeeded":
+			out.Values[i] = ec._OperationStage_succeeded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._OperationStage_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._OperationStage_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "aborted":
+			out.Values[i] = ec._OperationStage_aborted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationTaskImplementors = []string{"OperationTask"}
+
+func (ec *executionContext) _OperationTask(ctx context.Context, sel ast.SelectionSet, obj *model.OperationTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationTask")
+		case "id":
+			out.Values[i] = ec._OperationTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OperationTask_host(ctx, field, obj)
+				})
+		case "hostname":
+			out.Values[i] = ec._OperationTask_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "action":
+			out.Values[i] = ec._OperationTask_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "params":
+			out.Values[i] = ec._OperationTask_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._OperationTask_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._OperationTask_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "output":
+			out.Values[i] = ec._OperationTask_output(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._OperationTask_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._OperationTask_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationTaskConnectionImplementors = []string{"OperationTaskConnection"}
+
+func (ec *executionContext) _OperationTaskConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OperationTaskConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationTaskConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationTaskConnection")
+		case "nodes":
+			out.Values[i] = ec._OperationTaskConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OperationTaskConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -54458,6 +58155,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_servicePackages(ctx, field)
+				})
+		case "operation":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_operation(ctx, field)
+				})
+		case "activeOperations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_activeOperations(ctx, field)
 				})
 		case "budgets":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -56647,6 +60356,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "hostStateChanged":
 		return ec._Subscription_hostStateChanged(ctx, fields[0])
+	case "operationProgress":
+		return ec._Subscription_operationProgress(ctx, fields[0])
 	case "budgetAlert":
 		return ec._Subscription_budgetAlert(ctx, fields[0])
 	case "anomalyRaised":
@@ -59915,6 +63626,201 @@ func (ec *executionContext) unmarshalNOpenRepairTicketInput2githubᚗcomᚋtesla
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNOperation2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Operation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx context.Context, sel ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Operation!")
+		return graphql.Null
+	}
+	return ec._Operation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx context.Context, v any) (model.OperationAction, error) {
+	var res model.OperationAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx context.Context, sel ast.SelectionSet, v model.OperationAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNOperationAction2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationActionᚄ(ctx context.Context, v any) ([]model.OperationAction, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.OperationAction, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNOperationAction2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationActionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OperationAction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationConnection(ctx context.Context, sel ast.SelectionSet, v *model.OperationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationConnection!")
+		return graphql.Null
+	}
+	return ec._OperationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOperationEvent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OperationEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationEvent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationEvent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEvent(ctx context.Context, sel ast.SelectionSet, v *model.OperationEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationEvent!")
+		return graphql.Null
+	}
+	return ec._OperationEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx context.Context, v any) (model.OperationIDInput, error) {
+	res, err := ec.unmarshalInputOperationIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNOperationKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationKind(ctx context.Context, v any) (model.OperationKind, error) {
+	var res model.OperationKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationKind(ctx context.Context, sel ast.SelectionSet, v model.OperationKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx context.Context, sel ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationPayload!")
+		return graphql.Null
+	}
+	return ec._OperationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOperationStage2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OperationStage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationStage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationStage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStage(ctx context.Context, sel ast.SelectionSet, v *model.OperationStage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationStage!")
+		return graphql.Null
+	}
+	return ec._OperationStage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationState(ctx context.Context, v any) (model.OperationState, error) {
+	var res model.OperationState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationState(ctx context.Context, sel ast.SelectionSet, v model.OperationState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNOperationTask2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OperationTask) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationTask2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationTask2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTask(ctx context.Context, sel ast.SelectionSet, v *model.OperationTask) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationTask!")
+		return graphql.Null
+	}
+	return ec._OperationTask(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOperationTaskConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskConnection(ctx context.Context, sel ast.SelectionSet, v *model.OperationTaskConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationTaskConnection!")
+		return graphql.Null
+	}
+	return ec._OperationTaskConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationTaskState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, v any) (model.OperationTaskState, error) {
+	var res model.OperationTaskState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationTaskState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, sel ast.SelectionSet, v model.OperationTaskState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPackageDependency2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PackageDependency) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -60480,6 +64386,11 @@ func (ec *executionContext) marshalNReportHardwareFaultPayload2ᚖgithubᚗcom�
 		return graphql.Null
 	}
 	return ec._ReportHardwareFaultPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRestartClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartClusterInput(ctx context.Context, v any) (model.RestartClusterInput, error) {
+	res, err := ec.unmarshalInputRestartClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRestartPolicy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartPolicy(ctx context.Context, v any) (model.RestartPolicy, error) {
@@ -62209,6 +66120,29 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋteslaopsᚋteslaᚋgraph
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx context.Context, sel ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Operation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOperationTaskState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, v any) (*model.OperationTaskState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OperationTaskState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOperationTaskState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, sel ast.SelectionSet, v *model.OperationTaskState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOOrderDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {

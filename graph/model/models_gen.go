@@ -954,6 +954,49 @@ type OpenRepairTicketInput struct {
 	Note       *string  `json:"note,omitempty"`
 }
 
+type OperationConnection struct {
+	Nodes    []*Operation `json:"nodes"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type OperationEvent struct {
+	At time.Time `json:"at"`
+	// INFO, WARNING or ERROR.
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+type OperationIDInput struct {
+	ID string `json:"id"`
+}
+
+type OperationPayload struct {
+	Operation  *Operation   `json:"operation,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type OperationStage struct {
+	Position int    `json:"position"`
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	// A stage added by a rollback.
+	Rollback  bool       `json:"rollback"`
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	Total     int        `json:"total"`
+	Pending   int        `json:"pending"`
+	Running   int        `json:"running"`
+	Succeeded int        `json:"succeeded"`
+	Failed    int        `json:"failed"`
+	Skipped   int        `json:"skipped"`
+	Aborted   int        `json:"aborted"`
+}
+
+type OperationTaskConnection struct {
+	Nodes    []*OperationTask `json:"nodes"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+}
+
 // One depends-on of a package: a service and the versions of it that will do (e.g. ">=3.4, <4", "^1.4", "*").
 type PackageDependency struct {
 	Service    string `json:"service"`
@@ -1189,6 +1232,19 @@ type ReportHardwareFaultPayload struct {
 	// True when the key had been reported already.
 	Duplicate  bool         `json:"duplicate"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type RestartClusterInput struct {
+	Cluster string `json:"cluster"`
+	// Services to restart (e.g. HDFS); empty: every service on the cluster's hosts.
+	Services []string `json:"services,omitempty"`
+	// The share of the cluster's hosts restarted at once (default 10).
+	BatchPercent *int `json:"batchPercent,omitempty"`
+	// Pause when more than this many hosts fail (default: the batch size).
+	FailureBudget *int `json:"failureBudget,omitempty"`
+	// Never more than this share out of service at once (default 10).
+	MaxOutOfServicePercent *int    `json:"maxOutOfServicePercent,omitempty"`
+	Reason                 *string `json:"reason,omitempty"`
 }
 
 type RestartInput struct {
@@ -3692,6 +3748,259 @@ func (e *OnsetScope) UnmarshalJSON(b []byte) error {
 }
 
 func (e OnsetScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a person may do with an operation now, given its state and their role.
+type OperationAction string
+
+const (
+	OperationActionPause            OperationAction = "PAUSE"
+	OperationActionResume           OperationAction = "RESUME"
+	OperationActionAbort            OperationAction = "ABORT"
+	OperationActionRetryFailedTasks OperationAction = "RETRY_FAILED_TASKS"
+	OperationActionRollback         OperationAction = "ROLLBACK"
+)
+
+var AllOperationAction = []OperationAction{
+	OperationActionPause,
+	OperationActionResume,
+	OperationActionAbort,
+	OperationActionRetryFailedTasks,
+	OperationActionRollback,
+}
+
+func (e OperationAction) IsValid() bool {
+	switch e {
+	case OperationActionPause, OperationActionResume, OperationActionAbort, OperationActionRetryFailedTasks, OperationActionRollback:
+		return true
+	}
+	return false
+}
+
+func (e OperationAction) String() string {
+	return string(e)
+}
+
+func (e *OperationAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationAction", str)
+	}
+	return nil
+}
+
+func (e OperationAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OperationKind string
+
+const (
+	OperationKindUpgrade      OperationKind = "UPGRADE"
+	OperationKindScaleOut     OperationKind = "SCALE_OUT"
+	OperationKindDecommission OperationKind = "DECOMMISSION"
+	OperationKindRestart      OperationKind = "RESTART"
+	OperationKindConfigApply  OperationKind = "CONFIG_APPLY"
+	OperationKindSelfHeal     OperationKind = "SELF_HEAL"
+)
+
+var AllOperationKind = []OperationKind{
+	OperationKindUpgrade,
+	OperationKindScaleOut,
+	OperationKindDecommission,
+	OperationKindRestart,
+	OperationKindConfigApply,
+	OperationKindSelfHeal,
+}
+
+func (e OperationKind) IsValid() bool {
+	switch e {
+	case OperationKindUpgrade, OperationKindScaleOut, OperationKindDecommission, OperationKindRestart, OperationKindConfigApply, OperationKindSelfHeal:
+		return true
+	}
+	return false
+}
+
+func (e OperationKind) String() string {
+	return string(e)
+}
+
+func (e *OperationKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationKind", str)
+	}
+	return nil
+}
+
+func (e OperationKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OperationState string
+
+const (
+	OperationStatePending    OperationState = "PENDING"
+	OperationStateRunning    OperationState = "RUNNING"
+	OperationStatePaused     OperationState = "PAUSED"
+	OperationStateSucceeded  OperationState = "SUCCEEDED"
+	OperationStateFailed     OperationState = "FAILED"
+	OperationStateAborted    OperationState = "ABORTED"
+	OperationStateRolledBack OperationState = "ROLLED_BACK"
+)
+
+var AllOperationState = []OperationState{
+	OperationStatePending,
+	OperationStateRunning,
+	OperationStatePaused,
+	OperationStateSucceeded,
+	OperationStateFailed,
+	OperationStateAborted,
+	OperationStateRolledBack,
+}
+
+func (e OperationState) IsValid() bool {
+	switch e {
+	case OperationStatePending, OperationStateRunning, OperationStatePaused, OperationStateSucceeded, OperationStateFailed, OperationStateAborted, OperationStateRolledBack:
+		return true
+	}
+	return false
+}
+
+func (e OperationState) String() string {
+	return string(e)
+}
+
+func (e *OperationState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationState", str)
+	}
+	return nil
+}
+
+func (e OperationState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OperationTaskState string
+
+const (
+	OperationTaskStatePending   OperationTaskState = "PENDING"
+	OperationTaskStateRunning   OperationTaskState = "RUNNING"
+	OperationTaskStateSucceeded OperationTaskState = "SUCCEEDED"
+	OperationTaskStateFailed    OperationTaskState = "FAILED"
+	OperationTaskStateSkipped   OperationTaskState = "SKIPPED"
+	OperationTaskStateAborted   OperationTaskState = "ABORTED"
+)
+
+var AllOperationTaskState = []OperationTaskState{
+	OperationTaskStatePending,
+	OperationTaskStateRunning,
+	OperationTaskStateSucceeded,
+	OperationTaskStateFailed,
+	OperationTaskStateSkipped,
+	OperationTaskStateAborted,
+}
+
+func (e OperationTaskState) IsValid() bool {
+	switch e {
+	case OperationTaskStatePending, OperationTaskStateRunning, OperationTaskStateSucceeded, OperationTaskStateFailed, OperationTaskStateSkipped, OperationTaskStateAborted:
+		return true
+	}
+	return false
+}
+
+func (e OperationTaskState) String() string {
+	return string(e)
+}
+
+func (e *OperationTaskState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationTaskState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationTaskState", str)
+	}
+	return nil
+}
+
+func (e OperationTaskState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationTaskState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationTaskState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

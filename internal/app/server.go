@@ -194,7 +194,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
 		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost,
 		Budgets: svc.Budgets, Health: svc.Health, Stacks: svc.Stacks,
-		Leaderboards: svc.Leaderboards}
+		Operations: svc.Operations, Leaderboards: svc.Leaderboards}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),
