@@ -116,6 +116,7 @@ func BenchmarkLeaderboards(b *testing.B) {
 			require.NoError(b, err)
 		}
 		b.ReportMetric(float64(res.Periods), "periods")
+		b.ReportMetric(float64(res.Skipped), "skipped")
 		b.ReportMetric(float64(res.Entries), "entries")
 	})
 	_, err := leaderboard.NewComputer(pool, leaderboard.Config{}, nil, nil).Compute(ctx, leaderboard.Month, benchMonth)
