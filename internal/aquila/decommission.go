@@ -192,7 +192,27 @@ type DecommissionHostsInput struct {
 // as startOperation): drained, stopped and sent to the pool or retired in
 // rolling batches, refused when it would break the cluster's minimum
 // capacity or a service's quorum.
+//
+// ClusterID may be 0: the hosts' cluster is taken (they must share one).
 func (s *Service) DecommissionHosts(ctx context.Context, in DecommissionHostsInput) (*Operation, error) {
+	if in.ClusterID == 0 && len(in.HostIDs) > 0 {
+		if _, err := requireOperator(ctx, "starting an operation"); err != nil {
+			return nil, err
+		}
+		var clusters []int64
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT cluster_id), '{}') FROM host WHERE id = ANY($1)`,
+			in.HostIDs).Scan(&clusters); err != nil {
+			return nil, fmt.Errorf("error loading clusters of hosts: %w", err)
+		}
+		switch len(clusters) {
+		case 0:
+			return nil, fault.NotFoundf("hosts not found")
+		case 1:
+			in.ClusterID = clusters[0]
+		default:
+			return nil, fault.Field("input.hostIds", "the hosts belong to %d clusters; a decommission works on one", len(clusters))
+		}
+	}
 	params, _ := json.Marshal(in.DecommissionParams)
 	return s.Submit(ctx, Request{Kind: KindDecommission, ClusterID: in.ClusterID, Params: params, Reason: in.Reason,
 		FailureBudget: in.FailureBudget, MaxOutOfServicePct: in.MaxOutOfServicePct})

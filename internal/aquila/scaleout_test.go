@@ -139,8 +139,8 @@ func TestDecommissionToPoolRetireAndMaintenanceSkipped(t *testing.T) {
 	require.Zero(t, count(t, pool, `SELECT count(*) FROM spare_host WHERE id = ANY($1)`, hosts[:2]))
 
 	// Retire: DECOMMISSIONED, not in the pool. The MAINTENANCE host's tasks
-	// are skipped: it stays as the operator left it.
-	op, err = svc.DecommissionHosts(operatorCtx(), aquila.DecommissionHostsInput{ClusterID: cl,
+	// are skipped: it stays as the operator left it. The cluster is the hosts'.
+	op, err = svc.DecommissionHosts(operatorCtx(), aquila.DecommissionHostsInput{
 		DecommissionParams: aquila.DecommissionParams{HostIDs: []int64{hosts[2], hosts[3]}, To: aquila.ToRetire}})
 	require.NoError(t, err)
 	waitState(t, svc, op.ID, aquila.Succeeded)
