@@ -21,7 +21,8 @@ import (
 // registered but serving no cluster live in spare_host under the id they keep
 // for life; scale-out moves them into host (same id) and decommission back.
 // Every function here works on a batch of hosts in a constant number of
-// statements.
+// statements, and those that change host states announce them on
+// HostStateChannel in the same transaction.
 
 var (
 	//go:embed sql/spare_pick.sql
@@ -246,7 +247,7 @@ func AdmitSpareHosts(ctx context.Context, q db.DBTX, cluster int64, ids []int64,
 		}
 		return nil, fmt.Errorf("error admitting spare hosts: %w", err)
 	}
-	return out, nil
+	return out, announceHostStates(ctx, q, out)
 }
 
 // HoldHosts marks hosts as held by operation op: MAINTENANCE with reason, so
@@ -259,7 +260,7 @@ func HoldHosts(ctx context.Context, q db.DBTX, op int64, ids []int64, reason str
 	if err != nil {
 		return 0, fmt.Errorf("error holding hosts for operation %d: %w", op, err)
 	}
-	return tag.RowsAffected(), nil
+	return tag.RowsAffected(), announceHostStates(ctx, q, ids)
 }
 
 // SetHostsHeldBy records op as the holder of hosts admitted in MAINTENANCE
@@ -279,7 +280,7 @@ func ReleaseHosts(ctx context.Context, q db.DBTX, op int64, ids []int64) (int64,
 	if err != nil {
 		return 0, fmt.Errorf("error releasing hosts of operation %d: %w", op, err)
 	}
-	return tag.RowsAffected(), nil
+	return tag.RowsAffected(), announceHostStates(ctx, q, ids)
 }
 
 // InstallClusterProfile gives hosts the components a worker of cluster runs:
@@ -322,7 +323,7 @@ func ReturnHostsToPool(ctx context.Context, q db.DBTX, ids []int64, pool, reason
 		WHERE c.host_id = h.id AND h.id = ANY($1) AND h.state = 'DECOMMISSIONED'`, ids); err != nil {
 		return 0, fmt.Errorf("error removing components of hosts returned to the pool: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return tag.RowsAffected(), announceHostStates(ctx, q, ids)
 }
 
 // RetireHeldHosts retires hosts for good: DECOMMISSIONED with reason, no
@@ -333,7 +334,7 @@ func RetireHeldHosts(ctx context.Context, q db.DBTX, ids []int64, reason string)
 	if err != nil {
 		return 0, fmt.Errorf("error retiring hosts: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return tag.RowsAffected(), announceHostStates(ctx, q, ids)
 }
 
 // CheckRemoval refuses (BAD_USER_INPUT) taking hosts out of cluster when the
@@ -452,4 +453,17 @@ func (s *Service) SetClusterPolicy(ctx context.Context, in ClusterPolicy) (*Clus
 		return err
 	})
 	return out, err
+}
+
+// announceHostStates sends each host's id on HostStateChannel
+// (hostStateChanged), in q's transaction, as SetHostState does: subscribers
+// reload the hosts. One statement for the batch.
+func announceHostStates(ctx context.Context, q db.DBTX, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `SELECT count(pg_notify($1, id::text)) FROM unnest($2::bigint[]) AS id`, HostStateChannel, ids); err != nil {
+		return fmt.Errorf("error announcing host states: %w", err)
+	}
+	return nil
 }
