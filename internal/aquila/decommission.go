@@ -219,11 +219,13 @@ func (s *Service) DecommissionHosts(ctx context.Context, in DecommissionHostsInp
 }
 
 // ScaleOutInput asks to add hosts from the pool to a cluster: Count of them,
-// or the named Hosts.
+// or the named Hosts, or the pool machines SpareHostIDs (spare_host ids,
+// which are the ids the hosts keep).
 type ScaleOutInput struct {
 	ClusterID          int64    `json:"clusterId"`
 	Count              int      `json:"count"`
 	Hosts              []string `json:"hosts"`
+	SpareHostIDs       []int64  `json:"spareHostIds"`
 	Reason             string   `json:"reason"`
 	FailureBudget      int      `json:"failureBudget"`
 	MaxOutOfServicePct int      `json:"maxOutOfServicePercent"`
@@ -232,6 +234,20 @@ type ScaleOutInput struct {
 // ScaleOutCluster submits a SCALE_OUT (OPERATOR, audited as
 // startOperation).
 func (s *Service) ScaleOutCluster(ctx context.Context, in ScaleOutInput) (*Operation, error) {
+	if len(in.SpareHostIDs) > 0 {
+		if _, err := requireOperator(ctx, "starting an operation"); err != nil {
+			return nil, err
+		}
+		var names []string
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(array_agg(hostname ORDER BY hostname), '{}') FROM spare_host WHERE id = ANY($1)`,
+			in.SpareHostIDs).Scan(&names); err != nil {
+			return nil, fmt.Errorf("error loading spare hosts: %w", err)
+		}
+		if len(names) < len(in.SpareHostIDs) {
+			return nil, fault.Field("input.hosts", "%d of the %d hosts are not in the spare pool", len(in.SpareHostIDs)-len(names), len(in.SpareHostIDs))
+		}
+		in.Hosts = append(in.Hosts, names...)
+	}
 	params, _ := json.Marshal(ScaleOutParams{Count: in.Count, Hosts: in.Hosts})
 	return s.Submit(ctx, Request{Kind: KindScaleOut, ClusterID: in.ClusterID, Params: params, Reason: in.Reason,
 		FailureBudget: in.FailureBudget, MaxOutOfServicePct: in.MaxOutOfServicePct})

@@ -97,8 +97,8 @@ func TestScaleOutTakesPoolHostsAndRollbackReturnsThem(t *testing.T) {
 	require.Equal(t, 3, count(t, pool, `SELECT count(*) FROM host WHERE id = ANY($1) AND state = 'DECOMMISSIONED'`, added))
 	require.Zero(t, count(t, pool, `SELECT count(*) FROM host_component WHERE host_id = ANY($1)`, added))
 
-	// A second scale-out takes the same machines again, by name, same ids.
-	op2, err := svc.ScaleOutCluster(operatorCtx(), aquila.ScaleOutInput{ClusterID: cl, Hosts: []string{"spare-b2"}})
+	// A second scale-out takes one of them again, by pool id: the same id.
+	op2, err := svc.ScaleOutCluster(operatorCtx(), aquila.ScaleOutInput{ClusterID: cl, SpareHostIDs: []int64{spares[1].ID}})
 	require.NoError(t, err)
 	waitState(t, svc, op2.ID, aquila.Succeeded)
 	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'ONLINE' AND cluster_id = $2`, spares[1].ID, cl))
