@@ -73,6 +73,20 @@ CREATE TRIGGER host_hostname_unique_in_pool BEFORE INSERT OR UPDATE OF hostname 
 -- on MAINTENANCE hosts except those of the operation holding them.
 ALTER TABLE host ADD COLUMN held_by_operation bigint;
 
+-- A host leaving MAINTENANCE (by any writer: an operator, the repair workflow,
+-- heartbeats) is no longer held; an operator putting a held host in
+-- MAINTENANCE takes it over (inventory.SetHostState clears the hold).
+CREATE FUNCTION host_hold_released() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.state <> 'MAINTENANCE' THEN
+        NEW.held_by_operation := NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER host_hold_released BEFORE UPDATE OF state ON host
+    FOR EACH ROW WHEN (OLD.held_by_operation IS NOT NULL AND NEW.state <> 'MAINTENANCE')
+    EXECUTE FUNCTION host_hold_released();
+
 -- Cluster policy: what a decommission must leave, and auto scale-out.
 ALTER TABLE cluster
     ADD COLUMN min_hosts integer NOT NULL DEFAULT 0 CHECK (min_hosts >= 0),

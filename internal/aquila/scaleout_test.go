@@ -351,3 +351,27 @@ func fixtureClusters(t *testing.T, pool *pgxpool.Pool, n, hosts int) []int64 {
 	require.NoError(t, err)
 	return ids
 }
+
+func TestOperatorMaintenanceOverridesAnOperationsHold(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	cl, _ := cluster(t, pool, 10)
+	spares := addSpares(t, pool, "us-west", "spare-1", "spare-2")
+	submit, err := aquila.NewEngine(pool, nil, quiet, aquila.EngineConfig{NoWork: true})
+	require.NoError(t, err)
+	svc := newService(pool, submit)
+	op, err := svc.ScaleOutCluster(operatorCtx(), aquila.ScaleOutInput{ClusterID: cl, Count: 2})
+	require.NoError(t, err)
+	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM host WHERE held_by_operation = $1 AND state = 'MAINTENANCE'`, op.ID))
+
+	// Before any task ran, an operator takes one machine into their own MAINTENANCE.
+	inv := inventory.NewService(pool, audit.New(pool, quiet))
+	_, err = inv.SetHostState(operatorCtx(), inventory.SetHostStateInput{HostID: spares[0].ID, State: "MAINTENANCE", Reason: "bad disk"})
+	require.NoError(t, err)
+
+	startEngine(t, pool, fastSim(), testConfig())
+	waitState(t, svc, op.ID, aquila.Succeeded)
+	require.Equal(t, 6, taskStates(t, pool, op.ID)["SKIPPED"])
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'MAINTENANCE' AND state_reason = 'bad disk'`, spares[0].ID))
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'ONLINE'`, spares[1].ID))
+}

@@ -427,6 +427,11 @@ func (s *Service) SetHostState(ctx context.Context, in SetHostStateInput) (*Host
 		if err != nil {
 			return fmt.Errorf("error updating host state: %w", err)
 		}
+		// An operator's state wins over an operation's hold: the operation's
+		// remaining tasks on the host are skipped like any MAINTENANCE host's.
+		if _, err := tx.Exec(ctx, `UPDATE host SET held_by_operation = NULL WHERE id = $1 AND held_by_operation IS NOT NULL`, in.HostID); err != nil {
+			return fmt.Errorf("error releasing the operation's hold on host %d: %w", in.HostID, err)
+		}
 		host = hostFromRow(row)
 		if err := queries.HostStateNotify(ctx, tx, &dbsqlc.HostStateNotifyParams{Channel: HostStateChannel, Payload: fmt.Sprint(in.HostID)}); err != nil {
 			return fmt.Errorf("error announcing host state: %w", err)
