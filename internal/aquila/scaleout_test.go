@@ -375,3 +375,26 @@ func TestOperatorMaintenanceOverridesAnOperationsHold(t *testing.T) {
 	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'MAINTENANCE' AND state_reason = 'bad disk'`, spares[0].ID))
 	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'ONLINE'`, spares[1].ID))
 }
+
+func TestConcurrentScaleOutsTakeDistinctMachines(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ids := fixtureClusters(t, pool, 2, 10)
+	addSpares(t, pool, "us-west", "spare-1", "spare-2", "spare-3", "spare-4", "spare-5", "spare-6")
+	submit, err := aquila.NewEngine(pool, nil, quiet, aquila.EngineConfig{NoWork: true})
+	require.NoError(t, err)
+	svc := newService(pool, submit)
+	errs := make(chan error, 2)
+	for _, cl := range ids {
+		go func() {
+			_, err := svc.ScaleOutCluster(operatorCtx(), aquila.ScaleOutInput{ClusterID: cl, Count: 3})
+			errs <- err
+		}()
+	}
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	for _, cl := range ids {
+		require.Equal(t, 3, count(t, pool, `SELECT count(*) FROM host WHERE cluster_id = $1 AND hostname LIKE 'spare-%'`, cl))
+	}
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM spare_host`))
+}
