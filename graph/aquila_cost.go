@@ -22,4 +22,12 @@ func setAquilaComplexity(c *generated.ComplexityRoot) {
 	}
 	c.Operation.Stages = func(child int) int { return storedFigures + child*nominalPerParent }
 	c.StackVersion.DependencyGraph = func(child int) int { return storedFigures + child*nominalPerParent }
+	c.Query.SpareHosts = func(child int, _, _, _ *string, first *int, _ *string) int { return listCost(child, first, 50) }
+	c.Query.ScaleOutProposals = func(child int, _ *string, _ *model.ScaleOutProposalState, first *int, _ *string) int {
+		return listCost(child, first, 20)
+	}
+	// A cluster's policy and open proposal are a read each, not batched: a
+	// list of clusters pays for every one.
+	c.Cluster.Policy = func(child int) int { return storedFigures + child }
+	c.Cluster.ScaleOutProposal = func(child int) int { return storedFigures + child }
 }

@@ -139,6 +139,11 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 				n = model.FromOperation(op)
 			}
 		}
+	case model.KindScaleOutProposal:
+		p, lerr := r.Operations.Proposal(ctx, id)
+		if err = lerr; err == nil {
+			n = proposalModel(p)
+		}
 	case model.KindBudget:
 		b, lerr := r.Budgets.ByID(ctx, id, nil)
 		if err = lerr; err == nil {

@@ -60,8 +60,10 @@ type ResolverRoot interface {
 	RepairTicket() RepairTicketResolver
 	RepairTicketEvent() RepairTicketEventResolver
 	ReplacementCandidate() ReplacementCandidateResolver
+	ScaleOutProposal() ScaleOutProposalResolver
 	SchedulerJob() SchedulerJobResolver
 	ServicePackage() ServicePackageResolver
+	SpareHost() SpareHostResolver
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
 	Subscription() SubscriptionResolver
@@ -344,8 +346,10 @@ type ComplexityRoot struct {
 		Name               func(childComplexity int) int
 		Operations         func(childComplexity int, first *int, after *string) int
 		OwnerBu            func(childComplexity int) int
+		Policy             func(childComplexity int) int
 		Queues             func(childComplexity int) int
 		Region             func(childComplexity int) int
+		ScaleOutProposal   func(childComplexity int) int
 		StackVersion       func(childComplexity int) int
 		Status             func(childComplexity int) int
 		WatermarkNow       func(childComplexity int, dimensions []model.WatermarkDimension) int
@@ -382,6 +386,19 @@ type ComplexityRoot struct {
 
 	ClusterPayload struct {
 		Cluster    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ClusterPolicy struct {
+		AutoscaleMaxHosts func(childComplexity int) int
+		AutoscaleMode     func(childComplexity int) int
+		MinCores          func(childComplexity int) int
+		MinHosts          func(childComplexity int) int
+		Quorums           func(childComplexity int) int
+	}
+
+	ClusterPolicyPayload struct {
+		Policy     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -947,46 +964,52 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AbortOperation         func(childComplexity int, input model.OperationIDInput) int
-		AcknowledgeAnomaly     func(childComplexity int, input model.AcknowledgeAnomalyInput) int
-		AnalyzeJob             func(childComplexity int, id string) int
-		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateBu               func(childComplexity int, input model.CreateBUInput) int
-		CreateCluster          func(childComplexity int, input model.CreateClusterInput) int
-		CreateEnrollmentToken  func(childComplexity int, input model.CreateEnrollmentTokenInput) int
-		CreatePerson           func(childComplexity int, input model.CreatePersonInput) int
-		CreateStackVersion     func(childComplexity int, input model.CreateStackVersionInput) int
-		DeactivateBu           func(childComplexity int, input model.DeactivateBUInput) int
-		DeactivatePerson       func(childComplexity int, input model.DeactivatePersonInput) int
-		DeleteBudget           func(childComplexity int, input model.DeleteBudgetInput) int
-		DeleteRateCard         func(childComplexity int, input model.DeleteRateCardInput) int
-		ImportInventory        func(childComplexity int, input model.ImportInventoryInput) int
-		MoveHosts              func(childComplexity int, input model.MoveHostsInput) int
-		OpenRepairTicket       func(childComplexity int, input model.OpenRepairTicketInput) int
-		PauseOperation         func(childComplexity int, input model.OperationIDInput) int
-		RegisterHosts          func(childComplexity int, input model.RegisterHostsInput) int
-		RegisterServicePackage func(childComplexity int, input model.RegisterServicePackageInput) int
-		ReportHardwareFault    func(childComplexity int, input model.ReportHardwareFaultInput) int
-		RestartCluster         func(childComplexity int, input model.RestartClusterInput) int
-		ResumeOperation        func(childComplexity int, input model.OperationIDInput) int
-		RetireCluster          func(childComplexity int, input model.RetireClusterInput) int
-		RetireHosts            func(childComplexity int, input model.RetireHostsInput) int
-		RetryFailedTasks       func(childComplexity int, input model.OperationIDInput) int
-		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
-		RollbackOperation      func(childComplexity int, input model.OperationIDInput) int
-		RunClusteringAnalysis  func(childComplexity int) int
-		SetHostLifecycle       func(childComplexity int, input model.SetHostLifecycleInput) int
-		SetHostState           func(childComplexity int, input model.SetHostStateInput) int
-		SetJobPriority         func(childComplexity int, input model.SetJobPriorityInput) int
-		SetJobPriorityPolicy   func(childComplexity int, input model.SetJobPriorityPolicyInput) int
-		SetWatermarkThreshold  func(childComplexity int, input model.SetWatermarkThresholdInput) int
-		SetYarnTarget          func(childComplexity int, input model.SetYarnTargetInput) int
-		TransitionRepairTicket func(childComplexity int, input model.TransitionRepairTicketInput) int
-		UpdateBu               func(childComplexity int, input model.UpdateBUInput) int
-		UpdateCluster          func(childComplexity int, input model.UpdateClusterInput) int
-		UpdatePerson           func(childComplexity int, input model.UpdatePersonInput) int
-		UpsertBudget           func(childComplexity int, input model.UpsertBudgetInput) int
-		UpsertRateCard         func(childComplexity int, input model.UpsertRateCardInput) int
+		AbortOperation          func(childComplexity int, input model.OperationIDInput) int
+		AcceptScaleOutProposal  func(childComplexity int, input model.AcceptScaleOutProposalInput) int
+		AcknowledgeAnomaly      func(childComplexity int, input model.AcknowledgeAnomalyInput) int
+		AnalyzeJob              func(childComplexity int, id string) int
+		CreateAPIToken          func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateBu                func(childComplexity int, input model.CreateBUInput) int
+		CreateCluster           func(childComplexity int, input model.CreateClusterInput) int
+		CreateEnrollmentToken   func(childComplexity int, input model.CreateEnrollmentTokenInput) int
+		CreatePerson            func(childComplexity int, input model.CreatePersonInput) int
+		CreateStackVersion      func(childComplexity int, input model.CreateStackVersionInput) int
+		DeactivateBu            func(childComplexity int, input model.DeactivateBUInput) int
+		DeactivatePerson        func(childComplexity int, input model.DeactivatePersonInput) int
+		DecommissionHosts       func(childComplexity int, input model.DecommissionHostsInput) int
+		DeleteBudget            func(childComplexity int, input model.DeleteBudgetInput) int
+		DeleteRateCard          func(childComplexity int, input model.DeleteRateCardInput) int
+		DismissScaleOutProposal func(childComplexity int, input model.DismissScaleOutProposalInput) int
+		ImportInventory         func(childComplexity int, input model.ImportInventoryInput) int
+		MoveHosts               func(childComplexity int, input model.MoveHostsInput) int
+		OpenRepairTicket        func(childComplexity int, input model.OpenRepairTicketInput) int
+		PauseOperation          func(childComplexity int, input model.OperationIDInput) int
+		RegisterHosts           func(childComplexity int, input model.RegisterHostsInput) int
+		RegisterServicePackage  func(childComplexity int, input model.RegisterServicePackageInput) int
+		RegisterSpareHosts      func(childComplexity int, input model.RegisterSpareHostsInput) int
+		ReportHardwareFault     func(childComplexity int, input model.ReportHardwareFaultInput) int
+		RestartCluster          func(childComplexity int, input model.RestartClusterInput) int
+		ResumeOperation         func(childComplexity int, input model.OperationIDInput) int
+		RetireCluster           func(childComplexity int, input model.RetireClusterInput) int
+		RetireHosts             func(childComplexity int, input model.RetireHostsInput) int
+		RetryFailedTasks        func(childComplexity int, input model.OperationIDInput) int
+		RevokeAPIToken          func(childComplexity int, input model.RevokeAPITokenInput) int
+		RollbackOperation       func(childComplexity int, input model.OperationIDInput) int
+		RunClusteringAnalysis   func(childComplexity int) int
+		ScaleOutCluster         func(childComplexity int, input model.ScaleOutClusterInput) int
+		SetClusterPolicy        func(childComplexity int, input model.SetClusterPolicyInput) int
+		SetHostLifecycle        func(childComplexity int, input model.SetHostLifecycleInput) int
+		SetHostState            func(childComplexity int, input model.SetHostStateInput) int
+		SetJobPriority          func(childComplexity int, input model.SetJobPriorityInput) int
+		SetJobPriorityPolicy    func(childComplexity int, input model.SetJobPriorityPolicyInput) int
+		SetWatermarkThreshold   func(childComplexity int, input model.SetWatermarkThresholdInput) int
+		SetYarnTarget           func(childComplexity int, input model.SetYarnTargetInput) int
+		TransitionRepairTicket  func(childComplexity int, input model.TransitionRepairTicketInput) int
+		UpdateBu                func(childComplexity int, input model.UpdateBUInput) int
+		UpdateCluster           func(childComplexity int, input model.UpdateClusterInput) int
+		UpdatePerson            func(childComplexity int, input model.UpdatePersonInput) int
+		UpsertBudget            func(childComplexity int, input model.UpsertBudgetInput) int
+		UpsertRateCard          func(childComplexity int, input model.UpsertRateCardInput) int
 	}
 
 	Operation struct {
@@ -1187,8 +1210,10 @@ type ComplexityRoot struct {
 		Queues              func(childComplexity int, cluster *string, first *int, after *string) int
 		RateCards           func(childComplexity int) int
 		RepairTickets       func(childComplexity int, filter *model.RepairTicketFilter, first *int, after *string) int
+		ScaleOutProposals   func(childComplexity int, cluster *string, state *model.ScaleOutProposalState, first *int, after *string) int
 		SchedulerJobs       func(childComplexity int) int
 		ServicePackages     func(childComplexity int, service *string, first *int, after *string, last *int, before *string) int
+		SpareHosts          func(childComplexity int, region *string, pool *string, state *string, first *int, after *string) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
 		WatermarkThresholds func(childComplexity int) int
 		WorstJobs           func(childComplexity int, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) int
@@ -1280,6 +1305,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	RegisterSpareHostsPayload struct {
+		Hosts      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	ReliabilityGroup struct {
 		Faults                 func(childComplexity int) int
 		Hosts                  func(childComplexity int) int
@@ -1361,6 +1391,44 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ScaleOutFigures struct {
+		Capacity       func(childComplexity int) int
+		CapacityAfter  func(childComplexity int) int
+		CapacityUnit   func(childComplexity int) int
+		Capped         func(childComplexity int) int
+		CrossesAt      func(childComplexity int) int
+		Dimension      func(childComplexity int) int
+		ForecastAfter  func(childComplexity int) int
+		ForecastPeak   func(childComplexity int) int
+		HorizonHours   func(childComplexity int) int
+		HostCapacity   func(childComplexity int) int
+		Hosts          func(childComplexity int) int
+		HostsInService func(childComplexity int) int
+		HostsNeeded    func(childComplexity int) int
+		Threshold      func(childComplexity int) int
+		Utilization    func(childComplexity int) int
+	}
+
+	ScaleOutProposal struct {
+		Cluster        func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DecidedAt      func(childComplexity int) int
+		DecidedBy      func(childComplexity int) int
+		DecisionReason func(childComplexity int) int
+		Figures        func(childComplexity int) int
+		Hosts          func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Operation      func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		State          func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	ScaleOutProposalPayload struct {
+		Proposal   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	SchedulerJob struct {
 		Description func(childComplexity int) int
 		Interval    func(childComplexity int) int
@@ -1424,6 +1492,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ServiceQuorum struct {
+		MinHosts func(childComplexity int) int
+		Service  func(childComplexity int) int
+	}
+
 	SetHostStatePayload struct {
 		Host       func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -1437,6 +1510,27 @@ type ComplexityRoot struct {
 	SetYarnTargetPayload struct {
 		Target     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	SpareHost struct {
+		CPUCores    func(childComplexity int) int
+		DiskBytes   func(childComplexity int) int
+		Hostname    func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastCluster func(childComplexity int) int
+		MemoryBytes func(childComplexity int) int
+		Model       func(childComplexity int) int
+		Pool        func(childComplexity int) int
+		Rack        func(childComplexity int) int
+		Region      func(childComplexity int) int
+		Since       func(childComplexity int) int
+		State       func(childComplexity int) int
+		StateReason func(childComplexity int) int
+	}
+
+	SpareHostConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
 	}
 
 	Stack struct {
@@ -1654,6 +1748,8 @@ type ClusterResolver interface {
 	Hosts(ctx context.Context, obj *model.Cluster, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) (*model.HostConnection, error)
 	Operations(ctx context.Context, obj *model.Cluster, first *int, after *string) (*model.OperationConnection, error)
 	ActiveOperation(ctx context.Context, obj *model.Cluster) (*model.Operation, error)
+	Policy(ctx context.Context, obj *model.Cluster) (*model.ClusterPolicy, error)
+	ScaleOutProposal(ctx context.Context, obj *model.Cluster) (*model.ScaleOutProposal, error)
 	Health(ctx context.Context, obj *model.Cluster) (*model.HealthScore, error)
 	AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error)
 	Cost(ctx context.Context, obj *model.Cluster, period model.BillPeriodInput) (*model.CostSummary, error)
@@ -1746,6 +1842,12 @@ type MutationResolver interface {
 	AbortOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
 	RetryFailedTasks(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
 	RollbackOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	ScaleOutCluster(ctx context.Context, input model.ScaleOutClusterInput) (*model.OperationPayload, error)
+	DecommissionHosts(ctx context.Context, input model.DecommissionHostsInput) (*model.OperationPayload, error)
+	RegisterSpareHosts(ctx context.Context, input model.RegisterSpareHostsInput) (*model.RegisterSpareHostsPayload, error)
+	SetClusterPolicy(ctx context.Context, input model.SetClusterPolicyInput) (*model.ClusterPolicyPayload, error)
+	AcceptScaleOutProposal(ctx context.Context, input model.AcceptScaleOutProposalInput) (*model.ScaleOutProposalPayload, error)
+	DismissScaleOutProposal(ctx context.Context, input model.DismissScaleOutProposalInput) (*model.ScaleOutProposalPayload, error)
 	UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error)
 	DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
@@ -1814,6 +1916,8 @@ type QueryResolver interface {
 	ServicePackages(ctx context.Context, service *string, first *int, after *string, last *int, before *string) (*model.ServicePackageConnection, error)
 	Operation(ctx context.Context, id string) (*model.Operation, error)
 	ActiveOperations(ctx context.Context, first *int) ([]*model.Operation, error)
+	SpareHosts(ctx context.Context, region *string, pool *string, state *string, first *int, after *string) (*model.SpareHostConnection, error)
+	ScaleOutProposals(ctx context.Context, cluster *string, state *model.ScaleOutProposalState, first *int, after *string) ([]*model.ScaleOutProposal, error)
 	Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error)
 	BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error)
 	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
@@ -1871,6 +1975,11 @@ type RepairTicketEventResolver interface {
 type ReplacementCandidateResolver interface {
 	Host(ctx context.Context, obj *model.ReplacementCandidate) (*model.Host, error)
 }
+type ScaleOutProposalResolver interface {
+	Cluster(ctx context.Context, obj *model.ScaleOutProposal) (*model.Cluster, error)
+
+	Operation(ctx context.Context, obj *model.ScaleOutProposal) (*model.Operation, error)
+}
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
 }
@@ -1884,6 +1993,9 @@ type ServicePackageResolver interface {
 	RestartPolicy(ctx context.Context, obj *model.ServicePackage) (model.RestartPolicy, error)
 	MaxRestarts(ctx context.Context, obj *model.ServicePackage) (int, error)
 	RegisteredAt(ctx context.Context, obj *model.ServicePackage) (*time.Time, error)
+}
+type SpareHostResolver interface {
+	LastCluster(ctx context.Context, obj *model.SpareHost) (*model.Cluster, error)
 }
 type StackResolver interface {
 	Versions(ctx context.Context, obj *model.Stack) ([]*model.StackVersion, error)
@@ -3110,6 +3222,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.OwnerBu(childComplexity), true
+	case "Cluster.policy":
+		if e.ComplexityRoot.Cluster.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.Policy(childComplexity), true
 	case "Cluster.queues":
 		if e.ComplexityRoot.Cluster.Queues == nil {
 			break
@@ -3122,6 +3240,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Region(childComplexity), true
+	case "Cluster.scaleOutProposal":
+		if e.ComplexityRoot.Cluster.ScaleOutProposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.ScaleOutProposal(childComplexity), true
 	case "Cluster.stackVersion":
 		if e.ComplexityRoot.Cluster.StackVersion == nil {
 			break
@@ -3269,6 +3393,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClusterPayload.UserErrors(childComplexity), true
+
+	case "ClusterPolicy.autoscaleMaxHosts":
+		if e.ComplexityRoot.ClusterPolicy.AutoscaleMaxHosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.AutoscaleMaxHosts(childComplexity), true
+	case "ClusterPolicy.autoscaleMode":
+		if e.ComplexityRoot.ClusterPolicy.AutoscaleMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.AutoscaleMode(childComplexity), true
+	case "ClusterPolicy.minCores":
+		if e.ComplexityRoot.ClusterPolicy.MinCores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.MinCores(childComplexity), true
+	case "ClusterPolicy.minHosts":
+		if e.ComplexityRoot.ClusterPolicy.MinHosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.MinHosts(childComplexity), true
+	case "ClusterPolicy.quorums":
+		if e.ComplexityRoot.ClusterPolicy.Quorums == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.Quorums(childComplexity), true
+
+	case "ClusterPolicyPayload.policy":
+		if e.ComplexityRoot.ClusterPolicyPayload.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicyPayload.Policy(childComplexity), true
+	case "ClusterPolicyPayload.userErrors":
+		if e.ComplexityRoot.ClusterPolicyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicyPayload.UserErrors(childComplexity), true
 
 	case "ClusterRisk.cluster":
 		if e.ComplexityRoot.ClusterRisk.Cluster == nil {
@@ -5575,6 +5743,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AbortOperation(childComplexity, args["input"].(model.OperationIDInput)), true
+	case "Mutation.acceptScaleOutProposal":
+		if e.ComplexityRoot.Mutation.AcceptScaleOutProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptScaleOutProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptScaleOutProposal(childComplexity, args["input"].(model.AcceptScaleOutProposalInput)), true
 	case "Mutation.acknowledgeAnomaly":
 		if e.ComplexityRoot.Mutation.AcknowledgeAnomaly == nil {
 			break
@@ -5685,6 +5864,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivatePerson(childComplexity, args["input"].(model.DeactivatePersonInput)), true
+	case "Mutation.decommissionHosts":
+		if e.ComplexityRoot.Mutation.DecommissionHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_decommissionHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DecommissionHosts(childComplexity, args["input"].(model.DecommissionHostsInput)), true
 	case "Mutation.deleteBudget":
 		if e.ComplexityRoot.Mutation.DeleteBudget == nil {
 			break
@@ -5707,6 +5897,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRateCard(childComplexity, args["input"].(model.DeleteRateCardInput)), true
+	case "Mutation.dismissScaleOutProposal":
+		if e.ComplexityRoot.Mutation.DismissScaleOutProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dismissScaleOutProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DismissScaleOutProposal(childComplexity, args["input"].(model.DismissScaleOutProposalInput)), true
 	case "Mutation.importInventory":
 		if e.ComplexityRoot.Mutation.ImportInventory == nil {
 			break
@@ -5773,6 +5974,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterServicePackage(childComplexity, args["input"].(model.RegisterServicePackageInput)), true
+	case "Mutation.registerSpareHosts":
+		if e.ComplexityRoot.Mutation.RegisterSpareHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerSpareHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterSpareHosts(childComplexity, args["input"].(model.RegisterSpareHostsInput)), true
 	case "Mutation.reportHardwareFault":
 		if e.ComplexityRoot.Mutation.ReportHardwareFault == nil {
 			break
@@ -5867,6 +6079,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunClusteringAnalysis(childComplexity), true
+	case "Mutation.scaleOutCluster":
+		if e.ComplexityRoot.Mutation.ScaleOutCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scaleOutCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScaleOutCluster(childComplexity, args["input"].(model.ScaleOutClusterInput)), true
+	case "Mutation.setClusterPolicy":
+		if e.ComplexityRoot.Mutation.SetClusterPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setClusterPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetClusterPolicy(childComplexity, args["input"].(model.SetClusterPolicyInput)), true
 	case "Mutation.setHostLifecycle":
 		if e.ComplexityRoot.Mutation.SetHostLifecycle == nil {
 			break
@@ -7124,6 +7358,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RepairTickets(childComplexity, args["filter"].(*model.RepairTicketFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.scaleOutProposals":
+		if e.ComplexityRoot.Query.ScaleOutProposals == nil {
+			break
+		}
+
+		args, err := ec.field_Query_scaleOutProposals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ScaleOutProposals(childComplexity, args["cluster"].(*string), args["state"].(*model.ScaleOutProposalState), args["first"].(*int), args["after"].(*string)), true
 	case "Query.schedulerJobs":
 		if e.ComplexityRoot.Query.SchedulerJobs == nil {
 			break
@@ -7141,6 +7386,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServicePackages(childComplexity, args["service"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.spareHosts":
+		if e.ComplexityRoot.Query.SpareHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_spareHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SpareHosts(childComplexity, args["region"].(*string), args["pool"].(*string), args["state"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.stacks":
 		if e.ComplexityRoot.Query.Stacks == nil {
 			break
@@ -7526,6 +7782,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegisterServicePackagePayload.UserErrors(childComplexity), true
 
+	case "RegisterSpareHostsPayload.hosts":
+		if e.ComplexityRoot.RegisterSpareHostsPayload.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterSpareHostsPayload.Hosts(childComplexity), true
+	case "RegisterSpareHostsPayload.userErrors":
+		if e.ComplexityRoot.RegisterSpareHostsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterSpareHostsPayload.UserErrors(childComplexity), true
+
 	case "ReliabilityGroup.faults":
 		if e.ComplexityRoot.ReliabilityGroup.Faults == nil {
 			break
@@ -7842,6 +8111,183 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RunClusteringAnalysisPayload.UserErrors(childComplexity), true
 
+	case "ScaleOutFigures.capacity":
+		if e.ComplexityRoot.ScaleOutFigures.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Capacity(childComplexity), true
+	case "ScaleOutFigures.capacityAfter":
+		if e.ComplexityRoot.ScaleOutFigures.CapacityAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.CapacityAfter(childComplexity), true
+	case "ScaleOutFigures.capacityUnit":
+		if e.ComplexityRoot.ScaleOutFigures.CapacityUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.CapacityUnit(childComplexity), true
+	case "ScaleOutFigures.capped":
+		if e.ComplexityRoot.ScaleOutFigures.Capped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Capped(childComplexity), true
+	case "ScaleOutFigures.crossesAt":
+		if e.ComplexityRoot.ScaleOutFigures.CrossesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.CrossesAt(childComplexity), true
+	case "ScaleOutFigures.dimension":
+		if e.ComplexityRoot.ScaleOutFigures.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Dimension(childComplexity), true
+	case "ScaleOutFigures.forecastAfter":
+		if e.ComplexityRoot.ScaleOutFigures.ForecastAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.ForecastAfter(childComplexity), true
+	case "ScaleOutFigures.forecastPeak":
+		if e.ComplexityRoot.ScaleOutFigures.ForecastPeak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.ForecastPeak(childComplexity), true
+	case "ScaleOutFigures.horizonHours":
+		if e.ComplexityRoot.ScaleOutFigures.HorizonHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HorizonHours(childComplexity), true
+	case "ScaleOutFigures.hostCapacity":
+		if e.ComplexityRoot.ScaleOutFigures.HostCapacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HostCapacity(childComplexity), true
+	case "ScaleOutFigures.hosts":
+		if e.ComplexityRoot.ScaleOutFigures.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Hosts(childComplexity), true
+	case "ScaleOutFigures.hostsInService":
+		if e.ComplexityRoot.ScaleOutFigures.HostsInService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HostsInService(childComplexity), true
+	case "ScaleOutFigures.hostsNeeded":
+		if e.ComplexityRoot.ScaleOutFigures.HostsNeeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HostsNeeded(childComplexity), true
+	case "ScaleOutFigures.threshold":
+		if e.ComplexityRoot.ScaleOutFigures.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Threshold(childComplexity), true
+	case "ScaleOutFigures.utilization":
+		if e.ComplexityRoot.ScaleOutFigures.Utilization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Utilization(childComplexity), true
+
+	case "ScaleOutProposal.cluster":
+		if e.ComplexityRoot.ScaleOutProposal.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Cluster(childComplexity), true
+	case "ScaleOutProposal.createdAt":
+		if e.ComplexityRoot.ScaleOutProposal.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.CreatedAt(childComplexity), true
+	case "ScaleOutProposal.decidedAt":
+		if e.ComplexityRoot.ScaleOutProposal.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.DecidedAt(childComplexity), true
+	case "ScaleOutProposal.decidedBy":
+		if e.ComplexityRoot.ScaleOutProposal.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.DecidedBy(childComplexity), true
+	case "ScaleOutProposal.decisionReason":
+		if e.ComplexityRoot.ScaleOutProposal.DecisionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.DecisionReason(childComplexity), true
+	case "ScaleOutProposal.figures":
+		if e.ComplexityRoot.ScaleOutProposal.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Figures(childComplexity), true
+	case "ScaleOutProposal.hosts":
+		if e.ComplexityRoot.ScaleOutProposal.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Hosts(childComplexity), true
+	case "ScaleOutProposal.id":
+		if e.ComplexityRoot.ScaleOutProposal.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.ID(childComplexity), true
+	case "ScaleOutProposal.operation":
+		if e.ComplexityRoot.ScaleOutProposal.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Operation(childComplexity), true
+	case "ScaleOutProposal.reason":
+		if e.ComplexityRoot.ScaleOutProposal.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Reason(childComplexity), true
+	case "ScaleOutProposal.state":
+		if e.ComplexityRoot.ScaleOutProposal.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.State(childComplexity), true
+	case "ScaleOutProposal.updatedAt":
+		if e.ComplexityRoot.ScaleOutProposal.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.UpdatedAt(childComplexity), true
+
+	case "ScaleOutProposalPayload.proposal":
+		if e.ComplexityRoot.ScaleOutProposalPayload.Proposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposalPayload.Proposal(childComplexity), true
+	case "ScaleOutProposalPayload.userErrors":
+		if e.ComplexityRoot.ScaleOutProposalPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposalPayload.UserErrors(childComplexity), true
+
 	case "SchedulerJob.description":
 		if e.ComplexityRoot.SchedulerJob.Description == nil {
 			break
@@ -8123,6 +8569,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServicePackageEdge.Node(childComplexity), true
 
+	case "ServiceQuorum.minHosts":
+		if e.ComplexityRoot.ServiceQuorum.MinHosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceQuorum.MinHosts(childComplexity), true
+	case "ServiceQuorum.service":
+		if e.ComplexityRoot.ServiceQuorum.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceQuorum.Service(childComplexity), true
+
 	case "SetHostStatePayload.host":
 		if e.ComplexityRoot.SetHostStatePayload.Host == nil {
 			break
@@ -8161,6 +8620,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetYarnTargetPayload.UserErrors(childComplexity), true
+
+	case "SpareHost.cpuCores":
+		if e.ComplexityRoot.SpareHost.CPUCores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.CPUCores(childComplexity), true
+	case "SpareHost.diskBytes":
+		if e.ComplexityRoot.SpareHost.DiskBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.DiskBytes(childComplexity), true
+	case "SpareHost.hostname":
+		if e.ComplexityRoot.SpareHost.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Hostname(childComplexity), true
+	case "SpareHost.id":
+		if e.ComplexityRoot.SpareHost.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.ID(childComplexity), true
+	case "SpareHost.lastCluster":
+		if e.ComplexityRoot.SpareHost.LastCluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.LastCluster(childComplexity), true
+	case "SpareHost.memoryBytes":
+		if e.ComplexityRoot.SpareHost.MemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.MemoryBytes(childComplexity), true
+	case "SpareHost.model":
+		if e.ComplexityRoot.SpareHost.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Model(childComplexity), true
+	case "SpareHost.pool":
+		if e.ComplexityRoot.SpareHost.Pool == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Pool(childComplexity), true
+	case "SpareHost.rack":
+		if e.ComplexityRoot.SpareHost.Rack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Rack(childComplexity), true
+	case "SpareHost.region":
+		if e.ComplexityRoot.SpareHost.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Region(childComplexity), true
+	case "SpareHost.since":
+		if e.ComplexityRoot.SpareHost.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Since(childComplexity), true
+	case "SpareHost.state":
+		if e.ComplexityRoot.SpareHost.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.State(childComplexity), true
+	case "SpareHost.stateReason":
+		if e.ComplexityRoot.SpareHost.StateReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.StateReason(childComplexity), true
+
+	case "SpareHostConnection.nodes":
+		if e.ComplexityRoot.SpareHostConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHostConnection.Nodes(childComplexity), true
+	case "SpareHostConnection.pageInfo":
+		if e.ComplexityRoot.SpareHostConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHostConnection.PageInfo(childComplexity), true
 
 	case "Stack.description":
 		if e.ComplexityRoot.Stack.Description == nil {
@@ -8797,6 +9348,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcceptScaleOutProposalInput", ec.unmarshalInputAcceptScaleOutProposalInput),
 			graphql.NewInputUnmarshaler("AcknowledgeAnomalyInput", ec.unmarshalInputAcknowledgeAnomalyInput),
 			graphql.NewInputUnmarshaler("AnomalyFilter", ec.unmarshalInputAnomalyFilter),
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
@@ -8814,8 +9366,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateStackVersionInput", ec.unmarshalInputCreateStackVersionInput),
 			graphql.NewInputUnmarshaler("DeactivateBUInput", ec.unmarshalInputDeactivateBUInput),
 			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
+			graphql.NewInputUnmarshaler("DecommissionHostsInput", ec.unmarshalInputDecommissionHostsInput),
 			graphql.NewInputUnmarshaler("DeleteBudgetInput", ec.unmarshalInputDeleteBudgetInput),
 			graphql.NewInputUnmarshaler("DeleteRateCardInput", ec.unmarshalInputDeleteRateCardInput),
+			graphql.NewInputUnmarshaler("DismissScaleOutProposalInput", ec.unmarshalInputDismissScaleOutProposalInput),
 			graphql.NewInputUnmarshaler("HardwareFaultFilter", ec.unmarshalInputHardwareFaultFilter),
 			graphql.NewInputUnmarshaler("HealthCheckInput", ec.unmarshalInputHealthCheckInput),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
@@ -8836,6 +9390,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 			graphql.NewInputUnmarshaler("RegisterHostsInput", ec.unmarshalInputRegisterHostsInput),
 			graphql.NewInputUnmarshaler("RegisterServicePackageInput", ec.unmarshalInputRegisterServicePackageInput),
+			graphql.NewInputUnmarshaler("RegisterSpareHostsInput", ec.unmarshalInputRegisterSpareHostsInput),
 			graphql.NewInputUnmarshaler("RepairTicketFilter", ec.unmarshalInputRepairTicketFilter),
 			graphql.NewInputUnmarshaler("ReportHardwareFaultInput", ec.unmarshalInputReportHardwareFaultInput),
 			graphql.NewInputUnmarshaler("RestartClusterInput", ec.unmarshalInputRestartClusterInput),
@@ -8843,12 +9398,16 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RetireClusterInput", ec.unmarshalInputRetireClusterInput),
 			graphql.NewInputUnmarshaler("RetireHostsInput", ec.unmarshalInputRetireHostsInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
+			graphql.NewInputUnmarshaler("ScaleOutClusterInput", ec.unmarshalInputScaleOutClusterInput),
+			graphql.NewInputUnmarshaler("ServiceQuorumInput", ec.unmarshalInputServiceQuorumInput),
+			graphql.NewInputUnmarshaler("SetClusterPolicyInput", ec.unmarshalInputSetClusterPolicyInput),
 			graphql.NewInputUnmarshaler("SetHostLifecycleInput", ec.unmarshalInputSetHostLifecycleInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityInput", ec.unmarshalInputSetJobPriorityInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityPolicyInput", ec.unmarshalInputSetJobPriorityPolicyInput),
 			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
 			graphql.NewInputUnmarshaler("SetYarnTargetInput", ec.unmarshalInputSetYarnTargetInput),
+			graphql.NewInputUnmarshaler("SpareHostInput", ec.unmarshalInputSpareHostInput),
 			graphql.NewInputUnmarshaler("TransitionRepairTicketInput", ec.unmarshalInputTransitionRepairTicketInput),
 			graphql.NewInputUnmarshaler("UpdateBUInput", ec.unmarshalInputUpdateBUInput),
 			graphql.NewInputUnmarshaler("UpdateClusterInput", ec.unmarshalInputUpdateClusterInput),
@@ -9606,6 +10165,219 @@ extend type Mutation {
 extend type Subscription {
   "The operation as it is, then each time its state or progress changes (ids over LISTEN/NOTIFY; the operation is read per event)."
   operationProgress(id: ID!): Operation!
+}
+
+# Scale-out, decommission, the spare pool and auto scale-out (docs/aquila.md).
+
+"A machine of the spare pool: registered, serving no cluster, ready to be taken by a scale-out."
+type SpareHost {
+  "The machine's id, which it keeps for life (its host id once it serves a cluster)."
+  id: ID!
+  hostname: String!
+  pool: String!
+  region: String!
+  rack: String!
+  cpuCores: Int!
+  memoryBytes: Float!
+  diskBytes: Float!
+  model: String!
+  "READY, MAINTENANCE or REPAIRING."
+  state: String!
+  stateReason: String!
+  "The cluster it last served, if any."
+  lastCluster: Cluster
+  since: Time!
+}
+
+type SpareHostConnection {
+  nodes: [SpareHost!]!
+  pageInfo: PageInfo!
+}
+
+enum AutoscaleMode {
+  "No proposals."
+  OFF
+  "Proposals for a person to accept or dismiss."
+  PROPOSE
+  "Proposals started at once."
+  AUTO
+}
+
+type ServiceQuorum {
+  service: String!
+  "The least hosts running the service that a decommission must leave."
+  minHosts: Int!
+}
+
+"What a decommission must leave a cluster, and how it grows by itself."
+type ClusterPolicy {
+  minHosts: Int!
+  minCores: Int!
+  autoscaleMode: AutoscaleMode!
+  "The largest scale-out a proposal may ask for."
+  autoscaleMaxHosts: Int!
+  quorums: [ServiceQuorum!]!
+}
+
+enum ScaleOutProposalState {
+  OPEN
+  ACCEPTED
+  DISMISSED
+  EXPIRED
+}
+
+"The figures that justify a scale-out proposal: the forecast, the threshold and the hosts that bring it back under."
+type ScaleOutFigures {
+  "The watermark dimension that needs the most hosts (e.g. CPU)."
+  dimension: String!
+  "The cluster kind's threshold, 0..1."
+  threshold: Float!
+  "The latest level, 0..1."
+  utilization: Float!
+  "The daily peak the forecast expects at the horizon's end, 0..1 of today's capacity."
+  forecastPeak: Float!
+  "When the forecast crosses the threshold (in the past: it is over already)."
+  crossesAt: Time
+  horizonHours: Float!
+  hostsInService: Int!
+  capacity: Float!
+  hostCapacity: Float!
+  capacityUnit: String!
+  hostsNeeded: Int!
+  hosts: Int!
+  "hostsNeeded was cut to the cluster's largest scale-out."
+  capped: Boolean!
+  capacityAfter: Float!
+  forecastAfter: Float!
+}
+
+type ScaleOutProposal implements Node {
+  id: ID!
+  cluster: Cluster!
+  state: ScaleOutProposalState!
+  "Hosts proposed."
+  hosts: Int!
+  figures: ScaleOutFigures!
+  "The figures in a sentence."
+  reason: String!
+  createdAt: Time!
+  updatedAt: Time!
+  decidedBy: String
+  decidedAt: Time
+  decisionReason: String!
+  "The scale-out it started, once accepted (or started at once for an AUTO cluster)."
+  operation: Operation
+}
+
+extend type Cluster {
+  policy: ClusterPolicy!
+  "The cluster's open scale-out proposal, if any."
+  scaleOutProposal: ScaleOutProposal
+}
+
+extend type Query {
+  "Spare pool machines in hostname order; first 1..100 (default 50)."
+  spareHosts(region: String, pool: String, state: String, first: Int = 50, after: String): SpareHostConnection!
+  "Scale-out proposals, newest first; first 1..100 (default 20)."
+  scaleOutProposals(cluster: ID, state: ScaleOutProposalState, first: Int = 20, after: String): [ScaleOutProposal!]!
+}
+
+input ScaleOutClusterInput {
+  cluster: ID!
+  "How many machines to take from the pool (same region, the cluster's hardware first); or name them in hosts."
+  count: Int
+  "Spare machines by hostname."
+  hosts: [String!]
+  reason: String
+  failureBudget: Int
+  maxOutOfServicePercent: Int
+}
+
+enum DecommissionTarget {
+  "Back to the spare pool, ready for another cluster."
+  POOL
+  "Retired for good."
+  RETIRE
+}
+
+input DecommissionHostsInput {
+  hosts: [ID!]!
+  to: DecommissionTarget = POOL
+  "The pool they return to (default \"default\")."
+  pool: String
+  "How long a drain waits for running work (default 10m)."
+  drainTimeout: Duration
+  reason: String
+  failureBudget: Int
+  maxOutOfServicePercent: Int
+}
+
+input SpareHostInput {
+  hostname: String!
+  region: String!
+  rack: String
+  cpuCores: Int
+  memoryBytes: Float
+  diskBytes: Float
+  model: String
+}
+
+input RegisterSpareHostsInput {
+  pool: String
+  hosts: [SpareHostInput!]!
+}
+
+type RegisterSpareHostsPayload {
+  hosts: [SpareHost!]!
+  userErrors: [UserError!]!
+}
+
+input ServiceQuorumInput {
+  service: String!
+  minHosts: Int!
+}
+
+input SetClusterPolicyInput {
+  cluster: ID!
+  minHosts: Int!
+  minCores: Int!
+  autoscaleMode: AutoscaleMode!
+  autoscaleMaxHosts: Int!
+  quorums: [ServiceQuorumInput!]
+}
+
+type ClusterPolicyPayload {
+  policy: ClusterPolicy
+  userErrors: [UserError!]!
+}
+
+input AcceptScaleOutProposalInput {
+  id: ID!
+}
+
+input DismissScaleOutProposalInput {
+  id: ID!
+  reason: String
+}
+
+type ScaleOutProposalPayload {
+  proposal: ScaleOutProposal
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Takes machines from the spare pool into a cluster: installs its stack, configures, starts, checks and admits them (OPERATOR; audited)."
+  scaleOutCluster(input: ScaleOutClusterInput!): OperationPayload!
+  "Drains, stops and returns hosts to the pool or retires them (OPERATOR; audited); refused, naming the limit, when it would break the cluster's minimum capacity or a service's quorum."
+  decommissionHosts(input: DecommissionHostsInput!): OperationPayload!
+  "Adds machines to the spare pool (OPERATOR; audited)."
+  registerSpareHosts(input: RegisterSpareHostsInput!): RegisterSpareHostsPayload!
+  "Sets a cluster's minimum capacity, quorums and auto scale-out mode (ADMIN; audited)."
+  setClusterPolicy(input: SetClusterPolicyInput!): ClusterPolicyPayload!
+  "Accepts an open proposal: starts its scale-out (OPERATOR; audited)."
+  acceptScaleOutProposal(input: AcceptScaleOutProposalInput!): ScaleOutProposalPayload!
+  "Dismisses an open proposal (OPERATOR; audited)."
+  dismissScaleOutProposal(input: DismissScaleOutProposalInput!): ScaleOutProposalPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/budget.graphqls", Input: `# Budgets (internal/budget, docs/cost.md "Budgets"): a monthly amount for a
@@ -12710,6 +13482,10 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_operations(ctx, field)
 	case "activeOperation":
 		return ec.fieldContext_Cluster_activeOperation(ctx, field)
+	case "policy":
+		return ec.fieldContext_Cluster_policy(ctx, field)
+	case "scaleOutProposal":
+		return ec.fieldContext_Cluster_scaleOutProposal(ctx, field)
 	case "health":
 		return ec.fieldContext_Cluster_health(ctx, field)
 	case "anomalyAnalysis":
@@ -12792,6 +13568,32 @@ func (ec *executionContext) childFields_ClusterPayload(ctx context.Context, fiel
 		return ec.fieldContext_ClusterPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClusterPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "minHosts":
+		return ec.fieldContext_ClusterPolicy_minHosts(ctx, field)
+	case "minCores":
+		return ec.fieldContext_ClusterPolicy_minCores(ctx, field)
+	case "autoscaleMode":
+		return ec.fieldContext_ClusterPolicy_autoscaleMode(ctx, field)
+	case "autoscaleMaxHosts":
+		return ec.fieldContext_ClusterPolicy_autoscaleMaxHosts(ctx, field)
+	case "quorums":
+		return ec.fieldContext_ClusterPolicy_quorums(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterPolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "policy":
+		return ec.fieldContext_ClusterPolicyPayload_policy(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ClusterPolicyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterPolicyPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ClusterRisk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14402,6 +15204,16 @@ func (ec *executionContext) childFields_RegisterServicePackagePayload(ctx contex
 	return nil, fmt.Errorf("no field named %q was found under type RegisterServicePackagePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RegisterSpareHostsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hosts":
+		return ec.fieldContext_RegisterSpareHostsPayload_hosts(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RegisterSpareHostsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterSpareHostsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ReliabilityGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -14564,6 +15376,82 @@ func (ec *executionContext) childFields_RunClusteringAnalysisPayload(ctx context
 	return nil, fmt.Errorf("no field named %q was found under type RunClusteringAnalysisPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ScaleOutFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_ScaleOutFigures_dimension(ctx, field)
+	case "threshold":
+		return ec.fieldContext_ScaleOutFigures_threshold(ctx, field)
+	case "utilization":
+		return ec.fieldContext_ScaleOutFigures_utilization(ctx, field)
+	case "forecastPeak":
+		return ec.fieldContext_ScaleOutFigures_forecastPeak(ctx, field)
+	case "crossesAt":
+		return ec.fieldContext_ScaleOutFigures_crossesAt(ctx, field)
+	case "horizonHours":
+		return ec.fieldContext_ScaleOutFigures_horizonHours(ctx, field)
+	case "hostsInService":
+		return ec.fieldContext_ScaleOutFigures_hostsInService(ctx, field)
+	case "capacity":
+		return ec.fieldContext_ScaleOutFigures_capacity(ctx, field)
+	case "hostCapacity":
+		return ec.fieldContext_ScaleOutFigures_hostCapacity(ctx, field)
+	case "capacityUnit":
+		return ec.fieldContext_ScaleOutFigures_capacityUnit(ctx, field)
+	case "hostsNeeded":
+		return ec.fieldContext_ScaleOutFigures_hostsNeeded(ctx, field)
+	case "hosts":
+		return ec.fieldContext_ScaleOutFigures_hosts(ctx, field)
+	case "capped":
+		return ec.fieldContext_ScaleOutFigures_capped(ctx, field)
+	case "capacityAfter":
+		return ec.fieldContext_ScaleOutFigures_capacityAfter(ctx, field)
+	case "forecastAfter":
+		return ec.fieldContext_ScaleOutFigures_forecastAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScaleOutFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_ScaleOutProposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ScaleOutProposal_id(ctx, field)
+	case "cluster":
+		return ec.fieldContext_ScaleOutProposal_cluster(ctx, field)
+	case "state":
+		return ec.fieldContext_ScaleOutProposal_state(ctx, field)
+	case "hosts":
+		return ec.fieldContext_ScaleOutProposal_hosts(ctx, field)
+	case "figures":
+		return ec.fieldContext_ScaleOutProposal_figures(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScaleOutProposal_reason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ScaleOutProposal_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ScaleOutProposal_updatedAt(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_ScaleOutProposal_decidedBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_ScaleOutProposal_decidedAt(ctx, field)
+	case "decisionReason":
+		return ec.fieldContext_ScaleOutProposal_decisionReason(ctx, field)
+	case "operation":
+		return ec.fieldContext_ScaleOutProposal_operation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScaleOutProposal", field.Name)
+}
+
+func (ec *executionContext) childFields_ScaleOutProposalPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "proposal":
+		return ec.fieldContext_ScaleOutProposalPayload_proposal(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ScaleOutProposalPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScaleOutProposalPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SchedulerJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -14690,6 +15578,16 @@ func (ec *executionContext) childFields_ServicePackageEdge(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ServicePackageEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ServiceQuorum(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "service":
+		return ec.fieldContext_ServiceQuorum_service(ctx, field)
+	case "minHosts":
+		return ec.fieldContext_ServiceQuorum_minHosts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceQuorum", field.Name)
+}
+
 func (ec *executionContext) childFields_SetHostStatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "host":
@@ -14718,6 +15616,48 @@ func (ec *executionContext) childFields_SetYarnTargetPayload(ctx context.Context
 		return ec.fieldContext_SetYarnTargetPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetYarnTargetPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SpareHost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SpareHost_id(ctx, field)
+	case "hostname":
+		return ec.fieldContext_SpareHost_hostname(ctx, field)
+	case "pool":
+		return ec.fieldContext_SpareHost_pool(ctx, field)
+	case "region":
+		return ec.fieldContext_SpareHost_region(ctx, field)
+	case "rack":
+		return ec.fieldContext_SpareHost_rack(ctx, field)
+	case "cpuCores":
+		return ec.fieldContext_SpareHost_cpuCores(ctx, field)
+	case "memoryBytes":
+		return ec.fieldContext_SpareHost_memoryBytes(ctx, field)
+	case "diskBytes":
+		return ec.fieldContext_SpareHost_diskBytes(ctx, field)
+	case "model":
+		return ec.fieldContext_SpareHost_model(ctx, field)
+	case "state":
+		return ec.fieldContext_SpareHost_state(ctx, field)
+	case "stateReason":
+		return ec.fieldContext_SpareHost_stateReason(ctx, field)
+	case "lastCluster":
+		return ec.fieldContext_SpareHost_lastCluster(ctx, field)
+	case "since":
+		return ec.fieldContext_SpareHost_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpareHost", field.Name)
+}
+
+func (ec *executionContext) childFields_SpareHostConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_SpareHostConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SpareHostConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpareHostConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_Stack(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -15632,6 +16572,20 @@ func (ec *executionContext) field_Mutation_abortOperation_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acceptScaleOutProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AcceptScaleOutProposalInput, error) {
+			return ec.unmarshalNAcceptScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcceptScaleOutProposalInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_acknowledgeAnomaly_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15772,6 +16726,20 @@ func (ec *executionContext) field_Mutation_deactivatePerson_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_decommissionHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DecommissionHostsInput, error) {
+			return ec.unmarshalNDecommissionHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -15792,6 +16760,20 @@ func (ec *executionContext) field_Mutation_deleteRateCard_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteRateCardInput, error) {
 			return ec.unmarshalNDeleteRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_dismissScaleOutProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DismissScaleOutProposalInput, error) {
+			return ec.unmarshalNDismissScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDismissScaleOutProposalInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -15876,6 +16858,20 @@ func (ec *executionContext) field_Mutation_registerServicePackage_args(ctx conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterServicePackageInput, error) {
 			return ec.unmarshalNRegisterServicePackageInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterServicePackageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerSpareHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterSpareHostsInput, error) {
+			return ec.unmarshalNRegisterSpareHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -15988,6 +16984,34 @@ func (ec *executionContext) field_Mutation_rollbackOperation_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.OperationIDInput, error) {
 			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scaleOutCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScaleOutClusterInput, error) {
+			return ec.unmarshalNScaleOutClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setClusterPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetClusterPolicyInput, error) {
+			return ec.unmarshalNSetClusterPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetClusterPolicyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17438,6 +18462,44 @@ func (ec *executionContext) field_Query_repairTickets_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_scaleOutProposals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.ScaleOutProposalState, error) {
+			return ec.unmarshalOScaleOutProposalState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_servicePackages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -17481,6 +18543,52 @@ func (ec *executionContext) field_Query_servicePackages_args(ctx context.Context
 		return nil, err
 	}
 	args["before"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_spareHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pool",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pool"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
 	return args, nil
 }
 
@@ -22697,6 +23805,70 @@ func (ec *executionContext) fieldContext_Cluster_activeOperation(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Cluster_policy(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().Policy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+			return ec.marshalNClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_scaleOutProposal(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_scaleOutProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().ScaleOutProposal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+			return ec.marshalOScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_scaleOutProposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Cluster_health(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23457,6 +24629,194 @@ func (ec *executionContext) _ClusterPayload_userErrors(ctx context.Context, fiel
 func (ec *executionContext) fieldContext_ClusterPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ClusterPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterPolicy_minHosts(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_minHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinHosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_minHosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterPolicy_minCores(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_minCores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinCores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_minCores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterPolicy_autoscaleMode(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_autoscaleMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoscaleMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AutoscaleMode) graphql.Marshaler {
+			return ec.marshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_autoscaleMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "AutoscaleMode")
+}
+
+func (ec *executionContext) _ClusterPolicy_autoscaleMaxHosts(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_autoscaleMaxHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoscaleMaxHosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_autoscaleMaxHosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterPolicy_quorums(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_quorums(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quorums, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServiceQuorum) graphql.Marshaler {
+			return ec.marshalNServiceQuorum2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_quorums(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceQuorum(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterPolicyPayload_policy(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicyPayload_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+			return ec.marshalOClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicyPayload_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterPolicyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPolicyPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -33918,6 +35278,270 @@ func (ec *executionContext) fieldContext_Mutation_rollbackOperation(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_scaleOutCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scaleOutCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScaleOutCluster(ctx, fc.Args["input"].(model.ScaleOutClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scaleOutCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scaleOutCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_decommissionHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_decommissionHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DecommissionHosts(ctx, fc.Args["input"].(model.DecommissionHostsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_decommissionHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_decommissionHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerSpareHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerSpareHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterSpareHosts(ctx, fc.Args["input"].(model.RegisterSpareHostsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterSpareHostsPayload) graphql.Marshaler {
+			return ec.marshalNRegisterSpareHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerSpareHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterSpareHostsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerSpareHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setClusterPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setClusterPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetClusterPolicy(ctx, fc.Args["input"].(model.SetClusterPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPolicyPayload) graphql.Marshaler {
+			return ec.marshalNClusterPolicyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setClusterPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPolicyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setClusterPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptScaleOutProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptScaleOutProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptScaleOutProposal(ctx, fc.Args["input"].(model.AcceptScaleOutProposalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposalPayload) graphql.Marshaler {
+			return ec.marshalNScaleOutProposalPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptScaleOutProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposalPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptScaleOutProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_dismissScaleOutProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_dismissScaleOutProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DismissScaleOutProposal(ctx, fc.Args["input"].(model.DismissScaleOutProposalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposalPayload) graphql.Marshaler {
+			return ec.marshalNScaleOutProposalPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_dismissScaleOutProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposalPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_dismissScaleOutProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_upsertBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -38215,6 +39839,94 @@ func (ec *executionContext) fieldContext_Query_activeOperations(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_spareHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_spareHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SpareHosts(ctx, fc.Args["region"].(*string), fc.Args["pool"].(*string), fc.Args["state"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpareHostConnection) graphql.Marshaler {
+			return ec.marshalNSpareHostConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_spareHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpareHostConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_spareHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scaleOutProposals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scaleOutProposals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ScaleOutProposals(ctx, fc.Args["cluster"].(*string), fc.Args["state"].(*model.ScaleOutProposalState), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ScaleOutProposal) graphql.Marshaler {
+			return ec.marshalNScaleOutProposal2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scaleOutProposals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_scaleOutProposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_budgets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -40870,6 +42582,70 @@ func (ec *executionContext) fieldContext_RegisterServicePackagePayload_userError
 	return fc, nil
 }
 
+func (ec *executionContext) _RegisterSpareHostsPayload_hosts(ctx context.Context, field graphql.CollectedField, obj *model.RegisterSpareHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterSpareHostsPayload_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpareHost) graphql.Marshaler {
+			return ec.marshalNSpareHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterSpareHostsPayload_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterSpareHostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpareHost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterSpareHostsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RegisterSpareHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterSpareHostsPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterSpareHostsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterSpareHostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ReliabilityGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -42214,6 +43990,718 @@ func (ec *executionContext) fieldContext_RunClusteringAnalysisPayload_userErrors
 	return fc, nil
 }
 
+func (ec *executionContext) _ScaleOutFigures_dimension(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutFigures_threshold(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_utilization(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_utilization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Utilization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_utilization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_forecastPeak(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_forecastPeak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastPeak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_forecastPeak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_crossesAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_crossesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_crossesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutFigures_horizonHours(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_horizonHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HorizonHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_horizonHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hostsInService(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hostsInService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostsInService, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hostsInService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capacity(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hostCapacity(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hostCapacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostCapacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hostCapacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capacityUnit(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capacityUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapacityUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capacityUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hostsNeeded(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hostsNeeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostsNeeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hostsNeeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hosts(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capped(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capacityAfter(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capacityAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapacityAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capacityAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_forecastAfter(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_forecastAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_forecastAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutProposal_id(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ScaleOutProposal_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScaleOutProposal().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposal_state(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ScaleOutProposalState) graphql.Marshaler {
+			return ec.marshalNScaleOutProposalState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "ScaleOutProposalState")
+}
+
+func (ec *executionContext) _ScaleOutProposal_hosts(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutProposal_figures(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutFigures) graphql.Marshaler {
+			return ec.marshalNScaleOutFigures2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposal_reason(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutProposal_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutProposal_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutProposal_decidedBy(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutProposal_decidedAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutProposal_decisionReason(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_decisionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_decisionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutProposal_operation(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScaleOutProposal().Operation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposalPayload_proposal(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposalPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposalPayload_proposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+			return ec.marshalOScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposalPayload_proposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposalPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposalPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposalPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposalPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposalPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposalPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SchedulerJob_name(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -43351,6 +45839,52 @@ func (ec *executionContext) fieldContext_ServicePackageEdge_node(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _ServiceQuorum_service(ctx context.Context, field graphql.CollectedField, obj *model.ServiceQuorum) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceQuorum_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceQuorum_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceQuorum", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceQuorum_minHosts(ctx context.Context, field graphql.CollectedField, obj *model.ServiceQuorum) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceQuorum_minHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinHosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceQuorum_minHosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceQuorum", field, false, false, "Int")
+}
+
 func (ec *executionContext) _SetHostStatePayload_host(ctx context.Context, field graphql.CollectedField, obj *model.SetHostStatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -43538,6 +46072,378 @@ func (ec *executionContext) fieldContext_SetYarnTargetPayload_userErrors(_ conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpareHost_id(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SpareHost_hostname(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_pool(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_pool(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pool, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_pool(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_region(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_rack(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_rack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_rack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_cpuCores(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_cpuCores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CPUCores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_cpuCores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SpareHost_memoryBytes(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_memoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_memoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SpareHost_diskBytes(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_diskBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_diskBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SpareHost_model(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_state(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_stateReason(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_stateReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StateReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_stateReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_lastCluster(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_lastCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SpareHost().LastCluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_lastCluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpareHost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpareHost_since(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SpareHostConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.SpareHostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHostConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpareHost) graphql.Marshaler {
+			return ec.marshalNSpareHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHostConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpareHostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpareHost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpareHostConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SpareHostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHostConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHostConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpareHostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
 		},
 	}
 	return fc, nil
@@ -47141,6 +50047,48 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcceptScaleOutProposalInput(ctx context.Context, obj any) (model.AcceptScaleOutProposalInput, error) {
+	var it model.AcceptScaleOutProposalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAcceptScaleOutProposalInput unmarshals raw into the AcceptScaleOutProposalInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAcceptScaleOutProposalInput(ctx context.Context, raw any) (model.AcceptScaleOutProposalInput, error) {
+	var out model.AcceptScaleOutProposalInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AcceptScaleOutProposalInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAcknowledgeAnomalyInput(ctx context.Context, obj any) (model.AcknowledgeAnomalyInput, error) {
 	var it model.AcknowledgeAnomalyInput
 	if obj == nil {
@@ -48189,6 +51137,94 @@ func UnmarshalDeactivatePersonInput(ctx context.Context, raw any) (model.Deactiv
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDecommissionHostsInput(ctx context.Context, obj any) (model.DecommissionHostsInput, error) {
+	var it model.DecommissionHostsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["to"]; !present {
+		asMap["to"] = "POOL"
+	}
+
+	fieldsInOrder := [...]string{"hosts", "to", "pool", "drainTimeout", "reason", "failureBudget", "maxOutOfServicePercent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODecommissionTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionTarget(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "pool":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pool"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pool = data
+		case "drainTimeout":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("drainTimeout"))
+			data, err := ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DrainTimeout = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "failureBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureBudget = data
+		case "maxOutOfServicePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutOfServicePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutOfServicePercent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDecommissionHostsInput unmarshals raw into the DecommissionHostsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDecommissionHostsInput(ctx context.Context, raw any) (model.DecommissionHostsInput, error) {
+	var out model.DecommissionHostsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DecommissionHostsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteBudgetInput(ctx context.Context, obj any) (model.DeleteBudgetInput, error) {
 	var it model.DeleteBudgetInput
 	if obj == nil {
@@ -48270,6 +51306,55 @@ func (ec *executionContext) unmarshalInputDeleteRateCardInput(ctx context.Contex
 func UnmarshalDeleteRateCardInput(ctx context.Context, raw any) (model.DeleteRateCardInput, error) {
 	var out model.DeleteRateCardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteRateCardInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDismissScaleOutProposalInput(ctx context.Context, obj any) (model.DismissScaleOutProposalInput, error) {
+	var it model.DismissScaleOutProposalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDismissScaleOutProposalInput unmarshals raw into the DismissScaleOutProposalInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDismissScaleOutProposalInput(ctx context.Context, raw any) (model.DismissScaleOutProposalInput, error) {
+	var out model.DismissScaleOutProposalInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DismissScaleOutProposalInput", raw, &out)
 	return out, err
 }
 
@@ -49537,6 +52622,55 @@ func UnmarshalRegisterServicePackageInput(ctx context.Context, raw any) (model.R
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRegisterSpareHostsInput(ctx context.Context, obj any) (model.RegisterSpareHostsInput, error) {
+	var it model.RegisterSpareHostsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"pool", "hosts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pool":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pool"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pool = data
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalNSpareHostInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterSpareHostsInput unmarshals raw into the RegisterSpareHostsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterSpareHostsInput(ctx context.Context, raw any) (model.RegisterSpareHostsInput, error) {
+	var out model.RegisterSpareHostsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterSpareHostsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRepairTicketFilter(ctx context.Context, obj any) (model.RepairTicketFilter, error) {
 	var it model.RepairTicketFilter
 	if obj == nil {
@@ -49950,6 +53084,209 @@ func UnmarshalRevokeApiTokenInput(ctx context.Context, raw any) (model.RevokeAPI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputScaleOutClusterInput(ctx context.Context, obj any) (model.ScaleOutClusterInput, error) {
+	var it model.ScaleOutClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "count", "hosts", "reason", "failureBudget", "maxOutOfServicePercent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "count":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("count"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Count = data
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "failureBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureBudget = data
+		case "maxOutOfServicePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutOfServicePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutOfServicePercent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScaleOutClusterInput unmarshals raw into the ScaleOutClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScaleOutClusterInput(ctx context.Context, raw any) (model.ScaleOutClusterInput, error) {
+	var out model.ScaleOutClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScaleOutClusterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServiceQuorumInput(ctx context.Context, obj any) (model.ServiceQuorumInput, error) {
+	var it model.ServiceQuorumInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"service", "minHosts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "minHosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minHosts"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinHosts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServiceQuorumInput unmarshals raw into the ServiceQuorumInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServiceQuorumInput(ctx context.Context, raw any) (model.ServiceQuorumInput, error) {
+	var out model.ServiceQuorumInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceQuorumInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetClusterPolicyInput(ctx context.Context, obj any) (model.SetClusterPolicyInput, error) {
+	var it model.SetClusterPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "minHosts", "minCores", "autoscaleMode", "autoscaleMaxHosts", "quorums"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "minHosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minHosts"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinHosts = data
+		case "minCores":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minCores"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinCores = data
+		case "autoscaleMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoscaleMode"))
+			data, err := ec.unmarshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoscaleMode = data
+		case "autoscaleMaxHosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoscaleMaxHosts"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoscaleMaxHosts = data
+		case "quorums":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quorums"))
+			data, err := ec.unmarshalOServiceQuorumInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quorums = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetClusterPolicyInput unmarshals raw into the SetClusterPolicyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetClusterPolicyInput(ctx context.Context, raw any) (model.SetClusterPolicyInput, error) {
+	var out model.SetClusterPolicyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetClusterPolicyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetHostLifecycleInput(ctx context.Context, obj any) (model.SetHostLifecycleInput, error) {
 	var it model.SetHostLifecycleInput
 	if obj == nil {
@@ -50283,6 +53620,90 @@ func (ec *executionContext) unmarshalInputSetYarnTargetInput(ctx context.Context
 func UnmarshalSetYarnTargetInput(ctx context.Context, raw any) (model.SetYarnTargetInput, error) {
 	var out model.SetYarnTargetInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetYarnTargetInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSpareHostInput(ctx context.Context, obj any) (model.SpareHostInput, error) {
+	var it model.SpareHostInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostname", "region", "rack", "cpuCores", "memoryBytes", "diskBytes", "model"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostname"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hostname = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "rack":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rack"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rack = data
+		case "cpuCores":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cpuCores"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CPUCores = data
+		case "memoryBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memoryBytes"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemoryBytes = data
+		case "diskBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("diskBytes"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiskBytes = data
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSpareHostInput unmarshals raw into the SpareHostInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSpareHostInput(ctx context.Context, raw any) (model.SpareHostInput, error) {
+	var out model.SpareHostInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpareHostInput", raw, &out)
 	return out, err
 }
 
@@ -50811,6 +54232,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ServicePackage(ctx, sel, obj)
+	case model.ScaleOutProposal:
+		return ec._ScaleOutProposal(ctx, sel, &obj)
+	case *model.ScaleOutProposal:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScaleOutProposal(ctx, sel, obj)
 	case model.RepairTicket:
 		return ec._RepairTicket(ctx, sel, &obj)
 	case *model.RepairTicket:
@@ -52706,6 +56134,18 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_activeOperation(ctx, field, obj)
 				})
+		case "policy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_policy(ctx, field, obj)
+				})
+		case "scaleOutProposal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_scaleOutProposal(ctx, field, obj)
+				})
 		case "health":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -52976,6 +56416,97 @@ func (ec *executionContext) _ClusterPayload(ctx context.Context, sel ast.Selecti
 			}
 		case "userErrors":
 			out.Values[i] = ec._ClusterPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterPolicyImplementors = []string{"ClusterPolicy"}
+
+func (ec *executionContext) _ClusterPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterPolicy")
+		case "minHosts":
+			out.Values[i] = ec._ClusterPolicy_minHosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minCores":
+			out.Values[i] = ec._ClusterPolicy_minCores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "autoscaleMode":
+			out.Values[i] = ec._ClusterPolicy_autoscaleMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "autoscaleMaxHosts":
+			out.Values[i] = ec._ClusterPolicy_autoscaleMaxHosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quorums":
+			out.Values[i] = ec._ClusterPolicy_quorums(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterPolicyPayloadImplementors = []string{"ClusterPolicyPayload"}
+
+func (ec *executionContext) _ClusterPolicyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterPolicyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterPolicyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterPolicyPayload")
+		case "policy":
+			out.Values[i] = ec._ClusterPolicyPayload_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ClusterPolicyPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -56885,6 +60416,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "scaleOutCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scaleOutCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decommissionHosts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_decommissionHosts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerSpareHosts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerSpareHosts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setClusterPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setClusterPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptScaleOutProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptScaleOutProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dismissScaleOutProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_dismissScaleOutProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "upsertBudget":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertBudget(ctx, field)
@@ -58168,6 +61741,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_activeOperations(ctx, field)
 				})
+		case "spareHosts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_spareHosts(ctx, field)
+				})
+		case "scaleOutProposals":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scaleOutProposals(ctx, field)
+				})
 		case "budgets":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -58924,6 +62509,44 @@ func (ec *executionContext) _RegisterServicePackagePayload(ctx context.Context, 
 	return out
 }
 
+var registerSpareHostsPayloadImplementors = []string{"RegisterSpareHostsPayload"}
+
+func (ec *executionContext) _RegisterSpareHostsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterSpareHostsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerSpareHostsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterSpareHostsPayload")
+		case "hosts":
+			out.Values[i] = ec._RegisterSpareHostsPayload_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RegisterSpareHostsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var reliabilityGroupImplementors = []string{"ReliabilityGroup"}
 
 func (ec *executionContext) _ReliabilityGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ReliabilityGroup) graphql.Marshaler {
@@ -59466,6 +63089,237 @@ func (ec *executionContext) _RunClusteringAnalysisPayload(ctx context.Context, s
 	return out
 }
 
+var scaleOutFiguresImplementors = []string{"ScaleOutFigures"}
+
+func (ec *executionContext) _ScaleOutFigures(ctx context.Context, sel ast.SelectionSet, obj *model.ScaleOutFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scaleOutFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScaleOutFigures")
+		case "dimension":
+			out.Values[i] = ec._ScaleOutFigures_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._ScaleOutFigures_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "utilization":
+			out.Values[i] = ec._ScaleOutFigures_utilization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecastPeak":
+			out.Values[i] = ec._ScaleOutFigures_forecastPeak(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "crossesAt":
+			out.Values[i] = ec._ScaleOutFigures_crossesAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "horizonHours":
+			out.Values[i] = ec._ScaleOutFigures_horizonHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostsInService":
+			out.Values[i] = ec._ScaleOutFigures_hostsInService(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._ScaleOutFigures_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostCapacity":
+			out.Values[i] = ec._ScaleOutFigures_hostCapacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacityUnit":
+			out.Values[i] = ec._ScaleOutFigures_capacityUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostsNeeded":
+			out.Values[i] = ec._ScaleOutFigures_hostsNeeded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hosts":
+			out.Values[i] = ec._ScaleOutFigures_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capped":
+			out.Values[i] = ec._ScaleOutFigures_capped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacityAfter":
+			out.Values[i] = ec._ScaleOutFigures_capacityAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecastAfter":
+			out.Values[i] = ec._ScaleOutFigures_forecastAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scaleOutProposalImplementors = []string{"ScaleOutProposal", "Node"}
+
+func (ec *executionContext) _ScaleOutProposal(ctx context.Context, sel ast.SelectionSet, obj *model.ScaleOutProposal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scaleOutProposalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScaleOutProposal")
+		case "id":
+			out.Values[i] = ec._ScaleOutProposal_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScaleOutProposal_cluster(ctx, field, obj)
+				})
+		case "state":
+			out.Values[i] = ec._ScaleOutProposal_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hosts":
+			out.Values[i] = ec._ScaleOutProposal_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "figures":
+			out.Values[i] = ec._ScaleOutProposal_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._ScaleOutProposal_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ScaleOutProposal_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ScaleOutProposal_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedBy":
+			out.Values[i] = ec._ScaleOutProposal_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.Values[i] = ec._ScaleOutProposal_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decisionReason":
+			out.Values[i] = ec._ScaleOutProposal_decisionReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScaleOutProposal_operation(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scaleOutProposalPayloadImplementors = []string{"ScaleOutProposalPayload"}
+
+func (ec *executionContext) _ScaleOutProposalPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScaleOutProposalPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scaleOutProposalPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScaleOutProposalPayload")
+		case "proposal":
+			out.Values[i] = ec._ScaleOutProposalPayload_proposal(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ScaleOutProposalPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var schedulerJobImplementors = []string{"SchedulerJob"}
 
 func (ec *executionContext) _SchedulerJob(ctx context.Context, sel ast.SelectionSet, obj *model.SchedulerJob) graphql.Marshaler {
@@ -59869,6 +63723,44 @@ func (ec *executionContext) _ServicePackageEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var serviceQuorumImplementors = []string{"ServiceQuorum"}
+
+func (ec *executionContext) _ServiceQuorum(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceQuorum) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceQuorumImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceQuorum")
+		case "service":
+			out.Values[i] = ec._ServiceQuorum_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minHosts":
+			out.Values[i] = ec._ServiceQuorum_minHosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var setHostStatePayloadImplementors = []string{"SetHostStatePayload"}
 
 func (ec *executionContext) _SetHostStatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetHostStatePayload) graphql.Marshaler {
@@ -59963,6 +63855,138 @@ func (ec *executionContext) _SetYarnTargetPayload(ctx context.Context, sel ast.S
 			}
 		case "userErrors":
 			out.Values[i] = ec._SetYarnTargetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spareHostImplementors = []string{"SpareHost"}
+
+func (ec *executionContext) _SpareHost(ctx context.Context, sel ast.SelectionSet, obj *model.SpareHost) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spareHostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpareHost")
+		case "id":
+			out.Values[i] = ec._SpareHost_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hostname":
+			out.Values[i] = ec._SpareHost_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pool":
+			out.Values[i] = ec._SpareHost_pool(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.Values[i] = ec._SpareHost_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rack":
+			out.Values[i] = ec._SpareHost_rack(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cpuCores":
+			out.Values[i] = ec._SpareHost_cpuCores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "memoryBytes":
+			out.Values[i] = ec._SpareHost_memoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "diskBytes":
+			out.Values[i] = ec._SpareHost_diskBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "model":
+			out.Values[i] = ec._SpareHost_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._SpareHost_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stateReason":
+			out.Values[i] = ec._SpareHost_stateReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastCluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SpareHost_lastCluster(ctx, field, obj)
+				})
+		case "since":
+			out.Values[i] = ec._SpareHost_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spareHostConnectionImplementors = []string{"SpareHostConnection"}
+
+func (ec *executionContext) _SpareHostConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SpareHostConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spareHostConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpareHostConnection")
+		case "nodes":
+			out.Values[i] = ec._SpareHostConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SpareHostConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -61342,6 +65366,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcceptScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcceptScaleOutProposalInput(ctx context.Context, v any) (model.AcceptScaleOutProposalInput, error) {
+	res, err := ec.unmarshalInputAcceptScaleOutProposalInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAcknowledgeAnomalyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcknowledgeAnomalyInput(ctx context.Context, v any) (model.AcknowledgeAnomalyInput, error) {
 	res, err := ec.unmarshalInputAcknowledgeAnomalyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -61636,6 +65665,16 @@ func (ec *executionContext) unmarshalNAuthMethod2githubᚗcomᚋteslaopsᚋtesla
 }
 
 func (ec *executionContext) marshalNAuthMethod2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAuthMethod(ctx context.Context, sel ast.SelectionSet, v model.AuthMethod) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx context.Context, v any) (model.AutoscaleMode, error) {
+	var res model.AutoscaleMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx context.Context, sel ast.SelectionSet, v model.AutoscaleMode) graphql.Marshaler {
 	return v
 }
 
@@ -62099,6 +66138,22 @@ func (ec *executionContext) marshalNClusterPayload2ᚖgithubᚗcomᚋteslaopsᚋ
 	return ec._ClusterPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx context.Context, sel ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterPolicy!")
+		return graphql.Null
+	}
+	return ec._ClusterPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNClusterPolicyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.ClusterPolicyPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterPolicyPayload!")
+		return graphql.Null
+	}
+	return ec._ClusterPolicyPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNClusterRisk2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClusterRisk) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -62327,6 +66382,11 @@ func (ec *executionContext) marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgr
 	return v
 }
 
+func (ec *executionContext) unmarshalNDecommissionHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionHostsInput(ctx context.Context, v any) (model.DecommissionHostsInput, error) {
+	res, err := ec.unmarshalInputDecommissionHostsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDeleteBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteBudgetInput(ctx context.Context, v any) (model.DeleteBudgetInput, error) {
 	res, err := ec.unmarshalInputDeleteBudgetInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -62351,6 +66411,11 @@ func (ec *executionContext) marshalNDeleteRateCardPayload2ᚖgithubᚗcomᚋtesl
 		return graphql.Null
 	}
 	return ec._DeleteRateCardPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDismissScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDismissScaleOutProposalInput(ctx context.Context, v any) (model.DismissScaleOutProposalInput, error) {
+	res, err := ec.unmarshalInputDismissScaleOutProposalInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (model.Duration, error) {
@@ -64189,6 +68254,19 @@ func (ec *executionContext) marshalNRegisterServicePackagePayload2ᚖgithubᚗco
 	return ec._RegisterServicePackagePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRegisterSpareHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsInput(ctx context.Context, v any) (model.RegisterSpareHostsInput, error) {
+	res, err := ec.unmarshalInputRegisterSpareHostsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterSpareHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterSpareHostsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegisterSpareHostsPayload!")
+		return graphql.Null
+	}
+	return ec._RegisterSpareHostsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNReliabilityGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReliabilityGroup) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -64444,6 +68522,61 @@ func (ec *executionContext) marshalNRunClusteringAnalysisPayload2ᚖgithubᚗcom
 	return ec._RunClusteringAnalysisPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNScaleOutClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutClusterInput(ctx context.Context, v any) (model.ScaleOutClusterInput, error) {
+	res, err := ec.unmarshalInputScaleOutClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScaleOutFigures2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutFigures(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScaleOutFigures!")
+		return graphql.Null
+	}
+	return ec._ScaleOutFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScaleOutProposal2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ScaleOutProposal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScaleOutProposal!")
+		return graphql.Null
+	}
+	return ec._ScaleOutProposal(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScaleOutProposalPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalPayload(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposalPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScaleOutProposalPayload!")
+		return graphql.Null
+	}
+	return ec._ScaleOutProposalPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScaleOutProposalState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, v any) (model.ScaleOutProposalState, error) {
+	var res model.ScaleOutProposalState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScaleOutProposalState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, sel ast.SelectionSet, v model.ScaleOutProposalState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNSchedulerJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchedulerJob) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -64568,6 +68701,40 @@ func (ec *executionContext) marshalNServicePackageEdge2ᚖgithubᚗcomᚋteslaop
 	return ec._ServicePackageEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNServiceQuorum2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceQuorum) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceQuorum2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorum(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceQuorum2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorum(ctx context.Context, sel ast.SelectionSet, v *model.ServiceQuorum) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceQuorum!")
+		return graphql.Null
+	}
+	return ec._ServiceQuorum(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNServiceQuorumInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInput(ctx context.Context, v any) (*model.ServiceQuorumInput, error) {
+	res, err := ec.unmarshalInputServiceQuorumInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetClusterPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetClusterPolicyInput(ctx context.Context, v any) (model.SetClusterPolicyInput, error) {
+	res, err := ec.unmarshalInputSetClusterPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetHostLifecycleInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostLifecycleInput(ctx context.Context, v any) (model.SetHostLifecycleInput, error) {
 	res, err := ec.unmarshalInputSetHostLifecycleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -64620,6 +68787,57 @@ func (ec *executionContext) marshalNSetYarnTargetPayload2ᚖgithubᚗcomᚋtesla
 		return graphql.Null
 	}
 	return ec._SetYarnTargetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpareHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpareHost) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpareHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHost(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpareHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHost(ctx context.Context, sel ast.SelectionSet, v *model.SpareHost) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpareHost!")
+		return graphql.Null
+	}
+	return ec._SpareHost(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpareHostConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostConnection(ctx context.Context, sel ast.SelectionSet, v *model.SpareHostConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpareHostConnection!")
+		return graphql.Null
+	}
+	return ec._SpareHostConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSpareHostInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInputᚄ(ctx context.Context, v any) ([]*model.SpareHostInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SpareHostInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSpareHostInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSpareHostInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInput(ctx context.Context, v any) (*model.SpareHostInput, error) {
+	res, err := ec.unmarshalInputSpareHostInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNStack2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Stack) graphql.Marshaler {
@@ -65542,6 +69760,13 @@ func (ec *executionContext) unmarshalOClusterOrder2ᚖgithubᚗcomᚋteslaopsᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx context.Context, sel ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ClusterPolicy(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOClusterStatus2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterStatus(ctx context.Context, v any) (*model.ClusterStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -65575,6 +69800,22 @@ func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋtesla
 }
 
 func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODecommissionTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionTarget(ctx context.Context, v any) (*model.DecommissionTarget, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.DecommissionTarget)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecommissionTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionTarget(ctx context.Context, sel ast.SelectionSet, v *model.DecommissionTarget) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -66313,6 +70554,29 @@ func (ec *executionContext) marshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgr
 	return v
 }
 
+func (ec *executionContext) marshalOScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScaleOutProposal(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOScaleOutProposalState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, v any) (*model.ScaleOutProposalState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ScaleOutProposalState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOScaleOutProposalState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposalState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRun(ctx context.Context, sel ast.SelectionSet, v *model.SchedulerRun) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -66332,6 +70596,23 @@ func (ec *executionContext) marshalOServicePackage2ᚖgithubᚗcomᚋteslaopsᚋ
 		return graphql.Null
 	}
 	return ec._ServicePackage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOServiceQuorumInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInputᚄ(ctx context.Context, v any) ([]*model.ServiceQuorumInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ServiceQuorumInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNServiceQuorumInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOStackVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackVersion(ctx context.Context, sel ast.SelectionSet, v *model.StackVersion) graphql.Marshaler {

@@ -78,3 +78,46 @@ type OperationTask struct {
 	StartedAt *time.Time
 	EndedAt   *time.Time
 }
+
+// KindScaleOutProposal is the global id kind of scale-out proposals; spare
+// machines use KindHost (they keep their host id for life).
+const KindScaleOutProposal = "ScaleOutProposal"
+
+// ScaleOutProposal is one scale-out proposal; cluster and operation are
+// resolved from their ids.
+type ScaleOutProposal struct {
+	ID             string
+	DBID           int64
+	ClusterID      int64
+	OperationID    *int64
+	State          ScaleOutProposalState
+	Hosts          int
+	Figures        *ScaleOutFigures
+	Reason         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DecidedBy      *string
+	DecidedAt      *time.Time
+	DecisionReason string
+}
+
+func (ScaleOutProposal) IsNode()         {}
+func (p ScaleOutProposal) GetID() string { return p.ID }
+
+// SpareHost is one machine of the spare pool; lastCluster is resolved from
+// LastClusterID.
+type SpareHost struct {
+	ID            string
+	Hostname      string
+	Pool          string
+	Region        string
+	Rack          string
+	CPUCores      int
+	MemoryBytes   float64
+	DiskBytes     float64
+	Model         string
+	State         string
+	StateReason   string
+	LastClusterID *int64
+	Since         time.Time
+}

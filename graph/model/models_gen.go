@@ -21,6 +21,10 @@ type Node interface {
 	GetID() string
 }
 
+type AcceptScaleOutProposalInput struct {
+	ID string `json:"id"`
+}
+
 type AcknowledgeAnomalyInput struct {
 	ID string `json:"id"`
 	// What is being done about it (at most 2000 characters).
@@ -288,6 +292,21 @@ type ClusterPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What a decommission must leave a cluster, and how it grows by itself.
+type ClusterPolicy struct {
+	MinHosts      int           `json:"minHosts"`
+	MinCores      int           `json:"minCores"`
+	AutoscaleMode AutoscaleMode `json:"autoscaleMode"`
+	// The largest scale-out a proposal may ask for.
+	AutoscaleMaxHosts int              `json:"autoscaleMaxHosts"`
+	Quorums           []*ServiceQuorum `json:"quorums"`
+}
+
+type ClusterPolicyPayload struct {
+	Policy     *ClusterPolicy `json:"policy,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
+}
+
 // The silhouette of one candidate number of groups.
 type ClusteringCandidate struct {
 	K int `json:"k"`
@@ -410,6 +429,18 @@ type DeactivatePersonInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+type DecommissionHostsInput struct {
+	Hosts []string            `json:"hosts"`
+	To    *DecommissionTarget `json:"to,omitempty"`
+	// The pool they return to (default "default").
+	Pool *string `json:"pool,omitempty"`
+	// How long a drain waits for running work (default 10m).
+	DrainTimeout           *Duration `json:"drainTimeout,omitempty"`
+	Reason                 *string   `json:"reason,omitempty"`
+	FailureBudget          *int      `json:"failureBudget,omitempty"`
+	MaxOutOfServicePercent *int      `json:"maxOutOfServicePercent,omitempty"`
+}
+
 type DeleteBudgetInput struct {
 	ID string `json:"id"`
 }
@@ -426,6 +457,11 @@ type DeleteRateCardInput struct {
 type DeleteRateCardPayload struct {
 	RateCard   *RateCard    `json:"rateCard,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type DismissScaleOutProposalInput struct {
+	ID     string  `json:"id"`
+	Reason *string `json:"reason,omitempty"`
 }
 
 // One field that an inventory import changes.
@@ -1174,6 +1210,16 @@ type RegisterServicePackagePayload struct {
 	UserErrors []*UserError    `json:"userErrors"`
 }
 
+type RegisterSpareHostsInput struct {
+	Pool  *string           `json:"pool,omitempty"`
+	Hosts []*SpareHostInput `json:"hosts"`
+}
+
+type RegisterSpareHostsPayload struct {
+	Hosts      []*SpareHost `json:"hosts"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // The failure rate of one group: faults per 100 machine-years with its exact (Garwood) 95% Poisson interval.
 type ReliabilityGroup struct {
 	// The model, the age bucket, or the cluster's id.
@@ -1277,6 +1323,47 @@ type RunClusteringAnalysisPayload struct {
 	UserErrors []*UserError       `json:"userErrors"`
 }
 
+type ScaleOutClusterInput struct {
+	Cluster string `json:"cluster"`
+	// How many machines to take from the pool (same region, the cluster's hardware first); or name them in hosts.
+	Count *int `json:"count,omitempty"`
+	// Spare machines by hostname.
+	Hosts                  []string `json:"hosts,omitempty"`
+	Reason                 *string  `json:"reason,omitempty"`
+	FailureBudget          *int     `json:"failureBudget,omitempty"`
+	MaxOutOfServicePercent *int     `json:"maxOutOfServicePercent,omitempty"`
+}
+
+// The figures that justify a scale-out proposal: the forecast, the threshold and the hosts that bring it back under.
+type ScaleOutFigures struct {
+	// The watermark dimension that needs the most hosts (e.g. CPU).
+	Dimension string `json:"dimension"`
+	// The cluster kind's threshold, 0..1.
+	Threshold float64 `json:"threshold"`
+	// The latest level, 0..1.
+	Utilization float64 `json:"utilization"`
+	// The daily peak the forecast expects at the horizon's end, 0..1 of today's capacity.
+	ForecastPeak float64 `json:"forecastPeak"`
+	// When the forecast crosses the threshold (in the past: it is over already).
+	CrossesAt      *time.Time `json:"crossesAt,omitempty"`
+	HorizonHours   float64    `json:"horizonHours"`
+	HostsInService int        `json:"hostsInService"`
+	Capacity       float64    `json:"capacity"`
+	HostCapacity   float64    `json:"hostCapacity"`
+	CapacityUnit   string     `json:"capacityUnit"`
+	HostsNeeded    int        `json:"hostsNeeded"`
+	Hosts          int        `json:"hosts"`
+	// hostsNeeded was cut to the cluster's largest scale-out.
+	Capped        bool    `json:"capped"`
+	CapacityAfter float64 `json:"capacityAfter"`
+	ForecastAfter float64 `json:"forecastAfter"`
+}
+
+type ScaleOutProposalPayload struct {
+	Proposal   *ScaleOutProposal `json:"proposal,omitempty"`
+	UserErrors []*UserError      `json:"userErrors"`
+}
+
 type SchedulerRun struct {
 	ID         string     `json:"id"`
 	Job        string     `json:"job"`
@@ -1309,6 +1396,26 @@ type ServicePackageConnection struct {
 type ServicePackageEdge struct {
 	Cursor string          `json:"cursor"`
 	Node   *ServicePackage `json:"node"`
+}
+
+type ServiceQuorum struct {
+	Service string `json:"service"`
+	// The least hosts running the service that a decommission must leave.
+	MinHosts int `json:"minHosts"`
+}
+
+type ServiceQuorumInput struct {
+	Service  string `json:"service"`
+	MinHosts int    `json:"minHosts"`
+}
+
+type SetClusterPolicyInput struct {
+	Cluster           string                `json:"cluster"`
+	MinHosts          int                   `json:"minHosts"`
+	MinCores          int                   `json:"minCores"`
+	AutoscaleMode     AutoscaleMode         `json:"autoscaleMode"`
+	AutoscaleMaxHosts int                   `json:"autoscaleMaxHosts"`
+	Quorums           []*ServiceQuorumInput `json:"quorums,omitempty"`
 }
 
 type SetHostLifecycleInput struct {
@@ -1366,6 +1473,21 @@ type SetYarnTargetInput struct {
 type SetYarnTargetPayload struct {
 	Target     *YarnTarget  `json:"target,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type SpareHostConnection struct {
+	Nodes    []*SpareHost `json:"nodes"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type SpareHostInput struct {
+	Hostname    string   `json:"hostname"`
+	Region      string   `json:"region"`
+	Rack        *string  `json:"rack,omitempty"`
+	CPUCores    *int     `json:"cpuCores,omitempty"`
+	MemoryBytes *float64 `json:"memoryBytes,omitempty"`
+	DiskBytes   *float64 `json:"diskBytes,omitempty"`
+	Model       *string  `json:"model,omitempty"`
 }
 
 type StackConnection struct {
@@ -1933,6 +2055,66 @@ func (e AuthMethod) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type AutoscaleMode string
+
+const (
+	// No proposals.
+	AutoscaleModeOff AutoscaleMode = "OFF"
+	// Proposals for a person to accept or dismiss.
+	AutoscaleModePropose AutoscaleMode = "PROPOSE"
+	// Proposals started at once.
+	AutoscaleModeAuto AutoscaleMode = "AUTO"
+)
+
+var AllAutoscaleMode = []AutoscaleMode{
+	AutoscaleModeOff,
+	AutoscaleModePropose,
+	AutoscaleModeAuto,
+}
+
+func (e AutoscaleMode) IsValid() bool {
+	switch e {
+	case AutoscaleModeOff, AutoscaleModePropose, AutoscaleModeAuto:
+		return true
+	}
+	return false
+}
+
+func (e AutoscaleMode) String() string {
+	return string(e)
+}
+
+func (e *AutoscaleMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AutoscaleMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AutoscaleMode", str)
+	}
+	return nil
+}
+
+func (e AutoscaleMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AutoscaleMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AutoscaleMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What a bill view adds its lines up by.
 type BillGroupBy string
 
@@ -2349,6 +2531,63 @@ func (e *ClusterStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ClusterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type DecommissionTarget string
+
+const (
+	// Back to the spare pool, ready for another cluster.
+	DecommissionTargetPool DecommissionTarget = "POOL"
+	// Retired for good.
+	DecommissionTargetRetire DecommissionTarget = "RETIRE"
+)
+
+var AllDecommissionTarget = []DecommissionTarget{
+	DecommissionTargetPool,
+	DecommissionTargetRetire,
+}
+
+func (e DecommissionTarget) IsValid() bool {
+	switch e {
+	case DecommissionTargetPool, DecommissionTargetRetire:
+		return true
+	}
+	return false
+}
+
+func (e DecommissionTarget) String() string {
+	return string(e)
+}
+
+func (e *DecommissionTarget) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DecommissionTarget(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DecommissionTarget", str)
+	}
+	return nil
+}
+
+func (e DecommissionTarget) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DecommissionTarget) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DecommissionTarget) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -4409,6 +4648,65 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ScaleOutProposalState string
+
+const (
+	ScaleOutProposalStateOpen      ScaleOutProposalState = "OPEN"
+	ScaleOutProposalStateAccepted  ScaleOutProposalState = "ACCEPTED"
+	ScaleOutProposalStateDismissed ScaleOutProposalState = "DISMISSED"
+	ScaleOutProposalStateExpired   ScaleOutProposalState = "EXPIRED"
+)
+
+var AllScaleOutProposalState = []ScaleOutProposalState{
+	ScaleOutProposalStateOpen,
+	ScaleOutProposalStateAccepted,
+	ScaleOutProposalStateDismissed,
+	ScaleOutProposalStateExpired,
+}
+
+func (e ScaleOutProposalState) IsValid() bool {
+	switch e {
+	case ScaleOutProposalStateOpen, ScaleOutProposalStateAccepted, ScaleOutProposalStateDismissed, ScaleOutProposalStateExpired:
+		return true
+	}
+	return false
+}
+
+func (e ScaleOutProposalState) String() string {
+	return string(e)
+}
+
+func (e *ScaleOutProposalState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ScaleOutProposalState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ScaleOutProposalState", str)
+	}
+	return nil
+}
+
+func (e ScaleOutProposalState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ScaleOutProposalState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ScaleOutProposalState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -133,3 +133,100 @@ func startWorkingEngine(t *testing.T, e *testEnv) {
 		_ = eng.Stop(stop)
 	})
 }
+
+// Scale-out and decommission through the real handler: an operator registers
+// spare machines and scales a cluster out with two of them; once admitted
+// they serve the cluster and have left the pool; decommissioning one returns
+// it to the pool; a cluster policy that one host less would break refuses
+// the next decommission, naming the limit; a viewer may do none of it.
+func TestScaleOutAndDecommissionThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cluster := model.GlobalID(model.KindCluster, e.fleet.Clusters["batch-wh-1"])
+	r := e.gql(t, e.as(fixture.Operator), `mutation { registerSpareHosts(input: { pool: "default", hosts: [
+		{ hostname: "spare-1", region: "cn-north", cpuCores: 32, memoryBytes: 137438953472, diskBytes: 4e12 },
+		{ hostname: "spare-2", region: "cn-north", cpuCores: 32, memoryBytes: 137438953472, diskBytes: 4e12 }] }) {
+		hosts { id hostname state } userErrors { field message code } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Len(t, dig(r.Data, "registerSpareHosts", "hosts"), 2, r.Raw)
+	r = e.gql(t, e.as(fixture.Viewer), `{ spareHosts(region: "cn-north") { nodes { hostname state } pageInfo { hasNextPage } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Len(t, dig(r.Data, "spareHosts", "nodes"), 2)
+
+	const scale = `mutation($in: ScaleOutClusterInput!) { scaleOutCluster(input: $in) { operation { id kind state } userErrors { message code } } }`
+	r = e.gql(t, e.as(fixture.Viewer), scale, map[string]any{"in": map[string]any{"cluster": cluster, "count": 2}})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), scale, map[string]any{"in": map[string]any{"cluster": cluster, "count": 2, "reason": "capacity"}})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Empty(t, dig(r.Data, "scaleOutCluster", "userErrors"), r.Raw)
+	require.Equal(t, "SCALE_OUT", dig(r.Data, "scaleOutCluster", "operation", "kind"))
+	startWorkingEngine(t, e)
+	waitOperation(t, ctx, e, dig(r.Data, "scaleOutCluster", "operation", "id").(string), "SUCCEEDED")
+
+	r = e.gql(t, e.as(fixture.Viewer), `{ host(hostname: "spare-1") { id state cluster { name } } spareHosts { nodes { hostname } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "batch-wh-1", dig(r.Data, "host", "cluster", "name"), r.Raw)
+	require.Equal(t, "ONLINE", dig(r.Data, "host", "state"))
+	require.Equal(t, []any{}, dig(r.Data, "spareHosts", "nodes"), "both left the pool")
+	spare1 := dig(r.Data, "host", "id").(string)
+
+	const decommission = `mutation($in: DecommissionHostsInput!) { decommissionHosts(input: $in) { operation { id kind } userErrors { message code } } }`
+	r = e.gql(t, e.as(fixture.Operator), decommission, map[string]any{"in": map[string]any{"hosts": []string{spare1}, "to": "POOL", "drainTimeout": "1m"}})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Empty(t, dig(r.Data, "decommissionHosts", "userErrors"), r.Raw)
+	waitOperation(t, ctx, e, dig(r.Data, "decommissionHosts", "operation", "id").(string), "SUCCEEDED")
+	r = e.gql(t, e.as(fixture.Viewer), `{ spareHosts { nodes { hostname lastCluster { name } } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "spare-1", dig(r.Data, "spareHosts", "nodes", 0, "hostname"), r.Raw)
+	require.Equal(t, "batch-wh-1", dig(r.Data, "spareHosts", "nodes", 0, "lastCluster", "name"))
+
+	// One host less would break the cluster's minimum: refused, named.
+	r = e.gql(t, e.as(fixture.Admin), `query($id: ID!) { node(id: $id) { ... on Cluster { hosts(first: 50) { nodes { id hostname state } } } } }`,
+		map[string]any{"id": cluster})
+	require.Empty(t, r.Errors, r.Raw)
+	var online []string
+	for _, h := range dig(r.Data, "node", "hosts", "nodes").([]any) {
+		if dig(h, "state") == "ONLINE" {
+			online = append(online, dig(h, "id").(string))
+		}
+	}
+	r = e.gql(t, e.as(fixture.Operator), `mutation($c: ID!) { setClusterPolicy(input: { cluster: $c, minHosts: 3, minCores: 0, autoscaleMode: OFF, autoscaleMaxHosts: 0 }) {
+		policy { minHosts } userErrors { message } } }`, map[string]any{"c": cluster})
+	require.Equal(t, "FORBIDDEN", r.code(), "a cluster's policy is an ADMIN's: %s", r.Raw)
+	r = e.gql(t, e.as(fixture.Admin), `mutation($c: ID!, $min: Int!) { setClusterPolicy(input: { cluster: $c, minHosts: $min, minCores: 0, autoscaleMode: PROPOSE, autoscaleMaxHosts: 10 }) {
+		policy { minHosts autoscaleMode } userErrors { message } } }`, map[string]any{"c": cluster, "min": len(online)})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "PROPOSE", dig(r.Data, "setClusterPolicy", "policy", "autoscaleMode"), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), decommission, map[string]any{"in": map[string]any{"hosts": online[:1]}})
+	ue := dig(r.Data, "decommissionHosts", "userErrors", 0)
+	require.NotNil(t, ue, "a decommission under the minimum is refused: %s", r.Raw)
+	require.Contains(t, dig(ue, "message"), "minimum", r.Raw)
+	r = e.gql(t, e.as(fixture.Viewer), `query($c: ID!) { node(id: $c) { ... on Cluster { policy { minHosts } scaleOutProposal { id } } } scaleOutProposals { id } }`,
+		map[string]any{"c": cluster})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, float64(len(online)), dig(r.Data, "node", "policy", "minHosts"))
+}
+
+// waitOperation waits for operation id to reach state, reading it through the
+// API.
+func waitOperation(t *testing.T, ctx context.Context, e *testEnv, id, state string) {
+	t.Helper()
+	for {
+		r := e.gql(t, e.as(fixture.Operator), `query($id: ID!) { operation(id: $id) { state error } }`, map[string]any{"id": id})
+		require.Empty(t, r.Errors, r.Raw)
+		got := dig(r.Data, "operation", "state")
+		if got == state {
+			return
+		}
+		if got == "FAILED" || got == "ABORTED" || got == "PAUSED" {
+			t.Fatalf("operation %s ended %v, not %s: %s", id, got, state, r.Raw)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("operation %s never reached %s: %s", id, state, r.Raw)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
