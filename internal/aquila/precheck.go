@@ -127,8 +127,8 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 		return nil, fmt.Errorf("error loading the water level of cluster %d: %w", req.ClusterID, err)
 	}
 	type level struct {
-		dim   string
-		share float64
+		Dim   string
+		Share float64
 	}
 	levels, err := pgx.CollectRows(rows, pgx.RowToStructByPos[level])
 	if err != nil {
@@ -143,14 +143,14 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 	default:
 		worst := levels[0]
 		for _, l := range levels[1:] {
-			if l.share > worst.share {
+			if l.Share > worst.Share {
 				worst = l
 			}
 		}
-		if worst.share > room {
-			add(CheckWaterLevel, CheckFail, "%s is at %.0f%% of capacity: taking a %d%% batch out leaves %.0f%%", worst.dim, worst.share*100, batchPct, room*100)
+		if worst.Share > room {
+			add(CheckWaterLevel, CheckFail, "%s is at %.0f%% of capacity: taking a %d%% batch out leaves %.0f%%", worst.Dim, worst.Share*100, batchPct, room*100)
 		} else {
-			add(CheckWaterLevel, CheckPass, "%s at %.0f%% of capacity fits in the %.0f%% left while a %d%% batch is out", worst.dim, worst.share*100, room*100, batchPct)
+			add(CheckWaterLevel, CheckPass, "%s at %.0f%% of capacity fits in the %.0f%% left while a %d%% batch is out", worst.Dim, worst.Share*100, room*100, batchPct)
 		}
 	}
 
