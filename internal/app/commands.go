@@ -21,8 +21,8 @@ import (
 
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/agent"
-	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/agentapi"
+	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"

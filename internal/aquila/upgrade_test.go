@@ -16,6 +16,7 @@ import (
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/fixture"
 	"github.com/teslaops/tesla/internal/stack"
 )
 
@@ -77,34 +78,49 @@ type tdp struct {
 
 func newTDP(t *testing.T, pool *pgxpool.Pool, hosts int) tdp {
 	t.Helper()
+	return newTDPs(t, pool, 1, hosts)[0]
+}
+
+// newTDPs makes n clusters of hosts each (every host ONLINE but every fifth,
+// in MAINTENANCE), all on TDP 1.0.
+func newTDPs(t *testing.T, pool *pgxpool.Pool, n, hosts int) []tdp {
+	t.Helper()
 	ctx := context.Background()
-	clusterID, ids := cluster(t, pool, hosts)
+	clusterIDs := fixture.Bulk(t, pool, n, hosts)
 	pkgs := []stack.BulkPackage{
 		testPkg("ZK", "1.0", 1), testPkg("ZK", "2.0", 1),
 		testPkg("HDFS", "1.0", 2, "ZK", ">=1"), testPkg("HDFS", "2.0", 2, "ZK", ">=1"), testPkg("HDFS", "2.1", 2, "ZK", ">=1"),
 		testPkg("YARN", "1.0", 3, "HDFS", ">=1"), testPkg("YARN", "2.0", 3, "HDFS", ">=1"),
 	}
-	v := loadStack(t, pool, fmt.Sprintf("TDP%d", clusterID), pkgs, map[string][]stack.PackageRef{
+	v := loadStack(t, pool, "TDP", pkgs, map[string][]stack.PackageRef{
 		"1.0": refs("ZK", "1.0", "HDFS", "1.0", "YARN", "1.0"),
 		"2.0": refs("ZK", "2.0", "HDFS", "2.0", "YARN", "2.0"),
 	})
 	// A partial version: HDFS 2.1 alone, checked on 1.0.
 	stacks := stack.NewService(pool, audit.New(pool, quiet))
-	var name string
-	require.NoError(t, pool.QueryRow(ctx, `SELECT s.name FROM stack s JOIN stack_version v ON v.stack_id = s.id WHERE v.id = $1`, v["1.0"]).Scan(&name))
 	base := v["1.0"]
-	pv, err := stacks.CreateStackVersion(operatorCtx(), stack.VersionInput{Stack: name, Version: "2.1", Partial: true, Base: &base,
+	pv, err := stacks.CreateStackVersion(operatorCtx(), stack.VersionInput{Stack: "TDP", Version: "2.1", Partial: true, Base: &base,
 		Packages: refs("HDFS", "2.1")})
 	require.NoError(t, err)
 	v["2.1"] = pv.ID
-	_, err = pool.Exec(ctx, `DELETE FROM host_component WHERE host_id = ANY($1)`, ids)
+	_, err = pool.Exec(ctx, `UPDATE host SET state = 'ONLINE' WHERE cluster_id = ANY($1) AND state = 'DEGRADED'`, clusterIDs)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `DELETE FROM host_component c USING host h WHERE h.id = c.host_id AND h.cluster_id = ANY($1)`, clusterIDs)
 	require.NoError(t, err)
 	_, err = pool.Exec(ctx, `INSERT INTO host_component (host_id, service, component, version)
-		SELECT h, s, s || '_SERVER', '1.0' FROM unnest($1::bigint[]) h CROSS JOIN unnest(ARRAY['ZK','HDFS','YARN']) s`, ids)
+		SELECT h.id, s, s || '_SERVER', '1.0' FROM host h CROSS JOIN unnest(ARRAY['ZK','HDFS','YARN']) s WHERE h.cluster_id = ANY($1)`, clusterIDs)
 	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `UPDATE cluster SET stack_version_id = $2 WHERE id = $1`, clusterID, v["1.0"])
+	_, err = pool.Exec(ctx, `UPDATE cluster SET stack_version_id = $2 WHERE id = ANY($1)`, clusterIDs, v["1.0"])
 	require.NoError(t, err)
-	return tdp{cluster: clusterID, hosts: ids, versions: v}
+	out := make([]tdp, n)
+	for i, id := range clusterIDs {
+		rows, err := pool.Query(ctx, `SELECT id FROM host WHERE cluster_id = $1 ORDER BY hostname`, id)
+		require.NoError(t, err)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		require.NoError(t, err)
+		out[i] = tdp{cluster: id, hosts: ids, versions: v}
+	}
+	return out
 }
 
 func upgradeReq(cluster, version int64, p aquila.UpgradeParams) aquila.Request {
