@@ -668,6 +668,10 @@ func finishUpgrade(ctx context.Context, tx pgx.Tx, op, cluster int64, params []b
 	if err := json.Unmarshal(params, &p); err != nil {
 		return fmt.Errorf("error reading parameters of operation %d: %w", op, err)
 	}
+	if p.StackVersionID == 0 || len(p.Changes) == 0 {
+		// Not planned by UpgradePlanner: no stack version to record.
+		return nil
+	}
 	var version *int64
 	switch final {
 	case Succeeded:

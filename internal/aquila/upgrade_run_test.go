@@ -83,6 +83,9 @@ func TestUpgradeClustersRespectsTheConcurrencyLimit(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxRunningUpgrades = 3
 	cfg.UpgradeSlotPoll = 50 * time.Millisecond
+	// The running upgrades' stage jobs wait at the gate: leave workers for
+	// the waiting upgrades' start jobs.
+	cfg.Workers = 16
 	e, _ := startEngine(t, pool, exec, cfg)
 	svc := newService(pool, e)
 
