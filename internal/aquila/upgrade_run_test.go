@@ -141,3 +141,41 @@ func TestUpgradeClustersRespectsTheConcurrencyLimit(t *testing.T) {
 		FROM operation o WHERE o.id = ANY($1)) x`, ids).Scan(&overlap))
 	require.LessOrEqual(t, overlap, 2)
 }
+
+// TestUpgradeExpressAndPartialRollBack: an EXPRESS upgrade of the whole
+// stack and its rollback on the simulated fleet, then a partial version
+// upgrading HDFS alone.
+func TestUpgradeExpressAndPartialRollBack(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := operatorCtx()
+	c := newTDP(t, pool, 6)
+	exec := aquila.NewSimulatedExecutor(aquila.SimulatedConfig{Median: time.Millisecond})
+	e, _ := startEngine(t, pool, exec, testConfig())
+	svc := newService(pool, e)
+
+	op, checks, err := svc.Upgrade(ctx, upgradeReq(c.cluster, c.versions["2.0"], aquila.UpgradeParams{Strategy: aquila.StrategyExpress}))
+	require.NoError(t, err, "%+v", checks)
+	require.Equal(t, aquila.CheckWarning, checkMap(checks)["waterLevel"], "express takes the cluster down")
+	waitState(t, svc, op.ID, aquila.Succeeded)
+	require.Equal(t, map[string]int{"ZK 2.0": 5, "HDFS 2.0": 5, "YARN 2.0": 5}, componentVersions(t, pool, c.cluster))
+	_, err = svc.Rollback(ctx, op.ID)
+	require.NoError(t, err)
+	waitState(t, svc, op.ID, aquila.RolledBack)
+	require.Equal(t, map[string]int{"ZK 1.0": 5, "HDFS 1.0": 5, "YARN 1.0": 5}, componentVersions(t, pool, c.cluster))
+	pr, err := svc.Progress(ctx, op.ID)
+	require.NoError(t, err)
+	var names []string
+	for _, s := range pr.Stages {
+		if s.Rollback {
+			names = append(names, s.Name)
+		}
+	}
+	require.Equal(t, []string{"stop YARN", "stop HDFS", "stop ZK", "deploy ZK 1.0", "deploy HDFS 1.0", "deploy YARN 1.0"}, names)
+
+	op, _, err = svc.Upgrade(ctx, upgradeReq(c.cluster, c.versions["2.1"], aquila.UpgradeParams{BatchPercent: 50}))
+	require.NoError(t, err)
+	waitState(t, svc, op.ID, aquila.Succeeded)
+	require.Equal(t, map[string]int{"ZK 1.0": 5, "HDFS 2.1": 5, "YARN 1.0": 5}, componentVersions(t, pool, c.cluster))
+	require.Equal(t, c.versions["2.1"], clusterVersion(t, pool, c.cluster))
+}
