@@ -56,6 +56,13 @@ type PreCheckConfig struct {
 // the cluster. Any FAIL refuses the upgrade (Service.Upgrade); the error is
 // for a request that cannot be read at all (cluster not found, database).
 func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) ([]Check, error) {
+	checks, _, err := preCheck(ctx, q, req, cfg)
+	return checks, err
+}
+
+// preCheck is PreCheck, also returning what it read for planning (nil when
+// the upgrade cannot be planned).
+func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) ([]Check, *upgradeState, error) {
 	if cfg.UnhealthyFailPct <= 0 {
 		cfg.UnhealthyFailPct = 10
 	}
@@ -66,9 +73,13 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 	p, err := parseUpgradeParams(req.Params)
 	if err != nil {
 		add(CheckParams, CheckFail, "%s", faultMessage(err))
-		return checks, nil
+		return checks, nil, nil
 	}
 	st, err := loadUpgrade(ctx, q, req)
+	planned := st
+	if err != nil {
+		planned = nil
+	}
 	switch {
 	case err == nil:
 		add(CheckStackVersion, CheckPass, "stack version %s %s", st.target.Stack, st.target.Version)
@@ -79,7 +90,7 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 		}
 		add(CheckChanges, CheckPass, "%d service(s) change, in this order: %s", len(st.changes), strings.Join(parts, ", "))
 	case fault.Is(err, fault.NotFound):
-		return nil, err
+		return nil, nil, err
 	case st != nil && st.target == nil:
 		add(CheckStackVersion, CheckFail, "%s", faultMessage(err))
 	case fault.Is(err, fault.Invalid):
@@ -92,7 +103,7 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 			add(CheckDependencies, CheckFail, "%s", msg)
 		}
 	default:
-		return nil, err
+		return nil, nil, err
 	}
 
 	// Host health, from the per-state counters (no scan of host).
@@ -101,7 +112,7 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 			coalesce(sum(hosts) FILTER (WHERE state = 'ONLINE'), 0),
 			coalesce(sum(hosts) FILTER (WHERE state = 'MAINTENANCE'), 0)
 		FROM cluster_host_stats WHERE cluster_id = $1`, req.ClusterID).Scan(&total, &online, &maint); err != nil {
-		return nil, fmt.Errorf("error counting hosts of cluster %d: %w", req.ClusterID, err)
+		return nil, nil, fmt.Errorf("error counting hosts of cluster %d: %w", req.ClusterID, err)
 	}
 	bad := total - online - maint
 	switch {
@@ -124,7 +135,7 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 	rows, err := q.Query(ctx, `SELECT dimension, used / capacity FROM watermark_latest
 		WHERE cluster_id = $1 AND dimension IN ('CPU', 'MEMORY') AND capacity > 0 ORDER BY dimension`, req.ClusterID)
 	if err != nil {
-		return nil, fmt.Errorf("error loading the water level of cluster %d: %w", req.ClusterID, err)
+		return nil, nil, fmt.Errorf("error loading the water level of cluster %d: %w", req.ClusterID, err)
 	}
 	type level struct {
 		Dim   string
@@ -132,7 +143,7 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 	}
 	levels, err := pgx.CollectRows(rows, pgx.RowToStructByPos[level])
 	if err != nil {
-		return nil, fmt.Errorf("error loading the water level of cluster %d: %w", req.ClusterID, err)
+		return nil, nil, fmt.Errorf("error loading the water level of cluster %d: %w", req.ClusterID, err)
 	}
 	room := float64(100-batchPct) / 100
 	switch {
@@ -165,9 +176,9 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 	case errors.Is(err, pgx.ErrNoRows):
 		add(CheckActiveOperation, CheckPass, "no operation in progress on cluster %d", req.ClusterID)
 	default:
-		return nil, fmt.Errorf("error loading operations of cluster %d: %w", req.ClusterID, err)
+		return nil, nil, fmt.Errorf("error loading operations of cluster %d: %w", req.ClusterID, err)
 	}
-	return checks, nil
+	return checks, planned, nil
 }
 
 // FailedChecks returns the failing checks.

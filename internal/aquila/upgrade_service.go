@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fault"
 )
@@ -21,25 +23,46 @@ func (s *Service) PreCheckUpgrade(ctx context.Context, req Request) ([]Check, er
 }
 
 // Upgrade runs req's pre-checks and, when none FAILs, plans and submits the
-// upgrade (audited as startOperation). A FAIL refuses it with BAD_USER_INPUT
-// listing the failing checks; the checks come back in both cases.
+// upgrade, all in the audited transaction (startOperation), so the checks
+// and the plan see the same state and a refusal is audited too. A FAIL
+// refuses it with BAD_USER_INPUT listing the failing checks; the checks come
+// back in both cases.
 func (s *Service) Upgrade(ctx context.Context, req Request) (*Operation, []Check, error) {
-	if _, err := requireOperator(ctx, "starting an operation"); err != nil {
-		return nil, nil, err
-	}
-	req.Kind = KindUpgrade
-	checks, err := PreCheck(ctx, s.pool, req, s.PreCheck)
+	p, err := requireOperator(ctx, "starting an operation")
 	if err != nil {
 		return nil, nil, err
 	}
-	if failed := FailedChecks(checks); len(failed) > 0 {
-		parts := make([]string, len(failed))
-		for i, c := range failed {
-			parts[i] = c.Name + ": " + c.Message
+	req.Kind = KindUpgrade
+	req.RequestedBy = p.Login
+	var (
+		id     int64
+		checks []Check
+	)
+	err = s.audit.Do(ctx, "startOperation", fmt.Sprintf("cluster:%d", req.ClusterID), &req, func(tx pgx.Tx) error {
+		var st *upgradeState
+		var err error
+		checks, st, err = preCheck(ctx, tx, req, s.PreCheck)
+		if err != nil {
+			return err
 		}
-		return nil, checks, fault.Field("input", "upgrade refused by its pre-checks: %s", strings.Join(parts, "; "))
+		if failed := FailedChecks(checks); len(failed) > 0 {
+			parts := make([]string, len(failed))
+			for i, c := range failed {
+				parts[i] = c.Name + ": " + c.Message
+			}
+			return fault.Field("input", "upgrade refused by its pre-checks: %s", strings.Join(parts, "; "))
+		}
+		plan, err := st.plan(req)
+		if err != nil {
+			return err
+		}
+		id, err = s.engine.Submit(ctx, tx, *plan)
+		return err
+	})
+	if err != nil {
+		return nil, checks, err
 	}
-	op, err := s.Submit(ctx, req)
+	op, err := s.load(ctx, s.pool, id)
 	return op, checks, err
 }
 

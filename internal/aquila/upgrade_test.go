@@ -329,6 +329,11 @@ func TestPreCheckUpgrade(t *testing.T) {
 	_, _, err = svc.Upgrade(ctx, req)
 	require.True(t, fault.Is(err, fault.Invalid), "got %v", err)
 	require.Contains(t, err.Error(), "waterLevel: CPU is at 95% of capacity")
+	var outcome, reason string
+	require.NoError(t, pool.QueryRow(bg, `SELECT outcome, error FROM audit_log WHERE action = 'startOperation' ORDER BY id DESC LIMIT 1`).
+		Scan(&outcome, &reason))
+	require.Equal(t, "FAILED", outcome, "a refused upgrade is audited")
+	require.Contains(t, reason, "waterLevel")
 	_, err = pool.Exec(bg, `UPDATE watermark_latest SET used = 50 WHERE cluster_id = $1`, c.cluster)
 	require.NoError(t, err)
 	require.Equal(t, aquila.CheckPass, checkMap(must(svc.PreCheckUpgrade(ctx, req)))["waterLevel"])
