@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/agent"
@@ -144,20 +145,25 @@ func killServices(root string) {
 	}
 }
 
-// TestAgentExecutorUpgradesRollingAndRollsBack: three real agents on this
-// machine, each host running the versionsrv package 1.0.0 (an HTTP server
-// answering its version). An UPGRADE to the stack version with 2.0.0 runs
-// rolling, one host a batch, through the agent executor: between batches the
-// upgraded hosts answer 2.0.0 and the others still 1.0.0. The rollback brings
-// every host back to 1.0.0, and the cluster's stack version follows.
-func TestAgentExecutorUpgradesRollingAndRollsBack(t *testing.T) {
-	t.Parallel()
+// agentFleet is a real server side (the agents' task queue and API), three
+// real agents on this machine, each host its own loopback address, and the
+// versionsrv package at 1.0.0 and 2.0.0 in a stack DEMO with versions "1" and
+// "2", every host running 1.0.0 (deployed through the agent executor).
+type agentFleet struct {
+	pool      *pgxpool.Pool
+	exec      *aquila.AgentExecutor
+	clusterID int64
+	versions  map[string]int64
+	answers   func() []string
+}
+
+func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
+	t.Helper()
 	done := &atomic.Bool{}
 	t.Cleanup(func() { done.Store(true) })
 	logger := slog.New(slog.NewTextHandler(testLog{t, done}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pool := dbtest.NewDatabase(t, db.Options{}).Pool
 	bg := context.Background()
-	ctx := operatorCtx()
 
 	// Three hosts, each its own loopback address.
 	clusterID := fixture.Bulk(t, pool, 1, 3)[0]
@@ -199,6 +205,10 @@ func TestAgentExecutorUpgradesRollingAndRollsBack(t *testing.T) {
 	var pkgs []stack.BulkPackage
 	for _, v := range []string{"1.0.0", "2.0.0"} {
 		name, sum := versionsrvPackage(t, bin, pkgDir, v)
+		if v == "2.0.0" && corruptV2 {
+			// The registered checksum is not the archive's.
+			sum = "sha256:" + strings.Repeat("0", 64)
+		}
 		p := testPkg("VERSIONSRV", v, 1)
 		p.Info.Checksum = sum
 		p.Info.Source = stack.Source{Kind: stack.SourceTar, URI: files.URL + "/" + name}
@@ -272,6 +282,21 @@ func TestAgentExecutorUpgradesRollingAndRollsBack(t *testing.T) {
 	setup.Wait()
 	require.Equal(t, []string{"1.0.0", "1.0.0", "1.0.0"}, answers())
 
+	return &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, answers: answers}
+}
+
+// TestAgentExecutorUpgradesRollingAndRollsBack: three real agents on this
+// machine, each host running the versionsrv package 1.0.0 (an HTTP server
+// answering its version). An UPGRADE to the stack version with 2.0.0 runs
+// rolling, one host a batch, through the agent executor: between batches the
+// upgraded hosts answer 2.0.0 and the others still 1.0.0. The rollback brings
+// every host back to 1.0.0, and the cluster's stack version follows.
+func TestAgentExecutorUpgradesRollingAndRollsBack(t *testing.T) {
+	t.Parallel()
+	f := newAgentFleet(t, false)
+	pool, exec, clusterID, versions, answers := f.pool, f.exec, f.clusterID, f.versions, f.answers
+	bg := context.Background()
+	ctx := operatorCtx()
 	// The upgrade: rolling, one host a batch, pausing after the first.
 	gate := make(chan struct{})
 	cfg := testConfig()
@@ -327,4 +352,43 @@ func TestAgentExecutorUpgradesRollingAndRollsBack(t *testing.T) {
 	var n int
 	require.NoError(t, pool.QueryRow(bg, `SELECT count(*) FROM agent_task WHERE state = 'SUCCEEDED'`).Scan(&n))
 	require.Equal(t, 9, n, "three deploys of 1.0.0, three of 2.0.0, three back: each run once")
+}
+
+// TestAgentExecutorFailedDeployPausesAndRollsBack: the 2.0.0 package's
+// registered checksum is wrong, so the first host's deploy fails (nothing is
+// unpacked, 1.0.0 keeps serving); with no failure budget the upgrade pauses,
+// the task's output has the agent's steps, the component is FAILED, and the
+// rollback puts 1.0.0 back without fetching it again.
+func TestAgentExecutorFailedDeployPausesAndRollsBack(t *testing.T) {
+	t.Parallel()
+	f := newAgentFleet(t, true)
+	ctx := operatorCtx()
+	bg := context.Background()
+	e, _ := startEngine(t, f.pool, f.exec, testConfig())
+	svc := newService(f.pool, e)
+	req := upgradeReq(f.clusterID, f.versions["2"], aquila.UpgradeParams{BatchPercent: 34})
+	req.MaxOutOfServicePct = 34
+	op, checks, err := svc.Upgrade(ctx, req)
+	require.NoError(t, err, "%+v", checks)
+	op = waitState(t, svc, op.ID, aquila.Paused)
+	require.Equal(t, 1, op.TasksFailed)
+	require.Equal(t, []string{"1.0.0", "1.0.0", "1.0.0"}, f.answers(), "a failed fetch leaves the running version alone")
+	var output string
+	require.NoError(t, f.pool.QueryRow(bg, `SELECT output FROM operation_task WHERE operation_id = $1 AND state = 'FAILED'`, op.ID).Scan(&output))
+	require.Contains(t, output, "DEPLOY VERSIONSRV 2.0.0: FAILED")
+	require.Contains(t, output, "fetch FAILED")
+	require.Contains(t, output, "checksum mismatch")
+	var state string
+	require.NoError(t, f.pool.QueryRow(bg, `SELECT c.actual_state FROM host_component c JOIN operation_task t ON t.host_id = c.host_id
+		WHERE t.operation_id = $1 AND t.state = 'FAILED'`, op.ID).Scan(&state))
+	require.Equal(t, "FAILED", state)
+
+	_, err = svc.Rollback(ctx, op.ID)
+	require.NoError(t, err)
+	waitState(t, svc, op.ID, aquila.RolledBack)
+	require.Equal(t, []string{"1.0.0", "1.0.0", "1.0.0"}, f.answers())
+	require.Equal(t, map[string]int{"VERSIONSRV 1.0.0": 3}, componentVersions(t, f.pool, f.clusterID))
+	require.NoError(t, f.pool.QueryRow(bg, `SELECT output FROM operation_task t JOIN operation_stage s ON s.id = t.stage_id
+		WHERE t.operation_id = $1 AND s.rollback`, op.ID).Scan(&output))
+	require.Contains(t, output, "fetch SKIPPED")
 }
