@@ -7,11 +7,62 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/aquila"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/stack"
+	"github.com/vikstrous/dataloadgen"
 )
+
+func (r *clusterResolver) Operations(ctx context.Context, obj *model.Cluster, first *int, after *string) (*model.OperationConnection, error) {
+	n := orDefault(first, 20)
+	before, err := keyAfter(after, model.KindOperation)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := r.Resolver.Operations.ClusterOperations(ctx, obj.DBID, before, min(max(n, 0), 100)+1)
+	if n < 1 || n > 100 {
+		return nil, fault.Field("first", "first must be between 1 and 100")
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &model.OperationConnection{Nodes: mapAll(ops[:min(len(ops), n)], model.FromOperation), PageInfo: &model.PageInfo{HasNextPage: len(ops) > n}}
+	if len(c.Nodes) > 0 {
+		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &c.Nodes[0].ID, &c.Nodes[len(c.Nodes)-1].ID
+	}
+	return c, nil
+}
+
+func (r *clusterResolver) ActiveOperation(ctx context.Context, obj *model.Cluster) (*model.Operation, error) {
+	op, err := r.loaders(ctx).ActiveOperation.Load(ctx, obj.DBID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return model.FromOperation(op), err
+}
+
+func (r *clusterResolver) Policy(ctx context.Context, obj *model.Cluster) (*model.ClusterPolicy, error) {
+	p, err := r.Resolver.Inventory.ClusterPolicy(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return policyModel(p), nil
+}
+
+func (r *clusterResolver) ScaleOutProposal(ctx context.Context, obj *model.Cluster) (*model.ScaleOutProposal, error) {
+	ps, err := r.Resolver.Operations.Proposals(ctx, aquila.ProposalFilter{ClusterID: obj.DBID, State: aquila.ProposalOpen, Limit: 1})
+	if err != nil || len(ps) == 0 {
+		return nil, err
+	}
+	return proposalModel(ps[0]), nil
+}
 
 func (r *mutationResolver) RegisterServicePackage(ctx context.Context, input model.RegisterServicePackageInput) (*model.RegisterServicePackagePayload, error) {
 	p, err := r.Resolver.Stacks.RegisterServicePackage(ctx, packageInput(input))
@@ -37,6 +88,182 @@ func (r *mutationResolver) CreateStackVersion(ctx context.Context, input model.C
 	return &model.CreateStackVersionPayload{UserErrors: ues}, err
 }
 
+func (r *mutationResolver) RestartCluster(ctx context.Context, input model.RestartClusterInput) (*model.OperationPayload, error) {
+	req, err := restartRequest(input)
+	if err != nil {
+		return operationPayload(nil, r.auditRejected(ctx, "restartCluster", "cluster:"+input.Cluster, input, err))
+	}
+	return operationPayload(r.Resolver.Operations.Submit(ctx, req))
+}
+
+func (r *mutationResolver) PauseOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error) {
+	return r.controlOperation(ctx, input, r.Resolver.Operations.Pause)
+}
+
+func (r *mutationResolver) ResumeOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error) {
+	return r.controlOperation(ctx, input, r.Resolver.Operations.Resume)
+}
+
+func (r *mutationResolver) AbortOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error) {
+	return r.controlOperation(ctx, input, r.Resolver.Operations.Abort)
+}
+
+func (r *mutationResolver) RetryFailedTasks(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error) {
+	return r.controlOperation(ctx, input, r.Resolver.Operations.RetryFailedTasks)
+}
+
+func (r *mutationResolver) RollbackOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error) {
+	return r.controlOperation(ctx, input, r.Resolver.Operations.Rollback)
+}
+
+func (r *mutationResolver) ScaleOutCluster(ctx context.Context, input model.ScaleOutClusterInput) (*model.OperationPayload, error) {
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err != nil {
+		return operationPayload(nil, r.auditRejected(ctx, "scaleOutCluster", "cluster:"+input.Cluster, input, err))
+	}
+	return operationPayload(r.Resolver.Operations.ScaleOutCluster(ctx, aquila.ScaleOutInput{ClusterID: cluster, Count: deref(input.Count),
+		Hosts: input.Hosts, Reason: deref(input.Reason), FailureBudget: deref(input.FailureBudget),
+		MaxOutOfServicePct: deref(input.MaxOutOfServicePercent)}))
+}
+
+func (r *mutationResolver) DecommissionHosts(ctx context.Context, input model.DecommissionHostsInput) (*model.OperationPayload, error) {
+	in, err := decommissionInput(input)
+	if err != nil {
+		return operationPayload(nil, r.auditRejected(ctx, "decommissionHosts", "hosts", input, err))
+	}
+	return operationPayload(r.Resolver.Operations.DecommissionHosts(ctx, in))
+}
+
+func (r *mutationResolver) RegisterSpareHosts(ctx context.Context, input model.RegisterSpareHostsInput) (*model.RegisterSpareHostsPayload, error) {
+	in := inventory.RegisterSpareHostsInput{Pool: deref(input.Pool)}
+	for _, h := range input.Hosts {
+		in.Hosts = append(in.Hosts, inventory.SpareHostSpec{Hostname: h.Hostname, Region: h.Region, Rack: deref(h.Rack),
+			CPUCores: int32(deref(h.CPUCores)), MemoryBytes: int64(deref(h.MemoryBytes)), DiskBytes: int64(deref(h.DiskBytes)), Model: deref(h.Model)})
+	}
+	hosts, err := r.Resolver.Inventory.RegisterSpareHosts(ctx, in)
+	if err == nil {
+		return &model.RegisterSpareHostsPayload{Hosts: mapAll(hosts, spareModel), UserErrors: []*model.UserError{}}, nil
+	}
+	ues, err := userErrors(err)
+	return &model.RegisterSpareHostsPayload{Hosts: []*model.SpareHost{}, UserErrors: ues}, err
+}
+
+func (r *mutationResolver) SetClusterPolicy(ctx context.Context, input model.SetClusterPolicyInput) (*model.ClusterPolicyPayload, error) {
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err == nil {
+		in := inventory.ClusterPolicy{ClusterID: cluster, MinHosts: int32(input.MinHosts), MinCores: int32(input.MinCores),
+			AutoscaleMode: string(input.AutoscaleMode), AutoscaleMaxHosts: int32(input.AutoscaleMaxHosts), Quorums: map[string]int32{}}
+		for _, q := range input.Quorums {
+			in.Quorums[q.Service] = int32(q.MinHosts)
+		}
+		var p *inventory.ClusterPolicy
+		if p, err = r.Resolver.Inventory.SetClusterPolicy(ctx, in); err == nil {
+			return &model.ClusterPolicyPayload{Policy: policyModel(p), UserErrors: []*model.UserError{}}, nil
+		}
+	} else {
+		err = r.auditRejected(ctx, "setClusterPolicy", "cluster:"+input.Cluster, input, err)
+	}
+	ues, err := userErrors(err)
+	return &model.ClusterPolicyPayload{UserErrors: ues}, err
+}
+
+func (r *mutationResolver) AcceptScaleOutProposal(ctx context.Context, input model.AcceptScaleOutProposalInput) (*model.ScaleOutProposalPayload, error) {
+	id, err := model.ParseID("input.id", input.ID, model.KindScaleOutProposal)
+	if err != nil {
+		return proposalPayload(nil, r.auditRejected(ctx, "acceptScaleOutProposal", "proposal:"+input.ID, input, err))
+	}
+	return proposalPayload(r.Resolver.Operations.AcceptProposal(ctx, id))
+}
+
+func (r *mutationResolver) DismissScaleOutProposal(ctx context.Context, input model.DismissScaleOutProposalInput) (*model.ScaleOutProposalPayload, error) {
+	id, err := model.ParseID("input.id", input.ID, model.KindScaleOutProposal)
+	if err != nil {
+		return proposalPayload(nil, r.auditRejected(ctx, "dismissScaleOutProposal", "proposal:"+input.ID, input, err))
+	}
+	return proposalPayload(r.Resolver.Operations.DismissProposal(ctx, id, deref(input.Reason)))
+}
+
+func (r *operationResolver) Cluster(ctx context.Context, obj *model.Operation) (*model.Cluster, error) {
+	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterID)
+	if err = notFound(err, "cluster"); err != nil {
+		return nil, err
+	}
+	return model.FromCluster(c), nil
+}
+
+func (r *operationResolver) Stages(ctx context.Context, obj *model.Operation) ([]*model.OperationStage, error) {
+	pr, err := r.Resolver.Operations.Progress(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(pr.Stages, stageModel), nil
+}
+
+func (r *operationResolver) Events(ctx context.Context, obj *model.Operation, first *int) ([]*model.OperationEvent, error) {
+	evs, err := r.Resolver.Operations.Events(ctx, obj.DBID, 0, orDefault(first, 50))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.OperationEvent, len(evs))
+	for i, e := range evs {
+		out[i] = &model.OperationEvent{At: e.At, Level: e.Level, Message: e.Message}
+	}
+	return out, nil
+}
+
+func (r *operationResolver) Tasks(ctx context.Context, obj *model.Operation, state *model.OperationTaskState, first *int, after *string) (*model.OperationTaskConnection, error) {
+	n := orDefault(first, 20)
+	if n < 1 || n > 100 {
+		return nil, fault.Field("first", "first must be between 1 and 100")
+	}
+	from, err := keyAfter(after, model.KindOperationTask)
+	if err != nil {
+		return nil, err
+	}
+	var st aquila.TaskState
+	if state != nil {
+		st = aquila.TaskState(*state)
+	}
+	ts, err := r.Resolver.Operations.Tasks(ctx, obj.DBID, st, from, min(n+1, 100))
+	if err != nil {
+		return nil, err
+	}
+	more := len(ts) > n
+	if more {
+		ts = ts[:n]
+	}
+	c := &model.OperationTaskConnection{Nodes: mapAll(ts, taskModel), PageInfo: &model.PageInfo{HasNextPage: more}}
+	if len(c.Nodes) > 0 {
+		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &c.Nodes[0].ID, &c.Nodes[len(c.Nodes)-1].ID
+	}
+	return c, nil
+}
+
+func (r *operationResolver) Actions(ctx context.Context, obj *model.Operation) ([]model.OperationAction, error) {
+	op, err := r.loaders(ctx).Operation.Load(ctx, obj.DBID)
+	if err = notFound(err, "operation"); err != nil {
+		return nil, err
+	}
+	acts := r.Resolver.Operations.Actions(ctx, op)
+	out := make([]model.OperationAction, len(acts))
+	for i, a := range acts {
+		out[i] = model.OperationAction(a)
+	}
+	return out, nil
+}
+
+func (r *operationTaskResolver) Host(ctx context.Context, obj *model.OperationTask) (*model.Host, error) {
+	// A host retired since the task ran is null, the hostname stays.
+	h, err := r.loaders(ctx).Host.Load(ctx, obj.HostDBID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return model.FromHost(h), nil
+}
+
 func (r *queryResolver) ServicePackages(ctx context.Context, service *string, first *int, after *string, last *int, before *string) (*model.ServicePackageConnection, error) {
 	pg, err := r.Resolver.Stacks.ListPackages(ctx, deref(service), pageArgs(first, after, last, before))
 	if err != nil {
@@ -48,6 +275,89 @@ func (r *queryResolver) ServicePackages(ctx context.Context, service *string, fi
 			return &model.ServicePackageEdge{Cursor: cur, Node: n}
 		})
 	return c, nil
+}
+
+func (r *queryResolver) Operation(ctx context.Context, id string) (*model.Operation, error) {
+	dbid, err := model.ParseID("id", id, model.KindOperation)
+	if err != nil {
+		return nil, err
+	}
+	op, err := r.loaders(ctx).Operation.Load(ctx, dbid)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return model.FromOperation(op), err
+}
+
+func (r *queryResolver) ActiveOperations(ctx context.Context, first *int) ([]*model.Operation, error) {
+	ops, err := r.Resolver.Operations.ActiveOperations(ctx, orDefault(first, 50))
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(ops, model.FromOperation), nil
+}
+
+func (r *queryResolver) SpareHosts(ctx context.Context, region *string, pool *string, state *string, first *int, after *string) (*model.SpareHostConnection, error) {
+	n := orDefault(first, 50)
+	if n < 1 || n > 100 {
+		return nil, fault.Field("first", "first must be between 1 and 100")
+	}
+	hs, err := r.Resolver.Inventory.SpareHosts(ctx, inventory.SpareFilter{Region: deref(region), Pool: deref(pool), State: deref(state),
+		After: deref(after), Limit: min(n+1, 100)})
+	if err != nil {
+		return nil, err
+	}
+	more := len(hs) > n
+	if more {
+		hs = hs[:n]
+	}
+	// The cursor is the hostname the next page starts after.
+	c := &model.SpareHostConnection{Nodes: mapAll(hs, spareModel), PageInfo: &model.PageInfo{HasNextPage: more}}
+	if len(hs) > 0 {
+		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &hs[0].Hostname, &hs[len(hs)-1].Hostname
+	}
+	return c, nil
+}
+
+func (r *queryResolver) ScaleOutProposals(ctx context.Context, cluster *string, state *model.ScaleOutProposalState, first *int, after *string) ([]*model.ScaleOutProposal, error) {
+	f := aquila.ProposalFilter{Limit: orDefault(first, 20)}
+	c, err := model.ParseOptionalID("cluster", cluster, model.KindCluster)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		f.ClusterID = *c
+	}
+	if state != nil {
+		f.State = aquila.ProposalState(*state)
+	}
+	if f.Before, err = keyAfter(after, model.KindScaleOutProposal); err != nil {
+		return nil, err
+	}
+	ps, err := r.Resolver.Operations.Proposals(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(ps, proposalModel), nil
+}
+
+func (r *scaleOutProposalResolver) Cluster(ctx context.Context, obj *model.ScaleOutProposal) (*model.Cluster, error) {
+	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterID)
+	if err = notFound(err, "cluster"); err != nil {
+		return nil, err
+	}
+	return model.FromCluster(c), nil
+}
+
+func (r *scaleOutProposalResolver) Operation(ctx context.Context, obj *model.ScaleOutProposal) (*model.Operation, error) {
+	if obj.OperationID == nil {
+		return nil, nil
+	}
+	op, err := r.loaders(ctx).Operation.Load(ctx, *obj.OperationID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return model.FromOperation(op), err
 }
 
 func (r *servicePackageResolver) Build(ctx context.Context, obj *model.ServicePackage) (string, error) {
@@ -131,6 +441,20 @@ func (r *servicePackageResolver) RegisteredAt(ctx context.Context, obj *model.Se
 	return &p.RegisteredAt, nil
 }
 
+func (r *spareHostResolver) LastCluster(ctx context.Context, obj *model.SpareHost) (*model.Cluster, error) {
+	if obj.LastClusterID == nil {
+		return nil, nil
+	}
+	c, err := r.loaders(ctx).Cluster.Load(ctx, *obj.LastClusterID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return model.FromCluster(c), nil
+}
+
 func (r *stackVersionResolver) Partial(ctx context.Context, obj *model.StackVersion) (bool, error) {
 	v, err := r.typedVersion(ctx, obj)
 	if err != nil {
@@ -176,3 +500,62 @@ func (r *stackVersionResolver) StartOrder(ctx context.Context, obj *model.StackV
 	}
 	return out, nil
 }
+
+func (r *subscriptionResolver) OperationProgress(ctx context.Context, id string) (<-chan *model.Operation, error) {
+	// The id and the caller are checked before the subscription starts, so a
+	// bad request fails at once; the operation is sent as it is, then read
+	// again on each of its notifications (and on a resync, which may have
+	// hidden some).
+	dbid, err := model.ParseID("id", id, model.KindOperation)
+	if err != nil {
+		return nil, err
+	}
+	events := r.Events.Subscribe(ctx, aquila.ChannelOperation)
+	first, err := r.Resolver.Operations.Operation(ctx, dbid)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *model.Operation)
+	go func() {
+		defer close(out)
+		// The operation as it is first, so a live view needs no separate
+		// read (and misses nothing: the subscription started before it).
+		select {
+		case out <- model.FromOperation(first):
+		case <-ctx.Done():
+			return
+		}
+		for ev := range events {
+			if got, ok := notify.ParseID(ev); ok && got != dbid {
+				continue
+			}
+			op, err := r.Resolver.Operations.Operation(ctx, dbid)
+			if err != nil {
+				continue
+			}
+			select {
+			case out <- model.FromOperation(op):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (r *Resolver) Operation() generated.OperationResolver { return &operationResolver{r} }
+
+func (r *Resolver) OperationTask() generated.OperationTaskResolver { return &operationTaskResolver{r} }
+
+func (r *Resolver) ScaleOutProposal() generated.ScaleOutProposalResolver {
+	return &scaleOutProposalResolver{r}
+}
+
+func (r *Resolver) SpareHost() generated.SpareHostResolver { return &spareHostResolver{r} }
+
+type (
+	operationResolver        struct{ *Resolver }
+	operationTaskResolver    struct{ *Resolver }
+	scaleOutProposalResolver struct{ *Resolver }
+	spareHostResolver        struct{ *Resolver }
+)

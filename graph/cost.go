@@ -321,6 +321,7 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	setMoneyComplexity(c)
 	setLeaderboardComplexity(c)
 	setHealthComplexity(c)
+	setAquilaComplexity(c)
 	// One ResourceManager per cluster at most.
 	c.Query.YarnTargets = func(child int) int { return 1 + child*nominalClusters }
 }

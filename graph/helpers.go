@@ -130,6 +130,20 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 		if err = notFound(lerr, "repair ticket"); err == nil {
 			n = repairTicketModel(t)
 		}
+	case model.KindOperation:
+		op, lerr := r.loaders(ctx).Operation.Load(ctx, id)
+		if err = notFound(lerr, "operation"); err == nil {
+			if op == nil {
+				err = fault.NotFoundf("operation not found")
+			} else {
+				n = model.FromOperation(op)
+			}
+		}
+	case model.KindScaleOutProposal:
+		p, lerr := r.Operations.Proposal(ctx, id)
+		if err = lerr; err == nil {
+			n = proposalModel(p)
+		}
 	case model.KindBudget:
 		b, lerr := r.Budgets.ByID(ctx, id, nil)
 		if err = lerr; err == nil {

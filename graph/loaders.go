@@ -10,6 +10,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/hardware"
 	"github.com/teslaops/tesla/internal/health"
@@ -52,6 +53,10 @@ type Loaders struct {
 	// internal/stack, with their typed metadata.
 	TypedPackage *dataloadgen.Loader[int64, *stack.Package]
 	TypedVersion *dataloadgen.Loader[int64, *stack.Version]
+	// Operation loads operations by id; ActiveOperation the operation holding
+	// each cluster.
+	Operation       *dataloadgen.Loader[int64, *aquila.Operation]
+	ActiveOperation *dataloadgen.Loader[int64, *aquila.Operation]
 
 	Threshold *dataloadgen.Loader[int64, float64]
 
@@ -174,6 +179,8 @@ func NewLoaders(r *Resolver) *Loaders {
 		Packages:               dataloadgen.NewMappedLoader(grouped(inv.PackagesByStackVersion), o),
 		TypedPackage:           dataloadgen.NewMappedLoader(r.Stacks.PackagesByIDs, o),
 		TypedVersion:           dataloadgen.NewMappedLoader(r.Stacks.VersionsByIDs, o),
+		Operation:              dataloadgen.NewMappedLoader(r.Operations.OperationsByIDs, o),
+		ActiveOperation:        dataloadgen.NewMappedLoader(r.Operations.ActiveByClusters, o),
 		Threshold:              dataloadgen.NewMappedLoader(r.Watermark.ClusterThresholds, o),
 		Job:                    dataloadgen.NewMappedLoader(r.Workload.JobsByIDs, o),
 		JobFindings:            dataloadgen.NewMappedLoader(grouped(r.Workload.FindingsOfJobs), o),

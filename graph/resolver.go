@@ -11,6 +11,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/anomaly"
+	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
@@ -67,6 +68,8 @@ type Resolver struct {
 	Health *health.Service
 	// Stacks registers service packages and stack versions and reads them typed.
 	Stacks *stack.Service
+	// Operations submits, follows and controls Aquila operations.
+	Operations *aquila.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

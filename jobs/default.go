@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
@@ -33,6 +34,7 @@ const (
 	NameBudgetAlerts        = "budget-alerts"
 	NameBudgetWebhooks      = "budget-webhooks"
 	NameHealth              = "health"
+	NameAutoscale           = "autoscale"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -70,7 +72,9 @@ const (
 //   - leaderboards hourly: its inputs (hourly usage, the hourly billing) change
 //     once an hour; a pass rolls up the days not yet final and ranks up to six
 //     periods. Its timeout is 30 minutes: the first pass at fleet size rolls up
-//     a whole month (2.5 minutes measured, docs/benchmarks.md).
+//     a whole month (2.5 minutes measured, docs/benchmarks.md);
+//   - autoscale every 15 minutes: forecasts change hourly, and a quarter hour
+//     is soon enough to propose a scale-out a day ahead of a crossing.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:          {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:           {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -86,6 +90,7 @@ var defaultSchedules = map[string]Schedule{
 	NameBudgetAlerts:        {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
 	NameBudgetWebhooks:      {Interval: 15 * time.Second, Timeout: 5 * time.Minute},
 	NameHealth:              {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
+	NameAutoscale:           {Interval: 15 * time.Minute, Timeout: 5 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -124,6 +129,8 @@ type DefaultConfig struct {
 	// Health tunes the health job (heartbeat interval, currency); its budget
 	// source defaults to internal/budget's budgets (health.NewBudgets).
 	Health health.Config
+	// Autoscale tunes auto scale-out (horizon, cool-down).
+	Autoscale aquila.AutoscaleConfig
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
@@ -133,8 +140,8 @@ type DefaultConfig struct {
 // watermark-forecast (hourly), host-hours (every 5 minutes), machine-clustering
 // (hourly), job-analysis (every 10 minutes) billing (hourly), host-offline (every 15 seconds)
 // hardware-reliability (every minute), budget-alerts (every 5 minutes),
-// budget-webhooks (every 15 seconds), health (every 5 minutes) and leaderboards
-// (hourly).
+// budget-webhooks (every 15 seconds), health (every 5 minutes), leaderboards
+// (hourly) and autoscale (every 15 minutes).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -164,6 +171,7 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		budgetWebhooksJob(pool, spec, cfg.BudgetWebhooks),
 		healthJob(pool, spec, health.NewComputer(pool, cfg.Health)),
 		leaderboardsJob(pool, spec, cfg.LeaderboardConfig(), leaderboard.NewHealthTable(pool)),
+		autoscaleJob(pool, spec, cfg.Autoscale),
 	}
 }
 

@@ -1,5 +1,5 @@
 -- 0029 leaderboards: a job ranking is kept whole as one array per period and
--- metric instead of one row per job (internal/leaderboard, docs/leaderboards.md).
+-- metric instead of one row per job, and the days say when their rollup changed (internal/leaderboard, docs/leaderboards.md).
 --
 -- A month of the fleet benchmark ranks ~90,000 jobs on five metrics; writing
 -- them as leaderboard_entry rows (two index entries each) every hour was most
@@ -10,3 +10,9 @@
 -- BUs keep every entry (their standing is read by subject). NULL: a period
 -- computed before this migration, or a person or BU level row.
 ALTER TABLE leaderboard_period ADD COLUMN ranking bigint[];
+
+-- When a day's rolled-up rows last changed (the database's clock): the hourly
+-- pass recomputes a period only when one of its days changed since it was
+-- computed, or its findings and health are older than the refresh interval.
+-- NULL: not known (rolled up before this migration), taken as changed.
+ALTER TABLE leaderboard_day ADD COLUMN changed_at timestamptz;

@@ -50,6 +50,8 @@ type ResolverRoot interface {
 	MachineClustering() MachineClusteringResolver
 	MachinePoint() MachinePointResolver
 	Mutation() MutationResolver
+	Operation() OperationResolver
+	OperationTask() OperationTaskResolver
 	Person() PersonResolver
 	Platform() PlatformResolver
 	Query() QueryResolver
@@ -58,8 +60,10 @@ type ResolverRoot interface {
 	RepairTicket() RepairTicketResolver
 	RepairTicketEvent() RepairTicketEventResolver
 	ReplacementCandidate() ReplacementCandidateResolver
+	ScaleOutProposal() ScaleOutProposalResolver
 	SchedulerJob() SchedulerJobResolver
 	ServicePackage() ServicePackageResolver
+	SpareHost() SpareHostResolver
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
 	Subscription() SubscriptionResolver
@@ -327,6 +331,7 @@ type ComplexityRoot struct {
 	}
 
 	Cluster struct {
+		ActiveOperation    func(childComplexity int) int
 		AnomalyAnalysis    func(childComplexity int, window *model.Duration) int
 		Capacity           func(childComplexity int) int
 		Cost               func(childComplexity int, period model.BillPeriodInput) int
@@ -339,9 +344,12 @@ type ComplexityRoot struct {
 		ID                 func(childComplexity int) int
 		Kind               func(childComplexity int) int
 		Name               func(childComplexity int) int
+		Operations         func(childComplexity int, first *int, after *string) int
 		OwnerBu            func(childComplexity int) int
+		Policy             func(childComplexity int) int
 		Queues             func(childComplexity int) int
 		Region             func(childComplexity int) int
+		ScaleOutProposal   func(childComplexity int) int
 		StackVersion       func(childComplexity int) int
 		Status             func(childComplexity int) int
 		WatermarkNow       func(childComplexity int, dimensions []model.WatermarkDimension) int
@@ -378,6 +386,19 @@ type ComplexityRoot struct {
 
 	ClusterPayload struct {
 		Cluster    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ClusterPolicy struct {
+		AutoscaleMaxHosts func(childComplexity int) int
+		AutoscaleMode     func(childComplexity int) int
+		MinCores          func(childComplexity int) int
+		MinHosts          func(childComplexity int) int
+		Quorums           func(childComplexity int) int
+	}
+
+	ClusterPolicyPayload struct {
+		Policy     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -943,40 +964,130 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcknowledgeAnomaly     func(childComplexity int, input model.AcknowledgeAnomalyInput) int
-		AnalyzeJob             func(childComplexity int, id string) int
-		CreateAPIToken         func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateBu               func(childComplexity int, input model.CreateBUInput) int
-		CreateCluster          func(childComplexity int, input model.CreateClusterInput) int
-		CreateEnrollmentToken  func(childComplexity int, input model.CreateEnrollmentTokenInput) int
-		CreatePerson           func(childComplexity int, input model.CreatePersonInput) int
-		CreateStackVersion     func(childComplexity int, input model.CreateStackVersionInput) int
-		DeactivateBu           func(childComplexity int, input model.DeactivateBUInput) int
-		DeactivatePerson       func(childComplexity int, input model.DeactivatePersonInput) int
-		DeleteBudget           func(childComplexity int, input model.DeleteBudgetInput) int
-		DeleteRateCard         func(childComplexity int, input model.DeleteRateCardInput) int
-		ImportInventory        func(childComplexity int, input model.ImportInventoryInput) int
-		MoveHosts              func(childComplexity int, input model.MoveHostsInput) int
-		OpenRepairTicket       func(childComplexity int, input model.OpenRepairTicketInput) int
-		RegisterHosts          func(childComplexity int, input model.RegisterHostsInput) int
-		RegisterServicePackage func(childComplexity int, input model.RegisterServicePackageInput) int
-		ReportHardwareFault    func(childComplexity int, input model.ReportHardwareFaultInput) int
-		RetireCluster          func(childComplexity int, input model.RetireClusterInput) int
-		RetireHosts            func(childComplexity int, input model.RetireHostsInput) int
-		RevokeAPIToken         func(childComplexity int, input model.RevokeAPITokenInput) int
-		RunClusteringAnalysis  func(childComplexity int) int
-		SetHostLifecycle       func(childComplexity int, input model.SetHostLifecycleInput) int
-		SetHostState           func(childComplexity int, input model.SetHostStateInput) int
-		SetJobPriority         func(childComplexity int, input model.SetJobPriorityInput) int
-		SetJobPriorityPolicy   func(childComplexity int, input model.SetJobPriorityPolicyInput) int
-		SetWatermarkThreshold  func(childComplexity int, input model.SetWatermarkThresholdInput) int
-		SetYarnTarget          func(childComplexity int, input model.SetYarnTargetInput) int
-		TransitionRepairTicket func(childComplexity int, input model.TransitionRepairTicketInput) int
-		UpdateBu               func(childComplexity int, input model.UpdateBUInput) int
-		UpdateCluster          func(childComplexity int, input model.UpdateClusterInput) int
-		UpdatePerson           func(childComplexity int, input model.UpdatePersonInput) int
-		UpsertBudget           func(childComplexity int, input model.UpsertBudgetInput) int
-		UpsertRateCard         func(childComplexity int, input model.UpsertRateCardInput) int
+		AbortOperation          func(childComplexity int, input model.OperationIDInput) int
+		AcceptScaleOutProposal  func(childComplexity int, input model.AcceptScaleOutProposalInput) int
+		AcknowledgeAnomaly      func(childComplexity int, input model.AcknowledgeAnomalyInput) int
+		AnalyzeJob              func(childComplexity int, id string) int
+		CreateAPIToken          func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateBu                func(childComplexity int, input model.CreateBUInput) int
+		CreateCluster           func(childComplexity int, input model.CreateClusterInput) int
+		CreateEnrollmentToken   func(childComplexity int, input model.CreateEnrollmentTokenInput) int
+		CreatePerson            func(childComplexity int, input model.CreatePersonInput) int
+		CreateStackVersion      func(childComplexity int, input model.CreateStackVersionInput) int
+		DeactivateBu            func(childComplexity int, input model.DeactivateBUInput) int
+		DeactivatePerson        func(childComplexity int, input model.DeactivatePersonInput) int
+		DecommissionHosts       func(childComplexity int, input model.DecommissionHostsInput) int
+		DeleteBudget            func(childComplexity int, input model.DeleteBudgetInput) int
+		DeleteRateCard          func(childComplexity int, input model.DeleteRateCardInput) int
+		DismissScaleOutProposal func(childComplexity int, input model.DismissScaleOutProposalInput) int
+		ImportInventory         func(childComplexity int, input model.ImportInventoryInput) int
+		MoveHosts               func(childComplexity int, input model.MoveHostsInput) int
+		OpenRepairTicket        func(childComplexity int, input model.OpenRepairTicketInput) int
+		PauseOperation          func(childComplexity int, input model.OperationIDInput) int
+		RegisterHosts           func(childComplexity int, input model.RegisterHostsInput) int
+		RegisterServicePackage  func(childComplexity int, input model.RegisterServicePackageInput) int
+		RegisterSpareHosts      func(childComplexity int, input model.RegisterSpareHostsInput) int
+		ReportHardwareFault     func(childComplexity int, input model.ReportHardwareFaultInput) int
+		RestartCluster          func(childComplexity int, input model.RestartClusterInput) int
+		ResumeOperation         func(childComplexity int, input model.OperationIDInput) int
+		RetireCluster           func(childComplexity int, input model.RetireClusterInput) int
+		RetireHosts             func(childComplexity int, input model.RetireHostsInput) int
+		RetryFailedTasks        func(childComplexity int, input model.OperationIDInput) int
+		RevokeAPIToken          func(childComplexity int, input model.RevokeAPITokenInput) int
+		RollbackOperation       func(childComplexity int, input model.OperationIDInput) int
+		RunClusteringAnalysis   func(childComplexity int) int
+		ScaleOutCluster         func(childComplexity int, input model.ScaleOutClusterInput) int
+		SetClusterPolicy        func(childComplexity int, input model.SetClusterPolicyInput) int
+		SetHostLifecycle        func(childComplexity int, input model.SetHostLifecycleInput) int
+		SetHostState            func(childComplexity int, input model.SetHostStateInput) int
+		SetJobPriority          func(childComplexity int, input model.SetJobPriorityInput) int
+		SetJobPriorityPolicy    func(childComplexity int, input model.SetJobPriorityPolicyInput) int
+		SetWatermarkThreshold   func(childComplexity int, input model.SetWatermarkThresholdInput) int
+		SetYarnTarget           func(childComplexity int, input model.SetYarnTargetInput) int
+		TransitionRepairTicket  func(childComplexity int, input model.TransitionRepairTicketInput) int
+		UpdateBu                func(childComplexity int, input model.UpdateBUInput) int
+		UpdateCluster           func(childComplexity int, input model.UpdateClusterInput) int
+		UpdatePerson            func(childComplexity int, input model.UpdatePersonInput) int
+		UpsertBudget            func(childComplexity int, input model.UpsertBudgetInput) int
+		UpsertRateCard          func(childComplexity int, input model.UpsertRateCardInput) int
+	}
+
+	Operation struct {
+		Actions                func(childComplexity int) int
+		Cluster                func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		CurrentStage           func(childComplexity int) int
+		EndedAt                func(childComplexity int) int
+		Error                  func(childComplexity int) int
+		Events                 func(childComplexity int, first *int) int
+		FailureBudget          func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		Kind                   func(childComplexity int) int
+		MaxOutOfServicePercent func(childComplexity int) int
+		Params                 func(childComplexity int) int
+		Progress               func(childComplexity int) int
+		Reason                 func(childComplexity int) int
+		RequestedBy            func(childComplexity int) int
+		RollingBack            func(childComplexity int) int
+		Stages                 func(childComplexity int) int
+		StartedAt              func(childComplexity int) int
+		State                  func(childComplexity int) int
+		Tasks                  func(childComplexity int, state *model.OperationTaskState, first *int, after *string) int
+		TasksFailed            func(childComplexity int) int
+		TasksSkipped           func(childComplexity int) int
+		TasksSucceeded         func(childComplexity int) int
+		TasksTotal             func(childComplexity int) int
+		UpdatedAt              func(childComplexity int) int
+	}
+
+	OperationConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	OperationEvent struct {
+		At      func(childComplexity int) int
+		Level   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	OperationPayload struct {
+		Operation  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	OperationStage struct {
+		Aborted   func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		Failed    func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Pending   func(childComplexity int) int
+		Position  func(childComplexity int) int
+		Rollback  func(childComplexity int) int
+		Running   func(childComplexity int) int
+		Skipped   func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		State     func(childComplexity int) int
+		Succeeded func(childComplexity int) int
+		Total     func(childComplexity int) int
+	}
+
+	OperationTask struct {
+		Action    func(childComplexity int) int
+		Attempts  func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		Host      func(childComplexity int) int
+		Hostname  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Output    func(childComplexity int) int
+		Params    func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		State     func(childComplexity int) int
+	}
+
+	OperationTaskConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
 	}
 
 	PackageDependency struct {
@@ -1061,6 +1172,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens           func(childComplexity int, first *int, after *string, last *int, before *string) int
+		ActiveOperations    func(childComplexity int, first *int) int
 		Anomalies           func(childComplexity int, filter *model.AnomalyFilter, first *int, after *string) int
 		AuditLog            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
 		Bills               func(childComplexity int, groupBy model.BillGroupBy, period model.BillPeriodInput, filter *model.BillFilter, first *int) int
@@ -1090,6 +1202,7 @@ type ComplexityRoot struct {
 		Me                  func(childComplexity int) int
 		Node                func(childComplexity int, id string) int
 		Nodes               func(childComplexity int, ids []string) int
+		Operation           func(childComplexity int, id string) int
 		People              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter) int
 		Person              func(childComplexity int, id *string, login *string) int
 		Platform            func(childComplexity int) int
@@ -1097,8 +1210,10 @@ type ComplexityRoot struct {
 		Queues              func(childComplexity int, cluster *string, first *int, after *string) int
 		RateCards           func(childComplexity int) int
 		RepairTickets       func(childComplexity int, filter *model.RepairTicketFilter, first *int, after *string) int
+		ScaleOutProposals   func(childComplexity int, cluster *string, state *model.ScaleOutProposalState, first *int, after *string) int
 		SchedulerJobs       func(childComplexity int) int
 		ServicePackages     func(childComplexity int, service *string, first *int, after *string, last *int, before *string) int
+		SpareHosts          func(childComplexity int, region *string, pool *string, state *string, first *int, after *string) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
 		WatermarkThresholds func(childComplexity int) int
 		WorstJobs           func(childComplexity int, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) int
@@ -1190,6 +1305,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	RegisterSpareHostsPayload struct {
+		Hosts      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	ReliabilityGroup struct {
 		Faults                 func(childComplexity int) int
 		Hosts                  func(childComplexity int) int
@@ -1271,6 +1391,44 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ScaleOutFigures struct {
+		Capacity       func(childComplexity int) int
+		CapacityAfter  func(childComplexity int) int
+		CapacityUnit   func(childComplexity int) int
+		Capped         func(childComplexity int) int
+		CrossesAt      func(childComplexity int) int
+		Dimension      func(childComplexity int) int
+		ForecastAfter  func(childComplexity int) int
+		ForecastPeak   func(childComplexity int) int
+		HorizonHours   func(childComplexity int) int
+		HostCapacity   func(childComplexity int) int
+		Hosts          func(childComplexity int) int
+		HostsInService func(childComplexity int) int
+		HostsNeeded    func(childComplexity int) int
+		Threshold      func(childComplexity int) int
+		Utilization    func(childComplexity int) int
+	}
+
+	ScaleOutProposal struct {
+		Cluster        func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DecidedAt      func(childComplexity int) int
+		DecidedBy      func(childComplexity int) int
+		DecisionReason func(childComplexity int) int
+		Figures        func(childComplexity int) int
+		Hosts          func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Operation      func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		State          func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	ScaleOutProposalPayload struct {
+		Proposal   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	SchedulerJob struct {
 		Description func(childComplexity int) int
 		Interval    func(childComplexity int) int
@@ -1334,6 +1492,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ServiceQuorum struct {
+		MinHosts func(childComplexity int) int
+		Service  func(childComplexity int) int
+	}
+
 	SetHostStatePayload struct {
 		Host       func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -1347,6 +1510,27 @@ type ComplexityRoot struct {
 	SetYarnTargetPayload struct {
 		Target     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	SpareHost struct {
+		CPUCores    func(childComplexity int) int
+		DiskBytes   func(childComplexity int) int
+		Hostname    func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastCluster func(childComplexity int) int
+		MemoryBytes func(childComplexity int) int
+		Model       func(childComplexity int) int
+		Pool        func(childComplexity int) int
+		Rack        func(childComplexity int) int
+		Region      func(childComplexity int) int
+		Since       func(childComplexity int) int
+		State       func(childComplexity int) int
+		StateReason func(childComplexity int) int
+	}
+
+	SpareHostConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
 	}
 
 	Stack struct {
@@ -1402,11 +1586,12 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		AnomalyRaised    func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
-		BudgetAlert      func(childComplexity int, bu *string, person *string) int
-		HostStateChanged func(childComplexity int, clusterID *string) int
-		PlatformPulse    func(childComplexity int) int
-		WatermarkUpdated func(childComplexity int, clusterID string) int
+		AnomalyRaised     func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
+		BudgetAlert       func(childComplexity int, bu *string, person *string) int
+		HostStateChanged  func(childComplexity int, clusterID *string) int
+		OperationProgress func(childComplexity int, id string) int
+		PlatformPulse     func(childComplexity int) int
+		WatermarkUpdated  func(childComplexity int, clusterID string) int
 	}
 
 	UpsertBudgetPayload struct {
@@ -1561,6 +1746,10 @@ type ClusterResolver interface {
 	HostCounts(ctx context.Context, obj *model.Cluster) (*model.HostCounts, error)
 	Capacity(ctx context.Context, obj *model.Cluster) (*model.ClusterCapacity, error)
 	Hosts(ctx context.Context, obj *model.Cluster, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) (*model.HostConnection, error)
+	Operations(ctx context.Context, obj *model.Cluster, first *int, after *string) (*model.OperationConnection, error)
+	ActiveOperation(ctx context.Context, obj *model.Cluster) (*model.Operation, error)
+	Policy(ctx context.Context, obj *model.Cluster) (*model.ClusterPolicy, error)
+	ScaleOutProposal(ctx context.Context, obj *model.Cluster) (*model.ScaleOutProposal, error)
 	Health(ctx context.Context, obj *model.Cluster) (*model.HealthScore, error)
 	AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error)
 	Cost(ctx context.Context, obj *model.Cluster, period model.BillPeriodInput) (*model.CostSummary, error)
@@ -1647,6 +1836,18 @@ type MutationResolver interface {
 	CreateEnrollmentToken(ctx context.Context, input model.CreateEnrollmentTokenInput) (*model.CreateEnrollmentTokenPayload, error)
 	RegisterServicePackage(ctx context.Context, input model.RegisterServicePackageInput) (*model.RegisterServicePackagePayload, error)
 	CreateStackVersion(ctx context.Context, input model.CreateStackVersionInput) (*model.CreateStackVersionPayload, error)
+	RestartCluster(ctx context.Context, input model.RestartClusterInput) (*model.OperationPayload, error)
+	PauseOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	ResumeOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	AbortOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	RetryFailedTasks(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	RollbackOperation(ctx context.Context, input model.OperationIDInput) (*model.OperationPayload, error)
+	ScaleOutCluster(ctx context.Context, input model.ScaleOutClusterInput) (*model.OperationPayload, error)
+	DecommissionHosts(ctx context.Context, input model.DecommissionHostsInput) (*model.OperationPayload, error)
+	RegisterSpareHosts(ctx context.Context, input model.RegisterSpareHostsInput) (*model.RegisterSpareHostsPayload, error)
+	SetClusterPolicy(ctx context.Context, input model.SetClusterPolicyInput) (*model.ClusterPolicyPayload, error)
+	AcceptScaleOutProposal(ctx context.Context, input model.AcceptScaleOutProposalInput) (*model.ScaleOutProposalPayload, error)
+	DismissScaleOutProposal(ctx context.Context, input model.DismissScaleOutProposalInput) (*model.ScaleOutProposalPayload, error)
 	UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error)
 	DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
@@ -1662,6 +1863,17 @@ type MutationResolver interface {
 	SetJobPriorityPolicy(ctx context.Context, input model.SetJobPriorityPolicyInput) (*model.JobPriorityPolicy, error)
 	AnalyzeJob(ctx context.Context, id string) (*model.AnalyzeJobPayload, error)
 	SetYarnTarget(ctx context.Context, input model.SetYarnTargetInput) (*model.SetYarnTargetPayload, error)
+}
+type OperationResolver interface {
+	Cluster(ctx context.Context, obj *model.Operation) (*model.Cluster, error)
+
+	Stages(ctx context.Context, obj *model.Operation) ([]*model.OperationStage, error)
+	Events(ctx context.Context, obj *model.Operation, first *int) ([]*model.OperationEvent, error)
+	Tasks(ctx context.Context, obj *model.Operation, state *model.OperationTaskState, first *int, after *string) (*model.OperationTaskConnection, error)
+	Actions(ctx context.Context, obj *model.Operation) ([]model.OperationAction, error)
+}
+type OperationTaskResolver interface {
+	Host(ctx context.Context, obj *model.OperationTask) (*model.Host, error)
 }
 type PersonResolver interface {
 	Bu(ctx context.Context, obj *model.Person) (*model.BU, error)
@@ -1702,6 +1914,10 @@ type QueryResolver interface {
 	AuditLog(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEntryConnection, error)
 	APITokens(ctx context.Context, first *int, after *string, last *int, before *string) (*model.APITokenConnection, error)
 	ServicePackages(ctx context.Context, service *string, first *int, after *string, last *int, before *string) (*model.ServicePackageConnection, error)
+	Operation(ctx context.Context, id string) (*model.Operation, error)
+	ActiveOperations(ctx context.Context, first *int) ([]*model.Operation, error)
+	SpareHosts(ctx context.Context, region *string, pool *string, state *string, first *int, after *string) (*model.SpareHostConnection, error)
+	ScaleOutProposals(ctx context.Context, cluster *string, state *model.ScaleOutProposalState, first *int, after *string) ([]*model.ScaleOutProposal, error)
 	Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error)
 	BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error)
 	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
@@ -1759,6 +1975,11 @@ type RepairTicketEventResolver interface {
 type ReplacementCandidateResolver interface {
 	Host(ctx context.Context, obj *model.ReplacementCandidate) (*model.Host, error)
 }
+type ScaleOutProposalResolver interface {
+	Cluster(ctx context.Context, obj *model.ScaleOutProposal) (*model.Cluster, error)
+
+	Operation(ctx context.Context, obj *model.ScaleOutProposal) (*model.Operation, error)
+}
 type SchedulerJobResolver interface {
 	Runs(ctx context.Context, obj *model.SchedulerJob, first *int) ([]*model.SchedulerRun, error)
 }
@@ -1772,6 +1993,9 @@ type ServicePackageResolver interface {
 	RestartPolicy(ctx context.Context, obj *model.ServicePackage) (model.RestartPolicy, error)
 	MaxRestarts(ctx context.Context, obj *model.ServicePackage) (int, error)
 	RegisteredAt(ctx context.Context, obj *model.ServicePackage) (*time.Time, error)
+}
+type SpareHostResolver interface {
+	LastCluster(ctx context.Context, obj *model.SpareHost) (*model.Cluster, error)
 }
 type StackResolver interface {
 	Versions(ctx context.Context, obj *model.Stack) ([]*model.StackVersion, error)
@@ -1787,6 +2011,7 @@ type StackVersionResolver interface {
 }
 type SubscriptionResolver interface {
 	HostStateChanged(ctx context.Context, clusterID *string) (<-chan *model.Host, error)
+	OperationProgress(ctx context.Context, id string) (<-chan *model.Operation, error)
 	BudgetAlert(ctx context.Context, bu *string, person *string) (<-chan *model.BudgetAlert, error)
 	AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error)
 	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
@@ -2882,6 +3107,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BudgetForecast.RunsOutOn(childComplexity), true
 
+	case "Cluster.activeOperation":
+		if e.ComplexityRoot.Cluster.ActiveOperation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.ActiveOperation(childComplexity), true
 	case "Cluster.anomalyAnalysis":
 		if e.ComplexityRoot.Cluster.AnomalyAnalysis == nil {
 			break
@@ -2974,12 +3205,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Name(childComplexity), true
+	case "Cluster.operations":
+		if e.ComplexityRoot.Cluster.Operations == nil {
+			break
+		}
+
+		args, err := ec.field_Cluster_operations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.Operations(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Cluster.ownerBu":
 		if e.ComplexityRoot.Cluster.OwnerBu == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Cluster.OwnerBu(childComplexity), true
+	case "Cluster.policy":
+		if e.ComplexityRoot.Cluster.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.Policy(childComplexity), true
 	case "Cluster.queues":
 		if e.ComplexityRoot.Cluster.Queues == nil {
 			break
@@ -2992,6 +3240,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Region(childComplexity), true
+	case "Cluster.scaleOutProposal":
+		if e.ComplexityRoot.Cluster.ScaleOutProposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.ScaleOutProposal(childComplexity), true
 	case "Cluster.stackVersion":
 		if e.ComplexityRoot.Cluster.StackVersion == nil {
 			break
@@ -3139,6 +3393,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClusterPayload.UserErrors(childComplexity), true
+
+	case "ClusterPolicy.autoscaleMaxHosts":
+		if e.ComplexityRoot.ClusterPolicy.AutoscaleMaxHosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.AutoscaleMaxHosts(childComplexity), true
+	case "ClusterPolicy.autoscaleMode":
+		if e.ComplexityRoot.ClusterPolicy.AutoscaleMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.AutoscaleMode(childComplexity), true
+	case "ClusterPolicy.minCores":
+		if e.ComplexityRoot.ClusterPolicy.MinCores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.MinCores(childComplexity), true
+	case "ClusterPolicy.minHosts":
+		if e.ComplexityRoot.ClusterPolicy.MinHosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.MinHosts(childComplexity), true
+	case "ClusterPolicy.quorums":
+		if e.ComplexityRoot.ClusterPolicy.Quorums == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicy.Quorums(childComplexity), true
+
+	case "ClusterPolicyPayload.policy":
+		if e.ComplexityRoot.ClusterPolicyPayload.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicyPayload.Policy(childComplexity), true
+	case "ClusterPolicyPayload.userErrors":
+		if e.ComplexityRoot.ClusterPolicyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterPolicyPayload.UserErrors(childComplexity), true
 
 	case "ClusterRisk.cluster":
 		if e.ComplexityRoot.ClusterRisk.Cluster == nil {
@@ -5434,6 +5732,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MachinePoint.Y(childComplexity), true
 
+	case "Mutation.abortOperation":
+		if e.ComplexityRoot.Mutation.AbortOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_abortOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AbortOperation(childComplexity, args["input"].(model.OperationIDInput)), true
+	case "Mutation.acceptScaleOutProposal":
+		if e.ComplexityRoot.Mutation.AcceptScaleOutProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptScaleOutProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptScaleOutProposal(childComplexity, args["input"].(model.AcceptScaleOutProposalInput)), true
 	case "Mutation.acknowledgeAnomaly":
 		if e.ComplexityRoot.Mutation.AcknowledgeAnomaly == nil {
 			break
@@ -5544,6 +5864,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeactivatePerson(childComplexity, args["input"].(model.DeactivatePersonInput)), true
+	case "Mutation.decommissionHosts":
+		if e.ComplexityRoot.Mutation.DecommissionHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_decommissionHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DecommissionHosts(childComplexity, args["input"].(model.DecommissionHostsInput)), true
 	case "Mutation.deleteBudget":
 		if e.ComplexityRoot.Mutation.DeleteBudget == nil {
 			break
@@ -5566,6 +5897,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteRateCard(childComplexity, args["input"].(model.DeleteRateCardInput)), true
+	case "Mutation.dismissScaleOutProposal":
+		if e.ComplexityRoot.Mutation.DismissScaleOutProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dismissScaleOutProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DismissScaleOutProposal(childComplexity, args["input"].(model.DismissScaleOutProposalInput)), true
 	case "Mutation.importInventory":
 		if e.ComplexityRoot.Mutation.ImportInventory == nil {
 			break
@@ -5599,6 +5941,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OpenRepairTicket(childComplexity, args["input"].(model.OpenRepairTicketInput)), true
+	case "Mutation.pauseOperation":
+		if e.ComplexityRoot.Mutation.PauseOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseOperation(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.registerHosts":
 		if e.ComplexityRoot.Mutation.RegisterHosts == nil {
 			break
@@ -5621,6 +5974,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterServicePackage(childComplexity, args["input"].(model.RegisterServicePackageInput)), true
+	case "Mutation.registerSpareHosts":
+		if e.ComplexityRoot.Mutation.RegisterSpareHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerSpareHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterSpareHosts(childComplexity, args["input"].(model.RegisterSpareHostsInput)), true
 	case "Mutation.reportHardwareFault":
 		if e.ComplexityRoot.Mutation.ReportHardwareFault == nil {
 			break
@@ -5632,6 +5996,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportHardwareFault(childComplexity, args["input"].(model.ReportHardwareFaultInput)), true
+	case "Mutation.restartCluster":
+		if e.ComplexityRoot.Mutation.RestartCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restartCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestartCluster(childComplexity, args["input"].(model.RestartClusterInput)), true
+	case "Mutation.resumeOperation":
+		if e.ComplexityRoot.Mutation.ResumeOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeOperation(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.retireCluster":
 		if e.ComplexityRoot.Mutation.RetireCluster == nil {
 			break
@@ -5654,6 +6040,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetireHosts(childComplexity, args["input"].(model.RetireHostsInput)), true
+	case "Mutation.retryFailedTasks":
+		if e.ComplexityRoot.Mutation.RetryFailedTasks == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryFailedTasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryFailedTasks(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -5665,12 +6062,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["input"].(model.RevokeAPITokenInput)), true
+	case "Mutation.rollbackOperation":
+		if e.ComplexityRoot.Mutation.RollbackOperation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rollbackOperation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RollbackOperation(childComplexity, args["input"].(model.OperationIDInput)), true
 	case "Mutation.runClusteringAnalysis":
 		if e.ComplexityRoot.Mutation.RunClusteringAnalysis == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.RunClusteringAnalysis(childComplexity), true
+	case "Mutation.scaleOutCluster":
+		if e.ComplexityRoot.Mutation.ScaleOutCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scaleOutCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScaleOutCluster(childComplexity, args["input"].(model.ScaleOutClusterInput)), true
+	case "Mutation.setClusterPolicy":
+		if e.ComplexityRoot.Mutation.SetClusterPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setClusterPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetClusterPolicy(childComplexity, args["input"].(model.SetClusterPolicyInput)), true
 	case "Mutation.setHostLifecycle":
 		if e.ComplexityRoot.Mutation.SetHostLifecycle == nil {
 			break
@@ -5803,6 +6233,365 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpsertRateCard(childComplexity, args["input"].(model.UpsertRateCardInput)), true
+
+	case "Operation.actions":
+		if e.ComplexityRoot.Operation.Actions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Actions(childComplexity), true
+	case "Operation.cluster":
+		if e.ComplexityRoot.Operation.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Cluster(childComplexity), true
+	case "Operation.createdAt":
+		if e.ComplexityRoot.Operation.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.CreatedAt(childComplexity), true
+	case "Operation.currentStage":
+		if e.ComplexityRoot.Operation.CurrentStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.CurrentStage(childComplexity), true
+	case "Operation.endedAt":
+		if e.ComplexityRoot.Operation.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.EndedAt(childComplexity), true
+	case "Operation.error":
+		if e.ComplexityRoot.Operation.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Error(childComplexity), true
+	case "Operation.events":
+		if e.ComplexityRoot.Operation.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Operation_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Operation.Events(childComplexity, args["first"].(*int)), true
+	case "Operation.failureBudget":
+		if e.ComplexityRoot.Operation.FailureBudget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.FailureBudget(childComplexity), true
+	case "Operation.id":
+		if e.ComplexityRoot.Operation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.ID(childComplexity), true
+	case "Operation.kind":
+		if e.ComplexityRoot.Operation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Kind(childComplexity), true
+	case "Operation.maxOutOfServicePercent":
+		if e.ComplexityRoot.Operation.MaxOutOfServicePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.MaxOutOfServicePercent(childComplexity), true
+	case "Operation.params":
+		if e.ComplexityRoot.Operation.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Params(childComplexity), true
+	case "Operation.progress":
+		if e.ComplexityRoot.Operation.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Progress(childComplexity), true
+	case "Operation.reason":
+		if e.ComplexityRoot.Operation.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Reason(childComplexity), true
+	case "Operation.requestedBy":
+		if e.ComplexityRoot.Operation.RequestedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.RequestedBy(childComplexity), true
+	case "Operation.rollingBack":
+		if e.ComplexityRoot.Operation.RollingBack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.RollingBack(childComplexity), true
+	case "Operation.stages":
+		if e.ComplexityRoot.Operation.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.Stages(childComplexity), true
+	case "Operation.startedAt":
+		if e.ComplexityRoot.Operation.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.StartedAt(childComplexity), true
+	case "Operation.state":
+		if e.ComplexityRoot.Operation.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.State(childComplexity), true
+	case "Operation.tasks":
+		if e.ComplexityRoot.Operation.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Operation_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Operation.Tasks(childComplexity, args["state"].(*model.OperationTaskState), args["first"].(*int), args["after"].(*string)), true
+	case "Operation.tasksFailed":
+		if e.ComplexityRoot.Operation.TasksFailed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksFailed(childComplexity), true
+	case "Operation.tasksSkipped":
+		if e.ComplexityRoot.Operation.TasksSkipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksSkipped(childComplexity), true
+	case "Operation.tasksSucceeded":
+		if e.ComplexityRoot.Operation.TasksSucceeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksSucceeded(childComplexity), true
+	case "Operation.tasksTotal":
+		if e.ComplexityRoot.Operation.TasksTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.TasksTotal(childComplexity), true
+	case "Operation.updatedAt":
+		if e.ComplexityRoot.Operation.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Operation.UpdatedAt(childComplexity), true
+
+	case "OperationConnection.nodes":
+		if e.ComplexityRoot.OperationConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationConnection.Nodes(childComplexity), true
+	case "OperationConnection.pageInfo":
+		if e.ComplexityRoot.OperationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationConnection.PageInfo(childComplexity), true
+
+	case "OperationEvent.at":
+		if e.ComplexityRoot.OperationEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationEvent.At(childComplexity), true
+	case "OperationEvent.level":
+		if e.ComplexityRoot.OperationEvent.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationEvent.Level(childComplexity), true
+	case "OperationEvent.message":
+		if e.ComplexityRoot.OperationEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationEvent.Message(childComplexity), true
+
+	case "OperationPayload.operation":
+		if e.ComplexityRoot.OperationPayload.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationPayload.Operation(childComplexity), true
+	case "OperationPayload.userErrors":
+		if e.ComplexityRoot.OperationPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationPayload.UserErrors(childComplexity), true
+
+	case "OperationStage.aborted":
+		if e.ComplexityRoot.OperationStage.Aborted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Aborted(childComplexity), true
+	case "OperationStage.endedAt":
+		if e.ComplexityRoot.OperationStage.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.EndedAt(childComplexity), true
+	case "OperationStage.failed":
+		if e.ComplexityRoot.OperationStage.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Failed(childComplexity), true
+	case "OperationStage.name":
+		if e.ComplexityRoot.OperationStage.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Name(childComplexity), true
+	case "OperationStage.pending":
+		if e.ComplexityRoot.OperationStage.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Pending(childComplexity), true
+	case "OperationStage.position":
+		if e.ComplexityRoot.OperationStage.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Position(childComplexity), true
+	case "OperationStage.rollback":
+		if e.ComplexityRoot.OperationStage.Rollback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Rollback(childComplexity), true
+	case "OperationStage.running":
+		if e.ComplexityRoot.OperationStage.Running == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Running(childComplexity), true
+	case "OperationStage.skipped":
+		if e.ComplexityRoot.OperationStage.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Skipped(childComplexity), true
+	case "OperationStage.startedAt":
+		if e.ComplexityRoot.OperationStage.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.StartedAt(childComplexity), true
+	case "OperationStage.state":
+		if e.ComplexityRoot.OperationStage.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.State(childComplexity), true
+	case "OperationStage.succeeded":
+		if e.ComplexityRoot.OperationStage.Succeeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Succeeded(childComplexity), true
+	case "OperationStage.total":
+		if e.ComplexityRoot.OperationStage.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationStage.Total(childComplexity), true
+
+	case "OperationTask.action":
+		if e.ComplexityRoot.OperationTask.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Action(childComplexity), true
+	case "OperationTask.attempts":
+		if e.ComplexityRoot.OperationTask.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Attempts(childComplexity), true
+	case "OperationTask.endedAt":
+		if e.ComplexityRoot.OperationTask.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.EndedAt(childComplexity), true
+	case "OperationTask.host":
+		if e.ComplexityRoot.OperationTask.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Host(childComplexity), true
+	case "OperationTask.hostname":
+		if e.ComplexityRoot.OperationTask.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Hostname(childComplexity), true
+	case "OperationTask.id":
+		if e.ComplexityRoot.OperationTask.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.ID(childComplexity), true
+	case "OperationTask.output":
+		if e.ComplexityRoot.OperationTask.Output == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Output(childComplexity), true
+	case "OperationTask.params":
+		if e.ComplexityRoot.OperationTask.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.Params(childComplexity), true
+	case "OperationTask.startedAt":
+		if e.ComplexityRoot.OperationTask.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.StartedAt(childComplexity), true
+	case "OperationTask.state":
+		if e.ComplexityRoot.OperationTask.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTask.State(childComplexity), true
+
+	case "OperationTaskConnection.nodes":
+		if e.ComplexityRoot.OperationTaskConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTaskConnection.Nodes(childComplexity), true
+	case "OperationTaskConnection.pageInfo":
+		if e.ComplexityRoot.OperationTaskConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OperationTaskConnection.PageInfo(childComplexity), true
 
 	case "PackageDependency.constraint":
 		if e.ComplexityRoot.PackageDependency.Constraint == nil {
@@ -6170,6 +6959,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.activeOperations":
+		if e.ComplexityRoot.Query.ActiveOperations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_activeOperations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ActiveOperations(childComplexity, args["first"].(*int)), true
 	case "Query.anomalies":
 		if e.ComplexityRoot.Query.Anomalies == nil {
 			break
@@ -6480,6 +7280,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.operation":
+		if e.ComplexityRoot.Query.Operation == nil {
+			break
+		}
+
+		args, err := ec.field_Query_operation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Operation(childComplexity, args["id"].(string)), true
 	case "Query.people":
 		if e.ComplexityRoot.Query.People == nil {
 			break
@@ -6547,6 +7358,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RepairTickets(childComplexity, args["filter"].(*model.RepairTicketFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.scaleOutProposals":
+		if e.ComplexityRoot.Query.ScaleOutProposals == nil {
+			break
+		}
+
+		args, err := ec.field_Query_scaleOutProposals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ScaleOutProposals(childComplexity, args["cluster"].(*string), args["state"].(*model.ScaleOutProposalState), args["first"].(*int), args["after"].(*string)), true
 	case "Query.schedulerJobs":
 		if e.ComplexityRoot.Query.SchedulerJobs == nil {
 			break
@@ -6564,6 +7386,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServicePackages(childComplexity, args["service"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.spareHosts":
+		if e.ComplexityRoot.Query.SpareHosts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_spareHosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SpareHosts(childComplexity, args["region"].(*string), args["pool"].(*string), args["state"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.stacks":
 		if e.ComplexityRoot.Query.Stacks == nil {
 			break
@@ -6949,6 +7782,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegisterServicePackagePayload.UserErrors(childComplexity), true
 
+	case "RegisterSpareHostsPayload.hosts":
+		if e.ComplexityRoot.RegisterSpareHostsPayload.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterSpareHostsPayload.Hosts(childComplexity), true
+	case "RegisterSpareHostsPayload.userErrors":
+		if e.ComplexityRoot.RegisterSpareHostsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterSpareHostsPayload.UserErrors(childComplexity), true
+
 	case "ReliabilityGroup.faults":
 		if e.ComplexityRoot.ReliabilityGroup.Faults == nil {
 			break
@@ -7265,6 +8111,183 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RunClusteringAnalysisPayload.UserErrors(childComplexity), true
 
+	case "ScaleOutFigures.capacity":
+		if e.ComplexityRoot.ScaleOutFigures.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Capacity(childComplexity), true
+	case "ScaleOutFigures.capacityAfter":
+		if e.ComplexityRoot.ScaleOutFigures.CapacityAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.CapacityAfter(childComplexity), true
+	case "ScaleOutFigures.capacityUnit":
+		if e.ComplexityRoot.ScaleOutFigures.CapacityUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.CapacityUnit(childComplexity), true
+	case "ScaleOutFigures.capped":
+		if e.ComplexityRoot.ScaleOutFigures.Capped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Capped(childComplexity), true
+	case "ScaleOutFigures.crossesAt":
+		if e.ComplexityRoot.ScaleOutFigures.CrossesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.CrossesAt(childComplexity), true
+	case "ScaleOutFigures.dimension":
+		if e.ComplexityRoot.ScaleOutFigures.Dimension == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Dimension(childComplexity), true
+	case "ScaleOutFigures.forecastAfter":
+		if e.ComplexityRoot.ScaleOutFigures.ForecastAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.ForecastAfter(childComplexity), true
+	case "ScaleOutFigures.forecastPeak":
+		if e.ComplexityRoot.ScaleOutFigures.ForecastPeak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.ForecastPeak(childComplexity), true
+	case "ScaleOutFigures.horizonHours":
+		if e.ComplexityRoot.ScaleOutFigures.HorizonHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HorizonHours(childComplexity), true
+	case "ScaleOutFigures.hostCapacity":
+		if e.ComplexityRoot.ScaleOutFigures.HostCapacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HostCapacity(childComplexity), true
+	case "ScaleOutFigures.hosts":
+		if e.ComplexityRoot.ScaleOutFigures.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Hosts(childComplexity), true
+	case "ScaleOutFigures.hostsInService":
+		if e.ComplexityRoot.ScaleOutFigures.HostsInService == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HostsInService(childComplexity), true
+	case "ScaleOutFigures.hostsNeeded":
+		if e.ComplexityRoot.ScaleOutFigures.HostsNeeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.HostsNeeded(childComplexity), true
+	case "ScaleOutFigures.threshold":
+		if e.ComplexityRoot.ScaleOutFigures.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Threshold(childComplexity), true
+	case "ScaleOutFigures.utilization":
+		if e.ComplexityRoot.ScaleOutFigures.Utilization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutFigures.Utilization(childComplexity), true
+
+	case "ScaleOutProposal.cluster":
+		if e.ComplexityRoot.ScaleOutProposal.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Cluster(childComplexity), true
+	case "ScaleOutProposal.createdAt":
+		if e.ComplexityRoot.ScaleOutProposal.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.CreatedAt(childComplexity), true
+	case "ScaleOutProposal.decidedAt":
+		if e.ComplexityRoot.ScaleOutProposal.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.DecidedAt(childComplexity), true
+	case "ScaleOutProposal.decidedBy":
+		if e.ComplexityRoot.ScaleOutProposal.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.DecidedBy(childComplexity), true
+	case "ScaleOutProposal.decisionReason":
+		if e.ComplexityRoot.ScaleOutProposal.DecisionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.DecisionReason(childComplexity), true
+	case "ScaleOutProposal.figures":
+		if e.ComplexityRoot.ScaleOutProposal.Figures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Figures(childComplexity), true
+	case "ScaleOutProposal.hosts":
+		if e.ComplexityRoot.ScaleOutProposal.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Hosts(childComplexity), true
+	case "ScaleOutProposal.id":
+		if e.ComplexityRoot.ScaleOutProposal.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.ID(childComplexity), true
+	case "ScaleOutProposal.operation":
+		if e.ComplexityRoot.ScaleOutProposal.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Operation(childComplexity), true
+	case "ScaleOutProposal.reason":
+		if e.ComplexityRoot.ScaleOutProposal.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.Reason(childComplexity), true
+	case "ScaleOutProposal.state":
+		if e.ComplexityRoot.ScaleOutProposal.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.State(childComplexity), true
+	case "ScaleOutProposal.updatedAt":
+		if e.ComplexityRoot.ScaleOutProposal.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposal.UpdatedAt(childComplexity), true
+
+	case "ScaleOutProposalPayload.proposal":
+		if e.ComplexityRoot.ScaleOutProposalPayload.Proposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposalPayload.Proposal(childComplexity), true
+	case "ScaleOutProposalPayload.userErrors":
+		if e.ComplexityRoot.ScaleOutProposalPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleOutProposalPayload.UserErrors(childComplexity), true
+
 	case "SchedulerJob.description":
 		if e.ComplexityRoot.SchedulerJob.Description == nil {
 			break
@@ -7546,6 +8569,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ServicePackageEdge.Node(childComplexity), true
 
+	case "ServiceQuorum.minHosts":
+		if e.ComplexityRoot.ServiceQuorum.MinHosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceQuorum.MinHosts(childComplexity), true
+	case "ServiceQuorum.service":
+		if e.ComplexityRoot.ServiceQuorum.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceQuorum.Service(childComplexity), true
+
 	case "SetHostStatePayload.host":
 		if e.ComplexityRoot.SetHostStatePayload.Host == nil {
 			break
@@ -7584,6 +8620,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetYarnTargetPayload.UserErrors(childComplexity), true
+
+	case "SpareHost.cpuCores":
+		if e.ComplexityRoot.SpareHost.CPUCores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.CPUCores(childComplexity), true
+	case "SpareHost.diskBytes":
+		if e.ComplexityRoot.SpareHost.DiskBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.DiskBytes(childComplexity), true
+	case "SpareHost.hostname":
+		if e.ComplexityRoot.SpareHost.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Hostname(childComplexity), true
+	case "SpareHost.id":
+		if e.ComplexityRoot.SpareHost.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.ID(childComplexity), true
+	case "SpareHost.lastCluster":
+		if e.ComplexityRoot.SpareHost.LastCluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.LastCluster(childComplexity), true
+	case "SpareHost.memoryBytes":
+		if e.ComplexityRoot.SpareHost.MemoryBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.MemoryBytes(childComplexity), true
+	case "SpareHost.model":
+		if e.ComplexityRoot.SpareHost.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Model(childComplexity), true
+	case "SpareHost.pool":
+		if e.ComplexityRoot.SpareHost.Pool == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Pool(childComplexity), true
+	case "SpareHost.rack":
+		if e.ComplexityRoot.SpareHost.Rack == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Rack(childComplexity), true
+	case "SpareHost.region":
+		if e.ComplexityRoot.SpareHost.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Region(childComplexity), true
+	case "SpareHost.since":
+		if e.ComplexityRoot.SpareHost.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.Since(childComplexity), true
+	case "SpareHost.state":
+		if e.ComplexityRoot.SpareHost.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.State(childComplexity), true
+	case "SpareHost.stateReason":
+		if e.ComplexityRoot.SpareHost.StateReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHost.StateReason(childComplexity), true
+
+	case "SpareHostConnection.nodes":
+		if e.ComplexityRoot.SpareHostConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHostConnection.Nodes(childComplexity), true
+	case "SpareHostConnection.pageInfo":
+		if e.ComplexityRoot.SpareHostConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SpareHostConnection.PageInfo(childComplexity), true
 
 	case "Stack.description":
 		if e.ComplexityRoot.Stack.Description == nil {
@@ -7811,6 +8939,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.HostStateChanged(childComplexity, args["clusterId"].(*string)), true
+	case "Subscription.operationProgress":
+		if e.ComplexityRoot.Subscription.OperationProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_operationProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.OperationProgress(childComplexity, args["id"].(string)), true
 	case "Subscription.platformPulse":
 		if e.ComplexityRoot.Subscription.PlatformPulse == nil {
 			break
@@ -8209,6 +9348,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcceptScaleOutProposalInput", ec.unmarshalInputAcceptScaleOutProposalInput),
 			graphql.NewInputUnmarshaler("AcknowledgeAnomalyInput", ec.unmarshalInputAcknowledgeAnomalyInput),
 			graphql.NewInputUnmarshaler("AnomalyFilter", ec.unmarshalInputAnomalyFilter),
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
@@ -8226,8 +9366,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateStackVersionInput", ec.unmarshalInputCreateStackVersionInput),
 			graphql.NewInputUnmarshaler("DeactivateBUInput", ec.unmarshalInputDeactivateBUInput),
 			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
+			graphql.NewInputUnmarshaler("DecommissionHostsInput", ec.unmarshalInputDecommissionHostsInput),
 			graphql.NewInputUnmarshaler("DeleteBudgetInput", ec.unmarshalInputDeleteBudgetInput),
 			graphql.NewInputUnmarshaler("DeleteRateCardInput", ec.unmarshalInputDeleteRateCardInput),
+			graphql.NewInputUnmarshaler("DismissScaleOutProposalInput", ec.unmarshalInputDismissScaleOutProposalInput),
 			graphql.NewInputUnmarshaler("HardwareFaultFilter", ec.unmarshalInputHardwareFaultFilter),
 			graphql.NewInputUnmarshaler("HealthCheckInput", ec.unmarshalInputHealthCheckInput),
 			graphql.NewInputUnmarshaler("HostFilter", ec.unmarshalInputHostFilter),
@@ -8239,6 +9381,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MachineClusteringFilter", ec.unmarshalInputMachineClusteringFilter),
 			graphql.NewInputUnmarshaler("MoveHostsInput", ec.unmarshalInputMoveHostsInput),
 			graphql.NewInputUnmarshaler("OpenRepairTicketInput", ec.unmarshalInputOpenRepairTicketInput),
+			graphql.NewInputUnmarshaler("OperationIdInput", ec.unmarshalInputOperationIdInput),
 			graphql.NewInputUnmarshaler("PackageDependencyInput", ec.unmarshalInputPackageDependencyInput),
 			graphql.NewInputUnmarshaler("PackageOperationInput", ec.unmarshalInputPackageOperationInput),
 			graphql.NewInputUnmarshaler("PackageRefInput", ec.unmarshalInputPackageRefInput),
@@ -8247,18 +9390,24 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
 			graphql.NewInputUnmarshaler("RegisterHostsInput", ec.unmarshalInputRegisterHostsInput),
 			graphql.NewInputUnmarshaler("RegisterServicePackageInput", ec.unmarshalInputRegisterServicePackageInput),
+			graphql.NewInputUnmarshaler("RegisterSpareHostsInput", ec.unmarshalInputRegisterSpareHostsInput),
 			graphql.NewInputUnmarshaler("RepairTicketFilter", ec.unmarshalInputRepairTicketFilter),
 			graphql.NewInputUnmarshaler("ReportHardwareFaultInput", ec.unmarshalInputReportHardwareFaultInput),
+			graphql.NewInputUnmarshaler("RestartClusterInput", ec.unmarshalInputRestartClusterInput),
 			graphql.NewInputUnmarshaler("RestartInput", ec.unmarshalInputRestartInput),
 			graphql.NewInputUnmarshaler("RetireClusterInput", ec.unmarshalInputRetireClusterInput),
 			graphql.NewInputUnmarshaler("RetireHostsInput", ec.unmarshalInputRetireHostsInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
+			graphql.NewInputUnmarshaler("ScaleOutClusterInput", ec.unmarshalInputScaleOutClusterInput),
+			graphql.NewInputUnmarshaler("ServiceQuorumInput", ec.unmarshalInputServiceQuorumInput),
+			graphql.NewInputUnmarshaler("SetClusterPolicyInput", ec.unmarshalInputSetClusterPolicyInput),
 			graphql.NewInputUnmarshaler("SetHostLifecycleInput", ec.unmarshalInputSetHostLifecycleInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityInput", ec.unmarshalInputSetJobPriorityInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityPolicyInput", ec.unmarshalInputSetJobPriorityPolicyInput),
 			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
 			graphql.NewInputUnmarshaler("SetYarnTargetInput", ec.unmarshalInputSetYarnTargetInput),
+			graphql.NewInputUnmarshaler("SpareHostInput", ec.unmarshalInputSpareHostInput),
 			graphql.NewInputUnmarshaler("TransitionRepairTicketInput", ec.unmarshalInputTransitionRepairTicketInput),
 			graphql.NewInputUnmarshaler("UpdateBUInput", ec.unmarshalInputUpdateBUInput),
 			graphql.NewInputUnmarshaler("UpdateClusterInput", ec.unmarshalInputUpdateClusterInput),
@@ -8834,6 +9983,401 @@ type ServicePackageConnection {
 type ServicePackageEdge {
   cursor: String!
   node: ServicePackage!
+}
+
+# Aquila operations (internal/aquila, docs/aquila.md): durable, observable
+# operations on clusters, planned into ordered stages of host tasks and run by
+# the operation engine (River) on any replica. Reading needs a signed-in
+# caller; every action needs OPERATOR or ADMIN and is audited.
+
+enum OperationKind {
+  UPGRADE
+  SCALE_OUT
+  DECOMMISSION
+  RESTART
+  CONFIG_APPLY
+  SELF_HEAL
+}
+
+enum OperationState {
+  PENDING
+  RUNNING
+  PAUSED
+  SUCCEEDED
+  FAILED
+  ABORTED
+  ROLLED_BACK
+}
+
+enum OperationTaskState {
+  PENDING
+  RUNNING
+  SUCCEEDED
+  FAILED
+  SKIPPED
+  ABORTED
+}
+
+"What a person may do with an operation now, given its state and their role."
+enum OperationAction {
+  PAUSE
+  RESUME
+  ABORT
+  RETRY_FAILED_TASKS
+  ROLLBACK
+}
+
+type Operation implements Node {
+  id: ID!
+  kind: OperationKind!
+  cluster: Cluster!
+  state: OperationState!
+  "The kind's parameters as requested (e.g. a RESTART's services and batch percent)."
+  params: JSON!
+  requestedBy: String!
+  reason: String!
+  "The operation pauses when more than this many hosts failed."
+  failureBudget: Int!
+  "Never more than this share of the cluster's hosts out of service at once."
+  maxOutOfServicePercent: Int!
+  "The position of the stage running (0 first)."
+  currentStage: Int!
+  "The operation is undoing itself (rollbackOperation)."
+  rollingBack: Boolean!
+  tasksTotal: Int!
+  tasksSucceeded: Int!
+  tasksFailed: Int!
+  tasksSkipped: Int!
+  "Finished tasks (succeeded, failed or skipped) over all tasks, 0..1."
+  progress: Float!
+  error: String
+  createdAt: Time!
+  startedAt: Time
+  endedAt: Time
+  updatedAt: Time!
+  stages: [OperationStage!]!
+  "The newest events first; first 1..100 (default 50)."
+  events(first: Int = 50): [OperationEvent!]!
+  "The operation's host tasks in stage order, of one state when given; first 1..100 (default 20)."
+  tasks(state: OperationTaskState, first: Int = 20, after: String): OperationTaskConnection!
+  "What the caller may do now: empty for a VIEWER, and for OPERATOR and ADMIN what the state allows."
+  actions: [OperationAction!]!
+}
+
+type OperationStage {
+  position: Int!
+  name: String!
+  state: String!
+  "A stage added by a rollback."
+  rollback: Boolean!
+  startedAt: Time
+  endedAt: Time
+  total: Int!
+  pending: Int!
+  running: Int!
+  succeeded: Int!
+  failed: Int!
+  skipped: Int!
+  aborted: Int!
+}
+
+type OperationEvent {
+  at: Time!
+  "INFO, WARNING or ERROR."
+  level: String!
+  message: String!
+}
+
+type OperationTask {
+  id: ID!
+  host: Host
+  hostname: String!
+  action: String!
+  params: JSON!
+  state: OperationTaskState!
+  attempts: Int!
+  "What the executor reported, at most 8 KiB (longer output is cut, marked)."
+  output: String!
+  startedAt: Time
+  endedAt: Time
+}
+
+type OperationTaskConnection {
+  nodes: [OperationTask!]!
+  pageInfo: PageInfo!
+}
+
+type OperationConnection {
+  nodes: [Operation!]!
+  pageInfo: PageInfo!
+}
+
+extend type Cluster {
+  "The cluster's operations, newest first; first 1..100 (default 20)."
+  operations(first: Int = 20, after: String): OperationConnection!
+  "The operation holding the cluster (PENDING, RUNNING or PAUSED), if any: one at a time."
+  activeOperation: Operation
+}
+
+extend type Query {
+  operation(id: ID!): Operation
+  "Operations holding their clusters now (PENDING, RUNNING or PAUSED), newest first; at most one per cluster."
+  activeOperations(first: Int = 50): [Operation!]!
+}
+
+input RestartClusterInput {
+  cluster: ID!
+  "Services to restart (e.g. HDFS); empty: every service on the cluster's hosts."
+  services: [String!]
+  "The share of the cluster's hosts restarted at once (default 10)."
+  batchPercent: Int
+  "Pause when more than this many hosts fail (default: the batch size)."
+  failureBudget: Int
+  "Never more than this share out of service at once (default 10)."
+  maxOutOfServicePercent: Int
+  reason: String
+}
+
+input OperationIdInput {
+  id: ID!
+}
+
+type OperationPayload {
+  operation: Operation
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Restarts a cluster's services in rolling batches (OPERATOR; audited). CONFLICT, naming it, when another operation holds the cluster."
+  restartCluster(input: RestartClusterInput!): OperationPayload!
+  "Pauses a RUNNING operation after the tasks in flight (OPERATOR; audited)."
+  pauseOperation(input: OperationIdInput!): OperationPayload!
+  "Resumes a PAUSED operation (OPERATOR; audited)."
+  resumeOperation(input: OperationIdInput!): OperationPayload!
+  "Aborts an operation: pending tasks are not run (OPERATOR; audited)."
+  abortOperation(input: OperationIdInput!): OperationPayload!
+  "Runs the failed tasks of a paused or failed operation again (OPERATOR; audited)."
+  retryFailedTasks(input: OperationIdInput!): OperationPayload!
+  "Undoes what a finished or stopped operation did, the same way it was done (OPERATOR; audited); refused for kinds that cannot be undone, such as RESTART."
+  rollbackOperation(input: OperationIdInput!): OperationPayload!
+}
+
+extend type Subscription {
+  "The operation as it is, then each time its state or progress changes (ids over LISTEN/NOTIFY; the operation is read per event)."
+  operationProgress(id: ID!): Operation!
+}
+
+# Scale-out, decommission, the spare pool and auto scale-out (docs/aquila.md).
+
+"A machine of the spare pool: registered, serving no cluster, ready to be taken by a scale-out."
+type SpareHost {
+  "The machine's id, which it keeps for life (its host id once it serves a cluster)."
+  id: ID!
+  hostname: String!
+  pool: String!
+  region: String!
+  rack: String!
+  cpuCores: Int!
+  memoryBytes: Float!
+  diskBytes: Float!
+  model: String!
+  "READY, MAINTENANCE or REPAIRING."
+  state: String!
+  stateReason: String!
+  "The cluster it last served, if any."
+  lastCluster: Cluster
+  since: Time!
+}
+
+type SpareHostConnection {
+  nodes: [SpareHost!]!
+  pageInfo: PageInfo!
+}
+
+enum AutoscaleMode {
+  "No proposals."
+  OFF
+  "Proposals for a person to accept or dismiss."
+  PROPOSE
+  "Proposals started at once."
+  AUTO
+}
+
+type ServiceQuorum {
+  service: String!
+  "The least hosts running the service that a decommission must leave."
+  minHosts: Int!
+}
+
+"What a decommission must leave a cluster, and how it grows by itself."
+type ClusterPolicy {
+  minHosts: Int!
+  minCores: Int!
+  autoscaleMode: AutoscaleMode!
+  "The largest scale-out a proposal may ask for."
+  autoscaleMaxHosts: Int!
+  quorums: [ServiceQuorum!]!
+}
+
+enum ScaleOutProposalState {
+  OPEN
+  ACCEPTED
+  DISMISSED
+  EXPIRED
+}
+
+"The figures that justify a scale-out proposal: the forecast, the threshold and the hosts that bring it back under."
+type ScaleOutFigures {
+  "The watermark dimension that needs the most hosts (e.g. CPU)."
+  dimension: String!
+  "The cluster kind's threshold, 0..1."
+  threshold: Float!
+  "The latest level, 0..1."
+  utilization: Float!
+  "The daily peak the forecast expects at the horizon's end, 0..1 of today's capacity."
+  forecastPeak: Float!
+  "When the forecast crosses the threshold (in the past: it is over already)."
+  crossesAt: Time
+  horizonHours: Float!
+  hostsInService: Int!
+  capacity: Float!
+  hostCapacity: Float!
+  capacityUnit: String!
+  hostsNeeded: Int!
+  hosts: Int!
+  "hostsNeeded was cut to the cluster's largest scale-out."
+  capped: Boolean!
+  capacityAfter: Float!
+  forecastAfter: Float!
+}
+
+type ScaleOutProposal implements Node {
+  id: ID!
+  cluster: Cluster!
+  state: ScaleOutProposalState!
+  "Hosts proposed."
+  hosts: Int!
+  figures: ScaleOutFigures!
+  "The figures in a sentence."
+  reason: String!
+  createdAt: Time!
+  updatedAt: Time!
+  decidedBy: String
+  decidedAt: Time
+  decisionReason: String!
+  "The scale-out it started, once accepted (or started at once for an AUTO cluster)."
+  operation: Operation
+}
+
+extend type Cluster {
+  policy: ClusterPolicy!
+  "The cluster's open scale-out proposal, if any."
+  scaleOutProposal: ScaleOutProposal
+}
+
+extend type Query {
+  "Spare pool machines in hostname order; first 1..100 (default 50)."
+  spareHosts(region: String, pool: String, state: String, first: Int = 50, after: String): SpareHostConnection!
+  "Scale-out proposals, newest first; first 1..100 (default 20)."
+  scaleOutProposals(cluster: ID, state: ScaleOutProposalState, first: Int = 20, after: String): [ScaleOutProposal!]!
+}
+
+input ScaleOutClusterInput {
+  cluster: ID!
+  "How many machines to take from the pool (same region, the cluster's hardware first); or name them in hosts."
+  count: Int
+  "Spare machines by hostname."
+  hosts: [String!]
+  reason: String
+  failureBudget: Int
+  maxOutOfServicePercent: Int
+}
+
+enum DecommissionTarget {
+  "Back to the spare pool, ready for another cluster."
+  POOL
+  "Retired for good."
+  RETIRE
+}
+
+input DecommissionHostsInput {
+  hosts: [ID!]!
+  to: DecommissionTarget = POOL
+  "The pool they return to (default \"default\")."
+  pool: String
+  "How long a drain waits for running work (default 10m)."
+  drainTimeout: Duration
+  reason: String
+  failureBudget: Int
+  maxOutOfServicePercent: Int
+}
+
+input SpareHostInput {
+  hostname: String!
+  region: String!
+  rack: String
+  cpuCores: Int
+  memoryBytes: Float
+  diskBytes: Float
+  model: String
+}
+
+input RegisterSpareHostsInput {
+  pool: String
+  hosts: [SpareHostInput!]!
+}
+
+type RegisterSpareHostsPayload {
+  hosts: [SpareHost!]!
+  userErrors: [UserError!]!
+}
+
+input ServiceQuorumInput {
+  service: String!
+  minHosts: Int!
+}
+
+input SetClusterPolicyInput {
+  cluster: ID!
+  minHosts: Int!
+  minCores: Int!
+  autoscaleMode: AutoscaleMode!
+  autoscaleMaxHosts: Int!
+  quorums: [ServiceQuorumInput!]
+}
+
+type ClusterPolicyPayload {
+  policy: ClusterPolicy
+  userErrors: [UserError!]!
+}
+
+input AcceptScaleOutProposalInput {
+  id: ID!
+}
+
+input DismissScaleOutProposalInput {
+  id: ID!
+  reason: String
+}
+
+type ScaleOutProposalPayload {
+  proposal: ScaleOutProposal
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Takes machines from the spare pool into a cluster: installs its stack, configures, starts, checks and admits them (OPERATOR; audited)."
+  scaleOutCluster(input: ScaleOutClusterInput!): OperationPayload!
+  "Drains, stops and returns hosts to the pool or retires them (OPERATOR; audited); refused, naming the limit, when it would break the cluster's minimum capacity or a service's quorum."
+  decommissionHosts(input: DecommissionHostsInput!): OperationPayload!
+  "Adds machines to the spare pool (OPERATOR; audited)."
+  registerSpareHosts(input: RegisterSpareHostsInput!): RegisterSpareHostsPayload!
+  "Sets a cluster's minimum capacity, quorums and auto scale-out mode (ADMIN; audited)."
+  setClusterPolicy(input: SetClusterPolicyInput!): ClusterPolicyPayload!
+  "Accepts an open proposal: starts its scale-out (OPERATOR; audited)."
+  acceptScaleOutProposal(input: AcceptScaleOutProposalInput!): ScaleOutProposalPayload!
+  "Dismisses an open proposal (OPERATOR; audited)."
+  dismissScaleOutProposal(input: DismissScaleOutProposalInput!): ScaleOutProposalPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/budget.graphqls", Input: `# Budgets (internal/budget, docs/cost.md "Budgets"): a monthly amount for a
@@ -11934,6 +13478,14 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_capacity(ctx, field)
 	case "hosts":
 		return ec.fieldContext_Cluster_hosts(ctx, field)
+	case "operations":
+		return ec.fieldContext_Cluster_operations(ctx, field)
+	case "activeOperation":
+		return ec.fieldContext_Cluster_activeOperation(ctx, field)
+	case "policy":
+		return ec.fieldContext_Cluster_policy(ctx, field)
+	case "scaleOutProposal":
+		return ec.fieldContext_Cluster_scaleOutProposal(ctx, field)
 	case "health":
 		return ec.fieldContext_Cluster_health(ctx, field)
 	case "anomalyAnalysis":
@@ -12016,6 +13568,32 @@ func (ec *executionContext) childFields_ClusterPayload(ctx context.Context, fiel
 		return ec.fieldContext_ClusterPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClusterPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "minHosts":
+		return ec.fieldContext_ClusterPolicy_minHosts(ctx, field)
+	case "minCores":
+		return ec.fieldContext_ClusterPolicy_minCores(ctx, field)
+	case "autoscaleMode":
+		return ec.fieldContext_ClusterPolicy_autoscaleMode(ctx, field)
+	case "autoscaleMaxHosts":
+		return ec.fieldContext_ClusterPolicy_autoscaleMaxHosts(ctx, field)
+	case "quorums":
+		return ec.fieldContext_ClusterPolicy_quorums(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterPolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "policy":
+		return ec.fieldContext_ClusterPolicyPayload_policy(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ClusterPolicyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterPolicyPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ClusterRisk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13140,6 +14718,162 @@ func (ec *executionContext) childFields_MachinePoint(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type MachinePoint", field.Name)
 }
 
+func (ec *executionContext) childFields_Operation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Operation_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Operation_kind(ctx, field)
+	case "cluster":
+		return ec.fieldContext_Operation_cluster(ctx, field)
+	case "state":
+		return ec.fieldContext_Operation_state(ctx, field)
+	case "params":
+		return ec.fieldContext_Operation_params(ctx, field)
+	case "requestedBy":
+		return ec.fieldContext_Operation_requestedBy(ctx, field)
+	case "reason":
+		return ec.fieldContext_Operation_reason(ctx, field)
+	case "failureBudget":
+		return ec.fieldContext_Operation_failureBudget(ctx, field)
+	case "maxOutOfServicePercent":
+		return ec.fieldContext_Operation_maxOutOfServicePercent(ctx, field)
+	case "currentStage":
+		return ec.fieldContext_Operation_currentStage(ctx, field)
+	case "rollingBack":
+		return ec.fieldContext_Operation_rollingBack(ctx, field)
+	case "tasksTotal":
+		return ec.fieldContext_Operation_tasksTotal(ctx, field)
+	case "tasksSucceeded":
+		return ec.fieldContext_Operation_tasksSucceeded(ctx, field)
+	case "tasksFailed":
+		return ec.fieldContext_Operation_tasksFailed(ctx, field)
+	case "tasksSkipped":
+		return ec.fieldContext_Operation_tasksSkipped(ctx, field)
+	case "progress":
+		return ec.fieldContext_Operation_progress(ctx, field)
+	case "error":
+		return ec.fieldContext_Operation_error(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Operation_createdAt(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Operation_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Operation_endedAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Operation_updatedAt(ctx, field)
+	case "stages":
+		return ec.fieldContext_Operation_stages(ctx, field)
+	case "events":
+		return ec.fieldContext_Operation_events(ctx, field)
+	case "tasks":
+		return ec.fieldContext_Operation_tasks(ctx, field)
+	case "actions":
+		return ec.fieldContext_Operation_actions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Operation", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_OperationConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OperationConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_OperationEvent_at(ctx, field)
+	case "level":
+		return ec.fieldContext_OperationEvent_level(ctx, field)
+	case "message":
+		return ec.fieldContext_OperationEvent_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operation":
+		return ec.fieldContext_OperationPayload_operation(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OperationPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationStage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_OperationStage_position(ctx, field)
+	case "name":
+		return ec.fieldContext_OperationStage_name(ctx, field)
+	case "state":
+		return ec.fieldContext_OperationStage_state(ctx, field)
+	case "rollback":
+		return ec.fieldContext_OperationStage_rollback(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_OperationStage_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_OperationStage_endedAt(ctx, field)
+	case "total":
+		return ec.fieldContext_OperationStage_total(ctx, field)
+	case "pending":
+		return ec.fieldContext_OperationStage_pending(ctx, field)
+	case "running":
+		return ec.fieldContext_OperationStage_running(ctx, field)
+	case "succeeded":
+		return ec.fieldContext_OperationStage_succeeded(ctx, field)
+	case "failed":
+		return ec.fieldContext_OperationStage_failed(ctx, field)
+	case "skipped":
+		return ec.fieldContext_OperationStage_skipped(ctx, field)
+	case "aborted":
+		return ec.fieldContext_OperationStage_aborted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationStage", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OperationTask_id(ctx, field)
+	case "host":
+		return ec.fieldContext_OperationTask_host(ctx, field)
+	case "hostname":
+		return ec.fieldContext_OperationTask_hostname(ctx, field)
+	case "action":
+		return ec.fieldContext_OperationTask_action(ctx, field)
+	case "params":
+		return ec.fieldContext_OperationTask_params(ctx, field)
+	case "state":
+		return ec.fieldContext_OperationTask_state(ctx, field)
+	case "attempts":
+		return ec.fieldContext_OperationTask_attempts(ctx, field)
+	case "output":
+		return ec.fieldContext_OperationTask_output(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_OperationTask_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_OperationTask_endedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationTask", field.Name)
+}
+
+func (ec *executionContext) childFields_OperationTaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_OperationTaskConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_OperationTaskConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OperationTaskConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_PackageDependency(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "service":
@@ -13470,6 +15204,16 @@ func (ec *executionContext) childFields_RegisterServicePackagePayload(ctx contex
 	return nil, fmt.Errorf("no field named %q was found under type RegisterServicePackagePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RegisterSpareHostsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hosts":
+		return ec.fieldContext_RegisterSpareHostsPayload_hosts(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RegisterSpareHostsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterSpareHostsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ReliabilityGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -13632,6 +15376,82 @@ func (ec *executionContext) childFields_RunClusteringAnalysisPayload(ctx context
 	return nil, fmt.Errorf("no field named %q was found under type RunClusteringAnalysisPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ScaleOutFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "dimension":
+		return ec.fieldContext_ScaleOutFigures_dimension(ctx, field)
+	case "threshold":
+		return ec.fieldContext_ScaleOutFigures_threshold(ctx, field)
+	case "utilization":
+		return ec.fieldContext_ScaleOutFigures_utilization(ctx, field)
+	case "forecastPeak":
+		return ec.fieldContext_ScaleOutFigures_forecastPeak(ctx, field)
+	case "crossesAt":
+		return ec.fieldContext_ScaleOutFigures_crossesAt(ctx, field)
+	case "horizonHours":
+		return ec.fieldContext_ScaleOutFigures_horizonHours(ctx, field)
+	case "hostsInService":
+		return ec.fieldContext_ScaleOutFigures_hostsInService(ctx, field)
+	case "capacity":
+		return ec.fieldContext_ScaleOutFigures_capacity(ctx, field)
+	case "hostCapacity":
+		return ec.fieldContext_ScaleOutFigures_hostCapacity(ctx, field)
+	case "capacityUnit":
+		return ec.fieldContext_ScaleOutFigures_capacityUnit(ctx, field)
+	case "hostsNeeded":
+		return ec.fieldContext_ScaleOutFigures_hostsNeeded(ctx, field)
+	case "hosts":
+		return ec.fieldContext_ScaleOutFigures_hosts(ctx, field)
+	case "capped":
+		return ec.fieldContext_ScaleOutFigures_capped(ctx, field)
+	case "capacityAfter":
+		return ec.fieldContext_ScaleOutFigures_capacityAfter(ctx, field)
+	case "forecastAfter":
+		return ec.fieldContext_ScaleOutFigures_forecastAfter(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScaleOutFigures", field.Name)
+}
+
+func (ec *executionContext) childFields_ScaleOutProposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ScaleOutProposal_id(ctx, field)
+	case "cluster":
+		return ec.fieldContext_ScaleOutProposal_cluster(ctx, field)
+	case "state":
+		return ec.fieldContext_ScaleOutProposal_state(ctx, field)
+	case "hosts":
+		return ec.fieldContext_ScaleOutProposal_hosts(ctx, field)
+	case "figures":
+		return ec.fieldContext_ScaleOutProposal_figures(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScaleOutProposal_reason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ScaleOutProposal_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ScaleOutProposal_updatedAt(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_ScaleOutProposal_decidedBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_ScaleOutProposal_decidedAt(ctx, field)
+	case "decisionReason":
+		return ec.fieldContext_ScaleOutProposal_decisionReason(ctx, field)
+	case "operation":
+		return ec.fieldContext_ScaleOutProposal_operation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScaleOutProposal", field.Name)
+}
+
+func (ec *executionContext) childFields_ScaleOutProposalPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "proposal":
+		return ec.fieldContext_ScaleOutProposalPayload_proposal(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ScaleOutProposalPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScaleOutProposalPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SchedulerJob(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -13758,6 +15578,16 @@ func (ec *executionContext) childFields_ServicePackageEdge(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type ServicePackageEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ServiceQuorum(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "service":
+		return ec.fieldContext_ServiceQuorum_service(ctx, field)
+	case "minHosts":
+		return ec.fieldContext_ServiceQuorum_minHosts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceQuorum", field.Name)
+}
+
 func (ec *executionContext) childFields_SetHostStatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "host":
@@ -13786,6 +15616,48 @@ func (ec *executionContext) childFields_SetYarnTargetPayload(ctx context.Context
 		return ec.fieldContext_SetYarnTargetPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetYarnTargetPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SpareHost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SpareHost_id(ctx, field)
+	case "hostname":
+		return ec.fieldContext_SpareHost_hostname(ctx, field)
+	case "pool":
+		return ec.fieldContext_SpareHost_pool(ctx, field)
+	case "region":
+		return ec.fieldContext_SpareHost_region(ctx, field)
+	case "rack":
+		return ec.fieldContext_SpareHost_rack(ctx, field)
+	case "cpuCores":
+		return ec.fieldContext_SpareHost_cpuCores(ctx, field)
+	case "memoryBytes":
+		return ec.fieldContext_SpareHost_memoryBytes(ctx, field)
+	case "diskBytes":
+		return ec.fieldContext_SpareHost_diskBytes(ctx, field)
+	case "model":
+		return ec.fieldContext_SpareHost_model(ctx, field)
+	case "state":
+		return ec.fieldContext_SpareHost_state(ctx, field)
+	case "stateReason":
+		return ec.fieldContext_SpareHost_stateReason(ctx, field)
+	case "lastCluster":
+		return ec.fieldContext_SpareHost_lastCluster(ctx, field)
+	case "since":
+		return ec.fieldContext_SpareHost_since(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpareHost", field.Name)
+}
+
+func (ec *executionContext) childFields_SpareHostConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_SpareHostConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SpareHostConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SpareHostConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_Stack(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14400,6 +16272,28 @@ func (ec *executionContext) field_Cluster_hosts_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Cluster_operations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Cluster_watermarkNow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14664,6 +16558,34 @@ func (ec *executionContext) field_MachineClustering_points_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_abortOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acceptScaleOutProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AcceptScaleOutProposalInput, error) {
+			return ec.unmarshalNAcceptScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcceptScaleOutProposalInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_acknowledgeAnomaly_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14804,6 +16726,20 @@ func (ec *executionContext) field_Mutation_deactivatePerson_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_decommissionHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DecommissionHostsInput, error) {
+			return ec.unmarshalNDecommissionHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14824,6 +16760,20 @@ func (ec *executionContext) field_Mutation_deleteRateCard_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteRateCardInput, error) {
 			return ec.unmarshalNDeleteRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_dismissScaleOutProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DismissScaleOutProposalInput, error) {
+			return ec.unmarshalNDismissScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDismissScaleOutProposalInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14874,6 +16824,20 @@ func (ec *executionContext) field_Mutation_openRepairTicket_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_pauseOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -14902,12 +16866,54 @@ func (ec *executionContext) field_Mutation_registerServicePackage_args(ctx conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerSpareHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterSpareHostsInput, error) {
+			return ec.unmarshalNRegisterSpareHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reportHardwareFault_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ReportHardwareFaultInput, error) {
 			return ec.unmarshalNReportHardwareFaultInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReportHardwareFaultInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restartCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RestartClusterInput, error) {
+			return ec.unmarshalNRestartClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resumeOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14944,12 +16950,68 @@ func (ec *executionContext) field_Mutation_retireHosts_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_retryFailedTasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 			return ec.unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rollbackOperation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OperationIDInput, error) {
+			return ec.unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scaleOutCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScaleOutClusterInput, error) {
+			return ec.unmarshalNScaleOutClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setClusterPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetClusterPolicyInput, error) {
+			return ec.unmarshalNSetClusterPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetClusterPolicyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -15123,6 +17185,50 @@ func (ec *executionContext) field_Mutation_upsertRateCard_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Operation_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Operation_tasks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.OperationTaskState, error) {
+			return ec.unmarshalOOperationTaskState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -15311,6 +17417,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_activeOperations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -16186,6 +18306,20 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_operation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_people_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -16328,6 +18462,44 @@ func (ec *executionContext) field_Query_repairTickets_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_scaleOutProposals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.ScaleOutProposalState, error) {
+			return ec.unmarshalOScaleOutProposalState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_servicePackages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -16371,6 +18543,52 @@ func (ec *executionContext) field_Query_servicePackages_args(ctx context.Context
 		return nil, err
 	}
 	args["before"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_spareHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pool",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pool"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
 	return args, nil
 }
 
@@ -16595,6 +18813,20 @@ func (ec *executionContext) field_Subscription_hostStateChanged_args(ctx context
 		return nil, err
 	}
 	args["clusterId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_operationProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -21497,6 +23729,146 @@ func (ec *executionContext) fieldContext_Cluster_hosts(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Cluster_operations(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_operations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().Operations(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationConnection) graphql.Marshaler {
+			return ec.marshalNOperationConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_operations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_operations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_activeOperation(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_activeOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().ActiveOperation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_activeOperation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_policy(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().Policy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+			return ec.marshalNClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_scaleOutProposal(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_scaleOutProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().ScaleOutProposal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+			return ec.marshalOScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_scaleOutProposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Cluster_health(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22257,6 +24629,194 @@ func (ec *executionContext) _ClusterPayload_userErrors(ctx context.Context, fiel
 func (ec *executionContext) fieldContext_ClusterPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ClusterPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterPolicy_minHosts(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_minHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinHosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_minHosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterPolicy_minCores(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_minCores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinCores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_minCores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterPolicy_autoscaleMode(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_autoscaleMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoscaleMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AutoscaleMode) graphql.Marshaler {
+			return ec.marshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_autoscaleMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "AutoscaleMode")
+}
+
+func (ec *executionContext) _ClusterPolicy_autoscaleMaxHosts(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_autoscaleMaxHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AutoscaleMaxHosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_autoscaleMaxHosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterPolicy_quorums(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicy_quorums(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quorums, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ServiceQuorum) graphql.Marshaler {
+			return ec.marshalNServiceQuorum2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicy_quorums(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPolicy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceQuorum(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterPolicyPayload_policy(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicyPayload_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+			return ec.marshalOClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicyPayload_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterPolicyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ClusterPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterPolicyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterPolicyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterPolicyPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -32454,6 +35014,534 @@ func (ec *executionContext) fieldContext_Mutation_createStackVersion(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_restartCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restartCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestartCluster(ctx, fc.Args["input"].(model.RestartClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restartCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restartCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pauseOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pauseOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PauseOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pauseOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pauseOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resumeOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResumeOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resumeOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_abortOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_abortOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AbortOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_abortOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_abortOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_retryFailedTasks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryFailedTasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryFailedTasks(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryFailedTasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryFailedTasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rollbackOperation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rollbackOperation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RollbackOperation(ctx, fc.Args["input"].(model.OperationIDInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rollbackOperation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rollbackOperation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scaleOutCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scaleOutCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScaleOutCluster(ctx, fc.Args["input"].(model.ScaleOutClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scaleOutCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scaleOutCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_decommissionHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_decommissionHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DecommissionHosts(ctx, fc.Args["input"].(model.DecommissionHostsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+			return ec.marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_decommissionHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_decommissionHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerSpareHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerSpareHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterSpareHosts(ctx, fc.Args["input"].(model.RegisterSpareHostsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterSpareHostsPayload) graphql.Marshaler {
+			return ec.marshalNRegisterSpareHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerSpareHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterSpareHostsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerSpareHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setClusterPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setClusterPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetClusterPolicy(ctx, fc.Args["input"].(model.SetClusterPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterPolicyPayload) graphql.Marshaler {
+			return ec.marshalNClusterPolicyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setClusterPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterPolicyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setClusterPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptScaleOutProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptScaleOutProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptScaleOutProposal(ctx, fc.Args["input"].(model.AcceptScaleOutProposalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposalPayload) graphql.Marshaler {
+			return ec.marshalNScaleOutProposalPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptScaleOutProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposalPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptScaleOutProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_dismissScaleOutProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_dismissScaleOutProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DismissScaleOutProposal(ctx, fc.Args["input"].(model.DismissScaleOutProposalInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposalPayload) graphql.Marshaler {
+			return ec.marshalNScaleOutProposalPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_dismissScaleOutProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposalPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_dismissScaleOutProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_upsertBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33098,6 +36186,1440 @@ func (ec *executionContext) fieldContext_Mutation_setYarnTarget(ctx context.Cont
 	if fc.Args, err = ec.field_Mutation_setYarnTarget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_id(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Operation_kind(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OperationKind) graphql.Marshaler {
+			return ec.marshalNOperationKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "OperationKind")
+}
+
+func (ec *executionContext) _Operation_cluster(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Operation().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_state(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OperationState) graphql.Marshaler {
+			return ec.marshalNOperationState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "OperationState")
+}
+
+func (ec *executionContext) _Operation_params(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JSON) graphql.Marshaler {
+			return ec.marshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJSON(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Operation_requestedBy(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_requestedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_requestedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Operation_reason(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Operation_failureBudget(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_failureBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailureBudget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_failureBudget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_maxOutOfServicePercent(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_maxOutOfServicePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxOutOfServicePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_maxOutOfServicePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_currentStage(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_currentStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentStage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_currentStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_rollingBack(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_rollingBack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RollingBack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_rollingBack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Operation_tasksTotal(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_tasksSucceeded(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksSucceeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksSucceeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksSucceeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_tasksFailed(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksFailed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksFailed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksFailed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_tasksSkipped(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasksSkipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TasksSkipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasksSkipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Operation_progress(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Operation_error(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Operation_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Operation_stages(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Operation().Stages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OperationStage) graphql.Marshaler {
+			return ec.marshalNOperationStage2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationStage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_events(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Operation().Events(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OperationEvent) graphql.Marshaler {
+			return ec.marshalNOperationEvent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Operation_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_tasks(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_tasks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Operation().Tasks(ctx, obj, fc.Args["state"].(*model.OperationTaskState), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OperationTaskConnection) graphql.Marshaler {
+			return ec.marshalNOperationTaskConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_tasks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Operation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationTaskConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Operation_tasks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Operation_actions(ctx context.Context, field graphql.CollectedField, obj *model.Operation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Operation_actions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Operation().Actions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.OperationAction) graphql.Marshaler {
+			return ec.marshalNOperationAction2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationActionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Operation_actions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Operation", field, true, true, "OperationAction")
+}
+
+func (ec *executionContext) _OperationConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.OperationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Operation) graphql.Marshaler {
+			return ec.marshalNOperation2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OperationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.OperationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationEvent_level(ctx context.Context, field graphql.CollectedField, obj *model.OperationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationEvent_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationEvent_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationEvent_message(ctx context.Context, field graphql.CollectedField, obj *model.OperationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationPayload_operation(ctx context.Context, field graphql.CollectedField, obj *model.OperationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationPayload_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationPayload_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OperationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationStage_position(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_name(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationStage_state(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationStage_rollback(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_rollback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_rollback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _OperationStage_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationStage_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationStage_total(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_pending(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_running(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_running(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Running, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_running(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_succeeded(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_succeeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Succeeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_succeeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_failed(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_skipped(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationStage_aborted(ctx context.Context, field graphql.CollectedField, obj *model.OperationStage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationStage_aborted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aborted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationStage_aborted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationStage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationTask_id(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "ID")
+}
+
+func (ec *executionContext) _OperationTask_host(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.OperationTask().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationTask",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationTask_hostname(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationTask_action(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationTask_params(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_params(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Params, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JSON) graphql.Marshaler {
+			return ec.marshalNJSON2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐJSON(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_params(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _OperationTask_state(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.OperationTaskState) graphql.Marshaler {
+			return ec.marshalNOperationTaskState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "OperationTaskState")
+}
+
+func (ec *executionContext) _OperationTask_attempts(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OperationTask_output(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_output(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Output, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_output(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "String")
+}
+
+func (ec *executionContext) _OperationTask_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationTask_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.OperationTask) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTask_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTask_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OperationTask", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OperationTaskConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.OperationTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTaskConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OperationTask) graphql.Marshaler {
+			return ec.marshalNOperationTask2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTaskConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OperationTask(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OperationTaskConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.OperationTaskConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OperationTaskConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OperationTaskConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OperationTaskConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -35223,6 +39745,182 @@ func (ec *executionContext) fieldContext_Query_servicePackages(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_servicePackages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_operation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Operation(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_operation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_operation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_activeOperations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_activeOperations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ActiveOperations(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Operation) graphql.Marshaler {
+			return ec.marshalNOperation2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_activeOperations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_activeOperations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_spareHosts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_spareHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SpareHosts(ctx, fc.Args["region"].(*string), fc.Args["pool"].(*string), fc.Args["state"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SpareHostConnection) graphql.Marshaler {
+			return ec.marshalNSpareHostConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_spareHosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpareHostConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_spareHosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scaleOutProposals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scaleOutProposals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ScaleOutProposals(ctx, fc.Args["cluster"].(*string), fc.Args["state"].(*model.ScaleOutProposalState), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ScaleOutProposal) graphql.Marshaler {
+			return ec.marshalNScaleOutProposal2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scaleOutProposals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_scaleOutProposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -37884,6 +42582,70 @@ func (ec *executionContext) fieldContext_RegisterServicePackagePayload_userError
 	return fc, nil
 }
 
+func (ec *executionContext) _RegisterSpareHostsPayload_hosts(ctx context.Context, field graphql.CollectedField, obj *model.RegisterSpareHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterSpareHostsPayload_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpareHost) graphql.Marshaler {
+			return ec.marshalNSpareHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterSpareHostsPayload_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterSpareHostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpareHost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterSpareHostsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RegisterSpareHostsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterSpareHostsPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterSpareHostsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterSpareHostsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ReliabilityGroup_key(ctx context.Context, field graphql.CollectedField, obj *model.ReliabilityGroup) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -39228,6 +43990,718 @@ func (ec *executionContext) fieldContext_RunClusteringAnalysisPayload_userErrors
 	return fc, nil
 }
 
+func (ec *executionContext) _ScaleOutFigures_dimension(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_dimension(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dimension, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_dimension(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutFigures_threshold(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_utilization(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_utilization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Utilization, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_utilization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_forecastPeak(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_forecastPeak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastPeak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_forecastPeak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_crossesAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_crossesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CrossesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_crossesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutFigures_horizonHours(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_horizonHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HorizonHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_horizonHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hostsInService(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hostsInService(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostsInService, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hostsInService(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capacity(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hostCapacity(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hostCapacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostCapacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hostCapacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capacityUnit(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capacityUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapacityUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capacityUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hostsNeeded(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hostsNeeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostsNeeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hostsNeeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutFigures_hosts(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capped(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ScaleOutFigures_capacityAfter(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_capacityAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapacityAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_capacityAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutFigures_forecastAfter(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutFigures_forecastAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForecastAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutFigures_forecastAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ScaleOutProposal_id(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ScaleOutProposal_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScaleOutProposal().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposal_state(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ScaleOutProposalState) graphql.Marshaler {
+			return ec.marshalNScaleOutProposalState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "ScaleOutProposalState")
+}
+
+func (ec *executionContext) _ScaleOutProposal_hosts(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ScaleOutProposal_figures(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutFigures) graphql.Marshaler {
+			return ec.marshalNScaleOutFigures2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_figures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposal",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposal_reason(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutProposal_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutProposal_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutProposal_decidedBy(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutProposal_decidedAt(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ScaleOutProposal_decisionReason(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_decisionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_decisionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleOutProposal", field, false, false, "String")
+}
+
+func (ec *executionContext) _ScaleOutProposal_operation(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposal_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScaleOutProposal().Operation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposal_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposalPayload_proposal(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposalPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposalPayload_proposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proposal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+			return ec.marshalOScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposalPayload_proposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposalPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleOutProposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScaleOutProposalPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ScaleOutProposalPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleOutProposalPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleOutProposalPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScaleOutProposalPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SchedulerJob_name(ctx context.Context, field graphql.CollectedField, obj *model.SchedulerJob) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -40365,6 +45839,52 @@ func (ec *executionContext) fieldContext_ServicePackageEdge_node(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _ServiceQuorum_service(ctx context.Context, field graphql.CollectedField, obj *model.ServiceQuorum) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceQuorum_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceQuorum_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceQuorum", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceQuorum_minHosts(ctx context.Context, field graphql.CollectedField, obj *model.ServiceQuorum) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceQuorum_minHosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinHosts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceQuorum_minHosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceQuorum", field, false, false, "Int")
+}
+
 func (ec *executionContext) _SetHostStatePayload_host(ctx context.Context, field graphql.CollectedField, obj *model.SetHostStatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -40552,6 +46072,378 @@ func (ec *executionContext) fieldContext_SetYarnTargetPayload_userErrors(_ conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpareHost_id(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SpareHost_hostname(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_pool(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_pool(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pool, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_pool(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_region(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Region, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_rack(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_rack(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rack, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_rack(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_cpuCores(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_cpuCores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CPUCores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_cpuCores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SpareHost_memoryBytes(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_memoryBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemoryBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_memoryBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SpareHost_diskBytes(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_diskBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiskBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_diskBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SpareHost_model(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_state(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_stateReason(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_stateReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StateReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_stateReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SpareHost_lastCluster(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_lastCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SpareHost().LastCluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_lastCluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpareHost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpareHost_since(ctx context.Context, field graphql.CollectedField, obj *model.SpareHost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHost_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHost_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SpareHost", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SpareHostConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.SpareHostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHostConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SpareHost) graphql.Marshaler {
+			return ec.marshalNSpareHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHostConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpareHostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SpareHost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SpareHostConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SpareHostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SpareHostConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SpareHostConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SpareHostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
 		},
 	}
 	return fc, nil
@@ -41416,6 +47308,50 @@ func (ec *executionContext) fieldContext_Subscription_hostStateChanged(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_hostStateChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_operationProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_operationProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().OperationProgress(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalNOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_operationProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_operationProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -44111,6 +50047,48 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcceptScaleOutProposalInput(ctx context.Context, obj any) (model.AcceptScaleOutProposalInput, error) {
+	var it model.AcceptScaleOutProposalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAcceptScaleOutProposalInput unmarshals raw into the AcceptScaleOutProposalInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAcceptScaleOutProposalInput(ctx context.Context, raw any) (model.AcceptScaleOutProposalInput, error) {
+	var out model.AcceptScaleOutProposalInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AcceptScaleOutProposalInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAcknowledgeAnomalyInput(ctx context.Context, obj any) (model.AcknowledgeAnomalyInput, error) {
 	var it model.AcknowledgeAnomalyInput
 	if obj == nil {
@@ -45159,6 +51137,94 @@ func UnmarshalDeactivatePersonInput(ctx context.Context, raw any) (model.Deactiv
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDecommissionHostsInput(ctx context.Context, obj any) (model.DecommissionHostsInput, error) {
+	var it model.DecommissionHostsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["to"]; !present {
+		asMap["to"] = "POOL"
+	}
+
+	fieldsInOrder := [...]string{"hosts", "to", "pool", "drainTimeout", "reason", "failureBudget", "maxOutOfServicePercent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODecommissionTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionTarget(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "pool":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pool"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pool = data
+		case "drainTimeout":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("drainTimeout"))
+			data, err := ec.unmarshalODuration2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DrainTimeout = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "failureBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureBudget = data
+		case "maxOutOfServicePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutOfServicePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutOfServicePercent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDecommissionHostsInput unmarshals raw into the DecommissionHostsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDecommissionHostsInput(ctx context.Context, raw any) (model.DecommissionHostsInput, error) {
+	var out model.DecommissionHostsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DecommissionHostsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteBudgetInput(ctx context.Context, obj any) (model.DeleteBudgetInput, error) {
 	var it model.DeleteBudgetInput
 	if obj == nil {
@@ -45240,6 +51306,55 @@ func (ec *executionContext) unmarshalInputDeleteRateCardInput(ctx context.Contex
 func UnmarshalDeleteRateCardInput(ctx context.Context, raw any) (model.DeleteRateCardInput, error) {
 	var out model.DeleteRateCardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteRateCardInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDismissScaleOutProposalInput(ctx context.Context, obj any) (model.DismissScaleOutProposalInput, error) {
+	var it model.DismissScaleOutProposalInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDismissScaleOutProposalInput unmarshals raw into the DismissScaleOutProposalInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDismissScaleOutProposalInput(ctx context.Context, raw any) (model.DismissScaleOutProposalInput, error) {
+	var out model.DismissScaleOutProposalInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DismissScaleOutProposalInput", raw, &out)
 	return out, err
 }
 
@@ -46017,6 +52132,48 @@ func UnmarshalOpenRepairTicketInput(ctx context.Context, raw any) (model.OpenRep
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOperationIdInput(ctx context.Context, obj any) (model.OperationIDInput, error) {
+	var it model.OperationIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOperationIdInput unmarshals raw into the OperationIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOperationIdInput(ctx context.Context, raw any) (model.OperationIDInput, error) {
+	var out model.OperationIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OperationIdInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPackageDependencyInput(ctx context.Context, obj any) (model.PackageDependencyInput, error) {
 	var it model.PackageDependencyInput
 	if obj == nil {
@@ -46465,6 +52622,55 @@ func UnmarshalRegisterServicePackageInput(ctx context.Context, raw any) (model.R
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRegisterSpareHostsInput(ctx context.Context, obj any) (model.RegisterSpareHostsInput, error) {
+	var it model.RegisterSpareHostsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"pool", "hosts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pool":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pool"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pool = data
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalNSpareHostInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterSpareHostsInput unmarshals raw into the RegisterSpareHostsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterSpareHostsInput(ctx context.Context, raw any) (model.RegisterSpareHostsInput, error) {
+	var out model.RegisterSpareHostsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterSpareHostsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRepairTicketFilter(ctx context.Context, obj any) (model.RepairTicketFilter, error) {
 	var it model.RepairTicketFilter
 	if obj == nil {
@@ -46609,6 +52815,83 @@ func (ec *executionContext) unmarshalInputReportHardwareFaultInput(ctx context.C
 func UnmarshalReportHardwareFaultInput(ctx context.Context, raw any) (model.ReportHardwareFaultInput, error) {
 	var out model.ReportHardwareFaultInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportHardwareFaultInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRestartClusterInput(ctx context.Context, obj any) (model.RestartClusterInput, error) {
+	var it model.RestartClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "services", "batchPercent", "failureBudget", "maxOutOfServicePercent", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "services":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("services"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Services = data
+		case "batchPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchPercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchPercent = data
+		case "failureBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureBudget = data
+		case "maxOutOfServicePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutOfServicePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutOfServicePercent = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRestartClusterInput unmarshals raw into the RestartClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRestartClusterInput(ctx context.Context, raw any) (model.RestartClusterInput, error) {
+	var out model.RestartClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RestartClusterInput", raw, &out)
 	return out, err
 }
 
@@ -46798,6 +53081,209 @@ func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Contex
 func UnmarshalRevokeApiTokenInput(ctx context.Context, raw any) (model.RevokeAPITokenInput, error) {
 	var out model.RevokeAPITokenInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeApiTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputScaleOutClusterInput(ctx context.Context, obj any) (model.ScaleOutClusterInput, error) {
+	var it model.ScaleOutClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "count", "hosts", "reason", "failureBudget", "maxOutOfServicePercent"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "count":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("count"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Count = data
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "failureBudget":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("failureBudget"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FailureBudget = data
+		case "maxOutOfServicePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutOfServicePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutOfServicePercent = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalScaleOutClusterInput unmarshals raw into the ScaleOutClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalScaleOutClusterInput(ctx context.Context, raw any) (model.ScaleOutClusterInput, error) {
+	var out model.ScaleOutClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ScaleOutClusterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServiceQuorumInput(ctx context.Context, obj any) (model.ServiceQuorumInput, error) {
+	var it model.ServiceQuorumInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"service", "minHosts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "minHosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minHosts"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinHosts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServiceQuorumInput unmarshals raw into the ServiceQuorumInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServiceQuorumInput(ctx context.Context, raw any) (model.ServiceQuorumInput, error) {
+	var out model.ServiceQuorumInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServiceQuorumInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetClusterPolicyInput(ctx context.Context, obj any) (model.SetClusterPolicyInput, error) {
+	var it model.SetClusterPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "minHosts", "minCores", "autoscaleMode", "autoscaleMaxHosts", "quorums"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "minHosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minHosts"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinHosts = data
+		case "minCores":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minCores"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinCores = data
+		case "autoscaleMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoscaleMode"))
+			data, err := ec.unmarshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoscaleMode = data
+		case "autoscaleMaxHosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("autoscaleMaxHosts"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AutoscaleMaxHosts = data
+		case "quorums":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quorums"))
+			data, err := ec.unmarshalOServiceQuorumInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quorums = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetClusterPolicyInput unmarshals raw into the SetClusterPolicyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetClusterPolicyInput(ctx context.Context, raw any) (model.SetClusterPolicyInput, error) {
+	var out model.SetClusterPolicyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetClusterPolicyInput", raw, &out)
 	return out, err
 }
 
@@ -47134,6 +53620,90 @@ func (ec *executionContext) unmarshalInputSetYarnTargetInput(ctx context.Context
 func UnmarshalSetYarnTargetInput(ctx context.Context, raw any) (model.SetYarnTargetInput, error) {
 	var out model.SetYarnTargetInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetYarnTargetInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSpareHostInput(ctx context.Context, obj any) (model.SpareHostInput, error) {
+	var it model.SpareHostInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hostname", "region", "rack", "cpuCores", "memoryBytes", "diskBytes", "model"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hostname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hostname"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hostname = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "rack":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rack"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rack = data
+		case "cpuCores":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cpuCores"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CPUCores = data
+		case "memoryBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memoryBytes"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemoryBytes = data
+		case "diskBytes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("diskBytes"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiskBytes = data
+		case "model":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("model"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Model = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSpareHostInput unmarshals raw into the SpareHostInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSpareHostInput(ctx context.Context, raw any) (model.SpareHostInput, error) {
+	var out model.SpareHostInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SpareHostInput", raw, &out)
 	return out, err
 }
 
@@ -47662,6 +54232,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ServicePackage(ctx, sel, obj)
+	case model.ScaleOutProposal:
+		return ec._ScaleOutProposal(ctx, sel, &obj)
+	case *model.ScaleOutProposal:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ScaleOutProposal(ctx, sel, obj)
 	case model.RepairTicket:
 		return ec._RepairTicket(ctx, sel, &obj)
 	case *model.RepairTicket:
@@ -47683,6 +54260,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Person(ctx, sel, obj)
+	case model.Operation:
+		return ec._Operation(ctx, sel, &obj)
+	case *model.Operation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Operation(ctx, sel, obj)
 	case model.JobRun:
 		return ec._JobRun(ctx, sel, &obj)
 	case *model.JobRun:
@@ -49538,6 +56122,30 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_hosts(ctx, field, obj)
 				})
+		case "operations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_operations(ctx, field, obj)
+				})
+		case "activeOperation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_activeOperation(ctx, field, obj)
+				})
+		case "policy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_policy(ctx, field, obj)
+				})
+		case "scaleOutProposal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_scaleOutProposal(ctx, field, obj)
+				})
 		case "health":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -49808,6 +56416,97 @@ func (ec *executionContext) _ClusterPayload(ctx context.Context, sel ast.Selecti
 			}
 		case "userErrors":
 			out.Values[i] = ec._ClusterPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterPolicyImplementors = []string{"ClusterPolicy"}
+
+func (ec *executionContext) _ClusterPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterPolicy")
+		case "minHosts":
+			out.Values[i] = ec._ClusterPolicy_minHosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minCores":
+			out.Values[i] = ec._ClusterPolicy_minCores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "autoscaleMode":
+			out.Values[i] = ec._ClusterPolicy_autoscaleMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "autoscaleMaxHosts":
+			out.Values[i] = ec._ClusterPolicy_autoscaleMaxHosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quorums":
+			out.Values[i] = ec._ClusterPolicy_quorums(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterPolicyPayloadImplementors = []string{"ClusterPolicyPayload"}
+
+func (ec *executionContext) _ClusterPolicyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterPolicyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterPolicyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterPolicyPayload")
+		case "policy":
+			out.Values[i] = ec._ClusterPolicyPayload_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ClusterPolicyPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53675,6 +60374,90 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "restartCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restartCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pauseOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pauseOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resumeOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "abortOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_abortOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retryFailedTasks":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryFailedTasks(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollbackOperation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rollbackOperation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scaleOutCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scaleOutCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decommissionHosts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_decommissionHosts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerSpareHosts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerSpareHosts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setClusterPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setClusterPolicy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptScaleOutProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptScaleOutProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dismissScaleOutProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_dismissScaleOutProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "upsertBudget":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertBudget(ctx, field)
@@ -53777,6 +60560,493 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setYarnTarget(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationImplementors = []string{"Operation", "Node"}
+
+func (ec *executionContext) _Operation(ctx context.Context, sel ast.SelectionSet, obj *model.Operation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Operation")
+		case "id":
+			out.Values[i] = ec._Operation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Operation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_cluster(ctx, field, obj)
+				})
+		case "state":
+			out.Values[i] = ec._Operation_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "params":
+			out.Values[i] = ec._Operation_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestedBy":
+			out.Values[i] = ec._Operation_requestedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._Operation_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failureBudget":
+			out.Values[i] = ec._Operation_failureBudget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxOutOfServicePercent":
+			out.Values[i] = ec._Operation_maxOutOfServicePercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currentStage":
+			out.Values[i] = ec._Operation_currentStage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rollingBack":
+			out.Values[i] = ec._Operation_rollingBack(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksTotal":
+			out.Values[i] = ec._Operation_tasksTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksSucceeded":
+			out.Values[i] = ec._Operation_tasksSucceeded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksFailed":
+			out.Values[i] = ec._Operation_tasksFailed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tasksSkipped":
+			out.Values[i] = ec._Operation_tasksSkipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "progress":
+			out.Values[i] = ec._Operation_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._Operation_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Operation_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._Operation_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._Operation_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Operation_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_stages(ctx, field, obj)
+				})
+		case "events":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_events(ctx, field, obj)
+				})
+		case "tasks":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_tasks(ctx, field, obj)
+				})
+		case "actions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Operation_actions(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationConnectionImplementors = []string{"OperationConnection"}
+
+func (ec *executionContext) _OperationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OperationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationConnection")
+		case "nodes":
+			out.Values[i] = ec._OperationConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OperationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationEventImplementors = []string{"OperationEvent"}
+
+func (ec *executionContext) _OperationEvent(ctx context.Context, sel ast.SelectionSet, obj *model.OperationEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationEvent")
+		case "at":
+			out.Values[i] = ec._OperationEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._OperationEvent_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._OperationEvent_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationPayloadImplementors = []string{"OperationPayload"}
+
+func (ec *executionContext) _OperationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OperationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationPayload")
+		case "operation":
+			out.Values[i] = ec._OperationPayload_operation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OperationPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationStageImplementors = []string{"OperationStage"}
+
+func (ec *executionContext) _OperationStage(ctx context.Context, sel ast.SelectionSet, obj *model.OperationStage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationStageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationStage")
+		case "position":
+			out.Values[i] = ec._OperationStage_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._OperationStage_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._OperationStage_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollback":
+			out.Values[i] = ec._OperationStage_rollback(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._OperationStage_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endedAt":
+			out.Values[i] = ec._OperationStage_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._OperationStage_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pending":
+			out.Values[i] = ec._OperationStage_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "running":
+			out.Values[i] = ec._OperationStage_running(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "succeeded":
+			out.Values[i] = ec._OperationStage_succeeded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._OperationStage_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._OperationStage_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "aborted":
+			out.Values[i] = ec._OperationStage_aborted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationTaskImplementors = []string{"OperationTask"}
+
+func (ec *executionContext) _OperationTask(ctx context.Context, sel ast.SelectionSet, obj *model.OperationTask) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationTaskImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationTask")
+		case "id":
+			out.Values[i] = ec._OperationTask_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._OperationTask_host(ctx, field, obj)
+				})
+		case "hostname":
+			out.Values[i] = ec._OperationTask_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "action":
+			out.Values[i] = ec._OperationTask_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "params":
+			out.Values[i] = ec._OperationTask_params(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._OperationTask_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attempts":
+			out.Values[i] = ec._OperationTask_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "output":
+			out.Values[i] = ec._OperationTask_output(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._OperationTask_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._OperationTask_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var operationTaskConnectionImplementors = []string{"OperationTaskConnection"}
+
+func (ec *executionContext) _OperationTaskConnection(ctx context.Context, sel ast.SelectionSet, obj *model.OperationTaskConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, operationTaskConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OperationTaskConnection")
+		case "nodes":
+			out.Values[i] = ec._OperationTaskConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._OperationTaskConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -54458,6 +61728,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_servicePackages(ctx, field)
+				})
+		case "operation":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_operation(ctx, field)
+				})
+		case "activeOperations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_activeOperations(ctx, field)
+				})
+		case "spareHosts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_spareHosts(ctx, field)
+				})
+		case "scaleOutProposals":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_scaleOutProposals(ctx, field)
 				})
 		case "budgets":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -55215,6 +62509,44 @@ func (ec *executionContext) _RegisterServicePackagePayload(ctx context.Context, 
 	return out
 }
 
+var registerSpareHostsPayloadImplementors = []string{"RegisterSpareHostsPayload"}
+
+func (ec *executionContext) _RegisterSpareHostsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterSpareHostsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerSpareHostsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterSpareHostsPayload")
+		case "hosts":
+			out.Values[i] = ec._RegisterSpareHostsPayload_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RegisterSpareHostsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var reliabilityGroupImplementors = []string{"ReliabilityGroup"}
 
 func (ec *executionContext) _ReliabilityGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ReliabilityGroup) graphql.Marshaler {
@@ -55757,6 +63089,237 @@ func (ec *executionContext) _RunClusteringAnalysisPayload(ctx context.Context, s
 	return out
 }
 
+var scaleOutFiguresImplementors = []string{"ScaleOutFigures"}
+
+func (ec *executionContext) _ScaleOutFigures(ctx context.Context, sel ast.SelectionSet, obj *model.ScaleOutFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scaleOutFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScaleOutFigures")
+		case "dimension":
+			out.Values[i] = ec._ScaleOutFigures_dimension(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "threshold":
+			out.Values[i] = ec._ScaleOutFigures_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "utilization":
+			out.Values[i] = ec._ScaleOutFigures_utilization(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecastPeak":
+			out.Values[i] = ec._ScaleOutFigures_forecastPeak(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "crossesAt":
+			out.Values[i] = ec._ScaleOutFigures_crossesAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "horizonHours":
+			out.Values[i] = ec._ScaleOutFigures_horizonHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostsInService":
+			out.Values[i] = ec._ScaleOutFigures_hostsInService(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._ScaleOutFigures_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostCapacity":
+			out.Values[i] = ec._ScaleOutFigures_hostCapacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacityUnit":
+			out.Values[i] = ec._ScaleOutFigures_capacityUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostsNeeded":
+			out.Values[i] = ec._ScaleOutFigures_hostsNeeded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hosts":
+			out.Values[i] = ec._ScaleOutFigures_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capped":
+			out.Values[i] = ec._ScaleOutFigures_capped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacityAfter":
+			out.Values[i] = ec._ScaleOutFigures_capacityAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "forecastAfter":
+			out.Values[i] = ec._ScaleOutFigures_forecastAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scaleOutProposalImplementors = []string{"ScaleOutProposal", "Node"}
+
+func (ec *executionContext) _ScaleOutProposal(ctx context.Context, sel ast.SelectionSet, obj *model.ScaleOutProposal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scaleOutProposalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScaleOutProposal")
+		case "id":
+			out.Values[i] = ec._ScaleOutProposal_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScaleOutProposal_cluster(ctx, field, obj)
+				})
+		case "state":
+			out.Values[i] = ec._ScaleOutProposal_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hosts":
+			out.Values[i] = ec._ScaleOutProposal_hosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "figures":
+			out.Values[i] = ec._ScaleOutProposal_figures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._ScaleOutProposal_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ScaleOutProposal_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ScaleOutProposal_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedBy":
+			out.Values[i] = ec._ScaleOutProposal_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.Values[i] = ec._ScaleOutProposal_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decisionReason":
+			out.Values[i] = ec._ScaleOutProposal_decisionReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScaleOutProposal_operation(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var scaleOutProposalPayloadImplementors = []string{"ScaleOutProposalPayload"}
+
+func (ec *executionContext) _ScaleOutProposalPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScaleOutProposalPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scaleOutProposalPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScaleOutProposalPayload")
+		case "proposal":
+			out.Values[i] = ec._ScaleOutProposalPayload_proposal(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ScaleOutProposalPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var schedulerJobImplementors = []string{"SchedulerJob"}
 
 func (ec *executionContext) _SchedulerJob(ctx context.Context, sel ast.SelectionSet, obj *model.SchedulerJob) graphql.Marshaler {
@@ -56160,6 +63723,44 @@ func (ec *executionContext) _ServicePackageEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var serviceQuorumImplementors = []string{"ServiceQuorum"}
+
+func (ec *executionContext) _ServiceQuorum(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceQuorum) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceQuorumImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceQuorum")
+		case "service":
+			out.Values[i] = ec._ServiceQuorum_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minHosts":
+			out.Values[i] = ec._ServiceQuorum_minHosts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var setHostStatePayloadImplementors = []string{"SetHostStatePayload"}
 
 func (ec *executionContext) _SetHostStatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetHostStatePayload) graphql.Marshaler {
@@ -56254,6 +63855,138 @@ func (ec *executionContext) _SetYarnTargetPayload(ctx context.Context, sel ast.S
 			}
 		case "userErrors":
 			out.Values[i] = ec._SetYarnTargetPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spareHostImplementors = []string{"SpareHost"}
+
+func (ec *executionContext) _SpareHost(ctx context.Context, sel ast.SelectionSet, obj *model.SpareHost) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spareHostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpareHost")
+		case "id":
+			out.Values[i] = ec._SpareHost_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hostname":
+			out.Values[i] = ec._SpareHost_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pool":
+			out.Values[i] = ec._SpareHost_pool(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.Values[i] = ec._SpareHost_region(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rack":
+			out.Values[i] = ec._SpareHost_rack(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cpuCores":
+			out.Values[i] = ec._SpareHost_cpuCores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "memoryBytes":
+			out.Values[i] = ec._SpareHost_memoryBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "diskBytes":
+			out.Values[i] = ec._SpareHost_diskBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "model":
+			out.Values[i] = ec._SpareHost_model(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._SpareHost_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stateReason":
+			out.Values[i] = ec._SpareHost_stateReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastCluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SpareHost_lastCluster(ctx, field, obj)
+				})
+		case "since":
+			out.Values[i] = ec._SpareHost_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var spareHostConnectionImplementors = []string{"SpareHostConnection"}
+
+func (ec *executionContext) _SpareHostConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SpareHostConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, spareHostConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SpareHostConnection")
+		case "nodes":
+			out.Values[i] = ec._SpareHostConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SpareHostConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -56647,6 +64380,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "hostStateChanged":
 		return ec._Subscription_hostStateChanged(ctx, fields[0])
+	case "operationProgress":
+		return ec._Subscription_operationProgress(ctx, fields[0])
 	case "budgetAlert":
 		return ec._Subscription_budgetAlert(ctx, fields[0])
 	case "anomalyRaised":
@@ -57631,6 +65366,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcceptScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcceptScaleOutProposalInput(ctx context.Context, v any) (model.AcceptScaleOutProposalInput, error) {
+	res, err := ec.unmarshalInputAcceptScaleOutProposalInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAcknowledgeAnomalyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAcknowledgeAnomalyInput(ctx context.Context, v any) (model.AcknowledgeAnomalyInput, error) {
 	res, err := ec.unmarshalInputAcknowledgeAnomalyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -57925,6 +65665,16 @@ func (ec *executionContext) unmarshalNAuthMethod2githubᚗcomᚋteslaopsᚋtesla
 }
 
 func (ec *executionContext) marshalNAuthMethod2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAuthMethod(ctx context.Context, sel ast.SelectionSet, v model.AuthMethod) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx context.Context, v any) (model.AutoscaleMode, error) {
+	var res model.AutoscaleMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAutoscaleMode2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAutoscaleMode(ctx context.Context, sel ast.SelectionSet, v model.AutoscaleMode) graphql.Marshaler {
 	return v
 }
 
@@ -58388,6 +66138,22 @@ func (ec *executionContext) marshalNClusterPayload2ᚖgithubᚗcomᚋteslaopsᚋ
 	return ec._ClusterPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx context.Context, sel ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterPolicy!")
+		return graphql.Null
+	}
+	return ec._ClusterPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNClusterPolicyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.ClusterPolicyPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterPolicyPayload!")
+		return graphql.Null
+	}
+	return ec._ClusterPolicyPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNClusterRisk2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterRiskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ClusterRisk) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -58616,6 +66382,11 @@ func (ec *executionContext) marshalNDecimal2githubᚗcomᚋteslaopsᚋteslaᚋgr
 	return v
 }
 
+func (ec *executionContext) unmarshalNDecommissionHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionHostsInput(ctx context.Context, v any) (model.DecommissionHostsInput, error) {
+	res, err := ec.unmarshalInputDecommissionHostsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDeleteBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteBudgetInput(ctx context.Context, v any) (model.DeleteBudgetInput, error) {
 	res, err := ec.unmarshalInputDeleteBudgetInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -58640,6 +66411,11 @@ func (ec *executionContext) marshalNDeleteRateCardPayload2ᚖgithubᚗcomᚋtesl
 		return graphql.Null
 	}
 	return ec._DeleteRateCardPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDismissScaleOutProposalInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDismissScaleOutProposalInput(ctx context.Context, v any) (model.DismissScaleOutProposalInput, error) {
+	res, err := ec.unmarshalInputDismissScaleOutProposalInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx context.Context, v any) (model.Duration, error) {
@@ -59915,6 +67691,201 @@ func (ec *executionContext) unmarshalNOpenRepairTicketInput2githubᚗcomᚋtesla
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNOperation2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Operation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx context.Context, sel ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Operation!")
+		return graphql.Null
+	}
+	return ec._Operation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx context.Context, v any) (model.OperationAction, error) {
+	var res model.OperationAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx context.Context, sel ast.SelectionSet, v model.OperationAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNOperationAction2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationActionᚄ(ctx context.Context, v any) ([]model.OperationAction, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.OperationAction, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNOperationAction2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationActionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OperationAction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationAction2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationAction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationConnection(ctx context.Context, sel ast.SelectionSet, v *model.OperationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationConnection!")
+		return graphql.Null
+	}
+	return ec._OperationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOperationEvent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OperationEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationEvent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationEvent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationEvent(ctx context.Context, sel ast.SelectionSet, v *model.OperationEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationEvent!")
+		return graphql.Null
+	}
+	return ec._OperationEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationIdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationIDInput(ctx context.Context, v any) (model.OperationIDInput, error) {
+	res, err := ec.unmarshalInputOperationIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNOperationKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationKind(ctx context.Context, v any) (model.OperationKind, error) {
+	var res model.OperationKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationKind(ctx context.Context, sel ast.SelectionSet, v model.OperationKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNOperationPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationPayload(ctx context.Context, sel ast.SelectionSet, v *model.OperationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationPayload!")
+		return graphql.Null
+	}
+	return ec._OperationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOperationStage2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStageᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OperationStage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationStage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationStage2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationStage(ctx context.Context, sel ast.SelectionSet, v *model.OperationStage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationStage!")
+		return graphql.Null
+	}
+	return ec._OperationStage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationState(ctx context.Context, v any) (model.OperationState, error) {
+	var res model.OperationState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationState(ctx context.Context, sel ast.SelectionSet, v model.OperationState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNOperationTask2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OperationTask) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOperationTask2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTask(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOperationTask2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTask(ctx context.Context, sel ast.SelectionSet, v *model.OperationTask) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationTask!")
+		return graphql.Null
+	}
+	return ec._OperationTask(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNOperationTaskConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskConnection(ctx context.Context, sel ast.SelectionSet, v *model.OperationTaskConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OperationTaskConnection!")
+		return graphql.Null
+	}
+	return ec._OperationTaskConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOperationTaskState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, v any) (model.OperationTaskState, error) {
+	var res model.OperationTaskState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOperationTaskState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, sel ast.SelectionSet, v model.OperationTaskState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNPackageDependency2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPackageDependencyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PackageDependency) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -60283,6 +68254,19 @@ func (ec *executionContext) marshalNRegisterServicePackagePayload2ᚖgithubᚗco
 	return ec._RegisterServicePackagePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRegisterSpareHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsInput(ctx context.Context, v any) (model.RegisterSpareHostsInput, error) {
+	res, err := ec.unmarshalInputRegisterSpareHostsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRegisterSpareHostsPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterSpareHostsPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterSpareHostsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegisterSpareHostsPayload!")
+		return graphql.Null
+	}
+	return ec._RegisterSpareHostsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNReliabilityGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReliabilityGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReliabilityGroup) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -60482,6 +68466,11 @@ func (ec *executionContext) marshalNReportHardwareFaultPayload2ᚖgithubᚗcom�
 	return ec._ReportHardwareFaultPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRestartClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartClusterInput(ctx context.Context, v any) (model.RestartClusterInput, error) {
+	res, err := ec.unmarshalInputRestartClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRestartPolicy2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRestartPolicy(ctx context.Context, v any) (model.RestartPolicy, error) {
 	var res model.RestartPolicy
 	err := res.UnmarshalGQL(v)
@@ -60531,6 +68520,61 @@ func (ec *executionContext) marshalNRunClusteringAnalysisPayload2ᚖgithubᚗcom
 		return graphql.Null
 	}
 	return ec._RunClusteringAnalysisPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScaleOutClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutClusterInput(ctx context.Context, v any) (model.ScaleOutClusterInput, error) {
+	res, err := ec.unmarshalInputScaleOutClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScaleOutFigures2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutFigures(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScaleOutFigures!")
+		return graphql.Null
+	}
+	return ec._ScaleOutFigures(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScaleOutProposal2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ScaleOutProposal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScaleOutProposal!")
+		return graphql.Null
+	}
+	return ec._ScaleOutProposal(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNScaleOutProposalPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalPayload(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposalPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScaleOutProposalPayload!")
+		return graphql.Null
+	}
+	return ec._ScaleOutProposalPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScaleOutProposalState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, v any) (model.ScaleOutProposalState, error) {
+	var res model.ScaleOutProposalState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScaleOutProposalState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, sel ast.SelectionSet, v model.ScaleOutProposalState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNSchedulerJob2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerJobᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchedulerJob) graphql.Marshaler {
@@ -60657,6 +68701,40 @@ func (ec *executionContext) marshalNServicePackageEdge2ᚖgithubᚗcomᚋteslaop
 	return ec._ServicePackageEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNServiceQuorum2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ServiceQuorum) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceQuorum2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorum(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNServiceQuorum2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorum(ctx context.Context, sel ast.SelectionSet, v *model.ServiceQuorum) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceQuorum!")
+		return graphql.Null
+	}
+	return ec._ServiceQuorum(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNServiceQuorumInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInput(ctx context.Context, v any) (*model.ServiceQuorumInput, error) {
+	res, err := ec.unmarshalInputServiceQuorumInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetClusterPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetClusterPolicyInput(ctx context.Context, v any) (model.SetClusterPolicyInput, error) {
+	res, err := ec.unmarshalInputSetClusterPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetHostLifecycleInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostLifecycleInput(ctx context.Context, v any) (model.SetHostLifecycleInput, error) {
 	res, err := ec.unmarshalInputSetHostLifecycleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -60709,6 +68787,57 @@ func (ec *executionContext) marshalNSetYarnTargetPayload2ᚖgithubᚗcomᚋtesla
 		return graphql.Null
 	}
 	return ec._SetYarnTargetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpareHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpareHost) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSpareHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHost(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSpareHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHost(ctx context.Context, sel ast.SelectionSet, v *model.SpareHost) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpareHost!")
+		return graphql.Null
+	}
+	return ec._SpareHost(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSpareHostConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostConnection(ctx context.Context, sel ast.SelectionSet, v *model.SpareHostConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SpareHostConnection!")
+		return graphql.Null
+	}
+	return ec._SpareHostConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSpareHostInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInputᚄ(ctx context.Context, v any) ([]*model.SpareHostInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SpareHostInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSpareHostInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSpareHostInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostInput(ctx context.Context, v any) (*model.SpareHostInput, error) {
+	res, err := ec.unmarshalInputSpareHostInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNStack2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Stack) graphql.Marshaler {
@@ -61631,6 +69760,13 @@ func (ec *executionContext) unmarshalOClusterOrder2ᚖgithubᚗcomᚋteslaopsᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOClusterPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterPolicy(ctx context.Context, sel ast.SelectionSet, v *model.ClusterPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ClusterPolicy(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOClusterStatus2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterStatus(ctx context.Context, v any) (*model.ClusterStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -61664,6 +69800,22 @@ func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋtesla
 }
 
 func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODecommissionTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionTarget(ctx context.Context, v any) (*model.DecommissionTarget, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.DecommissionTarget)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecommissionTarget2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDecommissionTarget(ctx context.Context, sel ast.SelectionSet, v *model.DecommissionTarget) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -62211,6 +70363,29 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋteslaopsᚋteslaᚋgraph
 	return ec._Node(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx context.Context, sel ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Operation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOperationTaskState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, v any) (*model.OperationTaskState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OperationTaskState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOperationTaskState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperationTaskState(ctx context.Context, sel ast.SelectionSet, v *model.OperationTaskState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOOrderDirection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {
 	if v == nil {
 		return nil, nil
@@ -62379,6 +70554,29 @@ func (ec *executionContext) marshalORole2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgr
 	return v
 }
 
+func (ec *executionContext) marshalOScaleOutProposal2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposal(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScaleOutProposal(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOScaleOutProposalState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, v any) (*model.ScaleOutProposalState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ScaleOutProposalState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOScaleOutProposalState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐScaleOutProposalState(ctx context.Context, sel ast.SelectionSet, v *model.ScaleOutProposalState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOSchedulerRun2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSchedulerRun(ctx context.Context, sel ast.SelectionSet, v *model.SchedulerRun) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -62398,6 +70596,23 @@ func (ec *executionContext) marshalOServicePackage2ᚖgithubᚗcomᚋteslaopsᚋ
 		return graphql.Null
 	}
 	return ec._ServicePackage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOServiceQuorumInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInputᚄ(ctx context.Context, v any) ([]*model.ServiceQuorumInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ServiceQuorumInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNServiceQuorumInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐServiceQuorumInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOStackVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStackVersion(ctx context.Context, sel ast.SelectionSet, v *model.StackVersion) graphql.Marshaler {

@@ -21,6 +21,10 @@ type Node interface {
 	GetID() string
 }
 
+type AcceptScaleOutProposalInput struct {
+	ID string `json:"id"`
+}
+
 type AcknowledgeAnomalyInput struct {
 	ID string `json:"id"`
 	// What is being done about it (at most 2000 characters).
@@ -288,6 +292,21 @@ type ClusterPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What a decommission must leave a cluster, and how it grows by itself.
+type ClusterPolicy struct {
+	MinHosts      int           `json:"minHosts"`
+	MinCores      int           `json:"minCores"`
+	AutoscaleMode AutoscaleMode `json:"autoscaleMode"`
+	// The largest scale-out a proposal may ask for.
+	AutoscaleMaxHosts int              `json:"autoscaleMaxHosts"`
+	Quorums           []*ServiceQuorum `json:"quorums"`
+}
+
+type ClusterPolicyPayload struct {
+	Policy     *ClusterPolicy `json:"policy,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
+}
+
 // The silhouette of one candidate number of groups.
 type ClusteringCandidate struct {
 	K int `json:"k"`
@@ -410,6 +429,18 @@ type DeactivatePersonInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+type DecommissionHostsInput struct {
+	Hosts []string            `json:"hosts"`
+	To    *DecommissionTarget `json:"to,omitempty"`
+	// The pool they return to (default "default").
+	Pool *string `json:"pool,omitempty"`
+	// How long a drain waits for running work (default 10m).
+	DrainTimeout           *Duration `json:"drainTimeout,omitempty"`
+	Reason                 *string   `json:"reason,omitempty"`
+	FailureBudget          *int      `json:"failureBudget,omitempty"`
+	MaxOutOfServicePercent *int      `json:"maxOutOfServicePercent,omitempty"`
+}
+
 type DeleteBudgetInput struct {
 	ID string `json:"id"`
 }
@@ -426,6 +457,11 @@ type DeleteRateCardInput struct {
 type DeleteRateCardPayload struct {
 	RateCard   *RateCard    `json:"rateCard,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type DismissScaleOutProposalInput struct {
+	ID     string  `json:"id"`
+	Reason *string `json:"reason,omitempty"`
 }
 
 // One field that an inventory import changes.
@@ -954,6 +990,49 @@ type OpenRepairTicketInput struct {
 	Note       *string  `json:"note,omitempty"`
 }
 
+type OperationConnection struct {
+	Nodes    []*Operation `json:"nodes"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type OperationEvent struct {
+	At time.Time `json:"at"`
+	// INFO, WARNING or ERROR.
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+type OperationIDInput struct {
+	ID string `json:"id"`
+}
+
+type OperationPayload struct {
+	Operation  *Operation   `json:"operation,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type OperationStage struct {
+	Position int    `json:"position"`
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	// A stage added by a rollback.
+	Rollback  bool       `json:"rollback"`
+	StartedAt *time.Time `json:"startedAt,omitempty"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
+	Total     int        `json:"total"`
+	Pending   int        `json:"pending"`
+	Running   int        `json:"running"`
+	Succeeded int        `json:"succeeded"`
+	Failed    int        `json:"failed"`
+	Skipped   int        `json:"skipped"`
+	Aborted   int        `json:"aborted"`
+}
+
+type OperationTaskConnection struct {
+	Nodes    []*OperationTask `json:"nodes"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+}
+
 // One depends-on of a package: a service and the versions of it that will do (e.g. ">=3.4, <4", "^1.4", "*").
 type PackageDependency struct {
 	Service    string `json:"service"`
@@ -1131,6 +1210,16 @@ type RegisterServicePackagePayload struct {
 	UserErrors []*UserError    `json:"userErrors"`
 }
 
+type RegisterSpareHostsInput struct {
+	Pool  *string           `json:"pool,omitempty"`
+	Hosts []*SpareHostInput `json:"hosts"`
+}
+
+type RegisterSpareHostsPayload struct {
+	Hosts      []*SpareHost `json:"hosts"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // The failure rate of one group: faults per 100 machine-years with its exact (Garwood) 95% Poisson interval.
 type ReliabilityGroup struct {
 	// The model, the age bucket, or the cluster's id.
@@ -1191,6 +1280,19 @@ type ReportHardwareFaultPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type RestartClusterInput struct {
+	Cluster string `json:"cluster"`
+	// Services to restart (e.g. HDFS); empty: every service on the cluster's hosts.
+	Services []string `json:"services,omitempty"`
+	// The share of the cluster's hosts restarted at once (default 10).
+	BatchPercent *int `json:"batchPercent,omitempty"`
+	// Pause when more than this many hosts fail (default: the batch size).
+	FailureBudget *int `json:"failureBudget,omitempty"`
+	// Never more than this share out of service at once (default 10).
+	MaxOutOfServicePercent *int    `json:"maxOutOfServicePercent,omitempty"`
+	Reason                 *string `json:"reason,omitempty"`
+}
+
 type RestartInput struct {
 	Policy      RestartPolicy `json:"policy"`
 	MaxRestarts *int          `json:"maxRestarts,omitempty"`
@@ -1219,6 +1321,47 @@ type RunClusteringAnalysisPayload struct {
 	// The new clustering (whole fleet); null when the run was refused or found too few hosts.
 	Clustering *MachineClustering `json:"clustering,omitempty"`
 	UserErrors []*UserError       `json:"userErrors"`
+}
+
+type ScaleOutClusterInput struct {
+	Cluster string `json:"cluster"`
+	// How many machines to take from the pool (same region, the cluster's hardware first); or name them in hosts.
+	Count *int `json:"count,omitempty"`
+	// Spare machines by hostname.
+	Hosts                  []string `json:"hosts,omitempty"`
+	Reason                 *string  `json:"reason,omitempty"`
+	FailureBudget          *int     `json:"failureBudget,omitempty"`
+	MaxOutOfServicePercent *int     `json:"maxOutOfServicePercent,omitempty"`
+}
+
+// The figures that justify a scale-out proposal: the forecast, the threshold and the hosts that bring it back under.
+type ScaleOutFigures struct {
+	// The watermark dimension that needs the most hosts (e.g. CPU).
+	Dimension string `json:"dimension"`
+	// The cluster kind's threshold, 0..1.
+	Threshold float64 `json:"threshold"`
+	// The latest level, 0..1.
+	Utilization float64 `json:"utilization"`
+	// The daily peak the forecast expects at the horizon's end, 0..1 of today's capacity.
+	ForecastPeak float64 `json:"forecastPeak"`
+	// When the forecast crosses the threshold (in the past: it is over already).
+	CrossesAt      *time.Time `json:"crossesAt,omitempty"`
+	HorizonHours   float64    `json:"horizonHours"`
+	HostsInService int        `json:"hostsInService"`
+	Capacity       float64    `json:"capacity"`
+	HostCapacity   float64    `json:"hostCapacity"`
+	CapacityUnit   string     `json:"capacityUnit"`
+	HostsNeeded    int        `json:"hostsNeeded"`
+	Hosts          int        `json:"hosts"`
+	// hostsNeeded was cut to the cluster's largest scale-out.
+	Capped        bool    `json:"capped"`
+	CapacityAfter float64 `json:"capacityAfter"`
+	ForecastAfter float64 `json:"forecastAfter"`
+}
+
+type ScaleOutProposalPayload struct {
+	Proposal   *ScaleOutProposal `json:"proposal,omitempty"`
+	UserErrors []*UserError      `json:"userErrors"`
 }
 
 type SchedulerRun struct {
@@ -1253,6 +1396,26 @@ type ServicePackageConnection struct {
 type ServicePackageEdge struct {
 	Cursor string          `json:"cursor"`
 	Node   *ServicePackage `json:"node"`
+}
+
+type ServiceQuorum struct {
+	Service string `json:"service"`
+	// The least hosts running the service that a decommission must leave.
+	MinHosts int `json:"minHosts"`
+}
+
+type ServiceQuorumInput struct {
+	Service  string `json:"service"`
+	MinHosts int    `json:"minHosts"`
+}
+
+type SetClusterPolicyInput struct {
+	Cluster           string                `json:"cluster"`
+	MinHosts          int                   `json:"minHosts"`
+	MinCores          int                   `json:"minCores"`
+	AutoscaleMode     AutoscaleMode         `json:"autoscaleMode"`
+	AutoscaleMaxHosts int                   `json:"autoscaleMaxHosts"`
+	Quorums           []*ServiceQuorumInput `json:"quorums,omitempty"`
 }
 
 type SetHostLifecycleInput struct {
@@ -1310,6 +1473,21 @@ type SetYarnTargetInput struct {
 type SetYarnTargetPayload struct {
 	Target     *YarnTarget  `json:"target,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type SpareHostConnection struct {
+	Nodes    []*SpareHost `json:"nodes"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type SpareHostInput struct {
+	Hostname    string   `json:"hostname"`
+	Region      string   `json:"region"`
+	Rack        *string  `json:"rack,omitempty"`
+	CPUCores    *int     `json:"cpuCores,omitempty"`
+	MemoryBytes *float64 `json:"memoryBytes,omitempty"`
+	DiskBytes   *float64 `json:"diskBytes,omitempty"`
+	Model       *string  `json:"model,omitempty"`
 }
 
 type StackConnection struct {
@@ -1877,6 +2055,66 @@ func (e AuthMethod) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type AutoscaleMode string
+
+const (
+	// No proposals.
+	AutoscaleModeOff AutoscaleMode = "OFF"
+	// Proposals for a person to accept or dismiss.
+	AutoscaleModePropose AutoscaleMode = "PROPOSE"
+	// Proposals started at once.
+	AutoscaleModeAuto AutoscaleMode = "AUTO"
+)
+
+var AllAutoscaleMode = []AutoscaleMode{
+	AutoscaleModeOff,
+	AutoscaleModePropose,
+	AutoscaleModeAuto,
+}
+
+func (e AutoscaleMode) IsValid() bool {
+	switch e {
+	case AutoscaleModeOff, AutoscaleModePropose, AutoscaleModeAuto:
+		return true
+	}
+	return false
+}
+
+func (e AutoscaleMode) String() string {
+	return string(e)
+}
+
+func (e *AutoscaleMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AutoscaleMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AutoscaleMode", str)
+	}
+	return nil
+}
+
+func (e AutoscaleMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AutoscaleMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AutoscaleMode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What a bill view adds its lines up by.
 type BillGroupBy string
 
@@ -2293,6 +2531,63 @@ func (e *ClusterStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ClusterStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type DecommissionTarget string
+
+const (
+	// Back to the spare pool, ready for another cluster.
+	DecommissionTargetPool DecommissionTarget = "POOL"
+	// Retired for good.
+	DecommissionTargetRetire DecommissionTarget = "RETIRE"
+)
+
+var AllDecommissionTarget = []DecommissionTarget{
+	DecommissionTargetPool,
+	DecommissionTargetRetire,
+}
+
+func (e DecommissionTarget) IsValid() bool {
+	switch e {
+	case DecommissionTargetPool, DecommissionTargetRetire:
+		return true
+	}
+	return false
+}
+
+func (e DecommissionTarget) String() string {
+	return string(e)
+}
+
+func (e *DecommissionTarget) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DecommissionTarget(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DecommissionTarget", str)
+	}
+	return nil
+}
+
+func (e DecommissionTarget) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DecommissionTarget) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DecommissionTarget) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -3697,6 +3992,259 @@ func (e OnsetScope) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a person may do with an operation now, given its state and their role.
+type OperationAction string
+
+const (
+	OperationActionPause            OperationAction = "PAUSE"
+	OperationActionResume           OperationAction = "RESUME"
+	OperationActionAbort            OperationAction = "ABORT"
+	OperationActionRetryFailedTasks OperationAction = "RETRY_FAILED_TASKS"
+	OperationActionRollback         OperationAction = "ROLLBACK"
+)
+
+var AllOperationAction = []OperationAction{
+	OperationActionPause,
+	OperationActionResume,
+	OperationActionAbort,
+	OperationActionRetryFailedTasks,
+	OperationActionRollback,
+}
+
+func (e OperationAction) IsValid() bool {
+	switch e {
+	case OperationActionPause, OperationActionResume, OperationActionAbort, OperationActionRetryFailedTasks, OperationActionRollback:
+		return true
+	}
+	return false
+}
+
+func (e OperationAction) String() string {
+	return string(e)
+}
+
+func (e *OperationAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationAction", str)
+	}
+	return nil
+}
+
+func (e OperationAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OperationKind string
+
+const (
+	OperationKindUpgrade      OperationKind = "UPGRADE"
+	OperationKindScaleOut     OperationKind = "SCALE_OUT"
+	OperationKindDecommission OperationKind = "DECOMMISSION"
+	OperationKindRestart      OperationKind = "RESTART"
+	OperationKindConfigApply  OperationKind = "CONFIG_APPLY"
+	OperationKindSelfHeal     OperationKind = "SELF_HEAL"
+)
+
+var AllOperationKind = []OperationKind{
+	OperationKindUpgrade,
+	OperationKindScaleOut,
+	OperationKindDecommission,
+	OperationKindRestart,
+	OperationKindConfigApply,
+	OperationKindSelfHeal,
+}
+
+func (e OperationKind) IsValid() bool {
+	switch e {
+	case OperationKindUpgrade, OperationKindScaleOut, OperationKindDecommission, OperationKindRestart, OperationKindConfigApply, OperationKindSelfHeal:
+		return true
+	}
+	return false
+}
+
+func (e OperationKind) String() string {
+	return string(e)
+}
+
+func (e *OperationKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationKind", str)
+	}
+	return nil
+}
+
+func (e OperationKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OperationState string
+
+const (
+	OperationStatePending    OperationState = "PENDING"
+	OperationStateRunning    OperationState = "RUNNING"
+	OperationStatePaused     OperationState = "PAUSED"
+	OperationStateSucceeded  OperationState = "SUCCEEDED"
+	OperationStateFailed     OperationState = "FAILED"
+	OperationStateAborted    OperationState = "ABORTED"
+	OperationStateRolledBack OperationState = "ROLLED_BACK"
+)
+
+var AllOperationState = []OperationState{
+	OperationStatePending,
+	OperationStateRunning,
+	OperationStatePaused,
+	OperationStateSucceeded,
+	OperationStateFailed,
+	OperationStateAborted,
+	OperationStateRolledBack,
+}
+
+func (e OperationState) IsValid() bool {
+	switch e {
+	case OperationStatePending, OperationStateRunning, OperationStatePaused, OperationStateSucceeded, OperationStateFailed, OperationStateAborted, OperationStateRolledBack:
+		return true
+	}
+	return false
+}
+
+func (e OperationState) String() string {
+	return string(e)
+}
+
+func (e *OperationState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationState", str)
+	}
+	return nil
+}
+
+func (e OperationState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type OperationTaskState string
+
+const (
+	OperationTaskStatePending   OperationTaskState = "PENDING"
+	OperationTaskStateRunning   OperationTaskState = "RUNNING"
+	OperationTaskStateSucceeded OperationTaskState = "SUCCEEDED"
+	OperationTaskStateFailed    OperationTaskState = "FAILED"
+	OperationTaskStateSkipped   OperationTaskState = "SKIPPED"
+	OperationTaskStateAborted   OperationTaskState = "ABORTED"
+)
+
+var AllOperationTaskState = []OperationTaskState{
+	OperationTaskStatePending,
+	OperationTaskStateRunning,
+	OperationTaskStateSucceeded,
+	OperationTaskStateFailed,
+	OperationTaskStateSkipped,
+	OperationTaskStateAborted,
+}
+
+func (e OperationTaskState) IsValid() bool {
+	switch e {
+	case OperationTaskStatePending, OperationTaskStateRunning, OperationTaskStateSucceeded, OperationTaskStateFailed, OperationTaskStateSkipped, OperationTaskStateAborted:
+		return true
+	}
+	return false
+}
+
+func (e OperationTaskState) String() string {
+	return string(e)
+}
+
+func (e *OperationTaskState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OperationTaskState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OperationTaskState", str)
+	}
+	return nil
+}
+
+func (e OperationTaskState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OperationTaskState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OperationTaskState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Ordering direction.
 type OrderDirection string
 
@@ -4100,6 +4648,65 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ScaleOutProposalState string
+
+const (
+	ScaleOutProposalStateOpen      ScaleOutProposalState = "OPEN"
+	ScaleOutProposalStateAccepted  ScaleOutProposalState = "ACCEPTED"
+	ScaleOutProposalStateDismissed ScaleOutProposalState = "DISMISSED"
+	ScaleOutProposalStateExpired   ScaleOutProposalState = "EXPIRED"
+)
+
+var AllScaleOutProposalState = []ScaleOutProposalState{
+	ScaleOutProposalStateOpen,
+	ScaleOutProposalStateAccepted,
+	ScaleOutProposalStateDismissed,
+	ScaleOutProposalStateExpired,
+}
+
+func (e ScaleOutProposalState) IsValid() bool {
+	switch e {
+	case ScaleOutProposalStateOpen, ScaleOutProposalStateAccepted, ScaleOutProposalStateDismissed, ScaleOutProposalStateExpired:
+		return true
+	}
+	return false
+}
+
+func (e ScaleOutProposalState) String() string {
+	return string(e)
+}
+
+func (e *ScaleOutProposalState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ScaleOutProposalState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ScaleOutProposalState", str)
+	}
+	return nil
+}
+
+func (e ScaleOutProposalState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ScaleOutProposalState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ScaleOutProposalState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -122,18 +123,8 @@ func OpenSpool(dir string, maxBytes int64, logger *slog.Logger) (*Spool, error) 
 		}
 		s.segs = append(s.segs, seg)
 	}
-	slices.SortFunc(s.segs, func(a, b segment) int { return cmpUint(a.seq, b.seq) })
+	slices.SortFunc(s.segs, func(a, b segment) int { return cmp.Compare(a.seq, b.seq) })
 	return s, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func countLines(b []byte) int {

@@ -18,6 +18,7 @@ import (
 	"github.com/teslaops/tesla/graph"
 	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/cost"
+	"github.com/teslaops/tesla/internal/watermark"
 	"github.com/teslaops/tesla/internal/workload"
 	"github.com/teslaops/tesla/jobs"
 )
@@ -154,6 +155,8 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_AGENT_SAMPLE_INTERVAL", "1m", "time step of host agents' samples"},
 	{"TESLA_OFFLINE_MISSED", "4", "missed heartbeat intervals after which a host of a real cluster is marked OFFLINE"},
 	{"TESLA_OFFLINE_LOOKBACK", "24h", "hosts silent for longer than this are history (imported traces), never marked OFFLINE"},
+	{"TESLA_AUTOSCALE_HORIZON", "24h", "auto scale-out proposes when a cluster's forecast crosses its threshold within this horizon (docs/aquila.md)"},
+	{"TESLA_AUTOSCALE_COOLDOWN", "24h", "no new scale-out proposal for a cluster this long after one was accepted or dismissed"},
 }
 
 // LoadConfig reads the environment through getenv and validates it, naming the
@@ -247,6 +250,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.Jobs.Offline.After = time.Duration(intVar("TESLA_OFFLINE_MISSED", 4, 1, 1000)) * c.Agent.HeartbeatInterval
 	c.Jobs.Offline.Lookback = durVar("TESLA_OFFLINE_LOOKBACK", 24*time.Hour)
+	c.Jobs.Autoscale.Horizon = durVar("TESLA_AUTOSCALE_HORIZON", 24*time.Hour)
+	c.Jobs.Autoscale.Cooldown = durVar("TESLA_AUTOSCALE_COOLDOWN", 24*time.Hour)
+	if c.Jobs.Autoscale.Horizon <= 0 || c.Jobs.Autoscale.Horizon > watermark.MaxRiskHorizon {
+		bad("TESLA_AUTOSCALE_HORIZON", "must be positive and at most %s, got %s", watermark.MaxRiskHorizon, c.Jobs.Autoscale.Horizon)
+	}
 	if c.Jobs.Offline.Lookback <= c.Jobs.Offline.After {
 		bad("TESLA_OFFLINE_LOOKBACK", "must exceed the missed intervals (%s), got %s", c.Jobs.Offline.After, c.Jobs.Offline.Lookback)
 	}

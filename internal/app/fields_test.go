@@ -105,8 +105,12 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		"Person":            `{ me { person { %s } } }`,
 		"Queue":             `{ queues(first: 1) { nodes { %s } } }`,
 		"HealthScore":       `{ host(hostname: "rt-ads-1-n01") { health { %s } } }`,
+		"Operation":         `{ operation(id: "` + b64("Operation:1") + `") { %s } }`,
 	}
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
+	require.NoError(t, err)
+	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO operation (kind, cluster_id, state, requested_by)
+		SELECT 'RESTART', id, 'SUCCEEDED', 'ops' FROM cluster WHERE name = 'rt-ads-1'`)
 	require.NoError(t, err)
 	_, err = e.db.Pool.Exec(context.Background(), `
 		WITH r AS (INSERT INTO clustering_run (window_from, window_to, features, k, quality, silhouettes, hosts, outliers,

@@ -145,6 +145,10 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 			return err
 		})
 	}
+	ops := aquila.NewService(api, submitEngine(api, logger), apiLog)
+	// setHostState(DECOMMISSIONED) drains, stops and retires the host through
+	// a DECOMMISSION operation (docs/aquila.md, "Decommission").
+	inv.SetDecommissioner(ops)
 	return Services{
 		Inventory:    inv,
 		Accounts:     account.NewService(pool, log, cfg.SessionTTL),
@@ -167,7 +171,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		Stacks:       stack.NewService(api, apiLog),
 		AgentTasks:   agentapi.NewTasks(pool, events, logger, cfg.Agent.Tasks),
 		Leaderboards: leaderboard.NewService(api, cfg.Jobs.LeaderboardConfig()),
-		Operations:   aquila.NewService(api, submitEngine(api, logger), apiLog),
+		Operations:   ops,
 		api:          api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
@@ -194,7 +198,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
 		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost,
 		Budgets: svc.Budgets, Health: svc.Health, Stacks: svc.Stacks,
-		Leaderboards: svc.Leaderboards}
+		Operations: svc.Operations, Leaderboards: svc.Leaderboards}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),

@@ -19,7 +19,7 @@ import (
 
 // AgentExecutor runs operation tasks on real hosts through their agents'
 // task queue (internal/agentapi): an UPGRADE task becomes one DEPLOY per
-// service, in the task's order; STOP and RESTART one agent task each. Every
+// service, in the task's order; STOP_SERVICE and RESTART one agent task each. Every
 // agent task is dispatched with a key derived from the operation task's
 // idempotency key, so a task re-sent after a crash finds the agent task it
 // dispatched before and waits for it instead of deploying twice. As an
@@ -161,7 +161,7 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 		for _, s := range tp.Services {
 			steps = append(steps, step{agenttask.ActionDeploy, s.PackageID, s.Service})
 		}
-	case ActionStop, ActionRestart:
+	case ActionStopService, ActionRestart:
 		var sp ServiceParams
 		if err := json.Unmarshal(t.Params, &sp); err != nil {
 			return Result{}, fmt.Errorf("task parameters are not valid: %w", err)
@@ -173,7 +173,11 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("no registered package for %s on %s: %w", sp.Service, t.Hostname, err)
 		}
-		steps = append(steps, step{t.Action, id, sp.Service})
+		action := agenttask.ActionRestart
+		if t.Action == ActionStopService {
+			action = agenttask.ActionStop
+		}
+		steps = append(steps, step{action, id, sp.Service})
 	default:
 		return Result{}, fmt.Errorf("the agent executor cannot run %s tasks", t.Action)
 	}

@@ -529,6 +529,9 @@ func (e *Engine) record(ctx context.Context, jobID, op int64, outs []outcome) er
 				return fmt.Errorf("error applying task effects of operation %d: %w", op, err)
 			}
 		}
+		if err := applyHostSteps(ctx, tx, applied); err != nil {
+			return fmt.Errorf("error applying host steps of operation %d: %w", op, err)
+		}
 		var state State
 		var budget int
 		if err := tx.QueryRow(ctx, sqlCountProgress, op, ok, failed, skipped).Scan(&state, &budget); err != nil {

@@ -28,12 +28,14 @@ type Service struct {
 	PreCheck PreCheckConfig
 }
 
-// NewService returns a Service submitting through engine, with the RESTART
-// and UPGRADE planners registered.
+// NewService returns a Service submitting through engine, with the RESTART,
+// UPGRADE, SCALE_OUT and DECOMMISSION planners registered.
 func NewService(pool *pgxpool.Pool, engine *Engine, log *audit.Log) *Service {
 	s := &Service{pool: pool, engine: engine, audit: log, planners: map[Kind]Planner{}}
 	s.RegisterPlanner(RestartPlanner{})
 	s.RegisterPlanner(UpgradePlanner{})
+	s.RegisterPlanner(ScaleOutPlanner{})
+	s.RegisterPlanner(DecommissionPlanner{})
 	return s
 }
 
@@ -60,17 +62,39 @@ func (s *Service) Submit(ctx context.Context, req Request) (*Operation, error) {
 	req.RequestedBy = p.Login
 	var id int64
 	err = s.audit.Do(ctx, "startOperation", fmt.Sprintf("cluster:%d", req.ClusterID), &req, func(tx pgx.Tx) error {
-		plan, err := planner.Plan(ctx, tx, req)
-		if err != nil {
-			return err
-		}
-		id, err = s.engine.Submit(ctx, tx, *plan)
+		var err error
+		id, err = s.submitTx(ctx, tx, planner, req)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.load(ctx, s.pool, id)
+}
+
+// submittedHook is implemented by planners whose Plan changes the inventory
+// before the operation has an id (SCALE_OUT admits its machines in
+// MAINTENANCE): Submitted completes it with the id, in the same transaction.
+type submittedHook interface {
+	Submitted(ctx context.Context, tx pgx.Tx, plan *Plan, op int64) error
+}
+
+// submitTx plans req and stores the operation in tx.
+func (s *Service) submitTx(ctx context.Context, tx pgx.Tx, planner Planner, req Request) (int64, error) {
+	plan, err := planner.Plan(ctx, tx, req)
+	if err != nil {
+		return 0, err
+	}
+	id, err := s.engine.Submit(ctx, tx, *plan)
+	if err != nil {
+		return 0, err
+	}
+	if h, ok := planner.(submittedHook); ok {
+		if err := h.Submitted(ctx, tx, plan, id); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
 }
 
 // Operation returns operation id.

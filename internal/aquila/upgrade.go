@@ -32,10 +32,11 @@ const (
 )
 
 // ActionUpgrade deploys new package versions on a host (UpgradeTaskParams);
-// ActionStop stops one service on a host (ServiceParams).
+// ActionStopService stops one service on a host (ServiceParams), where
+// ActionStop (a decommission's host step) stops all of them.
 const (
-	ActionUpgrade = "UPGRADE"
-	ActionStop    = "STOP"
+	ActionUpgrade     = "UPGRADE"
+	ActionStopService = "STOP_SERVICE"
 )
 
 // UpgradeParams are an UPGRADE's parameters, as requested and, once planned,
@@ -507,7 +508,7 @@ func (st *upgradeState) express(steps []ServiceStep, idx []int, back bool) []Pla
 		s := PlanStage{Name: "stop " + svc}
 		for _, h := range st.hosts {
 			if needs(h, i) {
-				s.Tasks = append(s.Tasks, PlanTask{HostID: h.id, Action: ActionStop, Params: params})
+				s.Tasks = append(s.Tasks, PlanTask{HostID: h.id, Action: ActionStopService, Params: params})
 			}
 		}
 		if len(s.Tasks) > 0 {
@@ -609,7 +610,7 @@ func expressInverse(p UpgradeParams, back map[string]ServiceStep, tasks func(fun
 	seen := map[string]map[int64]bool{}
 	tasks(func(host int64, action string, raw []byte) {
 		var svcs []string
-		if action == ActionStop {
+		if action == ActionStopService {
 			var sp ServiceParams
 			_ = json.Unmarshal(raw, &sp)
 			svcs = []string{sp.Service}
@@ -636,7 +637,7 @@ func expressInverse(p UpgradeParams, back map[string]ServiceStep, tasks func(fun
 		params, _ := json.Marshal(ServiceParams{Service: svc})
 		s := PlanStage{Name: "stop " + svc}
 		for _, h := range hosts[svc] {
-			s.Tasks = append(s.Tasks, PlanTask{HostID: h, Action: ActionStop, Params: params})
+			s.Tasks = append(s.Tasks, PlanTask{HostID: h, Action: ActionStopService, Params: params})
 		}
 		if len(s.Tasks) > 0 {
 			stages = append(stages, s)
@@ -731,9 +732,12 @@ func upgradeChanges(done []Done) []inventory.ComponentChange {
 				}
 				out = append(out, c)
 			}
-		case ActionStop:
+		case ActionStopService:
 			var sp ServiceParams
 			_ = json.Unmarshal(d.Task.Params, &sp)
+			if sp.Service == "" {
+				continue
+			}
 			c := inventory.ComponentChange{HostID: d.Task.HostID, Service: sp.Service, State: "STOPPED"}
 			if d.Err != nil {
 				c.State = "FAILED"

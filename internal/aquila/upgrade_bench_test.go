@@ -95,13 +95,13 @@ func BenchmarkPlanUpgrade20k(b *testing.B) {
 					return err
 				}
 				// Leave the cluster free for the next round.
-				return errRollback
+				return errBenchRollback
 			})
-			if err != errRollback {
+			if err != errBenchRollback {
 				b.Fatal(err)
 			}
 		}
 	})
 }
 
-var errRollback = fmt.Errorf("rollback")
+var errBenchRollback = fmt.Errorf("rollback")

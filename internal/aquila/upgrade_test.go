@@ -238,7 +238,7 @@ func TestUpgradePlannerExpressStopsDependentsFirst(t *testing.T) {
 	}
 	require.Equal(t, []string{"stop YARN", "stop HDFS", "stop ZK", "deploy ZK 2.0", "deploy HDFS 2.0", "deploy YARN 2.0"}, names)
 	require.Equal(t, 100, plan.MaxOutOfServicePct)
-	require.Equal(t, aquila.ActionStop, plan.Stages[0].Tasks[0].Action)
+	require.Equal(t, aquila.ActionStopService, plan.Stages[0].Tasks[0].Action)
 }
 
 func TestUpgradePlannerRefusals(t *testing.T) {

@@ -360,6 +360,16 @@ func (s *Service) LatestMetricsByHost(ctx context.Context, hosts []int64) (map[i
 // (OFFLINE, DEGRADED, REPAIRING) are set by heartbeats and the self-healing loop.
 var settableStates = map[string]bool{"ONLINE": true, "MAINTENANCE": true, "DECOMMISSIONED": true}
 
+// Decommissioner takes a host out of service through the DECOMMISSION
+// operation (internal/aquila, which imports this package: hence the
+// interface). It returns nil for a host already DECOMMISSIONED.
+type Decommissioner interface {
+	DecommissionHost(ctx context.Context, hostID int64, reason string) error
+}
+
+// SetDecommissioner routes SetHostState(DECOMMISSIONED) through d.
+func (s *Service) SetDecommissioner(d Decommissioner) { s.decommissioner = d }
+
 // SetHostStateInput asks to move a host to a state.
 type SetHostStateInput struct {
 	HostID int64  `json:"hostId"`
@@ -369,7 +379,32 @@ type SetHostStateInput struct {
 
 // SetHostState moves a host to MAINTENANCE, back ONLINE, or DECOMMISSIONED. It needs
 // OPERATOR, is audited, and announces the change on HostStateChannel.
+//
+// With a Decommissioner set (the server sets the operation service),
+// DECOMMISSIONED goes through the DECOMMISSION operation instead: the host is
+// drained, stopped and retired under its cluster's minimum capacity, quorums
+// and out-of-service share, and the host returned is as it stands when the
+// operation was submitted (its state follows as the operation runs).
 func (s *Service) SetHostState(ctx context.Context, in SetHostStateInput) (*Host, error) {
+	if in.State == "DECOMMISSIONED" && s.decommissioner != nil {
+		if _, err := auth.RequireRole(ctx, auth.Operator, "changing a host's state"); err != nil {
+			return nil, err
+		}
+		if len(in.Reason) > 500 {
+			return nil, fault.Field("input.reason", "reason is limited to 500 characters")
+		}
+		if err := s.decommissioner.DecommissionHost(ctx, in.HostID, in.Reason); err != nil {
+			return nil, err
+		}
+		hosts, err := s.HostsByIDs(ctx, []int64{in.HostID})
+		if err != nil {
+			return nil, err
+		}
+		if h, ok := hosts[in.HostID]; ok {
+			return h, nil
+		}
+		return nil, fault.NotFoundf("host not found")
+	}
 	var host *Host
 	err := s.audit.Do(ctx, "setHostState", fmt.Sprintf("host:%d", in.HostID), in, func(tx pgx.Tx) error {
 		if _, err := auth.RequireRole(ctx, auth.Operator, "changing a host's state"); err != nil {
@@ -391,6 +426,11 @@ func (s *Service) SetHostState(ctx context.Context, in SetHostStateInput) (*Host
 		row, err := queries.HostSetState(ctx, tx, &dbsqlc.HostSetStateParams{ID: in.HostID, State: in.State, Reason: in.Reason})
 		if err != nil {
 			return fmt.Errorf("error updating host state: %w", err)
+		}
+		// An operator's state wins over an operation's hold: the operation's
+		// remaining tasks on the host are skipped like any MAINTENANCE host's.
+		if _, err := tx.Exec(ctx, `UPDATE host SET held_by_operation = NULL WHERE id = $1 AND held_by_operation IS NOT NULL`, in.HostID); err != nil {
+			return fmt.Errorf("error releasing the operation's hold on host %d: %w", in.HostID, err)
 		}
 		host = hostFromRow(row)
 		if err := queries.HostStateNotify(ctx, tx, &dbsqlc.HostStateNotifyParams{Channel: HostStateChannel, Payload: fmt.Sprint(in.HostID)}); err != nil {

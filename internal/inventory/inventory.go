@@ -37,6 +37,8 @@ type Service struct {
 	// reads and writes inside.
 	dbtx  db.DBTX
 	audit *audit.Log
+	// decommissioner, when set, runs SetHostState(DECOMMISSIONED).
+	decommissioner Decommissioner
 }
 
 // NewService returns a Service reading through pool (a pool, or a transaction to

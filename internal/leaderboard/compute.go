@@ -45,6 +45,38 @@ type Result struct {
 	Entries int64
 	// Pruned is how many entries retention deleted.
 	Pruned int64
+	// Skipped is how many periods were left as they were: none of their days
+	// changed since they were computed, within the refresh interval.
+	Skipped int
+}
+
+// fresh says whether the hourly pass may leave the period of unit u starting
+// at start as it is: it was computed (every metric) after the last change of
+// each of its days up to today, each of those days is rolled up, and less than
+// RefreshEvery ago. The clock is the database's throughout (computed_at and
+// changed_at are both its now()).
+func (c *Computer) fresh(ctx context.Context, u Unit, start time.Time) (bool, error) {
+	_, end := u.Period(start)
+	today := c.cfg.Now().UTC().Truncate(24 * time.Hour)
+	if end.After(today.AddDate(0, 0, 1)) {
+		end = today.AddDate(0, 0, 1)
+	}
+	var fresh bool
+	err := c.pool.QueryRow(ctx, `
+		WITH p AS (
+			SELECT min(computed_at) AS computed_at, count(*) AS metrics FROM leaderboard_period
+			WHERE level = 'JOB' AND unit = $1 AND start = $2::date
+		), d AS (
+			SELECT count(*) AS days, bool_and(changed_at IS NOT NULL) AS known, max(changed_at) AS changed_at
+			FROM leaderboard_day WHERE day >= $2::date AND day < $3::date
+		)
+		SELECT coalesce(p.metrics = $4 AND d.days = ($3::date - $2::date) AND d.known
+			AND p.computed_at > d.changed_at AND p.computed_at > now() - $5::interval, false)
+		FROM p, d`, string(u), start, end, len(Metrics), c.cfg.RefreshEvery).Scan(&fresh)
+	if err != nil {
+		return false, errorf("checking whether the period changed", err)
+	}
+	return fresh, nil
 }
 
 // RunOnce computes, for each unit, the period containing yesterday (its
@@ -85,6 +117,12 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 	logger(c.logger).DebugContext(ctx, "leaderboard days rolled up", "from", first.Format(time.DateOnly),
 		"duration", time.Since(began).Round(time.Millisecond))
 	for _, p := range periods {
+		if fresh, err := c.fresh(ctx, p.unit, p.start); err != nil {
+			return res, err
+		} else if fresh {
+			res.Skipped++
+			continue
+		}
 		n, err := c.compute(ctx, p.unit, p.start, unrolled)
 		if err != nil {
 			return res, err
@@ -232,17 +270,56 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 			return errorf("locking the rollup day", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day >= $1::date AND day < $2::date`, first, to); err != nil {
-		return errorf("deleting the days' rollup", err)
+	// The days are gathered anew, then only what changed is written: most
+	// of a day rolled up again is as it was (yesterday's usage is complete),
+	// and rewriting it would cost its writes, its dead rows, and the hint
+	// bits the first reader of every new row sets.
+	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS lb_roll; DROP TABLE IF EXISTS lb_changed`); err != nil {
+		return errorf("clearing the rollup", err)
 	}
 	if _, err := tx.Exec(ctx, rollupSQL, pgx.NamedArgs{"from": first, "to": to}); err != nil {
 		return errorf("rolling up "+first.Format(time.DateOnly)+" to "+last.Format(time.DateOnly), err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs)
-		SELECT d::date, $3, (SELECT count(*) FROM leaderboard_job_day j WHERE j.day = d::date)
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE lb_changed (day date PRIMARY KEY) ON COMMIT DROP`); err != nil {
+		return errorf("clearing the rollup", err)
+	}
+	if _, err := tx.Exec(ctx, `WITH gone AS (
+			DELETE FROM leaderboard_job_day d WHERE d.day >= $1::date AND d.day < $2::date
+			AND NOT EXISTS (SELECT 1 FROM lb_roll r WHERE r.day = d.day AND r.job_id = d.job_id)
+			RETURNING d.day)
+		INSERT INTO lb_changed SELECT DISTINCT day FROM gone`, first, to); err != nil {
+		return errorf("deleting the days' gone jobs", err)
+	}
+	if _, err := tx.Exec(ctx, `WITH written AS (INSERT INTO leaderboard_job_day (day, job_id, used_core_h, req_core_h, used_gb_h, req_gb_h,
+			cpu_amount, cpu_qty, mem_amount, mem_qty, cost, finished, failed)
+		SELECT day, job_id, used_core_h, req_core_h, used_gb_h, req_gb_h, cpu_amount, cpu_qty, mem_amount, mem_qty, cost, finished, failed
+		FROM lb_roll
+		ON CONFLICT (day, job_id) DO UPDATE SET used_core_h = excluded.used_core_h, req_core_h = excluded.req_core_h,
+			used_gb_h = excluded.used_gb_h, req_gb_h = excluded.req_gb_h, cpu_amount = excluded.cpu_amount, cpu_qty = excluded.cpu_qty,
+			mem_amount = excluded.mem_amount, mem_qty = excluded.mem_qty, cost = excluded.cost,
+			finished = excluded.finished, failed = excluded.failed
+		WHERE (leaderboard_job_day.used_core_h, leaderboard_job_day.req_core_h, leaderboard_job_day.used_gb_h, leaderboard_job_day.req_gb_h,
+			leaderboard_job_day.cpu_amount, leaderboard_job_day.cpu_qty, leaderboard_job_day.mem_amount, leaderboard_job_day.mem_qty,
+			leaderboard_job_day.cost, leaderboard_job_day.finished, leaderboard_job_day.failed)
+		IS DISTINCT FROM (excluded.used_core_h, excluded.req_core_h, excluded.used_gb_h, excluded.req_gb_h,
+			excluded.cpu_amount, excluded.cpu_qty, excluded.mem_amount, excluded.mem_qty,
+			excluded.cost, excluded.finished, excluded.failed)
+		RETURNING day)
+		INSERT INTO lb_changed SELECT DISTINCT day FROM written ON CONFLICT DO NOTHING`); err != nil {
+		return errorf("writing the days' rollup", err)
+	}
+	// A day is stamped changed_at (the database's clock, as a period's
+	// computed_at) when any of its rows changed, and when first rolled up.
+	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs, changed_at)
+		SELECT d::date, $3, (SELECT count(*) FROM lb_roll r WHERE r.day = d::date), now()
 		FROM generate_series($1::date, $2::date - 1, interval '1 day') d
-		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs`, first, to, now); err != nil {
+		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs,
+			changed_at = CASE WHEN leaderboard_day.changed_at IS NULL OR excluded.day IN (SELECT day FROM lb_changed)
+				THEN excluded.changed_at ELSE leaderboard_day.changed_at END`, first, to, now); err != nil {
 		return errorf("recording the rolled-up days", err)
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE lb_roll; DROP TABLE lb_changed`); err != nil {
+		return errorf("clearing the rollup", err)
 	}
 	return nil
 }

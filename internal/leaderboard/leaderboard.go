@@ -147,6 +147,10 @@ type Config struct {
 	KeepDays, KeepWeeks, KeepMonths int
 	// Currency names the unit of cost per core-hour (default USD).
 	Currency string
+	// RefreshEvery is how stale a period's findings and health may grow: the
+	// hourly pass recomputes a period whose days did not change only when it
+	// was computed longer ago than this (default 6 hours).
+	RefreshEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -161,6 +165,7 @@ func (c Config) WithDefaults() Config {
 	c.KeepDays = cmp.Or(c.KeepDays, 90)
 	c.KeepWeeks = cmp.Or(c.KeepWeeks, 104)
 	c.Currency = cmp.Or(c.Currency, "USD")
+	c.RefreshEvery = cmp.Or(c.RefreshEvery, 6*time.Hour)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -306,6 +306,36 @@ func TestHourlyPassRollsUpOnlyDaysNotFinal(t *testing.T) {
 	require.Equal(t, []int64{b.j1}, weekRed(), "an operator's recomputation rolls every day up again")
 }
 
+// The hourly pass leaves a period as it was when none of its days changed
+// since it was computed: a second pass with nothing new computes nothing, a
+// change to today recomputes the periods holding today and not yesterday's.
+func TestHourlyPassSkipsUnchangedPeriods(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	b.use(t, day1, usage{&b.j1: {100, 80}, &b.j2: {100, 40}})
+	b.use(t, day2, usage{&b.j1: {100, 80}, &b.j2: {100, 40}})
+	now := day2.Add(12 * time.Hour) // Tuesday: yesterday and today share the week and month
+	comp := leaderboard.NewComputer(b.pool, leaderboard.Config{Now: func() time.Time { return now }}, nil, nil)
+	res, err := comp.RunOnce(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, res.Periods, "yesterday, today, the week, the month")
+	res, err = comp.RunOnce(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 0, res.Periods, "nothing changed")
+	require.Equal(t, 4, res.Skipped)
+
+	_, err = b.pool.Exec(b.ctx, `UPDATE job_usage_1h SET used_core_seconds = 100 * 3600 WHERE job_id = $1 AND hour >= $2`, b.j2, day2)
+	require.NoError(t, err)
+	res, err = comp.RunOnce(b.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Periods, "today, the week and the month; not yesterday")
+	require.Equal(t, 1, res.Skipped)
+	red := b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Efficiency, day2)
+	require.Equal(t, []int64{b.j2}, ids(red), "today's ranking took the change")
+	red = b.list(t, leaderboard.Job, leaderboard.Red, leaderboard.Efficiency, day1)
+	require.Equal(t, []int64{b.j1}, ids(red))
+}
+
 // A job list keeps only its ends as entries (no list reads further than
 // MaxFirst) and the whole ranking as the period's array: 250 ranked jobs
 // store 200 entries, either list reads its first 100, and a job from the

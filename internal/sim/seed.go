@@ -86,6 +86,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, cfg Config, logger *slog.Logg
 		if err := seedHardware(ctx, tx, f, cfg, ids, &st); err != nil {
 			return err
 		}
+		if err := seedSparePool(ctx, tx, f, &st); err != nil {
+			return err
+		}
 		copyStart := time.Now()
 		n, err := copyHistory(ctx, tx, f, cfg, ids)
 		if err != nil {

@@ -45,7 +45,7 @@ func TestSeedHonoursSizesAndShape(t *testing.T) {
 	for table, want := range map[string]int64{
 		"bu": st.BUs, "person": st.People, "stack": st.Stacks, "stack_version": st.StackVersions,
 		"service_package": st.Packages, "cluster": st.Clusters, "host": st.Hosts,
-		"host_component": st.Components, "host_metric": st.Samples,
+		"host_component": st.Components, "host_metric": st.Samples, "spare_host": st.SpareHosts,
 	} {
 		require.Equal(t, want, count(t, pool, `SELECT count(*) FROM `+table), "rows in %s", table)
 	}

@@ -143,6 +143,8 @@ type Stats struct {
 	Queues, Jobs, Runs, UsageHours, QueueSamples int64
 	// The hardware history: faults and repair tickets (hardware_seed.go).
 	HardwareFaults, RepairTickets int64
+	// SpareHosts are the machines of the spare pool (spare_seed.go).
+	SpareHosts int64
 	// Elapsed is the whole seed; WorkloadElapsed the part spent on the
 	// workload (planning, runs, lineage, usage, snapshots).
 	Elapsed, WorkloadElapsed time.Duration

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -116,23 +117,13 @@ func compareIdent(a, b string) int {
 	nb, eb := strconv.ParseUint(b, 10, 64)
 	switch {
 	case ea == nil && eb == nil:
-		return cmpU(na, nb)
+		return cmp.Compare(na, nb)
 	case ea == nil:
 		return -1 // numeric identifiers sort before alphanumeric ones
 	case eb == nil:
 		return 1
 	}
 	return strings.Compare(a, b)
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // bound is one comparison of a constraint: version op bound.
