@@ -21,6 +21,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/account"
 	"github.com/teslaops/tesla/internal/agent"
+	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/anomaly"
 	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
@@ -98,7 +99,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 		}()
 	}
 	if cfg.Operations != "off" {
-		stop, err := startOperations(bg, pool, logger, cfg)
+		stop, err := startOperations(bg, pool, logger, cfg, svc.AgentTasks)
 		if err != nil {
 			return err
 		}
@@ -190,9 +191,14 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 // startOperations starts this replica's working operation engine. Stopping it
 // interrupts the batches it is running; their tasks are run again, with the
 // same idempotency keys, by another replica or after the restart.
-func startOperations(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg Config) (stop func(context.Context) error, err error) {
-	exec := aquila.NewSimulatedExecutor(aquila.SimulatedConfig{FailureRate: float64(cfg.OperationFailurePct) / 100, Seed: cfg.SimSeed})
-	engine, err := aquila.NewEngine(pool, exec, logger, aquila.EngineConfig{ID: cfg.Replica})
+// TESLA_OPERATIONS chooses the executor: the simulated fleet, or the hosts'
+// agents through the replica's task queue (tasks).
+func startOperations(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg Config, tasks *agentapi.Tasks) (stop func(context.Context) error, err error) {
+	var exec aquila.Executor = aquila.NewSimulatedExecutor(aquila.SimulatedConfig{FailureRate: float64(cfg.OperationFailurePct) / 100, Seed: cfg.SimSeed})
+	if cfg.Operations == "agent" {
+		exec = aquila.NewAgentExecutor(pool, tasks)
+	}
+	engine, err := aquila.NewEngine(pool, exec, logger, aquila.EngineConfig{ID: cfg.Replica, MaxRunningUpgrades: cfg.MaxRunningUpgrades})
 	if err != nil {
 		return nil, err
 	}

@@ -88,9 +88,13 @@ type Config struct {
 	// GraphQL bounds what GraphQL operations may do while they run (see limit.go).
 	GraphQL GraphQLLimits
 	// Operations selects the operation engine's executor in serve: "off" (the
-	// replica submits and controls operations but runs none), or "simulated"
-	// (tasks run on the simulated fleet, changing its components).
+	// replica submits and controls operations but runs none), "simulated"
+	// (tasks run on the simulated fleet, changing its components) or "agent"
+	// (tasks go to the hosts' agents through their task queue).
 	Operations string
+	// MaxRunningUpgrades is the platform-wide number of upgrades running at
+	// once; more wait PENDING (aquila.EngineConfig.MaxRunningUpgrades).
+	MaxRunningUpgrades int
 	// OperationFailurePct is the simulated executor's task failure rate.
 	OperationFailurePct int
 	// Agent holds the intervals host agents are told to keep; a host that misses
@@ -144,7 +148,8 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_WS_INIT_TIMEOUT", "10s", "how long a websocket may wait before connection_init (closed with 4408 after it)"},
 	{"TESLA_DEMO_TOKENS_FILE", ".tesla/demo-tokens.json", "where demo tokens are kept"},
 	{"TESLA_SHUTDOWN_GRACE", "15s", "how long shutdown waits for requests"},
-	{"TESLA_OPERATIONS", "off", "off: run no operation tasks here; simulated: run them on the simulated fleet (docs/aquila.md)"},
+	{"TESLA_OPERATIONS", "off", "off: run no operation tasks here; simulated: run them on the simulated fleet; agent: run them on the hosts' agents (docs/aquila.md)"},
+	{"TESLA_MAX_RUNNING_UPGRADES", "3", "upgrades running at once on the whole platform; more wait PENDING"},
 	{"TESLA_OPERATION_FAILURE_PCT", "2", "percent of simulated operation tasks that fail"},
 	{"TESLA_AGENT_HEARTBEAT_INTERVAL", "15s", "how often host agents beat (sent to them at registration and on each heartbeat)"},
 	{"TESLA_AGENT_SAMPLE_INTERVAL", "1m", "time step of host agents' samples"},
@@ -290,9 +295,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.DBMaxConns = int32(intVar("TESLA_DB_MAX_CONNS", 20, 2, 1000))
 	c.ShutdownGrace = durVar("TESLA_SHUTDOWN_GRACE", 15*time.Second)
 	c.Operations = cmp.Or(getenv("TESLA_OPERATIONS"), "off")
-	if c.Operations != "off" && c.Operations != "simulated" {
-		bad("TESLA_OPERATIONS", "must be off or simulated, got %q", c.Operations)
+	if c.Operations != "off" && c.Operations != "simulated" && c.Operations != "agent" {
+		bad("TESLA_OPERATIONS", "must be off, simulated or agent, got %q", c.Operations)
 	}
+	c.MaxRunningUpgrades = int(intVar("TESLA_MAX_RUNNING_UPGRADES", 3, 1, 1000))
 	c.OperationFailurePct = int(intVar("TESLA_OPERATION_FAILURE_PCT", 2, 0, 100))
 	c.WebsocketInitTimeout = durVar("TESLA_WS_INIT_TIMEOUT", 10*time.Second)
 	if v := getenv("TESLA_WS_ORIGINS"); v != "" {

@@ -109,6 +109,10 @@ const DefaultMaxOutOfServicePct = 10
 type PlanStage struct {
 	Name  string
 	Tasks []PlanTask
+	// PauseAfter pauses the operation once this stage is done (when stages
+	// remain): an upgrade's first rolling batch, for an operator to look at
+	// the canaries before resuming.
+	PauseAfter bool
 }
 
 // PlanTask is one host-level step.

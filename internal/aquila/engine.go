@@ -69,6 +69,15 @@ type EngineConfig struct {
 	// MaxJobErrors is how many times a stage job may fail with an error (not
 	// an interruption) before its operation is failed (default 10).
 	MaxJobErrors int
+	// MaxRunningUpgrades is the platform-wide number of UPGRADE operations
+	// that may be started (RUNNING or PAUSED) at once (default 3): a PENDING
+	// upgrade beyond it waits, its start job snoozed every UpgradeSlotPoll,
+	// until one ends. An upgrade's own maxConcurrent (UpgradeClusters) may
+	// lower it for that upgrade. Every replica must use the same value.
+	MaxRunningUpgrades int
+	// UpgradeSlotPoll is how often a waiting upgrade looks for a free slot
+	// (default 5s).
+	UpgradeSlotPoll time.Duration
 	// NoWork makes an insert-only engine: it submits and controls operations
 	// but works no jobs (an API replica beside dedicated workers).
 	NoWork bool
@@ -86,6 +95,8 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	c.IdlePoll = cmp.Or(c.IdlePoll, 250*time.Millisecond)
 	c.SweepInterval = cmp.Or(c.SweepInterval, time.Minute)
 	c.MaxJobErrors = cmp.Or(c.MaxJobErrors, 10)
+	c.MaxRunningUpgrades = cmp.Or(c.MaxRunningUpgrades, 3)
+	c.UpgradeSlotPoll = cmp.Or(c.UpgradeSlotPoll, 5*time.Second)
 	return c
 }
 
@@ -249,6 +260,11 @@ func (w *stageWorker) NextRetry(*river.Job[stageArgs]) time.Time {
 
 func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error {
 	err := w.e.workStage(ctx, job.ID, job.Args)
+	if errors.Is(err, errNoSlot) {
+		// A PENDING upgrade over the platform's limit: look again later.
+		// Snoozing does not count as an attempt.
+		return river.JobSnooze(w.e.cfg.UpgradeSlotPoll)
+	}
 	if err == nil || ctx.Err() != nil || job.Attempt < w.e.cfg.MaxJobErrors {
 		// Interruptions (a stopping replica, the job timeout) are retried
 		// without limit; errors a few times, as they may be passing.
@@ -555,13 +571,21 @@ func (e *Engine) advanceTx(ctx context.Context, tx pgx.Tx, op int64, kick bool) 
 	var current int
 	var rollingBack bool
 	var failedTasks int
-	err := tx.QueryRow(ctx, `SELECT state, current_stage, rolling_back, tasks_failed FROM operation WHERE id = $1 FOR UPDATE`, op).
-		Scan(&state, &current, &rollingBack, &failedTasks)
+	var kind Kind
+	var params []byte
+	var cluster int64
+	err := tx.QueryRow(ctx, `SELECT state, current_stage, rolling_back, tasks_failed, kind, params, cluster_id FROM operation WHERE id = $1 FOR UPDATE`, op).
+		Scan(&state, &current, &rollingBack, &failedTasks, &kind, &params, &cluster)
 	if err != nil {
 		return fmt.Errorf("error locking operation %d: %w", op, err)
 	}
 	if state != Pending && state != Running {
 		return nil
+	}
+	if state == Pending && kind == KindUpgrade {
+		if err := e.upgradeSlot(ctx, tx, op, params); err != nil {
+			return err
+		}
 	}
 	var next *int
 	if err := tx.QueryRow(ctx, sqlNextStage, op).Scan(&next); err != nil {
@@ -575,10 +599,24 @@ func (e *Engine) advanceTx(ctx context.Context, tx pgx.Tx, op int64, kick bool) 
 		return e.insertStageJobs(ctx, tx, op, current, e.cfg.StageJobs)
 	}
 	if current > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE operation_stage s SET ended_at = now(),
+		// pauseAfter is read only when this statement closes the stage, so a
+		// resume (which finds it closed) goes on instead of pausing again.
+		var pauseAfter bool
+		err := tx.QueryRow(ctx, `UPDATE operation_stage s SET ended_at = now(),
 			state = CASE WHEN EXISTS (SELECT 1 FROM operation_task t WHERE t.stage_id = s.id AND t.state = 'FAILED') THEN 'FAILED' ELSE 'SUCCEEDED' END
-			WHERE s.operation_id = $1 AND s.position = $2 AND s.state = 'RUNNING'`, op, current); err != nil {
+			WHERE s.operation_id = $1 AND s.position = $2 AND s.state = 'RUNNING' RETURNING s.pause_after`, op, current).Scan(&pauseAfter)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("error closing stage %d of operation %d: %w", current, op, err)
+		}
+		if pauseAfter && next != nil && !rollingBack {
+			if _, err := tx.Exec(ctx, `UPDATE operation SET state = 'PAUSED', updated_at = now() WHERE id = $1`, op); err != nil {
+				return fmt.Errorf("error pausing operation %d: %w", op, err)
+			}
+			ev.add("INFO", fmt.Sprintf("paused after stage %d as planned: resume to continue", current), nil)
+			if err := ev.insert(ctx, tx, op); err != nil {
+				return err
+			}
+			return notify.Notify(ctx, tx, ChannelOperation, strconv.FormatInt(op, 10))
 		}
 	}
 	if next == nil {
@@ -603,6 +641,11 @@ func (e *Engine) advanceTx(ctx context.Context, tx pgx.Tx, op int64, kick bool) 
 		if _, err := tx.Exec(ctx, `UPDATE operation SET state = $2, error = $3, ended_at = now(), updated_at = now(),
 			started_at = coalesce(started_at, now()) WHERE id = $1`, op, final, msg); err != nil {
 			return fmt.Errorf("error finishing operation %d: %w", op, err)
+		}
+		if f := finishers[kind]; f != nil {
+			if err := f(ctx, tx, op, cluster, params, final); err != nil {
+				return err
+			}
 		}
 		ev.add(levelFor(final), "operation "+string(final), nil)
 	} else {

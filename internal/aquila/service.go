@@ -24,13 +24,16 @@ type Service struct {
 	engine   *Engine
 	audit    *audit.Log
 	planners map[Kind]Planner
+	// PreCheck bounds the upgrade pre-checks (zero: defaults).
+	PreCheck PreCheckConfig
 }
 
 // NewService returns a Service submitting through engine, with the RESTART,
-// SCALE_OUT and DECOMMISSION planners registered.
+// UPGRADE, SCALE_OUT and DECOMMISSION planners registered.
 func NewService(pool *pgxpool.Pool, engine *Engine, log *audit.Log) *Service {
 	s := &Service{pool: pool, engine: engine, audit: log, planners: map[Kind]Planner{}}
 	s.RegisterPlanner(RestartPlanner{})
+	s.RegisterPlanner(UpgradePlanner{})
 	s.RegisterPlanner(ScaleOutPlanner{})
 	s.RegisterPlanner(DecommissionPlanner{})
 	return s

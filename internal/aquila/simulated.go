@@ -87,6 +87,11 @@ func (s *SimulatedExecutor) Run(ctx context.Context, t Task) (Result, error) {
 func (s *SimulatedExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error {
 	changes := make([]inventory.ComponentChange, 0, len(done))
 	for _, d := range done {
+		// Planned upgrades (a host's ordered services) and express stops.
+		if up := upgradeChanges([]Done{d}); len(up) > 0 {
+			changes = append(changes, up...)
+			continue
+		}
 		var p ServiceParams
 		if len(d.Task.Params) > 0 {
 			_ = json.Unmarshal(d.Task.Params, &p)

@@ -176,12 +176,13 @@ func activeConflict(ctx context.Context, q db.DBTX, cluster int64) error {
 // operation op: stages in one statement, tasks through COPY.
 func insertStages(ctx context.Context, tx pgx.Tx, op int64, after int, rollback bool, stages []PlanStage) error {
 	names := make([]string, len(stages))
+	pauses := make([]bool, len(stages))
 	for i, s := range stages {
-		names[i] = s.Name
+		names[i], pauses[i] = s.Name, s.PauseAfter
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO operation_stage (operation_id, position, name, rollback)
-		SELECT $1, u.p + $3, u.n, $4 FROM unnest($2::text[]) WITH ORDINALITY AS u(n, p)
-		RETURNING id, position`, op, names, after, rollback)
+	rows, err := tx.Query(ctx, `INSERT INTO operation_stage (operation_id, position, name, rollback, pause_after)
+		SELECT $1, u.p + $3, u.n, $4, u.pa FROM unnest($2::text[], $5::boolean[]) WITH ORDINALITY AS u(n, pa, p)
+		RETURNING id, position`, op, names, after, rollback, pauses)
 	if err != nil {
 		return fmt.Errorf("error storing stages of operation %d: %w", op, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/inventory/dbsqlc"
 	"github.com/teslaops/tesla/internal/page"
@@ -215,4 +216,14 @@ type KindCount struct {
 // clusters (a few hundred at most), not a page of them.
 func (s *Service) AllClusters(ctx context.Context) ([]*Cluster, error) {
 	return lookup(ctx, "clusters", func() ([]*dbsqlc.Cluster, error) { return queries.ClustersAll(ctx, s.dbtx) }, clusterFromRow)
+}
+
+// SetClusterStackVersion records the stack version a cluster runs (nil: none
+// known), in q: the operation engine calls it in the transaction that ends an
+// upgrade (the target) or its rollback (the previous version).
+func SetClusterStackVersion(ctx context.Context, q db.DBTX, cluster int64, version *int64) error {
+	if _, err := q.Exec(ctx, `UPDATE cluster SET stack_version_id = $2 WHERE id = $1`, cluster, version); err != nil {
+		return fmt.Errorf("error setting the stack version of cluster %d: %w", cluster, err)
+	}
+	return nil
 }

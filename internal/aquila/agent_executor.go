@@ -1,0 +1,246 @@
+package aquila
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/teslaops/tesla/internal/agentapi"
+	"github.com/teslaops/tesla/internal/agenttask"
+	"github.com/teslaops/tesla/internal/inventory"
+)
+
+// AgentExecutor runs operation tasks on real hosts through their agents'
+// task queue (internal/agentapi): an UPGRADE task becomes one DEPLOY per
+// service, in the task's order; STOP_SERVICE and RESTART one agent task each. Every
+// agent task is dispatched with a key derived from the operation task's
+// idempotency key, so a task re-sent after a crash finds the agent task it
+// dispatched before and waits for it instead of deploying twice. As an
+// Applier it records the new versions and states in host_component.
+type AgentExecutor struct {
+	pool  *pgxpool.Pool
+	tasks *agentapi.Tasks
+	mu    sync.Mutex
+	// pkgs caches packages by id: they are immutable once registered.
+	pkgs map[int64]*agentPackage
+}
+
+// NewAgentExecutor returns an executor dispatching through tasks and reading
+// packages and hosts from pool.
+func NewAgentExecutor(pool *pgxpool.Pool, tasks *agentapi.Tasks) *AgentExecutor {
+	return &AgentExecutor{pool: pool, tasks: tasks, pkgs: map[int64]*agentPackage{}}
+}
+
+// agentTemplate is the part of service_package.operations ("agent") that says
+// how an agent runs the package: strings may hold {service}, {version},
+// {hostname} and {ip} (the host's address: its ip, else its hostname).
+//
+//	{"agent": {"process": {"command": ["bin/server"], "stop_timeout_seconds": 10},
+//	           "config": [{"path": "config/addr", "content": "{ip}:8080\n"}],
+//	           "health": {"kind": "HTTP", "url": "http://{ip}:8080/version", "expect": "{version}"}}}
+//
+// Without "health", the package's typed health check is used (HTTP ":port/path"
+// and TCP ":port" on the host's address; COMMAND split on spaces).
+type agentTemplate struct {
+	Process        *agenttask.Process     `json:"process,omitempty"`
+	Unit           string                 `json:"unit,omitempty"`
+	Config         []agenttask.File       `json:"config,omitempty"`
+	Health         *agenttask.HealthCheck `json:"health,omitempty"`
+	TimeoutSeconds int                    `json:"timeout_seconds,omitempty"`
+}
+
+type agentPackage struct {
+	service, version         string
+	checksum, kind, uri, ref string
+	healthKind, healthTarget *string
+	healthTimeoutMS          *int
+	template                 json.RawMessage
+}
+
+func (a *AgentExecutor) pkg(ctx context.Context, id int64) (*agentPackage, error) {
+	a.mu.Lock()
+	p := a.pkgs[id]
+	a.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	p = &agentPackage{}
+	var ops []byte
+	err := a.pool.QueryRow(ctx, `SELECT service, version, checksum, source_kind, source_uri, source_ref,
+			health_kind, health_target, health_timeout_ms, coalesce(operations -> 'agent', '{}')
+		FROM service_package WHERE id = $1`, id).Scan(&p.service, &p.version, &p.checksum, &p.kind, &p.uri, &p.ref,
+		&p.healthKind, &p.healthTarget, &p.healthTimeoutMS, &ops)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("package %d is not registered", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error loading package %d: %w", id, err)
+	}
+	p.template = ops
+	a.mu.Lock()
+	a.pkgs[id] = p
+	a.mu.Unlock()
+	return p, nil
+}
+
+// spec builds the agent task of action for package p on a host.
+func (p *agentPackage) spec(action, hostname, addr string) (agenttask.Spec, error) {
+	raw := string(p.template)
+	for k, v := range map[string]string{"service": p.service, "version": p.version, "hostname": hostname, "ip": addr} {
+		esc, _ := json.Marshal(v)
+		raw = strings.ReplaceAll(raw, "{"+k+"}", string(esc[1:len(esc)-1]))
+	}
+	var t agentTemplate
+	if err := json.Unmarshal([]byte(raw), &t); err != nil {
+		return agenttask.Spec{}, fmt.Errorf("package %s %s: its agent template is not valid: %w", p.service, p.version, err)
+	}
+	s := agenttask.Spec{Action: action, Service: p.service, Version: p.version, Process: t.Process, Unit: t.Unit,
+		TimeoutSeconds: t.TimeoutSeconds}
+	if action == agenttask.ActionStop {
+		s.Version = ""
+		return s, nil
+	}
+	s.Health = t.Health
+	if s.Health == nil && p.healthKind != nil && p.healthTarget != nil {
+		h := &agenttask.HealthCheck{Kind: *p.healthKind}
+		target := *p.healthTarget
+		if strings.HasPrefix(target, ":") {
+			target = addr + target
+		}
+		switch *p.healthKind {
+		case agenttask.HealthHTTP:
+			if !strings.Contains(target, "://") {
+				target = "http://" + target
+			}
+			h.URL = target
+		case agenttask.HealthTCP:
+			h.Address = target
+		case agenttask.HealthCommand:
+			h.Command = strings.Fields(target)
+		}
+		if p.healthTimeoutMS != nil {
+			h.TimeoutMS = *p.healthTimeoutMS
+		}
+		s.Health = h
+	}
+	if action == agenttask.ActionDeploy {
+		if p.kind != agenttask.SourceTar && p.kind != agenttask.SourceGit {
+			return s, fmt.Errorf("package %s %s: the agent deploys TAR and GIT sources, not %s", p.service, p.version, p.kind)
+		}
+		s.Source = &agenttask.Source{Kind: p.kind, Location: p.uri, Ref: p.ref, Checksum: p.checksum}
+		s.Config = t.Config
+	}
+	return s, nil
+}
+
+// Run carries out t through the host's agent and waits for the result.
+func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
+	var addr string
+	if err := a.pool.QueryRow(ctx, `SELECT coalesce(nullif(ip, ''), hostname) FROM host WHERE id = $1`, t.HostID).Scan(&addr); err != nil {
+		return Result{}, fmt.Errorf("error loading host %d: %w", t.HostID, err)
+	}
+	type step struct {
+		action string
+		pkg    int64
+		svc    string
+	}
+	var steps []step
+	switch t.Action {
+	case ActionUpgrade:
+		var tp UpgradeTaskParams
+		if err := json.Unmarshal(t.Params, &tp); err != nil {
+			return Result{}, fmt.Errorf("task parameters are not valid: %w", err)
+		}
+		for _, s := range tp.Services {
+			steps = append(steps, step{agenttask.ActionDeploy, s.PackageID, s.Service})
+		}
+	case ActionStopService, ActionRestart:
+		var sp ServiceParams
+		if err := json.Unmarshal(t.Params, &sp); err != nil {
+			return Result{}, fmt.Errorf("task parameters are not valid: %w", err)
+		}
+		// The package the host runs says how to run the service.
+		var id int64
+		err := a.pool.QueryRow(ctx, `SELECT p.id FROM host_component c JOIN service_package p ON p.service = c.service AND p.version = c.version
+			WHERE c.host_id = $1 AND c.service = $2 LIMIT 1`, t.HostID, sp.Service).Scan(&id)
+		if err != nil {
+			return Result{}, fmt.Errorf("no registered package for %s on %s: %w", sp.Service, t.Hostname, err)
+		}
+		action := agenttask.ActionRestart
+		if t.Action == ActionStopService {
+			action = agenttask.ActionStop
+		}
+		steps = append(steps, step{action, id, sp.Service})
+	default:
+		return Result{}, fmt.Errorf("the agent executor cannot run %s tasks", t.Action)
+	}
+	var out []string
+	for _, s := range steps {
+		p, err := a.pkg(ctx, s.pkg)
+		if err != nil {
+			return Result{Output: strings.Join(out, "\n")}, err
+		}
+		spec, err := p.spec(s.action, t.Hostname, addr)
+		if err != nil {
+			return Result{Output: strings.Join(out, "\n")}, err
+		}
+		key := t.IdempotencyKey() + "/" + s.svc
+		id, err := a.tasks.Dispatch(ctx, t.HostID, key, spec)
+		if err != nil {
+			return Result{Output: strings.Join(out, "\n")}, fmt.Errorf("error dispatching %s %s to %s: %w", s.action, s.svc, t.Hostname, err)
+		}
+		r, err := a.tasks.Wait(ctx, id)
+		if err != nil {
+			// ctx ended (the engine stops): the task is re-sent with the same
+			// key and waits for this agent task again.
+			return Result{Output: strings.Join(out, "\n")}, err
+		}
+		out = append(out, describe(s.action, s.svc, spec.Version, r))
+		if r.State != agenttask.StateSucceeded {
+			return Result{Output: strings.Join(out, "\n")}, fmt.Errorf("%s %s on %s: %s %s", s.action, s.svc, t.Hostname, r.State, r.Error)
+		}
+	}
+	return Result{Output: strings.Join(out, "\n")}, nil
+}
+
+// describe is one agent task's line and steps for the operation task's output.
+func describe(action, svc, version string, r agentapi.TaskResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s: %s (agent task %d)", action, svc, version, r.State, r.ID)
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "\n  %s %s", s.Name, s.State)
+		if s.Output != "" {
+			fmt.Fprintf(&b, ": %s", firstLine(s.Output))
+		}
+	}
+	if r.Output != "" {
+		fmt.Fprintf(&b, "\n  %s", firstLine(r.Output))
+	}
+	return b.String()
+}
+
+// Apply records the batch's new versions and states in host_component, in
+// one statement, in the transaction that records the tasks.
+func (a *AgentExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error {
+	changes := upgradeChanges(done)
+	for _, d := range done {
+		if d.Task.Action == ActionRestart {
+			var sp ServiceParams
+			_ = json.Unmarshal(d.Task.Params, &sp)
+			c := inventory.ComponentChange{HostID: d.Task.HostID, Service: sp.Service, State: "STARTED"}
+			if d.Err != nil {
+				c.State = "FAILED"
+			}
+			changes = append(changes, c)
+		}
+	}
+	_, err := inventory.ApplyComponentChanges(ctx, tx, changes, time.Now())
+	return err
+}
