@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
@@ -183,6 +184,59 @@ func (r *mutationResolver) DismissScaleOutProposal(ctx context.Context, input mo
 	return proposalPayload(r.Resolver.Operations.DismissProposal(ctx, id, deref(input.Reason)))
 }
 
+func (r *mutationResolver) UpgradeCluster(ctx context.Context, input model.UpgradeClusterInput) (*model.UpgradePayload, error) {
+	req, err := upgradeRequest(input.Cluster, input.StackVersion, input.Services, input.Strategy, input.BatchPercent, input.MaxFailures,
+		input.PauseAfterFirstBatch, input.MaxOutOfServicePercent, input.Reason)
+	if err != nil {
+		ues, err := userErrors(r.auditRejected(ctx, "upgradeCluster", "cluster:"+input.Cluster, input, err))
+		return &model.UpgradePayload{Checks: []*model.PreCheck{}, UserErrors: ues}, err
+	}
+	op, checks, err := r.Resolver.Operations.Upgrade(ctx, req)
+	if err == nil {
+		return &model.UpgradePayload{Operation: model.FromOperation(op), Checks: checkModels(checks), UserErrors: []*model.UserError{}}, nil
+	}
+	ues, err := userErrors(upgradeError(err))
+	return &model.UpgradePayload{Checks: checkModels(checks), UserErrors: ues}, err
+}
+
+func (r *mutationResolver) UpgradeClusters(ctx context.Context, input model.UpgradeClustersInput) (*model.UpgradeClustersPayload, error) {
+	reqs := make([]aquila.Request, 0, len(input.Clusters))
+	for i, c := range input.Clusters {
+		req, err := upgradeRequest(c, input.StackVersion, input.Services, input.Strategy, input.BatchPercent, input.MaxFailures,
+			input.PauseAfterFirstBatch, nil, input.Reason)
+		if err != nil {
+			if fe, ok := fault.As(err); ok && fe.Field == "input.cluster" {
+				err = fault.Field(fmt.Sprintf("input.clusters.%d", i), "%s", fe.Message)
+			}
+			ues, err := userErrors(r.auditRejected(ctx, "upgradeClusters", "clusters", input, err))
+			return &model.UpgradeClustersPayload{Outcomes: []*model.UpgradeClusterOutcome{}, UserErrors: ues}, err
+		}
+		reqs = append(reqs, req)
+	}
+	outs, err := r.Resolver.Operations.UpgradeClusters(ctx, reqs, deref(input.Concurrency))
+	if err != nil {
+		ues, err := userErrors(upgradeError(err))
+		return &model.UpgradeClustersPayload{Outcomes: []*model.UpgradeClusterOutcome{}, UserErrors: ues}, err
+	}
+	res := &model.UpgradeClustersPayload{Outcomes: make([]*model.UpgradeClusterOutcome, len(outs)), UserErrors: []*model.UserError{}}
+	for i, o := range outs {
+		out := &model.UpgradeClusterOutcome{ClusterDBID: o.ClusterID, Operation: model.FromOperation(o.Operation), Checks: checkModels(o.Checks)}
+		if o.Err != nil {
+			// Only a refusal of the caller's making is told; anything else
+			// stays in the log, as every INTERNAL error does.
+			if fe, ok := fault.As(o.Err); ok {
+				out.Error = &fe.Message
+			} else {
+				msg := "this cluster's upgrade could not be started"
+				out.Error = &msg
+				r.Logger.ErrorContext(ctx, "upgrading a cluster", "cluster", o.ClusterID, "err", o.Err)
+			}
+		}
+		res.Outcomes[i] = out
+	}
+	return res, nil
+}
+
 func (r *operationResolver) Cluster(ctx context.Context, obj *model.Operation) (*model.Cluster, error) {
 	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterID)
 	if err = notFound(err, "cluster"); err != nil {
@@ -339,6 +393,19 @@ func (r *queryResolver) ScaleOutProposals(ctx context.Context, cluster *string, 
 		return nil, err
 	}
 	return mapAll(ps, proposalModel), nil
+}
+
+func (r *queryResolver) UpgradePreCheck(ctx context.Context, input model.UpgradeClusterInput) ([]*model.PreCheck, error) {
+	req, err := upgradeRequest(input.Cluster, input.StackVersion, input.Services, input.Strategy, input.BatchPercent, input.MaxFailures,
+		input.PauseAfterFirstBatch, input.MaxOutOfServicePercent, input.Reason)
+	if err != nil {
+		return nil, err
+	}
+	checks, err := r.Resolver.Operations.PreCheckUpgrade(ctx, req)
+	if err != nil {
+		return nil, upgradeError(err)
+	}
+	return checkModels(checks), nil
 }
 
 func (r *scaleOutProposalResolver) Cluster(ctx context.Context, obj *model.ScaleOutProposal) (*model.Cluster, error) {
@@ -543,6 +610,14 @@ func (r *subscriptionResolver) OperationProgress(ctx context.Context, id string)
 	return out, nil
 }
 
+func (r *upgradeClusterOutcomeResolver) Cluster(ctx context.Context, obj *model.UpgradeClusterOutcome) (*model.Cluster, error) {
+	c, err := r.loaders(ctx).Cluster.Load(ctx, obj.ClusterDBID)
+	if err = notFound(err, "cluster"); err != nil {
+		return nil, err
+	}
+	return model.FromCluster(c), nil
+}
+
 func (r *Resolver) Operation() generated.OperationResolver { return &operationResolver{r} }
 
 func (r *Resolver) OperationTask() generated.OperationTaskResolver { return &operationTaskResolver{r} }
@@ -553,9 +628,14 @@ func (r *Resolver) ScaleOutProposal() generated.ScaleOutProposalResolver {
 
 func (r *Resolver) SpareHost() generated.SpareHostResolver { return &spareHostResolver{r} }
 
+func (r *Resolver) UpgradeClusterOutcome() generated.UpgradeClusterOutcomeResolver {
+	return &upgradeClusterOutcomeResolver{r}
+}
+
 type (
-	operationResolver        struct{ *Resolver }
-	operationTaskResolver    struct{ *Resolver }
-	scaleOutProposalResolver struct{ *Resolver }
-	spareHostResolver        struct{ *Resolver }
+	operationResolver             struct{ *Resolver }
+	operationTaskResolver         struct{ *Resolver }
+	scaleOutProposalResolver      struct{ *Resolver }
+	spareHostResolver             struct{ *Resolver }
+	upgradeClusterOutcomeResolver struct{ *Resolver }
 )

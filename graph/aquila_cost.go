@@ -30,4 +30,6 @@ func setAquilaComplexity(c *generated.ComplexityRoot) {
 	// list of clusters pays for every one.
 	c.Cluster.Policy = func(child int) int { return storedFigures + child }
 	c.Cluster.ScaleOutProposal = func(child int) int { return storedFigures + child }
+	// One outcome (and its operation) per cluster given.
+	c.Mutation.UpgradeClusters = func(child int, in model.UpgradeClustersInput) int { return 1 + child*max(len(in.Clusters), 1) }
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/aquila"
+	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/inventory"
 )
 
@@ -135,4 +136,50 @@ func decommissionInput(in model.DecommissionHostsInput) (aquila.DecommissionHost
 		out.DrainTimeoutSeconds = int(time.Duration(*in.DrainTimeout).Seconds())
 	}
 	return out, nil
+}
+
+// upgradeRequest converts an upgrade's input for one cluster.
+func upgradeRequest(cluster string, stackVersion string, services []string, strategy *model.UpgradeStrategy, batch, maxFailures *int,
+	pause *bool, maxOut *int, reason *string) (aquila.Request, error) {
+	c, err := model.ParseID("input.cluster", cluster, model.KindCluster)
+	if err != nil {
+		return aquila.Request{}, err
+	}
+	v, err := model.ParseID("input.stackVersion", stackVersion, model.KindStackVersion)
+	if err != nil {
+		return aquila.Request{}, err
+	}
+	p := aquila.UpgradeParams{StackVersionID: v, Services: services, Strategy: "ROLLING", BatchPercent: deref(batch),
+		MaxFailures: deref(maxFailures), PauseAfterFirstBatch: deref(pause)}
+	if strategy != nil {
+		p.Strategy = aquila.Strategy(*strategy)
+	}
+	params, err := json.Marshal(p)
+	if err != nil {
+		return aquila.Request{}, err
+	}
+	return aquila.Request{Kind: aquila.KindUpgrade, ClusterID: c, Params: params, MaxOutOfServicePct: deref(maxOut),
+		FailureBudget: deref(maxFailures), Reason: deref(reason)}, nil
+}
+
+// upgradeFields maps the planner's parameter paths to the input's names.
+var upgradeFields = strings.NewReplacer("params.stackVersionId", "input.stackVersion", "params.", "input.")
+
+// upgradeError renames a refusal's field to the input's.
+func upgradeError(err error) error {
+	if fe, ok := fault.As(err); ok && fe.Field != "" {
+		renamed := *fe
+		renamed.Field = upgradeFields.Replace(fe.Field)
+		return &renamed
+	}
+	return err
+}
+
+// checkModels maps pre-check results.
+func checkModels(cs []aquila.Check) []*model.PreCheck {
+	out := make([]*model.PreCheck, len(cs))
+	for i, c := range cs {
+		out[i] = &model.PreCheck{Name: c.Name, Status: model.PreCheckStatus(c.Status), Message: c.Message}
+	}
+	return out
 }

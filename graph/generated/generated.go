@@ -67,6 +67,7 @@ type ResolverRoot interface {
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
 	Subscription() SubscriptionResolver
+	UpgradeClusterOutcome() UpgradeClusterOutcomeResolver
 	YarnTarget() YarnTargetResolver
 }
 
@@ -1008,6 +1009,8 @@ type ComplexityRoot struct {
 		UpdateBu                func(childComplexity int, input model.UpdateBUInput) int
 		UpdateCluster           func(childComplexity int, input model.UpdateClusterInput) int
 		UpdatePerson            func(childComplexity int, input model.UpdatePersonInput) int
+		UpgradeCluster          func(childComplexity int, input model.UpgradeClusterInput) int
+		UpgradeClusters         func(childComplexity int, input model.UpgradeClustersInput) int
 		UpsertBudget            func(childComplexity int, input model.UpsertBudgetInput) int
 		UpsertRateCard          func(childComplexity int, input model.UpsertRateCardInput) int
 	}
@@ -1170,6 +1173,12 @@ type ComplexityRoot struct {
 		Platform func(childComplexity int) int
 	}
 
+	PreCheck struct {
+		Message func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Status  func(childComplexity int) int
+	}
+
 	Query struct {
 		APITokens           func(childComplexity int, first *int, after *string, last *int, before *string) int
 		ActiveOperations    func(childComplexity int, first *int) int
@@ -1215,6 +1224,7 @@ type ComplexityRoot struct {
 		ServicePackages     func(childComplexity int, service *string, first *int, after *string, last *int, before *string) int
 		SpareHosts          func(childComplexity int, region *string, pool *string, state *string, first *int, after *string) int
 		Stacks              func(childComplexity int, first *int, after *string, last *int, before *string) int
+		UpgradePreCheck     func(childComplexity int, input model.UpgradeClusterInput) int
 		WatermarkThresholds func(childComplexity int) int
 		WorstJobs           func(childComplexity int, by *model.WorstJobsBy, first *int, after *string, bu *string, cluster *string) int
 		YarnTargets         func(childComplexity int) int
@@ -1594,6 +1604,24 @@ type ComplexityRoot struct {
 		WatermarkUpdated  func(childComplexity int, clusterID string) int
 	}
 
+	UpgradeClusterOutcome struct {
+		Checks    func(childComplexity int) int
+		Cluster   func(childComplexity int) int
+		Error     func(childComplexity int) int
+		Operation func(childComplexity int) int
+	}
+
+	UpgradeClustersPayload struct {
+		Outcomes   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	UpgradePayload struct {
+		Checks     func(childComplexity int) int
+		Operation  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	UpsertBudgetPayload struct {
 		Budget     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -1848,6 +1876,8 @@ type MutationResolver interface {
 	SetClusterPolicy(ctx context.Context, input model.SetClusterPolicyInput) (*model.ClusterPolicyPayload, error)
 	AcceptScaleOutProposal(ctx context.Context, input model.AcceptScaleOutProposalInput) (*model.ScaleOutProposalPayload, error)
 	DismissScaleOutProposal(ctx context.Context, input model.DismissScaleOutProposalInput) (*model.ScaleOutProposalPayload, error)
+	UpgradeCluster(ctx context.Context, input model.UpgradeClusterInput) (*model.UpgradePayload, error)
+	UpgradeClusters(ctx context.Context, input model.UpgradeClustersInput) (*model.UpgradeClustersPayload, error)
 	UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error)
 	DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
@@ -1918,6 +1948,7 @@ type QueryResolver interface {
 	ActiveOperations(ctx context.Context, first *int) ([]*model.Operation, error)
 	SpareHosts(ctx context.Context, region *string, pool *string, state *string, first *int, after *string) (*model.SpareHostConnection, error)
 	ScaleOutProposals(ctx context.Context, cluster *string, state *model.ScaleOutProposalState, first *int, after *string) ([]*model.ScaleOutProposal, error)
+	UpgradePreCheck(ctx context.Context, input model.UpgradeClusterInput) ([]*model.PreCheck, error)
 	Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error)
 	BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error)
 	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
@@ -2016,6 +2047,9 @@ type SubscriptionResolver interface {
 	AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error)
 	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
 	PlatformPulse(ctx context.Context) (<-chan *model.PlatformPulse, error)
+}
+type UpgradeClusterOutcomeResolver interface {
+	Cluster(ctx context.Context, obj *model.UpgradeClusterOutcome) (*model.Cluster, error)
 }
 type YarnTargetResolver interface {
 	Cluster(ctx context.Context, obj *model.YarnTarget) (*model.Cluster, error)
@@ -6211,6 +6245,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(model.UpdatePersonInput)), true
+	case "Mutation.upgradeCluster":
+		if e.ComplexityRoot.Mutation.UpgradeCluster == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_upgradeCluster_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpgradeCluster(childComplexity, args["input"].(model.UpgradeClusterInput)), true
+	case "Mutation.upgradeClusters":
+		if e.ComplexityRoot.Mutation.UpgradeClusters == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_upgradeClusters_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpgradeClusters(childComplexity, args["input"].(model.UpgradeClustersInput)), true
 	case "Mutation.upsertBudget":
 		if e.ComplexityRoot.Mutation.UpsertBudget == nil {
 			break
@@ -6948,6 +7004,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlatformPulse.Platform(childComplexity), true
 
+	case "PreCheck.message":
+		if e.ComplexityRoot.PreCheck.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreCheck.Message(childComplexity), true
+	case "PreCheck.name":
+		if e.ComplexityRoot.PreCheck.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreCheck.Name(childComplexity), true
+	case "PreCheck.status":
+		if e.ComplexityRoot.PreCheck.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreCheck.Status(childComplexity), true
+
 	case "Query.apiTokens":
 		if e.ComplexityRoot.Query.APITokens == nil {
 			break
@@ -7408,6 +7483,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Stacks(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.upgradePreCheck":
+		if e.ComplexityRoot.Query.UpgradePreCheck == nil {
+			break
+		}
+
+		args, err := ec.field_Query_upgradePreCheck_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.UpgradePreCheck(childComplexity, args["input"].(model.UpgradeClusterInput)), true
 	case "Query.watermarkThresholds":
 		if e.ComplexityRoot.Query.WatermarkThresholds == nil {
 			break
@@ -8968,6 +9054,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.WatermarkUpdated(childComplexity, args["clusterId"].(string)), true
 
+	case "UpgradeClusterOutcome.checks":
+		if e.ComplexityRoot.UpgradeClusterOutcome.Checks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradeClusterOutcome.Checks(childComplexity), true
+	case "UpgradeClusterOutcome.cluster":
+		if e.ComplexityRoot.UpgradeClusterOutcome.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradeClusterOutcome.Cluster(childComplexity), true
+	case "UpgradeClusterOutcome.error":
+		if e.ComplexityRoot.UpgradeClusterOutcome.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradeClusterOutcome.Error(childComplexity), true
+	case "UpgradeClusterOutcome.operation":
+		if e.ComplexityRoot.UpgradeClusterOutcome.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradeClusterOutcome.Operation(childComplexity), true
+
+	case "UpgradeClustersPayload.outcomes":
+		if e.ComplexityRoot.UpgradeClustersPayload.Outcomes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradeClustersPayload.Outcomes(childComplexity), true
+	case "UpgradeClustersPayload.userErrors":
+		if e.ComplexityRoot.UpgradeClustersPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradeClustersPayload.UserErrors(childComplexity), true
+
+	case "UpgradePayload.checks":
+		if e.ComplexityRoot.UpgradePayload.Checks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradePayload.Checks(childComplexity), true
+	case "UpgradePayload.operation":
+		if e.ComplexityRoot.UpgradePayload.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradePayload.Operation(childComplexity), true
+	case "UpgradePayload.userErrors":
+		if e.ComplexityRoot.UpgradePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpgradePayload.UserErrors(childComplexity), true
+
 	case "UpsertBudgetPayload.budget":
 		if e.ComplexityRoot.UpsertBudgetPayload.Budget == nil {
 			break
@@ -9412,6 +9555,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateBUInput", ec.unmarshalInputUpdateBUInput),
 			graphql.NewInputUnmarshaler("UpdateClusterInput", ec.unmarshalInputUpdateClusterInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
+			graphql.NewInputUnmarshaler("UpgradeClusterInput", ec.unmarshalInputUpgradeClusterInput),
+			graphql.NewInputUnmarshaler("UpgradeClustersInput", ec.unmarshalInputUpgradeClustersInput),
 			graphql.NewInputUnmarshaler("UpsertBudgetInput", ec.unmarshalInputUpsertBudgetInput),
 			graphql.NewInputUnmarshaler("UpsertRateCardInput", ec.unmarshalInputUpsertRateCardInput),
 		)
@@ -10378,6 +10523,91 @@ extend type Mutation {
   acceptScaleOutProposal(input: AcceptScaleOutProposalInput!): ScaleOutProposalPayload!
   "Dismisses an open proposal (OPERATOR; audited)."
   dismissScaleOutProposal(input: DismissScaleOutProposalInput!): ScaleOutProposalPayload!
+}
+
+# Upgrades (docs/aquila.md, Upgrades): a cluster to a stack version, rolling
+# or express, with pre-checks reported before anything starts; rolled back
+# with rollbackOperation the same way.
+
+enum UpgradeStrategy {
+  "Batches of hosts, each upgraded service by service in dependency order; the cluster keeps serving."
+  ROLLING
+  "Every host at once: services stopped dependents first, then deployed dependencies first."
+  EXPRESS
+}
+
+enum PreCheckStatus {
+  PASS
+  WARNING
+  FAIL
+}
+
+"One pre-check of an upgrade: dependencies, version changes, host health, water level, an operation already holding the cluster."
+type PreCheck {
+  name: String!
+  status: PreCheckStatus!
+  message: String!
+}
+
+input UpgradeClusterInput {
+  cluster: ID!
+  stackVersion: ID!
+  "Only these services (of those the version changes); empty: all it changes."
+  services: [String!]
+  strategy: UpgradeStrategy = ROLLING
+  "The share of the cluster's hosts upgraded at once (ROLLING; default 10)."
+  batchPercent: Int
+  "Pause when more than this many hosts fail (default 0)."
+  maxFailures: Int
+  "Pause after the first batch, for a person to look before the rest (resumeOperation goes on)."
+  pauseAfterFirstBatch: Boolean
+  maxOutOfServicePercent: Int
+  reason: String
+}
+
+type UpgradePayload {
+  operation: Operation
+  "The pre-checks, also when one FAILed and the upgrade was refused."
+  checks: [PreCheck!]!
+  userErrors: [UserError!]!
+}
+
+input UpgradeClustersInput {
+  clusters: [ID!]!
+  stackVersion: ID!
+  services: [String!]
+  strategy: UpgradeStrategy = ROLLING
+  batchPercent: Int
+  maxFailures: Int
+  pauseAfterFirstBatch: Boolean
+  "At most this many of these upgrades run at once (never above the platform's limit); the others wait PENDING."
+  concurrency: Int
+  reason: String
+}
+
+type UpgradeClusterOutcome {
+  cluster: Cluster!
+  operation: Operation
+  checks: [PreCheck!]!
+  "Why this cluster's upgrade was refused."
+  error: String
+}
+
+type UpgradeClustersPayload {
+  outcomes: [UpgradeClusterOutcome!]!
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "The pre-checks an upgrade would run, without starting it (any signed-in caller)."
+  upgradePreCheck(input: UpgradeClusterInput!): [PreCheck!]!
+}
+
+extend type Mutation {
+  "Upgrades a cluster to a stack version after its pre-checks (OPERATOR; audited, refusals included); a FAIL refuses it with the checks."
+  upgradeCluster(input: UpgradeClusterInput!): UpgradePayload!
+  "One upgrade per cluster, within a platform-wide limit of upgrades running at once (OPERATOR; audited)."
+  upgradeClusters(input: UpgradeClustersInput!): UpgradeClustersPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/budget.graphqls", Input: `# Budgets (internal/budget, docs/cost.md "Budgets"): a monthly amount for a
@@ -15034,6 +15264,18 @@ func (ec *executionContext) childFields_PlatformPulse(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type PlatformPulse", field.Name)
 }
 
+func (ec *executionContext) childFields_PreCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PreCheck_name(ctx, field)
+	case "status":
+		return ec.fieldContext_PreCheck_status(ctx, field)
+	case "message":
+		return ec.fieldContext_PreCheck_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PreCheck", field.Name)
+}
+
 func (ec *executionContext) childFields_Queue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -15762,6 +16004,42 @@ func (ec *executionContext) childFields_StackVersion(ctx context.Context, field 
 		return ec.fieldContext_StackVersion_startOrder(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StackVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_UpgradeClusterOutcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cluster":
+		return ec.fieldContext_UpgradeClusterOutcome_cluster(ctx, field)
+	case "operation":
+		return ec.fieldContext_UpgradeClusterOutcome_operation(ctx, field)
+	case "checks":
+		return ec.fieldContext_UpgradeClusterOutcome_checks(ctx, field)
+	case "error":
+		return ec.fieldContext_UpgradeClusterOutcome_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpgradeClusterOutcome", field.Name)
+}
+
+func (ec *executionContext) childFields_UpgradeClustersPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "outcomes":
+		return ec.fieldContext_UpgradeClustersPayload_outcomes(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpgradeClustersPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpgradeClustersPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpgradePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "operation":
+		return ec.fieldContext_UpgradePayload_operation(ctx, field)
+	case "checks":
+		return ec.fieldContext_UpgradePayload_checks(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpgradePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpgradePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UpsertBudgetPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -17152,6 +17430,34 @@ func (ec *executionContext) field_Mutation_updatePerson_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdatePersonInput, error) {
 			return ec.unmarshalNUpdatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdatePersonInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_upgradeCluster_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpgradeClusterInput, error) {
+			return ec.unmarshalNUpgradeClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_upgradeClusters_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpgradeClustersInput, error) {
+			return ec.unmarshalNUpgradeClustersInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClustersInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -18627,6 +18933,20 @@ func (ec *executionContext) field_Query_stacks_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["before"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_upgradePreCheck_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpgradeClusterInput, error) {
+			return ec.unmarshalNUpgradeClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClusterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -35542,6 +35862,94 @@ func (ec *executionContext) fieldContext_Mutation_dismissScaleOutProposal(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_upgradeCluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_upgradeCluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpgradeCluster(ctx, fc.Args["input"].(model.UpgradeClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpgradePayload) graphql.Marshaler {
+			return ec.marshalNUpgradePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_upgradeCluster(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpgradePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_upgradeCluster_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_upgradeClusters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_upgradeClusters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpgradeClusters(ctx, fc.Args["input"].(model.UpgradeClustersInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpgradeClustersPayload) graphql.Marshaler {
+			return ec.marshalNUpgradeClustersPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClustersPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_upgradeClusters(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpgradeClustersPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_upgradeClusters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_upsertBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -39071,6 +39479,75 @@ func (ec *executionContext) fieldContext_PlatformPulse_platform(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _PreCheck_name(ctx context.Context, field graphql.CollectedField, obj *model.PreCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreCheck_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreCheck_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _PreCheck_status(ctx context.Context, field graphql.CollectedField, obj *model.PreCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreCheck_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PreCheckStatus) graphql.Marshaler {
+			return ec.marshalNPreCheckStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheckStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreCheck", field, false, false, "PreCheckStatus")
+}
+
+func (ec *executionContext) _PreCheck_message(ctx context.Context, field graphql.CollectedField, obj *model.PreCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreCheck_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreCheck_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreCheck", field, false, false, "String")
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -39921,6 +40398,50 @@ func (ec *executionContext) fieldContext_Query_scaleOutProposals(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_scaleOutProposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_upgradePreCheck(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_upgradePreCheck(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().UpgradePreCheck(ctx, fc.Args["input"].(model.UpgradeClusterInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PreCheck) graphql.Marshaler {
+			return ec.marshalNPreCheck2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_upgradePreCheck(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PreCheck(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_upgradePreCheck_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -47522,6 +48043,285 @@ func (ec *executionContext) fieldContext_Subscription_platformPulse(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _UpgradeClusterOutcome_cluster(ctx context.Context, field graphql.CollectedField, obj *model.UpgradeClusterOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradeClusterOutcome_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UpgradeClusterOutcome().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradeClusterOutcome_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradeClusterOutcome",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpgradeClusterOutcome_operation(ctx context.Context, field graphql.CollectedField, obj *model.UpgradeClusterOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradeClusterOutcome_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradeClusterOutcome_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradeClusterOutcome",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpgradeClusterOutcome_checks(ctx context.Context, field graphql.CollectedField, obj *model.UpgradeClusterOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradeClusterOutcome_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PreCheck) graphql.Marshaler {
+			return ec.marshalNPreCheck2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradeClusterOutcome_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradeClusterOutcome",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PreCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpgradeClusterOutcome_error(ctx context.Context, field graphql.CollectedField, obj *model.UpgradeClusterOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradeClusterOutcome_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradeClusterOutcome_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpgradeClusterOutcome", field, false, false, "String")
+}
+
+func (ec *executionContext) _UpgradeClustersPayload_outcomes(ctx context.Context, field graphql.CollectedField, obj *model.UpgradeClustersPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradeClustersPayload_outcomes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcomes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UpgradeClusterOutcome) graphql.Marshaler {
+			return ec.marshalNUpgradeClusterOutcome2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClusterOutcomeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradeClustersPayload_outcomes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradeClustersPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpgradeClusterOutcome(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpgradeClustersPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UpgradeClustersPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradeClustersPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradeClustersPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradeClustersPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpgradePayload_operation(ctx context.Context, field graphql.CollectedField, obj *model.UpgradePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradePayload_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradePayload_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpgradePayload_checks(ctx context.Context, field graphql.CollectedField, obj *model.UpgradePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradePayload_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PreCheck) graphql.Marshaler {
+			return ec.marshalNPreCheck2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradePayload_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PreCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpgradePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UpgradePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpgradePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpgradePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpgradePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UpsertBudgetPayload_budget(ctx context.Context, field graphql.CollectedField, obj *model.UpsertBudgetPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -53994,6 +54794,210 @@ func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (model.UpdatePerso
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpgradeClusterInput(ctx context.Context, obj any) (model.UpgradeClusterInput, error) {
+	var it model.UpgradeClusterInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["strategy"]; !present {
+		asMap["strategy"] = "ROLLING"
+	}
+
+	fieldsInOrder := [...]string{"cluster", "stackVersion", "services", "strategy", "batchPercent", "maxFailures", "pauseAfterFirstBatch", "maxOutOfServicePercent", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "stackVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stackVersion"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StackVersion = data
+		case "services":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("services"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Services = data
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalOUpgradeStrategy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = data
+		case "batchPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchPercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchPercent = data
+		case "maxFailures":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxFailures"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxFailures = data
+		case "pauseAfterFirstBatch":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pauseAfterFirstBatch"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PauseAfterFirstBatch = data
+		case "maxOutOfServicePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxOutOfServicePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxOutOfServicePercent = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpgradeClusterInput unmarshals raw into the UpgradeClusterInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpgradeClusterInput(ctx context.Context, raw any) (model.UpgradeClusterInput, error) {
+	var out model.UpgradeClusterInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpgradeClusterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpgradeClustersInput(ctx context.Context, obj any) (model.UpgradeClustersInput, error) {
+	var it model.UpgradeClustersInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["strategy"]; !present {
+		asMap["strategy"] = "ROLLING"
+	}
+
+	fieldsInOrder := [...]string{"clusters", "stackVersion", "services", "strategy", "batchPercent", "maxFailures", "pauseAfterFirstBatch", "concurrency", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "clusters":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clusters"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Clusters = data
+		case "stackVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stackVersion"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StackVersion = data
+		case "services":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("services"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Services = data
+		case "strategy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("strategy"))
+			data, err := ec.unmarshalOUpgradeStrategy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeStrategy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Strategy = data
+		case "batchPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchPercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchPercent = data
+		case "maxFailures":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxFailures"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxFailures = data
+		case "pauseAfterFirstBatch":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pauseAfterFirstBatch"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PauseAfterFirstBatch = data
+		case "concurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("concurrency"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Concurrency = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpgradeClustersInput unmarshals raw into the UpgradeClustersInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpgradeClustersInput(ctx context.Context, raw any) (model.UpgradeClustersInput, error) {
+	var out model.UpgradeClustersInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpgradeClustersInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpsertBudgetInput(ctx context.Context, obj any) (model.UpsertBudgetInput, error) {
 	var it model.UpsertBudgetInput
 	if obj == nil {
@@ -60458,6 +61462,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "upgradeCluster":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_upgradeCluster(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upgradeClusters":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_upgradeClusters(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "upsertBudget":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertBudget(ctx, field)
@@ -61614,6 +62632,49 @@ func (ec *executionContext) _PlatformPulse(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var preCheckImplementors = []string{"PreCheck"}
+
+func (ec *executionContext) _PreCheck(ctx context.Context, sel ast.SelectionSet, obj *model.PreCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, preCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PreCheck")
+		case "name":
+			out.Values[i] = ec._PreCheck_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PreCheck_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._PreCheck_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -61752,6 +62813,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_scaleOutProposals(ctx, field)
+				})
+		case "upgradePreCheck":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_upgradePreCheck(ctx, field)
 				})
 		case "budgets":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -64393,6 +65460,136 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var upgradeClusterOutcomeImplementors = []string{"UpgradeClusterOutcome"}
+
+func (ec *executionContext) _UpgradeClusterOutcome(ctx context.Context, sel ast.SelectionSet, obj *model.UpgradeClusterOutcome) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, upgradeClusterOutcomeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpgradeClusterOutcome")
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._UpgradeClusterOutcome_cluster(ctx, field, obj)
+				})
+		case "operation":
+			out.Values[i] = ec._UpgradeClusterOutcome_operation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checks":
+			out.Values[i] = ec._UpgradeClusterOutcome_checks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._UpgradeClusterOutcome_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var upgradeClustersPayloadImplementors = []string{"UpgradeClustersPayload"}
+
+func (ec *executionContext) _UpgradeClustersPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpgradeClustersPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, upgradeClustersPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpgradeClustersPayload")
+		case "outcomes":
+			out.Values[i] = ec._UpgradeClustersPayload_outcomes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UpgradeClustersPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var upgradePayloadImplementors = []string{"UpgradePayload"}
+
+func (ec *executionContext) _UpgradePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpgradePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, upgradePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpgradePayload")
+		case "operation":
+			out.Values[i] = ec._UpgradePayload_operation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "checks":
+			out.Values[i] = ec._UpgradePayload_checks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UpgradePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var upsertBudgetPayloadImplementors = []string{"UpsertBudgetPayload"}
@@ -68084,6 +69281,40 @@ func (ec *executionContext) marshalNPlatformPulse2ᚖgithubᚗcomᚋteslaopsᚋt
 	return ec._PlatformPulse(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPreCheck2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PreCheck) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPreCheck2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPreCheck2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheck(ctx context.Context, sel ast.SelectionSet, v *model.PreCheck) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PreCheck!")
+		return graphql.Null
+	}
+	return ec._PreCheck(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPreCheckStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheckStatus(ctx context.Context, v any) (model.PreCheckStatus, error) {
+	var res model.PreCheckStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPreCheckStatus2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPreCheckStatus(ctx context.Context, sel ast.SelectionSet, v model.PreCheckStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNQueue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Queue) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -69079,6 +70310,56 @@ func (ec *executionContext) unmarshalNUpdateClusterInput2githubᚗcomᚋteslaops
 func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpdatePersonInput(ctx context.Context, v any) (model.UpdatePersonInput, error) {
 	res, err := ec.unmarshalInputUpdatePersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpgradeClusterInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClusterInput(ctx context.Context, v any) (model.UpgradeClusterInput, error) {
+	res, err := ec.unmarshalInputUpgradeClusterInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpgradeClusterOutcome2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClusterOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UpgradeClusterOutcome) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUpgradeClusterOutcome2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClusterOutcome(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUpgradeClusterOutcome2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClusterOutcome(ctx context.Context, sel ast.SelectionSet, v *model.UpgradeClusterOutcome) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpgradeClusterOutcome!")
+		return graphql.Null
+	}
+	return ec._UpgradeClusterOutcome(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpgradeClustersInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClustersInput(ctx context.Context, v any) (model.UpgradeClustersInput, error) {
+	res, err := ec.unmarshalInputUpgradeClustersInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpgradeClustersPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeClustersPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpgradeClustersPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpgradeClustersPayload!")
+		return graphql.Null
+	}
+	return ec._UpgradeClustersPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUpgradePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradePayload(ctx context.Context, sel ast.SelectionSet, v *model.UpgradePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpgradePayload!")
+		return graphql.Null
+	}
+	return ec._UpgradePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpsertBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpsertBudgetInput(ctx context.Context, v any) (model.UpsertBudgetInput, error) {
@@ -70690,6 +71971,22 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	res := model.MarshalTime(*v)
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOUpgradeStrategy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeStrategy(ctx context.Context, v any) (*model.UpgradeStrategy, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.UpgradeStrategy)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUpgradeStrategy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUpgradeStrategy(ctx context.Context, sel ast.SelectionSet, v *model.UpgradeStrategy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOWatermarkDimension2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐWatermarkDimensionᚄ(ctx context.Context, v any) ([]model.WatermarkDimension, error) {

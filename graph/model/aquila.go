@@ -121,3 +121,12 @@ type SpareHost struct {
 	LastClusterID *int64
 	Since         time.Time
 }
+
+// UpgradeClusterOutcome is one cluster's part of upgradeClusters; cluster is
+// resolved from ClusterDBID.
+type UpgradeClusterOutcome struct {
+	ClusterDBID int64
+	Operation   *Operation
+	Checks      []*PreCheck
+	Error       *string
+}

@@ -1134,6 +1134,13 @@ type PlatformPulse struct {
 	Platform *Platform `json:"platform"`
 }
 
+// One pre-check of an upgrade: dependencies, version changes, host health, water level, an operation already holding the cluster.
+type PreCheck struct {
+	Name    string         `json:"name"`
+	Status  PreCheckStatus `json:"status"`
+	Message string         `json:"message"`
+}
+
 type Query struct {
 }
 
@@ -1563,6 +1570,47 @@ type UpdatePersonInput struct {
 	Email *string `json:"email,omitempty"`
 	Role  *Role   `json:"role,omitempty"`
 	BuID  *string `json:"buId,omitempty"`
+}
+
+type UpgradeClusterInput struct {
+	Cluster      string `json:"cluster"`
+	StackVersion string `json:"stackVersion"`
+	// Only these services (of those the version changes); empty: all it changes.
+	Services []string         `json:"services,omitempty"`
+	Strategy *UpgradeStrategy `json:"strategy,omitempty"`
+	// The share of the cluster's hosts upgraded at once (ROLLING; default 10).
+	BatchPercent *int `json:"batchPercent,omitempty"`
+	// Pause when more than this many hosts fail (default 0).
+	MaxFailures *int `json:"maxFailures,omitempty"`
+	// Pause after the first batch, for a person to look before the rest (resumeOperation goes on).
+	PauseAfterFirstBatch   *bool   `json:"pauseAfterFirstBatch,omitempty"`
+	MaxOutOfServicePercent *int    `json:"maxOutOfServicePercent,omitempty"`
+	Reason                 *string `json:"reason,omitempty"`
+}
+
+type UpgradeClustersInput struct {
+	Clusters             []string         `json:"clusters"`
+	StackVersion         string           `json:"stackVersion"`
+	Services             []string         `json:"services,omitempty"`
+	Strategy             *UpgradeStrategy `json:"strategy,omitempty"`
+	BatchPercent         *int             `json:"batchPercent,omitempty"`
+	MaxFailures          *int             `json:"maxFailures,omitempty"`
+	PauseAfterFirstBatch *bool            `json:"pauseAfterFirstBatch,omitempty"`
+	// At most this many of these upgrades run at once (never above the platform's limit); the others wait PENDING.
+	Concurrency *int    `json:"concurrency,omitempty"`
+	Reason      *string `json:"reason,omitempty"`
+}
+
+type UpgradeClustersPayload struct {
+	Outcomes   []*UpgradeClusterOutcome `json:"outcomes"`
+	UserErrors []*UserError             `json:"userErrors"`
+}
+
+type UpgradePayload struct {
+	Operation *Operation `json:"operation,omitempty"`
+	// The pre-checks, also when one FAILed and the upgrade was refused.
+	Checks     []*PreCheck  `json:"checks"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 type UpsertBudgetInput struct {
@@ -4418,6 +4466,63 @@ func (e PeriodUnit) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type PreCheckStatus string
+
+const (
+	PreCheckStatusPass    PreCheckStatus = "PASS"
+	PreCheckStatusWarning PreCheckStatus = "WARNING"
+	PreCheckStatusFail    PreCheckStatus = "FAIL"
+)
+
+var AllPreCheckStatus = []PreCheckStatus{
+	PreCheckStatusPass,
+	PreCheckStatusWarning,
+	PreCheckStatusFail,
+}
+
+func (e PreCheckStatus) IsValid() bool {
+	switch e {
+	case PreCheckStatusPass, PreCheckStatusWarning, PreCheckStatusFail:
+		return true
+	}
+	return false
+}
+
+func (e PreCheckStatus) String() string {
+	return string(e)
+}
+
+func (e *PreCheckStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PreCheckStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PreCheckStatus", str)
+	}
+	return nil
+}
+
+func (e PreCheckStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PreCheckStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PreCheckStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type ReliabilityGroupBy string
 
 const (
@@ -4881,6 +4986,63 @@ func (e *ThresholdKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e ThresholdKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type UpgradeStrategy string
+
+const (
+	// Batches of hosts, each upgraded service by service in dependency order; the cluster keeps serving.
+	UpgradeStrategyRolling UpgradeStrategy = "ROLLING"
+	// Every host at once: services stopped dependents first, then deployed dependencies first.
+	UpgradeStrategyExpress UpgradeStrategy = "EXPRESS"
+)
+
+var AllUpgradeStrategy = []UpgradeStrategy{
+	UpgradeStrategyRolling,
+	UpgradeStrategyExpress,
+}
+
+func (e UpgradeStrategy) IsValid() bool {
+	switch e {
+	case UpgradeStrategyRolling, UpgradeStrategyExpress:
+		return true
+	}
+	return false
+}
+
+func (e UpgradeStrategy) String() string {
+	return string(e)
+}
+
+func (e *UpgradeStrategy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = UpgradeStrategy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid UpgradeStrategy", str)
+	}
+	return nil
+}
+
+func (e UpgradeStrategy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *UpgradeStrategy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e UpgradeStrategy) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -230,3 +230,76 @@ func waitOperation(t *testing.T, ctx context.Context, e *testEnv, id, state stri
 		}
 	}
 }
+
+// Upgrades through the real handler: the pre-checks read without starting
+// anything and name what fails (the fixture's stack lacks ZooKeeper, which
+// its services depend on); such an upgrade is refused with its checks; once
+// the stack is whole, an upgrade of a healthy cluster starts an UPGRADE; a
+// viewer may not start one; upgradeClusters reports one outcome per cluster.
+func TestUpgradeThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	online1 := model.GlobalID(model.KindCluster, e.fleet.Clusters["online-1"])
+	v310 := model.GlobalID(model.KindStackVersion, e.fleet.Versions["TDP 3.1.0"])
+	v320 := model.GlobalID(model.KindStackVersion, e.fleet.Versions["TDP 3.2.0"])
+	const pre = `query($in: UpgradeClusterInput!) { upgradePreCheck(input: $in) { name status message } }`
+	checks := func(r gqlResponse, path ...any) map[string]string {
+		out := map[string]string{}
+		for _, c := range dig(r.Data, path...).([]any) {
+			out[dig(c, "name").(string)] = dig(c, "status").(string) + ": " + dig(c, "message").(string)
+		}
+		return out
+	}
+	r := e.gql(t, e.as(fixture.Viewer), pre, map[string]any{"in": map[string]any{"cluster": online1, "stackVersion": v310}})
+	require.Empty(t, r.Errors, r.Raw)
+	got := checks(r, "upgradePreCheck")
+	require.Contains(t, got["dependencies"], "FAIL", r.Raw)
+	require.Contains(t, got["dependencies"], "ZOOKEEPER", r.Raw)
+	require.Contains(t, got["activeOperation"], "PASS", r.Raw)
+
+	const upgrade = `mutation($in: UpgradeClusterInput!) { upgradeCluster(input: $in) {
+		operation { id kind state } checks { name status message } userErrors { field message code } } }`
+	r = e.gql(t, e.as(fixture.Operator), upgrade, map[string]any{"in": map[string]any{"cluster": online1, "stackVersion": v310}})
+	require.Empty(t, r.Errors, r.Raw)
+	require.NotEmpty(t, dig(r.Data, "upgradeCluster", "userErrors"), r.Raw)
+	require.Nil(t, dig(r.Data, "upgradeCluster", "operation"))
+	require.Contains(t, checks(r, "upgradeCluster", "checks")["dependencies"], "FAIL", "the checks come with the refusal")
+	r = e.gql(t, e.as(fixture.Viewer), upgrade, map[string]any{"in": map[string]any{"cluster": online1, "stackVersion": v310}})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+
+	// Make the stack whole and add two healthy clusters on 3.1.0.
+	_, err := e.db.Pool.Exec(ctx, `WITH zk AS (INSERT INTO service_package (service, version, source_kind, source_uri)
+			VALUES ('ZOOKEEPER', '3.8.4', 'RPM', 'rpm://repo/ZOOKEEPER-3.8.4') RETURNING id)
+		INSERT INTO stack_version_package SELECT v.id, zk.id FROM zk, stack_version v`)
+	require.NoError(t, err)
+	up := map[string]string{}
+	for _, name := range []string{"up-1", "up-2"} {
+		var id int64
+		require.NoError(t, e.db.Pool.QueryRow(ctx, `INSERT INTO cluster (name, region, kind, stack_version_id) VALUES ($1, 'cn-north', 'BATCH', $2) RETURNING id`,
+			name, e.fleet.Versions["TDP 3.1.0"]).Scan(&id))
+		_, err = e.db.Pool.Exec(ctx, `WITH h AS (INSERT INTO host (cluster_id, hostname, cpu_cores, memory_bytes, disk_bytes, nic_bps, state, last_heartbeat)
+				SELECT $1, $2 || '-n' || g, 32, 137438953472, 4e12, 25e9, 'ONLINE', now() FROM generate_series(1, 4) g RETURNING id)
+			INSERT INTO host_component (host_id, service, component, version)
+			SELECT h.id, s.service, s.component, '3.1.0' FROM h, (VALUES ('HDFS', 'DATANODE'), ('YARN', 'NODEMANAGER'), ('ZOOKEEPER', 'SERVER')) s(service, component)`,
+			id, name)
+		require.NoError(t, err)
+		up[name] = model.GlobalID(model.KindCluster, id)
+	}
+	r = e.gql(t, e.as(fixture.Operator), upgrade, map[string]any{"in": map[string]any{"cluster": up["up-1"], "stackVersion": v320,
+		"strategy": "ROLLING", "batchPercent": 25, "pauseAfterFirstBatch": true, "reason": "3.2.0"}})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Empty(t, dig(r.Data, "upgradeCluster", "userErrors"), r.Raw)
+	require.Equal(t, "UPGRADE", dig(r.Data, "upgradeCluster", "operation", "kind"), r.Raw)
+	require.Contains(t, checks(r, "upgradeCluster", "checks")["dependencies"], "PASS", r.Raw)
+
+	r = e.gql(t, e.as(fixture.Operator), `mutation($cs: [ID!]!, $v: ID!) { upgradeClusters(input: { clusters: $cs, stackVersion: $v, concurrency: 1 }) {
+		outcomes { cluster { name } operation { kind } error } userErrors { message } } }`,
+		map[string]any{"cs": []string{up["up-1"], up["up-2"]}, "v": v320})
+	require.Empty(t, r.Errors, r.Raw)
+	outcomes := dig(r.Data, "upgradeClusters", "outcomes").([]any)
+	require.Len(t, outcomes, 2, r.Raw)
+	require.Equal(t, "up-1", dig(outcomes[0], "cluster", "name"))
+	require.NotNil(t, dig(outcomes[0], "error"), "up-1 is held by its upgrade: %s", r.Raw)
+	require.Equal(t, "UPGRADE", dig(outcomes[1], "operation", "kind"), r.Raw)
+}
