@@ -22,56 +22,72 @@ export const StacksQuery = graphql(`
           id
           version
           releasedAt
-          notes
           partial
           startOrder
-          dependencyGraph {
-            nodes {
-              service
-              version
-              position
-              package {
-                id
-              }
-            }
-            edges {
-              from
-              to
-              constraint
-              missing
-              satisfied
-            }
-          }
           packages {
             id
             service
             version
-            build
-            checksum
             sourceKind
-            source {
-              kind
-              uri
-              ref
-            }
-            dependencies {
-              service
-              constraint
-            }
-            startOrder
-            stopOrder
-            healthCheck {
-              kind
-              target
-              timeout
-            }
-            restartPolicy
-            maxRestarts
           }
           clusters {
             id
             name
           }
+        }
+      }
+    }
+  }
+`);
+
+/** One stack version's graph and packages with their typed metadata, fetched when shown (the list stays cheap). */
+const StackVersionDetailQuery = graphql(`
+  query StackVersionDetail($id: ID!) {
+    node(id: $id) {
+      id
+      ... on StackVersion {
+        notes
+        dependencyGraph {
+          nodes {
+            service
+            version
+            position
+            package {
+              id
+            }
+          }
+          edges {
+            from
+            to
+            constraint
+            missing
+            satisfied
+          }
+        }
+        packages {
+          id
+          service
+          version
+          build
+          checksum
+          source {
+            kind
+            uri
+            ref
+          }
+          dependencies {
+            service
+            constraint
+          }
+          startOrder
+          stopOrder
+          healthCheck {
+            kind
+            target
+            timeout
+          }
+          restartPolicy
+          maxRestarts
         }
       }
     }
@@ -246,14 +262,15 @@ export function Stacks() {
         </Panel>
       )}
       {stacks.map((s) =>
-        s.versions.map((v) => <StackVersionDetail key={v.id} stack={s.name} v={v} />),
+        s.versions.map((v, i) => <StackVersionDetail key={v.id} stack={s.name} v={v} initiallyOpen={i === 0} />),
       )}
     </div>
   );
 }
 
 /** One stack version: its start order, dependency graph and packages. */
-function StackVersionDetail({ stack, v }: { stack: string; v: StackVersionRow }) {
+function StackVersionDetail({ stack, v, initiallyOpen }: { stack: string; v: StackVersionRow; initiallyOpen: boolean }) {
+  const [open, setOpen] = useState(initiallyOpen);
   return (
     <Panel
       title={
@@ -261,13 +278,31 @@ function StackVersionDetail({ stack, v }: { stack: string; v: StackVersionRow })
           {stack} {v.version} {v.partial && <Badge tone="info">partial</Badge>}
         </span>
       }
+      actions={
+        <button type="button" className="btn btn-small" onClick={() => setOpen(!open)} data-testid="stack-version-toggle">
+          {open ? 'Hide graph and packages' : 'Show graph and packages'}
+        </button>
+      }
     >
       <div data-testid="stack-version" data-version={`${stack} ${v.version}`}>
-        {v.notes && <p className="muted">{v.notes}</p>}
         <div className="small" data-testid="start-order">
           <strong>Start order: </strong>
           {v.startOrder.length ? v.startOrder.join(' → ') : '—'}
         </div>
+        {open && <StackVersionBody id={v.id} />}
+      </div>
+    </Panel>
+  );
+}
+
+function StackVersionBody({ id }: { id: string }) {
+  const [{ data, error, fetching }, reexecute] = useQuery({ query: StackVersionDetailQuery, variables: { id } });
+  const v = data?.node && 'packages' in data.node ? data.node : null;
+  if (error) return <ErrorPanel error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />;
+  if (!v) return fetching ? <Loading what="Loading the version" /> : null;
+  return (
+    <>
+        {v.notes && <p className="muted">{v.notes}</p>}
         <div className="table-wrap">
           <DependencyGraph graph={v.dependencyGraph} />
         </div>
@@ -317,7 +352,6 @@ function StackVersionDetail({ stack, v }: { stack: string; v: StackVersionRow })
             </tbody>
           </table>
         </div>
-      </div>
-    </Panel>
+    </>
   );
 }
