@@ -47,9 +47,20 @@ async function api(token, query, variables = {}) {
 
 const text = async (loc) => ((await loc.textContent()) ?? '').trim();
 
-/** Waits until the operation page's title shows `state`. */
+/** Waits until the operation page's title shows `state`; on a timeout, says what the page and the API show. */
 async function waitState(page, state, timeout = 20_000) {
-  await page.waitForFunction((want) => document.querySelector('[data-testid="operation-title"] [data-testid="operation-state"]')?.getAttribute('data-state') === want, state, { timeout });
+  try {
+    await page.waitForFunction((want) => document.querySelector('[data-testid="operation-title"] [data-testid="operation-state"]')?.getAttribute('data-state') === want, state, { timeout });
+  } catch (err) {
+    const shown = await page.evaluate(() => ({
+      state: document.querySelector('[data-testid="operation-title"] [data-testid="operation-state"]')?.getAttribute('data-state'),
+      percent: document.querySelector('.op-progress-row [data-testid="operation-progress"]')?.getAttribute('data-percent'),
+      live: document.querySelector('[data-testid="operation-live"]')?.textContent,
+    }));
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
+    const r = await api(TOKEN, `query($id: ID!) { operation(id: $id) { state progress tasksTotal tasksSucceeded currentStage stages { state total succeeded running pending } } }`, { id });
+    throw new Error(`waiting for ${state}: page ${JSON.stringify(shown)}; API ${JSON.stringify(r.data ?? r.errors).slice(0, 400)}`);
+  }
 }
 
 /** Opens the restart dialog on the cluster page and submits it. */
