@@ -28,7 +28,7 @@ func TestBrowserOperations(t *testing.T) {
 	ds := newDemoServer(t)
 	ds.start(t, "127.0.0.1:0")
 	ctx := cliContext(context.Background())
-	startSimulatedEngine(t, ds, 400*time.Millisecond)
+	startSimulatedEngine(t, ds, 150*time.Millisecond)
 	operator, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoOperatorLogin, auth.Operator, "e2e", time.Hour)
 	require.NoError(t, err)
 	viewer, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)

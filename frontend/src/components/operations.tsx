@@ -229,14 +229,7 @@ const ClusterOperationsQuery = graphql(
     query ClusterOperations($name: String!, $first: Int, $after: String) {
       cluster(name: $name) {
         id
-        stackVersion {
-          id
-          packages {
-            id
-            service
-          }
-        }
-        sample: hosts(first: 1) {
+        sample: hosts(first: 10) {
           nodes {
             id
             components {
@@ -291,9 +284,9 @@ export function ClusterOperations({ name }: { name: string }) {
   const [{ data, error, fetching }, reexecute] = useQuery({ query: ClusterOperationsQuery, variables });
   const [restarting, setRestarting] = useState(false);
   const cluster = data?.cluster;
+  // The services installed on the cluster's first hosts (what a restart acts on).
   const services = useMemo(() => {
     const s = new Set<string>();
-    for (const p of cluster?.stackVersion?.packages ?? []) s.add(p.service);
     for (const h of cluster?.sample.nodes ?? []) for (const c of h.components) s.add(c.service);
     return [...s].sort();
   }, [cluster]);
