@@ -212,7 +212,7 @@ export function OperationDetail({ id }: { id: string }) {
                 <tbody>
                   {op.stages.map((s) => (
                     <tr key={s.position} data-testid="stage-row" className={s.position === op.currentStage && op.state === 'RUNNING' ? 'row-current' : ''}>
-                      <td>{s.position + 1}</td>
+                      <td>{s.position}</td>
                       <td>
                         {s.name} {s.rollback && <Badge tone="accent">rollback</Badge>}
                       </td>

@@ -262,13 +262,13 @@ export function Stacks() {
         </Panel>
       )}
       {stacks.map((s) =>
-        s.versions.map((v, i) => <StackVersionDetail key={v.id} stack={s.name} v={v} initiallyOpen={i === 0} />),
+        s.versions.map((v, i) => <StackVersionDetail key={v.id} stack={s.name} v={v} initiallyOpen={i === s.versions.length - 1} />),
       )}
     </div>
   );
 }
 
-/** One stack version: its start order, dependency graph and packages. */
+/** One stack version: its start order, dependency graph and packages (the newest of each stack open at first). */
 function StackVersionDetail({ stack, v, initiallyOpen }: { stack: string; v: StackVersionRow; initiallyOpen: boolean }) {
   const [open, setOpen] = useState(initiallyOpen);
   return (
@@ -303,7 +303,7 @@ function StackVersionBody({ id }: { id: string }) {
   return (
     <>
         {v.notes && <p className="muted">{v.notes}</p>}
-        <div className="table-wrap">
+        <div className="dep-graph-wrap">
           <DependencyGraph graph={v.dependencyGraph} />
         </div>
         <GraphLegend />
