@@ -8,7 +8,7 @@ import { graphql } from '../graphql';
 import { PageInfoFields } from '../graphql/fragments';
 import { useCan } from '../lib/hooks';
 import { refusal } from '../lib/mutation';
-import { formatDate, humanizeEnum } from '../lib/format';
+import { formatDateTime, humanizeEnum } from '../lib/format';
 import { nextPosition, pagerState, positionFor, type PagerPosition } from '../lib/paging';
 import {
   ACTION_LABEL,
@@ -398,7 +398,7 @@ export function OperationTable({
               </td>
               <td>{o.requestedBy}</td>
               <td className="muted small">{o.reason || '—'}</td>
-              <td>{formatDate(o.createdAt)}</td>
+              <td>{formatDateTime(o.createdAt)}</td>
             </tr>
           ))}
           {!ops.length && (

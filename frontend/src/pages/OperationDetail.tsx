@@ -8,7 +8,7 @@ import { useQuery } from 'urql';
 import { graphql, type ResultOf } from '../graphql';
 import { PageInfoFields } from '../graphql/fragments';
 import { codeOf } from '../lib/errors';
-import { formatDate, formatNumber, humanizeEnum } from '../lib/format';
+import { formatDateTime, formatNumber, humanizeEnum } from '../lib/format';
 import { useDocumentTitle } from '../lib/title';
 import { useLiveSubscription } from '../lib/useLive';
 import { nextPosition, pagerState, positionFor, type PagerPosition } from '../lib/paging';
@@ -177,9 +177,9 @@ export function OperationDetail({ id }: { id: string }) {
             <dl className="facts">
               <Fact label="Requested by">{op.requestedBy}</Fact>
               <Fact label="Reason">{op.reason || '—'}</Fact>
-              <Fact label="Created">{formatDate(op.createdAt)}</Fact>
-              <Fact label="Started">{formatDate(op.startedAt)}</Fact>
-              <Fact label="Ended">{op.endedAt ? formatDate(op.endedAt) : '—'}</Fact>
+              <Fact label="Created">{formatDateTime(op.createdAt, true)}</Fact>
+              <Fact label="Started">{formatDateTime(op.startedAt, true)}</Fact>
+              <Fact label="Ended">{op.endedAt ? formatDateTime(op.endedAt, true) : '—'}</Fact>
               <Fact label="Took">{elapsed(op.startedAt, op.endedAt) ?? '—'}</Fact>
               <Fact label="Failure budget">{formatNumber(op.failureBudget)} hosts</Fact>
               <Fact label="Out of service at most">{op.maxOutOfServicePercent}%</Fact>
@@ -237,7 +237,7 @@ export function OperationDetail({ id }: { id: string }) {
             <ul className="op-events" data-testid="operation-events">
               {op.events.map((e, i) => (
                 <li key={`${e.at}-${i}`}>
-                  <span className="muted small mono">{formatDate(e.at)}</span> <Badge tone={LEVEL_TONE[e.level] ?? 'muted'}>{e.level}</Badge> {e.message}
+                  <span className="muted small mono">{formatDateTime(e.at, true)}</span> <Badge tone={LEVEL_TONE[e.level] ?? 'muted'}>{e.level}</Badge> {e.message}
                 </li>
               ))}
               {!op.events.length && <li className="muted">No events yet.</li>}
