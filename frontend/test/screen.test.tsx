@@ -109,6 +109,28 @@ describe('big screen', () => {
     expect(host.querySelectorAll('[data-testid="screen-cluster-tile"]')).toHaveLength(2);
   });
 
+  it('shows the running operations with their progress', async () => {
+    const op = (id: string, kind: string, state: string, progress: number, cluster: string) => ({
+      __typename: 'Operation',
+      id,
+      kind,
+      state,
+      progress,
+      cluster: { __typename: 'Cluster', id: `c-${cluster}`, name: cluster },
+    });
+    const answers: Record<string, unknown> = {
+      ScreenInitial: { platform },
+      ScreenOperations: { activeOperations: [op('o1', 'RESTART', 'RUNNING', 0.42, 'rt-bj-01'), op('o2', 'UPGRADE', 'PAUSED', 0.1, 'batch-sh-01')] },
+    };
+    stubServer((op) => (op in answers ? json({ data: answers[op] }) : json({ errors: [{ message: 'not implemented', extensions: { code: 'INTERNAL' } }] })));
+    await act(async () => root.render(<App />));
+    await vi.waitFor(() => expect(host.querySelectorAll('[data-testid="screen-operation"]')).toHaveLength(2));
+    const first = host.querySelector('[data-testid="screen-operation"]')!;
+    expect(first.textContent).toContain('rt-bj-01');
+    expect(first.textContent).toContain('42%');
+    expect(host.querySelectorAll('[data-testid="screen-operation"]')[1].textContent).toContain('paused');
+  });
+
   it('asks for sign-in (on a dark page) when the session is gone', async () => {
     stubServer(() => json({ errors: [{ message: 'authentication required', extensions: { code: 'UNAUTHENTICATED' } }] }, 401));
     await act(async () => root.render(<App />));

@@ -30,6 +30,8 @@ function page<M extends Record<K, ComponentType<any>>, K extends keyof M>(load: 
 const ClustersOverview = page(() => import('../pages/ClustersOverview'), 'ClustersOverview');
 const ClusterPage = page(() => import('../pages/ClusterPage'), 'ClusterPage');
 const Stacks = page(() => import('../pages/Stacks'), 'Stacks');
+const Operations = page(() => import('../pages/Operations'), 'Operations');
+const OperationDetail = page(() => import('../pages/OperationDetail'), 'OperationDetail');
 const AuditLog = page(() => import('../pages/AuditLog'), 'AuditLog');
 const Watermarks = page(() => import('../pages/Watermarks'), 'Watermarks');
 const Scheduler = page(() => import('../pages/Scheduler'), 'Scheduler');
@@ -272,6 +274,15 @@ const leaderboardsRoute = createRoute({
 });
 const schedulerRoute = createRoute({ getParentRoute: () => appRoute, path: 'platform/scheduler', component: Scheduler });
 const stacksRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/stacks', component: Stacks });
+const operationsRoute = createRoute({ getParentRoute: () => appRoute, path: 'aquila/operations', component: Operations });
+const operationRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'aquila/operations/$id',
+  component: function OperationRoute() {
+    const { id } = operationRoute.useParams();
+    return <OperationDetail key={id} id={id} />;
+  },
+});
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
 const tokensRoute = createRoute({ getParentRoute: () => appRoute, path: 'tokens', component: Tokens });
 const adminRoutes = [
@@ -318,6 +329,8 @@ export const routeTree = rootRoute.addChildren([
     costRoute,
     leaderboardsRoute,
     stacksRoute,
+    operationsRoute,
+    operationRoute,
     auditRoute,
     tokensRoute,
     ...adminRoutes,

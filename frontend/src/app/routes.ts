@@ -67,11 +67,7 @@ export const NAV: NavSection[] = [
     title: 'Aquila',
     items: [
       { label: 'Stacks', path: '/aquila/stacks' },
-      {
-        label: 'Operations',
-        path: '/aquila/operations',
-        soon: 'Upgrades, scale-outs, config applies, restarts and self-healing runs: each with its stages, host-level tasks, progress and controls to pause, resume or abort.',
-      },
+      { label: 'Operations', path: '/aquila/operations' },
       {
         label: 'Configuration',
         path: '/aquila/config',

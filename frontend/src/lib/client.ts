@@ -56,6 +56,18 @@ export const cacheUpdates: NonNullable<CacheExchangeOpts['updates']> = {
       // in place; the levels judged against them are fetched again.
       invalidateFields(cache, 'Query', ['platform', 'cluster']);
     },
+    // Aquila: a new operation holds its cluster; stacks gain packages and versions.
+    restartCluster(_result, args, cache) {
+      const cluster = (args.input as { cluster?: string } | undefined)?.cluster;
+      invalidateFields(cache, 'Query', ['activeOperations']);
+      if (cluster) invalidateFields(cache, { __typename: 'Cluster', id: cluster }, ['activeOperation', 'operations']);
+    },
+    registerServicePackage(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['servicePackages']);
+    },
+    createStackVersion(_result, _args, cache) {
+      invalidateFields(cache, 'Query', ['stacks']);
+    },
     createApiToken(_result, _args, cache) {
       invalidateFields(cache, 'Query', ['apiTokens']);
     },

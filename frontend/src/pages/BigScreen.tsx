@@ -198,6 +198,23 @@ type ScreenCostData = ResultOf<typeof ScreenCost>;
 type ScreenBoardsData = ResultOf<typeof ScreenBoards>;
 type ScreenAnomalyData = ResultOf<typeof ScreenAnomalies>;
 
+/** The operations holding their clusters now (Aquila), for the wall: a few, newest first. */
+export const ScreenOperations = graphql(`
+  query ScreenOperations {
+    activeOperations(first: 6) {
+      id
+      kind
+      state
+      progress
+      cluster {
+        id
+        name
+      }
+    }
+  }
+`);
+type ScreenOperationsData = ResultOf<typeof ScreenOperations>;
+
 export const STAGE_W = 1920;
 export const STAGE_H = 1080;
 /** Samples kept for the trend chart (the backfill plus pulses). */
@@ -492,6 +509,38 @@ export function idlePercent(data: ScreenCostData): number | null {
   return total > 0 && Number.isFinite(idle) ? (idle / total) * 100 : null;
 }
 
+function OperationsPanel({ data }: { data: ScreenOperationsData | null }) {
+  const ops = data?.activeOperations ?? [];
+  return (
+    <div className="bs-panel bs-ops" data-testid="screen-operations" data-count={data ? ops.length : ''}>
+      <div className="bs-panel-title">
+        Running operations <span className="bs-count">{data ? formatNumber(ops.length) : '—'}</span>
+      </div>
+      {ops.length ? (
+        <ul className="bs-ops-list">
+          {ops.map((o) => {
+            const pct = Math.round(Math.max(0, Math.min(1, o.progress)) * 100);
+            return (
+              <li key={o.id} className={`bs-op bs-op-${o.state.toLowerCase()}`} data-testid="screen-operation">
+                <span className="bs-op-kind">{o.kind.replace('_', ' ')}</span>
+                <span className="bs-op-cluster">{o.cluster.name}</span>
+                <span className="bs-op-bar">
+                  <span className="bs-op-fill" style={{ width: `${pct}%` }} />
+                </span>
+                <span className="bs-op-pct">{o.state === 'RUNNING' ? `${pct}%` : o.state.toLowerCase()}</span>
+              </li>
+            );
+          })}
+        </ul>
+      ) : data ? (
+        <div className="bs-allclear">No operation running</div>
+      ) : (
+        <div className="bs-empty">—</div>
+      )}
+    </div>
+  );
+}
+
 function CostPanel({ data }: { data: ScreenCostData | null }) {
   const idle = data ? idlePercent(data) : null;
   const lines = data?.byCluster.lines ?? [];
@@ -681,6 +730,21 @@ export function BigScreen() {
       });
   }, [client, state.lastUpdate]);
 
+  // The running operations ride on the pulses like the anomalies (they change
+  // by the minute). Optional: on failure the panel keeps what it shows.
+  const [operations, setOperations] = useState<ScreenOperationsData | null>(null);
+  const operationsAt = useRef(-Infinity);
+  useEffect(() => {
+    if (state.lastUpdate === null || state.lastUpdate - operationsAt.current < ANOMALY_REFRESH_MS) return;
+    operationsAt.current = state.lastUpdate;
+    void client
+      .query(ScreenOperations, {}, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((res) => {
+        if (mounted.current && res.data) setOperations(res.data);
+      });
+  }, [client, state.lastUpdate]);
+
   // Cost and leaderboards change by the day: fetched on the first update, then
   // on the first after MONEY_REFRESH_MS. Optional: on failure the panels keep what they show.
   const [cost, setCost] = useState<ScreenCostData | null>(null);
@@ -830,6 +894,7 @@ export function BigScreen() {
               </div>
               <div className="bs-col bs-col-money">
                 <CostPanel data={cost} />
+                <OperationsPanel data={operations} />
                 <BoardsPanel data={boards} />
               </div>
             </section>

@@ -18,6 +18,7 @@ import { HeartbeatCell, HostnameCell, HostRowFields, HostSizeCells, HostStateCel
 import { HostStateForm } from '../components/HostStateForm';
 import { Chart } from '../components/LazyChart';
 import { ClusterHealth } from '../components/health';
+import { ClusterOperations } from '../components/operations';
 
 export const ClusterPageQuery = graphql(
   `
@@ -182,6 +183,8 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
           </div>
 
           <ClusterHealth name={name} />
+
+          <ClusterOperations name={name} />
 
           <Panel
             title={
