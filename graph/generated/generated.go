@@ -10185,7 +10185,7 @@ type Operation implements Node {
   failureBudget: Int!
   "Never more than this share of the cluster's hosts out of service at once."
   maxOutOfServicePercent: Int!
-  "The position of the stage running (0 first)."
+  "The position of the stage being worked (stages count from 1; 0 before the first starts)."
   currentStage: Int!
   "The operation is undoing itself (rollbackOperation)."
   rollingBack: Boolean!
@@ -10210,6 +10210,7 @@ type Operation implements Node {
 }
 
 type OperationStage {
+  "1 for the first stage; a rollback's stages follow the operation's own."
   position: Int!
   name: String!
   state: String!

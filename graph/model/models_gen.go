@@ -1012,6 +1012,7 @@ type OperationPayload struct {
 }
 
 type OperationStage struct {
+	// 1 for the first stage; a rollback's stages follow the operation's own.
 	Position int    `json:"position"`
 	Name     string `json:"name"`
 	State    string `json:"state"`
