@@ -189,8 +189,8 @@ func loadBenchQueries(root string, known map[string]any, byQuery map[string]map[
 
 // benchStandIns finds, in the seeded fleet, the objects the pages that show one
 // object are asked about: a job with runs and lineage (the demo's memory hog),
-// a queue of a batch cluster, a BU with jobs, an anomaly episode when there is
-// one. A query whose object the fleet lacks is skipped, and the bench says so.
+// a queue of a batch cluster, a BU with jobs, an operation and a stack
+// version, an anomaly episode when there is one. A query whose object the fleet lacks is skipped, and the bench says so.
 func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, error) {
 	out := map[string]map[string]any{}
 	var job, queue, bu int64
@@ -241,6 +241,23 @@ func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, e
 		out["MyBill"] = map[string]any{"person": model.GlobalID(model.KindPerson, person), "period": month}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error finding a person for the bench: %w", err)
+	}
+	// An operation's page (the newest operation, when the fleet has run one)
+	// and a stack version's detail (the newest version).
+	var op, version int64
+	err = q.QueryRow(ctx, `SELECT id FROM operation ORDER BY id DESC LIMIT 1`).Scan(&op)
+	if err == nil {
+		id := model.GlobalID(model.KindOperation, op)
+		out["OperationDetail"] = map[string]any{"id": id}
+		out["OperationTasks"] = map[string]any{"id": id, "first": 20}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding an operation for the bench: %w", err)
+	}
+	err = q.QueryRow(ctx, `SELECT id FROM stack_version ORDER BY released_at DESC, id DESC LIMIT 1`).Scan(&version)
+	if err == nil {
+		out["StackVersionDetail"] = map[string]any{"id": model.GlobalID(model.KindStackVersion, version)}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding a stack version for the bench: %w", err)
 	}
 	var episode int64
 	err = q.QueryRow(ctx, `SELECT id FROM anomaly_episode ORDER BY started_at DESC, id DESC LIMIT 1`).Scan(&episode)
