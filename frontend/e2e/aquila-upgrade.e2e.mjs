@@ -9,10 +9,14 @@
 //             pass; Start (ROLLING) lands on the live page, which reaches
 //             SUCCEEDED; Roll back reaches ROLLED_BACK;
 //   OPERATOR  scales the cluster out by 1 host from the dialog: SUCCEEDED;
+//             decommissioning every host is refused, the message naming the limit;
+//             (the cluster's minimum set to one host first, as an ADMIN);
 //   VIEWER    sees no Upgrade, Scale out or Decommission button.
 //
 // Env:
 //   TESLA_URL, TESLA_TOKEN (OPERATOR), TESLA_VIEWER_TOKEN, TESLA_CLUSTER (required)
+//   TESLA_ADMIN_TOKEN   an ADMIN token (required: sets the cluster's minimum, so
+//                       decommissioning every host is refused)
 //   E2E_ARTIFACTS, CHROMIUM_PATH as in e2e-lib.mjs
 //
 // Prints one line per check and "N passed, N failed"; exit 0 only when nothing failed.
@@ -20,6 +24,7 @@
 import { createRun } from './e2e-lib.mjs';
 
 const VIEWER = process.env.TESLA_VIEWER_TOKEN ?? '';
+const ADMIN = process.env.TESLA_ADMIN_TOKEN ?? '';
 const CLUSTER = process.env.TESLA_CLUSTER ?? '';
 const run = createRun({
   script: 'aquila-upgrade.e2e.mjs',
@@ -27,8 +32,8 @@ const run = createRun({
   totalTimeoutMs: 90_000,
 });
 const { BASE, TOKEN, check, finish, shot, signInAs } = run;
-if (!VIEWER || !CLUSTER) {
-  console.error('TESLA_VIEWER_TOKEN and TESLA_CLUSTER are required');
+if (!VIEWER || !ADMIN || !CLUSTER) {
+  console.error('TESLA_VIEWER_TOKEN, TESLA_ADMIN_TOKEN and TESLA_CLUSTER are required');
   process.exit(2);
 }
 
@@ -154,6 +159,31 @@ try {
     if (await page.getByTestId('scaleout-error').count()) throw new Error(await page.getByTestId('scaleout-error').textContent());
     await waitState(page, 'SUCCEEDED', 30_000);
     return page.url();
+  });
+
+  await check('OPERATOR: decommissioning every host is refused, naming the limit', async () => {
+    // The demo clusters have no minimum: give this one a minimum of one host.
+    const d = await api(ADMIN, `query($name: String!) { cluster(name: $name) { id policy { minCores autoscaleMode autoscaleMaxHosts } } }`, { name: CLUSTER });
+    const p = d.cluster.policy;
+    const r = await api(ADMIN, `mutation($input: SetClusterPolicyInput!) { setClusterPolicy(input: $input) { userErrors { message } } }`, {
+      input: { cluster: d.cluster.id, minHosts: 1, minCores: p.minCores, autoscaleMode: p.autoscaleMode, autoscaleMaxHosts: p.autoscaleMaxHosts },
+    });
+    if (r.setClusterPolicy.userErrors.length) throw new Error(r.setClusterPolicy.userErrors[0].message);
+    await page.goto(`${BASE}/clusters/${encodeURIComponent(CLUSTER)}`);
+    await page.getByTestId('select-all').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="hosts-table"] tbody input[type="checkbox"]').length > 0);
+    await page.getByTestId('select-all').check();
+    const picked = (await page.getByTestId('selected-count').textContent()).trim();
+    await page.getByTestId('decommission-open').click();
+    await page.getByTestId('decommission-to').selectOption('RETIRE');
+    await page.getByTestId('decommission-drain').fill('5m');
+    await page.getByTestId('decommission-reason').fill('e2e refused decommission');
+    await page.getByTestId('decommission-submit').click();
+    await page.locator('[data-testid="decommission-error"], [data-testid="operation-page"]').first().waitFor();
+    if (!(await page.getByTestId('decommission-error').count())) throw new Error(`not refused: ${page.url()}`);
+    const msg = (await page.getByTestId('decommission-error').textContent()).trim();
+    if (!/min|quorum/i.test(msg)) throw new Error(`message: ${msg}`);
+    return `${picked}: ${msg}`;
   });
 
   await check('VIEWER: no Upgrade, Scale out or Decommission button', async () => {

@@ -11,8 +11,8 @@ import (
 	"github.com/teslaops/tesla/internal/sim"
 )
 
-// TestBrowserAquilaUpgrade drives the upgrade wizard, the scale-out dialog and
-// their viewer view in Chromium against a demo server running a working
+// TestBrowserAquilaUpgrade drives the upgrade wizard, the scale-out dialog, a
+// refused decommission and their viewer view in Chromium against a demo server running a working
 // operation engine with quick tasks. The script registers what an upgrade
 // needs through the GraphQL API (new package versions of the cluster's
 // services, two stack versions of its stack), so it does not depend on what
@@ -27,6 +27,8 @@ func TestBrowserAquilaUpgrade(t *testing.T) {
 	startSimulatedEngine(t, ds, 50*time.Millisecond)
 	operator, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoOperatorLogin, auth.Operator, "e2e", time.Hour)
 	require.NoError(t, err)
+	admin, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoAdminLogin, auth.Admin, "e2e", time.Hour)
+	require.NoError(t, err)
 	viewer, err := createTokenFor(ctx, ds.d.Pool, ds.logger, sim.DemoViewerLogin, auth.Viewer, "e2e", time.Hour)
 	require.NoError(t, err)
 	// The cluster with the fewest hosts, all ONLINE, keeps the run short and its
@@ -35,7 +37,7 @@ func TestBrowserAquilaUpgrade(t *testing.T) {
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT c.name FROM cluster c JOIN host h ON h.cluster_id = c.id
 		GROUP BY c.id, c.name HAVING bool_and(h.state = 'ONLINE') ORDER BY count(*), c.name LIMIT 1`).Scan(&cluster))
 	runNode(t, "e2e/aquila-upgrade.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+operator,
-		"TESLA_VIEWER_TOKEN="+viewer, "TESLA_CLUSTER="+cluster, "E2E_ARTIFACTS="+artifactsDir())
+		"TESLA_VIEWER_TOKEN="+viewer, "TESLA_ADMIN_TOKEN="+admin, "TESLA_CLUSTER="+cluster, "E2E_ARTIFACTS="+artifactsDir())
 	requireScreenshots(t, "upgrade-wizard.png", "upgrade-rolled-back.png")
 	var audited int
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log
