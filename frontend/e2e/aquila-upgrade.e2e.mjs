@@ -11,12 +11,16 @@
 //   OPERATOR  scales the cluster out by 1 host from the dialog: SUCCEEDED;
 //             decommissioning every host is refused, the message naming the limit;
 //             (the cluster's minimum set to one host first, as an ADMIN);
-//   VIEWER    sees no Upgrade, Scale out or Decommission button.
+//   OPERATOR  sees the two open proposals listed and dismisses one from its
+//             cluster's banner (the figures in a sentence);
+//   VIEWER    sees no Upgrade, Scale out or Decommission button, nor Accept
+//             on the open proposal (listed, and its banner).
 //
 // Env:
 //   TESLA_URL, TESLA_TOKEN (OPERATOR), TESLA_VIEWER_TOKEN, TESLA_CLUSTER (required)
 //   TESLA_ADMIN_TOKEN   an ADMIN token (required: sets the cluster's minimum, so
 //                       decommissioning every host is refused)
+//   TESLA_PROPOSAL_CLUSTERS  two clusters with an open scale-out proposal (required)
 //   E2E_ARTIFACTS, CHROMIUM_PATH as in e2e-lib.mjs
 //
 // Prints one line per check and "N passed, N failed"; exit 0 only when nothing failed.
@@ -25,6 +29,7 @@ import { createRun } from './e2e-lib.mjs';
 
 const VIEWER = process.env.TESLA_VIEWER_TOKEN ?? '';
 const ADMIN = process.env.TESLA_ADMIN_TOKEN ?? '';
+const PROPOSALS = (process.env.TESLA_PROPOSAL_CLUSTERS ?? '').split(',').filter(Boolean);
 const CLUSTER = process.env.TESLA_CLUSTER ?? '';
 const run = createRun({
   script: 'aquila-upgrade.e2e.mjs',
@@ -32,7 +37,7 @@ const run = createRun({
   totalTimeoutMs: 90_000,
 });
 const { BASE, TOKEN, check, finish, shot, signInAs } = run;
-if (!VIEWER || !ADMIN || !CLUSTER) {
+if (!VIEWER || !ADMIN || !CLUSTER || PROPOSALS.length !== 2) {
   console.error('TESLA_VIEWER_TOKEN, TESLA_ADMIN_TOKEN and TESLA_CLUSTER are required');
   process.exit(2);
 }
@@ -186,6 +191,22 @@ try {
     return `${picked}: ${msg}`;
   });
 
+  await check('OPERATOR: the open proposals are listed; one is dismissed from its cluster’s banner', async () => {
+    await page.goto(`${BASE}/aquila/operations`);
+    await page.getByTestId('proposal-row').nth(1).waitFor();
+    const rows = await page.getByTestId('proposal-row').count();
+    await page.goto(`${BASE}/clusters/${encodeURIComponent(PROPOSALS[0])}`);
+    await page.getByTestId('proposal-banner').waitFor();
+    const sentence = (await page.getByTestId('proposal-sentence').textContent()).trim();
+    if (!/92%.*80%.*640 to 736 cores/.test(sentence)) throw new Error(`sentence: ${sentence}`);
+    await shot(page, 'proposal-banner.png');
+    await page.getByTestId('proposal-dismiss').click();
+    await page.getByTestId('proposal-dismiss-reason').fill('e2e: not needed');
+    await page.getByTestId('proposal-dismiss-confirm').click();
+    await page.getByTestId('proposal-banner').waitFor({ state: 'detached' });
+    return `${rows} listed; dismissed: ${sentence.slice(0, 80)}…`;
+  });
+
   await check('VIEWER: no Upgrade, Scale out or Decommission button', async () => {
     const context = await page.context().browser().newContext({ viewport: { width: 1440, height: 1100 } });
     try {
@@ -197,8 +218,14 @@ try {
       }
       await vpage.goto(`${BASE}/aquila/operations`);
       await vpage.getByTestId('open-proposals').waitFor();
+      await vpage.getByTestId('proposal-row').first().waitFor();
+      const rows = await vpage.getByTestId('proposal-row').count();
+      if (rows !== 1) throw new Error(`${rows} open proposals listed, want the one not dismissed`);
       if (await vpage.getByTestId('proposal-accept').count()) throw new Error('a viewer is offered Accept');
-      return 'none shown';
+      await vpage.goto(`${BASE}/clusters/${encodeURIComponent(PROPOSALS[1])}`);
+      await vpage.getByTestId('proposal-banner').waitFor();
+      if (await vpage.getByTestId('proposal-accept').count()) throw new Error('a viewer is offered Accept on the banner');
+      return 'none shown; the open proposal listed and its banner without buttons';
     } finally {
       await context.close();
     }

@@ -100,7 +100,7 @@ function PreChecks({ checks }: { checks: readonly Check[] }) {
  */
 export function UpgradeWizard({ cluster, current, onClose }: { cluster: string; current: string | null; onClose: () => void }) {
   const navigate = useNavigate();
-  const client = useQuery({ query: UpgradeStacksQuery })[0];
+  const [stacks] = useQuery({ query: UpgradeStacksQuery });
   const [, upgrade] = useMutation(UpgradeClusterMutation);
   const [form, setForm] = useState<UpgradeForm>({ stackVersion: '', services: [], strategy: 'ROLLING', batchPercent: '10', maxFailures: '', pauseAfterFirstBatch: false, reason: '' });
   const [checks, setChecks] = useState<Check[] | null>(null);
@@ -110,7 +110,7 @@ export function UpgradeWizard({ cluster, current, onClose }: { cluster: string; 
   const bad = upgradeFormErrors(form);
   const input = upgradeInput(cluster, form);
   const key = JSON.stringify(input);
-  const versions = useMemo(() => (client.data?.stacks.nodes ?? []).flatMap((s) => s.versions.map((v) => ({ ...v, stack: s.name }))), [client.data]);
+  const versions = useMemo(() => (stacks.data?.stacks.nodes ?? []).flatMap((s) => s.versions.map((v) => ({ ...v, stack: s.name }))), [stacks.data]);
   const currentVersion = versions.find((v) => v.id === current);
   const picked = versions.find((v) => v.id === form.stackVersion);
   const services = useMemo(() => [...new Set(picked?.packages.map((p) => p.service) ?? [])].sort(), [picked]);
@@ -151,8 +151,8 @@ export function UpgradeWizard({ cluster, current, onClose }: { cluster: string; 
   return (
     <form className="admin-form op-restart" onSubmit={start} role="dialog" aria-label="Upgrade stack" data-testid="upgrade-dialog">
       <h3 className="field-wide">Upgrade stack</h3>
-      {client.error && <ErrorPanel error={client.error} />}
-      {!client.data && client.fetching && <Loading what="Loading stack versions" />}
+      {stacks.error && <ErrorPanel error={stacks.error} />}
+      {!stacks.data && stacks.fetching && <Loading what="Loading stack versions" />}
       <label className={`field field-wide ${bad.stackVersion && form.stackVersion ? 'field-bad' : ''}`}>
         <span className="field-label">1 · Target stack version</span>
         <select value={form.stackVersion} onChange={(e) => set({ stackVersion: e.target.value, services: [] })} data-testid="upgrade-version">
