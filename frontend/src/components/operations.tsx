@@ -22,6 +22,7 @@ import {
   type OperationState,
 } from '../lib/operations';
 import { EnumBadge, ErrorPanel, Link, Loading, Pager, Panel } from './ui';
+import { ProposalBanner, ProposalFields, ScaleOutDialog, UpgradeWizard } from './lifecycle';
 
 /** The fields of an operation every listing shows. */
 export const OperationRowFields = graphql(`
@@ -229,6 +230,13 @@ const ClusterOperationsQuery = graphql(
     query ClusterOperations($name: String!, $first: Int, $after: String) {
       cluster(name: $name) {
         id
+        region
+        stackVersion {
+          id
+        }
+        scaleOutProposal {
+          ...ProposalFields
+        }
         sample: hosts(first: 10) {
           nodes {
             id
@@ -251,7 +259,7 @@ const ClusterOperationsQuery = graphql(
       }
     }
   `,
-  [OperationRowFields, PageInfoFields],
+  [OperationRowFields, PageInfoFields, ProposalFields],
 );
 
 const RestartClusterMutation = graphql(`
@@ -282,7 +290,9 @@ export function ClusterOperations({ name }: { name: string }) {
   // The operations list pages forward only (the field has first/after).
   const variables = useMemo(() => ({ name, first: OPS_PAGE, ...(position.cursor.after ? { after: position.cursor.after } : {}) }), [name, position.cursor.after]);
   const [{ data, error, fetching }, reexecute] = useQuery({ query: ClusterOperationsQuery, variables });
-  const [restarting, setRestarting] = useState(false);
+  const [dialog, setDialog] = useState<'restart' | 'upgrade' | 'scaleOut' | null>(null);
+  const restarting = dialog !== null;
+  const setRestarting = (on: boolean) => setDialog(on ? 'restart' : null);
   const cluster = data?.cluster;
   // The services installed on the cluster's first hosts (what a restart acts on).
   const services = useMemo(() => {
@@ -299,16 +309,27 @@ export function ClusterOperations({ name }: { name: string }) {
       title="Operations"
       actions={
         canOperate && cluster && !restarting ? (
-          <button type="button" className="btn btn-primary" onClick={() => setRestarting(true)} data-testid="restart-open">
-            Restart services
-          </button>
+          <>
+            <button type="button" className="btn btn-primary" onClick={() => setDialog('upgrade')} data-testid="upgrade-open">
+              Upgrade stack
+            </button>{' '}
+            <button type="button" className="btn" onClick={() => setDialog('scaleOut')} data-testid="scaleout-open">
+              Scale out
+            </button>{' '}
+            <button type="button" className="btn" onClick={() => setRestarting(true)} data-testid="restart-open">
+              Restart services
+            </button>
+          </>
         ) : undefined
       }
     >
       <div data-testid="cluster-operations">
         {error && <ErrorPanel error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
         {!data && fetching && <Loading what="Loading operations" />}
-        {restarting && cluster && <RestartDialog cluster={cluster.id} services={services} onClose={() => setRestarting(false)} />}
+        {cluster?.scaleOutProposal && <ProposalBanner proposal={cluster.scaleOutProposal} canOperate={canOperate} onDone={() => reexecute({ requestPolicy: 'network-only' })} />}
+        {dialog === 'restart' && cluster && <RestartDialog cluster={cluster.id} services={services} onClose={() => setDialog(null)} />}
+        {dialog === 'upgrade' && cluster && <UpgradeWizard cluster={cluster.id} current={cluster.stackVersion?.id ?? null} onClose={() => setDialog(null)} />}
+        {dialog === 'scaleOut' && cluster && <ScaleOutDialog cluster={cluster.id} region={cluster.region} onClose={() => setDialog(null)} />}
         {cluster && (
           <>
             <div className="op-active" data-testid="active-operation">

@@ -19,6 +19,7 @@ import { HostStateForm } from '../components/HostStateForm';
 import { Chart } from '../components/LazyChart';
 import { ClusterHealth } from '../components/health';
 import { ClusterOperations } from '../components/operations';
+import { DecommissionForm } from '../components/lifecycle';
 
 export const ClusterPageQuery = graphql(
   `
@@ -233,6 +234,7 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
                     if (!o.failed.length) setSelected(new Map());
                   }}
                 />
+                {selected.size > 0 && <DecommissionForm hosts={[...selected].map(([id, hostname]) => ({ id, hostname }))} />}
                 {selected.size > 0 && (
                   <button type="button" className="btn" onClick={() => setSelected(new Map())}>
                     Clear

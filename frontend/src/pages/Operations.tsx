@@ -1,12 +1,14 @@
 // Aquila → Operations: the operations holding their clusters now, across the
 // fleet (at most one per cluster), each linking to its live page. Finished
-// operations are on their cluster's page.
+// operations are on their cluster's page. Below, the open scale-out proposals.
 import { useQuery } from 'urql';
 import { graphql } from '../graphql';
 import { formatNumber } from '../lib/format';
 import { useDocumentTitle } from '../lib/title';
 import { ErrorPanel, Loading, Panel } from '../components/ui';
 import { OperationRowFields, OperationTable } from '../components/operations';
+import { OpenProposals } from '../components/lifecycle';
+import { useCan } from '../lib/hooks';
 import { useEffect } from 'react';
 
 export const ActiveOperationsQuery = graphql(
@@ -25,6 +27,7 @@ const REFRESH_MS = 5000;
 
 export function Operations() {
   useDocumentTitle('Operations');
+  const canOperate = useCan('OPERATOR');
   const [{ data, error, fetching }, reexecute] = useQuery({ query: ActiveOperationsQuery });
   useEffect(() => {
     const t = setInterval(() => reexecute({ requestPolicy: 'network-only' }), REFRESH_MS);
@@ -50,6 +53,7 @@ export function Operations() {
           <OperationTable ops={ops} showCluster testId="active-operations-table" />
         </Panel>
       )}
+      <OpenProposals canOperate={canOperate} />
     </div>
   );
 }
