@@ -190,13 +190,19 @@ try {
     await page.getByTestId('episode').waitFor();
     if (new URL(page.url()).searchParams.get('id') !== CRITICAL_ID) throw new Error(`URL ${page.url()}`);
     await page.getByTestId('episode-chart').locator('canvas').first().waitFor({ timeout: 20_000 });
+    // Without the episode's band the count is 0 (the red peak dot is too
+    // dark to count). With it, how many pixels count depends on the hour: the
+    // simulated CPU follows the day, and where the series' blue area lies
+    // under the band the blend sits at the colour test's edge — 120 to 150
+    // pixels when the host runs near 75%, several hundred when it runs low.
+    const enough = 60;
     let shaded = 0;
-    for (let i = 0; i < 20 && shaded < 200; i++) {
+    for (let i = 0; i < 20 && shaded < enough; i++) {
       await sleep(250);
       shaded = await shadedPixels(page);
     }
     await shot(page, 'anomaly-episode.png', { fullPage: true });
-    if (shaded < 200) throw new Error(`${shaded} shaded pixels on the chart`);
+    if (shaded < enough) throw new Error(`${shaded} shaded pixels on the chart`);
     const peak = await text(page.getByTestId('episode-peak'));
     if (!/99(\.0)?%/.test(peak) || !/30(\.0)?%/.test(peak)) throw new Error(`peak "${peak}"`);
     const kind = await text(page.getByTestId('episode-kind'));
