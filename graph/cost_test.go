@@ -189,6 +189,8 @@ func worstVariables(op *ast.OperationDefinition) map[string]any {
 				vars[v.Variable] = 100 // sizes and depths: prices clamp to their bounds
 			case v.Type.NamedType == "JobFilter":
 				vars[v.Variable] = map[string]any{}
+			case v.Type.NamedType == "UpgradeClusterInput":
+				vars[v.Variable] = map[string]any{"cluster": "x", "stackVersion": "x"}
 			case v.Type.NamedType == "BillPeriodInput":
 				vars[v.Variable] = map[string]any{"unit": "MONTH", "start": costNow.Format(time.RFC3339)}
 			}

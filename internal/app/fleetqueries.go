@@ -253,9 +253,16 @@ func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, e
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error finding an operation for the bench: %w", err)
 	}
-	err = q.QueryRow(ctx, `SELECT id FROM stack_version ORDER BY released_at DESC, id DESC LIMIT 1`).Scan(&version)
+	var cluster int64
+	var region string
+	err = q.QueryRow(ctx, `SELECT v.id, c.id, c.region FROM stack_version v, cluster c
+		ORDER BY v.released_at DESC, v.id DESC, c.id LIMIT 1`).Scan(&version, &cluster, &region)
 	if err == nil {
 		out["StackVersionDetail"] = map[string]any{"id": model.GlobalID(model.KindStackVersion, version)}
+		// The upgrade wizard's pre-checks and the scale-out dialog's spares.
+		out["UpgradePreCheck"] = map[string]any{"input": map[string]any{
+			"cluster": model.GlobalID(model.KindCluster, cluster), "stackVersion": model.GlobalID(model.KindStackVersion, version)}}
+		out["ScaleOutSpares"] = map[string]any{"region": region}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error finding a stack version for the bench: %w", err)
 	}
