@@ -304,7 +304,7 @@ func TestClientRetriesOnlyWhatMayPass(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := NewClient(srv.URL, time.Second)
-	for code, retry := range map[int]bool{500: true, 502: true, 503: true, 429: true, 408: true, 400: false, 401: false, 403: false, 404: false, 413: false} {
+	for code, retry := range map[int]bool{500: true, 502: true, 503: true, 429: true, 408: true, 499: true, 400: false, 401: false, 403: false, 404: false, 413: false} {
 		status = code
 		_, err := c.Samples(context.Background(), "x", []byte("{}\n"))
 		require.Error(t, err)

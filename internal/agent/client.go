@@ -61,8 +61,15 @@ func Retryable(err error) bool {
 	if !errors.As(err, &he) {
 		return err != nil && !errors.Is(err, context.Canceled)
 	}
-	return he.Status >= 500 || he.Status == http.StatusTooManyRequests || he.Status == http.StatusRequestTimeout
+	return he.Status >= 500 || he.Status == http.StatusTooManyRequests || he.Status == http.StatusRequestTimeout ||
+		he.Status == statusRequestCanceled
 }
+
+// statusRequestCanceled is the server's answer to a request whose context
+// ended while it was processed — a server shutting down cancels the requests
+// in flight. Part of the batch may be stored; ingestion is idempotent, so the
+// batch is sent again rather than dropped.
+const statusRequestCanceled = 499
 
 // Unauthorized reports whether err is a 401: the credential is wrong,
 // expired or revoked.
