@@ -191,9 +191,7 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 	case ActionDrain:
 		return a.drain(ctx, t)
 	case ActionOnline:
-		// Bookkeeping only: applyHostSteps brings the host ONLINE when this
-		// task is recorded.
-		return Result{Output: fmt.Sprintf("%s: ONLINE in cluster %d, no longer held (recorded with this task)", t.Hostname, t.ClusterID)}, nil
+		return a.online(ctx, t)
 	case ActionRemove:
 		var p HostStepParams
 		_ = json.Unmarshal(t.Params, &p)

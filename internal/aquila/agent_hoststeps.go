@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,7 +28,8 @@ import (
 //	CHECK      CHECK of every service of the host
 //	STOP       STOP of every service of the host, stop order
 //	DRAIN      wait for the host's reported containers to reach 0, bounded
-//	ONLINE, REMOVE  nothing on the machine
+//	ONLINE     nothing on the machine; refused unless the host is ready
+//	REMOVE     nothing on the machine
 
 // ExecutorActor is the principal the agent executor reads the stacks as.
 const ExecutorActor = "system:agent-executor"
@@ -108,6 +110,38 @@ func (a *AgentExecutor) drain(ctx context.Context, t Task) (Result, error) {
 			return Result{}, err
 		}
 	}
+}
+
+// online checks that the host is ready to serve before applyHostSteps brings
+// it ONLINE (recorded with this task): every component of it STARTED, and
+// some components at all when the cluster's profile has any. Under a failure
+// budget above 0 a host whose INSTALL or START failed still reaches this
+// step; refusing it keeps the host held in MAINTENANCE instead of serving
+// half-installed.
+func (a *AgentExecutor) online(ctx context.Context, t Task) (Result, error) {
+	var total int
+	var notStarted []string
+	if err := a.pool.QueryRow(ctx, `SELECT count(*),
+			coalesce(array_agg(DISTINCT service || ' ' || actual_state ORDER BY service || ' ' || actual_state)
+				FILTER (WHERE actual_state <> 'STARTED'), '{}')
+		FROM host_component WHERE host_id = $1`, t.HostID).Scan(&total, &notStarted); err != nil {
+		return Result{}, fmt.Errorf("error loading components of %s: %w", t.Hostname, err)
+	}
+	if len(notStarted) > 0 {
+		return Result{}, fmt.Errorf("%s is not ready to serve (%s): it stays held in MAINTENANCE", t.Hostname, strings.Join(notStarted, ", "))
+	}
+	if total == 0 {
+		profile, err := inventory.ClusterProfile(ctx, a.pool, t.ClusterID, t.OperationID)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(profile) > 0 {
+			return Result{}, fmt.Errorf("%s has none of the %d components of cluster %d's profile installed: it stays held in MAINTENANCE",
+				t.Hostname, len(profile), t.ClusterID)
+		}
+	}
+	return Result{Output: fmt.Sprintf("%s: %d components STARTED; ONLINE in cluster %d, no longer held (recorded with this task)",
+		t.Hostname, total, t.ClusterID)}, nil
 }
 
 // installSteps are the DEPLOYs of an INSTALL: every service of the cluster's

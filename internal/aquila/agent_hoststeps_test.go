@@ -96,8 +96,9 @@ func TestAgentExecutorScalesOutAndDecommissionsARealHost(t *testing.T) {
 // also run a service no package is registered for, so the scale-out's
 // INSTALL fails naming it before any agent task is sent; with no failure
 // budget the operation pauses with the machine held in MAINTENANCE, without
-// components, never ONLINE; its rollback returns it to the pool. Then a START
-// that fails on a real agent (the host's component claims a version the
+// components, never ONLINE; its rollback returns it to the pool. With a
+// failure budget of one the later steps run, and ONLINE refuses the empty
+// host, which stays held. Then a START that fails on a real agent (the host's component claims a version the
 // agent does not run, so the health check never sees it) leaves the
 // component FAILED, not as it was.
 func TestAgentExecutorInstallFailsOnAnUnregisteredService(t *testing.T) {
@@ -129,6 +130,23 @@ func TestAgentExecutorInstallFailsOnAnUnregisteredService(t *testing.T) {
 	require.NoError(t, err)
 	waitState(t, svc, op.ID, aquila.RolledBack)
 	require.Equal(t, 1, count(t, f.pool, `SELECT count(*) FROM spare_host WHERE id = $1 AND state = 'READY'`, spare))
+
+	// With a failure budget of one host the operation goes on past the failed
+	// INSTALL, and ONLINE refuses the empty host: it stays held, not serving.
+	// (Its agent stopped when the pool refused its credential: it starts again.)
+	op2, err := svc.ScaleOutCluster(ctx, aquila.ScaleOutInput{ClusterID: f.clusterID, SpareHostIDs: []int64{spare}, FailureBudget: 1})
+	require.NoError(t, err)
+	f.startAgent(t, spare, "spare-agent-2")
+	waitFor(t, "the second scale-out ends", func() bool {
+		o, err := svc.Operation(ctx, op2.ID)
+		require.NoError(t, err)
+		return o.State == aquila.Succeeded || o.State == aquila.Failed
+	})
+	require.Contains(t, taskOutput(t, f.pool, op2.ID, spare, aquila.ActionInstall), "no package is registered for LEGACY 0.9")
+	require.Contains(t, taskOutput(t, f.pool, op2.ID, spare, aquila.ActionOnline),
+		"spare-agent-2 has none of the 2 components of cluster")
+	require.Equal(t, 1, count(t, f.pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'MAINTENANCE' AND held_by_operation = $2`,
+		spare, op2.ID), "never ONLINE")
 
 	// A START that fails on the agent leaves the component FAILED.
 	var host int64
