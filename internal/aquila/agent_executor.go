@@ -37,10 +37,10 @@ type AgentExecutor struct {
 	mu     sync.Mutex
 	// pkgs caches packages by id: they are immutable once registered.
 	pkgs map[int64]*agentPackage
-	// profiles caches the cluster profile an operation's INSTALL tasks
-	// deploy, by operation: the operation holds the cluster, so it does not
-	// change under it, and one read serves all its hosts.
-	profiles map[int64]*installProfile
+	// profiles caches the cluster profile an operation's INSTALL and ONLINE
+	// tasks read, by operation: the operation holds the cluster, so it does
+	// not change under it, and one read serves all its hosts.
+	profiles map[int64]*cachedProfile
 }
 
 // AgentConfig shapes the agent executor's host steps.
@@ -75,7 +75,7 @@ func (c AgentConfig) withDefaults() AgentConfig {
 // packages and hosts from pool.
 func NewAgentExecutor(pool *pgxpool.Pool, tasks *agentapi.Tasks, cfg AgentConfig) *AgentExecutor {
 	return &AgentExecutor{pool: pool, tasks: tasks, stacks: stack.NewService(pool, nil), cfg: cfg.withDefaults(),
-		pkgs: map[int64]*agentPackage{}, profiles: map[int64]*installProfile{}}
+		pkgs: map[int64]*agentPackage{}, profiles: map[int64]*cachedProfile{}}
 }
 
 // agentTemplate is the part of service_package.operations ("agent") that says

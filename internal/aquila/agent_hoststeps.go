@@ -34,10 +34,10 @@ import (
 // ExecutorActor is the principal the agent executor reads the stacks as.
 const ExecutorActor = "system:agent-executor"
 
-// installProfile is the agent steps of an operation's INSTALL, cached.
-type installProfile struct {
+// cachedProfile is a cluster's worker profile as an operation read it.
+type cachedProfile struct {
 	at    time.Time
-	steps []agentStep
+	comps []inventory.ProfileComponent
 }
 
 // admit waits until the host's agent has heartbeated within AgentFresh, for
@@ -131,7 +131,7 @@ func (a *AgentExecutor) online(ctx context.Context, t Task) (Result, error) {
 		return Result{}, fmt.Errorf("%s is not ready to serve (%s): it stays held in MAINTENANCE", t.Hostname, strings.Join(notStarted, ", "))
 	}
 	if total == 0 {
-		profile, err := inventory.ClusterProfile(ctx, a.pool, t.ClusterID, t.OperationID)
+		profile, err := a.profile(ctx, t)
 		if err != nil {
 			return Result{}, err
 		}
@@ -144,10 +144,11 @@ func (a *AgentExecutor) online(ctx context.Context, t Task) (Result, error) {
 		t.Hostname, total, t.ClusterID)}, nil
 }
 
-// installSteps are the DEPLOYs of an INSTALL: every service of the cluster's
-// profile (inventory.ClusterProfile, what applyHostSteps records) at its
-// version, in the stack's start order. They are read once per operation.
-func (a *AgentExecutor) installSteps(ctx context.Context, t Task) ([]agentStep, error) {
+// profile is the cluster's worker profile for t's operation
+// (inventory.ClusterProfile, what applyHostSteps records), read once per
+// operation: a scan of the cluster's components, while the operation holds
+// the cluster so that it does not change under it.
+func (a *AgentExecutor) profile(ctx context.Context, t Task) ([]inventory.ProfileComponent, error) {
 	now := time.Now()
 	a.mu.Lock()
 	for op, p := range a.profiles {
@@ -158,9 +159,24 @@ func (a *AgentExecutor) installSteps(ctx context.Context, t Task) ([]agentStep, 
 	cached := a.profiles[t.OperationID]
 	a.mu.Unlock()
 	if cached != nil {
-		return cached.steps, nil
+		return cached.comps, nil
 	}
 	comps, err := inventory.ClusterProfile(ctx, a.pool, t.ClusterID, t.OperationID)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.profiles[t.OperationID] = &cachedProfile{at: now, comps: comps}
+	a.mu.Unlock()
+	return comps, nil
+}
+
+// installSteps are the DEPLOYs of an INSTALL: every service of the cluster's
+// profile at its version, in the stack's start order. The packages are
+// resolved at each task, so one registered after a failure is found by the
+// retry.
+func (a *AgentExecutor) installSteps(ctx context.Context, t Task) ([]agentStep, error) {
+	comps, err := a.profile(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -169,14 +185,7 @@ func (a *AgentExecutor) installSteps(ctx context.Context, t Task) ([]agentStep, 
 	if err != nil {
 		return nil, err
 	}
-	steps, err := a.ordered(ctx, agenttask.ActionDeploy, refs, what)
-	if err != nil {
-		return nil, err
-	}
-	a.mu.Lock()
-	a.profiles[t.OperationID] = &installProfile{at: now, steps: steps}
-	a.mu.Unlock()
-	return steps, nil
+	return a.ordered(ctx, agenttask.ActionDeploy, refs, what)
 }
 
 // hostServiceSteps are the agent tasks of a CONFIGURE, START, STOP or CHECK:

@@ -312,11 +312,7 @@ type ProfileComponent struct {
 // services on a machine as the bookkeeping records. One statement, ordered by
 // service and component.
 func ClusterProfile(ctx context.Context, q db.DBTX, cluster, heldBy int64) ([]ProfileComponent, error) {
-	var op *int64
-	if heldBy != 0 {
-		op = &heldBy
-	}
-	rows, err := q.Query(ctx, sqlSpareProfile, cluster, op)
+	rows, err := q.Query(ctx, sqlSpareProfile, cluster, heldBy)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the profile of cluster %d: %w", cluster, err)
 	}
