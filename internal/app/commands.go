@@ -196,7 +196,7 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 func startOperations(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg Config, tasks *agentapi.Tasks) (stop func(context.Context) error, err error) {
 	var exec aquila.Executor = aquila.NewSimulatedExecutor(aquila.SimulatedConfig{FailureRate: float64(cfg.OperationFailurePct) / 100, Seed: cfg.SimSeed})
 	if cfg.Operations == "agent" {
-		exec = aquila.NewAgentExecutor(pool, tasks)
+		exec = aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{})
 	}
 	engine, err := aquila.NewEngine(pool, exec, logger, aquila.EngineConfig{ID: cfg.Replica, MaxRunningUpgrades: cfg.MaxRunningUpgrades})
 	if err != nil {
