@@ -155,14 +155,19 @@ type agentFleet struct {
 	clusterID int64
 	versions  map[string]int64
 	answers   func() []string
-	// port is the versionsrv port on every host address, spareAddr's too.
-	port   string
+	// port is the versionsrv port on every host address, spare's too.
+	port string
+	// net is the fleet's own loopback /24 ("127.0.N."): its hosts are .11,
+	// .12 and .13, a pool machine .14, so fleets of tests running in
+	// parallel never serve on one another's address and port.
+	net    string
+	spare  string
 	server string
 	logger *slog.Logger
 }
 
-// spareAddr is the loopback address of the pool machine a test adds.
-const spareAddr = "127.0.0.14"
+// fleetNets numbers the fleets' loopback networks.
+var fleetNets atomic.Int32
 
 // startAgent runs a real agent for host (which must have a host row: the
 // credential belongs to it) with its own services root; the agent stops and
@@ -188,12 +193,12 @@ func (f *agentFleet) startAgent(t *testing.T, hostID int64, hostname string) {
 }
 
 // addSpare registers a machine in the spare pool of the fleet's region at
-// spareAddr (its agent can only start once a scale-out admitted it: a pool
+// f.spare (its agent can only start once a scale-out admitted it: a pool
 // machine has no host row to hold a credential).
 func (f *agentFleet) addSpare(t *testing.T, name string) int64 {
 	t.Helper()
 	id := addSpares(t, f.pool, "us-west", name)[0].ID
-	_, err := f.pool.Exec(context.Background(), `UPDATE spare_host SET ip = $2 WHERE id = $1`, id, spareAddr)
+	_, err := f.pool.Exec(context.Background(), `UPDATE spare_host SET ip = $2 WHERE id = $1`, id, f.spare)
 	require.NoError(t, err)
 	return id
 }
@@ -206,7 +211,9 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	pool := dbtest.NewDatabase(t, db.Options{}).Pool
 	bg := context.Background()
 
-	// Three hosts, each its own loopback address.
+	// Three hosts, each its own loopback address in the fleet's network.
+	subnet := fmt.Sprintf("127.0.%d.", 100+fleetNets.Add(1)%150)
+	spare := subnet + "14"
 	clusterID := fixture.Bulk(t, pool, 1, 3)[0]
 	rows, err := pool.Query(bg, `SELECT id, hostname FROM host WHERE cluster_id = $1 ORDER BY hostname`, clusterID)
 	require.NoError(t, err)
@@ -218,7 +225,7 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	for rows.Next() {
 		var h host
 		require.NoError(t, rows.Scan(&h.id, &h.name))
-		h.addr = fmt.Sprintf("127.0.0.%d", 11+len(hosts))
+		h.addr = fmt.Sprintf("%s%d", subnet, 11+len(hosts))
 		hosts = append(hosts, h)
 	}
 	require.NoError(t, rows.Err())
@@ -229,7 +236,7 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 		_, err := pool.Exec(bg, `UPDATE host SET state = 'ONLINE', ip = $2 WHERE id = $1`, h.id, h.addr)
 		require.NoError(t, err)
 	}
-	port := freeOn(t, append(ips, spareAddr))
+	port := freeOn(t, append(ips, spare))
 
 	// The package, v1 and v2, served over HTTP, registered with its agent template.
 	binDir := t.TempDir()
@@ -278,7 +285,7 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	srv := httptest.NewServer(agentapi.NewHandler(pool, logger, agentapi.Config{}, tasks))
 	t.Cleanup(srv.Close)
 	exec := aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{Poll: 100 * time.Millisecond, AdmitWait: time.Minute})
-	f := &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, port: port, server: srv.URL, logger: logger}
+	f := &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, port: port, net: subnet, spare: spare, server: srv.URL, logger: logger}
 
 	// Three real agents.
 	for _, h := range hosts {

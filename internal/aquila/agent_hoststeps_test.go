@@ -43,7 +43,7 @@ func TestAgentExecutorScalesOutAndDecommissionsARealHost(t *testing.T) {
 	spare := f.addSpare(t, "spare-agent-1")
 	e, _ := startEngine(t, f.pool, f.exec, testConfig())
 	svc := newService(f.pool, e)
-	newHost := func() string { return serving(spareAddr + ":" + f.port) }
+	newHost := func() string { return serving(f.spare + ":" + f.port) }
 	require.Empty(t, newHost(), "nothing answers on the machine before the scale-out")
 
 	op, err := svc.ScaleOutCluster(ctx, aquila.ScaleOutInput{ClusterID: f.clusterID, SpareHostIDs: []int64{spare}, Reason: "more room"})
@@ -124,7 +124,7 @@ func TestAgentExecutorInstallFailsOnAnUnregisteredService(t *testing.T) {
 		spare, op.ID), "the machine stays held, not ONLINE")
 	require.Zero(t, count(t, f.pool, `SELECT count(*) FROM host_component WHERE host_id = $1`, spare))
 	require.Zero(t, count(t, f.pool, `SELECT count(*) FROM agent_task WHERE host_id = $1`, spare), "nothing half-deployed")
-	require.Empty(t, serving(spareAddr+":"+f.port))
+	require.Empty(t, serving(f.spare+":"+f.port))
 
 	_, err = svc.Rollback(ctx, op.ID)
 	require.NoError(t, err)
@@ -151,8 +151,8 @@ func TestAgentExecutorInstallFailsOnAnUnregisteredService(t *testing.T) {
 	// A START that fails on the agent leaves the component FAILED.
 	var host int64
 	var hostname string
-	require.NoError(t, f.pool.QueryRow(bg, `SELECT id, hostname FROM host WHERE cluster_id = $1 AND ip = '127.0.0.11'`,
-		f.clusterID).Scan(&host, &hostname))
+	require.NoError(t, f.pool.QueryRow(bg, `SELECT id, hostname FROM host WHERE cluster_id = $1 AND ip = $2`,
+		f.clusterID, f.net+"11").Scan(&host, &hostname))
 	_, err = f.pool.Exec(bg, `DELETE FROM host_component WHERE service = 'LEGACY'`)
 	require.NoError(t, err)
 	_, err = f.pool.Exec(bg, `UPDATE host_component SET version = '2.0.0', actual_state = 'INSTALLED' WHERE host_id = $1`, host)
