@@ -155,3 +155,35 @@ func TestUnifiedDiffBeyondEditBound(t *testing.T) {
 	d := UnifiedDiff("f", a.String(), b.String())
 	require.Equal(t, b.String(), applyUnified(t, a.String(), d))
 }
+
+// Two 1 MB files (about 20,000 property lines) differing in 40 scattered
+// places: edits, insertions and removals.
+func BenchmarkUnifiedDiff1MB(b *testing.B) {
+	var a strings.Builder
+	i := 0
+	for a.Len() < 1<<20 {
+		fmt.Fprintf(&a, "tesla.some.property.number.%06d=value-%d-%d\n", i, i*7, i%13)
+		i++
+	}
+	lines, _ := splitLines(a.String())
+	nb := append([]string(nil), lines...)
+	for k := range 40 {
+		j := (k*7919 + 11) % len(nb)
+		switch k % 3 {
+		case 0:
+			nb[j] = nb[j] + "-changed"
+		case 1:
+			nb = append(nb[:j], append([]string{"inserted.line=" + strconv.Itoa(k)}, nb[j:]...)...)
+		case 2:
+			nb = append(nb[:j], nb[j+1:]...)
+		}
+	}
+	old, new := a.String(), strings.Join(nb, "\n")+"\n"
+	b.SetBytes(int64(len(old)))
+	b.ReportAllocs()
+	var d string
+	for b.Loop() {
+		d = UnifiedDiff("big.properties", old, new)
+	}
+	b.ReportMetric(float64(strings.Count(d, "\n@@")+1), "hunks")
+}
