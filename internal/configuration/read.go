@@ -313,3 +313,9 @@ func (s *Service) Groups(ctx context.Context, cluster int64) ([]Group, error) {
 	}
 	return loadGroups(ctx, s.db, cluster)
 }
+
+// CurrentVersion returns a cluster's current configuration version (0 when
+// it has none yet), or NOT_FOUND for an unknown cluster.
+func CurrentVersion(ctx context.Context, q db.DBTX, cluster int64) (int64, error) {
+	return currentVersion(ctx, q, cluster)
+}

@@ -347,7 +347,7 @@ func EffectiveConfig(ctx context.Context, q db.DBTX, cluster, version int64) (*E
 // versions prev and next. A service on a host is a target when its files
 // differ, or when its components are behind prev (stale already: they need
 // next's files whatever changed); the other components are stamped with
-// next at once, in q. Only services a host runs (host_component) count.
+// next at once, in q, and components at next already are left alone. Only services a host runs (host_component) count.
 func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Rollout, error) {
 	st, err := loadClusterState(ctx, q, cluster)
 	if err != nil {
@@ -383,7 +383,9 @@ func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Ro
 	if _, err := pgx.ForEachRow(rows, []any{&host, &svc, &have}, func() error {
 		pb, okb := eb.HostProfile[host]
 		pa, oka := ea.HostProfile[host]
-		if !okb || !oka {
+		if !okb || !oka || have >= next {
+			// Not a live host, or its components run next already (an
+			// operation submitted again).
 			return nil
 		}
 		k := pairKey{pb, pa, svc}
