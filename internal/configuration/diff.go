@@ -94,7 +94,13 @@ func editScript(a, b []int32) []editOp {
 		ops = append(ops, editOp{' ', i, i})
 	}
 	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
-	mid, ok := myers(ma, mb)
+	var mid []editOp
+	ok := false
+	// Lines of one side that the other lacks must be removed or added: when
+	// they alone pass the bound, the search would only run into it.
+	if forcedEdits(ma, mb) <= maxEditDistance {
+		mid, ok = myers(ma, mb)
+	}
 	if !ok {
 		mid = mid[:0]
 		for i := range ma {
@@ -113,6 +119,38 @@ func editScript(a, b []int32) []editOp {
 		ops = append(ops, editOp{' ', len(a) - suf + i, len(b) - suf + i})
 	}
 	return ops
+}
+
+// forcedEdits counts the lines of a absent from b and of b absent from a: a
+// lower bound of the edit distance.
+func forcedEdits(a, b []int32) int {
+	top := int32(0)
+	for _, x := range a {
+		top = max(top, x)
+	}
+	for _, x := range b {
+		top = max(top, x)
+	}
+	// seen[id]: 1 in a, 2 in b.
+	seen := make([]byte, top+1)
+	for _, x := range a {
+		seen[x] |= 1
+	}
+	for _, x := range b {
+		seen[x] |= 2
+	}
+	n := 0
+	for _, x := range a {
+		if seen[x] == 1 {
+			n++
+		}
+	}
+	for _, x := range b {
+		if seen[x] == 2 {
+			n++
+		}
+	}
+	return n
 }
 
 // myers computes a shortest edit script from a to b, or reports false when

@@ -154,6 +154,14 @@ func TestUnifiedDiffBeyondEditBound(t *testing.T) {
 	}
 	d := UnifiedDiff("f", a.String(), b.String())
 	require.Equal(t, b.String(), applyUnified(t, a.String(), d))
+	// The same lines in reverse order: no line is forced, the search itself
+	// runs into the bound.
+	var r strings.Builder
+	for i := 3*maxEditDistance - 1; i >= 0; i-- {
+		fmt.Fprintf(&r, "old %d\n", i)
+	}
+	d = UnifiedDiff("f", a.String(), r.String())
+	require.Equal(t, r.String(), applyUnified(t, a.String(), d))
 }
 
 // Two 1 MB files (about 20,000 property lines) differing in 40 scattered
@@ -186,4 +194,20 @@ func BenchmarkUnifiedDiff1MB(b *testing.B) {
 		d = UnifiedDiff("big.properties", old, new)
 	}
 	b.ReportMetric(float64(strings.Count(d, "\n@@")+1), "hunks")
+}
+
+// The worst case: two 1 MB files with no line in common, past the edit
+// bound (the middle is shown removed and added whole).
+func BenchmarkUnifiedDiff1MBNothingInCommon(b *testing.B) {
+	var a, c strings.Builder
+	for i := 0; a.Len() < 1<<20; i++ {
+		fmt.Fprintf(&a, "old.property.%06d=value-%d\n", i, i)
+		fmt.Fprintf(&c, "new.property.%06d=value-%d\n", i, i)
+	}
+	old, new := a.String(), c.String()
+	b.SetBytes(int64(len(old)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = UnifiedDiff("big.properties", old, new)
+	}
 }
