@@ -65,6 +65,14 @@ func TestMirrorPushesVersionsAndSurvivesADownRemote(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, configuration.MirrorResult{}, res)
 
+	// A run whose push succeeded but whose marks were lost is repaired from
+	// the head commit's trailer, without committing twice.
+	_, err = e.pool.Exec(ctx, `UPDATE config_git_outbox SET pushed_at = NULL WHERE version > 1`)
+	require.NoError(t, err)
+	res, err = m.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, configuration.MirrorResult{Pushed: 2}, res)
+
 	// A clone with ordinary git shows three commits, newest first.
 	clone := filepath.Join(t.TempDir(), "clone")
 	repo, err := git.PlainClone(clone, false, &git.CloneOptions{URL: remote})

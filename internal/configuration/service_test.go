@@ -336,3 +336,48 @@ func TestGroupsOverlayInPositionOrder(t *testing.T) {
 		WHERE cluster_id = $1 AND rack = 'r01' AND state <> 'DECOMMISSIONED' AND id <> $2`, e.cluster, n1).Scan(&want))
 	require.Equal(t, want, hosts)
 }
+
+// Two approved changes on the same base applied at once: one becomes
+// version 2, the other is a CONFLICT naming it; never two versions 2 nor a
+// version built on a stale base.
+func TestConcurrentAppliesMakeOneVersion(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c1 := hdfsSite("dfs.replication", "3")
+	e.ship(t, 0, configuration.FileChange{Service: "HDFS", Path: "hdfs-site.xml", Content: &c1})
+	var ids []int64
+	for _, v := range []string{"1", "2"} {
+		c := hdfsSite("dfs.replication", v)
+		ch, err := e.svc.Propose(e.ops, configuration.ProposeInput{ClusterID: e.cluster, BaseVersion: 1, Message: v,
+			Files: []configuration.FileChange{{Service: "HDFS", Path: "hdfs-site.xml", Content: &c}}})
+		require.NoError(t, err)
+		_, err = e.svc.Review(e.admin, configuration.ReviewInput{ChangeID: ch.ID, Approve: true})
+		require.NoError(t, err)
+		ids = append(ids, ch.ID)
+	}
+	errs := make(chan error, 2)
+	for _, id := range ids {
+		go func() {
+			_, err := e.svc.Apply(e.ops, id)
+			errs <- err
+		}()
+	}
+	var ok, conflicts int
+	for range 2 {
+		err := <-errs
+		switch {
+		case err == nil:
+			ok++
+		case fault.Is(err, fault.Conflict):
+			require.Contains(t, err.Error(), "a newer version (2)")
+			conflicts++
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	require.Equal(t, 1, ok)
+	require.Equal(t, 1, conflicts)
+	cur, err := configuration.CurrentVersion(context.Background(), e.pool, e.cluster)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, cur)
+}
