@@ -99,7 +99,7 @@ func (m *Mirror) RunOnce(ctx context.Context) (MirrorResult, error) {
 		if !got {
 			return nil
 		}
-		rows, err := tx.Query(ctx, `SELECT id, cluster_id, version FROM config_git_outbox WHERE pushed_at IS NULL ORDER BY id LIMIT $1`, m.cfg.BatchSize)
+		rows, err := tx.Query(ctx, sqlOutboxPending, m.cfg.BatchSize)
 		if err != nil {
 			return fmt.Errorf("error loading the git outbox: %w", err)
 		}
@@ -124,7 +124,7 @@ func (m *Mirror) RunOnce(ctx context.Context) (MirrorResult, error) {
 			for i, p := range pending {
 				ids[i] = p.outboxID
 			}
-			_, uerr := tx.Exec(ctx, `UPDATE config_git_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)`,
+			_, uerr := tx.Exec(ctx, sqlOutboxFailed,
 				ids, truncateError(err.Error()))
 			if uerr != nil {
 				return fmt.Errorf("error recording a failed push: %w", uerr)
@@ -136,8 +136,7 @@ func (m *Mirror) RunOnce(ctx context.Context) (MirrorResult, error) {
 		for id, h := range hashes {
 			ids, hs = append(ids, id), append(hs, h)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE config_git_outbox o SET pushed_at = now(), commit_hash = u.h, last_error = ''
-			FROM unnest($1::bigint[], $2::text[]) AS u(id, h) WHERE o.id = u.id`, ids, hs); err != nil {
+		if _, err := tx.Exec(ctx, sqlOutboxPushed, ids, hs); err != nil {
 			return fmt.Errorf("error marking versions pushed: %w", err)
 		}
 		res.Pushed = len(ids)
@@ -293,18 +292,13 @@ type commitMeta struct {
 
 func loadCommitMeta(ctx context.Context, q db.DBTX, p pendingVersion) (*commitMeta, error) {
 	m := &commitMeta{version: p.version}
-	err := q.QueryRow(ctx, `SELECT c.name, v.change_id, v.rollback_of, coalesce(pe.name, v.author), coalesce(pe.email, v.author || '@tesla'),
-			v.message, v.created_at
-		FROM config_version v JOIN cluster c ON c.id = v.cluster_id LEFT JOIN person pe ON pe.id = v.author_id
-		WHERE v.cluster_id = $1 AND v.version = $2`, p.cluster, p.version).Scan(&m.cluster, &m.changeID, &m.rollbackOf,
+	err := q.QueryRow(ctx, sqlCommitMeta, p.cluster, p.version).Scan(&m.cluster, &m.changeID, &m.rollbackOf,
 		&m.authorName, &m.authorEmail, &m.text, &m.at)
 	if err != nil {
 		return nil, fmt.Errorf("error loading version %d of cluster %d: %w", p.version, p.cluster, err)
 	}
 	if m.changeID != nil {
-		rows, err := q.Query(ctx, `SELECT pe.name || ' <' || pe.email || '>' || CASE WHEN r.comment <> '' THEN ' (' || replace(r.comment, E'\n', ' ') || ')' ELSE '' END
-			FROM config_review r JOIN person pe ON pe.id = r.reviewer_id
-			WHERE r.change_id = $1 AND r.approve ORDER BY r.created_at, r.reviewer_id`, *m.changeID)
+		rows, err := q.Query(ctx, sqlCommitApprovals, *m.changeID)
 		if err != nil {
 			return nil, fmt.Errorf("error loading the reviews of version %d of cluster %d: %w", p.version, p.cluster, err)
 		}

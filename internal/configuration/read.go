@@ -51,11 +51,7 @@ func (s *Service) StaleHosts(ctx context.Context, cluster int64, limit int) (*St
 		return nil, err
 	}
 	out := &StaleList{Current: cur}
-	rows, err := s.db.Query(ctx, `SELECT h.id, h.hostname, c.service, min(c.config_version) AS v, count(*) OVER ()
-		FROM host h JOIN host_component c ON c.host_id = h.id
-		WHERE h.cluster_id = $1 AND h.state <> 'DECOMMISSIONED' AND c.config_version < $2
-		GROUP BY h.id, h.hostname, c.service
-		ORDER BY v, h.hostname, c.service LIMIT $3`, cluster, cur, limit)
+	rows, err := s.db.Query(ctx, sqlStale, cluster, cur, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error listing stale hosts of cluster %d: %w", cluster, err)
 	}
@@ -101,8 +97,7 @@ func (s *Service) Versions(ctx context.Context, cluster int64, limit int) ([]*Ve
 	if _, err := currentVersion(ctx, s.db, cluster); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT cluster_id, version, change_id, rollback_of, author, message, created_at
-		FROM config_version WHERE cluster_id = $1 ORDER BY version DESC LIMIT $2`, cluster, limit)
+	rows, err := s.db.Query(ctx, sqlVersions, cluster, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error listing the configuration versions of cluster %d: %w", cluster, err)
 	}
@@ -130,10 +125,7 @@ func versionFiles(ctx context.Context, q db.DBTX, cluster, version int64) ([]Fil
 	if !exists {
 		return nil, fault.NotFoundf("cluster %d has no configuration version %d", cluster, version)
 	}
-	rows, err := q.Query(ctx, `SELECT coalesce(g.name, ''), f.scope, f.service, f.path, b.content
-		FROM config_file f JOIN config_blob b ON b.sha256 = f.sha256
-		LEFT JOIN config_group g ON g.id = f.scope
-		WHERE f.cluster_id = $1 AND f.version = $2 ORDER BY f.scope, f.service, f.path`, cluster, version)
+	rows, err := q.Query(ctx, sqlVersionFiles, cluster, version)
 	if err != nil {
 		return nil, fmt.Errorf("error loading version %d of cluster %d: %w", version, cluster, err)
 	}
@@ -270,10 +262,7 @@ func (s *Service) SetGroup(ctx context.Context, in GroupInput) (*Group, error) {
 				return fault.Field("input.hosts", "hosts %v are not in cluster %d", foreign[:min(len(foreign), 10)], in.ClusterID)
 			}
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO config_group (cluster_id, name, position, rule_kind, rule_values)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (cluster_id, name) DO UPDATE SET position = EXCLUDED.position, rule_kind = EXCLUDED.rule_kind, rule_values = EXCLUDED.rule_values
-			RETURNING id`, in.ClusterID, in.Name, in.Position, in.Rule, values).Scan(&id)
+		err := tx.QueryRow(ctx, sqlGroupUpsert, in.ClusterID, in.Name, in.Position, in.Rule, values).Scan(&id)
 		if err != nil {
 			if fe, ok := fault.As(db.Interpret(err, "")); ok && fe.Kind == fault.Conflict {
 				return fault.Field("input.position", "another config group of cluster %d has position %d", in.ClusterID, in.Position)

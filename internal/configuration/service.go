@@ -68,8 +68,7 @@ func lockCluster(ctx context.Context, tx pgx.Tx, cluster int64) error {
 func currentVersion(ctx context.Context, q db.DBTX, cluster int64) (int64, error) {
 	var exists bool
 	var v int64
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cluster WHERE id = $1),
-		coalesce((SELECT max(version) FROM config_version WHERE cluster_id = $1), 0)`, cluster).Scan(&exists, &v)
+	err := q.QueryRow(ctx, sqlCurrentVersion, cluster).Scan(&exists, &v)
 	if err != nil {
 		return 0, fmt.Errorf("error loading the configuration version of cluster %d: %w", cluster, err)
 	}
@@ -255,8 +254,7 @@ func (s *Service) Propose(ctx context.Context, in ProposeInput) (*Change, error)
 		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT required_approvals FROM config_policy WHERE cluster_id = $1), 1)`, in.ClusterID).Scan(&required); err != nil {
 			return fmt.Errorf("error loading the approval policy of cluster %d: %w", in.ClusterID, err)
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO config_change (cluster_id, base_version, author_id, author, message, required_approvals)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, in.ClusterID, cur, p.PersonID, p.Login, in.Message, required).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, sqlChangeInsert, in.ClusterID, cur, p.PersonID, p.Login, in.Message, required).Scan(&id); err != nil {
 			return db.Interpret(err, "configuration change")
 		}
 		scs, svcs, paths := make([]int64, len(keys)), make([]string, len(keys)), make([]string, len(keys))
@@ -264,8 +262,7 @@ func (s *Service) Propose(ctx context.Context, in ProposeInput) (*Change, error)
 		for i, k := range keys {
 			scs[i], svcs[i], paths[i], contents[i] = k.scope, k.service, k.path, in.Files[i].Content
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO config_change_file (change_id, scope, service, path, content)
-			SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])`, id, scs, svcs, paths, contents); err != nil {
+		if _, err := tx.Exec(ctx, sqlChangeFilesInsert, id, scs, svcs, paths, contents); err != nil {
 			return fmt.Errorf("error storing the files of configuration change %d: %w", id, err)
 		}
 		rec.ChangeID = id
@@ -346,10 +343,7 @@ func loadContents(ctx context.Context, q db.DBTX, cluster, version int64, keys [
 	for i, k := range keys {
 		scs[i], svcs[i], paths[i] = k.scope, k.service, k.path
 	}
-	rows, err := q.Query(ctx, `SELECT f.scope, f.service, f.path, b.content
-		FROM unnest($3::bigint[], $4::text[], $5::text[]) AS k(scope, service, path)
-		JOIN config_file f ON f.cluster_id = $1 AND f.version = $2 AND (f.scope, f.service, f.path) = (k.scope, k.service, k.path)
-		JOIN config_blob b ON b.sha256 = f.sha256`, cluster, version, scs, svcs, paths)
+	rows, err := q.Query(ctx, sqlFileContents, cluster, version, scs, svcs, paths)
 	if err != nil {
 		return nil, fmt.Errorf("error loading files of version %d of cluster %d: %w", version, cluster, err)
 	}
@@ -406,19 +400,13 @@ func (s *Service) Review(ctx context.Context, in ReviewInput) (*Change, error) {
 		if cur != ch.BaseVersion {
 			return staleBase(ch.ClusterID, ch.BaseVersion, cur)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO config_review (change_id, reviewer_id, reviewer, approve, comment, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (change_id, reviewer_id) DO UPDATE SET approve = EXCLUDED.approve, comment = EXCLUDED.comment, created_at = EXCLUDED.created_at`,
+		if _, err := tx.Exec(ctx, sqlReviewUpsert,
 			ch.ID, p.PersonID, p.Login, in.Approve, in.Comment, s.now()); err != nil {
 			return db.Interpret(err, "review")
 		}
 		// The state follows the reviews: any rejection rejects; enough
 		// approvals from people other than the author approve.
-		if _, err := tx.Exec(ctx, `UPDATE config_change c SET updated_at = $2, state = CASE
-				WHEN EXISTS (SELECT 1 FROM config_review r WHERE r.change_id = c.id AND NOT r.approve) THEN 'REJECTED'
-				WHEN (SELECT count(*) FROM config_review r WHERE r.change_id = c.id AND r.approve AND r.reviewer_id <> c.author_id) >= c.required_approvals THEN 'APPROVED'
-				ELSE 'PROPOSED' END
-			WHERE c.id = $1`, ch.ID, s.now()); err != nil {
+		if _, err := tx.Exec(ctx, sqlChangeState, ch.ID, s.now()); err != nil {
 			return fmt.Errorf("error updating configuration change %d: %w", ch.ID, err)
 		}
 		return nil
@@ -464,9 +452,7 @@ func (s *Service) Change(ctx context.Context, id int64) (*Change, error) {
 
 func (s *Service) loadChange(ctx context.Context, q db.DBTX, id int64, withDiff bool) (*Change, error) {
 	ch := &Change{ID: id}
-	err := q.QueryRow(ctx, `SELECT cluster_id, base_version, state, author_id, author, message, required_approvals, applied_version, created_at,
-			(SELECT count(*) FROM config_review r WHERE r.change_id = c.id AND r.approve AND r.reviewer_id <> c.author_id)
-		FROM config_change c WHERE id = $1`, id).Scan(&ch.ClusterID, &ch.BaseVersion, &ch.State, &ch.AuthorID, &ch.Author,
+	err := q.QueryRow(ctx, sqlChangeByID, id).Scan(&ch.ClusterID, &ch.BaseVersion, &ch.State, &ch.AuthorID, &ch.Author,
 		&ch.Message, &ch.RequiredApprovals, &ch.AppliedVersion, &ch.CreatedAt, &ch.Approvals)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fault.NotFoundf("configuration change %d not found", id)
@@ -474,9 +460,7 @@ func (s *Service) loadChange(ctx context.Context, q db.DBTX, id int64, withDiff 
 	if err != nil {
 		return nil, fmt.Errorf("error loading configuration change %d: %w", id, err)
 	}
-	rows, err := q.Query(ctx, `SELECT coalesce(g.name, ''), f.scope, f.service, f.path, f.content
-		FROM config_change_file f LEFT JOIN config_group g ON g.id = f.scope
-		WHERE f.change_id = $1 ORDER BY f.scope, f.service, f.path`, id)
+	rows, err := q.Query(ctx, sqlChangeFiles, id)
 	if err != nil {
 		return nil, fmt.Errorf("error loading configuration change %d: %w", id, err)
 	}
@@ -490,8 +474,7 @@ func (s *Service) loadChange(ctx context.Context, q db.DBTX, id int64, withDiff 
 	}); err != nil {
 		return nil, fmt.Errorf("error loading configuration change %d: %w", id, err)
 	}
-	rows, err = q.Query(ctx, `SELECT reviewer_id, reviewer, approve, comment, created_at FROM config_review
-		WHERE change_id = $1 ORDER BY created_at, reviewer_id`, id)
+	rows, err = q.Query(ctx, sqlChangeReviews, id)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the reviews of configuration change %d: %w", id, err)
 	}
@@ -542,8 +525,7 @@ func (s *Service) SetRequiredApprovals(ctx context.Context, cluster int64, n int
 		if _, err := currentVersion(ctx, tx, cluster); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO config_policy (cluster_id, required_approvals) VALUES ($1, $2)
-			ON CONFLICT (cluster_id) DO UPDATE SET required_approvals = EXCLUDED.required_approvals`, cluster, n)
+		_, err := tx.Exec(ctx, sqlPolicyUpsert, cluster, n)
 		if err != nil {
 			return fmt.Errorf("error setting the approval policy of cluster %d: %w", cluster, err)
 		}

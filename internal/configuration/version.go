@@ -87,8 +87,7 @@ func (s *Service) Apply(ctx context.Context, changeID int64) (*Applied, error) {
 			return staleBase(ch.ClusterID, ch.BaseVersion, cur)
 		}
 		next := cur + 1
-		if _, err := tx.Exec(ctx, `INSERT INTO config_version (cluster_id, version, change_id, author_id, author, message, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, ch.ClusterID, next, ch.ID, ch.AuthorID, ch.Author, ch.Message, s.now()); err != nil {
+		if _, err := tx.Exec(ctx, sqlVersionFromChange, ch.ClusterID, next, ch.ID, ch.AuthorID, ch.Author, ch.Message, s.now()); err != nil {
 			return db.Interpret(err, fmt.Sprintf("version %d of cluster %d", next, ch.ClusterID))
 		}
 		if err := copyFiles(ctx, tx, ch.ClusterID, cur, next); err != nil {
@@ -151,8 +150,7 @@ func (s *Service) Rollback(ctx context.Context, in RollbackInput) (*Applied, err
 		}
 		next := cur + 1
 		msg := fmt.Sprintf("Roll back to version %d\n\n%s", in.ToVersion, reason)
-		if _, err := tx.Exec(ctx, `INSERT INTO config_version (cluster_id, version, rollback_of, author_id, author, message, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, in.ClusterID, next, in.ToVersion, p.PersonID, p.Login, msg, s.now()); err != nil {
+		if _, err := tx.Exec(ctx, sqlVersionRollback, in.ClusterID, next, in.ToVersion, p.PersonID, p.Login, msg, s.now()); err != nil {
 			return db.Interpret(err, fmt.Sprintf("version %d of cluster %d", next, in.ClusterID))
 		}
 		if err := copyFiles(ctx, tx, in.ClusterID, in.ToVersion, next); err != nil {
@@ -174,8 +172,7 @@ func copyFiles(ctx context.Context, tx pgx.Tx, cluster, from, to int64) error {
 	if from == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO config_file (cluster_id, version, scope, service, path, sha256)
-		SELECT cluster_id, $3, scope, service, path, sha256 FROM config_file WHERE cluster_id = $1 AND version = $2`, cluster, from, to)
+	_, err := tx.Exec(ctx, sqlCopyFiles, cluster, from, to)
 	if err != nil {
 		return fmt.Errorf("error copying version %d of cluster %d: %w", from, cluster, err)
 	}
@@ -210,15 +207,10 @@ func applyChangeFiles(ctx context.Context, tx pgx.Tx, cluster, version, change i
 		return fmt.Errorf("error loading the files of configuration change %d: %w", change, err)
 	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO config_blob (sha256, content)
-		SELECT h, c FROM unnest($1::bytea[], $2::text[]) AS u(h, c) WHERE c IS NOT NULL
-		ON CONFLICT (sha256) DO NOTHING`, hashes, contents)
-	b.Queue(`DELETE FROM config_file f USING unnest($3::bigint[], $4::text[], $5::text[]) AS u(scope, service, path)
-		WHERE f.cluster_id = $1 AND f.version = $2 AND (f.scope, f.service, f.path) = (u.scope, u.service, u.path)`,
+	b.Queue(sqlBlobsInsert, hashes, contents)
+	b.Queue(sqlFilesDelete,
 		cluster, version, scs, svcs, paths)
-	b.Queue(`INSERT INTO config_file (cluster_id, version, scope, service, path, sha256)
-		SELECT $1, $2, u.scope, u.service, u.path, u.h FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bytea[]) AS u(scope, service, path, h)
-		WHERE u.h IS NOT NULL`, cluster, version, scs, svcs, paths, hashes)
+	b.Queue(sqlFilesInsert, cluster, version, scs, svcs, paths, hashes)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("error writing version %d of cluster %d: %w", version, cluster, err)
 	}
@@ -269,11 +261,7 @@ type clusterState struct {
 // machine-clustering run) and its groups with their listed hosts: two
 // queries whatever the cluster's size.
 func loadClusterState(ctx context.Context, q db.DBTX, cluster int64) (*clusterState, error) {
-	rows, err := q.Query(ctx, `SELECT h.id, h.rack, h.model, coalesce(a.label::text, '')
-		FROM host h
-		LEFT JOIN clustering_assignment a ON a.host_id = h.id
-			AND a.run_id = (SELECT id FROM clustering_run ORDER BY computed_at DESC, id DESC LIMIT 1)
-		WHERE h.cluster_id = $1 AND h.state <> 'DECOMMISSIONED'`, cluster)
+	rows, err := q.Query(ctx, sqlClusterHosts, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the hosts of cluster %d: %w", cluster, err)
 	}
@@ -290,9 +278,7 @@ func loadClusterState(ctx context.Context, q db.DBTX, cluster int64) (*clusterSt
 }
 
 func loadGroups(ctx context.Context, q db.DBTX, cluster int64) ([]Group, error) {
-	rows, err := q.Query(ctx, `SELECT g.id, g.cluster_id, g.name, g.position, g.rule_kind, g.rule_values,
-			coalesce((SELECT array_agg(m.host_id ORDER BY m.host_id) FROM config_group_host m WHERE m.group_id = g.id), '{}')
-		FROM config_group g WHERE g.cluster_id = $1 ORDER BY g.position`, cluster)
+	rows, err := q.Query(ctx, sqlGroups, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the config groups of cluster %d: %w", cluster, err)
 	}
@@ -312,7 +298,7 @@ func loadFileRefs(ctx context.Context, q db.DBTX, cluster, version int64) ([]Fil
 	if version == 0 {
 		return nil, nil
 	}
-	rows, err := q.Query(ctx, `SELECT scope, service, path, sha256 FROM config_file WHERE cluster_id = $1 AND version = $2`, cluster, version)
+	rows, err := q.Query(ctx, sqlFileRefs, cluster, version)
 	if err != nil {
 		return nil, fmt.Errorf("error loading version %d of cluster %d: %w", version, cluster, err)
 	}
@@ -363,10 +349,7 @@ func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Ro
 	}
 	eb := ComputeEffective(st.hosts, st.groups, before)
 	ea := ComputeEffective(st.hosts, st.groups, after)
-	rows, err := q.Query(ctx, `SELECT c.host_id, c.service, min(c.config_version)
-		FROM host_component c JOIN host h ON h.id = c.host_id
-		WHERE h.cluster_id = $1 AND h.state <> 'DECOMMISSIONED'
-		GROUP BY c.host_id, c.service`, cluster)
+	rows, err := q.Query(ctx, sqlRolloutComponents, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
 	}
