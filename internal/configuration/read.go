@@ -308,3 +308,80 @@ func (s *Service) Groups(ctx context.Context, cluster int64) ([]Group, error) {
 func CurrentVersion(ctx context.Context, q db.DBTX, cluster int64) (int64, error) {
 	return currentVersion(ctx, q, cluster)
 }
+
+// Changes lists a cluster's changes, newest first (at most limit, 1..200),
+// optionally in one state, without their files and diffs (Change has them):
+// OPERATOR or ADMIN.
+func (s *Service) Changes(ctx context.Context, cluster int64, state ChangeState, limit int) ([]*Change, error) {
+	if _, err := auth.RequireRole(ctx, auth.Operator, "reading configuration changes"); err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > 200 {
+		return nil, fault.Field("limit", "give a limit of 1 to 200, not %d", limit)
+	}
+	switch state {
+	case "", ChangeProposed, ChangeApproved, ChangeRejected, ChangeApplied:
+	default:
+		return nil, fault.Field("state", "state %q is not one of PROPOSED, APPROVED, REJECTED, APPLIED", state)
+	}
+	if _, err := currentVersion(ctx, s.db, cluster); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, sqlChanges, cluster, string(state), limit)
+	if err != nil {
+		return nil, fmt.Errorf("error listing the configuration changes of cluster %d: %w", cluster, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Change, error) {
+		ch := &Change{ClusterID: cluster}
+		err := r.Scan(&ch.ID, &ch.BaseVersion, &ch.State, &ch.AuthorID, &ch.Author, &ch.Message,
+			&ch.RequiredApprovals, &ch.AppliedVersion, &ch.CreatedAt, &ch.Approvals)
+		return ch, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error listing the configuration changes of cluster %d: %w", cluster, err)
+	}
+	return out, nil
+}
+
+// DiffVersions returns the unified diff of every file that differs between
+// two versions of a cluster (added, removed or changed), by scope, service
+// and path: OPERATOR or ADMIN.
+func (s *Service) DiffVersions(ctx context.Context, cluster, from, to int64) ([]FileDiff, error) {
+	if _, err := auth.RequireRole(ctx, auth.Operator, "reading configuration versions"); err != nil {
+		return nil, err
+	}
+	a, err := versionFiles(ctx, s.db, cluster, from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := versionFiles(ctx, s.db, cluster, to)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		scope         int64
+		service, path string
+	}
+	old := make(map[key]File, len(a))
+	for _, f := range a {
+		old[key{f.Scope, f.Service, f.Path}] = f
+	}
+	var out []FileDiff
+	for _, f := range b {
+		k := key{f.Scope, f.Service, f.Path}
+		prev, had := old[k]
+		delete(old, k)
+		if had && prev.Content == f.Content {
+			continue
+		}
+		out = append(out, FileDiff{Group: f.Group, Service: f.Service, Path: f.Path,
+			Diff: UnifiedDiff(diffName(f.Group, f.Service, f.Path), prev.Content, f.Content)})
+	}
+	for _, f := range a {
+		if _, gone := old[key{f.Scope, f.Service, f.Path}]; gone {
+			out = append(out, FileDiff{Group: f.Group, Service: f.Service, Path: f.Path,
+				Diff: UnifiedDiff(diffName(f.Group, f.Service, f.Path), f.Content, "")})
+		}
+	}
+	return out, nil
+}

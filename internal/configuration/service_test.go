@@ -170,6 +170,17 @@ func TestWorkflowProposeReviewApplyRollback(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, vs, 3)
 	require.EqualValues(t, 1, *vs[0].RollbackOf)
+	diffs, err := e.svc.DiffVersions(e.ops, e.cluster, 2, 3)
+	require.NoError(t, err)
+	require.Len(t, diffs, 1)
+	require.Contains(t, diffs[0].Diff, "-    <value>2</value>\n+    <value>3</value>\n")
+	changes, err := e.svc.Changes(e.ops, e.cluster, configuration.ChangeApplied, 10)
+	require.NoError(t, err)
+	require.Len(t, changes, 2)
+	require.Equal(t, "tune", changes[0].Message)
+	require.Equal(t, 1, changes[0].Approvals)
+	_, err = e.svc.Changes(e.viewer, e.cluster, "", 10)
+	requireKind(t, err, fault.Forbidden)
 	require.Contains(t, vs[0].Message, "Roll back to version 1\n\nreplication 2 lost blocks")
 
 	// Every step was audited, refusals as DENIED.

@@ -45,6 +45,8 @@ var (
 	sqlFileRefs string
 	//go:embed sql/rollout_components.sql
 	sqlRolloutComponents string
+	//go:embed sql/changes.sql
+	sqlChanges string
 	//go:embed sql/stale.sql
 	sqlStale string
 	//go:embed sql/versions.sql
