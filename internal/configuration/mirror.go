@@ -87,6 +87,9 @@ type pendingVersion struct {
 // cannot be reached it records the error on the pending rows and returns
 // it; nothing is lost.
 func (m *Mirror) RunOnce(ctx context.Context) (MirrorResult, error) {
+	if m.cfg.RemoteURL == "" {
+		return MirrorResult{}, errors.New("the git mirror has no remote URL configured")
+	}
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	var res MirrorResult

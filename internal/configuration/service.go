@@ -151,9 +151,13 @@ type Change struct {
 	Diffs []FileDiff
 }
 
-var (
-	serviceRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,39}$`)
-	maxFiles  = 200
+var serviceRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,39}$`)
+
+// Bounds of one change: enough for a whole service's configuration, small
+// enough to validate, diff and review in one request.
+const (
+	maxFiles       = 200
+	maxChangeBytes = 16 << 20
 )
 
 // checkPath refuses paths that could leave the service's configuration
@@ -283,8 +287,15 @@ func (s *Service) checkProposal(in ProposeInput) error {
 		return fault.Field("input.files", "give 1 to %d files, not %d", maxFiles, len(in.Files))
 	}
 	seen := map[string]int{}
+	total := 0
 	for i, f := range in.Files {
 		field := fmt.Sprintf("input.files[%d]", i)
+		if f.Content != nil {
+			total += len(*f.Content)
+			if total > maxChangeBytes {
+				return fault.Field(field+".content", "a change carries at most %d bytes of files; split it", maxChangeBytes)
+			}
+		}
 		if !serviceRe.MatchString(f.Service) {
 			return fault.Field(field+".service", "service %q is not a service name (upper case, e.g. HDFS)", f.Service)
 		}

@@ -172,11 +172,7 @@ func parseProperties(content string) ([]keyAt, []Problem) {
 		if t == "" || t[0] == '#' || t[0] == '!' {
 			continue
 		}
-		end := strings.IndexFunc(t, func(c rune) bool { return c == '=' || c == ':' || c == ' ' || c == '\t' })
-		key := t
-		if end >= 0 {
-			key = t[:end]
-		}
+		key := propertyKey(t)
 		if key == "" {
 			probs = append(probs, Problem{Line: start, Message: "a property has no key"})
 			continue
@@ -189,6 +185,25 @@ func parseProperties(content string) ([]keyAt, []Problem) {
 		keys = append(keys, keyAt{key, start})
 	}
 	return keys, probs
+}
+
+// propertyKey returns the key of a logical line: up to the first separator
+// ('=', ':' or white space) that no backslash escapes, unescaped.
+func propertyKey(t string) string {
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c == '\\' && i+1 < len(t) {
+			i++
+			b.WriteByte(t[i])
+			continue
+		}
+		if c == '=' || c == ':' || c == ' ' || c == '\t' || c == '\f' {
+			break
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 func trailingBackslashes(s string) int {

@@ -31,6 +31,8 @@ func TestValidateNamesTheLine(t *testing.T) {
 		{"properties unknown and duplicate", "KAFKA", "server.properties",
 			"broker.id=1\n\nnum.partitons=3\nbroker.id=2\n",
 			[]Problem{{3, `unknown key "num.partitons" for KAFKA server.properties`}, {4, `key "broker.id" is set again (first on line 1)`}}},
+		{"properties escaped separator", "ZOOKEEPER", "zoo.properties", "a\\=b=1\na\\=b=2\n",
+			[]Problem{{2, `key "a=b" is set again (first on line 1)`}}},
 		{"properties no key", "ZOOKEEPER", "zoo.properties", "a=1\n=2\n", []Problem{{2, "a property has no key"}}},
 		{"yaml ok", "FLINK", "conf/flink-conf.yaml", "taskmanager.numberOfTaskSlots: 4\nparallelism.default: 8\n", nil},
 		{"yaml syntax", "FLINK", "flink-conf.yaml", "taskmanager.numberOfTaskSlots: 4\nrest.port: 8081\nio.tmp.dirs: a: b\n",
