@@ -70,8 +70,10 @@ func (ConfigApplyPlanner) Plan(ctx context.Context, q db.DBTX, req Request) (*Pl
 	if p.BatchPercent < 1 || p.BatchPercent > 100 {
 		return nil, fault.Field("params.batchPercent", "the batch share must be between 1 and 100 percent")
 	}
-	if p.FromVersion < 0 || p.FromVersion >= p.Version {
-		return nil, fault.Field("params.fromVersion", "fromVersion must be below version %d", p.Version)
+	// fromVersion == version re-applies the version to the components
+	// behind it (configuration.Service.Reapply).
+	if p.FromVersion < 0 || p.FromVersion > p.Version {
+		return nil, fault.Field("params.fromVersion", "fromVersion must be at most version %d", p.Version)
 	}
 	cur, err := configuration.CurrentVersion(ctx, q, req.ClusterID)
 	if err != nil {

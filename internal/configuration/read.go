@@ -13,6 +13,7 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/inventory"
 )
 
 // StaleComponent is a service on a host whose components run an older
@@ -249,8 +250,15 @@ func (s *Service) SetGroup(ctx context.Context, in GroupInput) (*Group, error) {
 		if err := lockCluster(ctx, tx, in.ClusterID); err != nil {
 			return err
 		}
-		if _, err := currentVersion(ctx, tx, in.ClusterID); err != nil {
+		cur, err := currentVersion(ctx, tx, in.ClusterID)
+		if err != nil {
 			return err
+		}
+		var before *Effective
+		if cur > 0 {
+			if before, err = EffectiveConfig(ctx, tx, in.ClusterID, cur); err != nil {
+				return err
+			}
 		}
 		if len(hosts) > 0 {
 			var foreign []int64
@@ -262,7 +270,7 @@ func (s *Service) SetGroup(ctx context.Context, in GroupInput) (*Group, error) {
 				return fault.Field("input.hosts", "hosts %v are not in cluster %d", foreign[:min(len(foreign), 10)], in.ClusterID)
 			}
 		}
-		err := tx.QueryRow(ctx, sqlGroupUpsert, in.ClusterID, in.Name, in.Position, in.Rule, values).Scan(&id)
+		err = tx.QueryRow(ctx, sqlGroupUpsert, in.ClusterID, in.Name, in.Position, in.Rule, values).Scan(&id)
 		if err != nil {
 			if fe, ok := fault.As(db.Interpret(err, "")); ok && fe.Kind == fault.Conflict {
 				return fault.Field("input.position", "another config group of cluster %d has position %d", in.ClusterID, in.Position)
@@ -275,7 +283,10 @@ func (s *Service) SetGroup(ctx context.Context, in GroupInput) (*Group, error) {
 		if _, err := tx.Exec(ctx, `INSERT INTO config_group_host (group_id, host_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`, id, hosts); err != nil {
 			return fmt.Errorf("error storing the hosts of config group %q: %w", in.Name, err)
 		}
-		return nil
+		if before == nil {
+			return nil
+		}
+		return markRegrouped(ctx, tx, in.ClusterID, cur, before)
 	})
 	if err != nil {
 		return nil, err
@@ -384,4 +395,47 @@ func (s *Service) DiffVersions(ctx context.Context, cluster, from, to int64) ([]
 		}
 	}
 	return out, nil
+}
+
+// markRegrouped marks behind the current version the services on hosts
+// whose effective files a group change altered (a host joined or left a
+// group, or positions swapped): the files on those hosts are not what the
+// current version now gives them, so they are stale until reapplied.
+func markRegrouped(ctx context.Context, tx pgx.Tx, cluster, cur int64, before *Effective) error {
+	after, err := EffectiveConfig(ctx, tx, cluster, cur)
+	if err != nil {
+		return err
+	}
+	var stamps []inventory.ConfigStamp
+	for host, pa := range after.HostProfile {
+		pb, ok := before.HostProfile[host]
+		if !ok {
+			continue
+		}
+		for _, svc := range changedServices(before.Profiles[pb], after.Profiles[pa]) {
+			stamps = append(stamps, inventory.ConfigStamp{HostID: host, Service: svc, Version: cur - 1})
+		}
+	}
+	_, err = inventory.LowerConfigVersions(ctx, tx, stamps)
+	return err
+}
+
+// changedServices lists the services whose files differ between two
+// profiles (each sorted by service, then path).
+func changedServices(a, b []FileRef) []string {
+	var out []string
+	svcs := map[string]bool{}
+	for _, f := range a {
+		svcs[f.Service] = true
+	}
+	for _, f := range b {
+		svcs[f.Service] = true
+	}
+	for svc := range svcs {
+		if !slices.EqualFunc(serviceFiles(a, svc), serviceFiles(b, svc), sameFile) {
+			out = append(out, svc)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

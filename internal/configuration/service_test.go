@@ -392,3 +392,42 @@ func TestConcurrentAppliesMakeOneVersion(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2, cur)
 }
+
+// Moving a host into a group changes its effective files without a new
+// version: the host's affected service is listed stale, and Reapply rolls
+// the current version out to exactly the components behind it.
+func TestRegroupedHostIsStaleUntilReapplied(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	n1, n2 := e.f.Hosts["batch-wh-1-n01"], e.f.Hosts["batch-wh-1-n02"]
+	_, err := e.svc.SetGroup(e.admin, configuration.GroupInput{ClusterID: e.cluster, Name: "pinned", Position: 1, Rule: configuration.ByList, Hosts: []int64{n1}})
+	require.NoError(t, err)
+	def, pin := hdfsSite("dfs.replication", "3"), hdfsSite("dfs.replication", "1")
+	a := e.ship(t, 0,
+		configuration.FileChange{Service: "HDFS", Path: "hdfs-site.xml", Content: &def},
+		configuration.FileChange{Group: "pinned", Service: "HDFS", Path: "hdfs-site.xml", Content: &pin})
+	_, err = configuration.MarkApplied(context.Background(), e.pool, a.Version, a.Rollout.Targets)
+	require.NoError(t, err)
+	_, err = e.svc.Reapply(e.ops, e.cluster)
+	requireKind(t, err, fault.Invalid, "runs configuration version 1 already")
+
+	_, err = e.svc.SetGroup(e.admin, configuration.GroupInput{ClusterID: e.cluster, Name: "pinned", Position: 1, Rule: configuration.ByList, Hosts: []int64{n1, n2}})
+	require.NoError(t, err)
+	stale, err := e.svc.StaleHosts(e.ops, e.cluster, 0)
+	require.NoError(t, err)
+	require.Equal(t, []configuration.StaleComponent{{HostID: n2, Hostname: "batch-wh-1-n02", Service: "HDFS", ConfigVersion: 0}}, stale.Items)
+
+	r, err := e.svc.Reapply(e.ops, e.cluster)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, r.Version)
+	require.Len(t, r.Rollout.Targets, 1)
+	require.Equal(t, n2, r.Rollout.Targets[0].HostID)
+	files, err := configuration.HostFiles(context.Background(), e.pool, n2, "HDFS", 1)
+	require.NoError(t, err)
+	require.Equal(t, pin, files[0].Content)
+	_, err = configuration.MarkApplied(context.Background(), e.pool, r.Version, r.Rollout.Targets)
+	require.NoError(t, err)
+	stale, err = e.svc.StaleHosts(e.ops, e.cluster, 0)
+	require.NoError(t, err)
+	require.Zero(t, stale.Total)
+}

@@ -166,6 +166,43 @@ func (s *Service) Rollback(ctx context.Context, in RollbackInput) (*Applied, err
 	return out, nil
 }
 
+// Reapply rolls the current version out again to the components behind it:
+// those whose CONFIG_APPLY task failed, whose operation could not start,
+// or whose effective files a config group change altered. OPERATOR or
+// ADMIN. Nothing behind is BAD_USER_INPUT.
+func (s *Service) Reapply(ctx context.Context, cluster int64) (*Applied, error) {
+	var out *Applied
+	err := s.audit.Do(ctx, "reapplyConfig", fmt.Sprintf("cluster:%d", cluster), map[string]int64{"clusterId": cluster}, func(tx pgx.Tx) error {
+		if _, err := auth.RequireRole(ctx, auth.Operator, "applying a configuration"); err != nil {
+			return err
+		}
+		if err := lockCluster(ctx, tx, cluster); err != nil {
+			return err
+		}
+		cur, err := currentVersion(ctx, tx, cluster)
+		if err != nil {
+			return err
+		}
+		if cur == 0 {
+			return fault.New(fault.Invalid, "cluster %d has no configuration version yet", cluster)
+		}
+		r, err := PlanRollout(ctx, tx, cluster, cur, cur)
+		if err != nil {
+			return err
+		}
+		if len(r.Targets) == 0 {
+			return fault.New(fault.Invalid, "every component of cluster %d runs configuration version %d already", cluster, cur)
+		}
+		out = &Applied{ClusterID: cluster, Version: cur, Rollout: r}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.startRollout(ctx, out)
+	return out, nil
+}
+
 // copyFiles makes version to's files those of version from (none when from
 // is 0), in one statement.
 func copyFiles(ctx context.Context, tx pgx.Tx, cluster, from, to int64) error {
