@@ -127,3 +127,20 @@ func BenchmarkPlanRollout20kHosts(b *testing.B) {
 	b.ReportMetric(float64(len(r.Targets)), "targets")
 	b.ReportMetric(float64(r.Current), "stamped")
 }
+
+// One host's effective files with contents, as a WRITE_CONFIG executor
+// reads them once per task: it must not cost a whole cluster's computation.
+func BenchmarkHostFilesIn20kHostCluster(b *testing.B) {
+	pool, cluster := benchCluster(b)
+	ctx := context.Background()
+	var host int64
+	require.NoError(b, pool.QueryRow(ctx, `SELECT id FROM host WHERE cluster_id = $1 ORDER BY id OFFSET 12345 LIMIT 1`, cluster).Scan(&host))
+	b.ResetTimer()
+	var fs []configuration.HostFile
+	for b.Loop() {
+		var err error
+		fs, err = configuration.HostFiles(ctx, pool, host, "", 2)
+		require.NoError(b, err)
+	}
+	b.ReportMetric(float64(len(fs)), "files")
+}

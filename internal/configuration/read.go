@@ -151,18 +151,26 @@ type HostFile struct {
 // It reads through q (the executor's transaction or pool) and checks no
 // role: its callers are the engine and the access-checked resolvers.
 func HostFiles(ctx context.Context, q db.DBTX, host int64, service string, version int64) ([]HostFile, error) {
+	// One host's groups and files only: the executor calls this once per
+	// task, so it must not cost a whole cluster's computation.
 	var cluster int64
-	err := q.QueryRow(ctx, `SELECT cluster_id FROM host WHERE id = $1`, host).Scan(&cluster)
+	var attrs HostAttrs
+	err := q.QueryRow(ctx, sqlHostAttrs, host).Scan(&cluster, &attrs.ID, &attrs.Rack, &attrs.Model, &attrs.MachineGroup)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fault.NotFoundf("host %d not found", host)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("error loading host %d: %w", host, err)
 	}
-	e, err := EffectiveConfig(ctx, q, cluster, version)
+	groups, err := loadGroupsFor(ctx, q, cluster, &host)
 	if err != nil {
 		return nil, err
 	}
+	files, err := loadFileRefs(ctx, q, cluster, version)
+	if err != nil {
+		return nil, err
+	}
+	e := ComputeEffective([]HostAttrs{attrs}, groups, files)
 	refs := e.Files(host)
 	if service != "" {
 		refs = e.Service(host, service)
@@ -182,14 +190,8 @@ func HostFiles(ctx context.Context, q db.DBTX, host int64, service string, versi
 		return nil, fmt.Errorf("error loading the files of host %d: %w", host, err)
 	}
 	names := map[int64]string{}
-	if len(refs) > 0 {
-		gs, err := loadGroups(ctx, q, cluster)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range gs {
-			names[g.ID] = g.Name
-		}
+	for _, g := range groups {
+		names[g.ID] = g.Name
 	}
 	out := make([]HostFile, len(refs))
 	for i, f := range refs {

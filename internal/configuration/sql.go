@@ -39,6 +39,8 @@ var (
 	sqlFilesInsert string
 	//go:embed sql/cluster_hosts.sql
 	sqlClusterHosts string
+	//go:embed sql/host_attrs.sql
+	sqlHostAttrs string
 	//go:embed sql/groups.sql
 	sqlGroups string
 	//go:embed sql/file_refs.sql

@@ -315,7 +315,14 @@ func loadClusterState(ctx context.Context, q db.DBTX, cluster int64) (*clusterSt
 }
 
 func loadGroups(ctx context.Context, q db.DBTX, cluster int64) ([]Group, error) {
-	rows, err := q.Query(ctx, sqlGroups, cluster)
+	return loadGroupsFor(ctx, q, cluster, nil)
+}
+
+// loadGroupsFor loads a cluster's groups; with host set, a LIST group's
+// Hosts hold that host at most (all a one-host computation needs, however
+// long the list).
+func loadGroupsFor(ctx context.Context, q db.DBTX, cluster int64, host *int64) ([]Group, error) {
+	rows, err := q.Query(ctx, sqlGroups, cluster, host)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the config groups of cluster %d: %w", cluster, err)
 	}
