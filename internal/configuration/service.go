@@ -222,6 +222,9 @@ func (s *Service) Propose(ctx context.Context, in ProposeInput) (*Change, error)
 		if err != nil {
 			return err
 		}
+		if in.BaseVersion > cur || in.BaseVersion < 0 {
+			return fault.Field("input.baseVersion", "cluster %d has no configuration version %d; the current one is %d", in.ClusterID, in.BaseVersion, cur)
+		}
 		if in.BaseVersion != cur {
 			return staleBase(in.ClusterID, in.BaseVersion, cur)
 		}

@@ -220,6 +220,9 @@ func TestStaleBaseIsConflictNamingNewerVersion(t *testing.T) {
 	_, err = e.svc.Propose(e.ops, configuration.ProposeInput{ClusterID: e.cluster, BaseVersion: 1, Message: "b again",
 		Files: []configuration.FileChange{{Service: "HDFS", Path: "hdfs-site.xml", Content: &b}}})
 	requireKind(t, err, fault.Conflict, "at version 2, not 1")
+	_, err = e.svc.Propose(e.ops, configuration.ProposeInput{ClusterID: e.cluster, BaseVersion: 7, Message: "b again",
+		Files: []configuration.FileChange{{Service: "HDFS", Path: "hdfs-site.xml", Content: &b}}})
+	requireKind(t, err, fault.Invalid, "no configuration version 7; the current one is 2")
 	// The current version is untouched by the refused apply.
 	vs, err := e.svc.Versions(e.ops, e.cluster, 10)
 	require.NoError(t, err)
