@@ -51,6 +51,7 @@ type Problem struct {
 	Message string
 }
 
+// String words the problem as refusals show it: "line 8: unknown key …".
 func (p Problem) String() string {
 	if p.Line == 0 {
 		return p.Message
