@@ -21,7 +21,8 @@ import (
 // Applying a configuration change starts a CONFIG_APPLY: per rolling batch a
 // stage writing the files, then a stage restarting the service; when it
 // ends every component runs the new version and none is listed stale. A
-// CONFIG_APPLY of a version that is not current any more is refused.
+// host moved into a group is rolled out to alone by Reapply. A CONFIG_APPLY
+// of a version that is not current is refused.
 func TestConfigApplyWritesThenRestartsInBatchesAndStampsVersions(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)
@@ -75,14 +76,49 @@ func TestConfigApplyWritesThenRestartsInBatchesAndStampsVersions(t *testing.T) {
 		WHERE h.cluster_id = $1 AND h.state <> 'DECOMMISSIONED' AND c.service = 'HDFS'`, cluster).Scan(&states))
 	require.Equal(t, []string{"STARTED"}, states)
 
-	// Version 1 is current; a CONFIG_APPLY of version 1 from 0 again has
+	// A host moved into a group is behind; Reapply rolls version 1 out to it
+	// alone (fromVersion = version): one write stage, one restart stage.
+	n2 := f.Hosts["batch-wh-1-n02"]
+	pinned := "<configuration>\n  <property><name>dfs.replication</name><value>1</value></property>\n</configuration>\n"
+	_, err = cfg.SetGroup(adminCtx, configuration.GroupInput{ClusterID: cluster, Name: "pinned", Position: 1, Rule: configuration.ByList, Hosts: []int64{n2}})
+	require.NoError(t, err)
+	stale, err = cfg.StaleHosts(opsCtx, cluster, 0)
+	require.NoError(t, err)
+	require.Zero(t, stale.Total, "the group has no files yet: nothing changed")
+	ch, err = cfg.Propose(opsCtx, configuration.ProposeInput{ClusterID: cluster, BaseVersion: 1, Message: "pin n02",
+		Files: []configuration.FileChange{{Group: "pinned", Service: "HDFS", Path: "hdfs-site.xml", Content: &pinned}}})
+	require.NoError(t, err)
+	_, err = cfg.Review(adminCtx, configuration.ReviewInput{ChangeID: ch.ID, Approve: true})
+	require.NoError(t, err)
+	applied, err = cfg.Apply(opsCtx, ch.ID)
+	require.NoError(t, err)
+	require.Len(t, applied.Rollout.Targets, 1)
+	waitState(t, ops, applied.OperationID, aquila.Succeeded)
+	n3 := f.Hosts["batch-wh-1-n03"]
+	_, err = cfg.SetGroup(adminCtx, configuration.GroupInput{ClusterID: cluster, Name: "pinned", Position: 1, Rule: configuration.ByList, Hosts: []int64{n2, n3}})
+	require.NoError(t, err)
+	again, err := cfg.Reapply(opsCtx, cluster)
+	require.NoError(t, err)
+	require.Empty(t, again.RolloutError)
+	prog, err = ops.Progress(operatorCtx(), again.OperationID)
+	require.NoError(t, err)
+	require.Len(t, prog.Stages, 2)
+	waitState(t, ops, again.OperationID, aquila.Succeeded)
+	stale, err = cfg.StaleHosts(opsCtx, cluster, 0)
+	require.NoError(t, err)
+	require.Zero(t, stale.Total)
+	files, err := configuration.HostFiles(ctx, pool, n3, "HDFS", 2)
+	require.NoError(t, err)
+	require.Equal(t, pinned, files[0].Content)
+
+	// Version 2 is current; a CONFIG_APPLY of version 2 from 1 again has
 	// nothing to do, and one of an old version is refused.
-	p, _ := json.Marshal(aquila.ConfigApplyParams{Version: 1})
+	p, _ := json.Marshal(aquila.ConfigApplyParams{Version: 2, FromVersion: 1})
 	_, err = ops.Submit(operatorCtx(), aquila.Request{Kind: aquila.KindConfigApply, ClusterID: cluster, Params: p, Reason: "again"})
 	require.True(t, fault.Is(err, fault.Invalid), "got %v", err)
-	_, err = cfg.Rollback(opsCtx, configuration.RollbackInput{ClusterID: cluster, ToVersion: 1, Reason: "x"})
+	_, err = cfg.Rollback(opsCtx, configuration.RollbackInput{ClusterID: cluster, ToVersion: 2, Reason: "x"})
 	require.True(t, fault.Is(err, fault.Invalid), "rolling back to the current version: %v", err)
-	p, _ = json.Marshal(aquila.ConfigApplyParams{Version: 2, FromVersion: 1})
+	p, _ = json.Marshal(aquila.ConfigApplyParams{Version: 3, FromVersion: 2})
 	_, err = ops.Submit(operatorCtx(), aquila.Request{Kind: aquila.KindConfigApply, ClusterID: cluster, Params: p, Reason: "future"})
 	require.True(t, fault.Is(err, fault.Conflict), "got %v", err)
 }
