@@ -83,10 +83,18 @@ func (s *SimulatedExecutor) Run(ctx context.Context, t Task) (Result, error) {
 
 // Apply writes the batch's component changes in one statement: a restarted
 // service STARTED (FAILED when the task failed), an upgraded one at its new
-// version.
+// version; a CONFIG_APPLY's restarted components are stamped with the
+// configuration version they now run. Writing configuration files changes
+// no component state.
 func (s *SimulatedExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error {
+	if _, err := inventory.StampConfigVersions(ctx, tx, configApplyStamps(done)); err != nil {
+		return err
+	}
 	changes := make([]inventory.ComponentChange, 0, len(done))
 	for _, d := range done {
+		if d.Task.Action == ActionWriteConfig {
+			continue
+		}
 		// Planned upgrades (a host's ordered services) and express stops.
 		if up := upgradeChanges([]Done{d}); len(up) > 0 {
 			changes = append(changes, up...)
