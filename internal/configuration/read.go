@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -208,6 +209,9 @@ type GroupInput struct {
 	Rule      RuleKind `json:"rule"`
 	Values    []string `json:"values,omitempty"`
 	Hosts     []int64  `json:"hosts,omitempty"`
+	// Hostnames name hosts too (the pages' form): each must be in the
+	// cluster.
+	Hostnames []string `json:"hostnames,omitempty"`
 }
 
 var groupNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
@@ -231,6 +235,23 @@ func (s *Service) SetGroup(ctx context.Context, in GroupInput) (*Group, error) {
 		}
 		if !in.Rule.Valid() {
 			return fault.Field("input.rule", "rule %q is not one of RACK, MODEL, MACHINE_GROUP, LIST", in.Rule)
+		}
+		if len(in.Hostnames) > 5000 {
+			return fault.Field("input.hosts", "a group lists at most 5,000 hosts; select larger sets by rule")
+		}
+		if len(in.Hostnames) > 0 {
+			var ids []int64
+			var unknown []string
+			if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(h.id) FILTER (WHERE h.id IS NOT NULL), '{}'),
+					coalesce(array_agg(n.name ORDER BY n.name) FILTER (WHERE h.id IS NULL), '{}')
+				FROM unnest($1::text[]) AS n(name) LEFT JOIN host h ON h.hostname = n.name AND h.cluster_id = $2`,
+				in.Hostnames, in.ClusterID).Scan(&ids, &unknown); err != nil {
+				return fmt.Errorf("error finding the hosts of config group %q: %w", in.Name, err)
+			}
+			if len(unknown) > 0 {
+				return fault.Field("input.hosts", "not hosts of cluster %d: %s", in.ClusterID, strings.Join(unknown[:min(len(unknown), 10)], ", "))
+			}
+			in.Hosts = append(in.Hosts, ids...)
 		}
 		values := slices.Compact(slices.Sorted(slices.Values(in.Values)))
 		hosts := slices.Compact(slices.Sorted(slices.Values(in.Hosts)))
@@ -440,4 +461,38 @@ func changedServices(a, b []FileRef) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Summary is a cluster's configuration at a glance.
+type Summary struct {
+	ClusterID int64
+	// Version is the current version (0: none yet).
+	Version           int64
+	RequiredApprovals int
+}
+
+// Summary returns a cluster's current version and the approvals its changes
+// need: OPERATOR or ADMIN; NOT_FOUND for an unknown cluster.
+func (s *Service) Summary(ctx context.Context, cluster int64) (*Summary, error) {
+	if _, err := auth.RequireRole(ctx, auth.Operator, "reading a cluster's configuration"); err != nil {
+		return nil, err
+	}
+	cur, err := currentVersion(ctx, s.db, cluster)
+	if err != nil {
+		return nil, err
+	}
+	out := &Summary{ClusterID: cluster, Version: cur}
+	if err := s.db.QueryRow(ctx, `SELECT coalesce((SELECT required_approvals FROM config_policy WHERE cluster_id = $1), 1)`,
+		cluster).Scan(&out.RequiredApprovals); err != nil {
+		return nil, fmt.Errorf("error reading the approvals cluster %d requires: %w", cluster, err)
+	}
+	return out, nil
+}
+
+// CanApprove says whether the caller may approve ch now: OPERATOR or ADMIN,
+// not its author, while it is PROPOSED (Review's own rules, for the pages'
+// buttons).
+func CanApprove(ctx context.Context, ch *Change) bool {
+	p, ok := auth.FromContext(ctx)
+	return ok && p.Is(auth.Operator) && ch.State == ChangeProposed && p.PersonID != ch.AuthorID
 }
