@@ -38,3 +38,15 @@ func SetComponentActualStates(ctx context.Context, q db.DBTX, states []Component
 	}
 	return tag.RowsAffected(), nil
 }
+
+// StartDesiredComponents records every component of hosts that is desired
+// STARTED as running: what a host's repair (its services restarted, or the
+// machine rebooted) brought back, in the transaction that records the repair.
+func StartDesiredComponents(ctx context.Context, q db.DBTX, ids []int64, at time.Time) (int64, error) {
+	tag, err := q.Exec(ctx, `UPDATE host_component SET actual_state = 'STARTED', updated_at = $2
+		WHERE host_id = ANY($1) AND desired_state = 'STARTED' AND actual_state <> 'STARTED'`, ids, at)
+	if err != nil {
+		return 0, fmt.Errorf("error starting components: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
