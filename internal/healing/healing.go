@@ -281,6 +281,7 @@ type clusterFacts struct {
 	hosts, healing, startedD int
 	opID                     *int64
 	opKind, opState          *string
+	constrained              bool
 }
 
 func (h *Healer) clusterFacts(ctx context.Context, clusters []int64, now time.Time) (map[int64]*clusterFacts, error) {
@@ -293,7 +294,7 @@ func (h *Healer) clusterFacts(ctx context.Context, clusters []int64, now time.Ti
 		return nil, fmt.Errorf("error loading clusters of sick hosts: %w", err)
 	}
 	var f clusterFacts
-	_, err = pgx.ForEachRow(rows, []any{&f.id, &f.hosts, &f.healing, &f.startedD, &f.opID, &f.opKind, &f.opState}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&f.id, &f.hosts, &f.healing, &f.startedD, &f.opID, &f.opKind, &f.opState, &f.constrained}, func() error {
 		c := f
 		out[f.id] = &c
 		return nil
@@ -382,16 +383,19 @@ func (h *Healer) healCluster(ctx context.Context, now time.Time, f *clusterFacts
 		// far and this one must leave enough in service. A host going to a
 		// person gets its ticket anyway; handOver leaves it in service when
 		// taking it out would break the minimum.
-		ids := []int64{s.id}
-		for _, x := range slices.Concat(heal, tickets) {
-			ids = append(ids, x.id)
-		}
-		if err := inventory.CheckRemoval(ctx, h.pool, f.id, ids); err != nil && s.repair != RepairTicket {
-			if fe, ok := fault.As(err); ok {
-				s.waitReason = "minimum capacity: " + fe.Message
+		if f.constrained {
+			ids := []int64{s.id}
+			for _, x := range slices.Concat(heal, tickets) {
+				ids = append(ids, x.id)
+			}
+			err := inventory.CheckRemoval(ctx, h.pool, f.id, ids)
+			if _, refused := fault.As(err); err != nil && !refused {
+				return nil, err
+			}
+			if err != nil && s.repair != RepairTicket {
+				s.waitReason = "minimum capacity: " + err.Error()
 				continue
 			}
-			return nil, err
 		}
 		daily--
 		if s.repair == RepairTicket {
@@ -402,7 +406,7 @@ func (h *Healer) healCluster(ctx context.Context, now time.Time, f *clusterFacts
 		}
 	}
 	for _, s := range tickets {
-		ok, err := h.handOver(ctx, now, s.id, s.cluster, s.signals, s.describe(), s.repairReasoning)
+		ok, err := h.handOver(ctx, now, s.id, s.cluster, f.constrained, s.signals, s.describe(), s.repairReasoning)
 		if err != nil {
 			return nil, err
 		}
@@ -489,12 +493,16 @@ func (h *Healer) startOperation(ctx context.Context, now time.Time, f *clusterFa
 // host taken out of service when its cluster's minimum capacity allows (else
 // it stays, the ticket saying so), and a HANDED_OVER attempt, audited. A host
 // that has an unfinished ticket already is left to it (false).
-func (h *Healer) handOver(ctx context.Context, now time.Time, host, cluster int64, signals []string, detail, why string) (bool, error) {
+//
+// constrained says whether the cluster has a minimum capacity or quorum to
+// check at all.
+func (h *Healer) handOver(ctx context.Context, now time.Time, host, cluster int64, constrained bool, signals []string, detail, why string) (bool, error) {
 	var ticket *hardware.Ticket
 	err := db.InTx(ctx, h.pool, func(tx pgx.Tx) error {
-		takeOut := inventory.CheckRemoval(ctx, tx, cluster, []int64{host})
-		if takeOut != nil {
-			if _, ok := fault.As(takeOut); !ok {
+		var takeOut error
+		if constrained {
+			takeOut = inventory.CheckRemoval(ctx, tx, cluster, []int64{host})
+			if _, ok := fault.As(takeOut); takeOut != nil && !ok {
 				return takeOut
 			}
 		}
@@ -609,7 +617,7 @@ func (h *Healer) collect(ctx context.Context, now time.Time, res *Result) ([]int
 		}
 	}
 	for _, f := range handOver {
-		ok, err := h.handOver(ctx, now, f.host, f.cluster, f.signals, f.detail,
+		ok, err := h.handOver(ctx, now, f.host, f.cluster, true, f.signals, f.detail,
 			fmt.Sprintf("healing failed %d times within %s", f.failures, h.cfg.FailWindow))
 		if err != nil {
 			return nil, err

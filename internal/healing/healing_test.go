@@ -63,7 +63,7 @@ func giveUp(t *testing.T, pool *pgxpool.Pool, host int64) {
 		SELECT id, cluster_id, 'YARN', 'NODEMANAGER', now(), 3, 3600, 'gave up' FROM host WHERE id = $1`, host)
 }
 
-func insertOnly(t *testing.T, pool *pgxpool.Pool) *aquila.Engine {
+func insertOnly(t testing.TB, pool *pgxpool.Pool) *aquila.Engine {
 	t.Helper()
 	e, err := aquila.NewEngine(pool, nil, quiet, aquila.EngineConfig{NoWork: true})
 	require.NoError(t, err)

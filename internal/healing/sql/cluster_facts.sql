@@ -1,11 +1,13 @@
 -- Per cluster of $1: hosts (not DECOMMISSIONED), hosts healing now, hosts
 -- whose healing (or hand-over) started since $2, and the operation holding
--- the cluster, if any.
+-- the cluster, if any, and whether the cluster has a minimum capacity or a
+-- service quorum to check (most have none, and need no check per host).
 SELECT c.id,
     (SELECT count(*) FROM host h WHERE h.cluster_id = c.id AND h.state <> 'DECOMMISSIONED')::int,
     (SELECT count(*) FROM healing_attempt a WHERE a.cluster_id = c.id AND a.state = 'HEALING')::int,
     (SELECT count(*) FROM healing_attempt a WHERE a.cluster_id = c.id AND a.started_at > $2)::int,
-    o.id, o.kind, o.state
+    o.id, o.kind, o.state,
+    c.min_hosts > 0 OR c.min_cores > 0 OR EXISTS (SELECT 1 FROM cluster_service_quorum q WHERE q.cluster_id = c.id)
 FROM cluster c
 LEFT JOIN operation o ON o.cluster_id = c.id AND o.state IN ('PENDING', 'RUNNING', 'PAUSED')
 WHERE c.id = ANY($1)
