@@ -73,7 +73,7 @@ func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
 // A component the agent reports stopped while it should run is restarted and
 // the restart recorded with its reason; components of hosts in MAINTENANCE,
 // of hosts an operation holds, and components not desired STARTED are left
-// alone.
+// alone, and so are those of a host an operation's task is running on.
 func TestStoppedComponentIsRestartedAndRecorded(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)
@@ -81,13 +81,19 @@ func TestStoppedComponentIsRestartedAndRecorded(t *testing.T) {
 	cl := fixture.Bulk(t, pool, 1, 10)[0]
 	hs := hosts(t, pool, cl)
 	stopped, wanted, held, maint := hs["ONLINE"][0], hs["ONLINE"][1], hs["ONLINE"][2], hs["MAINTENANCE"][0]
-	degraded := hs["DEGRADED"][0]
+	degraded, busy := hs["DEGRADED"][0], hs["ONLINE"][3]
 	setComponent(t, pool, stopped, "STARTED", "STOPPED")
 	setComponent(t, pool, degraded, "STARTED", "FAILED")
 	setComponent(t, pool, wanted, "STOPPED", "STOPPED")
 	setComponent(t, pool, held, "STARTED", "STOPPED")
 	setComponent(t, pool, maint, "STARTED", "STOPPED")
+	setComponent(t, pool, busy, "STARTED", "STOPPED")
 	_, err := pool.Exec(ctx, `UPDATE host SET held_by_operation = 99 WHERE id = $1`, held)
+	require.NoError(t, err)
+	// A RESTART running on busy stops and starts its services on purpose.
+	_, err = pool.Exec(ctx, `WITH o AS (INSERT INTO operation (kind, cluster_id, state, requested_by) VALUES ('RESTART', $1, 'RUNNING', 'ops') RETURNING id),
+		s AS (INSERT INTO operation_stage (operation_id, position, name, state) SELECT id, 1, 'batch 1', 'RUNNING' FROM o RETURNING id, operation_id)
+		INSERT INTO operation_task (operation_id, stage_id, host_id, action, state) SELECT operation_id, id, $2, 'RESTART', 'RUNNING' FROM s`, cl, busy)
 	require.NoError(t, err)
 
 	clk := &clock{t: time.Now()}
@@ -100,6 +106,7 @@ func TestStoppedComponentIsRestartedAndRecorded(t *testing.T) {
 	require.Equal(t, "STOPPED", actual(t, pool, wanted))
 	require.Equal(t, "STOPPED", actual(t, pool, held))
 	require.Equal(t, "STOPPED", actual(t, pool, maint))
+	require.Equal(t, "STOPPED", actual(t, pool, busy), "left to the operation running on it")
 
 	got, err := keepalive.NewService(pool).RestartsOfHosts(viewerCtx(), []int64{stopped, degraded, held}, 10)
 	require.NoError(t, err)
@@ -212,3 +219,50 @@ func TestFailedRestartsSpendTheBudget(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// keyRecorder records the keys it is asked and fails while fail is set.
+type keyRecorder struct {
+	keys []string
+	fail bool
+}
+
+func (k *keyRecorder) Restart(_ context.Context, _ pgx.Tx, rs []keepalive.Restart) ([]keepalive.Outcome, error) {
+	out := make([]keepalive.Outcome, len(rs))
+	for i, r := range rs {
+		k.keys = append(k.keys, r.Key)
+		out[i] = keepalive.Outcome{Outcome: keepalive.OutcomeDispatched}
+	}
+	if k.fail {
+		return nil, context.DeadlineExceeded
+	}
+	return out, nil
+}
+
+// A pass that fails after the restarter acted records nothing, and the next
+// pass asks for the same restart with the same key (an idempotent restarter
+// returns what it did the first time); once a restart is recorded the next
+// one has a new key.
+func TestRestartKeyIsStableUntilRecorded(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	cl := fixture.Bulk(t, pool, 1, 5)[0]
+	host := hosts(t, pool, cl)["ONLINE"][0]
+	setComponent(t, pool, host, "STARTED", "STOPPED")
+	clk := &clock{t: time.Now()}
+	rec := &keyRecorder{fail: true}
+	loop := keepalive.NewLoop(pool, rec, keepalive.Config{Now: clk.Now}, nil)
+	_, err := loop.RunOnce(ctx)
+	require.Error(t, err)
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM component_restart`))
+	rec.fail = false
+	_, err = loop.RunOnce(ctx)
+	require.NoError(t, err)
+	clk.add(5 * time.Minute)
+	_, err = loop.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Len(t, rec.keys, 3)
+	require.Equal(t, rec.keys[0], rec.keys[1])
+	require.NotEqual(t, rec.keys[1], rec.keys[2])
+	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM component_restart WHERE outcome = 'DISPATCHED'`))
+}
