@@ -8,7 +8,8 @@
 -- hosts it cannot heal to people through a hardware repair ticket.
 --
 -- Owners: internal/keepalive writes component_restart and keepalive_alert;
--- internal/healing writes healing_attempt and healing_wait. The repair_ticket
+-- internal/healing writes healing_attempt, healing_wait and
+-- cluster_healing_policy. The repair_ticket
 -- origin 'system' (tickets the platform opened on its own) is written by
 -- internal/hardware, which owns the table.
 --
@@ -99,6 +100,20 @@ CREATE TABLE healing_wait (
     updated_at  timestamptz NOT NULL
 );
 CREATE INDEX healing_wait_cluster_idx ON healing_wait (cluster_id, host_id);
+
+-- A cluster's own healing budget, over its kind's defaults (healing.Config):
+-- NULL columns keep the default. enabled = false turns healing off for the
+-- cluster (its sick hosts wait, saying so). At most one row per cluster.
+CREATE TABLE cluster_healing_policy (
+    cluster_id       bigint PRIMARY KEY REFERENCES cluster (id),
+    enabled          boolean NOT NULL DEFAULT true,
+    max_at_once      integer CHECK (max_at_once BETWEEN 1 AND 1000),
+    max_at_once_pct  integer CHECK (max_at_once_pct BETWEEN 1 AND 100),
+    max_per_day      integer CHECK (max_per_day BETWEEN 0 AND 100000),
+    allow_reboot     boolean,
+    updated_by       text NOT NULL,
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
 
 ALTER TABLE repair_ticket DROP CONSTRAINT repair_ticket_origin_check;
 ALTER TABLE repair_ticket ADD CONSTRAINT repair_ticket_origin_check CHECK (origin IN ('person', 'api', 'sim', 'system'));

@@ -282,6 +282,32 @@ type clusterFacts struct {
 	opID                     *int64
 	opKind, opState          *string
 	constrained              bool
+	own                      clusterOverride
+}
+
+// clusterOverride is a cluster's own policy row (nil fields: the kind's).
+type clusterOverride struct {
+	enabled                         bool
+	maxAtOnce, maxAtOncePct, perDay *int32
+	allowReboot                     *bool
+	by                              string
+}
+
+// apply returns p with the cluster's own settings over it.
+func (o clusterOverride) apply(p Policy) Policy {
+	if o.maxAtOnce != nil {
+		p.MaxAtOnce = int(*o.maxAtOnce)
+	}
+	if o.maxAtOncePct != nil {
+		p.MaxAtOncePct = int(*o.maxAtOncePct)
+	}
+	if o.perDay != nil {
+		p.MaxPerDay = int(*o.perDay)
+	}
+	if o.allowReboot != nil {
+		p.AllowReboot = *o.allowReboot
+	}
+	return p
 }
 
 func (h *Healer) clusterFacts(ctx context.Context, clusters []int64, now time.Time) (map[int64]*clusterFacts, error) {
@@ -294,7 +320,8 @@ func (h *Healer) clusterFacts(ctx context.Context, clusters []int64, now time.Ti
 		return nil, fmt.Errorf("error loading clusters of sick hosts: %w", err)
 	}
 	var f clusterFacts
-	_, err = pgx.ForEachRow(rows, []any{&f.id, &f.hosts, &f.healing, &f.startedD, &f.opID, &f.opKind, &f.opState, &f.constrained}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&f.id, &f.hosts, &f.healing, &f.startedD, &f.opID, &f.opKind, &f.opState, &f.constrained,
+		&f.own.enabled, &f.own.maxAtOnce, &f.own.maxAtOncePct, &f.own.perDay, &f.own.allowReboot, &f.own.by}, func() error {
 		c := f
 		out[f.id] = &c
 		return nil
@@ -339,8 +366,14 @@ func (h *Healer) healCluster(ctx context.Context, now time.Time, f *clusterFacts
 	if f == nil {
 		return nil, nil
 	}
-	pol := h.cfg.policy(sick[0].kind)
+	pol := f.own.apply(h.cfg.policy(sick[0].kind))
 	slices.SortFunc(sick, priority)
+	if !f.own.enabled {
+		for _, s := range sick {
+			s.waitReason = fmt.Sprintf("healing is turned off for this cluster (by %s)", f.own.by)
+		}
+		return nil, nil
+	}
 	slots := pol.atOnce(f.hosts) - f.healing
 	daily := pol.MaxPerDay - f.startedD
 	var heal, tickets []*sickHost

@@ -122,7 +122,7 @@ func waitEnded(t *testing.T, pool *pgxpool.Pool, op int64) string {
 
 func attemptsOf(t *testing.T, pool *pgxpool.Pool, state string) map[int64]*healing.Attempt {
 	t.Helper()
-	list, err := healing.NewService(pool).Attempts(viewerCtx(), healing.AttemptFilter{State: state, Limit: 100})
+	list, err := healing.NewService(pool, nil, healing.Config{}).Attempts(viewerCtx(), healing.AttemptFilter{State: state, Limit: 100})
 	require.NoError(t, err)
 	out := map[int64]*healing.Attempt{}
 	for _, a := range list {
@@ -243,7 +243,7 @@ func TestSelfHealGoesDrainRepairVerifyOnline(t *testing.T) {
 	healed := attemptsOf(t, pool, healing.StateHealed)[host]
 	require.NotNil(t, healed)
 	require.Contains(t, healed.Reason, "every step succeeded")
-	days, err := healing.NewService(pool).RatePerDay(viewerCtx(), 7, time.Now())
+	days, err := healing.NewService(pool, nil, healing.Config{}).RatePerDay(viewerCtx(), 7, time.Now())
 	require.NoError(t, err)
 	require.Len(t, days, 1)
 	require.Equal(t, 1, days[0].Healed)
@@ -274,7 +274,7 @@ func TestHealingStopsAtTheBudgetAndSaysSo(t *testing.T) {
 	res, err := h.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 15, res.Sick)
-	waiting, err := healing.NewService(pool).Waiting(viewerCtx(), atOnce, 100)
+	waiting, err := healing.NewService(pool, nil, healing.Config{}).Waiting(viewerCtx(), atOnce, 100)
 	require.NoError(t, err)
 	require.Len(t, waiting, 3)
 	for _, w := range waiting {
@@ -283,7 +283,7 @@ func TestHealingStopsAtTheBudgetAndSaysSo(t *testing.T) {
 	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE cluster_id = $1 AND state = 'HEALING'`, atOnce))
 	// Minimum 7 in service of 8 (two in MAINTENANCE): one host may go.
 	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE cluster_id = $1`, minimum))
-	waiting, err = healing.NewService(pool).Waiting(viewerCtx(), minimum, 100)
+	waiting, err = healing.NewService(pool, nil, healing.Config{}).Waiting(viewerCtx(), minimum, 100)
 	require.NoError(t, err)
 	require.Len(t, waiting, 4)
 	require.Contains(t, waiting[0].Reason, "minimum capacity:")
@@ -296,7 +296,7 @@ func TestHealingStopsAtTheBudgetAndSaysSo(t *testing.T) {
 	_, err = h.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 3, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE cluster_id = $1`, perDay))
-	waiting, err = healing.NewService(pool).Waiting(viewerCtx(), perDay, 100)
+	waiting, err = healing.NewService(pool, nil, healing.Config{}).Waiting(viewerCtx(), perDay, 100)
 	require.NoError(t, err)
 	require.Len(t, waiting, 2)
 	require.Contains(t, waiting[0].Reason, "healing budget: 3 hosts a day on this BATCH cluster, all spent")
@@ -330,7 +330,7 @@ func TestHostFailingTwiceIsHandedToAPerson(t *testing.T) {
 	res, err := h.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Equal(t, healing.Result{Failed: 1, HandedOver: 1}, res)
-	failed, err := healing.NewService(pool).Attempts(viewerCtx(), healing.AttemptFilter{State: healing.StateFailed, Limit: 10})
+	failed, err := healing.NewService(pool, nil, healing.Config{}).Attempts(viewerCtx(), healing.AttemptFilter{State: healing.StateFailed, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, failed, 2)
 	require.Contains(t, failed[0].Reason, "HEAL_REPAIR FAILED: restarting")
@@ -382,7 +382,7 @@ func TestStreamingHealsMoreCautiously(t *testing.T) {
 	require.Equal(t, 3, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE cluster_id = $1 AND repair = 'RESTART_SERVICES'`, batch))
 	// The streaming cluster waits for its signals to hold.
 	require.Zero(t, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE cluster_id = $1`, streaming))
-	waiting, err := healing.NewService(pool).Waiting(viewerCtx(), streaming, 10)
+	waiting, err := healing.NewService(pool, nil, healing.Config{}).Waiting(viewerCtx(), streaming, 10)
 	require.NoError(t, err)
 	require.Len(t, waiting, 3)
 	require.Contains(t, waiting[0].Reason, "confirming: sick for 0s of the 10m0s a STREAMING cluster waits before healing")
@@ -396,7 +396,7 @@ func TestStreamingHealsMoreCautiously(t *testing.T) {
 	require.Equal(t, 1, res.HandedOver)
 	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE cluster_id = $1 AND repair = 'TICKET' AND state = 'HANDED_OVER'`, streaming))
 	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE cluster_id = $1 AND state = 'HEALING'`, streaming))
-	waiting, err = healing.NewService(pool).Waiting(viewerCtx(), streaming, 10)
+	waiting, err = healing.NewService(pool, nil, healing.Config{}).Waiting(viewerCtx(), streaming, 10)
 	require.NoError(t, err)
 	require.Len(t, waiting, 1)
 	require.Contains(t, waiting[0].Reason, "healing budget: at most 1 hosts at once on this STREAMING cluster of 10 hosts, 1 healing")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
@@ -59,13 +60,20 @@ func (d Day) Rate() float64 {
 
 // Service reads what self-healing did, for the Self-healing view: what
 // healed, what is healing, what was handed to people, what waits and why, and
-// the healing rate over time. Any signed-in caller may read it.
+// the healing rate over time. Any signed-in caller may read it. It also sets
+// a cluster's own healing policy (ADMIN, audited).
 type Service struct {
-	pool db.DBTX
+	pool     db.DBTX
+	audit    *audit.Log
+	defaults Config
 }
 
-// NewService returns the read service.
-func NewService(pool db.DBTX) *Service { return &Service{pool: pool} }
+// NewService returns the service; log audits policy changes, defaults is
+// the healing job's configuration (zero: the package defaults), which a
+// cluster's policy is shown over.
+func NewService(pool db.DBTX, log *audit.Log, defaults Config) *Service {
+	return &Service{pool: pool, audit: log, defaults: defaults.WithDefaults()}
+}
 
 // AttemptFilter narrows an attempt listing.
 type AttemptFilter struct {
