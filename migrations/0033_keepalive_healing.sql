@@ -15,8 +15,9 @@
 --
 -- Growth: component_restart one row per restart (a few per day per flapping
 -- component, bounded by the budget: at most budget × components-in-trouble per
--- window; the retention job may drop rows older than 30 days); keepalive_alert
--- one row per exhausted budget (at most one open per component);
+-- window; keep-alive deletes rows older than 30 days); keepalive_alert one row
+-- per exhausted budget (at most one open per component; resolved ones kept 30
+-- days);
 -- healing_attempt one row per host healing attempt (bounded by the clusters'
 -- daily healing budgets: a few hundred a day fleet-wide at most, kept as
 -- history for the healing rate); healing_wait at most one row per sick host,

@@ -39,6 +39,8 @@ var (
 	sqlRestartsOfHosts string
 	//go:embed sql/alerts.sql
 	sqlAlerts string
+	//go:embed sql/expire.sql
+	sqlExpire string
 )
 
 // ChannelAlert carries the id of a keep-alive alert raised or resolved, for
@@ -73,6 +75,9 @@ type Config struct {
 	// only after it ran, and restarting again meanwhile would spend the budget
 	// on one failure.
 	Settle time.Duration
+	// Keep is how long restarts and resolved alerts are kept (default 30
+	// days); each pass deletes at most ExpireBatch older ones.
+	Keep time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -82,13 +87,19 @@ const (
 	DefaultBudget = 3
 	DefaultWindow = time.Hour
 	DefaultSettle = 90 * time.Second
+	DefaultKeep   = 30 * 24 * time.Hour
 )
+
+// ExpireBatch bounds the old rows one pass deletes, so a backlog never makes
+// a pass long: it is worked off a batch a minute.
+const ExpireBatch = 10000
 
 // WithDefaults fills the zero fields.
 func (c Config) WithDefaults() Config {
 	c.Budget = cmp.Or(c.Budget, DefaultBudget)
 	c.Window = cmp.Or(c.Window, DefaultWindow)
 	c.Settle = cmp.Or(c.Settle, DefaultSettle)
+	c.Keep = cmp.Or(c.Keep, DefaultKeep)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -138,6 +149,8 @@ type Result struct {
 	OverBudget int
 	// Alerts were raised this pass; Resolved were resolved.
 	Alerts, Resolved int
+	// Expired counts restarts and resolved alerts deleted, past Keep.
+	Expired int
 }
 
 // Loop is the reconcile loop. It is safe to run from one scheduler replica at
@@ -236,13 +249,18 @@ func (l *Loop) RunOnce(ctx context.Context) (Result, error) {
 			return fmt.Errorf("error resolving keep-alive alerts: %w", err)
 		}
 		res.Resolved = len(resolvedHosts)
+		var expired int
+		if err := tx.QueryRow(ctx, sqlExpire, now.Add(-l.cfg.Keep), ExpireBatch).Scan(&expired); err != nil {
+			return fmt.Errorf("error expiring old restarts: %w", err)
+		}
+		res.Expired = expired
 		return notify.NotifyIDs(ctx, tx, ChannelAlert, changed)
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	l.logger.InfoContext(ctx, "keep-alive pass", "drifting", res.Drifting, "restarted", res.Restarted, "failed", res.Failed,
-		"settling", res.Settling, "over_budget", res.OverBudget, "alerts", res.Alerts, "resolved", res.Resolved)
+		"settling", res.Settling, "over_budget", res.OverBudget, "alerts", res.Alerts, "resolved", res.Resolved, "expired", res.Expired)
 	return res, nil
 }
 

@@ -266,3 +266,30 @@ func TestRestartKeyIsStableUntilRecorded(t *testing.T) {
 	require.NotEqual(t, rec.keys[1], rec.keys[2])
 	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM component_restart WHERE outcome = 'DISPATCHED'`))
 }
+
+// Restarts older than Keep and alerts resolved before it are deleted by the
+// passes; an alert raised long ago but resolved only now is kept.
+func TestOldRestartsAndResolvedAlertsExpire(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	cl := fixture.Bulk(t, pool, 1, 5)[0]
+	host := hosts(t, pool, cl)["ONLINE"][0]
+	_, err := pool.Exec(ctx, `INSERT INTO component_restart (host_id, service, component, at, reason, outcome)
+		VALUES ($1, 'YARN', 'NODEMANAGER', now() - interval '40 days', 'old', 'SUCCEEDED'),
+		       ($1, 'YARN', 'NODEMANAGER', now() - interval '2 days', 'recent', 'SUCCEEDED')`, host)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO keepalive_alert (host_id, cluster_id, service, component, raised_at, restarts, window_seconds, message, resolved_at)
+		VALUES ($1, $2, 'YARN', 'NODEMANAGER', now() - interval '40 days', 3, 3600, 'old', now() - interval '39 days'),
+		       ($1, $2, 'YARN', 'GONE', now() - interval '40 days', 3, 3600, 'open', NULL)`, host, cl)
+	require.NoError(t, err)
+	res, err := keepalive.NewLoop(pool, keepalive.SimulatedRestarter{}, keepalive.Config{}, nil).RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Expired)
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM component_restart WHERE reason = 'recent'`))
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM component_restart`))
+	// The component is gone: its alert resolves now, and is kept.
+	require.Equal(t, 1, res.Resolved)
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM keepalive_alert WHERE message = 'open' AND resolved_at IS NOT NULL`))
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM keepalive_alert`))
+}
