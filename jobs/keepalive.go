@@ -46,7 +46,7 @@ func keepAliveJob(pool *pgxpool.Pool, spec func(name, description string) Spec, 
 			}
 			return Result{Rows: int64(res.Restarted + res.Failed), Details: map[string]any{
 				"drifting": res.Drifting, "restarted": res.Restarted, "failed": res.Failed, "settling": res.Settling,
-				"over_budget": res.OverBudget, "alerts": res.Alerts, "resolved": res.Resolved,
+				"over_budget": res.OverBudget, "alerts": res.Alerts, "resolved": res.Resolved, "expired": res.Expired,
 			}}, nil
 		})
 }
