@@ -23,7 +23,7 @@ func restarter(pool *pgxpool.Pool, mode string) keepalive.Restarter {
 		// Dispatch only queues: no waiting, so the task queue needs no
 		// listener here.
 		tasks := agentapi.NewTasks(pool, nil, slog.New(slog.DiscardHandler), agentapi.TasksConfig{})
-		return keepalive.AgentRestarter{Specs: aquila.NewAgentExecutor(pool, tasks), Tasks: tasks}
+		return keepalive.AgentRestarter{Specs: aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{}), Tasks: tasks}
 	}
 	return nil
 }
