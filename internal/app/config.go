@@ -298,6 +298,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Operations != "off" && c.Operations != "simulated" && c.Operations != "agent" {
 		bad("TESLA_OPERATIONS", "must be off, simulated or agent, got %q", c.Operations)
 	}
+	// Keep-alive restarts and self-healing operations go the way operations do.
+	c.Jobs.Operations = c.Operations
 	c.MaxRunningUpgrades = int(intVar("TESLA_MAX_RUNNING_UPGRADES", 3, 1, 1000))
 	c.OperationFailurePct = int(intVar("TESLA_OPERATION_FAILURE_PCT", 2, 0, 100))
 	c.WebsocketInitTimeout = durVar("TESLA_WS_INIT_TIMEOUT", 10*time.Second)
