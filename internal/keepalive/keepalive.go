@@ -12,6 +12,7 @@ package keepalive
 import (
 	"cmp"
 	"context"
+	"errors"
 	_ "embed"
 	"fmt"
 	"log/slog"
@@ -432,4 +433,23 @@ func (s *Service) Alerts(ctx context.Context, f AlertFilter) ([]*Alert, error) {
 		return nil, fmt.Errorf("error loading keep-alive alerts: %w", err)
 	}
 	return out, nil
+}
+
+// AlertByID returns one alert (any signed-in caller), or NOT_FOUND: the
+// subscription's read of each id ChannelAlert carries.
+func (s *Service) AlertByID(ctx context.Context, id int64) (*Alert, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	var a Alert
+	err := s.pool.QueryRow(ctx, `SELECT id, host_id, cluster_id, service, component, raised_at, restarts, window_seconds, message, resolved_at
+		FROM keepalive_alert WHERE id = $1`, id).Scan(&a.ID, &a.HostID, &a.ClusterID, &a.Service, &a.Component, &a.RaisedAt,
+		&a.Restarts, &a.WindowSeconds, &a.Message, &a.ResolvedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fault.NotFoundf("keep-alive alert %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error loading keep-alive alert %d: %w", id, err)
+	}
+	return &a, nil
 }
