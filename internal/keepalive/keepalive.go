@@ -12,8 +12,8 @@ package keepalive
 import (
 	"cmp"
 	"context"
-	"errors"
 	_ "embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
