@@ -32,6 +32,8 @@ const ClusterPage = page(() => import('../pages/ClusterPage'), 'ClusterPage');
 const Stacks = page(() => import('../pages/Stacks'), 'Stacks');
 const Operations = page(() => import('../pages/Operations'), 'Operations');
 const OperationDetail = page(() => import('../pages/OperationDetail'), 'OperationDetail');
+const AquilaConfig = page(() => import('../pages/AquilaConfig'), 'AquilaConfig');
+const Healing = page(() => import('../pages/Healing'), 'Healing');
 const AuditLog = page(() => import('../pages/AuditLog'), 'AuditLog');
 const Watermarks = page(() => import('../pages/Watermarks'), 'Watermarks');
 const Scheduler = page(() => import('../pages/Scheduler'), 'Scheduler');
@@ -283,6 +285,22 @@ const operationRoute = createRoute({
     return <OperationDetail key={id} id={id} />;
   },
 });
+const configRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'aquila/config',
+  validateSearch: stringSearch('cluster', 'from', 'to'),
+  component: function ConfigRoute() {
+    return <AquilaConfig search={configRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
+const healingRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: 'aquila/healing',
+  validateSearch: stringSearch('cluster', 'state'),
+  component: function HealingRoute() {
+    return <Healing search={healingRoute.useSearch()} setSearch={useSetSearch()} />;
+  },
+});
 const auditRoute = createRoute({ getParentRoute: () => appRoute, path: 'audit', component: AuditLog });
 const tokensRoute = createRoute({ getParentRoute: () => appRoute, path: 'tokens', component: Tokens });
 const adminRoutes = [
@@ -331,6 +349,8 @@ export const routeTree = rootRoute.addChildren([
     stacksRoute,
     operationsRoute,
     operationRoute,
+    configRoute,
+    healingRoute,
     auditRoute,
     tokensRoute,
     ...adminRoutes,

@@ -68,11 +68,8 @@ export const NAV: NavSection[] = [
     items: [
       { label: 'Stacks', path: '/aquila/stacks' },
       { label: 'Operations', path: '/aquila/operations' },
-      {
-        label: 'Configuration',
-        path: '/aquila/config',
-        soon: 'Configuration groups and their versions kept in git: proposed changes with their diff, review (approve or reject), apply and roll back.',
-      },
+      { label: 'Configuration', path: '/aquila/config' },
+      { label: 'Self-healing', path: '/aquila/healing' },
     ],
   },
   {
