@@ -706,7 +706,7 @@ function ProposeForm({ clusterId, config, onDone }: { clusterId: string; config:
             <textarea className="mono config-editor" rows={16} value={content} onChange={(e) => setContent(e.target.value)} disabled={remove} spellCheck={false} data-testid="propose-content" />
           </label>
           {existing && (
-            <label className="check">
+            <label className="check-label">
               <input type="checkbox" checked={remove} onChange={(e) => setRemove(e.target.checked)} data-testid="propose-remove" /> Remove this file
             </label>
           )}

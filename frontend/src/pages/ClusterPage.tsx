@@ -20,6 +20,7 @@ import { Chart } from '../components/LazyChart';
 import { ClusterHealth } from '../components/health';
 import { ClusterOperations } from '../components/operations';
 import { DecommissionForm } from '../components/lifecycle';
+import { HealingPolicyPanel } from '../components/healing';
 
 export const ClusterPageQuery = graphql(
   `
@@ -150,6 +151,9 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
         <div className="page-links">
           <Link to="/platform/watermarks" search={{ cluster: name }} data-testid="cluster-watermarks-link">
             Water levels and forecast →
+          </Link>{' '}
+          <Link to="/aquila/config" search={{ cluster: name }} data-testid="cluster-config-page-link">
+            Configuration →
           </Link>
         </div>
       </div>
@@ -186,6 +190,8 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
           <ClusterHealth name={name} />
 
           <ClusterOperations name={name} />
+
+          <HealingPolicyPanel name={name} />
 
           <Panel
             title={

@@ -6,6 +6,7 @@
 
 import { useMemo, useState } from 'react';
 import { useQuery } from 'urql';
+import { HostKeepAlive } from '../components/healing';
 import { graphql, type Enum, type ResultOf } from '../graphql';
 import { HostMetricPointFields } from '../graphql/fragments';
 import { useCan } from '../lib/hooks';
@@ -625,6 +626,7 @@ export function MachineAnalysis({ hostname, search, setSearch }: { hostname: str
               </Panel>
               <HostAnomalies hostname={hostname} />
               <HostFaults hostname={hostname} />
+              <HostKeepAlive hostname={hostname} />
               <div className="stack">
                 <Components a={a} />
                 <Panel
