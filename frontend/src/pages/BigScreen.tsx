@@ -215,6 +215,46 @@ export const ScreenOperations = graphql(`
 `);
 type ScreenOperationsData = ResultOf<typeof ScreenOperations>;
 
+/** Self-healing for the wall: the hosts healing now (a few, newest first) and the newest open keep-alive alerts. */
+export const ScreenHealing = graphql(`
+  query ScreenHealing {
+    healingAttempts(state: HEALING, first: 4) {
+      pageInfo {
+        hasNextPage
+      }
+      nodes {
+        id
+        hostname
+        repair
+        cluster {
+          id
+          name
+        }
+      }
+    }
+    keepAliveAlerts(openOnly: true, first: 3) {
+      pageInfo {
+        hasNextPage
+      }
+      nodes {
+        id
+        host {
+          id
+          hostname
+        }
+        cluster {
+          id
+          name
+        }
+        service
+        component
+        raisedAt
+      }
+    }
+  }
+`);
+type ScreenHealingData = ResultOf<typeof ScreenHealing>;
+
 export const STAGE_W = 1920;
 export const STAGE_H = 1080;
 /** Samples kept for the trend chart (the backfill plus pulses). */
@@ -541,6 +581,60 @@ function OperationsPanel({ data }: { data: ScreenOperationsData | null }) {
   );
 }
 
+/** A count of a first page: "4+" when the page has more after it. */
+function pageCount(n: number, more: boolean): string {
+  return `${formatNumber(n)}${more ? '+' : ''}`;
+}
+
+function HealingPanel({ data }: { data: ScreenHealingData | null }) {
+  const healing = data?.healingAttempts.nodes ?? [];
+  const alerts = data?.keepAliveAlerts.nodes ?? [];
+  return (
+    <div className="bs-panel bs-healing" data-testid="screen-healing" data-count={data ? healing.length : ''}>
+      <div className="bs-panel-title">
+        Self-healing <span className="bs-count" data-testid="screen-healing-count">{data ? pageCount(healing.length, data.healingAttempts.pageInfo.hasNextPage) : '—'}</span>
+        <span className="bs-title-note">healing now</span>
+      </div>
+      {healing.length ? (
+        <ul className="bs-heal-list">
+          {healing.map((a) => (
+            <li key={a.id} data-testid="screen-healing-host">
+              <span className="bs-hostname">{a.hostname.replace(/\.dc\.example$/, '')}</span>
+              <span className="bs-host-reason">
+                {a.cluster.name} · {a.repair}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : data ? (
+        <div className="bs-heal-none">No host healing</div>
+      ) : (
+        <div className="bs-empty">—</div>
+      )}
+      <div className="bs-heal-sub">
+        Keep-alive alerts{' '}
+        <span className={`bs-count${alerts.length ? ' bs-count-bad' : ''}`} data-testid="screen-keepalive-count">
+          {data ? pageCount(alerts.length, data.keepAliveAlerts.pageInfo.hasNextPage) : '—'}
+        </span>
+      </div>
+      {alerts.length > 0 && (
+        <ul className="bs-heal-list">
+          {alerts.map((a) => (
+            <li key={a.id} data-testid="screen-keepalive-alert">
+              <span className="bs-hostname">
+                {a.service} {a.component}
+              </span>
+              <span className="bs-host-reason">
+                {a.host ? a.host.hostname.replace(/\.dc\.example$/, '') : a.cluster.name} · {formatRelative(a.raisedAt)}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
 function CostPanel({ data }: { data: ScreenCostData | null }) {
   const idle = data ? idlePercent(data) : null;
   const lines = data?.byCluster.lines ?? [];
@@ -745,6 +839,22 @@ export function BigScreen() {
       });
   }, [client, state.lastUpdate]);
 
+  // Self-healing rides on the pulses too (no second socket for the wall): the
+  // hosts healing now and the newest open keep-alive alerts, fetched again on
+  // the first update after ANOMALY_REFRESH_MS. Optional like the others.
+  const [healing, setHealing] = useState<ScreenHealingData | null>(null);
+  const healingAt = useRef(-Infinity);
+  useEffect(() => {
+    if (state.lastUpdate === null || state.lastUpdate - healingAt.current < ANOMALY_REFRESH_MS) return;
+    healingAt.current = state.lastUpdate;
+    void client
+      .query(ScreenHealing, {}, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((res) => {
+        if (mounted.current && res.data) setHealing(res.data);
+      });
+  }, [client, state.lastUpdate]);
+
   // Cost and leaderboards change by the day: fetched on the first update, then
   // on the first after MONEY_REFRESH_MS. Optional: on failure the panels keep what they show.
   const [cost, setCost] = useState<ScreenCostData | null>(null);
@@ -891,6 +1001,7 @@ export function BigScreen() {
               <div className="bs-col bs-col-right">
                 <Risks p={p} />
                 <SickHosts p={p} />
+                <HealingPanel data={healing} />
               </div>
               <div className="bs-col bs-col-money">
                 <CostPanel data={cost} />
