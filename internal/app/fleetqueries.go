@@ -190,7 +190,8 @@ func loadBenchQueries(root string, known map[string]any, byQuery map[string]map[
 // benchStandIns finds, in the seeded fleet, the objects the pages that show one
 // object are asked about: a job with runs and lineage (the demo's memory hog),
 // a queue of a batch cluster, a BU with jobs, an operation and a stack
-// version, an anomaly episode when there is one. A query whose object the fleet lacks is skipped, and the bench says so.
+// version, an anomaly episode when there is one, two versions of a cluster's
+// configuration to compare. A query whose object the fleet lacks is skipped, and the bench says so.
 func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, error) {
 	out := map[string]map[string]any{}
 	var job, queue, bu int64
@@ -265,6 +266,17 @@ func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, e
 		out["ScaleOutSpares"] = map[string]any{"region": region}
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error finding a stack version for the bench: %w", err)
+	}
+	// The configuration page's compare: the two newest versions of a cluster
+	// with a history (the seeded fleet has none until someone makes a change).
+	var configCluster string
+	var newest int64
+	err = q.QueryRow(ctx, `SELECT c.name, max(v.version) FROM config_version v JOIN cluster c ON c.id = v.cluster_id
+		GROUP BY c.id, c.name HAVING count(*) >= 2 ORDER BY max(v.version) DESC, c.name LIMIT 1`).Scan(&configCluster, &newest)
+	if err == nil {
+		out["ConfigDiff"] = map[string]any{"name": configCluster, "older": newest - 1, "newer": newest}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding a configuration history for the bench: %w", err)
 	}
 	var episode int64
 	err = q.QueryRow(ctx, `SELECT id FROM anomaly_episode ORDER BY started_at DESC, id DESC LIMIT 1`).Scan(&episode)

@@ -27,6 +27,7 @@ func TestFleetBenchReadsTheQueriesFromTheTree(t *testing.T) {
 		"OperationDetail": {"id": b64("Operation:1")}, "OperationTasks": {"id": b64("Operation:1")},
 		"StackVersionDetail": {"id": b64("StackVersion:1")}, "ScaleOutSpares": {"region": "cn-north"},
 		"UpgradePreCheck": {"input": map[string]any{"cluster": b64("Cluster:1"), "stackVersion": b64("StackVersion:1")}},
+		"ConfigDiff":      {"name": "batch-x-01", "older": 1, "newer": 2},
 	}
 	known["depth"], known["pickAny"], known["detail"] = 2, false, true
 	use, skipped, err := loadBenchQueries("../..", known, byQuery, "batch-x-01")

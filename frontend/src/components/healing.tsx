@@ -310,7 +310,7 @@ export function HostKeepAlive({ hostname }: { hostname: string }) {
                     {r.service} <span className="mono">{r.component}</span>
                   </td>
                   <td>
-                    <Badge tone={r.outcome === 'RESTARTED' ? 'good' : r.outcome === 'FAILED' ? 'bad' : 'muted'}>{r.outcome.toLowerCase()}</Badge>
+                    <Badge tone={r.outcome === 'SUCCEEDED' ? 'good' : r.outcome === 'FAILED' ? 'bad' : 'muted'}>{r.outcome.toLowerCase()}</Badge>
                     {r.detail && <div className="muted small">{r.detail}</div>}
                   </td>
                   <td>{r.reason}</td>

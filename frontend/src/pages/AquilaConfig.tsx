@@ -477,11 +477,18 @@ function StalePanel({ clusterId, stale, onDone }: { clusterId: string; stale: Co
 }
 
 function ReviewQueue({ changes, onDone }: { changes: Config['changes']; onDone: () => void }) {
+  // An applied change moves to another list (a new card): its outcome is kept here.
+  const [applied, setApplied] = useState<VersionOutcome | null>(null);
   const proposed = changes.filter((c) => c.state === 'PROPOSED');
   const approved = changes.filter((c) => c.state === 'APPROVED');
   const done = changes.filter((c) => c.state === 'REJECTED' || c.state === 'APPLIED').slice(0, 10);
   return (
     <>
+      {applied && (
+        <Panel>
+          <Outcome outcome={applied} testId="apply-outcome" />
+        </Panel>
+      )}
       <Panel
         title={
           <>
@@ -500,7 +507,7 @@ function ReviewQueue({ changes, onDone }: { changes: Config['changes']; onDone: 
           }
         >
           {approved.map((c) => (
-            <ChangeCard key={c.id} change={c} onDone={onDone} />
+            <ChangeCard key={c.id} change={c} onDone={onDone} onApplied={setApplied} />
           ))}
         </Panel>
       )}
@@ -515,14 +522,13 @@ function ReviewQueue({ changes, onDone }: { changes: Config['changes']; onDone: 
   );
 }
 
-function ChangeCard({ change: c, onDone, collapsed }: { change: Change; onDone: () => void; collapsed?: boolean }) {
+function ChangeCard({ change: c, onDone, onApplied, collapsed }: { change: Change; onDone: () => void; onApplied?: (o: VersionOutcome) => void; collapsed?: boolean }) {
   const canOperate = useCan('OPERATOR');
   const me = useSession().session.person.login;
   const [open, setOpen] = useState(!collapsed);
   const [rejecting, setRejecting] = useState(false);
   const [comment, setComment] = useState('');
   const [err, setErr] = useState<string | null>(null);
-  const [outcome, setOutcome] = useState<VersionOutcome | null>(null);
   const [{ fetching: reviewing }, review] = useMutation(ReviewMutation);
   const [{ fetching: applying }, apply] = useMutation(ApplyMutation);
   const doReview = async (approve: boolean) => {
@@ -539,7 +545,7 @@ function ChangeCard({ change: c, onDone, collapsed }: { change: Change; onDone: 
     const r = await apply({ input: { id: c.id } });
     const why = refusal(r, (d) => d.applyConfigChange);
     setErr(why);
-    setOutcome(why ? null : (r.data?.applyConfigChange ?? null));
+    if (!why && r.data) onApplied?.(r.data.applyConfigChange);
     if (!why) onDone();
   };
   return (
@@ -597,7 +603,6 @@ function ChangeCard({ change: c, onDone, collapsed }: { change: Change; onDone: 
         </form>
       )}
       {err && <ErrorBox message={err} testId="change-error" />}
-      {outcome && <Outcome outcome={outcome} testId="apply-outcome" />}
       {c.reviews.length > 0 && (
         <ul className="config-reviews small" data-testid="change-reviews">
           {c.reviews.map((r, i) => (
