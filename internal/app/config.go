@@ -157,6 +157,8 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_OFFLINE_LOOKBACK", "24h", "hosts silent for longer than this are history (imported traces), never marked OFFLINE"},
 	{"TESLA_AUTOSCALE_HORIZON", "24h", "auto scale-out proposes when a cluster's forecast crosses its threshold within this horizon (docs/aquila.md)"},
 	{"TESLA_AUTOSCALE_COOLDOWN", "24h", "no new scale-out proposal for a cluster this long after one was accepted or dismissed"},
+	{"TESLA_CONFIG_GIT_REMOTE", "", "git remote configuration versions are pushed to as commits: a bare repository's path or a git server's URL; empty: not mirrored (docs/configuration.md)"},
+	{"TESLA_CONFIG_GIT_BRANCH", "main", "branch of TESLA_CONFIG_GIT_REMOTE the versions are committed to"},
 }
 
 // LoadConfig reads the environment through getenv and validates it, naming the
@@ -252,6 +254,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Jobs.Offline.Lookback = durVar("TESLA_OFFLINE_LOOKBACK", 24*time.Hour)
 	c.Jobs.Autoscale.Horizon = durVar("TESLA_AUTOSCALE_HORIZON", 24*time.Hour)
 	c.Jobs.Autoscale.Cooldown = durVar("TESLA_AUTOSCALE_COOLDOWN", 24*time.Hour)
+	c.Jobs.ConfigMirror.RemoteURL = getenv("TESLA_CONFIG_GIT_REMOTE")
+	c.Jobs.ConfigMirror.Branch = cmp.Or(getenv("TESLA_CONFIG_GIT_BRANCH"), "main")
 	if c.Jobs.Autoscale.Horizon <= 0 || c.Jobs.Autoscale.Horizon > watermark.MaxRiskHorizon {
 		bad("TESLA_AUTOSCALE_HORIZON", "must be positive and at most %s, got %s", watermark.MaxRiskHorizon, c.Jobs.Autoscale.Horizon)
 	}
