@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +79,10 @@ type EngineConfig struct {
 	// UpgradeSlotPoll is how often a waiting upgrade looks for a free slot
 	// (default 5s).
 	UpgradeSlotPoll time.Duration
+	// ShareWaitPoll is how often a stage that waits for the out-of-service
+	// share looks again (default 5s): its next tasks would take the cluster
+	// below its serving share because hosts are OFFLINE or REPAIRING.
+	ShareWaitPoll time.Duration
 	// NoWork makes an insert-only engine: it submits and controls operations
 	// but works no jobs (an API replica beside dedicated workers).
 	NoWork bool
@@ -97,6 +102,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	c.MaxJobErrors = cmp.Or(c.MaxJobErrors, 10)
 	c.MaxRunningUpgrades = cmp.Or(c.MaxRunningUpgrades, 3)
 	c.UpgradeSlotPoll = cmp.Or(c.UpgradeSlotPoll, 5*time.Second)
+	c.ShareWaitPoll = cmp.Or(c.ShareWaitPoll, 5*time.Second)
 	return c
 }
 
@@ -265,6 +271,11 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 		// Snoozing does not count as an attempt.
 		return river.JobSnooze(w.e.cfg.UpgradeSlotPoll)
 	}
+	if errors.Is(err, errShareFull) {
+		// The stage waits for hosts to return to service, without holding a
+		// worker or spending attempts.
+		return river.JobSnooze(w.e.cfg.ShareWaitPoll)
+	}
 	if err == nil || ctx.Err() != nil || job.Attempt < w.e.cfg.MaxJobErrors {
 		// Interruptions (a stopping replica, the job timeout) are retried
 		// without limit; errors a few times, as they may be passing.
@@ -336,11 +347,11 @@ type claimed struct {
 func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error {
 	for {
 		var state State
-		var current int
+		var current, share int
 		var kind Kind
 		var cluster int64
-		err := e.pool.QueryRow(ctx, `SELECT state, current_stage, kind, cluster_id FROM operation WHERE id = $1`, a.OperationID).
-			Scan(&state, &current, &kind, &cluster)
+		err := e.pool.QueryRow(ctx, `SELECT state, current_stage, kind, cluster_id, max_out_of_service_pct FROM operation WHERE id = $1`, a.OperationID).
+			Scan(&state, &current, &kind, &cluster, &share)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -353,7 +364,7 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 		if state != Running || current != a.Stage {
 			return nil
 		}
-		batch, stageID, err := e.claim(ctx, jobID, a, kind, cluster)
+		batch, held, pending, err := e.claim(ctx, jobID, a, kind, cluster, share)
 		if err != nil {
 			return err
 		}
@@ -362,10 +373,13 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 			// for their lease to run out (their process died) to adopt them.
 			// Without this wait a dead replica's tasks would stay RUNNING
 			// until River rescues its job.
-			var held bool
-			if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING')`,
-				stageID).Scan(&held); err != nil {
-				return fmt.Errorf("error checking stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+			if !held && pending {
+				// Nothing runs and nothing could be claimed: the hosts already
+				// out of service fill the share. Wait for them to return.
+				if err := e.noteShareWait(ctx, a.OperationID, a.Stage, cluster, share); err != nil {
+					return err
+				}
+				return errShareFull
 			}
 			if !held {
 				return e.advance(ctx, a.OperationID, false)
@@ -383,26 +397,83 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 	}
 }
 
-func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, kind Kind, cluster int64) ([]claimed, int64, error) {
-	var stageID int64
-	if err := e.pool.QueryRow(ctx, `SELECT id FROM operation_stage WHERE operation_id = $1 AND position = $2`,
-		a.OperationID, a.Stage).Scan(&stageID); err != nil {
-		return nil, 0, fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
-	}
-	rows, err := e.pool.Query(ctx, sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String())
-	if err != nil {
-		return nil, 0, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
-		c := claimed{task: Task{OperationID: a.OperationID, Kind: kind, ClusterID: cluster}}
-		err := r.Scan(&c.task.TaskID, &c.task.HostID, &c.task.Hostname, &c.hostState, &c.task.Action, &c.task.Params, &c.task.Attempt)
-		return c, err
+// claim takes the next tasks of the stage for the job, within the
+// out-of-service share (sql/claim.sql). The claim runs under the operation's
+// row lock, in a statement of its own: the jobs of every replica then count
+// the hosts out of service one after another, each seeing the tasks the one
+// before it claimed, so together they never take more than the share. When it
+// claims nothing it reports whether the stage still has tasks RUNNING (held
+// by other jobs) or PENDING, read under the same lock, which every recording
+// transaction also takes: so "nothing held, some pending" really means the
+// share is full, not that another job's results landed in between.
+func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, kind Kind, cluster int64, share int) (batch []claimed, held, pending bool, err error) {
+	err = db.InTx(ctx, e.pool, func(tx pgx.Tx) error {
+		var stageID int64
+		if err := tx.QueryRow(ctx, `SELECT s.id FROM operation o JOIN operation_stage s ON s.operation_id = o.id AND s.position = $2
+			WHERE o.id = $1 FOR NO KEY UPDATE OF o`, a.OperationID, a.Stage).Scan(&stageID); err != nil {
+			return fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+		}
+		rows, err := tx.Query(ctx, sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String(), a.OperationID, cluster, share)
+		if err != nil {
+			return fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+		}
+		batch, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
+			c := claimed{task: Task{OperationID: a.OperationID, Kind: kind, ClusterID: cluster}}
+			err := r.Scan(&c.task.TaskID, &c.task.HostID, &c.task.Hostname, &c.hostState, &c.task.Action, &c.task.Params, &c.task.Attempt)
+			return c, err
+		})
+		if err != nil {
+			return fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+		}
+		if len(batch) > 0 {
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING'),
+			EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'PENDING')`, stageID).Scan(&held, &pending); err != nil {
+			return fmt.Errorf("error checking stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+		}
+		return nil
 	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
-	}
-	return out, stageID, nil
+	return batch, held, pending, err
 }
+
+// errShareFull is a stage that cannot go on without exceeding its
+// out-of-service share: its jobs snooze (ShareWaitPoll) until hosts return.
+var errShareFull = errors.New("out-of-service share full")
+
+// noteShareWait logs, once per wait, why the operation's stage waits: the
+// newest event already saying so is not repeated by each job and each poll.
+func (e *Engine) noteShareWait(ctx context.Context, op int64, stage int, cluster int64, share int) error {
+	return db.InTx(ctx, e.pool, func(tx pgx.Tx) error {
+		// Lock first, read after: a statement reading the newest event while
+		// it waits for the lock would not see the event of the job before.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM operation WHERE id = $1 FOR NO KEY UPDATE`, op); err != nil {
+			return fmt.Errorf("error locking operation %d: %w", op, err)
+		}
+		var last string
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT message FROM operation_event WHERE operation_id = $1 ORDER BY id DESC LIMIT 1), '')`,
+			op).Scan(&last); err != nil {
+			return fmt.Errorf("error loading events of operation %d: %w", op, err)
+		}
+		if strings.HasPrefix(last, shareWaitPrefix) {
+			return nil
+		}
+		var total, down int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state <> 'DECOMMISSIONED'),
+			count(*) FILTER (WHERE state IN ('OFFLINE', 'REPAIRING')) FROM host WHERE cluster_id = $1`, cluster).Scan(&total, &down); err != nil {
+			return fmt.Errorf("error counting hosts of cluster %d: %w", cluster, err)
+		}
+		var ev events
+		ev.add("WARN", fmt.Sprintf("%s %d of the cluster's %d hosts are OFFLINE or REPAIRING, and the operation's %d%% share allows %d out of service at once: stage %d goes on when hosts return to service",
+			shareWaitPrefix, down, total, share, max(total*share/100, 1), stage), nil)
+		if err := ev.insert(ctx, tx, op); err != nil {
+			return err
+		}
+		return notify.Notify(ctx, tx, ChannelOperation, strconv.FormatInt(op, 10))
+	})
+}
+
+const shareWaitPrefix = "waiting for the out-of-service share:"
 
 // outcome is one task's result as recorded.
 type outcome struct {
