@@ -178,6 +178,14 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 			action = agenttask.ActionStop
 		}
 		steps = append(steps, step{action, id, sp.Service})
+	case ActionInstallService, ActionRemoveService:
+		ss, err := serviceChangeAgentSteps(t)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, s := range ss {
+			steps = append(steps, step(s))
+		}
 	default:
 		return Result{}, fmt.Errorf("the agent executor cannot run %s tasks", t.Action)
 	}
@@ -240,6 +248,9 @@ func (a *AgentExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error
 			}
 			changes = append(changes, c)
 		}
+	}
+	if err := applyServiceChanges(ctx, tx, done, time.Now()); err != nil {
+		return err
 	}
 	_, err := inventory.ApplyComponentChanges(ctx, tx, changes, time.Now())
 	return err

@@ -88,7 +88,13 @@ func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 		for i, c := range st.changes {
 			parts[i] = fmt.Sprintf("%s %s → %s", c.Service, cmp.Or(c.From, "?"), c.To)
 		}
-		add(CheckChanges, CheckPass, "%d service(s) change, in this order: %s", len(st.changes), strings.Join(parts, ", "))
+		for _, c := range st.added {
+			parts = append(parts, fmt.Sprintf("%s added at %s", c.Service, c.To))
+		}
+		for _, c := range st.removed {
+			parts = append(parts, fmt.Sprintf("%s %s removed", c.Service, c.From))
+		}
+		add(CheckChanges, CheckPass, "%d service(s) change, in this order: %s", len(parts), strings.Join(parts, ", "))
 	case fault.Is(err, fault.NotFound):
 		return nil, nil, err
 	case st != nil && st.target == nil:
