@@ -345,6 +345,12 @@ type claimed struct {
 // operation left it (paused, aborted, moved on), then lets the operation
 // advance.
 func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error {
+	recheck := false
+	// limit is the most hosts the operation may have out of service,
+	// counted once per job: the cluster's size barely moves during a stage,
+	// and a claim then need not count its hosts each time.
+	limit := -1
+	var stageID int64
 	for {
 		var state State
 		var current, share int
@@ -364,7 +370,16 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 		if state != Running || current != a.Stage {
 			return nil
 		}
-		batch, held, pending, err := e.claim(ctx, jobID, a, kind, cluster, share)
+		if limit < 0 {
+			var total int
+			if err := e.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM host WHERE cluster_id = $1 AND state <> 'DECOMMISSIONED'),
+				(SELECT id FROM operation_stage WHERE operation_id = $2 AND position = $3)`,
+				cluster, a.OperationID, a.Stage).Scan(&total, &stageID); err != nil {
+				return fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+			}
+			limit = max(total*share/100, 1)
+		}
+		batch, held, pending, err := e.claim(ctx, jobID, a, stageID, kind, cluster, limit)
 		if err != nil {
 			return err
 		}
@@ -374,6 +389,12 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 			// Without this wait a dead replica's tasks would stay RUNNING
 			// until River rescues its job.
 			if !held && pending {
+				if !recheck {
+					// Another job's results may have landed between the claim
+					// and the check, freeing hosts: claim once more first.
+					recheck = true
+					continue
+				}
 				// Nothing runs and nothing could be claimed: the hosts already
 				// out of service fill the share. Wait for them to return.
 				if err := e.noteShareWait(ctx, a.OperationID, a.Stage, cluster, share); err != nil {
@@ -391,50 +412,59 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 			}
 			continue
 		}
+		recheck = false
 		if err := e.runBatch(ctx, jobID, a.OperationID, batch); err != nil {
 			return err
 		}
 	}
 }
 
+// claimLockClass is the advisory lock class of the operations' claims (the
+// object is the operation id); jobs.lockClass is 7305.
+const claimLockClass = 7306
+
 // claim takes the next tasks of the stage for the job, within the
-// out-of-service share (sql/claim.sql). The claim runs under the operation's
-// row lock, in a statement of its own: the jobs of every replica then count
-// the hosts out of service one after another, each seeing the tasks the one
-// before it claimed, so together they never take more than the share. When it
-// claims nothing it reports whether the stage still has tasks RUNNING (held
-// by other jobs) or PENDING, read under the same lock, which every recording
-// transaction also takes: so "nothing held, some pending" really means the
-// share is full, not that another job's results landed in between.
-func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, kind Kind, cluster int64, share int) (batch []claimed, held, pending bool, err error) {
-	err = db.InTx(ctx, e.pool, func(tx pgx.Tx) error {
-		var stageID int64
-		if err := tx.QueryRow(ctx, `SELECT s.id FROM operation o JOIN operation_stage s ON s.operation_id = o.id AND s.position = $2
-			WHERE o.id = $1 FOR NO KEY UPDATE OF o`, a.OperationID, a.Stage).Scan(&stageID); err != nil {
-			return fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+// out-of-service share (sql/claim.sql). The claim runs under a transaction
+// advisory lock of the operation, taken in a statement of its own: the jobs
+// of every replica then count the hosts out of service one after another,
+// each seeing the tasks the one before it claimed, so together they never
+// take more than the share. Recording does not take the lock (a result landing
+// meanwhile only frees hosts, so a claim may be cautious, never greedy). When
+// it claims nothing it reports whether the stage still has tasks RUNNING (held
+// by other jobs) or PENDING.
+func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, stageID int64, kind Kind, cluster int64, limit int) (batch []claimed, held, pending bool, err error) {
+	// One round trip, one implicit transaction: the lock, then the claim and
+	// the check, each statement with a snapshot taken after the lock.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int)`, claimLockClass, a.OperationID)
+	b.Queue(sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String(), a.OperationID, cluster, limit)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING'),
+		EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'PENDING')`, stageID)
+	br := e.pool.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, cerr)
 		}
-		rows, err := tx.Query(ctx, sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String(), a.OperationID, cluster, share)
-		if err != nil {
-			return fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
-		}
-		batch, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
-			c := claimed{task: Task{OperationID: a.OperationID, Kind: kind, ClusterID: cluster}}
-			err := r.Scan(&c.task.TaskID, &c.task.HostID, &c.task.Hostname, &c.hostState, &c.task.Action, &c.task.Params, &c.task.Attempt)
-			return c, err
-		})
-		if err != nil {
-			return fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
-		}
-		if len(batch) > 0 {
-			return nil
-		}
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING'),
-			EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'PENDING')`, stageID).Scan(&held, &pending); err != nil {
-			return fmt.Errorf("error checking stage %d of operation %d: %w", a.Stage, a.OperationID, err)
-		}
-		return nil
+	}()
+	if _, err := br.Exec(); err != nil {
+		return nil, false, false, fmt.Errorf("error locking the claims of operation %d: %w", a.OperationID, err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, false, false, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+	}
+	batch, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
+		c := claimed{task: Task{OperationID: a.OperationID, Kind: kind, ClusterID: cluster}}
+		err := r.Scan(&c.task.TaskID, &c.task.HostID, &c.task.Hostname, &c.hostState, &c.task.Action, &c.task.Params, &c.task.Attempt)
+		return c, err
 	})
-	return batch, held, pending, err
+	if err != nil {
+		return nil, false, false, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+	}
+	if err := br.QueryRow().Scan(&held, &pending); err != nil {
+		return nil, false, false, fmt.Errorf("error checking stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+	}
+	return batch, held, pending, nil
 }
 
 // errShareFull is a stage that cannot go on without exceeding its

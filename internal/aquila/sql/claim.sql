@@ -6,15 +6,16 @@
 -- own operation (a scale-out admitting it, a decommission draining it) reports
 -- HELD, so its tasks run; other MAINTENANCE hosts are skipped.
 --
--- The out-of-service share ($7 percent of cluster $6's hosts, DECOMMISSIONED
--- aside, at least one; for operation $5) is enforced here, over the cluster as it is now: the hosts already out are
--- those OFFLINE or REPAIRING plus those this operation holds a RUNNING task
--- on. A PENDING task on an in-service host (ONLINE or DEGRADED) takes one more
--- host out, so only as many of them are claimed as the share has room for;
--- the others (hosts already out, skipped MAINTENANCE hosts, tasks re-claimed
+-- The out-of-service share ($7 hosts of cluster $6: the operation's share of
+-- its hosts, DECOMMISSIONED aside, at least one; for operation $5) is enforced
+-- here, over the cluster as it is now: the hosts already out are those
+-- OFFLINE or REPAIRING plus those this operation holds a RUNNING task on. A
+-- PENDING task on an in-service host (ONLINE or DEGRADED) takes one more host
+-- out, so only as many of them are claimed as the share has room for; the
+-- others (hosts already out, skipped MAINTENANCE hosts, tasks re-claimed
 -- after a crash) take nothing more and are always claimed. The caller holds
--- the operation's row lock, so the claims of every job of the operation count
--- one after another.
+-- the operation's claim lock, so the claims of every job of the operation
+-- count one after another.
 WITH out_hosts AS (
     SELECT h.id FROM host h
     WHERE h.cluster_id = $6 AND h.state IN ('OFFLINE', 'REPAIRING')
@@ -23,8 +24,7 @@ WITH out_hosts AS (
     WHERE t.operation_id = $5 AND t.state = 'RUNNING'
 ),
 room AS (
-    SELECT greatest((SELECT count(*) FROM host WHERE cluster_id = $6 AND state <> 'DECOMMISSIONED') * $7::int / 100, 1)
-         - (SELECT count(*) FROM out_hosts) AS n
+    SELECT $7::int - count(*) AS n FROM out_hosts
 ),
 candidates AS (
     SELECT id FROM operation_task
