@@ -494,7 +494,7 @@ func (e *Engine) noteShareWait(ctx context.Context, op int64, stage int, cluster
 			return fmt.Errorf("error counting hosts of cluster %d: %w", cluster, err)
 		}
 		var ev events
-		ev.add("WARN", fmt.Sprintf("%s %d of the cluster's %d hosts are OFFLINE or REPAIRING, and the operation's %d%% share allows %d out of service at once: stage %d goes on when hosts return to service",
+		ev.add("WARN", fmt.Sprintf("%s %d of the cluster's %d hosts are OFFLINE or REPAIRING, and the operation's %d%% share allows %d out of service at once: stage %d goes on when hosts return to service (or abort and submit again with a larger share)",
 			shareWaitPrefix, down, total, share, max(total*share/100, 1), stage), nil)
 		if err := ev.insert(ctx, tx, op); err != nil {
 			return err
