@@ -384,10 +384,6 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 			return err
 		}
 		if len(batch) == 0 {
-			// Tasks other jobs still hold: wait for them to be recorded, or
-			// for their lease to run out (their process died) to adopt them.
-			// Without this wait a dead replica's tasks would stay RUNNING
-			// until River rescues its job.
 			if !held && pending {
 				if !recheck {
 					// Another job's results may have landed between the claim
@@ -405,6 +401,11 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 			if !held {
 				return e.advance(ctx, a.OperationID, false)
 			}
+			// Tasks other jobs still hold: wait for them to be recorded, or
+			// for their lease to run out (their process died) to adopt them.
+			// Without this wait a dead replica's tasks would stay RUNNING
+			// until River rescues its job. Meanwhile their hosts may free
+			// room in the share for the tasks still pending.
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
