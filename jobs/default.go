@@ -10,8 +10,10 @@ import (
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
 	"github.com/teslaops/tesla/internal/cost"
+	"github.com/teslaops/tesla/internal/healing"
 	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/keepalive"
 	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/telemetry"
 	"github.com/teslaops/tesla/internal/watermark"
@@ -35,6 +37,8 @@ const (
 	NameBudgetWebhooks      = "budget-webhooks"
 	NameHealth              = "health"
 	NameAutoscale           = "autoscale"
+	NameKeepAlive           = "keep-alive"
+	NameHealing             = "healing"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -74,7 +78,13 @@ const (
 //     periods. Its timeout is 30 minutes: the first pass at fleet size rolls up
 //     a whole month (2.5 minutes measured, docs/benchmarks.md);
 //   - autoscale every 15 minutes: forecasts change hourly, and a quarter hour
-//     is soon enough to propose a scale-out a day ahead of a crossing.
+//     is soon enough to propose a scale-out a day ahead of a crossing;
+//   - keep-alive every minute: a stopped component runs again within about a
+//     minute of the heartbeat that reported it (agents beat every 15 s), and a
+//     pass over 200,000 components takes well under a second;
+//   - healing every 5 minutes: a SELF_HEAL takes minutes (drains), the
+//     signals it reads (health scores, anomalies) are computed every few
+//     minutes, and a streaming cluster confirms signals for 10 minutes anyway.
 var defaultSchedules = map[string]Schedule{
 	NamePartitions:          {Interval: time.Hour, Timeout: time.Minute},
 	NameRetention:           {Interval: 24 * time.Hour, Timeout: 10 * time.Minute},
@@ -91,6 +101,8 @@ var defaultSchedules = map[string]Schedule{
 	NameBudgetWebhooks:      {Interval: 15 * time.Second, Timeout: 5 * time.Minute},
 	NameHealth:              {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
 	NameAutoscale:           {Interval: 15 * time.Minute, Timeout: 5 * time.Minute},
+	NameKeepAlive:           {Interval: time.Minute, Timeout: time.Minute},
+	NameHealing:             {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -131,6 +143,16 @@ type DefaultConfig struct {
 	Health health.Config
 	// Autoscale tunes auto scale-out (horizon, cool-down).
 	Autoscale aquila.AutoscaleConfig
+	// KeepAlive tunes keep-alive (budget, window, settle time).
+	KeepAlive keepalive.Config
+	// Healing tunes self-healing (signals' thresholds, policies per cluster
+	// kind, failures before a person).
+	Healing healing.Config
+	// Operations is TESLA_OPERATIONS: how keep-alive restarts components and
+	// whether healing submits operations — "simulated" (the simulated
+	// fleet), "agent" (the hosts' agents), anything else off: both jobs then
+	// do nothing.
+	Operations string
 	// Now is the clock of the partitions and retention jobs (default time.Now).
 	Now func() time.Time
 }
@@ -141,7 +163,8 @@ type DefaultConfig struct {
 // (hourly), job-analysis (every 10 minutes) billing (hourly), host-offline (every 15 seconds)
 // hardware-reliability (every minute), budget-alerts (every 5 minutes),
 // budget-webhooks (every 15 seconds), health (every 5 minutes), leaderboards
-// (hourly) and autoscale (every 15 minutes).
+// (hourly), autoscale (every 15 minutes), keep-alive (every minute) and
+// healing (every 5 minutes).
 func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 	cfg.PartitionsAhead = cmp.Or(cfg.PartitionsAhead, 3)
 	cfg.Retention = cfg.Retention.withDefaults()
@@ -172,6 +195,8 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		healthJob(pool, spec, health.NewComputer(pool, cfg.Health)),
 		leaderboardsJob(pool, spec, cfg.LeaderboardConfig(), leaderboard.NewHealthTable(pool)),
 		autoscaleJob(pool, spec, cfg.Autoscale),
+		keepAliveJob(pool, spec, cfg.KeepAlive, cfg.Operations),
+		healingJob(pool, spec, cfg.Healing, cfg.Operations),
 	}
 }
 

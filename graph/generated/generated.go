@@ -38,15 +38,23 @@ type ResolverRoot interface {
 	BudgetAlert() BudgetAlertResolver
 	BudgetChild() BudgetChildResolver
 	Cluster() ClusterResolver
+	ClusterConfig() ClusterConfigResolver
 	ClusterRisk() ClusterRiskResolver
 	ClusterWatermark() ClusterWatermarkResolver
+	ConfigChange() ConfigChangeResolver
+	ConfigGroup() ConfigGroupResolver
+	ConfigVersion() ConfigVersionResolver
 	Dataset() DatasetResolver
 	HardwareFault() HardwareFaultResolver
+	HealingAttempt() HealingAttemptResolver
+	HealingPolicy() HealingPolicyResolver
+	HealingWait() HealingWaitResolver
 	HealthScore() HealthScoreResolver
 	Host() HostResolver
 	Job() JobResolver
 	JobRun() JobRunResolver
 	JobScore() JobScoreResolver
+	KeepAliveAlert() KeepAliveAlertResolver
 	MachineClustering() MachineClusteringResolver
 	MachinePoint() MachinePointResolver
 	Mutation() MutationResolver
@@ -66,6 +74,7 @@ type ResolverRoot interface {
 	SpareHost() SpareHostResolver
 	Stack() StackResolver
 	StackVersion() StackVersionResolver
+	StaleConfigComponent() StaleConfigComponentResolver
 	Subscription() SubscriptionResolver
 	UpgradeClusterOutcome() UpgradeClusterOutcomeResolver
 	YarnTarget() YarnTargetResolver
@@ -335,10 +344,12 @@ type ComplexityRoot struct {
 		ActiveOperation    func(childComplexity int) int
 		AnomalyAnalysis    func(childComplexity int, window *model.Duration) int
 		Capacity           func(childComplexity int) int
+		Config             func(childComplexity int) int
 		Cost               func(childComplexity int, period model.BillPeriodInput) int
 		CreatedAt          func(childComplexity int) int
 		Description        func(childComplexity int) int
 		Forecast           func(childComplexity int, dimensions []model.WatermarkDimension) int
+		HealingPolicy      func(childComplexity int) int
 		Health             func(childComplexity int) int
 		HostCounts         func(childComplexity int) int
 		Hosts              func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
@@ -371,6 +382,23 @@ type ComplexityRoot struct {
 		DiskBytes        func(childComplexity int) int
 		MemoryBytes      func(childComplexity int) int
 		NicBitsPerSecond func(childComplexity int) int
+	}
+
+	ClusterConfig struct {
+		Changes           func(childComplexity int, state *model.ConfigChangeState, first *int) int
+		Cluster           func(childComplexity int) int
+		Diff              func(childComplexity int, from int, to int) int
+		Files             func(childComplexity int, version *int) int
+		Groups            func(childComplexity int) int
+		RequiredApprovals func(childComplexity int) int
+		Stale             func(childComplexity int, first *int) int
+		Version           func(childComplexity int) int
+		Versions          func(childComplexity int, first *int) int
+	}
+
+	ClusterConfigPayload struct {
+		Config     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	ClusterConnection struct {
@@ -422,6 +450,96 @@ type ComplexityRoot struct {
 	ClusteringCandidate struct {
 		K          func(childComplexity int) int
 		Silhouette func(childComplexity int) int
+	}
+
+	ComponentRestart struct {
+		At        func(childComplexity int) int
+		Component func(childComplexity int) int
+		Detail    func(childComplexity int) int
+		Outcome   func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Service   func(childComplexity int) int
+	}
+
+	ConfigChange struct {
+		AppliedVersion    func(childComplexity int) int
+		Approvals         func(childComplexity int) int
+		Author            func(childComplexity int) int
+		BaseVersion       func(childComplexity int) int
+		CanApprove        func(childComplexity int) int
+		Cluster           func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		Diffs             func(childComplexity int) int
+		Files             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Message           func(childComplexity int) int
+		RequiredApprovals func(childComplexity int) int
+		Reviews           func(childComplexity int) int
+		State             func(childComplexity int) int
+	}
+
+	ConfigChangePayload struct {
+		Change     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ConfigFile struct {
+		Content func(childComplexity int) int
+		Group   func(childComplexity int) int
+		Path    func(childComplexity int) int
+		Service func(childComplexity int) int
+	}
+
+	ConfigFileChange struct {
+		Content func(childComplexity int) int
+		Group   func(childComplexity int) int
+		Path    func(childComplexity int) int
+		Service func(childComplexity int) int
+	}
+
+	ConfigFileDiff struct {
+		Diff    func(childComplexity int) int
+		Group   func(childComplexity int) int
+		Path    func(childComplexity int) int
+		Service func(childComplexity int) int
+	}
+
+	ConfigGroup struct {
+		Hosts    func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Position func(childComplexity int) int
+		Rule     func(childComplexity int) int
+		Values   func(childComplexity int) int
+	}
+
+	ConfigGroupPayload struct {
+		Group      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	ConfigReview struct {
+		Approve  func(childComplexity int) int
+		At       func(childComplexity int) int
+		Comment  func(childComplexity int) int
+		Reviewer func(childComplexity int) int
+	}
+
+	ConfigVersion struct {
+		Author     func(childComplexity int) int
+		Change     func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Files      func(childComplexity int) int
+		Message    func(childComplexity int) int
+		RollbackOf func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
+	ConfigVersionPayload struct {
+		Operation    func(childComplexity int) int
+		RolloutError func(childComplexity int) int
+		UserErrors   func(childComplexity int) int
+		Version      func(childComplexity int) int
 	}
 
 	CostBreakdown struct {
@@ -537,6 +655,63 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	HealingAttempt struct {
+		Cluster   func(childComplexity int) int
+		Detail    func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		Host      func(childComplexity int) int
+		Hostname  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Operation func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Repair    func(childComplexity int) int
+		Signals   func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+		State     func(childComplexity int) int
+		Ticket    func(childComplexity int) int
+	}
+
+	HealingAttemptConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	HealingDay struct {
+		Day        func(childComplexity int) int
+		Failed     func(childComplexity int) int
+		HandedOver func(childComplexity int) int
+		Healed     func(childComplexity int) int
+		Rate       func(childComplexity int) int
+	}
+
+	HealingPolicy struct {
+		AllowReboot      func(childComplexity int) int
+		AnomalySeverity  func(childComplexity int) int
+		Cluster          func(childComplexity int) int
+		Enabled          func(childComplexity int) int
+		MaxAtOnce        func(childComplexity int) int
+		MaxAtOncePercent func(childComplexity int) int
+		MaxPerDay        func(childComplexity int) int
+		Own              func(childComplexity int) int
+		SickFor          func(childComplexity int) int
+		UpdatedBy        func(childComplexity int) int
+	}
+
+	HealingPolicyPayload struct {
+		Policy     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	HealingWait struct {
+		Cluster   func(childComplexity int) int
+		Host      func(childComplexity int) int
+		Hostname  func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Signals   func(childComplexity int) int
+		Since     func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
 	HealthCheck struct {
 		Kind    func(childComplexity int) int
 		Target  func(childComplexity int) int
@@ -588,6 +763,7 @@ type ComplexityRoot struct {
 		Hostname         func(childComplexity int) int
 		ID               func(childComplexity int) int
 		IP               func(childComplexity int) int
+		KeepAliveAlerts  func(childComplexity int, openOnly *bool, first *int) int
 		Kernel           func(childComplexity int) int
 		LastHeartbeat    func(childComplexity int) int
 		LatestMetrics    func(childComplexity int) int
@@ -598,6 +774,7 @@ type ComplexityRoot struct {
 		NicBitsPerSecond func(childComplexity int) int
 		Os               func(childComplexity int) int
 		Rack             func(childComplexity int) int
+		Restarts         func(childComplexity int, first *int) int
 		Serial           func(childComplexity int) int
 		State            func(childComplexity int) int
 		StateReason      func(childComplexity int) int
@@ -853,6 +1030,24 @@ type ComplexityRoot struct {
 		UsedMemoryByteSeconds      func(childComplexity int) int
 	}
 
+	KeepAliveAlert struct {
+		Cluster    func(childComplexity int) int
+		Component  func(childComplexity int) int
+		Host       func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Message    func(childComplexity int) int
+		RaisedAt   func(childComplexity int) int
+		ResolvedAt func(childComplexity int) int
+		Restarts   func(childComplexity int) int
+		Service    func(childComplexity int) int
+		Window     func(childComplexity int) int
+	}
+
+	KeepAliveAlertConnection struct {
+		Nodes    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
 	KindCount struct {
 		Clusters func(childComplexity int) int
 		Hosts    func(childComplexity int) int
@@ -965,54 +1160,62 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AbortOperation          func(childComplexity int, input model.OperationIDInput) int
-		AcceptScaleOutProposal  func(childComplexity int, input model.AcceptScaleOutProposalInput) int
-		AcknowledgeAnomaly      func(childComplexity int, input model.AcknowledgeAnomalyInput) int
-		AnalyzeJob              func(childComplexity int, id string) int
-		CreateAPIToken          func(childComplexity int, input model.CreateAPITokenInput) int
-		CreateBu                func(childComplexity int, input model.CreateBUInput) int
-		CreateCluster           func(childComplexity int, input model.CreateClusterInput) int
-		CreateEnrollmentToken   func(childComplexity int, input model.CreateEnrollmentTokenInput) int
-		CreatePerson            func(childComplexity int, input model.CreatePersonInput) int
-		CreateStackVersion      func(childComplexity int, input model.CreateStackVersionInput) int
-		DeactivateBu            func(childComplexity int, input model.DeactivateBUInput) int
-		DeactivatePerson        func(childComplexity int, input model.DeactivatePersonInput) int
-		DecommissionHosts       func(childComplexity int, input model.DecommissionHostsInput) int
-		DeleteBudget            func(childComplexity int, input model.DeleteBudgetInput) int
-		DeleteRateCard          func(childComplexity int, input model.DeleteRateCardInput) int
-		DismissScaleOutProposal func(childComplexity int, input model.DismissScaleOutProposalInput) int
-		ImportInventory         func(childComplexity int, input model.ImportInventoryInput) int
-		MoveHosts               func(childComplexity int, input model.MoveHostsInput) int
-		OpenRepairTicket        func(childComplexity int, input model.OpenRepairTicketInput) int
-		PauseOperation          func(childComplexity int, input model.OperationIDInput) int
-		RegisterHosts           func(childComplexity int, input model.RegisterHostsInput) int
-		RegisterServicePackage  func(childComplexity int, input model.RegisterServicePackageInput) int
-		RegisterSpareHosts      func(childComplexity int, input model.RegisterSpareHostsInput) int
-		ReportHardwareFault     func(childComplexity int, input model.ReportHardwareFaultInput) int
-		RestartCluster          func(childComplexity int, input model.RestartClusterInput) int
-		ResumeOperation         func(childComplexity int, input model.OperationIDInput) int
-		RetireCluster           func(childComplexity int, input model.RetireClusterInput) int
-		RetireHosts             func(childComplexity int, input model.RetireHostsInput) int
-		RetryFailedTasks        func(childComplexity int, input model.OperationIDInput) int
-		RevokeAPIToken          func(childComplexity int, input model.RevokeAPITokenInput) int
-		RollbackOperation       func(childComplexity int, input model.OperationIDInput) int
-		RunClusteringAnalysis   func(childComplexity int) int
-		ScaleOutCluster         func(childComplexity int, input model.ScaleOutClusterInput) int
-		SetClusterPolicy        func(childComplexity int, input model.SetClusterPolicyInput) int
-		SetHostLifecycle        func(childComplexity int, input model.SetHostLifecycleInput) int
-		SetHostState            func(childComplexity int, input model.SetHostStateInput) int
-		SetJobPriority          func(childComplexity int, input model.SetJobPriorityInput) int
-		SetJobPriorityPolicy    func(childComplexity int, input model.SetJobPriorityPolicyInput) int
-		SetWatermarkThreshold   func(childComplexity int, input model.SetWatermarkThresholdInput) int
-		SetYarnTarget           func(childComplexity int, input model.SetYarnTargetInput) int
-		TransitionRepairTicket  func(childComplexity int, input model.TransitionRepairTicketInput) int
-		UpdateBu                func(childComplexity int, input model.UpdateBUInput) int
-		UpdateCluster           func(childComplexity int, input model.UpdateClusterInput) int
-		UpdatePerson            func(childComplexity int, input model.UpdatePersonInput) int
-		UpgradeCluster          func(childComplexity int, input model.UpgradeClusterInput) int
-		UpgradeClusters         func(childComplexity int, input model.UpgradeClustersInput) int
-		UpsertBudget            func(childComplexity int, input model.UpsertBudgetInput) int
-		UpsertRateCard          func(childComplexity int, input model.UpsertRateCardInput) int
+		AbortOperation             func(childComplexity int, input model.OperationIDInput) int
+		AcceptScaleOutProposal     func(childComplexity int, input model.AcceptScaleOutProposalInput) int
+		AcknowledgeAnomaly         func(childComplexity int, input model.AcknowledgeAnomalyInput) int
+		AnalyzeJob                 func(childComplexity int, id string) int
+		ApplyConfigChange          func(childComplexity int, input model.ApplyConfigChangeInput) int
+		CreateAPIToken             func(childComplexity int, input model.CreateAPITokenInput) int
+		CreateBu                   func(childComplexity int, input model.CreateBUInput) int
+		CreateCluster              func(childComplexity int, input model.CreateClusterInput) int
+		CreateEnrollmentToken      func(childComplexity int, input model.CreateEnrollmentTokenInput) int
+		CreatePerson               func(childComplexity int, input model.CreatePersonInput) int
+		CreateStackVersion         func(childComplexity int, input model.CreateStackVersionInput) int
+		DeactivateBu               func(childComplexity int, input model.DeactivateBUInput) int
+		DeactivatePerson           func(childComplexity int, input model.DeactivatePersonInput) int
+		DecommissionHosts          func(childComplexity int, input model.DecommissionHostsInput) int
+		DeleteBudget               func(childComplexity int, input model.DeleteBudgetInput) int
+		DeleteRateCard             func(childComplexity int, input model.DeleteRateCardInput) int
+		DismissScaleOutProposal    func(childComplexity int, input model.DismissScaleOutProposalInput) int
+		ImportInventory            func(childComplexity int, input model.ImportInventoryInput) int
+		MoveHosts                  func(childComplexity int, input model.MoveHostsInput) int
+		OpenRepairTicket           func(childComplexity int, input model.OpenRepairTicketInput) int
+		PauseOperation             func(childComplexity int, input model.OperationIDInput) int
+		ProposeConfigChange        func(childComplexity int, input model.ProposeConfigChangeInput) int
+		ReapplyConfig              func(childComplexity int, input model.ReapplyConfigInput) int
+		RegisterHosts              func(childComplexity int, input model.RegisterHostsInput) int
+		RegisterServicePackage     func(childComplexity int, input model.RegisterServicePackageInput) int
+		RegisterSpareHosts         func(childComplexity int, input model.RegisterSpareHostsInput) int
+		ReportHardwareFault        func(childComplexity int, input model.ReportHardwareFaultInput) int
+		RestartCluster             func(childComplexity int, input model.RestartClusterInput) int
+		ResumeOperation            func(childComplexity int, input model.OperationIDInput) int
+		RetireCluster              func(childComplexity int, input model.RetireClusterInput) int
+		RetireHosts                func(childComplexity int, input model.RetireHostsInput) int
+		RetryFailedTasks           func(childComplexity int, input model.OperationIDInput) int
+		ReviewConfigChange         func(childComplexity int, input model.ReviewConfigChangeInput) int
+		RevokeAPIToken             func(childComplexity int, input model.RevokeAPITokenInput) int
+		RollbackConfig             func(childComplexity int, input model.RollbackConfigInput) int
+		RollbackOperation          func(childComplexity int, input model.OperationIDInput) int
+		RunClusteringAnalysis      func(childComplexity int) int
+		ScaleOutCluster            func(childComplexity int, input model.ScaleOutClusterInput) int
+		SetClusterPolicy           func(childComplexity int, input model.SetClusterPolicyInput) int
+		SetConfigGroup             func(childComplexity int, input model.SetConfigGroupInput) int
+		SetHealingPolicy           func(childComplexity int, input model.SetHealingPolicyInput) int
+		SetHostLifecycle           func(childComplexity int, input model.SetHostLifecycleInput) int
+		SetHostState               func(childComplexity int, input model.SetHostStateInput) int
+		SetJobPriority             func(childComplexity int, input model.SetJobPriorityInput) int
+		SetJobPriorityPolicy       func(childComplexity int, input model.SetJobPriorityPolicyInput) int
+		SetRequiredConfigApprovals func(childComplexity int, input model.SetRequiredConfigApprovalsInput) int
+		SetWatermarkThreshold      func(childComplexity int, input model.SetWatermarkThresholdInput) int
+		SetYarnTarget              func(childComplexity int, input model.SetYarnTargetInput) int
+		TransitionRepairTicket     func(childComplexity int, input model.TransitionRepairTicketInput) int
+		UpdateBu                   func(childComplexity int, input model.UpdateBUInput) int
+		UpdateCluster              func(childComplexity int, input model.UpdateClusterInput) int
+		UpdatePerson               func(childComplexity int, input model.UpdatePersonInput) int
+		UpgradeCluster             func(childComplexity int, input model.UpgradeClusterInput) int
+		UpgradeClusters            func(childComplexity int, input model.UpgradeClustersInput) int
+		UpsertBudget               func(childComplexity int, input model.UpsertBudgetInput) int
+		UpsertRateCard             func(childComplexity int, input model.UpsertRateCardInput) int
 	}
 
 	Operation struct {
@@ -1191,12 +1394,16 @@ type ComplexityRoot struct {
 		Bus                 func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.BUFilter) int
 		Cluster             func(childComplexity int, id *string, name *string) int
 		Clusters            func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ClusterFilter, orderBy *model.ClusterOrder) int
+		ConfigChange        func(childComplexity int, id string) int
 		CostBreakdown       func(childComplexity int, bu string, month time.Time) int
 		Currency            func(childComplexity int) int
 		Dataset             func(childComplexity int, id *string, namespace *string, name *string) int
 		Datasets            func(childComplexity int, first *int, after *string, namespace *string) int
 		HardwareFaults      func(childComplexity int, filter *model.HardwareFaultFilter, first *int, after *string) int
 		HardwareReliability func(childComplexity int, groupBy model.ReliabilityGroupBy, since *time.Time, until *time.Time, minSeverity *model.FaultSeverity) int
+		HealingAttempts     func(childComplexity int, state *model.HealingState, cluster *string, first *int, after *string) int
+		HealingRate         func(childComplexity int, days *int) int
+		HealingWaiting      func(childComplexity int, cluster *string, first *int) int
 		HealthRanking       func(childComplexity int, level model.HealthLevel, order *model.OrderDirection, cluster *string, bu *string, first *int) int
 		Host                func(childComplexity int, id *string, hostname *string) int
 		Hosts               func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.HostFilter, orderBy *model.HostOrder) int
@@ -1205,6 +1412,7 @@ type ComplexityRoot struct {
 		Job                 func(childComplexity int, id string) int
 		JobRun              func(childComplexity int, id string) int
 		Jobs                func(childComplexity int, filter *model.JobFilter, first *int, after *string, orderBy *model.JobOrder) int
+		KeepAliveAlerts     func(childComplexity int, openOnly *bool, first *int, after *string) int
 		Leaderboard         func(childComplexity int, level model.LeaderboardLevel, list model.LeaderboardList, metric model.LeaderboardMetric, period *model.PeriodUnit, start *time.Time, first *int) int
 		Lineage             func(childComplexity int, node string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		MachineClustering   func(childComplexity int, filter *model.MachineClusteringFilter) int
@@ -1595,13 +1803,27 @@ type ComplexityRoot struct {
 		Version         func(childComplexity int) int
 	}
 
+	StaleConfig struct {
+		Components func(childComplexity int) int
+		Current    func(childComplexity int) int
+		Total      func(childComplexity int) int
+	}
+
+	StaleConfigComponent struct {
+		ConfigVersion func(childComplexity int) int
+		Host          func(childComplexity int) int
+		Hostname      func(childComplexity int) int
+		Service       func(childComplexity int) int
+	}
+
 	Subscription struct {
-		AnomalyRaised     func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
-		BudgetAlert       func(childComplexity int, bu *string, person *string) int
-		HostStateChanged  func(childComplexity int, clusterID *string) int
-		OperationProgress func(childComplexity int, id string) int
-		PlatformPulse     func(childComplexity int) int
-		WatermarkUpdated  func(childComplexity int, clusterID string) int
+		AnomalyRaised        func(childComplexity int, clusterID *string, minSeverity *model.AnomalySeverity) int
+		BudgetAlert          func(childComplexity int, bu *string, person *string) int
+		HostStateChanged     func(childComplexity int, clusterID *string) int
+		KeepAliveAlertRaised func(childComplexity int, clusterID *string) int
+		OperationProgress    func(childComplexity int, id string) int
+		PlatformPulse        func(childComplexity int) int
+		WatermarkUpdated     func(childComplexity int, clusterID string) int
 	}
 
 	UpgradeClusterOutcome struct {
@@ -1778,6 +2000,8 @@ type ClusterResolver interface {
 	ActiveOperation(ctx context.Context, obj *model.Cluster) (*model.Operation, error)
 	Policy(ctx context.Context, obj *model.Cluster) (*model.ClusterPolicy, error)
 	ScaleOutProposal(ctx context.Context, obj *model.Cluster) (*model.ScaleOutProposal, error)
+	Config(ctx context.Context, obj *model.Cluster) (*model.ClusterConfig, error)
+	HealingPolicy(ctx context.Context, obj *model.Cluster) (*model.HealingPolicy, error)
 	Health(ctx context.Context, obj *model.Cluster) (*model.HealthScore, error)
 	AnomalyAnalysis(ctx context.Context, obj *model.Cluster, window *model.Duration) (*model.ClusterAnomalyAnalysis, error)
 	Cost(ctx context.Context, obj *model.Cluster, period model.BillPeriodInput) (*model.CostSummary, error)
@@ -1787,11 +2011,34 @@ type ClusterResolver interface {
 	Forecast(ctx context.Context, obj *model.Cluster, dimensions []model.WatermarkDimension) ([]*model.WatermarkForecast, error)
 	Queues(ctx context.Context, obj *model.Cluster) ([]*model.Queue, error)
 }
+type ClusterConfigResolver interface {
+	Cluster(ctx context.Context, obj *model.ClusterConfig) (*model.Cluster, error)
+
+	Groups(ctx context.Context, obj *model.ClusterConfig) ([]*model.ConfigGroup, error)
+	Files(ctx context.Context, obj *model.ClusterConfig, version *int) ([]*model.ConfigFile, error)
+	Versions(ctx context.Context, obj *model.ClusterConfig, first *int) ([]*model.ConfigVersion, error)
+	Changes(ctx context.Context, obj *model.ClusterConfig, state *model.ConfigChangeState, first *int) ([]*model.ConfigChange, error)
+	Diff(ctx context.Context, obj *model.ClusterConfig, from int, to int) ([]*model.ConfigFileDiff, error)
+	Stale(ctx context.Context, obj *model.ClusterConfig, first *int) (*model.StaleConfig, error)
+}
 type ClusterRiskResolver interface {
 	Cluster(ctx context.Context, obj *model.ClusterRisk) (*model.Cluster, error)
 }
 type ClusterWatermarkResolver interface {
 	Cluster(ctx context.Context, obj *model.ClusterWatermark) (*model.Cluster, error)
+}
+type ConfigChangeResolver interface {
+	Cluster(ctx context.Context, obj *model.ConfigChange) (*model.Cluster, error)
+
+	CanApprove(ctx context.Context, obj *model.ConfigChange) (bool, error)
+}
+type ConfigGroupResolver interface {
+	Hosts(ctx context.Context, obj *model.ConfigGroup) ([]*model.Host, error)
+}
+type ConfigVersionResolver interface {
+	Change(ctx context.Context, obj *model.ConfigVersion) (*model.ConfigChange, error)
+
+	Files(ctx context.Context, obj *model.ConfigVersion) ([]*model.ConfigFile, error)
 }
 type DatasetResolver interface {
 	Producer(ctx context.Context, obj *model.Dataset, version string) (*model.JobRun, error)
@@ -1801,6 +2048,22 @@ type HardwareFaultResolver interface {
 
 	Ticket(ctx context.Context, obj *model.HardwareFault) (*model.RepairTicket, error)
 	ReportedBy(ctx context.Context, obj *model.HardwareFault) (*model.Person, error)
+}
+type HealingAttemptResolver interface {
+	Host(ctx context.Context, obj *model.HealingAttempt) (*model.Host, error)
+
+	Cluster(ctx context.Context, obj *model.HealingAttempt) (*model.Cluster, error)
+
+	Operation(ctx context.Context, obj *model.HealingAttempt) (*model.Operation, error)
+	Ticket(ctx context.Context, obj *model.HealingAttempt) (*model.RepairTicket, error)
+}
+type HealingPolicyResolver interface {
+	Cluster(ctx context.Context, obj *model.HealingPolicy) (*model.Cluster, error)
+}
+type HealingWaitResolver interface {
+	Host(ctx context.Context, obj *model.HealingWait) (*model.Host, error)
+
+	Cluster(ctx context.Context, obj *model.HealingWait) (*model.Cluster, error)
 }
 type HealthScoreResolver interface {
 	History(ctx context.Context, obj *model.HealthScore, days *int) ([]*model.HealthPoint, error)
@@ -1813,6 +2076,8 @@ type HostResolver interface {
 
 	Faults(ctx context.Context, obj *model.Host) ([]*model.HardwareFault, error)
 	Lifecycle(ctx context.Context, obj *model.Host) (*model.HostLifecycle, error)
+	Restarts(ctx context.Context, obj *model.Host, first *int) ([]*model.ComponentRestart, error)
+	KeepAliveAlerts(ctx context.Context, obj *model.Host, openOnly *bool, first *int) ([]*model.KeepAliveAlert, error)
 	Health(ctx context.Context, obj *model.Host) (*model.HealthScore, error)
 	Anomalies(ctx context.Context, obj *model.Host) ([]*model.Anomaly, error)
 	Metrics(ctx context.Context, obj *model.Host, from *time.Time, to *time.Time, step *model.Duration, maxPoints *int) (*model.HostMetricSeries, error)
@@ -1835,6 +2100,10 @@ type JobRunResolver interface {
 }
 type JobScoreResolver interface {
 	Job(ctx context.Context, obj *model.JobScore) (*model.Job, error)
+}
+type KeepAliveAlertResolver interface {
+	Host(ctx context.Context, obj *model.KeepAliveAlert) (*model.Host, error)
+	Cluster(ctx context.Context, obj *model.KeepAliveAlert) (*model.Cluster, error)
 }
 type MachineClusteringResolver interface {
 	Points(ctx context.Context, obj *model.MachineClustering, limit *int) ([]*model.MachinePoint, error)
@@ -1880,10 +2149,18 @@ type MutationResolver interface {
 	UpgradeClusters(ctx context.Context, input model.UpgradeClustersInput) (*model.UpgradeClustersPayload, error)
 	UpsertBudget(ctx context.Context, input model.UpsertBudgetInput) (*model.UpsertBudgetPayload, error)
 	DeleteBudget(ctx context.Context, input model.DeleteBudgetInput) (*model.DeleteBudgetPayload, error)
+	ProposeConfigChange(ctx context.Context, input model.ProposeConfigChangeInput) (*model.ConfigChangePayload, error)
+	ReviewConfigChange(ctx context.Context, input model.ReviewConfigChangeInput) (*model.ConfigChangePayload, error)
+	ApplyConfigChange(ctx context.Context, input model.ApplyConfigChangeInput) (*model.ConfigVersionPayload, error)
+	RollbackConfig(ctx context.Context, input model.RollbackConfigInput) (*model.ConfigVersionPayload, error)
+	ReapplyConfig(ctx context.Context, input model.ReapplyConfigInput) (*model.ConfigVersionPayload, error)
+	SetConfigGroup(ctx context.Context, input model.SetConfigGroupInput) (*model.ConfigGroupPayload, error)
+	SetRequiredConfigApprovals(ctx context.Context, input model.SetRequiredConfigApprovalsInput) (*model.ClusterConfigPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
 	OpenRepairTicket(ctx context.Context, input model.OpenRepairTicketInput) (*model.RepairTicketPayload, error)
 	TransitionRepairTicket(ctx context.Context, input model.TransitionRepairTicketInput) (*model.RepairTicketPayload, error)
 	SetHostLifecycle(ctx context.Context, input model.SetHostLifecycleInput) (*model.HostLifecyclePayload, error)
+	SetHealingPolicy(ctx context.Context, input model.SetHealingPolicyInput) (*model.HealingPolicyPayload, error)
 	RunClusteringAnalysis(ctx context.Context) (*model.RunClusteringAnalysisPayload, error)
 	AcknowledgeAnomaly(ctx context.Context, input model.AcknowledgeAnomalyInput) (*model.AcknowledgeAnomalyPayload, error)
 	UpsertRateCard(ctx context.Context, input model.UpsertRateCardInput) (*model.UpsertRateCardPayload, error)
@@ -1951,10 +2228,15 @@ type QueryResolver interface {
 	UpgradePreCheck(ctx context.Context, input model.UpgradeClusterInput) ([]*model.PreCheck, error)
 	Budgets(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetConnection, error)
 	BudgetAlerts(ctx context.Context, month *time.Time, filter *model.BudgetFilter, first *int, after *string) (*model.BudgetAlertConnection, error)
+	ConfigChange(ctx context.Context, id string) (*model.ConfigChange, error)
 	HardwareFaults(ctx context.Context, filter *model.HardwareFaultFilter, first *int, after *string) (*model.HardwareFaultConnection, error)
 	RepairTickets(ctx context.Context, filter *model.RepairTicketFilter, first *int, after *string) (*model.RepairTicketConnection, error)
 	HardwareReliability(ctx context.Context, groupBy model.ReliabilityGroupBy, since *time.Time, until *time.Time, minSeverity *model.FaultSeverity) ([]*model.ReliabilityGroup, error)
 	HostsToReplace(ctx context.Context, first *int) ([]*model.ReplacementCandidate, error)
+	HealingAttempts(ctx context.Context, state *model.HealingState, cluster *string, first *int, after *string) (*model.HealingAttemptConnection, error)
+	HealingWaiting(ctx context.Context, cluster *string, first *int) ([]*model.HealingWait, error)
+	HealingRate(ctx context.Context, days *int) ([]*model.HealingDay, error)
+	KeepAliveAlerts(ctx context.Context, openOnly *bool, first *int, after *string) (*model.KeepAliveAlertConnection, error)
 	HealthRanking(ctx context.Context, level model.HealthLevel, order *model.OrderDirection, cluster *string, bu *string, first *int) ([]*model.HealthRankingEntry, error)
 	MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error)
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
@@ -2040,10 +2322,14 @@ type StackVersionResolver interface {
 	DependencyGraph(ctx context.Context, obj *model.StackVersion) (*model.StackGraph, error)
 	StartOrder(ctx context.Context, obj *model.StackVersion) ([]string, error)
 }
+type StaleConfigComponentResolver interface {
+	Host(ctx context.Context, obj *model.StaleConfigComponent) (*model.Host, error)
+}
 type SubscriptionResolver interface {
 	HostStateChanged(ctx context.Context, clusterID *string) (<-chan *model.Host, error)
 	OperationProgress(ctx context.Context, id string) (<-chan *model.Operation, error)
 	BudgetAlert(ctx context.Context, bu *string, person *string) (<-chan *model.BudgetAlert, error)
+	KeepAliveAlertRaised(ctx context.Context, clusterID *string) (<-chan *model.KeepAliveAlert, error)
 	AnomalyRaised(ctx context.Context, clusterID *string, minSeverity *model.AnomalySeverity) (<-chan *model.Anomaly, error)
 	WatermarkUpdated(ctx context.Context, clusterID string) (<-chan *model.ClusterWatermark, error)
 	PlatformPulse(ctx context.Context) (<-chan *model.PlatformPulse, error)
@@ -3164,6 +3450,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Capacity(childComplexity), true
+	case "Cluster.config":
+		if e.ComplexityRoot.Cluster.Config == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.Config(childComplexity), true
 	case "Cluster.cost":
 		if e.ComplexityRoot.Cluster.Cost == nil {
 			break
@@ -3198,6 +3490,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Forecast(childComplexity, args["dimensions"].([]model.WatermarkDimension)), true
+	case "Cluster.healingPolicy":
+		if e.ComplexityRoot.Cluster.HealingPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.HealingPolicy(childComplexity), true
 	case "Cluster.health":
 		if e.ComplexityRoot.Cluster.Health == nil {
 			break
@@ -3377,6 +3675,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClusterCapacity.NicBitsPerSecond(childComplexity), true
 
+	case "ClusterConfig.changes":
+		if e.ComplexityRoot.ClusterConfig.Changes == nil {
+			break
+		}
+
+		args, err := ec.field_ClusterConfig_changes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Changes(childComplexity, args["state"].(*model.ConfigChangeState), args["first"].(*int)), true
+	case "ClusterConfig.cluster":
+		if e.ComplexityRoot.ClusterConfig.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Cluster(childComplexity), true
+	case "ClusterConfig.diff":
+		if e.ComplexityRoot.ClusterConfig.Diff == nil {
+			break
+		}
+
+		args, err := ec.field_ClusterConfig_diff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Diff(childComplexity, args["from"].(int), args["to"].(int)), true
+	case "ClusterConfig.files":
+		if e.ComplexityRoot.ClusterConfig.Files == nil {
+			break
+		}
+
+		args, err := ec.field_ClusterConfig_files_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Files(childComplexity, args["version"].(*int)), true
+	case "ClusterConfig.groups":
+		if e.ComplexityRoot.ClusterConfig.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Groups(childComplexity), true
+	case "ClusterConfig.requiredApprovals":
+		if e.ComplexityRoot.ClusterConfig.RequiredApprovals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterConfig.RequiredApprovals(childComplexity), true
+	case "ClusterConfig.stale":
+		if e.ComplexityRoot.ClusterConfig.Stale == nil {
+			break
+		}
+
+		args, err := ec.field_ClusterConfig_stale_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Stale(childComplexity, args["first"].(*int)), true
+	case "ClusterConfig.version":
+		if e.ComplexityRoot.ClusterConfig.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Version(childComplexity), true
+	case "ClusterConfig.versions":
+		if e.ComplexityRoot.ClusterConfig.Versions == nil {
+			break
+		}
+
+		args, err := ec.field_ClusterConfig_versions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Versions(childComplexity, args["first"].(*int)), true
+
+	case "ClusterConfigPayload.config":
+		if e.ComplexityRoot.ClusterConfigPayload.Config == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterConfigPayload.Config(childComplexity), true
+	case "ClusterConfigPayload.userErrors":
+		if e.ComplexityRoot.ClusterConfigPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClusterConfigPayload.UserErrors(childComplexity), true
+
 	case "ClusterConnection.edges":
 		if e.ComplexityRoot.ClusterConnection.Edges == nil {
 			break
@@ -3546,6 +3937,359 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClusteringCandidate.Silhouette(childComplexity), true
+
+	case "ComponentRestart.at":
+		if e.ComplexityRoot.ComponentRestart.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentRestart.At(childComplexity), true
+	case "ComponentRestart.component":
+		if e.ComplexityRoot.ComponentRestart.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentRestart.Component(childComplexity), true
+	case "ComponentRestart.detail":
+		if e.ComplexityRoot.ComponentRestart.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentRestart.Detail(childComplexity), true
+	case "ComponentRestart.outcome":
+		if e.ComplexityRoot.ComponentRestart.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentRestart.Outcome(childComplexity), true
+	case "ComponentRestart.reason":
+		if e.ComplexityRoot.ComponentRestart.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentRestart.Reason(childComplexity), true
+	case "ComponentRestart.service":
+		if e.ComplexityRoot.ComponentRestart.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComponentRestart.Service(childComplexity), true
+
+	case "ConfigChange.appliedVersion":
+		if e.ComplexityRoot.ConfigChange.AppliedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.AppliedVersion(childComplexity), true
+	case "ConfigChange.approvals":
+		if e.ComplexityRoot.ConfigChange.Approvals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.Approvals(childComplexity), true
+	case "ConfigChange.author":
+		if e.ComplexityRoot.ConfigChange.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.Author(childComplexity), true
+	case "ConfigChange.baseVersion":
+		if e.ComplexityRoot.ConfigChange.BaseVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.BaseVersion(childComplexity), true
+	case "ConfigChange.canApprove":
+		if e.ComplexityRoot.ConfigChange.CanApprove == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.CanApprove(childComplexity), true
+	case "ConfigChange.cluster":
+		if e.ComplexityRoot.ConfigChange.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.Cluster(childComplexity), true
+	case "ConfigChange.createdAt":
+		if e.ComplexityRoot.ConfigChange.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.CreatedAt(childComplexity), true
+	case "ConfigChange.diffs":
+		if e.ComplexityRoot.ConfigChange.Diffs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.Diffs(childComplexity), true
+	case "ConfigChange.files":
+		if e.ComplexityRoot.ConfigChange.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.Files(childComplexity), true
+	case "ConfigChange.id":
+		if e.ComplexityRoot.ConfigChange.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.ID(childComplexity), true
+	case "ConfigChange.message":
+		if e.ComplexityRoot.ConfigChange.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.Message(childComplexity), true
+	case "ConfigChange.requiredApprovals":
+		if e.ComplexityRoot.ConfigChange.RequiredApprovals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.RequiredApprovals(childComplexity), true
+	case "ConfigChange.reviews":
+		if e.ComplexityRoot.ConfigChange.Reviews == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.Reviews(childComplexity), true
+	case "ConfigChange.state":
+		if e.ComplexityRoot.ConfigChange.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChange.State(childComplexity), true
+
+	case "ConfigChangePayload.change":
+		if e.ComplexityRoot.ConfigChangePayload.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangePayload.Change(childComplexity), true
+	case "ConfigChangePayload.userErrors":
+		if e.ComplexityRoot.ConfigChangePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangePayload.UserErrors(childComplexity), true
+
+	case "ConfigFile.content":
+		if e.ComplexityRoot.ConfigFile.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFile.Content(childComplexity), true
+	case "ConfigFile.group":
+		if e.ComplexityRoot.ConfigFile.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFile.Group(childComplexity), true
+	case "ConfigFile.path":
+		if e.ComplexityRoot.ConfigFile.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFile.Path(childComplexity), true
+	case "ConfigFile.service":
+		if e.ComplexityRoot.ConfigFile.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFile.Service(childComplexity), true
+
+	case "ConfigFileChange.content":
+		if e.ComplexityRoot.ConfigFileChange.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileChange.Content(childComplexity), true
+	case "ConfigFileChange.group":
+		if e.ComplexityRoot.ConfigFileChange.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileChange.Group(childComplexity), true
+	case "ConfigFileChange.path":
+		if e.ComplexityRoot.ConfigFileChange.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileChange.Path(childComplexity), true
+	case "ConfigFileChange.service":
+		if e.ComplexityRoot.ConfigFileChange.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileChange.Service(childComplexity), true
+
+	case "ConfigFileDiff.diff":
+		if e.ComplexityRoot.ConfigFileDiff.Diff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileDiff.Diff(childComplexity), true
+	case "ConfigFileDiff.group":
+		if e.ComplexityRoot.ConfigFileDiff.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileDiff.Group(childComplexity), true
+	case "ConfigFileDiff.path":
+		if e.ComplexityRoot.ConfigFileDiff.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileDiff.Path(childComplexity), true
+	case "ConfigFileDiff.service":
+		if e.ComplexityRoot.ConfigFileDiff.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigFileDiff.Service(childComplexity), true
+
+	case "ConfigGroup.hosts":
+		if e.ComplexityRoot.ConfigGroup.Hosts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroup.Hosts(childComplexity), true
+	case "ConfigGroup.id":
+		if e.ComplexityRoot.ConfigGroup.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroup.ID(childComplexity), true
+	case "ConfigGroup.name":
+		if e.ComplexityRoot.ConfigGroup.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroup.Name(childComplexity), true
+	case "ConfigGroup.position":
+		if e.ComplexityRoot.ConfigGroup.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroup.Position(childComplexity), true
+	case "ConfigGroup.rule":
+		if e.ComplexityRoot.ConfigGroup.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroup.Rule(childComplexity), true
+	case "ConfigGroup.values":
+		if e.ComplexityRoot.ConfigGroup.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroup.Values(childComplexity), true
+
+	case "ConfigGroupPayload.group":
+		if e.ComplexityRoot.ConfigGroupPayload.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroupPayload.Group(childComplexity), true
+	case "ConfigGroupPayload.userErrors":
+		if e.ComplexityRoot.ConfigGroupPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroupPayload.UserErrors(childComplexity), true
+
+	case "ConfigReview.approve":
+		if e.ComplexityRoot.ConfigReview.Approve == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigReview.Approve(childComplexity), true
+	case "ConfigReview.at":
+		if e.ComplexityRoot.ConfigReview.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigReview.At(childComplexity), true
+	case "ConfigReview.comment":
+		if e.ComplexityRoot.ConfigReview.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigReview.Comment(childComplexity), true
+	case "ConfigReview.reviewer":
+		if e.ComplexityRoot.ConfigReview.Reviewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigReview.Reviewer(childComplexity), true
+
+	case "ConfigVersion.author":
+		if e.ComplexityRoot.ConfigVersion.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersion.Author(childComplexity), true
+	case "ConfigVersion.change":
+		if e.ComplexityRoot.ConfigVersion.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersion.Change(childComplexity), true
+	case "ConfigVersion.createdAt":
+		if e.ComplexityRoot.ConfigVersion.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersion.CreatedAt(childComplexity), true
+	case "ConfigVersion.files":
+		if e.ComplexityRoot.ConfigVersion.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersion.Files(childComplexity), true
+	case "ConfigVersion.message":
+		if e.ComplexityRoot.ConfigVersion.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersion.Message(childComplexity), true
+	case "ConfigVersion.rollbackOf":
+		if e.ComplexityRoot.ConfigVersion.RollbackOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersion.RollbackOf(childComplexity), true
+	case "ConfigVersion.version":
+		if e.ComplexityRoot.ConfigVersion.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersion.Version(childComplexity), true
+
+	case "ConfigVersionPayload.operation":
+		if e.ComplexityRoot.ConfigVersionPayload.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersionPayload.Operation(childComplexity), true
+	case "ConfigVersionPayload.rolloutError":
+		if e.ComplexityRoot.ConfigVersionPayload.RolloutError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersionPayload.RolloutError(childComplexity), true
+	case "ConfigVersionPayload.userErrors":
+		if e.ComplexityRoot.ConfigVersionPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersionPayload.UserErrors(childComplexity), true
+	case "ConfigVersionPayload.version":
+		if e.ComplexityRoot.ConfigVersionPayload.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigVersionPayload.Version(childComplexity), true
 
 	case "CostBreakdown.bu":
 		if e.ComplexityRoot.CostBreakdown.Bu == nil {
@@ -3958,6 +4702,246 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HardwareFaultEdge.Node(childComplexity), true
 
+	case "HealingAttempt.cluster":
+		if e.ComplexityRoot.HealingAttempt.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Cluster(childComplexity), true
+	case "HealingAttempt.detail":
+		if e.ComplexityRoot.HealingAttempt.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Detail(childComplexity), true
+	case "HealingAttempt.endedAt":
+		if e.ComplexityRoot.HealingAttempt.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.EndedAt(childComplexity), true
+	case "HealingAttempt.host":
+		if e.ComplexityRoot.HealingAttempt.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Host(childComplexity), true
+	case "HealingAttempt.hostname":
+		if e.ComplexityRoot.HealingAttempt.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Hostname(childComplexity), true
+	case "HealingAttempt.id":
+		if e.ComplexityRoot.HealingAttempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.ID(childComplexity), true
+	case "HealingAttempt.operation":
+		if e.ComplexityRoot.HealingAttempt.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Operation(childComplexity), true
+	case "HealingAttempt.reason":
+		if e.ComplexityRoot.HealingAttempt.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Reason(childComplexity), true
+	case "HealingAttempt.repair":
+		if e.ComplexityRoot.HealingAttempt.Repair == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Repair(childComplexity), true
+	case "HealingAttempt.signals":
+		if e.ComplexityRoot.HealingAttempt.Signals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Signals(childComplexity), true
+	case "HealingAttempt.startedAt":
+		if e.ComplexityRoot.HealingAttempt.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.StartedAt(childComplexity), true
+	case "HealingAttempt.state":
+		if e.ComplexityRoot.HealingAttempt.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.State(childComplexity), true
+	case "HealingAttempt.ticket":
+		if e.ComplexityRoot.HealingAttempt.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttempt.Ticket(childComplexity), true
+
+	case "HealingAttemptConnection.nodes":
+		if e.ComplexityRoot.HealingAttemptConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttemptConnection.Nodes(childComplexity), true
+	case "HealingAttemptConnection.pageInfo":
+		if e.ComplexityRoot.HealingAttemptConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttemptConnection.PageInfo(childComplexity), true
+
+	case "HealingDay.day":
+		if e.ComplexityRoot.HealingDay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingDay.Day(childComplexity), true
+	case "HealingDay.failed":
+		if e.ComplexityRoot.HealingDay.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingDay.Failed(childComplexity), true
+	case "HealingDay.handedOver":
+		if e.ComplexityRoot.HealingDay.HandedOver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingDay.HandedOver(childComplexity), true
+	case "HealingDay.healed":
+		if e.ComplexityRoot.HealingDay.Healed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingDay.Healed(childComplexity), true
+	case "HealingDay.rate":
+		if e.ComplexityRoot.HealingDay.Rate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingDay.Rate(childComplexity), true
+
+	case "HealingPolicy.allowReboot":
+		if e.ComplexityRoot.HealingPolicy.AllowReboot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.AllowReboot(childComplexity), true
+	case "HealingPolicy.anomalySeverity":
+		if e.ComplexityRoot.HealingPolicy.AnomalySeverity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.AnomalySeverity(childComplexity), true
+	case "HealingPolicy.cluster":
+		if e.ComplexityRoot.HealingPolicy.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.Cluster(childComplexity), true
+	case "HealingPolicy.enabled":
+		if e.ComplexityRoot.HealingPolicy.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.Enabled(childComplexity), true
+	case "HealingPolicy.maxAtOnce":
+		if e.ComplexityRoot.HealingPolicy.MaxAtOnce == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.MaxAtOnce(childComplexity), true
+	case "HealingPolicy.maxAtOncePercent":
+		if e.ComplexityRoot.HealingPolicy.MaxAtOncePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.MaxAtOncePercent(childComplexity), true
+	case "HealingPolicy.maxPerDay":
+		if e.ComplexityRoot.HealingPolicy.MaxPerDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.MaxPerDay(childComplexity), true
+	case "HealingPolicy.own":
+		if e.ComplexityRoot.HealingPolicy.Own == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.Own(childComplexity), true
+	case "HealingPolicy.sickFor":
+		if e.ComplexityRoot.HealingPolicy.SickFor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.SickFor(childComplexity), true
+	case "HealingPolicy.updatedBy":
+		if e.ComplexityRoot.HealingPolicy.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicy.UpdatedBy(childComplexity), true
+
+	case "HealingPolicyPayload.policy":
+		if e.ComplexityRoot.HealingPolicyPayload.Policy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicyPayload.Policy(childComplexity), true
+	case "HealingPolicyPayload.userErrors":
+		if e.ComplexityRoot.HealingPolicyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingPolicyPayload.UserErrors(childComplexity), true
+
+	case "HealingWait.cluster":
+		if e.ComplexityRoot.HealingWait.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingWait.Cluster(childComplexity), true
+	case "HealingWait.host":
+		if e.ComplexityRoot.HealingWait.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingWait.Host(childComplexity), true
+	case "HealingWait.hostname":
+		if e.ComplexityRoot.HealingWait.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingWait.Hostname(childComplexity), true
+	case "HealingWait.reason":
+		if e.ComplexityRoot.HealingWait.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingWait.Reason(childComplexity), true
+	case "HealingWait.signals":
+		if e.ComplexityRoot.HealingWait.Signals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingWait.Signals(childComplexity), true
+	case "HealingWait.since":
+		if e.ComplexityRoot.HealingWait.Since == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingWait.Since(childComplexity), true
+	case "HealingWait.updatedAt":
+		if e.ComplexityRoot.HealingWait.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingWait.UpdatedAt(childComplexity), true
+
 	case "HealthCheck.kind":
 		if e.ComplexityRoot.HealthCheck.Kind == nil {
 			break
@@ -4183,6 +5167,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.IP(childComplexity), true
+	case "Host.keepAliveAlerts":
+		if e.ComplexityRoot.Host.KeepAliveAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Host_keepAliveAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Host.KeepAliveAlerts(childComplexity, args["openOnly"].(*bool), args["first"].(*int)), true
 	case "Host.kernel":
 		if e.ComplexityRoot.Host.Kernel == nil {
 			break
@@ -4248,6 +5243,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.Rack(childComplexity), true
+	case "Host.restarts":
+		if e.ComplexityRoot.Host.Restarts == nil {
+			break
+		}
+
+		args, err := ec.field_Host_restarts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Host.Restarts(childComplexity, args["first"].(*int)), true
 	case "Host.serial":
 		if e.ComplexityRoot.Host.Serial == nil {
 			break
@@ -5272,6 +6278,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.JobUsageHour.UsedMemoryByteSeconds(childComplexity), true
 
+	case "KeepAliveAlert.cluster":
+		if e.ComplexityRoot.KeepAliveAlert.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.Cluster(childComplexity), true
+	case "KeepAliveAlert.component":
+		if e.ComplexityRoot.KeepAliveAlert.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.Component(childComplexity), true
+	case "KeepAliveAlert.host":
+		if e.ComplexityRoot.KeepAliveAlert.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.Host(childComplexity), true
+	case "KeepAliveAlert.id":
+		if e.ComplexityRoot.KeepAliveAlert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.ID(childComplexity), true
+	case "KeepAliveAlert.message":
+		if e.ComplexityRoot.KeepAliveAlert.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.Message(childComplexity), true
+	case "KeepAliveAlert.raisedAt":
+		if e.ComplexityRoot.KeepAliveAlert.RaisedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.RaisedAt(childComplexity), true
+	case "KeepAliveAlert.resolvedAt":
+		if e.ComplexityRoot.KeepAliveAlert.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.ResolvedAt(childComplexity), true
+	case "KeepAliveAlert.restarts":
+		if e.ComplexityRoot.KeepAliveAlert.Restarts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.Restarts(childComplexity), true
+	case "KeepAliveAlert.service":
+		if e.ComplexityRoot.KeepAliveAlert.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.Service(childComplexity), true
+	case "KeepAliveAlert.window":
+		if e.ComplexityRoot.KeepAliveAlert.Window == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlert.Window(childComplexity), true
+
+	case "KeepAliveAlertConnection.nodes":
+		if e.ComplexityRoot.KeepAliveAlertConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlertConnection.Nodes(childComplexity), true
+	case "KeepAliveAlertConnection.pageInfo":
+		if e.ComplexityRoot.KeepAliveAlertConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KeepAliveAlertConnection.PageInfo(childComplexity), true
+
 	case "KindCount.clusters":
 		if e.ComplexityRoot.KindCount.Clusters == nil {
 			break
@@ -5810,6 +6890,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AnalyzeJob(childComplexity, args["id"].(string)), true
+	case "Mutation.applyConfigChange":
+		if e.ComplexityRoot.Mutation.ApplyConfigChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_applyConfigChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApplyConfigChange(childComplexity, args["input"].(model.ApplyConfigChangeInput)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -5986,6 +7077,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PauseOperation(childComplexity, args["input"].(model.OperationIDInput)), true
+	case "Mutation.proposeConfigChange":
+		if e.ComplexityRoot.Mutation.ProposeConfigChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_proposeConfigChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ProposeConfigChange(childComplexity, args["input"].(model.ProposeConfigChangeInput)), true
+	case "Mutation.reapplyConfig":
+		if e.ComplexityRoot.Mutation.ReapplyConfig == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reapplyConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReapplyConfig(childComplexity, args["input"].(model.ReapplyConfigInput)), true
 	case "Mutation.registerHosts":
 		if e.ComplexityRoot.Mutation.RegisterHosts == nil {
 			break
@@ -6085,6 +7198,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryFailedTasks(childComplexity, args["input"].(model.OperationIDInput)), true
+	case "Mutation.reviewConfigChange":
+		if e.ComplexityRoot.Mutation.ReviewConfigChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewConfigChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewConfigChange(childComplexity, args["input"].(model.ReviewConfigChangeInput)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -6096,6 +7220,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["input"].(model.RevokeAPITokenInput)), true
+	case "Mutation.rollbackConfig":
+		if e.ComplexityRoot.Mutation.RollbackConfig == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rollbackConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RollbackConfig(childComplexity, args["input"].(model.RollbackConfigInput)), true
 	case "Mutation.rollbackOperation":
 		if e.ComplexityRoot.Mutation.RollbackOperation == nil {
 			break
@@ -6135,6 +7270,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetClusterPolicy(childComplexity, args["input"].(model.SetClusterPolicyInput)), true
+	case "Mutation.setConfigGroup":
+		if e.ComplexityRoot.Mutation.SetConfigGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setConfigGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetConfigGroup(childComplexity, args["input"].(model.SetConfigGroupInput)), true
+	case "Mutation.setHealingPolicy":
+		if e.ComplexityRoot.Mutation.SetHealingPolicy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setHealingPolicy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetHealingPolicy(childComplexity, args["input"].(model.SetHealingPolicyInput)), true
 	case "Mutation.setHostLifecycle":
 		if e.ComplexityRoot.Mutation.SetHostLifecycle == nil {
 			break
@@ -6179,6 +7336,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetJobPriorityPolicy(childComplexity, args["input"].(model.SetJobPriorityPolicyInput)), true
+	case "Mutation.setRequiredConfigApprovals":
+		if e.ComplexityRoot.Mutation.SetRequiredConfigApprovals == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRequiredConfigApprovals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRequiredConfigApprovals(childComplexity, args["input"].(model.SetRequiredConfigApprovalsInput)), true
 	case "Mutation.setWatermarkThreshold":
 		if e.ComplexityRoot.Mutation.SetWatermarkThreshold == nil {
 			break
@@ -7144,6 +8312,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Clusters(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.ClusterFilter), args["orderBy"].(*model.ClusterOrder)), true
+	case "Query.configChange":
+		if e.ComplexityRoot.Query.ConfigChange == nil {
+			break
+		}
+
+		args, err := ec.field_Query_configChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ConfigChange(childComplexity, args["id"].(string)), true
 	case "Query.costBreakdown":
 		if e.ComplexityRoot.Query.CostBreakdown == nil {
 			break
@@ -7205,6 +8384,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.HardwareReliability(childComplexity, args["groupBy"].(model.ReliabilityGroupBy), args["since"].(*time.Time), args["until"].(*time.Time), args["minSeverity"].(*model.FaultSeverity)), true
+	case "Query.healingAttempts":
+		if e.ComplexityRoot.Query.HealingAttempts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_healingAttempts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HealingAttempts(childComplexity, args["state"].(*model.HealingState), args["cluster"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.healingRate":
+		if e.ComplexityRoot.Query.HealingRate == nil {
+			break
+		}
+
+		args, err := ec.field_Query_healingRate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HealingRate(childComplexity, args["days"].(*int)), true
+	case "Query.healingWaiting":
+		if e.ComplexityRoot.Query.HealingWaiting == nil {
+			break
+		}
+
+		args, err := ec.field_Query_healingWaiting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HealingWaiting(childComplexity, args["cluster"].(*string), args["first"].(*int)), true
 	case "Query.healthRanking":
 		if e.ComplexityRoot.Query.HealthRanking == nil {
 			break
@@ -7294,6 +8506,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Jobs(childComplexity, args["filter"].(*model.JobFilter), args["first"].(*int), args["after"].(*string), args["orderBy"].(*model.JobOrder)), true
+	case "Query.keepAliveAlerts":
+		if e.ComplexityRoot.Query.KeepAliveAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_keepAliveAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.KeepAliveAlerts(childComplexity, args["openOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.leaderboard":
 		if e.ComplexityRoot.Query.Leaderboard == nil {
 			break
@@ -8992,6 +10215,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StackVersion.Version(childComplexity), true
 
+	case "StaleConfig.components":
+		if e.ComplexityRoot.StaleConfig.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleConfig.Components(childComplexity), true
+	case "StaleConfig.current":
+		if e.ComplexityRoot.StaleConfig.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleConfig.Current(childComplexity), true
+	case "StaleConfig.total":
+		if e.ComplexityRoot.StaleConfig.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleConfig.Total(childComplexity), true
+
+	case "StaleConfigComponent.configVersion":
+		if e.ComplexityRoot.StaleConfigComponent.ConfigVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleConfigComponent.ConfigVersion(childComplexity), true
+	case "StaleConfigComponent.host":
+		if e.ComplexityRoot.StaleConfigComponent.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleConfigComponent.Host(childComplexity), true
+	case "StaleConfigComponent.hostname":
+		if e.ComplexityRoot.StaleConfigComponent.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleConfigComponent.Hostname(childComplexity), true
+	case "StaleConfigComponent.service":
+		if e.ComplexityRoot.StaleConfigComponent.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaleConfigComponent.Service(childComplexity), true
+
 	case "Subscription.anomalyRaised":
 		if e.ComplexityRoot.Subscription.AnomalyRaised == nil {
 			break
@@ -9025,6 +10292,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.HostStateChanged(childComplexity, args["clusterId"].(*string)), true
+	case "Subscription.keepAliveAlertRaised":
+		if e.ComplexityRoot.Subscription.KeepAliveAlertRaised == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_keepAliveAlertRaised_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.KeepAliveAlertRaised(childComplexity, args["clusterId"].(*string)), true
 	case "Subscription.operationProgress":
 		if e.ComplexityRoot.Subscription.OperationProgress == nil {
 			break
@@ -9494,6 +10772,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AcceptScaleOutProposalInput", ec.unmarshalInputAcceptScaleOutProposalInput),
 			graphql.NewInputUnmarshaler("AcknowledgeAnomalyInput", ec.unmarshalInputAcknowledgeAnomalyInput),
 			graphql.NewInputUnmarshaler("AnomalyFilter", ec.unmarshalInputAnomalyFilter),
+			graphql.NewInputUnmarshaler("ApplyConfigChangeInput", ec.unmarshalInputApplyConfigChangeInput),
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
 			graphql.NewInputUnmarshaler("BUFilter", ec.unmarshalInputBUFilter),
 			graphql.NewInputUnmarshaler("BillFilter", ec.unmarshalInputBillFilter),
@@ -9501,6 +10780,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BudgetFilter", ec.unmarshalInputBudgetFilter),
 			graphql.NewInputUnmarshaler("ClusterFilter", ec.unmarshalInputClusterFilter),
 			graphql.NewInputUnmarshaler("ClusterOrder", ec.unmarshalInputClusterOrder),
+			graphql.NewInputUnmarshaler("ConfigFileInput", ec.unmarshalInputConfigFileInput),
 			graphql.NewInputUnmarshaler("CreateApiTokenInput", ec.unmarshalInputCreateApiTokenInput),
 			graphql.NewInputUnmarshaler("CreateBUInput", ec.unmarshalInputCreateBUInput),
 			graphql.NewInputUnmarshaler("CreateClusterInput", ec.unmarshalInputCreateClusterInput),
@@ -9531,6 +10811,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PackageSourceInput", ec.unmarshalInputPackageSourceInput),
 			graphql.NewInputUnmarshaler("PackageVersionInfoInput", ec.unmarshalInputPackageVersionInfoInput),
 			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
+			graphql.NewInputUnmarshaler("ProposeConfigChangeInput", ec.unmarshalInputProposeConfigChangeInput),
+			graphql.NewInputUnmarshaler("ReapplyConfigInput", ec.unmarshalInputReapplyConfigInput),
 			graphql.NewInputUnmarshaler("RegisterHostsInput", ec.unmarshalInputRegisterHostsInput),
 			graphql.NewInputUnmarshaler("RegisterServicePackageInput", ec.unmarshalInputRegisterServicePackageInput),
 			graphql.NewInputUnmarshaler("RegisterSpareHostsInput", ec.unmarshalInputRegisterSpareHostsInput),
@@ -9540,14 +10822,19 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RestartInput", ec.unmarshalInputRestartInput),
 			graphql.NewInputUnmarshaler("RetireClusterInput", ec.unmarshalInputRetireClusterInput),
 			graphql.NewInputUnmarshaler("RetireHostsInput", ec.unmarshalInputRetireHostsInput),
+			graphql.NewInputUnmarshaler("ReviewConfigChangeInput", ec.unmarshalInputReviewConfigChangeInput),
 			graphql.NewInputUnmarshaler("RevokeApiTokenInput", ec.unmarshalInputRevokeApiTokenInput),
+			graphql.NewInputUnmarshaler("RollbackConfigInput", ec.unmarshalInputRollbackConfigInput),
 			graphql.NewInputUnmarshaler("ScaleOutClusterInput", ec.unmarshalInputScaleOutClusterInput),
 			graphql.NewInputUnmarshaler("ServiceQuorumInput", ec.unmarshalInputServiceQuorumInput),
 			graphql.NewInputUnmarshaler("SetClusterPolicyInput", ec.unmarshalInputSetClusterPolicyInput),
+			graphql.NewInputUnmarshaler("SetConfigGroupInput", ec.unmarshalInputSetConfigGroupInput),
+			graphql.NewInputUnmarshaler("SetHealingPolicyInput", ec.unmarshalInputSetHealingPolicyInput),
 			graphql.NewInputUnmarshaler("SetHostLifecycleInput", ec.unmarshalInputSetHostLifecycleInput),
 			graphql.NewInputUnmarshaler("SetHostStateInput", ec.unmarshalInputSetHostStateInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityInput", ec.unmarshalInputSetJobPriorityInput),
 			graphql.NewInputUnmarshaler("SetJobPriorityPolicyInput", ec.unmarshalInputSetJobPriorityPolicyInput),
+			graphql.NewInputUnmarshaler("SetRequiredConfigApprovalsInput", ec.unmarshalInputSetRequiredConfigApprovalsInput),
 			graphql.NewInputUnmarshaler("SetWatermarkThresholdInput", ec.unmarshalInputSetWatermarkThresholdInput),
 			graphql.NewInputUnmarshaler("SetYarnTargetInput", ec.unmarshalInputSetYarnTargetInput),
 			graphql.NewInputUnmarshaler("SpareHostInput", ec.unmarshalInputSpareHostInput),
@@ -10816,6 +12103,245 @@ extend type BU {
   budget(month: Time): Budget
 }
 `, BuiltIn: false},
+	{Name: "../schema/config.graphqls", Input: `# Aquila configuration as code (internal/configuration, docs/configuration.md).
+# Every version of a cluster's configuration files is kept in PostgreSQL and
+# mirrored as a git commit; a change is proposed, reviewed by someone other
+# than its author, applied as a CONFIG_APPLY operation, and rolled back by a
+# new version restoring an old one's files. Reading and changing need
+# OPERATOR or ADMIN (configuration files may hold what viewers should not
+# read); defining config groups and the required approvals needs ADMIN. Every
+# mutation is audited.
+
+"How a config group selects its hosts: by rack, hardware model, machine group (the latest clustering run) or a list."
+enum ConfigGroupRule {
+  RACK
+  MODEL
+  MACHINE_GROUP
+  LIST
+}
+
+"A set of a cluster's hosts whose files overlay the cluster default: the groups apply in ascending position, a later group's file replacing the earlier one whole."
+type ConfigGroup {
+  id: ID!
+  name: String!
+  position: Int!
+  rule: ConfigGroupRule!
+  "The racks, models or machine groups a rule selects (empty for LIST)."
+  values: [String!]!
+  "The hosts a LIST group names."
+  hosts: [Host!]!
+}
+
+"One configuration file of a version: of the cluster default (group null) or of a config group."
+type ConfigFile {
+  group: String
+  service: String!
+  path: String!
+  content: String!
+}
+
+"One file's unified diff (diff -u): from the base version to a change, or between two versions."
+type ConfigFileDiff {
+  group: String
+  service: String!
+  path: String!
+  diff: String!
+}
+
+"A version of a cluster's configuration: the files as they were after a change or a rollback."
+type ConfigVersion {
+  version: Int!
+  author: String!
+  message: String!
+  createdAt: Time!
+  "The change that made it (null for a rollback)."
+  change: ConfigChange
+  "The version a rollback restored."
+  rollbackOf: Int
+  files: [ConfigFile!]!
+}
+
+enum ConfigChangeState {
+  PROPOSED
+  APPROVED
+  REJECTED
+  APPLIED
+}
+
+type ConfigReview {
+  reviewer: String!
+  approve: Boolean!
+  comment: String!
+  at: Time!
+}
+
+"One file a change sets (content) or removes (content null)."
+type ConfigFileChange {
+  group: String
+  service: String!
+  path: String!
+  content: String
+}
+
+"A proposed change to a cluster's configuration, with its reviews and its diff against the base version."
+type ConfigChange implements Node {
+  id: ID!
+  cluster: Cluster!
+  baseVersion: Int!
+  state: ConfigChangeState!
+  author: String!
+  message: String!
+  requiredApprovals: Int!
+  "Approvals from people other than the author."
+  approvals: Int!
+  appliedVersion: Int
+  createdAt: Time!
+  files: [ConfigFileChange!]!
+  reviews: [ConfigReview!]!
+  diffs: [ConfigFileDiff!]!
+  "The caller may approve it: OPERATOR or ADMIN, not its author, while it is PROPOSED."
+  canApprove: Boolean!
+}
+
+"A service on a host running an older configuration version than the cluster's current one, until a CONFIG_APPLY writes its files and restarts it."
+type StaleConfigComponent {
+  "Null when the host was retired since."
+  host: Host
+  hostname: String!
+  service: String!
+  configVersion: Int!
+}
+
+type StaleConfig {
+  current: Int!
+  "Every stale (host, service), beyond those listed too."
+  total: Int!
+  components: [StaleConfigComponent!]!
+}
+
+"A cluster's configuration: its current version, groups, history and review queue (OPERATOR or ADMIN)."
+type ClusterConfig {
+  cluster: Cluster!
+  "The current version (0: none yet)."
+  version: Int!
+  requiredApprovals: Int!
+  groups: [ConfigGroup!]!
+  "The files of a version (the current one by default)."
+  files(version: Int): [ConfigFile!]!
+  "Versions, newest first (1..500)."
+  versions(first: Int = 50): [ConfigVersion!]!
+  "Changes, newest first (1..200); PROPOSED ones are the review queue."
+  changes(state: ConfigChangeState, first: Int = 50): [ConfigChange!]!
+  "The diff of every file that differs between two versions."
+  diff(from: Int!, to: Int!): [ConfigFileDiff!]!
+  "Services on hosts behind the current version (1..5,000)."
+  stale(first: Int = 200): StaleConfig!
+}
+
+extend type Cluster {
+  "The cluster's configuration (OPERATOR or ADMIN; FORBIDDEN on this field alone for others)."
+  config: ClusterConfig
+}
+
+extend type Query {
+  configChange(id: ID!): ConfigChange
+}
+
+input ConfigFileInput {
+  "A config group's name; null for the cluster default."
+  group: String
+  service: String!
+  path: String!
+  "The new content; null removes the file."
+  content: String
+}
+
+input ProposeConfigChangeInput {
+  cluster: ID!
+  "The version the change was written against: it must still be the current one (CONFLICT, naming the newer, otherwise)."
+  baseVersion: Int!
+  message: String!
+  files: [ConfigFileInput!]!
+}
+
+type ConfigChangePayload {
+  change: ConfigChange
+  userErrors: [UserError!]!
+}
+
+input ReviewConfigChangeInput {
+  id: ID!
+  approve: Boolean!
+  "Required to reject."
+  comment: String
+}
+
+input ApplyConfigChangeInput {
+  id: ID!
+}
+
+input RollbackConfigInput {
+  cluster: ID!
+  toVersion: Int!
+  reason: String!
+}
+
+input ReapplyConfigInput {
+  cluster: ID!
+}
+
+"A new configuration version and the CONFIG_APPLY operation rolling it out."
+type ConfigVersionPayload {
+  version: ConfigVersion
+  "Null when nothing needed writing, or the operation could not start (see rolloutError)."
+  operation: Operation
+  "Why the rollout did not start (another operation holds the cluster…); the version stands and its hosts are listed as stale until reapplied."
+  rolloutError: String
+  userErrors: [UserError!]!
+}
+
+input SetConfigGroupInput {
+  cluster: ID!
+  name: String!
+  position: Int!
+  rule: ConfigGroupRule!
+  values: [String!]
+  "Hosts by hostname, for a LIST group."
+  hosts: [String!]
+}
+
+type ConfigGroupPayload {
+  group: ConfigGroup
+  userErrors: [UserError!]!
+}
+
+input SetRequiredConfigApprovalsInput {
+  cluster: ID!
+  approvals: Int!
+}
+
+type ClusterConfigPayload {
+  config: ClusterConfig
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Proposes a change against the current version (OPERATOR or ADMIN; audited): every file is validated first (syntax, unknown keys), a bad one refused with its line named."
+  proposeConfigChange(input: ProposeConfigChangeInput!): ConfigChangePayload!
+  "Approves or rejects a change (OPERATOR or ADMIN, never the author approving their own; audited)."
+  reviewConfigChange(input: ReviewConfigChangeInput!): ConfigChangePayload!
+  "Turns an APPROVED change into the next version and starts its CONFIG_APPLY rollout in rolling batches (OPERATOR or ADMIN; audited)."
+  applyConfigChange(input: ApplyConfigChangeInput!): ConfigVersionPayload!
+  "Makes a new version restoring an old one's files and rolls it out (OPERATOR or ADMIN; audited)."
+  rollbackConfig(input: RollbackConfigInput!): ConfigVersionPayload!
+  "Rolls the current version out again to the services behind it (OPERATOR or ADMIN; audited)."
+  reapplyConfig(input: ReapplyConfigInput!): ConfigVersionPayload!
+  "Creates or updates a config group (ADMIN; audited): its hosts' effective files change without a review, so their services are listed as stale until reapplied."
+  setConfigGroup(input: SetConfigGroupInput!): ConfigGroupPayload!
+  "Sets how many approvals a cluster's changes need (ADMIN; audited)."
+  setRequiredConfigApprovals(input: SetRequiredConfigApprovalsInput!): ClusterConfigPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/hardware.graphqls", Input: `# Hardware operations (DAM): faults of hosts' hardware, the repair workflow, host
 # lifecycles and failure rates (docs/hardware.md).
 
@@ -11104,6 +12630,180 @@ extend type Mutation {
   transitionRepairTicket(input: TransitionRepairTicketInput!): RepairTicketPayload!
   "Sets a host's in-service date, warranty end and generation (OPERATOR or ADMIN). Audited."
   setHostLifecycle(input: SetHostLifecycleInput!): HostLifecyclePayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/healing.graphqls", Input: `# Aquila keep-alive and self-healing (internal/keepalive, internal/healing,
+# docs/healing.md). Keep-alive restarts components that stopped while they
+# should run, within a budget per component and window, and raises an alert
+# past it. Self-healing finds sick hosts and heals them through SELF_HEAL
+# operations (drain → repair → verify → return to service) within each
+# cluster's healing budget, handing to people what it cannot heal. Any
+# signed-in caller may read what they did; a cluster's healing policy is set
+# by ADMIN (audited).
+
+enum HealingState {
+  "A SELF_HEAL operation is working on the host."
+  HEALING
+  HEALED
+  FAILED
+  "Handed to a person: a repair ticket, the host taken out where the cluster can spare it."
+  HANDED_OVER
+}
+
+"What made a host sick."
+enum SickSignal {
+  "Missed heartbeats, or OFFLINE."
+  HEARTBEAT
+  "An open HIGH or CRITICAL hardware fault."
+  HARDWARE_FAULT
+  "A failed health check: an open keep-alive alert, or a host health score under the threshold."
+  HEALTH_CHECK
+  "An open anomaly episode of the policy's severity or worse."
+  ANOMALY
+}
+
+"One host's healing: what made it sick, how it was repaired, how it ended."
+type HealingAttempt {
+  id: ID!
+  "Null when the host was retired since."
+  host: Host
+  hostname: String!
+  cluster: Cluster!
+  signals: [SickSignal!]!
+  detail: String!
+  "The repair chosen: restart services, reboot, or a repair ticket."
+  repair: String!
+  state: HealingState!
+  operation: Operation
+  ticket: RepairTicket
+  reason: String!
+  startedAt: Time!
+  endedAt: Time
+}
+
+type HealingAttemptConnection {
+  nodes: [HealingAttempt!]!
+  pageInfo: PageInfo!
+}
+
+"A sick host healing has not started on, and why (the budget, the cluster's minimum capacity, the policy)."
+type HealingWait {
+  host: Host
+  hostname: String!
+  cluster: Cluster!
+  signals: [SickSignal!]!
+  reason: String!
+  since: Time!
+  updatedAt: Time!
+}
+
+"One UTC day of healing: the attempts that ended that day."
+type HealingDay {
+  day: Time!
+  healed: Int!
+  failed: Int!
+  handedOver: Int!
+  "healed ÷ all ended (0 when none ended)."
+  rate: Float!
+}
+
+"The healing policy a cluster runs under: its kind's defaults with the cluster's own settings over them."
+type HealingPolicy {
+  cluster: Cluster!
+  "False when healing is turned off for the cluster."
+  enabled: Boolean!
+  "Hosts healing at once, at most."
+  maxAtOnce: Int!
+  "Hosts healing at once, as a share of the cluster, at most."
+  maxAtOncePercent: Int!
+  "Hosts healed per day, at most."
+  maxPerDay: Int!
+  "Whether a repair may reboot a host through its agent."
+  allowReboot: Boolean!
+  "The anomaly severity from which an anomaly makes a host sick."
+  anomalySeverity: String!
+  "How long a signal must hold before the host is healed."
+  sickFor: Duration!
+  "The settings the cluster sets itself (the others are its kind's): enabled, maxAtOnce, maxAtOncePercent, maxPerDay, allowReboot."
+  own: [String!]!
+  updatedBy: String
+}
+
+"One restart keep-alive made."
+type ComponentRestart {
+  service: String!
+  component: String!
+  at: Time!
+  reason: String!
+  "What the restart did: RESTARTED, FAILED, QUEUED…"
+  outcome: String!
+  detail: String!
+}
+
+"A component keep-alive stopped restarting: it used its budget within the window. Resolved once it runs again."
+type KeepAliveAlert {
+  id: ID!
+  host: Host
+  cluster: Cluster!
+  service: String!
+  component: String!
+  raisedAt: Time!
+  restarts: Int!
+  window: Duration!
+  message: String!
+  resolvedAt: Time
+}
+
+type KeepAliveAlertConnection {
+  nodes: [KeepAliveAlert!]!
+  pageInfo: PageInfo!
+}
+
+extend type Host {
+  "Keep-alive's restarts of the host's components, newest first (1..100)."
+  restarts(first: Int = 20): [ComponentRestart!]!
+  "Keep-alive alerts of the host, newest first (1..100)."
+  keepAliveAlerts(openOnly: Boolean = false, first: Int = 20): [KeepAliveAlert!]!
+}
+
+extend type Cluster {
+  healingPolicy: HealingPolicy!
+}
+
+extend type Query {
+  "Healing attempts, newest first (1..100): what healed, what is healing, what was handed to people."
+  healingAttempts(state: HealingState, cluster: ID, first: Int = 50, after: String): HealingAttemptConnection!
+  "Sick hosts waiting, and why, longest first (1..500)."
+  healingWaiting(cluster: ID, first: Int = 100): [HealingWait!]!
+  "The healing rate per day over the last days (1..400), oldest first."
+  healingRate(days: Int = 30): [HealingDay!]!
+  "Keep-alive alerts, newest first (1..100)."
+  keepAliveAlerts(openOnly: Boolean = true, first: Int = 50, after: String): KeepAliveAlertConnection!
+}
+
+input SetHealingPolicyInput {
+  cluster: ID!
+  "Null leaves a setting to the cluster's kind."
+  enabled: Boolean
+  maxAtOnce: Int
+  maxAtOncePercent: Int
+  maxPerDay: Int
+  allowReboot: Boolean
+}
+
+type HealingPolicyPayload {
+  policy: HealingPolicy
+  userErrors: [UserError!]!
+}
+
+extend type Mutation {
+  "Sets a cluster's own healing policy over its kind's (ADMIN; audited); a null setting takes the kind's."
+  setHealingPolicy(input: SetHealingPolicyInput!): HealingPolicyPayload!
+}
+
+extend type Subscription {
+  "Each keep-alive alert as it is raised (optionally one cluster's): for the big screen and the host pages."
+  keepAliveAlertRaised(clusterId: ID): KeepAliveAlert!
 }
 `, BuiltIn: false},
 	{Name: "../schema/health.graphqls", Input: `# Health scores (internal/health, docs/health.md): 0–100 from named, weighted
@@ -13717,6 +15417,10 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_policy(ctx, field)
 	case "scaleOutProposal":
 		return ec.fieldContext_Cluster_scaleOutProposal(ctx, field)
+	case "config":
+		return ec.fieldContext_Cluster_config(ctx, field)
+	case "healingPolicy":
+		return ec.fieldContext_Cluster_healingPolicy(ctx, field)
 	case "health":
 		return ec.fieldContext_Cluster_health(ctx, field)
 	case "anomalyAnalysis":
@@ -13765,6 +15469,40 @@ func (ec *executionContext) childFields_ClusterCapacity(ctx context.Context, fie
 		return ec.fieldContext_ClusterCapacity_nicBitsPerSecond(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClusterCapacity", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cluster":
+		return ec.fieldContext_ClusterConfig_cluster(ctx, field)
+	case "version":
+		return ec.fieldContext_ClusterConfig_version(ctx, field)
+	case "requiredApprovals":
+		return ec.fieldContext_ClusterConfig_requiredApprovals(ctx, field)
+	case "groups":
+		return ec.fieldContext_ClusterConfig_groups(ctx, field)
+	case "files":
+		return ec.fieldContext_ClusterConfig_files(ctx, field)
+	case "versions":
+		return ec.fieldContext_ClusterConfig_versions(ctx, field)
+	case "changes":
+		return ec.fieldContext_ClusterConfig_changes(ctx, field)
+	case "diff":
+		return ec.fieldContext_ClusterConfig_diff(ctx, field)
+	case "stale":
+		return ec.fieldContext_ClusterConfig_stale(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterConfig", field.Name)
+}
+
+func (ec *executionContext) childFields_ClusterConfigPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "config":
+		return ec.fieldContext_ClusterConfigPayload_config(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ClusterConfigPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClusterConfigPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ClusterConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13867,6 +15605,186 @@ func (ec *executionContext) childFields_ClusteringCandidate(ctx context.Context,
 		return ec.fieldContext_ClusteringCandidate_silhouette(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClusteringCandidate", field.Name)
+}
+
+func (ec *executionContext) childFields_ComponentRestart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "service":
+		return ec.fieldContext_ComponentRestart_service(ctx, field)
+	case "component":
+		return ec.fieldContext_ComponentRestart_component(ctx, field)
+	case "at":
+		return ec.fieldContext_ComponentRestart_at(ctx, field)
+	case "reason":
+		return ec.fieldContext_ComponentRestart_reason(ctx, field)
+	case "outcome":
+		return ec.fieldContext_ComponentRestart_outcome(ctx, field)
+	case "detail":
+		return ec.fieldContext_ComponentRestart_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComponentRestart", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConfigChange_id(ctx, field)
+	case "cluster":
+		return ec.fieldContext_ConfigChange_cluster(ctx, field)
+	case "baseVersion":
+		return ec.fieldContext_ConfigChange_baseVersion(ctx, field)
+	case "state":
+		return ec.fieldContext_ConfigChange_state(ctx, field)
+	case "author":
+		return ec.fieldContext_ConfigChange_author(ctx, field)
+	case "message":
+		return ec.fieldContext_ConfigChange_message(ctx, field)
+	case "requiredApprovals":
+		return ec.fieldContext_ConfigChange_requiredApprovals(ctx, field)
+	case "approvals":
+		return ec.fieldContext_ConfigChange_approvals(ctx, field)
+	case "appliedVersion":
+		return ec.fieldContext_ConfigChange_appliedVersion(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ConfigChange_createdAt(ctx, field)
+	case "files":
+		return ec.fieldContext_ConfigChange_files(ctx, field)
+	case "reviews":
+		return ec.fieldContext_ConfigChange_reviews(ctx, field)
+	case "diffs":
+		return ec.fieldContext_ConfigChange_diffs(ctx, field)
+	case "canApprove":
+		return ec.fieldContext_ConfigChange_canApprove(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigChangePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "change":
+		return ec.fieldContext_ConfigChangePayload_change(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ConfigChangePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigChangePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_ConfigFile_group(ctx, field)
+	case "service":
+		return ec.fieldContext_ConfigFile_service(ctx, field)
+	case "path":
+		return ec.fieldContext_ConfigFile_path(ctx, field)
+	case "content":
+		return ec.fieldContext_ConfigFile_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigFile", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigFileChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_ConfigFileChange_group(ctx, field)
+	case "service":
+		return ec.fieldContext_ConfigFileChange_service(ctx, field)
+	case "path":
+		return ec.fieldContext_ConfigFileChange_path(ctx, field)
+	case "content":
+		return ec.fieldContext_ConfigFileChange_content(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigFileChange", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigFileDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_ConfigFileDiff_group(ctx, field)
+	case "service":
+		return ec.fieldContext_ConfigFileDiff_service(ctx, field)
+	case "path":
+		return ec.fieldContext_ConfigFileDiff_path(ctx, field)
+	case "diff":
+		return ec.fieldContext_ConfigFileDiff_diff(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigFileDiff", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConfigGroup_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ConfigGroup_name(ctx, field)
+	case "position":
+		return ec.fieldContext_ConfigGroup_position(ctx, field)
+	case "rule":
+		return ec.fieldContext_ConfigGroup_rule(ctx, field)
+	case "values":
+		return ec.fieldContext_ConfigGroup_values(ctx, field)
+	case "hosts":
+		return ec.fieldContext_ConfigGroup_hosts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigGroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_ConfigGroupPayload_group(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ConfigGroupPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigGroupPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigReview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reviewer":
+		return ec.fieldContext_ConfigReview_reviewer(ctx, field)
+	case "approve":
+		return ec.fieldContext_ConfigReview_approve(ctx, field)
+	case "comment":
+		return ec.fieldContext_ConfigReview_comment(ctx, field)
+	case "at":
+		return ec.fieldContext_ConfigReview_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigReview", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_ConfigVersion_version(ctx, field)
+	case "author":
+		return ec.fieldContext_ConfigVersion_author(ctx, field)
+	case "message":
+		return ec.fieldContext_ConfigVersion_message(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ConfigVersion_createdAt(ctx, field)
+	case "change":
+		return ec.fieldContext_ConfigVersion_change(ctx, field)
+	case "rollbackOf":
+		return ec.fieldContext_ConfigVersion_rollbackOf(ctx, field)
+	case "files":
+		return ec.fieldContext_ConfigVersion_files(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_ConfigVersionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_ConfigVersionPayload_version(ctx, field)
+	case "operation":
+		return ec.fieldContext_ConfigVersionPayload_operation(ctx, field)
+	case "rolloutError":
+		return ec.fieldContext_ConfigVersionPayload_rolloutError(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ConfigVersionPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigVersionPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CostBreakdown(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -14095,6 +16013,120 @@ func (ec *executionContext) childFields_HardwareFaultEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type HardwareFaultEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_HealingAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_HealingAttempt_id(ctx, field)
+	case "host":
+		return ec.fieldContext_HealingAttempt_host(ctx, field)
+	case "hostname":
+		return ec.fieldContext_HealingAttempt_hostname(ctx, field)
+	case "cluster":
+		return ec.fieldContext_HealingAttempt_cluster(ctx, field)
+	case "signals":
+		return ec.fieldContext_HealingAttempt_signals(ctx, field)
+	case "detail":
+		return ec.fieldContext_HealingAttempt_detail(ctx, field)
+	case "repair":
+		return ec.fieldContext_HealingAttempt_repair(ctx, field)
+	case "state":
+		return ec.fieldContext_HealingAttempt_state(ctx, field)
+	case "operation":
+		return ec.fieldContext_HealingAttempt_operation(ctx, field)
+	case "ticket":
+		return ec.fieldContext_HealingAttempt_ticket(ctx, field)
+	case "reason":
+		return ec.fieldContext_HealingAttempt_reason(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_HealingAttempt_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_HealingAttempt_endedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealingAttempt", field.Name)
+}
+
+func (ec *executionContext) childFields_HealingAttemptConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_HealingAttemptConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_HealingAttemptConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealingAttemptConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_HealingDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_HealingDay_day(ctx, field)
+	case "healed":
+		return ec.fieldContext_HealingDay_healed(ctx, field)
+	case "failed":
+		return ec.fieldContext_HealingDay_failed(ctx, field)
+	case "handedOver":
+		return ec.fieldContext_HealingDay_handedOver(ctx, field)
+	case "rate":
+		return ec.fieldContext_HealingDay_rate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealingDay", field.Name)
+}
+
+func (ec *executionContext) childFields_HealingPolicy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cluster":
+		return ec.fieldContext_HealingPolicy_cluster(ctx, field)
+	case "enabled":
+		return ec.fieldContext_HealingPolicy_enabled(ctx, field)
+	case "maxAtOnce":
+		return ec.fieldContext_HealingPolicy_maxAtOnce(ctx, field)
+	case "maxAtOncePercent":
+		return ec.fieldContext_HealingPolicy_maxAtOncePercent(ctx, field)
+	case "maxPerDay":
+		return ec.fieldContext_HealingPolicy_maxPerDay(ctx, field)
+	case "allowReboot":
+		return ec.fieldContext_HealingPolicy_allowReboot(ctx, field)
+	case "anomalySeverity":
+		return ec.fieldContext_HealingPolicy_anomalySeverity(ctx, field)
+	case "sickFor":
+		return ec.fieldContext_HealingPolicy_sickFor(ctx, field)
+	case "own":
+		return ec.fieldContext_HealingPolicy_own(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_HealingPolicy_updatedBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealingPolicy", field.Name)
+}
+
+func (ec *executionContext) childFields_HealingPolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "policy":
+		return ec.fieldContext_HealingPolicyPayload_policy(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_HealingPolicyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealingPolicyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_HealingWait(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "host":
+		return ec.fieldContext_HealingWait_host(ctx, field)
+	case "hostname":
+		return ec.fieldContext_HealingWait_hostname(ctx, field)
+	case "cluster":
+		return ec.fieldContext_HealingWait_cluster(ctx, field)
+	case "signals":
+		return ec.fieldContext_HealingWait_signals(ctx, field)
+	case "reason":
+		return ec.fieldContext_HealingWait_reason(ctx, field)
+	case "since":
+		return ec.fieldContext_HealingWait_since(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_HealingWait_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HealingWait", field.Name)
+}
+
 func (ec *executionContext) childFields_HealthCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -14217,6 +16249,10 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_faults(ctx, field)
 	case "lifecycle":
 		return ec.fieldContext_Host_lifecycle(ctx, field)
+	case "restarts":
+		return ec.fieldContext_Host_restarts(ctx, field)
+	case "keepAliveAlerts":
+		return ec.fieldContext_Host_keepAliveAlerts(ctx, field)
 	case "health":
 		return ec.fieldContext_Host_health(ctx, field)
 	case "anomalies":
@@ -14725,6 +16761,42 @@ func (ec *executionContext) childFields_JobUsageHour(ctx context.Context, field 
 		return ec.fieldContext_JobUsageHour_peakMemoryBytes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobUsageHour", field.Name)
+}
+
+func (ec *executionContext) childFields_KeepAliveAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_KeepAliveAlert_id(ctx, field)
+	case "host":
+		return ec.fieldContext_KeepAliveAlert_host(ctx, field)
+	case "cluster":
+		return ec.fieldContext_KeepAliveAlert_cluster(ctx, field)
+	case "service":
+		return ec.fieldContext_KeepAliveAlert_service(ctx, field)
+	case "component":
+		return ec.fieldContext_KeepAliveAlert_component(ctx, field)
+	case "raisedAt":
+		return ec.fieldContext_KeepAliveAlert_raisedAt(ctx, field)
+	case "restarts":
+		return ec.fieldContext_KeepAliveAlert_restarts(ctx, field)
+	case "window":
+		return ec.fieldContext_KeepAliveAlert_window(ctx, field)
+	case "message":
+		return ec.fieldContext_KeepAliveAlert_message(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_KeepAliveAlert_resolvedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KeepAliveAlert", field.Name)
+}
+
+func (ec *executionContext) childFields_KeepAliveAlertConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_KeepAliveAlertConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_KeepAliveAlertConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KeepAliveAlertConnection", field.Name)
 }
 
 func (ec *executionContext) childFields_KindCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -16007,6 +18079,32 @@ func (ec *executionContext) childFields_StackVersion(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type StackVersion", field.Name)
 }
 
+func (ec *executionContext) childFields_StaleConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "current":
+		return ec.fieldContext_StaleConfig_current(ctx, field)
+	case "total":
+		return ec.fieldContext_StaleConfig_total(ctx, field)
+	case "components":
+		return ec.fieldContext_StaleConfig_components(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaleConfig", field.Name)
+}
+
+func (ec *executionContext) childFields_StaleConfigComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "host":
+		return ec.fieldContext_StaleConfigComponent_host(ctx, field)
+	case "hostname":
+		return ec.fieldContext_StaleConfigComponent_hostname(ctx, field)
+	case "service":
+		return ec.fieldContext_StaleConfigComponent_service(ctx, field)
+	case "configVersion":
+		return ec.fieldContext_StaleConfigComponent_configVersion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaleConfigComponent", field.Name)
+}
+
 func (ec *executionContext) childFields_UpgradeClusterOutcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cluster":
@@ -16455,6 +18553,92 @@ func (ec *executionContext) field_BU_standing_args(ctx context.Context, rawArgs 
 	return args, nil
 }
 
+func (ec *executionContext) field_ClusterConfig_changes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.ConfigChangeState, error) {
+			return ec.unmarshalOConfigChangeState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_ClusterConfig_diff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_ClusterConfig_files_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ClusterConfig_stale_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ClusterConfig_versions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Cluster_anomalyAnalysis_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -16675,6 +18859,28 @@ func (ec *executionContext) field_Host_analysis_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Host_keepAliveAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "openOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["openOnly"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Host_metrics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -16710,6 +18916,20 @@ func (ec *executionContext) field_Host_metrics_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["maxPoints"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Host_restarts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -16890,6 +19110,20 @@ func (ec *executionContext) field_Mutation_analyzeJob_args(ctx context.Context, 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_applyConfigChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApplyConfigChangeInput, error) {
+			return ec.unmarshalNApplyConfigChangeInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐApplyConfigChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -17117,6 +19351,34 @@ func (ec *executionContext) field_Mutation_pauseOperation_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_proposeConfigChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProposeConfigChangeInput, error) {
+			return ec.unmarshalNProposeConfigChangeInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐProposeConfigChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reapplyConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReapplyConfigInput, error) {
+			return ec.unmarshalNReapplyConfigInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReapplyConfigInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerHosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -17243,12 +19505,40 @@ func (ec *executionContext) field_Mutation_retryFailedTasks_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reviewConfigChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewConfigChangeInput, error) {
+			return ec.unmarshalNReviewConfigChangeInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReviewConfigChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 			return ec.unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rollbackConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RollbackConfigInput, error) {
+			return ec.unmarshalNRollbackConfigInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRollbackConfigInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17291,6 +19581,34 @@ func (ec *executionContext) field_Mutation_setClusterPolicy_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetClusterPolicyInput, error) {
 			return ec.unmarshalNSetClusterPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetClusterPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setConfigGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetConfigGroupInput, error) {
+			return ec.unmarshalNSetConfigGroupInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetConfigGroupInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setHealingPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetHealingPolicyInput, error) {
+			return ec.unmarshalNSetHealingPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHealingPolicyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -17347,6 +19665,20 @@ func (ec *executionContext) field_Mutation_setJobPriority_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetJobPriorityInput, error) {
 			return ec.unmarshalNSetJobPriorityInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetJobPriorityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setRequiredConfigApprovals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetRequiredConfigApprovalsInput, error) {
+			return ec.unmarshalNSetRequiredConfigApprovalsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetRequiredConfigApprovalsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -18113,6 +20445,20 @@ func (ec *executionContext) field_Query_clusters_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_configChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_costBreakdown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -18260,6 +20606,80 @@ func (ec *executionContext) field_Query_hardwareReliability_args(ctx context.Con
 		return nil, err
 	}
 	args["minSeverity"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_healingAttempts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (*model.HealingState, error) {
+			return ec.unmarshalOHealingState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingState(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_healingRate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_healingWaiting_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -18476,6 +20896,36 @@ func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["orderBy"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_keepAliveAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "openOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["openOnly"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -19124,6 +21574,20 @@ func (ec *executionContext) field_Subscription_budgetAlert_args(ctx context.Cont
 }
 
 func (ec *executionContext) field_Subscription_hostStateChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clusterId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["clusterId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_keepAliveAlertRaised_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "clusterId",
@@ -24190,6 +26654,70 @@ func (ec *executionContext) fieldContext_Cluster_scaleOutProposal(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Cluster_config(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_config(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().Config(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterConfig) graphql.Marshaler {
+			return ec.marshalOClusterConfig2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterConfig(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_config(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Cluster_healingPolicy(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_healingPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().HealingPolicy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealingPolicy) graphql.Marshaler {
+			return ec.marshalNHealingPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingPolicy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_healingPolicy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealingPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Cluster_health(ctx context.Context, field graphql.CollectedField, obj *model.Cluster) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24720,6 +27248,400 @@ func (ec *executionContext) _ClusterCapacity_nicBitsPerSecond(ctx context.Contex
 }
 func (ec *executionContext) fieldContext_ClusterCapacity_nicBitsPerSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClusterCapacity", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ClusterConfig_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClusterConfig().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfig",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfig_version(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterConfig", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterConfig_requiredApprovals(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_requiredApprovals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredApprovals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_requiredApprovals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClusterConfig", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ClusterConfig_groups(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClusterConfig().Groups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigGroup) graphql.Marshaler {
+			return ec.marshalNConfigGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfig",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfig_files(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ClusterConfig().Files(ctx, obj, fc.Args["version"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigFile) graphql.Marshaler {
+			return ec.marshalNConfigFile2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_files(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfig",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigFile(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ClusterConfig_files_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfig_versions(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_versions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ClusterConfig().Versions(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigVersion) graphql.Marshaler {
+			return ec.marshalNConfigVersion2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_versions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfig",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigVersion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ClusterConfig_versions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfig_changes(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_changes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ClusterConfig().Changes(ctx, obj, fc.Args["state"].(*model.ConfigChangeState), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigChange) graphql.Marshaler {
+			return ec.marshalNConfigChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_changes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfig",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ClusterConfig_changes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfig_diff(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_diff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ClusterConfig().Diff(ctx, obj, fc.Args["from"].(int), fc.Args["to"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigFileDiff) graphql.Marshaler {
+			return ec.marshalNConfigFileDiff2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileDiffᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_diff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfig",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigFileDiff(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ClusterConfig_diff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfig_stale(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfig_stale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ClusterConfig().Stale(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.StaleConfig) graphql.Marshaler {
+			return ec.marshalNStaleConfig2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStaleConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfig_stale(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfig",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaleConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ClusterConfig_stale_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfigPayload_config(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfigPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfigPayload_config(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Config, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterConfig) graphql.Marshaler {
+			return ec.marshalOClusterConfig2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterConfig(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfigPayload_config(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfigPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClusterConfigPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConfigPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClusterConfigPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClusterConfigPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClusterConfigPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ClusterConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ClusterConnection) (ret graphql.Marshaler) {
@@ -25458,6 +28380,1443 @@ func (ec *executionContext) _ClusteringCandidate_silhouette(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_ClusteringCandidate_silhouette(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClusteringCandidate", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ComponentRestart_service(ctx context.Context, field graphql.CollectedField, obj *model.ComponentRestart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentRestart_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentRestart_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentRestart", field, false, false, "String")
+}
+
+func (ec *executionContext) _ComponentRestart_component(ctx context.Context, field graphql.CollectedField, obj *model.ComponentRestart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentRestart_component(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Component, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentRestart_component(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentRestart", field, false, false, "String")
+}
+
+func (ec *executionContext) _ComponentRestart_at(ctx context.Context, field graphql.CollectedField, obj *model.ComponentRestart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentRestart_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentRestart_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentRestart", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ComponentRestart_reason(ctx context.Context, field graphql.CollectedField, obj *model.ComponentRestart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentRestart_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentRestart_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentRestart", field, false, false, "String")
+}
+
+func (ec *executionContext) _ComponentRestart_outcome(ctx context.Context, field graphql.CollectedField, obj *model.ComponentRestart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentRestart_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentRestart_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentRestart", field, false, false, "String")
+}
+
+func (ec *executionContext) _ComponentRestart_detail(ctx context.Context, field graphql.CollectedField, obj *model.ComponentRestart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComponentRestart_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComponentRestart_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComponentRestart", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigChange_id(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConfigChange_cluster(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigChange().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigChange_baseVersion(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_baseVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BaseVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_baseVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigChange_state(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ConfigChangeState) graphql.Marshaler {
+			return ec.marshalNConfigChangeState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "ConfigChangeState")
+}
+
+func (ec *executionContext) _ConfigChange_author(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigChange_message(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigChange_requiredApprovals(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_requiredApprovals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredApprovals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_requiredApprovals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigChange_approvals(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_approvals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approvals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_approvals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigChange_appliedVersion(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_appliedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppliedVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_appliedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigChange_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConfigChange_files(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Files, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigFileChange) graphql.Marshaler {
+			return ec.marshalNConfigFileChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigFileChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigChange_reviews(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_reviews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reviews, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigReview) graphql.Marshaler {
+			return ec.marshalNConfigReview2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigReviewᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_reviews(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigReview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigChange_diffs(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_diffs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Diffs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigFileDiff) graphql.Marshaler {
+			return ec.marshalNConfigFileDiff2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileDiffᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_diffs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigFileDiff(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigChange_canApprove(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChange_canApprove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigChange().CanApprove(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChange_canApprove(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChange", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ConfigChangePayload_change(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChangePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangePayload_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigChange) graphql.Marshaler {
+			return ec.marshalOConfigChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangePayload_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChangePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigChangePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ConfigChangePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChangePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigFile_group(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFile_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFile_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFile_service(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFile_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFile_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFile_path(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFile_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFile_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFile_content(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFile_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFile_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileChange_group(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileChange_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileChange_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileChange_service(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileChange_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileChange_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileChange_path(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileChange_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileChange_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileChange_content(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileChange_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileChange_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileDiff_group(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileDiff_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileDiff_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileDiff_service(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileDiff_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileDiff_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileDiff_path(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileDiff_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileDiff_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigFileDiff_diff(ctx context.Context, field graphql.CollectedField, obj *model.ConfigFileDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigFileDiff_diff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Diff, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigFileDiff_diff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigFileDiff", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigGroup_id(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroup_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroup_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigGroup", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConfigGroup_name(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroup_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroup_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigGroup_position(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroup_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroup_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigGroup", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigGroup_rule(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroup_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ConfigGroupRule) graphql.Marshaler {
+			return ec.marshalNConfigGroupRule2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroup_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigGroup", field, false, false, "ConfigGroupRule")
+}
+
+func (ec *executionContext) _ConfigGroup_values(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroup_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroup_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigGroup", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigGroup_hosts(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroup_hosts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigGroup().Hosts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Host) graphql.Marshaler {
+			return ec.marshalNHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroup_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigGroup",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigGroupPayload_group(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroupPayload_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigGroup) graphql.Marshaler {
+			return ec.marshalOConfigGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroupPayload_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigGroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigGroupPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroupPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroupPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigGroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigReview_reviewer(ctx context.Context, field graphql.CollectedField, obj *model.ConfigReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigReview_reviewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reviewer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigReview_reviewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigReview", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigReview_approve(ctx context.Context, field graphql.CollectedField, obj *model.ConfigReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigReview_approve(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approve, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigReview_approve(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigReview", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConfigReview_comment(ctx context.Context, field graphql.CollectedField, obj *model.ConfigReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigReview_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigReview_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigReview", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigReview_at(ctx context.Context, field graphql.CollectedField, obj *model.ConfigReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigReview_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigReview_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigReview", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConfigVersion_version(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersion_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersion_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigVersion_author(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersion_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersion_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigVersion_message(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersion_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersion_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigVersion", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigVersion_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersion_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersion_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigVersion", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConfigVersion_change(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersion_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigVersion().Change(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigChange) graphql.Marshaler {
+			return ec.marshalOConfigChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersion_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigVersion_rollbackOf(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersion_rollbackOf(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RollbackOf, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersion_rollbackOf(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigVersion", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigVersion_files(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersion_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigVersion().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigFile) graphql.Marshaler {
+			return ec.marshalNConfigFile2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersion_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigVersionPayload_version(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersionPayload_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigVersion) graphql.Marshaler {
+			return ec.marshalOConfigVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersionPayload_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigVersionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigVersionPayload_operation(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersionPayload_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Operation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersionPayload_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigVersionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigVersionPayload_rolloutError(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersionPayload_rolloutError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RolloutError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersionPayload_rolloutError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigVersionPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConfigVersionPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ConfigVersionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigVersionPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigVersionPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigVersionPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CostBreakdown_bu(ctx context.Context, field graphql.CollectedField, obj *model.CostBreakdown) (ret graphql.Marshaler) {
@@ -27201,6 +31560,1002 @@ func (ec *executionContext) fieldContext_HardwareFaultEdge_node(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _HealingAttempt_id(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _HealingAttempt_host(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HealingAttempt().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingAttempt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingAttempt_hostname(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingAttempt_cluster(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HealingAttempt().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingAttempt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingAttempt_signals(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_signals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SickSignal) graphql.Marshaler {
+			return ec.marshalNSickSignal2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_signals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "SickSignal")
+}
+
+func (ec *executionContext) _HealingAttempt_detail(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingAttempt_repair(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_repair(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Repair, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_repair(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingAttempt_state(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.HealingState) graphql.Marshaler {
+			return ec.marshalNHealingState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "HealingState")
+}
+
+func (ec *executionContext) _HealingAttempt_operation(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_operation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HealingAttempt().Operation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Operation) graphql.Marshaler {
+			return ec.marshalOOperation2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐOperation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_operation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingAttempt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Operation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingAttempt_ticket(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_ticket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HealingAttempt().Ticket(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RepairTicket) graphql.Marshaler {
+			return ec.marshalORepairTicket2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRepairTicket(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_ticket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingAttempt",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RepairTicket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingAttempt_reason(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingAttempt_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HealingAttempt_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttempt_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttempt_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HealingAttemptConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttemptConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttemptConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealingAttempt) graphql.Marshaler {
+			return ec.marshalNHealingAttempt2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingAttemptᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttemptConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingAttemptConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealingAttempt(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingAttemptConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttemptConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttemptConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttemptConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingAttemptConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingDay_day(ctx context.Context, field graphql.CollectedField, obj *model.HealingDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingDay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingDay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingDay", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HealingDay_healed(ctx context.Context, field graphql.CollectedField, obj *model.HealingDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingDay_healed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Healed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingDay_healed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HealingDay_failed(ctx context.Context, field graphql.CollectedField, obj *model.HealingDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingDay_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingDay_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HealingDay_handedOver(ctx context.Context, field graphql.CollectedField, obj *model.HealingDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingDay_handedOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandedOver, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingDay_handedOver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HealingDay_rate(ctx context.Context, field graphql.CollectedField, obj *model.HealingDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingDay_rate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingDay_rate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingDay", field, false, false, "Float")
+}
+
+func (ec *executionContext) _HealingPolicy_cluster(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HealingPolicy().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingPolicy",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingPolicy_enabled(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _HealingPolicy_maxAtOnce(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_maxAtOnce(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxAtOnce, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_maxAtOnce(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HealingPolicy_maxAtOncePercent(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_maxAtOncePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxAtOncePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_maxAtOncePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HealingPolicy_maxPerDay(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_maxPerDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxPerDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_maxPerDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HealingPolicy_allowReboot(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_allowReboot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllowReboot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_allowReboot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _HealingPolicy_anomalySeverity(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_anomalySeverity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnomalySeverity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_anomalySeverity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingPolicy_sickFor(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_sickFor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SickFor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_sickFor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _HealingPolicy_own(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_own(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Own, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_own(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingPolicy_updatedBy(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicy_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicy_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingPolicy", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingPolicyPayload_policy(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicyPayload_policy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Policy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealingPolicy) graphql.Marshaler {
+			return ec.marshalOHealingPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingPolicy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicyPayload_policy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingPolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealingPolicy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingPolicyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.HealingPolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingPolicyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingPolicyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingPolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingWait_host(ctx context.Context, field graphql.CollectedField, obj *model.HealingWait) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingWait_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HealingWait().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HealingWait_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingWait",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingWait_hostname(ctx context.Context, field graphql.CollectedField, obj *model.HealingWait) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingWait_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingWait_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingWait", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingWait_cluster(ctx context.Context, field graphql.CollectedField, obj *model.HealingWait) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingWait_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HealingWait().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingWait_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HealingWait",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HealingWait_signals(ctx context.Context, field graphql.CollectedField, obj *model.HealingWait) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingWait_signals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SickSignal) graphql.Marshaler {
+			return ec.marshalNSickSignal2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingWait_signals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingWait", field, false, false, "SickSignal")
+}
+
+func (ec *executionContext) _HealingWait_reason(ctx context.Context, field graphql.CollectedField, obj *model.HealingWait) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingWait_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingWait_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingWait", field, false, false, "String")
+}
+
+func (ec *executionContext) _HealingWait_since(ctx context.Context, field graphql.CollectedField, obj *model.HealingWait) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingWait_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Since, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingWait_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingWait", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HealingWait_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.HealingWait) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingWait_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingWait_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingWait", field, false, false, "Time")
+}
+
 func (ec *executionContext) _HealthCheck_kind(ctx context.Context, field graphql.CollectedField, obj *model.HealthCheck) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28316,6 +33671,94 @@ func (ec *executionContext) fieldContext_Host_lifecycle(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_HostLifecycle(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_restarts(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_restarts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Host().Restarts(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ComponentRestart) graphql.Marshaler {
+			return ec.marshalNComponentRestart2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐComponentRestartᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_restarts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComponentRestart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Host_restarts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_keepAliveAlerts(ctx context.Context, field graphql.CollectedField, obj *model.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_keepAliveAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Host().KeepAliveAlerts(ctx, obj, fc.Args["openOnly"].(*bool), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.KeepAliveAlert) graphql.Marshaler {
+			return ec.marshalNKeepAliveAlert2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_keepAliveAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KeepAliveAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Host_keepAliveAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -32588,6 +38031,318 @@ func (ec *executionContext) fieldContext_JobUsageHour_peakMemoryBytes(_ context.
 	return graphql.NewScalarFieldContext("JobUsageHour", field, false, false, "Float")
 }
 
+func (ec *executionContext) _KeepAliveAlert_id(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "ID")
+}
+
+func (ec *executionContext) _KeepAliveAlert_host(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.KeepAliveAlert().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "KeepAliveAlert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _KeepAliveAlert_cluster(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.KeepAliveAlert().Cluster(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Cluster) graphql.Marshaler {
+			return ec.marshalNCluster2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCluster(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "KeepAliveAlert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _KeepAliveAlert_service(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _KeepAliveAlert_component(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_component(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Component, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_component(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _KeepAliveAlert_raisedAt(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_raisedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RaisedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_raisedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _KeepAliveAlert_restarts(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_restarts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Restarts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_restarts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KeepAliveAlert_window(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_window(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Window, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Duration) graphql.Marshaler {
+			return ec.marshalNDuration2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDuration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_window(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "Duration")
+}
+
+func (ec *executionContext) _KeepAliveAlert_message(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _KeepAliveAlert_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlert_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlert_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KeepAliveAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _KeepAliveAlertConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlertConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.KeepAliveAlert) graphql.Marshaler {
+			return ec.marshalNKeepAliveAlert2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlertConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "KeepAliveAlertConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KeepAliveAlert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _KeepAliveAlertConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.KeepAliveAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KeepAliveAlertConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KeepAliveAlertConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "KeepAliveAlertConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _KindCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.KindCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -36039,6 +41794,314 @@ func (ec *executionContext) fieldContext_Mutation_deleteBudget(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_proposeConfigChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_proposeConfigChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ProposeConfigChange(ctx, fc.Args["input"].(model.ProposeConfigChangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigChangePayload) graphql.Marshaler {
+			return ec.marshalNConfigChangePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_proposeConfigChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChangePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_proposeConfigChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewConfigChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewConfigChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewConfigChange(ctx, fc.Args["input"].(model.ReviewConfigChangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigChangePayload) graphql.Marshaler {
+			return ec.marshalNConfigChangePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewConfigChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChangePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewConfigChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_applyConfigChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_applyConfigChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApplyConfigChange(ctx, fc.Args["input"].(model.ApplyConfigChangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigVersionPayload) graphql.Marshaler {
+			return ec.marshalNConfigVersionPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_applyConfigChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigVersionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_applyConfigChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rollbackConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rollbackConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RollbackConfig(ctx, fc.Args["input"].(model.RollbackConfigInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigVersionPayload) graphql.Marshaler {
+			return ec.marshalNConfigVersionPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rollbackConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigVersionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rollbackConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reapplyConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reapplyConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReapplyConfig(ctx, fc.Args["input"].(model.ReapplyConfigInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigVersionPayload) graphql.Marshaler {
+			return ec.marshalNConfigVersionPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reapplyConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigVersionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reapplyConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setConfigGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setConfigGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetConfigGroup(ctx, fc.Args["input"].(model.SetConfigGroupInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigGroupPayload) graphql.Marshaler {
+			return ec.marshalNConfigGroupPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setConfigGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigGroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setConfigGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setRequiredConfigApprovals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRequiredConfigApprovals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRequiredConfigApprovals(ctx, fc.Args["input"].(model.SetRequiredConfigApprovalsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClusterConfigPayload) graphql.Marshaler {
+			return ec.marshalNClusterConfigPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterConfigPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRequiredConfigApprovals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClusterConfigPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRequiredConfigApprovals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_reportHardwareFault(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -36209,6 +42272,50 @@ func (ec *executionContext) fieldContext_Mutation_setHostLifecycle(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setHostLifecycle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setHealingPolicy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setHealingPolicy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetHealingPolicy(ctx, fc.Args["input"].(model.SetHealingPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealingPolicyPayload) graphql.Marshaler {
+			return ec.marshalNHealingPolicyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingPolicyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setHealingPolicy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealingPolicyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setHealingPolicy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -40537,6 +46644,50 @@ func (ec *executionContext) fieldContext_Query_budgetAlerts(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_configChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_configChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ConfigChange(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigChange) graphql.Marshaler {
+			return ec.marshalOConfigChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_configChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_configChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_hardwareFaults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -40707,6 +46858,182 @@ func (ec *executionContext) fieldContext_Query_hostsToReplace(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_hostsToReplace_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_healingAttempts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_healingAttempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HealingAttempts(ctx, fc.Args["state"].(*model.HealingState), fc.Args["cluster"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HealingAttemptConnection) graphql.Marshaler {
+			return ec.marshalNHealingAttemptConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingAttemptConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_healingAttempts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealingAttemptConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_healingAttempts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_healingWaiting(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_healingWaiting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HealingWaiting(ctx, fc.Args["cluster"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealingWait) graphql.Marshaler {
+			return ec.marshalNHealingWait2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingWaitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_healingWaiting(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealingWait(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_healingWaiting_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_healingRate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_healingRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HealingRate(ctx, fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealingDay) graphql.Marshaler {
+			return ec.marshalNHealingDay2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_healingRate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HealingDay(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_healingRate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_keepAliveAlerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_keepAliveAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().KeepAliveAlerts(ctx, fc.Args["openOnly"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KeepAliveAlertConnection) graphql.Marshaler {
+			return ec.marshalNKeepAliveAlertConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlertConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_keepAliveAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KeepAliveAlertConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_keepAliveAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -47792,6 +54119,185 @@ func (ec *executionContext) fieldContext_StackVersion_startOrder(_ context.Conte
 	return graphql.NewScalarFieldContext("StackVersion", field, true, true, "String")
 }
 
+func (ec *executionContext) _StaleConfig_current(ctx context.Context, field graphql.CollectedField, obj *model.StaleConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleConfig_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaleConfig_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleConfig", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StaleConfig_total(ctx context.Context, field graphql.CollectedField, obj *model.StaleConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleConfig_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaleConfig_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleConfig", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StaleConfig_components(ctx context.Context, field graphql.CollectedField, obj *model.StaleConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleConfig_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Components, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StaleConfigComponent) graphql.Marshaler {
+			return ec.marshalNStaleConfigComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStaleConfigComponentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaleConfig_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaleConfig",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaleConfigComponent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaleConfigComponent_host(ctx context.Context, field graphql.CollectedField, obj *model.StaleConfigComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleConfigComponent_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaleConfigComponent().Host(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Host) graphql.Marshaler {
+			return ec.marshalOHost2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaleConfigComponent_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StaleConfigComponent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Host(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StaleConfigComponent_hostname(ctx context.Context, field graphql.CollectedField, obj *model.StaleConfigComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleConfigComponent_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaleConfigComponent_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleConfigComponent", field, false, false, "String")
+}
+
+func (ec *executionContext) _StaleConfigComponent_service(ctx context.Context, field graphql.CollectedField, obj *model.StaleConfigComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleConfigComponent_service(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Service, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaleConfigComponent_service(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleConfigComponent", field, false, false, "String")
+}
+
+func (ec *executionContext) _StaleConfigComponent_configVersion(ctx context.Context, field graphql.CollectedField, obj *model.StaleConfigComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaleConfigComponent_configVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfigVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaleConfigComponent_configVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaleConfigComponent", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Subscription_hostStateChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -47918,6 +54424,50 @@ func (ec *executionContext) fieldContext_Subscription_budgetAlert(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_budgetAlert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_keepAliveAlertRaised(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_keepAliveAlertRaised(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().KeepAliveAlertRaised(ctx, fc.Args["clusterId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KeepAliveAlert) graphql.Marshaler {
+			return ec.marshalNKeepAliveAlert2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_keepAliveAlertRaised(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KeepAliveAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_keepAliveAlertRaised_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -51023,6 +57573,48 @@ func UnmarshalAnomalyFilter(ctx context.Context, raw any) (model.AnomalyFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputApplyConfigChangeInput(ctx context.Context, obj any) (model.ApplyConfigChangeInput, error) {
+	var it model.ApplyConfigChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApplyConfigChangeInput unmarshals raw into the ApplyConfigChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApplyConfigChangeInput(ctx context.Context, raw any) (model.ApplyConfigChangeInput, error) {
+	var out model.ApplyConfigChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApplyConfigChangeInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAuditFilter(ctx context.Context, obj any) (model.AuditFilter, error) {
 	var it model.AuditFilter
 	if obj == nil {
@@ -51437,6 +58029,69 @@ func (ec *executionContext) unmarshalInputClusterOrder(ctx context.Context, obj 
 func UnmarshalClusterOrder(ctx context.Context, raw any) (model.ClusterOrder, error) {
 	var out model.ClusterOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClusterOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConfigFileInput(ctx context.Context, obj any) (model.ConfigFileInput, error) {
+	var it model.ConfigFileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"group", "service", "path", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "group":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("group"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Group = data
+		case "service":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("service"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Service = data
+		case "path":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Path = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfigFileInput unmarshals raw into the ConfigFileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfigFileInput(ctx context.Context, raw any) (model.ConfigFileInput, error) {
+	var out model.ConfigFileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfigFileInput", raw, &out)
 	return out, err
 }
 
@@ -53318,6 +59973,111 @@ func UnmarshalPersonFilter(ctx context.Context, raw any) (model.PersonFilter, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputProposeConfigChangeInput(ctx context.Context, obj any) (model.ProposeConfigChangeInput, error) {
+	var it model.ProposeConfigChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "baseVersion", "message", "files"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "baseVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaseVersion = data
+		case "message":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Message = data
+		case "files":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("files"))
+			data, err := ec.unmarshalNConfigFileInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Files = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalProposeConfigChangeInput unmarshals raw into the ProposeConfigChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalProposeConfigChangeInput(ctx context.Context, raw any) (model.ProposeConfigChangeInput, error) {
+	var out model.ProposeConfigChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProposeConfigChangeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReapplyConfigInput(ctx context.Context, obj any) (model.ReapplyConfigInput, error) {
+	var it model.ReapplyConfigInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReapplyConfigInput unmarshals raw into the ReapplyConfigInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReapplyConfigInput(ctx context.Context, raw any) (model.ReapplyConfigInput, error) {
+	var out model.ReapplyConfigInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReapplyConfigInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRegisterHostsInput(ctx context.Context, obj any) (model.RegisterHostsInput, error) {
 	var it model.RegisterHostsInput
 	if obj == nil {
@@ -53843,6 +60603,62 @@ func UnmarshalRetireHostsInput(ctx context.Context, raw any) (model.RetireHostsI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReviewConfigChangeInput(ctx context.Context, obj any) (model.ReviewConfigChangeInput, error) {
+	var it model.ReviewConfigChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "approve", "comment"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "approve":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approve"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approve = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReviewConfigChangeInput unmarshals raw into the ReviewConfigChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReviewConfigChangeInput(ctx context.Context, raw any) (model.ReviewConfigChangeInput, error) {
+	var out model.ReviewConfigChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewConfigChangeInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Context, obj any) (model.RevokeAPITokenInput, error) {
 	var it model.RevokeAPITokenInput
 	if obj == nil {
@@ -53882,6 +60698,62 @@ func (ec *executionContext) unmarshalInputRevokeApiTokenInput(ctx context.Contex
 func UnmarshalRevokeApiTokenInput(ctx context.Context, raw any) (model.RevokeAPITokenInput, error) {
 	var out model.RevokeAPITokenInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeApiTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRollbackConfigInput(ctx context.Context, obj any) (model.RollbackConfigInput, error) {
+	var it model.RollbackConfigInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "toVersion", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "toVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toVersion"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToVersion = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRollbackConfigInput unmarshals raw into the RollbackConfigInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRollbackConfigInput(ctx context.Context, raw any) (model.RollbackConfigInput, error) {
+	var out model.RollbackConfigInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RollbackConfigInput", raw, &out)
 	return out, err
 }
 
@@ -54085,6 +60957,160 @@ func (ec *executionContext) unmarshalInputSetClusterPolicyInput(ctx context.Cont
 func UnmarshalSetClusterPolicyInput(ctx context.Context, raw any) (model.SetClusterPolicyInput, error) {
 	var out model.SetClusterPolicyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetClusterPolicyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetConfigGroupInput(ctx context.Context, obj any) (model.SetConfigGroupInput, error) {
+	var it model.SetConfigGroupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "name", "position", "rule", "values", "hosts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = data
+		case "rule":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rule"))
+			data, err := ec.unmarshalNConfigGroupRule2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupRule(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rule = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		case "hosts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hosts"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hosts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetConfigGroupInput unmarshals raw into the SetConfigGroupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetConfigGroupInput(ctx context.Context, raw any) (model.SetConfigGroupInput, error) {
+	var out model.SetConfigGroupInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetConfigGroupInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetHealingPolicyInput(ctx context.Context, obj any) (model.SetHealingPolicyInput, error) {
+	var it model.SetHealingPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "enabled", "maxAtOnce", "maxAtOncePercent", "maxPerDay", "allowReboot"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "enabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Enabled = data
+		case "maxAtOnce":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAtOnce"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAtOnce = data
+		case "maxAtOncePercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAtOncePercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAtOncePercent = data
+		case "maxPerDay":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxPerDay"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxPerDay = data
+		case "allowReboot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowReboot"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowReboot = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetHealingPolicyInput unmarshals raw into the SetHealingPolicyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetHealingPolicyInput(ctx context.Context, raw any) (model.SetHealingPolicyInput, error) {
+	var out model.SetHealingPolicyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetHealingPolicyInput", raw, &out)
 	return out, err
 }
 
@@ -54323,6 +61349,55 @@ func (ec *executionContext) unmarshalInputSetJobPriorityPolicyInput(ctx context.
 func UnmarshalSetJobPriorityPolicyInput(ctx context.Context, raw any) (model.SetJobPriorityPolicyInput, error) {
 	var out model.SetJobPriorityPolicyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetJobPriorityPolicyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetRequiredConfigApprovalsInput(ctx context.Context, obj any) (model.SetRequiredConfigApprovalsInput, error) {
+	var it model.SetRequiredConfigApprovalsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cluster", "approvals"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cluster":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cluster"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cluster = data
+		case "approvals":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approvals"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approvals = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetRequiredConfigApprovalsInput unmarshals raw into the SetRequiredConfigApprovalsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetRequiredConfigApprovalsInput(ctx context.Context, raw any) (model.SetRequiredConfigApprovalsInput, error) {
+	var out model.SetRequiredConfigApprovalsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetRequiredConfigApprovalsInput", raw, &out)
 	return out, err
 }
 
@@ -55307,6 +62382,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Dataset(ctx, sel, obj)
+	case model.ConfigChange:
+		return ec._ConfigChange(ctx, sel, &obj)
+	case *model.ConfigChange:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ConfigChange(ctx, sel, obj)
 	case model.Cluster:
 		return ec._Cluster(ctx, sel, &obj)
 	case *model.Cluster:
@@ -57151,6 +64233,18 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_scaleOutProposal(ctx, field, obj)
 				})
+		case "config":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_config(ctx, field, obj)
+				})
+		case "healingPolicy":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_healingPolicy(ctx, field, obj)
+				})
 		case "health":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -57297,6 +64391,124 @@ func (ec *executionContext) _ClusterCapacity(ctx context.Context, sel ast.Select
 			}
 		case "nicBitsPerSecond":
 			out.Values[i] = ec._ClusterCapacity_nicBitsPerSecond(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterConfigImplementors = []string{"ClusterConfig"}
+
+func (ec *executionContext) _ClusterConfig(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterConfig) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterConfigImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterConfig")
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterConfig_cluster(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._ClusterConfig_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requiredApprovals":
+			out.Values[i] = ec._ClusterConfig_requiredApprovals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "groups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterConfig_groups(ctx, field, obj)
+				})
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterConfig_files(ctx, field, obj)
+				})
+		case "versions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterConfig_versions(ctx, field, obj)
+				})
+		case "changes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterConfig_changes(ctx, field, obj)
+				})
+		case "diff":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterConfig_diff(ctx, field, obj)
+				})
+		case "stale":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClusterConfig_stale(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var clusterConfigPayloadImplementors = []string{"ClusterConfigPayload"}
+
+func (ec *executionContext) _ClusterConfigPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ClusterConfigPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterConfigPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClusterConfigPayload")
+		case "config":
+			out.Values[i] = ec._ClusterConfigPayload_config(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ClusterConfigPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -57658,6 +64870,604 @@ func (ec *executionContext) _ClusteringCandidate(ctx context.Context, sel ast.Se
 			}
 		case "silhouette":
 			out.Values[i] = ec._ClusteringCandidate_silhouette(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var componentRestartImplementors = []string{"ComponentRestart"}
+
+func (ec *executionContext) _ComponentRestart(ctx context.Context, sel ast.SelectionSet, obj *model.ComponentRestart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, componentRestartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComponentRestart")
+		case "service":
+			out.Values[i] = ec._ComponentRestart_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "component":
+			out.Values[i] = ec._ComponentRestart_component(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ComponentRestart_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ComponentRestart_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._ComponentRestart_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "detail":
+			out.Values[i] = ec._ComponentRestart_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configChangeImplementors = []string{"ConfigChange", "Node"}
+
+func (ec *executionContext) _ConfigChange(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigChange")
+		case "id":
+			out.Values[i] = ec._ConfigChange_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChange_cluster(ctx, field, obj)
+				})
+		case "baseVersion":
+			out.Values[i] = ec._ConfigChange_baseVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._ConfigChange_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "author":
+			out.Values[i] = ec._ConfigChange_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._ConfigChange_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requiredApprovals":
+			out.Values[i] = ec._ConfigChange_requiredApprovals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "approvals":
+			out.Values[i] = ec._ConfigChange_approvals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "appliedVersion":
+			out.Values[i] = ec._ConfigChange_appliedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ConfigChange_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "files":
+			out.Values[i] = ec._ConfigChange_files(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviews":
+			out.Values[i] = ec._ConfigChange_reviews(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "diffs":
+			out.Values[i] = ec._ConfigChange_diffs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "canApprove":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChange_canApprove(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configChangePayloadImplementors = []string{"ConfigChangePayload"}
+
+func (ec *executionContext) _ConfigChangePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigChangePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configChangePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigChangePayload")
+		case "change":
+			out.Values[i] = ec._ConfigChangePayload_change(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ConfigChangePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configFileImplementors = []string{"ConfigFile"}
+
+func (ec *executionContext) _ConfigFile(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigFile")
+		case "group":
+			out.Values[i] = ec._ConfigFile_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._ConfigFile_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._ConfigFile_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "content":
+			out.Values[i] = ec._ConfigFile_content(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configFileChangeImplementors = []string{"ConfigFileChange"}
+
+func (ec *executionContext) _ConfigFileChange(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigFileChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configFileChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigFileChange")
+		case "group":
+			out.Values[i] = ec._ConfigFileChange_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._ConfigFileChange_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._ConfigFileChange_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "content":
+			out.Values[i] = ec._ConfigFileChange_content(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configFileDiffImplementors = []string{"ConfigFileDiff"}
+
+func (ec *executionContext) _ConfigFileDiff(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigFileDiff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configFileDiffImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigFileDiff")
+		case "group":
+			out.Values[i] = ec._ConfigFileDiff_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "service":
+			out.Values[i] = ec._ConfigFileDiff_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._ConfigFileDiff_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "diff":
+			out.Values[i] = ec._ConfigFileDiff_diff(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configGroupImplementors = []string{"ConfigGroup"}
+
+func (ec *executionContext) _ConfigGroup(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigGroup")
+		case "id":
+			out.Values[i] = ec._ConfigGroup_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._ConfigGroup_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._ConfigGroup_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rule":
+			out.Values[i] = ec._ConfigGroup_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "values":
+			out.Values[i] = ec._ConfigGroup_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hosts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigGroup_hosts(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configGroupPayloadImplementors = []string{"ConfigGroupPayload"}
+
+func (ec *executionContext) _ConfigGroupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigGroupPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configGroupPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigGroupPayload")
+		case "group":
+			out.Values[i] = ec._ConfigGroupPayload_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ConfigGroupPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configReviewImplementors = []string{"ConfigReview"}
+
+func (ec *executionContext) _ConfigReview(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigReview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configReviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigReview")
+		case "reviewer":
+			out.Values[i] = ec._ConfigReview_reviewer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approve":
+			out.Values[i] = ec._ConfigReview_approve(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "comment":
+			out.Values[i] = ec._ConfigReview_comment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._ConfigReview_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configVersionImplementors = []string{"ConfigVersion"}
+
+func (ec *executionContext) _ConfigVersion(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigVersion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configVersionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigVersion")
+		case "version":
+			out.Values[i] = ec._ConfigVersion_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "author":
+			out.Values[i] = ec._ConfigVersion_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._ConfigVersion_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ConfigVersion_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "change":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigVersion_change(ctx, field, obj)
+				})
+		case "rollbackOf":
+			out.Values[i] = ec._ConfigVersion_rollbackOf(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigVersion_files(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var configVersionPayloadImplementors = []string{"ConfigVersionPayload"}
+
+func (ec *executionContext) _ConfigVersionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConfigVersionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configVersionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigVersionPayload")
+		case "version":
+			out.Values[i] = ec._ConfigVersionPayload_version(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "operation":
+			out.Values[i] = ec._ConfigVersionPayload_operation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "rolloutError":
+			out.Values[i] = ec._ConfigVersionPayload_rolloutError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ConfigVersionPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -58455,6 +66265,376 @@ func (ec *executionContext) _HardwareFaultEdge(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var healingAttemptImplementors = []string{"HealingAttempt"}
+
+func (ec *executionContext) _HealingAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.HealingAttempt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healingAttemptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealingAttempt")
+		case "id":
+			out.Values[i] = ec._HealingAttempt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealingAttempt_host(ctx, field, obj)
+				})
+		case "hostname":
+			out.Values[i] = ec._HealingAttempt_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealingAttempt_cluster(ctx, field, obj)
+				})
+		case "signals":
+			out.Values[i] = ec._HealingAttempt_signals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "detail":
+			out.Values[i] = ec._HealingAttempt_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "repair":
+			out.Values[i] = ec._HealingAttempt_repair(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "state":
+			out.Values[i] = ec._HealingAttempt_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealingAttempt_operation(ctx, field, obj)
+				})
+		case "ticket":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealingAttempt_ticket(ctx, field, obj)
+				})
+		case "reason":
+			out.Values[i] = ec._HealingAttempt_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._HealingAttempt_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._HealingAttempt_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healingAttemptConnectionImplementors = []string{"HealingAttemptConnection"}
+
+func (ec *executionContext) _HealingAttemptConnection(ctx context.Context, sel ast.SelectionSet, obj *model.HealingAttemptConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healingAttemptConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealingAttemptConnection")
+		case "nodes":
+			out.Values[i] = ec._HealingAttemptConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._HealingAttemptConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healingDayImplementors = []string{"HealingDay"}
+
+func (ec *executionContext) _HealingDay(ctx context.Context, sel ast.SelectionSet, obj *model.HealingDay) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healingDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealingDay")
+		case "day":
+			out.Values[i] = ec._HealingDay_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "healed":
+			out.Values[i] = ec._HealingDay_healed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failed":
+			out.Values[i] = ec._HealingDay_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "handedOver":
+			out.Values[i] = ec._HealingDay_handedOver(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rate":
+			out.Values[i] = ec._HealingDay_rate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healingPolicyImplementors = []string{"HealingPolicy"}
+
+func (ec *executionContext) _HealingPolicy(ctx context.Context, sel ast.SelectionSet, obj *model.HealingPolicy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healingPolicyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealingPolicy")
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealingPolicy_cluster(ctx, field, obj)
+				})
+		case "enabled":
+			out.Values[i] = ec._HealingPolicy_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxAtOnce":
+			out.Values[i] = ec._HealingPolicy_maxAtOnce(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxAtOncePercent":
+			out.Values[i] = ec._HealingPolicy_maxAtOncePercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxPerDay":
+			out.Values[i] = ec._HealingPolicy_maxPerDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allowReboot":
+			out.Values[i] = ec._HealingPolicy_allowReboot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "anomalySeverity":
+			out.Values[i] = ec._HealingPolicy_anomalySeverity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sickFor":
+			out.Values[i] = ec._HealingPolicy_sickFor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "own":
+			out.Values[i] = ec._HealingPolicy_own(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedBy":
+			out.Values[i] = ec._HealingPolicy_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healingPolicyPayloadImplementors = []string{"HealingPolicyPayload"}
+
+func (ec *executionContext) _HealingPolicyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.HealingPolicyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healingPolicyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealingPolicyPayload")
+		case "policy":
+			out.Values[i] = ec._HealingPolicyPayload_policy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._HealingPolicyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var healingWaitImplementors = []string{"HealingWait"}
+
+func (ec *executionContext) _HealingWait(ctx context.Context, sel ast.SelectionSet, obj *model.HealingWait) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, healingWaitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HealingWait")
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealingWait_host(ctx, field, obj)
+				})
+		case "hostname":
+			out.Values[i] = ec._HealingWait_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HealingWait_cluster(ctx, field, obj)
+				})
+		case "signals":
+			out.Values[i] = ec._HealingWait_signals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._HealingWait_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "since":
+			out.Values[i] = ec._HealingWait_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._HealingWait_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var healthCheckImplementors = []string{"HealthCheck"}
 
 func (ec *executionContext) _HealthCheck(ctx context.Context, sel ast.SelectionSet, obj *model.HealthCheck) graphql.Marshaler {
@@ -58836,6 +67016,18 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_lifecycle(ctx, field, obj)
+				})
+		case "restarts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_restarts(ctx, field, obj)
+				})
+		case "keepAliveAlerts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_keepAliveAlerts(ctx, field, obj)
 				})
 		case "health":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -60525,6 +68717,124 @@ func (ec *executionContext) _JobUsageHour(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var keepAliveAlertImplementors = []string{"KeepAliveAlert"}
+
+func (ec *executionContext) _KeepAliveAlert(ctx context.Context, sel ast.SelectionSet, obj *model.KeepAliveAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, keepAliveAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KeepAliveAlert")
+		case "id":
+			out.Values[i] = ec._KeepAliveAlert_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._KeepAliveAlert_host(ctx, field, obj)
+				})
+		case "cluster":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._KeepAliveAlert_cluster(ctx, field, obj)
+				})
+		case "service":
+			out.Values[i] = ec._KeepAliveAlert_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "component":
+			out.Values[i] = ec._KeepAliveAlert_component(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "raisedAt":
+			out.Values[i] = ec._KeepAliveAlert_raisedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "restarts":
+			out.Values[i] = ec._KeepAliveAlert_restarts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "window":
+			out.Values[i] = ec._KeepAliveAlert_window(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.Values[i] = ec._KeepAliveAlert_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._KeepAliveAlert_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var keepAliveAlertConnectionImplementors = []string{"KeepAliveAlertConnection"}
+
+func (ec *executionContext) _KeepAliveAlertConnection(ctx context.Context, sel ast.SelectionSet, obj *model.KeepAliveAlertConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, keepAliveAlertConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KeepAliveAlertConnection")
+		case "nodes":
+			out.Values[i] = ec._KeepAliveAlertConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._KeepAliveAlertConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var kindCountImplementors = []string{"KindCount"}
 
 func (ec *executionContext) _KindCount(ctx context.Context, sel ast.SelectionSet, obj *model.KindCount) graphql.Marshaler {
@@ -61491,6 +69801,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "proposeConfigChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_proposeConfigChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewConfigChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewConfigChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applyConfigChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_applyConfigChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollbackConfig":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rollbackConfig(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reapplyConfig":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reapplyConfig(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setConfigGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setConfigGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setRequiredConfigApprovals":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRequiredConfigApprovals(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "reportHardwareFault":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reportHardwareFault(ctx, field)
@@ -61515,6 +69874,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setHostLifecycle":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setHostLifecycle(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setHealingPolicy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setHealingPolicy(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -62833,6 +71199,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_budgetAlerts(ctx, field)
 				})
+		case "configChange":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_configChange(ctx, field)
+				})
 		case "hardwareFaults":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -62856,6 +71228,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_hostsToReplace(ctx, field)
+				})
+		case "healingAttempts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_healingAttempts(ctx, field)
+				})
+		case "healingWaiting":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_healingWaiting(ctx, field)
+				})
+		case "healingRate":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_healingRate(ctx, field)
+				})
+		case "keepAliveAlerts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_keepAliveAlerts(ctx, field)
 				})
 		case "healthRanking":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -65433,6 +73829,98 @@ func (ec *executionContext) _StackVersion(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var staleConfigImplementors = []string{"StaleConfig"}
+
+func (ec *executionContext) _StaleConfig(ctx context.Context, sel ast.SelectionSet, obj *model.StaleConfig) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staleConfigImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaleConfig")
+		case "current":
+			out.Values[i] = ec._StaleConfig_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._StaleConfig_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "components":
+			out.Values[i] = ec._StaleConfig_components(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staleConfigComponentImplementors = []string{"StaleConfigComponent"}
+
+func (ec *executionContext) _StaleConfigComponent(ctx context.Context, sel ast.SelectionSet, obj *model.StaleConfigComponent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staleConfigComponentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaleConfigComponent")
+		case "host":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaleConfigComponent_host(ctx, field, obj)
+				})
+		case "hostname":
+			out.Values[i] = ec._StaleConfigComponent_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "service":
+			out.Values[i] = ec._StaleConfigComponent_service(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "configVersion":
+			out.Values[i] = ec._StaleConfigComponent_configVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -65452,6 +73940,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_operationProgress(ctx, fields[0])
 	case "budgetAlert":
 		return ec._Subscription_budgetAlert(ctx, fields[0])
+	case "keepAliveAlertRaised":
+		return ec._Subscription_keepAliveAlertRaised(ctx, fields[0])
 	case "anomalyRaised":
 		return ec._Subscription_anomalyRaised(ctx, fields[0])
 	case "watermarkUpdated":
@@ -66790,6 +75280,11 @@ func (ec *executionContext) marshalNApiTokenEdge2ᚖgithubᚗcomᚋteslaopsᚋte
 	return ec._ApiTokenEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNApplyConfigChangeInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐApplyConfigChangeInput(ctx context.Context, v any) (model.ApplyConfigChangeInput, error) {
+	res, err := ec.unmarshalInputApplyConfigChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuditEntry2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐAuditEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AuditEntry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -67276,6 +75771,14 @@ func (ec *executionContext) marshalNClusterCapacity2ᚖgithubᚗcomᚋteslaops�
 	return ec._ClusterCapacity(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNClusterConfigPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterConfigPayload(ctx context.Context, sel ast.SelectionSet, v *model.ClusterConfigPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClusterConfigPayload!")
+		return graphql.Null
+	}
+	return ec._ClusterConfigPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNClusterConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterConnection(ctx context.Context, sel ast.SelectionSet, v *model.ClusterConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ClusterConnection!")
@@ -67432,6 +75935,261 @@ func (ec *executionContext) marshalNClusteringCandidate2ᚖgithubᚗcomᚋteslao
 		return graphql.Null
 	}
 	return ec._ClusteringCandidate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNComponentRestart2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐComponentRestartᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ComponentRestart) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNComponentRestart2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐComponentRestart(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNComponentRestart2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐComponentRestart(ctx context.Context, sel ast.SelectionSet, v *model.ComponentRestart) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ComponentRestart!")
+		return graphql.Null
+	}
+	return ec._ComponentRestart(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConfigChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConfigChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConfigChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConfigChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChange(ctx context.Context, sel ast.SelectionSet, v *model.ConfigChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigChange!")
+		return graphql.Null
+	}
+	return ec._ConfigChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConfigChangePayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangePayload(ctx context.Context, sel ast.SelectionSet, v *model.ConfigChangePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigChangePayload!")
+		return graphql.Null
+	}
+	return ec._ConfigChangePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConfigChangeState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeState(ctx context.Context, v any) (model.ConfigChangeState, error) {
+	var res model.ConfigChangeState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfigChangeState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeState(ctx context.Context, sel ast.SelectionSet, v model.ConfigChangeState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNConfigFile2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConfigFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConfigFile2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConfigFile2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFile(ctx context.Context, sel ast.SelectionSet, v *model.ConfigFile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigFile!")
+		return graphql.Null
+	}
+	return ec._ConfigFile(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConfigFileChange2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConfigFileChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConfigFileChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConfigFileChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileChange(ctx context.Context, sel ast.SelectionSet, v *model.ConfigFileChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigFileChange!")
+		return graphql.Null
+	}
+	return ec._ConfigFileChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConfigFileDiff2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileDiffᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConfigFileDiff) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConfigFileDiff2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileDiff(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConfigFileDiff2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileDiff(ctx context.Context, sel ast.SelectionSet, v *model.ConfigFileDiff) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigFileDiff!")
+		return graphql.Null
+	}
+	return ec._ConfigFileDiff(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConfigFileInput2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileInputᚄ(ctx context.Context, v any) ([]*model.ConfigFileInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.ConfigFileInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNConfigFileInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNConfigFileInput2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigFileInput(ctx context.Context, v any) (*model.ConfigFileInput, error) {
+	res, err := ec.unmarshalInputConfigFileInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfigGroup2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConfigGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConfigGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConfigGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroup(ctx context.Context, sel ast.SelectionSet, v *model.ConfigGroup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigGroup!")
+		return graphql.Null
+	}
+	return ec._ConfigGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConfigGroupPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupPayload(ctx context.Context, sel ast.SelectionSet, v *model.ConfigGroupPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigGroupPayload!")
+		return graphql.Null
+	}
+	return ec._ConfigGroupPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConfigGroupRule2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupRule(ctx context.Context, v any) (model.ConfigGroupRule, error) {
+	var res model.ConfigGroupRule
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfigGroupRule2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroupRule(ctx context.Context, sel ast.SelectionSet, v model.ConfigGroupRule) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNConfigReview2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigReviewᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConfigReview) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConfigReview2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigReview(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConfigReview2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigReview(ctx context.Context, sel ast.SelectionSet, v *model.ConfigReview) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigReview!")
+		return graphql.Null
+	}
+	return ec._ConfigReview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConfigVersion2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConfigVersion) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConfigVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersion(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConfigVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersion(ctx context.Context, sel ast.SelectionSet, v *model.ConfigVersion) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigVersion!")
+		return graphql.Null
+	}
+	return ec._ConfigVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConfigVersionPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersionPayload(ctx context.Context, sel ast.SelectionSet, v *model.ConfigVersionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigVersionPayload!")
+		return graphql.Null
+	}
+	return ec._ConfigVersionPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCostBreakdown2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐCostBreakdown(ctx context.Context, sel ast.SelectionSet, v *model.CostBreakdown) graphql.Marshaler {
@@ -67835,6 +76593,112 @@ func (ec *executionContext) marshalNHardwareFaultEdge2ᚖgithubᚗcomᚋteslaops
 		return graphql.Null
 	}
 	return ec._HardwareFaultEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealingAttempt2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HealingAttempt) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealingAttempt2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingAttempt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHealingAttempt2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingAttempt(ctx context.Context, sel ast.SelectionSet, v *model.HealingAttempt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealingAttempt!")
+		return graphql.Null
+	}
+	return ec._HealingAttempt(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealingAttemptConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingAttemptConnection(ctx context.Context, sel ast.SelectionSet, v *model.HealingAttemptConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealingAttemptConnection!")
+		return graphql.Null
+	}
+	return ec._HealingAttemptConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealingDay2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingDayᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HealingDay) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealingDay2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHealingDay2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingDay(ctx context.Context, sel ast.SelectionSet, v *model.HealingDay) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealingDay!")
+		return graphql.Null
+	}
+	return ec._HealingDay(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealingPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingPolicy(ctx context.Context, sel ast.SelectionSet, v *model.HealingPolicy) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealingPolicy!")
+		return graphql.Null
+	}
+	return ec._HealingPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHealingPolicyPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.HealingPolicyPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealingPolicyPayload!")
+		return graphql.Null
+	}
+	return ec._HealingPolicyPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHealingState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingState(ctx context.Context, v any) (model.HealingState, error) {
+	var res model.HealingState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHealingState2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingState(ctx context.Context, sel ast.SelectionSet, v model.HealingState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNHealingWait2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingWaitᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HealingWait) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHealingWait2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingWait(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHealingWait2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingWait(ctx context.Context, sel ast.SelectionSet, v *model.HealingWait) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HealingWait!")
+		return graphql.Null
+	}
+	return ec._HealingWait(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNHealthCheckKind2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheckKind(ctx context.Context, v any) (model.HealthCheckKind, error) {
@@ -68593,6 +77457,38 @@ func (ec *executionContext) marshalNJobUsageHour2ᚖgithubᚗcomᚋteslaopsᚋte
 	return ec._JobUsageHour(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNKeepAliveAlert2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KeepAliveAlert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNKeepAliveAlert2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNKeepAliveAlert2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlert(ctx context.Context, sel ast.SelectionSet, v *model.KeepAliveAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KeepAliveAlert!")
+		return graphql.Null
+	}
+	return ec._KeepAliveAlert(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNKeepAliveAlertConnection2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKeepAliveAlertConnection(ctx context.Context, sel ast.SelectionSet, v *model.KeepAliveAlertConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KeepAliveAlertConnection!")
+		return graphql.Null
+	}
+	return ec._KeepAliveAlertConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNKindCount2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐKindCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KindCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -69316,6 +78212,11 @@ func (ec *executionContext) marshalNPreCheckStatus2githubᚗcomᚋteslaopsᚋtes
 	return v
 }
 
+func (ec *executionContext) unmarshalNProposeConfigChangeInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐProposeConfigChangeInput(ctx context.Context, v any) (model.ProposeConfigChangeInput, error) {
+	res, err := ec.unmarshalInputProposeConfigChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNQueue2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐQueueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Queue) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -69458,6 +78359,11 @@ func (ec *executionContext) marshalNRateCard2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 		return graphql.Null
 	}
 	return ec._RateCard(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReapplyConfigInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReapplyConfigInput(ctx context.Context, v any) (model.ReapplyConfigInput, error) {
+	res, err := ec.unmarshalInputReapplyConfigInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRegisterHostsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRegisterHostsInput(ctx context.Context, v any) (model.RegisterHostsInput, error) {
@@ -69723,6 +78629,11 @@ func (ec *executionContext) unmarshalNRetireHostsInput2githubᚗcomᚋteslaops�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNReviewConfigChangeInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐReviewConfigChangeInput(ctx context.Context, v any) (model.ReviewConfigChangeInput, error) {
+	res, err := ec.unmarshalInputReviewConfigChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRevokeApiTokenInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRevokeAPITokenInput(ctx context.Context, v any) (model.RevokeAPITokenInput, error) {
 	res, err := ec.unmarshalInputRevokeApiTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -69744,6 +78655,11 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋteslaopsᚋteslaᚋgra
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNRollbackConfigInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRollbackConfigInput(ctx context.Context, v any) (model.RollbackConfigInput, error) {
+	res, err := ec.unmarshalInputRollbackConfigInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRunClusteringAnalysisPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐRunClusteringAnalysisPayload(ctx context.Context, sel ast.SelectionSet, v *model.RunClusteringAnalysisPayload) graphql.Marshaler {
@@ -69967,6 +78883,16 @@ func (ec *executionContext) unmarshalNSetClusterPolicyInput2githubᚗcomᚋtesla
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNSetConfigGroupInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetConfigGroupInput(ctx context.Context, v any) (model.SetConfigGroupInput, error) {
+	res, err := ec.unmarshalInputSetConfigGroupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetHealingPolicyInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHealingPolicyInput(ctx context.Context, v any) (model.SetHealingPolicyInput, error) {
+	res, err := ec.unmarshalInputSetHealingPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetHostLifecycleInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetHostLifecycleInput(ctx context.Context, v any) (model.SetHostLifecycleInput, error) {
 	res, err := ec.unmarshalInputSetHostLifecycleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -69995,6 +78921,11 @@ func (ec *executionContext) unmarshalNSetJobPriorityPolicyInput2githubᚗcomᚋt
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNSetRequiredConfigApprovalsInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetRequiredConfigApprovalsInput(ctx context.Context, v any) (model.SetRequiredConfigApprovalsInput, error) {
+	res, err := ec.unmarshalInputSetRequiredConfigApprovalsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetWatermarkThresholdInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSetWatermarkThresholdInput(ctx context.Context, v any) (model.SetWatermarkThresholdInput, error) {
 	res, err := ec.unmarshalInputSetWatermarkThresholdInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -70019,6 +78950,46 @@ func (ec *executionContext) marshalNSetYarnTargetPayload2ᚖgithubᚗcomᚋtesla
 		return graphql.Null
 	}
 	return ec._SetYarnTargetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSickSignal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignal(ctx context.Context, v any) (model.SickSignal, error) {
+	var res model.SickSignal
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSickSignal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignal(ctx context.Context, sel ast.SelectionSet, v model.SickSignal) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSickSignal2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignalᚄ(ctx context.Context, v any) ([]model.SickSignal, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SickSignal, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSickSignal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignal(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNSickSignal2ᚕgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignalᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SickSignal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSickSignal2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSickSignal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSpareHost2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐSpareHostᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SpareHost) graphql.Marshaler {
@@ -70206,6 +79177,38 @@ func (ec *executionContext) marshalNStackVersion2ᚖgithubᚗcomᚋteslaopsᚋte
 		return graphql.Null
 	}
 	return ec._StackVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaleConfig2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStaleConfig(ctx context.Context, sel ast.SelectionSet, v *model.StaleConfig) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaleConfig!")
+		return graphql.Null
+	}
+	return ec._StaleConfig(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStaleConfigComponent2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStaleConfigComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StaleConfigComponent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaleConfigComponent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStaleConfigComponent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStaleConfigComponent2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐStaleConfigComponent(ctx context.Context, sel ast.SelectionSet, v *model.StaleConfigComponent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaleConfigComponent!")
+		return graphql.Null
+	}
+	return ec._StaleConfigComponent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -70974,6 +79977,13 @@ func (ec *executionContext) marshalOCluster2ᚖgithubᚗcomᚋteslaopsᚋtesla�
 	return ec._Cluster(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOClusterConfig2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterConfig(ctx context.Context, sel ast.SelectionSet, v *model.ClusterConfig) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ClusterConfig(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOClusterFilter2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐClusterFilter(ctx context.Context, v any) (*model.ClusterFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -71063,6 +80073,43 @@ func (ec *executionContext) marshalOClusterStatus2ᚖgithubᚗcomᚋteslaopsᚋt
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOConfigChange2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChange(ctx context.Context, sel ast.SelectionSet, v *model.ConfigChange) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConfigChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOConfigChangeState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeState(ctx context.Context, v any) (*model.ConfigChangeState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ConfigChangeState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConfigChangeState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigChangeState(ctx context.Context, sel ast.SelectionSet, v *model.ConfigChangeState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOConfigGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroup(ctx context.Context, sel ast.SelectionSet, v *model.ConfigGroup) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConfigGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOConfigVersion2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigVersion(ctx context.Context, sel ast.SelectionSet, v *model.ConfigVersion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConfigVersion(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalODataset2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDataset(ctx context.Context, sel ast.SelectionSet, v *model.Dataset) graphql.Marshaler {
@@ -71254,6 +80301,29 @@ func (ec *executionContext) unmarshalOHardwareFaultFilter2ᚖgithubᚗcomᚋtesl
 	}
 	res, err := ec.unmarshalInputHardwareFaultFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHealingPolicy2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingPolicy(ctx context.Context, sel ast.SelectionSet, v *model.HealingPolicy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HealingPolicy(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOHealingState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingState(ctx context.Context, v any) (*model.HealingState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.HealingState)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHealingState2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealingState(ctx context.Context, sel ast.SelectionSet, v *model.HealingState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOHealthCheck2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐHealthCheck(ctx context.Context, sel ast.SelectionSet, v *model.HealthCheck) graphql.Marshaler {

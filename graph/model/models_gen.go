@@ -87,6 +87,10 @@ type APITokenEdge struct {
 	Node   *APIToken `json:"node"`
 }
 
+type ApplyConfigChangeInput struct {
+	ID string `json:"id"`
+}
+
 type AuditEntryConnection struct {
 	Edges    []*AuditEntryEdge `json:"edges"`
 	Nodes    []*AuditEntry     `json:"nodes"`
@@ -261,6 +265,11 @@ type ClusterCapacity struct {
 	NicBitsPerSecond float64 `json:"nicBitsPerSecond"`
 }
 
+type ClusterConfigPayload struct {
+	Config     *ClusterConfig `json:"config,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
+}
+
 type ClusterConnection struct {
 	Edges      []*ClusterEdge `json:"edges"`
 	Nodes      []*Cluster     `json:"nodes"`
@@ -312,6 +321,77 @@ type ClusteringCandidate struct {
 	K int `json:"k"`
 	// Mean silhouette on a sample, -1..1: higher is better separated.
 	Silhouette float64 `json:"silhouette"`
+}
+
+// One restart keep-alive made.
+type ComponentRestart struct {
+	Service   string    `json:"service"`
+	Component string    `json:"component"`
+	At        time.Time `json:"at"`
+	Reason    string    `json:"reason"`
+	// What the restart did: RESTARTED, FAILED, QUEUED…
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+}
+
+type ConfigChangePayload struct {
+	Change     *ConfigChange `json:"change,omitempty"`
+	UserErrors []*UserError  `json:"userErrors"`
+}
+
+// One configuration file of a version: of the cluster default (group null) or of a config group.
+type ConfigFile struct {
+	Group   *string `json:"group,omitempty"`
+	Service string  `json:"service"`
+	Path    string  `json:"path"`
+	Content string  `json:"content"`
+}
+
+// One file a change sets (content) or removes (content null).
+type ConfigFileChange struct {
+	Group   *string `json:"group,omitempty"`
+	Service string  `json:"service"`
+	Path    string  `json:"path"`
+	Content *string `json:"content,omitempty"`
+}
+
+// One file's unified diff (diff -u): from the base version to a change, or between two versions.
+type ConfigFileDiff struct {
+	Group   *string `json:"group,omitempty"`
+	Service string  `json:"service"`
+	Path    string  `json:"path"`
+	Diff    string  `json:"diff"`
+}
+
+type ConfigFileInput struct {
+	// A config group's name; null for the cluster default.
+	Group   *string `json:"group,omitempty"`
+	Service string  `json:"service"`
+	Path    string  `json:"path"`
+	// The new content; null removes the file.
+	Content *string `json:"content,omitempty"`
+}
+
+type ConfigGroupPayload struct {
+	Group      *ConfigGroup `json:"group,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type ConfigReview struct {
+	Reviewer string    `json:"reviewer"`
+	Approve  bool      `json:"approve"`
+	Comment  string    `json:"comment"`
+	At       time.Time `json:"at"`
+}
+
+// A new configuration version and the CONFIG_APPLY operation rolling it out.
+type ConfigVersionPayload struct {
+	Version *ConfigVersion `json:"version,omitempty"`
+	// Null when nothing needed writing, or the operation could not start (see rolloutError).
+	Operation *Operation `json:"operation,omitempty"`
+	// Why the rollout did not start (another operation holds the cluster…); the version stands and its hosts are listed as stale until reapplied.
+	RolloutError *string      `json:"rolloutError,omitempty"`
+	UserErrors   []*UserError `json:"userErrors"`
 }
 
 // A BU's cost of a month, by cluster and by child BU (each with its subtree; the BU's own lines under its own name).
@@ -507,6 +587,26 @@ type HardwareFaultFilter struct {
 	Sources     []FaultSource  `json:"sources,omitempty"`
 	Since       *time.Time     `json:"since,omitempty"`
 	Until       *time.Time     `json:"until,omitempty"`
+}
+
+type HealingAttemptConnection struct {
+	Nodes    []*HealingAttempt `json:"nodes"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+// One UTC day of healing: the attempts that ended that day.
+type HealingDay struct {
+	Day        time.Time `json:"day"`
+	Healed     int       `json:"healed"`
+	Failed     int       `json:"failed"`
+	HandedOver int       `json:"handedOver"`
+	// healed ÷ all ended (0 when none ended).
+	Rate float64 `json:"rate"`
+}
+
+type HealingPolicyPayload struct {
+	Policy     *HealingPolicy `json:"policy,omitempty"`
+	UserErrors []*UserError   `json:"userErrors"`
 }
 
 // How to tell that a started service is healthy: an HTTP GET answering 2xx, a TCP connect, or a command exiting 0.
@@ -845,6 +945,11 @@ type JobUsageHour struct {
 	PeakMemoryBytes            float64   `json:"peakMemoryBytes"`
 }
 
+type KeepAliveAlertConnection struct {
+	Nodes    []*KeepAliveAlert `json:"nodes"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
 type KindCount struct {
 	Kind     ClusterKind `json:"kind"`
 	Clusters int         `json:"clusters"`
@@ -1142,6 +1247,14 @@ type PreCheck struct {
 	Message string         `json:"message"`
 }
 
+type ProposeConfigChangeInput struct {
+	Cluster string `json:"cluster"`
+	// The version the change was written against: it must still be the current one (CONFLICT, naming the newer, otherwise).
+	BaseVersion int                `json:"baseVersion"`
+	Message     string             `json:"message"`
+	Files       []*ConfigFileInput `json:"files"`
+}
+
 type Query struct {
 }
 
@@ -1190,6 +1303,10 @@ type QueueUsagePoint struct {
 	PendingApps        float64 `json:"pendingApps"`
 	PendingVcores      float64 `json:"pendingVcores"`
 	PendingMemoryBytes float64 `json:"pendingMemoryBytes"`
+}
+
+type ReapplyConfigInput struct {
+	Cluster string `json:"cluster"`
 }
 
 type RegisterHostsInput struct {
@@ -1316,6 +1433,13 @@ type RetireHostsInput struct {
 	Reason  string   `json:"reason"`
 }
 
+type ReviewConfigChangeInput struct {
+	ID      string `json:"id"`
+	Approve bool   `json:"approve"`
+	// Required to reject.
+	Comment *string `json:"comment,omitempty"`
+}
+
 type RevokeAPITokenInput struct {
 	ID string `json:"id"`
 }
@@ -1323,6 +1447,12 @@ type RevokeAPITokenInput struct {
 type RevokeAPITokenPayload struct {
 	APIToken   *APIToken    `json:"apiToken,omitempty"`
 	UserErrors []*UserError `json:"userErrors"`
+}
+
+type RollbackConfigInput struct {
+	Cluster   string `json:"cluster"`
+	ToVersion int    `json:"toVersion"`
+	Reason    string `json:"reason"`
 }
 
 type RunClusteringAnalysisPayload struct {
@@ -1426,6 +1556,26 @@ type SetClusterPolicyInput struct {
 	Quorums           []*ServiceQuorumInput `json:"quorums,omitempty"`
 }
 
+type SetConfigGroupInput struct {
+	Cluster  string          `json:"cluster"`
+	Name     string          `json:"name"`
+	Position int             `json:"position"`
+	Rule     ConfigGroupRule `json:"rule"`
+	Values   []string        `json:"values,omitempty"`
+	// Hosts by hostname, for a LIST group.
+	Hosts []string `json:"hosts,omitempty"`
+}
+
+type SetHealingPolicyInput struct {
+	Cluster string `json:"cluster"`
+	// Null leaves a setting to the cluster's kind.
+	Enabled          *bool `json:"enabled,omitempty"`
+	MaxAtOnce        *int  `json:"maxAtOnce,omitempty"`
+	MaxAtOncePercent *int  `json:"maxAtOncePercent,omitempty"`
+	MaxPerDay        *int  `json:"maxPerDay,omitempty"`
+	AllowReboot      *bool `json:"allowReboot,omitempty"`
+}
+
 type SetHostLifecycleInput struct {
 	HostID      string     `json:"hostId"`
 	InServiceAt *time.Time `json:"inServiceAt,omitempty"`
@@ -1458,6 +1608,11 @@ type SetJobPriorityPolicyInput struct {
 	Bu string `json:"bu"`
 	// The BU's P0 limit; null returns the BU to the platform default.
 	MaxP0Jobs *int `json:"maxP0Jobs,omitempty"`
+}
+
+type SetRequiredConfigApprovalsInput struct {
+	Cluster   string `json:"cluster"`
+	Approvals int    `json:"approvals"`
 }
 
 type SetWatermarkThresholdInput struct {
@@ -1531,6 +1686,13 @@ type StackGraphNode struct {
 	Version string          `json:"version"`
 	// The node's place in the start order (0 first); -1 when the graph has a cycle.
 	Position int `json:"position"`
+}
+
+type StaleConfig struct {
+	Current int `json:"current"`
+	// Every stale (host, service), beyond those listed too.
+	Total      int                     `json:"total"`
+	Components []*StaleConfigComponent `json:"components"`
 }
 
 type Subscription struct {
@@ -2585,6 +2747,125 @@ func (e ClusterStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type ConfigChangeState string
+
+const (
+	ConfigChangeStateProposed ConfigChangeState = "PROPOSED"
+	ConfigChangeStateApproved ConfigChangeState = "APPROVED"
+	ConfigChangeStateRejected ConfigChangeState = "REJECTED"
+	ConfigChangeStateApplied  ConfigChangeState = "APPLIED"
+)
+
+var AllConfigChangeState = []ConfigChangeState{
+	ConfigChangeStateProposed,
+	ConfigChangeStateApproved,
+	ConfigChangeStateRejected,
+	ConfigChangeStateApplied,
+}
+
+func (e ConfigChangeState) IsValid() bool {
+	switch e {
+	case ConfigChangeStateProposed, ConfigChangeStateApproved, ConfigChangeStateRejected, ConfigChangeStateApplied:
+		return true
+	}
+	return false
+}
+
+func (e ConfigChangeState) String() string {
+	return string(e)
+}
+
+func (e *ConfigChangeState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConfigChangeState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConfigChangeState", str)
+	}
+	return nil
+}
+
+func (e ConfigChangeState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConfigChangeState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConfigChangeState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a config group selects its hosts: by rack, hardware model, machine group (the latest clustering run) or a list.
+type ConfigGroupRule string
+
+const (
+	ConfigGroupRuleRack         ConfigGroupRule = "RACK"
+	ConfigGroupRuleModel        ConfigGroupRule = "MODEL"
+	ConfigGroupRuleMachineGroup ConfigGroupRule = "MACHINE_GROUP"
+	ConfigGroupRuleList         ConfigGroupRule = "LIST"
+)
+
+var AllConfigGroupRule = []ConfigGroupRule{
+	ConfigGroupRuleRack,
+	ConfigGroupRuleModel,
+	ConfigGroupRuleMachineGroup,
+	ConfigGroupRuleList,
+}
+
+func (e ConfigGroupRule) IsValid() bool {
+	switch e {
+	case ConfigGroupRuleRack, ConfigGroupRuleModel, ConfigGroupRuleMachineGroup, ConfigGroupRuleList:
+		return true
+	}
+	return false
+}
+
+func (e ConfigGroupRule) String() string {
+	return string(e)
+}
+
+func (e *ConfigGroupRule) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConfigGroupRule(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConfigGroupRule", str)
+	}
+	return nil
+}
+
+func (e ConfigGroupRule) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConfigGroupRule) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConfigGroupRule) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type DecommissionTarget string
 
 const (
@@ -2882,6 +3163,67 @@ func (e *HardwareComponent) UnmarshalJSON(b []byte) error {
 }
 
 func (e HardwareComponent) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type HealingState string
+
+const (
+	// A SELF_HEAL operation is working on the host.
+	HealingStateHealing HealingState = "HEALING"
+	HealingStateHealed  HealingState = "HEALED"
+	HealingStateFailed  HealingState = "FAILED"
+	// Handed to a person: a repair ticket, the host taken out where the cluster can spare it.
+	HealingStateHandedOver HealingState = "HANDED_OVER"
+)
+
+var AllHealingState = []HealingState{
+	HealingStateHealing,
+	HealingStateHealed,
+	HealingStateFailed,
+	HealingStateHandedOver,
+}
+
+func (e HealingState) IsValid() bool {
+	switch e {
+	case HealingStateHealing, HealingStateHealed, HealingStateFailed, HealingStateHandedOver:
+		return true
+	}
+	return false
+}
+
+func (e HealingState) String() string {
+	return string(e)
+}
+
+func (e *HealingState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = HealingState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid HealingState", str)
+	}
+	return nil
+}
+
+func (e HealingState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *HealingState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e HealingState) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -4928,6 +5270,70 @@ func (e *ScrapeState) UnmarshalJSON(b []byte) error {
 }
 
 func (e ScrapeState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What made a host sick.
+type SickSignal string
+
+const (
+	// Missed heartbeats, or OFFLINE.
+	SickSignalHeartbeat SickSignal = "HEARTBEAT"
+	// An open HIGH or CRITICAL hardware fault.
+	SickSignalHardwareFault SickSignal = "HARDWARE_FAULT"
+	// A failed health check: an open keep-alive alert, or a host health score under the threshold.
+	SickSignalHealthCheck SickSignal = "HEALTH_CHECK"
+	// An open anomaly episode of the policy's severity or worse.
+	SickSignalAnomaly SickSignal = "ANOMALY"
+)
+
+var AllSickSignal = []SickSignal{
+	SickSignalHeartbeat,
+	SickSignalHardwareFault,
+	SickSignalHealthCheck,
+	SickSignalAnomaly,
+}
+
+func (e SickSignal) IsValid() bool {
+	switch e {
+	case SickSignalHeartbeat, SickSignalHardwareFault, SickSignalHealthCheck, SickSignalAnomaly:
+		return true
+	}
+	return false
+}
+
+func (e SickSignal) String() string {
+	return string(e)
+}
+
+func (e *SickSignal) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SickSignal(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SickSignal", str)
+	}
+	return nil
+}
+
+func (e SickSignal) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SickSignal) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SickSignal) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -197,7 +197,7 @@ func startOperations(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 	var exec aquila.Executor = aquila.NewSimulatedExecutor(aquila.SimulatedConfig{
 		Median: cfg.SimTaskMedian, FailureRate: cfg.OperationFailurePct / 100, Seed: cfg.SimSeed})
 	if cfg.Operations == "agent" {
-		exec = aquila.NewAgentExecutor(pool, tasks)
+		exec = aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{})
 	}
 	engine, err := aquila.NewEngine(pool, exec, logger, aquila.EngineConfig{ID: cfg.Replica, MaxRunningUpgrades: cfg.MaxRunningUpgrades})
 	if err != nil {

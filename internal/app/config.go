@@ -303,6 +303,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.Operations != "off" && c.Operations != "simulated" && c.Operations != "agent" {
 		bad("TESLA_OPERATIONS", "must be off, simulated or agent, got %q", c.Operations)
 	}
+	// Keep-alive restarts and self-healing operations go the way operations do.
+	c.Jobs.Operations = c.Operations
 	c.MaxRunningUpgrades = int(intVar("TESLA_MAX_RUNNING_UPGRADES", 3, 1, 1000))
 	c.OperationFailurePct = 2
 	if v := getenv("TESLA_OPERATION_FAILURE_PCT"); v != "" {

@@ -402,7 +402,7 @@ func TestFaultDiskFullDuringIngestion(t *testing.T) {
 	// The batches march forward a minute each and must all land in the one day
 	// partition moved to the small disk, far from the fixture's samples of the
 	// last minutes (which would count as duplicates): a whole day two days ago.
-	base := time.Now().UTC().Truncate(24*time.Hour).Add(-48 * time.Hour)
+	base := time.Now().UTC().Truncate(24 * time.Hour).Add(-48 * time.Hour)
 	_, err := pool.Exec(ctx, `CREATE TABLESPACE small LOCATION '`+small+`'`)
 	require.NoError(t, err)
 	// The base day's partition and host_metric's future ones live on the small disk.

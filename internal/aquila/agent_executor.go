@@ -1,6 +1,7 @@
 package aquila
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,27 +16,66 @@ import (
 	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/agenttask"
 	"github.com/teslaops/tesla/internal/inventory"
+	"github.com/teslaops/tesla/internal/stack"
 )
 
 // AgentExecutor runs operation tasks on real hosts through their agents'
 // task queue (internal/agentapi): an UPGRADE task becomes one DEPLOY per
-// service, in the task's order; STOP_SERVICE and RESTART one agent task each. Every
-// agent task is dispatched with a key derived from the operation task's
-// idempotency key, so a task re-sent after a crash finds the agent task it
-// dispatched before and waits for it instead of deploying twice. As an
-// Applier it records the new versions and states in host_component.
+// service, in the task's order; STOP_SERVICE and RESTART one agent task each;
+// the host steps of SCALE_OUT and DECOMMISSION (hoststeps.go) one agent task
+// per service of the host or of the cluster's profile, in the stack's start
+// or stop order (agent_hoststeps.go). Every agent task is dispatched with a key
+// derived from the operation task's idempotency key, so a task re-sent after
+// a crash finds the agent task it dispatched before and waits for it instead
+// of deploying twice. As an Applier it records the new versions and states in
+// host_component.
 type AgentExecutor struct {
-	pool  *pgxpool.Pool
-	tasks *agentapi.Tasks
-	mu    sync.Mutex
+	pool   *pgxpool.Pool
+	tasks  *agentapi.Tasks
+	stacks *stack.Service
+	cfg    AgentConfig
+	mu     sync.Mutex
 	// pkgs caches packages by id: they are immutable once registered.
 	pkgs map[int64]*agentPackage
+	// profiles caches the cluster profile an operation's INSTALL and ONLINE
+	// tasks read, by operation: the operation holds the cluster, so it does
+	// not change under it, and one read serves all its hosts.
+	profiles map[int64]*cachedProfile
+}
+
+// AgentConfig shapes the agent executor's host steps.
+type AgentConfig struct {
+	// AdmitWait bounds how long ADMIT waits for the host's agent to show life
+	// (default 2m): a machine's agent may enrol just after the machine was
+	// admitted.
+	AdmitWait time.Duration
+	// AgentFresh is how recent the agent's last heartbeat must be for ADMIT
+	// (default 1m: four beats at agentapi's 15 s).
+	AgentFresh time.Duration
+	// SampleFresh is how recent a host's latest sample must be for DRAIN to
+	// trust its container count (default 5m).
+	SampleFresh time.Duration
+	// Poll is how often ADMIT and DRAIN look again (default 2s).
+	Poll time.Duration
+	// ProfileTTL is how long an operation's cluster profile is reused
+	// (default 10m).
+	ProfileTTL time.Duration
+}
+
+func (c AgentConfig) withDefaults() AgentConfig {
+	c.AdmitWait = cmp.Or(c.AdmitWait, 2*time.Minute)
+	c.AgentFresh = cmp.Or(c.AgentFresh, time.Minute)
+	c.SampleFresh = cmp.Or(c.SampleFresh, 5*time.Minute)
+	c.Poll = cmp.Or(c.Poll, 2*time.Second)
+	c.ProfileTTL = cmp.Or(c.ProfileTTL, 10*time.Minute)
+	return c
 }
 
 // NewAgentExecutor returns an executor dispatching through tasks and reading
 // packages and hosts from pool.
-func NewAgentExecutor(pool *pgxpool.Pool, tasks *agentapi.Tasks) *AgentExecutor {
-	return &AgentExecutor{pool: pool, tasks: tasks, pkgs: map[int64]*agentPackage{}}
+func NewAgentExecutor(pool *pgxpool.Pool, tasks *agentapi.Tasks, cfg AgentConfig) *AgentExecutor {
+	return &AgentExecutor{pool: pool, tasks: tasks, stacks: stack.NewService(pool, nil), cfg: cfg.withDefaults(),
+		pkgs: map[int64]*agentPackage{}, profiles: map[int64]*cachedProfile{}}
 }
 
 // agentTemplate is the part of service_package.operations ("agent") that says
@@ -137,21 +177,36 @@ func (p *agentPackage) spec(action, hostname, addr string) (agenttask.Spec, erro
 		s.Source = &agenttask.Source{Kind: p.kind, Location: p.uri, Ref: p.ref, Checksum: p.checksum}
 		s.Config = t.Config
 	}
+	if action == agenttask.ActionConfigure {
+		s.Config = t.Config
+	}
 	return s, nil
 }
 
 // Run carries out t through the host's agent and waits for the result.
 func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
+	switch t.Action {
+	case ActionAdmit:
+		return a.admit(ctx, t)
+	case ActionDrain:
+		return a.drain(ctx, t)
+	case ActionOnline:
+		return a.online(ctx, t)
+	case ActionRemove:
+		var p HostStepParams
+		_ = json.Unmarshal(t.Params, &p)
+		where := "retired"
+		if p.To != ToRetire {
+			where = "returned to spare pool " + cmp.Or(p.Pool, "default")
+		}
+		return Result{Output: fmt.Sprintf("%s: %s (recorded with this task)", t.Hostname, where)}, nil
+	}
 	var addr string
 	if err := a.pool.QueryRow(ctx, `SELECT coalesce(nullif(ip, ''), hostname) FROM host WHERE id = $1`, t.HostID).Scan(&addr); err != nil {
 		return Result{}, fmt.Errorf("error loading host %d: %w", t.HostID, err)
 	}
-	type step struct {
-		action string
-		pkg    int64
-		svc    string
-	}
-	var steps []step
+	var steps []agentStep
+	var err error
 	switch t.Action {
 	case ActionUpgrade:
 		var tp UpgradeTaskParams
@@ -159,7 +214,7 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 			return Result{}, fmt.Errorf("task parameters are not valid: %w", err)
 		}
 		for _, s := range tp.Services {
-			steps = append(steps, step{agenttask.ActionDeploy, s.PackageID, s.Service})
+			steps = append(steps, agentStep{action: agenttask.ActionDeploy, pkg: s.PackageID, svc: s.Service})
 		}
 	case ActionStopService, ActionRestart:
 		var sp ServiceParams
@@ -177,28 +232,65 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 		if t.Action == ActionStopService {
 			action = agenttask.ActionStop
 		}
-		steps = append(steps, step{action, id, sp.Service})
+		steps = append(steps, agentStep{action: action, pkg: id, svc: sp.Service})
+	case ActionInstall:
+		steps, err = a.installSteps(ctx, t)
+	case ActionConfigure, ActionStart, ActionStop, ActionCheck:
+		steps, err = a.hostServiceSteps(ctx, t)
 	case ActionInstallService, ActionRemoveService:
-		ss, err := serviceChangeAgentSteps(t)
-		if err != nil {
-			return Result{}, err
-		}
-		for _, s := range ss {
-			steps = append(steps, step(s))
-		}
+		steps, err = serviceChangeAgentSteps(t)
 	default:
 		return Result{}, fmt.Errorf("the agent executor cannot run %s tasks", t.Action)
 	}
+	if err != nil {
+		return Result{}, err
+	}
+	return a.runSteps(ctx, t, addr, steps)
+}
+
+// agentStep is one agent task of an operation task: action on the service,
+// run as package pkg says.
+type agentStep struct {
+	action string
+	pkg    int64
+	svc    string
+}
+
+// runSteps builds every step's agent task first (so a package the agent
+// cannot run fails the task before anything is touched), then dispatches them
+// one at a time, in order, each waited for: the first that does not succeed
+// fails the task, and the services after it are not touched.
+func (a *AgentExecutor) runSteps(ctx context.Context, t Task, addr string, steps []agentStep) (Result, error) {
+	specs := make([]*agenttask.Spec, len(steps))
 	var out []string
-	for _, s := range steps {
+	for i, s := range steps {
 		p, err := a.pkg(ctx, s.pkg)
 		if err != nil {
-			return Result{Output: strings.Join(out, "\n")}, err
+			return Result{}, err
 		}
 		spec, err := p.spec(s.action, t.Hostname, addr)
 		if err != nil {
-			return Result{Output: strings.Join(out, "\n")}, err
+			return Result{}, err
 		}
+		switch {
+		case s.action == agenttask.ActionConfigure && len(spec.Config) == 0:
+			out = append(out, fmt.Sprintf("%s %s %s: skipped, its agent template has no configuration files", s.action, s.svc, p.version))
+			continue
+		case s.action == agenttask.ActionCheck && spec.Health == nil:
+			out = append(out, fmt.Sprintf("%s %s %s: skipped, its package has no health check", s.action, s.svc, p.version))
+			continue
+		}
+		specs[i] = &spec
+	}
+	if len(steps) == 0 {
+		out = append(out, fmt.Sprintf("%s: no services on %s, nothing to do", t.Action, t.Hostname))
+	}
+	var done []string
+	for i, s := range steps {
+		if specs[i] == nil {
+			continue
+		}
+		spec := *specs[i]
 		key := t.IdempotencyKey() + "/" + s.svc
 		id, err := a.tasks.Dispatch(ctx, t.HostID, key, spec)
 		if err != nil {
@@ -212,11 +304,24 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 		}
 		out = append(out, describe(s.action, s.svc, spec.Version, r))
 		if r.State != agenttask.StateSucceeded {
-			return Result{Output: strings.Join(out, "\n")}, fmt.Errorf("%s %s on %s: %s %s", s.action, s.svc, t.Hostname, r.State, r.Error)
+			return Result{Output: strings.Join(out, "\n")}, &serviceError{service: s.svc, done: done,
+				err: fmt.Errorf("%s %s on %s: %s %s", s.action, s.svc, t.Hostname, r.State, r.Error)}
 		}
+		done = append(done, s.svc)
 	}
 	return Result{Output: strings.Join(out, "\n")}, nil
 }
+
+// serviceError is a task failed by the agent on one service, after the
+// services in done succeeded: Apply records both.
+type serviceError struct {
+	service string
+	done    []string
+	err     error
+}
+
+func (e *serviceError) Error() string { return e.err.Error() }
+func (e *serviceError) Unwrap() error { return e.err }
 
 // describe is one agent task's line and steps for the operation task's output.
 func describe(action, svc, version string, r agentapi.TaskResult) string {
@@ -235,11 +340,16 @@ func describe(action, svc, version string, r agentapi.TaskResult) string {
 }
 
 // Apply records the batch's new versions and states in host_component, in
-// one statement, in the transaction that records the tasks.
+// one statement, in the transaction that records the tasks. Host steps that
+// touched services (START, STOP, CHECK, CONFIGURE) and failed on one leave it
+// FAILED, and the services done before it in the state the step gave them:
+// applyHostSteps changes nothing for a failed step, so without this a service
+// whose start failed would stay INSTALLED as if never tried.
 func (a *AgentExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error {
 	changes := upgradeChanges(done)
 	for _, d := range done {
-		if d.Task.Action == ActionRestart {
+		switch d.Task.Action {
+		case ActionRestart:
 			var sp ServiceParams
 			_ = json.Unmarshal(d.Task.Params, &sp)
 			c := inventory.ComponentChange{HostID: d.Task.HostID, Service: sp.Service, State: "STARTED"}
@@ -247,6 +357,18 @@ func (a *AgentExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error
 				c.State = "FAILED"
 			}
 			changes = append(changes, c)
+		case ActionStart, ActionStop, ActionCheck, ActionConfigure:
+			var se *serviceError
+			if !errors.As(d.Err, &se) {
+				continue
+			}
+			state := map[string]string{ActionStart: "STARTED", ActionStop: "STOPPED", ActionConfigure: "STARTED"}[d.Task.Action]
+			if state != "" {
+				for _, svc := range se.done {
+					changes = append(changes, inventory.ComponentChange{HostID: d.Task.HostID, Service: svc, State: state})
+				}
+			}
+			changes = append(changes, inventory.ComponentChange{HostID: d.Task.HostID, Service: se.service, State: "FAILED"})
 		}
 	}
 	if err := applyServiceChanges(ctx, tx, done, time.Now()); err != nil {

@@ -122,7 +122,7 @@ func freeOn(t *testing.T, addrs []string) string {
 }
 
 func serving(addr string) string {
-	c := http.Client{Timeout: 2 * time.Second}
+	c := http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get("http://" + addr + "/version")
 	if err != nil {
 		return ""
@@ -155,6 +155,52 @@ type agentFleet struct {
 	clusterID int64
 	versions  map[string]int64
 	answers   func() []string
+	// port is the versionsrv port on every host address, spare's too.
+	port string
+	// net is the fleet's own loopback /24 ("127.0.N."): its hosts are .11,
+	// .12 and .13, a pool machine .14, so fleets of tests running in
+	// parallel never serve on one another's address and port.
+	net    string
+	spare  string
+	server string
+	logger *slog.Logger
+}
+
+// fleetNets numbers the fleets' loopback networks.
+var fleetNets atomic.Int32
+
+// startAgent runs a real agent for host (which must have a host row: the
+// credential belongs to it) with its own services root; the agent stops and
+// its services are killed when the test ends.
+func (f *agentFleet) startAgent(t *testing.T, hostID int64, hostname string) {
+	t.Helper()
+	bg := context.Background()
+	cred, err := auth.IssueHostCredential(bg, f.pool, hostID, 0)
+	require.NoError(t, err)
+	state := t.TempDir()
+	root := t.TempDir()
+	t.Cleanup(func() { killServices(root) })
+	require.NoError(t, agent.SaveState(state, agent.State{Server: f.server, Hostname: hostname, HostID: hostID, Credential: cred}))
+	a, err := agent.New(agent.Config{Server: f.server, StateDir: state, Hostname: hostname,
+		SampleInterval: time.Hour, SampleIntervalSet: true, HeartbeatInterval: time.Hour, HeartbeatIntervalSet: true,
+		HardwareInterval: time.Hour, SpoolMaxBytes: 1 << 20, Timeout: 5 * time.Second,
+		ServicesRoot: root, TaskWait: 5 * time.Second}, f.logger.With("agent", hostname))
+	require.NoError(t, err)
+	actx, stop := context.WithCancel(bg)
+	adone := make(chan struct{})
+	go func() { defer close(adone); _ = a.Run(actx) }()
+	t.Cleanup(func() { stop(); <-adone })
+}
+
+// addSpare registers a machine in the spare pool of the fleet's region at
+// f.spare (its agent can only start once a scale-out admitted it: a pool
+// machine has no host row to hold a credential).
+func (f *agentFleet) addSpare(t *testing.T, name string) int64 {
+	t.Helper()
+	id := addSpares(t, f.pool, "us-west", name)[0].ID
+	_, err := f.pool.Exec(context.Background(), `UPDATE spare_host SET ip = $2 WHERE id = $1`, id, f.spare)
+	require.NoError(t, err)
+	return id
 }
 
 func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
@@ -165,19 +211,21 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	pool := dbtest.NewDatabase(t, db.Options{}).Pool
 	bg := context.Background()
 
-	// Three hosts, each its own loopback address.
+	// Three hosts, each its own loopback address in the fleet's network.
+	subnet := fmt.Sprintf("127.0.%d.", 100+fleetNets.Add(1)%150)
+	spare := subnet + "14"
 	clusterID := fixture.Bulk(t, pool, 1, 3)[0]
 	rows, err := pool.Query(bg, `SELECT id, hostname FROM host WHERE cluster_id = $1 ORDER BY hostname`, clusterID)
 	require.NoError(t, err)
 	type host struct {
-		id               int64
-		name, addr, root string
+		id         int64
+		name, addr string
 	}
 	var hosts []host
 	for rows.Next() {
 		var h host
 		require.NoError(t, rows.Scan(&h.id, &h.name))
-		h.addr = fmt.Sprintf("127.0.0.%d", 11+len(hosts))
+		h.addr = fmt.Sprintf("%s%d", subnet, 11+len(hosts))
 		hosts = append(hosts, h)
 	}
 	require.NoError(t, rows.Err())
@@ -188,7 +236,7 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 		_, err := pool.Exec(bg, `UPDATE host SET state = 'ONLINE', ip = $2 WHERE id = $1`, h.id, h.addr)
 		require.NoError(t, err)
 	}
-	port := freeOn(t, ips)
+	port := freeOn(t, append(ips, spare))
 
 	// The package, v1 and v2, served over HTTP, registered with its agent template.
 	binDir := t.TempDir()
@@ -236,26 +284,12 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	wg.Go(func() { tasks.Run(runCtx) })
 	srv := httptest.NewServer(agentapi.NewHandler(pool, logger, agentapi.Config{}, tasks))
 	t.Cleanup(srv.Close)
+	exec := aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{Poll: 100 * time.Millisecond, AdmitWait: time.Minute})
+	f := &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, port: port, net: subnet, spare: spare, server: srv.URL, logger: logger}
 
 	// Three real agents.
-	for i := range hosts {
-		h := &hosts[i]
-		cred, err := auth.IssueHostCredential(bg, pool, h.id, 0)
-		require.NoError(t, err)
-		state := t.TempDir()
-		h.root = t.TempDir()
-		root := h.root
-		t.Cleanup(func() { killServices(root) })
-		require.NoError(t, agent.SaveState(state, agent.State{Server: srv.URL, Hostname: h.name, HostID: h.id, Credential: cred}))
-		a, err := agent.New(agent.Config{Server: srv.URL, StateDir: state, Hostname: h.name,
-			SampleInterval: time.Hour, SampleIntervalSet: true, HeartbeatInterval: time.Hour, HeartbeatIntervalSet: true,
-			HardwareInterval: time.Hour, SpoolMaxBytes: 1 << 20, Timeout: 5 * time.Second,
-			ServicesRoot: h.root, TaskWait: 5 * time.Second}, logger.With("agent", h.name))
-		require.NoError(t, err)
-		actx, stop := context.WithCancel(bg)
-		adone := make(chan struct{})
-		go func() { defer close(adone); _ = a.Run(actx) }()
-		t.Cleanup(func() { stop(); <-adone })
+	for _, h := range hosts {
+		f.startAgent(t, h.id, h.name)
 	}
 	answers := func() []string {
 		out := make([]string, len(hosts))
@@ -265,8 +299,9 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 		return out
 	}
 
+	f.answers = answers
+
 	// Every host runs 1.0.0 to begin with (deployed through the executor itself).
-	exec := aquila.NewAgentExecutor(pool, tasks)
 	var v1ID, v2ID int64
 	require.NoError(t, pool.QueryRow(bg, `SELECT id FROM service_package WHERE service = 'VERSIONSRV' AND version = '1.0.0'`).Scan(&v1ID))
 	require.NoError(t, pool.QueryRow(bg, `SELECT id FROM service_package WHERE service = 'VERSIONSRV' AND version = '2.0.0'`).Scan(&v2ID))
@@ -282,7 +317,7 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	setup.Wait()
 	require.Equal(t, []string{"1.0.0", "1.0.0", "1.0.0"}, answers())
 
-	return &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, answers: answers}
+	return f
 }
 
 // TestAgentExecutorUpgradesRollingAndRollsBack: three real agents on this

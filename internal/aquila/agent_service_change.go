@@ -6,14 +6,6 @@ import (
 	"github.com/teslaops/tesla/internal/agenttask"
 )
 
-// agentStep is one agent task an operation task dispatches: an action on a
-// service, built from a package (the fields of AgentExecutor.Run's steps).
-type agentStep struct {
-	action string
-	pkg    int64
-	svc    string
-}
-
 // serviceChangeAgentSteps maps the services an upgrade adds or removes to
 // agent tasks, in the task's order: an INSTALL_SERVICE deploys each service's
 // package (DEPLOY: fetch, unpack, configure, start, health-check); a

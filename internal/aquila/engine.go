@@ -438,7 +438,11 @@ func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, stageID in
 	// the check, each statement with a snapshot taken after the lock.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int)`, claimLockClass, a.OperationID)
-	b.Queue(sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String(), a.OperationID, cluster, limit)
+	// A SELF_HEAL's hosts are the sick ones: counting the cluster's other
+	// hosts down would make it wait for the hosts it is there to heal; the
+	// healing job keeps it within the cluster's budget and minimum capacity.
+	countDown := kind != KindSelfHeal
+	b.Queue(sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String(), a.OperationID, cluster, limit, countDown)
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING'),
 		EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'PENDING')`, stageID)
 	br := e.pool.SendBatch(ctx, b)

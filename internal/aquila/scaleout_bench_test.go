@@ -15,6 +15,7 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/inventory"
 )
 
 // BenchmarkScaleOutAndDecommissionAt20k measures SCALE_OUT and DECOMMISSION at
@@ -24,6 +25,8 @@ import (
 //     6,000 tasks) and run it to SUCCEEDED with the zero-duration executor, so
 //     the figure is planning, the engine and the host steps' SQL (install
 //     profile over the 20,000-host cluster, start, online);
+//   - cluster_profile: the cluster's worker profile (inventory.ClusterProfile),
+//     which the agent executor's INSTALL reads once per operation;
 //   - decommission_plan_2000: plan and submit a decommission of 2,000 hosts
 //     (capacity and quorum check, 10 rolling batches, 6,000 tasks), rolled back.
 func BenchmarkScaleOutAndDecommissionAt20k(b *testing.B) {
@@ -65,6 +68,14 @@ func BenchmarkScaleOutAndDecommissionAt20k(b *testing.B) {
 	e := benchEngine(b, d.Pool, aquila.EngineConfig{BatchSize: 500})
 	svc := aquila.NewService(d.Pool, e, audit.New(d.Pool, quiet))
 
+	b.Run("cluster_profile", func(b *testing.B) {
+		for range b.N {
+			p, err := inventory.ClusterProfile(ctx, d.Pool, cl, 0)
+			if err != nil || len(p) != 2 {
+				b.Fatal(p, err)
+			}
+		}
+	})
 	b.Run("scale_out_1000", func(b *testing.B) {
 		var total time.Duration
 		for range b.N {

@@ -29,13 +29,14 @@ type Service struct {
 }
 
 // NewService returns a Service submitting through engine, with the RESTART,
-// UPGRADE, SCALE_OUT and DECOMMISSION planners registered.
+// UPGRADE, SCALE_OUT, DECOMMISSION and CONFIG_APPLY planners registered.
 func NewService(pool *pgxpool.Pool, engine *Engine, log *audit.Log) *Service {
 	s := &Service{pool: pool, engine: engine, audit: log, planners: map[Kind]Planner{}}
 	s.RegisterPlanner(RestartPlanner{})
 	s.RegisterPlanner(UpgradePlanner{})
 	s.RegisterPlanner(ScaleOutPlanner{})
 	s.RegisterPlanner(DecommissionPlanner{})
+	s.RegisterPlanner(ConfigApplyPlanner{})
 	return s
 }
 

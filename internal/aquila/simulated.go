@@ -84,16 +84,21 @@ func (s *SimulatedExecutor) Run(ctx context.Context, t Task) (Result, error) {
 
 // Apply writes the batch's component changes in one statement: a restarted
 // service STARTED (FAILED when the task failed), an upgraded one at its new
-// version; services installed or removed by an upgrade are created or
-// deleted (applyServiceChanges).
+// version; a CONFIG_APPLY's restarted components are stamped with the
+// configuration version they now run. Writing configuration files changes
+// no component state. Services installed or removed by an upgrade are
+// created or deleted (applyServiceChanges).
 func (s *SimulatedExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error {
 	if err := applyServiceChanges(ctx, tx, done, s.now()); err != nil {
 		return err
 	}
+	if _, err := inventory.StampConfigVersions(ctx, tx, configApplyStamps(done)); err != nil {
+		return err
+	}
 	changes := make([]inventory.ComponentChange, 0, len(done))
 	for _, d := range done {
-		if d.Task.Action == ActionInstallService || d.Task.Action == ActionRemoveService {
-			continue // applied above
+		if d.Task.Action == ActionWriteConfig || d.Task.Action == ActionInstallService || d.Task.Action == ActionRemoveService {
+			continue // no component state, or applied above
 		}
 		// Planned upgrades (a host's ordered services) and express stops.
 		if up := upgradeChanges([]Done{d}); len(up) > 0 {

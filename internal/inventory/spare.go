@@ -33,6 +33,8 @@ var (
 	sqlSpareReturn string
 	//go:embed sql/spare_install.sql
 	sqlSpareInstall string
+	//go:embed sql/spare_profile.sql
+	sqlSpareProfile string
 	//go:embed sql/removal_check.sql
 	sqlRemovalCheck string
 )
@@ -294,6 +296,31 @@ func InstallClusterProfile(ctx context.Context, q db.DBTX, cluster int64, ids []
 		return 0, fmt.Errorf("error installing components on hosts of cluster %d: %w", cluster, err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// ProfileComponent is one component of a cluster's worker profile.
+type ProfileComponent struct {
+	Service   string
+	Component string
+	Version   string
+}
+
+// ClusterProfile returns the worker profile InstallClusterProfile installs:
+// every (service, component) on at least half of the cluster's live hosts, at
+// the version most of them run, leaving out the hosts operation heldBy holds
+// (those it is adding; 0: none). An executor reads it to put the same
+// services on a machine as the bookkeeping records. One statement, ordered by
+// service and component.
+func ClusterProfile(ctx context.Context, q db.DBTX, cluster, heldBy int64) ([]ProfileComponent, error) {
+	rows, err := q.Query(ctx, sqlSpareProfile, cluster, heldBy)
+	if err != nil {
+		return nil, fmt.Errorf("error loading the profile of cluster %d: %w", cluster, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ProfileComponent])
+	if err != nil {
+		return nil, fmt.Errorf("error loading the profile of cluster %d: %w", cluster, err)
+	}
+	return out, nil
 }
 
 // SetHostComponentsState sets every component of hosts to state (STARTED,

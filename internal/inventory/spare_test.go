@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -66,4 +67,46 @@ func TestSparePoolRegistrationListingAndPolicy(t *testing.T) {
 	var n int
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'setClusterPolicy' AND outcome = 'OK'`).Scan(&n))
 	require.Equal(t, 1, n)
+}
+
+// TestClusterProfileMatchesWhatInstallRecords: the profile an executor
+// deploys is the set InstallClusterProfile records — components on at least
+// half of the live hosts at their most common version — and hosts the
+// operation holds (those it is adding) do not count.
+func TestClusterProfileMatchesWhatInstallRecords(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	cl := fixture.Bulk(t, pool, 1, 4)[0]
+	var hosts []int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT array_agg(id ORDER BY id) FROM host WHERE cluster_id = $1`, cl).Scan(&hosts))
+	_, err := pool.Exec(ctx, `DELETE FROM host_component WHERE host_id = ANY($1)`, hosts)
+	require.NoError(t, err)
+	// Three live hosts: A/X at 1.0 twice and 2.0 once (1.0 wins), B/Y on one
+	// of three (under half: not in the profile). The fourth is held by
+	// operation 7 and runs C/Z, which would be on half of four hosts.
+	_, err = pool.Exec(ctx, `INSERT INTO host_component (host_id, service, component, version) VALUES
+		($1, 'A', 'X', '1.0'), ($2, 'A', 'X', '1.0'), ($3, 'A', 'X', '2.0'), ($3, 'B', 'Y', '1.0'),
+		($4, 'C', 'Z', '1.0'), ($3, 'C', 'Z', '1.0')`, hosts[0], hosts[1], hosts[2], hosts[3])
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE host SET state = 'MAINTENANCE', held_by_operation = 7 WHERE id = $1`, hosts[3])
+	require.NoError(t, err)
+
+	got, err := inventory.ClusterProfile(ctx, pool, cl, 7)
+	require.NoError(t, err)
+	require.Equal(t, []inventory.ProfileComponent{{Service: "A", Component: "X", Version: "1.0"}}, got)
+	// Counting the held host, C/Z is on two of four: in.
+	got, err = inventory.ClusterProfile(ctx, pool, cl, 0)
+	require.NoError(t, err)
+	require.Equal(t, []inventory.ProfileComponent{{Service: "A", Component: "X", Version: "1.0"}, {Service: "C", Component: "Z", Version: "1.0"}}, got)
+
+	// InstallClusterProfile leaving out the same host installs the same set.
+	_, err = pool.Exec(ctx, `DELETE FROM host_component WHERE host_id = $1`, hosts[3])
+	require.NoError(t, err)
+	_, err = inventory.InstallClusterProfile(ctx, pool, cl, hosts[3:], time.Now())
+	require.NoError(t, err)
+	var installed []string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT array_agg(service || '/' || component || '@' || version ORDER BY service)
+		FROM host_component WHERE host_id = $1`, hosts[3]).Scan(&installed))
+	require.Equal(t, []string{"A/X@1.0"}, installed)
 }

@@ -2,6 +2,7 @@ package leaderboard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -189,7 +190,12 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 			return err
 		}
 		rolled = time.Since(began)
-		args := pgx.NamedArgs{"from": start, "to": end, "core_weight": c.cfg.CoreHourWeight, "gb_weight": c.cfg.GBHourWeight}
+		rest, err := c.base(ctx, tx, u, start, end)
+		if err != nil {
+			return err
+		}
+		args := pgx.NamedArgs{"unit": string(u), "start": start, "use_base": rest.After(start), "rest": rest, "to": end,
+			"core_weight": c.cfg.CoreHourWeight, "gb_weight": c.cfg.GBHourWeight}
 		if _, err := tx.Exec(ctx, jobsSQL, args); err != nil {
 			return errorf("gathering the jobs of the period", err)
 		}
@@ -309,19 +315,128 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 		return errorf("writing the days' rollup", err)
 	}
 	// A day is stamped changed_at (the database's clock, as a period's
-	// computed_at) when any of its rows changed, and when first rolled up.
-	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs, changed_at)
-		SELECT d::date, $3, (SELECT count(*) FROM lb_roll r WHERE r.day = d::date), now()
+	// computed_at) and a new version when any of its rows changed, and when
+	// first rolled up.
+	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs, changed_at, version)
+		SELECT d::date, $3, (SELECT count(*) FROM lb_roll r WHERE r.day = d::date), now(), nextval('leaderboard_day_version')
 		FROM generate_series($1::date, $2::date - 1, interval '1 day') d
 		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs,
 			changed_at = CASE WHEN leaderboard_day.changed_at IS NULL OR excluded.day IN (SELECT day FROM lb_changed)
-				THEN excluded.changed_at ELSE leaderboard_day.changed_at END`, first, to, now); err != nil {
+				THEN excluded.changed_at ELSE leaderboard_day.changed_at END,
+			version = CASE WHEN leaderboard_day.changed_at IS NULL OR excluded.day IN (SELECT day FROM lb_changed)
+				THEN excluded.version ELSE leaderboard_day.version END`, first, to, now); err != nil {
 		return errorf("recording the rolled-up days", err)
 	}
 	if _, err := tx.Exec(ctx, `DROP TABLE lb_roll; DROP TABLE lb_changed`); err != nil {
 		return errorf("clearing the rollup", err)
 	}
 	return nil
+}
+
+// baseColumns are leaderboard_job_base's sums; nullable marks the bill's,
+// which stay NULL for a job with no bill lines.
+var baseColumns = []struct {
+	name     string
+	nullable bool
+}{
+	{"used_core_h", false}, {"req_core_h", false}, {"used_gb_h", false}, {"req_gb_h", false},
+	{"cpu_amount", true}, {"cpu_qty", true}, {"mem_amount", true}, {"mem_qty", true}, {"cost", true},
+	{"cost_volume", true}, {"finished", false}, {"failed", false},
+}
+
+// base brings the base of a week or month up to date — the per-job sums of
+// its final days, those the hourly pass no longer rolls up (see stale) — and
+// returns the first day not in it, from which the period's days are read one
+// by one; a day period, or one with no final day yet, has none (start).
+//
+// The base is extended by the days that became final since it was built, and
+// rebuilt when a day already in it changed (an operator's recomputation
+// rolls final days up again): the sum of its days' versions, which grows
+// whenever one of them changes, says so. The days are locked as the rollup
+// locks them, so no rollup changes them while the base reads them; the
+// caller holds the period's lock.
+func (c *Computer) base(ctx context.Context, tx pgx.Tx, u Unit, start, end time.Time) (time.Time, error) {
+	if u == Day {
+		return start, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT day, rolled_at FROM leaderboard_day WHERE day >= $1::date AND day < $2::date`, start, end)
+	if err != nil {
+		return start, errorf("loading the rolled-up days", err)
+	}
+	rolled := map[time.Time]time.Time{}
+	var day, at time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&day, &at}, func() error {
+		rolled[day.UTC()] = at
+		return nil
+	}); err != nil {
+		return start, errorf("loading the rolled-up days", err)
+	}
+	rest := start
+	for ; rest.Before(end); rest = rest.AddDate(0, 0, 1) {
+		at, ok := rolled[rest]
+		if !ok || stale(rest, &at) {
+			break
+		}
+	}
+	if !rest.After(start) {
+		return start, nil
+	}
+	for d := start; d.Before(rest); d = d.AddDate(0, 0, 1) {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey("", d)); err != nil {
+			return start, errorf("locking the rollup day", err)
+		}
+	}
+	var through time.Time
+	var valid bool
+	err = tx.QueryRow(ctx, `SELECT b.through, b.version_sum = (SELECT coalesce(sum(version), 0) FROM leaderboard_day
+			WHERE day >= b.start AND day < b.through)
+		FROM leaderboard_base b WHERE b.unit = $1 AND b.start = $2::date`, string(u), start).Scan(&through, &valid)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return start, errorf("loading the period's base", err)
+	}
+	through = through.UTC()
+	if valid && through.Equal(rest) {
+		return rest, nil
+	}
+	var names, sums, adds []string
+	for _, col := range baseColumns {
+		names = append(names, col.name)
+		src := col.name
+		if col.name == "cost_volume" {
+			src = "CASE WHEN cost IS NOT NULL THEN used_core_h END"
+		}
+		sums = append(sums, "sum("+src+")")
+		add := fmt.Sprintf("b.%[1]s + excluded.%[1]s", col.name)
+		if col.nullable {
+			// NULL + a sum is the sum; NULL only when both are.
+			add = fmt.Sprintf("CASE WHEN b.%[1]s IS NULL THEN excluded.%[1]s WHEN excluded.%[1]s IS NULL THEN b.%[1]s ELSE b.%[1]s + excluded.%[1]s END", col.name)
+		}
+		adds = append(adds, col.name+" = "+add)
+	}
+	from := through
+	if !valid || through.After(rest) {
+		// Built from scratch: a day in it changed, or it reaches past the
+		// period's first open day.
+		if _, err := tx.Exec(ctx, `DELETE FROM leaderboard_base WHERE unit = $1 AND start = $2::date`, string(u), start); err != nil {
+			return start, errorf("clearing the period's base", err)
+		}
+		from = start
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_base (unit, start, through, version_sum)
+		SELECT $1, $2::date, $3::date, coalesce(sum(version), 0) FROM leaderboard_day WHERE day >= $2::date AND day < $3::date
+		ON CONFLICT (unit, start) DO UPDATE SET through = excluded.through, version_sum = excluded.version_sum, built_at = now()`,
+		string(u), start, rest); err != nil {
+		return start, errorf("recording the period's base", err)
+	}
+	q := `INSERT INTO leaderboard_job_base AS b (unit, start, job_id, ` + strings.Join(names, ", ") + `)
+		SELECT $1, $2::date, job_id, ` + strings.Join(sums, ", ") + `
+		FROM leaderboard_job_day WHERE day >= $3::date AND day < $4::date
+		GROUP BY job_id
+		ON CONFLICT (unit, start, job_id) DO UPDATE SET ` + strings.Join(adds, ", ")
+	if _, err := tx.Exec(ctx, q, string(u), start, from, rest); err != nil {
+		return start, errorf("adding the final days up", err)
+	}
+	return rest, nil
 }
 
 // bulkSettings sets the transaction up for statements over every job:
@@ -381,6 +496,11 @@ func (c *Computer) prune(ctx context.Context, now time.Time) (int64, error) {
 	}
 	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_day WHERE day < $1::date`, cutoff); err != nil {
 		return n, errorf("deleting old rollups", err)
+	}
+	// A base outlives its days only to be rebuilt: a recomputed old period
+	// rolls its days up again.
+	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_base WHERE start < $1::date`, cutoff); err != nil {
+		return n, errorf("deleting old bases", err)
 	}
 	for u, before := range keep {
 		for _, l := range Levels {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -420,4 +421,80 @@ func TestHealthFromTheHealthTable(t *testing.T) {
 	require.Equal(t, "health 55 against a platform median of 75", hl.Entries[0].Comparison)
 	people := b.list(t, leaderboard.Person, leaderboard.Red, leaderboard.Health, day1)
 	require.Equal(t, []int64{b.pa1}, ids(people))
+}
+
+// A week's and a month's final days are added up once per job (the period's
+// base) and extended as days become final: after a week of hourly passes the
+// rankings are the ones a recomputation from nothing gives, and a final day
+// changed by an operator's recomputation makes the base be built again.
+func TestBaseOfFinalDaysGivesTheRankingsOfAllDays(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	jobs := []*int64{&b.j1, &b.j2, &b.j3, &b.j4, &b.j5, &b.j6}
+	for d := range 5 {
+		u := usage{}
+		for i, j := range jobs {
+			u[j] = [2]float64{100, float64(10 + (i*37+d*11)%90)}
+		}
+		b.use(t, day1.AddDate(0, 0, d), u)
+		if d%2 == 0 {
+			b.run(t, *jobs[d], day1.AddDate(0, 0, d), "FAILED")
+		}
+	}
+	snapshot := func() []string {
+		t.Helper()
+		rows, err := b.pool.Query(b.ctx, `SELECT concat_ws(' ', level, metric, unit, start, rank, subject_id, round(value::numeric, 9),
+				round(volume::numeric, 9), previous_rank, improve_job_id)
+			FROM leaderboard_entry WHERE unit <> 'DAY'
+			UNION ALL
+			SELECT concat_ws(' ', level, metric, unit, start, ranked_count, round(median::numeric, 9), ranking)
+			FROM leaderboard_period WHERE unit <> 'DAY' ORDER BY 1`)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+	base := func(u leaderboard.Unit) (through time.Time) {
+		t.Helper()
+		start, _ := u.Period(day1)
+		err := b.pool.QueryRow(b.ctx, `SELECT through FROM leaderboard_base WHERE unit = $1 AND start = $2::date`, string(u), start).Scan(&through)
+		require.NoError(t, err)
+		return through.UTC()
+	}
+	var comp *leaderboard.Computer
+	for d := range 7 { // an hourly pass each day at noon, Monday to Sunday
+		now := day1.AddDate(0, 0, d).Add(12 * time.Hour)
+		comp = leaderboard.NewComputer(b.pool, leaderboard.Config{Now: func() time.Time { return now }}, nil, nil)
+		_, err := comp.RunOnce(b.ctx)
+		require.NoError(t, err)
+	}
+	// On Sunday Monday to Friday are final: each was rolled up again on or
+	// after the end of the day after it.
+	require.Equal(t, day1.AddDate(0, 0, 5), base(leaderboard.Week))
+	require.Equal(t, day1.AddDate(0, 0, 5), base(leaderboard.Month))
+	incremental := snapshot()
+	require.NotEmpty(t, incremental)
+
+	// From nothing: no base, every day rolled up again and read one by one.
+	now := day1.AddDate(0, 0, 6).Add(12 * time.Hour)
+	for _, u := range []leaderboard.Unit{leaderboard.Week, leaderboard.Month} {
+		_, err := b.pool.Exec(b.ctx, `DELETE FROM leaderboard_base WHERE unit = $1`, string(u)) // its job sums with it
+		require.NoError(t, err)
+		_, err = leaderboard.NewComputer(b.pool, leaderboard.Config{Now: func() time.Time { return now }}, nil, nil).Compute(b.ctx, u, day1)
+		require.NoError(t, err)
+	}
+	require.Equal(t, incremental, snapshot())
+	require.Equal(t, day1.AddDate(0, 0, 5), base(leaderboard.Week), "built again by the recomputation")
+
+	// A final day changed by an operator's recomputation: the base is built
+	// again (its days' versions changed), not extended from the stale sums.
+	var before float64
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT used_core_h FROM leaderboard_job_base WHERE unit = 'WEEK' AND job_id = $1`, b.j1).Scan(&before))
+	_, err := b.pool.Exec(b.ctx, `UPDATE job_usage_1h SET used_core_seconds = used_core_seconds + 3600 WHERE job_id = $1 AND hour < $2`, b.j1, day1.AddDate(0, 0, 1))
+	require.NoError(t, err)
+	_, err = leaderboard.NewComputer(b.pool, leaderboard.Config{Now: func() time.Time { return now }}, nil, nil).Compute(b.ctx, leaderboard.Week, day1)
+	require.NoError(t, err)
+	var after float64
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT used_core_h FROM leaderboard_job_base WHERE unit = 'WEEK' AND job_id = $1`, b.j1).Scan(&after))
+	require.Equal(t, before+1, after)
 }

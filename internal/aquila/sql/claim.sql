@@ -16,9 +16,12 @@
 -- after a crash) take nothing more and are always claimed. The caller holds
 -- the operation's claim lock, so the claims of every job of the operation
 -- count one after another.
+-- $8 false leaves the cluster's other hosts out of the count (SELF_HEAL:
+-- the healing job sized the operation within the cluster's own budget, and
+-- its hosts are the ones out).
 WITH out_hosts AS (
     SELECT h.id FROM host h
-    WHERE h.cluster_id = $6 AND h.state IN ('OFFLINE', 'REPAIRING')
+    WHERE $8::boolean AND h.cluster_id = $6 AND h.state IN ('OFFLINE', 'REPAIRING')
     UNION
     SELECT t.host_id FROM operation_task t
     WHERE t.operation_id = $5 AND t.state = 'RUNNING'

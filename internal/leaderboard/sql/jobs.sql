@@ -1,5 +1,7 @@
 -- jobs gathers, into a temporary table dropped at commit, what every job did
--- in the period [@from, @to) from its days in leaderboard_job_day: core-hours
+-- in the period up to @to — its final days' sums from the period's base when
+-- @use_base (see compute.go's base), its days from @rest on from
+-- leaderboard_job_day: core-hours
 -- used (the volume), the cost-weighted used and requested resources
 -- (efficiency's numerator and denominator, each job weighted by its own
 -- average bill prices over the period, or the fallback weights when it has no
@@ -12,11 +14,21 @@ WITH d AS (
            sum(used_gb_h) AS used_gb_h, sum(req_gb_h) AS req_gb_h,
            sum(cpu_amount) AS cpu_amount, sum(cpu_qty) AS cpu_qty,
            sum(mem_amount) AS mem_amount, sum(mem_qty) AS mem_qty,
-           sum(cost) AS cost,
-           sum(CASE WHEN cost IS NOT NULL THEN used_core_h END) AS cost_volume,
+           sum(cost) AS cost, sum(cost_volume) AS cost_volume,
            sum(finished) AS finished, sum(failed) AS failed
-    FROM leaderboard_job_day
-    WHERE day >= @from::date AND day < @to::date
+    FROM (
+        -- The period's final days, summed per job once (leaderboard_base)…
+        SELECT job_id, used_core_h, req_core_h, used_gb_h, req_gb_h, cpu_amount, cpu_qty,
+               mem_amount, mem_qty, cost, cost_volume, finished, failed
+        FROM leaderboard_job_base
+        WHERE @use_base AND unit = @unit AND start = @start::date
+        UNION ALL
+        -- …and its days from @rest on, one row per job and day.
+        SELECT job_id, used_core_h, req_core_h, used_gb_h, req_gb_h, cpu_amount, cpu_qty,
+               mem_amount, mem_qty, cost, CASE WHEN cost IS NOT NULL THEN used_core_h END, finished, failed
+        FROM leaderboard_job_day
+        WHERE day >= @rest::date AND day < @to::date
+    ) x
     GROUP BY job_id
 )
 SELECT d.job_id, j.owner_id AS person_id, coalesce(j.bu_id, p.bu_id) AS bu_id,

@@ -7,8 +7,9 @@
 -- Each entry carries its rank in the previous period of the unit with that
 -- period's ranked count (movement needs no second read) and the job whose
 -- findings say what to do (a job itself; a person's or BU's worst job on the
--- metric, preferring jobs above the job minimum, then the larger; only for
--- those within @keep of either end, the entries a list reads). People and
+-- metric: its job ranked last, or, with none above the job minimum, its worst
+-- job with a value, the larger on a tie; only for those within @keep of
+-- either end, the entries a list reads). People and
 -- BUs are written whole; jobs only the first and last @keep (no list reads
 -- further), with the whole job ranking as the period row's array, which is
 -- where the next period reads a job's previous rank from.
@@ -19,7 +20,7 @@
 -- ranking to the previous one on the level alone, a cross product of
 -- 100,000 jobs by 100,000 jobs.
 WITH ranked AS (
-    SELECT level, subject_id, volume, {value} AS value,
+    SELECT level, subject_id, person_id, bu_id, volume, {value} AS value,
            row_number() OVER (PARTITION BY level ORDER BY {value} {best}, subject_id) AS rank,
            count(*) OVER (PARTITION BY level) AS n
     FROM lb_subject
@@ -30,18 +31,37 @@ WITH ranked AS (
     -- their entries are read with the advice, so only they need a worst job.
     SELECT level, subject_id FROM ranked
     WHERE level <> 'JOB' AND (rank <= @keep OR rank > n - @keep)
+), worst_ranked AS (
+    -- A listed person's or BU's worst job among its ranked ones (those above
+    -- the job minimum): the one ranked last, found by hashing the ranked jobs
+    -- per owner rather than sorting every job (a BU list shows every BU, so
+    -- a sort would take all 100,000 jobs on every metric).
+    SELECT 'PERSON'::text AS level, r.person_id AS subject_id, (max(ARRAY[r.rank, r.subject_id]))[2] AS job_id
+    FROM ranked r JOIN listed l ON l.level = 'PERSON' AND l.subject_id = r.person_id
+    WHERE r.level = 'JOB'
+    GROUP BY r.person_id
+    UNION ALL
+    SELECT 'BU', r.bu_id, (max(ARRAY[r.rank, r.subject_id]))[2]
+    FROM ranked r JOIN listed l ON l.level = 'BU' AND l.subject_id = r.bu_id
+    WHERE r.level = 'JOB'
+    GROUP BY r.bu_id
 ), worst AS (
-    (SELECT DISTINCT ON (s.person_id) 'PERSON'::text AS level, s.person_id AS subject_id, s.subject_id AS job_id
+    -- Those with no ranked job: their worst job with a value, the larger first.
+    SELECT level, subject_id, job_id FROM worst_ranked
+    UNION ALL
+    (SELECT DISTINCT ON (s.person_id) 'PERSON'::text, s.person_id, s.subject_id
      FROM lb_subject s
      JOIN listed l ON l.level = 'PERSON' AND l.subject_id = s.person_id
      WHERE s.level = 'JOB' AND {value} IS NOT NULL
-     ORDER BY s.person_id, s.volume >= @min_job::float8 DESC, {value} {worst}, s.volume DESC, s.subject_id)
+       AND NOT EXISTS (SELECT 1 FROM worst_ranked w WHERE w.level = 'PERSON' AND w.subject_id = s.person_id)
+     ORDER BY s.person_id, {value} {worst}, s.volume DESC, s.subject_id)
     UNION ALL
     (SELECT DISTINCT ON (s.bu_id) 'BU', s.bu_id, s.subject_id
      FROM lb_subject s
      JOIN listed l ON l.level = 'BU' AND l.subject_id = s.bu_id
      WHERE s.level = 'JOB' AND {value} IS NOT NULL
-     ORDER BY s.bu_id, s.volume >= @min_job::float8 DESC, {value} {worst}, s.volume DESC, s.subject_id)
+       AND NOT EXISTS (SELECT 1 FROM worst_ranked w WHERE w.level = 'BU' AND w.subject_id = s.bu_id)
+     ORDER BY s.bu_id, {value} {worst}, s.volume DESC, s.subject_id)
 ), prev_period AS (
     SELECT level, ranked_count, ranking
     FROM leaderboard_period

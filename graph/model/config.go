@@ -1,0 +1,145 @@
+package model
+
+import (
+	"time"
+
+	"github.com/teslaops/tesla/internal/configuration"
+)
+
+// KindConfigChange is the global id kind of configuration changes.
+const KindConfigChange = "ConfigChange"
+
+// ClusterConfig is a cluster's configuration; its lists are resolved from
+// ClusterID.
+type ClusterConfig struct {
+	ClusterID         int64
+	Version           int
+	RequiredApprovals int
+}
+
+// FromConfigSummary maps a cluster's configuration summary.
+func FromConfigSummary(s *configuration.Summary) *ClusterConfig {
+	return &ClusterConfig{ClusterID: s.ClusterID, Version: int(s.Version), RequiredApprovals: s.RequiredApprovals}
+}
+
+// ConfigGroup is a config group; the hosts a LIST group names are resolved
+// from HostIDs.
+type ConfigGroup struct {
+	ID       string
+	Name     string
+	Position int
+	Rule     ConfigGroupRule
+	Values   []string
+	HostIDs  []int64
+}
+
+// FromConfigGroup maps a config group.
+func FromConfigGroup(g *configuration.Group) *ConfigGroup {
+	values := g.Values
+	if values == nil {
+		values = []string{}
+	}
+	return &ConfigGroup{ID: GlobalID("ConfigGroup", g.ID), Name: g.Name, Position: g.Position, Rule: ConfigGroupRule(g.Rule),
+		Values: values, HostIDs: g.Hosts}
+}
+
+// ConfigVersion is a version of a cluster's configuration; its change and
+// files are resolved from ClusterID, ChangeID and Version.
+type ConfigVersion struct {
+	ClusterID  int64
+	ChangeID   *int64
+	Version    int
+	Author     string
+	Message    string
+	CreatedAt  time.Time
+	RollbackOf *int
+}
+
+// FromConfigVersion maps a version.
+func FromConfigVersion(v *configuration.Version) *ConfigVersion {
+	out := &ConfigVersion{ClusterID: v.ClusterID, ChangeID: v.ChangeID, Version: int(v.Version), Author: v.Author,
+		Message: v.Message, CreatedAt: v.CreatedAt}
+	if v.RollbackOf != nil {
+		n := int(*v.RollbackOf)
+		out.RollbackOf = &n
+	}
+	return out
+}
+
+// ConfigChange is a proposed change; cluster and canApprove are resolved.
+type ConfigChange struct {
+	ID                string
+	DBID              int64
+	ClusterID         int64
+	AuthorID          int64
+	BaseVersion       int
+	State             ConfigChangeState
+	Author            string
+	Message           string
+	RequiredApprovals int
+	Approvals         int
+	AppliedVersion    *int
+	CreatedAt         time.Time
+	Files             []*ConfigFileChange
+	Reviews           []*ConfigReview
+	Diffs             []*ConfigFileDiff
+}
+
+func (ConfigChange) IsNode()         {}
+func (c ConfigChange) GetID() string { return c.ID }
+
+// FromConfigChange maps a change (files, reviews and diffs as loaded: a
+// listing has none).
+func FromConfigChange(ch *configuration.Change) *ConfigChange {
+	out := &ConfigChange{ID: GlobalID(KindConfigChange, ch.ID), DBID: ch.ID, ClusterID: ch.ClusterID, AuthorID: ch.AuthorID,
+		BaseVersion: int(ch.BaseVersion), State: ConfigChangeState(ch.State), Author: ch.Author, Message: ch.Message,
+		RequiredApprovals: ch.RequiredApprovals, Approvals: ch.Approvals, CreatedAt: ch.CreatedAt,
+		Files: []*ConfigFileChange{}, Reviews: []*ConfigReview{}, Diffs: []*ConfigFileDiff{}}
+	if ch.AppliedVersion != nil {
+		n := int(*ch.AppliedVersion)
+		out.AppliedVersion = &n
+	}
+	for _, f := range ch.Files {
+		out.Files = append(out.Files, &ConfigFileChange{Group: optional(f.Group), Service: f.Service, Path: f.Path, Content: f.Content})
+	}
+	for _, r := range ch.Reviews {
+		out.Reviews = append(out.Reviews, &ConfigReview{Reviewer: r.Reviewer, Approve: r.Approve, Comment: r.Comment, At: r.At})
+	}
+	out.Diffs = FromConfigDiffs(ch.Diffs)
+	return out
+}
+
+// FromConfigDiffs maps file diffs.
+func FromConfigDiffs(ds []configuration.FileDiff) []*ConfigFileDiff {
+	out := make([]*ConfigFileDiff, len(ds))
+	for i, d := range ds {
+		out[i] = &ConfigFileDiff{Group: optional(d.Group), Service: d.Service, Path: d.Path, Diff: d.Diff}
+	}
+	return out
+}
+
+// FromConfigFiles maps a version's files.
+func FromConfigFiles(fs []configuration.File) []*ConfigFile {
+	out := make([]*ConfigFile, len(fs))
+	for i, f := range fs {
+		out[i] = &ConfigFile{Group: optional(f.Group), Service: f.Service, Path: f.Path, Content: f.Content}
+	}
+	return out
+}
+
+// StaleConfigComponent is a service behind the current version; host is
+// resolved from HostDBID.
+type StaleConfigComponent struct {
+	HostDBID      int64
+	Hostname      string
+	Service       string
+	ConfigVersion int
+}
+
+// optional is nil for "" (the cluster default's group).
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

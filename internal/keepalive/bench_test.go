@@ -1,0 +1,54 @@
+package keepalive_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/keepalive"
+)
+
+// BenchmarkReconcile200k runs keep-alive passes over 200,000 components
+// (200 clusters of 1,000 hosts, one component each, a fleet's mix of host
+// states) with 1% of them stopped (1,440 of them on hosts keep-alive may touch) before each pass and 6,000 restarts already
+// in the window: every pass reads all of them, restarts those (simulated
+// restarter: one statement), records them and resolves alerts. Target: < 2 s a
+// pass (docs/benchmarks.md, "Keep-alive reconcile").
+func BenchmarkReconcile200k(b *testing.B) {
+	pool := dbtest.New(b)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`INSERT INTO cluster (name, region, kind) SELECT 'c' || lpad(c::text, 3, '0'), 'us-west', (ARRAY['STREAMING','BATCH','ONLINE'])[1 + c % 3]
+		 FROM generate_series(1, 200) c`,
+		`INSERT INTO host (cluster_id, hostname, cpu_cores, memory_bytes, disk_bytes, nic_bps, state, last_heartbeat)
+		 SELECT c.id, 'h' || lpad(g::text, 6, '0'), 64, 256::bigint << 30, 8e12, 25e9,
+		        (ARRAY['ONLINE','ONLINE','ONLINE','ONLINE','ONLINE','ONLINE','DEGRADED','MAINTENANCE','OFFLINE','REPAIRING'])[1 + g % 10], now()
+		 FROM generate_series(0, 199999) g JOIN cluster c ON c.name = 'c' || lpad((1 + g % 200)::text, 3, '0')`,
+		`INSERT INTO host_component (host_id, service, component, version) SELECT id, 'YARN', 'NODEMANAGER', '3.2.0' FROM host`,
+		`INSERT INTO component_restart (host_id, service, component, at, reason, outcome)
+		 SELECT id, 'YARN', 'NODEMANAGER', now() - interval '30 minutes', 'earlier', 'SUCCEEDED' FROM host WHERE id % 100 IN (1, 2, 3) AND id % 10 < 7`,
+		`VACUUM ANALYZE host, host_component, component_restart`,
+	} {
+		_, err := pool.Exec(ctx, sql)
+		require.NoError(b, err)
+	}
+	clk := &clock{t: time.Now()}
+	loop := keepalive.NewLoop(pool, keepalive.SimulatedRestarter{Now: clk.Now},
+		keepalive.Config{Budget: 1_000_000, Window: time.Hour, Settle: time.Second, Now: clk.Now}, nil)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		_, err := pool.Exec(ctx, `UPDATE host_component SET actual_state = 'STOPPED' WHERE host_id % 97 = 1`)
+		require.NoError(b, err)
+		clk.add(time.Second)
+		b.StartTimer()
+		res, err := loop.RunOnce(ctx)
+		require.NoError(b, err)
+		// About 2,060 stopped, 70% of them on ONLINE or DEGRADED hosts.
+		require.Greater(b, res.Drifting, 1400, "%+v", res)
+		require.Equal(b, res.Drifting, res.Restarted, "%+v", res)
+	}
+}
