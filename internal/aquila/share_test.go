@@ -2,11 +2,13 @@ package aquila_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -128,4 +130,35 @@ func TestStageWaitsWhileHostsOutOfServiceFillTheShare(t *testing.T) {
 	peak, runs := exec.stats()
 	require.Equal(t, 4, runs)
 	require.LessOrEqual(t, peak, 2)
+}
+
+// A SELF_HEAL counts only its own hosts: the cluster's other hosts down do
+// not make it wait (it is there to heal them, the healing job sized it).
+func TestSelfHealIsNotHeldBackByOtherHostsDown(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	_, downs := shareCluster(t, pool, 4) // four hosts down: a 20% share is full
+	ctx := context.Background()
+	var clusterID int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT cluster_id FROM host WHERE id = $1`, downs[0]).Scan(&clusterID))
+	rows, err := pool.Query(ctx, `SELECT id FROM host WHERE cluster_id = $1 ORDER BY hostname LIMIT 2`, clusterID)
+	require.NoError(t, err)
+	sick, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE host SET state = 'DEGRADED' WHERE id = ANY($1)`, sick)
+	require.NoError(t, err)
+	exec := &peakExecutor{delay: 10 * time.Millisecond}
+	cfg := testConfig()
+	cfg.ShareWaitPoll = 100 * time.Millisecond
+	e, _ := startEngine(t, pool, exec, cfg)
+	svc := newService(pool, e)
+	params, _ := json.Marshal(aquila.SelfHealParams{Hosts: []aquila.SelfHealHost{
+		{HostID: sick[0], Repair: aquila.RepairRestartServices}, {HostID: sick[1], Repair: aquila.RepairRestartServices}}})
+	plan, err := aquila.SelfHealPlanner{}.Plan(ctx, pool, aquila.Request{Kind: aquila.KindSelfHeal, ClusterID: clusterID, Params: params,
+		RequestedBy: "system:healing", MaxOutOfServicePct: 20})
+	require.NoError(t, err)
+	id, err := e.Submit(ctx, nil, *plan)
+	require.NoError(t, err)
+	op := waitState(t, svc, id, aquila.Succeeded)
+	require.Equal(t, op.TasksTotal, op.TasksSucceeded)
 }
