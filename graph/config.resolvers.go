@@ -7,98 +7,240 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/configuration"
 )
 
 func (r *clusterResolver) Config(ctx context.Context, obj *model.Cluster) (*model.ClusterConfig, error) {
-	panic(fmt.Errorf("not implemented: Config - config"))
+	sum, err := r.Resolver.Config.Summary(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigSummary(sum), nil
 }
 
 func (r *clusterConfigResolver) Cluster(ctx context.Context, obj *model.ClusterConfig) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	return r.clusterByID(ctx, obj.ClusterID)
 }
 
 func (r *clusterConfigResolver) Groups(ctx context.Context, obj *model.ClusterConfig) ([]*model.ConfigGroup, error) {
-	panic(fmt.Errorf("not implemented: Groups - groups"))
+	gs, err := r.Resolver.Config.Groups(ctx, obj.ClusterID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ConfigGroup, len(gs))
+	for i := range gs {
+		out[i] = model.FromConfigGroup(&gs[i])
+	}
+	return out, nil
 }
 
 func (r *clusterConfigResolver) Files(ctx context.Context, obj *model.ClusterConfig, version *int) ([]*model.ConfigFile, error) {
-	panic(fmt.Errorf("not implemented: Files - files"))
+	v := int64(obj.Version)
+	if version != nil {
+		v = int64(*version)
+	} else if v == 0 {
+		return []*model.ConfigFile{}, nil // no configuration yet
+	}
+	fs, err := r.Resolver.Config.Files(ctx, obj.ClusterID, v)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigFiles(fs), nil
 }
 
 func (r *clusterConfigResolver) Versions(ctx context.Context, obj *model.ClusterConfig, first *int) ([]*model.ConfigVersion, error) {
-	panic(fmt.Errorf("not implemented: Versions - versions"))
+	vs, err := r.Resolver.Config.Versions(ctx, obj.ClusterID, orDefault(first, 50))
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(vs, model.FromConfigVersion), nil
 }
 
 func (r *clusterConfigResolver) Changes(ctx context.Context, obj *model.ClusterConfig, state *model.ConfigChangeState, first *int) ([]*model.ConfigChange, error) {
-	panic(fmt.Errorf("not implemented: Changes - changes"))
+	var st configuration.ChangeState
+	if state != nil {
+		st = configuration.ChangeState(*state)
+	}
+	chs, err := r.Resolver.Config.Changes(ctx, obj.ClusterID, st, orDefault(first, 50))
+	if err != nil {
+		return nil, err
+	}
+	return r.configChanges(ctx, chs)
 }
 
 func (r *clusterConfigResolver) Diff(ctx context.Context, obj *model.ClusterConfig, from int, to int) ([]*model.ConfigFileDiff, error) {
-	panic(fmt.Errorf("not implemented: Diff - diff"))
+	ds, err := r.Resolver.Config.DiffVersions(ctx, obj.ClusterID, int64(from), int64(to))
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigDiffs(ds), nil
 }
 
 func (r *clusterConfigResolver) Stale(ctx context.Context, obj *model.ClusterConfig, first *int) (*model.StaleConfig, error) {
-	panic(fmt.Errorf("not implemented: Stale - stale"))
+	st, err := r.Resolver.Config.StaleHosts(ctx, obj.ClusterID, orDefault(first, 200))
+	if err != nil {
+		return nil, err
+	}
+	out := &model.StaleConfig{Current: int(st.Current), Total: st.Total, Components: make([]*model.StaleConfigComponent, len(st.Items))}
+	for i, c := range st.Items {
+		out.Components[i] = &model.StaleConfigComponent{HostDBID: c.HostID, Hostname: c.Hostname, Service: c.Service, ConfigVersion: int(c.ConfigVersion)}
+	}
+	return out, nil
 }
 
 func (r *configChangeResolver) Cluster(ctx context.Context, obj *model.ConfigChange) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	return r.clusterByID(ctx, obj.ClusterID)
+}
+
+func (r *configChangeResolver) Files(ctx context.Context, obj *model.ConfigChange) ([]*model.ConfigFileChange, error) {
+	ch, err := r.wholeChange(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigFileChanges(ch.Files), nil
+}
+
+func (r *configChangeResolver) Reviews(ctx context.Context, obj *model.ConfigChange) ([]*model.ConfigReview, error) {
+	ch, err := r.wholeChange(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigReviews(ch.Reviews), nil
+}
+
+func (r *configChangeResolver) Diffs(ctx context.Context, obj *model.ConfigChange) ([]*model.ConfigFileDiff, error) {
+	ch, err := r.wholeChange(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigDiffs(ch.Diffs), nil
 }
 
 func (r *configChangeResolver) CanApprove(ctx context.Context, obj *model.ConfigChange) (bool, error) {
-	panic(fmt.Errorf("not implemented: CanApprove - canApprove"))
+	return configuration.CanApprove(ctx, &configuration.Change{State: configuration.ChangeState(obj.State), AuthorID: obj.AuthorID}), nil
 }
 
 func (r *configGroupResolver) Hosts(ctx context.Context, obj *model.ConfigGroup) ([]*model.Host, error) {
-	panic(fmt.Errorf("not implemented: Hosts - hosts"))
+	return r.hostsByIDs(ctx, obj.HostIDs)
 }
 
 func (r *configVersionResolver) Change(ctx context.Context, obj *model.ConfigVersion) (*model.ConfigChange, error) {
-	panic(fmt.Errorf("not implemented: Change - change"))
+	if obj.ChangeID == nil {
+		return nil, nil
+	}
+	ch, err := r.Resolver.Config.Change(ctx, *obj.ChangeID)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigChange(ch, true), nil
 }
 
 func (r *configVersionResolver) Files(ctx context.Context, obj *model.ConfigVersion) ([]*model.ConfigFile, error) {
-	panic(fmt.Errorf("not implemented: Files - files"))
+	fs, err := r.Resolver.Config.Files(ctx, obj.ClusterID, int64(obj.Version))
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigFiles(fs), nil
 }
 
 func (r *mutationResolver) ProposeConfigChange(ctx context.Context, input model.ProposeConfigChangeInput) (*model.ConfigChangePayload, error) {
-	panic(fmt.Errorf("not implemented: ProposeConfigChange - proposeConfigChange"))
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err != nil {
+		return configChangePayload(nil, r.auditRejected(ctx, "proposeConfigChange", "cluster:"+input.Cluster, input, err))
+	}
+	in := configuration.ProposeInput{ClusterID: cluster, BaseVersion: int64(input.BaseVersion), Message: input.Message}
+	for _, f := range input.Files {
+		in.Files = append(in.Files, configuration.FileChange{Group: deref(f.Group), Service: f.Service, Path: f.Path, Content: f.Content})
+	}
+	return configChangePayload(r.Resolver.Config.Propose(ctx, in))
 }
 
 func (r *mutationResolver) ReviewConfigChange(ctx context.Context, input model.ReviewConfigChangeInput) (*model.ConfigChangePayload, error) {
-	panic(fmt.Errorf("not implemented: ReviewConfigChange - reviewConfigChange"))
+	id, err := model.ParseID("input.id", input.ID, model.KindConfigChange)
+	if err != nil {
+		return configChangePayload(nil, r.auditRejected(ctx, "reviewConfigChange", "configChange:"+input.ID, input, err))
+	}
+	return configChangePayload(r.Resolver.Config.Review(ctx, configuration.ReviewInput{ChangeID: id, Approve: input.Approve,
+		Comment: deref(input.Comment)}))
 }
 
 func (r *mutationResolver) ApplyConfigChange(ctx context.Context, input model.ApplyConfigChangeInput) (*model.ConfigVersionPayload, error) {
-	panic(fmt.Errorf("not implemented: ApplyConfigChange - applyConfigChange"))
+	id, err := model.ParseID("input.id", input.ID, model.KindConfigChange)
+	if err != nil {
+		return r.configVersionPayload(ctx, nil, r.auditRejected(ctx, "applyConfigChange", "configChange:"+input.ID, input, err))
+	}
+	a, err := r.Resolver.Config.Apply(ctx, id)
+	return r.configVersionPayload(ctx, a, err)
 }
 
 func (r *mutationResolver) RollbackConfig(ctx context.Context, input model.RollbackConfigInput) (*model.ConfigVersionPayload, error) {
-	panic(fmt.Errorf("not implemented: RollbackConfig - rollbackConfig"))
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err != nil {
+		return r.configVersionPayload(ctx, nil, r.auditRejected(ctx, "rollbackConfig", "cluster:"+input.Cluster, input, err))
+	}
+	a, err := r.Resolver.Config.Rollback(ctx, configuration.RollbackInput{ClusterID: cluster, ToVersion: int64(input.ToVersion), Reason: input.Reason})
+	return r.configVersionPayload(ctx, a, err)
 }
 
 func (r *mutationResolver) ReapplyConfig(ctx context.Context, input model.ReapplyConfigInput) (*model.ConfigVersionPayload, error) {
-	panic(fmt.Errorf("not implemented: ReapplyConfig - reapplyConfig"))
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err != nil {
+		return r.configVersionPayload(ctx, nil, r.auditRejected(ctx, "reapplyConfig", "cluster:"+input.Cluster, input, err))
+	}
+	a, err := r.Resolver.Config.Reapply(ctx, cluster)
+	return r.configVersionPayload(ctx, a, err)
 }
 
 func (r *mutationResolver) SetConfigGroup(ctx context.Context, input model.SetConfigGroupInput) (*model.ConfigGroupPayload, error) {
-	panic(fmt.Errorf("not implemented: SetConfigGroup - setConfigGroup"))
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err != nil {
+		ues, err := userErrors(r.auditRejected(ctx, "setConfigGroup", "cluster:"+input.Cluster, input, err))
+		return &model.ConfigGroupPayload{UserErrors: ues}, err
+	}
+	g, err := r.Resolver.Config.SetGroup(ctx, configuration.GroupInput{ClusterID: cluster, Name: input.Name, Position: input.Position,
+		Rule: configuration.RuleKind(input.Rule), Values: input.Values, Hostnames: input.Hosts})
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.ConfigGroupPayload{UserErrors: ues}, err
+	}
+	return &model.ConfigGroupPayload{Group: model.FromConfigGroup(g), UserErrors: []*model.UserError{}}, nil
 }
 
 func (r *mutationResolver) SetRequiredConfigApprovals(ctx context.Context, input model.SetRequiredConfigApprovalsInput) (*model.ClusterConfigPayload, error) {
-	panic(fmt.Errorf("not implemented: SetRequiredConfigApprovals - setRequiredConfigApprovals"))
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err == nil {
+		err = r.Resolver.Config.SetRequiredApprovals(ctx, cluster, input.Approvals)
+	} else {
+		err = r.auditRejected(ctx, "setRequiredConfigApprovals", "cluster:"+input.Cluster, input, err)
+	}
+	var sum *configuration.Summary
+	if err == nil {
+		sum, err = r.Resolver.Config.Summary(ctx, cluster)
+	}
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.ClusterConfigPayload{UserErrors: ues}, err
+	}
+	return &model.ClusterConfigPayload{Config: model.FromConfigSummary(sum), UserErrors: []*model.UserError{}}, nil
 }
 
 func (r *queryResolver) ConfigChange(ctx context.Context, id string) (*model.ConfigChange, error) {
-	panic(fmt.Errorf("not implemented: ConfigChange - configChange"))
+	dbID, err := model.ParseID("id", id, model.KindConfigChange)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.Resolver.Config.Change(ctx, dbID)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromConfigChange(ch, true), nil
 }
 
 func (r *staleConfigComponentResolver) Host(ctx context.Context, obj *model.StaleConfigComponent) (*model.Host, error) {
-	panic(fmt.Errorf("not implemented: Host - host"))
+	return r.optionalHost(ctx, obj.HostDBID)
 }
 
 func (r *Resolver) ClusterConfig() generated.ClusterConfigResolver { return &clusterConfigResolver{r} }

@@ -322,6 +322,7 @@ func setComplexity(c *generated.ComplexityRoot, now func() time.Time) {
 	setLeaderboardComplexity(c)
 	setHealthComplexity(c)
 	setAquilaComplexity(c)
+	setConfigComplexity(c)
 	// One ResourceManager per cluster at most.
 	c.Query.YarnTargets = func(child int) int { return 1 + child*nominalClusters }
 }

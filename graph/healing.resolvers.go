@@ -7,82 +7,235 @@ package graph
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"time"
 
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
+	"github.com/teslaops/tesla/internal/auth"
+	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/healing"
+	"github.com/teslaops/tesla/internal/keepalive"
+	"github.com/teslaops/tesla/internal/notify"
+	"github.com/vikstrous/dataloadgen"
 )
 
 func (r *clusterResolver) HealingPolicy(ctx context.Context, obj *model.Cluster) (*model.HealingPolicy, error) {
-	panic(fmt.Errorf("not implemented: HealingPolicy - healingPolicy"))
+	p, err := r.Resolver.Healing.ClusterPolicy(ctx, obj.DBID)
+	if err != nil {
+		return nil, err
+	}
+	return model.FromHealingPolicy(p), nil
 }
 
 func (r *healingAttemptResolver) Host(ctx context.Context, obj *model.HealingAttempt) (*model.Host, error) {
-	panic(fmt.Errorf("not implemented: Host - host"))
+	return r.optionalHost(ctx, obj.HostDBID)
 }
 
 func (r *healingAttemptResolver) Cluster(ctx context.Context, obj *model.HealingAttempt) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	return r.clusterByID(ctx, obj.ClusterID)
 }
 
 func (r *healingAttemptResolver) Operation(ctx context.Context, obj *model.HealingAttempt) (*model.Operation, error) {
-	panic(fmt.Errorf("not implemented: Operation - operation"))
+	if obj.OperationID == nil {
+		return nil, nil
+	}
+	op, err := r.loaders(ctx).Operation.Load(ctx, *obj.OperationID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return model.FromOperation(op), nil
 }
 
 func (r *healingAttemptResolver) Ticket(ctx context.Context, obj *model.HealingAttempt) (*model.RepairTicket, error) {
-	panic(fmt.Errorf("not implemented: Ticket - ticket"))
+	if obj.TicketID == nil {
+		return nil, nil
+	}
+	t, err := r.loaders(ctx).Ticket.Load(ctx, *obj.TicketID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return repairTicketModel(t), nil
 }
 
 func (r *healingPolicyResolver) Cluster(ctx context.Context, obj *model.HealingPolicy) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	return r.clusterByID(ctx, obj.ClusterID)
 }
 
 func (r *healingWaitResolver) Host(ctx context.Context, obj *model.HealingWait) (*model.Host, error) {
-	panic(fmt.Errorf("not implemented: Host - host"))
+	return r.optionalHost(ctx, obj.HostDBID)
 }
 
 func (r *healingWaitResolver) Cluster(ctx context.Context, obj *model.HealingWait) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	return r.clusterByID(ctx, obj.ClusterID)
 }
 
 func (r *hostResolver) Restarts(ctx context.Context, obj *model.Host, first *int) ([]*model.ComponentRestart, error) {
-	panic(fmt.Errorf("not implemented: Restarts - restarts"))
+	rs, err := r.Resolver.KeepAlive.RestartsOfHosts(ctx, []int64{obj.DBID}, orDefault(first, 20))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ComponentRestart, 0, len(rs[obj.DBID]))
+	for _, c := range rs[obj.DBID] {
+		out = append(out, &model.ComponentRestart{Service: c.Service, Component: c.Component, At: c.At, Reason: c.Reason,
+			Outcome: c.Outcome, Detail: c.Detail})
+	}
+	return out, nil
 }
 
 func (r *hostResolver) KeepAliveAlerts(ctx context.Context, obj *model.Host, openOnly *bool, first *int) ([]*model.KeepAliveAlert, error) {
-	panic(fmt.Errorf("not implemented: KeepAliveAlerts - keepAliveAlerts"))
+	as, err := r.Resolver.KeepAlive.Alerts(ctx, keepalive.AlertFilter{Hosts: []int64{obj.DBID}, OpenOnly: deref(openOnly),
+		Limit: orDefault(first, 20)})
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(as, model.FromKeepAliveAlert), nil
 }
 
 func (r *keepAliveAlertResolver) Host(ctx context.Context, obj *model.KeepAliveAlert) (*model.Host, error) {
-	panic(fmt.Errorf("not implemented: Host - host"))
+	return r.optionalHost(ctx, obj.HostDBID)
 }
 
 func (r *keepAliveAlertResolver) Cluster(ctx context.Context, obj *model.KeepAliveAlert) (*model.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	return r.clusterByID(ctx, obj.ClusterID)
 }
 
 func (r *mutationResolver) SetHealingPolicy(ctx context.Context, input model.SetHealingPolicyInput) (*model.HealingPolicyPayload, error) {
-	panic(fmt.Errorf("not implemented: SetHealingPolicy - setHealingPolicy"))
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err != nil {
+		ues, err := userErrors(r.auditRejected(ctx, "setHealingPolicy", "cluster:"+input.Cluster, input, err))
+		return &model.HealingPolicyPayload{UserErrors: ues}, err
+	}
+	p, err := r.Resolver.Healing.SetClusterPolicy(ctx, healing.ClusterPolicyInput{ClusterID: cluster, Enabled: input.Enabled,
+		MaxAtOnce: int32Of(input.MaxAtOnce), MaxAtOncePct: int32Of(input.MaxAtOncePercent), MaxPerDay: int32Of(input.MaxPerDay),
+		AllowReboot: input.AllowReboot})
+	if err != nil {
+		ues, err := userErrors(err)
+		return &model.HealingPolicyPayload{UserErrors: ues}, err
+	}
+	return &model.HealingPolicyPayload{Policy: model.FromHealingPolicy(p), UserErrors: []*model.UserError{}}, nil
 }
 
 func (r *queryResolver) HealingAttempts(ctx context.Context, state *model.HealingState, cluster *string, first *int, after *string) (*model.HealingAttemptConnection, error) {
-	panic(fmt.Errorf("not implemented: HealingAttempts - healingAttempts"))
+	n := orDefault(first, 50)
+	if n < 1 || n > 100 {
+		return nil, fault.Field("first", "first must be between 1 and 100")
+	}
+	f := healing.AttemptFilter{Limit: min(n+1, 100)}
+	if state != nil {
+		f.State = string(*state)
+	}
+	if id, err := model.ParseOptionalID("cluster", cluster, model.KindCluster); err != nil {
+		return nil, err
+	} else if id != nil {
+		f.ClusterID = *id
+	}
+	var err error
+	if f.BeforeAt, f.BeforeID, err = parseTimeCursor(after, model.KindHealingAttempt); err != nil {
+		return nil, err
+	}
+	as, err := r.Resolver.Healing.Attempts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	more := len(as) > n
+	if more {
+		as = as[:n]
+	}
+	c := &model.HealingAttemptConnection{Nodes: mapAll(as, model.FromHealingAttempt), PageInfo: &model.PageInfo{HasNextPage: more}}
+	if len(as) > 0 {
+		start, end := timeCursor(model.KindHealingAttempt, as[0].StartedAt, as[0].ID), timeCursor(model.KindHealingAttempt, as[len(as)-1].StartedAt, as[len(as)-1].ID)
+		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &start, &end
+	}
+	return c, nil
 }
 
 func (r *queryResolver) HealingWaiting(ctx context.Context, cluster *string, first *int) ([]*model.HealingWait, error) {
-	panic(fmt.Errorf("not implemented: HealingWaiting - healingWaiting"))
+	id, err := model.ParseOptionalID("cluster", cluster, model.KindCluster)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := r.Resolver.Healing.Waiting(ctx, deref(id), orDefault(first, 100))
+	if err != nil {
+		return nil, err
+	}
+	return mapAll(ws, model.FromHealingWait), nil
 }
 
 func (r *queryResolver) HealingRate(ctx context.Context, days *int) ([]*model.HealingDay, error) {
-	panic(fmt.Errorf("not implemented: HealingRate - healingRate"))
+	ds, err := r.Resolver.Healing.RatePerDay(ctx, orDefault(days, 30), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.HealingDay, len(ds))
+	for i, d := range ds {
+		out[i] = &model.HealingDay{Day: d.Day, Healed: d.Healed, Failed: d.Failed, HandedOver: d.HandedOver, Rate: d.Rate()}
+	}
+	return out, nil
 }
 
 func (r *queryResolver) KeepAliveAlerts(ctx context.Context, openOnly *bool, first *int, after *string) (*model.KeepAliveAlertConnection, error) {
-	panic(fmt.Errorf("not implemented: KeepAliveAlerts - keepAliveAlerts"))
+	n := orDefault(first, 50)
+	if n < 1 || n > 100 {
+		return nil, fault.Field("first", "first must be between 1 and 100")
+	}
+	f := keepalive.AlertFilter{OpenOnly: openOnly == nil || *openOnly, Limit: min(n+1, 100)}
+	var err error
+	if f.BeforeAt, f.BeforeID, err = parseTimeCursor(after, model.KindKeepAliveAlert); err != nil {
+		return nil, err
+	}
+	as, err := r.Resolver.KeepAlive.Alerts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	more := len(as) > n
+	if more {
+		as = as[:n]
+	}
+	c := &model.KeepAliveAlertConnection{Nodes: mapAll(as, model.FromKeepAliveAlert), PageInfo: &model.PageInfo{HasNextPage: more}}
+	if len(as) > 0 {
+		start, end := timeCursor(model.KindKeepAliveAlert, as[0].RaisedAt, as[0].ID), timeCursor(model.KindKeepAliveAlert, as[len(as)-1].RaisedAt, as[len(as)-1].ID)
+		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &start, &end
+	}
+	return c, nil
 }
 
 func (r *subscriptionResolver) KeepAliveAlertRaised(ctx context.Context, clusterID *string) (<-chan *model.KeepAliveAlert, error) {
-	panic(fmt.Errorf("not implemented: KeepAliveAlertRaised - keepAliveAlertRaised"))
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, err
+	}
+	cluster, err := model.ParseOptionalID("clusterId", clusterID, model.KindCluster)
+	if err != nil {
+		return nil, err
+	}
+	events := r.Events.Subscribe(ctx, keepalive.ChannelAlert)
+	out := make(chan *model.KeepAliveAlert)
+	go func() {
+		defer close(out)
+		for ev := range events {
+			id, ok := notify.ParseID(ev)
+			if !ok {
+				continue
+			}
+			a, err := r.Resolver.KeepAlive.AlertByID(ctx, id)
+			// Raised only: the channel also carries resolutions.
+			if err != nil || a.ResolvedAt != nil || (cluster != nil && a.ClusterID != *cluster) {
+				continue
+			}
+			select {
+			case out <- model.FromKeepAliveAlert(a):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 func (r *Resolver) HealingAttempt() generated.HealingAttemptResolver {

@@ -15,12 +15,15 @@ import (
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/configuration"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/healing"
 	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/inventory/invfile"
+	"github.com/teslaops/tesla/internal/keepalive"
 	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
@@ -70,6 +73,13 @@ type Resolver struct {
 	Stacks *stack.Service
 	// Operations submits, follows and controls Aquila operations.
 	Operations *aquila.Service
+	// Config keeps clusters' configuration as code: groups, versions,
+	// reviewed changes, rollouts and rollbacks.
+	Config *configuration.Service
+	// Healing reads what self-healing did and sets clusters' healing policies.
+	Healing *healing.Service
+	// KeepAlive reads keep-alive's restarts and alerts.
+	KeepAlive *keepalive.Service
 }
 
 // Scheduler reports the scheduled jobs and their runs, checking the caller.

@@ -9,6 +9,7 @@ import (
 	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/configuration"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/healing"
 	"github.com/teslaops/tesla/internal/health"
@@ -39,6 +40,7 @@ const (
 	NameAutoscale           = "autoscale"
 	NameKeepAlive           = "keep-alive"
 	NameHealing             = "healing"
+	NameConfigMirror        = "config-mirror"
 )
 
 // defaultSchedules are the standard jobs' schedules:
@@ -103,6 +105,7 @@ var defaultSchedules = map[string]Schedule{
 	NameAutoscale:           {Interval: 15 * time.Minute, Timeout: 5 * time.Minute},
 	NameKeepAlive:           {Interval: time.Minute, Timeout: time.Minute},
 	NameHealing:             {Interval: 5 * time.Minute, Timeout: 5 * time.Minute},
+	NameConfigMirror:        {Interval: time.Minute, Timeout: 5 * time.Minute},
 }
 
 // DefaultConfig configures the standard job set. Its zero value is the default
@@ -145,6 +148,9 @@ type DefaultConfig struct {
 	Autoscale aquila.AutoscaleConfig
 	// KeepAlive tunes keep-alive (budget, window, settle time).
 	KeepAlive keepalive.Config
+	// ConfigMirror is the git remote configuration versions are pushed to
+	// (TESLA_CONFIG_GIT_REMOTE; no remote: the job does nothing).
+	ConfigMirror configuration.MirrorConfig
 	// Healing tunes self-healing (signals' thresholds, policies per cluster
 	// kind, failures before a person).
 	Healing healing.Config
@@ -197,6 +203,7 @@ func Default(pool *pgxpool.Pool, cfg DefaultConfig) []Job {
 		autoscaleJob(pool, spec, cfg.Autoscale),
 		keepAliveJob(pool, spec, cfg.KeepAlive, cfg.Operations),
 		healingJob(pool, spec, cfg.Healing, cfg.Operations),
+		configMirrorJob(pool, spec, cfg.ConfigMirror),
 	}
 }
 

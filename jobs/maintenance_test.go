@@ -131,7 +131,7 @@ func TestDefaultJobsRun(t *testing.T) {
 		require.NotEmpty(t, j.Description())
 		require.Positive(t, j.Timeout())
 	}
-	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering, NameJobAnalysis, NameBilling, NameHostOffline, NameHardwareReliability, NameBudgetAlerts, NameBudgetWebhooks, NameHealth, NameLeaderboards, NameAutoscale, NameKeepAlive, NameHealing}, names)
+	require.Equal(t, []string{NamePartitions, NameRetention, NameWatermarkRollup, NameWatermarkForecast, NameHostHours, NameMachineClustering, NameJobAnalysis, NameBilling, NameHostOffline, NameHardwareReliability, NameBudgetAlerts, NameBudgetWebhooks, NameHealth, NameLeaderboards, NameAutoscale, NameKeepAlive, NameHealing, NameConfigMirror}, names)
 	require.Equal(t, time.Minute, set[9].Interval())
 	require.Equal(t, time.Hour, set[7].Interval())
 	require.Equal(t, time.Minute, set[2].Interval())

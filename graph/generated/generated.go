@@ -2030,6 +2030,9 @@ type ClusterWatermarkResolver interface {
 type ConfigChangeResolver interface {
 	Cluster(ctx context.Context, obj *model.ConfigChange) (*model.Cluster, error)
 
+	Files(ctx context.Context, obj *model.ConfigChange) ([]*model.ConfigFileChange, error)
+	Reviews(ctx context.Context, obj *model.ConfigChange) ([]*model.ConfigReview, error)
+	Diffs(ctx context.Context, obj *model.ConfigChange) ([]*model.ConfigFileDiff, error)
 	CanApprove(ctx context.Context, obj *model.ConfigChange) (bool, error)
 }
 type ConfigGroupResolver interface {
@@ -12735,7 +12738,7 @@ type ComponentRestart {
   component: String!
   at: Time!
   reason: String!
-  "What the restart did: RESTARTED, FAILED, QUEUED…"
+  "SUCCEEDED (running again), DISPATCHED (queued for the host's agent) or FAILED."
   outcome: String!
   detail: String!
 }
@@ -28768,7 +28771,7 @@ func (ec *executionContext) _ConfigChange_files(ctx context.Context, field graph
 			return ec.fieldContext_ConfigChange_files(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Files, nil
+			return ec.Resolvers.ConfigChange().Files(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigFileChange) graphql.Marshaler {
@@ -28782,8 +28785,8 @@ func (ec *executionContext) fieldContext_ConfigChange_files(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "ConfigChange",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ConfigFileChange(ctx, field)
 		},
@@ -28800,7 +28803,7 @@ func (ec *executionContext) _ConfigChange_reviews(ctx context.Context, field gra
 			return ec.fieldContext_ConfigChange_reviews(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Reviews, nil
+			return ec.Resolvers.ConfigChange().Reviews(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigReview) graphql.Marshaler {
@@ -28814,8 +28817,8 @@ func (ec *executionContext) fieldContext_ConfigChange_reviews(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "ConfigChange",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ConfigReview(ctx, field)
 		},
@@ -28832,7 +28835,7 @@ func (ec *executionContext) _ConfigChange_diffs(ctx context.Context, field graph
 			return ec.fieldContext_ConfigChange_diffs(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Diffs, nil
+			return ec.Resolvers.ConfigChange().Diffs(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigFileDiff) graphql.Marshaler {
@@ -28846,8 +28849,8 @@ func (ec *executionContext) fieldContext_ConfigChange_diffs(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "ConfigChange",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ConfigFileDiff(ctx, field)
 		},
@@ -65011,20 +65014,23 @@ func (ec *executionContext) _ConfigChange(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "files":
-			out.Values[i] = ec._ConfigChange_files(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChange_files(ctx, field, obj)
+				})
 		case "reviews":
-			out.Values[i] = ec._ConfigChange_reviews(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChange_reviews(ctx, field, obj)
+				})
 		case "diffs":
-			out.Values[i] = ec._ConfigChange_diffs(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChange_diffs(ctx, field, obj)
+				})
 		case "canApprove":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

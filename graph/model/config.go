@@ -66,7 +66,9 @@ func FromConfigVersion(v *configuration.Version) *ConfigVersion {
 	return out
 }
 
-// ConfigChange is a proposed change; cluster and canApprove are resolved.
+// ConfigChange is a proposed change; cluster, canApprove, and its files,
+// reviews and diffs are resolved (a listing reads changes without them: they
+// are read per change only when asked for).
 type ConfigChange struct {
 	ID                string
 	DBID              int64
@@ -80,32 +82,45 @@ type ConfigChange struct {
 	Approvals         int
 	AppliedVersion    *int
 	CreatedAt         time.Time
-	Files             []*ConfigFileChange
-	Reviews           []*ConfigReview
-	Diffs             []*ConfigFileDiff
+	// Loaded is the change read whole (files, reviews, diffs), nil for a
+	// listing's.
+	Loaded *configuration.Change
 }
 
 func (ConfigChange) IsNode()         {}
 func (c ConfigChange) GetID() string { return c.ID }
 
-// FromConfigChange maps a change (files, reviews and diffs as loaded: a
-// listing has none).
-func FromConfigChange(ch *configuration.Change) *ConfigChange {
+// FromConfigChange maps a change; whole says it was read with its files,
+// reviews and diffs.
+func FromConfigChange(ch *configuration.Change, whole bool) *ConfigChange {
 	out := &ConfigChange{ID: GlobalID(KindConfigChange, ch.ID), DBID: ch.ID, ClusterID: ch.ClusterID, AuthorID: ch.AuthorID,
 		BaseVersion: int(ch.BaseVersion), State: ConfigChangeState(ch.State), Author: ch.Author, Message: ch.Message,
-		RequiredApprovals: ch.RequiredApprovals, Approvals: ch.Approvals, CreatedAt: ch.CreatedAt,
-		Files: []*ConfigFileChange{}, Reviews: []*ConfigReview{}, Diffs: []*ConfigFileDiff{}}
+		RequiredApprovals: ch.RequiredApprovals, Approvals: ch.Approvals, CreatedAt: ch.CreatedAt}
 	if ch.AppliedVersion != nil {
 		n := int(*ch.AppliedVersion)
 		out.AppliedVersion = &n
 	}
-	for _, f := range ch.Files {
-		out.Files = append(out.Files, &ConfigFileChange{Group: optional(f.Group), Service: f.Service, Path: f.Path, Content: f.Content})
+	if whole {
+		out.Loaded = ch
 	}
-	for _, r := range ch.Reviews {
-		out.Reviews = append(out.Reviews, &ConfigReview{Reviewer: r.Reviewer, Approve: r.Approve, Comment: r.Comment, At: r.At})
+	return out
+}
+
+// FromConfigFileChanges maps a change's files.
+func FromConfigFileChanges(fs []configuration.FileChange) []*ConfigFileChange {
+	out := make([]*ConfigFileChange, len(fs))
+	for i, f := range fs {
+		out[i] = &ConfigFileChange{Group: optional(f.Group), Service: f.Service, Path: f.Path, Content: f.Content}
 	}
-	out.Diffs = FromConfigDiffs(ch.Diffs)
+	return out
+}
+
+// FromConfigReviews maps a change's reviews.
+func FromConfigReviews(rs []configuration.Review) []*ConfigReview {
+	out := make([]*ConfigReview, len(rs))
+	for i, r := range rs {
+		out[i] = &ConfigReview{Reviewer: r.Reviewer, Approve: r.Approve, Comment: r.Comment, At: r.At}
+	}
 	return out
 }
 

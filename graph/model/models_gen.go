@@ -329,7 +329,7 @@ type ComponentRestart struct {
 	Component string    `json:"component"`
 	At        time.Time `json:"at"`
 	Reason    string    `json:"reason"`
-	// What the restart did: RESTARTED, FAILED, QUEUED…
+	// SUCCEEDED (running again), DISPATCHED (queued for the host's agent) or FAILED.
 	Outcome string `json:"outcome"`
 	Detail  string `json:"detail"`
 }

@@ -27,10 +27,13 @@ func TestConfigFromEnvironment(t *testing.T) {
 	require.Equal(t, "127.0.0.1:8080", c.Listen)
 	require.True(t, c.Introspection)
 	require.False(t, c.Simulate)
+	require.Equal(t, 3*time.Second, c.SimTaskMedian)
+	require.InDelta(t, 2, c.OperationFailurePct, 0)
 
 	env := map[string]string{
 		"DATABASE_URL": "postgres://u:s3cret@db:5432/x", "TESLA_SIMULATE": "on", "TESLA_SIM_INTERVAL": "2s",
 		"TESLA_GRAPHQL_INTROSPECTION": "off", "TESLA_WS_ORIGINS": "a.example, b.example",
+		"TESLA_SIM_TASK_MEDIAN": "250ms", "TESLA_OPERATION_FAILURE_PCT": "0.5",
 	}
 	c, err = LoadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
@@ -38,10 +41,13 @@ func TestConfigFromEnvironment(t *testing.T) {
 	require.Equal(t, 2*time.Second, c.SimInterval)
 	require.False(t, c.Introspection)
 	require.Equal(t, []string{"a.example", "b.example"}, c.WebsocketOrigins)
+	require.Equal(t, 250*time.Millisecond, c.SimTaskMedian)
+	require.InDelta(t, 0.5, c.OperationFailurePct, 0)
 	require.NotContains(t, c.String(), "s3cret", "secrets are redacted when printed")
 
 	bad := map[string]string{"DATABASE_URL": "mysql://x", "TESLA_LISTEN": "nope", "TESLA_LOG_LEVEL": "loud",
-		"TESLA_SIMULATE": "maybe", "TESLA_SIM_INTERVAL": "-1s", "TESLA_GRAPHQL_DEPTH": "1"}
+		"TESLA_SIMULATE": "maybe", "TESLA_SIM_INTERVAL": "-1s", "TESLA_GRAPHQL_DEPTH": "1",
+		"TESLA_SIM_TASK_MEDIAN": "2h", "TESLA_OPERATION_FAILURE_PCT": "150"}
 	_, err = LoadConfig(func(k string) string { return bad[k] })
 	require.Error(t, err)
 	for name := range bad {

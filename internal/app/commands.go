@@ -194,7 +194,8 @@ func cmdServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.
 // TESLA_OPERATIONS chooses the executor: the simulated fleet, or the hosts'
 // agents through the replica's task queue (tasks).
 func startOperations(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg Config, tasks *agentapi.Tasks) (stop func(context.Context) error, err error) {
-	var exec aquila.Executor = aquila.NewSimulatedExecutor(aquila.SimulatedConfig{FailureRate: float64(cfg.OperationFailurePct) / 100, Seed: cfg.SimSeed})
+	var exec aquila.Executor = aquila.NewSimulatedExecutor(aquila.SimulatedConfig{
+		Median: cfg.SimTaskMedian, FailureRate: cfg.OperationFailurePct / 100, Seed: cfg.SimSeed})
 	if cfg.Operations == "agent" {
 		exec = aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{})
 	}

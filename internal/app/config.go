@@ -95,8 +95,12 @@ type Config struct {
 	// MaxRunningUpgrades is the platform-wide number of upgrades running at
 	// once; more wait PENDING (aquila.EngineConfig.MaxRunningUpgrades).
 	MaxRunningUpgrades int
-	// OperationFailurePct is the simulated executor's task failure rate.
-	OperationFailurePct int
+	// OperationFailurePct is the simulated executor's task failure rate, in
+	// percent (fractions allowed: 0.5 fails one task in 200).
+	OperationFailurePct float64
+	// SimTaskMedian is the simulated executor's median task duration
+	// (TESLA_OPERATIONS=simulated); durations spread log-normally around it.
+	SimTaskMedian time.Duration
 	// Agent holds the intervals host agents are told to keep; a host that misses
 	// Jobs.Offline.After worth of heartbeats is marked OFFLINE.
 	Agent agentapi.Config
@@ -150,13 +154,16 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_SHUTDOWN_GRACE", "15s", "how long shutdown waits for requests"},
 	{"TESLA_OPERATIONS", "off", "off: run no operation tasks here; simulated: run them on the simulated fleet; agent: run them on the hosts' agents (docs/aquila.md)"},
 	{"TESLA_MAX_RUNNING_UPGRADES", "3", "upgrades running at once on the whole platform; more wait PENDING"},
-	{"TESLA_OPERATION_FAILURE_PCT", "2", "percent of simulated operation tasks that fail"},
+	{"TESLA_OPERATION_FAILURE_PCT", "2", "percent of simulated operation tasks that fail (0 to 100, fractions allowed)"},
+	{"TESLA_SIM_TASK_MEDIAN", "3s", "median duration of a simulated operation task (1ms to 1h; TESLA_OPERATIONS=simulated)"},
 	{"TESLA_AGENT_HEARTBEAT_INTERVAL", "15s", "how often host agents beat (sent to them at registration and on each heartbeat)"},
 	{"TESLA_AGENT_SAMPLE_INTERVAL", "1m", "time step of host agents' samples"},
 	{"TESLA_OFFLINE_MISSED", "4", "missed heartbeat intervals after which a host of a real cluster is marked OFFLINE"},
 	{"TESLA_OFFLINE_LOOKBACK", "24h", "hosts silent for longer than this are history (imported traces), never marked OFFLINE"},
 	{"TESLA_AUTOSCALE_HORIZON", "24h", "auto scale-out proposes when a cluster's forecast crosses its threshold within this horizon (docs/aquila.md)"},
 	{"TESLA_AUTOSCALE_COOLDOWN", "24h", "no new scale-out proposal for a cluster this long after one was accepted or dismissed"},
+	{"TESLA_CONFIG_GIT_REMOTE", "", "git remote configuration versions are pushed to as commits: a bare repository's path or a git server's URL; empty: not mirrored (docs/configuration.md)"},
+	{"TESLA_CONFIG_GIT_BRANCH", "main", "branch of TESLA_CONFIG_GIT_REMOTE the versions are committed to"},
 }
 
 // LoadConfig reads the environment through getenv and validates it, naming the
@@ -252,6 +259,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Jobs.Offline.Lookback = durVar("TESLA_OFFLINE_LOOKBACK", 24*time.Hour)
 	c.Jobs.Autoscale.Horizon = durVar("TESLA_AUTOSCALE_HORIZON", 24*time.Hour)
 	c.Jobs.Autoscale.Cooldown = durVar("TESLA_AUTOSCALE_COOLDOWN", 24*time.Hour)
+	c.Jobs.ConfigMirror.RemoteURL = getenv("TESLA_CONFIG_GIT_REMOTE")
+	c.Jobs.ConfigMirror.Branch = cmp.Or(getenv("TESLA_CONFIG_GIT_BRANCH"), "main")
 	if c.Jobs.Autoscale.Horizon <= 0 || c.Jobs.Autoscale.Horizon > watermark.MaxRiskHorizon {
 		bad("TESLA_AUTOSCALE_HORIZON", "must be positive and at most %s, got %s", watermark.MaxRiskHorizon, c.Jobs.Autoscale.Horizon)
 	}
@@ -301,7 +310,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	// Keep-alive restarts and self-healing operations go the way operations do.
 	c.Jobs.Operations = c.Operations
 	c.MaxRunningUpgrades = int(intVar("TESLA_MAX_RUNNING_UPGRADES", 3, 1, 1000))
-	c.OperationFailurePct = int(intVar("TESLA_OPERATION_FAILURE_PCT", 2, 0, 100))
+	c.OperationFailurePct = 2
+	if v := getenv("TESLA_OPERATION_FAILURE_PCT"); v != "" {
+		pct, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(pct >= 0 && pct <= 100) {
+			bad("TESLA_OPERATION_FAILURE_PCT", "must be a percentage from 0 to 100 such as 2 or 0.5, got %q", v)
+		} else {
+			c.OperationFailurePct = pct
+		}
+	}
+	c.SimTaskMedian = durVar("TESLA_SIM_TASK_MEDIAN", 3*time.Second)
+	if c.SimTaskMedian < time.Millisecond || c.SimTaskMedian > time.Hour {
+		bad("TESLA_SIM_TASK_MEDIAN", "must be from 1ms to 1h, got %s", c.SimTaskMedian)
+		c.SimTaskMedian = 3 * time.Second
+	}
 	c.WebsocketInitTimeout = durVar("TESLA_WS_INIT_TIMEOUT", 10*time.Second)
 	if v := getenv("TESLA_WS_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {

@@ -106,6 +106,7 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		"Queue":             `{ queues(first: 1) { nodes { %s } } }`,
 		"HealthScore":       `{ host(hostname: "rt-ads-1-n01") { health { %s } } }`,
 		"Operation":         `{ operation(id: "` + b64("Operation:1") + `") { %s } }`,
+		"ClusterConfig":     `{ cluster(name: "rt-ads-1") { config { %s } } }`,
 	}
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
 	require.NoError(t, err)

@@ -29,15 +29,18 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/budget"
 	"github.com/teslaops/tesla/internal/clustering"
+	"github.com/teslaops/tesla/internal/configuration"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/hardware"
+	"github.com/teslaops/tesla/internal/healing"
 	"github.com/teslaops/tesla/internal/health"
 	"github.com/teslaops/tesla/internal/ingest"
 	"github.com/teslaops/tesla/internal/ingest/yarn"
 	"github.com/teslaops/tesla/internal/inventory"
 	"github.com/teslaops/tesla/internal/inventory/invfile"
+	"github.com/teslaops/tesla/internal/keepalive"
 	"github.com/teslaops/tesla/internal/leaderboard"
 	"github.com/teslaops/tesla/internal/lineage"
 	"github.com/teslaops/tesla/internal/machine"
@@ -118,6 +121,13 @@ type Services struct {
 	// AgentTasks is the agents' task queue: the operation engine dispatches
 	// and waits on it; Run it beside Events.
 	AgentTasks *agentapi.Tasks
+	// Config keeps clusters' configuration as code; a new version's rollout
+	// is a CONFIG_APPLY submitted through Operations.
+	Config *configuration.Service
+	// Healing reads self-healing's attempts and sets clusters' policies;
+	// KeepAlive reads keep-alive's restarts and alerts.
+	Healing   *healing.Service
+	KeepAlive *keepalive.Service
 	// api is the GraphQL API's own pool (see GraphQLLimits); Close closes it.
 	api *pgxpool.Pool
 }
@@ -132,7 +142,7 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	js := jobs.Default(pool, cfg.Jobs)
 	events := notify.NewListener(pool, logger, inventory.HostStateChannel, watermark.ChannelWatermark, watermark.ChannelPulse,
 		auth.CredentialsChannel, anomaly.ChannelAnomaly, budget.ChannelBudgetAlert, agentapi.TaskChannel, agentapi.TaskQueuedChannel,
-		aquila.ChannelOperation)
+		aquila.ChannelOperation, keepalive.ChannelAlert)
 	inv := inventory.NewService(api, apiLog)
 	wm := watermark.NewService(api, events, logger)
 	clus := clustering.NewService(api, apiLog, cfg.Jobs.Clustering)
@@ -146,6 +156,9 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		})
 	}
 	ops := aquila.NewService(api, submitEngine(api, logger), apiLog)
+	// An operator's rollback of a SELF_HEAL gets the planner's answer (it is
+	// not rolled back; the healing job returns hosts itself).
+	ops.RegisterPlanner(aquila.SelfHealPlanner{})
 	// setHostState(DECOMMISSIONED) drains, stops and retires the host through
 	// a DECOMMISSION operation (docs/aquila.md, "Decommission").
 	inv.SetDecommissioner(ops)
@@ -172,6 +185,9 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 		AgentTasks:   agentapi.NewTasks(pool, events, logger, cfg.Agent.Tasks),
 		Leaderboards: leaderboard.NewService(api, cfg.Jobs.LeaderboardConfig()),
 		Operations:   ops,
+		Config:       configuration.NewService(api, apiLog, nil).WithRollouter(aquila.ConfigRollouter{Service: ops}),
+		Healing:      healing.NewService(api, apiLog, cfg.Jobs.Healing),
+		KeepAlive:    keepalive.NewService(api),
 		api:          api,
 
 		InventoryImport: invfile.NewImporter(api, apiLog),
@@ -198,7 +214,7 @@ func NewServer(cfg Config, pool *pgxpool.Pool, logger *slog.Logger, svc Services
 		Workload: svc.Workload, LineageService: svc.Lineage, Clustering: svc.Clustering,
 		AnomalyEpisodes: svc.Anomalies, Yarn: svc.Yarn, InventoryImport: svc.InventoryImport, Hardware: svc.Hardware, Cost: svc.Cost,
 		Budgets: svc.Budgets, Health: svc.Health, Stacks: svc.Stacks,
-		Operations: svc.Operations, Leaderboards: svc.Leaderboards}
+		Operations: svc.Operations, Leaderboards: svc.Leaderboards, Config: svc.Config, Healing: svc.Healing, KeepAlive: svc.KeepAlive}
 	gql := graph.NewHandler(resolver, graph.Limits{
 		Complexity:           cfg.ComplexityLimit,
 		Run:                  cfg.GraphQL.run(),

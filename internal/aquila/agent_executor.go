@@ -237,6 +237,8 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 		steps, err = a.installSteps(ctx, t)
 	case ActionConfigure, ActionStart, ActionStop, ActionCheck:
 		steps, err = a.hostServiceSteps(ctx, t)
+	case ActionInstallService, ActionRemoveService:
+		steps, err = serviceChangeAgentSteps(t)
 	default:
 		return Result{}, fmt.Errorf("the agent executor cannot run %s tasks", t.Action)
 	}
@@ -368,6 +370,9 @@ func (a *AgentExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error
 			}
 			changes = append(changes, inventory.ComponentChange{HostID: d.Task.HostID, Service: se.service, State: "FAILED"})
 		}
+	}
+	if err := applyServiceChanges(ctx, tx, done, time.Now()); err != nil {
+		return err
 	}
 	_, err := inventory.ApplyComponentChanges(ctx, tx, changes, time.Now())
 	return err

@@ -34,6 +34,10 @@ func TestConfigApplyWritesThenRestartsInBatchesAndStampsVersions(t *testing.T) {
 	opsCtx := auth.WithPrincipal(ctx, &auth.Principal{PersonID: f.People[fixture.Operator], Login: fixture.Operator, Role: auth.Operator})
 	adminCtx := auth.WithPrincipal(ctx, &auth.Principal{PersonID: f.People[fixture.Admin], Login: fixture.Admin, Role: auth.Admin})
 	cluster := f.Clusters["batch-wh-1"]
+	// The fixture's REPAIRING host would fill the 10% out-of-service share
+	// (one host of seven) and hold the rollout back: it is repaired first.
+	_, err := pool.Exec(ctx, `UPDATE host SET state = 'ONLINE' WHERE cluster_id = $1 AND state = 'REPAIRING'`, cluster)
+	require.NoError(t, err)
 
 	site := "<configuration>\n  <property><name>dfs.replication</name><value>3</value></property>\n</configuration>\n"
 	ch, err := cfg.Propose(opsCtx, configuration.ProposeInput{ClusterID: cluster, Message: "replication 3",

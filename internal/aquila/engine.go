@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +79,10 @@ type EngineConfig struct {
 	// UpgradeSlotPoll is how often a waiting upgrade looks for a free slot
 	// (default 5s).
 	UpgradeSlotPoll time.Duration
+	// ShareWaitPoll is how often a stage that waits for the out-of-service
+	// share looks again (default 5s): its next tasks would take the cluster
+	// below its serving share because hosts are OFFLINE or REPAIRING.
+	ShareWaitPoll time.Duration
 	// NoWork makes an insert-only engine: it submits and controls operations
 	// but works no jobs (an API replica beside dedicated workers).
 	NoWork bool
@@ -97,6 +102,7 @@ func (c EngineConfig) withDefaults() EngineConfig {
 	c.MaxJobErrors = cmp.Or(c.MaxJobErrors, 10)
 	c.MaxRunningUpgrades = cmp.Or(c.MaxRunningUpgrades, 3)
 	c.UpgradeSlotPoll = cmp.Or(c.UpgradeSlotPoll, 5*time.Second)
+	c.ShareWaitPoll = cmp.Or(c.ShareWaitPoll, 5*time.Second)
 	return c
 }
 
@@ -265,6 +271,11 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 		// Snoozing does not count as an attempt.
 		return river.JobSnooze(w.e.cfg.UpgradeSlotPoll)
 	}
+	if errors.Is(err, errShareFull) {
+		// The stage waits for hosts to return to service, without holding a
+		// worker or spending attempts.
+		return river.JobSnooze(w.e.cfg.ShareWaitPoll)
+	}
 	if err == nil || ctx.Err() != nil || job.Attempt < w.e.cfg.MaxJobErrors {
 		// Interruptions (a stopping replica, the job timeout) are retried
 		// without limit; errors a few times, as they may be passing.
@@ -334,13 +345,19 @@ type claimed struct {
 // operation left it (paused, aborted, moved on), then lets the operation
 // advance.
 func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error {
+	recheck := false
+	// limit is the most hosts the operation may have out of service,
+	// counted once per job: the cluster's size barely moves during a stage,
+	// and a claim then need not count its hosts each time.
+	limit := -1
+	var stageID int64
 	for {
 		var state State
-		var current int
+		var current, share int
 		var kind Kind
 		var cluster int64
-		err := e.pool.QueryRow(ctx, `SELECT state, current_stage, kind, cluster_id FROM operation WHERE id = $1`, a.OperationID).
-			Scan(&state, &current, &kind, &cluster)
+		err := e.pool.QueryRow(ctx, `SELECT state, current_stage, kind, cluster_id, max_out_of_service_pct FROM operation WHERE id = $1`, a.OperationID).
+			Scan(&state, &current, &kind, &cluster, &share)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -353,23 +370,42 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 		if state != Running || current != a.Stage {
 			return nil
 		}
-		batch, stageID, err := e.claim(ctx, jobID, a, kind, cluster)
+		if limit < 0 {
+			var total int
+			if err := e.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM host WHERE cluster_id = $1 AND state <> 'DECOMMISSIONED'),
+				(SELECT id FROM operation_stage WHERE operation_id = $2 AND position = $3)`,
+				cluster, a.OperationID, a.Stage).Scan(&total, &stageID); err != nil {
+				return fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+			}
+			limit = max(total*share/100, 1)
+		}
+		batch, held, pending, err := e.claim(ctx, jobID, a, stageID, kind, cluster, limit)
 		if err != nil {
 			return err
 		}
 		if len(batch) == 0 {
-			// Tasks other jobs still hold: wait for them to be recorded, or
-			// for their lease to run out (their process died) to adopt them.
-			// Without this wait a dead replica's tasks would stay RUNNING
-			// until River rescues its job.
-			var held bool
-			if err := e.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING')`,
-				stageID).Scan(&held); err != nil {
-				return fmt.Errorf("error checking stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+			if !held && pending {
+				if !recheck {
+					// Another job's results may have landed between the claim
+					// and the check, freeing hosts: claim once more first.
+					recheck = true
+					continue
+				}
+				// Nothing runs and nothing could be claimed: the hosts already
+				// out of service fill the share. Wait for them to return.
+				if err := e.noteShareWait(ctx, a.OperationID, a.Stage, cluster, share); err != nil {
+					return err
+				}
+				return errShareFull
 			}
 			if !held {
 				return e.advance(ctx, a.OperationID, false)
 			}
+			// Tasks other jobs still hold: wait for them to be recorded, or
+			// for their lease to run out (their process died) to adopt them.
+			// Without this wait a dead replica's tasks would stay RUNNING
+			// until River rescues its job. Meanwhile their hosts may free
+			// room in the share for the tasks still pending.
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -377,32 +413,102 @@ func (e *Engine) workStage(ctx context.Context, jobID int64, a stageArgs) error 
 			}
 			continue
 		}
+		recheck = false
 		if err := e.runBatch(ctx, jobID, a.OperationID, batch); err != nil {
 			return err
 		}
 	}
 }
 
-func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, kind Kind, cluster int64) ([]claimed, int64, error) {
-	var stageID int64
-	if err := e.pool.QueryRow(ctx, `SELECT id FROM operation_stage WHERE operation_id = $1 AND position = $2`,
-		a.OperationID, a.Stage).Scan(&stageID); err != nil {
-		return nil, 0, fmt.Errorf("error loading stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+// claimLockClass is the advisory lock class of the operations' claims (the
+// object is the operation id); jobs.lockClass is 7305.
+const claimLockClass = 7306
+
+// claim takes the next tasks of the stage for the job, within the
+// out-of-service share (sql/claim.sql). The claim runs under a transaction
+// advisory lock of the operation, taken in a statement of its own: the jobs
+// of every replica then count the hosts out of service one after another,
+// each seeing the tasks the one before it claimed, so together they never
+// take more than the share. Recording does not take the lock (a result landing
+// meanwhile only frees hosts, so a claim may be cautious, never greedy). When
+// it claims nothing it reports whether the stage still has tasks RUNNING (held
+// by other jobs) or PENDING.
+func (e *Engine) claim(ctx context.Context, jobID int64, a stageArgs, stageID int64, kind Kind, cluster int64, limit int) (batch []claimed, held, pending bool, err error) {
+	// One round trip, one implicit transaction: the lock, then the claim and
+	// the check, each statement with a snapshot taken after the lock.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int)`, claimLockClass, a.OperationID)
+	// A SELF_HEAL's hosts are the sick ones: counting the cluster's other
+	// hosts down would make it wait for the hosts it is there to heal; the
+	// healing job keeps it within the cluster's budget and minimum capacity.
+	countDown := kind != KindSelfHeal
+	b.Queue(sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String(), a.OperationID, cluster, limit, countDown)
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'RUNNING'),
+		EXISTS (SELECT 1 FROM operation_task WHERE stage_id = $1 AND state = 'PENDING')`, stageID)
+	br := e.pool.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, cerr)
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return nil, false, false, fmt.Errorf("error locking the claims of operation %d: %w", a.OperationID, err)
 	}
-	rows, err := e.pool.Query(ctx, sqlClaim, stageID, jobID, e.cfg.BatchSize, e.cfg.TaskLease.String())
+	rows, err := br.Query()
 	if err != nil {
-		return nil, 0, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+		return nil, false, false, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
+	batch, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
 		c := claimed{task: Task{OperationID: a.OperationID, Kind: kind, ClusterID: cluster}}
 		err := r.Scan(&c.task.TaskID, &c.task.HostID, &c.task.Hostname, &c.hostState, &c.task.Action, &c.task.Params, &c.task.Attempt)
 		return c, err
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
+		return nil, false, false, fmt.Errorf("error claiming tasks of operation %d: %w", a.OperationID, err)
 	}
-	return out, stageID, nil
+	if err := br.QueryRow().Scan(&held, &pending); err != nil {
+		return nil, false, false, fmt.Errorf("error checking stage %d of operation %d: %w", a.Stage, a.OperationID, err)
+	}
+	return batch, held, pending, nil
 }
+
+// errShareFull is a stage that cannot go on without exceeding its
+// out-of-service share: its jobs snooze (ShareWaitPoll) until hosts return.
+var errShareFull = errors.New("out-of-service share full")
+
+// noteShareWait logs, once per wait, why the operation's stage waits: the
+// newest event already saying so is not repeated by each job and each poll.
+func (e *Engine) noteShareWait(ctx context.Context, op int64, stage int, cluster int64, share int) error {
+	return db.InTx(ctx, e.pool, func(tx pgx.Tx) error {
+		// Lock first, read after: a statement reading the newest event while
+		// it waits for the lock would not see the event of the job before.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM operation WHERE id = $1 FOR NO KEY UPDATE`, op); err != nil {
+			return fmt.Errorf("error locking operation %d: %w", op, err)
+		}
+		var last string
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT message FROM operation_event WHERE operation_id = $1 ORDER BY id DESC LIMIT 1), '')`,
+			op).Scan(&last); err != nil {
+			return fmt.Errorf("error loading events of operation %d: %w", op, err)
+		}
+		if strings.HasPrefix(last, shareWaitPrefix) {
+			return nil
+		}
+		var total, down int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state <> 'DECOMMISSIONED'),
+			count(*) FILTER (WHERE state IN ('OFFLINE', 'REPAIRING')) FROM host WHERE cluster_id = $1`, cluster).Scan(&total, &down); err != nil {
+			return fmt.Errorf("error counting hosts of cluster %d: %w", cluster, err)
+		}
+		var ev events
+		ev.add("WARN", fmt.Sprintf("%s %d of the cluster's %d hosts are OFFLINE or REPAIRING, and the operation's %d%% share allows %d out of service at once: stage %d goes on when hosts return to service (or abort and submit again with a larger share)",
+			shareWaitPrefix, down, total, share, max(total*share/100, 1), stage), nil)
+		if err := ev.insert(ctx, tx, op); err != nil {
+			return err
+		}
+		return notify.Notify(ctx, tx, ChannelOperation, strconv.FormatInt(op, 10))
+	})
+}
+
+const shareWaitPrefix = "waiting for the out-of-service share:"
 
 // outcome is one task's result as recorded.
 type outcome struct {

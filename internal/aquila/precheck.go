@@ -88,7 +88,13 @@ func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 		for i, c := range st.changes {
 			parts[i] = fmt.Sprintf("%s %s → %s", c.Service, cmp.Or(c.From, "?"), c.To)
 		}
-		add(CheckChanges, CheckPass, "%d service(s) change, in this order: %s", len(st.changes), strings.Join(parts, ", "))
+		for _, c := range st.added {
+			parts = append(parts, fmt.Sprintf("%s added at %s", c.Service, c.To))
+		}
+		for _, c := range st.removed {
+			parts = append(parts, fmt.Sprintf("%s %s removed", c.Service, c.From))
+		}
+		add(CheckChanges, CheckPass, "%d service(s) change, in this order: %s", len(parts), strings.Join(parts, ", "))
 	case fault.Is(err, fault.NotFound):
 		return nil, nil, err
 	case st != nil && st.target == nil:
@@ -107,23 +113,31 @@ func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 	}
 
 	// Host health, from the per-state counters (no scan of host).
-	var total, online, maint int64
+	var total, online, maint, down int64
 	if err := q.QueryRow(ctx, `SELECT coalesce(sum(hosts) FILTER (WHERE state <> 'DECOMMISSIONED'), 0),
 			coalesce(sum(hosts) FILTER (WHERE state = 'ONLINE'), 0),
-			coalesce(sum(hosts) FILTER (WHERE state = 'MAINTENANCE'), 0)
-		FROM cluster_host_stats WHERE cluster_id = $1`, req.ClusterID).Scan(&total, &online, &maint); err != nil {
+			coalesce(sum(hosts) FILTER (WHERE state = 'MAINTENANCE'), 0),
+			coalesce(sum(hosts) FILTER (WHERE state IN ('OFFLINE', 'REPAIRING')), 0)
+		FROM cluster_host_stats WHERE cluster_id = $1`, req.ClusterID).Scan(&total, &online, &maint, &down); err != nil {
 		return nil, nil, fmt.Errorf("error counting hosts of cluster %d: %w", req.ClusterID, err)
 	}
 	bad := total - online - maint
+	// Hosts already OFFLINE or REPAIRING count against the out-of-service
+	// share when tasks are claimed: filling it, they make the upgrade wait.
+	wait := ""
+	if share := max(total*int64(cmp.Or(req.MaxOutOfServicePct, DefaultMaxOutOfServicePct))/100, 1); down >= share && p.Strategy != StrategyExpress {
+		wait = fmt.Sprintf("; the %d OFFLINE or REPAIRING fill the out-of-service share (%d host(s) at once): the upgrade will wait until they return",
+			down, share)
+	}
 	switch {
 	case total == 0:
 		add(CheckHostHealth, CheckFail, "cluster %d has no hosts", req.ClusterID)
 	case bad == 0:
 		add(CheckHostHealth, CheckPass, "%d of %d hosts ONLINE (%d in MAINTENANCE, skipped)", online, total, maint)
 	case bad*100 <= total*int64(cfg.UnhealthyFailPct):
-		add(CheckHostHealth, CheckWarning, "%d of %d hosts are neither ONLINE nor in MAINTENANCE (at most %d%% allowed)", bad, total, cfg.UnhealthyFailPct)
+		add(CheckHostHealth, CheckWarning, "%d of %d hosts are neither ONLINE nor in MAINTENANCE (at most %d%% allowed)%s", bad, total, cfg.UnhealthyFailPct, wait)
 	default:
-		add(CheckHostHealth, CheckFail, "%d of %d hosts are neither ONLINE nor in MAINTENANCE: more than %d%%", bad, total, cfg.UnhealthyFailPct)
+		add(CheckHostHealth, CheckFail, "%d of %d hosts are neither ONLINE nor in MAINTENANCE: more than %d%%%s", bad, total, cfg.UnhealthyFailPct, wait)
 	}
 
 	// Water level: the latest utilisation must fit in what stays in service

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,15 +86,19 @@ func (s *SimulatedExecutor) Run(ctx context.Context, t Task) (Result, error) {
 // service STARTED (FAILED when the task failed), an upgraded one at its new
 // version; a CONFIG_APPLY's restarted components are stamped with the
 // configuration version they now run. Writing configuration files changes
-// no component state.
+// no component state. Services installed or removed by an upgrade are
+// created or deleted (applyServiceChanges).
 func (s *SimulatedExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error {
+	if err := applyServiceChanges(ctx, tx, done, s.now()); err != nil {
+		return err
+	}
 	if _, err := inventory.StampConfigVersions(ctx, tx, configApplyStamps(done)); err != nil {
 		return err
 	}
 	changes := make([]inventory.ComponentChange, 0, len(done))
 	for _, d := range done {
-		if d.Task.Action == ActionWriteConfig {
-			continue
+		if d.Task.Action == ActionWriteConfig || d.Task.Action == ActionInstallService || d.Task.Action == ActionRemoveService {
+			continue // no component state, or applied above
 		}
 		// Planned upgrades (a host's ordered services) and express stops.
 		if up := upgradeChanges([]Done{d}); len(up) > 0 {
@@ -120,7 +125,17 @@ func (s *SimulatedExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) e
 }
 
 func serviceOf(t Task) string {
-	var p ServiceParams
+	var p struct {
+		ServiceParams
+		Services []ServiceStep `json:"services"`
+	}
 	_ = json.Unmarshal(t.Params, &p)
+	if p.Service == "" && len(p.Services) > 0 {
+		names := make([]string, len(p.Services))
+		for i, s := range p.Services {
+			names[i] = s.Service
+		}
+		return strings.Join(names, ",")
+	}
 	return p.Service
 }

@@ -69,6 +69,11 @@ type UpgradeParams struct {
 	// Changes are the services upgraded, in upgrade (start) order, with the
 	// packages on both sides (recorded by the planner, for the rollback).
 	Changes []ServiceChange `json:"changes,omitempty"`
+	// Added are the services the version adds, installed (start order; From
+	// empty); Removed those a full version no longer holds, stopped and
+	// removed (stop order; To empty). Recorded by the planner.
+	Added   []ServiceChange `json:"added,omitempty"`
+	Removed []ServiceChange `json:"removed,omitempty"`
 }
 
 // ServiceChange is one service an upgrade moves from one package to another.
@@ -95,6 +100,9 @@ type ServiceStep struct {
 	Service   string `json:"service"`
 	Version   string `json:"version"`
 	PackageID int64  `json:"packageId"`
+	// Components are the host_component rows an INSTALL_SERVICE creates and
+	// a REMOVE_SERVICE removes (restored by its rollback); empty for UPGRADE.
+	Components []string `json:"components,omitempty"`
 }
 
 // UpgradePlanner plans UPGRADE operations: a cluster from what it runs to a
@@ -159,6 +167,18 @@ type upgradeState struct {
 	packages map[string]*stack.Package
 	// stop is the changing services in stop order.
 	stop []string
+	// added and removed are the services the version adds (start order) and
+	// removes (stop order); order is the changing and added services in one
+	// start order, so an install and an upgrade that need each other come in
+	// the right order.
+	added, removed []ServiceChange
+	order          []orderedStep
+	// lateRemove marks the removed services a staying service's current
+	// package needs (directly or not): removed after the upgrade.
+	lateRemove map[string]bool
+	// removedComponents are the components of the removed services, by host
+	// and service: what a rollback installs back.
+	removedComponents map[int64]map[string][]string
 }
 
 // loadUpgrade reads the cluster, its hosts and their services (one query),
@@ -203,7 +223,10 @@ func loadUpgrade(ctx context.Context, q db.DBTX, req Request) (*upgradeState, er
 	if err != nil {
 		return nil, err
 	}
-	return st, st.resolve(base, res)
+	if err := st.resolve(base, res); err != nil {
+		return nil, err
+	}
+	return st, st.loadRemovedComponents(ctx, q)
 }
 
 // loadHosts reads the cluster's hosts with their services' versions in one
@@ -307,8 +330,9 @@ func (st *upgradeState) base(ctx context.Context, stacks *stack.Service, version
 	return base, nil
 }
 
-// resolve keeps the changes the request asks for (services the hosts run, to
-// a new package) and orders them.
+// resolve keeps the changes the request asks for — services the hosts run,
+// to a new package; services the version adds; services a full version
+// removes — and orders them.
 func (st *upgradeState) resolve(base []*stack.Package, res *stack.Resolution) error {
 	byService := map[string]*stack.Package{}
 	for _, p := range res.Packages {
@@ -327,68 +351,95 @@ func (st *upgradeState) resolve(base []*stack.Package, res *stack.Resolution) er
 		want[s] = true
 	}
 	changing := map[string]stack.Change{}
+	adding := map[string]stack.Change{}
+	removing := map[string]*stack.Package{}
 	for _, c := range res.Changes {
-		// Added services have no host to upgrade (a scale-out places them),
-		// removed ones are left running: neither is an upgrade task.
-		if c.To == "" || !runs[c.Service] {
-			continue
-		}
 		if len(want) > 0 && !want[c.Service] {
 			continue
 		}
-		changing[c.Service] = c
+		switch {
+		case c.To == "":
+			// A full version without the service: it is stopped and removed
+			// where it runs.
+			if old[c.Service] != nil {
+				removing[c.Service] = old[c.Service]
+			}
+		case !runs[c.Service]:
+			// No host runs it: installed where it belongs (placeAdded).
+			adding[c.Service] = c
+		default:
+			changing[c.Service] = c
+		}
 	}
 	for s := range want {
-		if _, ok := changing[s]; !ok {
+		_, a := changing[s]
+		_, b := adding[s]
+		if _, c := removing[s]; !a && !b && !c {
 			return fault.Field("params.services", "stack version %s %s does not change service %s on cluster %d",
 				st.target.Stack, st.target.Version, s, st.cluster)
 		}
 	}
-	if len(changing) == 0 {
+	if len(changing)+len(adding)+len(removing) == 0 {
 		return fault.Field("params.stackVersionId", "cluster %d already runs what stack version %s %s holds: nothing to upgrade",
 			st.cluster, st.target.Stack, st.target.Version)
 	}
 	// A subset of the changes must leave a consistent set on its own.
 	if len(want) > 0 {
-		eff := make([]*stack.Package, 0, len(base)+len(changing))
+		eff := make([]*stack.Package, 0, len(base)+len(changing)+len(adding))
 		for _, p := range base {
-			if _, ok := changing[p.Service]; !ok {
+			_, ch := changing[p.Service]
+			if _, rm := removing[p.Service]; !ch && !rm {
 				eff = append(eff, p)
 			}
 		}
 		for s := range changing {
 			eff = append(eff, byService[s])
 		}
+		for s := range adding {
+			eff = append(eff, byService[s])
+		}
 		if err := stack.CheckSet(eff); err != nil {
 			return err
 		}
 	}
-	pkgs := make([]*stack.Package, 0, len(changing))
+	// Upgrades and installs in one start order; stops of the upgraded
+	// services in stop order.
+	pkgs := make([]*stack.Package, 0, len(changing)+len(adding))
+	var upgraded []*stack.Package
 	for s := range changing {
+		pkgs = append(pkgs, byService[s])
+		upgraded = append(upgraded, byService[s])
+	}
+	for s := range adding {
 		pkgs = append(pkgs, byService[s])
 	}
 	start, err := stack.StartOrder(pkgs)
 	if err != nil {
 		return err
 	}
-	stop, err := stack.StopOrder(pkgs)
+	stop, err := stack.StopOrder(upgraded)
 	if err != nil {
 		return err
 	}
 	st.packages = make(map[string]*stack.Package, len(pkgs))
 	for _, p := range start {
-		c := changing[p.Service]
-		sc := ServiceChange{Service: p.Service, From: c.From, To: c.To, ToPackageID: p.ID}
-		if o := old[p.Service]; o != nil {
-			sc.FromPackageID = o.ID
-		}
-		st.changes = append(st.changes, sc)
 		st.packages[p.Service] = p
+		if c, ok := changing[p.Service]; ok {
+			sc := ServiceChange{Service: p.Service, From: c.From, To: c.To, ToPackageID: p.ID}
+			if o := old[p.Service]; o != nil {
+				sc.FromPackageID = o.ID
+			}
+			st.changes = append(st.changes, sc)
+			st.order = append(st.order, orderedStep{service: p.Service})
+			continue
+		}
+		st.added = append(st.added, ServiceChange{Service: p.Service, To: p.Info.Version, ToPackageID: p.ID})
+		st.order = append(st.order, orderedStep{service: p.Service, install: true})
 	}
 	for _, p := range stop {
 		st.stop = append(st.stop, p.Service)
 	}
-	return nil
+	return st.resolveRemovals(base, removing)
 }
 
 // batchSize is how many in-service hosts a rolling batch takes.
@@ -411,6 +462,7 @@ func (st *upgradeState) plan(req Request) (*Plan, error) {
 	p := st.params
 	p.PreviousStackVersionID = st.previous
 	p.Changes = st.changes
+	p.Added, p.Removed = st.added, st.removed
 	maxPct := cmp.Or(req.MaxOutOfServicePct, DefaultMaxOutOfServicePct)
 	if p.Strategy == StrategyExpress {
 		// Express takes the whole cluster down by definition.
@@ -422,16 +474,11 @@ func (st *upgradeState) plan(req Request) (*Plan, error) {
 	}
 	plan := &Plan{Kind: KindUpgrade, ClusterID: st.cluster, Params: params, RequestedBy: req.RequestedBy,
 		Reason: req.Reason, FailureBudget: max(req.FailureBudget, p.MaxFailures), MaxOutOfServicePct: maxPct}
-	steps := make([]ServiceStep, len(st.changes))
-	idx := make([]int, len(st.changes)) // change → service index on the hosts
-	for i, c := range st.changes {
-		steps[i] = ServiceStep{Service: c.Service, Version: c.To, PackageID: c.ToPackageID}
-		idx[i] = slices.Index(st.services, c.Service)
-	}
+	ph := st.phases()
 	if p.Strategy == StrategyExpress {
-		plan.Stages = st.express(steps, idx, false)
+		plan.Stages = st.express(ph)
 	} else {
-		plan.Stages = st.rolling(steps, idx, batchSize(st.total, p.BatchPercent, maxPct), p.PauseAfterFirstBatch, "upgrade")
+		plan.Stages = st.rolling(ph, batchSize(st.total, p.BatchPercent, maxPct), p.PauseAfterFirstBatch)
 	}
 	if len(plan.Stages) == 0 {
 		return nil, fault.Field("params.stackVersionId", "every host of cluster %d already runs the target versions: nothing to upgrade", st.cluster)
@@ -440,74 +487,95 @@ func (st *upgradeState) plan(req Request) (*Plan, error) {
 }
 
 // rolling cuts the hosts that need a step into batches of `batch` hosts in
-// service (MAINTENANCE hosts ride along, skipped by the engine), one stage a
-// batch, one task a host listing its services in order. Hosts needing the same
-// services share one encoded params value.
-func (st *upgradeState) rolling(steps []ServiceStep, idx []int, batch int, pauseFirst bool, verb string) []PlanStage {
-	cache := map[string]json.RawMessage{}
-	var key []byte
-	var stages []PlanStage
-	var cur PlanStage
+// service (MAINTENANCE hosts ride along, skipped by the engine). A batch is
+// one stage per phase it has work in (usually one: UPGRADE), one task a host
+// listing its services of the phase in order; the batch's hosts go through
+// its phases one after another before the next batch starts. Hosts needing
+// the same steps share one encoded params value.
+func (st *upgradeState) rolling(ph *phases, batch int, pauseFirst bool) []PlanStage {
+	var batches [][]int // host indexes
+	var cur []int
 	inService := 0
-	for _, h := range st.hosts {
-		key = key[:0]
-		for i, si := range idx {
-			if si >= 0 && si < len(h.versions) && h.versions[si] != "" && h.versions[si] != steps[i].Version {
-				key = append(key, byte(i))
-			}
-		}
-		if len(key) == 0 {
+	for i, h := range st.hosts {
+		if !ph.needsAny(i) {
 			continue
 		}
-		params, ok := cache[string(key)]
-		if !ok {
-			tp := UpgradeTaskParams{Services: make([]ServiceStep, len(key))}
-			for j, i := range key {
-				tp.Services[j] = steps[i]
-			}
-			params, _ = json.Marshal(tp)
-			cache[string(key)] = params
-		}
 		if !h.maintenance && inService == batch {
-			stages = append(stages, cur)
-			cur, inService = PlanStage{}, 0
+			batches = append(batches, cur)
+			cur, inService = nil, 0
 		}
-		cur.Tasks = append(cur.Tasks, PlanTask{HostID: h.id, Action: ActionUpgrade, Params: params})
+		cur = append(cur, i)
 		if !h.maintenance {
 			inService++
 		}
 	}
-	if len(cur.Tasks) > 0 {
-		stages = append(stages, cur)
+	if len(cur) > 0 {
+		batches = append(batches, cur)
 	}
-	for i := range stages {
-		stages[i].Name = fmt.Sprintf("%s batch %d/%d", verb, i+1, len(stages))
-	}
-	if pauseFirst && len(stages) > 1 {
-		stages[0].PauseAfter = true
+	var stages []PlanStage
+	for b, hosts := range batches {
+		first := len(stages)
+		var kinds []int // the phase of each of the batch's stages
+		for k := range ph.list {
+			s := PlanStage{Name: fmt.Sprintf("upgrade batch %d/%d", b+1, len(batches))}
+			for _, i := range hosts {
+				if params, ok := ph.params(i, k); ok {
+					s.Tasks = append(s.Tasks, PlanTask{HostID: st.hosts[i].id, Action: ph.list[k].action, Params: params})
+				}
+			}
+			if len(s.Tasks) > 0 {
+				stages = append(stages, s)
+				kinds = append(kinds, k)
+			}
+		}
+		// A batch that only upgrades keeps the plain name.
+		if own := stages[first:]; len(own) > 1 || ph.list[kinds[0]].action != ActionUpgrade {
+			for j := range own {
+				own[j].Name += ": " + ph.describe(kinds[j])
+			}
+		}
+		if b == 0 && pauseFirst && len(batches) > 1 {
+			stages[len(stages)-1].PauseAfter = true
+		}
 	}
 	return stages
 }
 
-// express stops each changing service on every host running it (dependents
+// express stops each upgraded service on every host running it (dependents
 // first), then deploys and starts each (dependencies first): one stage per
-// service and phase.
-func (st *upgradeState) express(steps []ServiceStep, idx []int, back bool) []PlanStage {
-	needs := func(h clusterHost, i int) bool {
-		si := idx[i]
-		return si >= 0 && si < len(h.versions) && h.versions[si] != "" && (back || h.versions[si] != steps[i].Version)
-	}
-	pos := map[string]int{}
-	for i, s := range steps {
-		pos[s.Service] = i
-	}
+// service and phase. Removed services are removed first (those a staying
+// service needs until its upgrade: after the stops), added ones installed in
+// the start order among the deploys.
+func (st *upgradeState) express(ph *phases) []PlanStage {
 	var stages []PlanStage
+	one := func(name, action string, k int, svc string) {
+		s := PlanStage{Name: name}
+		for i, h := range st.hosts {
+			if params, ok := ph.paramsOf(i, k, svc); ok {
+				s.Tasks = append(s.Tasks, PlanTask{HostID: h.id, Action: action, Params: params})
+			}
+		}
+		if len(s.Tasks) > 0 {
+			stages = append(stages, s)
+		}
+	}
+	removal := func(late bool) {
+		for k, p := range ph.list {
+			if p.action == ActionRemoveService && p.late == late {
+				for _, svc := range p.services {
+					one("remove "+svc, ActionRemoveService, k, svc)
+				}
+			}
+		}
+	}
+	removal(false)
 	for _, svc := range st.stop {
-		i := pos[svc]
 		params, _ := json.Marshal(ServiceParams{Service: svc})
+		si := slices.Index(st.services, svc)
+		to := st.packages[svc].Info.Version
 		s := PlanStage{Name: "stop " + svc}
 		for _, h := range st.hosts {
-			if needs(h, i) {
+			if si >= 0 && si < len(h.versions) && h.versions[si] != "" && h.versions[si] != to {
 				s.Tasks = append(s.Tasks, PlanTask{HostID: h.id, Action: ActionStopService, Params: params})
 			}
 		}
@@ -515,16 +583,18 @@ func (st *upgradeState) express(steps []ServiceStep, idx []int, back bool) []Pla
 			stages = append(stages, s)
 		}
 	}
-	for i, step := range steps {
-		params, _ := json.Marshal(UpgradeTaskParams{Services: []ServiceStep{step}})
-		s := PlanStage{Name: fmt.Sprintf("deploy %s %s", step.Service, step.Version)}
-		for _, h := range st.hosts {
-			if needs(h, i) {
-				s.Tasks = append(s.Tasks, PlanTask{HostID: h.id, Action: ActionUpgrade, Params: params})
-			}
+	removal(true)
+	for k, p := range ph.list {
+		if p.action == ActionRemoveService {
+			continue
 		}
-		if len(s.Tasks) > 0 {
-			stages = append(stages, s)
+		for _, svc := range p.services {
+			v := st.packages[svc].Info.Version
+			if p.action == ActionInstallService {
+				one(fmt.Sprintf("install %s %s", svc, v), ActionInstallService, k, svc)
+			} else {
+				one(fmt.Sprintf("deploy %s %s", svc, v), ActionUpgrade, k, svc)
+			}
 		}
 	}
 	return stages
@@ -577,7 +647,13 @@ func (UpgradePlanner) Inverse(ctx context.Context, q db.DBTX, op *Operation) ([]
 	var stages []PlanStage
 	last := -1
 	for _, d := range list {
-		if d.action != ActionUpgrade {
+		// Each forward stage is undone by one stage: an upgrade by the old
+		// packages, an install by a removal, a removal by an install of what
+		// was removed (its components as they were); each host's services in
+		// reverse order.
+		action := map[string]string{ActionUpgrade: ActionUpgrade,
+			ActionInstallService: ActionRemoveService, ActionRemoveService: ActionInstallService}[d.action]
+		if action == "" {
 			continue
 		}
 		var tp UpgradeTaskParams
@@ -586,7 +662,11 @@ func (UpgradePlanner) Inverse(ctx context.Context, q db.DBTX, op *Operation) ([]
 		}
 		rev := UpgradeTaskParams{Services: make([]ServiceStep, 0, len(tp.Services))}
 		for i := len(tp.Services) - 1; i >= 0; i-- {
-			rev.Services = append(rev.Services, back[tp.Services[i].Service])
+			step := tp.Services[i]
+			if d.action == ActionUpgrade {
+				step = back[step.Service]
+			}
+			rev.Services = append(rev.Services, step)
 		}
 		params, _ := json.Marshal(rev)
 		if d.pos != last {
@@ -594,7 +674,7 @@ func (UpgradePlanner) Inverse(ctx context.Context, q db.DBTX, op *Operation) ([]
 			last = d.pos
 		}
 		s := &stages[len(stages)-1]
-		s.Tasks = append(s.Tasks, PlanTask{HostID: d.host, Action: ActionUpgrade, Params: params})
+		s.Tasks = append(s.Tasks, PlanTask{HostID: d.host, Action: action, Params: params})
 	}
 	for i := range stages {
 		stages[i].Name = fmt.Sprintf("roll back batch %d/%d", i+1, len(stages))
@@ -608,8 +688,22 @@ func (UpgradePlanner) Inverse(ctx context.Context, q db.DBTX, op *Operation) ([]
 func expressInverse(p UpgradeParams, back map[string]ServiceStep, tasks func(func(int64, string, []byte))) ([]PlanStage, error) {
 	hosts := map[string][]int64{}
 	seen := map[string]map[int64]bool{}
+	// Installs and removals are undone host by host with the steps they ran.
+	type hostStep struct {
+		host int64
+		step ServiceStep
+	}
+	undo := map[string][]hostStep{}
 	tasks(func(host int64, action string, raw []byte) {
 		var svcs []string
+		if action == ActionInstallService || action == ActionRemoveService {
+			var tp UpgradeTaskParams
+			_ = json.Unmarshal(raw, &tp)
+			for _, s := range tp.Services {
+				undo[s.Service] = append(undo[s.Service], hostStep{host, s})
+			}
+			return
+		}
 		if action == ActionStopService {
 			var sp ServiceParams
 			_ = json.Unmarshal(raw, &sp)
@@ -632,6 +726,21 @@ func expressInverse(p UpgradeParams, back map[string]ServiceStep, tasks func(fun
 		}
 	})
 	var stages []PlanStage
+	perHost := func(name, action, svc string) {
+		s := PlanStage{Name: name}
+		for _, hs := range undo[svc] {
+			params, _ := json.Marshal(UpgradeTaskParams{Services: []ServiceStep{hs.step}})
+			s.Tasks = append(s.Tasks, PlanTask{HostID: hs.host, Action: action, Params: params})
+		}
+		if len(s.Tasks) > 0 {
+			stages = append(stages, s)
+		}
+	}
+	// The added services go first (dependents first), the removed ones come
+	// back last (dependencies first), once the old versions run again.
+	for i := len(p.Added) - 1; i >= 0; i-- {
+		perHost("remove "+p.Added[i].Service, ActionRemoveService, p.Added[i].Service)
+	}
 	for i := len(p.Changes) - 1; i >= 0; i-- {
 		svc := p.Changes[i].Service
 		params, _ := json.Marshal(ServiceParams{Service: svc})
@@ -654,6 +763,10 @@ func expressInverse(p UpgradeParams, back map[string]ServiceStep, tasks func(fun
 			stages = append(stages, s)
 		}
 	}
+	for i := len(p.Removed) - 1; i >= 0; i-- {
+		r := p.Removed[i]
+		perHost(fmt.Sprintf("install %s %s", r.Service, r.From), ActionInstallService, r.Service)
+	}
 	return stages, nil
 }
 
@@ -669,7 +782,7 @@ func finishUpgrade(ctx context.Context, tx pgx.Tx, op, cluster int64, params []b
 	if err := json.Unmarshal(params, &p); err != nil {
 		return fmt.Errorf("error reading parameters of operation %d: %w", op, err)
 	}
-	if p.StackVersionID == 0 || len(p.Changes) == 0 {
+	if p.StackVersionID == 0 || len(p.Changes)+len(p.Added)+len(p.Removed) == 0 {
 		// Not planned by UpgradePlanner: no stack version to record.
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -345,6 +346,14 @@ func TestPreCheckUpgrade(t *testing.T) {
 	_, err = pool.Exec(bg, `UPDATE host SET state = 'OFFLINE' WHERE id = ANY($1)`, c.hosts[1:3])
 	require.NoError(t, err)
 	require.Equal(t, aquila.CheckFail, checkMap(must(svc.PreCheckUpgrade(ctx, req)))["hostHealth"])
+	// One host OFFLINE fills the share of a ten-host cluster at 10%: the
+	// check says the upgrade would wait.
+	_, err = pool.Exec(bg, `UPDATE host SET state = 'ONLINE' WHERE id = ANY($1)`, c.hosts[:2])
+	require.NoError(t, err)
+	checks = must(svc.PreCheckUpgrade(ctx, req))
+	i := slices.IndexFunc(checks, func(c aquila.Check) bool { return c.Name == aquila.CheckHostHealth })
+	require.Equal(t, aquila.CheckWarning, checks[i].Status)
+	require.Contains(t, checks[i].Message, "the 1 OFFLINE or REPAIRING fill the out-of-service share (1 host(s) at once): the upgrade will wait")
 	_, err = pool.Exec(bg, `UPDATE host SET state = 'ONLINE' WHERE id = ANY($1)`, c.hosts[:3])
 	require.NoError(t, err)
 

@@ -529,7 +529,7 @@ func diffName(group, service, p string) string {
 // (1 to 10): ADMIN only, as it is the review policy itself. It applies to
 // changes proposed from then on.
 func (s *Service) SetRequiredApprovals(ctx context.Context, cluster int64, n int) error {
-	return s.audit.Do(ctx, "setConfigApprovals", fmt.Sprintf("cluster:%d", cluster), map[string]int{"requiredApprovals": n}, func(tx pgx.Tx) error {
+	return s.audit.Do(ctx, "setRequiredConfigApprovals", fmt.Sprintf("cluster:%d", cluster), map[string]int{"requiredApprovals": n}, func(tx pgx.Tx) error {
 		if _, err := auth.RequireRole(ctx, auth.Admin, "setting the approvals configuration changes need"); err != nil {
 			return err
 		}

@@ -145,6 +145,10 @@ type tickHost struct {
 	cluster, kind, region string
 	release               string // "stack/version" of the cluster, empty for none
 	clusterCreated        time.Time
+	// automated is set while an operation holds the host's cluster (PENDING,
+	// RUNNING or PAUSED) or the host itself: its state is the operation's
+	// business, so the ticker changes it no more.
+	automated bool
 }
 
 // Tick performs one step at now: samples are stored at now truncated to the
@@ -215,7 +219,8 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 	// query of their own: a few hundred rows, where a join would widen each of
 	// up to 250,000 host rows.
 	rows, err := tx.Query(ctx, `
-		SELECT c.name, coalesce(s.name || '/' || sv.version, '')
+		SELECT c.name, coalesce(s.name || '/' || sv.version, ''),
+			EXISTS (SELECT 1 FROM operation o WHERE o.cluster_id = c.id AND o.state IN ('PENDING', 'RUNNING', 'PAUSED'))
 		FROM cluster c
 		LEFT JOIN stack_version sv ON sv.id = c.stack_version_id
 		LEFT JOIN stack s ON s.id = sv.stack_id
@@ -224,15 +229,22 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 		return nil, fmt.Errorf("error loading cluster releases for tick: %w", err)
 	}
 	releases := map[string]string{}
+	// Clusters an operation holds (read here, one row a cluster, rather than
+	// probed for each host): automation is on, the ticker leaves their hosts'
+	// states alone.
+	automated := map[string]bool{}
 	var name, release string
-	if _, err := pgx.ForEachRow(rows, []any{&name, &release}, func() error {
+	var busy bool
+	if _, err := pgx.ForEachRow(rows, []any{&name, &release, &busy}, func() error {
 		releases[name] = release
+		automated[name] = busy
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("error loading cluster releases for tick: %w", err)
 	}
 	rows, err = tx.Query(ctx, `
-		SELECT h.id, h.hostname, h.cpu_cores, h.nic_bps, h.state, c.name, c.kind, c.region, c.created_at
+		SELECT h.id, h.hostname, h.cpu_cores, h.nic_bps, h.state, c.name, c.kind, c.region, c.created_at,
+			h.held_by_operation IS NOT NULL
 		FROM host h JOIN cluster c ON c.id = h.cluster_id
 		WHERE c.simulated
 		ORDER BY h.id`)
@@ -241,8 +253,10 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 	}
 	var hosts []tickHost
 	var h tickHost
-	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.hostname, &h.cores, &h.nicBps, &h.state, &h.cluster, &h.kind, &h.region, &h.clusterCreated}, func() error {
+	var held bool
+	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.hostname, &h.cores, &h.nicBps, &h.state, &h.cluster, &h.kind, &h.region, &h.clusterCreated, &held}, func() error {
 		h.release = releases[h.cluster]
+		h.automated = held || automated[h.cluster]
 		hosts = append(hosts, h)
 		return nil
 	}); err != nil {
@@ -255,11 +269,16 @@ func loadTickHosts(ctx context.Context, tx pgx.Tx) ([]tickHost, error) {
 // host. A REPAIRING host is left to its repair ticket (internal/hardware): only
 // resolving or replacing it ends its repair. The guard on the old state in the
 // UPDATE leaves alone a host that something else (self-heal, an operator)
-// changed meanwhile.
+// changed meanwhile. Hosts under automation (an operation holds their cluster
+// or them) are never picked: an upgrade's out-of-service share and its
+// results must not move under it at random.
 func (t *Ticker) changeStates(ctx context.Context, tx pgx.Tx, hosts []tickHost, now time.Time, st *TickStats) error {
 	r := rand.New(rand.NewPCG(t.cfg.Seed, uint64(now.Unix())))
 	var healthy, sick []int
 	for i, h := range hosts {
+		if h.automated {
+			continue
+		}
 		switch h.state {
 		case stateOnline:
 			healthy = append(healthy, i)

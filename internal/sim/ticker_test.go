@@ -219,3 +219,67 @@ func TestTickAtIntervalResolutionWithHeartbeatSlots(t *testing.T) {
 	require.Equal(t, reporting, count(t, pool, `SELECT count(*) FROM host WHERE last_heartbeat >= $1`, start))
 	require.Equal(t, st.Samples+4*reporting, count(t, pool, `SELECT count(*) FROM host_metric`))
 }
+
+// TestTickLeavesHostsUnderAutomationAlone: while an operation holds a cluster
+// (or a host), the ticker changes none of those hosts' states at random; the
+// rest of the fleet still gets sick and heals.
+func TestTickLeavesHostsUnderAutomationAlone(t *testing.T) {
+	t.Parallel()
+	pool, _ := seed(t, smallConfig)
+	ctx := context.Background()
+	rows, err := pool.Query(ctx, `SELECT id FROM cluster WHERE simulated ORDER BY id`)
+	require.NoError(t, err)
+	clusters, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(clusters), 2)
+	busy, other := clusters[0], clusters[1:]
+
+	// An upgrade runs on the first cluster; a finished operation of another
+	// holds one of its hosts. Elsewhere every host is in MAINTENANCE but one
+	// free host and the held one, so that without the filter the random
+	// picks would fall mostly on the hosts under automation.
+	var running, finished int64
+	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO operation (kind, cluster_id, state, requested_by) VALUES ('UPGRADE', $1, 'RUNNING', 't') RETURNING id`,
+		busy).Scan(&running))
+	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO operation (kind, cluster_id, state, requested_by) VALUES ('RESTART', $1, 'SUCCEEDED', 't') RETURNING id`,
+		other[0]).Scan(&finished))
+	_, err = pool.Exec(ctx, `UPDATE host SET state = 'MAINTENANCE' WHERE cluster_id = ANY($1)`, other)
+	require.NoError(t, err)
+	var held, free int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT min(id), max(id) FROM host WHERE cluster_id = $1`, other[0]).Scan(&held, &free))
+	_, err = pool.Exec(ctx, `UPDATE host SET state = 'ONLINE' WHERE id IN ($1, $2)`, held, free)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE host SET held_by_operation = $2 WHERE id = $1`, held, finished)
+	require.NoError(t, err)
+	// Some of the busy cluster's hosts are DEGRADED, candidates for healing.
+	_, err = pool.Exec(ctx, `UPDATE host SET state = CASE WHEN id % 3 = 0 THEN 'DEGRADED' ELSE 'ONLINE' END
+		WHERE cluster_id = $1 AND state IN ('ONLINE', 'DEGRADED')`, busy)
+	require.NoError(t, err)
+
+	snapshot := func() string {
+		var s string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM host
+			WHERE cluster_id = $1 OR id = $2`, busy, held).Scan(&s))
+		return s
+	}
+	before := snapshot()
+	tk := NewTicker(pool, TickerConfig{}, testLogger(t))
+	tk.sickChance, tk.healChance = 1, 1
+	var changes int
+	for i := 1; i <= 10; i++ {
+		st, err := tk.Tick(ctx, testNow.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, err)
+		changes += st.MadeSick + st.Healed
+	}
+	require.Equal(t, before, snapshot(), "no host under automation changed state")
+	require.Positive(t, changes, "the free host still gets sick and heals")
+
+	// Once the operation ends, the cluster's hosts are fair game again.
+	_, err = pool.Exec(ctx, `UPDATE operation SET state = 'SUCCEEDED' WHERE id = $1`, running)
+	require.NoError(t, err)
+	for i := 11; i <= 20; i++ {
+		_, err := tk.Tick(ctx, testNow.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, err)
+	}
+	require.NotEqual(t, before, snapshot())
+}

@@ -1,0 +1,44 @@
+package graph
+
+import (
+	"github.com/teslaops/tesla/graph/generated"
+	"github.com/teslaops/tesla/graph/model"
+)
+
+// perHostRead prices a read made once per parent object, not batched: a host
+// list selecting it pays for every host.
+const perHostRead = storedFigures
+
+// diffCost prices a diff computed on demand: a change's files (up to 16 MB)
+// or two versions' compared line by line, tens of milliseconds each.
+const diffCost = 100
+
+// setConfigComplexity prices configuration as code, keep-alive and
+// self-healing: a cluster's configuration and healing policy are a read per
+// cluster, a version's or change's files and a change's reviews a read per
+// element, diffs a computation each, lists at their page size.
+func setConfigComplexity(c *generated.ComplexityRoot) {
+	c.Cluster.Config = func(child int) int { return storedFigures + child }
+	c.ClusterConfig.Groups = func(child int) int { return storedFigures + child*nominalPerParent }
+	c.ClusterConfig.Files = func(child int, _ *int) int { return storedFigures + child*nominalPerParent }
+	c.ClusterConfig.Versions = func(child int, first *int) int { return listCost(child, first, 50) }
+	c.ClusterConfig.Changes = func(child int, _ *model.ConfigChangeState, first *int) int { return listCost(child, first, 50) }
+	c.ClusterConfig.Diff = func(child int, _ int, _ int) int { return diffCost + child*nominalPerParent }
+	c.ClusterConfig.Stale = func(child int, first *int) int { return storedFigures + listCost(child, first, 200) }
+	c.ConfigChange.Files = func(child int) int { return storedFigures + child*nominalPerParent }
+	c.ConfigChange.Reviews = func(child int) int { return storedFigures + child*nominalPerParent }
+	c.ConfigChange.Diffs = func(child int) int { return diffCost + child*nominalPerParent }
+	c.ConfigVersion.Files = func(child int) int { return storedFigures + child*nominalPerParent }
+	c.ConfigVersion.Change = func(child int) int { return storedFigures + child }
+	c.ConfigGroup.Hosts = func(child int) int { return 1 + child*nominalPerParent }
+
+	c.Cluster.HealingPolicy = func(child int) int { return storedFigures + child }
+	c.Query.HealingAttempts = func(child int, _ *model.HealingState, _ *string, first *int, _ *string) int {
+		return listCost(child, first, 50)
+	}
+	c.Query.HealingWaiting = func(child int, _ *string, first *int) int { return listCost(child, first, 100) }
+	c.Query.HealingRate = func(child int, days *int) int { return 1 + child*max(orDefault(days, 30), 1) }
+	c.Query.KeepAliveAlerts = func(child int, _ *bool, first *int, _ *string) int { return listCost(child, first, 50) }
+	c.Host.Restarts = func(child int, first *int) int { return perHostRead + listCost(child, first, 20) }
+	c.Host.KeepAliveAlerts = func(child int, _ *bool, first *int) int { return perHostRead + listCost(child, first, 20) }
+}

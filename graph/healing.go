@@ -1,0 +1,44 @@
+package graph
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/teslaops/tesla/internal/fault"
+)
+
+// timeCursor is an opaque keyset cursor over (time, id) for listings newest
+// first: base64url of "Kind:unix microseconds:id".
+func timeCursor(kind string, t time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + strconv.FormatInt(t.UnixMicro(), 10) + ":" + strconv.FormatInt(id, 10)))
+}
+
+// parseTimeCursor reads a timeCursor of kind; nil is the first page (zero
+// values).
+func parseTimeCursor(after *string, kind string) (time.Time, int64, error) {
+	if after == nil {
+		return time.Time{}, 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*after)
+	parts := strings.Split(string(raw), ":")
+	if err != nil || len(parts) != 3 || parts[0] != kind {
+		return time.Time{}, 0, fault.Field("after", "after is not a cursor of this list")
+	}
+	us, err1 := strconv.ParseInt(parts[1], 10, 64)
+	id, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil || id < 1 {
+		return time.Time{}, 0, fault.Field("after", "after is not a cursor of this list")
+	}
+	return time.UnixMicro(us).UTC(), id, nil
+}
+
+// int32Of narrows an optional GraphQL Int; the domain checks its range.
+func int32Of(v *int) *int32 {
+	if v == nil {
+		return nil
+	}
+	n := int32(max(min(*v, 1<<31-1), -1<<31))
+	return &n
+}
