@@ -14,8 +14,9 @@
 //             makes a new version;
 //   VIEWER    gets the "needs the operator role" panel and no buttons;
 //   HEALING   /aquila/healing shows its tabs (the seeded attempts), the waiting
-//             hosts, the rate chart and the open keep-alive alerts; the big
-//             screen's Self-healing panel counts the host healing now;
+//             hosts, the rate chart and the open keep-alive alerts; a host's
+//             page its keep-alive restarts and alert; the big screen's
+//             Self-healing panel counts the host healing now;
 //   ADMIN     edits the cluster's healing policy on its page (the setting
 //             shows as the cluster's own); a VIEWER sees no Edit.
 //
@@ -25,6 +26,7 @@
 //   TESLA_CONFIG_SERVICE  HDFS (hdfs-site.xml) or KAFKA (server.properties): a
 //                         service the cluster runs (default HDFS)
 //   TESLA_HEALING_HOST    the host the seed left HEALING (checked on both pages)
+//   TESLA_ALERT_HOST      a host with keep-alive restarts and an open alert (its page is checked)
 //   E2E_ARTIFACTS, CHROMIUM_PATH as in e2e-lib.mjs
 //
 // Prints one line per check and "N passed, N failed"; exit 0 only when nothing failed.
@@ -37,6 +39,7 @@ const VIEWER = process.env.TESLA_VIEWER_TOKEN ?? '';
 const CLUSTER = process.env.TESLA_CLUSTER ?? '';
 const SERVICE = process.env.TESLA_CONFIG_SERVICE || 'HDFS';
 const HEALING_HOST = process.env.TESLA_HEALING_HOST ?? '';
+const ALERT_HOST = process.env.TESLA_ALERT_HOST ?? '';
 const run = createRun({
   script: 'aquila-config.e2e.mjs',
   usage: 'TESLA_URL=… TESLA_TOKEN=tsl_opA TESLA_OPERATOR2_TOKEN=tsl_opB TESLA_ADMIN_TOKEN=… TESLA_VIEWER_TOKEN=… TESLA_CLUSTER=name node e2e/aquila-config.e2e.mjs',
@@ -243,26 +246,38 @@ try {
     await page.getByTestId('healing-page').waitFor();
     const healing = page.locator('[data-testid="healing-attempts"][data-state="HEALING"] [data-testid="healing-attempt-row"]');
     await healing.first().waitFor();
+    const healingNow = await healing.count();
     if (HEALING_HOST && !(await page.locator(`[data-testid="healing-attempt-row"][data-hostname="${HEALING_HOST}"]`).count())) throw new Error(`${HEALING_HOST} is not listed healing`);
     const counts = {};
     for (const s of ['HEALED', 'HANDED_OVER', 'FAILED']) {
       await page.getByTestId(`healing-tab-${s}`).click();
       await page.locator(`[data-testid="healing-attempts"][data-state="${s}"] [data-testid="healing-attempt-row"]`).first().waitFor();
       counts[s] = await page.locator(`[data-testid="healing-attempts"][data-state="${s}"] [data-testid="healing-attempt-row"]`).count();
+      if (s === 'HANDED_OVER' && !(await page.locator('[data-testid="healing-attempts"][data-state="HANDED_OVER"] [data-testid="healing-ticket-link"]').count())) {
+        throw new Error('a handed-over host without its ticket');
+      }
     }
-    if (!(await page.locator('[data-testid="healing-attempts"][data-state="HANDED_OVER"] [data-testid="healing-ticket-link"]').count())) throw new Error('a handed-over host without its ticket');
     await page.locator('[data-testid="healing-rate-chart"] canvas').first().waitFor();
     await page.getByTestId('healing-wait-row').first().waitFor();
     await page.getByTestId('keepalive-alert-row').first().waitFor();
     const summary = (await page.getByTestId('healing-rate-summary').textContent()).trim();
     await shot(page, 'healing-page.png', { fullPage: true });
-    return `healing ${await healing.count()}, ${JSON.stringify(counts)}; ${summary}`;
+    return `healing ${healingNow}, ${JSON.stringify(counts)}; ${summary}`;
+  });
+
+  await check('HEALING: the host page lists keep-alive’s restarts and the open alert', async () => {
+    if (!ALERT_HOST) return 'skipped: no TESLA_ALERT_HOST';
+    await page.goto(`${BASE}/hosts/${encodeURIComponent(ALERT_HOST)}`);
+    await page.locator('[data-testid="host-keepalive-alert"][data-open="true"]').first().waitFor({ timeout: 20_000 });
+    await page.getByTestId('host-restart-row').first().waitFor();
+    return `${await page.getByTestId('host-restart-row').count()} restarts; ${(await page.getByTestId('host-keepalive-alert').first().textContent()).trim().slice(0, 80)}`;
   });
 
   await check('HEALING: the big screen counts the host healing now and the open keep-alive alert', async () => {
     await page.goto(`${BASE}/screen`);
     await page.locator('[data-testid="screen-healing-host"]').first().waitFor({ timeout: 20_000 });
     await page.getByTestId('screen-keepalive-alert').first().waitFor();
+    await shot(page, 'screen-healing.png');
     return `healing ${(await page.getByTestId('screen-healing-count').textContent()).trim()}, alerts ${(await page.getByTestId('screen-keepalive-count').textContent()).trim()}`;
   });
 

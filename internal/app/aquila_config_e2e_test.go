@@ -42,7 +42,7 @@ func TestBrowserAquilaConfig(t *testing.T) {
 	require.NoError(t, err)
 
 	// The cluster with the fewest hosts, all ONLINE, running a service with a
-	// known file (HDFS before KAFKA): its CONFIG_APPLY has hosts to write.
+	// known file (HDFS when it runs both): its CONFIG_APPLY has hosts to write.
 	var cluster, service string
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT c.name, min(hc.service) FROM cluster c
 		JOIN host h ON h.cluster_id = c.id
@@ -52,7 +52,7 @@ func TestBrowserAquilaConfig(t *testing.T) {
 
 	// Healing on another cluster's hosts: one healing now, two healed (today and
 	// yesterday, for the rate), one failed, one handed over with its ticket, one
-	// waiting, and an open keep-alive alert.
+	// waiting, and a component keep-alive restarted three times with its open alert.
 	rows, err := ds.d.Pool.Query(ctx, `SELECT h.id, h.hostname, h.cluster_id FROM host h JOIN cluster c ON c.id = h.cluster_id
 		WHERE c.name <> $1 ORDER BY c.name, h.hostname LIMIT 7`, cluster)
 	require.NoError(t, err)
@@ -101,11 +101,15 @@ func TestBrowserAquilaConfig(t *testing.T) {
 		VALUES ($1, $2, 'YARN', 'NODEMANAGER', $3, 3, 3600, 'NODEMANAGER restarted 3 times in 1h0m0s and still does not run')`,
 		hosts[6].id, hosts[6].cluster, now.Add(-15*time.Minute))
 	require.NoError(t, err)
+	_, err = ds.d.Pool.Exec(ctx, `INSERT INTO component_restart (host_id, service, component, at, reason, outcome)
+		SELECT $1, 'YARN', 'NODEMANAGER', $2::timestamptz - make_interval(mins => n * 10), 'NODEMANAGER was FAILED (desired STARTED): restart ' || n || ' of 3 in 1h0m0s', 'SUCCEEDED'
+		FROM generate_series(1, 3) n`, hosts[6].id, now)
+	require.NoError(t, err)
 
 	runNode(t, "e2e/aquila-config.e2e.mjs", "TESLA_URL=http://"+ds.addr, "TESLA_TOKEN="+operator, "TESLA_OPERATOR2_TOKEN="+operator2,
 		"TESLA_ADMIN_TOKEN="+admin, "TESLA_VIEWER_TOKEN="+viewer, "TESLA_CLUSTER="+cluster, "TESLA_CONFIG_SERVICE="+service,
-		"TESLA_HEALING_HOST="+hosts[0].name, "E2E_ARTIFACTS="+artifactsDir())
-	requireScreenshots(t, "config-refused.png", "config-compare.png", "healing-page.png", "healing-policy.png")
+		"TESLA_HEALING_HOST="+hosts[0].name, "TESLA_ALERT_HOST="+hosts[6].name, "E2E_ARTIFACTS="+artifactsDir())
+	requireScreenshots(t, "config-refused.png", "config-compare.png", "healing-page.png", "screen-healing.png", "healing-policy.png")
 
 	// What the screens did is recorded: three versions (one a rollback), the
 	// reviews and the policy, each audited.

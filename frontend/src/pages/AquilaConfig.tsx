@@ -933,7 +933,7 @@ function Files({ files }: { files: Config['files'] }) {
                     <td>{f.group ?? <span className="muted">cluster default</span>}</td>
                     <td>{f.service}</td>
                     <td className="mono">{f.path}</td>
-                    <td className="num">{formatNumber(f.content.split('\n').length)}</td>
+                    <td className="num">{formatNumber(f.content ? f.content.replace(/\n$/, '').split('\n').length : 0)}</td>
                     <td>
                       <button type="button" className="btn btn-small" onClick={() => setShown(shown === key ? null : key)} data-testid="file-view">
                         {shown === key ? 'Hide' : 'View'}

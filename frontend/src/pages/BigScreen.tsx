@@ -589,47 +589,41 @@ function pageCount(n: number, more: boolean): string {
 function HealingPanel({ data }: { data: ScreenHealingData | null }) {
   const healing = data?.healingAttempts.nodes ?? [];
   const alerts = data?.keepAliveAlerts.nodes ?? [];
+  // One compact grid of four: the hosts healing first, then the newest alerts.
+  const items = [
+    ...healing.map((a) => ({ key: a.id, kind: 'heal', testId: 'screen-healing-host', name: a.hostname.replace(/\.dc\.example$/, ''), sub: `${a.cluster.name} · ${a.repair.toLowerCase().replace('_', ' ')}` })),
+    ...alerts.map((a) => ({
+      key: a.id,
+      kind: 'alert',
+      testId: 'screen-keepalive-alert',
+      name: `${a.service} ${a.component}`,
+      sub: `${a.host ? a.host.hostname.replace(/\.dc\.example$/, '') : a.cluster.name} · ${formatRelative(a.raisedAt)}`,
+    })),
+  ].slice(0, 4);
   return (
     <div className="bs-panel bs-healing" data-testid="screen-healing" data-count={data ? healing.length : ''}>
       <div className="bs-panel-title">
         Self-healing <span className="bs-count" data-testid="screen-healing-count">{data ? pageCount(healing.length, data.healingAttempts.pageInfo.hasNextPage) : '—'}</span>
-        <span className="bs-title-note">healing now</span>
+        <span className="bs-heal-alerts">
+          alerts{' '}
+          <span className={`bs-count${alerts.length ? ' bs-count-bad' : ''}`} data-testid="screen-keepalive-count">
+            {data ? pageCount(alerts.length, data.keepAliveAlerts.pageInfo.hasNextPage) : '—'}
+          </span>
+        </span>
       </div>
-      {healing.length ? (
+      {items.length ? (
         <ul className="bs-heal-list">
-          {healing.map((a) => (
-            <li key={a.id} data-testid="screen-healing-host">
-              <span className="bs-hostname">{a.hostname.replace(/\.dc\.example$/, '')}</span>
-              <span className="bs-host-reason">
-                {a.cluster.name} · {a.repair}
-              </span>
+          {items.map((i) => (
+            <li key={i.key} className={`bs-heal bs-heal-${i.kind}`} data-testid={i.testId}>
+              <span className="bs-hostname">{i.name}</span>
+              <span className="bs-host-reason">{i.sub}</span>
             </li>
           ))}
         </ul>
       ) : data ? (
-        <div className="bs-heal-none">No host healing</div>
+        <div className="bs-heal-none">✓ Nothing healing, no keep-alive alert</div>
       ) : (
         <div className="bs-empty">—</div>
-      )}
-      <div className="bs-heal-sub">
-        Keep-alive alerts{' '}
-        <span className={`bs-count${alerts.length ? ' bs-count-bad' : ''}`} data-testid="screen-keepalive-count">
-          {data ? pageCount(alerts.length, data.keepAliveAlerts.pageInfo.hasNextPage) : '—'}
-        </span>
-      </div>
-      {alerts.length > 0 && (
-        <ul className="bs-heal-list">
-          {alerts.map((a) => (
-            <li key={a.id} data-testid="screen-keepalive-alert">
-              <span className="bs-hostname">
-                {a.service} {a.component}
-              </span>
-              <span className="bs-host-reason">
-                {a.host ? a.host.hostname.replace(/\.dc\.example$/, '') : a.cluster.name} · {formatRelative(a.raisedAt)}
-              </span>
-            </li>
-          ))}
-        </ul>
       )}
     </div>
   );

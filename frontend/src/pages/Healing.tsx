@@ -161,7 +161,7 @@ export function Healing({ search, setSearch }: { search: Search<Keys>; setSearch
       </div>
       {error && <ErrorPanel error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
 
-      <div className="segmented" role="tablist" data-testid="healing-tabs">
+      <div className="segmented healing-tabs" role="tablist" data-testid="healing-tabs">
         {HEALING_STATES.map((s) => (
           <button key={s} type="button" role="tab" aria-selected={s === state} className={`seg ${s === state ? 'active' : ''}`} onClick={() => setSearch({ state: s === 'HEALING' ? null : s })} data-testid={`healing-tab-${s}`}>
             {HEALING_STATE_LABEL[s]}
