@@ -55,6 +55,8 @@ type OwnSetting = (typeof OWN_SETTINGS)[number];
 /** A setting of the form: the kind's (empty) or the cluster's own value, as typed. */
 type PolicyForm = Record<OwnSetting, string>;
 
+const hosts = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
+
 function Own({ own, name }: { own: readonly string[]; name: OwnSetting }) {
   return own.includes(name) ? (
     <span className="healing-policy-own" data-testid={`policy-own-${name}`} title="The cluster's own setting (the others are its kind's)">
@@ -144,12 +146,14 @@ export function HealingPolicyPanel({ name }: { name: string }) {
       }
       actions={
         <>
-          <Link to="/aquila/healing" search={{ cluster: name }} data-testid="cluster-healing-link">
-            Self-healing →
-          </Link>
-          <Link to="/aquila/config" search={{ cluster: name }} data-testid="cluster-config-link">
-            Configuration →
-          </Link>
+          <span className="policy-links">
+            <Link to="/aquila/healing" search={{ cluster: name }} data-testid="cluster-healing-link">
+              Self-healing →
+            </Link>
+            <Link to="/aquila/config" search={{ cluster: name }} data-testid="cluster-config-link">
+              Configuration →
+            </Link>
+          </span>
           {isAdmin && (
             <button type="button" className="btn" onClick={() => (form ? setForm(null) : open())} data-testid="policy-edit">
               {form ? 'Cancel' : 'Edit policy'}
@@ -174,7 +178,7 @@ export function HealingPolicyPanel({ name }: { name: string }) {
         <div className="fact">
           <dt>At once, at most</dt>
           <dd data-testid="policy-max-at-once" data-value={p.maxAtOnce}>
-            {p.maxAtOnce} hosts
+            {hosts(p.maxAtOnce)}
             <Own own={own} name="maxAtOnce" />
             {' · '}
             {p.maxAtOncePercent}% of the cluster
@@ -184,7 +188,7 @@ export function HealingPolicyPanel({ name }: { name: string }) {
         <div className="fact">
           <dt>Per day, at most</dt>
           <dd data-testid="policy-max-per-day" data-value={p.maxPerDay}>
-            {p.maxPerDay} hosts
+            {hosts(p.maxPerDay)}
             <Own own={own} name="maxPerDay" />
           </dd>
         </div>
