@@ -12,6 +12,8 @@
 //             shows the new version; comparing the two versions shows the
 //             changed line side by side; rolling back to the previous version
 //             makes a new version;
+//   OPERATOR B rejects another change (a comment is required);
+//   ADMIN     sets the approvals a change needs and creates a config group;
 //   VIEWER    gets the "needs the operator role" panel and no buttons;
 //   HEALING   /aquila/healing shows its tabs (the seeded attempts), the waiting
 //             hosts, the rate chart and the open keep-alive alerts; a host's
@@ -231,6 +233,51 @@ try {
     const href = await page.getByTestId('rollback-outcome-operation').getAttribute('href').catch(() => null);
     if (href) await operationEnds(decodeURIComponent(href.split('/').pop()));
     return `version ${state.v2 + 1}: ${text}`;
+  });
+
+  await check('OPERATOR B: rejects a change with a comment', async () => {
+    await page.getByTestId('propose-open').click();
+    await page.getByTestId('propose-form').waitFor();
+    await page.getByTestId('propose-service').fill(SERVICE);
+    await page.getByTestId('propose-path').fill(FILE.path);
+    await page.getByTestId('propose-content').fill(FILE.v2);
+    await page.getByTestId('propose-message').fill('e2e: to reject');
+    await page.getByTestId('propose-submit').click();
+    await card(page, 'e2e: to reject').waitFor();
+    await signInAs(page, B_TOKEN, configPath, 'config-summary');
+    const c = card(page, 'e2e: to reject');
+    await c.getByTestId('change-reject-open').click();
+    // Rejecting needs a reason.
+    await c.getByTestId('change-reject').click();
+    await c.getByTestId('change-error').waitFor();
+    await c.getByTestId('change-reject-comment').fill('e2e: not now');
+    await c.getByTestId('change-reject').click();
+    const rejected = page.locator('[data-testid="config-change"][data-message="e2e: to reject"][data-state="REJECTED"]');
+    await rejected.waitFor();
+    const reviews = (await rejected.getByTestId('change-reviews').textContent()).trim();
+    if (!reviews.includes('e2e: not now')) throw new Error(`reviews: ${reviews}`);
+    return reviews;
+  });
+
+  await check('ADMIN: sets the approvals a change needs and creates a config group', async () => {
+    const d = await api(ADMIN, `query($name: String!) { cluster(name: $name) { hosts(first: 1) { nodes { rack } } } }`, { name: CLUSTER });
+    const rack = d.cluster.hosts.nodes[0].rack;
+    await signInAs(page, ADMIN, configPath, 'config-summary');
+    await page.getByTestId('approvals-input').fill('2');
+    await page.getByTestId('approvals-save').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="config-required-approvals"]')?.textContent?.trim() === '2');
+    await page.getByTestId('group-new').click();
+    await page.getByTestId('group-name').fill('e2e-rack');
+    await page.getByTestId('group-rule').selectOption('RACK');
+    await page.getByTestId('group-members').fill(rack);
+    await page.getByTestId('group-save').click();
+    await page.locator('[data-testid="group-done"], [data-testid="group-error"]').first().waitFor();
+    if (await page.getByTestId('group-error').count()) throw new Error(await page.getByTestId('group-error').textContent());
+    await page.locator('[data-testid="group-row"][data-name="e2e-rack"]').waitFor();
+    // The group is offered when proposing a change.
+    await page.getByTestId('propose-open').click();
+    await page.locator('[data-testid="propose-group"] option[value="e2e-rack"]').waitFor({ state: 'attached' });
+    return `approvals 2; group e2e-rack on rack ${rack}`;
   });
 
   await check('VIEWER: the configuration needs the operator role; no buttons', async () => {

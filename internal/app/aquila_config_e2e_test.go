@@ -13,8 +13,8 @@ import (
 
 // TestBrowserAquilaConfig drives the configuration page (a refused file naming
 // its line, a valid change reviewed by a second operator, applied through a
-// CONFIG_APPLY that succeeds, the history, a compare and a rollback, and a
-// viewer's view), the self-healing page and the cluster page's healing policy
+// CONFIG_APPLY that succeeds, the history, a compare and a rollback, a
+// rejection, an admin's approvals and config group, and a viewer's view), the self-healing page and the cluster page's healing policy
 // in Chromium against a demo server running a working operation engine with
 // quick tasks. The demo seeds no configuration (the script makes version 1
 // through the API) and its healing job does nothing without agents, so the
@@ -112,7 +112,7 @@ func TestBrowserAquilaConfig(t *testing.T) {
 	requireScreenshots(t, "config-refused.png", "config-compare.png", "healing-page.png", "screen-healing.png", "healing-policy.png")
 
 	// What the screens did is recorded: three versions (one a rollback), the
-	// reviews and the policy, each audited.
+	// reviews, the group, the approvals and the policy, each audited.
 	var versions, rollbacks int
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE v.rollback_of IS NOT NULL)
 		FROM config_version v JOIN cluster c ON c.id = v.cluster_id WHERE c.name = $1`, cluster).Scan(&versions, &rollbacks))
@@ -120,6 +120,10 @@ func TestBrowserAquilaConfig(t *testing.T) {
 	require.Equal(t, 1, rollbacks)
 	var audited int
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(DISTINCT action) FROM audit_log
-		WHERE action IN ('proposeConfigChange', 'reviewConfigChange', 'applyConfigChange', 'rollbackConfig', 'setHealingPolicy') AND outcome = 'OK'`).Scan(&audited))
-	require.Equal(t, 5, audited)
+		WHERE action IN ('proposeConfigChange', 'reviewConfigChange', 'applyConfigChange', 'rollbackConfig',
+			'setConfigGroup', 'setRequiredConfigApprovals', 'setHealingPolicy') AND outcome = 'OK'`).Scan(&audited))
+	require.Equal(t, 7, audited)
+	var rejected int
+	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(*) FROM config_change WHERE state = 'REJECTED'`).Scan(&rejected))
+	require.Equal(t, 1, rejected)
 }
