@@ -138,8 +138,17 @@ func (a *Agent) taskLoop(ctx context.Context) {
 		a.logger.Error("the agent cannot keep a task journal: it takes no tasks", "error", err)
 		return
 	}
+	proc := a.cfg.Paths.withDefaults().Proc
 	for _, e := range j.active() {
 		rep := e.Final
+		if rep == nil && e.Spec.Action == agenttask.ActionReboot {
+			// A reboot cuts its own task short: a boot after the task was
+			// claimed is the reboot it asked for.
+			if boot, err := bootTime(proc); err == nil && boot.After(e.ClaimedAt) {
+				rep = &agenttask.Report{State: agenttask.StateSucceeded, Steps: e.Steps,
+					Output: "the machine rebooted: booted at " + boot.UTC().Format(time.RFC3339)}
+			}
+		}
 		if rep == nil {
 			rep = &agenttask.Report{State: agenttask.StateFailed, Steps: e.Steps,
 				Error: "agent restarted mid-task: the steps reported may have been partly done; the task is not run again"}
@@ -152,7 +161,7 @@ func (a *Agent) taskLoop(ctx context.Context) {
 			a.logger.Error("error updating the task journal", "task", e.ID, "error", err)
 		}
 	}
-	exec := NewExecutor(a.cfg.ServicesRoot, a.cfg.Paths.withDefaults().Proc)
+	exec := NewExecutor(a.cfg.ServicesRoot, proc).WithReboot(a.cfg.RebootCommand)
 	failures, missing, reregistered := 0, false, false
 	for ctx.Err() == nil {
 		cred, _ := a.credential()
@@ -325,6 +334,24 @@ func (a *Agent) deliver(ctx context.Context, id int64, rep agenttask.Report) boo
 			return false
 		}
 	}
+}
+
+// bootTime is when the machine booted, from the btime line of <proc>/stat.
+func bootTime(proc string) (time.Time, error) {
+	b, err := os.ReadFile(filepath.Join(proc, "stat"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("btime %q is not a number", strings.TrimSpace(v))
+			}
+			return time.Unix(sec, 0), nil
+		}
+	}
+	return time.Time{}, errors.New("no btime line in " + filepath.Join(proc, "stat"))
 }
 
 // sleepCtx waits d, or less when ctx ends (false).
