@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -196,4 +197,27 @@ func TestBootTimeFromProcStat(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  1 2 3\n"), 0o644))
 	_, err = bootTime(proc)
 	require.ErrorContains(t, err, "no btime")
+}
+
+// A task left unfinished in the journal is reported FAILED after a restart,
+// unless it is a REBOOT and the machine booted after the agent took it.
+func TestInterruptedRebootIsDoneAfterABoot(t *testing.T) {
+	t.Parallel()
+	proc := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(proc, "stat"), []byte("btime 1700000000\n"), 0o644))
+	booted := time.Unix(1700000000, 0)
+	reboot := agenttask.Spec{Action: agenttask.ActionReboot}
+	for name, tc := range map[string]struct {
+		spec    agenttask.Spec
+		claimed time.Time
+		want    string
+	}{
+		"reboot, then a boot":     {reboot, booted.Add(-time.Minute), agenttask.StateSucceeded},
+		"reboot, no boot since":   {reboot, booted.Add(time.Minute), agenttask.StateFailed},
+		"a restart cut a restart": {agenttask.Spec{Action: agenttask.ActionRestart, Service: "web"}, booted.Add(-time.Minute), agenttask.StateFailed},
+	} {
+		rep := interrupted(journalEntry{ID: 1, Spec: tc.spec, ClaimedAt: tc.claimed}, proc)
+		require.Equal(t, tc.want, rep.State, name)
+	}
+	require.Equal(t, agenttask.StateFailed, interrupted(journalEntry{Spec: reboot}, t.TempDir()).State, "no boot time known")
 }

@@ -141,18 +141,11 @@ func (a *Agent) taskLoop(ctx context.Context) {
 	proc := a.cfg.Paths.withDefaults().Proc
 	for _, e := range j.active() {
 		rep := e.Final
-		if rep == nil && e.Spec.Action == agenttask.ActionReboot {
-			// A reboot cuts its own task short: a boot after the task was
-			// claimed is the reboot it asked for.
-			if boot, err := bootTime(proc); err == nil && boot.After(e.ClaimedAt) {
-				rep = &agenttask.Report{State: agenttask.StateSucceeded, Steps: e.Steps,
-					Output: "the machine rebooted: booted at " + boot.UTC().Format(time.RFC3339)}
-			}
-		}
 		if rep == nil {
-			rep = &agenttask.Report{State: agenttask.StateFailed, Steps: e.Steps,
-				Error: "agent restarted mid-task: the steps reported may have been partly done; the task is not run again"}
-			a.logger.Warn("a task was cut short by an agent restart: reporting it failed", "task", e.ID, "action", e.Spec.Action, "service", e.Spec.Service)
+			rep = interrupted(e, proc)
+			if rep.State == agenttask.StateFailed {
+				a.logger.Warn("a task was cut short by an agent restart: reporting it failed", "task", e.ID, "action", e.Spec.Action, "service", e.Spec.Service)
+			}
 		}
 		if !a.deliver(ctx, e.ID, *rep) {
 			return
@@ -334,6 +327,21 @@ func (a *Agent) deliver(ctx context.Context, id int64, rep agenttask.Report) boo
 			return false
 		}
 	}
+}
+
+// interrupted is the report of a task the journal holds unfinished after a
+// restart: FAILED, as its steps may have been partly done, except a REBOOT
+// the machine booted after the agent took: that boot was the reboot it asked
+// for, which cut its own task short.
+func interrupted(e journalEntry, proc string) *agenttask.Report {
+	if e.Spec.Action == agenttask.ActionReboot {
+		if boot, err := bootTime(proc); err == nil && boot.After(e.ClaimedAt) {
+			return &agenttask.Report{State: agenttask.StateSucceeded, Steps: e.Steps,
+				Output: "the machine rebooted: booted at " + boot.UTC().Format(time.RFC3339)}
+		}
+	}
+	return &agenttask.Report{State: agenttask.StateFailed, Steps: e.Steps,
+		Error: "agent restarted mid-task: the steps reported may have been partly done; the task is not run again"}
 }
 
 // bootTime is when the machine booted, from the btime line of <proc>/stat.
