@@ -27,8 +27,9 @@ import (
 // or stop order (agent_hoststeps.go); CONFIG_APPLY's WRITE_CONFIG one
 // write-only CONFIGURE of the host's effective files (agent_config.go); the
 // repair and verify steps of SELF_HEAL a RESTART per service or a REBOOT, and
-// a CHECK per service after a fresh heartbeat (agent_heal.go). Every agent task is dispatched with a key
-// derived from the operation task's idempotency key, so a task re-sent after
+// a CHECK per service after a fresh heartbeat (agent_heal.go). Every agent
+// task is dispatched with a key derived from the operation task's
+// idempotency key, so a task re-sent after
 // a crash finds the agent task it dispatched before and waits for it instead
 // of deploying twice. As an Applier it records the new versions and states in
 // host_component.
