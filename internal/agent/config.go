@@ -47,6 +47,9 @@ type Config struct {
 	ServicesRoot string
 	// TaskWait is how long one poll for tasks waits on the server (default 30s).
 	TaskWait time.Duration
+	// RebootCommand is what a REBOOT task runs (default "systemctl reboot"):
+	// the program and its arguments.
+	RebootCommand []string
 }
 
 // String prints the configuration without its secret.
@@ -55,8 +58,9 @@ func (c Config) String() string {
 	if c.EnrollToken != "" {
 		tok = "[redacted]"
 	}
-	return fmt.Sprintf("server=%s enroll_token=%s enroll_token_file=%s state_dir=%s hostname=%s sample_interval=%s heartbeat_interval=%s spool_max_bytes=%d services_root=%s task_wait=%s",
-		c.Server, tok, c.EnrollTokenFile, c.StateDir, c.Hostname, c.SampleInterval, c.HeartbeatInterval, c.SpoolMaxBytes, c.ServicesRoot, c.TaskWait)
+	return fmt.Sprintf("server=%s enroll_token=%s enroll_token_file=%s state_dir=%s hostname=%s sample_interval=%s heartbeat_interval=%s spool_max_bytes=%d services_root=%s task_wait=%s reboot_command=%q",
+		c.Server, tok, c.EnrollTokenFile, c.StateDir, c.Hostname, c.SampleInterval, c.HeartbeatInterval, c.SpoolMaxBytes, c.ServicesRoot, c.TaskWait,
+		strings.Join(c.RebootCommand, " "))
 }
 
 // Defaults.
@@ -67,12 +71,13 @@ const (
 	DefaultSpoolMaxBytes     = 64 << 20
 	DefaultServicesRoot      = "/var/lib/tesla-agent/services"
 	DefaultTaskWait          = 30 * time.Second
+	DefaultRebootCommand     = "systemctl reboot"
 )
 
 // Usage is the agent's flag summary for `tesla help`.
 const Usage = `  agent --server URL [--enroll-token T | --enroll-token-file F] [--state-dir D] [--hostname H]
         [--sample-interval 60s] [--heartbeat-interval 15s] [--spool-max-bytes N]
-        [--services-root D] [--task-wait 30s]
+        [--services-root D] [--task-wait 30s] [--reboot-command "systemctl reboot"]
                                     run the host agent (docs/agent.md)`
 
 // LoadConfig parses the agent's flags over its environment variables.
@@ -82,7 +87,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	env := func(name, def string) string { return cmp.Or(getenv(name), def) }
 	var c Config
 	var sample, beat, hw, timeout string
-	var spool, taskWait string
+	var spool, taskWait, reboot string
 	fs.StringVar(&c.Server, "server", env("TESLA_AGENT_SERVER", ""), "the portal's URL (TESLA_AGENT_SERVER)")
 	fs.StringVar(&c.EnrollToken, "enroll-token", env("TESLA_AGENT_ENROLL_TOKEN", ""), "enrollment token (TESLA_AGENT_ENROLL_TOKEN)")
 	fs.StringVar(&c.EnrollTokenFile, "enroll-token-file", env("TESLA_AGENT_ENROLL_TOKEN_FILE", ""), "file holding the enrollment token (TESLA_AGENT_ENROLL_TOKEN_FILE)")
@@ -95,6 +100,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&timeout, "timeout", env("TESLA_AGENT_TIMEOUT", "30s"), "timeout of each request (TESLA_AGENT_TIMEOUT)")
 	fs.StringVar(&c.ServicesRoot, "services-root", env("TESLA_AGENT_SERVICES_ROOT", DefaultServicesRoot), "where tasks install services; \"\" takes no tasks (TESLA_AGENT_SERVICES_ROOT)")
 	fs.StringVar(&taskWait, "task-wait", env("TESLA_AGENT_TASK_WAIT", "30s"), "how long one poll for tasks waits (TESLA_AGENT_TASK_WAIT)")
+	fs.StringVar(&reboot, "reboot-command", env("TESLA_AGENT_REBOOT_COMMAND", DefaultRebootCommand), "what a REBOOT task runs, split on spaces (TESLA_AGENT_REBOOT_COMMAND)")
 	fs.StringVar(&c.Paths.Proc, "proc", env("TESLA_AGENT_PROC", "/proc"), "procfs root (TESLA_AGENT_PROC)")
 	fs.StringVar(&c.Paths.Sys, "sys", env("TESLA_AGENT_SYS", "/sys"), "sysfs root (TESLA_AGENT_SYS)")
 	fs.StringVar(&c.Paths.Etc, "etc", env("TESLA_AGENT_ETC", "/etc"), "root of os-release (TESLA_AGENT_ETC)")
@@ -133,6 +139,9 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("--spool-max-bytes: %d is too small (at least 65536)", n))
 	}
 	c.SpoolMaxBytes = n
+	if c.RebootCommand = strings.Fields(reboot); len(c.RebootCommand) == 0 {
+		errs = append(errs, errors.New("--reboot-command is empty: give the command that restarts the machine"))
+	}
 	if u, err := url.Parse(c.Server); c.Server == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("--server: %q is not the portal's http(s) URL (e.g. https://tesla.example)", c.Server))
 	}

@@ -17,12 +17,21 @@ type Executor struct {
 	layout Layout
 	proc   string
 	http   *http.Client
+	reboot []string
 }
 
 // NewExecutor returns an executor keeping services under root; proc is the
 // procfs root processes are checked in.
 func NewExecutor(root, proc string) *Executor {
-	return &Executor{layout: Layout{Root: root}, proc: proc, http: &http.Client{}}
+	return &Executor{layout: Layout{Root: root}, proc: proc, http: &http.Client{}, reboot: strings.Fields(DefaultRebootCommand)}
+}
+
+// WithReboot sets the command a REBOOT runs (nil keeps the default).
+func (e *Executor) WithReboot(cmd []string) *Executor {
+	if len(cmd) > 0 {
+		e.reboot = cmd
+	}
+	return e
 }
 
 // Progress records a task's steps as they happen, and tells whoever watches
@@ -175,10 +184,21 @@ func (e *Executor) Run(ctx context.Context, spec agenttask.Spec, p *Progress) (s
 		}
 	case agenttask.ActionCheck:
 		err = health()
+	case agenttask.ActionReboot:
+		err = p.step("reboot", func() (string, error) { return runReboot(ctx, e.reboot) })
+		if err == nil {
+			return "reboot started: " + strings.Join(e.reboot, " "), nil
+		}
 	case agenttask.ActionConfigure:
 		ver := cmpOr(spec.Version, l.Current(svc))
 		if ver == "" {
 			return "", fmt.Errorf("%s has no current version to configure", svc)
+		}
+		if spec.NoRestart {
+			if err = configure(ver); err == nil {
+				return fmt.Sprintf("%s %s configured, not restarted (current version %s)", svc, ver, cmpOr(l.Current(svc), "none")), nil
+			}
+			break
 		}
 		if err = configure(ver); err == nil {
 			if err = stop(); err == nil {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -137,4 +138,86 @@ func TestGitSourceIsClonedAtItsRefOnce(t *testing.T) {
 	spec.Source.Ref = "HEAD"
 	_, _, err = l.ensurePackage(context.Background(), nil, spec)
 	require.ErrorContains(t, err, "already holds another package")
+}
+
+// A write-only CONFIGURE writes the files into the current version and
+// touches no process (the spec names none); its paths stay inside the
+// version directory as every CONFIGURE's do.
+func TestWriteOnlyConfigureWritesWithoutRestarting(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	e := NewExecutor(root, "/proc")
+	require.NoError(t, os.MkdirAll(e.layout.versionDir("svc", "v1"), 0o755))
+	require.NoError(t, e.layout.switchCurrent("svc", "v1"))
+	spec := agenttask.Spec{Action: agenttask.ActionConfigure, Service: "svc", NoRestart: true,
+		Config: []agenttask.File{{Path: "conf/app.conf", Content: "a=2\n"}}}
+	p := NewProgress()
+	out, err := e.Run(context.Background(), spec, p)
+	require.NoError(t, err)
+	require.Contains(t, out, "not restarted")
+	b, err := os.ReadFile(filepath.Join(root, "svc", "v1", "conf", "app.conf"))
+	require.NoError(t, err)
+	require.Equal(t, "a=2\n", string(b))
+	var names []string
+	for _, s := range p.Steps() {
+		names = append(names, s.Name+" "+s.State)
+	}
+	require.Equal(t, []string{"configure OK"}, names, "no stop, start or health step")
+
+	spec.Config = []agenttask.File{{Path: "../other/x.conf", Content: "x"}}
+	_, err = e.Run(context.Background(), spec, NewProgress())
+	require.ErrorContains(t, err, "spec.config[0].path")
+	require.NoFileExists(t, filepath.Join(root, "svc", "other", "x.conf"))
+}
+
+// A REBOOT runs the configured reboot command (a harmless one here) and
+// reports its failure when the command fails.
+func TestRebootRunsTheConfiguredCommand(t *testing.T) {
+	t.Parallel()
+	mark := filepath.Join(t.TempDir(), "rebooted")
+	e := NewExecutor(t.TempDir(), "/proc").WithReboot([]string{"touch", mark})
+	out, err := e.Run(context.Background(), agenttask.Spec{Action: agenttask.ActionReboot}, NewProgress())
+	require.NoError(t, err)
+	require.Contains(t, out, "reboot started: touch")
+	require.FileExists(t, mark)
+
+	e = NewExecutor(t.TempDir(), "/proc").WithReboot([]string{"false"})
+	_, err = e.Run(context.Background(), agenttask.Spec{Action: agenttask.ActionReboot}, NewProgress())
+	require.ErrorContains(t, err, "reboot: false")
+}
+
+// The boot time comes from procfs' btime line.
+func TestBootTimeFromProcStat(t *testing.T) {
+	t.Parallel()
+	proc := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  1 2 3\nbtime 1700000000\nprocesses 5\n"), 0o644))
+	b, err := bootTime(proc)
+	require.NoError(t, err)
+	require.Equal(t, int64(1700000000), b.Unix())
+	require.NoError(t, os.WriteFile(filepath.Join(proc, "stat"), []byte("cpu  1 2 3\n"), 0o644))
+	_, err = bootTime(proc)
+	require.ErrorContains(t, err, "no btime")
+}
+
+// A task left unfinished in the journal is reported FAILED after a restart,
+// unless it is a REBOOT and the machine booted after the agent took it.
+func TestInterruptedRebootIsDoneAfterABoot(t *testing.T) {
+	t.Parallel()
+	proc := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(proc, "stat"), []byte("btime 1700000000\n"), 0o644))
+	booted := time.Unix(1700000000, 0)
+	reboot := agenttask.Spec{Action: agenttask.ActionReboot}
+	for name, tc := range map[string]struct {
+		spec    agenttask.Spec
+		claimed time.Time
+		want    string
+	}{
+		"reboot, then a boot":     {reboot, booted.Add(-time.Minute), agenttask.StateSucceeded},
+		"reboot, no boot since":   {reboot, booted.Add(time.Minute), agenttask.StateFailed},
+		"a restart cut a restart": {agenttask.Spec{Action: agenttask.ActionRestart, Service: "web"}, booted.Add(-time.Minute), agenttask.StateFailed},
+	} {
+		rep := interrupted(journalEntry{ID: 1, Spec: tc.spec, ClaimedAt: tc.claimed}, proc)
+		require.Equal(t, tc.want, rep.State, name)
+	}
+	require.Equal(t, agenttask.StateFailed, interrupted(journalEntry{Spec: reboot}, t.TempDir()).State, "no boot time known")
 }

@@ -187,6 +187,19 @@ func systemctl(ctx context.Context, verb, unit string) (string, error) {
 	return cmpOr(out, "systemctl "+verb+" "+unit+": done"), nil
 }
 
+// runReboot runs the reboot command, bounded: "systemctl reboot" returns
+// once the reboot is queued, before the agent is stopped by it.
+func runReboot(ctx context.Context, cmd []string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	b, err := exec.CommandContext(ctx, cmd[0], cmd[1:]...).CombinedOutput()
+	out := strings.TrimSpace(string(b))
+	if err != nil {
+		return out, fmt.Errorf("%s: %v: %s", strings.Join(cmd, " "), err, agenttask.Truncate(out, 1000))
+	}
+	return cmpOr(out, strings.Join(cmd, " ")+": done"), nil
+}
+
 func cmpOr(a, b string) string {
 	if a != "" {
 		return a

@@ -138,12 +138,14 @@ func (a *Agent) taskLoop(ctx context.Context) {
 		a.logger.Error("the agent cannot keep a task journal: it takes no tasks", "error", err)
 		return
 	}
+	proc := a.cfg.Paths.withDefaults().Proc
 	for _, e := range j.active() {
 		rep := e.Final
 		if rep == nil {
-			rep = &agenttask.Report{State: agenttask.StateFailed, Steps: e.Steps,
-				Error: "agent restarted mid-task: the steps reported may have been partly done; the task is not run again"}
-			a.logger.Warn("a task was cut short by an agent restart: reporting it failed", "task", e.ID, "action", e.Spec.Action, "service", e.Spec.Service)
+			rep = interrupted(e, proc)
+			if rep.State == agenttask.StateFailed {
+				a.logger.Warn("a task was cut short by an agent restart: reporting it failed", "task", e.ID, "action", e.Spec.Action, "service", e.Spec.Service)
+			}
 		}
 		if !a.deliver(ctx, e.ID, *rep) {
 			return
@@ -152,7 +154,7 @@ func (a *Agent) taskLoop(ctx context.Context) {
 			a.logger.Error("error updating the task journal", "task", e.ID, "error", err)
 		}
 	}
-	exec := NewExecutor(a.cfg.ServicesRoot, a.cfg.Paths.withDefaults().Proc)
+	exec := NewExecutor(a.cfg.ServicesRoot, proc).WithReboot(a.cfg.RebootCommand)
 	failures, missing, reregistered := 0, false, false
 	for ctx.Err() == nil {
 		cred, _ := a.credential()
@@ -325,6 +327,39 @@ func (a *Agent) deliver(ctx context.Context, id int64, rep agenttask.Report) boo
 			return false
 		}
 	}
+}
+
+// interrupted is the report of a task the journal holds unfinished after a
+// restart: FAILED, as its steps may have been partly done, except a REBOOT
+// the machine booted after the agent took: that boot was the reboot it asked
+// for, which cut its own task short.
+func interrupted(e journalEntry, proc string) *agenttask.Report {
+	if e.Spec.Action == agenttask.ActionReboot {
+		if boot, err := bootTime(proc); err == nil && boot.After(e.ClaimedAt) {
+			return &agenttask.Report{State: agenttask.StateSucceeded, Steps: e.Steps,
+				Output: "the machine rebooted: booted at " + boot.UTC().Format(time.RFC3339)}
+		}
+	}
+	return &agenttask.Report{State: agenttask.StateFailed, Steps: e.Steps,
+		Error: "agent restarted mid-task: the steps reported may have been partly done; the task is not run again"}
+}
+
+// bootTime is when the machine booted, from the btime line of <proc>/stat.
+func bootTime(proc string) (time.Time, error) {
+	b, err := os.ReadFile(filepath.Join(proc, "stat"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("btime %q is not a number", strings.TrimSpace(v))
+			}
+			return time.Unix(sec, 0), nil
+		}
+	}
+	return time.Time{}, errors.New("no btime line in " + filepath.Join(proc, "stat"))
 }
 
 // sleepCtx waits d, or less when ctx ends (false).

@@ -31,12 +31,19 @@ const (
 	ActionRestart = "RESTART"
 	// ActionCheck runs the health check only.
 	ActionCheck = "CHECK"
-	// ActionConfigure writes the configuration files and restarts.
+	// ActionConfigure writes the configuration files and restarts (only
+	// writes them with Spec.NoRestart).
 	ActionConfigure = "CONFIGURE"
+	// ActionReboot restarts the machine with the agent's reboot command
+	// (its configuration; default "systemctl reboot"). It names no service.
+	// The agent reports it done once the command returned; an agent that
+	// finds it unfinished in its journal after the machine booted reports it
+	// done too: that boot was the reboot.
+	ActionReboot = "REBOOT"
 )
 
 // Actions lists every action.
-var Actions = []string{ActionDeploy, ActionStart, ActionStop, ActionRestart, ActionCheck, ActionConfigure}
+var Actions = []string{ActionDeploy, ActionStart, ActionStop, ActionRestart, ActionCheck, ActionConfigure, ActionReboot}
 
 // Task states. QUEUED → CLAIMED (an agent took it) → RUNNING (first report)
 // → SUCCEEDED | FAILED; any unfinished state → EXPIRED (deadline passed, or the
@@ -107,6 +114,10 @@ type Spec struct {
 	Unit    string   `json:"unit,omitempty"`
 	// Config are files written into the version's directory.
 	Config []File `json:"config,omitempty"`
+	// NoRestart makes a CONFIGURE only write the files, leaving the service
+	// running as it is: it reads them at its next restart (CONFIG_APPLY
+	// writes a batch's files, then restarts it in a later stage).
+	NoRestart bool `json:"no_restart,omitempty"`
 	// Health is the check run after a start, and by CHECK.
 	Health *HealthCheck `json:"health,omitempty"`
 	// TimeoutSeconds bounds the task from dispatch to end (default 1800):
@@ -233,7 +244,9 @@ func (s *Spec) Validate() error {
 	switch {
 	case !slices.Contains(Actions, s.Action):
 		return fieldErr("spec.action", "action %q: use %s", s.Action, strings.Join(Actions, ", "))
-	case !nameRE.MatchString(s.Service):
+	case s.Action == ActionReboot && s.Service != "":
+		return fieldErr("spec.service", "REBOOT restarts the machine: it names no service")
+	case s.Action != ActionReboot && !nameRE.MatchString(s.Service):
 		return fieldErr("spec.service", "service %q must be 1-100 letters, digits, '.', '_' or '-', not starting with '.'", s.Service)
 	case s.Version != "" && !nameRE.MatchString(s.Version):
 		return fieldErr("spec.version", "version %q must be 1-100 letters, digits, '.', '_' or '-', not starting with '.'", s.Version)
@@ -266,7 +279,13 @@ func (s *Spec) Validate() error {
 			return fieldErr("spec.config", "CONFIGURE needs files to write")
 		}
 	}
-	if s.Action == ActionDeploy || s.Action == ActionStart || s.Action == ActionRestart || s.Action == ActionConfigure {
+	if s.NoRestart && s.Action != ActionConfigure {
+		return fieldErr("spec.no_restart", "no_restart is for CONFIGURE")
+	}
+	if s.Action == ActionReboot && (s.Process != nil || s.Unit != "" || len(s.Config) > 0 || s.Health != nil || s.Version != "") {
+		return fieldErr("spec.action", "REBOOT takes no version, process, unit, configuration or health check")
+	}
+	if s.Action == ActionDeploy || s.Action == ActionStart || s.Action == ActionRestart || s.Action == ActionConfigure && !s.NoRestart {
 		if s.Process == nil && s.Unit == "" {
 			return fieldErr("spec.process", "%s needs a process (command) or a unit to run", s.Action)
 		}

@@ -24,7 +24,7 @@ func TestSpecValidateNamesTheField(t *testing.T) {
 		field string
 	}{
 		"valid":                {deploy(func(*Spec) {}), ""},
-		"action":               {deploy(func(s *Spec) { s.Action = "REBOOT" }), "spec.action"},
+		"action":               {deploy(func(s *Spec) { s.Action = "POWEROFF" }), "spec.action"},
 		"service with slash":   {deploy(func(s *Spec) { s.Service = "a/b" }), "spec.service"},
 		"dot version":          {deploy(func(s *Spec) { s.Version = ".." }), "spec.version"},
 		"current version":      {deploy(func(s *Spec) { s.Version = "current" }), "spec.version"},
@@ -42,6 +42,12 @@ func TestSpecValidateNamesTheField(t *testing.T) {
 		"check without health": {Spec{Action: ActionCheck, Service: "web"}, "spec.health"},
 		"stop with a source":   {Spec{Action: ActionStop, Service: "web", Source: &Source{}}, "spec.source"},
 		"stop":                 {Spec{Action: ActionStop, Service: "web"}, ""},
+		"reboot":               {Spec{Action: ActionReboot}, ""},
+		"reboot a service":     {Spec{Action: ActionReboot, Service: "web"}, "spec.service"},
+		"reboot with a check":  {Spec{Action: ActionReboot, Health: &HealthCheck{Kind: HealthTCP, Address: "h:1"}}, "spec.action"},
+		"write-only configure": {Spec{Action: ActionConfigure, Service: "web", NoRestart: true, Config: []File{{Path: "a.conf"}}}, ""},
+		"configure to run":     {Spec{Action: ActionConfigure, Service: "web", Config: []File{{Path: "a.conf"}}}, "spec.process"},
+		"no_restart on start":  {Spec{Action: ActionStart, Service: "web", NoRestart: true, Process: &Process{Command: []string{"x"}}}, "spec.no_restart"},
 	} {
 		err := tc.spec.Validate()
 		if tc.field == "" {

@@ -24,8 +24,12 @@ import (
 // service, in the task's order; STOP_SERVICE and RESTART one agent task each;
 // the host steps of SCALE_OUT and DECOMMISSION (hoststeps.go) one agent task
 // per service of the host or of the cluster's profile, in the stack's start
-// or stop order (agent_hoststeps.go). Every agent task is dispatched with a key
-// derived from the operation task's idempotency key, so a task re-sent after
+// or stop order (agent_hoststeps.go); CONFIG_APPLY's WRITE_CONFIG one
+// write-only CONFIGURE of the host's effective files (agent_config.go); the
+// repair and verify steps of SELF_HEAL a RESTART per service or a REBOOT, and
+// a CHECK per service after a fresh heartbeat (agent_heal.go). Every agent
+// task is dispatched with a key derived from the operation task's
+// idempotency key, so a task re-sent after
 // a crash finds the agent task it dispatched before and waits for it instead
 // of deploying twice. As an Applier it records the new versions and states in
 // host_component.
@@ -60,6 +64,10 @@ type AgentConfig struct {
 	// ProfileTTL is how long an operation's cluster profile is reused
 	// (default 10m).
 	ProfileTTL time.Duration
+	// RebootWait bounds a self-heal's REBOOT: the agent task, and then the
+	// wait for the agent's first heartbeat after it (default 15m: a server's
+	// firmware alone may take minutes).
+	RebootWait time.Duration
 }
 
 func (c AgentConfig) withDefaults() AgentConfig {
@@ -68,6 +76,7 @@ func (c AgentConfig) withDefaults() AgentConfig {
 	c.SampleFresh = cmp.Or(c.SampleFresh, 5*time.Minute)
 	c.Poll = cmp.Or(c.Poll, 2*time.Second)
 	c.ProfileTTL = cmp.Or(c.ProfileTTL, 10*time.Minute)
+	c.RebootWait = cmp.Or(c.RebootWait, 15*time.Minute)
 	return c
 }
 
@@ -221,12 +230,9 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 		if err := json.Unmarshal(t.Params, &sp); err != nil {
 			return Result{}, fmt.Errorf("task parameters are not valid: %w", err)
 		}
-		// The package the host runs says how to run the service.
-		var id int64
-		err := a.pool.QueryRow(ctx, `SELECT p.id FROM host_component c JOIN service_package p ON p.service = c.service AND p.version = c.version
-			WHERE c.host_id = $1 AND c.service = $2 LIMIT 1`, t.HostID, sp.Service).Scan(&id)
+		id, err := a.hostPackage(ctx, t, sp.Service)
 		if err != nil {
-			return Result{}, fmt.Errorf("no registered package for %s on %s: %w", sp.Service, t.Hostname, err)
+			return Result{}, err
 		}
 		action := agenttask.ActionRestart
 		if t.Action == ActionStopService {
@@ -236,7 +242,15 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 	case ActionInstall:
 		steps, err = a.installSteps(ctx, t)
 	case ActionConfigure, ActionStart, ActionStop, ActionCheck:
-		steps, err = a.hostServiceSteps(ctx, t)
+		steps, err = a.hostServiceSteps(ctx, t, t.Action)
+	case ActionWriteConfig:
+		steps, err = a.writeConfigSteps(ctx, t)
+	case ActionHealRepair:
+		return a.healRepair(ctx, t, addr)
+	case ActionHealVerify:
+		return a.healVerify(ctx, t, addr)
+	case ActionHealReturn:
+		return Result{Output: fmt.Sprintf("%s: repaired and verified; returned to service if every step of it succeeded (recorded when the operation ends)", t.Hostname)}, nil
 	case ActionInstallService, ActionRemoveService:
 		steps, err = serviceChangeAgentSteps(t)
 	default:
@@ -249,11 +263,28 @@ func (a *AgentExecutor) Run(ctx context.Context, t Task) (Result, error) {
 }
 
 // agentStep is one agent task of an operation task: action on the service,
-// run as package pkg says.
+// run as package pkg says; edit, when set, changes the spec built from the
+// package (WRITE_CONFIG's files).
 type agentStep struct {
 	action string
 	pkg    int64
 	svc    string
+	edit   func(*agenttask.Spec)
+}
+
+// hostPackage is the registered package of the version of svc that t's host
+// runs: it says how the agent runs the service there.
+func (a *AgentExecutor) hostPackage(ctx context.Context, t Task, svc string) (int64, error) {
+	var id int64
+	err := a.pool.QueryRow(ctx, `SELECT p.id FROM host_component c JOIN service_package p ON p.service = c.service AND p.version = c.version
+		WHERE c.host_id = $1 AND c.service = $2 LIMIT 1`, t.HostID, svc).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("no registered package for the version of %s that %s runs: register it and retry the task", svc, t.Hostname)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("error loading the package of %s on %s: %w", svc, t.Hostname, err)
+	}
+	return id, nil
 }
 
 // runSteps builds every step's agent task first (so a package the agent
@@ -271,6 +302,9 @@ func (a *AgentExecutor) runSteps(ctx context.Context, t Task, addr string, steps
 		spec, err := p.spec(s.action, t.Hostname, addr)
 		if err != nil {
 			return Result{}, err
+		}
+		if s.edit != nil {
+			s.edit(&spec)
 		}
 		switch {
 		case s.action == agenttask.ActionConfigure && len(spec.Config) == 0:
@@ -340,8 +374,10 @@ func describe(action, svc, version string, r agentapi.TaskResult) string {
 }
 
 // Apply records the batch's new versions and states in host_component, in
-// one statement, in the transaction that records the tasks. Host steps that
-// touched services (START, STOP, CHECK, CONFIGURE) and failed on one leave it
+// one statement, in the transaction that records the tasks, and stamps a
+// CONFIG_APPLY's restarted components with their configuration version (as
+// the simulated executor does). Host steps that touched services (START,
+// STOP, CHECK, CONFIGURE, HEAL_REPAIR, HEAL_VERIFY) and failed on one leave it
 // FAILED, and the services done before it in the state the step gave them:
 // applyHostSteps changes nothing for a failed step, so without this a service
 // whose start failed would stay INSTALLED as if never tried.
@@ -357,12 +393,13 @@ func (a *AgentExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error
 				c.State = "FAILED"
 			}
 			changes = append(changes, c)
-		case ActionStart, ActionStop, ActionCheck, ActionConfigure:
+		case ActionStart, ActionStop, ActionCheck, ActionConfigure, ActionHealRepair, ActionHealVerify:
 			var se *serviceError
 			if !errors.As(d.Err, &se) {
 				continue
 			}
-			state := map[string]string{ActionStart: "STARTED", ActionStop: "STOPPED", ActionConfigure: "STARTED"}[d.Task.Action]
+			state := map[string]string{ActionStart: "STARTED", ActionStop: "STOPPED", ActionConfigure: "STARTED",
+				ActionHealRepair: "STARTED"}[d.Task.Action]
 			if state != "" {
 				for _, svc := range se.done {
 					changes = append(changes, inventory.ComponentChange{HostID: d.Task.HostID, Service: svc, State: state})
@@ -372,6 +409,11 @@ func (a *AgentExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) error
 		}
 	}
 	if err := applyServiceChanges(ctx, tx, done, time.Now()); err != nil {
+		return err
+	}
+	// A CONFIG_APPLY's restarted components now run the configuration
+	// version their files came from.
+	if _, err := inventory.StampConfigVersions(ctx, tx, configApplyStamps(done)); err != nil {
 		return err
 	}
 	_, err := inventory.ApplyComponentChanges(ctx, tx, changes, time.Now())

@@ -164,6 +164,18 @@ type agentFleet struct {
 	spare  string
 	server string
 	logger *slog.Logger
+	// hosts are the fleet's three hosts, by hostname; roots their agents'
+	// services roots, by host id.
+	hosts []fleetHost
+	roots map[int64]string
+	// agentCfg, when set, adjusts each agent's configuration.
+	agentCfg func(*agent.Config)
+}
+
+// fleetHost is one host of an agent fleet.
+type fleetHost struct {
+	id         int64
+	name, addr string
 }
 
 // fleetNets numbers the fleets' loopback networks.
@@ -179,12 +191,17 @@ func (f *agentFleet) startAgent(t *testing.T, hostID int64, hostname string) {
 	require.NoError(t, err)
 	state := t.TempDir()
 	root := t.TempDir()
+	f.roots[hostID] = root
 	t.Cleanup(func() { killServices(root) })
 	require.NoError(t, agent.SaveState(state, agent.State{Server: f.server, Hostname: hostname, HostID: hostID, Credential: cred}))
-	a, err := agent.New(agent.Config{Server: f.server, StateDir: state, Hostname: hostname,
+	cfg := agent.Config{Server: f.server, StateDir: state, Hostname: hostname,
 		SampleInterval: time.Hour, SampleIntervalSet: true, HeartbeatInterval: time.Hour, HeartbeatIntervalSet: true,
 		HardwareInterval: time.Hour, SpoolMaxBytes: 1 << 20, Timeout: 5 * time.Second,
-		ServicesRoot: root, TaskWait: 5 * time.Second}, f.logger.With("agent", hostname))
+		ServicesRoot: root, TaskWait: 5 * time.Second}
+	if f.agentCfg != nil {
+		f.agentCfg(&cfg)
+	}
+	a, err := agent.New(cfg, f.logger.With("agent", hostname))
 	require.NoError(t, err)
 	actx, stop := context.WithCancel(bg)
 	adone := make(chan struct{})
@@ -203,7 +220,9 @@ func (f *agentFleet) addSpare(t *testing.T, name string) int64 {
 	return id
 }
 
-func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
+// newAgentFleet starts the fleet; agentCfg, when given, adjusts each of its
+// agents' configuration.
+func newAgentFleet(t *testing.T, corruptV2 bool, agentCfg ...func(*agent.Config)) *agentFleet {
 	t.Helper()
 	done := &atomic.Bool{}
 	t.Cleanup(func() { done.Store(true) })
@@ -217,13 +236,9 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	clusterID := fixture.Bulk(t, pool, 1, 3)[0]
 	rows, err := pool.Query(bg, `SELECT id, hostname FROM host WHERE cluster_id = $1 ORDER BY hostname`, clusterID)
 	require.NoError(t, err)
-	type host struct {
-		id         int64
-		name, addr string
-	}
-	var hosts []host
+	var hosts []fleetHost
 	for rows.Next() {
-		var h host
+		var h fleetHost
 		require.NoError(t, rows.Scan(&h.id, &h.name))
 		h.addr = fmt.Sprintf("%s%d", subnet, 11+len(hosts))
 		hosts = append(hosts, h)
@@ -285,7 +300,11 @@ func newAgentFleet(t *testing.T, corruptV2 bool) *agentFleet {
 	srv := httptest.NewServer(agentapi.NewHandler(pool, logger, agentapi.Config{}, tasks))
 	t.Cleanup(srv.Close)
 	exec := aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{Poll: 100 * time.Millisecond, AdmitWait: time.Minute})
-	f := &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, port: port, net: subnet, spare: spare, server: srv.URL, logger: logger}
+	f := &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, port: port, net: subnet, spare: spare, server: srv.URL, logger: logger,
+		hosts: hosts, roots: map[int64]string{}}
+	for _, c := range agentCfg {
+		f.agentCfg = c
+	}
 
 	// Three real agents.
 	for _, h := range hosts {

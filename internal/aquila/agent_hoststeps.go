@@ -45,7 +45,14 @@ type cachedProfile struct {
 // works, which a DECOMMISSIONED host's does not) and running, so its task
 // queue will be served.
 func (a *AgentExecutor) admit(ctx context.Context, t Task) (Result, error) {
-	deadline := time.Now().Add(a.cfg.AdmitWait)
+	return a.waitHeartbeat(ctx, t, nil, a.cfg.AdmitWait)
+}
+
+// waitHeartbeat waits, for at most wait, until the host's agent has
+// heartbeated within AgentFresh (and after after, when given: a rebooted
+// machine's agent beating again).
+func (a *AgentExecutor) waitHeartbeat(ctx context.Context, t Task, after *time.Time, wait time.Duration) (Result, error) {
+	deadline := time.Now().Add(wait)
 	for {
 		var beat *time.Time
 		var version string
@@ -55,17 +62,21 @@ func (a *AgentExecutor) admit(ctx context.Context, t Task) (Result, error) {
 			t.HostID).Scan(&beat, &version, &now); err != nil {
 			return Result{}, fmt.Errorf("error loading host %d: %w", t.HostID, err)
 		}
-		if beat != nil && now.Sub(*beat) <= a.cfg.AgentFresh {
+		if beat != nil && now.Sub(*beat) <= a.cfg.AgentFresh && (after == nil || beat.After(*after)) {
 			return Result{Output: fmt.Sprintf("agent %s of %s is alive: last heartbeat %s ago",
 				cmp.Or(version, "(unknown version)"), t.Hostname, now.Sub(*beat).Round(time.Second))}, nil
 		}
 		if !time.Now().Before(deadline) {
-			if beat == nil {
+			switch {
+			case beat == nil:
 				return Result{}, fmt.Errorf("the agent of %s has never reported (waited %s): enrol its agent (docs/agent.md) and retry the task",
-					t.Hostname, a.cfg.AdmitWait)
+					t.Hostname, wait)
+			case after != nil && !beat.After(*after):
+				return Result{}, fmt.Errorf("the agent of %s is silent since the reboot: no heartbeat after %s (waited %s)",
+					t.Hostname, after.UTC().Format(time.RFC3339), wait)
 			}
 			return Result{}, fmt.Errorf("the agent of %s is not alive: its last heartbeat was %s ago, more than %s (waited %s)",
-				t.Hostname, now.Sub(*beat).Round(time.Second), a.cfg.AgentFresh, a.cfg.AdmitWait)
+				t.Hostname, now.Sub(*beat).Round(time.Second), a.cfg.AgentFresh, wait)
 		}
 		if err := sleepCtx(ctx, min(a.cfg.Poll, time.Until(deadline))); err != nil {
 			return Result{}, err
@@ -188,10 +199,10 @@ func (a *AgentExecutor) installSteps(ctx context.Context, t Task) ([]agentStep, 
 	return a.ordered(ctx, agenttask.ActionDeploy, refs, what)
 }
 
-// hostServiceSteps are the agent tasks of a CONFIGURE, START, STOP or CHECK:
-// one per service the host's components run, at the version it runs, STOP in
-// the stack's stop order and the others in its start order.
-func (a *AgentExecutor) hostServiceSteps(ctx context.Context, t Task) ([]agentStep, error) {
+// hostServiceSteps are the agent tasks of action (CONFIGURE, START, STOP,
+// CHECK, RESTART): one per service the host's components run, at the version
+// it runs, STOP in the stack's stop order and the others in its start order.
+func (a *AgentExecutor) hostServiceSteps(ctx context.Context, t Task, action string) ([]agentStep, error) {
 	rows, err := a.pool.Query(ctx, `SELECT service, version FROM host_component WHERE host_id = $1 ORDER BY service, version`, t.HostID)
 	if err != nil {
 		return nil, fmt.Errorf("error loading components of %s: %w", t.Hostname, err)
@@ -207,7 +218,7 @@ func (a *AgentExecutor) hostServiceSteps(ctx context.Context, t Task) ([]agentSt
 	if err != nil {
 		return nil, err
 	}
-	return a.ordered(ctx, t.Action, refs, what)
+	return a.ordered(ctx, action, refs, what)
 }
 
 // serviceRefs collapses components to their services, refusing a service at

@@ -19,7 +19,7 @@ func TestServiceChangeAgentSteps(t *testing.T) {
 	}})
 	steps, err := serviceChangeAgentSteps(Task{Action: ActionInstallService, Params: params})
 	require.NoError(t, err)
-	require.Equal(t, []agentStep{{agenttask.ActionDeploy, 7, "KMS"}, {agenttask.ActionDeploy, 9, "SPARK"}}, steps)
+	require.Equal(t, []agentStep{{action: agenttask.ActionDeploy, pkg: 7, svc: "KMS"}, {action: agenttask.ActionDeploy, pkg: 9, svc: "SPARK"}}, steps)
 
 	steps, err = serviceChangeAgentSteps(Task{Action: ActionRemoveService, Params: params})
 	require.NoError(t, err)

@@ -381,7 +381,16 @@ func (s *Service) Abort(ctx context.Context, id int64) (*Operation, error) {
 			return fmt.Errorf("error aborting stages of operation %d: %w", id, err)
 		}
 		ev.add("WARN", "aborted", nil)
-		return setState(ctx, tx, id, Aborted)
+		if err := setState(ctx, tx, id, Aborted); err != nil {
+			return err
+		}
+		// The kind's finisher sees every way an operation ends: an aborted
+		// SELF_HEAL returns the hosts it holds (DEGRADED unless every step of
+		// a host succeeded) instead of leaving them in MAINTENANCE.
+		if f := finishers[op.Kind]; f != nil {
+			return f(ctx, tx, op.ID, op.ClusterID, op.Params, Aborted)
+		}
+		return nil
 	})
 }
 

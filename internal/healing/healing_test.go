@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/aquila"
+	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fixture"
@@ -404,4 +405,61 @@ func TestStreamingHealsMoreCautiously(t *testing.T) {
 	// A batch cluster does not wait: its defaults heal at once.
 	require.Zero(t, healing.DefaultPolicies["BATCH"].SickFor)
 	require.False(t, healing.DefaultPolicies["STREAMING"].AllowReboot)
+}
+
+// gateExecutor succeeds at once except HEAL_REPAIR, which waits for the gate
+// (or the engine stopping).
+type gateExecutor struct{ gate chan struct{} }
+
+func (g gateExecutor) Run(ctx context.Context, t aquila.Task) (aquila.Result, error) {
+	if t.Action == aquila.ActionHealRepair {
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			return aquila.Result{}, ctx.Err()
+		}
+	}
+	return aquila.Result{Output: "ok"}, nil
+}
+
+// An operator aborts a SELF_HEAL while it repairs: the drained host is not
+// left in MAINTENANCE but returned DEGRADED, and the next pass records the
+// attempt FAILED, saying the operation was aborted.
+func TestAbortedSelfHealReturnsItsHosts(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	clusters, hosts := fleet(t, pool, 1)
+	host := hosts[clusters[0]][0]
+	giveUp(t, pool, host)
+	gate := make(chan struct{})
+	defer close(gate)
+	e := working(t, pool, gateExecutor{gate})
+	h := healing.NewHealer(pool, e, healing.Config{}, quiet)
+	_, err := h.RunOnce(ctx)
+	require.NoError(t, err)
+	a := attemptsOf(t, pool, healing.StateHealing)[host]
+	require.NotNil(t, a)
+	deadline := time.Now().Add(30 * time.Second)
+	for count(t, pool, `SELECT count(*) FROM operation_task WHERE operation_id = $1 AND action = $2 AND state = 'RUNNING'`,
+		*a.OperationID, aquila.ActionHealRepair) == 0 {
+		require.True(t, time.Now().Before(deadline), "the repair never started")
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'MAINTENANCE' AND held_by_operation = $2`, host, *a.OperationID))
+
+	operator := auth.WithPrincipal(ctx, &auth.Principal{Login: "ops", Role: auth.Operator, Method: auth.MethodToken})
+	_, err = aquila.NewService(pool, e, audit.New(pool, quiet)).Abort(operator, *a.OperationID)
+	require.NoError(t, err)
+	var state string
+	var held *int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state, held_by_operation FROM host WHERE id = $1`, host).Scan(&state, &held))
+	require.Equal(t, "DEGRADED", state)
+	require.Nil(t, held)
+
+	_, err = h.RunOnce(ctx)
+	require.NoError(t, err)
+	failed := attemptsOf(t, pool, healing.StateFailed)[host]
+	require.NotNil(t, failed)
+	require.Contains(t, failed.Reason, "ABORTED")
 }
