@@ -14,6 +14,8 @@
 //             makes a new version;
 //   OPERATOR B rejects another change (a comment is required);
 //   ADMIN     sets the approvals a change needs and creates a config group;
+//   OPERATOR A after the group gets a file and is narrowed (through the API),
+//             sees the services behind the current version and reapplies it;
 //   VIEWER    gets the "needs the operator role" panel and no buttons;
 //   HEALING   /aquila/healing shows its tabs (the seeded attempts), the waiting
 //             hosts, the rate chart and the open keep-alive alerts; a host's
@@ -278,6 +280,44 @@ try {
     await page.getByTestId('propose-open').click();
     await page.locator('[data-testid="propose-group"] option[value="e2e-rack"]').waitFor({ state: 'attached' });
     return `approvals 2; group e2e-rack on rack ${rack}`;
+  });
+
+  await check('OPERATOR A: after a regrouping, the services behind the current version are listed, and Reapply rolls them out', async () => {
+    // Through the API: a file of the group differing from the default (the
+    // rollback restored version 1's; two approvals now: B and the admin), applied; then the group narrowed to one host, so the rack's other hosts'
+    // files change without a version and their services fall behind.
+    const cur = await api(TOKEN, `query($name: String!) { cluster(name: $name) { config { version groups { name hosts { hostname } } } hosts(first: 100) { nodes { hostname rack } } } }`, { name: CLUSTER });
+    const p = await api(TOKEN, `mutation($input: ProposeConfigChangeInput!) { proposeConfigChange(input: $input) { change { id } userErrors { message } } }`, {
+      input: { cluster: state.cluster, baseVersion: cur.cluster.config.version, message: 'e2e: the rack’s own file', files: [{ group: 'e2e-rack', service: SERVICE, path: FILE.path, content: FILE.v2 }] },
+    });
+    if (p.proposeConfigChange.userErrors.length) throw new Error(p.proposeConfigChange.userErrors[0].message);
+    const id = p.proposeConfigChange.change.id;
+    for (const who of [B_TOKEN, ADMIN]) {
+      const r = await api(who, `mutation($input: ReviewConfigChangeInput!) { reviewConfigChange(input: $input) { userErrors { message } } }`, { input: { id, approve: true } });
+      if (r.reviewConfigChange.userErrors.length) throw new Error(r.reviewConfigChange.userErrors[0].message);
+    }
+    const a = await api(TOKEN, `mutation($input: ApplyConfigChangeInput!) { applyConfigChange(input: $input) { operation { id } rolloutError userErrors { message } } }`, { input: { id } });
+    if (a.applyConfigChange.userErrors.length) throw new Error(a.applyConfigChange.userErrors[0].message);
+    if (a.applyConfigChange.operation) await operationEnds(a.applyConfigChange.operation.id);
+    const rack = cur.cluster.hosts.nodes[0].rack;
+    const one = cur.cluster.hosts.nodes.find((h) => h.rack === rack).hostname;
+    const g = await api(ADMIN, `mutation($input: SetConfigGroupInput!) { setConfigGroup(input: $input) { userErrors { message } } }`, {
+      input: { cluster: state.cluster, name: 'e2e-rack', position: 1, rule: 'LIST', hosts: [one] },
+    });
+    if (g.setConfigGroup.userErrors.length) throw new Error(g.setConfigGroup.userErrors[0].message);
+    await signInAs(page, TOKEN, configPath, 'config-summary');
+    await page.getByTestId('stale-row').first().waitFor();
+    const behind = await page.getByTestId('stale-row').count();
+    await page.getByTestId('config-reapply').click();
+    await page.locator('[data-testid="reapply-outcome"], [data-testid="reapply-error"]').first().waitFor();
+    if (await page.getByTestId('reapply-error').count()) throw new Error(await page.getByTestId('reapply-error').textContent());
+    const href = await page.getByTestId('reapply-outcome-operation').getAttribute('href');
+    const end = await operationEnds(decodeURIComponent(href.split('/').pop()));
+    if (end !== 'SUCCEEDED') throw new Error(`the reapply ended ${end}`);
+    await page.reload();
+    await page.getByTestId('config-summary').waitFor();
+    if (await page.getByTestId('stale-row').count()) throw new Error(`${await page.getByTestId('stale-row').count()} still behind after the reapply`);
+    return `${behind} behind; reapplied: ${end}`;
   });
 
   await check('VIEWER: the configuration needs the operator role; no buttons', async () => {

@@ -14,7 +14,8 @@ import (
 // TestBrowserAquilaConfig drives the configuration page (a refused file naming
 // its line, a valid change reviewed by a second operator, applied through a
 // CONFIG_APPLY that succeeds, the history, a compare and a rollback, a
-// rejection, an admin's approvals and config group, and a viewer's view), the self-healing page and the cluster page's healing policy
+// rejection, an admin's approvals and config group, a regrouping's stale
+// services reapplied, and a viewer's view), the self-healing page and the cluster page's healing policy
 // in Chromium against a demo server running a working operation engine with
 // quick tasks. The demo seeds no configuration (the script makes version 1
 // through the API) and its healing job does nothing without agents, so the
@@ -111,18 +112,19 @@ func TestBrowserAquilaConfig(t *testing.T) {
 		"TESLA_HEALING_HOST="+hosts[0].name, "TESLA_ALERT_HOST="+hosts[6].name, "E2E_ARTIFACTS="+artifactsDir())
 	requireScreenshots(t, "config-refused.png", "config-compare.png", "healing-page.png", "screen-healing.png", "healing-policy.png")
 
-	// What the screens did is recorded: three versions (one a rollback), the
-	// reviews, the group, the approvals and the policy, each audited.
+	// What the screens did is recorded: four versions (one a rollback, one the
+	// group's file), the reviews, the group, the approvals, the reapply and the
+	// policy, each audited.
 	var versions, rollbacks int
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE v.rollback_of IS NOT NULL)
 		FROM config_version v JOIN cluster c ON c.id = v.cluster_id WHERE c.name = $1`, cluster).Scan(&versions, &rollbacks))
-	require.Equal(t, 3, versions, "version 1, the reviewed change and the rollback")
+	require.Equal(t, 4, versions, "version 1, the reviewed change, the rollback and the group's file")
 	require.Equal(t, 1, rollbacks)
 	var audited int
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(DISTINCT action) FROM audit_log
 		WHERE action IN ('proposeConfigChange', 'reviewConfigChange', 'applyConfigChange', 'rollbackConfig',
-			'setConfigGroup', 'setRequiredConfigApprovals', 'setHealingPolicy') AND outcome = 'OK'`).Scan(&audited))
-	require.Equal(t, 7, audited)
+			'setConfigGroup', 'setRequiredConfigApprovals', 'reapplyConfig', 'setHealingPolicy') AND outcome = 'OK'`).Scan(&audited))
+	require.Equal(t, 8, audited)
 	var rejected int
 	require.NoError(t, ds.d.Pool.QueryRow(ctx, `SELECT count(*) FROM config_change WHERE state = 'REJECTED'`).Scan(&rejected))
 	require.Equal(t, 1, rejected)
