@@ -626,7 +626,6 @@ export function MachineAnalysis({ hostname, search, setSearch }: { hostname: str
               </Panel>
               <HostAnomalies hostname={hostname} />
               <HostFaults hostname={hostname} />
-              <HostKeepAlive hostname={hostname} />
               <div className="stack">
                 <Components a={a} />
                 <Panel
@@ -641,6 +640,9 @@ export function MachineAnalysis({ hostname, search, setSearch }: { hostname: str
               </div>
             </>
           )}
+
+          {/* Keep-alive is the host's own record: shown even when the analysis is not. */}
+          <HostKeepAlive hostname={hostname} />
 
           <Metrics hostname={hostname} search={search} setSearch={setSearch} />
         </>
