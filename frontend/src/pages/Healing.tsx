@@ -3,9 +3,9 @@
 // cursor); the sick hosts waiting and why; the healing rate per day; the open
 // keep-alive alerts. A cluster filter narrows the attempts and the waiting
 // hosts (the rate and the alerts are the fleet's: the API has no cluster
-// argument for them). Any signed-in role reads it; nothing here changes
-// anything (a cluster's healing policy is on its page).
-import { useMemo, useState } from 'react';
+// argument for them). Read again every 30 s. Any signed-in role reads it;
+// nothing here changes anything (a cluster's healing policy is on its page).
+import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql, type ResultOf } from '../graphql';
 import { PageInfoFields } from '../graphql/fragments';
@@ -114,6 +114,18 @@ export const HealingOverviewQuery = graphql(`
   }
 `);
 
+/** Healing moves by the minute (the job runs every five): the page reads it again this often. */
+const REFRESH_MS = 30_000;
+
+/** Runs the query again from the network every REFRESH_MS while the page is open. */
+function useRefresh(reexecute: (opts: { requestPolicy: 'network-only' }) => void, active = true) {
+  useEffect(() => {
+    if (!active) return;
+    const t = setInterval(() => reexecute({ requestPolicy: 'network-only' }), REFRESH_MS);
+    return () => clearInterval(t);
+  }, [reexecute, active]);
+}
+
 type Attempt = ResultOf<typeof HealingAttemptsQuery>['healingAttempts']['nodes'][number];
 type Keys = 'cluster' | 'state';
 
@@ -134,6 +146,7 @@ export function Healing({ search, setSearch }: { search: Search<Keys>; setSearch
   const filterReady = !search.cluster || !!clusterId;
 
   const [{ data, error, fetching }, reexecute] = useQuery({ query: HealingOverviewQuery, variables: { cluster: clusterId }, pause: !filterReady });
+  useRefresh(reexecute, filterReady);
   const rate = data?.healingRate ?? [];
   const option = useMemo(() => healingRateOption(rate), [rate]);
   const ended = rate.reduce((n, d) => n + d.healed + d.failed + d.handedOver, 0);
@@ -282,6 +295,7 @@ function Attempts({ state, clusterId }: { state: HealingState; clusterId: string
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors.at(-1) ?? null;
   const [{ data, error, fetching }, reexecute] = useQuery({ query: HealingAttemptsQuery, variables: { state, cluster: clusterId, after } });
+  useRefresh(reexecute);
   const list = data?.healingAttempts;
   return (
     <Panel className="healing-attempts">
