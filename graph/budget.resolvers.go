@@ -12,7 +12,6 @@ import (
 	"github.com/teslaops/tesla/graph/generated"
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/budget"
-	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/page"
 )
 
@@ -164,27 +163,13 @@ func (r *subscriptionResolver) BudgetAlert(ctx context.Context, bu *string, pers
 	if err != nil {
 		return nil, err
 	}
-	events := r.Events.Subscribe(ctx, budget.ChannelBudgetAlert)
-	out := make(chan *model.BudgetAlert)
-	go func() {
-		defer close(out)
-		for ev := range events {
-			id, ok := notify.ParseID(ev)
-			if !ok {
-				continue
-			}
-			a, err := r.Resolver.Budgets.AlertByID(ctx, id)
-			if err != nil || !match(a) {
-				continue
-			}
-			select {
-			case out <- budgetAlertModel(a):
-			case <-ctx.Done():
-				return
-			}
+	return forwardByID(ctx, r.Events.Subscribe(ctx, budget.ChannelBudgetAlert), func(id int64) (*model.BudgetAlert, bool) {
+		a, err := r.Resolver.Budgets.AlertByID(ctx, id)
+		if err != nil || !match(a) {
+			return nil, false
 		}
-	}()
-	return out, nil
+		return budgetAlertModel(a), true
+	}), nil
 }
 
 func (r *Resolver) Budget() generated.BudgetResolver { return &budgetResolver{r} }

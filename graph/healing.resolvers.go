@@ -16,7 +16,6 @@ import (
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/healing"
 	"github.com/teslaops/tesla/internal/keepalive"
-	"github.com/teslaops/tesla/internal/notify"
 	"github.com/vikstrous/dataloadgen"
 )
 
@@ -214,28 +213,14 @@ func (r *subscriptionResolver) KeepAliveAlertRaised(ctx context.Context, cluster
 	if err != nil {
 		return nil, err
 	}
-	events := r.Events.Subscribe(ctx, keepalive.ChannelAlert)
-	out := make(chan *model.KeepAliveAlert)
-	go func() {
-		defer close(out)
-		for ev := range events {
-			id, ok := notify.ParseID(ev)
-			if !ok {
-				continue
-			}
-			a, err := r.Resolver.KeepAlive.AlertByID(ctx, id)
-			// Raised only: the channel also carries resolutions.
-			if err != nil || a.ResolvedAt != nil || (cluster != nil && a.ClusterID != *cluster) {
-				continue
-			}
-			select {
-			case out <- model.FromKeepAliveAlert(a):
-			case <-ctx.Done():
-				return
-			}
+	return forwardByID(ctx, r.Events.Subscribe(ctx, keepalive.ChannelAlert), func(id int64) (*model.KeepAliveAlert, bool) {
+		a, err := r.Resolver.KeepAlive.AlertByID(ctx, id)
+		// Raised only: the channel also carries resolutions.
+		if err != nil || a.ResolvedAt != nil || (cluster != nil && a.ClusterID != *cluster) {
+			return nil, false
 		}
-	}()
-	return out, nil
+		return model.FromKeepAliveAlert(a), true
+	}), nil
 }
 
 func (r *Resolver) HealingAttempt() generated.HealingAttemptResolver {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/notify"
 )
 
 // notFound turns a loader's "no value for this key" into a domain NotFound.
@@ -188,4 +189,31 @@ func f64(v *float32) *float64 {
 // (e.g. an id that does not parse), so the audit log holds every attempt.
 func (r *Resolver) auditRejected(ctx context.Context, action, target string, input any, err error) error {
 	return r.Audit.Do(ctx, action, target, input, func(pgx.Tx) error { return err })
+}
+
+// forwardByID turns a NOTIFY channel's ids into a subscription's stream:
+// each id is read with load, which says whether the caller gets it (false:
+// skipped — gone, filtered out, not theirs). Events without an id (a resync)
+// are skipped: what they lost cannot be replayed. The stream ends with ctx.
+func forwardByID[T any](ctx context.Context, events <-chan notify.Event, load func(id int64) (T, bool)) <-chan T {
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		for ev := range events {
+			id, ok := notify.ParseID(ev)
+			if !ok {
+				continue
+			}
+			v, ok := load(id)
+			if !ok {
+				continue
+			}
+			select {
+			case out <- v:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/inventory"
-	"github.com/teslaops/tesla/internal/notify"
 )
 
 // Person is the resolver for the person field.
@@ -545,29 +544,14 @@ func (r *subscriptionResolver) HostStateChanged(ctx context.Context, clusterID *
 	if err != nil {
 		return nil, err
 	}
-	events := r.Events.Subscribe(ctx, inventory.HostStateChannel)
-	out := make(chan *model.Host)
-	go func() {
-		defer close(out)
-		for ev := range events {
-			// A resync names no host: changes lost with it cannot be replayed.
-			id, ok := notify.ParseID(ev)
-			if !ok {
-				continue
-			}
-			hosts, err := r.Inventory.HostsByIDs(ctx, []int64{id})
-			h := hosts[id]
-			if err != nil || h == nil || (cluster != nil && h.ClusterID != *cluster) {
-				continue
-			}
-			select {
-			case out <- model.FromHost(h):
-			case <-ctx.Done():
-				return
-			}
+	return forwardByID(ctx, r.Events.Subscribe(ctx, inventory.HostStateChannel), func(id int64) (*model.Host, bool) {
+		hosts, err := r.Inventory.HostsByIDs(ctx, []int64{id})
+		h := hosts[id]
+		if err != nil || h == nil || (cluster != nil && h.ClusterID != *cluster) {
+			return nil, false
 		}
-	}()
-	return out, nil
+		return model.FromHost(h), true
+	}), nil
 }
 
 func (r *Resolver) ApiToken() generated.ApiTokenResolver { return &apiTokenResolver{r} }
