@@ -37,8 +37,8 @@ func setConfigComplexity(c *generated.ComplexityRoot) {
 		return listCost(child, first, 50)
 	}
 	c.Query.HealingWaiting = func(child int, _ *string, first *int) int { return listCost(child, first, 100) }
-	c.Query.HealingRate = func(child int, days *int) int { return 1 + child*max(orDefault(days, 30), 1) }
-	c.Query.KeepAliveAlerts = func(child int, _ *bool, first *int, _ *string) int { return listCost(child, first, 50) }
+	c.Query.HealingRate = func(child int, days *int, _ *string) int { return 1 + child*max(orDefault(days, 30), 1) }
+	c.Query.KeepAliveAlerts = func(child int, _ *bool, _ *string, first *int, _ *string) int { return listCost(child, first, 50) }
 	c.Host.Restarts = func(child int, first *int) int { return perHostRead + listCost(child, first, 20) }
 	c.Host.KeepAliveAlerts = func(child int, _ *bool, first *int) int { return perHostRead + listCost(child, first, 20) }
 }

@@ -167,8 +167,12 @@ func (r *queryResolver) HealingWaiting(ctx context.Context, cluster *string, fir
 	return mapAll(ws, model.FromHealingWait), nil
 }
 
-func (r *queryResolver) HealingRate(ctx context.Context, days *int) ([]*model.HealingDay, error) {
-	ds, err := r.Resolver.Healing.RatePerDay(ctx, orDefault(days, 30), time.Now())
+func (r *queryResolver) HealingRate(ctx context.Context, days *int, cluster *string) ([]*model.HealingDay, error) {
+	id, err := model.ParseOptionalID("cluster", cluster, model.KindCluster)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := r.Resolver.Healing.RatePerDay(ctx, orDefault(days, 30), deref(id), time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -179,13 +183,17 @@ func (r *queryResolver) HealingRate(ctx context.Context, days *int) ([]*model.He
 	return out, nil
 }
 
-func (r *queryResolver) KeepAliveAlerts(ctx context.Context, openOnly *bool, first *int, after *string) (*model.KeepAliveAlertConnection, error) {
+func (r *queryResolver) KeepAliveAlerts(ctx context.Context, openOnly *bool, cluster *string, first *int, after *string) (*model.KeepAliveAlertConnection, error) {
 	n := orDefault(first, 50)
 	if n < 1 || n > 100 {
 		return nil, fault.Field("first", "first must be between 1 and 100")
 	}
 	f := keepalive.AlertFilter{OpenOnly: openOnly == nil || *openOnly, Limit: min(n+1, 100)}
-	var err error
+	id, err := model.ParseOptionalID("cluster", cluster, model.KindCluster)
+	if err != nil {
+		return nil, err
+	}
+	f.ClusterID = deref(id)
 	if f.BeforeAt, f.BeforeID, err = parseTimeCursor(after, model.KindKeepAliveAlert); err != nil {
 		return nil, err
 	}

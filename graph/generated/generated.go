@@ -1402,7 +1402,7 @@ type ComplexityRoot struct {
 		HardwareFaults      func(childComplexity int, filter *model.HardwareFaultFilter, first *int, after *string) int
 		HardwareReliability func(childComplexity int, groupBy model.ReliabilityGroupBy, since *time.Time, until *time.Time, minSeverity *model.FaultSeverity) int
 		HealingAttempts     func(childComplexity int, state *model.HealingState, cluster *string, first *int, after *string) int
-		HealingRate         func(childComplexity int, days *int) int
+		HealingRate         func(childComplexity int, days *int, cluster *string) int
 		HealingWaiting      func(childComplexity int, cluster *string, first *int) int
 		HealthRanking       func(childComplexity int, level model.HealthLevel, order *model.OrderDirection, cluster *string, bu *string, first *int) int
 		Host                func(childComplexity int, id *string, hostname *string) int
@@ -1412,7 +1412,7 @@ type ComplexityRoot struct {
 		Job                 func(childComplexity int, id string) int
 		JobRun              func(childComplexity int, id string) int
 		Jobs                func(childComplexity int, filter *model.JobFilter, first *int, after *string, orderBy *model.JobOrder) int
-		KeepAliveAlerts     func(childComplexity int, openOnly *bool, first *int, after *string) int
+		KeepAliveAlerts     func(childComplexity int, openOnly *bool, cluster *string, first *int, after *string) int
 		Leaderboard         func(childComplexity int, level model.LeaderboardLevel, list model.LeaderboardList, metric model.LeaderboardMetric, period *model.PeriodUnit, start *time.Time, first *int) int
 		Lineage             func(childComplexity int, node string, direction *model.LineageDirection, depth *int, maxNodes *int) int
 		MachineClustering   func(childComplexity int, filter *model.MachineClusteringFilter) int
@@ -2238,8 +2238,8 @@ type QueryResolver interface {
 	HostsToReplace(ctx context.Context, first *int) ([]*model.ReplacementCandidate, error)
 	HealingAttempts(ctx context.Context, state *model.HealingState, cluster *string, first *int, after *string) (*model.HealingAttemptConnection, error)
 	HealingWaiting(ctx context.Context, cluster *string, first *int) ([]*model.HealingWait, error)
-	HealingRate(ctx context.Context, days *int) ([]*model.HealingDay, error)
-	KeepAliveAlerts(ctx context.Context, openOnly *bool, first *int, after *string) (*model.KeepAliveAlertConnection, error)
+	HealingRate(ctx context.Context, days *int, cluster *string) ([]*model.HealingDay, error)
+	KeepAliveAlerts(ctx context.Context, openOnly *bool, cluster *string, first *int, after *string) (*model.KeepAliveAlertConnection, error)
 	HealthRanking(ctx context.Context, level model.HealthLevel, order *model.OrderDirection, cluster *string, bu *string, first *int) ([]*model.HealthRankingEntry, error)
 	MachineClustering(ctx context.Context, filter *model.MachineClusteringFilter) (*model.MachineClustering, error)
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
@@ -8408,7 +8408,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.HealingRate(childComplexity, args["days"].(*int)), true
+		return e.ComplexityRoot.Query.HealingRate(childComplexity, args["days"].(*int), args["cluster"].(*string)), true
 	case "Query.healingWaiting":
 		if e.ComplexityRoot.Query.HealingWaiting == nil {
 			break
@@ -8519,7 +8519,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.KeepAliveAlerts(childComplexity, args["openOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.KeepAliveAlerts(childComplexity, args["openOnly"].(*bool), args["cluster"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.leaderboard":
 		if e.ComplexityRoot.Query.Leaderboard == nil {
 			break
@@ -12778,10 +12778,10 @@ extend type Query {
   healingAttempts(state: HealingState, cluster: ID, first: Int = 50, after: String): HealingAttemptConnection!
   "Sick hosts waiting, and why, longest first (1..500)."
   healingWaiting(cluster: ID, first: Int = 100): [HealingWait!]!
-  "The healing rate per day over the last days (1..400), oldest first."
-  healingRate(days: Int = 30): [HealingDay!]!
-  "Keep-alive alerts, newest first (1..100)."
-  keepAliveAlerts(openOnly: Boolean = true, first: Int = 50, after: String): KeepAliveAlertConnection!
+  "The healing rate per day over the last days (1..400), oldest first, of one cluster or all."
+  healingRate(days: Int = 30, cluster: ID): [HealingDay!]!
+  "Keep-alive alerts, newest first (1..100), of one cluster or all."
+  keepAliveAlerts(openOnly: Boolean = true, cluster: ID, first: Int = 50, after: String): KeepAliveAlertConnection!
 }
 
 input SetHealingPolicyInput {
@@ -20661,6 +20661,14 @@ func (ec *executionContext) field_Query_healingRate_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["days"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg1
 	return args, nil
 }
 
@@ -20913,22 +20921,30 @@ func (ec *executionContext) field_Query_keepAliveAlerts_args(ctx context.Context
 		return nil, err
 	}
 	args["openOnly"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cluster",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cluster"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg2
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -46965,7 +46981,7 @@ func (ec *executionContext) _Query_healingRate(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().HealingRate(ctx, fc.Args["days"].(*int))
+			return ec.Resolvers.Query().HealingRate(ctx, fc.Args["days"].(*int), fc.Args["cluster"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.HealingDay) graphql.Marshaler {
@@ -47009,7 +47025,7 @@ func (ec *executionContext) _Query_keepAliveAlerts(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().KeepAliveAlerts(ctx, fc.Args["openOnly"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().KeepAliveAlerts(ctx, fc.Args["openOnly"].(*bool), fc.Args["cluster"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.KeepAliveAlertConnection) graphql.Marshaler {

@@ -228,6 +228,14 @@ func TestHealingThroughGraphQL(t *testing.T) {
 	require.Equal(t, "1h0m0s", dig(r.Data, "keepAliveAlerts", "nodes", 0, "window"), r.Raw)
 
 	after := dig(r.Data, "all", "pageInfo", "endCursor").(string)
+	// Another cluster's rate and alerts hold none of these.
+	other := model.GlobalID(model.KindCluster, e.fleet.Clusters["online-1"])
+	r = e.gql(t, e.as(fixture.Viewer), `query($c: ID!) { healingRate(days: 7, cluster: $c) { healed } keepAliveAlerts(cluster: $c) { nodes { message } } }`,
+		map[string]any{"c": other})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, []any{}, dig(r.Data, "healingRate"), r.Raw)
+	require.Equal(t, []any{}, dig(r.Data, "keepAliveAlerts", "nodes"), r.Raw)
+
 	r = e.gql(t, e.as(fixture.Viewer), `query($a: String) { healingAttempts(first: 5, after: $a) { nodes { state } pageInfo { hasNextPage } } }`,
 		map[string]any{"a": after})
 	require.Empty(t, r.Errors, r.Raw)

@@ -244,7 +244,7 @@ func TestSelfHealGoesDrainRepairVerifyOnline(t *testing.T) {
 	healed := attemptsOf(t, pool, healing.StateHealed)[host]
 	require.NotNil(t, healed)
 	require.Contains(t, healed.Reason, "every step succeeded")
-	days, err := healing.NewService(pool, nil, healing.Config{}).RatePerDay(viewerCtx(), 7, time.Now())
+	days, err := healing.NewService(pool, nil, healing.Config{}).RatePerDay(viewerCtx(), 7, 0, time.Now())
 	require.NoError(t, err)
 	require.Len(t, days, 1)
 	require.Equal(t, 1, days[0].Healed)

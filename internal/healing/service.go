@@ -163,7 +163,7 @@ const MaxRateDays = 400
 // RatePerDay returns, for each UTC day of the last days (1..MaxRateDays) on
 // which attempts ended, how many healed, failed and were handed over, oldest
 // first.
-func (s *Service) RatePerDay(ctx context.Context, days int, now time.Time) ([]Day, error) {
+func (s *Service) RatePerDay(ctx context.Context, days int, cluster int64, now time.Time) ([]Day, error) {
 	if _, err := auth.Require(ctx); err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Service) RatePerDay(ctx context.Context, days int, now time.Time) ([]Da
 		return nil, fault.Field("days", "between 1 and %d days", MaxRateDays)
 	}
 	from := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
-	rows, err := s.pool.Query(ctx, sqlRate, from)
+	rows, err := s.pool.Query(ctx, sqlRate, from, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the healing rate: %w", err)
 	}

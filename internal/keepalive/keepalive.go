@@ -402,6 +402,8 @@ type AlertFilter struct {
 	Hosts []int64
 	// OpenOnly leaves out resolved alerts.
 	OpenOnly bool
+	// ClusterID restricts to one cluster's hosts (0: every cluster).
+	ClusterID int64
 	// Before is the keyset of the previous page's last alert (zero: newest).
 	BeforeAt time.Time
 	BeforeID int64
@@ -420,7 +422,7 @@ func (s *Service) Alerts(ctx context.Context, f AlertFilter) ([]*Alert, error) {
 	if f.BeforeAt.IsZero() {
 		f.BeforeAt, f.BeforeID = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 1<<63-1
 	}
-	rows, err := s.pool.Query(ctx, sqlAlerts, f.Hosts, f.OpenOnly, f.BeforeAt, f.BeforeID, f.Limit)
+	rows, err := s.pool.Query(ctx, sqlAlerts, f.Hosts, f.OpenOnly, f.BeforeAt, f.BeforeID, f.Limit, f.ClusterID)
 	if err != nil {
 		return nil, fmt.Errorf("error loading keep-alive alerts: %w", err)
 	}

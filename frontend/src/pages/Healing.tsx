@@ -1,9 +1,8 @@
 // Aquila → Self-healing (docs/healing.md): what healing works on now, what
 // healed, what was handed to people and what failed (a tab each, paged by
 // cursor); the sick hosts waiting and why; the healing rate per day; the open
-// keep-alive alerts. A cluster filter narrows the attempts and the waiting
-// hosts (the rate and the alerts are the fleet's: the API has no cluster
-// argument for them). Read again every 30 s. Any signed-in role reads it;
+// keep-alive alerts. A cluster filter narrows all of them. Read again every
+// 30 s. Any signed-in role reads it;
 // nothing here changes anything (a cluster's healing policy is on its page).
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from 'urql';
@@ -85,14 +84,14 @@ export const HealingOverviewQuery = graphql(`
       since
       updatedAt
     }
-    healingRate(days: 30) {
+    healingRate(days: 30, cluster: $cluster) {
       day
       healed
       failed
       handedOver
       rate
     }
-    keepAliveAlerts(openOnly: true, first: 50) {
+    keepAliveAlerts(openOnly: true, cluster: $cluster, first: 50) {
       nodes {
         id
         host {
