@@ -66,7 +66,7 @@ export const ClusterConfigQuery = graphql(`
             id
           }
         }
-        changes(first: 50) {
+        queue: changes(state: PROPOSED, first: 20) {
           id
           state
           author
@@ -88,6 +88,48 @@ export const ClusterConfigQuery = graphql(`
             service
             path
             diff
+          }
+        }
+        approved: changes(state: APPROVED, first: 10) {
+          id
+          state
+          author
+          message
+          baseVersion
+          requiredApprovals
+          approvals
+          appliedVersion
+          createdAt
+          canApprove
+          reviews {
+            reviewer
+            approve
+            comment
+            at
+          }
+          diffs {
+            group
+            service
+            path
+            diff
+          }
+        }
+        recent: changes(first: 10) {
+          id
+          state
+          author
+          message
+          baseVersion
+          requiredApprovals
+          approvals
+          appliedVersion
+          createdAt
+          canApprove
+          reviews {
+            reviewer
+            approve
+            comment
+            at
           }
         }
         stale(first: 200) {
@@ -236,7 +278,9 @@ const SetApprovalsMutation = graphql(`
 `);
 
 type Config = NonNullable<NonNullable<ResultOf<typeof ClusterConfigQuery>['cluster']>['config']>;
-type Change = Config['changes'][number];
+type Change = Config['queue'][number];
+/** A listed change: the review queue's and the approved ones carry their diffs; the recent ones are read without (a diff is computed per change). */
+type ListedChange = Omit<Change, 'diffs'> & { diffs?: Change['diffs'] };
 type VersionOutcome = ResultOf<typeof VersionPayloadFields>;
 
 type Keys = 'cluster' | 'from' | 'to';
@@ -378,7 +422,7 @@ function ClusterConfiguration({ name, search, setSearch }: { name: string; searc
             </Panel>
             <StalePanel clusterId={cluster.id} stale={config.stale} onDone={refetch} />
           </div>
-          <ReviewQueue changes={config.changes} onDone={refetch} />
+          <ReviewQueue queue={config.queue} approved={config.approved} recent={config.recent} onDone={refetch} />
           <ProposeForm clusterId={cluster.id} config={config} onDone={refetch} />
           <History name={name} clusterId={cluster.id} config={config} search={search} setSearch={setSearch} onDone={refetch} />
           <Files files={config.files} />
@@ -476,12 +520,10 @@ function StalePanel({ clusterId, stale, onDone }: { clusterId: string; stale: Co
   );
 }
 
-function ReviewQueue({ changes, onDone }: { changes: Config['changes']; onDone: () => void }) {
+function ReviewQueue({ queue: proposed, approved, recent, onDone }: { queue: Config['queue']; approved: Config['approved']; recent: Config['recent']; onDone: () => void }) {
   // An applied change moves to another list (a new card): its outcome is kept here.
   const [applied, setApplied] = useState<VersionOutcome | null>(null);
-  const proposed = changes.filter((c) => c.state === 'PROPOSED');
-  const approved = changes.filter((c) => c.state === 'APPROVED');
-  const done = changes.filter((c) => c.state === 'REJECTED' || c.state === 'APPLIED').slice(0, 10);
+  const done = recent.filter((c) => c.state === 'REJECTED' || c.state === 'APPLIED');
   return (
     <>
       {applied && (
@@ -522,7 +564,7 @@ function ReviewQueue({ changes, onDone }: { changes: Config['changes']; onDone: 
   );
 }
 
-function ChangeCard({ change: c, onDone, onApplied, collapsed }: { change: Change; onDone: () => void; onApplied?: (o: VersionOutcome) => void; collapsed?: boolean }) {
+function ChangeCard({ change: c, onDone, onApplied, collapsed }: { change: ListedChange; onDone: () => void; onApplied?: (o: VersionOutcome) => void; collapsed?: boolean }) {
   const canOperate = useCan('OPERATOR');
   const me = useSession().session.person.login;
   const [open, setOpen] = useState(!collapsed);
@@ -578,9 +620,11 @@ function ChangeCard({ change: c, onDone, onApplied, collapsed }: { change: Chang
               Apply
             </button>
           )}
-          <button type="button" className="btn btn-small" onClick={() => setOpen(!open)} aria-expanded={open}>
-            {open ? 'Hide diff' : `Diff (${c.diffs.length} ${c.diffs.length === 1 ? 'file' : 'files'})`}
-          </button>
+          {c.diffs && (
+            <button type="button" className="btn btn-small" onClick={() => setOpen(!open)} aria-expanded={open}>
+              {open ? 'Hide diff' : `Diff (${c.diffs.length} ${c.diffs.length === 1 ? 'file' : 'files'})`}
+            </button>
+          )}
         </span>
       </div>
       {rejecting && (
@@ -613,7 +657,7 @@ function ChangeCard({ change: c, onDone, onApplied, collapsed }: { change: Chang
           ))}
         </ul>
       )}
-      {open && <FileDiffs diffs={c.diffs} testId="change-diffs" />}
+      {open && c.diffs && <FileDiffs diffs={c.diffs} testId="change-diffs" />}
     </div>
   );
 }
