@@ -520,9 +520,13 @@ function StalePanel({ clusterId, stale, onDone }: { clusterId: string; stale: Co
   );
 }
 
-function ReviewQueue({ queue: proposed, approved, recent, onDone }: { queue: Config['queue']; approved: Config['approved']; recent: Config['recent']; onDone: () => void }) {
+function ReviewQueue({ queue, approved: approvedList, recent, onDone }: { queue: Config['queue']; approved: Config['approved']; recent: Config['recent']; onDone: () => void }) {
   // An applied change moves to another list (a new card): its outcome is kept here.
   const [applied, setApplied] = useState<VersionOutcome | null>(null);
+  // A review or an apply updates the change in the cache before the lists are
+  // read again: each list keeps only the changes still in its state.
+  const proposed = queue.filter((c) => c.state === 'PROPOSED');
+  const approved = approvedList.filter((c) => c.state === 'APPROVED');
   const done = recent.filter((c) => c.state === 'REJECTED' || c.state === 'APPLIED');
   return (
     <>
