@@ -212,6 +212,13 @@ func loadUpgrade(ctx context.Context, q db.DBTX, req Request) (*upgradeState, er
 	if st.target = versions[p.StackVersionID]; st.target == nil {
 		return st, fault.Field("params.stackVersionId", "stack version %d does not exist", p.StackVersionID)
 	}
+	// The version the cluster is on is no upgrade, even where its hosts
+	// drifted from it (a service the version holds that no host runs): that
+	// is a scale-out's or a next version's to place.
+	if st.previous != nil && *st.previous == p.StackVersionID {
+		return st, fault.Field("params.stackVersionId", "cluster %d is already on stack version %s %s: nothing to upgrade",
+			req.ClusterID, st.target.Stack, st.target.Version)
+	}
 	if err := st.loadHosts(ctx, q); err != nil {
 		return nil, err
 	}

@@ -261,6 +261,15 @@ func TestUpgradePlannerRefusals(t *testing.T) {
 	}
 	requireField(plan(999999, aquila.UpgradeParams{}), "params.stackVersionId", "does not exist")
 	requireField(plan(c.versions["1.0"], aquila.UpgradeParams{}), "params.stackVersionId", "nothing to upgrade")
+	// Also when the hosts drifted from the version the cluster is on (a
+	// service the version holds that no host runs): the current version is
+	// no upgrade.
+	_, err0 := pool.Exec(ctx, `DELETE FROM host_component c USING host h WHERE h.id = c.host_id AND h.cluster_id = $1 AND c.service = 'YARN'`, c.cluster)
+	require.NoError(t, err0)
+	requireField(plan(c.versions["1.0"], aquila.UpgradeParams{}), "params.stackVersionId", "already on stack version TDP 1.0")
+	_, err0 = pool.Exec(ctx, `INSERT INTO host_component (host_id, service, component, version)
+		SELECT id, 'YARN', 'YARN_SERVER', '1.0' FROM host WHERE cluster_id = $1`, c.cluster)
+	require.NoError(t, err0)
 	requireField(plan(c.versions["2.0"], aquila.UpgradeParams{Strategy: "FAST"}), "params.strategy", "ROLLING or EXPRESS")
 	requireField(plan(c.versions["2.1"], aquila.UpgradeParams{Services: []string{"YARN"}}), "params.services", "does not change service YARN")
 	_, err := aquila.UpgradePlanner{}.Plan(ctx, pool, upgradeReq(424242, c.versions["2.0"], aquila.UpgradeParams{}))
