@@ -1,7 +1,7 @@
 // One cluster: its facts, hosts by state, and its hosts (paged by cursor,
 // filtered by state, rack and name). Operators and admins can select hosts and
 // change their state together.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { graphql, type HostState, type OrderDirection, type ResultOf } from '../graphql';
 import { ClusterSummaryFields, PageInfoFields } from '../graphql/fragments';
@@ -117,7 +117,14 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
   );
   const [{ data, error, fetching: loading }, reexecute] = useQuery({ query: ClusterPageQuery, variables });
   const refetch = () => reexecute({ requestPolicy: 'network-only' });
-  const cluster = data?.cluster && data.cluster.name === name ? data.cluster : null;
+  // While a change is read back (a host state set, the cache's host lists
+  // dropped) the query may answer nothing for a moment: the page keeps the
+  // cluster it showed, so the forms in it and their outcomes stay in view.
+  const shown = useRef<NonNullable<typeof data>['cluster'] | null>(null);
+  const fresh = data?.cluster && data.cluster.name === name ? data.cluster : null;
+  if (fresh) shown.current = fresh;
+  else if (shown.current?.name !== name || error) shown.current = null;
+  const cluster = fresh ?? shown.current;
   const option = useMemo(() => (cluster ? pieOption(cluster) : null), [cluster]);
 
   const notFound = (data && data.cluster === null && !loading) || codeOf(error) === 'NOT_FOUND';
@@ -238,6 +245,9 @@ export function ClusterPage({ name, search, setSearch }: { name: string; search:
                   hosts={[...selected].map(([id, hostname]) => ({ id, hostname }))}
                   onDone={(o) => {
                     if (!o.failed.length) setSelected(new Map());
+                    // Read the cluster back at once: its counts and the
+                    // filtered list changed with the hosts' states.
+                    refetch();
                   }}
                 />
                 {selected.size > 0 && <DecommissionForm hosts={[...selected].map(([id, hostname]) => ({ id, hostname }))} />}
