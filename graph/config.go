@@ -63,12 +63,9 @@ func (r *Resolver) configChanges(_ context.Context, chs []*configuration.Change)
 }
 
 // wholeChange returns the change with its files, reviews and diffs: as it
-// was read, or read now for a listing's.
+// was read, or read once now for a listing's.
 func (r *Resolver) wholeChange(ctx context.Context, obj *model.ConfigChange) (*configuration.Change, error) {
-	if obj.Loaded != nil {
-		return obj.Loaded, nil
-	}
-	return r.Config.Change(ctx, obj.DBID)
+	return obj.Whole.Get(func() (*configuration.Change, error) { return r.Config.Change(ctx, obj.DBID) })
 }
 
 func configChangePayload(ch *configuration.Change, err error) (*model.ConfigChangePayload, error) {

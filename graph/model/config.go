@@ -1,6 +1,7 @@
 package model
 
 import (
+	"sync"
 	"time"
 
 	"github.com/teslaops/tesla/internal/configuration"
@@ -82,9 +83,27 @@ type ConfigChange struct {
 	Approvals         int
 	AppliedVersion    *int
 	CreatedAt         time.Time
-	// Loaded is the change read whole (files, reviews, diffs), nil for a
-	// listing's.
-	Loaded *configuration.Change
+	// Whole is the change read whole (files, reviews, diffs): given when it
+	// was read so, else read once on the first of those fields asked (they
+	// resolve concurrently; a diff is computed per read).
+	Whole *WholeChange
+}
+
+// WholeChange reads a change whole at most once.
+type WholeChange struct {
+	once   sync.Once
+	change *configuration.Change
+	err    error
+}
+
+// Get returns the change, reading it with read the first time.
+func (w *WholeChange) Get(read func() (*configuration.Change, error)) (*configuration.Change, error) {
+	w.once.Do(func() {
+		if w.change == nil {
+			w.change, w.err = read()
+		}
+	})
+	return w.change, w.err
 }
 
 func (ConfigChange) IsNode()         {}
@@ -100,8 +119,9 @@ func FromConfigChange(ch *configuration.Change, whole bool) *ConfigChange {
 		n := int(*ch.AppliedVersion)
 		out.AppliedVersion = &n
 	}
+	out.Whole = &WholeChange{}
 	if whole {
-		out.Loaded = ch
+		out.Whole.change = ch
 	}
 	return out
 }
