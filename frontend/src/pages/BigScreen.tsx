@@ -300,8 +300,17 @@ function Stage({ children }: { children: ReactNode }) {
 function Clock({ lastUpdate, info }: { lastUpdate: number | null; info: LiveInfo }) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
-    const id = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(id);
+    // Each tick is scheduled for the next whole second rather than every
+    // 1000 ms, so a late timer cannot leave the shown second behind the wall
+    // clock for the rest of the session.
+    let id: ReturnType<typeof setTimeout>;
+    const tick = () => {
+      const t = Date.now();
+      setNow(t);
+      id = setTimeout(tick, 1000 - (t % 1000) + 5);
+    };
+    id = setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
+    return () => clearTimeout(id);
   }, []);
   const d = new Date(now);
   const time = d.toISOString().slice(11, 19);
