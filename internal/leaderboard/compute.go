@@ -111,7 +111,7 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 		if err := bulkSettings(ctx, tx); err != nil {
 			return err
 		}
-		return c.rollup(ctx, tx, first, now.AddDate(0, 0, 1), stale)
+		return c.rollup(ctx, tx, first, now.AddDate(0, 0, 1), stale, true)
 	}); err != nil {
 		return res, fmt.Errorf("error rolling up the leaderboards' days: %w", err)
 	}
@@ -186,7 +186,7 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 		if err := bulkSettings(ctx, tx); err != nil {
 			return err
 		}
-		if err := c.rollup(ctx, tx, start, end, reroll); err != nil {
+		if err := c.rollup(ctx, tx, start, end, reroll, false); err != nil {
 			return err
 		}
 		rolled = time.Since(began)
@@ -236,16 +236,24 @@ func (c *Computer) compute(ctx context.Context, u Unit, t time.Time, reroll func
 }
 
 // rollup rolls up the days of [start, end) before now that reroll says into
-// leaderboard_job_day, each under its own lock.
-func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, reroll func(day time.Time, rolledAt *time.Time) bool) error {
-	rows, err := tx.Query(ctx, `SELECT day, rolled_at FROM leaderboard_day WHERE day >= $1::date AND day < $2::date`, start, end)
+// leaderboard_job_day, each under its own lock. With onlyChanged (the hourly
+// pass), a day reroll names is rolled up only when the fingerprint of its
+// usage, bill lines and runs moved since its last rollup; an unchanged day is
+// stamped rolled up now without being read again.
+func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, reroll func(day time.Time, rolledAt *time.Time) bool, onlyChanged bool) error {
+	rows, err := tx.Query(ctx, `SELECT day, rolled_at, source_fp FROM leaderboard_day WHERE day >= $1::date AND day < $2::date`, start, end)
 	if err != nil {
 		return errorf("loading the rolled-up days", err)
 	}
 	rolled := map[time.Time]time.Time{}
+	fps := map[time.Time]string{}
 	var day, at time.Time
-	if _, err := pgx.ForEachRow(rows, []any{&day, &at}, func() error {
+	var fp *string
+	if _, err := pgx.ForEachRow(rows, []any{&day, &at, &fp}, func() error {
 		rolled[day.UTC()] = at
+		if fp != nil {
+			fps[day.UTC()] = *fp
+		}
 		return nil
 	}); err != nil {
 		return errorf("loading the rolled-up days", err)
@@ -275,6 +283,45 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, computeLockKey("", d)); err != nil {
 			return errorf("locking the rollup day", err)
 		}
+	}
+	// The fingerprints are taken before the rollup reads the rows: a write
+	// committed between the two statements then leaves a fingerprint older
+	// than the rollup, which only costs the next pass a rollup, never a
+	// change missed.
+	var sources map[time.Time]string
+	if onlyChanged {
+		var err error
+		if sources, err = fingerprints(ctx, tx, first, to); err != nil {
+			return err
+		}
+		var same []time.Time
+		var from, through time.Time
+		for d := first; d.Before(to); d = d.AddDate(0, 0, 1) {
+			var at *time.Time
+			if t, ok := rolled[d]; ok {
+				at = &t
+			}
+			if !reroll(d, at) {
+				continue
+			}
+			if old, ok := fps[d]; ok && old == sources[d] {
+				same = append(same, d)
+				continue
+			}
+			if from.IsZero() {
+				from = d
+			}
+			through = d
+		}
+		if len(same) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE leaderboard_day SET rolled_at = $2 WHERE day = ANY($1::date[])`, same, now); err != nil {
+				return errorf("recording the unchanged days", err)
+			}
+		}
+		if from.IsZero() {
+			return nil
+		}
+		first, to = from, through.AddDate(0, 0, 1)
 	}
 	// The days are gathered anew, then only what changed is written: most
 	// of a day rolled up again is as it was (yesterday's usage is complete),
@@ -317,20 +364,57 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 	// A day is stamped changed_at (the database's clock, as a period's
 	// computed_at) and a new version when any of its rows changed, and when
 	// first rolled up.
-	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs, changed_at, version)
-		SELECT d::date, $3, (SELECT count(*) FROM lb_roll r WHERE r.day = d::date), now(), nextval('leaderboard_day_version')
-		FROM generate_series($1::date, $2::date - 1, interval '1 day') d
-		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs,
+	// A day rolled up without a fingerprint (an operator's recomputation)
+	// has none: the next hourly pass that looks at it rolls it up again.
+	var days []time.Time
+	var prints []*string
+	for d := first; d.Before(to); d = d.AddDate(0, 0, 1) {
+		days = append(days, d)
+		if sources == nil {
+			prints = append(prints, nil)
+			continue
+		}
+		fp := sources[d]
+		prints = append(prints, &fp)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs, changed_at, version, source_fp)
+		SELECT d.day, $2, (SELECT count(*) FROM lb_roll r WHERE r.day = d.day), now(), nextval('leaderboard_day_version'), d.fp
+		FROM unnest($1::date[], $3::text[]) d(day, fp)
+		ON CONFLICT (day) DO UPDATE SET rolled_at = excluded.rolled_at, jobs = excluded.jobs, source_fp = excluded.source_fp,
 			changed_at = CASE WHEN leaderboard_day.changed_at IS NULL OR excluded.day IN (SELECT day FROM lb_changed)
 				THEN excluded.changed_at ELSE leaderboard_day.changed_at END,
 			version = CASE WHEN leaderboard_day.changed_at IS NULL OR excluded.day IN (SELECT day FROM lb_changed)
-				THEN excluded.version ELSE leaderboard_day.version END`, first, to, now); err != nil {
+				THEN excluded.version ELSE leaderboard_day.version END`, days, now, prints); err != nil {
 		return errorf("recording the rolled-up days", err)
 	}
 	if _, err := tx.Exec(ctx, `DROP TABLE lb_roll; DROP TABLE lb_changed`); err != nil {
 		return errorf("clearing the rollup", err)
 	}
 	return nil
+}
+
+// fingerprints reads the fingerprint of each day of [from, to) that has any
+// usage, bill line or run (fingerprint.sql); a day with none has "".
+func fingerprints(ctx context.Context, tx pgx.Tx, from, to time.Time) (map[time.Time]string, error) {
+	rows, err := tx.Query(ctx, fingerprintSQL, pgx.NamedArgs{"from": from, "to": to})
+	if err != nil {
+		return nil, errorf("taking the days' fingerprints", err)
+	}
+	out := map[time.Time]string{}
+	var day time.Time
+	var fp string
+	if _, err := pgx.ForEachRow(rows, []any{&day, &fp}, func() error {
+		out[day.UTC()] = fp
+		return nil
+	}); err != nil {
+		return nil, errorf("taking the days' fingerprints", err)
+	}
+	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
+		if _, ok := out[d]; !ok {
+			out[d] = ""
+		}
+	}
+	return out, nil
 }
 
 // baseColumns are leaderboard_job_base's sums; nullable marks the bill's,

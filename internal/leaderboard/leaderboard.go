@@ -27,6 +27,8 @@ import (
 var (
 	//go:embed sql/rollup.sql
 	rollupSQL string
+	//go:embed sql/fingerprint.sql
+	fingerprintSQL string
 	//go:embed sql/jobs.sql
 	jobsSQL string
 	//go:embed sql/subjects.sql

@@ -337,6 +337,70 @@ func TestHourlyPassSkipsUnchangedPeriods(t *testing.T) {
 	require.Equal(t, []int64{b.j1}, ids(red))
 }
 
+// The hourly pass rolls a day that is not final up again only when what it is
+// rolled up from moved: billing re-billing yesterday to the same lines leaves
+// it as it was (stamped checked, so it still becomes final), a late run or a
+// changed bill line is rolled up.
+func TestHourlyPassRollsUpOnlyDaysWhoseSourcesChanged(t *testing.T) {
+	t.Parallel()
+	b := newBoard(t)
+	b.use(t, day1, usage{&b.j1: {100, 80}, &b.j2: {100, 40}})
+	b.use(t, day2, usage{&b.j1: {100, 80}, &b.j2: {100, 40}})
+	pass := func(now time.Time) {
+		t.Helper()
+		_, err := leaderboard.NewComputer(b.pool, leaderboard.Config{Now: func() time.Time { return now }}, nil, nil).RunOnce(b.ctx)
+		require.NoError(t, err)
+	}
+	day := func() (version int64, rolledAt time.Time, failed int, cost float64) {
+		t.Helper()
+		require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT d.version, d.rolled_at,
+				(SELECT coalesce(sum(failed), 0) FROM leaderboard_job_day WHERE day = d.day),
+				(SELECT coalesce(sum(cost), 0)::float8 FROM leaderboard_job_day WHERE day = d.day)
+			FROM leaderboard_day d WHERE d.day = $1::date`, day1).Scan(&version, &rolledAt, &failed, &cost))
+		return
+	}
+	pass(day2.Add(12 * time.Hour))
+	v0, _, _, cost0 := day()
+	require.Positive(t, cost0)
+
+	// A mark the rollup would overwrite shows whether it read the day again.
+	_, err := b.pool.Exec(b.ctx, `UPDATE leaderboard_job_day SET finished = 99 WHERE day = $1::date AND job_id = $2`, day1, b.j1)
+	require.NoError(t, err)
+	_, err = cost.NewBiller(b.pool, cost.Config{}, cost.BillingConfig{}, nil).Bill(b.ctx, day1, day2, day2)
+	require.NoError(t, err)
+	pass(day2.Add(13 * time.Hour))
+	v, at, _, _ := day()
+	var finished int
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT finished FROM leaderboard_job_day WHERE day = $1::date AND job_id = $2`, day1, b.j1).Scan(&finished))
+	require.Equal(t, 99, finished, "re-billed to the same lines: not rolled up again")
+	require.True(t, at.Equal(day2.Add(13*time.Hour)), "but stamped checked at %s", at)
+
+	b.run(t, b.j1, day1, "FAILED") // a run reported late
+	pass(day2.Add(14 * time.Hour))
+	v, _, failed, _ := day()
+	require.Greater(t, v, v0, "a late run is rolled up")
+	require.Equal(t, 1, failed)
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT finished FROM leaderboard_job_day WHERE day = $1::date AND job_id = $2`, day1, b.j1).Scan(&finished))
+	require.Equal(t, 1, finished, "the day read again whole")
+
+	_, err = b.pool.Exec(b.ctx, `UPDATE bill_line SET amount = amount + 1 WHERE day = $1::date AND job_id = $2 AND resource = 'CPU'`, day1, b.j2)
+	require.NoError(t, err)
+	pass(day2.Add(15 * time.Hour))
+	v1, _, _, cost1 := day()
+	require.Greater(t, v1, v, "a changed bill line is rolled up")
+	require.InDelta(t, cost0+1, cost1, 1e-9)
+
+	pass(day1.AddDate(0, 0, 2).Add(time.Hour)) // day one's last check, after the day after it
+	v2, at, _, _ := day()
+	require.Equal(t, v1, v2)
+	require.True(t, at.Equal(day1.AddDate(0, 0, 2).Add(time.Hour)), "checked after the day after it ended: final")
+	_, err = b.pool.Exec(b.ctx, `UPDATE job_usage_1h SET used_core_seconds = 1 WHERE job_id = $1 AND hour < $2`, b.j1, day2)
+	require.NoError(t, err)
+	pass(day1.AddDate(0, 0, 2).Add(2 * time.Hour))
+	v3, _, _, _ := day()
+	require.Equal(t, v2, v3, "a final day is not looked at again")
+}
+
 // A job list keeps only its ends as entries (no list reads further than
 // MaxFirst) and the whole ranking as the period's array: 250 ranked jobs
 // store 200 entries, either list reads its first 100, and a job from the
