@@ -23,6 +23,11 @@ type Target struct {
 	HostID  int64
 	Service string
 	Files   []FileRef
+	// Remove are the paths of the service's files the host's previous
+	// applied version had (its effective files, groups overlaid) that Files
+	// no longer has: the executor deletes them, or the service would read a
+	// removed file at its next restart.
+	Remove []string
 }
 
 // Rollout is what a new version asks of the fleet.
@@ -377,7 +382,11 @@ func EffectiveConfig(ctx context.Context, q db.DBTX, cluster, version int64) (*E
 // versions prev and next. A service on a host is a target when its files
 // differ, or when its components are behind prev (stale already: they need
 // next's files whatever changed); the other components are stamped with
-// next at once, in q, and components at next already are left alone. Only services a host runs (host_component) count.
+// next at once, in q, and components at next already are left alone. Only
+// services a host runs (host_component) count. A target's Remove lists the
+// files the version its components last applied had and next has not
+// (nothing for components never configured through Tesla: the files there
+// came with the package).
 func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Rollout, error) {
 	st, err := loadClusterState(ctx, q, cluster)
 	if err != nil {
@@ -393,48 +402,97 @@ func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Ro
 	}
 	eb := ComputeEffective(st.hosts, st.groups, before)
 	ea := ComputeEffective(st.hosts, st.groups, after)
+	type component struct {
+		host, have int64
+		svc        string
+	}
 	rows, err := q.Query(ctx, sqlRolloutComponents, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
 	}
+	var comps []component
+	var c component
+	if _, err := pgx.ForEachRow(rows, []any{&c.host, &c.svc, &c.have}, func() error {
+		comps = append(comps, c)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
+	}
+	// The versions components last applied: usually prev alone; stale
+	// components add an older one or two, each computed once.
+	applied := map[int64]*Effective{prev: eb}
+	for _, c := range comps {
+		if _, ok := applied[c.have]; ok || c.have == 0 || c.have >= next {
+			continue
+		}
+		files, err := loadFileRefs(ctx, q, cluster, c.have)
+		if err != nil {
+			return nil, err
+		}
+		applied[c.have] = ComputeEffective(st.hosts, st.groups, files)
+	}
 	r := &Rollout{ClusterID: cluster, Version: next, FromVersion: prev}
 	var stamps []inventory.ConfigStamp
-	var host, have int64
-	var svc string
 	// Profiles compare once per pair of profiles and service, not per host.
 	type pairKey struct {
 		b, a int
 		svc  string
 	}
 	same := map[pairKey]bool{}
-	if _, err := pgx.ForEachRow(rows, []any{&host, &svc, &have}, func() error {
-		pb, okb := eb.HostProfile[host]
-		pa, oka := ea.HostProfile[host]
-		if !okb || !oka || have >= next {
+	type removeKey struct {
+		have   int64
+		was, a int
+		svc    string
+	}
+	removals := map[removeKey][]string{}
+	for _, c := range comps {
+		pb, okb := eb.HostProfile[c.host]
+		pa, oka := ea.HostProfile[c.host]
+		if !okb || !oka || c.have >= next {
 			// Not a live host, or its components run next already (an
 			// operation submitted again).
-			return nil
+			continue
 		}
-		k := pairKey{pb, pa, svc}
+		k := pairKey{pb, pa, c.svc}
 		eq, ok := same[k]
 		if !ok {
-			eq = slices.EqualFunc(serviceFiles(eb.Profiles[pb], svc), serviceFiles(ea.Profiles[pa], svc), sameFile)
+			eq = slices.EqualFunc(serviceFiles(eb.Profiles[pb], c.svc), serviceFiles(ea.Profiles[pa], c.svc), sameFile)
 			same[k] = eq
 		}
-		if eq && have >= prev {
-			stamps = append(stamps, inventory.ConfigStamp{HostID: host, Service: svc, Version: next})
-			return nil
+		if eq && c.have >= prev {
+			stamps = append(stamps, inventory.ConfigStamp{HostID: c.host, Service: c.svc, Version: next})
+			continue
 		}
-		r.Targets = append(r.Targets, Target{HostID: host, Service: svc, Files: serviceFiles(ea.Profiles[pa], svc)})
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
+		t := Target{HostID: c.host, Service: c.svc, Files: serviceFiles(ea.Profiles[pa], c.svc)}
+		if e := applied[c.have]; e != nil {
+			pw := e.HostProfile[c.host]
+			rk := removeKey{c.have, pw, pa, c.svc}
+			rm, ok := removals[rk]
+			if !ok {
+				rm = removedPaths(serviceFiles(e.Profiles[pw], c.svc), t.Files)
+				removals[rk] = rm
+			}
+			t.Remove = rm
+		}
+		r.Targets = append(r.Targets, t)
 	}
 	slices.SortFunc(r.Targets, func(a, b Target) int {
 		return cmp.Or(strings.Compare(a.Service, b.Service), cmp.Compare(a.HostID, b.HostID))
 	})
 	r.Current, err = inventory.StampConfigVersions(ctx, q, stamps)
 	return r, err
+}
+
+// removedPaths returns the paths of was that now lacks (both sorted by
+// path, as a profile's files of one service are).
+func removedPaths(was, now []FileRef) []string {
+	var out []string
+	for _, f := range was {
+		if _, found := slices.BinarySearchFunc(now, f.Path, func(g FileRef, p string) int { return strings.Compare(g.Path, p) }); !found {
+			out = append(out, f.Path)
+		}
+	}
+	return out
 }
 
 // serviceFiles returns the files of one service from a profile (sorted by
