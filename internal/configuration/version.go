@@ -153,6 +153,19 @@ func (s *Service) Rollback(ctx context.Context, in RollbackInput) (*Applied, err
 		case in.ToVersion == cur:
 			return fault.Field("input.toVersion", "version %d is the current version already", cur)
 		}
+		// Files of a group deleted since would be restored for no host (and
+		// could not be removed by a change, the group having no name any
+		// more): refused rather than silently left out, so the rollback
+		// restores exactly what version K was or nothing.
+		var orphans int
+		var scopes []int64
+		if err := tx.QueryRow(ctx, sqlDeletedGroupFiles, in.ClusterID, in.ToVersion).Scan(&orphans, &scopes); err != nil {
+			return fmt.Errorf("error loading version %d of cluster %d: %w", in.ToVersion, in.ClusterID, err)
+		}
+		if orphans > 0 {
+			return fault.New(fault.Conflict, "version %d has %d files of config groups deleted since (group ids %v): it cannot be restored as it was; propose a change restoring its other files instead",
+				in.ToVersion, orphans, scopes)
+		}
 		next := cur + 1
 		msg := fmt.Sprintf("Roll back to version %d\n\n%s", in.ToVersion, reason)
 		if _, err := tx.Exec(ctx, sqlVersionRollback, in.ClusterID, next, in.ToVersion, p.PersonID, p.Login, msg, s.now()); err != nil {
