@@ -507,3 +507,64 @@ func TestDeleteConfigGroup(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(bg, `SELECT target FROM audit_log WHERE action = 'deleteConfigGroup' AND outcome = 'OK' ORDER BY id LIMIT 1`).Scan(&target))
 	require.Equal(t, fmt.Sprintf("configGroup:%d", unused.ID), target)
 }
+
+// A target's removals are the files of the version its components last
+// applied that the new version lacks: components at the previous version
+// lose what it removed; a component stale at an older version loses what
+// that older version had too; components never configured lose nothing.
+func TestRolloutRemovesWhatTheAppliedVersionHad(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bg := context.Background()
+	n1, n2 := e.f.Hosts["batch-wh-1-n01"], e.f.Hosts["batch-wh-1-n02"]
+	site, core := hdfsSite("dfs.replication", "3"), "<configuration>\n</configuration>\n"
+	extra := "a=1\n"
+	a1 := e.ship(t, 0,
+		configuration.FileChange{Service: "HDFS", Path: "hdfs-site.xml", Content: &site},
+		configuration.FileChange{Service: "HDFS", Path: "core-site.xml", Content: &core},
+		configuration.FileChange{Service: "HDFS", Path: "extra.properties", Content: &extra})
+	for _, tg := range a1.Rollout.Targets {
+		require.Empty(t, tg.Remove, "components never configured through Tesla lose nothing")
+	}
+	// Every host but n02 applied version 1; n02 stays at 0.
+	var applied []configuration.Target
+	for _, tg := range a1.Rollout.Targets {
+		if tg.HostID != n2 {
+			applied = append(applied, tg)
+		}
+	}
+	_, err := configuration.MarkApplied(bg, e.pool, a1.Version, applied)
+	require.NoError(t, err)
+
+	// Version 2 removes extra.properties; only n01 applies it.
+	a2 := e.ship(t, a1.Version, configuration.FileChange{Service: "HDFS", Path: "extra.properties"})
+	for _, tg := range a2.Rollout.Targets {
+		if tg.HostID == n2 {
+			require.Empty(t, tg.Remove)
+			continue
+		}
+		require.Equal(t, []string{"extra.properties"}, tg.Remove, "host %d", tg.HostID)
+	}
+	for _, tg := range a2.Rollout.Targets {
+		if tg.HostID == n1 {
+			_, err = configuration.MarkApplied(bg, e.pool, a2.Version, []configuration.Target{tg})
+			require.NoError(t, err)
+		}
+	}
+
+	// Version 3 removes core-site.xml: n01 (at 2) loses it alone; the
+	// hosts still at 1 lose extra.properties as well.
+	a3 := e.ship(t, a2.Version, configuration.FileChange{Service: "HDFS", Path: "core-site.xml"})
+	require.NotEmpty(t, a3.Rollout.Targets)
+	for _, tg := range a3.Rollout.Targets {
+		switch tg.HostID {
+		case n1:
+			require.Equal(t, []string{"core-site.xml"}, tg.Remove)
+		case n2:
+			require.Empty(t, tg.Remove)
+		default:
+			require.Equal(t, []string{"core-site.xml", "extra.properties"}, tg.Remove, "host %d", tg.HostID)
+		}
+		require.Len(t, tg.Files, 1)
+	}
+}

@@ -431,18 +431,32 @@ func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Ro
 	}); err != nil {
 		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
 	}
-	// The versions components last applied: usually prev alone; stale
-	// components add an older one or two, each computed once.
+	// The versions components last applied: usually prev alone. Stale
+	// components add older ones, each computed for the hosts at it only, so
+	// however many versions the stale ones spread over, every host is
+	// overlaid about once.
 	applied := map[int64]*Effective{prev: eb}
+	attrs := make(map[int64]HostAttrs, len(st.hosts))
+	for _, h := range st.hosts {
+		attrs[h.ID] = h
+	}
+	staleHosts := map[int64][]HostAttrs{}
+	type hostAt struct{ host, version int64 }
+	seen := map[hostAt]bool{}
 	for _, c := range comps {
-		if _, ok := applied[c.have]; ok || c.have == 0 || c.have >= next {
+		h, live := attrs[c.host]
+		if c.have == prev || c.have == 0 || c.have >= next || !live || seen[hostAt{c.host, c.have}] {
 			continue
 		}
-		files, err := loadFileRefs(ctx, q, cluster, c.have)
+		seen[hostAt{c.host, c.have}] = true
+		staleHosts[c.have] = append(staleHosts[c.have], h)
+	}
+	for v, hosts := range staleHosts {
+		files, err := loadFileRefs(ctx, q, cluster, v)
 		if err != nil {
 			return nil, err
 		}
-		applied[c.have] = ComputeEffective(st.hosts, st.groups, files)
+		applied[v] = ComputeEffective(hosts, st.groups, files)
 	}
 	r := &Rollout{ClusterID: cluster, Version: next, FromVersion: prev}
 	var stamps []inventory.ConfigStamp
@@ -478,6 +492,7 @@ func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Ro
 		}
 		t := Target{HostID: c.host, Service: c.svc, Files: serviceFiles(ea.Profiles[pa], c.svc)}
 		if e := applied[c.have]; e != nil {
+			// A host is in its version's profiles: it was added with it.
 			pw := e.HostProfile[c.host]
 			rk := removeKey{c.have, pw, pa, c.svc}
 			rm, ok := removals[rk]
