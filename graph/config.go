@@ -8,6 +8,7 @@ import (
 
 	"github.com/teslaops/tesla/graph/model"
 	"github.com/teslaops/tesla/internal/configuration"
+	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/inventory"
 )
 
@@ -51,6 +52,37 @@ func (r *Resolver) hostsByIDs(ctx context.Context, ids []int64) ([]*model.Host, 
 		out = append(out, model.FromHost(h))
 	}
 	return out, nil
+}
+
+// configGroups lists a cluster's config groups in overlay order, or only
+// the one named (none when no group has the name).
+func (r *Resolver) configGroups(ctx context.Context, cluster int64, name *string) ([]*model.ConfigGroup, error) {
+	gs, err := r.Config.Groups(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ConfigGroup, 0, len(gs))
+	for i := range gs {
+		if name == nil || gs[i].Name == *name {
+			out = append(out, model.FromConfigGroup(&gs[i]))
+		}
+	}
+	return out, nil
+}
+
+// maxGroupHosts is the most hosts ConfigGroup.hosts returns: all a LIST
+// group may name (configuration.SetGroup's bound).
+const maxGroupHosts = 5000
+
+// configGroupHosts loads the first hosts a LIST group names (default 50,
+// 1..5,000), in one batch: the page a screen shows, priced by first
+// (config_cost.go), rather than every listed host of every group.
+func (r *Resolver) configGroupHosts(ctx context.Context, obj *model.ConfigGroup, first *int) ([]*model.Host, error) {
+	n := orDefault(first, 50)
+	if n < 1 || n > maxGroupHosts {
+		return nil, fault.Field("first", "first must be between 1 and %d, got %d", maxGroupHosts, n)
+	}
+	return r.hostsByIDs(ctx, obj.HostIDs[:min(n, len(obj.HostIDs))])
 }
 
 // configChanges maps a listing's changes (read without files and diffs).

@@ -42,3 +42,19 @@ func setConfigComplexity(c *generated.ComplexityRoot) {
 	c.Host.Restarts = func(child int, first *int) int { return perHostRead + listCost(child, first, 20) }
 	c.Host.KeepAliveAlerts = func(child int, _ *bool, first *int) int { return perHostRead + listCost(child, first, 20) }
 }
+
+// configGroupsCost prices ClusterConfig.groups: every group at a nominal
+// count, or the one named once.
+func configGroupsCost(child int, name *string) int {
+	if name != nil {
+		return storedFigures + child
+	}
+	return storedFigures + child*nominalPerParent
+}
+
+// groupHostsCost prices ConfigGroup.hosts by its first (default 50, up to
+// the 5,000 hosts a LIST group may name): listCost stops at a page's 100,
+// and a 5,000-host list must pay for 5,000.
+func groupHostsCost(child int, first *int) int {
+	return 1 + child*min(max(orDefault(first, 50), 1), maxGroupHosts)
+}

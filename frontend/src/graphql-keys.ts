@@ -54,6 +54,7 @@ export const KEYLESS_TYPES = [
   'DatasetConnection',
   'DatasetEdge',
   'DeleteBudgetPayload',
+  'DeleteConfigGroupPayload',
   'DeleteRateCardPayload',
   'FieldChange',
   'Finding',

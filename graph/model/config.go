@@ -7,8 +7,11 @@ import (
 	"github.com/teslaops/tesla/internal/configuration"
 )
 
-// KindConfigChange is the global id kind of configuration changes.
-const KindConfigChange = "ConfigChange"
+// Global id kinds of configuration changes and config groups.
+const (
+	KindConfigChange = "ConfigChange"
+	KindConfigGroup  = "ConfigGroup"
+)
 
 // ClusterConfig is a cluster's configuration; its lists are resolved from
 // ClusterID.
@@ -24,14 +27,16 @@ func FromConfigSummary(s *configuration.Summary) *ClusterConfig {
 }
 
 // ConfigGroup is a config group; the hosts a LIST group names are resolved
-// from HostIDs.
+// from HostIDs (a page of them: a group lists up to 5,000), HostCount counts
+// them all.
 type ConfigGroup struct {
-	ID       string
-	Name     string
-	Position int
-	Rule     ConfigGroupRule
-	Values   []string
-	HostIDs  []int64
+	ID        string
+	Name      string
+	Position  int
+	Rule      ConfigGroupRule
+	Values    []string
+	HostIDs   []int64
+	HostCount int
 }
 
 // FromConfigGroup maps a config group.
@@ -40,8 +45,8 @@ func FromConfigGroup(g *configuration.Group) *ConfigGroup {
 	if values == nil {
 		values = []string{}
 	}
-	return &ConfigGroup{ID: GlobalID("ConfigGroup", g.ID), Name: g.Name, Position: g.Position, Rule: ConfigGroupRule(g.Rule),
-		Values: values, HostIDs: g.Hosts}
+	return &ConfigGroup{ID: GlobalID(KindConfigGroup, g.ID), Name: g.Name, Position: g.Position, Rule: ConfigGroupRule(g.Rule),
+		Values: values, HostIDs: g.Hosts, HostCount: len(g.Hosts)}
 }
 
 // ConfigVersion is a version of a cluster's configuration; its change and

@@ -131,10 +131,33 @@ func (e *Executor) Run(ctx context.Context, spec agenttask.Spec, p *Progress) (s
 		})
 	}
 	configure := func(ver string) error {
-		if len(spec.Config) == 0 {
+		if len(spec.Config) == 0 && len(spec.Remove) == 0 {
 			return nil
 		}
-		return p.step("configure", func() (string, error) { return l.writeConfig(svc, ver, spec.Config) })
+		return p.step("configure", func() (string, error) {
+			// Removals are checked before anything is written, so a refused
+			// path leaves the directory as it was.
+			gone, err := l.removalTargets(svc, ver, spec.Remove)
+			if err != nil {
+				return "", err
+			}
+			var out []string
+			if len(spec.Config) > 0 {
+				w, err := l.writeConfig(svc, ver, spec.Config)
+				if err != nil {
+					return "", err
+				}
+				out = append(out, w)
+			}
+			if len(spec.Remove) > 0 {
+				r, err := removeConfig(spec.Remove, gone)
+				if err != nil {
+					return "", err
+				}
+				out = append(out, r+" in "+l.versionDir(svc, ver))
+			}
+			return strings.Join(out, "; "), nil
+		})
 	}
 	var err error
 	switch spec.Action {

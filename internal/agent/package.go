@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -352,6 +353,78 @@ func (l Layout) writeConfig(svc, ver string, files []agenttask.File) (string, er
 		names = append(names, f.Path)
 	}
 	return fmt.Sprintf("wrote %s in %s", strings.Join(names, ", "), dir), nil
+}
+
+// removalTargets resolves the files a CONFIGURE removes to paths inside the
+// version directory, refusing the whole list before anything is touched if
+// one would leave it: an absolute path or "..", or a directory on the way
+// that is a link pointing elsewhere (a package's conf -> /etc must not let a
+// removal of conf/passwd reach /etc/passwd). A file whose directory does not
+// exist is absent already (an empty target).
+func (l Layout) removalTargets(svc, ver string, paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	dir := l.versionDir(svc, ver)
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("version %s of %s is not installed: %w", ver, svc, err)
+	}
+	targets := make([]string, len(paths))
+	for i, p := range paths {
+		rel, err := agenttask.CleanRelative(p)
+		if err != nil {
+			return nil, fmt.Errorf("config file to remove %q refused: %w", p, err)
+		}
+		target := filepath.Join(real, filepath.FromSlash(rel))
+		parent, err := filepath.EvalSymlinks(filepath.Dir(target))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil || (parent != real && !strings.HasPrefix(parent, real+string(filepath.Separator))) {
+			return nil, fmt.Errorf("config file to remove %q is outside the version directory %s: refused", p, dir)
+		}
+		fi, err := os.Lstat(filepath.Join(parent, filepath.Base(target)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("error reading config file to remove %q: %w", p, err)
+		case fi.IsDir():
+			return nil, fmt.Errorf("config file to remove %q is a directory: refused", p)
+		}
+		targets[i] = filepath.Join(parent, filepath.Base(target))
+	}
+	return targets, nil
+}
+
+// removeConfig deletes the resolved targets (removalTargets) and says which
+// files it removed and which were absent already, so that a task sent twice
+// succeeds twice.
+func removeConfig(paths, targets []string) (string, error) {
+	var removed, absent []string
+	for i, t := range targets {
+		if t == "" {
+			absent = append(absent, paths[i])
+			continue
+		}
+		switch err := os.Remove(t); {
+		case errors.Is(err, fs.ErrNotExist):
+			absent = append(absent, paths[i])
+		case err != nil:
+			return "", fmt.Errorf("error removing config file %s: %w", paths[i], err)
+		default:
+			removed = append(removed, paths[i])
+		}
+	}
+	var out []string
+	if len(removed) > 0 {
+		out = append(out, "removed "+strings.Join(removed, ", "))
+	}
+	if len(absent) > 0 {
+		out = append(out, "absent already "+strings.Join(absent, ", "))
+	}
+	return strings.Join(out, "; "), nil
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename.

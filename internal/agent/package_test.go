@@ -100,6 +100,52 @@ func TestConfigAndCurrentLinkStayInside(t *testing.T) {
 	require.Empty(t, left, "no temporary link is left behind")
 }
 
+// TestConfigRemovalStaysInside: a CONFIGURE removes the files it names from
+// the version directory, an absent one is no error, and a path leaving the
+// directory (absolute, "..", or through a linked directory) refuses the
+// whole task before anything is written or removed.
+func TestConfigRemovalStaysInside(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	l := Layout{Root: root}
+	v1 := l.versionDir("svc", "v1")
+	require.NoError(t, os.MkdirAll(filepath.Join(v1, "conf"), 0o755))
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "keep.conf"), []byte("k"), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(v1, "out")))
+	require.NoError(t, os.WriteFile(filepath.Join(v1, "conf", "old.conf"), []byte("o"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "sibling.conf"), []byte("s"), 0o644))
+	e := NewExecutor(root, t.TempDir())
+	configure := func(remove ...string) (string, error) {
+		return e.Run(context.Background(), agenttask.Spec{Action: agenttask.ActionConfigure, Service: "svc", Version: "v1", NoRestart: true,
+			Config: []agenttask.File{{Path: "conf/new.conf", Content: "n"}}, Remove: remove}, NewProgress())
+	}
+
+	for bad, why := range map[string]string{"../../sibling.conf": "leaves the version directory",
+		"/etc/passwd": "is absolute", "conf/../../../sibling.conf": "leaves the version directory"} {
+		_, err := configure(bad)
+		require.ErrorContains(t, err, "the agent refuses the task: file to remove", bad)
+		require.ErrorContains(t, err, why, bad)
+	}
+	_, err := l.removalTargets("svc", "v1", []string{"/etc/passwd"})
+	require.ErrorContains(t, err, "is absolute")
+	_, err = configure("conf/old.conf", "out/keep.conf")
+	require.ErrorContains(t, err, `config file to remove "out/keep.conf" is outside the version directory`)
+	require.FileExists(t, filepath.Join(outside, "keep.conf"))
+	require.FileExists(t, filepath.Join(v1, "conf", "old.conf"), "a refused task removes nothing")
+	require.NoFileExists(t, filepath.Join(v1, "conf", "new.conf"), "a refused task writes nothing")
+	require.FileExists(t, filepath.Join(root, "sibling.conf"))
+
+	p := NewProgress()
+	_, err = e.Run(context.Background(), agenttask.Spec{Action: agenttask.ActionConfigure, Service: "svc", Version: "v1", NoRestart: true,
+		Config: []agenttask.File{{Path: "conf/new.conf", Content: "n"}}, Remove: []string{"conf/old.conf", "gone/x.conf"}}, p)
+	require.NoError(t, err)
+	require.NoFileExists(t, filepath.Join(v1, "conf", "old.conf"))
+	require.FileExists(t, filepath.Join(v1, "conf", "new.conf"))
+	require.Contains(t, p.Steps()[0].Output, "removed conf/old.conf")
+	require.Contains(t, p.Steps()[0].Output, "absent already gone/x.conf")
+}
+
 func TestGitSourceIsClonedAtItsRefOnce(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("git"); err != nil {

@@ -31,8 +31,8 @@ const (
 	ActionRestart = "RESTART"
 	// ActionCheck runs the health check only.
 	ActionCheck = "CHECK"
-	// ActionConfigure writes the configuration files and restarts (only
-	// writes them with Spec.NoRestart).
+	// ActionConfigure writes (and removes) the configuration files and
+	// restarts (only writes them with Spec.NoRestart).
 	ActionConfigure = "CONFIGURE"
 	// ActionReboot restarts the machine with the agent's reboot command
 	// (its configuration; default "systemctl reboot"). It names no service.
@@ -114,6 +114,11 @@ type Spec struct {
 	Unit    string   `json:"unit,omitempty"`
 	// Config are files written into the version's directory.
 	Config []File `json:"config,omitempty"`
+	// Remove are files deleted from the version's directory (CONFIGURE
+	// only), at paths relative to it: configuration files a new
+	// configuration version no longer has, which would otherwise stay and be
+	// read at the next restart. A file already absent is not an error.
+	Remove []string `json:"remove,omitempty"`
 	// NoRestart makes a CONFIGURE only write the files, leaving the service
 	// running as it is: it reads them at its next restart (CONFIG_APPLY
 	// writes a batch's files, then restarts it in a later stage).
@@ -275,14 +280,17 @@ func (s *Spec) Validate() error {
 			return fieldErr("spec.health", "CHECK needs a health check")
 		}
 	case ActionConfigure:
-		if len(s.Config) == 0 {
-			return fieldErr("spec.config", "CONFIGURE needs files to write")
+		if len(s.Config) == 0 && len(s.Remove) == 0 {
+			return fieldErr("spec.config", "CONFIGURE needs files to write or remove")
 		}
+	}
+	if len(s.Remove) > 0 && s.Action != ActionConfigure {
+		return fieldErr("spec.remove", "only CONFIGURE removes configuration files")
 	}
 	if s.NoRestart && s.Action != ActionConfigure {
 		return fieldErr("spec.no_restart", "no_restart is for CONFIGURE")
 	}
-	if s.Action == ActionReboot && (s.Process != nil || s.Unit != "" || len(s.Config) > 0 || s.Health != nil || s.Version != "") {
+	if s.Action == ActionReboot && (s.Process != nil || s.Unit != "" || len(s.Config) > 0 || len(s.Remove) > 0 || s.Health != nil || s.Version != "") {
 		return fieldErr("spec.action", "REBOOT takes no version, process, unit, configuration or health check")
 	}
 	if s.Action == ActionDeploy || s.Action == ActionStart || s.Action == ActionRestart || s.Action == ActionConfigure && !s.NoRestart {
@@ -319,6 +327,26 @@ func (s *Spec) Validate() error {
 		}
 		if f.Mode > 0o777 {
 			return fieldErr(field+".mode", "mode %#o is not permission bits", f.Mode)
+		}
+	}
+	if len(s.Remove) > MaxConfig {
+		return fieldErr("spec.remove", "at most %d files to remove, got %d", MaxConfig, len(s.Remove))
+	}
+	written := make(map[string]bool, len(s.Config))
+	for _, f := range s.Config {
+		c, _ := CleanRelative(f.Path)
+		written[c] = true
+	}
+	for i, p := range s.Remove {
+		field := fmt.Sprintf("spec.remove[%d]", i)
+		c, err := CleanRelative(p)
+		if err != nil {
+			return fieldErr(field, "file to remove: %v", err)
+		}
+		// Writing and removing the same file has no meaning an agent could
+		// order safely.
+		if written[c] {
+			return fieldErr(field, "%q is both written and removed", p)
 		}
 	}
 	if h := s.Health; h != nil {

@@ -47,6 +47,12 @@ func TestSpecValidateNamesTheField(t *testing.T) {
 		"reboot with a check":  {Spec{Action: ActionReboot, Health: &HealthCheck{Kind: HealthTCP, Address: "h:1"}}, "spec.action"},
 		"write-only configure": {Spec{Action: ActionConfigure, Service: "web", NoRestart: true, Config: []File{{Path: "a.conf"}}}, ""},
 		"configure to run":     {Spec{Action: ActionConfigure, Service: "web", Config: []File{{Path: "a.conf"}}}, "spec.process"},
+		"remove only":          {Spec{Action: ActionConfigure, Service: "web", NoRestart: true, Remove: []string{"conf/old.conf"}}, ""},
+		"nothing to configure": {Spec{Action: ActionConfigure, Service: "web", NoRestart: true}, "spec.config"},
+		"remove climbing out":  {Spec{Action: ActionConfigure, Service: "web", NoRestart: true, Remove: []string{"a.conf", "conf/../../x"}}, "spec.remove[1]"},
+		"remove absolute":      {Spec{Action: ActionConfigure, Service: "web", NoRestart: true, Remove: []string{"/etc/passwd"}}, "spec.remove[0]"},
+		"write and remove":     {Spec{Action: ActionConfigure, Service: "web", NoRestart: true, Config: []File{{Path: "a.conf"}}, Remove: []string{"./a.conf"}}, "spec.remove[0]"},
+		"remove on deploy":     {deploy(func(s *Spec) { s.Remove = []string{"a.conf"} }), "spec.remove"},
 		"no_restart on start":  {Spec{Action: ActionStart, Service: "web", NoRestart: true, Process: &Process{Command: []string{"x"}}}, "spec.no_restart"},
 	} {
 		err := tc.spec.Validate()

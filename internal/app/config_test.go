@@ -264,3 +264,55 @@ func TestHealingThroughGraphQL(t *testing.T) {
 	require.Empty(t, r.Errors, r.Raw)
 	require.EqualValues(t, 2, dig(r.Data, "node", "healingPolicy", "maxAtOnce"))
 }
+
+// Config groups through the real handler: a LIST group's hosts come a page
+// at a time (first), hostCount counts them all and groups(name:) reads one;
+// only ADMIN deletes a group, and a group with files in the current version
+// is refused as a CONFLICT naming how many, until a change removes them.
+func TestConfigGroupHostPagesAndDeleteThroughGraphQL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	clusterID := e.fleet.Clusters["batch-wh-1"]
+	cluster := model.GlobalID(model.KindCluster, clusterID)
+	var hosts []string
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT array_agg(hostname ORDER BY id) FROM (SELECT id, hostname FROM host
+		WHERE cluster_id = $1 ORDER BY id LIMIT 3) h`, clusterID).Scan(&hosts))
+	r := e.gql(t, e.as(fixture.Admin), `mutation($in: SetConfigGroupInput!) { setConfigGroup(input: $in) { group { id } userErrors { message } } }`,
+		map[string]any{"in": map[string]any{"cluster": cluster, "name": "pinned", "position": 1, "rule": "LIST", "hosts": []any{hosts[0], hosts[1], hosts[2]}}})
+	require.Empty(t, r.Errors, r.Raw)
+	groupID := dig(r.Data, "setConfigGroup", "group", "id").(string)
+
+	const read = `query($id: ID!, $first: Int) { node(id: $id) { ... on Cluster { config {
+		all: groups { name hostCount hosts(first: $first) { hostname } } one: groups(name: "pinned") { name } } } } }`
+	r = e.gql(t, e.as(fixture.Operator), read, map[string]any{"id": cluster, "first": 2})
+	require.Empty(t, r.Errors, r.Raw)
+	require.EqualValues(t, 3, dig(r.Data, "node", "config", "all", 0, "hostCount"), r.Raw)
+	require.Equal(t, []any{map[string]any{"hostname": hosts[0]}, map[string]any{"hostname": hosts[1]}}, dig(r.Data, "node", "config", "all", 0, "hosts"), r.Raw)
+	require.Equal(t, "pinned", dig(r.Data, "node", "config", "one", 0, "name"), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), read, map[string]any{"id": cluster, "first": 5001})
+	require.Equal(t, "BAD_USER_INPUT", r.code(), r.Raw)
+
+	const del = `mutation($in: DeleteConfigGroupInput!) { deleteConfigGroup(input: $in) { group { name } userErrors { message code } } }`
+	r = e.gql(t, e.as(fixture.Operator), del, map[string]any{"in": map[string]any{"id": groupID}})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+
+	content := "x=1\n"
+	r = e.gql(t, e.as(fixture.Operator), `mutation($in: ProposeConfigChangeInput!) { proposeConfigChange(input: $in) { change { id } userErrors { message } } }`,
+		map[string]any{"in": map[string]any{"cluster": cluster, "baseVersion": 0, "message": "pin",
+			"files": []any{map[string]any{"group": "pinned", "service": "YARN", "path": "pinned.properties", "content": content}}}})
+	require.Empty(t, r.Errors, r.Raw)
+	r = e.gql(t, e.as(fixture.Admin), del, map[string]any{"in": map[string]any{"id": groupID}})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, "CONFLICT", dig(r.Data, "deleteConfigGroup", "userErrors", 0, "code"), r.Raw)
+	require.Contains(t, dig(r.Data, "deleteConfigGroup", "userErrors", 0, "message"), "1 files in 1 open", r.Raw)
+
+	_, err := e.db.Pool.Exec(context.Background(), `UPDATE config_change SET state = 'REJECTED' WHERE cluster_id = $1`, clusterID)
+	require.NoError(t, err)
+	r = e.gql(t, e.as(fixture.Admin), del, map[string]any{"in": map[string]any{"id": groupID}})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Empty(t, dig(r.Data, "deleteConfigGroup", "userErrors"), r.Raw)
+	require.Equal(t, "pinned", dig(r.Data, "deleteConfigGroup", "group", "name"), r.Raw)
+	var audited int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'deleteConfigGroup'`).Scan(&audited))
+	require.Equal(t, 3, audited, "the refusals are audited too")
+}

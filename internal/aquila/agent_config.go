@@ -15,8 +15,11 @@ import (
 // directory of the service the host runs, without restarting it: the
 // RESTART stage that follows makes it read them. The files are read when the
 // task runs, not carried in it, so the task stays small however large they
-// are; the paths were checked relative and clean when the version was made,
-// and the agent refuses any that would leave the version directory.
+// are. The files the host's previous applied version had and this one has
+// not (the task's Remove, planned by configuration.PlanRollout) are deleted
+// by the same CONFIGURE. The paths were checked relative and clean when the
+// version was made, and the agent refuses any that would leave the version
+// directory, for writing or removing.
 func (a *AgentExecutor) writeConfigSteps(ctx context.Context, t Task) ([]agentStep, error) {
 	var p ConfigTaskParams
 	if err := json.Unmarshal(t.Params, &p); err != nil {
@@ -37,11 +40,15 @@ func (a *AgentExecutor) writeConfigSteps(ctx context.Context, t Task) ([]agentSt
 	if err != nil {
 		return nil, err
 	}
+	if len(p.Remove) > agenttask.MaxConfig {
+		return nil, fmt.Errorf("%s has %d configuration files of %s to remove at version %d: an agent task removes at most %d",
+			t.Hostname, len(p.Remove), p.Service, p.ConfigVersion, agenttask.MaxConfig)
+	}
 	out := make([]agenttask.File, len(files))
 	for i, f := range files {
 		out[i] = agenttask.File{Path: f.Path, Content: f.Content}
 	}
 	return []agentStep{{action: agenttask.ActionConfigure, pkg: pkg, svc: p.Service, edit: func(s *agenttask.Spec) {
-		s.Config, s.NoRestart, s.Health = out, true, nil
+		s.Config, s.Remove, s.NoRestart, s.Health = out, p.Remove, true, nil
 	}}}, nil
 }

@@ -102,6 +102,90 @@ func TestAgentExecutorAppliesConfigurationOnRealHosts(t *testing.T) {
 		AND state = 'SUCCEEDED'`))
 }
 
+// TestAgentExecutorRemovesConfigurationFilesOnRealHosts: on a fleet of
+// three real agents, version 1 gives every host config/greeting and
+// config/extra, and the first host (a LIST group) config/tuned; version 2
+// removes config/extra and the group's config/tuned, and its CONFIG_APPLY
+// deletes them from the hosts that had them (the WRITE_CONFIG carries the
+// paths, the agent removes them inside the version directory); rolling back
+// to version 1 writes them back.
+func TestAgentExecutorRemovesConfigurationFilesOnRealHosts(t *testing.T) {
+	t.Parallel()
+	f := newAgentFleet(t, false)
+	e, _ := startEngine(t, f.pool, f.exec, testConfig())
+	ops := newService(f.pool, e)
+	cfg := configuration.NewService(f.pool, audit.New(f.pool, quiet), nil).WithRollouter(aquila.ConfigRollouter{Service: ops, BatchPercent: 34})
+	author, reviewer := configPeople(t, f.pool)
+	tuned := f.hosts[0]
+	_, err := cfg.SetGroup(adminCtx(), configuration.GroupInput{ClusterID: f.clusterID, Name: "tuned", Position: 1,
+		Rule: configuration.ByList, Hosts: []int64{tuned.id}})
+	require.NoError(t, err)
+	apply := func(base int64, files ...configuration.FileChange) *configuration.Applied {
+		t.Helper()
+		ch, err := cfg.Propose(author, configuration.ProposeInput{ClusterID: f.clusterID, BaseVersion: base, Message: "files", Files: files})
+		require.NoError(t, err)
+		_, err = cfg.Review(reviewer, configuration.ReviewInput{ChangeID: ch.ID, Approve: true})
+		require.NoError(t, err)
+		applied, err := cfg.Apply(author, ch.ID)
+		require.NoError(t, err)
+		require.Empty(t, applied.RolloutError)
+		return applied
+	}
+	file := func(h fleetHost, p string) string {
+		return filepath.Join(f.roots[h.id], "VERSIONSRV", "1.0.0", filepath.FromSlash(p))
+	}
+	greeting, extra, tunedConf := "hello\n", "extra=1\n", "tuned=1\n"
+
+	v1 := apply(0,
+		configuration.FileChange{Service: "VERSIONSRV", Path: "config/greeting", Content: &greeting},
+		configuration.FileChange{Service: "VERSIONSRV", Path: "config/extra", Content: &extra},
+		configuration.FileChange{Group: "tuned", Service: "VERSIONSRV", Path: "config/tuned", Content: &tunedConf})
+	waitState(t, ops, v1.OperationID, aquila.Succeeded)
+	for _, h := range f.hosts {
+		require.FileExists(t, file(h, "config/extra"), h.name)
+	}
+	require.FileExists(t, file(tuned, "config/tuned"))
+	require.NoFileExists(t, file(f.hosts[1], "config/tuned"), "only the group's host has its file")
+
+	v2 := apply(v1.Version,
+		configuration.FileChange{Service: "VERSIONSRV", Path: "config/extra"},
+		configuration.FileChange{Group: "tuned", Service: "VERSIONSRV", Path: "config/tuned"})
+	for _, tg := range v2.Rollout.Targets {
+		want := []string{"config/extra"}
+		if tg.HostID == tuned.id {
+			want = []string{"config/extra", "config/tuned"}
+		}
+		require.Equal(t, want, tg.Remove, "host %d", tg.HostID)
+	}
+	op := waitState(t, ops, v2.OperationID, aquila.Succeeded)
+	for _, h := range f.hosts {
+		require.NoFileExists(t, file(h, "config/extra"), h.name)
+		require.NoFileExists(t, file(h, "config/tuned"), h.name)
+		b, err := os.ReadFile(file(h, "config/greeting"))
+		require.NoError(t, err, h.name)
+		require.Equal(t, greeting, string(b), "%s keeps the file the version still has", h.name)
+		require.Contains(t, taskOutput(t, f.pool, op.ID, h.id, aquila.ActionWriteConfig), "removed config/extra")
+	}
+	require.Contains(t, taskOutput(t, f.pool, op.ID, tuned.id, aquila.ActionWriteConfig), "removed config/extra, config/tuned")
+	require.Equal(t, 3, count(t, f.pool, `SELECT count(*) FROM agent_task WHERE action = 'CONFIGURE' AND spec -> 'remove' ? 'config/extra'`))
+
+	back, err := cfg.Rollback(author, configuration.RollbackInput{ClusterID: f.clusterID, ToVersion: v1.Version, Reason: "extra is needed"})
+	require.NoError(t, err)
+	require.Empty(t, back.RolloutError)
+	op = waitState(t, ops, back.OperationID, aquila.Succeeded)
+	for _, h := range f.hosts {
+		b, err := os.ReadFile(file(h, "config/extra"))
+		require.NoError(t, err, "%s has the file back", h.name)
+		require.Equal(t, extra, string(b))
+		require.NotContains(t, taskOutput(t, f.pool, op.ID, h.id, aquila.ActionWriteConfig), "removed")
+	}
+	b, err := os.ReadFile(file(tuned, "config/tuned"))
+	require.NoError(t, err)
+	require.Equal(t, tunedConf, string(b))
+	require.NoFileExists(t, file(f.hosts[1], "config/tuned"))
+	require.Equal(t, []string{"1.0.0", "1.0.0", "1.0.0"}, f.answers())
+}
+
 // healFleet is a fleet whose agents heartbeat every second (HEAL_VERIFY and
 // a reboot wait for fresh beats) and "reboot" by touching a file named after
 // their host in the returned directory.

@@ -307,7 +307,7 @@ func (a *AgentExecutor) runSteps(ctx context.Context, t Task, addr string, steps
 			s.edit(&spec)
 		}
 		switch {
-		case s.action == agenttask.ActionConfigure && len(spec.Config) == 0:
+		case s.action == agenttask.ActionConfigure && len(spec.Config) == 0 && len(spec.Remove) == 0:
 			out = append(out, fmt.Sprintf("%s %s %s: skipped, its agent template has no configuration files", s.action, s.svc, p.version))
 			continue
 		case s.action == agenttask.ActionCheck && spec.Health == nil:

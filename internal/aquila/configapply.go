@@ -37,11 +37,16 @@ type ConfigFile struct {
 }
 
 // ConfigTaskParams are the parameters of a CONFIG_APPLY's tasks: the
-// service, the version, and (WRITE_CONFIG) the files with their hashes.
+// service, the version, and (WRITE_CONFIG) the files with their hashes and
+// the paths of the files to remove.
 type ConfigTaskParams struct {
 	Service       string       `json:"service"`
 	ConfigVersion int64        `json:"configVersion"`
 	Files         []ConfigFile `json:"files,omitempty"`
+	// Remove are the files the host's previous applied version had for the
+	// service and this version has not (configuration.Target.Remove),
+	// relative to the configuration directory.
+	Remove []string `json:"remove,omitempty"`
 }
 
 // ConfigApplyPlanner plans CONFIG_APPLY: the targets of
@@ -133,7 +138,7 @@ func (ConfigApplyPlanner) Plan(ctx context.Context, q db.DBTX, req Request) (*Pl
 			write := PlanStage{Name: fmt.Sprintf("write %s config %d/%d", svc, n+1, len(batches))}
 			rs := PlanStage{Name: fmt.Sprintf("restart %s %d/%d", svc, n+1, len(batches))}
 			for _, t := range b {
-				tp := ConfigTaskParams{Service: svc, ConfigVersion: p.Version}
+				tp := ConfigTaskParams{Service: svc, ConfigVersion: p.Version, Remove: t.Remove}
 				for _, f := range t.Files {
 					tp.Files = append(tp.Files, ConfigFile{Path: f.Path, SHA256: hex.EncodeToString(f.SHA[:])})
 				}

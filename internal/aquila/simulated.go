@@ -76,6 +76,9 @@ func (s *SimulatedExecutor) Run(ctx context.Context, t Task) (Result, error) {
 	case <-timer.C:
 	}
 	out := fmt.Sprintf("%s %s on %s in %s", t.Action, serviceOf(t), t.Hostname, d.Round(time.Millisecond))
+	if t.Action == ActionWriteConfig {
+		out += writeConfigSummary(t)
+	}
 	if fail {
 		return Result{Output: out}, ErrSimulatedFailure
 	}
@@ -122,6 +125,28 @@ func (s *SimulatedExecutor) Apply(ctx context.Context, tx pgx.Tx, done []Done) e
 	}
 	_, err := inventory.ApplyComponentChanges(ctx, tx, changes, s.now())
 	return err
+}
+
+// writeConfigSummary says what a WRITE_CONFIG writes and removes, as the
+// agent's output does on real hosts, so a simulated rollout's record shows
+// which files a version removed.
+func writeConfigSummary(t Task) string {
+	var p ConfigTaskParams
+	if json.Unmarshal(t.Params, &p) != nil {
+		return ""
+	}
+	paths := make([]string, len(p.Files))
+	for i, f := range p.Files {
+		paths[i] = f.Path
+	}
+	var out string
+	if len(paths) > 0 {
+		out += ": wrote " + strings.Join(paths, ", ")
+	}
+	if len(p.Remove) > 0 {
+		out += ": removed " + strings.Join(p.Remove, ", ")
+	}
+	return out
 }
 
 func serviceOf(t Task) string {

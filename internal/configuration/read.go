@@ -326,6 +326,67 @@ func (s *Service) SetGroup(ctx context.Context, in GroupInput) (*Group, error) {
 	return nil, fault.NotFoundf("config group %q not found", in.Name)
 }
 
+// DeleteGroup deletes a config group and its host list: ADMIN only, as
+// defining one is. A group whose files are still in the current version, or
+// in a change still open (PROPOSED or APPROVED), is a CONFLICT: those files
+// leave through a reviewed change first, so deleting a group never changes a
+// host's effective files (nothing turns stale) and no open change names a
+// group that is gone. The group's files stay in older versions as history
+// (config_file has no foreign key to it). The deleted group is returned.
+func (s *Service) DeleteGroup(ctx context.Context, id int64) (*Group, error) {
+	var out *Group
+	err := s.audit.Do(ctx, "deleteConfigGroup", fmt.Sprintf("configGroup:%d", id), map[string]int64{"id": id}, func(tx pgx.Tx) error {
+		if _, err := auth.RequireRole(ctx, auth.Admin, "deleting config groups"); err != nil {
+			return err
+		}
+		var cluster int64
+		if err := tx.QueryRow(ctx, `SELECT cluster_id FROM config_group WHERE id = $1`, id).Scan(&cluster); err != nil {
+			return db.Interpret(err, fmt.Sprintf("config group %d", id))
+		}
+		// Serialised with Apply and Propose's readers of the current
+		// version: a version made meanwhile cannot add files to the group.
+		if err := lockCluster(ctx, tx, cluster); err != nil {
+			return err
+		}
+		gs, err := loadGroups(ctx, tx, cluster)
+		if err != nil {
+			return err
+		}
+		for i := range gs {
+			if gs[i].ID == id {
+				out = &gs[i]
+			}
+		}
+		if out == nil {
+			return fault.NotFoundf("config group %d not found", id)
+		}
+		cur, err := currentVersion(ctx, tx, cluster)
+		if err != nil {
+			return err
+		}
+		var inVersion, inChanges, changes int
+		if err := tx.QueryRow(ctx, sqlGroupFilesInUse, cluster, cur, id).Scan(&inVersion, &inChanges, &changes); err != nil {
+			return fmt.Errorf("error counting the files of config group %d: %w", id, err)
+		}
+		switch {
+		case inVersion > 0:
+			return fault.New(fault.Conflict, "config group %q still has %d files in the current configuration version %d: remove them by a change first, then delete the group",
+				out.Name, inVersion, cur)
+		case inChanges > 0:
+			return fault.New(fault.Conflict, "config group %q has %d files in %d open (proposed or approved) changes: apply or reject them first (what the current version then has must be removed by a change too), then delete the group",
+				out.Name, inChanges, changes)
+		}
+		if _, err := tx.Exec(ctx, sqlGroupDelete, id); err != nil {
+			return fmt.Errorf("error deleting config group %d: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Groups lists a cluster's config groups in overlay order: OPERATOR or ADMIN.
 func (s *Service) Groups(ctx context.Context, cluster int64) ([]Group, error) {
 	if _, err := auth.RequireRole(ctx, auth.Operator, "reading config groups"); err != nil {

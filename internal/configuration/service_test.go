@@ -2,6 +2,7 @@ package configuration_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -433,4 +434,137 @@ func TestRegroupedHostIsStaleUntilReapplied(t *testing.T) {
 	stale, err = e.svc.StaleHosts(e.ops, e.cluster, 0)
 	require.NoError(t, err)
 	require.Zero(t, stale.Total)
+}
+
+// Deleting a config group: ADMIN only; refused (CONFLICT, naming how many
+// files) while the current version or an open change has files in it; once
+// a change removed them it goes, its hosts' files unchanged, and a rollback
+// to a version with its files is refused. Every attempt is audited.
+func TestDeleteConfigGroup(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bg := context.Background()
+	n1 := e.f.Hosts["batch-wh-1-n01"]
+	unused, err := e.svc.SetGroup(e.admin, configuration.GroupInput{ClusterID: e.cluster, Name: "unused", Position: 1, Rule: configuration.ByRack, Values: []string{"r02"}})
+	require.NoError(t, err)
+	pinned, err := e.svc.SetGroup(e.admin, configuration.GroupInput{ClusterID: e.cluster, Name: "pinned", Position: 2, Rule: configuration.ByList, Hosts: []int64{n1}})
+	require.NoError(t, err)
+
+	_, err = e.svc.DeleteGroup(e.ops, unused.ID)
+	requireKind(t, err, fault.Forbidden)
+	_, err = e.svc.DeleteGroup(e.admin, 999999)
+	requireKind(t, err, fault.NotFound)
+	g, err := e.svc.DeleteGroup(e.admin, unused.ID)
+	require.NoError(t, err)
+	require.Equal(t, "unused", g.Name)
+	gs, err := e.svc.Groups(e.admin, e.cluster)
+	require.NoError(t, err)
+	require.Len(t, gs, 1)
+
+	def, pin := hdfsSite("dfs.replication", "3"), hdfsSite("dfs.replication", "1")
+	a := e.ship(t, 0,
+		configuration.FileChange{Service: "HDFS", Path: "hdfs-site.xml", Content: &def},
+		configuration.FileChange{Group: "pinned", Service: "HDFS", Path: "hdfs-site.xml", Content: &pin})
+	_, err = e.svc.DeleteGroup(e.admin, pinned.ID)
+	requireKind(t, err, fault.Conflict, `config group "pinned" still has 1 files in the current configuration version 1`, "remove them by a change first")
+
+	// The change removing the file, while open, still holds the group.
+	ch, err := e.svc.Propose(e.ops, configuration.ProposeInput{ClusterID: e.cluster, BaseVersion: a.Version, Message: "unpin",
+		Files: []configuration.FileChange{{Group: "pinned", Service: "HDFS", Path: "hdfs-site.xml"}}})
+	require.NoError(t, err)
+	_, err = e.svc.Review(e.admin, configuration.ReviewInput{ChangeID: ch.ID, Approve: true})
+	require.NoError(t, err)
+	_, err = e.svc.DeleteGroup(e.admin, pinned.ID)
+	requireKind(t, err, fault.Conflict, "still has 1 files")
+	applied, err := e.svc.Apply(e.ops, ch.ID)
+	require.NoError(t, err)
+	_, err = e.svc.DeleteGroup(e.admin, pinned.ID)
+	require.NoError(t, err)
+	fs, err := configuration.HostFiles(bg, e.pool, n1, "HDFS", applied.Version)
+	require.NoError(t, err)
+	require.Len(t, fs, 1)
+	require.Equal(t, def, fs[0].Content)
+
+	_, err = e.svc.Rollback(e.ops, configuration.RollbackInput{ClusterID: e.cluster, ToVersion: a.Version, Reason: "back"})
+	requireKind(t, err, fault.Conflict, "version 1 has 1 files of config groups deleted since")
+
+	// An open change adding a file to a group holds it too.
+	g3, err := e.svc.SetGroup(e.admin, configuration.GroupInput{ClusterID: e.cluster, Name: "later", Position: 3, Rule: configuration.ByRack, Values: []string{"r01"}})
+	require.NoError(t, err)
+	_, err = e.svc.Propose(e.ops, configuration.ProposeInput{ClusterID: e.cluster, BaseVersion: applied.Version, Message: "later",
+		Files: []configuration.FileChange{{Group: "later", Service: "HDFS", Path: "hdfs-site.xml", Content: &pin}}})
+	require.NoError(t, err)
+	_, err = e.svc.DeleteGroup(e.admin, g3.ID)
+	requireKind(t, err, fault.Conflict, `config group "later" has 1 files in 1 open (proposed or approved) changes`)
+
+	var ok, denied, failed int
+	require.NoError(t, e.pool.QueryRow(bg, `SELECT count(*) FILTER (WHERE outcome = 'OK'), count(*) FILTER (WHERE outcome = 'DENIED'),
+		count(*) FILTER (WHERE outcome = 'FAILED') FROM audit_log WHERE action = 'deleteConfigGroup'`).Scan(&ok, &denied, &failed))
+	require.Equal(t, 2, ok)
+	require.Equal(t, 1, denied)
+	require.Equal(t, 4, failed, "not found, two in use by the version, one by an open change")
+	var target string
+	require.NoError(t, e.pool.QueryRow(bg, `SELECT target FROM audit_log WHERE action = 'deleteConfigGroup' AND outcome = 'OK' ORDER BY id LIMIT 1`).Scan(&target))
+	require.Equal(t, fmt.Sprintf("configGroup:%d", unused.ID), target)
+}
+
+// A target's removals are the files of the version its components last
+// applied that the new version lacks: components at the previous version
+// lose what it removed; a component stale at an older version loses what
+// that older version had too; components never configured lose nothing.
+func TestRolloutRemovesWhatTheAppliedVersionHad(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bg := context.Background()
+	n1, n2 := e.f.Hosts["batch-wh-1-n01"], e.f.Hosts["batch-wh-1-n02"]
+	site, core := hdfsSite("dfs.replication", "3"), "<configuration>\n</configuration>\n"
+	extra := "a=1\n"
+	a1 := e.ship(t, 0,
+		configuration.FileChange{Service: "HDFS", Path: "hdfs-site.xml", Content: &site},
+		configuration.FileChange{Service: "HDFS", Path: "core-site.xml", Content: &core},
+		configuration.FileChange{Service: "HDFS", Path: "extra.properties", Content: &extra})
+	for _, tg := range a1.Rollout.Targets {
+		require.Empty(t, tg.Remove, "components never configured through Tesla lose nothing")
+	}
+	// Every host but n02 applied version 1; n02 stays at 0.
+	var applied []configuration.Target
+	for _, tg := range a1.Rollout.Targets {
+		if tg.HostID != n2 {
+			applied = append(applied, tg)
+		}
+	}
+	_, err := configuration.MarkApplied(bg, e.pool, a1.Version, applied)
+	require.NoError(t, err)
+
+	// Version 2 removes extra.properties; only n01 applies it.
+	a2 := e.ship(t, a1.Version, configuration.FileChange{Service: "HDFS", Path: "extra.properties"})
+	for _, tg := range a2.Rollout.Targets {
+		if tg.HostID == n2 {
+			require.Empty(t, tg.Remove)
+			continue
+		}
+		require.Equal(t, []string{"extra.properties"}, tg.Remove, "host %d", tg.HostID)
+	}
+	for _, tg := range a2.Rollout.Targets {
+		if tg.HostID == n1 {
+			_, err = configuration.MarkApplied(bg, e.pool, a2.Version, []configuration.Target{tg})
+			require.NoError(t, err)
+		}
+	}
+
+	// Version 3 removes core-site.xml: n01 (at 2) loses it alone; the
+	// hosts still at 1 lose extra.properties as well.
+	a3 := e.ship(t, a2.Version, configuration.FileChange{Service: "HDFS", Path: "core-site.xml"})
+	require.NotEmpty(t, a3.Rollout.Targets)
+	for _, tg := range a3.Rollout.Targets {
+		switch tg.HostID {
+		case n1:
+			require.Equal(t, []string{"core-site.xml"}, tg.Remove)
+		case n2:
+			require.Empty(t, tg.Remove)
+		default:
+			require.Equal(t, []string{"core-site.xml", "extra.properties"}, tg.Remove, "host %d", tg.HostID)
+		}
+		require.Len(t, tg.Files, 1)
+	}
 }

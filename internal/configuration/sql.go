@@ -57,6 +57,12 @@ var (
 	sqlVersionFiles string
 	//go:embed sql/group_upsert.sql
 	sqlGroupUpsert string
+	//go:embed sql/group_files_in_use.sql
+	sqlGroupFilesInUse string
+	//go:embed sql/group_delete.sql
+	sqlGroupDelete string
+	//go:embed sql/deleted_group_files.sql
+	sqlDeletedGroupFiles string
 	//go:embed sql/outbox_pending.sql
 	sqlOutboxPending string
 	//go:embed sql/outbox_failed.sql

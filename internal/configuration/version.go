@@ -23,6 +23,11 @@ type Target struct {
 	HostID  int64
 	Service string
 	Files   []FileRef
+	// Remove are the paths of the service's files the host's previous
+	// applied version had (its effective files, groups overlaid) that Files
+	// no longer has: the executor deletes them, or the service would read a
+	// removed file at its next restart.
+	Remove []string
 }
 
 // Rollout is what a new version asks of the fleet.
@@ -147,6 +152,19 @@ func (s *Service) Rollback(ctx context.Context, in RollbackInput) (*Applied, err
 			return fault.Field("input.toVersion", "cluster %d has versions 1 to %d; there is no version %d", in.ClusterID, cur, in.ToVersion)
 		case in.ToVersion == cur:
 			return fault.Field("input.toVersion", "version %d is the current version already", cur)
+		}
+		// Files of a group deleted since would be restored for no host (and
+		// could not be removed by a change, the group having no name any
+		// more): refused rather than silently left out, so the rollback
+		// restores exactly what version K was or nothing.
+		var orphans int
+		var scopes []int64
+		if err := tx.QueryRow(ctx, sqlDeletedGroupFiles, in.ClusterID, in.ToVersion).Scan(&orphans, &scopes); err != nil {
+			return fmt.Errorf("error loading version %d of cluster %d: %w", in.ToVersion, in.ClusterID, err)
+		}
+		if orphans > 0 {
+			return fault.New(fault.Conflict, "version %d has %d files of config groups deleted since (group ids %v): it cannot be restored as it was; propose a change restoring its other files instead",
+				in.ToVersion, orphans, scopes)
 		}
 		next := cur + 1
 		msg := fmt.Sprintf("Roll back to version %d\n\n%s", in.ToVersion, reason)
@@ -377,7 +395,11 @@ func EffectiveConfig(ctx context.Context, q db.DBTX, cluster, version int64) (*E
 // versions prev and next. A service on a host is a target when its files
 // differ, or when its components are behind prev (stale already: they need
 // next's files whatever changed); the other components are stamped with
-// next at once, in q, and components at next already are left alone. Only services a host runs (host_component) count.
+// next at once, in q, and components at next already are left alone. Only
+// services a host runs (host_component) count. A target's Remove lists the
+// files the version its components last applied had and next has not
+// (nothing for components never configured through Tesla: the files there
+// came with the package).
 func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Rollout, error) {
 	st, err := loadClusterState(ctx, q, cluster)
 	if err != nil {
@@ -393,48 +415,112 @@ func PlanRollout(ctx context.Context, q db.DBTX, cluster, prev, next int64) (*Ro
 	}
 	eb := ComputeEffective(st.hosts, st.groups, before)
 	ea := ComputeEffective(st.hosts, st.groups, after)
+	type component struct {
+		host, have int64
+		svc        string
+	}
 	rows, err := q.Query(ctx, sqlRolloutComponents, cluster)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
 	}
+	var comps []component
+	var c component
+	if _, err := pgx.ForEachRow(rows, []any{&c.host, &c.svc, &c.have}, func() error {
+		comps = append(comps, c)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
+	}
+	// The versions components last applied: usually prev alone. Stale
+	// components add older ones, each computed for the hosts at it only, so
+	// however many versions the stale ones spread over, every host is
+	// overlaid about once.
+	applied := map[int64]*Effective{prev: eb}
+	attrs := make(map[int64]HostAttrs, len(st.hosts))
+	for _, h := range st.hosts {
+		attrs[h.ID] = h
+	}
+	staleHosts := map[int64][]HostAttrs{}
+	type hostAt struct{ host, version int64 }
+	seen := map[hostAt]bool{}
+	for _, c := range comps {
+		h, live := attrs[c.host]
+		if c.have == prev || c.have == 0 || c.have >= next || !live || seen[hostAt{c.host, c.have}] {
+			continue
+		}
+		seen[hostAt{c.host, c.have}] = true
+		staleHosts[c.have] = append(staleHosts[c.have], h)
+	}
+	for v, hosts := range staleHosts {
+		files, err := loadFileRefs(ctx, q, cluster, v)
+		if err != nil {
+			return nil, err
+		}
+		applied[v] = ComputeEffective(hosts, st.groups, files)
+	}
 	r := &Rollout{ClusterID: cluster, Version: next, FromVersion: prev}
 	var stamps []inventory.ConfigStamp
-	var host, have int64
-	var svc string
 	// Profiles compare once per pair of profiles and service, not per host.
 	type pairKey struct {
 		b, a int
 		svc  string
 	}
 	same := map[pairKey]bool{}
-	if _, err := pgx.ForEachRow(rows, []any{&host, &svc, &have}, func() error {
-		pb, okb := eb.HostProfile[host]
-		pa, oka := ea.HostProfile[host]
-		if !okb || !oka || have >= next {
+	type removeKey struct {
+		have   int64
+		was, a int
+		svc    string
+	}
+	removals := map[removeKey][]string{}
+	for _, c := range comps {
+		pb, okb := eb.HostProfile[c.host]
+		pa, oka := ea.HostProfile[c.host]
+		if !okb || !oka || c.have >= next {
 			// Not a live host, or its components run next already (an
 			// operation submitted again).
-			return nil
+			continue
 		}
-		k := pairKey{pb, pa, svc}
+		k := pairKey{pb, pa, c.svc}
 		eq, ok := same[k]
 		if !ok {
-			eq = slices.EqualFunc(serviceFiles(eb.Profiles[pb], svc), serviceFiles(ea.Profiles[pa], svc), sameFile)
+			eq = slices.EqualFunc(serviceFiles(eb.Profiles[pb], c.svc), serviceFiles(ea.Profiles[pa], c.svc), sameFile)
 			same[k] = eq
 		}
-		if eq && have >= prev {
-			stamps = append(stamps, inventory.ConfigStamp{HostID: host, Service: svc, Version: next})
-			return nil
+		if eq && c.have >= prev {
+			stamps = append(stamps, inventory.ConfigStamp{HostID: c.host, Service: c.svc, Version: next})
+			continue
 		}
-		r.Targets = append(r.Targets, Target{HostID: host, Service: svc, Files: serviceFiles(ea.Profiles[pa], svc)})
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("error loading the components of cluster %d: %w", cluster, err)
+		t := Target{HostID: c.host, Service: c.svc, Files: serviceFiles(ea.Profiles[pa], c.svc)}
+		if e := applied[c.have]; e != nil {
+			// A host is in its version's profiles: it was added with it.
+			pw := e.HostProfile[c.host]
+			rk := removeKey{c.have, pw, pa, c.svc}
+			rm, ok := removals[rk]
+			if !ok {
+				rm = removedPaths(serviceFiles(e.Profiles[pw], c.svc), t.Files)
+				removals[rk] = rm
+			}
+			t.Remove = rm
+		}
+		r.Targets = append(r.Targets, t)
 	}
 	slices.SortFunc(r.Targets, func(a, b Target) int {
 		return cmp.Or(strings.Compare(a.Service, b.Service), cmp.Compare(a.HostID, b.HostID))
 	})
 	r.Current, err = inventory.StampConfigVersions(ctx, q, stamps)
 	return r, err
+}
+
+// removedPaths returns the paths of was that now lacks (both sorted by
+// path, as a profile's files of one service are).
+func removedPaths(was, now []FileRef) []string {
+	var out []string
+	for _, f := range was {
+		if _, found := slices.BinarySearchFunc(now, f.Path, func(g FileRef, p string) int { return strings.Compare(g.Path, p) }); !found {
+			out = append(out, f.Path)
+		}
+	}
+	return out
 }
 
 // serviceFiles returns the files of one service from a profile (sorted by

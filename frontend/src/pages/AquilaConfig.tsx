@@ -1,6 +1,7 @@
 // Aquila → Configuration: one cluster's configuration as code (docs/configuration.md).
 // Its current version and the approvals a change needs; the config groups
-// (ADMIN defines them); the current files by group, service and path; the
+// (ADMIN defines and deletes them; a LIST group shows its first hosts and its
+// count, its whole list read when it is edited); the current files by group, service and path; the
 // version history with a side-by-side compare of any two versions and a
 // rollback; the review queue (approve, or reject with a comment), the
 // approved changes to apply, the form that proposes a change, and the services
@@ -8,9 +9,9 @@
 // or ADMIN (the files can hold credentials): a VIEWER is told so, and the
 // server refuses the field anyway.
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import { graphql, type ResultOf } from '../graphql';
-import { codeOf } from '../lib/errors';
+import { codeOf, messageOf } from '../lib/errors';
 import { formatDateTime, formatNumber, formatRelative, humanizeEnum } from '../lib/format';
 import { useCan, useSession } from '../lib/hooks';
 import { refusal } from '../lib/mutation';
@@ -45,7 +46,8 @@ export const ClusterConfigQuery = graphql(`
           position
           rule
           values
-          hosts {
+          hostCount
+          hosts(first: 20) {
             id
             hostname
           }
@@ -263,6 +265,45 @@ const SetGroupMutation = graphql(`
   }
 `);
 
+const DeleteGroupMutation = graphql(`
+  mutation DeleteConfigGroup($input: DeleteConfigGroupInput!) {
+    deleteConfigGroup(input: $input) {
+      group {
+        id
+        name
+      }
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`);
+
+// The whole host list of one LIST group, read when it is edited: the page
+// shows only the first hosts of each group, and saving the form replaces the
+// list, so it must start from all of them.
+const GroupHostsQuery = graphql(`
+  query ConfigGroupHosts($name: String!, $group: String!, $first: Int!) {
+    cluster(name: $name) {
+      id
+      config {
+        groups(name: $group) {
+          id
+          hostCount
+          hosts(first: $first) {
+            id
+            hostname
+          }
+        }
+      }
+    }
+  }
+`);
+
+/** The most hosts a LIST group names (the server's bound), so the most the edit form reads. */
+const MAX_GROUP_HOSTS = 5000;
+
 const SetApprovalsMutation = graphql(`
   mutation SetRequiredConfigApprovals($input: SetRequiredConfigApprovalsInput!) {
     setRequiredConfigApprovals(input: $input) {
@@ -426,7 +467,7 @@ function ClusterConfiguration({ name, search, setSearch }: { name: string; searc
           <ProposeForm clusterId={cluster.id} config={config} onDone={refetch} />
           <History name={name} clusterId={cluster.id} config={config} search={search} setSearch={setSearch} onDone={refetch} />
           <Files files={config.files} />
-          <Groups clusterId={cluster.id} groups={config.groups} isAdmin={isAdmin} onDone={refetch} />
+          <Groups clusterName={name} clusterId={cluster.id} groups={config.groups} isAdmin={isAdmin} onDone={refetch} />
         </>
       )}
     </>
@@ -1008,11 +1049,36 @@ function Files({ files }: { files: Config['files'] }) {
 
 const EMPTY_GROUP: GroupForm = { name: '', position: '1', rule: 'RACK', members: '' };
 
-function Groups({ clusterId, groups, isAdmin, onDone }: { clusterId: string; groups: Config['groups']; isAdmin: boolean; onDone: () => void }) {
+function Groups({ clusterName, clusterId, groups, isAdmin, onDone }: { clusterName: string; clusterId: string; groups: Config['groups']; isAdmin: boolean; onDone: () => void }) {
+  const client = useClient();
   const [form, setForm] = useState<GroupForm | null>(null);
   const [err, setErr] = useState<string | null>(null);
   const [ok, setOk] = useState<string | null>(null);
+  const [listErr, setListErr] = useState<string | null>(null);
   const [{ fetching }, run] = useMutation(SetGroupMutation);
+  const [{ fetching: deleting }, runDelete] = useMutation(DeleteGroupMutation);
+  const edit = async (g: Config['groups'][number]) => {
+    setListErr(null);
+    let hosts = g.hosts;
+    if (g.rule === 'LIST' && g.hostCount > g.hosts.length) {
+      const r = await client.query(GroupHostsQuery, { name: clusterName, group: g.name, first: Math.min(g.hostCount, MAX_GROUP_HOSTS) }, { requestPolicy: 'network-only' }).toPromise();
+      const whole = r.data?.cluster?.config?.groups[0];
+      if (r.error || !whole) return setListErr(r.error ? messageOf(r.error) : `Group ${g.name} is gone: reload the page.`);
+      hosts = whole.hosts;
+    }
+    setErr(null);
+    setForm({ name: g.name, position: String(g.position), rule: g.rule, members: (g.rule === 'LIST' ? hosts.map((h) => h.hostname) : g.values).join('\n') });
+  };
+  const remove = async (g: Config['groups'][number]) => {
+    setOk(null);
+    const why = refusal(await runDelete({ input: { id: g.id } }), (d) => d.deleteConfigGroup);
+    setListErr(why);
+    if (!why) {
+      setOk(`Group ${g.name} deleted.`);
+      if (form?.name === g.name) setForm(null);
+      onDone();
+    }
+  };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!form) return;
@@ -1049,6 +1115,7 @@ function Groups({ clusterId, groups, isAdmin, onDone }: { clusterId: string; gro
           {ok}
         </div>
       )}
+      {listErr && <ErrorBox message={listErr} testId="group-list-error" />}
       {groups.length ? (
         <div className="table-wrap">
           <table className="table" data-testid="groups-table">
@@ -1067,19 +1134,37 @@ function Groups({ clusterId, groups, isAdmin, onDone }: { clusterId: string; gro
                   <td className="num">{g.position}</td>
                   <td className="strong">{g.name}</td>
                   <td>{humanizeEnum(g.rule)}</td>
-                  <td className="ellipsis">{g.rule === 'LIST' ? g.hosts.map((h) => h.hostname).join(', ') : g.values.join(', ')}</td>
+                  <td className="ellipsis">
+                    {g.rule === 'LIST' ? (
+                      <>
+                        <span className="muted" data-testid="group-host-count">
+                          {formatNumber(g.hostCount)} {g.hostCount === 1 ? 'host' : 'hosts'}
+                        </span>
+                        {g.hosts.length > 0 && ': '}
+                        {g.hosts.map((h) => h.hostname).join(', ')}
+                        {g.hostCount > g.hosts.length && <span className="muted"> and {formatNumber(g.hostCount - g.hosts.length)} more</span>}
+                      </>
+                    ) : (
+                      g.values.join(', ')
+                    )}
+                  </td>
                   <td>
                     {isAdmin && (
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        onClick={() =>
-                          setForm({ name: g.name, position: String(g.position), rule: g.rule, members: (g.rule === 'LIST' ? g.hosts.map((h) => h.hostname) : g.values).join('\n') })
-                        }
-                        data-testid="group-edit"
-                      >
-                        Edit
-                      </button>
+                      <>
+                        <button type="button" className="btn btn-small" onClick={() => edit(g)} data-testid="group-edit">
+                          Edit
+                        </button>{' '}
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={deleting}
+                          onClick={() => remove(g)}
+                          title="Delete the group: refused while the current version or an open change has files in it"
+                          data-testid="group-delete"
+                        >
+                          Delete
+                        </button>
+                      </>
                     )}
                   </td>
                 </tr>

@@ -1,0 +1,1 @@
+DELETE FROM config_group WHERE id = $1
