@@ -27,6 +27,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/hardware"
@@ -608,29 +609,13 @@ func (h *Healer) collect(ctx context.Context, now time.Time, res *Result) ([]int
 	var changed []int64
 	var handOver []failedHost
 	for _, o := range outs {
-		state, reason := StateHealed, fmt.Sprintf("operation %d: every step succeeded", o.OperationID)
-		if !o.Healed {
-			state, reason = StateFailed, fmt.Sprintf("operation %d %s: %s", o.OperationID, o.State, firstLine(cmp.Or(o.Failure, "a step did not succeed")))
-		}
 		err := db.InTx(ctx, h.pool, func(tx pgx.Tx) error {
-			var id, cluster int64
-			var signals []string
-			var detail string
-			err := tx.QueryRow(ctx, `UPDATE healing_attempt SET state = $3, reason = reason || ' → ' || $4, ended_at = $5
-				WHERE operation_id = $1 AND host_id = $2 AND state = 'HEALING' RETURNING id, cluster_id, signals, detail`,
-				o.OperationID, o.HostID, state, reason, now).Scan(&id, &cluster, &signals, &detail)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("error recording the healing of host %d: %w", o.HostID, err)
-			}
-			if err := audit.RecordSystem(ctx, tx, Actor, "selfHealResult", fmt.Sprintf("host:%d", o.HostID),
-				map[string]any{"attempt": id, "operation": o.OperationID, "state": state, "reason": reason}); err != nil {
+			a, err := endAttempt(ctx, tx, o, now)
+			if a == nil || err != nil {
 				return err
 			}
 			changed = append(changed, o.HostID)
-			if state == StateHealed {
+			if a.state == StateHealed {
 				res.Healed++
 				return nil
 			}
@@ -641,7 +626,7 @@ func (h *Healer) collect(ctx context.Context, now time.Time, res *Result) ([]int
 				return fmt.Errorf("error counting failed healings of host %d: %w", o.HostID, err)
 			}
 			if failures >= h.cfg.MaxFailures {
-				handOver = append(handOver, failedHost{o.HostID, cluster, signals, detail, failures})
+				handOver = append(handOver, failedHost{o.HostID, a.cluster, a.signals, a.detail, failures})
 			}
 			return nil
 		})
@@ -660,6 +645,96 @@ func (h *Healer) collect(ctx context.Context, now time.Time, res *Result) ([]int
 		}
 	}
 	return changed, nil
+}
+
+// endedAttempt is a HEALING attempt endAttempt ended.
+type endedAttempt struct {
+	id, cluster   int64
+	state, repair string
+	signals       []string
+	detail        string
+}
+
+// endAttempt records how host o.HostID fared in the SELF_HEAL o.OperationID
+// that ended: its HEALING attempt HEALED, or FAILED with the first failed
+// step, audited. Nil when the host has no HEALING attempt of the operation
+// (recorded already, or not healing's).
+func endAttempt(ctx context.Context, tx pgx.Tx, o aquila.SelfHealOutcome, now time.Time) (*endedAttempt, error) {
+	a := endedAttempt{state: StateHealed}
+	reason := fmt.Sprintf("operation %d: every step succeeded", o.OperationID)
+	if !o.Healed {
+		a.state, reason = StateFailed, fmt.Sprintf("operation %d %s: %s", o.OperationID, o.State, firstLine(cmp.Or(o.Failure, "a step did not succeed")))
+	}
+	err := tx.QueryRow(ctx, `UPDATE healing_attempt SET state = $3, reason = reason || ' → ' || $4, ended_at = $5
+		WHERE operation_id = $1 AND host_id = $2 AND state = 'HEALING' RETURNING id, cluster_id, signals, detail, repair`,
+		o.OperationID, o.HostID, a.state, reason, now).Scan(&a.id, &a.cluster, &a.signals, &a.detail, &a.repair)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error recording the healing of host %d: %w", o.HostID, err)
+	}
+	if err := audit.RecordSystem(ctx, tx, Actor, "selfHealResult", fmt.Sprintf("host:%d", o.HostID),
+		map[string]any{"attempt": a.id, "operation": o.OperationID, "state": a.state, "reason": reason}); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// RecordRetry is the aquila.RetryHook of SELF_HEAL (wired by the app): an
+// operator retrying a failed self-heal starts a new healing attempt of each
+// host it runs again, so the retry ends HEALED or FAILED like any attempt —
+// counted in the healing rate, and a failed retry counting towards the
+// hand-over. A failure the passes had not recorded yet is recorded first
+// (FAILED), so the count does not depend on when the pass ran. Hosts with no
+// attempt of the operation (a self-heal healing did not start) are left
+// alone, and so is an operation that had not ended (a paused one: its
+// attempts are still HEALING).
+func RecordRetry(ctx context.Context, tx pgx.Tx, op *aquila.Operation, hosts []int64) error {
+	if op.Kind != aquila.KindSelfHeal || op.State.Active() {
+		return nil
+	}
+	outs, err := aquila.SelfHealOutcomes(ctx, tx, []int64{op.ID})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	by := "an operator"
+	if p, ok := auth.FromContext(ctx); ok {
+		by = p.Login
+	}
+	var changed []int64
+	for _, o := range outs {
+		if !slices.Contains(hosts, o.HostID) {
+			continue
+		}
+		if _, err := endAttempt(ctx, tx, o, now); err != nil {
+			return err
+		}
+		var last endedAttempt
+		err := tx.QueryRow(ctx, `SELECT id, cluster_id, state, repair, signals, detail FROM healing_attempt
+			WHERE operation_id = $1 AND host_id = $2 ORDER BY id DESC LIMIT 1`, op.ID, o.HostID).
+			Scan(&last.id, &last.cluster, &last.state, &last.repair, &last.signals, &last.detail)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && last.state != StateFailed) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("error loading the healing of host %d: %w", o.HostID, err)
+		}
+		reason := fmt.Sprintf("%s: retry of operation %d by %s after attempt %d failed (%s)", last.repair, op.ID, by, last.id, last.detail)
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO healing_attempt (host_id, cluster_id, signals, detail, repair, state, operation_id, reason, started_at)
+			VALUES ($1, $2, $3, $4, $5, 'HEALING', $6, $7, $8) RETURNING id`,
+			o.HostID, last.cluster, last.signals, last.detail, last.repair, op.ID, reason, now).Scan(&id); err != nil {
+			return fmt.Errorf("error recording the healing of host %d: %w", o.HostID, err)
+		}
+		if err := audit.RecordSystem(ctx, tx, Actor, "startSelfHeal", fmt.Sprintf("host:%d", o.HostID),
+			map[string]any{"attempt": id, "operation": op.ID, "signals": last.signals, "repair": last.repair, "reason": reason, "retryOf": last.id}); err != nil {
+			return err
+		}
+		changed = append(changed, o.HostID)
+	}
+	return notify.NotifyIDs(ctx, tx, Channel, changed)
 }
 
 // recordWaiting rewrites healing_wait: the waiting hosts with their reasons

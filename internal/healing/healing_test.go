@@ -463,3 +463,89 @@ func TestAbortedSelfHealReturnsItsHosts(t *testing.T) {
 	require.NotNil(t, failed)
 	require.Contains(t, failed.Reason, "ABORTED")
 }
+
+// retryExecutor succeeds at once except the HEAL_REPAIR of a host in
+// failUntil, which fails up to that attempt.
+type retryExecutor struct{ failUntil map[int64]int }
+
+func (r retryExecutor) Run(_ context.Context, t aquila.Task) (aquila.Result, error) {
+	if t.Action == aquila.ActionHealRepair && t.Attempt <= r.failUntil[t.HostID] {
+		return aquila.Result{Output: "restarting"}, errRepair
+	}
+	return aquila.Result{Output: "ok"}, nil
+}
+
+// An operator retries a failed SELF_HEAL: a host whose retry succeeds goes
+// through its steps again (drained, repaired, verified) and returns ONLINE
+// with its components running, as after a first-time success, its new
+// attempt HEALED; a host whose retry fails again returns DEGRADED and, with
+// two failures, goes to a person; a host handed elsewhere meanwhile is not
+// retried.
+func TestRetriedSelfHealReturnsItsHosts(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	clusters, hosts := fleet(t, pool, 1)
+	hs := hosts[clusters[0]]
+	good, bad, taken := hs[0], hs[1], hs[2]
+	for _, h := range []int64{good, bad, taken} {
+		giveUp(t, pool, h)
+	}
+	e := working(t, pool, retryExecutor{failUntil: map[int64]int{good: 1, bad: 2, taken: 1}})
+	h := healing.NewHealer(pool, e, healing.Config{Policies: map[string]healing.Policy{
+		"BATCH": {MaxAtOnce: 10, MaxAtOncePct: 50, AllowReboot: true}}}, quiet)
+	res, err := h.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Started)
+	op := *attemptsOf(t, pool, healing.StateHealing)[good].OperationID
+	require.Equal(t, "FAILED", waitEnded(t, pool, op))
+	for _, id := range []int64{good, bad, taken} {
+		require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'DEGRADED' AND held_by_operation IS NULL`, id))
+	}
+	// A person takes one host before the retry.
+	exec(t, pool, `UPDATE host SET state = 'REPAIRING', state_reason = 'by hand' WHERE id = $1`, taken)
+
+	svc := aquila.NewService(pool, e, audit.New(pool, quiet))
+	svc.OnRetry(aquila.KindSelfHeal, healing.RecordRetry)
+	operator := auth.WithPrincipal(ctx, &auth.Principal{Login: "ops", Role: auth.Operator, Method: auth.MethodToken})
+	_, err = svc.RetryFailedTasks(operator, op)
+	require.NoError(t, err)
+	// The failure the passes had not seen yet is recorded, and each host
+	// retried has a new attempt.
+	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE operation_id = $1 AND state = 'FAILED'`, op))
+	retried := attemptsOf(t, pool, healing.StateHealing)
+	require.Len(t, retried, 3)
+	require.Contains(t, retried[good].Reason, "retry of operation")
+	require.Contains(t, retried[good].Reason, "by ops")
+	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM audit_log WHERE action = 'startSelfHeal' AND input ? 'retryOf'`))
+	require.Equal(t, "FAILED", waitEnded(t, pool, op), "one host failed again")
+
+	var state, reason, comp string
+	var held *int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT h.state, h.state_reason, h.held_by_operation, c.actual_state FROM host h
+		JOIN host_component c ON c.host_id = h.id WHERE h.id = $1`, good).Scan(&state, &reason, &held, &comp))
+	require.Equal(t, "ONLINE", state, "a successful retry returns the host to service")
+	require.Empty(t, reason)
+	require.Nil(t, held)
+	require.Equal(t, "STARTED", comp)
+	// It went through every step again, from the drain.
+	require.Equal(t, 4, count(t, pool, `SELECT count(*) FROM operation_task WHERE operation_id = $1 AND host_id = $2 AND attempts = 2 AND state = 'SUCCEEDED'`, op, good))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state, state_reason FROM host WHERE id = $1`, bad).Scan(&state, &reason))
+	require.Equal(t, "DEGRADED", state)
+	require.Contains(t, reason, "self-heal failed")
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state FROM host WHERE id = $1`, taken).Scan(&state))
+	require.Equal(t, "REPAIRING", state, "a host someone else has is left to them")
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM operation_task WHERE operation_id = $1 AND host_id = $2 AND attempts = 2`, op, taken))
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM operation_event WHERE operation_id = $1 AND message LIKE '%no longer this self-heal''s%'`, op))
+
+	res, err = h.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Healed)
+	require.Equal(t, 2, res.Failed, "the retry's failure and the untouched host's")
+	require.Equal(t, 1, res.HandedOver, "two failures: to a person")
+	require.Zero(t, res.Started)
+	require.NotNil(t, attemptsOf(t, pool, healing.StateHealed)[good])
+	require.NotNil(t, attemptsOf(t, pool, healing.StateHandedOver)[bad])
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state FROM host WHERE id = $1`, bad).Scan(&state))
+	require.Equal(t, "REPAIRING", state)
+}
