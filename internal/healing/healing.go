@@ -94,6 +94,12 @@ type Config struct {
 	Cooldown time.Duration
 	// DrainTimeout bounds each host's drain (default 10m).
 	DrainTimeout time.Duration
+	// ThroughAgents says the operations run on the hosts' agents
+	// (TESLA_OPERATIONS=agent): a host whose agent has been silent for
+	// MissedHeartbeat (or never reported) gets no agent step — a REBOOT or a
+	// restart would only wait for its task to expire — and goes to a person
+	// at once. Off, the simulated fleet, which has no agents, heals as before.
+	ThroughAgents bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -177,6 +183,7 @@ type sickHost struct {
 	state           string
 	since           *time.Time
 	healedAt        *time.Time
+	agentBeat       *time.Time
 	signals         []string
 	details         []string
 	hardware        bool
@@ -254,13 +261,13 @@ func (h *Healer) findSick(ctx context.Context, now time.Time) ([]*sickHost, erro
 	var cur *sickHost
 	var id, cluster int64
 	var kind, hostname, state, signal, severity, detail string
-	var since, healedAt *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&id, &cluster, &kind, &hostname, &state, &since, &healedAt, &signal, &severity, &detail}, func() error {
+	var since, healedAt, agentBeat *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&id, &cluster, &kind, &hostname, &state, &since, &healedAt, &agentBeat, &signal, &severity, &detail}, func() error {
 		if signal == SignalAnomaly && severityRank(severity) < severityRank(h.cfg.policy(kind).AnomalySeverity) {
 			return nil
 		}
 		if cur == nil || cur.id != id {
-			cur = &sickHost{id: id, cluster: cluster, kind: kind, hostname: hostname, state: state, since: since, healedAt: healedAt}
+			cur = &sickHost{id: id, cluster: cluster, kind: kind, hostname: hostname, state: state, since: since, healedAt: healedAt, agentBeat: agentBeat}
 			out = append(out, cur)
 		}
 		if !slices.Contains(cur.signals, signal) {
@@ -390,6 +397,11 @@ func (h *Healer) healCluster(ctx context.Context, now time.Time, f *clusterFacts
 		default:
 			s.repair, s.repairReasoning = aquila.RepairRestartServices, "restart its services"
 		}
+		if s.repair != RepairTicket && h.cfg.ThroughAgents {
+			if silent := agentSilence(s.agentBeat, now, h.cfg.MissedHeartbeat); silent != "" {
+				s.repair, s.repairReasoning = RepairTicket, fmt.Sprintf("%s: its %s would not reach the host", silent, s.repair)
+			}
+		}
 		sickFor := time.Duration(0)
 		if s.since != nil {
 			sickFor = now.Sub(*s.since)
@@ -463,6 +475,19 @@ func (h *Healer) healCluster(ctx context.Context, now time.Time, f *clusterFacts
 		}
 	}
 	return out, nil
+}
+
+// agentSilence says why a host's agent cannot be reached — "agent silent
+// since <time>", or that none ever reported — or "" when it heartbeat within
+// missed of now.
+func agentSilence(beat *time.Time, now time.Time, missed time.Duration) string {
+	switch {
+	case beat == nil:
+		return "agent silent: no agent has ever reported from this host"
+	case now.Sub(*beat) > missed:
+		return "agent silent since " + beat.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	}
+	return ""
 }
 
 // startOperation submits one SELF_HEAL over hosts and records their attempts

@@ -549,3 +549,48 @@ func TestRetriedSelfHealReturnsItsHosts(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT state FROM host WHERE id = $1`, bad).Scan(&state))
 	require.Equal(t, "REPAIRING", state)
 }
+
+// Healing through agents sends no agent step to a host whose agent is
+// silent: a silent host is not rebooted and a host whose agent stopped
+// reporting (while its samples still arrive) gets no restart; both go to a
+// person at once, the reason saying since when the agent is silent, audited.
+// A host whose agent reports has its services restarted. (Without agents,
+// the simulated fleet, whose hosts have no agent, a silent host is rebooted:
+// TestSickHostsAreFoundByEachSignal.)
+func TestSilentAgentHostGoesToAPersonAtOnce(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	clusters, hosts := fleet(t, pool, 1)
+	hs := hosts[clusters[0]]
+	silent, mute, alive := hs[0], hs[1], hs[2]
+	quietSince := time.Now().Add(-10 * time.Minute).UTC().Truncate(time.Second)
+	exec(t, pool, `UPDATE host SET last_heartbeat = $2, agent_heartbeat_at = $2 WHERE id = $1`, silent, quietSince)
+	giveUp(t, pool, mute)
+	exec(t, pool, `UPDATE host SET last_heartbeat = now(), agent_heartbeat_at = $2 WHERE id = $1`, mute, quietSince)
+	giveUp(t, pool, alive)
+	exec(t, pool, `UPDATE host SET last_heartbeat = now(), agent_heartbeat_at = now() WHERE id = $1`, alive)
+
+	h := healing.NewHealer(pool, insertOnly(t, pool), healing.Config{ThroughAgents: true, Policies: map[string]healing.Policy{
+		"BATCH": {MaxAtOnce: 10, MaxAtOncePct: 50, AllowReboot: true}}}, quiet)
+	res, err := h.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, healing.Result{Sick: 3, Started: 1, Operations: 1, HandedOver: 2}, res)
+
+	want := "agent silent since " + quietSince.Format("2006-01-02 15:04:05") + " UTC"
+	over := attemptsOf(t, pool, healing.StateHandedOver)
+	require.Len(t, over, 2)
+	require.Contains(t, over[silent].Reason, want+": its REBOOT would not reach the host")
+	require.Contains(t, over[mute].Reason, want+": its RESTART_SERVICES would not reach the host")
+	for _, id := range []int64{silent, mute} {
+		require.NotNil(t, over[id].TicketID)
+		require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'REPAIRING'`, id))
+		require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM audit_log WHERE actor = 'system:healing' AND action = 'handOverHost'
+			AND target = 'host:' || $1::bigint AND input->>'reason' LIKE $2`, id, want+"%"))
+		require.Zero(t, count(t, pool, `SELECT count(*) FROM operation_task WHERE host_id = $1`, id), "no agent step")
+	}
+	healingNow := attemptsOf(t, pool, healing.StateHealing)
+	require.Len(t, healingNow, 1)
+	require.Equal(t, aquila.RepairRestartServices, healingNow[alive].Repair)
+
+}
