@@ -42,6 +42,8 @@ var (
 	sqlClusterFacts string
 	//go:embed sql/attempts.sql
 	sqlAttempts string
+	//go:embed sql/count_attempts.sql
+	sqlCountAttempts string
 	//go:embed sql/rate.sql
 	sqlRate string
 )

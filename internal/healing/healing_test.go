@@ -556,7 +556,8 @@ func TestRetriedSelfHealReturnsItsHosts(t *testing.T) {
 // person at once, the reason saying since when the agent is silent, audited.
 // A host whose agent reports has its services restarted. (Without agents,
 // the simulated fleet, whose hosts have no agent, a silent host is rebooted:
-// TestSickHostsAreFoundByEachSignal.)
+// TestSickHostsAreFoundByEachSignal.) The Self-healing view's totals count
+// them.
 func TestSilentAgentHostGoesToAPersonAtOnce(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)
@@ -593,4 +594,27 @@ func TestSilentAgentHostGoesToAPersonAtOnce(t *testing.T) {
 	require.Len(t, healingNow, 1)
 	require.Equal(t, aquila.RepairRestartServices, healingNow[alive].Repair)
 
+	// The listing's totals count every page with the listing's filters.
+	svc := healing.NewService(pool, nil, healing.Config{})
+	for _, c := range []struct {
+		f    healing.AttemptFilter
+		want int
+	}{
+		{healing.AttemptFilter{State: healing.StateHandedOver, Limit: 1}, 2},
+		{healing.AttemptFilter{State: healing.StateHealing}, 1},
+		{healing.AttemptFilter{ClusterID: clusters[0]}, 3},
+		{healing.AttemptFilter{ClusterID: clusters[0] + 1000}, 0},
+		{healing.AttemptFilter{Since: time.Now().Add(time.Hour)}, 0},
+	} {
+		n, err := svc.CountAttempts(viewerCtx(), c.f)
+		require.NoError(t, err)
+		require.Equal(t, c.want, n, "%+v", c.f)
+	}
+	page, err := svc.Attempts(viewerCtx(), healing.AttemptFilter{State: healing.StateHandedOver, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, page, 1, "a page of one, of two in all")
+	_, err = svc.CountAttempts(viewerCtx(), healing.AttemptFilter{State: "LOST"})
+	require.ErrorContains(t, err, "state is HEALING")
+	_, err = svc.CountAttempts(ctx, healing.AttemptFilter{})
+	require.Error(t, err, "signed-in callers only")
 }
