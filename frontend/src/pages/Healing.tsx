@@ -1,7 +1,7 @@
 // Aquila → Self-healing (docs/healing.md): what healing works on now, what
 // healed, what was handed to people and what failed (a tab each, paged by
-// cursor, its header counting them all); the sick hosts waiting and why; the healing rate per day; the open
-// keep-alive alerts. A cluster filter narrows all of them. Read again every
+// cursor, its header counting them all); the sick hosts waiting and why; the
+// healing rate per day; the open keep-alive alerts. A cluster filter narrows all of them. Read again every
 // 30 s. Any signed-in role reads it;
 // nothing here changes anything (a cluster's healing policy is on its page).
 import { useEffect, useMemo, useState } from 'react';
