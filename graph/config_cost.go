@@ -13,6 +13,10 @@ const perHostRead = storedFigures
 // or two versions' compared line by line, tens of milliseconds each.
 const diffCost = 100
 
+// attemptCountCost prices healingAttempts' totalCount: one count over
+// healing_attempt by state and cluster (indexed by cluster and start).
+const attemptCountCost = storedFigures
+
 // setConfigComplexity prices configuration as code, keep-alive and
 // self-healing: a cluster's configuration and healing policy are a read per
 // cluster, a version's or change's files and a change's reviews a read per
@@ -33,8 +37,11 @@ func setConfigComplexity(c *generated.ComplexityRoot) {
 	c.ConfigGroup.Hosts = func(child int) int { return 1 + child*nominalPerParent }
 
 	c.Cluster.HealingPolicy = func(child int) int { return storedFigures + child }
+	// totalCount is one count over the list's filters: priced once here,
+	// selected or not (a field's price cannot see its siblings, and a price
+	// on totalCount itself would be multiplied by the page size).
 	c.Query.HealingAttempts = func(child int, _ *model.HealingState, _ *string, first *int, _ *string) int {
-		return listCost(child, first, 50)
+		return attemptCountCost + listCost(child, first, 50)
 	}
 	c.Query.HealingWaiting = func(child int, _ *string, first *int) int { return listCost(child, first, 100) }
 	c.Query.HealingRate = func(child int, days *int, _ *string) int { return 1 + child*max(orDefault(days, 30), 1) }

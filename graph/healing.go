@@ -1,13 +1,53 @@
 package graph
 
 import (
+	"context"
 	"encoding/base64"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/healing"
 )
+
+// healingAttemptsPage reads what the healingAttempts connection resolving in
+// ctx selects: the page of f, and the total with f's filters when it selects
+// totalCount. A connection selecting only totalCount (the Self-healing page's
+// tab counts) reads no page.
+func (r *Resolver) healingAttemptsPage(ctx context.Context, f healing.AttemptFilter) ([]*healing.Attempt, int, error) {
+	list, count := true, false
+	if graphql.HasOperationContext(ctx) && graphql.GetFieldContext(ctx) != nil {
+		list, count = false, false
+		for _, sel := range graphql.CollectFieldsCtx(ctx, nil) {
+			switch sel.Name {
+			case "totalCount":
+				count = true
+			case "nodes", "pageInfo":
+				list = true
+			}
+		}
+		// Selecting neither still reads the page: the domain checks the
+		// caller there.
+		list = list || !count
+	}
+	var as []*healing.Attempt
+	var total int
+	var err error
+	if list {
+		if as, err = r.Healing.Attempts(ctx, f); err != nil {
+			return nil, 0, err
+		}
+	}
+	if count {
+		if total, err = r.Healing.CountAttempts(ctx, f); err != nil {
+			return nil, 0, err
+		}
+	}
+	return as, total, nil
+}
 
 // timeCursor is an opaque keyset cursor over (time, id) for listings newest
 // first: base64url of "Kind:unix microseconds:id".

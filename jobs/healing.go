@@ -21,6 +21,8 @@ import (
 // hosts started or handed over.
 func healingJob(pool *pgxpool.Pool, spec func(name, description string) Spec, cfg healing.Config, mode string) Job {
 	logger := slog.New(slog.DiscardHandler)
+	// Through agents, a host whose agent is silent gets no agent step.
+	cfg.ThroughAgents = mode == "agent"
 	return New(spec(NameHealing, "Finds sick hosts (missed heartbeats, hardware faults, failed health checks, severe anomalies) and heals them through SELF_HEAL operations within each cluster's healing budget, handing those it cannot heal to people."),
 		func(ctx context.Context) (Result, error) {
 			if mode != "simulated" && mode != "agent" {

@@ -159,6 +159,9 @@ func NewServices(pool *pgxpool.Pool, logger *slog.Logger, cfg Config) Services {
 	// An operator's rollback of a SELF_HEAL gets the planner's answer (it is
 	// not rolled back; the healing job returns hosts itself).
 	ops.RegisterPlanner(aquila.SelfHealPlanner{})
+	// A retried SELF_HEAL is a new healing attempt of each host it runs
+	// again, recorded by healing in the retry's transaction.
+	ops.OnRetry(aquila.KindSelfHeal, healing.RecordRetry)
 	// setHostState(DECOMMISSIONED) drains, stops and retires the host through
 	// a DECOMMISSION operation (docs/aquila.md, "Decommission").
 	inv.SetDecommissioner(ops)

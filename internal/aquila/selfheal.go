@@ -151,7 +151,66 @@ func (SelfHealPlanner) Inverse(context.Context, db.DBTX, *Operation) ([]PlanStag
 	return nil, fault.New(fault.Invalid, "a SELF_HEAL cannot be rolled back: repairs are not undone; abort it to stop the remaining steps")
 }
 
-func init() { finishers[KindSelfHeal] = finishSelfHeal }
+func init() {
+	finishers[KindSelfHeal] = finishSelfHeal
+	retriers[KindSelfHeal] = retrySelfHeal
+}
+
+// selfHealFailedReason is the state reason of a host a SELF_HEAL returned
+// DEGRADED; a retry of the operation finds the hosts it let go of by it.
+func selfHealFailedReason(op int64) string {
+	return fmt.Sprintf("self-heal failed: operation %d", op)
+}
+
+// retrySelfHeal plans the retry of a SELF_HEAL. The finisher of the failed
+// operation let go of its hosts (DEGRADED, back in service), so a retry of
+// only their failed steps would repair a host that serves again, and the
+// finisher of the retry — which returns the hosts the operation holds —
+// would leave it DEGRADED even when the repair succeeded. A host the
+// operation let go of, or whose drain failed, is therefore taken through all
+// of its steps again: drained (held by the operation), repaired, verified and
+// returned, exactly as the first time. A host that has since become someone
+// else's (handed to a person, held by another operation, put in maintenance
+// by an operator, healed since) keeps its failed steps failed, saying why.
+func retrySelfHeal(ctx context.Context, tx pgx.Tx, op *Operation) (retryPlan, error) {
+	rows, err := tx.Query(ctx, `SELECT h.id, h.hostname, h.state, h.state_reason, h.held_by_operation,
+			bool_or(t.action = $2 AND t.state = 'SUCCEEDED')
+		FROM operation_task t JOIN host h ON h.id = t.host_id
+		WHERE t.operation_id = $1 AND t.host_id IN (SELECT host_id FROM operation_task WHERE operation_id = $1 AND state = 'FAILED')
+		GROUP BY h.id ORDER BY h.id`, op.ID, ActionDrain)
+	if err != nil {
+		return retryPlan{}, fmt.Errorf("error loading hosts of operation %d: %w", op.ID, err)
+	}
+	var plan retryPlan
+	var id int64
+	var name, state, reason string
+	var held *int64
+	var drained bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &name, &state, &reason, &held, &drained}, func() error {
+		switch {
+		case held != nil && *held == op.ID:
+			// Still held (a paused operation): its failed steps run again.
+		case held == nil && state == "DEGRADED" && reason == selfHealFailedReason(op.ID),
+			held == nil && !drained && (state == "ONLINE" || state == "DEGRADED" || state == "OFFLINE"):
+			plan.again = append(plan.again, id)
+		default:
+			why := fmt.Sprintf("host %s is %s", name, state)
+			if held != nil {
+				why += fmt.Sprintf(", held by operation %d", *held)
+			}
+			if reason != "" {
+				why += " (" + reason + ")"
+			}
+			plan.skip = append(plan.skip, id)
+			plan.notes = append(plan.notes, why+": it is no longer this self-heal's, its failed steps are not retried")
+		}
+		return nil
+	})
+	if err != nil {
+		return retryPlan{}, fmt.Errorf("error loading hosts of operation %d: %w", op.ID, err)
+	}
+	return plan, nil
+}
 
 // finishSelfHeal runs in the transaction that ends a SELF_HEAL: hosts whose
 // steps all succeeded have their components desired STARTED recorded running
@@ -184,7 +243,7 @@ func finishSelfHeal(ctx context.Context, tx pgx.Tx, op, _ int64, _ []byte, _ Sta
 		}
 	}
 	if len(failed) > 0 {
-		if _, err := inventory.ReleaseHostsAs(ctx, tx, op, failed, "DEGRADED", fmt.Sprintf("self-heal failed: operation %d", op)); err != nil {
+		if _, err := inventory.ReleaseHostsAs(ctx, tx, op, failed, "DEGRADED", selfHealFailedReason(op)); err != nil {
 			return err
 		}
 	}

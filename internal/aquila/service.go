@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,6 +25,8 @@ type Service struct {
 	engine   *Engine
 	audit    *audit.Log
 	planners map[Kind]Planner
+	// retryHooks run in the transaction of a retry (OnRetry).
+	retryHooks map[Kind][]RetryHook
 	// PreCheck bounds the upgrade pre-checks (zero: defaults).
 	PreCheck PreCheckConfig
 }
@@ -401,21 +404,96 @@ func (s *Service) RetryFailedTasks(ctx context.Context, id int64) (*Operation, e
 		if op.State != Paused && op.State != Failed {
 			return errState(op, "retried", Paused, Failed)
 		}
+		var plan retryPlan
+		if f := retriers[op.Kind]; f != nil {
+			var err error
+			if plan, err = f(ctx, tx, op); err != nil {
+				return err
+			}
+		}
+		if plan.skip == nil {
+			plan.skip = []int64{}
+		}
+		for _, why := range plan.notes {
+			ev.add("WARN", why, nil)
+		}
+		rows, err := tx.Query(ctx, `SELECT DISTINCT host_id FROM operation_task
+			WHERE operation_id = $1 AND state = 'FAILED' AND NOT (host_id = ANY($2)) ORDER BY host_id`, id, plan.skip)
+		if err != nil {
+			return fmt.Errorf("error loading failed tasks of operation %d: %w", id, err)
+		}
+		hosts, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("error loading failed tasks of operation %d: %w", id, err)
+		}
+		if len(hosts) == 0 {
+			msg := fmt.Sprintf("operation %d has no failed tasks to retry", id)
+			if len(plan.notes) > 0 {
+				msg += ": " + strings.Join(plan.notes, "; ")
+			}
+			return fault.New(fault.Invalid, "%s", msg)
+		}
+		// Hooks read the operation as it ended, before its tasks are reset.
+		for _, hook := range s.retryHooks[op.Kind] {
+			if err := hook(ctx, tx, op, hosts); err != nil {
+				return err
+			}
+		}
+		// Every task of a host run again from the start (a host its
+		// operation let go of) is reset with its counter; then the failed
+		// tasks of the other hosts retried.
+		var succeeded, skipped int
+		if err := tx.QueryRow(ctx, `WITH reset AS (
+				SELECT id, state FROM operation_task WHERE operation_id = $1 AND host_id = ANY($2) AND state IN ('SUCCEEDED', 'SKIPPED')
+			), done AS (
+				UPDATE operation_task t SET state = 'PENDING', ended_at = NULL FROM reset WHERE t.id = reset.id
+			)
+			SELECT count(*) FILTER (WHERE state = 'SUCCEEDED'), count(*) FILTER (WHERE state = 'SKIPPED') FROM reset`,
+			id, plan.again).Scan(&succeeded, &skipped); err != nil {
+			return fmt.Errorf("error resetting tasks of operation %d: %w", id, err)
+		}
 		tag, err := tx.Exec(ctx, `UPDATE operation_task SET state = 'PENDING', ended_at = NULL
-			WHERE operation_id = $1 AND state = 'FAILED'`, id)
+			WHERE operation_id = $1 AND state = 'FAILED' AND host_id = ANY($2)`, id, hosts)
 		if err != nil {
 			return fmt.Errorf("error resetting failed tasks of operation %d: %w", id, err)
 		}
 		n := tag.RowsAffected()
-		if n == 0 {
-			return fault.New(fault.Invalid, "operation %d has no failed tasks to retry", id)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE operation SET tasks_failed = tasks_failed - $2, error = '' WHERE id = $1`, id, n); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE operation SET tasks_failed = tasks_failed - $2, tasks_succeeded = tasks_succeeded - $3,
+			tasks_skipped = tasks_skipped - $4, error = '' WHERE id = $1`, id, n, succeeded, skipped); err != nil {
 			return fmt.Errorf("error resetting failed tasks of operation %d: %w", id, err)
 		}
 		ev.add("INFO", fmt.Sprintf("retrying %d failed task(s)", n), nil)
+		if k := succeeded + skipped; k > 0 {
+			ev.add("INFO", fmt.Sprintf("running %d finished task(s) of %d host(s) again from the start", k, len(plan.again)), nil)
+		}
 		return s.restart(ctx, tx, op)
 	})
+}
+
+// retryPlan is how a retry treats an operation kind's hosts: hosts whose
+// every task runs again (again), hosts whose failed tasks stay failed (skip),
+// and why, for the operation's events.
+type retryPlan struct {
+	again, skip []int64
+	notes       []string
+}
+
+// retriers plan the retries of kinds whose hosts may have left the operation
+// when it ended (SELF_HEAL's finisher returns them).
+var retriers = map[Kind]func(ctx context.Context, tx pgx.Tx, op *Operation) (retryPlan, error){}
+
+// RetryHook is told, in the retry's transaction and before its tasks are
+// reset, which hosts of operation op a retry runs again: a package keeping
+// its own record of an operation's hosts (healing's attempts) records the
+// retry with it. The operation is read as it ended.
+type RetryHook func(ctx context.Context, tx pgx.Tx, op *Operation, hosts []int64) error
+
+// OnRetry adds hook to the retries of operations of kind.
+func (s *Service) OnRetry(kind Kind, hook RetryHook) {
+	if s.retryHooks == nil {
+		s.retryHooks = map[Kind][]RetryHook{}
+	}
+	s.retryHooks[kind] = append(s.retryHooks[kind], hook)
 }
 
 // Rollback undoes operation id with the inverse stages its kind's planner

@@ -27,6 +27,7 @@ import (
 
 	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
+	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/hardware"
@@ -41,6 +42,8 @@ var (
 	sqlClusterFacts string
 	//go:embed sql/attempts.sql
 	sqlAttempts string
+	//go:embed sql/count_attempts.sql
+	sqlCountAttempts string
 	//go:embed sql/rate.sql
 	sqlRate string
 )
@@ -93,6 +96,12 @@ type Config struct {
 	Cooldown time.Duration
 	// DrainTimeout bounds each host's drain (default 10m).
 	DrainTimeout time.Duration
+	// ThroughAgents says the operations run on the hosts' agents
+	// (TESLA_OPERATIONS=agent): a host whose agent has been silent for
+	// MissedHeartbeat (or never reported) gets no agent step — a REBOOT or a
+	// restart would only wait for its task to expire — and goes to a person
+	// at once. Off, the simulated fleet, which has no agents, heals as before.
+	ThroughAgents bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -176,6 +185,7 @@ type sickHost struct {
 	state           string
 	since           *time.Time
 	healedAt        *time.Time
+	agentBeat       *time.Time
 	signals         []string
 	details         []string
 	hardware        bool
@@ -253,13 +263,13 @@ func (h *Healer) findSick(ctx context.Context, now time.Time) ([]*sickHost, erro
 	var cur *sickHost
 	var id, cluster int64
 	var kind, hostname, state, signal, severity, detail string
-	var since, healedAt *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&id, &cluster, &kind, &hostname, &state, &since, &healedAt, &signal, &severity, &detail}, func() error {
+	var since, healedAt, agentBeat *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&id, &cluster, &kind, &hostname, &state, &since, &healedAt, &agentBeat, &signal, &severity, &detail}, func() error {
 		if signal == SignalAnomaly && severityRank(severity) < severityRank(h.cfg.policy(kind).AnomalySeverity) {
 			return nil
 		}
 		if cur == nil || cur.id != id {
-			cur = &sickHost{id: id, cluster: cluster, kind: kind, hostname: hostname, state: state, since: since, healedAt: healedAt}
+			cur = &sickHost{id: id, cluster: cluster, kind: kind, hostname: hostname, state: state, since: since, healedAt: healedAt, agentBeat: agentBeat}
 			out = append(out, cur)
 		}
 		if !slices.Contains(cur.signals, signal) {
@@ -389,6 +399,11 @@ func (h *Healer) healCluster(ctx context.Context, now time.Time, f *clusterFacts
 		default:
 			s.repair, s.repairReasoning = aquila.RepairRestartServices, "restart its services"
 		}
+		if s.repair != RepairTicket && h.cfg.ThroughAgents {
+			if silent := agentSilence(s.agentBeat, now, h.cfg.MissedHeartbeat); silent != "" {
+				s.repair, s.repairReasoning = RepairTicket, fmt.Sprintf("%s: its %s would not reach the host", silent, s.repair)
+			}
+		}
 		sickFor := time.Duration(0)
 		if s.since != nil {
 			sickFor = now.Sub(*s.since)
@@ -462,6 +477,19 @@ func (h *Healer) healCluster(ctx context.Context, now time.Time, f *clusterFacts
 		}
 	}
 	return out, nil
+}
+
+// agentSilence says why a host's agent cannot be reached — "agent silent
+// since <time>", or that none ever reported — or "" when it heartbeat within
+// missed of now.
+func agentSilence(beat *time.Time, now time.Time, missed time.Duration) string {
+	switch {
+	case beat == nil:
+		return "agent silent: no agent has ever reported from this host"
+	case now.Sub(*beat) > missed:
+		return "agent silent since " + beat.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	}
+	return ""
 }
 
 // startOperation submits one SELF_HEAL over hosts and records their attempts
@@ -608,29 +636,13 @@ func (h *Healer) collect(ctx context.Context, now time.Time, res *Result) ([]int
 	var changed []int64
 	var handOver []failedHost
 	for _, o := range outs {
-		state, reason := StateHealed, fmt.Sprintf("operation %d: every step succeeded", o.OperationID)
-		if !o.Healed {
-			state, reason = StateFailed, fmt.Sprintf("operation %d %s: %s", o.OperationID, o.State, firstLine(cmp.Or(o.Failure, "a step did not succeed")))
-		}
 		err := db.InTx(ctx, h.pool, func(tx pgx.Tx) error {
-			var id, cluster int64
-			var signals []string
-			var detail string
-			err := tx.QueryRow(ctx, `UPDATE healing_attempt SET state = $3, reason = reason || ' → ' || $4, ended_at = $5
-				WHERE operation_id = $1 AND host_id = $2 AND state = 'HEALING' RETURNING id, cluster_id, signals, detail`,
-				o.OperationID, o.HostID, state, reason, now).Scan(&id, &cluster, &signals, &detail)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("error recording the healing of host %d: %w", o.HostID, err)
-			}
-			if err := audit.RecordSystem(ctx, tx, Actor, "selfHealResult", fmt.Sprintf("host:%d", o.HostID),
-				map[string]any{"attempt": id, "operation": o.OperationID, "state": state, "reason": reason}); err != nil {
+			a, err := endAttempt(ctx, tx, o, now)
+			if a == nil || err != nil {
 				return err
 			}
 			changed = append(changed, o.HostID)
-			if state == StateHealed {
+			if a.state == StateHealed {
 				res.Healed++
 				return nil
 			}
@@ -641,7 +653,7 @@ func (h *Healer) collect(ctx context.Context, now time.Time, res *Result) ([]int
 				return fmt.Errorf("error counting failed healings of host %d: %w", o.HostID, err)
 			}
 			if failures >= h.cfg.MaxFailures {
-				handOver = append(handOver, failedHost{o.HostID, cluster, signals, detail, failures})
+				handOver = append(handOver, failedHost{o.HostID, a.cluster, a.signals, a.detail, failures})
 			}
 			return nil
 		})
@@ -660,6 +672,96 @@ func (h *Healer) collect(ctx context.Context, now time.Time, res *Result) ([]int
 		}
 	}
 	return changed, nil
+}
+
+// endedAttempt is a HEALING attempt endAttempt ended.
+type endedAttempt struct {
+	id, cluster   int64
+	state, repair string
+	signals       []string
+	detail        string
+}
+
+// endAttempt records how host o.HostID fared in the SELF_HEAL o.OperationID
+// that ended: its HEALING attempt HEALED, or FAILED with the first failed
+// step, audited. Nil when the host has no HEALING attempt of the operation
+// (recorded already, or not healing's).
+func endAttempt(ctx context.Context, tx pgx.Tx, o aquila.SelfHealOutcome, now time.Time) (*endedAttempt, error) {
+	a := endedAttempt{state: StateHealed}
+	reason := fmt.Sprintf("operation %d: every step succeeded", o.OperationID)
+	if !o.Healed {
+		a.state, reason = StateFailed, fmt.Sprintf("operation %d %s: %s", o.OperationID, o.State, firstLine(cmp.Or(o.Failure, "a step did not succeed")))
+	}
+	err := tx.QueryRow(ctx, `UPDATE healing_attempt SET state = $3, reason = reason || ' → ' || $4, ended_at = $5
+		WHERE operation_id = $1 AND host_id = $2 AND state = 'HEALING' RETURNING id, cluster_id, signals, detail, repair`,
+		o.OperationID, o.HostID, a.state, reason, now).Scan(&a.id, &a.cluster, &a.signals, &a.detail, &a.repair)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error recording the healing of host %d: %w", o.HostID, err)
+	}
+	if err := audit.RecordSystem(ctx, tx, Actor, "selfHealResult", fmt.Sprintf("host:%d", o.HostID),
+		map[string]any{"attempt": a.id, "operation": o.OperationID, "state": a.state, "reason": reason}); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// RecordRetry is the aquila.RetryHook of SELF_HEAL (wired by the app): an
+// operator retrying a failed self-heal starts a new healing attempt of each
+// host it runs again, so the retry ends HEALED or FAILED like any attempt —
+// counted in the healing rate, and a failed retry counting towards the
+// hand-over. A failure the passes had not recorded yet is recorded first
+// (FAILED), so the count does not depend on when the pass ran. Hosts with no
+// attempt of the operation (a self-heal healing did not start) are left
+// alone, and so is an operation that had not ended (a paused one: its
+// attempts are still HEALING).
+func RecordRetry(ctx context.Context, tx pgx.Tx, op *aquila.Operation, hosts []int64) error {
+	if op.Kind != aquila.KindSelfHeal || op.State.Active() {
+		return nil
+	}
+	outs, err := aquila.SelfHealOutcomes(ctx, tx, []int64{op.ID})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	by := "an operator"
+	if p, ok := auth.FromContext(ctx); ok {
+		by = p.Login
+	}
+	var changed []int64
+	for _, o := range outs {
+		if !slices.Contains(hosts, o.HostID) {
+			continue
+		}
+		if _, err := endAttempt(ctx, tx, o, now); err != nil {
+			return err
+		}
+		var last endedAttempt
+		err := tx.QueryRow(ctx, `SELECT id, cluster_id, state, repair, signals, detail FROM healing_attempt
+			WHERE operation_id = $1 AND host_id = $2 ORDER BY id DESC LIMIT 1`, op.ID, o.HostID).
+			Scan(&last.id, &last.cluster, &last.state, &last.repair, &last.signals, &last.detail)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && last.state != StateFailed) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("error loading the healing of host %d: %w", o.HostID, err)
+		}
+		reason := fmt.Sprintf("%s: retry of operation %d by %s after attempt %d failed (%s)", last.repair, op.ID, by, last.id, last.detail)
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO healing_attempt (host_id, cluster_id, signals, detail, repair, state, operation_id, reason, started_at)
+			VALUES ($1, $2, $3, $4, $5, 'HEALING', $6, $7, $8) RETURNING id`,
+			o.HostID, last.cluster, last.signals, last.detail, last.repair, op.ID, reason, now).Scan(&id); err != nil {
+			return fmt.Errorf("error recording the healing of host %d: %w", o.HostID, err)
+		}
+		if err := audit.RecordSystem(ctx, tx, Actor, "startSelfHeal", fmt.Sprintf("host:%d", o.HostID),
+			map[string]any{"attempt": id, "operation": op.ID, "signals": last.signals, "repair": last.repair, "reason": reason, "retryOf": last.id}); err != nil {
+			return err
+		}
+		changed = append(changed, o.HostID)
+	}
+	return notify.NotifyIDs(ctx, tx, Channel, changed)
 }
 
 // recordWaiting rewrites healing_wait: the waiting hosts with their reasons

@@ -463,3 +463,158 @@ func TestAbortedSelfHealReturnsItsHosts(t *testing.T) {
 	require.NotNil(t, failed)
 	require.Contains(t, failed.Reason, "ABORTED")
 }
+
+// retryExecutor succeeds at once except the HEAL_REPAIR of a host in
+// failUntil, which fails up to that attempt.
+type retryExecutor struct{ failUntil map[int64]int }
+
+func (r retryExecutor) Run(_ context.Context, t aquila.Task) (aquila.Result, error) {
+	if t.Action == aquila.ActionHealRepair && t.Attempt <= r.failUntil[t.HostID] {
+		return aquila.Result{Output: "restarting"}, errRepair
+	}
+	return aquila.Result{Output: "ok"}, nil
+}
+
+// An operator retries a failed SELF_HEAL: a host whose retry succeeds goes
+// through its steps again (drained, repaired, verified) and returns ONLINE
+// with its components running, as after a first-time success, its new
+// attempt HEALED; a host whose retry fails again returns DEGRADED and, with
+// two failures, goes to a person; a host handed elsewhere meanwhile is not
+// retried.
+func TestRetriedSelfHealReturnsItsHosts(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	clusters, hosts := fleet(t, pool, 1)
+	hs := hosts[clusters[0]]
+	good, bad, taken := hs[0], hs[1], hs[2]
+	for _, h := range []int64{good, bad, taken} {
+		giveUp(t, pool, h)
+	}
+	e := working(t, pool, retryExecutor{failUntil: map[int64]int{good: 1, bad: 2, taken: 1}})
+	h := healing.NewHealer(pool, e, healing.Config{Policies: map[string]healing.Policy{
+		"BATCH": {MaxAtOnce: 10, MaxAtOncePct: 50, AllowReboot: true}}}, quiet)
+	res, err := h.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Started)
+	op := *attemptsOf(t, pool, healing.StateHealing)[good].OperationID
+	require.Equal(t, "FAILED", waitEnded(t, pool, op))
+	for _, id := range []int64{good, bad, taken} {
+		require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'DEGRADED' AND held_by_operation IS NULL`, id))
+	}
+	// A person takes one host before the retry.
+	exec(t, pool, `UPDATE host SET state = 'REPAIRING', state_reason = 'by hand' WHERE id = $1`, taken)
+
+	svc := aquila.NewService(pool, e, audit.New(pool, quiet))
+	svc.OnRetry(aquila.KindSelfHeal, healing.RecordRetry)
+	operator := auth.WithPrincipal(ctx, &auth.Principal{Login: "ops", Role: auth.Operator, Method: auth.MethodToken})
+	_, err = svc.RetryFailedTasks(operator, op)
+	require.NoError(t, err)
+	// The failure the passes had not seen yet is recorded, and each host
+	// retried has a new attempt.
+	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM healing_attempt WHERE operation_id = $1 AND state = 'FAILED'`, op))
+	retried := attemptsOf(t, pool, healing.StateHealing)
+	require.Len(t, retried, 3)
+	require.Contains(t, retried[good].Reason, "retry of operation")
+	require.Contains(t, retried[good].Reason, "by ops")
+	require.Equal(t, 2, count(t, pool, `SELECT count(*) FROM audit_log WHERE action = 'startSelfHeal' AND input ? 'retryOf'`))
+	require.Equal(t, "FAILED", waitEnded(t, pool, op), "one host failed again")
+
+	var state, reason, comp string
+	var held *int64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT h.state, h.state_reason, h.held_by_operation, c.actual_state FROM host h
+		JOIN host_component c ON c.host_id = h.id WHERE h.id = $1`, good).Scan(&state, &reason, &held, &comp))
+	require.Equal(t, "ONLINE", state, "a successful retry returns the host to service")
+	require.Empty(t, reason)
+	require.Nil(t, held)
+	require.Equal(t, "STARTED", comp)
+	// It went through every step again, from the drain.
+	require.Equal(t, 4, count(t, pool, `SELECT count(*) FROM operation_task WHERE operation_id = $1 AND host_id = $2 AND attempts = 2 AND state = 'SUCCEEDED'`, op, good))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state, state_reason FROM host WHERE id = $1`, bad).Scan(&state, &reason))
+	require.Equal(t, "DEGRADED", state)
+	require.Contains(t, reason, "self-heal failed")
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state FROM host WHERE id = $1`, taken).Scan(&state))
+	require.Equal(t, "REPAIRING", state, "a host someone else has is left to them")
+	require.Zero(t, count(t, pool, `SELECT count(*) FROM operation_task WHERE operation_id = $1 AND host_id = $2 AND attempts = 2`, op, taken))
+	require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM operation_event WHERE operation_id = $1 AND message LIKE '%no longer this self-heal''s%'`, op))
+
+	res, err = h.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Healed)
+	require.Equal(t, 2, res.Failed, "the retry's failure and the untouched host's")
+	require.Equal(t, 1, res.HandedOver, "two failures: to a person")
+	require.Zero(t, res.Started)
+	require.NotNil(t, attemptsOf(t, pool, healing.StateHealed)[good])
+	require.NotNil(t, attemptsOf(t, pool, healing.StateHandedOver)[bad])
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state FROM host WHERE id = $1`, bad).Scan(&state))
+	require.Equal(t, "REPAIRING", state)
+}
+
+// Healing through agents sends no agent step to a host whose agent is
+// silent: a silent host is not rebooted and a host whose agent stopped
+// reporting (while its samples still arrive) gets no restart; both go to a
+// person at once, the reason saying since when the agent is silent, audited.
+// A host whose agent reports has its services restarted. (Without agents,
+// the simulated fleet, whose hosts have no agent, a silent host is rebooted:
+// TestSickHostsAreFoundByEachSignal.) The Self-healing view's totals count
+// them.
+func TestSilentAgentHostGoesToAPersonAtOnce(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	clusters, hosts := fleet(t, pool, 1)
+	hs := hosts[clusters[0]]
+	silent, mute, alive := hs[0], hs[1], hs[2]
+	quietSince := time.Now().Add(-10 * time.Minute).UTC().Truncate(time.Second)
+	exec(t, pool, `UPDATE host SET last_heartbeat = $2, agent_heartbeat_at = $2 WHERE id = $1`, silent, quietSince)
+	giveUp(t, pool, mute)
+	exec(t, pool, `UPDATE host SET last_heartbeat = now(), agent_heartbeat_at = $2 WHERE id = $1`, mute, quietSince)
+	giveUp(t, pool, alive)
+	exec(t, pool, `UPDATE host SET last_heartbeat = now(), agent_heartbeat_at = now() WHERE id = $1`, alive)
+
+	h := healing.NewHealer(pool, insertOnly(t, pool), healing.Config{ThroughAgents: true, Policies: map[string]healing.Policy{
+		"BATCH": {MaxAtOnce: 10, MaxAtOncePct: 50, AllowReboot: true}}}, quiet)
+	res, err := h.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, healing.Result{Sick: 3, Started: 1, Operations: 1, HandedOver: 2}, res)
+
+	want := "agent silent since " + quietSince.Format("2006-01-02 15:04:05") + " UTC"
+	over := attemptsOf(t, pool, healing.StateHandedOver)
+	require.Len(t, over, 2)
+	require.Contains(t, over[silent].Reason, want+": its REBOOT would not reach the host")
+	require.Contains(t, over[mute].Reason, want+": its RESTART_SERVICES would not reach the host")
+	for _, id := range []int64{silent, mute} {
+		require.NotNil(t, over[id].TicketID)
+		require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM host WHERE id = $1 AND state = 'REPAIRING'`, id))
+		require.Equal(t, 1, count(t, pool, `SELECT count(*) FROM audit_log WHERE actor = 'system:healing' AND action = 'handOverHost'
+			AND target = 'host:' || $1::bigint AND input->>'reason' LIKE $2`, id, want+"%"))
+		require.Zero(t, count(t, pool, `SELECT count(*) FROM operation_task WHERE host_id = $1`, id), "no agent step")
+	}
+	healingNow := attemptsOf(t, pool, healing.StateHealing)
+	require.Len(t, healingNow, 1)
+	require.Equal(t, aquila.RepairRestartServices, healingNow[alive].Repair)
+
+	// The listing's totals count every page with the listing's filters.
+	svc := healing.NewService(pool, nil, healing.Config{})
+	for _, c := range []struct {
+		f    healing.AttemptFilter
+		want int
+	}{
+		{healing.AttemptFilter{State: healing.StateHandedOver, Limit: 1}, 2},
+		{healing.AttemptFilter{State: healing.StateHealing}, 1},
+		{healing.AttemptFilter{ClusterID: clusters[0]}, 3},
+		{healing.AttemptFilter{ClusterID: clusters[0] + 1000}, 0},
+		{healing.AttemptFilter{Since: time.Now().Add(time.Hour)}, 0},
+	} {
+		n, err := svc.CountAttempts(viewerCtx(), c.f)
+		require.NoError(t, err)
+		require.Equal(t, c.want, n, "%+v", c.f)
+	}
+	page, err := svc.Attempts(viewerCtx(), healing.AttemptFilter{State: healing.StateHandedOver, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, page, 1, "a page of one, of two in all")
+	_, err = svc.CountAttempts(viewerCtx(), healing.AttemptFilter{State: "LOST"})
+	require.ErrorContains(t, err, "state is HEALING")
+	_, err = svc.CountAttempts(ctx, healing.AttemptFilter{})
+	require.Error(t, err, "signed-in callers only")
+}

@@ -93,27 +93,15 @@ type AttemptFilter struct {
 
 // Attempts lists attempts newest first (keyset on started_at, id).
 func (s *Service) Attempts(ctx context.Context, f AttemptFilter) ([]*Attempt, error) {
-	if _, err := auth.Require(ctx); err != nil {
+	state, cluster, err := attemptFilter(ctx, f)
+	if err != nil {
 		return nil, err
-	}
-	switch f.State {
-	case "", StateHealing, StateHealed, StateFailed, StateHandedOver:
-	default:
-		return nil, fault.Field("state", "state is HEALING, HEALED, FAILED or HANDED_OVER, not %q", f.State)
 	}
 	if f.Limit < 1 || f.Limit > 100 {
 		return nil, fault.Field("first", "page size must be between 1 and 100")
 	}
 	if f.BeforeAt.IsZero() {
 		f.BeforeAt, f.BeforeID = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 1<<63-1
-	}
-	var state *string
-	if f.State != "" {
-		state = &f.State
-	}
-	var cluster *int64
-	if f.ClusterID != 0 {
-		cluster = &f.ClusterID
 	}
 	rows, err := s.pool.Query(ctx, sqlAttempts, state, cluster, f.Since, f.BeforeAt, f.BeforeID, f.Limit)
 	if err != nil {
@@ -129,6 +117,43 @@ func (s *Service) Attempts(ctx context.Context, f AttemptFilter) ([]*Attempt, er
 		return nil, fmt.Errorf("error loading healing attempts: %w", err)
 	}
 	return out, nil
+}
+
+// CountAttempts counts the attempts Attempts lists with f over all its
+// pages (f's state, cluster and since; its keyset and limit do not count): a
+// listing's total, one statement.
+func (s *Service) CountAttempts(ctx context.Context, f AttemptFilter) (int, error) {
+	state, cluster, err := attemptFilter(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, sqlCountAttempts, state, cluster, f.Since).Scan(&n); err != nil {
+		return 0, fmt.Errorf("error counting healing attempts: %w", err)
+	}
+	return n, nil
+}
+
+// attemptFilter checks the caller and f's state, and returns the state and
+// cluster as the attempt queries take them (nil: any).
+func attemptFilter(ctx context.Context, f AttemptFilter) (*string, *int64, error) {
+	if _, err := auth.Require(ctx); err != nil {
+		return nil, nil, err
+	}
+	switch f.State {
+	case "", StateHealing, StateHealed, StateFailed, StateHandedOver:
+	default:
+		return nil, nil, fault.Field("state", "state is HEALING, HEALED, FAILED or HANDED_OVER, not %q", f.State)
+	}
+	var state *string
+	if f.State != "" {
+		state = &f.State
+	}
+	var cluster *int64
+	if f.ClusterID != 0 {
+		cluster = &f.ClusterID
+	}
+	return state, cluster, nil
 }
 
 // Waiting lists the sick hosts waiting, with why, of one cluster (0: all),

@@ -1,7 +1,7 @@
 // Aquila → Self-healing (docs/healing.md): what healing works on now, what
 // healed, what was handed to people and what failed (a tab each, paged by
-// cursor); the sick hosts waiting and why; the healing rate per day; the open
-// keep-alive alerts. A cluster filter narrows all of them. Read again every
+// cursor, its header counting them all); the sick hosts waiting and why; the
+// healing rate per day; the open keep-alive alerts. A cluster filter narrows all of them. Read again every
 // 30 s. Any signed-in role reads it;
 // nothing here changes anything (a cluster's healing policy is on its page).
 import { useEffect, useMemo, useState } from 'react';
@@ -69,6 +69,18 @@ export const HealingAttemptsQuery = graphql(
 
 export const HealingOverviewQuery = graphql(`
   query HealingOverview($cluster: ID) {
+    healingCount: healingAttempts(state: HEALING, cluster: $cluster, first: 1) {
+      totalCount
+    }
+    healedCount: healingAttempts(state: HEALED, cluster: $cluster, first: 1) {
+      totalCount
+    }
+    handedOverCount: healingAttempts(state: HANDED_OVER, cluster: $cluster, first: 1) {
+      totalCount
+    }
+    failedCount: healingAttempts(state: FAILED, cluster: $cluster, first: 1) {
+      totalCount
+    }
     healingWaiting(cluster: $cluster, first: 100) {
       host {
         id
@@ -112,6 +124,9 @@ export const HealingOverviewQuery = graphql(`
     }
   }
 `);
+
+/** The overview's alias counting each tab's attempts. */
+const TAB_COUNT = { HEALING: 'healingCount', HEALED: 'healedCount', HANDED_OVER: 'handedOverCount', FAILED: 'failedCount' } as const satisfies Record<HealingState, string>;
 
 /** Healing moves by the minute (the job runs every five): the page reads it again this often. */
 const REFRESH_MS = 30_000;
@@ -176,7 +191,10 @@ export function Healing({ search, setSearch }: { search: Search<Keys>; setSearch
       <div className="segmented healing-tabs" role="tablist" data-testid="healing-tabs">
         {HEALING_STATES.map((s) => (
           <button key={s} type="button" role="tab" aria-selected={s === state} className={`seg ${s === state ? 'active' : ''}`} onClick={() => setSearch({ state: s === 'HEALING' ? null : s })} data-testid={`healing-tab-${s}`}>
-            {HEALING_STATE_LABEL[s]}
+            {HEALING_STATE_LABEL[s]}{' '}
+            <span className="count" data-testid={`healing-tab-count-${s}`}>
+              {data ? formatNumber(data[TAB_COUNT[s]].totalCount) : '—'}
+            </span>
           </button>
         ))}
       </div>

@@ -8,6 +8,8 @@
 -- unfinished repair ticket. w.since is when a previous pass first saw the host
 -- waiting; healed_at when it was last healed (a cool-down: signals such as
 -- health scores follow a repair only at their next computation).
+-- agent_heartbeat_at is the host agent's own last heartbeat: healing going
+-- through agents sends no agent step to a host whose agent is silent.
 WITH s (host_id, signal, severity, detail) AS (
     SELECT id, 'HEARTBEAT', '', CASE WHEN state = 'OFFLINE' THEN 'host is OFFLINE'
         ELSE 'no heartbeat since ' || to_char(last_heartbeat AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' END
@@ -28,6 +30,7 @@ WITH s (host_id, signal, severity, detail) AS (
 )
 SELECT h.id, h.cluster_id, c.kind, h.hostname, h.state, w.since,
     (SELECT max(a.ended_at) FROM healing_attempt a WHERE a.host_id = h.id AND a.state = 'HEALED') AS healed_at,
+    h.agent_heartbeat_at,
     s.signal, s.severity, s.detail
 FROM s
 JOIN host h ON h.id = s.host_id
