@@ -25,16 +25,8 @@ func (r *clusterConfigResolver) Cluster(ctx context.Context, obj *model.ClusterC
 	return r.clusterByID(ctx, obj.ClusterID)
 }
 
-func (r *clusterConfigResolver) Groups(ctx context.Context, obj *model.ClusterConfig) ([]*model.ConfigGroup, error) {
-	gs, err := r.Resolver.Config.Groups(ctx, obj.ClusterID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.ConfigGroup, len(gs))
-	for i := range gs {
-		out[i] = model.FromConfigGroup(&gs[i])
-	}
-	return out, nil
+func (r *clusterConfigResolver) Groups(ctx context.Context, obj *model.ClusterConfig, name *string) ([]*model.ConfigGroup, error) {
+	return r.configGroups(ctx, obj.ClusterID, name)
 }
 
 func (r *clusterConfigResolver) Files(ctx context.Context, obj *model.ClusterConfig, version *int) ([]*model.ConfigFile, error) {
@@ -123,8 +115,8 @@ func (r *configChangeResolver) CanApprove(ctx context.Context, obj *model.Config
 	return configuration.CanApprove(ctx, &configuration.Change{State: configuration.ChangeState(obj.State), AuthorID: obj.AuthorID}), nil
 }
 
-func (r *configGroupResolver) Hosts(ctx context.Context, obj *model.ConfigGroup) ([]*model.Host, error) {
-	return r.hostsByIDs(ctx, obj.HostIDs)
+func (r *configGroupResolver) Hosts(ctx context.Context, obj *model.ConfigGroup, first *int) ([]*model.Host, error) {
+	return r.configGroupHosts(ctx, obj, first)
 }
 
 func (r *configVersionResolver) Change(ctx context.Context, obj *model.ConfigVersion) (*model.ConfigChange, error) {
@@ -207,6 +199,20 @@ func (r *mutationResolver) SetConfigGroup(ctx context.Context, input model.SetCo
 		return &model.ConfigGroupPayload{UserErrors: ues}, err
 	}
 	return &model.ConfigGroupPayload{Group: model.FromConfigGroup(g), UserErrors: []*model.UserError{}}, nil
+}
+
+func (r *mutationResolver) DeleteConfigGroup(ctx context.Context, input model.DeleteConfigGroupInput) (*model.DeleteConfigGroupPayload, error) {
+	id, err := model.ParseID("input.id", input.ID, model.KindConfigGroup)
+	if err == nil {
+		var g *configuration.Group
+		if g, err = r.Resolver.Config.DeleteGroup(ctx, id); err == nil {
+			return &model.DeleteConfigGroupPayload{Group: model.FromConfigGroup(g), UserErrors: []*model.UserError{}}, nil
+		}
+	} else {
+		err = r.auditRejected(ctx, "deleteConfigGroup", "configGroup:"+input.ID, input, err)
+	}
+	ues, err := userErrors(err)
+	return &model.DeleteConfigGroupPayload{UserErrors: ues}, err
 }
 
 func (r *mutationResolver) SetRequiredConfigApprovals(ctx context.Context, input model.SetRequiredConfigApprovalsInput) (*model.ClusterConfigPayload, error) {

@@ -23,7 +23,7 @@ const attemptCountCost = storedFigures
 // element, diffs a computation each, lists at their page size.
 func setConfigComplexity(c *generated.ComplexityRoot) {
 	c.Cluster.Config = func(child int) int { return storedFigures + child }
-	c.ClusterConfig.Groups = func(child int) int { return storedFigures + child*nominalPerParent }
+	c.ClusterConfig.Groups = configGroupsCost
 	c.ClusterConfig.Files = func(child int, _ *int) int { return storedFigures + child*nominalPerParent }
 	c.ClusterConfig.Versions = func(child int, first *int) int { return listCost(child, first, 50) }
 	c.ClusterConfig.Changes = func(child int, _ *model.ConfigChangeState, first *int) int { return listCost(child, first, 50) }
@@ -34,7 +34,7 @@ func setConfigComplexity(c *generated.ComplexityRoot) {
 	c.ConfigChange.Diffs = func(child int) int { return diffCost + child*nominalPerParent }
 	c.ConfigVersion.Files = func(child int) int { return storedFigures + child*nominalPerParent }
 	c.ConfigVersion.Change = func(child int) int { return storedFigures + child }
-	c.ConfigGroup.Hosts = func(child int) int { return 1 + child*nominalPerParent }
+	c.ConfigGroup.Hosts = groupHostsCost
 
 	c.Cluster.HealingPolicy = func(child int) int { return storedFigures + child }
 	// totalCount is one count over the list's filters: priced once here,

@@ -139,7 +139,7 @@ func (r *queryResolver) HealingAttempts(ctx context.Context, state *model.Healin
 	if f.BeforeAt, f.BeforeID, err = parseTimeCursor(after, model.KindHealingAttempt); err != nil {
 		return nil, err
 	}
-	as, err := r.Resolver.Healing.Attempts(ctx, f)
+	as, total, err := r.healingAttemptsPage(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,8 @@ func (r *queryResolver) HealingAttempts(ctx context.Context, state *model.Healin
 	if more {
 		as = as[:n]
 	}
-	c := &model.HealingAttemptConnection{Nodes: mapAll(as, model.FromHealingAttempt), PageInfo: &model.PageInfo{HasNextPage: more}}
+	c := &model.HealingAttemptConnection{Nodes: mapAll(as, model.FromHealingAttempt), PageInfo: &model.PageInfo{HasNextPage: more},
+		TotalCount: total}
 	if len(as) > 0 {
 		start, end := timeCursor(model.KindHealingAttempt, as[0].StartedAt, as[0].ID), timeCursor(model.KindHealingAttempt, as[len(as)-1].StartedAt, as[len(as)-1].ID)
 		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &start, &end

@@ -389,7 +389,7 @@ type ComplexityRoot struct {
 		Cluster           func(childComplexity int) int
 		Diff              func(childComplexity int, from int, to int) int
 		Files             func(childComplexity int, version *int) int
-		Groups            func(childComplexity int) int
+		Groups            func(childComplexity int, name *string) int
 		RequiredApprovals func(childComplexity int) int
 		Stale             func(childComplexity int, first *int) int
 		Version           func(childComplexity int) int
@@ -505,12 +505,13 @@ type ComplexityRoot struct {
 	}
 
 	ConfigGroup struct {
-		Hosts    func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Name     func(childComplexity int) int
-		Position func(childComplexity int) int
-		Rule     func(childComplexity int) int
-		Values   func(childComplexity int) int
+		HostCount func(childComplexity int) int
+		Hosts     func(childComplexity int, first *int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Position  func(childComplexity int) int
+		Rule      func(childComplexity int) int
+		Values    func(childComplexity int) int
 	}
 
 	ConfigGroupPayload struct {
@@ -604,6 +605,11 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	DeleteConfigGroupPayload struct {
+		Group      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	DeleteRateCardPayload struct {
 		RateCard   func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -672,8 +678,9 @@ type ComplexityRoot struct {
 	}
 
 	HealingAttemptConnection struct {
-		Nodes    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	HealingDay struct {
@@ -1175,6 +1182,7 @@ type ComplexityRoot struct {
 		DeactivatePerson           func(childComplexity int, input model.DeactivatePersonInput) int
 		DecommissionHosts          func(childComplexity int, input model.DecommissionHostsInput) int
 		DeleteBudget               func(childComplexity int, input model.DeleteBudgetInput) int
+		DeleteConfigGroup          func(childComplexity int, input model.DeleteConfigGroupInput) int
 		DeleteRateCard             func(childComplexity int, input model.DeleteRateCardInput) int
 		DismissScaleOutProposal    func(childComplexity int, input model.DismissScaleOutProposalInput) int
 		ImportInventory            func(childComplexity int, input model.ImportInventoryInput) int
@@ -2014,7 +2022,7 @@ type ClusterResolver interface {
 type ClusterConfigResolver interface {
 	Cluster(ctx context.Context, obj *model.ClusterConfig) (*model.Cluster, error)
 
-	Groups(ctx context.Context, obj *model.ClusterConfig) ([]*model.ConfigGroup, error)
+	Groups(ctx context.Context, obj *model.ClusterConfig, name *string) ([]*model.ConfigGroup, error)
 	Files(ctx context.Context, obj *model.ClusterConfig, version *int) ([]*model.ConfigFile, error)
 	Versions(ctx context.Context, obj *model.ClusterConfig, first *int) ([]*model.ConfigVersion, error)
 	Changes(ctx context.Context, obj *model.ClusterConfig, state *model.ConfigChangeState, first *int) ([]*model.ConfigChange, error)
@@ -2036,7 +2044,7 @@ type ConfigChangeResolver interface {
 	CanApprove(ctx context.Context, obj *model.ConfigChange) (bool, error)
 }
 type ConfigGroupResolver interface {
-	Hosts(ctx context.Context, obj *model.ConfigGroup) ([]*model.Host, error)
+	Hosts(ctx context.Context, obj *model.ConfigGroup, first *int) ([]*model.Host, error)
 }
 type ConfigVersionResolver interface {
 	Change(ctx context.Context, obj *model.ConfigVersion) (*model.ConfigChange, error)
@@ -2158,6 +2166,7 @@ type MutationResolver interface {
 	RollbackConfig(ctx context.Context, input model.RollbackConfigInput) (*model.ConfigVersionPayload, error)
 	ReapplyConfig(ctx context.Context, input model.ReapplyConfigInput) (*model.ConfigVersionPayload, error)
 	SetConfigGroup(ctx context.Context, input model.SetConfigGroupInput) (*model.ConfigGroupPayload, error)
+	DeleteConfigGroup(ctx context.Context, input model.DeleteConfigGroupInput) (*model.DeleteConfigGroupPayload, error)
 	SetRequiredConfigApprovals(ctx context.Context, input model.SetRequiredConfigApprovalsInput) (*model.ClusterConfigPayload, error)
 	ReportHardwareFault(ctx context.Context, input model.ReportHardwareFaultInput) (*model.ReportHardwareFaultPayload, error)
 	OpenRepairTicket(ctx context.Context, input model.OpenRepairTicketInput) (*model.RepairTicketPayload, error)
@@ -3722,7 +3731,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.ClusterConfig.Groups(childComplexity), true
+		args, err := ec.field_ClusterConfig_groups_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ClusterConfig.Groups(childComplexity, args["name"].(*string)), true
 	case "ClusterConfig.requiredApprovals":
 		if e.ComplexityRoot.ClusterConfig.RequiredApprovals == nil {
 			break
@@ -4151,12 +4165,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConfigFileDiff.Service(childComplexity), true
 
+	case "ConfigGroup.hostCount":
+		if e.ComplexityRoot.ConfigGroup.HostCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigGroup.HostCount(childComplexity), true
 	case "ConfigGroup.hosts":
 		if e.ComplexityRoot.ConfigGroup.Hosts == nil {
 			break
 		}
 
-		return e.ComplexityRoot.ConfigGroup.Hosts(childComplexity), true
+		args, err := ec.field_ConfigGroup_hosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ConfigGroup.Hosts(childComplexity, args["first"].(*int)), true
 	case "ConfigGroup.id":
 		if e.ComplexityRoot.ConfigGroup.ID == nil {
 			break
@@ -4518,6 +4543,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteBudgetPayload.UserErrors(childComplexity), true
 
+	case "DeleteConfigGroupPayload.group":
+		if e.ComplexityRoot.DeleteConfigGroupPayload.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteConfigGroupPayload.Group(childComplexity), true
+	case "DeleteConfigGroupPayload.userErrors":
+		if e.ComplexityRoot.DeleteConfigGroupPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteConfigGroupPayload.UserErrors(childComplexity), true
+
 	case "DeleteRateCardPayload.rateCard":
 		if e.ComplexityRoot.DeleteRateCardPayload.RateCard == nil {
 			break
@@ -4796,6 +4834,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HealingAttemptConnection.PageInfo(childComplexity), true
+	case "HealingAttemptConnection.totalCount":
+		if e.ComplexityRoot.HealingAttemptConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HealingAttemptConnection.TotalCount(childComplexity), true
 
 	case "HealingDay.day":
 		if e.ComplexityRoot.HealingDay.Day == nil {
@@ -7014,6 +7058,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteBudget(childComplexity, args["input"].(model.DeleteBudgetInput)), true
+	case "Mutation.deleteConfigGroup":
+		if e.ComplexityRoot.Mutation.DeleteConfigGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteConfigGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteConfigGroup(childComplexity, args["input"].(model.DeleteConfigGroupInput)), true
 	case "Mutation.deleteRateCard":
 		if e.ComplexityRoot.Mutation.DeleteRateCard == nil {
 			break
@@ -10794,6 +10849,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeactivatePersonInput", ec.unmarshalInputDeactivatePersonInput),
 			graphql.NewInputUnmarshaler("DecommissionHostsInput", ec.unmarshalInputDecommissionHostsInput),
 			graphql.NewInputUnmarshaler("DeleteBudgetInput", ec.unmarshalInputDeleteBudgetInput),
+			graphql.NewInputUnmarshaler("DeleteConfigGroupInput", ec.unmarshalInputDeleteConfigGroupInput),
 			graphql.NewInputUnmarshaler("DeleteRateCardInput", ec.unmarshalInputDeleteRateCardInput),
 			graphql.NewInputUnmarshaler("DismissScaleOutProposalInput", ec.unmarshalInputDismissScaleOutProposalInput),
 			graphql.NewInputUnmarshaler("HardwareFaultFilter", ec.unmarshalInputHardwareFaultFilter),
@@ -12112,8 +12168,8 @@ extend type BU {
 # than its author, applied as a CONFIG_APPLY operation, and rolled back by a
 # new version restoring an old one's files. Reading and changing need
 # OPERATOR or ADMIN (configuration files may hold what viewers should not
-# read); defining config groups and the required approvals needs ADMIN. Every
-# mutation is audited.
+# read); defining and deleting config groups and the required approvals
+# needs ADMIN. Every mutation is audited.
 
 "How a config group selects its hosts: by rack, hardware model, machine group (the latest clustering run) or a list."
 enum ConfigGroupRule {
@@ -12131,8 +12187,10 @@ type ConfigGroup {
   rule: ConfigGroupRule!
   "The racks, models or machine groups a rule selects (empty for LIST)."
   values: [String!]!
-  "The hosts a LIST group names."
-  hosts: [Host!]!
+  "The first hosts a LIST group names, by id (1..5,000; a group lists at most 5,000); empty for rule groups."
+  hosts(first: Int = 50): [Host!]!
+  "How many hosts a LIST group names, whatever first is (0 for rule groups, whose hosts are chosen when configuration is computed)."
+  hostCount: Int!
 }
 
 "One configuration file of a version: of the cluster default (group null) or of a config group."
@@ -12228,7 +12286,8 @@ type ClusterConfig {
   "The current version (0: none yet)."
   version: Int!
   requiredApprovals: Int!
-  groups: [ConfigGroup!]!
+  "The config groups in overlay order; with name, only that group (empty when there is none): what a form editing one group's long host list reads."
+  groups(name: String): [ConfigGroup!]!
   "The files of a version (the current one by default)."
   files(version: Int): [ConfigFile!]!
   "Versions, newest first (1..500)."
@@ -12318,6 +12377,17 @@ type ConfigGroupPayload {
   userErrors: [UserError!]!
 }
 
+input DeleteConfigGroupInput {
+  "The group's id (ConfigGroup.id)."
+  id: ID!
+}
+
+type DeleteConfigGroupPayload {
+  "The deleted group."
+  group: ConfigGroup
+  userErrors: [UserError!]!
+}
+
 input SetRequiredConfigApprovalsInput {
   cluster: ID!
   approvals: Int!
@@ -12341,6 +12411,8 @@ extend type Mutation {
   reapplyConfig(input: ReapplyConfigInput!): ConfigVersionPayload!
   "Creates or updates a config group (ADMIN; audited): its hosts' effective files change without a review, so their services are listed as stale until reapplied."
   setConfigGroup(input: SetConfigGroupInput!): ConfigGroupPayload!
+  "Deletes a config group (ADMIN; audited, refusals too). CONFLICT while the current version or an open (PROPOSED or APPROVED) change has files in it, naming how many: remove them by a change first. Older versions keep its files as history; rolling back to one of them is then refused."
+  deleteConfigGroup(input: DeleteConfigGroupInput!): DeleteConfigGroupPayload!
   "Sets how many approvals a cluster's changes need (ADMIN; audited)."
   setRequiredConfigApprovals(input: SetRequiredConfigApprovalsInput!): ClusterConfigPayload!
 }
@@ -12687,6 +12759,8 @@ type HealingAttempt {
 type HealingAttemptConnection {
   nodes: [HealingAttempt!]!
   pageInfo: PageInfo!
+  "Attempts over all pages, with the list's filters (state, cluster): counted only when asked for."
+  totalCount: Int!
 }
 
 "A sick host healing has not started on, and why (the budget, the cluster's minimum capacity, the policy)."
@@ -15728,6 +15802,8 @@ func (ec *executionContext) childFields_ConfigGroup(ctx context.Context, field g
 		return ec.fieldContext_ConfigGroup_values(ctx, field)
 	case "hosts":
 		return ec.fieldContext_ConfigGroup_hosts(ctx, field)
+	case "hostCount":
+		return ec.fieldContext_ConfigGroup_hostCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConfigGroup", field.Name)
 }
@@ -15914,6 +15990,16 @@ func (ec *executionContext) childFields_DeleteBudgetPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type DeleteBudgetPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_DeleteConfigGroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_DeleteConfigGroupPayload_group(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DeleteConfigGroupPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteConfigGroupPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_DeleteRateCardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rateCard":
@@ -16054,6 +16140,8 @@ func (ec *executionContext) childFields_HealingAttemptConnection(ctx context.Con
 		return ec.fieldContext_HealingAttemptConnection_nodes(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_HealingAttemptConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_HealingAttemptConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HealingAttemptConnection", field.Name)
 }
@@ -18614,6 +18702,20 @@ func (ec *executionContext) field_ClusterConfig_files_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_ClusterConfig_groups_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_ClusterConfig_stale_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -18817,6 +18919,20 @@ func (ec *executionContext) field_Cluster_watermarks_args(ctx context.Context, r
 		return nil, err
 	}
 	args["maxPoints"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_ConfigGroup_hosts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -19262,6 +19378,20 @@ func (ec *executionContext) field_Mutation_deleteBudget_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteBudgetInput, error) {
 			return ec.unmarshalNDeleteBudgetInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteBudgetInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteConfigGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteConfigGroupInput, error) {
+			return ec.unmarshalNDeleteConfigGroupInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteConfigGroupInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -27356,7 +27486,8 @@ func (ec *executionContext) _ClusterConfig_groups(ctx context.Context, field gra
 			return ec.fieldContext_ClusterConfig_groups(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClusterConfig().Groups(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ClusterConfig().Groups(ctx, obj, fc.Args["name"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConfigGroup) graphql.Marshaler {
@@ -27366,7 +27497,7 @@ func (ec *executionContext) _ClusterConfig_groups(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ClusterConfig_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ClusterConfig_groups(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ClusterConfig",
 		Field:      field,
@@ -27375,6 +27506,17 @@ func (ec *executionContext) fieldContext_ClusterConfig_groups(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ConfigGroup(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ClusterConfig_groups_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -29361,7 +29503,8 @@ func (ec *executionContext) _ConfigGroup_hosts(ctx context.Context, field graphq
 			return ec.fieldContext_ConfigGroup_hosts(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ConfigGroup().Hosts(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ConfigGroup().Hosts(ctx, obj, fc.Args["first"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Host) graphql.Marshaler {
@@ -29371,7 +29514,7 @@ func (ec *executionContext) _ConfigGroup_hosts(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ConfigGroup_hosts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ConfigGroup_hosts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "ConfigGroup",
 		Field:      field,
@@ -29381,7 +29524,41 @@ func (ec *executionContext) fieldContext_ConfigGroup_hosts(_ context.Context, fi
 			return ec.childFields_Host(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ConfigGroup_hosts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ConfigGroup_hostCount(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigGroup_hostCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigGroup_hostCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigGroup", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ConfigGroupPayload_group(ctx context.Context, field graphql.CollectedField, obj *model.ConfigGroupPayload) (ret graphql.Marshaler) {
@@ -30808,6 +30985,70 @@ func (ec *executionContext) fieldContext_DeleteBudgetPayload_userErrors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _DeleteConfigGroupPayload_group(ctx context.Context, field graphql.CollectedField, obj *model.DeleteConfigGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteConfigGroupPayload_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConfigGroup) graphql.Marshaler {
+			return ec.marshalOConfigGroup2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐConfigGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteConfigGroupPayload_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteConfigGroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeleteConfigGroupPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DeleteConfigGroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteConfigGroupPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteConfigGroupPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeleteConfigGroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DeleteRateCardPayload_rateCard(ctx context.Context, field graphql.CollectedField, obj *model.DeleteRateCardPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -31976,6 +32217,29 @@ func (ec *executionContext) fieldContext_HealingAttemptConnection_pageInfo(_ con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _HealingAttemptConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.HealingAttemptConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HealingAttemptConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HealingAttemptConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HealingAttemptConnection", field, false, false, "Int")
 }
 
 func (ec *executionContext) _HealingDay_day(ctx context.Context, field graphql.CollectedField, obj *model.HealingDay) (ret graphql.Marshaler) {
@@ -42071,6 +42335,50 @@ func (ec *executionContext) fieldContext_Mutation_setConfigGroup(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setConfigGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteConfigGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteConfigGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteConfigGroup(ctx, fc.Args["input"].(model.DeleteConfigGroupInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteConfigGroupPayload) graphql.Marshaler {
+			return ec.marshalNDeleteConfigGroupPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteConfigGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteConfigGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteConfigGroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteConfigGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -58742,6 +59050,48 @@ func UnmarshalDeleteBudgetInput(ctx context.Context, raw any) (model.DeleteBudge
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeleteConfigGroupInput(ctx context.Context, obj any) (model.DeleteConfigGroupInput, error) {
+	var it model.DeleteConfigGroupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteConfigGroupInput unmarshals raw into the DeleteConfigGroupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteConfigGroupInput(ctx context.Context, raw any) (model.DeleteConfigGroupInput, error) {
+	var out model.DeleteConfigGroupInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteConfigGroupInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteRateCardInput(ctx context.Context, obj any) (model.DeleteRateCardInput, error) {
 	var it model.DeleteRateCardInput
 	if obj == nil {
@@ -65294,6 +65644,11 @@ func (ec *executionContext) _ConfigGroup(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ConfigGroup_hosts(ctx, field, obj)
 				})
+		case "hostCount":
+			out.Values[i] = ec._ConfigGroup_hostCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -65938,6 +66293,44 @@ func (ec *executionContext) _DeleteBudgetPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var deleteConfigGroupPayloadImplementors = []string{"DeleteConfigGroupPayload"}
+
+func (ec *executionContext) _DeleteConfigGroupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteConfigGroupPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteConfigGroupPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteConfigGroupPayload")
+		case "group":
+			out.Values[i] = ec._DeleteConfigGroupPayload_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DeleteConfigGroupPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deleteRateCardPayloadImplementors = []string{"DeleteRateCardPayload"}
 
 func (ec *executionContext) _DeleteRateCardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteRateCardPayload) graphql.Marshaler {
@@ -66402,6 +66795,11 @@ func (ec *executionContext) _HealingAttemptConnection(ctx context.Context, sel a
 			}
 		case "pageInfo":
 			out.Values[i] = ec._HealingAttemptConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._HealingAttemptConnection_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -69861,6 +70259,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setConfigGroup":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setConfigGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteConfigGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteConfigGroup(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -76376,6 +76781,19 @@ func (ec *executionContext) marshalNDeleteBudgetPayload2ᚖgithubᚗcomᚋteslao
 		return graphql.Null
 	}
 	return ec._DeleteBudgetPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteConfigGroupInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteConfigGroupInput(ctx context.Context, v any) (model.DeleteConfigGroupInput, error) {
+	res, err := ec.unmarshalInputDeleteConfigGroupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteConfigGroupPayload2ᚖgithubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteConfigGroupPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteConfigGroupPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteConfigGroupPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteConfigGroupPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDeleteRateCardInput2githubᚗcomᚋteslaopsᚋteslaᚋgraphᚋmodelᚐDeleteRateCardInput(ctx context.Context, v any) (model.DeleteRateCardInput, error) {

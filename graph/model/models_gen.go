@@ -530,6 +530,17 @@ type DeleteBudgetPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+type DeleteConfigGroupInput struct {
+	// The group's id (ConfigGroup.id).
+	ID string `json:"id"`
+}
+
+type DeleteConfigGroupPayload struct {
+	// The deleted group.
+	Group      *ConfigGroup `json:"group,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type DeleteRateCardInput struct {
 	ID string `json:"id"`
 }
@@ -592,6 +603,8 @@ type HardwareFaultFilter struct {
 type HealingAttemptConnection struct {
 	Nodes    []*HealingAttempt `json:"nodes"`
 	PageInfo *PageInfo         `json:"pageInfo"`
+	// Attempts over all pages, with the list's filters (state, cluster): counted only when asked for.
+	TotalCount int `json:"totalCount"`
 }
 
 // One UTC day of healing: the attempts that ended that day.

@@ -228,6 +228,18 @@ func TestHealingThroughGraphQL(t *testing.T) {
 	require.Equal(t, "1h0m0s", dig(r.Data, "keepAliveAlerts", "nodes", 0, "window"), r.Raw)
 
 	after := dig(r.Data, "all", "pageInfo", "endCursor").(string)
+	// Counts: over every page, with the list's filters.
+	r = e.gql(t, e.as(fixture.Viewer), `query($c: ID!) {
+		all: healingAttempts(first: 1) { totalCount nodes { state } }
+		healed: healingAttempts(state: HEALED, cluster: $c, first: 1) { totalCount }
+		failed: healingAttempts(state: FAILED, cluster: $c, first: 1) { totalCount } }`, map[string]any{"c": cluster})
+	require.Empty(t, r.Errors, r.Raw)
+	require.EqualValues(t, 2, dig(r.Data, "all", "totalCount"), "every page")
+	require.Len(t, dig(r.Data, "all", "nodes"), 1)
+	require.EqualValues(t, 1, dig(r.Data, "healed", "totalCount"))
+	require.EqualValues(t, 0, dig(r.Data, "failed", "totalCount"))
+	r = e.gql(t, "", `{ healingAttempts { totalCount } }`, nil)
+	require.Equal(t, "UNAUTHENTICATED", r.code(), r.Raw)
 	// Another cluster's rate and alerts hold none of these.
 	other := model.GlobalID(model.KindCluster, e.fleet.Clusters["online-1"])
 	r = e.gql(t, e.as(fixture.Viewer), `query($c: ID!) { healingRate(days: 7, cluster: $c) { healed } keepAliveAlerts(cluster: $c) { nodes { message } } }`,

@@ -278,6 +278,15 @@ func benchStandIns(ctx context.Context, q db.DBTX) (map[string]map[string]any, e
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("error finding a configuration history for the bench: %w", err)
 	}
+	// The configuration page's edit form reads one group's whole host list.
+	var groupCluster, group string
+	err = q.QueryRow(ctx, `SELECT c.name, g.name FROM config_group g JOIN cluster c ON c.id = g.cluster_id
+		ORDER BY (g.rule_kind = 'LIST') DESC, g.id LIMIT 1`).Scan(&groupCluster, &group)
+	if err == nil {
+		out["ConfigGroupHosts"] = map[string]any{"name": groupCluster, "group": group, "first": 5000}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error finding a config group for the bench: %w", err)
+	}
 	var episode int64
 	err = q.QueryRow(ctx, `SELECT id FROM anomaly_episode ORDER BY started_at DESC, id DESC LIMIT 1`).Scan(&episode)
 	if err == nil {

@@ -26,8 +26,9 @@ func TestFleetBenchReadsTheQueriesFromTheTree(t *testing.T) {
 		"BUBills": {"bu": bu, "period": month}, "MyBill": {"person": b64("Person:1"), "period": month},
 		"OperationDetail": {"id": b64("Operation:1")}, "OperationTasks": {"id": b64("Operation:1")},
 		"StackVersionDetail": {"id": b64("StackVersion:1")}, "ScaleOutSpares": {"region": "cn-north"},
-		"UpgradePreCheck": {"input": map[string]any{"cluster": b64("Cluster:1"), "stackVersion": b64("StackVersion:1")}},
-		"ConfigDiff":      {"name": "batch-x-01", "older": 1, "newer": 2},
+		"UpgradePreCheck":  {"input": map[string]any{"cluster": b64("Cluster:1"), "stackVersion": b64("StackVersion:1")}},
+		"ConfigDiff":       {"name": "batch-x-01", "older": 1, "newer": 2},
+		"ConfigGroupHosts": {"name": "batch-x-01", "group": "edge", "first": 5000},
 	}
 	known["depth"], known["pickAny"], known["detail"] = 2, false, true
 	use, skipped, err := loadBenchQueries("../..", known, byQuery, "batch-x-01")
