@@ -320,6 +320,32 @@ try {
     return `${behind} behind; reapplied: ${end}`;
   });
 
+  await check('ADMIN: a group that still has files is not deleted; an unused one is, after a confirm; an operator gets no Delete', async () => {
+    await signInAs(page, TOKEN, configPath, 'config-summary');
+    await page.locator('[data-testid="group-row"][data-name="e2e-rack"]').waitFor();
+    if (await page.getByTestId('group-delete').count()) throw new Error('an operator is offered Delete on a config group');
+    const g = await api(ADMIN, `mutation($input: SetConfigGroupInput!) { setConfigGroup(input: $input) { userErrors { message } } }`, {
+      input: { cluster: state.cluster, name: 'e2e-spare', position: 9, rule: 'LIST', hosts: [] },
+    });
+    if (g.setConfigGroup.userErrors.length) throw new Error(g.setConfigGroup.userErrors[0].message);
+    await signInAs(page, ADMIN, configPath, 'config-summary');
+    const rack = page.locator('[data-testid="group-row"][data-name="e2e-rack"]');
+    await rack.getByTestId('group-delete').click();
+    await rack.getByTestId('group-delete-confirm').click();
+    const refusal = page.getByTestId('group-list-error');
+    await refusal.waitFor();
+    const why = (await refusal.textContent()).trim();
+    if (!/file/i.test(why)) throw new Error(`refusal: ${why}`);
+    if (!(await rack.count())) throw new Error('the refused group left the list');
+    const spare = page.locator('[data-testid="group-row"][data-name="e2e-spare"]');
+    await spare.getByTestId('group-delete').click();
+    await spare.getByTestId('group-delete-confirm').click();
+    await spare.waitFor({ state: 'detached' });
+    const left = await api(ADMIN, `query($name: String!) { cluster(name: $name) { config { groups { name } } } }`, { name: CLUSTER });
+    if (left.cluster.config.groups.some((x) => x.name === 'e2e-spare')) throw new Error('e2e-spare is still on the server');
+    return `refused: ${why.slice(0, 90)}; e2e-spare deleted`;
+  });
+
   await check('VIEWER: the configuration needs the operator role; no buttons', async () => {
     await signInAs(page, VIEWER, configPath, 'config-forbidden');
     for (const id of ['propose-open', 'change-approve', 'change-apply', 'history-rollback', 'config-reapply', 'group-new', 'approvals-form']) {
@@ -340,6 +366,9 @@ try {
       await page.getByTestId(`healing-tab-${s}`).click();
       await page.locator(`[data-testid="healing-attempts"][data-state="${s}"] [data-testid="healing-attempt-row"]`).first().waitFor();
       counts[s] = await page.locator(`[data-testid="healing-attempts"][data-state="${s}"] [data-testid="healing-attempt-row"]`).count();
+      // The tab's count is every attempt in that state, beyond the first page.
+      const shown = Number((await page.getByTestId(`healing-tab-count-${s}`).textContent()).replace(/[^0-9]/g, ''));
+      if (!(shown >= counts[s])) throw new Error(`the ${s} tab counts ${shown} with ${counts[s]} rows listed`);
       if (s === 'HANDED_OVER' && !(await page.locator('[data-testid="healing-attempts"][data-state="HANDED_OVER"] [data-testid="healing-ticket-link"]').count())) {
         throw new Error('a handed-over host without its ticket');
       }

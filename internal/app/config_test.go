@@ -316,7 +316,7 @@ func TestConfigGroupHostPagesAndDeleteThroughGraphQL(t *testing.T) {
 	r = e.gql(t, e.as(fixture.Admin), del, map[string]any{"in": map[string]any{"id": groupID}})
 	require.Empty(t, r.Errors, r.Raw)
 	require.Equal(t, "CONFLICT", dig(r.Data, "deleteConfigGroup", "userErrors", 0, "code"), r.Raw)
-	require.Contains(t, dig(r.Data, "deleteConfigGroup", "userErrors", 0, "message"), "1 files in 1 open", r.Raw)
+	require.Contains(t, dig(r.Data, "deleteConfigGroup", "userErrors", 0, "message"), "1 file in 1 open", r.Raw)
 
 	_, err := e.db.Pool.Exec(context.Background(), `UPDATE config_change SET state = 'REJECTED' WHERE cluster_id = $1`, clusterID)
 	require.NoError(t, err)

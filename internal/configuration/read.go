@@ -370,11 +370,11 @@ func (s *Service) DeleteGroup(ctx context.Context, id int64) (*Group, error) {
 		}
 		switch {
 		case inVersion > 0:
-			return fault.New(fault.Conflict, "config group %q still has %d files in the current configuration version %d: remove them by a change first, then delete the group",
-				out.Name, inVersion, cur)
+			return fault.New(fault.Conflict, "config group %q still has %s in the current configuration version %d: remove them by a change first, then delete the group",
+				out.Name, count(inVersion, "file"), cur)
 		case inChanges > 0:
-			return fault.New(fault.Conflict, "config group %q has %d files in %d open (proposed or approved) changes: apply or reject them first (what the current version then has must be removed by a change too), then delete the group",
-				out.Name, inChanges, changes)
+			return fault.New(fault.Conflict, "config group %q has %s in %s: apply or reject them first (what the current version then has must be removed by a change too), then delete the group",
+				out.Name, count(inChanges, "file"), count(changes, "open (proposed or approved) change"))
 		}
 		if _, err := tx.Exec(ctx, sqlGroupDelete, id); err != nil {
 			return fmt.Errorf("error deleting config group %d: %w", id, err)
@@ -385,6 +385,14 @@ func (s *Service) DeleteGroup(ctx context.Context, id int64) (*Group, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// count says "1 file" or "n files".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Groups lists a cluster's config groups in overlay order: OPERATOR or ADMIN.

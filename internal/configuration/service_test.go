@@ -466,7 +466,7 @@ func TestDeleteConfigGroup(t *testing.T) {
 		configuration.FileChange{Service: "HDFS", Path: "hdfs-site.xml", Content: &def},
 		configuration.FileChange{Group: "pinned", Service: "HDFS", Path: "hdfs-site.xml", Content: &pin})
 	_, err = e.svc.DeleteGroup(e.admin, pinned.ID)
-	requireKind(t, err, fault.Conflict, `config group "pinned" still has 1 files in the current configuration version 1`, "remove them by a change first")
+	requireKind(t, err, fault.Conflict, `config group "pinned" still has 1 file in the current configuration version 1`, "remove them by a change first")
 
 	// The change removing the file, while open, still holds the group.
 	ch, err := e.svc.Propose(e.ops, configuration.ProposeInput{ClusterID: e.cluster, BaseVersion: a.Version, Message: "unpin",
@@ -475,7 +475,7 @@ func TestDeleteConfigGroup(t *testing.T) {
 	_, err = e.svc.Review(e.admin, configuration.ReviewInput{ChangeID: ch.ID, Approve: true})
 	require.NoError(t, err)
 	_, err = e.svc.DeleteGroup(e.admin, pinned.ID)
-	requireKind(t, err, fault.Conflict, "still has 1 files")
+	requireKind(t, err, fault.Conflict, "still has 1 file")
 	applied, err := e.svc.Apply(e.ops, ch.ID)
 	require.NoError(t, err)
 	_, err = e.svc.DeleteGroup(e.admin, pinned.ID)
@@ -495,7 +495,7 @@ func TestDeleteConfigGroup(t *testing.T) {
 		Files: []configuration.FileChange{{Group: "later", Service: "HDFS", Path: "hdfs-site.xml", Content: &pin}}})
 	require.NoError(t, err)
 	_, err = e.svc.DeleteGroup(e.admin, g3.ID)
-	requireKind(t, err, fault.Conflict, `config group "later" has 1 files in 1 open (proposed or approved) changes`)
+	requireKind(t, err, fault.Conflict, `config group "later" has 1 file in 1 open (proposed or approved) change`)
 
 	var ok, denied, failed int
 	require.NoError(t, e.pool.QueryRow(bg, `SELECT count(*) FILTER (WHERE outcome = 'OK'), count(*) FILTER (WHERE outcome = 'DENIED'),

@@ -1055,6 +1055,8 @@ function Groups({ clusterName, clusterId, groups, isAdmin, onDone }: { clusterNa
   const [err, setErr] = useState<string | null>(null);
   const [ok, setOk] = useState<string | null>(null);
   const [listErr, setListErr] = useState<string | null>(null);
+  // A delete asks once more, naming the group: a LIST group's host list is gone with it.
+  const [confirming, setConfirming] = useState<string | null>(null);
   const [{ fetching }, run] = useMutation(SetGroupMutation);
   const [{ fetching: deleting }, runDelete] = useMutation(DeleteGroupMutation);
   const edit = async (g: Config['groups'][number]) => {
@@ -1073,6 +1075,7 @@ function Groups({ clusterName, clusterId, groups, isAdmin, onDone }: { clusterNa
     setOk(null);
     const why = refusal(await runDelete({ input: { id: g.id } }), (d) => d.deleteConfigGroup);
     setListErr(why);
+    setConfirming(null);
     if (!why) {
       setOk(`Group ${g.name} deleted.`);
       if (form?.name === g.name) setForm(null);
@@ -1154,16 +1157,32 @@ function Groups({ clusterName, clusterId, groups, isAdmin, onDone }: { clusterNa
                         <button type="button" className="btn btn-small" onClick={() => edit(g)} data-testid="group-edit">
                           Edit
                         </button>{' '}
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          disabled={deleting}
-                          onClick={() => remove(g)}
-                          title="Delete the group: refused while the current version or an open change has files in it"
-                          data-testid="group-delete"
-                        >
-                          Delete
-                        </button>
+                        {confirming === g.id ? (
+                          <span className="revoke-confirm">
+                            <button
+                              type="button"
+                              className="btn btn-small btn-danger"
+                              disabled={deleting}
+                              onClick={() => remove(g)}
+                              data-testid="group-delete-confirm"
+                            >
+                              Delete {g.name}
+                            </button>
+                            <button type="button" className="btn btn-small" onClick={() => setConfirming(null)}>
+                              Keep
+                            </button>
+                          </span>
+                        ) : (
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            onClick={() => setConfirming(g.id)}
+                            title="Delete the group: refused while the current version or an open change has files in it"
+                            data-testid="group-delete"
+                          >
+                            Delete
+                          </button>
+                        )}
                       </>
                     )}
                   </td>
