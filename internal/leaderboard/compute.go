@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/teslaops/tesla/internal/db"
 )
@@ -117,19 +120,51 @@ func (c *Computer) RunOnce(ctx context.Context) (Result, error) {
 	}
 	logger(c.logger).DebugContext(ctx, "leaderboard days rolled up", "from", first.Format(time.DateOnly),
 		"duration", time.Since(began).Round(time.Millisecond))
-	for _, p := range periods {
-		if fresh, err := c.fresh(ctx, p.unit, p.start); err != nil {
-			return res, err
-		} else if fresh {
-			res.Skipped++
-			continue
+	// The units are independent (a period's movement reads the previous
+	// period of its own unit), so on a pool each unit's periods are ranked on
+	// a connection of their own, the older first; on one connection (a
+	// transaction) they take turns.
+	var mu sync.Mutex
+	rank := func(ctx context.Context, unit Unit) error {
+		for _, p := range periods {
+			if p.unit != unit {
+				continue
+			}
+			fresh, err := c.fresh(ctx, p.unit, p.start)
+			if err != nil {
+				return err
+			}
+			var n int64
+			if !fresh {
+				if n, err = c.compute(ctx, p.unit, p.start, unrolled); err != nil {
+					return err
+				}
+			}
+			mu.Lock()
+			if fresh {
+				res.Skipped++
+			} else {
+				res.Periods++
+				res.Entries += n
+			}
+			mu.Unlock()
 		}
-		n, err := c.compute(ctx, p.unit, p.start, unrolled)
-		if err != nil {
+		return nil
+	}
+	if _, pooled := c.pool.(*pgxpool.Pool); pooled {
+		g, gctx := errgroup.WithContext(ctx)
+		for _, u := range Units {
+			g.Go(func() error { return rank(gctx, u) })
+		}
+		if err := g.Wait(); err != nil {
 			return res, err
 		}
-		res.Periods++
-		res.Entries += n
+	} else {
+		for _, u := range Units {
+			if err := rank(ctx, u); err != nil {
+				return res, err
+			}
+		}
 	}
 	pruned, err := c.prune(ctx, now)
 	res.Pruned = pruned
@@ -288,11 +323,23 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 	// committed between the two statements then leaves a fingerprint older
 	// than the rollup, which only costs the next pass a rollup, never a
 	// change missed.
+	//
+	// Today is rolled up without one: on a live fleet every hour brings it
+	// new usage, so its fingerprint would only add a read. It gets its
+	// fingerprint as yesterday, in the first pass after midnight, which
+	// rolls it up once more.
 	var sources map[time.Time]string
 	if onlyChanged {
-		var err error
-		if sources, err = fingerprints(ctx, tx, first, to); err != nil {
-			return err
+		sources = map[time.Time]string{}
+		if today := now.Truncate(24 * time.Hour); first.Before(today) {
+			upto := to
+			if upto.After(today) {
+				upto = today
+			}
+			var err error
+			if sources, err = fingerprints(ctx, tx, first, upto); err != nil {
+				return err
+			}
 		}
 		var same []time.Time
 		var from, through time.Time
@@ -304,7 +351,7 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 			if !reroll(d, at) {
 				continue
 			}
-			if old, ok := fps[d]; ok && old == sources[d] {
+			if old, ok := fps[d]; ok && old == sources[d] && d.Before(now.Truncate(24*time.Hour)) {
 				same = append(same, d)
 				continue
 			}
@@ -364,18 +411,18 @@ func (c *Computer) rollup(ctx context.Context, tx pgx.Tx, start, end time.Time, 
 	// A day is stamped changed_at (the database's clock, as a period's
 	// computed_at) and a new version when any of its rows changed, and when
 	// first rolled up.
-	// A day rolled up without a fingerprint (an operator's recomputation)
-	// has none: the next hourly pass that looks at it rolls it up again.
+	// A day rolled up without a fingerprint (today, an operator's
+	// recomputation) has none: the next hourly pass that looks at it rolls it
+	// up again.
 	var days []time.Time
 	var prints []*string
 	for d := first; d.Before(to); d = d.AddDate(0, 0, 1) {
 		days = append(days, d)
-		if sources == nil {
+		if fp, ok := sources[d]; ok {
+			prints = append(prints, &fp)
+		} else {
 			prints = append(prints, nil)
-			continue
 		}
-		fp := sources[d]
-		prints = append(prints, &fp)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO leaderboard_day (day, rolled_at, jobs, changed_at, version, source_fp)
 		SELECT d.day, $2, (SELECT count(*) FROM lb_roll r WHERE r.day = d.day), now(), nextval('leaderboard_day_version'), d.fp
@@ -535,7 +582,7 @@ func (c *Computer) base(ctx context.Context, tx pgx.Tx, u Unit, start, end time.
 //     huge, which would start JIT compilation: a second of compiling for
 //     statements that run in a few hundred milliseconds.
 func bulkSettings(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off`); err != nil {
 		return errorf("setting up the transaction", err)
 	}
 	return nil
@@ -575,8 +622,17 @@ func (c *Computer) prune(ctx context.Context, now time.Time) (int64, error) {
 	}
 	var n int64
 	cutoff := today.AddDate(0, 0, -RollupKeepDays)
-	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day < $1::date`, cutoff); err != nil {
-		return n, errorf("deleting old rollups", err)
+	// The oldest day is a seek on the key; the delete runs on the day a
+	// rollup ages out, not every hour (without fresh statistics it would scan
+	// every job-day to find none).
+	var oldest *time.Time
+	if err := c.pool.QueryRow(ctx, `SELECT min(day) FROM leaderboard_job_day`).Scan(&oldest); err != nil {
+		return n, errorf("finding the oldest rollup", err)
+	}
+	if oldest != nil && oldest.Before(cutoff) {
+		if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_job_day WHERE day < $1::date`, cutoff); err != nil {
+			return n, errorf("deleting old rollups", err)
+		}
 	}
 	if _, err := c.pool.Exec(ctx, `DELETE FROM leaderboard_day WHERE day < $1::date`, cutoff); err != nil {
 		return n, errorf("deleting old rollups", err)
