@@ -33,6 +33,19 @@ func servicePID(t *testing.T, root string) int {
 	return p.PID
 }
 
+// configFleet starts three real agents, an engine with the agent executor,
+// and a configuration service rolling its versions out through it, with an
+// author and a reviewer.
+func configFleet(t *testing.T) (f *agentFleet, ops *aquila.Service, cfg *configuration.Service, author, reviewer context.Context) {
+	t.Helper()
+	f = newAgentFleet(t, false)
+	e, _ := startEngine(t, f.pool, f.exec, testConfig())
+	ops = newService(f.pool, e)
+	cfg = configuration.NewService(f.pool, audit.New(f.pool, quiet), nil).WithRollouter(aquila.ConfigRollouter{Service: ops, BatchPercent: 34})
+	author, reviewer = configPeople(t, f.pool)
+	return f, ops, cfg, author, reviewer
+}
+
 // configPeople are an author and a reviewer of configuration changes (a
 // change needs another person's approval).
 func configPeople(t *testing.T, pool *pgxpool.Pool) (author, reviewer context.Context) {
@@ -58,11 +71,7 @@ func configPeople(t *testing.T, pool *pgxpool.Pool) (author, reviewer context.Co
 // version.
 func TestAgentExecutorAppliesConfigurationOnRealHosts(t *testing.T) {
 	t.Parallel()
-	f := newAgentFleet(t, false)
-	e, _ := startEngine(t, f.pool, f.exec, testConfig())
-	ops := newService(f.pool, e)
-	cfg := configuration.NewService(f.pool, audit.New(f.pool, quiet), nil).WithRollouter(aquila.ConfigRollouter{Service: ops, BatchPercent: 34})
-	author, reviewer := configPeople(t, f.pool)
+	f, ops, cfg, author, reviewer := configFleet(t)
 	before := map[int64]int{}
 	for _, h := range f.hosts {
 		before[h.id] = servicePID(t, f.roots[h.id])
@@ -111,11 +120,7 @@ func TestAgentExecutorAppliesConfigurationOnRealHosts(t *testing.T) {
 // to version 1 writes them back.
 func TestAgentExecutorRemovesConfigurationFilesOnRealHosts(t *testing.T) {
 	t.Parallel()
-	f := newAgentFleet(t, false)
-	e, _ := startEngine(t, f.pool, f.exec, testConfig())
-	ops := newService(f.pool, e)
-	cfg := configuration.NewService(f.pool, audit.New(f.pool, quiet), nil).WithRollouter(aquila.ConfigRollouter{Service: ops, BatchPercent: 34})
-	author, reviewer := configPeople(t, f.pool)
+	f, ops, cfg, author, reviewer := configFleet(t)
 	tuned := f.hosts[0]
 	_, err := cfg.SetGroup(adminCtx(), configuration.GroupInput{ClusterID: f.clusterID, Name: "tuned", Position: 1,
 		Rule: configuration.ByList, Hosts: []int64{tuned.id}})
