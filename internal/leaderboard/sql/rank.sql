@@ -36,15 +36,22 @@ WITH ranked AS (
     -- the job minimum): the one ranked last, found by hashing the ranked jobs
     -- per owner rather than sorting every job (a BU list shows every BU, so
     -- a sort would take all 100,000 jobs on every metric).
-    SELECT 'PERSON'::text AS level, r.person_id AS subject_id, (max(ARRAY[r.rank, r.subject_id]))[2] AS job_id
-    FROM ranked r JOIN listed l ON l.level = 'PERSON' AND l.subject_id = r.person_id
-    WHERE r.level = 'JOB'
-    GROUP BY r.person_id
+    -- The last rank per owner is a hashed max over integers, then the job
+    -- at that rank is found by a hash join (an array max is aggregated by
+    -- sorting every job of the listed owners).
+    SELECT 'PERSON'::text AS level, m.person_id AS subject_id, r.subject_id AS job_id
+    FROM (SELECT r.person_id, max(r.rank) AS rank
+          FROM ranked r JOIN listed l ON l.level = 'PERSON' AND l.subject_id = r.person_id
+          WHERE r.level = 'JOB'
+          GROUP BY r.person_id) m
+    JOIN ranked r ON r.level = 'JOB' AND r.rank = m.rank
     UNION ALL
-    SELECT 'BU', r.bu_id, (max(ARRAY[r.rank, r.subject_id]))[2]
-    FROM ranked r JOIN listed l ON l.level = 'BU' AND l.subject_id = r.bu_id
-    WHERE r.level = 'JOB'
-    GROUP BY r.bu_id
+    SELECT 'BU', m.bu_id, r.subject_id
+    FROM (SELECT r.bu_id, max(r.rank) AS rank
+          FROM ranked r JOIN listed l ON l.level = 'BU' AND l.subject_id = r.bu_id
+          WHERE r.level = 'JOB'
+          GROUP BY r.bu_id) m
+    JOIN ranked r ON r.level = 'JOB' AND r.rank = m.rank
 ), worst AS (
     -- Those with no ranked job: their worst job with a value, the larger first.
     SELECT level, subject_id, job_id FROM worst_ranked
@@ -91,8 +98,11 @@ WITH ranked AS (
     RETURNING 1
 ), periods AS (
     INSERT INTO leaderboard_period (level, metric, unit, start, period_end, computed_at, ranked_count, median, min_volume, ranking)
+    -- The median is read off the ranks (the ranking is ordered by value,
+    -- so the middle one or two ranks hold it) rather than sorting the values
+    -- again: percentile_cont's interpolation between two middle values.
     SELECT l.level, @metric, @unit, @start::date, @end::date, now(), count(r.rank),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY r.value), l.min_volume,
+           avg(r.value) FILTER (WHERE r.rank IN ((r.n + 1) / 2, (r.n + 2) / 2)), l.min_volume,
            CASE WHEN l.level = 'JOB' THEN coalesce(array_agg(r.subject_id ORDER BY r.rank) FILTER (WHERE r.rank IS NOT NULL), '{}') END
     FROM (VALUES ('JOB', @min_job::float8), ('PERSON', @min_person::float8), ('BU', @min_bu::float8)) l(level, min_volume)
     LEFT JOIN ranked r ON r.level = l.level
