@@ -155,36 +155,11 @@ func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 	// Water level: what stays in service while a batch is out must carry the
 	// load below the cluster's threshold, now and, by the forecast, until the
 	// upgrade is expected to end.
-	batchPct := min(p.BatchPercent, cmp.Or(req.MaxOutOfServicePct, DefaultMaxOutOfServicePct))
-	if p.Strategy == StrategyExpress {
-		add(CheckWaterLevel, CheckWarning, "EXPRESS takes the whole cluster out of service while it runs")
-	} else {
-		batches := 1
-		if inService := int(total - maint); inService > 0 {
-			size := batchSize(int(total), p.BatchPercent, cmp.Or(req.MaxOutOfServicePct, DefaultMaxOutOfServicePct))
-			batches = (inService + size - 1) / size
-		}
-		per, fromHistory, err := typicalBatchTime(ctx, q, req.ClusterID, cfg.BatchDuration)
-		if err != nil {
-			return nil, nil, err
-		}
-		now := cfg.Now()
-		expected := time.Duration(batches) * per
-		outlook, err := watermark.ClusterOutlook(ctx, q, req.ClusterID, []watermark.Dimension{watermark.CPU, watermark.Memory}, now, now.Add(expected))
-		if err != nil {
-			return nil, nil, err
-		}
-		how := "the default"
-		if fromHistory {
-			how = "the median of the cluster's recent upgrade stages"
-		}
-		window := fmt.Sprintf("the upgrade's expected %s (%d batches × %s, %s)", expected, batches, per, how)
-		st, msg := waterLevelCheck(outlook, batchPct, window)
-		if len(outlook) == 0 {
-			st, msg = CheckWarning, fmt.Sprintf("no recent utilisation for cluster %d: cannot tell whether a %d%% batch fits", req.ClusterID, batchPct)
-		}
-		add(CheckWaterLevel, st, "%s", msg)
+	wl, err := waterLevel(ctx, q, req, p, cfg, int(total), int(maint))
+	if err != nil {
+		return nil, nil, err
 	}
+	checks = append(checks, wl)
 
 	var id int64
 	var kind Kind
@@ -200,6 +175,50 @@ func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 		return nil, nil, fmt.Errorf("error loading operations of cluster %d: %w", req.ClusterID, err)
 	}
 	return checks, planned, nil
+}
+
+// waterLevel is the water-level pre-check of a rolling upgrade of a cluster
+// of total hosts (DECOMMISSIONED aside), maint of them in MAINTENANCE.
+func waterLevel(ctx context.Context, q db.DBTX, req Request, p UpgradeParams, cfg PreCheckConfig, total, maint int) (Check, error) {
+	check := func(st CheckStatus, format string, args ...any) (Check, error) {
+		return Check{Name: CheckWaterLevel, Status: st, Message: fmt.Sprintf(format, args...)}, nil
+	}
+	if p.Strategy == StrategyExpress {
+		return check(CheckWarning, "EXPRESS takes the whole cluster out of service while it runs")
+	}
+	maxPct := cmp.Or(req.MaxOutOfServicePct, DefaultMaxOutOfServicePct)
+	batchPct := min(p.BatchPercent, maxPct)
+	batches := 1
+	if inService := total - maint; inService > 0 {
+		size := batchSize(total, p.BatchPercent, maxPct)
+		batches = (inService + size - 1) / size
+		// On a small cluster the one-host floor takes out more than the
+		// percentage asked: judge the share actually out.
+		batchPct = max(batchPct, size*100/total)
+	}
+	if batchPct >= 100 {
+		return check(CheckWarning, "a batch of one host is the whole of cluster %d: it is out of service while each batch runs", req.ClusterID)
+	}
+	per, fromHistory, err := typicalBatchTime(ctx, q, req.ClusterID, cfg.BatchDuration)
+	if err != nil {
+		return Check{}, err
+	}
+	now := cfg.Now()
+	expected := time.Duration(batches) * per
+	outlook, err := watermark.ClusterOutlook(ctx, q, req.ClusterID, []watermark.Dimension{watermark.CPU, watermark.Memory}, now, now.Add(expected))
+	if err != nil {
+		return Check{}, err
+	}
+	if len(outlook) == 0 {
+		return check(CheckWarning, "no recent utilisation for cluster %d: cannot tell whether a %d%% batch fits", req.ClusterID, batchPct)
+	}
+	how := "the default"
+	if fromHistory {
+		how = "the median of the cluster's recent upgrade stages"
+	}
+	window := fmt.Sprintf("the upgrade's expected %s (%d batches × %s, %s)", expected, batches, per, how)
+	st, msg := waterLevelCheck(outlook, batchPct, window)
+	return check(st, "%s", msg)
 }
 
 // DefaultBatchDuration is a rolling batch's duration when the cluster's own
