@@ -246,11 +246,11 @@ func (r *operationResolver) Cluster(ctx context.Context, obj *model.Operation) (
 }
 
 func (r *operationResolver) Stages(ctx context.Context, obj *model.Operation) ([]*model.OperationStage, error) {
-	pr, err := r.Resolver.Operations.Progress(ctx, obj.DBID)
+	stages, err := r.loaders(ctx).OperationStages.Load(ctx, obj.DBID)
 	if err != nil {
 		return nil, err
 	}
-	return mapAll(pr.Stages, stageModel), nil
+	return mapAll(stages, stageModel), nil
 }
 
 func (r *operationResolver) Events(ctx context.Context, obj *model.Operation, first *int) ([]*model.OperationEvent, error) {

@@ -57,6 +57,10 @@ type Loaders struct {
 	// each cluster.
 	Operation       *dataloadgen.Loader[int64, *aquila.Operation]
 	ActiveOperation *dataloadgen.Loader[int64, *aquila.Operation]
+	// OperationStages are operations' stages with their task counts: a list
+	// of operations selecting them counts every operation's tasks in one
+	// grouped statement.
+	OperationStages *dataloadgen.Loader[int64, []*aquila.Stage]
 
 	Threshold *dataloadgen.Loader[int64, float64]
 
@@ -181,6 +185,7 @@ func NewLoaders(r *Resolver) *Loaders {
 		TypedVersion:           dataloadgen.NewMappedLoader(r.Stacks.VersionsByIDs, o),
 		Operation:              dataloadgen.NewMappedLoader(r.Operations.OperationsByIDs, o),
 		ActiveOperation:        dataloadgen.NewMappedLoader(r.Operations.ActiveByClusters, o),
+		OperationStages:        dataloadgen.NewMappedLoader(grouped(r.Operations.StagesByOperations), o),
 		Threshold:              dataloadgen.NewMappedLoader(r.Watermark.ClusterThresholds, o),
 		Job:                    dataloadgen.NewMappedLoader(r.Workload.JobsByIDs, o),
 		JobFindings:            dataloadgen.NewMappedLoader(grouped(r.Workload.FindingsOfJobs), o),

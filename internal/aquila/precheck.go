@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/fault"
+	"github.com/teslaops/tesla/internal/watermark"
 )
 
 // CheckStatus is a pre-check's verdict.
@@ -41,12 +43,18 @@ const (
 	CheckActiveOperation = "activeOperation"
 )
 
-// PreCheckConfig bounds the host health check.
+// PreCheckConfig bounds the host health check and sizes the water-level
+// check's window.
 type PreCheckConfig struct {
 	// UnhealthyFailPct: more hosts not ONLINE (MAINTENANCE and
 	// DECOMMISSIONED aside) than this share of the cluster FAIL; fewer but
 	// some WARN. Default 10.
 	UnhealthyFailPct int
+	// BatchDuration is how long a rolling batch is taken to last when the
+	// cluster has no finished upgrade stages to tell (default 15 min).
+	BatchDuration time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // PreCheck runs an upgrade's pre-checks on the cluster (read-only): the stack
@@ -65,6 +73,10 @@ func PreCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) ([]Check, *upgradeState, error) {
 	if cfg.UnhealthyFailPct <= 0 {
 		cfg.UnhealthyFailPct = 10
+	}
+	cfg.BatchDuration = cmp.Or(cfg.BatchDuration, DefaultBatchDuration)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	var checks []Check
 	add := func(name string, st CheckStatus, format string, args ...any) {
@@ -140,44 +152,14 @@ func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 		add(CheckHostHealth, CheckFail, "%d of %d hosts are neither ONLINE nor in MAINTENANCE: more than %d%%%s", bad, total, cfg.UnhealthyFailPct, wait)
 	}
 
-	// Water level: the latest utilisation must fit in what stays in service
-	// while a batch is out.
-	batchPct := min(p.BatchPercent, cmp.Or(req.MaxOutOfServicePct, DefaultMaxOutOfServicePct))
-	if p.Strategy == StrategyExpress {
-		batchPct = 100
-	}
-	rows, err := q.Query(ctx, `SELECT dimension, used / capacity FROM watermark_latest
-		WHERE cluster_id = $1 AND dimension IN ('CPU', 'MEMORY') AND capacity > 0 ORDER BY dimension`, req.ClusterID)
+	// Water level: what stays in service while a batch is out must carry the
+	// load below the cluster's threshold, now and, by the forecast, until the
+	// upgrade is expected to end.
+	wl, err := waterLevel(ctx, q, req, p, cfg, int(total), int(maint))
 	if err != nil {
-		return nil, nil, fmt.Errorf("error loading the water level of cluster %d: %w", req.ClusterID, err)
+		return nil, nil, err
 	}
-	type level struct {
-		Dim   string
-		Share float64
-	}
-	levels, err := pgx.CollectRows(rows, pgx.RowToStructByPos[level])
-	if err != nil {
-		return nil, nil, fmt.Errorf("error loading the water level of cluster %d: %w", req.ClusterID, err)
-	}
-	room := float64(100-batchPct) / 100
-	switch {
-	case p.Strategy == StrategyExpress:
-		add(CheckWaterLevel, CheckWarning, "EXPRESS takes the whole cluster out of service while it runs")
-	case len(levels) == 0:
-		add(CheckWaterLevel, CheckWarning, "no recent utilisation for cluster %d: cannot tell whether a %d%% batch fits", req.ClusterID, batchPct)
-	default:
-		worst := levels[0]
-		for _, l := range levels[1:] {
-			if l.Share > worst.Share {
-				worst = l
-			}
-		}
-		if worst.Share > room {
-			add(CheckWaterLevel, CheckFail, "%s is at %.0f%% of capacity: taking a %d%% batch out leaves %.0f%%", worst.Dim, worst.Share*100, batchPct, room*100)
-		} else {
-			add(CheckWaterLevel, CheckPass, "%s at %.0f%% of capacity fits in the %.0f%% left while a %d%% batch is out", worst.Dim, worst.Share*100, room*100, batchPct)
-		}
-	}
+	checks = append(checks, wl)
 
 	var id int64
 	var kind Kind
@@ -193,6 +175,159 @@ func preCheck(ctx context.Context, q db.DBTX, req Request, cfg PreCheckConfig) (
 		return nil, nil, fmt.Errorf("error loading operations of cluster %d: %w", req.ClusterID, err)
 	}
 	return checks, planned, nil
+}
+
+// waterLevel is the water-level pre-check of a rolling upgrade of a cluster
+// of total hosts (DECOMMISSIONED aside), maint of them in MAINTENANCE.
+func waterLevel(ctx context.Context, q db.DBTX, req Request, p UpgradeParams, cfg PreCheckConfig, total, maint int) (Check, error) {
+	check := func(st CheckStatus, format string, args ...any) (Check, error) {
+		return Check{Name: CheckWaterLevel, Status: st, Message: fmt.Sprintf(format, args...)}, nil
+	}
+	if p.Strategy == StrategyExpress {
+		return check(CheckWarning, "EXPRESS takes the whole cluster out of service while it runs")
+	}
+	maxPct := cmp.Or(req.MaxOutOfServicePct, DefaultMaxOutOfServicePct)
+	batchPct := min(p.BatchPercent, maxPct)
+	batches := 1
+	if inService := total - maint; inService > 0 {
+		size := batchSize(total, p.BatchPercent, maxPct)
+		batches = (inService + size - 1) / size
+		// On a small cluster the one-host floor takes out more than the
+		// percentage asked: judge the share actually out.
+		batchPct = max(batchPct, size*100/total)
+	}
+	if batchPct >= 100 {
+		return check(CheckWarning, "a batch of one host is the whole of cluster %d: it is out of service while each batch runs", req.ClusterID)
+	}
+	per, fromHistory, err := typicalBatchTime(ctx, q, req.ClusterID, cfg.BatchDuration)
+	if err != nil {
+		return Check{}, err
+	}
+	now := cfg.Now()
+	expected := time.Duration(batches) * per
+	outlook, err := watermark.ClusterOutlook(ctx, q, req.ClusterID, []watermark.Dimension{watermark.CPU, watermark.Memory}, now, now.Add(expected))
+	if err != nil {
+		return Check{}, err
+	}
+	if len(outlook) == 0 {
+		return check(CheckWarning, "no recent utilisation for cluster %d: cannot tell whether a %d%% batch fits", req.ClusterID, batchPct)
+	}
+	how := "the default"
+	if fromHistory {
+		how = "the median of the cluster's recent upgrade stages"
+	}
+	window := fmt.Sprintf("the upgrade's expected %s (%d batches × %s, %s)", expected, batches, per, how)
+	st, msg := waterLevelCheck(outlook, batchPct, window)
+	return check(st, "%s", msg)
+}
+
+// DefaultBatchDuration is a rolling batch's duration when the cluster's own
+// history cannot tell: a batch restarts each host's services and waits for
+// their health checks.
+const DefaultBatchDuration = 15 * time.Minute
+
+// typicalBatchTime is the median duration of the cluster's last 20 finished
+// forward upgrade stages (a rolling batch is one stage, or one per phase when
+// services are added or removed), or def when it has none.
+func typicalBatchTime(ctx context.Context, q db.DBTX, cluster int64, def time.Duration) (time.Duration, bool, error) {
+	var secs *float64
+	if err := q.QueryRow(ctx, `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x.secs)
+		FROM (SELECT extract(epoch FROM s.ended_at - s.started_at)::float8 AS secs
+			FROM operation_stage s JOIN operation o ON o.id = s.operation_id
+			WHERE o.cluster_id = $1 AND o.kind = 'UPGRADE' AND NOT s.rollback AND s.state = 'SUCCEEDED'
+			  AND s.started_at IS NOT NULL AND s.ended_at IS NOT NULL
+			ORDER BY s.ended_at DESC LIMIT 20) x`, cluster).Scan(&secs); err != nil {
+		return 0, false, fmt.Errorf("error loading the upgrade history of cluster %d: %w", cluster, err)
+	}
+	if secs == nil || *secs <= 0 {
+		return def, false, nil
+	}
+	// Whole seconds read better in a message, and at least a second.
+	return max(time.Duration(*secs*float64(time.Second)).Round(time.Second), time.Second), true, nil
+}
+
+// waterLevelCheck judges the outlook of a cluster's dimensions with a
+// batchPct% batch out: the load then falls on the rest, so a utilisation u of
+// the whole cluster becomes u / (1 − batch) of what stays in service. FAIL
+// when the current level with the batch out is over the cluster's threshold;
+// WARNING when the forecast's peak over the window (the upgrade's expected
+// duration) with the batch out would be; PASS otherwise. A dimension without a
+// forecast (too little history) is judged on its current level alone, and the
+// message says so.
+func waterLevelCheck(outlook []watermark.Outlook, batchPct int, window string) (CheckStatus, string) {
+	room := float64(100-batchPct) / 100
+	out := func(u float64) float64 { return u / room }
+	pct := func(u float64) string { return fmt.Sprintf("%.0f%%", u*100) }
+	var failed, warned, worst *watermark.Outlook
+	var noForecast []string
+	for i := range outlook {
+		o := &outlook[i]
+		if o.Current != nil && out(*o.Current) > o.Threshold &&
+			(failed == nil || out(*o.Current)-o.Threshold > out(*failed.Current)-failed.Threshold) {
+			failed = o
+		}
+		if o.Peak == nil {
+			if o.DaysOfHistory < watermark.MinForecastDays {
+				noForecast = append(noForecast, fmt.Sprintf("%s has no forecast (%d day(s) of history, %d needed)",
+					o.Dimension, o.DaysOfHistory, watermark.MinForecastDays))
+			} else {
+				noForecast = append(noForecast, fmt.Sprintf("%s's forecast does not reach %s", o.Dimension, window))
+			}
+			continue
+		}
+		if out(*o.Peak) > o.Threshold && (warned == nil || out(*o.Peak)-o.Threshold > out(*warned.Peak)-warned.Threshold) {
+			warned = o
+		}
+		if worst == nil || out(*o.Peak)-o.Threshold > out(*worst.Peak)-worst.Threshold {
+			worst = o
+		}
+	}
+	fallback := ""
+	if len(noForecast) > 0 {
+		fallback = "; " + strings.Join(noForecast, "; ") + ": judged on the current level"
+		var levels []string
+		for _, o := range outlook {
+			if o.Peak == nil && o.Current != nil {
+				levels = append(levels, fmt.Sprintf("%s %s (%s with the batch out)", o.Dimension, pct(*o.Current), pct(out(*o.Current))))
+			}
+		}
+		if len(levels) > 0 {
+			fallback += ", " + strings.Join(levels, ", ")
+		}
+	}
+	peak := func(o *watermark.Outlook) string {
+		now := ""
+		if o.Current != nil {
+			now = fmt.Sprintf("; now %s", pct(*o.Current))
+		}
+		return fmt.Sprintf("%s's forecast peak over %s is %s of capacity on %s, %s with a %d%% batch out, against the cluster's threshold of %s%s",
+			o.Dimension, window, pct(*o.Peak), o.PeakAt.Format(time.DateOnly), pct(out(*o.Peak)), batchPct, pct(o.Threshold), now)
+	}
+	switch {
+	case failed != nil:
+		msg := fmt.Sprintf("%s is at %s of capacity: taking a %d%% batch out puts the rest at %s, over the cluster's threshold of %s",
+			failed.Dimension, pct(*failed.Current), batchPct, pct(out(*failed.Current)), pct(failed.Threshold))
+		if worst != nil {
+			msg += "; " + peak(worst)
+		}
+		return CheckFail, msg + fallback
+	case warned != nil:
+		return CheckWarning, peak(warned) + ": the batches may have to wait or be made smaller" + fallback
+	case worst != nil:
+		return CheckPass, peak(worst) + fallback
+	}
+	// No forecast in any dimension: the current level alone decides.
+	var top *watermark.Outlook
+	for i := range outlook {
+		if o := &outlook[i]; o.Current != nil && (top == nil || out(*o.Current)-o.Threshold > out(*top.Current)-top.Threshold) {
+			top = o
+		}
+	}
+	if top == nil {
+		return CheckWarning, strings.TrimPrefix(fallback, "; ") + ", and there is no recent utilisation either: cannot tell whether the batch fits"
+	}
+	return CheckPass, fmt.Sprintf("%s at %s of capacity is %s with a %d%% batch out, within the cluster's threshold of %s%s",
+		top.Dimension, pct(*top.Current), pct(out(*top.Current)), batchPct, pct(top.Threshold), fallback)
 }
 
 // FailedChecks returns the failing checks.
