@@ -249,22 +249,28 @@ func typicalBatchTime(ctx context.Context, q db.DBTX, cluster int64, def time.Du
 // waterLevelCheck judges the outlook of a cluster's dimensions with a
 // batchPct% batch out: the load then falls on the rest, so a utilisation u of
 // the whole cluster becomes u / (1 − batch) of what stays in service. FAIL
-// when the current level with the batch out is over the cluster's threshold;
-// WARNING when the forecast's peak over the window (the upgrade's expected
-// duration) with the batch out would be; PASS otherwise. A dimension without a
-// forecast (too little history) is judged on its current level alone, and the
-// message says so.
+// when the current level with the batch out is over the capacity left (the
+// batch does not fit now); WARNING when it is over the cluster's threshold,
+// or when the forecast's peak over the window (the upgrade's expected
+// duration) with the batch out would be; PASS otherwise. The threshold is
+// the cluster's alarm line, not its limit: a cluster that runs above it can
+// still be upgraded, with the warning in front of the operator. A dimension
+// without a forecast (too little history) is judged on its current level
+// alone, and the message says so.
 func waterLevelCheck(outlook []watermark.Outlook, batchPct int, window string) (CheckStatus, string) {
 	room := float64(100-batchPct) / 100
 	out := func(u float64) float64 { return u / room }
 	pct := func(u float64) string { return fmt.Sprintf("%.0f%%", u*100) }
-	var failed, warned, worst *watermark.Outlook
+	var failed, over, warned, worst *watermark.Outlook
 	var noForecast []string
 	for i := range outlook {
 		o := &outlook[i]
-		if o.Current != nil && out(*o.Current) > o.Threshold &&
-			(failed == nil || out(*o.Current)-o.Threshold > out(*failed.Current)-failed.Threshold) {
+		if o.Current != nil && out(*o.Current) > 1 && (failed == nil || *o.Current > *failed.Current) {
 			failed = o
+		}
+		if o.Current != nil && out(*o.Current) > o.Threshold &&
+			(over == nil || out(*o.Current)-o.Threshold > out(*over.Current)-over.Threshold) {
+			over = o
 		}
 		if o.Peak == nil {
 			if o.DaysOfHistory < watermark.MinForecastDays {
@@ -305,12 +311,19 @@ func waterLevelCheck(outlook []watermark.Outlook, batchPct int, window string) (
 	}
 	switch {
 	case failed != nil:
-		msg := fmt.Sprintf("%s is at %s of capacity: taking a %d%% batch out puts the rest at %s, over the cluster's threshold of %s",
-			failed.Dimension, pct(*failed.Current), batchPct, pct(out(*failed.Current)), pct(failed.Threshold))
+		msg := fmt.Sprintf("%s is at %s of capacity: taking a %d%% batch out puts the rest at %s, more than the hosts left can carry",
+			failed.Dimension, pct(*failed.Current), batchPct, pct(out(*failed.Current)))
 		if worst != nil {
 			msg += "; " + peak(worst)
 		}
 		return CheckFail, msg + fallback
+	case over != nil:
+		msg := fmt.Sprintf("%s is at %s of capacity: taking a %d%% batch out puts the rest at %s, over the cluster's threshold of %s; smaller batches or a quieter hour leave more room",
+			over.Dimension, pct(*over.Current), batchPct, pct(out(*over.Current)), pct(over.Threshold))
+		if worst != nil {
+			msg += "; " + peak(worst)
+		}
+		return CheckWarning, msg + fallback
 	case warned != nil:
 		return CheckWarning, peak(warned) + ": the batches may have to wait or be made smaller" + fallback
 	case worst != nil:

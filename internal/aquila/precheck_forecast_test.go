@@ -23,7 +23,7 @@ func TestPreCheckWaterLevelUsesTheForecast(t *testing.T) {
 	bg := context.Background()
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	today := now.Truncate(24 * time.Hour)
-	cs := newTDPs(t, pool, 6, 10)
+	cs := newTDPs(t, pool, 7, 10)
 	_, err := pool.Exec(bg, `UPDATE cluster SET kind = 'BATCH'`)
 	require.NoError(t, err)
 
@@ -47,17 +47,17 @@ func TestPreCheckWaterLevelUsesTheForecast(t *testing.T) {
 		flat[i] = 0.50
 		rising[i] = 0.52 + 0.02*float64(i) // 0.78 yesterday, 0.80 today by the trend
 	}
-	pass, warn, fail, thin, thinFail, slow := cs[0].cluster, cs[1].cluster, cs[2].cluster, cs[3].cluster, cs[4].cluster, cs[5].cluster
+	pass, warn, over, thin, thinOver, slow, full := cs[0].cluster, cs[1].cluster, cs[2].cluster, cs[3].cluster, cs[4].cluster, cs[5].cluster, cs[6].cluster
 	history(pass, flat...)
 	current(pass, 0.50)
 	history(warn, rising...)
 	current(warn, 0.60)
-	history(fail, rising...)
-	current(fail, 0.80)
+	history(over, rising...)
+	current(over, 0.80)
 	history(thin, 0.50, 0.50) // two days: no forecast
 	current(thin, 0.50)
-	history(thinFail, 0.80, 0.80)
-	current(thinFail, 0.80)
+	history(thinOver, 0.80, 0.80)
+	current(thinOver, 0.80)
 	history(slow, flat...)
 	current(slow, 0.50)
 	_, err = watermark.NewForecaster(pool, watermark.ForecastConfig{Now: func() time.Time { return now }}).RunOnce(bg)
@@ -86,7 +86,7 @@ func TestPreCheckWaterLevelUsesTheForecast(t *testing.T) {
 	require.Contains(t, ch.Message, "is 80% of capacity on 2026-11-20, 89% with a 10% batch out, against the cluster's threshold of 85%; now 60%")
 
 	ch = check(cs[2])
-	require.Equal(t, aquila.CheckFail, ch.Status, ch.Message)
+	require.Equal(t, aquila.CheckWarning, ch.Status, ch.Message)
 	require.Contains(t, ch.Message, "CPU is at 80% of capacity: taking a 10% batch out puts the rest at 89%, over the cluster's threshold of 85%")
 	require.Contains(t, ch.Message, "forecast peak")
 
@@ -95,8 +95,15 @@ func TestPreCheckWaterLevelUsesTheForecast(t *testing.T) {
 	require.Equal(t, "CPU at 50% of capacity is 56% with a 10% batch out, within the cluster's threshold of 85%; CPU has no forecast (2 day(s) of history, 3 needed): judged on the current level, CPU 50% (56% with the batch out)", ch.Message)
 
 	ch = check(cs[4])
-	require.Equal(t, aquila.CheckFail, ch.Status, ch.Message)
+	require.Equal(t, aquila.CheckWarning, ch.Status, ch.Message)
 	require.Contains(t, ch.Message, "CPU has no forecast (2 day(s) of history, 3 needed)")
+
+	// A batch that does not fit now: 95% of capacity is 106% of the hosts
+	// left with a batch out.
+	current(full, 0.95)
+	ch = check(cs[6])
+	require.Equal(t, aquila.CheckFail, ch.Status, ch.Message)
+	require.Contains(t, ch.Message, "CPU is at 95% of capacity: taking a 10% batch out puts the rest at 106%, more than the hosts left can carry")
 
 	// The cluster's own upgrade history sets the batch time: a finished
 	// upgrade whose stages took 40 minutes makes the window 5h20m.
@@ -108,8 +115,8 @@ func TestPreCheckWaterLevelUsesTheForecast(t *testing.T) {
 	// The upgrade itself is refused on a FAIL, not on a WARNING.
 	svc := newService(pool, nil)
 	svc.PreCheck.Now = func() time.Time { return now }
-	_, _, err = svc.Upgrade(operatorCtx(), upgradeReq(fail, cs[2].versions["2.0"], aquila.UpgradeParams{BatchPercent: 10}))
-	require.ErrorContains(t, err, "waterLevel: CPU is at 80% of capacity")
+	_, _, err = svc.Upgrade(operatorCtx(), upgradeReq(full, cs[6].versions["2.0"], aquila.UpgradeParams{BatchPercent: 10}))
+	require.ErrorContains(t, err, "waterLevel: CPU is at 95% of capacity")
 }
 
 // finishedUpgrade records a SUCCEEDED upgrade of cluster c whose stages took
