@@ -520,7 +520,7 @@ func TestWebhookSenderRefusesInternalAddressesAndRedirects(t *testing.T) {
 	require.Zero(t, reached.Load())
 	for u, errs := range lastErrors() {
 		for _, e := range errs {
-			require.Contains(t, e, "loopback, which webhooks may not reach", u)
+			require.Equal(t, "the webhook's address is loopback, which webhooks may not reach", e, u)
 		}
 	}
 

@@ -230,6 +230,9 @@ func (s *Sender) post(ctx context.Context, c claimed) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if fa := (*forbiddenAddress)(nil); errors.As(err, &fa) {
+			return fa
+		}
 		if errors.Is(err, context.DeadlineExceeded) || (ue != nil && ue.Timeout()) {
 			return fmt.Errorf("no answer within %s", s.cfg.Timeout)
 		}
@@ -255,9 +258,19 @@ func checkAddress(address string, allowPrivate bool) error {
 		return err
 	}
 	if why := addressProblem(ip, allowPrivate); why != "" {
-		return fmt.Errorf("the webhook's address is %s, which webhooks may not reach", why)
+		return &forbiddenAddress{why: why}
 	}
 	return nil
+}
+
+// forbiddenAddress refuses a connection. Its message names the kind of
+// address, not the address: the last error is shown to whoever reads the
+// budget, and the address a name resolved to inside the network is not
+// theirs to learn.
+type forbiddenAddress struct{ why string }
+
+func (e *forbiddenAddress) Error() string {
+	return fmt.Sprintf("the webhook's address is %s, which webhooks may not reach", e.why)
 }
 
 var (
