@@ -139,14 +139,16 @@ func (r *configVersionResolver) Files(ctx context.Context, obj *model.ConfigVers
 }
 
 func (r *mutationResolver) ProposeConfigChange(ctx context.Context, input model.ProposeConfigChangeInput) (*model.ConfigChangePayload, error) {
-	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
-	if err != nil {
-		return configChangePayload(nil, r.auditRejected(ctx, "proposeConfigChange", "cluster:"+input.Cluster, input, err))
-	}
-	in := configuration.ProposeInput{ClusterID: cluster, BaseVersion: int64(input.BaseVersion), Message: input.Message}
+	in := configuration.ProposeInput{BaseVersion: int64(input.BaseVersion), Message: input.Message}
 	for _, f := range input.Files {
 		in.Files = append(in.Files, configuration.FileChange{Group: deref(f.Group), Service: f.Service, Path: f.Path, Content: f.Content})
 	}
+	cluster, err := model.ParseID("input.cluster", input.Cluster, model.KindCluster)
+	if err != nil {
+		// Audited without the files' content, as Propose audits.
+		return configChangePayload(nil, r.auditRejected(ctx, "proposeConfigChange", "cluster:"+input.Cluster, configuration.ProposalAudit(in), err))
+	}
+	in.ClusterID = cluster
 	return configChangePayload(r.Resolver.Config.Propose(ctx, in))
 }
 

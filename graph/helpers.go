@@ -150,6 +150,13 @@ func (r *Resolver) node(ctx context.Context, field, gid string) (model.Node, err
 		if err = lerr; err == nil {
 			n = budgetModel(b)
 		}
+	case model.KindConfigChange:
+		// Through the access-checked service, as configChange(id): a change
+		// carries file contents, which need OPERATOR.
+		ch, lerr := r.Config.Change(ctx, id)
+		if err = lerr; err == nil {
+			n = model.FromConfigChange(ch, true)
+		}
 	case model.KindBudgetAlert:
 		a, lerr := r.Budgets.AlertByID(ctx, id)
 		if err = lerr; err == nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +170,59 @@ func TestBudgetsThroughGraphQL(t *testing.T) {
 	var denied int
 	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('upsertBudget', 'deleteBudget') AND outcome = 'DENIED'`).Scan(&denied))
 	require.Equal(t, 4, denied)
+}
+
+// Budget webhooks through the real handler: anyone may set one on their own
+// budget, so a URL whose host is loopback, a private network or link-local
+// (cloud metadata) is a userError naming the field — the server would
+// otherwise POST into its own network for them. TESLA_WEBHOOK_ALLOW_PRIVATE
+// lets on-premise installs name private hooks; link-local stays refused.
+func TestBudgetWebhooksMayNotTargetTheServersNetwork(t *testing.T) {
+	t.Parallel()
+	const upsert = `mutation($in: UpsertBudgetInput!) { upsertBudget(input: $in) {
+		budget { webhookUrl } userErrors { field message code } } }`
+	set := func(e *testEnv, hook string) gqlResponse {
+		t.Helper()
+		return e.gql(t, e.as(fixture.Viewer), upsert, map[string]any{"in": map[string]any{
+			"person": model.GlobalID(model.KindPerson, e.fleet.People[fixture.Viewer]), "amount": "100", "webhookUrl": hook}})
+	}
+	refused := func(e *testEnv, hook string) {
+		t.Helper()
+		r := set(e, hook)
+		require.Empty(t, r.Errors, r.Raw)
+		require.Equal(t, []any{"input", "webhookUrl"}, dig(r.Data, "upsertBudget", "userErrors", 0, "field"), "%s: %s", hook, r.Raw)
+		require.Contains(t, dig(r.Data, "upsertBudget", "userErrors", 0, "message"), "may not reach", r.Raw)
+		require.NotContains(t, r.Raw, "s3cret")
+	}
+	e := newEnv(t)
+	for _, hook := range []string{
+		"http://169.254.169.254/latest/meta-data/iam/security-credentials/?key=s3cret",
+		"http://127.0.0.1:5432/", "http://[::1]:8080/", "http://localhost:8080/", "http://10.0.0.5/hook",
+		"http://192.168.0.1/", "http://[::ffff:169.254.169.254]/", "gopher://127.0.0.1:6379/",
+	} {
+		if strings.HasPrefix(hook, "gopher:") {
+			r := set(e, hook)
+			require.Equal(t, []any{"input", "webhookUrl"}, dig(r.Data, "upsertBudget", "userErrors", 0, "field"), r.Raw)
+			continue
+		}
+		refused(e, hook)
+	}
+	var leaked int
+	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE input::text LIKE '%s3cret%'`).Scan(&leaked))
+	require.Zero(t, leaked, "the audit log keeps a refused hook's scheme and host only")
+
+	// The opt-in, read from the environment as serve reads it.
+	cfg, err := LoadConfig(func(k string) string {
+		if k == "TESLA_WEBHOOK_ALLOW_PRIVATE" {
+			return "on"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	require.True(t, cfg.Jobs.BudgetWebhooks.AllowPrivate)
+	onPrem := newEnv(t, func(c *Config) { c.Jobs.BudgetWebhooks = cfg.Jobs.BudgetWebhooks })
+	r := set(onPrem, "http://10.0.0.5/hook")
+	require.Empty(t, dig(r.Data, "upsertBudget", "userErrors"), r.Raw)
+	require.Equal(t, "http://10.0.0.5/hook", dig(r.Data, "upsertBudget", "budget", "webhookUrl"), r.Raw)
+	refused(onPrem, "http://169.254.169.254/latest/meta-data/")
 }

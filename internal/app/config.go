@@ -164,6 +164,7 @@ var envSpec = []struct{ Name, Default, Help string }{
 	{"TESLA_AUTOSCALE_COOLDOWN", "24h", "no new scale-out proposal for a cluster this long after one was accepted or dismissed"},
 	{"TESLA_CONFIG_GIT_REMOTE", "", "git remote configuration versions are pushed to as commits: a bare repository's path or a git server's URL; empty: not mirrored (docs/configuration.md)"},
 	{"TESLA_CONFIG_GIT_BRANCH", "main", "branch of TESLA_CONFIG_GIT_REMOTE the versions are committed to"},
+	{"TESLA_WEBHOOK_ALLOW_PRIVATE", "off", "on: budget webhooks may reach loopback and private addresses (on-premise hooks); link-local and metadata addresses stay refused (docs/cost.md#webhooks)"},
 }
 
 // LoadConfig reads the environment through getenv and validates it, naming the
@@ -261,6 +262,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Jobs.Autoscale.Cooldown = durVar("TESLA_AUTOSCALE_COOLDOWN", 24*time.Hour)
 	c.Jobs.ConfigMirror.RemoteURL = getenv("TESLA_CONFIG_GIT_REMOTE")
 	c.Jobs.ConfigMirror.Branch = cmp.Or(getenv("TESLA_CONFIG_GIT_BRANCH"), "main")
+	// Off by default: any person may set a webhook on their own budget, and
+	// the server must not POST into its own network for them.
+	c.Jobs.BudgetWebhooks.AllowPrivate = boolVar("TESLA_WEBHOOK_ALLOW_PRIVATE", false)
 	if c.Jobs.Autoscale.Horizon <= 0 || c.Jobs.Autoscale.Horizon > watermark.MaxRiskHorizon {
 		bad("TESLA_AUTOSCALE_HORIZON", "must be positive and at most %s, got %s", watermark.MaxRiskHorizon, c.Jobs.Autoscale.Horizon)
 	}

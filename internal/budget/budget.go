@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -94,6 +95,8 @@ type Service struct {
 	audit    *audit.Log
 	currency string
 	now      func() time.Time
+	// hooks decides which webhook URLs Upsert accepts (WithWebhookTargets).
+	hooks webhookTargets
 
 	mu       sync.Mutex
 	platform map[time.Time]platformError
@@ -108,7 +111,16 @@ type platformError struct {
 // currency is the installation's (cost.Config.Currency).
 func NewService(pool *pgxpool.Pool, log *audit.Log, currency string) *Service {
 	return &Service{pool: pool, audit: log, currency: cmp.Or(currency, "USD"), now: time.Now,
-		platform: map[time.Time]platformError{}}
+		hooks: webhookTargets{resolver: net.DefaultResolver}, platform: map[time.Time]platformError{}}
+}
+
+// WithWebhookTargets says whether webhook URLs may name loopback and
+// private addresses (WebhookConfig.AllowPrivate, which the sender must be
+// given too) and how names are resolved when a URL is set (nil: the
+// system's resolver).
+func (s *Service) WithWebhookTargets(allowPrivate bool, r Resolver) *Service {
+	s.hooks = webhookTargets{allowPrivate: allowPrivate, resolver: cmp.Or[Resolver](r, net.DefaultResolver)}
+	return s
 }
 
 // WithClock sets the service's clock (tests).

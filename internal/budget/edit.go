@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -111,6 +113,61 @@ func CheckWebhookURL(field, raw string) error {
 	return nil
 }
 
+// Resolver looks up the addresses of a host name (net.DefaultResolver).
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// webhookTargets refuses, when a webhook is set, a URL whose host is or
+// resolves to an address the sender would refuse (addressProblem), so the
+// person setting it learns at once rather than from failed deliveries.
+// The sender's dial-time check stays the guard: a name may resolve
+// elsewhere by the time an alert is sent.
+type webhookTargets struct {
+	allowPrivate bool
+	resolver     Resolver
+}
+
+// resolveTimeout bounds the DNS lookup of a webhook's host when it is set.
+const resolveTimeout = 3 * time.Second
+
+// check refuses raw (an absolute http(s) URL, CheckWebhookURL) when its
+// host is or resolves to a forbidden address. A name that does not resolve
+// now is accepted: DNS may be unreachable from here or the hook not yet
+// live, and the sender checks the address it connects to in any case.
+func (t webhookTargets) check(ctx context.Context, field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fault.Field(field, "give an absolute http:// or https:// URL")
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	refuse := func(verb, why string) error {
+		return fault.Field(field, "the URL's host %s an address webhooks may not reach (%s); an installation whose hooks live on its own network allows loopback and private addresses with TESLA_WEBHOOK_ALLOW_PRIVATE=on", verb, why)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if why := addressProblem(ip, t.allowPrivate); why != "" {
+			return refuse("is", why)
+		}
+		return nil
+	}
+	// RFC 6761: these names are loopback whatever DNS says.
+	if (host == "localhost" || strings.HasSuffix(host, ".localhost")) && !t.allowPrivate {
+		return refuse("is", "loopback")
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	ips, err := t.resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, ip := range ips {
+		if why := addressProblem(ip, t.allowPrivate); why != "" {
+			return refuse("resolves to", why)
+		}
+	}
+	return nil
+}
+
 func redactURL(raw *string) *string {
 	if raw == nil {
 		return nil
@@ -175,6 +232,12 @@ func (s *Service) Upsert(ctx context.Context, in Input) (*Budget, error) {
 	}
 	var id int64
 	var month time.Time
+	// The URL's host is resolved before the transaction, so no database
+	// connection waits on DNS; the refusal is returned (and audited) in it.
+	var hookErr error
+	if in.WebhookURL != nil && *in.WebhookURL != "" && CheckWebhookURL("input.webhookUrl", *in.WebhookURL) == nil {
+		hookErr = s.hooks.check(ctx, "input.webhookUrl", *in.WebhookURL)
+	}
 	err := s.audit.Do(ctx, "upsertBudget", target, auditInput{Input: in, Webhook: redactURL(in.WebhookURL)}, func(tx pgx.Tx) error {
 		p, err := auth.Require(ctx)
 		if err != nil {
@@ -184,6 +247,9 @@ func (s *Service) Upsert(ctx context.Context, in Input) (*Budget, error) {
 		month, th, err = in.validate(s.now())
 		if err != nil {
 			return err
+		}
+		if hookErr != nil {
+			return hookErr
 		}
 		scope, err := owner(ctx, tx, in.PersonID, in.BUID)
 		if err != nil {

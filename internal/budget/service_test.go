@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -288,6 +290,9 @@ func TestAlertsAreRaisedOnce(t *testing.T) {
 func TestWebhookRetriesWithBackoffAndSurvivesAHangingEndpoint(t *testing.T) {
 	t.Parallel()
 	pool, f, svc, r := setup(t)
+	// The endpoints are httptest servers on loopback: the opt-in of on-premise
+	// installs (TESLA_WEBHOOK_ALLOW_PRIVATE) lets the URLs be set and reached.
+	svc.WithWebhookTargets(true, nil)
 	var mu sync.Mutex
 	calls := map[string]int{}
 	var got atomic.Value
@@ -327,7 +332,7 @@ func TestWebhookRetriesWithBackoffAndSurvivesAHangingEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, res.Webhooks, "SPEND and FORECAST at 100%% for each")
 
-	s := budget.NewSender(pool, budget.WebhookConfig{Timeout: 300 * time.Millisecond, MaxAttempts: 3, AllowLoopback: true,
+	s := budget.NewSender(pool, budget.WebhookConfig{Timeout: 300 * time.Millisecond, MaxAttempts: 3, AllowPrivate: true,
 		BaseDelay: time.Hour, MaxDelay: 4 * time.Hour}, nil)
 	ctx := context.Background()
 	due := func() {
@@ -401,5 +406,134 @@ func TestWebhookRetriesWithBackoffAndSurvivesAHangingEndpoint(t *testing.T) {
 		} else {
 			require.Equal(t, budget.Delivered, x.state)
 		}
+	}
+}
+
+// fakeResolver answers from a map; other names do not resolve.
+type fakeResolver map[string][]netip.Addr
+
+func (r fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if ips, ok := r[host]; ok {
+		return ips, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// A webhook URL whose host is, or resolves to, loopback, a private network or
+// link-local (cloud metadata) is refused when set, naming the field — a person
+// could otherwise make the server POST into its own network. Private targets
+// are allowed with the opt-in; link-local never.
+func TestWebhookURLsToInternalAddressesAreRefused(t *testing.T) {
+	t.Parallel()
+	_, f, svc, r := setup(t)
+	ads := f.BUs["ADS"]
+	res := fakeResolver{
+		"hooks.corp.example": {netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("10.0.0.7")},
+		"metadata.example":   {netip.MustParseAddr("169.254.169.254")},
+		"rebind.example":     {netip.MustParseAddr("::ffff:127.0.0.1")},
+		"hooks.example":      {netip.MustParseAddr("203.0.113.5")},
+	}
+	set := func(ctx context.Context, hook string) error {
+		_, err := svc.Upsert(ctx, budget.Input{BUID: &ads, Amount: amount("100"), WebhookURL: &hook})
+		return err
+	}
+	svc.WithWebhookTargets(false, res)
+	for _, hook := range []string{
+		"http://127.0.0.1:8080/hook", "http://[::1]/hook", "http://localhost:9000/", "http://api.localhost/",
+		"http://10.1.2.3/", "https://192.168.1.10/", "http://172.16.0.1/", "http://100.100.100.200/latest/meta-data",
+		"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/", "http://[fd00::1]/", "http://0.0.0.0:80/",
+		"http://[::ffff:10.0.0.1]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:7f00:1::]/",
+		"https://hooks.corp.example/budget?key=s3cret", "http://metadata.example/", "http://rebind.example/",
+	} {
+		err := set(r.admin, hook)
+		require.True(t, fault.Is(err, fault.Invalid), "%s: %v", hook, err)
+		fe, _ := fault.As(err)
+		require.Equal(t, "input.webhookUrl", fe.Field, hook)
+		require.Contains(t, fe.Message, "may not reach", hook)
+		require.NotContains(t, fe.Message, "s3cret")
+	}
+	// Public addresses, and names that resolve to them or not at all (the
+	// sender checks again when it connects).
+	for _, hook := range []string{"https://hooks.example/budget", "https://203.0.113.9/", "https://nowhere.example/"} {
+		require.NoError(t, set(r.admin, hook), hook)
+	}
+	// Refused for the BU admin too, whoever sets it.
+	require.True(t, fault.Is(set(r.lead, "http://10.0.0.1/"), fault.Invalid))
+
+	// The on-premise opt-in: loopback and private are allowed, link-local never.
+	svc.WithWebhookTargets(true, res)
+	for _, hook := range []string{"http://127.0.0.1:8080/hook", "http://10.1.2.3/", "https://hooks.corp.example/budget"} {
+		require.NoError(t, set(r.admin, hook), hook)
+	}
+	for _, hook := range []string{"http://169.254.169.254/latest/meta-data/", "http://metadata.example/", "http://[fe80::1%25eth0]/", "http://0.0.0.0/"} {
+		require.True(t, fault.Is(set(r.admin, hook), fault.Invalid), hook)
+	}
+}
+
+// The sender checks the address it connects to, after DNS: a URL stored
+// before the rule, or a name that resolves elsewhere since, still cannot
+// reach loopback; and a redirect is not followed, so a public hook cannot
+// bounce the POST to an address it could not name.
+func TestWebhookSenderRefusesInternalAddressesAndRedirects(t *testing.T) {
+	t.Parallel()
+	pool, f, svc, r := setup(t)
+	svc.WithWebhookTargets(true, nil)
+	var reached atomic.Int32
+	inside := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) }))
+	defer inside.Close()
+	bouncer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		http.Redirect(w, req, inside.URL+"/internal", http.StatusTemporaryRedirect)
+	}))
+	defer bouncer.Close()
+
+	ads, platform := f.BUs["ADS"], f.BUs["PLATFORM"]
+	for day := month; day.Before(now); day = day.AddDate(0, 0, 1) {
+		bill(t, pool, day, ads, nil, "10.00")
+		bill(t, pool, day, platform, nil, "10.00")
+	}
+	_, err := svc.Upsert(r.admin, budget.Input{BUID: &ads, Amount: amount("100"), Thresholds: []int{100}, WebhookURL: ptr(inside.URL + "/hook")})
+	require.NoError(t, err)
+	_, err = svc.Upsert(r.admin, budget.Input{BUID: &platform, Amount: amount("100"), Thresholds: []int{100}, WebhookURL: ptr(bouncer.URL)})
+	require.NoError(t, err)
+	_, err = budget.NewEvaluator(pool, "USD", nil).WithClock(clock).RunOnce(context.Background())
+	require.NoError(t, err)
+	ctx := context.Background()
+	lastErrors := func() map[string][]string {
+		rows, err := pool.Query(ctx, `SELECT url, last_error FROM budget_webhook WHERE last_error IS NOT NULL`)
+		require.NoError(t, err)
+		out := map[string][]string{}
+		for rows.Next() {
+			var u, e string
+			require.NoError(t, rows.Scan(&u, &e))
+			out[u] = append(out[u], e)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+
+	// Without the opt-in nothing on loopback is reached, the bouncer included.
+	strict := budget.NewSender(pool, budget.WebhookConfig{Timeout: 2 * time.Second}, nil)
+	res, err := strict.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 4, res.Claimed)
+	require.Equal(t, 4, res.Failed)
+	require.Zero(t, reached.Load())
+	for u, errs := range lastErrors() {
+		for _, e := range errs {
+			require.Equal(t, "the webhook's address is loopback, which webhooks may not reach", e, u)
+		}
+	}
+
+	// With it, the bouncer answers 307 and its redirect is not followed.
+	_, err = pool.Exec(ctx, `UPDATE budget_webhook SET next_attempt_at = now()`)
+	require.NoError(t, err)
+	open := budget.NewSender(pool, budget.WebhookConfig{Timeout: 2 * time.Second, AllowPrivate: true}, nil)
+	res, err = open.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Delivered, "the direct hook")
+	require.Equal(t, 2, res.Failed, "the redirecting hook")
+	require.Equal(t, int32(2), reached.Load(), "the inside server only by its own URL, never through the redirect")
+	for _, e := range lastErrors()[bouncer.URL] {
+		require.Equal(t, "answered 307 Temporary Redirect", e)
 	}
 }

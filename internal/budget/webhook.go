@@ -37,14 +37,15 @@ type WebhookConfig struct {
 	// how many it posts at once (default 8).
 	Batch   int
 	Workers int
-	// AllowLoopback lets deliveries reach loopback addresses (tests and
-	// single-machine setups). Loopback, link-local (cloud metadata services
-	// live there) and unspecified addresses are refused otherwise, checked
-	// when connecting, so a DNS name cannot lead there either: any person may
-	// set a webhook on their own budget, and the server must not become their
-	// way into itself. Private networks are allowed, as company hooks live
-	// there.
-	AllowLoopback bool
+	// AllowPrivate lets deliveries reach loopback and private addresses
+	// (TESLA_WEBHOOK_ALLOW_PRIVATE: on-premise installs whose hooks live on
+	// the company network, and tests' httptest servers). Without it those
+	// are refused too. Link-local (cloud metadata services live there),
+	// unspecified, multicast and reserved addresses are refused always.
+	// Checked when connecting, after DNS, so a name cannot lead there
+	// either: any person may set a webhook on their own budget, and the
+	// server must not become their way into itself or its network.
+	AllowPrivate bool
 }
 
 // WithDefaults returns c with its zero fields set to the defaults.
@@ -93,15 +94,26 @@ func NewSender(pool *pgxpool.Pool, cfg WebhookConfig, logger *slog.Logger) *Send
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.WithDefaults()
-	dialer := &net.Dialer{Timeout: cfg.Timeout, Control: func(_, address string, _ syscall.RawConn) error {
-		return checkAddress(address, cfg.AllowLoopback)
-	}}
-	transport := &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: dialer.DialContext,
-		TLSHandshakeTimeout: cfg.Timeout, MaxIdleConns: 16, IdleConnTimeout: time.Minute}
-	return &Sender{pool: pool, cfg: cfg, logger: logger,
-		client: &http.Client{Timeout: cfg.Timeout, Transport: transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+	return &Sender{pool: pool, cfg: cfg, logger: logger, client: webhookClient(cfg.Timeout, cfg.AllowPrivate),
 		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x7e51a))}
+}
+
+// webhookClient is the HTTP client deliveries go through. Every connection
+// is checked by the dialer's Control hook, which sees the address actually
+// dialled (after DNS, for each address tried), so neither a name resolving
+// to a forbidden address nor one re-pointed after the URL was accepted gets
+// through. No proxy is used, even one set in the environment: the proxy
+// would make the connection the check cannot see. Redirects are not
+// followed: a 3xx answer is a failed attempt, so a hook cannot bounce the
+// POST to an address it could not name itself.
+func webhookClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: timeout, Control: func(_, address string, _ syscall.RawConn) error {
+		return checkAddress(address, allowPrivate)
+	}}
+	transport := &http.Transport{Proxy: nil, DialContext: dialer.DialContext,
+		TLSHandshakeTimeout: timeout, MaxIdleConns: 16, IdleConnTimeout: time.Minute}
+	return &http.Client{Timeout: timeout, Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // SendResult counts what a run did.
@@ -218,6 +230,9 @@ func (s *Sender) post(ctx context.Context, c claimed) error {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if fa := (*forbiddenAddress)(nil); errors.As(err, &fa) {
+			return fa
+		}
 		if errors.Is(err, context.DeadlineExceeded) || (ue != nil && ue.Timeout()) {
 			return fmt.Errorf("no answer within %s", s.cfg.Timeout)
 		}
@@ -231,12 +246,9 @@ func (s *Sender) post(ctx context.Context, c claimed) error {
 	return nil
 }
 
-// errForbiddenAddress refuses a connection to an address webhooks may not reach.
-var errForbiddenAddress = errors.New("the webhook's address is loopback, link-local or unspecified, which webhooks may not reach")
-
-// checkAddress refuses loopback (unless allowed), link-local and unspecified
-// addresses at connection time.
-func checkAddress(address string, allowLoopback bool) error {
+// checkAddress refuses, at connection time, an address (host:port, the
+// host an IP) webhooks may not reach.
+func checkAddress(address string, allowPrivate bool) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return err
@@ -245,12 +257,79 @@ func checkAddress(address string, allowLoopback bool) error {
 	if err != nil {
 		return err
 	}
-	ip = ip.Unmap()
-	switch {
-	case ip.IsLoopback() && allowLoopback:
-		return nil
-	case ip.IsLoopback(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast():
-		return errForbiddenAddress
+	if why := addressProblem(ip, allowPrivate); why != "" {
+		return &forbiddenAddress{why: why}
 	}
 	return nil
+}
+
+// forbiddenAddress refuses a connection. Its message names the kind of
+// address, not the address: the last error is shown to whoever reads the
+// budget, and the address a name resolved to inside the network is not
+// theirs to learn.
+type forbiddenAddress struct{ why string }
+
+func (e *forbiddenAddress) Error() string {
+	return fmt.Sprintf("the webhook's address is %s, which webhooks may not reach", e.why)
+}
+
+var (
+	// sharedV4 is RFC 6598's carrier-grade NAT space: private in practice
+	// (some clouds serve metadata from it, e.g. 100.100.100.200).
+	sharedV4 = netip.MustParsePrefix("100.64.0.0/10")
+	// reserved are never a company's hook: "this network", IETF protocol
+	// assignments, benchmarking, the future-use block and the broadcast
+	// address (240.0.0.0/4), IPv6 site-local (deprecated), IPv4-compatible
+	// IPv6 (deprecated) and Teredo.
+	reserved = []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("192.0.0.0/24"),
+		netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("240.0.0.0/4"),
+		netip.MustParsePrefix("fec0::/10"), netip.MustParsePrefix("::/96"), netip.MustParsePrefix("2001::/32"),
+	}
+	// NAT64 (RFC 6052, RFC 8215) and 6to4 (RFC 3056) addresses carry an IPv4
+	// address that a gateway connects to: they are judged by it.
+	nat64     = []netip.Prefix{netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("64:ff9b:1::/48")}
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// addressProblem says why webhooks may not reach ip ("" when they may):
+// loopback and private only without allowPrivate; link-local, unspecified,
+// multicast and reserved never.
+func addressProblem(ip netip.Addr, allowPrivate bool) string {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		b := ip.As16()
+		for _, p := range nat64 {
+			if p.Contains(ip) {
+				return addressProblem(netip.AddrFrom4([4]byte(b[12:16])), allowPrivate)
+			}
+		}
+		if sixToFour.Contains(ip) {
+			return addressProblem(netip.AddrFrom4([4]byte(b[2:6])), allowPrivate)
+		}
+	}
+	switch {
+	case ip.IsUnspecified():
+		return "unspecified"
+	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
+		return "link-local"
+	case ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
+		return "multicast"
+	case ip.IsLoopback():
+		if allowPrivate {
+			return ""
+		}
+		return "loopback"
+	case ip.IsPrivate(), sharedV4.Contains(ip):
+		if allowPrivate {
+			return ""
+		}
+		return "private"
+	}
+	for _, p := range reserved {
+		if p.Contains(ip) {
+			return "reserved"
+		}
+	}
+	return ""
 }

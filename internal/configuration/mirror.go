@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ type Mirror struct {
 	db     db.DBTX
 	cfg    MirrorConfig
 	logger *slog.Logger
+	// remote names the remote in messages, secrets the credentials its URL
+	// may carry (https://user:token@host/…), which no message may.
+	remote  string
+	secrets []string
 }
 
 // NewMirror returns a mirror of the versions in q to cfg.RemoteURL.
@@ -62,7 +67,40 @@ func NewMirror(q db.DBTX, cfg MirrorConfig, logger *slog.Logger) *Mirror {
 	cfg.Branch = cmp.Or(cfg.Branch, "main")
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 100)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 2*time.Minute)
-	return &Mirror{db: q, cfg: cfg, logger: logger}
+	m := &Mirror{db: q, cfg: cfg, logger: logger, remote: cfg.RemoteURL}
+	if u, err := url.Parse(cfg.RemoteURL); err == nil && u.User != nil {
+		// A run's error is logged, kept on the outbox rows and in the
+		// scheduler's runs, which anyone signed in reads.
+		u2 := *u
+		u2.User = url.User("xxxxx")
+		m.remote = u2.String()
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			m.secrets = append(m.secrets, pw)
+		} else if u.Scheme == "http" || u.Scheme == "https" {
+			// A token given as the user name, as some git servers take it.
+			m.secrets = append(m.secrets, u.User.Username())
+		}
+		m.secrets = append(m.secrets, u.User.String())
+	}
+	return m
+}
+
+// redact returns err with the remote's credentials cut from its text,
+// whichever layer (ours, go-git's, net/http's) put them there.
+func (m *Mirror) redact(err error) error {
+	if err == nil || len(m.secrets) == 0 {
+		return err
+	}
+	s := err.Error()
+	for _, secret := range m.secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "xxxxx")
+		}
+	}
+	if s == err.Error() {
+		return err
+	}
+	return errors.New(s)
 }
 
 // MirrorResult counts what a run did.
@@ -119,6 +157,7 @@ func (m *Mirror) RunOnce(ctx context.Context) (MirrorResult, error) {
 			return nil
 		}
 		hashes, err := m.push(ctx, tx, pending)
+		err = m.redact(err)
 		if err != nil {
 			// Recorded in this transaction, which commits: the rows stay
 			// pending with their error for the next run and the UI.
@@ -193,18 +232,18 @@ func (m *Mirror) push(ctx context.Context, q db.DBTX, pending []pendingVersion) 
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("git remote %s: %w", m.cfg.RemoteURL, err)
+		return nil, fmt.Errorf("git remote %s: %w", m.remote, err)
 	}
 	var last int64
 	var headHash string
 	if !empty {
 		head, err := repo.Head()
 		if err != nil {
-			return nil, fmt.Errorf("git remote %s: reading its head: %w", m.cfg.RemoteURL, err)
+			return nil, fmt.Errorf("git remote %s: reading its head: %w", m.remote, err)
 		}
 		c, err := repo.CommitObject(head.Hash())
 		if err != nil {
-			return nil, fmt.Errorf("git remote %s: reading its head: %w", m.cfg.RemoteURL, err)
+			return nil, fmt.Errorf("git remote %s: reading its head: %w", m.remote, err)
 		}
 		last = outboxTrailer(c.Message)
 		headHash = head.Hash().String()
@@ -264,7 +303,7 @@ func (m *Mirror) push(ctx context.Context, q db.DBTX, pending []pendingVersion) 
 			RefSpecs: []gitconfig.RefSpec{gitconfig.RefSpec(branch + ":" + branch)},
 		})
 		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-			return nil, fmt.Errorf("git push to %s: %w", m.cfg.RemoteURL, err)
+			return nil, fmt.Errorf("git push to %s: %w", m.remote, err)
 		}
 	}
 	return out, nil

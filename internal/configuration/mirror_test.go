@@ -3,6 +3,8 @@ package configuration_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,4 +102,35 @@ func TestMirrorPushesVersionsAndSurvivesADownRemote(t *testing.T) {
 	patch, err := commits[2].Patch(commits[1])
 	require.NoError(t, err)
 	require.True(t, strings.Contains(patch.String(), "-    <value>3</value>\n+    <value>2</value>"), patch.String())
+}
+
+// A remote URL may carry the git server's credentials
+// (https://user:token@host/…). A run's error is logged, kept on the outbox
+// rows and in the scheduler's runs, which anyone signed in reads: none of
+// them may hold the token, whichever layer wrote the message.
+func TestMirrorErrorsDoNotCarryTheRemotesCredentials(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down for maintenance", http.StatusInternalServerError)
+	}))
+	defer down.Close()
+	v1 := hdfsSite("dfs.replication", "3")
+	e.ship(t, 0, configuration.FileChange{Service: "HDFS", Path: "hdfs-site.xml", Content: &v1})
+	host := strings.TrimPrefix(down.URL, "http://")
+	for _, remote := range []string{
+		"http://tesla:s3cret-token@" + host + "/config.git",
+		"http://s3cret-token@" + host + "/config.git",
+		"http://tesla:s3cret-token@127.0.0.1:1/config.git",
+	} {
+		m := configuration.NewMirror(e.pool, configuration.MirrorConfig{RemoteURL: remote}, slog.New(slog.DiscardHandler))
+		_, err := m.RunOnce(ctx)
+		require.Error(t, err, remote)
+		require.NotContains(t, err.Error(), "s3cret-token", remote)
+		var lastErr string
+		require.NoError(t, e.pool.QueryRow(ctx, `SELECT last_error FROM config_git_outbox WHERE pushed_at IS NULL`).Scan(&lastErr))
+		require.NotContains(t, lastErr, "s3cret-token", remote)
+		require.Contains(t, lastErr, "/config.git", "the remote is still named")
+	}
 }

@@ -192,12 +192,7 @@ type auditedProposal struct {
 	ChangeID    int64         `json:"changeId,omitempty"`
 }
 
-// Propose records a change against the current version after validating
-// every file: OPERATOR or ADMIN. A file that would fail (syntax, unknown
-// key) is refused here, naming the file and the line, before anyone spends
-// a review on it. A base that is not current is a CONFLICT naming the newer
-// version. The change's diff against the current version is returned.
-func (s *Service) Propose(ctx context.Context, in ProposeInput) (*Change, error) {
+func proposalRecord(in ProposeInput) auditedProposal {
 	rec := auditedProposal{ClusterID: in.ClusterID, BaseVersion: in.BaseVersion, Message: in.Message}
 	for _, f := range in.Files {
 		af := auditedFile{Group: f.Group, Service: f.Service, Path: f.Path, Removed: f.Content == nil}
@@ -206,6 +201,25 @@ func (s *Service) Propose(ctx context.Context, in ProposeInput) (*Change, error)
 		}
 		rec.Files = append(rec.Files, af)
 	}
+	return rec
+}
+
+// ProposalAudit is what the audit log keeps of a proposal: its files'
+// paths and sizes, never their content. Audit rows outlive the change and
+// are read by other people than its reviewers, so a proposal refused
+// before Propose (an id that does not parse) is recorded with this too.
+func ProposalAudit(in ProposeInput) any {
+	rec := proposalRecord(in)
+	return &rec
+}
+
+// Propose records a change against the current version after validating
+// every file: OPERATOR or ADMIN. A file that would fail (syntax, unknown
+// key) is refused here, naming the file and the line, before anyone spends
+// a review on it. A base that is not current is a CONFLICT naming the newer
+// version. The change's diff against the current version is returned.
+func (s *Service) Propose(ctx context.Context, in ProposeInput) (*Change, error) {
+	rec := proposalRecord(in)
 	var id int64
 	err := s.audit.Do(ctx, "proposeConfigChange", fmt.Sprintf("cluster:%d", in.ClusterID), &rec, func(tx pgx.Tx) error {
 		p, err := auth.RequireRole(ctx, auth.Operator, "proposing a configuration change")

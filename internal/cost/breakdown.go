@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -149,9 +150,17 @@ func WriteCSV(w io.Writer, v *BillView) error {
 	return nil
 }
 
-// csvSafe keeps a name from being read as a formula by a spreadsheet.
+// csvSafe keeps a name from being read as a formula by a spreadsheet (CSV
+// injection): job, person, BU and cluster names are chosen by people, and
+// a cell starting with = + - @, a tab or a line break (OWASP's list), or
+// with the full-width = + - @ some spreadsheets also take for a formula,
+// is opened as text by prefixing a single quote.
 func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
+	if s == "" {
+		return s
+	}
+	switch r, _ := utf8.DecodeRuneInString(s); r {
+	case '=', '+', '-', '@', '\t', '\r', '\n', '\uff1d', '\uff0b', '\uff0d', '\uff20':
 		return "'" + s
 	}
 	return s
