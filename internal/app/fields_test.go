@@ -107,6 +107,7 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		"HealthScore":       `{ host(hostname: "rt-ads-1-n01") { health { %s } } }`,
 		"Operation":         `{ operation(id: "` + b64("Operation:1") + `") { %s } }`,
 		"ClusterConfig":     `{ cluster(name: "rt-ads-1") { config { %s } } }`,
+		"ConfigGroup":       `{ cluster(name: "rt-ads-1") { config { groups { %s } } } }`,
 	}
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO job (namespace, name) VALUES ('t', 'reach')`)
 	require.NoError(t, err)
@@ -118,6 +119,11 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 		                                       explained, iterations, seed, duration_ms, groups)
 		           VALUES (now() - interval '1 day', now(), '{}', 1, 0, '{}', 1, 0, '{0,0}', 1, 1, 1, '[]') RETURNING id)
 		INSERT INTO clustering_assignment SELECT r.id, h.id, 0, 0, 0, 0, false, h.id FROM r, host h`)
+	require.NoError(t, err)
+	_, err = e.db.Pool.Exec(context.Background(), `
+		WITH g AS (INSERT INTO config_group (cluster_id, name, position, rule_kind)
+		           SELECT id, 'reach', 1, 'LIST' FROM cluster WHERE name = 'rt-ads-1' RETURNING id, cluster_id)
+		INSERT INTO config_group_host SELECT g.id, h.id FROM g JOIN host h ON h.cluster_id = g.cluster_id`)
 	require.NoError(t, err)
 	_, err = e.db.Pool.Exec(context.Background(), `INSERT INTO queue (cluster_id, name, path) SELECT id, 'root', 'root' FROM cluster WHERE name = 'rt-ads-1'`)
 	require.NoError(t, err)
@@ -175,7 +181,7 @@ func TestEveryFieldAnswersWithItsOptionalArgumentsLeftOut(t *testing.T) {
 	require.Subset(t, documented, []string{"Cluster.watermarks", "Platform.watermarkSeries", "Platform.clustersAtRisk",
 		"Platform.recentSickHosts", "Host.metrics", "Host.analysis", "SchedulerJob.runs"})
 	require.Subset(t, called, []string{"Query.clusters", "Cluster.hosts", "BU.people", "Cluster.forecast", "Platform.levels",
-		"Query.jobs", "Person.jobs", "BU.jobs", "Job.runs", "Queue.usage", "Queue.jobs"})
+		"Query.jobs", "Person.jobs", "BU.jobs", "Job.runs", "Queue.usage", "Queue.jobs", "ConfigGroup.hosts", "ClusterConfig.groups"})
 }
 
 // The defaults actually used are the documented ones: a water-level series
