@@ -1,55 +1,30 @@
 package agentapi_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/agent"
+	"github.com/teslaops/tesla/internal/agent/agenttest"
 	"github.com/teslaops/tesla/internal/agentapi"
 	"github.com/teslaops/tesla/internal/agenttask"
-	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fault"
 	"github.com/teslaops/tesla/internal/fixture"
-	"github.com/teslaops/tesla/internal/notify"
 )
-
-// quietWriter sends logs to the test's log until the test ends (goroutines
-// may still log while they stop).
-type quietWriter struct {
-	t    *testing.T
-	done *atomic.Bool
-}
-
-func (w quietWriter) Write(b []byte) (int, error) {
-	if !w.done.Load() {
-		w.t.Log(strings.TrimSpace(string(b)))
-	}
-	return len(b), nil
-}
 
 // env is a real server (a test database, the agent handler, the task queue
 // with its notifications) and hosts to run agents for.
@@ -57,88 +32,42 @@ type env struct {
 	t      *testing.T
 	pool   db.DBTX
 	tasks  *agentapi.Tasks
-	srv    *httptest.Server
+	url    string
 	logger *slog.Logger
-	hosts  []host
-}
-
-type host struct {
-	id         int64
-	name, cred string
-	state      string // the agent's state directory
-	root       string // its services root
+	hosts  []agenttest.Host
 }
 
 func newEnv(t *testing.T, hosts int) *env {
 	t.Helper()
-	done := &atomic.Bool{}
-	t.Cleanup(func() { done.Store(true) })
-	logger := slog.New(slog.NewTextHandler(quietWriter{t, done}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d := dbtest.NewDatabase(t, db.Options{})
-	pool := d.Pool
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	logger := agenttest.Logger(t, slog.LevelInfo)
+	pool := dbtest.NewDatabase(t, db.Options{}).Pool
+	ctx := context.Background()
 	clusters := fixture.Bulk(t, pool, 1, hosts)
 	rows, err := pool.Query(ctx, `SELECT id, hostname FROM host WHERE cluster_id = $1 ORDER BY id`, clusters[0])
 	require.NoError(t, err)
-	e := &env{t: t, pool: pool, logger: logger}
+	type host struct {
+		id   int64
+		name string
+	}
+	var hs []host
 	for rows.Next() {
 		var h host
 		require.NoError(t, rows.Scan(&h.id, &h.name))
-		e.hosts = append(e.hosts, h)
+		hs = append(hs, h)
 	}
 	require.NoError(t, rows.Err())
-	events := notify.NewListener(pool, logger, agentapi.TaskChannel, agentapi.TaskQueuedChannel)
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	t.Cleanup(cancel)
-	wg.Go(func() { events.Run(ctx) })
-	e.tasks = agentapi.NewTasks(pool, events, logger, agentapi.TasksConfig{Lease: 2 * time.Second, Poll: 500 * time.Millisecond})
-	wg.Go(func() { e.tasks.Run(ctx) })
-	e.srv = httptest.NewServer(agentapi.NewHandler(pool, logger, agentapi.Config{}, e.tasks))
-	t.Cleanup(e.srv.Close)
-	for i := range e.hosts {
-		h := &e.hosts[i]
-		h.cred, err = auth.IssueHostCredential(ctx, pool, h.id, 0)
-		require.NoError(t, err)
-		h.state, h.root = t.TempDir(), t.TempDir()
-		require.NoError(t, agent.SaveState(h.state, agent.State{Server: e.srv.URL, Hostname: h.name, HostID: h.id, Credential: h.cred}))
-		root := h.root
-		// Every process a test's agents started dies with the test.
-		t.Cleanup(func() { killServices(root) })
+	srv := agenttest.NewServer(t, pool, logger)
+	e := &env{t: t, pool: pool, tasks: srv.Tasks, url: srv.URL, logger: logger}
+	for _, h := range hs {
+		e.hosts = append(e.hosts, agenttest.Enroll(t, pool, srv.URL, h.id, h.name))
 	}
 	return e
-}
-
-// killServices kills the process groups recorded in root's pid files.
-func killServices(root string) {
-	files, _ := filepath.Glob(filepath.Join(root, "*", "run", "pid.json"))
-	for _, f := range files {
-		var p struct {
-			PID int `json:"pid"`
-		}
-		if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &p) == nil && p.PID > 0 {
-			_ = syscall.Kill(-p.PID, syscall.SIGKILL)
-		}
-	}
 }
 
 // startAgent runs host i's agent until the returned stop is called (or the
 // test ends).
 func (e *env) startAgent(i int) (stop func()) {
-	h := e.hosts[i]
-	a, err := agent.New(agent.Config{Server: e.srv.URL, StateDir: h.state, Hostname: h.name,
-		SampleInterval: time.Hour, SampleIntervalSet: true, HeartbeatInterval: time.Hour, HeartbeatIntervalSet: true,
-		HardwareInterval: time.Hour, SpoolMaxBytes: 1 << 20, Timeout: 5 * time.Second,
-		ServicesRoot: h.root, TaskWait: 5 * time.Second}, e.logger.With("agent", h.name))
-	require.NoError(e.t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = a.Run(ctx) }()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	e.t.Cleanup(stop)
-	return stop
+	return agenttest.Start(e.t, e.hosts[i].Config(), e.logger)
 }
 
 // wait waits for a task's end, bounded.
@@ -151,79 +80,16 @@ func (e *env) wait(id int64) agentapi.TaskResult {
 	return r
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // TestMain removes the test service's build when the tests are done.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
+	agenttest.RemoveBuild()
 	os.Exit(code)
 }
 
-// versionsrv builds testdata/versionsrv once per test binary.
-func versionsrv(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "versionsrv-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "versionsrv")
-		out, err := exec.Command("go", "build", "-o", binPath, "./testdata/versionsrv").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binPath
-}
-
-// tarGz builds a gzip-compressed tar of files (name → content; mode 0755 for
-// names under bin/) and returns it with its checksum.
-func tarGz(t *testing.T, files map[string][]byte, order []string) ([]byte, string) {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, name := range order {
-		mode := int64(0o644)
-		if strings.HasPrefix(name, "bin/") {
-			mode = 0o755
-		}
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(files[name])), Typeflag: tar.TypeReg}))
-		_, err := tw.Write(files[name])
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
-	sum := sha256.Sum256(buf.Bytes())
-	return buf.Bytes(), "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// pkg is a package of versionsrv at version, written to dir.
-func pkg(t *testing.T, dir, version string) (path, checksum string) {
-	t.Helper()
-	bin, err := os.ReadFile(versionsrv(t))
-	require.NoError(t, err)
-	b, sum := tarGz(t, map[string][]byte{"bin/versionsrv": bin, "VERSION": []byte(version + "\n")}, []string{"bin/versionsrv", "VERSION"})
-	path = filepath.Join(dir, "versionsrv-"+version+".tar.gz")
-	require.NoError(t, os.WriteFile(path, b, 0o644))
-	return path, sum
-}
-
+// freePort is a free address on the loopback for one host's service.
 func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
+	return "127.0.0.1:" + agenttest.FreePort(t, "127.0.0.1")
 }
 
 func deploySpec(version, location, checksum, addr string) agentapi.TaskSpec {
@@ -236,17 +102,6 @@ func deploySpec(version, location, checksum, addr string) agentapi.TaskSpec {
 			TimeoutMS: 1000, Attempts: 100, IntervalMS: 50},
 		TimeoutSeconds: 120,
 	}
-}
-
-// serving returns what addr's /version answers ("" when nothing answers).
-func serving(addr string) string {
-	resp, err := http.Get("http://" + addr + "/version")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 func stepStates(r agentapi.TaskResult) map[string]string {
@@ -264,8 +119,8 @@ func TestAgentsDeployUpgradeRollingAndRollBack(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 3)
 	dir := t.TempDir()
-	v1, sum1 := pkg(t, dir, "v1")
-	v2, sum2 := pkg(t, dir, "v2")
+	v1, sum1 := agenttest.Package(t, dir, "v1")
+	v2, sum2 := agenttest.Package(t, dir, "v2")
 	// v2 comes over HTTP, v1 from a local path.
 	files := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	t.Cleanup(files.Close)
@@ -280,7 +135,7 @@ func TestAgentsDeployUpgradeRollingAndRollBack(t *testing.T) {
 	// v1 everywhere at once.
 	ids := make([]int64, 3)
 	for i, h := range e.hosts {
-		id, err := e.tasks.Dispatch(ctx, h.id, fmt.Sprintf("op-1/%d/1", i), deploySpec("v1", v1, sum1, addrs[i]))
+		id, err := e.tasks.Dispatch(ctx, h.ID, fmt.Sprintf("op-1/%d/1", i), deploySpec("v1", v1, sum1, addrs[i]))
 		require.NoError(t, err)
 		ids[i] = id
 	}
@@ -288,17 +143,17 @@ func TestAgentsDeployUpgradeRollingAndRollBack(t *testing.T) {
 		r := e.wait(id)
 		require.Equal(t, agenttask.StateSucceeded, r.State, "host %d: %s %+v", i, r.Error, r.Steps)
 		require.Equal(t, map[string]string{"fetch": "OK", "configure": "OK", "stop": "SKIPPED", "switch": "OK", "start": "OK", "health": "OK"}, stepStates(r))
-		require.Equal(t, "v1", serving(addrs[i]))
-		require.Equal(t, "v1", agent.Layout{Root: e.hosts[i].root}.Current("versionsrv"))
+		require.Equal(t, "v1", agenttest.Serving(addrs[i]))
+		require.Equal(t, "v1", agent.Layout{Root: e.hosts[i].Root}.Current("versionsrv"))
 	}
 	// Dispatching again with a key already used returns the same task and runs nothing.
-	again, err := e.tasks.Dispatch(ctx, e.hosts[0].id, "op-1/0/1", deploySpec("v1", v1, sum1, addrs[0]))
+	again, err := e.tasks.Dispatch(ctx, e.hosts[0].ID, "op-1/0/1", deploySpec("v1", v1, sum1, addrs[0]))
 	require.NoError(t, err)
 	require.Equal(t, ids[0], again)
 
 	// v2, rolling: one host at a time; the others keep serving.
 	for i, h := range e.hosts {
-		id, err := e.tasks.Dispatch(ctx, h.id, fmt.Sprintf("op-2/%d/1", i), deploySpec("v2", v2URL, sum2, addrs[i]))
+		id, err := e.tasks.Dispatch(ctx, h.ID, fmt.Sprintf("op-2/%d/1", i), deploySpec("v2", v2URL, sum2, addrs[i]))
 		require.NoError(t, err)
 		r := e.wait(id)
 		require.Equal(t, agenttask.StateSucceeded, r.State, "host %d: %s %+v", i, r.Error, r.Steps)
@@ -309,18 +164,18 @@ func TestAgentsDeployUpgradeRollingAndRollBack(t *testing.T) {
 			if j <= i {
 				want = "v2"
 			}
-			require.Equal(t, want, serving(addrs[j]), "host %d after upgrading host %d", j, i)
+			require.Equal(t, want, agenttest.Serving(addrs[j]), "host %d after upgrading host %d", j, i)
 		}
 	}
 
 	// Roll back to v1: the version directory is still there, nothing is fetched.
 	for i, h := range e.hosts {
-		id, err := e.tasks.Dispatch(ctx, h.id, fmt.Sprintf("op-3/%d/1", i), deploySpec("v1", v1, sum1, addrs[i]))
+		id, err := e.tasks.Dispatch(ctx, h.ID, fmt.Sprintf("op-3/%d/1", i), deploySpec("v1", v1, sum1, addrs[i]))
 		require.NoError(t, err)
 		r := e.wait(id)
 		require.Equal(t, agenttask.StateSucceeded, r.State, "host %d: %s %+v", i, r.Error, r.Steps)
 		require.Equal(t, "SKIPPED", stepStates(r)["fetch"])
-		require.Equal(t, "v1", serving(addrs[i]))
+		require.Equal(t, "v1", agenttest.Serving(addrs[i]))
 	}
 	var n int
 	require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM agent_task WHERE state = 'SUCCEEDED'`).Scan(&n))
@@ -333,12 +188,12 @@ func TestDeployRefusesBadChecksumsAndArchivesThatClimbOut(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1)
 	dir := t.TempDir()
-	v1, sum1 := pkg(t, dir, "v1")
-	v2, _ := pkg(t, dir, "v2")
+	v1, sum1 := agenttest.Package(t, dir, "v1")
+	v2, _ := agenttest.Package(t, dir, "v2")
 	addr := freePort(t)
 	e.startAgent(0)
 	ctx := context.Background()
-	hostID, root := e.hosts[0].id, e.hosts[0].root
+	hostID, root := e.hosts[0].ID, e.hosts[0].Root
 	id, err := e.tasks.Dispatch(ctx, hostID, "ok", deploySpec("v1", v1, sum1, addr))
 	require.NoError(t, err)
 	require.Equal(t, agenttask.StateSucceeded, e.wait(id).State)
@@ -353,10 +208,10 @@ func TestDeployRefusesBadChecksumsAndArchivesThatClimbOut(t *testing.T) {
 	require.Equal(t, map[string]string{"fetch": "FAILED"}, stepStates(r))
 	require.NoDirExists(t, filepath.Join(root, "versionsrv", "v2"))
 	require.Equal(t, "v1", agent.Layout{Root: root}.Current("versionsrv"))
-	require.Equal(t, "v1", serving(addr))
+	require.Equal(t, "v1", agenttest.Serving(addr))
 
 	// An archive with an entry climbing out of the version directory.
-	evil, sum := tarGz(t, map[string][]byte{"VERSION": []byte("v3"), "../../escaped": []byte("x")}, []string{"VERSION", "../../escaped"})
+	evil, sum := agenttest.TarGz(t, map[string][]byte{"VERSION": []byte("v3"), "../../escaped": []byte("x")}, []string{"VERSION", "../../escaped"})
 	evilPath := filepath.Join(dir, "evil.tar.gz")
 	require.NoError(t, os.WriteFile(evilPath, evil, 0o644))
 	id, err = e.tasks.Dispatch(ctx, hostID, "evil", deploySpec("v3", evilPath, sum, addr))
@@ -367,7 +222,7 @@ func TestDeployRefusesBadChecksumsAndArchivesThatClimbOut(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(root, "escaped"))
 	require.NoFileExists(t, filepath.Join(filepath.Dir(root), "escaped"))
 	require.NoDirExists(t, filepath.Join(root, "versionsrv", "v3"))
-	require.Equal(t, "v1", serving(addr))
+	require.Equal(t, "v1", agenttest.Serving(addr))
 }
 
 // TestAgentKilledMidTaskExpiresAndNothingRunsTwice: the agent stops while a
@@ -383,7 +238,7 @@ func TestAgentKilledMidTaskExpiresAndNothingRunsTwice(t *testing.T) {
 		Health: &agenttask.HealthCheck{Kind: agenttask.HealthCommand, Command: []string{"sh", "-c", "echo run >> " + mark + "; exec sleep 60"},
 			TimeoutMS: 120_000, Attempts: 1}}
 	stop := e.startAgent(0)
-	id, err := e.tasks.Dispatch(ctx, h.id, "slow/1", slow)
+	id, err := e.tasks.Dispatch(ctx, h.ID, "slow/1", slow)
 	require.NoError(t, err)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -404,7 +259,7 @@ func TestAgentKilledMidTaskExpiresAndNothingRunsTwice(t *testing.T) {
 	require.Equal(t, "RUNNING", stepStates(r)["health"], "the last steps the agent reported are kept")
 
 	// The restarted agent reports the task it was cut off in, and runs it no more.
-	journal := filepath.Join(h.state, "tasks", fmt.Sprintf("active-%d.json", id))
+	journal := filepath.Join(h.StateDir, "tasks", fmt.Sprintf("active-%d.json", id))
 	require.FileExists(t, journal)
 	e.startAgent(0)
 	deadline = time.Now().Add(30 * time.Second)
@@ -415,7 +270,7 @@ func TestAgentKilledMidTaskExpiresAndNothingRunsTwice(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the restarted agent never settled the task")
 		time.Sleep(20 * time.Millisecond)
 	}
-	done, err := os.ReadFile(filepath.Join(h.state, "tasks", "done"))
+	done, err := os.ReadFile(filepath.Join(h.StateDir, "tasks", "done"))
 	require.NoError(t, err)
 	require.Contains(t, string(done), fmt.Sprint(id))
 	r, err = e.tasks.Get(ctx, id)
@@ -425,7 +280,7 @@ func TestAgentKilledMidTaskExpiresAndNothingRunsTwice(t *testing.T) {
 	// The engine's next attempt is a new task, and runs.
 	quick := slow
 	quick.Health = &agenttask.HealthCheck{Kind: agenttask.HealthCommand, Command: []string{"true"}}
-	id2, err := e.tasks.Dispatch(ctx, h.id, "slow/2", quick)
+	id2, err := e.tasks.Dispatch(ctx, h.ID, "slow/2", quick)
 	require.NoError(t, err)
 	require.Equal(t, agenttask.StateSucceeded, e.wait(id2).State)
 	b, err := os.ReadFile(mark)
@@ -441,7 +296,7 @@ func TestTaskProtocolRefusals(t *testing.T) {
 	ctx := context.Background()
 	a, b := e.hosts[0], e.hosts[1]
 	do := func(method, path, cred, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+		req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
 		if cred != "" {
 			req.Header.Set("Authorization", "Bearer "+cred)
 		}
@@ -455,21 +310,21 @@ func TestTaskProtocolRefusals(t *testing.T) {
 	}
 	status, _ := do("GET", "/api/v1/agents/tasks?wait=0s", "", "")
 	require.Equal(t, http.StatusUnauthorized, status)
-	status, out := do("GET", "/api/v1/agents/tasks?wait=forever", a.cred, "")
+	status, out := do("GET", "/api/v1/agents/tasks?wait=forever", a.Credential, "")
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "wait", out["field"])
-	status, out = do("GET", "/api/v1/agents/tasks?wait=0s&max=99", a.cred, "")
+	status, out = do("GET", "/api/v1/agents/tasks?wait=0s&max=99", a.Credential, "")
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "max", out["field"])
-	status, _ = do("GET", "/api/v1/agents/tasks?wait=0s", a.cred, "")
+	status, _ = do("GET", "/api/v1/agents/tasks?wait=0s", a.Credential, "")
 	require.Equal(t, http.StatusNoContent, status)
 
 	spec := agentapi.TaskSpec{Action: agenttask.ActionCheck, Service: "probe",
 		Health: &agenttask.HealthCheck{Kind: agenttask.HealthTCP, Address: "127.0.0.1:1"}}
-	id, err := e.tasks.Dispatch(ctx, a.id, "k1", spec)
+	id, err := e.tasks.Dispatch(ctx, a.ID, "k1", spec)
 	require.NoError(t, err)
 	// The same key for another host, or another spec: a conflict.
-	_, err = e.tasks.Dispatch(ctx, b.id, "k1", spec)
+	_, err = e.tasks.Dispatch(ctx, b.ID, "k1", spec)
 	require.True(t, fault.Is(err, fault.Conflict), "%v", err)
 	_, err = e.tasks.Dispatch(ctx, 424242, "k9", spec)
 	fe, ok := fault.As(err)
@@ -478,52 +333,52 @@ func TestTaskProtocolRefusals(t *testing.T) {
 	// A bad spec names its field.
 	bad := spec
 	bad.Health = &agenttask.HealthCheck{Kind: "PING"}
-	_, err = e.tasks.Dispatch(ctx, a.id, "k2", bad)
+	_, err = e.tasks.Dispatch(ctx, a.ID, "k2", bad)
 	fe, ok = fault.As(err)
 	require.True(t, ok, "%v", err)
 	require.Equal(t, "spec.health.kind", fe.Field)
 	bad = agentapi.TaskSpec{Action: agenttask.ActionDeploy, Service: "x", Version: "1", Process: &agenttask.Process{Command: []string{"x"}},
 		Source: &agenttask.Source{Kind: agenttask.SourceTar, Location: "/tmp/x.tgz", Checksum: "md5:abc"}}
-	_, err = e.tasks.Dispatch(ctx, a.id, "k3", bad)
+	_, err = e.tasks.Dispatch(ctx, a.ID, "k3", bad)
 	fe, _ = fault.As(err)
 	require.Equal(t, "spec.source.checksum", fe.Field)
 
 	// Another host neither sees nor reports the task.
-	status, _ = do("GET", "/api/v1/agents/tasks?wait=0s", b.cred, "")
+	status, _ = do("GET", "/api/v1/agents/tasks?wait=0s", b.Credential, "")
 	require.Equal(t, http.StatusNoContent, status)
-	status, _ = do("POST", fmt.Sprintf("/api/v1/agents/tasks/%d/report", id), b.cred, `{"state":"RUNNING","steps":[]}`)
+	status, _ = do("POST", fmt.Sprintf("/api/v1/agents/tasks/%d/report", id), b.Credential, `{"state":"RUNNING","steps":[]}`)
 	require.Equal(t, http.StatusNotFound, status)
 	// Its own host claims it; bad reports name the field.
-	status, out = do("GET", "/api/v1/agents/tasks?wait=1s", a.cred, "")
+	status, out = do("GET", "/api/v1/agents/tasks?wait=1s", a.Credential, "")
 	require.Equal(t, http.StatusOK, status)
 	require.EqualValues(t, id, out["tasks"].([]any)[0].(map[string]any)["id"])
 	path := fmt.Sprintf("/api/v1/agents/tasks/%d/report", id)
-	status, out = do("POST", path, a.cred, `{"state":"DONE"}`)
+	status, out = do("POST", path, a.Credential, `{"state":"DONE"}`)
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "state", out["field"])
-	status, out = do("POST", path, a.cred, `{"state":"RUNNING","steps":[{"name":"x","state":"MAYBE"}]}`)
+	status, out = do("POST", path, a.Credential, `{"state":"RUNNING","steps":[{"name":"x","state":"MAYBE"}]}`)
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "steps[0].state", out["field"])
-	status, out = do("POST", path, a.cred, `{"state":"FAILED"}`)
+	status, out = do("POST", path, a.Credential, `{"state":"FAILED"}`)
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "error", out["field"])
-	status, out = do("POST", path, a.cred, `{"state":"RUNNING","steps":"no"}`)
+	status, out = do("POST", path, a.Credential, `{"state":"RUNNING","steps":"no"}`)
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Equal(t, "steps", out["field"])
-	status, _ = do("POST", "/api/v1/agents/tasks/abc/report", a.cred, `{"state":"RUNNING"}`)
+	status, _ = do("POST", "/api/v1/agents/tasks/abc/report", a.Credential, `{"state":"RUNNING"}`)
 	require.Equal(t, http.StatusBadRequest, status)
 
 	// Cancel: the claimed task is told at its next report; then its end is kept.
 	require.NoError(t, e.tasks.Cancel(ctx, id))
-	status, out = do("POST", path, a.cred, `{"state":"RUNNING","steps":[{"name":"health","state":"RUNNING","started_at":"2026-01-01T00:00:00Z"}]}`)
+	status, out = do("POST", path, a.Credential, `{"state":"RUNNING","steps":[{"name":"health","state":"RUNNING","started_at":"2026-01-01T00:00:00Z"}]}`)
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, true, out["cancel"])
 	long := strings.Repeat("x", 20000)
-	status, _ = do("POST", path, a.cred, `{"state":"FAILED","error":"cancelled by the server","output":"`+long+`"}`)
+	status, _ = do("POST", path, a.Credential, `{"state":"FAILED","error":"cancelled by the server","output":"`+long+`"}`)
 	require.Equal(t, http.StatusOK, status)
-	status, _ = do("POST", path, a.cred, `{"state":"FAILED","error":"cancelled by the server"}`)
+	status, _ = do("POST", path, a.Credential, `{"state":"FAILED","error":"cancelled by the server"}`)
 	require.Equal(t, http.StatusOK, status, "the same end again is taken unchanged")
-	status, out = do("POST", path, a.cred, `{"state":"SUCCEEDED"}`)
+	status, out = do("POST", path, a.Credential, `{"state":"SUCCEEDED"}`)
 	require.Equal(t, http.StatusConflict, status)
 	require.Contains(t, out["error"], "already FAILED")
 	r := e.wait(id)
@@ -532,13 +387,13 @@ func TestTaskProtocolRefusals(t *testing.T) {
 	require.Contains(t, r.Output, "[truncated")
 
 	// A queued task cancelled fails at once, and no agent gets it.
-	id2, err := e.tasks.Dispatch(ctx, a.id, "k4", spec)
+	id2, err := e.tasks.Dispatch(ctx, a.ID, "k4", spec)
 	require.NoError(t, err)
 	require.NoError(t, e.tasks.Cancel(ctx, id2))
 	r = e.wait(id2)
 	require.Equal(t, agenttask.StateFailed, r.State)
 	require.Contains(t, r.Error, "cancelled before an agent claimed it")
-	status, _ = do("GET", "/api/v1/agents/tasks?wait=0s", a.cred, "")
+	status, _ = do("GET", "/api/v1/agents/tasks?wait=0s", a.Credential, "")
 	require.Equal(t, http.StatusNoContent, status)
 	require.True(t, fault.Is(e.tasks.Cancel(ctx, 999999), fault.NotFound))
 }
@@ -550,14 +405,14 @@ func TestAgentStopsStartsRestartsAndConfiguresItsService(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 1)
 	dir := t.TempDir()
-	v1, sum1 := pkg(t, dir, "v1")
+	v1, sum1 := agenttest.Package(t, dir, "v1")
 	addr, addr2 := freePort(t), freePort(t)
 	ctx := context.Background()
 	h := e.hosts[0]
 	stop := e.startAgent(0)
 	run := func(key string, spec agentapi.TaskSpec) agentapi.TaskResult {
 		t.Helper()
-		id, err := e.tasks.Dispatch(ctx, h.id, key, spec)
+		id, err := e.tasks.Dispatch(ctx, h.ID, key, spec)
 		require.NoError(t, err)
 		r := e.wait(id)
 		require.Equal(t, agenttask.StateSucceeded, r.State, "%s: %s %+v", key, r.Error, r.Steps)
@@ -569,7 +424,7 @@ func TestAgentStopsStartsRestartsAndConfiguresItsService(t *testing.T) {
 		var p struct {
 			PID int `json:"pid"`
 		}
-		b, err := os.ReadFile(filepath.Join(h.root, "versionsrv", "run", "pid.json"))
+		b, err := os.ReadFile(filepath.Join(h.Root, "versionsrv", "run", "pid.json"))
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(b, &p))
 		return p.PID
@@ -590,15 +445,15 @@ func TestAgentStopsStartsRestartsAndConfiguresItsService(t *testing.T) {
 
 	r = run("stop", life(agenttask.ActionStop))
 	require.Contains(t, r.Steps[0].Output, fmt.Sprintf("stopped pid %d", first))
-	require.Equal(t, "", serving(addr))
+	require.Equal(t, "", agenttest.Serving(addr))
 	r = run("stop-again", life(agenttask.ActionStop))
 	require.Equal(t, "SKIPPED", stepStates(r)["stop"])
 	run("start", life(agenttask.ActionStart))
-	require.Equal(t, "v1", serving(addr))
+	require.Equal(t, "v1", agenttest.Serving(addr))
 	started := pidOf()
 	run("restart", life(agenttask.ActionRestart))
 	require.NotEqual(t, started, pidOf())
-	require.Equal(t, "v1", serving(addr))
+	require.Equal(t, "v1", agenttest.Serving(addr))
 
 	// CONFIGURE writes the files into the current version and restarts.
 	conf := life(agenttask.ActionConfigure)
@@ -606,12 +461,12 @@ func TestAgentStopsStartsRestartsAndConfiguresItsService(t *testing.T) {
 	conf.Health = &agenttask.HealthCheck{Kind: agenttask.HealthTCP, Address: addr2, Attempts: 100, IntervalMS: 50}
 	r = run("configure", conf)
 	require.Equal(t, map[string]string{"configure": "OK", "stop": "OK", "start": "OK", "health": "OK"}, stepStates(r))
-	require.Equal(t, "v1", serving(addr2))
-	require.Equal(t, "", serving(addr))
+	require.Equal(t, "v1", agenttest.Serving(addr2))
+	require.Equal(t, "", agenttest.Serving(addr))
 
 	// A config path leaving the version directory is refused by the server.
 	conf.Config = []agenttask.File{{Path: "../../etc/evil", Content: "x"}}
-	_, err := e.tasks.Dispatch(ctx, h.id, "evil-config", conf)
+	_, err := e.tasks.Dispatch(ctx, h.ID, "evil-config", conf)
 	fe, ok := fault.As(err)
 	require.True(t, ok, "%v", err)
 	require.Equal(t, "spec.config[0].path", fe.Field)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/agent"
+	"github.com/teslaops/tesla/internal/agent/agenttest"
 	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/audit"
 	"github.com/teslaops/tesla/internal/auth"
@@ -237,7 +238,7 @@ func TestAgentExecutorSelfHealRestartsAndRebootsRealHosts(t *testing.T) {
 	svc := newService(f.pool, e)
 	killed, rebooted := f.hosts[0], f.hosts[1]
 	old := servicePID(t, f.roots[killed.id])
-	killServices(f.roots[killed.id])
+	agenttest.KillServices(f.roots[killed.id])
 	waitFor(t, "the killed service stops answering", func() bool { return f.answers()[0] == "" })
 
 	id := selfHeal(t, f, e, map[int]string{0: aquila.RepairRestartServices, 1: aquila.RepairReboot})
@@ -276,7 +277,7 @@ func TestAgentExecutorHealVerifyFailsOnADeadService(t *testing.T) {
 	e, _ := startEngine(t, f.pool, f.exec, testConfig())
 	svc := newService(f.pool, e)
 	sick := f.hosts[2]
-	killServices(f.roots[sick.id])
+	agenttest.KillServices(f.roots[sick.id])
 	waitFor(t, "the killed service stops answering", func() bool { return f.answers()[2] == "" })
 
 	id := selfHeal(t, f, e, map[int]string{2: aquila.RepairReboot})

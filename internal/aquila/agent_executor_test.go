@@ -1,26 +1,17 @@
 package aquila_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,27 +19,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/agent"
-	"github.com/teslaops/tesla/internal/agentapi"
+	"github.com/teslaops/tesla/internal/agent/agenttest"
 	"github.com/teslaops/tesla/internal/aquila"
-	"github.com/teslaops/tesla/internal/auth"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
 	"github.com/teslaops/tesla/internal/fixture"
-	"github.com/teslaops/tesla/internal/notify"
 	"github.com/teslaops/tesla/internal/stack"
 )
 
-// testLog sends logs to the test's log until the test ends.
-type testLog struct {
-	t    *testing.T
-	done *atomic.Bool
-}
-
-func (w testLog) Write(b []byte) (int, error) {
-	if !w.done.Load() {
-		w.t.Log(strings.TrimSpace(string(b)))
-	}
-	return len(b), nil
+// TestMain removes the agent tests' service build when the tests are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	agenttest.RemoveBuild()
+	os.Exit(code)
 }
 
 // gatedExecutor runs a task only when the test hands it a token, so the test
@@ -65,84 +48,6 @@ func (g gatedExecutor) Run(ctx context.Context, t aquila.Task) (aquila.Result, e
 		return aquila.Result{}, ctx.Err()
 	}
 	return g.AgentExecutor.Run(ctx, t)
-}
-
-// versionsrvPackage builds the agent test service and packs it at version.
-func versionsrvPackage(t *testing.T, bin, dir, version string) (name, checksum string) {
-	t.Helper()
-	exe, err := os.ReadFile(bin)
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, f := range []struct {
-		name string
-		mode int64
-		body []byte
-	}{{"bin/versionsrv", 0o755, exe}, {"VERSION", 0o644, []byte(version + "\n")}} {
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg}))
-		_, err := tw.Write(f.body)
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	require.NoError(t, gz.Close())
-	sum := sha256.Sum256(buf.Bytes())
-	name = "versionsrv-" + version + ".tar.gz"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644))
-	return name, "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// freeOn returns a port free on every address.
-func freeOn(t *testing.T, addrs []string) string {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", addrs[0]+":0")
-		require.NoError(t, err)
-		port := l.Addr().(*net.TCPAddr).Port
-		ok := true
-		var held []net.Listener
-		for _, a := range addrs[1:] {
-			m, err := net.Listen("tcp", fmt.Sprintf("%s:%d", a, port))
-			if err != nil {
-				ok = false
-				break
-			}
-			held = append(held, m)
-		}
-		l.Close()
-		for _, m := range held {
-			m.Close()
-		}
-		if ok {
-			return fmt.Sprint(port)
-		}
-	}
-	t.Fatal("no port free on every address")
-	return ""
-}
-
-func serving(addr string) string {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + addr + "/version")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
-// killServices kills the process groups recorded in root's pid files.
-func killServices(root string) {
-	files, _ := filepath.Glob(filepath.Join(root, "*", "run", "pid.json"))
-	for _, f := range files {
-		var p struct {
-			PID int `json:"pid"`
-		}
-		if b, err := os.ReadFile(f); err == nil && json.Unmarshal(b, &p) == nil && p.PID > 0 {
-			_ = syscall.Kill(-p.PID, syscall.SIGKILL)
-		}
-	}
 }
 
 // agentFleet is a real server side (the agents' task queue and API), three
@@ -186,27 +91,13 @@ var fleetNets atomic.Int32
 // its services are killed when the test ends.
 func (f *agentFleet) startAgent(t *testing.T, hostID int64, hostname string) {
 	t.Helper()
-	bg := context.Background()
-	cred, err := auth.IssueHostCredential(bg, f.pool, hostID, 0)
-	require.NoError(t, err)
-	state := t.TempDir()
-	root := t.TempDir()
-	f.roots[hostID] = root
-	t.Cleanup(func() { killServices(root) })
-	require.NoError(t, agent.SaveState(state, agent.State{Server: f.server, Hostname: hostname, HostID: hostID, Credential: cred}))
-	cfg := agent.Config{Server: f.server, StateDir: state, Hostname: hostname,
-		SampleInterval: time.Hour, SampleIntervalSet: true, HeartbeatInterval: time.Hour, HeartbeatIntervalSet: true,
-		HardwareInterval: time.Hour, SpoolMaxBytes: 1 << 20, Timeout: 5 * time.Second,
-		ServicesRoot: root, TaskWait: 5 * time.Second}
+	h := agenttest.Enroll(t, f.pool, f.server, hostID, hostname)
+	f.roots[hostID] = h.Root
+	cfg := h.Config()
 	if f.agentCfg != nil {
 		f.agentCfg(&cfg)
 	}
-	a, err := agent.New(cfg, f.logger.With("agent", hostname))
-	require.NoError(t, err)
-	actx, stop := context.WithCancel(bg)
-	adone := make(chan struct{})
-	go func() { defer close(adone); _ = a.Run(actx) }()
-	t.Cleanup(func() { stop(); <-adone })
+	agenttest.Start(t, cfg, f.logger)
 }
 
 // addSpare registers a machine in the spare pool of the fleet's region at
@@ -224,9 +115,7 @@ func (f *agentFleet) addSpare(t *testing.T, name string) int64 {
 // agents' configuration.
 func newAgentFleet(t *testing.T, corruptV2 bool, agentCfg ...func(*agent.Config)) *agentFleet {
 	t.Helper()
-	done := &atomic.Bool{}
-	t.Cleanup(func() { done.Store(true) })
-	logger := slog.New(slog.NewTextHandler(testLog{t, done}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := agenttest.Logger(t, slog.LevelWarn)
 	pool := dbtest.NewDatabase(t, db.Options{}).Pool
 	bg := context.Background()
 
@@ -251,13 +140,9 @@ func newAgentFleet(t *testing.T, corruptV2 bool, agentCfg ...func(*agent.Config)
 		_, err := pool.Exec(bg, `UPDATE host SET state = 'ONLINE', ip = $2 WHERE id = $1`, h.id, h.addr)
 		require.NoError(t, err)
 	}
-	port := freeOn(t, append(ips, spare))
+	port := agenttest.FreePort(t, append(ips, spare)...)
 
 	// The package, v1 and v2, served over HTTP, registered with its agent template.
-	binDir := t.TempDir()
-	bin := filepath.Join(binDir, "versionsrv")
-	out, err := exec.Command("go", "build", "-o", bin, "../agentapi/testdata/versionsrv").CombinedOutput()
-	require.NoError(t, err, "%s", out)
 	pkgDir := t.TempDir()
 	files := httptest.NewServer(http.FileServer(http.Dir(pkgDir)))
 	t.Cleanup(files.Close)
@@ -267,14 +152,14 @@ func newAgentFleet(t *testing.T, corruptV2 bool, agentCfg ...func(*agent.Config)
 		"timeout_seconds": 120}}`, port)
 	var pkgs []stack.BulkPackage
 	for _, v := range []string{"1.0.0", "2.0.0"} {
-		name, sum := versionsrvPackage(t, bin, pkgDir, v)
+		path, sum := agenttest.Package(t, pkgDir, v)
 		if v == "2.0.0" && corruptV2 {
 			// The registered checksum is not the archive's.
 			sum = "sha256:" + strings.Repeat("0", 64)
 		}
 		p := testPkg("VERSIONSRV", v, 1)
 		p.Info.Checksum = sum
-		p.Info.Source = stack.Source{Kind: stack.SourceTar, URI: files.URL + "/" + name}
+		p.Info.Source = stack.Source{Kind: stack.SourceTar, URI: files.URL + "/" + filepath.Base(path)}
 		p.Operations = json.RawMessage(template)
 		pkgs = append(pkgs, p)
 	}
@@ -289,17 +174,8 @@ func newAgentFleet(t *testing.T, corruptV2 bool, agentCfg ...func(*agent.Config)
 	require.NoError(t, err)
 
 	// The server side: the agents' task queue and API.
-	runCtx, cancel := context.WithCancel(bg)
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	t.Cleanup(cancel)
-	events := notify.NewListener(pool, logger, agentapi.TaskChannel, agentapi.TaskQueuedChannel)
-	wg.Go(func() { events.Run(runCtx) })
-	tasks := agentapi.NewTasks(pool, events, logger, agentapi.TasksConfig{Lease: 2 * time.Second, Poll: 500 * time.Millisecond})
-	wg.Go(func() { tasks.Run(runCtx) })
-	srv := httptest.NewServer(agentapi.NewHandler(pool, logger, agentapi.Config{}, tasks))
-	t.Cleanup(srv.Close)
-	exec := aquila.NewAgentExecutor(pool, tasks, aquila.AgentConfig{Poll: 100 * time.Millisecond, AdmitWait: time.Minute})
+	srv := agenttest.NewServer(t, pool, logger)
+	exec := aquila.NewAgentExecutor(pool, srv.Tasks, aquila.AgentConfig{Poll: 100 * time.Millisecond, AdmitWait: time.Minute})
 	f := &agentFleet{pool: pool, exec: exec, clusterID: clusterID, versions: versions, port: port, net: subnet, spare: spare, server: srv.URL, logger: logger,
 		hosts: hosts, roots: map[int64]string{}}
 	for _, c := range agentCfg {
@@ -313,7 +189,7 @@ func newAgentFleet(t *testing.T, corruptV2 bool, agentCfg ...func(*agent.Config)
 	answers := func() []string {
 		out := make([]string, len(hosts))
 		for i, h := range hosts {
-			out[i] = serving(h.addr + ":" + port)
+			out[i] = agenttest.Serving(h.addr + ":" + port)
 		}
 		return out
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/teslaops/tesla/internal/agent/agenttest"
 	"github.com/teslaops/tesla/internal/aquila"
 	"github.com/teslaops/tesla/internal/db"
 	"github.com/teslaops/tesla/internal/db/dbtest"
@@ -43,7 +44,7 @@ func TestAgentExecutorScalesOutAndDecommissionsARealHost(t *testing.T) {
 	spare := f.addSpare(t, "spare-agent-1")
 	e, _ := startEngine(t, f.pool, f.exec, testConfig())
 	svc := newService(f.pool, e)
-	newHost := func() string { return serving(f.spare + ":" + f.port) }
+	newHost := func() string { return agenttest.Serving(f.spare + ":" + f.port) }
 	require.Empty(t, newHost(), "nothing answers on the machine before the scale-out")
 
 	op, err := svc.ScaleOutCluster(ctx, aquila.ScaleOutInput{ClusterID: f.clusterID, SpareHostIDs: []int64{spare}, Reason: "more room"})
@@ -124,7 +125,7 @@ func TestAgentExecutorInstallFailsOnAnUnregisteredService(t *testing.T) {
 		spare, op.ID), "the machine stays held, not ONLINE")
 	require.Zero(t, count(t, f.pool, `SELECT count(*) FROM host_component WHERE host_id = $1`, spare))
 	require.Zero(t, count(t, f.pool, `SELECT count(*) FROM agent_task WHERE host_id = $1`, spare), "nothing half-deployed")
-	require.Empty(t, serving(f.spare+":"+f.port))
+	require.Empty(t, agenttest.Serving(f.spare+":"+f.port))
 
 	_, err = svc.Rollback(ctx, op.ID)
 	require.NoError(t, err)

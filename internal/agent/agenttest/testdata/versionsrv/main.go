@@ -1,7 +1,7 @@
-// Command versionsrv is the service of the agent task tests: it serves
-// GET /version with the content of the VERSION file of its package, on the
-// address in its configuration file config/addr (both read from its working
-// directory, the version directory the agent starts it in).
+// Command versionsrv is the service of the agent tests (built by package
+// agenttest): it serves GET /version with the content of the VERSION file of
+// its package, on the address in its configuration file config/addr (both read
+// from its working directory, the version directory the agent starts it in).
 package main
 
 import (
