@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/teslaops/tesla/internal/db/dbtest"
+	"github.com/teslaops/tesla/internal/fixture"
 	"github.com/teslaops/tesla/internal/keepalive"
 )
 
@@ -20,13 +21,8 @@ import (
 func BenchmarkReconcile200k(b *testing.B) {
 	pool := dbtest.New(b)
 	ctx := context.Background()
+	fixture.Fleet200k(b, pool, "ONLINE", "ONLINE", "ONLINE", "ONLINE", "ONLINE", "ONLINE", "DEGRADED", "MAINTENANCE", "OFFLINE", "REPAIRING")
 	for _, sql := range []string{
-		`INSERT INTO cluster (name, region, kind) SELECT 'c' || lpad(c::text, 3, '0'), 'us-west', (ARRAY['STREAMING','BATCH','ONLINE'])[1 + c % 3]
-		 FROM generate_series(1, 200) c`,
-		`INSERT INTO host (cluster_id, hostname, cpu_cores, memory_bytes, disk_bytes, nic_bps, state, last_heartbeat)
-		 SELECT c.id, 'h' || lpad(g::text, 6, '0'), 64, 256::bigint << 30, 8e12, 25e9,
-		        (ARRAY['ONLINE','ONLINE','ONLINE','ONLINE','ONLINE','ONLINE','DEGRADED','MAINTENANCE','OFFLINE','REPAIRING'])[1 + g % 10], now()
-		 FROM generate_series(0, 199999) g JOIN cluster c ON c.name = 'c' || lpad((1 + g % 200)::text, 3, '0')`,
 		`INSERT INTO host_component (host_id, service, component, version) SELECT id, 'YARN', 'NODEMANAGER', '3.2.0' FROM host`,
 		`INSERT INTO component_restart (host_id, service, component, at, reason, outcome)
 		 SELECT id, 'YARN', 'NODEMANAGER', now() - interval '30 minutes', 'earlier', 'SUCCEEDED' FROM host WHERE id % 100 IN (1, 2, 3) AND id % 10 < 7`,
