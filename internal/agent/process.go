@@ -108,16 +108,30 @@ func (l Layout) startProcess(proc, svc string, p *agenttask.Process) (string, er
 			return "", fmt.Errorf("the command %q is neither in %s nor on the PATH", p.Command[0], dir)
 		}
 	}
-	cmd := exec.Command(prog, p.Command[1:]...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "TESLA_SERVICE="+svc, "TESLA_VERSION="+ver, "TESLA_SERVICE_DIR="+dir)
+	env := append(os.Environ(), "TESLA_SERVICE="+svc, "TESLA_VERSION="+ver, "TESLA_SERVICE_DIR="+dir)
 	for k, v := range p.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		env = append(env, k+"="+v)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("error starting %s: %w", prog, err)
+	var cmd *exec.Cmd
+	// A program unpacked a moment ago can be refused with ETXTBSY ("text file
+	// busy"): a process forked at that moment by another goroutine (another
+	// service's start, a health check) holds a copy of the descriptor the
+	// unpacking wrote it through until it execs (golang.org/issue/22315). The
+	// copy goes within milliseconds, so the start is tried again for a while.
+	for attempt := 0; ; attempt++ {
+		cmd = exec.Command(prog, p.Command[1:]...)
+		cmd.Dir = dir
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		err := cmd.Start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || attempt >= textBusyRetries {
+			return "", fmt.Errorf("error starting %s: %w", prog, err)
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
 	pid := cmd.Process.Pid
 	// Reap it when it exits, so it never lingers as a zombie that looks
@@ -132,6 +146,10 @@ func (l Layout) startProcess(proc, svc string, p *agenttask.Process) (string, er
 	}
 	return fmt.Sprintf("started pid %d (version %s): %s; log %s", pid, ver, strings.Join(p.Command, " "), logPath), nil
 }
+
+// textBusyRetries is how many times a start refused with ETXTBSY is tried
+// again, 20 ms longer apart each time: about 3 s in all.
+const textBusyRetries = 16
 
 // errAlready says a start or stop found nothing to do.
 var errAlready = errors.New("nothing to do")
